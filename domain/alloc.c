@@ -1,0 +1,74 @@
+/* The one place where allocation failure is handled: by logging and aborting. */
+#include "alloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "fatal: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *orch_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *orch_calloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p)
+        oom(count * size);
+    return p;
+}
+
+void *orch_realloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *orch_strdup(const char *s)
+{
+    return orch_strndup(s ? s : "", s ? strlen(s) : 0);
+}
+
+char *orch_strndup(const char *s, size_t n)
+{
+    char *p = orch_malloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *orch_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *p;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    p = orch_malloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void orch__assert_fail(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, "fatal: assertion failed: %s (%s:%d)\n", expr, file, line);
+    abort();
+}

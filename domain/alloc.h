@@ -1,0 +1,20 @@
+/* Allocation wrappers: out-of-memory logs and aborts here, so callers never check NULL. */
+#ifndef ORCH_ALLOC_H
+#define ORCH_ALLOC_H
+
+#include <stddef.h>
+
+void *orch_malloc(size_t n) __attribute__((returns_nonnull, malloc));
+void *orch_calloc(size_t count, size_t size) __attribute__((returns_nonnull, malloc));
+void *orch_realloc(void *p, size_t n) __attribute__((returns_nonnull));
+char *orch_strdup(const char *s) __attribute__((returns_nonnull, malloc)); /* NULL -> "" */
+char *orch_strndup(const char *s, size_t n) __attribute__((returns_nonnull, malloc));
+/* printf into a new string; caller frees. */
+char *orch_asprintf(const char *fmt, ...) __attribute__((returns_nonnull, format(printf, 1, 2)));
+
+/* Broken invariant: log file and line, abort. Never used for bad input. */
+#define orch_assert(cond)                                                                      \
+    ((cond) ? (void)0 : orch__assert_fail(#cond, __FILE__, __LINE__))
+void orch__assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
+
+#endif
