@@ -1,0 +1,73 @@
+/* A connection to an orchestrator server and one blocking unary call over it, on the gRPC
+ * core API, with the server's rich error details (google.rpc.Status) decoded for the caller.
+ * orchctl and the integration tests use it. */
+#ifndef CLI_CHANNEL_H
+#define CLI_CHANNEL_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+/* A channel to one server. Opaque; thread-safe: any number of threads may run calls on one
+ * channel at once. */
+typedef struct cli_channel cli_channel_t;
+
+typedef struct cli_channel_opts {
+    const char *token; /* if non-NULL, sent as "authorization: Bearer <token>" metadata */
+    /* room for TLS options later */
+} cli_channel_opts_t;
+
+/* Creates a plaintext channel to target ("127.0.0.1:50051", "localhost:50051",
+ * "unix:/path"); opts may be NULL, and is copied. Calls grpc_init() (which is refcounted).
+ * Connection happens lazily on the first call, so this does not fail on an unreachable
+ * server; returns NULL only if target is NULL or empty. Caller frees with cli_channel_free. */
+cli_channel_t *cli_channel_new(const char *target, const cli_channel_opts_t *opts);
+
+/* Frees the channel and calls grpc_shutdown(). NULL does nothing. No call may be running on
+ * the channel. */
+void cli_channel_free(cli_channel_t *ch);
+
+/* One google.rpc.BadRequest.FieldViolation. */
+typedef struct cli_violation {
+    char *field;
+    char *description;
+} cli_violation_t;
+
+/* The outcome of a call. All strings are owned by the struct and freed by
+ * cli_status_cleanup. */
+typedef struct cli_status {
+    int code;      /* grpc_status_code; 0 = OK */
+    char *message; /* status message (may be ""; never NULL after a call) */
+    char *reason;  /* google.rpc.ErrorInfo.reason from grpc-status-details-bin, or NULL */
+    char *domain;  /* ErrorInfo.domain or NULL */
+    cli_violation_t *violations; /* google.rpc.BadRequest field violations, all of them */
+    size_t nviolations;
+    long long retry_delay_ms; /* google.rpc.RetryInfo, -1 if absent */
+} cli_status_t;
+
+/* Frees the members and leaves the struct zeroed (retry_delay_ms = -1). Safe on a zeroed
+ * struct and safe to call twice. */
+void cli_status_cleanup(cli_status_t *st);
+
+/* The canonical name of a grpc_status_code ("NOT_FOUND"), or "UNKNOWN_CODE" for a value
+ * out of range. Static string. */
+const char *cli_status_code_name(int code);
+
+/* One unary call. method is the full path, e.g. "/orchestrator.v1.ProductService/ListProducts".
+ * Returns st->code. On OK, *resp is the unpacked response (caller frees with
+ * protobuf_c_message_free_unpacked(*resp, NULL)); otherwise *resp is NULL. A response that
+ * does not decode gives code 13 (INTERNAL) with a message. timeout_ms <= 0 means 30 s.
+ *
+ * *resp and *st are overwritten on entry, not freed: st must be zeroed or cleaned up (with
+ * cli_status_cleanup) before it is passed again, or its old strings leak. Transport failures
+ * come back as a status too (UNAVAILABLE for an unreachable server, DEADLINE_EXCEEDED). */
+int cli_call_unary(cli_channel_t *ch, const char *method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                   ProtobufCMessage **resp, cli_status_t *st);
+
+/* Same, but sends raw request bytes as given (for tests sending malformed payloads).
+ * req_bytes may be NULL when req_len is 0 (an empty message). */
+int cli_call_unary_raw(cli_channel_t *ch, const char *method, const void *req_bytes, size_t req_len,
+                       const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                       ProtobufCMessage **resp, cli_status_t *st);
+
+#endif

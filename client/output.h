@@ -1,0 +1,45 @@
+/* orchctl's output formats: aligned text tables, and JSON built from any protobuf-c message
+ * through its descriptor (field names as in the .proto, enums as lower-case short names). */
+#ifndef CLI_OUTPUT_H
+#define CLI_OUTPUT_H
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdio.h>
+
+/* A text table: a header row and rows of cells, printed with columns padded to their widest
+ * cell (measured in UTF-8 characters) and two spaces between columns. */
+typedef struct cli_table cli_table_t;
+
+/* headers: ncols column titles, copied. Caller frees with cli_table_free. */
+cli_table_t *cli_table_new(size_t ncols, const char *const *headers);
+/* Appends a row of ncols cells, copied; a NULL cell prints as "". */
+void cli_table_add_row(cli_table_t *t, const char *const *cells);
+size_t cli_table_rows(const cli_table_t *t);
+/* Prints header and rows; each line is indented by indent spaces; empty trailing cells and
+ * the last column are not padded, so lines carry no trailing blanks. */
+void cli_table_print(const cli_table_t *t, FILE *out, int indent);
+void cli_table_free(cli_table_t *t); /* NULL ok */
+
+/* The short name of an enum value, lower-cased: PRODUCT_STATUS_PHASE_OUT of enum
+ * ProductStatus gives "phase_out"; SERVING of ServingStatus gives "serving". A value the
+ * descriptor does not know prints as its number. Writes into buf (always NUL-terminated)
+ * and returns buf. */
+char *cli_enum_name(const ProtobufCEnumDescriptor *desc, int value, char *buf, size_t size);
+
+/* A google.protobuf.Timestamp (seconds, nanos) as RFC 3339 in UTC,
+ * "2024-05-01T12:00:00Z" or with fractional seconds "…:00.250Z". Returns buf. */
+char *cli_format_timestamp(long long seconds, int nanos, char *buf, size_t size);
+
+/* A JSON object for a message: every field under its .proto name, including fields at their
+ * default value; unset oneof members are left out; an unset message field is null;
+ * repeated fields are arrays; map fields are objects; enums are cli_enum_name strings;
+ * bytes are base64; google.protobuf.Timestamp is an RFC 3339 string and
+ * google.protobuf.Duration a string like "1.500s". Strings that are not valid UTF-8 get
+ * U+FFFD for each bad byte. Caller owns the reference (json_decref). */
+json_t *cli_json_from_message(const ProtobufCMessage *msg);
+
+/* Prints a JSON value indented by two, with a newline. Returns 0, or -1 on a write error. */
+int cli_json_print(const json_t *json, FILE *out);
+
+#endif

@@ -1,0 +1,46 @@
+/* A fixed-size pool of libpq connections shared by all threads. Connections are opened
+ * lazily and re-opened after a failure, so losing PostgreSQL is not fatal: callers get
+ * UNAVAILABLE (DATABASE_UNAVAILABLE) until it returns. */
+#ifndef DB_POOL_H
+#define DB_POOL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "domain/errors.h"
+
+typedef struct db_pool db_pool_t;
+
+/* A borrowed connection; belongs to the pool, valid until db_pool_release. */
+typedef struct db_conn {
+    PGconn *pg;
+    unsigned long long prepared; /* bit i: statement i of db_stmt_t is prepared here */
+    bool broken;                 /* set by callers on connection-level errors */
+} db_conn_t;
+
+/* conninfo: libpq keyword/value string or URI (copied). size >= 1. */
+db_pool_t *db_pool_new(const char *conninfo, int size);
+void db_pool_free(db_pool_t *pool); /* all connections must be released; NULL ok */
+
+/* Waits up to timeout_ms for a free connection and makes sure it is connected.
+ * UNAVAILABLE when none becomes free or the database cannot be reached. */
+orch_err_t db_pool_acquire(db_pool_t *pool, int timeout_ms, db_conn_t **out, orch_error_t *err);
+/* Returns a connection; a broken one (or one left inside a transaction) is closed so
+ * the next acquire reconnects. */
+void db_pool_release(db_pool_t *pool, db_conn_t *conn);
+
+const char *db_pool_conninfo(const db_pool_t *pool);
+
+/* Runs sql (no parameters) and checks for PGRES_COMMAND_OK / TUPLES_OK; on failure sets err
+ * via db_error_from_result and marks the connection broken when it is. Caller PQclears a
+ * non-NULL *res (pass NULL to discard). */
+orch_err_t db_exec(db_conn_t *c, const char *sql, PGresult **res, orch_error_t *err);
+/* The same with text parameters (NULL = SQL NULL). */
+orch_err_t db_execp(db_conn_t *c, const char *sql, int nparams, const char *const *params,
+                    PGresult **res, orch_error_t *err);
+
+/* Translates a failed result (or a NULL one) into a project error: the single place where
+ * SQLSTATE becomes orch_err_t. what: a few words naming the operation. */
+orch_err_t db_error_from_result(db_conn_t *c, PGresult *res, const char *what, orch_error_t *err);
+
+#endif

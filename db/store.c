@@ -1,0 +1,64 @@
+/* The store object: wires the function table to the store_*.c implementations. */
+#include "db/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/store_internal.h"
+#include "domain/alloc.h"
+
+static void store_free(orch_store_t *st)
+{
+    free(st);
+}
+
+static orch_err_t store_ping(orch_store_t *st, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    orch_err_t rc = db_pool_acquire(s->pool, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (!rc)
+        rc = db_exec(c, "SELECT 1", NULL, err);
+    db_pool_release(s->pool, c);
+    return rc;
+}
+
+static const orch_store_ops_t db_store_ops = {
+    .free = store_free,
+    .ping = store_ping,
+    .catalog_sync = db__catalog_sync,
+};
+
+orch_store_t *db_store_new(db_pool_t *pool)
+{
+    db_store_t *s = orch_calloc(1, sizeof(*s));
+    s->base.ops = &db_store_ops;
+    s->pool = pool;
+    return &s->base;
+}
+
+long long db__parse_time(const char *s)
+{
+    struct tm tm = {0};
+    const char *r;
+    long long us = 0, scale = 100000;
+    int sign = 1, hh = 0, mm = 0;
+
+    if (!s || !*s)
+        return 0;
+    r = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+    if (!r)
+        return 0;
+    if (*r == '.') {
+        for (r++; *r >= '0' && *r <= '9'; r++, scale /= 10)
+            us += (*r - '0') * scale;
+    }
+    if (*r == '+' || *r == '-') {
+        sign = *r == '-' ? -1 : 1;
+        hh = (r[1] - '0') * 10 + (r[2] - '0');
+        if (r[3] == ':')
+            mm = (r[4] - '0') * 10 + (r[5] - '0');
+    }
+    return ((long long)timegm(&tm) - sign * (hh * 3600LL + mm * 60LL)) * 1000000LL + us;
+}

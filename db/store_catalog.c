@@ -1,0 +1,189 @@
+/* Catalogue synchronisation: makes the database hold the catalogue defined in code.
+ * Everything runs in one transaction under an advisory lock, so replicas starting together
+ * synchronise one after the other and the second finds nothing to do. Additions are
+ * logged; removals are left alone (catalogue drift is refused elsewhere, not here). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/store_internal.h"
+#include "domain/log.h"
+
+#define SYNC_LOCK_KEY "7318004190002"
+#define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+/* Runs one parameterised statement; on success returns the result if want is set. */
+static orch_err_t run(db_conn_t *c, const char *sql, int n, const char *const *params,
+                      PGresult **res, orch_error_t *err)
+{
+    return db_execp(c, sql, n, params, res, err);
+}
+
+static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
+{
+    const orch_block_def_t *d = b->def;
+    PGresult *res = NULL;
+    orch_err_t rc;
+    const char *p[5];
+
+    p[0] = d->name;
+    p[1] = d->description ? d->description : "";
+    p[2] = d->tag ? d->tag : "";
+    rc = run(c,
+             "INSERT INTO product_blocks (name, description, tag) VALUES ($1, $2, $3) "
+             "ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, "
+             "tag = EXCLUDED.tag "
+             "RETURNING product_block_id, status, " EPOCH_US("create_time") ", (xmax = 0)",
+             3, p, &res, err);
+    if (rc)
+        return rc;
+    snprintf(b->id, sizeof(b->id), "%s", PQgetvalue(res, 0, 0));
+    b->status = orch_product_status_parse(PQgetvalue(res, 0, 1));
+    b->create_time_us = atoll(PQgetvalue(res, 0, 2));
+    if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
+        orch_info("catalog", "added product block '%s'", d->name);
+    PQclear(res);
+
+    for (size_t i = 0; i < b->nfields; i++) {
+        const orch_field_def_t *f = &d->fields[i];
+        p[0] = f->name;
+        p[1] = f->description ? f->description : "";
+        rc = run(c,
+                 "INSERT INTO resource_types (resource_type, description) VALUES ($1, $2) "
+                 "ON CONFLICT (resource_type) DO NOTHING",
+                 2, p, NULL, err);
+        if (rc)
+            return rc;
+        p[0] = b->id;
+        p[1] = f->name;
+        p[2] = orch_field_type_name(f->type);
+        p[3] = f->required ? "true" : "false";
+        p[4] = f->is_list ? "true" : "false";
+        rc = run(c,
+                 "INSERT INTO product_block_resource_types "
+                 "(product_block_id, resource_type_id, field_type, required, is_list) "
+                 "SELECT $1, resource_type_id, $3, $4, $5 FROM resource_types "
+                 "WHERE resource_type = $2 "
+                 "ON CONFLICT (product_block_id, resource_type_id) DO UPDATE SET "
+                 "field_type = EXCLUDED.field_type, required = EXCLUDED.required, "
+                 "is_list = EXCLUDED.is_list",
+                 5, p, NULL, err);
+        if (rc)
+            return rc;
+    }
+    return ORCH_OK;
+}
+
+static orch_err_t sync_relations(db_conn_t *c, const orch_block_t *b, orch_error_t *err)
+{
+    for (size_t i = 0; i < b->nchildren; i++) {
+        const orch_child_def_t *ch = &b->def->children[i];
+        char minc[16], maxc[16];
+        const char *p[6] = {b->id, ch->name, b->child_blocks[i]->id, minc, maxc,
+                            ch->foreign ? "true" : "false"};
+        orch_err_t rc;
+
+        snprintf(minc, sizeof(minc), "%d", ch->min_count);
+        snprintf(maxc, sizeof(maxc), "%d", ch->max_count);
+        rc = run(c,
+                 "INSERT INTO product_block_relations "
+                 "(parent_id, attribute, child_id, min_count, max_count, foreign_owned) "
+                 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (parent_id, attribute) DO UPDATE "
+                 "SET child_id = EXCLUDED.child_id, min_count = EXCLUDED.min_count, "
+                 "max_count = EXCLUDED.max_count, foreign_owned = EXCLUDED.foreign_owned",
+                 6, p, NULL, err);
+        if (rc)
+            return rc;
+    }
+    return ORCH_OK;
+}
+
+static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *err)
+{
+    const orch_product_def_t *d = pr->def;
+    PGresult *res = NULL;
+    orch_err_t rc;
+    const char *p[6];
+
+    p[0] = d->name;
+    p[1] = d->description ? d->description : "";
+    p[2] = d->product_type ? d->product_type : "";
+    p[3] = d->tag ? d->tag : "";
+    p[4] = orch_product_status_name(pr->status);
+    p[5] = pr->root->id;
+    /* The status in the database wins over the code's: operators change it at run time. */
+    rc = run(c,
+             "INSERT INTO products (name, description, product_type, tag, status, "
+             "root_product_block_id) VALUES ($1, $2, $3, $4, $5, $6) "
+             "ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, "
+             "product_type = EXCLUDED.product_type, tag = EXCLUDED.tag, "
+             "root_product_block_id = EXCLUDED.root_product_block_id "
+             "RETURNING product_id, status, " EPOCH_US("create_time") ", "
+             "coalesce(" EPOCH_US("end_time") ", 0), (xmax = 0)",
+             6, p, &res, err);
+    if (rc)
+        return rc;
+    snprintf(pr->id, sizeof(pr->id), "%s", PQgetvalue(res, 0, 0));
+    pr->status = orch_product_status_parse(PQgetvalue(res, 0, 1));
+    pr->create_time_us = atoll(PQgetvalue(res, 0, 2));
+    pr->end_time_us = atoll(PQgetvalue(res, 0, 3));
+    if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
+        orch_info("catalog", "added product '%s'", d->name);
+    PQclear(res);
+
+    for (size_t i = 0; i < pr->nfixed; i++) {
+        p[0] = pr->id;
+        p[1] = d->fixed_inputs[i].name;
+        p[2] = d->fixed_inputs[i].value;
+        rc = run(c,
+                 "INSERT INTO fixed_inputs (product_id, name, value) VALUES ($1, $2, $3) "
+                 "ON CONFLICT (product_id, name) DO UPDATE SET value = EXCLUDED.value",
+                 3, p, NULL, err);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < pr->nworkflows; i++) {
+        const orch_workflow_ref_t *w = &d->workflows[i];
+        p[0] = w->name;
+        p[1] = orch_workflow_target_name(w->target);
+        p[2] = w->description ? w->description : "";
+        p[3] = pr->id;
+        rc = run(c,
+                 "WITH w AS (INSERT INTO workflows (name, target, description) "
+                 "VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET "
+                 "description = EXCLUDED.description RETURNING workflow_id) "
+                 "INSERT INTO products_workflows (product_id, workflow_id) "
+                 "SELECT $4, workflow_id FROM w ON CONFLICT DO NOTHING",
+                 4, p, NULL, err);
+        if (rc)
+            return rc;
+    }
+    return ORCH_OK;
+}
+
+orch_err_t db__catalog_sync(orch_store_t *st, orch_catalog_t *cat, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    orch_err_t rc;
+    size_t i;
+
+    rc = db_pool_acquire(s->pool, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    rc = db_exec(c, "BEGIN", NULL, err);
+    if (!rc)
+        rc = db_exec(c, "SELECT pg_advisory_xact_lock(" SYNC_LOCK_KEY ")", NULL, err);
+    for (i = 0; !rc && i < orch_catalog_nblocks(cat); i++)
+        rc = sync_block(c, orch_catalog_block_at(cat, i), err);
+    for (i = 0; !rc && i < orch_catalog_nblocks(cat); i++)
+        rc = sync_relations(c, orch_catalog_block_at(cat, i), err);
+    for (i = 0; !rc && i < orch_catalog_nproducts(cat); i++)
+        rc = sync_product(c, orch_catalog_product_at(cat, i), err);
+    if (!rc)
+        rc = db_exec(c, "COMMIT", NULL, err);
+    if (rc && c->pg)
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+    db_pool_release(s->pool, c);
+    return rc;
+}

@@ -1,0 +1,117 @@
+/* Arena: a list of chunks; allocations above a quarter chunk get a chunk of their own so
+ * that a large request does not waste the tail of a shared one. */
+#include "arena.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#define ARENA_CHUNK 8192
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+} chunk_t;
+
+struct orch_arena {
+    chunk_t *head;
+    size_t total;
+};
+
+orch_arena_t *orch_arena_new(void)
+{
+    return orch_calloc(1, sizeof(orch_arena_t));
+}
+
+void orch_arena_free(orch_arena_t *a)
+{
+    if (!a)
+        return;
+    for (chunk_t *c = a->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(a);
+}
+
+static chunk_t *chunk_new(size_t cap)
+{
+    chunk_t *c = orch_malloc(sizeof(chunk_t) + cap);
+    c->next = NULL;
+    c->used = 0;
+    c->cap = cap;
+    return c;
+}
+
+void *orch_arena_alloc(orch_arena_t *a, size_t n)
+{
+    chunk_t *c = a->head;
+    void *p;
+
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0)
+        n = 16;
+    a->total += n;
+    if (n > ARENA_CHUNK / 4) {
+        chunk_t *big = chunk_new(n);
+        big->used = n;
+        /* Behind the head, so the head's free space stays usable. */
+        if (c) {
+            big->next = c->next;
+            c->next = big;
+        } else {
+            a->head = big;
+        }
+        memset(big->data, 0, n);
+        return big->data;
+    }
+    if (!c || c->cap - c->used < n) {
+        c = chunk_new(ARENA_CHUNK);
+        c->next = a->head;
+        a->head = c;
+    }
+    p = c->data + c->used;
+    c->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *orch_arena_strndup(orch_arena_t *a, const char *s, size_t n)
+{
+    char *p = orch_arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *orch_arena_strdup(orch_arena_t *a, const char *s)
+{
+    return orch_arena_strndup(a, s ? s : "", s ? strlen(s) : 0);
+}
+
+char *orch_arena_printf(orch_arena_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *p;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    p = orch_arena_alloc(a, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+size_t orch_arena_used(const orch_arena_t *a)
+{
+    return a->total;
+}

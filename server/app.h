@@ -1,0 +1,21 @@
+/* What the services share: the parts main.c wires together and hands to every handler
+ * through srv_call_app(). Borrowed by handlers; owned by main. */
+#ifndef SRV_APP_H
+#define SRV_APP_H
+
+#include <stdatomic.h>
+
+#include "domain/catalog/catalog.h"
+#include "domain/store.h"
+#include "server/rpc/server.h"
+
+typedef struct srv_app {
+    orch_catalog_t *catalog;
+    orch_store_t *store;
+    /* Readiness as last seen by the database watchdog in main.c (1 = reachable). */
+    atomic_int db_ok;
+    /* Set when a drain starts: readiness goes NOT_SERVING before calls are refused. */
+    atomic_int draining;
+} srv_app_t;
+
+#endif

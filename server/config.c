@@ -1,0 +1,193 @@
+/* The configuration table and its three uses: parse, help, dump. */
+#include "server/config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/alloc.h"
+#include "domain/log.h"
+
+#ifndef ORCH_VERSION
+#define ORCH_VERSION "0.0.0"
+#endif
+
+typedef enum { T_STR, T_INT } opt_type_t;
+
+typedef struct opt {
+    const char *flag; /* without "--" */
+    const char *env;
+    opt_type_t type;
+    const char *def;
+    size_t offset;
+    int min, max; /* for T_INT */
+    const char *help;
+    bool secret;
+} opt_t;
+
+#define OFF(f) offsetof(srv_settings_t, f)
+
+static const opt_t opts[] = {
+    {"listen", "ORCH_LISTEN", T_STR, "127.0.0.1:50051", OFF(listen), 0, 0,
+     "address:port to serve gRPC on", false},
+    {"database-url", "ORCH_DATABASE_URL", T_STR, "dbname=orchestrator", OFF(database_url), 0, 0,
+     "PostgreSQL connection string (libpq keyword/value or URI)", true},
+    {"threads", "ORCH_THREADS", T_INT, "8", OFF(threads), 1, 256,
+     "gRPC worker threads (handlers block on the database: more than cores)", false},
+    {"pool-size", "ORCH_POOL_SIZE", T_INT, "8", OFF(pool_size), 1, 1000,
+     "database connections in the pool", false},
+    {"migrate", "ORCH_MIGRATE", T_STR, "auto", OFF(migrate), 0, 0,
+     "auto: migrate then serve; only: migrate then exit; check: refuse a pending migration",
+     false},
+    {"log-level", "ORCH_LOG_LEVEL", T_STR, "info", OFF(log_level), 0, 0,
+     "debug, info, warn or error", false},
+    {"log-format", "ORCH_LOG_FORMAT", T_STR, "text", OFF(log_format), 0, 0,
+     "text or json (one JSON object per line)", false},
+    {"grace", "ORCH_GRACE", T_INT, "10", OFF(grace_seconds), 0, 3600,
+     "seconds calls in flight may take to finish on SIGTERM", false},
+    {"max-message-bytes", "ORCH_MAX_MESSAGE_BYTES", T_INT, "4194304", OFF(max_message_bytes),
+     1024, 64 * 1024 * 1024, "largest request message accepted", false},
+    {"db-check-ms", "ORCH_DB_CHECK_MS", T_INT, "1000", OFF(db_check_ms), 100, 60000,
+     "how often readiness checks the database", false},
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: orchestratord [options]\n\n"
+                 "Serves the orchestrator gRPC API on PostgreSQL. Every option can also be\n"
+                 "set through its environment variable; a flag wins over the environment.\n\n");
+    for (size_t i = 0; i < NOPTS; i++)
+        fprintf(out, "  --%-18s %-4s %s\n  %-20s      env %s, default %s\n", opts[i].flag,
+                opts[i].type == T_INT ? "N" : "STR", opts[i].help, "", opts[i].env,
+                opts[i].def);
+    fprintf(out, "  --%-18s      print the version and exit\n", "version");
+    fprintf(out, "  --%-18s      print this help and exit\n", "help");
+}
+
+static int set_value(srv_settings_t *s, const opt_t *o, const char *v, const char *origin)
+{
+    char *base = (char *)s;
+    if (o->type == T_STR) {
+        char **dst = (char **)(base + o->offset);
+        free(*dst);
+        *dst = orch_strdup(v);
+        return 0;
+    }
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < o->min || n > o->max) {
+        fprintf(stderr, "orchestratord: %s for --%s must be a whole number from %d to %d, not "
+                        "'%s'\n",
+                origin, o->flag, o->min, o->max, v);
+        return -1;
+    }
+    *(int *)(base + o->offset) = (int)n;
+    return 0;
+}
+
+srv_config_result_t srv_config_load(srv_settings_t *s, int argc, char **argv)
+{
+    memset(s, 0, sizeof(*s));
+    for (size_t i = 0; i < NOPTS; i++)
+        if (set_value(s, &opts[i], opts[i].def, "the default") != 0)
+            return SRV_CONFIG_EXIT_USAGE;
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && set_value(s, &opts[i], v, opts[i].env) != 0)
+            return SRV_CONFIG_EXIT_USAGE;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a], *val = NULL;
+        const opt_t *o = NULL;
+        size_t n;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return SRV_CONFIG_EXIT_OK;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("orchestratord %s\n", ORCH_VERSION);
+            return SRV_CONFIG_EXIT_OK;
+        }
+        if (strncmp(arg, "--", 2) != 0)
+            goto bad;
+        arg += 2;
+        n = strcspn(arg, "=");
+        for (size_t i = 0; i < NOPTS; i++)
+            if (strlen(opts[i].flag) == n && strncmp(opts[i].flag, arg, n) == 0)
+                o = &opts[i];
+        if (!o)
+            goto bad;
+        if (arg[n] == '=')
+            val = arg + n + 1;
+        else if (a + 1 < argc)
+            val = argv[++a];
+        else {
+            fprintf(stderr, "orchestratord: --%s needs a value\n", o->flag);
+            return SRV_CONFIG_EXIT_USAGE;
+        }
+        if (set_value(s, o, val, "the value") != 0)
+            return SRV_CONFIG_EXIT_USAGE;
+        continue;
+    bad:
+        fprintf(stderr, "orchestratord: unknown option '%s' (see --help)\n", argv[a]);
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    if (strcmp(s->migrate, "auto") && strcmp(s->migrate, "only") && strcmp(s->migrate, "check")) {
+        fprintf(stderr, "orchestratord: --migrate must be auto, only or check\n");
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    if (orch_log_set_level(s->log_level) != 0) {
+        fprintf(stderr, "orchestratord: --log-level must be debug, info, warn or error\n");
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    if (orch_log_set_format(s->log_format) != 0) {
+        fprintf(stderr, "orchestratord: --log-format must be text or json\n");
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    return SRV_CONFIG_RUN;
+}
+
+void srv_config_cleanup(srv_settings_t *s)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].type == T_STR) {
+            char **p = (char **)((char *)s + opts[i].offset);
+            free(*p);
+            *p = NULL;
+        }
+}
+
+/* Masks password=... in keyword/value form and user:password@ in URIs. */
+static char *mask_secret(const char *v)
+{
+    char *out = orch_strdup(v), *p;
+    if ((p = strstr(out, "password=")) != NULL) {
+        for (p += 9; *p && *p != ' '; p++)
+            *p = '*';
+    }
+    if ((p = strstr(out, "://")) != NULL) {
+        char *at = strchr(p + 3, '@'), *colon = strchr(p + 3, ':');
+        if (at && colon && colon < at)
+            for (char *q = colon + 1; q < at; q++)
+                *q = '*';
+    }
+    return out;
+}
+
+void srv_config_dump(const srv_settings_t *s)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *base = (const char *)s;
+        if (opts[i].type == T_INT) {
+            orch_info("config", "%s = %d", opts[i].flag, *(const int *)(base + opts[i].offset));
+        } else {
+            const char *v = *(char *const *)(base + opts[i].offset);
+            char *m = opts[i].secret ? mask_secret(v) : NULL;
+            orch_info("config", "%s = %s", opts[i].flag, m ? m : v);
+            free(m);
+        }
+    }
+}

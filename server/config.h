@@ -1,0 +1,32 @@
+/* orchestratord's configuration: one table of {flag, env var, type, default, help, secret}
+ * that drives parsing (flags override ORCH_* environment), --help and the start-up dump
+ * (secrets masked). */
+#ifndef SRV_CONFIG_H
+#define SRV_CONFIG_H
+
+#include <stdbool.h>
+
+typedef struct srv_settings {
+    char *listen;
+    char *database_url;
+    int threads;
+    int pool_size;
+    char *migrate;
+    char *log_level;
+    char *log_format;
+    int grace_seconds;
+    int max_message_bytes;
+    int db_check_ms;
+} srv_settings_t;
+
+typedef enum { SRV_CONFIG_RUN, SRV_CONFIG_EXIT_OK, SRV_CONFIG_EXIT_USAGE } srv_config_result_t;
+
+/* Fills s from defaults, the environment and argv (in that order of precedence, last wins).
+ * Prints --help / --version itself and says so through the result; prints a usage error
+ * to stderr for a bad flag or value. */
+srv_config_result_t srv_config_load(srv_settings_t *s, int argc, char **argv);
+void srv_config_cleanup(srv_settings_t *s);
+/* Logs every setting at info level, secrets (passwords in the database URL) masked. */
+void srv_config_dump(const srv_settings_t *s);
+
+#endif

@@ -1,0 +1,205 @@
+/* orchestratord: reads the configuration, migrates the database, synchronises the
+ * catalogue, serves gRPC until SIGINT/SIGTERM, then drains and exits 0. Only wiring here. */
+#include <errno.h>
+#include <grpc/grpc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/migrate.h"
+#include "db/pool.h"
+#include "db/store.h"
+#include "domain/catalog/catalog.h"
+#include "domain/log.h"
+#include "server/app.h"
+#include "server/config.h"
+#include "server/services/services.h"
+
+/* The readiness watchdog: pings the database so that health "" follows it even when no
+ * client traffic would notice an outage. */
+typedef struct watchdog {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    int interval_ms;
+    srv_app_t *app;
+} watchdog_t;
+
+static void *watchdog_main(void *arg)
+{
+    watchdog_t *wd = arg;
+    pthread_mutex_lock(&wd->mu);
+    while (!wd->stop) {
+        struct timespec until;
+        orch_error_t err;
+        int ok;
+
+        pthread_mutex_unlock(&wd->mu);
+        orch_error_init(&err);
+        ok = wd->app->store->ops->ping(wd->app->store, &err) == ORCH_OK;
+        if (ok != atomic_load(&wd->app->db_ok)) {
+            if (ok)
+                orch_info("health", "database reachable again: ready");
+            else
+                orch_warn("health", "database unreachable: not ready (%s)", err.message);
+        }
+        atomic_store(&wd->app->db_ok, ok);
+        pthread_mutex_lock(&wd->mu);
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += wd->interval_ms / 1000;
+        until.tv_nsec += (long)(wd->interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!wd->stop && pthread_cond_timedwait(&wd->cv, &wd->mu, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&wd->mu);
+    return NULL;
+}
+
+static void watchdog_start(watchdog_t *wd, srv_app_t *app, int interval_ms)
+{
+    pthread_condattr_t ca;
+    memset(wd, 0, sizeof(*wd));
+    wd->app = app;
+    wd->interval_ms = interval_ms;
+    pthread_mutex_init(&wd->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&wd->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_create(&wd->thread, NULL, watchdog_main, wd);
+}
+
+static void watchdog_stop(watchdog_t *wd)
+{
+    pthread_mutex_lock(&wd->mu);
+    wd->stop = true;
+    pthread_cond_signal(&wd->cv);
+    pthread_mutex_unlock(&wd->mu);
+    pthread_join(wd->thread, NULL);
+    pthread_cond_destroy(&wd->cv);
+    pthread_mutex_destroy(&wd->mu);
+}
+
+/* Migrations wait for the database for a while: in Kubernetes the server often starts
+ * before PostgreSQL is ready. */
+static orch_err_t migrate_with_retry(db_pool_t *pool, db_migrate_mode_t mode, orch_error_t *err)
+{
+    int applied = 0;
+    orch_err_t rc;
+    for (int attempt = 0;; attempt++) {
+        orch_error_init(err);
+        rc = db_migrate(pool, mode, &applied, err);
+        if (rc != ORCH_UNAVAILABLE || attempt >= 30)
+            break;
+        if (attempt == 0)
+            orch_warn("main", "waiting for the database: %s", err->message);
+        nanosleep(&(struct timespec){1, 0}, NULL);
+    }
+    if (!rc)
+        orch_info("main", "schema at version %d (%d migration%s applied)", db_migrate_latest(),
+                  applied, applied == 1 ? "" : "s");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    srv_settings_t cfg;
+    srv_app_t app = {0};
+    db_pool_t *pool = NULL;
+    orch_catalog_t *cat = NULL;
+    srv_server_t *srv = NULL;
+    db_migrate_mode_t mode;
+    watchdog_t wd;
+    bool wd_running = false, grpc_up = false;
+    orch_error_t err;
+    sigset_t sigs;
+    int sig = 0, status = 1;
+
+    switch (srv_config_load(&cfg, argc, argv)) {
+    case SRV_CONFIG_RUN:
+        break;
+    case SRV_CONFIG_EXIT_OK:
+        srv_config_cleanup(&cfg);
+        return 0;
+    case SRV_CONFIG_EXIT_USAGE:
+        srv_config_cleanup(&cfg);
+        return 2;
+    }
+    /* Block the stop signals before any thread exists (gRPC's included), so that they are
+     * delivered only to sigwait below. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    srv_config_dump(&cfg);
+    db_migrate_mode_parse(cfg.migrate, &mode);
+    pool = db_pool_new(cfg.database_url, cfg.pool_size);
+    if (migrate_with_retry(pool, mode, &err)) {
+        orch_err("main", "cannot migrate the database: %s", err.message);
+        goto out;
+    }
+    if (mode == DB_MIGRATE_ONLY) {
+        status = 0;
+        goto out;
+    }
+
+    app.store = db_store_new(pool);
+    cat = orch_catalog_new();
+    orch_catalog_load_example(cat);
+    orch_error_init(&err);
+    if (orch_catalog_validate(cat, &err) || app.store->ops->catalog_sync(app.store, cat, &err)) {
+        orch_err("main", "cannot load the product catalogue: %s", err.message);
+        goto out;
+    }
+    app.catalog = cat;
+    atomic_store(&app.db_ok, 1);
+    orch_info("main", "catalogue: %zu products, %zu product blocks", orch_catalog_nproducts(cat),
+              orch_catalog_nblocks(cat));
+
+    grpc_init();
+    grpc_up = true;
+    srv = srv_server_new(&(srv_config_t){.listen = cfg.listen,
+                                         .threads = cfg.threads,
+                                         .max_message_bytes = cfg.max_message_bytes,
+                                         .app = &app});
+    srv_server_add_methods(srv, srv_health_methods);
+    srv_server_add_methods(srv, srv_product_methods);
+    orch_error_init(&err);
+    if (srv_server_start(srv, &err)) {
+        orch_err("main", "%s", err.message);
+        goto out;
+    }
+    watchdog_start(&wd, &app, cfg.db_check_ms);
+    wd_running = true;
+    orch_info("main", "serving on %s", cfg.listen);
+
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    orch_info("main", "%s: draining (grace %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+              cfg.grace_seconds);
+    atomic_store(&app.draining, 1);
+    srv_server_shutdown(srv, cfg.grace_seconds * 1000);
+    status = 0;
+    orch_info("main", "stopped");
+out:
+    if (wd_running)
+        watchdog_stop(&wd);
+    srv_server_free(srv);
+    if (grpc_up)
+        grpc_shutdown();
+    orch_store_free(app.store);
+    orch_catalog_free(cat);
+    db_pool_free(pool);
+    srv_config_cleanup(&cfg);
+    return status;
+}

@@ -1,0 +1,553 @@
+/* The completion-queue loop and the per-call state machine.
+ *
+ * Tags: every tag handed to the core points at a tag_t whose kind says what completed.
+ * A request slot (registered or generic) is re-posted as soon as it fires, before the call
+ * is handled, so a burst never finds the method without a free slot. A call object lives
+ * until both of its batches (RECV_CLOSE_ON_SERVER and the send) have completed; it is only
+ * ever touched by the thread of its completion queue. */
+#include "server/rpc/server.h"
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/alloc.h"
+#include "domain/log.h"
+#include "server/rpc/codec.h"
+#include "server/rpc/status.h"
+
+typedef enum { TAG_SLOT, TAG_GENERIC, TAG_CALL_OP } tag_kind_t;
+
+typedef struct tag {
+    tag_kind_t kind;
+    void *owner;
+} tag_t;
+
+typedef struct method_entry {
+    srv_method_t m;
+    char *path;
+    const ProtobufCMessageDescriptor *input, *output;
+    void *handle; /* from grpc_server_register_method */
+} method_entry_t;
+
+typedef struct worker worker_t;
+
+/* A posted request for one registered method on one queue. */
+typedef struct slot {
+    tag_t tag;
+    worker_t *w;
+    const method_entry_t *me;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+} slot_t;
+
+/* A posted request for any unregistered method. */
+typedef struct gslot {
+    tag_t tag;
+    worker_t *w;
+    grpc_call *call;
+    grpc_call_details details;
+    grpc_metadata_array md;
+} gslot_t;
+
+struct srv_call {
+    tag_t close_tag, send_tag;
+    int refs;
+    worker_t *w;
+    srv_server_t *srv;
+    const method_entry_t *me; /* NULL for a generic (unknown method) call */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+    int cancelled;
+    orch_arena_t *arena;
+    grpc_byte_buffer *resp_bb;
+    grpc_metadata trailing[1];
+    size_t ntrailing;
+};
+
+struct worker {
+    srv_server_t *srv;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    int index;
+};
+
+struct srv_server {
+    srv_config_t cfg;
+    char *listen;
+    grpc_server *server;
+    worker_t *workers;
+    method_entry_t *methods;
+    size_t nmethods, cap_methods;
+    int port;
+    bool started, ever_started;
+    atomic_bool draining;
+    atomic_int live_slots;
+};
+
+/* ---- call ------------------------------------------------------------------------- */
+
+orch_arena_t *srv_call_arena(srv_call_t *call)
+{
+    return call->arena;
+}
+
+void *srv_call_app(srv_call_t *call)
+{
+    return call->srv->cfg.app;
+}
+
+srv_server_t *srv_call_server(srv_call_t *call)
+{
+    return call->srv;
+}
+
+const char *srv_call_metadata(srv_call_t *call, const char *key)
+{
+    for (size_t i = 0; i < call->md.count; i++) {
+        const grpc_metadata *m = &call->md.metadata[i];
+        if (GRPC_SLICE_LENGTH(m->key) == strlen(key) &&
+            memcmp(GRPC_SLICE_START_PTR(m->key), key, strlen(key)) == 0)
+            return orch_arena_strndup(call->arena, (const char *)GRPC_SLICE_START_PTR(m->value),
+                                      GRPC_SLICE_LENGTH(m->value));
+    }
+    return NULL;
+}
+
+int64_t srv_call_remaining_ms(const srv_call_t *call)
+{
+    gpr_timespec now, d;
+    if (gpr_time_cmp(call->deadline, gpr_inf_future(call->deadline.clock_type)) == 0)
+        return INT64_MAX;
+    d = gpr_convert_clock_type(call->deadline, GPR_CLOCK_MONOTONIC);
+    now = gpr_now(GPR_CLOCK_MONOTONIC);
+    return gpr_time_to_millis(gpr_time_sub(d, now));
+}
+
+static srv_call_t *call_new(worker_t *w, const method_entry_t *me)
+{
+    srv_call_t *c = orch_calloc(1, sizeof(*c));
+    c->close_tag.kind = TAG_CALL_OP;
+    c->close_tag.owner = c;
+    c->send_tag.kind = TAG_CALL_OP;
+    c->send_tag.owner = c;
+    c->w = w;
+    c->srv = w->srv;
+    c->me = me;
+    c->arena = orch_arena_new();
+    return c;
+}
+
+static void call_unref(srv_call_t *c)
+{
+    if (--c->refs > 0)
+        return;
+    if (c->call)
+        grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->md);
+    if (c->payload)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->resp_bb)
+        grpc_byte_buffer_destroy(c->resp_bb);
+    for (size_t i = 0; i < c->ntrailing; i++) {
+        grpc_slice_unref(c->trailing[i].key);
+        grpc_slice_unref(c->trailing[i].value);
+    }
+    orch_arena_free(c->arena);
+    free(c);
+}
+
+/* Starts RECV_CLOSE_ON_SERVER: its completion tells us the call is over (and whether the
+ * client cancelled it or its deadline passed). */
+static void call_start_close(srv_call_t *c)
+{
+    grpc_op op = {0};
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &c->cancelled;
+    c->refs++;
+    if (grpc_call_start_batch(c->call, &op, 1, &c->close_tag, NULL) != GRPC_CALL_OK) {
+        orch_err("rpc", "could not start RECV_CLOSE_ON_SERVER");
+        c->refs--;
+    }
+}
+
+/* Sends initial metadata, the response (if any) and the status in one batch. */
+static void call_finish(srv_call_t *c, const ProtobufCMessage *resp, const orch_error_t *err)
+{
+    grpc_op ops[3];
+    size_t n = 0;
+    grpc_slice details;
+    grpc_status_code code = err ? srv_status_code(err->code) : GRPC_STATUS_OK;
+
+    memset(ops, 0, sizeof(ops));
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    n++;
+    if (resp && code == GRPC_STATUS_OK) {
+        c->resp_bb = srv_codec_pack(resp);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->resp_bb;
+        n++;
+    }
+    if (code != GRPC_STATUS_OK) {
+        c->trailing[0].key = grpc_slice_from_static_string("grpc-status-details-bin");
+        c->trailing[0].value = srv_status_details(err);
+        c->ntrailing = 1;
+        details = grpc_slice_from_copied_string(err->message[0] ? err->message
+                                                                : orch_strerror(err->code));
+    } else {
+        details = grpc_empty_slice();
+    }
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = code;
+    ops[n].data.send_status_from_server.status_details = &details;
+    ops[n].data.send_status_from_server.trailing_metadata_count = c->ntrailing;
+    ops[n].data.send_status_from_server.trailing_metadata = c->trailing;
+    n++;
+    c->refs++;
+    if (grpc_call_start_batch(c->call, ops, n, &c->send_tag, NULL) != GRPC_CALL_OK) {
+        orch_err("rpc", "could not start the send batch");
+        c->refs--;
+    }
+    grpc_slice_unref(details);
+}
+
+static void call_handle(srv_call_t *c)
+{
+    const method_entry_t *me = c->me;
+    ProtobufCAllocator alloc;
+    ProtobufCMessage *req = NULL, *resp = NULL;
+    orch_error_t err;
+    orch_err_t rc;
+
+    orch_error_init(&err);
+    c->refs = 1; /* held by this function until the batches are started */
+    call_start_close(c);
+    if (!me) {
+        orch_error_set(&err, ORCH_UNIMPLEMENTED, "METHOD_NOT_FOUND",
+                       "this server does not implement that method");
+        call_finish(c, NULL, &err);
+        goto out;
+    }
+    srv_codec_arena_allocator(&alloc, c->arena);
+    rc = srv_codec_unpack(c->payload, me->input, &alloc, (size_t)c->srv->cfg.max_message_bytes,
+                          &req, &err);
+    if (!rc && atomic_load(&c->srv->draining) && !(me->m.flags & SRV_METHOD_PUBLIC)) {
+        rc = orch_error_set(&err, ORCH_UNAVAILABLE, "SERVER_DRAINING",
+                            "this server is shutting down; retry on another replica");
+        err.retry_after_ms = 100;
+    }
+    if (!rc)
+        rc = me->m.unary(c, req, &resp, &err);
+    if (rc) {
+        if (!err.code)
+            orch_error_set(&err, rc, NULL, "%s", orch_strerror(rc));
+        orch_debug("rpc", "%s -> %s: %s", me->path, orch_err_name(err.code), err.message);
+        call_finish(c, NULL, &err);
+    } else {
+        orch_assert(resp != NULL);
+        orch_assert(resp->descriptor == me->output);
+        call_finish(c, resp, NULL);
+    }
+out:
+    call_unref(c);
+}
+
+/* ---- slots ------------------------------------------------------------------------ */
+
+static bool slot_post(slot_t *s)
+{
+    grpc_call_error e;
+    s->call = NULL;
+    s->payload = NULL;
+    grpc_metadata_array_init(&s->md);
+    e = grpc_server_request_registered_call(s->w->srv->server, s->me->handle, &s->call,
+                                            &s->deadline, &s->md, &s->payload, s->w->cq,
+                                            s->w->cq, &s->tag);
+    if (e != GRPC_CALL_OK) {
+        grpc_metadata_array_destroy(&s->md);
+        return false;
+    }
+    return true;
+}
+
+static bool gslot_post(gslot_t *g)
+{
+    grpc_call_error e;
+    g->call = NULL;
+    grpc_call_details_init(&g->details);
+    grpc_metadata_array_init(&g->md);
+    e = grpc_server_request_call(g->w->srv->server, &g->call, &g->details, &g->md, g->w->cq,
+                                 g->w->cq, &g->tag);
+    if (e != GRPC_CALL_OK) {
+        grpc_call_details_destroy(&g->details);
+        grpc_metadata_array_destroy(&g->md);
+        return false;
+    }
+    return true;
+}
+
+static void slot_fired(slot_t *s, bool ok)
+{
+    srv_server_t *srv = s->w->srv;
+    srv_call_t *c;
+
+    if (!ok) {
+        /* The server is shutting down: the slot will not be used again. */
+        grpc_metadata_array_destroy(&s->md);
+        if (s->payload)
+            grpc_byte_buffer_destroy(s->payload);
+        if (s->call)
+            grpc_call_unref(s->call);
+        free(s);
+        atomic_fetch_sub(&srv->live_slots, 1);
+        return;
+    }
+    c = call_new(s->w, s->me);
+    c->call = s->call;
+    c->deadline = s->deadline;
+    c->md = s->md;
+    c->payload = s->payload;
+    if (atomic_load(&srv->draining) || !slot_post(s)) {
+        free(s);
+        atomic_fetch_sub(&srv->live_slots, 1);
+    }
+    call_handle(c);
+}
+
+static void gslot_fired(gslot_t *g, bool ok)
+{
+    srv_server_t *srv = g->w->srv;
+    srv_call_t *c;
+
+    if (!ok) {
+        grpc_call_details_destroy(&g->details);
+        grpc_metadata_array_destroy(&g->md);
+        if (g->call)
+            grpc_call_unref(g->call);
+        free(g);
+        atomic_fetch_sub(&srv->live_slots, 1);
+        return;
+    }
+    c = call_new(g->w, NULL);
+    c->call = g->call;
+    c->deadline = g->details.deadline;
+    c->md = g->md;
+    orch_debug("rpc", "unknown method %.*s", (int)GRPC_SLICE_LENGTH(g->details.method),
+               (const char *)GRPC_SLICE_START_PTR(g->details.method));
+    grpc_call_details_destroy(&g->details);
+    if (atomic_load(&srv->draining) || !gslot_post(g)) {
+        free(g);
+        atomic_fetch_sub(&srv->live_slots, 1);
+    }
+    call_handle(c);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        tag_t *t;
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        t = ev.tag;
+        switch (t->kind) {
+        case TAG_SLOT:
+            slot_fired((slot_t *)t, ev.success != 0);
+            break;
+        case TAG_GENERIC:
+            gslot_fired((gslot_t *)t, ev.success != 0);
+            break;
+        case TAG_CALL_OP:
+            call_unref(t->owner);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* ---- server ----------------------------------------------------------------------- */
+
+srv_server_t *srv_server_new(const srv_config_t *cfg)
+{
+    srv_server_t *srv = orch_calloc(1, sizeof(*srv));
+    grpc_arg args[2];
+    grpc_channel_args chargs;
+
+    srv->cfg = *cfg;
+    srv->listen = orch_strdup(cfg->listen);
+    srv->cfg.listen = srv->listen;
+    if (srv->cfg.threads < 1)
+        srv->cfg.threads = 4;
+    if (srv->cfg.slots_per_method < 1)
+        srv->cfg.slots_per_method = 8;
+    if (srv->cfg.max_message_bytes < 1024)
+        srv->cfg.max_message_bytes = 4 * 1024 * 1024;
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = srv->cfg.max_message_bytes;
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = GRPC_ARG_ALLOW_REUSEPORT;
+    args[1].value.integer = 0;
+    chargs.num_args = 2;
+    chargs.args = args;
+    srv->server = grpc_server_create(&chargs, NULL);
+    srv->workers = orch_calloc((size_t)srv->cfg.threads, sizeof(worker_t));
+    for (int i = 0; i < srv->cfg.threads; i++) {
+        srv->workers[i].srv = srv;
+        srv->workers[i].index = i;
+        srv->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
+        grpc_server_register_completion_queue(srv->server, srv->workers[i].cq, NULL);
+    }
+    return srv;
+}
+
+void srv_server_add_methods(srv_server_t *srv, const srv_method_t *methods)
+{
+    orch_assert(!srv->started);
+    for (const srv_method_t *m = methods; m->name; m++) {
+        const ProtobufCMethodDescriptor *md = NULL;
+        method_entry_t *e;
+        for (unsigned i = 0; i < m->service->n_methods; i++)
+            if (strcmp(m->service->methods[i].name, m->name) == 0)
+                md = &m->service->methods[i];
+        orch_assert(md != NULL && m->unary != NULL);
+        if (srv->nmethods == srv->cap_methods) {
+            srv->cap_methods = srv->cap_methods ? srv->cap_methods * 2 : 16;
+            srv->methods = orch_realloc(srv->methods, srv->cap_methods * sizeof(*srv->methods));
+        }
+        e = &srv->methods[srv->nmethods++];
+        e->m = *m;
+        e->path = orch_asprintf("/%s/%s", m->service->name, m->name);
+        e->input = md->input;
+        e->output = md->output;
+        e->handle = grpc_server_register_method(srv->server, e->path, NULL,
+                                                GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        orch_assert(e->handle != NULL);
+    }
+}
+
+orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
+{
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+
+    srv->port = grpc_server_add_http2_port(srv->server, srv->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (srv->port <= 0)
+        return orch_error_set(err, ORCH_UNAVAILABLE, "LISTEN_FAILED",
+                              "cannot listen on %s (address in use or invalid)", srv->listen);
+    grpc_server_start(srv->server);
+    srv->started = srv->ever_started = true;
+    for (int i = 0; i < srv->cfg.threads; i++) {
+        worker_t *w = &srv->workers[i];
+        for (size_t j = 0; j < srv->nmethods; j++) {
+            for (int k = 0; k < srv->cfg.slots_per_method; k++) {
+                slot_t *s = orch_calloc(1, sizeof(*s));
+                s->tag.kind = TAG_SLOT;
+                s->tag.owner = s;
+                s->w = w;
+                s->me = &srv->methods[j];
+                atomic_fetch_add(&srv->live_slots, 1);
+                if (!slot_post(s)) {
+                    atomic_fetch_sub(&srv->live_slots, 1);
+                    free(s);
+                }
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            gslot_t *g = orch_calloc(1, sizeof(*g));
+            g->tag.kind = TAG_GENERIC;
+            g->tag.owner = g;
+            g->w = w;
+            atomic_fetch_add(&srv->live_slots, 1);
+            if (!gslot_post(g)) {
+                atomic_fetch_sub(&srv->live_slots, 1);
+                free(g);
+            }
+        }
+        pthread_create(&w->thread, NULL, worker_main, w);
+    }
+    return ORCH_OK;
+}
+
+int srv_server_port(const srv_server_t *srv)
+{
+    return srv->port;
+}
+
+bool srv_server_draining(const srv_server_t *srv)
+{
+    return atomic_load(&srv->draining);
+}
+
+void srv_server_shutdown(srv_server_t *srv, int grace_ms)
+{
+    grpc_completion_queue *pluck;
+    grpc_event ev;
+    int tag_dummy;
+
+    if (!srv->started || atomic_exchange(&srv->draining, true))
+        return;
+    pluck = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_server_shutdown_and_notify(srv->server, pluck, &tag_dummy);
+    ev = grpc_completion_queue_pluck(
+        pluck, &tag_dummy,
+        gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(grace_ms, GPR_TIMESPAN)),
+        NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        orch_warn("rpc", "calls still running after %d ms grace: cancelling them", grace_ms);
+        grpc_server_cancel_all_calls(srv->server);
+        ev = grpc_completion_queue_pluck(pluck, &tag_dummy, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                         NULL);
+    }
+    grpc_completion_queue_shutdown(pluck);
+    while (grpc_completion_queue_next(pluck, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(pluck);
+    for (int i = 0; i < srv->cfg.threads; i++)
+        grpc_completion_queue_shutdown(srv->workers[i].cq);
+    for (int i = 0; i < srv->cfg.threads; i++)
+        pthread_join(srv->workers[i].thread, NULL);
+    srv->started = false;
+}
+
+void srv_server_free(srv_server_t *srv)
+{
+    if (!srv)
+        return;
+    orch_assert(!srv->started);
+    if (!srv->ever_started) {
+        /* The queues were registered but never served: shut them down and drain here. */
+        for (int i = 0; i < srv->cfg.threads; i++) {
+            grpc_completion_queue_shutdown(srv->workers[i].cq);
+            while (grpc_completion_queue_next(srv->workers[i].cq,
+                                              gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                       .type != GRPC_QUEUE_SHUTDOWN)
+                ;
+        }
+    }
+    grpc_server_destroy(srv->server);
+    for (int i = 0; i < srv->cfg.threads; i++)
+        grpc_completion_queue_destroy(srv->workers[i].cq);
+    for (size_t i = 0; i < srv->nmethods; i++)
+        free(srv->methods[i].path);
+    if (atomic_load(&srv->live_slots) != 0)
+        orch_warn("rpc", "%d request slots were not returned", atomic_load(&srv->live_slots));
+    free(srv->methods);
+    free(srv->workers);
+    free(srv->listen);
+    free(srv);
+}

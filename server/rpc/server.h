@@ -1,0 +1,72 @@
+/* The gRPC server on the C core: one completion queue and one thread per worker,
+ * registered methods with pre-posted request slots, generic slots that answer
+ * UNIMPLEMENTED, and a per-call state machine that decodes, runs the handler and encodes.
+ *
+ * Handlers run on the worker thread that received the call and may block (database calls),
+ * which is why there are more workers than cores. Everything a handler allocates for the
+ * call comes from the call's arena, freed when the call ends. */
+#ifndef SRV_SERVER_H
+#define SRV_SERVER_H
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "domain/arena.h"
+#include "domain/errors.h"
+
+typedef struct srv_server srv_server_t;
+typedef struct srv_call srv_call_t;
+
+/* A unary handler: req is the decoded request (borrowed, in the call's arena). On success it
+ * sets *resp to a message it built in the call's arena (srv_call_arena) and returns ORCH_OK;
+ * otherwise it fills err and returns its code. */
+typedef orch_err_t (*srv_unary_fn)(srv_call_t *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage **resp, orch_error_t *err);
+
+enum {
+    SRV_METHOD_PUBLIC = 1 << 0, /* no authentication (health, reflection) */
+};
+
+/* One row of a service's dispatch table: adding an RPC is one row plus its handler. */
+typedef struct srv_method {
+    const ProtobufCServiceDescriptor *service;
+    const char *name; /* method name as in the .proto, e.g. "ListProducts" */
+    srv_unary_fn unary;
+    unsigned flags;
+} srv_method_t;
+
+typedef struct srv_config {
+    const char *listen;       /* "127.0.0.1:50051" */
+    int threads;              /* worker threads, one completion queue each */
+    int slots_per_method;     /* request slots per method per queue */
+    int max_message_bytes;    /* inbound message limit */
+    void *app;                /* handed to handlers through srv_call_app() */
+} srv_config_t;
+
+/* Creates the server (not yet listening). cfg strings are copied. */
+srv_server_t *srv_server_new(const srv_config_t *cfg);
+/* Registers a table terminated by a row with name == NULL. Before srv_server_start only.
+ * Aborts on a method that its service descriptor does not declare (a programming error). */
+void srv_server_add_methods(srv_server_t *srv, const srv_method_t *methods);
+/* Binds and starts the workers. UNAVAILABLE if the address cannot be bound. */
+orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err);
+/* The port actually bound (useful with port 0). */
+int srv_server_port(const srv_server_t *srv);
+/* Graceful drain: stop taking new calls, let calls in flight finish for up to grace_ms,
+ * then cancel the rest, stop the workers. Idempotent. */
+void srv_server_shutdown(srv_server_t *srv, int grace_ms);
+bool srv_server_draining(const srv_server_t *srv);
+void srv_server_free(srv_server_t *srv); /* after shutdown; NULL ok */
+
+/* Call accessors for handlers. */
+orch_arena_t *srv_call_arena(srv_call_t *call);
+void *srv_call_app(srv_call_t *call);
+srv_server_t *srv_call_server(srv_call_t *call);
+/* Value of a request metadata key (lower-case), copied into the arena; NULL if absent. */
+const char *srv_call_metadata(srv_call_t *call, const char *key);
+/* Milliseconds until the client's deadline (INT64_MAX when none). */
+int64_t srv_call_remaining_ms(const srv_call_t *call);
+
+#endif

@@ -1,0 +1,11 @@
+/* The dispatch tables of every service, one per file in server/services/. main.c registers
+ * each with srv_server_add_methods. */
+#ifndef SRV_SERVICES_H
+#define SRV_SERVICES_H
+
+#include "server/rpc/server.h"
+
+extern const srv_method_t srv_product_methods[];
+extern const srv_method_t srv_health_methods[];
+
+#endif
