@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "db/migrate.h"
 #include "db/pool.h"
@@ -88,6 +90,43 @@ static void watchdog_stop(watchdog_t *wd)
     pthread_mutex_destroy(&wd->mu);
 }
 
+static int stop_pipe[2] = {-1, -1};
+
+static void on_stop_signal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    int saved = errno;
+    if (write(stop_pipe[1], &b, 1) < 0) {
+        /* Nothing safe to do here: a full pipe already holds a stop request. */
+    }
+    errno = saved;
+}
+
+static int stop_pipe_init(void)
+{
+    struct sigaction sa;
+    if (pipe(stop_pipe) != 0)
+        return -1;
+    fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* Blocks until SIGINT or SIGTERM arrives; returns its number. */
+static int stop_pipe_wait(void)
+{
+    unsigned char b = 0;
+    while (read(stop_pipe[0], &b, 1) != 1)
+        ;
+    return b;
+}
+
 /* Migrations wait for the database for a while: in Kubernetes the server often starts
  * before PostgreSQL is ready. */
 static orch_err_t migrate_with_retry(db_pool_t *pool, db_migrate_mode_t mode, orch_error_t *err)
@@ -120,7 +159,6 @@ int main(int argc, char **argv)
     watchdog_t wd;
     bool wd_running = false, grpc_up = false;
     orch_error_t err;
-    sigset_t sigs;
     int sig = 0, status = 1;
 
     switch (srv_config_load(&cfg, argc, argv)) {
@@ -133,13 +171,14 @@ int main(int argc, char **argv)
         srv_config_cleanup(&cfg);
         return 2;
     }
-    /* Block the stop signals before any thread exists (gRPC's included), so that they are
-     * delivered only to sigwait below. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* The stop signals only write their number to a pipe that main waits on: whatever
+     * thread the kernel picks to deliver them (gRPC's own threads do not all keep an
+     * inherited mask), the handler is async-signal-safe and the process is never killed
+     * mid-drain. */
+    if (stop_pipe_init() != 0) {
+        orch_err("main", "cannot set up signal handling");
+        goto out;
+    }
 
     srv_config_dump(&cfg);
     db_migrate_mode_parse(cfg.migrate, &mode);
@@ -183,8 +222,7 @@ int main(int argc, char **argv)
     wd_running = true;
     orch_info("main", "serving on %s", cfg.listen);
 
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    sig = stop_pipe_wait();
     orch_info("main", "%s: draining (grace %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
               cfg.grace_seconds);
     atomic_store(&app.draining, 1);

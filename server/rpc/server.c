@@ -513,8 +513,10 @@ void srv_server_shutdown(srv_server_t *srv, int grace_ms)
                                          NULL);
     }
     grpc_completion_queue_shutdown(pluck);
-    while (grpc_completion_queue_next(pluck, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
+    /* A pluck queue must be drained with pluck (next is for next-queues only). */
+    while (grpc_completion_queue_pluck(pluck, &tag_dummy, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                       NULL)
+               .type != GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(pluck);
     for (int i = 0; i < srv->cfg.threads; i++)
