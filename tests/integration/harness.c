@@ -1,0 +1,272 @@
+/* The integration harness. Failures here fail the test with a message naming the cause,
+ * since a harness that silently skips would let every test pass. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+
+extern char **environ;
+
+const char *harness_server_bin(void)
+{
+    return ORCH_SERVER_BIN;
+}
+
+const char *harness_orchctl_bin(void)
+{
+    return ORCH_ORCHCTL_BIN;
+}
+
+static const char *env_or_fail(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        fail_msg("%s is not set: run the integration tests through scripts/test.sh, which "
+                 "starts a throwaway PostgreSQL",
+                 name);
+    return v;
+}
+
+void harness_conninfo(const char *dbname, char *out)
+{
+    snprintf(out, 512, "host=%s port=%s user=%s dbname=%s", env_or_fail("ORCH_TEST_PGHOST"),
+             env_or_fail("ORCH_TEST_PGPORT"), env_or_fail("ORCH_TEST_PGUSER"), dbname);
+}
+
+static void admin_exec(const char *sql)
+{
+    char ci[512];
+    PGconn *c;
+    PGresult *r;
+
+    harness_conninfo("postgres", ci);
+    c = PQconnectdb(ci);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("cannot reach the test PostgreSQL (%s): %s", ci, PQerrorMessage(c));
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+void harness_db_create(char *out)
+{
+    static int counter;
+    char sql[128];
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, 64, "orch_t_%d_%d_%ld", (int)getpid(), ++counter, ts.tv_nsec % 100000);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", out);
+    admin_exec(sql);
+}
+
+void harness_db_drop(const char *name)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    admin_exec(sql);
+}
+
+/* A port the kernel says is free right now. */
+static int free_port(void)
+{
+    struct sockaddr_in a = {0};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        fail_msg("cannot find a free port: %s", strerror(errno));
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Does something accept TCP connections on 127.0.0.1:port? Polled before the first gRPC
+ * call, because a channel that fails to connect backs off for seconds. */
+static bool port_open(int port)
+{
+    struct sockaddr_in a = {0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok;
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static bool health_serving(cli_channel_t *ch)
+{
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st = {0};
+    bool ok = false;
+
+    if (cli_call_unary(ch, "/grpc.health.v1.Health/Check", &req.base,
+                       &grpc__health__v1__health_check_response__descriptor, 1000, &resp,
+                       &st) == 0) {
+        ok = ((Grpc__Health__V1__HealthCheckResponse *)resp)->status ==
+             GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    cli_status_cleanup(&st);
+    return ok;
+}
+
+static void print_log_tail(const char *path)
+{
+    char line[1024];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    fprintf(stderr, "---- %s ----\n", path);
+    while (fgets(line, sizeof(line), f))
+        fputs(line, stderr);
+    fclose(f);
+}
+
+void harness_server_start(harness_server_t *s, const char *dbname, const char *const *extra)
+{
+    const char *logdir = getenv("ORCH_TEST_LOG_DIR");
+    const char *argv[32];
+    posix_spawn_file_actions_t fa;
+    int n = 0, status;
+    struct timespec start, now;
+
+    memset(s, 0, sizeof(*s));
+    if (dbname)
+        snprintf(s->dbname, sizeof(s->dbname), "%s", dbname);
+    else
+        harness_db_create(s->dbname);
+    harness_conninfo(s->dbname, s->conninfo);
+    s->port = free_port();
+    snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d", s->port);
+    if (!logdir || !*logdir)
+        logdir = "/tmp";
+    mkdir(logdir, 0755);
+    snprintf(s->log_path, sizeof(s->log_path), "%s/orchestratord-%s-%d.log", logdir, s->dbname,
+             s->port);
+
+    argv[n++] = harness_server_bin();
+    argv[n++] = "--listen";
+    argv[n++] = s->addr;
+    argv[n++] = "--database-url";
+    argv[n++] = s->conninfo;
+    argv[n++] = "--threads";
+    argv[n++] = "4";
+    argv[n++] = "--log-level";
+    argv[n++] = "debug";
+    for (int i = 0; extra && extra[i] && n < 30; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, s->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&s->pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0)
+        fail_msg("cannot start %s: %s", argv[0], strerror(errno));
+    posix_spawn_file_actions_destroy(&fa);
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            print_log_tail(s->log_path);
+            s->pid = 0;
+            fail_msg("orchestratord exited during start-up (status %d)", status);
+        }
+        if (!s->ch && port_open(s->port))
+            s->ch = cli_channel_new(s->addr, NULL);
+        if (s->ch && health_serving(s->ch))
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 30) {
+            print_log_tail(s->log_path);
+            fail_msg("orchestratord did not become ready within 30 s");
+        }
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+}
+
+int harness_server_stop(harness_server_t *s)
+{
+    int status = 0;
+    struct timespec start, now;
+
+    cli_channel_free(s->ch);
+    s->ch = NULL;
+    if (s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGTERM);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        pid_t r = waitpid(s->pid, &status, WNOHANG);
+        if (r == s->pid)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 20) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &status, 0);
+            print_log_tail(s->log_path);
+            s->pid = 0;
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+    s->pid = 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        print_log_tail(s->log_path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int harness_run(const char *const *argv, char *out, size_t cap)
+{
+    char path[] = "/tmp/orch-harness-XXXXXX";
+    int fd = mkstemp(path), status;
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    ssize_t got;
+
+    if (fd < 0)
+        fail_msg("mkstemp: %s", strerror(errno));
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, fd, 2);
+    if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0)
+        fail_msg("cannot run %s", argv[0]);
+    posix_spawn_file_actions_destroy(&fa);
+    waitpid(pid, &status, 0);
+    lseek(fd, 0, SEEK_SET);
+    got = read(fd, out, cap - 1);
+    out[got > 0 ? got : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
