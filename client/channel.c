@@ -313,3 +313,148 @@ int cli_call_unary_raw(cli_channel_t *ch, const char *method, const void *req_by
     grpc_slice_unref(slice);
     return call_unary(ch, method, bb, resp_desc, timeout_ms, resp, st);
 }
+
+/* ---- server streaming ------------------------------------------------------------- */
+
+struct cli_stream {
+    grpc_call *call;
+    grpc_completion_queue *cq;
+    grpc_metadata auth_md;
+    grpc_metadata_array initial_md, trailing_md;
+    grpc_byte_buffer *req_bb, *recv_bb;
+    grpc_status_code code;
+    grpc_slice details;
+    const char *error_string;
+    bool recv_pending, ended, status_done;
+    int start_tag, recv_tag, status_tag;
+};
+
+cli_stream_t *cli_stream_open(cli_channel_t *ch, const char *method, const ProtobufCMessage *req,
+                              int timeout_ms)
+{
+    cli_stream_t *s = orch_calloc(1, sizeof(*s));
+    grpc_slice method_slice = grpc_slice_from_copied_string(method);
+    gpr_timespec deadline =
+        timeout_ms > 0 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                      gpr_time_from_millis(timeout_ms, GPR_TIMESPAN))
+                       : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    size_t len = protobuf_c_message_get_packed_size(req);
+    grpc_slice slice = grpc_slice_malloc(len);
+    grpc_op ops[4];
+
+    s->cq = grpc_completion_queue_create_for_pluck(NULL);
+    s->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->cq,
+                                       method_slice, NULL, deadline, NULL);
+    grpc_slice_unref(method_slice);
+    protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(slice));
+    s->req_bb = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    grpc_metadata_array_init(&s->initial_md);
+    grpc_metadata_array_init(&s->trailing_md);
+    s->details = grpc_empty_slice();
+    if (ch->authorization) {
+        s->auth_md.key = grpc_slice_from_static_string("authorization");
+        s->auth_md.value = grpc_slice_from_copied_string(ch->authorization);
+    }
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = ch->authorization ? 1 : 0;
+    ops[0].data.send_initial_metadata.metadata = ch->authorization ? &s->auth_md : NULL;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = s->req_bb;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->initial_md;
+    grpc_call_start_batch(s->call, ops, 4, &s->start_tag, NULL);
+    grpc_completion_queue_pluck(s->cq, &s->start_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    /* The status batch runs from the start, so an error status is seen even with no
+     * message. */
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[0].data.recv_status_on_client.trailing_metadata = &s->trailing_md;
+    ops[0].data.recv_status_on_client.status = &s->code;
+    ops[0].data.recv_status_on_client.status_details = &s->details;
+    ops[0].data.recv_status_on_client.error_string = &s->error_string;
+    grpc_call_start_batch(s->call, ops, 1, &s->status_tag, NULL);
+    return s;
+}
+
+int cli_stream_next(cli_stream_t *s, const ProtobufCMessageDescriptor *desc, int wait_ms,
+                    ProtobufCMessage **msg)
+{
+    grpc_event ev;
+    *msg = NULL;
+    if (s->ended)
+        return 0;
+    if (!s->recv_pending) {
+        grpc_op op;
+        memset(&op, 0, sizeof(op));
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &s->recv_bb;
+        s->recv_bb = NULL;
+        if (grpc_call_start_batch(s->call, &op, 1, &s->recv_tag, NULL) != GRPC_CALL_OK) {
+            s->ended = true;
+            return 0;
+        }
+        s->recv_pending = true;
+    }
+    ev = grpc_completion_queue_pluck(
+        s->cq, &s->recv_tag,
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(wait_ms, GPR_TIMESPAN)),
+        NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT)
+        return -1;
+    s->recv_pending = false;
+    if (!ev.success || !s->recv_bb) {
+        s->ended = true;
+        return 0;
+    }
+    if (!unpack_response(s->recv_bb, desc, msg)) {
+        grpc_byte_buffer_destroy(s->recv_bb);
+        s->recv_bb = NULL;
+        s->ended = true;
+        return 0;
+    }
+    grpc_byte_buffer_destroy(s->recv_bb);
+    s->recv_bb = NULL;
+    return 1;
+}
+
+void cli_stream_close(cli_stream_t *s, cli_status_t *st)
+{
+    char *msg;
+
+    memset(st, 0, sizeof(*st));
+    st->retry_delay_ms = -1;
+    if (!s->ended || s->recv_pending)
+        grpc_call_cancel(s->call, NULL);
+    if (s->recv_pending) {
+        grpc_completion_queue_pluck(s->cq, &s->recv_tag, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                    NULL);
+        if (s->recv_bb)
+            grpc_byte_buffer_destroy(s->recv_bb);
+    }
+    grpc_completion_queue_pluck(s->cq, &s->status_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    msg = grpc_slice_to_c_string(s->details);
+    status_set(st, (int)s->code, msg);
+    gpr_free(msg);
+    if (s->code != GRPC_STATUS_OK)
+        status_add_details(st, &s->trailing_md);
+    if (!st->message)
+        st->message = orch_strdup("");
+    if (s->error_string)
+        gpr_free((void *)s->error_string);
+    grpc_slice_unref(s->details);
+    if (s->auth_md.value.refcount)
+        grpc_slice_unref(s->auth_md.value);
+    grpc_metadata_array_destroy(&s->initial_md);
+    grpc_metadata_array_destroy(&s->trailing_md);
+    grpc_byte_buffer_destroy(s->req_bb);
+    grpc_call_unref(s->call);
+    grpc_completion_queue_shutdown(s->cq);
+    while (grpc_completion_queue_pluck(s->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+               .type != GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(s->cq);
+    free(s);
+}

@@ -70,4 +70,20 @@ int cli_call_unary_raw(cli_channel_t *ch, const char *method, const void *req_by
                        const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
                        ProtobufCMessage **resp, cli_status_t *st);
 
+/* A server-streaming call: open sends the request; next receives one message at a time;
+ * close ends the call (cancelling it if the server has not finished) and reports the final
+ * status. One thread per stream. */
+typedef struct cli_stream cli_stream_t;
+
+/* timeout_ms <= 0: no deadline. Never NULL. */
+cli_stream_t *cli_stream_open(cli_channel_t *ch, const char *method, const ProtobufCMessage *req,
+                              int timeout_ms);
+/* 1: *msg received (caller frees with protobuf_c_message_free_unpacked); 0: the stream
+ * ended (see cli_stream_close for its status); -1: nothing within wait_ms (the stream stays
+ * usable). */
+int cli_stream_next(cli_stream_t *s, const ProtobufCMessageDescriptor *desc, int wait_ms,
+                    ProtobufCMessage **msg);
+/* Ends the stream (cancels it when still open) and fills st with the final status. */
+void cli_stream_close(cli_stream_t *s, cli_status_t *st);
+
 #endif

@@ -54,7 +54,7 @@ orch_err_t db_migrate(db_pool_t *pool, db_migrate_mode_t mode, int *applied, orc
     bool locked = false;
 
     *applied = 0;
-    rc = db_pool_acquire(pool, 10000, &c, err);
+    rc = db_pool_acquire(pool, NULL, 10000, &c, err);
     if (rc)
         goto out;
     rc = db_exec(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", NULL, err);

@@ -4,6 +4,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,13 +97,23 @@ static orch_err_t connect_slot(db_pool_t *p, db_conn_t *c, orch_error_t *err)
     return ORCH_OK;
 }
 
-orch_err_t db_pool_acquire(db_pool_t *p, int timeout_ms, db_conn_t **out, orch_error_t *err)
+orch_err_t db_pool_acquire(db_pool_t *p, const orch_ctx_t *ctx, int timeout_ms,
+                           db_conn_t **out, orch_error_t *err)
 {
     struct timespec deadline;
     slot_t *s = NULL;
     orch_err_t rc;
+    int64_t left = orch_ctx_remaining_ms(ctx);
+    bool by_ctx = false;
 
     *out = NULL;
+    if (left <= 0)
+        return orch_error_set(err, ORCH_DEADLINE_EXCEEDED, NULL,
+                              "the deadline passed before the database was reached");
+    if (left < timeout_ms) {
+        timeout_ms = (int)left;
+        by_ctx = true;
+    }
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += timeout_ms / 1000;
     deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -123,6 +134,10 @@ orch_err_t db_pool_acquire(db_pool_t *p, int timeout_ms, db_conn_t **out, orch_e
             break;
         if (pthread_cond_timedwait(&p->cv, &p->mu, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&p->mu);
+            if (by_ctx)
+                return orch_error_set(err, ORCH_DEADLINE_EXCEEDED, NULL,
+                                      "the deadline passed while waiting for a database "
+                                      "connection");
             orch_error_set(err, ORCH_UNAVAILABLE, "DATABASE_BUSY",
                            "no database connection became free within %d ms", timeout_ms);
             if (err)
@@ -140,6 +155,7 @@ orch_err_t db_pool_acquire(db_pool_t *p, int timeout_ms, db_conn_t **out, orch_e
             return rc;
         }
     }
+    s->conn.ctx = ctx;
     *out = &s->conn;
     return ORCH_OK;
 }
@@ -150,9 +166,19 @@ void db_pool_release(db_pool_t *p, db_conn_t *c)
 
     if (!c)
         return;
+    c->ctx = NULL;
+    if (c->pg && !c->broken &&
+        (PQtransactionStatus(c->pg) == PQTRANS_INTRANS ||
+         PQtransactionStatus(c->pg) == PQTRANS_INERROR)) {
+        /* A borrower that failed mid-transaction: roll back so the slot is clean. */
+        PGresult *r = PQexec(c->pg, "ROLLBACK");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            c->broken = true;
+        PQclear(r);
+    }
     if (c->pg && (c->broken || PQstatus(c->pg) != CONNECTION_OK ||
                   PQtransactionStatus(c->pg) != PQTRANS_IDLE)) {
-        /* A connection left mid-transaction or broken is not safe to hand out again. */
+        /* A broken connection is not safe to hand out again. */
         PQfinish(c->pg);
         c->pg = NULL;
         c->prepared = 0;
@@ -206,7 +232,62 @@ orch_err_t db_error_from_result(db_conn_t *c, PGresult *res, const char *what, o
                           state);
 }
 
-static orch_err_t check(db_conn_t *c, PGresult *r, const char *sql, PGresult **res,
+/* Sends a query and waits for its result while watching the borrower's deadline and
+ * cancellation; on either, asks PostgreSQL to cancel the query and then collects the
+ * (error) result, which keeps the connection in sync and usable. Returns the last result
+ * (NULL if the connection failed). *why is set when we cancelled. */
+static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *params,
+                     orch_err_t *why)
+{
+    PGresult *last = NULL, *r;
+    bool cancel_sent = false;
+    int ok;
+
+    *why = ORCH_OK;
+    if (n >= 0)
+        ok = PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+    else
+        ok = PQsendQuery(c->pg, sql);
+    if (!ok)
+        return NULL;
+    while (PQisBusy(c->pg)) {
+        struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+        int64_t left = orch_ctx_remaining_ms(c->ctx);
+        int wait = 100;
+
+        if (!cancel_sent && (left <= 0 || orch_ctx_cancelled(c->ctx))) {
+            char ebuf[256];
+            PGcancel *pc = PQgetCancel(c->pg);
+            *why = left <= 0 ? ORCH_DEADLINE_EXCEEDED : ORCH_CANCELLED;
+            if (!pc || !PQcancel(pc, ebuf, sizeof(ebuf))) {
+                PQfreeCancel(pc);
+                c->broken = true;
+                return NULL;
+            }
+            PQfreeCancel(pc);
+            cancel_sent = true;
+        }
+        if (!cancel_sent && left < wait)
+            wait = (int)(left > 0 ? left : 0);
+        if (pfd.fd < 0)
+            return NULL;
+        if (poll(&pfd, 1, cancel_sent ? 1000 : wait) < 0 && errno != EINTR)
+            return NULL;
+        if (!PQconsumeInput(c->pg))
+            return NULL;
+    }
+    while ((r = PQgetResult(c->pg)) != NULL) {
+        if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(r); /* keep the first error */
+            continue;
+        }
+        PQclear(last);
+        last = r;
+    }
+    return last;
+}
+
+static orch_err_t check(db_conn_t *c, PGresult *r, orch_err_t why, PGresult **res,
                         orch_error_t *err)
 {
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -221,20 +302,31 @@ static orch_err_t check(db_conn_t *c, PGresult *r, const char *sql, PGresult **r
             PQclear(r);
         return ORCH_OK;
     }
-    (void)sql;
-    rc = db_error_from_result(c, r, "a database query", err);
+    if (why == ORCH_CANCELLED) {
+        rc = orch_error_set(err, ORCH_CANCELLED, NULL,
+                            "the caller went away; its database query was cancelled");
+    } else {
+        rc = db_error_from_result(c, r, "a database query", err);
+        if (why == ORCH_DEADLINE_EXCEEDED && rc != ORCH_UNAVAILABLE)
+            rc = orch_error_set(err, ORCH_DEADLINE_EXCEEDED, NULL,
+                                "the deadline passed while the database was working (waiting "
+                                "for a lock?); the query was cancelled");
+    }
     PQclear(r);
     return rc;
 }
 
 orch_err_t db_exec(db_conn_t *c, const char *sql, PGresult **res, orch_error_t *err)
 {
-    return check(c, PQexec(c->pg, sql), sql, res, err);
+    orch_err_t why;
+    PGresult *r = run(c, sql, -1, NULL, &why);
+    return check(c, r, why, res, err);
 }
 
 orch_err_t db_execp(db_conn_t *c, const char *sql, int nparams, const char *const *params,
                     PGresult **res, orch_error_t *err)
 {
-    return check(c, PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0), sql, res,
-                 err);
+    orch_err_t why;
+    PGresult *r = run(c, sql, nparams, params, &why);
+    return check(c, r, why, res, err);
 }

@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "domain/ctx.h"
 #include "domain/errors.h"
 
 typedef struct db_pool db_pool_t;
@@ -16,17 +17,22 @@ typedef struct db_conn {
     PGconn *pg;
     unsigned long long prepared; /* bit i: statement i of db_stmt_t is prepared here */
     bool broken;                 /* set by callers on connection-level errors */
+    const orch_ctx_t *ctx;       /* the borrower's context: deadline and cancellation */
 } db_conn_t;
 
 /* conninfo: libpq keyword/value string or URI (copied). size >= 1. */
 db_pool_t *db_pool_new(const char *conninfo, int size);
 void db_pool_free(db_pool_t *pool); /* all connections must be released; NULL ok */
 
-/* Waits up to timeout_ms for a free connection and makes sure it is connected.
- * UNAVAILABLE when none becomes free or the database cannot be reached. */
-orch_err_t db_pool_acquire(db_pool_t *pool, int timeout_ms, db_conn_t **out, orch_error_t *err);
-/* Returns a connection; a broken one (or one left inside a transaction) is closed so
- * the next acquire reconnects. */
+/* Waits up to timeout_ms (less if ctx's deadline is nearer) for a free connection and makes
+ * sure it is connected. UNAVAILABLE when none becomes free or the database cannot be
+ * reached; DEADLINE_EXCEEDED when ctx's deadline passes first. Every query run on the
+ * connection until release honours ctx (may be NULL): when its deadline passes or its
+ * caller cancels, the query is cancelled in PostgreSQL and the connection stays usable. */
+orch_err_t db_pool_acquire(db_pool_t *pool, const orch_ctx_t *ctx, int timeout_ms,
+                           db_conn_t **out, orch_error_t *err);
+/* Returns a connection. One left inside a transaction is rolled back; a broken one is
+ * closed so the next acquire reconnects. */
 void db_pool_release(db_pool_t *pool, db_conn_t *conn);
 
 const char *db_pool_conninfo(const db_pool_t *pool);

@@ -161,14 +161,15 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
     return ORCH_OK;
 }
 
-orch_err_t db__catalog_sync(orch_store_t *st, orch_catalog_t *cat, orch_error_t *err)
+orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
+                           orch_error_t *err)
 {
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     orch_err_t rc;
     size_t i;
 
-    rc = db_pool_acquire(s->pool, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         return rc;
     rc = db_exec(c, "BEGIN", NULL, err);

@@ -12,7 +12,8 @@ typedef struct db_store {
 
 #define DB_ACQUIRE_TIMEOUT_MS 5000
 
-orch_err_t db__catalog_sync(orch_store_t *st, orch_catalog_t *cat, orch_error_t *err);
+orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
+                           orch_error_t *err);
 
 /* "2026-11-27 18:19:50.123456+00" -> microseconds since the epoch; 0 for NULL/empty. */
 long long db__parse_time(const char *s);

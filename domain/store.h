@@ -6,6 +6,7 @@
 #define ORCH_STORE_H
 
 #include "catalog/catalog.h"
+#include "ctx.h"
 #include "errors.h"
 
 typedef struct orch_store orch_store_t;
@@ -13,10 +14,11 @@ typedef struct orch_store orch_store_t;
 typedef struct orch_store_ops {
     void (*free)(orch_store_t *st);
     /* Is the database reachable right now? */
-    orch_err_t (*ping)(orch_store_t *st, orch_error_t *err);
+    orch_err_t (*ping)(orch_store_t *st, const orch_ctx_t *ctx, orch_error_t *err);
     /* Makes the database hold the catalogue (idempotent, safe with concurrent replicas),
      * and fills in the catalogue's ids and times from it. */
-    orch_err_t (*catalog_sync)(orch_store_t *st, orch_catalog_t *cat, orch_error_t *err);
+    orch_err_t (*catalog_sync)(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
+                               orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

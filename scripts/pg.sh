@@ -117,7 +117,7 @@ log_line_prefix = '%m [%p] %d '
 EOF
 
     log "starting on port $port (socket in $dir, fsync=$fsync)"
-    if ! as_owner "$PG_BIN/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" -w -t 60 >/dev/null; then
+    if ! as_owner "$PG_BIN/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" -w -t 60 >/dev/null 9<&-; then
         tail -n 30 "$dir/postgres.log" >&2 || true
         die "PostgreSQL did not start (port $port in use?)"
     fi

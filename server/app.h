@@ -16,6 +16,14 @@ typedef struct srv_app {
     atomic_int db_ok;
     /* Set when a drain starts: readiness goes NOT_SERVING before calls are refused. */
     atomic_int draining;
+    /* Open health Watch streams (services/health.c). */
+    struct srv_health *health;
 } srv_app_t;
+
+/* Health watchers: created before the server starts, freed after it stopped. */
+struct srv_health *srv_health_new(void);
+void srv_health_free(struct srv_health *h);
+/* Readiness may have changed (database, drain): tell every Watch stream whose status did. */
+void srv_health_publish(srv_app_t *app);
 
 #endif

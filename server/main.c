@@ -42,14 +42,18 @@ static void *watchdog_main(void *arg)
 
         pthread_mutex_unlock(&wd->mu);
         orch_error_init(&err);
-        ok = wd->app->store->ops->ping(wd->app->store, &err) == ORCH_OK;
+        /* A ping that cannot finish in 2 s counts as down. */
+        orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
+        ok = wd->app->store->ops->ping(wd->app->store, &ctx, &err) == ORCH_OK;
+        orch_debug("health", "database ping: %s", ok ? "ok" : err.message);
         if (ok != atomic_load(&wd->app->db_ok)) {
             if (ok)
                 orch_info("health", "database reachable again: ready");
             else
                 orch_warn("health", "database unreachable: not ready (%s)", err.message);
         }
-        atomic_store(&wd->app->db_ok, ok);
+        if (ok != atomic_exchange(&wd->app->db_ok, ok))
+            srv_health_publish(wd->app);
         pthread_mutex_lock(&wd->mu);
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += wd->interval_ms / 1000;
@@ -196,7 +200,7 @@ int main(int argc, char **argv)
     cat = orch_catalog_new();
     orch_catalog_load_example(cat);
     orch_error_init(&err);
-    if (orch_catalog_validate(cat, &err) || app.store->ops->catalog_sync(app.store, cat, &err)) {
+    if (orch_catalog_validate(cat, &err) || app.store->ops->catalog_sync(app.store, NULL, cat, &err)) {
         orch_err("main", "cannot load the product catalogue: %s", err.message);
         goto out;
     }
@@ -207,6 +211,7 @@ int main(int argc, char **argv)
 
     grpc_init();
     grpc_up = true;
+    app.health = srv_health_new();
     srv = srv_server_new(&(srv_config_t){.listen = cfg.listen,
                                          .threads = cfg.threads,
                                          .max_message_bytes = cfg.max_message_bytes,
@@ -226,6 +231,7 @@ int main(int argc, char **argv)
     orch_info("main", "%s: draining (grace %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
               cfg.grace_seconds);
     atomic_store(&app.draining, 1);
+    srv_health_publish(&app);
     srv_server_shutdown(srv, cfg.grace_seconds * 1000);
     status = 0;
     orch_info("main", "stopped");
@@ -233,6 +239,7 @@ out:
     if (wd_running)
         watchdog_stop(&wd);
     srv_server_free(srv);
+    srv_health_free(app.health);
     if (grpc_up)
         grpc_shutdown();
     orch_store_free(app.store);

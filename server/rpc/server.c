@@ -21,7 +21,7 @@
 #include "server/rpc/codec.h"
 #include "server/rpc/status.h"
 
-typedef enum { TAG_SLOT, TAG_GENERIC, TAG_CALL_OP } tag_kind_t;
+typedef enum { TAG_SLOT, TAG_GENERIC, TAG_CALL_OP, TAG_CALL_SEND } tag_kind_t;
 
 typedef struct tag {
     tag_kind_t kind;
@@ -57,9 +57,17 @@ typedef struct gslot {
     grpc_metadata_array md;
 } gslot_t;
 
+typedef struct qmsg {
+    grpc_byte_buffer *bb;
+    struct qmsg *next;
+} qmsg_t;
+
+/* Refs: the handler holds one while it runs, the RECV_CLOSE batch one, every send batch
+ * one, the stream registry one, and a streaming handler one per srv_call_ref. */
 struct srv_call {
     tag_t close_tag, send_tag;
-    int refs;
+    atomic_int refs;
+    pthread_mutex_t mu; /* guards the send side below */
     worker_t *w;
     srv_server_t *srv;
     const method_entry_t *me; /* NULL for a generic (unknown method) call */
@@ -67,11 +75,23 @@ struct srv_call {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
-    int cancelled;
+    int cancelled;      /* written by the core when RECV_CLOSE completes */
+    atomic_int over;    /* the call has ended (close completed) */
+    atomic_int gone;    /* for orch_ctx_t: the client cancelled or the deadline passed */
+    orch_ctx_t ctx;
     orch_arena_t *arena;
-    grpc_byte_buffer *resp_bb;
+    void *data;
+    /* send side */
+    qmsg_t *qhead, *qtail;
+    size_t qlen;
+    grpc_byte_buffer *inflight;
+    bool sending, md_sent, status_queued, status_sent, started_stream;
+    orch_error_t status;
     grpc_metadata trailing[1];
     size_t ntrailing;
+    /* live-stream registry of the server (for drain) */
+    struct srv_call *rnext, *rprev;
+    bool registered;
 };
 
 struct worker {
@@ -92,6 +112,8 @@ struct srv_server {
     bool started, ever_started;
     atomic_bool draining;
     atomic_int live_slots;
+    pthread_mutex_t streams_mu;
+    srv_call_t *streams; /* open streaming calls */
 };
 
 /* ---- call ------------------------------------------------------------------------- */
@@ -109,6 +131,21 @@ void *srv_call_app(srv_call_t *call)
 srv_server_t *srv_call_server(srv_call_t *call)
 {
     return call->srv;
+}
+
+void srv_call_set_data(srv_call_t *call, void *data)
+{
+    call->data = data;
+}
+
+void *srv_call_data(srv_call_t *call)
+{
+    return call->data;
+}
+
+bool srv_call_is_over(srv_call_t *call)
+{
+    return atomic_load(&call->over) != 0;
 }
 
 const char *srv_call_metadata(srv_call_t *call, const char *key)
@@ -133,35 +170,63 @@ int64_t srv_call_remaining_ms(const srv_call_t *call)
     return gpr_time_to_millis(gpr_time_sub(d, now));
 }
 
+const orch_ctx_t *srv_call_ctx(srv_call_t *call)
+{
+    return &call->ctx;
+}
+
 static srv_call_t *call_new(worker_t *w, const method_entry_t *me)
 {
     srv_call_t *c = orch_calloc(1, sizeof(*c));
     c->close_tag.kind = TAG_CALL_OP;
     c->close_tag.owner = c;
-    c->send_tag.kind = TAG_CALL_OP;
+    c->send_tag.kind = TAG_CALL_SEND;
     c->send_tag.owner = c;
     c->w = w;
     c->srv = w->srv;
     c->me = me;
     c->arena = orch_arena_new();
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->mu, NULL);
     return c;
 }
 
-static void call_unref(srv_call_t *c)
+/* After the request arrived: the deadline and cancellation the domain will see. */
+static void call_init_ctx(srv_call_t *c)
 {
-    if (--c->refs > 0)
+    int64_t left = srv_call_remaining_ms(c);
+    c->ctx.deadline_ms = left == INT64_MAX ? 0 : orch_now_ms() + (left > 0 ? left : 0);
+    if (c->ctx.deadline_ms == 0 && left != INT64_MAX)
+        c->ctx.deadline_ms = 1; /* already past */
+    c->ctx.cancelled = &c->gone;
+}
+
+void srv_call_ref(srv_call_t *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+}
+
+void srv_call_unref(srv_call_t *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     if (c->call)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
-    if (c->resp_bb)
-        grpc_byte_buffer_destroy(c->resp_bb);
+    if (c->inflight)
+        grpc_byte_buffer_destroy(c->inflight);
+    for (qmsg_t *q = c->qhead, *next; q; q = next) {
+        next = q->next;
+        grpc_byte_buffer_destroy(q->bb);
+        free(q);
+    }
     for (size_t i = 0; i < c->ntrailing; i++) {
         grpc_slice_unref(c->trailing[i].key);
         grpc_slice_unref(c->trailing[i].value);
     }
+    pthread_mutex_destroy(&c->mu);
     orch_arena_free(c->arena);
     free(c);
 }
@@ -173,51 +238,210 @@ static void call_start_close(srv_call_t *c)
     grpc_op op = {0};
     op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     op.data.recv_close_on_server.cancelled = &c->cancelled;
-    c->refs++;
+    srv_call_ref(c);
     if (grpc_call_start_batch(c->call, &op, 1, &c->close_tag, NULL) != GRPC_CALL_OK) {
         orch_err("rpc", "could not start RECV_CLOSE_ON_SERVER");
-        c->refs--;
+        atomic_store(&c->over, 1);
+        srv_call_unref(c);
     }
 }
 
-/* Sends initial metadata, the response (if any) and the status in one batch. */
-static void call_finish(srv_call_t *c, const ProtobufCMessage *resp, const orch_error_t *err)
+/* Fills the status op (and the rich-details trailer) from c->status. */
+static void status_op(srv_call_t *c, grpc_op *op, grpc_slice *details)
+{
+    grpc_status_code code = srv_status_code(c->status.code);
+    if (code != GRPC_STATUS_OK) {
+        c->trailing[0].key = grpc_slice_from_static_string("grpc-status-details-bin");
+        c->trailing[0].value = srv_status_details(&c->status);
+        c->ntrailing = 1;
+        *details = grpc_slice_from_copied_string(
+            c->status.message[0] ? c->status.message : orch_strerror(c->status.code));
+    } else {
+        *details = grpc_empty_slice();
+    }
+    op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    op->data.send_status_from_server.status = code;
+    op->data.send_status_from_server.status_details = details;
+    op->data.send_status_from_server.trailing_metadata_count = c->ntrailing;
+    op->data.send_status_from_server.trailing_metadata = c->trailing;
+}
+
+/* With c->mu held and no send in flight: starts the next send (a queued message, else the
+ * queued status). Returns true if the queue is empty and nothing was started. */
+static bool pump_locked(srv_call_t *c)
 {
     grpc_op ops[3];
     size_t n = 0;
-    grpc_slice details;
-    grpc_status_code code = err ? srv_status_code(err->code) : GRPC_STATUS_OK;
+    grpc_slice details = grpc_empty_slice();
+    bool with_status = false;
 
+    if (c->sending || c->status_sent)
+        return false;
     memset(ops, 0, sizeof(ops));
-    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-    n++;
-    if (resp && code == GRPC_STATUS_OK) {
-        c->resp_bb = srv_codec_pack(resp);
+    if (!c->md_sent) {
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        c->md_sent = true;
+    }
+    if (c->qhead) {
+        qmsg_t *q = c->qhead;
+        c->qhead = q->next;
+        if (!c->qhead)
+            c->qtail = NULL;
+        c->qlen--;
+        c->inflight = q->bb;
+        free(q);
         ops[n].op = GRPC_OP_SEND_MESSAGE;
-        ops[n].data.send_message.send_message = c->resp_bb;
+        ops[n].data.send_message.send_message = c->inflight;
         n++;
+        /* The last message and the status can share a batch (a unary reply is one). */
+        if (!c->qhead && c->status_queued) {
+            status_op(c, &ops[n++], &details);
+            c->status_sent = with_status = true;
+        }
+    } else if (c->status_queued) {
+        status_op(c, &ops[n++], &details);
+        c->status_sent = with_status = true;
+    } else if (n == 0) {
+        return true;
     }
-    if (code != GRPC_STATUS_OK) {
-        c->trailing[0].key = grpc_slice_from_static_string("grpc-status-details-bin");
-        c->trailing[0].value = srv_status_details(err);
-        c->ntrailing = 1;
-        details = grpc_slice_from_copied_string(err->message[0] ? err->message
-                                                                : orch_strerror(err->code));
-    } else {
-        details = grpc_empty_slice();
-    }
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = code;
-    ops[n].data.send_status_from_server.status_details = &details;
-    ops[n].data.send_status_from_server.trailing_metadata_count = c->ntrailing;
-    ops[n].data.send_status_from_server.trailing_metadata = c->trailing;
-    n++;
-    c->refs++;
+    c->sending = true;
+    srv_call_ref(c);
     if (grpc_call_start_batch(c->call, ops, n, &c->send_tag, NULL) != GRPC_CALL_OK) {
-        orch_err("rpc", "could not start the send batch");
-        c->refs--;
+        orch_err("rpc", "could not start a send batch");
+        c->sending = false;
+        atomic_fetch_sub(&c->refs, 1); /* never the last: the caller holds one */
     }
-    grpc_slice_unref(details);
+    if (with_status)
+        grpc_slice_unref(details);
+    return false;
+}
+
+int srv_stream_send(srv_call_t *c, const ProtobufCMessage *msg)
+{
+    qmsg_t *q;
+    int len;
+
+    if (atomic_load(&c->over))
+        return -1;
+    q = orch_calloc(1, sizeof(*q));
+    q->bb = srv_codec_pack(msg);
+    pthread_mutex_lock(&c->mu);
+    if (c->status_queued) {
+        pthread_mutex_unlock(&c->mu);
+        grpc_byte_buffer_destroy(q->bb);
+        free(q);
+        return -1;
+    }
+    if (c->qtail)
+        c->qtail->next = q;
+    else
+        c->qhead = q;
+    c->qtail = q;
+    len = (int)++c->qlen;
+    pump_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    return len;
+}
+
+void srv_stream_finish(srv_call_t *c, const orch_error_t *err)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->status_queued) {
+        c->status_queued = true;
+        if (err)
+            c->status = *err;
+        else
+            orch_error_init(&c->status);
+        pump_locked(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void registry_add(srv_call_t *c)
+{
+    srv_server_t *srv = c->srv;
+    srv_call_ref(c);
+    pthread_mutex_lock(&srv->streams_mu);
+    c->rnext = srv->streams;
+    if (srv->streams)
+        srv->streams->rprev = c;
+    srv->streams = c;
+    c->registered = true;
+    pthread_mutex_unlock(&srv->streams_mu);
+}
+
+static void registry_remove(srv_call_t *c)
+{
+    srv_server_t *srv = c->srv;
+    bool was;
+    pthread_mutex_lock(&srv->streams_mu);
+    was = c->registered;
+    if (was) {
+        if (c->rprev)
+            c->rprev->rnext = c->rnext;
+        else
+            srv->streams = c->rnext;
+        if (c->rnext)
+            c->rnext->rprev = c->rprev;
+        c->registered = false;
+    }
+    pthread_mutex_unlock(&srv->streams_mu);
+    if (was)
+        srv_call_unref(c);
+}
+
+/* A send batch completed (on the call's worker thread). */
+static void call_send_done(srv_call_t *c, bool ok)
+{
+    bool drained;
+    pthread_mutex_lock(&c->mu);
+    c->sending = false;
+    if (c->inflight) {
+        grpc_byte_buffer_destroy(c->inflight);
+        c->inflight = NULL;
+    }
+    if (!ok) {
+        /* The call is broken (client gone): nothing more will be sent. */
+        c->status_queued = c->status_sent = true;
+    }
+    drained = pump_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    if (drained && c->started_stream && !atomic_load(&c->over) && c->me->m.stream->drained)
+        c->me->m.stream->drained(c);
+    srv_call_unref(c);
+}
+
+/* RECV_CLOSE completed: the call is over for good. */
+static void call_close_done(srv_call_t *c)
+{
+    atomic_store(&c->gone, 1);
+    atomic_store(&c->over, 1);
+    if (c->started_stream) {
+        registry_remove(c);
+        if (c->me->m.stream->closed)
+            c->me->m.stream->closed(c);
+    }
+    srv_call_unref(c);
+}
+
+/* Unary: initial metadata, the response (if any) and the status in one batch. */
+static void call_finish_unary(srv_call_t *c, const ProtobufCMessage *resp, const orch_error_t *err)
+{
+    pthread_mutex_lock(&c->mu);
+    if (err)
+        c->status = *err;
+    else
+        orch_error_init(&c->status);
+    if (resp && !err) {
+        qmsg_t *q = orch_calloc(1, sizeof(*q));
+        q->bb = srv_codec_pack(resp);
+        c->qhead = c->qtail = q;
+        c->qlen = 1;
+    }
+    c->status_queued = true;
+    /* One batch: SEND_INITIAL_METADATA + SEND_MESSAGE, then the status after it. */
+    pump_locked(c);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void call_handle(srv_call_t *c)
@@ -229,12 +453,12 @@ static void call_handle(srv_call_t *c)
     orch_err_t rc;
 
     orch_error_init(&err);
-    c->refs = 1; /* held by this function until the batches are started */
+    call_init_ctx(c);
     call_start_close(c);
     if (!me) {
         orch_error_set(&err, ORCH_UNIMPLEMENTED, "METHOD_NOT_FOUND",
                        "this server does not implement that method");
-        call_finish(c, NULL, &err);
+        call_finish_unary(c, NULL, &err);
         goto out;
     }
     srv_codec_arena_allocator(&alloc, c->arena);
@@ -245,20 +469,32 @@ static void call_handle(srv_call_t *c)
                             "this server is shutting down; retry on another replica");
         err.retry_after_ms = 100;
     }
-    if (!rc)
+    if (!rc && me->m.stream) {
+        registry_add(c);
+        rc = me->m.stream->start(c, req, &err);
+        if (rc) {
+            registry_remove(c);
+        } else {
+            c->started_stream = true;
+            /* The close may already have completed on this thread's queue: it is handled
+             * after we return, and will see started_stream. */
+            goto out;
+        }
+    } else if (!rc) {
         rc = me->m.unary(c, req, &resp, &err);
+    }
     if (rc) {
         if (!err.code)
             orch_error_set(&err, rc, NULL, "%s", orch_strerror(rc));
         orch_debug("rpc", "%s -> %s: %s", me->path, orch_err_name(err.code), err.message);
-        call_finish(c, NULL, &err);
+        call_finish_unary(c, NULL, &err);
     } else {
         orch_assert(resp != NULL);
         orch_assert(resp->descriptor == me->output);
-        call_finish(c, resp, NULL);
+        call_finish_unary(c, resp, NULL);
     }
 out:
-    call_unref(c);
+    srv_call_unref(c);
 }
 
 /* ---- slots ------------------------------------------------------------------------ */
@@ -371,7 +607,10 @@ static void *worker_main(void *arg)
             gslot_fired((gslot_t *)t, ev.success != 0);
             break;
         case TAG_CALL_OP:
-            call_unref(t->owner);
+            call_close_done(t->owner);
+            break;
+        case TAG_CALL_SEND:
+            call_send_done(t->owner, ev.success != 0);
             break;
         }
     }
@@ -387,6 +626,7 @@ srv_server_t *srv_server_new(const srv_config_t *cfg)
     grpc_channel_args chargs;
 
     srv->cfg = *cfg;
+    pthread_mutex_init(&srv->streams_mu, NULL);
     srv->listen = orch_strdup(cfg->listen);
     srv->cfg.listen = srv->listen;
     if (srv->cfg.threads < 1)
@@ -423,7 +663,7 @@ void srv_server_add_methods(srv_server_t *srv, const srv_method_t *methods)
         for (unsigned i = 0; i < m->service->n_methods; i++)
             if (strcmp(m->service->methods[i].name, m->name) == 0)
                 md = &m->service->methods[i];
-        orch_assert(md != NULL && m->unary != NULL);
+        orch_assert(md != NULL && (m->unary != NULL) != (m->stream != NULL));
         if (srv->nmethods == srv->cap_methods) {
             srv->cap_methods = srv->cap_methods ? srv->cap_methods * 2 : 16;
             srv->methods = orch_realloc(srv->methods, srv->cap_methods * sizeof(*srv->methods));
@@ -500,6 +740,19 @@ void srv_server_shutdown(srv_server_t *srv, int grace_ms)
 
     if (!srv->started || atomic_exchange(&srv->draining, true))
         return;
+    /* Long streams would hold the drain for the whole grace: end them now, telling the
+     * client to go elsewhere. */
+    {
+        orch_error_t err;
+        orch_error_init(&err);
+        orch_error_set(&err, ORCH_UNAVAILABLE, "SERVER_DRAINING",
+                       "this server is shutting down; reconnect to another replica");
+        err.retry_after_ms = 100;
+        pthread_mutex_lock(&srv->streams_mu);
+        for (srv_call_t *c = srv->streams; c; c = c->rnext)
+            srv_stream_finish(c, &err);
+        pthread_mutex_unlock(&srv->streams_mu);
+    }
     pluck = grpc_completion_queue_create_for_pluck(NULL);
     grpc_server_shutdown_and_notify(srv->server, pluck, &tag_dummy);
     ev = grpc_completion_queue_pluck(
@@ -548,6 +801,7 @@ void srv_server_free(srv_server_t *srv)
         free(srv->methods[i].path);
     if (atomic_load(&srv->live_slots) != 0)
         orch_warn("rpc", "%d request slots were not returned", atomic_load(&srv->live_slots));
+    pthread_mutex_destroy(&srv->streams_mu);
     free(srv->methods);
     free(srv->workers);
     free(srv->listen);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "domain/arena.h"
+#include "domain/ctx.h"
 #include "domain/errors.h"
 
 typedef struct srv_server srv_server_t;
@@ -25,6 +26,23 @@ typedef struct srv_call srv_call_t;
 typedef orch_err_t (*srv_unary_fn)(srv_call_t *call, const ProtobufCMessage *req,
                                    ProtobufCMessage **resp, orch_error_t *err);
 
+/* A server-streaming method. Messages are produced lazily: the handler sends what it has,
+ * and is told through `drained` when the send queue is empty, so a slow reader never makes
+ * the server buffer a whole stream. */
+typedef struct srv_stream_ops {
+    /* Called once, on the call's worker thread, with the decoded request. An error ends the
+     * call with that status. Otherwise the handler may send at once, and may keep the call
+     * (srv_call_ref) to send later from another thread. */
+    orch_err_t (*start)(srv_call_t *call, const ProtobufCMessage *req, orch_error_t *err);
+    /* The send queue became empty and the call is still open: produce more if there is
+     * more. May be NULL. Runs on the call's worker thread. */
+    void (*drained)(srv_call_t *call);
+    /* The call is over (status sent, client cancelled, deadline passed or the server
+     * drained): drop every reference to it that other threads hold. Called exactly once,
+     * if start succeeded. */
+    void (*closed)(srv_call_t *call);
+} srv_stream_ops_t;
+
 enum {
     SRV_METHOD_PUBLIC = 1 << 0, /* no authentication (health, reflection) */
 };
@@ -33,8 +51,9 @@ enum {
 typedef struct srv_method {
     const ProtobufCServiceDescriptor *service;
     const char *name; /* method name as in the .proto, e.g. "ListProducts" */
-    srv_unary_fn unary;
+    srv_unary_fn unary; /* exactly one of unary and stream */
     unsigned flags;
+    const srv_stream_ops_t *stream;
 } srv_method_t;
 
 typedef struct srv_config {
@@ -68,5 +87,23 @@ srv_server_t *srv_call_server(srv_call_t *call);
 const char *srv_call_metadata(srv_call_t *call, const char *key);
 /* Milliseconds until the client's deadline (INT64_MAX when none). */
 int64_t srv_call_remaining_ms(const srv_call_t *call);
+/* A context for the domain and the store: the call's deadline and cancellation. Borrowed
+ * until the handler returns. */
+const struct orch_ctx *srv_call_ctx(srv_call_t *call);
+
+/* Thread-safe reference counting, for handlers that keep a streaming call. */
+void srv_call_ref(srv_call_t *call);
+void srv_call_unref(srv_call_t *call);
+/* Per-call handler data (a streaming handler's state). */
+void srv_call_set_data(srv_call_t *call, void *data);
+void *srv_call_data(srv_call_t *call);
+
+/* Streaming, thread-safe. srv_stream_send packs msg at once (the caller keeps ownership)
+ * and queues it; returns the queue length after queueing, or -1 when the call is over or
+ * finishing. srv_stream_finish queues the final status (err NULL = OK) behind the
+ * messages already queued; later sends are refused. */
+int srv_stream_send(srv_call_t *call, const ProtobufCMessage *msg);
+void srv_stream_finish(srv_call_t *call, const orch_error_t *err);
+bool srv_call_is_over(srv_call_t *call);
 
 #endif

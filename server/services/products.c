@@ -188,7 +188,7 @@ static orch_err_t get_product(srv_call_t *call, const ProtobufCMessage *reqm,
 }
 
 const srv_method_t srv_product_methods[] = {
-    {&orchestrator__v1__product_service__descriptor, "ListProducts", list_products, 0},
-    {&orchestrator__v1__product_service__descriptor, "GetProduct", get_product, 0},
+    {&orchestrator__v1__product_service__descriptor, "ListProducts", list_products, 0, NULL},
+    {&orchestrator__v1__product_service__descriptor, "GetProduct", get_product, 0, NULL},
     {0},
 };

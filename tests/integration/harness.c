@@ -28,6 +28,44 @@
 
 extern char **environ;
 
+/* Servers still running, so that a test failing half-way (cmocka jumps out of it) does not
+ * leave orchestratord processes behind: they are killed when the test program exits. */
+#define MAX_LIVE 64
+static pid_t live[MAX_LIVE];
+
+static void kill_live(void)
+{
+    for (int i = 0; i < MAX_LIVE; i++) {
+        if (live[i] > 0) {
+            kill(live[i], SIGKILL);
+            waitpid(live[i], NULL, 0);
+            live[i] = 0;
+        }
+    }
+}
+
+static void live_add(pid_t pid)
+{
+    static bool registered;
+    if (!registered) {
+        atexit(kill_live);
+        registered = true;
+    }
+    for (int i = 0; i < MAX_LIVE; i++) {
+        if (live[i] == 0) {
+            live[i] = pid;
+            return;
+        }
+    }
+}
+
+static void live_remove(pid_t pid)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] == pid)
+            live[i] = 0;
+}
+
 const char *harness_server_bin(void)
 {
     return ORCH_SERVER_BIN;
@@ -95,7 +133,7 @@ static int free_port(void)
 {
     struct sockaddr_in a = {0};
     socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
 
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -112,7 +150,7 @@ static int free_port(void)
 static bool port_open(int port)
 {
     struct sockaddr_in a = {0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     bool ok;
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -194,11 +232,13 @@ void harness_server_start(harness_server_t *s, const char *dbname, const char *c
     if (posix_spawn(&s->pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0)
         fail_msg("cannot start %s: %s", argv[0], strerror(errno));
     posix_spawn_file_actions_destroy(&fa);
+    live_add(s->pid);
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             print_log_tail(s->log_path);
+            live_remove(s->pid);
             s->pid = 0;
             fail_msg("orchestratord exited during start-up (status %d)", status);
         }
@@ -234,12 +274,14 @@ int harness_server_stop(harness_server_t *s)
         if (now.tv_sec - start.tv_sec > 20) {
             kill(s->pid, SIGKILL);
             waitpid(s->pid, &status, 0);
+            live_remove(s->pid);
             print_log_tail(s->log_path);
             s->pid = 0;
             return -1;
         }
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     }
+    live_remove(s->pid);
     s->pid = 0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         print_log_tail(s->log_path);
@@ -249,7 +291,7 @@ int harness_server_stop(harness_server_t *s)
 int harness_run(const char *const *argv, char *out, size_t cap)
 {
     char path[] = "/tmp/orch-harness-XXXXXX";
-    int fd = mkstemp(path), status;
+    int fd = mkostemp(path, O_CLOEXEC), status;
     posix_spawn_file_actions_t fa;
     pid_t pid;
     ssize_t got;

@@ -1,0 +1,219 @@
+/* The server as infrastructure sees it: health Check and Watch, readiness following the
+ * database, drain with a stream open, limits on what a client may send. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "harness.h"
+#include "orchestrator/v1/products.pb-c.h"
+#include "proxy.h"
+
+#define CHECK "/grpc.health.v1.Health/Check"
+#define WATCH "/grpc.health.v1.Health/Watch"
+#define LIST "/orchestrator.v1.ProductService/ListProducts"
+#define SERVING GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+#define NOT_SERVING GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING
+#define UNKNOWN GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN
+
+static int check(harness_server_t *s, const char *service, int *code)
+{
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+    int status = -1;
+
+    req.service = (char *)service;
+    *code = cli_call_unary(s->ch, CHECK, &req.base,
+                           &grpc__health__v1__health_check_response__descriptor, 2000, &resp, &st);
+    if (resp) {
+        status = ((Grpc__Health__V1__HealthCheckResponse *)resp)->status;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    cli_status_cleanup(&st);
+    return status;
+}
+
+/* Next Watch message's status, or -1 if none within wait_ms / the stream ended. */
+static int watch_next(cli_stream_t *w, int wait_ms)
+{
+    ProtobufCMessage *m = NULL;
+    int status;
+    if (cli_stream_next(w, &grpc__health__v1__health_check_response__descriptor, wait_ms, &m) !=
+        1)
+        return -1;
+    status = ((Grpc__Health__V1__HealthCheckResponse *)m)->status;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return status;
+}
+
+static cli_stream_t *watch(harness_server_t *s, const char *service)
+{
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = (char *)service;
+    return cli_stream_open(s->ch, WATCH, &req.base, 0);
+}
+
+static void health_check_services(void **state)
+{
+    harness_server_t s;
+    int code;
+    (void)state;
+
+    harness_server_start(&s, NULL, NULL);
+    assert_int_equal(check(&s, "", &code), SERVING);
+    assert_int_equal(check(&s, "liveness", &code), SERVING);
+    assert_int_equal(check(&s, "orchestrator.v1.ProductService", &code), SERVING);
+    assert_int_equal(check(&s, "no.such.Service", &code), -1);
+    assert_int_equal(code, 5); /* NOT_FOUND */
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+static void drain_with_watch_open(void **state)
+{
+    harness_server_t s;
+    cli_stream_t *ready, *unknown;
+    cli_status_t st;
+    pid_t pid;
+    int status = 0;
+    (void)state;
+
+    harness_server_start(&s, NULL, NULL);
+    ready = watch(&s, "");
+    unknown = watch(&s, "no.such.Service");
+    assert_int_equal(watch_next(ready, 5000), SERVING);
+    assert_int_equal(watch_next(unknown, 5000), UNKNOWN);
+    /* Nothing changes: no message. */
+    assert_int_equal(watch_next(ready, 300), -1);
+
+    /* SIGTERM: the watcher sees NOT_SERVING, then its stream ends with UNAVAILABLE, and the
+     * server exits 0 well within its grace. */
+    pid = s.pid;
+    kill(pid, SIGTERM);
+    assert_int_equal(watch_next(ready, 5000), NOT_SERVING);
+    assert_int_equal(watch_next(ready, 5000), -1);
+    cli_stream_close(ready, &st);
+    assert_int_equal(st.code, 14); /* UNAVAILABLE */
+    assert_string_equal(st.reason, "SERVER_DRAINING");
+    cli_status_cleanup(&st);
+    cli_stream_close(unknown, &st);
+    cli_status_cleanup(&st);
+    status = harness_server_stop(&s);
+    assert_int_equal(status, 0);
+    harness_db_drop(s.dbname);
+}
+
+static int wait_for_status(harness_server_t *s, int want, int max_ms)
+{
+    int code;
+    for (int waited = 0; waited <= max_ms; waited += 100) {
+        if (check(s, "", &code) == want)
+            return waited;
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
+    return -1;
+}
+
+static void readiness_follows_the_database(void **state)
+{
+    char sock[256], url[512], db[64];
+    harness_server_t s;
+    test_proxy_t *px;
+    cli_stream_t *w;
+    cli_status_t st;
+    int code, took;
+    ProtobufCMessage *resp = NULL;
+    Orchestrator__V1__ListProductsRequest lreq = ORCHESTRATOR__V1__LIST_PRODUCTS_REQUEST__INIT;
+    (void)state;
+
+    snprintf(sock, sizeof(sock), "%s/.s.PGSQL.%s", getenv("ORCH_TEST_PGHOST"),
+             getenv("ORCH_TEST_PGPORT"));
+    px = test_proxy_start(sock);
+    harness_db_create(db);
+    snprintf(url, sizeof(url), "host=127.0.0.1 port=%d user=%s dbname=%s",
+             test_proxy_port(px), getenv("ORCH_TEST_PGUSER"), db);
+    harness_server_start(&s, db, (const char *const[]){"--database-url", url, NULL});
+    w = watch(&s, "");
+    assert_int_equal(watch_next(w, 5000), SERVING);
+
+    /* With no client traffic, readiness turns NOT_SERVING within 5 s of losing PostgreSQL,
+     * while liveness stays SERVING and the catalogue is still served. */
+    test_proxy_set_up(px, false);
+    took = wait_for_status(&s, NOT_SERVING, 5000);
+    assert_true(took >= 0);
+    assert_int_equal(watch_next(w, 1000), NOT_SERVING);
+    assert_int_equal(check(&s, "liveness", &code), SERVING);
+    assert_int_equal(cli_call_unary(s.ch, LIST, &lreq.base,
+                                    &orchestrator__v1__list_products_response__descriptor, 5000,
+                                    &resp, &st),
+                     0);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+
+    /* And SERVING within 5 s of its return, without a restart. */
+    test_proxy_set_up(px, true);
+    took = wait_for_status(&s, SERVING, 5000);
+    assert_true(took >= 0);
+    assert_int_equal(watch_next(w, 1000), SERVING);
+    cli_stream_close(w, &st);
+    cli_status_cleanup(&st);
+
+    assert_int_equal(harness_server_stop(&s), 0);
+    test_proxy_stop(px);
+    harness_db_drop(db);
+}
+
+static void limits(void **state)
+{
+    harness_server_t s;
+    Orchestrator__V1__ListProductsRequest req = ORCHESTRATOR__V1__LIST_PRODUCTS_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+    char *big;
+    (void)state;
+
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--max-message-bytes", "65536", NULL});
+    /* A message over the limit: RESOURCE_EXHAUSTED. */
+    big = malloc(100000);
+    memset(big, 'a', 99999);
+    big[99999] = '\0';
+    req.filter = big;
+    cli_call_unary(s.ch, LIST, &req.base, &orchestrator__v1__list_products_response__descriptor,
+                   5000, &resp, &st);
+    assert_null(resp);
+    assert_int_equal(st.code, 8);
+    cli_status_cleanup(&st);
+    /* A string over its field's limit: INVALID_ARGUMENT naming the field. */
+    big[5000] = '\0';
+    cli_call_unary(s.ch, LIST, &req.base, &orchestrator__v1__list_products_response__descriptor,
+                   5000, &resp, &st);
+    assert_null(resp);
+    assert_int_equal(st.code, 3);
+    assert_int_equal(st.nviolations, 1);
+    assert_string_equal(st.violations[0].field, "filter");
+    cli_status_cleanup(&st);
+    free(big);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(health_check_services),
+        cmocka_unit_test(drain_with_watch_open),
+        cmocka_unit_test(readiness_follows_the_database),
+        cmocka_unit_test(limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
