@@ -31,6 +31,10 @@ typedef struct opt {
 static const opt_t opts[] = {
     {"listen", "ORCH_LISTEN", T_STR, "127.0.0.1:50051", OFF(listen), 0, 0,
      "address:port to serve gRPC on", false},
+    {"health-listen", "ORCH_HEALTH_LISTEN", T_STR, "", OFF(health_listen), 0, 0,
+     "optional plaintext address:port serving only grpc.health.v1 (for probes when the main "
+     "port needs client certificates)",
+     false},
     {"database-url", "ORCH_DATABASE_URL", T_STR, "dbname=orchestrator", OFF(database_url), 0, 0,
      "PostgreSQL connection string (libpq keyword/value or URI)", true},
     {"threads", "ORCH_THREADS", T_INT, "8", OFF(threads), 1, 256,

@@ -8,6 +8,7 @@
 
 typedef struct srv_settings {
     char *listen;
+    char *health_listen;
     char *database_url;
     int threads;
     int pool_size;

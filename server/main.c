@@ -158,7 +158,7 @@ int main(int argc, char **argv)
     srv_app_t app = {0};
     db_pool_t *pool = NULL;
     orch_catalog_t *cat = NULL;
-    srv_server_t *srv = NULL;
+    srv_server_t *srv = NULL, *health_srv = NULL;
     db_migrate_mode_t mode;
     watchdog_t wd;
     bool wd_running = false, grpc_up = false;
@@ -223,6 +223,19 @@ int main(int argc, char **argv)
         orch_err("main", "%s", err.message);
         goto out;
     }
+    if (cfg.health_listen[0]) {
+        health_srv = srv_server_new(&(srv_config_t){.listen = cfg.health_listen,
+                                                    .threads = 1,
+                                                    .max_message_bytes = 4096,
+                                                    .app = &app});
+        srv_server_add_methods(health_srv, srv_health_methods);
+        if (srv_server_start(health_srv, &err)) {
+            orch_err("main", "health port: %s", err.message);
+            srv_server_shutdown(srv, 0);
+            goto out;
+        }
+        orch_info("main", "health checks also on %s", cfg.health_listen);
+    }
     watchdog_start(&wd, &app, cfg.db_check_ms);
     wd_running = true;
     orch_info("main", "serving on %s", cfg.listen);
@@ -233,12 +246,15 @@ int main(int argc, char **argv)
     atomic_store(&app.draining, 1);
     srv_health_publish(&app);
     srv_server_shutdown(srv, cfg.grace_seconds * 1000);
+    if (health_srv)
+        srv_server_shutdown(health_srv, 1000);
     status = 0;
     orch_info("main", "stopped");
 out:
     if (wd_running)
         watchdog_stop(&wd);
     srv_server_free(srv);
+    srv_server_free(health_srv);
     srv_health_free(app.health);
     if (grpc_up)
         grpc_shutdown();

@@ -33,6 +33,7 @@ orch_err_t srv_codec_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescript
     grpc_byte_buffer_reader reader;
     grpc_slice slice = grpc_empty_slice();
     char path[256];
+    const char *why = NULL;
 
     *out = NULL;
     if (bb) {
@@ -45,15 +46,23 @@ orch_err_t srv_codec_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescript
         slice = grpc_byte_buffer_reader_readall(&reader);
         grpc_byte_buffer_reader_destroy(&reader);
     }
+    if (srv_codec_check_depth(GRPC_SLICE_START_PTR(slice), GRPC_SLICE_LENGTH(slice), desc,
+                              SRV_MAX_NESTING) != 0) {
+        grpc_slice_unref(slice);
+        return orch_error_set(err, ORCH_INVALID_ARGUMENT, "MALFORMED_REQUEST",
+                              "the request is not a valid %s message, or nests deeper than %d "
+                              "levels",
+                              desc->name, SRV_MAX_NESTING);
+    }
     *out = protobuf_c_message_unpack(desc, alloc, GRPC_SLICE_LENGTH(slice),
                                      GRPC_SLICE_START_PTR(slice));
     grpc_slice_unref(slice);
     if (!*out)
         return orch_error_set(err, ORCH_INVALID_ARGUMENT, "MALFORMED_REQUEST",
                               "the request is not a valid %s message", desc->name);
-    if (srv_codec_check_utf8(*out, path, sizeof(path)) != 0) {
+    if (srv_codec_check(*out, path, sizeof(path), &why) != 0) {
         *out = NULL;
-        return orch_error_invalid(err, path, "is not valid UTF-8");
+        return orch_error_invalid(err, path, "%s", why);
     }
     return ORCH_OK;
 }
@@ -105,10 +114,11 @@ static bool utf8_valid(const unsigned char *s)
     return true;
 }
 
-static int check_msg(const ProtobufCMessage *msg, char *path, size_t len, size_t used);
+static int check_msg(const ProtobufCMessage *msg, char *path, size_t len, size_t used,
+                     const char **why);
 
 static int check_field(const ProtobufCFieldDescriptor *f, const void *member, char *path,
-                       size_t len, size_t used, long index)
+                       size_t len, size_t used, long index, const char **why)
 {
     size_t u = used;
     if (index >= 0)
@@ -119,25 +129,36 @@ static int check_field(const ProtobufCFieldDescriptor *f, const void *member, ch
         u = len - 1;
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         const char *s = *(char *const *)member;
-        if (s && !utf8_valid((const unsigned char *)s))
+        if (s && strlen(s) > SRV_MAX_STRING_BYTES) {
+            *why = "is longer than 65536 bytes";
             return -1;
+        }
+        if (s && !utf8_valid((const unsigned char *)s)) {
+            *why = "is not valid UTF-8";
+            return -1;
+        }
+    } else if (f->type == PROTOBUF_C_TYPE_BYTES) {
+        const ProtobufCBinaryData *b = member;
+        if (b->len > SRV_MAX_STRING_BYTES) {
+            *why = "is longer than 65536 bytes";
+            return -1;
+        }
     } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)member;
-        if (sub && check_msg(sub, path, len, u) != 0)
+        if (sub && check_msg(sub, path, len, u, why) != 0)
             return -1;
     }
     path[used] = '\0';
     return 0;
 }
 
-static int check_msg(const ProtobufCMessage *msg, char *path, size_t len, size_t used)
+static int check_msg(const ProtobufCMessage *msg, char *path, size_t len, size_t used,
+                     const char **why)
 {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         const char *base = (const char *)msg;
-        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
         if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
             uint32_t which = *(const uint32_t *)(base + f->quantifier_offset);
             if (which != f->id)
@@ -145,21 +166,100 @@ static int check_msg(const ProtobufCMessage *msg, char *path, size_t len, size_t
         }
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)(base + f->quantifier_offset);
-            char *const *arr = *(char *const *const *)(base + f->offset);
+            if (n > SRV_MAX_REPEATED) {
+                snprintf(path + used, len - used, "%s%s", used ? "." : "", f->name);
+                *why = "has more than 10000 elements";
+                return -1;
+            }
+            if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE &&
+                f->type != PROTOBUF_C_TYPE_BYTES)
+                continue;
+            const char *arr = *(const char *const *)(base + f->offset);
+            size_t elem = f->type == PROTOBUF_C_TYPE_BYTES ? sizeof(ProtobufCBinaryData)
+                                                           : sizeof(void *);
             for (size_t j = 0; j < n; j++)
-                if (check_field(f, &arr[j], path, len, used, (long)j) != 0)
+                if (check_field(f, arr + j * elem, path, len, used, (long)j, why) != 0)
                     return -1;
-        } else if (check_field(f, base + f->offset, path, len, used, -1) != 0) {
-            return -1;
+        } else if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE ||
+                   f->type == PROTOBUF_C_TYPE_BYTES) {
+            if (check_field(f, base + f->offset, path, len, used, -1, why) != 0)
+                return -1;
         }
     }
     return 0;
 }
 
-int srv_codec_check_utf8(const ProtobufCMessage *msg, char *path, size_t pathlen)
+int srv_codec_check(const ProtobufCMessage *msg, char *path, size_t pathlen, const char **why)
 {
     path[0] = '\0';
-    return check_msg(msg, path, pathlen, 0);
+    *why = "";
+    return check_msg(msg, path, pathlen, 0, why);
+}
+
+int srv_codec_check_utf8(const ProtobufCMessage *msg, char *path, size_t pathlen)
+{
+    const char *why;
+    return srv_codec_check(msg, path, pathlen, &why);
+}
+
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int srv_codec_check_depth(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *desc,
+                          int max_depth)
+{
+    const uint8_t *p = data, *end = data + len;
+
+    if (max_depth < 0)
+        return -1;
+    while (p < end) {
+        uint64_t key, n;
+        if (read_varint(&p, end, &key) != 0)
+            return -1;
+        switch (key & 7) {
+        case 0:
+            if (read_varint(&p, end, &n) != 0)
+                return -1;
+            break;
+        case 1:
+            if (end - p < 8)
+                return -1;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return -1;
+            p += 4;
+            break;
+        case 2: {
+            const ProtobufCFieldDescriptor *f;
+            if (read_varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+                return -1;
+            f = key >> 3 <= UINT32_MAX
+                    ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                srv_codec_check_depth(p, (size_t)n, f->descriptor, max_depth - 1) != 0)
+                return -1;
+            p += n;
+            break;
+        }
+        default:
+            return -1; /* groups (3, 4) are not used by proto3 */
+        }
+    }
+    return 0;
 }
 
 Google__Protobuf__Timestamp *srv_codec_timestamp(orch_arena_t *arena, int64_t us)

@@ -11,12 +11,22 @@
 #include "domain/errors.h"
 #include "google/protobuf/timestamp.pb-c.h"
 
+/* Limits on what a client may send, checked on every request before any handler sees it:
+ * message nesting (a Struct inside a Struct counts two levels), the length of any one
+ * string, the number of elements of any one repeated field. Fields may have lower limits
+ * of their own, checked by their handlers. */
+#define SRV_MAX_NESTING 64
+#define SRV_MAX_STRING_BYTES 65536
+#define SRV_MAX_REPEATED 10000
+
 /* A protobuf-c allocator drawing from arena (frees are no-ops). Caller-owned struct. */
 void srv_codec_arena_allocator(ProtobufCAllocator *out, orch_arena_t *arena);
 
 /* Decodes bb (may be NULL: an empty message) as desc, with memory from alloc. A payload
- * over max_bytes is RESOURCE_EXHAUSTED; bytes that do not decode, or strings that are not
- * UTF-8, are INVALID_ARGUMENT with a sentence naming the message type (and the field). */
+ * over max_bytes is RESOURCE_EXHAUSTED; bytes that do not decode, nesting deeper than
+ * SRV_MAX_NESTING, strings that are not UTF-8 or longer than SRV_MAX_STRING_BYTES, and
+ * repeated fields longer than SRV_MAX_REPEATED are INVALID_ARGUMENT with a sentence naming
+ * the message type or the field. */
 orch_err_t srv_codec_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
                             ProtobufCAllocator *alloc, size_t max_bytes, ProtobufCMessage **out,
                             orch_error_t *err);
@@ -24,9 +34,19 @@ orch_err_t srv_codec_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescript
 /* Encodes msg; caller destroys the buffer with grpc_byte_buffer_destroy. */
 grpc_byte_buffer *srv_codec_pack(const ProtobufCMessage *msg);
 
-/* Checks every string field of msg, recursively, for valid UTF-8; on failure writes the
- * field path (e.g. "user_inputs[1].name") into path and returns -1. */
+/* Checks every string field of msg, recursively, for valid UTF-8 and the limits above; on
+ * failure writes the field path (e.g. "user_inputs[1].name") into path, a reason into why,
+ * and returns -1. */
+int srv_codec_check(const ProtobufCMessage *msg, char *path, size_t pathlen, const char **why);
+
+/* Walks the wire form of a desc message without decoding it and fails (-1) when message
+ * fields nest deeper than max_depth or the bytes are malformed: protobuf-c's decoder
+ * recurses without a limit, so this runs first. */
+/* The UTF-8 and limits check, for callers that do not need the reason. */
 int srv_codec_check_utf8(const ProtobufCMessage *msg, char *path, size_t pathlen);
+
+int srv_codec_check_depth(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *desc,
+                          int max_depth);
 
 /* A Timestamp in the arena from microseconds since the epoch; NULL for 0 (unset). */
 Google__Protobuf__Timestamp *srv_codec_timestamp(orch_arena_t *arena, int64_t us);

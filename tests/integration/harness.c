@@ -129,7 +129,7 @@ void harness_db_drop(const char *name)
 }
 
 /* A port the kernel says is free right now. */
-static int free_port(void)
+int harness_free_port(void)
 {
     struct sockaddr_in a = {0};
     socklen_t len = sizeof(a);
@@ -205,7 +205,7 @@ void harness_server_start(harness_server_t *s, const char *dbname, const char *c
     else
         harness_db_create(s->dbname);
     harness_conninfo(s->dbname, s->conninfo);
-    s->port = free_port();
+    s->port = harness_free_port();
     snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d", s->port);
     if (!logdir || !*logdir)
         logdir = "/tmp";

@@ -38,6 +38,9 @@ int harness_server_stop(harness_server_t *s);
  * NUL-terminated). Returns its exit status, or -1. Uses posix_spawn. */
 int harness_run(const char *const *argv, char *out, size_t cap);
 
+/* A TCP port that is free on 127.0.0.1 right now. */
+int harness_free_port(void);
+
 /* Path of the built binaries (compile-time definitions). */
 const char *harness_server_bin(void);
 const char *harness_orchctl_bin(void);

@@ -207,6 +207,38 @@ static void limits(void **state)
     harness_db_drop(s.dbname);
 }
 
+static void health_only_port(void **state)
+{
+    harness_server_t s;
+    char addr[64], port[16];
+    cli_channel_t *hc;
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    Orchestrator__V1__ListProductsRequest lreq = ORCHESTRATOR__V1__LIST_PRODUCTS_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+    (void)state;
+
+    snprintf(port, sizeof(port), "%d", harness_free_port());
+    snprintf(addr, sizeof(addr), "127.0.0.1:%s", port);
+    harness_server_start(&s, NULL, (const char *const[]){"--health-listen", addr, NULL});
+    hc = cli_channel_new(addr, NULL);
+    assert_int_equal(cli_call_unary(hc, CHECK, &req.base,
+                                    &grpc__health__v1__health_check_response__descriptor, 5000,
+                                    &resp, &st),
+                     0);
+    assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)resp)->status, SERVING);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+    /* Only health is served there. */
+    cli_call_unary(hc, LIST, &lreq.base, &orchestrator__v1__list_products_response__descriptor,
+                   5000, &resp, &st);
+    assert_int_equal(st.code, 12);
+    cli_status_cleanup(&st);
+    cli_channel_free(hc);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +246,7 @@ int main(void)
         cmocka_unit_test(drain_with_watch_open),
         cmocka_unit_test(readiness_follows_the_database),
         cmocka_unit_test(limits),
+        cmocka_unit_test(health_only_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

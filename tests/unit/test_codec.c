@@ -4,12 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include <grpc/byte_buffer.h>
 
+#include "google/protobuf/struct.pb-c.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
@@ -139,6 +141,81 @@ static void timestamps(void **state)
     orch_arena_free(a);
 }
 
+/* Value{struct_value: Struct{fields: {"a": <inner>}}}, depth times. */
+static grpc_byte_buffer *nested_value(int depth)
+{
+    Google__Protobuf__Value *vals = calloc((size_t)depth + 1, sizeof(*vals));
+    Google__Protobuf__Struct *structs = calloc((size_t)depth, sizeof(*structs));
+    Google__Protobuf__Struct__FieldsEntry *entries = calloc((size_t)depth, sizeof(*entries));
+    Google__Protobuf__Struct__FieldsEntry **eptrs = calloc((size_t)depth, sizeof(*eptrs));
+    grpc_byte_buffer *bb;
+
+    google__protobuf__value__init(&vals[depth]);
+    vals[depth].kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
+    vals[depth].number_value = 1;
+    for (int i = depth - 1; i >= 0; i--) {
+        google__protobuf__struct__fields_entry__init(&entries[i]);
+        entries[i].key = "a";
+        entries[i].value = &vals[i + 1];
+        eptrs[i] = &entries[i];
+        google__protobuf__struct__init(&structs[i]);
+        structs[i].n_fields = 1;
+        structs[i].fields = &eptrs[i];
+        google__protobuf__value__init(&vals[i]);
+        vals[i].kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
+        vals[i].struct_value = &structs[i];
+    }
+    bb = srv_codec_pack(&vals[0].base);
+    free(vals);
+    free(structs);
+    free(entries);
+    free(eptrs);
+    return bb;
+}
+
+static void nesting_and_size_limits(void **state)
+{
+    orch_arena_t *a = orch_arena_new();
+    ProtobufCAllocator alloc;
+    ProtobufCMessage *out;
+    orch_error_t err;
+    grpc_byte_buffer *bb;
+    Orchestrator__V1__ListProductsRequest req = ORCHESTRATOR__V1__LIST_PRODUCTS_REQUEST__INIT;
+    char *big;
+    (void)state;
+
+    srv_codec_arena_allocator(&alloc, a);
+    /* 20 Struct levels (60 messages deep) pass; 1000 are refused before decoding. */
+    bb = nested_value(20);
+    orch_error_init(&err);
+    assert_int_equal(srv_codec_unpack(bb, &google__protobuf__value__descriptor, &alloc, 1 << 20,
+                                      &out, &err),
+                     ORCH_OK);
+    grpc_byte_buffer_destroy(bb);
+    bb = nested_value(1000);
+    orch_error_init(&err);
+    assert_int_equal(srv_codec_unpack(bb, &google__protobuf__value__descriptor, &alloc, 1 << 20,
+                                      &out, &err),
+                     ORCH_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "nests deeper"));
+    grpc_byte_buffer_destroy(bb);
+
+    /* A string over 64 KiB is refused naming its field. */
+    big = malloc(70000);
+    memset(big, 'x', 69999);
+    big[69999] = '\0';
+    req.page_token = big;
+    bb = srv_codec_pack(&req.base);
+    orch_error_init(&err);
+    assert_int_equal(srv_codec_unpack(bb, &orchestrator__v1__list_products_request__descriptor,
+                                      &alloc, 1 << 20, &out, &err),
+                     ORCH_INVALID_ARGUMENT);
+    assert_string_equal(err.violations[0].field, "page_token");
+    grpc_byte_buffer_destroy(bb);
+    free(big);
+    orch_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +223,7 @@ int main(void)
         cmocka_unit_test(malformed_and_bad_utf8),
         cmocka_unit_test(status_details_decode),
         cmocka_unit_test(timestamps),
+        cmocka_unit_test(nesting_and_size_limits),
     };
     int rc;
     grpc_init();
