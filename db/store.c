@@ -28,6 +28,15 @@ static const orch_store_ops_t db_store_ops = {
     .free = store_free,
     .ping = store_ping,
     .catalog_sync = db__catalog_sync,
+    .catalog_refresh = db__catalog_refresh,
+    .tx_begin = db__tx_begin,
+    .tx_commit = db__tx_commit,
+    .tx_rollback = db__tx_rollback,
+    .idem_claim = db__idem_claim,
+    .idem_record = db__idem_record,
+    .product_lock = db__product_lock,
+    .product_count_live = db__product_count_live,
+    .product_set = db__product_set,
 };
 
 orch_store_t *db_store_new(db_pool_t *pool)

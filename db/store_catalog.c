@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db/store_internal.h"
+#include "domain/alloc.h"
 #include "domain/log.h"
 
 #define SYNC_LOCK_KEY "7318004190002"
@@ -111,15 +112,16 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
     p[3] = d->tag ? d->tag : "";
     p[4] = orch_product_status_name(pr->status);
     p[5] = pr->root->id;
-    /* The status in the database wins over the code's: operators change it at run time. */
+    /* Status and description in the database win over the code's: operators change them at
+     * run time (UpdateProduct); the code gives only their first values. */
     rc = run(c,
              "INSERT INTO products (name, description, product_type, tag, status, "
              "root_product_block_id) VALUES ($1, $2, $3, $4, $5, $6) "
-             "ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, "
+             "ON CONFLICT (name) DO UPDATE SET "
              "product_type = EXCLUDED.product_type, tag = EXCLUDED.tag, "
              "root_product_block_id = EXCLUDED.root_product_block_id "
              "RETURNING product_id, status, " EPOCH_US("create_time") ", "
-             "coalesce(" EPOCH_US("end_time") ", 0), (xmax = 0)",
+             "coalesce(" EPOCH_US("end_time") ", 0), (xmax = 0), description",
              6, p, &res, err);
     if (rc)
         return rc;
@@ -127,6 +129,8 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
     pr->status = orch_product_status_parse(PQgetvalue(res, 0, 1));
     pr->create_time_us = atoll(PQgetvalue(res, 0, 2));
     pr->end_time_us = atoll(PQgetvalue(res, 0, 3));
+    free(pr->description);
+    pr->description = orch_strdup(PQgetvalue(res, 0, 5));
     if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
         orch_info("catalog", "added product '%s'", d->name);
     PQclear(res);
@@ -161,6 +165,22 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
     return ORCH_OK;
 }
 
+static orch_err_t load_resource_type_ids(db_conn_t *c, orch_catalog_t *cat, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc = db_exec(c, "SELECT resource_type, resource_type_id FROM resource_types",
+                            &res, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res); i++) {
+        orch_resource_type_t *r = orch_catalog_find_resource_type(cat, PQgetvalue(res, i, 0));
+        if (r)
+            snprintf(r->id, sizeof(r->id), "%s", PQgetvalue(res, i, 1));
+    }
+    PQclear(res);
+    return ORCH_OK;
+}
+
 orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
                            orch_error_t *err)
 {
@@ -181,6 +201,8 @@ orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalo
         rc = sync_relations(c, orch_catalog_block_at(cat, i), err);
     for (i = 0; !rc && i < orch_catalog_nproducts(cat); i++)
         rc = sync_product(c, orch_catalog_product_at(cat, i), err);
+    if (!rc)
+        rc = load_resource_type_ids(c, cat, err);
     if (!rc)
         rc = db_exec(c, "COMMIT", NULL, err);
     if (rc && c->pg)

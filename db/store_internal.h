@@ -10,7 +10,29 @@ typedef struct db_store {
     db_pool_t *pool;
 } db_store_t;
 
+struct orch_tx {
+    db_store_t *store;
+    db_conn_t *conn; /* held from begin to commit/rollback */
+};
+
 #define DB_ACQUIRE_TIMEOUT_MS 5000
+
+orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
+                        orch_error_t *err);
+orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err);
+void db__tx_rollback(orch_tx_t *tx);
+orch_err_t db__idem_claim(orch_tx_t *tx, const char *request_id, const char *method,
+                          const unsigned char hash[32], orch_idem_t *state,
+                          unsigned char **response, size_t *len, orch_error_t *err);
+orch_err_t db__idem_record(orch_tx_t *tx, const char *request_id, const unsigned char *response,
+                           size_t len, orch_error_t *err);
+orch_err_t db__product_lock(orch_tx_t *tx, const char *product_id, orch_error_t *err);
+orch_err_t db__product_count_live(orch_tx_t *tx, const char *product_id, long *count,
+                                  orch_error_t *err);
+orch_err_t db__product_set(orch_tx_t *tx, const char *product_id, const char *description,
+                           orch_product_status_t status, int64_t *end_time_us, orch_error_t *err);
+orch_err_t db__catalog_refresh(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
+                               orch_error_t *err);
 
 orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
                            orch_error_t *err);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "db/listen.h"
 #include "db/migrate.h"
 #include "db/pool.h"
 #include "db/store.h"
@@ -131,6 +132,18 @@ static int stop_pipe_wait(void)
     return b;
 }
 
+/* Another replica changed a product (or we reconnected and may have missed it). */
+static void on_catalog_changed(void *arg, const char *channel)
+{
+    srv_app_t *app = arg;
+    orch_error_t err;
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
+    (void)channel;
+    orch_error_init(&err);
+    if (app->store->ops->catalog_refresh(app->store, &ctx, app->catalog, &err))
+        orch_warn("catalog", "cannot refresh the catalogue: %s", err.message);
+}
+
 /* Migrations wait for the database for a while: in Kubernetes the server often starts
  * before PostgreSQL is ready. */
 static orch_err_t migrate_with_retry(db_pool_t *pool, db_migrate_mode_t mode, orch_error_t *err)
@@ -157,6 +170,7 @@ int main(int argc, char **argv)
     srv_settings_t cfg;
     srv_app_t app = {0};
     db_pool_t *pool = NULL;
+    db_listener_t *listener = NULL;
     orch_catalog_t *cat = NULL;
     srv_server_t *srv = NULL, *health_srv = NULL;
     db_migrate_mode_t mode;
@@ -209,6 +223,10 @@ int main(int argc, char **argv)
     orch_info("main", "catalogue: %zu products, %zu product blocks", orch_catalog_nproducts(cat),
               orch_catalog_nblocks(cat));
 
+    listener = db_listener_new(cfg.database_url);
+    db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
+    db_listener_start(listener);
+
     grpc_init();
     grpc_up = true;
     app.health = srv_health_new();
@@ -253,6 +271,7 @@ int main(int argc, char **argv)
 out:
     if (wd_running)
         watchdog_stop(&wd);
+    db_listener_free(listener);
     srv_server_free(srv);
     srv_server_free(health_srv);
     srv_health_free(app.health);

@@ -12,14 +12,17 @@
 #include "../filter.h"
 #include "../ids.h"
 #include "../page.h"
+#include "../store.h"
 
 struct orch_catalog {
     orch_product_t *products;
     size_t nproducts, cap_products;
     orch_block_t *blocks;
     size_t nblocks, cap_blocks;
+    orch_resource_type_t *rtypes;
+    size_t nrtypes;
     bool validated;
-    pthread_rwlock_t lock; /* guards product status */
+    pthread_rwlock_t lock; /* guards product status and description */
 };
 
 orch_catalog_t *orch_catalog_new(void)
@@ -33,12 +36,15 @@ void orch_catalog_free(orch_catalog_t *cat)
 {
     if (!cat)
         return;
-    for (size_t i = 0; i < cat->nproducts; i++)
+    for (size_t i = 0; i < cat->nproducts; i++) {
         free(cat->products[i].blocks);
+        free(cat->products[i].description);
+    }
     for (size_t i = 0; i < cat->nblocks; i++)
         free(cat->blocks[i].child_blocks);
     free(cat->products);
     free(cat->blocks);
+    free(cat->rtypes);
     pthread_rwlock_destroy(&cat->lock);
     free(cat);
 }
@@ -66,6 +72,7 @@ void orch_catalog_add_product(orch_catalog_t *cat, const orch_product_def_t *def
     memset(&cat->products[cat->nproducts], 0, sizeof(orch_product_t));
     cat->products[cat->nproducts].def = def;
     cat->products[cat->nproducts].status = def->status ? def->status : ORCH_PRODUCT_ACTIVE;
+    cat->products[cat->nproducts].description = orch_strdup(def->description);
     cat->nproducts++;
 }
 
@@ -96,6 +103,45 @@ const orch_block_t *orch_catalog_find_block(const orch_catalog_t *cat, const cha
         return NULL;
     return bsearch(name, cat->blocks, cat->nblocks, sizeof(orch_block_t), cmp_block_key);
 }
+
+const orch_block_t *orch_catalog_find_block_id(const orch_catalog_t *cat, const char *id)
+{
+    for (size_t i = 0; id && i < cat->nblocks; i++)
+        if (strcmp(cat->blocks[i].id, id) == 0)
+            return &cat->blocks[i];
+    return NULL;
+}
+
+size_t orch_catalog_nresource_types(const orch_catalog_t *cat)
+{
+    return cat->nrtypes;
+}
+
+orch_resource_type_t *orch_catalog_resource_type_at(orch_catalog_t *cat, size_t i)
+{
+    return i < cat->nrtypes ? &cat->rtypes[i] : NULL;
+}
+
+static int cmp_rtype_key(const void *key, const void *elem)
+{
+    return strcmp(key, ((const orch_resource_type_t *)elem)->name);
+}
+
+orch_resource_type_t *orch_catalog_find_resource_type(orch_catalog_t *cat, const char *name)
+{
+    if (!name)
+        return NULL;
+    return bsearch(name, cat->rtypes, cat->nrtypes, sizeof(orch_resource_type_t), cmp_rtype_key);
+}
+
+static int cmp_rtype(const void *a, const void *b)
+{
+    return strcmp(((const orch_resource_type_t *)a)->name,
+                  ((const orch_resource_type_t *)b)->name);
+}
+
+/* One entry per distinct field name; a name used with two types is a definition error. */
+static orch_err_t collect_resource_types(orch_catalog_t *cat, orch_error_t *err);
 
 const orch_product_t *orch_catalog_find_product(const orch_catalog_t *cat, const char *name)
 {
@@ -215,7 +261,46 @@ orch_err_t orch_catalog_validate(orch_catalog_t *cat, orch_error_t *err)
         if (rc)
             return rc;
     }
+    {
+        orch_err_t rc = collect_resource_types(cat, err);
+        if (rc)
+            return rc;
+    }
     cat->validated = true;
+    return ORCH_OK;
+}
+
+static orch_err_t collect_resource_types(orch_catalog_t *cat, orch_error_t *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cat->nblocks; i++)
+        n += cat->blocks[i].nfields;
+    free(cat->rtypes);
+    cat->rtypes = orch_calloc(n ? n : 1, sizeof(*cat->rtypes));
+    cat->nrtypes = 0;
+    for (size_t i = 0; i < cat->nblocks; i++) {
+        const orch_block_def_t *d = cat->blocks[i].def;
+        for (size_t j = 0; j < cat->blocks[i].nfields; j++) {
+            const orch_field_def_t *f = &d->fields[j];
+            orch_resource_type_t *found = NULL;
+            for (size_t k = 0; k < cat->nrtypes && !found; k++)
+                if (strcmp(cat->rtypes[k].name, f->name) == 0)
+                    found = &cat->rtypes[k];
+            if (found) {
+                if (found->type != f->type)
+                    return invalid(err,
+                                   "field '%s' of product block '%s' is declared as %s here "
+                                   "and as another type elsewhere",
+                                   f->name, d->name, orch_field_type_name(f->type));
+                continue;
+            }
+            cat->rtypes[cat->nrtypes].name = f->name;
+            cat->rtypes[cat->nrtypes].description = f->description ? f->description : "";
+            cat->rtypes[cat->nrtypes].type = f->type;
+            cat->nrtypes++;
+        }
+    }
+    qsort(cat->rtypes, cat->nrtypes, sizeof(*cat->rtypes), cmp_rtype);
     return ORCH_OK;
 }
 
@@ -249,6 +334,65 @@ orch_product_status_t orch_catalog_product_status(const orch_catalog_t *cat,
     return s;
 }
 
+void orch_catalog_product_attrs(const orch_catalog_t *cat, const orch_product_t *p,
+                                orch_product_status_t *status, char *desc, size_t desclen)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&cat->lock);
+    if (status)
+        *status = p->status;
+    if (desc)
+        snprintf(desc, desclen, "%s", p->description ? p->description : "");
+    pthread_rwlock_unlock((pthread_rwlock_t *)&cat->lock);
+}
+
+void orch_catalog_product_apply(orch_catalog_t *cat, const orch_product_t *cp,
+                                orch_product_status_t status, const char *description,
+                                int64_t end_time_us)
+{
+    /* The catalogue owns its products; cp is const only for the readers' sake. */
+    orch_product_t *p = (orch_product_t *)cp;
+    char *old = NULL;
+    pthread_rwlock_wrlock(&cat->lock);
+    if (status)
+        p->status = status;
+    if (description) {
+        old = p->description;
+        p->description = orch_strdup(description);
+    }
+    p->end_time_us = end_time_us;
+    pthread_rwlock_unlock(&cat->lock);
+    free(old);
+}
+
+orch_err_t orch_catalog_update_product(const orch_catalog_t *cat, struct orch_store *st,
+                                       struct orch_tx *tx, const orch_product_t *p,
+                                       const char *description, orch_product_status_t status,
+                                       int64_t *end_time_us, orch_error_t *err)
+{
+    orch_err_t rc;
+    long live = 0;
+
+    (void)cat;
+    if (description && strlen(description) > 2000)
+        return orch_error_invalid(err, "product.description",
+                                  "is longer than 2000 characters");
+    rc = st->ops->product_lock(tx, p->id, err);
+    if (rc)
+        return rc;
+    if (status == ORCH_PRODUCT_END_OF_LIFE) {
+        rc = st->ops->product_count_live(tx, p->id, &live, err);
+        if (rc)
+            return rc;
+        if (live > 0)
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PRODUCT_IN_USE",
+                                  "product '%s' cannot reach end of life while %ld "
+                                  "subscription%s of it %s not terminated",
+                                  p->def->name, live, live == 1 ? "" : "s",
+                                  live == 1 ? "is" : "are");
+    }
+    return st->ops->product_set(tx, p->id, description, status, end_time_us, err);
+}
+
 static const char *status_names[] = {"", "active", "pre production", "phase out", "end of life"};
 
 const char *orch_product_status_name(orch_product_status_t s)
@@ -277,42 +421,24 @@ const char *orch_field_type_name(orch_field_type_t t)
     return (unsigned)t <= ORCH_FIELD_IP_PREFIX ? names[t] : "";
 }
 
-/* The filter reads product fields by name; status is matched by its wire name, and the
- * enum spelling (PRODUCT_STATUS_ACTIVE) is accepted by normalising the filter value. */
-typedef struct product_view {
-    const orch_product_t *p;
-    orch_product_status_t status;
-} product_view_t;
+/* A generic page over one of the catalogue's name-ordered arrays. The position in the
+ * token is the name of the last item returned: stable even if items are added between
+ * pages. get reads a field for the filter; name gives the sort key. */
+typedef struct pager {
+    const void *base;
+    size_t count, size;
+    orch_filter_get_fn get;
+    const char *(*name)(const void *item);
+    const char *const *fields;
+} pager_t;
 
-static const char *product_field(const void *obj, const char *field)
-{
-    const product_view_t *v = obj;
-    if (strcmp(field, "name") == 0)
-        return v->p->def->name;
-    if (strcmp(field, "description") == 0)
-        return v->p->def->description;
-    if (strcmp(field, "product_type") == 0)
-        return v->p->def->product_type;
-    if (strcmp(field, "tag") == 0)
-        return v->p->def->tag;
-    if (strcmp(field, "status") == 0)
-        return orch_product_status_name(v->status);
-    if (strcmp(field, "product_id") == 0)
-        return v->p->id;
-    return NULL;
-}
-
-static const char *const product_filter_fields[] = {
-    "name", "description", "product_type", "tag", "status", "product_id", NULL};
-
-orch_err_t orch_catalog_list_products(orch_catalog_t *cat, const char *filter, int page_size,
-                                      const char *page_token, const orch_product_t ***out,
-                                      size_t *n, size_t *total, char **next_token,
-                                      orch_error_t *err)
+static orch_err_t page_items(orch_catalog_t *cat, const pager_t *pg, const char *filter,
+                             int page_size, const char *page_token, const void ***out, size_t *n,
+                             size_t *total, char **next_token, orch_error_t *err)
 {
     orch_filter_t *f = NULL;
     char *pos = NULL;
-    const orch_product_t **page = NULL;
+    const void **page = NULL;
     size_t matched = 0, count = 0, last = 0;
     int size;
     orch_err_t rc;
@@ -323,31 +449,29 @@ orch_err_t orch_catalog_list_products(orch_catalog_t *cat, const char *filter, i
     rc = orch_page_size(page_size, &size, err);
     if (rc)
         goto out;
-    rc = orch_filter_parse(filter, product_filter_fields, &f, err);
+    rc = orch_filter_parse(filter, pg->fields, &f, err);
     if (rc)
         goto out;
-    /* The position is the name of the last product returned: stable even if a product is
-     * added between pages (the catalogue is ordered by name). */
     rc = orch_page_token_parse(page_token, filter ? filter : "", &pos, err);
     if (rc)
         goto out;
     page = orch_calloc((size_t)size, sizeof(*page));
     pthread_rwlock_rdlock(&cat->lock);
-    for (size_t i = 0; i < cat->nproducts; i++) {
-        product_view_t v = {&cat->products[i], cat->products[i].status};
-        if (!orch_filter_match(f, product_field, &v))
+    for (size_t i = 0; i < pg->count; i++) {
+        const void *item = (const char *)pg->base + i * pg->size;
+        if (!orch_filter_match(f, pg->get, item))
             continue;
         matched++;
-        if (pos && strcmp(v.p->def->name, pos) <= 0)
+        if (pos && strcmp(pg->name(item), pos) <= 0)
             continue;
         if (count < (size_t)size) {
-            page[count++] = v.p;
+            page[count++] = item;
             last = matched;
         }
     }
     pthread_rwlock_unlock(&cat->lock);
     if (count == (size_t)size && matched > last)
-        *next_token = orch_page_token_make(filter ? filter : "", page[count - 1]->def->name);
+        *next_token = orch_page_token_make(filter ? filter : "", pg->name(page[count - 1]));
     *out = page;
     page = NULL;
     *n = count;
@@ -357,6 +481,132 @@ out:
     free(pos);
     orch_filter_free(f);
     return rc;
+}
+
+/* Filter getters run under the catalogue's read lock, so they may read run-time fields. */
+static const char *product_get(const void *obj, const char *field)
+{
+    const orch_product_t *p = obj;
+    if (strcmp(field, "name") == 0)
+        return p->def->name;
+    if (strcmp(field, "description") == 0)
+        return p->description;
+    if (strcmp(field, "product_type") == 0)
+        return p->def->product_type;
+    if (strcmp(field, "tag") == 0)
+        return p->def->tag;
+    if (strcmp(field, "status") == 0)
+        return orch_product_status_name(p->status);
+    if (strcmp(field, "product_id") == 0)
+        return p->id;
+    return NULL;
+}
+
+static const char *product_name(const void *obj)
+{
+    return ((const orch_product_t *)obj)->def->name;
+}
+
+static const char *block_get(const void *obj, const char *field)
+{
+    const orch_block_t *b = obj;
+    if (strcmp(field, "name") == 0)
+        return b->def->name;
+    if (strcmp(field, "description") == 0)
+        return b->def->description;
+    if (strcmp(field, "tag") == 0)
+        return b->def->tag;
+    if (strcmp(field, "status") == 0)
+        return orch_product_status_name(b->status);
+    if (strcmp(field, "product_block_id") == 0)
+        return b->id;
+    return NULL;
+}
+
+static const char *block_name(const void *obj)
+{
+    return ((const orch_block_t *)obj)->def->name;
+}
+
+static const char *rtype_get(const void *obj, const char *field)
+{
+    const orch_resource_type_t *r = obj;
+    if (strcmp(field, "resource_type") == 0)
+        return r->name;
+    if (strcmp(field, "description") == 0)
+        return r->description;
+    if (strcmp(field, "resource_type_id") == 0)
+        return r->id;
+    return NULL;
+}
+
+static const char *rtype_name(const void *obj)
+{
+    return ((const orch_resource_type_t *)obj)->name;
+}
+
+static const char *const product_fields[] = {"name",   "description", "product_type", "tag",
+                                             "status", "product_id",  NULL};
+static const char *const block_fields[] = {"name", "description", "tag", "status",
+                                           "product_block_id", NULL};
+static const char *const rtype_fields[] = {"resource_type", "description", "resource_type_id",
+                                           NULL};
+
+orch_err_t orch_catalog_list_products(orch_catalog_t *cat, const char *filter, int page_size,
+                                      const char *page_token, const orch_product_t ***out,
+                                      size_t *n, size_t *total, char **next_token,
+                                      orch_error_t *err)
+{
+    pager_t pg = {cat->products, cat->nproducts, sizeof(orch_product_t), product_get,
+                  product_name, product_fields};
+    return page_items(cat, &pg, filter, page_size, page_token, (const void ***)out, n, total,
+                      next_token, err);
+}
+
+orch_err_t orch_catalog_list_blocks(orch_catalog_t *cat, const char *filter, int page_size,
+                                    const char *page_token, const orch_block_t ***out, size_t *n,
+                                    size_t *total, char **next_token, orch_error_t *err)
+{
+    pager_t pg = {cat->blocks, cat->nblocks, sizeof(orch_block_t), block_get, block_name,
+                  block_fields};
+    return page_items(cat, &pg, filter, page_size, page_token, (const void ***)out, n, total,
+                      next_token, err);
+}
+
+orch_err_t orch_catalog_list_resource_types(orch_catalog_t *cat, const char *filter,
+                                            int page_size, const char *page_token,
+                                            const orch_resource_type_t ***out, size_t *n,
+                                            size_t *total, char **next_token, orch_error_t *err)
+{
+    pager_t pg = {cat->rtypes, cat->nrtypes, sizeof(orch_resource_type_t), rtype_get,
+                  rtype_name, rtype_fields};
+    return page_items(cat, &pg, filter, page_size, page_token, (const void ***)out, n, total,
+                      next_token, err);
+}
+
+orch_err_t orch_catalog_get_block(const orch_catalog_t *cat, const char *id, const char *name,
+                                  const char *id_field, const orch_block_t **out,
+                                  orch_error_t *err)
+{
+    *out = NULL;
+    if (id && *id) {
+        orch_err_t rc = orch_uuid_check(id, id_field, err);
+        if (rc)
+            return rc;
+        *out = orch_catalog_find_block_id(cat, id);
+        if (!*out)
+            return orch_error_set(err, ORCH_NOT_FOUND, "PRODUCT_BLOCK_NOT_FOUND",
+                                  "no product block has id %s", id);
+        return ORCH_OK;
+    }
+    if (name && *name) {
+        *out = orch_catalog_find_block(cat, name);
+        if (!*out)
+            return orch_error_set(err, ORCH_NOT_FOUND, "PRODUCT_BLOCK_NOT_FOUND",
+                                  "no product block is named '%.200s'", name);
+        return ORCH_OK;
+    }
+    return orch_error_invalid(err, id_field, "give a product_block_id or a name");
 }
 
 orch_err_t orch_catalog_get_product(const orch_catalog_t *cat, const char *id, const char *name,

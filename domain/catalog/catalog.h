@@ -95,6 +95,7 @@ typedef struct orch_product {
     const orch_product_def_t *def;
     char id[37];
     orch_product_status_t status; /* read through orch_catalog_product_status() */
+    char *description; /* run-time value, owned; read through orch_catalog_product_attrs() */
     int64_t create_time_us, end_time_us; /* end 0 = none */
     const orch_block_t *root;
     size_t nfixed, nworkflows;
@@ -102,6 +103,15 @@ typedef struct orch_product {
     const orch_block_t **blocks;
     size_t nblocks;
 } orch_product_t;
+
+/* A resource type: a field name used by one or more blocks (the first definition's
+ * description is its description). */
+typedef struct orch_resource_type {
+    const char *name;
+    const char *description;
+    orch_field_type_t type;
+    char id[37]; /* set by the store */
+} orch_resource_type_t;
 
 typedef struct orch_catalog orch_catalog_t; /* opaque */
 
@@ -130,10 +140,24 @@ orch_block_t *orch_catalog_block_at(orch_catalog_t *cat, size_t i);
 const orch_product_t *orch_catalog_find_product(const orch_catalog_t *cat, const char *name);
 const orch_product_t *orch_catalog_find_product_id(const orch_catalog_t *cat, const char *id);
 const orch_block_t *orch_catalog_find_block(const orch_catalog_t *cat, const char *name);
+const orch_block_t *orch_catalog_find_block_id(const orch_catalog_t *cat, const char *id);
+size_t orch_catalog_nresource_types(const orch_catalog_t *cat);
+orch_resource_type_t *orch_catalog_resource_type_at(orch_catalog_t *cat, size_t i);
+orch_resource_type_t *orch_catalog_find_resource_type(orch_catalog_t *cat, const char *name);
 
 /* Product status under the catalogue lock (it may change through UpdateProduct). */
 orch_product_status_t orch_catalog_product_status(const orch_catalog_t *cat,
                                                   const orch_product_t *p);
+
+/* Status and description under the catalogue lock: desc gets a copy (desclen bytes). */
+void orch_catalog_product_attrs(const orch_catalog_t *cat, const orch_product_t *p,
+                                orch_product_status_t *status, char *desc, size_t desclen);
+
+/* Applies values read from the database (sync, refresh, update): status, description (NULL
+ * = keep) and end time. Thread-safe. */
+void orch_catalog_product_apply(orch_catalog_t *cat, const orch_product_t *p,
+                                orch_product_status_t status, const char *description,
+                                int64_t end_time_us);
 
 /* Names used on the wire and in filters: "active", "pre production", ... */
 const char *orch_product_status_name(orch_product_status_t s);
@@ -150,10 +174,36 @@ orch_err_t orch_catalog_list_products(orch_catalog_t *cat, const char *filter, i
                                       size_t *n, size_t *total, char **next_token,
                                       orch_error_t *err);
 
+/* The same for product blocks (filter fields: name, description, tag, status,
+ * product_block_id) and resource types (resource_type, description, resource_type_id). */
+orch_err_t orch_catalog_list_blocks(orch_catalog_t *cat, const char *filter, int page_size,
+                                    const char *page_token, const orch_block_t ***out, size_t *n,
+                                    size_t *total, char **next_token, orch_error_t *err);
+orch_err_t orch_catalog_list_resource_types(orch_catalog_t *cat, const char *filter,
+                                            int page_size, const char *page_token,
+                                            const orch_resource_type_t ***out, size_t *n,
+                                            size_t *total, char **next_token, orch_error_t *err);
+/* A block by id (lower-case UUID, INVALID_ARGUMENT naming id_field otherwise) or name. */
+orch_err_t orch_catalog_get_block(const orch_catalog_t *cat, const char *id, const char *name,
+                                  const char *id_field, const orch_block_t **out,
+                                  orch_error_t *err);
+
 /* Looks a product up by id (must be a lower-case UUID: INVALID_ARGUMENT naming id_field
  * otherwise) or by name; NOT_FOUND if absent. */
 orch_err_t orch_catalog_get_product(const orch_catalog_t *cat, const char *id, const char *name,
                                     const char *id_field, const orch_product_t **out,
                                     orch_error_t *err);
+
+/* UpdateProduct's rules, inside the caller's unit of work tx (struct orch_store from
+ * store.h): description (NULL = keep; at most 2000 characters) and status (UNSPECIFIED =
+ * keep). Moving to end of life is FAILED_PRECONDITION (PRODUCT_IN_USE) while subscriptions
+ * that are not terminated exist. The in-memory catalogue changes only after commit:
+ * call orch_catalog_product_apply then. */
+struct orch_store;
+struct orch_tx;
+orch_err_t orch_catalog_update_product(const orch_catalog_t *cat, struct orch_store *st,
+                                       struct orch_tx *tx, const orch_product_t *p,
+                                       const char *description, orch_product_status_t status,
+                                       int64_t *end_time_us, orch_error_t *err);
 
 #endif

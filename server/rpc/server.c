@@ -31,6 +31,7 @@ typedef struct tag {
 typedef struct method_entry {
     srv_method_t m;
     char *path;
+    const ProtobufCMethodDescriptor *md;
     const ProtobufCMessageDescriptor *input, *output;
     void *handle; /* from grpc_server_register_method */
 } method_entry_t;
@@ -173,6 +174,21 @@ int64_t srv_call_remaining_ms(const srv_call_t *call)
 const orch_ctx_t *srv_call_ctx(srv_call_t *call)
 {
     return &call->ctx;
+}
+
+const char *srv_call_path(srv_call_t *call)
+{
+    return call->me ? call->me->path : "";
+}
+
+const ProtobufCMethodDescriptor *srv_call_method(srv_call_t *call)
+{
+    return call->me ? call->me->md : NULL;
+}
+
+const ProtobufCMessageDescriptor *srv_call_output(srv_call_t *call)
+{
+    return call->me ? call->me->output : NULL;
 }
 
 static srv_call_t *call_new(worker_t *w, const method_entry_t *me)
@@ -671,6 +687,7 @@ void srv_server_add_methods(srv_server_t *srv, const srv_method_t *methods)
         e = &srv->methods[srv->nmethods++];
         e->m = *m;
         e->path = orch_asprintf("/%s/%s", m->service->name, m->name);
+        e->md = md;
         e->input = md->input;
         e->output = md->output;
         e->handle = grpc_server_register_method(srv->server, e->path, NULL,

@@ -91,6 +91,11 @@ int64_t srv_call_remaining_ms(const srv_call_t *call);
  * until the handler returns. */
 const struct orch_ctx *srv_call_ctx(srv_call_t *call);
 
+/* The method being served: its path ("/pkg.Service/Method"), and its descriptors. */
+const char *srv_call_path(srv_call_t *call);
+const ProtobufCMethodDescriptor *srv_call_method(srv_call_t *call);
+const ProtobufCMessageDescriptor *srv_call_output(srv_call_t *call);
+
 /* Thread-safe reference counting, for handlers that keep a streaming call. */
 void srv_call_ref(srv_call_t *call);
 void srv_call_unref(srv_call_t *call);

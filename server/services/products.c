@@ -5,6 +5,7 @@
 #include "orchestrator/v1/products.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"
+#include "server/services/idem.h"
 #include "server/services/services.h"
 
 static Orchestrator__V1__ProductStatus status_to_pb(orch_product_status_t s)
@@ -97,12 +98,16 @@ static Orchestrator__V1__Product *product_to_pb(orch_arena_t *a, const orch_cata
     orchestrator__v1__product__init(pb);
     const orch_product_def_t *d = p->def;
 
+    orch_product_status_t status;
+    char desc[2048];
+
+    orch_catalog_product_attrs(cat, p, &status, desc, sizeof(desc));
     pb->product_id = s(a, p->id);
     pb->name = s(a, d->name);
-    pb->description = s(a, d->description);
+    pb->description = s(a, desc);
     pb->product_type = s(a, d->product_type);
     pb->tag = s(a, d->tag);
-    pb->status = status_to_pb(orch_catalog_product_status(cat, p));
+    pb->status = status_to_pb(status);
     pb->root_product_block = s(a, p->root->def->name);
     pb->create_time = srv_codec_timestamp(a, p->create_time_us);
     pb->end_time = srv_codec_timestamp(a, p->end_time_us);
@@ -187,8 +192,188 @@ static orch_err_t get_product(srv_call_t *call, const ProtobufCMessage *reqm,
     return ORCH_OK;
 }
 
+static orch_product_status_t status_from_pb(Orchestrator__V1__ProductStatus s)
+{
+    switch (s) {
+    case ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_ACTIVE:
+        return ORCH_PRODUCT_ACTIVE;
+    case ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_PRE_PRODUCTION:
+        return ORCH_PRODUCT_PRE_PRODUCTION;
+    case ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_PHASE_OUT:
+        return ORCH_PRODUCT_PHASE_OUT;
+    case ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_END_OF_LIFE:
+        return ORCH_PRODUCT_END_OF_LIFE;
+    default:
+        return ORCH_PRODUCT_STATUS_UNSPECIFIED;
+    }
+}
+
+/* UpdateProduct: description and status through an update mask, idempotent with request_id,
+ * refused at end of life while live subscriptions exist. */
+static orch_err_t update_product(srv_call_t *call, const ProtobufCMessage *reqm,
+                                 ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__UpdateProductRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    const orch_product_t *p = NULL;
+    const char *description = NULL;
+    orch_product_status_t status = ORCH_PRODUCT_STATUS_UNSPECIFIED;
+    srv_idem_t idem;
+    int64_t end_time_us = 0;
+    orch_err_t rc;
+
+    if (!req->product)
+        return orch_error_invalid(err, "product", "the product to change is required");
+    if (!req->update_mask || req->update_mask->n_paths == 0)
+        return orch_error_invalid(err, "update_mask",
+                                  "name the fields to change: \"description\" and/or \"status\"");
+    for (size_t i = 0; i < req->update_mask->n_paths; i++) {
+        const char *path = req->update_mask->paths[i];
+        if (strcmp(path, "description") == 0) {
+            description = req->product->description;
+        } else if (strcmp(path, "status") == 0) {
+            status = status_from_pb(req->product->status);
+            if (!status)
+                return orch_error_invalid(err, "product.status",
+                                          "give a status: active, pre production, phase out "
+                                          "or end of life");
+        } else {
+            return orch_error_invalid(err, "update_mask",
+                                      "'%.64s' cannot be changed; only \"description\" and "
+                                      "\"status\" can",
+                                      path);
+        }
+    }
+    rc = orch_catalog_get_product(app->catalog, req->product->product_id, NULL,
+                                  "product.product_id", &p, err);
+    if (rc)
+        return rc;
+    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
+    if (rc)
+        return rc;
+    if (idem.replay) {
+        *respm = idem.replay;
+        return ORCH_OK;
+    }
+    rc = orch_catalog_update_product(app->catalog, app->store, idem.tx, p, description, status,
+                                     &end_time_us, err);
+    if (rc) {
+        srv_idem_abort(call, &idem);
+        return rc;
+    }
+    /* The answer (stored for repeats) shows the product as it will be committed. */
+    orch_catalog_product_apply(app->catalog, p, status, description, end_time_us);
+    *respm = &product_to_pb(srv_call_arena(call), app->catalog, p)->base;
+    rc = srv_idem_commit(call, &idem, *respm, err);
+    if (rc) {
+        /* Not committed: bring the in-memory product back to what the database holds. */
+        orch_error_t ignore;
+        orch_error_init(&ignore);
+        app->store->ops->catalog_refresh(app->store, NULL, app->catalog, &ignore);
+        *respm = NULL;
+    }
+    return rc;
+}
+
+static orch_err_t list_product_blocks(srv_call_t *call, const ProtobufCMessage *reqm,
+                                      ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListProductBlocksRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListProductBlocksResponse *resp;
+    const orch_block_t **page = NULL;
+    size_t n = 0, total = 0;
+    char *next = NULL;
+    orch_err_t rc;
+
+    rc = orch_catalog_list_blocks(app->catalog, req->filter, req->page_size, req->page_token,
+                                  &page, &n, &total, &next, err);
+    if (rc)
+        goto out;
+    resp = NEW(a, Orchestrator__V1__ListProductBlocksResponse);
+    orchestrator__v1__list_product_blocks_response__init(resp);
+    resp->n_product_blocks = n;
+    resp->product_blocks = NEWV(a, Orchestrator__V1__ProductBlock, n);
+    for (size_t i = 0; i < n; i++)
+        resp->product_blocks[i] = block_to_pb(a, page[i]);
+    resp->next_page_token = s(a, next);
+    resp->total_size = (int32_t)total;
+    *respm = &resp->base;
+out:
+    free(page);
+    free(next);
+    return rc;
+}
+
+static orch_err_t get_product_block(srv_call_t *call, const ProtobufCMessage *reqm,
+                                    ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__GetProductBlockRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    const orch_block_t *b = NULL;
+    const char *id = NULL, *name = NULL;
+    orch_err_t rc;
+
+    if (req->key_case == ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_PRODUCT_BLOCK_ID)
+        id = req->product_block_id && *req->product_block_id ? req->product_block_id : "";
+    else if (req->key_case == ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_NAME)
+        name = req->name;
+    if (id && !*id)
+        return orch_error_invalid(err, "product_block_id", "an id is required");
+    rc = orch_catalog_get_block(app->catalog, id, name, "product_block_id", &b, err);
+    if (rc)
+        return rc;
+    *respm = &block_to_pb(srv_call_arena(call), b)->base;
+    return ORCH_OK;
+}
+
+static orch_err_t list_resource_types(srv_call_t *call, const ProtobufCMessage *reqm,
+                                      ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListResourceTypesRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListResourceTypesResponse *resp;
+    const orch_resource_type_t **page = NULL;
+    size_t n = 0, total = 0;
+    char *next = NULL;
+    orch_err_t rc;
+
+    rc = orch_catalog_list_resource_types(app->catalog, req->filter, req->page_size,
+                                          req->page_token, &page, &n, &total, &next, err);
+    if (rc)
+        goto out;
+    resp = NEW(a, Orchestrator__V1__ListResourceTypesResponse);
+    orchestrator__v1__list_resource_types_response__init(resp);
+    resp->n_resource_types = n;
+    resp->resource_types = NEWV(a, Orchestrator__V1__ResourceType, n);
+    for (size_t i = 0; i < n; i++) {
+        Orchestrator__V1__ResourceType *r = NEW(a, Orchestrator__V1__ResourceType);
+        orchestrator__v1__resource_type__init(r);
+        r->resource_type_id = s(a, page[i]->id);
+        r->resource_type = s(a, page[i]->name);
+        r->description = s(a, page[i]->description);
+        resp->resource_types[i] = r;
+    }
+    resp->next_page_token = s(a, next);
+    resp->total_size = (int32_t)total;
+    *respm = &resp->base;
+out:
+    free(page);
+    free(next);
+    return rc;
+}
+
 const srv_method_t srv_product_methods[] = {
     {&orchestrator__v1__product_service__descriptor, "ListProducts", list_products, 0, NULL},
     {&orchestrator__v1__product_service__descriptor, "GetProduct", get_product, 0, NULL},
+    {&orchestrator__v1__product_service__descriptor, "UpdateProduct", update_product, 0, NULL},
+    {&orchestrator__v1__product_service__descriptor, "ListProductBlocks", list_product_blocks, 0,
+     NULL},
+    {&orchestrator__v1__product_service__descriptor, "GetProductBlock", get_product_block, 0,
+     NULL},
+    {&orchestrator__v1__product_service__descriptor, "ListResourceTypes", list_resource_types, 0,
+     NULL},
     {0},
 };
