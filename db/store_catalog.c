@@ -165,6 +165,120 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
     return ORCH_OK;
 }
 
+static const orch_field_def_t *code_field(const orch_block_t *b, const char *name)
+{
+    for (size_t i = 0; b && i < b->nfields; i++)
+        if (strcmp(b->def->fields[i].name, name) == 0)
+            return &b->def->fields[i];
+    return NULL;
+}
+
+/* Catalogue drift: compares what the database holds with the code before applying the code.
+ * A field removed or retyped in code while live subscriptions hold values for it, or a
+ * product dropped from code while it has live subscriptions, stops start-up with a message
+ * naming them: a migration must convert or remove that data first. Drift that touches no
+ * live data is applied and logged. */
+static orch_err_t check_drift(db_conn_t *c, orch_catalog_t *cat, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    rc = db_exec(c,
+                 "SELECT b.name, rt.resource_type, bt.field_type, b.product_block_id, "
+                 "rt.resource_type_id, "
+                 "(SELECT count(*) FROM subscription_instance_values v "
+                 "  JOIN subscription_instances si USING (subscription_instance_id) "
+                 "  JOIN subscriptions s USING (subscription_id) "
+                 "  WHERE si.product_block_id = b.product_block_id "
+                 "  AND v.resource_type_id = rt.resource_type_id "
+                 "  AND s.status <> 'terminated'), "
+                 "(SELECT string_agg(DISTINCT pr.name, ', ') FROM subscription_instance_values v "
+                 "  JOIN subscription_instances si USING (subscription_instance_id) "
+                 "  JOIN subscriptions s USING (subscription_id) "
+                 "  JOIN products pr ON pr.product_id = s.product_id "
+                 "  WHERE si.product_block_id = b.product_block_id "
+                 "  AND v.resource_type_id = rt.resource_type_id "
+                 "  AND s.status <> 'terminated') "
+                 "FROM product_block_resource_types bt "
+                 "JOIN product_blocks b USING (product_block_id) "
+                 "JOIN resource_types rt USING (resource_type_id) ORDER BY 1, 2",
+                 &res, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *block = PQgetvalue(res, i, 0), *field = PQgetvalue(res, i, 1);
+        const char *dbtype = PQgetvalue(res, i, 2);
+        long live = atol(PQgetvalue(res, i, 5));
+        const char *users = PQgetvalue(res, i, 6);
+        const orch_block_t *b = orch_catalog_find_block(cat, block);
+        const orch_field_def_t *f = b ? code_field(b, field) : NULL;
+        const char *codetype = f ? orch_field_type_name(f->type) : NULL;
+
+        if (b && f && strcmp(codetype, dbtype) == 0)
+            continue;
+        if (live > 0) {
+            if (b && f)
+                rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "CATALOG_DRIFT",
+                                    "product '%s', block '%s': field '%s' changed type from %s "
+                                    "to %s in code, but %ld live subscription value%s use it; "
+                                    "add a migration that converts them",
+                                    users, block, field, dbtype, codetype,
+                                    live, live == 1 ? "" : "s");
+            else
+                rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "CATALOG_DRIFT",
+                                    "product '%s', block '%s': field '%s' was removed from the "
+                                    "code, but %ld live subscription value%s use it; add a "
+                                    "migration that removes or moves them",
+                                    users, block, field, live,
+                                    live == 1 ? "" : "s");
+            break;
+        }
+        if (b && !f) {
+            const char *p[2] = {PQgetvalue(res, i, 3), PQgetvalue(res, i, 4)};
+            orch_warn("catalog", "block '%s': field '%s' is no longer defined; removing it",
+                      block, field);
+            rc = db_execp(c,
+                          "DELETE FROM product_block_resource_types "
+                          "WHERE product_block_id = $1 AND resource_type_id = $2",
+                          2, p, NULL, err);
+            if (rc)
+                break;
+        } else if (b) {
+            orch_warn("catalog", "block '%s': field '%s' changes type from %s to %s", block,
+                      field, dbtype, codetype);
+        }
+    }
+    PQclear(res);
+    if (rc)
+        return rc;
+
+    /* Products the code no longer defines. */
+    rc = db_exec(c,
+                 "SELECT p.name, (SELECT count(*) FROM subscriptions s "
+                 "  WHERE s.product_id = p.product_id AND s.status <> 'terminated') "
+                 "FROM products p ORDER BY 1",
+                 &res, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *name = PQgetvalue(res, i, 0);
+        long live = atol(PQgetvalue(res, i, 1));
+        if (orch_catalog_find_product(cat, name))
+            continue;
+        if (live > 0) {
+            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "CATALOG_DRIFT",
+                                "product '%s' is no longer defined in code, but %ld live "
+                                "subscription%s of it exist; terminate them or add a migration",
+                                name, live, live == 1 ? "" : "s");
+            break;
+        }
+        orch_warn("catalog", "product '%s' is no longer defined in code; it stays in the "
+                  "database with no subscriptions", name);
+    }
+    PQclear(res);
+    return rc;
+}
+
 static orch_err_t load_resource_type_ids(db_conn_t *c, orch_catalog_t *cat, orch_error_t *err)
 {
     PGresult *res = NULL;
@@ -195,6 +309,8 @@ orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalo
     rc = db_exec(c, "BEGIN", NULL, err);
     if (!rc)
         rc = db_exec(c, "SELECT pg_advisory_xact_lock(" SYNC_LOCK_KEY ")", NULL, err);
+    if (!rc)
+        rc = check_drift(c, cat, err);
     for (i = 0; !rc && i < orch_catalog_nblocks(cat); i++)
         rc = sync_block(c, orch_catalog_block_at(cat, i), err);
     for (i = 0; !rc && i < orch_catalog_nblocks(cat); i++)

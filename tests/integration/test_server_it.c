@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
+
 #include "grpc/health/v1/health.pb-c.h"
 #include "harness.h"
 #include "orchestrator/v1/products.pb-c.h"
@@ -158,6 +160,35 @@ static void readiness_follows_the_database(void **state)
                      0);
     protobuf_c_message_free_unpacked(resp, NULL);
     cli_status_cleanup(&st);
+    /* A call that needs the database gets UNAVAILABLE, reason DATABASE_UNAVAILABLE, with a
+     * retry delay. */
+    {
+        Orchestrator__V1__UpdateProductRequest ureq = ORCHESTRATOR__V1__UPDATE_PRODUCT_REQUEST__INIT;
+        Orchestrator__V1__Product p = ORCHESTRATOR__V1__PRODUCT__INIT;
+        Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+        char *paths[] = {"description"};
+        ProtobufCMessage *r2 = NULL;
+        Orchestrator__V1__ListProductsResponse *l = NULL;
+        lreq.page_size = 1;
+        cli_call_unary(s.ch, LIST, &lreq.base,
+                       &orchestrator__v1__list_products_response__descriptor, 5000,
+                       (ProtobufCMessage **)&l, &st);
+        cli_status_cleanup(&st);
+        p.product_id = l->products[0]->product_id;
+        p.description = "x";
+        mask.n_paths = 1;
+        mask.paths = paths;
+        ureq.product = &p;
+        ureq.update_mask = &mask;
+        cli_call_unary(s.ch, "/orchestrator.v1.ProductService/UpdateProduct", &ureq.base,
+                       &orchestrator__v1__product__descriptor, 10000, &r2, &st);
+        assert_null(r2);
+        assert_int_equal(st.code, 14);
+        assert_string_equal(st.reason, "DATABASE_UNAVAILABLE");
+        assert_true(st.retry_delay_ms > 0);
+        cli_status_cleanup(&st);
+        protobuf_c_message_free_unpacked(&l->base, NULL);
+    }
 
     /* And SERVING within 5 s of its return, without a restart. */
     test_proxy_set_up(px, true);
@@ -205,6 +236,42 @@ static void limits(void **state)
     free(big);
     assert_int_equal(harness_server_stop(&s), 0);
     harness_db_drop(s.dbname);
+
+    /* With the default message limit: a repeated field over 10,000 elements and a string
+     * over 64 KiB are INVALID_ARGUMENT naming the field. */
+    harness_server_start(&s, NULL, NULL);
+    {
+        Orchestrator__V1__UpdateProductRequest ureq = ORCHESTRATOR__V1__UPDATE_PRODUCT_REQUEST__INIT;
+        Orchestrator__V1__Product p = ORCHESTRATOR__V1__PRODUCT__INIT;
+        Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+        char **paths = calloc(10001, sizeof(char *));
+        for (int i = 0; i < 10001; i++)
+            paths[i] = "description";
+        mask.n_paths = 10001;
+        mask.paths = paths;
+        p.product_id = "00000000-0000-4000-8000-000000000000";
+        ureq.product = &p;
+        ureq.update_mask = &mask;
+        cli_call_unary(s.ch, "/orchestrator.v1.ProductService/UpdateProduct", &ureq.base,
+                       &orchestrator__v1__product__descriptor, 10000, &resp, &st);
+        assert_int_equal(st.code, 3);
+        assert_string_equal(st.violations[0].field, "update_mask.paths");
+        cli_status_cleanup(&st);
+        mask.n_paths = 1;
+        big = malloc(70000);
+        memset(big, 'd', 69999);
+        big[69999] = '\0';
+        p.description = big;
+        cli_call_unary(s.ch, "/orchestrator.v1.ProductService/UpdateProduct", &ureq.base,
+                       &orchestrator__v1__product__descriptor, 10000, &resp, &st);
+        assert_int_equal(st.code, 3);
+        assert_string_equal(st.violations[0].field, "product.description");
+        cli_status_cleanup(&st);
+        free(big);
+        free(paths);
+    }
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
 }
 
 static void health_only_port(void **state)
@@ -239,6 +306,127 @@ static void health_only_port(void **state)
     harness_db_drop(s.dbname);
 }
 
+static void db_sql(const char *dbname, const char *q)
+{
+    char ci[512];
+    PGconn *c;
+    PGresult *r;
+    harness_conninfo(dbname, ci);
+    c = PQconnectdb(ci);
+    r = PQexec(c, q);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", q, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* Runs orchestratord to completion (it must exit by itself) and captures its log. */
+static int run_server(const char *dbname, const char *extra, char *out, size_t cap)
+{
+    char ci[512], addr[64];
+    harness_conninfo(dbname, ci);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", harness_free_port());
+    return harness_run((const char *const[]){harness_server_bin(), "--listen", addr,
+                                             "--database-url", ci, extra ? extra : "--threads",
+                                             extra ? "--threads" : "2", "2", NULL},
+                       out, cap);
+}
+
+static void catalogue_drift_stops_start_up(void **state)
+{
+    static char out[1 << 16];
+    harness_server_t s;
+    char db[64];
+    (void)state;
+
+    harness_server_start(&s, NULL, NULL);
+    snprintf(db, sizeof(db), "%s", s.dbname);
+    assert_int_equal(harness_server_stop(&s), 0);
+
+    /* The database knows a NodeBlock field the code does not (as if the code removed it),
+     * and a live subscription holds a value for it. */
+    db_sql(db, "INSERT INTO resource_types (resource_type) VALUES ('legacy_serial')");
+    db_sql(db, "INSERT INTO product_block_resource_types (product_block_id, resource_type_id) "
+               "SELECT product_block_id, resource_type_id FROM product_blocks, resource_types "
+               "WHERE name = 'NodeBlock' AND resource_type = 'legacy_serial'");
+    db_sql(db, "INSERT INTO subscriptions (subscription_id, product_id, customer_id, status) "
+               "SELECT '22222222-2222-4222-8222-222222222222', product_id, 'acme', 'active' "
+               "FROM products WHERE name = 'node Cisco'");
+    db_sql(db, "INSERT INTO subscription_instances (subscription_instance_id, subscription_id, "
+               "product_block_id) SELECT '33333333-3333-4333-8333-333333333333', "
+               "'22222222-2222-4222-8222-222222222222', product_block_id FROM product_blocks "
+               "WHERE name = 'NodeBlock'");
+    db_sql(db, "INSERT INTO subscription_instance_values (subscription_instance_id, "
+               "resource_type_id, value) SELECT '33333333-3333-4333-8333-333333333333', "
+               "resource_type_id, 'SN123' FROM resource_types WHERE resource_type = "
+               "'legacy_serial'");
+    assert_int_not_equal(run_server(db, "--migrate=auto", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "legacy_serial"));
+    assert_non_null(strstr(out, "NodeBlock"));
+    assert_non_null(strstr(out, "node "));
+
+    /* A retyped field in use is refused the same way. */
+    db_sql(db, "DELETE FROM subscription_instance_values WHERE value = 'SN123'");
+    db_sql(db, "UPDATE product_block_resource_types SET field_type = 'integer' "
+               "WHERE resource_type_id = (SELECT resource_type_id FROM resource_types "
+               "WHERE resource_type = 'node_name')");
+    db_sql(db, "INSERT INTO subscription_instance_values (subscription_instance_id, "
+               "resource_type_id, value) SELECT '33333333-3333-4333-8333-333333333333', "
+               "resource_type_id, '42' FROM resource_types WHERE resource_type = 'node_name'");
+    assert_int_not_equal(run_server(db, "--migrate=auto", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "node_name"));
+    assert_non_null(strstr(out, "changed type from integer to string"));
+
+    /* Once a migration dealt with the data (here: by hand), start-up applies the drift. */
+    db_sql(db, "DELETE FROM subscription_instance_values WHERE value = '42'");
+    harness_server_start(&s, db, NULL);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(db);
+}
+
+static void command_line(void **state)
+{
+    static char out[1 << 16];
+    char db[64];
+    (void)state;
+
+    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--help", NULL}, out,
+                                 sizeof(out)),
+                     0);
+    assert_non_null(strstr(out, "ORCH_DATABASE_URL"));
+    assert_non_null(strstr(out, "--grace"));
+    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--version", NULL},
+                                 out, sizeof(out)),
+                     0);
+    assert_non_null(strstr(out, "orchestratord "));
+    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--bogus", NULL},
+                                 out, sizeof(out)),
+                     2);
+    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--threads", "zero",
+                                                       NULL},
+                                 out, sizeof(out)),
+                     2);
+    assert_non_null(strstr(out, "--threads"));
+
+    /* --migrate only: migrates and exits 0; the dump masks the password; JSON log lines. */
+    harness_db_create(db);
+    {
+        char ci[600];
+        harness_conninfo(db, ci);
+        strcat(ci, " password=hunter2");
+        assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--database-url",
+                                                           ci, "--migrate", "only",
+                                                           "--log-format", "json", NULL},
+                                     out, sizeof(out)),
+                         0);
+    }
+    assert_null(strstr(out, "hunter2"));
+    assert_non_null(strstr(out, "password=*******"));
+    assert_true(strncmp(out, "{\"time\":\"", 9) == 0);
+    assert_non_null(strstr(out, "\"level\":\"info\""));
+    harness_db_drop(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +435,8 @@ int main(void)
         cmocka_unit_test(readiness_follows_the_database),
         cmocka_unit_test(limits),
         cmocka_unit_test(health_only_port),
+        cmocka_unit_test(catalogue_drift_stops_start_up),
+        cmocka_unit_test(command_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
