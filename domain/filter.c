@@ -17,12 +17,16 @@
 typedef enum { N_AND, N_OR, N_NOT, N_CMP } node_kind_t;
 typedef enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_HAS } op_t;
 
-typedef struct node {
+typedef struct orch_filter_node {
     node_kind_t kind;
-    struct node *a, *b; /* AND/OR: a, b; NOT: a */
+    struct orch_filter_node *a, *b; /* AND/OR: a, b; NOT: a */
     op_t op;
     char *field, *value;
 } node_t;
+
+/* The enums of filter.h mirror these one to one. */
+_Static_assert((int)ORCH_FILTER_HAS == (int)OP_HAS, "op enums differ");
+_Static_assert((int)ORCH_FILTER_CMP == (int)N_CMP, "kind enums differ");
 
 struct orch_filter {
     node_t *root; /* NULL: match everything */
@@ -410,6 +414,41 @@ static bool eval(const node_t *n, orch_filter_get_fn get, const void *obj)
         return contains_ci(v, n->value);
     }
     return false;
+}
+
+const orch_filter_node_t *orch_filter_root(const orch_filter_t *f)
+{
+    return f ? f->root : NULL;
+}
+
+orch_filter_kind_t orch_filter_node_kind(const orch_filter_node_t *n)
+{
+    return (orch_filter_kind_t)n->kind;
+}
+
+const orch_filter_node_t *orch_filter_node_left(const orch_filter_node_t *n)
+{
+    return n->a;
+}
+
+const orch_filter_node_t *orch_filter_node_right(const orch_filter_node_t *n)
+{
+    return n->b;
+}
+
+orch_filter_op_t orch_filter_node_op(const orch_filter_node_t *n)
+{
+    return (orch_filter_op_t)n->op;
+}
+
+const char *orch_filter_node_field(const orch_filter_node_t *n)
+{
+    return n->field;
+}
+
+const char *orch_filter_node_value(const orch_filter_node_t *n)
+{
+    return n->value;
 }
 
 bool orch_filter_match(const orch_filter_t *f, orch_filter_get_fn get, const void *obj)

@@ -30,4 +30,26 @@ void orch_filter_free(orch_filter_t *f);
 
 bool orch_filter_match(const orch_filter_t *f, orch_filter_get_fn get, const void *obj);
 
+/* Read-only access to the parsed tree, for compilers (db/filter_sql.c turns it into SQL). */
+typedef enum { ORCH_FILTER_AND, ORCH_FILTER_OR, ORCH_FILTER_NOT, ORCH_FILTER_CMP } orch_filter_kind_t;
+typedef enum {
+    ORCH_FILTER_EQ,
+    ORCH_FILTER_NE,
+    ORCH_FILTER_LT,
+    ORCH_FILTER_LE,
+    ORCH_FILTER_GT,
+    ORCH_FILTER_GE,
+    ORCH_FILTER_HAS,
+} orch_filter_op_t;
+typedef struct orch_filter_node orch_filter_node_t;
+
+/* NULL when the filter matches everything. Borrowed from f. */
+const orch_filter_node_t *orch_filter_root(const orch_filter_t *f);
+orch_filter_kind_t orch_filter_node_kind(const orch_filter_node_t *n);
+const orch_filter_node_t *orch_filter_node_left(const orch_filter_node_t *n);  /* AND, OR, NOT */
+const orch_filter_node_t *orch_filter_node_right(const orch_filter_node_t *n); /* AND, OR */
+orch_filter_op_t orch_filter_node_op(const orch_filter_node_t *n);             /* CMP */
+const char *orch_filter_node_field(const orch_filter_node_t *n);               /* CMP */
+const char *orch_filter_node_value(const orch_filter_node_t *n);               /* CMP */
+
 #endif

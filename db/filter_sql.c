@@ -1,0 +1,200 @@
+/* Filter tree -> SQL. Values always travel as parameters, cast to the column's type. */
+#include "db/filter_sql.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/alloc.h"
+#include "domain/filter.h"
+#include "domain/ids.h"
+
+static const db_filter_column_t *column(const db_filter_column_t *cols, const char *field)
+{
+    for (const db_filter_column_t *c = cols; c->field; c++)
+        if (strcmp(c->field, field) == 0)
+            return c;
+    return NULL;
+}
+
+static const char *sql_op(orch_filter_op_t op)
+{
+    switch (op) {
+    case ORCH_FILTER_EQ:
+        return "=";
+    case ORCH_FILTER_NE:
+        return "<>";
+    case ORCH_FILTER_LT:
+        return "<";
+    case ORCH_FILTER_LE:
+        return "<=";
+    case ORCH_FILTER_GT:
+        return ">";
+    case ORCH_FILTER_GE:
+        return ">=";
+    case ORCH_FILTER_HAS:
+        break;
+    }
+    return "=";
+}
+
+static bool is_int(const char *v)
+{
+    char *end;
+    if (!*v)
+        return false;
+    (void)strtoll(v, &end, 10);
+    return *end == '\0';
+}
+
+/* A light RFC 3339 check; PostgreSQL parses the value itself. */
+static bool is_time(const char *v)
+{
+    return strlen(v) >= 20 && v[4] == '-' && v[7] == '-' && (v[10] == 'T' || v[10] == 't');
+}
+
+static orch_err_t bad(orch_error_t *err, const char *field, const char *value, const char *why)
+{
+    return orch_error_invalid(err, "filter", "field '%s': '%.64s' %s", field, value, why);
+}
+
+static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t *cols,
+                          db_sql_t *q, orch_error_t *err)
+{
+    orch_err_t rc;
+    const db_filter_column_t *c;
+    const char *field, *value;
+    orch_filter_op_t op;
+    int p;
+
+    switch (orch_filter_node_kind(n)) {
+    case ORCH_FILTER_AND:
+    case ORCH_FILTER_OR:
+        db_sql_append(q, "(");
+        rc = compile(orch_filter_node_left(n), cols, q, err);
+        if (rc)
+            return rc;
+        db_sql_append(q, orch_filter_node_kind(n) == ORCH_FILTER_AND ? " AND " : " OR ");
+        rc = compile(orch_filter_node_right(n), cols, q, err);
+        if (rc)
+            return rc;
+        db_sql_append(q, ")");
+        return ORCH_OK;
+    case ORCH_FILTER_NOT:
+        db_sql_append(q, "NOT coalesce(");
+        rc = compile(orch_filter_node_left(n), cols, q, err);
+        if (rc)
+            return rc;
+        db_sql_append(q, ", false)");
+        return ORCH_OK;
+    case ORCH_FILTER_CMP:
+        break;
+    }
+    field = orch_filter_node_field(n);
+    value = orch_filter_node_value(n);
+    op = orch_filter_node_op(n);
+    c = column(cols, field);
+    orch_assert(c != NULL); /* the parser only accepts known fields */
+    if (op == ORCH_FILTER_HAS && c->type != DB_COL_TEXT)
+        return bad(err, field, value, "cannot be matched with ':' (only text fields can)");
+    switch (c->type) {
+    case DB_COL_TEXT:
+        if (op == ORCH_FILTER_HAS) {
+            /* Escape LIKE's wildcards: ':' means "contains", literally. */
+            char *esc = orch_malloc(strlen(value) * 2 + 3), *o = esc;
+            *o++ = '%';
+            for (const char *v = value; *v; v++) {
+                if (*v == '%' || *v == '_' || *v == '\\')
+                    *o++ = '\\';
+                *o++ = *v;
+            }
+            *o++ = '%';
+            *o = '\0';
+            p = db_sql_param(q, strcmp(value, "*") == 0 ? "%" : esc);
+            free(esc);
+            db_sql_append(q, "(%s ILIKE $%d)", c->sql, p);
+            return ORCH_OK;
+        }
+        p = db_sql_param(q, value);
+        db_sql_append(q, "(%s %s $%d)", c->sql, sql_op(op), p);
+        return ORCH_OK;
+    case DB_COL_INT:
+        if (!is_int(value))
+            return bad(err, field, value, "is not a whole number");
+        p = db_sql_param(q, value);
+        db_sql_append(q, "(%s %s $%d::bigint)", c->sql, sql_op(op), p);
+        return ORCH_OK;
+    case DB_COL_BOOL:
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+            return bad(err, field, value, "is not true or false");
+        if (op != ORCH_FILTER_EQ && op != ORCH_FILTER_NE)
+            return bad(err, field, value, "can only be compared with = or !=");
+        p = db_sql_param(q, value);
+        db_sql_append(q, "(%s %s $%d::boolean)", c->sql, sql_op(op), p);
+        return ORCH_OK;
+    case DB_COL_TIME:
+        if (!is_time(value))
+            return bad(err, field, value,
+                       "is not an RFC 3339 time such as 2026-01-31T12:00:00Z");
+        p = db_sql_param(q, value);
+        db_sql_append(q, "(%s %s $%d::timestamptz)", c->sql, sql_op(op), p);
+        return ORCH_OK;
+    case DB_COL_UUID:
+        if (!orch_uuid_valid(value))
+            return bad(err, field, value, "is not a lower-case UUID");
+        if (op != ORCH_FILTER_EQ && op != ORCH_FILTER_NE)
+            return bad(err, field, value, "can only be compared with = or !=");
+        p = db_sql_param(q, value);
+        db_sql_append(q, "(%s %s $%d::uuid)", c->sql, sql_op(op), p);
+        return ORCH_OK;
+    case DB_COL_ENUM: {
+        bool ok = false;
+        char list[256] = "";
+        for (const char *const *ch = c->choices; ch && *ch; ch++) {
+            ok = ok || strcmp(*ch, value) == 0;
+            if (strlen(list) + strlen(*ch) + 3 < sizeof(list)) {
+                if (*list)
+                    strcat(list, ", ");
+                strcat(list, *ch);
+            }
+        }
+        if (!ok) {
+            char why[320];
+            snprintf(why, sizeof(why), "is not one of: %s", list);
+            return bad(err, field, value, why);
+        }
+        if (op != ORCH_FILTER_EQ && op != ORCH_FILTER_NE)
+            return bad(err, field, value, "can only be compared with = or !=");
+        p = db_sql_param(q, value);
+        db_sql_append(q, "(%s %s $%d)", c->sql, sql_op(op), p);
+        return ORCH_OK;
+    }
+    }
+    return ORCH_OK;
+}
+
+orch_err_t db_filter_compile(const char *filter, const db_filter_column_t *cols, db_sql_t *q,
+                             orch_error_t *err)
+{
+    const char *names[64];
+    orch_filter_t *f = NULL;
+    orch_err_t rc;
+    int n = 0;
+
+    for (const db_filter_column_t *c = cols; c->field && n < 63; c++)
+        names[n++] = c->field;
+    names[n] = NULL;
+    rc = orch_filter_parse(filter, names, &f, err);
+    if (rc)
+        return rc;
+    if (orch_filter_root(f)) {
+        db_sql_append(q, " AND (");
+        rc = compile(orch_filter_root(f), cols, q, err);
+        db_sql_append(q, ")");
+        if (!rc && q->overflow)
+            rc = orch_error_invalid(err, "filter", "has more than %d values", DB_SQL_MAX_PARAMS);
+    }
+    orch_filter_free(f);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* The shared filter compiler: a parsed AIP-160 filter (domain/filter.h) into a
+ * parameterised SQL condition over a list's columns. Every List that reads PostgreSQL uses
+ * it, so the grammar means the same everywhere. */
+#ifndef DB_FILTER_SQL_H
+#define DB_FILTER_SQL_H
+
+#include "db/sql.h"
+#include "domain/errors.h"
+
+typedef enum {
+    DB_COL_TEXT, /* = != < <= > >= and ":" (case-insensitive substring) */
+    DB_COL_INT,  /* comparisons; the value must be an integer */
+    DB_COL_BOOL, /* = != with true/false */
+    DB_COL_TIME, /* comparisons with an RFC 3339 time */
+    DB_COL_UUID, /* = != with a lower-case UUID */
+    DB_COL_ENUM, /* = != with one of the column's values (choices) */
+} db_col_type_t;
+
+typedef struct db_filter_column {
+    const char *field;           /* name in the filter, e.g. "status" */
+    const char *sql;             /* SQL expression, e.g. "s.status" */
+    db_col_type_t type;
+    const char *const *choices;  /* DB_COL_ENUM: NULL-terminated allowed values */
+} db_filter_column_t;
+
+/* Parses filter (NULL/blank: nothing appended) against the columns (terminated by a row
+ * with field == NULL) and appends " AND (<condition>)" to q, with its values as parameters.
+ * INVALID_ARGUMENT with a violation on "filter" for a syntax error (with its offset), an
+ * unknown field, or a value that does not fit its column. */
+orch_err_t db_filter_compile(const char *filter, const db_filter_column_t *cols, db_sql_t *q,
+                             orch_error_t *err);
+
+#endif
