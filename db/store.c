@@ -37,6 +37,15 @@ static const orch_store_ops_t db_store_ops = {
     .product_lock = db__product_lock,
     .product_count_live = db__product_count_live,
     .product_set = db__product_set,
+    .sub_load = db__sub_load,
+    .sub_save = db__sub_save,
+    .sub_list = db__sub_list,
+    .sub_count_unfinished = db__sub_count_unfinished,
+    .sub_set_metadata = db__sub_set_metadata,
+    .cd_create = db__cd_create,
+    .cd_get = db__cd_get,
+    .cd_update = db__cd_update,
+    .cd_delete = db__cd_delete,
 };
 
 orch_store_t *db_store_new(db_pool_t *pool)

@@ -5,7 +5,10 @@
 #ifndef ORCH_STORE_H
 #define ORCH_STORE_H
 
+#include <jansson.h>
+
 #include "catalog/catalog.h"
+#include "subscription/subscription.h"
 #include "ctx.h"
 #include "errors.h"
 
@@ -23,6 +26,28 @@ typedef enum {
     ORCH_IDEM_REPLAY,   /* done before with the same body: answer the stored response */
     ORCH_IDEM_MISMATCH, /* used before with another method or body: refuse */
 } orch_idem_t;
+
+/* A page request of ListSubscriptions. */
+typedef struct orch_sub_query {
+    const char *filter;     /* AIP-160 over the fields of docs/API.md */
+    const char *query;      /* full-text search (websearch syntax); NULL/"" = none */
+    const char *order_by;   /* "create_time" (default), "start_time", "end_time",
+                               "customer_id", "description", "status"; " desc" reverses */
+    int page_size;          /* already clamped */
+    const char *page_token; /* from a previous page */
+    bool full;              /* load each subscription's whole tree */
+} orch_sub_query_t;
+
+/* One page of subscriptions. Caller frees with orch_sub_page_cleanup. */
+typedef struct orch_sub_page {
+    orch_subscription_t **items;
+    size_t n;
+    char *next_token; /* NULL on the last page */
+    long total;
+    bool total_is_estimate;
+} orch_sub_page_t;
+
+void orch_sub_page_cleanup(orch_sub_page_t *page);
 
 typedef struct orch_store_ops {
     void (*free)(orch_store_t *st);
@@ -62,6 +87,42 @@ typedef struct orch_store_ops {
     orch_err_t (*product_set)(orch_tx_t *tx, const char *product_id, const char *description,
                               orch_product_status_t status, int64_t *end_time_us,
                               orch_error_t *err);
+
+    /* Subscriptions. sub_load reads one subscription with its whole tree, the blocks of
+     * other subscriptions it references, its metadata, customer descriptions and users, in
+     * a fixed number of statements whatever the tree's size; tx NULL = outside a unit of
+     * work; for_update locks the row until tx ends. NOT_FOUND if absent. */
+    orch_err_t (*sub_load)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const orch_catalog_t *cat, const char *subscription_id,
+                           bool for_update, orch_subscription_t **out, orch_error_t *err);
+    /* Saves sub in tx: the row (optimistic lock on sub->version: ABORTED VERSION_CONFLICT
+     * when someone else saved since it was loaded; version 0 = insert), its owned
+     * instances, values and relations (orphans deleted), its search text. On success
+     * sub->version and its times are the stored ones. */
+    orch_err_t (*sub_save)(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err);
+    orch_err_t (*sub_list)(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
+                           const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err);
+    /* Processes of the subscription that are not tasks and not finished (completed or
+     * aborted): they hold its lock. */
+    orch_err_t (*sub_count_unfinished)(orch_tx_t *tx, const char *subscription_id, long *n,
+                                       orch_error_t *err);
+    /* Replaces metadata when *version matches (ABORTED VERSION_CONFLICT otherwise); *version
+     * becomes the new one. */
+    orch_err_t (*sub_set_metadata)(orch_tx_t *tx, const char *subscription_id,
+                                   const json_t *metadata, int64_t *version, orch_error_t *err);
+    /* Customer descriptions: upsert-free create (ALREADY_EXISTS), get, versioned update and
+     * delete (version 0 = any). *out: caller frees with orch_customer_description_cleanup. */
+    orch_err_t (*cd_create)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+                            const char *description, orch_customer_description_t *out,
+                            orch_error_t *err);
+    orch_err_t (*cd_get)(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
+                         const char *customer_id, orch_customer_description_t *out,
+                         orch_error_t *err);
+    orch_err_t (*cd_update)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+                            const char *description, int64_t version,
+                            orch_customer_description_t *out, orch_error_t *err);
+    orch_err_t (*cd_delete)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+                            int64_t version, orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

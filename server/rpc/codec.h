@@ -9,6 +9,9 @@
 
 #include "domain/arena.h"
 #include "domain/errors.h"
+#include <jansson.h>
+
+#include "google/protobuf/struct.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 
 /* Limits on what a client may send, checked on every request before any handler sees it:
@@ -47,6 +50,14 @@ int srv_codec_check_utf8(const ProtobufCMessage *msg, char *path, size_t pathlen
 
 int srv_codec_check_depth(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *desc,
                           int max_depth);
+
+/* JSON <-> google.protobuf.Struct / Value. to_struct builds in the arena from a JSON object
+ * (NULL or not an object: an empty Struct). from_struct returns a new reference (caller
+ * decrefs); numbers come back as reals, or integers when they are whole and within 2^53. */
+Google__Protobuf__Struct *srv_codec_struct_from_json(orch_arena_t *arena, const json_t *obj);
+Google__Protobuf__Value *srv_codec_value_from_json(orch_arena_t *arena, const json_t *v);
+json_t *srv_codec_json_from_struct(const Google__Protobuf__Struct *s);
+json_t *srv_codec_json_from_value(const Google__Protobuf__Value *v);
 
 /* A Timestamp in the arena from microseconds since the epoch; NULL for 0 (unset). */
 Google__Protobuf__Timestamp *srv_codec_timestamp(orch_arena_t *arena, int64_t us);

@@ -1,0 +1,885 @@
+/* Subscriptions in PostgreSQL: load (a fixed number of set-based statements for any number
+ * of subscriptions and any tree size), save (the same, with arrays), list (the shared filter
+ * compiler, full-text search, keyset pages), metadata and customer descriptions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/filter_sql.h"
+#include "db/sql.h"
+#include "db/store_internal.h"
+#include "domain/alloc.h"
+#include "domain/log.h"
+#include "domain/page.h"
+
+#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+
+/* A PostgreSQL array literal of texts: {"a","b\"c",NULL}. Caller frees. */
+char *db__array(const char *const *items, size_t n)
+{
+    size_t cap = 3, o = 0;
+    char *out;
+    for (size_t i = 0; i < n; i++)
+        cap += items[i] ? strlen(items[i]) * 2 + 3 : 5;
+    out = orch_malloc(cap);
+    out[o++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            out[o++] = ',';
+        if (!items[i]) {
+            memcpy(out + o, "NULL", 4);
+            o += 4;
+            continue;
+        }
+        out[o++] = '"';
+        for (const char *c = items[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                out[o++] = '\\';
+            out[o++] = *c;
+        }
+        out[o++] = '"';
+    }
+    out[o++] = '}';
+    out[o] = '\0';
+    return out;
+}
+
+/* Runs on tx's connection, or on one borrowed for the call. */
+typedef struct conn_ref {
+    db_store_t *s;
+    db_conn_t *c;
+    bool borrowed;
+} conn_ref_t;
+
+static orch_err_t conn_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, conn_ref_t *r,
+                           orch_error_t *err)
+{
+    r->s = (db_store_t *)st;
+    r->borrowed = tx == NULL;
+    if (tx) {
+        r->c = tx->conn;
+        return ORCH_OK;
+    }
+    return db_pool_acquire(r->s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &r->c, err);
+}
+
+static void conn_put(conn_ref_t *r)
+{
+    if (r->borrowed)
+        db_pool_release(r->s->pool, r->c);
+}
+
+/* ---- load --------------------------------------------------------------------------- */
+
+#define INSTANCES_OF(ids)                                                                      \
+    "SELECT si.subscription_id AS for_sub, si.subscription_instance_id AS id, "                \
+    "si.subscription_id AS owner, si.product_block_id, si.label "                              \
+    "FROM subscription_instances si WHERE si.subscription_id = ANY(" ids ") "                  \
+    "UNION ALL "                                                                               \
+    "SELECT p.subscription_id, c.subscription_instance_id, c.subscription_id, "                \
+    "c.product_block_id, c.label FROM subscription_instance_relations r "                      \
+    "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id "            \
+    "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id "           \
+    "WHERE p.subscription_id = ANY(" ids ") AND c.subscription_id <> p.subscription_id"
+
+static int find_index(char **ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Loads every subscription of ids (n of them) in six statements. out[i] is NULL for an id
+ * that does not exist. */
+static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids, size_t n,
+                            bool for_update, orch_subscription_t **out, orch_error_t *err)
+{
+    orch_sub_builder_t **b = orch_calloc(n ? n : 1, sizeof(*b));
+    bool *found = orch_calloc(n ? n : 1, sizeof(*found));
+    char *arr = db__array((const char *const *)ids, n);
+    const char *p[1] = {arr};
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        b[i] = orch_sub_builder_new(cat);
+    }
+    rc = db_execp(c,
+                  for_update
+                      ? "SELECT s.subscription_id, s.product_id, s.customer_id, s.description, "
+                        "s.note, s.status, s.in_sync, s.version, " US("s.start_time") ", " US(
+                            "s.end_time") ", " US("s.create_time") ", " US("s.update_time") ", "
+                        "m.metadata::text, coalesce(m.version, 0) FROM subscriptions s "
+                        "LEFT JOIN subscription_metadata m USING (subscription_id) "
+                        "WHERE s.subscription_id = ANY($1::uuid[]) FOR UPDATE OF s"
+                      : "SELECT s.subscription_id, s.product_id, s.customer_id, s.description, "
+                        "s.note, s.status, s.in_sync, s.version, " US("s.start_time") ", " US(
+                            "s.end_time") ", " US("s.create_time") ", " US("s.update_time") ", "
+                        "m.metadata::text, coalesce(m.version, 0) FROM subscriptions s "
+                        "LEFT JOIN subscription_metadata m USING (subscription_id) "
+                        "WHERE s.subscription_id = ANY($1::uuid[])",
+                  1, p, &res, err);
+    if (rc)
+        goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        int i = find_index(ids, n, PQgetvalue(res, r, 0));
+        orch_sub_row_t row;
+        json_t *meta = NULL;
+        if (i < 0)
+            continue;
+        found[i] = true;
+        memset(&row, 0, sizeof(row));
+        row.subscription_id = PQgetvalue(res, r, 0);
+        row.product_id = PQgetvalue(res, r, 1);
+        row.customer_id = PQgetvalue(res, r, 2);
+        row.description = PQgetvalue(res, r, 3);
+        row.note = PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4);
+        row.status = PQgetvalue(res, r, 5);
+        row.in_sync = strcmp(PQgetvalue(res, r, 6), "t") == 0;
+        row.version = atoll(PQgetvalue(res, r, 7));
+        row.start_time_us = atoll(PQgetvalue(res, r, 8));
+        row.end_time_us = atoll(PQgetvalue(res, r, 9));
+        row.create_time_us = atoll(PQgetvalue(res, r, 10));
+        row.update_time_us = atoll(PQgetvalue(res, r, 11));
+        orch_sub_builder_subscription(b[i], &row);
+        if (!PQgetisnull(res, r, 12))
+            meta = json_loads(PQgetvalue(res, r, 12), 0, NULL);
+        orch_sub_builder_metadata(b[i], meta, atoll(PQgetvalue(res, r, 13)));
+        json_decref(meta);
+    }
+    PQclear(res);
+    res = NULL;
+
+    rc = db_execp(c, INSTANCES_OF("$1::uuid[]"), 1, p, &res, err);
+    if (rc)
+        goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        int i = find_index(ids, n, PQgetvalue(res, r, 0));
+        if (i >= 0)
+            orch_sub_builder_instance(b[i], PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
+                                      PQgetvalue(res, r, 3),
+                                      PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4));
+    }
+    PQclear(res);
+    res = NULL;
+
+    rc = db_execp(c,
+                  "WITH inst AS (" INSTANCES_OF("$1::uuid[]") ") "
+                  "SELECT inst.for_sub, v.subscription_instance_id, rt.resource_type, "
+                  "v.list_order, v.value FROM inst "
+                  "JOIN subscription_instance_values v ON v.subscription_instance_id = inst.id "
+                  "JOIN resource_types rt USING (resource_type_id)",
+                  1, p, &res, err);
+    if (rc)
+        goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        int i = find_index(ids, n, PQgetvalue(res, r, 0));
+        if (i >= 0)
+            orch_sub_builder_value(b[i], PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
+                                   atoi(PQgetvalue(res, r, 3)), PQgetvalue(res, r, 4));
+    }
+    PQclear(res);
+    res = NULL;
+
+    rc = db_execp(c,
+                  "SELECT p.subscription_id, r.in_use_by_id, r.attribute, r.order_id, "
+                  "r.depends_on_id, c.subscription_id FROM subscription_instance_relations r "
+                  "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id "
+                  "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id "
+                  "WHERE p.subscription_id = ANY($1::uuid[])",
+                  1, p, &res, err);
+    if (rc)
+        goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        int i = find_index(ids, n, PQgetvalue(res, r, 0));
+        if (i >= 0)
+            orch_sub_builder_relation(b[i], PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
+                                      atoi(PQgetvalue(res, r, 3)), PQgetvalue(res, r, 4),
+                                      PQgetvalue(res, r, 5));
+    }
+    PQclear(res);
+    res = NULL;
+
+    rc = db_execp(c,
+                  "SELECT subscription_id, customer_description_id, customer_id, description, "
+                  "version, " US("create_time") ", " US("update_time") " "
+                  "FROM subscription_customer_descriptions "
+                  "WHERE subscription_id = ANY($1::uuid[]) ORDER BY customer_id",
+                  1, p, &res, err);
+    if (rc)
+        goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        int i = find_index(ids, n, PQgetvalue(res, r, 0));
+        orch_customer_description_t cd;
+        if (i < 0)
+            continue;
+        memset(&cd, 0, sizeof(cd));
+        snprintf(cd.id, sizeof(cd.id), "%s", PQgetvalue(res, r, 1));
+        cd.customer_id = PQgetvalue(res, r, 2);
+        cd.description = PQgetvalue(res, r, 3);
+        cd.version = atoll(PQgetvalue(res, r, 4));
+        cd.create_time_us = atoll(PQgetvalue(res, r, 5));
+        cd.update_time_us = atoll(PQgetvalue(res, r, 6));
+        orch_sub_builder_customer_description(b[i], &cd);
+    }
+    PQclear(res);
+    res = NULL;
+
+    rc = db_execp(c,
+                  "SELECT d.depends_on_id, d.subscription_id, s.status "
+                  "FROM subscription_dependencies d JOIN subscriptions s USING (subscription_id) "
+                  "WHERE d.depends_on_id = ANY($1::uuid[])",
+                  1, p, &res, err);
+    if (rc)
+        goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        int i = find_index(ids, n, PQgetvalue(res, r, 0));
+        if (i >= 0)
+            orch_sub_builder_in_use_by(b[i], PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
+    }
+    PQclear(res);
+    res = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!found[i])
+            continue;
+        rc = orch_sub_builder_finish(b[i], &out[i], err);
+        if (rc)
+            goto out;
+    }
+out:
+    if (rc)
+        for (size_t i = 0; i < n; i++) {
+            orch_subscription_free(out[i]);
+            out[i] = NULL;
+        }
+    for (size_t i = 0; i < n; i++)
+        orch_sub_builder_free(b[i]);
+    PQclear(res);
+    free(b);
+    free(found);
+    free(arr);
+    return rc;
+}
+
+orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        const orch_catalog_t *cat, const char *subscription_id, bool for_update,
+                        orch_subscription_t **out, orch_error_t *err)
+{
+    conn_ref_t r;
+    char *ids[1] = {(char *)subscription_id};
+    orch_err_t rc;
+
+    *out = NULL;
+    rc = conn_get(st, tx, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = load_many(r.c, cat, ids, 1, for_update, out, err);
+    conn_put(&r);
+    if (!rc && !*out)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
+                            "no subscription has id %s", subscription_id);
+    return rc;
+}
+
+/* ---- save --------------------------------------------------------------------------- */
+
+orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err)
+{
+    db_conn_t *c = tx->conn;
+    orch_sub_flat_t flat;
+    PGresult *res = NULL;
+    char ver[32], *a[8] = {0};
+    const char **cols = NULL;
+    size_t ncols;
+    orch_err_t rc;
+
+    orch_sub_flatten(sub, &flat);
+    snprintf(ver, sizeof(ver), "%lld", (long long)sub->version);
+    {
+        const char *p[8] = {sub->id,
+                            sub->product->id,
+                            sub->customer_id,
+                            sub->description ? sub->description : "",
+                            sub->note,
+                            orch_sub_status_name(sub->status),
+                            sub->in_sync ? "true" : "false",
+                            ver};
+        char st_us[32], en_us[32];
+        const char *p2[10];
+        snprintf(st_us, sizeof(st_us), "%lld", (long long)sub->start_time_us);
+        snprintf(en_us, sizeof(en_us), "%lld", (long long)sub->end_time_us);
+        memcpy(p2, p, sizeof(p));
+        p2[8] = st_us;
+        p2[9] = en_us;
+        /* Times: start/end come from the domain's lifecycle, as "set or not"; their values
+         * are PostgreSQL's clock at the first save that sets them. */
+        if (sub->version == 0)
+            rc = db_execp(c,
+                          "INSERT INTO subscriptions (subscription_id, product_id, customer_id, "
+                          "description, note, status, in_sync, version, start_time, end_time) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, 1, "
+                          "CASE WHEN $9::bigint > 0 THEN now() END, "
+                          "CASE WHEN $10::bigint > 0 THEN now() END) "
+                          "RETURNING version, " US("start_time") ", " US("end_time") ", " US(
+                              "create_time") ", " US("update_time"),
+                          10, p2, &res, err);
+        else
+            rc = db_execp(c,
+                          "UPDATE subscriptions SET customer_id = $3, description = $4, "
+                          "note = $5, status = $6, in_sync = $7, version = version + 1, "
+                          "start_time = CASE WHEN $9::bigint = 0 THEN NULL "
+                          "  ELSE coalesce(start_time, now()) END, "
+                          "end_time = CASE WHEN $10::bigint = 0 THEN NULL "
+                          "  ELSE coalesce(end_time, now()) END, update_time = now() "
+                          "WHERE subscription_id = $1 AND version = $8 AND product_id = $2 "
+                          "RETURNING version, " US("start_time") ", " US("end_time") ", " US(
+                              "create_time") ", " US("update_time"),
+                          10, p2, &res, err);
+    }
+    if (rc)
+        goto out;
+    if (PQntuples(res) != 1) {
+        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                            "subscription %s was changed by someone else since version %lld was "
+                            "read; load it again and retry",
+                            sub->id, (long long)sub->version);
+        goto out;
+    }
+    {
+        int64_t newver = atoll(PQgetvalue(res, 0, 0));
+        int64_t st_us = atoll(PQgetvalue(res, 0, 1)), en_us = atoll(PQgetvalue(res, 0, 2));
+        int64_t cr_us = atoll(PQgetvalue(res, 0, 3)), up_us = atoll(PQgetvalue(res, 0, 4));
+        bool inserted = sub->version == 0;
+        PQclear(res);
+        res = NULL;
+        if (inserted) {
+            const char *p[1] = {sub->id};
+            char *meta = json_dumps(sub->metadata, JSON_COMPACT);
+            const char *pm[2] = {sub->id, meta ? meta : "{}"};
+            (void)p;
+            rc = db_execp(c,
+                          "INSERT INTO subscription_metadata (subscription_id, metadata) "
+                          "VALUES ($1, $2::jsonb)",
+                          2, pm, NULL, err);
+            free(meta);
+            if (rc)
+                goto out;
+            sub->metadata_version = 1;
+        }
+        sub->version = newver;
+        sub->start_time_us = st_us;
+        sub->end_time_us = en_us;
+        sub->create_time_us = cr_us;
+        sub->update_time_us = up_us;
+    }
+
+    /* Instances: upsert all owned ones. */
+    ncols = flat.ninstances;
+    cols = orch_calloc(ncols * 3 + 1, sizeof(char *));
+    for (size_t i = 0; i < ncols; i++) {
+        cols[i] = flat.instances[i].id;
+        cols[ncols + i] = flat.instances[i].block->id;
+        cols[2 * ncols + i] = flat.instances[i].label;
+    }
+    a[0] = db__array(cols, ncols);
+    a[1] = db__array(cols + ncols, ncols);
+    a[2] = db__array(cols + 2 * ncols, ncols);
+    {
+        const char *p[4] = {sub->id, a[0], a[1], a[2]};
+        rc = db_execp(c,
+                      "INSERT INTO subscription_instances (subscription_instance_id, "
+                      "subscription_id, product_block_id, label) "
+                      "SELECT i, $1, b, l FROM unnest($2::uuid[], $3::uuid[], $4::text[]) "
+                      "AS t(i, b, l) ON CONFLICT (subscription_instance_id) DO UPDATE SET "
+                      "label = EXCLUDED.label, update_time = now() "
+                      "WHERE subscription_instances.subscription_id = EXCLUDED.subscription_id",
+                      4, p, NULL, err);
+        if (rc)
+            goto out;
+        /* Replace relations and values of owned instances; drop orphaned instances. A block
+         * still referenced by another subscription refuses to go (foreign key). */
+        rc = db_execp(c,
+                      "DELETE FROM subscription_instance_relations r USING subscription_instances "
+                      "si WHERE r.in_use_by_id = si.subscription_instance_id "
+                      "AND si.subscription_id = $1",
+                      1, p, NULL, err);
+        if (!rc)
+            rc = db_execp(c,
+                          "DELETE FROM subscription_instance_values v USING subscription_instances "
+                          "si WHERE v.subscription_instance_id = si.subscription_instance_id "
+                          "AND si.subscription_id = $1",
+                          1, p, NULL, err);
+        if (!rc) {
+            const char *pd[2] = {sub->id, a[0]};
+            rc = db_execp(c,
+                          "DELETE FROM subscription_instances WHERE subscription_id = $1 "
+                          "AND NOT (subscription_instance_id = ANY($2::uuid[]))",
+                          2, pd, NULL, err);
+            if (rc == ORCH_FAILED_PRECONDITION)
+                rc = orch_error_set(err, ORCH_FAILED_PRECONDITION,
+                                    "IN_USE_BY_OTHER_SUBSCRIPTIONS",
+                                    "a block removed from subscription %s is still used by "
+                                    "another subscription",
+                                    sub->id);
+        }
+        if (rc)
+            goto out;
+    }
+    for (int i = 0; i < 3; i++) {
+        free(a[i]);
+        a[i] = NULL;
+    }
+    free(cols);
+
+    /* Values. */
+    ncols = flat.nvalues;
+    cols = orch_calloc(ncols * 4 + 1, sizeof(char *));
+    {
+        char **pos = orch_calloc(ncols + 1, sizeof(char *));
+        for (size_t i = 0; i < ncols; i++) {
+            cols[i] = flat.values[i].instance_id;
+            cols[ncols + i] = flat.values[i].resource_type;
+            pos[i] = orch_asprintf("%d", flat.values[i].position);
+            cols[2 * ncols + i] = pos[i];
+            cols[3 * ncols + i] = flat.values[i].value;
+        }
+        for (int k = 0; k < 4; k++)
+            a[k] = db__array(cols + k * ncols, ncols);
+        for (size_t i = 0; i < ncols; i++)
+            free(pos[i]);
+        free(pos);
+    }
+    if (ncols) {
+        const char *p[4] = {a[0], a[1], a[2], a[3]};
+        rc = db_execp(c,
+                      "INSERT INTO subscription_instance_values (subscription_instance_id, "
+                      "resource_type_id, list_order, value) "
+                      "SELECT t.i, rt.resource_type_id, t.o, t.v "
+                      "FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) AS t(i, r, o, v) "
+                      "JOIN resource_types rt ON rt.resource_type = t.r",
+                      4, p, NULL, err);
+        if (rc)
+            goto out;
+    }
+    for (int i = 0; i < 4; i++) {
+        free(a[i]);
+        a[i] = NULL;
+    }
+    free(cols);
+
+    /* Relations. */
+    ncols = flat.nrelations;
+    cols = orch_calloc(ncols * 4 + 1, sizeof(char *));
+    {
+        char **pos = orch_calloc(ncols + 1, sizeof(char *));
+        for (size_t i = 0; i < ncols; i++) {
+            cols[i] = flat.relations[i].parent_id;
+            cols[ncols + i] = flat.relations[i].attribute;
+            pos[i] = orch_asprintf("%d", flat.relations[i].position);
+            cols[2 * ncols + i] = pos[i];
+            cols[3 * ncols + i] = flat.relations[i].child_id;
+        }
+        for (int k = 0; k < 4; k++)
+            a[k] = db__array(cols + k * ncols, ncols);
+        for (size_t i = 0; i < ncols; i++)
+            free(pos[i]);
+        free(pos);
+    }
+    if (ncols) {
+        const char *p[4] = {a[0], a[1], a[2], a[3]};
+        rc = db_execp(c,
+                      "INSERT INTO subscription_instance_relations (in_use_by_id, attribute, "
+                      "order_id, depends_on_id) "
+                      "SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::uuid[])",
+                      4, p, NULL, err);
+        if (rc == ORCH_FAILED_PRECONDITION)
+            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REFERENCE_NOT_FOUND",
+                                "subscription %s references a block that does not exist",
+                                sub->id);
+        if (rc)
+            goto out;
+    }
+    {
+        const char *p[1] = {sub->id};
+        rc = db_execp(c,
+                      "UPDATE subscriptions SET search_text = subscription_search_text($1) "
+                      "WHERE subscription_id = $1",
+                      1, p, NULL, err);
+    }
+out:
+    for (int i = 0; i < 8; i++)
+        free(a[i]);
+    free(cols);
+    PQclear(res);
+    orch_sub_flat_cleanup(&flat);
+    return rc;
+}
+
+/* ---- list --------------------------------------------------------------------------- */
+
+static const char *const sub_statuses[] = {"initial",  "provisioning", "active",
+                                           "migrating", "disabled",     "terminated", NULL};
+
+static const db_filter_column_t sub_columns[] = {
+    {"subscription_id", "s.subscription_id", DB_COL_UUID, NULL},
+    {"status", "s.status", DB_COL_ENUM, sub_statuses},
+    {"product", "p.name", DB_COL_TEXT, NULL},
+    {"product_id", "s.product_id", DB_COL_UUID, NULL},
+    {"tag", "p.tag", DB_COL_TEXT, NULL},
+    {"product_type", "p.product_type", DB_COL_TEXT, NULL},
+    {"customer_id", "s.customer_id", DB_COL_TEXT, NULL},
+    {"description", "s.description", DB_COL_TEXT, NULL},
+    {"note", "s.note", DB_COL_TEXT, NULL},
+    {"in_sync", "s.in_sync", DB_COL_BOOL, NULL},
+    {"start_time", "s.start_time", DB_COL_TIME, NULL},
+    {"end_time", "s.end_time", DB_COL_TIME, NULL},
+    {"create_time", "s.create_time", DB_COL_TIME, NULL},
+    {"version", "s.version", DB_COL_INT, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+/* Sort keys: an SQL expression that is never NULL (so keyset comparison works) and the
+ * text form the token stores. */
+static const struct {
+    const char *name, *expr, *cast;
+} orders[] = {
+    {"create_time", "s.create_time", "timestamptz"},
+    {"start_time", "coalesce(s.start_time, '-infinity')", "timestamptz"},
+    {"end_time", "coalesce(s.end_time, '-infinity')", "timestamptz"},
+    {"customer_id", "s.customer_id", "text"},
+    {"description", "s.description", "text"},
+    {"status", "s.status", "text"},
+};
+
+orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
+                        const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    db_sql_t where, sql;
+    PGresult *res = NULL;
+    char *binding = NULL, *pos = NULL, order[32] = "create_time", **ids = NULL;
+    bool desc = false;
+    int oi = -1, limit = q->page_size;
+    orch_err_t rc;
+
+    memset(page, 0, sizeof(*page));
+    db_sql_init(&where);
+    db_sql_init(&sql);
+    if (q->order_by && *q->order_by) {
+        char dir[8] = "";
+        if (sscanf(q->order_by, " %31[a-z_] %7s", order, dir) < 1 ||
+            (*dir && strcmp(dir, "desc") != 0 && strcmp(dir, "asc") != 0)) {
+            rc = orch_error_invalid(err, "order_by",
+                                    "'%.64s' is not an ordering: write a field, optionally "
+                                    "followed by asc or desc",
+                                    q->order_by);
+            goto out;
+        }
+        desc = strcmp(dir, "desc") == 0;
+    }
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
+        if (strcmp(orders[i].name, order) == 0)
+            oi = (int)i;
+    if (oi < 0) {
+        rc = orch_error_invalid(err, "order_by",
+                                "cannot order by '%.64s'; use create_time, start_time, end_time, "
+                                "customer_id, description or status",
+                                order);
+        goto out;
+    }
+    binding = orch_asprintf("%s\n%s\n%s %s", q->filter ? q->filter : "", q->query ? q->query : "",
+                            order, desc ? "desc" : "asc");
+    rc = orch_page_token_parse(q->page_token, binding, &pos, err);
+    if (rc)
+        goto out;
+    db_sql_append(&where, "FROM subscriptions s JOIN products p USING (product_id) WHERE true");
+    rc = db_filter_compile(q->filter, sub_columns, &where, err);
+    if (rc)
+        goto out;
+    if (q->query && *q->query) {
+        int n = db_sql_param(&where, q->query);
+        db_sql_append(&where, " AND s.search_vector @@ websearch_to_tsquery('simple', $%d)", n);
+    }
+
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        goto out;
+    /* Count, exactly up to 10,000, then from the planner's estimate. */
+    db_sql_append(&sql, "SELECT count(*) FROM (SELECT 1 %s LIMIT 10001) t", where.text);
+    rc = db_execp(c, sql.text, where.nparams, (const char *const *)where.params, &res, err);
+    if (rc)
+        goto out;
+    page->total = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = NULL;
+    if (page->total > 10000) {
+        db_sql_cleanup(&sql);
+        db_sql_init(&sql);
+        db_sql_append(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 %s", where.text);
+        rc = db_execp(c, sql.text, where.nparams, (const char *const *)where.params, &res, err);
+        if (rc)
+            goto out;
+        {
+            const char *plan = strstr(PQgetvalue(res, 0, 0), "\"Plan Rows\":");
+            long est = plan ? atol(plan + 12) : 10001;
+            page->total = est > 10000 ? est : 10001;
+            page->total_is_estimate = true;
+        }
+        PQclear(res);
+        res = NULL;
+    }
+
+    /* The page: keyset on (sort key, id), one more row than asked to know if more follow. */
+    db_sql_cleanup(&sql);
+    db_sql_init(&sql);
+    db_sql_append(&sql, "SELECT s.subscription_id, %s::text %s", orders[oi].expr, where.text);
+    if (pos) {
+        char *bar = strrchr(pos, '\n');
+        if (!bar) {
+            rc = orch_error_invalid(err, "page_token", "is not a token this service issued");
+            goto out;
+        }
+        *bar = '\0';
+        int pk = db_sql_param(&where, pos), pid = db_sql_param(&where, bar + 1);
+        db_sql_append(&sql, " AND (%s, s.subscription_id) %s ($%d::%s, $%d::uuid)",
+                      orders[oi].expr, desc ? "<" : ">", pk, orders[oi].cast, pid);
+    }
+    db_sql_append(&sql, " ORDER BY %s %s, s.subscription_id %s LIMIT %d", orders[oi].expr,
+                  desc ? "DESC" : "ASC", desc ? "DESC" : "ASC", limit + 1);
+    rc = db_execp(c, sql.text, where.nparams, (const char *const *)where.params, &res, err);
+    if (rc)
+        goto out;
+    {
+        int rows = PQntuples(res), take = rows > limit ? limit : rows;
+        ids = orch_calloc((size_t)take + 1, sizeof(char *));
+        for (int i = 0; i < take; i++)
+            ids[i] = orch_strdup(PQgetvalue(res, i, 0));
+        if (rows > limit) {
+            char *p2 = orch_asprintf("%s\n%s", PQgetvalue(res, take - 1, 1), ids[take - 1]);
+            page->next_token = orch_page_token_make(binding, p2);
+            free(p2);
+        }
+        page->n = (size_t)take;
+        page->items = orch_calloc((size_t)take + 1, sizeof(orch_subscription_t *));
+    }
+    PQclear(res);
+    res = NULL;
+    /* The subscriptions themselves, in the same fixed number of statements for the page. */
+    rc = load_many(c, cat, ids, page->n, false, page->items, err);
+    if (!rc) {
+        /* A row deleted between the two reads leaves a hole: close it. */
+        size_t k = 0;
+        for (size_t i = 0; i < page->n; i++)
+            if (page->items[i])
+                page->items[k++] = page->items[i];
+        page->n = k;
+    }
+    (void)q->full;
+out:
+    if (rc)
+        orch_sub_page_cleanup(page);
+    for (size_t i = 0; ids && ids[i]; i++)
+        free(ids[i]);
+    free(ids);
+    PQclear(res);
+    if (c)
+        db_pool_release(s->pool, c);
+    db_sql_cleanup(&where);
+    db_sql_cleanup(&sql);
+    free(binding);
+    free(pos);
+    return rc;
+}
+
+/* ---- the rest ----------------------------------------------------------------------- */
+
+orch_err_t db__sub_count_unfinished(orch_tx_t *tx, const char *subscription_id, long *n,
+                                    orch_error_t *err)
+{
+    PGresult *res = NULL;
+    const char *p[1] = {subscription_id};
+    orch_err_t rc = db_execp(tx->conn,
+                             "SELECT count(*) FROM processes_subscriptions ps "
+                             "JOIN processes pr USING (process_id) WHERE ps.subscription_id = $1 "
+                             "AND NOT pr.is_task AND pr.last_status NOT IN ('completed', 'aborted')",
+                             1, p, &res, err);
+    *n = 0;
+    if (rc)
+        return rc;
+    *n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return ORCH_OK;
+}
+
+orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id,
+                                const json_t *metadata, int64_t *version, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    char ver[32], *meta = json_dumps(metadata, JSON_COMPACT);
+    const char *p[3] = {subscription_id, meta ? meta : "{}", ver};
+    orch_err_t rc;
+
+    snprintf(ver, sizeof(ver), "%lld", (long long)*version);
+    rc = db_execp(tx->conn,
+                  "UPDATE subscription_metadata SET metadata = $2::jsonb, version = version + 1, "
+                  "update_time = now() WHERE subscription_id = $1 AND version = $3 "
+                  "RETURNING version",
+                  3, p, &res, err);
+    free(meta);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1)
+        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                            "the metadata of subscription %s changed since version %lld; read it "
+                            "again and retry",
+                            subscription_id, (long long)*version);
+    else
+        *version = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
+static void cd_from_row(PGresult *res, orch_customer_description_t *out)
+{
+    snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
+    out->customer_id = orch_strdup(PQgetvalue(res, 0, 1));
+    out->description = orch_strdup(PQgetvalue(res, 0, 2));
+    out->version = atoll(PQgetvalue(res, 0, 3));
+    out->create_time_us = atoll(PQgetvalue(res, 0, 4));
+    out->update_time_us = atoll(PQgetvalue(res, 0, 5));
+}
+
+#define CD_COLS                                                                                \
+    "customer_description_id, customer_id, description, version, " US("create_time") ", " US(  \
+        "update_time")
+
+orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+                         const char *description, orch_customer_description_t *out,
+                         orch_error_t *err)
+{
+    PGresult *res = NULL;
+    const char *p[3] = {subscription_id, customer_id, description};
+    orch_err_t rc = db_execp(tx->conn,
+                             "INSERT INTO subscription_customer_descriptions (subscription_id, "
+                             "customer_id, description) VALUES ($1, $2, $3) RETURNING " CD_COLS,
+                             3, p, &res, err);
+    memset(out, 0, sizeof(*out));
+    if (rc == ORCH_ALREADY_EXISTS)
+        return orch_error_set(err, ORCH_ALREADY_EXISTS, "CUSTOMER_DESCRIPTION_EXISTS",
+                              "customer %s already has a description of subscription %s; "
+                              "update it instead",
+                              customer_id, subscription_id);
+    if (rc == ORCH_FAILED_PRECONDITION)
+        return orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
+                              "no subscription has id %s", subscription_id);
+    if (rc)
+        return rc;
+    cd_from_row(res, out);
+    PQclear(res);
+    return ORCH_OK;
+}
+
+orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
+                      const char *customer_id, orch_customer_description_t *out,
+                      orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *res = NULL;
+    const char *p[2] = {subscription_id, customer_id};
+    orch_err_t rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_execp(r.c,
+                  "SELECT " CD_COLS " FROM subscription_customer_descriptions "
+                  "WHERE subscription_id = $1 AND customer_id = $2",
+                  2, p, &res, err);
+    conn_put(&r);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 1)
+        cd_from_row(res, out);
+    else
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "CUSTOMER_DESCRIPTION_NOT_FOUND",
+                            "customer %s has no description of subscription %s", customer_id,
+                            subscription_id);
+    PQclear(res);
+    return rc;
+}
+
+orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+                         const char *description, int64_t version,
+                         orch_customer_description_t *out, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    char ver[32];
+    const char *p[4] = {subscription_id, customer_id, description, ver};
+    orch_err_t rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(ver, sizeof(ver), "%lld", (long long)version);
+    rc = db_execp(tx->conn,
+                  "UPDATE subscription_customer_descriptions SET description = $3, "
+                  "version = version + 1, update_time = now() "
+                  "WHERE subscription_id = $1 AND customer_id = $2 AND ($4 = 0 OR version = $4) "
+                  "RETURNING " CD_COLS,
+                  4, p, &res, err);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 1) {
+        cd_from_row(res, out);
+        PQclear(res);
+        return ORCH_OK;
+    }
+    PQclear(res);
+    rc = db_execp(tx->conn,
+                  "SELECT version FROM subscription_customer_descriptions "
+                  "WHERE subscription_id = $1 AND customer_id = $2",
+                  2, p, &res, err);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 0)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "CUSTOMER_DESCRIPTION_NOT_FOUND",
+                            "customer %s has no description of subscription %s", customer_id,
+                            subscription_id);
+    else
+        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                            "the description is at version %s, not %lld; read it again and retry",
+                            PQgetvalue(res, 0, 0), (long long)version);
+    PQclear(res);
+    return rc;
+}
+
+orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+                         int64_t version, orch_error_t *err)
+{
+    orch_customer_description_t cur;
+    PGresult *res = NULL;
+    char ver[32];
+    const char *p[3] = {subscription_id, customer_id, ver};
+    orch_err_t rc;
+
+    snprintf(ver, sizeof(ver), "%lld", (long long)version);
+    rc = db_execp(tx->conn,
+                  "DELETE FROM subscription_customer_descriptions WHERE subscription_id = $1 "
+                  "AND customer_id = $2 AND ($3 = 0 OR version = $3)",
+                  3, p, &res, err);
+    if (rc)
+        return rc;
+    if (strcmp(PQcmdTuples(res), "1") == 0) {
+        PQclear(res);
+        return ORCH_OK;
+    }
+    PQclear(res);
+    /* Nothing deleted: absent, or another version. */
+    memset(&cur, 0, sizeof(cur));
+    rc = db__cd_update(tx, subscription_id, customer_id, "", -1, &cur, err);
+    orch_customer_description_cleanup(&cur);
+    return rc;
+}

@@ -1,0 +1,246 @@
+/* The workflow engine as a workflow author sees it: the one header to include.
+ *
+ * A workflow is declared in one place, as static data: a name, a target, a description, a
+ * version and an ordered list of steps with stable keys. A step is a C function that gets
+ * the process state (a JSON object) and a context, and returns an outcome:
+ *
+ *     static orch_step_result_t allocate_loopback(orch_step_ctx_t *ctx, json_t *state)
+ *     {
+ *         ...
+ *         return orch_step_ok(json_pack("{s:s}", "loopback", "10.0.0.1/32"));
+ *     }
+ *
+ *     static const orch_step_def_t create_node_v1[] = {
+ *         ORCH_STEP("check_input", "Check the input", check_input),
+ *         ORCH_RETRY_STEP("allocate_loopback", "Allocate a loopback", allocate_loopback),
+ *         ORCH_CONDITIONAL("allocate_ipv6", "Allocate IPv6", wants_ipv6, "state.ipv6", alloc6),
+ *         ORCH_DONE,
+ *     };
+ *     const orch_workflow_def_t wf_create_node = {
+ *         .name = "create_node", .target = ORCH_TARGET_CREATE, .version = 1,
+ *         .description = "Create node", .steps = create_node_v1,
+ *     };
+ *
+ * The engine records every step's outcome in the process's audit log, in one transaction
+ * with whatever the step changed through ctx->tx. A step interrupted before its commit (a
+ * crash, a lost lease, an abort) runs again: steps must be idempotent within their unit of
+ * work, which is rolled back with them. Committed steps never run again: a process resumes
+ * at the first step (by key, in its own workflow version) that has not succeeded. */
+#ifndef ORCH_ENGINE_H
+#define ORCH_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../catalog/catalog.h"
+#include "../ctx.h"
+#include "../errors.h"
+#include "../log.h"
+#include "../store.h"
+
+/* ---- Step outcomes ------------------------------------------------------------------------ */
+
+typedef enum {
+    ORCH_STEP_SUCCESS = 0, /* changes are merged (shallowly) into the state */
+    ORCH_STEP_SKIP,        /* nothing done; logged as skipped */
+    ORCH_STEP_WAIT,        /* try again later (back-off); the process is "waiting" */
+    ORCH_STEP_FAIL,        /* the process fails here; Retry runs the step again */
+    ORCH_STEP_ABORT,       /* the process ends aborted */
+} orch_step_outcome_t;
+
+/* What a step returns. Build it with the helpers below; the engine takes ownership of the
+ * JSON values and the message. */
+typedef struct orch_step_result {
+    orch_step_outcome_t outcome;
+    json_t *changes;   /* SUCCESS: a JSON object (owned; NULL = no changes) */
+    char reason[64];   /* FAIL / WAIT / ABORT: UPPER_SNAKE reason */
+    char *message;     /* FAIL / WAIT / ABORT: a sentence for people (owned, may be NULL) */
+    json_t *details;   /* FAIL / WAIT: structured details (owned, may be NULL) */
+} orch_step_result_t;
+
+/* changes: a JSON object, stolen (NULL = none). */
+orch_step_result_t orch_step_ok(json_t *changes);
+orch_step_result_t orch_step_skip(void);
+/* details: stolen, may be NULL. */
+orch_step_result_t orch_step_wait(const char *reason, json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+orch_step_result_t orch_step_fail(const char *reason, json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+orch_step_result_t orch_step_abort(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A domain error as a failure (reason and message from err). */
+orch_step_result_t orch_step_fail_error(const orch_error_t *err);
+/* Frees what a result owns (the engine does this; authors need it only in tests). */
+void orch_step_result_cleanup(orch_step_result_t *r);
+
+/* ---- The step context ----------------------------------------------------------------------- */
+
+/* What a step may use. Borrowed for the duration of the call. */
+typedef struct orch_step_ctx {
+    const char *process_id;  /* lower-case UUID */
+    const char *step_key;    /* the running step's stable key */
+    const char *step_name;
+    const char *workflow;    /* workflow name */
+    int workflow_version;
+    /* Earlier failed or waiting attempts of this step (0 on the first run). */
+    int attempt;
+    /* Deadline (the step's time-out) and cancellation (the server is stopping). A step that
+     * waits should check orch_step_ctx_expired() and return. */
+    orch_ctx_t ctx;
+    /* The unit of work the step's commit will use: subscription saves and other store calls
+     * made through it commit with the step's audit row, or not at all. NULL in unit tests. */
+    orch_store_t *store;
+    orch_tx_t *tx;
+    const orch_catalog_t *catalog; /* may be NULL in unit tests */
+    /* Subscriptions the step created or changed: the engine links them to the process. */
+    char linked_subscriptions[8][37];
+    size_t nlinked;
+} orch_step_ctx_t;
+
+/* True once the step's time-out passed or the server is stopping. */
+bool orch_step_ctx_expired(const orch_step_ctx_t *ctx);
+/* Records that the process touched this subscription (linked in the same transaction). */
+void orch_step_ctx_link_subscription(orch_step_ctx_t *ctx, const char *subscription_id);
+
+/* Logs with the process and step in front of the message. */
+#define orch_step_log(level, ctx, fmt, ...)                                                    \
+    orch_log((level), "step", "process %s step %s: " fmt, (ctx)->process_id, (ctx)->step_key,  \
+             ##__VA_ARGS__)
+
+/* State accessors: borrowed values, or a default when absent or of another type. */
+const char *orch_state_str(const json_t *state, const char *key, const char *dflt);
+long long orch_state_int(const json_t *state, const char *key, long long dflt);
+bool orch_state_bool(const json_t *state, const char *key, bool dflt);
+
+/* ---- Declaring steps ----------------------------------------------------------------------- */
+
+typedef enum {
+    ORCH_KIND_STEP = 1,     /* values equal to the proto StepKind */
+    ORCH_KIND_RETRY = 2,
+    ORCH_KIND_CONDITIONAL = 3,
+    ORCH_KIND_GROUP = 4,
+    ORCH_KIND_DONE = 8,
+    ORCH_KIND_ABORT = 9,
+} orch_step_kind_t;
+
+typedef orch_step_result_t (*orch_step_fn)(orch_step_ctx_t *ctx, json_t *state);
+typedef bool (*orch_step_pred_fn)(const json_t *state);
+
+typedef struct orch_step_def {
+    const char *key;  /* stable key: [a-z0-9_]+, unique in the workflow version */
+    const char *name; /* for people */
+    orch_step_kind_t kind;
+    orch_step_fn fn;           /* STEP, RETRY, CONDITIONAL */
+    orch_step_pred_fn pred;    /* CONDITIONAL: false = skipped */
+    const char *condition;     /* CONDITIONAL: the predicate in words */
+    const struct orch_step_def *children; /* GROUP: terminated by {0} */
+    int timeout_ms;      /* one run's time-out; 0 = the engine default */
+    int max_attempts;    /* RETRY: attempts before failing; 0 = unlimited */
+    int backoff_ms;      /* RETRY (and WAIT of any step): first delay; 0 = 1000 */
+    int backoff_max_ms;  /* cap of the exponential back-off; 0 = 300000 */
+    const char *description;
+} orch_step_def_t;
+
+#define ORCH_STEP(key, name, fn) {(key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL}
+#define ORCH_RETRY_STEP(key, name, fn, max_attempts, backoff_ms, backoff_max_ms)                 \
+    {(key), (name), ORCH_KIND_RETRY, (fn), NULL, NULL, NULL, 0, (max_attempts), (backoff_ms),    \
+     (backoff_max_ms), NULL}
+#define ORCH_CONDITIONAL(key, name, pred, condition, fn)                                        \
+    {(key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL}
+#define ORCH_GROUP(key, name, children)                                                         \
+    {(key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL}
+#define ORCH_DONE {"done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL}
+#define ORCH_ABORT_STEP {"abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL}
+#define ORCH_STEPS_END {0}
+
+/* A workflow version. Static data; must outlive the registry. */
+typedef struct orch_workflow_def {
+    const char *name;
+    const char *description;
+    orch_workflow_target_t target;
+    bool is_task;
+    int version; /* >= 1 */
+    const orch_step_def_t *steps; /* terminated by {0}; the last top-level step is DONE/ABORT */
+} orch_workflow_def_t;
+
+/* ---- The registry --------------------------------------------------------------------------- */
+
+/* One step as the engine runs it: groups are flattened into their children, keyed
+ * "group.child". Borrowed from the registry. */
+typedef struct orch_leaf {
+    char *key;                  /* "allocate" or "group.child" */
+    const orch_step_def_t *def; /* the leaf's definition */
+    const orch_step_def_t *parent; /* the enclosing group, or NULL */
+    size_t top_index;           /* index of its top-level step */
+} orch_leaf_t;
+
+/* A registered workflow version. Borrowed from the registry for its life. */
+typedef struct orch_workflow {
+    const orch_workflow_def_t *def;
+    orch_leaf_t *leaves;
+    size_t nleaves, ntop;
+    char *steps_json;   /* the step list as stored in workflow_versions.steps */
+    char digest[17];    /* 64-bit FNV-1a of steps_json, hex */
+} orch_workflow_t;
+
+typedef struct orch_registry orch_registry_t;
+
+orch_registry_t *orch_registry_new(void);
+void orch_registry_free(orch_registry_t *r); /* NULL ok */
+/* Adds a workflow version after checking it: name, version >= 1, keys present, well formed
+ * and unique (children too), a step function where needed, a predicate for conditionals,
+ * children for groups, the last top-level step DONE or ABORT, no duplicate (name, version).
+ * FAILED_PRECONDITION naming the workflow and step otherwise. def: static data. */
+orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *def,
+                             orch_error_t *err);
+/* The exact version, or NULL. */
+const orch_workflow_t *orch_registry_find(const orch_registry_t *r, const char *name,
+                                          int version);
+/* The highest version of name, or NULL. */
+const orch_workflow_t *orch_registry_latest(const orch_registry_t *r, const char *name);
+size_t orch_registry_count(const orch_registry_t *r);
+const orch_workflow_t *orch_registry_at(const orch_registry_t *r, size_t i);
+
+/* Registers the example workflows (domain/workflows/), and the test workflows when the
+ * environment variable ORCH_TEST_WORKFLOWS is set. */
+orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err);
+
+/* ---- The runner (pure: no store) ------------------------------------------------------------ */
+
+/* The first leaf whose key is not in done (keys of committed success/skipped steps), or
+ * NULL when every leaf is done. Matching is by key, never by position. */
+const orch_leaf_t *orch_runner_next(const orch_workflow_t *wf, const char *const *done,
+                                    size_t ndone);
+
+/* Exponential back-off: base * 2^attempt, capped at max (defaults when 0). */
+int64_t orch_backoff_ms(int base_ms, int max_ms, int attempt);
+
+/* Shallow merge: a new state = state + changes (changes win). Caller owns the result. */
+json_t *orch_state_merge(const json_t *state, const json_t *changes);
+
+/* The recorded outcome of running one leaf. Caller cleans up with orch_outcome_cleanup. */
+typedef struct orch_outcome {
+    const char *step_status;    /* "success", "skipped", "waiting", "failed", "abort",
+                                   "complete" (static) */
+    const char *process_status; /* "running", "waiting", "failed", "aborted", "completed" */
+    bool runnable;              /* the process needs a worker again */
+    int64_t next_run_delay_ms;  /* runnable: when (0 = at once) */
+    bool finished;              /* completed or aborted: end time */
+    int retry_count;            /* the process's attempt counter after this step */
+    json_t *state;              /* full state after the step (owned) */
+    json_t *delta;              /* what the step changed (owned; {} when nothing) */
+    json_t *error;              /* failed / waiting / abort: {reason, message, details} */
+} orch_outcome_t;
+void orch_outcome_cleanup(orch_outcome_t *o);
+
+/* Runs one leaf on state (not changed): a conditional's predicate, the step function
+ * (ctx->attempt = attempt), the time-out check, then turns the result into an outcome.
+ * Never fails: errors of the step become a failed outcome. */
+void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_step_ctx_t *ctx,
+                     const json_t *state, int attempt, orch_outcome_t *out);
+
+/* The default time-out of one step run when the step declares none. */
+#define ORCH_STEP_TIMEOUT_DEFAULT_MS 300000
+
+#endif

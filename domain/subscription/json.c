@@ -1,0 +1,386 @@
+/* A subscription as JSON: the document GetSubscription turns into a Struct and process state
+ * holds, and its inverse, which feeds the same builder as the store so that both loads apply
+ * the same checks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../alloc.h"
+#include "internal.h"
+
+/* Keys of an instance object that are not fields or children. */
+static const char *const meta_keys[] = {"subscription_instance_id", "owner_subscription_id", "name",
+                                        "label", NULL};
+
+static bool is_meta_key(const char *k)
+{
+    for (const char *const *m = meta_keys; *m; m++)
+        if (strcmp(*m, k) == 0)
+            return true;
+    return false;
+}
+
+/* jansson returns NULL only when out of memory (our texts are checked UTF-8): abort there,
+ * as orch_malloc does. */
+static void put(json_t *o, const char *key, json_t *v)
+{
+    orch_assert(v && json_object_set_new(o, key, v) == 0);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *time_json(int64_t us)
+{
+    char buf[48];
+    if (!us)
+        return json_null();
+    orch__time_format(us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+static json_t *value_json(const orch_field_def_t *f, const char *text)
+{
+    switch (f->type) {
+    case ORCH_FIELD_INTEGER:
+        return json_integer(strtoll(text, NULL, 10));
+    case ORCH_FIELD_BOOLEAN:
+        return json_boolean(strcmp(text, "true") == 0);
+    default:
+        return json_string(text);
+    }
+}
+
+static json_t *inst_json(const orch_instance_t *in)
+{
+    const orch_block_def_t *d = in->block->def;
+    json_t *o = json_object();
+
+    orch_assert(o);
+    put(o, "subscription_instance_id", json_string(in->id));
+    put(o, "owner_subscription_id", json_string(in->subscription_id));
+    put(o, "name", json_string(d->name));
+    if (in->foreign && !in->loaded)
+        return o;
+    put(o, "label", str_or_null(in->label));
+    for (size_t i = 0; i < in->block->nfields; i++) {
+        const orch_values_t *v = &in->values[i];
+        if (d->fields[i].is_list) {
+            json_t *a = json_array();
+            orch_assert(a);
+            for (size_t j = 0; j < v->n; j++)
+                orch_assert(json_array_append_new(a, value_json(&d->fields[i], v->items[j])) == 0);
+            put(o, d->fields[i].name, a);
+        } else {
+            put(o, d->fields[i].name, v->n ? value_json(&d->fields[i], v->items[0]) : json_null());
+        }
+    }
+    for (size_t i = 0; i < in->block->nchildren; i++) {
+        const orch_children_t *c = &in->children[i];
+        if (d->children[i].max_count > 1) {
+            json_t *a = json_array();
+            orch_assert(a);
+            for (size_t j = 0; j < c->n; j++)
+                orch_assert(json_array_append_new(a, inst_json(c->items[j])) == 0);
+            put(o, d->children[i].name, a);
+        } else {
+            put(o, d->children[i].name, c->n ? inst_json(c->items[0]) : json_null());
+        }
+    }
+    return o;
+}
+
+json_t *orch_sub_to_json(const orch_subscription_t *sub)
+{
+    json_t *o = json_object(), *product = json_object(), *cds = json_array();
+    json_t *users = json_array(), *deps = json_array();
+    orch_sub_link_t *links;
+    size_t n;
+
+    orch_assert(o && product && cds && users && deps);
+    put(o, "subscription_id", json_string(sub->id));
+    put(product, "product_id", json_string(sub->product->id));
+    put(product, "name", json_string(sub->product->def->name));
+    put(product, "product_type", str_or_null(sub->product->def->product_type));
+    put(product, "tag", str_or_null(sub->product->def->tag));
+    put(o, "product", product);
+    put(o, "customer_id", json_string(sub->customer_id));
+    put(o, "description", json_string(sub->description));
+    put(o, "note", str_or_null(sub->note));
+    put(o, "status", json_string(orch_sub_status_name(sub->status)));
+    put(o, "in_sync", json_boolean(sub->in_sync));
+    put(o, "start_time", time_json(sub->start_time_us));
+    put(o, "end_time", time_json(sub->end_time_us));
+    put(o, "create_time", time_json(sub->create_time_us));
+    put(o, "update_time", time_json(sub->update_time_us));
+    put(o, "version", json_integer(sub->version));
+    put(o, "metadata", json_deep_copy(sub->metadata));
+    put(o, "metadata_version", json_integer(sub->metadata_version));
+    for (size_t i = 0; i < sub->ncustomer_descriptions; i++) {
+        const orch_customer_description_t *cd = &sub->customer_descriptions[i];
+        json_t *c = json_object();
+        orch_assert(c);
+        put(c, "customer_description_id", json_string(cd->id));
+        put(c, "customer_id", json_string(cd->customer_id));
+        put(c, "description", json_string(cd->description));
+        put(c, "version", json_integer(cd->version));
+        put(c, "create_time", time_json(cd->create_time_us));
+        put(c, "update_time", time_json(cd->update_time_us));
+        orch_assert(json_array_append_new(cds, c) == 0);
+    }
+    put(o, "customer_descriptions", cds);
+    for (size_t i = 0; i < sub->nin_use_by; i++)
+        orch_assert(json_array_append_new(users, json_string(sub->in_use_by[i].subscription_id)) ==
+                    0);
+    put(o, "in_use_by_ids", users);
+    links = orch_sub_depends_on(sub, &n);
+    for (size_t i = 0; i < n; i++)
+        orch_assert(json_array_append_new(deps, json_string(links[i].subscription_id)) == 0);
+    free(links);
+    put(o, "depends_on_ids", deps);
+    put(o, "block", inst_json(sub->root));
+    return o;
+}
+
+/* ---- From JSON --------------------------------------------------------------------------- */
+
+typedef struct reader {
+    const orch_catalog_t *cat;
+    orch_sub_builder_t *b;
+    const char *sub_id;
+    orch_error_t *err;
+} reader_t;
+
+/* Optional string member: NULL when absent or null; INVALID_ARGUMENT when another type. */
+static orch_err_t get_string(const json_t *o, const char *key, const char *where, const char **out,
+                             orch_error_t *err)
+{
+    const json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return ORCH_OK;
+    if (!json_is_string(v))
+        return orch_error_invalid(err, where, "'%s' must be a string", key);
+    *out = json_string_value(v);
+    return ORCH_OK;
+}
+
+static orch_err_t get_time(const json_t *o, const char *key, const char *where, int64_t *out,
+                           orch_error_t *err)
+{
+    const char *s;
+    orch_err_t rc = get_string(o, key, where, &s, err);
+    *out = 0;
+    if (rc || !s)
+        return rc;
+    if (!orch__time_parse(s, out))
+        return orch_error_invalid(err, where, "'%s' must be an RFC 3339 UTC time", key);
+    return ORCH_OK;
+}
+
+static orch_err_t value_text(const json_t *v, char *buf, size_t len, const char **out)
+{
+    if (json_is_string(v))
+        *out = json_string_value(v);
+    else if (json_is_integer(v))
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v)), *out = buf;
+    else if (json_is_boolean(v))
+        *out = json_is_true(v) ? "true" : "false";
+    else
+        return ORCH_INVALID_ARGUMENT;
+    return ORCH_OK;
+}
+
+static orch_err_t read_inst(reader_t *r, const json_t *o, char *path, size_t plen, int depth);
+
+static orch_err_t read_child(reader_t *r, const char *parent_id, const char *attr, int pos,
+                             const json_t *c, char *path, size_t plen, int depth)
+{
+    const char *id, *owner;
+    if (!json_is_object(c))
+        return orch_error_invalid(r->err, path, "must be a block object");
+    id = json_string_value(json_object_get(c, "subscription_instance_id"));
+    owner = json_string_value(json_object_get(c, "owner_subscription_id"));
+    orch_sub_builder_relation(r->b, parent_id, attr, pos, id, owner);
+    return read_inst(r, c, path, plen, depth + 1);
+}
+
+static orch_err_t read_inst(reader_t *r, const json_t *o, char *path, size_t plen, int depth)
+{
+    const char *id, *owner, *name, *label, *key;
+    const orch_block_t *blk;
+    const json_t *v;
+    bool loaded = false;
+    orch_err_t rc;
+
+    if (depth > ORCH_SUB_DEPTH_MAX)
+        return orch_error_invalid(r->err, path, "nested deeper than %d", ORCH_SUB_DEPTH_MAX);
+    if ((rc = get_string(o, "subscription_instance_id", path, &id, r->err)) ||
+        (rc = get_string(o, "owner_subscription_id", path, &owner, r->err)) ||
+        (rc = get_string(o, "name", path, &name, r->err)) ||
+        (rc = get_string(o, "label", path, &label, r->err)))
+        return rc;
+    if (!id || !owner || !name)
+        return orch_error_invalid(r->err, path,
+                                  "a block needs subscription_instance_id, "
+                                  "owner_subscription_id and name");
+    blk = orch_catalog_find_block(r->cat, name);
+    if (!blk)
+        return orch_error_invalid(r->err, path, "unknown product block '%.60s'", name);
+    json_object_foreach((json_t *)o, key, v) loaded = loaded || !is_meta_key(key);
+    /* A reference to another subscription's block carries its content only when loaded. */
+    if (strcmp(owner, r->sub_id) == 0 || loaded)
+        orch_sub_builder_instance(r->b, id, owner, blk->id[0] ? blk->id : name, label);
+    json_object_foreach((json_t *)o, key, v)
+    {
+        size_t klen = plen + (size_t)snprintf(path + plen, 512 - plen, ".%s", key);
+        bool is_field = false;
+        size_t i;
+        if (klen >= 512)
+            return orch_error_invalid(r->err, "block", "nested too deeply");
+        if (is_meta_key(key) || json_is_null(v)) {
+            path[plen] = '\0';
+            continue;
+        }
+        for (i = 0; i < blk->nfields; i++)
+            if (strcmp(blk->def->fields[i].name, key) == 0) {
+                is_field = true;
+                break;
+            }
+        if (is_field) {
+            char buf[32];
+            const char *text;
+            const json_t *e;
+            size_t j;
+            if (!json_is_array(v)) {
+                if (value_text(v, buf, sizeof(buf), &text))
+                    return orch_error_invalid(r->err, path,
+                                              "must be a string, integer or "
+                                              "boolean");
+                orch_sub_builder_value(r->b, id, key, 0, text);
+            } else {
+                json_array_foreach(v, j, e)
+                {
+                    if (value_text(e, buf, sizeof(buf), &text))
+                        return orch_error_invalid(r->err, path,
+                                                  "must hold strings, integers "
+                                                  "or booleans");
+                    orch_sub_builder_value(r->b, id, key, (int)j, text);
+                }
+            }
+        } else {
+            for (i = 0; i < blk->nchildren; i++)
+                if (strcmp(blk->def->children[i].name, key) == 0)
+                    break;
+            if (i == blk->nchildren)
+                return orch_error_invalid(r->err, path, "%s has no field or child '%s'",
+                                          blk->def->name, key);
+            if (json_is_array(v)) {
+                const json_t *e;
+                size_t j;
+                json_array_foreach(v, j, e)
+                {
+                    size_t elen = klen + (size_t)snprintf(path + klen, 512 - klen, "[%zu]", j);
+                    if (elen >= 512)
+                        return orch_error_invalid(r->err, "block", "nested too deeply");
+                    rc = read_child(r, id, key, (int)j, e, path, elen, depth);
+                    if (rc)
+                        return rc;
+                }
+            } else {
+                rc = read_child(r, id, key, 0, v, path, klen, depth);
+                if (rc)
+                    return rc;
+            }
+        }
+        path[plen] = '\0';
+    }
+    return ORCH_OK;
+}
+
+orch_err_t orch_sub_from_json(const orch_catalog_t *cat, const json_t *json,
+                              orch_subscription_t **out, orch_error_t *err)
+{
+    orch_sub_builder_t *b = NULL;
+    orch_sub_row_t row;
+    const json_t *product, *v, *e, *block;
+    const char *product_name;
+    char path[512] = "block";
+    reader_t r;
+    size_t i;
+    orch_err_t rc;
+
+    *out = NULL;
+    memset(&row, 0, sizeof(row));
+    if (!json_is_object(json))
+        return orch_error_invalid(err, "subscription", "must be a JSON object");
+    product = json_object_get(json, "product");
+    block = json_object_get(json, "block");
+    if (!json_is_object(product))
+        return orch_error_invalid(err, "product", "must be an object");
+    if (!json_is_object(block))
+        return orch_error_invalid(err, "block", "must be an object");
+    if ((rc = get_string(json, "subscription_id", "subscription_id", &row.subscription_id, err)) ||
+        (rc = get_string(product, "product_id", "product.product_id", &row.product_id, err)) ||
+        (rc = get_string(product, "name", "product.name", &product_name, err)) ||
+        (rc = get_string(json, "customer_id", "customer_id", &row.customer_id, err)) ||
+        (rc = get_string(json, "description", "description", &row.description, err)) ||
+        (rc = get_string(json, "note", "note", &row.note, err)) ||
+        (rc = get_string(json, "status", "status", &row.status, err)) ||
+        (rc = get_time(json, "start_time", "start_time", &row.start_time_us, err)) ||
+        (rc = get_time(json, "end_time", "end_time", &row.end_time_us, err)) ||
+        (rc = get_time(json, "create_time", "create_time", &row.create_time_us, err)) ||
+        (rc = get_time(json, "update_time", "update_time", &row.update_time_us, err)))
+        return rc;
+    if (!row.product_id || !*row.product_id)
+        row.product_id = product_name;
+    if (!orch_uuid_valid(row.subscription_id))
+        return orch_uuid_check(row.subscription_id, "subscription_id", err);
+    if (!row.product_id || !row.customer_id || !row.status)
+        return orch_error_invalid(err, "subscription",
+                                  "product, customer_id and status are "
+                                  "required");
+    row.in_sync = json_is_true(json_object_get(json, "in_sync"));
+    row.version = json_integer_value(json_object_get(json, "version"));
+
+    b = orch_sub_builder_new(cat);
+    orch_sub_builder_subscription(b, &row);
+    v = json_object_get(json, "metadata");
+    if (v && !json_is_object(v)) {
+        rc = orch_error_invalid(err, "metadata", "must be an object");
+        goto out;
+    }
+    orch_sub_builder_metadata(b, v, json_integer_value(json_object_get(json, "metadata_version")));
+    json_array_foreach(json_object_get(json, "customer_descriptions"), i, e)
+    {
+        orch_customer_description_t cd;
+        const char *id, *cust, *text;
+        memset(&cd, 0, sizeof(cd));
+        if ((rc = get_string(e, "customer_description_id", "customer_descriptions", &id, err)) ||
+            (rc = get_string(e, "customer_id", "customer_descriptions", &cust, err)) ||
+            (rc = get_string(e, "description", "customer_descriptions", &text, err)) ||
+            (rc = get_time(e, "create_time", "customer_descriptions", &cd.create_time_us, err)) ||
+            (rc = get_time(e, "update_time", "customer_descriptions", &cd.update_time_us, err)))
+            goto out;
+        snprintf(cd.id, sizeof(cd.id), "%s", id ? id : "");
+        cd.customer_id = (char *)cust;
+        cd.description = (char *)text;
+        cd.version = json_integer_value(json_object_get(e, "version"));
+        orch_sub_builder_customer_description(b, &cd);
+    }
+    json_array_foreach(json_object_get(json, "in_use_by_ids"), i, e)
+        orch_sub_builder_in_use_by(b, json_string_value(e), NULL);
+    r.cat = cat;
+    r.b = b;
+    r.sub_id = row.subscription_id;
+    r.err = err;
+    rc = read_inst(&r, block, path, strlen(path), 1);
+    if (rc)
+        goto out;
+    rc = orch_sub_builder_finish(b, out, err);
+out:
+    orch_sub_builder_free(b);
+    return rc;
+}
