@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,13 @@
 
 #include "domain/alloc.h"
 #include "domain/log.h"
+
+static atomic_ulong statements_sent;
+
+unsigned long db_statements_sent(void)
+{
+    return atomic_load(&statements_sent);
+}
 
 typedef struct slot {
     db_conn_t conn;
@@ -244,6 +252,7 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
     int ok;
 
     *why = ORCH_OK;
+    atomic_fetch_add(&statements_sent, 1);
     if (n >= 0)
         ok = PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
     else

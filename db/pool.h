@@ -37,6 +37,10 @@ void db_pool_release(db_pool_t *pool, db_conn_t *conn);
 
 const char *db_pool_conninfo(const db_pool_t *pool);
 
+/* Statements sent by this process so far (all pools): a test counts them to prove that a
+ * load takes a fixed number whatever the data's size. */
+unsigned long db_statements_sent(void);
+
 /* Runs sql (no parameters) and checks for PGRES_COMMAND_OK / TUPLES_OK; on failure sets err
  * via db_error_from_result and marks the connection broken when it is. Caller PQclears a
  * non-NULL *res (pass NULL to discard). */

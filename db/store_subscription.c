@@ -320,7 +320,7 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
             rc = db_execp(c,
                           "INSERT INTO subscriptions (subscription_id, product_id, customer_id, "
                           "description, note, status, in_sync, version, start_time, end_time) "
-                          "VALUES ($1, $2, $3, $4, $5, $6, $7, 1, "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint + 1, "
                           "CASE WHEN $9::bigint > 0 THEN now() END, "
                           "CASE WHEN $10::bigint > 0 THEN now() END) "
                           "RETURNING version, " US("start_time") ", " US("end_time") ", " US(
@@ -452,7 +452,7 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
             free(pos[i]);
         free(pos);
     }
-    if (ncols) {
+    {
         const char *p[4] = {a[0], a[1], a[2], a[3]};
         rc = db_execp(c,
                       "INSERT INTO subscription_instance_values (subscription_instance_id, "
@@ -488,7 +488,7 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
             free(pos[i]);
         free(pos);
     }
-    if (ncols) {
+    {
         const char *p[4] = {a[0], a[1], a[2], a[3]};
         rc = db_execp(c,
                       "INSERT INTO subscription_instance_relations (in_use_by_id, attribute, "
@@ -501,6 +501,41 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
                                 sub->id);
         if (rc)
             goto out;
+    }
+    /* A reference must point at a block of the owner and type the tree says. */
+    {
+        const char **cc = orch_calloc(ncols * 3 + 1, sizeof(char *));
+        char *b[3];
+        for (size_t i = 0; i < ncols; i++) {
+            cc[i] = flat.relations[i].child_id;
+            cc[ncols + i] = flat.relations[i].child_subscription_id;
+            cc[2 * ncols + i] = flat.relations[i].child_block->id;
+        }
+        for (int k = 0; k < 3; k++)
+            b[k] = db__array(cc + k * ncols, ncols);
+        free(cc);
+        {
+            const char *p[3] = {b[0], b[1], b[2]};
+            rc = db_execp(c,
+                          "SELECT t.c FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS t(c, o, b) "
+                          "LEFT JOIN subscription_instances si ON si.subscription_instance_id = t.c "
+                          "WHERE si.subscription_id IS DISTINCT FROM t.o "
+                          "OR si.product_block_id IS DISTINCT FROM t.b LIMIT 1",
+                          3, p, &res, err);
+        }
+        for (int k = 0; k < 3; k++)
+            free(b[k]);
+        if (rc)
+            goto out;
+        if (PQntuples(res) > 0) {
+            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REFERENCE_INVALID",
+                                "subscription %s references block %s, which is not a block of "
+                                "the owner and type given",
+                                sub->id, PQgetvalue(res, 0, 0));
+            goto out;
+        }
+        PQclear(res);
+        res = NULL;
     }
     {
         const char *p[1] = {sub->id};

@@ -11,6 +11,7 @@
 #include "subscription/subscription.h"
 #include "ctx.h"
 #include "errors.h"
+#include "process.h"
 
 typedef struct orch_store orch_store_t;
 
@@ -123,6 +124,97 @@ typedef struct orch_store_ops {
                             orch_customer_description_t *out, orch_error_t *err);
     orch_err_t (*cd_delete)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
                             int64_t version, orch_error_t *err);
+
+    /* ---- The workflow engine (db/store_process.c; protocols in docs/SCHEMA.md) ---- */
+    /* Registers this replica (hostname, pid, build, address, workers) and the workflow
+     * versions it can run: workflows rows, workflow_versions (FAILED_PRECONDITION
+     * WORKFLOW_VERSION_MISMATCH when a stored digest differs) and replica_workflow_versions.
+     * replica_id (37 bytes) gets the new replica's id. */
+    orch_err_t (*engine_register)(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
+                                  const char *build, const char *address, int workers,
+                                  const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
+                                  orch_error_t *err);
+    /* Heartbeat and housekeeping, every few seconds per replica: heartbeat_time, renews the
+     * leases this replica holds (never past a step's deadline_time), fails processes whose
+     * step overran its deadline and due processes whose version no live replica has. */
+    orch_err_t (*engine_heartbeat)(orch_store_t *st, const orch_ctx_t *ctx,
+                                   const char *replica_id, int lease_ms, orch_error_t *err);
+    /* Clean stop: draining/stop_time, releases every lease held, forgets its versions. */
+    orch_err_t (*engine_stop)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                              orch_error_t *err);
+    /* Claims up to max runnable, due processes of versions this replica has, unless the
+     * engine is paused (FOR UPDATE SKIP LOCKED; lease of lease_ms). */
+    orch_err_t (*process_claim)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                int lease_ms, int max, orch_claim_t *out, size_t *n,
+                                orch_error_t *err);
+    /* Before a step runs: deadline_time = now() + timeout_ms, the running step's key and
+     * name, status running (fenced on lease_token: ABORTED LEASE_LOST when moved on);
+     * c->step_started gets the database's clock. *paused: the engine is paused (nothing
+     * changed then). */
+    orch_err_t (*process_step_begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
+                                     const char *step_key, const char *step_name,
+                                     int timeout_ms, bool *paused, orch_error_t *err);
+    /* Commits one step's outcome in tx (which already holds the step's own changes): the
+     * fenced process update, the audit row (an identical repeated failure of the last row
+     * bumps its retry_count instead), linked subscriptions and the events.
+     * ABORTED LEASE_LOST when the lease moved on: the caller must roll tx back. */
+    orch_err_t (*process_commit_step)(orch_tx_t *tx, const orch_step_commit_t *c,
+                                      orch_error_t *err);
+    /* Gives a claimed process back without a step (stopping, paused): runnable now. */
+    orch_err_t (*process_release)(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
+                                  orch_error_t *err);
+    /* Creates a process with its initial input and first event; wakes the workers at commit.
+     * NOT_FOUND WORKFLOW_VERSION_NOT_FOUND when the version is not registered.
+     * process_id: 37 bytes. */
+    orch_err_t (*process_create)(orch_tx_t *tx, const orch_process_new_t *p, char *process_id,
+                                 orch_error_t *err);
+    /* One process; full = with the audit log and initial input. tx may be NULL. NOT_FOUND
+     * PROCESS_NOT_FOUND. *out: caller frees with orch_process_free. */
+    orch_err_t (*process_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *process_id, bool full, orch_process_t **out,
+                              orch_error_t *err);
+    /* ListProcesses (filter, order_by, keyset page token). page: caller cleans up. */
+    orch_err_t (*process_list)(orch_store_t *st, const orch_ctx_t *ctx,
+                               const orch_process_query_t *q, orch_process_page_t *page,
+                               orch_error_t *err);
+    /* Counts per (is_task, status) of processes matching filter. *out: caller frees. */
+    orch_err_t (*process_status_counts)(orch_store_t *st, const orch_ctx_t *ctx,
+                                        const char *filter, orch_status_count_t **out, size_t *n,
+                                        orch_error_t *err);
+    /* Retry from the failed step (failed, api_unavailable, inconsistent_data, waiting):
+     * resumed and runnable now. FAILED_PRECONDITION PROCESS_NOT_RETRIABLE otherwise. */
+    orch_err_t (*process_retry)(orch_tx_t *tx, const char *process_id, const char *actor,
+                                orch_error_t *err);
+    /* Abort: aborted, lease token moved on (a running step's commit is refused), an "aborted
+     * by" audit row. FAILED_PRECONDITION PROCESS_FINISHED for completed/aborted ones;
+     * *already = true (no change) for an aborted one. */
+    orch_err_t (*process_abort)(orch_tx_t *tx, const char *process_id, const char *reason,
+                                const char *actor, bool *already, orch_error_t *err);
+    /* Deletes a task with its log. FAILED_PRECONDITION PROCESS_NOT_A_TASK for a workflow. */
+    orch_err_t (*process_delete)(orch_tx_t *tx, const char *process_id, orch_error_t *err);
+    orch_err_t (*process_set_note)(orch_tx_t *tx, const char *process_id, const char *note,
+                                   orch_error_t *err);
+    /* Resumes every failed / waiting / api_unavailable / inconsistent_data task matching
+     * filter. *ids: caller frees each and the array. */
+    orch_err_t (*process_bulk_resume)(orch_tx_t *tx, const char *filter, const char *actor,
+                                      char ***ids, size_t *n, orch_error_t *err);
+    orch_err_t (*engine_status)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                orch_engine_status_t *out, orch_error_t *err);
+    orch_err_t (*engine_set_paused)(orch_tx_t *tx, bool paused, const char *actor,
+                                    orch_error_t *err);
+    /* Workflows from the database (name order, keyset pages; filter over name, description,
+     * target, is_task). ListWorkflows carries only the latest version of each. */
+    orch_err_t (*workflow_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                                int page_size, const char *page_token, orch_wf_info_t ***out,
+                                size_t *n, long *total, char **next_token, orch_error_t *err);
+    /* By id or name: every version, newest first. NOT_FOUND WORKFLOW_NOT_FOUND. */
+    orch_err_t (*workflow_get)(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
+                               const char *name, orch_wf_info_t **out, orch_error_t *err);
+    /* The simulated inventory / IPAM of the example workflows: the next free value of pool
+     * ("ims_node", "nrm_node", "ipv4_loopback", "ipv6_loopback") taken for owner in tx, so a
+     * rolled-back step leaks nothing. *value: the number allocated. */
+    orch_err_t (*inventory_allocate)(orch_tx_t *tx, const char *pool, const char *owner,
+                                     long long *value, orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

@@ -236,6 +236,7 @@ int main(int argc, char **argv)
                                          .app = &app});
     srv_server_add_methods(srv, srv_health_methods);
     srv_server_add_methods(srv, srv_product_methods);
+    srv_server_add_methods(srv, srv_subscription_methods);
     orch_error_init(&err);
     if (srv_server_start(srv, &err)) {
         orch_err("main", "%s", err.message);

@@ -103,10 +103,9 @@ bool orch_step_ctx_expired(const orch_step_ctx_t *ctx);
 /* Records that the process touched this subscription (linked in the same transaction). */
 void orch_step_ctx_link_subscription(orch_step_ctx_t *ctx, const char *subscription_id);
 
-/* Logs with the process and step in front of the message. */
-#define orch_step_log(level, ctx, fmt, ...)                                                    \
-    orch_log((level), "step", "process %s step %s: " fmt, (ctx)->process_id, (ctx)->step_key,  \
-             ##__VA_ARGS__)
+/* Logs one line with the process and step in front of the message. */
+void orch_step_log(orch_log_level_t level, const orch_step_ctx_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* State accessors: borrowed values, or a default when absent or of another type. */
 const char *orch_state_str(const json_t *state, const char *key, const char *dflt);

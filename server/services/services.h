@@ -7,5 +7,6 @@
 
 extern const srv_method_t srv_product_methods[];
 extern const srv_method_t srv_health_methods[];
+extern const srv_method_t srv_subscription_methods[];
 
 #endif

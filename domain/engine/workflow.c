@@ -1,0 +1,370 @@
+/* Workflow definitions and the registry of workflow versions: checks a declaration once at
+ * start-up, flattens groups into keyed leaves, and renders the step list stored in
+ * workflow_versions (with its digest). Also the step-result helpers authors call. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/alloc.h"
+#include "domain/engine/engine.h"
+
+/* ---- Step results ----------------------------------------------------------------------------- */
+
+orch_step_result_t orch_step_ok(json_t *changes)
+{
+    orch_step_result_t r = {.outcome = ORCH_STEP_SUCCESS, .changes = changes};
+    return r;
+}
+
+orch_step_result_t orch_step_skip(void)
+{
+    orch_step_result_t r = {.outcome = ORCH_STEP_SKIP};
+    return r;
+}
+
+static orch_step_result_t result_v(orch_step_outcome_t o, const char *reason, json_t *details,
+                                   const char *fmt, va_list ap)
+{
+    orch_step_result_t r = {.outcome = o, .details = details};
+    char buf[2048];
+    snprintf(r.reason, sizeof(r.reason), "%s", reason && *reason ? reason : "STEP_FAILED");
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    r.message = orch_strdup(buf);
+    return r;
+}
+
+orch_step_result_t orch_step_wait(const char *reason, json_t *details, const char *fmt, ...)
+{
+    va_list ap;
+    orch_step_result_t r;
+    va_start(ap, fmt);
+    r = result_v(ORCH_STEP_WAIT, reason, details, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+orch_step_result_t orch_step_fail(const char *reason, json_t *details, const char *fmt, ...)
+{
+    va_list ap;
+    orch_step_result_t r;
+    va_start(ap, fmt);
+    r = result_v(ORCH_STEP_FAIL, reason, details, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+orch_step_result_t orch_step_abort(const char *fmt, ...)
+{
+    va_list ap;
+    orch_step_result_t r;
+    va_start(ap, fmt);
+    r = result_v(ORCH_STEP_ABORT, "ABORTED", NULL, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+orch_step_result_t orch_step_fail_error(const orch_error_t *err)
+{
+    json_t *details = NULL;
+    if (err->nviolations) {
+        details = json_object();
+        for (size_t i = 0; i < err->nviolations; i++)
+            json_object_set_new(details, err->violations[i].field,
+                                json_string(err->violations[i].description));
+    }
+    return orch_step_fail(err->reason, details, "%s", err->message);
+}
+
+void orch_step_result_cleanup(orch_step_result_t *r)
+{
+    json_decref(r->changes);
+    json_decref(r->details);
+    free(r->message);
+    r->changes = r->details = NULL;
+    r->message = NULL;
+}
+
+/* ---- Context helpers -------------------------------------------------------------------------- */
+
+bool orch_step_ctx_expired(const orch_step_ctx_t *ctx)
+{
+    return orch_ctx_cancelled(&ctx->ctx) || orch_ctx_remaining_ms(&ctx->ctx) <= 0;
+}
+
+void orch_step_ctx_link_subscription(orch_step_ctx_t *ctx, const char *subscription_id)
+{
+    for (size_t i = 0; i < ctx->nlinked; i++)
+        if (strcmp(ctx->linked_subscriptions[i], subscription_id) == 0)
+            return;
+    if (ctx->nlinked < sizeof(ctx->linked_subscriptions) / sizeof(ctx->linked_subscriptions[0]))
+        snprintf(ctx->linked_subscriptions[ctx->nlinked++], 37, "%s", subscription_id);
+}
+
+void orch_step_log(orch_log_level_t level, const orch_step_ctx_t *ctx, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    if (level < orch__log_level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    orch__log(level, "step", "process %s step %s: %s", ctx->process_id, ctx->step_key, buf);
+}
+
+const char *orch_state_str(const json_t *state, const char *key, const char *dflt)
+{
+    json_t *v = json_object_get(state, key);
+    return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+long long orch_state_int(const json_t *state, const char *key, long long dflt)
+{
+    json_t *v = json_object_get(state, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
+}
+
+bool orch_state_bool(const json_t *state, const char *key, bool dflt)
+{
+    json_t *v = json_object_get(state, key);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+/* ---- The registry ----------------------------------------------------------------------------- */
+
+struct orch_registry {
+    orch_workflow_t **items;
+    size_t n;
+};
+
+orch_registry_t *orch_registry_new(void)
+{
+    return orch_calloc(1, sizeof(orch_registry_t));
+}
+
+static void workflow_free(orch_workflow_t *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->nleaves; i++)
+        free(w->leaves[i].key);
+    free(w->leaves);
+    free(w->steps_json);
+    free(w);
+}
+
+void orch_registry_free(orch_registry_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        workflow_free(r->items[i]);
+    free(r->items);
+    free(r);
+}
+
+static bool key_ok(const char *k)
+{
+    if (!k || !*k || strlen(k) > 100)
+        return false;
+    for (const char *p = k; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return false;
+    return true;
+}
+
+static const char *kind_name(orch_step_kind_t k)
+{
+    switch (k) {
+    case ORCH_KIND_STEP:
+        return "step";
+    case ORCH_KIND_RETRY:
+        return "retry_step";
+    case ORCH_KIND_CONDITIONAL:
+        return "conditional";
+    case ORCH_KIND_GROUP:
+        return "step_group";
+    case ORCH_KIND_DONE:
+        return "done";
+    case ORCH_KIND_ABORT:
+        return "abort";
+    }
+    return "step";
+}
+
+static json_t *step_json(const orch_step_def_t *s, const char *key)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "key", key, "name", s->name, "kind",
+                          kind_name(s->kind));
+    if (s->timeout_ms)
+        json_object_set_new(o, "timeout_ms", json_integer(s->timeout_ms));
+    if (s->description)
+        json_object_set_new(o, "description", json_string(s->description));
+    if (s->condition)
+        json_object_set_new(o, "condition", json_string(s->condition));
+    if (s->kind == ORCH_KIND_GROUP) {
+        json_t *c = json_array();
+        for (const orch_step_def_t *ch = s->children; ch->key; ch++) {
+            char *ck = orch_asprintf("%s.%s", key, ch->key);
+            json_array_append_new(c, step_json(ch, ck));
+            free(ck);
+        }
+        json_object_set_new(o, "children", c);
+    }
+    return o;
+}
+
+static void add_leaf(orch_workflow_t *w, const orch_step_def_t *def, const orch_step_def_t *parent,
+                     char *key, size_t top)
+{
+    w->leaves = orch_realloc(w->leaves, (w->nleaves + 1) * sizeof(*w->leaves));
+    w->leaves[w->nleaves++] = (orch_leaf_t){key, def, parent, top};
+}
+
+static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t *s, bool nested,
+                             orch_error_t *err)
+{
+    if (!key_ok(s->key))
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                              "workflow %s v%d: step key '%s' must be 1-100 of [a-z0-9_]",
+                              d->name, d->version, s->key ? s->key : "");
+    if (!s->name || !*s->name)
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                              "workflow %s v%d: step %s has no name", d->name, d->version, s->key);
+    switch (s->kind) {
+    case ORCH_KIND_STEP:
+    case ORCH_KIND_RETRY:
+        if (!s->fn)
+            goto nofn;
+        break;
+    case ORCH_KIND_CONDITIONAL:
+        if (!s->fn)
+            goto nofn;
+        if (!s->pred)
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                                  "workflow %s v%d: conditional step %s has no predicate",
+                                  d->name, d->version, s->key);
+        break;
+    case ORCH_KIND_GROUP:
+        if (nested || !s->children || !s->children[0].key)
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                                  "workflow %s v%d: step group %s needs children (and groups "
+                                  "do not nest)",
+                                  d->name, d->version, s->key);
+        break;
+    case ORCH_KIND_DONE:
+    case ORCH_KIND_ABORT:
+        if (nested)
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                                  "workflow %s v%d: %s cannot be inside a group", d->name,
+                                  d->version, s->key);
+        break;
+    default:
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                              "workflow %s v%d: step %s has an unknown kind", d->name,
+                              d->version, s->key);
+    }
+    return ORCH_OK;
+nofn:
+    return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                          "workflow %s v%d: step %s has no function", d->name, d->version, s->key);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, orch_error_t *err)
+{
+    orch_workflow_t *w = NULL;
+    json_t *arr = NULL;
+    const orch_step_def_t *last = NULL;
+    orch_err_t rc = ORCH_OK;
+
+    if (!d->name || !key_ok(d->name) || d->version < 1 || !d->steps)
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                              "workflow '%s': a name of [a-z0-9_], a version >= 1 and steps "
+                              "are required",
+                              d->name ? d->name : "");
+    if (orch_registry_find(r, d->name, d->version))
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                              "workflow %s v%d is registered twice", d->name, d->version);
+    w = orch_calloc(1, sizeof(*w));
+    w->def = d;
+    arr = json_array();
+    for (const orch_step_def_t *s = d->steps; s->key || s->name; s++, w->ntop++) {
+        rc = check_step(d, s, false, err);
+        if (rc)
+            goto out;
+        json_array_append_new(arr, step_json(s, s->key));
+        if (s->kind == ORCH_KIND_GROUP) {
+            for (const orch_step_def_t *c = s->children; c->key || c->name; c++) {
+                rc = check_step(d, c, true, err);
+                if (rc)
+                    goto out;
+                add_leaf(w, c, s, orch_asprintf("%s.%s", s->key, c->key), w->ntop);
+            }
+        } else {
+            add_leaf(w, s, NULL, orch_strdup(s->key), w->ntop);
+        }
+        last = s;
+    }
+    if (!last || (last->kind != ORCH_KIND_DONE && last->kind != ORCH_KIND_ABORT)) {
+        rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                            "workflow %s v%d must end with a done or abort step", d->name,
+                            d->version);
+        goto out;
+    }
+    for (size_t i = 0; i < w->nleaves; i++)
+        for (size_t j = i + 1; j < w->nleaves; j++)
+            if (strcmp(w->leaves[i].key, w->leaves[j].key) == 0) {
+                rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                                    "workflow %s v%d: step key %s is used twice", d->name,
+                                    d->version, w->leaves[i].key);
+                goto out;
+            }
+    w->steps_json = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    snprintf(w->digest, sizeof(w->digest), "%016llx", (unsigned long long)fnv1a(w->steps_json));
+    r->items = orch_realloc(r->items, (r->n + 1) * sizeof(*r->items));
+    r->items[r->n++] = w;
+    w = NULL;
+out:
+    json_decref(arr);
+    workflow_free(w);
+    return rc;
+}
+
+const orch_workflow_t *orch_registry_find(const orch_registry_t *r, const char *name, int version)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->items[i]->def->version == version && strcmp(r->items[i]->def->name, name) == 0)
+            return r->items[i];
+    return NULL;
+}
+
+const orch_workflow_t *orch_registry_latest(const orch_registry_t *r, const char *name)
+{
+    const orch_workflow_t *best = NULL;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->items[i]->def->name, name) == 0 &&
+            (!best || r->items[i]->def->version > best->def->version))
+            best = r->items[i];
+    return best;
+}
+
+size_t orch_registry_count(const orch_registry_t *r)
+{
+    return r->n;
+}
+
+const orch_workflow_t *orch_registry_at(const orch_registry_t *r, size_t i)
+{
+    return i < r->n ? r->items[i] : NULL;
+}

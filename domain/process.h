@@ -1,0 +1,155 @@
+/* Process records as the store hands them to the domain and the services: a process with its
+ * audit log, a claim, a step commit, workflow versions and the engine switch. Plain structs;
+ * every pointer is owned by the record and freed by its _cleanup/_free function. */
+#ifndef ORCH_PROCESS_H
+#define ORCH_PROCESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One row of the audit log. */
+typedef struct orch_process_step {
+    char step_id[37];
+    int sequence;
+    char *key, *name, *status; /* status: "success", "failed", ... */
+    json_t *state, *delta;     /* objects, never NULL */
+    json_t *error;             /* NULL when none */
+    int64_t start_us, end_us;
+    char *executed_by;
+    int retry_count;
+} orch_process_step_t;
+
+typedef struct orch_process {
+    char id[37];
+    char workflow_id[37];
+    char *workflow_name;
+    char *target; /* "CREATE" ... */
+    int version;
+    bool is_task;
+    char *status; /* last_status */
+    char *last_step, *last_step_key, *assignee, *created_by, *note; /* NULL = none */
+    char *failed_reason;
+    json_t *failed_details; /* NULL = none */
+    int64_t start_us, update_us, end_us, next_run_us; /* 0 = unset */
+    char product_id[37];  /* "" = none */
+    char **subscription_ids;
+    size_t nsubscriptions;
+    char *customer_id; /* NULL = none */
+    int retry_count;
+    int steps_total, steps_done;
+    bool runnable;
+    int64_t lease_token;
+    /* Full view only. */
+    json_t *initial_state; /* an object, {} when none (never NULL once loaded) */
+    orch_process_step_t *steps;
+    size_t nsteps;
+} orch_process_t;
+
+void orch_process_free(orch_process_t *p); /* NULL ok */
+
+/* The state the process continues from: the last audit row's state, else the initial
+ * input. Borrowed from p. */
+const json_t *orch_process_current_state(const orch_process_t *p);
+
+/* A process claimed by a worker. */
+typedef struct orch_claim {
+    char process_id[37];
+    int64_t lease_token;
+    char workflow[256];
+    int version;
+    char status[32];
+    char step_started[64]; /* set by process_step_begin: the database's clock */
+} orch_claim_t;
+
+/* One step's outcome, committed with orch_store_ops.process_commit_step. Borrowed. */
+typedef struct orch_step_commit {
+    const char *process_id;
+    int64_t lease_token;
+    const char *old_status;     /* the status the claim saw */
+    const char *step_key, *step_name, *step_status;
+    const json_t *state, *delta, *error; /* error may be NULL */
+    const char *start_time;     /* when the step began, as the database wrote it */
+    const char *process_status; /* the process's new last_status */
+    bool runnable, finished;
+    int64_t next_run_delay_ms;
+    int retry_count;
+    const char *executed_by;
+    const char (*subscriptions)[37]; /* linked to the process */
+    size_t nsubscriptions;
+} orch_step_commit_t;
+
+/* A workflow version as registered by a replica. Borrowed. */
+typedef struct orch_wf_reg {
+    const char *name, *description, *target; /* target: "CREATE" ... */
+    bool is_task;
+    int version;
+    const char *steps_json, *digest;
+} orch_wf_reg_t;
+
+/* A new process. Borrowed. */
+typedef struct orch_process_new {
+    const char *workflow;
+    int version;
+    const char *product_id; /* NULL = none */
+    const char *created_by, *note; /* NULL = none */
+    const json_t *initial_state;
+} orch_process_new_t;
+
+/* A page request of ListProcesses. */
+typedef struct orch_process_query {
+    const char *filter, *order_by, *page_token;
+    int page_size; /* already clamped */
+} orch_process_query_t;
+
+typedef struct orch_process_page {
+    orch_process_t **items;
+    size_t n;
+    char *next_token; /* NULL on the last page */
+    long total;
+} orch_process_page_t;
+void orch_process_page_cleanup(orch_process_page_t *p);
+
+/* Process counts per status. */
+typedef struct orch_status_count {
+    char status[32];
+    bool is_task;
+    long count;
+} orch_status_count_t;
+
+/* The engine switch. */
+typedef struct orch_engine_status {
+    bool paused;
+    int running; /* processes holding a live lease */
+    int replicas; /* replicas heartbeating */
+    int64_t update_us;
+    char updated_by[256];
+} orch_engine_status_t;
+
+/* A workflow with its registered versions. */
+typedef struct orch_wf_version_info {
+    int version;
+    char *steps_json;
+    int64_t create_us;
+    int replica_count;
+} orch_wf_version_info_t;
+
+typedef struct orch_wf_product {
+    char id[37];
+    char *name, *product_type, *tag;
+} orch_wf_product_t;
+
+typedef struct orch_wf_info {
+    char id[37];
+    char *name, *description, *target;
+    bool is_task;
+    int64_t create_us;
+    orch_wf_version_info_t *versions; /* newest first */
+    size_t nversions;
+    orch_wf_product_t *products;
+    size_t nproducts;
+} orch_wf_info_t;
+void orch_wf_info_free(orch_wf_info_t *w); /* NULL ok */
+
+#endif

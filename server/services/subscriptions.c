@@ -1,0 +1,510 @@
+/* orchestrator.v1.SubscriptionService: decode -> domain subscription model / store ->
+ * encode. Subscription writes other than the operator calls here happen only inside
+ * workflows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/ids.h"
+#include "domain/page.h"
+#include "domain/subscription/offered.h"
+#include "orchestrator/v1/subscriptions.pb-c.h"
+#include "server/app.h"
+#include "server/rpc/codec.h"
+#include "server/services/idem.h"
+#include "server/services/services.h"
+
+#define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
+#define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
+
+static char *s(orch_arena_t *a, const char *str)
+{
+    return orch_arena_strdup(a, str);
+}
+
+/* The domain's status enum is in the proto's order. */
+static Orchestrator__V1__SubscriptionStatus status_to_pb(orch_sub_status_t st)
+{
+    return (Orchestrator__V1__SubscriptionStatus)st;
+}
+
+static Orchestrator__V1__SubscriptionInstance *instance_to_pb(orch_arena_t *a,
+                                                              const orch_instance_t *in)
+{
+    Orchestrator__V1__SubscriptionInstance *pb = NEW(a, Orchestrator__V1__SubscriptionInstance);
+    size_t nchildren = 0, k = 0;
+
+    orchestrator__v1__subscription_instance__init(pb);
+    pb->subscription_instance_id = s(a, in->id);
+    pb->product_block = s(a, in->block->def->name);
+    pb->label = s(a, in->label);
+    pb->owner_subscription_id = s(a, in->subscription_id);
+    if (in->foreign && !in->loaded)
+        return pb;
+    pb->n_values = in->block->nfields;
+    pb->values = NEWV(a, Orchestrator__V1__InstanceFieldValue, pb->n_values);
+    for (size_t i = 0; i < in->block->nfields; i++) {
+        const orch_field_def_t *f = &in->block->def->fields[i];
+        Orchestrator__V1__InstanceFieldValue *v = NEW(a, Orchestrator__V1__InstanceFieldValue);
+        orchestrator__v1__instance_field_value__init(v);
+        v->name = s(a, f->name);
+        v->type = (Orchestrator__V1__FieldType)f->type;
+        v->is_list = f->is_list;
+        v->n_values = in->values[i].n;
+        v->values = orch_arena_alloc(a, (v->n_values ? v->n_values : 1) * sizeof(char *));
+        for (size_t j = 0; j < v->n_values; j++)
+            v->values[j] = s(a, in->values[i].items[j]);
+        pb->values[i] = v;
+    }
+    for (size_t i = 0; i < in->block->nchildren; i++)
+        nchildren += in->children[i].n;
+    pb->n_children = nchildren;
+    pb->children = NEWV(a, Orchestrator__V1__InstanceChild, nchildren);
+    for (size_t i = 0; i < in->block->nchildren; i++) {
+        for (size_t j = 0; j < in->children[i].n; j++) {
+            Orchestrator__V1__InstanceChild *c = NEW(a, Orchestrator__V1__InstanceChild);
+            orchestrator__v1__instance_child__init(c);
+            c->attribute = s(a, in->block->def->children[i].name);
+            c->position = (int32_t)j;
+            c->foreign = in->children[i].items[j]->foreign;
+            c->instance = instance_to_pb(a, in->children[i].items[j]);
+            pb->children[k++] = c;
+        }
+    }
+    return pb;
+}
+
+static Orchestrator__V1__CustomerDescription *cd_to_pb(orch_arena_t *a, const char *sub_id,
+                                                       const orch_customer_description_t *cd)
+{
+    Orchestrator__V1__CustomerDescription *pb = NEW(a, Orchestrator__V1__CustomerDescription);
+    orchestrator__v1__customer_description__init(pb);
+    pb->customer_description_id = s(a, cd->id);
+    pb->subscription_id = s(a, sub_id);
+    pb->customer_id = s(a, cd->customer_id);
+    pb->description = s(a, cd->description);
+    pb->version = cd->version;
+    pb->create_time = srv_codec_timestamp(a, cd->create_time_us);
+    pb->update_time = srv_codec_timestamp(a, cd->update_time_us);
+    return pb;
+}
+
+static Orchestrator__V1__Subscription *sub_to_pb(orch_arena_t *a, const orch_subscription_t *sub,
+                                                 bool full)
+{
+    Orchestrator__V1__Subscription *pb = NEW(a, Orchestrator__V1__Subscription);
+    Orchestrator__V1__ProductRef *pr = NEW(a, Orchestrator__V1__ProductRef);
+    orch_sub_link_t *deps;
+    size_t ndeps = 0;
+
+    orchestrator__v1__subscription__init(pb);
+    orchestrator__v1__product_ref__init(pr);
+    pr->product_id = s(a, sub->product->id);
+    pr->name = s(a, sub->product->def->name);
+    pr->product_type = s(a, sub->product->def->product_type);
+    pr->tag = s(a, sub->product->def->tag);
+    pb->subscription_id = s(a, sub->id);
+    pb->product = pr;
+    pb->customer_id = s(a, sub->customer_id);
+    pb->description = s(a, sub->description);
+    pb->status = status_to_pb(sub->status);
+    pb->in_sync = sub->in_sync;
+    pb->start_time = srv_codec_timestamp(a, sub->start_time_us);
+    pb->end_time = srv_codec_timestamp(a, sub->end_time_us);
+    pb->note = s(a, sub->note);
+    pb->version = sub->version;
+    pb->create_time = srv_codec_timestamp(a, sub->create_time_us);
+    pb->update_time = srv_codec_timestamp(a, sub->update_time_us);
+    pb->n_customer_descriptions = sub->ncustomer_descriptions;
+    pb->customer_descriptions =
+        NEWV(a, Orchestrator__V1__CustomerDescription, sub->ncustomer_descriptions);
+    for (size_t i = 0; i < sub->ncustomer_descriptions; i++)
+        pb->customer_descriptions[i] = cd_to_pb(a, sub->id, &sub->customer_descriptions[i]);
+    pb->n_in_use_by_subscription_ids = sub->nin_use_by;
+    pb->in_use_by_subscription_ids =
+        orch_arena_alloc(a, (sub->nin_use_by ? sub->nin_use_by : 1) * sizeof(char *));
+    for (size_t i = 0; i < sub->nin_use_by; i++)
+        pb->in_use_by_subscription_ids[i] = s(a, sub->in_use_by[i].subscription_id);
+    deps = orch_sub_depends_on(sub, &ndeps);
+    pb->n_depends_on_subscription_ids = ndeps;
+    pb->depends_on_subscription_ids = orch_arena_alloc(a, (ndeps ? ndeps : 1) * sizeof(char *));
+    for (size_t i = 0; i < ndeps; i++)
+        pb->depends_on_subscription_ids[i] = s(a, deps[i].subscription_id);
+    free(deps);
+    if (full) {
+        json_t *model = orch_sub_to_json(sub);
+        pb->metadata = srv_codec_struct_from_json(a, sub->metadata);
+        pb->root_instance = instance_to_pb(a, sub->root);
+        pb->domain_model = srv_codec_struct_from_json(a, model);
+        json_decref(model);
+    }
+    return pb;
+}
+
+static bool view_full(Orchestrator__V1__SubscriptionView v, bool dflt)
+{
+    if (v == ORCHESTRATOR__V1__SUBSCRIPTION_VIEW__SUBSCRIPTION_VIEW_FULL)
+        return true;
+    if (v == ORCHESTRATOR__V1__SUBSCRIPTION_VIEW__SUBSCRIPTION_VIEW_BASIC)
+        return false;
+    return dflt;
+}
+
+static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *reqm,
+                                     ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListSubscriptionsRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListSubscriptionsResponse *resp;
+    orch_sub_query_t q = {0};
+    orch_sub_page_t page;
+    bool full = view_full(req->view, false);
+    int size;
+    orch_err_t rc;
+
+    rc = orch_page_size(req->page_size, &size, err);
+    if (rc)
+        return rc;
+    if (req->query && strlen(req->query) > 1000)
+        return orch_error_invalid(err, "query", "is longer than 1000 characters");
+    q.filter = req->filter;
+    q.query = req->query;
+    q.order_by = req->order_by;
+    q.page_size = size;
+    q.page_token = req->page_token;
+    q.full = full;
+    rc = app->store->ops->sub_list(app->store, srv_call_ctx(call), app->catalog, &q, &page, err);
+    if (rc)
+        return rc;
+    resp = NEW(a, Orchestrator__V1__ListSubscriptionsResponse);
+    orchestrator__v1__list_subscriptions_response__init(resp);
+    resp->n_subscriptions = page.n;
+    resp->subscriptions = NEWV(a, Orchestrator__V1__Subscription, page.n);
+    for (size_t i = 0; i < page.n; i++)
+        resp->subscriptions[i] = sub_to_pb(a, page.items[i], full);
+    resp->next_page_token = s(a, page.next_token);
+    resp->total_size = (int32_t)(page.total > INT32_MAX ? INT32_MAX : page.total);
+    resp->total_size_is_estimate = page.total_is_estimate;
+    orch_sub_page_cleanup(&page);
+    *respm = &resp->base;
+    return ORCH_OK;
+}
+
+static orch_err_t load(srv_call_t *call, orch_tx_t *tx, const char *id, bool for_update,
+                       orch_subscription_t **out, orch_error_t *err)
+{
+    srv_app_t *app = srv_call_app(call);
+    orch_err_t rc = orch_uuid_check(id, "subscription_id", err);
+    if (rc)
+        return rc;
+    return app->store->ops->sub_load(app->store, tx, srv_call_ctx(call), app->catalog, id,
+                                     for_update, out, err);
+}
+
+static orch_err_t get_subscription(srv_call_t *call, const ProtobufCMessage *reqm,
+                                   ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__GetSubscriptionRequest *req = (const void *)reqm;
+    orch_subscription_t *sub = NULL;
+    orch_err_t rc = load(call, NULL, req->subscription_id, false, &sub, err);
+    if (rc)
+        return rc;
+    *respm = &sub_to_pb(srv_call_arena(call), sub, view_full(req->view, true))->base;
+    orch_subscription_free(sub);
+    return ORCH_OK;
+}
+
+static orch_err_t list_subscription_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
+                                              ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListSubscriptionWorkflowsRequest *req = (const void *)reqm;
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListSubscriptionWorkflowsResponse *resp;
+    orch_subscription_t *sub = NULL;
+    const orch_product_t *p;
+    int size;
+    orch_err_t rc;
+
+    rc = orch_page_size(req->page_size, &size, err);
+    if (rc)
+        return rc;
+    if (req->filter && *req->filter)
+        return orch_error_invalid(err, "filter",
+                                  "is not supported here: a product has only a few workflows");
+    if (req->page_token && *req->page_token)
+        return orch_error_invalid(err, "page_token",
+                                  "is not a token this service issued: every workflow fits on "
+                                  "the first page");
+    rc = load(call, NULL, req->subscription_id, false, &sub, err);
+    if (rc)
+        return rc;
+    p = sub->product;
+    resp = NEW(a, Orchestrator__V1__ListSubscriptionWorkflowsResponse);
+    orchestrator__v1__list_subscription_workflows_response__init(resp);
+    resp->workflows = NEWV(a, Orchestrator__V1__SubscriptionWorkflow, p->nworkflows);
+    /* Grouped by target: create, modify, terminate, validate, reconcile. */
+    for (int t = ORCH_TARGET_CREATE; t <= ORCH_TARGET_SYSTEM; t++) {
+        for (size_t i = 0; i < p->nworkflows; i++) {
+            const orch_workflow_ref_t *w = &p->def->workflows[i];
+            Orchestrator__V1__SubscriptionWorkflow *sw;
+            Orchestrator__V1__WorkflowRef *ref;
+            orch_sub_offer_t offer;
+            if ((int)w->target != t)
+                continue;
+            orch_sub_offer(sub, w->name, w->target, false, &offer);
+            sw = NEW(a, Orchestrator__V1__SubscriptionWorkflow);
+            orchestrator__v1__subscription_workflow__init(sw);
+            ref = NEW(a, Orchestrator__V1__WorkflowRef);
+            orchestrator__v1__workflow_ref__init(ref);
+            ref->name = s(a, w->name);
+            ref->target = (Orchestrator__V1__WorkflowTarget)w->target;
+            sw->workflow = ref;
+            sw->description = s(a, w->description);
+            sw->allowed = offer.allowed;
+            sw->blocked_reason = s(a, offer.reason);
+            sw->blocked_message = s(a, offer.allowed ? "" : offer.message);
+            if (offer.reason && strcmp(offer.reason, "IN_USE_BY_OTHER_SUBSCRIPTIONS") == 0) {
+                sw->blocking_subscription_ids =
+                    orch_arena_alloc(a, (sub->nin_use_by ? sub->nin_use_by : 1) * sizeof(char *));
+                for (size_t k = 0; k < sub->nin_use_by; k++)
+                    if (sub->in_use_by[k].status != ORCH_SUB_TERMINATED)
+                        sw->blocking_subscription_ids[sw->n_blocking_subscription_ids++] =
+                            s(a, sub->in_use_by[k].subscription_id);
+            }
+            resp->workflows[resp->n_workflows++] = sw;
+        }
+    }
+    resp->total_size = (int32_t)resp->n_workflows;
+    orch_subscription_free(sub);
+    *respm = &resp->base;
+    return ORCH_OK;
+}
+
+/* Runs a subscription change in a unit of work with request_id idempotency. change gets the
+ * locked subscription and may edit it; it is then saved and returned. */
+typedef orch_err_t (*sub_change_fn)(srv_call_t *call, orch_tx_t *tx, orch_subscription_t *sub,
+                                    const void *req, orch_error_t *err);
+
+static orch_err_t change_subscription(srv_call_t *call, const ProtobufCMessage *reqm,
+                                      const char *id, int64_t version, const char *request_id,
+                                      bool save, sub_change_fn change, ProtobufCMessage **respm,
+                                      orch_error_t *err)
+{
+    srv_app_t *app = srv_call_app(call);
+    orch_subscription_t *sub = NULL;
+    srv_idem_t idem;
+    orch_err_t rc;
+
+    rc = orch_uuid_check(id, "subscription_id", err);
+    if (rc)
+        return rc;
+    rc = srv_idem_begin(call, reqm, request_id, &idem, err);
+    if (rc)
+        return rc;
+    if (idem.replay) {
+        *respm = idem.replay;
+        return ORCH_OK;
+    }
+    rc = app->store->ops->sub_load(app->store, idem.tx, srv_call_ctx(call), app->catalog, id,
+                                   true, &sub, err);
+    if (rc)
+        goto fail;
+    if (version && version != sub->version) {
+        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                            "subscription %s is at version %lld, not %lld; read it again and "
+                            "retry",
+                            id, (long long)sub->version, (long long)version);
+        goto fail;
+    }
+    rc = change(call, idem.tx, sub, reqm, err);
+    if (!rc && save)
+        rc = app->store->ops->sub_save(idem.tx, sub, err);
+    if (rc)
+        goto fail;
+    *respm = &sub_to_pb(srv_call_arena(call), sub, true)->base;
+    orch_subscription_free(sub);
+    return srv_idem_commit(call, &idem, *respm, err);
+fail:
+    orch_subscription_free(sub);
+    srv_idem_abort(call, &idem);
+    *respm = NULL;
+    return rc;
+}
+
+static orch_err_t do_in_sync(srv_call_t *call, orch_tx_t *tx, orch_subscription_t *sub,
+                             const void *req, orch_error_t *err)
+{
+    srv_app_t *app = srv_call_app(call);
+    long n = 0;
+    orch_err_t rc;
+    (void)req;
+    if (sub->in_sync)
+        return ORCH_OK;
+    rc = app->store->ops->sub_count_unfinished(tx, sub->id, &n, err);
+    if (rc)
+        return rc;
+    if (n > 0)
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "SUBSCRIPTION_LOCKED_BY_PROCESS",
+                              "subscription %s is locked by %ld unfinished process%s; finish or "
+                              "abort %s first",
+                              sub->id, n, n == 1 ? "" : "es", n == 1 ? "it" : "them");
+    sub->in_sync = true;
+    return ORCH_OK;
+}
+
+static orch_err_t set_in_sync(srv_call_t *call, const ProtobufCMessage *reqm,
+                              ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__SetSubscriptionInSyncRequest *req = (const void *)reqm;
+    return change_subscription(call, reqm, req->subscription_id, req->version, req->request_id,
+                               true, do_in_sync, respm, err);
+}
+
+static orch_err_t do_metadata(srv_call_t *call, orch_tx_t *tx, orch_subscription_t *sub,
+                              const void *reqv, orch_error_t *err)
+{
+    const Orchestrator__V1__UpdateSubscriptionMetadataRequest *req = reqv;
+    srv_app_t *app = srv_call_app(call);
+    json_t *meta = srv_codec_json_from_struct(req->metadata);
+    int64_t ver = sub->metadata_version;
+    orch_err_t rc;
+
+    rc = app->store->ops->sub_set_metadata(tx, sub->id, meta, &ver, err);
+    if (!rc) {
+        json_decref(sub->metadata);
+        sub->metadata = meta;
+        sub->metadata_version = ver;
+    } else {
+        json_decref(meta);
+    }
+    return rc;
+}
+
+static orch_err_t update_metadata(srv_call_t *call, const ProtobufCMessage *reqm,
+                                  ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__UpdateSubscriptionMetadataRequest *req = (const void *)reqm;
+    if (!req->metadata)
+        return orch_error_invalid(err, "metadata", "the new metadata (an object) is required");
+    return change_subscription(call, reqm, req->subscription_id, req->version, req->request_id,
+                               false, do_metadata, respm, err);
+}
+
+static orch_err_t check_cd_input(const char *sub_id, const char *customer_id,
+                                 const char *description, bool need_desc, orch_error_t *err)
+{
+    orch_err_t rc = orch_uuid_check(sub_id, "subscription_id", err);
+    if (rc)
+        return rc;
+    if (!customer_id || !*customer_id || strlen(customer_id) > 255)
+        return orch_error_invalid(err, "customer_id", "must be 1 to 255 characters");
+    if (need_desc && (!description || !*description || strlen(description) > 2000))
+        return orch_error_invalid(err, "description", "must be 1 to 2000 characters");
+    return ORCH_OK;
+}
+
+typedef enum { CD_CREATE, CD_UPDATE, CD_DELETE } cd_op_t;
+
+static orch_err_t cd_change(srv_call_t *call, const ProtobufCMessage *reqm, cd_op_t op,
+                            const char *sub_id, const char *customer_id, const char *description,
+                            int64_t version, const char *request_id, ProtobufCMessage **respm,
+                            orch_error_t *err)
+{
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    orch_customer_description_t cd;
+    srv_idem_t idem;
+    orch_err_t rc;
+
+    memset(&cd, 0, sizeof(cd));
+    rc = check_cd_input(sub_id, customer_id, description, op != CD_DELETE, err);
+    if (rc)
+        return rc;
+    rc = srv_idem_begin(call, reqm, request_id, &idem, err);
+    if (rc)
+        return rc;
+    if (idem.replay) {
+        *respm = idem.replay;
+        return ORCH_OK;
+    }
+    if (op == CD_CREATE)
+        rc = app->store->ops->cd_create(idem.tx, sub_id, customer_id, description, &cd, err);
+    else if (op == CD_UPDATE)
+        rc = app->store->ops->cd_update(idem.tx, sub_id, customer_id, description, version, &cd,
+                                        err);
+    else
+        rc = app->store->ops->cd_delete(idem.tx, sub_id, customer_id, version, err);
+    if (rc) {
+        srv_idem_abort(call, &idem);
+        orch_customer_description_cleanup(&cd);
+        return rc;
+    }
+    if (op == CD_DELETE) {
+        Orchestrator__V1__DeleteCustomerDescriptionResponse *r =
+            NEW(a, Orchestrator__V1__DeleteCustomerDescriptionResponse);
+        orchestrator__v1__delete_customer_description_response__init(r);
+        r->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+        *respm = &r->base;
+    } else {
+        *respm = &cd_to_pb(a, sub_id, &cd)->base;
+    }
+    orch_customer_description_cleanup(&cd);
+    return srv_idem_commit(call, &idem, *respm, err);
+}
+
+static orch_err_t create_cd(srv_call_t *call, const ProtobufCMessage *reqm,
+                            ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__CreateCustomerDescriptionRequest *r = (const void *)reqm;
+    return cd_change(call, reqm, CD_CREATE, r->subscription_id, r->customer_id, r->description, 0,
+                     r->request_id, respm, err);
+}
+
+static orch_err_t update_cd(srv_call_t *call, const ProtobufCMessage *reqm,
+                            ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__UpdateCustomerDescriptionRequest *r = (const void *)reqm;
+    return cd_change(call, reqm, CD_UPDATE, r->subscription_id, r->customer_id, r->description,
+                     r->version, r->request_id, respm, err);
+}
+
+static orch_err_t delete_cd(srv_call_t *call, const ProtobufCMessage *reqm,
+                            ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__DeleteCustomerDescriptionRequest *r = (const void *)reqm;
+    return cd_change(call, reqm, CD_DELETE, r->subscription_id, r->customer_id, NULL, r->version,
+                     r->request_id, respm, err);
+}
+
+static orch_err_t get_cd(srv_call_t *call, const ProtobufCMessage *reqm, ProtobufCMessage **respm,
+                         orch_error_t *err)
+{
+    const Orchestrator__V1__GetCustomerDescriptionRequest *r = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_customer_description_t cd;
+    orch_err_t rc = check_cd_input(r->subscription_id, r->customer_id, NULL, false, err);
+    if (rc)
+        return rc;
+    rc = app->store->ops->cd_get(app->store, srv_call_ctx(call), r->subscription_id,
+                                 r->customer_id, &cd, err);
+    if (rc)
+        return rc;
+    *respm = &cd_to_pb(srv_call_arena(call), r->subscription_id, &cd)->base;
+    orch_customer_description_cleanup(&cd);
+    return ORCH_OK;
+}
+
+#define SUB_SVC &orchestrator__v1__subscription_service__descriptor
+
+const srv_method_t srv_subscription_methods[] = {
+    {SUB_SVC, "ListSubscriptions", list_subscriptions, 0, NULL},
+    {SUB_SVC, "GetSubscription", get_subscription, 0, NULL},
+    {SUB_SVC, "ListSubscriptionWorkflows", list_subscription_workflows, 0, NULL},
+    {SUB_SVC, "SetSubscriptionInSync", set_in_sync, 0, NULL},
+    {SUB_SVC, "UpdateSubscriptionMetadata", update_metadata, 0, NULL},
+    {SUB_SVC, "CreateCustomerDescription", create_cd, 0, NULL},
+    {SUB_SVC, "GetCustomerDescription", get_cd, 0, NULL},
+    {SUB_SVC, "UpdateCustomerDescription", update_cd, 0, NULL},
+    {SUB_SVC, "DeleteCustomerDescription", delete_cd, 0, NULL},
+    {0},
+};
