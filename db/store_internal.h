@@ -58,6 +58,54 @@ orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char 
 orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
                          int64_t version, orch_error_t *err);
 
+/* store_process.c: the workflow engine */
+orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
+                               const char *build, const char *address, int workers,
+                               const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
+                               orch_error_t *err);
+orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                int lease_ms, orch_error_t *err);
+orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                           orch_error_t *err);
+orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                             int lease_ms, int max, orch_claim_t *out, size_t *n,
+                             orch_error_t *err);
+orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
+                                  const char *step_key, const char *step_name, int timeout_ms,
+                                  bool *paused, orch_error_t *err);
+orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err);
+orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
+                               orch_error_t *err);
+orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char *process_id,
+                              orch_error_t *err);
+orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *process_id, bool full, orch_process_t **out,
+                           orch_error_t *err);
+orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx,
+                            const orch_process_query_t *qy, orch_process_page_t *page,
+                            orch_error_t *err);
+orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                                     orch_status_count_t **out, size_t *n, orch_error_t *err);
+orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *actor,
+                             orch_error_t *err);
+orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *reason,
+                             const char *actor, bool *already, orch_error_t *err);
+orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_t *err);
+orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const char *note,
+                                orch_error_t *err);
+orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char *actor,
+                                   char ***ids, size_t *n, orch_error_t *err);
+orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             orch_engine_status_t *out, orch_error_t *err);
+orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, orch_error_t *err);
+orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                             int page_size, const char *page_token, orch_wf_info_t ***out,
+                             size_t *n, long *total, char **next_token, orch_error_t *err);
+orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
+                            const char *name, orch_wf_info_t **out, orch_error_t *err);
+orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *owner,
+                                  long long *value, orch_error_t *err);
+
 orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
                            orch_error_t *err);
 
