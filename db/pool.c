@@ -67,6 +67,18 @@ void db_pool_free(db_pool_t *p)
     free(p);
 }
 
+int db_pool_in_use(db_pool_t *p, int *size)
+{
+    int n = 0;
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < p->size; i++)
+        n += p->slots[i].in_use;
+    pthread_mutex_unlock(&p->mu);
+    if (size)
+        *size = p->size;
+    return n;
+}
+
 const char *db_pool_conninfo(const db_pool_t *p)
 {
     return p->conninfo;

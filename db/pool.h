@@ -37,6 +37,9 @@ void db_pool_release(db_pool_t *pool, db_conn_t *conn);
 
 const char *db_pool_conninfo(const db_pool_t *pool);
 
+/* Connections lent out right now, and the pool's size (metrics). */
+int db_pool_in_use(db_pool_t *pool, int *size);
+
 /* Statements sent by this process so far (all pools): a test counts them to prove that a
  * load takes a fixed number whatever the data's size. */
 unsigned long db_statements_sent(void);

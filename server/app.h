@@ -18,6 +18,8 @@ typedef struct srv_app {
     atomic_int draining;
     /* Open health Watch streams (services/health.c). */
     struct srv_health *health;
+    /* The workflow versions this replica runs (domain/engine), read-only after start. */
+    const struct orch_registry *registry;
 } srv_app_t;
 
 /* Health watchers: created before the server starts, freed after it stopped. */

@@ -35,6 +35,8 @@ static const opt_t opts[] = {
      "optional plaintext address:port serving only grpc.health.v1 (for probes when the main "
      "port needs client certificates)",
      false},
+    {"metrics-listen", "ORCH_METRICS_LISTEN", T_STR, "", OFF(metrics_listen), 0, 0,
+     "optional host:port serving Prometheus metrics at /metrics over plain HTTP", false},
     {"database-url", "ORCH_DATABASE_URL", T_STR, "dbname=orchestrator", OFF(database_url), 0, 0,
      "PostgreSQL connection string (libpq keyword/value or URI)", true},
     {"threads", "ORCH_THREADS", T_INT, "8", OFF(threads), 1, 256,
@@ -54,6 +56,12 @@ static const opt_t opts[] = {
      1024, 64 * 1024 * 1024, "largest request message accepted", false},
     {"db-check-ms", "ORCH_DB_CHECK_MS", T_INT, "1000", OFF(db_check_ms), 100, 60000,
      "how often readiness checks the database", false},
+    {"workers", "ORCH_WORKERS", T_INT, "2", OFF(workers), 0, 256,
+     "engine worker threads running workflow steps (0: this replica runs no steps)", false},
+    {"lease-ms", "ORCH_LEASE_MS", T_INT, "30000", OFF(lease_ms), 500, 3600000,
+     "lease of a running process; a dead replica's processes are taken over after it", false},
+    {"poll-ms", "ORCH_POLL_MS", T_INT, "2000", OFF(poll_ms), 10, 600000,
+     "how often idle workers look for work when no notification woke them", false},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -9,6 +9,7 @@
 typedef struct srv_settings {
     char *listen;
     char *health_listen;
+    char *metrics_listen;
     char *database_url;
     int threads;
     int pool_size;
@@ -18,6 +19,9 @@ typedef struct srv_settings {
     int grace_seconds;
     int max_message_bytes;
     int db_check_ms;
+    int workers;  /* engine worker threads */
+    int lease_ms; /* process lease */
+    int poll_ms;  /* idle workers' polling fallback */
 } srv_settings_t;
 
 typedef enum { SRV_CONFIG_RUN, SRV_CONFIG_EXIT_OK, SRV_CONFIG_EXIT_USAGE } srv_config_result_t;

@@ -17,8 +17,10 @@
 #include "db/store.h"
 #include "domain/catalog/catalog.h"
 #include "domain/log.h"
+#include "domain/metrics.h"
 #include "server/app.h"
 #include "server/config.h"
+#include "server/metrics_http.h"
 #include "server/services/services.h"
 
 /* The readiness watchdog: pings the database so that health "" follows it even when no
@@ -144,6 +146,25 @@ static void on_catalog_changed(void *arg, const char *channel)
         orch_warn("catalog", "cannot refresh the catalogue: %s", err.message);
 }
 
+static void collect_pool(void *arg)
+{
+    int size = 0, used = db_pool_in_use(arg, &size);
+    orch_metrics_set("orch_db_pool_connections_in_use", "", used);
+    orch_metrics_set("orch_db_pool_connections", "", size);
+}
+
+static void metrics_describe_all(void)
+{
+    orch_metrics_describe("orch_rpc_total", ORCH_METRIC_COUNTER,
+                          "Finished RPCs by method and status");
+    orch_metrics_describe("orch_rpc_duration_seconds", ORCH_METRIC_HISTOGRAM,
+                          "RPC duration by method (whole stream for streaming calls)");
+    orch_metrics_describe("orch_db_pool_connections_in_use", ORCH_METRIC_GAUGE,
+                          "Database connections lent out");
+    orch_metrics_describe("orch_db_pool_connections", ORCH_METRIC_GAUGE,
+                          "Database connections in the pool");
+}
+
 /* Migrations wait for the database for a while: in Kubernetes the server often starts
  * before PostgreSQL is ready. */
 static orch_err_t migrate_with_retry(db_pool_t *pool, db_migrate_mode_t mode, orch_error_t *err)
@@ -171,6 +192,7 @@ int main(int argc, char **argv)
     srv_app_t app = {0};
     db_pool_t *pool = NULL;
     db_listener_t *listener = NULL;
+    srv_metrics_http_t *metrics = NULL;
     orch_catalog_t *cat = NULL;
     srv_server_t *srv = NULL, *health_srv = NULL;
     db_migrate_mode_t mode;
@@ -223,6 +245,16 @@ int main(int argc, char **argv)
     orch_info("main", "catalogue: %zu products, %zu product blocks", orch_catalog_nproducts(cat),
               orch_catalog_nblocks(cat));
 
+    metrics_describe_all();
+    orch_metrics_add_collector(collect_pool, pool);
+    if (cfg.metrics_listen[0]) {
+        orch_error_init(&err);
+        if (srv_metrics_http_start(cfg.metrics_listen, &metrics, &err)) {
+            orch_err("main", "%s", err.message);
+            goto out;
+        }
+        orch_info("main", "metrics on http://%s/metrics", cfg.metrics_listen);
+    }
     listener = db_listener_new(cfg.database_url);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_start(listener);
@@ -273,6 +305,7 @@ out:
     if (wd_running)
         watchdog_stop(&wd);
     db_listener_free(listener);
+    srv_metrics_http_stop(metrics);
     srv_server_free(srv);
     srv_server_free(health_srv);
     srv_health_free(app.health);

@@ -77,15 +77,13 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
         out->state = json_deep_copy(state);
         out->delta = json_object();
         return;
-    case ORCH_KIND_CONDITIONAL:
-        if (!def->pred(state)) {
+    default:
+        if (def->kind == ORCH_KIND_CONDITIONAL && !def->pred(state)) {
             orch_step_log(ORCH_LOG_INFO, ctx, "skipped: condition %s is false",
                           def->condition ? def->condition : "(predicate)");
             r = orch_step_skip();
             break;
         }
-        /* fall through: the condition holds, run the step */
-    default:
         /* The step gets its own copy: whatever it does to it, the committed state is the
          * old state plus the changes it returned. */
         work = json_deep_copy(state);

@@ -9,6 +9,7 @@
 
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +19,7 @@
 
 #include "domain/alloc.h"
 #include "domain/log.h"
+#include "domain/metrics.h"
 #include "server/rpc/codec.h"
 #include "server/rpc/status.h"
 
@@ -82,6 +84,9 @@ struct srv_call {
     orch_ctx_t ctx;
     orch_arena_t *arena;
     void *data;
+    const char *actor_kind, *actor_name;
+    unsigned roles;
+    int64_t start_ms; /* for the latency histogram */
     /* send side */
     qmsg_t *qhead, *qtail;
     size_t qlen;
@@ -176,6 +181,38 @@ const orch_ctx_t *srv_call_ctx(srv_call_t *call)
     return &call->ctx;
 }
 
+void srv_call_set_actor(srv_call_t *call, const char *kind, const char *name)
+{
+    call->actor_kind = orch_arena_strdup(call->arena, kind);
+    call->actor_name = orch_arena_strdup(call->arena, name);
+    call->ctx.actor = call->actor_name;
+}
+
+const char *srv_call_actor_kind(srv_call_t *call)
+{
+    return call->actor_kind ? call->actor_kind : "peer";
+}
+
+const char *srv_call_actor_name(srv_call_t *call)
+{
+    if (!call->actor_name) {
+        char *peer = grpc_call_get_peer(call->call);
+        srv_call_set_actor(call, "peer", peer ? peer : "unknown");
+        gpr_free(peer);
+    }
+    return call->actor_name;
+}
+
+void srv_call_set_roles(srv_call_t *call, unsigned roles)
+{
+    call->roles = roles;
+}
+
+unsigned srv_call_roles(srv_call_t *call)
+{
+    return call->roles;
+}
+
 const char *srv_call_path(srv_call_t *call)
 {
     return call->me ? call->me->path : "";
@@ -202,6 +239,7 @@ static srv_call_t *call_new(worker_t *w, const method_entry_t *me)
     c->srv = w->srv;
     c->me = me;
     c->arena = orch_arena_new();
+    c->start_ms = orch_now_ms();
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
     return c;
@@ -427,9 +465,24 @@ static void call_send_done(srv_call_t *c, bool ok)
     srv_call_unref(c);
 }
 
+/* One count per finished call by method and status, and its duration. */
+static void call_record(srv_call_t *c)
+{
+    char labels[300];
+    const char *method = c->me ? c->me->path : "unknown";
+    const char *code = c->cancelled && !c->status_sent ? "CANCELLED"
+                                                       : orch_err_name(c->status.code);
+    snprintf(labels, sizeof(labels), "method=\"%s\",code=\"%s\"", method, code);
+    orch_metrics_add("orch_rpc_total", labels, 1);
+    snprintf(labels, sizeof(labels), "method=\"%s\"", method);
+    orch_metrics_observe("orch_rpc_duration_seconds", labels,
+                         (double)(orch_now_ms() - c->start_ms) / 1000.0);
+}
+
 /* RECV_CLOSE completed: the call is over for good. */
 static void call_close_done(srv_call_t *c)
 {
+    call_record(c);
     atomic_store(&c->gone, 1);
     atomic_store(&c->over, 1);
     if (c->started_stream) {
@@ -476,6 +529,16 @@ static void call_handle(srv_call_t *c)
                        "this server does not implement that method");
         call_finish_unary(c, NULL, &err);
         goto out;
+    }
+    /* Without authentication everyone holds every role. */
+    c->roles = SRV_ROLE_READER | SRV_ROLE_OPERATOR | SRV_ROLE_ADMIN;
+    if (c->srv->cfg.auth && !(me->m.flags & SRV_METHOD_PUBLIC)) {
+        rc = c->srv->cfg.auth(c->srv->cfg.auth_data, c, me->m.flags, &err);
+        if (rc) {
+            orch_debug("rpc", "%s refused: %s", me->path, err.message);
+            call_finish_unary(c, NULL, &err);
+            goto out;
+        }
     }
     srv_codec_arena_allocator(&alloc, c->arena);
     rc = srv_codec_unpack(c->payload, me->input, &alloc, (size_t)c->srv->cfg.max_message_bytes,
@@ -698,10 +761,13 @@ void srv_server_add_methods(srv_server_t *srv, const srv_method_t *methods)
 
 orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
 {
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds = srv->cfg.credentials
+                                          ? srv->cfg.credentials
+                                          : grpc_insecure_server_credentials_create();
 
     srv->port = grpc_server_add_http2_port(srv->server, srv->listen, creds);
-    grpc_server_credentials_release(creds);
+    if (!srv->cfg.credentials)
+        grpc_server_credentials_release(creds);
     if (srv->port <= 0)
         return orch_error_set(err, ORCH_UNAVAILABLE, "LISTEN_FAILED",
                               "cannot listen on %s (address in use or invalid)", srv->listen);

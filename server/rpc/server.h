@@ -43,8 +43,14 @@ typedef struct srv_stream_ops {
     void (*closed)(srv_call_t *call);
 } srv_stream_ops_t;
 
+/* Method flags. The role a method needs is one of the SRV_ROLE_* flags; a method with none
+ * needs admin, so that a forgotten flag fails closed. */
 enum {
     SRV_METHOD_PUBLIC = 1 << 0, /* no authentication (health, reflection) */
+    SRV_ROLE_READER = 1 << 1,   /* list, get, watch */
+    SRV_ROLE_OPERATOR = 1 << 2, /* start, resume, retry, abort workflows */
+    SRV_ROLE_ADMIN = 1 << 3,    /* pause the engine, change products and schedules, ... */
+    SRV_METHOD_CALLBACK = 1 << 4, /* authorised by a callback token in the request instead */
 };
 
 /* One row of a service's dispatch table: adding an RPC is one row plus its handler. */
@@ -56,12 +62,24 @@ typedef struct srv_method {
     const srv_stream_ops_t *stream;
 } srv_method_t;
 
+/* Authentication and authorisation, called for every method that is not SRV_METHOD_PUBLIC
+ * before its request is decoded: returns UNAUTHENTICATED or PERMISSION_DENIED (with a
+ * sentence naming the missing role) to refuse, and may record who calls with
+ * srv_call_set_actor. NULL = everyone may call everything (authentication off). */
+typedef orch_err_t (*srv_auth_fn)(void *auth_data, srv_call_t *call, unsigned method_flags,
+                                  orch_error_t *err);
+
 typedef struct srv_config {
     const char *listen;       /* "127.0.0.1:50051" */
     int threads;              /* worker threads, one completion queue each */
     int slots_per_method;     /* request slots per method per queue */
     int max_message_bytes;    /* inbound message limit */
     void *app;                /* handed to handlers through srv_call_app() */
+    srv_auth_fn auth;         /* NULL: no authentication */
+    void *auth_data;
+    /* TLS: NULL = plaintext. Borrowed until srv_server_start returns (the core keeps its own
+     * reference); the caller releases it. */
+    struct grpc_server_credentials *credentials;
 } srv_config_t;
 
 /* Creates the server (not yet listening). cfg strings are copied. */
@@ -95,6 +113,15 @@ const struct orch_ctx *srv_call_ctx(srv_call_t *call);
 const char *srv_call_path(srv_call_t *call);
 const ProtobufCMethodDescriptor *srv_call_method(srv_call_t *call);
 const ProtobufCMessageDescriptor *srv_call_output(srv_call_t *call);
+
+/* Who is calling: set by the auth hook ("user", "alice"), else the peer address with kind
+ * "peer". Strings live in the call's arena. */
+void srv_call_set_actor(srv_call_t *call, const char *kind, const char *name);
+const char *srv_call_actor_kind(srv_call_t *call);
+const char *srv_call_actor_name(srv_call_t *call);
+/* The roles the caller holds (SRV_ROLE_* bits), as set by the auth hook; all when off. */
+void srv_call_set_roles(srv_call_t *call, unsigned roles);
+unsigned srv_call_roles(srv_call_t *call);
 
 /* Thread-safe reference counting, for handlers that keep a streaming call. */
 void srv_call_ref(srv_call_t *call);

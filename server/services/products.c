@@ -366,14 +366,14 @@ out:
 }
 
 const srv_method_t srv_product_methods[] = {
-    {&orchestrator__v1__product_service__descriptor, "ListProducts", list_products, 0, NULL},
-    {&orchestrator__v1__product_service__descriptor, "GetProduct", get_product, 0, NULL},
-    {&orchestrator__v1__product_service__descriptor, "UpdateProduct", update_product, 0, NULL},
-    {&orchestrator__v1__product_service__descriptor, "ListProductBlocks", list_product_blocks, 0,
+    {&orchestrator__v1__product_service__descriptor, "ListProducts", list_products, SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__product_service__descriptor, "GetProduct", get_product, SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__product_service__descriptor, "UpdateProduct", update_product, SRV_ROLE_ADMIN, NULL},
+    {&orchestrator__v1__product_service__descriptor, "ListProductBlocks", list_product_blocks, SRV_ROLE_READER,
      NULL},
-    {&orchestrator__v1__product_service__descriptor, "GetProductBlock", get_product_block, 0,
+    {&orchestrator__v1__product_service__descriptor, "GetProductBlock", get_product_block, SRV_ROLE_READER,
      NULL},
-    {&orchestrator__v1__product_service__descriptor, "ListResourceTypes", list_resource_types, 0,
+    {&orchestrator__v1__product_service__descriptor, "ListResourceTypes", list_resource_types, SRV_ROLE_READER,
      NULL},
     {0},
 };

@@ -497,14 +497,14 @@ static orch_err_t get_cd(srv_call_t *call, const ProtobufCMessage *reqm, Protobu
 #define SUB_SVC &orchestrator__v1__subscription_service__descriptor
 
 const srv_method_t srv_subscription_methods[] = {
-    {SUB_SVC, "ListSubscriptions", list_subscriptions, 0, NULL},
-    {SUB_SVC, "GetSubscription", get_subscription, 0, NULL},
-    {SUB_SVC, "ListSubscriptionWorkflows", list_subscription_workflows, 0, NULL},
-    {SUB_SVC, "SetSubscriptionInSync", set_in_sync, 0, NULL},
-    {SUB_SVC, "UpdateSubscriptionMetadata", update_metadata, 0, NULL},
-    {SUB_SVC, "CreateCustomerDescription", create_cd, 0, NULL},
-    {SUB_SVC, "GetCustomerDescription", get_cd, 0, NULL},
-    {SUB_SVC, "UpdateCustomerDescription", update_cd, 0, NULL},
-    {SUB_SVC, "DeleteCustomerDescription", delete_cd, 0, NULL},
+    {SUB_SVC, "ListSubscriptions", list_subscriptions, SRV_ROLE_READER, NULL},
+    {SUB_SVC, "GetSubscription", get_subscription, SRV_ROLE_READER, NULL},
+    {SUB_SVC, "ListSubscriptionWorkflows", list_subscription_workflows, SRV_ROLE_READER, NULL},
+    {SUB_SVC, "SetSubscriptionInSync", set_in_sync, SRV_ROLE_ADMIN, NULL},
+    {SUB_SVC, "UpdateSubscriptionMetadata", update_metadata, SRV_ROLE_OPERATOR, NULL},
+    {SUB_SVC, "CreateCustomerDescription", create_cd, SRV_ROLE_OPERATOR, NULL},
+    {SUB_SVC, "GetCustomerDescription", get_cd, SRV_ROLE_READER, NULL},
+    {SUB_SVC, "UpdateCustomerDescription", update_cd, SRV_ROLE_OPERATOR, NULL},
+    {SUB_SVC, "DeleteCustomerDescription", delete_cd, SRV_ROLE_OPERATOR, NULL},
     {0},
 };

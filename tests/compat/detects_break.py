@@ -6,7 +6,7 @@ Copies proto/ to a temporary directory and breaks it on purpose:
   - removes ProductService.GetProduct (a method of a released, non-DRAFT service);
 and, to prove the DRAFT exemption, also:
   - removes SubscriptionService.WatchSubscription (a DRAFT service's method);
-  - renumbers Subscription.note (a message reachable only from DRAFT services).
+  - renumbers Schedule.name (a message reachable only from DRAFT methods).
 Builds the descriptor sets of the pristine and the broken copy and asserts that the check
 exits 1 naming both breaks and neither DRAFT change, against the pristine copy and against
 the committed baseline. Also asserts that the pristine copy passes against itself.
@@ -80,8 +80,9 @@ def main():
         subs = os.path.join(v1, "subscriptions.proto")
         edit(subs, r"^\s*rpc WatchSubscription\(WatchSubscriptionRequest\)[^;]*;\n",
              "", "remove SubscriptionService.WatchSubscription")
-        edit(subs, r"(^message Subscription \{.*?^\s*string note = )9;",
-             r"\g<1>99;", "renumber Subscription.note")
+        engine = os.path.join(v1, "engine.proto")
+        edit(engine, r"(^message Schedule \{.*?^\s*string name = )2;",
+             r"\g<1>99;", "renumber Schedule.name")
 
         pristine_pb = os.path.join(tmp, "pristine.pb")
         broken_pb = os.path.join(tmp, "broken.pb")
@@ -100,7 +101,7 @@ def main():
                   is not None, "broken copy vs %s: names the removed GetProduct" % label)
             check("WatchSubscription" not in out,
                   "broken copy vs %s: a DRAFT service's method may go" % label)
-            check("Subscription.note" not in out,
+            check("Schedule.name" not in out,
                   "broken copy vs %s: a DRAFT-only message may change" % label)
 
     if FAILURES:

@@ -312,3 +312,39 @@ int harness_run(const char *const *argv, char *out, size_t cap)
     unlink(path);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+int harness_http_get(int port, const char *path, char *out, size_t cap)
+{
+    struct sockaddr_in a = {0};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status = -1;
+    char req[256];
+    size_t got = 0;
+    ssize_t n;
+
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    out[0] = '\0';
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (write(fd, req, strlen(req)) < 0) {
+        close(fd);
+        return -1;
+    }
+    while (got + 1 < cap && (n = read(fd, out + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fd);
+    if (sscanf(out, "HTTP/1.%*d %d", &status) != 1)
+        return -1;
+    {
+        char *body = strstr(out, "\r\n\r\n");
+        if (body)
+            memmove(out, body + 4, strlen(body + 4) + 1);
+    }
+    return status;
+}

@@ -38,6 +38,10 @@ int harness_server_stop(harness_server_t *s);
  * NUL-terminated). Returns its exit status, or -1. Uses posix_spawn. */
 int harness_run(const char *const *argv, char *out, size_t cap);
 
+/* GET http://127.0.0.1:port<path>; the body into out (cap bytes). Returns the HTTP status,
+ * or -1. */
+int harness_http_get(int port, const char *path, char *out, size_t cap);
+
 /* A TCP port that is free on 127.0.0.1 right now. */
 int harness_free_port(void);
 

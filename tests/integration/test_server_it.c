@@ -427,6 +427,49 @@ static void command_line(void **state)
     harness_db_drop(db);
 }
 
+static void metrics_endpoint(void **state)
+{
+    static char out[1 << 17];
+    harness_server_t s;
+    char addr[64];
+    int port = harness_free_port();
+    Orchestrator__V1__ListProductsRequest req = ORCHESTRATOR__V1__LIST_PRODUCTS_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+    (void)state;
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    harness_server_start(&s, NULL, (const char *const[]){"--metrics-listen", addr, NULL});
+    for (int i = 0; i < 3; i++) {
+        cli_call_unary(s.ch, LIST, &req.base,
+                       &orchestrator__v1__list_products_response__descriptor, 5000, &resp, &st);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        cli_status_cleanup(&st);
+    }
+    req.filter = "nope = 1";
+    cli_call_unary(s.ch, LIST, &req.base, &orchestrator__v1__list_products_response__descriptor,
+                   5000, &resp, &st);
+    cli_status_cleanup(&st);
+    /* A call is counted when it is over on the server; give the close a moment. */
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(harness_http_get(port, "/metrics", out, sizeof(out)), 200);
+        if (strstr(out, "code=\"INVALID_ARGUMENT\"} 1"))
+            break;
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    assert_non_null(strstr(out, "orch_rpc_total{method=\"/orchestrator.v1.ProductService/"
+                                "ListProducts\",code=\"OK\"} 3"));
+    assert_non_null(strstr(out, "orch_rpc_total{method=\"/orchestrator.v1.ProductService/"
+                                "ListProducts\",code=\"INVALID_ARGUMENT\"} 1"));
+    assert_non_null(strstr(out, "orch_rpc_duration_seconds_count{method=\"/orchestrator.v1."
+                                "ProductService/ListProducts\"} 4"));
+    assert_non_null(strstr(out, "# TYPE orch_rpc_duration_seconds histogram"));
+    assert_non_null(strstr(out, "orch_db_pool_connections "));
+    assert_int_equal(harness_http_get(port, "/other", out, sizeof(out)), 404);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +480,7 @@ int main(void)
         cmocka_unit_test(health_only_port),
         cmocka_unit_test(catalogue_drift_stops_start_up),
         cmocka_unit_test(command_line),
+        cmocka_unit_test(metrics_endpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1390 @@
+/* The workflow engine in PostgreSQL: replicas and their workflow versions, the claim /
+ * lease / fencing protocol, the fenced step commit with its audit row and events, the
+ * process reads and lists, the operator actions (retry, abort, delete, note, bulk resume),
+ * the global pause switch and the simulated inventory. docs/SCHEMA.md has the protocols. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db/filter_sql.h"
+#include "db/sql.h"
+#include "db/store_internal.h"
+#include "domain/alloc.h"
+#include "domain/log.h"
+#include "domain/page.h"
+
+#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+/* A replica is alive while it heartbeats (every second or so) and has not stopped. */
+#define ALIVE(r) "(" r ".stop_time IS NULL AND " r ".heartbeat_time > now() - interval '15 seconds')"
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+typedef struct conn_ref {
+    db_store_t *s;
+    db_conn_t *c;
+    bool borrowed;
+} conn_ref_t;
+
+static orch_err_t conn_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, conn_ref_t *r,
+                           orch_error_t *err)
+{
+    r->s = (db_store_t *)st;
+    r->borrowed = tx == NULL;
+    r->c = NULL;
+    if (tx) {
+        r->c = tx->conn;
+        return ORCH_OK;
+    }
+    return db_pool_acquire(r->s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &r->c, err);
+}
+
+static void conn_put(conn_ref_t *r)
+{
+    if (r->borrowed && r->c)
+        db_pool_release(r->s->pool, r->c);
+    r->c = NULL;
+}
+
+static char *dupv(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : orch_strdup(PQgetvalue(res, row, col));
+}
+
+static json_t *jsonv(PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
+}
+
+static long long llv(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static bool boolv(PGresult *res, int row, int col)
+{
+    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+static char *json_text(const json_t *j)
+{
+    return j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
+/* "'1500 milliseconds'" for an interval parameter. */
+static void ms_interval(char *buf, size_t len, long long ms)
+{
+    snprintf(buf, len, "%lld milliseconds", ms < 0 ? 0 : ms);
+}
+
+static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *err)
+{
+    if (q->overflow)
+        return orch_error_invalid(err, "filter", "the filter has too many values");
+    return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
+}
+
+/* ---- replicas and versions ------------------------------------------------------------------- */
+
+orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
+                               const char *build, const char *address, int workers,
+                               const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
+                               orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *res = NULL;
+    char pid[32], nw[32], ver[32];
+    orch_err_t rc;
+
+    replica_id[0] = '\0';
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_exec(r.c, "BEGIN", NULL, err);
+    if (rc)
+        goto out;
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    snprintf(nw, sizeof(nw), "%d", workers);
+    {
+        const char *p[5] = {hostname, pid, build, address, nw};
+        rc = db_execp(r.c,
+                      "INSERT INTO replicas (hostname, pid, build_version, listen_address, "
+                      "worker_threads) VALUES ($1, $2, $3, $4, $5) RETURNING replica_id",
+                      5, p, &res, err);
+        if (rc)
+            goto out;
+        snprintf(replica_id, 37, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = NULL;
+    }
+    for (size_t i = 0; i < nwfs; i++) {
+        const orch_wf_reg_t *w = &wfs[i];
+        snprintf(ver, sizeof(ver), "%d", w->version);
+        const char *p[7] = {w->name,     w->target,      w->description ? w->description : "",
+                            w->is_task ? "true" : "false", ver, w->steps_json, w->digest};
+        rc = db_execp(r.c,
+                      "INSERT INTO workflows (name, target, description, is_task) "
+                      "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                      4, p, NULL, err);
+        if (rc)
+            goto out;
+        rc = db_execp(r.c,
+                      "INSERT INTO workflow_versions (workflow_id, version, steps, steps_digest) "
+                      "SELECT workflow_id, $2, $3::jsonb, $4 FROM workflows WHERE name = $1 "
+                      "ON CONFLICT DO NOTHING",
+                      4, (const char *[]){w->name, ver, w->steps_json, w->digest}, NULL, err);
+        if (rc)
+            goto out;
+        rc = db_execp(r.c,
+                      "SELECT v.steps_digest = $3 FROM workflow_versions v JOIN workflows w "
+                      "USING (workflow_id) WHERE w.name = $1 AND v.version = $2",
+                      3, (const char *[]){w->name, ver, w->digest}, &res, err);
+        if (rc)
+            goto out;
+        if (PQntuples(res) != 1 || !boolv(res, 0, 0)) {
+            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_VERSION_MISMATCH",
+                                "version %d of workflow %s is registered in the database with "
+                                "other steps than this build has; give the changed workflow a "
+                                "new version",
+                                w->version, w->name);
+            goto out;
+        }
+        PQclear(res);
+        res = NULL;
+        rc = db_execp(r.c,
+                      "INSERT INTO replica_workflow_versions (replica_id, workflow_id, version) "
+                      "SELECT $3, workflow_id, $2 FROM workflows WHERE name = $1",
+                      3, (const char *[]){w->name, ver, replica_id}, NULL, err);
+        if (rc)
+            goto out;
+    }
+    rc = db_exec(r.c, "COMMIT", NULL, err);
+out:
+    PQclear(res);
+    if (rc)
+        replica_id[0] = '\0';
+    conn_put(&r); /* rolls back an open transaction */
+    return rc;
+}
+
+orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                int lease_ms, orch_error_t *err)
+{
+    conn_ref_t r;
+    char iv[64];
+    orch_err_t rc;
+
+    ms_interval(iv, sizeof(iv), lease_ms);
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_execp(r.c, "UPDATE replicas SET heartbeat_time = now() WHERE replica_id = $1", 1,
+                  (const char *[]){replica_id}, NULL, err);
+    if (rc)
+        goto out;
+    /* Renew what we hold, never past a step's deadline: a hung step loses its lease there. */
+    rc = db_execp(r.c,
+                  "UPDATE processes SET lease_expires_time = least(now() + $2::interval, "
+                  "coalesce(deadline_time, 'infinity')), next_run_time = least(now() + "
+                  "$2::interval, coalesce(deadline_time, 'infinity')) "
+                  "WHERE lease_owner = $1 AND lease_expires_time > now()",
+                  2, (const char *[]){replica_id, iv}, NULL, err);
+    if (rc)
+        goto out;
+    /* Steps that overran their time-out: failed, by whichever replica sees it first, with
+     * a failed audit row for the step that was running. */
+    rc = db_exec(
+        r.c,
+        "WITH t AS (SELECT process_id FROM processes WHERE deadline_time < now() AND runnable "
+        "  FOR UPDATE SKIP LOCKED), "
+        "u AS (UPDATE processes p SET last_status = 'failed', runnable = false, "
+        "  next_run_time = NULL, lease_owner = NULL, lease_expires_time = NULL, "
+        "  lease_token = p.lease_token + 1, deadline_time = NULL, retry_count = p.retry_count + 1, "
+        "  failed_reason = 'Step ' || coalesce(p.running_step_key, '?') || "
+        "    ' overran its time-out', "
+        "  failed_details = jsonb_build_object('reason', 'STEP_TIMEOUT'), update_time = now(), "
+        "  last_event_sequence = p.last_event_sequence + 1 "
+        "  FROM t WHERE p.process_id = t.process_id "
+        "  RETURNING p.process_id, p.running_step_key, p.running_step_name, "
+        "    p.last_event_sequence, p.failed_reason), "
+        "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
+        "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
+        "  process_steps x WHERE x.process_id = u.process_id), 0) + 1, "
+        "  coalesce(u.running_step_key, 'unknown'), coalesce(u.running_step_name, 'unknown'), "
+        "  'failed', coalesce((SELECT state FROM process_steps x WHERE x.process_id = "
+        "  u.process_id ORDER BY sequence DESC LIMIT 1), (SELECT inputs FROM input_states i "
+        "  WHERE i.process_id = u.process_id AND input_type = 'initial_state' LIMIT 1), '{}'), "
+        "  jsonb_build_object('reason', 'STEP_TIMEOUT', 'message', u.failed_reason, "
+        "  'details', '{}'::jsonb), 'engine' FROM u) "
+        "INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "'old_status', 'running', 'new_status', 'failed', 'step_key', running_step_key) FROM u",
+        NULL, err);
+    if (rc)
+        goto out;
+    /* Due processes whose workflow version no live replica has: failed with a clear reason
+     * (the claim query of every replica skips them). */
+    rc = db_exec(
+        r.c,
+        "WITH t AS (SELECT p.process_id FROM processes p WHERE p.runnable "
+        "  AND p.next_run_time <= now() - interval '1 second' AND NOT EXISTS (SELECT 1 FROM "
+        "  replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
+        "  rv.workflow_id = p.workflow_id AND rv.version = p.workflow_version AND " ALIVE("r") ") "
+        "  FOR UPDATE OF p SKIP LOCKED), "
+        "u AS (UPDATE processes p SET last_status = 'failed', runnable = false, "
+        "  next_run_time = NULL, lease_owner = NULL, lease_expires_time = NULL, "
+        "  lease_token = p.lease_token + 1, deadline_time = NULL, update_time = now(), "
+        "  failed_reason = 'No running replica has version ' || p.workflow_version || "
+        "  ' of workflow ' || (SELECT name FROM workflows w WHERE w.workflow_id = p.workflow_id) "
+        "  || ', which this process started with; deploy a build that registers it and retry', "
+        "  failed_details = jsonb_build_object('reason', 'WORKFLOW_VERSION_UNAVAILABLE', "
+        "  'version', p.workflow_version), "
+        "  last_event_sequence = p.last_event_sequence + 1 "
+        "  FROM t WHERE p.process_id = t.process_id "
+        "  RETURNING p.process_id, p.last_event_sequence) "
+        "INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "'new_status', 'failed', 'reason', 'WORKFLOW_VERSION_UNAVAILABLE') FROM u",
+        NULL, err);
+out:
+    conn_put(&r);
+    return rc;
+}
+
+orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                           orch_error_t *err)
+{
+    conn_ref_t r;
+    const char *p[1] = {replica_id};
+    orch_err_t rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_execp(r.c,
+                  "UPDATE replicas SET draining = true, stop_time = now() WHERE replica_id = $1",
+                  1, p, NULL, err);
+    if (!rc)
+        rc = db_execp(r.c,
+                      "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
+                      "next_run_time = now(), lease_token = lease_token + 1, deadline_time = "
+                      "NULL, running_step_key = NULL, running_step_name = NULL "
+                      "WHERE lease_owner = $1",
+                      1, p, NULL, err);
+    if (!rc)
+        rc = db_execp(r.c, "DELETE FROM replica_workflow_versions WHERE replica_id = $1", 1, p,
+                      NULL, err);
+    if (!rc)
+        rc = db_exec(r.c, "SELECT pg_notify('orch_engine', '')", NULL, err);
+    conn_put(&r);
+    return rc;
+}
+
+/* ---- claim, step, commit --------------------------------------------------------------------- */
+
+orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                             int lease_ms, int max, orch_claim_t *out, size_t *n,
+                             orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *res = NULL;
+    char iv[64], lim[16];
+    orch_err_t rc;
+
+    *n = 0;
+    ms_interval(iv, sizeof(iv), lease_ms);
+    snprintf(lim, sizeof(lim), "%d", max);
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_execp(
+        r.c,
+        "UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
+        "  lease_expires_time = now() + $2::interval, next_run_time = now() + $2::interval, "
+        "  claim_count = p.claim_count + 1, update_time = now() "
+        "FROM (SELECT process_id FROM processes "
+        "       WHERE runnable AND next_run_time <= now() "
+        "         AND (deadline_time IS NULL OR deadline_time > now()) "
+        "         AND (workflow_id, workflow_version) IN "
+        "             (SELECT workflow_id, version FROM replica_workflow_versions "
+        "               WHERE replica_id = $1) "
+        "         AND NOT (SELECT paused FROM engine_settings) "
+        "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED) c "
+        "WHERE p.process_id = c.process_id "
+        "RETURNING p.process_id, p.lease_token, (SELECT name FROM workflows w WHERE "
+        "  w.workflow_id = p.workflow_id), p.workflow_version, p.last_status",
+        3, (const char *[]){replica_id, iv, lim}, &res, err);
+    if (rc)
+        goto out;
+    for (int i = 0; i < PQntuples(res) && i < max; i++) {
+        orch_claim_t *c = &out[(*n)++];
+        memset(c, 0, sizeof(*c));
+        snprintf(c->process_id, sizeof(c->process_id), "%s", PQgetvalue(res, i, 0));
+        c->lease_token = llv(res, i, 1);
+        snprintf(c->workflow, sizeof(c->workflow), "%s", PQgetvalue(res, i, 2));
+        c->version = (int)llv(res, i, 3);
+        snprintf(c->status, sizeof(c->status), "%s", PQgetvalue(res, i, 4));
+    }
+out:
+    PQclear(res);
+    conn_put(&r);
+    return rc;
+}
+
+static orch_err_t lease_lost(orch_error_t *err, const char *process_id)
+{
+    return orch_error_set(err, ORCH_ABORTED, "LEASE_LOST",
+                          "process %s was taken over, aborted or timed out while its step ran",
+                          process_id);
+}
+
+orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
+                                  const char *step_key, const char *step_name, int timeout_ms,
+                                  bool *paused, orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *res = NULL;
+    char tok[32], iv[64];
+    orch_err_t rc;
+
+    *paused = false;
+    snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
+    ms_interval(iv, sizeof(iv), timeout_ms);
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    /* The pause switch is read in the same statement: a paused engine changes nothing. The
+     * status change to running is an event of its own. */
+    rc = db_execp(
+        r.c,
+        "WITH u AS (UPDATE processes SET deadline_time = now() + $3::interval, "
+        "  running_step_key = $4, running_step_name = $5, last_status = 'running', "
+        "  update_time = now(), last_event_sequence = last_event_sequence + "
+        "  CASE WHEN last_status <> 'running' THEN 1 ELSE 0 END "
+        "  WHERE process_id = $1 AND lease_token = $2 AND NOT (SELECT paused FROM "
+        "  engine_settings) RETURNING process_id, last_event_sequence), "
+        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "  'old_status', $6::text, 'new_status', 'running', 'step_key', $4::text) FROM u "
+        "  WHERE $6 <> 'running') "
+        "SELECT (SELECT count(*) FROM u), (SELECT paused FROM engine_settings), "
+        "  clock_timestamp()::text",
+        6, (const char *[]){c->process_id, tok, iv, step_key, step_name, c->status}, &res, err);
+    if (rc)
+        goto out;
+    if (llv(res, 0, 0) != 1) {
+        if (boolv(res, 0, 1))
+            *paused = true;
+        else
+            rc = lease_lost(err, c->process_id);
+        goto out;
+    }
+    snprintf(c->step_started, sizeof(c->step_started), "%s", PQgetvalue(res, 0, 2));
+    snprintf(c->status, sizeof(c->status), "running");
+out:
+    PQclear(res);
+    conn_put(&r);
+    return rc;
+}
+
+orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    char tok[32], iv[64], retry[16], nev[8];
+    char *state = json_text(c->state), *delta = json_text(c->delta), *error = json_text(c->error);
+    char *fdetails = NULL;
+    bool status_changed = strcmp(c->old_status, c->process_status) != 0;
+    long long seq;
+    orch_err_t rc;
+
+    snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
+    ms_interval(iv, sizeof(iv), c->next_run_delay_ms);
+    snprintf(retry, sizeof(retry), "%d", c->retry_count);
+    snprintf(nev, sizeof(nev), "%d", status_changed ? 2 : 1);
+    if (c->error && strcmp(c->process_status, "failed") == 0)
+        fdetails = error;
+    {
+        const json_t *msg = c->error ? json_object_get(c->error, "message") : NULL;
+        const char *p[12] = {c->process_id,
+                             tok,
+                             c->process_status,
+                             c->step_name,
+                             c->step_key,
+                             c->runnable ? "true" : "false",
+                             iv,
+                             retry,
+                             c->finished ? "true" : "false",
+                             fdetails && json_is_string(msg) ? json_string_value(msg) : NULL,
+                             fdetails,
+                             nev};
+        /* The fence: 0 rows = the lease moved on (abort, takeover, time-out). It also takes
+         * the row lock that orders this process's events. */
+        rc = db_execp(tx->conn,
+                      "UPDATE processes SET last_status = $3, last_step = $4, last_step_key = $5, "
+                      "runnable = $6, next_run_time = CASE WHEN $6 THEN now() + $7::interval END, "
+                      "lease_owner = NULL, lease_expires_time = NULL, deadline_time = NULL, "
+                      "running_step_key = NULL, running_step_name = NULL, retry_count = $8, "
+                      "end_time = CASE WHEN $9 THEN now() END, failed_reason = left($10, 10000), "
+                      "failed_details = $11::jsonb, update_time = now(), "
+                      "last_event_sequence = last_event_sequence + $12 "
+                      "WHERE process_id = $1 AND lease_token = $2 RETURNING last_event_sequence",
+                      12, p, &res, err);
+    }
+    if (rc)
+        goto out;
+    if (PQntuples(res) != 1) {
+        rc = lease_lost(err, c->process_id);
+        goto out;
+    }
+    seq = llv(res, 0, 0);
+    PQclear(res);
+    res = NULL;
+
+    /* An identical repeat of the last failure collapses into its row. */
+    if (c->error) {
+        const char *p[5] = {c->process_id, c->step_key, c->step_status, error, tok};
+        rc = db_execp(tx->conn,
+                      "UPDATE process_steps SET retry_count = retry_count + 1, end_time = "
+                      "clock_timestamp(), lease_token = $5 WHERE step_id = (SELECT step_id FROM "
+                      "process_steps WHERE process_id = $1 ORDER BY sequence DESC LIMIT 1) "
+                      "AND step_key = $2 AND status = $3 AND status IN ('failed', 'waiting') "
+                      "AND error = $4::jsonb RETURNING step_id",
+                      5, p, &res, err);
+        if (rc)
+            goto out;
+    }
+    if (!res || PQntuples(res) == 0) {
+        const char *p[10] = {c->process_id, c->step_key,   c->step_name, c->step_status, state,
+                             delta,         error,        c->start_time, c->executed_by, tok};
+        PQclear(res);
+        res = NULL;
+        rc = db_execp(tx->conn,
+                      "INSERT INTO process_steps (process_id, sequence, step_key, name, status, "
+                      "state, state_delta, error, start_time, executed_by, lease_token) "
+                      "SELECT $1, coalesce(max(sequence), 0) + 1, $2, $3, $4, $5::jsonb, "
+                      "$6::jsonb, $7::jsonb, least(coalesce($8::timestamptz, now()), "
+                      "clock_timestamp()), $9, $10 FROM process_steps WHERE process_id = $1",
+                      10, p, NULL, err);
+        if (rc)
+            goto out;
+    }
+    for (size_t i = 0; i < c->nsubscriptions; i++) {
+        rc = db_execp(tx->conn,
+                      "INSERT INTO processes_subscriptions (process_id, subscription_id) "
+                      "VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                      2, (const char *[]){c->process_id, c->subscriptions[i]}, NULL, err);
+        if (rc)
+            goto out;
+    }
+    {
+        char s1[32], s2[32];
+        snprintf(s1, sizeof(s1), "%lld", seq - (status_changed ? 1 : 0));
+        snprintf(s2, sizeof(s2), "%lld", seq);
+        const char *p[8] = {c->process_id, s1, c->step_key, c->step_name, c->step_status,
+                            delta, c->old_status, c->process_status};
+        rc = db_execp(tx->conn,
+                      "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
+                      "($1, $2::bigint, 'step_committed', jsonb_build_object('step_key', $3::text, "
+                      "'name', $4::text, 'status', $5::text, 'state_delta', $6::jsonb))",
+                      6, p, NULL, err);
+        if (!rc && status_changed) {
+            p[1] = s2;
+            rc = db_execp(tx->conn,
+                          "INSERT INTO process_events (process_id, sequence, kind, payload) "
+                          "VALUES ($1, $2::bigint, 'status_changed', jsonb_build_object("
+                          "'old_status', $7::text, 'new_status', $8::text, 'step_key', $3::text))",
+                          8, p, NULL, err);
+        }
+        if (rc)
+            goto out;
+    }
+    if (c->runnable)
+        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+out:
+    PQclear(res);
+    free(state);
+    free(delta);
+    free(error);
+    return rc;
+}
+
+orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
+                               orch_error_t *err)
+{
+    conn_ref_t r;
+    char tok[32];
+    orch_err_t rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
+    rc = db_execp(r.c,
+                  "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
+                  "next_run_time = now(), deadline_time = NULL, running_step_key = NULL, "
+                  "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2",
+                  2, (const char *[]){c->process_id, tok}, NULL, err);
+    conn_put(&r);
+    return rc;
+}
+
+/* ---- create and read ------------------------------------------------------------------------- */
+
+orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char *process_id,
+                              orch_error_t *err)
+{
+    PGresult *res = NULL;
+    char ver[16];
+    char *input = json_text(np->initial_state);
+    orch_err_t rc;
+
+    process_id[0] = '\0';
+    snprintf(ver, sizeof(ver), "%d", np->version);
+    rc = db_execp(tx->conn,
+                  "INSERT INTO processes (workflow_id, workflow_version, product_id, created_by, "
+                  "note, is_task, last_event_sequence) SELECT w.workflow_id, $2, $3, $4, $5, "
+                  "w.is_task, 1 FROM workflows w JOIN workflow_versions v ON v.workflow_id = "
+                  "w.workflow_id AND v.version = $2 WHERE w.name = $1 RETURNING process_id",
+                  5,
+                  (const char *[]){np->workflow, ver, np->product_id, np->created_by,
+                                   np->note && *np->note ? np->note : NULL},
+                  &res, err);
+    if (rc)
+        goto out;
+    if (PQntuples(res) != 1) {
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
+                            "version %d of workflow %s is not registered", np->version,
+                            np->workflow);
+        goto out;
+    }
+    snprintf(process_id, 37, "%s", PQgetvalue(res, 0, 0));
+    rc = db_execp(tx->conn,
+                  "INSERT INTO input_states (process_id, input_type, inputs, given_by) "
+                  "VALUES ($1, 'initial_state', $2::jsonb, $3)",
+                  3, (const char *[]){process_id, input ? input : "{}", np->created_by}, NULL,
+                  err);
+    if (!rc)
+        rc = db_execp(tx->conn,
+                      "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
+                      "($1, 1, 'process_created', jsonb_build_object('workflow', $2::text, "
+                      "'version', $3::int))",
+                      3, (const char *[]){process_id, np->workflow, ver}, NULL, err);
+    if (!rc)
+        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+out:
+    if (rc)
+        process_id[0] = '\0';
+    PQclear(res);
+    free(input);
+    return rc;
+}
+
+#define PROCESS_COLS                                                                           \
+    "p.process_id, p.workflow_id, w.name, w.target, p.workflow_version, p.is_task, "          \
+    "p.last_status, p.last_step, p.last_step_key, p.assignee, p.created_by, p.note, "          \
+    "p.failed_reason, p.failed_details, " US("p.start_time") ", " US("p.update_time") ", "     \
+    US("p.end_time") ", CASE WHEN p.runnable THEN " US("p.next_run_time") " END, "             \
+    "p.product_id, p.retry_count, v.top_level_steps, p.runnable, p.lease_token, "              \
+    "(SELECT string_agg(ps.subscription_id::text, ',' ORDER BY ps.create_time, "               \
+    "ps.subscription_id) FROM processes_subscriptions ps WHERE ps.process_id = p.process_id), " \
+    "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "        \
+    "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1), "  \
+    "(SELECT count(DISTINCT split_part(x.step_key, '.', 1)) FROM process_steps x WHERE "      \
+    "x.process_id = p.process_id AND x.status IN ('success', 'skipped', 'complete'))"
+#define PROCESS_FROM                                                                           \
+    " FROM processes p JOIN workflows w ON w.workflow_id = p.workflow_id "                    \
+    "JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND v.version = "              \
+    "p.workflow_version "
+#define NPROCESS_COLS 26
+
+static orch_process_t *row_to_process(PGresult *res, int i)
+{
+    orch_process_t *p = orch_calloc(1, sizeof(*p));
+    char *subs;
+    snprintf(p->id, sizeof(p->id), "%s", PQgetvalue(res, i, 0));
+    snprintf(p->workflow_id, sizeof(p->workflow_id), "%s", PQgetvalue(res, i, 1));
+    p->workflow_name = dupv(res, i, 2);
+    p->target = dupv(res, i, 3);
+    p->version = (int)llv(res, i, 4);
+    p->is_task = boolv(res, i, 5);
+    p->status = dupv(res, i, 6);
+    p->last_step = dupv(res, i, 7);
+    p->last_step_key = dupv(res, i, 8);
+    p->assignee = dupv(res, i, 9);
+    p->created_by = dupv(res, i, 10);
+    p->note = dupv(res, i, 11);
+    p->failed_reason = dupv(res, i, 12);
+    p->failed_details = jsonv(res, i, 13);
+    p->start_us = llv(res, i, 14);
+    p->update_us = llv(res, i, 15);
+    p->end_us = llv(res, i, 16);
+    p->next_run_us = llv(res, i, 17);
+    snprintf(p->product_id, sizeof(p->product_id), "%s", PQgetvalue(res, i, 18));
+    p->retry_count = (int)llv(res, i, 19);
+    p->steps_total = (int)llv(res, i, 20);
+    p->runnable = boolv(res, i, 21);
+    p->lease_token = llv(res, i, 22);
+    subs = dupv(res, i, 23);
+    if (subs) {
+        for (char *tok = strtok(subs, ","); tok; tok = strtok(NULL, ",")) {
+            p->subscription_ids =
+                orch_realloc(p->subscription_ids, (p->nsubscriptions + 1) * sizeof(char *));
+            p->subscription_ids[p->nsubscriptions++] = orch_strdup(tok);
+        }
+        free(subs);
+    }
+    p->customer_id = dupv(res, i, 24);
+    p->steps_done = (int)llv(res, i, 25);
+    if (p->steps_done > p->steps_total)
+        p->steps_done = p->steps_total;
+    return p;
+}
+
+static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc;
+    const char *prm[1] = {p->id};
+
+    rc = db_execp(c,
+                  "SELECT inputs FROM input_states WHERE process_id = $1 AND input_type = "
+                  "'initial_state' ORDER BY input_time LIMIT 1",
+                  1, prm, &res, err);
+    if (rc)
+        return rc;
+    p->initial_state = PQntuples(res) ? jsonv(res, 0, 0) : NULL;
+    if (!json_is_object(p->initial_state)) {
+        json_decref(p->initial_state);
+        p->initial_state = json_object();
+    }
+    PQclear(res);
+    rc = db_execp(c,
+                  "SELECT step_id, sequence, step_key, name, status, state, state_delta, error, "
+                  US("start_time") ", " US("end_time") ", executed_by, retry_count "
+                  "FROM process_steps WHERE process_id = $1 ORDER BY sequence",
+                  1, prm, &res, err);
+    if (rc)
+        return rc;
+    p->nsteps = (size_t)PQntuples(res);
+    p->steps = orch_calloc(p->nsteps ? p->nsteps : 1, sizeof(*p->steps));
+    for (size_t i = 0; i < p->nsteps; i++) {
+        orch_process_step_t *s = &p->steps[i];
+        int r = (int)i;
+        snprintf(s->step_id, sizeof(s->step_id), "%s", PQgetvalue(res, r, 0));
+        s->sequence = (int)llv(res, r, 1);
+        s->key = dupv(res, r, 2);
+        s->name = dupv(res, r, 3);
+        s->status = dupv(res, r, 4);
+        s->state = jsonv(res, r, 5);
+        s->delta = jsonv(res, r, 6);
+        s->error = jsonv(res, r, 7);
+        s->start_us = llv(res, r, 8);
+        s->end_us = llv(res, r, 9);
+        s->executed_by = dupv(res, r, 10);
+        s->retry_count = (int)llv(res, r, 11);
+        if (!s->state)
+            s->state = json_object();
+        if (!s->delta)
+            s->delta = json_object();
+    }
+    PQclear(res);
+    return ORCH_OK;
+}
+
+orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *process_id, bool full, orch_process_t **out,
+                           orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *res = NULL;
+    orch_process_t *p = NULL;
+    orch_err_t rc;
+
+    *out = NULL;
+    rc = conn_get(st, tx, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_execp(r.c, "SELECT " PROCESS_COLS PROCESS_FROM "WHERE p.process_id = $1", 1,
+                  (const char *[]){process_id}, &res, err);
+    if (rc)
+        goto out;
+    if (PQntuples(res) != 1) {
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
+                            process_id);
+        goto out;
+    }
+    p = row_to_process(res, 0);
+    if (full) {
+        rc = load_steps(r.c, p, err);
+        if (rc)
+            goto out;
+    }
+    *out = p;
+    p = NULL;
+out:
+    orch_process_free(p);
+    PQclear(res);
+    conn_put(&r);
+    return rc;
+}
+
+/* ---- lists ------------------------------------------------------------------------------------ */
+
+static const char *const process_statuses[] = {
+    "created", "running",   "suspended",         "waiting",   "awaiting_callback", "aborted",
+    "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed",           NULL};
+static const char *const targets[] = {"CREATE",   "MODIFY",    "TERMINATE",
+                                      "VALIDATE", "RECONCILE", "SYSTEM",    NULL};
+
+static const db_filter_column_t process_cols[] = {
+    {"process_id", "p.process_id", DB_COL_UUID, NULL},
+    {"status", "p.last_status", DB_COL_ENUM, process_statuses},
+    {"workflow", "w.name", DB_COL_TEXT, NULL},
+    {"workflow_version", "p.workflow_version", DB_COL_INT, NULL},
+    {"target", "w.target", DB_COL_ENUM, targets},
+    {"is_task", "p.is_task", DB_COL_BOOL, NULL},
+    {"subscription_id",
+     "(SELECT ps.subscription_id FROM processes_subscriptions ps WHERE ps.process_id = "
+     "p.process_id ORDER BY ps.create_time LIMIT 1)",
+     DB_COL_UUID, NULL},
+    {"product_id", "p.product_id", DB_COL_UUID, NULL},
+    {"customer_id",
+     "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "
+     "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1)",
+     DB_COL_TEXT, NULL},
+    {"created_by", "coalesce(p.created_by, '')", DB_COL_TEXT, NULL},
+    {"assignee", "p.assignee", DB_COL_TEXT, NULL},
+    {"last_step", "coalesce(p.last_step, '')", DB_COL_TEXT, NULL},
+    {"note", "coalesce(p.note, '')", DB_COL_TEXT, NULL},
+    {"start_time", "p.start_time", DB_COL_TIME, NULL},
+    {"update_time", "p.update_time", DB_COL_TIME, NULL},
+    {"end_time", "p.end_time", DB_COL_TIME, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+typedef struct sort_key {
+    const char *expr, *cast;
+    bool desc;
+} sort_key_t;
+
+static const struct {
+    const char *name, *expr, *cast;
+} sortable[] = {
+    {"start_time", "p.start_time", "timestamptz"},
+    {"update_time", "p.update_time", "timestamptz"},
+    {"end_time", "coalesce(p.end_time, 'infinity'::timestamptz)", "timestamptz"},
+    {"status", "p.last_status", "text"},
+    {"workflow", "w.name", "text"},
+};
+
+#define MAX_SORT 3
+
+static orch_err_t parse_order(const char *order_by, sort_key_t *keys, int *nkeys,
+                              orch_error_t *err)
+{
+    char buf[256], *save = NULL;
+    *nkeys = 0;
+    if (!order_by || !*order_by) {
+        keys[0] = (sort_key_t){sortable[0].expr, sortable[0].cast, true};
+        *nkeys = 1;
+        return ORCH_OK;
+    }
+    if (strlen(order_by) >= sizeof(buf))
+        return orch_error_invalid(err, "order_by", "order_by is too long");
+    snprintf(buf, sizeof(buf), "%s", order_by);
+    for (char *part = strtok_r(buf, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+        char name[64] = "", dir[16] = "", extra[8] = "";
+        int k = sscanf(part, "%63s %15s %7s", name, dir, extra);
+        size_t j;
+        if (k < 1 || k > 2 || (k == 2 && strcmp(dir, "desc") != 0 && strcmp(dir, "asc") != 0))
+            return orch_error_invalid(err, "order_by",
+                                      "write fields separated by commas, each optionally "
+                                      "followed by \"desc\"");
+        for (j = 0; j < sizeof(sortable) / sizeof(sortable[0]); j++)
+            if (strcmp(sortable[j].name, name) == 0)
+                break;
+        if (j == sizeof(sortable) / sizeof(sortable[0]))
+            return orch_error_invalid(err, "order_by",
+                                      "cannot order by '%.64s'; use start_time, update_time, "
+                                      "end_time, status or workflow",
+                                      name);
+        if (*nkeys == MAX_SORT)
+            return orch_error_invalid(err, "order_by", "order by at most %d fields", MAX_SORT);
+        keys[(*nkeys)++] = (sort_key_t){sortable[j].expr, sortable[j].cast,
+                                        k == 2 && strcmp(dir, "desc") == 0};
+    }
+    if (*nkeys == 0)
+        return orch_error_invalid(err, "order_by", "order_by names no field");
+    return ORCH_OK;
+}
+
+/* Appends the keyset condition "after position" for keys + process id. pos holds the sort
+ * values and the id separated by 0x1f. */
+static orch_err_t keyset(db_sql_t *q, const sort_key_t *keys, int nkeys, char *pos,
+                         orch_error_t *err)
+{
+    char *vals[MAX_SORT + 1];
+    int nv = 0, params[MAX_SORT + 1];
+    for (char *s = pos, *e; nv <= MAX_SORT; s = e + 1) {
+        e = strchr(s, '\x1f');
+        vals[nv++] = s;
+        if (!e)
+            break;
+        *e = '\0';
+    }
+    if (nv != nkeys + 1)
+        return orch_error_invalid(err, "page_token", "the page token does not fit this list");
+    for (int i = 0; i < nv; i++)
+        params[i] = db_sql_param(q, vals[i]);
+    db_sql_append(q, " AND (");
+    for (int i = 0; i <= nkeys; i++) {
+        const char *expr = i < nkeys ? keys[i].expr : "p.process_id";
+        const char *cast = i < nkeys ? keys[i].cast : "uuid";
+        bool desc = i < nkeys ? keys[i].desc : keys[0].desc;
+        db_sql_append(q, "%s(", i ? " OR " : "");
+        for (int j = 0; j < i; j++)
+            db_sql_append(q, "%s = $%d::%s AND ", keys[j].expr, params[j], keys[j].cast);
+        db_sql_append(q, "%s %s $%d::%s)", expr, desc ? "<" : ">", params[i], cast);
+    }
+    db_sql_append(q, ")");
+    return ORCH_OK;
+}
+
+orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_process_query_t *qy,
+                            orch_process_page_t *page, orch_error_t *err)
+{
+    conn_ref_t r = {0};
+    PGresult *res = NULL;
+    db_sql_t q, cq;
+    sort_key_t keys[MAX_SORT];
+    int nkeys = 0;
+    char *pos = NULL, *binding = NULL;
+    orch_err_t rc;
+
+    memset(page, 0, sizeof(*page));
+    db_sql_init(&q);
+    db_sql_init(&cq);
+    rc = parse_order(qy->order_by, keys, &nkeys, err);
+    if (rc)
+        goto out;
+    binding = orch_asprintf("processes|%s|%s", qy->filter ? qy->filter : "",
+                            qy->order_by ? qy->order_by : "");
+    rc = orch_page_token_parse(qy->page_token, binding, &pos, err);
+    if (rc)
+        goto out;
+    db_sql_append(&q, "SELECT " PROCESS_COLS);
+    for (int i = 0; i < nkeys; i++)
+        db_sql_append(&q, ", (%s)::text", keys[i].expr);
+    db_sql_append(&q, PROCESS_FROM "WHERE p.parent_process_id IS NULL");
+    db_sql_append(&cq, "SELECT count(*)" PROCESS_FROM "WHERE p.parent_process_id IS NULL");
+    rc = db_filter_compile(qy->filter, process_cols, &q, err);
+    if (!rc)
+        rc = db_filter_compile(qy->filter, process_cols, &cq, err);
+    if (rc)
+        goto out;
+    if (pos) {
+        rc = keyset(&q, keys, nkeys, pos, err);
+        if (rc)
+            goto out;
+    }
+    db_sql_append(&q, " ORDER BY ");
+    for (int i = 0; i < nkeys; i++)
+        db_sql_append(&q, "%s %s, ", keys[i].expr, keys[i].desc ? "DESC" : "ASC");
+    db_sql_append(&q, "p.process_id %s LIMIT %d", keys[0].desc ? "DESC" : "ASC",
+                  qy->page_size + 1);
+
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        goto out;
+    rc = execq(r.c, &cq, &res, err);
+    if (rc)
+        goto out;
+    page->total = llv(res, 0, 0);
+    PQclear(res);
+    rc = execq(r.c, &q, &res, err);
+    if (rc)
+        goto out;
+    {
+        int n = PQntuples(res), take = n > qy->page_size ? qy->page_size : n;
+        page->items = orch_calloc(take ? (size_t)take : 1, sizeof(orch_process_t *));
+        for (int i = 0; i < take; i++)
+            page->items[page->n++] = row_to_process(res, i);
+        if (n > qy->page_size && take > 0) {
+            size_t len = 64;
+            char *p2;
+            for (int i = 0; i < nkeys; i++)
+                len += strlen(PQgetvalue(res, take - 1, NPROCESS_COLS + i)) + 1;
+            p2 = orch_malloc(len);
+            p2[0] = '\0';
+            for (int i = 0; i < nkeys; i++) {
+                strcat(p2, PQgetvalue(res, take - 1, NPROCESS_COLS + i));
+                strcat(p2, "\x1f");
+            }
+            strcat(p2, PQgetvalue(res, take - 1, 0));
+            page->next_token = orch_page_token_make(binding, p2);
+            free(p2);
+        }
+    }
+out:
+    PQclear(res);
+    conn_put(&r);
+    db_sql_cleanup(&q);
+    db_sql_cleanup(&cq);
+    free(pos);
+    free(binding);
+    if (rc)
+        orch_process_page_cleanup(page);
+    return rc;
+}
+
+orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                                     orch_status_count_t **out, size_t *n, orch_error_t *err)
+{
+    conn_ref_t r = {0};
+    PGresult *res = NULL;
+    db_sql_t q;
+    orch_err_t rc;
+
+    *out = NULL;
+    *n = 0;
+    db_sql_init(&q);
+    db_sql_append(&q, "SELECT p.is_task, p.last_status, count(*)" PROCESS_FROM
+                      "WHERE p.parent_process_id IS NULL");
+    rc = db_filter_compile(filter, process_cols, &q, err);
+    if (rc)
+        goto out;
+    db_sql_append(&q, " GROUP BY 1, 2 ORDER BY 1, 2");
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        goto out;
+    rc = execq(r.c, &q, &res, err);
+    if (rc)
+        goto out;
+    *out = orch_calloc((size_t)PQntuples(res) + 1, sizeof(**out));
+    for (int i = 0; i < PQntuples(res); i++) {
+        orch_status_count_t *c = &(*out)[(*n)++];
+        c->is_task = boolv(res, i, 0);
+        snprintf(c->status, sizeof(c->status), "%s", PQgetvalue(res, i, 1));
+        c->count = (long)llv(res, i, 2);
+    }
+out:
+    PQclear(res);
+    conn_put(&r);
+    db_sql_cleanup(&q);
+    return rc;
+}
+
+/* ---- operator actions ------------------------------------------------------------------------ */
+
+/* Locks the process row for the rest of tx and reads its status and is_task. */
+static orch_err_t lock_process(orch_tx_t *tx, const char *process_id, char *status, size_t len,
+                               bool *is_task, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc = db_execp(tx->conn,
+                             "SELECT last_status, is_task FROM processes WHERE process_id = $1 "
+                             "FOR UPDATE",
+                             1, (const char *[]){process_id}, &res, err);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
+                              process_id);
+    }
+    snprintf(status, len, "%s", PQgetvalue(res, 0, 0));
+    if (is_task)
+        *is_task = boolv(res, 0, 1);
+    PQclear(res);
+    return ORCH_OK;
+}
+
+#define RESUME_SET                                                                             \
+    "last_status = 'resumed', runnable = true, next_run_time = now(), lease_owner = NULL, "    \
+    "lease_expires_time = NULL, lease_token = p.lease_token + 1, deadline_time = NULL, "        \
+    "running_step_key = NULL, running_step_name = NULL, failed_reason = NULL, "                 \
+    "failed_details = NULL, update_time = now(), last_event_sequence = "                        \
+    "p.last_event_sequence + 1 "
+
+orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *actor,
+                             orch_error_t *err)
+{
+    char status[32];
+    orch_err_t rc = lock_process(tx, process_id, status, sizeof(status), NULL, err);
+    if (rc)
+        return rc;
+    if (strcmp(status, "failed") != 0 && strcmp(status, "api_unavailable") != 0 &&
+        strcmp(status, "inconsistent_data") != 0 && strcmp(status, "waiting") != 0)
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RETRIABLE",
+                              "process %s is %s; only failed, waiting, api_unavailable and "
+                              "inconsistent_data processes can be retried",
+                              process_id, status);
+    rc = db_execp(tx->conn,
+                  "WITH u AS (UPDATE processes p SET " RESUME_SET "WHERE process_id = $1 "
+                  "RETURNING process_id, last_event_sequence) "
+                  "INSERT INTO process_events (process_id, sequence, kind, payload) SELECT "
+                  "process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+                  "'old_status', $2::text, 'new_status', 'resumed', 'actor', $3::text) FROM u",
+                  3, (const char *[]){process_id, status, actor}, NULL, err);
+    if (!rc)
+        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+    return rc;
+}
+
+orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *reason,
+                             const char *actor, bool *already, orch_error_t *err)
+{
+    char status[32], name[300];
+    orch_err_t rc;
+
+    *already = false;
+    rc = lock_process(tx, process_id, status, sizeof(status), NULL, err);
+    if (rc)
+        return rc;
+    if (strcmp(status, "aborted") == 0) {
+        *already = true;
+        return ORCH_OK;
+    }
+    if (strcmp(status, "completed") == 0)
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_FINISHED",
+                              "process %s has completed and cannot be aborted", process_id);
+    snprintf(name, sizeof(name), "Aborted by %.250s", actor && *actor ? actor : "unknown");
+    /* The token moves on: a step running now has its commit refused. */
+    rc = db_execp(
+        tx->conn,
+        "WITH u AS (UPDATE processes p SET last_status = 'aborted', runnable = false, "
+        "  next_run_time = NULL, lease_owner = NULL, lease_expires_time = NULL, "
+        "  lease_token = p.lease_token + 1, deadline_time = NULL, running_step_key = NULL, "
+        "  running_step_name = NULL, end_time = now(), update_time = now(), "
+        "  last_step = $3, last_step_key = 'aborted_by', "
+        "  last_event_sequence = p.last_event_sequence + 2 WHERE process_id = $1 "
+        "  RETURNING process_id, last_event_sequence), "
+        "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
+        "  error, executed_by) SELECT $1, coalesce((SELECT max(sequence) FROM process_steps x "
+        "  WHERE x.process_id = $1), 0) + 1, 'aborted_by', $3, 'abort', "
+        "  coalesce((SELECT state FROM process_steps x WHERE x.process_id = $1 ORDER BY "
+        "  sequence DESC LIMIT 1), (SELECT inputs FROM input_states i WHERE i.process_id = $1 "
+        "  AND input_type = 'initial_state' LIMIT 1), '{}'), jsonb_build_object('reason', "
+        "  'ABORTED', 'message', $2::text, 'details', '{}'::jsonb), $4 FROM u) "
+        "INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "SELECT process_id, last_event_sequence - 1, 'step_committed', jsonb_build_object("
+        "  'step_key', 'aborted_by', 'name', $3::text, 'status', 'abort') FROM u UNION ALL "
+        "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "  'old_status', $5::text, 'new_status', 'aborted', 'actor', $4::text) FROM u",
+        5, (const char *[]){process_id, reason ? reason : "", name, actor, status}, NULL, err);
+    return rc;
+}
+
+orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_t *err)
+{
+    char status[32];
+    bool is_task = false;
+    orch_err_t rc = lock_process(tx, process_id, status, sizeof(status), &is_task, err);
+    if (rc)
+        return rc;
+    if (!is_task)
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_A_TASK",
+                              "process %s is a workflow; only tasks can be deleted",
+                              process_id);
+    if (strcmp(status, "running") == 0 || strcmp(status, "created") == 0 ||
+        strcmp(status, "resumed") == 0)
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_RUNNING",
+                              "task %s is %s; abort it first", process_id, status);
+    return db_execp(tx->conn, "DELETE FROM processes WHERE process_id = $1", 1,
+                    (const char *[]){process_id}, NULL, err);
+}
+
+orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const char *note,
+                                orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc = db_execp(tx->conn,
+                             "UPDATE processes SET note = $2, update_time = now() WHERE "
+                             "process_id = $1 RETURNING process_id",
+                             2, (const char *[]){process_id, note && *note ? note : NULL}, &res,
+                             err);
+    if (!rc && PQntuples(res) != 1)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
+                            process_id);
+    PQclear(res);
+    return rc;
+}
+
+orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char *actor,
+                                   char ***ids, size_t *n, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    db_sql_t q;
+    int pa;
+    orch_err_t rc;
+
+    *ids = NULL;
+    *n = 0;
+    db_sql_init(&q);
+    pa = db_sql_param(&q, actor);
+    db_sql_append(&q,
+                  "WITH t AS (SELECT p.process_id, p.last_status" PROCESS_FROM
+                  "WHERE p.parent_process_id IS NULL AND p.is_task AND p.last_status IN "
+                  "('failed', 'waiting', 'api_unavailable', 'inconsistent_data')");
+    rc = db_filter_compile(filter, process_cols, &q, err);
+    if (rc)
+        goto out;
+    db_sql_append(&q,
+                  " FOR UPDATE OF p SKIP LOCKED), u AS (UPDATE processes p SET " RESUME_SET
+                  "FROM t WHERE p.process_id = t.process_id RETURNING p.process_id, "
+                  "p.last_event_sequence, t.last_status), "
+                  "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+                  "SELECT process_id, last_event_sequence, 'status_changed', "
+                  "jsonb_build_object('old_status', last_status, 'new_status', 'resumed', "
+                  "'actor', $%d::text) FROM u) SELECT process_id FROM u ORDER BY 1",
+                  pa);
+    rc = execq(tx->conn, &q, &res, err);
+    if (rc)
+        goto out;
+    *ids = orch_calloc((size_t)PQntuples(res) + 1, sizeof(char *));
+    for (int i = 0; i < PQntuples(res); i++)
+        (*ids)[(*n)++] = orch_strdup(PQgetvalue(res, i, 0));
+    if (*n)
+        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+out:
+    PQclear(res);
+    db_sql_cleanup(&q);
+    return rc;
+}
+
+/* ---- the pause switch ------------------------------------------------------------------------- */
+
+orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             orch_engine_status_t *out, orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = conn_get(st, tx, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_exec(r.c,
+                 "SELECT paused, coalesce(updated_by, ''), " US("update_time") ", "
+                 "(SELECT count(*) FROM processes WHERE lease_owner IS NOT NULL AND "
+                 "lease_expires_time > now()), (SELECT count(*) FROM replicas r WHERE "
+                 ALIVE("r") ") FROM engine_settings",
+                 &res, err);
+    if (!rc && PQntuples(res) == 1) {
+        out->paused = boolv(res, 0, 0);
+        snprintf(out->updated_by, sizeof(out->updated_by), "%s", PQgetvalue(res, 0, 1));
+        out->update_us = llv(res, 0, 2);
+        out->running = (int)llv(res, 0, 3);
+        out->replicas = (int)llv(res, 0, 4);
+    }
+    PQclear(res);
+    conn_put(&r);
+    return rc;
+}
+
+orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, orch_error_t *err)
+{
+    orch_err_t rc = db_execp(tx->conn,
+                             "UPDATE engine_settings SET paused = $1, updated_by = $2, "
+                             "update_time = now()",
+                             2, (const char *[]){paused ? "true" : "false", actor}, NULL, err);
+    if (!rc && !paused)
+        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+    return rc;
+}
+
+/* ---- workflows -------------------------------------------------------------------------------- */
+
+static const db_filter_column_t workflow_cols[] = {
+    {"name", "w.name", DB_COL_TEXT, NULL},
+    {"description", "w.description", DB_COL_TEXT, NULL},
+    {"target", "w.target", DB_COL_ENUM, targets},
+    {"is_task", "w.is_task", DB_COL_BOOL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static orch_err_t wf_fill(db_conn_t *c, orch_wf_info_t *w, bool all_versions, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    const char *p[1] = {w->id};
+    orch_err_t rc = db_execp(
+        c,
+        all_versions
+            ? "SELECT v.version, v.steps::text, " US("v.registered_time") ", (SELECT count(*) "
+              "FROM replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
+              "rv.workflow_id = v.workflow_id AND rv.version = v.version AND " ALIVE("r") ") "
+              "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC"
+            : "SELECT v.version, v.steps::text, " US("v.registered_time") ", (SELECT count(*) "
+              "FROM replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
+              "rv.workflow_id = v.workflow_id AND rv.version = v.version AND " ALIVE("r") ") "
+              "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC "
+              "LIMIT 1",
+        1, p, &res, err);
+    if (rc)
+        return rc;
+    w->nversions = (size_t)PQntuples(res);
+    w->versions = orch_calloc(w->nversions + 1, sizeof(*w->versions));
+    for (size_t i = 0; i < w->nversions; i++) {
+        w->versions[i].version = (int)llv(res, (int)i, 0);
+        w->versions[i].steps_json = dupv(res, (int)i, 1);
+        w->versions[i].create_us = llv(res, (int)i, 2);
+        w->versions[i].replica_count = (int)llv(res, (int)i, 3);
+    }
+    PQclear(res);
+    rc = db_execp(c,
+                  "SELECT p.product_id, p.name, p.product_type, p.tag FROM products_workflows "
+                  "pw JOIN products p USING (product_id) WHERE pw.workflow_id = $1 ORDER BY "
+                  "p.name",
+                  1, p, &res, err);
+    if (rc)
+        return rc;
+    w->nproducts = (size_t)PQntuples(res);
+    w->products = orch_calloc(w->nproducts + 1, sizeof(*w->products));
+    for (size_t i = 0; i < w->nproducts; i++) {
+        snprintf(w->products[i].id, 37, "%s", PQgetvalue(res, (int)i, 0));
+        w->products[i].name = dupv(res, (int)i, 1);
+        w->products[i].product_type = dupv(res, (int)i, 2);
+        w->products[i].tag = dupv(res, (int)i, 3);
+    }
+    PQclear(res);
+    return ORCH_OK;
+}
+
+static orch_wf_info_t *row_to_wf(PGresult *res, int i)
+{
+    orch_wf_info_t *w = orch_calloc(1, sizeof(*w));
+    snprintf(w->id, sizeof(w->id), "%s", PQgetvalue(res, i, 0));
+    w->name = dupv(res, i, 1);
+    w->description = dupv(res, i, 2);
+    w->target = dupv(res, i, 3);
+    w->is_task = boolv(res, i, 4);
+    w->create_us = llv(res, i, 5);
+    return w;
+}
+
+#define WF_COLS                                                                                \
+    "SELECT w.workflow_id, w.name, w.description, w.target, w.is_task, " US("w.create_time")  \
+    " FROM workflows w WHERE w.delete_time IS NULL"
+
+orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                             int page_size, const char *page_token, orch_wf_info_t ***out,
+                             size_t *n, long *total, char **next_token, orch_error_t *err)
+{
+    conn_ref_t r = {0};
+    PGresult *res = NULL;
+    db_sql_t q, cq;
+    char *pos = NULL, *binding = orch_asprintf("workflows|%s", filter ? filter : "");
+    orch_err_t rc;
+
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    *next_token = NULL;
+    db_sql_init(&q);
+    db_sql_init(&cq);
+    rc = orch_page_token_parse(page_token, binding, &pos, err);
+    if (rc)
+        goto out;
+    db_sql_append(&q, WF_COLS);
+    db_sql_append(&cq, "SELECT count(*) FROM workflows w WHERE w.delete_time IS NULL");
+    rc = db_filter_compile(filter, workflow_cols, &q, err);
+    if (!rc)
+        rc = db_filter_compile(filter, workflow_cols, &cq, err);
+    if (rc)
+        goto out;
+    if (pos)
+        db_sql_append(&q, " AND w.name > $%d", db_sql_param(&q, pos));
+    db_sql_append(&q, " ORDER BY w.name LIMIT %d", page_size + 1);
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        goto out;
+    rc = execq(r.c, &cq, &res, err);
+    if (rc)
+        goto out;
+    *total = (long)llv(res, 0, 0);
+    PQclear(res);
+    rc = execq(r.c, &q, &res, err);
+    if (rc)
+        goto out;
+    {
+        int rows = PQntuples(res), take = rows > page_size ? page_size : rows;
+        *out = orch_calloc((size_t)take + 1, sizeof(orch_wf_info_t *));
+        for (int i = 0; i < take; i++) {
+            (*out)[(*n)++] = row_to_wf(res, i);
+            rc = wf_fill(r.c, (*out)[i], false, err);
+            if (rc)
+                goto out;
+        }
+        if (rows > page_size && take > 0)
+            *next_token = orch_page_token_make(binding, PQgetvalue(res, take - 1, 1));
+    }
+out:
+    if (rc) {
+        for (size_t i = 0; i < *n; i++)
+            orch_wf_info_free((*out)[i]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    PQclear(res);
+    conn_put(&r);
+    db_sql_cleanup(&q);
+    db_sql_cleanup(&cq);
+    free(pos);
+    free(binding);
+    return rc;
+}
+
+orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
+                            const char *name, orch_wf_info_t **out, orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    *out = NULL;
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_execp(r.c,
+                  id ? WF_COLS " AND w.workflow_id = $1" : WF_COLS " AND w.name = $1", 1,
+                  (const char *[]){id ? id : name}, &res, err);
+    if (rc)
+        goto out;
+    if (PQntuples(res) != 1) {
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_NOT_FOUND", "no workflow %s %s",
+                            id ? "has id" : "is named", id ? id : name);
+        goto out;
+    }
+    *out = row_to_wf(res, 0);
+    rc = wf_fill(r.c, *out, true, err);
+    if (rc) {
+        orch_wf_info_free(*out);
+        *out = NULL;
+    }
+out:
+    PQclear(res);
+    conn_put(&r);
+    return rc;
+}
+
+/* ---- the simulated inventory ------------------------------------------------------------------ */
+
+orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *owner,
+                                  long long *value, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    *value = 0;
+    rc = db_execp(tx->conn,
+                  "WITH p AS (INSERT INTO inventory_pools (pool, next_value) VALUES ($1, 2) "
+                  "ON CONFLICT (pool) DO UPDATE SET next_value = inventory_pools.next_value + 1 "
+                  "RETURNING next_value - 1 AS v) "
+                  "INSERT INTO inventory_allocations (pool, value, owner) SELECT $1, v, $2 "
+                  "FROM p RETURNING value",
+                  2, (const char *[]){pool, owner}, &res, err);
+    if (!rc)
+        *value = llv(res, 0, 0);
+    PQclear(res);
+    return rc;
+}

@@ -1,0 +1,176 @@
+/* create_node: the first real workflow of the example catalogue. Its inputs come as the
+ * initial state (forms arrive with the next issue): customer_id, node_name, role_id,
+ * type_id, site_id, optional node_description and ipv6 (default true). It creates the
+ * subscription, allocates inventory (IMS, NRM) and IPAM loopbacks from the simulated
+ * inventory in the step's unit of work, and activates the subscription. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/engine/engine.h"
+#include "domain/subscription/subscription.h"
+#include "domain/workflows/workflows.h"
+
+static orch_step_result_t check_input(orch_step_ctx_t *ctx, json_t *state)
+{
+    const char *product_id = orch_state_str(state, "product_id", NULL);
+    const orch_product_t *p = NULL;
+    const char *name = orch_state_str(state, "node_name", "");
+
+    if (!product_id || !*product_id)
+        return orch_step_fail("INVALID_INPUT", NULL, "a node product is required (product_id)");
+    if (ctx->catalog) {
+        p = orch_catalog_find_product_id(ctx->catalog, product_id);
+        if (!p || strcmp(p->def->product_type, "Node") != 0)
+            return orch_step_fail("INVALID_INPUT", NULL, "product %s is not a node product",
+                                  product_id);
+    }
+    if (!*name || strlen(name) > 255)
+        return orch_step_fail("INVALID_INPUT", json_pack("{s:s}", "field", "node_name"),
+                              "node_name must be 1-255 characters");
+    if (!*orch_state_str(state, "customer_id", ""))
+        return orch_step_fail("INVALID_INPUT", json_pack("{s:s}", "field", "customer_id"),
+                              "customer_id is required");
+    for (const char *const *f = (const char *const[]){"role_id", "type_id", "site_id", NULL}; *f;
+         f++)
+        if (!json_is_integer(json_object_get(state, *f)))
+            return orch_step_fail("INVALID_INPUT", json_pack("{s:s}", "field", *f),
+                                  "%s must be an integer", *f);
+    return orch_step_ok(json_pack("{s:s}", "node_status", "provisioning"));
+}
+
+static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    orch_step_result_t r;
+    const orch_product_t *p;
+    const char *desc = orch_state_str(state, "node_description", NULL);
+
+    orch_error_init(&err);
+    if (!ctx->store || !ctx->catalog)
+        return orch_step_fail("NO_STORE", NULL, "create_subscription needs the store");
+    p = orch_catalog_find_product_id(ctx->catalog, orch_state_str(state, "product_id", ""));
+    if (!p)
+        return orch_step_fail("INVALID_INPUT", NULL, "the product is gone");
+    if (orch_subscription_new_from_product(p, orch_state_str(state, "customer_id", ""), &sub,
+                                           &err) ||
+        orch_sub_set_str(sub, "node_name", orch_state_str(state, "node_name", ""), &err) ||
+        orch_sub_set_int(sub, "role_id", orch_state_int(state, "role_id", 0), &err) ||
+        orch_sub_set_int(sub, "type_id", orch_state_int(state, "type_id", 0), &err) ||
+        orch_sub_set_int(sub, "site_id", orch_state_int(state, "site_id", 0), &err) ||
+        orch_sub_set_str(sub, "node_status", "provisioning", &err) ||
+        (desc && orch_sub_set_str(sub, "node_description", desc, &err)) ||
+        orch_sub_set_status(sub, ORCH_SUB_PROVISIONING, &err) ||
+        ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        r = orch_step_fail_error(&err);
+        goto out;
+    }
+    orch_step_ctx_link_subscription(ctx, sub->id);
+    r = orch_step_ok(json_pack("{s:s}", "subscription_id", sub->id));
+out:
+    orch_subscription_free(sub);
+    return r;
+}
+
+/* One allocation from a pool of the simulated inventory, in the step's unit of work. */
+static orch_step_result_t allocate(orch_step_ctx_t *ctx, const char *pool, const char *field)
+{
+    orch_error_t err;
+    long long v = 0;
+    orch_error_init(&err);
+    if (!ctx->store)
+        return orch_step_fail("NO_STORE", NULL, "allocation needs the store");
+    if (ctx->store->ops->inventory_allocate(ctx->tx, pool, ctx->process_id, &v, &err))
+        return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pool, err.message);
+    orch_step_log(ORCH_LOG_INFO, ctx, "allocated %s %lld", pool, v);
+    return orch_step_ok(json_pack("{s:I}", field, (json_int_t)v));
+}
+
+static orch_step_result_t allocate_ims(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "ims_node", "ims_id");
+}
+
+static orch_step_result_t allocate_nrm(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "nrm_node", "nrm_id");
+}
+
+static orch_step_result_t allocate_ipv4(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "ipv4_loopback", "ipv4_ipam_id");
+}
+
+static orch_step_result_t allocate_ipv6(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "ipv6_loopback", "ipv6_ipam_id");
+}
+
+static bool wants_ipv6(const json_t *state)
+{
+    return orch_state_bool(state, "ipv6", true);
+}
+
+static orch_step_result_t activate_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    orch_step_result_t r;
+
+    orch_error_init(&err);
+    if (!ctx->store || !ctx->catalog)
+        return orch_step_fail("NO_STORE", NULL, "activate_subscription needs the store");
+    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
+                                  orch_state_str(state, "subscription_id", ""), true, &sub,
+                                  &err) ||
+        orch_sub_set_int(sub, "ims_id", orch_state_int(state, "ims_id", 0), &err) ||
+        orch_sub_set_int(sub, "nrm_id", orch_state_int(state, "nrm_id", 0), &err) ||
+        orch_sub_set_int(sub, "ipv4_ipam_id", orch_state_int(state, "ipv4_ipam_id", 0), &err) ||
+        orch_sub_set_int(sub, "ipv6_ipam_id", orch_state_int(state, "ipv6_ipam_id", 0), &err) ||
+        orch_sub_set_str(sub, "node_status", "active", &err) ||
+        orch_sub_set_status(sub, ORCH_SUB_ACTIVE, &err)) {
+        r = orch_step_fail_error(&err);
+        goto out;
+    }
+    sub->in_sync = true;
+    if (ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        r = orch_step_fail_error(&err);
+        goto out;
+    }
+    orch_step_ctx_link_subscription(ctx, sub->id);
+    r = orch_step_ok(json_pack("{s:s}", "node_status", "active"));
+out:
+    orch_subscription_free(sub);
+    return r;
+}
+
+static const orch_step_def_t allocate_steps[] = {
+    ORCH_RETRY_STEP("ims", "Allocate the IMS node id", allocate_ims, 5, 500, 10000),
+    ORCH_RETRY_STEP("nrm", "Allocate the NRM node id", allocate_nrm, 5, 500, 10000),
+    ORCH_RETRY_STEP("ipv4", "Allocate the IPv4 loopback", allocate_ipv4, 5, 500, 10000),
+    ORCH_CONDITIONAL("ipv6", "Allocate the IPv6 loopback", wants_ipv6, "state.ipv6 != false",
+                     allocate_ipv6),
+    ORCH_STEPS_END,
+};
+
+static const orch_step_def_t create_node_steps[] = {
+    ORCH_STEP("check_input", "Check the input", check_input),
+    ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
+    ORCH_GROUP("allocate", "Allocate inventory and addresses", allocate_steps),
+    ORCH_STEP("activate_subscription", "Activate the subscription", activate_subscription),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_create_node = {
+    .name = "create_node",
+    .description = "Create node",
+    .target = ORCH_TARGET_CREATE,
+    .is_task = false,
+    .version = 1,
+    .steps = create_node_steps,
+};
