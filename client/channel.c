@@ -14,7 +14,9 @@
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,18 +27,105 @@ struct cli_channel {
     char *authorization; /* "Bearer <token>", or NULL */
 };
 
-cli_channel_t *cli_channel_new(const char *target, const cli_channel_opts_t *opts)
+/* A PEM file as a string (caller frees), or NULL with the reason in errbuf. */
+static char *read_pem(const char *path, const char *what, char *errbuf, size_t errlen)
 {
-    if (!target || !*target)
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n = 0, got, cap = 1024 * 1024;
+
+    if (!f) {
+        snprintf(errbuf, errlen, "cannot read %s %s: %s", what, path, strerror(errno));
         return NULL;
+    }
+    buf = orch_malloc(cap + 1);
+    while (n <= cap && (got = fread(buf + n, 1, cap + 1 - n, f)) > 0)
+        n += got;
+    fclose(f);
+    if (n > cap || n == 0) {
+        snprintf(errbuf, errlen, "%s %s is empty or larger than 1 MiB", what, path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* TLS channel credentials from opts, or NULL with the reason in errbuf. */
+static grpc_channel_credentials *tls_credentials(const cli_channel_opts_t *opts, char *errbuf,
+                                                 size_t errlen)
+{
+    char *ca = NULL, *cert = NULL, *key = NULL;
+    grpc_ssl_pem_key_cert_pair pair;
+    grpc_channel_credentials *creds = NULL;
+
+    if (!opts->tls_cert_file != !opts->tls_key_file) {
+        snprintf(errbuf, errlen, "a client certificate needs both its file and its key file");
+        return NULL;
+    }
+    if (opts->tls_ca_file && !(ca = read_pem(opts->tls_ca_file, "TLS CA file", errbuf, errlen)))
+        goto out;
+    if (opts->tls_cert_file &&
+        (!(cert = read_pem(opts->tls_cert_file, "TLS certificate", errbuf, errlen)) ||
+         !(key = read_pem(opts->tls_key_file, "TLS key", errbuf, errlen))))
+        goto out;
+    pair.private_key = key;
+    pair.cert_chain = cert;
+    creds = grpc_ssl_credentials_create_ex(ca, cert ? &pair : NULL, NULL, NULL);
+    if (!creds)
+        snprintf(errbuf, errlen, "gRPC refused the TLS files");
+out:
+    free(ca);
+    free(cert);
+    free(key);
+    return creds;
+}
+
+cli_channel_t *cli_channel_new_ex(const char *target, const cli_channel_opts_t *opts,
+                                  char *errbuf, size_t errlen)
+{
+    grpc_channel_credentials *creds;
+    grpc_arg arg;
+    grpc_channel_args args = {0, NULL};
+    char dummy[8];
+
+    if (!errbuf || errlen == 0) {
+        errbuf = dummy;
+        errlen = sizeof(dummy);
+    }
+    errbuf[0] = '\0';
+    if (!target || !*target) {
+        snprintf(errbuf, errlen, "no server address");
+        return NULL;
+    }
     grpc_init();
+    if (opts && (opts->tls || opts->tls_ca_file || opts->tls_cert_file || opts->tls_key_file)) {
+        creds = tls_credentials(opts, errbuf, errlen);
+        if (!creds) {
+            grpc_shutdown();
+            return NULL;
+        }
+        if (opts->tls_server_name) {
+            arg.type = GRPC_ARG_STRING;
+            arg.key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+            arg.value.string = (char *)opts->tls_server_name;
+            args.num_args = 1;
+            args.args = &arg;
+        }
+    } else {
+        creds = grpc_insecure_credentials_create();
+    }
     cli_channel_t *ch = orch_calloc(1, sizeof(*ch));
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    ch->channel = grpc_channel_create(target, creds, NULL);
+    ch->channel = grpc_channel_create(target, creds, args.num_args ? &args : NULL);
     grpc_channel_credentials_release(creds);
     if (opts && opts->token)
         ch->authorization = orch_asprintf("Bearer %s", opts->token);
     return ch;
+}
+
+cli_channel_t *cli_channel_new(const char *target, const cli_channel_opts_t *opts)
+{
+    return cli_channel_new_ex(target, opts, NULL, 0);
 }
 
 void cli_channel_free(cli_channel_t *ch)
@@ -325,7 +414,7 @@ struct cli_stream {
     grpc_status_code code;
     grpc_slice details;
     const char *error_string;
-    bool recv_pending, ended, status_done;
+    bool recv_pending, ended, status_done, md_received;
     int start_tag, recv_tag, status_tag;
 };
 
@@ -340,7 +429,7 @@ cli_stream_t *cli_stream_open(cli_channel_t *ch, const char *method, const Proto
                        : gpr_inf_future(GPR_CLOCK_MONOTONIC);
     size_t len = protobuf_c_message_get_packed_size(req);
     grpc_slice slice = grpc_slice_malloc(len);
-    grpc_op ops[4];
+    grpc_op ops[3];
 
     s->cq = grpc_completion_queue_create_for_pluck(NULL);
     s->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->cq,
@@ -363,9 +452,9 @@ cli_stream_t *cli_stream_open(cli_channel_t *ch, const char *method, const Proto
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = s->req_bb;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->initial_md;
-    grpc_call_start_batch(s->call, ops, 4, &s->start_tag, NULL);
+    /* Initial metadata is received with the first message: waiting for it here would block
+     * until the server sends something. */
+    grpc_call_start_batch(s->call, ops, 3, &s->start_tag, NULL);
     grpc_completion_queue_pluck(s->cq, &s->start_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     /* The status batch runs from the start, so an error status is seen even with no
      * message. */
@@ -387,12 +476,20 @@ int cli_stream_next(cli_stream_t *s, const ProtobufCMessageDescriptor *desc, int
     if (s->ended)
         return 0;
     if (!s->recv_pending) {
-        grpc_op op;
-        memset(&op, 0, sizeof(op));
-        op.op = GRPC_OP_RECV_MESSAGE;
-        op.data.recv_message.recv_message = &s->recv_bb;
+        grpc_op op[2];
+        size_t nops = 0;
+        memset(op, 0, sizeof(op));
+        if (!s->md_received) {
+            op[nops].op = GRPC_OP_RECV_INITIAL_METADATA;
+            op[nops].data.recv_initial_metadata.recv_initial_metadata = &s->initial_md;
+            nops++;
+            s->md_received = true;
+        }
+        op[nops].op = GRPC_OP_RECV_MESSAGE;
+        op[nops].data.recv_message.recv_message = &s->recv_bb;
+        nops++;
         s->recv_bb = NULL;
-        if (grpc_call_start_batch(s->call, &op, 1, &s->recv_tag, NULL) != GRPC_CALL_OK) {
+        if (grpc_call_start_batch(s->call, op, nops, &s->recv_tag, NULL) != GRPC_CALL_OK) {
             s->ended = true;
             return 0;
         }

@@ -5,6 +5,7 @@
 #define CLI_CHANNEL_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A channel to one server. Opaque; thread-safe: any number of threads may run calls on one
@@ -13,14 +14,27 @@ typedef struct cli_channel cli_channel_t;
 
 typedef struct cli_channel_opts {
     const char *token; /* if non-NULL, sent as "authorization: Bearer <token>" metadata */
-    /* room for TLS options later */
+    /* TLS: the channel uses TLS when tls is true or any file below is set. Files are PEM and
+     * read by cli_channel_new. */
+    bool tls;
+    const char *tls_ca_file;   /* CA bundle to verify the server (NULL: the system roots) */
+    const char *tls_cert_file; /* client certificate chain, for mutual TLS (with key) */
+    const char *tls_key_file;  /* client private key */
+    const char *tls_server_name; /* expected name in the server certificate, if not the
+                                    target's host (tests: "localhost") */
 } cli_channel_opts_t;
 
-/* Creates a plaintext channel to target ("127.0.0.1:50051", "localhost:50051",
- * "unix:/path"); opts may be NULL, and is copied. Calls grpc_init() (which is refcounted).
- * Connection happens lazily on the first call, so this does not fail on an unreachable
- * server; returns NULL only if target is NULL or empty. Caller frees with cli_channel_free. */
+/* Creates a channel to target ("127.0.0.1:50051", "localhost:50051", "unix:/path"),
+ * plaintext unless opts asks for TLS; opts may be NULL, and is copied. Calls grpc_init()
+ * (which is refcounted). Connection happens lazily on the first call, so this does not fail
+ * on an unreachable server (a failed TLS handshake shows as UNAVAILABLE on the call);
+ * returns NULL if target is NULL or empty, or if a TLS file cannot be read (see
+ * cli_channel_new_ex for the reason). Caller frees with cli_channel_free. */
 cli_channel_t *cli_channel_new(const char *target, const cli_channel_opts_t *opts);
+
+/* Same, and on failure writes a sentence naming the cause into errbuf (errlen bytes). */
+cli_channel_t *cli_channel_new_ex(const char *target, const cli_channel_opts_t *opts,
+                                  char *errbuf, size_t errlen);
 
 /* Frees the channel and calls grpc_shutdown(). NULL does nothing. No call may be running on
  * the channel. */

@@ -34,6 +34,17 @@ orch_err_t db__product_set(orch_tx_t *tx, const char *product_id, const char *de
 orch_err_t db__catalog_refresh(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
                                orch_error_t *err);
 
+/* store_events.c */
+orch_err_t db__tx_snapshot(orch_tx_t *tx, orch_error_t *err);
+orch_err_t db__events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                          const char *process_id, int64_t *seq, orch_error_t *err);
+orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
+                            int64_t after, int limit, orch_event_t **out, size_t *n,
+                            orch_error_t *err);
+orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                             const char *cursor, int limit, orch_event_t **out, size_t *n,
+                             char out_cursor[64], orch_error_t *err);
+
 /* store_subscription.c */
 char *db__array(const char *const *items, size_t n);
 orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,

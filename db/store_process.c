@@ -492,7 +492,8 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
             rc = db_execp(tx->conn,
                           "INSERT INTO process_events (process_id, sequence, kind, payload) "
                           "VALUES ($1, $2::bigint, 'status_changed', jsonb_build_object("
-                          "'old_status', $7::text, 'new_status', $8::text, 'step_key', $3::text))",
+                          "'old_status', $7::text, 'new_status', $8::text, 'step_key', $3::text, "
+                          "'name', $4::text, 'step_status', $5::text, 'delta', $6::jsonb))",
                           8, p, NULL, err);
         }
         if (rc)

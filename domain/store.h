@@ -11,6 +11,7 @@
 #include "subscription/subscription.h"
 #include "ctx.h"
 #include "errors.h"
+#include "events.h"
 #include "process.h"
 
 typedef struct orch_store orch_store_t;
@@ -124,6 +125,23 @@ typedef struct orch_store_ops {
                             orch_customer_description_t *out, orch_error_t *err);
     orch_err_t (*cd_delete)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
                             int64_t version, orch_error_t *err);
+
+    /* Streams. tx_snapshot makes tx a read-only repeatable-read snapshot (call it first).
+     * events_seq: the process's last event sequence (NOT_FOUND PROCESS_NOT_FOUND).
+     * events_after: up to limit events of one process with sequence > after, in order.
+     * events_global: up to limit events after cursor (NULL/"" = from now: *out_cursor gets
+     * the starting point) of processes matching filter (the ListProcesses grammar), in the
+     * global order, never past a transaction still in flight; *out_cursor = the last one's.
+     * *out arrays: caller frees with orch_events_free. */
+    orch_err_t (*tx_snapshot)(orch_tx_t *tx, orch_error_t *err);
+    orch_err_t (*events_seq)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, int64_t *seq, orch_error_t *err);
+    orch_err_t (*events_after)(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
+                               int64_t after, int limit, orch_event_t **out, size_t *n,
+                               orch_error_t *err);
+    orch_err_t (*events_global)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                                const char *cursor, int limit, orch_event_t **out, size_t *n,
+                                char out_cursor[64], orch_error_t *err);
 
     /* ---- The workflow engine (db/store_process.c; protocols in docs/SCHEMA.md) ---- */
     /* Registers this replica (hostname, pid, build, address, workers) and the workflow

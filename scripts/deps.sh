@@ -8,7 +8,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libgrpc-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
     protobuf-c-compiler libprotobuf-c-dev
-    libpq-dev uuid-dev libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev
+    libpq-dev uuid-dev libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libjwt-dev openssl
     postgresql-15 postgresql-client-15
     python3 python3-grpcio python3-protobuf
     procps util-linux

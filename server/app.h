@@ -18,6 +18,8 @@ typedef struct srv_app {
     atomic_int draining;
     /* Open health Watch streams (services/health.c). */
     struct srv_health *health;
+    /* Process watchers and their hub thread (services/watch.c). */
+    struct srv_watch *watch;
     /* The workflow versions this replica runs (domain/engine), read-only after start. */
     const struct orch_registry *registry;
 } srv_app_t;
@@ -25,6 +27,15 @@ typedef struct srv_app {
 /* Health watchers: created before the server starts, freed after it stopped. */
 struct srv_health *srv_health_new(void);
 void srv_health_free(struct srv_health *h);
+/* The process-watch hub: started before the server, freed after it stopped (every stream
+ * closed). srv_watch_notify is the LISTEN callback for orch_process_events. */
+struct srv_watch *srv_watch_new(srv_app_t *app);
+void srv_watch_free(struct srv_watch *h);
+/* Stops the hub thread (no more sends); the drain then ends the streams. NULL ok. */
+void srv_watch_stop(struct srv_watch *h);
+void srv_watch_notify(void *arg, const char *channel);
+int srv_watch_count(struct srv_watch *h);
+
 /* Readiness may have changed (database, drain): tell every Watch stream whose status did. */
 void srv_health_publish(srv_app_t *app);
 

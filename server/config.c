@@ -62,6 +62,26 @@ static const opt_t opts[] = {
      "lease of a running process; a dead replica's processes are taken over after it", false},
     {"poll-ms", "ORCH_POLL_MS", T_INT, "2000", OFF(poll_ms), 10, 600000,
      "how often idle workers look for work when no notification woke them", false},
+    {"tls-cert", "ORCH_TLS_CERT", T_STR, "", OFF(tls_cert), 0, 0,
+     "PEM certificate chain for TLS on --listen (with --tls-key); unset: plaintext", false},
+    {"tls-key", "ORCH_TLS_KEY", T_STR, "", OFF(tls_key), 0, 0,
+     "PEM private key of --tls-cert", false},
+    {"tls-client-ca", "ORCH_TLS_CLIENT_CA", T_STR, "", OFF(tls_client_ca), 0, 0,
+     "PEM CA bundle: require client certificates signed by it (mutual TLS)", false},
+    {"auth", "ORCH_AUTH", T_STR, "off", OFF(auth), 0, 0,
+     "on: every call but health needs a bearer token (JWT or API token); off: anyone may "
+     "call anything (local development only; logs a warning)",
+     false},
+    {"jwt-secret-file", "ORCH_JWT_SECRET_FILE", T_STR, "", OFF(jwt_secret_file), 0, 0,
+     "file holding the HS256 shared secret (32 bytes or more)", false},
+    {"jwt-public-key-file", "ORCH_JWT_PUBLIC_KEY_FILE", T_STR, "", OFF(jwt_public_key_file), 0,
+     0, "PEM public key verifying JWTs: RSA for RS256, EC P-256 for ES256", false},
+    {"jwt-issuer", "ORCH_JWT_ISSUER", T_STR, "", OFF(jwt_issuer), 0, 0,
+     "required \"iss\" of JWTs (unset: any issuer)", false},
+    {"jwt-audience", "ORCH_JWT_AUDIENCE", T_STR, "", OFF(jwt_audience), 0, 0,
+     "required \"aud\" of JWTs (unset: any audience)", false},
+    {"api-tokens-file", "ORCH_API_TOKENS_FILE", T_STR, "", OFF(api_tokens_file), 0, 0,
+     "static API tokens, one \"sha256-hex role name\" per line", false},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -149,6 +169,25 @@ srv_config_result_t srv_config_load(srv_settings_t *s, int argc, char **argv)
     }
     if (strcmp(s->migrate, "auto") && strcmp(s->migrate, "only") && strcmp(s->migrate, "check")) {
         fprintf(stderr, "orchestratord: --migrate must be auto, only or check\n");
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    if (strcmp(s->auth, "on") && strcmp(s->auth, "off")) {
+        fprintf(stderr, "orchestratord: --auth must be on or off\n");
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    if (strcmp(s->auth, "on") == 0 && !s->jwt_secret_file[0] && !s->jwt_public_key_file[0] &&
+        !s->api_tokens_file[0]) {
+        fprintf(stderr, "orchestratord: --auth=on needs a way to verify tokens: "
+                        "--jwt-secret-file, --jwt-public-key-file or --api-tokens-file\n");
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    if (!s->tls_cert[0] != !s->tls_key[0]) {
+        fprintf(stderr, "orchestratord: TLS needs both --tls-cert and --tls-key\n");
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    if (s->tls_client_ca[0] && !s->tls_cert[0]) {
+        fprintf(stderr, "orchestratord: --tls-client-ca (mutual TLS) needs --tls-cert and "
+                        "--tls-key\n");
         return SRV_CONFIG_EXIT_USAGE;
     }
     if (orch_log_set_level(s->log_level) != 0) {

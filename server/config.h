@@ -22,6 +22,16 @@ typedef struct srv_settings {
     int workers;  /* engine worker threads */
     int lease_ms; /* process lease */
     int poll_ms;  /* idle workers' polling fallback */
+    /* security (docs/SECURITY.md) */
+    char *tls_cert;       /* PEM certificate chain; "" = plaintext */
+    char *tls_key;        /* PEM private key */
+    char *tls_client_ca;  /* PEM CA bundle; set = mutual TLS */
+    char *auth;           /* "on" or "off" */
+    char *jwt_secret_file;
+    char *jwt_public_key_file;
+    char *jwt_issuer;
+    char *jwt_audience;
+    char *api_tokens_file;
 } srv_settings_t;
 
 typedef enum { SRV_CONFIG_RUN, SRV_CONFIG_EXIT_OK, SRV_CONFIG_EXIT_USAGE } srv_config_result_t;

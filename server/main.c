@@ -2,6 +2,7 @@
  * catalogue, serves gRPC until SIGINT/SIGTERM, then drains and exits 0. Only wiring here. */
 #include <errno.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,11 +17,14 @@
 #include "db/pool.h"
 #include "db/store.h"
 #include "domain/catalog/catalog.h"
+#include "domain/engine/worker.h"
 #include "domain/log.h"
 #include "domain/metrics.h"
 #include "server/app.h"
 #include "server/config.h"
 #include "server/metrics_http.h"
+#include "server/rpc/auth.h"
+#include "server/rpc/tls.h"
 #include "server/services/services.h"
 
 /* The readiness watchdog: pings the database so that health "" follows it even when no
@@ -165,6 +169,13 @@ static void metrics_describe_all(void)
                           "Database connections in the pool");
 }
 
+/* A process may be waiting for a worker: wake this replica's engine. */
+static void on_engine_work(void *arg, const char *channel)
+{
+    (void)channel;
+    orch_engine_wake(*(orch_engine_t **)arg);
+}
+
 /* Migrations wait for the database for a while: in Kubernetes the server often starts
  * before PostgreSQL is ready. */
 static orch_err_t migrate_with_retry(db_pool_t *pool, db_migrate_mode_t mode, orch_error_t *err)
@@ -192,9 +203,13 @@ int main(int argc, char **argv)
     srv_app_t app = {0};
     db_pool_t *pool = NULL;
     db_listener_t *listener = NULL;
+    orch_registry_t *registry = NULL;
+    orch_engine_t *engine = NULL;
     srv_metrics_http_t *metrics = NULL;
     orch_catalog_t *cat = NULL;
     srv_server_t *srv = NULL, *health_srv = NULL;
+    srv_auth_t *auth = NULL;
+    struct grpc_server_credentials *tls_creds = NULL;
     db_migrate_mode_t mode;
     watchdog_t wd;
     bool wd_running = false, grpc_up = false;
@@ -221,6 +236,26 @@ int main(int argc, char **argv)
     }
 
     srv_config_dump(&cfg);
+    /* Security first: a wrong key file should stop the server before it touches the
+     * database. */
+    orch_error_init(&err);
+    if (strcmp(cfg.auth, "on") == 0 &&
+        srv_auth_new(&(srv_auth_config_t){.jwt_secret_file = cfg.jwt_secret_file,
+                                          .jwt_public_key_file = cfg.jwt_public_key_file,
+                                          .jwt_issuer = cfg.jwt_issuer,
+                                          .jwt_audience = cfg.jwt_audience,
+                                          .api_tokens_file = cfg.api_tokens_file,
+                                          .clock_skew_s = -1},
+                     &auth, &err)) {
+        orch_err("main", "cannot set up authentication: %s", err.message);
+        goto out;
+    }
+    if (auth)
+        orch_info("main", "authentication on: %s", srv_auth_describe(auth));
+    else
+        orch_warn("main", "authentication is OFF (--auth=off): anyone who reaches %s may call "
+                          "every method, admin ones included; for local development only",
+                  cfg.listen);
     db_migrate_mode_parse(cfg.migrate, &mode);
     pool = db_pool_new(cfg.database_url, cfg.pool_size);
     if (migrate_with_retry(pool, mode, &err)) {
@@ -255,20 +290,69 @@ int main(int argc, char **argv)
         }
         orch_info("main", "metrics on http://%s/metrics", cfg.metrics_listen);
     }
+    registry = orch_registry_new();
+    orch_error_init(&err);
+    if (orch_workflows_register_all(registry, &err)) {
+        orch_err("main", "cannot register the workflows: %s", err.message);
+        goto out;
+    }
+    app.registry = registry;
+    {
+        char host[256] = "unknown";
+        gethostname(host, sizeof(host) - 1);
+        orch_error_init(&err);
+        if (orch_engine_start(&(orch_engine_config_t){.store = app.store,
+                                                      .catalog = cat,
+                                                      .registry = registry,
+                                                      .workers = cfg.workers,
+                                                      .lease_ms = cfg.lease_ms,
+                                                      .poll_ms = cfg.poll_ms,
+                                                      .hostname = host,
+                                                      .build = "",
+                                                      .address = cfg.listen},
+                              &engine, &err)) {
+            orch_err("main", "cannot start the workflow engine: %s", err.message);
+            goto out;
+        }
+    }
     listener = db_listener_new(cfg.database_url);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
+    db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
+    app.watch = srv_watch_new(&app);
+    db_listener_subscribe(listener, "orch_process_events", srv_watch_notify, app.watch);
     db_listener_start(listener);
 
     grpc_init();
     grpc_up = true;
+    if (cfg.tls_cert[0]) {
+        orch_error_init(&err);
+        if (srv_tls_credentials_new(&(srv_tls_config_t){.cert_file = cfg.tls_cert,
+                                                        .key_file = cfg.tls_key,
+                                                        .client_ca_file = cfg.tls_client_ca},
+                                    &tls_creds, &err)) {
+            orch_err("main", "cannot set up TLS: %s", err.message);
+            goto out;
+        }
+        orch_info("main", "TLS on %s%s", cfg.listen,
+                  cfg.tls_client_ca[0] ? " with client certificates required (mutual TLS)" : "");
+    } else {
+        orch_info("main", "plaintext gRPC on %s (no --tls-cert)", cfg.listen);
+    }
     app.health = srv_health_new();
     srv = srv_server_new(&(srv_config_t){.listen = cfg.listen,
                                          .threads = cfg.threads,
                                          .max_message_bytes = cfg.max_message_bytes,
-                                         .app = &app});
+                                         .app = &app,
+                                         .auth = auth ? srv_auth_check : NULL,
+                                         .auth_data = auth,
+                                         .credentials = tls_creds});
     srv_server_add_methods(srv, srv_health_methods);
     srv_server_add_methods(srv, srv_product_methods);
     srv_server_add_methods(srv, srv_subscription_methods);
+    srv_server_add_methods(srv, srv_process_methods);
+    srv_server_add_methods(srv, srv_workflow_methods);
+    srv_server_add_methods(srv, srv_engine_methods);
+    srv_server_add_methods(srv, srv_watch_methods);
     orch_error_init(&err);
     if (srv_server_start(srv, &err)) {
         orch_err("main", "%s", err.message);
@@ -296,6 +380,13 @@ int main(int argc, char **argv)
               cfg.grace_seconds);
     atomic_store(&app.draining, 1);
     srv_health_publish(&app);
+    /* Claim nothing more; steps running now roll back and their leases are released, so
+     * another replica continues them at once. */
+    db_listener_free(listener); /* its callbacks wake the engine: gone first */
+    listener = NULL;
+    orch_engine_stop(engine);
+    engine = NULL;
+    srv_watch_stop(app.watch);
     srv_server_shutdown(srv, cfg.grace_seconds * 1000);
     if (health_srv)
         srv_server_shutdown(health_srv, 1000);
@@ -305,13 +396,20 @@ out:
     if (wd_running)
         watchdog_stop(&wd);
     db_listener_free(listener);
+    orch_engine_stop(engine);
     srv_metrics_http_stop(metrics);
+    srv_watch_stop(app.watch);
     srv_server_free(srv);
     srv_server_free(health_srv);
     srv_health_free(app.health);
+    srv_watch_free(app.watch); /* after the listener that calls into it */
+    if (tls_creds)
+        grpc_server_credentials_release(tls_creds);
+    srv_auth_free(auth);
     if (grpc_up)
         grpc_shutdown();
     orch_store_free(app.store);
+    orch_registry_free(registry);
     orch_catalog_free(cat);
     db_pool_free(pool);
     srv_config_cleanup(&cfg);

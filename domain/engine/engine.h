@@ -15,6 +15,7 @@
  *         ORCH_RETRY_STEP("allocate_loopback", "Allocate a loopback", allocate_loopback),
  *         ORCH_CONDITIONAL("allocate_ipv6", "Allocate IPv6", wants_ipv6, "state.ipv6", alloc6),
  *         ORCH_DONE,
+ *         ORCH_STEPS_END,
  *     };
  *     const orch_workflow_def_t wf_create_node = {
  *         .name = "create_node", .target = ORCH_TARGET_CREATE, .version = 1,

@@ -21,6 +21,7 @@ struct orch_engine {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     unsigned wakeups; /* bumped by orch_engine_wake, under mu */
+    int64_t next_due_ms; /* a process this replica parked becomes due then (0 = none) */
     pthread_t *threads;
     int nthreads;
     pthread_t heartbeat;
@@ -46,8 +47,16 @@ static void idle(orch_engine_t *e, int ms, bool wake)
 {
     struct timespec until;
     unsigned seen;
-    deadline_in(&until, ms);
     pthread_mutex_lock(&e->mu);
+    /* A back-off this replica set ends sooner than the poll: look again then. */
+    if (e->next_due_ms) {
+        int64_t left = e->next_due_ms - orch_now_ms();
+        if (left < ms) {
+            ms = left > 0 ? (int)left : 0;
+            e->next_due_ms = 0;
+        }
+    }
+    deadline_in(&until, ms);
     seen = e->wakeups;
     while (!atomic_load(&e->stopping) && (!wake || seen == e->wakeups))
         if (pthread_cond_timedwait(&e->cv, &e->mu, &until) == ETIMEDOUT)
@@ -191,6 +200,13 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
             goto out;
         }
         tx = NULL;
+        if (out.runnable && out.next_run_delay_ms > 0) {
+            int64_t due = orch_now_ms() + out.next_run_delay_ms + 5;
+            pthread_mutex_lock(&e->mu);
+            if (!e->next_due_ms || due < e->next_due_ms)
+                e->next_due_ms = due;
+            pthread_mutex_unlock(&e->mu);
+        }
         orch_info("engine", "process %s: step %s %s -> %s", c->process_id, leaf->key,
                   out.step_status, out.process_status);
     }

@@ -555,6 +555,11 @@ static void call_handle(srv_call_t *c)
             registry_remove(c);
         } else {
             c->started_stream = true;
+            /* Headers go out at once, so a client sees the stream open even before the
+             * first message (a watcher of quiet processes). */
+            pthread_mutex_lock(&c->mu);
+            pump_locked(c);
+            pthread_mutex_unlock(&c->mu);
             /* The close may already have completed on this thread's queue: it is handled
              * after we return, and will see started_stream. */
             goto out;

@@ -8,5 +8,9 @@
 extern const srv_method_t srv_product_methods[];
 extern const srv_method_t srv_health_methods[];
 extern const srv_method_t srv_subscription_methods[];
+extern const srv_method_t srv_process_methods[];
+extern const srv_method_t srv_workflow_methods[];
+extern const srv_method_t srv_engine_methods[];
+extern const srv_method_t srv_watch_methods[];
 
 #endif

@@ -1,0 +1,191 @@
+/* Reading process events for streams. Per process, sequences are contiguous and assigned
+ * under the process row's lock, so "sequence > k" misses nothing. Across processes the
+ * order is (tx_id, event_id), read only below the oldest transaction still in flight
+ * (pg_snapshot_xmin), so an event that commits late is never skipped by a cursor that
+ * already moved past a later one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/filter_sql.h"
+#include "db/sql.h"
+#include "db/store_internal.h"
+#include "domain/alloc.h"
+
+#define EV_COLS                                                                                \
+    "e.process_id, e.sequence, e.kind, "                                                       \
+    "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "                  \
+    "e.tx_id::text || ':' || e.event_id::text"
+
+static orch_err_t rows_to_events(PGresult *res, orch_event_t **out, size_t *n)
+{
+    int rows = PQntuples(res);
+    *out = orch_calloc((size_t)rows + 1, sizeof(orch_event_t));
+    for (int i = 0; i < rows; i++) {
+        orch_event_t *e = &(*out)[i];
+        snprintf(e->process_id, sizeof(e->process_id), "%s", PQgetvalue(res, i, 0));
+        e->sequence = atoll(PQgetvalue(res, i, 1));
+        snprintf(e->kind, sizeof(e->kind), "%s", PQgetvalue(res, i, 2));
+        e->time_us = atoll(PQgetvalue(res, i, 3));
+        e->payload = json_loads(PQgetvalue(res, i, 4), 0, NULL);
+        if (!e->payload)
+            e->payload = json_object();
+        snprintf(e->cursor, sizeof(e->cursor), "%s", PQgetvalue(res, i, 5));
+    }
+    *n = (size_t)rows;
+    return ORCH_OK;
+}
+
+orch_err_t db__tx_snapshot(orch_tx_t *tx, orch_error_t *err)
+{
+    return db_exec(tx->conn, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", NULL,
+                   err);
+}
+
+orch_err_t db__events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                          const char *process_id, int64_t *seq, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = tx ? tx->conn : NULL;
+    PGresult *res = NULL;
+    const char *p[1] = {process_id};
+    orch_err_t rc = ORCH_OK;
+
+    *seq = 0;
+    if (!c)
+        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (!rc)
+        rc = db_execp(c, "SELECT last_event_sequence FROM processes WHERE process_id = $1", 1, p,
+                      &res, err);
+    if (!rc && PQntuples(res) != 1)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
+                            process_id);
+    if (!rc)
+        *seq = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!tx && c)
+        db_pool_release(s->pool, c);
+    return rc;
+}
+
+orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
+                            int64_t after, int limit, orch_event_t **out, size_t *n,
+                            orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    PGresult *res = NULL;
+    char a[32], l[16];
+    const char *p[3] = {process_id, a, l};
+    orch_err_t rc;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(a, sizeof(a), "%lld", (long long)after);
+    snprintf(l, sizeof(l), "%d", limit);
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    rc = db_execp(c,
+                  "SELECT " EV_COLS " FROM process_events e WHERE e.process_id = $1 "
+                  "AND e.sequence > $2::bigint ORDER BY e.sequence LIMIT $3::int",
+                  3, p, &res, err);
+    if (!rc)
+        rc = rows_to_events(res, out, n);
+    PQclear(res);
+    db_pool_release(s->pool, c);
+    return rc;
+}
+
+static const char *const ev_statuses[] = {
+    "created", "running",   "suspended",         "waiting",   "awaiting_callback", "aborted",
+    "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed",           NULL};
+static const char *const ev_targets[] = {"CREATE",   "MODIFY",    "TERMINATE",
+                                         "VALIDATE", "RECONCILE", "SYSTEM",    NULL};
+
+static const db_filter_column_t ev_cols[] = {
+    {"process_id", "p.process_id", DB_COL_UUID, NULL},
+    {"status", "p.last_status", DB_COL_ENUM, ev_statuses},
+    {"workflow", "w.name", DB_COL_TEXT, NULL},
+    {"target", "w.target", DB_COL_ENUM, ev_targets},
+    {"is_task", "p.is_task", DB_COL_BOOL, NULL},
+    {"product_id", "p.product_id", DB_COL_UUID, NULL},
+    {"subscription_id",
+     "(SELECT ps.subscription_id FROM processes_subscriptions ps WHERE ps.process_id = "
+     "p.process_id ORDER BY ps.create_time LIMIT 1)",
+     DB_COL_UUID, NULL},
+    {"customer_id",
+     "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "
+     "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1)",
+     DB_COL_TEXT, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                             const char *cursor, int limit, orch_event_t **out, size_t *n,
+                             char out_cursor[64], orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    db_sql_t q;
+    PGresult *res = NULL;
+    long long tx = 0, id = 0;
+    char txs[32], ids[32];
+    orch_err_t rc;
+
+    *out = NULL;
+    *n = 0;
+    db_sql_init(&q);
+    if (cursor && *cursor) {
+        char extra;
+        if (sscanf(cursor, "%lld:%lld%c", &tx, &id, &extra) != 2 || tx < 0 || id < 0) {
+            rc = orch_error_invalid(err, "after_cursor",
+                                    "is not a cursor this service issued; use the cursor of an "
+                                    "event unchanged");
+            goto out;
+        }
+    }
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        goto out;
+    if (!cursor || !*cursor) {
+        /* From now: below the oldest transaction in flight everything is settled. */
+        rc = db_exec(c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1", &res,
+                     err);
+        if (rc)
+            goto out;
+        tx = atoll(PQgetvalue(res, 0, 0));
+        id = 9223372036854775807LL;
+        PQclear(res);
+        res = NULL;
+    }
+    snprintf(out_cursor, 64, "%lld:%lld", tx, id);
+    snprintf(txs, sizeof(txs), "%lld", tx);
+    snprintf(ids, sizeof(ids), "%lld", id);
+    {
+        int ptx = db_sql_param(&q, txs), pid = db_sql_param(&q, ids);
+        db_sql_append(&q,
+                      "SELECT " EV_COLS " FROM process_events e "
+                      "JOIN processes p ON p.process_id = e.process_id "
+                      "JOIN workflows w ON w.workflow_id = p.workflow_id "
+                      "WHERE (e.tx_id, e.event_id) > ($%d::text::xid8, $%d::bigint) "
+                      "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())",
+                      ptx, pid);
+    }
+    rc = db_filter_compile(filter, ev_cols, &q, err);
+    if (rc)
+        goto out;
+    db_sql_append(&q, " ORDER BY e.tx_id, e.event_id LIMIT %d", limit);
+    rc = db_execp(c, q.text, q.nparams, (const char *const *)q.params, &res, err);
+    if (rc)
+        goto out;
+    rc = rows_to_events(res, out, n);
+    if (!rc && *n > 0)
+        snprintf(out_cursor, 64, "%s", (*out)[*n - 1].cursor);
+out:
+    PQclear(res);
+    if (c)
+        db_pool_release(s->pool, c);
+    db_sql_cleanup(&q);
+    return rc;
+}

@@ -1,0 +1,477 @@
+/* WatchProcess and WatchProcesses: server streams of process events read from PostgreSQL,
+ * so a watcher that reconnects to any replica with the last sequence (or cursor) it saw
+ * gets exactly what it missed, then live events.
+ *
+ * One hub thread per replica serves every watcher: it is woken by NOTIFY
+ * orch_process_events (srv_watch_notify), by a watcher whose send queue drained, and by a
+ * one-second poll as fallback; it reads the next events of each watcher whose queue is
+ * empty (lazy production: a slow reader never makes the server buffer its backlog) and
+ * queues them. A single-process stream ends by itself after completed or aborted. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/alloc.h"
+#include "domain/ids.h"
+#include "domain/log.h"
+#include "orchestrator/v1/processes.pb-c.h"
+#include "server/app.h"
+#include "server/rpc/codec.h"
+#include "server/services/pbconv.h"
+#include "server/services/services.h"
+
+#define WATCH_BATCH 100
+#define WATCH_MAX 10000 /* watchers per replica */
+
+typedef struct watcher {
+    srv_call_t *call;
+    bool single;
+    char process_id[37];
+    int64_t last_seq;  /* single: last sequence queued */
+    char *filter;      /* multi */
+    char cursor[64];   /* multi: last cursor queued */
+    atomic_bool queued; /* messages are waiting to be sent */
+    atomic_bool more;   /* there may be more to read */
+    bool done;          /* finished: nothing more will be queued (hub only) */
+    bool closed;        /* the call is over (hub lock) */
+    bool serving;       /* the hub is reading for it (hub lock): closed must not free it */
+    struct watcher *next;
+} watcher_t;
+
+struct srv_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    watcher_t *list;
+    int count;
+    bool wake, stop;
+    pthread_t thread;
+    srv_app_t *app;
+};
+
+/* ---- event -> message ---------------------------------------------------------------- */
+
+static int enum_value(const ProtobufCEnumDescriptor *d, const char *prefix, const char *s)
+{
+    char name[96];
+    size_t o = 0;
+    const ProtobufCEnumValue *v;
+    if (!s)
+        return 0;
+    o = (size_t)snprintf(name, sizeof(name), "%s", prefix);
+    for (; *s && o + 1 < sizeof(name); s++)
+        name[o++] = (*s >= 'a' && *s <= 'z') ? (char)(*s - 32) : *s == ' ' ? '_' : *s;
+    name[o] = '\0';
+    v = protobuf_c_enum_descriptor_get_value_by_name(d, name);
+    return v ? v->value : 0;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+/* Fills ev (a stack message) from the row; memory from arena. */
+static void event_to_pb(orch_arena_t *a, const orch_event_t *e, Orchestrator__V1__ProcessEvent *ev)
+{
+    orchestrator__v1__process_event__init(ev);
+    ev->event_time = srv_codec_timestamp(a, e->time_us);
+    ev->process_id = orch_arena_strdup(a, e->process_id);
+    ev->sequence = e->sequence;
+    ev->cursor = orch_arena_strdup(a, e->cursor);
+    if (strcmp(e->kind, "step_committed") == 0) {
+        Orchestrator__V1__ProcessStep *st = orch_arena_alloc(a, sizeof(*st));
+        orchestrator__v1__process_step__init(st);
+        st->key = orch_arena_strdup(a, jstr(e->payload, "step_key"));
+        st->name = orch_arena_strdup(a, jstr(e->payload, "name"));
+        st->status = enum_value(&orchestrator__v1__step_status__descriptor, "STEP_STATUS_",
+                                jstr(e->payload, "status"));
+        st->state_delta = srv_codec_struct_from_json(a, json_object_get(e->payload, "state_delta"));
+        st->end_time = srv_codec_timestamp(a, e->time_us);
+        ev->kind = ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
+        ev->payload_case = ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STEP;
+        ev->step = st;
+    } else if (strcmp(e->kind, "callback_progress") == 0) {
+        Orchestrator__V1__CallbackProgress *cp = orch_arena_alloc(a, sizeof(*cp));
+        orchestrator__v1__callback_progress__init(cp);
+        cp->step_key = orch_arena_strdup(a, jstr(e->payload, "step_key"));
+        cp->message = orch_arena_strdup(a, jstr(e->payload, "message"));
+        cp->progress = srv_codec_struct_from_json(a, json_object_get(e->payload, "progress"));
+        ev->kind = ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_CALLBACK_PROGRESS;
+        ev->payload_case = ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_CALLBACK_PROGRESS;
+        ev->callback_progress = cp;
+    } else {
+        /* status_changed, process_created and any kind this build does not know yet: a
+         * status change, so that sequences stay contiguous for every client. */
+        Orchestrator__V1__ProcessStatusChange *sc = orch_arena_alloc(a, sizeof(*sc));
+        orchestrator__v1__process_status_change__init(sc);
+        sc->old_status = enum_value(&orchestrator__v1__process_status__descriptor,
+                                    "PROCESS_STATUS_", jstr(e->payload, "old_status"));
+        sc->new_status = enum_value(&orchestrator__v1__process_status__descriptor,
+                                    "PROCESS_STATUS_",
+                                    strcmp(e->kind, "process_created") == 0
+                                        ? "created"
+                                        : jstr(e->payload, "new_status"));
+        sc->step_key = orch_arena_strdup(a, jstr(e->payload, "step_key"));
+        if (json_object_get(e->payload, "reason")) {
+            Orchestrator__V1__ProcessError *pe = orch_arena_alloc(a, sizeof(*pe));
+            orchestrator__v1__process_error__init(pe);
+            pe->reason = orch_arena_strdup(a, jstr(e->payload, "reason"));
+            pe->message = orch_arena_strdup(a, jstr(e->payload, "message"));
+            sc->error = pe;
+        }
+        ev->kind = ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STATUS_CHANGED;
+        ev->payload_case = ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STATUS_CHANGE;
+        ev->status_change = sc;
+    }
+}
+
+static bool is_final(const orch_event_t *e)
+{
+    const char *st = jstr(e->payload, "new_status");
+    return strcmp(e->kind, "status_changed") == 0 &&
+           (strcmp(st, "completed") == 0 || strcmp(st, "aborted") == 0);
+}
+
+/* ---- the hub -------------------------------------------------------------------------- */
+
+static void hub_wake(struct srv_watch *h)
+{
+    pthread_mutex_lock(&h->mu);
+    h->wake = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void srv_watch_notify(void *arg, const char *channel)
+{
+    struct srv_watch *h = arg;
+    (void)channel;
+    pthread_mutex_lock(&h->mu);
+    for (watcher_t *w = h->list; w; w = w->next)
+        atomic_store(&w->more, true);
+    h->wake = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Reads and queues the next events of w. Hub thread only; w is referenced. */
+static void serve(struct srv_watch *h, watcher_t *w)
+{
+    orch_store_t *st = h->app->store;
+    orch_event_t *evs = NULL;
+    size_t n = 0;
+    orch_error_t err;
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
+    orch_err_t rc;
+    bool final = false;
+
+    orch_error_init(&err);
+    atomic_store(&w->more, false);
+    if (w->single)
+        rc = st->ops->events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs, &n,
+                                   &err);
+    else
+        rc = st->ops->events_global(st, &ctx, w->filter, w->cursor, WATCH_BATCH, &evs, &n,
+                                    w->cursor, &err);
+    if (rc) {
+        /* The database is away: try again at the next wake; the stream stays open. */
+        atomic_store(&w->more, true);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        orch_arena_t *a = orch_arena_new();
+        Orchestrator__V1__ProcessEvent ev;
+        event_to_pb(a, &evs[i], &ev);
+        atomic_store(&w->queued, true);
+        if (srv_stream_send(w->call, &ev.base) < 0) {
+            orch_arena_free(a);
+            w->done = true;
+            break;
+        }
+        orch_arena_free(a);
+        if (w->single) {
+            w->last_seq = evs[i].sequence;
+            if (is_final(&evs[i])) {
+                final = true;
+                break;
+            }
+        }
+    }
+    if (n == WATCH_BATCH)
+        atomic_store(&w->more, true);
+    orch_events_free(evs, n);
+    if (final) {
+        srv_stream_finish(w->call, NULL);
+        w->done = true;
+    }
+}
+
+static void *hub_main(void *arg)
+{
+    struct srv_watch *h = arg;
+    for (;;) {
+        watcher_t **work = NULL;
+        int nwork = 0;
+        struct timespec until;
+
+        pthread_mutex_lock(&h->mu);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        while (!h->wake && !h->stop)
+            if (pthread_cond_timedwait(&h->cv, &h->mu, &until) != 0)
+                break;
+        if (h->stop) {
+            pthread_mutex_unlock(&h->mu);
+            break;
+        }
+        h->wake = false;
+        /* The poll fallback marks everyone; a notification already did. */
+        work = orch_calloc((size_t)h->count + 1, sizeof(*work));
+        for (watcher_t *w = h->list; w; w = w->next) {
+            if (w->closed || w->done || atomic_load(&w->queued) || !atomic_load(&w->more))
+                continue;
+            w->serving = true;
+            srv_call_ref(w->call);
+            work[nwork++] = w;
+        }
+        pthread_mutex_unlock(&h->mu);
+        for (int i = 0; i < nwork; i++) {
+            watcher_t *w = work[i];
+            srv_call_t *call = w->call;
+            bool gone;
+            serve(h, w);
+            pthread_mutex_lock(&h->mu);
+            w->serving = false;
+            gone = w->closed;
+            pthread_mutex_unlock(&h->mu);
+            if (gone) {
+                free(w->filter);
+                free(w);
+            }
+            srv_call_unref(call);
+        }
+        free(work);
+    }
+    return NULL;
+}
+
+struct srv_watch *srv_watch_new(srv_app_t *app)
+{
+    struct srv_watch *h = orch_calloc(1, sizeof(*h));
+    h->app = app;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    pthread_create(&h->thread, NULL, hub_main, h);
+    return h;
+}
+
+void srv_watch_stop(struct srv_watch *h)
+{
+    bool join;
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    join = !h->stop;
+    h->stop = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    if (join)
+        pthread_join(h->thread, NULL);
+}
+
+void srv_watch_free(struct srv_watch *h)
+{
+    if (!h)
+        return;
+    srv_watch_stop(h);
+    orch_assert(h->list == NULL); /* every stream closed before the server stopped */
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+int srv_watch_count(struct srv_watch *h)
+{
+    int n;
+    pthread_mutex_lock(&h->mu);
+    n = h->count;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
+/* ---- the calls ------------------------------------------------------------------------ */
+
+static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, orch_error_t *err)
+{
+    srv_app_t *app = srv_call_app(call);
+    struct srv_watch *h = app->watch;
+
+    pthread_mutex_lock(&h->mu);
+    if (h->count >= WATCH_MAX) {
+        pthread_mutex_unlock(&h->mu);
+        free(w->filter);
+        free(w);
+        orch_error_set(err, ORCH_RESOURCE_EXHAUSTED, "TOO_MANY_WATCHERS",
+                       "this replica serves %d watchers already; retry later or elsewhere",
+                       WATCH_MAX);
+        err->retry_after_ms = 1000;
+        return ORCH_RESOURCE_EXHAUSTED;
+    }
+    w->call = call;
+    srv_call_ref(call);
+    srv_call_set_data(call, w);
+    atomic_store(&w->more, true);
+    w->next = h->list;
+    h->list = w;
+    h->count++;
+    h->wake = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return ORCH_OK;
+}
+
+static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *reqm,
+                                      orch_error_t *err)
+{
+    const Orchestrator__V1__WatchProcessRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_store_t *st = app->store;
+    watcher_t *w;
+    orch_tx_t *tx = NULL;
+    orch_process_t *p = NULL;
+    int64_t seq = 0;
+    orch_err_t rc;
+
+    rc = orch_uuid_check(req->process_id, "process_id", err);
+    if (rc)
+        return rc;
+    if (req->after_sequence < 0)
+        return orch_error_invalid(err, "after_sequence", "must be 0 or a sequence seen before");
+    /* The snapshot and its sequence come from one consistent read. */
+    rc = st->ops->tx_begin(st, srv_call_ctx(call), &tx, err);
+    if (!rc)
+        rc = st->ops->tx_snapshot(tx, err);
+    if (!rc)
+        rc = st->ops->events_seq(st, tx, srv_call_ctx(call), req->process_id, &seq, err);
+    if (!rc)
+        rc = st->ops->process_get(st, tx, srv_call_ctx(call), req->process_id, false, &p, err);
+    st->ops->tx_rollback(tx);
+    if (rc)
+        goto out;
+    if (req->after_sequence > seq) {
+        rc = orch_error_invalid(err, "after_sequence",
+                                "%lld is past the last event of this process (%lld)",
+                                (long long)req->after_sequence, (long long)seq);
+        goto out;
+    }
+    w = orch_calloc(1, sizeof(*w));
+    w->single = true;
+    snprintf(w->process_id, sizeof(w->process_id), "%s", req->process_id);
+    w->last_seq = req->after_sequence ? req->after_sequence : seq;
+    if (req->after_sequence == 0) {
+        Orchestrator__V1__ProcessEvent ev = ORCHESTRATOR__V1__PROCESS_EVENT__INIT;
+        Orchestrator__V1__ProcessSnapshot snap = ORCHESTRATOR__V1__PROCESS_SNAPSHOT__INIT;
+        snap.process = srv_process_to_pb(call, p, false);
+        ev.kind = ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT;
+        ev.process_id = (char *)req->process_id;
+        ev.sequence = seq;
+        ev.cursor = "";
+        ev.payload_case = ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_SNAPSHOT;
+        ev.snapshot = &snap;
+        atomic_store(&w->queued, true);
+        srv_stream_send(call, &ev.base);
+    }
+    /* A finished process with nothing after the point asked for: the stream is complete. */
+    if ((strcmp(p->status, "completed") == 0 || strcmp(p->status, "aborted") == 0) &&
+        w->last_seq >= seq) {
+        srv_stream_finish(call, NULL);
+        w->done = true;
+    }
+    rc = add_watcher(call, w, err);
+out:
+    orch_process_free(p);
+    return rc;
+}
+
+static orch_err_t watch_processes_start(srv_call_t *call, const ProtobufCMessage *reqm,
+                                        orch_error_t *err)
+{
+    const Orchestrator__V1__WatchProcessesRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_store_t *st = app->store;
+    orch_event_t *evs = NULL;
+    size_t n = 0;
+    watcher_t *w;
+    char cursor[64];
+    orch_err_t rc;
+
+    /* A first read with limit 0 checks the filter and cursor and fixes the starting point. */
+    rc = st->ops->events_global(st, srv_call_ctx(call), req->filter, req->after_cursor, 0, &evs,
+                                &n, cursor, err);
+    orch_events_free(evs, n);
+    if (rc)
+        return rc;
+    w = orch_calloc(1, sizeof(*w));
+    w->filter = orch_strdup(req->filter);
+    snprintf(w->cursor, sizeof(w->cursor), "%s",
+             req->after_cursor && *req->after_cursor ? req->after_cursor : cursor);
+    return add_watcher(call, w, err);
+}
+
+static void watch_drained(srv_call_t *call)
+{
+    srv_app_t *app = srv_call_app(call);
+    watcher_t *w = srv_call_data(call);
+    atomic_store(&w->queued, false);
+    if (atomic_load(&w->more))
+        hub_wake(app->watch);
+}
+
+static void watch_closed(srv_call_t *call)
+{
+    srv_app_t *app = srv_call_app(call);
+    struct srv_watch *h = app->watch;
+    watcher_t *w = srv_call_data(call), **pp;
+    bool can_free;
+
+    pthread_mutex_lock(&h->mu);
+    for (pp = &h->list; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            h->count--;
+            break;
+        }
+    }
+    /* The hub may be reading for w right now; then it frees w when it is done. */
+    w->closed = true;
+    can_free = !w->serving;
+    pthread_mutex_unlock(&h->mu);
+    srv_call_set_data(call, NULL);
+    if (can_free) {
+        free(w->filter);
+        free(w);
+    }
+    srv_call_unref(call);
+}
+
+static const srv_stream_ops_t watch_process_ops = {
+    .start = watch_process_start,
+    .drained = watch_drained,
+    .closed = watch_closed,
+};
+
+static const srv_stream_ops_t watch_processes_ops = {
+    .start = watch_processes_start,
+    .drained = watch_drained,
+    .closed = watch_closed,
+};
+
+const srv_method_t srv_watch_methods[] = {
+    {&orchestrator__v1__process_service__descriptor, "WatchProcess", NULL, SRV_ROLE_READER,
+     &watch_process_ops},
+    {&orchestrator__v1__process_service__descriptor, "WatchProcesses", NULL, SRV_ROLE_READER,
+     &watch_processes_ops},
+    {0},
+};

@@ -1,0 +1,283 @@
+/* orchestrator.v1.WorkflowService: the workflows and versions registered in the database,
+ * their steps with keys and kinds, and the step graph of one version. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/ids.h"
+#include "domain/page.h"
+#include "orchestrator/v1/workflows.pb-c.h"
+#include "server/app.h"
+#include "server/rpc/codec.h"
+#include "server/services/pbconv.h"
+#include "server/services/services.h"
+
+#define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
+#define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
+
+int srv_target_from_name(const char *name)
+{
+    static const char *const names[] = {"",         "CREATE",    "MODIFY", "TERMINATE",
+                                        "VALIDATE", "RECONCILE", "SYSTEM"};
+    for (int i = 1; name && i < 7; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return 0;
+}
+
+static Orchestrator__V1__StepKind kind_from_name(const char *k)
+{
+    static const struct {
+        const char *name;
+        Orchestrator__V1__StepKind kind;
+    } map[] = {
+        {"step", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_STEP},
+        {"retry_step", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_RETRY},
+        {"conditional", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CONDITIONAL},
+        {"step_group", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_GROUP},
+        {"input_step", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_INPUT},
+        {"callback_step", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CALLBACK},
+        {"parallel", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_PARALLEL},
+        {"done", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_DONE},
+        {"abort", ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_ABORT},
+    };
+    for (size_t i = 0; k && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i].name, k) == 0)
+            return map[i].kind;
+    return ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_UNSPECIFIED;
+}
+
+static Orchestrator__V1__WorkflowStep *step_pb(orch_arena_t *a, const json_t *s)
+{
+    Orchestrator__V1__WorkflowStep *ws = NEW(a, Orchestrator__V1__WorkflowStep);
+    const json_t *children = json_object_get(s, "children");
+    json_int_t timeout = json_integer_value(json_object_get(s, "timeout_ms"));
+    orchestrator__v1__workflow_step__init(ws);
+    ws->key = orch_arena_strdup(a, json_string_value(json_object_get(s, "key")));
+    ws->name = orch_arena_strdup(a, json_string_value(json_object_get(s, "name")));
+    ws->kind = kind_from_name(json_string_value(json_object_get(s, "kind")));
+    ws->description = orch_arena_strdup(a, json_string_value(json_object_get(s, "description")));
+    ws->condition = orch_arena_strdup(a, json_string_value(json_object_get(s, "condition")));
+    ws->required_role = "";
+    if (timeout > 0) {
+        ws->timeout = NEW(a, Google__Protobuf__Duration);
+        google__protobuf__duration__init(ws->timeout);
+        ws->timeout->seconds = timeout / 1000;
+        ws->timeout->nanos = (int32_t)(timeout % 1000) * 1000000;
+    }
+    ws->n_steps = json_array_size(children);
+    ws->steps = NEWV(a, Orchestrator__V1__WorkflowStep, ws->n_steps);
+    for (size_t i = 0; i < ws->n_steps; i++)
+        ws->steps[i] = step_pb(a, json_array_get(children, i));
+    ws->branches = NEWV(a, Orchestrator__V1__WorkflowBranch, 0);
+    return ws;
+}
+
+static Orchestrator__V1__Workflow *workflow_pb(orch_arena_t *a, const orch_wf_info_t *w)
+{
+    Orchestrator__V1__Workflow *pb = NEW(a, Orchestrator__V1__Workflow);
+    orchestrator__v1__workflow__init(pb);
+    pb->workflow_id = orch_arena_strdup(a, w->id);
+    pb->name = orch_arena_strdup(a, w->name);
+    pb->description = orch_arena_strdup(a, w->description);
+    pb->target = (Orchestrator__V1__WorkflowTarget)srv_target_from_name(w->target);
+    pb->is_task = w->is_task;
+    pb->latest_version = w->nversions ? w->versions[0].version : 0;
+    pb->create_time = srv_codec_timestamp(a, w->create_us);
+    pb->n_versions = w->nversions;
+    pb->versions = NEWV(a, Orchestrator__V1__WorkflowVersion, w->nversions);
+    for (size_t i = 0; i < w->nversions; i++) {
+        Orchestrator__V1__WorkflowVersion *v = NEW(a, Orchestrator__V1__WorkflowVersion);
+        json_t *steps = json_loads(w->versions[i].steps_json, 0, NULL);
+        orchestrator__v1__workflow_version__init(v);
+        v->version = w->versions[i].version;
+        v->create_time = srv_codec_timestamp(a, w->versions[i].create_us);
+        v->replica_count = w->versions[i].replica_count;
+        v->n_steps = json_array_size(steps);
+        v->steps = NEWV(a, Orchestrator__V1__WorkflowStep, v->n_steps);
+        for (size_t j = 0; j < v->n_steps; j++)
+            v->steps[j] = step_pb(a, json_array_get(steps, j));
+        json_decref(steps);
+        pb->versions[i] = v;
+    }
+    pb->n_products = w->nproducts;
+    pb->products = NEWV(a, Orchestrator__V1__ProductRef, w->nproducts);
+    for (size_t i = 0; i < w->nproducts; i++) {
+        Orchestrator__V1__ProductRef *r = NEW(a, Orchestrator__V1__ProductRef);
+        orchestrator__v1__product_ref__init(r);
+        r->product_id = orch_arena_strdup(a, w->products[i].id);
+        r->name = orch_arena_strdup(a, w->products[i].name);
+        r->product_type = orch_arena_strdup(a, w->products[i].product_type);
+        r->tag = orch_arena_strdup(a, w->products[i].tag);
+        pb->products[i] = r;
+    }
+    return pb;
+}
+
+static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
+                                 ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListWorkflowsRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListWorkflowsResponse *resp;
+    orch_wf_info_t **items = NULL;
+    size_t n = 0;
+    long total = 0;
+    char *next = NULL;
+    int size;
+    orch_err_t rc = orch_page_size(req->page_size, &size, err);
+    if (rc)
+        return rc;
+    rc = app->store->ops->workflow_list(app->store, srv_call_ctx(call), req->filter, size,
+                                        req->page_token, &items, &n, &total, &next, err);
+    if (rc)
+        return rc;
+    resp = NEW(a, Orchestrator__V1__ListWorkflowsResponse);
+    orchestrator__v1__list_workflows_response__init(resp);
+    resp->n_workflows = n;
+    resp->workflows = NEWV(a, Orchestrator__V1__Workflow, n);
+    for (size_t i = 0; i < n; i++) {
+        resp->workflows[i] = workflow_pb(a, items[i]);
+        orch_wf_info_free(items[i]);
+    }
+    free(items);
+    resp->next_page_token = orch_arena_strdup(a, next);
+    free(next);
+    resp->total_size = (int32_t)total;
+    *respm = &resp->base;
+    return ORCH_OK;
+}
+
+static orch_err_t load(srv_call_t *call, int key_case, const char *id, const char *name,
+                       orch_wf_info_t **out, orch_error_t *err)
+{
+    srv_app_t *app = srv_call_app(call);
+    if (key_case == 1) {
+        orch_err_t rc;
+        if (!id || !*id)
+            return orch_error_invalid(err, "workflow_id", "a workflow id is required");
+        rc = orch_uuid_check(id, "workflow_id", err);
+        if (rc)
+            return rc;
+        return app->store->ops->workflow_get(app->store, srv_call_ctx(call), id, NULL, out, err);
+    }
+    if (key_case != 2 || !name || !*name)
+        return orch_error_invalid(err, "name", "give a workflow id or name");
+    return app->store->ops->workflow_get(app->store, srv_call_ctx(call), NULL, name, out, err);
+}
+
+static orch_err_t get_workflow(srv_call_t *call, const ProtobufCMessage *reqm,
+                               ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__GetWorkflowRequest *req = (const void *)reqm;
+    orch_wf_info_t *w = NULL;
+    orch_err_t rc = load(call, (int)req->key_case, req->workflow_id, req->name, &w, err);
+    if (rc)
+        return rc;
+    *respm = &workflow_pb(srv_call_arena(call), w)->base;
+    orch_wf_info_free(w);
+    return ORCH_OK;
+}
+
+typedef struct graph {
+    orch_arena_t *a;
+    Orchestrator__V1__WorkflowGraphNode **nodes;
+    Orchestrator__V1__WorkflowGraphEdge **edges;
+    size_t nn, ne, cap;
+} graph_t;
+
+static void add_node(graph_t *g, const Orchestrator__V1__WorkflowStep *s, const char *parent)
+{
+    Orchestrator__V1__WorkflowGraphNode *n = NEW(g->a, Orchestrator__V1__WorkflowGraphNode);
+    orchestrator__v1__workflow_graph_node__init(n);
+    n->node_id = s->key;
+    n->name = s->name;
+    n->kind = s->kind;
+    n->parent_node_id = (char *)(parent ? parent : "");
+    n->branch = "";
+    if (g->nn < g->cap)
+        g->nodes[g->nn++] = n;
+}
+
+static void add_edge(graph_t *g, const char *from, const char *to, const char *label)
+{
+    Orchestrator__V1__WorkflowGraphEdge *e = NEW(g->a, Orchestrator__V1__WorkflowGraphEdge);
+    orchestrator__v1__workflow_graph_edge__init(e);
+    e->source_node_id = (char *)from;
+    e->target_node_id = (char *)to;
+    e->label = (char *)label;
+    if (g->ne < g->cap)
+        g->edges[g->ne++] = e;
+}
+
+static orch_err_t get_graph(srv_call_t *call, const ProtobufCMessage *reqm,
+                            ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__GetWorkflowGraphRequest *req = (const void *)reqm;
+    orch_arena_t *a = srv_call_arena(call);
+    orch_wf_info_t *w = NULL;
+    Orchestrator__V1__Workflow *wp;
+    Orchestrator__V1__WorkflowVersion *v = NULL;
+    Orchestrator__V1__WorkflowGraph *g;
+    Orchestrator__V1__WorkflowRef *ref;
+    graph_t gr = {.a = a};
+    const char *prev = NULL;
+    orch_err_t rc;
+
+    if (req->version < 0)
+        return orch_error_invalid(err, "version", "a version is 1 or more (0 = latest)");
+    rc = load(call, (int)req->key_case, req->workflow_id, req->name, &w, err);
+    if (rc)
+        return rc;
+    wp = workflow_pb(a, w);
+    orch_wf_info_free(w);
+    for (size_t i = 0; i < wp->n_versions && !v; i++)
+        if (req->version == 0 || wp->versions[i]->version == req->version)
+            v = wp->versions[i];
+    if (!v)
+        return orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
+                              "workflow %s has no version %d", wp->name, req->version);
+    gr.cap = 2;
+    for (size_t i = 0; i < v->n_steps; i++)
+        gr.cap += 2 * (1 + v->steps[i]->n_steps) + 2;
+    gr.nodes = NEWV(a, Orchestrator__V1__WorkflowGraphNode, gr.cap);
+    gr.edges = NEWV(a, Orchestrator__V1__WorkflowGraphEdge, gr.cap);
+    for (size_t i = 0; i < v->n_steps; i++) {
+        Orchestrator__V1__WorkflowStep *s = v->steps[i];
+        add_node(&gr, s, NULL);
+        if (prev)
+            add_edge(&gr, prev, s->key, "");
+        if (s->kind == ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_GROUP) {
+            const char *cprev = s->key;
+            for (size_t j = 0; j < s->n_steps; j++) {
+                add_node(&gr, s->steps[j], s->key);
+                add_edge(&gr, cprev, s->steps[j]->key, "");
+                cprev = s->steps[j]->key;
+            }
+        }
+        prev = s->key;
+    }
+    g = NEW(a, Orchestrator__V1__WorkflowGraph);
+    orchestrator__v1__workflow_graph__init(g);
+    ref = NEW(a, Orchestrator__V1__WorkflowRef);
+    orchestrator__v1__workflow_ref__init(ref);
+    ref->workflow_id = wp->workflow_id;
+    ref->name = wp->name;
+    ref->version = v->version;
+    ref->target = wp->target;
+    ref->is_task = wp->is_task;
+    g->workflow = ref;
+    g->n_nodes = gr.nn;
+    g->nodes = gr.nodes;
+    g->n_edges = gr.ne;
+    g->edges = gr.edges;
+    *respm = &g->base;
+    return ORCH_OK;
+}
+
+const srv_method_t srv_workflow_methods[] = {
+    {&orchestrator__v1__workflow_service__descriptor, "ListWorkflows", list_workflows, 0, NULL},
+    {&orchestrator__v1__workflow_service__descriptor, "GetWorkflow", get_workflow, 0, NULL},
+    {&orchestrator__v1__workflow_service__descriptor, "GetWorkflowGraph", get_graph, 0, NULL},
+    {0},
+};

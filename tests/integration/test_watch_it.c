@@ -1,0 +1,298 @@
+/* Streaming workflow progress: WatchProcess and WatchProcesses over gRPC against real
+ * PostgreSQL, with create_node running on the engine. A watcher gets a snapshot, then every
+ * event with contiguous sequences until the process completes; one that reconnects, to the
+ * same replica or another, with the last sequence or cursor it saw gets exactly what it
+ * missed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "orchestrator/v1/processes.pb-c.h"
+#include "orchestrator/v1/products.pb-c.h"
+
+#define PS "/orchestrator.v1.ProcessService/"
+
+typedef Orchestrator__V1__ProcessEvent event_t;
+
+static void product_id(harness_server_t *s, const char *name, char *out)
+{
+    Orchestrator__V1__GetProductRequest req = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+    req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
+    req.name = (char *)name;
+    cli_call_unary(s->ch, "/orchestrator.v1.ProductService/GetProduct", &req.base,
+                   &orchestrator__v1__product__descriptor, 5000, &resp, &st);
+    assert_int_equal(st.code, 0);
+    snprintf(out, 64, "%s", ((Orchestrator__V1__Product *)resp)->product_id);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+}
+
+static Google__Protobuf__Value *num(double v)
+{
+    Google__Protobuf__Value *x = calloc(1, sizeof(*x));
+    google__protobuf__value__init(x);
+    x->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
+    x->number_value = v;
+    return x;
+}
+
+static Google__Protobuf__Value *str(const char *v)
+{
+    Google__Protobuf__Value *x = calloc(1, sizeof(*x));
+    google__protobuf__value__init(x);
+    x->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
+    x->string_value = (char *)v;
+    return x;
+}
+
+/* Starts create_node for a node called name; the process id into id. */
+static void start_node(harness_server_t *s, const char *pid, const char *name, char *id)
+{
+    Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
+    Google__Protobuf__Struct page = GOOGLE__PROTOBUF__STRUCT__INIT, *pp = &page;
+    Google__Protobuf__Struct__FieldsEntry e[5], *ep[5];
+    const char *keys[5] = {"customer_id", "node_name", "role_id", "type_id", "site_id"};
+    Google__Protobuf__Value *vals[5] = {str("acme"), str(name), num(1), num(2), num(3)};
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+
+    for (int i = 0; i < 5; i++) {
+        google__protobuf__struct__fields_entry__init(&e[i]);
+        e[i].key = (char *)keys[i];
+        e[i].value = vals[i];
+        ep[i] = &e[i];
+    }
+    page.n_fields = 5;
+    page.fields = ep;
+    req.workflow_name = "create_node";
+    req.product_id = (char *)pid;
+    req.n_user_inputs = 1;
+    req.user_inputs = &pp;
+    cli_call_unary(s->ch, PS "StartProcess", &req.base,
+                   &orchestrator__v1__start_process_response__descriptor, 10000, &resp, &st);
+    if (st.code != 0)
+        fail_msg("StartProcess: %s", st.message);
+    snprintf(id, 64, "%s", ((Orchestrator__V1__StartProcessResponse *)resp)->process->process_id);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+    for (int i = 0; i < 5; i++)
+        free(vals[i]);
+}
+
+static cli_stream_t *watch(harness_server_t *s, const char *id, int64_t after)
+{
+    Orchestrator__V1__WatchProcessRequest req = ORCHESTRATOR__V1__WATCH_PROCESS_REQUEST__INIT;
+    req.process_id = (char *)id;
+    req.after_sequence = after;
+    return cli_stream_open(s->ch, PS "WatchProcess", &req.base, 60000);
+}
+
+/* Reads a whole stream (until it ends or 30 s pass): events into out (max), the final
+ * status code into *code. */
+static size_t drain_stream(cli_stream_t *w, event_t **out, size_t max, int *code)
+{
+    size_t n = 0;
+    cli_status_t st;
+    for (;;) {
+        ProtobufCMessage *m = NULL;
+        int r = cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 30000, &m);
+        if (r != 1)
+            break;
+        if (n < max)
+            out[n++] = (event_t *)m;
+        else
+            protobuf_c_message_free_unpacked(m, NULL);
+    }
+    cli_stream_close(w, &st);
+    *code = st.code;
+    cli_status_cleanup(&st);
+    return n;
+}
+
+static void free_events(event_t **ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked(&ev[i]->base, NULL);
+}
+
+static void watch_to_completion_and_reconnect(void **state)
+{
+    harness_server_t a, b;
+    char pid[64], id[64];
+    event_t *ev[64], *again[64], *other[64];
+    size_t n, m, k;
+    int code;
+    (void)state;
+
+    harness_server_start(&a, NULL, NULL);
+    harness_server_start(&b, a.dbname, (const char *const[]){"--workers", "0", NULL});
+    product_id(&a, "node Cisco", pid);
+    start_node(&a, pid, "ams-r1", id);
+
+    /* Snapshot first, then contiguous events, ending with completed; the stream then ends
+     * by itself with OK. */
+    n = drain_stream(watch(&a, id, 0), ev, 64, &code);
+    assert_int_equal(code, 0);
+    assert_true(n >= 4);
+    assert_int_equal(ev[0]->kind, ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT);
+    assert_non_null(ev[0]->snapshot->process);
+    for (size_t i = 1; i < n; i++)
+        assert_int_equal(ev[i]->sequence, ev[i - 1]->sequence + 1);
+    assert_int_equal(ev[n - 1]->kind,
+                     ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STATUS_CHANGED);
+    assert_int_equal(ev[n - 1]->status_change->new_status,
+                     ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED);
+    {
+        bool steps = false;
+        for (size_t i = 1; i < n; i++)
+            steps = steps || ev[i]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
+        /* The snapshot may already show some steps; at least the last ones stream live
+         * unless the process finished before we asked. */
+        (void)steps;
+    }
+
+    /* From the beginning (after 0 would be a snapshot): after 1, on the other replica. */
+    m = drain_stream(watch(&b, id, 1), again, 64, &code);
+    assert_int_equal(code, 0);
+    assert_true(m >= 3);
+    assert_int_equal(again[0]->sequence, 2);
+    for (size_t i = 1; i < m; i++)
+        assert_int_equal(again[i]->sequence, again[i - 1]->sequence + 1);
+    assert_int_equal(again[m - 1]->sequence, ev[n - 1]->sequence);
+
+    /* A reconnect in the middle gets exactly the rest: no gap, no duplicate. */
+    k = drain_stream(watch(&a, id, again[1]->sequence), other, 64, &code);
+    assert_int_equal(code, 0);
+    assert_int_equal(k, m - 2);
+    for (size_t i = 0; i < k; i++) {
+        assert_int_equal(other[i]->sequence, again[i + 2]->sequence);
+        assert_int_equal(other[i]->kind, again[i + 2]->kind);
+    }
+    free_events(other, k);
+
+    /* Nothing after the last one of a finished process: ends at once. */
+    k = drain_stream(watch(&b, id, ev[n - 1]->sequence), other, 64, &code);
+    assert_int_equal(code, 0);
+    assert_int_equal(k, 0);
+
+    /* Bad input. */
+    k = drain_stream(watch(&a, id, ev[n - 1]->sequence + 5), other, 64, &code);
+    assert_int_equal(code, 3);
+    k = drain_stream(watch(&a, "0b4e6d7c-3f1a-4c2e-9d8b-5a6f7e8d9c0b", 0), other, 64, &code);
+    assert_int_equal(code, 5);
+    k = drain_stream(watch(&a, "nope", 0), other, 64, &code);
+    assert_int_equal(code, 3);
+
+    free_events(ev, n);
+    free_events(again, m);
+    assert_int_equal(harness_server_stop(&b), 0);
+    assert_int_equal(harness_server_stop(&a), 0);
+    harness_db_drop(a.dbname);
+}
+
+static void watch_many_processes(void **state)
+{
+    harness_server_t s;
+    char pid[64], id1[64], id2[64], cursor[64];
+    Orchestrator__V1__WatchProcessesRequest req = ORCHESTRATOR__V1__WATCH_PROCESSES_REQUEST__INIT;
+    event_t *ev[128], *again[128];
+    size_t n = 0, m;
+    int done = 0, code;
+    cli_stream_t *w;
+    (void)state;
+
+    harness_server_start(&s, NULL, NULL);
+    product_id(&s, "node Nokia", pid);
+    req.filter = "workflow = \"create_node\"";
+    w = cli_stream_open(s.ch, PS "WatchProcesses", &req.base, 60000);
+    /* Let the stream start before the processes do. */
+    {
+        ProtobufCMessage *none = NULL;
+        if (cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 300, &none) != -1) {
+            cli_status_t st;
+            cli_stream_close(w, &st);
+            fail_msg("WatchProcesses ended at once: %d %s", st.code, st.message);
+        }
+    }
+    start_node(&s, pid, "n1", id1);
+    start_node(&s, pid, "n2", id2);
+    while (done < 2 && n < 128) {
+        ProtobufCMessage *m1 = NULL;
+        if (cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 30000, &m1) != 1)
+            break;
+        ev[n] = (event_t *)m1;
+        if (ev[n]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STATUS_CHANGED &&
+            ev[n]->status_change->new_status ==
+                ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED)
+            done++;
+        n++;
+    }
+    {
+        cli_status_t st;
+        cli_stream_close(w, &st);
+        cli_status_cleanup(&st);
+    }
+    assert_int_equal(done, 2);
+    /* Per process, sequences are contiguous from 1. */
+    for (int p = 0; p < 2; p++) {
+        const char *id = p ? id2 : id1;
+        int64_t expect = 1;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(ev[i]->process_id, id) == 0)
+                assert_int_equal(ev[i]->sequence, expect++);
+        assert_true(expect > 3);
+    }
+    /* Reconnecting with a cursor from the middle gives exactly the rest. */
+    snprintf(cursor, sizeof(cursor), "%s", ev[n / 2]->cursor);
+    req.after_cursor = cursor;
+    w = cli_stream_open(s.ch, PS "WatchProcesses", &req.base, 60000);
+    for (m = 0; m < n - n / 2 - 1; m++) {
+        ProtobufCMessage *m1 = NULL;
+        assert_int_equal(cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 10000,
+                                         &m1),
+                         1);
+        again[m] = (event_t *)m1;
+        assert_string_equal(again[m]->cursor, ev[n / 2 + 1 + m]->cursor);
+        assert_int_equal(again[m]->sequence, ev[n / 2 + 1 + m]->sequence);
+    }
+    {
+        ProtobufCMessage *none = NULL;
+        cli_status_t st;
+        assert_int_equal(cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 500,
+                                         &none),
+                         -1);
+        cli_stream_close(w, &st);
+        cli_status_cleanup(&st);
+    }
+    free_events(again, m);
+    free_events(ev, n);
+
+    /* Bad cursor and bad filter. */
+    req.after_cursor = "garbage";
+    m = drain_stream(cli_stream_open(s.ch, PS "WatchProcesses", &req.base, 5000), again, 1, &code);
+    assert_int_equal(code, 3);
+    req.after_cursor = "";
+    req.filter = "colour = red";
+    m = drain_stream(cli_stream_open(s.ch, PS "WatchProcesses", &req.base, 5000), again, 1, &code);
+    assert_int_equal(code, 3);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(watch_to_completion_and_reconnect),
+        cmocka_unit_test(watch_many_processes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
