@@ -10,7 +10,7 @@ PACKAGES=(
     protobuf-c-compiler libprotobuf-c-dev
     libpq-dev uuid-dev libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libjwt-dev openssl
     postgresql-15 postgresql-client-15
-    python3 python3-grpcio python3-protobuf
+    python3 python3-grpcio python3-protobuf python3-yaml
     procps util-linux
 )
 
