@@ -19,6 +19,7 @@ typedef struct srv_settings {
     int grace_seconds;
     int max_message_bytes;
     int db_check_ms;
+    int watch_stall_ms;
     int workers;  /* engine worker threads */
     int lease_ms; /* process lease */
     int poll_ms;  /* idle workers' polling fallback */

@@ -250,11 +250,19 @@ int main(int argc, char **argv)
         orch_err("main", "cannot set up authentication: %s", err.message);
         goto out;
     }
+    if (cfg.tls_cert[0] && srv_tls_check(&(srv_tls_config_t){.cert_file = cfg.tls_cert,
+                                                             .key_file = cfg.tls_key,
+                                                             .client_ca_file = cfg.tls_client_ca},
+                                         &err)) {
+        orch_err("main", "cannot set up TLS: %s", err.message);
+        goto out;
+    }
     if (auth)
         orch_info("main", "authentication on: %s", srv_auth_describe(auth));
     else
-        orch_warn("main", "authentication is OFF (--auth=off): anyone who reaches %s may call "
-                          "every method, admin ones included; for local development only",
+        orch_warn("main",
+                  "authentication is OFF (--auth=off): anyone who reaches %s may call "
+                  "every method, admin ones included; for local development only",
                   cfg.listen);
     db_migrate_mode_parse(cfg.migrate, &mode);
     pool = db_pool_new(cfg.database_url, cfg.pool_size);
@@ -318,7 +326,7 @@ int main(int argc, char **argv)
     listener = db_listener_new(cfg.database_url);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
-    app.watch = srv_watch_new(&app);
+    app.watch = srv_watch_new(&app, cfg.watch_stall_ms);
     db_listener_subscribe(listener, "orch_process_events", srv_watch_notify, app.watch);
     db_listener_start(listener);
 

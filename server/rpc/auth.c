@@ -25,9 +25,9 @@
 #include "domain/alloc.h"
 #include "domain/log.h"
 
-#define AUTH_FILE_MAX (1024 * 1024)  /* no key or token file is larger */
-#define AUTH_TOKEN_MAX 8192          /* longest bearer token looked at */
-#define AUTH_MIN_SECRET 32           /* HS256 secret: at least the hash size (RFC 7518 3.2) */
+#define AUTH_FILE_MAX (1024 * 1024) /* no key or token file is larger */
+#define AUTH_TOKEN_MAX 8192         /* longest bearer token looked at */
+#define AUTH_MIN_SECRET 32          /* HS256 secret: at least the hash size (RFC 7518 3.2) */
 #define AUTH_DEFAULT_SKEW 30
 #define AUTH_MAX_KEYS 2
 
@@ -98,8 +98,8 @@ orch_err_t srv_auth_authorize(unsigned method_flags, unsigned roles, const char 
         return ORCH_OK;
     for (unsigned bit = SRV_ROLE_ADMIN; bit >= SRV_ROLE_READER; bit >>= 1)
         if (roles & bit)
-            snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s",
-                     held[0] ? ", " : "", role_name(bit));
+            snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s", held[0] ? ", " : "",
+                     role_name(bit));
     return orch_error_set(err, ORCH_PERMISSION_DENIED, "MISSING_ROLE",
                           "%s needs the %s role; the token has: %s", method ? method : "this call",
                           role_name(need), held[0] ? held : "no role");
@@ -109,8 +109,8 @@ orch_err_t srv_auth_authorize(unsigned method_flags, unsigned roles, const char 
 
 /* Reads a whole file (at most AUTH_FILE_MAX bytes) into a NUL-terminated buffer the caller
  * frees. what names the option for the error sentence. */
-static orch_err_t read_file(const char *path, const char *what, unsigned char **out,
-                            size_t *len, orch_error_t *err)
+static orch_err_t read_file(const char *path, const char *what, unsigned char **out, size_t *len,
+                            orch_error_t *err)
 {
     FILE *f = NULL;
     unsigned char *buf = NULL;
@@ -129,8 +129,10 @@ static orch_err_t read_file(const char *path, const char *what, unsigned char **
     while ((got = fread(buf + n, 1, AUTH_FILE_MAX + 1 - n, f)) > 0 && n < AUTH_FILE_MAX + 1)
         n += got;
     if (ferror(f) || n > AUTH_FILE_MAX) {
-        rc = orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "%s %s is unreadable or larger "
-                            "than %d bytes", what, path, AUTH_FILE_MAX);
+        rc = orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
+                            "%s %s is unreadable or larger "
+                            "than %d bytes",
+                            what, path, AUTH_FILE_MAX);
         goto out;
     }
     buf[n] = '\0';
@@ -223,8 +225,8 @@ static orch_err_t load_public_key(srv_auth_t *a, const char *path, orch_error_t 
         EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL);
         if (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0) {
             rc = orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
-                                "--jwt-public-key-file %s: EC curve %s is not P-256 (ES256)",
-                                path, group[0] ? group : "unknown");
+                                "--jwt-public-key-file %s: EC curve %s is not P-256 (ES256)", path,
+                                group[0] ? group : "unknown");
             goto out;
         }
         alg = JWT_ALG_ES256;
@@ -288,8 +290,8 @@ static orch_err_t parse_token_line(char *line, const char *path, int lineno, api
         int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
-                                  "--api-tokens-file %s line %d: the hash is not hexadecimal",
-                                  path, lineno);
+                                  "--api-tokens-file %s line %d: the hash is not hexadecimal", path,
+                                  lineno);
         t->hash[i] = (unsigned char)(hi << 4 | lo);
     }
     t->roles = srv_auth_role_bits(role);
@@ -340,8 +342,8 @@ static orch_err_t load_api_tokens(srv_auth_t *a, const char *path, orch_error_t 
         a->ntokens++;
     }
     if (a->ntokens == 0)
-        rc = orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
-                            "--api-tokens-file %s holds no token", path);
+        rc = orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "--api-tokens-file %s holds no token",
+                            path);
 out:
     free(buf);
     return rc;
@@ -369,8 +371,7 @@ orch_err_t srv_auth_new(const srv_auth_config_t *cfg, srv_auth_t **out, orch_err
     }
     if (set(cfg->jwt_secret_file) && (rc = load_secret(a, cfg->jwt_secret_file, err)))
         goto out;
-    if (set(cfg->jwt_public_key_file) &&
-        (rc = load_public_key(a, cfg->jwt_public_key_file, err)))
+    if (set(cfg->jwt_public_key_file) && (rc = load_public_key(a, cfg->jwt_public_key_file, err)))
         goto out;
     if (set(cfg->api_tokens_file) && (rc = load_api_tokens(a, cfg->api_tokens_file, err)))
         goto out;
@@ -389,8 +390,8 @@ orch_err_t srv_auth_new(const srv_auth_config_t *cfg, srv_auth_t **out, orch_err
     }
     if (a->ntokens) {
         n = strlen(a->desc);
-        snprintf(a->desc + n, sizeof(a->desc) - n, "%s%zu API token%s", n ? ", " : "",
-                 a->ntokens, a->ntokens == 1 ? "" : "s");
+        snprintf(a->desc + n, sizeof(a->desc) - n, "%s%zu API token%s", n ? ", " : "", a->ntokens,
+                 a->ntokens == 1 ? "" : "s");
     }
     *out = a;
     a = NULL;
@@ -478,8 +479,8 @@ static unsigned claim_roles(json_t *claims)
 }
 
 /* The claims every accepted JWT must satisfy, then the identity they name. */
-static orch_err_t check_claims(const srv_auth_t *a, json_t *claims, int64_t now,
-                               srv_identity_t *id, orch_error_t *err)
+static orch_err_t check_claims(const srv_auth_t *a, json_t *claims, int64_t now, srv_identity_t *id,
+                               orch_error_t *err)
 {
     int64_t exp, nbf;
     char when[64];
@@ -490,8 +491,8 @@ static orch_err_t check_claims(const srv_auth_t *a, json_t *claims, int64_t now,
         return unauthenticated(err, "TOKEN_INVALID", "the token has no expiry (\"exp\" claim)");
     if (now >= exp + a->skew) {
         fmt_time(exp, when, sizeof(when));
-        return orch_error_set(err, ORCH_UNAUTHENTICATED, "TOKEN_EXPIRED",
-                              "the token expired at %s", when);
+        return orch_error_set(err, ORCH_UNAUTHENTICATED, "TOKEN_EXPIRED", "the token expired at %s",
+                              when);
     }
     if (claim_time(claims, "nbf", &nbf) && now + a->skew < nbf) {
         fmt_time(nbf, when, sizeof(when));
@@ -500,8 +501,7 @@ static orch_err_t check_claims(const srv_auth_t *a, json_t *claims, int64_t now,
     }
     if (a->issuer && (!json_is_string(iss) || strcmp(json_string_value(iss), a->issuer) != 0))
         return orch_error_set(err, ORCH_UNAUTHENTICATED, "TOKEN_WRONG_ISSUER",
-                              "wrong issuer: this server accepts tokens issued by %s",
-                              a->issuer);
+                              "wrong issuer: this server accepts tokens issued by %s", a->issuer);
     if (a->audience && !audience_matches(json_object_get(claims, "aud"), a->audience))
         return orch_error_set(err, ORCH_UNAUTHENTICATED, "TOKEN_WRONG_AUDIENCE",
                               "wrong audience: the token is not meant for %s", a->audience);
@@ -544,8 +544,8 @@ static orch_err_t verify_jwt(const srv_auth_t *a, const char *token, int64_t now
         if (mismatch != JWT_ALG_NONE) {
             char accepted[64] = "";
             for (size_t i = 0; i < a->nkeys; i++)
-                snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted),
-                         "%s%s", i ? ", " : "", jwt_alg_str(a->keys[i].alg));
+                snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted), "%s%s",
+                         i ? ", " : "", jwt_alg_str(a->keys[i].alg));
             rc = orch_error_set(err, ORCH_UNAUTHENTICATED, "TOKEN_INVALID",
                                 "the token is signed with %s; this server accepts %s",
                                 jwt_alg_str(mismatch), accepted);
@@ -652,8 +652,8 @@ orch_err_t srv_auth_check(void *auth_data, srv_call_t *call, unsigned method_fla
     srv_identity_t id;
     orch_err_t rc;
 
-    rc = srv_auth_verify(a, srv_call_metadata(call, "authorization"), (int64_t)time(NULL), &id,
-                         err);
+    rc =
+        srv_auth_verify(a, srv_call_metadata(call, "authorization"), (int64_t)time(NULL), &id, err);
     if (rc) {
         orch_info("auth", "%s from %s: %s (%s)", srv_call_path(call), srv_call_actor_name(call),
                   err->reason, err->message);

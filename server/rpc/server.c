@@ -397,6 +397,18 @@ int srv_stream_send(srv_call_t *c, const ProtobufCMessage *msg)
     return len;
 }
 
+void srv_call_cancel(srv_call_t *c, const orch_error_t *err)
+{
+    char msg[600];
+    pthread_mutex_lock(&c->mu);
+    c->status_queued = c->status_sent = true; /* nothing more goes out through the queue */
+    c->status = *err;
+    pthread_mutex_unlock(&c->mu);
+    snprintf(msg, sizeof(msg), "%s: %s", err->reason[0] ? err->reason : orch_err_name(err->code),
+             err->message);
+    grpc_call_cancel_with_status(c->call, srv_status_code(err->code), msg, NULL);
+}
+
 void srv_stream_finish(srv_call_t *c, const orch_error_t *err)
 {
     pthread_mutex_lock(&c->mu);

@@ -137,5 +137,8 @@ void *srv_call_data(srv_call_t *call);
 int srv_stream_send(srv_call_t *call, const ProtobufCMessage *msg);
 void srv_stream_finish(srv_call_t *call, const orch_error_t *err);
 bool srv_call_is_over(srv_call_t *call);
+/* Ends the call at once with err's code and message, dropping whatever is still queued
+ * (a stream whose reader stopped reading). Thread-safe. */
+void srv_call_cancel(srv_call_t *call, const orch_error_t *err);
 
 #endif

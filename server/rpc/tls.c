@@ -26,8 +26,8 @@ static orch_err_t slurp(const char *path, const char *what, char **out, orch_err
 
     *out = NULL;
     if (!f)
-        return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "%s %s cannot be read: %s",
-                              what, path, strerror(errno));
+        return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "%s %s cannot be read: %s", what,
+                              path, strerror(errno));
     buf = orch_malloc(TLS_FILE_MAX + 1);
     while (n <= TLS_FILE_MAX && (got = fread(buf + n, 1, TLS_FILE_MAX + 1 - n, f)) > 0)
         n += got;
@@ -67,8 +67,8 @@ static orch_err_t check_pair(const srv_tls_config_t *cfg, const char *cert, cons
     }
     if (X509_check_private_key(x, pk) != 1) {
         rc = orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
-                            "--tls-key %s is not the private key of --tls-cert %s",
-                            cfg->key_file, cfg->cert_file);
+                            "--tls-key %s is not the private key of --tls-cert %s", cfg->key_file,
+                            cfg->cert_file);
         goto out;
     }
     if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
@@ -97,15 +97,17 @@ static orch_err_t check_ca(const char *path, const char *pem, orch_error_t *err)
     return rc;
 }
 
-orch_err_t srv_tls_credentials_new(const srv_tls_config_t *cfg,
-                                   struct grpc_server_credentials **out, orch_error_t *err)
+/* Both entry points: with out NULL only checks. */
+static orch_err_t tls_load(const srv_tls_config_t *cfg, struct grpc_server_credentials **out,
+                           orch_error_t *err)
 {
     char *cert = NULL, *key = NULL, *ca = NULL;
     grpc_ssl_pem_key_cert_pair pair;
     bool mtls = cfg->client_ca_file && *cfg->client_ca_file;
     orch_err_t rc;
 
-    *out = NULL;
+    if (out)
+        *out = NULL;
     if (!cfg->cert_file || !*cfg->cert_file || !cfg->key_file || !*cfg->key_file) {
         rc = orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
                             "TLS needs both --tls-cert and --tls-key");
@@ -115,8 +117,10 @@ orch_err_t srv_tls_credentials_new(const srv_tls_config_t *cfg,
         (rc = slurp(cfg->key_file, "--tls-key", &key, err)) ||
         (mtls && (rc = slurp(cfg->client_ca_file, "--tls-client-ca", &ca, err))))
         goto out;
-    if ((rc = check_pair(cfg, cert, key, err)) || (mtls && (rc = check_ca(cfg->client_ca_file,
-                                                                          ca, err))))
+    if ((rc = check_pair(cfg, cert, key, err)) ||
+        (mtls && (rc = check_ca(cfg->client_ca_file, ca, err))))
+        goto out;
+    if (!out)
         goto out;
     pair.private_key = key;
     pair.cert_chain = cert;
@@ -137,4 +141,15 @@ out:
     free(cert);
     free(ca);
     return rc;
+}
+
+orch_err_t srv_tls_check(const srv_tls_config_t *cfg, orch_error_t *err)
+{
+    return tls_load(cfg, NULL, err);
+}
+
+orch_err_t srv_tls_credentials_new(const srv_tls_config_t *cfg,
+                                   struct grpc_server_credentials **out, orch_error_t *err)
+{
+    return tls_load(cfg, out, err);
 }

@@ -15,6 +15,10 @@ typedef struct srv_tls_config {
     const char *client_ca_file; /* PEM CA bundle; set = mutual TLS, "" or NULL = off */
 } srv_tls_config_t;
 
+/* Reads and checks the files without making credentials (no grpc_init needed): for
+ * start-up, before anything slow. Same errors as srv_tls_credentials_new. */
+orch_err_t srv_tls_check(const srv_tls_config_t *cfg, orch_error_t *err);
+
 /* Reads and checks the files and makes the credentials. On success *out is the credentials
  * (caller releases with grpc_server_credentials_release, after srv_server_start); on failure
  * *out is NULL and err (INVALID_ARGUMENT) names the file and what is wrong. grpc_init must

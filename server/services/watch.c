@@ -23,6 +23,9 @@
 
 #define WATCH_BATCH 100
 #define WATCH_MAX 10000 /* watchers per replica */
+/* A watcher that has not taken its queued events for this long is ended, told where to
+ * resume; until then it is simply caught up from the tables when it reads again. */
+#define WATCH_STALL_MS_DEFAULT 30000
 
 typedef struct watcher {
     srv_call_t *call;
@@ -32,6 +35,7 @@ typedef struct watcher {
     char *filter;      /* multi */
     char cursor[64];   /* multi: last cursor queued */
     atomic_bool queued; /* messages are waiting to be sent */
+    _Atomic int64_t queued_since_ms; /* when queued last became true */
     atomic_bool more;   /* there may be more to read */
     bool done;          /* finished: nothing more will be queued (hub only) */
     bool closed;        /* the call is over (hub lock) */
@@ -45,6 +49,7 @@ struct srv_watch {
     watcher_t *list;
     int count;
     bool wake, stop;
+    int stall_ms;
     pthread_t thread;
     srv_app_t *app;
 };
@@ -184,7 +189,8 @@ static void serve(struct srv_watch *h, watcher_t *w)
         orch_arena_t *a = orch_arena_new();
         Orchestrator__V1__ProcessEvent ev;
         event_to_pb(a, &evs[i], &ev);
-        atomic_store(&w->queued, true);
+        if (!atomic_exchange(&w->queued, true))
+            atomic_store(&w->queued_since_ms, orch_now_ms());
         if (srv_stream_send(w->call, &ev.base) < 0) {
             orch_arena_free(a);
             w->done = true;
@@ -230,6 +236,25 @@ static void *hub_main(void *arg)
         /* The poll fallback marks everyone; a notification already did. */
         work = orch_calloc((size_t)h->count + 1, sizeof(*work));
         for (watcher_t *w = h->list; w; w = w->next) {
+            if (!w->closed && !w->done && atomic_load(&w->queued) &&
+                orch_now_ms() - atomic_load(&w->queued_since_ms) > h->stall_ms) {
+                orch_error_t err;
+                orch_error_init(&err);
+                if (w->single)
+                    orch_error_set(&err, ORCH_RESOURCE_EXHAUSTED, "WATCHER_TOO_SLOW",
+                                   "this watcher did not read for %d ms; reconnect with "
+                                   "after_sequence set to the last sequence you received "
+                                   "(at most %lld)",
+                                   h->stall_ms, (long long)w->last_seq);
+                else
+                    orch_error_set(&err, ORCH_RESOURCE_EXHAUSTED, "WATCHER_TOO_SLOW",
+                                   "this watcher did not read for %d ms; reconnect with "
+                                   "after_cursor set to the last cursor you received",
+                                   h->stall_ms);
+                srv_call_cancel(w->call, &err);
+                w->done = true;
+                continue;
+            }
             if (w->closed || w->done || atomic_load(&w->queued) || !atomic_load(&w->more))
                 continue;
             w->serving = true;
@@ -257,10 +282,11 @@ static void *hub_main(void *arg)
     return NULL;
 }
 
-struct srv_watch *srv_watch_new(srv_app_t *app)
+struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms)
 {
     struct srv_watch *h = orch_calloc(1, sizeof(*h));
     h->app = app;
+    h->stall_ms = stall_ms > 0 ? stall_ms : WATCH_STALL_MS_DEFAULT;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     pthread_create(&h->thread, NULL, hub_main, h);
@@ -381,6 +407,7 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
         ev.payload_case = ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_SNAPSHOT;
         ev.snapshot = &snap;
         atomic_store(&w->queued, true);
+        atomic_store(&w->queued_since_ms, orch_now_ms());
         srv_stream_send(call, &ev.base);
     }
     /* A finished process with nothing after the point asked for: the stream is complete. */

@@ -288,11 +288,75 @@ static void watch_many_processes(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* Many watchers of one running process on one replica all receive every event. */
+static void thousand_watchers(void **state)
+{
+    harness_server_t s;
+    char pid[64], id[64];
+    const char *env = getenv("ORCH_TEST_WATCHERS");
+    int nw = env ? atoi(env) : 1000, complete = 0;
+    cli_stream_t **w;
+    int64_t *last;
+    bool *done;
+    (void)state;
+
+    /* Hold one step long enough to open every stream while the process runs. */
+    setenv("ORCH_TEST_HOLD_STEP", "allocate.ipv4", 1);
+    setenv("ORCH_TEST_HOLD_MS", "4000", 1);
+    harness_server_start(&s, NULL, NULL);
+    unsetenv("ORCH_TEST_HOLD_STEP");
+    unsetenv("ORCH_TEST_HOLD_MS");
+    product_id(&s, "node FRR", pid);
+    start_node(&s, pid, "many", id);
+    w = calloc((size_t)nw, sizeof(*w));
+    last = calloc((size_t)nw, sizeof(*last));
+    done = calloc((size_t)nw, sizeof(*done));
+    for (int i = 0; i < nw; i++)
+        w[i] = watch(&s, id, 0);
+    /* Round robin until every stream ended by itself (or 60 s passed). */
+    for (int round = 0; complete < nw && round < 600; round++) {
+        for (int i = 0; i < nw; i++) {
+            ProtobufCMessage *m = NULL;
+            int r;
+            if (done[i])
+                continue;
+            while ((r = cli_stream_next(w[i], &orchestrator__v1__process_event__descriptor,
+                                        round == 0 ? 50 : 1, &m)) == 1) {
+                event_t *e = (event_t *)m;
+                if (last[i] && e->sequence != last[i] + 1)
+                    fail_msg("watcher %d: sequence %lld after %lld", i, (long long)e->sequence,
+                             (long long)last[i]);
+                last[i] = e->sequence;
+                protobuf_c_message_free_unpacked(m, NULL);
+            }
+            if (r == 0) {
+                done[i] = true;
+                complete++;
+            }
+        }
+    }
+    assert_int_equal(complete, nw);
+    for (int i = 0; i < nw; i++) {
+        cli_status_t st;
+        cli_stream_close(w[i], &st);
+        assert_int_equal(st.code, 0);
+        assert_int_equal(last[i], last[0]);
+        cli_status_cleanup(&st);
+    }
+    assert_true(last[0] >= 5);
+    free(w);
+    free(last);
+    free(done);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(watch_to_completion_and_reconnect),
         cmocka_unit_test(watch_many_processes),
+        cmocka_unit_test(thousand_watchers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
