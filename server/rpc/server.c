@@ -477,7 +477,15 @@ static void call_send_done(srv_call_t *c, bool ok)
     srv_call_unref(c);
 }
 
-/* One count per finished call by method and status, and its duration. */
+/* The caller's x-request-id (not the idempotency request_id), for log correlation. */
+static const char *correlation_id(srv_call_t *c)
+{
+    const char *id = srv_call_metadata(c, "x-request-id");
+    return id ? id : "-";
+}
+
+/* One count per finished call by method and status, and its duration; one access-log line
+ * at debug level (info for failures the server caused). */
 static void call_record(srv_call_t *c)
 {
     char labels[300];
@@ -489,6 +497,12 @@ static void call_record(srv_call_t *c)
     snprintf(labels, sizeof(labels), "method=\"%s\"", method);
     orch_metrics_observe("orch_rpc_duration_seconds", labels,
                          (double)(orch_now_ms() - c->start_ms) / 1000.0);
+    if (c->status.code == ORCH_INTERNAL || c->status.code == ORCH_UNAVAILABLE)
+        orch_warn("rpc", "%s %s %lld ms correlation_id=%s: %s", method, code,
+                  (long long)(orch_now_ms() - c->start_ms), correlation_id(c), c->status.message);
+    else
+        orch_debug("rpc", "%s %s %lld ms correlation_id=%s", method, code,
+                   (long long)(orch_now_ms() - c->start_ms), correlation_id(c));
 }
 
 /* RECV_CLOSE completed: the call is over for good. */
