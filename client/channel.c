@@ -7,6 +7,7 @@
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 
+#include <errno.h>
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
@@ -14,7 +15,6 @@
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +81,8 @@ out:
     return creds;
 }
 
-cli_channel_t *cli_channel_new_ex(const char *target, const cli_channel_opts_t *opts,
-                                  char *errbuf, size_t errlen)
+cli_channel_t *cli_channel_new_ex(const char *target, const cli_channel_opts_t *opts, char *errbuf,
+                                  size_t errlen)
 {
     grpc_channel_credentials *creds;
     grpc_arg arg;

@@ -17,9 +17,9 @@ typedef struct cli_channel_opts {
     /* TLS: the channel uses TLS when tls is true or any file below is set. Files are PEM and
      * read by cli_channel_new. */
     bool tls;
-    const char *tls_ca_file;   /* CA bundle to verify the server (NULL: the system roots) */
-    const char *tls_cert_file; /* client certificate chain, for mutual TLS (with key) */
-    const char *tls_key_file;  /* client private key */
+    const char *tls_ca_file;     /* CA bundle to verify the server (NULL: the system roots) */
+    const char *tls_cert_file;   /* client certificate chain, for mutual TLS (with key) */
+    const char *tls_key_file;    /* client private key */
     const char *tls_server_name; /* expected name in the server certificate, if not the
                                     target's host (tests: "localhost") */
 } cli_channel_opts_t;
@@ -33,8 +33,8 @@ typedef struct cli_channel_opts {
 cli_channel_t *cli_channel_new(const char *target, const cli_channel_opts_t *opts);
 
 /* Same, and on failure writes a sentence naming the cause into errbuf (errlen bytes). */
-cli_channel_t *cli_channel_new_ex(const char *target, const cli_channel_opts_t *opts,
-                                  char *errbuf, size_t errlen);
+cli_channel_t *cli_channel_new_ex(const char *target, const cli_channel_opts_t *opts, char *errbuf,
+                                  size_t errlen);
 
 /* Frees the channel and calls grpc_shutdown(). NULL does nothing. No call may be running on
  * the channel. */

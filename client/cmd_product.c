@@ -4,6 +4,7 @@
 #include "output.h"
 
 #include "domain/alloc.h"
+#include "google/protobuf/field_mask.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
 
 #include <ctype.h>
@@ -306,5 +307,157 @@ out:
     cli_status_cleanup(&st);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
+    return err;
+}
+
+/* ---- update ---- */
+
+#define UPDATE_METHOD "/orchestrator.v1.ProductService/UpdateProduct"
+
+static void print_product_msg(const ProtobufCMessage *m)
+{
+    print_product((const product_t *)m);
+}
+
+int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__UpdateProductRequest req = ORCHESTRATOR__V1__UPDATE_PRODUCT_REQUEST__INIT;
+    Orchestrator__V1__Product p = ORCHESTRATOR__V1__PRODUCT__INIT;
+    Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+    const char *description = cli_args_get(args, "description");
+    const char *status = cli_args_get(args, "status");
+    const char *request_id = cli_args_get(args, "request-id");
+    const char *key = args->pos[0];
+    char *paths[2];
+    char id[37];
+    ProtobufCMessage *found = NULL, *resp = NULL;
+    int err = 0, st_value = 0;
+
+    if (!description && !status)
+        return cli_usage_error("product update wants --description and/or --status");
+    if (status && (err = cli_parse_enum("--status", &orchestrator__v1__product_status__descriptor,
+                                        status, &st_value)))
+        return err;
+    if (cli_is_uuid(key)) {
+        p.product_id = (char *)cli_id(key, id);
+    } else {
+        /* A name: find its id first. */
+        Orchestrator__V1__GetProductRequest g = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__INIT;
+        g.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
+        g.name = (char *)key;
+        if ((err = cli_call(ctx, GET_METHOD, &g.base, &orchestrator__v1__product__descriptor,
+                            &found)))
+            return err;
+        p.product_id = ((product_t *)found)->product_id;
+    }
+    if (description) {
+        p.description = (char *)description;
+        paths[mask.n_paths++] = "description";
+    }
+    if (status) {
+        p.status = (Orchestrator__V1__ProductStatus)st_value;
+        paths[mask.n_paths++] = "status";
+    }
+    mask.paths = paths;
+    req.product = &p;
+    req.update_mask = &mask;
+    if (request_id)
+        req.request_id = (char *)request_id;
+    if (!(err = cli_call(ctx, UPDATE_METHOD, &req.base, &orchestrator__v1__product__descriptor,
+                         &resp)))
+        err = cli_output(ctx, resp, print_product_msg);
+    if (found)
+        protobuf_c_message_free_unpacked(found, NULL);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return err;
+}
+
+/* ---- product blocks and resource types ---- */
+
+int cli_cmd_product_block_list(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__ListProductBlocksRequest req =
+        ORCHESTRATOR__V1__LIST_PRODUCT_BLOCKS_REQUEST__INIT;
+    cli_list_t l;
+    int err = cli_list_fetch(ctx, args, "/orchestrator.v1.ProductService/ListProductBlocks",
+                             &req.base, &orchestrator__v1__list_product_blocks_response__descriptor,
+                             "product_blocks", &l);
+    if (!err && ctx->json)
+        err = cli_list_print_json(&l);
+    else if (!err) {
+        const char *h[] = {"NAME", "TAG", "STATUS", "FIELDS", "CHILDREN", "ID"};
+        cli_table_t *t = cli_table_new(6, h);
+        for (size_t i = 0; i < l.nitems; i++) {
+            const Orchestrator__V1__ProductBlock *b =
+                (const Orchestrator__V1__ProductBlock *)l.items[i];
+            char st[64], nf[24], nc[24];
+            snprintf(nf, sizeof(nf), "%zu", b->n_fields);
+            snprintf(nc, sizeof(nc), "%zu", b->n_children);
+            const char *row[] = {b->name, b->tag, status_text(b->status, st, sizeof(st)),
+                                 nf,      nc,     b->product_block_id};
+            cli_table_add_row(t, row);
+        }
+        cli_table_print(t, stdout, 0);
+        cli_table_free(t);
+    }
+    cli_list_free(&l);
+    return err;
+}
+
+static void print_block_msg(const ProtobufCMessage *m)
+{
+    const Orchestrator__V1__ProductBlock *b = (const Orchestrator__V1__ProductBlock *)m;
+    char c[64], e[64];
+    printf("ID:       %s\nCreated:  %s\nEnded:    %s\n", b->product_block_id,
+           ts_text(b->create_time, c, sizeof(c)), ts_text(b->end_time, e, sizeof(e)));
+    print_block(b, false);
+}
+
+int cli_cmd_product_block_get(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__GetProductBlockRequest req =
+        ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    char id[37];
+    if (cli_is_uuid(args->pos[0])) {
+        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_PRODUCT_BLOCK_ID;
+        req.product_block_id = (char *)cli_id(args->pos[0], id);
+    } else {
+        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_NAME;
+        req.name = (char *)args->pos[0];
+    }
+    int err = cli_call(ctx, "/orchestrator.v1.ProductService/GetProductBlock", &req.base,
+                       &orchestrator__v1__product_block__descriptor, &resp);
+    if (!err)
+        err = cli_output(ctx, resp, print_block_msg);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return err;
+}
+
+int cli_cmd_resource_type_list(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__ListResourceTypesRequest req =
+        ORCHESTRATOR__V1__LIST_RESOURCE_TYPES_REQUEST__INIT;
+    cli_list_t l;
+    int err = cli_list_fetch(ctx, args, "/orchestrator.v1.ProductService/ListResourceTypes",
+                             &req.base, &orchestrator__v1__list_resource_types_response__descriptor,
+                             "resource_types", &l);
+    if (!err && ctx->json)
+        err = cli_list_print_json(&l);
+    else if (!err) {
+        const char *h[] = {"RESOURCE TYPE", "DESCRIPTION", "ID"};
+        cli_table_t *t = cli_table_new(3, h);
+        for (size_t i = 0; i < l.nitems; i++) {
+            const Orchestrator__V1__ResourceType *r =
+                (const Orchestrator__V1__ResourceType *)l.items[i];
+            const char *row[] = {r->resource_type, r->description, r->resource_type_id};
+            cli_table_add_row(t, row);
+        }
+        cli_table_print(t, stdout, 0);
+        cli_table_free(t);
+    }
+    cli_list_free(&l);
     return err;
 }

@@ -33,28 +33,48 @@ typedef struct cli_noun {
 
 static const cli_noun_t nouns[] = {
     {"product", "The product catalogue: products, their blocks and workflows"},
+    {"product-block", "The building blocks of products"},
+    {"resource-type", "The scalar field names product blocks carry"},
+    {"subscription", "Subscriptions: what customers hold, and the operator actions on them"},
+    {"process", "Processes: runs of workflows and tasks"},
+    {"workflow", "Workflows and tasks as registered in code"},
+    {"engine", "The engine: the global pause switch and the server replicas"},
+    {"schedule", "Schedules that start tasks at due times"},
     {"health", "Ask the server whether it is serving"},
+    {"help", "Show help, or the whole command reference as Markdown"},
 };
 
+/* The options every List command shares. */
+#define LIST_OPTS(what, fields)                                                                    \
+    {"filter", "EXPR", "AIP-160 filter over " fields},                                             \
+        {"page-size", "N", what " per request (server default 50, max 500)"},                      \
+        {"page-token", "TOKEN", "Start at this page (from a previous run)"},                       \
+    {                                                                                              \
+        "all", NULL, "Follow next_page_token to the end (the default without --page-size)"         \
+    }
+#define LIST_USAGE "[--filter EXPR] [--page-size N] [--page-token TOKEN] [--all]"
+#define LIST_HELP                                                                                  \
+    "Without --page-size every page is fetched. With --page-size N only one page of N is\n"        \
+    "printed (the next page token goes to stderr), unless --all is given too."
+#define REQUEST_ID_OPT                                                                             \
+    {                                                                                              \
+        "request-id", "UUID", "Idempotency key (lower-case UUID): a repeat gets the first answer"  \
+    }
+
+static int cli_cmd_help(cli_ctx_t *ctx, const cli_args_t *args);
+
 static const cli_command_t commands[] = {
+    /* ---- product ---- */
     {
         .noun = "product",
         .verb = "list",
-        .usage = "[--filter EXPR] [--page-size N] [--page-token TOKEN] [--all]",
+        .usage = LIST_USAGE,
         .summary = "List products (all pages by default)",
         .help = "Prints a table NAME, TYPE, TAG, STATUS, ID, or with --json an array of "
-                "products.\n"
-                "Without --page-size every page is fetched. With --page-size N only one page "
-                "of N is\nprinted (the next page token goes to stderr), unless --all is given "
-                "too.\nFilter fields: name, description, product_type, tag, status, e.g.\n"
+                "products.\n" LIST_HELP "\nFor example:\n"
                 "  --filter 'tag = \"NODE\" AND status = \"active\"'   --filter 'name : "
                 "\"Cisco\"'",
-        .opts = {{"filter", "EXPR", "AIP-160 filter expression"},
-                 {"page-size", "N", "Products per request (server default 50, max 500)"},
-                 {"page-token", "TOKEN", "Start at this page (from a previous run)"},
-                 {"all", NULL,
-                  "Follow next_page_token to the end (the default without "
-                  "--page-size)"}},
+        .opts = {LIST_OPTS("Products", "name, description, product_type, tag, status")},
         .handler = cli_cmd_product_list,
     },
     {
@@ -69,6 +89,477 @@ static const cli_command_t commands[] = {
         .handler = cli_cmd_product_get,
     },
     {
+        .noun = "product",
+        .verb = "update",
+        .usage = "NAME_OR_ID [--description TEXT] [--status STATUS] [--request-id UUID]",
+        .summary = "Change a product's description and/or status (admin)",
+        .help = "Only the description and the status of a product can change; the rest comes "
+                "from the\ncatalogue in code. Prints the product as stored. Setting end_of_life "
+                "while live\nsubscriptions of the product exist is refused (PRODUCT_IN_USE).",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"description", "TEXT", "The new description"},
+                 {"status", "STATUS", "active, pre_production, phase_out or end_of_life"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_product_update,
+    },
+    {
+        .noun = "product-block",
+        .verb = "list",
+        .usage = LIST_USAGE,
+        .summary = "List product blocks",
+        .help = "Prints a table NAME, TAG, STATUS, FIELDS, CHILDREN, ID.\n" LIST_HELP,
+        .opts = {LIST_OPTS("Blocks", "name, description, tag, status")},
+        .handler = cli_cmd_product_block_list,
+    },
+    {
+        .noun = "product-block",
+        .verb = "get",
+        .usage = "NAME_OR_ID",
+        .summary = "Show one product block with its fields and children",
+        .min_args = 1,
+        .max_args = 1,
+        .handler = cli_cmd_product_block_get,
+    },
+    {
+        .noun = "resource-type",
+        .verb = "list",
+        .usage = LIST_USAGE,
+        .summary = "List resource types",
+        .help = "Prints a table RESOURCE TYPE, DESCRIPTION, ID.\n" LIST_HELP,
+        .opts = {LIST_OPTS("Resource types", "resource_type, description")},
+        .handler = cli_cmd_resource_type_list,
+    },
+    /* ---- subscription ---- */
+    {
+        .noun = "subscription",
+        .verb = "list",
+        .usage = "[--filter EXPR] [--query TEXT] [--order-by FIELDS] [--view basic|full] "
+                 "[--page-size N] [--page-token TOKEN] [--all]",
+        .summary = "List and search subscriptions",
+        .help =
+            "Prints a table ID, PRODUCT, CUSTOMER, STATUS, IN SYNC, START, DESCRIPTION.\n" LIST_HELP
+            "\nFor example:\n"
+            "  --filter 'tag = \"PORT\" AND status = \"active\"'   --filter 'in_sync = "
+            "false'\n"
+            "  --query '\"core link\" -test'   --order-by 'start_time desc, description'",
+        .opts = {LIST_OPTS("Subscriptions",
+                           "subscription_id, status, product_id, product, tag, product_type, "
+                           "customer_id, description, in_sync, note, start_time, end_time, "
+                           "create_time, update_time"),
+                 {"query", "TEXT", "Full-text search (words, \"phrases\", OR, -word)"},
+                 {"order-by", "FIELDS",
+                  "e.g. \"start_time desc, description\" (default start_time desc)"},
+                 {"view", "VIEW", "basic (default) or full"}},
+        .handler = cli_cmd_subscription_list,
+    },
+    {
+        .noun = "subscription",
+        .verb = "get",
+        .usage = "ID [--view basic|full]",
+        .summary = "Show one subscription with its block tree",
+        .help = "The text view shows the attributes, the customer descriptions, the metadata and "
+                "the\ntree of block instances, each block indented under its parent with its "
+                "field values.\nForeign blocks (owned by another subscription) are marked and "
+                "not expanded.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"view", "VIEW", "full (default) or basic (no tree, no metadata)"}},
+        .handler = cli_cmd_subscription_get,
+    },
+    {
+        .noun = "subscription",
+        .verb = "workflows",
+        .usage = "ID [--filter EXPR]",
+        .summary = "The workflows of a subscription, allowed or blocked with the reason",
+        .help = "Prints a table WORKFLOW, TARGET, ALLOWED, REASON, DESCRIPTION; the reason is "
+                "an\nErrorInfo reason such as SUBSCRIPTION_NOT_IN_SYNC, with its sentence.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"filter", "EXPR", "AIP-160 filter over name, target, allowed, is_task"}},
+        .handler = cli_cmd_subscription_workflows,
+    },
+    {
+        .noun = "subscription",
+        .verb = "set-in-sync",
+        .usage = "ID [--version N] [--request-id UUID]",
+        .summary = "Unlock a subscription: mark it in sync again (admin)",
+        .help = "Refused (SUBSCRIPTION_HAS_UNFINISHED_PROCESS) while a workflow of it is "
+                "unfinished.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"version", "N", "Expected current version (default: do not check)"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_subscription_set_in_sync,
+    },
+    {
+        .noun = "subscription",
+        .verb = "metadata",
+        .usage = "ID --set FILE.json [--version N] [--request-id UUID]",
+        .summary = "Replace a subscription's metadata",
+        .help = "FILE.json holds one JSON object (\"-\" reads stdin; an argument starting with "
+                "'{' is the\nJSON itself); {} clears the metadata. Without --version the "
+                "current version is read\nfirst.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"set", "FILE.json", "The new metadata (required)"},
+                 {"version", "N", "Expected current version (default: the current one)"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_subscription_metadata,
+    },
+    {
+        .noun = "subscription",
+        .verb = "description get",
+        .usage = "ID CUSTOMER",
+        .summary = "Show a customer's description (alias) of a subscription",
+        .min_args = 2,
+        .max_args = 2,
+        .handler = cli_cmd_subscription_description_get,
+    },
+    {
+        .noun = "subscription",
+        .verb = "description set",
+        .usage = "ID CUSTOMER TEXT [--version N] [--request-id UUID]",
+        .summary = "Create or change a customer's description of a subscription",
+        .help = "Creates the description when the customer has none; otherwise changes it, at "
+                "the\n--version given or at the current one.",
+        .min_args = 3,
+        .max_args = 3,
+        .opts = {{"version", "N", "Expected current version of the description"}, REQUEST_ID_OPT},
+        .handler = cli_cmd_subscription_description_set,
+    },
+    {
+        .noun = "subscription",
+        .verb = "description delete",
+        .usage = "ID CUSTOMER [--version N] [--request-id UUID]",
+        .summary = "Delete a customer's description of a subscription",
+        .min_args = 2,
+        .max_args = 2,
+        .opts = {{"version", "N", "Expected current version (default: do not check)"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_subscription_description_delete,
+    },
+    {
+        .noun = "subscription",
+        .verb = "watch",
+        .usage = "ID [--after-sequence N]",
+        .summary = "Follow a subscription's changes live (a line per event)",
+        .help = "Prints a snapshot, then one line per change (status, lock, fields, metadata,\n"
+                "descriptions); with --json one JSON object per line. Runs until the "
+                "subscription is\ndeleted, the server ends the stream, or Ctrl-C; --timeout "
+                "bounds it.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"after-sequence", "N", "Replay every event after sequence N (no snapshot)"}},
+        .handler = cli_cmd_subscription_watch,
+    },
+    /* ---- process ---- */
+    {
+        .noun = "process",
+        .verb = "start",
+        .usage = "WORKFLOW [--product ID] [--subscription ID] [--input PAGE.json]... "
+                 "[--note TEXT] [--request-id UUID] [--watch]",
+        .summary = "Start a workflow or task",
+        .help = "Each --input is one form page's answers, in order: a JSON file, \"-\" for "
+                "stdin, or\nthe JSON object itself. When the answers are incomplete the server "
+                "answers with the\nnext form page: orchctl prints it and exits with 4 (nothing "
+                "was created); add one\nmore --input and run again. Create workflows take "
+                "--product, the others\n--subscription. With --watch, follows the process until "
+                "it completes or is aborted.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"product", "ID", "The product (create workflows)"},
+                 {"subscription", "ID", "The subscription (modify, terminate, validate, ...)"},
+                 {"input", "PAGE.json...", "Answers to one form page (repeat for more pages)"},
+                 {"note", "TEXT", "Initial operator note"},
+                 REQUEST_ID_OPT,
+                 {"watch", NULL, "Then follow the process like 'process watch'"}},
+        .handler = cli_cmd_process_start,
+    },
+    {
+        .noun = "process",
+        .verb = "get",
+        .usage = "ID [--view basic|full]",
+        .summary = "Show one process with its steps",
+        .help = "The text view shows the attributes, the error, the pending form or callback, "
+                "and the\nsteps (the audit log, then the pending steps) as a table.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"view", "VIEW", "full (default) or basic (no steps, no state)"}},
+        .handler = cli_cmd_process_get,
+    },
+    {
+        .noun = "process",
+        .verb = "list",
+        .usage = "[--filter EXPR] [--order-by FIELDS] [--page-size N] [--page-token TOKEN] "
+                 "[--all]",
+        .summary = "List processes",
+        .help = "Prints a table ID, WORKFLOW, STATUS, LAST STEP, STEPS, STARTED, "
+                "SUBSCRIPTION.\n" LIST_HELP "\nFor example:\n"
+                "  --filter 'status = \"failed\"'   --filter 'status=failed AND is_task = "
+                "false'\n"
+                "  --order-by 'update_time desc'",
+        .opts = {LIST_OPTS("Processes",
+                           "process_id, status, workflow, workflow_version, target, is_task, "
+                           "subscription_id, product_id, customer_id, created_by, assignee, "
+                           "last_step, note, start_time, update_time, end_time"),
+                 {"order-by", "FIELDS",
+                  "start_time, update_time, end_time, status, workflow "
+                  "(each optionally \" desc\")"}},
+        .handler = cli_cmd_process_list,
+    },
+    {
+        .noun = "process",
+        .verb = "resume",
+        .usage = "ID [--input PAGE.json]... [--request-id UUID]",
+        .summary = "Resume a suspended, waiting or failed process",
+        .help = "For a suspended input step, --input gives the answers to its form (one per "
+                "page);\nwhen more pages are needed the next one is printed and the exit code "
+                "is 4.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"input", "PAGE.json...", "Answers to one form page (repeat for more pages)"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_process_resume,
+    },
+    {
+        .noun = "process",
+        .verb = "retry",
+        .usage = "ID [--branch NAME]... [--request-id UUID]",
+        .summary = "Retry a failed process from its failed step",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"branch", "NAME...", "Parallel steps: retry only this failed branch (repeat)"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_process_retry,
+    },
+    {
+        .noun = "process",
+        .verb = "abort",
+        .usage = "ID [--reason TEXT] [--request-id UUID]",
+        .summary = "Abort an unfinished process",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"reason", "TEXT", "Why, for the audit log"}, REQUEST_ID_OPT},
+        .handler = cli_cmd_process_abort,
+    },
+    {
+        .noun = "process",
+        .verb = "delete",
+        .usage = "ID [--request-id UUID]",
+        .summary = "Delete a finished task process and its audit log (admin)",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {REQUEST_ID_OPT},
+        .handler = cli_cmd_process_delete,
+    },
+    {
+        .noun = "process",
+        .verb = "note",
+        .usage = "ID TEXT [--request-id UUID]",
+        .summary = "Replace a process's operator note (\"\" clears it)",
+        .min_args = 2,
+        .max_args = 2,
+        .opts = {REQUEST_ID_OPT},
+        .handler = cli_cmd_process_note,
+    },
+    {
+        .noun = "process",
+        .verb = "counts",
+        .usage = "[--filter EXPR]",
+        .summary = "Count processes per status, workflows and tasks apart",
+        .opts = {{"filter", "EXPR", "The 'process list' filter"}},
+        .handler = cli_cmd_process_counts,
+    },
+    {
+        .noun = "process",
+        .verb = "bulk-resume",
+        .usage = "[--filter EXPR] [--request-id UUID]",
+        .summary = "Resume every failed, waiting or api_unavailable task matching a filter",
+        .help = "is_task = true is always added to the filter. Prints the tasks resumed and the "
+                "ones\nthat could not be, with the reason.",
+        .opts = {{"filter", "EXPR", "The 'process list' filter (default: every resumable task)"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_process_bulk_resume,
+    },
+    {
+        .noun = "process",
+        .verb = "watch",
+        .usage = "[ID] [--after-sequence N] [--filter EXPR] [--after-cursor CURSOR]",
+        .summary = "Follow a process live (or, without ID, every process matching --filter)",
+        .help = "Prints a progress line per event (snapshot, step, status change, callback "
+                "progress);\nwith --json one JSON object per line. With an ID it exits when the "
+                "process completes\n(exit 0) or is aborted (exit 1). Without an ID it runs until "
+                "Ctrl-C or --timeout.",
+        .max_args = 1,
+        .opts = {{"after-sequence", "N", "With ID: replay every event after sequence N"},
+                 {"filter", "EXPR",
+                  "Without ID: status, workflow, target, is_task, "
+                  "subscription_id, customer_id, product_id"},
+                 {"after-cursor", "CURSOR", "Without ID: replay every event after this cursor"}},
+        .handler = cli_cmd_process_watch,
+    },
+    {
+        .noun = "process",
+        .verb = "callback deliver",
+        .usage = "ID CALLBACK_TOKEN [--result FILE.json] [--request-id UUID]",
+        .summary = "Deliver an external system's result to a callback step",
+        .help = "Authorised by the callback token alone (the one the step handed out). Prints "
+                "the\nprocess status after the callback.",
+        .min_args = 2,
+        .max_args = 2,
+        .opts = {{"result", "FILE.json", "The result (a JSON object; default {})"}, REQUEST_ID_OPT},
+        .handler = cli_cmd_process_callback_deliver,
+    },
+    {
+        .noun = "process",
+        .verb = "callback progress",
+        .usage = "ID CALLBACK_TOKEN MESSAGE [--progress FILE.json] [--request-id UUID]",
+        .summary = "Report an external system's progress on a callback step",
+        .min_args = 3,
+        .max_args = 3,
+        .opts = {{"progress", "FILE.json", "Structured progress (a JSON object)"}, REQUEST_ID_OPT},
+        .handler = cli_cmd_process_callback_progress,
+    },
+    /* ---- workflow ---- */
+    {
+        .noun = "workflow",
+        .verb = "list",
+        .usage = LIST_USAGE,
+        .summary = "List workflows and tasks",
+        .help = "Prints a table NAME, TARGET, TASK, VERSION, PRODUCTS, DESCRIPTION.\n" LIST_HELP
+                "\nFor example: --filter 'target = \"CREATE\" AND tag = \"NODE\"'",
+        .opts = {LIST_OPTS("Workflows",
+                           "name, description, target, is_task, product, product_id, tag")},
+        .handler = cli_cmd_workflow_list,
+    },
+    {
+        .noun = "workflow",
+        .verb = "get",
+        .usage = "NAME_OR_ID",
+        .summary = "Show one workflow with every version and its steps",
+        .min_args = 1,
+        .max_args = 1,
+        .handler = cli_cmd_workflow_get,
+    },
+    {
+        .noun = "workflow",
+        .verb = "graph",
+        .usage = "NAME_OR_ID [--version N] [--dot]",
+        .summary = "Show the step graph of a workflow version",
+        .help = "Prints the nodes and the edges; --dot prints a Graphviz digraph instead\n"
+                "(orchctl workflow graph create_node --dot | dot -Tsvg > g.svg).",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"version", "N", "The version (default: the latest)"},
+                 {"dot", NULL, "Print Graphviz dot"}},
+        .handler = cli_cmd_workflow_graph,
+    },
+    /* ---- engine ---- */
+    {
+        .noun = "engine",
+        .verb = "status",
+        .usage = "",
+        .summary = "Show the pause switch, running steps and replicas",
+        .handler = cli_cmd_engine_status,
+    },
+    {
+        .noun = "engine",
+        .verb = "pause",
+        .usage = "[--request-id UUID]",
+        .summary = "Pause the engine on every replica (admin)",
+        .help = "New starts and resumes are refused (UNAVAILABLE ENGINE_PAUSED); running "
+                "processes stop\nbefore their next step. Prints the state (pausing or paused).",
+        .opts = {REQUEST_ID_OPT},
+        .handler = cli_cmd_engine_pause,
+    },
+    {
+        .noun = "engine",
+        .verb = "resume",
+        .usage = "[--request-id UUID]",
+        .summary = "Resume the engine on every replica (admin)",
+        .opts = {REQUEST_ID_OPT},
+        .handler = cli_cmd_engine_resume,
+    },
+    {
+        .noun = "engine",
+        .verb = "replicas",
+        .usage = LIST_USAGE,
+        .summary = "List the server replicas sharing the database",
+        .help = "Prints a table ID, HOST, ADDRESS, STATE, WORKERS, RUNNING, HEARTBEAT, "
+                "VERSION.\nWithout --filter: the replicas seen in the last 24 hours.\n" LIST_HELP,
+        .opts = {LIST_OPTS("Replicas",
+                           "state, hostname, build_version, heartbeat_time, start_time")},
+        .handler = cli_cmd_engine_replicas,
+    },
+    /* ---- schedule ---- */
+    {
+        .noun = "schedule",
+        .verb = "list",
+        .usage = LIST_USAGE,
+        .summary = "List schedules",
+        .help =
+            "Prints a table NAME, WORKFLOW, TRIGGER, ENABLED, NEXT RUN, LAST RUN, ID.\n" LIST_HELP,
+        .opts = {LIST_OPTS("Schedules", "name, workflow_name, enabled, kind, next_run_time, "
+                                        "last_run_time")},
+        .handler = cli_cmd_schedule_list,
+    },
+    {
+        .noun = "schedule",
+        .verb = "create",
+        .usage = "NAME WORKFLOW (--every DURATION | --cron EXPR | --at TIME) [--start TIME] "
+                 "[--input FILE.json] [--disabled] [--request-id UUID]",
+        .summary = "Create a schedule that starts a task (admin)",
+        .help = "DURATION is seconds or a number with s, m, h or d (\"90s\", \"15m\", \"1d\"); "
+                "TIME is\nRFC 3339 (\"2024-06-01T03:00:00Z\"); cron is five fields in UTC "
+                "(\"0 3 * * *\").",
+        .min_args = 2,
+        .max_args = 2,
+        .opts = {{"every", "DURATION", "Fire at this interval"},
+                 {"cron", "EXPR", "Fire on this cron expression"},
+                 {"at", "TIME", "Fire once at this time"},
+                 {"start", "TIME", "With --every: the first run"},
+                 {"input", "FILE.json", "The task's initial state (a JSON object)"},
+                 {"disabled", NULL, "Create it disabled"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_schedule_create,
+    },
+    {
+        .noun = "schedule",
+        .verb = "update",
+        .usage = "ID --version N [--name NAME] [--workflow NAME] [--every DURATION | --cron "
+                 "EXPR | --at TIME] [--start TIME] [--input FILE.json] [--enable | --disable] "
+                 "[--request-id UUID]",
+        .summary = "Change a schedule (admin)",
+        .help = "Only the fields given change; a new trigger replaces the old one.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"version", "N", "Expected current version (required)"},
+                 {"name", "NAME", "New name"},
+                 {"workflow", "NAME", "New task to start"},
+                 {"every", "DURATION", "Fire at this interval"},
+                 {"cron", "EXPR", "Fire on this cron expression"},
+                 {"at", "TIME", "Fire once at this time"},
+                 {"start", "TIME", "With --every: the first run"},
+                 {"input", "FILE.json", "New initial state (a JSON object)"},
+                 {"enable", NULL, "Enable it"},
+                 {"disable", NULL, "Disable it"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_schedule_update,
+    },
+    {
+        .noun = "schedule",
+        .verb = "delete",
+        .usage = "ID [--version N] [--request-id UUID]",
+        .summary = "Delete a schedule (admin)",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"version", "N", "Expected current version (default: do not check)"},
+                 REQUEST_ID_OPT},
+        .handler = cli_cmd_schedule_delete,
+    },
+    /* ---- health, help ---- */
+    {
         .noun = "health",
         .usage = "[--service NAME]",
         .summary = "Check the server's health (grpc.health.v1)",
@@ -77,11 +568,32 @@ static const cli_command_t commands[] = {
         .opts = {{"service", "NAME", "Service to ask about (default: the whole server)"}},
         .handler = cli_cmd_health,
     },
+    {
+        .noun = "help",
+        .usage = "[NOUN [VERB]] [--markdown]",
+        .summary = "Show help; --markdown prints the whole command reference",
+        .help = "'orchctl help NOUN VERB' is 'orchctl NOUN VERB --help'. --markdown prints the "
+                "reference\nof every command, generated from the same table as --help "
+                "(docs/ORCHCTL.md has it).",
+        .max_args = 3,
+        .opts = {{"markdown", NULL, "Print the command reference as Markdown"}},
+        .handler = cli_cmd_help,
+    },
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-enum { GOPT_SERVER, GOPT_TOKEN, GOPT_TIMEOUT, GOPT_JSON, GOPT_HELP, GOPT_COUNT };
+enum {
+    GOPT_SERVER,
+    GOPT_TOKEN,
+    GOPT_TLS_CA,
+    GOPT_TLS_CERT,
+    GOPT_TLS_KEY,
+    GOPT_TIMEOUT,
+    GOPT_JSON,
+    GOPT_HELP,
+    GOPT_COUNT
+};
 
 typedef struct cli_global_opt {
     const char *name;
@@ -94,6 +606,11 @@ static const cli_global_opt_t global_opts[GOPT_COUNT] = {
     [GOPT_SERVER] = {"server", "ADDR", "ORCH_SERVER",
                      "Server address (default " CLI_DEFAULT_SERVER ")"},
     [GOPT_TOKEN] = {"token", "TOKEN", "ORCH_TOKEN", "Bearer token sent with every call"},
+    [GOPT_TLS_CA] = {"tls-ca", "FILE", "ORCH_TLS_CA",
+                     "Use TLS; verify the server with this PEM CA bundle"},
+    [GOPT_TLS_CERT] = {"tls-cert", "FILE", "ORCH_CLIENT_TLS_CERT",
+                       "Client certificate for mutual TLS (with --tls-key)"},
+    [GOPT_TLS_KEY] = {"tls-key", "FILE", "ORCH_CLIENT_TLS_KEY", "Private key of --tls-cert"},
     [GOPT_TIMEOUT] = {"timeout", "SECONDS", NULL, "Deadline of each call (default 30)"},
     [GOPT_JSON] = {"json", NULL, NULL, "Print JSON instead of text"},
     [GOPT_HELP] = {"help", NULL, NULL, "Show help (also after a noun or a command)"},
@@ -104,20 +621,48 @@ static const cli_global_opt_t global_opts[GOPT_COUNT] = {
 cli_channel_t *cli_ctx_channel(cli_ctx_t *ctx)
 {
     if (!ctx->channel) {
-        cli_channel_opts_t opts = {.token = ctx->token};
-        ctx->channel = cli_channel_new(ctx->server, &opts);
-        orch_assert(ctx->channel != NULL); /* main checked the address is not empty */
+        cli_channel_opts_t opts = {.token = ctx->token,
+                                   .tls_ca_file = ctx->tls_ca,
+                                   .tls_cert_file = ctx->tls_cert,
+                                   .tls_key_file = ctx->tls_key};
+        char why[256] = "";
+        ctx->channel = cli_channel_new_ex(ctx->server, &opts, why, sizeof(why));
+        if (!ctx->channel) {
+            /* main checked the address is not empty: a TLS file is missing or bad. */
+            cli_usage_error("%s", why[0] ? why : "cannot set up the channel");
+            fflush(stdout);
+            exit(CLI_EXIT_USAGE);
+        }
     }
     return ctx->channel;
 }
 
-const char *cli_args_get(const cli_args_t *args, const char *name)
+static int opt_index(const cli_args_t *args, const char *name)
 {
     for (size_t i = 0; i < CLI_MAX_OPTS && args->opts[i].name; i++)
         if (strcmp(args->opts[i].name, name) == 0)
-            return args->values[i];
-    orch_assert(!"option missing from the command table");
-    return NULL;
+            return (int)i;
+    return -1;
+}
+
+const char *cli_args_get(const cli_args_t *args, const char *name)
+{
+    int i = opt_index(args, name);
+    orch_assert(i >= 0 && "option missing from the command table");
+    return args->values[i];
+}
+
+const char *const *cli_args_list(const cli_args_t *args, const char *name, size_t *n)
+{
+    int i = opt_index(args, name);
+    orch_assert(i >= 0 && "option missing from the command table");
+    *n = args->nlists[i];
+    return args->lists[i];
+}
+
+bool cli_args_has(const cli_args_t *args, const char *name)
+{
+    return opt_index(args, name) >= 0;
 }
 
 int cli_usage_error(const char *fmt, ...)
@@ -145,6 +690,7 @@ int cli_exit_for_code(int code)
     case GRPC_STATUS_PERMISSION_DENIED:
     case GRPC_STATUS_UNAUTHENTICATED:
     case GRPC_STATUS_OUT_OF_RANGE:
+    case GRPC_STATUS_UNIMPLEMENTED:
         return CLI_EXIT_REFUSED;
     case GRPC_STATUS_UNAVAILABLE:
     case GRPC_STATUS_DEADLINE_EXCEEDED:
@@ -168,6 +714,17 @@ int cli_report_status(const cli_status_t *st)
     return cli_exit_for_code(st->code);
 }
 
+int cli_report_call(const cli_status_t *st, const char *method)
+{
+    if (st->code != GRPC_STATUS_UNIMPLEMENTED)
+        return cli_report_status(st);
+    fprintf(stderr,
+            "error: UNIMPLEMENTED: this server does not implement %s\n"
+            "  (the server is older than this orchctl, or the feature has not landed yet)\n",
+            *method == '/' ? method + 1 : method);
+    return cli_exit_for_code(st->code);
+}
+
 /* ---- help ---- */
 
 static bool noun_has_verbs(const char *noun)
@@ -176,6 +733,11 @@ static bool noun_has_verbs(const char *noun)
         if (strcmp(commands[i].noun, noun) == 0 && commands[i].verb)
             return true;
     return false;
+}
+
+static char *opt_text(const char *name, const char *metavar)
+{
+    return orch_asprintf("--%s%s%s", name, metavar ? " " : "", metavar ? metavar : "");
 }
 
 static void print_global_options(FILE *out)
@@ -190,8 +752,7 @@ static void print_global_options(FILE *out)
     }
     for (size_t i = 0; i < GOPT_COUNT; i++) {
         const cli_global_opt_t *g = &global_opts[i];
-        char *opt =
-            orch_asprintf("--%s%s%s", g->name, g->metavar ? " " : "", g->metavar ? g->metavar : "");
+        char *opt = opt_text(g->name, g->metavar);
         fprintf(out, "  %-*s  %s", (int)w, opt, g->help);
         if (g->env)
             fprintf(out, " [env %s]", g->env);
@@ -200,12 +761,14 @@ static void print_global_options(FILE *out)
     }
 }
 
-static void print_exit_codes(FILE *out)
+static const char exit_codes_text[] =
+    "Exit codes: 0 success, 1 other error, 2 usage error, 3 not found, 4 refused by the\n"
+    "server (invalid argument, precondition, exists, aborted, permission, auth, range,\n"
+    "not implemented), 5 unavailable (unreachable, deadline exceeded).\n";
+
+static char *command_name(const cli_command_t *c)
 {
-    fputs("Exit codes: 0 success, 1 other error, 2 usage error, 3 not found, 4 refused by the\n"
-          "server (invalid argument, precondition, exists, aborted, permission, auth, range),\n"
-          "5 unavailable (unreachable, deadline exceeded).\n",
-          out);
+    return orch_asprintf("%s%s%s", c->noun, c->verb ? " " : "", c->verb ? c->verb : "");
 }
 
 static void print_top_help(FILE *out)
@@ -215,20 +778,20 @@ static void print_top_help(FILE *out)
           out);
     size_t w = 0;
     for (size_t i = 0; i < NELEM(commands); i++) {
-        size_t l = strlen(commands[i].noun) + (commands[i].verb ? strlen(commands[i].verb) + 1 : 0);
-        if (l > w)
-            w = l;
+        char *name = command_name(&commands[i]);
+        if (strlen(name) > w)
+            w = strlen(name);
+        free(name);
     }
     for (size_t i = 0; i < NELEM(commands); i++) {
-        const cli_command_t *c = &commands[i];
-        char *name = orch_asprintf("%s%s%s", c->noun, c->verb ? " " : "", c->verb ? c->verb : "");
-        fprintf(out, "  %-*s  %s\n", (int)w, name, c->summary);
+        char *name = command_name(&commands[i]);
+        fprintf(out, "  %-*s  %s\n", (int)w, name, commands[i].summary);
         free(name);
     }
     fputc('\n', out);
     print_global_options(out);
     fputc('\n', out);
-    print_exit_codes(out);
+    fputs(exit_codes_text, out);
     fputs("Run 'orchctl NOUN --help' or 'orchctl NOUN VERB --help' for more.\n", out);
 }
 
@@ -249,31 +812,74 @@ static void print_noun_help(FILE *out, const cli_noun_t *n)
             n->name);
 }
 
-static void print_command_help(FILE *out, const cli_command_t *c)
+/* Usage, summary, help text and options of one command (no global options). */
+static void print_command_body(FILE *out, const cli_command_t *c)
 {
-    fprintf(out, "Usage: orchctl %s%s%s %s\n\n%s.\n", c->noun, c->verb ? " " : "",
-            c->verb ? c->verb : "", c->usage, c->summary);
+    char *name = command_name(c);
+    fprintf(out, "Usage: orchctl %s%s%s\n\n%s.\n", name, *c->usage ? " " : "", c->usage,
+            c->summary);
+    free(name);
     if (c->help)
         fprintf(out, "\n%s\n", c->help);
     if (c->opts[0].name) {
         fputs("\nOptions:\n", out);
         size_t w = 0;
         for (size_t i = 0; i < CLI_MAX_OPTS && c->opts[i].name; i++) {
-            const cli_opt_t *o = &c->opts[i];
-            size_t l = strlen(o->name) + 2 + (o->metavar ? strlen(o->metavar) + 1 : 0);
-            if (l > w)
-                w = l;
+            char *o = opt_text(c->opts[i].name, c->opts[i].metavar);
+            if (strlen(o) > w)
+                w = strlen(o);
+            free(o);
         }
         for (size_t i = 0; i < CLI_MAX_OPTS && c->opts[i].name; i++) {
-            const cli_opt_t *o = &c->opts[i];
-            char *s = orch_asprintf("--%s%s%s", o->name, o->metavar ? " " : "",
-                                    o->metavar ? o->metavar : "");
-            fprintf(out, "  %-*s  %s\n", (int)w, s, o->help);
-            free(s);
+            char *o = opt_text(c->opts[i].name, c->opts[i].metavar);
+            fprintf(out, "  %-*s  %s\n", (int)w, o, c->opts[i].help);
+            free(o);
         }
     }
+}
+
+static void print_command_help(FILE *out, const cli_command_t *c)
+{
+    print_command_body(out, c);
     fputs("\n", out);
     print_global_options(out);
+}
+
+/* The command reference as Markdown, between markers that docs/ORCHCTL.md keeps verbatim
+ * (client/update_docs.cmake splices it in; an integration test compares). */
+static void print_markdown(FILE *out)
+{
+    fputs("<!-- BEGIN GENERATED: orchctl help --markdown (from the command table in "
+          "client/orchctl.c) -->\n"
+          "## Command reference\n\n"
+          "### Global options\n\n"
+          "| Option | Environment | Meaning |\n"
+          "|--------|-------------|---------|\n",
+          out);
+    for (size_t i = 0; i < GOPT_COUNT; i++) {
+        const cli_global_opt_t *g = &global_opts[i];
+        char *o = opt_text(g->name, g->metavar);
+        fprintf(out, "| `%s` | %s%s%s | %s |\n", o, g->env ? "`" : "", g->env ? g->env : "",
+                g->env ? "`" : "", g->help);
+        free(o);
+    }
+    fputs("\n### Commands\n\n| Command | What it does |\n|---------|--------------|\n", out);
+    for (size_t i = 0; i < NELEM(commands); i++) {
+        char *name = command_name(&commands[i]);
+        fprintf(out, "| [`orchctl %s`](#orchctl-", name);
+        for (const char *p = name; *p; p++)
+            fputc(*p == ' ' ? '-' : *p, out);
+        fprintf(out, ") | %s |\n", commands[i].summary);
+        free(name);
+    }
+    for (size_t i = 0; i < NELEM(commands); i++) {
+        char *name = command_name(&commands[i]);
+        fprintf(out, "\n### orchctl %s\n\n```text\n", name);
+        print_command_body(out, &commands[i]);
+        fputs("```\n", out);
+        free(name);
+    }
+    fprintf(out, "\n### Exit codes\n\n```text\n%s```\n<!-- END GENERATED -->\n", exit_codes_text);
 }
 
 /* ---- parsing ---- */
@@ -298,6 +904,59 @@ static const cli_command_t *find_command(const char *noun, const char *verb)
     return NULL;
 }
 
+/* Whether verb is the first words of a longer verb of noun ("description" of
+ * "description get"). */
+static bool verb_prefix(const char *noun, const char *verb)
+{
+    size_t n = strlen(verb);
+    for (size_t i = 0; i < NELEM(commands); i++) {
+        const cli_command_t *c = &commands[i];
+        if (strcmp(c->noun, noun) == 0 && c->verb && strncmp(c->verb, verb, n) == 0 &&
+            c->verb[n] == ' ')
+            return true;
+    }
+    return false;
+}
+
+/* orchctl help [NOUN [VERB...]] [--markdown] */
+static int cli_cmd_help(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    (void)ctx;
+    if (cli_args_get(args, "markdown")) {
+        print_markdown(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (args->npos == 0) {
+        print_top_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    const cli_noun_t *n = find_noun(args->pos[0]);
+    if (!n)
+        return cli_usage_error("unknown command '%s'", args->pos[0]);
+    if (args->npos == 1) {
+        const cli_command_t *c = noun_has_verbs(n->name) ? NULL : find_command(n->name, NULL);
+        if (c)
+            print_command_help(stdout, c);
+        else
+            print_noun_help(stdout, n);
+        return CLI_EXIT_OK;
+    }
+    char *verb = orch_strdup(args->pos[1]);
+    for (size_t i = 2; i < args->npos; i++) {
+        char *v = orch_asprintf("%s %s", verb, args->pos[i]);
+        free(verb);
+        verb = v;
+    }
+    const cli_command_t *c = find_command(n->name, verb);
+    int err = CLI_EXIT_OK;
+    if (c)
+        print_command_help(stdout, c);
+    else
+        err = cli_usage_error("unknown verb '%s %s'", n->name, verb);
+    free(verb);
+    return err;
+}
+
 /* Parses "--timeout SECONDS": a positive number of seconds, at most a day. */
 static int parse_timeout(const char *s, int *ms)
 {
@@ -312,6 +971,12 @@ static int parse_timeout(const char *s, int *ms)
     return 0;
 }
 
+static bool is_repeat(const cli_opt_t *o)
+{
+    size_t n = o->metavar ? strlen(o->metavar) : 0;
+    return n > 3 && strcmp(o->metavar + n - 3, "...") == 0;
+}
+
 int main(int argc, char **argv)
 {
     cli_ctx_t ctx = {0};
@@ -320,6 +985,7 @@ int main(int argc, char **argv)
     size_t npos = 0;
     const cli_noun_t *noun = NULL;
     const cli_command_t *cmd = NULL;
+    char *partial_verb = NULL; /* the first words of a verb of several words */
     cli_args_t args = {0};
     int err = 0;
     bool help = false, only_positional = false;
@@ -337,9 +1003,18 @@ int main(int argc, char **argv)
                 if (!noun_has_verbs(noun->name))
                     cmd = find_command(noun->name, NULL);
             } else if (!cmd) {
-                cmd = find_command(noun->name, a);
-                if (!cmd) {
-                    err = err ? err : cli_usage_error("unknown verb '%s %s'", noun->name, a);
+                char *verb =
+                    partial_verb ? orch_asprintf("%s %s", partial_verb, a) : orch_strdup(a);
+                free(partial_verb);
+                partial_verb = NULL;
+                cmd = find_command(noun->name, verb);
+                if (cmd)
+                    free(verb);
+                else if (verb_prefix(noun->name, verb))
+                    partial_verb = verb;
+                else {
+                    err = err ? err : cli_usage_error("unknown verb '%s %s'", noun->name, verb);
+                    free(verb);
                 }
             } else {
                 pos[npos++] = a;
@@ -364,6 +1039,7 @@ int main(int argc, char **argv)
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         const char *metavar = NULL;
         const char **slot = NULL;
+        int cmd_opt = -1;
         bool found = false;
         for (size_t g = 0; g < GOPT_COUNT && !found; g++)
             if (strlen(global_opts[g].name) == nlen &&
@@ -377,6 +1053,7 @@ int main(int argc, char **argv)
                 found = true;
                 metavar = cmd->opts[o].metavar;
                 slot = &args.values[o];
+                cmd_opt = (int)o;
             }
         if (!found) {
             err = err ? err : cli_usage_error("unknown option '--%.*s'", (int)nlen, name);
@@ -393,6 +1070,13 @@ int main(int argc, char **argv)
             *slot = argv[++i];
         } else {
             err = err ? err : cli_usage_error("option '--%s' needs a value (%s)", name, metavar);
+            continue;
+        }
+        if (metavar && cmd_opt >= 0 && is_repeat(&cmd->opts[cmd_opt])) {
+            size_t n = args.nlists[cmd_opt];
+            args.lists[cmd_opt] = orch_realloc(args.lists[cmd_opt], (n + 1) * sizeof(char *));
+            args.lists[cmd_opt][n] = *slot;
+            args.nlists[cmd_opt] = n + 1;
         }
     }
     if (gvals[GOPT_HELP])
@@ -416,16 +1100,19 @@ int main(int argc, char **argv)
         goto out;
     }
     if (!cmd) {
+        if (partial_verb)
+            cli_usage_error("incomplete command '%s %s'", noun->name, partial_verb);
         print_noun_help(stderr, noun);
         err = CLI_EXIT_USAGE;
         goto out;
     }
     if (npos < cmd->min_args || npos > cmd->max_args) {
+        char *cname = command_name(cmd);
         if (npos < cmd->min_args)
-            err = cli_usage_error("missing argument: orchctl %s %s %s", cmd->noun,
-                                  cmd->verb ? cmd->verb : "", cmd->usage);
+            err = cli_usage_error("missing argument: orchctl %s %s", cname, cmd->usage);
         else
             err = cli_usage_error("unexpected argument '%s'", pos[cmd->max_args]);
+        free(cname);
         goto usage_hint;
     }
 
@@ -439,6 +1126,19 @@ int main(int argc, char **argv)
     ctx.token = gvals[GOPT_TOKEN] ? gvals[GOPT_TOKEN] : getenv("ORCH_TOKEN");
     if (ctx.token && !*ctx.token)
         ctx.token = NULL;
+    ctx.tls_ca = gvals[GOPT_TLS_CA] ? gvals[GOPT_TLS_CA] : getenv("ORCH_TLS_CA");
+    ctx.tls_cert = gvals[GOPT_TLS_CERT] ? gvals[GOPT_TLS_CERT] : getenv("ORCH_CLIENT_TLS_CERT");
+    ctx.tls_key = gvals[GOPT_TLS_KEY] ? gvals[GOPT_TLS_KEY] : getenv("ORCH_CLIENT_TLS_KEY");
+    if (ctx.tls_ca && !*ctx.tls_ca)
+        ctx.tls_ca = NULL;
+    if (ctx.tls_cert && !*ctx.tls_cert)
+        ctx.tls_cert = NULL;
+    if (ctx.tls_key && !*ctx.tls_key)
+        ctx.tls_key = NULL;
+    if (!ctx.tls_cert != !ctx.tls_key) {
+        err = cli_usage_error("--tls-cert and --tls-key go together");
+        goto out;
+    }
     if (gvals[GOPT_TIMEOUT] && (err = parse_timeout(gvals[GOPT_TIMEOUT], &ctx.timeout_ms)))
         goto out;
     ctx.json = gvals[GOPT_JSON] != NULL;
@@ -450,15 +1150,19 @@ int main(int argc, char **argv)
     goto out;
 
 usage_hint:
-    if (cmd)
-        fprintf(stderr, "Run 'orchctl %s%s%s --help' for usage.\n", cmd->noun, cmd->verb ? " " : "",
-                cmd->verb ? cmd->verb : "");
-    else if (noun)
+    if (cmd) {
+        char *cname = command_name(cmd);
+        fprintf(stderr, "Run 'orchctl %s --help' for usage.\n", cname);
+        free(cname);
+    } else if (noun)
         fprintf(stderr, "Run 'orchctl %s --help' for usage.\n", noun->name);
     else
         fputs("Run 'orchctl --help' for usage.\n", stderr);
 out:
     cli_channel_free(ctx.channel);
+    for (size_t i = 0; i < CLI_MAX_OPTS; i++)
+        free(args.lists[i]);
+    free(partial_verb);
     free(pos);
     if (fflush(stdout) != 0 && err == 0)
         err = CLI_EXIT_ERROR;

@@ -252,12 +252,66 @@ static long long wkt_field(const ProtobufCMessage *m, const char *name)
     return v;
 }
 
+static json_t *json_value(const ProtobufCFieldDescriptor *f, const void *p);
+
+/* google.protobuf.Value: the JSON value of its set kind (null when none is set). */
+static json_t *json_struct_value(const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        uint32_t which;
+        if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            continue;
+        memcpy(&which, (const char *)m + f->quantifier_offset, sizeof(which));
+        if (which != f->id)
+            continue;
+        if (f->type == PROTOBUF_C_TYPE_ENUM) /* null_value */
+            return json_null();
+        return json_value(f, (const char *)m + f->offset);
+    }
+    return json_null();
+}
+
+/* The first (only) field of a well-known wrapper message, unwrapped: Struct's map becomes
+ * an object, ListValue's values an array. */
+static json_t *json_wkt_first_field(const ProtobufCMessage *m)
+{
+    json_t *obj = cli_json_from_message(m);
+    const char *name = m->descriptor->fields[0].name;
+    json_t *v = json_incref(json_object_get(obj, name));
+    json_decref(obj);
+    return v ? v : json_null();
+}
+
 static json_t *json_message_value(const ProtobufCMessage *m)
 {
     if (!m)
         return json_null();
     const char *name = m->descriptor->name;
     char buf[64];
+    if (strcmp(name, "google.protobuf.Value") == 0)
+        return json_struct_value(m);
+    if (strcmp(name, "google.protobuf.Struct") == 0 ||
+        strcmp(name, "google.protobuf.ListValue") == 0)
+        return json_wkt_first_field(m);
+    if (strcmp(name, "google.protobuf.FieldMask") == 0) {
+        json_t *paths = json_wkt_first_field(m);
+        size_t i, len = 0;
+        json_t *p;
+        json_array_foreach(paths, i, p) len += strlen(json_string_value(p)) + 1;
+        char *joined = orch_calloc(1, len + 1);
+        json_array_foreach(paths, i, p)
+        {
+            if (i)
+                strcat(joined, ",");
+            strcat(joined, json_string_value(p));
+        }
+        json_decref(paths);
+        json_t *j = json_text(joined);
+        free(joined);
+        return j;
+    }
     if (strcmp(name, "google.protobuf.Timestamp") == 0) {
         cli_format_timestamp(wkt_field(m, "seconds"), (int)wkt_field(m, "nanos"), buf, sizeof(buf));
         return json_string(buf);
@@ -448,4 +502,121 @@ int cli_json_print(const json_t *json, FILE *out)
     if (json_dumpf(json, out, JSON_INDENT(2)) != 0)
         return -1;
     return fputc('\n', out) == EOF ? -1 : 0;
+}
+
+/* ---- enum parsing and the text view ---- */
+
+/* Lower-case with '-' and ' ' as '_'. */
+static void enum_fold(const char *in, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < size; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[i] = (c == '-' || c == ' ') ? '_' : (char)tolower(c);
+    }
+    out[i] = '\0';
+}
+
+int cli_enum_parse(const ProtobufCEnumDescriptor *desc, const char *text, int *value)
+{
+    char want[128], have[128], full[128];
+    enum_fold(text, want, sizeof(want));
+    for (unsigned i = 0; i < desc->n_values; i++) {
+        const ProtobufCEnumValue *v = &desc->values[i];
+        cli_enum_name(desc, v->value, have, sizeof(have));
+        enum_fold(v->name, full, sizeof(full));
+        if (strcmp(want, have) == 0 || strcmp(want, full) == 0) {
+            *value = v->value;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+char *cli_enum_choices(const ProtobufCEnumDescriptor *desc)
+{
+    size_t cap = 1;
+    char name[128];
+    for (unsigned i = 0; i < desc->n_values; i++)
+        cap += strlen(desc->values[i].name) + 2;
+    char *out = orch_calloc(1, cap);
+    for (unsigned i = 0; i < desc->n_values; i++) {
+        if (desc->values[i].value == 0)
+            continue; /* UNSPECIFIED */
+        cli_enum_name(desc, desc->values[i].value, name, sizeof(name));
+        if (*out)
+            strcat(out, ", ");
+        strcat(out, name);
+    }
+    return out;
+}
+
+static bool json_is_empty(const json_t *v)
+{
+    return json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0) ||
+           (json_is_object(v) && json_object_size(v) == 0) ||
+           (json_is_string(v) && json_string_length(v) == 0);
+}
+
+static void print_scalar(const json_t *v, FILE *out)
+{
+    if (json_is_string(v))
+        fputs(json_string_value(v), out);
+    else {
+        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        fputs(s ? s : "?", out);
+        free(s);
+    }
+}
+
+static bool array_of_scalars(const json_t *v)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) if (json_is_object(e) || json_is_array(e)) return false;
+    return true;
+}
+
+void cli_print_json_text(const json_t *v, FILE *out, int indent)
+{
+    const char *key;
+    json_t *val;
+    if (!json_is_object(v)) {
+        fprintf(out, "%*s", indent, "");
+        print_scalar(v, out);
+        fputc('\n', out);
+        return;
+    }
+    json_object_foreach((json_t *)v, key, val)
+    {
+        if (json_is_empty(val))
+            continue;
+        fprintf(out, "%*s%s:", indent, "", key);
+        if (json_is_object(val)) {
+            fputc('\n', out);
+            cli_print_json_text(val, out, indent + 2);
+        } else if (json_is_array(val) && array_of_scalars(val)) {
+            size_t i;
+            json_t *e;
+            json_array_foreach(val, i, e)
+            {
+                fputs(i ? ", " : " ", out);
+                print_scalar(e, out);
+            }
+            fputc('\n', out);
+        } else if (json_is_array(val)) {
+            size_t i;
+            json_t *e;
+            fputc('\n', out);
+            json_array_foreach(val, i, e)
+            {
+                fprintf(out, "%*s- [%zu]\n", indent + 2, "", i);
+                cli_print_json_text(e, out, indent + 4);
+            }
+        } else {
+            fputc(' ', out);
+            print_scalar(val, out);
+            fputc('\n', out);
+        }
+    }
 }

@@ -42,4 +42,16 @@ json_t *cli_json_from_message(const ProtobufCMessage *msg);
 /* Prints a JSON value indented by two, with a newline. Returns 0, or -1 on a write error. */
 int cli_json_print(const json_t *json, FILE *out);
 
+/* The enum value named text: the short name cli_enum_name prints ("phase_out") or the full
+ * value name ("PRODUCT_STATUS_PHASE_OUT"), any case, '-' or ' ' for '_'. 0 and *value set,
+ * or -1 when no value matches. */
+int cli_enum_parse(const ProtobufCEnumDescriptor *desc, const char *text, int *value);
+/* The short names of every value but 0, comma-separated, for error messages; caller frees. */
+char *cli_enum_choices(const ProtobufCEnumDescriptor *desc);
+
+/* A JSON object as indented "key: value" lines for people (the detail views): nested
+ * objects indented by two more, arrays of scalars joined with ", ", arrays of objects as
+ * "- [i]" items; null, "", [] and {} are left out. */
+void cli_print_json_text(const json_t *v, FILE *out, int indent);
+
 #endif

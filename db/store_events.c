@@ -189,3 +189,62 @@ out:
     db_sql_cleanup(&q);
     return rc;
 }
+
+orch_err_t db__sub_events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *subscription_id, int64_t *seq, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = tx ? tx->conn : NULL;
+    PGresult *res = NULL;
+    const char *p[1] = {subscription_id};
+    orch_err_t rc = ORCH_OK;
+
+    *seq = 0;
+    if (!c)
+        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (!rc)
+        rc = db_execp(c,
+                      "SELECT last_event_sequence FROM subscriptions WHERE subscription_id = $1",
+                      1, p, &res, err);
+    if (!rc && PQntuples(res) != 1)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
+                            "no subscription has id %s", subscription_id);
+    if (!rc)
+        *seq = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!tx && c)
+        db_pool_release(s->pool, c);
+    return rc;
+}
+
+orch_err_t db__sub_events_after(orch_store_t *st, const orch_ctx_t *ctx,
+                                const char *subscription_id, int64_t after, int limit,
+                                orch_event_t **out, size_t *n, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    PGresult *res = NULL;
+    char a[32], l[16];
+    const char *p[3] = {subscription_id, a, l};
+    orch_err_t rc;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(a, sizeof(a), "%lld", (long long)after);
+    snprintf(l, sizeof(l), "%d", limit);
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    rc = db_execp(c,
+                  "SELECT e.subscription_id, e.sequence, e.kind, "
+                  "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "
+                  "e.tx_id::text || ':' || e.event_id::text FROM subscription_events e "
+                  "WHERE e.subscription_id = $1 AND e.sequence > $2::bigint "
+                  "ORDER BY e.sequence LIMIT $3::int",
+                  3, p, &res, err);
+    if (!rc)
+        rc = rows_to_events(res, out, n);
+    PQclear(res);
+    db_pool_release(s->pool, c);
+    return rc;
+}

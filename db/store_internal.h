@@ -45,6 +45,12 @@ orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char
                              const char *cursor, int limit, orch_event_t **out, size_t *n,
                              char out_cursor[64], orch_error_t *err);
 
+orch_err_t db__sub_events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *subscription_id, int64_t *seq, orch_error_t *err);
+orch_err_t db__sub_events_after(orch_store_t *st, const orch_ctx_t *ctx,
+                                const char *subscription_id, int64_t after, int limit,
+                                orch_event_t **out, size_t *n, orch_error_t *err);
+
 /* store_subscription.c */
 char *db__array(const char *const *items, size_t n);
 orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -117,8 +123,53 @@ orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char 
 orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *owner,
                                   long long *value, orch_error_t *err);
 
+/* store_forms.c: input steps and callbacks */
+orch_err_t db__process_lock(orch_tx_t *tx, const char *process_id, char *status,
+                            char *last_step_key, orch_error_t *err);
+orch_err_t db__process_link_subscription(orch_tx_t *tx, const char *process_id,
+                                         const char *subscription_id, orch_error_t *err);
+orch_err_t db__process_resume_input(orch_tx_t *tx, const char *process_id, const char *step_key,
+                                    const char *step_name, const json_t *masked_inputs,
+                                    const json_t *state, const json_t *delta, const char *actor,
+                                    orch_error_t *err);
+orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char *step_key,
+                               const char *token, int timeout_ms, orch_error_t *err);
+orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const char *token,
+                                const json_t *result, const char *actor, bool *already,
+                                char *status, orch_error_t *err);
+orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const char *token,
+                                 const char *message, const json_t *progress, orch_error_t *err);
+orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, int *n,
+                                     orch_error_t *err);
+orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *process_id, json_t **out, orch_error_t *err);
+
 orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
                            orch_error_t *err);
+
+/* store_replica.c, store_schedule.c: scale-out */
+orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                            int page_size, const char *page_token, orch_replica_page_t *out,
+                            orch_error_t *err);
+orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                               int dead_after_ms, int *taken, orch_error_t *err);
+orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const char *actor,
+                                  bool *already, orch_error_t *err);
+orch_err_t db__schedule_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *schedule_id, bool for_update, orch_schedule_t *out,
+                            orch_error_t *err);
+orch_err_t db__schedule_insert(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *err);
+orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, orch_error_t *err);
+orch_err_t db__schedule_delete(orch_tx_t *tx, const char *schedule_id, int64_t version,
+                               orch_error_t *err);
+orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
+                             const orch_schedule_query_t *q, orch_schedule_page_t *out,
+                             orch_error_t *err);
+orch_err_t db__schedule_fire_due(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                 int max, int *fired, orch_error_t *err);
+orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
+                                      const char *replica_id, orch_error_t *err);
+orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
 
 /* "2026-11-27 18:19:50.123456+00" -> microseconds since the epoch; 0 for NULL/empty. */
 long long db__parse_time(const char *s);

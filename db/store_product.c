@@ -77,6 +77,8 @@ orch_err_t db__catalog_refresh(orch_store_t *st, const orch_ctx_t *ctx, orch_cat
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         return rc;
+    /* Read and apply under the change lock: see orch_catalog_change_lock. */
+    orch_catalog_change_lock(cat);
     rc = db_exec(c,
                  "SELECT product_id, status, description, "
                  "coalesce((extract(epoch FROM end_time) * 1000000)::bigint, 0) FROM products",
@@ -89,6 +91,7 @@ orch_err_t db__catalog_refresh(orch_store_t *st, const orch_ctx_t *ctx, orch_cat
                                            PQgetvalue(res, i, 2), atoll(PQgetvalue(res, i, 3)));
         }
     }
+    orch_catalog_change_unlock(cat);
     PQclear(res);
     db_pool_release(s->pool, c);
     return rc;

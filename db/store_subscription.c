@@ -286,12 +286,67 @@ orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
 
 /* ---- save --------------------------------------------------------------------------- */
 
+/* The subscription's change events for WatchSubscription, in the save's transaction: one
+ * per kind of change, numbered under the row lock the save holds. */
+static orch_err_t write_events(db_conn_t *c, const orch_subscription_t *sub,
+                               const char *old_status, bool old_in_sync, bool attrs_changed,
+                               bool fields_changed, orch_error_t *err)
+{
+    const char *kinds[5], *payloads[5];
+    char *pl[5] = {0}, *ka = NULL, *pa = NULL, n[8];
+    const char *new_status = orch_sub_status_name(sub->status);
+    size_t k = 0;
+    orch_err_t rc = ORCH_OK;
+
+    if (strcmp(old_status, new_status) != 0) {
+        pl[k] = orch_asprintf("{\"old_status\": \"%s\", \"new_status\": \"%s\"}", old_status,
+                              new_status);
+        kinds[k] = "status_changed";
+        payloads[k] = pl[k];
+        k++;
+    }
+    if (!*old_status ? !sub->in_sync : old_in_sync != sub->in_sync) {
+        kinds[k] = sub->in_sync ? "unlocked" : "locked";
+        payloads[k++] = sub->in_sync ? "{\"in_sync\": true}" : "{\"in_sync\": false}";
+    }
+    if (fields_changed) {
+        kinds[k] = "fields_changed";
+        payloads[k++] = "{}";
+    }
+    if (attrs_changed && *old_status) {
+        kinds[k] = "description_changed";
+        payloads[k++] = "{}";
+    }
+    if (k == 0)
+        return ORCH_OK;
+    ka = db__array(kinds, k);
+    pa = db__array(payloads, k);
+    snprintf(n, sizeof(n), "%zu", k);
+    {
+        const char *p[4] = {sub->id, n, ka, pa};
+        rc = db_execp(c,
+                      "WITH u AS (UPDATE subscriptions SET last_event_sequence = "
+                      "  last_event_sequence + $2::int WHERE subscription_id = $1 "
+                      "  RETURNING last_event_sequence) "
+                      "INSERT INTO subscription_events (subscription_id, sequence, kind, payload) "
+                      "SELECT $1, u.last_event_sequence - $2::int + e.ord, e.kind, e.payload "
+                      "FROM u, unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e(kind, payload, ord)",
+                      4, p, NULL, err);
+    }
+    for (size_t i = 0; i < k; i++)
+        free(pl[i]);
+    free(ka);
+    free(pa);
+    return rc;
+}
+
 orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err)
 {
     db_conn_t *c = tx->conn;
     orch_sub_flat_t flat;
     PGresult *res = NULL;
-    char ver[32], *a[8] = {0};
+    char ver[32], *a[8] = {0}, old_status[32] = "";
+    bool old_in_sync = false, attrs_changed = false, fields_changed = false;
     const char **cols = NULL;
     size_t ncols;
     orch_err_t rc;
@@ -324,19 +379,23 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
                           "CASE WHEN $9::bigint > 0 THEN now() END, "
                           "CASE WHEN $10::bigint > 0 THEN now() END) "
                           "RETURNING version, " US("start_time") ", " US("end_time") ", " US(
-                              "create_time") ", " US("update_time"),
+                              "create_time") ", " US("update_time") ", NULL, NULL, true",
                           10, p2, &res, err);
         else
             rc = db_execp(c,
-                          "UPDATE subscriptions SET customer_id = $3, description = $4, "
-                          "note = $5, status = $6, in_sync = $7, version = version + 1, "
+                          "UPDATE subscriptions s SET customer_id = $3, description = $4, "
+                          "note = $5, status = $6, in_sync = $7, version = s.version + 1, "
                           "start_time = CASE WHEN $9::bigint = 0 THEN NULL "
-                          "  ELSE coalesce(start_time, now()) END, "
+                          "  ELSE coalesce(s.start_time, now()) END, "
                           "end_time = CASE WHEN $10::bigint = 0 THEN NULL "
-                          "  ELSE coalesce(end_time, now()) END, update_time = now() "
-                          "WHERE subscription_id = $1 AND version = $8 AND product_id = $2 "
-                          "RETURNING version, " US("start_time") ", " US("end_time") ", " US(
-                              "create_time") ", " US("update_time"),
+                          "  ELSE coalesce(s.end_time, now()) END, update_time = now() "
+                          "FROM (SELECT status, in_sync, description, note, customer_id "
+                          "  FROM subscriptions WHERE subscription_id = $1) o "
+                          "WHERE s.subscription_id = $1 AND s.version = $8 AND s.product_id = $2 "
+                          "RETURNING s.version, " US("s.start_time") ", " US("s.end_time") ", " US(
+                              "s.create_time") ", " US("s.update_time") ", o.status, o.in_sync, "
+                          "(o.description <> $4 OR o.note IS DISTINCT FROM $5 "
+                          "  OR o.customer_id <> $3)",
                           10, p2, &res, err);
     }
     if (rc)
@@ -353,6 +412,9 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
         int64_t st_us = atoll(PQgetvalue(res, 0, 1)), en_us = atoll(PQgetvalue(res, 0, 2));
         int64_t cr_us = atoll(PQgetvalue(res, 0, 3)), up_us = atoll(PQgetvalue(res, 0, 4));
         bool inserted = sub->version == 0;
+        snprintf(old_status, sizeof(old_status), "%s", PQgetvalue(res, 0, 5));
+        old_in_sync = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+        attrs_changed = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
         PQclear(res);
         res = NULL;
         if (inserted) {
@@ -540,10 +602,18 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
     {
         const char *p[1] = {sub->id};
         rc = db_execp(c,
-                      "UPDATE subscriptions SET search_text = subscription_search_text($1) "
-                      "WHERE subscription_id = $1",
-                      1, p, NULL, err);
+                      "UPDATE subscriptions s SET search_text = subscription_search_text($1) "
+                      "FROM (SELECT search_text FROM subscriptions WHERE subscription_id = $1) o "
+                      "WHERE s.subscription_id = $1 "
+                      "RETURNING o.search_text IS DISTINCT FROM s.search_text",
+                      1, p, &res, err);
+        if (rc)
+            goto out;
+        fields_changed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        res = NULL;
     }
+    rc = write_events(c, sub, old_status, old_in_sync, attrs_changed, fields_changed, err);
 out:
     for (int i = 0; i < 8; i++)
         free(a[i]);

@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "events.h"
 #include "process.h"
+#include "schedule/schedule.h"
 
 typedef struct orch_store orch_store_t;
 
@@ -142,6 +143,13 @@ typedef struct orch_store_ops {
     orch_err_t (*events_global)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
                                 const char *cursor, int limit, orch_event_t **out, size_t *n,
                                 char out_cursor[64], orch_error_t *err);
+    /* The same for one subscription's change events (orch_event_t.process_id holds the
+     * subscription id). NOT_FOUND SUBSCRIPTION_NOT_FOUND from sub_events_seq. */
+    orch_err_t (*sub_events_seq)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *subscription_id, int64_t *seq, orch_error_t *err);
+    orch_err_t (*sub_events_after)(orch_store_t *st, const orch_ctx_t *ctx,
+                                   const char *subscription_id, int64_t after, int limit,
+                                   orch_event_t **out, size_t *n, orch_error_t *err);
 
     /* ---- The workflow engine (db/store_process.c; protocols in docs/SCHEMA.md) ---- */
     /* Registers this replica (hostname, pid, build, address, workers) and the workflow
@@ -233,6 +241,94 @@ typedef struct orch_store_ops {
      * rolled-back step leaks nothing. *value: the number allocated. */
     orch_err_t (*inventory_allocate)(orch_tx_t *tx, const char *pool, const char *owner,
                                      long long *value, orch_error_t *err);
+
+    /* ---- Forms, people and external systems (db/store_forms.c) ---- */
+    /* Locks the process row for the rest of tx; status: its last_status (32 bytes),
+     * last_step_key (256 bytes, "" = none). NOT_FOUND PROCESS_NOT_FOUND. */
+    orch_err_t (*process_lock)(orch_tx_t *tx, const char *process_id, char *status,
+                               char *last_step_key, orch_error_t *err);
+    /* Links a process to a subscription (idempotent). */
+    orch_err_t (*process_link_subscription)(orch_tx_t *tx, const char *process_id,
+                                            const char *subscription_id, orch_error_t *err);
+    /* Commits a suspended input step's answers (under the lock of process_lock): the
+     * input_states row (masked inputs, given_by), the step's success row (state, delta,
+     * executed_by = actor), status resumed and runnable, events. FAILED_PRECONDITION
+     * PROCESS_NOT_SUSPENDED unless the process is suspended at step_key. */
+    orch_err_t (*process_resume_input)(orch_tx_t *tx, const char *process_id,
+                                       const char *step_key, const char *step_name,
+                                       const json_t *masked_inputs, const json_t *state,
+                                       const json_t *delta, const char *actor, orch_error_t *err);
+    /* A callback step's token (only its SHA-256 is stored), with its expiry (0 = none). */
+    orch_err_t (*callback_create)(orch_tx_t *tx, const char *process_id, const char *step_key,
+                                  const char *token, int timeout_ms, orch_error_t *err);
+    /* Delivers once: the callback row, the step's success row with state || result, status
+     * resumed and runnable, events. PERMISSION_DENIED CALLBACK_TOKEN_INVALID for a token
+     * the process never had; *already = true (no change) for one delivered before;
+     * FAILED_PRECONDITION PROCESS_NOT_AWAITING_CALLBACK when the process moved on. status
+     * (32 bytes): the process status after it. */
+    orch_err_t (*callback_deliver)(orch_tx_t *tx, const char *process_id, const char *token,
+                                   const json_t *result, const char *actor, bool *already,
+                                   char *status, orch_error_t *err);
+    /* Records progress of an undelivered callback and a callback_progress event (payload:
+     * step_key, message, progress). PERMISSION_DENIED CALLBACK_TOKEN_INVALID otherwise. */
+    orch_err_t (*callback_progress)(orch_tx_t *tx, const char *process_id, const char *token,
+                                    const char *message, const json_t *progress,
+                                    orch_error_t *err);
+    /* Fails processes awaiting a callback past its expiry (reason CALLBACK_TIMEOUT), with a
+     * failed audit row; *n: how many. */
+    orch_err_t (*callback_fail_expired)(orch_store_t *st, const orch_ctx_t *ctx, int *n,
+                                        orch_error_t *err);
+    /* The undelivered callback of an awaiting_callback process as
+     * {step_key, create_us, expire_us, progress, progress_message, progress_us}, or *out =
+     * NULL. tx may be NULL. */
+    orch_err_t (*callback_pending)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *process_id, json_t **out, orch_error_t *err);
+
+    /* ---- Scale-out: replicas, takeover, schedules (db/store_replica.c, store_schedule.c) ---- */
+    /* ListReplicas: filter over state, hostname, build_version, heartbeat_time, start_time
+     * (NULL/"" = replicas seen in the last 24 hours), ordered by start_time; keyset pages. */
+    orch_err_t (*replica_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                               int page_size, const char *page_token, orch_replica_page_t *out,
+                               orch_error_t *err);
+    /* Takes over the processes leased by replicas whose heartbeat is older than dead_after_ms
+     * (not this one): lease cleared, lease_token + 1, next_run_time = now(), each exactly once
+     * whatever the number of replicas doing it (row locks, SKIP LOCKED). *taken: how many. */
+    orch_err_t (*engine_takeover)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                  int dead_after_ms, int *taken, orch_error_t *err);
+    /* process_retry that tells a repeat: *already = true (nothing changed) when the process is
+     * no longer retriable because an earlier retry already resumed it after its last failure. */
+    orch_err_t (*process_retry_once)(orch_tx_t *tx, const char *process_id, const char *actor,
+                                     bool *already, orch_error_t *err);
+    /* Schedules. schedule_get: tx may be NULL; for_update locks the row for the rest of tx;
+     * NOT_FOUND SCHEDULE_NOT_FOUND. schedule_insert: s->id, version, times and next run are
+     * filled in (ALREADY_EXISTS SCHEDULE_NAME_TAKEN; NOT_FOUND WORKFLOW_NOT_FOUND).
+     * schedule_update: writes every settable field when s->version matches (ABORTED
+     * VERSION_CONFLICT otherwise); retime = recompute next_run_time from now(); s is refreshed.
+     * schedule_delete: version 0 = any. */
+    orch_err_t (*schedule_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *schedule_id, bool for_update, orch_schedule_t *out,
+                               orch_error_t *err);
+    orch_err_t (*schedule_insert)(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *err);
+    orch_err_t (*schedule_update)(orch_tx_t *tx, orch_schedule_t *s, bool retime,
+                                  orch_error_t *err);
+    orch_err_t (*schedule_delete)(orch_tx_t *tx, const char *schedule_id, int64_t version,
+                                  orch_error_t *err);
+    orch_err_t (*schedule_list)(orch_store_t *st, const orch_ctx_t *ctx,
+                                const orch_schedule_query_t *q, orch_schedule_page_t *out,
+                                orch_error_t *err);
+    /* Fires up to max due schedules (unless the engine is paused), each in its own
+     * transaction: the schedule_runs row, the task process (latest version a live replica
+     * runs), the next due time. *fired: how many. */
+    orch_err_t (*schedule_fire_due)(orch_store_t *st, const orch_ctx_t *ctx,
+                                    const char *replica_id, int max, int *fired,
+                                    orch_error_t *err);
+    /* Loads the default schedules when replica_id is the first replica this database ever
+     * had (never again, so an operator's deletion sticks). */
+    orch_err_t (*schedule_load_defaults)(orch_store_t *st, const orch_ctx_t *ctx,
+                                         const char *replica_id, orch_error_t *err);
+    /* The clean-up task: deletes finished tasks that ended more than older_than_s ago and
+     * expired request ids. *n: tasks deleted. */
+    orch_err_t (*tasks_clean_up)(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

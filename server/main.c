@@ -328,6 +328,7 @@ int main(int argc, char **argv)
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
     app.watch = srv_watch_new(&app, cfg.watch_stall_ms);
     db_listener_subscribe(listener, "orch_process_events", srv_watch_notify, app.watch);
+    db_listener_subscribe(listener, "orch_subscription_events", srv_watch_notify, app.watch);
     db_listener_start(listener);
 
     grpc_init();

@@ -23,12 +23,14 @@ struct orch_catalog {
     size_t nrtypes;
     bool validated;
     pthread_rwlock_t lock; /* guards product status and description */
+    pthread_mutex_t change; /* orch_catalog_change_lock */
 };
 
 orch_catalog_t *orch_catalog_new(void)
 {
     orch_catalog_t *cat = orch_calloc(1, sizeof(*cat));
     pthread_rwlock_init(&cat->lock, NULL);
+    pthread_mutex_init(&cat->change, NULL);
     return cat;
 }
 
@@ -46,6 +48,7 @@ void orch_catalog_free(orch_catalog_t *cat)
     free(cat->blocks);
     free(cat->rtypes);
     pthread_rwlock_destroy(&cat->lock);
+    pthread_mutex_destroy(&cat->change);
     free(cat);
 }
 
@@ -332,6 +335,16 @@ orch_product_status_t orch_catalog_product_status(const orch_catalog_t *cat,
     s = p->status;
     pthread_rwlock_unlock((pthread_rwlock_t *)&cat->lock);
     return s;
+}
+
+void orch_catalog_change_lock(orch_catalog_t *cat)
+{
+    pthread_mutex_lock(&cat->change);
+}
+
+void orch_catalog_change_unlock(orch_catalog_t *cat)
+{
+    pthread_mutex_unlock(&cat->change);
 }
 
 void orch_catalog_product_attrs(const orch_catalog_t *cat, const orch_product_t *p,

@@ -159,6 +159,12 @@ void orch_catalog_product_apply(orch_catalog_t *cat, const orch_product_t *p,
                                 orch_product_status_t status, const char *description,
                                 int64_t end_time_us);
 
+/* Serialises run-time changes of products (an update applied and committed by this replica)
+ * with refreshes from the database (another replica's changes), so that a refresh that
+ * read the database before a local commit never overwrites that commit's newer values. */
+void orch_catalog_change_lock(orch_catalog_t *cat);
+void orch_catalog_change_unlock(orch_catalog_t *cat);
+
 /* Names used on the wire and in filters: "active", "pre production", ... */
 const char *orch_product_status_name(orch_product_status_t s);
 orch_product_status_t orch_product_status_parse(const char *s); /* UNSPECIFIED if unknown */

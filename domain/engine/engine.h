@@ -97,6 +97,8 @@ typedef struct orch_step_ctx {
     /* Subscriptions the step created or changed: the engine links them to the process. */
     char linked_subscriptions[8][37];
     size_t nlinked;
+    /* CALLBACK steps: the token to hand to the external system (only its hash is stored). */
+    char callback_token[65];
 } orch_step_ctx_t;
 
 /* True once the step's time-out passed or the server is stopping. */
@@ -120,6 +122,8 @@ typedef enum {
     ORCH_KIND_RETRY = 2,
     ORCH_KIND_CONDITIONAL = 3,
     ORCH_KIND_GROUP = 4,
+    ORCH_KIND_INPUT = 5,    /* suspends with a form until ResumeProcess */
+    ORCH_KIND_CALLBACK = 6, /* runs its action, then waits for DeliverCallback */
     ORCH_KIND_DONE = 8,
     ORCH_KIND_ABORT = 9,
 } orch_step_kind_t;
@@ -140,19 +144,54 @@ typedef struct orch_step_def {
     int backoff_ms;      /* RETRY (and WAIT of any step): first delay; 0 = 1000 */
     int backoff_max_ms;  /* cap of the exponential back-off; 0 = 300000 */
     const char *description;
+    const struct orch_form *form; /* INPUT: the form the step asks (domain/forms/forms.h) */
+    int callback_timeout_ms;      /* CALLBACK: fail the process when no callback came in
+                                     time; 0 = wait for ever */
 } orch_step_def_t;
 
-#define ORCH_STEP(key, name, fn) {(key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL}
+#define ORCH_STEP(key, name, fn)                                                                \
+    {(key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0}
 #define ORCH_RETRY_STEP(key, name, fn, max_attempts, backoff_ms, backoff_max_ms)                 \
     {(key), (name), ORCH_KIND_RETRY, (fn), NULL, NULL, NULL, 0, (max_attempts), (backoff_ms),    \
-     (backoff_max_ms), NULL}
+     (backoff_max_ms), NULL, NULL, 0}
 #define ORCH_CONDITIONAL(key, name, pred, condition, fn)                                        \
-    {(key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL}
+    {(key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL,    \
+     NULL, 0}
 #define ORCH_GROUP(key, name, children)                                                         \
-    {(key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL}
-#define ORCH_DONE {"done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL}
-#define ORCH_ABORT_STEP {"abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL}
+    {(key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0}
+/* An input step: the process suspends with form; ResumeProcess validates the answers,
+ * stores them with who gave them and deep-merges them into the state. */
+#define ORCH_INPUT_STEP(key, name, form)                                                        \
+    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0}
+/* A callback step: action gets ctx->callback_token (hand it to the external system) and
+ * returns ok (its changes merged; the process then waits in awaiting_callback until
+ * DeliverCallback merges the result), skip (answered at once: no wait) or a failure. */
+#define ORCH_CALLBACK_STEP(key, name, action, timeout_ms)                                       \
+    {(key), (name), ORCH_KIND_CALLBACK, (action), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL,      \
+     (timeout_ms)}
+#define ORCH_DONE {"done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0}
+#define ORCH_ABORT_STEP                                                                         \
+    {"abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0}
 #define ORCH_STEPS_END {0}
+
+/* The standard steps the registry wraps around the author's (ORCHESTRATOR-CORE §2):
+ *   CREATE:    author steps (they create the subscription and put "subscription_id" in the
+ *              state) -> set_status_active -> resync -> done
+ *   MODIFY, VALIDATE, RECONCILE: unsync (link the process and lock the subscription of
+ *              state.subscription_id; fails SUBSCRIPTION_NOT_IN_SYNC when it is locked
+ *              already) -> author steps -> resync -> done
+ *   TERMINATE: unsync -> author steps -> set_status_terminated -> resync -> done
+ *   TASK:      author steps -> done
+ * With a lifecycle the author's step list has no done step of its own. */
+typedef enum {
+    ORCH_LC_NONE = 0, /* the steps are the whole workflow */
+    ORCH_LC_CREATE,
+    ORCH_LC_MODIFY,
+    ORCH_LC_TERMINATE,
+    ORCH_LC_VALIDATE,
+    ORCH_LC_RECONCILE,
+    ORCH_LC_TASK,
+} orch_lifecycle_t;
 
 /* A workflow version. Static data; must outlive the registry. */
 typedef struct orch_workflow_def {
@@ -162,6 +201,10 @@ typedef struct orch_workflow_def {
     bool is_task;
     int version; /* >= 1 */
     const orch_step_def_t *steps; /* terminated by {0}; the last top-level step is DONE/ABORT */
+    /* The start form (StartProcess user_inputs), or NULL: the first page of user_inputs is
+     * the initial state as given. */
+    const struct orch_form *form;
+    orch_lifecycle_t lifecycle; /* standard steps wrapped around steps */
 } orch_workflow_def_t;
 
 /* ---- The registry --------------------------------------------------------------------------- */
@@ -182,6 +225,7 @@ typedef struct orch_workflow {
     size_t nleaves, ntop;
     char *steps_json;   /* the step list as stored in workflow_versions.steps */
     char digest[17];    /* 64-bit FNV-1a of steps_json, hex */
+    void *owned;        /* the expanded definition of a lifecycle workflow (freed with it) */
 } orch_workflow_t;
 
 typedef struct orch_registry orch_registry_t;
@@ -239,6 +283,12 @@ void orch_outcome_cleanup(orch_outcome_t *o);
  * Never fails: errors of the step become a failed outcome. */
 void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_step_ctx_t *ctx,
                      const json_t *state, int attempt, orch_outcome_t *out);
+
+/* The standard steps of the lifecycle wrappers (domain/engine/lifecycle.c). */
+orch_step_result_t orch_lc_unsync(orch_step_ctx_t *ctx, json_t *state);
+orch_step_result_t orch_lc_resync(orch_step_ctx_t *ctx, json_t *state);
+orch_step_result_t orch_lc_set_status_active(orch_step_ctx_t *ctx, json_t *state);
+orch_step_result_t orch_lc_set_status_terminated(orch_step_ctx_t *ctx, json_t *state);
 
 /* The default time-out of one step run when the step declares none. */
 #define ORCH_STEP_TIMEOUT_DEFAULT_MS 300000

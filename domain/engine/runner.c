@@ -77,6 +77,14 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
         out->state = json_deep_copy(state);
         out->delta = json_object();
         return;
+    case ORCH_KIND_INPUT:
+        /* Suspends with the step's form; ResumeProcess commits the answers as this step's
+         * success row. */
+        out->step_status = "suspend";
+        out->process_status = "suspended";
+        out->state = json_deep_copy(state);
+        out->delta = json_object();
+        return;
     default:
         if (def->kind == ORCH_KIND_CONDITIONAL && !def->pred(state)) {
             orch_step_log(ORCH_LOG_INFO, ctx, "skipped: condition %s is false",
@@ -106,6 +114,14 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
             r = orch_step_fail("STEP_BAD_RESULT", NULL,
                                "step %s returned changes that are not a JSON object", leaf->key);
             goto failed;
+        }
+        if (def->kind == ORCH_KIND_CALLBACK) {
+            /* The action handed the token out: wait for DeliverCallback. */
+            out->step_status = "awaiting_callback";
+            out->process_status = "awaiting_callback";
+            out->state = orch_state_merge(state, r.changes);
+            out->delta = r.changes ? json_incref(r.changes) : json_object();
+            break;
         }
         out->step_status = "success";
         out->process_status = "running";

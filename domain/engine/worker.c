@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "domain/alloc.h"
+#include "domain/ids.h"
 #include "domain/engine/worker.h"
 
 struct orch_engine {
@@ -88,6 +89,22 @@ static void hold(orch_engine_t *e, const char *process_id, const char *key)
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 }
 
+/* A callback token: 64 hex digits from two random (v4) UUIDs, 244 random bits. */
+static void new_callback_token(char out[65])
+{
+    char a[ORCH_UUID_LEN + 1], b[ORCH_UUID_LEN + 1];
+    size_t n = 0;
+    orch_uuid_new(a);
+    orch_uuid_new(b);
+    for (const char *p = a; *p; p++)
+        if (*p != '-')
+            out[n++] = *p;
+    for (const char *p = b; *p; p++)
+        if (*p != '-')
+            out[n++] = *p;
+    out[n] = '\0';
+}
+
 /* Runs the next step of a claimed process and commits it (or gives the process back). */
 static void run_claimed(orch_engine_t *e, orch_claim_t *c)
 {
@@ -152,6 +169,8 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
     sctx.store = st;
     sctx.tx = tx;
     sctx.catalog = e->cfg.catalog;
+    if (leaf->def->kind == ORCH_KIND_CALLBACK)
+        new_callback_token(sctx.callback_token);
     orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, leaf->key,
                p->retry_count);
     orch_runner_run(wf, leaf, &sctx, orch_process_current_state(p), p->retry_count, &out);
@@ -163,6 +182,16 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
                   leaf->key);
         goto release;
     }
+    if (out.step_status && strcmp(out.step_status, "awaiting_callback") == 0) {
+        orch_error_init(&err);
+        if (st->ops->callback_create(tx, c->process_id, leaf->key, sctx.callback_token,
+                                     leaf->def->callback_timeout_ms, &err)) {
+            orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
+                      c->process_id, leaf->key, err.message);
+            goto release;
+        }
+    }
+    memset(sctx.callback_token, 0, sizeof(sctx.callback_token));
     {
         orch_step_commit_t cm = {
             .process_id = c->process_id,
@@ -264,6 +293,15 @@ static void *heartbeat_main(void *arg)
         if (e->cfg.store->ops->engine_heartbeat(e->cfg.store, &ctx, e->replica_id,
                                                 e->cfg.lease_ms, &err))
             orch_warn("engine", "heartbeat failed: %s", err.message);
+        {
+            int nfailed = 0;
+            orch_error_init(&err);
+            if (e->cfg.store->ops->callback_fail_expired(e->cfg.store, &ctx, &nfailed, &err))
+                orch_warn("engine", "callback time-out sweep failed: %s", err.message);
+            else if (nfailed)
+                orch_info("engine", "%d process%s failed: no callback before the deadline",
+                          nfailed, nfailed == 1 ? "" : "es");
+        }
         idle(e, every, false);
     }
     return NULL;

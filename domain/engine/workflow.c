@@ -151,7 +151,63 @@ static void workflow_free(orch_workflow_t *w)
         free(w->leaves[i].key);
     free(w->leaves);
     free(w->steps_json);
+    free(w->owned);
     free(w);
+}
+
+/* A lifecycle workflow's definition with the standard steps around the author's, in one
+ * allocation (the def, then the steps). NULL when def has no lifecycle. */
+static orch_workflow_def_t *expand_lifecycle(const orch_workflow_def_t *d)
+{
+    static const orch_step_def_t unsync =
+        ORCH_STEP("unsync", "Lock the subscription (unsync)", orch_lc_unsync);
+    static const orch_step_def_t resync =
+        ORCH_STEP("resync", "Unlock the subscription (resync)", orch_lc_resync);
+    static const orch_step_def_t active =
+        ORCH_STEP("set_status_active", "Set the subscription active", orch_lc_set_status_active);
+    static const orch_step_def_t terminated = ORCH_STEP(
+        "set_status_terminated", "Set the subscription terminated", orch_lc_set_status_terminated);
+    static const orch_step_def_t done = ORCH_DONE;
+    const orch_step_def_t *pre[2] = {0}, *post[4] = {0};
+    size_t npre = 0, npost = 0, nauthor = 0, n = 0;
+    orch_workflow_def_t *out;
+    orch_step_def_t *steps;
+
+    switch (d->lifecycle) {
+    case ORCH_LC_NONE:
+        return NULL;
+    case ORCH_LC_CREATE:
+        post[npost++] = &active;
+        post[npost++] = &resync;
+        break;
+    case ORCH_LC_MODIFY:
+    case ORCH_LC_VALIDATE:
+    case ORCH_LC_RECONCILE:
+        pre[npre++] = &unsync;
+        post[npost++] = &resync;
+        break;
+    case ORCH_LC_TERMINATE:
+        pre[npre++] = &unsync;
+        post[npost++] = &terminated;
+        post[npost++] = &resync;
+        break;
+    case ORCH_LC_TASK:
+        break;
+    }
+    post[npost++] = &done;
+    for (const orch_step_def_t *s = d->steps; s && (s->key || s->name); s++)
+        nauthor++;
+    out = orch_calloc(1, sizeof(*out) + (npre + nauthor + npost + 1) * sizeof(orch_step_def_t));
+    steps = (orch_step_def_t *)(out + 1);
+    *out = *d;
+    for (size_t i = 0; i < npre; i++)
+        steps[n++] = *pre[i];
+    for (size_t i = 0; i < nauthor; i++)
+        steps[n++] = d->steps[i];
+    for (size_t i = 0; i < npost; i++)
+        steps[n++] = *post[i];
+    out->steps = steps;
+    return out;
 }
 
 void orch_registry_free(orch_registry_t *r)
@@ -185,6 +241,10 @@ static const char *kind_name(orch_step_kind_t k)
         return "conditional";
     case ORCH_KIND_GROUP:
         return "step_group";
+    case ORCH_KIND_INPUT:
+        return "input_step";
+    case ORCH_KIND_CALLBACK:
+        return "callback_step";
     case ORCH_KIND_DONE:
         return "done";
     case ORCH_KIND_ABORT:
@@ -203,6 +263,8 @@ static json_t *step_json(const orch_step_def_t *s, const char *key)
         json_object_set_new(o, "description", json_string(s->description));
     if (s->condition)
         json_object_set_new(o, "condition", json_string(s->condition));
+    if (s->callback_timeout_ms)
+        json_object_set_new(o, "callback_timeout_ms", json_integer(s->callback_timeout_ms));
     if (s->kind == ORCH_KIND_GROUP) {
         json_t *c = json_array();
         for (const orch_step_def_t *ch = s->children; ch->key; ch++) {
@@ -245,6 +307,16 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
             return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                                   "workflow %s v%d: conditional step %s has no predicate",
                                   d->name, d->version, s->key);
+        break;
+    case ORCH_KIND_INPUT:
+        if (!s->form)
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                                  "workflow %s v%d: input step %s has no form", d->name,
+                                  d->version, s->key);
+        break;
+    case ORCH_KIND_CALLBACK:
+        if (!s->fn)
+            goto nofn;
         break;
     case ORCH_KIND_GROUP:
         if (nested || !s->children || !s->children[0].key)
@@ -297,6 +369,9 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                               "workflow %s v%d is registered twice", d->name, d->version);
     w = orch_calloc(1, sizeof(*w));
+    w->owned = expand_lifecycle(d);
+    if (w->owned)
+        d = w->owned;
     w->def = d;
     arr = json_array();
     for (const orch_step_def_t *s = d->steps; s->key || s->name; s++, w->ntop++) {

@@ -5,12 +5,15 @@
 #include <string.h>
 
 #include "domain/engine/engine.h"
+#include "domain/workflows/tasks.h"
 #include "domain/workflows/workflows.h"
 
 orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err)
 {
     const char *versions = getenv("ORCH_TEST_WORKFLOW_VERSIONS");
     orch_err_t rc = orch_registry_add(r, &orch_wf_create_node, err);
+    if (!rc)
+        rc = orch_workflows_register_tasks(r, err);
     if (rc || !getenv("ORCH_TEST_WORKFLOWS"))
         return rc;
     if (!versions)

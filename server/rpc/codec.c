@@ -363,8 +363,10 @@ json_t *srv_codec_json_from_value(const Google__Protobuf__Value *v)
         return json_string(v->string_value ? v->string_value : "");
     case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE: {
         double d = v->number_value;
-        /* Whole numbers within the exactly-representable range stay integers. */
-        if (d == (double)(json_int_t)d && d <= 9007199254740992.0 && d >= -9007199254740992.0)
+        /* Whole numbers within the exactly-representable range stay integers. The range
+         * test comes first: converting a double outside json_int_t's range (1e300, inf,
+         * NaN, all of which a client may send) to an integer is undefined behaviour. */
+        if (d <= 9007199254740992.0 && d >= -9007199254740992.0 && d == (double)(json_int_t)d)
             return json_integer((json_int_t)d);
         return json_real(d);
     }

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/alloc.h"
 #include "domain/engine/engine.h"
+#include "domain/forms/forms.h"
 #include "domain/ids.h"
+#include "domain/subscription/offered.h"
 #include "domain/page.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "server/app.h"
@@ -107,6 +110,9 @@ static Orchestrator__V1__ProcessStep *step_pb(orch_arena_t *a, const orch_workfl
     return ps;
 }
 
+static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema,
+                                                size_t index, const char *title);
+
 /* Builds a Process in the arena; full adds steps (log + pending) and the current state. */
 Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p, bool full)
 {
@@ -179,6 +185,41 @@ Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_proces
         pb->n_steps = n;
     }
     pb->current_state = srv_codec_struct_from_json(a, orch_process_current_state(p));
+    if (strcmp(p->status, "suspended") == 0 && p->last_step_key) {
+        const orch_leaf_t *leaf = find_leaf(wf, p->last_step_key);
+        if (leaf && leaf->def->kind == ORCH_KIND_INPUT && leaf->def->form) {
+            orch_form_env_t env = {app->store, NULL, srv_call_ctx(call), app->catalog,
+                                   orch_process_current_state(p)};
+            json_t *answers = json_object();
+            const orch_form_page_t *page = orch_form_page_at(leaf->def->form, &env, 0, answers);
+            if (page) {
+                json_t *schema = orch_form_page_schema(page, &env, 0, answers);
+                pb->form = form_page_pb(a, schema, 0, page->title);
+                json_decref(schema);
+            }
+            json_decref(answers);
+        }
+    }
+    if (strcmp(p->status, "awaiting_callback") == 0 && app->store) {
+        json_t *cb = NULL;
+        orch_error_t e2;
+        orch_error_init(&e2);
+        if (!app->store->ops->callback_pending(app->store, NULL, srv_call_ctx(call), p->id, &cb,
+                                               &e2) &&
+            cb) {
+            Orchestrator__V1__PendingCallback *pc = NEW(a, Orchestrator__V1__PendingCallback);
+            orchestrator__v1__pending_callback__init(pc);
+            pc->step_key = orch_arena_strdup(a, orch_state_str(cb, "step_key", ""));
+            pc->create_time = srv_codec_timestamp(a, orch_state_int(cb, "create_us", 0));
+            pc->deadline_time = srv_codec_timestamp(a, orch_state_int(cb, "expire_us", 0));
+            pc->last_progress = srv_codec_struct_from_json(a, json_object_get(cb, "progress"));
+            pc->last_progress_message =
+                orch_arena_strdup(a, orch_state_str(cb, "progress_message", ""));
+            pc->last_progress_time = srv_codec_timestamp(a, orch_state_int(cb, "progress_us", 0));
+            pb->pending_callback = pc;
+        }
+        json_decref(cb);
+    }
     return pb;
 }
 
@@ -223,6 +264,65 @@ static orch_err_t refuse_if_paused(srv_call_t *call, orch_tx_t *tx, orch_error_t
     return ORCH_OK;
 }
 
+/* Does the product list this workflow (the catalogue's workflows of the product)? */
+static bool product_offers(const orch_product_t *p, const char *workflow)
+{
+    for (const orch_workflow_ref_t *w = p && p->def ? p->def->workflows : NULL; w && w->name;
+         w++)
+        if (strcmp(w->name, workflow) == 0)
+            return true;
+    return false;
+}
+
+static bool is_note(const orch_workflow_t *wf)
+{
+    return strcmp(wf->def->name, "modify_note") == 0;
+}
+
+/* The user_inputs as JSON objects (caller frees each and the array). */
+static json_t **inputs_json(Google__Protobuf__Struct **in, size_t n)
+{
+    json_t **out = orch_calloc(n + 1, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        out[i] = srv_codec_json_from_struct(in[i]);
+    return out;
+}
+
+static void inputs_free(json_t **in, size_t n)
+{
+    for (size_t i = 0; in && i < n; i++)
+        json_decref(in[i]);
+    free(in);
+}
+
+static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema,
+                                                size_t index, const char *title)
+{
+    Orchestrator__V1__FormPage *fp = NEW(a, Orchestrator__V1__FormPage);
+    orchestrator__v1__form_page__init(fp);
+    fp->form = srv_codec_struct_from_json(a, schema);
+    fp->page_index = (int32_t)index;
+    fp->title = orch_arena_strdup(a, title ? title : "");
+    return fp;
+}
+
+/* The checks of a start on a subscription, before any form and again under its lock:
+ * the product lists the workflow and the subscription offers it (offered.h). */
+static orch_err_t check_offer(const orch_workflow_t *wf, const orch_subscription_t *sub,
+                              orch_error_t *err)
+{
+    orch_sub_offer_t offer;
+    if (!wf->def->is_task && !product_offers(sub->product, wf->def->name))
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_NOT_FOR_PRODUCT",
+                              "product %s does not offer workflow %s",
+                              sub->product->def->name, wf->def->name);
+    orch_sub_offer(sub, wf->def->name, wf->def->target, wf->def->is_task, &offer);
+    if (!offer.allowed)
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, offer.reason, "%s: %s",
+                              wf->def->name, offer.message);
+    return ORCH_OK;
+}
+
 static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
                                 ProtobufCMessage **respm, orch_error_t *err)
 {
@@ -231,7 +331,11 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__StartProcessResponse *resp;
     const orch_workflow_t *wf;
-    json_t *state = NULL;
+    const orch_product_t *product = NULL;
+    orch_subscription_t *sub = NULL;
+    json_t *state = NULL, **inputs = NULL, *context = NULL;
+    orch_form_result_t fr = {0};
+    bool has_sub = req->subscription_id && *req->subscription_id;
     char id[37];
     srv_idem_t idem = {0};
     orch_err_t rc;
@@ -243,36 +347,88 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         return orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_NOT_FOUND",
                               "no workflow named '%.200s' can be started on this server",
                               req->workflow_name);
-    if (req->n_user_inputs > 1)
+    if (!wf->def->form && req->n_user_inputs > 1)
         return orch_error_invalid(err, "user_inputs",
-                                  "this workflow takes its input as one page (the initial "
-                                  "state); multi-page forms are not available yet");
+                                  "this workflow has no form: it takes its input as one page "
+                                  "(the initial state)");
     if (req->note && strlen(req->note) > 5000)
         return orch_error_invalid(err, "note", "a note has at most 5000 characters");
     if (req->product_id && *req->product_id) {
         rc = orch_uuid_check(req->product_id, "product_id", err);
         if (rc)
             return rc;
-        if (!orch_catalog_find_product_id(app->catalog, req->product_id))
+        product = orch_catalog_find_product_id(app->catalog, req->product_id);
+        if (!product)
             return orch_error_set(err, ORCH_NOT_FOUND, "PRODUCT_NOT_FOUND",
                                   "no product has id %s", req->product_id);
+        if (wf->def->target == ORCH_TARGET_CREATE && product->def->workflows &&
+            product->def->workflows[0].name && !product_offers(product, wf->def->name))
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_NOT_FOR_PRODUCT",
+                                  "product %s does not offer workflow %s", product->def->name,
+                                  wf->def->name);
     } else if (wf->def->target == ORCH_TARGET_CREATE) {
         return orch_error_invalid(err, "product_id",
                                   "a create workflow needs the product to create");
     }
-    if (req->subscription_id && *req->subscription_id) {
+    if (has_sub) {
         rc = orch_uuid_check(req->subscription_id, "subscription_id", err);
         if (rc)
             return rc;
+        if (wf->def->target == ORCH_TARGET_CREATE)
+            return orch_error_invalid(err, "subscription_id",
+                                      "a create workflow makes a new subscription; give the "
+                                      "product instead");
+        /* Permission and lock checks come before any form. */
+        rc = app->store->ops->sub_load(app->store, NULL, srv_call_ctx(call), app->catalog,
+                                       req->subscription_id, false, &sub, err);
+        if (!rc)
+            rc = check_offer(wf, sub, err);
+        if (rc)
+            goto out;
+    } else if (!wf->def->is_task && wf->def->lifecycle != ORCH_LC_NONE &&
+               wf->def->target != ORCH_TARGET_CREATE) {
+        return orch_error_invalid(err, "subscription_id",
+                                  "workflow %s works on a subscription: give its id",
+                                  wf->def->name);
     }
-    state = req->n_user_inputs ? srv_codec_json_from_struct(req->user_inputs[0]) : json_object();
-    if (!json_is_object(state)) {
-        json_decref(state);
-        state = json_object();
+
+    if (wf->def->form) {
+        orch_form_env_t env = {app->store, NULL, srv_call_ctx(call), app->catalog, NULL};
+        context = json_object();
+        if (product)
+            json_object_set_new(context, "product_id", json_string(product->id));
+        if (sub) {
+            json_object_set_new(context, "subscription_id", json_string(sub->id));
+            json_object_set_new(context, "customer_id", json_string(sub->customer_id));
+        }
+        env.context = context;
+        inputs = inputs_json(req->user_inputs, req->n_user_inputs);
+        rc = orch_form_run(wf->def->form, &env, (const json_t *const *)inputs,
+                           req->n_user_inputs, "user_inputs", &fr, err);
+        if (rc)
+            goto out;
+        if (!fr.complete) {
+            /* More answers are needed: nothing is created, the request_id is not used. */
+            resp = NEW(a, Orchestrator__V1__StartProcessResponse);
+            orchestrator__v1__start_process_response__init(resp);
+            resp->result_case = ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_NEXT_PAGE;
+            resp->next_page = form_page_pb(a, fr.next_page, fr.page_index, fr.page_title);
+            *respm = &resp->base;
+            goto out;
+        }
+        /* Secret answers never reach the database, the streams or the logs. */
+        state = json_deep_copy(fr.masked);
+    } else {
+        state = req->n_user_inputs ? srv_codec_json_from_struct(req->user_inputs[0])
+                                   : json_object();
+        if (!json_is_object(state)) {
+            json_decref(state);
+            state = json_object();
+        }
     }
     if (req->product_id && *req->product_id)
         json_object_set_new(state, "product_id", json_string(req->product_id));
-    if (req->subscription_id && *req->subscription_id)
+    if (has_sub)
         json_object_set_new(state, "subscription_id", json_string(req->subscription_id));
 
     rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
@@ -285,6 +441,24 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         goto out;
     }
     rc = refuse_if_paused(call, idem.tx, err);
+    if (!rc && sub && !is_note(wf) && !wf->def->is_task) {
+        /* The lock: under the subscription's row lock, no other unfinished workflow of it;
+         * the new process is linked in the same transaction, so a concurrent second start
+         * waits here and is then refused. */
+        long busy = 0;
+        orch_subscription_free(sub);
+        sub = NULL;
+        rc = app->store->ops->sub_load(app->store, idem.tx, srv_call_ctx(call), app->catalog,
+                                       req->subscription_id, true, &sub, err);
+        if (!rc)
+            rc = check_offer(wf, sub, err);
+        if (!rc)
+            rc = app->store->ops->sub_count_unfinished(idem.tx, sub->id, &busy, err);
+        if (!rc && busy > 0)
+            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "SUBSCRIPTION_NOT_IN_SYNC",
+                                "subscription %s is locked by %ld unfinished workflow%s",
+                                sub->id, busy, busy == 1 ? "" : "s");
+    }
     if (!rc) {
         orch_process_new_t np = {
             .workflow = wf->def->name,
@@ -296,6 +470,8 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         };
         rc = app->store->ops->process_create(idem.tx, &np, id, err);
     }
+    if (!rc && sub)
+        rc = app->store->ops->process_link_subscription(idem.tx, id, sub->id, err);
     resp = NEW(a, Orchestrator__V1__StartProcessResponse);
     orchestrator__v1__start_process_response__init(resp);
     if (!rc)
@@ -311,7 +487,216 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
     if (rc)
         *respm = NULL;
 out:
+    orch_subscription_free(sub);
+    orch_form_result_cleanup(&fr);
+    inputs_free(inputs, req->n_user_inputs);
+    json_decref(context);
     json_decref(state);
+    return rc;
+}
+
+/* ResumeProcess: a suspended input step gets its answers (validated like a start form,
+ * stored with who gave them, deep-merged into the state); a failed or waiting process is
+ * retried. Under the process's row lock, so a second resume finds it resumed already. */
+static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
+                                 ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ResumeProcessRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ResumeProcessResponse *resp;
+    srv_idem_t idem = {0};
+    char status[32], last[256];
+    orch_process_t *p = NULL;
+    json_t **inputs = NULL, *merged = NULL;
+    orch_form_result_t fr = {0};
+    orch_err_t rc = check_id(req->process_id, err);
+    if (rc)
+        return rc;
+    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
+    if (rc)
+        return rc;
+    if (idem.replay) {
+        resp = (Orchestrator__V1__ResumeProcessResponse *)idem.replay;
+        resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED;
+        *respm = idem.replay;
+        return ORCH_OK;
+    }
+    resp = NEW(a, Orchestrator__V1__ResumeProcessResponse);
+    orchestrator__v1__resume_process_response__init(resp);
+    rc = refuse_if_paused(call, idem.tx, err);
+    if (!rc)
+        rc = app->store->ops->process_lock(idem.tx, req->process_id, status, last, err);
+    if (rc)
+        goto fail;
+    if (strcmp(status, "suspended") == 0) {
+        const orch_workflow_t *wf;
+        const orch_leaf_t *leaf;
+        orch_form_env_t env = {app->store, idem.tx, srv_call_ctx(call), app->catalog, NULL};
+        rc = app->store->ops->process_get(app->store, idem.tx, srv_call_ctx(call),
+                                          req->process_id, true, &p, err);
+        if (rc)
+            goto fail;
+        wf = orch_registry_find(app->registry, p->workflow_name, p->version);
+        leaf = find_leaf(wf, last);
+        if (!leaf || leaf->def->kind != ORCH_KIND_INPUT || !leaf->def->form) {
+            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RESUMABLE",
+                                "process %s is suspended at %s, which this server cannot "
+                                "resume",
+                                req->process_id, last);
+            goto fail;
+        }
+        env.context = orch_process_current_state(p);
+        inputs = inputs_json(req->user_inputs, req->n_user_inputs);
+        rc = orch_form_run(leaf->def->form, &env, (const json_t *const *)inputs,
+                           req->n_user_inputs, "user_inputs", &fr, err);
+        if (rc)
+            goto fail;
+        if (!fr.complete) {
+            srv_idem_abort(call, &idem);
+            resp->result_case = ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_NEXT_PAGE;
+            resp->next_page = form_page_pb(a, fr.next_page, fr.page_index, fr.page_title);
+            *respm = &resp->base;
+            goto out;
+        }
+        merged = orch_json_deep_merge(orch_process_current_state(p), fr.masked);
+        rc = app->store->ops->process_resume_input(idem.tx, req->process_id, leaf->key,
+                                                   leaf->def->name, fr.masked, merged,
+                                                   fr.masked, actor_of(call), err);
+    } else if (strcmp(status, "failed") == 0 || strcmp(status, "waiting") == 0 ||
+               strcmp(status, "api_unavailable") == 0 ||
+               strcmp(status, "inconsistent_data") == 0) {
+        if (req->n_user_inputs) {
+            rc = orch_error_invalid(err, "user_inputs",
+                                    "process %s is %s, not waiting for input", req->process_id,
+                                    status);
+            goto fail;
+        }
+        rc = app->store->ops->process_retry(idem.tx, req->process_id, actor_of(call), err);
+    } else {
+        rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RESUMABLE",
+                            "process %s is %s; only suspended, failed, waiting, "
+                            "api_unavailable and inconsistent_data processes can be resumed",
+                            req->process_id, status);
+    }
+    if (!rc)
+        rc = basic(call, idem.tx, req->process_id, &resp->process, err);
+    if (rc)
+        goto fail;
+    resp->result_case = ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_PROCESS;
+    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    *respm = &resp->base;
+    rc = srv_idem_commit(call, &idem, *respm, err);
+    if (rc)
+        *respm = NULL;
+    goto out;
+fail:
+    srv_idem_abort(call, &idem);
+out:
+    orch_process_free(p);
+    orch_form_result_cleanup(&fr);
+    inputs_free(inputs, req->n_user_inputs);
+    json_decref(merged);
+    return rc;
+}
+
+static orch_err_t check_token(const char *token, orch_error_t *err)
+{
+    if (!token || strlen(token) != 64)
+        return orch_error_set(err, ORCH_PERMISSION_DENIED, "CALLBACK_TOKEN_INVALID",
+                              "the callback token is not valid for this process");
+    return ORCH_OK;
+}
+
+/* DeliverCallback: authorised by the step's token alone; delivered once. */
+static orch_err_t deliver_callback(srv_call_t *call, const ProtobufCMessage *reqm,
+                                   ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__DeliverCallbackRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    Orchestrator__V1__DeliverCallbackResponse *resp;
+    srv_idem_t idem = {0};
+    char status[32] = "";
+    bool already = false;
+    json_t *result = NULL;
+    orch_err_t rc = check_id(req->process_id, err);
+    if (!rc)
+        rc = check_token(req->callback_token, err);
+    if (rc)
+        return rc;
+    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
+    if (rc)
+        return rc;
+    if (idem.replay) {
+        resp = (Orchestrator__V1__DeliverCallbackResponse *)idem.replay;
+        resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED;
+        *respm = idem.replay;
+        return ORCH_OK;
+    }
+    result = req->result ? srv_codec_json_from_struct(req->result) : json_object();
+    if (!json_is_object(result)) {
+        json_decref(result);
+        result = json_object();
+    }
+    rc = app->store->ops->callback_deliver(idem.tx, req->process_id, req->callback_token, result,
+                                           "callback", &already, status, err);
+    json_decref(result);
+    if (rc) {
+        srv_idem_abort(call, &idem);
+        return rc;
+    }
+    resp = NEW(srv_call_arena(call), Orchestrator__V1__DeliverCallbackResponse);
+    orchestrator__v1__deliver_callback_response__init(resp);
+    resp->status = status_to_pb(status);
+    resp->outcome = already ? ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
+                            : ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    *respm = &resp->base;
+    rc = srv_idem_commit(call, &idem, *respm, err);
+    if (rc)
+        *respm = NULL;
+    return rc;
+}
+
+static orch_err_t report_progress(srv_call_t *call, const ProtobufCMessage *reqm,
+                                  ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ReportCallbackProgressRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    Orchestrator__V1__ReportCallbackProgressResponse *resp;
+    srv_idem_t idem = {0};
+    json_t *progress = NULL;
+    orch_err_t rc = check_id(req->process_id, err);
+    if (!rc)
+        rc = check_token(req->callback_token, err);
+    if (rc)
+        return rc;
+    if (req->message && strlen(req->message) > 2000)
+        return orch_error_invalid(err, "message", "a progress message has at most 2000 "
+                                                  "characters");
+    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
+    if (rc)
+        return rc;
+    if (idem.replay) {
+        resp = (Orchestrator__V1__ReportCallbackProgressResponse *)idem.replay;
+        resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED;
+        *respm = idem.replay;
+        return ORCH_OK;
+    }
+    progress = req->progress ? srv_codec_json_from_struct(req->progress) : json_object();
+    rc = app->store->ops->callback_progress(idem.tx, req->process_id, req->callback_token,
+                                            req->message, progress, err);
+    json_decref(progress);
+    if (rc) {
+        srv_idem_abort(call, &idem);
+        return rc;
+    }
+    resp = NEW(srv_call_arena(call), Orchestrator__V1__ReportCallbackProgressResponse);
+    orchestrator__v1__report_callback_progress_response__init(resp);
+    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    *respm = &resp->base;
+    rc = srv_idem_commit(call, &idem, *respm, err);
+    if (rc)
+        *respm = NULL;
     return rc;
 }
 
@@ -614,5 +999,11 @@ const srv_method_t srv_process_methods[] = {
     {&orchestrator__v1__process_service__descriptor, "GetProcessStatusCounts", status_counts, 0,
      NULL},
     {&orchestrator__v1__process_service__descriptor, "BulkResume", bulk_resume, 0, NULL},
+    {&orchestrator__v1__process_service__descriptor, "ResumeProcess", resume_process,
+     SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "DeliverCallback", deliver_callback,
+     SRV_METHOD_CALLBACK, NULL},
+    {&orchestrator__v1__process_service__descriptor, "ReportCallbackProgress", report_progress,
+     SRV_METHOD_CALLBACK, NULL},
     {0},
 };

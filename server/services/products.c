@@ -261,10 +261,14 @@ static orch_err_t update_product(srv_call_t *call, const ProtobufCMessage *reqm,
         srv_idem_abort(call, &idem);
         return rc;
     }
-    /* The answer (stored for repeats) shows the product as it will be committed. */
+    /* The answer (stored for repeats) shows the product as it will be committed. Apply and
+     * commit under the change lock, so that a concurrent refresh cannot bring back older
+     * values over ours. */
+    orch_catalog_change_lock(app->catalog);
     orch_catalog_product_apply(app->catalog, p, status, description, end_time_us);
     *respm = &product_to_pb(srv_call_arena(call), app->catalog, p)->base;
     rc = srv_idem_commit(call, &idem, *respm, err);
+    orch_catalog_change_unlock(app->catalog);
     if (rc) {
         /* Not committed: bring the in-memory product back to what the database holds. */
         orch_error_t ignore;

@@ -12,6 +12,7 @@
 #include "server/rpc/codec.h"
 #include "server/services/idem.h"
 #include "server/services/services.h"
+#include "server/services/subpb.h"
 
 #define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
 #define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
@@ -88,8 +89,8 @@ static Orchestrator__V1__CustomerDescription *cd_to_pb(orch_arena_t *a, const ch
     return pb;
 }
 
-static Orchestrator__V1__Subscription *sub_to_pb(orch_arena_t *a, const orch_subscription_t *sub,
-                                                 bool full)
+Orchestrator__V1__Subscription *srv_subscription_to_pb(orch_arena_t *a,
+                                                       const orch_subscription_t *sub, bool full)
 {
     Orchestrator__V1__Subscription *pb = NEW(a, Orchestrator__V1__Subscription);
     Orchestrator__V1__ProductRef *pr = NEW(a, Orchestrator__V1__ProductRef);
@@ -181,7 +182,7 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
     resp->n_subscriptions = page.n;
     resp->subscriptions = NEWV(a, Orchestrator__V1__Subscription, page.n);
     for (size_t i = 0; i < page.n; i++)
-        resp->subscriptions[i] = sub_to_pb(a, page.items[i], full);
+        resp->subscriptions[i] = srv_subscription_to_pb(a, page.items[i], full);
     resp->next_page_token = s(a, page.next_token);
     resp->total_size = (int32_t)(page.total > INT32_MAX ? INT32_MAX : page.total);
     resp->total_size_is_estimate = page.total_is_estimate;
@@ -209,7 +210,7 @@ static orch_err_t get_subscription(srv_call_t *call, const ProtobufCMessage *req
     orch_err_t rc = load(call, NULL, req->subscription_id, false, &sub, err);
     if (rc)
         return rc;
-    *respm = &sub_to_pb(srv_call_arena(call), sub, view_full(req->view, true))->base;
+    *respm = &srv_subscription_to_pb(srv_call_arena(call), sub, view_full(req->view, true))->base;
     orch_subscription_free(sub);
     return ORCH_OK;
 }
@@ -321,7 +322,7 @@ static orch_err_t change_subscription(srv_call_t *call, const ProtobufCMessage *
         rc = app->store->ops->sub_save(idem.tx, sub, err);
     if (rc)
         goto fail;
-    *respm = &sub_to_pb(srv_call_arena(call), sub, true)->base;
+    *respm = &srv_subscription_to_pb(srv_call_arena(call), sub, true)->base;
     orch_subscription_free(sub);
     return srv_idem_commit(call, &idem, *respm, err);
 fail:

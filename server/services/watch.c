@@ -20,6 +20,7 @@
 #include "server/rpc/codec.h"
 #include "server/services/pbconv.h"
 #include "server/services/services.h"
+#include "server/services/subpb.h"
 
 #define WATCH_BATCH 100
 #define WATCH_MAX 10000 /* watchers per replica */
@@ -29,7 +30,8 @@
 
 typedef struct watcher {
     srv_call_t *call;
-    bool single;
+    bool single;       /* one process or subscription (by sequence), else many processes */
+    bool subscription; /* a subscription's change events */
     char process_id[37];
     int64_t last_seq;  /* single: last sequence queued */
     char *filter;      /* multi */
@@ -132,6 +134,45 @@ static void event_to_pb(orch_arena_t *a, const orch_event_t *e, Orchestrator__V1
     }
 }
 
+static void sub_event_to_pb(orch_arena_t *a, const orch_event_t *e,
+                            Orchestrator__V1__SubscriptionEvent *ev)
+{
+    orchestrator__v1__subscription_event__init(ev);
+    ev->event_time = srv_codec_timestamp(a, e->time_us);
+    ev->subscription_id = orch_arena_strdup(a, e->process_id);
+    ev->sequence = e->sequence;
+    if (strcmp(e->kind, "status_changed") == 0) {
+        Orchestrator__V1__SubscriptionStatusChange *sc = orch_arena_alloc(a, sizeof(*sc));
+        orchestrator__v1__subscription_status_change__init(sc);
+        sc->old_status = enum_value(&orchestrator__v1__subscription_status__descriptor,
+                                    "SUBSCRIPTION_STATUS_", jstr(e->payload, "old_status"));
+        sc->new_status = enum_value(&orchestrator__v1__subscription_status__descriptor,
+                                    "SUBSCRIPTION_STATUS_", jstr(e->payload, "new_status"));
+        ev->kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_STATUS_CHANGED;
+        ev->payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_STATUS_CHANGE;
+        ev->status_change = sc;
+    } else if (strcmp(e->kind, "locked") == 0 || strcmp(e->kind, "unlocked") == 0) {
+        Orchestrator__V1__SubscriptionSyncChange *sy = orch_arena_alloc(a, sizeof(*sy));
+        orchestrator__v1__subscription_sync_change__init(sy);
+        sy->in_sync = strcmp(e->kind, "unlocked") == 0;
+        ev->kind = sy->in_sync ? ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_UNLOCKED
+                               : ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_LOCKED;
+        ev->payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_SYNC_CHANGE;
+        ev->sync_change = sy;
+    } else if (strcmp(e->kind, "fields_changed") == 0) {
+        Orchestrator__V1__SubscriptionFieldsChange *fc = orch_arena_alloc(a, sizeof(*fc));
+        orchestrator__v1__subscription_fields_change__init(fc);
+        ev->kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_FIELDS_CHANGED;
+        ev->payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_FIELDS_CHANGE;
+        ev->fields_change = fc;
+    } else if (strcmp(e->kind, "metadata_changed") == 0) {
+        ev->kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_METADATA_CHANGED;
+    } else {
+        ev->kind =
+            ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_DESCRIPTION_CHANGED;
+    }
+}
+
 static bool is_final(const orch_event_t *e)
 {
     const char *st = jstr(e->payload, "new_status");
@@ -174,7 +215,10 @@ static void serve(struct srv_watch *h, watcher_t *w)
 
     orch_error_init(&err);
     atomic_store(&w->more, false);
-    if (w->single)
+    if (w->subscription)
+        rc = st->ops->sub_events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs,
+                                       &n, &err);
+    else if (w->single)
         rc = st->ops->events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs, &n,
                                    &err);
     else
@@ -188,10 +232,18 @@ static void serve(struct srv_watch *h, watcher_t *w)
     for (size_t i = 0; i < n; i++) {
         orch_arena_t *a = orch_arena_new();
         Orchestrator__V1__ProcessEvent ev;
-        event_to_pb(a, &evs[i], &ev);
+        Orchestrator__V1__SubscriptionEvent sev;
+        const ProtobufCMessage *msg;
+        if (w->subscription) {
+            sub_event_to_pb(a, &evs[i], &sev);
+            msg = &sev.base;
+        } else {
+            event_to_pb(a, &evs[i], &ev);
+            msg = &ev.base;
+        }
         if (!atomic_exchange(&w->queued, true))
             atomic_store(&w->queued_since_ms, orch_now_ms());
-        if (srv_stream_send(w->call, &ev.base) < 0) {
+        if (srv_stream_send(w->call, msg) < 0) {
             orch_arena_free(a);
             w->done = true;
             break;
@@ -199,7 +251,7 @@ static void serve(struct srv_watch *h, watcher_t *w)
         orch_arena_free(a);
         if (w->single) {
             w->last_seq = evs[i].sequence;
-            if (is_final(&evs[i])) {
+            if (!w->subscription && is_final(&evs[i])) {
                 final = true;
                 break;
             }
@@ -447,6 +499,62 @@ static orch_err_t watch_processes_start(srv_call_t *call, const ProtobufCMessage
     return add_watcher(call, w, err);
 }
 
+static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMessage *reqm,
+                                           orch_error_t *err)
+{
+    const Orchestrator__V1__WatchSubscriptionRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_store_t *st = app->store;
+    orch_subscription_t *sub = NULL;
+    orch_tx_t *tx = NULL;
+    int64_t seq = 0;
+    watcher_t *w;
+    orch_err_t rc;
+
+    rc = orch_uuid_check(req->subscription_id, "subscription_id", err);
+    if (rc)
+        return rc;
+    if (req->after_sequence < 0)
+        return orch_error_invalid(err, "after_sequence", "must be 0 or a sequence seen before");
+    rc = st->ops->tx_begin(st, srv_call_ctx(call), &tx, err);
+    if (!rc)
+        rc = st->ops->tx_snapshot(tx, err);
+    if (!rc)
+        rc = st->ops->sub_events_seq(st, tx, srv_call_ctx(call), req->subscription_id, &seq, err);
+    if (!rc && req->after_sequence == 0)
+        rc = st->ops->sub_load(st, tx, srv_call_ctx(call), app->catalog, req->subscription_id,
+                               false, &sub, err);
+    st->ops->tx_rollback(tx);
+    if (rc)
+        goto out;
+    if (req->after_sequence > seq) {
+        rc = orch_error_invalid(err, "after_sequence",
+                                "%lld is past the last event of this subscription (%lld)",
+                                (long long)req->after_sequence, (long long)seq);
+        goto out;
+    }
+    w = orch_calloc(1, sizeof(*w));
+    w->single = w->subscription = true;
+    snprintf(w->process_id, sizeof(w->process_id), "%s", req->subscription_id);
+    w->last_seq = req->after_sequence ? req->after_sequence : seq;
+    if (sub) {
+        Orchestrator__V1__SubscriptionEvent ev = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__INIT;
+        ev.kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_SNAPSHOT;
+        ev.subscription_id = (char *)req->subscription_id;
+        ev.sequence = seq;
+        ev.version = sub->version;
+        ev.payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_SNAPSHOT;
+        ev.snapshot = srv_subscription_to_pb(srv_call_arena(call), sub, true);
+        atomic_store(&w->queued, true);
+        atomic_store(&w->queued_since_ms, orch_now_ms());
+        srv_stream_send(call, &ev.base);
+    }
+    rc = add_watcher(call, w, err);
+out:
+    orch_subscription_free(sub);
+    return rc;
+}
+
 static void watch_drained(srv_call_t *call)
 {
     srv_app_t *app = srv_call_app(call);
@@ -495,7 +603,15 @@ static const srv_stream_ops_t watch_processes_ops = {
     .closed = watch_closed,
 };
 
+static const srv_stream_ops_t watch_subscription_ops = {
+    .start = watch_subscription_start,
+    .drained = watch_drained,
+    .closed = watch_closed,
+};
+
 const srv_method_t srv_watch_methods[] = {
+    {&orchestrator__v1__subscription_service__descriptor, "WatchSubscription", NULL,
+     SRV_ROLE_READER, &watch_subscription_ops},
     {&orchestrator__v1__process_service__descriptor, "WatchProcess", NULL, SRV_ROLE_READER,
      &watch_process_ops},
     {&orchestrator__v1__process_service__descriptor, "WatchProcesses", NULL, SRV_ROLE_READER,

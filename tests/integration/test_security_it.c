@@ -2,9 +2,11 @@
  * JWTs, API tokens) and with TLS and mutual TLS, against clients holding good, bad and no
  * credentials. Keys and certificates are made at test time with the openssl CLI into a
  * temporary directory; JWTs are made here with libjwt. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jwt.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -228,9 +231,9 @@ static int list_products(cli_channel_t *ch, cli_status_t *st)
 {
     Orchestrator__V1__ListProductsRequest req = ORCHESTRATOR__V1__LIST_PRODUCTS_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
-    int code = cli_call_unary(ch, LIST, &req.base,
-                              &orchestrator__v1__list_products_response__descriptor, 10000,
-                              &resp, st);
+    int code =
+        cli_call_unary(ch, LIST, &req.base, &orchestrator__v1__list_products_response__descriptor,
+                       10000, &resp, st);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     return code;
@@ -257,9 +260,9 @@ static int health(cli_channel_t *ch)
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     cli_status_t st;
-    int code = cli_call_unary(ch, CHECK, &req.base,
-                              &grpc__health__v1__health_check_response__descriptor, 5000, &resp,
-                              &st);
+    int code =
+        cli_call_unary(ch, CHECK, &req.base, &grpc__health__v1__health_check_response__descriptor,
+                       5000, &resp, &st);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     cli_status_cleanup(&st);
@@ -300,13 +303,12 @@ static int update_product(cli_channel_t *ch, cli_channel_t *reader, cli_status_t
 
 static int get_subscription(cli_channel_t *ch, cli_status_t *st)
 {
-    Orchestrator__V1__GetSubscriptionRequest req =
-        ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
+    Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     int code;
     req.subscription_id = "0b0e8ab5-1d0f-4c57-9d57-2f4e5d6a7b8c";
-    code = cli_call_unary(ch, GETSUB, &req.base, &orchestrator__v1__subscription__descriptor,
-                          10000, &resp, st);
+    code = cli_call_unary(ch, GETSUB, &req.base, &orchestrator__v1__subscription__descriptor, 10000,
+                          &resp, st);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     return code;
@@ -338,8 +340,8 @@ static void start_jwt_server(harness_server_t *s, const char *keyfile)
     path_of(tokens, sizeof(tokens), "tokens.txt");
     harness_server_start(s, NULL,
                          (const char *const[]){"--auth=on", "--jwt-public-key-file", key,
-                                               "--jwt-issuer", ISSUER, "--jwt-audience",
-                                               AUDIENCE, "--api-tokens-file", tokens, NULL});
+                                               "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE,
+                                               "--api-tokens-file", tokens, NULL});
 }
 
 static void stop(harness_server_t *s)
@@ -428,7 +430,8 @@ static void rs256_tokens(void **state)
 
     /* alg "none", unsigned. */
     b64url("{\"alg\":\"none\",\"typ\":\"JWT\"}", h);
-    snprintf(bad, sizeof(bad), "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"mallory\","
+    snprintf(bad, sizeof(bad),
+             "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"mallory\","
              "\"roles\":[\"admin\"],\"exp\":%ld}",
              ISSUER, AUDIENCE, (long)time(NULL) + 600);
     b64url(bad, b);
@@ -476,7 +479,7 @@ static void es256_and_hs256(void **state)
 static void roles_and_actor(void **state)
 {
     harness_server_t s;
-    cli_channel_t *reader, *admin, *operator, *norole, *bot, *botadmin;
+    cli_channel_t *reader, *admin, *operator, * norole, *bot, *botadmin;
     cli_status_t st;
     char *t, who[256];
     (void)state;
@@ -536,6 +539,22 @@ static void roles_and_actor(void **state)
     assert_string_equal(who, "deploy-bot");
     assert_int_equal(engine_switch(reader, true, who, sizeof(who)), PERMISSION_DENIED);
 
+    /* orchctl: --token reaches the server; without one the call is refused (exit 4). */
+    {
+        char out[8192];
+        assert_int_equal(
+            harness_run((const char *const[]){harness_orchctl_bin(), "--server", s.addr, "--token",
+                                              "reader-token-1234567890", "product", "list", NULL},
+                        out, sizeof(out)),
+            0);
+        assert_int_equal(harness_run((const char *const[]){harness_orchctl_bin(), "--server",
+                                                           s.addr, "product", "list", NULL},
+                                     out, sizeof(out)),
+                         4);
+        assert_non_null(strstr(out, "UNAUTHENTICATED"));
+        assert_non_null(strstr(out, "TOKEN_MISSING"));
+    }
+
     cli_channel_free(reader);
     cli_channel_free(operator);
     cli_channel_free(admin);
@@ -555,13 +574,11 @@ static void refuses_bad_configuration(void **state)
                                  out, sizeof(out)),
                      2);
     assert_non_null(strstr(out, "--auth=on needs a way to verify tokens"));
-    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--auth=maybe",
-                                                       NULL},
+    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--auth=maybe", NULL},
                                  out, sizeof(out)),
                      2);
     path_of(p, sizeof(p), "server.pem");
-    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--tls-cert", p,
-                                                       NULL},
+    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--tls-cert", p, NULL},
                                  out, sizeof(out)),
                      2);
     assert_non_null(strstr(out, "both --tls-cert and --tls-key"));
@@ -589,11 +606,11 @@ static void refuses_bad_configuration(void **state)
     /* A TLS key that is not the certificate's. */
     path_of(p, sizeof(p), "server.pem");
     path_of(q, sizeof(q), "client.key");
-    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--tls-cert", p,
-                                                       "--tls-key", q, "--database-url",
-                                                       "host=/nonexistent", NULL},
-                                 out, sizeof(out)),
-                     1);
+    assert_int_equal(
+        harness_run((const char *const[]){harness_server_bin(), "--tls-cert", p, "--tls-key", q,
+                                          "--database-url", "host=/nonexistent", NULL},
+                    out, sizeof(out)),
+        1);
     assert_non_null(strstr(out, "is not the private key of"));
 }
 
@@ -626,6 +643,20 @@ static cli_channel_t *tls_channel(const char *addr, const char *ca, const char *
     if (!ch)
         fail_msg("TLS channel: %s", why);
     return ch;
+}
+
+static bool port_open(int port)
+{
+    struct sockaddr_in a = {0};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok;
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
 }
 
 /* The harness polls health over plaintext; a TLS server is started and polled here. */
@@ -673,6 +704,15 @@ static void tls_server_start(tls_server_t *s, bool mtls)
     if (posix_spawn(&s->pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0)
         fail_msg("cannot start %s", argv[0]);
     posix_spawn_file_actions_destroy(&fa);
+    /* The channel is made once the port accepts: a channel whose first connection fails
+     * backs off for seconds. */
+    for (int i = 0; i < 1500 && !port_open(s->port); i++) {
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            fail_msg("orchestratord with TLS exited during start-up; log in %s", s->log);
+        }
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
     ch = mtls ? tls_channel(s->addr, "ca.pem", "client.pem", "client.key")
               : tls_channel(s->addr, "ca.pem", NULL, NULL);
     for (int i = 0; i < 1500; i++) {
@@ -758,8 +798,8 @@ static void mutual_tls(void **state)
     tls_server_stop(&s);
 }
 
-/* orchctl's --tls-ca and --token reach the server. */
-static void orchctl_tls_and_token(void **state)
+/* orchctl's --tls-ca, --tls-cert and --tls-key. */
+static void orchctl_tls(void **state)
 {
     tls_server_t s;
     char out[8192], ca[512], cert[512], key[512];
@@ -769,33 +809,30 @@ static void orchctl_tls_and_token(void **state)
     path_of(ca, sizeof(ca), "ca.pem");
     path_of(cert, sizeof(cert), "client.pem");
     path_of(key, sizeof(key), "client.key");
-    assert_int_equal(harness_run((const char *const[]){harness_orchctl_bin(), "--server", s.addr,
-                                                       "--tls-ca", ca, "--tls-cert", cert,
-                                                       "--tls-key", key, "health", NULL},
-                                 out, sizeof(out)),
-                     0);
+    assert_int_equal(
+        harness_run((const char *const[]){harness_orchctl_bin(), "--server", s.addr, "--tls-ca", ca,
+                                          "--tls-cert", cert, "--tls-key", key, "health", NULL},
+                    out, sizeof(out)),
+        0);
     assert_int_equal(harness_run((const char *const[]){harness_orchctl_bin(), "--server", s.addr,
                                                        "--tls-ca", ca, "health", NULL},
                                  out, sizeof(out)),
                      5);
-    assert_int_equal(harness_run((const char *const[]){harness_orchctl_bin(), "--server", s.addr,
-                                                       "--tls-ca", "/nonexistent.pem",
-                                                       "health", NULL},
-                                 out, sizeof(out)),
-                     2);
+    assert_int_equal(
+        harness_run((const char *const[]){harness_orchctl_bin(), "--server", s.addr, "--tls-ca",
+                                          "/nonexistent.pem", "health", NULL},
+                    out, sizeof(out)),
+        2);
     tls_server_stop(&s);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rs256_tokens),
-        cmocka_unit_test(es256_and_hs256),
-        cmocka_unit_test(roles_and_actor),
-        cmocka_unit_test(refuses_bad_configuration),
-        cmocka_unit_test(tls_handshake),
-        cmocka_unit_test(mutual_tls),
-        cmocka_unit_test(orchctl_tls_and_token),
+        cmocka_unit_test(rs256_tokens),    cmocka_unit_test(es256_and_hs256),
+        cmocka_unit_test(roles_and_actor), cmocka_unit_test(refuses_bad_configuration),
+        cmocka_unit_test(tls_handshake),   cmocka_unit_test(mutual_tls),
+        cmocka_unit_test(orchctl_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

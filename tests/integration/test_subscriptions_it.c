@@ -567,6 +567,75 @@ static void operator_calls(void **state)
     }
 }
 
+static void watch_subscription_changes(void **state)
+{
+    world_t *w = *state;
+    Orchestrator__V1__WatchSubscriptionRequest req =
+        ORCHESTRATOR__V1__WATCH_SUBSCRIPTION_REQUEST__INIT;
+    cli_stream_t *ws;
+    ProtobufCMessage *m = NULL;
+    Orchestrator__V1__SubscriptionEvent *ev;
+    orch_subscription_t *sub = NULL;
+    orch_tx_t *tx = NULL;
+    orch_error_t err;
+    int64_t snap_seq;
+    int kinds[8], n = 0;
+    cli_status_t st;
+
+    req.subscription_id = w->node[1];
+    ws = cli_stream_open(w->srv.ch, SVC "WatchSubscription", &req.base, 30000);
+    assert_int_equal(cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor, 5000,
+                                     &m),
+                     1);
+    ev = (void *)m;
+    assert_int_equal(ev->kind,
+                     ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_SNAPSHOT);
+    assert_string_equal(ev->snapshot->subscription_id, w->node[1]);
+    snap_seq = ev->sequence;
+    protobuf_c_message_free_unpacked(m, NULL);
+
+    /* A workflow-like change through the store: locked, new field value, new description. */
+    orch_error_init(&err);
+    must(w->store->ops->sub_load(w->store, NULL, NULL, w->cat, w->node[1], false, &sub, &err),
+         &err);
+    sub->in_sync = false;
+    must(orch_sub_set_str(sub, "node_name", "renamed-node", &err), &err);
+    must(orch_sub_set_description(sub, "renamed", &err), &err);
+    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->ops->sub_save(tx, sub, &err), &err);
+    must(w->store->ops->tx_commit(tx, &err), &err);
+    orch_subscription_free(sub);
+
+    while (n < 3 && cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor, 5000,
+                                    &m) == 1) {
+        ev = (void *)m;
+        assert_int_equal(ev->sequence, snap_seq + n + 1);
+        kinds[n++] = ev->kind;
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    assert_int_equal(n, 3);
+    assert_int_equal(kinds[0], ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_LOCKED);
+    assert_int_equal(kinds[1],
+                     ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_FIELDS_CHANGED);
+    assert_int_equal(kinds[2],
+                     ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_DESCRIPTION_CHANGED);
+    cli_stream_close(ws, &st);
+    cli_status_cleanup(&st);
+
+    /* Reconnecting after the snapshot's sequence replays exactly those three. */
+    req.after_sequence = snap_seq;
+    ws = cli_stream_open(w->srv.ch, SVC "WatchSubscription", &req.base, 30000);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor,
+                                         5000, &m),
+                         1);
+        assert_int_equal(((Orchestrator__V1__SubscriptionEvent *)m)->kind, kinds[i]);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    cli_stream_close(ws, &st);
+    cli_status_cleanup(&st);
+}
+
 /* ---- the store alone ---------------------------------------------------------------- */
 
 static const orch_field_def_t leaf_fields[] = {
@@ -674,6 +743,7 @@ int main(void)
         cmocka_unit_test(tree_and_relations_intact),
         cmocka_unit_test(offered_workflows_follow_the_rules),
         cmocka_unit_test(operator_calls),
+        cmocka_unit_test(watch_subscription_changes),
     };
     const struct CMUnitTest store_tests[] = {
         cmocka_unit_test(statements_fixed_and_versions_checked),

@@ -1,0 +1,304 @@
+/* The SubscriptionService load driver of bench/subscriptions.sh: one client, one call at a
+ * time, against a server on the seeded bench database. For each case it makes warm-up calls,
+ * then N timed calls (CLOCK_MONOTONIC around the whole unary call, response decoding
+ * included), and prints the percentiles computed by sorting the N latencies:
+ *
+ *   RESULT case=<name> n=<N> p50_us=<..> p90_us=<..> p99_us=<..> mean_us=<..> min_us=<..>
+ *          max_us=<..> items=<subscriptions in the last response>
+ *
+ * Before timing anything it checks the seed through the server (every --check id loads with
+ * its tree, the l2vpn has its two SAPs on foreign ports, the search finds exactly one
+ * subscription, the filtered list is not empty) and exits 2 with a message if not.
+ * --once CASE makes exactly one call of CASE and nothing else (the script captures the SQL
+ * that call sends, for the pgbench side). */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "channel.h"
+#include "orchestrator/v1/subscriptions.pb-c.h"
+
+#define LIST_METHOD "/orchestrator.v1.SubscriptionService/ListSubscriptions"
+#define GET_METHOD "/orchestrator.v1.SubscriptionService/GetSubscription"
+
+typedef enum { KIND_LIST, KIND_GET } kind_t;
+
+typedef struct bench_case {
+    const char *name;
+    kind_t kind;
+    const char *filter, *query, *order_by; /* KIND_LIST */
+    const char *id;                        /* KIND_GET */
+    size_t last_items;
+} bench_case_t;
+
+typedef struct opts {
+    const char *server;
+    int calls, warmup, timeout_ms;
+    const char *only, *once;
+    const char *customer, *product, *node_name, *l2vpn_id, *port_id;
+    const char *checks[16];
+    int nchecks;
+} opts_t;
+
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "sub_bench: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* One call of c. Returns the response (caller frees) or dies with the status. */
+static ProtobufCMessage *call_once(cli_channel_t *ch, bench_case_t *c, int timeout_ms)
+{
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st = {0};
+    int code;
+
+    if (c->kind == KIND_LIST) {
+        Orchestrator__V1__ListSubscriptionsRequest req =
+            ORCHESTRATOR__V1__LIST_SUBSCRIPTIONS_REQUEST__INIT;
+        req.page_size = 50;
+        req.filter = (char *)(c->filter ? c->filter : "");
+        req.query = (char *)(c->query ? c->query : "");
+        req.order_by = (char *)(c->order_by ? c->order_by : "");
+        code = cli_call_unary(ch, LIST_METHOD, &req.base,
+                              &orchestrator__v1__list_subscriptions_response__descriptor,
+                              timeout_ms, &resp, &st);
+    } else {
+        Orchestrator__V1__GetSubscriptionRequest req =
+            ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
+        req.subscription_id = (char *)c->id;
+        code = cli_call_unary(ch, GET_METHOD, &req.base,
+                              &orchestrator__v1__subscription__descriptor, timeout_ms, &resp, &st);
+    }
+    if (code != 0) {
+        fprintf(stderr, "sub_bench: %s failed: %s: %s%s%s\n", c->name, cli_status_code_name(code),
+                st.message, st.reason ? " reason " : "", st.reason ? st.reason : "");
+        cli_status_cleanup(&st);
+        exit(2);
+    }
+    cli_status_cleanup(&st);
+    if (c->kind == KIND_LIST)
+        c->last_items = ((Orchestrator__V1__ListSubscriptionsResponse *)resp)->n_subscriptions;
+    else
+        c->last_items = 1;
+    return resp;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The nearest-rank percentile of sorted v[0..n-1]. */
+static double pct(const int64_t *v, int n, double p)
+{
+    int rank = (int)((p / 100.0) * n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return (double)v[rank - 1] / 1000.0;
+}
+
+static void run_case(cli_channel_t *ch, bench_case_t *c, const opts_t *o)
+{
+    int64_t *lat = calloc((size_t)o->calls, sizeof(*lat)), sum = 0;
+
+    if (!lat)
+        die("out of memory");
+    for (int i = 0; i < o->warmup; i++)
+        protobuf_c_message_free_unpacked(call_once(ch, c, o->timeout_ms), NULL);
+    for (int i = 0; i < o->calls; i++) {
+        int64_t t0 = now_ns();
+        ProtobufCMessage *r = call_once(ch, c, o->timeout_ms);
+        lat[i] = now_ns() - t0;
+        sum += lat[i];
+        protobuf_c_message_free_unpacked(r, NULL);
+    }
+    qsort(lat, (size_t)o->calls, sizeof(*lat), cmp_i64);
+    printf("RESULT case=%s n=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f mean_us=%.1f min_us=%.1f "
+           "max_us=%.1f items=%zu\n",
+           c->name, o->calls, pct(lat, o->calls, 50), pct(lat, o->calls, 90),
+           pct(lat, o->calls, 99), (double)sum / o->calls / 1000.0, (double)lat[0] / 1000.0,
+           (double)lat[o->calls - 1] / 1000.0, c->last_items);
+    fflush(stdout);
+    free(lat);
+}
+
+static size_t count_instances(const Orchestrator__V1__SubscriptionInstance *in)
+{
+    size_t n = 1;
+    for (size_t i = 0; in && i < in->n_children; i++)
+        if (in->children[i]->instance)
+            n += count_instances(in->children[i]->instance);
+    return n;
+}
+
+/* The seed, as the server's loader sees it. */
+static void check_seed(cli_channel_t *ch, bench_case_t *cases, size_t ncases, const opts_t *o)
+{
+    for (int i = 0; i < o->nchecks; i++) {
+        bench_case_t g = {.name = "check", .kind = KIND_GET, .id = o->checks[i]};
+        Orchestrator__V1__Subscription *s =
+            (Orchestrator__V1__Subscription *)call_once(ch, &g, o->timeout_ms);
+        if (!s->root_instance || s->root_instance->n_values == 0)
+            die("seeded subscription %s came back without its root block or values", o->checks[i]);
+        protobuf_c_message_free_unpacked(&s->base, NULL);
+    }
+    for (size_t i = 0; i < ncases; i++) {
+        bench_case_t *c = &cases[i];
+        ProtobufCMessage *r = call_once(ch, c, o->timeout_ms);
+        if (c->kind == KIND_GET) {
+            Orchestrator__V1__Subscription *s = (Orchestrator__V1__Subscription *)r;
+            size_t n = count_instances(s->root_instance);
+            /* l2vpn: VC + 2 SAPs + their 2 foreign ports; port: port + its foreign node. */
+            size_t want = strcmp(c->id, o->l2vpn_id ? o->l2vpn_id : "") == 0 ? 5 : 2;
+            if (n != want)
+                die("%s: the tree has %zu instances, expected %zu; is the seed broken?", c->name, n,
+                    want);
+        } else {
+            Orchestrator__V1__ListSubscriptionsResponse *l =
+                (Orchestrator__V1__ListSubscriptionsResponse *)r;
+            if (c->query && *c->query && l->total_size != 1)
+                die("%s: searching '%s' found %d subscriptions, expected exactly one", c->name,
+                    c->query, (int)l->total_size);
+            if (l->n_subscriptions == 0)
+                die("%s: the filtered list '%s' is empty; is the seed broken?", c->name,
+                    c->filter ? c->filter : "");
+        }
+        protobuf_c_message_free_unpacked(r, NULL);
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: sub_bench --server ADDR --customer ID --product NAME --node-name NAME\n"
+                    "                 --l2vpn-id ID --port-id ID [--check ID]... [--calls N]\n"
+                    "                 [--warmup N] [--only CASE] [--once CASE] [--timeout-ms N]\n"
+                    "cases: list_customer list_product get_l2vpn get_port search\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"server", required_argument, NULL, 's'},   {"calls", required_argument, NULL, 'n'},
+        {"warmup", required_argument, NULL, 'w'},   {"only", required_argument, NULL, 'o'},
+        {"once", required_argument, NULL, '1'},     {"customer", required_argument, NULL, 'c'},
+        {"product", required_argument, NULL, 'p'},  {"node-name", required_argument, NULL, 'q'},
+        {"l2vpn-id", required_argument, NULL, 'l'}, {"port-id", required_argument, NULL, 'P'},
+        {"check", required_argument, NULL, 'k'},    {"timeout-ms", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    opts_t o = {.server = "127.0.0.1:50051", .calls = 2000, .warmup = -1, .timeout_ms = 30000};
+    char f_customer[256], f_product[256];
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            o.server = optarg;
+            break;
+        case 'n':
+            o.calls = atoi(optarg);
+            break;
+        case 'w':
+            o.warmup = atoi(optarg);
+            break;
+        case 'o':
+            o.only = optarg;
+            break;
+        case '1':
+            o.once = optarg;
+            break;
+        case 'c':
+            o.customer = optarg;
+            break;
+        case 'p':
+            o.product = optarg;
+            break;
+        case 'q':
+            o.node_name = optarg;
+            break;
+        case 'l':
+            o.l2vpn_id = optarg;
+            break;
+        case 'P':
+            o.port_id = optarg;
+            break;
+        case 't':
+            o.timeout_ms = atoi(optarg);
+            break;
+        case 'k':
+            if (o.nchecks < (int)(sizeof(o.checks) / sizeof(o.checks[0])))
+                o.checks[o.nchecks++] = optarg;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind != argc || !o.customer || !o.product || !o.node_name || !o.l2vpn_id || !o.port_id ||
+        o.calls < 1)
+        usage();
+    if (o.warmup < 0)
+        o.warmup = o.calls / 10 < 20 ? 20 : o.calls / 10;
+
+    snprintf(f_customer, sizeof(f_customer), "status = \"active\" AND customer_id = \"%s\"",
+             o.customer);
+    snprintf(f_product, sizeof(f_product), "product = \"%s\" AND status = \"active\"", o.product);
+    bench_case_t cases[] = {
+        {.name = "list_customer",
+         .kind = KIND_LIST,
+         .filter = f_customer,
+         .order_by = "create_time"},
+        {.name = "list_product", .kind = KIND_LIST, .filter = f_product, .order_by = "create_time"},
+        {.name = "get_l2vpn", .kind = KIND_GET, .id = o.l2vpn_id},
+        {.name = "get_port", .kind = KIND_GET, .id = o.port_id},
+        {.name = "search", .kind = KIND_LIST, .query = o.node_name, .order_by = "create_time"},
+    };
+    size_t ncases = sizeof(cases) / sizeof(cases[0]);
+    cli_channel_t *ch = cli_channel_new(o.server, NULL);
+    bool any = false;
+
+    if (!ch)
+        die("cannot open a channel to %s", o.server);
+    if (o.once) {
+        for (size_t i = 0; i < ncases; i++)
+            if (strcmp(cases[i].name, o.once) == 0) {
+                protobuf_c_message_free_unpacked(call_once(ch, &cases[i], o.timeout_ms), NULL);
+                any = true;
+            }
+        if (!any)
+            die("no case named '%s'", o.once);
+        cli_channel_free(ch);
+        return 0;
+    }
+    check_seed(ch, cases, ncases, &o);
+    for (size_t i = 0; i < ncases; i++) {
+        if (o.only && strcmp(o.only, cases[i].name) != 0)
+            continue;
+        run_case(ch, &cases[i], &o);
+        any = true;
+    }
+    if (!any)
+        die("no case named '%s'", o.only);
+    cli_channel_free(ch);
+    return 0;
+}

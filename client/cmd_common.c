@@ -1,0 +1,307 @@
+/* What orchctl's handlers share: one call with error reporting, output in JSON or text,
+ * List calls walked page by page through their descriptors, argument parsing, and JSON
+ * files read into google.protobuf.Struct. */
+#include "cmd.h"
+#include "output.h"
+
+#include "domain/alloc.h"
+#include "google/protobuf/struct.pb-c.h"
+#include "google/protobuf/timestamp.pb-c.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A server that keeps handing out page tokens must not keep us looping forever. */
+#define LIST_MAX_PAGES 10000
+
+int cli_call(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+             const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp)
+{
+    cli_status_t st = {0};
+    int err = 0;
+    if (cli_call_unary(cli_ctx_channel(ctx), method, req, resp_desc, ctx->timeout_ms, resp, &st) !=
+        0)
+        err = cli_report_call(&st, method);
+    cli_status_cleanup(&st);
+    return err;
+}
+
+int cli_output(const cli_ctx_t *ctx, const ProtobufCMessage *msg,
+               void (*text)(const ProtobufCMessage *msg))
+{
+    if (ctx->json || !text) {
+        json_t *j = cli_json_from_message(msg);
+        int rc = 0;
+        if (ctx->json)
+            rc = cli_json_print(j, stdout);
+        else
+            cli_print_json_text(j, stdout, 0);
+        json_decref(j);
+        return rc ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+    }
+    text(msg);
+    return CLI_EXIT_OK;
+}
+
+/* ---- messages by field name ---- */
+
+static const ProtobufCFieldDescriptor *field(const ProtobufCMessage *m, const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    orch_assert(f != NULL);
+    return f;
+}
+
+void cli_msg_set_string(ProtobufCMessage *m, const char *name, const char *value)
+{
+    const ProtobufCFieldDescriptor *f = field(m, name);
+    orch_assert(f->type == PROTOBUF_C_TYPE_STRING);
+    char *v = (char *)value;
+    memcpy((char *)m + f->offset, &v, sizeof(v));
+}
+
+void cli_msg_set_int32(ProtobufCMessage *m, const char *name, int value)
+{
+    const ProtobufCFieldDescriptor *f = field(m, name);
+    orch_assert(f->type == PROTOBUF_C_TYPE_INT32);
+    int32_t v = value;
+    memcpy((char *)m + f->offset, &v, sizeof(v));
+}
+
+static const char *msg_get_string(const ProtobufCMessage *m, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = field(m, name);
+    const char *v;
+    memcpy(&v, (const char *)m + f->offset, sizeof(v));
+    return v ? v : "";
+}
+
+/* ---- lists ---- */
+
+static const char *opt_if_any(const cli_args_t *args, const char *name)
+{
+    return cli_args_has(args, name) ? cli_args_get(args, name) : NULL;
+}
+
+int cli_list_fetch(cli_ctx_t *ctx, const cli_args_t *args, const char *method,
+                   ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                   const char *items, cli_list_t *out)
+{
+    const char *page_size = opt_if_any(args, "page-size");
+    const char *filter = opt_if_any(args, "filter");
+    const char *token = opt_if_any(args, "page-token");
+    bool follow = !page_size || opt_if_any(args, "all");
+    const ProtobufCFieldDescriptor *itf =
+        protobuf_c_message_descriptor_get_field_by_name(resp_desc, items);
+    int err;
+
+    orch_assert(itf && itf->label == PROTOBUF_C_LABEL_REPEATED &&
+                itf->type == PROTOBUF_C_TYPE_MESSAGE);
+    memset(out, 0, sizeof(*out));
+    if (page_size) {
+        long long v;
+        if ((err = cli_parse_int("--page-size", page_size, 1, 500000, &v)))
+            return err;
+        cli_msg_set_int32(req, "page_size", (int)v);
+    }
+    if (filter)
+        cli_msg_set_string(req, "filter", filter);
+    if (token)
+        cli_msg_set_string(req, "page_token", token);
+    for (;;) {
+        ProtobufCMessage *page = NULL;
+        if (out->npages == LIST_MAX_PAGES) {
+            fprintf(stderr, "error: stopped after %d pages: the server keeps sending page tokens\n",
+                    LIST_MAX_PAGES);
+            return CLI_EXIT_ERROR;
+        }
+        if ((err = cli_call(ctx, method, req, resp_desc, &page)))
+            return err;
+        out->pages = orch_realloc(out->pages, (out->npages + 1) * sizeof(*out->pages));
+        out->pages[out->npages++] = page;
+        size_t n;
+        ProtobufCMessage **arr;
+        memcpy(&n, (const char *)page + itf->quantifier_offset, sizeof(n));
+        memcpy(&arr, (const char *)page + itf->offset, sizeof(arr));
+        out->items = orch_realloc(out->items, (out->nitems + n + 1) * sizeof(*out->items));
+        for (size_t i = 0; i < n; i++)
+            out->items[out->nitems++] = arr[i];
+        const char *next = msg_get_string(page, "next_page_token");
+        if (!*next)
+            break;
+        if (!follow) {
+            fprintf(stderr, "more results: --page-token %s\n", next);
+            break;
+        }
+        if (strcmp(next, msg_get_string(req, "page_token")) == 0) {
+            fprintf(stderr, "error: the server sent the same page token twice\n");
+            return CLI_EXIT_ERROR;
+        }
+        cli_msg_set_string(req, "page_token", next); /* borrowed from the kept page */
+    }
+    return 0;
+}
+
+int cli_list_print_json(const cli_list_t *l)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l->nitems; i++)
+        json_array_append_new(arr, cli_json_from_message(l->items[i]));
+    int rc = cli_json_print(arr, stdout);
+    json_decref(arr);
+    return rc ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+}
+
+void cli_list_free(cli_list_t *l)
+{
+    for (size_t i = 0; i < l->npages; i++)
+        protobuf_c_message_free_unpacked(l->pages[i], NULL);
+    free(l->pages);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* ---- arguments ---- */
+
+bool cli_is_uuid(const char *s)
+{
+    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    for (size_t i = 0; i < sizeof(pattern) - 1; i++) {
+        if (pattern[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return s[sizeof(pattern) - 1] == '\0';
+}
+
+const char *cli_id(const char *s, char *buf)
+{
+    if (!cli_is_uuid(s))
+        return s;
+    for (size_t i = 0; i < 37; i++)
+        buf[i] = (char)tolower((unsigned char)s[i]);
+    return buf;
+}
+
+int cli_parse_int(const char *opt, const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return cli_usage_error("%s wants an integer from %lld to %lld, not '%s'", opt, min, max, s);
+    *out = v;
+    return 0;
+}
+
+int cli_parse_enum(const char *opt, const ProtobufCEnumDescriptor *desc, const char *s, int *value)
+{
+    if (cli_enum_parse(desc, s, value) == 0 && *value != 0)
+        return 0;
+    char *choices = cli_enum_choices(desc);
+    int err = cli_usage_error("%s wants one of %s, not '%s'", opt, choices, s);
+    free(choices);
+    return err;
+}
+
+const char *cli_ts(const Google__Protobuf__Timestamp *ts, char *buf, size_t size)
+{
+    if (!ts)
+        return "-";
+    return cli_format_timestamp((long long)ts->seconds, ts->nanos, buf, size);
+}
+
+/* ---- JSON -> google.protobuf.Struct (malloc'ed so that free_unpacked frees it) ---- */
+
+static Google__Protobuf__Struct *struct_from_json(const json_t *obj);
+
+static Google__Protobuf__Value *value_from_json(const json_t *j)
+{
+    Google__Protobuf__Value *v = orch_malloc(sizeof(*v));
+    google__protobuf__value__init(v);
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
+        v->struct_value = struct_from_json(j);
+        break;
+    case JSON_ARRAY: {
+        Google__Protobuf__ListValue *l = orch_malloc(sizeof(*l));
+        google__protobuf__list_value__init(l);
+        l->n_values = json_array_size(j);
+        l->values = l->n_values ? orch_calloc(l->n_values, sizeof(*l->values)) : NULL;
+        for (size_t i = 0; i < l->n_values; i++)
+            l->values[i] = value_from_json(json_array_get(j, i));
+        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
+        v->list_value = l;
+        break;
+    }
+    case JSON_STRING:
+        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
+        v->string_value = orch_strndup(json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+    case JSON_REAL:
+        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
+        v->number_value = json_number_value(j);
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
+        v->bool_value = json_is_true(j);
+        break;
+    case JSON_NULL:
+        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
+        v->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
+        break;
+    }
+    return v;
+}
+
+static Google__Protobuf__Struct *struct_from_json(const json_t *obj)
+{
+    Google__Protobuf__Struct *s = orch_malloc(sizeof(*s));
+    google__protobuf__struct__init(s);
+    s->n_fields = json_object_size(obj);
+    s->fields = s->n_fields ? orch_calloc(s->n_fields, sizeof(*s->fields)) : NULL;
+    const char *key;
+    json_t *val;
+    size_t i = 0;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        Google__Protobuf__Struct__FieldsEntry *e = orch_malloc(sizeof(*e));
+        google__protobuf__struct__fields_entry__init(e);
+        e->key = orch_strdup(key);
+        e->value = value_from_json(val);
+        s->fields[i++] = e;
+    }
+    return s;
+}
+
+int cli_read_struct(const char *opt, const char *spec, Google__Protobuf__Struct **out)
+{
+    json_error_t jerr;
+    json_t *j;
+    const char *p = spec;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '{')
+        j = json_loads(spec, JSON_REJECT_DUPLICATES, &jerr);
+    else if (strcmp(spec, "-") == 0)
+        j = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+    else
+        j = json_load_file(spec, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+        return cli_usage_error("%s %s: %s (line %d, column %d)", opt, *p == '{' ? "(inline)" : spec,
+                               jerr.text, jerr.line, jerr.column);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return cli_usage_error("%s %s: wants a JSON object ({...})", opt,
+                               *p == '{' ? "(inline)" : spec);
+    }
+    *out = struct_from_json(j);
+    json_decref(j);
+    return 0;
+}

@@ -1,0 +1,773 @@
+/* orchctl process ...: orchestrator.v1.ProcessService: start (with form pages), read, list,
+ * the operator actions, callbacks, counts, and the WatchProcess / WatchProcesses streams. */
+#include "cmd.h"
+#include "output.h"
+
+#include "domain/alloc.h"
+#include "orchestrator/v1/processes.pb-c.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SVC "/orchestrator.v1.ProcessService/"
+
+typedef Orchestrator__V1__Process process_t;
+
+static const char *penum(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t size)
+{
+    return cli_enum_name(d, v, buf, size);
+}
+
+static const char *pstatus(int v, char *buf, size_t size)
+{
+    return penum(&orchestrator__v1__process_status__descriptor, v, buf, size);
+}
+
+static void free_msg(ProtobufCMessage *m)
+{
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- shared views ---- */
+
+/* A form page: its title and a table of the fields its JSON Schema asks for. */
+static void print_form(const Orchestrator__V1__FormPage *f, FILE *out)
+{
+    fprintf(out, "Form page %d%s%s\n", f->page_index + 1, *f->title ? ": " : "", f->title);
+    json_t *j = cli_json_from_message(&f->base);
+    json_t *form = json_object_get(j, "form");
+    json_t *props = json_object_get(form, "properties");
+    json_t *required = json_object_get(form, "required");
+    if (json_is_object(props) && json_object_size(props)) {
+        const char *h[] = {"FIELD", "TYPE", "REQUIRED", "TITLE"};
+        cli_table_t *t = cli_table_new(4, h);
+        const char *key;
+        json_t *p;
+        json_object_foreach(props, key, p)
+        {
+            bool req = false;
+            size_t i;
+            json_t *r;
+            json_array_foreach(required, i,
+                               r) if (json_is_string(r) && strcmp(json_string_value(r), key) == 0)
+                req = true;
+            const char *type = json_string_value(json_object_get(p, "type"));
+            const char *title = json_string_value(json_object_get(p, "title"));
+            const char *row[] = {key, type ? type : "", req ? "yes" : "no", title ? title : ""};
+            cli_table_add_row(t, row);
+        }
+        cli_table_print(t, out, 2);
+        cli_table_free(t);
+    } else if (form) {
+        char *s = json_dumps(form, JSON_INDENT(2));
+        fprintf(out, "%s\n", s ? s : "");
+        free(s);
+    }
+    json_decref(j);
+}
+
+static void print_error(const Orchestrator__V1__ProcessError *e, int indent)
+{
+    printf("%*s%s%s%s\n", indent, "", e->reason, *e->reason ? ": " : "", e->message);
+    for (size_t i = 0; i < e->n_causes; i++)
+        printf("%*scaused by: %s\n", indent + 2, "", e->causes[i]);
+}
+
+static void print_process(const ProtobufCMessage *m)
+{
+    const process_t *p = (const process_t *)m;
+    char st[64], start[64], upd[64], end[64], next[64], steps[48], target[64];
+    char *wf = p->workflow ? orch_asprintf("%s v%d (%s%s)", p->workflow->name, p->workflow->version,
+                                           penum(&orchestrator__v1__workflow_target__descriptor,
+                                                 p->workflow->target, target, sizeof(target)),
+                                           p->is_task ? ", task" : "")
+                           : orch_strdup("-");
+    char *by = p->created_by ? orch_asprintf("%s", p->created_by->name) : orch_strdup("-");
+    size_t cap = 1;
+    for (size_t i = 0; i < p->n_subscription_ids; i++)
+        cap += strlen(p->subscription_ids[i]) + 2;
+    char *subs = orch_calloc(1, cap);
+    for (size_t i = 0; i < p->n_subscription_ids; i++) {
+        if (i)
+            strcat(subs, ", ");
+        strcat(subs, p->subscription_ids[i]);
+    }
+    snprintf(steps, sizeof(steps), "%d of %d", p->steps_done, p->steps_total);
+    const char *h[] = {"ID:", p->process_id};
+    cli_table_t *t = cli_table_new(2, h);
+    const char *rows[][2] = {
+        {"Workflow:", wf},
+        {"Status:", pstatus(p->status, st, sizeof(st))},
+        {"Last step:", p->last_step},
+        {"Steps done:", steps},
+        {"Assignee:", p->assignee},
+        {"Created by:", by},
+        {"Product:", p->product_id},
+        {"Subscriptions:", subs},
+        {"Customer:", p->customer_id},
+        {"Note:", p->note},
+        {"Started:", cli_ts(p->start_time, start, sizeof(start))},
+        {"Updated:", cli_ts(p->update_time, upd, sizeof(upd))},
+        {"Ended:", cli_ts(p->end_time, end, sizeof(end))},
+        {"Next run:", p->next_run_time ? cli_ts(p->next_run_time, next, sizeof(next)) : ""},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cli_table_add_row(t, rows[i]);
+    cli_table_print(t, stdout, 0);
+    cli_table_free(t);
+    free(wf);
+    free(by);
+    free(subs);
+
+    if (p->error) {
+        printf("\nError:\n");
+        print_error(p->error, 2);
+    }
+    if (p->form) {
+        printf("\nWaiting for input. ");
+        print_form(p->form, stdout);
+    }
+    if (p->pending_callback) {
+        char c[64], d[64];
+        printf("\nWaiting for a callback on step %s since %s (deadline %s)\n",
+               p->pending_callback->step_key,
+               cli_ts(p->pending_callback->create_time, c, sizeof(c)),
+               cli_ts(p->pending_callback->deadline_time, d, sizeof(d)));
+        if (*p->pending_callback->last_progress_message)
+            printf("  last progress: %s\n", p->pending_callback->last_progress_message);
+    }
+    if (p->n_steps) {
+        printf("\nSteps:\n");
+        const char *sh[] = {"STEP", "STATUS", "KIND", "STARTED", "ENDED", "BY", "ERROR"};
+        t = cli_table_new(7, sh);
+        for (size_t i = 0; i < p->n_steps; i++) {
+            const Orchestrator__V1__ProcessStep *s = p->steps[i];
+            char ss[64], kind[64], b[64], e[64];
+            char *name = orch_asprintf("%s%s%s%s", *s->parent_key ? "  " : "", s->name,
+                                       *s->branch ? " @" : "", s->branch);
+            char *err = s->error ? orch_asprintf("%s%s", s->error->reason,
+                                                 s->retry_count ? " (repeated)" : "")
+                                 : orch_strdup("");
+            const char *row[] = {
+                name,
+                penum(&orchestrator__v1__step_status__descriptor, s->status, ss, sizeof(ss)),
+                penum(&orchestrator__v1__step_kind__descriptor, s->kind, kind, sizeof(kind)),
+                s->start_time ? cli_ts(s->start_time, b, sizeof(b)) : "",
+                s->end_time ? cli_ts(s->end_time, e, sizeof(e)) : "",
+                s->executed_by ? s->executed_by->name : "",
+                err};
+            cli_table_add_row(t, row);
+            free(name);
+            free(err);
+        }
+        cli_table_print(t, stdout, 2);
+        cli_table_free(t);
+    }
+    if (p->current_state && p->current_state->n_fields) {
+        printf("\nState:\n");
+        json_t *j = cli_json_from_message(&p->base);
+        cli_print_json_text(json_object_get(j, "current_state"), stdout, 2);
+        json_decref(j);
+    }
+}
+
+/* The answers of every --input, in order; the array and each Struct are malloc'ed. */
+static int read_inputs(const cli_args_t *args, Google__Protobuf__Struct ***out, size_t *n)
+{
+    const char *const *specs = cli_args_list(args, "input", n);
+    *out = NULL;
+    if (!*n)
+        return 0;
+    *out = orch_calloc(*n, sizeof(**out));
+    for (size_t i = 0; i < *n; i++) {
+        int err = cli_read_struct("--input", specs[i], &(*out)[i]);
+        if (err) {
+            for (size_t k = 0; k < i; k++)
+                protobuf_c_message_free_unpacked(&(*out)[k]->base, NULL);
+            free(*out);
+            *out = NULL;
+            return err;
+        }
+    }
+    return 0;
+}
+
+static void free_inputs(Google__Protobuf__Struct **in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked(&in[i]->base, NULL);
+    free(in);
+}
+
+static const char *outcome_note(int outcome)
+{
+    return outcome == ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
+               ? " (already done: same request id)"
+               : "";
+}
+
+/* A response that is a process or the next form page (start, resume). */
+static int print_process_or_form(const cli_ctx_t *ctx, const ProtobufCMessage *resp,
+                                 const process_t *p, const Orchestrator__V1__FormPage *page,
+                                 int outcome, const char *verb)
+{
+    if (ctx->json) {
+        json_t *j = cli_json_from_message(resp);
+        int rc = cli_json_print(j, stdout);
+        json_decref(j);
+        if (rc)
+            return CLI_EXIT_ERROR;
+        return p ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+    }
+    if (p) {
+        char st[64];
+        printf("Process %s %s: %s%s\n", p->process_id, verb, pstatus(p->status, st, sizeof(st)),
+               outcome_note(outcome));
+        return CLI_EXIT_OK;
+    }
+    if (page) {
+        fprintf(stderr, "More input needed; nothing was changed. Answer this page with one more "
+                        "--input:\n");
+        print_form(page, stderr);
+    }
+    return CLI_EXIT_REFUSED;
+}
+
+static int watch_one(cli_ctx_t *ctx, const char *id, long long after);
+
+/* ---- start, get, list ---- */
+
+int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
+    const char *product = cli_args_get(args, "product");
+    const char *sub = cli_args_get(args, "subscription");
+    const char *note = cli_args_get(args, "note");
+    const char *rid = cli_args_get(args, "request-id");
+    char pid[37], sid[37];
+    ProtobufCMessage *resp = NULL;
+    Google__Protobuf__Struct **inputs;
+    size_t ninputs;
+    int err;
+
+    if ((err = read_inputs(args, &inputs, &ninputs)))
+        return err;
+    req.workflow_name = (char *)args->pos[0];
+    if (product)
+        req.product_id = (char *)cli_id(product, pid);
+    if (sub)
+        req.subscription_id = (char *)cli_id(sub, sid);
+    if (note)
+        req.note = (char *)note;
+    if (rid)
+        req.request_id = (char *)rid;
+    req.user_inputs = inputs;
+    req.n_user_inputs = ninputs;
+    if (!(err = cli_call(ctx, SVC "StartProcess", &req.base,
+                         &orchestrator__v1__start_process_response__descriptor, &resp))) {
+        const Orchestrator__V1__StartProcessResponse *r =
+            (const Orchestrator__V1__StartProcessResponse *)resp;
+        const process_t *p =
+            r->result_case == ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_PROCESS ? r->process
+                                                                                       : NULL;
+        const Orchestrator__V1__FormPage *page =
+            r->result_case == ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_NEXT_PAGE
+                ? r->next_page
+                : NULL;
+        err = print_process_or_form(ctx, resp, p, page, r->outcome, "started");
+        if (!err && p && cli_args_get(args, "watch")) {
+            fflush(stdout);
+            char *id = orch_strdup(p->process_id);
+            err = watch_one(ctx, id, 0);
+            free(id);
+        }
+    }
+    free_msg(resp);
+    free_inputs(inputs, ninputs);
+    return err;
+}
+
+int cli_cmd_process_get(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__GetProcessRequest req = ORCHESTRATOR__V1__GET_PROCESS_REQUEST__INIT;
+    const char *view = cli_args_get(args, "view");
+    ProtobufCMessage *resp = NULL;
+    char id[37];
+    int v = 0, err;
+    if (view &&
+        (err = cli_parse_enum("--view", &orchestrator__v1__process_view__descriptor, view, &v)))
+        return err;
+    req.process_id = (char *)cli_id(args->pos[0], id);
+    req.view = (Orchestrator__V1__ProcessView)v;
+    if (!(err = cli_call(ctx, SVC "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
+                         &resp)))
+        err = cli_output(ctx, resp, print_process);
+    free_msg(resp);
+    return err;
+}
+
+int cli_cmd_process_list(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__ListProcessesRequest req = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
+    const char *order = cli_args_get(args, "order-by");
+    cli_list_t l;
+    if (order)
+        req.order_by = (char *)order;
+    int err =
+        cli_list_fetch(ctx, args, SVC "ListProcesses", &req.base,
+                       &orchestrator__v1__list_processes_response__descriptor, "processes", &l);
+    if (!err && ctx->json)
+        err = cli_list_print_json(&l);
+    else if (!err) {
+        const char *h[] = {"ID",    "WORKFLOW", "STATUS",      "LAST STEP",
+                           "STEPS", "STARTED",  "SUBSCRIPTION"};
+        cli_table_t *t = cli_table_new(7, h);
+        for (size_t i = 0; i < l.nitems; i++) {
+            const process_t *p = (const process_t *)l.items[i];
+            char st[64], steps[48], start[64];
+            snprintf(steps, sizeof(steps), "%d/%d", p->steps_done, p->steps_total);
+            const char *row[] = {p->process_id,
+                                 p->workflow ? p->workflow->name : "",
+                                 pstatus(p->status, st, sizeof(st)),
+                                 p->last_step,
+                                 steps,
+                                 cli_ts(p->start_time, start, sizeof(start)),
+                                 p->n_subscription_ids ? p->subscription_ids[0] : ""};
+            cli_table_add_row(t, row);
+        }
+        cli_table_print(t, stdout, 0);
+        cli_table_free(t);
+    }
+    cli_list_free(&l);
+    return err;
+}
+
+/* ---- actions ---- */
+
+int cli_cmd_process_resume(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__ResumeProcessRequest req = ORCHESTRATOR__V1__RESUME_PROCESS_REQUEST__INIT;
+    const char *rid = cli_args_get(args, "request-id");
+    ProtobufCMessage *resp = NULL;
+    Google__Protobuf__Struct **inputs;
+    size_t ninputs;
+    char id[37];
+    int err;
+    if ((err = read_inputs(args, &inputs, &ninputs)))
+        return err;
+    req.process_id = (char *)cli_id(args->pos[0], id);
+    req.user_inputs = inputs;
+    req.n_user_inputs = ninputs;
+    if (rid)
+        req.request_id = (char *)rid;
+    if (!(err = cli_call(ctx, SVC "ResumeProcess", &req.base,
+                         &orchestrator__v1__resume_process_response__descriptor, &resp))) {
+        const Orchestrator__V1__ResumeProcessResponse *r =
+            (const Orchestrator__V1__ResumeProcessResponse *)resp;
+        err = print_process_or_form(
+            ctx, resp,
+            r->result_case == ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_PROCESS ? r->process
+                                                                                        : NULL,
+            r->result_case == ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_NEXT_PAGE
+                ? r->next_page
+                : NULL,
+            r->outcome, "resumed");
+    }
+    free_msg(resp);
+    free_inputs(inputs, ninputs);
+    return err;
+}
+
+/* Prints "Process ID VERB: status" for responses {process, outcome}. */
+static int print_action(const cli_ctx_t *ctx, const ProtobufCMessage *resp, const process_t *p,
+                        int outcome, const char *verb)
+{
+    if (ctx->json)
+        return cli_output(ctx, resp, NULL);
+    char st[64];
+    printf("Process %s %s: %s%s\n", p ? p->process_id : "?", verb,
+           p ? pstatus(p->status, st, sizeof(st)) : "?", outcome_note(outcome));
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_process_retry(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__RetryProcessRequest req = ORCHESTRATOR__V1__RETRY_PROCESS_REQUEST__INIT;
+    const char *rid = cli_args_get(args, "request-id");
+    size_t nb;
+    const char *const *branches = cli_args_list(args, "branch", &nb);
+    ProtobufCMessage *resp = NULL;
+    char id[37];
+    req.process_id = (char *)cli_id(args->pos[0], id);
+    req.branches = (char **)branches;
+    req.n_branches = nb;
+    if (rid)
+        req.request_id = (char *)rid;
+    int err = cli_call(ctx, SVC "RetryProcess", &req.base,
+                       &orchestrator__v1__retry_process_response__descriptor, &resp);
+    if (!err) {
+        const Orchestrator__V1__RetryProcessResponse *r =
+            (const Orchestrator__V1__RetryProcessResponse *)resp;
+        err = print_action(ctx, resp, r->process, r->outcome, "retried");
+    }
+    free_msg(resp);
+    return err;
+}
+
+int cli_cmd_process_abort(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__AbortProcessRequest req = ORCHESTRATOR__V1__ABORT_PROCESS_REQUEST__INIT;
+    const char *rid = cli_args_get(args, "request-id");
+    const char *reason = cli_args_get(args, "reason");
+    ProtobufCMessage *resp = NULL;
+    char id[37];
+    req.process_id = (char *)cli_id(args->pos[0], id);
+    if (reason)
+        req.reason = (char *)reason;
+    if (rid)
+        req.request_id = (char *)rid;
+    int err = cli_call(ctx, SVC "AbortProcess", &req.base,
+                       &orchestrator__v1__abort_process_response__descriptor, &resp);
+    if (!err) {
+        const Orchestrator__V1__AbortProcessResponse *r =
+            (const Orchestrator__V1__AbortProcessResponse *)resp;
+        err = print_action(ctx, resp, r->process, r->outcome, "aborted");
+    }
+    free_msg(resp);
+    return err;
+}
+
+int cli_cmd_process_delete(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__DeleteProcessRequest req = ORCHESTRATOR__V1__DELETE_PROCESS_REQUEST__INIT;
+    const char *rid = cli_args_get(args, "request-id");
+    ProtobufCMessage *resp = NULL;
+    char id[37];
+    req.process_id = (char *)cli_id(args->pos[0], id);
+    if (rid)
+        req.request_id = (char *)rid;
+    int err = cli_call(ctx, SVC "DeleteProcess", &req.base,
+                       &orchestrator__v1__delete_process_response__descriptor, &resp);
+    if (!err && ctx->json)
+        err = cli_output(ctx, resp, NULL);
+    else if (!err)
+        printf("Process %s deleted%s\n", req.process_id,
+               outcome_note(((Orchestrator__V1__DeleteProcessResponse *)resp)->outcome));
+    free_msg(resp);
+    return err;
+}
+
+int cli_cmd_process_note(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__UpdateProcessNoteRequest req =
+        ORCHESTRATOR__V1__UPDATE_PROCESS_NOTE_REQUEST__INIT;
+    const char *rid = cli_args_get(args, "request-id");
+    ProtobufCMessage *resp = NULL;
+    char id[37];
+    req.process_id = (char *)cli_id(args->pos[0], id);
+    req.note = (char *)args->pos[1];
+    if (rid)
+        req.request_id = (char *)rid;
+    int err = cli_call(ctx, SVC "UpdateProcessNote", &req.base,
+                       &orchestrator__v1__process__descriptor, &resp);
+    if (!err)
+        err = cli_output(ctx, resp, print_process);
+    free_msg(resp);
+    return err;
+}
+
+static void print_counts(const ProtobufCMessage *m)
+{
+    const Orchestrator__V1__GetProcessStatusCountsResponse *r =
+        (const Orchestrator__V1__GetProcessStatusCountsResponse *)m;
+    const char *h[] = {"STATUS", "WORKFLOWS", "TASKS"};
+    cli_table_t *t = cli_table_new(3, h);
+    const ProtobufCEnumDescriptor *d = &orchestrator__v1__process_status__descriptor;
+    for (unsigned v = 0; v < d->n_values; v++) {
+        int value = d->values[v].value;
+        long long w = -1, k = -1;
+        for (size_t i = 0; i < r->n_process_counts; i++)
+            if ((int)r->process_counts[i]->status == value)
+                w = (long long)r->process_counts[i]->count;
+        for (size_t i = 0; i < r->n_task_counts; i++)
+            if ((int)r->task_counts[i]->status == value)
+                k = (long long)r->task_counts[i]->count;
+        if (w < 0 && k < 0)
+            continue;
+        char st[64], ws[32], ks[32];
+        snprintf(ws, sizeof(ws), "%lld", w < 0 ? 0 : w);
+        snprintf(ks, sizeof(ks), "%lld", k < 0 ? 0 : k);
+        const char *row[] = {pstatus(value, st, sizeof(st)), ws, ks};
+        cli_table_add_row(t, row);
+    }
+    cli_table_print(t, stdout, 0);
+    cli_table_free(t);
+}
+
+int cli_cmd_process_counts(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__GetProcessStatusCountsRequest req =
+        ORCHESTRATOR__V1__GET_PROCESS_STATUS_COUNTS_REQUEST__INIT;
+    const char *filter = cli_args_get(args, "filter");
+    ProtobufCMessage *resp = NULL;
+    if (filter)
+        req.filter = (char *)filter;
+    int err = cli_call(ctx, SVC "GetProcessStatusCounts", &req.base,
+                       &orchestrator__v1__get_process_status_counts_response__descriptor, &resp);
+    if (!err)
+        err = cli_output(ctx, resp, print_counts);
+    free_msg(resp);
+    return err;
+}
+
+static void print_bulk(const ProtobufCMessage *m)
+{
+    const Orchestrator__V1__BulkResumeResponse *r = (const Orchestrator__V1__BulkResumeResponse *)m;
+    printf("Resumed %d task(s)\n", r->resumed_count);
+    for (size_t i = 0; i < r->n_resumed_process_ids; i++)
+        printf("  %s\n", r->resumed_process_ids[i]);
+    if (r->n_failures) {
+        printf("Not resumed:\n");
+        const char *h[] = {"PROCESS", "REASON", "MESSAGE"};
+        cli_table_t *t = cli_table_new(3, h);
+        for (size_t i = 0; i < r->n_failures; i++) {
+            const char *row[] = {r->failures[i]->process_id, r->failures[i]->reason,
+                                 r->failures[i]->message};
+            cli_table_add_row(t, row);
+        }
+        cli_table_print(t, stdout, 2);
+        cli_table_free(t);
+    }
+}
+
+int cli_cmd_process_bulk_resume(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__BulkResumeRequest req = ORCHESTRATOR__V1__BULK_RESUME_REQUEST__INIT;
+    const char *filter = cli_args_get(args, "filter");
+    const char *rid = cli_args_get(args, "request-id");
+    ProtobufCMessage *resp = NULL;
+    if (filter)
+        req.filter = (char *)filter;
+    if (rid)
+        req.request_id = (char *)rid;
+    int err = cli_call(ctx, SVC "BulkResume", &req.base,
+                       &orchestrator__v1__bulk_resume_response__descriptor, &resp);
+    if (!err)
+        err = cli_output(ctx, resp, print_bulk);
+    free_msg(resp);
+    return err;
+}
+
+/* ---- callbacks ---- */
+
+int cli_cmd_process_callback_deliver(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__DeliverCallbackRequest req = ORCHESTRATOR__V1__DELIVER_CALLBACK_REQUEST__INIT;
+    const char *result = cli_args_get(args, "result");
+    const char *rid = cli_args_get(args, "request-id");
+    Google__Protobuf__Struct *res = NULL;
+    ProtobufCMessage *resp = NULL;
+    char id[37];
+    int err;
+    if ((err = cli_read_struct("--result", result ? result : "{}", &res)))
+        return err;
+    req.process_id = (char *)cli_id(args->pos[0], id);
+    req.callback_token = (char *)args->pos[1];
+    req.result = res;
+    if (rid)
+        req.request_id = (char *)rid;
+    if (!(err = cli_call(ctx, SVC "DeliverCallback", &req.base,
+                         &orchestrator__v1__deliver_callback_response__descriptor, &resp))) {
+        const Orchestrator__V1__DeliverCallbackResponse *r =
+            (const Orchestrator__V1__DeliverCallbackResponse *)resp;
+        char st[64];
+        if (ctx->json)
+            err = cli_output(ctx, resp, NULL);
+        else
+            printf("Callback delivered; process %s is %s%s\n", req.process_id,
+                   pstatus(r->status, st, sizeof(st)), outcome_note(r->outcome));
+    }
+    protobuf_c_message_free_unpacked(&res->base, NULL);
+    free_msg(resp);
+    return err;
+}
+
+int cli_cmd_process_callback_progress(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__ReportCallbackProgressRequest req =
+        ORCHESTRATOR__V1__REPORT_CALLBACK_PROGRESS_REQUEST__INIT;
+    const char *progress = cli_args_get(args, "progress");
+    const char *rid = cli_args_get(args, "request-id");
+    Google__Protobuf__Struct *pr = NULL;
+    ProtobufCMessage *resp = NULL;
+    char id[37];
+    int err;
+    if (progress && (err = cli_read_struct("--progress", progress, &pr)))
+        return err;
+    req.process_id = (char *)cli_id(args->pos[0], id);
+    req.callback_token = (char *)args->pos[1];
+    req.message = (char *)args->pos[2];
+    req.progress = pr;
+    if (rid)
+        req.request_id = (char *)rid;
+    if (!(err =
+              cli_call(ctx, SVC "ReportCallbackProgress", &req.base,
+                       &orchestrator__v1__report_callback_progress_response__descriptor, &resp))) {
+        if (ctx->json)
+            err = cli_output(ctx, resp, NULL);
+        else
+            printf(
+                "Progress reported%s\n",
+                outcome_note(((Orchestrator__V1__ReportCallbackProgressResponse *)resp)->outcome));
+    }
+    if (pr)
+        protobuf_c_message_free_unpacked(&pr->base, NULL);
+    free_msg(resp);
+    return err;
+}
+
+/* ---- watch ---- */
+
+/* One progress line per event. */
+static void print_event(const Orchestrator__V1__ProcessEvent *e, bool with_id)
+{
+    char when[64], a[64], b[64];
+    printf("%s", cli_ts(e->event_time, when, sizeof(when)));
+    if (with_id)
+        printf("  %s", e->process_id);
+    printf("  #%lld  ", (long long)e->sequence);
+    switch (e->payload_case) {
+    case ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_SNAPSHOT: {
+        const process_t *p = e->snapshot->process;
+        if (!p)
+            break;
+        printf("%s: %s, step %d of %d%s%s", p->workflow ? p->workflow->name : "process",
+               pstatus(p->status, a, sizeof(a)), p->steps_done, p->steps_total,
+               *p->last_step ? ", last " : "", p->last_step);
+        if (e->snapshot->current_step)
+            printf(", running %s", e->snapshot->current_step->name);
+        break;
+    }
+    case ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STEP: {
+        const Orchestrator__V1__ProcessStep *s = e->step;
+        printf("step %s: %s", s->name,
+               penum(&orchestrator__v1__step_status__descriptor, s->status, a, sizeof(a)));
+        if (s->error)
+            printf(" (%s%s%s)", s->error->reason, *s->error->message ? ": " : "",
+                   s->error->message);
+        break;
+    }
+    case ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STATUS_CHANGE: {
+        const Orchestrator__V1__ProcessStatusChange *c = e->status_change;
+        printf("%s -> %s", pstatus(c->old_status, a, sizeof(a)),
+               pstatus(c->new_status, b, sizeof(b)));
+        if (c->error)
+            printf(" (%s%s%s)", c->error->reason, *c->error->message ? ": " : "",
+                   c->error->message);
+        if (c->actor && *c->actor->name)
+            printf(" by %s", c->actor->name);
+        if (c->form)
+            printf(" (waiting for form page %d%s%s)", c->form->page_index + 1,
+                   *c->form->title ? ": " : "", c->form->title);
+        break;
+    }
+    case ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_CALLBACK_PROGRESS:
+        printf("callback %s: %s", e->callback_progress->step_key, e->callback_progress->message);
+        break;
+    default:
+        printf("event %d", (int)e->kind);
+        break;
+    }
+    fputc('\n', stdout);
+}
+
+/* The status the event leaves the process in, or 0 when it does not say. */
+static int event_status(const Orchestrator__V1__ProcessEvent *e)
+{
+    if (e->payload_case == ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STATUS_CHANGE)
+        return e->status_change->new_status;
+    if (e->payload_case == ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_SNAPSHOT &&
+        e->snapshot->process)
+        return e->snapshot->process->status;
+    return 0;
+}
+
+/* Runs a watch stream to its end. With one process (stop_at_end), stops after it completed
+ * (exit 0) or was aborted (exit 1). */
+static int run_watch(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+                     bool one_process)
+{
+    cli_stream_t *s = cli_stream_open(cli_ctx_channel(ctx), method, req, ctx->timeout_ms);
+    int last = 0, err;
+    for (;;) {
+        ProtobufCMessage *m = NULL;
+        int r = cli_stream_next(s, &orchestrator__v1__process_event__descriptor, 1000, &m);
+        if (r < 0)
+            continue;
+        if (r == 0)
+            break;
+        const Orchestrator__V1__ProcessEvent *e = (const Orchestrator__V1__ProcessEvent *)m;
+        if (ctx->json) {
+            json_t *j = cli_json_from_message(m);
+            char *line = json_dumps(j, JSON_COMPACT);
+            printf("%s\n", line);
+            free(line);
+            json_decref(j);
+        } else {
+            print_event(e, !one_process);
+        }
+        fflush(stdout);
+        if (event_status(e))
+            last = event_status(e);
+        protobuf_c_message_free_unpacked(m, NULL);
+        if (one_process && (last == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED ||
+                            last == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_ABORTED))
+            break;
+    }
+    cli_status_t st;
+    cli_stream_close(s, &st);
+    if (one_process && last == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED)
+        err = CLI_EXIT_OK;
+    else if (one_process && last == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_ABORTED)
+        err = CLI_EXIT_ERROR;
+    else
+        err = st.code == 0 ? CLI_EXIT_OK : cli_report_call(&st, method);
+    cli_status_cleanup(&st);
+    return err;
+}
+
+static int watch_one(cli_ctx_t *ctx, const char *id, long long after)
+{
+    Orchestrator__V1__WatchProcessRequest req = ORCHESTRATOR__V1__WATCH_PROCESS_REQUEST__INIT;
+    req.process_id = (char *)id;
+    req.after_sequence = after;
+    return run_watch(ctx, SVC "WatchProcess", &req.base, true);
+}
+
+int cli_cmd_process_watch(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    const char *after = cli_args_get(args, "after-sequence");
+    const char *filter = cli_args_get(args, "filter");
+    const char *cursor = cli_args_get(args, "after-cursor");
+    long long seq = 0;
+    int err;
+    if (args->npos == 1) {
+        char id[37];
+        if (filter || cursor)
+            return cli_usage_error("--filter and --after-cursor are for watching many processes "
+                                   "(without an ID)");
+        if (after && (err = cli_parse_int("--after-sequence", after, 0, INT64_MAX, &seq)))
+            return err;
+        return watch_one(ctx, cli_id(args->pos[0], id), seq);
+    }
+    if (after)
+        return cli_usage_error("--after-sequence needs a process ID");
+    Orchestrator__V1__WatchProcessesRequest req = ORCHESTRATOR__V1__WATCH_PROCESSES_REQUEST__INIT;
+    if (filter)
+        req.filter = (char *)filter;
+    if (cursor)
+        req.after_cursor = (char *)cursor;
+    return run_watch(ctx, SVC "WatchProcesses", &req.base, false);
+}

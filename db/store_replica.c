@@ -1,0 +1,222 @@
+/* Scale-out in PostgreSQL: the replicas list (ListReplicas), the takeover of a dead
+ * replica's processes, and the retry that recognises a repeat. docs/SCHEMA.md has the
+ * protocols; every time is PostgreSQL's clock. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/filter_sql.h"
+#include "db/sql.h"
+#include "db/store_internal.h"
+#include "domain/alloc.h"
+#include "domain/page.h"
+
+#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* The state ListReplicas shows; LOST is the takeover threshold. */
+#define REPLICA_STATE                                                                          \
+    "(CASE WHEN r.stop_time IS NOT NULL THEN 'stopped' WHEN r.draining THEN 'draining' "      \
+    "WHEN r.heartbeat_time < now() - interval '" STR(ORCH_REPLICA_DEAD_AFTER_MS)               \
+    " milliseconds' THEN 'lost' ELSE 'serving' END)"
+
+static char *dupv(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : orch_strdup(PQgetvalue(res, row, col));
+}
+
+static long long llv(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *err)
+{
+    if (q->overflow)
+        return orch_error_invalid(err, "filter", "the filter has too many values");
+    return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
+}
+
+static const char *const replica_states[] = {"serving", "draining", "lost", "stopped", NULL};
+
+static const db_filter_column_t replica_cols[] = {
+    {"state", REPLICA_STATE, DB_COL_ENUM, replica_states},
+    {"hostname", "r.hostname", DB_COL_TEXT, NULL},
+    {"build_version", "r.build_version", DB_COL_TEXT, NULL},
+    {"heartbeat_time", "r.heartbeat_time", DB_COL_TIME, NULL},
+    {"start_time", "r.start_time", DB_COL_TIME, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                            int page_size, const char *page_token, orch_replica_page_t *out,
+                            orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    PGresult *res = NULL;
+    db_sql_t q, cq;
+    char *pos = NULL, *binding = orch_asprintf("replicas|%s", filter ? filter : "");
+    bool dflt = !filter || !*filter;
+    orch_err_t rc;
+
+    memset(out, 0, sizeof(*out));
+    db_sql_init(&q);
+    db_sql_init(&cq);
+    rc = orch_page_token_parse(page_token, binding, &pos, err);
+    if (rc)
+        goto out;
+    db_sql_append(&q,
+                  "SELECT r.replica_id, r.hostname, coalesce(r.listen_address, ''), "
+                  "r.build_version, " REPLICA_STATE ", " US("r.start_time") ", "
+                  US("r.heartbeat_time") ", r.worker_threads, (SELECT count(*) FROM processes p "
+                  "WHERE p.lease_owner = r.replica_id AND p.lease_expires_time > now()), "
+                  "(SELECT string_agg(w.name || '@' || rv.version, ',' ORDER BY w.name, "
+                  "rv.version) FROM replica_workflow_versions rv JOIN workflows w USING "
+                  "(workflow_id) WHERE rv.replica_id = r.replica_id), r.start_time::text "
+                  "FROM replicas r WHERE true");
+    db_sql_append(&cq, "SELECT count(*) FROM replicas r WHERE true");
+    if (dflt) {
+        db_sql_append(&q, " AND r.heartbeat_time > now() - interval '24 hours'");
+        db_sql_append(&cq, " AND r.heartbeat_time > now() - interval '24 hours'");
+    }
+    rc = db_filter_compile(filter, replica_cols, &q, err);
+    if (!rc)
+        rc = db_filter_compile(filter, replica_cols, &cq, err);
+    if (rc)
+        goto out;
+    if (pos) {
+        char *sep = strchr(pos, '\x1f');
+        if (!sep) {
+            rc = orch_error_invalid(err, "page_token", "the page token does not fit this list");
+            goto out;
+        }
+        *sep = '\0';
+        db_sql_append(&q, " AND (r.start_time, r.replica_id) > ($%d::timestamptz, $%d::uuid)",
+                      db_sql_param(&q, pos), db_sql_param(&q, sep + 1));
+    }
+    db_sql_append(&q, " ORDER BY r.start_time, r.replica_id LIMIT %d", page_size + 1);
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        goto out;
+    rc = execq(c, &cq, &res, err);
+    if (rc)
+        goto out;
+    out->total = (long)llv(res, 0, 0);
+    PQclear(res);
+    rc = execq(c, &q, &res, err);
+    if (rc)
+        goto out;
+    {
+        int rows = PQntuples(res), take = rows > page_size ? page_size : rows;
+        out->items = orch_calloc((size_t)take + 1, sizeof(*out->items));
+        for (int i = 0; i < take; i++) {
+            orch_replica_t *r = &out->items[out->n++];
+            char *versions = dupv(res, i, 9);
+            snprintf(r->id, sizeof(r->id), "%s", PQgetvalue(res, i, 0));
+            r->hostname = dupv(res, i, 1);
+            r->address = dupv(res, i, 2);
+            r->build = dupv(res, i, 3);
+            snprintf(r->state, sizeof(r->state), "%s", PQgetvalue(res, i, 4));
+            r->start_us = llv(res, i, 5);
+            r->heartbeat_us = llv(res, i, 6);
+            r->workers = (int)llv(res, i, 7);
+            r->running = (int)llv(res, i, 8);
+            if (versions) {
+                char *save = NULL;
+                for (char *t = strtok_r(versions, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                    r->versions = orch_realloc(r->versions, (r->nversions + 1) * sizeof(char *));
+                    r->versions[r->nversions++] = orch_strdup(t);
+                }
+                free(versions);
+            }
+        }
+        if (rows > page_size && take > 0) {
+            char *p = orch_asprintf("%s\x1f%s", PQgetvalue(res, take - 1, 10),
+                                    PQgetvalue(res, take - 1, 0));
+            out->next_token = orch_page_token_make(binding, p);
+            free(p);
+        }
+    }
+out:
+    PQclear(res);
+    db_pool_release(s->pool, c);
+    db_sql_cleanup(&q);
+    db_sql_cleanup(&cq);
+    free(pos);
+    free(binding);
+    if (rc)
+        orch_replica_page_cleanup(out);
+    return rc;
+}
+
+orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                               int dead_after_ms, int *taken, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    PGresult *res = NULL;
+    char iv[64];
+    orch_err_t rc;
+
+    *taken = 0;
+    snprintf(iv, sizeof(iv), "%d milliseconds", dead_after_ms);
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    /* Row locks with SKIP LOCKED: replicas doing this at once split the rows; once a row is
+     * taken its lease_owner is NULL, so nobody takes it twice. The token moves on, so the
+     * dead replica (should it come back) has every commit refused. */
+    rc = db_execp(
+        c,
+        "WITH dead AS (SELECT replica_id FROM replicas WHERE replica_id <> $1 AND "
+        "  stop_time IS NULL AND heartbeat_time < now() - $2::interval), "
+        "t AS (SELECT process_id FROM processes WHERE lease_owner IN (SELECT replica_id FROM "
+        "  dead) FOR UPDATE SKIP LOCKED), "
+        "u AS (UPDATE processes p SET lease_owner = NULL, lease_expires_time = NULL, "
+        "  next_run_time = now(), lease_token = p.lease_token + 1, deadline_time = NULL, "
+        "  running_step_key = NULL, running_step_name = NULL, update_time = now() "
+        "  FROM t WHERE p.process_id = t.process_id AND p.lease_owner IS NOT NULL "
+        "  RETURNING p.process_id) "
+        "SELECT count(*) FROM u",
+        2, (const char *[]){replica_id, iv}, &res, err);
+    if (!rc) {
+        *taken = (int)llv(res, 0, 0);
+        if (*taken)
+            rc = db_exec(c, "SELECT pg_notify('orch_engine', '')", NULL, err);
+    }
+    PQclear(res);
+    db_pool_release(s->pool, c);
+    return rc;
+}
+
+orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const char *actor,
+                                  bool *already, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    *already = false;
+    /* The row lock first: a concurrent retry (any replica) waits here until the first one
+     * committed, then sees what it did. */
+    rc = db_execp(tx->conn,
+                  "SELECT last_status IN ('failed', 'waiting', 'api_unavailable', "
+                  "'inconsistent_data'), EXISTS (SELECT 1 FROM process_events e WHERE "
+                  "e.process_id = p.process_id AND e.kind = 'status_changed' AND "
+                  "e.payload->>'new_status' = 'resumed' AND e.payload->>'old_status' IN "
+                  "('failed', 'waiting', 'api_unavailable', 'inconsistent_data') AND NOT EXISTS "
+                  "(SELECT 1 FROM process_events f WHERE f.process_id = p.process_id AND "
+                  "f.kind = 'status_changed' AND f.sequence > e.sequence AND "
+                  "f.payload->>'new_status' IN ('failed', 'api_unavailable', "
+                  "'inconsistent_data'))) FROM processes p WHERE p.process_id = $1 FOR UPDATE",
+                  1, (const char *[]){process_id}, &res, err);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 'f' && PQgetvalue(res, 0, 1)[0] == 't') {
+        *already = true;
+        PQclear(res);
+        return ORCH_OK;
+    }
+    PQclear(res);
+    return db__process_retry(tx, process_id, actor, err);
+}

@@ -1,0 +1,548 @@
+/* Schedules in PostgreSQL: create / update / delete / list, the exactly-once firing
+ * protocol of docs/SCHEMA.md (schedule_runs primary key + FOR UPDATE SKIP LOCKED, all in one
+ * transaction with the task process), the default schedule, and the tasks' clean-up. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/filter_sql.h"
+#include "db/sql.h"
+#include "db/store_internal.h"
+#include "domain/alloc.h"
+#include "domain/log.h"
+#include "domain/page.h"
+#include "domain/schedule/cron.h"
+
+#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+/* A parameter in microseconds since the epoch as a timestamptz (NULL stays NULL). */
+#define TS(p) "(timestamptz 'epoch' + (" p ")::bigint * interval '1 microsecond')"
+
+static const char *const kinds[] = {"", "interval", "cron", "once"};
+
+static char *dupv(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : orch_strdup(PQgetvalue(res, row, col));
+}
+
+static long long llv(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *err)
+{
+    if (q->overflow)
+        return orch_error_invalid(err, "filter", "the filter has too many values");
+    return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
+}
+
+#define SCHEDULE_COLS                                                                          \
+    "s.schedule_id, s.name, w.name, s.user_inputs::text, s.kind, s.interval_seconds, "         \
+    US("s.start_time") ", s.cron_expression, " US("s.run_at") ", s.enabled, "                  \
+    US("s.next_run_time") ", " US("s.last_run_time") ", (SELECT sr.process_id FROM "           \
+    "schedule_runs sr WHERE sr.schedule_id = s.schedule_id ORDER BY sr.due_time DESC LIMIT 1), " \
+    "s.version, s.created_by, " US("s.create_time") ", " US("s.update_time")
+#define SCHEDULE_FROM " FROM schedules s JOIN workflows w ON w.workflow_id = s.workflow_id "
+#define NSCHEDULE_COLS 17
+
+static void row_to_schedule(PGresult *res, int i, orch_schedule_t *s)
+{
+    const char *kind = PQgetvalue(res, i, 4);
+    memset(s, 0, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", PQgetvalue(res, i, 0));
+    s->name = dupv(res, i, 1);
+    s->workflow = dupv(res, i, 2);
+    s->user_inputs = json_loads(PQgetvalue(res, i, 3), 0, NULL);
+    if (!json_is_object(s->user_inputs)) {
+        json_decref(s->user_inputs);
+        s->user_inputs = json_object();
+    }
+    s->kind = strcmp(kind, "cron") == 0   ? ORCH_SCHEDULE_CRON
+              : strcmp(kind, "once") == 0 ? ORCH_SCHEDULE_ONCE
+                                          : ORCH_SCHEDULE_INTERVAL;
+    s->interval_s = (int)llv(res, i, 5);
+    s->start_us = llv(res, i, 6);
+    s->cron = dupv(res, i, 7);
+    s->run_at_us = llv(res, i, 8);
+    s->enabled = PQgetvalue(res, i, 9)[0] == 't';
+    s->next_run_us = llv(res, i, 10);
+    s->last_run_us = llv(res, i, 11);
+    snprintf(s->last_process_id, sizeof(s->last_process_id), "%s", PQgetvalue(res, i, 12));
+    s->version = llv(res, i, 13);
+    s->created_by = dupv(res, i, 14);
+    s->create_us = llv(res, i, 15);
+    s->update_us = llv(res, i, 16);
+}
+
+static orch_err_t db_now_us(db_conn_t *c, int64_t *now, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc = db_exec(c, "SELECT " US("now()"), &res, err);
+    if (!rc)
+        *now = llv(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+/* The first due time from now on (creation, or a changed trigger). */
+static int64_t first_due(const orch_schedule_t *s, int64_t now)
+{
+    if (s->kind == ORCH_SCHEDULE_ONCE)
+        return s->run_at_us;
+    return orch_schedule_due_after(s, s->start_us ? s->start_us : now, now);
+}
+
+orch_err_t db__schedule_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *schedule_id, bool for_update, orch_schedule_t *out,
+                            orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = tx ? tx->conn : NULL;
+    PGresult *res = NULL;
+    orch_err_t rc = ORCH_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (!c)
+        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    rc = db_execp(c,
+                  for_update ? "SELECT " SCHEDULE_COLS SCHEDULE_FROM
+                               "WHERE s.schedule_id = $1 FOR UPDATE OF s"
+                             : "SELECT " SCHEDULE_COLS SCHEDULE_FROM "WHERE s.schedule_id = $1",
+                  1, (const char *[]){schedule_id}, &res, err);
+    if (!rc && PQntuples(res) != 1)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "SCHEDULE_NOT_FOUND", "no schedule has id %s",
+                            schedule_id);
+    if (!rc)
+        row_to_schedule(res, 0, out);
+    PQclear(res);
+    if (!tx)
+        db_pool_release(s->pool, c);
+    return rc;
+}
+
+static orch_err_t check_workflow(db_conn_t *c, const char *name, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc = db_execp(c,
+                             "SELECT 1 FROM workflows WHERE name = $1 AND delete_time IS NULL", 1,
+                             (const char *[]){name}, &res, err);
+    if (!rc && PQntuples(res) != 1)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_NOT_FOUND", "no workflow is named %s",
+                            name);
+    PQclear(res);
+    return rc;
+}
+
+static orch_err_t name_taken(orch_error_t *err, const char *name)
+{
+    return orch_error_set(err, ORCH_ALREADY_EXISTS, "SCHEDULE_NAME_TAKEN",
+                          "another schedule is named '%.200s'", name);
+}
+
+/* The parameters of the settable columns: $1 name, $2 workflow, $3 kind, $4 interval,
+ * $5 start, $6 cron, $7 run_at, $8 inputs, $9 enabled, $10 next run. */
+typedef struct params {
+    char interval[16], start[32], run_at[32], next[32];
+    char *inputs;
+    const char *p[10];
+} params_t;
+
+static void params_fill(params_t *pp, const orch_schedule_t *s, int64_t next)
+{
+    bool enabled = s->enabled && next != 0;
+    snprintf(pp->interval, sizeof(pp->interval), "%d", s->interval_s);
+    snprintf(pp->start, sizeof(pp->start), "%lld", (long long)s->start_us);
+    snprintf(pp->run_at, sizeof(pp->run_at), "%lld", (long long)s->run_at_us);
+    snprintf(pp->next, sizeof(pp->next), "%lld", (long long)next);
+    pp->inputs = json_dumps(s->user_inputs ? s->user_inputs : json_object(), JSON_COMPACT);
+    pp->p[0] = s->name;
+    pp->p[1] = s->workflow;
+    pp->p[2] = kinds[s->kind];
+    pp->p[3] = s->kind == ORCH_SCHEDULE_INTERVAL ? pp->interval : NULL;
+    pp->p[4] = s->kind == ORCH_SCHEDULE_INTERVAL && s->start_us ? pp->start : NULL;
+    pp->p[5] = s->kind == ORCH_SCHEDULE_CRON ? s->cron : NULL;
+    pp->p[6] = s->kind == ORCH_SCHEDULE_ONCE ? pp->run_at : NULL;
+    pp->p[7] = pp->inputs ? pp->inputs : "{}";
+    pp->p[8] = enabled ? "true" : "false";
+    pp->p[9] = next ? pp->next : NULL;
+}
+
+orch_err_t db__schedule_insert(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    params_t pp = {0};
+    int64_t now = 0;
+    char id[37] = "";
+    orch_err_t rc = check_workflow(tx->conn, s->workflow, err);
+    if (!rc)
+        rc = db_now_us(tx->conn, &now, err);
+    if (rc)
+        return rc;
+    params_fill(&pp, s, first_due(s, now));
+    {
+        const char *p[11];
+        memcpy(p, pp.p, sizeof(pp.p));
+        p[10] = s->created_by;
+        rc = db_execp(tx->conn,
+                      "INSERT INTO schedules (name, workflow_id, kind, interval_seconds, "
+                      "start_time, cron_expression, run_at, user_inputs, enabled, next_run_time, "
+                      "created_by) SELECT $1, w.workflow_id, $3, $4::int, " TS("$5") ", $6, "
+                      TS("$7") ", $8::jsonb, $9::boolean, " TS("$10") ", $11 FROM workflows w "
+                      "WHERE w.name = $2 ON CONFLICT (name) DO NOTHING RETURNING schedule_id",
+                      11, p, &res, err);
+    }
+    free(pp.inputs);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1)
+        rc = name_taken(err, s->name);
+    else
+        snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (rc)
+        return rc;
+    orch_schedule_cleanup(s);
+    return db__schedule_get(NULL, tx, NULL, id, false, s, err);
+}
+
+orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    params_t pp = {0};
+    int64_t now = 0, next;
+    char id[37], ver[32];
+    orch_err_t rc = check_workflow(tx->conn, s->workflow, err);
+    if (!rc)
+        rc = db_now_us(tx->conn, &now, err);
+    if (rc)
+        return rc;
+    next = retime || !s->next_run_us ? first_due(s, now) : s->next_run_us;
+    params_fill(&pp, s, next);
+    snprintf(ver, sizeof(ver), "%lld", (long long)s->version);
+    snprintf(id, sizeof(id), "%s", s->id);
+    {
+        const char *p[12];
+        memcpy(p, pp.p, sizeof(pp.p));
+        p[10] = id;
+        p[11] = ver;
+        rc = db_execp(tx->conn,
+                      "UPDATE schedules SET name = $1, workflow_id = (SELECT workflow_id FROM "
+                      "workflows WHERE name = $2), kind = $3, interval_seconds = $4::int, "
+                      "start_time = " TS("$5") ", cron_expression = $6, run_at = " TS("$7") ", "
+                      "user_inputs = $8::jsonb, enabled = $9::boolean, next_run_time = " TS("$10")
+                      ", version = version + 1, update_time = now() "
+                      "WHERE schedule_id = $11 AND version = $12 RETURNING schedule_id",
+                      12, p, &res, err);
+    }
+    free(pp.inputs);
+    if (rc == ORCH_ALREADY_EXISTS)
+        return name_taken(err, s->name);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1)
+        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                            "schedule %s changed since version %lld was read; read it again",
+                            id, (long long)s->version);
+    PQclear(res);
+    if (rc)
+        return rc;
+    orch_schedule_cleanup(s);
+    return db__schedule_get(NULL, tx, NULL, id, false, s, err);
+}
+
+orch_err_t db__schedule_delete(orch_tx_t *tx, const char *schedule_id, int64_t version,
+                               orch_error_t *err)
+{
+    PGresult *res = NULL;
+    char ver[32];
+    orch_err_t rc;
+    snprintf(ver, sizeof(ver), "%lld", (long long)version);
+    rc = db_execp(tx->conn,
+                  "WITH d AS (DELETE FROM schedules WHERE schedule_id = $1 AND ($2::bigint = 0 "
+                  "OR version = $2::bigint) RETURNING 1) SELECT (SELECT count(*) FROM d), "
+                  "(SELECT count(*) FROM schedules WHERE schedule_id = $1)",
+                  2, (const char *[]){schedule_id, ver}, &res, err);
+    if (rc)
+        return rc;
+    if (llv(res, 0, 0) != 1)
+        rc = llv(res, 0, 1) ? orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                                             "schedule %s is not at version %lld; read it again",
+                                             schedule_id, (long long)version)
+                            : orch_error_set(err, ORCH_NOT_FOUND, "SCHEDULE_NOT_FOUND",
+                                             "no schedule has id %s", schedule_id);
+    PQclear(res);
+    return rc;
+}
+
+static const char *const kind_choices[] = {"interval", "cron", "once", NULL};
+
+static const db_filter_column_t schedule_cols[] = {
+    {"name", "s.name", DB_COL_TEXT, NULL},
+    {"workflow_name", "w.name", DB_COL_TEXT, NULL},
+    {"enabled", "s.enabled", DB_COL_BOOL, NULL},
+    {"kind", "s.kind", DB_COL_ENUM, kind_choices},
+    {"next_run_time", "s.next_run_time", DB_COL_TIME, NULL},
+    {"last_run_time", "s.last_run_time", DB_COL_TIME, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+#define SORT_KEY "coalesce(s.next_run_time, 'infinity'::timestamptz)"
+
+orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
+                             const orch_schedule_query_t *qy, orch_schedule_page_t *out,
+                             orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    PGresult *res = NULL;
+    db_sql_t q, cq;
+    char *pos = NULL, *binding = orch_asprintf("schedules|%s", qy->filter ? qy->filter : "");
+    orch_err_t rc;
+
+    memset(out, 0, sizeof(*out));
+    db_sql_init(&q);
+    db_sql_init(&cq);
+    rc = orch_page_token_parse(qy->page_token, binding, &pos, err);
+    if (rc)
+        goto out;
+    db_sql_append(&q, "SELECT " SCHEDULE_COLS ", (" SORT_KEY ")::text" SCHEDULE_FROM "WHERE true");
+    db_sql_append(&cq, "SELECT count(*)" SCHEDULE_FROM "WHERE true");
+    rc = db_filter_compile(qy->filter, schedule_cols, &q, err);
+    if (!rc)
+        rc = db_filter_compile(qy->filter, schedule_cols, &cq, err);
+    if (rc)
+        goto out;
+    if (pos) {
+        char *sep = strchr(pos, '\x1f');
+        if (!sep) {
+            rc = orch_error_invalid(err, "page_token", "the page token does not fit this list");
+            goto out;
+        }
+        *sep = '\0';
+        db_sql_append(&q, " AND (" SORT_KEY ", s.schedule_id) > ($%d::timestamptz, $%d::uuid)",
+                      db_sql_param(&q, pos), db_sql_param(&q, sep + 1));
+    }
+    db_sql_append(&q, " ORDER BY " SORT_KEY ", s.schedule_id LIMIT %d", qy->page_size + 1);
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        goto out;
+    rc = execq(c, &cq, &res, err);
+    if (rc)
+        goto out;
+    out->total = (long)llv(res, 0, 0);
+    PQclear(res);
+    rc = execq(c, &q, &res, err);
+    if (rc)
+        goto out;
+    {
+        int rows = PQntuples(res), take = rows > qy->page_size ? qy->page_size : rows;
+        out->items = orch_calloc((size_t)take + 1, sizeof(*out->items));
+        for (int i = 0; i < take; i++)
+            row_to_schedule(res, i, &out->items[out->n++]);
+        if (rows > qy->page_size && take > 0) {
+            char *p = orch_asprintf("%s\x1f%s", PQgetvalue(res, take - 1, NSCHEDULE_COLS),
+                                    PQgetvalue(res, take - 1, 0));
+            out->next_token = orch_page_token_make(binding, p);
+            free(p);
+        }
+    }
+out:
+    PQclear(res);
+    db_pool_release(s->pool, c);
+    db_sql_cleanup(&q);
+    db_sql_cleanup(&cq);
+    free(pos);
+    free(binding);
+    if (rc)
+        orch_schedule_page_cleanup(out);
+    return rc;
+}
+
+/* Fires the first due schedule nobody else is firing, in tx. *fired: 1 when one fired (or
+ * its due time had fired before and was only advanced), 0 when nothing is due. */
+static orch_err_t fire_one(orch_tx_t *tx, const char *replica_id, int *fired, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_schedule_t s = {0};
+    int64_t now, next, anchor;
+    char pid[37] = "", nextp[32], version[16] = "";
+    bool inserted;
+    orch_err_t rc;
+
+    *fired = 0;
+    rc = db_exec(tx->conn,
+                 "SELECT " SCHEDULE_COLS ", " US("now()") ", (SELECT paused FROM engine_settings)"
+                 SCHEDULE_FROM "WHERE s.enabled AND s.next_run_time <= now() "
+                 "ORDER BY s.next_run_time LIMIT 1 FOR UPDATE OF s SKIP LOCKED",
+                 &res, err);
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, NSCHEDULE_COLS + 1)[0] == 't') {
+        PQclear(res);
+        return ORCH_OK; /* nothing due, or paused: starts wait for ResumeEngine */
+    }
+    row_to_schedule(res, 0, &s);
+    now = llv(res, 0, NSCHEDULE_COLS);
+    PQclear(res);
+    res = NULL;
+    *fired = 1;
+
+    /* The exactly-once record: a second firing of this due time is impossible. */
+    rc = db_execp(tx->conn,
+                  "INSERT INTO schedule_runs (schedule_id, due_time, fired_by) SELECT "
+                  "schedule_id, next_run_time, $2 FROM schedules WHERE schedule_id = $1 "
+                  "ON CONFLICT DO NOTHING RETURNING 1",
+                  2, (const char *[]){s.id, replica_id}, &res, err);
+    if (rc)
+        goto out;
+    inserted = PQntuples(res) == 1;
+    PQclear(res);
+    res = NULL;
+    if (inserted) {
+        /* The newest version some live replica runs, else the newest registered. */
+        rc = db_execp(tx->conn,
+                      "SELECT coalesce((SELECT max(rv.version) FROM replica_workflow_versions rv "
+                      "JOIN replicas r USING (replica_id) JOIN workflows w USING (workflow_id) "
+                      "WHERE w.name = $1 AND r.stop_time IS NULL AND r.heartbeat_time > now() - "
+                      "interval '15 seconds'), (SELECT max(v.version) FROM workflow_versions v "
+                      "JOIN workflows w USING (workflow_id) WHERE w.name = $1))",
+                      1, (const char *[]){s.workflow}, &res, err);
+        if (rc)
+            goto out;
+        snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = NULL;
+        {
+            char *by = orch_asprintf("schedule %s", s.name);
+            orch_process_new_t np = {.workflow = s.workflow,
+                                     .version = atoi(version),
+                                     .created_by = by,
+                                     .initial_state = s.user_inputs};
+            rc = version[0] ? db__process_create(tx, &np, pid, err)
+                            : orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
+                                             "workflow %s has no registered version",
+                                             s.workflow);
+            free(by);
+        }
+        if (!rc)
+            rc = db_execp(tx->conn,
+                          "UPDATE schedule_runs SET process_id = $2 WHERE schedule_id = $1 AND "
+                          "due_time = (SELECT next_run_time FROM schedules WHERE schedule_id = $1)",
+                          2, (const char *[]){s.id, pid}, NULL, err);
+        if (rc)
+            goto out;
+    }
+    anchor = s.kind == ORCH_SCHEDULE_INTERVAL && s.start_us ? s.start_us : s.next_run_us;
+    next = orch_schedule_next_after_fire(&s, anchor, s.next_run_us, now);
+    snprintf(nextp, sizeof(nextp), "%lld", (long long)next);
+    rc = db_execp(tx->conn,
+                  "UPDATE schedules SET last_run_time = next_run_time, next_run_time = " TS("$2")
+                  ", enabled = enabled AND $2 IS NOT NULL, update_time = now() "
+                  "WHERE schedule_id = $1",
+                  2, (const char *[]){s.id, next ? nextp : NULL}, NULL, err);
+    if (!rc)
+        orch_info("schedule", "'%s' fired%s: process %s (next due %s)", s.name,
+                  inserted ? "" : " before (due time already recorded)", pid[0] ? pid : "-",
+                  next ? "set" : "none");
+out:
+    PQclear(res);
+    orch_schedule_cleanup(&s);
+    return rc;
+}
+
+orch_err_t db__schedule_fire_due(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                 int max, int *fired, orch_error_t *err)
+{
+    orch_err_t rc = ORCH_OK;
+    *fired = 0;
+    for (int i = 0; i < max; i++) {
+        orch_tx_t *tx = NULL;
+        int one = 0;
+        rc = db__tx_begin(st, ctx, &tx, err);
+        if (rc)
+            break;
+        rc = fire_one(tx, replica_id, &one, err);
+        if (rc) {
+            db__tx_rollback(tx);
+            break;
+        }
+        rc = db__tx_commit(tx, err);
+        if (rc || !one)
+            break;
+        (*fired)++;
+    }
+    return rc;
+}
+
+/* The reference's default schedule. */
+static const struct {
+    const char *name, *workflow, *kind, *cron;
+    int interval_s;
+    bool enabled;
+} defaults[] = {
+    {"resume waiting processes", "task_resume_workflows", "interval", NULL, 3600, true},
+    {"clean up tasks", "task_clean_up_tasks", "interval", NULL, 6 * 3600, true},
+    {"validate products", "task_validate_products", "cron", "0 3 * * *", 0, true},
+};
+
+orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
+                                      const char *replica_id, orch_error_t *err)
+{
+    orch_tx_t *tx = NULL;
+    int64_t now = 0;
+    orch_err_t rc = db__tx_begin(st, ctx, &tx, err);
+    if (rc)
+        return rc;
+    rc = db_now_us(tx->conn, &now, err);
+    for (size_t i = 0; !rc && i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        orch_schedule_t s = {.kind = defaults[i].cron ? ORCH_SCHEDULE_CRON
+                                                      : ORCH_SCHEDULE_INTERVAL,
+                             .interval_s = defaults[i].interval_s,
+                             .cron = (char *)defaults[i].cron};
+        char next[32], iv[16];
+        snprintf(next, sizeof(next), "%lld", (long long)first_due(&s, now));
+        snprintf(iv, sizeof(iv), "%d", defaults[i].interval_s);
+        /* Only the first replica this database ever had loads them (replica rows are
+         * history), so a default an operator deleted stays deleted. */
+        rc = db_execp(tx->conn,
+                      "INSERT INTO schedules (name, workflow_id, kind, interval_seconds, "
+                      "cron_expression, enabled, next_run_time, created_by) SELECT $1, "
+                      "w.workflow_id, $3, CASE WHEN $3 = 'interval' THEN $4::int END, $5, "
+                      "$6::boolean, " TS("$7") ", 'system' FROM workflows w WHERE w.name = $2 "
+                      "AND NOT EXISTS (SELECT 1 FROM replicas r, replicas me WHERE "
+                      "me.replica_id = $8 AND (r.start_time, r.replica_id) < (me.start_time, "
+                      "me.replica_id)) ON CONFLICT (name) DO NOTHING",
+                      8,
+                      (const char *[]){defaults[i].name, defaults[i].workflow, defaults[i].kind,
+                                       iv, defaults[i].cron, defaults[i].enabled ? "true" : "false",
+                                       next, replica_id},
+                      NULL, err);
+    }
+    if (rc) {
+        db__tx_rollback(tx);
+        return rc;
+    }
+    return db__tx_commit(tx, err);
+}
+
+orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    char age[32];
+    orch_err_t rc;
+    *n = 0;
+    snprintf(age, sizeof(age), "%ld seconds", older_than_s < 0 ? 0 : older_than_s);
+    rc = db_execp(tx->conn,
+                  "WITH d AS (DELETE FROM processes WHERE is_task AND parent_process_id IS NULL "
+                  "AND last_status IN ('completed', 'aborted') AND end_time < now() - "
+                  "$1::interval RETURNING 1) SELECT count(*) FROM d",
+                  1, (const char *[]){age}, &res, err);
+    if (!rc)
+        *n = (long)llv(res, 0, 0);
+    PQclear(res);
+    if (!rc)
+        rc = db_exec(tx->conn, "DELETE FROM request_ids WHERE expire_time < now()", NULL, err);
+    return rc;
+}

@@ -1,0 +1,213 @@
+/* orchctl end to end: the real binary against the real orchestratord on a fresh database.
+ * Tables and JSON, exit codes (0 ok, 2 usage, 3 not found, 4 refused), --help at every level,
+ * and docs/ORCHCTL.md holding exactly the reference that 'orchctl help --markdown' prints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static harness_server_t srv;
+static char out[1 << 18];
+
+static int setup(void **state)
+{
+    (void)state;
+    harness_server_start(&srv, NULL, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_server_stop(&srv), 0);
+    harness_db_drop(srv.dbname);
+    return 0;
+}
+
+/* Runs orchctl --server ADDR --timeout 20 ARGS... (NULL-terminated); output in out. */
+static int run(const char *first, ...)
+{
+    const char *argv[32];
+    size_t n = 0;
+    va_list ap;
+    argv[n++] = harness_orchctl_bin();
+    argv[n++] = "--server";
+    argv[n++] = srv.addr[0] ? srv.addr : "127.0.0.1:1"; /* tests without a server */
+    argv[n++] = "--timeout";
+    argv[n++] = "20";
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *)) {
+        assert_true(n < 31);
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    return harness_run(argv, out, sizeof(out));
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (*s == '\n')
+            n++;
+    return n;
+}
+
+static void products_list_get_update(void **state)
+{
+    (void)state;
+    assert_int_equal(run("product", "list", NULL), 0);
+    assert_true(strncmp(out, "NAME", 4) == 0);
+    assert_non_null(strstr(out, "node Cisco"));
+
+    assert_int_equal(run("--json", "product", "get", "node Cisco", NULL), 0);
+    assert_int_equal(out[0], '{');
+    assert_non_null(strstr(out, "\"root_product_block\": \"NodeBlock\""));
+
+    assert_int_equal(
+        run("product", "update", "node Cisco", "--description", "Cisco, as updated", NULL), 0);
+    assert_non_null(strstr(out, "Cisco, as updated"));
+    assert_int_equal(
+        run("--json", "product", "update", "node Cisco", "--status", "phase-out", NULL), 0);
+    assert_non_null(strstr(out, "\"status\": \"phase_out\""));
+    assert_int_equal(run("product", "get", "node Cisco", NULL), 0);
+    assert_non_null(strstr(out, "phase_out"));
+    assert_non_null(strstr(out, "Cisco, as updated"));
+
+    /* Exit codes: usage 2 (nothing to change, bad status), not found 3, refused 4. */
+    assert_int_equal(run("product", "update", "node Cisco", NULL), 2);
+    assert_int_equal(run("product", "update", "node Cisco", "--status", "retired", NULL), 2);
+    assert_non_null(strstr(out, "end_of_life"));
+    assert_int_equal(run("product", "update", "node Juniper", "--status", "active", NULL), 3);
+    assert_non_null(strstr(out, "NOT_FOUND"));
+    assert_int_equal(run("product", "update", "node Cisco", "--status", "active", "--request-id",
+                         "not-a-uuid", NULL),
+                     4);
+    assert_non_null(strstr(out, "request_id"));
+
+    assert_int_equal(run("product-block", "get", "NodeBlock", NULL), 0);
+    assert_non_null(strstr(out, "NodeBlock"));
+    assert_int_equal(run("resource-type", "list", NULL), 0);
+    assert_true(strncmp(out, "RESOURCE TYPE", 13) == 0);
+}
+
+static void subscriptions_on_an_empty_database(void **state)
+{
+    (void)state;
+    assert_int_equal(run("subscription", "list", NULL), 0);
+    assert_true(strncmp(out, "ID  PRODUCT", 11) == 0);
+    assert_int_equal(count_lines(out), 1); /* the header only */
+
+    assert_int_equal(run("--json", "subscription", "list", "--filter", "in_sync = false", NULL), 0);
+    assert_string_equal(out, "[]\n");
+
+    assert_int_equal(run("subscription", "get", "00000000-0000-4000-8000-000000000000", NULL), 3);
+    assert_non_null(strstr(out, "NOT_FOUND"));
+    assert_non_null(strstr(out, "SUBSCRIPTION_NOT_FOUND"));
+
+    /* A malformed id: refused, with the field named. */
+    assert_int_equal(run("subscription", "get", "not-an-id", NULL), 4);
+    assert_non_null(strstr(out, "INVALID_ARGUMENT"));
+    assert_non_null(strstr(out, "subscription_id"));
+
+    assert_int_equal(run("subscription", "get", "00000000-0000-4000-8000-000000000000", "--view",
+                         "sideways", NULL),
+                     2);
+    assert_int_equal(run("subscription", "metadata", "00000000-0000-4000-8000-000000000000",
+                         "--set", "{not json", NULL),
+                     2);
+    assert_int_equal(run("subscription", "description", "get",
+                         "00000000-0000-4000-8000-000000000000", "acme", NULL),
+                     3);
+}
+
+static void help_at_every_level_and_usage_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(run("--help", NULL), 0);
+    assert_non_null(strstr(out, "subscription workflows"));
+    assert_non_null(strstr(out, "Exit codes"));
+    assert_int_equal(run("subscription", "--help", NULL), 0);
+    assert_non_null(strstr(out, "set-in-sync"));
+    assert_int_equal(run("subscription", "get", "--help", NULL), 0);
+    assert_non_null(strstr(out, "--view"));
+    assert_int_equal(run("subscription", "description", "set", "--help", NULL), 0);
+    assert_non_null(strstr(out, "CUSTOMER TEXT"));
+    assert_int_equal(run("process", "start", "-h", NULL), 0);
+    assert_non_null(strstr(out, "--input PAGE.json..."));
+    assert_int_equal(run("help", "engine", "pause", NULL), 0);
+    assert_non_null(strstr(out, "Usage: orchctl engine pause"));
+
+    assert_int_equal(run("subscription", "frobnicate", NULL), 2);
+    assert_non_null(strstr(out, "unknown verb"));
+    assert_int_equal(run("process", NULL), 2);
+    assert_int_equal(run("subscription", "get", NULL), 2);
+    assert_int_equal(run("process", "list", "--bogus", NULL), 2);
+    assert_int_equal(run("process", "note", "a", "b", "c", NULL), 2);
+}
+
+/* docs/ORCHCTL.md holds the generated reference verbatim, so it cannot drift from --help. */
+static void docs_match_the_generated_reference(void **state)
+{
+    static char doc[1 << 18];
+    char path[1024];
+    (void)state;
+    assert_int_equal(run("help", "--markdown", NULL), 0);
+    assert_non_null(strstr(out, "<!-- BEGIN GENERATED"));
+    assert_non_null(strstr(out, "### orchctl process watch"));
+
+    snprintf(path, sizeof(path), "%s", __FILE__);
+    char *slash = strrchr(path, '/');
+    assert_non_null(slash);
+    snprintf(slash, sizeof(path) - (size_t)(slash - path), "/../../docs/ORCHCTL.md");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    if (!strstr(doc, out))
+        fail_msg("docs/ORCHCTL.md does not hold the output of 'orchctl help --markdown'; "
+                 "regenerate it with: cmake --build build --target orchctl-docs");
+}
+
+static void processes_and_unimplemented(void **state)
+{
+    (void)state;
+    /* ProcessService is registered: an empty list is a header. */
+    int rc = run("process", "list", "--filter", "status = \"failed\"", NULL);
+    assert_int_equal(rc, 0);
+    assert_true(strncmp(out, "ID  WORKFLOW  STATUS", 20) == 0);
+    assert_int_equal(run("--json", "process", "list", NULL), 0);
+    assert_string_equal(out, "[]\n");
+    assert_int_equal(run("process", "get", "00000000-0000-4000-8000-000000000000", NULL), 3);
+    assert_int_equal(run("process", "start", "create_node", "--input", "/nonexistent.json", NULL),
+                     2);
+
+    /* An RPC the server may not implement yet is a refusal in words, or works. */
+    rc = run("schedule", "list", NULL);
+    if (rc != 0) {
+        assert_int_equal(rc, 4);
+        assert_non_null(
+            strstr(out, "does not implement orchestrator.v1.EngineService/ListSchedules"));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(products_list_get_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(subscriptions_on_an_empty_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(processes_and_unimplemented, setup, teardown),
+        cmocka_unit_test(help_at_every_level_and_usage_errors),
+        cmocka_unit_test(docs_match_the_generated_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
