@@ -13,7 +13,8 @@ set(ORCH_OWN_PROTOS ${ORCH_CONTRACT_PROTOS} google/rpc/status.proto
 set(ORCH_WKT_PROTOS google/protobuf/any.proto google/protobuf/duration.proto
     google/protobuf/timestamp.proto google/protobuf/struct.proto
     google/protobuf/field_mask.proto google/protobuf/empty.proto)
-set(ORCH_GRPC_PROTOS grpc/health/v1/health.proto)
+set(ORCH_GRPC_PROTOS grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto
+    grpc/reflection/v1alpha/reflection.proto)
 
 set(ORCH_PROTO_SOURCES)
 set(ORCH_PROTO_ABS)
@@ -46,6 +47,17 @@ add_custom_command(
   DEPENDS ${ORCH_PROTO_ABS}
   COMMENT "protoc descriptor set")
 add_custom_target(orch_descriptor_set ALL DEPENDS ${ORCH_GEN_DIR}/orchestrator.pb)
+
+# What server reflection serves: the contract, health and reflection, with every import.
+add_custom_command(
+  OUTPUT ${ORCH_GEN_DIR}/reflection_set.pb
+  COMMAND ${PROTOC} -I${ORCH_PROTO_DIR} -I${ORCH_WKT_DIR} -I${ORCH_GRPC_PROTO_DIR}
+          --include_imports --descriptor_set_out=${ORCH_GEN_DIR}/reflection_set.pb
+          ${ORCH_CONTRACT_PROTOS} ${ORCH_GRPC_PROTOS}
+  WORKING_DIRECTORY ${ORCH_PROTO_DIR}
+  DEPENDS ${ORCH_PROTO_ABS}
+  COMMENT "protoc reflection descriptor set")
+add_custom_target(orch_reflection_set ALL DEPENDS ${ORCH_GEN_DIR}/reflection_set.pb)
 
 add_library(orch_proto STATIC ${ORCH_PROTO_SOURCES})
 target_include_directories(orch_proto PUBLIC ${ORCH_GEN_DIR})

@@ -1167,7 +1167,9 @@ orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     rc = db_exec(r.c,
                  "SELECT paused, coalesce(updated_by, ''), " US("update_time") ", "
                  "(SELECT count(*) FROM processes WHERE lease_owner IS NOT NULL AND "
-                 "lease_expires_time > now()), (SELECT count(*) FROM replicas r WHERE "
+                 "lease_expires_time > now() AND lease_owner IN (SELECT replica_id FROM "
+                 "replicas x WHERE x.stop_time IS NULL AND x.heartbeat_time > now() - "
+                 "interval '4500 milliseconds')), (SELECT count(*) FROM replicas r WHERE "
                  ALIVE("r") ") FROM engine_settings",
                  &res, err);
     if (!rc && PQntuples(res) == 1) {

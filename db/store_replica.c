@@ -197,8 +197,13 @@ orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const c
     orch_err_t rc;
 
     *already = false;
-    /* The row lock first: a concurrent retry (any replica) waits here until the first one
-     * committed, then sees what it did. */
+    /* The row lock first, in a statement of its own: a concurrent retry (any replica) waits
+     * here until the first one committed; the next statement's snapshot then sees what it
+     * did (a subquery of the locking statement would still read the old snapshot). */
+    rc = db_execp(tx->conn, "SELECT 1 FROM processes WHERE process_id = $1 FOR UPDATE", 1,
+                  (const char *[]){process_id}, NULL, err);
+    if (rc)
+        return rc;
     rc = db_execp(tx->conn,
                   "SELECT last_status IN ('failed', 'waiting', 'api_unavailable', "
                   "'inconsistent_data'), EXISTS (SELECT 1 FROM process_events e WHERE "
@@ -208,7 +213,7 @@ orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const c
                   "(SELECT 1 FROM process_events f WHERE f.process_id = p.process_id AND "
                   "f.kind = 'status_changed' AND f.sequence > e.sequence AND "
                   "f.payload->>'new_status' IN ('failed', 'api_unavailable', "
-                  "'inconsistent_data'))) FROM processes p WHERE p.process_id = $1 FOR UPDATE",
+                  "'inconsistent_data'))) FROM processes p WHERE p.process_id = $1",
                   1, (const char *[]){process_id}, &res, err);
     if (rc)
         return rc;

@@ -20,6 +20,7 @@
 #include "domain/engine/worker.h"
 #include "domain/log.h"
 #include "domain/metrics.h"
+#include "domain/schedule/scheduler.h"
 #include "server/app.h"
 #include "server/config.h"
 #include "server/metrics_http.h"
@@ -205,6 +206,7 @@ int main(int argc, char **argv)
     db_listener_t *listener = NULL;
     orch_registry_t *registry = NULL;
     orch_engine_t *engine = NULL;
+    orch_scheduler_t *scheduler = NULL;
     srv_metrics_http_t *metrics = NULL;
     orch_catalog_t *cat = NULL;
     srv_server_t *srv = NULL, *health_srv = NULL;
@@ -323,6 +325,8 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    /* Due schedules and the takeover of dead replicas' processes. */
+    scheduler = orch_scheduler_start(app.store, orch_engine_replica_id(engine), 200);
     listener = db_listener_new(cfg.database_url);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
@@ -361,7 +365,9 @@ int main(int argc, char **argv)
     srv_server_add_methods(srv, srv_process_methods);
     srv_server_add_methods(srv, srv_workflow_methods);
     srv_server_add_methods(srv, srv_engine_methods);
+    srv_server_add_methods(srv, srv_schedule_methods);
     srv_server_add_methods(srv, srv_watch_methods);
+    srv_server_add_methods(srv, srv_reflection_methods);
     orch_error_init(&err);
     if (srv_server_start(srv, &err)) {
         orch_err("main", "%s", err.message);
@@ -393,6 +399,8 @@ int main(int argc, char **argv)
      * another replica continues them at once. */
     db_listener_free(listener); /* its callbacks wake the engine: gone first */
     listener = NULL;
+    orch_scheduler_stop(scheduler);
+    scheduler = NULL;
     orch_engine_stop(engine);
     engine = NULL;
     srv_watch_stop(app.watch);
@@ -405,6 +413,7 @@ out:
     if (wd_running)
         watchdog_stop(&wd);
     db_listener_free(listener);
+    orch_scheduler_stop(scheduler);
     orch_engine_stop(engine);
     srv_metrics_http_stop(metrics);
     srv_watch_stop(app.watch);

@@ -331,11 +331,13 @@ static json_t *validate_value(vstate_t *v, const orch_form_field_t *f, const jso
         json_int_t i;
         if (json_is_real(in)) {
             double d = json_real_value(in);
-            if (d != (double)(long long)d)
-                bad(v, path, "%s must be a whole number, not %g", label_of(f), d);
-            else
+            if (d > MAX_SAFE || d < -MAX_SAFE)
                 bad(v, path, "%s is too large: whole numbers are exact only up to 2^53",
                     label_of(f));
+            else if (d != (double)(long long)d)
+                bad(v, path, "%s must be a whole number, not %g", label_of(f), d);
+            else
+                bad(v, path, "%s must be a whole number", label_of(f));
             return NULL;
         }
         if (!json_is_integer(in)) {

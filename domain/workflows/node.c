@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "domain/engine/engine.h"
+#include "domain/forms/forms.h"
 #include "domain/subscription/subscription.h"
 #include "domain/workflows/workflows.h"
 
@@ -166,7 +167,29 @@ static const orch_step_def_t create_node_steps[] = {
     ORCH_STEPS_END,
 };
 
+/* The start form: one page (the steps are those of version 1, unchanged). */
+static const orch_form_field_t create_node_fields[] = {
+    {.name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,
+     .has_min = true, .min = 1, .has_max = true, .max = 255},
+    {.name = "node_name", .title = "Node name", .type = ORCH_FORM_STRING, .required = true,
+     .has_min = true, .min = 1, .has_max = true, .max = 255},
+    {.name = "role_id", .title = "Role", .type = ORCH_FORM_INTEGER, .required = true,
+     .has_min = true, .min = 0},
+    {.name = "type_id", .title = "Device type", .type = ORCH_FORM_INTEGER, .required = true,
+     .has_min = true, .min = 0},
+    {.name = "site_id", .title = "Site", .type = ORCH_FORM_INTEGER, .required = true,
+     .has_min = true, .min = 0},
+    {.name = "node_description", .title = "Description", .type = ORCH_FORM_STRING,
+     .has_max = true, .max = 2000},
+    {.name = "ipv6", .title = "Allocate an IPv6 loopback", .type = ORCH_FORM_BOOLEAN,
+     .default_json = "true"},
+    {0},
+};
+static const orch_form_page_t create_node_pages[] = {{"The node", create_node_fields}, {0}};
+static const orch_form_t create_node_form = {.pages = create_node_pages};
+
 const orch_workflow_def_t orch_wf_create_node = {
+    .form = &create_node_form,
     .name = "create_node",
     .description = "Create node",
     .target = ORCH_TARGET_CREATE,

@@ -14,6 +14,8 @@ orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err)
     orch_err_t rc = orch_registry_add(r, &orch_wf_create_node, err);
     if (!rc)
         rc = orch_workflows_register_tasks(r, err);
+    for (size_t i = 0; !rc && orch_wf_lifecycle_all[i]; i++)
+        rc = orch_registry_add(r, orch_wf_lifecycle_all[i], err);
     if (rc || !getenv("ORCH_TEST_WORKFLOWS"))
         return rc;
     if (!versions)

@@ -227,6 +227,11 @@ int srv_codec_check_depth(const uint8_t *data, size_t len, const ProtobufCMessag
         uint64_t key, n;
         if (read_varint(&p, end, &key) != 0)
             return -1;
+        /* Field numbers are 1 .. 2^29 - 1. protobuf-c refuses a 0 only when the key is one
+         * byte, and keeps an over-long one (80 00) as an unknown field that it then
+         * re-encodes as the invalid 00: refuse both here. */
+        if (key >> 3 == 0 || key >> 3 > 536870911u)
+            return -1;
         switch (key & 7) {
         case 0:
             if (read_varint(&p, end, &n) != 0)

@@ -23,7 +23,7 @@
 #include "server/rpc/codec.h"
 #include "server/rpc/status.h"
 
-typedef enum { TAG_SLOT, TAG_GENERIC, TAG_CALL_OP, TAG_CALL_SEND } tag_kind_t;
+typedef enum { TAG_SLOT, TAG_GENERIC, TAG_CALL_OP, TAG_CALL_SEND, TAG_CALL_RECV } tag_kind_t;
 
 typedef struct tag {
     tag_kind_t kind;
@@ -68,7 +68,8 @@ typedef struct qmsg {
 /* Refs: the handler holds one while it runs, the RECV_CLOSE batch one, every send batch
  * one, the stream registry one, and a streaming handler one per srv_call_ref. */
 struct srv_call {
-    tag_t close_tag, send_tag;
+    tag_t close_tag, send_tag, recv_tag;
+    grpc_byte_buffer *recv_bb; /* client streaming: the message being received */
     atomic_int refs;
     pthread_mutex_t mu; /* guards the send side below */
     worker_t *w;
@@ -234,6 +235,8 @@ static srv_call_t *call_new(worker_t *w, const method_entry_t *me)
     c->close_tag.kind = TAG_CALL_OP;
     c->close_tag.owner = c;
     c->send_tag.kind = TAG_CALL_SEND;
+    c->recv_tag.kind = TAG_CALL_RECV;
+    c->recv_tag.owner = c;
     c->send_tag.owner = c;
     c->w = w;
     c->srv = w->srv;
@@ -269,6 +272,8 @@ void srv_call_unref(srv_call_t *c)
     grpc_metadata_array_destroy(&c->md);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
+    if (c->recv_bb)
+        grpc_byte_buffer_destroy(c->recv_bb);
     if (c->inflight)
         grpc_byte_buffer_destroy(c->inflight);
     for (qmsg_t *q = c->qhead, *next; q; q = next) {
@@ -539,6 +544,55 @@ static void call_finish_unary(srv_call_t *c, const ProtobufCMessage *resp, const
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Client streaming: asks for the next request message. */
+static void call_start_recv(srv_call_t *c)
+{
+    grpc_op op = {0};
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->recv_bb;
+    c->recv_bb = NULL;
+    srv_call_ref(c);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->recv_tag, NULL) != GRPC_CALL_OK)
+        srv_call_unref(c);
+}
+
+/* A request message arrived (or, with none, the client half-closed). */
+static void call_recv_done(srv_call_t *c, bool ok)
+{
+    const srv_stream_ops_t *ops = c->me->m.stream;
+    orch_error_t err;
+
+    orch_error_init(&err);
+    if (!ok || atomic_load(&c->over)) {
+        srv_call_unref(c);
+        return;
+    }
+    if (!c->recv_bb) {
+        if (ops->half_close)
+            ops->half_close(c);
+        else
+            srv_stream_finish(c, NULL);
+    } else {
+        orch_arena_t *a = orch_arena_new();
+        ProtobufCAllocator alloc;
+        ProtobufCMessage *msg = NULL;
+        orch_err_t rc;
+        srv_codec_arena_allocator(&alloc, a);
+        rc = srv_codec_unpack(c->recv_bb, c->me->input, &alloc,
+                              (size_t)c->srv->cfg.max_message_bytes, &msg, &err);
+        grpc_byte_buffer_destroy(c->recv_bb);
+        c->recv_bb = NULL;
+        if (!rc)
+            rc = ops->message(c, msg, &err);
+        orch_arena_free(a);
+        if (rc)
+            srv_stream_finish(c, &err);
+        else
+            call_start_recv(c);
+    }
+    srv_call_unref(c);
+}
+
 static void call_handle(srv_call_t *c)
 {
     const method_entry_t *me = c->me;
@@ -567,8 +621,11 @@ static void call_handle(srv_call_t *c)
         }
     }
     srv_codec_arena_allocator(&alloc, c->arena);
-    rc = srv_codec_unpack(c->payload, me->input, &alloc, (size_t)c->srv->cfg.max_message_bytes,
-                          &req, &err);
+    if (me->m.stream && me->m.stream->message)
+        rc = ORCH_OK; /* requests arrive one by one after start */
+    else
+        rc = srv_codec_unpack(c->payload, me->input, &alloc,
+                              (size_t)c->srv->cfg.max_message_bytes, &req, &err);
     if (!rc && atomic_load(&c->srv->draining) && !(me->m.flags & SRV_METHOD_PUBLIC)) {
         rc = orch_error_set(&err, ORCH_UNAVAILABLE, "SERVER_DRAINING",
                             "this server is shutting down; retry on another replica");
@@ -586,6 +643,8 @@ static void call_handle(srv_call_t *c)
             pthread_mutex_lock(&c->mu);
             pump_locked(c);
             pthread_mutex_unlock(&c->mu);
+            if (me->m.stream->message)
+                call_start_recv(c);
             /* The close may already have completed on this thread's queue: it is handled
              * after we return, and will see started_stream. */
             goto out;
@@ -615,10 +674,15 @@ static bool slot_post(slot_t *s)
     s->call = NULL;
     s->payload = NULL;
     grpc_metadata_array_init(&s->md);
-    e = grpc_server_request_registered_call(s->w->srv->server, s->me->handle, &s->call,
-                                            &s->deadline, &s->md, &s->payload, s->w->cq,
-                                            s->w->cq, &s->tag);
+    /* A client-streaming method has no initial payload: the core insists on NULL. */
+    e = grpc_server_request_registered_call(
+        s->w->srv->server, s->me->handle, &s->call, &s->deadline, &s->md,
+        s->me->m.stream && s->me->m.stream->message ? NULL : &s->payload, s->w->cq, s->w->cq,
+        &s->tag);
     if (e != GRPC_CALL_OK) {
+        if (!atomic_load(&s->w->srv->draining))
+            orch_err("rpc", "cannot post a request slot for %s (grpc_call_error %d)",
+                     s->me->path, (int)e);
         grpc_metadata_array_destroy(&s->md);
         return false;
     }
@@ -683,12 +747,22 @@ static void gslot_fired(gslot_t *g, bool ok)
         atomic_fetch_sub(&srv->live_slots, 1);
         return;
     }
-    c = call_new(g->w, NULL);
+    {
+        /* A client-streaming method of ours, or an unknown one (UNIMPLEMENTED). */
+        const method_entry_t *me = NULL;
+        size_t len = GRPC_SLICE_LENGTH(g->details.method);
+        for (size_t i = 0; i < srv->nmethods && !me; i++)
+            if (!srv->methods[i].handle && strlen(srv->methods[i].path) == len &&
+                memcmp(srv->methods[i].path, GRPC_SLICE_START_PTR(g->details.method), len) == 0)
+                me = &srv->methods[i];
+        c = call_new(g->w, me);
+    }
     c->call = g->call;
     c->deadline = g->details.deadline;
     c->md = g->md;
-    orch_debug("rpc", "unknown method %.*s", (int)GRPC_SLICE_LENGTH(g->details.method),
-               (const char *)GRPC_SLICE_START_PTR(g->details.method));
+    if (!c->me)
+        orch_debug("rpc", "unknown method %.*s", (int)GRPC_SLICE_LENGTH(g->details.method),
+                   (const char *)GRPC_SLICE_START_PTR(g->details.method));
     grpc_call_details_destroy(&g->details);
     if (atomic_load(&srv->draining) || !gslot_post(g)) {
         free(g);
@@ -721,6 +795,9 @@ static void *worker_main(void *arg)
             break;
         case TAG_CALL_SEND:
             call_send_done(t->owner, ev.success != 0);
+            break;
+        case TAG_CALL_RECV:
+            call_recv_done(t->owner, ev.success != 0);
             break;
         }
     }
@@ -784,9 +861,16 @@ void srv_server_add_methods(srv_server_t *srv, const srv_method_t *methods)
         e->md = md;
         e->input = md->input;
         e->output = md->output;
-        e->handle = grpc_server_register_method(srv->server, e->path, NULL,
-                                                GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
-        orch_assert(e->handle != NULL);
+        /* Client-streaming methods arrive through the generic slots, which read no payload
+         * (the core's registered-method matching did not deliver GRPC_SRM_PAYLOAD_NONE
+         * methods in 1.51); the others are registered and get their request with the call. */
+        if (m->stream && m->stream->message) {
+            e->handle = NULL;
+        } else {
+            e->handle = grpc_server_register_method(srv->server, e->path, NULL,
+                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+            orch_assert(e->handle != NULL);
+        }
     }
 }
 
@@ -807,6 +891,8 @@ orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
     for (int i = 0; i < srv->cfg.threads; i++) {
         worker_t *w = &srv->workers[i];
         for (size_t j = 0; j < srv->nmethods; j++) {
+            if (!srv->methods[j].handle)
+                continue; /* served through the generic slots */
             for (int k = 0; k < srv->cfg.slots_per_method; k++) {
                 slot_t *s = orch_calloc(1, sizeof(*s));
                 s->tag.kind = TAG_SLOT;

@@ -41,6 +41,12 @@ typedef struct srv_stream_ops {
      * drained): drop every reference to it that other threads hold. Called exactly once,
      * if start succeeded. */
     void (*closed)(srv_call_t *call);
+    /* Client streaming (bidi): set for methods whose requests arrive as a stream. start
+     * then gets req == NULL; message is called for each request, in order, on the call's
+     * worker thread (msg lives until it returns); an error ends the call with it. When the
+     * client half-closes, half_close is called (NULL: finish with OK). */
+    orch_err_t (*message)(srv_call_t *call, const ProtobufCMessage *msg, orch_error_t *err);
+    void (*half_close)(srv_call_t *call);
 } srv_stream_ops_t;
 
 /* Method flags. The role a method needs is one of the SRV_ROLE_* flags; a method with none

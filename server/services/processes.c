@@ -772,6 +772,7 @@ static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
     srv_app_t *app = srv_call_app(call);
     Orchestrator__V1__RetryProcessResponse *resp;
     srv_idem_t idem = {0};
+    bool already = false;
     orch_err_t rc = check_id(req->process_id, err);
     if (rc)
         return rc;
@@ -789,15 +790,19 @@ static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
     resp = NEW(srv_call_arena(call), Orchestrator__V1__RetryProcessResponse);
     orchestrator__v1__retry_process_response__init(resp);
     rc = refuse_if_paused(call, idem.tx, err);
+    /* A repeat (client retry, or the same retry at another replica) waits for the first on
+     * the process row and then answers ALREADY_APPLIED instead of NOT_RETRIABLE. */
     if (!rc)
-        rc = app->store->ops->process_retry(idem.tx, req->process_id, actor_of(call), err);
+        rc = app->store->ops->process_retry_once(idem.tx, req->process_id, actor_of(call),
+                                                 &already, err);
     if (!rc)
         rc = basic(call, idem.tx, req->process_id, &resp->process, err);
     if (rc) {
         srv_idem_abort(call, &idem);
         return rc;
     }
-    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    resp->outcome = already ? ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
+                            : ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
     *respm = &resp->base;
     rc = srv_idem_commit(call, &idem, *respm, err);
     if (rc)
@@ -989,16 +994,16 @@ out:
 }
 
 const srv_method_t srv_process_methods[] = {
-    {&orchestrator__v1__process_service__descriptor, "StartProcess", start_process, 0, NULL},
-    {&orchestrator__v1__process_service__descriptor, "GetProcess", get_process, 0, NULL},
-    {&orchestrator__v1__process_service__descriptor, "ListProcesses", list_processes, 0, NULL},
-    {&orchestrator__v1__process_service__descriptor, "RetryProcess", retry_process, 0, NULL},
-    {&orchestrator__v1__process_service__descriptor, "AbortProcess", abort_process, 0, NULL},
-    {&orchestrator__v1__process_service__descriptor, "DeleteProcess", delete_process, 0, NULL},
-    {&orchestrator__v1__process_service__descriptor, "UpdateProcessNote", update_note, 0, NULL},
-    {&orchestrator__v1__process_service__descriptor, "GetProcessStatusCounts", status_counts, 0,
+    {&orchestrator__v1__process_service__descriptor, "StartProcess", start_process, SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "GetProcess", get_process, SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__process_service__descriptor, "ListProcesses", list_processes, SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__process_service__descriptor, "RetryProcess", retry_process, SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "AbortProcess", abort_process, SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "DeleteProcess", delete_process, SRV_ROLE_ADMIN, NULL},
+    {&orchestrator__v1__process_service__descriptor, "UpdateProcessNote", update_note, SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "GetProcessStatusCounts", status_counts, SRV_ROLE_READER,
      NULL},
-    {&orchestrator__v1__process_service__descriptor, "BulkResume", bulk_resume, 0, NULL},
+    {&orchestrator__v1__process_service__descriptor, "BulkResume", bulk_resume, SRV_ROLE_OPERATOR, NULL},
     {&orchestrator__v1__process_service__descriptor, "ResumeProcess", resume_process,
      SRV_ROLE_OPERATOR, NULL},
     {&orchestrator__v1__process_service__descriptor, "DeliverCallback", deliver_callback,

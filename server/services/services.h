@@ -11,6 +11,9 @@ extern const srv_method_t srv_subscription_methods[];
 extern const srv_method_t srv_process_methods[];
 extern const srv_method_t srv_workflow_methods[];
 extern const srv_method_t srv_engine_methods[];
+/* EngineService: ListReplicas and the schedules (schedules.c). */
+extern const srv_method_t srv_schedule_methods[];
 extern const srv_method_t srv_watch_methods[];
+extern const srv_method_t srv_reflection_methods[];
 
 #endif

@@ -453,6 +453,8 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
         Orchestrator__V1__ProcessSnapshot snap = ORCHESTRATOR__V1__PROCESS_SNAPSHOT__INIT;
         snap.process = srv_process_to_pb(call, p, false);
         ev.kind = ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT;
+        /* The snapshot is as of the process's last change (PostgreSQL's clock). */
+        ev.event_time = srv_codec_timestamp(srv_call_arena(call), p->update_us);
         ev.process_id = (char *)req->process_id;
         ev.sequence = seq;
         ev.cursor = "";
@@ -540,6 +542,7 @@ static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMess
     if (sub) {
         Orchestrator__V1__SubscriptionEvent ev = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__INIT;
         ev.kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_SNAPSHOT;
+        ev.event_time = srv_codec_timestamp(srv_call_arena(call), sub->update_time_us);
         ev.subscription_id = (char *)req->subscription_id;
         ev.sequence = seq;
         ev.version = sub->version;

@@ -15,7 +15,10 @@ FUZZ=$BUILD/tests/fuzz
 CORPUS=$ROOT/tests/fuzz/corpus
 PROTOC=(protoc -I"$ROOT/proto" -I/usr/include -I/usr/share/grpc-proto)
 
-for t in fuzz_request fuzz_filter fuzz_struct fuzz_subscription_json; do
+TARGETS=(fuzz_request fuzz_filter fuzz_struct fuzz_subscription_json)
+[[ -x $FUZZ/fuzz_forms ]] && TARGETS+=(fuzz_forms)
+[[ -x $FUZZ/fuzz_cron ]] && TARGETS+=(fuzz_cron)
+for t in "${TARGETS[@]}"; do
     [[ -x $FUZZ/$t ]] || { echo "seeds.sh: $FUZZ/$t is not built" >&2; exit 1; }
     mkdir -p "$CORPUS/$t"
     rm -f "$CORPUS/$t"/seed-*
@@ -114,6 +117,36 @@ while IFS= read -r j; do
     printf '%s' "$j" >"$CORPUS/fuzz_subscription_json/seed-$((i++))"
 done < <(FUZZ_PRINT_EXAMPLES=1 "$FUZZ/fuzz_subscription_json")
 
-for t in fuzz_request fuzz_filter fuzz_struct fuzz_subscription_json; do
+# ---- fuzz_forms: JSON answers, one object per page ----------------------------------------------
+if [[ -x $FUZZ/fuzz_forms ]]; then
+    i=0
+    while IFS= read -r j; do
+        printf '%s' "$j" >"$CORPUS/fuzz_forms/seed-$((i++))"
+    done <<'EOF'
+{"node_name": "ams-01", "role_id": 3, "site_id": "0b3f8a52-6c0e-4c8e-9d1f-3a2b1c0d9e8f", "password": "s3cret", "address": {"street": "Main 1", "floor": 2}}
+[{"node_name": "ams-01", "enabled": false, "version": "v1"}, {"port": 3, "mode": "untagged", "features": ["tagged", "link_member"], "vlans": [{"vlan": 10}, {"vlan": 4094}], "comment": "x"}]
+[{"node_name": "AMS 01", "role_id": 1.5, "site_id": "nope"}, {"port": "xe-9/9/9", "features": ["tagged", "tagged"]}]
+[{"node_name": "ams-02", "role_id": 9007199254740993}, {}, {}]
+EOF
+fi
+
+# ---- fuzz_cron: cron expressions -----------------------------------------------------------------
+if [[ -x $FUZZ/fuzz_cron ]]; then
+    i=0
+    while IFS= read -r j; do
+        printf '%s' "$j" >"$CORPUS/fuzz_cron/seed-$((i++))"
+    done <<'EOF'
+*/15 * * * *
+0 3 * * MON-FRI
+30 2 1,15 * *
+0 0 29 2 *
+5 4 * JAN-mar/2 sun
+0 12 13 * 5
+0-59/7 1-23/3 */2 * 0,7
+0 0 31 2 *
+EOF
+fi
+
+for t in "${TARGETS[@]}"; do
     echo "seeds.sh: $t: $(ls "$CORPUS/$t" | wc -l) inputs"
 done

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "harness.h"
 #include "orchestrator/v1/processes.pb-c.h"
@@ -351,11 +352,168 @@ static void thousand_watchers(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* ---- the trap: a lower cursor that commits after a higher one ------------------------ */
+
+static PGconn *pg_open(const char *dbname)
+{
+    char ci[512];
+    PGconn *c;
+    harness_conninfo(dbname, ci);
+    c = PQconnectdb(ci);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect %s: %s", ci, PQerrorMessage(c));
+    return c;
+}
+
+static void pg_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* Inserts a synthetic callback_progress event for process id at sequence seq. */
+static void pg_insert_event(PGconn *c, const char *id, const char *seq)
+{
+    const char *p[2] = {id, seq};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO process_events (process_id, sequence, kind, payload) "
+                               "VALUES ($1::uuid, $2::bigint, 'callback_progress', '{}')",
+                               2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("insert event: %s", PQerrorMessage(c));
+    PQclear(r);
+}
+
+static void parse_cursor(const char *cur, long long *tx, long long *id)
+{
+    if (sscanf(cur, "%lld:%lld", tx, id) != 2)
+        fail_msg("cursor %s is not <tx_id>:<event_id>", cur);
+}
+
+static bool cursor_less(const char *x, const char *y)
+{
+    long long xt, xi, yt, yi;
+    parse_cursor(x, &xt, &xi);
+    parse_cursor(y, &yt, &yi);
+    return xt < yt || (xt == yt && xi < yi);
+}
+
+static void expect_nothing(cli_stream_t *w, int ms, const char *when)
+{
+    ProtobufCMessage *m = NULL;
+    int r = cli_stream_next(w, &orchestrator__v1__process_event__descriptor, ms, &m);
+    if (r == 1) {
+        event_t *e = (event_t *)m;
+        fail_msg("%s: got an event of %s seq %lld cursor %s", when, e->process_id,
+                 (long long)e->sequence, e->cursor);
+    }
+    assert_int_equal(r, -1); /* -1: nothing yet, the stream is still open */
+}
+
+static event_t *expect_event(cli_stream_t *w, int ms)
+{
+    ProtobufCMessage *m = NULL;
+    int r = cli_stream_next(w, &orchestrator__v1__process_event__descriptor, ms, &m);
+    if (r != 1)
+        fail_msg("expected an event, got %d", r);
+    return (event_t *)m;
+}
+
+/* Transaction A inserts an event (lower tx_id) and stays open; B inserts a later one and
+ * commits. A WatchProcesses reader must not hand out B (its cursor would pass A's for
+ * ever); when A commits it gets A then B, each once, cursors increasing. */
+static void watch_processes_late_commit_trap(void **state)
+{
+    harness_server_t s;
+    char pid[64], id1[64], id2[64], filter[256], start_cursor[64], a_cursor[64];
+    Orchestrator__V1__WatchProcessesRequest req = ORCHESTRATOR__V1__WATCH_PROCESSES_REQUEST__INIT;
+    PGconn *ca, *cb;
+    PGresult *r;
+    cli_stream_t *w;
+    event_t *ea, *eb;
+    (void)state;
+
+    /* No workers: the processes exist and stay created, so only our events flow. */
+    harness_server_start(&s, NULL, (const char *const[]){"--workers", "0", NULL});
+    product_id(&s, "node Cisco", pid);
+    start_node(&s, pid, "trap-a", id1);
+    start_node(&s, pid, "trap-b", id2);
+    snprintf(filter, sizeof(filter), "process_id = \"%s\" OR process_id = \"%s\"", id1, id2);
+
+    ca = pg_open(s.dbname);
+    cb = pg_open(s.dbname);
+    /* Start after every event that exists (all committed: the starts returned). */
+    r = PQexec(ca, "SELECT coalesce(max(tx_id::text::bigint), 0)::text || ':' || "
+                   "coalesce(max(event_id), 0)::text FROM process_events");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    snprintf(start_cursor, sizeof(start_cursor), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+
+    req.filter = filter;
+    req.after_cursor = start_cursor;
+    w = cli_stream_open(s.ch, PS "WatchProcesses", &req.base, 60000);
+    expect_nothing(w, 500, "before any synthetic event");
+
+    /* A: lower tx_id, lower event_id, left open. */
+    pg_ok(ca, "BEGIN");
+    pg_insert_event(ca, id1, "1000001");
+    /* B: higher tx_id and event_id, committed first. */
+    pg_ok(cb, "BEGIN");
+    pg_insert_event(cb, id2, "1000002");
+    pg_ok(cb, "COMMIT");
+    /* B is committed and notified, but below A's open transaction nothing may pass. */
+    expect_nothing(w, 1200, "while A's lower cursor is still open");
+
+    pg_ok(ca, "COMMIT");
+    ea = expect_event(w, 5000);
+    eb = expect_event(w, 5000);
+    assert_string_equal(ea->process_id, id1);
+    assert_int_equal(ea->sequence, 1000001);
+    assert_int_equal(ea->kind,
+                     ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_CALLBACK_PROGRESS);
+    assert_string_equal(eb->process_id, id2);
+    assert_int_equal(eb->sequence, 1000002);
+    assert_true(cursor_less(start_cursor, ea->cursor));
+    assert_true(cursor_less(ea->cursor, eb->cursor));
+    expect_nothing(w, 500, "after A and B");
+    {
+        cli_status_t st;
+        cli_stream_close(w, &st);
+        cli_status_cleanup(&st);
+    }
+
+    /* Reconnecting with A's cursor gives exactly B. */
+    snprintf(a_cursor, sizeof(a_cursor), "%s", ea->cursor);
+    req.after_cursor = a_cursor;
+    w = cli_stream_open(s.ch, PS "WatchProcesses", &req.base, 60000);
+    {
+        event_t *again = expect_event(w, 5000);
+        cli_status_t st;
+        assert_string_equal(again->process_id, id2);
+        assert_int_equal(again->sequence, 1000002);
+        assert_string_equal(again->cursor, eb->cursor);
+        protobuf_c_message_free_unpacked(&again->base, NULL);
+        expect_nothing(w, 500, "after B on reconnect");
+        cli_stream_close(w, &st);
+        cli_status_cleanup(&st);
+    }
+
+    protobuf_c_message_free_unpacked(&ea->base, NULL);
+    protobuf_c_message_free_unpacked(&eb->base, NULL);
+    PQfinish(ca);
+    PQfinish(cb);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(watch_to_completion_and_reconnect),
         cmocka_unit_test(watch_many_processes),
+        cmocka_unit_test(watch_processes_late_commit_trap),
         cmocka_unit_test(thousand_watchers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,644 @@
+/* The example catalogue's lifecycle workflows with forms, input and callback steps:
+ * modify_note (every product, also out of sync); node modify / terminate / validate; port
+ * create (two pages: the node, then a free port of that node) / modify / terminate (an input
+ * step: a person confirms the cable is out) / validate; l2vpn create (SAPs on ports) /
+ * modify / terminate / validate / reconcile. The lifecycle wrappers (engine.h) add the
+ * lock, status and unlock steps: these are the business steps only.
+ *
+ * The configuration push stands for an external provisioning system: a callback step hands
+ * it the token. The simulated system is a directory: with ORCH_SIM_CALLBACK_DIR set, the
+ * token is written to <dir>/<process_id>.<step_key> (mode 0600) for whoever plays the system
+ * (the integration tests) to DeliverCallback; without it the system answers at once (the
+ * step is skipped, nothing waits). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain/alloc.h"
+#include "domain/engine/engine.h"
+#include "domain/forms/forms.h"
+#include "domain/subscription/subscription.h"
+#include "domain/workflows/workflows.h"
+
+/* ---- shared helpers ------------------------------------------------------------------------- */
+
+typedef orch_err_t (*edit_fn)(orch_step_ctx_t *ctx, const json_t *state,
+                              orch_subscription_t *sub, orch_error_t *err);
+
+/* Loads state.subscription_id (or the id under key) for update, lets edit change it, saves. */
+static orch_step_result_t edit_subscription(orch_step_ctx_t *ctx, const json_t *state,
+                                            edit_fn edit, json_t *changes)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    orch_step_result_t r;
+    orch_error_init(&err);
+    if (!ctx->store || !ctx->catalog) {
+        json_decref(changes);
+        return orch_step_fail("NO_STORE", NULL, "step %s needs the store", ctx->step_key);
+    }
+    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
+                                  orch_state_str(state, "subscription_id", ""), true, &sub,
+                                  &err) ||
+        edit(ctx, state, sub, &err) || ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        json_decref(changes);
+        r = orch_step_fail_error(&err);
+    } else {
+        orch_step_ctx_link_subscription(ctx, sub->id);
+        r = orch_step_ok(changes);
+    }
+    orch_subscription_free(sub);
+    return r;
+}
+
+static orch_step_result_t allocate(orch_step_ctx_t *ctx, const char *pool, const char *field)
+{
+    orch_error_t err;
+    long long v = 0;
+    orch_error_init(&err);
+    if (!ctx->store)
+        return orch_step_fail("NO_STORE", NULL, "allocation needs the store");
+    if (ctx->store->ops->inventory_allocate(ctx->tx, pool, ctx->process_id, &v, &err))
+        return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pool, err.message);
+    return orch_step_ok(json_pack("{s:I}", field, (json_int_t)v));
+}
+
+/* The configuration push: hands the token to the (simulated) provisioning system. */
+static orch_step_result_t push_config(orch_step_ctx_t *ctx, json_t *state)
+{
+    const char *dir = getenv("ORCH_SIM_CALLBACK_DIR");
+    char path[1024];
+    int fd;
+    (void)state;
+    if (!dir || !*dir) {
+        orch_step_log(ORCH_LOG_INFO, ctx, "simulated provisioning answered at once");
+        return orch_step_skip();
+    }
+    snprintf(path, sizeof(path), "%s/%s.%s", dir, ctx->process_id, ctx->step_key);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, ctx->callback_token, strlen(ctx->callback_token)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return orch_step_fail("PROVISIONING_UNAVAILABLE", NULL,
+                              "the provisioning system cannot be reached");
+    }
+    close(fd);
+    orch_step_log(ORCH_LOG_INFO, ctx, "configuration push requested; waiting for its callback");
+    return orch_step_ok(json_pack("{s:s}", "config_push", "requested"));
+}
+
+/* Active subscriptions of a product type as choices {value: id, label: description}. */
+static json_t *subscriptions_of(const orch_form_env_t *env, const char *product_type)
+{
+    json_t *out = json_array();
+    orch_sub_page_t page = {0};
+    orch_error_t err;
+    char filter[128];
+    orch_sub_query_t q = {0};
+    if (!env || !env->store || !env->catalog)
+        return out;
+    snprintf(filter, sizeof(filter), "product_type = \"%s\" AND status = \"active\"",
+             product_type);
+    q.filter = filter;
+    q.page_size = 500;
+    orch_error_init(&err);
+    if (env->store->ops->sub_list(env->store, env->ctx, env->catalog, &q, &page, &err) == 0)
+        for (size_t i = 0; i < page.n; i++)
+            json_array_append_new(out, json_pack("{s:s, s:s}", "value", page.items[i]->id,
+                                                 "label", page.items[i]->description));
+    orch_sub_page_cleanup(&page);
+    return out;
+}
+
+/* ---- modify_note ---------------------------------------------------------------------------- */
+
+static const orch_form_field_t note_fields[] = {
+    {.name = "note", .title = "Note", .type = ORCH_FORM_STRING, .required = true,
+     .has_max = true, .max = 5000, .widget = "textarea"},
+    {0},
+};
+static const orch_form_page_t note_pages[] = {{"The subscription's note", note_fields}, {0}};
+static const orch_form_t note_form = {.pages = note_pages};
+
+static orch_err_t set_note(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                           orch_error_t *err)
+{
+    (void)ctx;
+    return orch_sub_set_note(sub, orch_state_str(state, "note", ""), err);
+}
+
+static orch_step_result_t store_note(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, set_note, NULL);
+}
+
+static const orch_step_def_t modify_note_steps[] = {
+    ORCH_STEP("store_note", "Store the note", store_note),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+const orch_workflow_def_t orch_wf_modify_note = {
+    .name = "modify_note", .description = "Modify the note of a subscription",
+    .target = ORCH_TARGET_MODIFY, .version = 1, .steps = modify_note_steps,
+    .form = &note_form, .lifecycle = ORCH_LC_NONE,
+};
+
+/* ---- node ----------------------------------------------------------------------------------- */
+
+static const orch_form_field_t modify_node_fields[] = {
+    {.name = "node_name", .title = "Node name", .type = ORCH_FORM_STRING, .has_min = true,
+     .min = 1, .has_max = true, .max = 255, .pattern = "[a-z0-9][a-z0-9.-]*"},
+    {.name = "node_description", .title = "Description", .type = ORCH_FORM_STRING,
+     .has_max = true, .max = 2000},
+    {0},
+};
+static const orch_form_page_t modify_node_pages[] = {{"Change the node", modify_node_fields},
+                                                     {0}};
+static const orch_form_t modify_node_form = {.pages = modify_node_pages};
+
+static orch_err_t edit_node(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                            orch_error_t *err)
+{
+    const char *name = orch_state_str(state, "node_name", NULL);
+    const char *desc = orch_state_str(state, "node_description", NULL);
+    (void)ctx;
+    if (name && orch_sub_set_str(sub, "node_name", name, err))
+        return err->code;
+    if (desc && orch_sub_set_str(sub, "node_description", desc, err))
+        return err->code;
+    return ORCH_OK;
+}
+
+static orch_step_result_t update_node(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, edit_node, NULL);
+}
+
+static orch_err_t node_down(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                            orch_error_t *err)
+{
+    (void)ctx;
+    (void)state;
+    return orch_sub_set_str(sub, "node_status", "decommissioned", err);
+}
+
+static orch_step_result_t decommission_node(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, node_down, NULL);
+}
+
+/* Validate: the subscription's tree is what its status requires. */
+static orch_err_t check_tree(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                             orch_error_t *err)
+{
+    (void)ctx;
+    (void)state;
+    return orch_sub_validate(sub, err);
+}
+
+static orch_step_result_t validate_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, check_tree, json_pack("{s:b}", "valid", 1));
+}
+
+static const orch_step_def_t modify_node_steps[] = {
+    ORCH_STEP("update_node", "Update the node", update_node),
+    ORCH_CALLBACK_STEP("push_config", "Push the node configuration", push_config, 600000),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t terminate_node_steps[] = {
+    ORCH_STEP("decommission_node", "Decommission the node", decommission_node),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t validate_steps[] = {
+    ORCH_STEP("validate_subscription", "Check the subscription", validate_subscription),
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_modify_node = {
+    .name = "modify_node", .description = "Modify node", .target = ORCH_TARGET_MODIFY,
+    .version = 1, .steps = modify_node_steps, .form = &modify_node_form,
+    .lifecycle = ORCH_LC_MODIFY,
+};
+const orch_workflow_def_t orch_wf_terminate_node = {
+    .name = "terminate_node", .description = "Terminate node", .target = ORCH_TARGET_TERMINATE,
+    .version = 1, .steps = terminate_node_steps, .lifecycle = ORCH_LC_TERMINATE,
+};
+const orch_workflow_def_t orch_wf_validate_node = {
+    .name = "validate_node", .description = "Validate node", .target = ORCH_TARGET_VALIDATE,
+    .version = 1, .steps = validate_steps, .lifecycle = ORCH_LC_VALIDATE,
+};
+
+/* ---- port ----------------------------------------------------------------------------------- */
+
+static json_t *node_choices(const orch_form_env_t *env, const json_t *answers)
+{
+    (void)answers;
+    return subscriptions_of(env, "Node");
+}
+
+/* The node's interfaces (1/1/1 .. 1/1/8 in the simulation) not used by a live port. */
+static json_t *free_ports(const orch_form_env_t *env, const json_t *answers)
+{
+    json_t *out = json_array();
+    orch_subscription_t *node = NULL;
+    orch_error_t err;
+    bool used[9] = {0};
+    const char *node_id = orch_state_str(answers, "node_subscription_id", NULL);
+    if (!env || !env->store || !env->catalog || !node_id)
+        return out;
+    orch_error_init(&err);
+    if (env->store->ops->sub_load(env->store, env->tx, env->ctx, env->catalog, node_id, false,
+                                  &node, &err))
+        return out;
+    for (size_t i = 0; i < node->nin_use_by; i++) {
+        orch_subscription_t *user = NULL;
+        const char *name = NULL;
+        orch_error_init(&err);
+        if (env->store->ops->sub_load(env->store, env->tx, env->ctx, env->catalog,
+                                      node->in_use_by[i].subscription_id, false, &user, &err))
+            continue;
+        if (user->status != ORCH_SUB_TERMINATED &&
+            strcmp(user->product->def->product_type, "Port") == 0 &&
+            orch_sub_get_str(user, "port_name", &name, &err) == 0 && name &&
+            strncmp(name, "1/1/", 4) == 0 && name[4] >= '1' && name[4] <= '8' && !name[5])
+            used[name[4] - '0'] = true;
+        orch_subscription_free(user);
+    }
+    for (int p = 1; p <= 8; p++)
+        if (!used[p])
+            json_array_append_new(out, json_sprintf("1/1/%d", p));
+    orch_subscription_free(node);
+    return out;
+}
+
+static const char *const port_modes[] = {"tagged", "untagged", "link_member", NULL};
+
+static const orch_form_field_t port_page1[] = {
+    {.name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,
+     .has_min = true, .min = 1, .has_max = true, .max = 255},
+    {.name = "node_subscription_id", .title = "Node", .type = ORCH_FORM_CHOICE,
+     .required = true, .choices_fn = node_choices},
+    {0},
+};
+static const orch_form_field_t port_page2[] = {
+    {.name = "info", .title = "Only the free interfaces of the chosen node are offered",
+     .type = ORCH_FORM_LABEL},
+    {.name = "port_name", .title = "Interface", .type = ORCH_FORM_CHOICE, .required = true,
+     .choices_fn = free_ports},
+    {.name = "port_type", .title = "Interface type", .type = ORCH_FORM_STRING,
+     .default_json = "\"10GBASE-LR\"", .has_min = true, .min = 1, .has_max = true, .max = 64},
+    {.name = "port_mode", .title = "Mode", .type = ORCH_FORM_CHOICE, .required = true,
+     .choices = port_modes, .default_json = "\"tagged\""},
+    {.name = "port_description", .title = "Description", .type = ORCH_FORM_STRING,
+     .has_max = true, .max = 2000},
+    {.name = "auto_negotiation", .title = "Auto negotiation", .type = ORCH_FORM_BOOLEAN,
+     .default_json = "false"},
+    {.name = "lldp", .title = "LLDP", .type = ORCH_FORM_BOOLEAN, .default_json = "true"},
+    {0},
+};
+static const orch_form_page_t port_pages[] = {{"Choose the node", port_page1},
+                                              {"Choose the port", port_page2},
+                                              {0}};
+static const orch_form_t create_port_form = {.pages = port_pages};
+
+static orch_step_result_t create_port_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_subscription_t *sub = NULL, *node = NULL;
+    orch_error_t err;
+    orch_step_result_t r;
+    const orch_product_t *p;
+    const char *desc = orch_state_str(state, "port_description", NULL);
+    char *label = NULL;
+
+    orch_error_init(&err);
+    if (!ctx->store || !ctx->catalog)
+        return orch_step_fail("NO_STORE", NULL, "create_subscription needs the store");
+    p = orch_catalog_find_product_id(ctx->catalog, orch_state_str(state, "product_id", ""));
+    if (!p)
+        return orch_step_fail("INVALID_INPUT", NULL, "the product is gone");
+    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
+                                  orch_state_str(state, "node_subscription_id", ""), false,
+                                  &node, &err)) {
+        r = orch_step_fail_error(&err);
+        goto out;
+    }
+    label = orch_asprintf("%s %s", node->description, orch_state_str(state, "port_name", ""));
+    if (orch_subscription_new_from_product(p, orch_state_str(state, "customer_id", ""), &sub,
+                                           &err) ||
+        orch_sub_set_str(sub, "port_name", orch_state_str(state, "port_name", ""), &err) ||
+        orch_sub_set_str(sub, "port_type", orch_state_str(state, "port_type", ""), &err) ||
+        orch_sub_set_str(sub, "port_mode", orch_state_str(state, "port_mode", ""), &err) ||
+        orch_sub_set_bool(sub, "auto_negotiation", orch_state_bool(state, "auto_negotiation", 0),
+                          &err) ||
+        orch_sub_set_bool(sub, "lldp", orch_state_bool(state, "lldp", 1), &err) ||
+        orch_sub_set_bool(sub, "enabled", true, &err) ||
+        (desc && orch_sub_set_str(sub, "port_description", desc, &err)) ||
+        orch_sub_set_reference(sub, "node", node->id, node->root->id, &err) ||
+        orch_sub_set_description(sub, label, &err) ||
+        ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        r = orch_step_fail_error(&err);
+        goto out;
+    }
+    orch_step_ctx_link_subscription(ctx, sub->id);
+    r = orch_step_ok(json_pack("{s:s}", "subscription_id", sub->id));
+out:
+    free(label);
+    orch_subscription_free(node);
+    orch_subscription_free(sub);
+    return r;
+}
+
+static orch_step_result_t allocate_ims(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "ims_port", "ims_id");
+}
+
+static orch_step_result_t allocate_nrm(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "nrm_port", "nrm_id");
+}
+
+static orch_err_t store_ids(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                            orch_error_t *err)
+{
+    (void)ctx;
+    if (orch_sub_set_int(sub, "ims_id", orch_state_int(state, "ims_id", 0), err) ||
+        orch_sub_set_int(sub, "nrm_id", orch_state_int(state, "nrm_id", 0), err))
+        return err->code;
+    return ORCH_OK;
+}
+
+static orch_step_result_t save_ids(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, store_ids, NULL);
+}
+
+static const orch_step_def_t create_port_steps[] = {
+    ORCH_STEP("create_subscription", "Create the subscription", create_port_subscription),
+    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims, 5, 500, 10000),
+    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm, 5, 500, 10000),
+    ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
+    ORCH_CALLBACK_STEP("push_config", "Push the port configuration", push_config, 600000),
+    ORCH_STEPS_END,
+};
+const orch_workflow_def_t orch_wf_create_port = {
+    .name = "create_port", .description = "Create port", .target = ORCH_TARGET_CREATE,
+    .version = 1, .steps = create_port_steps, .form = &create_port_form,
+    .lifecycle = ORCH_LC_CREATE,
+};
+
+static const orch_form_field_t modify_port_fields[] = {
+    {.name = "port_description", .title = "Description", .type = ORCH_FORM_STRING,
+     .has_max = true, .max = 2000},
+    {.name = "enabled", .title = "Administratively up", .type = ORCH_FORM_BOOLEAN,
+     .default_json = "true"},
+    {0},
+};
+static const orch_form_page_t modify_port_pages[] = {{"Change the port", modify_port_fields},
+                                                     {0}};
+static const orch_form_t modify_port_form = {.pages = modify_port_pages};
+
+static orch_err_t edit_port(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                            orch_error_t *err)
+{
+    const char *desc = orch_state_str(state, "port_description", NULL);
+    (void)ctx;
+    if (desc && orch_sub_set_str(sub, "port_description", desc, err))
+        return err->code;
+    return orch_sub_set_bool(sub, "enabled", orch_state_bool(state, "enabled", true), err);
+}
+
+static orch_step_result_t update_port(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, edit_port, NULL);
+}
+
+/* The person on site confirms the cable is out before the port is released. */
+static const char *const yes[] = {"yes", NULL};
+static const orch_form_field_t confirm_fields[] = {
+    {.name = "cable_removed", .title = "The cable is removed from the port",
+     .type = ORCH_FORM_CHOICE, .required = true, .choices = yes},
+    {.name = "ticket", .title = "Change ticket", .type = ORCH_FORM_STRING, .required = true,
+     .pattern = "[A-Z]+-[0-9]+"},
+    {0},
+};
+static const orch_form_page_t confirm_pages[] = {{"Confirm the removal", confirm_fields}, {0}};
+static const orch_form_t confirm_form = {.pages = confirm_pages};
+
+static orch_err_t disable_port(orch_step_ctx_t *ctx, const json_t *state,
+                               orch_subscription_t *sub, orch_error_t *err)
+{
+    (void)ctx;
+    (void)state;
+    return orch_sub_set_bool(sub, "enabled", false, err);
+}
+
+static orch_step_result_t shut_port(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, disable_port, NULL);
+}
+
+static const orch_step_def_t modify_port_steps[] = {
+    ORCH_STEP("update_port", "Update the port", update_port),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t terminate_port_steps[] = {
+    ORCH_STEP("shut_port", "Shut the port", shut_port),
+    ORCH_INPUT_STEP("confirm_removal", "Confirm the cable is removed", &confirm_form),
+    ORCH_STEPS_END,
+};
+const orch_workflow_def_t orch_wf_modify_port = {
+    .name = "modify_port", .description = "Modify port", .target = ORCH_TARGET_MODIFY,
+    .version = 1, .steps = modify_port_steps, .form = &modify_port_form,
+    .lifecycle = ORCH_LC_MODIFY,
+};
+const orch_workflow_def_t orch_wf_terminate_port = {
+    .name = "terminate_port", .description = "Terminate port", .target = ORCH_TARGET_TERMINATE,
+    .version = 1, .steps = terminate_port_steps, .lifecycle = ORCH_LC_TERMINATE,
+};
+const orch_workflow_def_t orch_wf_validate_port = {
+    .name = "validate_port", .description = "Validate port", .target = ORCH_TARGET_VALIDATE,
+    .version = 1, .steps = validate_steps, .lifecycle = ORCH_LC_VALIDATE,
+};
+
+/* ---- l2vpn ---------------------------------------------------------------------------------- */
+
+static json_t *port_choices(const orch_form_env_t *env, const json_t *answers)
+{
+    (void)answers;
+    return subscriptions_of(env, "Port");
+}
+
+static const orch_form_field_t l2vpn_fields[] = {
+    {.name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,
+     .has_min = true, .min = 1, .has_max = true, .max = 255},
+    {.name = "ports", .title = "Ports (service access points)",
+     .type = ORCH_FORM_MULTI_CHOICE, .required = true, .has_min = true, .min = 2,
+     .has_max = true, .max = 8, .choices_fn = port_choices},
+    {.name = "vlan", .title = "VLAN", .type = ORCH_FORM_INTEGER, .required = true,
+     .has_min = true, .min = 0, .has_max = true, .max = 4095},
+    {.name = "speed", .title = "Speed (Mbit/s)", .type = ORCH_FORM_INTEGER, .required = true,
+     .has_min = true, .min = 1, .has_max = true, .max = 400000},
+    {.name = "speed_policer", .title = "Police at the speed", .type = ORCH_FORM_BOOLEAN,
+     .default_json = "false"},
+    {0},
+};
+static const orch_form_page_t l2vpn_pages[] = {{"The L2VPN", l2vpn_fields}, {0}};
+static const orch_form_t create_l2vpn_form = {.pages = l2vpn_pages};
+
+static orch_step_result_t create_l2vpn_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    orch_step_result_t r;
+    const orch_product_t *p;
+    const json_t *ports = json_object_get(state, "ports");
+    size_t i;
+    json_t *v;
+
+    orch_error_init(&err);
+    if (!ctx->store || !ctx->catalog)
+        return orch_step_fail("NO_STORE", NULL, "create_subscription needs the store");
+    p = orch_catalog_find_product_id(ctx->catalog, orch_state_str(state, "product_id", ""));
+    if (!p)
+        return orch_step_fail("INVALID_INPUT", NULL, "the product is gone");
+    if (orch_subscription_new_from_product(p, orch_state_str(state, "customer_id", ""), &sub,
+                                           &err) ||
+        orch_sub_set_int(sub, "speed", orch_state_int(state, "speed", 0), &err) ||
+        orch_sub_set_bool(sub, "speed_policer", orch_state_bool(state, "speed_policer", 0),
+                          &err))
+        goto failed;
+    json_array_foreach(ports, i, v)
+    {
+        orch_subscription_t *port = NULL;
+        size_t idx = 0;
+        char path[64];
+        if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
+                                      json_string_value(v), false, &port, &err))
+            goto failed;
+        snprintf(path, sizeof(path), "saps[%zu].port", i);
+        if (orch_sub_count(sub, "saps", &idx, &err) ||
+            (idx <= i && orch_sub_add_child(sub, "saps", &idx, &err)) ||
+            orch_sub_set_reference(sub, path, port->id, port->root->id, &err)) {
+            orch_subscription_free(port);
+            goto failed;
+        }
+        orch_subscription_free(port);
+        snprintf(path, sizeof(path), "saps[%zu].vlan", i);
+        if (orch_sub_set_int(sub, path, orch_state_int(state, "vlan", 0), &err))
+            goto failed;
+    }
+    if (orch_sub_set_description(sub, "L2VPN", &err) ||
+        ctx->store->ops->sub_save(ctx->tx, sub, &err))
+        goto failed;
+    orch_step_ctx_link_subscription(ctx, sub->id);
+    r = orch_step_ok(json_pack("{s:s}", "subscription_id", sub->id));
+    orch_subscription_free(sub);
+    return r;
+failed:
+    r = orch_step_fail_error(&err);
+    orch_subscription_free(sub);
+    return r;
+}
+
+static orch_step_result_t allocate_vc_ims(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "ims_vc", "ims_id");
+}
+
+static orch_step_result_t allocate_vc_nrm(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "nrm_vc", "nrm_id");
+}
+
+static const orch_step_def_t create_l2vpn_steps[] = {
+    ORCH_STEP("create_subscription", "Create the subscription", create_l2vpn_subscription),
+    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims, 5, 500,
+                    10000),
+    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm, 5, 500,
+                    10000),
+    ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
+    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", push_config, 600000),
+    ORCH_STEPS_END,
+};
+const orch_workflow_def_t orch_wf_create_l2vpn = {
+    .name = "create_l2vpn", .description = "Create L2VPN", .target = ORCH_TARGET_CREATE,
+    .version = 1, .steps = create_l2vpn_steps, .form = &create_l2vpn_form,
+    .lifecycle = ORCH_LC_CREATE,
+};
+
+static const orch_form_field_t modify_l2vpn_fields[] = {
+    {.name = "speed", .title = "Speed (Mbit/s)", .type = ORCH_FORM_INTEGER, .required = true,
+     .has_min = true, .min = 1, .has_max = true, .max = 400000},
+    {0},
+};
+static const orch_form_page_t modify_l2vpn_pages[] = {{"Change the L2VPN", modify_l2vpn_fields},
+                                                      {0}};
+static const orch_form_t modify_l2vpn_form = {.pages = modify_l2vpn_pages};
+
+static orch_err_t edit_speed(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                             orch_error_t *err)
+{
+    (void)ctx;
+    return orch_sub_set_int(sub, "speed", orch_state_int(state, "speed", 1), err);
+}
+
+static orch_step_result_t update_speed(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, edit_speed, NULL);
+}
+
+static orch_step_result_t remove_service(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    orch_step_log(ORCH_LOG_INFO, ctx, "service removed from the network (simulated)");
+    return orch_step_ok(json_pack("{s:b}", "service_removed", 1));
+}
+
+static const orch_step_def_t modify_l2vpn_steps[] = {
+    ORCH_STEP("update_speed", "Update the speed", update_speed),
+    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", push_config, 600000),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t terminate_l2vpn_steps[] = {
+    ORCH_STEP("remove_service", "Remove the service from the network", remove_service),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t reconcile_l2vpn_steps[] = {
+    ORCH_CALLBACK_STEP("push_config", "Push the service configuration again", push_config,
+                       600000),
+    ORCH_STEPS_END,
+};
+const orch_workflow_def_t orch_wf_modify_l2vpn = {
+    .name = "modify_l2vpn", .description = "Modify L2VPN", .target = ORCH_TARGET_MODIFY,
+    .version = 1, .steps = modify_l2vpn_steps, .form = &modify_l2vpn_form,
+    .lifecycle = ORCH_LC_MODIFY,
+};
+const orch_workflow_def_t orch_wf_terminate_l2vpn = {
+    .name = "terminate_l2vpn", .description = "Terminate L2VPN",
+    .target = ORCH_TARGET_TERMINATE, .version = 1, .steps = terminate_l2vpn_steps,
+    .lifecycle = ORCH_LC_TERMINATE,
+};
+const orch_workflow_def_t orch_wf_validate_l2vpn = {
+    .name = "validate_l2vpn", .description = "Validate L2VPN", .target = ORCH_TARGET_VALIDATE,
+    .version = 1, .steps = validate_steps, .lifecycle = ORCH_LC_VALIDATE,
+};
+const orch_workflow_def_t orch_wf_reconcile_l2vpn = {
+    .name = "reconcile_l2vpn", .description = "Reconcile an L2VPN with the network",
+    .target = ORCH_TARGET_RECONCILE, .version = 1, .steps = reconcile_l2vpn_steps,
+    .lifecycle = ORCH_LC_RECONCILE,
+};
+
+const orch_workflow_def_t *const orch_wf_lifecycle_all[] = {
+    &orch_wf_modify_note,     &orch_wf_modify_node,     &orch_wf_terminate_node,
+    &orch_wf_validate_node,   &orch_wf_create_port,     &orch_wf_modify_port,
+    &orch_wf_terminate_port,  &orch_wf_validate_port,   &orch_wf_create_l2vpn,
+    &orch_wf_modify_l2vpn,    &orch_wf_terminate_l2vpn, &orch_wf_validate_l2vpn,
+    &orch_wf_reconcile_l2vpn, NULL};

@@ -1,0 +1,445 @@
+/* orchestrator.v1.EngineService, scale-out part: ListReplicas and the schedules' create /
+ * update / delete / list. decode -> validate -> store -> encode. The pause switch lives in
+ * engine.c; the firing of schedules in domain/schedule/scheduler.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/engine/engine.h"
+#include "domain/ids.h"
+#include "domain/page.h"
+#include "domain/schedule/cron.h"
+#include "orchestrator/v1/engine.pb-c.h"
+#include "server/app.h"
+#include "server/rpc/codec.h"
+#include "server/services/idem.h"
+#include "server/services/services.h"
+
+#define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
+#define MAX_INTERVAL_S (366 * 24 * 3600)
+
+static const char *actor_of(srv_call_t *call)
+{
+    const char *n = srv_call_actor_name(call);
+    return n && *n ? n : "anonymous";
+}
+
+/* ---- replicas ---------------------------------------------------------------------------------- */
+
+static Orchestrator__V1__ReplicaState replica_state_pb(const char *s)
+{
+    return strcmp(s, "serving") == 0    ? ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_SERVING
+           : strcmp(s, "draining") == 0 ? ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_DRAINING
+           : strcmp(s, "lost") == 0     ? ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_LOST
+           : strcmp(s, "stopped") == 0  ? ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_STOPPED
+                                        : ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_UNSPECIFIED;
+}
+
+static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
+                                ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListReplicasRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListReplicasResponse *resp;
+    orch_replica_page_t page = {0};
+    int size = 0;
+    orch_err_t rc = orch_page_size(req->page_size, &size, err);
+    if (rc)
+        return rc;
+    rc = app->store->ops->replica_list(app->store, srv_call_ctx(call), req->filter, size,
+                                       req->page_token, &page, err);
+    if (rc)
+        return rc;
+    resp = NEW(a, Orchestrator__V1__ListReplicasResponse);
+    orchestrator__v1__list_replicas_response__init(resp);
+    resp->n_replicas = page.n;
+    resp->replicas = orch_arena_alloc(a, (page.n ? page.n : 1) * sizeof(*resp->replicas));
+    for (size_t i = 0; i < page.n; i++) {
+        const orch_replica_t *r = &page.items[i];
+        Orchestrator__V1__Replica *pb = NEW(a, Orchestrator__V1__Replica);
+        orchestrator__v1__replica__init(pb);
+        pb->replica_id = orch_arena_strdup(a, r->id);
+        pb->hostname = orch_arena_strdup(a, r->hostname ? r->hostname : "");
+        pb->address = orch_arena_strdup(a, r->address ? r->address : "");
+        pb->build_version = orch_arena_strdup(a, r->build ? r->build : "");
+        pb->state = replica_state_pb(r->state);
+        pb->start_time = srv_codec_timestamp(a, r->start_us);
+        pb->heartbeat_time = srv_codec_timestamp(a, r->heartbeat_us);
+        pb->worker_count = r->workers;
+        pb->running_step_count = r->running;
+        pb->n_workflow_versions = r->nversions;
+        pb->workflow_versions =
+            orch_arena_alloc(a, (r->nversions ? r->nversions : 1) * sizeof(char *));
+        for (size_t j = 0; j < r->nversions; j++)
+            pb->workflow_versions[j] = orch_arena_strdup(a, r->versions[j]);
+        resp->replicas[i] = pb;
+    }
+    resp->next_page_token = orch_arena_strdup(a, page.next_token ? page.next_token : "");
+    resp->total_size = (int32_t)page.total;
+    orch_replica_page_cleanup(&page);
+    *respm = &resp->base;
+    return ORCH_OK;
+}
+
+/* ---- schedules --------------------------------------------------------------------------------- */
+
+static Orchestrator__V1__Schedule *schedule_pb(orch_arena_t *a, const orch_schedule_t *s)
+{
+    Orchestrator__V1__Schedule *pb = NEW(a, Orchestrator__V1__Schedule);
+    orchestrator__v1__schedule__init(pb);
+    pb->schedule_id = orch_arena_strdup(a, s->id);
+    pb->name = orch_arena_strdup(a, s->name ? s->name : "");
+    pb->workflow_name = orch_arena_strdup(a, s->workflow ? s->workflow : "");
+    pb->user_inputs = srv_codec_struct_from_json(a, s->user_inputs);
+    switch (s->kind) {
+    case ORCH_SCHEDULE_INTERVAL:
+        pb->trigger_case = ORCHESTRATOR__V1__SCHEDULE__TRIGGER_INTERVAL;
+        pb->interval = NEW(a, Orchestrator__V1__IntervalTrigger);
+        orchestrator__v1__interval_trigger__init(pb->interval);
+        pb->interval->interval = NEW(a, Google__Protobuf__Duration);
+        google__protobuf__duration__init(pb->interval->interval);
+        pb->interval->interval->seconds = s->interval_s;
+        pb->interval->start_time = srv_codec_timestamp(a, s->start_us);
+        break;
+    case ORCH_SCHEDULE_CRON:
+        pb->trigger_case = ORCHESTRATOR__V1__SCHEDULE__TRIGGER_CRON;
+        pb->cron = NEW(a, Orchestrator__V1__CronTrigger);
+        orchestrator__v1__cron_trigger__init(pb->cron);
+        pb->cron->expression = orch_arena_strdup(a, s->cron ? s->cron : "");
+        break;
+    case ORCH_SCHEDULE_ONCE:
+        pb->trigger_case = ORCHESTRATOR__V1__SCHEDULE__TRIGGER_ONCE;
+        pb->once = NEW(a, Orchestrator__V1__OneOffTrigger);
+        orchestrator__v1__one_off_trigger__init(pb->once);
+        pb->once->run_time = srv_codec_timestamp(a, s->run_at_us);
+        break;
+    }
+    pb->enabled = s->enabled;
+    pb->next_run_time = srv_codec_timestamp(a, s->next_run_us);
+    pb->last_run_time = srv_codec_timestamp(a, s->last_run_us);
+    pb->last_process_id = orch_arena_strdup(a, s->last_process_id);
+    pb->version = s->version;
+    if (s->created_by && *s->created_by) {
+        pb->created_by = NEW(a, Orchestrator__V1__Actor);
+        orchestrator__v1__actor__init(pb->created_by);
+        pb->created_by->name = orch_arena_strdup(a, s->created_by);
+        pb->created_by->kind = strcmp(s->created_by, "system") == 0
+                                   ? ORCHESTRATOR__V1__ACTOR__KIND__KIND_SYSTEM
+                                   : ORCHESTRATOR__V1__ACTOR__KIND__KIND_USER;
+    }
+    pb->create_time = srv_codec_timestamp(a, s->create_us);
+    pb->update_time = srv_codec_timestamp(a, s->update_us);
+    return pb;
+}
+
+static int64_t ts_us(const Google__Protobuf__Timestamp *t)
+{
+    return t ? (int64_t)t->seconds * 1000000LL + t->nanos / 1000 : 0;
+}
+
+/* Takes the trigger of pb into s, adding a violation per wrong field. */
+static void take_trigger(const Orchestrator__V1__Schedule *pb, orch_schedule_t *s,
+                         orch_error_t *err)
+{
+    free(s->cron);
+    s->cron = NULL;
+    s->interval_s = 0;
+    s->start_us = 0;
+    s->run_at_us = 0;
+    switch (pb->trigger_case) {
+    case ORCHESTRATOR__V1__SCHEDULE__TRIGGER_INTERVAL: {
+        const Google__Protobuf__Duration *d = pb->interval ? pb->interval->interval : NULL;
+        s->kind = ORCH_SCHEDULE_INTERVAL;
+        if (!d)
+            orch_error_add_violation(err, "schedule.interval.interval",
+                                     "an interval is required, e.g. \"3600s\"");
+        else if (d->seconds < 1 || d->nanos != 0 || d->seconds > MAX_INTERVAL_S)
+            orch_error_add_violation(err, "schedule.interval.interval",
+                                     "the interval must be a whole number of seconds from 1 s "
+                                     "to 366 days");
+        else
+            s->interval_s = (int)d->seconds;
+        s->start_us = pb->interval ? ts_us(pb->interval->start_time) : 0;
+        break;
+    }
+    case ORCHESTRATOR__V1__SCHEDULE__TRIGGER_CRON: {
+        orch_cron_t c;
+        orch_error_t cerr;
+        const char *expr = pb->cron ? pb->cron->expression : "";
+        s->kind = ORCH_SCHEDULE_CRON;
+        orch_error_init(&cerr);
+        if (orch_cron_parse(expr, "schedule.cron.expression", &c, &cerr))
+            orch_error_add_violation(err, cerr.violations[0].field, "%s",
+                                     cerr.violations[0].description);
+        else
+            s->cron = strdup(expr);
+        break;
+    }
+    case ORCHESTRATOR__V1__SCHEDULE__TRIGGER_ONCE:
+        s->kind = ORCH_SCHEDULE_ONCE;
+        s->run_at_us = pb->once ? ts_us(pb->once->run_time) : 0;
+        if (!s->run_at_us)
+            orch_error_add_violation(err, "schedule.once.run_time",
+                                     "the time to run at is required");
+        break;
+    default:
+        orch_error_add_violation(err, "schedule.trigger",
+                                 "say when it fires: interval, cron or once");
+        break;
+    }
+}
+
+static void take_name(srv_app_t *app, const Orchestrator__V1__Schedule *pb, bool name,
+                      bool workflow, orch_schedule_t *s, orch_error_t *err)
+{
+    if (name) {
+        size_t len = pb->name ? strlen(pb->name) : 0;
+        if (len == 0 || len > 255)
+            orch_error_add_violation(err, "schedule.name",
+                                     "a name of 1 to 255 characters is required");
+        free(s->name);
+        s->name = strdup(pb->name ? pb->name : "");
+    }
+    if (workflow) {
+        if (!pb->workflow_name || !*pb->workflow_name)
+            orch_error_add_violation(err, "schedule.workflow_name",
+                                     "the workflow (task) to start is required");
+        else if (!orch_registry_latest(app->registry, pb->workflow_name))
+            orch_error_add_violation(err, "schedule.workflow_name",
+                                     "no workflow named '%.200s' can be started",
+                                     pb->workflow_name);
+        free(s->workflow);
+        s->workflow = strdup(pb->workflow_name ? pb->workflow_name : "");
+    }
+}
+
+static orch_err_t violations(orch_error_t *err)
+{
+    if (!err->nviolations)
+        return ORCH_OK;
+    return orch_error_set(err, ORCH_INVALID_ARGUMENT,
+                          strcmp(err->violations[0].field, "schedule.cron.expression") == 0
+                              ? "INVALID_CRON_EXPRESSION"
+                              : NULL,
+                          "%s: %s", err->violations[0].field, err->violations[0].description);
+}
+
+static void take_inputs(const Orchestrator__V1__Schedule *pb, orch_schedule_t *s)
+{
+    json_decref(s->user_inputs);
+    s->user_inputs = pb->user_inputs ? srv_codec_json_from_struct(pb->user_inputs) : NULL;
+    if (!json_is_object(s->user_inputs)) {
+        json_decref(s->user_inputs);
+        s->user_inputs = json_object();
+    }
+}
+
+static orch_err_t create_schedule(srv_call_t *call, const ProtobufCMessage *reqm,
+                                  ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__CreateScheduleRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    const Orchestrator__V1__Schedule *pb = req->schedule;
+    orch_schedule_t s = {0};
+    srv_idem_t idem = {0};
+    orch_err_t rc;
+
+    if (!pb)
+        return orch_error_invalid(err, "schedule", "the schedule to create is required");
+    take_name(app, pb, true, true, &s, err);
+    take_trigger(pb, &s, err);
+    take_inputs(pb, &s);
+    s.enabled = pb->enabled;
+    s.created_by = strdup(actor_of(call));
+    rc = violations(err);
+    if (rc)
+        goto out;
+    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
+    if (rc)
+        goto out;
+    if (idem.replay) {
+        *respm = idem.replay;
+        goto out;
+    }
+    rc = app->store->ops->schedule_insert(idem.tx, &s, err);
+    if (rc) {
+        srv_idem_abort(call, &idem);
+        goto out;
+    }
+    *respm = &schedule_pb(srv_call_arena(call), &s)->base;
+    rc = srv_idem_commit(call, &idem, *respm, err);
+    if (rc)
+        *respm = NULL;
+out:
+    orch_schedule_cleanup(&s);
+    return rc;
+}
+
+static orch_err_t check_schedule_id(const char *id, const char *field, orch_error_t *err)
+{
+    if (!id || !*id)
+        return orch_error_invalid(err, field, "a schedule id is required");
+    return orch_uuid_check(id, field, err);
+}
+
+static orch_err_t update_schedule(srv_call_t *call, const ProtobufCMessage *reqm,
+                                  ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__UpdateScheduleRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    const Orchestrator__V1__Schedule *pb = req->schedule;
+    bool name = false, workflow = false, inputs = false, trigger = false, enabled = false;
+    orch_schedule_t s = {0};
+    srv_idem_t idem = {0};
+    bool retime;
+    orch_err_t rc;
+
+    if (!pb)
+        return orch_error_invalid(err, "schedule", "the schedule to change is required");
+    rc = check_schedule_id(pb->schedule_id, "schedule.schedule_id", err);
+    if (rc)
+        return rc;
+    if (pb->version < 1)
+        return orch_error_invalid(err, "schedule.version",
+                                  "the version you read is required (optimistic locking)");
+    if (!req->update_mask || req->update_mask->n_paths == 0)
+        return orch_error_invalid(err, "update_mask",
+                                  "name the fields to change: name, workflow_name, user_inputs, "
+                                  "interval, cron, once, enabled");
+    for (size_t i = 0; i < req->update_mask->n_paths; i++) {
+        const char *p = req->update_mask->paths[i];
+        if (strcmp(p, "name") == 0)
+            name = true;
+        else if (strcmp(p, "workflow_name") == 0)
+            workflow = true;
+        else if (strcmp(p, "user_inputs") == 0)
+            inputs = true;
+        else if (strcmp(p, "enabled") == 0)
+            enabled = true;
+        else if (strcmp(p, "interval") == 0 || strcmp(p, "cron") == 0 || strcmp(p, "once") == 0)
+            trigger = true;
+        else
+            return orch_error_invalid(err, "update_mask",
+                                      "'%.64s' cannot be changed; use name, workflow_name, "
+                                      "user_inputs, interval, cron, once or enabled",
+                                      p);
+    }
+    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
+    if (rc)
+        return rc;
+    if (idem.replay) {
+        *respm = idem.replay;
+        return ORCH_OK;
+    }
+    rc = app->store->ops->schedule_get(app->store, idem.tx, srv_call_ctx(call), pb->schedule_id,
+                                       true, &s, err);
+    if (rc)
+        goto fail;
+    if (s.version != pb->version) {
+        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                            "schedule %s is at version %lld, not %lld; read it again", s.id,
+                            (long long)s.version, (long long)pb->version);
+        goto fail;
+    }
+    take_name(app, pb, name, workflow, &s, err);
+    if (trigger)
+        take_trigger(pb, &s, err);
+    if (inputs)
+        take_inputs(pb, &s);
+    retime = trigger || (enabled && pb->enabled && !s.enabled);
+    if (enabled)
+        s.enabled = pb->enabled;
+    rc = violations(err);
+    if (!rc)
+        rc = app->store->ops->schedule_update(idem.tx, &s, retime, err);
+    if (rc)
+        goto fail;
+    *respm = &schedule_pb(srv_call_arena(call), &s)->base;
+    rc = srv_idem_commit(call, &idem, *respm, err);
+    if (rc)
+        *respm = NULL;
+    orch_schedule_cleanup(&s);
+    return rc;
+fail:
+    srv_idem_abort(call, &idem);
+    orch_schedule_cleanup(&s);
+    return rc;
+}
+
+static orch_err_t delete_schedule(srv_call_t *call, const ProtobufCMessage *reqm,
+                                  ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__DeleteScheduleRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    Orchestrator__V1__DeleteScheduleResponse *resp;
+    srv_idem_t idem = {0};
+    orch_err_t rc = check_schedule_id(req->schedule_id, "schedule_id", err);
+    if (rc)
+        return rc;
+    if (req->version < 0)
+        return orch_error_invalid(err, "version", "a version is 0 (any) or positive");
+    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
+    if (rc)
+        return rc;
+    if (idem.replay) {
+        resp = (Orchestrator__V1__DeleteScheduleResponse *)idem.replay;
+        resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED;
+        *respm = idem.replay;
+        return ORCH_OK;
+    }
+    rc = app->store->ops->schedule_delete(idem.tx, req->schedule_id, req->version, err);
+    if (rc) {
+        srv_idem_abort(call, &idem);
+        return rc;
+    }
+    resp = NEW(srv_call_arena(call), Orchestrator__V1__DeleteScheduleResponse);
+    orchestrator__v1__delete_schedule_response__init(resp);
+    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    *respm = &resp->base;
+    rc = srv_idem_commit(call, &idem, *respm, err);
+    if (rc)
+        *respm = NULL;
+    return rc;
+}
+
+static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
+                                 ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListSchedulesRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListSchedulesResponse *resp;
+    orch_schedule_page_t page = {0};
+    orch_schedule_query_t q = {req->filter, req->page_token, 0};
+    orch_err_t rc = orch_page_size(req->page_size, &q.page_size, err);
+    if (rc)
+        return rc;
+    rc = app->store->ops->schedule_list(app->store, srv_call_ctx(call), &q, &page, err);
+    if (rc)
+        return rc;
+    resp = NEW(a, Orchestrator__V1__ListSchedulesResponse);
+    orchestrator__v1__list_schedules_response__init(resp);
+    resp->n_schedules = page.n;
+    resp->schedules = orch_arena_alloc(a, (page.n ? page.n : 1) * sizeof(*resp->schedules));
+    for (size_t i = 0; i < page.n; i++)
+        resp->schedules[i] = schedule_pb(a, &page.items[i]);
+    resp->next_page_token = orch_arena_strdup(a, page.next_token ? page.next_token : "");
+    resp->total_size = (int32_t)page.total;
+    orch_schedule_page_cleanup(&page);
+    *respm = &resp->base;
+    return ORCH_OK;
+}
+
+const srv_method_t srv_schedule_methods[] = {
+    {&orchestrator__v1__engine_service__descriptor, "ListReplicas", list_replicas,
+     SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__engine_service__descriptor, "CreateSchedule", create_schedule,
+     SRV_ROLE_ADMIN, NULL},
+    {&orchestrator__v1__engine_service__descriptor, "UpdateSchedule", update_schedule,
+     SRV_ROLE_ADMIN, NULL},
+    {&orchestrator__v1__engine_service__descriptor, "DeleteSchedule", delete_schedule,
+     SRV_ROLE_ADMIN, NULL},
+    {&orchestrator__v1__engine_service__descriptor, "ListSchedules", list_schedules,
+     SRV_ROLE_READER, NULL},
+    {0},
+};

@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""Interop test: a Python gRPC watcher (Debian's python3-grpcio) follows a workflow.
+
+Generates Python code from the contract with protoc (the helpers of test_products.py),
+creates a fresh database, starts the server on a free port, starts create_node through
+ProcessService.StartProcess and follows it with the server stream WatchProcess
+(after_sequence 0) to completion: a SNAPSHOT first, contiguous sequences, the last event
+STATUS_CHANGED to COMPLETED, then the stream ends by itself with OK. Then the subscription
+the process created is active (SubscriptionService.GetSubscription). SIGTERM must stop the
+server with exit status 0.
+
+Needs ORCH_TEST_PGHOST, ORCH_TEST_PGPORT and ORCH_TEST_PGUSER (scripts/test.sh sets them);
+without them it exits non-zero. Server logs go to ORCH_TEST_LOG_DIR when it is set.
+
+Usage: test_watch.py --server-bin PATH --proto-dir DIR
+"""
+import argparse
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import test_products as tp  # noqa: E402  (generation, database and server helpers)
+
+RPC_TIMEOUT = 10.0
+WATCH_TIMEOUT = 60.0
+
+CTX = {}
+
+
+def log(msg):
+    print(f"interop_python_watch: {msg}", file=sys.stderr, flush=True)
+
+
+def load_watch_modules():
+    from orchestrator.v1 import (processes_pb2, processes_pb2_grpc,  # noqa: E402 (generated)
+                                 subscriptions_pb2, subscriptions_pb2_grpc)
+    return dict(processes_pb2=processes_pb2, processes_pb2_grpc=processes_pb2_grpc,
+                subscriptions_pb2=subscriptions_pb2,
+                subscriptions_pb2_grpc=subscriptions_pb2_grpc)
+
+
+class WatchProcessTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        m = CTX["mods"]
+        cls.m = m
+        cls.prod = m["products_pb2_grpc"].ProductServiceStub(CTX["channel"])
+        cls.proc = m["processes_pb2_grpc"].ProcessServiceStub(CTX["channel"])
+        cls.subs = m["subscriptions_pb2_grpc"].SubscriptionServiceStub(CTX["channel"])
+
+    def start_create_node(self, name):
+        from google.protobuf import struct_pb2
+        ppb = self.m["processes_pb2"]
+        product = self.prod.GetProduct(self.m["products_pb2"].GetProductRequest(name="node Cisco"),
+                                       timeout=RPC_TIMEOUT)
+        page = struct_pb2.Struct()
+        page.update({"customer_id": "acme-py", "node_name": name, "role_id": 1, "type_id": 2,
+                     "site_id": 3})
+        resp = self.proc.StartProcess(
+            ppb.StartProcessRequest(workflow_name="create_node", product_id=product.product_id,
+                                    user_inputs=[page], request_id=tp_uuid()),
+            timeout=RPC_TIMEOUT)
+        self.assertEqual(resp.WhichOneof("result"), "process",
+                         f"StartProcess asked for another page: {resp}")
+        return resp.process.process_id
+
+    def test_follow_create_node_to_completion(self):
+        import grpc
+        ppb = self.m["processes_pb2"]
+        kinds = ppb.ProcessEventKind
+        statuses = ppb.ProcessStatus
+        pid = self.start_create_node("py-watch-1")
+
+        stream = self.proc.WatchProcess(ppb.WatchProcessRequest(process_id=pid, after_sequence=0),
+                                        timeout=WATCH_TIMEOUT)
+        events = []
+        for ev in stream:  # ends when the server finishes the stream
+            events.append(ev)
+            self.assertLess(len(events), 1000, "the stream does not end")
+        # The iterator ended without raising: the stream closed with OK.
+        self.assertEqual(stream.code(), grpc.StatusCode.OK, stream.details())
+
+        self.assertGreaterEqual(len(events), 2, f"events: {events}")
+        self.assertEqual(events[0].kind, kinds.Value("PROCESS_EVENT_KIND_SNAPSHOT"))
+        self.assertEqual(events[0].WhichOneof("payload"), "snapshot")
+        self.assertEqual(events[0].snapshot.process.process_id, pid)
+        for ev in events:
+            self.assertEqual(ev.process_id, pid)
+        for ev in events[1:]:  # the live events carry their time (the snapshot does not yet)
+            self.assertTrue(ev.HasField("event_time"), f"no event_time: {ev}")
+        for prev, ev in zip(events, events[1:]):
+            self.assertEqual(ev.sequence, prev.sequence + 1,
+                             f"sequence {ev.sequence} after {prev.sequence}")
+        last = events[-1]
+        self.assertEqual(last.kind, kinds.Value("PROCESS_EVENT_KIND_STATUS_CHANGED"))
+        self.assertEqual(last.status_change.new_status,
+                         statuses.Value("PROCESS_STATUS_COMPLETED"))
+        live_kinds = [kinds.Name(e.kind) for e in events[1:]]
+        log(f"{len(events)} events: SNAPSHOT(seq {events[0].sequence}) then {live_kinds}")
+
+        # The process names the subscription it created; it is active now.
+        proc = self.proc.GetProcess(ppb.GetProcessRequest(process_id=pid), timeout=RPC_TIMEOUT)
+        self.assertEqual(proc.status, statuses.Value("PROCESS_STATUS_COMPLETED"))
+        self.assertEqual(len(proc.subscription_ids), 1, f"subscriptions: {proc.subscription_ids}")
+        spb = self.m["subscriptions_pb2"]
+        sub = self.subs.GetSubscription(
+            spb.GetSubscriptionRequest(subscription_id=proc.subscription_ids[0]),
+            timeout=RPC_TIMEOUT)
+        self.assertEqual(sub.status, spb.SubscriptionStatus.Value("SUBSCRIPTION_STATUS_ACTIVE"))
+        self.assertEqual(sub.customer_id, "acme-py")
+        self.assertTrue(sub.in_sync)
+
+        # Reconnecting after the last sequence of a finished process: nothing more, OK.
+        again = self.proc.WatchProcess(
+            ppb.WatchProcessRequest(process_id=pid, after_sequence=last.sequence),
+            timeout=WATCH_TIMEOUT)
+        self.assertEqual(list(again), [])
+        self.assertEqual(again.code(), grpc.StatusCode.OK)
+
+    def test_watch_unknown_process_not_found(self):
+        import grpc
+        ppb = self.m["processes_pb2"]
+        stream = self.proc.WatchProcess(
+            ppb.WatchProcessRequest(process_id="0b4e6d7c-3f1a-4c2e-9d8b-5a6f7e8d9c0b"),
+            timeout=RPC_TIMEOUT)
+        with self.assertRaises(grpc.RpcError) as cm:
+            list(stream)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+
+def tp_uuid():
+    import uuid
+    return str(uuid.uuid4())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--server-bin", required=True)
+    ap.add_argument("--proto-dir", required=True)
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="orch-interop-pyw-")
+    proc = None
+    channel = None
+    pg = None
+    dbname = None
+    try:
+        health_dir = tp.generate(args.proto_dir, tmp)
+        mods = tp.load_modules(health_dir)
+        mods.update(load_watch_modules())
+        log("generated and imported the Python code")
+
+        pg, missing = tp.pg_env()
+        if pg is None:
+            log(f"NOT RUN: {', '.join(missing)} not set (scripts/test.sh sets them); "
+                "failing rather than passing silently")
+            return 2
+        if not os.access(args.server_bin, os.X_OK):
+            log(f"server binary {args.server_bin} is not executable")
+            return 1
+
+        dbname = f"orch_interop_pyw_{os.getpid()}_{secrets.token_hex(4)}"
+        tp.createdb(pg, dbname)
+        conninfo = f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={dbname}"
+        log_dir = os.environ.get("ORCH_TEST_LOG_DIR") or tmp
+        os.makedirs(log_dir, exist_ok=True)
+        log_path = os.path.join(log_dir, f"interop_python_watch.{dbname}.log")
+
+        proc, addr, channel = tp.start_server(args.server_bin, conninfo, log_path, mods)
+        CTX.update(mods=mods, channel=channel, addr=addr)
+
+        suite = unittest.defaultTestLoader.loadTestsFromTestCase(WatchProcessTest)
+        result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
+
+        channel.close()
+        channel = None
+        rc, took = tp.stop_server(proc)
+        proc = None
+        stop_ok = rc == 0
+        if rc is None:
+            log(f"FAIL: server did not exit within {tp.STOP_TIMEOUT:.0f} s of SIGTERM (killed)")
+        elif rc != 0:
+            log(f"FAIL: server exited with status {rc} after SIGTERM:\n" + tp.tail(log_path))
+        else:
+            log(f"ok: server exited 0 {took:.2f} s after SIGTERM")
+        failed = not (result.wasSuccessful() and stop_ok)
+        if failed and not result.wasSuccessful():
+            log("server log tail:\n" + tp.tail(log_path))
+        log("PASS" if not failed else "FAIL")
+        return 1 if failed else 0
+    except Exception as e:  # set-up failures: report them and fail
+        log(f"FAIL: {type(e).__name__}: {e}")
+        return 1
+    finally:
+        if channel is not None:
+            channel.close()
+        if proc is not None and proc.poll() is None:
+            tp.stop_server(proc)
+        if pg is not None and dbname is not None:
+            tp.dropdb(pg, dbname)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
