@@ -12,6 +12,7 @@ PACKAGES=(
     postgresql-15 postgresql-client-15
     python3 python3-grpcio python3-protobuf python3-yaml
     procps util-linux
+    clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: install dependencies, build build/ (RelWithDebInfo) and build-asan/
 # (AddressSanitizer + UndefinedBehaviorSanitizer), start a throwaway PostgreSQL cluster, then
-# run the unit and integration suites of both builds with ctest. Prints a timing table and
-# a final "N passed, N failed" line; exits non-zero if any phase failed.
+# run the unit and integration suites of both builds with ctest, then the libFuzzer targets
+# (tests/fuzz/run.sh). Prints a timing table and a final "N passed, N failed" line; exits
+# non-zero if any phase failed.
 #
 # Environment: ORCH_TEST_JOBS (ctest -j, default 2). Server and test logs are kept in
 # .test-logs/<phase>/ (cleared at the start of each run).
@@ -165,6 +166,14 @@ if run_phase build-asan build build-asan -DORCH_SANITIZE=address,undefined; then
 else
     skip_phase unit-asan "build-asan failed"
     skip_phase integration-asan "build-asan failed"
+fi
+
+# libFuzzer targets, ORCH_FUZZ_SECONDS each (default 20), under ASan + UBSan in their own
+# tree (tests/fuzz/run.sh, build-fuzz/); a crash input is kept in tests/fuzz/corpus/.
+if grep -Eq '^foreach\(dir [^)]*\bfuzz\b' tests/CMakeLists.txt; then
+    run_phase fuzz tests/fuzz/run.sh "${ORCH_FUZZ_SECONDS:-20}"
+else
+    skip_phase fuzz "tests/CMakeLists.txt does not add tests/fuzz yet"
 fi
 
 # ---- summary ---------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ static int call(harness_server_t *s, const char *method, const ProtobufCMessage 
                 const ProtobufCMessageDescriptor *d, ProtobufCMessage **out, cli_status_t *st)
 {
     ProtobufCMessage *resp = NULL;
+    cli_status_cleanup(st); /* what an earlier call left in it */
     cli_call_unary(s->ch, method, req, d, 15000, &resp, st);
     if (out)
         *out = resp;
@@ -402,6 +403,7 @@ static void three_replicas_start_together(void **state)
         cli_status_cleanup(&st);
     }
     protobuf_c_message_free_unpacked(&got->base, NULL);
+    cli_status_cleanup(&st);
     for (int i = 0; i < 3; i++)
         assert_int_equal(harness_server_stop(&s[i]), 0);
     /* A restart does not bring back a deleted default. */
@@ -622,6 +624,7 @@ static void schedule_fires_once_per_due_time(void **state)
         assert_int_equal(call(&s[1], ES "UpdateSchedule", &ur.base,
                               &orchestrator__v1__schedule__descriptor, NULL, &st),
                          0);
+        cli_status_cleanup(&st);
     }
     runs = scalar(db, "SELECT count(*) FROM schedule_runs");
     first = scalar(db, "SELECT extract(epoch FROM min(due_time))::bigint FROM schedule_runs");
