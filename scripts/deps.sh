@@ -20,6 +20,11 @@ for p in "${PACKAGES[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [[ "$status" == installed ]] || missing+=("$p")
 done
+# The Node interop test needs node and npm. A machine that already has them (e.g. from
+# NodeSource) keeps its own; only a machine without node gets Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]} == 0)); then
     echo "deps: all ${#PACKAGES[@]} packages present"

@@ -147,10 +147,28 @@ ctest_phase() {
     record "$name" "$res" "$(elapsed "$t0")"
 }
 
+# npm packages of the Node interop client (tests/interop/node): `npm ci` from its
+# package-lock.json when node_modules is missing or older than the lock file.
+npm_deps() {
+    local dir=tests/interop/node
+    command -v npm >/dev/null || {
+        echo "deps: npm not found: the Node interop test (interop_node_scenario) needs node and npm" >&2
+        return 1
+    }
+    if [[ -f $dir/node_modules/.package-lock.json && ! $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+        echo "deps: npm packages of $dir present"
+        return 0
+    fi
+    echo "deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts)
+}
+
 # ---- the run ---------------------------------------------------------------------------------
 T_START=$(now)
 
-run_phase deps scripts/deps.sh
+deps_phase() { scripts/deps.sh && npm_deps; }
+
+run_phase deps deps_phase
 
 if run_phase build build build; then
     ctest_phase unit build unit

@@ -158,6 +158,29 @@ static void collect_pool(void *arg)
     orch_metrics_set("orch_db_pool_connections", "", size);
 }
 
+/* Processes by status and task-ness, from the database, at each scrape. */
+static void collect_processes(void *arg)
+{
+    srv_app_t *app = arg;
+    orch_status_count_t *counts = NULL;
+    size_t n = 0;
+    orch_error_t err;
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
+
+    orch_error_init(&err);
+    if (app->store->ops->process_status_counts(app->store, &ctx, "", &counts, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            char labels[96];
+            snprintf(labels, sizeof(labels), "status=\"%s\",is_task=\"%s\"", counts[i].status,
+                     counts[i].is_task ? "true" : "false");
+            orch_metrics_set("orch_processes", labels, (double)counts[i].count);
+        }
+    }
+    free(counts);
+    if (app->watch)
+        orch_metrics_set("orch_watchers", "", srv_watch_count(app->watch));
+}
+
 static void metrics_describe_all(void)
 {
     orch_metrics_describe("orch_rpc_total", ORCH_METRIC_COUNTER,
@@ -168,6 +191,18 @@ static void metrics_describe_all(void)
                           "Database connections lent out");
     orch_metrics_describe("orch_db_pool_connections", ORCH_METRIC_GAUGE,
                           "Database connections in the pool");
+    orch_metrics_describe("orch_processes", ORCH_METRIC_GAUGE,
+                          "Processes by status (all replicas: read from the database)");
+    orch_metrics_describe("orch_watchers", ORCH_METRIC_GAUGE,
+                          "Open WatchProcess/WatchProcesses/WatchSubscription streams here");
+    orch_metrics_describe("orch_steps_total", ORCH_METRIC_COUNTER,
+                          "Steps committed by this replica, by workflow and step status");
+    orch_metrics_describe("orch_step_duration_seconds", ORCH_METRIC_HISTOGRAM,
+                          "Claim to commit of one step, by workflow");
+    orch_metrics_describe("orch_process_claims_total", ORCH_METRIC_COUNTER,
+                          "Processes claimed by this replica's workers");
+    orch_metrics_describe("orch_step_commits_refused_total", ORCH_METRIC_COUNTER,
+                          "Step commits refused because the lease had moved on (fencing)");
 }
 
 /* A process may be waiting for a worker: wake this replica's engine. */
@@ -292,6 +327,7 @@ int main(int argc, char **argv)
 
     metrics_describe_all();
     orch_metrics_add_collector(collect_pool, pool);
+    orch_metrics_add_collector(collect_processes, &app);
     if (cfg.metrics_listen[0]) {
         orch_error_init(&err);
         if (srv_metrics_http_start(cfg.metrics_listen, &metrics, &err)) {

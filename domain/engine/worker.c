@@ -13,6 +13,7 @@
 #include "domain/alloc.h"
 #include "domain/ids.h"
 #include "domain/engine/worker.h"
+#include "domain/metrics.h"
 
 struct orch_engine {
     orch_engine_config_t cfg;
@@ -121,6 +122,7 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
     orch_error_t err;
     bool paused = false, ran = false;
     int timeout;
+    int64_t t0 = orch_now_ms();
 
     orch_error_init(&err);
     wf = orch_registry_find(e->cfg.registry, c->workflow, c->version);
@@ -215,8 +217,11 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
         };
         orch_error_init(&err);
         if (st->ops->process_commit_step(tx, &cm, &err)) {
-            orch_info("engine", "process %s: step %s not committed: %s", c->process_id,
-                      leaf->key, err.message);
+            char ml[300];
+            snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
+            orch_metrics_add("orch_step_commits_refused_total", ml, 1);
+            orch_info("engine", "process %s (%s): step %s not committed: %s", c->process_id,
+                      c->workflow, leaf->key, err.message);
             st->ops->tx_rollback(tx);
             tx = NULL;
             goto out;
@@ -236,8 +241,17 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
                 e->next_due_ms = due;
             pthread_mutex_unlock(&e->mu);
         }
-        orch_info("engine", "process %s: step %s %s -> %s", c->process_id, leaf->key,
-                  out.step_status, out.process_status);
+        {
+            char ml[300];
+            snprintf(ml, sizeof(ml), "workflow=\"%s\",status=\"%s\"", c->workflow,
+                     out.step_status);
+            orch_metrics_add("orch_steps_total", ml, 1);
+            snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
+            orch_metrics_observe("orch_step_duration_seconds", ml,
+                                 (double)(orch_now_ms() - t0) / 1000.0);
+        }
+        orch_info("engine", "process %s (%s): step %s %s -> %s", c->process_id, c->workflow,
+                  leaf->key, out.step_status, out.process_status);
     }
     goto out;
 release:
@@ -273,6 +287,7 @@ static void *worker_main(void *arg)
             idle(e, e->cfg.poll_ms, true);
             continue;
         }
+        orch_metrics_add("orch_process_claims_total", "", 1);
         run_claimed(e, &c);
     }
     return NULL;

@@ -203,32 +203,20 @@ void srv_watch_notify(void *arg, const char *channel)
 }
 
 /* Reads and queues the next events of w. Hub thread only; w is referenced. */
-static void serve(struct srv_watch *h, watcher_t *w)
+/* Do two watchers read the same rows next (same stream position)? */
+static bool same_position(const watcher_t *a, const watcher_t *b)
 {
-    orch_store_t *st = h->app->store;
-    orch_event_t *evs = NULL;
-    size_t n = 0;
-    orch_error_t err;
-    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
-    orch_err_t rc;
-    bool final = false;
+    if (a->single != b->single || a->subscription != b->subscription)
+        return false;
+    if (a->single)
+        return a->last_seq == b->last_seq && strcmp(a->process_id, b->process_id) == 0;
+    return strcmp(a->cursor, b->cursor) == 0 && strcmp(a->filter, b->filter) == 0;
+}
 
-    orch_error_init(&err);
-    atomic_store(&w->more, false);
-    if (w->subscription)
-        rc = st->ops->sub_events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs,
-                                       &n, &err);
-    else if (w->single)
-        rc = st->ops->events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs, &n,
-                                   &err);
-    else
-        rc = st->ops->events_global(st, &ctx, w->filter, w->cursor, WATCH_BATCH, &evs, &n,
-                                    w->cursor, &err);
-    if (rc) {
-        /* The database is away: try again at the next wake; the stream stays open. */
-        atomic_store(&w->more, true);
-        return;
-    }
+/* Queues the events read for w's position (w->done when its stream ended). */
+static void deliver(watcher_t *w, const orch_event_t *evs, size_t n, const char *cursor)
+{
+    bool final = false;
     for (size_t i = 0; i < n; i++) {
         orch_arena_t *a = orch_arena_new();
         Orchestrator__V1__ProcessEvent ev;
@@ -246,7 +234,7 @@ static void serve(struct srv_watch *h, watcher_t *w)
         if (srv_stream_send(w->call, msg) < 0) {
             orch_arena_free(a);
             w->done = true;
-            break;
+            return;
         }
         orch_arena_free(a);
         if (w->single) {
@@ -257,13 +245,52 @@ static void serve(struct srv_watch *h, watcher_t *w)
             }
         }
     }
+    if (!w->single)
+        snprintf(w->cursor, sizeof(w->cursor), "%s", cursor);
     if (n == WATCH_BATCH)
         atomic_store(&w->more, true);
-    orch_events_free(evs, n);
     if (final) {
         srv_stream_finish(w->call, NULL);
         w->done = true;
     }
+}
+
+/* Reads once for the watchers work[0..n) that stand at the same position (so a thousand
+ * watchers of one process cost one query, not a thousand), and queues the rows to each.
+ * Hub thread only; the calls are referenced. */
+static void serve_group(struct srv_watch *h, watcher_t **work, int n)
+{
+    orch_store_t *st = h->app->store;
+    watcher_t *w = work[0];
+    orch_event_t *evs = NULL;
+    size_t nev = 0;
+    char cursor[64];
+    orch_error_t err;
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
+    orch_err_t rc;
+
+    orch_error_init(&err);
+    snprintf(cursor, sizeof(cursor), "%s", w->cursor);
+    for (int i = 0; i < n; i++)
+        atomic_store(&work[i]->more, false);
+    if (w->subscription)
+        rc = st->ops->sub_events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs,
+                                       &nev, &err);
+    else if (w->single)
+        rc = st->ops->events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs,
+                                   &nev, &err);
+    else
+        rc = st->ops->events_global(st, &ctx, w->filter, w->cursor, WATCH_BATCH, &evs, &nev,
+                                    cursor, &err);
+    if (rc) {
+        /* The database is away: try again at the next wake; the streams stay open. */
+        for (int i = 0; i < n; i++)
+            atomic_store(&work[i]->more, true);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        deliver(work[i], evs, nev, cursor);
+    orch_events_free(evs, nev);
 }
 
 static void *hub_main(void *arg)
@@ -314,20 +341,37 @@ static void *hub_main(void *arg)
             work[nwork++] = w;
         }
         pthread_mutex_unlock(&h->mu);
+        /* Group the watchers by position and read once per group. */
         for (int i = 0; i < nwork; i++) {
-            watcher_t *w = work[i];
-            srv_call_t *call = w->call;
-            bool gone;
-            serve(h, w);
-            pthread_mutex_lock(&h->mu);
-            w->serving = false;
-            gone = w->closed;
-            pthread_mutex_unlock(&h->mu);
-            if (gone) {
-                free(w->filter);
-                free(w);
+            watcher_t **group;
+            int ng = 0;
+            if (!work[i])
+                continue;
+            group = orch_calloc((size_t)(nwork - i), sizeof(*group));
+            for (int j = i; j < nwork; j++) {
+                if (work[j] && same_position(work[i], work[j])) {
+                    group[ng++] = work[j];
+                    if (j != i)
+                        work[j] = NULL;
+                }
             }
-            srv_call_unref(call);
+            serve_group(h, group, ng);
+            for (int k = 0; k < ng; k++) {
+                watcher_t *w = group[k];
+                srv_call_t *call = w->call;
+                bool gone;
+                pthread_mutex_lock(&h->mu);
+                w->serving = false;
+                gone = w->closed;
+                pthread_mutex_unlock(&h->mu);
+                if (gone) {
+                    free(w->filter);
+                    free(w);
+                }
+                srv_call_unref(call);
+            }
+            work[i] = NULL;
+            free(group);
         }
         free(work);
     }

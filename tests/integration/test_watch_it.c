@@ -508,6 +508,43 @@ static void watch_processes_late_commit_trap(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* The metrics endpoint after a workflow ran: the counters match what the stream showed. */
+static void metrics_after_a_workflow(void **state)
+{
+    static char out[1 << 17];
+    harness_server_t s;
+    char pid[64], id[64], addr[64], line[256];
+    int port = harness_free_port(), code, steps = 0;
+    event_t *ev[64];
+    size_t n;
+    (void)state;
+
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    harness_server_start(&s, NULL, (const char *const[]){"--metrics-listen", addr, NULL});
+    product_id(&s, "node Cisco", pid);
+    start_node(&s, pid, "metered", id);
+    /* From the first event on, so that every committed step is seen. */
+    n = drain_stream(watch(&s, id, 1), ev, 64, &code);
+    assert_int_equal(code, 0);
+    for (size_t i = 0; i < n; i++)
+        steps += ev[i]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP &&
+                 ev[i]->step->status == ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_SUCCESS;
+    free_events(ev, n);
+    assert_true(steps >= 3);
+    assert_int_equal(harness_http_get(port, "/metrics", out, sizeof(out)), 200);
+    snprintf(line, sizeof(line), "orch_steps_total{workflow=\"create_node\",status=\"success\"} %d\n",
+             steps);
+    if (!strstr(out, line))
+        fail_msg("expected '%s' in the metrics", line);
+    assert_non_null(strstr(out, "orch_processes{status=\"completed\",is_task=\"false\"} 1\n"));
+    assert_non_null(strstr(out, "orch_step_duration_seconds_count{workflow=\"create_node\"}"));
+    assert_non_null(strstr(out, "orch_process_claims_total "));
+    assert_non_null(strstr(out, "orch_rpc_total{method=\"/orchestrator.v1.ProcessService/"
+                                "StartProcess\",code=\"OK\"} 1"));
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +552,7 @@ int main(void)
         cmocka_unit_test(watch_many_processes),
         cmocka_unit_test(watch_processes_late_commit_trap),
         cmocka_unit_test(thousand_watchers),
+        cmocka_unit_test(metrics_after_a_workflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,9 +88,8 @@ class WatchProcessTest(unittest.TestCase):
         self.assertEqual(events[0].kind, kinds.Value("PROCESS_EVENT_KIND_SNAPSHOT"))
         self.assertEqual(events[0].WhichOneof("payload"), "snapshot")
         self.assertEqual(events[0].snapshot.process.process_id, pid)
-        for ev in events:
+        for ev in events:  # every event, the snapshot too, carries its time
             self.assertEqual(ev.process_id, pid)
-        for ev in events[1:]:  # the live events carry their time (the snapshot does not yet)
             self.assertTrue(ev.HasField("event_time"), f"no event_time: {ev}")
         for prev, ev in zip(events, events[1:]):
             self.assertEqual(ev.sequence, prev.sequence + 1,
