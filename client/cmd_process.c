@@ -1,6 +1,7 @@
 /* orchctl process ...: orchestrator.v1.ProcessService: start (with form pages), read, list,
  * the operator actions, callbacks, counts, and the WatchProcess / WatchProcesses streams. */
 #include "cmd.h"
+#include "domain/ctx.h"
 #include "output.h"
 
 #include "domain/alloc.h"
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SVC "/orchestrator.v1.ProcessService/"
 
@@ -174,6 +176,98 @@ static void print_process(const ProtobufCMessage *m)
 }
 
 /* The answers of every --input, in order; the array and each Struct are malloc'ed. */
+/* Asks for one form page on the terminal, field by field (choices by number or value, the
+ * default on an empty line), and returns the answers as a Struct (caller frees). */
+static int prompt_page(const Orchestrator__V1__FormPage *f, Google__Protobuf__Struct **out)
+{
+    json_t *j = cli_json_from_message(&f->base), *answers = json_object();
+    json_t *form = json_object_get(j, "form"), *props = json_object_get(form, "properties");
+    json_t *required = json_object_get(form, "required"), *p;
+    const char *key;
+    char *line = NULL, *text;
+    size_t cap = 0;
+    int err;
+
+    fprintf(stderr, "Form page %d%s%s\n", f->page_index + 1, *f->title ? ": " : "", f->title);
+    json_object_foreach(props, key, p)
+    {
+        const char *type = json_string_value(json_object_get(p, "type"));
+        const char *title = json_string_value(json_object_get(p, "title"));
+        json_t *choices = json_object_get(p, "enum"), *dflt = json_object_get(p, "default"), *r;
+        bool req = false;
+        size_t i;
+        ssize_t got;
+
+        if (json_is_true(json_object_get(p, "readOnly")))
+            continue;
+        json_array_foreach(required, i, r) if (json_is_string(r) &&
+                                               strcmp(json_string_value(r), key) == 0) req = true;
+        if (json_is_array(choices) && json_array_size(choices)) {
+            json_t *c;
+            json_array_foreach(choices, i, c)
+            {
+                char *cs = json_dumps(c, JSON_ENCODE_ANY);
+                fprintf(stderr, "    %zu) %s\n", i + 1, cs ? cs : "");
+                free(cs);
+            }
+        }
+        for (;;) {
+            char *d = dflt ? json_dumps(dflt, JSON_ENCODE_ANY) : NULL;
+            json_t *v = NULL;
+            fprintf(stderr, "  %s%s%s%s%s: ", title ? title : key, req ? " *" : "",
+                    d ? " [" : "", d ? d : "", d ? "]" : "");
+            free(d);
+            got = getline(&line, &cap, stdin);
+            if (got < 0) {
+                err = cli_usage_error("the form was not completed (end of input)");
+                goto out;
+            }
+            line[strcspn(line, "\n")] = '\0';
+            if (!*line) {
+                if (dflt)
+                    json_object_set(answers, key, dflt);
+                if (dflt || !req)
+                    break;
+                fprintf(stderr, "  (required)\n");
+                continue;
+            }
+            if (json_is_array(choices)) {
+                char *end;
+                long n = strtol(line, &end, 10);
+                if (!*end && n >= 1 && (size_t)n <= json_array_size(choices))
+                    v = json_incref(json_array_get(choices, (size_t)n - 1));
+            }
+            if (!v && type && strcmp(type, "integer") == 0) {
+                char *end;
+                long long n = strtoll(line, &end, 10);
+                if (*end) {
+                    fprintf(stderr, "  (a whole number, please)\n");
+                    continue;
+                }
+                v = json_integer(n);
+            } else if (!v && type && strcmp(type, "boolean") == 0) {
+                v = json_boolean(strchr("yYtT1", line[0]) != NULL);
+            } else if (!v && type && strcmp(type, "array") == 0) {
+                v = json_array();
+                for (char *tok = strtok(line, ","); tok; tok = strtok(NULL, ","))
+                    json_array_append_new(v, json_string(tok + strspn(tok, " ")));
+            } else if (!v) {
+                v = json_string(line);
+            }
+            json_object_set_new(answers, key, v);
+            break;
+        }
+    }
+    text = json_dumps(answers, JSON_COMPACT);
+    err = cli_read_struct("the answers", text, out);
+    free(text);
+out:
+    free(line);
+    json_decref(answers);
+    json_decref(j);
+    return err;
+}
+
 static int read_inputs(const cli_args_t *args, Google__Protobuf__Struct ***out, size_t *n)
 {
     const char *const *specs = cli_args_list(args, "input", n);
@@ -263,10 +357,28 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
         req.note = (char *)note;
     if (rid)
         req.request_id = (char *)rid;
-    req.user_inputs = inputs;
-    req.n_user_inputs = ninputs;
-    if (!(err = cli_call(ctx, SVC "StartProcess", &req.base,
-                         &orchestrator__v1__start_process_response__descriptor, &resp))) {
+    /* On a terminal, answer the form page by page; otherwise the pages come from --input and
+     * an incomplete form is reported. */
+    for (;;) {
+        const Orchestrator__V1__StartProcessResponse *r;
+        Google__Protobuf__Struct *page = NULL;
+        req.user_inputs = inputs;
+        req.n_user_inputs = ninputs;
+        if ((err = cli_call(ctx, SVC "StartProcess", &req.base,
+                            &orchestrator__v1__start_process_response__descriptor, &resp)))
+            break;
+        r = (const Orchestrator__V1__StartProcessResponse *)resp;
+        if (r->result_case != ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_NEXT_PAGE ||
+            !isatty(STDIN_FILENO) || ctx->json)
+            break;
+        if ((err = prompt_page(r->next_page, &page)))
+            break;
+        inputs = orch_realloc(inputs, (ninputs + 1) * sizeof(*inputs));
+        inputs[ninputs++] = page;
+        free_msg(resp);
+        resp = NULL;
+    }
+    if (!err) {
         const Orchestrator__V1__StartProcessResponse *r =
             (const Orchestrator__V1__StartProcessResponse *)resp;
         const process_t *p =
@@ -683,6 +795,37 @@ static void print_event(const Orchestrator__V1__ProcessEvent *e, bool with_id)
     fputc('\n', stdout);
 }
 
+/* Steps done / total and the step running, as the events tell. */
+static void progress(const Orchestrator__V1__ProcessEvent *e, int *done, int *total, char *cur,
+                     size_t cap)
+{
+    if (e->payload_case == ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_SNAPSHOT &&
+        e->snapshot->process) {
+        *done = e->snapshot->process->steps_done;
+        *total = e->snapshot->process->steps_total;
+        snprintf(cur, cap, "%s", e->snapshot->process->last_step);
+    } else if (e->payload_case == ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STEP) {
+        if (e->step->status == ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_SUCCESS ||
+            e->step->status == ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_SKIPPED)
+            (*done)++;
+        if (*total && *done > *total)
+            *total = *done;
+        snprintf(cur, cap, "%s", e->step->name);
+    }
+}
+
+static void draw_bar(int done, int total, const char *cur, int64_t elapsed_ms)
+{
+    char bar[31];
+    int width = 30, fill = total > 0 ? done * width / total : 0;
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    printf("\r\033[K[%s] %d/%d  %.40s  %.1fs", bar, done, total, cur,
+           (double)elapsed_ms / 1000.0);
+    fflush(stdout);
+}
+
 /* The status the event leaves the process in, or 0 when it does not say. */
 static int event_status(const Orchestrator__V1__ProcessEvent *e)
 {
@@ -700,7 +843,13 @@ static int run_watch(cli_ctx_t *ctx, const char *method, const ProtobufCMessage 
                      bool one_process)
 {
     cli_stream_t *s = cli_stream_open(cli_ctx_channel(ctx), method, req, ctx->timeout_ms);
-    int last = 0, err;
+    int last = 0, err, done = 0, total = 0;
+    /* A live bar for a person watching one process on a terminal; JSON lines for scripts
+     * (piped output, or --json); a line per event otherwise. */
+    bool json = ctx->json || !isatty(STDOUT_FILENO);
+    bool bar = one_process && !json;
+    char current[128] = "";
+    int64_t t0 = orch_now_ms();
     for (;;) {
         ProtobufCMessage *m = NULL;
         int r = cli_stream_next(s, &orchestrator__v1__process_event__descriptor, 1000, &m);
@@ -709,7 +858,14 @@ static int run_watch(cli_ctx_t *ctx, const char *method, const ProtobufCMessage 
         if (r == 0)
             break;
         const Orchestrator__V1__ProcessEvent *e = (const Orchestrator__V1__ProcessEvent *)m;
-        if (ctx->json) {
+        if (bar) {
+            progress(e, &done, &total, current, sizeof(current));
+            if (e->payload_case == ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STATUS_CHANGE) {
+                fputs("\r\033[K", stdout);
+                print_event(e, false);
+            }
+            draw_bar(done, total, current, orch_now_ms() - t0);
+        } else if (json) {
             json_t *j = cli_json_from_message(m);
             char *line = json_dumps(j, JSON_COMPACT);
             printf("%s\n", line);
@@ -726,6 +882,8 @@ static int run_watch(cli_ctx_t *ctx, const char *method, const ProtobufCMessage 
                             last == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_ABORTED))
             break;
     }
+    if (bar)
+        fputc('\n', stdout);
     cli_status_t st;
     cli_stream_close(s, &st);
     if (one_process && last == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED)

@@ -262,8 +262,9 @@ static const cli_command_t commands[] = {
         .summary = "Start a workflow or task",
         .help = "Each --input is one form page's answers, in order: a JSON file, \"-\" for "
                 "stdin, or\nthe JSON object itself. When the answers are incomplete the server "
-                "answers with the\nnext form page: orchctl prints it and exits with 4 (nothing "
-                "was created); add one\nmore --input and run again. Create workflows take "
+                "answers with the\nnext form page: on a terminal orchctl asks for it field by field; "
+                "otherwise it\nprints it and exits with 4 (nothing was created): add one more "
+                "--input and run again. Create workflows take "
                 "--product, the others\n--subscription. With --watch, follows the process until "
                 "it completes or is aborted.",
         .min_args = 1,
@@ -387,10 +388,10 @@ static const cli_command_t commands[] = {
         .verb = "watch",
         .usage = "[ID] [--after-sequence N] [--filter EXPR] [--after-cursor CURSOR]",
         .summary = "Follow a process live (or, without ID, every process matching --filter)",
-        .help = "Prints a progress line per event (snapshot, step, status change, callback "
-                "progress);\nwith --json one JSON object per line. With an ID it exits when the "
-                "process completes\n(exit 0) or is aborted (exit 1). Without an ID it runs until "
-                "Ctrl-C or --timeout.",
+        .help = "With an ID on a terminal: a live progress bar (steps done / total, current "
+                "step,\nelapsed time) and a line per status change. Piped, or with --json: one "
+                "JSON event\nper line. With an ID it exits when the process completes (exit 0) or "
+                "is aborted\n(exit 1). Without an ID it runs until Ctrl-C or --timeout.",
         .max_args = 1,
         .opts = {{"after-sequence", "N", "With ID: replay every event after sequence N"},
                  {"filter", "EXPR",

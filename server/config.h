@@ -18,6 +18,8 @@ typedef struct srv_settings {
     char *log_format;
     int grace_seconds;
     int max_message_bytes;
+    int keepalive_time_ms;
+    int max_connection_age_ms;
     int db_check_ms;
     int watch_stall_ms;
     int workers;  /* engine worker threads */

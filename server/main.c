@@ -391,6 +391,8 @@ int main(int argc, char **argv)
     srv = srv_server_new(&(srv_config_t){.listen = cfg.listen,
                                          .threads = cfg.threads,
                                          .max_message_bytes = cfg.max_message_bytes,
+                                         .keepalive_time_ms = cfg.keepalive_time_ms,
+                                         .max_connection_age_ms = cfg.max_connection_age_ms,
                                          .app = &app,
                                          .auth = auth ? srv_auth_check : NULL,
                                          .auth_data = auth,

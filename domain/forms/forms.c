@@ -555,6 +555,11 @@ orch_err_t orch_form_run(const orch_form_t *form, const orch_form_env_t *env,
         snprintf(path, sizeof(path), "%s[%zu]", name, i);
         bad_total += orch_form_validate_page(page, env, out->answers, inputs[i], path, &clean,
                                              &masked, err);
+        if (clean && !bad_total && form->check) {
+            json_t *all = orch_json_deep_merge(out->answers, clean);
+            bad_total += form->check(env, i, all, path, err);
+            json_decref(all);
+        }
         if (clean) {
             t = orch_json_deep_merge(out->answers, clean);
             json_decref(out->answers);

@@ -87,9 +87,19 @@ typedef struct orch_form_page {
 typedef const orch_form_page_t *(*orch_form_page_fn)(const orch_form_env_t *env, size_t index,
                                                      const json_t *answers);
 
+/* A rule across the fields of page index (e.g. "node B differs from node A"), run by
+ * orch_form_run once every field of that page is valid. answers: the earlier pages' answers
+ * merged with this page's typed answers; path: the page's path ("user_inputs[0]"). Adds one
+ * violation per wrong field to err, its path "<path>.<field>" (does not set its code);
+ * returns how many. */
+typedef size_t (*orch_form_check_fn)(const orch_form_env_t *env, size_t index,
+                                     const json_t *answers, const char *path,
+                                     orch_error_t *err);
+
 typedef struct orch_form {
     const orch_form_page_t *pages; /* {0}-terminated static pages, used when next is NULL */
     orch_form_page_fn next;
+    orch_form_check_fn check; /* optional */
 } orch_form_t;
 
 /* The page at index, or NULL when there is none (the form is complete). */

@@ -2,7 +2,10 @@
  * modify_note (every product, also out of sync); node modify / terminate / validate; port
  * create (two pages: the node, then a free port of that node) / modify / terminate (an input
  * step: a person confirms the cable is out) / validate; l2vpn create (SAPs on ports) /
- * modify / terminate / validate / reconcile. The lifecycle wrappers (engine.h) add the
+ * modify / terminate / validate / reconcile; core link create (two pages: nodes A and B,
+ * refused when they are the same, then an interface on each; the IPv6 prefix and the ends'
+ * ids from the simulated IPAM / inventory) / modify (maintenance toggle) / terminate /
+ * validate. The lifecycle wrappers (engine.h) add the
  * lock, status and unlock steps: these are the business steps only.
  *
  * The configuration push stands for an external provisioning system: a callback step hands
@@ -636,9 +639,278 @@ const orch_workflow_def_t orch_wf_reconcile_l2vpn = {
     .lifecycle = ORCH_LC_RECONCILE,
 };
 
+/* ---- core link ------------------------------------------------------------------------------ */
+
+/* Page 1 across its fields: the link joins two different nodes. */
+static size_t distinct_nodes(const orch_form_env_t *env, size_t index, const json_t *answers,
+                             const char *path, orch_error_t *err)
+{
+    const char *a = orch_state_str(answers, "node_a_subscription_id", "");
+    const char *b = orch_state_str(answers, "node_b_subscription_id", "");
+    char field[96];
+    (void)env;
+    if (index != 0 || strcmp(a, b) != 0)
+        return 0;
+    snprintf(field, sizeof(field), "%s.node_b_subscription_id", path);
+    if (err)
+        orch_error_add_violation(err, field,
+                                 "Node B must be another node than node A: a core link joins "
+                                 "two nodes");
+    return 1;
+}
+
+static const orch_form_field_t core_link_page1[] = {
+    {.name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,
+     .has_min = true, .min = 1, .has_max = true, .max = 255},
+    {.name = "node_a_subscription_id", .title = "Node A", .type = ORCH_FORM_CHOICE,
+     .required = true, .choices_fn = node_choices},
+    {.name = "node_b_subscription_id", .title = "Node B", .type = ORCH_FORM_CHOICE,
+     .required = true, .choices_fn = node_choices},
+    {0},
+};
+static const orch_form_field_t core_link_page2[] = {
+    {.name = "port_a_name", .title = "Interface on node A", .type = ORCH_FORM_STRING,
+     .required = true, .has_min = true, .min = 1, .has_max = true, .max = 64,
+     .pattern = "[0-9]+/[0-9]+/[0-9]+"},
+    {.name = "port_b_name", .title = "Interface on node B", .type = ORCH_FORM_STRING,
+     .required = true, .has_min = true, .min = 1, .has_max = true, .max = 64,
+     .pattern = "[0-9]+/[0-9]+/[0-9]+"},
+    {0},
+};
+static const orch_form_page_t core_link_pages[] = {
+    {"Choose the two nodes", core_link_page1}, {"Choose the interfaces", core_link_page2}, {0}};
+static const orch_form_t create_core_link_form = {.pages = core_link_pages,
+                                                  .check = distinct_nodes};
+
+static orch_step_result_t create_core_link_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    static const char *const side[2] = {"a", "b"};
+    orch_subscription_t *sub = NULL, *node[2] = {NULL, NULL};
+    orch_error_t err;
+    orch_step_result_t r;
+    const orch_product_t *p;
+    char *label = NULL;
+
+    orch_error_init(&err);
+    if (!ctx->store || !ctx->catalog)
+        return orch_step_fail("NO_STORE", NULL, "create_subscription needs the store");
+    p = orch_catalog_find_product_id(ctx->catalog, orch_state_str(state, "product_id", ""));
+    if (!p)
+        return orch_step_fail("INVALID_INPUT", NULL, "the product is gone");
+    if (strcmp(orch_state_str(state, "node_a_subscription_id", ""),
+               orch_state_str(state, "node_b_subscription_id", "")) == 0)
+        return orch_step_fail("INVALID_INPUT",
+                              json_pack("{s:s}", "field", "node_b_subscription_id"),
+                              "a core link joins two different nodes");
+    if (orch_subscription_new_from_product(p, orch_state_str(state, "customer_id", ""), &sub,
+                                           &err) ||
+        orch_sub_set_bool(sub, "under_maintenance", false, &err))
+        goto failed;
+    for (size_t i = 0; i < 2; i++) {
+        char key[64], path[64];
+        size_t idx = 0;
+        snprintf(key, sizeof(key), "node_%s_subscription_id", side[i]);
+        if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
+                                      orch_state_str(state, key, ""), false, &node[i], &err) ||
+            orch_sub_count(sub, "ports", &idx, &err) ||
+            (idx <= i && orch_sub_add_child(sub, "ports", &idx, &err)))
+            goto failed;
+        snprintf(path, sizeof(path), "ports[%zu].node", i);
+        if (orch_sub_set_reference(sub, path, node[i]->id, node[i]->root->id, &err))
+            goto failed;
+        snprintf(key, sizeof(key), "port_%s_name", side[i]);
+        snprintf(path, sizeof(path), "ports[%zu].port_name", i);
+        if (orch_sub_set_str(sub, path, orch_state_str(state, key, ""), &err))
+            goto failed;
+        snprintf(path, sizeof(path), "ports[%zu].enabled", i);
+        if (orch_sub_set_bool(sub, path, true, &err))
+            goto failed;
+    }
+    label = orch_asprintf("%s %s <-> %s %s", node[0]->description,
+                          orch_state_str(state, "port_a_name", ""), node[1]->description,
+                          orch_state_str(state, "port_b_name", ""));
+    if (orch_sub_set_description(sub, label, &err) ||
+        ctx->store->ops->sub_save(ctx->tx, sub, &err))
+        goto failed;
+    orch_step_ctx_link_subscription(ctx, sub->id);
+    r = orch_step_ok(json_pack("{s:s}", "subscription_id", sub->id));
+    goto out;
+failed:
+    r = orch_step_fail_error(&err);
+out:
+    free(label);
+    orch_subscription_free(node[0]);
+    orch_subscription_free(node[1]);
+    orch_subscription_free(sub);
+    return r;
+}
+
+static orch_step_result_t allocate_link_ims(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "ims_core_link", "ims_id");
+}
+
+static orch_step_result_t allocate_link_nrm(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "nrm_core_link", "nrm_id");
+}
+
+static orch_step_result_t allocate_link_prefix(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    return allocate(ctx, "ipv6_core_prefix", "ipv6_prefix_ipam_id");
+}
+
+/* Both ends: an IMS id and an interface address each, in the step's unit of work. */
+static orch_step_result_t allocate_link_ports(orch_step_ctx_t *ctx, json_t *state)
+{
+    static const char *const pools[2] = {"ims_core_port", "ipv6_core_interface"};
+    static const char *const fields[2][2] = {{"port_a_ims_id", "port_b_ims_id"},
+                                             {"port_a_ipv6_ipam_id", "port_b_ipv6_ipam_id"}};
+    json_t *out = json_object();
+    orch_error_t err;
+    (void)state;
+    orch_error_init(&err);
+    if (!ctx->store) {
+        json_decref(out);
+        return orch_step_fail("NO_STORE", NULL, "allocation needs the store");
+    }
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < 2; i++) {
+            long long v = 0;
+            if (ctx->store->ops->inventory_allocate(ctx->tx, pools[k], ctx->process_id, &v,
+                                                    &err)) {
+                json_decref(out);
+                return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pools[k],
+                                      err.message);
+            }
+            json_object_set_new(out, fields[k][i], json_integer(v));
+        }
+    orch_step_log(ORCH_LOG_INFO, ctx, "allocated the interface ids of both ends");
+    return orch_step_ok(out);
+}
+
+static orch_err_t store_link_ids(orch_step_ctx_t *ctx, const json_t *state,
+                                 orch_subscription_t *sub, orch_error_t *err)
+{
+    static const char *const side[2] = {"a", "b"};
+    (void)ctx;
+    if (orch_sub_set_int(sub, "ims_id", orch_state_int(state, "ims_id", 0), err) ||
+        orch_sub_set_int(sub, "nrm_id", orch_state_int(state, "nrm_id", 0), err) ||
+        orch_sub_set_int(sub, "ipv6_prefix_ipam_id",
+                         orch_state_int(state, "ipv6_prefix_ipam_id", 0), err))
+        return err->code;
+    for (size_t i = 0; i < 2; i++) {
+        char key[64], path[64];
+        snprintf(key, sizeof(key), "port_%s_ims_id", side[i]);
+        snprintf(path, sizeof(path), "ports[%zu].ims_id", i);
+        if (orch_sub_set_int(sub, path, orch_state_int(state, key, 0), err))
+            return err->code;
+        snprintf(key, sizeof(key), "port_%s_ipv6_ipam_id", side[i]);
+        snprintf(path, sizeof(path), "ports[%zu].ipv6_ipam_id", i);
+        if (orch_sub_set_int(sub, path, orch_state_int(state, key, 0), err))
+            return err->code;
+    }
+    return ORCH_OK;
+}
+
+static orch_step_result_t save_link_ids(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, store_link_ids, NULL);
+}
+
+static const orch_step_def_t create_core_link_steps[] = {
+    ORCH_STEP("create_subscription", "Create the subscription", create_core_link_subscription),
+    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS link id", allocate_link_ims, 5, 500,
+                    10000),
+    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM link id", allocate_link_nrm, 5, 500,
+                    10000),
+    ORCH_RETRY_STEP("allocate_ipv6_prefix", "Allocate the link's IPv6 prefix",
+                    allocate_link_prefix, 5, 500, 10000),
+    ORCH_RETRY_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports, 5,
+                    500, 10000),
+    ORCH_STEP("save_ids", "Store the inventory and IPAM ids", save_link_ids),
+    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", push_config, 600000),
+    ORCH_STEPS_END,
+};
+const orch_workflow_def_t orch_wf_create_core_link = {
+    .name = "create_core_link", .description = "Create core link",
+    .target = ORCH_TARGET_CREATE, .version = 1, .steps = create_core_link_steps,
+    .form = &create_core_link_form, .lifecycle = ORCH_LC_CREATE,
+};
+
+static const orch_form_field_t modify_core_link_fields[] = {
+    {.name = "under_maintenance", .title = "Drained for maintenance", .type = ORCH_FORM_BOOLEAN,
+     .required = true},
+    {0},
+};
+static const orch_form_page_t modify_core_link_pages[] = {
+    {"Change the core link", modify_core_link_fields}, {0}};
+static const orch_form_t modify_core_link_form = {.pages = modify_core_link_pages};
+
+static orch_err_t edit_maintenance(orch_step_ctx_t *ctx, const json_t *state,
+                                   orch_subscription_t *sub, orch_error_t *err)
+{
+    (void)ctx;
+    return orch_sub_set_bool(sub, "under_maintenance",
+                             orch_state_bool(state, "under_maintenance", false), err);
+}
+
+static orch_step_result_t update_maintenance(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, edit_maintenance, NULL);
+}
+
+/* Drains the link and shuts both ends before it is released. */
+static orch_err_t drain_link(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                             orch_error_t *err)
+{
+    (void)ctx;
+    (void)state;
+    if (orch_sub_set_bool(sub, "under_maintenance", true, err) ||
+        orch_sub_set_bool(sub, "ports[0].enabled", false, err) ||
+        orch_sub_set_bool(sub, "ports[1].enabled", false, err))
+        return err->code;
+    return ORCH_OK;
+}
+
+static orch_step_result_t shut_link(orch_step_ctx_t *ctx, json_t *state)
+{
+    return edit_subscription(ctx, state, drain_link, NULL);
+}
+
+static const orch_step_def_t modify_core_link_steps[] = {
+    ORCH_STEP("update_maintenance", "Update the maintenance state", update_maintenance),
+    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", push_config, 600000),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t terminate_core_link_steps[] = {
+    ORCH_STEP("shut_link", "Drain the link and shut both ends", shut_link),
+    ORCH_STEP("remove_service", "Remove the link from the network", remove_service),
+    ORCH_STEPS_END,
+};
+const orch_workflow_def_t orch_wf_modify_core_link = {
+    .name = "modify_core_link", .description = "Modify core link",
+    .target = ORCH_TARGET_MODIFY, .version = 1, .steps = modify_core_link_steps,
+    .form = &modify_core_link_form, .lifecycle = ORCH_LC_MODIFY,
+};
+const orch_workflow_def_t orch_wf_terminate_core_link = {
+    .name = "terminate_core_link", .description = "Terminate core link",
+    .target = ORCH_TARGET_TERMINATE, .version = 1, .steps = terminate_core_link_steps,
+    .lifecycle = ORCH_LC_TERMINATE,
+};
+const orch_workflow_def_t orch_wf_validate_core_link = {
+    .name = "validate_core_link", .description = "Validate core link",
+    .target = ORCH_TARGET_VALIDATE, .version = 1, .steps = validate_steps,
+    .lifecycle = ORCH_LC_VALIDATE,
+};
+
 const orch_workflow_def_t *const orch_wf_lifecycle_all[] = {
     &orch_wf_modify_note,     &orch_wf_modify_node,     &orch_wf_terminate_node,
     &orch_wf_validate_node,   &orch_wf_create_port,     &orch_wf_modify_port,
     &orch_wf_terminate_port,  &orch_wf_validate_port,   &orch_wf_create_l2vpn,
     &orch_wf_modify_l2vpn,    &orch_wf_terminate_l2vpn, &orch_wf_validate_l2vpn,
-    &orch_wf_reconcile_l2vpn, NULL};
+    &orch_wf_reconcile_l2vpn, &orch_wf_create_core_link, &orch_wf_modify_core_link,
+    &orch_wf_terminate_core_link, &orch_wf_validate_core_link, NULL};

@@ -16,6 +16,8 @@ extern const orch_workflow_def_t orch_wf_create_port, orch_wf_modify_port,
     orch_wf_terminate_port, orch_wf_validate_port;
 extern const orch_workflow_def_t orch_wf_create_l2vpn, orch_wf_modify_l2vpn,
     orch_wf_terminate_l2vpn, orch_wf_validate_l2vpn, orch_wf_reconcile_l2vpn;
+extern const orch_workflow_def_t orch_wf_create_core_link, orch_wf_modify_core_link,
+    orch_wf_terminate_core_link, orch_wf_validate_core_link;
 /* All of the above, NULL-terminated (registered by orch_workflows_register_all). */
 extern const orch_workflow_def_t *const orch_wf_lifecycle_all[];
 

@@ -809,7 +809,7 @@ static void *worker_main(void *arg)
 srv_server_t *srv_server_new(const srv_config_t *cfg)
 {
     srv_server_t *srv = orch_calloc(1, sizeof(*srv));
-    grpc_arg args[2];
+    grpc_arg args[6];
     grpc_channel_args chargs;
 
     srv->cfg = *cfg;
@@ -829,6 +829,28 @@ srv_server_t *srv_server_new(const srv_config_t *cfg)
     args[1].key = GRPC_ARG_ALLOW_REUSEPORT;
     args[1].value.integer = 0;
     chargs.num_args = 2;
+    /* Behind Envoy/Istio: keepalive pings and a maximum connection age let the mesh spread
+     * long-lived HTTP/2 connections over new replicas. */
+    if (srv->cfg.keepalive_time_ms > 0) {
+        args[chargs.num_args].type = GRPC_ARG_INTEGER;
+        args[chargs.num_args].key = GRPC_ARG_KEEPALIVE_TIME_MS;
+        args[chargs.num_args].value.integer = srv->cfg.keepalive_time_ms;
+        chargs.num_args++;
+        args[chargs.num_args].type = GRPC_ARG_INTEGER;
+        args[chargs.num_args].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
+        args[chargs.num_args].value.integer = 1;
+        chargs.num_args++;
+    }
+    if (srv->cfg.max_connection_age_ms > 0) {
+        args[chargs.num_args].type = GRPC_ARG_INTEGER;
+        args[chargs.num_args].key = GRPC_ARG_MAX_CONNECTION_AGE_MS;
+        args[chargs.num_args].value.integer = srv->cfg.max_connection_age_ms;
+        chargs.num_args++;
+        args[chargs.num_args].type = GRPC_ARG_INTEGER;
+        args[chargs.num_args].key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS;
+        args[chargs.num_args].value.integer = 30000;
+        chargs.num_args++;
+    }
     chargs.args = args;
     srv->server = grpc_server_create(&chargs, NULL);
     srv->workers = orch_calloc((size_t)srv->cfg.threads, sizeof(worker_t));

@@ -80,6 +80,8 @@ typedef struct srv_config {
     int threads;              /* worker threads, one completion queue each */
     int slots_per_method;     /* request slots per method per queue */
     int max_message_bytes;    /* inbound message limit */
+    int keepalive_time_ms;    /* HTTP/2 pings to idle clients; 0 = the core's default */
+    int max_connection_age_ms; /* close connections after this (re-balancing); 0 = never */
     void *app;                /* handed to handlers through srv_call_app() */
     srv_auth_fn auth;         /* NULL: no authentication */
     void *auth_data;

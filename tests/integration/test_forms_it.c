@@ -3,8 +3,10 @@
  * callback step (progress, a wrong token refused, the right one, a second delivery acting
  * once), an input step suspended then resumed (bad then good answers, a second resume acting
  * once), the subscription lock refusing a second workflow while modify_note still runs, a
- * port used by a live L2VPN that cannot be terminated, and the life of two nodes, a port on
- * each and an L2VPN across them through create / modify / validate / terminate. */
+ * port used by a live L2VPN that cannot be terminated, SetSubscriptionInSync refused while an
+ * input step holds the lock, the life of a core link between two nodes (node B = node A
+ * refused; its nodes cannot be terminated while it lives), and the life of two nodes, a port
+ * on each and an L2VPN across them through create / modify / validate / terminate. */
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,9 +25,11 @@
 #include "harness.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
+#include "orchestrator/v1/subscriptions.pb-c.h"
 #include "server/rpc/codec.h"
 
 #define PS "/orchestrator.v1.ProcessService/"
+#define SS "/orchestrator.v1.SubscriptionService/"
 
 typedef Orchestrator__V1__Process process_t;
 
@@ -467,6 +471,166 @@ static void l2vpn_and_lock(void **state)
     wait_done(id);
 }
 
+static Orchestrator__V1__Subscription *get_sub(const char *id)
+{
+    Orchestrator__V1__GetSubscriptionRequest req =
+        ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st = {0};
+    req.subscription_id = (char *)id;
+    cli_call_unary(S.ch, SS "GetSubscription", &req.base,
+                   &orchestrator__v1__subscription__descriptor, 5000, &resp, &st);
+    if (st.code != 0)
+        fail_msg("GetSubscription %s: %d %s", id, st.code, st.message);
+    cli_status_cleanup(&st);
+    return (Orchestrator__V1__Subscription *)resp;
+}
+
+/* The first value under key anywhere in j (depth first), or NULL. */
+static json_t *find_key(json_t *j, const char *key)
+{
+    const char *k;
+    json_t *v, *hit;
+    size_t i;
+    if (json_is_object(j)) {
+        if ((hit = json_object_get(j, key)))
+            return hit;
+        json_object_foreach(j, k, v)
+        if ((hit = find_key(v, key)))
+            return hit;
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        if ((hit = find_key(v, key)))
+            return hit;
+    }
+    return NULL;
+}
+
+static bool maintenance_of(const char *sub)
+{
+    Orchestrator__V1__Subscription *s = get_sub(sub);
+    json_t *dm = srv_codec_json_from_struct(s->domain_model);
+    json_t *v = find_key(dm, "under_maintenance");
+    bool on;
+    assert_true(json_is_boolean(v));
+    on = json_is_true(v);
+    json_decref(dm);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    return on;
+}
+
+/* A core link 10G between two nodes of its own: the two-page form (node B = node A refused,
+ * naming node B), the IPv6 prefix from the simulated IPAM, both nodes in use (neither can be
+ * terminated while the link lives), the maintenance toggle, validate, terminate, and then
+ * the nodes can go. */
+static void core_link_life(void **state)
+{
+    char pid[64], id[64], pages[768], na[64], nb[64], link[64];
+    cli_status_t st;
+    Orchestrator__V1__StartProcessResponse *r;
+    json_t *form;
+    (void)state;
+
+    create_node("ams-c1", na);
+    create_node("fra-c1", nb);
+    product_id("core link 10G", pid);
+
+    /* Page 1 answered: page 2 asks an interface on each node. */
+    snprintf(pages, sizeof(pages),
+             "[{\"customer_id\": \"acme\", \"node_a_subscription_id\": \"%s\", "
+             "\"node_b_subscription_id\": \"%s\"}]",
+             na, nb);
+    r = start("create_core_link", pid, NULL, pages, &st);
+    assert_int_equal(st.code, 0);
+    assert_int_equal(r->result_case, ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_NEXT_PAGE);
+    assert_int_equal(r->next_page->page_index, 1);
+    form = srv_codec_json_from_struct(r->next_page->form);
+    assert_non_null(json_object_get(json_object_get(form, "properties"), "port_a_name"));
+    assert_non_null(json_object_get(json_object_get(form, "properties"), "port_b_name"));
+    json_decref(form);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    cli_status_cleanup(&st);
+
+    /* The same node twice: one violation, on node B; nothing is created. */
+    snprintf(pages, sizeof(pages),
+             "[{\"customer_id\": \"acme\", \"node_a_subscription_id\": \"%s\", "
+             "\"node_b_subscription_id\": \"%s\"}, "
+             "{\"port_a_name\": \"1/2/1\", \"port_b_name\": \"1/2/1\"}]",
+             na, na);
+    r = start("create_core_link", pid, NULL, pages, &st);
+    assert_null(r);
+    assert_int_equal(st.code, 3);
+    assert_true(has_violation(&st, "user_inputs[0].node_b_subscription_id"));
+    assert_int_equal(st.nviolations, 1);
+    cli_status_cleanup(&st);
+
+    /* Complete: the link, its prefix allocated, its callback delivered. */
+    snprintf(pages, sizeof(pages),
+             "[{\"customer_id\": \"acme\", \"node_a_subscription_id\": \"%s\", "
+             "\"node_b_subscription_id\": \"%s\"}, "
+             "{\"port_a_name\": \"1/2/1\", \"port_b_name\": \"1/2/1\"}]",
+             na, nb);
+    start_ok("create_core_link", pid, NULL, pages, id);
+    complete_callback(id);
+    wait_done(id);
+    {
+        process_t *p = get(id);
+        json_t *j = srv_codec_json_from_struct(p->current_state);
+        state_str(p, "subscription_id", link);
+        assert_true(json_integer_value(json_object_get(j, "ipv6_prefix_ipam_id")) > 0);
+        json_decref(j);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+    }
+    {
+        Orchestrator__V1__Subscription *s = get_sub(link);
+        size_t found = 0;
+        assert_int_equal(s->status,
+                         ORCHESTRATOR__V1__SUBSCRIPTION_STATUS__SUBSCRIPTION_STATUS_ACTIVE);
+        assert_true(s->in_sync);
+        for (size_t i = 0; i < s->n_depends_on_subscription_ids; i++)
+            found += strcmp(s->depends_on_subscription_ids[i], na) == 0 ||
+                     strcmp(s->depends_on_subscription_ids[i], nb) == 0;
+        assert_int_equal(found, 2);
+        protobuf_c_message_free_unpacked(&s->base, NULL);
+    }
+    assert_false(maintenance_of(link));
+
+    /* Neither node can be terminated while the link lives. */
+    for (int i = 0; i < 2; i++) {
+        r = start("terminate_node", NULL, i ? nb : na, "[]", &st);
+        assert_null(r);
+        assert_int_equal(st.code, 9);
+        assert_string_equal(st.reason, "IN_USE_BY_OTHER_SUBSCRIPTIONS");
+        cli_status_cleanup(&st);
+    }
+
+    /* Modify: the maintenance toggle (with its configuration push); validate. */
+    start_ok("modify_core_link", NULL, link, "[{\"under_maintenance\": true}]", id);
+    complete_callback(id);
+    wait_done(id);
+    assert_true(maintenance_of(link));
+    start_ok("modify_core_link", NULL, link, "[{\"under_maintenance\": false}]", id);
+    complete_callback(id);
+    wait_done(id);
+    assert_false(maintenance_of(link));
+    start_ok("validate_core_link", NULL, link, "[]", id);
+    wait_done(id);
+
+    /* Terminate the link, then its nodes can go. */
+    start_ok("terminate_core_link", NULL, link, "[]", id);
+    wait_done(id);
+    {
+        Orchestrator__V1__Subscription *s = get_sub(link);
+        assert_int_equal(s->status,
+                         ORCHESTRATOR__V1__SUBSCRIPTION_STATUS__SUBSCRIPTION_STATUS_TERMINATED);
+        protobuf_c_message_free_unpacked(&s->base, NULL);
+    }
+    start_ok("terminate_node", NULL, na, "[]", id);
+    wait_done(id);
+    start_ok("terminate_node", NULL, nb, "[]", id);
+    wait_done(id);
+}
+
 static void input_step_and_terminations(void **state)
 {
     char id[64], rid[40] = "6f1c2b1e-7a3d-4c55-9b0e-0d3f4a5b6c7d";
@@ -484,6 +648,25 @@ static void input_step_and_terminations(void **state)
     assert_non_null(p->form);
     assert_string_equal(p->last_step_key, "confirm_removal");
     protobuf_c_message_free_unpacked(&p->base, NULL);
+    /* While it waits for a person the subscription stays locked: forcing it in sync is
+     * refused. */
+    {
+        Orchestrator__V1__SetSubscriptionInSyncRequest req =
+            ORCHESTRATOR__V1__SET_SUBSCRIPTION_IN_SYNC_REQUEST__INIT;
+        ProtobufCMessage *resp = NULL;
+        Orchestrator__V1__Subscription *s;
+        req.subscription_id = port_a;
+        memset(&st, 0, sizeof(st));
+        cli_call_unary(S.ch, SS "SetSubscriptionInSync", &req.base,
+                       &orchestrator__v1__subscription__descriptor, 5000, &resp, &st);
+        assert_null(resp);
+        assert_int_equal(st.code, 9);
+        assert_string_equal(st.reason, "SUBSCRIPTION_LOCKED_BY_PROCESS");
+        cli_status_cleanup(&st);
+        s = get_sub(port_a);
+        assert_false(s->in_sync);
+        protobuf_c_message_free_unpacked(&s->base, NULL);
+    }
     /* Bad answers: refused field by field, nothing changes. */
     assert_int_equal(resume(id, "[{\"cable_removed\": \"no\", \"ticket\": \"chg 1\"}]", NULL,
                             NULL, &st),
@@ -550,6 +733,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(port_form_pages),
         cmocka_unit_test(l2vpn_and_lock),
+        cmocka_unit_test(core_link_life),
         cmocka_unit_test(input_step_and_terminations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,6 @@
 /* Unit tests of domain/forms: every field type and bound, defaults, read-only and secret
- * fields, violations with their paths, page dependencies, schema rendering, deep merge. */
+ * fields, violations with their paths, page dependencies, schema rendering, deep merge, a
+ * form's check across the fields of a page. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -226,6 +227,93 @@ static void deep_merge(void **state)
     json_decref(m);
 }
 
+/* A form's check across the fields of a page: runs once the page's fields are valid, sees
+ * the earlier answers merged with the page's, names the wrong field. */
+static const orch_form_field_t pair_page[] = {
+    {.name = "a", .type = ORCH_FORM_STRING, .required = true},
+    {.name = "b", .type = ORCH_FORM_STRING, .required = true},
+    {0},
+};
+static const orch_form_field_t last_page[] = {
+    {.name = "c", .type = ORCH_FORM_STRING, .required = true},
+    {0},
+};
+static const orch_form_page_t pair_pages[] = {{"Pair", pair_page}, {"Last", last_page}, {0}};
+
+static size_t checks_run;
+
+static size_t distinct(const orch_form_env_t *env, size_t index, const json_t *answers,
+                       const char *path, orch_error_t *err)
+{
+    const char *a = json_string_value(json_object_get(answers, "a"));
+    const char *b = json_string_value(json_object_get(answers, "b"));
+    const char *c = json_string_value(json_object_get(answers, "c"));
+    char field[96];
+    (void)env;
+    checks_run++;
+    assert_non_null(a);
+    assert_non_null(b);
+    if (index == 0 && strcmp(a, b) == 0) {
+        snprintf(field, sizeof(field), "%s.b", path);
+        orch_error_add_violation(err, field, "b must differ from a");
+        return 1;
+    }
+    if (index == 1 && strcmp(c, a) == 0) {
+        snprintf(field, sizeof(field), "%s.c", path);
+        orch_error_add_violation(err, field, "c must differ from a");
+        return 1;
+    }
+    return 0;
+}
+static const orch_form_t pair_form = {.pages = pair_pages, .check = distinct};
+
+static orch_err_t run_pair(const char *inputs, orch_form_result_t *r, orch_error_t *err)
+{
+    json_t *arr = json_loads(inputs, 0, NULL);
+    const json_t *in[4];
+    size_t n = json_array_size(arr);
+    orch_err_t rc;
+    for (size_t i = 0; i < n; i++)
+        in[i] = json_array_get(arr, i);
+    orch_error_init(err);
+    rc = orch_form_run(&pair_form, NULL, in, n, "user_inputs", r, err);
+    json_decref(arr);
+    return rc;
+}
+
+static void form_check(void **state)
+{
+    orch_form_result_t r;
+    orch_error_t err;
+    (void)state;
+    /* A field wrong: the check does not run. */
+    checks_run = 0;
+    assert_int_equal(run_pair("[{\"a\": \"x\"}]", &r, &err), ORCH_INVALID_ARGUMENT);
+    assert_int_equal(checks_run, 0);
+    assert_true(has(&err, "user_inputs[0].b"));
+    orch_form_result_cleanup(&r);
+    /* The same value twice: one violation, naming b; the next page is not offered. */
+    assert_int_equal(run_pair("[{\"a\": \"x\", \"b\": \"x\"}]", &r, &err),
+                     ORCH_INVALID_ARGUMENT);
+    assert_int_equal(err.nviolations, 1);
+    assert_true(has(&err, "user_inputs[0].b"));
+    assert_null(r.next_page);
+    orch_form_result_cleanup(&r);
+    /* Distinct: page 2 comes; on page 2 the check sees page 1's answers. */
+    assert_int_equal(run_pair("[{\"a\": \"x\", \"b\": \"y\"}]", &r, &err), ORCH_OK);
+    assert_false(r.complete);
+    assert_int_equal(r.page_index, 1);
+    orch_form_result_cleanup(&r);
+    assert_int_equal(run_pair("[{\"a\": \"x\", \"b\": \"y\"}, {\"c\": \"x\"}]", &r, &err),
+                     ORCH_INVALID_ARGUMENT);
+    assert_true(has(&err, "user_inputs[1].c"));
+    orch_form_result_cleanup(&r);
+    assert_int_equal(run_pair("[{\"a\": \"x\", \"b\": \"y\"}, {\"c\": \"z\"}]", &r, &err),
+                     ORCH_OK);
+    assert_true(r.complete);
+    orch_form_result_cleanup(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +321,7 @@ int main(void)
         cmocka_unit_test(violations),
         cmocka_unit_test(schema),
         cmocka_unit_test(deep_merge),
+        cmocka_unit_test(form_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
@@ -120,6 +121,41 @@ class WatchProcessTest(unittest.TestCase):
         self.assertEqual(list(again), [])
         self.assertEqual(again.code(), grpc.StatusCode.OK)
 
+    def test_stalled_watcher_is_ended_others_continue(self):
+        """A watcher that never reads is ended with RESOURCE_EXHAUSTED and told where to resume,
+        while another watcher of the same processes receives every completion."""
+        import grpc
+        ppb = self.m["processes_pb2"]
+        # A tiny flow-control window so that the server's sends to the stalled reader block.
+        slow_ch = grpc.insecure_channel(CTX["addr"], options=[
+            ("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0),
+            ("grpc.enable_http_proxy", 0)])
+        slow_stub = self.m["processes_pb2_grpc"].ProcessServiceStub(slow_ch)
+        req = ppb.WatchProcessesRequest(filter='workflow = "create_node"')
+        slow = slow_stub.WatchProcesses(req, timeout=120)
+        fast = self.proc.WatchProcesses(req, timeout=120)
+        ids = [self.start_create_node(f"stall-{i}") for i in range(6)]
+        done = set()
+        completed = ppb.PROCESS_STATUS_COMPLETED
+        for ev in fast:
+            if (ev.HasField("status_change") and ev.status_change.new_status == completed
+                    and ev.process_id in ids):
+                done.add(ev.process_id)
+                if len(done) == len(ids):
+                    break
+        fast.cancel()
+        self.assertEqual(len(done), len(ids), "the reading watcher saw every completion")
+        time.sleep(3.0)  # past --watch-stall-ms
+        got = 0
+        with self.assertRaises(grpc.RpcError) as cm:
+            for _ in slow:
+                got += 1
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED,
+                         cm.exception.details())
+        self.assertIn("after_cursor", cm.exception.details())
+        self.assertLess(got, 66, "the stalled watcher did not get everything buffered")
+        slow_ch.close()
+
     def test_watch_unknown_process_not_found(self):
         import grpc
         ppb = self.m["processes_pb2"]
@@ -169,6 +205,8 @@ def main():
         os.makedirs(log_dir, exist_ok=True)
         log_path = os.path.join(log_dir, f"interop_python_watch.{dbname}.log")
 
+        # Stalled watchers are ended quickly here (test_stalled_watcher...).
+        os.environ["ORCH_WATCH_STALL_MS"] = "1500"
         proc, addr, channel = tp.start_server(args.server_bin, conninfo, log_path, mods)
         CTX.update(mods=mods, channel=channel, addr=addr)
 
