@@ -545,6 +545,73 @@ static void metrics_after_a_workflow(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* While both replicas run steps, a watcher on A cut after event k reconnects to B with
+ * after_sequence = k: the two streams together are every event exactly once, and their step
+ * events are exactly the process's audit log. */
+static void reconnect_while_steps_commit(void **state)
+{
+    harness_server_t a, b;
+    char pid[64], id[64];
+    event_t *first[64], *rest[64];
+    size_t n1 = 0, n2;
+    int code, step_events = 0;
+    cli_stream_t *w;
+    ProtobufCMessage *m = NULL;
+    Orchestrator__V1__GetProcessRequest greq = ORCHESTRATOR__V1__GET_PROCESS_REQUEST__INIT;
+    Orchestrator__V1__Process *p;
+    cli_status_t st;
+    size_t audit = 0;
+    (void)state;
+
+    /* Every step is held a little so the process is still running when we switch. */
+    setenv("ORCH_TEST_HOLD_STEP", "allocate.ipv4", 1);
+    setenv("ORCH_TEST_HOLD_MS", "1500", 1);
+    harness_server_start(&a, NULL, NULL);
+    harness_server_start(&b, a.dbname, NULL);
+    unsetenv("ORCH_TEST_HOLD_STEP");
+    unsetenv("ORCH_TEST_HOLD_MS");
+    product_id(&a, "node Cumulus", pid);
+    start_node(&a, pid, "switch-over", id);
+    /* From sequence 1 on (the process's creation): every later event, no snapshot. */
+    w = watch(&a, id, 1);
+    while (n1 < 3 && cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 10000,
+                                     &m) == 1)
+        first[n1++] = (event_t *)m;
+    cli_stream_close(w, &st);
+    cli_status_cleanup(&st);
+    assert_int_equal(n1, 3);
+    assert_int_equal(first[0]->sequence, 2);
+    /* Cut after event k = the last one received; continue on the other replica. */
+    n2 = drain_stream(watch(&b, id, first[n1 - 1]->sequence), rest, 64, &code);
+    assert_int_equal(code, 0);
+    assert_true(n2 >= 1);
+    assert_int_equal(rest[0]->sequence, first[n1 - 1]->sequence + 1);
+    for (size_t i = 1; i < n2; i++)
+        assert_int_equal(rest[i]->sequence, rest[i - 1]->sequence + 1);
+    assert_int_equal(rest[n2 - 1]->status_change->new_status,
+                     ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED);
+    /* The step events of both streams (after the snapshot) against the audit log. */
+    greq.process_id = id;
+    cli_call_unary(a.ch, PS "GetProcess", &greq.base, &orchestrator__v1__process__descriptor,
+                   5000, &m, &st);
+    assert_int_equal(st.code, 0);
+    p = (Orchestrator__V1__Process *)m;
+    for (size_t i = 0; i < p->n_steps; i++)
+        audit += p->steps[i]->step_id[0] != '\0';
+    for (size_t i = 0; i < n1; i++)
+        step_events += first[i]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
+    for (size_t i = 0; i < n2; i++)
+        step_events += rest[i]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
+    assert_int_equal((size_t)step_events, audit);
+    protobuf_c_message_free_unpacked(m, NULL);
+    cli_status_cleanup(&st);
+    free_events(first, n1);
+    free_events(rest, n2);
+    assert_int_equal(harness_server_stop(&b), 0);
+    assert_int_equal(harness_server_stop(&a), 0);
+    harness_db_drop(a.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +620,7 @@ int main(void)
         cmocka_unit_test(watch_processes_late_commit_trap),
         cmocka_unit_test(thousand_watchers),
         cmocka_unit_test(metrics_after_a_workflow),
+        cmocka_unit_test(reconnect_while_steps_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
