@@ -286,6 +286,8 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
 
 /* The standard steps of the lifecycle wrappers (domain/engine/lifecycle.c). */
 orch_step_result_t orch_lc_unsync(orch_step_ctx_t *ctx, json_t *state);
+/* The same for reconcile: takes the lock also when the subscription is already out of sync. */
+orch_step_result_t orch_lc_unsync_reconcile(orch_step_ctx_t *ctx, json_t *state);
 orch_step_result_t orch_lc_resync(orch_step_ctx_t *ctx, json_t *state);
 orch_step_result_t orch_lc_set_status_active(orch_step_ctx_t *ctx, json_t *state);
 orch_step_result_t orch_lc_set_status_terminated(orch_step_ctx_t *ctx, json_t *state);

@@ -71,6 +71,18 @@ static orch_err_t do_unsync(orch_step_ctx_t *ctx, orch_subscription_t *sub, orch
     return ORCH_OK;
 }
 
+/* Reconcile exists to bring a subscription that drifted (or a failed workflow left locked)
+ * back in sync, so it is offered out of sync and takes the lock whatever its state. */
+static orch_err_t do_unsync_any(orch_step_ctx_t *ctx, orch_subscription_t *sub, orch_error_t *err,
+                                orch_step_result_t *refuse)
+{
+    (void)ctx;
+    (void)err;
+    (void)refuse;
+    sub->in_sync = false;
+    return ORCH_OK;
+}
+
 static orch_err_t do_resync(orch_step_ctx_t *ctx, orch_subscription_t *sub, orch_error_t *err,
                             orch_step_result_t *refuse)
 {
@@ -100,6 +112,11 @@ static orch_err_t do_terminated(orch_step_ctx_t *ctx, orch_subscription_t *sub,
 orch_step_result_t orch_lc_unsync(orch_step_ctx_t *ctx, json_t *state)
 {
     return with_subscription(ctx, state, do_unsync, json_pack("{s:b}", "__locked", 1));
+}
+
+orch_step_result_t orch_lc_unsync_reconcile(orch_step_ctx_t *ctx, json_t *state)
+{
+    return with_subscription(ctx, state, do_unsync_any, json_pack("{s:b}", "__locked", 1));
 }
 
 orch_step_result_t orch_lc_resync(orch_step_ctx_t *ctx, json_t *state)

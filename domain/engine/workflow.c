@@ -161,6 +161,8 @@ static orch_workflow_def_t *expand_lifecycle(const orch_workflow_def_t *d)
 {
     static const orch_step_def_t unsync =
         ORCH_STEP("unsync", "Lock the subscription (unsync)", orch_lc_unsync);
+    static const orch_step_def_t unsync_any =
+        ORCH_STEP("unsync", "Lock the subscription (unsync)", orch_lc_unsync_reconcile);
     static const orch_step_def_t resync =
         ORCH_STEP("resync", "Unlock the subscription (resync)", orch_lc_resync);
     static const orch_step_def_t active =
@@ -182,8 +184,11 @@ static orch_workflow_def_t *expand_lifecycle(const orch_workflow_def_t *d)
         break;
     case ORCH_LC_MODIFY:
     case ORCH_LC_VALIDATE:
-    case ORCH_LC_RECONCILE:
         pre[npre++] = &unsync;
+        post[npost++] = &resync;
+        break;
+    case ORCH_LC_RECONCILE:
+        pre[npre++] = &unsync_any;
         post[npost++] = &resync;
         break;
     case ORCH_LC_TERMINATE:

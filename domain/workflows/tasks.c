@@ -2,6 +2,9 @@
  * unit of work, so what it changes commits with its audit row or not at all. */
 #include "domain/workflows/tasks.h"
 
+#include "domain/store.h"
+#include "domain/subscription/subscription.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +46,68 @@ static orch_step_result_t validate_products(orch_step_ctx_t *ctx, json_t *state)
     if (ctx->catalog && n == 0)
         return orch_step_fail("NO_PRODUCTS", NULL, "the product catalogue is empty");
     return orch_step_ok(json_pack("{s:I}", "products_checked", (json_int_t)n));
+}
+
+/* Loads every active subscription, a page at a time, and validates its tree; the ids that
+ * fail are recorded in the state with their reasons. */
+static orch_step_result_t validate_subscriptions(orch_step_ctx_t *ctx, json_t *state)
+{
+    json_t *invalid = json_array(), *errors = json_object();
+    char *token = NULL;
+    json_int_t checked = 0;
+    orch_error_t err;
+    (void)state;
+    if (!ctx->store || !ctx->catalog)
+        return orch_step_ok(json_pack("{s:I, s:o, s:o}", "subscriptions_checked", checked,
+                                      "invalid_subscriptions", invalid, "validation_errors",
+                                      errors));
+    do {
+        orch_sub_query_t q = {0};
+        orch_sub_page_t page = {0};
+        orch_error_init(&err);
+        q.filter = "status = \"active\"";
+        q.page_size = 100;
+        q.page_token = token;
+        q.full = true;
+        if (ctx->store->ops->sub_list(ctx->store, &ctx->ctx, ctx->catalog, &q, &page, &err)) {
+            free(token);
+            json_decref(invalid);
+            json_decref(errors);
+            orch_sub_page_cleanup(&page);
+            return orch_step_fail_error(&err);
+        }
+        for (size_t i = 0; i < page.n; i++) {
+            orch_error_t verr;
+            orch_error_init(&verr);
+            checked++;
+            if (orch_sub_validate(page.items[i], &verr)) {
+                json_array_append_new(invalid, json_string(page.items[i]->id));
+                json_object_set_new(errors, page.items[i]->id, json_string(verr.message));
+            }
+        }
+        free(token);
+        token = page.next_token ? strdup(page.next_token) : NULL;
+        orch_sub_page_cleanup(&page);
+    } while (token);
+    if (json_array_size(invalid) > 0)
+        orch_step_log(ORCH_LOG_WARN, ctx, "%zu of %lld active subscriptions are invalid",
+                      json_array_size(invalid), (long long)checked);
+    return orch_step_ok(json_pack("{s:I, s:o, s:o}", "subscriptions_checked", checked,
+                                  "invalid_subscriptions", invalid, "validation_errors", errors));
+}
+
+/* Fails the processes whose awaited callback passed its deadline (CALLBACK_TIMEOUT). */
+static orch_step_result_t fail_timed_out(orch_step_ctx_t *ctx, json_t *state)
+{
+    int n = 0;
+    orch_error_t err;
+    (void)state;
+    if (!ctx->store)
+        return orch_step_ok(json_pack("{s:i}", "failed_callbacks", 0));
+    orch_error_init(&err);
+    if (ctx->store->ops->callback_fail_expired(ctx->store, &ctx->ctx, &n, &err))
+        return orch_step_fail_error(&err);
+    return orch_step_ok(json_pack("{s:i}", "failed_callbacks", n));
 }
 
 static const orch_step_def_t resume_steps[] = {
@@ -90,6 +155,38 @@ const orch_workflow_def_t orch_wf_task_validate_products = {
     .steps = validate_steps,
 };
 
+static const orch_step_def_t validate_subs_steps[] = {
+    ORCH_STEP("validate_subscriptions", "Validate every active subscription",
+              validate_subscriptions),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+static const orch_step_def_t fail_callbacks_steps[] = {
+    ORCH_STEP("fail_timed_out_callbacks", "Fail processes whose callback deadline passed",
+              fail_timed_out),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_task_validate_subscriptions = {
+    .name = "task_validate_subscriptions",
+    .description = "Validate subscriptions",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = validate_subs_steps,
+};
+
+const orch_workflow_def_t orch_wf_task_fail_timed_out_callbacks = {
+    .name = "task_fail_timed_out_callbacks",
+    .description = "Fail timed-out callbacks",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = fail_callbacks_steps,
+};
+
 orch_err_t orch_workflows_register_tasks(orch_registry_t *r, orch_error_t *err)
 {
     orch_err_t rc = orch_registry_add(r, &orch_wf_task_resume_workflows, err);
@@ -97,5 +194,9 @@ orch_err_t orch_workflows_register_tasks(orch_registry_t *r, orch_error_t *err)
         rc = orch_registry_add(r, &orch_wf_task_clean_up_tasks, err);
     if (!rc)
         rc = orch_registry_add(r, &orch_wf_task_validate_products, err);
+    if (!rc)
+        rc = orch_registry_add(r, &orch_wf_task_validate_subscriptions, err);
+    if (!rc)
+        rc = orch_registry_add(r, &orch_wf_task_fail_timed_out_callbacks, err);
     return rc;
 }

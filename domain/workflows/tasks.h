@@ -1,5 +1,7 @@
-/* The built-in tasks the default schedule starts (always registered): resume waiting tasks,
- * clean up old tasks and expired request ids, validate the product catalogue. */
+/* The built-in tasks (always registered). The default schedule starts three of them: resume
+ * waiting tasks, clean up old tasks and expired request ids, validate the product catalogue.
+ * Two more run when started or scheduled by hand: validate every active subscription (the
+ * ids that fail are recorded in the state), fail processes whose callback deadline passed. */
 #ifndef ORCH_WORKFLOWS_TASKS_H
 #define ORCH_WORKFLOWS_TASKS_H
 
@@ -8,6 +10,8 @@
 extern const orch_workflow_def_t orch_wf_task_resume_workflows;
 extern const orch_workflow_def_t orch_wf_task_clean_up_tasks;
 extern const orch_workflow_def_t orch_wf_task_validate_products;
+extern const orch_workflow_def_t orch_wf_task_validate_subscriptions;
+extern const orch_workflow_def_t orch_wf_task_fail_timed_out_callbacks;
 
 /* Registers the three tasks. */
 orch_err_t orch_workflows_register_tasks(orch_registry_t *r, orch_error_t *err);

@@ -8,6 +8,7 @@
  * refused; its nodes cannot be terminated while it lives), and the life of two nodes, a port
  * on each and an L2VPN across them through create / modify / validate / terminate. */
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,7 @@
 typedef Orchestrator__V1__Process process_t;
 
 static harness_server_t S;
+static Orchestrator__V1__Subscription *get_sub(const char *id);
 static char cbdir[256];
 
 static void msleep(int ms)
@@ -469,6 +471,26 @@ static void l2vpn_and_lock(void **state)
     start_ok("reconcile_l2vpn", NULL, l2vpn, "[]", id);
     complete_callback(id);
     wait_done(id);
+    /* Reconcile is for a subscription that drifted: it runs out of sync too, and leaves the
+     * subscription in sync. */
+    {
+        char ci[512], q[256];
+        PGconn *c;
+        harness_conninfo(S.dbname, ci);
+        c = PQconnectdb(ci);
+        snprintf(q, sizeof(q),
+                 "UPDATE subscriptions SET in_sync = false WHERE subscription_id = '%s'", l2vpn);
+        PQclear(PQexec(c, q));
+        PQfinish(c);
+        start_ok("reconcile_l2vpn", NULL, l2vpn, "[]", id);
+        complete_callback(id);
+        wait_done(id);
+        {
+            Orchestrator__V1__Subscription *sub = get_sub(l2vpn);
+            assert_true(sub->in_sync);
+            protobuf_c_message_free_unpacked(&sub->base, NULL);
+        }
+    }
 }
 
 static Orchestrator__V1__Subscription *get_sub(const char *id)

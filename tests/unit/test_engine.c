@@ -319,6 +319,62 @@ static void done_abort_and_timeout(void **st)
     orch_registry_free(r);
 }
 
+/* Each lifecycle wrapper puts its standard steps around the author's, in this order. */
+static void lifecycle_wrappers_wrap_the_author_steps(void **st)
+{
+    static const orch_step_def_t author[] = {ORCH_STEP("a", "A", ok_a),
+                                             ORCH_STEP("b", "B", ok_a), ORCH_STEPS_END};
+    static const struct {
+        orch_lifecycle_t lc;
+        const char *name;
+        const char *keys[8];
+    } cases[] = {
+        {ORCH_LC_CREATE, "lc_create", {"a", "b", "set_status_active", "resync", "done"}},
+        {ORCH_LC_MODIFY, "lc_modify", {"unsync", "a", "b", "resync", "done"}},
+        {ORCH_LC_VALIDATE, "lc_validate", {"unsync", "a", "b", "resync", "done"}},
+        {ORCH_LC_RECONCILE, "lc_reconcile", {"unsync", "a", "b", "resync", "done"}},
+        {ORCH_LC_TERMINATE,
+         "lc_terminate",
+         {"unsync", "a", "b", "set_status_terminated", "resync", "done"}},
+        {ORCH_LC_TASK, "lc_task", {"a", "b", "done"}},
+    };
+    static orch_workflow_def_t defs[sizeof(cases) / sizeof(cases[0])];
+    orch_registry_t *r = orch_registry_new();
+    orch_error_t err;
+    (void)st;
+    orch_error_init(&err);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const orch_workflow_t *w;
+        size_t n = 0;
+        memset(&defs[i], 0, sizeof(defs[i]));
+        defs[i].name = cases[i].name;
+        defs[i].description = "lifecycle test";
+        defs[i].target = cases[i].lc == ORCH_LC_CREATE      ? ORCH_TARGET_CREATE
+                         : cases[i].lc == ORCH_LC_TERMINATE ? ORCH_TARGET_TERMINATE
+                         : cases[i].lc == ORCH_LC_TASK      ? ORCH_TARGET_SYSTEM
+                         : cases[i].lc == ORCH_LC_MODIFY    ? ORCH_TARGET_MODIFY
+                                                            : ORCH_TARGET_VALIDATE;
+        defs[i].is_task = cases[i].lc == ORCH_LC_TASK;
+        defs[i].version = 1;
+        defs[i].steps = author;
+        defs[i].lifecycle = cases[i].lc;
+        if (orch_registry_add(r, &defs[i], &err) != ORCH_OK)
+            fail_msg("%s: %s", cases[i].name, err.message);
+        w = orch_registry_find(r, cases[i].name, 1);
+        assert_non_null(w);
+        while (cases[i].keys[n])
+            n++;
+        if (w->nleaves != n)
+            fail_msg("%s: %zu steps, want %zu", cases[i].name, w->nleaves, n);
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(w->leaves[k].key, cases[i].keys[k]) != 0)
+                fail_msg("%s: step %zu is %s, want %s", cases[i].name, k, w->leaves[k].key,
+                         cases[i].keys[k]);
+        assert_int_equal(w->ntop, n);
+    }
+    orch_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +387,7 @@ int main(void)
         cmocka_unit_test(backoff_is_exponential_and_capped),
         cmocka_unit_test(conditional_skips_when_false),
         cmocka_unit_test(done_abort_and_timeout),
+        cmocka_unit_test(lifecycle_wrappers_wrap_the_author_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
