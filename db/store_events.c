@@ -42,24 +42,25 @@ orch_err_t db__tx_snapshot(orch_tx_t *tx, orch_error_t *err)
                    err);
 }
 
-orch_err_t db__events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                          const char *process_id, int64_t *seq, orch_error_t *err)
+/* The last event sequence of one process or subscription (table: processes or
+ * subscriptions, key: its id column), in tx when given. */
+static orch_err_t last_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *sql, const char *id, const char *reason,
+                           const char *what, int64_t *seq, orch_error_t *err)
 {
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = tx ? tx->conn : NULL;
     PGresult *res = NULL;
-    const char *p[1] = {process_id};
+    const char *p[1] = {id};
     orch_err_t rc = ORCH_OK;
 
     *seq = 0;
     if (!c)
         rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (!rc)
-        rc = db_execp(c, "SELECT last_event_sequence FROM processes WHERE process_id = $1", 1, p,
-                      &res, err);
+        rc = db_execp(c, sql, 1, p, &res, err);
     if (!rc && PQntuples(res) != 1)
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
-                            process_id);
+        rc = orch_error_set(err, ORCH_NOT_FOUND, reason, "no %s has id %s", what, id);
     if (!rc)
         *seq = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -68,15 +69,17 @@ orch_err_t db__events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx
     return rc;
 }
 
-orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
-                            int64_t after, int limit, orch_event_t **out, size_t *n,
-                            orch_error_t *err)
+/* Up to limit events after sequence `after`, in order, read with sql ($1 id, $2 after,
+ * $3 limit, columns as EV_COLS). */
+static orch_err_t events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *sql,
+                               const char *id, int64_t after, int limit, orch_event_t **out,
+                               size_t *n, orch_error_t *err)
 {
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     PGresult *res = NULL;
     char a[32], l[16];
-    const char *p[3] = {process_id, a, l};
+    const char *p[3] = {id, a, l};
     orch_err_t rc;
 
     *out = NULL;
@@ -86,15 +89,29 @@ orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char 
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         return rc;
-    rc = db_execp(c,
-                  "SELECT " EV_COLS " FROM process_events e WHERE e.process_id = $1 "
-                  "AND e.sequence > $2::bigint ORDER BY e.sequence LIMIT $3::int",
-                  3, p, &res, err);
+    rc = db_execp(c, sql, 3, p, &res, err);
     if (!rc)
         rc = rows_to_events(res, out, n);
     PQclear(res);
     db_pool_release(s->pool, c);
     return rc;
+}
+
+orch_err_t db__events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                          const char *process_id, int64_t *seq, orch_error_t *err)
+{
+    return last_seq(st, tx, ctx, "SELECT last_event_sequence FROM processes WHERE process_id = $1",
+                    process_id, "PROCESS_NOT_FOUND", "process", seq, err);
+}
+
+orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
+                            int64_t after, int limit, orch_event_t **out, size_t *n,
+                            orch_error_t *err)
+{
+    return events_after(st, ctx,
+                        "SELECT " EV_COLS " FROM process_events e WHERE e.process_id = $1 "
+                        "AND e.sequence > $2::bigint ORDER BY e.sequence LIMIT $3::int",
+                        process_id, after, limit, out, n, err);
 }
 
 static const char *const ev_statuses[] = {
@@ -193,58 +210,20 @@ out:
 orch_err_t db__sub_events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                               const char *subscription_id, int64_t *seq, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = tx ? tx->conn : NULL;
-    PGresult *res = NULL;
-    const char *p[1] = {subscription_id};
-    orch_err_t rc = ORCH_OK;
-
-    *seq = 0;
-    if (!c)
-        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (!rc)
-        rc = db_execp(c,
-                      "SELECT last_event_sequence FROM subscriptions WHERE subscription_id = $1",
-                      1, p, &res, err);
-    if (!rc && PQntuples(res) != 1)
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                            "no subscription has id %s", subscription_id);
-    if (!rc)
-        *seq = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (!tx && c)
-        db_pool_release(s->pool, c);
-    return rc;
+    return last_seq(st, tx, ctx,
+                    "SELECT last_event_sequence FROM subscriptions WHERE subscription_id = $1",
+                    subscription_id, "SUBSCRIPTION_NOT_FOUND", "subscription", seq, err);
 }
 
 orch_err_t db__sub_events_after(orch_store_t *st, const orch_ctx_t *ctx,
                                 const char *subscription_id, int64_t after, int limit,
                                 orch_event_t **out, size_t *n, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
-    PGresult *res = NULL;
-    char a[32], l[16];
-    const char *p[3] = {subscription_id, a, l};
-    orch_err_t rc;
-
-    *out = NULL;
-    *n = 0;
-    snprintf(a, sizeof(a), "%lld", (long long)after);
-    snprintf(l, sizeof(l), "%d", limit);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    rc = db_execp(c,
-                  "SELECT e.subscription_id, e.sequence, e.kind, "
-                  "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "
-                  "e.tx_id::text || ':' || e.event_id::text FROM subscription_events e "
-                  "WHERE e.subscription_id = $1 AND e.sequence > $2::bigint "
-                  "ORDER BY e.sequence LIMIT $3::int",
-                  3, p, &res, err);
-    if (!rc)
-        rc = rows_to_events(res, out, n);
-    PQclear(res);
-    db_pool_release(s->pool, c);
-    return rc;
+    return events_after(st, ctx,
+                        "SELECT e.subscription_id, e.sequence, e.kind, "
+                        "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "
+                        "e.tx_id::text || ':' || e.event_id::text FROM subscription_events e "
+                        "WHERE e.subscription_id = $1 AND e.sequence > $2::bigint "
+                        "ORDER BY e.sequence LIMIT $3::int",
+                        subscription_id, after, limit, out, n, err);
 }

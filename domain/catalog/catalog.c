@@ -327,16 +327,6 @@ orch_block_t *orch_catalog_block_at(orch_catalog_t *cat, size_t i)
     return i < cat->nblocks ? &cat->blocks[i] : NULL;
 }
 
-orch_product_status_t orch_catalog_product_status(const orch_catalog_t *cat,
-                                                  const orch_product_t *p)
-{
-    orch_product_status_t s;
-    pthread_rwlock_rdlock((pthread_rwlock_t *)&cat->lock);
-    s = p->status;
-    pthread_rwlock_unlock((pthread_rwlock_t *)&cat->lock);
-    return s;
-}
-
 void orch_catalog_change_lock(orch_catalog_t *cat)
 {
     pthread_mutex_lock(&cat->change);

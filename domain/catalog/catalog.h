@@ -94,7 +94,7 @@ typedef struct orch_block {
 typedef struct orch_product {
     const orch_product_def_t *def;
     char id[37];
-    orch_product_status_t status; /* read through orch_catalog_product_status() */
+    orch_product_status_t status; /* read through orch_catalog_product_attrs() */
     char *description; /* run-time value, owned; read through orch_catalog_product_attrs() */
     int64_t create_time_us, end_time_us; /* end 0 = none */
     const orch_block_t *root;
@@ -144,10 +144,6 @@ const orch_block_t *orch_catalog_find_block_id(const orch_catalog_t *cat, const 
 size_t orch_catalog_nresource_types(const orch_catalog_t *cat);
 orch_resource_type_t *orch_catalog_resource_type_at(orch_catalog_t *cat, size_t i);
 orch_resource_type_t *orch_catalog_find_resource_type(orch_catalog_t *cat, const char *name);
-
-/* Product status under the catalogue lock (it may change through UpdateProduct). */
-orch_product_status_t orch_catalog_product_status(const orch_catalog_t *cat,
-                                                  const orch_product_t *p);
 
 /* Status and description under the catalogue lock: desc gets a copy (desclen bytes). */
 void orch_catalog_product_attrs(const orch_catalog_t *cat, const orch_product_t *p,

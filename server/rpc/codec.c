@@ -196,12 +196,6 @@ int srv_codec_check(const ProtobufCMessage *msg, char *path, size_t pathlen, con
     return check_msg(msg, path, pathlen, 0, why);
 }
 
-int srv_codec_check_utf8(const ProtobufCMessage *msg, char *path, size_t pathlen)
-{
-    const char *why;
-    return srv_codec_check(msg, path, pathlen, &why);
-}
-
 static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v = 0;

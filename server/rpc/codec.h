@@ -45,9 +45,6 @@ int srv_codec_check(const ProtobufCMessage *msg, char *path, size_t pathlen, con
 /* Walks the wire form of a desc message without decoding it and fails (-1) when message
  * fields nest deeper than max_depth or the bytes are malformed: protobuf-c's decoder
  * recurses without a limit, so this runs first. */
-/* The UTF-8 and limits check, for callers that do not need the reason. */
-int srv_codec_check_utf8(const ProtobufCMessage *msg, char *path, size_t pathlen);
-
 int srv_codec_check_depth(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *desc,
                           int max_depth);
 

@@ -674,11 +674,9 @@ static bool slot_post(slot_t *s)
     s->call = NULL;
     s->payload = NULL;
     grpc_metadata_array_init(&s->md);
-    /* A client-streaming method has no initial payload: the core insists on NULL. */
-    e = grpc_server_request_registered_call(
-        s->w->srv->server, s->me->handle, &s->call, &s->deadline, &s->md,
-        s->me->m.stream && s->me->m.stream->message ? NULL : &s->payload, s->w->cq, s->w->cq,
-        &s->tag);
+    e = grpc_server_request_registered_call(s->w->srv->server, s->me->handle, &s->call,
+                                            &s->deadline, &s->md, &s->payload, s->w->cq,
+                                            s->w->cq, &s->tag);
     if (e != GRPC_CALL_OK) {
         if (!atomic_load(&s->w->srv->draining))
             orch_err("rpc", "cannot post a request slot for %s (grpc_call_error %d)",
