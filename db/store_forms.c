@@ -8,6 +8,7 @@
 
 #include "db/store_internal.h"
 #include "domain/alloc.h"
+#include "domain/forms/forms.h"
 
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 #define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
@@ -101,6 +102,56 @@ out:
     free(in);
     free(st);
     free(dl);
+    return rc;
+}
+
+orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const char *step_key,
+                                   const json_t *overlay, orch_error_t *err)
+{
+    char *text = jtext(overlay);
+    orch_err_t rc = db_execp(tx->conn,
+                             "INSERT INTO process_secrets (process_id, step_key, secrets) "
+                             "VALUES ($1, $2, $3::jsonb) ON CONFLICT (process_id, step_key) DO "
+                             "UPDATE SET secrets = EXCLUDED.secrets, create_time = now()",
+                             3, (const char *[]){process_id, step_key ? step_key : "", text},
+                             NULL, err);
+    /* The text held secrets: clear it before giving the memory back. */
+    memset(text, 0, strlen(text));
+    free(text);
+    return rc;
+}
+
+orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *process_id, json_t **out, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = tx ? tx->conn : NULL;
+    PGresult *res = NULL;
+    orch_err_t rc = ORCH_OK;
+
+    *out = NULL;
+    if (!c)
+        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    rc = db_execp(c,
+                  "SELECT secrets::text FROM process_secrets WHERE process_id = $1 "
+                  "ORDER BY create_time, step_key",
+                  1, (const char *[]){process_id}, &res, err);
+    for (int i = 0; !rc && i < PQntuples(res); i++) {
+        json_t *o = json_loads(PQgetvalue(res, i, 0), 0, NULL), *m;
+        if (!json_is_object(o)) {
+            json_decref(o);
+            continue;
+        }
+        m = *out ? orch_json_deep_merge(*out, o) : json_incref(o);
+        json_decref(*out);
+        json_decref(o);
+        *out = m;
+    }
+    PQclear(res);
+    if (!tx)
+        db_pool_release(s->pool, c);
     return rc;
 }
 

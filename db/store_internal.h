@@ -132,6 +132,10 @@ orch_err_t db__process_resume_input(orch_tx_t *tx, const char *process_id, const
                                     const char *step_name, const json_t *masked_inputs,
                                     const json_t *state, const json_t *delta, const char *actor,
                                     orch_error_t *err);
+orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const char *step_key,
+                                   const json_t *overlay, orch_error_t *err);
+orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *process_id, json_t **out, orch_error_t *err);
 orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char *step_key,
                                const char *token, int timeout_ms, orch_error_t *err);
 orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const char *token,

@@ -1013,11 +1013,19 @@ orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *
     if (rc)
         return rc;
     if (strcmp(status, "failed") != 0 && strcmp(status, "api_unavailable") != 0 &&
-        strcmp(status, "inconsistent_data") != 0 && strcmp(status, "waiting") != 0)
+        strcmp(status, "inconsistent_data") != 0 && strcmp(status, "waiting") != 0 &&
+        strcmp(status, "awaiting_callback") != 0)
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RETRIABLE",
-                              "process %s is %s; only failed, waiting, api_unavailable and "
-                              "inconsistent_data processes can be retried",
+                              "process %s is %s; only failed, waiting, awaiting_callback, "
+                              "api_unavailable and inconsistent_data processes can be retried",
                               process_id, status);
+    /* Awaiting a callback: the external system lost the request (or never got it). The
+     * callback step's action runs again with a new token; the old one stops working now. */
+    if (strcmp(status, "awaiting_callback") == 0 &&
+        (rc = db_execp(tx->conn,
+                       "DELETE FROM callbacks WHERE process_id = $1 AND delivered_time IS NULL",
+                       1, (const char *[]){process_id}, NULL, err)))
+        return rc;
     rc = db_execp(tx->conn,
                   "WITH u AS (UPDATE processes p SET " RESUME_SET "WHERE process_id = $1 "
                   "RETURNING process_id, last_event_sequence) "

@@ -207,8 +207,10 @@ typedef struct orch_store_ops {
     orch_err_t (*process_status_counts)(orch_store_t *st, const orch_ctx_t *ctx,
                                         const char *filter, orch_status_count_t **out, size_t *n,
                                         orch_error_t *err);
-    /* Retry from the failed step (failed, api_unavailable, inconsistent_data, waiting):
-     * resumed and runnable now. FAILED_PRECONDITION PROCESS_NOT_RETRIABLE otherwise. */
+    /* Retry from the failed step (failed, api_unavailable, inconsistent_data, waiting), or
+     * run the callback step's action again (awaiting_callback: its undelivered tokens stop
+     * working): resumed and runnable now. FAILED_PRECONDITION PROCESS_NOT_RETRIABLE
+     * otherwise. */
     orch_err_t (*process_retry)(orch_tx_t *tx, const char *process_id, const char *actor,
                                 orch_error_t *err);
     /* Abort: aborted, lease token moved on (a running step's commit is refused), an "aborted
@@ -258,6 +260,17 @@ typedef struct orch_store_ops {
                                        const char *step_key, const char *step_name,
                                        const json_t *masked_inputs, const json_t *state,
                                        const json_t *delta, const char *actor, orch_error_t *err);
+    /* Secret answers (forms.h, orch_form_secrets): keeps one form's overlay apart from the
+     * audit log; step_key "" for the start form, else the input step (given again for the
+     * same step, it replaces the earlier one). Forgotten when the process completes or is
+     * aborted. */
+    orch_err_t (*process_secrets_put)(orch_tx_t *tx, const char *process_id,
+                                      const char *step_key, const json_t *overlay,
+                                      orch_error_t *err);
+    /* The process's overlays deep-merged in the order given; *out = NULL when it has none.
+     * For the engine only: no RPC ever returns them. tx may be NULL. */
+    orch_err_t (*process_secrets_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const char *process_id, json_t **out, orch_error_t *err);
     /* A callback step's token (only its SHA-256 is stored), with its expiry (0 = none). */
     orch_err_t (*callback_create)(orch_tx_t *tx, const char *process_id, const char *step_key,
                                   const char *token, int timeout_ms, orch_error_t *err);

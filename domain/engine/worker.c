@@ -13,6 +13,7 @@
 #include "domain/alloc.h"
 #include "domain/ids.h"
 #include "domain/engine/worker.h"
+#include "domain/forms/forms.h"
 #include "domain/metrics.h"
 
 struct orch_engine {
@@ -120,6 +121,8 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
     orch_outcome_t out = {0};
     orch_step_ctx_t sctx;
     orch_error_t err;
+    json_t *secrets = NULL;  /* the process's secret overlay, or NULL */
+    json_t *unmasked = NULL; /* the state with the secrets, for the step only */
     bool paused = false, ran = false;
     int timeout;
     int64_t t0 = orch_now_ms();
@@ -175,8 +178,28 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
         new_callback_token(sctx.callback_token);
     orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, leaf->key,
                p->retry_count);
-    orch_runner_run(wf, leaf, &sctx, orch_process_current_state(p), p->retry_count, &out);
+    /* Secret answers are "***" in the stored state: a step gets the real values (kept apart
+     * by the store), and what it returns is masked again before the commit. */
+    if (orch_json_has_mask(orch_process_current_state(p))) {
+        orch_error_init(&err);
+        if (st->ops->process_secrets_get(st, tx, NULL, c->process_id, &secrets, &err)) {
+            orch_warn("engine", "process %s: cannot read its secret answers: %s",
+                      c->process_id, err.message);
+            goto release;
+        }
+        if (secrets)
+            unmasked = orch_json_deep_merge(orch_process_current_state(p), secrets);
+    }
+    orch_runner_run(wf, leaf, &sctx, unmasked ? unmasked : orch_process_current_state(p),
+                    p->retry_count, &out);
     ran = true;
+    if (secrets) {
+        json_t *masked;
+        orch_json_mask_like(out.delta, secrets);
+        masked = orch_state_merge(orch_process_current_state(p), out.delta);
+        json_decref(out.state);
+        out.state = masked;
+    }
     if (e->hold_step && strcmp(e->hold_step, leaf->key) == 0)
         hold(e, c->process_id, leaf->key);
     if (atomic_load(&e->stopping)) {
@@ -265,6 +288,8 @@ out:
     (void)ctx;
     st->ops->tx_rollback(tx);
     orch_outcome_cleanup(&out);
+    json_decref(unmasked);
+    json_decref(secrets);
     free(done);
     orch_process_free(p);
 }

@@ -270,7 +270,7 @@ static json_t *validate_object(vstate_t *v, const orch_form_field_t *fields, con
                                         : NULL;
             if (d) {
                 json_object_set(clean, f->name, d);
-                json_object_set_new(mask, f->name, f->secret ? json_string("***") : d);
+                json_object_set_new(mask, f->name, f->secret ? json_string(ORCH_SECRET_MASK) : d);
                 if (f->secret)
                     json_decref(d);
             } else if (f->required) {
@@ -289,7 +289,7 @@ static json_t *validate_object(vstate_t *v, const orch_form_field_t *fields, con
         c = validate_value(v, f, x, p, &m);
         if (c) {
             json_object_set_new(clean, f->name, c);
-            json_object_set_new(mask, f->name, f->secret ? json_string("***") : m);
+            json_object_set_new(mask, f->name, f->secret ? json_string(ORCH_SECRET_MASK) : m);
             if (f->secret)
                 json_decref(m);
         }
@@ -457,7 +457,7 @@ static json_t *validate_value(vstate_t *v, const orch_form_field_t *f, const jso
             free(p);
             if (c) {
                 json_array_append_new(out, c);
-                json_array_append_new(mask, f->fields[0].secret ? json_string("***") : m);
+                json_array_append_new(mask, f->fields[0].secret ? json_string(ORCH_SECRET_MASK) : m);
                 if (f->fields[0].secret)
                     json_decref(m);
             }
@@ -513,6 +513,77 @@ json_t *orch_json_deep_merge(const json_t *a, const json_t *b)
                                 : json_deep_copy(v));
     }
     return out;
+}
+
+static bool is_mask(const json_t *j)
+{
+    return json_is_string(j) && strcmp(json_string_value(j), ORCH_SECRET_MASK) == 0;
+}
+
+bool orch_json_has_mask(const json_t *j)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+    if (is_mask(j))
+        return true;
+    if (json_is_object(j)) {
+        json_object_foreach((json_t *)j, k, v)
+        {
+            if (orch_json_has_mask(v))
+                return true;
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            if (orch_json_has_mask(v))
+                return true;
+        }
+    }
+    return false;
+}
+
+json_t *orch_form_secrets(const json_t *answers, const json_t *masked)
+{
+    json_t *out = NULL, *m;
+    const char *k;
+    if (!json_is_object(answers) || !json_is_object(masked))
+        return NULL;
+    json_object_foreach((json_t *)masked, k, m)
+    {
+        const json_t *a = json_object_get(answers, k);
+        json_t *sub = NULL;
+        if (!a || json_equal((json_t *)a, m))
+            continue;
+        if (json_is_object(a) && json_is_object(m))
+            sub = orch_form_secrets(a, m);
+        else if (is_mask(m) || (json_is_array(m) && orch_json_has_mask(m)))
+            sub = json_deep_copy(a);
+        if (!sub)
+            continue;
+        if (!out)
+            out = json_object();
+        json_object_set_new(out, k, sub);
+    }
+    return out;
+}
+
+void orch_json_mask_like(json_t *target, const json_t *overlay)
+{
+    const char *k;
+    json_t *o;
+    if (!json_is_object(target) || !json_is_object(overlay))
+        return;
+    json_object_foreach((json_t *)overlay, k, o)
+    {
+        json_t *t = json_object_get(target, k);
+        if (!t)
+            continue;
+        if (json_is_object(t) && json_is_object(o))
+            orch_json_mask_like(t, o);
+        else
+            json_object_set_new(target, k, json_string(ORCH_SECRET_MASK));
+    }
 }
 
 void orch_form_result_cleanup(orch_form_result_t *r)

@@ -139,4 +139,27 @@ void orch_form_result_cleanup(orch_form_result_t *r);
  * reference. */
 json_t *orch_json_deep_merge(const json_t *a, const json_t *b);
 
+/* ---- Secret answers ----------------------------------------------------------------------
+ * A secret field's answer is "***" in the audit log, the events and every RPC. Its value is
+ * kept apart (the store's process_secrets) as an overlay: an object holding the secret
+ * values at their paths, which orch_json_deep_merge(masked state, overlay) turns back into
+ * the state a step needs. */
+
+/* The value stored in place of a secret. */
+#define ORCH_SECRET_MASK "***"
+
+/* The overlay of one form result: where masked has the mask and answers has something
+ * else, the answer (a list holding a mask anywhere is taken whole, as deep merge replaces
+ * lists). New reference, or NULL when the answers hold no secret. */
+json_t *orch_form_secrets(const json_t *answers, const json_t *masked);
+
+/* True when j holds the mask string anywhere (a cheap test before loading secrets). */
+bool orch_json_has_mask(const json_t *j);
+
+/* Masks in target (an object, changed in place) every key the overlay holds: objects on
+ * both sides recursively, anything else replaced by the mask. What a step returns is masked
+ * this way before it is committed, so a step that copies a secret to its own key name
+ * cannot leak it into the audit log. */
+void orch_json_mask_like(json_t *target, const json_t *overlay);
+
 #endif

@@ -68,8 +68,9 @@ static orch_step_result_t allocate(orch_step_ctx_t *ctx, const char *pool, const
     return orch_step_ok(json_pack("{s:I}", field, (json_int_t)v));
 }
 
-/* The configuration push: hands the token to the (simulated) provisioning system. */
-static orch_step_result_t push_config(orch_step_ctx_t *ctx, json_t *state)
+/* The configuration push: hands the token to the (simulated) provisioning system. Shared
+ * with create_node (node.c). */
+orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state)
 {
     const char *dir = getenv("ORCH_SIM_CALLBACK_DIR");
     char path[1024];
@@ -208,7 +209,7 @@ static orch_step_result_t validate_subscription(orch_step_ctx_t *ctx, json_t *st
 
 static const orch_step_def_t modify_node_steps[] = {
     ORCH_STEP("update_node", "Update the node", update_node),
-    ORCH_CALLBACK_STEP("push_config", "Push the node configuration", push_config, 600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the node configuration", orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_node_steps[] = {
@@ -386,7 +387,7 @@ static const orch_step_def_t create_port_steps[] = {
     ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims, 5, 500, 10000),
     ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm, 5, 500, 10000),
     ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the port configuration", push_config, 600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the port configuration", orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_create_port = {
@@ -568,7 +569,7 @@ static const orch_step_def_t create_l2vpn_steps[] = {
     ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm, 5, 500,
                     10000),
     ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", push_config, 600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_create_l2vpn = {
@@ -607,7 +608,7 @@ static orch_step_result_t remove_service(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_l2vpn_steps[] = {
     ORCH_STEP("update_speed", "Update the speed", update_speed),
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", push_config, 600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_l2vpn_steps[] = {
@@ -615,7 +616,7 @@ static const orch_step_def_t terminate_l2vpn_steps[] = {
     ORCH_STEPS_END,
 };
 static const orch_step_def_t reconcile_l2vpn_steps[] = {
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration again", push_config,
+    ORCH_CALLBACK_STEP("push_config", "Push the service configuration again", orch_wf_push_config,
                        600000),
     ORCH_STEPS_END,
 };
@@ -832,7 +833,7 @@ static const orch_step_def_t create_core_link_steps[] = {
     ORCH_RETRY_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports, 5,
                     500, 10000),
     ORCH_STEP("save_ids", "Store the inventory and IPAM ids", save_link_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", push_config, 600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_create_core_link = {
@@ -883,7 +884,7 @@ static orch_step_result_t shut_link(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_core_link_steps[] = {
     ORCH_STEP("update_maintenance", "Update the maintenance state", update_maintenance),
-    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", push_config, 600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_core_link_steps[] = {

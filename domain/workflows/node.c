@@ -1,8 +1,12 @@
-/* create_node: the first real workflow of the example catalogue. Its inputs come as the
- * initial state (forms arrive with the next issue): customer_id, node_name, role_id,
- * type_id, site_id, optional node_description and ipv6 (default true). It creates the
- * subscription, allocates inventory (IMS, NRM) and IPAM loopbacks from the simulated
- * inventory in the step's unit of work, and activates the subscription. */
+/* create_node: its start form asks customer_id, node_name, role_id, type_id, site_id,
+ * optional node_description and ipv6 (default true). It creates the subscription,
+ * allocates inventory (IMS, NRM) and IPAM loopbacks from the simulated inventory in the
+ * step's unit of work, and activates the subscription.
+ *
+ * Version 2 (the one new processes start) is wrapped in the create lifecycle (status
+ * active, resync, done come from the wrapper) and pushes the node's configuration through a
+ * callback step, as the reference's create_node installs its config. Version 1 activated
+ * the subscription itself; it stays registered so processes started on it finish on it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +120,10 @@ static bool wants_ipv6(const json_t *state)
     return orch_state_bool(state, "ipv6", true);
 }
 
-static orch_step_result_t activate_subscription(orch_step_ctx_t *ctx, json_t *state)
+/* Loads the node subscription for update and stores what the allocations gave; with
+ * node_status also that; with activate, active and in sync (version 1's last step). */
+static orch_step_result_t store_node(orch_step_ctx_t *ctx, const json_t *state,
+                                     const char *node_status, bool activate)
 {
     orch_subscription_t *sub = NULL;
     orch_error_t err;
@@ -124,7 +131,7 @@ static orch_step_result_t activate_subscription(orch_step_ctx_t *ctx, json_t *st
 
     orch_error_init(&err);
     if (!ctx->store || !ctx->catalog)
-        return orch_step_fail("NO_STORE", NULL, "activate_subscription needs the store");
+        return orch_step_fail("NO_STORE", NULL, "step %s needs the store", ctx->step_key);
     if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
                                   orch_state_str(state, "subscription_id", ""), true, &sub,
                                   &err) ||
@@ -132,21 +139,38 @@ static orch_step_result_t activate_subscription(orch_step_ctx_t *ctx, json_t *st
         orch_sub_set_int(sub, "nrm_id", orch_state_int(state, "nrm_id", 0), &err) ||
         orch_sub_set_int(sub, "ipv4_ipam_id", orch_state_int(state, "ipv4_ipam_id", 0), &err) ||
         orch_sub_set_int(sub, "ipv6_ipam_id", orch_state_int(state, "ipv6_ipam_id", 0), &err) ||
-        orch_sub_set_str(sub, "node_status", "active", &err) ||
-        orch_sub_set_status(sub, ORCH_SUB_ACTIVE, &err)) {
+        (node_status && orch_sub_set_str(sub, "node_status", node_status, &err)) ||
+        (activate && orch_sub_set_status(sub, ORCH_SUB_ACTIVE, &err))) {
         r = orch_step_fail_error(&err);
         goto out;
     }
-    sub->in_sync = true;
+    if (activate)
+        sub->in_sync = true;
     if (ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
         r = orch_step_fail_error(&err);
         goto out;
     }
     orch_step_ctx_link_subscription(ctx, sub->id);
-    r = orch_step_ok(json_pack("{s:s}", "node_status", "active"));
+    r = orch_step_ok(node_status ? json_pack("{s:s}", "node_status", node_status) : NULL);
 out:
     orch_subscription_free(sub);
     return r;
+}
+
+static orch_step_result_t activate_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    return store_node(ctx, state, "active", true);
+}
+
+static orch_step_result_t save_ids(orch_step_ctx_t *ctx, json_t *state)
+{
+    return store_node(ctx, state, NULL, false);
+}
+
+/* After the configuration push answered: the node carries traffic. */
+static orch_step_result_t activate_node(orch_step_ctx_t *ctx, json_t *state)
+{
+    return store_node(ctx, state, "active", false);
 }
 
 static const orch_step_def_t allocate_steps[] = {
@@ -196,4 +220,25 @@ const orch_workflow_def_t orch_wf_create_node = {
     .is_task = false,
     .version = 1,
     .steps = create_node_steps,
+};
+
+static const orch_step_def_t create_node_v2_steps[] = {
+    ORCH_STEP("check_input", "Check the input", check_input),
+    ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
+    ORCH_GROUP("allocate", "Allocate inventory and addresses", allocate_steps),
+    ORCH_STEP("save_ids", "Store the inventory ids and addresses", save_ids),
+    ORCH_CALLBACK_STEP("push_config", "Push the node configuration", orch_wf_push_config,
+                       600000),
+    ORCH_STEP("activate_node", "Mark the node active", activate_node),
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_create_node_v2 = {
+    .form = &create_node_form,
+    .name = "create_node",
+    .description = "Create node",
+    .target = ORCH_TARGET_CREATE,
+    .version = 2,
+    .steps = create_node_v2_steps,
+    .lifecycle = ORCH_LC_CREATE,
 };

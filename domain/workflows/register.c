@@ -13,6 +13,8 @@ orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err)
     const char *versions = getenv("ORCH_TEST_WORKFLOW_VERSIONS");
     orch_err_t rc = orch_registry_add(r, &orch_wf_create_node, err);
     if (!rc)
+        rc = orch_registry_add(r, &orch_wf_create_node_v2, err);
+    if (!rc)
         rc = orch_workflows_register_tasks(r, err);
     for (size_t i = 0; !rc && orch_wf_lifecycle_all[i]; i++)
         rc = orch_registry_add(r, orch_wf_lifecycle_all[i], err);
@@ -24,6 +26,8 @@ orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err)
         rc = orch_registry_add(r, &orch_wf_test_flaky, err);
     if (!rc)
         rc = orch_registry_add(r, &orch_wf_test_timeout, err);
+    if (!rc)
+        rc = orch_registry_add(r, &orch_wf_test_secret, err);
     if (!rc && strchr(versions, '1'))
         rc = orch_registry_add(r, &orch_wf_test_versioned_v1, err);
     if (!rc && strchr(versions, '2'))

@@ -1,12 +1,13 @@
 /* Test workflows, registered only when ORCH_TEST_WORKFLOWS is set (integration tests):
  * a step that fails a given number of times, a retry step that waits a given number of
  * times, a group, a conditional; two versions of one workflow with different step keys;
- * a step that overruns its time-out. */
+ * a step that overruns its time-out; steps reading secret answers. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "domain/engine/engine.h"
+#include "domain/forms/forms.h"
 #include "domain/workflows/workflows.h"
 
 static orch_step_result_t prepare(orch_step_ctx_t *ctx, json_t *state)
@@ -145,4 +146,67 @@ const orch_workflow_def_t orch_wf_test_timeout = {
     .is_task = true,
     .version = 1,
     .steps = timeout_steps,
+};
+
+/* ---- test_secret: secret answers reach the steps, never the audit log -------------------- */
+
+/* A fingerprint a test can recompute: proves the step saw the real value, not the mask. */
+static long long fingerprint(const char *s)
+{
+    unsigned long long h = 7;
+    for (; *s; s++)
+        h = (h * 31 + (unsigned char)*s) % 1000003;
+    return (long long)h;
+}
+
+static orch_step_result_t use_key(orch_step_ctx_t *ctx, json_t *state)
+{
+    const char *key = orch_state_str(state, "api_key", "");
+    (void)ctx;
+    /* Echoing the secret under its own name is masked before the commit. */
+    return orch_step_ok(json_pack("{s:I, s:I, s:s}", "key_length", (json_int_t)strlen(key),
+                                  "key_fingerprint", (json_int_t)fingerprint(key), "api_key",
+                                  key));
+}
+
+static orch_step_result_t use_pin(orch_step_ctx_t *ctx, json_t *state)
+{
+    const char *pin = orch_state_str(state, "pin", "");
+    (void)ctx;
+    return orch_step_ok(json_pack("{s:I, s:I}", "pin_length", (json_int_t)strlen(pin),
+                                  "pin_fingerprint", (json_int_t)fingerprint(pin)));
+}
+
+static const orch_form_field_t secret_start_fields[] = {
+    {.name = "username", .title = "User", .type = ORCH_FORM_STRING, .required = true},
+    {.name = "api_key", .title = "API key", .type = ORCH_FORM_STRING, .required = true,
+     .secret = true, .has_min = true, .min = 8},
+    {0},
+};
+static const orch_form_page_t secret_start_pages[] = {{"Credentials", secret_start_fields}, {0}};
+static const orch_form_t secret_start_form = {.pages = secret_start_pages};
+
+static const orch_form_field_t secret_pin_fields[] = {
+    {.name = "pin", .title = "PIN", .type = ORCH_FORM_STRING, .required = true, .secret = true},
+    {0},
+};
+static const orch_form_page_t secret_pin_pages[] = {{"The PIN", secret_pin_fields}, {0}};
+static const orch_form_t secret_pin_form = {.pages = secret_pin_pages};
+
+static const orch_step_def_t secret_steps[] = {
+    ORCH_STEP("use_key", "Use the API key", use_key),
+    ORCH_INPUT_STEP("ask_pin", "Ask the PIN", &secret_pin_form),
+    ORCH_STEP("use_pin", "Use the PIN", use_pin),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_test_secret = {
+    .name = "test_secret",
+    .description = "Test task whose steps read secret answers",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = secret_steps,
+    .form = &secret_start_form,
 };

@@ -6,7 +6,14 @@
 
 #include "domain/engine/engine.h"
 
-extern const orch_workflow_def_t orch_wf_create_node;
+/* create_node: version 1 (its own activation step, kept for processes in flight) and
+ * version 2 (the create wrapper and a callback step for the configuration push). */
+extern const orch_workflow_def_t orch_wf_create_node, orch_wf_create_node_v2;
+
+/* The callback step's action that stands for the provisioning system (lifecycle.c): with
+ * ORCH_SIM_CALLBACK_DIR set it writes the token to <dir>/<process_id>.<step_key>, without
+ * it the system answers at once (the step is skipped). */
+orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state);
 
 /* The lifecycle of the example catalogue (lifecycle.c). */
 extern const orch_workflow_def_t orch_wf_modify_note;
@@ -21,10 +28,11 @@ extern const orch_workflow_def_t orch_wf_create_core_link, orch_wf_modify_core_l
 /* All of the above, NULL-terminated (registered by orch_workflows_register_all). */
 extern const orch_workflow_def_t *const orch_wf_lifecycle_all[];
 
-/* Test workflows: test_flaky (a task), test_versioned v1 and v2, test_timeout. */
+/* Test workflows: test_flaky (a task), test_versioned v1 and v2, test_timeout, test_secret. */
 extern const orch_workflow_def_t orch_wf_test_flaky;
 extern const orch_workflow_def_t orch_wf_test_versioned_v1;
 extern const orch_workflow_def_t orch_wf_test_versioned_v2;
 extern const orch_workflow_def_t orch_wf_test_timeout;
+extern const orch_workflow_def_t orch_wf_test_secret;
 
 #endif

@@ -323,6 +323,20 @@ static orch_err_t check_offer(const orch_workflow_t *wf, const orch_subscription
     return ORCH_OK;
 }
 
+/* The secret answers of a complete form go to the store's secret table, in the unit of work
+ * that records the (masked) answers; the engine hands them to the steps. */
+static orch_err_t keep_secrets(srv_app_t *app, orch_tx_t *tx, const char *process_id,
+                               const char *step_key, const orch_form_result_t *fr,
+                               orch_error_t *err)
+{
+    json_t *overlay = orch_form_secrets(fr->answers, fr->masked);
+    orch_err_t rc = ORCH_OK;
+    if (overlay)
+        rc = app->store->ops->process_secrets_put(tx, process_id, step_key, overlay, err);
+    json_decref(overlay);
+    return rc;
+}
+
 static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
                                 ProtobufCMessage **respm, orch_error_t *err)
 {
@@ -470,6 +484,8 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         };
         rc = app->store->ops->process_create(idem.tx, &np, id, err);
     }
+    if (!rc && fr.complete)
+        rc = keep_secrets(app, idem.tx, id, "", &fr, err);
     if (!rc && sub)
         rc = app->store->ops->process_link_subscription(idem.tx, id, sub->id, err);
     resp = NEW(a, Orchestrator__V1__StartProcessResponse);
@@ -497,7 +513,7 @@ out:
 
 /* ResumeProcess: a suspended input step gets its answers (validated like a start form,
  * stored with who gave them, deep-merged into the state); a failed or waiting process is
- * retried. Under the process's row lock, so a second resume finds it resumed already. */
+ * retried; a process awaiting a callback has the callback step's action run again. Under the process's row lock, so a second resume finds it resumed already. */
 static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
                                  ProtobufCMessage **respm, orch_error_t *err)
 {
@@ -563,9 +579,14 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
         rc = app->store->ops->process_resume_input(idem.tx, req->process_id, leaf->key,
                                                    leaf->def->name, fr.masked, merged,
                                                    fr.masked, actor_of(call), err);
+        if (!rc)
+            rc = keep_secrets(app, idem.tx, req->process_id, leaf->key, &fr, err);
     } else if (strcmp(status, "failed") == 0 || strcmp(status, "waiting") == 0 ||
                strcmp(status, "api_unavailable") == 0 ||
-               strcmp(status, "inconsistent_data") == 0) {
+               strcmp(status, "inconsistent_data") == 0 ||
+               strcmp(status, "awaiting_callback") == 0) {
+        /* awaiting_callback: the callback step's action runs again with a new token (the
+         * external system lost the request); the old token stops working. */
         if (req->n_user_inputs) {
             rc = orch_error_invalid(err, "user_inputs",
                                     "process %s is %s, not waiting for input", req->process_id,
@@ -576,7 +597,8 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
     } else {
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RESUMABLE",
                             "process %s is %s; only suspended, failed, waiting, "
-                            "api_unavailable and inconsistent_data processes can be resumed",
+                            "awaiting_callback, api_unavailable and inconsistent_data "
+                            "processes can be resumed",
                             req->process_id, status);
     }
     if (!rc)

@@ -92,6 +92,30 @@ void harness_conninfo(const char *dbname, char *out)
              env_or_fail("ORCH_TEST_PGPORT"), env_or_fail("ORCH_TEST_PGUSER"), dbname);
 }
 
+long long harness_scalar(const char *dbname, const char *fmt, ...)
+{
+    char q[4096], ci[512];
+    va_list ap;
+    PGconn *c;
+    PGresult *r;
+    long long v = 0;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof(q), fmt, ap);
+    va_end(ap);
+    harness_conninfo(dbname, ci);
+    c = PQconnectdb(ci);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("cannot connect to %s: %s", dbname, PQerrorMessage(c));
+    r = PQexec(c, q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", q, PQerrorMessage(c));
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
 static void admin_exec(const char *sql)
 {
     char ci[512];

@@ -26,6 +26,11 @@ void harness_db_drop(const char *name);
 /* conninfo for a database on the test cluster (out: 512 bytes). */
 void harness_conninfo(const char *dbname, char *out);
 
+/* Runs one SQL statement (printf format) on dbname and returns the first column of its first
+ * row as a number (0 when there is no row). Fails the test on a SQL error. */
+long long harness_scalar(const char *dbname, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Starts orchestratord on a free port against dbname (created if dbname is NULL), waits
  * until health Check answers SERVING (30 s), and opens a channel to it. extra_args: a
  * NULL-terminated list of extra flags, or NULL. */

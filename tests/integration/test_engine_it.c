@@ -232,10 +232,13 @@ static void create_node_to_completion(void **state)
     cli_status_t st = {0};
     char pid[64], id[64];
     process_t *p;
-    static const char *const keys[] = {"check_input",     "create_subscription",
-                                       "allocate.ims",    "allocate.nrm",
-                                       "allocate.ipv4",   "allocate.ipv6",
-                                       "activate_subscription", "done"};
+    /* Version 2: the author's steps, the configuration push (answered at once without a
+     * simulated provisioning system: skipped), then the create wrapper's steps. */
+    static const char *const keys[] = {"check_input",   "create_subscription", "allocate.ims",
+                                       "allocate.nrm",  "allocate.ipv4",       "allocate.ipv6",
+                                       "save_ids",      "push_config",         "activate_node",
+                                       "set_status_active", "resync",          "done"};
+    const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
     (void)state;
 
     env_reset();
@@ -254,12 +257,14 @@ static void create_node_to_completion(void **state)
     cli_status_cleanup(&st);
     p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL,
                  20000);
-    assert_int_equal(p->n_steps, 8);
-    for (size_t i = 0; i < 8; i++) {
+    assert_int_equal(p->n_steps, nkeys);
+    assert_int_equal(p->workflow->version, 2);
+    for (size_t i = 0; i < nkeys; i++) {
         assert_string_equal(p->steps[i]->key, keys[i]);
         assert_int_equal(p->steps[i]->status,
-                         i == 7 ? ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_COMPLETE
-                                : ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_SUCCESS);
+                         i == nkeys - 1 ? ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_COMPLETE
+                         : i == 7       ? ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_SKIPPED
+                                        : ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_SUCCESS);
         assert_non_null(p->steps[i]->start_time);
         assert_non_null(p->steps[i]->end_time);
         assert_non_null(p->steps[i]->executed_by);
@@ -279,10 +284,18 @@ static void create_node_to_completion(void **state)
                                       "'%s'",
                             id),
                      4);
-    /* The audit log events: created, running, 8 steps, completed. */
+    assert_int_equal(scalar(s.dbname,
+                            "SELECT count(*) FROM subscription_instances i JOIN "
+                            "subscription_instance_values v USING (subscription_instance_id) "
+                            "JOIN resource_types r USING (resource_type_id) WHERE "
+                            "i.subscription_id = '%s' AND r.resource_type = 'node_status' "
+                            "AND v.value = 'active'",
+                            p->subscription_ids[0]),
+                     1);
+    /* The audit log events: created, running, 12 steps, completed. */
     assert_int_equal(scalar(s.dbname, "SELECT count(*) FROM process_events WHERE process_id = '%s'",
                             id),
-                     11);
+                     15);
     protobuf_c_message_free_unpacked(&p->base, NULL);
 
     /* The workflow and its steps, with keys and kinds. */
@@ -296,14 +309,24 @@ static void create_node_to_completion(void **state)
                                 (ProtobufCMessage **)&w, &st),
                          0);
         cli_status_cleanup(&st);
-        assert_int_equal(w->latest_version, 1);
-        assert_int_equal(w->versions[0]->n_steps, 5);
-        assert_int_equal(w->versions[0]->steps[2]->kind,
-                         ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_GROUP);
-        assert_string_equal(w->versions[0]->steps[2]->steps[3]->key, "allocate.ipv6");
-        assert_int_equal(w->versions[0]->steps[2]->steps[3]->kind,
-                         ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CONDITIONAL);
-        assert_int_equal(w->versions[0]->replica_count, 1);
+        /* Both versions, the latest first: version 1 stays for processes started on it. */
+        assert_int_equal(w->latest_version, 2);
+        assert_int_equal(w->n_versions, 2);
+        assert_int_equal(w->versions[0]->version, 2);
+        assert_int_equal(w->versions[0]->n_steps, 9);
+        assert_int_equal(w->versions[0]->steps[4]->kind,
+                         ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CALLBACK);
+        assert_string_equal(w->versions[0]->steps[6]->key, "set_status_active");
+        assert_int_equal(w->versions[1]->version, 1);
+        assert_int_equal(w->versions[1]->n_steps, 5);
+        for (size_t v = 0; v < 2; v++) {
+            assert_int_equal(w->versions[v]->steps[2]->kind,
+                             ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_GROUP);
+            assert_string_equal(w->versions[v]->steps[2]->steps[3]->key, "allocate.ipv6");
+            assert_int_equal(w->versions[v]->steps[2]->steps[3]->kind,
+                             ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CONDITIONAL);
+            assert_int_equal(w->versions[v]->replica_count, 1);
+        }
         assert_true(w->n_products >= 4);
         protobuf_c_message_free_unpacked(&w->base, NULL);
     }
@@ -699,13 +722,13 @@ static void sigkill_after_allocation(void **state)
     assert_int_equal(scalar(db, "SELECT count(DISTINCT step_key) FROM process_steps WHERE "
                                 "process_id = '%s'",
                             id),
-                     8);
+                     12);
     assert_int_equal(scalar(db, "SELECT count(*) FROM inventory_allocations WHERE pool = "
                                 "'ipv4_loopback'"),
                      1);
     assert_int_equal(scalar(db, "SELECT count(*) FROM inventory_allocations"), 4);
     assert_int_equal(scalar(db, "SELECT count(*) FROM subscriptions"), 1);
-    assert_true(scalar(db, "SELECT claim_count FROM processes WHERE process_id = '%s'", id) > 8);
+    assert_true(scalar(db, "SELECT claim_count FROM processes WHERE process_id = '%s'", id) > 12);
     assert_int_equal(harness_server_stop(&b), 0);
     harness_db_drop(db);
 }

@@ -235,6 +235,7 @@ static void create_node(const char *name, char *sub)
              "\"type_id\": 2, \"site_id\": 3}]",
              name);
     start_ok("create_node", product_id("node Nokia", pid), NULL, pages, id);
+    complete_callback(id);
     wait_done(id);
     p = get(id);
     state_str(p, "subscription_id", sub);
@@ -266,6 +267,7 @@ static int setup(void **state)
     snprintf(cbdir, sizeof(cbdir), "/tmp/orch-forms-cb-%d", (int)getpid());
     mkdir(cbdir, 0700);
     setenv("ORCH_SIM_CALLBACK_DIR", cbdir, 1);
+    setenv("ORCH_TEST_WORKFLOWS", "1", 1); /* test_secret */
     harness_server_start(&S, NULL, NULL);
     return 0;
 }
@@ -392,6 +394,29 @@ static void port_form_pages(void **state)
         assert_int_equal(p->status,
                          ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
         protobuf_c_message_free_unpacked(&p->base, NULL);
+    }
+    /* The provisioning system lost the request: an operator resumes the process, the push
+     * runs again with a new token and the old one stops working. Answers are refused: the
+     * process waits for a system, not a person. */
+    {
+        char old_tok[80];
+        int o = 0;
+        cli_status_t rs;
+        process_t *p;
+        snprintf(old_tok, sizeof(old_tok), "%s", tok);
+        assert_int_equal(resume(id, "[{\"pushed\": true}]", NULL, NULL, &rs), 3);
+        assert_true(has_violation(&rs, "user_inputs"));
+        cli_status_cleanup(&rs);
+        assert_int_equal(resume(id, "[]", NULL, &o, &rs), 0);
+        cli_status_cleanup(&rs);
+        assert_int_equal(o, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED);
+        p = wait_status(id,
+                        ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
+        assert_string_equal(p->pending_callback->step_key, "push_config");
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+        token_of(id, "push_config", tok);
+        assert_string_not_equal(tok, old_tok);
+        assert_int_equal(deliver(id, old_tok, "{\"pushed\": true}", NULL, NULL), 7);
     }
     /* The right one, twice: acts once. */
     {
@@ -653,6 +678,95 @@ static void core_link_life(void **state)
     wait_done(id);
 }
 
+/* The fingerprint test_secret's steps compute (domain/workflows/testing.c). */
+static long long fingerprint(const char *s)
+{
+    unsigned long long h = 7;
+    for (; *s; s++)
+        h = (h * 31 + (unsigned char)*s) % 1000003;
+    return (long long)h;
+}
+
+static long long state_int(const process_t *p, const char *key)
+{
+    json_t *j = srv_codec_json_from_struct(p->current_state);
+    long long v = (long long)json_number_value(json_object_get(j, key));
+    json_decref(j);
+    return v;
+}
+
+/* Nowhere in the audit log, the events or the answers' record of the process. */
+static void assert_nowhere(const char *id, const char *secret)
+{
+    assert_int_equal(harness_scalar(S.dbname,
+                                    "SELECT count(*) FROM process_steps WHERE process_id = '%s' "
+                                    "AND (state::text LIKE '%%%s%%' OR "
+                                    "state_delta::text LIKE '%%%s%%')",
+                                    id, secret, secret),
+                     0);
+    assert_int_equal(harness_scalar(S.dbname,
+                                    "SELECT count(*) FROM input_states WHERE process_id = '%s' "
+                                    "AND inputs::text LIKE '%%%s%%'",
+                                    id, secret),
+                     0);
+    assert_int_equal(harness_scalar(S.dbname,
+                                    "SELECT count(*) FROM process_events WHERE process_id = '%s' "
+                                    "AND payload::text LIKE '%%%s%%'",
+                                    id, secret),
+                     0);
+}
+
+/* Secret answers: the steps read the real values (start form and input step), the audit
+ * log, the events and GetProcess show "***", a step echoing a secret has it masked, and
+ * the values are forgotten when the process completes. */
+static void secret_answers_reach_steps_only(void **state)
+{
+    const char *key = "correct-horse-battery", *pin = "pin-8472-zz";
+    char id[64], pages[256], answer[128];
+    cli_status_t st;
+    process_t *p;
+    json_t *j;
+    (void)state;
+
+    snprintf(pages, sizeof(pages), "[{\"username\": \"ops\", \"api_key\": \"%s\"}]", key);
+    start_ok("test_secret", NULL, NULL, pages, id);
+    p = wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_SUSPENDED);
+    assert_string_equal(p->last_step_key, "ask_pin");
+    assert_int_equal(state_int(p, "key_length"), (long long)strlen(key));
+    assert_int_equal(state_int(p, "key_fingerprint"), fingerprint(key));
+    j = srv_codec_json_from_struct(p->current_state);
+    assert_string_equal(json_string_value(json_object_get(j, "api_key")), "***");
+    assert_string_equal(json_string_value(json_object_get(j, "username")), "ops");
+    json_decref(j);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    assert_int_equal(harness_scalar(S.dbname,
+                                    "SELECT count(*) FROM process_secrets WHERE process_id = '%s'",
+                                    id),
+                     1);
+    assert_nowhere(id, key);
+
+    snprintf(answer, sizeof(answer), "[{\"pin\": \"%s\"}]", pin);
+    assert_int_equal(resume(id, answer, NULL, NULL, &st), 0);
+    cli_status_cleanup(&st);
+    wait_done(id);
+    p = get(id);
+    assert_int_equal(state_int(p, "pin_length"), (long long)strlen(pin));
+    assert_int_equal(state_int(p, "pin_fingerprint"), fingerprint(pin));
+    /* The start form's secret still reached the later step's state as the mask only. */
+    j = srv_codec_json_from_struct(p->current_state);
+    assert_string_equal(json_string_value(json_object_get(j, "pin")), "***");
+    assert_string_equal(json_string_value(json_object_get(j, "api_key")), "***");
+    json_decref(j);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    assert_nowhere(id, key);
+    assert_nowhere(id, pin);
+    /* Completed: nothing is kept. */
+    assert_int_equal(harness_scalar(S.dbname,
+                                    "SELECT count(*) FROM process_secrets WHERE process_id = '%s'",
+                                    id),
+                     0);
+}
+
 static void input_step_and_terminations(void **state)
 {
     char id[64], rid[40] = "6f1c2b1e-7a3d-4c55-9b0e-0d3f4a5b6c7d";
@@ -757,6 +871,7 @@ int main(void)
         cmocka_unit_test(l2vpn_and_lock),
         cmocka_unit_test(core_link_life),
         cmocka_unit_test(input_step_and_terminations),
+        cmocka_unit_test(secret_answers_reach_steps_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

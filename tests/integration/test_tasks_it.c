@@ -158,6 +158,30 @@ static double state_num(const json_t *state, const char *key)
     return json_number_value(v);
 }
 
+/* Plays the provisioning system: delivers the token its push_config step wrote to cbdir. */
+static void deliver_push(const char *id)
+{
+    Orchestrator__V1__DeliverCallbackRequest req =
+        ORCHESTRATOR__V1__DELIVER_CALLBACK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st = {0};
+    char path[512], tok[80] = "";
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s.push_config", cbdir, id);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(tok, sizeof(tok), f));
+    fclose(f);
+    req.process_id = (char *)id;
+    req.callback_token = tok;
+    cli_call_unary(S.ch, PS "DeliverCallback", &req.base,
+                   &orchestrator__v1__deliver_callback_response__descriptor, 5000, &resp, &st);
+    if (st.code != 0)
+        fail_msg("DeliverCallback %s: %d %s", id, st.code, st.message);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+}
+
 static void create_node(const char *name, char *sub)
 {
     char pid[64], id[64], pages[512];
@@ -168,6 +192,9 @@ static void create_node(const char *name, char *sub)
              "\"type_id\": 2, \"site_id\": 3}]",
              name);
     start_ok("create_node", product_id("node Nokia", pid), NULL, pages, id);
+    p = wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    deliver_push(id);
     p = wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED);
     state = srv_codec_json_from_struct(p->current_state);
     snprintf(sub, 64, "%s", json_string_value(json_object_get(state, "subscription_id")));

@@ -281,6 +281,63 @@ static orch_err_t run_pair(const char *inputs, orch_form_result_t *r, orch_error
     return rc;
 }
 
+/* The secret overlay of a form result, the mask test and masking what a step returns. */
+static void secret_overlay(void **state)
+{
+    orch_form_result_t r;
+    orch_error_t err;
+    json_t *ov, *back, *delta, *nested, *nmask, *nov;
+    (void)state;
+    assert_int_equal(run("[{\"name\": \"abc\", \"node\": \"a\", \"password\": \"s3\"}, "
+                         "{\"port\": \"1/1/2\"}]",
+                         &r, &err),
+                     ORCH_OK);
+    ov = orch_form_secrets(r.answers, r.masked);
+    assert_non_null(ov);
+    assert_int_equal(json_object_size(ov), 1);
+    assert_string_equal(json_string_value(json_object_get(ov, "password")), "s3");
+    assert_true(orch_json_has_mask(r.masked));
+    assert_false(orch_json_has_mask(r.answers));
+    /* Masked state + overlay = the answers. */
+    back = orch_json_deep_merge(r.masked, ov);
+    assert_true(json_equal(back, r.answers));
+    /* A step echoing the secret (or nesting something under its name) has it masked. */
+    delta = json_pack("{s:s, s:i}", "password", "s3", "other", 1);
+    orch_json_mask_like(delta, ov);
+    assert_string_equal(json_string_value(json_object_get(delta, "password")), "***");
+    assert_int_equal(json_integer_value(json_object_get(delta, "other")), 1);
+    json_decref(delta);
+    json_decref(back);
+    json_decref(ov);
+    orch_form_result_cleanup(&r);
+
+    /* No secret answered: no overlay. */
+    assert_int_equal(run("[{\"name\": \"abc\", \"node\": \"a\"}, {\"port\": \"1/1/2\"}]", &r,
+                         &err),
+                     ORCH_OK);
+    assert_null(orch_form_secrets(r.answers, r.masked));
+    orch_form_result_cleanup(&r);
+
+    /* Nested objects recurse; a list holding a mask is taken whole. */
+    nested = json_pack("{s:{s:s, s:s}, s:[s, s], s:s}", "dev", "user", "u", "pw", "p1", "keys",
+                       "k1", "k2", "plain", "x");
+    nmask = json_pack("{s:{s:s, s:s}, s:[s, s], s:s}", "dev", "user", "u", "pw", "***", "keys",
+                      "***", "***", "plain", "x");
+    nov = orch_form_secrets(nested, nmask);
+    assert_non_null(nov);
+    assert_int_equal(json_object_size(nov), 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(nov, "dev"), "pw")),
+                        "p1");
+    assert_null(json_object_get(json_object_get(nov, "dev"), "user"));
+    assert_int_equal(json_array_size(json_object_get(nov, "keys")), 2);
+    back = orch_json_deep_merge(nmask, nov);
+    assert_true(json_equal(back, nested));
+    json_decref(back);
+    json_decref(nov);
+    json_decref(nmask);
+    json_decref(nested);
+}
+
 static void form_check(void **state)
 {
     orch_form_result_t r;
@@ -322,6 +379,7 @@ int main(void)
         cmocka_unit_test(schema),
         cmocka_unit_test(deep_merge),
         cmocka_unit_test(form_check),
+        cmocka_unit_test(secret_overlay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
