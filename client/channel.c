@@ -85,8 +85,8 @@ cli_channel_t *cli_channel_new_ex(const char *target, const cli_channel_opts_t *
                                   size_t errlen)
 {
     grpc_channel_credentials *creds;
-    grpc_arg arg;
-    grpc_channel_args args = {0, NULL};
+    grpc_arg argv[2];
+    grpc_channel_args args = {0, argv};
     char dummy[8];
 
     if (!errbuf || errlen == 0) {
@@ -106,17 +106,23 @@ cli_channel_t *cli_channel_new_ex(const char *target, const cli_channel_opts_t *
             return NULL;
         }
         if (opts->tls_server_name) {
-            arg.type = GRPC_ARG_STRING;
-            arg.key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-            arg.value.string = (char *)opts->tls_server_name;
-            args.num_args = 1;
-            args.args = &arg;
+            argv[args.num_args].type = GRPC_ARG_STRING;
+            argv[args.num_args].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+            argv[args.num_args].value.string = (char *)opts->tls_server_name;
+            args.num_args++;
         }
     } else {
         creds = grpc_insecure_credentials_create();
     }
+    /* One connection per channel: the core would otherwise share a connection between
+     * channels to the same address, and a client that opens N channels (the load generator,
+     * a test of one connection's limits) means N connections. */
+    argv[args.num_args].type = GRPC_ARG_INTEGER;
+    argv[args.num_args].key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
+    argv[args.num_args].value.integer = 1;
+    args.num_args++;
     cli_channel_t *ch = orch_calloc(1, sizeof(*ch));
-    ch->channel = grpc_channel_create(target, creds, args.num_args ? &args : NULL);
+    ch->channel = grpc_channel_create(target, creds, &args);
     grpc_channel_credentials_release(creds);
     if (opts && opts->token)
         ch->authorization = orch_asprintf("Bearer %s", opts->token);

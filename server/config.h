@@ -22,6 +22,8 @@ typedef struct srv_settings {
     int max_connection_age_ms;
     int db_check_ms;
     int watch_stall_ms;
+    int max_concurrent_streams; /* per HTTP/2 connection */
+    int max_watchers, max_watchers_per_client;
     int workers;  /* engine worker threads */
     int lease_ms; /* process lease */
     int poll_ms;  /* idle workers' polling fallback */

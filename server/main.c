@@ -366,7 +366,8 @@ int main(int argc, char **argv)
     listener = db_listener_new(cfg.database_url);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
-    app.watch = srv_watch_new(&app, cfg.watch_stall_ms);
+    app.watch = srv_watch_new(&app, cfg.watch_stall_ms, cfg.max_watchers,
+                              cfg.max_watchers_per_client);
     db_listener_subscribe(listener, "orch_process_events", srv_watch_notify, app.watch);
     db_listener_subscribe(listener, "orch_subscription_events", srv_watch_notify, app.watch);
     db_listener_start(listener);
@@ -393,6 +394,7 @@ int main(int argc, char **argv)
                                          .max_message_bytes = cfg.max_message_bytes,
                                          .keepalive_time_ms = cfg.keepalive_time_ms,
                                          .max_connection_age_ms = cfg.max_connection_age_ms,
+                                         .max_concurrent_streams = cfg.max_concurrent_streams,
                                          .app = &app,
                                          .auth = auth ? srv_auth_check : NULL,
                                          .auth_data = auth,

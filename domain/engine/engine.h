@@ -147,32 +147,41 @@ typedef struct orch_step_def {
     const struct orch_form *form; /* INPUT: the form the step asks (domain/forms/forms.h) */
     int callback_timeout_ms;      /* CALLBACK: fail the process when no callback came in
                                      time; 0 = wait for ever */
+    /* INPUT: the role a caller must hold to answer it (ResumeProcess), beyond operator:
+     * "admin", or a role of the organisation's own such as "change_manager" (an admin holds
+     * every role). NULL = operator is enough. Set it with ORCH_INPUT_STEP_ROLE. */
+    const char *required_role;
 } orch_step_def_t;
 
 #define ORCH_STEP(key, name, fn)                                                                \
-    {(key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0}
+    {(key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL}
 #define ORCH_RETRY_STEP(key, name, fn, max_attempts, backoff_ms, backoff_max_ms)                 \
     {(key), (name), ORCH_KIND_RETRY, (fn), NULL, NULL, NULL, 0, (max_attempts), (backoff_ms),    \
-     (backoff_max_ms), NULL, NULL, 0}
+     (backoff_max_ms), NULL, NULL, 0, NULL}
 #define ORCH_CONDITIONAL(key, name, pred, condition, fn)                                        \
     {(key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL,    \
-     NULL, 0}
+     NULL, 0, NULL}
 #define ORCH_GROUP(key, name, children)                                                         \
-    {(key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0}
+    {(key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0, NULL}
 /* An input step: the process suspends with form; ResumeProcess validates the answers,
  * stores them with who gave them and deep-merges them into the state. */
 #define ORCH_INPUT_STEP(key, name, form)                                                        \
-    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0}
+    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, NULL}
 /* A callback step: action gets ctx->callback_token (hand it to the external system) and
  * returns ok (its changes merged; the process then waits in awaiting_callback until
  * DeliverCallback merges the result), skip (answered at once: no wait) or a failure. */
 #define ORCH_CALLBACK_STEP(key, name, action, timeout_ms)                                       \
     {(key), (name), ORCH_KIND_CALLBACK, (action), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL,      \
-     (timeout_ms)}
-#define ORCH_DONE {"done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0}
+     (timeout_ms), NULL}
+#define ORCH_DONE                                                                               \
+    {"done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL}
 #define ORCH_ABORT_STEP                                                                         \
-    {"abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0}
+    {"abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL}
 #define ORCH_STEPS_END {0}
+/* An input step that only holders of role may answer (ResumeProcess), e.g.
+ *     ORCH_INPUT_STEP_ROLE("approve", "Approve the change", &approval_form, "change_manager"), */
+#define ORCH_INPUT_STEP_ROLE(key, name, form, role)                                              \
+    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, (role)}
 
 /* The standard steps the registry wraps around the author's (ORCHESTRATOR-CORE §2):
  *   CREATE:    author steps (they create the subscription and put "subscription_id" in the
@@ -205,6 +214,10 @@ typedef struct orch_workflow_def {
      * the initial state as given. */
     const struct orch_form *form;
     orch_lifecycle_t lifecycle; /* standard steps wrapped around steps */
+    /* The role a caller must hold, beyond operator, to start, resume, retry or abort its
+     * processes ("admin" or a role of the organisation's own; an admin holds every role).
+     * NULL = operator is enough. */
+    const char *required_role;
 } orch_workflow_def_t;
 
 /* ---- The registry --------------------------------------------------------------------------- */

@@ -235,6 +235,19 @@ static bool key_ok(const char *k)
     return true;
 }
 
+/* A required role: a built-in role or one of the organisation's own, 1-63 of [a-z0-9_.-]
+ * (the names tokens carry; server/rpc/auth.c reads them the same way). */
+static bool role_ok(const char *r)
+{
+    if (!r || !*r || strlen(r) > 63)
+        return false;
+    for (const char *p = r; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+              *p == '-'))
+            return false;
+    return true;
+}
+
 static const char *kind_name(orch_step_kind_t k)
 {
     switch (k) {
@@ -270,6 +283,8 @@ static json_t *step_json(const orch_step_def_t *s, const char *key)
         json_object_set_new(o, "condition", json_string(s->condition));
     if (s->callback_timeout_ms)
         json_object_set_new(o, "callback_timeout_ms", json_integer(s->callback_timeout_ms));
+    if (s->required_role)
+        json_object_set_new(o, "required_role", json_string(s->required_role));
     if (s->kind == ORCH_KIND_GROUP) {
         json_t *c = json_array();
         for (const orch_step_def_t *ch = s->children; ch->key; ch++) {
@@ -299,6 +314,11 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
     if (!s->name || !*s->name)
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                               "workflow %s v%d: step %s has no name", d->name, d->version, s->key);
+    if (s->required_role && (s->kind != ORCH_KIND_INPUT || !role_ok(s->required_role)))
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                              "workflow %s v%d: step %s: only an input step may require a "
+                              "role, named by 1-63 of [a-z0-9_.-] ('%s')",
+                              d->name, d->version, s->key, s->required_role);
     switch (s->kind) {
     case ORCH_KIND_STEP:
     case ORCH_KIND_RETRY:
@@ -373,6 +393,11 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
     if (orch_registry_find(r, d->name, d->version))
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                               "workflow %s v%d is registered twice", d->name, d->version);
+    if (d->required_role && !role_ok(d->required_role))
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                              "workflow %s v%d: required role '%s' must be 1-63 of "
+                              "[a-z0-9_.-]",
+                              d->name, d->version, d->required_role);
     w = orch_calloc(1, sizeof(*w));
     w->owned = expand_lifecycle(d);
     if (w->owned)

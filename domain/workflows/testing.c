@@ -1,7 +1,8 @@
 /* Test workflows, registered only when ORCH_TEST_WORKFLOWS is set (integration tests):
  * a step that fails a given number of times, a retry step that waits a given number of
  * times, a group, a conditional; two versions of one workflow with different step keys;
- * a step that overruns its time-out; steps reading secret answers. */
+ * a step that overruns its time-out; steps reading secret answers; roles required by a
+ * workflow and by an input step. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -134,7 +135,7 @@ static orch_step_result_t hang(orch_step_ctx_t *ctx, json_t *state)
 }
 
 static const orch_step_def_t timeout_steps[] = {
-    {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0},
+    {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0, NULL},
     ORCH_DONE,
     ORCH_STEPS_END,
 };
@@ -209,4 +210,30 @@ const orch_workflow_def_t orch_wf_test_secret = {
     .version = 1,
     .steps = secret_steps,
     .form = &secret_start_form,
+};
+
+/* ---- test_guarded: a workflow and an input step that require roles of their own --------- */
+
+static const orch_form_field_t approve_fields[] = {
+    {.name = "approved", .title = "Approved", .type = ORCH_FORM_BOOLEAN, .required = true},
+    {0},
+};
+static const orch_form_page_t approve_pages[] = {{"Approval", approve_fields}, {0}};
+static const orch_form_t approve_form = {.pages = approve_pages};
+
+static const orch_step_def_t guarded_steps[] = {
+    ORCH_STEP("prepare", "Prepare", prepare),
+    ORCH_INPUT_STEP_ROLE("approve", "Approve the change", &approve_form, "approver"),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_test_guarded = {
+    .name = "test_guarded",
+    .description = "Test task that change managers start and approvers approve",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = guarded_steps,
+    .required_role = "change_manager",
 };

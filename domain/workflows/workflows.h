@@ -28,11 +28,13 @@ extern const orch_workflow_def_t orch_wf_create_core_link, orch_wf_modify_core_l
 /* All of the above, NULL-terminated (registered by orch_workflows_register_all). */
 extern const orch_workflow_def_t *const orch_wf_lifecycle_all[];
 
-/* Test workflows: test_flaky (a task), test_versioned v1 and v2, test_timeout, test_secret. */
+/* Test workflows: test_flaky (a task), test_versioned v1 and v2, test_timeout, test_secret,
+ * test_guarded. */
 extern const orch_workflow_def_t orch_wf_test_flaky;
 extern const orch_workflow_def_t orch_wf_test_versioned_v1;
 extern const orch_workflow_def_t orch_wf_test_versioned_v2;
 extern const orch_workflow_def_t orch_wf_test_timeout;
 extern const orch_workflow_def_t orch_wf_test_secret;
+extern const orch_workflow_def_t orch_wf_test_guarded;
 
 #endif

@@ -40,6 +40,7 @@ typedef struct jwt_key {
 typedef struct api_token {
     unsigned char hash[32];
     unsigned roles;
+    char extra_roles[SRV_AUTH_EXTRA_ROLES_MAX]; /* own roles, "a,b" */
     char name[256];
 } api_token_t;
 
@@ -66,6 +67,53 @@ unsigned srv_auth_role_bits(const char *name)
     if (strcmp(name, "reader") == 0)
         return SRV_ROLE_READER;
     return 0;
+}
+
+bool srv_auth_role_name_ok(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '_' || name[i] == '.' || name[i] == '-'))
+            return false;
+    return true;
+}
+
+bool srv_auth_has_role(unsigned roles, const char *extra, const char *name)
+{
+    size_t n;
+    if (!name || !*name || (roles & SRV_ROLE_ADMIN))
+        return true;
+    if (srv_auth_role_bits(name))
+        return (roles & srv_auth_role_bits(name)) == srv_auth_role_bits(name);
+    n = strlen(name);
+    for (const char *p = extra; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p = end ? end + 1 : p + len;
+    }
+    return false;
+}
+
+/* Adds one role name to bits or (an own role) to extra; false when it is neither a built-in
+ * role nor a well-formed name, or extra is full. */
+static bool add_role(const char *name, unsigned *bits, char *extra)
+{
+    size_t have = strlen(extra);
+    if (srv_auth_role_bits(name)) {
+        *bits |= srv_auth_role_bits(name);
+        return true;
+    }
+    if (!srv_auth_role_name_ok(name) || srv_auth_has_role(0, extra, name))
+        return srv_auth_role_name_ok(name);
+    if (have + strlen(name) + 2 > SRV_AUTH_EXTRA_ROLES_MAX)
+        return false;
+    snprintf(extra + have, SRV_AUTH_EXTRA_ROLES_MAX - have, "%s%s", have ? "," : "", name);
+    return true;
 }
 
 /* The role a method needs: the highest of its flags, admin when it has none (fail closed). */
@@ -294,11 +342,24 @@ static orch_err_t parse_token_line(char *line, const char *path, int lineno, api
                                   lineno);
         t->hash[i] = (unsigned char)(hi << 4 | lo);
     }
-    t->roles = srv_auth_role_bits(role);
+    /* The role column: one built-in role at least, then any own roles, comma-separated
+     * ("operator,change_manager"). Requiring a built-in one keeps a typo in the only role
+     * from passing as an own role. */
+    t->roles = 0;
+    t->extra_roles[0] = '\0';
+    {
+        char *rsave = NULL;
+        for (char *r = strtok_r(role, ",", &rsave); r; r = strtok_r(NULL, ",", &rsave))
+            if (!add_role(r, &t->roles, t->extra_roles))
+                return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
+                                      "--api-tokens-file %s line %d: role '%s' is not a role "
+                                      "name (1-63 of a-z 0-9 _ . -)",
+                                      path, lineno, r);
+    }
     if (!t->roles)
         return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
-                              "--api-tokens-file %s line %d: role '%s' is not admin, operator "
-                              "or reader",
+                              "--api-tokens-file %s line %d: the roles '%s' hold none of admin, "
+                              "operator or reader",
                               path, lineno, role);
     if (strlen(name) >= sizeof(t->name))
         return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
@@ -463,17 +524,20 @@ static bool audience_matches(json_t *aud, const char *want)
     return false;
 }
 
-static unsigned claim_roles(json_t *claims)
+/* The "roles" claim (a string or a list of strings): built-in roles as bits, well-formed
+ * other names as own roles; anything else is ignored (grants nothing). */
+static unsigned claim_roles(json_t *claims, char *extra)
 {
     json_t *roles = json_object_get(claims, "roles"), *v;
     unsigned bits = 0;
     size_t i;
+    extra[0] = '\0';
     if (json_is_string(roles))
-        return srv_auth_role_bits(json_string_value(roles));
+        add_role(json_string_value(roles), &bits, extra);
     json_array_foreach(roles, i, v)
     {
         if (json_is_string(v))
-            bits |= srv_auth_role_bits(json_string_value(v));
+            add_role(json_string_value(v), &bits, extra);
     }
     return bits;
 }
@@ -511,7 +575,7 @@ static orch_err_t check_claims(const srv_auth_t *a, json_t *claims, int64_t now,
                                "the token names no subject (\"sub\" claim, 1 to 255 bytes)");
     snprintf(id->kind, sizeof(id->kind), "user");
     snprintf(id->name, sizeof(id->name), "%s", json_string_value(sub));
-    id->roles = claim_roles(claims);
+    id->roles = claim_roles(claims, id->extra_roles);
     return ORCH_OK;
 }
 
@@ -628,6 +692,7 @@ orch_err_t srv_auth_verify(const srv_auth_t *a, const char *authorization, int64
             snprintf(id->kind, sizeof(id->kind), "api_token");
             snprintf(id->name, sizeof(id->name), "%s", t->name);
             id->roles = t->roles;
+            snprintf(id->extra_roles, sizeof(id->extra_roles), "%s", t->extra_roles);
             OPENSSL_cleanse(tok, len);
             return ORCH_OK;
         }
@@ -661,6 +726,7 @@ orch_err_t srv_auth_check(void *auth_data, srv_call_t *call, unsigned method_fla
     }
     srv_call_set_actor(call, id.kind, id.name);
     srv_call_set_roles(call, id.roles);
+    srv_call_set_extra_roles(call, id.extra_roles);
     rc = srv_auth_authorize(method_flags, id.roles, md ? md->name : srv_call_path(call), err);
     if (rc)
         orch_info("auth", "%s by %s %s: %s", srv_call_path(call), id.kind, id.name, err->message);

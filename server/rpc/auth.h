@@ -6,6 +6,7 @@
 #ifndef SRV_AUTH_H
 #define SRV_AUTH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "domain/errors.h"
@@ -35,11 +36,17 @@ void srv_auth_free(srv_auth_t *auth); /* NULL ok */
  * ...), 3 API tokens"). Static storage inside auth; valid until srv_auth_free. */
 const char *srv_auth_describe(const srv_auth_t *auth);
 
+/* Room for a caller's own role names, comma-separated (at most 16 names of 63 bytes). */
+#define SRV_AUTH_EXTRA_ROLES_MAX 1024
+
 /* Who a verified token belongs to. */
 typedef struct srv_identity {
     char kind[16];  /* "user" (JWT) or "api_token" */
     char name[256]; /* JWT "sub", or the token file's name column */
     unsigned roles; /* SRV_ROLE_* bits, already expanded (admin holds operator and reader) */
+    /* Roles of the organisation's own beyond the three ("noc,change_manager"): what a
+     * workflow or an input step may require (srv_auth_has_role). "" when none. */
+    char extra_roles[SRV_AUTH_EXTRA_ROLES_MAX];
 } srv_identity_t;
 
 /* Verifies the value of an "authorization" metadata entry (NULL = absent) at time now_s
@@ -63,5 +70,13 @@ orch_err_t srv_auth_check(void *auth_data, srv_call_t *call, unsigned method_fla
 
 /* The role bits a role name grants ("admin" -> all three), or 0 for an unknown name. */
 unsigned srv_auth_role_bits(const char *name);
+
+/* Does a caller with role bits `roles` and own roles `extra` ("a,b") hold role `name`? An
+ * admin holds every role; "operator" and "reader" by their bits; any other name only when
+ * it is among extra. An empty or NULL name is held by everybody. */
+bool srv_auth_has_role(unsigned roles, const char *extra, const char *name);
+
+/* A role name of the organisation's own is 1-63 of [a-z0-9_.-]. */
+bool srv_auth_role_name_ok(const char *name);
 
 #endif

@@ -87,6 +87,7 @@ struct srv_call {
     void *data;
     const char *actor_kind, *actor_name;
     unsigned roles;
+    const char *extra_roles; /* own role names, in the arena; NULL = none */
     int64_t start_ms; /* for the latency histogram */
     /* send side */
     qmsg_t *qhead, *qtail;
@@ -212,6 +213,16 @@ void srv_call_set_roles(srv_call_t *call, unsigned roles)
 unsigned srv_call_roles(srv_call_t *call)
 {
     return call->roles;
+}
+
+void srv_call_set_extra_roles(srv_call_t *call, const char *extra)
+{
+    call->extra_roles = orch_arena_strdup(call->arena, extra ? extra : "");
+}
+
+const char *srv_call_extra_roles(srv_call_t *call)
+{
+    return call->extra_roles ? call->extra_roles : "";
 }
 
 const char *srv_call_path(srv_call_t *call)
@@ -612,6 +623,7 @@ static void call_handle(srv_call_t *c)
     }
     /* Without authentication everyone holds every role. */
     c->roles = SRV_ROLE_READER | SRV_ROLE_OPERATOR | SRV_ROLE_ADMIN;
+    c->extra_roles = NULL;
     if (c->srv->cfg.auth && !(me->m.flags & SRV_METHOD_PUBLIC)) {
         rc = c->srv->cfg.auth(c->srv->cfg.auth_data, c, me->m.flags, &err);
         if (rc) {
@@ -807,7 +819,7 @@ static void *worker_main(void *arg)
 srv_server_t *srv_server_new(const srv_config_t *cfg)
 {
     srv_server_t *srv = orch_calloc(1, sizeof(*srv));
-    grpc_arg args[6];
+    grpc_arg args[7];
     grpc_channel_args chargs;
 
     srv->cfg = *cfg;
@@ -847,6 +859,14 @@ srv_server_t *srv_server_new(const srv_config_t *cfg)
         args[chargs.num_args].type = GRPC_ARG_INTEGER;
         args[chargs.num_args].key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS;
         args[chargs.num_args].value.integer = 30000;
+        chargs.num_args++;
+    }
+    /* A bound on one connection's open calls: a client cannot make the server hold more
+     * than this many streams through one connection (the rest wait in the client). */
+    if (srv->cfg.max_concurrent_streams > 0) {
+        args[chargs.num_args].type = GRPC_ARG_INTEGER;
+        args[chargs.num_args].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
+        args[chargs.num_args].value.integer = srv->cfg.max_concurrent_streams;
         chargs.num_args++;
     }
     chargs.args = args;

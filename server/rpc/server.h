@@ -82,6 +82,7 @@ typedef struct srv_config {
     int max_message_bytes;    /* inbound message limit */
     int keepalive_time_ms;    /* HTTP/2 pings to idle clients; 0 = the core's default */
     int max_connection_age_ms; /* close connections after this (re-balancing); 0 = never */
+    int max_concurrent_streams; /* per connection (HTTP/2 SETTINGS); 0 = the core's default */
     void *app;                /* handed to handlers through srv_call_app() */
     srv_auth_fn auth;         /* NULL: no authentication */
     void *auth_data;
@@ -130,6 +131,11 @@ const char *srv_call_actor_name(srv_call_t *call);
 /* The roles the caller holds (SRV_ROLE_* bits), as set by the auth hook; all when off. */
 void srv_call_set_roles(srv_call_t *call, unsigned roles);
 unsigned srv_call_roles(srv_call_t *call);
+/* The caller's own role names ("noc,change_manager"; copied into the call's arena) as set
+ * by the auth hook; "" when none or when authentication is off (then the caller is admin,
+ * which holds every role). */
+void srv_call_set_extra_roles(srv_call_t *call, const char *extra);
+const char *srv_call_extra_roles(srv_call_t *call);
 
 /* Thread-safe reference counting, for handlers that keep a streaming call. */
 void srv_call_ref(srv_call_t *call);

@@ -12,6 +12,7 @@
 #include "domain/page.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "server/app.h"
+#include "server/rpc/auth.h"
 #include "server/rpc/codec.h"
 #include "server/services/idem.h"
 #include "server/services/pbconv.h"
@@ -251,6 +252,43 @@ static orch_err_t basic(srv_call_t *call, orch_tx_t *tx, const char *id,
     return ORCH_OK;
 }
 
+/* A workflow, or the input step about to be answered, may require a role of its own
+ * (engine.h required_role): PERMISSION_DENIED MISSING_ROLE naming it. */
+static orch_err_t check_role(srv_call_t *call, const char *role, const char *what,
+                             orch_error_t *err)
+{
+    if (srv_auth_has_role(srv_call_roles(call), srv_call_extra_roles(call), role))
+        return ORCH_OK;
+    return orch_error_set(err, ORCH_PERMISSION_DENIED, "MISSING_ROLE",
+                          "%s needs the role '%s', which the token does not hold", what, role);
+}
+
+/* The role check of an action on an existing process (resume, retry, abort): the role its
+ * workflow version requires. Run inside tx, after the process row is locked or before it
+ * is changed. */
+static orch_err_t check_process_role(srv_call_t *call, orch_tx_t *tx, const char *process_id,
+                                     orch_error_t *err)
+{
+    srv_app_t *app = srv_call_app(call);
+    orch_process_t *p = NULL;
+    const orch_workflow_t *wf;
+    char what[300];
+    orch_err_t rc;
+    if (srv_call_roles(call) & SRV_ROLE_ADMIN)
+        return ORCH_OK; /* holds every role: spare the lookup */
+    rc = app->store->ops->process_get(app->store, tx, srv_call_ctx(call), process_id, false, &p,
+                                      err);
+    if (rc)
+        return rc;
+    wf = orch_registry_find(app->registry, p->workflow_name, p->version);
+    if (wf && wf->def->required_role) {
+        snprintf(what, sizeof(what), "workflow %s", wf->def->name);
+        rc = check_role(call, wf->def->required_role, what, err);
+    }
+    orch_process_free(p);
+    return rc;
+}
+
 static orch_err_t refuse_if_paused(srv_call_t *call, orch_tx_t *tx, orch_error_t *err)
 {
     srv_app_t *app = srv_call_app(call);
@@ -361,6 +399,13 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         return orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_NOT_FOUND",
                               "no workflow named '%.200s' can be started on this server",
                               req->workflow_name);
+    if (wf->def->required_role) {
+        char what[300];
+        snprintf(what, sizeof(what), "workflow %s", wf->def->name);
+        rc = check_role(call, wf->def->required_role, what, err);
+        if (rc)
+            return rc;
+    }
     if (!wf->def->form && req->n_user_inputs > 1)
         return orch_error_invalid(err, "user_inputs",
                                   "this workflow has no form: it takes its input as one page "
@@ -543,6 +588,8 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
     rc = refuse_if_paused(call, idem.tx, err);
     if (!rc)
         rc = app->store->ops->process_lock(idem.tx, req->process_id, status, last, err);
+    if (!rc)
+        rc = check_process_role(call, idem.tx, req->process_id, err);
     if (rc)
         goto fail;
     if (strcmp(status, "suspended") == 0) {
@@ -561,6 +608,13 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
                                 "resume",
                                 req->process_id, last);
             goto fail;
+        }
+        if (leaf->def->required_role) {
+            char what[400];
+            snprintf(what, sizeof(what), "step %s of workflow %s", leaf->key, wf->def->name);
+            rc = check_role(call, leaf->def->required_role, what, err);
+            if (rc)
+                goto fail;
         }
         env.context = orch_process_current_state(p);
         inputs = inputs_json(req->user_inputs, req->n_user_inputs);
@@ -812,6 +866,8 @@ static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
     resp = NEW(srv_call_arena(call), Orchestrator__V1__RetryProcessResponse);
     orchestrator__v1__retry_process_response__init(resp);
     rc = refuse_if_paused(call, idem.tx, err);
+    if (!rc)
+        rc = check_process_role(call, idem.tx, req->process_id, err);
     /* A repeat (client retry, or the same retry at another replica) waits for the first on
      * the process row and then answers ALREADY_APPLIED instead of NOT_RETRIABLE. */
     if (!rc)
@@ -856,8 +912,10 @@ static orch_err_t abort_process(srv_call_t *call, const ProtobufCMessage *reqm,
     }
     resp = NEW(srv_call_arena(call), Orchestrator__V1__AbortProcessResponse);
     orchestrator__v1__abort_process_response__init(resp);
-    rc = app->store->ops->process_abort(idem.tx, req->process_id, req->reason, actor_of(call),
-                                        &already, err);
+    rc = check_process_role(call, idem.tx, req->process_id, err);
+    if (!rc)
+        rc = app->store->ops->process_abort(idem.tx, req->process_id, req->reason,
+                                            actor_of(call), &already, err);
     if (!rc)
         rc = basic(call, idem.tx, req->process_id, &resp->process, err);
     if (rc) {

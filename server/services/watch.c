@@ -23,7 +23,8 @@
 #include "server/services/subpb.h"
 
 #define WATCH_BATCH 100
-#define WATCH_MAX 10000 /* watchers per replica */
+#define WATCH_MAX_DEFAULT 10000           /* watchers per replica (--max-watchers) */
+#define WATCH_MAX_PER_CLIENT_DEFAULT 1000 /* --max-watchers-per-client */
 /* A watcher that has not taken its queued events for this long is ended, told where to
  * resume; until then it is simply caught up from the tables when it reads again. */
 #define WATCH_STALL_MS_DEFAULT 30000
@@ -36,6 +37,7 @@ typedef struct watcher {
     int64_t last_seq;  /* single: last sequence queued */
     char *filter;      /* multi */
     char cursor[64];   /* multi: last cursor queued */
+    char client[192];  /* who watches: "user:alice", "api_token:bot", or "ipv4:10.0.0.7" */
     atomic_bool queued; /* messages are waiting to be sent */
     _Atomic int64_t queued_since_ms; /* when queued last became true */
     atomic_bool more;   /* there may be more to read */
@@ -52,6 +54,7 @@ struct srv_watch {
     int count;
     bool wake, stop;
     int stall_ms;
+    int max_total, max_per_client;
     pthread_t thread;
     srv_app_t *app;
 };
@@ -378,11 +381,13 @@ static void *hub_main(void *arg)
     return NULL;
 }
 
-struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms)
+struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms, int max_total, int max_per_client)
 {
     struct srv_watch *h = orch_calloc(1, sizeof(*h));
     h->app = app;
     h->stall_ms = stall_ms > 0 ? stall_ms : WATCH_STALL_MS_DEFAULT;
+    h->max_total = max_total > 0 ? max_total : WATCH_MAX_DEFAULT;
+    h->max_per_client = max_per_client > 0 ? max_per_client : WATCH_MAX_PER_CLIENT_DEFAULT;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     pthread_create(&h->thread, NULL, hub_main, h);
@@ -425,19 +430,47 @@ int srv_watch_count(struct srv_watch *h)
 
 /* ---- the calls ------------------------------------------------------------------------ */
 
+/* Who a watcher belongs to, for the per-client limit: the token's identity when the call
+ * was authenticated, else the peer's address without its port (one client opening many
+ * connections is still one client). */
+static void client_of(srv_call_t *call, char *out, size_t cap)
+{
+    const char *kind = srv_call_actor_kind(call), *name = srv_call_actor_name(call);
+    if (strcmp(kind, "peer") == 0) {
+        const char *colon = strrchr(name, ':');
+        size_t n = colon && colon != strchr(name, ':') ? (size_t)(colon - name) : strlen(name);
+        snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), name);
+    } else {
+        snprintf(out, cap, "%s:%s", kind, name);
+    }
+}
+
 static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, orch_error_t *err)
 {
     srv_app_t *app = srv_call_app(call);
     struct srv_watch *h = app->watch;
+    int mine = 0;
 
+    client_of(call, w->client, sizeof(w->client));
     pthread_mutex_lock(&h->mu);
-    if (h->count >= WATCH_MAX) {
+    for (watcher_t *o = h->list; o && h->count < h->max_total; o = o->next)
+        mine += !o->closed && strcmp(o->client, w->client) == 0;
+    if (h->count >= h->max_total || mine >= h->max_per_client) {
+        bool all = h->count >= h->max_total;
+        int max = all ? h->max_total : h->max_per_client;
         pthread_mutex_unlock(&h->mu);
         free(w->filter);
         free(w);
-        orch_error_set(err, ORCH_RESOURCE_EXHAUSTED, "TOO_MANY_WATCHERS",
-                       "this replica serves %d watchers already; retry later or elsewhere",
-                       WATCH_MAX);
+        if (all)
+            orch_error_set(err, ORCH_RESOURCE_EXHAUSTED, "TOO_MANY_WATCHERS",
+                           "this replica serves %d watchers already (--max-watchers); retry "
+                           "later or elsewhere",
+                           max);
+        else
+            orch_error_set(err, ORCH_RESOURCE_EXHAUSTED, "TOO_MANY_WATCHERS_FOR_CLIENT",
+                           "this client has %d watch streams open on this replica already "
+                           "(--max-watchers-per-client); close one first",
+                           max);
         err->retry_after_ms = 1000;
         return ORCH_RESOURCE_EXHAUSTED;
     }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/engine/engine.h"
 #include "domain/ids.h"
 #include "domain/page.h"
 #include "orchestrator/v1/workflows.pb-c.h"
@@ -57,7 +58,8 @@ static Orchestrator__V1__WorkflowStep *step_pb(orch_arena_t *a, const json_t *s)
     ws->kind = kind_from_name(json_string_value(json_object_get(s, "kind")));
     ws->description = orch_arena_strdup(a, json_string_value(json_object_get(s, "description")));
     ws->condition = orch_arena_strdup(a, json_string_value(json_object_get(s, "condition")));
-    ws->required_role = "";
+    ws->required_role =
+        orch_arena_strdup(a, json_string_value(json_object_get(s, "required_role")));
     if (timeout > 0) {
         ws->timeout = NEW(a, Google__Protobuf__Duration);
         google__protobuf__duration__init(ws->timeout);
@@ -72,10 +74,15 @@ static Orchestrator__V1__WorkflowStep *step_pb(orch_arena_t *a, const json_t *s)
     return ws;
 }
 
-static Orchestrator__V1__Workflow *workflow_pb(orch_arena_t *a, const orch_wf_info_t *w)
+static Orchestrator__V1__Workflow *workflow_pb(srv_call_t *call, const orch_wf_info_t *w)
 {
+    orch_arena_t *a = srv_call_arena(call);
+    srv_app_t *app = srv_call_app(call);
+    const orch_workflow_t *reg = orch_registry_latest(app->registry, w->name);
     Orchestrator__V1__Workflow *pb = NEW(a, Orchestrator__V1__Workflow);
     orchestrator__v1__workflow__init(pb);
+    pb->required_role =
+        orch_arena_strdup(a, reg && reg->def->required_role ? reg->def->required_role : "");
     pb->workflow_id = orch_arena_strdup(a, w->id);
     pb->name = orch_arena_strdup(a, w->name);
     pb->description = orch_arena_strdup(a, w->description);
@@ -137,7 +144,7 @@ static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
     resp->n_workflows = n;
     resp->workflows = NEWV(a, Orchestrator__V1__Workflow, n);
     for (size_t i = 0; i < n; i++) {
-        resp->workflows[i] = workflow_pb(a, items[i]);
+        resp->workflows[i] = workflow_pb(call, items[i]);
         orch_wf_info_free(items[i]);
     }
     free(items);
@@ -174,7 +181,7 @@ static orch_err_t get_workflow(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_err_t rc = load(call, (int)req->key_case, req->workflow_id, req->name, &w, err);
     if (rc)
         return rc;
-    *respm = &workflow_pb(srv_call_arena(call), w)->base;
+    *respm = &workflow_pb(call, w)->base;
     orch_wf_info_free(w);
     return ORCH_OK;
 }
@@ -229,7 +236,7 @@ static orch_err_t get_graph(srv_call_t *call, const ProtobufCMessage *reqm,
     rc = load(call, (int)req->key_case, req->workflow_id, req->name, &w, err);
     if (rc)
         return rc;
-    wp = workflow_pb(a, w);
+    wp = workflow_pb(call, w);
     orch_wf_info_free(w);
     for (size_t i = 0; i < wp->n_versions && !v; i++)
         if (req->version == 0 || wp->versions[i]->version == req->version)

@@ -26,9 +26,13 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "harness.h"
+#include "domain/arena.h"
 #include "orchestrator/v1/engine.pb-c.h"
+#include "orchestrator/v1/processes.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
+#include "orchestrator/v1/workflows.pb-c.h"
+#include "server/rpc/codec.h"
 
 #define CHECK "/grpc.health.v1.Health/Check"
 #define LIST "/orchestrator.v1.ProductService/ListProducts"
@@ -132,7 +136,14 @@ static int setup(void **state)
              "r=$(printf %%s reader-token-1234567890 | sha256sum | cut -d' ' -f1)\n"
              "a=$(printf %%s admin-token-0987654321 | sha256sum | cut -d' ' -f1)\n"
              "printf '# API tokens\\n\\n%%s reader metrics-bot\\n%%s admin deploy-bot\\n' "
-             "\"$r\" \"$a\" > tokens.txt\n",
+             "\"$r\" \"$a\" > tokens.txt\n"
+             /* Roles of the organisation's own, after a built-in one. */
+             "o=$(printf %%s operator-token-1111111111 | sha256sum | cut -d' ' -f1)\n"
+             "c=$(printf %%s cm-token-2222222222 | sha256sum | cut -d' ' -f1)\n"
+             "p=$(printf %%s approver-token-3333333333 | sha256sum | cut -d' ' -f1)\n"
+             "printf '%%s operator ops-bot\\n%%s operator,change_manager cm-bot\\n"
+             "%%s operator,change_manager,approver approver-bot\\n' \"$o\" \"$c\" \"$p\" "
+             ">> tokens.txt\n",
              dir);
     sh(script);
     return 0;
@@ -564,6 +575,164 @@ static void roles_and_actor(void **state)
     stop(&s);
 }
 
+/* ---- roles of workflows and input steps ------------------------------------------------ */
+
+#define PS "/orchestrator.v1.ProcessService/"
+
+/* StartProcess test_guarded; the process id into id (64 bytes) when it is started. */
+static int start_guarded(cli_channel_t *ch, char *id, cli_status_t *st)
+{
+    Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
+    Orchestrator__V1__StartProcessResponse *r = NULL;
+    int code;
+    req.workflow_name = "test_guarded";
+    code = cli_call_unary(ch, PS "StartProcess", &req.base,
+                          &orchestrator__v1__start_process_response__descriptor, 10000,
+                          (ProtobufCMessage **)&r, st);
+    if (r) {
+        snprintf(id, 64, "%s", r->process->process_id);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    return code;
+}
+
+static int resume_guarded(cli_channel_t *ch, const char *id, cli_status_t *st)
+{
+    Orchestrator__V1__ResumeProcessRequest req = ORCHESTRATOR__V1__RESUME_PROCESS_REQUEST__INIT;
+    orch_arena_t *a = orch_arena_new();
+    json_t *answer = json_pack("{s:b}", "approved", 1);
+    Google__Protobuf__Struct *page = srv_codec_struct_from_json(a, answer);
+    ProtobufCMessage *resp = NULL;
+    int code;
+    req.process_id = (char *)id;
+    req.n_user_inputs = 1;
+    req.user_inputs = &page;
+    code = cli_call_unary(ch, PS "ResumeProcess", &req.base,
+                          &orchestrator__v1__resume_process_response__descriptor, 10000, &resp,
+                          st);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    json_decref(answer);
+    orch_arena_free(a);
+    return code;
+}
+
+static int abort_guarded(cli_channel_t *ch, const char *id, cli_status_t *st)
+{
+    Orchestrator__V1__AbortProcessRequest req = ORCHESTRATOR__V1__ABORT_PROCESS_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    int code;
+    req.process_id = (char *)id;
+    code = cli_call_unary(ch, PS "AbortProcess", &req.base,
+                          &orchestrator__v1__abort_process_response__descriptor, 10000, &resp,
+                          st);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return code;
+}
+
+/* Waits until the process has status; fails after 10 s. */
+static void wait_process(cli_channel_t *ch, const char *id, Orchestrator__V1__ProcessStatus want)
+{
+    for (int i = 0; i < 100; i++) {
+        Orchestrator__V1__GetProcessRequest req = ORCHESTRATOR__V1__GET_PROCESS_REQUEST__INIT;
+        Orchestrator__V1__Process *p = NULL;
+        cli_status_t st;
+        int status = -1;
+        req.process_id = (char *)id;
+        cli_call_unary(ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
+                       5000, (ProtobufCMessage **)&p, &st);
+        cli_status_cleanup(&st);
+        if (p) {
+            status = p->status;
+            protobuf_c_message_free_unpacked(&p->base, NULL);
+        }
+        if (status == (int)want)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("process %s never reached status %d", id, want);
+}
+
+/* A workflow that requires change_manager and an input step that requires approver: the
+ * operator role is not enough, each refusal names the role, an admin holds every role, and
+ * GetWorkflow shows what is required. Own roles come from API tokens and JWT claims. */
+static void workflow_and_step_roles(void **state)
+{
+    harness_server_t s;
+    cli_channel_t *op, *cm, *approver, *admin, *jwt_cm;
+    cli_status_t st;
+    char id[64], id2[64], *t;
+    (void)state;
+
+    setenv("ORCH_TEST_WORKFLOWS", "1", 1);
+    start_jwt_server(&s, "jwt-rsa.pub");
+    unsetenv("ORCH_TEST_WORKFLOWS");
+    op = channel(s.addr, "operator-token-1111111111");
+    cm = channel(s.addr, "cm-token-2222222222");
+    approver = channel(s.addr, "approver-token-3333333333");
+    admin = channel(s.addr, "admin-token-0987654321");
+    t = make_jwt(JWT_ALG_RS256, "jwt-rsa.key", good("[\"operator\", \"change_manager\"]"));
+    jwt_cm = channel(s.addr, t);
+    free(t);
+
+    /* Starting needs the workflow's role. */
+    assert_int_equal(start_guarded(op, id, &st), PERMISSION_DENIED);
+    assert_string_equal(st.reason, "MISSING_ROLE");
+    assert_non_null(strstr(st.message, "workflow test_guarded needs the role 'change_manager'"));
+    cli_status_cleanup(&st);
+    assert_int_equal(start_guarded(cm, id, &st), OK);
+    cli_status_cleanup(&st);
+    wait_process(cm, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_SUSPENDED);
+
+    /* Answering the input step needs the step's role; aborting needs the workflow's. */
+    assert_int_equal(resume_guarded(cm, id, &st), PERMISSION_DENIED);
+    assert_string_equal(st.reason, "MISSING_ROLE");
+    assert_non_null(
+        strstr(st.message, "step approve of workflow test_guarded needs the role 'approver'"));
+    cli_status_cleanup(&st);
+    assert_int_equal(abort_guarded(op, id, &st), PERMISSION_DENIED);
+    assert_non_null(strstr(st.message, "'change_manager'"));
+    cli_status_cleanup(&st);
+    wait_process(cm, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_SUSPENDED);
+    assert_int_equal(resume_guarded(approver, id, &st), OK);
+    cli_status_cleanup(&st);
+    wait_process(cm, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED);
+
+    /* The roles claim of a JWT carries own roles too; an admin holds every role. */
+    assert_int_equal(start_guarded(jwt_cm, id2, &st), OK);
+    cli_status_cleanup(&st);
+    wait_process(admin, id2, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_SUSPENDED);
+    assert_int_equal(resume_guarded(admin, id2, &st), OK);
+    cli_status_cleanup(&st);
+    wait_process(admin, id2, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED);
+
+    /* What is required is part of the workflow's description. */
+    {
+        Orchestrator__V1__GetWorkflowRequest req = ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__INIT;
+        Orchestrator__V1__Workflow *w = NULL;
+        req.key_case = ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY_NAME;
+        req.name = "test_guarded";
+        assert_int_equal(cli_call_unary(op, "/orchestrator.v1.WorkflowService/GetWorkflow",
+                                        &req.base, &orchestrator__v1__workflow__descriptor,
+                                        10000, (ProtobufCMessage **)&w, &st),
+                         OK);
+        cli_status_cleanup(&st);
+        assert_string_equal(w->required_role, "change_manager");
+        assert_string_equal(w->versions[0]->steps[1]->key, "approve");
+        assert_string_equal(w->versions[0]->steps[1]->required_role, "approver");
+        assert_string_equal(w->versions[0]->steps[0]->required_role, "");
+        protobuf_c_message_free_unpacked(&w->base, NULL);
+    }
+
+    cli_channel_free(op);
+    cli_channel_free(cm);
+    cli_channel_free(approver);
+    cli_channel_free(admin);
+    cli_channel_free(jwt_cm);
+    stop(&s);
+}
+
 /* Misconfiguration stops the server at start, with a sentence. */
 static void refuses_bad_configuration(void **state)
 {
@@ -603,6 +772,23 @@ static void refuses_bad_configuration(void **state)
                                  out, sizeof(out)),
                      1);
     assert_non_null(strstr(out, "line 1"));
+    /* Own roles come after a built-in one (a typo in the only role is not an own role), and
+     * are well-formed names. */
+    write_file("bad-roles.txt", "0000000000000000000000000000000000000000000000000000000000000000"
+                                " change_manager someone\n");
+    path_of(p, sizeof(p), "bad-roles.txt");
+    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--auth=on",
+                                                       "--api-tokens-file", p, NULL},
+                                 out, sizeof(out)),
+                     1);
+    assert_non_null(strstr(out, "hold none of admin, operator or reader"));
+    write_file("bad-roles.txt", "0000000000000000000000000000000000000000000000000000000000000000"
+                                " operator,Change-Manager someone\n");
+    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--auth=on",
+                                                       "--api-tokens-file", p, NULL},
+                                 out, sizeof(out)),
+                     1);
+    assert_non_null(strstr(out, "'Change-Manager' is not a role name"));
     /* A TLS key that is not the certificate's. */
     path_of(p, sizeof(p), "server.pem");
     path_of(q, sizeof(q), "client.key");
@@ -831,6 +1017,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rs256_tokens),    cmocka_unit_test(es256_and_hs256),
         cmocka_unit_test(roles_and_actor), cmocka_unit_test(refuses_bad_configuration),
+        cmocka_unit_test(workflow_and_step_roles),
         cmocka_unit_test(tls_handshake),   cmocka_unit_test(mutual_tls),
         cmocka_unit_test(orchctl_tls),
     };

@@ -604,6 +604,114 @@ static void reconnect_while_steps_commit(void **state)
     harness_db_drop(a.dbname);
 }
 
+/* A WatchProcesses stream on ch that is open (nothing within 300 ms), or NULL when it ended
+ * at once; its status then into st. */
+static cli_stream_t *open_watch(cli_channel_t *ch, cli_status_t *st)
+{
+    Orchestrator__V1__WatchProcessesRequest req = ORCHESTRATOR__V1__WATCH_PROCESSES_REQUEST__INIT;
+    ProtobufCMessage *m = NULL;
+    cli_stream_t *w;
+    memset(st, 0, sizeof(*st));
+    req.filter = "workflow = \"create_node\"";
+    w = cli_stream_open(ch, PS "WatchProcesses", &req.base, 60000);
+    if (cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 300, &m) == -1)
+        return w;
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    cli_stream_close(w, st);
+    return NULL;
+}
+
+static void close_watch(cli_stream_t *w)
+{
+    cli_status_t st;
+    cli_stream_close(w, &st);
+    cli_status_cleanup(&st);
+}
+
+/* Watch streams per client and in all are bounded (RESOURCE_EXHAUSTED, a reason of each and
+ * a retry hint); a closed stream frees its place; one connection's open calls are bounded
+ * (the call past the bound waits in the client, another connection is served). */
+static void watcher_and_stream_limits(void **state)
+{
+    harness_server_t s;
+    cli_stream_t *w[3];
+    cli_status_t st;
+    (void)state;
+
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--max-watchers-per-client=2", "--max-watchers=100",
+                                               NULL});
+    w[0] = open_watch(s.ch, &st);
+    assert_non_null(w[0]);
+    w[1] = open_watch(s.ch, &st);
+    assert_non_null(w[1]);
+    assert_null(open_watch(s.ch, &st));
+    assert_int_equal(st.code, 8);
+    assert_string_equal(st.reason, "TOO_MANY_WATCHERS_FOR_CLIENT");
+    assert_true(st.retry_delay_ms > 0);
+    cli_status_cleanup(&st);
+    /* A closed stream frees its place (the hub notices the end asynchronously). */
+    close_watch(w[1]);
+    w[1] = NULL;
+    for (int i = 0; i < 50 && !w[1]; i++) {
+        w[1] = open_watch(s.ch, &st);
+        cli_status_cleanup(&st);
+    }
+    assert_non_null(w[1]);
+    close_watch(w[0]);
+    close_watch(w[1]);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--max-watchers-per-client=100", "--max-watchers=2",
+                                               NULL});
+    w[0] = open_watch(s.ch, &st);
+    w[1] = open_watch(s.ch, &st);
+    assert_non_null(w[0]);
+    assert_non_null(w[1]);
+    assert_null(open_watch(s.ch, &st));
+    assert_int_equal(st.code, 8);
+    assert_string_equal(st.reason, "TOO_MANY_WATCHERS");
+    cli_status_cleanup(&st);
+    close_watch(w[0]);
+    close_watch(w[1]);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+
+    harness_server_start(&s, NULL, (const char *const[]){"--max-concurrent-streams=2", NULL});
+    w[0] = open_watch(s.ch, &st);
+    w[1] = open_watch(s.ch, &st);
+    assert_non_null(w[0]);
+    assert_non_null(w[1]);
+    {
+        Orchestrator__V1__ListProductsRequest req = ORCHESTRATOR__V1__LIST_PRODUCTS_REQUEST__INIT;
+        ProtobufCMessage *resp = NULL;
+        cli_channel_t *other = cli_channel_new(s.addr, NULL);
+        /* A third call on the full connection waits (here until its deadline)... */
+        assert_int_equal(cli_call_unary(s.ch, "/orchestrator.v1.ProductService/ListProducts",
+                                        &req.base,
+                                        &orchestrator__v1__list_products_response__descriptor,
+                                        1500, &resp, &st),
+                         4);
+        cli_status_cleanup(&st);
+        /* ...while another connection is served. */
+        assert_int_equal(cli_call_unary(other, "/orchestrator.v1.ProductService/ListProducts",
+                                        &req.base,
+                                        &orchestrator__v1__list_products_response__descriptor,
+                                        5000, &resp, &st),
+                         0);
+        cli_status_cleanup(&st);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        cli_channel_free(other);
+    }
+    close_watch(w[0]);
+    close_watch(w[1]);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +721,7 @@ int main(void)
         cmocka_unit_test(thousand_watchers),
         cmocka_unit_test(metrics_after_a_workflow),
         cmocka_unit_test(reconnect_while_steps_commit),
+        cmocka_unit_test(watcher_and_stream_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

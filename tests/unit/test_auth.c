@@ -209,6 +209,30 @@ static void roles_sentences(void **state)
     assert_int_equal(srv_auth_role_bits("Admin"), 0);
 }
 
+/* Roles a workflow or input step requires: built-in ones by bits, own ones by name, admin
+ * holds every role, and names are matched whole (no prefixes). */
+static void required_roles(void **state)
+{
+    unsigned op = srv_auth_role_bits("operator"), admin = srv_auth_role_bits("admin");
+    (void)state;
+    assert_true(srv_auth_has_role(op, "", NULL));
+    assert_true(srv_auth_has_role(op, "", ""));
+    assert_true(srv_auth_has_role(op, "", "operator"));
+    assert_true(srv_auth_has_role(op, "", "reader"));
+    assert_false(srv_auth_has_role(op, "", "admin"));
+    assert_false(srv_auth_has_role(op, "", "change_manager"));
+    assert_true(srv_auth_has_role(op, "noc,change_manager", "change_manager"));
+    assert_true(srv_auth_has_role(op, "noc,change_manager", "noc"));
+    assert_false(srv_auth_has_role(op, "noc,change_manager", "change"));
+    assert_false(srv_auth_has_role(op, "noc,change_manager", "manager"));
+    assert_false(srv_auth_has_role(op, "noc2", "noc"));
+    assert_true(srv_auth_has_role(admin, "", "change_manager"));
+    assert_true(srv_auth_role_name_ok("change_manager"));
+    assert_true(srv_auth_role_name_ok("team.noc-1"));
+    assert_false(srv_auth_role_name_ok("Change Manager"));
+    assert_false(srv_auth_role_name_ok(""));
+}
+
 static void bad_configuration(void **state)
 {
     srv_auth_t *a = (void *)1;
@@ -254,6 +278,7 @@ int main(void)
         cmocka_unit_test(headers),
         cmocka_unit_test(roles_sentences),
         cmocka_unit_test(bad_configuration),
+        cmocka_unit_test(required_roles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
