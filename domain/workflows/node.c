@@ -188,7 +188,29 @@ static const orch_form_field_t create_node_fields[] = {
 static const orch_form_page_t create_node_pages[] = {{"The node", create_node_fields}, {0}};
 static const orch_form_t create_node_form = {.pages = create_node_pages};
 
+/* The state keys each step reads and writes, checked at start-up (domain/engine/lint.h). */
+static const orch_step_io_t create_node_io[] = {
+    {"check_input",
+     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id"),
+     ORCH_KEYS("node_status")},
+    {"create_subscription",
+     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id",
+               "node_description"),
+     ORCH_KEYS("subscription_id")},
+    {"allocate.ims", ORCH_NO_KEYS, ORCH_KEYS("ims_id")},
+    {"allocate.nrm", ORCH_NO_KEYS, ORCH_KEYS("nrm_id")},
+    {"allocate.ipv4", ORCH_NO_KEYS, ORCH_KEYS("ipv4_ipam_id")},
+    {"allocate.ipv6", ORCH_KEYS("ipv6"), ORCH_KEYS("ipv6_ipam_id")},
+    {"activate_subscription",
+     ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
+     ORCH_KEYS("node_status")},
+    {0},
+};
+
 const orch_workflow_def_t orch_wf_create_node = {
+    .io = create_node_io,
+    .product_type = "Node",
+    .blocks = ORCH_KEYS("NodeBlock"),
     .form = &create_node_form,
     .name = "create_node",
     .description = "Create node",
@@ -197,3 +219,5 @@ const orch_workflow_def_t orch_wf_create_node = {
     .version = 1,
     .steps = create_node_steps,
 };
+
+const orch_wf_entry_t orch_wf_node_all[] = {ORCH_WF_ENTRY(orch_wf_create_node), {0}};

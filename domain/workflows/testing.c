@@ -146,3 +146,11 @@ const orch_workflow_def_t orch_wf_test_timeout = {
     .version = 1,
     .steps = timeout_steps,
 };
+
+const orch_wf_entry_t orch_wf_testing_all[] = {
+    ORCH_WF_ENTRY(orch_wf_test_flaky),
+    ORCH_WF_ENTRY(orch_wf_test_timeout),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v1),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
+    {0},
+};

@@ -83,8 +83,8 @@ static const orch_step_def_t steps_v2[] = {
     ORCH_STEPS_END,
 };
 
-static const orch_workflow_def_t wf_v1 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 1, steps_v1, NULL, ORCH_LC_NONE};
-static const orch_workflow_def_t wf_v2 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 2, steps_v2, NULL, ORCH_LC_NONE};
+static const orch_workflow_def_t wf_v1 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 1, steps_v1, NULL, ORCH_LC_NONE, NULL, NULL, NULL};
+static const orch_workflow_def_t wf_v2 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 2, steps_v2, NULL, ORCH_LC_NONE, NULL, NULL, NULL};
 
 static orch_registry_t *reg(void)
 {
@@ -146,11 +146,11 @@ static void registry_refuses_bad_declarations(void **st)
         {"c", "C", ORCH_KIND_CONDITIONAL, ok_a, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0}, ORCH_DONE,
         ORCH_STEPS_END};
     const orch_workflow_def_t defs[] = {
-        {"w1", "", ORCH_TARGET_SYSTEM, true, 1, dup, NULL, ORCH_LC_NONE},
-        {"w2", "", ORCH_TARGET_SYSTEM, true, 1, no_end, NULL, ORCH_LC_NONE},
-        {"w3", "", ORCH_TARGET_SYSTEM, true, 1, bad_key, NULL, ORCH_LC_NONE},
-        {"w4", "", ORCH_TARGET_SYSTEM, true, 1, no_pred, NULL, ORCH_LC_NONE},
-        {"w5", "", ORCH_TARGET_SYSTEM, true, 0, steps_v2, NULL, ORCH_LC_NONE},
+        {"w1", "", ORCH_TARGET_SYSTEM, true, 1, dup, NULL, ORCH_LC_NONE, NULL, NULL, NULL},
+        {"w2", "", ORCH_TARGET_SYSTEM, true, 1, no_end, NULL, ORCH_LC_NONE, NULL, NULL, NULL},
+        {"w3", "", ORCH_TARGET_SYSTEM, true, 1, bad_key, NULL, ORCH_LC_NONE, NULL, NULL, NULL},
+        {"w4", "", ORCH_TARGET_SYSTEM, true, 1, no_pred, NULL, ORCH_LC_NONE, NULL, NULL, NULL},
+        {"w5", "", ORCH_TARGET_SYSTEM, true, 0, steps_v2, NULL, ORCH_LC_NONE, NULL, NULL, NULL},
     };
     orch_registry_t *r = orch_registry_new();
     orch_error_t err;
