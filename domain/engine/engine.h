@@ -285,7 +285,8 @@ size_t orch_registry_count(const orch_registry_t *r);
 const orch_workflow_t *orch_registry_at(const orch_registry_t *r, size_t i);
 
 /* Registers the example workflows (domain/workflows/), and the test workflows when the
- * environment variable ORCH_TEST_WORKFLOWS is set. */
+ * environment variable ORCH_TEST_WORKFLOWS is set (the list: orch_workflows_list in
+ * domain/workflows/workflows.h; the start-up checks read the same list). */
 orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err);
 
 /* ---- The runner (pure: no store) ------------------------------------------------------------ */
