@@ -1,7 +1,7 @@
 /* Broken fixtures of the start-up checks (domain/engine/lint.h), compiled into the server
  * like testing.c and used only when ORCH_TEST_BROKEN_FIXTURE names one: each holds exactly
  * one mistake, so that tests/integration/test_checks_it.c can start the real server with it
- * and see it refuse, naming the symbol below. */
+ * and see it refuse, naming the symbol below ("unoffered" is a warning: the server starts). */
 #include <string.h>
 
 #include "domain/engine/engine.h"
@@ -151,6 +151,12 @@ const orch_product_def_t orch_broken_product_mismatch = {
     ORCH_PRODUCT_ACTIVE, "NodeBlock", NULL, mismatch_workflows,
 };
 
+/* workflow-unoffered (a warning: the server starts): a modify workflow no product lists */
+const orch_workflow_def_t orch_wf_broken_unoffered = {
+    .name = "broken_unoffered", .description = "Broken: offered by no product",
+    .target = ORCH_TARGET_MODIFY, .version = 1, .steps = io_steps,
+};
+
 typedef struct fixture {
     const char *name;
     orch_wf_entry_t wf;                /* .def NULL: none */
@@ -173,6 +179,7 @@ static const fixture_t fixtures[] = {
     PRODUCT("product_incomplete", orch_broken_product_incomplete),
     PRODUCT("product_unknown_workflow", orch_broken_product_unknown_workflow),
     PRODUCT("product_mismatch", orch_broken_product_mismatch),
+    WF("unoffered", orch_wf_broken_unoffered),
     {NULL, {NULL, NULL, NULL}, NULL, NULL},
 };
 

@@ -66,6 +66,14 @@ static void shipped_definitions_pass(void **state)
     assert_non_null(strstr(out, "start-up checks: "));
     assert_null(strstr(out, " error "));
     assert_null(strstr(out, "[form-field-unread]"));
+    /* Warnings are logged, and the server starts. */
+    setenv("ORCH_TEST_BROKEN_FIXTURE", "unoffered", 1);
+    assert_int_equal(run_server(db, "--migrate=only"), 0);
+    assert_non_null(strstr(out, "warn  check: orch_wf_broken_unoffered "
+                                "(domain/workflows/broken.c): workflow broken_unoffered (MODIFY) "
+                                "is registered but no product lists it"));
+    assert_non_null(strstr(out, "start-up checks: "));
+    assert_non_null(strstr(out, "1 warning\n"));
     /* An unknown fixture name registers nothing. */
     setenv("ORCH_TEST_BROKEN_FIXTURE", "no_such_fixture", 1);
     assert_int_equal(run_server(db, "--migrate=only"), 0);

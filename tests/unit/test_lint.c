@@ -215,6 +215,29 @@ static void server_fixtures_provoke_their_check(void **st)
         free(wfs);
         orch_catalog_free(cat);
     }
+    /* The one warning fixture: no error. */
+    {
+        orch_catalog_t *cat = orch_catalog_new();
+        orch_wf_entry_t *wfs = NULL;
+        orch_lint_report_t rep;
+        orch_error_t err;
+        size_t n;
+        orch_catalog_load_example(cat);
+        orch_error_init(&err);
+        assert_int_equal(orch_catalog_validate(cat, &err), ORCH_OK);
+        setenv("ORCH_TEST_BROKEN_FIXTURE", "unoffered", 1);
+        n = orch_workflows_list(&wfs);
+        unsetenv("ORCH_TEST_BROKEN_FIXTURE");
+        orch_lint(wfs, n, cat, &rep);
+        print_report(&rep);
+        assert_int_equal(rep.nerrors, 0);
+        assert_int_equal(rep.nwarnings, 1);
+        assert_string_equal(rep.items[0].symbol, "orch_wf_broken_unoffered");
+        assert_string_equal(rep.items[0].check, "workflow-unoffered");
+        orch_lint_report_cleanup(&rep);
+        free(wfs);
+        orch_catalog_free(cat);
+    }
     assert_null(orch_broken_fixture_symbol("no_such_fixture"));
     assert_null(orch_broken_fixture_workflow("no_such_fixture"));
 }
