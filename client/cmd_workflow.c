@@ -5,8 +5,17 @@
 #include "domain/alloc.h"
 #include "orchestrator/v1/workflows.pb-c.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
 
 #define SVC "/orchestrator.v1.WorkflowService/"
 
@@ -161,54 +170,314 @@ static void print_graph(const ProtobufCMessage *m)
     }
 }
 
-/* A dot identifier: quoted, with quotes and backslashes escaped. */
-static void dot_id(const char *s)
+/* ---- Graphviz ------------------------------------------------------------------------------ */
+
+typedef Orchestrator__V1__WorkflowGraphNode gnode_t;
+typedef Orchestrator__V1__WorkflowGraphEdge gedge_t;
+
+/* A dot string: quoted, with quotes and backslashes escaped; "\n" stays a dot line break. */
+static void dot_str(FILE *f, const char *s, bool keep_newlines)
 {
-    fputc('"', stdout);
+    fputc('"', f);
     for (; *s; s++) {
+        if (keep_newlines && s[0] == '\\' && s[1] == 'n') {
+            fputs("\\n", f);
+            s++;
+            continue;
+        }
         if (*s == '"' || *s == '\\')
-            fputc('\\', stdout);
-        fputc(*s, stdout);
+            fputc('\\', f);
+        if (*s == '\n') {
+            fputs("\\n", f);
+            continue;
+        }
+        fputc(*s, f);
     }
-    fputc('"', stdout);
+    fputc('"', f);
 }
 
-static void print_dot(const Orchestrator__V1__WorkflowGraph *g)
+static const gnode_t *graph_node(const Orchestrator__V1__WorkflowGraph *g, const char *id)
 {
-    printf("digraph ");
-    dot_id(g->workflow ? g->workflow->name : "workflow");
-    printf(" {\n  rankdir=TB;\n  node [shape=box];\n");
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i]->node_id, id) == 0)
+            return g->nodes[i];
+    return NULL;
+}
+
+/* The condition of each conditional step, by key, from GetWorkflow (the graph does not
+ * carry it). Best effort: without it the diamond shows no condition. */
+static const char *step_condition(Orchestrator__V1__WorkflowStep *const *steps, size_t n,
+                                  const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *c;
+        if (strcmp(steps[i]->key, key) == 0)
+            return steps[i]->condition;
+        if ((c = step_condition(steps[i]->steps, steps[i]->n_steps, key)))
+            return c;
+        for (size_t b = 0; b < steps[i]->n_branches; b++)
+            if ((c = step_condition(steps[i]->branches[b]->steps, steps[i]->branches[b]->n_steps,
+                                    key)))
+                return c;
+    }
+    return NULL;
+}
+
+/* How a step kind looks: the points where a process stops and waits for someone (INPUT: a
+ * person answers a form; CALLBACK: an external system calls back) stand out by shape and
+ * colour, as do decisions (CONDITIONAL), parallel branches and the ends. */
+static void dot_node(FILE *f, const gnode_t *n, const char *condition)
+{
+    const char *attrs = "shape=box, style=rounded", *what = NULL;
+    char *label;
+    switch (n->kind) {
+    case ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_RETRY:
+        attrs = "shape=box, style=rounded, peripheries=2";
+        what = "retry step: waits and retries on error";
+        break;
+    case ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CONDITIONAL:
+        attrs = "shape=diamond";
+        what = "conditional";
+        break;
+    case ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_GROUP:
+        attrs = "shape=tab";
+        what = "group";
+        break;
+    case ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_INPUT:
+        attrs = "shape=parallelogram, style=filled, fillcolor=\"#fff2a8\"";
+        what = "INPUT: waits for a person to answer a form";
+        break;
+    case ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CALLBACK:
+        attrs = "shape=hexagon, style=filled, fillcolor=\"#cfe2ff\"";
+        what = "CALLBACK: waits for an external system";
+        break;
+    case ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_PARALLEL:
+        attrs = "shape=trapezium";
+        what = "parallel: branches run at once, joined when all are done";
+        break;
+    case ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_DONE:
+        attrs = "shape=doublecircle";
+        break;
+    case ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_ABORT:
+        attrs = "shape=octagon, style=filled, fillcolor=\"#f8d7da\"";
+        break;
+    default:
+        break;
+    }
+    if (condition && *condition)
+        label = orch_asprintf("%s\n(%s)\nif %s", n->name, what, condition);
+    else if (what)
+        label = orch_asprintf("%s\n(%s)", n->name, what);
+    else
+        label = orch_asprintf("%s", n->name);
+    fprintf(f, "    ");
+    dot_str(f, n->node_id, false);
+    fprintf(f, " [%s, label=", attrs);
+    dot_str(f, label, false);
+    fprintf(f, "];\n");
+    free(label);
+}
+
+/* The cluster of a GROUP's children or of one branch of a PARALLEL step. */
+static void dot_cluster(FILE *f, const Orchestrator__V1__WorkflowGraph *g, const gnode_t *parent,
+                        const char *branch, Orchestrator__V1__WorkflowVersion *ver, int *ncluster)
+{
+    char *title = *branch ? orch_asprintf("branch %s", branch)
+                          : orch_asprintf("group %s", parent->name);
+    fprintf(f, "  subgraph cluster_%d {\n    style=dashed; label=", (*ncluster)++);
+    dot_str(f, title, false);
+    fprintf(f, ";\n");
+    free(title);
     for (size_t i = 0; i < g->n_nodes; i++) {
-        char kind[64];
-        const Orchestrator__V1__WorkflowGraphNode *n = g->nodes[i];
-        char *label = orch_asprintf(
-            "%s\\n(%s)", n->name,
-            wenum(&orchestrator__v1__step_kind__descriptor, n->kind, kind, sizeof(kind)));
-        printf("  ");
-        dot_id(n->node_id);
-        printf(" [label=\"");
-        for (const char *p = label; *p; p++) {
-            if (*p == '"')
-                fputc('\\', stdout);
-            fputc(*p, stdout);
-        }
-        printf("\"];\n");
-        free(label);
+        const gnode_t *n = g->nodes[i];
+        if (strcmp(n->parent_node_id, parent->node_id) == 0 && strcmp(n->branch, branch) == 0)
+            dot_node(f, n, ver ? step_condition(ver->steps, ver->n_steps, n->node_id) : NULL);
     }
+    fprintf(f, "  }\n");
+}
+
+/* The last child of a GROUP, for the edge that leaves it, or NULL. */
+static const gnode_t *last_child(const Orchestrator__V1__WorkflowGraph *g, const gnode_t *n)
+{
+    const gnode_t *last = NULL;
+    if (n->kind != ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_GROUP)
+        return NULL;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i]->parent_node_id, n->node_id) == 0)
+            last = g->nodes[i];
+    return last;
+}
+
+static void dot_edge(FILE *f, const char *from, const char *to, const char *label,
+                     const char *style)
+{
+    fprintf(f, "  ");
+    dot_str(f, from, false);
+    fprintf(f, " -> ");
+    dot_str(f, to, false);
+    if (*label || style) {
+        fprintf(f, " [");
+        if (*label) {
+            fprintf(f, "label=");
+            dot_str(f, label, false);
+        }
+        if (style)
+            fprintf(f, "%s%s", *label ? ", " : "", style);
+        fprintf(f, "]");
+    }
+    fprintf(f, ";\n");
+}
+
+/* The graph as a Graphviz digraph. ver (may be NULL) gives the conditions' text. */
+static void print_dot(FILE *f, const Orchestrator__V1__WorkflowGraph *g,
+                      Orchestrator__V1__WorkflowVersion *ver)
+{
+    int ncluster = 0;
+    bool server_conditions = false;
+    const char **from; /* per edge: where it is drawn from */
+    fprintf(f, "digraph ");
+    dot_str(f, g->workflow ? g->workflow->name : "workflow", false);
+    fprintf(f, " {\n  rankdir=TB;\n  node [fontname=\"Helvetica\"];\n"
+               "  edge [fontname=\"Helvetica\", fontsize=10];\n");
+    if (g->workflow) {
+        char *title = orch_asprintf("%s v%d", g->workflow->name, g->workflow->version);
+        fprintf(f, "  labelloc=t; label=");
+        dot_str(f, title, false);
+        fprintf(f, ";\n");
+        free(title);
+    }
+    /* Top-level steps, then each group's and branch's cluster. */
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (!*g->nodes[i]->parent_node_id)
+            dot_node(f, g->nodes[i],
+                     ver ? step_condition(ver->steps, ver->n_steps, g->nodes[i]->node_id) : NULL);
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const gnode_t *n = g->nodes[i];
+        bool seen = false;
+        if (!*n->parent_node_id)
+            continue;
+        /* One cluster per (parent, branch), at its first node. */
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(g->nodes[j]->parent_node_id, n->parent_node_id) == 0 &&
+                   strcmp(g->nodes[j]->branch, n->branch) == 0;
+        if (!seen && graph_node(g, n->parent_node_id))
+            dot_cluster(f, g, graph_node(g, n->parent_node_id), n->branch, ver, &ncluster);
+    }
+    for (size_t i = 0; i < g->n_edges; i++)
+        if (strncmp(g->edges[i]->label, "condition", 9) == 0)
+            server_conditions = true;
+    /* The edges as drawn: a group's successor follows its last child, not the group's
+     * header. */
+    from = calloc(g->n_edges ? g->n_edges : 1, sizeof(*from));
     for (size_t i = 0; i < g->n_edges; i++) {
-        const Orchestrator__V1__WorkflowGraphEdge *e = g->edges[i];
-        printf("  ");
-        dot_id(e->source_node_id);
-        printf(" -> ");
-        dot_id(e->target_node_id);
-        if (*e->label) {
-            printf(" [label=");
-            dot_id(e->label);
-            printf("]");
-        }
-        printf(";\n");
+        const gedge_t *e = g->edges[i];
+        const gnode_t *src = graph_node(g, e->source_node_id);
+        const gnode_t *dst = graph_node(g, e->target_node_id);
+        const gnode_t *last = src ? last_child(g, src) : NULL;
+        from[i] = e->source_node_id;
+        if (last && dst && strcmp(dst->parent_node_id, src->node_id) != 0)
+            from[i] = last->node_id;
+        dot_edge(f, from[i], e->target_node_id,
+                 !server_conditions && !*e->label && dst &&
+                         dst->kind == ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CONDITIONAL
+                     ? "condition true"
+                     : e->label,
+                 strcmp(e->label, "condition false") == 0 ? "style=dashed" : NULL);
     }
-    printf("}\n");
+    /* A conditional step runs or is skipped: draw the skip (dashed) when the server did not,
+     * from its predecessor to its successor. */
+    for (size_t i = 0; i < g->n_edges && !server_conditions; i++) {
+        const gnode_t *dst = graph_node(g, g->edges[i]->target_node_id);
+        if (!dst || *g->edges[i]->label ||
+            dst->kind != ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_CONDITIONAL)
+            continue;
+        for (size_t k = 0; k < g->n_edges; k++)
+            if (strcmp(from[k], dst->node_id) == 0)
+                dot_edge(f, from[i], g->edges[k]->target_node_id, "condition false: skipped",
+                         "style=dashed");
+    }
+    free(from);
+    fprintf(f, "}\n");
+}
+
+/* Runs `dot -Tsvg -o path` (ORCH_DOT overrides the program) and feeds it text. Returns an
+ * exit code; the error is reported here. */
+static int draw_svg(const char *text, size_t len, const char *path)
+{
+    const char *prog = getenv("ORCH_DOT");
+    const char *argv[] = {prog && *prog ? prog : "dot", "-Tsvg", "-o", path, NULL};
+    posix_spawn_file_actions_t fa;
+    int fds[2], status = 0, rc;
+    pid_t pid;
+    size_t off = 0;
+
+    if (strcmp(path, "-") == 0)
+        argv[2] = NULL; /* to stdout */
+    if (pipe(fds) != 0)
+        return fprintf(stderr, "error: cannot draw the SVG: %s\n", strerror(errno)),
+               CLI_EXIT_ERROR;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[0]);
+    if (rc != 0) {
+        close(fds[1]);
+        if (rc == ENOENT)
+            fprintf(stderr,
+                    "error: cannot draw the SVG: Graphviz is not installed ('%s' is not on "
+                    "the PATH). Install it (Debian/Ubuntu: apt-get install graphviz), or print "
+                    "the graph with --dot and draw it elsewhere.\n",
+                    argv[0]);
+        else
+            fprintf(stderr, "error: cannot draw the SVG: cannot run '%s': %s\n", argv[0],
+                    strerror(rc));
+        return CLI_EXIT_ERROR;
+    }
+    /* dot may exit early (a bad output path): its stdin closing must not kill orchctl. */
+    signal(SIGPIPE, SIG_IGN);
+    while (off < len) {
+        ssize_t w = write(fds[1], text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(fds[1]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || off < len) {
+        fprintf(stderr, "error: cannot draw the SVG: '%s' failed (exit status %d)%s\n", argv[0],
+                WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                strcmp(path, "-") ? "; is the output path writable?" : "");
+        return CLI_EXIT_ERROR;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The conditions' text: GetWorkflow of the same key (best effort). Caller frees *resp. */
+static Orchestrator__V1__WorkflowVersion *fetch_version(cli_ctx_t *ctx, const char *key,
+                                                        int version, ProtobufCMessage **resp)
+{
+    Orchestrator__V1__GetWorkflowRequest req = ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__INIT;
+    const workflow_t *w;
+    cli_status_t st = {0};
+    char id[37];
+    int rc;
+    *resp = NULL;
+    SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY, key, id);
+    rc = cli_call_unary(cli_ctx_channel(ctx), SVC "GetWorkflow", &req.base,
+                        &orchestrator__v1__workflow__descriptor, ctx->timeout_ms, resp, &st);
+    cli_status_cleanup(&st); /* silent: the picture is drawn without the conditions' text */
+    if (rc != 0 || !*resp)
+        return NULL;
+    w = (const workflow_t *)*resp;
+    for (size_t i = 0; i < w->n_versions; i++)
+        if (w->versions[i]->version == version)
+            return w->versions[i];
+    return NULL;
 }
 
 int cli_cmd_workflow_graph(cli_ctx_t *ctx, const cli_args_t *args)
@@ -216,7 +485,8 @@ int cli_cmd_workflow_graph(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__GetWorkflowGraphRequest req =
         ORCHESTRATOR__V1__GET_WORKFLOW_GRAPH_REQUEST__INIT;
     const char *version = cli_args_get(args, "version");
-    ProtobufCMessage *resp = NULL;
+    const char *svg = cli_args_get(args, "svg");
+    ProtobufCMessage *resp = NULL, *wresp = NULL;
     char id[37];
     long long v = 0;
     int err;
@@ -224,13 +494,31 @@ int cli_cmd_workflow_graph(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_GRAPH_REQUEST__KEY, args->pos[0], id);
     req.version = (int)v;
+    if (svg && !*svg)
+        return cli_usage_error("--svg needs a file name (or - for stdout)");
     err = cli_call(ctx, SVC "GetWorkflowGraph", &req.base,
                    &orchestrator__v1__workflow_graph__descriptor, &resp);
-    if (!err && cli_args_get(args, "dot") && !ctx->json)
-        print_dot((const Orchestrator__V1__WorkflowGraph *)resp);
-    else if (!err)
+    if (!err && (svg || (cli_args_get(args, "dot") && !ctx->json))) {
+        const Orchestrator__V1__WorkflowGraph *g = (const Orchestrator__V1__WorkflowGraph *)resp;
+        Orchestrator__V1__WorkflowVersion *ver =
+            fetch_version(ctx, args->pos[0], g->workflow ? g->workflow->version : 0, &wresp);
+        if (svg) {
+            char *text = NULL;
+            size_t len = 0;
+            FILE *f = open_memstream(&text, &len);
+            print_dot(f, g, ver);
+            fclose(f);
+            err = draw_svg(text, len, svg);
+            free(text);
+        } else {
+            print_dot(stdout, g, ver);
+        }
+    } else if (!err) {
         err = cli_output(ctx, resp, print_graph);
+    }
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
+    if (wresp)
+        protobuf_c_message_free_unpacked(wresp, NULL);
     return err;
 }

@@ -446,14 +446,20 @@ static const cli_command_t commands[] = {
     {
         .noun = "workflow",
         .verb = "graph",
-        .usage = "NAME_OR_ID [--version N] [--dot]",
+        .usage = "NAME_OR_ID [--version N] [--dot | --svg FILE]",
         .summary = "Show the step graph of a workflow version",
-        .help = "Prints the nodes and the edges; --dot prints a Graphviz digraph instead\n"
-                "(orchctl workflow graph create_node --dot | dot -Tsvg > g.svg).",
+        .help = "Prints the nodes and the edges; --dot prints a Graphviz digraph instead, in\n"
+                "which the points where a process waits stand out: input steps (a person\n"
+                "answers a form) are yellow parallelograms, callback steps (an external system\n"
+                "calls back) blue hexagons; conditional steps are diamonds with their condition\n"
+                "and a dashed edge for the skip; groups and parallel branches are boxed\n"
+                "clusters. --svg FILE runs Graphviz `dot -Tsvg` (- for stdout; ORCH_DOT names\n"
+                "another dot program); without Graphviz it says so and exits with 1.",
         .min_args = 1,
         .max_args = 1,
         .opts = {{"version", "N", "The version (default: the latest)"},
-                 {"dot", NULL, "Print Graphviz dot"}},
+                 {"dot", NULL, "Print Graphviz dot"},
+                 {"svg", "FILE", "Draw an SVG with Graphviz dot into FILE (- for stdout)"}},
         .handler = cli_cmd_workflow_graph,
     },
     /* ---- engine ---- */

@@ -8,6 +8,7 @@
 
 #include "db/store_internal.h"
 #include "domain/alloc.h"
+#include "domain/engine/lint.h"
 #include "domain/log.h"
 
 #define SYNC_LOCK_KEY "7318004190002"
@@ -217,19 +218,25 @@ static orch_err_t check_drift(db_conn_t *c, orch_catalog_t *cat, orch_error_t *e
         if (b && f && strcmp(codetype, dbtype) == 0)
             continue;
         if (live > 0) {
+            /* Name the definition in code ("blocks[0] (domain/catalog/example.c)"), as the
+             * start-up checks do, so the author knows where to look. */
+            char where[256] = "";
+            if (b && b->symbol[0])
+                snprintf(where, sizeof(where), "%s (%s): ", b->symbol,
+                         orch_lint_source_path(b->file));
             if (b && f)
                 rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "CATALOG_DRIFT",
-                                    "product '%s', block '%s': field '%s' changed type from %s "
-                                    "to %s in code, but %ld live subscription value%s use it; "
-                                    "add a migration that converts them",
-                                    users, block, field, dbtype, codetype,
+                                    "%sproduct '%s', block '%s': field '%s' changed type from "
+                                    "%s to %s in code, but %ld live subscription value%s use "
+                                    "it; add a migration that converts them",
+                                    where, users, block, field, dbtype, codetype,
                                     live, live == 1 ? "" : "s");
             else
                 rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "CATALOG_DRIFT",
-                                    "product '%s', block '%s': field '%s' was removed from the "
-                                    "code, but %ld live subscription value%s use it; add a "
-                                    "migration that removes or moves them",
-                                    users, block, field, live,
+                                    "%sproduct '%s', block '%s': field '%s' was removed from "
+                                    "the code, but %ld live subscription value%s use it; add "
+                                    "a migration that removes or moves them",
+                                    where, users, block, field, live,
                                     live == 1 ? "" : "s");
             break;
         }

@@ -17,10 +17,12 @@
 #include "db/pool.h"
 #include "db/store.h"
 #include "domain/catalog/catalog.h"
+#include "domain/engine/lint.h"
 #include "domain/engine/worker.h"
 #include "domain/log.h"
 #include "domain/metrics.h"
 #include "domain/schedule/scheduler.h"
+#include "domain/workflows/workflows.h"
 #include "server/app.h"
 #include "server/config.h"
 #include "server/metrics_http.h"
@@ -212,6 +214,37 @@ static void on_engine_work(void *arg, const char *channel)
     orch_engine_wake(*(orch_engine_t **)arg);
 }
 
+/* The start-up checks (domain/engine/lint.h): one line per problem naming the C symbol that
+ * holds it; false when any is an error (the server then refuses to start). */
+static bool check_definitions(orch_catalog_t *cat)
+{
+    orch_wf_entry_t *wfs = NULL;
+    size_t n = orch_workflows_list(&wfs);
+    orch_lint_report_t rep;
+    bool ok;
+
+    orch_lint(wfs, n, cat, &rep);
+    for (size_t i = 0; i < rep.n; i++) {
+        char *line = orch_lint_format(&rep.items[i]);
+        if (rep.items[i].severity == ORCH_LINT_ERROR)
+            orch_err("check", "%s", line);
+        else
+            orch_warn("check", "%s", line);
+        free(line);
+    }
+    ok = rep.nerrors == 0;
+    if (!ok)
+        orch_err("main", "refusing to start: %zu error%s in the workflow and product "
+                 "definitions (see the lines above)",
+                 rep.nerrors, rep.nerrors == 1 ? "" : "s");
+    else
+        orch_info("main", "start-up checks: %zu workflows, %zu products, %zu warning%s", n,
+                  orch_catalog_nproducts(cat), rep.nwarnings, rep.nwarnings == 1 ? "" : "s");
+    orch_lint_report_cleanup(&rep);
+    free(wfs);
+    return ok;
+}
+
 /* Migrations wait for the database for a while: in Kubernetes the server often starts
  * before PostgreSQL is ready. */
 static orch_err_t migrate_with_retry(db_pool_t *pool, db_migrate_mode_t mode, orch_error_t *err)
@@ -301,6 +334,19 @@ int main(int argc, char **argv)
                   "authentication is OFF (--auth=off): anyone who reaches %s may call "
                   "every method, admin ones included; for local development only",
                   cfg.listen);
+    /* The definitions in code next, before the database is touched: a broken build changes
+     * nothing there. */
+    cat = orch_catalog_new();
+    orch_catalog_load_example(cat);
+    if (getenv("ORCH_TEST_BROKEN_FIXTURE"))
+        orch_broken_fixture_catalog(getenv("ORCH_TEST_BROKEN_FIXTURE"), cat);
+    orch_error_init(&err);
+    if (orch_catalog_validate(cat, &err)) {
+        orch_err("main", "cannot load the product catalogue: %s", err.message);
+        goto out;
+    }
+    if (!check_definitions(cat))
+        goto out;
     db_migrate_mode_parse(cfg.migrate, &mode);
     pool = db_pool_new(cfg.database_url, cfg.pool_size);
     if (migrate_with_retry(pool, mode, &err)) {
@@ -313,10 +359,8 @@ int main(int argc, char **argv)
     }
 
     app.store = db_store_new(pool);
-    cat = orch_catalog_new();
-    orch_catalog_load_example(cat);
     orch_error_init(&err);
-    if (orch_catalog_validate(cat, &err) || app.store->ops->catalog_sync(app.store, NULL, cat, &err)) {
+    if (app.store->ops->catalog_sync(app.store, NULL, cat, &err)) {
         orch_err("main", "cannot load the product catalogue: %s", err.message);
         goto out;
     }

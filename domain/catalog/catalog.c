@@ -65,6 +65,26 @@ void orch_catalog_add_block(orch_catalog_t *cat, const orch_block_def_t *def)
     cat->nblocks++;
 }
 
+void orch_catalog_add_block_from(orch_catalog_t *cat, const orch_block_def_t *def,
+                                 const char *symbol, const char *file)
+{
+    orch_block_t *b;
+    orch_catalog_add_block(cat, def);
+    b = &cat->blocks[cat->nblocks - 1];
+    snprintf(b->symbol, sizeof(b->symbol), "%s", symbol ? symbol : "");
+    b->file = file;
+}
+
+void orch_catalog_add_product_from(orch_catalog_t *cat, const orch_product_def_t *def,
+                                   const char *symbol, const char *file)
+{
+    orch_product_t *p;
+    orch_catalog_add_product(cat, def);
+    p = &cat->products[cat->nproducts - 1];
+    snprintf(p->symbol, sizeof(p->symbol), "%s", symbol ? symbol : "");
+    p->file = file;
+}
+
 void orch_catalog_add_product(orch_catalog_t *cat, const orch_product_def_t *def)
 {
     orch_assert(!cat->validated);

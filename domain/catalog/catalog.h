@@ -89,6 +89,10 @@ typedef struct orch_block {
     int64_t create_time_us; /* microseconds since the epoch, from the database */
     size_t nfields, nchildren;
     const struct orch_block **child_blocks; /* resolved children, parallel to def->children */
+    /* Where def is written, for messages: "blocks[0]" and its __FILE__ ("" / NULL when
+     * added without orch_catalog_add_block_from). */
+    char symbol[64];
+    const char *file;
 } orch_block_t;
 
 typedef struct orch_product {
@@ -102,6 +106,8 @@ typedef struct orch_product {
     /* The root block and every block reachable from it, each once, depth first. */
     const orch_block_t **blocks;
     size_t nblocks;
+    char symbol[64];  /* where def is written, e.g. "products[4]" ("" when not given) */
+    const char *file; /* its __FILE__, or NULL */
 } orch_product_t;
 
 /* A resource type: a field name used by one or more blocks (the first definition's
@@ -122,6 +128,15 @@ void orch_catalog_free(orch_catalog_t *cat);
  * orch_catalog_validate, which also resolves block references. */
 void orch_catalog_add_block(orch_catalog_t *cat, const orch_block_def_t *def);
 void orch_catalog_add_product(orch_catalog_t *cat, const orch_product_def_t *def);
+/* The same, remembering the C symbol and file of def so that start-up checks and drift
+ * messages can name it (symbol is copied; file must be static, e.g. __FILE__). */
+void orch_catalog_add_block_from(orch_catalog_t *cat, const orch_block_def_t *def,
+                                 const char *symbol, const char *file);
+void orch_catalog_add_product_from(orch_catalog_t *cat, const orch_product_def_t *def,
+                                   const char *symbol, const char *file);
+#define ORCH_CATALOG_ADD_BLOCK(cat, def) orch_catalog_add_block_from((cat), &(def), #def, __FILE__)
+#define ORCH_CATALOG_ADD_PRODUCT(cat, def)                                                     \
+    orch_catalog_add_product_from((cat), &(def), #def, __FILE__)
 
 /* Checks names (unique, non-empty), references (root and child blocks exist), counts
  * (0 <= min <= max, max >= 1), block cycles; resolves them. FAILED_PRECONDITION naming the

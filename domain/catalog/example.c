@@ -1,6 +1,8 @@
 /* The example catalogue shipped with the service, after orchestrator-core's example
  * orchestrator: nodes, ports, core links and L2VPNs. Workflows are attached by name; the
  * engine registers their code. */
+#include <stdio.h>
+
 #include "catalog.h"
 
 #define F(n, t, req, desc) {n, t, req, false, desc, NULL}
@@ -153,8 +155,13 @@ static const orch_product_def_t products[] = {
 
 void orch_catalog_load_example(orch_catalog_t *cat)
 {
-    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
-        orch_catalog_add_block(cat, &blocks[i]);
-    for (size_t i = 0; i < sizeof(products) / sizeof(products[0]); i++)
-        orch_catalog_add_product(cat, &products[i]);
+    char symbol[32];
+    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+        snprintf(symbol, sizeof(symbol), "blocks[%zu]", i);
+        orch_catalog_add_block_from(cat, &blocks[i], symbol, __FILE__);
+    }
+    for (size_t i = 0; i < sizeof(products) / sizeof(products[0]); i++) {
+        snprintf(symbol, sizeof(symbol), "products[%zu]", i);
+        orch_catalog_add_product_from(cat, &products[i], symbol, __FILE__);
+    }
 }

@@ -202,6 +202,25 @@ typedef enum {
     ORCH_LC_TASK,
 } orch_lifecycle_t;
 
+/* What a step reads from and writes to the process state, declared for the start-up checks
+ * (domain/engine/lint.h) next to the workflow:
+ *
+ *     static const orch_step_io_t create_node_io[] = {
+ *         {"check_input", ORCH_KEYS("product_id", "node_name"), ORCH_KEYS("node_status")},
+ *         {"allocate.ipv6", ORCH_KEYS("ipv6"), ORCH_KEYS("ipv6_ipam_id")},
+ *         {0},
+ *     };
+ *
+ * Optional: a workflow without it is not checked for state keys, and a check that needs a
+ * step that declares nothing is skipped ("where it can be known"). */
+typedef struct orch_step_io {
+    const char *key;           /* the step's key ("group.child" inside a group) */
+    const char *const *reads;  /* NULL-terminated state keys; NULL = not declared */
+    const char *const *writes; /* NULL-terminated state keys; NULL = not declared */
+} orch_step_io_t;
+#define ORCH_KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ORCH_NO_KEYS ((const char *const[]){NULL})
+
 /* A workflow version. Static data; must outlive the registry. */
 typedef struct orch_workflow_def {
     const char *name;
@@ -218,7 +237,22 @@ typedef struct orch_workflow_def {
      * processes ("admin" or a role of the organisation's own; an admin holds every role).
      * NULL = operator is enough. */
     const char *required_role;
+    /* Optional declarations, checked at start-up (lint.h): the steps' state keys ({0}-
+     * terminated), the product type the workflow works on, the product blocks its steps
+     * change (NULL-terminated). */
+    const orch_step_io_t *io;
+    const char *product_type;
+    const char *const *blocks;
 } orch_workflow_def_t;
+
+/* A workflow definition with the C symbol and file that define it, so that the start-up
+ * checks can name it: ORCH_WF_ENTRY(orch_wf_create_node) in a static table. */
+typedef struct orch_wf_entry {
+    const orch_workflow_def_t *def;
+    const char *symbol; /* "orch_wf_create_node" */
+    const char *file;   /* __FILE__ where the entry is written */
+} orch_wf_entry_t;
+#define ORCH_WF_ENTRY(sym) {&(sym), #sym, __FILE__}
 
 /* ---- The registry --------------------------------------------------------------------------- */
 
@@ -239,6 +273,7 @@ typedef struct orch_workflow {
     char *steps_json;   /* the step list as stored in workflow_versions.steps */
     char digest[17];    /* 64-bit FNV-1a of steps_json, hex */
     void *owned;        /* the expanded definition of a lifecycle workflow (freed with it) */
+    const char *symbol, *file; /* from orch_registry_add_entry; NULL otherwise (static) */
 } orch_workflow_t;
 
 typedef struct orch_registry orch_registry_t;
@@ -251,6 +286,9 @@ void orch_registry_free(orch_registry_t *r); /* NULL ok */
  * FAILED_PRECONDITION naming the workflow and step otherwise. def: static data. */
 orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *def,
                              orch_error_t *err);
+/* The same, remembering where def is defined (e.symbol, e.file: static strings); the error
+ * message starts with the symbol. */
+orch_err_t orch_registry_add_entry(orch_registry_t *r, orch_wf_entry_t e, orch_error_t *err);
 /* The exact version, or NULL. */
 const orch_workflow_t *orch_registry_find(const orch_registry_t *r, const char *name,
                                           int version);
@@ -260,7 +298,8 @@ size_t orch_registry_count(const orch_registry_t *r);
 const orch_workflow_t *orch_registry_at(const orch_registry_t *r, size_t i);
 
 /* Registers the example workflows (domain/workflows/), and the test workflows when the
- * environment variable ORCH_TEST_WORKFLOWS is set. */
+ * environment variable ORCH_TEST_WORKFLOWS is set (the list: orch_workflows_list in
+ * domain/workflows/workflows.h; the start-up checks read the same list). */
 orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err);
 
 /* ---- The runner (pure: no store) ------------------------------------------------------------ */

@@ -446,6 +446,29 @@ out:
     return rc;
 }
 
+orch_err_t orch_registry_add_entry(orch_registry_t *r, orch_wf_entry_t e, orch_error_t *err)
+{
+    orch_err_t rc = orch_registry_add(r, e.def, err);
+    if (rc) {
+        if (err && e.symbol) {
+            /* Prefixed in place: the message keeps what fits. */
+            size_t len = strlen(e.symbol) + 2, have = strlen(err->message);
+            if (len < sizeof(err->message)) {
+                if (have + len >= sizeof(err->message))
+                    have = sizeof(err->message) - len - 1;
+                memmove(err->message + len, err->message, have);
+                err->message[len + have] = '\0';
+                memcpy(err->message, e.symbol, len - 2);
+                memcpy(err->message + len - 2, ": ", 2);
+            }
+        }
+        return rc;
+    }
+    r->items[r->n - 1]->symbol = e.symbol;
+    r->items[r->n - 1]->file = e.file;
+    return ORCH_OK;
+}
+
 const orch_workflow_t *orch_registry_find(const orch_registry_t *r, const char *name, int version)
 {
     for (size_t i = 0; i < r->n; i++)

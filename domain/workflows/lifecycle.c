@@ -221,18 +221,37 @@ static const orch_step_def_t validate_steps[] = {
     ORCH_STEPS_END,
 };
 
+/* The state keys of the node steps, checked at start-up (domain/engine/lint.h). */
+static const orch_step_io_t modify_node_io[] = {
+    {"update_node", ORCH_KEYS("subscription_id", "node_name", "node_description"),
+     ORCH_NO_KEYS},
+    {"push_config", ORCH_NO_KEYS, ORCH_KEYS("config_push")},
+    {0},
+};
+static const orch_step_io_t terminate_node_io[] = {
+    {"decommission_node", ORCH_KEYS("subscription_id"), ORCH_NO_KEYS},
+    {0},
+};
+static const orch_step_io_t validate_io[] = {
+    {"validate_subscription", ORCH_KEYS("subscription_id"), ORCH_KEYS("valid")},
+    {0},
+};
+
 const orch_workflow_def_t orch_wf_modify_node = {
     .name = "modify_node", .description = "Modify node", .target = ORCH_TARGET_MODIFY,
     .version = 1, .steps = modify_node_steps, .form = &modify_node_form,
-    .lifecycle = ORCH_LC_MODIFY,
+    .lifecycle = ORCH_LC_MODIFY, .io = modify_node_io, .product_type = "Node",
+    .blocks = ORCH_KEYS("NodeBlock"),
 };
 const orch_workflow_def_t orch_wf_terminate_node = {
     .name = "terminate_node", .description = "Terminate node", .target = ORCH_TARGET_TERMINATE,
     .version = 1, .steps = terminate_node_steps, .lifecycle = ORCH_LC_TERMINATE,
+    .io = terminate_node_io, .product_type = "Node", .blocks = ORCH_KEYS("NodeBlock"),
 };
 const orch_workflow_def_t orch_wf_validate_node = {
     .name = "validate_node", .description = "Validate node", .target = ORCH_TARGET_VALIDATE,
-    .version = 1, .steps = validate_steps, .lifecycle = ORCH_LC_VALIDATE,
+    .version = 1, .steps = validate_steps, .lifecycle = ORCH_LC_VALIDATE, .io = validate_io,
+    .product_type = "Node",
 };
 
 /* ---- port ----------------------------------------------------------------------------------- */
@@ -461,9 +480,17 @@ const orch_workflow_def_t orch_wf_modify_port = {
     .version = 1, .steps = modify_port_steps, .form = &modify_port_form,
     .lifecycle = ORCH_LC_MODIFY,
 };
+/* The confirmation's answers are kept for the record (the audit log): the input step's own
+ * reads say so, or the start-up checks would report them as read by no step. */
+static const orch_step_io_t terminate_port_io[] = {
+    {"shut_port", ORCH_KEYS("subscription_id"), ORCH_NO_KEYS},
+    {"confirm_removal", ORCH_KEYS("cable_removed", "ticket"), ORCH_NO_KEYS},
+    {0},
+};
 const orch_workflow_def_t orch_wf_terminate_port = {
     .name = "terminate_port", .description = "Terminate port", .target = ORCH_TARGET_TERMINATE,
     .version = 1, .steps = terminate_port_steps, .lifecycle = ORCH_LC_TERMINATE,
+    .io = terminate_port_io, .product_type = "Port", .blocks = ORCH_KEYS("PortBlock"),
 };
 const orch_workflow_def_t orch_wf_validate_port = {
     .name = "validate_port", .description = "Validate port", .target = ORCH_TARGET_VALIDATE,
@@ -908,10 +935,13 @@ const orch_workflow_def_t orch_wf_validate_core_link = {
     .lifecycle = ORCH_LC_VALIDATE,
 };
 
-const orch_workflow_def_t *const orch_wf_lifecycle_all[] = {
-    &orch_wf_modify_note,     &orch_wf_modify_node,     &orch_wf_terminate_node,
-    &orch_wf_validate_node,   &orch_wf_create_port,     &orch_wf_modify_port,
-    &orch_wf_terminate_port,  &orch_wf_validate_port,   &orch_wf_create_l2vpn,
-    &orch_wf_modify_l2vpn,    &orch_wf_terminate_l2vpn, &orch_wf_validate_l2vpn,
-    &orch_wf_reconcile_l2vpn, &orch_wf_create_core_link, &orch_wf_modify_core_link,
-    &orch_wf_terminate_core_link, &orch_wf_validate_core_link, NULL};
+const orch_wf_entry_t orch_wf_lifecycle_all[] = {
+    ORCH_WF_ENTRY(orch_wf_modify_note),         ORCH_WF_ENTRY(orch_wf_modify_node),
+    ORCH_WF_ENTRY(orch_wf_terminate_node),      ORCH_WF_ENTRY(orch_wf_validate_node),
+    ORCH_WF_ENTRY(orch_wf_create_port),         ORCH_WF_ENTRY(orch_wf_modify_port),
+    ORCH_WF_ENTRY(orch_wf_terminate_port),      ORCH_WF_ENTRY(orch_wf_validate_port),
+    ORCH_WF_ENTRY(orch_wf_create_l2vpn),        ORCH_WF_ENTRY(orch_wf_modify_l2vpn),
+    ORCH_WF_ENTRY(orch_wf_terminate_l2vpn),     ORCH_WF_ENTRY(orch_wf_validate_l2vpn),
+    ORCH_WF_ENTRY(orch_wf_reconcile_l2vpn),     ORCH_WF_ENTRY(orch_wf_create_core_link),
+    ORCH_WF_ENTRY(orch_wf_modify_core_link),    ORCH_WF_ENTRY(orch_wf_terminate_core_link),
+    ORCH_WF_ENTRY(orch_wf_validate_core_link),  {0}};

@@ -212,7 +212,29 @@ static const orch_form_field_t create_node_fields[] = {
 static const orch_form_page_t create_node_pages[] = {{"The node", create_node_fields}, {0}};
 static const orch_form_t create_node_form = {.pages = create_node_pages};
 
+/* The state keys each step reads and writes, checked at start-up (domain/engine/lint.h). */
+static const orch_step_io_t create_node_io[] = {
+    {"check_input",
+     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id"),
+     ORCH_KEYS("node_status")},
+    {"create_subscription",
+     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id",
+               "node_description"),
+     ORCH_KEYS("subscription_id")},
+    {"allocate.ims", ORCH_NO_KEYS, ORCH_KEYS("ims_id")},
+    {"allocate.nrm", ORCH_NO_KEYS, ORCH_KEYS("nrm_id")},
+    {"allocate.ipv4", ORCH_NO_KEYS, ORCH_KEYS("ipv4_ipam_id")},
+    {"allocate.ipv6", ORCH_KEYS("ipv6"), ORCH_KEYS("ipv6_ipam_id")},
+    {"activate_subscription",
+     ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
+     ORCH_KEYS("node_status")},
+    {0},
+};
+
 const orch_workflow_def_t orch_wf_create_node = {
+    .io = create_node_io,
+    .product_type = "Node",
+    .blocks = ORCH_KEYS("NodeBlock"),
     .form = &create_node_form,
     .name = "create_node",
     .description = "Create node",
@@ -233,7 +255,31 @@ static const orch_step_def_t create_node_v2_steps[] = {
     ORCH_STEPS_END,
 };
 
+static const orch_step_io_t create_node_v2_io[] = {
+    {"check_input",
+     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id"),
+     ORCH_KEYS("node_status")},
+    {"create_subscription",
+     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id",
+               "node_description"),
+     ORCH_KEYS("subscription_id")},
+    {"allocate.ims", ORCH_NO_KEYS, ORCH_KEYS("ims_id")},
+    {"allocate.nrm", ORCH_NO_KEYS, ORCH_KEYS("nrm_id")},
+    {"allocate.ipv4", ORCH_NO_KEYS, ORCH_KEYS("ipv4_ipam_id")},
+    {"allocate.ipv6", ORCH_KEYS("ipv6"), ORCH_KEYS("ipv6_ipam_id")},
+    {"save_ids", ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
+     ORCH_NO_KEYS},
+    {"push_config", ORCH_NO_KEYS, ORCH_KEYS("config_push")},
+    {"activate_node",
+     ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
+     ORCH_KEYS("node_status")},
+    {0},
+};
+
 const orch_workflow_def_t orch_wf_create_node_v2 = {
+    .io = create_node_v2_io,
+    .product_type = "Node",
+    .blocks = ORCH_KEYS("NodeBlock"),
     .form = &create_node_form,
     .name = "create_node",
     .description = "Create node",
@@ -242,3 +288,5 @@ const orch_workflow_def_t orch_wf_create_node_v2 = {
     .steps = create_node_v2_steps,
     .lifecycle = ORCH_LC_CREATE,
 };
+const orch_wf_entry_t orch_wf_node_all[] = {ORCH_WF_ENTRY(orch_wf_create_node),
+                                            ORCH_WF_ENTRY(orch_wf_create_node_v2), {0}};

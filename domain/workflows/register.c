@@ -4,35 +4,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/alloc.h"
 #include "domain/engine/engine.h"
 #include "domain/workflows/tasks.h"
 #include "domain/workflows/workflows.h"
 
+static void append(orch_wf_entry_t **out, size_t *n, const orch_wf_entry_t *e)
+{
+    *out = orch_realloc(*out, (*n + 1) * sizeof(**out));
+    (*out)[(*n)++] = *e;
+}
+
+size_t orch_workflows_list(orch_wf_entry_t **out)
+{
+    const orch_wf_entry_t *const shipped[] = {orch_wf_node_all, orch_wf_tasks_all,
+                                              orch_wf_lifecycle_all};
+    const char *versions = getenv("ORCH_TEST_WORKFLOW_VERSIONS");
+    const char *broken = getenv("ORCH_TEST_BROKEN_FIXTURE");
+    size_t n = 0;
+
+    *out = NULL;
+    for (size_t t = 0; t < sizeof(shipped) / sizeof(shipped[0]); t++)
+        for (const orch_wf_entry_t *e = shipped[t]; e->def; e++)
+            append(out, &n, e);
+    if (getenv("ORCH_TEST_WORKFLOWS")) {
+        if (!versions)
+            versions = "1,2";
+        for (const orch_wf_entry_t *e = orch_wf_testing_all; e->def; e++) {
+            if (strcmp(e->def->name, "test_versioned") == 0 &&
+                !strchr(versions, '0' + e->def->version))
+                continue;
+            append(out, &n, e);
+        }
+    }
+    if (broken && *broken && orch_broken_fixture_workflow(broken))
+        append(out, &n, orch_broken_fixture_workflow(broken));
+    return n;
+}
+
 orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err)
 {
-    const char *versions = getenv("ORCH_TEST_WORKFLOW_VERSIONS");
-    orch_err_t rc = orch_registry_add(r, &orch_wf_create_node, err);
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_create_node_v2, err);
-    if (!rc)
-        rc = orch_workflows_register_tasks(r, err);
-    for (size_t i = 0; !rc && orch_wf_lifecycle_all[i]; i++)
-        rc = orch_registry_add(r, orch_wf_lifecycle_all[i], err);
-    if (rc || !getenv("ORCH_TEST_WORKFLOWS"))
-        return rc;
-    if (!versions)
-        versions = "1,2";
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_test_flaky, err);
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_test_timeout, err);
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_test_secret, err);
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_test_guarded, err);
-    if (!rc && strchr(versions, '1'))
-        rc = orch_registry_add(r, &orch_wf_test_versioned_v1, err);
-    if (!rc && strchr(versions, '2'))
-        rc = orch_registry_add(r, &orch_wf_test_versioned_v2, err);
+    orch_wf_entry_t *all = NULL;
+    size_t n = orch_workflows_list(&all);
+    orch_err_t rc = ORCH_OK;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = orch_registry_add_entry(r, all[i], err);
+    free(all);
     return rc;
 }

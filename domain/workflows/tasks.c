@@ -187,16 +187,19 @@ const orch_workflow_def_t orch_wf_task_fail_timed_out_callbacks = {
     .steps = fail_callbacks_steps,
 };
 
+const orch_wf_entry_t orch_wf_tasks_all[] = {
+    ORCH_WF_ENTRY(orch_wf_task_resume_workflows),
+    ORCH_WF_ENTRY(orch_wf_task_clean_up_tasks),
+    ORCH_WF_ENTRY(orch_wf_task_validate_products),
+    ORCH_WF_ENTRY(orch_wf_task_validate_subscriptions),
+    ORCH_WF_ENTRY(orch_wf_task_fail_timed_out_callbacks),
+    {0},
+};
+
 orch_err_t orch_workflows_register_tasks(orch_registry_t *r, orch_error_t *err)
 {
-    orch_err_t rc = orch_registry_add(r, &orch_wf_task_resume_workflows, err);
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_task_clean_up_tasks, err);
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_task_validate_products, err);
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_task_validate_subscriptions, err);
-    if (!rc)
-        rc = orch_registry_add(r, &orch_wf_task_fail_timed_out_callbacks, err);
+    orch_err_t rc = ORCH_OK;
+    for (const orch_wf_entry_t *e = orch_wf_tasks_all; !rc && e->def; e++)
+        rc = orch_registry_add_entry(r, *e, err);
     return rc;
 }

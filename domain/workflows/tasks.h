@@ -13,7 +13,10 @@ extern const orch_workflow_def_t orch_wf_task_validate_products;
 extern const orch_workflow_def_t orch_wf_task_validate_subscriptions;
 extern const orch_workflow_def_t orch_wf_task_fail_timed_out_callbacks;
 
-/* Registers the three tasks. */
+/* The five, with their symbols ({0}-terminated). */
+extern const orch_wf_entry_t orch_wf_tasks_all[];
+
+/* Registers the five tasks. */
 orch_err_t orch_workflows_register_tasks(orch_registry_t *r, orch_error_t *err);
 
 #endif

@@ -237,3 +237,10 @@ const orch_workflow_def_t orch_wf_test_guarded = {
     .steps = guarded_steps,
     .required_role = "change_manager",
 };
+
+const orch_wf_entry_t orch_wf_testing_all[] = {
+    ORCH_WF_ENTRY(orch_wf_test_flaky),        ORCH_WF_ENTRY(orch_wf_test_timeout),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v1), ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
+    ORCH_WF_ENTRY(orch_wf_test_secret),       ORCH_WF_ENTRY(orch_wf_test_guarded),
+    {0},
+};

@@ -25,8 +25,13 @@ extern const orch_workflow_def_t orch_wf_create_l2vpn, orch_wf_modify_l2vpn,
     orch_wf_terminate_l2vpn, orch_wf_validate_l2vpn, orch_wf_reconcile_l2vpn;
 extern const orch_workflow_def_t orch_wf_create_core_link, orch_wf_modify_core_link,
     orch_wf_terminate_core_link, orch_wf_validate_core_link;
-/* All of the above, NULL-terminated (registered by orch_workflows_register_all). */
-extern const orch_workflow_def_t *const orch_wf_lifecycle_all[];
+/* All of the above with their symbols, {0}-terminated (registered by
+ * orch_workflows_register_all). */
+extern const orch_wf_entry_t orch_wf_lifecycle_all[];
+/* create_node (node.c), likewise. */
+extern const orch_wf_entry_t orch_wf_node_all[];
+/* The test workflows below (testing.c), likewise. */
+extern const orch_wf_entry_t orch_wf_testing_all[];
 
 /* Test workflows: test_flaky (a task), test_versioned v1 and v2, test_timeout, test_secret,
  * test_guarded. */
@@ -36,5 +41,19 @@ extern const orch_workflow_def_t orch_wf_test_versioned_v2;
 extern const orch_workflow_def_t orch_wf_test_timeout;
 extern const orch_workflow_def_t orch_wf_test_secret;
 extern const orch_workflow_def_t orch_wf_test_guarded;
+
+/* Every workflow orch_workflows_register_all registers, in that order, with its symbol:
+ * create_node, the tasks, the lifecycle; with ORCH_TEST_WORKFLOWS set the test workflows
+ * (test_versioned in the versions of ORCH_TEST_WORKFLOW_VERSIONS, "1,2" by default); with
+ * ORCH_TEST_BROKEN_FIXTURE set the broken workflow of that name (broken.c). Sets *out
+ * (caller frees with free()) and returns the count. */
+size_t orch_workflows_list(orch_wf_entry_t **out);
+
+/* Test fixtures of the start-up checks (broken.c): each is one mistake, chosen by name with
+ * ORCH_TEST_BROKEN_FIXTURE. The workflow part (or NULL), the catalogue part (adds a broken
+ * product to cat, or nothing), and the symbol the check must name (NULL: unknown name). */
+const orch_wf_entry_t *orch_broken_fixture_workflow(const char *name);
+void orch_broken_fixture_catalog(const char *name, orch_catalog_t *cat);
+const char *orch_broken_fixture_symbol(const char *name);
 
 #endif

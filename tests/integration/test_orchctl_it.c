@@ -2,12 +2,15 @@
  * Tables and JSON, exit codes (0 ok, 2 usage, 3 not found, 4 refused), --help at every level,
  * and docs/ORCHCTL.md holding exactly the reference that 'orchctl help --markdown' prints. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -200,12 +203,148 @@ static void processes_and_unimplemented(void **state)
     }
 }
 
+/* Writes an executable shell script (a stand-in for Graphviz dot) into dir/name. */
+static void write_script(const char *dir, const char *name, const char *body, char *path,
+                         size_t cap)
+{
+    FILE *f;
+    snprintf(path, cap, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\n%s", body);
+    fclose(f);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* True when a program named name is on the PATH. */
+static bool on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    char dir[1024], file[1200];
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
+        snprintf(file, sizeof(file), "%s/%s", *dir ? dir : ".", name);
+        if (access(file, X_OK) == 0)
+            return true;
+        path += n + (path[n] == ':');
+    }
+    return false;
+}
+
+/* The picture of a workflow: DOT with the input and callback points, the conditional's
+ * skip and the group as a cluster; SVG through Graphviz dot (or a clear error without it). */
+static void workflow_graph_dot_and_svg(void **state)
+{
+    static char file[1 << 16];
+    char dir[] = "/tmp/orch-graph-XXXXXX", svg[256], fake[512], failing[512];
+    FILE *f;
+    size_t n;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    unsetenv("ORCH_DOT");
+
+    assert_int_equal(run("workflow", "graph", "create_node", "--dot", NULL), 0);
+    assert_true(strncmp(out, "digraph \"create_node\" {", 22) == 0);
+    assert_non_null(strstr(out, "label=\"create_node v2\""));
+    /* The conditional: a diamond with its condition, entered when it holds, skipped (dashed)
+     * when it does not. */
+    assert_non_null(strstr(out, "\"allocate.ipv6\" [shape=diamond, label=\"Allocate the IPv6 "
+                                "loopback\\n(conditional)\\nif state.ipv6 != false\"];"));
+    assert_non_null(strstr(out, "\"allocate.ipv4\" -> \"allocate.ipv6\" [label=\"condition "
+                                "true\"];"));
+    assert_non_null(strstr(out, "\"allocate.ipv4\" -> \"save_ids\" [label="
+                                "\"condition false: skipped\", style=dashed];"));
+    /* The group: a cluster, left from its last step. */
+    assert_non_null(strstr(out, "subgraph cluster_0 {\n    style=dashed; label=\"group Allocate "
+                                "inventory and addresses\";"));
+    assert_non_null(strstr(out, "\"allocate.ipv6\" -> \"save_ids\";"));
+    assert_null(strstr(out, "\"allocate\" -> \"save_ids\""));
+    /* The configuration push of version 2 waits for an external system. */
+    assert_non_null(strstr(out, "\"push_config\" [shape=hexagon"));
+    assert_non_null(strstr(out, "\"done\" [shape=doublecircle"));
+
+    /* An input point and a callback point stand out. */
+    assert_int_equal(run("workflow", "graph", "terminate_port", "--dot", NULL), 0);
+    assert_non_null(strstr(out, "\"confirm_removal\" [shape=parallelogram, style=filled, "
+                                "fillcolor=\"#fff2a8\", label=\"Confirm the cable is removed\\n"
+                                "(INPUT: waits for a person to answer a form)\"];"));
+    assert_non_null(strstr(out, "\"shut_port\" -> \"confirm_removal\";"));
+    assert_int_equal(run("workflow", "graph", "modify_node", "--dot", NULL), 0);
+    assert_non_null(strstr(out, "\"push_config\" [shape=hexagon, style=filled, "
+                                "fillcolor=\"#cfe2ff\", label=\"Push the node configuration\\n"
+                                "(CALLBACK: waits for an external system)\"];"));
+    assert_non_null(strstr(out, "\"push_config\" -> \"resync\";"));
+
+    /* SVG: the DOT text goes through a pipe into dot -Tsvg -o FILE. A stand-in dot checks
+     * its arguments and wraps what it read. */
+    write_script(dir, "fake-dot",
+                 "[ \"$1\" = -Tsvg ] || exit 9\n"
+                 "if [ \"$2\" = -o ]; then exec > \"$3\"; fi\n"
+                 "echo '<svg>'; cat; echo '</svg>'\n",
+                 fake, sizeof(fake));
+    write_script(dir, "failing-dot", "cat > /dev/null; echo 'dot: syntax error' >&2; exit 3\n",
+                 failing, sizeof(failing));
+    snprintf(svg, sizeof(svg), "%s/create_node.svg", dir);
+    setenv("ORCH_DOT", fake, 1);
+    assert_int_equal(run("workflow", "graph", "create_node", "--svg", svg, NULL), 0);
+    f = fopen(svg, "r");
+    assert_non_null(f);
+    n = fread(file, 1, sizeof(file) - 1, f);
+    fclose(f);
+    file[n] = '\0';
+    assert_true(strncmp(file, "<svg>\ndigraph \"create_node\" {", 28) == 0);
+    assert_non_null(strstr(file, "shape=diamond"));
+    assert_non_null(strstr(file, "}\n</svg>\n"));
+    assert_int_equal(run("workflow", "graph", "create_node", "--svg", "-", NULL), 0);
+    assert_true(strncmp(out, "<svg>\ndigraph", 13) == 0);
+    /* dot fails: said so, exit 1. */
+    setenv("ORCH_DOT", failing, 1);
+    assert_int_equal(run("workflow", "graph", "create_node", "--svg", svg, NULL), 1);
+    assert_non_null(strstr(out, "error: cannot draw the SVG: '"));
+    assert_non_null(strstr(out, "failed (exit status 3)"));
+    /* dot missing: a clear error, nothing written. */
+    unlink(svg);
+    setenv("ORCH_DOT", "orch-no-such-dot-program", 1);
+    assert_int_equal(run("workflow", "graph", "create_node", "--svg", svg, NULL), 1);
+    assert_non_null(strstr(out, "error: cannot draw the SVG: Graphviz is not installed "
+                                "('orch-no-such-dot-program' is not on the PATH)"));
+    assert_non_null(strstr(out, "apt-get install graphviz"));
+    assert_int_equal(access(svg, F_OK), -1);
+    unsetenv("ORCH_DOT");
+
+    /* The real dot, when this machine has Graphviz; its absence said in words otherwise. */
+    if (on_path("dot")) {
+        assert_int_equal(run("workflow", "graph", "create_node", "--svg", svg, NULL), 0);
+        f = fopen(svg, "r");
+        assert_non_null(f);
+        n = fread(file, 1, sizeof(file) - 1, f);
+        fclose(f);
+        file[n] = '\0';
+        assert_non_null(strstr(file, "<svg"));
+        assert_non_null(strstr(file, "Allocate the IPv6 loopback"));
+    } else {
+        print_message("Graphviz dot is not installed: checking its absence is reported\n");
+        assert_int_equal(run("workflow", "graph", "create_node", "--svg", svg, NULL), 1);
+        assert_non_null(strstr(out, "Graphviz is not installed ('dot' is not on the PATH)"));
+    }
+
+    /* Usage: --svg needs a name; an unknown workflow is NOT_FOUND (3). */
+    assert_int_equal(run("workflow", "graph", "create_node", "--svg", "", NULL), 2);
+    assert_int_equal(run("workflow", "graph", "no_such_workflow", "--dot", NULL), 3);
+    unlink(svg);
+    unlink(fake);
+    unlink(failing);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(products_list_get_update, setup, teardown),
         cmocka_unit_test_setup_teardown(subscriptions_on_an_empty_database, setup, teardown),
         cmocka_unit_test_setup_teardown(processes_and_unimplemented, setup, teardown),
+        cmocka_unit_test_setup_teardown(workflow_graph_dot_and_svg, setup, teardown),
         cmocka_unit_test(help_at_every_level_and_usage_errors),
         cmocka_unit_test(docs_match_the_generated_reference),
     };

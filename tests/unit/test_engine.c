@@ -83,8 +83,8 @@ static const orch_step_def_t steps_v2[] = {
     ORCH_STEPS_END,
 };
 
-static const orch_workflow_def_t wf_v1 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 1, steps_v1, NULL, ORCH_LC_NONE, NULL};
-static const orch_workflow_def_t wf_v2 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 2, steps_v2, NULL, ORCH_LC_NONE, NULL};
+static const orch_workflow_def_t wf_v1 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 1, steps_v1, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL};
+static const orch_workflow_def_t wf_v2 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 2, steps_v2, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL};
 
 static orch_registry_t *reg(void)
 {
@@ -150,13 +150,13 @@ static void registry_refuses_bad_declarations(void **st)
         {"a", "A", ORCH_KIND_STEP, ok_a, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, "noc"},
         ORCH_DONE, ORCH_STEPS_END};
     const orch_workflow_def_t defs[] = {
-        {"w1", "", ORCH_TARGET_SYSTEM, true, 1, dup, NULL, ORCH_LC_NONE, NULL},
-        {"w2", "", ORCH_TARGET_SYSTEM, true, 1, no_end, NULL, ORCH_LC_NONE, NULL},
-        {"w3", "", ORCH_TARGET_SYSTEM, true, 1, bad_key, NULL, ORCH_LC_NONE, NULL},
-        {"w4", "", ORCH_TARGET_SYSTEM, true, 1, no_pred, NULL, ORCH_LC_NONE, NULL},
-        {"w5", "", ORCH_TARGET_SYSTEM, true, 0, steps_v2, NULL, ORCH_LC_NONE, NULL},
-        {"w6", "", ORCH_TARGET_SYSTEM, true, 1, steps_v2, NULL, ORCH_LC_NONE, "Change Manager"},
-        {"w7", "", ORCH_TARGET_SYSTEM, true, 1, role_on_step, NULL, ORCH_LC_NONE, NULL},
+        {"w1", "", ORCH_TARGET_SYSTEM, true, 1, dup, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
+        {"w2", "", ORCH_TARGET_SYSTEM, true, 1, no_end, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
+        {"w3", "", ORCH_TARGET_SYSTEM, true, 1, bad_key, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
+        {"w4", "", ORCH_TARGET_SYSTEM, true, 1, no_pred, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
+        {"w5", "", ORCH_TARGET_SYSTEM, true, 0, steps_v2, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
+        {"w6", "", ORCH_TARGET_SYSTEM, true, 1, steps_v2, NULL, ORCH_LC_NONE, "Change Manager", NULL, NULL, NULL},
+        {"w7", "", ORCH_TARGET_SYSTEM, true, 1, role_on_step, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
     };
     orch_registry_t *r = orch_registry_new();
     orch_error_t err;
