@@ -179,6 +179,7 @@ CLI_HANDLER(cli_cmd_engine_status);
 CLI_HANDLER(cli_cmd_engine_pause);
 CLI_HANDLER(cli_cmd_engine_resume);
 CLI_HANDLER(cli_cmd_engine_replicas);
+CLI_HANDLER(cli_cmd_engine_audit);
 CLI_HANDLER(cli_cmd_schedule_list);
 CLI_HANDLER(cli_cmd_schedule_create);
 CLI_HANDLER(cli_cmd_schedule_update);

@@ -75,6 +75,39 @@ int cli_cmd_engine_resume(cli_ctx_t *ctx, const cli_args_t *args)
     return engine_call(ctx, SVC "ResumeEngine", &req.base);
 }
 
+/* The audit log of admin actions, newest first. */
+int cli_cmd_engine_audit(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__ListAdminActionsRequest req =
+        ORCHESTRATOR__V1__LIST_ADMIN_ACTIONS_REQUEST__INIT;
+    cli_list_t l;
+    int err;
+    req.method = (char *)(cli_args_get(args, "method") ? cli_args_get(args, "method") : "");
+    req.target = (char *)(cli_args_get(args, "target") ? cli_args_get(args, "target") : "");
+    err = cli_list_fetch(ctx, args, SVC "ListAdminActions", &req.base,
+                         &orchestrator__v1__list_admin_actions_response__descriptor, "actions",
+                         &l);
+    if (!err && ctx->json)
+        err = cli_list_print_json(&l);
+    else if (!err) {
+        const char *h[] = {"ID", "TIME", "ACTOR", "METHOD", "TARGET"};
+        cli_table_t *t = cli_table_new(5, h);
+        for (size_t i = 0; i < l.nitems; i++) {
+            const Orchestrator__V1__AdminAction *a =
+                (const Orchestrator__V1__AdminAction *)l.items[i];
+            char id[24], when[64];
+            snprintf(id, sizeof(id), "%lld", (long long)a->action_id);
+            const char *row[] = {id, cli_ts(a->action_time, when, sizeof(when)),
+                                 a->actor ? a->actor->name : "", a->method, a->target};
+            cli_table_add_row(t, row);
+        }
+        cli_table_print(t, stdout, 0);
+        cli_table_free(t);
+    }
+    cli_list_free(&l);
+    return err;
+}
+
 int cli_cmd_engine_replicas(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListReplicasRequest req = ORCHESTRATOR__V1__LIST_REPLICAS_REQUEST__INIT;

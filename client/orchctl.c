@@ -499,6 +499,22 @@ static const cli_command_t commands[] = {
                            "state, hostname, build_version, heartbeat_time, start_time")},
         .handler = cli_cmd_engine_replicas,
     },
+    {
+        .noun = "engine",
+        .verb = "audit",
+        .usage = "[--method RPC] [--target ID] [--page-size N] [--page-token TOKEN] [--all]",
+        .summary = "List the administrative actions, newest first (admin)",
+        .help = "Prints a table ID, TIME, ACTOR, METHOD, TARGET: every call that needs the "
+                "admin role\n(engine pause/resume, product updates, set-in-sync, schedules, "
+                "process deletions),\nrecorded when it committed.\n" LIST_HELP,
+        .opts = {{"method", "RPC", "Only this RPC's actions, e.g. UpdateProduct"},
+                 {"target", "ID", "Only actions on this id"},
+                 {"page-size", "N", "Actions per request (server default 50, max 500)"},
+                 {"page-token", "TOKEN", "Start at this page (from a previous run)"},
+                 {"all", NULL, "Follow next_page_token to the end (the default without "
+                               "--page-size)"}},
+        .handler = cli_cmd_engine_audit,
+    },
     /* ---- schedule ---- */
     {
         .noun = "schedule",

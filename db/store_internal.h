@@ -136,6 +136,12 @@ orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const 
                                    const json_t *overlay, orch_error_t *err);
 orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
+orch_err_t db__admin_action_record(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
+                                   const char *method, const char *target,
+                                   const char *request_id, orch_error_t *err);
+orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
+                                 const char *target, int64_t before_id, int limit,
+                                 orch_admin_action_t **out, size_t *n, orch_error_t *err);
 orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char *step_key,
                                const char *token, int timeout_ms, orch_error_t *err);
 orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const char *token,

@@ -118,6 +118,15 @@ typedef struct orch_status_count {
     long count;
 } orch_status_count_t;
 
+/* One administrative action (the audit log of admin calls). Strings owned by the record;
+ * free an array with orch_admin_actions_free. */
+typedef struct orch_admin_action {
+    int64_t id;
+    int64_t time_us;
+    char *actor_kind, *actor_name, *method, *target, *request_id;
+} orch_admin_action_t;
+void orch_admin_actions_free(orch_admin_action_t *a, size_t n);
+
 /* The engine switch. */
 typedef struct orch_engine_status {
     bool paused;

@@ -230,6 +230,16 @@ typedef struct orch_store_ops {
                                 orch_engine_status_t *out, orch_error_t *err);
     orch_err_t (*engine_set_paused)(orch_tx_t *tx, bool paused, const char *actor,
                                     orch_error_t *err);
+    /* The audit log of admin calls: one row in tx, the unit of work of the change. */
+    orch_err_t (*admin_action_record)(orch_tx_t *tx, const char *actor_kind,
+                                      const char *actor_name, const char *method,
+                                      const char *target, const char *request_id,
+                                      orch_error_t *err);
+    /* Newest first: at most limit actions with id < before_id (0 = from the newest), only
+     * of method / target when non-empty. *out: caller frees with orch_admin_actions_free. */
+    orch_err_t (*admin_action_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
+                                    const char *target, int64_t before_id, int limit,
+                                    orch_admin_action_t **out, size_t *n, orch_error_t *err);
     /* Workflows from the database (name order, keyset pages; filter over name, description,
      * target, is_task). ListWorkflows carries only the latest version of each. */
     orch_err_t (*workflow_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,

@@ -128,11 +128,12 @@ static int stop_pipe_init(void)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* reload the authentication keys */
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
 
-/* Blocks until SIGINT or SIGTERM arrives; returns its number. */
+/* Blocks until SIGINT, SIGTERM or SIGHUP arrives; returns its number. */
 static int stop_pipe_wait(void)
 {
     unsigned char b = 0;
@@ -279,6 +280,8 @@ int main(int argc, char **argv)
     orch_catalog_t *cat = NULL;
     srv_server_t *srv = NULL, *health_srv = NULL;
     srv_auth_t *auth = NULL;
+    srv_auth_live_t *auth_live = NULL; /* the keys calls are checked with (rotated by SIGHUP) */
+    srv_auth_config_t auth_cfg = {0};
     struct grpc_server_credentials *tls_creds = NULL;
     db_migrate_mode_t mode;
     watchdog_t wd;
@@ -309,14 +312,13 @@ int main(int argc, char **argv)
     /* Security first: a wrong key file should stop the server before it touches the
      * database. */
     orch_error_init(&err);
-    if (strcmp(cfg.auth, "on") == 0 &&
-        srv_auth_new(&(srv_auth_config_t){.jwt_secret_file = cfg.jwt_secret_file,
-                                          .jwt_public_key_file = cfg.jwt_public_key_file,
-                                          .jwt_issuer = cfg.jwt_issuer,
-                                          .jwt_audience = cfg.jwt_audience,
-                                          .api_tokens_file = cfg.api_tokens_file,
-                                          .clock_skew_s = -1},
-                     &auth, &err)) {
+    auth_cfg = (srv_auth_config_t){.jwt_secret_file = cfg.jwt_secret_file,
+                                   .jwt_public_key_file = cfg.jwt_public_key_file,
+                                   .jwt_issuer = cfg.jwt_issuer,
+                                   .jwt_audience = cfg.jwt_audience,
+                                   .api_tokens_file = cfg.api_tokens_file,
+                                   .clock_skew_s = -1};
+    if (strcmp(cfg.auth, "on") == 0 && srv_auth_new(&auth_cfg, &auth, &err)) {
         orch_err("main", "cannot set up authentication: %s", err.message);
         goto out;
     }
@@ -327,8 +329,12 @@ int main(int argc, char **argv)
         orch_err("main", "cannot set up TLS: %s", err.message);
         goto out;
     }
-    if (auth)
-        orch_info("main", "authentication on: %s", srv_auth_describe(auth));
+    if (auth) {
+        orch_info("main", "authentication on: %s (SIGHUP reloads the key and token files)",
+                  srv_auth_describe(auth));
+        auth_live = srv_auth_live_new(auth); /* owns auth from here */
+        auth = NULL;
+    }
     else
         orch_warn("main",
                   "authentication is OFF (--auth=off): anyone who reaches %s may call "
@@ -440,8 +446,8 @@ int main(int argc, char **argv)
                                          .max_connection_age_ms = cfg.max_connection_age_ms,
                                          .max_concurrent_streams = cfg.max_concurrent_streams,
                                          .app = &app,
-                                         .auth = auth ? srv_auth_check : NULL,
-                                         .auth_data = auth,
+                                         .auth = auth_live ? srv_auth_live_check : NULL,
+                                         .auth_data = auth_live,
                                          .credentials = tls_creds});
     srv_server_add_methods(srv, srv_health_methods);
     srv_server_add_methods(srv, srv_product_methods);
@@ -474,7 +480,16 @@ int main(int argc, char **argv)
     wd_running = true;
     orch_info("main", "serving on %s", cfg.listen);
 
-    sig = stop_pipe_wait();
+    while ((sig = stop_pipe_wait()) == SIGHUP) {
+        if (!auth_live) {
+            orch_info("main", "SIGHUP: authentication is off, no keys to reload");
+            continue;
+        }
+        orch_error_init(&err);
+        if (srv_auth_live_reload(auth_live, &auth_cfg, &err))
+            orch_warn("main", "SIGHUP: keys not reloaded, the running ones stay: %s",
+                      err.message);
+    }
     orch_info("main", "%s: draining (grace %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
               cfg.grace_seconds);
     atomic_store(&app.draining, 1);
@@ -508,6 +523,7 @@ out:
     if (tls_creds)
         grpc_server_credentials_release(tls_creds);
     srv_auth_free(auth);
+    srv_auth_live_free(auth_live);
     if (grpc_up)
         grpc_shutdown();
     orch_store_free(app.store);

@@ -74,3 +74,15 @@ void orch_wf_info_free(orch_wf_info_t *w)
     free(w->products);
     free(w);
 }
+
+void orch_admin_actions_free(orch_admin_action_t *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++) {
+        free(a[i].actor_kind);
+        free(a[i].actor_name);
+        free(a[i].method);
+        free(a[i].target);
+        free(a[i].request_id);
+    }
+    free(a);
+}

@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -730,5 +731,57 @@ orch_err_t srv_auth_check(void *auth_data, srv_call_t *call, unsigned method_fla
     rc = srv_auth_authorize(method_flags, id.roles, md ? md->name : srv_call_path(call), err);
     if (rc)
         orch_info("auth", "%s by %s %s: %s", srv_call_path(call), id.kind, id.name, err->message);
+    return rc;
+}
+
+/* ---- rotation -------------------------------------------------------------------------- */
+
+struct srv_auth_live {
+    pthread_rwlock_t lock; /* readers: calls being checked; writer: a reload's swap */
+    srv_auth_t *cur;       /* owned */
+};
+
+srv_auth_live_t *srv_auth_live_new(srv_auth_t *auth)
+{
+    srv_auth_live_t *l = orch_calloc(1, sizeof(*l));
+    pthread_rwlock_init(&l->lock, NULL);
+    l->cur = auth;
+    return l;
+}
+
+void srv_auth_live_free(srv_auth_live_t *l)
+{
+    if (!l)
+        return;
+    srv_auth_free(l->cur);
+    pthread_rwlock_destroy(&l->lock);
+    free(l);
+}
+
+orch_err_t srv_auth_live_reload(srv_auth_live_t *l, const srv_auth_config_t *cfg,
+                                orch_error_t *err)
+{
+    srv_auth_t *fresh = NULL, *old;
+    /* Read and check everything first: a bad file leaves the running keys alone. */
+    orch_err_t rc = srv_auth_new(cfg, &fresh, err);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&l->lock);
+    old = l->cur;
+    l->cur = fresh;
+    pthread_rwlock_unlock(&l->lock);
+    orch_info("auth", "keys reloaded: %s", srv_auth_describe(fresh));
+    srv_auth_free(old); /* no reader holds it: they hold the lock while they use it */
+    return ORCH_OK;
+}
+
+orch_err_t srv_auth_live_check(void *live, srv_call_t *call, unsigned method_flags,
+                               orch_error_t *err)
+{
+    srv_auth_live_t *l = live;
+    orch_err_t rc;
+    pthread_rwlock_rdlock(&l->lock);
+    rc = srv_auth_check(l->cur, call, method_flags, err);
+    pthread_rwlock_unlock(&l->lock);
     return rc;
 }

@@ -68,6 +68,20 @@ orch_err_t srv_auth_authorize(unsigned method_flags, unsigned roles, const char 
 orch_err_t srv_auth_check(void *auth_data, srv_call_t *call, unsigned method_flags,
                           orch_error_t *err);
 
+/* Keys that can be rotated without a restart: the hook's auth_data is a live holder whose
+ * srv_auth_t is replaced by srv_auth_live_reload (SIGHUP re-reads the same files). Calls
+ * being checked finish with the keys they started with; a reload that fails (a file
+ * missing or wrong) changes nothing and says why. */
+typedef struct srv_auth_live srv_auth_live_t;
+/* Takes ownership of auth. */
+srv_auth_live_t *srv_auth_live_new(srv_auth_t *auth);
+void srv_auth_live_free(srv_auth_live_t *l); /* NULL ok */
+orch_err_t srv_auth_live_reload(srv_auth_live_t *l, const srv_auth_config_t *cfg,
+                                orch_error_t *err);
+/* The srv_auth_fn for a live holder (auth_data = the srv_auth_live_t). */
+orch_err_t srv_auth_live_check(void *live, srv_call_t *call, unsigned method_flags,
+                               orch_error_t *err);
+
 /* The role bits a role name grants ("admin" -> all three), or 0 for an unknown name. */
 unsigned srv_auth_role_bits(const char *name);
 

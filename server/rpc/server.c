@@ -235,6 +235,11 @@ const ProtobufCMethodDescriptor *srv_call_method(srv_call_t *call)
     return call->me ? call->me->md : NULL;
 }
 
+unsigned srv_call_method_flags(srv_call_t *call)
+{
+    return call->me ? call->me->m.flags : 0;
+}
+
 const ProtobufCMessageDescriptor *srv_call_output(srv_call_t *call)
 {
     return call->me ? call->me->output : NULL;

@@ -121,6 +121,8 @@ const struct orch_ctx *srv_call_ctx(srv_call_t *call);
 /* The method being served: its path ("/pkg.Service/Method"), and its descriptors. */
 const char *srv_call_path(srv_call_t *call);
 const ProtobufCMethodDescriptor *srv_call_method(srv_call_t *call);
+/* The method's flags (SRV_ROLE_* and SRV_METHOD_*), 0 for an unknown method. */
+unsigned srv_call_method_flags(srv_call_t *call);
 const ProtobufCMessageDescriptor *srv_call_output(srv_call_t *call);
 
 /* Who is calling: set by the auth hook ("user", "alice"), else the peer address with kind

@@ -46,6 +46,7 @@ orch_err_t srv_idem_begin(srv_call_t *call, const ProtobufCMessage *req, const c
     orch_err_t rc;
 
     memset(idem, 0, sizeof(*idem));
+    idem->req = req;
     if (request_id && *request_id) {
         rc = orch_uuid_check(request_id, "request_id", err);
         if (rc)
@@ -88,6 +89,31 @@ fail:
     return rc;
 }
 
+/* What an admin call acted on: the request's first "*_id" string field (request_id aside),
+ * looking one message deep (UpdateProduct's product.product_id). "" when none. */
+static const char *target_of(const ProtobufCMessage *m, int depth)
+{
+    const ProtobufCMessageDescriptor *d = m ? m->descriptor : NULL;
+    for (unsigned i = 0; d && i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const void *at = (const char *)m + f->offset;
+        size_t len = strlen(f->name);
+        if (f->label == PROTOBUF_C_LABEL_REPEATED)
+            continue;
+        if (f->type == PROTOBUF_C_TYPE_STRING && len > 3 &&
+            strcmp(f->name + len - 3, "_id") == 0 && strcmp(f->name, "request_id") != 0) {
+            const char *v = *(const char *const *)at;
+            if (v && *v)
+                return v;
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth == 0) {
+            const char *v = target_of(*(const ProtobufCMessage *const *)at, 1);
+            if (*v)
+                return v;
+        }
+    }
+    return "";
+}
+
 orch_err_t srv_idem_commit(srv_call_t *call, srv_idem_t *idem, const ProtobufCMessage *resp,
                            orch_error_t *err)
 {
@@ -95,8 +121,19 @@ orch_err_t srv_idem_commit(srv_call_t *call, srv_idem_t *idem, const ProtobufCMe
     orch_store_t *st = app->store;
     orch_err_t rc = ORCH_OK;
     orch_tx_t *tx = idem->tx;
+    const ProtobufCMethodDescriptor *md = srv_call_method(call);
 
     idem->tx = NULL;
+    if (srv_call_method_flags(call) & SRV_ROLE_ADMIN) {
+        rc = st->ops->admin_action_record(tx, srv_call_actor_kind(call),
+                                          srv_call_actor_name(call),
+                                          md ? md->name : srv_call_path(call),
+                                          target_of(idem->req, 0), idem->request_id, err);
+        if (rc) {
+            st->ops->tx_rollback(tx);
+            return rc;
+        }
+    }
     if (idem->request_id) {
         size_t n = protobuf_c_message_get_packed_size(resp);
         uint8_t *buf = orch_malloc(n ? n : 1);

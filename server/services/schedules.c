@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/alloc.h"
 #include "domain/engine/engine.h"
 #include "domain/ids.h"
 #include "domain/page.h"
@@ -430,6 +431,79 @@ static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
     return ORCH_OK;
 }
 
+/* ListAdminActions: newest first, keyset pages on action_id; the token is bound to the
+ * method and target asked for, so it cannot be replayed against another query. */
+static orch_err_t list_admin_actions(srv_call_t *call, const ProtobufCMessage *reqm,
+                                     ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListAdminActionsRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListAdminActionsResponse *resp;
+    orch_admin_action_t *items = NULL;
+    size_t n = 0;
+    int size = 0;
+    int64_t before = 0;
+    char *binding = NULL, *pos = NULL;
+    orch_err_t rc = orch_page_size(req->page_size, &size, err);
+    if (rc)
+        return rc;
+    if (req->method && strlen(req->method) > 255)
+        return orch_error_invalid(err, "method", "a method name has at most 255 characters");
+    if (req->target && strlen(req->target) > 255)
+        return orch_error_invalid(err, "target", "a target has at most 255 characters");
+    binding = orch_asprintf("admin_actions|%s|%s", req->method ? req->method : "",
+                            req->target ? req->target : "");
+    if (req->page_token && *req->page_token) {
+        rc = orch_page_token_parse(req->page_token, binding, &pos, err);
+        if (rc)
+            goto out;
+        before = strtoll(pos, NULL, 10);
+    }
+    /* One more than a page: whether there is a next page. */
+    rc = app->store->ops->admin_action_list(app->store, srv_call_ctx(call), req->method,
+                                            req->target, before, size + 1, &items, &n, err);
+    if (rc)
+        goto out;
+    resp = NEW(a, Orchestrator__V1__ListAdminActionsResponse);
+    orchestrator__v1__list_admin_actions_response__init(resp);
+    resp->n_actions = n > (size_t)size ? (size_t)size : n;
+    resp->actions = orch_arena_alloc(a, (resp->n_actions + 1) * sizeof(*resp->actions));
+    for (size_t i = 0; i < resp->n_actions; i++) {
+        Orchestrator__V1__AdminAction *pb = NEW(a, Orchestrator__V1__AdminAction);
+        orchestrator__v1__admin_action__init(pb);
+        pb->action_id = items[i].id;
+        pb->action_time = srv_codec_timestamp(a, items[i].time_us);
+        pb->actor = NEW(a, Orchestrator__V1__Actor);
+        orchestrator__v1__actor__init(pb->actor);
+        pb->actor->name = orch_arena_strdup(a, items[i].actor_name);
+        pb->actor->kind = strcmp(items[i].actor_kind, "user") == 0
+                              ? ORCHESTRATOR__V1__ACTOR__KIND__KIND_USER
+                          : strcmp(items[i].actor_kind, "api_token") == 0
+                              ? ORCHESTRATOR__V1__ACTOR__KIND__KIND_API_TOKEN
+                              : ORCHESTRATOR__V1__ACTOR__KIND__KIND_PEER;
+        pb->method = orch_arena_strdup(a, items[i].method);
+        pb->target = orch_arena_strdup(a, items[i].target);
+        pb->request_id = orch_arena_strdup(a, items[i].request_id);
+        resp->actions[i] = pb;
+    }
+    resp->next_page_token = "";
+    if (n > (size_t)size) {
+        char p[32];
+        char *tok;
+        snprintf(p, sizeof(p), "%lld", (long long)items[size - 1].id);
+        tok = orch_page_token_make(binding, p);
+        resp->next_page_token = orch_arena_strdup(a, tok);
+        free(tok);
+    }
+    *respm = &resp->base;
+out:
+    orch_admin_actions_free(items, n);
+    free(binding);
+    free(pos);
+    return rc;
+}
+
 const srv_method_t srv_schedule_methods[] = {
     {&orchestrator__v1__engine_service__descriptor, "ListReplicas", list_replicas,
      SRV_ROLE_READER, NULL},
@@ -441,5 +515,7 @@ const srv_method_t srv_schedule_methods[] = {
      SRV_ROLE_ADMIN, NULL},
     {&orchestrator__v1__engine_service__descriptor, "ListSchedules", list_schedules,
      SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__engine_service__descriptor, "ListAdminActions", list_admin_actions,
+     SRV_ROLE_ADMIN, NULL},
     {0},
 };

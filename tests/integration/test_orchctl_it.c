@@ -194,6 +194,17 @@ static void processes_and_unimplemented(void **state)
     assert_int_equal(run("process", "start", "create_node", "--input", "/nonexistent.json", NULL),
                      2);
 
+    /* Admin actions are audited: the pause and the resume, newest first. */
+    assert_int_equal(run("engine", "pause", NULL), 0);
+    assert_int_equal(run("engine", "resume", NULL), 0);
+    assert_int_equal(run("engine", "audit", NULL), 0);
+    assert_true(strncmp(out, "ID  TIME", 8) == 0);
+    assert_non_null(strstr(out, "ResumeEngine"));
+    assert_true(strstr(out, "ResumeEngine") < strstr(out, "PauseEngine"));
+    assert_int_equal(run("--json", "engine", "audit", "--method", "PauseEngine", NULL), 0);
+    assert_non_null(strstr(out, "\"method\": \"PauseEngine\""));
+    assert_null(strstr(out, "ResumeEngine"));
+
     /* An RPC the server may not implement yet is a refusal in words, or works. */
     rc = run("schedule", "list", NULL);
     if (rc != 0) {

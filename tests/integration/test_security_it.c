@@ -48,6 +48,7 @@
 /* gRPC status codes used here. */
 enum {
     OK = 0,
+    INVALID_ARGUMENT = 3,
     NOT_FOUND = 5,
     PERMISSION_DENIED = 7,
     UNAVAILABLE = 14,
@@ -550,6 +551,74 @@ static void roles_and_actor(void **state)
     assert_string_equal(who, "deploy-bot");
     assert_int_equal(engine_switch(reader, true, who, sizeof(who)), PERMISSION_DENIED);
 
+    /* The audit log of admin actions: every admin call that committed, newest first, with
+     * who made it and what it acted on; refused calls left nothing. Readers cannot see it. */
+    {
+        Orchestrator__V1__ListAdminActionsRequest req =
+            ORCHESTRATOR__V1__LIST_ADMIN_ACTIONS_REQUEST__INIT;
+        Orchestrator__V1__ListAdminActionsResponse *r = NULL;
+        const char *path = "/orchestrator.v1.EngineService/ListAdminActions";
+        assert_int_equal(cli_call_unary(reader, path, &req.base,
+                                        &orchestrator__v1__list_admin_actions_response__descriptor,
+                                        10000, (ProtobufCMessage **)&r, &st),
+                         PERMISSION_DENIED);
+        cli_status_cleanup(&st);
+        assert_int_equal(cli_call_unary(admin, path, &req.base,
+                                        &orchestrator__v1__list_admin_actions_response__descriptor,
+                                        10000, (ProtobufCMessage **)&r, &st),
+                         OK);
+        cli_status_cleanup(&st);
+        /* UpdateProduct by alice, UpdateProduct by deploy-bot, PauseEngine by alice,
+         * ResumeEngine by deploy-bot; newest first. */
+        assert_int_equal(r->n_actions, 4);
+        assert_string_equal(r->actions[0]->method, "ResumeEngine");
+        assert_string_equal(r->actions[0]->actor->name, "deploy-bot");
+        assert_int_equal(r->actions[0]->actor->kind, ORCHESTRATOR__V1__ACTOR__KIND__KIND_API_TOKEN);
+        assert_string_equal(r->actions[1]->method, "PauseEngine");
+        assert_string_equal(r->actions[1]->actor->name, "alice@example.test");
+        assert_int_equal(r->actions[1]->actor->kind, ORCHESTRATOR__V1__ACTOR__KIND__KIND_USER);
+        assert_string_equal(r->actions[3]->method, "UpdateProduct");
+        assert_int_equal(strlen(r->actions[3]->target), 36); /* the product's id */
+        assert_true(r->actions[0]->action_id > r->actions[1]->action_id);
+        assert_non_null(r->actions[0]->action_time);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        /* Pages of one, bound to the query; filtered by method. */
+        req.page_size = 1;
+        req.method = "UpdateProduct";
+        assert_int_equal(cli_call_unary(admin, path, &req.base,
+                                        &orchestrator__v1__list_admin_actions_response__descriptor,
+                                        10000, (ProtobufCMessage **)&r, &st),
+                         OK);
+        cli_status_cleanup(&st);
+        assert_int_equal(r->n_actions, 1);
+        assert_string_equal(r->actions[0]->actor->name, "deploy-bot");
+        assert_string_not_equal(r->next_page_token, "");
+        {
+            char tok[512];
+            snprintf(tok, sizeof(tok), "%s", r->next_page_token);
+            protobuf_c_message_free_unpacked(&r->base, NULL);
+            req.page_token = tok;
+            assert_int_equal(
+                cli_call_unary(admin, path, &req.base,
+                               &orchestrator__v1__list_admin_actions_response__descriptor,
+                               10000, (ProtobufCMessage **)&r, &st),
+                OK);
+            cli_status_cleanup(&st);
+            assert_int_equal(r->n_actions, 1);
+            assert_string_equal(r->actions[0]->actor->name, "alice@example.test");
+            assert_string_equal(r->next_page_token, "");
+            protobuf_c_message_free_unpacked(&r->base, NULL);
+            /* The token does not fit another query. */
+            req.method = "PauseEngine";
+            assert_int_equal(
+                cli_call_unary(admin, path, &req.base,
+                               &orchestrator__v1__list_admin_actions_response__descriptor,
+                               10000, (ProtobufCMessage **)&r, &st),
+                INVALID_ARGUMENT);
+            cli_status_cleanup(&st);
+        }
+    }
+
     /* orchctl: --token reaches the server; without one the call is refused (exit 4). */
     {
         char out[8192];
@@ -730,6 +799,71 @@ static void workflow_and_step_roles(void **state)
     cli_channel_free(approver);
     cli_channel_free(admin);
     cli_channel_free(jwt_cm);
+    stop(&s);
+}
+
+/* Polls ListProducts with token until it answers want (5 s). */
+static void wait_list(harness_server_t *s, const char *token, int want)
+{
+    for (int i = 0; i < 50; i++) {
+        cli_channel_t *ch = channel(s->addr, token);
+        cli_status_t st;
+        int got = list_products(ch, &st);
+        cli_status_cleanup(&st);
+        cli_channel_free(ch);
+        if (got == want)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("ListProducts with %s never answered %d", token, want);
+}
+
+/* Rotating API tokens without a restart: SIGHUP re-reads the file; a broken file leaves the
+ * running tokens in place. */
+static void keys_reload_on_sighup(void **state)
+{
+    harness_server_t s;
+    char script[2048], tokens[512];
+    (void)state;
+    snprintf(script, sizeof(script),
+             "cd %s\n"
+             "r=$(printf %%s reader-token-1234567890 | sha256sum | cut -d' ' -f1)\n"
+             "printf '%%s reader metrics-bot\\n' \"$r\" > rotating.txt\n",
+             dir);
+    sh(script);
+    path_of(tokens, sizeof(tokens), "rotating.txt");
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--auth=on", "--api-tokens-file", tokens, NULL});
+    expect_list(&s, "new-token-4444444444", UNAUTHENTICATED, "TOKEN_INVALID", NULL);
+    expect_list(&s, "reader-token-1234567890", OK, NULL, NULL);
+
+    /* A new token is added: it works after SIGHUP. */
+    snprintf(script, sizeof(script),
+             "cd %s\n"
+             "n=$(printf %%s new-token-4444444444 | sha256sum | cut -d' ' -f1)\n"
+             "printf '%%s reader new-bot\\n' \"$n\" >> rotating.txt\n",
+             dir);
+    sh(script);
+    assert_int_equal(kill(s.pid, SIGHUP), 0);
+    wait_list(&s, "new-token-4444444444", OK);
+
+    /* A broken file: refused, the running tokens stay. */
+    write_file("rotating.txt", "not a token line\n");
+    assert_int_equal(kill(s.pid, SIGHUP), 0);
+    usleep(500 * 1000);
+    expect_list(&s, "new-token-4444444444", OK, NULL, NULL);
+    expect_list(&s, "reader-token-1234567890", OK, NULL, NULL);
+
+    /* The old token is revoked: refused after SIGHUP. */
+    snprintf(script, sizeof(script),
+             "cd %s\n"
+             "n=$(printf %%s new-token-4444444444 | sha256sum | cut -d' ' -f1)\n"
+             "printf '%%s reader new-bot\\n' \"$n\" > rotating.txt\n",
+             dir);
+    sh(script);
+    assert_int_equal(kill(s.pid, SIGHUP), 0);
+    wait_list(&s, "reader-token-1234567890", UNAUTHENTICATED);
+    expect_list(&s, "new-token-4444444444", OK, NULL, NULL);
     stop(&s);
 }
 
@@ -1018,6 +1152,7 @@ int main(void)
         cmocka_unit_test(rs256_tokens),    cmocka_unit_test(es256_and_hs256),
         cmocka_unit_test(roles_and_actor), cmocka_unit_test(refuses_bad_configuration),
         cmocka_unit_test(workflow_and_step_roles),
+        cmocka_unit_test(keys_reload_on_sighup),
         cmocka_unit_test(tls_handshake),   cmocka_unit_test(mutual_tls),
         cmocka_unit_test(orchctl_tls),
     };

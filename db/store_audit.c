@@ -1,0 +1,75 @@
+/* The audit log of administrative actions (admin_actions, migration 0010): a row appended in
+ * the unit of work of each admin call, and the newest-first list EngineService shows. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/store_internal.h"
+#include "domain/alloc.h"
+
+#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+
+/* Column values are capped by the table's checks: clip rather than fail the action. */
+static void clip(char *out, size_t cap, const char *s)
+{
+    snprintf(out, cap, "%s", s ? s : "");
+}
+
+orch_err_t db__admin_action_record(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
+                                   const char *method, const char *target,
+                                   const char *request_id, orch_error_t *err)
+{
+    char kind[33], name[256], m[256], t[256], rid[65];
+    clip(kind, sizeof(kind), actor_kind);
+    clip(name, sizeof(name), actor_name);
+    clip(m, sizeof(m), method);
+    clip(t, sizeof(t), target);
+    clip(rid, sizeof(rid), request_id);
+    return db_execp(tx->conn,
+                    "INSERT INTO admin_actions (actor_kind, actor_name, method, target, "
+                    "request_id) VALUES ($1, $2, $3, $4, $5)",
+                    5, (const char *[]){kind, name, m, t, rid}, NULL, err);
+}
+
+orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
+                                 const char *target, int64_t before_id, int limit,
+                                 orch_admin_action_t **out, size_t *n, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    PGresult *res = NULL;
+    char before[32], lim[16];
+    orch_err_t rc;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(before, sizeof(before), "%lld", (long long)(before_id > 0 ? before_id : 0));
+    snprintf(lim, sizeof(lim), "%d", limit > 0 ? limit : 50);
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    rc = db_execp(c,
+                  "SELECT action_id, " US("action_time") ", actor_kind, actor_name, method, "
+                  "target, request_id FROM admin_actions WHERE ($1::bigint = 0 OR action_id < "
+                  "$1::bigint) AND ($2 = '' OR method = $2) AND ($3 = '' OR target = $3) "
+                  "ORDER BY action_id DESC LIMIT $4::int",
+                  4, (const char *[]){before, method ? method : "", target ? target : "", lim},
+                  &res, err);
+    if (!rc && PQntuples(res) > 0) {
+        *n = (size_t)PQntuples(res);
+        *out = orch_calloc(*n, sizeof(**out));
+        for (size_t i = 0; i < *n; i++) {
+            orch_admin_action_t *a = &(*out)[i];
+            a->id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+            a->time_us = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+            a->actor_kind = orch_strdup(PQgetvalue(res, (int)i, 2));
+            a->actor_name = orch_strdup(PQgetvalue(res, (int)i, 3));
+            a->method = orch_strdup(PQgetvalue(res, (int)i, 4));
+            a->target = orch_strdup(PQgetvalue(res, (int)i, 5));
+            a->request_id = orch_strdup(PQgetvalue(res, (int)i, 6));
+        }
+    }
+    PQclear(res);
+    db_pool_release(s->pool, c);
+    return rc;
+}
