@@ -26,5 +26,7 @@ extern const orch_workflow_def_t orch_wf_test_flaky;
 extern const orch_workflow_def_t orch_wf_test_versioned_v1;
 extern const orch_workflow_def_t orch_wf_test_versioned_v2;
 extern const orch_workflow_def_t orch_wf_test_timeout;
+/* Three parallel branches joined (one can be made to fail: state.fail_branch_c). */
+extern const orch_workflow_def_t orch_wf_test_parallel;
 
 #endif
