@@ -157,9 +157,8 @@ orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease
             "  'old_status', (SELECT last_status FROM o), 'new_status', 'running', "
             "  'step_key', $3::text, 'branches_started', to_jsonb($4::text[]), "
             "  'branches_rerun', to_jsonb($5::text[])) FROM u RETURNING 1",
-            5,
-            (const char *[]){process_id, tok, parallel_key, created, names ? names : "{}"},
-            &res, err);
+            5, (const char *[]){process_id, tok, parallel_key, created, names ? names : "{}"}, &res,
+            err);
         if (!rc && PQntuples(res) != 1)
             rc = lease_lost(err, process_id);
         PQclear(res);
@@ -244,8 +243,8 @@ orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, con
             if (strcmp(PQgetvalue(res, j, 0), names[i]) == 0)
                 break;
         if (j == PQntuples(res)) {
-            rc = orch_error_invalid(err, "branches", "parallel step %s has no branch named '%.100s'",
-                                    key, names[i]);
+            rc = orch_error_invalid(err, "branches",
+                                    "parallel step %s has no branch named '%.100s'", key, names[i]);
             goto out;
         }
         if (PQgetvalue(res, j, 1)[0] != 't') {

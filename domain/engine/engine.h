@@ -341,7 +341,7 @@ void orch_outcome_cleanup(orch_outcome_t *o);
 void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_step_ctx_t *ctx,
                      const json_t *state, int attempt, orch_outcome_t *out);
 
-/* ---- Parallel branches: the join (pure; domain/engine/parallel.c) ------------------------------ */
+/* ---- Parallel branches: the join (pure; domain/engine/parallel.c) -------------------------- */
 
 /* One branch run as the store reports it at the join. Borrowed. */
 typedef struct orch_branch_run {

@@ -11,8 +11,7 @@
 #include "domain/metrics.h"
 
 void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c,
-                       const orch_workflow_t *wf, const orch_leaf_t *leaf,
-                       const orch_process_t *p)
+                       const orch_workflow_t *wf, const orch_leaf_t *leaf, const orch_process_t *p)
 {
     orch_tx_t *tx = NULL;
     orch_branch_row_t *rows = NULL;
@@ -29,8 +28,8 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
     orch_error_init(&err);
     rc = st->ops->tx_begin(st, NULL, &tx, &err);
     if (!rc)
-        rc = st->ops->branch_list(tx, c->process_id, c->lease_token, leaf->key, &rows, &nrows,
-                                  &err);
+        rc =
+            st->ops->branch_list(tx, c->process_id, c->lease_token, leaf->key, &rows, &nrows, &err);
     if (rc)
         goto out;
     for (const orch_branch_def_t *b = leaf->def->branches; b->name; b++)
@@ -50,21 +49,22 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
             settled = false;
         else if (strcmp(rows[i].status, "completed") != 0)
             failed[nfailed++] = rows[i].name;
-        runs[i] = (orch_branch_run_t){rows[i].name,    rows[i].status,        rows[i].initial,
-                                      rows[i].final,   rows[i].failed_reason, rows[i].failed_details};
+        runs[i] = (orch_branch_run_t){rows[i].name,  rows[i].status,        rows[i].initial,
+                                      rows[i].final, rows[i].failed_reason, rows[i].failed_details};
     }
     if (ncreate || !settled || (nfailed && strcmp(c->status, "resumed") == 0)) {
         /* Start what is missing; a resumed process (bulk resume) re-runs its failed
          * branches; then wait for the join. */
         bool rerun = settled && nfailed && strcmp(c->status, "resumed") == 0;
         rc = st->ops->branch_start(tx, c->process_id, c->lease_token, leaf->key, create, ncreate,
-                                   state, rerun ? failed : NULL, rerun ? nfailed : 0,
-                                   replica_id, &err);
+                                   state, rerun ? failed : NULL, rerun ? nfailed : 0, replica_id,
+                                   &err);
         if (!rc)
             rc = st->ops->tx_commit(tx, &err);
         tx = NULL;
         if (!rc)
-            orch_info("engine", "process %s (%s): parallel step %s: %zu branch%s started, %zu "
+            orch_info("engine",
+                      "process %s (%s): parallel step %s: %zu branch%s started, %zu "
                       "re-run; waiting for the join",
                       c->process_id, c->workflow, leaf->key, ncreate, ncreate == 1 ? "" : "es",
                       rerun ? nfailed : 0);
@@ -100,8 +100,8 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
         char ml[300];
         snprintf(ml, sizeof(ml), "workflow=\"%s\",status=\"%s\"", c->workflow, out.step_status);
         orch_metrics_add("orch_steps_total", ml, 1);
-        orch_info("engine", "process %s (%s): parallel step %s joined: %s -> %s",
-                  c->process_id, c->workflow, leaf->key, out.step_status, out.process_status);
+        orch_info("engine", "process %s (%s): parallel step %s joined: %s -> %s", c->process_id,
+                  c->workflow, leaf->key, out.step_status, out.process_status);
     }
 out:
     if (rc)

@@ -11,7 +11,6 @@
  * commits the join (orch_parallel_join); else parks it. Errors are logged; a lost lease
  * rolls back. */
 void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c,
-                       const orch_workflow_t *wf, const orch_leaf_t *leaf,
-                       const orch_process_t *p);
+                       const orch_workflow_t *wf, const orch_leaf_t *leaf, const orch_process_t *p);
 
 #endif

@@ -10,7 +10,7 @@
 
 bool orch_branch_settled(const char *status)
 {
-    static const char *const settled[] = {"completed", "failed",  "api_unavailable",
+    static const char *const settled[] = {"completed",         "failed",  "api_unavailable",
                                           "inconsistent_data", "aborted", NULL};
     for (size_t i = 0; status && settled[i]; i++)
         if (strcmp(status, settled[i]) == 0)
@@ -25,7 +25,7 @@ json_t *orch_branch_result(const json_t *initial, const json_t *final)
     json_t *v;
     if (!json_is_object(final))
         return r;
-    json_object_foreach((json_t *)final, k, v)
+    json_object_foreach((json_t *) final, k, v)
     {
         json_t *old = json_is_object(initial) ? json_object_get(initial, k) : NULL;
         if (!old || !json_equal(old, v))
@@ -50,8 +50,7 @@ void orch_parallel_join(const orch_leaf_t *leaf, const orch_branch_run_t *runs, 
             errors, b->name,
             json_pack("{s:s, s:s, s:s}", "status", b->status, "reason",
                       orch_state_str(b->failed_details, "reason",
-                                     strcmp(b->status, "aborted") == 0 ? "ABORTED"
-                                                                       : "STEP_FAILED"),
+                                     strcmp(b->status, "aborted") == 0 ? "ABORTED" : "STEP_FAILED"),
                       "message", b->failed_reason ? b->failed_reason : ""));
     }
     if (json_array_size(failed) == 0) {
@@ -85,8 +84,7 @@ void orch_parallel_join(const orch_leaf_t *leaf, const orch_branch_run_t *runs, 
         {
             char *msg = orch_asprintf("parallel step %s: branch%s %s did not complete; "
                                       "RetryProcess re-runs only the failed branches",
-                                      leaf->key, json_array_size(failed) == 1 ? "" : "es",
-                                      names);
+                                      leaf->key, json_array_size(failed) == 1 ? "" : "es", names);
             json_object_set_new(out->error, "message", json_string(msg));
             free(msg);
         }

@@ -70,10 +70,10 @@ static long long scalar(const char *dbname, const char *fmt, ...)
     r = PQexec(c, q);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         fail_msg("%s: %s", q, PQerrorMessage(c));
-    v = PQgetisnull(r, 0, 0) ? -1
+    v = PQgetisnull(r, 0, 0)            ? -1
         : PQgetvalue(r, 0, 0)[0] == 't' ? 1
         : PQgetvalue(r, 0, 0)[0] == 'f' ? 0
-                                         : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+                                        : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     PQfinish(c);
     return v;
@@ -122,8 +122,8 @@ static process_t *get(harness_server_t *s, const char *id)
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
     req.process_id = (char *)id;
-    cli_call_unary(s->ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
-                   5000, &resp, &st);
+    cli_call_unary(s->ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor, 5000,
+                   &resp, &st);
     if (st.code != 0)
         fail_msg("GetProcess %s: %d %s", id, st.code, st.message ? st.message : "");
     cli_status_cleanup(&st);
@@ -199,14 +199,14 @@ static int retry(harness_server_t *s, const char *id, const char *branch, int *o
 
 /* Committed (success/skipped/complete) rows per step key of the process and its branches
  * that appear more than once: must be 0. */
-#define DUPLICATES                                                                             \
-    "SELECT count(*) FROM (SELECT s.step_key FROM process_steps s JOIN processes p USING "    \
-    "(process_id) WHERE (p.process_id = '%s' OR p.parent_process_id = '%s') AND s.status IN " \
+#define DUPLICATES                                                                                 \
+    "SELECT count(*) FROM (SELECT s.step_key FROM process_steps s JOIN processes p USING "         \
+    "(process_id) WHERE (p.process_id = '%s' OR p.parent_process_id = '%s') AND s.status IN "      \
     "('success', 'skipped', 'complete') GROUP BY s.step_key HAVING count(*) > 1) d"
 /* Rows of one step key (with status) of the process and its branches. */
-#define ROWS                                                                                   \
-    "SELECT count(*) FROM process_steps s JOIN processes p USING (process_id) WHERE "         \
-    "(p.process_id = '%s' OR p.parent_process_id = '%s') AND s.step_key = '%s' AND "           \
+#define ROWS                                                                                       \
+    "SELECT count(*) FROM process_steps s JOIN processes p USING (process_id) WHERE "              \
+    "(p.process_id = '%s' OR p.parent_process_id = '%s') AND s.step_key = '%s' AND "               \
     "s.status = '%s'"
 
 static void join_of_three_concurrent_branches(void **state)
@@ -285,25 +285,29 @@ static void join_of_three_concurrent_branches(void **state)
     protobuf_c_message_free_unpacked(&p->base, NULL);
 
     /* Concurrency from the audit log: the three 300 ms steps overlap in time. */
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps s JOIN processes b USING "
-                                "(process_id) WHERE b.parent_process_id = '%s' AND s.step_key "
-                                "LIKE 'fan/%%/work' AND s.status = 'success'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM process_steps s JOIN processes b USING "
+                            "(process_id) WHERE b.parent_process_id = '%s' AND s.step_key "
+                            "LIKE 'fan/%%/work' AND s.status = 'success'",
                             id),
                      3);
-    assert_int_equal(scalar(db, "SELECT max(s.start_time) < min(s.end_time) FROM process_steps s "
-                                "JOIN processes b USING (process_id) WHERE b.parent_process_id "
-                                "= '%s' AND s.step_key LIKE 'fan/%%/work'",
+    assert_int_equal(scalar(db,
+                            "SELECT max(s.start_time) < min(s.end_time) FROM process_steps s "
+                            "JOIN processes b USING (process_id) WHERE b.parent_process_id "
+                            "= '%s' AND s.step_key LIKE 'fan/%%/work'",
                             id),
                      1);
-    assert_true(scalar(db, "SELECT (extract(epoch FROM max(s.end_time) - min(s.start_time)) * "
-                           "1000)::bigint FROM process_steps s JOIN processes b USING "
-                           "(process_id) WHERE b.parent_process_id = '%s' AND s.step_key LIKE "
-                           "'fan/%%/work'",
+    assert_true(scalar(db,
+                       "SELECT (extract(epoch FROM max(s.end_time) - min(s.start_time)) * "
+                       "1000)::bigint FROM process_steps s JOIN processes b USING "
+                       "(process_id) WHERE b.parent_process_id = '%s' AND s.step_key LIKE "
+                       "'fan/%%/work'",
                        id) < 850);
     assert_int_equal(scalar(db, DUPLICATES, id, id), 0);
     /* Branch processes are not listed as processes of their own. */
-    assert_int_equal(scalar(db, "SELECT count(*) FROM processes WHERE parent_process_id = '%s' "
-                                "AND last_status = 'completed'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM processes WHERE parent_process_id = '%s' "
+                            "AND last_status = 'completed'",
                             id),
                      3);
 
@@ -400,8 +404,9 @@ static void failed_branch_retried_alone(void **state)
     assert_int_equal(scalar(db, ROWS, id, id, "fan", "failed"), 1);
     assert_int_equal(scalar(db, ROWS, id, id, "fan", "success"), 1);
     assert_int_equal(scalar(db, ROWS, id, id, "after", "success"), 1);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps s JOIN processes b USING "
-                                "(process_id) WHERE b.parent_process_id = '%s'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM process_steps s JOIN processes b USING "
+                            "(process_id) WHERE b.parent_process_id = '%s'",
                             id),
                      6);
     assert_int_equal(scalar(db, DUPLICATES, id, id), 0);
@@ -454,11 +459,13 @@ static void sigkill_in_a_branch(void **state)
     snprintf(db, sizeof(db), "%s", a.dbname);
     start(&a, id, "branch_sleep_ms", 100, NULL);
     until = now_ms() + 15000;
-    while (scalar(db, "SELECT count(*) FROM processes WHERE parent_process_id = '%s' AND "
-                      "branch_key = 'fan/b' AND running_step_key = 'fan/b/work'",
+    while (scalar(db,
+                  "SELECT count(*) FROM processes WHERE parent_process_id = '%s' AND "
+                  "branch_key = 'fan/b' AND running_step_key = 'fan/b/work'",
                   id) != 1 ||
-           scalar(db, "SELECT count(*) FROM processes WHERE parent_process_id = '%s' AND "
-                      "last_status = 'completed'",
+           scalar(db,
+                  "SELECT count(*) FROM processes WHERE parent_process_id = '%s' AND "
+                  "last_status = 'completed'",
                   id) != 2) {
         if (now_ms() > until)
             fail_msg("branch b never reached its held step");
@@ -476,14 +483,16 @@ static void sigkill_in_a_branch(void **state)
     /* Every step committed once; branch b's step was finished by the other replica. */
     assert_int_equal(scalar(db, DUPLICATES, id, id), 0);
     assert_int_equal(scalar(db, ROWS, id, id, "fan/b/work", "success"), 1);
-    assert_int_equal(scalar(db, "SELECT (SELECT executed_by FROM process_steps s JOIN processes "
-                                "b USING (process_id) WHERE b.parent_process_id = '%s' AND "
-                                "s.step_key = 'fan/b/work') <> (SELECT executed_by FROM "
-                                "process_steps WHERE process_id = '%s' AND step_key = 'prepare')",
+    assert_int_equal(scalar(db,
+                            "SELECT (SELECT executed_by FROM process_steps s JOIN processes "
+                            "b USING (process_id) WHERE b.parent_process_id = '%s' AND "
+                            "s.step_key = 'fan/b/work') <> (SELECT executed_by FROM "
+                            "process_steps WHERE process_id = '%s' AND step_key = 'prepare')",
                             id, id),
                      1);
-    assert_true(scalar(db, "SELECT claim_count FROM processes WHERE parent_process_id = '%s' AND "
-                           "branch_key = 'fan/b'",
+    assert_true(scalar(db,
+                       "SELECT claim_count FROM processes WHERE parent_process_id = '%s' AND "
+                       "branch_key = 'fan/b'",
                        id) >= 2);
     assert_int_equal(scalar(db, ROWS, id, id, "fan", "success"), 1);
     assert_int_equal(harness_server_stop(&b), 0);
@@ -520,14 +529,16 @@ static void abort_ends_running_branches(void **state)
     p = get(&s, id);
     assert_int_equal(p->status, ST(ABORTED));
     protobuf_c_message_free_unpacked(&p->base, NULL);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM processes WHERE parent_process_id = '%s' "
-                                "AND last_status = 'aborted' AND NOT runnable",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM processes WHERE parent_process_id = '%s' "
+                            "AND last_status = 'aborted' AND NOT runnable",
                             id),
                      3);
     msleep(3500); /* the running branch steps' commits are refused */
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps s JOIN processes b USING "
-                                "(process_id) WHERE b.parent_process_id = '%s' AND s.status = "
-                                "'success'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM process_steps s JOIN processes b USING "
+                            "(process_id) WHERE b.parent_process_id = '%s' AND s.status = "
+                            "'success'",
                             id),
                      0);
     p = get(&s, id);

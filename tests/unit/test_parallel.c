@@ -50,8 +50,12 @@ static const orch_step_def_t good_steps[] = {
 
 static orch_workflow_def_t wf_def(const orch_step_def_t *steps)
 {
-    orch_workflow_def_t d = {.name = "par", .description = "Parallel", .target = ORCH_TARGET_SYSTEM,
-                             .is_task = true, .version = 1, .steps = steps};
+    orch_workflow_def_t d = {.name = "par",
+                             .description = "Parallel",
+                             .target = ORCH_TARGET_SYSTEM,
+                             .is_task = true,
+                             .version = 1,
+                             .steps = steps};
     return d;
 }
 
@@ -71,8 +75,8 @@ static void registry_accepts_and_flattens(void **state)
     orch_workflow_def_t d = wf_def(good_steps);
     const orch_workflow_t *w;
     orch_error_t err;
-    static const char *const keys[] = {"first",         "fan",  "fan/left/work",
-                                       "fan/left/again", "fan/right/work", "last", "done"};
+    static const char *const keys[] = {"first",          "fan",  "fan/left/work", "fan/left/again",
+                                       "fan/right/work", "last", "done"};
     json_t *steps;
     (void)state;
 
@@ -128,15 +132,12 @@ static void runner_next_main_line_and_branches(void **state)
     done[1] = "fan";
     assert_string_equal(orch_runner_next(w, done, 2)->key, "last");
     /* A branch runs its own leaves only, in order, by key. */
-    assert_string_equal(orch_runner_next_in_branch(w, "fan/left", NULL, 0)->key,
-                        "fan/left/work");
+    assert_string_equal(orch_runner_next_in_branch(w, "fan/left", NULL, 0)->key, "fan/left/work");
     done[0] = "fan/left/work";
-    assert_string_equal(orch_runner_next_in_branch(w, "fan/left", done, 1)->key,
-                        "fan/left/again");
+    assert_string_equal(orch_runner_next_in_branch(w, "fan/left", done, 1)->key, "fan/left/again");
     done[1] = "fan/left/again";
     assert_null(orch_runner_next_in_branch(w, "fan/left", done, 2));
-    assert_string_equal(orch_runner_next_in_branch(w, "fan/right", done, 2)->key,
-                        "fan/right/work");
+    assert_string_equal(orch_runner_next_in_branch(w, "fan/right", done, 2)->key, "fan/right/work");
     assert_null(orch_runner_next_in_branch(w, "fan/nope", NULL, 0));
     orch_registry_free(r);
 }
@@ -293,8 +294,8 @@ static void registry_refusals_are_named(void **state)
 static void branch_result_and_settled(void **state)
 {
     json_t *initial = json_pack("{s:i, s:s, s:{s:i}}", "n", 1, "same", "x", "obj", "k", 1);
-    json_t *final = json_pack("{s:i, s:s, s:{s:i}, s:b}", "n", 2, "same", "x", "obj", "k", 1,
-                              "added", 1);
+    json_t *final =
+        json_pack("{s:i, s:s, s:{s:i}, s:b}", "n", 2, "same", "x", "obj", "k", 1, "added", 1);
     json_t *r = orch_branch_result(initial, final);
     (void)state;
     assert_int_equal(json_object_size(r), 2);
@@ -342,15 +343,14 @@ static void join_merges_under_branch_names(void **state)
     assert_true(out.runnable);
     assert_null(out.error);
     /* The same key of two branches kept apart, the state before untouched. */
-    assert_string_equal(json_string_value(json_object_get(json_object_get(out.state, "left"),
-                                                          "work")),
-                        "left done");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(out.state, "right"),
-                                                          "work")),
-                        "right done");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(out.state, "left"),
-                                                        "extra")),
-                     7);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(out.state, "left"), "work")),
+        "left done");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(out.state, "right"), "work")),
+        "right done");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(out.state, "left"), "extra")), 7);
     assert_null(json_object_get(json_object_get(out.state, "left"), "before"));
     assert_string_equal(json_string_value(json_object_get(out.state, "work")), "untouched");
     assert_int_equal(json_object_size(out.delta), 2);
@@ -391,20 +391,18 @@ static void join_fails_naming_failed_branches(void **state)
     assert_int_equal(json_object_size(out.delta), 0);
     assert_string_equal(json_string_value(json_object_get(out.error, "reason")),
                         "PARALLEL_BRANCH_FAILED");
-    assert_non_null(strstr(json_string_value(json_object_get(out.error, "message")),
-                           "branches left, right"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(out.error, "message")), "branches left, right"));
     assert_int_equal(
         json_array_size(json_object_get(json_object_get(out.error, "details"), "failed")), 2);
     errors = json_object_get(json_object_get(out.error, "details"), "errors");
     assert_string_equal(
-        json_string_value(json_object_get(json_object_get(errors, "left"), "reason")),
-        "IPAM_FULL");
+        json_string_value(json_object_get(json_object_get(errors, "left"), "reason")), "IPAM_FULL");
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(errors, "left"), "message")),
         "the pool is full");
     assert_string_equal(
-        json_string_value(json_object_get(json_object_get(errors, "right"), "reason")),
-        "ABORTED");
+        json_string_value(json_object_get(json_object_get(errors, "right"), "reason")), "ABORTED");
     assert_null(json_object_get(errors, "mid"));
     orch_outcome_cleanup(&out);
     json_decref(st);
