@@ -444,6 +444,41 @@ static void retry_without_names_reruns_every_failed_branch(void **state)
     harness_db_drop(db);
 }
 
+/* BulkResume (the plain resume path: the parent runnable again) re-runs the failed branches
+ * when the process reaches its join again; the completed ones stay as they are. */
+static void bulk_resume_reruns_failed_branches(void **state)
+{
+    harness_server_t s;
+    char id[64], db[64];
+    cli_status_t st = {0};
+    Orchestrator__V1__BulkResumeRequest req = ORCHESTRATOR__V1__BULK_RESUME_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    process_t *p;
+    (void)state;
+
+    env_reset();
+    harness_server_start(&s, NULL, NULL);
+    snprintf(db, sizeof(db), "%s", s.dbname);
+    start(&s, id, "fail_branch_c", 1, "branch_sleep_ms", 20, NULL);
+    p = wait_for(&s, id, ST(FAILED), 20000);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    req.filter = "workflow:test_parallel";
+    cli_call_unary(s.ch, PS "BulkResume", &req.base,
+                   &orchestrator__v1__bulk_resume_response__descriptor, 10000, &resp, &st);
+    assert_int_equal(st.code, 0);
+    assert_int_equal(((Orchestrator__V1__BulkResumeResponse *)resp)->resumed_count, 1);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+    p = wait_for(&s, id, ST(COMPLETED), 20000);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    assert_int_equal(scalar(db, ROWS, id, id, "fan/b/work", "success"), 1);
+    assert_int_equal(scalar(db, ROWS, id, id, "fan/c/flaky", "success"), 1);
+    assert_int_equal(scalar(db, ROWS, id, id, "fan", "failed"), 1);
+    assert_int_equal(scalar(db, DUPLICATES, id, id), 0);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(db);
+}
+
 static void sigkill_in_a_branch(void **state)
 {
     harness_server_t a, b;
@@ -584,6 +619,7 @@ int main(void)
         cmocka_unit_test(join_of_three_concurrent_branches),
         cmocka_unit_test(failed_branch_retried_alone),
         cmocka_unit_test(retry_without_names_reruns_every_failed_branch),
+        cmocka_unit_test(bulk_resume_reruns_failed_branches),
         cmocka_unit_test(sigkill_in_a_branch),
         cmocka_unit_test(abort_ends_running_branches),
         cmocka_unit_test(many_joins_at_once),
