@@ -244,6 +244,7 @@ static void join_of_three_concurrent_branches(void **state)
                 assert_int_equal(strlen(br), 1);
                 assert_true(br[0] >= 'a' && br[0] <= 'c');
                 assert_int_equal(k[4], br[0]); /* "fan/<branch>/<step>" */
+                assert_string_equal(ev->step->parent_key, "fan");
                 seen[br[0] - 'a'] = true;
             } else {
                 assert_string_equal(br, "");
