@@ -192,8 +192,8 @@ orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, con
     *handled = false;
     *already = false;
     rc = db_execp(tx->conn,
-                  "SELECT last_status, coalesce(last_step_key, '') FROM processes WHERE "
-                  "process_id = $1 AND parent_process_id IS NULL FOR UPDATE",
+                  "SELECT last_status, coalesce(last_step_key, ''), parent_process_id, "
+                  "branch_key FROM processes WHERE process_id = $1 FOR UPDATE",
                   1, (const char *[]){process_id}, &res, err);
     if (rc)
         return rc;
@@ -201,6 +201,15 @@ orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, con
         PQclear(res);
         return orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
                               process_id);
+    }
+    if (!PQgetisnull(res, 0, 2)) {
+        /* A branch on its own would complete without its parent noticing. */
+        rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RETRIABLE",
+                            "process %s is branch %s of process %s: retry that process (with "
+                            "branches to pick this one)",
+                            process_id, PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 2));
+        PQclear(res);
+        return rc;
     }
     snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
     snprintf(key, sizeof(key), "%s", PQgetvalue(res, 0, 1));
@@ -284,6 +293,14 @@ orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, con
         "  'old_status', 'failed', 'new_status', 'running', 'actor', $2::text, "
         "  'step_key', $3::text, 'retried_branches', to_jsonb($4::text[])) FROM u",
         4, (const char *[]){process_id, actor, key, arr}, NULL, err);
+    /* Nothing left to re-run (every branch completed since): the join at once. */
+    if (!rc)
+        rc = db_execp(tx->conn,
+                      "UPDATE processes p SET runnable = true, next_run_time = now() "
+                      "WHERE p.process_id = $1 AND NOT EXISTS (SELECT 1 FROM processes b "
+                      "WHERE b.parent_process_id = $1 AND split_part(b.branch_key, '/', 1) = $2 "
+                      "AND b.last_status NOT IN " SETTLED ")",
+                      2, (const char *[]){process_id, key}, NULL, err);
     if (!rc)
         rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
 out:

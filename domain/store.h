@@ -352,7 +352,7 @@ typedef struct orch_store_ops {
      * done) when the process did not fail at a parallel step. *already = true when every
      * branch named was re-run already and has not failed again. INVALID_ARGUMENT naming
      * "branches" for a name that is not a failed branch; FAILED_PRECONDITION
-     * PROCESS_NOT_RETRIABLE when the process is not failed. */
+     * PROCESS_NOT_RETRIABLE for a branch process (retry its parent). */
     orch_err_t (*process_retry_branches)(orch_tx_t *tx, const char *process_id,
                                          const char *actor, const char *const *names, size_t n,
                                          bool *handled, bool *already, orch_error_t *err);

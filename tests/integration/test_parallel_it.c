@@ -390,6 +390,27 @@ static void failed_branch_retried_alone(void **state)
     cli_status_cleanup(&st);
     assert_int_equal(retry(&s, id, "", NULL, &st), 3);
     cli_status_cleanup(&st);
+    {
+        /* A branch process is retried through its parent. */
+        char branch_id[64];
+        PGconn *c;
+        PGresult *r;
+        char ci[512];
+        harness_conninfo(db, ci);
+        c = PQconnectdb(ci);
+        r = PQexecParams(c,
+                         "SELECT process_id FROM processes WHERE parent_process_id = $1 AND "
+                         "branch_key = 'fan/c'",
+                         1, NULL, (const char *[]){id}, NULL, NULL, 0);
+        assert_int_equal(PQntuples(r), 1);
+        snprintf(branch_id, sizeof(branch_id), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(c);
+        assert_int_equal(retry(&s, branch_id, NULL, NULL, &st), 9);
+        assert_string_equal(st.reason, "PROCESS_NOT_RETRIABLE");
+        assert_non_null(strstr(st.message, id));
+        cli_status_cleanup(&st);
+    }
 
     assert_int_equal(retry(&s, id, "c", &outcome, &st), 0);
     assert_int_equal(outcome, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED);
