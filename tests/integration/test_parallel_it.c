@@ -286,7 +286,8 @@ static void join_of_three_concurrent_branches(void **state)
     }
     protobuf_c_message_free_unpacked(&p->base, NULL);
 
-    /* Concurrency from the audit log: the three 300 ms steps overlap in time. */
+    /* Concurrency from the audit log: the three 300 ms steps overlap in time (one after the
+     * other they would span at least 900 ms). */
     assert_int_equal(scalar(db,
                             "SELECT count(*) FROM process_steps s JOIN processes b USING "
                             "(process_id) WHERE b.parent_process_id = '%s' AND s.step_key "
@@ -304,14 +305,27 @@ static void join_of_three_concurrent_branches(void **state)
                        "1000)::bigint FROM process_steps s JOIN processes b USING "
                        "(process_id) WHERE b.parent_process_id = '%s' AND s.step_key LIKE "
                        "'fan/%%/work'",
-                       id) < 850);
+                       id) < 900);
     assert_int_equal(scalar(db, DUPLICATES, id, id), 0);
-    /* Branch processes are not listed as processes of their own. */
     assert_int_equal(scalar(db,
                             "SELECT count(*) FROM processes WHERE parent_process_id = '%s' "
                             "AND last_status = 'completed'",
                             id),
                      3);
+    {
+        /* The branch processes are not listed as processes of their own. */
+        Orchestrator__V1__ListProcessesRequest lr = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
+        ProtobufCMessage *resp = NULL;
+        lr.filter = "workflow = \"test_parallel\"";
+        cli_call_unary(a.ch, PS "ListProcesses", &lr.base,
+                       &orchestrator__v1__list_processes_response__descriptor, 5000, &resp, &st);
+        assert_int_equal(st.code, 0);
+        cli_status_cleanup(&st);
+        assert_int_equal(((Orchestrator__V1__ListProcessesResponse *)resp)->total_size, 1);
+        assert_string_equal(
+            ((Orchestrator__V1__ListProcessesResponse *)resp)->processes[0]->process_id, id);
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
 
     /* The graph draws the parallel step: branch nodes, "branch" and "join" edges. */
     {
