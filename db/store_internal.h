@@ -75,6 +75,18 @@ orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char 
 orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
                          int64_t version, orch_error_t *err);
 
+/* store_parallel.c: parallel branches */
+orch_err_t db__branch_list(orch_tx_t *tx, const char *process_id, int64_t lease_token,
+                           const char *parallel_key, orch_branch_row_t **rows, size_t *n,
+                           orch_error_t *err);
+orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease_token,
+                            const char *parallel_key, const char *const *create, size_t ncreate,
+                            const json_t *state, const char *const *rerun, size_t nrerun,
+                            const char *actor, orch_error_t *err);
+orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, const char *actor,
+                                      const char *const *names, size_t n, bool *handled,
+                                      bool *already, orch_error_t *err);
+
 /* store_process.c: the workflow engine */
 orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
                                const char *build, const char *address, int workers,

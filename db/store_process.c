@@ -395,6 +395,8 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
     char *fdetails = NULL;
     bool status_changed = strcmp(c->old_status, c->process_status) != 0;
     long long seq;
+    char parent[37] = "", branch[256] = "";
+    const char *ev_pid = c->process_id; /* whose stream the events go to */
     orch_err_t rc;
 
     snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
@@ -426,8 +428,10 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
                       "running_step_key = NULL, running_step_name = NULL, retry_count = $8, "
                       "end_time = CASE WHEN $9 THEN now() END, failed_reason = left($10, 10000), "
                       "failed_details = $11::jsonb, update_time = now(), "
-                      "last_event_sequence = last_event_sequence + $12 "
-                      "WHERE process_id = $1 AND lease_token = $2 RETURNING last_event_sequence",
+                      "last_event_sequence = last_event_sequence + CASE WHEN parent_process_id "
+                      "IS NULL THEN $12::int ELSE 0 END "
+                      "WHERE process_id = $1 AND lease_token = $2 RETURNING last_event_sequence, "
+                      "parent_process_id, split_part(branch_key, '/', 2)",
                       12, p, &res, err);
     }
     if (rc)
@@ -437,6 +441,24 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
         goto out;
     }
     seq = llv(res, 0, 0);
+    if (!PQgetisnull(res, 0, 1)) {
+        /* A parallel branch: its step event goes to the top-level process's stream (branch
+         * named in the payload), its status changes stay its own business (the join reports
+         * them); lock order branch row, then parent row, as in migration 0008. */
+        snprintf(parent, sizeof(parent), "%s", PQgetvalue(res, 0, 1));
+        snprintf(branch, sizeof(branch), "%s", PQgetvalue(res, 0, 2));
+        PQclear(res);
+        res = NULL;
+        status_changed = false;
+        rc = db_execp(tx->conn,
+                      "UPDATE processes SET last_event_sequence = last_event_sequence + 1 "
+                      "WHERE process_id = $1 RETURNING last_event_sequence",
+                      1, (const char *[]){parent}, &res, err);
+        if (rc)
+            goto out;
+        seq = PQntuples(res) == 1 ? llv(res, 0, 0) : 0;
+        ev_pid = parent;
+    }
     PQclear(res);
     res = NULL;
 
@@ -480,13 +502,17 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
         char s1[32], s2[32];
         snprintf(s1, sizeof(s1), "%lld", seq - (status_changed ? 1 : 0));
         snprintf(s2, sizeof(s2), "%lld", seq);
-        const char *p[8] = {c->process_id, s1, c->step_key, c->step_name, c->step_status,
+        const char *p[8] = {ev_pid, s1, c->step_key, c->step_name, c->step_status,
                             delta, c->old_status, c->process_status};
+        const char *pe[7] = {ev_pid, s1, c->step_key, c->step_name, c->step_status, delta,
+                             branch};
         rc = db_execp(tx->conn,
                       "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
                       "($1, $2::bigint, 'step_committed', jsonb_build_object('step_key', $3::text, "
-                      "'name', $4::text, 'status', $5::text, 'state_delta', $6::jsonb))",
-                      6, p, NULL, err);
+                      "'name', $4::text, 'status', $5::text, 'state_delta', $6::jsonb) || "
+                      "CASE WHEN $7::text = '' THEN '{}'::jsonb ELSE jsonb_build_object('branch', "
+                      "$7::text) END)",
+                      7, pe, NULL, err);
         if (!rc && status_changed) {
             p[1] = s2;
             rc = db_execp(tx->conn,
@@ -589,12 +615,13 @@ out:
     "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "        \
     "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1), "  \
     "(SELECT count(DISTINCT split_part(x.step_key, '.', 1)) FROM process_steps x WHERE "      \
-    "x.process_id = p.process_id AND x.status IN ('success', 'skipped', 'complete'))"
+    "x.process_id = p.process_id AND x.status IN ('success', 'skipped', 'complete')), "    \
+    "coalesce(p.parent_process_id::text, ''), p.branch_key"
 #define PROCESS_FROM                                                                           \
     " FROM processes p JOIN workflows w ON w.workflow_id = p.workflow_id "                    \
     "JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND v.version = "              \
     "p.workflow_version "
-#define NPROCESS_COLS 26
+#define NPROCESS_COLS 28
 
 static orch_process_t *row_to_process(PGresult *res, int i)
 {
@@ -636,7 +663,31 @@ static orch_process_t *row_to_process(PGresult *res, int i)
     p->steps_done = (int)llv(res, i, 25);
     if (p->steps_done > p->steps_total)
         p->steps_done = p->steps_total;
+    snprintf(p->parent_id, sizeof(p->parent_id), "%s", PQgetvalue(res, i, 26));
+    p->branch_key = dupv(res, i, 27);
     return p;
+}
+
+/* One audit row from columns step_id, sequence, step_key, name, status, state, state_delta,
+ * error, start_us, end_us, executed_by, retry_count. */
+static void fill_step(PGresult *res, int r, orch_process_step_t *s)
+{
+    snprintf(s->step_id, sizeof(s->step_id), "%s", PQgetvalue(res, r, 0));
+    s->sequence = (int)llv(res, r, 1);
+    s->key = dupv(res, r, 2);
+    s->name = dupv(res, r, 3);
+    s->status = dupv(res, r, 4);
+    s->state = jsonv(res, r, 5);
+    s->delta = jsonv(res, r, 6);
+    s->error = jsonv(res, r, 7);
+    s->start_us = llv(res, r, 8);
+    s->end_us = llv(res, r, 9);
+    s->executed_by = dupv(res, r, 10);
+    s->retry_count = (int)llv(res, r, 11);
+    if (!s->state)
+        s->state = json_object();
+    if (!s->delta)
+        s->delta = json_object();
 }
 
 static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
@@ -666,25 +717,26 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
         return rc;
     p->nsteps = (size_t)PQntuples(res);
     p->steps = orch_calloc(p->nsteps ? p->nsteps : 1, sizeof(*p->steps));
-    for (size_t i = 0; i < p->nsteps; i++) {
-        orch_process_step_t *s = &p->steps[i];
-        int r = (int)i;
-        snprintf(s->step_id, sizeof(s->step_id), "%s", PQgetvalue(res, r, 0));
-        s->sequence = (int)llv(res, r, 1);
-        s->key = dupv(res, r, 2);
-        s->name = dupv(res, r, 3);
-        s->status = dupv(res, r, 4);
-        s->state = jsonv(res, r, 5);
-        s->delta = jsonv(res, r, 6);
-        s->error = jsonv(res, r, 7);
-        s->start_us = llv(res, r, 8);
-        s->end_us = llv(res, r, 9);
-        s->executed_by = dupv(res, r, 10);
-        s->retry_count = (int)llv(res, r, 11);
-        if (!s->state)
-            s->state = json_object();
-        if (!s->delta)
-            s->delta = json_object();
+    for (size_t i = 0; i < p->nsteps; i++)
+        fill_step(res, (int)i, &p->steps[i]);
+    PQclear(res);
+    if (p->branch_key)
+        return ORCH_OK;
+    /* A top-level process: its parallel branches' audit rows too, in commit order. */
+    rc = db_execp(c,
+                  "SELECT s.step_id, s.sequence, s.step_key, s.name, s.status, s.state, "
+                  "s.state_delta, s.error, " US("s.start_time") ", " US("s.end_time") ", "
+                  "s.executed_by, s.retry_count, split_part(b.branch_key, '/', 2) "
+                  "FROM processes b JOIN process_steps s ON s.process_id = b.process_id "
+                  "WHERE b.parent_process_id = $1 ORDER BY s.end_time, s.step_id",
+                  1, prm, &res, err);
+    if (rc)
+        return rc;
+    p->nbranch_steps = (size_t)PQntuples(res);
+    p->branch_steps = orch_calloc(p->nbranch_steps + 1, sizeof(*p->branch_steps));
+    for (size_t i = 0; i < p->nbranch_steps; i++) {
+        fill_step(res, (int)i, &p->branch_steps[i]);
+        p->branch_steps[i].branch = dupv(res, (int)i, 12);
     }
     PQclear(res);
     return ORCH_OK;
@@ -1045,6 +1097,13 @@ orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *
     orch_err_t rc;
 
     *already = false;
+    /* A parent's branches before the parent: the lock order of branch commits (0008). */
+    rc = db_execp(tx->conn,
+                  "SELECT 1 FROM processes WHERE parent_process_id = $1 ORDER BY process_id "
+                  "FOR UPDATE",
+                  1, (const char *[]){process_id}, NULL, err);
+    if (rc)
+        return rc;
     rc = lock_process(tx, process_id, status, sizeof(status), NULL, err);
     if (rc)
         return rc;
@@ -1079,6 +1138,17 @@ orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *
         "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "  'old_status', $5::text, 'new_status', 'aborted', 'actor', $4::text) FROM u",
         5, (const char *[]){process_id, reason ? reason : "", name, actor, status}, NULL, err);
+    /* Its unfinished parallel branches end with it (a running branch step's commit is
+     * refused: the token moves on). */
+    if (!rc)
+        rc = db_execp(tx->conn,
+                      "UPDATE processes p SET last_status = 'aborted', runnable = false, "
+                      "next_run_time = NULL, lease_owner = NULL, lease_expires_time = NULL, "
+                      "lease_token = p.lease_token + 1, deadline_time = NULL, "
+                      "running_step_key = NULL, running_step_name = NULL, end_time = now(), "
+                      "update_time = now() WHERE p.parent_process_id = $1 AND p.last_status "
+                      "NOT IN ('completed', 'aborted')",
+                      1, (const char *[]){process_id}, NULL, err);
     return rc;
 }
 

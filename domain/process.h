@@ -19,6 +19,7 @@ typedef struct orch_process_step {
     int64_t start_us, end_us;
     char *executed_by;
     int retry_count;
+    char *branch; /* a parallel branch's step (in branch_steps): the branch name; else NULL */
 } orch_process_step_t;
 
 typedef struct orch_process {
@@ -45,6 +46,13 @@ typedef struct orch_process {
     json_t *initial_state; /* an object, {} when none (never NULL once loaded) */
     orch_process_step_t *steps;
     size_t nsteps;
+    /* Parallel branches. A branch process has its parent's id and branch_key
+     * "parallel/branch"; "" / NULL for a top-level process. The full view of a top-level
+     * process also has its branches' audit rows (in commit order), apart from its own. */
+    char parent_id[37];
+    char *branch_key;
+    orch_process_step_t *branch_steps;
+    size_t nbranch_steps;
 } orch_process_t;
 
 void orch_process_free(orch_process_t *p); /* NULL ok */
@@ -79,6 +87,19 @@ typedef struct orch_step_commit {
     const char (*subscriptions)[37]; /* linked to the process */
     size_t nsubscriptions;
 } orch_step_commit_t;
+
+/* A branch process of a parallel step, as the join reads it. Owned by the record; free an
+ * array of them with orch_branch_rows_free. */
+typedef struct orch_branch_row {
+    char process_id[37];
+    char *name;          /* the branch name */
+    char *status;        /* last_status */
+    json_t *initial;     /* its initial state (an object) */
+    json_t *final;       /* its last audit row's state, else initial (an object) */
+    char *failed_reason; /* NULL = none */
+    json_t *failed_details;
+} orch_branch_row_t;
+void orch_branch_rows_free(orch_branch_row_t *rows, size_t n); /* NULL ok */
 
 /* A workflow version as registered by a replica. Borrowed. */
 typedef struct orch_wf_reg {

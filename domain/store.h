@@ -352,6 +352,33 @@ typedef struct orch_store_ops {
     /* The clean-up task: deletes finished tasks that ended more than older_than_s ago and
      * expired request ids. *n: tasks deleted. */
     orch_err_t (*tasks_clean_up)(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
+
+    /* ---- Parallel branches (db/store_parallel.c; protocol in docs/SCHEMA.md) ---- */
+    /* Locks the claimed parent process for the rest of tx, fenced on lease_token (ABORTED
+     * LEASE_LOST when it moved on), and then reads the branch processes of its parallel
+     * step parallel_key (so every branch commit that settled before is seen). *rows: caller
+     * frees with orch_branch_rows_free. */
+    orch_err_t (*branch_list)(orch_tx_t *tx, const char *process_id, int64_t lease_token,
+                              const char *parallel_key, orch_branch_row_t **rows, size_t *n,
+                              orch_error_t *err);
+    /* Under that lock: creates the branch processes named in create (each starting from
+     * state), re-runs the settled-but-failed branches named in rerun, and parks the parent
+     * (running, not runnable, no lease) until its last branch settles (the migration 0008
+     * trigger wakes it then; at once when every branch has settled already). */
+    orch_err_t (*branch_start)(orch_tx_t *tx, const char *process_id, int64_t lease_token,
+                               const char *parallel_key, const char *const *create,
+                               size_t ncreate, const json_t *state, const char *const *rerun,
+                               size_t nrerun, const char *actor, orch_error_t *err);
+    /* RetryProcess of a process that failed at a parallel step, for the branches named
+     * (n = 0: every failed one): they run again from their failed step, the others are left
+     * as they are, the process waits for the join (running). *handled = false (nothing
+     * done) when the process did not fail at a parallel step. *already = true when every
+     * branch named was re-run already and has not failed again. INVALID_ARGUMENT naming
+     * "branches" for a name that is not a failed branch; FAILED_PRECONDITION
+     * PROCESS_NOT_RETRIABLE for a branch process (retry its parent). */
+    orch_err_t (*process_retry_branches)(orch_tx_t *tx, const char *process_id,
+                                         const char *actor, const char *const *names, size_t n,
+                                         bool *handled, bool *already, orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

@@ -22,6 +22,34 @@
  *         .description = "Create node", .steps = create_node_v1,
  *     };
  *
+ * Parallel branches: ORCH_PARALLEL runs its branches concurrently, each as a branch process
+ * of its own (claimed, leased and fenced like any process, on any replica), and joins when
+ * every branch is done. A branch starts from the state before the parallel step; what it
+ * changed (its result) is merged into the state under the branch's name:
+ *
+ *     static const orch_step_def_t ipv4_steps[] = {
+ *         ORCH_RETRY_STEP("reserve", "Reserve IPv4", reserve4, 5, 500, 8000),
+ *         ORCH_STEP("announce", "Announce IPv4", announce4),
+ *         ORCH_STEPS_END,
+ *     };
+ *     static const orch_step_def_t ipv6_steps[] = {
+ *         ORCH_STEP("reserve", "Reserve IPv6", reserve6),
+ *         ORCH_STEPS_END,
+ *     };
+ *     static const orch_branch_def_t addressing[] = {
+ *         {"ipv4", ipv4_steps},
+ *         {"ipv6", ipv6_steps},
+ *         ORCH_BRANCHES_END,
+ *     };
+ *     ... ORCH_PARALLEL("addressing", "Allocate addresses", addressing), ...
+ *
+ * gives the audit rows "addressing/ipv4/reserve", "addressing/ipv4/announce" and
+ * "addressing/ipv6/reserve", then the join row "addressing" whose delta is
+ * {"ipv4": {...what ipv4 changed}, "ipv6": {...}}. A branch that fails fails the join (the
+ * process fails at "addressing", the other branches' committed steps are kept); RetryProcess
+ * re-runs only the failed branches. Branches hold plain, retry and conditional steps (no
+ * groups, input or callback steps, and parallel steps do not nest: the registry refuses).
+ *
  * The engine records every step's outcome in the process's audit log, in one transaction
  * with whatever the step changed through ctx->tx. A step interrupted before its commit (a
  * crash, a lost lease, an abort) runs again: steps must be idempotent within their unit of
@@ -124,6 +152,7 @@ typedef enum {
     ORCH_KIND_GROUP = 4,
     ORCH_KIND_INPUT = 5,    /* suspends with a form until ResumeProcess */
     ORCH_KIND_CALLBACK = 6, /* runs its action, then waits for DeliverCallback */
+    ORCH_KIND_PARALLEL = 7, /* concurrent branches, joined when all are done */
     ORCH_KIND_DONE = 8,
     ORCH_KIND_ABORT = 9,
 } orch_step_kind_t;
@@ -151,37 +180,51 @@ typedef struct orch_step_def {
      * "admin", or a role of the organisation's own such as "change_manager" (an admin holds
      * every role). NULL = operator is enough. Set it with ORCH_INPUT_STEP_ROLE. */
     const char *required_role;
+    const struct orch_branch_def *branches; /* PARALLEL: terminated by ORCH_BRANCHES_END */
 } orch_step_def_t;
 
+/* One branch of a parallel step: a name ([a-z0-9_]+, unique in the step; the key its result
+ * is merged under) and its steps, terminated by ORCH_STEPS_END. Static data. */
+typedef struct orch_branch_def {
+    const char *name;
+    const orch_step_def_t *steps;
+} orch_branch_def_t;
+#define ORCH_BRANCHES_END {0}
+
 #define ORCH_STEP(key, name, fn)                                                                \
-    {(key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL}
+    {(key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
 #define ORCH_RETRY_STEP(key, name, fn, max_attempts, backoff_ms, backoff_max_ms)                 \
     {(key), (name), ORCH_KIND_RETRY, (fn), NULL, NULL, NULL, 0, (max_attempts), (backoff_ms),    \
-     (backoff_max_ms), NULL, NULL, 0, NULL}
+     (backoff_max_ms), NULL, NULL, 0, NULL, NULL}
 #define ORCH_CONDITIONAL(key, name, pred, condition, fn)                                        \
     {(key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL,    \
-     NULL, 0, NULL}
+     NULL, 0, NULL, NULL}
 #define ORCH_GROUP(key, name, children)                                                         \
-    {(key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0, NULL}
+    {(key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
 /* An input step: the process suspends with form; ResumeProcess validates the answers,
  * stores them with who gave them and deep-merges them into the state. */
 #define ORCH_INPUT_STEP(key, name, form)                                                        \
-    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, NULL}
+    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, NULL, NULL}
 /* A callback step: action gets ctx->callback_token (hand it to the external system) and
  * returns ok (its changes merged; the process then waits in awaiting_callback until
  * DeliverCallback merges the result), skip (answered at once: no wait) or a failure. */
 #define ORCH_CALLBACK_STEP(key, name, action, timeout_ms)                                       \
     {(key), (name), ORCH_KIND_CALLBACK, (action), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL,      \
-     (timeout_ms), NULL}
+     (timeout_ms), NULL, NULL}
+/* Parallel branches (see the top of this header). */
+#define ORCH_PARALLEL(key, name, branches)                                                      \
+    {(key), (name), ORCH_KIND_PARALLEL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0,      \
+     NULL, (branches)}
 #define ORCH_DONE                                                                               \
-    {"done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL}
+    {"done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
 #define ORCH_ABORT_STEP                                                                         \
-    {"abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL}
+    {"abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
 #define ORCH_STEPS_END {0}
 /* An input step that only holders of role may answer (ResumeProcess), e.g.
  *     ORCH_INPUT_STEP_ROLE("approve", "Approve the change", &approval_form, "change_manager"), */
 #define ORCH_INPUT_STEP_ROLE(key, name, form, role)                                              \
-    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, (role)}
+    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, (role),   \
+     NULL}
 
 /* The standard steps the registry wraps around the author's (ORCHESTRATOR-CORE §2):
  *   CREATE:    author steps (they create the subscription and put "subscription_id" in the
@@ -257,12 +300,16 @@ typedef struct orch_wf_entry {
 /* ---- The registry --------------------------------------------------------------------------- */
 
 /* One step as the engine runs it: groups are flattened into their children, keyed
- * "group.child". Borrowed from the registry. */
+ * "group.child". A parallel step is one leaf of the main line, followed by the leaves of its
+ * branches, keyed "parallel/branch/step", which only branch processes run. Borrowed from
+ * the registry. */
 typedef struct orch_leaf {
-    char *key;                  /* "allocate" or "group.child" */
+    char *key;                  /* "allocate", "group.child" or "parallel/branch/step" */
     const orch_step_def_t *def; /* the leaf's definition */
-    const orch_step_def_t *parent; /* the enclosing group, or NULL */
+    const orch_step_def_t *parent; /* the enclosing group or parallel step, or NULL */
     size_t top_index;           /* index of its top-level step */
+    const char *branch;         /* the branch name for a branch's leaf; NULL on the main line */
+    char *branch_key;           /* "parallel/branch" for a branch's leaf; NULL otherwise */
 } orch_leaf_t;
 
 /* A registered workflow version. Borrowed from the registry for its life. */
@@ -283,7 +330,10 @@ void orch_registry_free(orch_registry_t *r); /* NULL ok */
 /* Adds a workflow version after checking it: name, version >= 1, keys present, well formed
  * and unique (children too), a step function where needed, a predicate for conditionals,
  * children for groups, the last top-level step DONE or ABORT, no duplicate (name, version).
- * FAILED_PRECONDITION naming the workflow and step otherwise. def: static data. */
+ * FAILED_PRECONDITION naming the workflow and step otherwise (reason WORKFLOW_INVALID; for
+ * parallel steps PARALLEL_NESTED (inside a group or a branch), PARALLEL_BRANCHES_MISSING,
+ * PARALLEL_BRANCH_NAME (malformed or repeated), PARALLEL_BRANCH_EMPTY and
+ * PARALLEL_BRANCH_STEP (a kind a branch cannot hold)). def: static data. */
 orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *def,
                              orch_error_t *err);
 /* The same, remembering where def is defined (e.symbol, e.file: static strings); the error
@@ -308,6 +358,13 @@ orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err);
  * NULL when every leaf is done. Matching is by key, never by position. */
 const orch_leaf_t *orch_runner_next(const orch_workflow_t *wf, const char *const *done,
                                     size_t ndone);
+
+/* The same for a branch process: the first leaf of the branch branch_key ("parallel/branch")
+ * whose key is not in done, or NULL when the branch is done. */
+const orch_leaf_t *orch_runner_next_in_branch(const orch_workflow_t *wf, const char *branch_key,
+                                              const char *const *done, size_t ndone);
+/* The main-line leaf of the parallel step key, or NULL. */
+const orch_leaf_t *orch_parallel_leaf(const orch_workflow_t *wf, const char *key);
 
 /* Exponential back-off: base * 2^attempt, capped at max (defaults when 0). */
 int64_t orch_backoff_ms(int base_ms, int max_ms, int attempt);
@@ -335,6 +392,30 @@ void orch_outcome_cleanup(orch_outcome_t *o);
  * Never fails: errors of the step become a failed outcome. */
 void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_step_ctx_t *ctx,
                      const json_t *state, int attempt, orch_outcome_t *out);
+
+/* ---- Parallel branches: the join (pure; domain/engine/parallel.c) -------------------------- */
+
+/* One branch run as the store reports it at the join. Borrowed. */
+typedef struct orch_branch_run {
+    const char *name;          /* the branch name */
+    const char *status;        /* the branch process's last_status */
+    const json_t *initial;     /* the state it started from */
+    const json_t *final;       /* its state now (its last audit row, else initial) */
+    const char *failed_reason; /* NULL unless failed */
+    const json_t *failed_details;
+} orch_branch_run_t;
+
+/* True when a branch process will not move on by itself: completed, failed (or
+ * api_unavailable / inconsistent_data), aborted. */
+bool orch_branch_settled(const char *status);
+/* What a branch changed: the keys of final whose value differs from initial (a new object). */
+json_t *orch_branch_result(const json_t *initial, const json_t *final);
+/* The join of a parallel step once every branch is settled (caller checks): success with
+ * each branch's result merged under its name, or failed PARALLEL_BRANCH_FAILED naming the
+ * failed branches (details {"failed": [names], "errors": {name: {reason, message}}}) when
+ * any branch did not complete. Same contract as orch_runner_run. */
+void orch_parallel_join(const orch_leaf_t *leaf, const orch_branch_run_t *runs, size_t n,
+                        const json_t *state, int attempt, orch_outcome_t *out);
 
 /* The standard steps of the lifecycle wrappers (domain/engine/lifecycle.c). */
 orch_step_result_t orch_lc_unsync(orch_step_ctx_t *ctx, json_t *state);

@@ -10,6 +10,7 @@ static void step_cleanup(orch_process_step_t *s)
     free(s->name);
     free(s->status);
     free(s->executed_by);
+    free(s->branch);
     json_decref(s->state);
     json_decref(s->delta);
     json_decref(s->error);
@@ -37,7 +38,24 @@ void orch_process_free(orch_process_t *p)
     for (size_t i = 0; i < p->nsteps; i++)
         step_cleanup(&p->steps[i]);
     free(p->steps);
+    for (size_t i = 0; i < p->nbranch_steps; i++)
+        step_cleanup(&p->branch_steps[i]);
+    free(p->branch_steps);
+    free(p->branch_key);
     free(p);
+}
+
+void orch_branch_rows_free(orch_branch_row_t *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++) {
+        free(rows[i].name);
+        free(rows[i].status);
+        json_decref(rows[i].initial);
+        json_decref(rows[i].final);
+        free(rows[i].failed_reason);
+        json_decref(rows[i].failed_details);
+    }
+    free(rows);
 }
 
 const json_t *orch_process_current_state(const orch_process_t *p)

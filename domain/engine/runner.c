@@ -12,11 +12,37 @@ const orch_leaf_t *orch_runner_next(const orch_workflow_t *wf, const char *const
 {
     for (size_t i = 0; i < wf->nleaves; i++) {
         bool found = false;
+        if (wf->leaves[i].branch)
+            continue; /* run by the branch processes */
         for (size_t j = 0; j < ndone && !found; j++)
             found = strcmp(done[j], wf->leaves[i].key) == 0;
         if (!found)
             return &wf->leaves[i];
     }
+    return NULL;
+}
+
+const orch_leaf_t *orch_runner_next_in_branch(const orch_workflow_t *wf, const char *branch_key,
+                                              const char *const *done, size_t ndone)
+{
+    for (size_t i = 0; i < wf->nleaves; i++) {
+        bool found = false;
+        if (!wf->leaves[i].branch_key || strcmp(wf->leaves[i].branch_key, branch_key) != 0)
+            continue;
+        for (size_t j = 0; j < ndone && !found; j++)
+            found = strcmp(done[j], wf->leaves[i].key) == 0;
+        if (!found)
+            return &wf->leaves[i];
+    }
+    return NULL;
+}
+
+const orch_leaf_t *orch_parallel_leaf(const orch_workflow_t *wf, const char *key)
+{
+    for (size_t i = 0; key && i < wf->nleaves; i++)
+        if (!wf->leaves[i].branch && wf->leaves[i].def->kind == ORCH_KIND_PARALLEL &&
+            strcmp(wf->leaves[i].key, key) == 0)
+            return &wf->leaves[i];
     return NULL;
 }
 

@@ -12,6 +12,7 @@
 
 #include "domain/alloc.h"
 #include "domain/ids.h"
+#include "domain/engine/join.h"
 #include "domain/engine/worker.h"
 #include "domain/forms/forms.h"
 #include "domain/metrics.h"
@@ -143,7 +144,13 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
             strcmp(p->steps[i].status, "skipped") == 0 ||
             strcmp(p->steps[i].status, "complete") == 0)
             done[ndone++] = p->steps[i].key;
-    leaf = orch_runner_next(wf, done, ndone);
+    /* A parallel branch runs its branch's leaves only (domain/engine/join.h). */
+    leaf = p->branch_key ? orch_runner_next_in_branch(wf, p->branch_key, done, ndone)
+                         : orch_runner_next(wf, done, ndone);
+    if (leaf && leaf->def->kind == ORCH_KIND_PARALLEL) {
+        orch_parallel_run(st, e->replica_id, c, wf, leaf, p);
+        goto out;
+    }
     if (!leaf) {
         orch_warn("engine", "process %s has no step left but is runnable; giving it back",
                   c->process_id);
@@ -202,6 +209,16 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
         masked = orch_state_merge(orch_process_current_state(p), out.delta);
         json_decref(out.state);
         out.state = masked;
+    }
+    if (p->branch_key && out.step_status &&
+        (strcmp(out.step_status, "success") == 0 || strcmp(out.step_status, "skipped") == 0)) {
+        /* The branch's last step: the branch process completes (which may wake the join). */
+        done[ndone] = leaf->key;
+        if (!orch_runner_next_in_branch(wf, p->branch_key, done, ndone + 1)) {
+            out.process_status = "completed";
+            out.runnable = false;
+            out.finished = true;
+        }
     }
     if (e->hold_step && strcmp(e->hold_step, leaf->key) == 0)
         hold(e, c->process_id, leaf->key);

@@ -147,8 +147,10 @@ static void workflow_free(orch_workflow_t *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->nleaves; i++)
+    for (size_t i = 0; i < w->nleaves; i++) {
         free(w->leaves[i].key);
+        free(w->leaves[i].branch_key);
+    }
     free(w->leaves);
     free(w->steps_json);
     free(w->owned);
@@ -263,6 +265,8 @@ static const char *kind_name(orch_step_kind_t k)
         return "input_step";
     case ORCH_KIND_CALLBACK:
         return "callback_step";
+    case ORCH_KIND_PARALLEL:
+        return "parallel";
     case ORCH_KIND_DONE:
         return "done";
     case ORCH_KIND_ABORT:
@@ -294,14 +298,29 @@ static json_t *step_json(const orch_step_def_t *s, const char *key)
         }
         json_object_set_new(o, "children", c);
     }
+    if (s->kind == ORCH_KIND_PARALLEL) {
+        /* An array (not an object keyed by name): jsonb would reorder the branches. */
+        json_t *bs = json_array();
+        for (const orch_branch_def_t *b = s->branches; b->name; b++) {
+            json_t *steps = json_array();
+            for (const orch_step_def_t *ch = b->steps; ch->key; ch++) {
+                char *ck = orch_asprintf("%s/%s/%s", key, b->name, ch->key);
+                json_array_append_new(steps, step_json(ch, ck));
+                free(ck);
+            }
+            json_array_append_new(bs, json_pack("{s:s, s:o}", "name", b->name, "steps", steps));
+        }
+        json_object_set_new(o, "branches", bs);
+    }
     return o;
 }
 
-static void add_leaf(orch_workflow_t *w, const orch_step_def_t *def, const orch_step_def_t *parent,
-                     char *key, size_t top)
+static orch_leaf_t *add_leaf(orch_workflow_t *w, const orch_step_def_t *def,
+                             const orch_step_def_t *parent, char *key, size_t top)
 {
     w->leaves = orch_realloc(w->leaves, (w->nleaves + 1) * sizeof(*w->leaves));
-    w->leaves[w->nleaves++] = (orch_leaf_t){key, def, parent, top};
+    w->leaves[w->nleaves] = (orch_leaf_t){key, def, parent, top, NULL, NULL};
+    return &w->leaves[w->nleaves++];
 }
 
 static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t *s, bool nested,
@@ -343,6 +362,17 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
         if (!s->fn)
             goto nofn;
         break;
+    case ORCH_KIND_PARALLEL:
+        if (nested)
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_NESTED",
+                                  "workflow %s v%d: parallel step %s cannot be inside a group "
+                                  "or a branch (parallel steps do not nest)",
+                                  d->name, d->version, s->key);
+        if (!s->branches || !s->branches[0].name)
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCHES_MISSING",
+                                  "workflow %s v%d: parallel step %s needs at least one branch",
+                                  d->name, d->version, s->key);
+        break;
     case ORCH_KIND_GROUP:
         if (nested || !s->children || !s->children[0].key)
             return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
@@ -366,6 +396,56 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
 nofn:
     return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                           "workflow %s v%d: step %s has no function", d->name, d->version, s->key);
+}
+
+/* A parallel step's branches: names well formed and unique, steps present and of a kind a
+ * branch can run (plain, retry, conditional); then their leaves, keyed
+ * "parallel/branch/step", after the parallel step's own leaf. */
+static orch_err_t add_branches(orch_workflow_t *w, const orch_workflow_def_t *d,
+                               const orch_step_def_t *s, orch_error_t *err)
+{
+    for (const orch_branch_def_t *b = s->branches; b->name || b->steps; b++) {
+        if (!key_ok(b->name))
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_NAME",
+                                  "workflow %s v%d: parallel step %s: branch name '%s' must be "
+                                  "1-100 of [a-z0-9_]",
+                                  d->name, d->version, s->key, b->name ? b->name : "");
+        for (const orch_branch_def_t *o = s->branches; o < b; o++)
+            if (strcmp(o->name, b->name) == 0)
+                return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_NAME",
+                                      "workflow %s v%d: parallel step %s has two branches named "
+                                      "%s",
+                                      d->name, d->version, s->key, b->name);
+        if (!b->steps || !(b->steps[0].key || b->steps[0].name))
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_EMPTY",
+                                  "workflow %s v%d: branch %s of parallel step %s has no steps",
+                                  d->name, d->version, b->name, s->key);
+        for (const orch_step_def_t *c = b->steps; c->key || c->name; c++) {
+            orch_leaf_t *l;
+            orch_err_t rc;
+            if (c->kind == ORCH_KIND_PARALLEL)
+                return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_NESTED",
+                                      "workflow %s v%d: branch %s of parallel step %s holds "
+                                      "parallel step %s (parallel steps do not nest)",
+                                      d->name, d->version, b->name, s->key,
+                                      c->key ? c->key : "");
+            if (c->kind != ORCH_KIND_STEP && c->kind != ORCH_KIND_RETRY &&
+                c->kind != ORCH_KIND_CONDITIONAL)
+                return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_STEP",
+                                      "workflow %s v%d: branch %s of parallel step %s: step %s "
+                                      "is a %s; branches hold plain, retry and conditional "
+                                      "steps only",
+                                      d->name, d->version, b->name, s->key,
+                                      c->key ? c->key : "", kind_name(c->kind));
+            rc = check_step(d, c, true, err);
+            if (rc)
+                return rc;
+            l = add_leaf(w, c, s, orch_asprintf("%s/%s/%s", s->key, b->name, c->key), w->ntop);
+            l->branch = b->name;
+            l->branch_key = orch_asprintf("%s/%s", s->key, b->name);
+        }
+    }
+    return ORCH_OK;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -408,7 +488,6 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
         rc = check_step(d, s, false, err);
         if (rc)
             goto out;
-        json_array_append_new(arr, step_json(s, s->key));
         if (s->kind == ORCH_KIND_GROUP) {
             for (const orch_step_def_t *c = s->children; c->key || c->name; c++) {
                 rc = check_step(d, c, true, err);
@@ -418,7 +497,14 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
             }
         } else {
             add_leaf(w, s, NULL, orch_strdup(s->key), w->ntop);
+            if (s->kind == ORCH_KIND_PARALLEL) {
+                rc = add_branches(w, d, s, err);
+                if (rc)
+                    goto out;
+            }
         }
+        /* After the checks: the rendering walks the children and branches. */
+        json_array_append_new(arr, step_json(s, s->key));
         last = s;
     }
     if (!last || (last->kind != ORCH_KIND_DONE && last->kind != ORCH_KIND_ABORT)) {

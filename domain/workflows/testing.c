@@ -2,7 +2,7 @@
  * a step that fails a given number of times, a retry step that waits a given number of
  * times, a group, a conditional; two versions of one workflow with different step keys;
  * a step that overruns its time-out; steps reading secret answers; roles required by a
- * workflow and by an input step. */
+ * workflow and by an input step; three parallel branches joined (test_parallel). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -135,7 +135,7 @@ static orch_step_result_t hang(orch_step_ctx_t *ctx, json_t *state)
 }
 
 static const orch_step_def_t timeout_steps[] = {
-    {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0, NULL},
+    {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0, NULL, NULL},
     ORCH_DONE,
     ORCH_STEPS_END,
 };
@@ -238,9 +238,85 @@ const orch_workflow_def_t orch_wf_test_guarded = {
     .required_role = "change_manager",
 };
 
+/* ---- test_parallel: three branches joined --------------------------------------------------- */
+
+/* Sleeps state.branch_sleep_ms (300 by default; it stops when told), then reports. Every
+ * branch returns the same keys: the join keeps them apart under the branch names. */
+static orch_step_result_t branch_work(orch_step_ctx_t *ctx, json_t *state)
+{
+    int64_t until = orch_now_ms() + orch_state_int(state, "branch_sleep_ms", 300);
+    while (orch_now_ms() < until && !orch_step_ctx_expired(ctx))
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    return orch_step_ok(json_pack("{s:s, s:s}", "work", "done", "step", ctx->step_key));
+}
+
+static orch_step_result_t branch_second(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)ctx;
+    return orch_step_ok(json_pack("{s:s}", "second", orch_state_str(state, "work", "missing")));
+}
+
+/* Fails while the branch process made fewer than state.fail_branch_c attempts. */
+static orch_step_result_t branch_flaky(orch_step_ctx_t *ctx, json_t *state)
+{
+    if (ctx->attempt < orch_state_int(state, "fail_branch_c", 0))
+        return orch_step_fail("BRANCH_FLAKY", NULL, "branch c failed as asked (attempt %d)",
+                              ctx->attempt + 1);
+    return orch_step_ok(json_pack("{s:i}", "flaky_attempts", ctx->attempt + 1));
+}
+
+/* After the join: every branch's result is in the state under its name. */
+static orch_step_result_t after_join(orch_step_ctx_t *ctx, json_t *state)
+{
+    const char *names[] = {"a", "b", "c"};
+    (void)ctx;
+    for (size_t i = 0; i < 3; i++)
+        if (!json_is_object(json_object_get(state, names[i])))
+            return orch_step_fail("JOIN_MISSING", NULL, "branch %s's result is not in the state",
+                                  names[i]);
+    return orch_step_ok(json_pack("{s:b}", "joined", 1));
+}
+
+static const orch_step_def_t branch_a_steps[] = {
+    ORCH_STEP("work", "Work (a)", branch_work),
+    ORCH_STEP("second", "Second (a)", branch_second),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t branch_b_steps[] = {
+    ORCH_STEP("work", "Work (b)", branch_work),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t branch_c_steps[] = {
+    ORCH_STEP("work", "Work (c)", branch_work),
+    ORCH_STEP("flaky", "Flaky (c)", branch_flaky),
+    ORCH_STEPS_END,
+};
+static const orch_branch_def_t fan_branches[] = {
+    {"a", branch_a_steps},
+    {"b", branch_b_steps},
+    {"c", branch_c_steps},
+    ORCH_BRANCHES_END,
+};
+static const orch_step_def_t parallel_steps[] = {
+    ORCH_STEP("prepare", "Prepare", prepare),
+    ORCH_PARALLEL("fan", "Fan out", fan_branches),
+    ORCH_STEP("after", "After the join", after_join),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_test_parallel = {
+    .name = "test_parallel",
+    .description = "Test task: three parallel branches joined",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = parallel_steps,
+};
+
 const orch_wf_entry_t orch_wf_testing_all[] = {
     ORCH_WF_ENTRY(orch_wf_test_flaky),        ORCH_WF_ENTRY(orch_wf_test_timeout),
     ORCH_WF_ENTRY(orch_wf_test_versioned_v1), ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
     ORCH_WF_ENTRY(orch_wf_test_secret),       ORCH_WF_ENTRY(orch_wf_test_guarded),
-    {0},
+    ORCH_WF_ENTRY(orch_wf_test_parallel),     {0},
 };

@@ -55,5 +55,7 @@ size_t orch_workflows_list(orch_wf_entry_t **out);
 const orch_wf_entry_t *orch_broken_fixture_workflow(const char *name);
 void orch_broken_fixture_catalog(const char *name, orch_catalog_t *cat);
 const char *orch_broken_fixture_symbol(const char *name);
+/* Three parallel branches joined (one can be made to fail: state.fail_branch_c). */
+extern const orch_workflow_def_t orch_wf_test_parallel;
 
 #endif

@@ -108,7 +108,20 @@ static Orchestrator__V1__ProcessStep *step_pb(orch_arena_t *a, const orch_workfl
            : strcmp(s->key, "aborted_by") == 0 ? ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_ABORT
                                               : ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_STEP;
     ps->parent_key = orch_arena_strdup(a, leaf && leaf->parent ? leaf->parent->key : "");
+    ps->branch = orch_arena_strdup(a, s->branch ? s->branch : leaf && leaf->branch ? leaf->branch
+                                                                                : "");
     return ps;
+}
+
+/* Is leaf done (success, skipped, complete) in the audit rows steps? */
+static bool leaf_done(const orch_leaf_t *l, const orch_process_step_t *steps, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (strcmp(steps[j].key, l->key) == 0 &&
+            (strcmp(steps[j].status, "success") == 0 || strcmp(steps[j].status, "skipped") == 0 ||
+             strcmp(steps[j].status, "complete") == 0))
+            return true;
+    return false;
 }
 
 static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema,
@@ -157,21 +170,25 @@ Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_proces
     if (!full)
         return pb;
     {
-        size_t cap = p->nsteps + (wf ? wf->nleaves : 0), n = 0;
+        size_t cap = p->nsteps + p->nbranch_steps + (wf ? wf->nleaves : 0), n = 0, bi = 0;
         bool finished = strcmp(p->status, "completed") == 0 || strcmp(p->status, "aborted") == 0;
         pb->steps = NEWV(a, Orchestrator__V1__ProcessStep, cap);
-        for (size_t i = 0; i < p->nsteps; i++)
+        /* The process's own rows with its branches' rows merged in, both in commit order. */
+        for (size_t i = 0; i < p->nsteps; i++) {
+            while (bi < p->nbranch_steps && p->branch_steps[bi].end_us <= p->steps[i].end_us)
+                pb->steps[n++] = step_pb(a, wf, &p->branch_steps[bi++], true);
             pb->steps[n++] = step_pb(a, wf, &p->steps[i], true);
+        }
+        while (bi < p->nbranch_steps)
+            pb->steps[n++] = step_pb(a, wf, &p->branch_steps[bi++], true);
         for (size_t i = 0; wf && !finished && i < wf->nleaves; i++) {
             const orch_leaf_t *l = &wf->leaves[i];
-            bool done = false;
             Orchestrator__V1__ProcessStep *ps;
-            for (size_t j = 0; j < p->nsteps && !done; j++)
-                done = strcmp(p->steps[j].key, l->key) == 0 &&
-                       (strcmp(p->steps[j].status, "success") == 0 ||
-                        strcmp(p->steps[j].status, "skipped") == 0 ||
-                        strcmp(p->steps[j].status, "complete") == 0);
-            if (done)
+            if (p->branch_key && (!l->branch_key || strcmp(l->branch_key, p->branch_key) != 0))
+                continue; /* a branch process shows its own branch's steps */
+            if (l->branch ? leaf_done(l, p->branch_steps, p->nbranch_steps) ||
+                                (p->branch_key && leaf_done(l, p->steps, p->nsteps))
+                          : leaf_done(l, p->steps, p->nsteps))
                 continue;
             ps = NEW(a, Orchestrator__V1__ProcessStep);
             orchestrator__v1__process_step__init(ps);
@@ -181,6 +198,7 @@ Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_proces
             ps->status = ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_PENDING;
             ps->kind = (Orchestrator__V1__StepKind)l->def->kind;
             ps->parent_key = orch_arena_strdup(a, l->parent ? l->parent->key : "");
+            ps->branch = orch_arena_strdup(a, l->branch ? l->branch : "");
             pb->steps[n++] = ps;
         }
         pb->n_steps = n;
@@ -848,12 +866,13 @@ static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
     srv_app_t *app = srv_call_app(call);
     Orchestrator__V1__RetryProcessResponse *resp;
     srv_idem_t idem = {0};
-    bool already = false;
+    bool already = false, handled = false;
     orch_err_t rc = check_id(req->process_id, err);
     if (rc)
         return rc;
-    if (req->n_branches)
-        return orch_error_invalid(err, "branches", "this process has no parallel branches");
+    for (size_t i = 0; i < req->n_branches; i++)
+        if (!req->branches[i] || !*req->branches[i] || strlen(req->branches[i]) > 100)
+            return orch_error_invalid(err, "branches", "a branch name has 1-100 characters");
     rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
     if (rc)
         return rc;
@@ -870,7 +889,18 @@ static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
         rc = check_process_role(call, idem.tx, req->process_id, err);
     /* A repeat (client retry, or the same retry at another replica) waits for the first on
      * the process row and then answers ALREADY_APPLIED instead of NOT_RETRIABLE. */
+    /* A process that failed at a parallel step re-runs only its failed branches (those
+     * named, or all of them). */
     if (!rc)
+        rc = app->store->ops->process_retry_branches(
+            idem.tx, req->process_id, actor_of(call), (const char *const *)req->branches,
+            req->n_branches, &handled, &already, err);
+    if (!rc && !handled && req->n_branches)
+        rc = orch_error_invalid(err, "branches",
+                                "process %s did not fail at a parallel step; retry it without "
+                                "branches",
+                                req->process_id);
+    if (!rc && !handled)
         rc = app->store->ops->process_retry_once(idem.tx, req->process_id, actor_of(call),
                                                  &already, err);
     if (!rc)

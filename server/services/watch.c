@@ -99,6 +99,11 @@ static void event_to_pb(orch_arena_t *a, const orch_event_t *e, Orchestrator__V1
                                 jstr(e->payload, "status"));
         st->state_delta = srv_codec_struct_from_json(a, json_object_get(e->payload, "state_delta"));
         st->end_time = srv_codec_timestamp(a, e->time_us);
+        st->branch = orch_arena_strdup(a, jstr(e->payload, "branch")); /* parallel branches */
+        if (*st->branch && strchr(st->key, '/')) { /* "<parallel>/<branch>/<step>" */
+            size_t n = (size_t)(strchr(st->key, '/') - st->key);
+            st->parent_key = orch_arena_strndup(a, st->key, n);
+        }
         ev->kind = ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
         ev->payload_case = ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STEP;
         ev->step = st;

@@ -70,7 +70,23 @@ static Orchestrator__V1__WorkflowStep *step_pb(orch_arena_t *a, const json_t *s)
     ws->steps = NEWV(a, Orchestrator__V1__WorkflowStep, ws->n_steps);
     for (size_t i = 0; i < ws->n_steps; i++)
         ws->steps[i] = step_pb(a, json_array_get(children, i));
-    ws->branches = NEWV(a, Orchestrator__V1__WorkflowBranch, 0);
+    {
+        const json_t *branches = json_object_get(s, "branches"); /* parallel steps */
+        ws->n_branches = json_array_size(branches);
+        ws->branches = NEWV(a, Orchestrator__V1__WorkflowBranch, ws->n_branches);
+        for (size_t i = 0; i < ws->n_branches; i++) {
+            const json_t *b = json_array_get(branches, i);
+            const json_t *steps = json_object_get(b, "steps");
+            Orchestrator__V1__WorkflowBranch *wb = NEW(a, Orchestrator__V1__WorkflowBranch);
+            orchestrator__v1__workflow_branch__init(wb);
+            wb->name = orch_arena_strdup(a, json_string_value(json_object_get(b, "name")));
+            wb->n_steps = json_array_size(steps);
+            wb->steps = NEWV(a, Orchestrator__V1__WorkflowStep, wb->n_steps);
+            for (size_t j = 0; j < wb->n_steps; j++)
+                wb->steps[j] = step_pb(a, json_array_get(steps, j));
+            ws->branches[i] = wb;
+        }
+    }
     return ws;
 }
 
@@ -193,7 +209,8 @@ typedef struct graph {
     size_t nn, ne, cap;
 } graph_t;
 
-static void add_node(graph_t *g, const Orchestrator__V1__WorkflowStep *s, const char *parent)
+static void add_node(graph_t *g, const Orchestrator__V1__WorkflowStep *s, const char *parent,
+                     const char *branch)
 {
     Orchestrator__V1__WorkflowGraphNode *n = NEW(g->a, Orchestrator__V1__WorkflowGraphNode);
     orchestrator__v1__workflow_graph_node__init(n);
@@ -201,7 +218,7 @@ static void add_node(graph_t *g, const Orchestrator__V1__WorkflowStep *s, const 
     n->name = s->name;
     n->kind = s->kind;
     n->parent_node_id = (char *)(parent ? parent : "");
-    n->branch = "";
+    n->branch = (char *)(branch ? branch : "");
     if (g->nn < g->cap)
         g->nodes[g->nn++] = n;
 }
@@ -245,21 +262,45 @@ static orch_err_t get_graph(srv_call_t *call, const ProtobufCMessage *reqm,
         return orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
                               "workflow %s has no version %d", wp->name, req->version);
     gr.cap = 2;
-    for (size_t i = 0; i < v->n_steps; i++)
+    for (size_t i = 0; i < v->n_steps; i++) {
         gr.cap += 2 * (1 + v->steps[i]->n_steps) + 2;
+        for (size_t b = 0; b < v->steps[i]->n_branches; b++)
+            gr.cap += 2 * v->steps[i]->branches[b]->n_steps + 4;
+    }
     gr.nodes = NEWV(a, Orchestrator__V1__WorkflowGraphNode, gr.cap);
     gr.edges = NEWV(a, Orchestrator__V1__WorkflowGraphEdge, gr.cap);
     for (size_t i = 0; i < v->n_steps; i++) {
         Orchestrator__V1__WorkflowStep *s = v->steps[i];
-        add_node(&gr, s, NULL);
-        if (prev)
+        Orchestrator__V1__WorkflowStep *ps = i ? v->steps[i - 1] : NULL;
+        add_node(&gr, s, NULL, NULL);
+        if (ps && ps->kind == ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_PARALLEL) {
+            /* The join: from the last step of every branch of the parallel step before. */
+            for (size_t b = 0; b < ps->n_branches; b++) {
+                const Orchestrator__V1__WorkflowBranch *br = ps->branches[b];
+                add_edge(&gr, br->n_steps ? br->steps[br->n_steps - 1]->key : ps->key, s->key,
+                         "join");
+            }
+        } else if (prev) {
             add_edge(&gr, prev, s->key, "");
+        }
         if (s->kind == ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_GROUP) {
             const char *cprev = s->key;
             for (size_t j = 0; j < s->n_steps; j++) {
-                add_node(&gr, s->steps[j], s->key);
+                add_node(&gr, s->steps[j], s->key, NULL);
                 add_edge(&gr, cprev, s->steps[j]->key, "");
                 cprev = s->steps[j]->key;
+            }
+        }
+        if (s->kind == ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_PARALLEL) {
+            for (size_t b = 0; b < s->n_branches; b++) {
+                const Orchestrator__V1__WorkflowBranch *br = s->branches[b];
+                const char *cprev = s->key;
+                for (size_t j = 0; j < br->n_steps; j++) {
+                    add_node(&gr, br->steps[j], s->key, br->name);
+                    add_edge(&gr, cprev, br->steps[j]->key,
+                             j == 0 ? orch_arena_printf(a, "branch %s", br->name) : "");
+                    cprev = br->steps[j]->key;
+                }
             }
         }
         prev = s->key;
