@@ -20,6 +20,7 @@
 #include "domain/engine/worker.h"
 #include "domain/log.h"
 #include "domain/metrics.h"
+#include "domain/products/products.h"
 #include "domain/schedule/scheduler.h"
 #include "server/app.h"
 #include "server/config.h"
@@ -315,6 +316,7 @@ int main(int argc, char **argv)
     app.store = db_store_new(pool);
     cat = orch_catalog_new();
     orch_catalog_load_example(cat);
+    orch_products_load(cat); /* the product modules of domain/products/ */
     orch_error_init(&err);
     if (orch_catalog_validate(cat, &err) || app.store->ops->catalog_sync(app.store, NULL, cat, &err)) {
         orch_err("main", "cannot load the product catalogue: %s", err.message);

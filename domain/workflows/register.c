@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "domain/engine/engine.h"
+#include "domain/products/products.h"
 #include "domain/workflows/tasks.h"
 #include "domain/workflows/workflows.h"
 
@@ -16,6 +17,8 @@ orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err)
         rc = orch_workflows_register_tasks(r, err);
     for (size_t i = 0; !rc && orch_wf_lifecycle_all[i]; i++)
         rc = orch_registry_add(r, orch_wf_lifecycle_all[i], err);
+    if (!rc)
+        rc = orch_products_register(r, err); /* domain/products/ */
     if (rc || !getenv("ORCH_TEST_WORKFLOWS"))
         return rc;
     if (!versions)
