@@ -157,6 +157,23 @@ orch_step_result_t orch_step_save_fields(orch_step_ctx_t *ctx, const json_t *sta
     return orch_step_sub_save(ctx, sub, NULL);
 }
 
+orch_step_result_t orch_step_check_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_step_result_t failed;
+    orch_error_t err;
+    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
+
+    if (!sub)
+        return failed;
+    orch_error_init(&err);
+    if (orch_sub_validate(sub, &err)) {
+        orch_subscription_free(sub);
+        return orch_step_fail_error(&err);
+    }
+    orch_subscription_free(sub); /* read only: nothing to save */
+    return orch_step_ok(json_pack("{s:b}", "valid", 1));
+}
+
 /* One field's value as JSON: its type from the catalogue definition of its block. */
 static json_t *field_json(const orch_subscription_t *sub, const char *path)
 {

@@ -63,6 +63,11 @@ orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *stat
 orch_step_result_t orch_step_sub_save(orch_step_ctx_t *ctx, orch_subscription_t *sub,
                                       json_t *changes);
 
+/* A step that checks the subscription state.subscription_id against the catalogue and its
+ * lifecycle status (orch_sub_validate): ok with {"valid": true}, or the failure naming the
+ * field. Usable as a validate workflow's step function as is. */
+orch_step_result_t orch_step_check_subscription(orch_step_ctx_t *ctx, json_t *state);
+
 /* A fixed input of the product (state.product_id, or the product of state.subscription_id):
  * its value as text (static, from the catalogue), or dflt when the product has none by that
  * name. The integer form parses it. */
