@@ -40,7 +40,7 @@ def main():
         target = next((w[5:] for w in words if w.startswith("file=")), None)
         if words[:2] == ["sh", "guide"]:
             ncmd += 1
-            out.append(f"echo '--- {path}:{line}' >&2")
+            out.append(f"echo \"--- {path}:{line} [$(date +%T)]\" >&2")
             out.append(body)
         elif target:
             nfile += 1

@@ -59,7 +59,7 @@ export ORCH_SERVER=127.0.0.1:$(free_port)
 
 # ---- the guide ------------------------------------------------------------------------------
 python3 "$SRC/tests/authoring/extract_guide.py" "$SRC/docs/AUTHORING.md" > "$SCRATCH/guide.sh"
-say "running docs/AUTHORING.md ($(grep -c "^echo '--- " "$SCRATCH/guide.sh") blocks)"
+say "running docs/AUTHORING.md ($(grep -c '^echo .--- ' "$SCRATCH/guide.sh") blocks)"
 cd "$SCRATCH"
 setsid bash guide.sh &
 GROUP=$!

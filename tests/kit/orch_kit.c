@@ -26,6 +26,7 @@
 
 struct kit {
     harness_server_t server;
+    bool task;             /* the pending start sends neither product nor subscription */
     char cbdir[256];
     char workflow[128];
     char product_id[64];   /* of the pending create */
@@ -197,7 +198,7 @@ static int send_start(kit_t *k)
 
     req.workflow_name = k->workflow;
     req.product_id = k->product_id;
-    req.subscription_id = k->product_id[0] ? "" : k->subscription_id;
+    req.subscription_id = k->product_id[0] || k->task ? "" : k->subscription_id;
     req.user_inputs = pages_to_pb(a, k->pages, &req.n_user_inputs);
     cli_call_unary(k->server.ch, PS "StartProcess", &req.base,
                    &orchestrator__v1__start_process_response__descriptor, 10000, &resp, &st);
@@ -226,6 +227,7 @@ static int send_start(kit_t *k)
 
 static int start_common(kit_t *k, const char *workflow, const char *product, const char *pages)
 {
+    k->task = false;
     snprintf(k->workflow, sizeof(k->workflow), "%s", workflow);
     k->product_id[0] = '\0';
     if (product)
@@ -251,6 +253,21 @@ int kit_try_create(kit_t *k, const char *workflow, const char *product, const ch
 int kit_try_start(kit_t *k, const char *workflow, const char *pages)
 {
     return start_common(k, workflow, NULL, pages);
+}
+
+void kit_start_task(kit_t *k, const char *workflow, const char *pages)
+{
+    int code;
+    k->task = true;
+    snprintf(k->workflow, sizeof(k->workflow), "%s", workflow);
+    k->product_id[0] = '\0';
+    k->process_id[0] = '\0';
+    k->pending_resume = false;
+    set_json(&k->page, NULL);
+    set_json(&k->pages, parse_pages(pages));
+    code = send_start(k);
+    if (code != 0)
+        fail_msg("kit: %s", k->error);
 }
 
 void kit_create(kit_t *k, const char *workflow, const char *product, const char *pages)
@@ -466,6 +483,11 @@ void kit_callback(kit_t *k, const char *result)
                  cli_status_code_name(st.code), st.message);
     protobuf_c_message_free_unpacked(resp, NULL);
     cli_status_cleanup(&st);
+}
+
+const char *kit_callback_dir(const kit_t *k)
+{
+    return k->cbdir;
 }
 
 const char *kit_process_id(const kit_t *k)

@@ -66,6 +66,8 @@ void kit_create(kit_t *k, const char *workflow, const char *product, const char 
 /* Starts a workflow on the kit's subscription (the one the last create made, or the one set
  * with kit_use_subscription), or a task when there is none. */
 void kit_start(kit_t *k, const char *workflow, const char *pages);
+/* Starts a task (or any workflow) with neither product nor subscription. */
+void kit_start_task(kit_t *k, const char *workflow, const char *pages);
 /* The same, but a refusal is returned (the gRPC status code, 0 = OK) instead of failing:
  * kit_error() / kit_has_violation() tell what was wrong. product NULL = kit_start. */
 int kit_try_create(kit_t *k, const char *workflow, const char *product, const char *pages);
@@ -93,6 +95,9 @@ void kit_wait(kit_t *k, const char *status);
 /* Waits for the process to await a callback and delivers result (a JSON object, NULL = {})
  * with the token the simulated external system got (authoring.h orch_step_sim_callback). */
 void kit_callback(kit_t *k, const char *result);
+/* The directory the simulated external systems write callback tokens to
+ * (<dir>/<process_id>.<step_key>), for tests that deliver callbacks themselves. */
+const char *kit_callback_dir(const kit_t *k);
 /* The process's id ("" before one started). */
 const char *kit_process_id(const kit_t *k);
 /* Adopts a process started elsewhere (orchctl, another client). */
