@@ -127,8 +127,8 @@ static const char *str_member(gen_t *g, const json_t *obj, const char *key, cons
     return json_string_value(v);
 }
 
-static const char *const field_types[] = {"string", "integer", "boolean", "uuid", "ip_prefix",
-                                          NULL};
+static const char *const field_types[] = {"string", "integer",   "boolean",
+                                          "uuid",   "ip_prefix", NULL};
 static const char *const catalog_types[] = {"ORCH_FIELD_STRING", "ORCH_FIELD_INTEGER",
                                             "ORCH_FIELD_BOOLEAN", "ORCH_FIELD_UUID",
                                             "ORCH_FIELD_IP_PREFIX"};
@@ -144,10 +144,16 @@ static int type_index(const char *t)
 /* Names no author step may take: the lifecycle wrappers' own and the generated ones. */
 static bool reserved_key(const char *k)
 {
-    static const char *const r[] = {"unsync", "resync", "set_status_active",
-                                    "set_status_terminated", "done", "abort",
-                                    "create_subscription", "update_subscription",
-                                    "check_subscription", NULL};
+    static const char *const r[] = {"unsync",
+                                    "resync",
+                                    "set_status_active",
+                                    "set_status_terminated",
+                                    "done",
+                                    "abort",
+                                    "create_subscription",
+                                    "update_subscription",
+                                    "check_subscription",
+                                    NULL};
     for (size_t i = 0; r[i]; i++)
         if (strcmp(k, r[i]) == 0)
             return true;
@@ -165,21 +171,18 @@ static void check_field(gen_t *g, const json_t *f, const char *where, bool input
     }
     if (n && !is_ident(n, false))
         problem(g, where, "field name '%s' must be lower-case letters, digits and _", n);
-    if (n && (strcmp(n, "name") == 0 || strcmp(n, "label") == 0 ||
-              strcmp(n, "subscription_instance_id") == 0 ||
-              strcmp(n, "owner_subscription_id") == 0))
-        problem(g, where, "field name '%s' is taken by the subscription's JSON; choose another",
-                n);
+    if (n &&
+        (strcmp(n, "name") == 0 || strcmp(n, "label") == 0 ||
+         strcmp(n, "subscription_instance_id") == 0 || strcmp(n, "owner_subscription_id") == 0))
+        problem(g, where, "field name '%s' is taken by the subscription's JSON; choose another", n);
     if (n && !input_form && strcmp(n, "customer_id") == 0)
         problem(g, where, "customer_id is every subscription's own; it is not a block field");
     if (t && type_index(t) < 0)
-        problem(g, where, "type '%s' is not one of string, integer, boolean, uuid, ip_prefix",
-                t);
+        problem(g, where, "type '%s' is not one of string, integer, boolean, uuid, ip_prefix", t);
     if (choices) {
         size_t i;
         json_t *c;
-        if (!json_is_array(choices) || !json_array_size(choices) || !t ||
-            strcmp(t, "string") != 0)
+        if (!json_is_array(choices) || !json_array_size(choices) || !t || strcmp(t, "string") != 0)
             problem(g, where, "\"choices\" is a non-empty array of strings, for string fields");
         json_array_foreach(choices, i, c) if (!json_is_string(c))
             problem(g, where, "choices[%zu] is not a string", i);
@@ -237,8 +240,8 @@ static void check_steps(gen_t *g, const char *target, const json_t *steps)
     }
     json_array_foreach(steps, i, s)
     {
-        const char *key = json_is_string(s) ? json_string_value(s)
-                                            : json_string_value(json_object_get(s, "key"));
+        const char *key =
+            json_is_string(s) ? json_string_value(s) : json_string_value(json_object_get(s, "key"));
         const char *kind = json_string_value(json_object_get(s, "kind"));
         snprintf(where, sizeof(where), "workflows.%s.steps[%zu]", target, i);
         if (!key || !is_ident(key, false)) {
@@ -254,8 +257,8 @@ static void check_steps(gen_t *g, const char *target, const json_t *steps)
             if (ok && strcmp(ok, key) == 0)
                 problem(g, where, "step key '%s' is used twice", key);
         }
-        if (json_is_object(s) && kind && strcmp(kind, "step") != 0 &&
-            strcmp(kind, "input") != 0 && strcmp(kind, "callback") != 0)
+        if (json_is_object(s) && kind && strcmp(kind, "step") != 0 && strcmp(kind, "input") != 0 &&
+            strcmp(kind, "callback") != 0)
             problem(g, where, "kind '%s' is not step, input or callback", kind);
         if (kind && strcmp(kind, "input") == 0) {
             const json_t *fields = json_object_get(s, "fields");
@@ -285,8 +288,9 @@ static void check_spec(gen_t *g)
     }
     g->name = str_member(g, g->spec, "name", "(top)", true, NULL);
     if (g->name && (!is_ident(g->name, false) || strlen(g->name) > 40))
-        problem(g, "name", "'%s' must be lower-case letters, digits and _ (a C identifier, at "
-                           "most 40)",
+        problem(g, "name",
+                "'%s' must be lower-case letters, digits and _ (a C identifier, at "
+                "most 40)",
                 g->name);
     g->title = str_member(g, g->spec, "product_type", "(top)", true, NULL);
     if (g->title && !is_ident(g->title, true))
@@ -332,9 +336,9 @@ static void check_spec(gen_t *g)
             (void)blk; /* other blocks, also of the example catalogue: the catalogue checks */
         }
     }
-    g->root_block = str_member(g, g->spec, "root_block", "(top)", false,
-                               json_string_value(json_object_get(json_array_get(g->blocks, 0),
-                                                                 "name")));
+    g->root_block =
+        str_member(g, g->spec, "root_block", "(top)", false,
+                   json_string_value(json_object_get(json_array_get(g->blocks, 0), "name")));
     json_array_foreach(g->blocks, i, b)
     {
         const char *n = json_string_value(json_object_get(b, "name"));
@@ -377,8 +381,7 @@ static void check_spec(gen_t *g)
             char where[96];
             snprintf(where, sizeof(where), "workflows.%s.pages[%zu]", targets[t], pi);
             if (!json_is_array(page) || !json_array_size(page))
-                problem(g, where, "a page is a non-empty list of field names of %s",
-                        g->root_block);
+                problem(g, where, "a page is a non-empty list of field names of %s", g->root_block);
             json_array_foreach(page, fi, fname) if (!json_is_string(fname) ||
                                                     !root_field(g, json_string_value(fname)))
                 problem(g, where, "'%s' is not a field of %s",
@@ -393,13 +396,14 @@ static void check_spec(gen_t *g)
     {
         size_t mi;
         json_t *stmt;
-        json_array_foreach(json_object_get(g->spec, "migration"), mi, stmt) if (
-            !json_is_string(stmt) || !*json_string_value(stmt))
+        json_array_foreach(json_object_get(g->spec, "migration"), mi,
+                           stmt) if (!json_is_string(stmt) || !*json_string_value(stmt))
             problem(g, "migration", "statement %zu is not a non-empty string", mi);
     }
 }
 
-/* ---- catalog.c -------------------------------------------------------------------------------- */
+/* ---- catalog.c --------------------------------------------------------------------------------
+ */
 
 static const char *desc_of(const json_t *o, const char *dflt)
 {
@@ -412,9 +416,10 @@ static void gen_catalog(gen_t *g, buf_t *b)
     size_t i, k;
     json_t *blk, *f, *p, *c;
 
-    bprintf(b, "/* " MARKER " from %s: the catalogue of the %s module\n"
-               " * (domain/products/products.h). Re-running the generator rewrites this file "
-               "while its\n * first line says GENERATED; delete that line to own it. */\n",
+    bprintf(b,
+            "/* " MARKER " from %s: the catalogue of the %s module\n"
+            " * (domain/products/products.h). Re-running the generator rewrites this file "
+            "while its\n * first line says GENERATED; delete that line to own it. */\n",
             g->spec_file, g->name);
     bprintf(b, "#include \"domain/products/products.h\"\n\n");
     json_array_foreach(g->blocks, i, blk)
@@ -542,7 +547,8 @@ static void gen_catalog(gen_t *g, buf_t *b)
             g->name, g->name, g->name, g->name);
 }
 
-/* ---- workflows.c ------------------------------------------------------------------------------ */
+/* ---- workflows.c ------------------------------------------------------------------------------
+ */
 
 static const char *form_type(const json_t *f)
 {
@@ -579,14 +585,12 @@ static void gen_form_field(buf_t *b, const json_t *f, bool required, const char 
 
 static const json_t *steps_of(const gen_t *g, const char *target)
 {
-    return json_object_get(json_object_get(json_object_get(g->spec, "workflows"), target),
-                           "steps");
+    return json_object_get(json_object_get(json_object_get(g->spec, "workflows"), target), "steps");
 }
 
 static const char *step_key(const json_t *s)
 {
-    return json_is_string(s) ? json_string_value(s)
-                             : json_string_value(json_object_get(s, "key"));
+    return json_is_string(s) ? json_string_value(s) : json_string_value(json_object_get(s, "key"));
 }
 
 static const char *step_kind(const json_t *s)
@@ -620,8 +624,8 @@ static bool root_choices_used(const gen_t *g, const char *field)
         json_t *pages = pages_of(g, targets[t]);
         size_t i, j;
         json_t *page, *n;
-        json_array_foreach(pages, i, page) json_array_foreach(page, j, n) if (
-            strcmp(json_string_value(n), field) == 0)
+        json_array_foreach(pages, i, page)
+            json_array_foreach(page, j, n) if (strcmp(json_string_value(n), field) == 0)
         {
             json_decref(pages);
             return true;
@@ -703,8 +707,9 @@ static void gen_step_fns(buf_t *b, const json_t *steps, const char *target)
                 }
                 bprintf(b, "NULL};\n");
             }
-            bprintf(b, "/* The form of input step %s: a person answers it (orchctl process "
-                       "resume). */\n",
+            bprintf(b,
+                    "/* The form of input step %s: a person answers it (orchctl process "
+                    "resume). */\n",
                     key);
             bprintf(b, "static const orch_form_field_t %s_%s_fields[] = {\n", target, key);
             json_array_foreach(json_object_get(s, "fields"), k, f)
@@ -719,8 +724,8 @@ static void gen_step_fns(buf_t *b, const json_t *steps, const char *target)
             bprintf(b, "static const orch_form_page_t %s_%s_pages[] = {{", target, key);
             step_title(b, s);
             bprintf(b, ", %s_%s_fields}, {0}};\n", target, key);
-            bprintf(b, "static const orch_form_t %s_%s_form = {.pages = %s_%s_pages};\n\n",
-                    target, key, target, key);
+            bprintf(b, "static const orch_form_t %s_%s_form = {.pages = %s_%s_pages};\n\n", target,
+                    key, target, key);
         }
     }
 }
@@ -859,7 +864,8 @@ static void gen_workflows(gen_t *g, buf_t *b)
                "NULL,\n};\n");
 }
 
-/* ---- the test --------------------------------------------------------------------------------- */
+/* ---- the test ---------------------------------------------------------------------------------
+ */
 
 /* A value that fits the field: the first (or, changed, the second) choice, 1 / 2, true /
  * false, text. New reference. */
@@ -916,11 +922,11 @@ static void gen_test_run(buf_t *b, const json_t *steps)
             json_t *answers = json_object();
             size_t k;
             json_t *f;
-            json_array_foreach(json_object_get(s, "fields"), k, f)
-                json_object_set_new(answers, json_string_value(json_object_get(f, "name")),
-                                    sample(f, false));
-            bprintf(b, "    kit_wait(k, \"suspended\"); /* input step %s */\n    "
-                       "kit_answer_page(k, ",
+            json_array_foreach(json_object_get(s, "fields"), k, f) json_object_set_new(
+                answers, json_string_value(json_object_get(f, "name")), sample(f, false));
+            bprintf(b,
+                    "    kit_wait(k, \"suspended\"); /* input step %s */\n    "
+                    "kit_answer_page(k, ",
                     step_key(s));
             bjson(b, answers);
             bprintf(b, ");\n");
@@ -940,8 +946,9 @@ static void gen_test_asserts(buf_t *b, const json_t *steps)
     {
         const char *kind = step_kind(s);
         if (strcmp(kind, "step") == 0)
-            bprintf(b, "    kit_assert_step(k, \"%s\", \"skipped\"); /* TODO: not written yet; "
-                       "assert what it does once it is */\n",
+            bprintf(b,
+                    "    kit_assert_step(k, \"%s\", \"skipped\"); /* TODO: not written yet; "
+                    "assert what it does once it is */\n",
                     step_key(s));
         else
             bprintf(b, "    kit_assert_step(k, \"%s\", \"success\");\n", step_key(s));
@@ -1017,8 +1024,9 @@ static void gen_test(gen_t *g, buf_t *b)
     gen_test_run(b, steps_of(g, "create"));
     bprintf(b, "}\n\n");
 
-    bprintf(b, "static void create_%s(void **state)\n{\n    kit_t *k = *state;\n\n    "
-               "create(k);\n",
+    bprintf(b,
+            "static void create_%s(void **state)\n{\n    kit_t *k = *state;\n\n    "
+            "create(k);\n",
             g->name);
     bprintf(b, "    kit_assert_step(k, \"create_subscription\", \"success\");\n");
     gen_test_asserts(b, steps_of(g, "create"));
@@ -1028,8 +1036,9 @@ static void gen_test(gen_t *g, buf_t *b)
     gen_field_asserts(b, created);
     bprintf(b, "}\n\n");
 
-    bprintf(b, "static void modify_validate_terminate_%s(void **state)\n{\n    kit_t *k = "
-               "*state;\n\n    create(k);\n\n",
+    bprintf(b,
+            "static void modify_validate_terminate_%s(void **state)\n{\n    kit_t *k = "
+            "*state;\n\n    create(k);\n\n",
             g->name);
     {
         char wf[96];
@@ -1053,11 +1062,12 @@ static void gen_test(gen_t *g, buf_t *b)
     gen_test_asserts(b, steps_of(g, "terminate"));
     bprintf(b, "    kit_assert_sub(k, \"status\", \"\\\"terminated\\\"\");\n}\n\n");
 
-    bprintf(b, "int main(void)\n{\n    const struct CMUnitTest tests[] = {\n"
-               "        cmocka_unit_test_setup_teardown(create_%s, kit_setup, kit_teardown),\n"
-               "        cmocka_unit_test_setup_teardown(modify_validate_terminate_%s, "
-               "kit_setup,\n                                        kit_teardown),\n"
-               "    };\n    return cmocka_run_group_tests(tests, NULL, NULL);\n}\n",
+    bprintf(b,
+            "int main(void)\n{\n    const struct CMUnitTest tests[] = {\n"
+            "        cmocka_unit_test_setup_teardown(create_%s, kit_setup, kit_teardown),\n"
+            "        cmocka_unit_test_setup_teardown(modify_validate_terminate_%s, "
+            "kit_setup,\n                                        kit_teardown),\n"
+            "    };\n    return cmocka_run_group_tests(tests, NULL, NULL);\n}\n",
             g->name, g->name);
     free(product.s);
     json_decref(created);
@@ -1066,7 +1076,8 @@ static void gen_test(gen_t *g, buf_t *b)
     json_decref(mpages);
 }
 
-/* ---- files ------------------------------------------------------------------------------------ */
+/* ---- files ------------------------------------------------------------------------------------
+ */
 
 static int mkdirs(const char *path)
 {
@@ -1101,8 +1112,8 @@ static char *read_file(const char *path)
 typedef enum { OWN_GENERATED, OWN_ONCE } owner_t;
 
 /* Writes content to root/rel by the ownership rule. Returns 0 or 1 (write error). */
-static int put(const char *root, const char *rel, const char *content, owner_t owner,
-               bool dry_run, FILE *out, FILE *err)
+static int put(const char *root, const char *rel, const char *content, owner_t owner, bool dry_run,
+               FILE *out, FILE *err)
 {
     char path[1024], tmp[1100];
     char *old;
@@ -1153,8 +1164,7 @@ static int put(const char *root, const char *rel, const char *content, owner_t o
 }
 
 /* db/migrations: the module's migration, or the next free number. */
-static int migration_name(const char *root, const char *name, char *rel, size_t cap,
-                          bool *exists)
+static int migration_name(const char *root, const char *name, char *rel, size_t cap, bool *exists)
 {
     char dir[1024], suffix[96];
     DIR *d;
@@ -1195,9 +1205,10 @@ int cli_generate_product(const char *spec_path, const char *root, bool dry_run, 
     g.spec_file = base ? base + 1 : spec_path;
     snprintf(probe, sizeof(probe), "%s/domain/products/products.h", root);
     if (stat(probe, &sb) != 0) {
-        fprintf(err, "error: %s is not the orchestrator's source tree (no "
-                     "domain/products/products.h); run from the repository root or pass "
-                     "--root\n",
+        fprintf(err,
+                "error: %s is not the orchestrator's source tree (no "
+                "domain/products/products.h); run from the repository root or pass "
+                "--root\n",
                 root);
         return 2;
     }
@@ -1208,8 +1219,8 @@ int cli_generate_product(const char *spec_path, const char *root, bool dry_run, 
     }
     check_spec(&g);
     if (g.errors) {
-        fprintf(err, "%d problem%s in %s: nothing written\n", g.errors,
-                g.errors == 1 ? "" : "s", spec_path);
+        fprintf(err, "%d problem%s in %s: nothing written\n", g.errors, g.errors == 1 ? "" : "s",
+                spec_path);
         json_decref(g.spec);
         return 2;
     }
@@ -1234,8 +1245,9 @@ int cli_generate_product(const char *spec_path, const char *root, bool dry_run, 
             fprintf(err, "error: %s/db/migrations cannot be read\n", root);
             rc = 1;
         } else {
-            bprintf(&b, "-- The %s module's own tables (from %s). Applied once, in order, at "
-                        "start-up;\n-- never edit a released migration: add another.\n",
+            bprintf(&b,
+                    "-- The %s module's own tables (from %s). Applied once, in order, at "
+                    "start-up;\n-- never edit a released migration: add another.\n",
                     g.name, g.spec_file);
             json_array_foreach(json_object_get(g.spec, "migration"), i, stmt)
                 bprintf(&b, "%s%s\n", json_string_value(stmt),
@@ -1248,8 +1260,8 @@ int cli_generate_product(const char *spec_path, const char *root, bool dry_run, 
     }
     if (!rc)
         fprintf(out,
-                "next: cmake --build build --target orchestratord test_%s_it && "
-                "ctest --test-dir build -R test_%s_it --output-on-failure\n",
+                "next: cmake -S . -B build && cmake --build build --target orchestratord "
+                "test_%s_it && ctest --test-dir build -R test_%s_it --output-on-failure\n",
                 g.name, g.name);
     free(b.s);
     json_decref(g.spec);

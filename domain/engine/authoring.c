@@ -33,8 +33,7 @@ static orch_err_t set_from_json(orch_subscription_t *sub, const char *path, cons
     if (json_is_boolean(v))
         return orch_sub_set_bool(sub, path, json_is_true(v), err);
     return orch_error_invalid(err, path,
-                              "the state's value for %s is not a string, integer or boolean",
-                              path);
+                              "the state's value for %s is not a string, integer or boolean", path);
 }
 
 static orch_err_t set_fields(orch_subscription_t *sub, const json_t *state,
@@ -61,8 +60,7 @@ static orch_step_result_t no_store(const orch_step_ctx_t *ctx)
 }
 
 orch_step_result_t orch_step_create_subscription(orch_step_ctx_t *ctx, const json_t *state,
-                                                 const char *description,
-                                                 const char *const *fields)
+                                                 const char *description, const char *const *fields)
 {
     orch_subscription_t *sub = NULL;
     orch_error_t err;
@@ -250,8 +248,8 @@ const char *orch_step_fixed_input(orch_step_ctx_t *ctx, const json_t *state, con
     return dflt;
 }
 
-long long orch_step_fixed_input_int(orch_step_ctx_t *ctx, const json_t *state,
-                                    const char *name, long long dflt)
+long long orch_step_fixed_input_int(orch_step_ctx_t *ctx, const json_t *state, const char *name,
+                                    long long dflt)
 {
     const char *v = orch_step_fixed_input(ctx, state, name, NULL);
     char *end = NULL;
@@ -262,8 +260,7 @@ long long orch_step_fixed_input_int(orch_step_ctx_t *ctx, const json_t *state,
     return end && *end == '\0' ? n : dflt;
 }
 
-orch_step_result_t orch_step_allocate(orch_step_ctx_t *ctx, const char *pool,
-                                      const char *state_key)
+orch_step_result_t orch_step_allocate(orch_step_ctx_t *ctx, const char *pool, const char *state_key)
 {
     orch_error_t err;
     long long v = 0;
@@ -294,15 +291,15 @@ orch_step_result_t orch_step_sim_callback(orch_step_ctx_t *ctx, json_t *state)
                               "the simulated external system cannot be reached (%s)", path);
     }
     close(fd);
-    orch_step_log(ORCH_LOG_INFO, ctx, "request handed to the external system; waiting for its "
-                                      "callback");
+    orch_step_log(ORCH_LOG_INFO, ctx,
+                  "request handed to the external system; waiting for its "
+                  "callback");
     return orch_step_ok(NULL);
 }
 
 orch_step_result_t orch_step_todo(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    orch_step_log(ORCH_LOG_WARN, ctx, "step %s is not written yet (TODO): skipped",
-                  ctx->step_key);
+    orch_step_log(ORCH_LOG_WARN, ctx, "step %s is not written yet (TODO): skipped", ctx->step_key);
     return orch_step_skip();
 }

@@ -36,14 +36,14 @@
 orch_step_result_t orch_step_create_subscription(orch_step_ctx_t *ctx, const json_t *state,
                                                  const char *description,
                                                  const char *const *fields);
-#define ORCH_CREATE_SUBSCRIPTION(ctx, state, description, ...)                                  \
-    orch_step_create_subscription((ctx), (state), (description),                               \
+#define ORCH_CREATE_SUBSCRIPTION(ctx, state, description, ...)                                     \
+    orch_step_create_subscription((ctx), (state), (description),                                   \
                                   (const char *const[]){__VA_ARGS__, NULL})
 
 /* Sets fields of the subscription state.subscription_id from the state and saves it. */
 orch_step_result_t orch_step_save_fields(orch_step_ctx_t *ctx, const json_t *state,
                                          const char *const *fields);
-#define ORCH_SAVE_FIELDS(ctx, state, ...)                                                       \
+#define ORCH_SAVE_FIELDS(ctx, state, ...)                                                          \
     orch_step_save_fields((ctx), (state), (const char *const[]){__VA_ARGS__, NULL})
 
 /* The subscription's current field values (as committed before this step) copied into the
@@ -51,7 +51,7 @@ orch_step_result_t orch_step_save_fields(orch_step_ctx_t *ctx, const json_t *sta
  * Unset fields become null. A modify workflow uses it to compare old and new values. */
 orch_step_result_t orch_step_load_fields(orch_step_ctx_t *ctx, const json_t *state,
                                          const char *prefix, const char *const *fields);
-#define ORCH_LOAD_FIELDS(ctx, state, prefix, ...)                                               \
+#define ORCH_LOAD_FIELDS(ctx, state, prefix, ...)                                                  \
     orch_step_load_fields((ctx), (state), (prefix), (const char *const[]){__VA_ARGS__, NULL})
 
 /* For steps that need more than fields: the subscription state.subscription_id loaded for
@@ -73,8 +73,8 @@ orch_step_result_t orch_step_check_subscription(orch_step_ctx_t *ctx, json_t *st
  * name. The integer form parses it. */
 const char *orch_step_fixed_input(orch_step_ctx_t *ctx, const json_t *state, const char *name,
                                   const char *dflt);
-long long orch_step_fixed_input_int(orch_step_ctx_t *ctx, const json_t *state,
-                                    const char *name, long long dflt);
+long long orch_step_fixed_input_int(orch_step_ctx_t *ctx, const json_t *state, const char *name,
+                                    long long dflt);
 
 /* The next number of an inventory pool (created on first use), taken for this process in
  * the step's unit of work; ok with {state_key: n}, or WAIT naming the pool. */

@@ -24,8 +24,7 @@ orch_err_t orch_products_register(orch_registry_t *r, orch_error_t *err)
                 char reason[64], message[512];
                 snprintf(reason, sizeof(reason), "%s", err->reason);
                 snprintf(message, sizeof(message), "%s", err->message);
-                return orch_error_set(err, rc, reason, "product module %s: %s", mod->name,
-                                      message);
+                return orch_error_set(err, rc, reason, "product module %s: %s", mod->name, message);
             }
         }
     }

@@ -21,8 +21,8 @@
 
 typedef struct orch_product_module {
     const char *name;
-    const orch_block_def_t *blocks;     /* terminated by {0} */
-    const orch_product_def_t *products; /* terminated by {0} */
+    const orch_block_def_t *blocks;              /* terminated by {0} */
+    const orch_product_def_t *products;          /* terminated by {0} */
     const orch_workflow_def_t *const *workflows; /* NULL-terminated */
 } orch_product_module_t;
 

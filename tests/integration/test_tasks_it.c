@@ -212,8 +212,8 @@ static void fail_timed_out_callbacks(void **st)
     json_decref(state);
     wait_status(id, "failed");
     {
-        const char *m = json_string_value(
-            json_object_get(json_object_get(kit_process(K), "error"), "message"));
+        const char *m =
+            json_string_value(json_object_get(json_object_get(kit_process(K), "error"), "message"));
         if (!m || !strstr(m, "arrived before its deadline"))
             fail_msg("failed reason: %s", m ? m : "(none)");
     }

@@ -26,22 +26,22 @@
 
 struct kit {
     harness_server_t server;
-    bool task;             /* the pending start sends neither product nor subscription */
+    bool task; /* the pending start sends neither product nor subscription */
     char cbdir[256];
     char workflow[128];
-    char product_id[64];   /* of the pending create */
-    char process_id[64];   /* "" before a start */
+    char product_id[64]; /* of the pending create */
+    char process_id[64]; /* "" before a start */
     char subscription_id[64];
-    json_t *pages;         /* answers of the pending start or resume (array) */
-    bool pending_start;    /* pages belong to a start that asked for more */
-    bool pending_resume;   /* pages belong to a resume that asked for more */
-    json_t *page;          /* the next page's schema, or NULL */
-    json_t *process;       /* the last GetProcess, as JSON */
-    json_t *subscription;  /* the last GetSubscription, as JSON */
-    char error[2048];      /* the last refusal */
+    json_t *pages;        /* answers of the pending start or resume (array) */
+    bool pending_start;   /* pages belong to a start that asked for more */
+    bool pending_resume;  /* pages belong to a resume that asked for more */
+    json_t *page;         /* the next page's schema, or NULL */
+    json_t *process;      /* the last GetProcess, as JSON */
+    json_t *subscription; /* the last GetSubscription, as JSON */
+    char error[2048];     /* the last refusal */
     char *steps_line;
     char *state_text;
-    cli_status_t st;       /* the last refusal's status (violations) */
+    cli_status_t st; /* the last refusal's status (violations) */
 };
 
 static void msleep(int ms)
@@ -153,8 +153,7 @@ static json_t *parse_pages(const char *text)
         return a;
     }
     if (!json_is_array(j))
-        fail_msg("kit: the answers must be an object (one page) or an array of pages: %s",
-                 text);
+        fail_msg("kit: the answers must be an object (one page) or an array of pages: %s", text);
     return j;
 }
 
@@ -306,8 +305,8 @@ static void refresh_process(kit_t *k)
                                               "(kit_answer_page)"
                                             : "start one first (kit_create / kit_start)");
     req.process_id = k->process_id;
-    cli_call_unary(k->server.ch, PS "GetProcess", &req.base,
-                   &orchestrator__v1__process__descriptor, 5000, &resp, &st);
+    cli_call_unary(k->server.ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
+                   5000, &resp, &st);
     if (st.code != 0)
         fail_msg("kit: GetProcess %s: %s %s", k->process_id, cli_status_code_name(st.code),
                  st.message);
@@ -410,9 +409,8 @@ static const char *error_text(kit_t *k)
 /* Statuses a process leaves only when someone acts (or never). */
 static bool resting(const char *s)
 {
-    static const char *const r[] = {"completed",      "suspended",         "awaiting_callback",
-                                    "failed",         "aborted",           "api_unavailable",
-                                    "inconsistent_data", NULL};
+    static const char *const r[] = {"completed", "suspended",       "awaiting_callback", "failed",
+                                    "aborted",   "api_unavailable", "inconsistent_data", NULL};
     for (size_t i = 0; r[i]; i++)
         if (strcmp(s, r[i]) == 0)
             return true;
@@ -432,8 +430,8 @@ void kit_wait(kit_t *k, const char *status)
         if (s && resting(s))
             fail_msg("kit: process %s of %s is %s, not %s; last step %s (%s); steps: %s",
                      k->process_id, k->workflow, s, status,
-                     json_string_value(json_object_get(k->process, "last_step_key")),
-                     error_text(k), kit_steps(k));
+                     json_string_value(json_object_get(k->process, "last_step_key")), error_text(k),
+                     kit_steps(k));
         msleep(100);
     }
     fail_msg("kit: process %s of %s did not become %s within 30 s; it is %s; steps: %s",
@@ -443,8 +441,7 @@ void kit_wait(kit_t *k, const char *status)
 
 void kit_callback(kit_t *k, const char *result)
 {
-    Orchestrator__V1__DeliverCallbackRequest req =
-        ORCHESTRATOR__V1__DELIVER_CALLBACK_REQUEST__INIT;
+    Orchestrator__V1__DeliverCallbackRequest req = ORCHESTRATOR__V1__DELIVER_CALLBACK_REQUEST__INIT;
     orch_arena_t *a;
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
@@ -502,8 +499,8 @@ void kit_use_process(kit_t *k, const char *process_id)
     json_array_clear(k->pages);
     refresh_process(k);
     {
-        const char *wf = json_string_value(
-            json_object_get(json_object_get(k->process, "workflow"), "name"));
+        const char *wf =
+            json_string_value(json_object_get(json_object_get(k->process, "workflow"), "name"));
         snprintf(k->workflow, sizeof(k->workflow), "%s", wf ? wf : "?");
     }
 }
@@ -569,8 +566,8 @@ const char *kit_steps(kit_t *k)
             out = realloc(out, cap);
             assert_non_null(out);
         }
-        len += (size_t)snprintf(out + len, cap - len, "%s%s:%s", len ? " " : "",
-                                key ? key : "", st ? st : "");
+        len += (size_t)snprintf(out + len, cap - len, "%s%s:%s", len ? " " : "", key ? key : "",
+                                st ? st : "");
     }
     free(k->steps_line);
     k->steps_line = out;
@@ -599,8 +596,7 @@ const char *kit_state_str(kit_t *k, const char *key)
 
 const json_t *kit_subscription(kit_t *k)
 {
-    Orchestrator__V1__GetSubscriptionRequest req =
-        ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
+    Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
     if (!k->subscription_id[0] && k->process_id[0])
@@ -608,8 +604,8 @@ const json_t *kit_subscription(kit_t *k)
     if (!k->subscription_id[0])
         fail_msg("kit: no subscription yet: the process's state has no subscription_id");
     req.subscription_id = k->subscription_id;
-    cli_call_unary(k->server.ch, "/orchestrator.v1.SubscriptionService/GetSubscription",
-                   &req.base, &orchestrator__v1__subscription__descriptor, 5000, &resp, &st);
+    cli_call_unary(k->server.ch, "/orchestrator.v1.SubscriptionService/GetSubscription", &req.base,
+                   &orchestrator__v1__subscription__descriptor, 5000, &resp, &st);
     if (st.code != 0)
         fail_msg("kit: GetSubscription %s: %s %s", k->subscription_id,
                  cli_status_code_name(st.code), st.message);

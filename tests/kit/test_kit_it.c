@@ -12,8 +12,8 @@
 
 #include "orch_kit.h"
 
-#define NODE_PAGE                                                                              \
-    "{\"customer_id\": \"acme\", \"node_name\": \"ams-r1\", \"role_id\": 1, \"type_id\": 2, " \
+#define NODE_PAGE                                                                                  \
+    "{\"customer_id\": \"acme\", \"node_name\": \"ams-r1\", \"role_id\": 1, \"type_id\": 2, "      \
     "\"site_id\": 3}"
 
 static void create_and_modify_node(void **state)
@@ -133,9 +133,9 @@ static void assertions_fail(void **state)
     kit_create(shared, "create_node", "node Nokia", NODE_PAGE);
     kit_wait(shared, "completed");
     /* Every inner test must fail: the group's result is the number of failures. */
-    assert_int_equal(_cmocka_run_group_tests("kit assertions (each is expected to fail)", inner,
-                                             4, NULL, NULL),
-                     4);
+    assert_int_equal(
+        _cmocka_run_group_tests("kit assertions (each is expected to fail)", inner, 4, NULL, NULL),
+        4);
 }
 
 int main(void)
@@ -143,8 +143,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(create_and_modify_node, kit_setup, kit_teardown),
         cmocka_unit_test_setup_teardown(refused_answers_name_the_field, kit_setup, kit_teardown),
-        cmocka_unit_test_setup_teardown(two_pages_callback_and_input_step, kit_setup,
-                                        kit_teardown),
+        cmocka_unit_test_setup_teardown(two_pages_callback_and_input_step, kit_setup, kit_teardown),
         cmocka_unit_test_setup_teardown(assertions_fail, kit_setup, kit_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
