@@ -712,3 +712,20 @@ void kit_assert_sub(kit_t *k, const char *path, const char *expected)
     fail_msg("kit: subscription %s: %s is %s, expected %s", k->subscription_id, path,
              got ? got : "absent", expected);
 }
+
+void kit_assert_state(kit_t *k, const char *key, const char *expected)
+{
+    const json_t *v = kit_state(k, key);
+    json_t *want = json_loads(expected, JSON_DECODE_ANY, NULL);
+    char *got;
+    if (!want)
+        fail_msg("kit: kit_assert_state(%s): the expected value is not JSON: %s", key, expected);
+    if (v && same(v, want)) {
+        json_decref(want);
+        return;
+    }
+    json_decref(want);
+    got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    fail_msg("kit: process %s of %s: state.%s is %s, expected %s", k->process_id, k->workflow, key,
+             got ? got : "absent", expected);
+}

@@ -117,6 +117,9 @@ const char *kit_steps(kit_t *k);
 /* The process state's value at key (NULL when absent), and its string form. */
 const json_t *kit_state(kit_t *k, const char *key);
 const char *kit_state_str(kit_t *k, const char *key);
+/* Asserts the state's value at key equals expected (JSON text; numbers compare as numbers:
+ * they cross the wire as doubles). */
+void kit_assert_state(kit_t *k, const char *key, const char *expected);
 
 /* The subscription (GetSubscription FULL view) as JSON; its id. */
 const json_t *kit_subscription(kit_t *k);

@@ -29,6 +29,8 @@ static void create_and_modify_node(void **state)
     kit_assert_sub(k, "status", "\"active\"");
     kit_assert_sub(k, "node_name", "\"ams-r1\"");
     assert_non_null(kit_state(k, "ipv4_ipam_id"));
+    kit_assert_state(k, "node_name", "\"ams-r1\"");
+    kit_assert_state(k, "role_id", "1");
     snprintf(node, sizeof(node), "%s", kit_subscription_id(k));
 
     /* modify_node runs on the kit's subscription; its push_config waits for a callback. */
@@ -120,22 +122,26 @@ static void unknown_step(void **state)
     (void)state;
     kit_assert_step(shared, "no_such_step", "success");
 }
+static void wrong_state(void **state)
+{
+    (void)state;
+    kit_assert_state(shared, "role_id", "2");
+}
 
 static void assertions_fail(void **state)
 {
     const struct CMUnitTest inner[] = {
-        cmocka_unit_test(wrong_step_status),
-        cmocka_unit_test(wrong_field),
-        cmocka_unit_test(wrong_wait),
-        cmocka_unit_test(unknown_step),
+        cmocka_unit_test(wrong_step_status), cmocka_unit_test(wrong_field),
+        cmocka_unit_test(wrong_wait),        cmocka_unit_test(unknown_step),
+        cmocka_unit_test(wrong_state),
     };
     shared = *state;
     kit_create(shared, "create_node", "node Nokia", NODE_PAGE);
     kit_wait(shared, "completed");
     /* Every inner test must fail: the group's result is the number of failures. */
     assert_int_equal(
-        _cmocka_run_group_tests("kit assertions (each is expected to fail)", inner, 4, NULL, NULL),
-        4);
+        _cmocka_run_group_tests("kit assertions (each is expected to fail)", inner, 5, NULL, NULL),
+        5);
 }
 
 int main(void)
