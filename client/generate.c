@@ -389,6 +389,34 @@ static void check_spec(gen_t *g)
         }
         json_decref(pages);
     }
+    /* A required field must be set before set_status_active, which follows the author's
+     * steps: only the create form sets fields in generated code. */
+    {
+        json_t *pages = pages_of(g, "create"), *f;
+        size_t fi;
+        json_array_foreach(g->root_fields, fi, f)
+        {
+            const char *n = json_string_value(json_object_get(f, "name"));
+            bool on_form = false;
+            size_t pi, ni;
+            json_t *page, *name;
+            if (!n || !json_is_true(json_object_get(f, "required")))
+                continue;
+            json_array_foreach(pages, pi, page) json_array_foreach(
+                page, ni, name) if (json_is_string(name) && strcmp(json_string_value(name), n) == 0)
+                on_form = true;
+            if (!on_form) {
+                char where[96];
+                snprintf(where, sizeof(where), "%s.fields[%zu]", g->root_block, fi);
+                problem(g, where,
+                        "'%s' is required (set once the subscription is active) but not on the "
+                        "create form: put it on a create page, or make it not required until a "
+                        "step of yours sets it",
+                        n);
+            }
+        }
+        json_decref(pages);
+    }
     if (json_object_get(g->spec, "migration") &&
         (!json_is_array(json_object_get(g->spec, "migration")) ||
          !json_array_size(json_object_get(g->spec, "migration"))))

@@ -228,6 +228,15 @@ static void refuses_bad_designs(void **state)
         assert_null(wf);
     }
 
+    write_spec("{\"name\": \"fw\", \"product_type\": \"Fw\", \"tag\": \"FW\", "
+               "\"blocks\": [{\"name\": \"B\", \"fields\": [{\"name\": \"a\", \"type\": "
+               "\"string\"}, {\"name\": \"b\", \"type\": \"integer\", \"required\": true}]}], "
+               "\"products\": [{\"name\": \"fw 1\"}], "
+               "\"workflows\": {\"create\": {\"pages\": [[\"a\"]]}}}",
+               spec);
+    assert_int_equal(run(spec, false), 2);
+    assert_non_null(strstr(err_text, "B.fields[1]: 'b' is required"));
+
     write_spec("{\"name\": ", spec);
     assert_int_equal(run(spec, false), 2);
     assert_non_null(strstr(err_text, "line 1"));
