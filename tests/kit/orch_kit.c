@@ -41,6 +41,8 @@ struct kit {
     char error[2048];     /* the last refusal */
     char *steps_line;
     char *state_text;
+    char *got_text;  /* the value a failed assertion found (freed with the kit: the
+                        failure jumps out of the assertion) */
     cli_status_t st; /* the last refusal's status (violations) */
 };
 
@@ -94,6 +96,7 @@ void kit_free(kit_t *k)
     json_decref(k->subscription);
     free(k->steps_line);
     free(k->state_text);
+    free(k->got_text);
     cli_status_cleanup(&k->st);
     free(k);
     if (rc != 0)
@@ -708,7 +711,8 @@ void kit_assert_sub(kit_t *k, const char *path, const char *expected)
         return;
     }
     json_decref(want);
-    got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    free(k->got_text);
+    k->got_text = got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     fail_msg("kit: subscription %s: %s is %s, expected %s", k->subscription_id, path,
              got ? got : "absent", expected);
 }
@@ -725,7 +729,8 @@ void kit_assert_state(kit_t *k, const char *key, const char *expected)
         return;
     }
     json_decref(want);
-    got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    free(k->got_text);
+    k->got_text = got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     fail_msg("kit: process %s of %s: state.%s is %s, expected %s", k->process_id, k->workflow, key,
              got ? got : "absent", expected);
 }
