@@ -1242,7 +1242,10 @@ int cli_generate_product(const char *spec_path, const char *root, bool dry_run, 
     }
     g.spec = json_load_file(spec_path, JSON_REJECT_DUPLICATES, &je);
     if (!g.spec) {
-        fprintf(err, "error: %s: line %d: %s\n", spec_path, je.line, je.text);
+        if (je.line > 0)
+            fprintf(err, "error: %s: line %d: %s\n", spec_path, je.line, je.text);
+        else
+            fprintf(err, "error: %s\n", je.text); /* "unable to open PATH: reason" */
         return 2;
     }
     check_spec(&g);
