@@ -41,6 +41,7 @@ static const cli_noun_t nouns[] = {
     {"engine", "The engine: the global pause switch and the server replicas"},
     {"schedule", "Schedules that start tasks at due times"},
     {"health", "Ask the server whether it is serving"},
+    {"generate", "Write code: a new product module from a JSON design (no server needed)"},
     {"help", "Show help, or the whole command reference as Markdown"},
 };
 
@@ -461,6 +462,23 @@ static const cli_command_t commands[] = {
                  {"dot", NULL, "Print Graphviz dot"},
                  {"svg", "FILE", "Draw an SVG with Graphviz dot into FILE (- for stdout)"}},
         .handler = cli_cmd_workflow_graph,
+    },
+    /* ---- generate ---- */
+    {
+        .noun = "generate",
+        .verb = "product",
+        .usage = "SPEC.json [--root DIR] [--dry-run]",
+        .summary = "Write a product module (catalogue, four workflows, forms, test) from a design",
+        .help = "Writes domain/products/NAME/catalog.c (regenerated while its first line says\n"
+                "GENERATED), domain/products/NAME/workflows.c and tests/products/test_NAME_it.c\n"
+                "(written only when absent: never overwritten), and db/migrations/NNNN_NAME.sql\n"
+                "when the design has \"migration\". Talks to no server. docs/AUTHORING.md\n"
+                "describes the design file.",
+        .min_args = 1,
+        .max_args = 1,
+        .opts = {{"root", "DIR", "The repository to write into (default: .)"},
+                 {"dry-run", NULL, "Only report what would be written"}},
+        .handler = cli_cmd_generate_product,
     },
     /* ---- engine ---- */
     {

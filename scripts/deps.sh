@@ -11,7 +11,7 @@ PACKAGES=(
     libpq-dev uuid-dev libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libjwt-dev openssl
     postgresql-15 postgresql-client-15
     python3 python3-grpcio python3-protobuf python3-yaml
-    procps util-linux
+    procps util-linux jq
     clang-14 libclang-rt-14-dev
 )
 

@@ -21,6 +21,7 @@
 #include "domain/engine/worker.h"
 #include "domain/log.h"
 #include "domain/metrics.h"
+#include "domain/products/products.h"
 #include "domain/schedule/scheduler.h"
 #include "domain/workflows/workflows.h"
 #include "server/app.h"
@@ -344,6 +345,7 @@ int main(int argc, char **argv)
      * nothing there. */
     cat = orch_catalog_new();
     orch_catalog_load_example(cat);
+    orch_products_load(cat); /* the product modules of domain/products/ */
     if (getenv("ORCH_TEST_BROKEN_FIXTURE"))
         orch_broken_fixture_catalog(getenv("ORCH_TEST_BROKEN_FIXTURE"), cat);
     orch_error_init(&err);

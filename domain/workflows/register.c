@@ -6,6 +6,7 @@
 
 #include "domain/alloc.h"
 #include "domain/engine/engine.h"
+#include "domain/products/products.h"
 #include "domain/workflows/tasks.h"
 #include "domain/workflows/workflows.h"
 
@@ -27,6 +28,10 @@ size_t orch_workflows_list(orch_wf_entry_t **out)
     for (size_t t = 0; t < sizeof(shipped) / sizeof(shipped[0]); t++)
         for (const orch_wf_entry_t *e = shipped[t]; e->def; e++)
             append(out, &n, e);
+    /* The product modules of domain/products/ (products.h): named by their module. */
+    for (const orch_product_module_t *const *m = orch_product_modules; *m; m++)
+        for (const orch_workflow_def_t *const *w = (*m)->workflows; w && *w; w++)
+            append(out, &n, &(orch_wf_entry_t){*w, (*m)->name, "domain/products"});
     if (getenv("ORCH_TEST_WORKFLOWS")) {
         if (!versions)
             versions = "1,2";

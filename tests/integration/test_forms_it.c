@@ -23,7 +23,8 @@
 #include <cmocka.h>
 
 #include "domain/arena.h"
-#include "harness.h"
+#include "orch_kit.h"
+#include "output.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
@@ -34,14 +35,10 @@
 
 typedef Orchestrator__V1__Process process_t;
 
-static harness_server_t S;
+/* One server for the group, through the test kit (tests/kit/orch_kit.h): its waits, its
+ * callbacks; the raw calls below test the protocol itself (pages, violations, tokens). */
+static kit_t *K;
 static Orchestrator__V1__Subscription *get_sub(const char *id);
-static char cbdir[256];
-
-static void msleep(int ms)
-{
-    nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
-}
 
 static const char *product_id(const char *name, char *out)
 {
@@ -50,7 +47,7 @@ static const char *product_id(const char *name, char *out)
     cli_status_t st = {0};
     req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
     req.name = (char *)name;
-    cli_call_unary(S.ch, "/orchestrator.v1.ProductService/GetProduct", &req.base,
+    cli_call_unary(kit_server(K)->ch, "/orchestrator.v1.ProductService/GetProduct", &req.base,
                    &orchestrator__v1__product__descriptor, 5000, &resp, &st);
     assert_int_equal(st.code, 0);
     snprintf(out, 64, "%s", ((Orchestrator__V1__Product *)resp)->product_id);
@@ -78,7 +75,7 @@ static Orchestrator__V1__StartProcessResponse *start(const char *workflow, const
     for (size_t i = 0; i < req.n_user_inputs; i++)
         req.user_inputs[i] = srv_codec_struct_from_json(a, json_array_get(arr, i));
     memset(st, 0, sizeof(*st));
-    cli_call_unary(S.ch, PS "StartProcess", &req.base,
+    cli_call_unary(kit_server(K)->ch, PS "StartProcess", &req.base,
                    &orchestrator__v1__start_process_response__descriptor, 10000, &resp, st);
     json_decref(arr);
     orch_arena_free(a);
@@ -105,7 +102,7 @@ static process_t *get(const char *id)
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
     req.process_id = (char *)id;
-    cli_call_unary(S.ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
+    cli_call_unary(kit_server(K)->ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
                    5000, &resp, &st);
     if (st.code != 0)
         fail_msg("GetProcess %s: %d %s", id, st.code, st.message);
@@ -113,25 +110,22 @@ static process_t *get(const char *id)
     return (process_t *)resp;
 }
 
+/* Waits through the kit (which fails at once, with the process's steps, when the process
+ * rests in another status); the process as it is then (caller frees). */
 static process_t *wait_status(const char *id, Orchestrator__V1__ProcessStatus status)
 {
-    for (int i = 0; i < 300; i++) {
-        process_t *p = get(id);
-        if (p->status == status)
-            return p;
-        if (i == 299)
-            fail_msg("process %s: status %d, last step %s (%s); waited for %d", id, p->status,
-                     p->last_step_key, p->error ? p->error->message : "", status);
-        protobuf_c_message_free_unpacked(&p->base, NULL);
-        msleep(100);
-    }
-    return NULL;
+    char name[64];
+    cli_enum_name(&orchestrator__v1__process_status__descriptor, (int)status, name,
+                  sizeof(name));
+    kit_use_process(K, id);
+    kit_wait(K, name);
+    return get(id);
 }
 
 static void wait_done(const char *id)
 {
-    process_t *p = wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED);
-    protobuf_c_message_free_unpacked(&p->base, NULL);
+    kit_use_process(K, id);
+    kit_wait(K, "completed");
 }
 
 static const char *state_str(const process_t *p, const char *key, char *out)
@@ -147,7 +141,7 @@ static void token_of(const char *id, const char *step, char *out)
 {
     char path[512];
     FILE *f;
-    snprintf(path, sizeof(path), "%s/%s.%s", cbdir, id, step);
+    snprintf(path, sizeof(path), "%s/%s.%s", kit_callback_dir(K), id, step);
     f = fopen(path, "r");
     assert_non_null(f);
     assert_non_null(fgets(out, 80, f));
@@ -168,7 +162,7 @@ static int deliver(const char *id, const char *token, const char *result, const 
     req.callback_token = (char *)token;
     req.result = srv_codec_struct_from_json(a, j);
     req.request_id = (char *)(request_id ? request_id : "");
-    cli_call_unary(S.ch, PS "DeliverCallback", &req.base,
+    cli_call_unary(kit_server(K)->ch, PS "DeliverCallback", &req.base,
                    &orchestrator__v1__deliver_callback_response__descriptor, 5000, &resp, &st);
     if (resp && outcome)
         *outcome = ((Orchestrator__V1__DeliverCallbackResponse *)resp)->outcome;
@@ -184,12 +178,8 @@ static int deliver(const char *id, const char *token, const char *result, const 
 /* Waits for the callback step of id and delivers its token. */
 static void complete_callback(const char *id)
 {
-    char tok[80];
-    process_t *p =
-        wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
-    protobuf_c_message_free_unpacked(&p->base, NULL);
-    token_of(id, "push_config", tok);
-    assert_int_equal(deliver(id, tok, "{\"pushed\": true}", NULL, NULL), 0);
+    kit_use_process(K, id);
+    kit_callback(K, "{\"pushed\": true}");
 }
 
 static int resume(const char *id, const char *pages, const char *request_id, int *outcome,
@@ -206,7 +196,7 @@ static int resume(const char *id, const char *pages, const char *request_id, int
     for (size_t i = 0; i < req.n_user_inputs; i++)
         req.user_inputs[i] = srv_codec_struct_from_json(a, json_array_get(arr, i));
     memset(st, 0, sizeof(*st));
-    cli_call_unary(S.ch, PS "ResumeProcess", &req.base,
+    cli_call_unary(kit_server(K)->ch, PS "ResumeProcess", &req.base,
                    &orchestrator__v1__resume_process_response__descriptor, 5000, &resp, st);
     if (resp && outcome)
         *outcome = ((Orchestrator__V1__ResumeProcessResponse *)resp)->outcome;
@@ -264,23 +254,15 @@ static void create_port(const char *node_sub, const char *port, char *sub, char 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(cbdir, sizeof(cbdir), "/tmp/orch-forms-cb-%d", (int)getpid());
-    mkdir(cbdir, 0700);
-    setenv("ORCH_SIM_CALLBACK_DIR", cbdir, 1);
     setenv("ORCH_TEST_WORKFLOWS", "1", 1); /* test_secret */
-    harness_server_start(&S, NULL, NULL);
+    K = kit_new(NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    assert_int_equal(harness_server_stop(&S), 0);
-    harness_db_drop(S.dbname);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", cbdir);
-    if (system(cmd) != 0)
-        return 0;
+    kit_free(K);
     return 0;
 }
 
@@ -375,7 +357,7 @@ static void port_form_pages(void **state)
         req.process_id = id;
         req.callback_token = tok;
         req.message = "pushing config 3/7";
-        cli_call_unary(S.ch, PS "ReportCallbackProgress", &req.base,
+        cli_call_unary(kit_server(K)->ch, PS "ReportCallbackProgress", &req.base,
                        &orchestrator__v1__report_callback_progress_response__descriptor, 5000,
                        &resp, &ps);
         assert_int_equal(ps.code, 0);
@@ -501,7 +483,7 @@ static void l2vpn_and_lock(void **state)
     {
         char ci[512], q[256];
         PGconn *c;
-        harness_conninfo(S.dbname, ci);
+        harness_conninfo(kit_server(K)->dbname, ci);
         c = PQconnectdb(ci);
         snprintf(q, sizeof(q),
                  "UPDATE subscriptions SET in_sync = false WHERE subscription_id = '%s'", l2vpn);
@@ -525,7 +507,7 @@ static Orchestrator__V1__Subscription *get_sub(const char *id)
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
     req.subscription_id = (char *)id;
-    cli_call_unary(S.ch, SS "GetSubscription", &req.base,
+    cli_call_unary(kit_server(K)->ch, SS "GetSubscription", &req.base,
                    &orchestrator__v1__subscription__descriptor, 5000, &resp, &st);
     if (st.code != 0)
         fail_msg("GetSubscription %s: %d %s", id, st.code, st.message);
@@ -698,18 +680,18 @@ static long long state_int(const process_t *p, const char *key)
 /* Nowhere in the audit log, the events or the answers' record of the process. */
 static void assert_nowhere(const char *id, const char *secret)
 {
-    assert_int_equal(harness_scalar(S.dbname,
+    assert_int_equal(harness_scalar(kit_server(K)->dbname,
                                     "SELECT count(*) FROM process_steps WHERE process_id = '%s' "
                                     "AND (state::text LIKE '%%%s%%' OR "
                                     "state_delta::text LIKE '%%%s%%')",
                                     id, secret, secret),
                      0);
-    assert_int_equal(harness_scalar(S.dbname,
+    assert_int_equal(harness_scalar(kit_server(K)->dbname,
                                     "SELECT count(*) FROM input_states WHERE process_id = '%s' "
                                     "AND inputs::text LIKE '%%%s%%'",
                                     id, secret),
                      0);
-    assert_int_equal(harness_scalar(S.dbname,
+    assert_int_equal(harness_scalar(kit_server(K)->dbname,
                                     "SELECT count(*) FROM process_events WHERE process_id = '%s' "
                                     "AND payload::text LIKE '%%%s%%'",
                                     id, secret),
@@ -739,7 +721,7 @@ static void secret_answers_reach_steps_only(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "username")), "ops");
     json_decref(j);
     protobuf_c_message_free_unpacked(&p->base, NULL);
-    assert_int_equal(harness_scalar(S.dbname,
+    assert_int_equal(harness_scalar(kit_server(K)->dbname,
                                     "SELECT count(*) FROM process_secrets WHERE process_id = '%s'",
                                     id),
                      1);
@@ -761,7 +743,7 @@ static void secret_answers_reach_steps_only(void **state)
     assert_nowhere(id, key);
     assert_nowhere(id, pin);
     /* Completed: nothing is kept. */
-    assert_int_equal(harness_scalar(S.dbname,
+    assert_int_equal(harness_scalar(kit_server(K)->dbname,
                                     "SELECT count(*) FROM process_secrets WHERE process_id = '%s'",
                                     id),
                      0);
@@ -793,7 +775,7 @@ static void input_step_and_terminations(void **state)
         Orchestrator__V1__Subscription *s;
         req.subscription_id = port_a;
         memset(&st, 0, sizeof(st));
-        cli_call_unary(S.ch, SS "SetSubscriptionInSync", &req.base,
+        cli_call_unary(kit_server(K)->ch, SS "SetSubscriptionInSync", &req.base,
                        &orchestrator__v1__subscription__descriptor, 5000, &resp, &st);
         assert_null(resp);
         assert_int_equal(st.code, 9);

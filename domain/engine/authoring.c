@@ -1,0 +1,305 @@
+/* The authoring short-hands (authoring.h): subscription fields by name, fixed inputs,
+ * inventory, the simulated external system, steps not written yet. */
+#include "domain/engine/authoring.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* "path=key" -> path (copied into buf) and key; "name" -> both name. */
+static const char *split_field(const char *spec, char *path, size_t cap)
+{
+    const char *eq = strchr(spec, '=');
+    size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(path, spec, n);
+    path[n] = '\0';
+    return eq ? eq + 1 : spec;
+}
+
+/* Sets one field from a JSON value by its type; absent / null leaves it alone. */
+static orch_err_t set_from_json(orch_subscription_t *sub, const char *path, const json_t *v,
+                                orch_error_t *err)
+{
+    if (!v || json_is_null(v))
+        return ORCH_OK;
+    if (json_is_string(v))
+        return orch_sub_set_str(sub, path, json_string_value(v), err);
+    if (json_is_integer(v))
+        return orch_sub_set_int(sub, path, (int64_t)json_integer_value(v), err);
+    if (json_is_boolean(v))
+        return orch_sub_set_bool(sub, path, json_is_true(v), err);
+    return orch_error_invalid(err, path,
+                              "the state's value for %s is not a string, integer or boolean", path);
+}
+
+static orch_err_t set_fields(orch_subscription_t *sub, const json_t *state,
+                             const char *const *fields, orch_error_t *err)
+{
+    for (size_t i = 0; fields && fields[i]; i++) {
+        char path[256];
+        const char *key = split_field(fields[i], path, sizeof(path));
+        if (set_from_json(sub, path, json_object_get(state, key), err))
+            return err->code;
+    }
+    return ORCH_OK;
+}
+
+static bool has_store(const orch_step_ctx_t *ctx)
+{
+    return ctx->store && ctx->catalog;
+}
+
+static orch_step_result_t no_store(const orch_step_ctx_t *ctx)
+{
+    return orch_step_fail("NO_STORE", NULL, "step %s needs the store (run it in a server)",
+                          ctx->step_key ? ctx->step_key : "?");
+}
+
+orch_step_result_t orch_step_create_subscription(orch_step_ctx_t *ctx, const json_t *state,
+                                                 const char *description, const char *const *fields)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    orch_step_result_t r;
+    const orch_product_t *p;
+
+    orch_error_init(&err);
+    if (!has_store(ctx))
+        return no_store(ctx);
+    p = orch_catalog_find_product_id(ctx->catalog, orch_state_str(state, "product_id", ""));
+    if (!p)
+        return orch_step_fail("INVALID_INPUT", NULL,
+                              "the state has no product_id of a known product");
+    if (orch_subscription_new_from_product(p, orch_state_str(state, "customer_id", ""), &sub,
+                                           &err) ||
+        set_fields(sub, state, fields, &err) ||
+        orch_sub_set_description(sub, description && *description ? description : p->def->name,
+                                 &err) ||
+        ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        r = orch_step_fail_error(&err);
+        goto out;
+    }
+    orch_step_ctx_link_subscription(ctx, sub->id);
+    r = orch_step_ok(json_pack("{s:s}", "subscription_id", sub->id));
+out:
+    orch_subscription_free(sub);
+    return r;
+}
+
+orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *state,
+                                        orch_step_result_t *failed)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    const char *id = orch_state_str(state, "subscription_id", NULL);
+
+    orch_error_init(&err);
+    if (!has_store(ctx)) {
+        *failed = no_store(ctx);
+        return NULL;
+    }
+    if (!id || !*id) {
+        *failed = orch_step_fail("NO_SUBSCRIPTION", NULL,
+                                 "the state has no subscription_id for step %s", ctx->step_key);
+        return NULL;
+    }
+    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, true, &sub,
+                                  &err)) {
+        *failed = orch_step_fail_error(&err);
+        return NULL;
+    }
+    return sub;
+}
+
+orch_step_result_t orch_step_sub_save(orch_step_ctx_t *ctx, orch_subscription_t *sub,
+                                      json_t *changes)
+{
+    orch_error_t err;
+    orch_step_result_t r;
+
+    orch_error_init(&err);
+    if (!sub) {
+        json_decref(changes);
+        return orch_step_fail("NO_SUBSCRIPTION", NULL, "step %s has no subscription to save",
+                              ctx->step_key);
+    }
+    if (ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        json_decref(changes);
+        r = orch_step_fail_error(&err);
+    } else {
+        orch_step_ctx_link_subscription(ctx, sub->id);
+        r = orch_step_ok(changes);
+    }
+    orch_subscription_free(sub);
+    return r;
+}
+
+orch_step_result_t orch_step_save_fields(orch_step_ctx_t *ctx, const json_t *state,
+                                         const char *const *fields)
+{
+    orch_step_result_t failed;
+    orch_error_t err;
+    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
+
+    if (!sub)
+        return failed;
+    orch_error_init(&err);
+    if (set_fields(sub, state, fields, &err)) {
+        orch_subscription_free(sub);
+        return orch_step_fail_error(&err);
+    }
+    return orch_step_sub_save(ctx, sub, NULL);
+}
+
+orch_step_result_t orch_step_check_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_step_result_t failed;
+    orch_error_t err;
+    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
+
+    if (!sub)
+        return failed;
+    orch_error_init(&err);
+    if (orch_sub_validate(sub, &err)) {
+        orch_subscription_free(sub);
+        return orch_step_fail_error(&err);
+    }
+    orch_subscription_free(sub); /* read only: nothing to save */
+    return orch_step_ok(json_pack("{s:b}", "valid", 1));
+}
+
+/* One field's value as JSON: its type from the catalogue definition of its block. */
+static json_t *field_json(const orch_subscription_t *sub, const char *path)
+{
+    orch_error_t err;
+    const char *s = NULL;
+    int64_t i = 0;
+    bool b = false, set = false;
+
+    orch_error_init(&err);
+    if (orch_sub_is_set(sub, path, &set, &err) || !set)
+        return json_null();
+    orch_error_init(&err);
+    if (orch_sub_get_str(sub, path, &s, &err) == 0 && s)
+        return json_string(s);
+    orch_error_init(&err);
+    if (orch_sub_get_int(sub, path, &i, &err) == 0)
+        return json_integer((json_int_t)i);
+    orch_error_init(&err);
+    if (orch_sub_get_bool(sub, path, &b, &err) == 0)
+        return json_boolean(b);
+    return json_null();
+}
+
+orch_step_result_t orch_step_load_fields(orch_step_ctx_t *ctx, const json_t *state,
+                                         const char *prefix, const char *const *fields)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    json_t *out;
+    const char *id = orch_state_str(state, "subscription_id", "");
+
+    orch_error_init(&err);
+    if (!has_store(ctx))
+        return no_store(ctx);
+    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, false, &sub,
+                                  &err))
+        return orch_step_fail_error(&err);
+    out = json_object();
+    for (size_t i = 0; fields && fields[i]; i++) {
+        char path[256], key[320];
+        const char *name = split_field(fields[i], path, sizeof(path));
+        snprintf(key, sizeof(key), "%s%s", prefix ? prefix : "", name);
+        json_object_set_new(out, key, field_json(sub, path));
+    }
+    orch_subscription_free(sub);
+    return orch_step_ok(out);
+}
+
+const char *orch_step_fixed_input(orch_step_ctx_t *ctx, const json_t *state, const char *name,
+                                  const char *dflt)
+{
+    const orch_product_t *p = NULL;
+    const char *pid = orch_state_str(state, "product_id", NULL);
+
+    if (!ctx->catalog)
+        return dflt;
+    if (pid && *pid)
+        p = orch_catalog_find_product_id(ctx->catalog, pid);
+    if (!p && ctx->store) {
+        orch_subscription_t *sub = NULL;
+        orch_error_t err;
+        orch_error_init(&err);
+        if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
+                                      orch_state_str(state, "subscription_id", ""), false, &sub,
+                                      &err) == 0)
+            p = sub->product; /* borrowed from the catalogue, which outlives sub */
+        orch_subscription_free(sub);
+    }
+    if (!p || !p->def->fixed_inputs)
+        return dflt;
+    for (const orch_fixed_input_t *fi = p->def->fixed_inputs; fi->name; fi++)
+        if (strcmp(fi->name, name) == 0)
+            return fi->value;
+    return dflt;
+}
+
+long long orch_step_fixed_input_int(orch_step_ctx_t *ctx, const json_t *state, const char *name,
+                                    long long dflt)
+{
+    const char *v = orch_step_fixed_input(ctx, state, name, NULL);
+    char *end = NULL;
+    long long n;
+    if (!v || !*v)
+        return dflt;
+    n = strtoll(v, &end, 10);
+    return end && *end == '\0' ? n : dflt;
+}
+
+orch_step_result_t orch_step_allocate(orch_step_ctx_t *ctx, const char *pool, const char *state_key)
+{
+    orch_error_t err;
+    long long v = 0;
+    orch_error_init(&err);
+    if (!ctx->store)
+        return no_store(ctx);
+    if (ctx->store->ops->inventory_allocate(ctx->tx, pool, ctx->process_id, &v, &err))
+        return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pool, err.message);
+    return orch_step_ok(json_pack("{s:I}", state_key, (json_int_t)v));
+}
+
+orch_step_result_t orch_step_sim_callback(orch_step_ctx_t *ctx, json_t *state)
+{
+    const char *dir = getenv("ORCH_SIM_CALLBACK_DIR");
+    char path[1024];
+    int fd;
+    (void)state;
+    if (!dir || !*dir) {
+        orch_step_log(ORCH_LOG_INFO, ctx, "simulated external system answered at once");
+        return orch_step_skip();
+    }
+    snprintf(path, sizeof(path), "%s/%s.%s", dir, ctx->process_id, ctx->step_key);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, ctx->callback_token, strlen(ctx->callback_token)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return orch_step_fail("EXTERNAL_SYSTEM_UNAVAILABLE", NULL,
+                              "the simulated external system cannot be reached (%s)", path);
+    }
+    close(fd);
+    orch_step_log(ORCH_LOG_INFO, ctx,
+                  "request handed to the external system; waiting for its "
+                  "callback");
+    return orch_step_ok(NULL);
+}
+
+orch_step_result_t orch_step_todo(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    orch_step_log(ORCH_LOG_WARN, ctx, "step %s is not written yet (TODO): skipped", ctx->step_key);
+    return orch_step_skip();
+}
