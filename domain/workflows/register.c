@@ -24,6 +24,10 @@ orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err)
         rc = orch_registry_add(r, &orch_wf_test_flaky, err);
     if (!rc)
         rc = orch_registry_add(r, &orch_wf_test_timeout, err);
+    if (!rc)
+        rc = orch_registry_add(r, &orch_wf_bench_noop_10, err);
+    if (!rc)
+        rc = orch_registry_add(r, &orch_wf_bench_noop_3, err);
     if (!rc && strchr(versions, '1'))
         rc = orch_registry_add(r, &orch_wf_test_versioned_v1, err);
     if (!rc && strchr(versions, '2'))

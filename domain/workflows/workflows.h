@@ -26,5 +26,8 @@ extern const orch_workflow_def_t orch_wf_test_flaky;
 extern const orch_workflow_def_t orch_wf_test_versioned_v1;
 extern const orch_workflow_def_t orch_wf_test_versioned_v2;
 extern const orch_workflow_def_t orch_wf_test_timeout;
+/* Benchmark tasks of no-op steps (bench/run.sh): bench_noop_10 and bench_noop_3. */
+extern const orch_workflow_def_t orch_wf_bench_noop_10;
+extern const orch_workflow_def_t orch_wf_bench_noop_3;
 
 #endif
