@@ -79,7 +79,8 @@ static void slot_post(slot_t *s)
     s->payload = NULL;
     if (grpc_server_request_registered_call(server, s->method, &s->call, &s->deadline, &s->md,
                                             &s->payload, s->w->cq, s->w->cq,
-                                            &s->tag) != GRPC_CALL_OK && !atomic_load(&stopping))
+                                            &s->tag) != GRPC_CALL_OK &&
+        !atomic_load(&stopping))
         die("cannot post a request slot");
 }
 
@@ -183,12 +184,10 @@ static grpc_slice read_file(const char *path)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {{"listen", required_argument, NULL, 'l'},
-                                       {"threads", required_argument, NULL, 't'},
-                                       {"slots", required_argument, NULL, 's'},
-                                       {"reply-file", required_argument, NULL, 'r'},
-                                       {"method", required_argument, NULL, 'm'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"listen", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 't'},
+        {"slots", required_argument, NULL, 's'},  {"reply-file", required_argument, NULL, 'r'},
+        {"method", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
     const char *listen = NULL, *methods[ECHO_MAX_METHODS];
     void *handles[ECHO_MAX_METHODS];
     int nmethods = 0, threads = 8, slots = 8, c, sig;
@@ -201,16 +200,25 @@ int main(int argc, char **argv)
     reply = grpc_empty_slice();
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 'l': listen = optarg; break;
-        case 't': threads = atoi(optarg); break;
-        case 's': slots = atoi(optarg); break;
-        case 'r': reply = read_file(optarg); break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 't':
+            threads = atoi(optarg);
+            break;
+        case 's':
+            slots = atoi(optarg);
+            break;
+        case 'r':
+            reply = read_file(optarg);
+            break;
         case 'm':
             if (nmethods == ECHO_MAX_METHODS)
                 die("too many --method");
             methods[nmethods++] = optarg;
             break;
-        default: die("usage: see the comment at the top of bench/echo_server.c");
+        default:
+            die("usage: see the comment at the top of bench/echo_server.c");
         }
     }
     if (!listen || threads < 1 || threads > 256 || slots < 1 || slots > 1024)

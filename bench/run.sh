@@ -394,6 +394,23 @@ fi
 
 # ---- 6. footprint ---------------------------------------------------------------------------
 if want 6; then
+    # Start-up measured the way orch-echo's is: spawn to the line saying it serves (polled
+    # every 5 ms), on the migrated database; the health-check figure above includes orchctl.
+    say "6. footprint: start-up to 'serving on'"
+    SADDR=127.0.0.1:$(free_port)
+    t0=$(now_ms)
+    ORCH_TEST_WORKFLOWS=1 "$SERVER" --listen "$SADDR" --database-url "$DB" --log-level info \
+        --workers "$WORKERS" --threads "$THREADS" >"$WORK/startup.log" 2>&1 &
+    SPID=$!
+    PIDS+=("$SPID")
+    for ((i = 0; i < 6000; i++)); do
+        grep -q "serving on" "$WORK/startup.log" 2>/dev/null && break
+        kill -0 "$SPID" 2>/dev/null || die "orchestratord exited (see $WORK/startup.log)"
+        sleep 0.005
+    done
+    SERVING_MS=$(($(now_ms) - t0))
+    stop_pid "$SPID"
+    record footprint "serving_line_ms=$SERVING_MS"
     record footprint "rss_idle_kb=$RSS_IDLE rss_load_kb=$RSS_LOAD startup_ms=$FOOT_STARTUP_MS" \
         "binary_bytes=$(stat -c %s "$SERVER") echo_rss_idle_kb=$ECHO_RSS_IDLE" \
         "echo_rss_load_kb=$ECHO_RSS_LOAD echo_startup_ms=$ECHO_STARTUP_MS echo_binary_bytes=$(stat -c %s "$ECHO")"

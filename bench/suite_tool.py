@@ -262,8 +262,12 @@ def report(raw, out_json):
         row("6 footprint", "RSS under load (max, commit run)", g("footprint", "rss_load_kb") / 1024,
             "MiB", "orch-echo under load", g("footprint", "echo_rss_load_kb") / 1024, None,
             higher_is_better=False)
-        row("6 footprint", "start-up to SERVING", g("footprint", "startup_ms"), "ms",
-            "orch-echo start-up", g("footprint", "echo_startup_ms"), None, higher_is_better=False)
+        row("6 footprint", "start-up to its 'serving on' log line", g("footprint", "serving_line_ms"),
+            "ms", "orch-echo start-up to SERVING", g("footprint", "echo_startup_ms"), None,
+            higher_is_better=False, note="both polled every 5 ms from spawn, on a migrated database")
+        row("6 footprint", "start-up to a SERVING health answer (orchctl)",
+            g("footprint", "startup_ms"), "ms", None, None, None, higher_is_better=False,
+            note="polled with orchctl health every 10 ms: includes starting orchctl")
         row("6 footprint", "binary size (orchestratord)", g("footprint", "binary_bytes") / 1048576,
             "MiB", "orch-echo binary", g("footprint", "echo_binary_bytes") / 1048576, None,
             higher_is_better=False, note="both dynamically linked against the same gRPC core")

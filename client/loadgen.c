@@ -205,9 +205,9 @@ static void call_start(lg_call_t *c)
     grpc_byte_buffer *req = grpc_raw_byte_buffer_create(&req_bytes, 1);
     grpc_call_error e;
 
-    c->call = grpc_channel_create_call(c->conn->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
-                                       c->conn->cq, method_slice, NULL,
-                                       gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    c->call =
+        grpc_channel_create_call(c->conn->channel, NULL, GRPC_PROPAGATE_DEFAULTS, c->conn->cq,
+                                 method_slice, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     grpc_metadata_array_init(&c->initial_md);
     grpc_metadata_array_init(&c->trailing_md);
     c->resp = NULL;
@@ -277,7 +277,8 @@ static void *conn_main(void *arg)
     bool issuing = true;
     /* Open loop: this connection's share of the rate. */
     double interval_us = O.rate > 0 ? 1e6 * O.connections / O.rate : 0;
-    double next_due = (double)mono_us() + (interval_us > 0 ? interval_us * k->index / O.connections : 0);
+    double next_due =
+        (double)mono_us() + (interval_us > 0 ? interval_us * k->index / O.connections : 0);
     lg_call_t **free_calls = calloc((size_t)O.inflight, sizeof(*free_calls));
     int nfree = O.inflight;
 
@@ -313,8 +314,8 @@ static void *conn_main(void *arg)
                                                          : 0,
                                                      GPR_TIMESPAN));
         else
-            wait = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                gpr_time_from_millis(50, GPR_TIMESPAN));
+            wait =
+                gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(50, GPR_TIMESPAN));
         ev = grpc_completion_queue_next(k->cq, wait, NULL);
         if (ev.type == GRPC_OP_COMPLETE) {
             lg_call_t *c = ev.tag;
@@ -400,10 +401,9 @@ static int run_unary(void)
         /* Connect before the clock starts; watching the state on the connection's queue is
          * what drives the connection forward. */
         {
-            gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                              gpr_time_from_seconds(20, GPR_TIMESPAN));
-            grpc_connectivity_state st =
-                grpc_channel_check_connectivity_state(conns[i].channel, 1);
+            gpr_timespec until =
+                gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(20, GPR_TIMESPAN));
+            grpc_connectivity_state st = grpc_channel_check_connectivity_state(conns[i].channel, 1);
             while (st != GRPC_CHANNEL_READY) {
                 grpc_event ev;
                 grpc_channel_watch_connectivity_state(conns[i].channel, st, until, conns[i].cq,
@@ -453,11 +453,11 @@ static int run_unary(void)
     printf("RESULT mode=unary method=%s connections=%d inflight=%d rate=%.1f n=%ld errors=%ld "
            "seconds=%.3f rps=%.1f p50_us=%lld p90_us=%lld p99_us=%lld mean_us=%.1f max_us=%lld "
            "resp_bytes=%.0f first_error=%s\n",
-           O.method, O.connections, O.inflight, O.rate, ok, errors, seconds,
-           (double)ok / seconds, (long long)samples_pct(&all, 50),
-           (long long)samples_pct(&all, 90), (long long)samples_pct(&all, 99),
-           samples_mean(&all), (long long)(all.n ? all.v[all.n - 1] : -1),
-           ok ? (double)resp_bytes / (double)ok : 0.0, first_error[0] ? first_error : "-");
+           O.method, O.connections, O.inflight, O.rate, ok, errors, seconds, (double)ok / seconds,
+           (long long)samples_pct(&all, 50), (long long)samples_pct(&all, 90),
+           (long long)samples_pct(&all, 99), samples_mean(&all),
+           (long long)(all.n ? all.v[all.n - 1] : -1), ok ? (double)resp_bytes / (double)ok : 0.0,
+           first_error[0] ? first_error : "-");
     free(all.v);
     free(conns);
     grpc_slice_unref(req_bytes);
@@ -470,8 +470,8 @@ static int run_unary(void)
 
 static pthread_mutex_t pm_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pm_cond = PTHREAD_COND_INITIALIZER;
-static int pm_alive;            /* started and not yet seen completed (guarded by pm_mu) */
-static long pm_completed;       /* guarded by pm_mu */
+static int pm_alive;      /* started and not yet seen completed (guarded by pm_mu) */
+static long pm_completed; /* guarded by pm_mu */
 static atomic_bool pm_stop;
 static cli_stream_t *pm_stream;
 
@@ -494,8 +494,7 @@ static void *watch_main(void *arg)
             int s = (int)e->status_change->new_status;
             if (s == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_FAILED ||
                 s == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_ABORTED)
-                die("process %s of %s did not complete (status %d)", e->process_id, O.workflow,
-                    s);
+                die("process %s of %s did not complete (status %d)", e->process_id, O.workflow, s);
             if (s == ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED) {
                 pthread_mutex_lock(&pm_mu);
                 pm_alive--;
@@ -525,7 +524,8 @@ static int run_processes(void)
         die("cannot open a channel to %s", O.server);
     snprintf(filter, sizeof(filter), "workflow = \"%s\"", O.workflow);
     wreq.filter = filter;
-    pm_stream = cli_stream_open(ch, "/orchestrator.v1.ProcessService/WatchProcesses", &wreq.base, 0);
+    pm_stream =
+        cli_stream_open(ch, "/orchestrator.v1.ProcessService/WatchProcesses", &wreq.base, 0);
     if (cli_stream_next(pm_stream, &orchestrator__v1__process_event__descriptor, 0, &m) == 0) {
         cli_status_t st;
         cli_stream_close(pm_stream, &st);
@@ -628,40 +628,68 @@ static int run_processes(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"server", required_argument, NULL, 's'},
-        {"get-product", required_argument, NULL, 'P'},
-        {"get-subscription", required_argument, NULL, 'S'},
-        {"start-process", required_argument, NULL, 'W'},
-        {"processes", required_argument, NULL, 'p'},
-        {"workflow", required_argument, NULL, 'w'},
-        {"connections", required_argument, NULL, 'c'},
-        {"inflight", required_argument, NULL, 'm'},
-        {"warmup", required_argument, NULL, 'u'},
-        {"duration", required_argument, NULL, 'd'},
-        {"total", required_argument, NULL, 't'},
-        {"rate", required_argument, NULL, 'r'},
-        {"save-response", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"server", required_argument, NULL, 's'},
+                                       {"get-product", required_argument, NULL, 'P'},
+                                       {"get-subscription", required_argument, NULL, 'S'},
+                                       {"start-process", required_argument, NULL, 'W'},
+                                       {"processes", required_argument, NULL, 'p'},
+                                       {"workflow", required_argument, NULL, 'w'},
+                                       {"connections", required_argument, NULL, 'c'},
+                                       {"inflight", required_argument, NULL, 'm'},
+                                       {"warmup", required_argument, NULL, 'u'},
+                                       {"duration", required_argument, NULL, 'd'},
+                                       {"total", required_argument, NULL, 't'},
+                                       {"rate", required_argument, NULL, 'r'},
+                                       {"save-response", required_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
     int c;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 's': O.server = optarg; break;
-        case 'P': O.method = "GetProduct"; O.workflow = optarg; break;
-        case 'S': O.method = "GetSubscription"; O.workflow = optarg; break;
-        case 'W': O.method = "StartProcess"; O.workflow = optarg; break;
-        case 'p': O.processes = atoi(optarg); break;
-        case 'w': O.workflow = optarg; break;
-        case 'c': O.connections = atoi(optarg); break;
-        case 'm': O.inflight = atoi(optarg); break;
-        case 'u': O.warmup_s = atof(optarg); break;
-        case 'd': O.duration_s = atof(optarg); break;
-        case 't': O.total = atol(optarg); break;
-        case 'r': O.rate = atof(optarg); break;
-        case 'o': O.save_response = optarg; break;
+        case 's':
+            O.server = optarg;
+            break;
+        case 'P':
+            O.method = "GetProduct";
+            O.workflow = optarg;
+            break;
+        case 'S':
+            O.method = "GetSubscription";
+            O.workflow = optarg;
+            break;
+        case 'W':
+            O.method = "StartProcess";
+            O.workflow = optarg;
+            break;
+        case 'p':
+            O.processes = atoi(optarg);
+            break;
+        case 'w':
+            O.workflow = optarg;
+            break;
+        case 'c':
+            O.connections = atoi(optarg);
+            break;
+        case 'm':
+            O.inflight = atoi(optarg);
+            break;
+        case 'u':
+            O.warmup_s = atof(optarg);
+            break;
+        case 'd':
+            O.duration_s = atof(optarg);
+            break;
+        case 't':
+            O.total = atol(optarg);
+            break;
+        case 'r':
+            O.rate = atof(optarg);
+            break;
+        case 'o':
+            O.save_response = optarg;
+            break;
         case 'h':
         default:
             fprintf(stderr, "usage: see the comment at the top of client/loadgen.c\n");
