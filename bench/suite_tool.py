@@ -171,8 +171,10 @@ def report(raw, out_json):
         return v if isinstance(v, float) else None
 
     # Alternating rounds (NAME_1, NAME_2, ...) are averaged into NAME.
-    for base in ("get_product", "echo"):
-        rounds = [R[k] for k in sorted(R) if re.fullmatch(re.escape(base) + r"_\d+", k)]
+    for base in ("get_product", "echo", "pgbench_commit_r1", "pgbench_commit_r2",
+                 "pgbench_commit_r3"):
+        rounds = [R[k] for k in sorted(R)
+                  if re.fullmatch(re.escape(base) + r"_(\d+|first|second)", k)]
         if rounds:
             R[base] = {k: sum(r[k] for r in rounds) / len(rounds)
                        for k in rounds[0] if all(isinstance(r.get(k), float) for r in rounds)}
