@@ -92,7 +92,7 @@ kv() { sed -n 's/^RESULT //p' "$1" | tail -n 1; }
 
 # ---- PostgreSQL -----------------------------------------------------------------------------
 say "PostgreSQL cluster in $PGDIR (port $PGPORT)"
-"$ROOT/scripts/pg.sh" start "$PGDIR" "$PGPORT" --fsync-off --tcp >/dev/null
+"$ROOT/scripts/pg.sh" start "$PGDIR" "$PGPORT" --fsync-off >/dev/null
 PGPORT=$(sed -n 4p "$PGDIR/data/postmaster.pid")
 PGLOG=$PGDIR/postgres.log
 ADMIN="host=$PGDIR port=$PGPORT user=postgres dbname=postgres"
@@ -359,7 +359,8 @@ if want 3; then
     fi
     for mode in defaults batched; do
         say "3. graphile-worker $mode: $GW_JOBS no-op jobs, concurrency $WORKERS"
-        node "$BENCH/graphile/bench.mjs" "postgresql://postgres@127.0.0.1:$PGPORT/orch_suite_gw" \
+        # Over the Unix socket, as orchestratord reaches PostgreSQL.
+        node "$BENCH/graphile/bench.mjs" "postgresql://postgres@localhost/orch_suite_gw?host=$PGDIR&port=$PGPORT" \
             "$WORKERS" "$GW_JOBS" "$mode" >"$WORK/graphile_$mode.out" 2>"$WORK/graphile_$mode.err" ||
             { cat "$WORK/graphile_$mode.err" >&2; die "graphile-worker failed ($mode)"; }
         record "graphile_$mode" "$(kv "$WORK/graphile_$mode.out")"
