@@ -109,9 +109,15 @@ free_port() {
     done
     die "no free port"
 }
-server_start() { # extra libpq options (may be empty)
+server_start() { # "-c log_statement=all" or empty
     local opts=$1 url=$DB i
-    [[ -n "$opts" ]] && url="$DB options='$opts'"
+    # The pool sets its own libpq options, so statement logging is a database setting,
+    # which new sessions pick up.
+    if [[ -n "$opts" ]]; then
+        psql "$ADMIN" -X -q -c "ALTER DATABASE $DBNAME SET log_statement = 'all'"
+    else
+        psql "$ADMIN" -X -q -c "ALTER DATABASE $DBNAME RESET log_statement"
+    fi
     ADDR=127.0.0.1:$(free_port)
     SERVER_LOG=$RESULTS/orchestratord.log
     "$SERVER" --listen "$ADDR" --database-url "$url" --log-level warn --workers 0 \

@@ -19,7 +19,7 @@ import re
 import sys
 
 PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \S+ \[(\d+)\] \S* ?(LOG|DETAIL|ERROR|WARNING|STATEMENT|HINT|CONTEXT|FATAL):  (.*)$")
-STMT = re.compile(r"^(?:execute <unnamed>|statement): (.*)$", re.S)
+STMT = re.compile(r"^(?:execute [^:]+|statement): (.*)$", re.S)
 
 
 def log_entries(path, offset):

@@ -314,9 +314,54 @@ const orch_workflow_def_t orch_wf_test_parallel = {
     .steps = parallel_steps,
 };
 
+/* Benchmark workflows (bench/run.sh): steps that do nothing, so a run measures what the
+ * engine and the database cost per committed step. bench_noop_10 has 10 steps (9 no-ops
+ * and the final done), bench_noop_3 has 3. */
+static orch_step_result_t noop(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)ctx;
+    (void)state;
+    return orch_step_ok(NULL);
+}
+
+static const orch_step_def_t noop_10_steps[] = {
+    ORCH_STEP("n1", "No-op 1", noop), ORCH_STEP("n2", "No-op 2", noop),
+    ORCH_STEP("n3", "No-op 3", noop), ORCH_STEP("n4", "No-op 4", noop),
+    ORCH_STEP("n5", "No-op 5", noop), ORCH_STEP("n6", "No-op 6", noop),
+    ORCH_STEP("n7", "No-op 7", noop), ORCH_STEP("n8", "No-op 8", noop),
+    ORCH_STEP("n9", "No-op 9", noop), ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_bench_noop_10 = {
+    .name = "bench_noop_10",
+    .description = "Benchmark task: ten steps that do nothing",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = noop_10_steps,
+};
+
+static const orch_step_def_t noop_3_steps[] = {
+    ORCH_STEP("n1", "No-op 1", noop),
+    ORCH_STEP("n2", "No-op 2", noop),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_bench_noop_3 = {
+    .name = "bench_noop_3",
+    .description = "Benchmark task: three steps that do nothing",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = noop_3_steps,
+};
+
 const orch_wf_entry_t orch_wf_testing_all[] = {
     ORCH_WF_ENTRY(orch_wf_test_flaky),        ORCH_WF_ENTRY(orch_wf_test_timeout),
     ORCH_WF_ENTRY(orch_wf_test_versioned_v1), ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
     ORCH_WF_ENTRY(orch_wf_test_secret),       ORCH_WF_ENTRY(orch_wf_test_guarded),
-    ORCH_WF_ENTRY(orch_wf_test_parallel),     {0},
+    ORCH_WF_ENTRY(orch_wf_test_parallel),     ORCH_WF_ENTRY(orch_wf_bench_noop_10),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_3),      {0},
 };

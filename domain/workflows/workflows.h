@@ -57,5 +57,8 @@ void orch_broken_fixture_catalog(const char *name, orch_catalog_t *cat);
 const char *orch_broken_fixture_symbol(const char *name);
 /* Three parallel branches joined (one can be made to fail: state.fail_branch_c). */
 extern const orch_workflow_def_t orch_wf_test_parallel;
+/* Benchmark tasks of no-op steps (bench/run.sh): bench_noop_10 and bench_noop_3. */
+extern const orch_workflow_def_t orch_wf_bench_noop_10;
+extern const orch_workflow_def_t orch_wf_bench_noop_3;
 
 #endif

@@ -1,0 +1,452 @@
+#!/usr/bin/env bash
+# The benchmark suite: every figure beside a baseline measured in the same run, and their ratio.
+#
+#   bench/run.sh [--quick] [--only SECTIONS] [--build-dir DIR] [--no-build]
+#                [--pg-dir DIR] [--pg-port PORT]
+#
+#   --quick        short runs (about 2 minutes): a smoke test that the suite still works; its
+#                  figures are noisy
+#   --only LIST    sections to run, e.g. "1 2 6" (default: 1 2 3 4 5 6 7; 3, 4 and 7 use the
+#                  maximum measured by 2, 6 uses the runs of 1 and 2)
+#   --no-build     use the binaries already in --build-dir (default build/)
+#
+# Sections: 1 gRPC transport ceiling (orch-echo vs GetProduct and GetSubscription, and
+# pgbench on GetSubscription's SELECTs), 2 commit ceiling (pgbench on the statements of one
+# step vs the engine, 1/2/3 replicas), 3 graphile-worker, 4 start latency, 5 streaming
+# (bench/watch_delay.sh), 6 footprint, 7 scaling curve. See bench/README.md.
+#
+# Starts (or reuses) a private PostgreSQL 15 cluster in --pg-dir (default
+# /tmp/orchestrator-bench-suite-pg, port 55434, fsync off), recreates its databases
+# orch_suite, orch_suite_pgb and orch_suite_gw, prints the table and writes
+# bench/results/suite.json (work files in bench/results/suite/). The cluster is left running.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+BENCH=$ROOT/bench
+BUILD=$ROOT/build
+NOBUILD=0
+QUICK=0
+ONLY="1 2 3 4 5 6 7"
+PGDIR=/tmp/orchestrator-bench-suite-pg
+PGPORT=55434
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+T_START=$(date +%s)
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+say() { echo "== [$(($(date +%s) - T_START))s] $*" >&2; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+while (($#)); do
+    case "$1" in
+    --quick) QUICK=1; shift ;;
+    --only) ONLY=${2:?}; shift 2 ;;
+    --build-dir) BUILD=${2:?}; shift 2 ;;
+    --no-build) NOBUILD=1; shift ;;
+    --pg-dir) PGDIR=${2:?}; shift 2 ;;
+    --pg-port) PGPORT=${2:?}; shift 2 ;;
+    -h | --help) usage ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+command -v python3 >/dev/null || die "python3 is needed"
+[[ -x "$PG_BIN/pgbench" ]] || PG_BIN=$(dirname "$(command -v pgbench)")
+
+# Durations (seconds) and sizes: default | --quick.
+if ((QUICK)); then
+    RPC_WARM=0.5 RPC_DUR=2 ENG_WARM=1 ENG_DUR=3 PGB_DUR=3 GW_JOBS=2000
+    LAT_DUR=3 SCALE_DUR=2 WATCHERS="1 100" WATCH_PROCS=2 PGB_POOL=300
+else
+    RPC_WARM=1 RPC_DUR=5 ENG_WARM=2 ENG_DUR=10 PGB_DUR=8 GW_JOBS=20000
+    LAT_DUR=10 SCALE_DUR=6 WATCHERS="1 100 1000" WATCH_PROCS=5 PGB_POOL=2000
+fi
+CONNS=4      # load generator connections
+INFLIGHT=8   # calls in flight per connection
+THREADS=8    # orchestratord's --threads default, and orch-echo's
+WORKERS=2    # orchestratord's --workers default (engine worker threads per replica)
+
+# ---- build ----------------------------------------------------------------------------------
+if ((NOBUILD == 0)); then
+    say "build ($BUILD)"
+    [[ -f "$BUILD/CMakeCache.txt" ]] || cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD" -j"$(nproc)" --target orchestratord orchctl orch-loadgen orch-echo \
+        watch_delay >/dev/null
+fi
+SERVER=$BUILD/server/orchestratord
+ORCHCTL=$BUILD/client/orchctl
+LOADGEN=$BUILD/client/orch-loadgen
+ECHO=$BUILD/bench/orch-echo
+for b in "$SERVER" "$ORCHCTL" "$LOADGEN" "$ECHO"; do
+    [[ -x "$b" ]] || die "missing $b (build it, or drop --no-build)"
+done
+
+RESULTS=$BENCH/results
+WORK=$RESULTS/suite
+rm -rf "$WORK"
+mkdir -p "$WORK"
+RAW=$WORK/raw.txt
+: >"$RAW"
+record() { echo "$*" >>"$RAW"; } # NAME key=value ...
+# The key=value part of a RESULT line, for record.
+kv() { sed -n 's/^RESULT //p' "$1" | tail -n 1; }
+
+# ---- PostgreSQL -----------------------------------------------------------------------------
+say "PostgreSQL cluster in $PGDIR (port $PGPORT)"
+"$ROOT/scripts/pg.sh" start "$PGDIR" "$PGPORT" --fsync-off >/dev/null
+PGPORT=$(sed -n 4p "$PGDIR/data/postmaster.pid")
+PGLOG=$PGDIR/postgres.log
+ADMIN="host=$PGDIR port=$PGPORT user=postgres dbname=postgres"
+DB="host=$PGDIR port=$PGPORT user=postgres dbname=orch_suite"
+DB_PGB="host=$PGDIR port=$PGPORT user=postgres dbname=orch_suite_pgb"
+for d in orch_suite orch_suite_pgb orch_suite_gw; do
+    psql "$ADMIN" -X -q -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d"
+done
+q() { psql "$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2"; }
+SYNC_COMMIT=$(q "$ADMIN" "SHOW synchronous_commit")
+FSYNC=$(q "$ADMIN" "SHOW fsync")
+
+# ---- servers --------------------------------------------------------------------------------
+# Every process this script starts is in PIDS and stopped on exit.
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    q "$ADMIN" "ALTER DATABASE orch_suite_pgb RESET log_statement" >/dev/null 2>&1 || true
+    q "$ADMIN" "ALTER DATABASE orch_suite RESET log_statement" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+free_port() {
+    local p
+    for ((p = 53600 + RANDOM % 800; p < 55000; p++)); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    die "no free port"
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# server_start DBCONN WORKERS: starts orchestratord (test workflows registered), waits for
+# SERVING; sets SPID, SADDR and STARTUP_MS (spawn to the first SERVING health answer).
+server_start() {
+    local db=$1 workers=$2 t0 i
+    SADDR=127.0.0.1:$(free_port)
+    t0=$(now_ms)
+    ORCH_TEST_WORKFLOWS=1 "$SERVER" --listen "$SADDR" --database-url "$db" --log-level warn \
+        --workers "$workers" --threads "$THREADS" >>"$WORK/orchestratord.log" 2>&1 &
+    SPID=$!
+    PIDS+=("$SPID")
+    for ((i = 0; i < 3000; i++)); do
+        kill -0 "$SPID" 2>/dev/null || { tail -n 20 "$WORK/orchestratord.log" >&2; die "orchestratord exited"; }
+        if "$ORCHCTL" --server "$SADDR" --timeout 1 health >/dev/null 2>&1; then
+            STARTUP_MS=$(($(now_ms) - t0))
+            return 0
+        fi
+        sleep 0.01
+    done
+    die "orchestratord did not become ready in 30 s (see $WORK/orchestratord.log)"
+}
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# echo_start: orch-echo serving $WORK/getproduct.bin; sets EPID, EADDR, ECHO_STARTUP_MS.
+echo_start() {
+    local t0 i
+    EADDR=127.0.0.1:$(free_port)
+    t0=$(now_ms)
+    "$ECHO" --listen "$EADDR" --threads "$THREADS" --reply-file "$WORK/getproduct.bin" \
+        >"$WORK/echo.out" 2>&1 &
+    EPID=$!
+    PIDS+=("$EPID")
+    for ((i = 0; i < 3000; i++)); do
+        grep -q SERVING "$WORK/echo.out" 2>/dev/null && break
+        sleep 0.005
+    done
+    ECHO_STARTUP_MS=$(($(now_ms) - t0))
+}
+
+# A background sampler of a process's peak VmRSS: rss_watch PID FILE; stop with kill.
+rss_watch() {
+    local pid=$1 out=$2 max=0 v
+    while kill -0 "$pid" 2>/dev/null; do
+        v=$(rss_kb "$pid" 2>/dev/null || echo 0)
+        ((v > max)) && max=$v && echo "$max" >"$out"
+        sleep 0.2
+    done
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- 1. transport ceiling -------------------------------------------------------------------
+# The seed (small: it only has to hold the subscription GetSubscription reads) needs the
+# catalogue, which the first server start synchronises.
+server_start "$DB" 0
+FOOT_STARTUP_MS=$STARTUP_MS # the first start also migrates: measured again below
+SEED_SIZE=2000
+NODES=$((SEED_SIZE / 10)) L2VPNS=$((SEED_SIZE * 15 / 100))
+PORTS=$((SEED_SIZE - NODES - L2VPNS))
+psql "$DB" -X -q -v ON_ERROR_STOP=1 -v size="$SEED_SIZE" -v nodes="$NODES" -v ports="$PORTS" \
+    -v l2vpns="$L2VPNS" -f "$BENCH/seed.sql" >/dev/null
+q "$DB" "VACUUM (ANALYZE)" >/dev/null
+SUB_ID=$(q "$DB" "SELECT md5('bench-sub-' || $((NODES + 1)))::uuid") # a port, on a node, used by an l2vpn
+stop_pid "$SPID"
+server_start "$DB" 0 # a fresh server on a migrated database: start-up time for section 6
+FOOT_STARTUP_MS=$STARTUP_MS
+RSS_IDLE=$(rss_kb "$SPID")
+LG_RPC=(--connections "$CONNS" --inflight "$INFLIGHT" --warmup "$RPC_WARM" --duration "$RPC_DUR")
+"$LOADGEN" --server "$SADDR" --get-product "node Cisco" --total 1 --connections 1 --inflight 1 \
+    --save-response "$WORK/getproduct.bin" >/dev/null
+# Both servers stay up and the GetProduct runs alternate (ours, echo, ours, echo), so a
+# change in the machine's load hits both sides; the report averages the two rounds.
+echo_start
+ECHO_RSS_IDLE=$(rss_kb "$EPID")
+rss_watch "$EPID" "$WORK/echo.rss" &
+if want 1; then
+    for round in 1 2; do
+        say "1. transport: GetProduct on orchestratord (${CONNS} connections x ${INFLIGHT} in flight, ${RPC_DUR}s), round $round"
+        "$LOADGEN" --server "$SADDR" --get-product "node Cisco" "${LG_RPC[@]}" >"$WORK/gp_$round.out"
+        record "get_product_$round" "$(kv "$WORK/gp_$round.out")"
+        say "1. transport: the same request on orch-echo ($THREADS threads, the same response bytes), round $round"
+        "$LOADGEN" --server "$EADDR" --get-product "node Cisco" "${LG_RPC[@]}" >"$WORK/echo_$round.out"
+        record "echo_$round" "$(kv "$WORK/echo_$round.out")"
+    done
+    # 8 calls in flight: as many as pgbench's clients below and orchestratord's pool.
+    say "1. transport: GetSubscription on orchestratord (${CONNS} connections x $((8 / CONNS)) in flight)"
+    "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" --connections "$CONNS" \
+        --inflight $((8 / CONNS)) --warmup "$RPC_WARM" --duration "$RPC_DUR" >"$WORK/gs.out"
+    record get_subscription "$(kv "$WORK/gs.out")"
+fi
+stop_pid "$SPID"
+ECHO_RSS_LOAD=$(cat "$WORK/echo.rss" 2>/dev/null || echo "$ECHO_RSS_IDLE")
+stop_pid "$EPID"
+if want 1; then
+    say "1. transport: capture GetSubscription's statements; pgbench on them"
+    q "$ADMIN" "ALTER DATABASE orch_suite SET log_statement = 'all'"
+    server_start "$DB" 0
+    off=$(stat -c %s "$PGLOG")
+    "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" --total 1 --connections 1 --inflight 1 >/dev/null
+    sleep 0.3
+    stop_pid "$SPID"
+    q "$ADMIN" "ALTER DATABASE orch_suite RESET log_statement"
+    NSTMT=$(python3 "$BENCH/subscriptions_tool.py" capture "$PGLOG" "$off" getsub "$WORK")
+    mapfile -d '' DEFS <"$WORK/getsub.args"
+    # The same number of sessions as orchestratord's pool (8) and its threads.
+    "$PG_BIN/pgbench" -n -M extended -c 8 -j 2 -T "$RPC_DUR" -h "$PGDIR" -p "$PGPORT" -U postgres \
+        "${DEFS[@]}" -f "$WORK/getsub.sql" orch_suite >"$WORK/pgbench_getsub.out" 2>&1 ||
+        { cat "$WORK/pgbench_getsub.out" >&2; die "pgbench failed on GetSubscription's statements"; }
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench_getsub.out" | head -1)
+    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$WORK/pgbench_getsub.out")
+    record pgbench_getsub "tps=$tps latency_ms=$lat statements=$NSTMT clients=8"
+fi
+
+# ---- 2. commit ceiling ----------------------------------------------------------------------
+# engine_run NAME WORKFLOW CONCURRENCY DURATION ADDR: the closed loop of orch-loadgen, then the
+# database's own account of the window: committed steps/s, start -> first step, -> completed.
+engine_run() {
+    local name=$1 wf=$2 conc=$3 dur=$4 addr=$5 t0 t1
+    "$LOADGEN" --server "$addr" --processes "$conc" --workflow "$wf" --warmup "$ENG_WARM" \
+        --duration "$dur" >"$WORK/$name.out" || die "orch-loadgen failed ($name)"
+    t0=$(sed -n 's/.* t0_us=\([0-9]*\).*/\1/p' "$WORK/$name.out")
+    t1=$(sed -n 's/.* t1_us=\([0-9]*\).*/\1/p' "$WORK/$name.out")
+    record "$name" "$(kv "$WORK/$name.out")"
+    record "$name" "$(engine_sql "$wf" "$t0" "$t1")"
+}
+# engine_sql WORKFLOW T0_US T1_US -> key=value: steps committed in the window per second, and
+# for the processes started in it, start -> first committed step and start -> completed.
+engine_sql() {
+    q "$DB" "
+    WITH w AS (SELECT to_timestamp($2 / 1e6) AS t0, to_timestamp($3 / 1e6) AS t1),
+    s AS (SELECT count(*) AS n FROM process_steps s JOIN processes p USING (process_id)
+          JOIN workflows f USING (workflow_id), w
+          WHERE f.name = '$1' AND s.end_time >= w.t0 AND s.end_time < w.t1),
+    l AS (SELECT extract(epoch FROM (SELECT min(end_time) FROM process_steps x
+                                     WHERE x.process_id = p.process_id) - p.start_time) * 1000 AS first_ms,
+                 extract(epoch FROM p.end_time - p.start_time) * 1000 AS done_ms
+          FROM processes p JOIN workflows f USING (workflow_id), w
+          WHERE f.name = '$1' AND p.start_time >= w.t0 AND p.start_time < w.t1)
+    SELECT format('steps=%s steps_per_s=%s processes=%s completed=%s first_p50_ms=%s first_p99_ms=%s done_p50_ms=%s done_p99_ms=%s',
+        s.n, round(s.n / (($3 - $2) / 1e6), 1), (SELECT count(*) FROM l),
+        (SELECT count(done_ms) FROM l),
+        (SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY first_ms)::numeric, 2) FROM l),
+        (SELECT round(percentile_disc(0.99) WITHIN GROUP (ORDER BY first_ms)::numeric, 2) FROM l),
+        (SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY done_ms)::numeric, 2) FROM l),
+        (SELECT round(percentile_disc(0.99) WITHIN GROUP (ORDER BY done_ms)::numeric, 2) FROM l))
+    FROM s"
+}
+
+MAX_SPS=""
+if want 2 || want 3 || want 4 || want 7; then
+    say "2. commit: capture the statements of one step (bench_noop_10, 1 worker, log_statement=all)"
+    server_start "$DB_PGB" 0 # migrates orch_suite_pgb
+    stop_pid "$SPID"
+    q "$ADMIN" "ALTER DATABASE orch_suite_pgb SET log_statement = 'all'"
+    server_start "$DB_PGB" 1
+    off=$(stat -c %s "$PGLOG")
+    "$LOADGEN" --server "$SADDR" --start-process bench_noop_10 --total 1 --connections 1 --inflight 1 >/dev/null
+    for ((i = 0; i < 100; i++)); do
+        [[ $(q "$DB_PGB" "SELECT count(*) FROM processes WHERE last_status = 'completed'") == 1 ]] && break
+        sleep 0.1
+    done
+    stop_pid "$SPID"
+    q "$ADMIN" "ALTER DATABASE orch_suite_pgb RESET log_statement"
+    read -r _ REPLICA _ NSTEP <<<"$(python3 "$BENCH/suite_tool.py" step-script "$PGLOG" "$off" "$WORK")"
+    # A pool of runnable processes for the script to claim, round robin (the claim takes the
+    # oldest next_run_time), so each keeps a realistic handful of steps; and the captured
+    # replica's workflow versions, which its stop removed.
+    server_start "$DB_PGB" 0
+    "$LOADGEN" --server "$SADDR" --start-process bench_noop_10 --total "$PGB_POOL" --connections 2 \
+        --inflight 8 >"$WORK/pgb_pool.out"
+    stop_pid "$SPID"
+    q "$DB_PGB" "INSERT INTO replica_workflow_versions (replica_id, workflow_id, version)
+                 SELECT '$REPLICA', workflow_id, version FROM workflow_versions ON CONFLICT DO NOTHING"
+    q "$DB_PGB" "VACUUM ANALYZE" >/dev/null
+    mapfile -d '' CDEFS <"$WORK/commit.args"
+    for r in 1 2 3; do
+        c=$((WORKERS * r))
+        # pgbench runs half its time before and half after ours, so a change in the
+        # machine's load during the pair hits both sides; tps is the mean of the halves.
+        pgb_commit() { # HALF
+            say "2. commit: pgbench, the $NSTEP statements of one step, $c clients, $(python3 -c "print($PGB_DUR / 2)")s ($1 half)"
+            "$PG_BIN/pgbench" -n -M extended -c "$c" -j 2 -T "$(( (PGB_DUR + 1) / 2 ))" -h "$PGDIR" -p "$PGPORT" \
+                -U postgres "${CDEFS[@]}" -f "$WORK/commit.sql" orch_suite_pgb >"$WORK/pgbench_commit_${r}_$1.out" 2>&1 ||
+                { cat "$WORK/pgbench_commit_${r}_$1.out" >&2; die "pgbench failed on the step's statements"; }
+            record "pgbench_commit_r${r}_$1" "tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench_commit_${r}_$1.out" | head -1)" \
+                "latency_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$WORK/pgbench_commit_${r}_$1.out")" \
+                "clients=$c statements=$NSTEP"
+        }
+        pgb_commit first
+        if ((r == 1)); then
+            # Not a goal: the same statements prepared, i.e. what that lever alone would give.
+            say "2. commit: pgbench -M prepared, the same statements, $c clients, ${PGB_DUR}s"
+            "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -T "$PGB_DUR" -h "$PGDIR" -p "$PGPORT" \
+                -U postgres "${CDEFS[@]}" -f "$WORK/commit.sql" orch_suite_pgb >"$WORK/pgbench_commit_prepared.out" 2>&1 ||
+                { cat "$WORK/pgbench_commit_prepared.out" >&2; die "pgbench -M prepared failed"; }
+            tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench_commit_prepared.out" | head -1)
+            record pgbench_commit_prepared "tps=$tps clients=$c"
+        fi
+
+        say "2. commit: orchestratord, $r replica(s) x $WORKERS workers, $((8 * c)) bench_noop_10 processes alive, ${ENG_DUR}s"
+        ADDRS=()
+        RPIDS=()
+        for ((k = 0; k < r; k++)); do
+            server_start "$DB" "$WORKERS"
+            ADDRS+=("$SADDR")
+            RPIDS+=("$SPID")
+        done
+        if ((r == 1)); then
+            rss_watch "${RPIDS[0]}" "$WORK/orch.rss" &
+        fi
+        engine_run "commit_r$r" bench_noop_10 $((8 * c)) "$ENG_DUR" "${ADDRS[0]}"
+        record "commit_r$r" "workers=$c concurrency=$((8 * c)) replicas=$r"
+        for p in "${RPIDS[@]}"; do stop_pid "$p"; done
+        pgb_commit second
+    done
+    MAX_SPS=$(sed -n 's/^commit_r1 .*steps_per_s=\([0-9.]*\).*/\1/p' "$RAW" | tail -1)
+fi
+RSS_LOAD=$(cat "$WORK/orch.rss" 2>/dev/null || echo 0)
+
+# ---- 3. graphile-worker ---------------------------------------------------------------------
+if want 3; then
+    command -v node >/dev/null || die "node is needed for section 3"
+    if [[ ! -d "$BENCH/graphile/node_modules/graphile-worker" ]]; then
+        say "3. graphile-worker: npm ci (the versions in bench/graphile/package-lock.json)"
+        (cd "$BENCH/graphile" && npm ci --no-audit --no-fund >/dev/null)
+    fi
+    for mode in defaults batched; do
+        say "3. graphile-worker $mode: $GW_JOBS no-op jobs, concurrency $WORKERS"
+        # Over the Unix socket, as orchestratord reaches PostgreSQL.
+        node "$BENCH/graphile/bench.mjs" "postgresql://postgres@localhost/orch_suite_gw?host=$PGDIR&port=$PGPORT" \
+            "$WORKERS" "$GW_JOBS" "$mode" >"$WORK/graphile_$mode.out" 2>"$WORK/graphile_$mode.err" ||
+            { cat "$WORK/graphile_$mode.err" >&2; die "graphile-worker failed ($mode)"; }
+        record "graphile_$mode" "$(kv "$WORK/graphile_$mode.out")"
+    done
+fi
+
+# ---- 4. start latency -----------------------------------------------------------------------
+if want 4 && [[ -n "$MAX_SPS" ]]; then
+    server_start "$DB" "$WORKERS"
+    HALF=$(python3 -c "print(round(max(1.0, 0.5 * $MAX_SPS / 3), 1))") # bench_noop_3: 3 steps
+    for load in light half; do
+        rate=$([[ $load == light ]] && echo 5 || echo "$HALF")
+        say "4. start latency: bench_noop_3 at $rate processes/s (open loop), ${LAT_DUR}s"
+        t0=$(($(date +%s%N) / 1000))
+        "$LOADGEN" --server "$SADDR" --start-process bench_noop_3 --rate "$rate" --warmup 0 \
+            --duration "$LAT_DUR" --connections 1 --inflight 64 >"$WORK/start_$load.out"
+        t1=$(($(date +%s%N) / 1000))
+        for ((i = 0; i < 300; i++)); do # until every process of the window completed
+            [[ $(q "$DB" "SELECT count(*) FROM processes p JOIN workflows w USING (workflow_id)
+                   WHERE w.name = 'bench_noop_3' AND p.end_time IS NULL") == 0 ]] && break
+            sleep 0.1
+        done
+        record "start_$load" "rate=$rate $(kv "$WORK/start_$load.out" | sed 's/p50_us=\([0-9]*\)/rpc_p50_us=\1/; s/p99_us=\([0-9]*\)/rpc_p99_us=\1/')"
+        record "start_$load" "$(engine_sql bench_noop_3 "$t0" "$t1")"
+    done
+    stop_pid "$SPID"
+fi
+
+# ---- 7. scaling curve -----------------------------------------------------------------------
+if want 7; then
+    server_start "$DB" "$WORKERS"
+    for m in 1 2 4 8; do
+        say "7. scaling: $((m * WORKERS)) concurrent bench_noop_10 processes (${m}x the workers), ${SCALE_DUR}s"
+        engine_run "scale_$m" bench_noop_10 $((m * WORKERS)) "$SCALE_DUR" "$SADDR"
+        record "scale_$m" "concurrency=$((m * WORKERS))"
+    done
+    stop_pid "$SPID"
+fi
+
+# ---- 5. streaming ---------------------------------------------------------------------------
+if want 5; then
+    say "5. streaming: bench/watch_delay.sh --watchers \"$WATCHERS\" --processes $WATCH_PROCS"
+    "$BENCH/watch_delay.sh" --build-dir "$BUILD" --no-build --pg-dir "$PGDIR" --pg-port "$PGPORT" \
+        --watchers "$WATCHERS" --processes "$WATCH_PROCS" >"$WORK/watch.out" 2>"$WORK/watch.err" ||
+        { tail -n 20 "$WORK/watch.err" >&2; die "bench/watch_delay.sh failed"; }
+    while read -r line; do
+        n=$(sed -n 's/.*watchers=\([0-9]*\).*/\1/p' <<<"$line")
+        record "watch_$n" "${line#RESULT }"
+    done < <(grep '^RESULT ' "$RESULTS/watch_delay.lines")
+fi
+
+# ---- 6. footprint ---------------------------------------------------------------------------
+if want 6; then
+    # Start-up measured the way orch-echo's is: spawn to the line saying it serves (polled
+    # every 5 ms), on the migrated database; the health-check figure above includes orchctl.
+    say "6. footprint: start-up to 'serving on'"
+    SADDR=127.0.0.1:$(free_port)
+    t0=$(now_ms)
+    ORCH_TEST_WORKFLOWS=1 "$SERVER" --listen "$SADDR" --database-url "$DB" --log-level info \
+        --workers "$WORKERS" --threads "$THREADS" >"$WORK/startup.log" 2>&1 &
+    SPID=$!
+    PIDS+=("$SPID")
+    for ((i = 0; i < 6000; i++)); do
+        grep -q "serving on" "$WORK/startup.log" 2>/dev/null && break
+        kill -0 "$SPID" 2>/dev/null || die "orchestratord exited (see $WORK/startup.log)"
+        sleep 0.005
+    done
+    SERVING_MS=$(($(now_ms) - t0))
+    stop_pid "$SPID"
+    record footprint "serving_line_ms=$SERVING_MS"
+    record footprint "rss_idle_kb=$RSS_IDLE rss_load_kb=$RSS_LOAD startup_ms=$FOOT_STARTUP_MS" \
+        "binary_bytes=$(stat -c %s "$SERVER") echo_rss_idle_kb=$ECHO_RSS_IDLE" \
+        "echo_rss_load_kb=$ECHO_RSS_LOAD echo_startup_ms=$ECHO_STARTUP_MS echo_binary_bytes=$(stat -c %s "$ECHO")"
+fi
+
+# ---- report ---------------------------------------------------------------------------------
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
+record meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+# Values are single words in the raw file: "~" stands for a space.
+PGV=$("$PG_BIN/postgres" --version | sed 's/^postgres (PostgreSQL) /PostgreSQL /')
+MACHINE="$(nproc) cores, ${CPU}, shared with other work; ${PGV}, fsync=${FSYNC}, synchronous_commit=${SYNC_COMMIT}"
+echo "meta machine=${MACHINE// /\~}" >>"$RAW"
+echo "meta git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo +dirty)" >>"$RAW"
+echo "meta settings=$([[ $QUICK == 1 ]] && echo quick || echo default)~run,~$(($(date +%s) - T_START))~s" >>"$RAW"
+echo "meta load_start=${LOAD_START// /\/} load_end=${LOAD_END// /\/}" >>"$RAW"
+python3 "$BENCH/suite_tool.py" report "$RAW" "$RESULTS/suite.json"
+echo "Work files (captured SQL as pgbench scripts, raw results): $WORK"
+echo "The cluster keeps running: scripts/pg.sh stop $PGDIR"
