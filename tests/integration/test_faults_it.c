@@ -718,6 +718,94 @@ static void terminate_backends_rounds(void **state)
     case_end(fc);
 }
 
+/* ---- a claim that committed but whose answer was lost ----------------------------------- */
+
+/* A SQL statement that must succeed. */
+static void exec_sql(const char *db, const char *sql)
+{
+    char ci[512];
+    PGconn *c;
+    PGresult *r;
+    harness_conninfo(db, ci);
+    c = PQconnectdb(ci);
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* The connection dies after the claim's UPDATE committed but before its answer arrived: the
+ * process is leased to a live replica none of whose workers knows it. Made here by doing
+ * what the claim does, in SQL, for replica A (which runs no steps, so nothing claims the
+ * process before B starts): the process must still run, on B, once A's claim lease ends,
+ * not be held for as long as A heartbeats. */
+static void lost_claim_answer(void **state)
+{
+    fault_case_t *fc = *state;
+    harness_server_t *a = &fc->f.s[0], *b = &fc->f.s[1];
+    Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
+    Orchestrator__V1__StartProcessResponse *r = NULL;
+    cli_status_t st = {0};
+    char sql[1024], id[64], rid_a[64];
+    int64_t t0;
+
+    harness_db_create(fc->f.db);
+    fc->db_made = true;
+    harness_server_start(a, fc->f.db,
+                         (const char *const[]){"--workers=0", "--lease-ms=2000", NULL});
+    {
+        char ci[512];
+        PGconn *c;
+        PGresult *res;
+        harness_conninfo(fc->f.db, ci);
+        c = PQconnectdb(ci);
+        snprintf(sql, sizeof(sql), "SELECT replica_id FROM replicas WHERE pid = %d", (int)a->pid);
+        res = PQexec(c, sql);
+        assert_int_equal(PQntuples(res), 1);
+        snprintf(rid_a, sizeof(rid_a), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        PQfinish(c);
+    }
+    req.workflow_name = "test_flaky";
+    assert_int_equal(cli_call_unary(a->ch, PS "StartProcess", &req.base,
+                                    &orchestrator__v1__start_process_response__descriptor, 10000,
+                                    (ProtobufCMessage **)&r, &st),
+                     0);
+    snprintf(id, sizeof(id), "%s", r->process->process_id);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    cli_status_cleanup(&st);
+    snprintf(sql, sizeof(sql),
+             "UPDATE processes SET lease_owner = '%s', lease_token = lease_token + 1, "
+             "lease_expires_time = now() + interval '2 seconds', next_run_time = now() + "
+             "interval '2 seconds', claim_count = claim_count + 1 WHERE process_id = '%s'",
+             rid_a, id);
+    exec_sql(fc->f.db, sql);
+    t0 = now_ms();
+    harness_server_start(b, fc->f.db, NULL);
+    for (;;) {
+        if (scalar(fc->f.db, "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
+                             "last_status = 'completed'", id) == 1)
+            break;
+        if (now_ms() - t0 > 20000)
+            fail_msg("the process leased to replica A (which never ran it) did not complete "
+                     "within 20 s: lease_owner %lld rows, status '%lld'",
+                     scalar(fc->f.db, "SELECT count(*) FROM processes WHERE lease_owner = '%s'",
+                            rid_a),
+                     scalar(fc->f.db, "SELECT count(*) FROM processes WHERE process_id = '%s' "
+                                      "AND last_status = 'created'", id));
+        msleep(100);
+    }
+    print_message("the orphaned claim ran on B %d ms after it was made\n", (int)(now_ms() - t0));
+    assert_int_equal(scalar(fc->f.db, "SELECT count(*) FROM process_steps WHERE executed_by = "
+                                      "'%s'", rid_a),
+                     0);
+    assert_int_equal(harness_server_stop(a), 0);
+    assert_int_equal(harness_server_stop(b), 0);
+    harness_db_drop(fc->f.db);
+    fc->db_made = false;
+}
+
 static int print_table(void **state)
 {
     (void)state;
@@ -735,6 +823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sigkill_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(pg_restart_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(terminate_backends_rounds, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(lost_claim_answer, case_setup, case_teardown),
     };
     if (getenv("ORCH_FAULT_CASE") && *getenv("ORCH_FAULT_CASE"))
         cmocka_set_test_filter(getenv("ORCH_FAULT_CASE"));
