@@ -521,10 +521,13 @@ orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const or
     if (rc)
         return rc;
     snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
+    /* Only while still leased: after a commit whose answer was lost (it landed, the lease
+     * is cleared) this must not touch the parked process (a callback's deadline_time). */
     rc = db_execp(r.c,
                   "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
                   "next_run_time = now(), deadline_time = NULL, running_step_key = NULL, "
-                  "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2",
+                  "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2 "
+                  "AND lease_owner IS NOT NULL",
                   2, (const char *[]){c->process_id, tok}, NULL, err);
     conn_put(&r);
     return rc;

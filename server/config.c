@@ -70,7 +70,7 @@ static const opt_t opts[] = {
      "lease of a running process; a dead replica's processes are taken over after it", false},
     {"poll-ms", "ORCH_POLL_MS", T_INT, "2000", OFF(poll_ms), 10, 600000,
      "how often idle workers look for work when no notification woke them", false},
-    {"replica-dead-ms", "ORCH_REPLICA_DEAD_MS", T_INT, "4500", OFF(replica_dead_ms), 1000,
+    {"replica-dead-ms", "ORCH_REPLICA_DEAD_MS", T_INT, "4500", OFF(replica_dead_ms), 2000,
      3600000,
      "a replica whose heartbeat (every second) is older than this is lost: the live replicas "
      "take its processes over without waiting for the leases to expire",

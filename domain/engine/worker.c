@@ -239,7 +239,7 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
             orch_warn("engine", "process %s: commit of step %s failed: %s", c->process_id,
                       leaf->key, err.message);
             /* Whether or not the commit landed, the release (same token) is safe: it only
-             * clears the lease, and a later claim's token makes it a no-op. */
+             * clears a lease still held, and a later claim's token makes it a no-op. */
             goto release;
         }
         tx = NULL;

@@ -33,6 +33,7 @@
 
 #include "domain/arena.h"
 #include "harness.h"
+#include "orchestrator/v1/engine.pb-c.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "server/rpc/codec.h"
 
@@ -218,9 +219,10 @@ static void new_request_id(char out[40])
 
 static const char *const stage_workflow[] = {"create_node", "modify_node", "terminate_node"};
 
-/* StartProcess at one replica; the process id into id. Returns the gRPC code. */
+/* StartProcess at one replica; the process id into id, the outcome (APPLIED, ALREADY_APPLIED)
+ * into *outcome when not NULL. Returns the gRPC code. */
 static int rpc_start(cli_channel_t *ch, const load_t *l, int n, const chain_t *c, char *id,
-                     cli_status_t *st)
+                     int *outcome, cli_status_t *st)
 {
     Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
     orch_arena_t *a = orch_arena_new();
@@ -253,6 +255,8 @@ static int rpc_start(cli_channel_t *ch, const load_t *l, int n, const chain_t *c
         Orchestrator__V1__StartProcessResponse *r = (void *)resp;
         if (r->result_case == ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_PROCESS)
             snprintf(id, 64, "%s", r->process->process_id);
+        if (outcome)
+            *outcome = r->outcome;
         protobuf_c_message_free_unpacked(resp, NULL);
     }
     json_decref(arr);
@@ -329,7 +333,7 @@ static void *load_main(void *arg)
                 pthread_mutex_unlock(&l->f->mu);
                 if (!ch[r])
                     continue;
-                code = rpc_start(ch[r], l, active[k], c, c->pid, &st);
+                code = rpc_start(ch[r], l, active[k], c, c->pid, NULL, &st);
                 if (code != 0 || !c->pid[0]) {
                     c->pid[0] = '\0';
                     l->start_retries++;
@@ -624,10 +628,35 @@ static void sigkill_rounds(void **state)
                       round + 1, victim, recover[round]);
     }
     finish_case(res, &fc->l, fc->f.db, recover, n);
-    /* Each killed replica is LOST in the replicas table (and, above, holds nothing). */
-    assert_true(scalar(fc->f.db, "SELECT count(*) FROM replicas WHERE stop_time IS NULL AND "
+    /* Each killed replica is LOST (past --replica-dead-ms) in ListReplicas, and (above)
+     * holds nothing. */
+    {
+        Orchestrator__V1__ListReplicasRequest req = ORCHESTRATOR__V1__LIST_REPLICAS_REQUEST__INIT;
+        Orchestrator__V1__ListReplicasResponse *lr = NULL;
+        cli_status_t st = {0};
+        req.filter = "state = \"lost\"";
+        req.page_size = 500;
+        /* The last one killed may be younger than the threshold still. */
+        for (int64_t until = now_ms() + 5000; now_ms() < until;) {
+            if (scalar(fc->f.db, "SELECT count(*) FROM replicas WHERE stop_time IS NULL AND "
                                  "heartbeat_time < now() - interval '" DEAD_MS
-                                 " milliseconds'") >= n);
+                                 " milliseconds'") == n)
+                break;
+            msleep(100);
+        }
+        assert_int_equal(cli_call_unary(fc->f.s[0].ch, "/orchestrator.v1.EngineService/"
+                                        "ListReplicas", &req.base,
+                                        &orchestrator__v1__list_replicas_response__descriptor,
+                                        10000, (ProtobufCMessage **)&lr, &st),
+                         0);
+        assert_int_equal(lr->total_size, n);
+        assert_int_equal(scalar(fc->f.db, "SELECT count(*) FROM replicas WHERE stop_time IS "
+                                          "NULL AND heartbeat_time < now() - interval '" DEAD_MS
+                                          " milliseconds'"),
+                         n);
+        protobuf_c_message_free_unpacked(&lr->base, NULL);
+        cli_status_cleanup(&st);
+    }
     case_end(fc);
 }
 
@@ -806,6 +835,80 @@ static void lost_claim_answer(void **state)
     fc->db_made = false;
 }
 
+/* ---- a start repeated after its answer was lost ------------------------------------------ */
+
+/* The load retries a start whose answer died with a replica, with the same request id. When
+ * the first start already ran to its end (a terminate: the subscription is terminated now),
+ * the repeat must still get the first answer (ALREADY_APPLIED, the same process), not be
+ * judged anew against the world the first one changed. */
+static void start_repeated_after_its_effect(void **state)
+{
+    fault_case_t *fc = *state;
+    harness_server_t *s = &fc->f.s[0];
+    load_t *l = &fc->l;
+    chain_t c = {0};
+    cli_status_t st = {0};
+    char first[64] = "", again[64] = "";
+    int outcome = 0;
+
+    harness_db_create(fc->f.db);
+    fc->db_made = true;
+    harness_server_start(s, fc->f.db, NULL);
+    l->f = &fc->f;
+    {
+        char ci[512];
+        PGconn *pc;
+        PGresult *r;
+        harness_conninfo(fc->f.db, ci);
+        pc = PQconnectdb(ci);
+        r = PQexec(pc, "SELECT product_id FROM products WHERE name = 'node Cisco'");
+        assert_int_equal(PQntuples(r), 1);
+        snprintf(l->product, sizeof(l->product), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(pc);
+    }
+    for (c.stage = 0; c.stage < 3; c.stage++) {
+        new_request_id(c.request_id);
+        assert_int_equal(rpc_start(s->ch, l, 0, &c, first, &outcome, &st), 0);
+        assert_int_equal(outcome, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED);
+        for (int64_t until = now_ms() + 15000;;) {
+            if (scalar(fc->f.db, "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
+                                 "last_status = 'completed'", first) == 1)
+                break;
+            if (now_ms() > until)
+                fail_msg("%s did not complete", stage_workflow[c.stage]);
+            msleep(50);
+        }
+        if (c.stage == 0) {
+            char ci[512];
+            PGconn *pc;
+            PGresult *r;
+            char q[256];
+            harness_conninfo(fc->f.db, ci);
+            pc = PQconnectdb(ci);
+            snprintf(q, sizeof(q), "SELECT subscription_id FROM processes_subscriptions WHERE "
+                                   "process_id = '%s'", first);
+            r = PQexec(pc, q);
+            assert_int_equal(PQntuples(r), 1);
+            snprintf(c.sub, sizeof(c.sub), "%s", PQgetvalue(r, 0, 0));
+            PQclear(r);
+            PQfinish(pc);
+        }
+        /* The same request again, after the first one's effect. */
+        if (rpc_start(s->ch, l, 0, &c, again, &outcome, &st) != 0)
+            fail_msg("%s repeated: %s %s", stage_workflow[c.stage],
+                     cli_status_code_name(st.code), st.message);
+        assert_int_equal(outcome,
+                         ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED);
+        assert_string_equal(again, first);
+    }
+    assert_int_equal(scalar(fc->f.db, "SELECT count(*) FROM processes WHERE NOT is_task"), 3);
+    cli_status_cleanup(&st);
+    assert_int_equal(harness_server_stop(s), 0);
+    harness_db_drop(fc->f.db);
+    fc->db_made = false;
+}
+
 static int print_table(void **state)
 {
     (void)state;
@@ -824,6 +927,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(pg_restart_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(terminate_backends_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(lost_claim_answer, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(start_repeated_after_its_effect, case_setup,
+                                        case_teardown),
     };
     if (getenv("ORCH_FAULT_CASE") && *getenv("ORCH_FAULT_CASE"))
         cmocka_set_test_filter(getenv("ORCH_FAULT_CASE"));
