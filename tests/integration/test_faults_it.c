@@ -11,8 +11,11 @@
  * step appears once, no subscription is locked without an unfinished process, no lease is
  * held by a dead replica. Each case prints a row of the results table (fault, processes run,
  * completed, lost, duplicated steps, time to recover) and asserts lost == 0 and duplicated ==
- * 0. Rounds: ORCH_FAULT_ROUNDS (bench/faults.sh --rounds N), a few by default; one case
- * only: ORCH_FAULT_CASE (a cmocka test name pattern). */
+ * 0. Two smaller cases pin what the rounds found, deterministically: a claim whose answer
+ * was lost (the process must not stay leased to a live replica that never runs it) and a
+ * start repeated after its first answer was lost (it must get that answer).
+ * Rounds: ORCH_FAULT_ROUNDS (bench/faults.sh --rounds N), a few by default; one case only:
+ * ORCH_FAULT_CASE (a cmocka test name pattern). */
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
