@@ -821,7 +821,7 @@ static void lost_claim_answer(void **state)
             break;
         if (now_ms() - t0 > 20000)
             fail_msg("the process leased to replica A (which never ran it) did not complete "
-                     "within 20 s: lease_owner %lld rows, status '%lld'",
+                     "within 20 s (leased to A: %lld, still created: %lld)",
                      scalar(fc->f.db, "SELECT count(*) FROM processes WHERE lease_owner = '%s'",
                             rid_a),
                      scalar(fc->f.db, "SELECT count(*) FROM processes WHERE process_id = '%s' "
