@@ -106,7 +106,13 @@ orch_store_t *db_store_new(db_pool_t *pool)
     db_store_t *s = orch_calloc(1, sizeof(*s));
     s->base.ops = &db_store_ops;
     s->pool = pool;
+    s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;
+}
+
+void db_store_set_replica_dead_ms(orch_store_t *st, int ms)
+{
+    ((db_store_t *)st)->replica_dead_ms = ms;
 }
 
 long long db__parse_time(const char *s)

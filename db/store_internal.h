@@ -8,6 +8,7 @@
 typedef struct db_store {
     orch_store_t base; /* first: the domain sees only this */
     db_pool_t *pool;
+    int replica_dead_ms; /* ListReplicas shows LOST past it (db_store_set_replica_dead_ms) */
 } db_store_t;
 
 struct orch_tx {

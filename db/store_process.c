@@ -184,12 +184,15 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
                   (const char *[]){replica_id}, NULL, err);
     if (rc)
         goto out;
-    /* Renew what we hold, never past a step's deadline: a hung step loses its lease there. */
+    /* Renew what we hold, never past a step's deadline: a hung step loses its lease there.
+     * Only leases with a step running: a claim whose answer was lost with its connection
+     * (no worker of ours knows it) must end with its first lease, not live as long as we do. */
     rc = db_execp(r.c,
                   "UPDATE processes SET lease_expires_time = least(now() + $2::interval, "
                   "coalesce(deadline_time, 'infinity')), next_run_time = least(now() + "
                   "$2::interval, coalesce(deadline_time, 'infinity')) "
-                  "WHERE lease_owner = $1 AND lease_expires_time > now()",
+                  "WHERE lease_owner = $1 AND lease_expires_time > now() "
+                  "AND running_step_key IS NOT NULL",
                   2, (const char *[]){replica_id, iv}, NULL, err);
     if (rc)
         goto out;
@@ -544,10 +547,13 @@ orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const or
     if (rc)
         return rc;
     snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
+    /* Only while still leased: after a commit whose answer was lost (it landed, the lease
+     * is cleared) this must not touch the parked process (a callback's deadline_time). */
     rc = db_execp(r.c,
                   "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
                   "next_run_time = now(), deadline_time = NULL, running_step_key = NULL, "
-                  "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2",
+                  "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2 "
+                  "AND lease_owner IS NOT NULL",
                   2, (const char *[]){c->process_id, tok}, NULL, err);
     conn_put(&r);
     return rc;

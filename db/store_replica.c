@@ -12,13 +12,11 @@
 #include "domain/page.h"
 
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
-#define STR_(x) #x
-#define STR(x) STR_(x)
-/* The state ListReplicas shows; LOST is the takeover threshold. */
-#define REPLICA_STATE                                                                          \
+/* The state ListReplicas shows; LOST past the takeover threshold (--replica-dead-ms). A
+ * format: the threshold is the one number in it. */
+#define REPLICA_STATE_FMT                                                                      \
     "(CASE WHEN r.stop_time IS NOT NULL THEN 'stopped' WHEN r.draining THEN 'draining' "      \
-    "WHEN r.heartbeat_time < now() - interval '" STR(ORCH_REPLICA_DEAD_AFTER_MS)               \
-    " milliseconds' THEN 'lost' ELSE 'serving' END)"
+    "WHEN r.heartbeat_time < now() - interval '%d milliseconds' THEN 'lost' ELSE 'serving' END)"
 
 static char *dupv(PGresult *res, int row, int col)
 {
@@ -39,8 +37,8 @@ static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t 
 
 static const char *const replica_states[] = {"serving", "draining", "lost", "stopped", NULL};
 
-static const db_filter_column_t replica_cols[] = {
-    {"state", REPLICA_STATE, DB_COL_ENUM, replica_states},
+static const db_filter_column_t replica_cols_template[] = {
+    {"state", NULL, DB_COL_ENUM, replica_states}, /* the state expression, set per call */
     {"hostname", "r.hostname", DB_COL_TEXT, NULL},
     {"build_version", "r.build_version", DB_COL_TEXT, NULL},
     {"heartbeat_time", "r.heartbeat_time", DB_COL_TIME, NULL},
@@ -58,9 +56,14 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
     db_sql_t q, cq;
     char *pos = NULL, *binding = orch_asprintf("replicas|%s", filter ? filter : "");
     bool dflt = !filter || !*filter;
+    db_filter_column_t replica_cols[sizeof(replica_cols_template) / sizeof(*replica_cols_template)];
+    char state_sql[512];
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
+    snprintf(state_sql, sizeof(state_sql), REPLICA_STATE_FMT, s->replica_dead_ms);
+    memcpy(replica_cols, replica_cols_template, sizeof(replica_cols));
+    replica_cols[0].sql = state_sql;
     db_sql_init(&q);
     db_sql_init(&cq);
     rc = orch_page_token_parse(page_token, binding, &pos, err);
@@ -68,13 +71,14 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
         goto out;
     db_sql_append(&q,
                   "SELECT r.replica_id, r.hostname, coalesce(r.listen_address, ''), "
-                  "r.build_version, " REPLICA_STATE ", " US("r.start_time") ", "
+                  "r.build_version, %s, " US("r.start_time") ", "
                   US("r.heartbeat_time") ", r.worker_threads, (SELECT count(*) FROM processes p "
                   "WHERE p.lease_owner = r.replica_id AND p.lease_expires_time > now()), "
                   "(SELECT string_agg(w.name || '@' || rv.version, ',' ORDER BY w.name, "
                   "rv.version) FROM replica_workflow_versions rv JOIN workflows w USING "
                   "(workflow_id) WHERE rv.replica_id = r.replica_id), r.start_time::text "
-                  "FROM replicas r WHERE true");
+                  "FROM replicas r WHERE true",
+                  state_sql);
     db_sql_append(&cq, "SELECT count(*) FROM replicas r WHERE true");
     if (dflt) {
         db_sql_append(&q, " AND r.heartbeat_time > now() - interval '24 hours'");

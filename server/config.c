@@ -79,6 +79,11 @@ static const opt_t opts[] = {
      "lease of a running process; a dead replica's processes are taken over after it", false},
     {"poll-ms", "ORCH_POLL_MS", T_INT, "2000", OFF(poll_ms), 10, 600000,
      "how often idle workers look for work when no notification woke them", false},
+    {"replica-dead-ms", "ORCH_REPLICA_DEAD_MS", T_INT, "4500", OFF(replica_dead_ms), 2000,
+     3600000,
+     "a replica whose heartbeat (every second) is older than this is lost: the live replicas "
+     "take its processes over without waiting for the leases to expire",
+     false},
     {"tls-cert", "ORCH_TLS_CERT", T_STR, "", OFF(tls_cert), 0, 0,
      "PEM certificate chain for TLS on --listen (with --tls-key); unset: plaintext", false},
     {"tls-key", "ORCH_TLS_KEY", T_STR, "", OFF(tls_key), 0, 0, "PEM private key of --tls-cert",

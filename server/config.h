@@ -27,6 +27,7 @@ typedef struct srv_settings {
     int workers;  /* engine worker threads */
     int lease_ms; /* process lease */
     int poll_ms;  /* idle workers' polling fallback */
+    int replica_dead_ms; /* heartbeat age past which a replica is lost and taken over */
     /* security (docs/SECURITY.md) */
     char *tls_cert;       /* PEM certificate chain; "" = plaintext */
     char *tls_key;        /* PEM private key */

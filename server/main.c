@@ -367,6 +367,7 @@ int main(int argc, char **argv)
     }
 
     app.store = db_store_new(pool);
+    db_store_set_replica_dead_ms(app.store, cfg.replica_dead_ms);
     orch_error_init(&err);
     if (app.store->ops->catalog_sync(app.store, NULL, cat, &err)) {
         orch_err("main", "cannot load the product catalogue: %s", err.message);
@@ -414,7 +415,8 @@ int main(int argc, char **argv)
         }
     }
     /* Due schedules and the takeover of dead replicas' processes. */
-    scheduler = orch_scheduler_start(app.store, orch_engine_replica_id(engine), 200);
+    scheduler = orch_scheduler_start(app.store, orch_engine_replica_id(engine), 200,
+                                     cfg.replica_dead_ms);
     listener = db_listener_new(cfg.database_url);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);

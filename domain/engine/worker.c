@@ -33,7 +33,8 @@ struct orch_engine {
     /* Test hook: the heartbeat leaves timed-out callbacks to the built-in task, so a test
      * of that task is not raced by it (ORCH_TEST_NO_CALLBACK_SWEEP). */
     bool no_callback_sweep;
-    /* Test hook: hold this step after it ran, before its commit (ORCH_TEST_HOLD_STEP). */
+    /* Test hook: hold this step ("*": every step) after it ran, before its commit
+     * (ORCH_TEST_HOLD_STEP). */
     const char *hold_step;
     int hold_ms;
 };
@@ -161,6 +162,10 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
     if (st->ops->process_step_begin(st, NULL, c, leaf->key, leaf->def->name, timeout, &paused,
                                     &err)) {
         orch_info("engine", "process %s: %s", c->process_id, err.message);
+        /* Anything but a lost lease (the database went away, say) leaves our lease in place,
+         * which the heartbeat would renew: give it back. */
+        if (strcmp(err.reason, "LEASE_LOST") != 0)
+            goto release;
         goto out;
     }
     if (paused)
@@ -220,7 +225,7 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
             out.finished = true;
         }
     }
-    if (e->hold_step && strcmp(e->hold_step, leaf->key) == 0)
+    if (e->hold_step && (strcmp(e->hold_step, "*") == 0 || strcmp(e->hold_step, leaf->key) == 0))
         hold(e, c->process_id, leaf->key);
     if (atomic_load(&e->stopping)) {
         orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id,
@@ -267,6 +272,8 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
                       c->workflow, leaf->key, err.message);
             st->ops->tx_rollback(tx);
             tx = NULL;
+            if (strcmp(err.reason, "LEASE_LOST") != 0)
+                goto release; /* e.g. the connection died: the lease is still ours */
             goto out;
         }
         orch_error_init(&err);
@@ -274,7 +281,9 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
             tx = NULL;
             orch_warn("engine", "process %s: commit of step %s failed: %s", c->process_id,
                       leaf->key, err.message);
-            goto out;
+            /* Whether or not the commit landed, the release (same token) is safe: it only
+             * clears a lease still held, and a later claim's token makes it a no-op. */
+            goto release;
         }
         tx = NULL;
         if (out.runnable && out.next_run_delay_ms > 0) {
@@ -301,9 +310,20 @@ release:
     (void)ran;
     st->ops->tx_rollback(tx);
     tx = NULL;
-    orch_error_init(&err);
-    if (st->ops->process_release(st, NULL, c, &err))
-        orch_warn("engine", "process %s: cannot give it back: %s", c->process_id, err.message);
+    /* Until the release lands (or the token moved on) the lease is ours and the heartbeat
+     * renews it: nothing else would run the process. So retry it while the database is
+     * away, backing off, as long as this replica runs. */
+    for (int backoff = 100;; backoff = backoff < 2000 ? backoff * 2 : 2000) {
+        orch_error_init(&err);
+        if (!st->ops->process_release(st, NULL, c, &err))
+            break;
+        orch_warn("engine", "process %s: cannot give it back (%s)%s", c->process_id,
+                  err.message, atomic_load(&e->stopping) ? "" : "; trying again");
+        for (int slept = 0; slept < backoff && !atomic_load(&e->stopping); slept += 20)
+            nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        if (atomic_load(&e->stopping))
+            break;
+    }
 out:
     (void)ctx;
     st->ops->tx_rollback(tx);

@@ -15,6 +15,7 @@ struct orch_scheduler {
     orch_store_t *store;
     char replica_id[37];
     int tick_ms;
+    int dead_after_ms;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -45,12 +46,12 @@ static void *scheduler_main(void *arg)
         if (orch_now_ms() >= next_takeover) {
             orch_error_init(&err);
             if (s->store->ops->engine_takeover(s->store, &ctx, s->replica_id,
-                                               ORCH_REPLICA_DEAD_AFTER_MS, &n, &err))
+                                               s->dead_after_ms, &n, &err))
                 orch_warn("engine", "takeover check failed: %s", err.message);
             else if (n)
                 orch_warn("engine",
                           "took over %d process%s of replicas silent for over %d ms", n,
-                          n == 1 ? "" : "es", ORCH_REPLICA_DEAD_AFTER_MS);
+                          n == 1 ? "" : "es", s->dead_after_ms);
             next_takeover = orch_now_ms() + 1000;
         }
         orch_error_init(&err);
@@ -71,13 +72,15 @@ static void *scheduler_main(void *arg)
     return NULL;
 }
 
-orch_scheduler_t *orch_scheduler_start(orch_store_t *store, const char *replica_id, int tick_ms)
+orch_scheduler_t *orch_scheduler_start(orch_store_t *store, const char *replica_id, int tick_ms,
+                                       int dead_after_ms)
 {
     orch_scheduler_t *s = orch_calloc(1, sizeof(*s));
     pthread_condattr_t ca;
     s->store = store;
     snprintf(s->replica_id, sizeof(s->replica_id), "%s", replica_id);
     s->tick_ms = tick_ms < 20 ? 20 : tick_ms;
+    s->dead_after_ms = dead_after_ms > 0 ? dead_after_ms : ORCH_REPLICA_DEAD_AFTER_MS;
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -10,8 +10,11 @@
 typedef struct orch_scheduler orch_scheduler_t;
 
 /* tick_ms: how often due schedules are looked for (takeover runs every 1 s at most).
- * store borrowed; replica_id copied. Never fails (errors are logged and retried). */
-orch_scheduler_t *orch_scheduler_start(orch_store_t *store, const char *replica_id, int tick_ms);
+ * dead_after_ms: a replica whose heartbeat is older is dead and its processes are taken
+ * over (<= 0: ORCH_REPLICA_DEAD_AFTER_MS). store borrowed; replica_id copied. Never fails
+ * (errors are logged and retried). */
+orch_scheduler_t *orch_scheduler_start(orch_store_t *store, const char *replica_id, int tick_ms,
+                                       int dead_after_ms);
 /* Stops and joins the thread (a firing in progress finishes or rolls back). NULL ok. */
 void orch_scheduler_stop(orch_scheduler_t *s);
 

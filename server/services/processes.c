@@ -430,6 +430,21 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
                                   "(the initial state)");
     if (req->note && strlen(req->note) > 5000)
         return orch_error_invalid(err, "note", "a note has at most 5000 characters");
+    if (req->request_id && *req->request_id) {
+        /* A repeat (its first answer lost with a replica or a connection) gets that answer,
+         * before the checks below: they judge the world the first start changed (a
+         * terminate's subscription is terminated now). The claim is taken again below. */
+        rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
+        if (rc)
+            return rc;
+        if (idem.replay) {
+            resp = (Orchestrator__V1__StartProcessResponse *)idem.replay;
+            resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED;
+            *respm = idem.replay;
+            return ORCH_OK;
+        }
+        srv_idem_abort(call, &idem);
+    }
     if (req->product_id && *req->product_id) {
         rc = orch_uuid_check(req->product_id, "product_id", err);
         if (rc)

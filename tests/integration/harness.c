@@ -312,6 +312,18 @@ int harness_server_stop(harness_server_t *s)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+void harness_server_kill(harness_server_t *s)
+{
+    cli_channel_free(s->ch);
+    s->ch = NULL;
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    live_remove(s->pid);
+    s->pid = 0;
+}
+
 int harness_run(const char *const *argv, char *out, size_t cap)
 {
     char path[] = "/tmp/orch-harness-XXXXXX";

@@ -39,6 +39,10 @@ void harness_server_start(harness_server_t *s, const char *dbname, const char *c
  * the channel. Keeps the database. */
 int harness_server_stop(harness_server_t *s);
 
+/* SIGKILL (a crash, as a fault test injects it), reaped without printing its log. Closes
+ * the channel. Keeps the database. */
+void harness_server_kill(harness_server_t *s);
+
 /* Runs a program with args (argv[0] = path) and captures stdout+stderr into out (cap bytes,
  * NUL-terminated). Returns its exit status, or -1. Uses posix_spawn. */
 int harness_run(const char *const *argv, char *out, size_t cap);
