@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,106 @@ struct db_pool {
     pthread_cond_t cv;
 };
 
+/* ---- prepared statements ------------------------------------------------------------------
+ * One open-addressing table per connection, keyed by the statement's text. A text is counted
+ * on its first run and prepared on its second, so the one-off texts of ad-hoc filters never
+ * take a prepared slot; when the table fills, the entries seen once are dropped. Prepared
+ * statements are session state: the table goes with the connection (a reconnect starts
+ * empty). */
+#define DB_STMTS 512
+
+typedef struct db_stmt {
+    uint64_t hash; /* 0 = empty slot */
+    char *sql;     /* owned copy, compared on a hash match */
+    int runs;
+    int gen;       /* bumped when PostgreSQL drops or invalidates it: a new name */
+    bool prepared;
+} db_stmt_t;
+
+struct db_stmts {
+    db_stmt_t slot[DB_STMTS];
+    int used;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+static void stmts_free(struct db_stmts *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < DB_STMTS; i++)
+        free(t->slot[i].sql);
+    free(t);
+}
+
+/* Drops what was seen only once (not prepared): room for the statements that repeat. */
+static void stmts_sweep(struct db_stmts *t)
+{
+    db_stmt_t keep[DB_STMTS];
+    int n = 0;
+    for (int i = 0; i < DB_STMTS; i++) {
+        if (t->slot[i].hash && t->slot[i].prepared)
+            keep[n++] = t->slot[i];
+        else
+            free(t->slot[i].sql);
+    }
+    memset(t->slot, 0, sizeof(t->slot));
+    t->used = 0;
+    for (int i = 0; i < n; i++) {
+        int j = (int)(keep[i].hash % DB_STMTS);
+        while (t->slot[j].hash)
+            j = (j + 1) % DB_STMTS;
+        t->slot[j] = keep[i];
+        t->used++;
+    }
+}
+
+/* The entry of sql (created, counted), or NULL when the table has no room. */
+static db_stmt_t *stmts_find(db_conn_t *c, const char *sql)
+{
+    uint64_t h = fnv1a(sql);
+    int j;
+    if (!c->stmts)
+        c->stmts = orch_calloc(1, sizeof(*c->stmts));
+    if (c->stmts->used >= DB_STMTS * 3 / 4)
+        stmts_sweep(c->stmts);
+    if (c->stmts->used >= DB_STMTS * 3 / 4)
+        return NULL; /* full of prepared statements: run the rest unprepared */
+    for (j = (int)(h % DB_STMTS); c->stmts->slot[j].hash; j = (j + 1) % DB_STMTS)
+        if (c->stmts->slot[j].hash == h && strcmp(c->stmts->slot[j].sql, sql) == 0)
+            return &c->stmts->slot[j];
+    c->stmts->slot[j].hash = h;
+    c->stmts->slot[j].sql = orch_strdup(sql);
+    c->stmts->used++;
+    return &c->stmts->slot[j];
+}
+
+static void stmt_name(const db_stmt_t *s, char *out, size_t cap)
+{
+    snprintf(out, cap, "o%016llx_%d", (unsigned long long)s->hash, s->gen);
+}
+
+static void conn_forget_statements(db_conn_t *c)
+{
+    stmts_free(c->stmts);
+    c->stmts = NULL;
+}
+
+/* Process-wide: every pool of the process serves one database the same way. */
+static atomic_bool prepare_off;
+
+void db_pool_set_prepare(db_pool_t *pool, bool on)
+{
+    (void)pool;
+    atomic_store(&prepare_off, !on);
+}
+
 db_pool_t *db_pool_new(const char *conninfo, int size)
 {
     db_pool_t *p = orch_calloc(1, sizeof(*p));
@@ -59,6 +160,7 @@ void db_pool_free(db_pool_t *p)
         orch_assert(!p->slots[i].in_use);
         if (p->slots[i].conn.pg)
             PQfinish(p->slots[i].conn.pg);
+        conn_forget_statements(&p->slots[i].conn);
     }
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
@@ -101,7 +203,7 @@ static orch_err_t connect_slot(db_pool_t *p, db_conn_t *c, orch_error_t *err)
 
     if (c->pg)
         PQfinish(c->pg);
-    c->prepared = 0;
+    conn_forget_statements(c);
     c->broken = false;
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(c->pg) != CONNECTION_OK) {
@@ -204,7 +306,7 @@ void db_pool_release(db_pool_t *p, db_conn_t *c)
         /* A broken connection is not safe to hand out again. */
         PQfinish(c->pg);
         c->pg = NULL;
-        c->prepared = 0;
+        conn_forget_statements(c);
         c->broken = false;
     }
     pthread_mutex_lock(&p->mu);
@@ -259,21 +361,68 @@ orch_err_t db_error_from_result(db_conn_t *c, PGresult *res, const char *what, o
  * cancellation; on either, asks PostgreSQL to cancel the query and then collects the
  * (error) result, which keeps the connection in sync and usable. Returns the last result
  * (NULL if the connection failed). *why is set when we cancelled. */
+static PGresult *wait_result(db_conn_t *c, orch_err_t *why);
+
+/* PostgreSQL dropped or invalidated a prepared statement (a pooler's DISCARD, a migration
+ * that changed a table under it): use a new name from the next run on. */
+static void stmt_check(db_stmt_t *s, PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (s && state && (strcmp(state, "26000") == 0 || strcmp(state, "0A000") == 0)) {
+        s->prepared = false;
+        s->runs = 0;
+        s->gen++;
+    }
+}
+
 static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *params,
                      orch_err_t *why)
 {
-    PGresult *last = NULL, *r;
-    bool cancel_sent = false;
+    db_stmt_t *s = NULL;
+    char name[48];
+    PGresult *r;
     int ok;
 
     *why = ORCH_OK;
+    if (n >= 0 && !atomic_load(&prepare_off))
+        s = stmts_find(c, sql);
+    if (s && !s->prepared && ++s->runs >= 2) {
+        /* Seen before: prepare it (one extra round trip, once per session). */
+        stmt_name(s, name, sizeof(name));
+        if (!PQsendPrepare(c->pg, name, sql, n, NULL))
+            return NULL;
+        r = wait_result(c, why);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            stmt_check(s, r);
+            return r; /* the statement's own error (syntax, aborted transaction, ...) */
+        }
+        PQclear(r);
+        s->prepared = true;
+    }
     atomic_fetch_add(&statements_sent, 1);
-    if (n >= 0)
+    if (s && s->prepared) {
+        stmt_name(s, name, sizeof(name));
+        ok = PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0);
+    } else if (n >= 0) {
         ok = PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
-    else
+    } else {
         ok = PQsendQuery(c->pg, sql);
+    }
     if (!ok)
         return NULL;
+    r = wait_result(c, why);
+    if (s && s->prepared && r && PQresultStatus(r) == PGRES_FATAL_ERROR)
+        stmt_check(s, r);
+    return r;
+}
+
+/* Waits for the result of what was sent, watching the borrower's deadline and
+ * cancellation. */
+static PGresult *wait_result(db_conn_t *c, orch_err_t *why)
+{
+    PGresult *last = NULL, *r;
+    bool cancel_sent = false;
+
     while (PQisBusy(c->pg)) {
         struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
         int64_t left = orch_ctx_remaining_ms(c->ctx);

@@ -15,13 +15,19 @@ typedef struct db_pool db_pool_t;
 /* A borrowed connection; belongs to the pool, valid until db_pool_release. */
 typedef struct db_conn {
     PGconn *pg;
-    unsigned long long prepared; /* bit i: statement i of db_stmt_t is prepared here */
+    struct db_stmts *stmts;      /* statements prepared on this session (owned; NULL = none) */
     bool broken;                 /* set by callers on connection-level errors */
     const orch_ctx_t *ctx;       /* the borrower's context: deadline and cancellation */
 } db_conn_t;
 
 /* conninfo: libpq keyword/value string or URI (copied). size >= 1. */
 db_pool_t *db_pool_new(const char *conninfo, int size);
+/* Prepared statements (on by default): a parameterised statement run a second time on a
+ * connection is prepared there (named after a hash of its text) and executed by name from
+ * then on, so PostgreSQL parses and plans it once per session instead of every time. Off:
+ * for poolers in transaction mode (PgBouncer < 1.21), where a session's statements do not
+ * follow it. Before the pool is used. */
+void db_pool_set_prepare(db_pool_t *pool, bool on);
 void db_pool_free(db_pool_t *pool); /* all connections must be released; NULL ok */
 
 /* Waits up to timeout_ms (less if ctx's deadline is nearer) for a free connection and makes

@@ -41,6 +41,10 @@ static const opt_t opts[] = {
      "PostgreSQL connection string (libpq keyword/value or URI)", true},
     {"threads", "ORCH_THREADS", T_INT, "8", OFF(threads), 1, 256,
      "gRPC worker threads (handlers block on the database: more than cores)", false},
+    {"db-prepare", "ORCH_DB_PREPARE", T_STR, "on", OFF(db_prepare), 0, 0,
+     "on: statements that repeat are prepared once per connection; off: for a pooler in "
+     "transaction mode",
+     false},
     {"pool-size", "ORCH_POOL_SIZE", T_INT, "8", OFF(pool_size), 1, 1000,
      "database connections in the pool", false},
     {"migrate", "ORCH_MIGRATE", T_STR, "auto", OFF(migrate), 0, 0,
@@ -191,6 +195,10 @@ srv_config_result_t srv_config_load(srv_settings_t *s, int argc, char **argv)
     }
     if (strcmp(s->migrate, "auto") && strcmp(s->migrate, "only") && strcmp(s->migrate, "check")) {
         fprintf(stderr, "orchestratord: --migrate must be auto, only or check\n");
+        return SRV_CONFIG_EXIT_USAGE;
+    }
+    if (strcmp(s->db_prepare, "on") && strcmp(s->db_prepare, "off")) {
+        fprintf(stderr, "orchestratord: --db-prepare must be on or off\n");
         return SRV_CONFIG_EXIT_USAGE;
     }
     if (strcmp(s->auth, "on") && strcmp(s->auth, "off")) {

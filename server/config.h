@@ -13,6 +13,7 @@ typedef struct srv_settings {
     char *database_url;
     int threads;
     int pool_size;
+    char *db_prepare; /* "on" / "off" */
     char *migrate;
     char *log_level;
     char *log_format;

@@ -357,6 +357,7 @@ int main(int argc, char **argv)
         goto out;
     db_migrate_mode_parse(cfg.migrate, &mode);
     pool = db_pool_new(cfg.database_url, cfg.pool_size);
+    db_pool_set_prepare(pool, strcmp(cfg.db_prepare, "on") == 0);
     if (migrate_with_retry(pool, mode, &err)) {
         orch_err("main", "cannot migrate the database: %s", err.message);
         goto out;
