@@ -23,29 +23,9 @@
 /* One server for the group, driven through the test kit (tests/kit/orch_kit.h). */
 static kit_t *K;
 
-/* Runs a statement (or a query whose first value is returned as an integer, 0 if none). */
-static long long sql(const char *fmt, ...)
-{
-    char q[2048], ci[512];
-    va_list ap;
-    PGconn *c;
-    PGresult *r;
-    long long v = 0;
-    va_start(ap, fmt);
-    vsnprintf(q, sizeof(q), fmt, ap);
-    va_end(ap);
-    harness_conninfo(kit_server(K)->dbname, ci);
-    c = PQconnectdb(ci);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    r = PQexec(c, q);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", q, PQerrorMessage(c));
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
-        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    PQfinish(c);
-    return v;
-}
+/* Runs a statement (or a query whose first value is returned as an integer, 0 if none) on
+ * the kit's database. */
+#define sql(...) harness_scalar(kit_server(K)->dbname, __VA_ARGS__)
 
 /* Starts a task; its process id into id. */
 static void start_task(const char *workflow, char *id)
