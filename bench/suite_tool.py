@@ -95,6 +95,8 @@ def step_script(log, offset, outdir):
             v = params.get(i)
             if v is None:
                 return "NULL"  # pgbench variables cannot be NULL; the server sent a NULL
+            if v == "":
+                return "''"  # nor empty (-D "name=" is refused): the literal, as sent
             if v == process_id:
                 return ":c_process_id"
             if v == tok and "lease_token" in sql:
