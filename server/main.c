@@ -464,10 +464,8 @@ int main(int argc, char **argv)
     srv_server_add_methods(srv, srv_watch_methods);
     srv_server_add_methods(srv, srv_reflection_methods);
     orch_error_init(&err);
-    if (srv_server_start(srv, &err)) {
-        orch_err("main", "%s", err.message);
-        goto out;
-    }
+    /* The health-only port first: once the main port answers, so does the probes' port (a
+     * client that saw the main port serving never finds the other one closed). */
     if (cfg.health_listen[0]) {
         health_srv = srv_server_new(&(srv_config_t){.listen = cfg.health_listen,
                                                     .threads = 1,
@@ -476,10 +474,15 @@ int main(int argc, char **argv)
         srv_server_add_methods(health_srv, srv_health_methods);
         if (srv_server_start(health_srv, &err)) {
             orch_err("main", "health port: %s", err.message);
-            srv_server_shutdown(srv, 0);
             goto out;
         }
         orch_info("main", "health checks also on %s", cfg.health_listen);
+    }
+    if (srv_server_start(srv, &err)) {
+        orch_err("main", "%s", err.message);
+        if (health_srv)
+            srv_server_shutdown(health_srv, 0);
+        goto out;
     }
     watchdog_start(&wd, &app, cfg.db_check_ms);
     wd_running = true;
