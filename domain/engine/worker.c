@@ -194,10 +194,13 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
     orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, leaf->key,
                p->retry_count);
     /* Secret answers are "***" in the stored state: a step gets the real values (kept apart
-     * by the store), and what it returns is masked again before the commit. */
+     * by the store, under the top-level process: a parallel branch reads its parent's), and
+     * what it returns is masked again before the commit. */
     if (orch_json_has_mask(orch_process_current_state(p))) {
         orch_error_init(&err);
-        if (st->ops->process_secrets_get(st, tx, NULL, c->process_id, &secrets, &err)) {
+        if (st->ops->process_secrets_get(st, tx, NULL, p->parent_id[0] ? p->parent_id
+                                                                       : c->process_id,
+                                         &secrets, &err)) {
             orch_warn("engine", "process %s: cannot read its secret answers: %s",
                       c->process_id, err.message);
             goto release;

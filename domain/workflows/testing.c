@@ -358,10 +358,38 @@ const orch_workflow_def_t orch_wf_bench_noop_3 = {
     .steps = noop_3_steps,
 };
 
+/* ---- test_parallel_secret: a branch's step reads the start form's secret ------------------ */
+
+static const orch_step_def_t secret_branch_steps[] = {
+    ORCH_STEP("use_key", "Use the API key", use_key),
+    ORCH_STEPS_END,
+};
+static const orch_branch_def_t secret_branches[] = {
+    {"a", secret_branch_steps},
+    {"b", secret_branch_steps},
+    ORCH_BRANCHES_END,
+};
+static const orch_step_def_t parallel_secret_steps[] = {
+    ORCH_PARALLEL("fan", "Fan out", secret_branches),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_test_parallel_secret = {
+    .name = "test_parallel_secret",
+    .description = "Test task whose parallel branches read a secret answer",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = parallel_secret_steps,
+    .form = &secret_start_form,
+};
+
 const orch_wf_entry_t orch_wf_testing_all[] = {
     ORCH_WF_ENTRY(orch_wf_test_flaky),        ORCH_WF_ENTRY(orch_wf_test_timeout),
     ORCH_WF_ENTRY(orch_wf_test_versioned_v1), ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
     ORCH_WF_ENTRY(orch_wf_test_secret),       ORCH_WF_ENTRY(orch_wf_test_guarded),
     ORCH_WF_ENTRY(orch_wf_test_parallel),     ORCH_WF_ENTRY(orch_wf_bench_noop_10),
-    ORCH_WF_ENTRY(orch_wf_bench_noop_3),      {0},
+    ORCH_WF_ENTRY(orch_wf_bench_noop_3),      ORCH_WF_ENTRY(orch_wf_test_parallel_secret),
+    {0},
 };

@@ -41,6 +41,8 @@ extern const orch_workflow_def_t orch_wf_test_versioned_v2;
 extern const orch_workflow_def_t orch_wf_test_timeout;
 extern const orch_workflow_def_t orch_wf_test_secret;
 extern const orch_workflow_def_t orch_wf_test_guarded;
+/* Two parallel branches whose step reads the start form's secret. */
+extern const orch_workflow_def_t orch_wf_test_parallel_secret;
 
 /* Every workflow orch_workflows_register_all registers, in that order, with its symbol:
  * create_node, the tasks, the lifecycle; with ORCH_TEST_WORKFLOWS set the test workflows

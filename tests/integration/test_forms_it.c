@@ -749,6 +749,49 @@ static void secret_answers_reach_steps_only(void **state)
                      0);
 }
 
+/* A parallel branch is a process of its own: its step still gets the secret answers of the
+ * process it belongs to, and what it returns is masked the same way. */
+static void secret_answers_reach_branches(void **state)
+{
+    const char *key = "branch-secret-7731";
+    char id[64], pages[256];
+    process_t *p;
+    json_t *j;
+    (void)state;
+
+    snprintf(pages, sizeof(pages), "[{\"username\": \"ops\", \"api_key\": \"%s\"}]", key);
+    start_ok("test_parallel_secret", NULL, NULL, pages, id);
+    wait_done(id);
+    p = get(id);
+    j = srv_codec_json_from_struct(p->current_state);
+    for (const char *const *b = (const char *const[]){"a", "b", NULL}; *b; b++) {
+        const json_t *r = json_object_get(j, *b);
+        if (!json_is_object(r))
+            fail_msg("branch %s's result is not in the state", *b);
+        assert_int_equal((long long)json_number_value(json_object_get(r, "key_length")),
+                         (long long)strlen(key));
+        assert_int_equal((long long)json_number_value(json_object_get(r, "key_fingerprint")),
+                         fingerprint(key));
+    }
+    json_decref(j);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    /* Neither the parent's nor the branches' audit rows hold it. */
+    assert_int_equal(harness_scalar(kit_server(K)->dbname,
+                                    "SELECT count(*) FROM process_steps s JOIN processes p "
+                                    "USING (process_id) WHERE (p.process_id = '%s' OR "
+                                    "p.parent_process_id = '%s') AND (s.state::text LIKE "
+                                    "'%%%s%%' OR s.state_delta::text LIKE '%%%s%%')",
+                                    id, id, key, key),
+                     0);
+    assert_int_equal(harness_scalar(kit_server(K)->dbname,
+                                    "SELECT count(*) FROM process_events e JOIN processes p "
+                                    "USING (process_id) WHERE (p.process_id = '%s' OR "
+                                    "p.parent_process_id = '%s') AND e.payload::text LIKE "
+                                    "'%%%s%%'",
+                                    id, id, key),
+                     0);
+}
+
 static void input_step_and_terminations(void **state)
 {
     char id[64], rid[40] = "6f1c2b1e-7a3d-4c55-9b0e-0d3f4a5b6c7d";
@@ -854,6 +897,7 @@ int main(void)
         cmocka_unit_test(core_link_life),
         cmocka_unit_test(input_step_and_terminations),
         cmocka_unit_test(secret_answers_reach_steps_only),
+        cmocka_unit_test(secret_answers_reach_branches),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
