@@ -13,13 +13,12 @@
  * token is written to <dir>/<process_id>.<step_key> (mode 0600) for whoever plays the system
  * (the integration tests) to DeliverCallback; without it the system answers at once (the
  * step is skipped, nothing waits). */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "domain/alloc.h"
+#include "domain/engine/authoring.h"
 #include "domain/engine/engine.h"
 #include "domain/forms/forms.h"
 #include "domain/subscription/subscription.h"
@@ -56,41 +55,16 @@ static orch_step_result_t edit_subscription(orch_step_ctx_t *ctx, const json_t *
     return r;
 }
 
-static orch_step_result_t allocate(orch_step_ctx_t *ctx, const char *pool, const char *field)
-{
-    orch_error_t err;
-    long long v = 0;
-    orch_error_init(&err);
-    if (!ctx->store)
-        return orch_step_fail("NO_STORE", NULL, "allocation needs the store");
-    if (ctx->store->ops->inventory_allocate(ctx->tx, pool, ctx->process_id, &v, &err))
-        return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pool, err.message);
-    return orch_step_ok(json_pack("{s:I}", field, (json_int_t)v));
-}
-
-/* The configuration push: hands the token to the (simulated) provisioning system. Shared
- * with create_node (node.c). */
+/* The configuration push: the simulated external system of authoring.h hands the token over;
+ * the state records that the push was requested. Shared with create_node (node.c). */
 orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state)
 {
-    const char *dir = getenv("ORCH_SIM_CALLBACK_DIR");
-    char path[1024];
-    int fd;
-    (void)state;
-    if (!dir || !*dir) {
-        orch_step_log(ORCH_LOG_INFO, ctx, "simulated provisioning answered at once");
-        return orch_step_skip();
+    orch_step_result_t r = orch_step_sim_callback(ctx, state);
+    if (r.outcome == ORCH_STEP_SUCCESS) {
+        json_decref(r.changes);
+        r.changes = json_pack("{s:s}", "config_push", "requested");
     }
-    snprintf(path, sizeof(path), "%s/%s.%s", dir, ctx->process_id, ctx->step_key);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, ctx->callback_token, strlen(ctx->callback_token)) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return orch_step_fail("PROVISIONING_UNAVAILABLE", NULL,
-                              "the provisioning system cannot be reached");
-    }
-    close(fd);
-    orch_step_log(ORCH_LOG_INFO, ctx, "configuration push requested; waiting for its callback");
-    return orch_step_ok(json_pack("{s:s}", "config_push", "requested"));
+    return r;
 }
 
 /* Active subscriptions of a product type as choices {value: id, label: description}. */
@@ -377,13 +351,13 @@ out:
 static orch_step_result_t allocate_ims(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "ims_port", "ims_id");
+    return orch_step_allocate(ctx, "ims_port", "ims_id");
 }
 
 static orch_step_result_t allocate_nrm(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "nrm_port", "nrm_id");
+    return orch_step_allocate(ctx, "nrm_port", "nrm_id");
 }
 
 static orch_err_t store_ids(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
@@ -580,13 +554,13 @@ failed:
 static orch_step_result_t allocate_vc_ims(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "ims_vc", "ims_id");
+    return orch_step_allocate(ctx, "ims_vc", "ims_id");
 }
 
 static orch_step_result_t allocate_vc_nrm(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "nrm_vc", "nrm_id");
+    return orch_step_allocate(ctx, "nrm_vc", "nrm_id");
 }
 
 static const orch_step_def_t create_l2vpn_steps[] = {
@@ -776,19 +750,19 @@ out:
 static orch_step_result_t allocate_link_ims(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "ims_core_link", "ims_id");
+    return orch_step_allocate(ctx, "ims_core_link", "ims_id");
 }
 
 static orch_step_result_t allocate_link_nrm(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "nrm_core_link", "nrm_id");
+    return orch_step_allocate(ctx, "nrm_core_link", "nrm_id");
 }
 
 static orch_step_result_t allocate_link_prefix(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "ipv6_core_prefix", "ipv6_prefix_ipam_id");
+    return orch_step_allocate(ctx, "ipv6_core_prefix", "ipv6_prefix_ipam_id");
 }
 
 /* Both ends: an IMS id and an interface address each, in the step's unit of work. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/engine/authoring.h"
 #include "domain/engine/engine.h"
 #include "domain/forms/forms.h"
 #include "domain/subscription/subscription.h"
@@ -77,42 +78,28 @@ out:
     return r;
 }
 
-/* One allocation from a pool of the simulated inventory, in the step's unit of work. */
-static orch_step_result_t allocate(orch_step_ctx_t *ctx, const char *pool, const char *field)
-{
-    orch_error_t err;
-    long long v = 0;
-    orch_error_init(&err);
-    if (!ctx->store)
-        return orch_step_fail("NO_STORE", NULL, "allocation needs the store");
-    if (ctx->store->ops->inventory_allocate(ctx->tx, pool, ctx->process_id, &v, &err))
-        return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pool, err.message);
-    orch_step_log(ORCH_LOG_INFO, ctx, "allocated %s %lld", pool, v);
-    return orch_step_ok(json_pack("{s:I}", field, (json_int_t)v));
-}
-
 static orch_step_result_t allocate_ims(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "ims_node", "ims_id");
+    return orch_step_allocate(ctx, "ims_node", "ims_id");
 }
 
 static orch_step_result_t allocate_nrm(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "nrm_node", "nrm_id");
+    return orch_step_allocate(ctx, "nrm_node", "nrm_id");
 }
 
 static orch_step_result_t allocate_ipv4(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "ipv4_loopback", "ipv4_ipam_id");
+    return orch_step_allocate(ctx, "ipv4_loopback", "ipv4_ipam_id");
 }
 
 static orch_step_result_t allocate_ipv6(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return allocate(ctx, "ipv6_loopback", "ipv6_ipam_id");
+    return orch_step_allocate(ctx, "ipv6_loopback", "ipv6_ipam_id");
 }
 
 static bool wants_ipv6(const json_t *state)

@@ -13,11 +13,9 @@ Usage: run_scenario.py --server-bin PATH --proto-dir DIR [--node PATH]
 """
 import argparse
 import os
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
@@ -46,71 +44,23 @@ def main():
             return 1
 
     os.environ.pop("ORCH_SIM_CALLBACK_DIR", None)
-    tmp = tempfile.mkdtemp(prefix="orch-interop-node-")
-    proc = None
-    channel = None
-    pg = None
-    dbname = None
-    try:
-        # The Python code is generated only for the start-up health probe.
-        mods = tp.load_modules(tp.generate(args.proto_dir, tmp))
 
-        pg, missing = tp.pg_env()
-        if pg is None:
-            log(f"NOT RUN: {', '.join(missing)} not set (scripts/test.sh sets them); "
-                "failing rather than passing silently")
-            return 2
-        if not os.access(args.server_bin, os.X_OK):
-            log(f"server binary {args.server_bin} is not executable")
-            return 1
-
-        dbname = f"orch_interop_node_{os.getpid()}_{secrets.token_hex(4)}"
-        tp.createdb(pg, dbname)
-        conninfo = f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={dbname}"
-        log_dir = os.environ.get("ORCH_TEST_LOG_DIR") or tmp
-        os.makedirs(log_dir, exist_ok=True)
-        log_path = os.path.join(log_dir, f"interop_node_scenario.{dbname}.log")
-
-        proc, addr, channel = tp.start_server(args.server_bin, conninfo, log_path, mods)
-        channel.close()
-        channel = None
-
+    def run(mods, addr, channel, log_path):
+        # The Python code served only the start-up health probe; node does the rest.
         cmd = [args.node, os.path.join(HERE, "scenario.js"), addr]
         log(f"running {' '.join(cmd)}")
         try:
             res = subprocess.run(cmd, cwd=HERE, stdin=subprocess.DEVNULL,
                                  timeout=SCENARIO_TIMEOUT)
-            node_rc = res.returncode
         except subprocess.TimeoutExpired:
             log(f"FAIL: scenario.js did not finish within {SCENARIO_TIMEOUT:.0f} s")
-            node_rc = None
+            return False
+        if res.returncode != 0:
+            log(f"FAIL: scenario.js exited with {res.returncode}")
+        return res.returncode == 0
 
-        rc, took = tp.stop_server(proc)
-        proc = None
-        stop_ok = rc == 0
-        if rc is None:
-            log(f"FAIL: server did not exit within {tp.STOP_TIMEOUT:.0f} s of SIGTERM (killed)")
-        elif rc != 0:
-            log(f"FAIL: server exited with status {rc} after SIGTERM:\n" + tp.tail(log_path))
-        else:
-            log(f"ok: server exited 0 {took:.2f} s after SIGTERM")
-        if node_rc != 0:
-            log(f"FAIL: scenario.js exited with {node_rc}; server log tail:\n"
-                + tp.tail(log_path))
-        failed = not (node_rc == 0 and stop_ok)
-        log("PASS" if not failed else "FAIL")
-        return 1 if failed else 0
-    except Exception as e:  # set-up failures: report them and fail
-        log(f"FAIL: {type(e).__name__}: {e}")
-        return 1
-    finally:
-        if channel is not None:
-            channel.close()
-        if proc is not None and proc.poll() is None:
-            tp.stop_server(proc)
-        if pg is not None and dbname is not None:
-            tp.dropdb(pg, dbname)
-        shutil.rmtree(tmp, ignore_errors=True)
+    return tp.run_against_server(log, args.proto_dir, args.server_bin, "interop_node_scenario",
+                                 run)
 
 
 if __name__ == "__main__":

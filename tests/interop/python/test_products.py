@@ -318,26 +318,26 @@ class ProductServiceTest(unittest.TestCase):
 
 # ---------------------------------------------------------------------------------------
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--server-bin", required=True)
-    ap.add_argument("--proto-dir", required=True)
-    ap.add_argument("--generate-only", action="store_true",
-                    help="only generate and import the Python code (no database, no server)")
-    args = ap.parse_args()
-
-    tmp = tempfile.mkdtemp(prefix="orch-interop-py-")
+def run_against_server(log, proto_dir, server_bin, tag, run, extra_modules=None,
+                       generate_only=False):
+    """What every interop test does around its own part: generate and import the Python code
+    (plus extra_modules(), a dict of more modules), create a database on the test cluster,
+    start the server on it (log in $ORCH_TEST_LOG_DIR/<tag>.<db>.log), call
+    run(mods, addr, channel, log_path), which returns True when its part passed, then stop
+    the server (it must exit 0 on SIGTERM) and drop the database. Returns the exit code:
+    0 passed, 1 failed, 2 not run (the test cluster is not configured: a failure, never a
+    silent pass)."""
+    tmp = tempfile.mkdtemp(prefix=f"orch-{tag}-")
     proc = None
     channel = None
     pg = None
     dbname = None
-    failed = True
     try:
-        health_dir = generate(args.proto_dir, tmp)
-        mods = load_modules(health_dir)
+        mods = load_modules(generate(proto_dir, tmp))
+        if extra_modules is not None:
+            mods.update(extra_modules())
         log("generated and imported the Python code")
-        if args.generate_only:
-            failed = False
+        if generate_only:
             return 0
 
         pg, missing = pg_env()
@@ -345,23 +345,19 @@ def main():
             log(f"NOT RUN: {', '.join(missing)} not set (scripts/test.sh sets them); "
                 "failing rather than passing silently")
             return 2
-        if not os.access(args.server_bin, os.X_OK):
-            log(f"server binary {args.server_bin} is not executable")
+        if not os.access(server_bin, os.X_OK):
+            log(f"server binary {server_bin} is not executable")
             return 1
 
-        dbname = f"orch_interop_py_{os.getpid()}_{secrets.token_hex(4)}"
+        dbname = f"orch_{tag}_{os.getpid()}_{secrets.token_hex(4)}"
         createdb(pg, dbname)
         conninfo = f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={dbname}"
-
         log_dir = os.environ.get("ORCH_TEST_LOG_DIR") or tmp
         os.makedirs(log_dir, exist_ok=True)
-        log_path = os.path.join(log_dir, f"interop_python.{dbname}.log")
+        log_path = os.path.join(log_dir, f"{tag}.{dbname}.log")
 
-        proc, addr, channel = start_server(args.server_bin, conninfo, log_path, mods)
-        CTX.update(mods=mods, channel=channel, addr=addr)
-
-        suite = unittest.defaultTestLoader.loadTestsFromTestCase(ProductServiceTest)
-        result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
+        proc, addr, channel = start_server(server_bin, conninfo, log_path, mods)
+        ok = run(mods, addr, channel, log_path)
 
         channel.close()
         channel = None
@@ -374,8 +370,9 @@ def main():
             log(f"FAIL: server exited with status {rc} after SIGTERM:\n" + tail(log_path))
         else:
             log(f"ok: server exited 0 {took:.2f} s after SIGTERM")
-
-        failed = not (result.wasSuccessful() and stop_ok)
+        failed = not (ok and stop_ok)
+        if not ok:
+            log("server log tail:\n" + tail(log_path))
         log("PASS" if not failed else "FAIL")
         return 1 if failed else 0
     except Exception as e:  # set-up failures: report them and fail
@@ -389,6 +386,28 @@ def main():
         if pg is not None and dbname is not None:
             dropdb(pg, dbname)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_test_case(case, ctx):
+    """A run() for run_against_server: the unittest TestCase case, with ctx (the module's
+    CTX dict) holding mods, channel and addr."""
+    def run(mods, addr, channel, log_path):
+        ctx.update(mods=mods, channel=channel, addr=addr)
+        suite = unittest.defaultTestLoader.loadTestsFromTestCase(case)
+        return unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite).wasSuccessful()
+    return run
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--server-bin", required=True)
+    ap.add_argument("--proto-dir", required=True)
+    ap.add_argument("--generate-only", action="store_true",
+                    help="only generate and import the Python code (no database, no server)")
+    args = ap.parse_args()
+    return run_against_server(log, args.proto_dir, args.server_bin, "interop_python",
+                              run_test_case(ProductServiceTest, CTX),
+                              generate_only=args.generate_only)
 
 
 if __name__ == "__main__":

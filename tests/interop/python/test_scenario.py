@@ -25,10 +25,7 @@ Usage: test_scenario.py --server-bin PATH --proto-dir DIR
 """
 import argparse
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import unittest
 import uuid
 
@@ -246,67 +243,8 @@ def main():
     # The configuration push is a callback step, skipped unless this is set: the scenario
     # does not play the provisioning system.
     os.environ.pop("ORCH_SIM_CALLBACK_DIR", None)
-
-    tmp = tempfile.mkdtemp(prefix="orch-interop-pys-")
-    proc = None
-    channel = None
-    pg = None
-    dbname = None
-    try:
-        health_dir = tp.generate(args.proto_dir, tmp)
-        mods = tp.load_modules(health_dir)
-        mods.update(load_scenario_modules())
-        log("generated and imported the Python code")
-
-        pg, missing = tp.pg_env()
-        if pg is None:
-            log(f"NOT RUN: {', '.join(missing)} not set (scripts/test.sh sets them); "
-                "failing rather than passing silently")
-            return 2
-        if not os.access(args.server_bin, os.X_OK):
-            log(f"server binary {args.server_bin} is not executable")
-            return 1
-
-        dbname = f"orch_interop_pys_{os.getpid()}_{secrets.token_hex(4)}"
-        tp.createdb(pg, dbname)
-        conninfo = f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={dbname}"
-        log_dir = os.environ.get("ORCH_TEST_LOG_DIR") or tmp
-        os.makedirs(log_dir, exist_ok=True)
-        log_path = os.path.join(log_dir, f"interop_python_scenario.{dbname}.log")
-
-        proc, addr, channel = tp.start_server(args.server_bin, conninfo, log_path, mods)
-        CTX.update(mods=mods, channel=channel, addr=addr)
-
-        suite = unittest.defaultTestLoader.loadTestsFromTestCase(ScenarioTest)
-        result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
-
-        channel.close()
-        channel = None
-        rc, took = tp.stop_server(proc)
-        proc = None
-        stop_ok = rc == 0
-        if rc is None:
-            log(f"FAIL: server did not exit within {tp.STOP_TIMEOUT:.0f} s of SIGTERM (killed)")
-        elif rc != 0:
-            log(f"FAIL: server exited with status {rc} after SIGTERM:\n" + tp.tail(log_path))
-        else:
-            log(f"ok: server exited 0 {took:.2f} s after SIGTERM")
-        failed = not (result.wasSuccessful() and stop_ok)
-        if failed and not result.wasSuccessful():
-            log("server log tail:\n" + tp.tail(log_path))
-        log("PASS" if not failed else "FAIL")
-        return 1 if failed else 0
-    except Exception as e:  # set-up failures: report them and fail
-        log(f"FAIL: {type(e).__name__}: {e}")
-        return 1
-    finally:
-        if channel is not None:
-            channel.close()
-        if proc is not None and proc.poll() is None:
-            tp.stop_server(proc)
-        if pg is not None and dbname is not None:
-            tp.dropdb(pg, dbname)
-        shutil.rmtree(tmp, ignore_errors=True)
+    return tp.run_against_server(log, args.proto_dir, args.server_bin, "interop_python_scenario",
+                                 tp.run_test_case(ScenarioTest, CTX), extra_modules=load_scenario_modules)
 
 
 if __name__ == "__main__":
