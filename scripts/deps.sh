@@ -4,15 +4,39 @@
 # Never starts, stops or uses the system PostgreSQL cluster (scripts/pg.sh runs a private one).
 set -euo pipefail
 
+# Each package with what needs it. A package missing here fails CI's fresh-machine step
+# (.ci/run), not the next new user.
 PACKAGES=(
-    build-essential cmake pkg-config
-    libgrpc-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
-    protobuf-c-compiler libprotobuf-c-dev
-    libpq-dev uuid-dev libcmocka-dev libjansson-dev libssl-dev libmicrohttpd-dev libjwt-dev openssl
-    postgresql-15 postgresql-client-15
-    python3 python3-grpcio python3-protobuf python3-yaml
-    procps util-linux jq
-    clang-14 libclang-rt-14-dev
+    build-essential          # gcc, make: the build
+    cmake                    # the build
+    pkg-config               # CMake finds the libraries through it
+    libgrpc-dev              # gRPC C core: server and orchctl
+    protobuf-compiler        # protoc: the descriptor set, Python stubs
+    libprotobuf-dev          # google/protobuf/*.proto that proto/ imports
+    protobuf-compiler-grpc   # grpc_python_plugin: the Python interop client
+    grpc-proto               # grpc/health/v1 and reflection .proto files
+    protobuf-c-compiler      # protoc-c: the C message code
+    libprotobuf-c-dev        # protobuf-c runtime
+    libpq-dev                # db/: libpq
+    uuid-dev                 # ids
+    libcmocka-dev            # unit and integration tests
+    libjansson-dev           # JSON state and forms
+    libssl-dev               # TLS, JWT signatures
+    libmicrohttpd-dev        # /metrics and health over HTTP
+    libjwt-dev               # JWT authentication
+    openssl                  # test certificates
+    postgresql-15            # the private and the test clusters
+    postgresql-client-15     # psql, createdb in scripts/
+    python3                  # interop tests, proto compat check, helm manifest check
+    python3-grpcio           # Python interop client
+    python3-protobuf         # Python interop client, proto compat check
+    python3-yaml             # helm manifest check
+    util-linux               # runuser: the test cluster runs as postgres
+    jq                       # scripts and the authoring guide's shell steps
+    git                      # the authoring guide test copies the tree with git ls-files
+    clang-14                 # libFuzzer targets (tests/fuzz)
+    libclang-rt-14-dev       # sanitizer and fuzzer runtimes for clang
+    clang-format-14          # the format-check target
 )
 
 missing=()

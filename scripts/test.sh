@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: install dependencies, build build/ (RelWithDebInfo) and build-asan/
 # (AddressSanitizer + UndefinedBehaviorSanitizer), start a throwaway PostgreSQL cluster, then
-# run the unit and integration suites of both builds with ctest, then the libFuzzer targets
-# (tests/fuzz/run.sh). Prints a timing table and a final "N passed, N failed" line; exits
-# non-zero if any phase failed.
+# check the formatting (the format-check target), run the unit and integration suites of both
+# builds with ctest, then the libFuzzer targets (tests/fuzz/run.sh). Prints a timing table and
+# a final "N passed, N failed" line; exits non-zero if any phase failed.
 #
 # Environment: ORCH_TEST_JOBS (ctest -j, default 2). Server and test logs are kept in
 # .test-logs/<phase>/ (cleared at the start of each run).
@@ -171,6 +171,8 @@ deps_phase() { scripts/deps.sh && npm_deps; }
 run_phase deps deps_phase
 
 if run_phase build build build; then
+    # The house style (.clang-format, clang-format-14): CI fails on an unformatted file.
+    run_phase format-check cmake --build build --target format-check
     ctest_phase unit build unit
     ctest_phase integration build integration
 else
