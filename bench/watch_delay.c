@@ -18,8 +18,8 @@
  *    receive time minus payload: the raw NOTIFY round trip under the same load.
  *
  * Prints one line:
- *   RESULT watchers=N processes=P events_per_watcher=E delivered=D missing=M watch_p50_us=.. watch_p99_us=..
- *          watch_max_us=.. notify_n=.. notify_p50_us=.. notify_p99_us=.. rss_before_kb=..
+ *   RESULT watchers=N processes=P events_per_watcher=E delivered=D missing=M watch_p50_us=..
+ * watch_p99_us=.. watch_max_us=.. notify_n=.. notify_p50_us=.. notify_p99_us=.. rss_before_kb=..
  *          rss_after_kb=.. rss_per_watcher_bytes=..
  * and exits 0, or 2 with a message. */
 #include <errno.h>
@@ -129,7 +129,7 @@ typedef struct opts {
 static opts_t O = {.processes = 10, .gap_ms = 200, .threads = 2, .timeout_s = 180};
 static cli_stream_t **streams;
 static int *completed; /* per watcher */
-static long *received;  /* per watcher */
+static long *received; /* per watcher */
 static atomic_int watchers_done;
 static atomic_bool stop_all;
 
@@ -150,8 +150,8 @@ static void *poll_main(void *arg)
             int r;
             if (completed[i] >= O.processes)
                 continue;
-            while ((r = cli_stream_next(streams[i], &orchestrator__v1__process_event__descriptor,
-                                        0, &m)) == 1) {
+            while ((r = cli_stream_next(streams[i], &orchestrator__v1__process_event__descriptor, 0,
+                                        &m)) == 1) {
                 Orchestrator__V1__ProcessEvent *e = (Orchestrator__V1__ProcessEvent *)m;
                 int64_t now = real_us();
                 any = true;
@@ -160,7 +160,8 @@ static void *poll_main(void *arg)
                 if (e->event_time)
                     add(&p->delay, now - ((int64_t)e->event_time->seconds * 1000000 +
                                           e->event_time->nanos / 1000));
-                if (e->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STATUS_CHANGED &&
+                if (e->kind ==
+                        ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STATUS_CHANGED &&
                     e->status_change &&
                     e->status_change->new_status ==
                         ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED &&
@@ -299,12 +300,15 @@ static void start_node(cli_channel_t *ch, const char *pid, const char *name)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"server", required_argument, NULL, 's'},     {"conninfo", required_argument, NULL, 'c'},
-        {"server-pid", required_argument, NULL, 'p'}, {"watchers", required_argument, NULL, 'n'},
-        {"processes", required_argument, NULL, 'P'},  {"gap-ms", required_argument, NULL, 'g'},
-        {"threads", required_argument, NULL, 't'},    {"timeout-s", required_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"server", required_argument, NULL, 's'},
+                                       {"conninfo", required_argument, NULL, 'c'},
+                                       {"server-pid", required_argument, NULL, 'p'},
+                                       {"watchers", required_argument, NULL, 'n'},
+                                       {"processes", required_argument, NULL, 'P'},
+                                       {"gap-ms", required_argument, NULL, 'g'},
+                                       {"threads", required_argument, NULL, 't'},
+                                       {"timeout-s", required_argument, NULL, 'T'},
+                                       {NULL, 0, NULL, 0}};
     int c;
     cli_channel_t *ch;
     char pid[64], tag[64];
@@ -320,15 +324,32 @@ int main(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 's': O.server = optarg; break;
-        case 'c': O.conninfo = optarg; break;
-        case 'p': O.server_pid = atoi(optarg); break;
-        case 'n': O.watchers = atoi(optarg); break;
-        case 'P': O.processes = atoi(optarg); break;
-        case 'g': O.gap_ms = atoi(optarg); break;
-        case 't': O.threads = atoi(optarg); break;
-        case 'T': O.timeout_s = atoi(optarg); break;
-        default: die("usage: see the comment at the top of bench/watch_delay.c");
+        case 's':
+            O.server = optarg;
+            break;
+        case 'c':
+            O.conninfo = optarg;
+            break;
+        case 'p':
+            O.server_pid = atoi(optarg);
+            break;
+        case 'n':
+            O.watchers = atoi(optarg);
+            break;
+        case 'P':
+            O.processes = atoi(optarg);
+            break;
+        case 'g':
+            O.gap_ms = atoi(optarg);
+            break;
+        case 't':
+            O.threads = atoi(optarg);
+            break;
+        case 'T':
+            O.timeout_s = atoi(optarg);
+            break;
+        default:
+            die("usage: see the comment at the top of bench/watch_delay.c");
         }
     }
     if (!O.server || !O.conninfo || O.server_pid <= 0 || O.watchers <= 0 || O.processes <= 0 ||
@@ -352,8 +373,7 @@ int main(int argc, char **argv)
         ProtobufCMessage *m = NULL;
         streams[i] = cli_stream_open(ch, PS "WatchProcesses", &wreq.base, 0);
         /* Starts the receive: the call is established on the server. */
-        if (cli_stream_next(streams[i], &orchestrator__v1__process_event__descriptor, 0, &m) ==
-            1)
+        if (cli_stream_next(streams[i], &orchestrator__v1__process_event__descriptor, 0, &m) == 1)
             die("an event before any process started");
     }
     sleep(2);
@@ -430,9 +450,9 @@ int main(int argc, char **argv)
                "notify_p50_us=%lld notify_p99_us=%lld rss_before_kb=%ld rss_after_kb=%ld "
                "rss_per_watcher_bytes=%ld ok=%d\n",
                O.watchers, O.processes, per, events, missing, (long long)pct(&all, 50),
-               (long long)pct(&all, 99), (long long)(all.n ? all.v[all.n - 1] : -1),
-               notify_rt.n, (long long)pct(&notify_rt, 50), (long long)pct(&notify_rt, 99),
-               rss0, rss1, (rss1 - rss0) * 1024 / O.watchers, failed ? 0 : 1);
+               (long long)pct(&all, 99), (long long)(all.n ? all.v[all.n - 1] : -1), notify_rt.n,
+               (long long)pct(&notify_rt, 50), (long long)pct(&notify_rt, 99), rss0, rss1,
+               (rss1 - rss0) * 1024 / O.watchers, failed ? 0 : 1);
     }
     free(all.v);
     free(notify_rt.v);

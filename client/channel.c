@@ -429,10 +429,10 @@ cli_stream_t *cli_stream_open(cli_channel_t *ch, const char *method, const Proto
 {
     cli_stream_t *s = orch_calloc(1, sizeof(*s));
     grpc_slice method_slice = grpc_slice_from_copied_string(method);
-    gpr_timespec deadline =
-        timeout_ms > 0 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                      gpr_time_from_millis(timeout_ms, GPR_TIMESPAN))
-                       : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    gpr_timespec deadline = timeout_ms > 0
+                                ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                               gpr_time_from_millis(timeout_ms, GPR_TIMESPAN))
+                                : gpr_inf_future(GPR_CLOCK_MONOTONIC);
     size_t len = protobuf_c_message_get_packed_size(req);
     grpc_slice slice = grpc_slice_malloc(len);
     grpc_op ops[3];
@@ -532,8 +532,7 @@ void cli_stream_close(cli_stream_t *s, cli_status_t *st)
     if (!s->ended || s->recv_pending)
         grpc_call_cancel(s->call, NULL);
     if (s->recv_pending) {
-        grpc_completion_queue_pluck(s->cq, &s->recv_tag, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                    NULL);
+        grpc_completion_queue_pluck(s->cq, &s->recv_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (s->recv_bb)
             grpc_byte_buffer_destroy(s->recv_bb);
     }
@@ -555,8 +554,9 @@ void cli_stream_close(cli_stream_t *s, cli_status_t *st)
     grpc_byte_buffer_destroy(s->req_bb);
     grpc_call_unref(s->call);
     grpc_completion_queue_shutdown(s->cq);
-    while (grpc_completion_queue_pluck(s->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-               .type != GRPC_QUEUE_SHUTDOWN)
+    while (
+        grpc_completion_queue_pluck(s->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+        GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(s->cq);
     free(s);

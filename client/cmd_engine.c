@@ -85,8 +85,7 @@ int cli_cmd_engine_audit(cli_ctx_t *ctx, const cli_args_t *args)
     req.method = (char *)(cli_args_get(args, "method") ? cli_args_get(args, "method") : "");
     req.target = (char *)(cli_args_get(args, "target") ? cli_args_get(args, "target") : "");
     err = cli_list_fetch(ctx, args, SVC "ListAdminActions", &req.base,
-                         &orchestrator__v1__list_admin_actions_response__descriptor, "actions",
-                         &l);
+                         &orchestrator__v1__list_admin_actions_response__descriptor, "actions", &l);
     if (!err && ctx->json)
         err = cli_list_print_json(&l);
     else if (!err) {

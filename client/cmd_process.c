@@ -214,8 +214,8 @@ static int prompt_page(const Orchestrator__V1__FormPage *f, Google__Protobuf__St
         for (;;) {
             char *d = dflt ? json_dumps(dflt, JSON_ENCODE_ANY) : NULL;
             json_t *v = NULL;
-            fprintf(stderr, "  %s%s%s%s%s: ", title ? title : key, req ? " *" : "",
-                    d ? " [" : "", d ? d : "", d ? "]" : "");
+            fprintf(stderr, "  %s%s%s%s%s: ", title ? title : key, req ? " *" : "", d ? " [" : "",
+                    d ? d : "", d ? "]" : "");
             free(d);
             got = getline(&line, &cap, stdin);
             if (got < 0) {
@@ -821,8 +821,7 @@ static void draw_bar(int done, int total, const char *cur, int64_t elapsed_ms)
     for (int i = 0; i < width; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[width] = '\0';
-    printf("\r\033[K[%s] %d/%d  %.40s  %.1fs", bar, done, total, cur,
-           (double)elapsed_ms / 1000.0);
+    printf("\r\033[K[%s] %d/%d  %.40s  %.1fs", bar, done, total, cur, (double)elapsed_ms / 1000.0);
     fflush(stdout);
 }
 

@@ -282,8 +282,8 @@ static void dot_node(FILE *f, const gnode_t *n, const char *condition)
 static void dot_cluster(FILE *f, const Orchestrator__V1__WorkflowGraph *g, const gnode_t *parent,
                         const char *branch, Orchestrator__V1__WorkflowVersion *ver, int *ncluster)
 {
-    char *title = *branch ? orch_asprintf("branch %s", branch)
-                          : orch_asprintf("group %s", parent->name);
+    char *title =
+        *branch ? orch_asprintf("branch %s", branch) : orch_asprintf("group %s", parent->name);
     fprintf(f, "  subgraph cluster_%d {\n    style=dashed; label=", (*ncluster)++);
     dot_str(f, title, false);
     fprintf(f, ";\n");
@@ -414,8 +414,7 @@ static int draw_svg(const char *text, size_t len, const char *path)
     if (strcmp(path, "-") == 0)
         argv[2] = NULL; /* to stdout */
     if (pipe(fds) != 0)
-        return fprintf(stderr, "error: cannot draw the SVG: %s\n", strerror(errno)),
-               CLI_EXIT_ERROR;
+        return fprintf(stderr, "error: cannot draw the SVG: %s\n", strerror(errno)), CLI_EXIT_ERROR;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
     posix_spawn_file_actions_addclose(&fa, fds[1]);

@@ -261,13 +261,14 @@ static const cli_command_t commands[] = {
         .usage = "WORKFLOW [--product ID] [--subscription ID] [--input PAGE.json]... "
                  "[--note TEXT] [--request-id UUID] [--watch]",
         .summary = "Start a workflow or task",
-        .help = "Each --input is one form page's answers, in order: a JSON file, \"-\" for "
-                "stdin, or\nthe JSON object itself. When the answers are incomplete the server "
-                "answers with the\nnext form page: on a terminal orchctl asks for it field by field; "
-                "otherwise it\nprints it and exits with 4 (nothing was created): add one more "
-                "--input and run again. Create workflows take "
-                "--product, the others\n--subscription. With --watch, follows the process until "
-                "it completes or is aborted.",
+        .help =
+            "Each --input is one form page's answers, in order: a JSON file, \"-\" for "
+            "stdin, or\nthe JSON object itself. When the answers are incomplete the server "
+            "answers with the\nnext form page: on a terminal orchctl asks for it field by field; "
+            "otherwise it\nprints it and exits with 4 (nothing was created): add one more "
+            "--input and run again. Create workflows take "
+            "--product, the others\n--subscription. With --watch, follows the process until "
+            "it completes or is aborted.",
         .min_args = 1,
         .max_args = 1,
         .opts = {{"product", "ID", "The product (create workflows)"},
@@ -529,8 +530,9 @@ static const cli_command_t commands[] = {
                  {"target", "ID", "Only actions on this id"},
                  {"page-size", "N", "Actions per request (server default 50, max 500)"},
                  {"page-token", "TOKEN", "Start at this page (from a previous run)"},
-                 {"all", NULL, "Follow next_page_token to the end (the default without "
-                               "--page-size)"}},
+                 {"all", NULL,
+                  "Follow next_page_token to the end (the default without "
+                  "--page-size)"}},
         .handler = cli_cmd_engine_audit,
     },
     /* ---- schedule ---- */

@@ -59,8 +59,8 @@ static orch_err_t bad(orch_error_t *err, const char *field, const char *value, c
     return orch_error_invalid(err, "filter", "field '%s': '%.64s' %s", field, value, why);
 }
 
-static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t *cols,
-                          db_sql_t *q, orch_error_t *err)
+static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t *cols, db_sql_t *q,
+                          orch_error_t *err)
 {
     orch_err_t rc;
     const db_filter_column_t *c;
@@ -135,8 +135,7 @@ static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t 
         return ORCH_OK;
     case DB_COL_TIME:
         if (!is_time(value))
-            return bad(err, field, value,
-                       "is not an RFC 3339 time such as 2026-01-31T12:00:00Z");
+            return bad(err, field, value, "is not an RFC 3339 time such as 2026-01-31T12:00:00Z");
         p = db_sql_param(q, value);
         db_sql_append(q, "(%s %s $%d::timestamptz)", c->sql, sql_op(op), p);
         return ORCH_OK;

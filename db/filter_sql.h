@@ -17,10 +17,10 @@ typedef enum {
 } db_col_type_t;
 
 typedef struct db_filter_column {
-    const char *field;           /* name in the filter, e.g. "status" */
-    const char *sql;             /* SQL expression, e.g. "s.status" */
+    const char *field; /* name in the filter, e.g. "status" */
+    const char *sql;   /* SQL expression, e.g. "s.status" */
     db_col_type_t type;
-    const char *const *choices;  /* DB_COL_ENUM: NULL-terminated allowed values */
+    const char *const *choices; /* DB_COL_ENUM: NULL-terminated allowed values */
 } db_filter_column_t;
 
 /* Parses filter (NULL/blank: nothing appended) against the columns (terminated by a row

@@ -75,8 +75,8 @@ orch_err_t db_migrate(db_pool_t *pool, db_migrate_mode_t mode, int *applied, orc
         char *sql;
 
         snprintf(ver, sizeof(ver), "%d", file_version(m->name));
-        rc = db_execp(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &res,
-                      err);
+        rc =
+            db_execp(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &res, err);
         if (rc)
             goto out;
         if (PQntuples(res) > 0) {

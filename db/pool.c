@@ -48,7 +48,7 @@ typedef struct db_stmt {
     uint64_t hash; /* 0 = empty slot */
     char *sql;     /* owned copy, compared on a hash match */
     int runs;
-    int gen;       /* bumped when PostgreSQL drops or invalidates it: a new name */
+    int gen; /* bumped when PostgreSQL drops or invalidates it: a new name */
     bool prepared;
 } db_stmt_t;
 
@@ -222,8 +222,8 @@ static orch_err_t connect_slot(db_pool_t *p, db_conn_t *c, orch_error_t *err)
     return ORCH_OK;
 }
 
-orch_err_t db_pool_acquire(db_pool_t *p, const orch_ctx_t *ctx, int timeout_ms,
-                           db_conn_t **out, orch_error_t *err)
+orch_err_t db_pool_acquire(db_pool_t *p, const orch_ctx_t *ctx, int timeout_ms, db_conn_t **out,
+                           orch_error_t *err)
 {
     struct timespec deadline;
     slot_t *s = NULL;

@@ -15,9 +15,9 @@ typedef struct db_pool db_pool_t;
 /* A borrowed connection; belongs to the pool, valid until db_pool_release. */
 typedef struct db_conn {
     PGconn *pg;
-    struct db_stmts *stmts;      /* statements prepared on this session (owned; NULL = none) */
-    bool broken;                 /* set by callers on connection-level errors */
-    const orch_ctx_t *ctx;       /* the borrower's context: deadline and cancellation */
+    struct db_stmts *stmts; /* statements prepared on this session (owned; NULL = none) */
+    bool broken;            /* set by callers on connection-level errors */
+    const orch_ctx_t *ctx;  /* the borrower's context: deadline and cancellation */
 } db_conn_t;
 
 /* conninfo: libpq keyword/value string or URI (copied). size >= 1. */
@@ -35,8 +35,8 @@ void db_pool_free(db_pool_t *pool); /* all connections must be released; NULL ok
  * reached; DEADLINE_EXCEEDED when ctx's deadline passes first. Every query run on the
  * connection until release honours ctx (may be NULL): when its deadline passes or its
  * caller cancels, the query is cancelled in PostgreSQL and the connection stays usable. */
-orch_err_t db_pool_acquire(db_pool_t *pool, const orch_ctx_t *ctx, int timeout_ms,
-                           db_conn_t **out, orch_error_t *err);
+orch_err_t db_pool_acquire(db_pool_t *pool, const orch_ctx_t *ctx, int timeout_ms, db_conn_t **out,
+                           orch_error_t *err);
 /* Returns a connection. One left inside a transaction is rolled back; a broken one is
  * closed so the next acquire reconnects. */
 void db_pool_release(db_pool_t *pool, db_conn_t *conn);

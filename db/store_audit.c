@@ -16,8 +16,8 @@ static void clip(char *out, size_t cap, const char *s)
 }
 
 orch_err_t db__admin_action_record(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
-                                   const char *method, const char *target,
-                                   const char *request_id, orch_error_t *err)
+                                   const char *method, const char *target, const char *request_id,
+                                   orch_error_t *err)
 {
     char kind[33], name[256], m[256], t[256], rid[65];
     clip(kind, sizeof(kind), actor_kind);
@@ -48,6 +48,7 @@ orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const 
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         return rc;
+    // clang-format off
     rc = db_execp(c,
                   "SELECT action_id, " US("action_time") ", actor_kind, actor_name, method, "
                   "target, request_id FROM admin_actions WHERE ($1::bigint = 0 OR action_id < "
@@ -55,6 +56,7 @@ orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const 
                   "ORDER BY action_id DESC LIMIT $4::int",
                   4, (const char *[]){before, method ? method : "", target ? target : "", lim},
                   &res, err);
+    // clang-format on
     if (!rc && PQntuples(res) > 0) {
         *n = (size_t)PQntuples(res);
         *out = orch_calloc(*n, sizeof(**out));

@@ -31,12 +31,14 @@ static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
     p[0] = d->name;
     p[1] = d->description ? d->description : "";
     p[2] = d->tag ? d->tag : "";
+    // clang-format off
     rc = run(c,
              "INSERT INTO product_blocks (name, description, tag) VALUES ($1, $2, $3) "
              "ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, "
              "tag = EXCLUDED.tag "
              "RETURNING product_block_id, status, " EPOCH_US("create_time") ", (xmax = 0)",
              3, p, &res, err);
+    // clang-format on
     if (rc)
         return rc;
     snprintf(b->id, sizeof(b->id), "%s", PQgetvalue(res, 0, 0));
@@ -81,8 +83,8 @@ static orch_err_t sync_relations(db_conn_t *c, const orch_block_t *b, orch_error
     for (size_t i = 0; i < b->nchildren; i++) {
         const orch_child_def_t *ch = &b->def->children[i];
         char minc[16], maxc[16];
-        const char *p[6] = {b->id, ch->name, b->child_blocks[i]->id, minc, maxc,
-                            ch->foreign ? "true" : "false"};
+        const char *p[6] = {b->id, ch->name, b->child_blocks[i]->id,
+                            minc,  maxc,     ch->foreign ? "true" : "false"};
         orch_err_t rc;
 
         snprintf(minc, sizeof(minc), "%d", ch->min_count);
@@ -115,6 +117,7 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
     p[5] = pr->root->id;
     /* Status and description in the database win over the code's: operators change them at
      * run time (UpdateProduct); the code gives only their first values. */
+    // clang-format off
     rc = run(c,
              "INSERT INTO products (name, description, product_type, tag, status, "
              "root_product_block_id) VALUES ($1, $2, $3, $4, $5, $6) "
@@ -124,6 +127,7 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
              "RETURNING product_id, status, " EPOCH_US("create_time") ", "
              "coalesce(" EPOCH_US("end_time") ", 0), (xmax = 0), description",
              6, p, &res, err);
+    // clang-format on
     if (rc)
         return rc;
     snprintf(pr->id, sizeof(pr->id), "%s", PQgetvalue(res, 0, 0));
@@ -229,21 +233,20 @@ static orch_err_t check_drift(db_conn_t *c, orch_catalog_t *cat, orch_error_t *e
                                     "%sproduct '%s', block '%s': field '%s' changed type from "
                                     "%s to %s in code, but %ld live subscription value%s use "
                                     "it; add a migration that converts them",
-                                    where, users, block, field, dbtype, codetype,
-                                    live, live == 1 ? "" : "s");
+                                    where, users, block, field, dbtype, codetype, live,
+                                    live == 1 ? "" : "s");
             else
                 rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "CATALOG_DRIFT",
                                     "%sproduct '%s', block '%s': field '%s' was removed from "
                                     "the code, but %ld live subscription value%s use it; add "
                                     "a migration that removes or moves them",
-                                    where, users, block, field, live,
-                                    live == 1 ? "" : "s");
+                                    where, users, block, field, live, live == 1 ? "" : "s");
             break;
         }
         if (b && !f) {
             const char *p[2] = {PQgetvalue(res, i, 3), PQgetvalue(res, i, 4)};
-            orch_warn("catalog", "block '%s': field '%s' is no longer defined; removing it",
-                      block, field);
+            orch_warn("catalog", "block '%s': field '%s' is no longer defined; removing it", block,
+                      field);
             rc = db_execp(c,
                           "DELETE FROM product_block_resource_types "
                           "WHERE product_block_id = $1 AND resource_type_id = $2",
@@ -251,8 +254,8 @@ static orch_err_t check_drift(db_conn_t *c, orch_catalog_t *cat, orch_error_t *e
             if (rc)
                 break;
         } else if (b) {
-            orch_warn("catalog", "block '%s': field '%s' changes type from %s to %s", block,
-                      field, dbtype, codetype);
+            orch_warn("catalog", "block '%s': field '%s' changes type from %s to %s", block, field,
+                      dbtype, codetype);
         }
     }
     PQclear(res);
@@ -279,8 +282,10 @@ static orch_err_t check_drift(db_conn_t *c, orch_catalog_t *cat, orch_error_t *e
                                 name, live, live == 1 ? "" : "s");
             break;
         }
-        orch_warn("catalog", "product '%s' is no longer defined in code; it stays in the "
-                  "database with no subscriptions", name);
+        orch_warn("catalog",
+                  "product '%s' is no longer defined in code; it stays in the "
+                  "database with no subscriptions",
+                  name);
     }
     PQclear(res);
     return rc;
@@ -289,8 +294,8 @@ static orch_err_t check_drift(db_conn_t *c, orch_catalog_t *cat, orch_error_t *e
 static orch_err_t load_resource_type_ids(db_conn_t *c, orch_catalog_t *cat, orch_error_t *err)
 {
     PGresult *res = NULL;
-    orch_err_t rc = db_exec(c, "SELECT resource_type, resource_type_id FROM resource_types",
-                            &res, err);
+    orch_err_t rc =
+        db_exec(c, "SELECT resource_type, resource_type_id FROM resource_types", &res, err);
     if (rc)
         return rc;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -303,7 +308,7 @@ static orch_err_t load_resource_type_ids(db_conn_t *c, orch_catalog_t *cat, orch
 }
 
 orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                           orch_error_t *err)
+                            orch_error_t *err)
 {
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;

@@ -12,9 +12,9 @@
 #include "db/store_internal.h"
 #include "domain/alloc.h"
 
-#define EV_COLS                                                                                \
-    "e.process_id, e.sequence, e.kind, "                                                       \
-    "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "                  \
+#define EV_COLS                                                                                    \
+    "e.process_id, e.sequence, e.kind, "                                                           \
+    "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "                      \
     "e.tx_id::text || ':' || e.event_id::text"
 
 static orch_err_t rows_to_events(PGresult *res, orch_event_t **out, size_t *n)
@@ -44,9 +44,9 @@ orch_err_t db__tx_snapshot(orch_tx_t *tx, orch_error_t *err)
 
 /* The last event sequence of one process or subscription (table: processes or
  * subscriptions, key: its id column), in tx when given. */
-static orch_err_t last_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                           const char *sql, const char *id, const char *reason,
-                           const char *what, int64_t *seq, orch_error_t *err)
+static orch_err_t last_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *sql,
+                           const char *id, const char *reason, const char *what, int64_t *seq,
+                           orch_error_t *err)
 {
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = tx ? tx->conn : NULL;
@@ -115,10 +115,10 @@ orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char 
 }
 
 static const char *const ev_statuses[] = {
-    "created", "running",   "suspended",         "waiting",   "awaiting_callback", "aborted",
+    "created", "running",         "suspended",         "waiting",   "awaiting_callback", "aborted",
     "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed",           NULL};
-static const char *const ev_targets[] = {"CREATE",   "MODIFY",    "TERMINATE",
-                                         "VALIDATE", "RECONCILE", "SYSTEM",    NULL};
+static const char *const ev_targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VALIDATE",
+                                         "RECONCILE", "SYSTEM", NULL};
 
 static const db_filter_column_t ev_cols[] = {
     {"process_id", "p.process_id", DB_COL_UUID, NULL},

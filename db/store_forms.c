@@ -12,9 +12,9 @@
 
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 #define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
-#define LAST_STATE(pid)                                                                        \
-    "coalesce((SELECT state FROM process_steps x WHERE x.process_id = " pid " ORDER BY "        \
-    "sequence DESC LIMIT 1), (SELECT inputs FROM input_states i WHERE i.process_id = " pid     \
+#define LAST_STATE(pid)                                                                            \
+    "coalesce((SELECT state FROM process_steps x WHERE x.process_id = " pid " ORDER BY "           \
+    "sequence DESC LIMIT 1), (SELECT inputs FROM input_states i WHERE i.process_id = " pid         \
     " AND input_type = 'initial_state' LIMIT 1), '{}'::jsonb)"
 
 static char *jtext(const json_t *j)
@@ -71,8 +71,8 @@ orch_err_t db__process_resume_input(orch_tx_t *tx, const char *process_id, const
         goto out;
     if (strcmp(status, "suspended") != 0 || strcmp(last, step_key) != 0) {
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_SUSPENDED",
-                            "process %s is %s, not suspended at input step %s", process_id,
-                            status, step_key);
+                            "process %s is %s, not suspended at input step %s", process_id, status,
+                            step_key);
         goto out;
     }
     rc = db_execp(
@@ -109,12 +109,12 @@ orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const 
                                    const json_t *overlay, orch_error_t *err)
 {
     char *text = jtext(overlay);
-    orch_err_t rc = db_execp(tx->conn,
-                             "INSERT INTO process_secrets (process_id, step_key, secrets) "
-                             "VALUES ($1, $2, $3::jsonb) ON CONFLICT (process_id, step_key) DO "
-                             "UPDATE SET secrets = EXCLUDED.secrets, create_time = now()",
-                             3, (const char *[]){process_id, step_key ? step_key : "", text},
-                             NULL, err);
+    orch_err_t rc =
+        db_execp(tx->conn,
+                 "INSERT INTO process_secrets (process_id, step_key, secrets) "
+                 "VALUES ($1, $2, $3::jsonb) ON CONFLICT (process_id, step_key) DO "
+                 "UPDATE SET secrets = EXCLUDED.secrets, create_time = now()",
+                 3, (const char *[]){process_id, step_key ? step_key : "", text}, NULL, err);
     /* The text held secrets: clear it before giving the memory back. */
     memset(text, 0, strlen(text));
     free(text);
@@ -166,12 +166,14 @@ orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char
                   "DELETE FROM callbacks WHERE process_id = $1 AND step_key = $2 AND "
                   "delivered_time IS NULL",
                   2, (const char *[]){process_id, step_key}, NULL, err);
+    // clang-format off
     if (!rc)
         rc = db_execp(tx->conn,
                       "INSERT INTO callbacks (process_id, step_key, token_hash, expire_time) "
                       "VALUES ($1, $2, " TOKEN_HASH("$3") ", CASE WHEN $4::bigint > 0 THEN "
                       "now() + $4::bigint * interval '1 millisecond' END)",
                       4, (const char *[]){process_id, step_key, token, ms}, NULL, err);
+    // clang-format on
     return rc;
 }
 
@@ -188,11 +190,13 @@ orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const cha
     rc = db__process_lock(tx, process_id, status, NULL, err);
     if (rc)
         goto out;
+    // clang-format off
     rc = db_execp(tx->conn,
                   "SELECT c.step_key, c.delivered_time IS NOT NULL, coalesce(p.running_step_name, "
                   "p.last_step, c.step_key) FROM callbacks c JOIN processes p USING "
                   "(process_id) WHERE c.process_id = $1 AND c.token_hash = " TOKEN_HASH("$2"),
                   2, (const char *[]){process_id, token}, &res, err);
+    // clang-format on
     if (rc)
         goto out;
     if (PQntuples(res) != 1) {
@@ -209,10 +213,11 @@ orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const cha
     res = NULL;
     if (strcmp(status, "awaiting_callback") != 0) {
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_AWAITING_CALLBACK",
-                            "process %s is %s and no longer waits for this callback",
-                            process_id, status);
+                            "process %s is %s and no longer waits for this callback", process_id,
+                            status);
         goto out;
     }
+    // clang-format off
     rc = db_execp(
         tx->conn,
         "WITH c AS (UPDATE callbacks SET delivered_time = now(), result = $3::jsonb, "
@@ -237,6 +242,7 @@ orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const cha
         "  'old_status', 'awaiting_callback', 'new_status', 'resumed', 'actor', $4::text) "
         "FROM u RETURNING 1",
         6, (const char *[]){process_id, token, rs, actor, name, key}, &res, err);
+    // clang-format on
     if (rc)
         goto out;
     if (PQntuples(res) == 0) {
@@ -256,6 +262,7 @@ orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const ch
 {
     PGresult *res = NULL;
     char *pg = jtext(progress);
+    // clang-format off
     orch_err_t rc = db_execp(
         tx->conn,
         "WITH c AS (UPDATE callbacks SET progress = $4::jsonb, progress_message = left($3, "
@@ -268,6 +275,7 @@ orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const ch
         "SELECT process_id, last_event_sequence, 'callback_progress', jsonb_build_object("
         "  'step_key', step_key, 'message', $3::text, 'progress', $4::jsonb) FROM u RETURNING 1",
         4, (const char *[]){process_id, token, message ? message : "", pg}, &res, err);
+    // clang-format on
     if (!rc && PQntuples(res) == 0)
         rc = token_invalid(err);
     PQclear(res);
@@ -287,6 +295,7 @@ orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, in
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         return rc;
+    // clang-format off
     rc = db_exec(
         c,
         "WITH t AS (SELECT process_id, min(step_key) AS step_key FROM callbacks WHERE "
@@ -313,6 +322,7 @@ orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, in
         "  'old_status', 'awaiting_callback', 'new_status', 'failed', 'reason', "
         "  'CALLBACK_TIMEOUT', 'step_key', step_key) FROM u RETURNING 1",
         &res, err);
+    // clang-format on
     if (!rc)
         *n = PQntuples(res);
     PQclear(res);
@@ -333,20 +343,22 @@ orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         return rc;
+    // clang-format off
     rc = db_execp(c,
                   "SELECT step_key, " US("create_time") ", " US("expire_time") ", "
                   "coalesce(progress, '{}'::jsonb)::text, coalesce(progress_message, ''), "
                   US("progress_time") " FROM callbacks WHERE process_id = $1 AND "
                   "delivered_time IS NULL ORDER BY create_time DESC LIMIT 1",
                   1, (const char *[]){process_id}, &res, err);
+    // clang-format on
     if (!rc && PQntuples(res) == 1) {
         json_t *pg = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-        *out = json_pack("{s:s, s:I, s:I, s:o, s:s, s:I}", "step_key", PQgetvalue(res, 0, 0),
-                         "create_us", (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10),
-                         "expire_us", (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10),
-                         "progress", pg ? pg : json_object(), "progress_message",
-                         PQgetvalue(res, 0, 4), "progress_us",
-                         (json_int_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10));
+        *out =
+            json_pack("{s:s, s:I, s:I, s:o, s:s, s:I}", "step_key", PQgetvalue(res, 0, 0),
+                      "create_us", (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+                      "expire_us", (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10), "progress",
+                      pg ? pg : json_object(), "progress_message", PQgetvalue(res, 0, 4),
+                      "progress_us", (json_int_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10));
     }
     PQclear(res);
     if (!tx)

@@ -62,17 +62,16 @@ orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_cata
                         const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err);
 orch_err_t db__sub_count_unfinished(orch_tx_t *tx, const char *subscription_id, long *n,
                                     orch_error_t *err);
-orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id,
-                                const json_t *metadata, int64_t *version, orch_error_t *err);
+orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id, const json_t *metadata,
+                                int64_t *version, orch_error_t *err);
 orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
                          const char *description, orch_customer_description_t *out,
                          orch_error_t *err);
 orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                      const char *customer_id, orch_customer_description_t *out,
-                      orch_error_t *err);
+                      const char *customer_id, orch_customer_description_t *out, orch_error_t *err);
 orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                         const char *description, int64_t version,
-                         orch_customer_description_t *out, orch_error_t *err);
+                         const char *description, int64_t version, orch_customer_description_t *out,
+                         orch_error_t *err);
 orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
                          int64_t version, orch_error_t *err);
 
@@ -111,9 +110,8 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
 orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                            const char *process_id, bool full, orch_process_t **out,
                            orch_error_t *err);
-orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx,
-                            const orch_process_query_t *qy, orch_process_page_t *page,
-                            orch_error_t *err);
+orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_process_query_t *qy,
+                            orch_process_page_t *page, orch_error_t *err);
 orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
                                      orch_status_count_t **out, size_t *n, orch_error_t *err);
 orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *actor,
@@ -150,8 +148,8 @@ orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const 
 orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
 orch_err_t db__admin_action_record(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
-                                   const char *method, const char *target,
-                                   const char *request_id, orch_error_t *err);
+                                   const char *method, const char *target, const char *request_id,
+                                   orch_error_t *err);
 orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
                                  const char *target, int64_t before_id, int limit,
                                  orch_admin_action_t **out, size_t *n, orch_error_t *err);
@@ -168,7 +166,7 @@ orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
                                 const char *process_id, json_t **out, orch_error_t *err);
 
 orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                           orch_error_t *err);
+                            orch_error_t *err);
 
 /* store_replica.c, store_schedule.c: scale-out */
 orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,

@@ -16,7 +16,8 @@
 
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 /* A replica is alive while it heartbeats (every second or so) and has not stopped. */
-#define ALIVE(r) "(" r ".stop_time IS NULL AND " r ".heartbeat_time > now() - interval '15 seconds')"
+#define ALIVE(r)                                                                                   \
+    "(" r ".stop_time IS NULL AND " r ".heartbeat_time > now() - interval '15 seconds')"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -122,8 +123,13 @@ orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const ch
     for (size_t i = 0; i < nwfs; i++) {
         const orch_wf_reg_t *w = &wfs[i];
         snprintf(ver, sizeof(ver), "%d", w->version);
-        const char *p[7] = {w->name,     w->target,      w->description ? w->description : "",
-                            w->is_task ? "true" : "false", ver, w->steps_json, w->digest};
+        const char *p[7] = {w->name,
+                            w->target,
+                            w->description ? w->description : "",
+                            w->is_task ? "true" : "false",
+                            ver,
+                            w->steps_json,
+                            w->digest};
         rc = db_execp(r.c,
                       "INSERT INTO workflows (name, target, description, is_task) "
                       "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
@@ -229,6 +235,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
         goto out;
     /* Due processes whose workflow version no live replica has: failed with a clear reason
      * (the claim query of every replica skips them). */
+    // clang-format off
     rc = db_exec(
         r.c,
         "WITH t AS (SELECT p.process_id FROM processes p WHERE p.runnable "
@@ -251,6 +258,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
         "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "'new_status', 'failed', 'reason', 'WORKFLOW_VERSION_UNAVAILABLE') FROM u",
         NULL, err);
+    // clang-format on
 out:
     conn_put(&r);
     return rc;
@@ -265,8 +273,8 @@ orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *
     if (rc)
         return rc;
     rc = db_execp(r.c,
-                  "UPDATE replicas SET draining = true, stop_time = now() WHERE replica_id = $1",
-                  1, p, NULL, err);
+                  "UPDATE replicas SET draining = true, stop_time = now() WHERE replica_id = $1", 1,
+                  p, NULL, err);
     if (!rc)
         rc = db_execp(r.c,
                       "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
@@ -286,8 +294,7 @@ orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *
 /* ---- claim, step, commit --------------------------------------------------------------------- */
 
 orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                             int lease_ms, int max, orch_claim_t *out, size_t *n,
-                             orch_error_t *err)
+                             int lease_ms, int max, orch_claim_t *out, size_t *n, orch_error_t *err)
 {
     conn_ref_t r;
     PGresult *res = NULL;
@@ -358,21 +365,21 @@ orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_
         return rc;
     /* The pause switch is read in the same statement: a paused engine changes nothing. The
      * status change to running is an event of its own. */
-    rc = db_execp(
-        r.c,
-        "WITH u AS (UPDATE processes SET deadline_time = now() + $3::interval, "
-        "  running_step_key = $4, running_step_name = $5, last_status = 'running', "
-        "  update_time = now(), last_event_sequence = last_event_sequence + "
-        "  CASE WHEN last_status <> 'running' THEN 1 ELSE 0 END "
-        "  WHERE process_id = $1 AND lease_token = $2 AND NOT (SELECT paused FROM "
-        "  engine_settings) RETURNING process_id, last_event_sequence), "
-        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
-        "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
-        "  'old_status', $6::text, 'new_status', 'running', 'step_key', $4::text) FROM u "
-        "  WHERE $6 <> 'running') "
-        "SELECT (SELECT count(*) FROM u), (SELECT paused FROM engine_settings), "
-        "  clock_timestamp()::text",
-        6, (const char *[]){c->process_id, tok, iv, step_key, step_name, c->status}, &res, err);
+    rc = db_execp(r.c,
+                  "WITH u AS (UPDATE processes SET deadline_time = now() + $3::interval, "
+                  "  running_step_key = $4, running_step_name = $5, last_status = 'running', "
+                  "  update_time = now(), last_event_sequence = last_event_sequence + "
+                  "  CASE WHEN last_status <> 'running' THEN 1 ELSE 0 END "
+                  "  WHERE process_id = $1 AND lease_token = $2 AND NOT (SELECT paused FROM "
+                  "  engine_settings) RETURNING process_id, last_event_sequence), "
+                  "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+                  "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+                  "  'old_status', $6::text, 'new_status', 'running', 'step_key', $4::text) FROM u "
+                  "  WHERE $6 <> 'running') "
+                  "SELECT (SELECT count(*) FROM u), (SELECT paused FROM engine_settings), "
+                  "  clock_timestamp()::text",
+                  6, (const char *[]){c->process_id, tok, iv, step_key, step_name, c->status}, &res,
+                  err);
     if (rc)
         goto out;
     if (llv(res, 0, 0) != 1) {
@@ -479,8 +486,8 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
             goto out;
     }
     if (!res || PQntuples(res) == 0) {
-        const char *p[10] = {c->process_id, c->step_key,   c->step_name, c->step_status, state,
-                             delta,         error,        c->start_time, c->executed_by, tok};
+        const char *p[10] = {c->process_id, c->step_key, c->step_name,  c->step_status, state,
+                             delta,         error,       c->start_time, c->executed_by, tok};
         PQclear(res);
         res = NULL;
         rc = db_execp(tx->conn,
@@ -505,10 +512,9 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
         char s1[32], s2[32];
         snprintf(s1, sizeof(s1), "%lld", seq - (status_changed ? 1 : 0));
         snprintf(s2, sizeof(s2), "%lld", seq);
-        const char *p[8] = {ev_pid, s1, c->step_key, c->step_name, c->step_status,
-                            delta, c->old_status, c->process_status};
-        const char *pe[7] = {ev_pid, s1, c->step_key, c->step_name, c->step_status, delta,
-                             branch};
+        const char *p[8] = {ev_pid,         s1,    c->step_key,   c->step_name,
+                            c->step_status, delta, c->old_status, c->process_status};
+        const char *pe[7] = {ev_pid, s1, c->step_key, c->step_name, c->step_status, delta, branch};
         rc = db_execp(tx->conn,
                       "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
                       "($1, $2::bigint, 'step_committed', jsonb_build_object('step_key', $3::text, "
@@ -592,8 +598,7 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
     rc = db_execp(tx->conn,
                   "INSERT INTO input_states (process_id, input_type, inputs, given_by) "
                   "VALUES ($1, 'initial_state', $2::jsonb, $3)",
-                  3, (const char *[]){process_id, input ? input : "{}", np->created_by}, NULL,
-                  err);
+                  3, (const char *[]){process_id, input ? input : "{}", np->created_by}, NULL, err);
     if (!rc)
         rc = db_execp(tx->conn,
                       "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
@@ -610,6 +615,7 @@ out:
     return rc;
 }
 
+// clang-format off
 #define PROCESS_COLS                                                                           \
     "p.process_id, p.workflow_id, w.name, w.target, p.workflow_version, p.is_task, "          \
     "p.last_status, p.last_step, p.last_step_key, p.assignee, p.created_by, p.note, "          \
@@ -623,9 +629,10 @@ out:
     "(SELECT count(DISTINCT split_part(x.step_key, '.', 1)) FROM process_steps x WHERE "      \
     "x.process_id = p.process_id AND x.status IN ('success', 'skipped', 'complete')), "    \
     "coalesce(p.parent_process_id::text, ''), p.branch_key"
-#define PROCESS_FROM                                                                           \
-    " FROM processes p JOIN workflows w ON w.workflow_id = p.workflow_id "                    \
-    "JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND v.version = "              \
+// clang-format on
+#define PROCESS_FROM                                                                               \
+    " FROM processes p JOIN workflows w ON w.workflow_id = p.workflow_id "                         \
+    "JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND v.version = "                   \
     "p.workflow_version "
 #define NPROCESS_COLS 28
 
@@ -714,11 +721,13 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
         p->initial_state = json_object();
     }
     PQclear(res);
+    // clang-format off
     rc = db_execp(c,
                   "SELECT step_id, sequence, step_key, name, status, state, state_delta, error, "
                   US("start_time") ", " US("end_time") ", executed_by, retry_count "
                   "FROM process_steps WHERE process_id = $1 ORDER BY sequence",
                   1, prm, &res, err);
+    // clang-format on
     if (rc)
         return rc;
     p->nsteps = (size_t)PQntuples(res);
@@ -729,6 +738,7 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
     if (p->branch_key)
         return ORCH_OK;
     /* A top-level process: its parallel branches' audit rows too, in commit order. */
+    // clang-format off
     rc = db_execp(c,
                   "SELECT s.step_id, s.sequence, s.step_key, s.name, s.status, s.state, "
                   "s.state_delta, s.error, " US("s.start_time") ", " US("s.end_time") ", "
@@ -736,6 +746,7 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
                   "FROM processes b JOIN process_steps s ON s.process_id = b.process_id "
                   "WHERE b.parent_process_id = $1 ORDER BY s.end_time, s.step_id",
                   1, prm, &res, err);
+    // clang-format on
     if (rc)
         return rc;
     p->nbranch_steps = (size_t)PQntuples(res);
@@ -785,13 +796,14 @@ out:
     return rc;
 }
 
-/* ---- lists ------------------------------------------------------------------------------------ */
+/* ---- lists ------------------------------------------------------------------------------------
+ */
 
 static const char *const process_statuses[] = {
-    "created", "running",   "suspended",         "waiting",   "awaiting_callback", "aborted",
+    "created", "running",         "suspended",         "waiting",   "awaiting_callback", "aborted",
     "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed",           NULL};
-static const char *const targets[] = {"CREATE",   "MODIFY",    "TERMINATE",
-                                      "VALIDATE", "RECONCILE", "SYSTEM",    NULL};
+static const char *const targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VALIDATE",
+                                      "RECONCILE", "SYSTEM", NULL};
 
 static const db_filter_column_t process_cols[] = {
     {"process_id", "p.process_id", DB_COL_UUID, NULL},
@@ -836,8 +848,7 @@ static const struct {
 
 #define MAX_SORT 3
 
-static orch_err_t parse_order(const char *order_by, sort_key_t *keys, int *nkeys,
-                              orch_error_t *err)
+static orch_err_t parse_order(const char *order_by, sort_key_t *keys, int *nkeys, orch_error_t *err)
 {
     char buf[256], *save = NULL;
     *nkeys = 0;
@@ -867,8 +878,8 @@ static orch_err_t parse_order(const char *order_by, sort_key_t *keys, int *nkeys
                                       name);
         if (*nkeys == MAX_SORT)
             return orch_error_invalid(err, "order_by", "order by at most %d fields", MAX_SORT);
-        keys[(*nkeys)++] = (sort_key_t){sortable[j].expr, sortable[j].cast,
-                                        k == 2 && strcmp(dir, "desc") == 0};
+        keys[(*nkeys)++] =
+            (sort_key_t){sortable[j].expr, sortable[j].cast, k == 2 && strcmp(dir, "desc") == 0};
     }
     if (*nkeys == 0)
         return orch_error_invalid(err, "order_by", "order_by names no field");
@@ -947,8 +958,7 @@ orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_
     db_sql_append(&q, " ORDER BY ");
     for (int i = 0; i < nkeys; i++)
         db_sql_append(&q, "%s %s, ", keys[i].expr, keys[i].desc ? "DESC" : "ASC");
-    db_sql_append(&q, "p.process_id %s LIMIT %d", keys[0].desc ? "DESC" : "ASC",
-                  qy->page_size + 1);
+    db_sql_append(&q, "p.process_id %s LIMIT %d", keys[0].desc ? "DESC" : "ASC", qy->page_size + 1);
 
     rc = conn_get(st, NULL, ctx, &r, err);
     if (rc)
@@ -1056,11 +1066,11 @@ static orch_err_t lock_process(orch_tx_t *tx, const char *process_id, char *stat
     return ORCH_OK;
 }
 
-#define RESUME_SET                                                                             \
-    "last_status = 'resumed', runnable = true, next_run_time = now(), lease_owner = NULL, "    \
-    "lease_expires_time = NULL, lease_token = p.lease_token + 1, deadline_time = NULL, "        \
-    "running_step_key = NULL, running_step_name = NULL, failed_reason = NULL, "                 \
-    "failed_details = NULL, update_time = now(), last_event_sequence = "                        \
+#define RESUME_SET                                                                                 \
+    "last_status = 'resumed', runnable = true, next_run_time = now(), lease_owner = NULL, "        \
+    "lease_expires_time = NULL, lease_token = p.lease_token + 1, deadline_time = NULL, "           \
+    "running_step_key = NULL, running_step_name = NULL, failed_reason = NULL, "                    \
+    "failed_details = NULL, update_time = now(), last_event_sequence = "                           \
     "p.last_event_sequence + 1 "
 
 orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *actor,
@@ -1081,8 +1091,8 @@ orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *
      * callback step's action runs again with a new token; the old one stops working now. */
     if (strcmp(status, "awaiting_callback") == 0 &&
         (rc = db_execp(tx->conn,
-                       "DELETE FROM callbacks WHERE process_id = $1 AND delivered_time IS NULL",
-                       1, (const char *[]){process_id}, NULL, err)))
+                       "DELETE FROM callbacks WHERE process_id = $1 AND delivered_time IS NULL", 1,
+                       (const char *[]){process_id}, NULL, err)))
         return rc;
     rc = db_execp(tx->conn,
                   "WITH u AS (UPDATE processes p SET " RESUME_SET "WHERE process_id = $1 "
@@ -1167,8 +1177,7 @@ orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_
         return rc;
     if (!is_task)
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_A_TASK",
-                              "process %s is a workflow; only tasks can be deleted",
-                              process_id);
+                              "process %s is a workflow; only tasks can be deleted", process_id);
     if (strcmp(status, "running") == 0 || strcmp(status, "created") == 0 ||
         strcmp(status, "resumed") == 0)
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_RUNNING",
@@ -1181,11 +1190,11 @@ orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const cha
                                 orch_error_t *err)
 {
     PGresult *res = NULL;
-    orch_err_t rc = db_execp(tx->conn,
-                             "UPDATE processes SET note = $2, update_time = now() WHERE "
-                             "process_id = $1 RETURNING process_id",
-                             2, (const char *[]){process_id, note && *note ? note : NULL}, &res,
-                             err);
+    orch_err_t rc =
+        db_execp(tx->conn,
+                 "UPDATE processes SET note = $2, update_time = now() WHERE "
+                 "process_id = $1 RETURNING process_id",
+                 2, (const char *[]){process_id, note && *note ? note : NULL}, &res, err);
     if (!rc && PQntuples(res) != 1)
         rc = orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
                             process_id);
@@ -1205,10 +1214,9 @@ orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char
     *n = 0;
     db_sql_init(&q);
     pa = db_sql_param(&q, actor);
-    db_sql_append(&q,
-                  "WITH t AS (SELECT p.process_id, p.last_status" PROCESS_FROM
-                  "WHERE p.parent_process_id IS NULL AND p.is_task AND p.last_status IN "
-                  "('failed', 'waiting', 'api_unavailable', 'inconsistent_data')");
+    db_sql_append(&q, "WITH t AS (SELECT p.process_id, p.last_status" PROCESS_FROM
+                      "WHERE p.parent_process_id IS NULL AND p.is_task AND p.last_status IN "
+                      "('failed', 'waiting', 'api_unavailable', 'inconsistent_data')");
     rc = db_filter_compile(filter, process_cols, &q, err);
     if (rc)
         goto out;
@@ -1235,7 +1243,8 @@ out:
     return rc;
 }
 
-/* ---- the pause switch ------------------------------------------------------------------------- */
+/* ---- the pause switch -------------------------------------------------------------------------
+ */
 
 orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              orch_engine_status_t *out, orch_error_t *err)
@@ -1248,6 +1257,7 @@ orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     rc = conn_get(st, tx, ctx, &r, err);
     if (rc)
         return rc;
+    // clang-format off
     rc = db_exec(r.c,
                  "SELECT paused, coalesce(updated_by, ''), " US("update_time") ", "
                  "(SELECT count(*) FROM processes WHERE lease_owner IS NOT NULL AND "
@@ -1256,6 +1266,7 @@ orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
                  "interval '4500 milliseconds')), (SELECT count(*) FROM replicas r WHERE "
                  ALIVE("r") ") FROM engine_settings",
                  &res, err);
+    // clang-format on
     if (!rc && PQntuples(res) == 1) {
         out->paused = boolv(res, 0, 0);
         snprintf(out->updated_by, sizeof(out->updated_by), "%s", PQgetvalue(res, 0, 1));
@@ -1279,7 +1290,8 @@ orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, 
     return rc;
 }
 
-/* ---- workflows -------------------------------------------------------------------------------- */
+/* ---- workflows --------------------------------------------------------------------------------
+ */
 
 static const db_filter_column_t workflow_cols[] = {
     {"name", "w.name", DB_COL_TEXT, NULL},
@@ -1293,6 +1305,7 @@ static orch_err_t wf_fill(db_conn_t *c, orch_wf_info_t *w, bool all_versions, or
 {
     PGresult *res = NULL;
     const char *p[1] = {w->id};
+    // clang-format off
     orch_err_t rc = db_execp(
         c,
         all_versions
@@ -1306,6 +1319,7 @@ static orch_err_t wf_fill(db_conn_t *c, orch_wf_info_t *w, bool all_versions, or
               "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC "
               "LIMIT 1",
         1, p, &res, err);
+    // clang-format on
     if (rc)
         return rc;
     w->nversions = (size_t)PQntuples(res);
@@ -1348,9 +1362,11 @@ static orch_wf_info_t *row_to_wf(PGresult *res, int i)
     return w;
 }
 
+// clang-format off
 #define WF_COLS                                                                                \
     "SELECT w.workflow_id, w.name, w.description, w.target, w.is_task, " US("w.create_time")  \
     " FROM workflows w WHERE w.delete_time IS NULL"
+// clang-format on
 
 orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
                              int page_size, const char *page_token, orch_wf_info_t ***out,
@@ -1432,8 +1448,7 @@ orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char 
     rc = conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
-    rc = db_execp(r.c,
-                  id ? WF_COLS " AND w.workflow_id = $1" : WF_COLS " AND w.name = $1", 1,
+    rc = db_execp(r.c, id ? WF_COLS " AND w.workflow_id = $1" : WF_COLS " AND w.name = $1", 1,
                   (const char *[]){id ? id : name}, &res, err);
     if (rc)
         goto out;
@@ -1454,7 +1469,8 @@ out:
     return rc;
 }
 
-/* ---- the simulated inventory ------------------------------------------------------------------ */
+/* ---- the simulated inventory ------------------------------------------------------------------
+ */
 
 orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *owner,
                                   long long *value, orch_error_t *err)

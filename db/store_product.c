@@ -14,8 +14,8 @@ orch_err_t db__product_lock(orch_tx_t *tx, const char *product_id, orch_error_t 
 {
     PGresult *res = NULL;
     const char *p[1] = {product_id};
-    orch_err_t rc = db_execp(tx->conn, "SELECT 1 FROM products WHERE product_id = $1 FOR UPDATE",
-                             1, p, &res, err);
+    orch_err_t rc = db_execp(tx->conn, "SELECT 1 FROM products WHERE product_id = $1 FOR UPDATE", 1,
+                             p, &res, err);
     if (rc)
         return rc;
     if (PQntuples(res) == 0)
@@ -46,17 +46,16 @@ orch_err_t db__product_set(orch_tx_t *tx, const char *product_id, const char *de
                            orch_product_status_t status, int64_t *end_time_us, orch_error_t *err)
 {
     PGresult *res = NULL;
-    const char *p[3] = {product_id, description,
-                        status ? orch_product_status_name(status) : NULL};
-    orch_err_t rc = db_execp(
-        tx->conn,
-        "UPDATE products SET description = coalesce($2, description), "
-        "status = coalesce($3, status), "
-        "end_time = CASE WHEN $3 IS NULL THEN end_time WHEN $3 = 'end of life' "
-        "THEN coalesce(end_time, now()) ELSE NULL END "
-        "WHERE product_id = $1 "
-        "RETURNING coalesce((extract(epoch FROM end_time) * 1000000)::bigint, 0)",
-        3, p, &res, err);
+    const char *p[3] = {product_id, description, status ? orch_product_status_name(status) : NULL};
+    orch_err_t rc =
+        db_execp(tx->conn,
+                 "UPDATE products SET description = coalesce($2, description), "
+                 "status = coalesce($3, status), "
+                 "end_time = CASE WHEN $3 IS NULL THEN end_time WHEN $3 = 'end of life' "
+                 "THEN coalesce(end_time, now()) ELSE NULL END "
+                 "WHERE product_id = $1 "
+                 "RETURNING coalesce((extract(epoch FROM end_time) * 1000000)::bigint, 0)",
+                 3, p, &res, err);
     *end_time_us = 0;
     if (rc)
         return rc;

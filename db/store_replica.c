@@ -14,8 +14,8 @@
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 /* The state ListReplicas shows; LOST past the takeover threshold (--replica-dead-ms). A
  * format: the threshold is the one number in it. */
-#define REPLICA_STATE_FMT                                                                      \
-    "(CASE WHEN r.stop_time IS NOT NULL THEN 'stopped' WHEN r.draining THEN 'draining' "      \
+#define REPLICA_STATE_FMT                                                                          \
+    "(CASE WHEN r.stop_time IS NOT NULL THEN 'stopped' WHEN r.draining THEN 'draining' "           \
     "WHEN r.heartbeat_time < now() - interval '%d milliseconds' THEN 'lost' ELSE 'serving' END)"
 
 static char *dupv(PGresult *res, int row, int col)
@@ -69,6 +69,7 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
     rc = orch_page_token_parse(page_token, binding, &pos, err);
     if (rc)
         goto out;
+    // clang-format off
     db_sql_append(&q,
                   "SELECT r.replica_id, r.hostname, coalesce(r.listen_address, ''), "
                   "r.build_version, %s, " US("r.start_time") ", "
@@ -79,6 +80,7 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
                   "(workflow_id) WHERE rv.replica_id = r.replica_id), r.start_time::text "
                   "FROM replicas r WHERE true",
                   state_sql);
+    // clang-format on
     db_sql_append(&cq, "SELECT count(*) FROM replicas r WHERE true");
     if (dflt) {
         db_sql_append(&q, " AND r.heartbeat_time > now() - interval '24 hours'");

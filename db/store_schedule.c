@@ -36,12 +36,14 @@ static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t 
     return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
 }
 
+// clang-format off
 #define SCHEDULE_COLS                                                                          \
     "s.schedule_id, s.name, w.name, s.user_inputs::text, s.kind, s.interval_seconds, "         \
     US("s.start_time") ", s.cron_expression, " US("s.run_at") ", s.enabled, "                  \
     US("s.next_run_time") ", " US("s.last_run_time") ", (SELECT sr.process_id FROM "           \
     "schedule_runs sr WHERE sr.schedule_id = s.schedule_id ORDER BY sr.due_time DESC LIMIT 1), " \
     "s.version, s.created_by, " US("s.create_time") ", " US("s.update_time")
+// clang-format on
 #define SCHEDULE_FROM " FROM schedules s JOIN workflows w ON w.workflow_id = s.workflow_id "
 #define NSCHEDULE_COLS 17
 
@@ -77,7 +79,9 @@ static void row_to_schedule(PGresult *res, int i, orch_schedule_t *s)
 static orch_err_t db_now_us(db_conn_t *c, int64_t *now, orch_error_t *err)
 {
     PGresult *res = NULL;
+    // clang-format off
     orch_err_t rc = db_exec(c, "SELECT " US("now()"), &res, err);
+    // clang-format on
     if (!rc)
         *now = llv(res, 0, 0);
     PQclear(res);
@@ -125,9 +129,8 @@ orch_err_t db__schedule_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
 static orch_err_t check_workflow(db_conn_t *c, const char *name, orch_error_t *err)
 {
     PGresult *res = NULL;
-    orch_err_t rc = db_execp(c,
-                             "SELECT 1 FROM workflows WHERE name = $1 AND delete_time IS NULL", 1,
-                             (const char *[]){name}, &res, err);
+    orch_err_t rc = db_execp(c, "SELECT 1 FROM workflows WHERE name = $1 AND delete_time IS NULL",
+                             1, (const char *[]){name}, &res, err);
     if (!rc && PQntuples(res) != 1)
         rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_NOT_FOUND", "no workflow is named %s",
                             name);
@@ -185,6 +188,7 @@ orch_err_t db__schedule_insert(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *
         const char *p[11];
         memcpy(p, pp.p, sizeof(pp.p));
         p[10] = s->created_by;
+        // clang-format off
         rc = db_execp(tx->conn,
                       "INSERT INTO schedules (name, workflow_id, kind, interval_seconds, "
                       "start_time, cron_expression, run_at, user_inputs, enabled, next_run_time, "
@@ -192,6 +196,7 @@ orch_err_t db__schedule_insert(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *
                       TS("$7") ", $8::jsonb, $9::boolean, " TS("$10") ", $11 FROM workflows w "
                       "WHERE w.name = $2 ON CONFLICT (name) DO NOTHING RETURNING schedule_id",
                       11, p, &res, err);
+        // clang-format on
     }
     free(pp.inputs);
     if (rc)
@@ -227,6 +232,7 @@ orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, o
         memcpy(p, pp.p, sizeof(pp.p));
         p[10] = id;
         p[11] = ver;
+        // clang-format off
         rc = db_execp(tx->conn,
                       "UPDATE schedules SET name = $1, workflow_id = (SELECT workflow_id FROM "
                       "workflows WHERE name = $2), kind = $3, interval_seconds = $4::int, "
@@ -235,6 +241,7 @@ orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, o
                       ", version = version + 1, update_time = now() "
                       "WHERE schedule_id = $11 AND version = $12 RETURNING schedule_id",
                       12, p, &res, err);
+        // clang-format on
     }
     free(pp.inputs);
     if (rc == ORCH_ALREADY_EXISTS)
@@ -243,8 +250,8 @@ orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, o
         return rc;
     if (PQntuples(res) != 1)
         rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
-                            "schedule %s changed since version %lld was read; read it again",
-                            id, (long long)s->version);
+                            "schedule %s changed since version %lld was read; read it again", id,
+                            (long long)s->version);
     PQclear(res);
     if (rc)
         return rc;
@@ -372,11 +379,13 @@ static orch_err_t fire_one(orch_tx_t *tx, const char *replica_id, int *fired, or
     orch_err_t rc;
 
     *fired = 0;
+    // clang-format off
     rc = db_exec(tx->conn,
                  "SELECT " SCHEDULE_COLS ", " US("now()") ", (SELECT paused FROM engine_settings)"
                  SCHEDULE_FROM "WHERE s.enabled AND s.next_run_time <= now() "
                  "ORDER BY s.next_run_time LIMIT 1 FOR UPDATE OF s SKIP LOCKED",
                  &res, err);
+    // clang-format on
     if (rc)
         return rc;
     if (PQntuples(res) != 1 || PQgetvalue(res, 0, NSCHEDULE_COLS + 1)[0] == 't') {
@@ -422,8 +431,7 @@ static orch_err_t fire_one(orch_tx_t *tx, const char *replica_id, int *fired, or
                                      .initial_state = s.user_inputs};
             rc = version[0] ? db__process_create(tx, &np, pid, err)
                             : orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
-                                             "workflow %s has no registered version",
-                                             s.workflow);
+                                             "workflow %s has no registered version", s.workflow);
             free(by);
         }
         if (!rc)
@@ -437,11 +445,13 @@ static orch_err_t fire_one(orch_tx_t *tx, const char *replica_id, int *fired, or
     anchor = s.kind == ORCH_SCHEDULE_INTERVAL && s.start_us ? s.start_us : s.next_run_us;
     next = orch_schedule_next_after_fire(&s, anchor, s.next_run_us, now);
     snprintf(nextp, sizeof(nextp), "%lld", (long long)next);
+    // clang-format off
     rc = db_execp(tx->conn,
                   "UPDATE schedules SET last_run_time = next_run_time, next_run_time = " TS("$2")
                   ", enabled = enabled AND $2 IS NOT NULL, update_time = now() "
                   "WHERE schedule_id = $1",
                   2, (const char *[]){s.id, next ? nextp : NULL}, NULL, err);
+    // clang-format on
     if (!rc)
         orch_info("schedule", "'%s' fired%s: process %s (next due %s)", s.name,
                   inserted ? "" : " before (due time already recorded)", pid[0] ? pid : "-",
@@ -497,8 +507,7 @@ orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
         return rc;
     rc = db_now_us(tx->conn, &now, err);
     for (size_t i = 0; !rc && i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-        orch_schedule_t s = {.kind = defaults[i].cron ? ORCH_SCHEDULE_CRON
-                                                      : ORCH_SCHEDULE_INTERVAL,
+        orch_schedule_t s = {.kind = defaults[i].cron ? ORCH_SCHEDULE_CRON : ORCH_SCHEDULE_INTERVAL,
                              .interval_s = defaults[i].interval_s,
                              .cron = (char *)defaults[i].cron};
         char next[32], iv[16];
@@ -506,6 +515,7 @@ orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
         snprintf(iv, sizeof(iv), "%d", defaults[i].interval_s);
         /* Only the first replica this database ever had loads them (replica rows are
          * history), so a default an operator deleted stays deleted. */
+        // clang-format off
         rc = db_execp(tx->conn,
                       "INSERT INTO schedules (name, workflow_id, kind, interval_seconds, "
                       "cron_expression, enabled, next_run_time, created_by) SELECT $1, "
@@ -519,6 +529,7 @@ orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
                                        iv, defaults[i].cron, defaults[i].enabled ? "true" : "false",
                                        next, replica_id},
                       NULL, err);
+        // clang-format on
     }
     if (rc) {
         db__tx_rollback(tx);

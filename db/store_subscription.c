@@ -71,15 +71,15 @@ static void conn_put(conn_ref_t *r)
 
 /* ---- load --------------------------------------------------------------------------- */
 
-#define INSTANCES_OF(ids)                                                                      \
-    "SELECT si.subscription_id AS for_sub, si.subscription_instance_id AS id, "                \
-    "si.subscription_id AS owner, si.product_block_id, si.label "                              \
-    "FROM subscription_instances si WHERE si.subscription_id = ANY(" ids ") "                  \
-    "UNION ALL "                                                                               \
-    "SELECT p.subscription_id, c.subscription_instance_id, c.subscription_id, "                \
-    "c.product_block_id, c.label FROM subscription_instance_relations r "                      \
-    "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id "            \
-    "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id "           \
+#define INSTANCES_OF(ids)                                                                          \
+    "SELECT si.subscription_id AS for_sub, si.subscription_instance_id AS id, "                    \
+    "si.subscription_id AS owner, si.product_block_id, si.label "                                  \
+    "FROM subscription_instances si WHERE si.subscription_id = ANY(" ids ") "                      \
+    "UNION ALL "                                                                                   \
+    "SELECT p.subscription_id, c.subscription_instance_id, c.subscription_id, "                    \
+    "c.product_block_id, c.label FROM subscription_instance_relations r "                          \
+    "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id "                \
+    "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id "               \
     "WHERE p.subscription_id = ANY(" ids ") AND c.subscription_id <> p.subscription_id"
 
 static int find_index(char **ids, size_t n, const char *id)
@@ -106,21 +106,23 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
         out[i] = NULL;
         b[i] = orch_sub_builder_new(cat);
     }
+    // clang-format off
     rc = db_execp(c,
                   for_update
                       ? "SELECT s.subscription_id, s.product_id, s.customer_id, s.description, "
-                        "s.note, s.status, s.in_sync, s.version, " US("s.start_time") ", " US(
-                            "s.end_time") ", " US("s.create_time") ", " US("s.update_time") ", "
+                        "s.note, s.status, s.in_sync, s.version, " US("s.start_time") ", "
+                        US("s.end_time") ", " US("s.create_time") ", " US("s.update_time") ", "
                         "m.metadata::text, coalesce(m.version, 0) FROM subscriptions s "
                         "LEFT JOIN subscription_metadata m USING (subscription_id) "
                         "WHERE s.subscription_id = ANY($1::uuid[]) FOR UPDATE OF s"
                       : "SELECT s.subscription_id, s.product_id, s.customer_id, s.description, "
-                        "s.note, s.status, s.in_sync, s.version, " US("s.start_time") ", " US(
-                            "s.end_time") ", " US("s.create_time") ", " US("s.update_time") ", "
+                        "s.note, s.status, s.in_sync, s.version, " US("s.start_time") ", "
+                        US("s.end_time") ", " US("s.create_time") ", " US("s.update_time") ", "
                         "m.metadata::text, coalesce(m.version, 0) FROM subscriptions s "
                         "LEFT JOIN subscription_metadata m USING (subscription_id) "
                         "WHERE s.subscription_id = ANY($1::uuid[])",
                   1, p, &res, err);
+    // clang-format on
     if (rc)
         goto out;
     for (int r = 0; r < PQntuples(res); r++) {
@@ -164,6 +166,7 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
     }
     PQclear(res);
     res = NULL;
+    // clang-format off
 
     rc = db_execp(c,
                   "WITH inst AS (" INSTANCES_OF("$1::uuid[]") ") "
@@ -172,6 +175,7 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
                   "JOIN subscription_instance_values v ON v.subscription_instance_id = inst.id "
                   "JOIN resource_types rt USING (resource_type_id)",
                   1, p, &res, err);
+    // clang-format on
     if (rc)
         goto out;
     for (int r = 0; r < PQntuples(res); r++) {
@@ -201,6 +205,7 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
     }
     PQclear(res);
     res = NULL;
+    // clang-format off
 
     rc = db_execp(c,
                   "SELECT subscription_id, customer_description_id, customer_id, description, "
@@ -208,6 +213,7 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
                   "FROM subscription_customer_descriptions "
                   "WHERE subscription_id = ANY($1::uuid[]) ORDER BY customer_id",
                   1, p, &res, err);
+    // clang-format on
     if (rc)
         goto out;
     for (int r = 0; r < PQntuples(res); r++) {
@@ -288,9 +294,9 @@ orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
 
 /* The subscription's change events for WatchSubscription, in the save's transaction: one
  * per kind of change, numbered under the row lock the save holds. */
-static orch_err_t write_events(db_conn_t *c, const orch_subscription_t *sub,
-                               const char *old_status, bool old_in_sync, bool attrs_changed,
-                               bool fields_changed, orch_error_t *err)
+static orch_err_t write_events(db_conn_t *c, const orch_subscription_t *sub, const char *old_status,
+                               bool old_in_sync, bool attrs_changed, bool fields_changed,
+                               orch_error_t *err)
 {
     const char *kinds[5], *payloads[5];
     char *pl[5] = {0}, *ka = NULL, *pa = NULL, n[8];
@@ -324,14 +330,15 @@ static orch_err_t write_events(db_conn_t *c, const orch_subscription_t *sub,
     snprintf(n, sizeof(n), "%zu", k);
     {
         const char *p[4] = {sub->id, n, ka, pa};
-        rc = db_execp(c,
-                      "WITH u AS (UPDATE subscriptions SET last_event_sequence = "
-                      "  last_event_sequence + $2::int WHERE subscription_id = $1 "
-                      "  RETURNING last_event_sequence) "
-                      "INSERT INTO subscription_events (subscription_id, sequence, kind, payload) "
-                      "SELECT $1, u.last_event_sequence - $2::int + e.ord, e.kind, e.payload "
-                      "FROM u, unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e(kind, payload, ord)",
-                      4, p, NULL, err);
+        rc = db_execp(
+            c,
+            "WITH u AS (UPDATE subscriptions SET last_event_sequence = "
+            "  last_event_sequence + $2::int WHERE subscription_id = $1 "
+            "  RETURNING last_event_sequence) "
+            "INSERT INTO subscription_events (subscription_id, sequence, kind, payload) "
+            "SELECT $1, u.last_event_sequence - $2::int + e.ord, e.kind, e.payload "
+            "FROM u, unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS e(kind, payload, ord)",
+            4, p, NULL, err);
     }
     for (size_t i = 0; i < k; i++)
         free(pl[i]);
@@ -371,6 +378,7 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
         p2[9] = en_us;
         /* Times: start/end come from the domain's lifecycle, as "set or not"; their values
          * are PostgreSQL's clock at the first save that sets them. */
+        // clang-format off
         if (sub->version == 0)
             rc = db_execp(c,
                           "INSERT INTO subscriptions (subscription_id, product_id, customer_id, "
@@ -378,8 +386,8 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
                           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint + 1, "
                           "CASE WHEN $9::bigint > 0 THEN now() END, "
                           "CASE WHEN $10::bigint > 0 THEN now() END) "
-                          "RETURNING version, " US("start_time") ", " US("end_time") ", " US(
-                              "create_time") ", " US("update_time") ", NULL, NULL, true",
+                          "RETURNING version, " US("start_time") ", " US("end_time") ", "
+                          US("create_time") ", " US("update_time") ", NULL, NULL, true",
                           10, p2, &res, err);
         else
             rc = db_execp(c,
@@ -392,11 +400,12 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
                           "FROM (SELECT status, in_sync, description, note, customer_id "
                           "  FROM subscriptions WHERE subscription_id = $1) o "
                           "WHERE s.subscription_id = $1 AND s.version = $8 AND s.product_id = $2 "
-                          "RETURNING s.version, " US("s.start_time") ", " US("s.end_time") ", " US(
-                              "s.create_time") ", " US("s.update_time") ", o.status, o.in_sync, "
+                          "RETURNING s.version, " US("s.start_time") ", " US("s.end_time") ", "
+                          US("s.create_time") ", " US("s.update_time") ", o.status, o.in_sync, "
                           "(o.description <> $4 OR o.note IS DISTINCT FROM $5 "
                           "  OR o.customer_id <> $3)",
                           10, p2, &res, err);
+        // clang-format on
     }
     if (rc)
         goto out;
@@ -481,8 +490,7 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
                           "AND NOT (subscription_instance_id = ANY($2::uuid[]))",
                           2, pd, NULL, err);
             if (rc == ORCH_FAILED_PRECONDITION)
-                rc = orch_error_set(err, ORCH_FAILED_PRECONDITION,
-                                    "IN_USE_BY_OTHER_SUBSCRIPTIONS",
+                rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "IN_USE_BY_OTHER_SUBSCRIPTIONS",
                                     "a block removed from subscription %s is still used by "
                                     "another subscription",
                                     sub->id);
@@ -559,8 +567,7 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
                       4, p, NULL, err);
         if (rc == ORCH_FAILED_PRECONDITION)
             rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REFERENCE_NOT_FOUND",
-                                "subscription %s references a block that does not exist",
-                                sub->id);
+                                "subscription %s references a block that does not exist", sub->id);
         if (rc)
             goto out;
     }
@@ -578,12 +585,13 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
         free(cc);
         {
             const char *p[3] = {b[0], b[1], b[2]};
-            rc = db_execp(c,
-                          "SELECT t.c FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS t(c, o, b) "
-                          "LEFT JOIN subscription_instances si ON si.subscription_instance_id = t.c "
-                          "WHERE si.subscription_id IS DISTINCT FROM t.o "
-                          "OR si.product_block_id IS DISTINCT FROM t.b LIMIT 1",
-                          3, p, &res, err);
+            rc =
+                db_execp(c,
+                         "SELECT t.c FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS t(c, o, b) "
+                         "LEFT JOIN subscription_instances si ON si.subscription_instance_id = t.c "
+                         "WHERE si.subscription_id IS DISTINCT FROM t.o "
+                         "OR si.product_block_id IS DISTINCT FROM t.b LIMIT 1",
+                         3, p, &res, err);
         }
         for (int k = 0; k < 3; k++)
             free(b[k]);
@@ -625,8 +633,8 @@ out:
 
 /* ---- list --------------------------------------------------------------------------- */
 
-static const char *const sub_statuses[] = {"initial",  "provisioning", "active",
-                                           "migrating", "disabled",     "terminated", NULL};
+static const char *const sub_statuses[] = {"initial",  "provisioning", "active", "migrating",
+                                           "disabled", "terminated",   NULL};
 
 static const db_filter_column_t sub_columns[] = {
     {"subscription_id", "s.subscription_id", DB_COL_UUID, NULL},
@@ -750,8 +758,8 @@ orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_cata
         }
         *bar = '\0';
         int pk = db_sql_param(&where, pos), pid = db_sql_param(&where, bar + 1);
-        db_sql_append(&sql, " AND (%s, s.subscription_id) %s ($%d::%s, $%d::uuid)",
-                      orders[oi].expr, desc ? "<" : ">", pk, orders[oi].cast, pid);
+        db_sql_append(&sql, " AND (%s, s.subscription_id) %s ($%d::%s, $%d::uuid)", orders[oi].expr,
+                      desc ? "<" : ">", pk, orders[oi].cast, pid);
     }
     db_sql_append(&sql, " ORDER BY %s %s, s.subscription_id %s LIMIT %d", orders[oi].expr,
                   desc ? "DESC" : "ASC", desc ? "DESC" : "ASC", limit + 1);
@@ -807,11 +815,12 @@ orch_err_t db__sub_count_unfinished(orch_tx_t *tx, const char *subscription_id, 
 {
     PGresult *res = NULL;
     const char *p[1] = {subscription_id};
-    orch_err_t rc = db_execp(tx->conn,
-                             "SELECT count(*) FROM processes_subscriptions ps "
-                             "JOIN processes pr USING (process_id) WHERE ps.subscription_id = $1 "
-                             "AND NOT pr.is_task AND pr.last_status NOT IN ('completed', 'aborted')",
-                             1, p, &res, err);
+    orch_err_t rc =
+        db_execp(tx->conn,
+                 "SELECT count(*) FROM processes_subscriptions ps "
+                 "JOIN processes pr USING (process_id) WHERE ps.subscription_id = $1 "
+                 "AND NOT pr.is_task AND pr.last_status NOT IN ('completed', 'aborted')",
+                 1, p, &res, err);
     *n = 0;
     if (rc)
         return rc;
@@ -820,8 +829,8 @@ orch_err_t db__sub_count_unfinished(orch_tx_t *tx, const char *subscription_id, 
     return ORCH_OK;
 }
 
-orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id,
-                                const json_t *metadata, int64_t *version, orch_error_t *err)
+orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id, const json_t *metadata,
+                                int64_t *version, orch_error_t *err)
 {
     PGresult *res = NULL;
     char ver[32], *meta = json_dumps(metadata, JSON_COMPACT);
@@ -858,9 +867,11 @@ static void cd_from_row(PGresult *res, orch_customer_description_t *out)
     out->update_time_us = atoll(PQgetvalue(res, 0, 5));
 }
 
+// clang-format off
 #define CD_COLS                                                                                \
     "customer_description_id, customer_id, description, version, " US("create_time") ", " US(  \
         "update_time")
+// clang-format on
 
 orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
                          const char *description, orch_customer_description_t *out,
@@ -889,8 +900,7 @@ orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char 
 }
 
 orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                      const char *customer_id, orch_customer_description_t *out,
-                      orch_error_t *err)
+                      const char *customer_id, orch_customer_description_t *out, orch_error_t *err)
 {
     conn_ref_t r;
     PGresult *res = NULL;
@@ -919,8 +929,8 @@ orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subsc
 }
 
 orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                         const char *description, int64_t version,
-                         orch_customer_description_t *out, orch_error_t *err)
+                         const char *description, int64_t version, orch_customer_description_t *out,
+                         orch_error_t *err)
 {
     PGresult *res = NULL;
     char ver[32];

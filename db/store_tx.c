@@ -7,8 +7,7 @@
 #include "db/store_internal.h"
 #include "domain/alloc.h"
 
-orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
-                        orch_error_t *err)
+orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out, orch_error_t *err)
 {
     db_store_t *s = (db_store_t *)st;
     orch_tx_t *tx;

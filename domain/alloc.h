@@ -13,8 +13,7 @@ char *orch_strndup(const char *s, size_t n) __attribute__((returns_nonnull, mall
 char *orch_asprintf(const char *fmt, ...) __attribute__((returns_nonnull, format(printf, 1, 2)));
 
 /* Broken invariant: log file and line, abort. Never used for bad input. */
-#define orch_assert(cond)                                                                      \
-    ((cond) ? (void)0 : orch__assert_fail(#cond, __FILE__, __LINE__))
+#define orch_assert(cond) ((cond) ? (void)0 : orch__assert_fail(#cond, __FILE__, __LINE__))
 void orch__assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
 
 #endif

@@ -15,7 +15,8 @@ void orch_arena_free(orch_arena_t *a); /* frees every allocation; NULL ok */
 void *orch_arena_alloc(orch_arena_t *a, size_t n);
 char *orch_arena_strdup(orch_arena_t *a, const char *s); /* NULL -> "" */
 char *orch_arena_strndup(orch_arena_t *a, const char *s, size_t n);
-char *orch_arena_printf(orch_arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *orch_arena_printf(orch_arena_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Bytes handed out so far (for limits). */
 size_t orch_arena_used(const orch_arena_t *a);

@@ -10,20 +10,20 @@
 #include <stddef.h>
 
 /* X(name, default reason, text) */
-#define ORCH_ERRNO_MAP(X)                                                                      \
-    X(OK, "", "ok")                                                                            \
-    X(INVALID_ARGUMENT, "INVALID_ARGUMENT", "invalid argument")                                \
-    X(NOT_FOUND, "NOT_FOUND", "not found")                                                     \
-    X(ALREADY_EXISTS, "ALREADY_EXISTS", "already exists")                                      \
-    X(FAILED_PRECONDITION, "FAILED_PRECONDITION", "failed precondition")                       \
-    X(ABORTED, "ABORTED", "aborted")                                                           \
-    X(UNAUTHENTICATED, "UNAUTHENTICATED", "unauthenticated")                                   \
-    X(PERMISSION_DENIED, "PERMISSION_DENIED", "permission denied")                             \
-    X(RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED", "resource exhausted")                          \
-    X(DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "deadline exceeded")                             \
-    X(CANCELLED, "CANCELLED", "cancelled")                                                     \
-    X(UNAVAILABLE, "DATABASE_UNAVAILABLE", "unavailable")                                      \
-    X(UNIMPLEMENTED, "UNIMPLEMENTED", "unimplemented")                                         \
+#define ORCH_ERRNO_MAP(X)                                                                          \
+    X(OK, "", "ok")                                                                                \
+    X(INVALID_ARGUMENT, "INVALID_ARGUMENT", "invalid argument")                                    \
+    X(NOT_FOUND, "NOT_FOUND", "not found")                                                         \
+    X(ALREADY_EXISTS, "ALREADY_EXISTS", "already exists")                                          \
+    X(FAILED_PRECONDITION, "FAILED_PRECONDITION", "failed precondition")                           \
+    X(ABORTED, "ABORTED", "aborted")                                                               \
+    X(UNAUTHENTICATED, "UNAUTHENTICATED", "unauthenticated")                                       \
+    X(PERMISSION_DENIED, "PERMISSION_DENIED", "permission denied")                                 \
+    X(RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED", "resource exhausted")                              \
+    X(DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "deadline exceeded")                                 \
+    X(CANCELLED, "CANCELLED", "cancelled")                                                         \
+    X(UNAVAILABLE, "DATABASE_UNAVAILABLE", "unavailable")                                          \
+    X(UNIMPLEMENTED, "UNIMPLEMENTED", "unimplemented")                                             \
     X(INTERNAL, "INTERNAL", "internal error")
 
 typedef enum {

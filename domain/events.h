@@ -11,10 +11,10 @@
 typedef struct orch_event {
     char process_id[37];
     int64_t sequence;
-    char kind[64];    /* process_created, step_committed, status_changed, callback_progress */
-    int64_t time_us;  /* commit time, PostgreSQL's clock */
-    json_t *payload;  /* an object, owned */
-    char cursor[64];  /* "<tx>:<event_id>" */
+    char kind[64];   /* process_created, step_committed, status_changed, callback_progress */
+    int64_t time_us; /* commit time, PostgreSQL's clock */
+    json_t *payload; /* an object, owned */
+    char cursor[64]; /* "<tx>:<event_id>" */
 } orch_event_t;
 
 void orch_events_free(orch_event_t *ev, size_t n); /* frees payloads and the array */

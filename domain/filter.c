@@ -88,8 +88,8 @@ static bool at_keyword(parser_t *p, const char *kw)
 
 static bool is_word_char(char c)
 {
-    return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-' || c == '+' ||
-           c == '*' || (unsigned char)c >= 0x80;
+    return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-' || c == '+' || c == '*' ||
+           (unsigned char)c >= 0x80;
 }
 
 static bool is_value_char(char c)

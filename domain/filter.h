@@ -31,7 +31,12 @@ void orch_filter_free(orch_filter_t *f);
 bool orch_filter_match(const orch_filter_t *f, orch_filter_get_fn get, const void *obj);
 
 /* Read-only access to the parsed tree, for compilers (db/filter_sql.c turns it into SQL). */
-typedef enum { ORCH_FILTER_AND, ORCH_FILTER_OR, ORCH_FILTER_NOT, ORCH_FILTER_CMP } orch_filter_kind_t;
+typedef enum {
+    ORCH_FILTER_AND,
+    ORCH_FILTER_OR,
+    ORCH_FILTER_NOT,
+    ORCH_FILTER_CMP
+} orch_filter_kind_t;
 typedef enum {
     ORCH_FILTER_EQ,
     ORCH_FILTER_NE,

@@ -15,10 +15,10 @@ int orch_log_set_format(const char *format);
 void orch__log(orch_log_level_t level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define orch_log(level, module, ...)                                                           \
-    do {                                                                                       \
-        if ((level) >= orch__log_level)                                                        \
-            orch__log((level), (module), __VA_ARGS__);                                         \
+#define orch_log(level, module, ...)                                                               \
+    do {                                                                                           \
+        if ((level) >= orch__log_level)                                                            \
+            orch__log((level), (module), __VA_ARGS__);                                             \
     } while (0)
 #define orch_debug(module, ...) orch_log(ORCH_LOG_DEBUG, module, __VA_ARGS__)
 #define orch_info(module, ...) orch_log(ORCH_LOG_INFO, module, __VA_ARGS__)

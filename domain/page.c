@@ -46,8 +46,8 @@ static char *b64url_encode(const char *in, size_t n)
     char *out = orch_malloc(n * 4 / 3 + 4), *o = out;
     size_t i;
     for (i = 0; i + 2 < n; i += 3) {
-        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 |
-                     (unsigned char)in[i + 2];
+        unsigned v =
+            (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
         *o++ = b64[v >> 18 & 63];
         *o++ = b64[v >> 12 & 63];
         *o++ = b64[v >> 6 & 63];
@@ -132,8 +132,8 @@ orch_err_t orch_page_token_parse(const char *token, const char *binding, char **
         return orch_error_invalid(err, "page_token", "is too long to be a page token");
     raw = b64url_decode(token, &len);
     /* Layout: "1|" 16 hex "|" position "|" 16 hex. */
-    if (!raw || len < 2 + 16 + 1 + 1 + 16 || memchr(raw, '\0', len) ||
-        strncmp(raw, "1|", 2) != 0 || raw[18] != '|' || raw[len - 17] != '|')
+    if (!raw || len < 2 + 16 + 1 + 1 + 16 || memchr(raw, '\0', len) || strncmp(raw, "1|", 2) != 0 ||
+        raw[18] != '|' || raw[len - 17] != '|')
         goto bad;
     check = strtoull(raw + len - 16, &end, 16);
     if (*end)

@@ -29,12 +29,12 @@ typedef struct orch_process {
     char *target; /* "CREATE" ... */
     int version;
     bool is_task;
-    char *status; /* last_status */
+    char *status;                                                   /* last_status */
     char *last_step, *last_step_key, *assignee, *created_by, *note; /* NULL = none */
     char *failed_reason;
-    json_t *failed_details; /* NULL = none */
+    json_t *failed_details;                           /* NULL = none */
     int64_t start_us, update_us, end_us, next_run_us; /* 0 = unset */
-    char product_id[37];  /* "" = none */
+    char product_id[37];                              /* "" = none */
     char **subscription_ids;
     size_t nsubscriptions;
     char *customer_id; /* NULL = none */
@@ -75,11 +75,11 @@ typedef struct orch_claim {
 typedef struct orch_step_commit {
     const char *process_id;
     int64_t lease_token;
-    const char *old_status;     /* the status the claim saw */
+    const char *old_status; /* the status the claim saw */
     const char *step_key, *step_name, *step_status;
     const json_t *state, *delta, *error; /* error may be NULL */
-    const char *start_time;     /* when the step began, as the database wrote it */
-    const char *process_status; /* the process's new last_status */
+    const char *start_time;              /* when the step began, as the database wrote it */
+    const char *process_status;          /* the process's new last_status */
     bool runnable, finished;
     int64_t next_run_delay_ms;
     int retry_count;
@@ -113,7 +113,7 @@ typedef struct orch_wf_reg {
 typedef struct orch_process_new {
     const char *workflow;
     int version;
-    const char *product_id; /* NULL = none */
+    const char *product_id;        /* NULL = none */
     const char *created_by, *note; /* NULL = none */
     const json_t *initial_state;
 } orch_process_new_t;
@@ -151,7 +151,7 @@ void orch_admin_actions_free(orch_admin_action_t *a, size_t n);
 /* The engine switch. */
 typedef struct orch_engine_status {
     bool paused;
-    int running; /* processes holding a live lease */
+    int running;  /* processes holding a live lease */
     int replicas; /* replicas heartbeating */
     int64_t update_us;
     char updated_by[256];

@@ -8,12 +8,12 @@
 #include <jansson.h>
 
 #include "catalog/catalog.h"
-#include "subscription/subscription.h"
 #include "ctx.h"
 #include "errors.h"
 #include "events.h"
 #include "process.h"
 #include "schedule/schedule.h"
+#include "subscription/subscription.h"
 
 typedef struct orch_store orch_store_t;
 
@@ -77,8 +77,8 @@ typedef struct orch_store_ops {
     orch_err_t (*idem_claim)(orch_tx_t *tx, const char *request_id, const char *method,
                              const unsigned char hash[32], orch_idem_t *state,
                              unsigned char **response, size_t *len, orch_error_t *err);
-    orch_err_t (*idem_record)(orch_tx_t *tx, const char *request_id,
-                              const unsigned char *response, size_t len, orch_error_t *err);
+    orch_err_t (*idem_record)(orch_tx_t *tx, const char *request_id, const unsigned char *response,
+                              size_t len, orch_error_t *err);
 
     /* Products. product_lock takes the product's row lock for the rest of tx (NOT_FOUND if
      * absent); product_count_live counts its subscriptions that are not terminated;
@@ -96,8 +96,8 @@ typedef struct orch_store_ops {
      * a fixed number of statements whatever the tree's size; tx NULL = outside a unit of
      * work; for_update locks the row until tx ends. NOT_FOUND if absent. */
     orch_err_t (*sub_load)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                           const orch_catalog_t *cat, const char *subscription_id,
-                           bool for_update, orch_subscription_t **out, orch_error_t *err);
+                           const orch_catalog_t *cat, const char *subscription_id, bool for_update,
+                           orch_subscription_t **out, orch_error_t *err);
     /* Saves sub in tx: the row (optimistic lock on sub->version: ABORTED VERSION_CONFLICT
      * when someone else saved since it was loaded; version 0 = insert), its owned
      * instances, values and relations (orphans deleted), its search text. On success
@@ -163,8 +163,8 @@ typedef struct orch_store_ops {
     /* Heartbeat and housekeeping, every few seconds per replica: heartbeat_time, renews the
      * leases this replica holds (never past a step's deadline_time), fails processes whose
      * step overran its deadline and due processes whose version no live replica has. */
-    orch_err_t (*engine_heartbeat)(orch_store_t *st, const orch_ctx_t *ctx,
-                                   const char *replica_id, int lease_ms, orch_error_t *err);
+    orch_err_t (*engine_heartbeat)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                   int lease_ms, orch_error_t *err);
     /* Clean stop: draining/stop_time, releases every lease held, forgets its versions. */
     orch_err_t (*engine_stop)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                               orch_error_t *err);
@@ -178,8 +178,8 @@ typedef struct orch_store_ops {
      * c->step_started gets the database's clock. *paused: the engine is paused (nothing
      * changed then). */
     orch_err_t (*process_step_begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
-                                     const char *step_key, const char *step_name,
-                                     int timeout_ms, bool *paused, orch_error_t *err);
+                                     const char *step_key, const char *step_name, int timeout_ms,
+                                     bool *paused, orch_error_t *err);
     /* Commits one step's outcome in tx (which already holds the step's own changes): the
      * fenced process update, the audit row (an identical repeated failure of the last row
      * bumps its retry_count instead), linked subscriptions and the events.
@@ -204,9 +204,8 @@ typedef struct orch_store_ops {
                                const orch_process_query_t *q, orch_process_page_t *page,
                                orch_error_t *err);
     /* Counts per (is_task, status) of processes matching filter. *out: caller frees. */
-    orch_err_t (*process_status_counts)(orch_store_t *st, const orch_ctx_t *ctx,
-                                        const char *filter, orch_status_count_t **out, size_t *n,
-                                        orch_error_t *err);
+    orch_err_t (*process_status_counts)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
+                                        orch_status_count_t **out, size_t *n, orch_error_t *err);
     /* Retry from the failed step (failed, api_unavailable, inconsistent_data, waiting), or
      * run the callback step's action again (awaiting_callback: its undelivered tokens stop
      * working): resumed and runnable now. FAILED_PRECONDITION PROCESS_NOT_RETRIABLE
@@ -231,10 +230,9 @@ typedef struct orch_store_ops {
     orch_err_t (*engine_set_paused)(orch_tx_t *tx, bool paused, const char *actor,
                                     orch_error_t *err);
     /* The audit log of admin calls: one row in tx, the unit of work of the change. */
-    orch_err_t (*admin_action_record)(orch_tx_t *tx, const char *actor_kind,
-                                      const char *actor_name, const char *method,
-                                      const char *target, const char *request_id,
-                                      orch_error_t *err);
+    orch_err_t (*admin_action_record)(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
+                                      const char *method, const char *target,
+                                      const char *request_id, orch_error_t *err);
     /* Newest first: at most limit actions with id < before_id (0 = from the newest), only
      * of method / target when non-empty. *out: caller frees with orch_admin_actions_free. */
     orch_err_t (*admin_action_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
@@ -266,17 +264,16 @@ typedef struct orch_store_ops {
      * input_states row (masked inputs, given_by), the step's success row (state, delta,
      * executed_by = actor), status resumed and runnable, events. FAILED_PRECONDITION
      * PROCESS_NOT_SUSPENDED unless the process is suspended at step_key. */
-    orch_err_t (*process_resume_input)(orch_tx_t *tx, const char *process_id,
-                                       const char *step_key, const char *step_name,
-                                       const json_t *masked_inputs, const json_t *state,
-                                       const json_t *delta, const char *actor, orch_error_t *err);
+    orch_err_t (*process_resume_input)(orch_tx_t *tx, const char *process_id, const char *step_key,
+                                       const char *step_name, const json_t *masked_inputs,
+                                       const json_t *state, const json_t *delta, const char *actor,
+                                       orch_error_t *err);
     /* Secret answers (forms.h, orch_form_secrets): keeps one form's overlay apart from the
      * audit log; step_key "" for the start form, else the input step (given again for the
      * same step, it replaces the earlier one). Forgotten when the process completes or is
      * aborted. */
-    orch_err_t (*process_secrets_put)(orch_tx_t *tx, const char *process_id,
-                                      const char *step_key, const json_t *overlay,
-                                      orch_error_t *err);
+    orch_err_t (*process_secrets_put)(orch_tx_t *tx, const char *process_id, const char *step_key,
+                                      const json_t *overlay, orch_error_t *err);
     /* The process's overlays deep-merged in the order given; *out = NULL when it has none.
      * For the engine only: no RPC ever returns them. tx may be NULL. */
     orch_err_t (*process_secrets_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -295,8 +292,7 @@ typedef struct orch_store_ops {
     /* Records progress of an undelivered callback and a callback_progress event (payload:
      * step_key, message, progress). PERMISSION_DENIED CALLBACK_TOKEN_INVALID otherwise. */
     orch_err_t (*callback_progress)(orch_tx_t *tx, const char *process_id, const char *token,
-                                    const char *message, const json_t *progress,
-                                    orch_error_t *err);
+                                    const char *message, const json_t *progress, orch_error_t *err);
     /* Fails processes awaiting a callback past its expiry (reason CALLBACK_TIMEOUT), with a
      * failed audit row; *n: how many. */
     orch_err_t (*callback_fail_expired)(orch_store_t *st, const orch_ctx_t *ctx, int *n,
@@ -342,9 +338,8 @@ typedef struct orch_store_ops {
     /* Fires up to max due schedules (unless the engine is paused), each in its own
      * transaction: the schedule_runs row, the task process (latest version a live replica
      * runs), the next due time. *fired: how many. */
-    orch_err_t (*schedule_fire_due)(orch_store_t *st, const orch_ctx_t *ctx,
-                                    const char *replica_id, int max, int *fired,
-                                    orch_error_t *err);
+    orch_err_t (*schedule_fire_due)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                    int max, int *fired, orch_error_t *err);
     /* Loads the default schedules when replica_id is the first replica this database ever
      * had (never again, so an operator's deletion sticks). */
     orch_err_t (*schedule_load_defaults)(orch_store_t *st, const orch_ctx_t *ctx,
@@ -366,9 +361,9 @@ typedef struct orch_store_ops {
      * (running, not runnable, no lease) until its last branch settles (the migration 0008
      * trigger wakes it then; at once when every branch has settled already). */
     orch_err_t (*branch_start)(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                               const char *parallel_key, const char *const *create,
-                               size_t ncreate, const json_t *state, const char *const *rerun,
-                               size_t nrerun, const char *actor, orch_error_t *err);
+                               const char *parallel_key, const char *const *create, size_t ncreate,
+                               const json_t *state, const char *const *rerun, size_t nrerun,
+                               const char *actor, orch_error_t *err);
     /* RetryProcess of a process that failed at a parallel step, for the branches named
      * (n = 0: every failed one): they run again from their failed step, the others are left
      * as they are, the process waits for the join (running). *handled = false (nothing
@@ -376,9 +371,9 @@ typedef struct orch_store_ops {
      * branch named was re-run already and has not failed again. INVALID_ARGUMENT naming
      * "branches" for a name that is not a failed branch; FAILED_PRECONDITION
      * PROCESS_NOT_RETRIABLE for a branch process (retry its parent). */
-    orch_err_t (*process_retry_branches)(orch_tx_t *tx, const char *process_id,
-                                         const char *actor, const char *const *names, size_t n,
-                                         bool *handled, bool *already, orch_error_t *err);
+    orch_err_t (*process_retry_branches)(orch_tx_t *tx, const char *process_id, const char *actor,
+                                         const char *const *names, size_t n, bool *handled,
+                                         bool *already, orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

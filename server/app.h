@@ -29,8 +29,7 @@ struct srv_health *srv_health_new(void);
 void srv_health_free(struct srv_health *h);
 /* The process-watch hub: started before the server, freed after it stopped (every stream
  * closed). srv_watch_notify is the LISTEN callback for orch_process_events. */
-struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms, int max_total,
-                                int max_per_client);
+struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms, int max_total, int max_per_client);
 void srv_watch_free(struct srv_watch *h);
 /* Stops the hub thread (no more sends); the drain then ends the streams. NULL ok. */
 void srv_watch_stop(struct srv_watch *h);

@@ -48,25 +48,23 @@ static const opt_t opts[] = {
     {"pool-size", "ORCH_POOL_SIZE", T_INT, "8", OFF(pool_size), 1, 1000,
      "database connections in the pool", false},
     {"migrate", "ORCH_MIGRATE", T_STR, "auto", OFF(migrate), 0, 0,
-     "auto: migrate then serve; only: migrate then exit; check: refuse a pending migration",
-     false},
+     "auto: migrate then serve; only: migrate then exit; check: refuse a pending migration", false},
     {"log-level", "ORCH_LOG_LEVEL", T_STR, "info", OFF(log_level), 0, 0,
      "debug, info, warn or error", false},
     {"log-format", "ORCH_LOG_FORMAT", T_STR, "text", OFF(log_format), 0, 0,
      "text or json (one JSON object per line)", false},
     {"grace", "ORCH_GRACE", T_INT, "10", OFF(grace_seconds), 0, 3600,
      "seconds calls in flight may take to finish on SIGTERM", false},
-    {"max-message-bytes", "ORCH_MAX_MESSAGE_BYTES", T_INT, "4194304", OFF(max_message_bytes),
-     1024, 64 * 1024 * 1024, "largest request message accepted", false},
-    {"keepalive-time-ms", "ORCH_KEEPALIVE_TIME_MS", T_INT, "0", OFF(keepalive_time_ms), 0,
-     86400000, "HTTP/2 keepalive ping interval to clients (0: the gRPC default)", false},
+    {"max-message-bytes", "ORCH_MAX_MESSAGE_BYTES", T_INT, "4194304", OFF(max_message_bytes), 1024,
+     64 * 1024 * 1024, "largest request message accepted", false},
+    {"keepalive-time-ms", "ORCH_KEEPALIVE_TIME_MS", T_INT, "0", OFF(keepalive_time_ms), 0, 86400000,
+     "HTTP/2 keepalive ping interval to clients (0: the gRPC default)", false},
     {"max-connection-age-ms", "ORCH_MAX_CONNECTION_AGE_MS", T_INT, "0", OFF(max_connection_age_ms),
      0, 2147483647, "close client connections after this age so meshes re-balance (0: never)",
      false},
     {"max-concurrent-streams", "ORCH_MAX_CONCURRENT_STREAMS", T_INT, "2000",
      OFF(max_concurrent_streams), 1, 1000000,
-     "calls (streams) one HTTP/2 connection may have open at once; more wait in the client",
-     false},
+     "calls (streams) one HTTP/2 connection may have open at once; more wait in the client", false},
     {"max-watchers", "ORCH_MAX_WATCHERS", T_INT, "10000", OFF(max_watchers), 1, 1000000,
      "watch streams this replica serves in all (more: RESOURCE_EXHAUSTED)", false},
     {"max-watchers-per-client", "ORCH_MAX_WATCHERS_PER_CLIENT", T_INT, "1000",
@@ -83,8 +81,7 @@ static const opt_t opts[] = {
      "lease of a running process; a dead replica's processes are taken over after it", false},
     {"poll-ms", "ORCH_POLL_MS", T_INT, "2000", OFF(poll_ms), 10, 600000,
      "how often idle workers look for work when no notification woke them", false},
-    {"replica-dead-ms", "ORCH_REPLICA_DEAD_MS", T_INT, "4500", OFF(replica_dead_ms), 2000,
-     3600000,
+    {"replica-dead-ms", "ORCH_REPLICA_DEAD_MS", T_INT, "4500", OFF(replica_dead_ms), 2000, 3600000,
      "a replica whose heartbeat (every second) is older than this is lost: the live replicas "
      "take its processes over without waiting for the leases to expire",
      false},
@@ -119,8 +116,7 @@ static void usage(FILE *out)
                  "set through its environment variable; a flag wins over the environment.\n\n");
     for (size_t i = 0; i < NOPTS; i++)
         fprintf(out, "  --%-18s %-4s %s\n  %-20s      env %s, default %s\n", opts[i].flag,
-                opts[i].type == T_INT ? "N" : "STR", opts[i].help, "", opts[i].env,
-                opts[i].def);
+                opts[i].type == T_INT ? "N" : "STR", opts[i].help, "", opts[i].env, opts[i].def);
     fprintf(out, "  --%-18s      print the version and exit\n", "version");
     fprintf(out, "  --%-18s      print this help and exit\n", "help");
 }
@@ -137,8 +133,9 @@ static int set_value(srv_settings_t *s, const opt_t *o, const char *v, const cha
     char *end;
     long n = strtol(v, &end, 10);
     if (!*v || *end || n < o->min || n > o->max) {
-        fprintf(stderr, "orchestratord: %s for --%s must be a whole number from %d to %d, not "
-                        "'%s'\n",
+        fprintf(stderr,
+                "orchestratord: %s for --%s must be a whole number from %d to %d, not "
+                "'%s'\n",
                 origin, o->flag, o->min, o->max, v);
         return -1;
     }

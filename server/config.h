@@ -25,15 +25,15 @@ typedef struct srv_settings {
     int watch_stall_ms;
     int max_concurrent_streams; /* per HTTP/2 connection */
     int max_watchers, max_watchers_per_client;
-    int workers;  /* engine worker threads */
-    int lease_ms; /* process lease */
-    int poll_ms;  /* idle workers' polling fallback */
+    int workers;         /* engine worker threads */
+    int lease_ms;        /* process lease */
+    int poll_ms;         /* idle workers' polling fallback */
     int replica_dead_ms; /* heartbeat age past which a replica is lost and taken over */
     /* security (docs/SECURITY.md) */
-    char *tls_cert;       /* PEM certificate chain; "" = plaintext */
-    char *tls_key;        /* PEM private key */
-    char *tls_client_ca;  /* PEM CA bundle; set = mutual TLS */
-    char *auth;           /* "on" or "off" */
+    char *tls_cert;      /* PEM certificate chain; "" = plaintext */
+    char *tls_key;       /* PEM private key */
+    char *tls_client_ca; /* PEM CA bundle; set = mutual TLS */
+    char *auth;          /* "on" or "off" */
     char *jwt_secret_file;
     char *jwt_public_key_file;
     char *jwt_issuer;

@@ -1,6 +1,7 @@
 /* orchestratord: reads the configuration, migrates the database, synchronises the
  * catalogue, serves gRPC until SIGINT/SIGTERM, then drains and exits 0. Only wiring here. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <pthread.h>
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "db/listen.h"
@@ -236,7 +236,8 @@ static bool check_definitions(orch_catalog_t *cat)
     }
     ok = rep.nerrors == 0;
     if (!ok)
-        orch_err("main", "refusing to start: %zu error%s in the workflow and product "
+        orch_err("main",
+                 "refusing to start: %zu error%s in the workflow and product "
                  "definitions (see the lines above)",
                  rep.nerrors, rep.nerrors == 1 ? "" : "s");
     else
@@ -335,8 +336,7 @@ int main(int argc, char **argv)
                   srv_auth_describe(auth));
         auth_live = srv_auth_live_new(auth); /* owns auth from here */
         auth = NULL;
-    }
-    else
+    } else
         orch_warn("main",
                   "authentication is OFF (--auth=off): anyone who reaches %s may call "
                   "every method, admin ones included; for local development only",
@@ -416,13 +416,13 @@ int main(int argc, char **argv)
         }
     }
     /* Due schedules and the takeover of dead replicas' processes. */
-    scheduler = orch_scheduler_start(app.store, orch_engine_replica_id(engine), 200,
-                                     cfg.replica_dead_ms);
+    scheduler =
+        orch_scheduler_start(app.store, orch_engine_replica_id(engine), 200, cfg.replica_dead_ms);
     listener = db_listener_new(cfg.database_url);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
-    app.watch = srv_watch_new(&app, cfg.watch_stall_ms, cfg.max_watchers,
-                              cfg.max_watchers_per_client);
+    app.watch =
+        srv_watch_new(&app, cfg.watch_stall_ms, cfg.max_watchers, cfg.max_watchers_per_client);
     db_listener_subscribe(listener, "orch_process_events", srv_watch_notify, app.watch);
     db_listener_subscribe(listener, "orch_subscription_events", srv_watch_notify, app.watch);
     db_listener_start(listener);
@@ -467,10 +467,8 @@ int main(int argc, char **argv)
     /* The health-only port first: once the main port answers, so does the probes' port (a
      * client that saw the main port serving never finds the other one closed). */
     if (cfg.health_listen[0]) {
-        health_srv = srv_server_new(&(srv_config_t){.listen = cfg.health_listen,
-                                                    .threads = 1,
-                                                    .max_message_bytes = 4096,
-                                                    .app = &app});
+        health_srv = srv_server_new(&(srv_config_t){
+            .listen = cfg.health_listen, .threads = 1, .max_message_bytes = 4096, .app = &app});
         srv_server_add_methods(health_srv, srv_health_methods);
         if (srv_server_start(health_srv, &err)) {
             orch_err("main", "health port: %s", err.message);
@@ -495,8 +493,7 @@ int main(int argc, char **argv)
         }
         orch_error_init(&err);
         if (srv_auth_live_reload(auth_live, &auth_cfg, &err))
-            orch_warn("main", "SIGHUP: keys not reloaded, the running ones stay: %s",
-                      err.message);
+            orch_warn("main", "SIGHUP: keys not reloaded, the running ones stay: %s", err.message);
     }
     orch_info("main", "%s: draining (grace %d s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
               cfg.grace_seconds);

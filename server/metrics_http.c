@@ -46,8 +46,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     return ret;
 }
 
-orch_err_t srv_metrics_http_start(const char *listen, srv_metrics_http_t **out,
-                                  orch_error_t *err)
+orch_err_t srv_metrics_http_start(const char *listen, srv_metrics_http_t **out, orch_error_t *err)
 {
     struct sockaddr_in addr = {0};
     char host[64];

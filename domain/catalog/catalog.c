@@ -22,7 +22,7 @@ struct orch_catalog {
     orch_resource_type_t *rtypes;
     size_t nrtypes;
     bool validated;
-    pthread_rwlock_t lock; /* guards product status and description */
+    pthread_rwlock_t lock;  /* guards product status and description */
     pthread_mutex_t change; /* orch_catalog_change_lock */
 };
 
@@ -106,8 +106,7 @@ static int cmp_block(const void *a, const void *b)
 
 static int cmp_product(const void *a, const void *b)
 {
-    return strcmp(((const orch_product_t *)a)->def->name,
-                  ((const orch_product_t *)b)->def->name);
+    return strcmp(((const orch_product_t *)a)->def->name, ((const orch_product_t *)b)->def->name);
 }
 
 static int cmp_block_key(const void *key, const void *elem)
@@ -159,8 +158,7 @@ orch_resource_type_t *orch_catalog_find_resource_type(orch_catalog_t *cat, const
 
 static int cmp_rtype(const void *a, const void *b)
 {
-    return strcmp(((const orch_resource_type_t *)a)->name,
-                  ((const orch_resource_type_t *)b)->name);
+    return strcmp(((const orch_resource_type_t *)a)->name, ((const orch_resource_type_t *)b)->name);
 }
 
 /* One entry per distinct field name; a name used with two types is a definition error. */
@@ -170,8 +168,7 @@ const orch_product_t *orch_catalog_find_product(const orch_catalog_t *cat, const
 {
     if (!name)
         return NULL;
-    return bsearch(name, cat->products, cat->nproducts, sizeof(orch_product_t),
-                   cmp_product_key);
+    return bsearch(name, cat->products, cat->nproducts, sizeof(orch_product_t), cmp_product_key);
 }
 
 const orch_product_t *orch_catalog_find_product_id(const orch_catalog_t *cat, const char *id)
@@ -189,12 +186,11 @@ static orch_err_t collect_blocks(orch_product_t *p, const orch_block_t *b,
     for (size_t i = 0; i < depth; i++)
         if (stack[i] == b)
             return orch_error_set(err, ORCH_FAILED_PRECONDITION, "CATALOG_INVALID",
-                                  "product '%s': product block '%s' contains itself",
-                                  p->def->name, b->def->name);
+                                  "product '%s': product block '%s' contains itself", p->def->name,
+                                  b->def->name);
     if (depth >= 32)
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "CATALOG_INVALID",
-                              "product '%s': product blocks nested deeper than 32",
-                              p->def->name);
+                              "product '%s': product blocks nested deeper than 32", p->def->name);
     stack[depth] = b;
     for (size_t i = 0; i < p->nblocks; i++)
         if (p->blocks[i] == b)
@@ -210,7 +206,7 @@ children:
     return ORCH_OK;
 }
 
-#define invalid(err, ...)                                                                     \
+#define invalid(err, ...)                                                                          \
     orch_error_set((err), ORCH_FAILED_PRECONDITION, "CATALOG_INVALID", __VA_ARGS__)
 
 orch_err_t orch_catalog_validate(orch_catalog_t *cat, orch_error_t *err)
@@ -397,8 +393,7 @@ orch_err_t orch_catalog_update_product(const orch_catalog_t *cat, struct orch_st
 
     (void)cat;
     if (description && strlen(description) > 2000)
-        return orch_error_invalid(err, "product.description",
-                                  "is longer than 2000 characters");
+        return orch_error_invalid(err, "product.description", "is longer than 2000 characters");
     rc = st->ops->product_lock(tx, p->id, err);
     if (rc)
         return rc;
@@ -568,10 +563,10 @@ static const char *rtype_name(const void *obj)
     return ((const orch_resource_type_t *)obj)->name;
 }
 
-static const char *const product_fields[] = {"name",   "description", "product_type", "tag",
-                                             "status", "product_id",  NULL};
-static const char *const block_fields[] = {"name", "description", "tag", "status",
-                                           "product_block_id", NULL};
+static const char *const product_fields[] = {
+    "name", "description", "product_type", "tag", "status", "product_id", NULL};
+static const char *const block_fields[] = {"name",   "description",      "tag",
+                                           "status", "product_block_id", NULL};
 static const char *const rtype_fields[] = {"resource_type", "description", "resource_type_id",
                                            NULL};
 
@@ -580,8 +575,8 @@ orch_err_t orch_catalog_list_products(orch_catalog_t *cat, const char *filter, i
                                       size_t *n, size_t *total, char **next_token,
                                       orch_error_t *err)
 {
-    pager_t pg = {cat->products, cat->nproducts, sizeof(orch_product_t), product_get,
-                  product_name, product_fields};
+    pager_t pg = {cat->products, cat->nproducts, sizeof(orch_product_t),
+                  product_get,   product_name,   product_fields};
     return page_items(cat, &pg, filter, page_size, page_token, (const void ***)out, n, total,
                       next_token, err);
 }
@@ -590,26 +585,25 @@ orch_err_t orch_catalog_list_blocks(orch_catalog_t *cat, const char *filter, int
                                     const char *page_token, const orch_block_t ***out, size_t *n,
                                     size_t *total, char **next_token, orch_error_t *err)
 {
-    pager_t pg = {cat->blocks, cat->nblocks, sizeof(orch_block_t), block_get, block_name,
-                  block_fields};
+    pager_t pg = {cat->blocks, cat->nblocks, sizeof(orch_block_t),
+                  block_get,   block_name,   block_fields};
     return page_items(cat, &pg, filter, page_size, page_token, (const void ***)out, n, total,
                       next_token, err);
 }
 
-orch_err_t orch_catalog_list_resource_types(orch_catalog_t *cat, const char *filter,
-                                            int page_size, const char *page_token,
+orch_err_t orch_catalog_list_resource_types(orch_catalog_t *cat, const char *filter, int page_size,
+                                            const char *page_token,
                                             const orch_resource_type_t ***out, size_t *n,
                                             size_t *total, char **next_token, orch_error_t *err)
 {
-    pager_t pg = {cat->rtypes, cat->nrtypes, sizeof(orch_resource_type_t), rtype_get,
-                  rtype_name, rtype_fields};
+    pager_t pg = {cat->rtypes, cat->nrtypes, sizeof(orch_resource_type_t),
+                  rtype_get,   rtype_name,   rtype_fields};
     return page_items(cat, &pg, filter, page_size, page_token, (const void ***)out, n, total,
                       next_token, err);
 }
 
 orch_err_t orch_catalog_get_block(const orch_catalog_t *cat, const char *id, const char *name,
-                                  const char *id_field, const orch_block_t **out,
-                                  orch_error_t *err)
+                                  const char *id_field, const orch_block_t **out, orch_error_t *err)
 {
     *out = NULL;
     if (id && *id) {
@@ -643,8 +637,8 @@ orch_err_t orch_catalog_get_product(const orch_catalog_t *cat, const char *id, c
             return rc;
         *out = orch_catalog_find_product_id(cat, id);
         if (!*out)
-            return orch_error_set(err, ORCH_NOT_FOUND, "PRODUCT_NOT_FOUND",
-                                  "no product has id %s", id);
+            return orch_error_set(err, ORCH_NOT_FOUND, "PRODUCT_NOT_FOUND", "no product has id %s",
+                                  id);
         return ORCH_OK;
     }
     if (name && *name) {

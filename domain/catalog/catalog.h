@@ -59,7 +59,7 @@ typedef struct orch_child_def {
 
 typedef struct orch_block_def {
     const char *name, *description, *tag;
-    const orch_field_def_t *fields; /* terminated by {NULL} */
+    const orch_field_def_t *fields;   /* terminated by {NULL} */
     const orch_child_def_t *children; /* terminated by {NULL} */
 } orch_block_def_t;
 
@@ -135,7 +135,7 @@ void orch_catalog_add_block_from(orch_catalog_t *cat, const orch_block_def_t *de
 void orch_catalog_add_product_from(orch_catalog_t *cat, const orch_product_def_t *def,
                                    const char *symbol, const char *file);
 #define ORCH_CATALOG_ADD_BLOCK(cat, def) orch_catalog_add_block_from((cat), &(def), #def, __FILE__)
-#define ORCH_CATALOG_ADD_PRODUCT(cat, def)                                                     \
+#define ORCH_CATALOG_ADD_PRODUCT(cat, def)                                                         \
     orch_catalog_add_product_from((cat), &(def), #def, __FILE__)
 
 /* Checks names (unique, non-empty), references (root and child blocks exist), counts
@@ -178,7 +178,7 @@ void orch_catalog_change_unlock(orch_catalog_t *cat);
 
 /* Names used on the wire and in filters: "active", "pre production", ... */
 const char *orch_product_status_name(orch_product_status_t s);
-orch_product_status_t orch_product_status_parse(const char *s); /* UNSPECIFIED if unknown */
+orch_product_status_t orch_product_status_parse(const char *s);  /* UNSPECIFIED if unknown */
 const char *orch_workflow_target_name(orch_workflow_target_t t); /* "CREATE" ... */
 const char *orch_field_type_name(orch_field_type_t t);           /* "string" ... */
 
@@ -196,8 +196,8 @@ orch_err_t orch_catalog_list_products(orch_catalog_t *cat, const char *filter, i
 orch_err_t orch_catalog_list_blocks(orch_catalog_t *cat, const char *filter, int page_size,
                                     const char *page_token, const orch_block_t ***out, size_t *n,
                                     size_t *total, char **next_token, orch_error_t *err);
-orch_err_t orch_catalog_list_resource_types(orch_catalog_t *cat, const char *filter,
-                                            int page_size, const char *page_token,
+orch_err_t orch_catalog_list_resource_types(orch_catalog_t *cat, const char *filter, int page_size,
+                                            const char *page_token,
                                             const orch_resource_type_t ***out, size_t *n,
                                             size_t *total, char **next_token, orch_error_t *err);
 /* A block by id (lower-case UUID, INVALID_ARGUMENT naming id_field otherwise) or name. */

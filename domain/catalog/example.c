@@ -5,7 +5,10 @@
 
 #include "catalog.h"
 
-#define F(n, t, req, desc) {n, t, req, false, desc, NULL}
+#define F(n, t, req, desc)                                                                         \
+    {                                                                                              \
+        n, t, req, false, desc, NULL                                                               \
+    }
 #define REQ true
 #define OPT false
 
@@ -100,30 +103,32 @@ static const orch_child_def_t vc_children[] = {
 static const orch_block_def_t blocks[] = {
     {"NodeBlock", "A network node (router or switch)", "NODE", node_fields, NULL},
     {"PortBlock", "A customer-facing port on a node", "PORT", port_fields, port_children},
-    {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields,
-     core_port_children},
+    {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields, core_port_children},
     {"CoreLinkBlock", "A link between two nodes in the core", "CORE_LINK", core_link_fields,
      core_link_children},
     {"SAPBlock", "Service access point: a port and a VLAN", "SAP", sap_fields, sap_children},
-    {"VirtualCircuitBlock", "An L2 virtual circuit between service access points", "VC",
-     vc_fields, vc_children},
+    {"VirtualCircuitBlock", "An L2 virtual circuit between service access points", "VC", vc_fields,
+     vc_children},
 };
 
-#define LIFECYCLE(kind, what)                                                                  \
-    {"create_" kind, ORCH_TARGET_CREATE, "Create " what},                                      \
-        {"modify_" kind, ORCH_TARGET_MODIFY, "Modify " what},                                  \
-        {"terminate_" kind, ORCH_TARGET_TERMINATE, "Terminate " what},                         \
-        {"validate_" kind, ORCH_TARGET_VALIDATE, "Validate " what},                            \
-        {"modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"}
+#define LIFECYCLE(kind, what)                                                                      \
+    {"create_" kind, ORCH_TARGET_CREATE, "Create " what},                                          \
+        {"modify_" kind, ORCH_TARGET_MODIFY, "Modify " what},                                      \
+        {"terminate_" kind, ORCH_TARGET_TERMINATE, "Terminate " what},                             \
+        {"validate_" kind, ORCH_TARGET_VALIDATE, "Validate " what},                                \
+    {                                                                                              \
+        "modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"                     \
+    }
 
 static const orch_workflow_ref_t node_workflows[] = {LIFECYCLE("node", "node"), {0}};
 static const orch_workflow_ref_t port_workflows[] = {LIFECYCLE("port", "port"), {0}};
-static const orch_workflow_ref_t core_link_workflows[] = {LIFECYCLE("core_link", "core link"),
-                                                          {0}};
+static const orch_workflow_ref_t core_link_workflows[] = {LIFECYCLE("core_link", "core link"), {0}};
 static const orch_workflow_ref_t l2vpn_workflows[] = {
+    // clang-format off
     LIFECYCLE("l2vpn", "L2VPN"),
     {"reconcile_l2vpn", ORCH_TARGET_RECONCILE, "Reconcile an L2VPN with the network"},
     {0}};
+// clang-format on
 
 static const orch_fixed_input_t fi_cisco[] = {{"node_type", "Cisco"}, {0}};
 static const orch_fixed_input_t fi_nokia[] = {{"node_type", "Nokia"}, {0}};
@@ -133,14 +138,14 @@ static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
 static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
 
 static const orch_product_def_t products[] = {
-    {"node Cisco", "Cisco network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
-     fi_cisco, node_workflows},
-    {"node Nokia", "Nokia network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
-     fi_nokia, node_workflows},
-    {"node Cumulus", "Cumulus Linux network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE,
-     "NodeBlock", fi_cumulus, node_workflows},
-    {"node FRR", "FRRouting network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
-     fi_frr, node_workflows},
+    {"node Cisco", "Cisco network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_cisco,
+     node_workflows},
+    {"node Nokia", "Nokia network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_nokia,
+     node_workflows},
+    {"node Cumulus", "Cumulus Linux network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
+     fi_cumulus, node_workflows},
+    {"node FRR", "FRRouting network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_frr,
+     node_workflows},
     {"port 10G", "10 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
      fi_10g, port_workflows},
     {"port 100G", "100 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",

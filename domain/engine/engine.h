@@ -83,10 +83,10 @@ typedef enum {
  * JSON values and the message. */
 typedef struct orch_step_result {
     orch_step_outcome_t outcome;
-    json_t *changes;   /* SUCCESS: a JSON object (owned; NULL = no changes) */
-    char reason[64];   /* FAIL / WAIT / ABORT: UPPER_SNAKE reason */
-    char *message;     /* FAIL / WAIT / ABORT: a sentence for people (owned, may be NULL) */
-    json_t *details;   /* FAIL / WAIT: structured details (owned, may be NULL) */
+    json_t *changes; /* SUCCESS: a JSON object (owned; NULL = no changes) */
+    char reason[64]; /* FAIL / WAIT / ABORT: UPPER_SNAKE reason */
+    char *message;   /* FAIL / WAIT / ABORT: a sentence for people (owned, may be NULL) */
+    json_t *details; /* FAIL / WAIT: structured details (owned, may be NULL) */
 } orch_step_result_t;
 
 /* changes: a JSON object, stolen (NULL = none). */
@@ -107,10 +107,10 @@ void orch_step_result_cleanup(orch_step_result_t *r);
 
 /* What a step may use. Borrowed for the duration of the call. */
 typedef struct orch_step_ctx {
-    const char *process_id;  /* lower-case UUID */
-    const char *step_key;    /* the running step's stable key */
+    const char *process_id; /* lower-case UUID */
+    const char *step_key;   /* the running step's stable key */
     const char *step_name;
-    const char *workflow;    /* workflow name */
+    const char *workflow; /* workflow name */
     int workflow_version;
     /* Earlier failed or waiting attempts of this step (0 on the first run). */
     int attempt;
@@ -146,7 +146,7 @@ bool orch_state_bool(const json_t *state, const char *key, bool dflt);
 /* ---- Declaring steps ----------------------------------------------------------------------- */
 
 typedef enum {
-    ORCH_KIND_STEP = 1,     /* values equal to the proto StepKind */
+    ORCH_KIND_STEP = 1, /* values equal to the proto StepKind */
     ORCH_KIND_RETRY = 2,
     ORCH_KIND_CONDITIONAL = 3,
     ORCH_KIND_GROUP = 4,
@@ -164,14 +164,14 @@ typedef struct orch_step_def {
     const char *key;  /* stable key: [a-z0-9_]+, unique in the workflow version */
     const char *name; /* for people */
     orch_step_kind_t kind;
-    orch_step_fn fn;           /* STEP, RETRY, CONDITIONAL */
-    orch_step_pred_fn pred;    /* CONDITIONAL: false = skipped */
-    const char *condition;     /* CONDITIONAL: the predicate in words */
+    orch_step_fn fn;                      /* STEP, RETRY, CONDITIONAL */
+    orch_step_pred_fn pred;               /* CONDITIONAL: false = skipped */
+    const char *condition;                /* CONDITIONAL: the predicate in words */
     const struct orch_step_def *children; /* GROUP: terminated by {0} */
-    int timeout_ms;      /* one run's time-out; 0 = the engine default */
-    int max_attempts;    /* RETRY: attempts before failing; 0 = unlimited */
-    int backoff_ms;      /* RETRY (and WAIT of any step): first delay; 0 = 1000 */
-    int backoff_max_ms;  /* cap of the exponential back-off; 0 = 300000 */
+    int timeout_ms;                       /* one run's time-out; 0 = the engine default */
+    int max_attempts;                     /* RETRY: attempts before failing; 0 = unlimited */
+    int backoff_ms;                       /* RETRY (and WAIT of any step): first delay; 0 = 1000 */
+    int backoff_max_ms;                   /* cap of the exponential back-off; 0 = 300000 */
     const char *description;
     const struct orch_form *form; /* INPUT: the form the step asks (domain/forms/forms.h) */
     int callback_timeout_ms;      /* CALLBACK: fail the process when no callback came in
@@ -189,42 +189,73 @@ typedef struct orch_branch_def {
     const char *name;
     const orch_step_def_t *steps;
 } orch_branch_def_t;
-#define ORCH_BRANCHES_END {0}
+#define ORCH_BRANCHES_END                                                                          \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
-#define ORCH_STEP(key, name, fn)                                                                \
-    {(key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
-#define ORCH_RETRY_STEP(key, name, fn, max_attempts, backoff_ms, backoff_max_ms)                 \
-    {(key), (name), ORCH_KIND_RETRY, (fn), NULL, NULL, NULL, 0, (max_attempts), (backoff_ms),    \
-     (backoff_max_ms), NULL, NULL, 0, NULL, NULL}
-#define ORCH_CONDITIONAL(key, name, pred, condition, fn)                                        \
-    {(key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL,    \
-     NULL, 0, NULL, NULL}
-#define ORCH_GROUP(key, name, children)                                                         \
-    {(key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
+#define ORCH_STEP(key, name, fn)                                                                   \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL,    \
+            NULL                                                                                   \
+    }
+#define ORCH_RETRY_STEP(key, name, fn, max_attempts, backoff_ms, backoff_max_ms)                   \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_RETRY, (fn), NULL, NULL, NULL, 0, (max_attempts), (backoff_ms),   \
+            (backoff_max_ms), NULL, NULL, 0, NULL, NULL                                            \
+    }
+#define ORCH_CONDITIONAL(key, name, pred, condition, fn)                                           \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL,   \
+            NULL, 0, NULL, NULL                                                                    \
+    }
+#define ORCH_GROUP(key, name, children)                                                            \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0,   \
+            NULL, NULL                                                                             \
+    }
 /* An input step: the process suspends with form; ResumeProcess validates the answers,
  * stores them with who gave them and deep-merges them into the state. */
-#define ORCH_INPUT_STEP(key, name, form)                                                        \
-    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, NULL, NULL}
+#define ORCH_INPUT_STEP(key, name, form)                                                           \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, NULL, \
+            NULL                                                                                   \
+    }
 /* A callback step: action gets ctx->callback_token (hand it to the external system) and
  * returns ok (its changes merged; the process then waits in awaiting_callback until
  * DeliverCallback merges the result), skip (answered at once: no wait) or a failure. */
-#define ORCH_CALLBACK_STEP(key, name, action, timeout_ms)                                       \
-    {(key), (name), ORCH_KIND_CALLBACK, (action), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL,      \
-     (timeout_ms), NULL, NULL}
+#define ORCH_CALLBACK_STEP(key, name, action, timeout_ms)                                          \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_CALLBACK, (action), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL,     \
+            (timeout_ms), NULL, NULL                                                               \
+    }
 /* Parallel branches (see the top of this header). */
-#define ORCH_PARALLEL(key, name, branches)                                                      \
-    {(key), (name), ORCH_KIND_PARALLEL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0,      \
-     NULL, (branches)}
-#define ORCH_DONE                                                                               \
-    {"done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
-#define ORCH_ABORT_STEP                                                                         \
-    {"abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}
-#define ORCH_STEPS_END {0}
+#define ORCH_PARALLEL(key, name, branches)                                                         \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_PARALLEL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0,      \
+            NULL, (branches)                                                                       \
+    }
+#define ORCH_DONE                                                                                  \
+    {                                                                                              \
+        "done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL,   \
+            NULL                                                                                   \
+    }
+#define ORCH_ABORT_STEP                                                                            \
+    {                                                                                              \
+        "abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0,      \
+            NULL, NULL                                                                             \
+    }
+#define ORCH_STEPS_END                                                                             \
+    {                                                                                              \
+        0                                                                                          \
+    }
 /* An input step that only holders of role may answer (ResumeProcess), e.g.
  *     ORCH_INPUT_STEP_ROLE("approve", "Approve the change", &approval_form, "change_manager"), */
-#define ORCH_INPUT_STEP_ROLE(key, name, form, role)                                              \
-    {(key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, (role),   \
-     NULL}
+#define ORCH_INPUT_STEP_ROLE(key, name, form, role)                                                \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0,       \
+            (role), NULL                                                                           \
+    }
 
 /* The standard steps the registry wraps around the author's (ORCHESTRATOR-CORE §2):
  *   CREATE:    author steps (they create the subscription and put "subscription_id" in the
@@ -270,7 +301,7 @@ typedef struct orch_workflow_def {
     const char *description;
     orch_workflow_target_t target;
     bool is_task;
-    int version; /* >= 1 */
+    int version;                  /* >= 1 */
     const orch_step_def_t *steps; /* terminated by {0}; the last top-level step is DONE/ABORT */
     /* The start form (StartProcess user_inputs), or NULL: the first page of user_inputs is
      * the initial state as given. */
@@ -295,7 +326,10 @@ typedef struct orch_wf_entry {
     const char *symbol; /* "orch_wf_create_node" */
     const char *file;   /* __FILE__ where the entry is written */
 } orch_wf_entry_t;
-#define ORCH_WF_ENTRY(sym) {&(sym), #sym, __FILE__}
+#define ORCH_WF_ENTRY(sym)                                                                         \
+    {                                                                                              \
+        &(sym), #sym, __FILE__                                                                     \
+    }
 
 /* ---- The registry --------------------------------------------------------------------------- */
 
@@ -304,12 +338,12 @@ typedef struct orch_wf_entry {
  * branches, keyed "parallel/branch/step", which only branch processes run. Borrowed from
  * the registry. */
 typedef struct orch_leaf {
-    char *key;                  /* "allocate", "group.child" or "parallel/branch/step" */
-    const orch_step_def_t *def; /* the leaf's definition */
+    char *key;                     /* "allocate", "group.child" or "parallel/branch/step" */
+    const orch_step_def_t *def;    /* the leaf's definition */
     const orch_step_def_t *parent; /* the enclosing group or parallel step, or NULL */
-    size_t top_index;           /* index of its top-level step */
-    const char *branch;         /* the branch name for a branch's leaf; NULL on the main line */
-    char *branch_key;           /* "parallel/branch" for a branch's leaf; NULL otherwise */
+    size_t top_index;              /* index of its top-level step */
+    const char *branch;            /* the branch name for a branch's leaf; NULL on the main line */
+    char *branch_key;              /* "parallel/branch" for a branch's leaf; NULL otherwise */
 } orch_leaf_t;
 
 /* A registered workflow version. Borrowed from the registry for its life. */
@@ -317,9 +351,9 @@ typedef struct orch_workflow {
     const orch_workflow_def_t *def;
     orch_leaf_t *leaves;
     size_t nleaves, ntop;
-    char *steps_json;   /* the step list as stored in workflow_versions.steps */
-    char digest[17];    /* 64-bit FNV-1a of steps_json, hex */
-    void *owned;        /* the expanded definition of a lifecycle workflow (freed with it) */
+    char *steps_json;          /* the step list as stored in workflow_versions.steps */
+    char digest[17];           /* 64-bit FNV-1a of steps_json, hex */
+    void *owned;               /* the expanded definition of a lifecycle workflow (freed with it) */
     const char *symbol, *file; /* from orch_registry_add_entry; NULL otherwise (static) */
 } orch_workflow_t;
 
@@ -334,14 +368,12 @@ void orch_registry_free(orch_registry_t *r); /* NULL ok */
  * parallel steps PARALLEL_NESTED (inside a group or a branch), PARALLEL_BRANCHES_MISSING,
  * PARALLEL_BRANCH_NAME (malformed or repeated), PARALLEL_BRANCH_EMPTY and
  * PARALLEL_BRANCH_STEP (a kind a branch cannot hold)). def: static data. */
-orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *def,
-                             orch_error_t *err);
+orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *def, orch_error_t *err);
 /* The same, remembering where def is defined (e.symbol, e.file: static strings); the error
  * message starts with the symbol. */
 orch_err_t orch_registry_add_entry(orch_registry_t *r, orch_wf_entry_t e, orch_error_t *err);
 /* The exact version, or NULL. */
-const orch_workflow_t *orch_registry_find(const orch_registry_t *r, const char *name,
-                                          int version);
+const orch_workflow_t *orch_registry_find(const orch_registry_t *r, const char *name, int version);
 /* The highest version of name, or NULL. */
 const orch_workflow_t *orch_registry_latest(const orch_registry_t *r, const char *name);
 size_t orch_registry_count(const orch_registry_t *r);

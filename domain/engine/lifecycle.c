@@ -62,9 +62,9 @@ static orch_err_t do_unsync(orch_step_ctx_t *ctx, orch_subscription_t *sub, orch
     (void)ctx;
     (void)err;
     if (!sub->in_sync) {
-        *refuse = orch_step_fail("SUBSCRIPTION_NOT_IN_SYNC", NULL,
-                                 "subscription %s is locked (not in sync) by another workflow",
-                                 sub->id);
+        *refuse =
+            orch_step_fail("SUBSCRIPTION_NOT_IN_SYNC", NULL,
+                           "subscription %s is locked (not in sync) by another workflow", sub->id);
         return ORCH_OK;
     }
     sub->in_sync = false;
@@ -101,8 +101,8 @@ static orch_err_t do_active(orch_step_ctx_t *ctx, orch_subscription_t *sub, orch
     return orch_sub_set_status(sub, ORCH_SUB_ACTIVE, err);
 }
 
-static orch_err_t do_terminated(orch_step_ctx_t *ctx, orch_subscription_t *sub,
-                                orch_error_t *err, orch_step_result_t *refuse)
+static orch_err_t do_terminated(orch_step_ctx_t *ctx, orch_subscription_t *sub, orch_error_t *err,
+                                orch_step_result_t *refuse)
 {
     (void)ctx;
     (void)refuse;

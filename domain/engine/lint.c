@@ -416,15 +416,14 @@ static void check_product(orch_lint_report_t *rep, const orch_product_t *p,
         const orch_wf_entry_t *e = find_entry(wfs, n, r->name);
         if (!e) {
             add(rep, ORCH_LINT_ERROR, "product-unknown-workflow", sym, p->file,
-                "product '%s' lists workflow '%s', which is not registered", p->def->name,
-                r->name);
+                "product '%s' lists workflow '%s', which is not registered", p->def->name, r->name);
             continue;
         }
         if (e->def->target != r->target)
             add(rep, ORCH_LINT_ERROR, "product-workflow-mismatch", sym, p->file,
                 "product '%s' lists workflow '%s' as %s, but %s defines it as %s", p->def->name,
-                r->name, orch_workflow_target_name(r->target),
-                e->symbol ? e->symbol : r->name, orch_workflow_target_name(e->def->target));
+                r->name, orch_workflow_target_name(r->target), e->symbol ? e->symbol : r->name,
+                orch_workflow_target_name(e->def->target));
         if (e->def->product_type && strcmp(e->def->product_type, p->def->product_type) != 0)
             add(rep, ORCH_LINT_ERROR, "product-workflow-mismatch", sym, p->file,
                 "product '%s' (type %s) lists workflow '%s', which %s declares for product "
@@ -444,8 +443,7 @@ static bool offered(orch_catalog_t *cat, const char *name)
     return false;
 }
 
-void orch_lint(const orch_wf_entry_t *wfs, size_t n, orch_catalog_t *cat,
-               orch_lint_report_t *out)
+void orch_lint(const orch_wf_entry_t *wfs, size_t n, orch_catalog_t *cat, orch_lint_report_t *out)
 {
     orch_registry_t *scratch = orch_registry_new();
     memset(out, 0, sizeof(*out));
@@ -463,9 +461,9 @@ void orch_lint(const orch_wf_entry_t *wfs, size_t n, orch_catalog_t *cat,
             continue;
         if (find_entry(wfs, n, d->name) != &wfs[i])
             continue; /* one warning per name */
-        add(out, ORCH_LINT_WARNING, "workflow-unoffered",
-            wfs[i].symbol ? wfs[i].symbol : d->name, wfs[i].file,
-            "workflow %s (%s) is registered but no product lists it: nobody can start it",
-            d->name, orch_workflow_target_name(d->target));
+        add(out, ORCH_LINT_WARNING, "workflow-unoffered", wfs[i].symbol ? wfs[i].symbol : d->name,
+            wfs[i].file,
+            "workflow %s (%s) is registered but no product lists it: nobody can start it", d->name,
+            orch_workflow_target_name(d->target));
     }
 }

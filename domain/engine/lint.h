@@ -58,8 +58,7 @@ typedef struct orch_lint_report {
 /* Checks the workflow definitions wfs[0..n) and, when cat is not NULL, the catalogue's
  * products against them. cat must be validated (orch_catalog_validate). Fills *out (caller
  * cleans up with orch_lint_report_cleanup); never fails. */
-void orch_lint(const orch_wf_entry_t *wfs, size_t n, orch_catalog_t *cat,
-               orch_lint_report_t *out);
+void orch_lint(const orch_wf_entry_t *wfs, size_t n, orch_catalog_t *cat, orch_lint_report_t *out);
 void orch_lint_report_cleanup(orch_lint_report_t *r);
 
 /* One log line: "<symbol> (<file>): <message> [<check>]". Caller frees. */

@@ -183,8 +183,7 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
             out->process_status = "waiting";
             out->runnable = true;
             out->retry_count = attempt + 1;
-            out->next_run_delay_ms =
-                orch_backoff_ms(def->backoff_ms, def->backoff_max_ms, attempt);
+            out->next_run_delay_ms = orch_backoff_ms(def->backoff_ms, def->backoff_max_ms, attempt);
             out->state = json_deep_copy(state);
             out->delta = json_object();
             out->error = error_json(&r);

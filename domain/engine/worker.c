@@ -11,10 +11,10 @@
 #include <time.h>
 
 #include "domain/alloc.h"
-#include "domain/ids.h"
 #include "domain/engine/join.h"
 #include "domain/engine/worker.h"
 #include "domain/forms/forms.h"
+#include "domain/ids.h"
 #include "domain/metrics.h"
 
 struct orch_engine {
@@ -24,7 +24,7 @@ struct orch_engine {
     atomic_int stopping;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    unsigned wakeups; /* bumped by orch_engine_wake, under mu */
+    unsigned wakeups;    /* bumped by orch_engine_wake, under mu */
     int64_t next_due_ms; /* a process this replica parked becomes due then (0 = none) */
     pthread_t *threads;
     int nthreads;
@@ -90,8 +90,8 @@ const char *orch_engine_replica_id(const orch_engine_t *e)
 static void hold(orch_engine_t *e, const char *process_id, const char *key)
 {
     int64_t until = orch_now_ms() + e->hold_ms;
-    orch_warn("engine", "test hook: holding step %s of process %s for %d ms before its commit",
-              key, process_id, e->hold_ms);
+    orch_warn("engine", "test hook: holding step %s of process %s for %d ms before its commit", key,
+              process_id, e->hold_ms);
     while (!atomic_load(&e->stopping) && orch_now_ms() < until)
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 }
@@ -183,9 +183,8 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
     sctx.step_name = leaf->def->name;
     sctx.workflow = c->workflow;
     sctx.workflow_version = c->version;
-    sctx.ctx = (orch_ctx_t){.deadline_ms = orch_now_ms() + timeout,
-                            .cancelled = &e->stopping,
-                            .actor = e->replica_id};
+    sctx.ctx = (orch_ctx_t){
+        .deadline_ms = orch_now_ms() + timeout, .cancelled = &e->stopping, .actor = e->replica_id};
     sctx.store = st;
     sctx.tx = tx;
     sctx.catalog = e->cfg.catalog;
@@ -198,11 +197,10 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
      * what it returns is masked again before the commit. */
     if (orch_json_has_mask(orch_process_current_state(p))) {
         orch_error_init(&err);
-        if (st->ops->process_secrets_get(st, tx, NULL, p->parent_id[0] ? p->parent_id
-                                                                       : c->process_id,
-                                         &secrets, &err)) {
-            orch_warn("engine", "process %s: cannot read its secret answers: %s",
-                      c->process_id, err.message);
+        if (st->ops->process_secrets_get(
+                st, tx, NULL, p->parent_id[0] ? p->parent_id : c->process_id, &secrets, &err)) {
+            orch_warn("engine", "process %s: cannot read its secret answers: %s", c->process_id,
+                      err.message);
             goto release;
         }
         if (secrets)
@@ -231,8 +229,7 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
     if (e->hold_step && (strcmp(e->hold_step, "*") == 0 || strcmp(e->hold_step, leaf->key) == 0))
         hold(e, c->process_id, leaf->key);
     if (atomic_load(&e->stopping)) {
-        orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id,
-                  leaf->key);
+        orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id, leaf->key);
         goto release;
     }
     if (out.step_status && strcmp(out.step_status, "awaiting_callback") == 0) {
@@ -263,7 +260,7 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
             .next_run_delay_ms = out.next_run_delay_ms,
             .retry_count = out.retry_count,
             .executed_by = e->replica_id,
-            .subscriptions = (const char (*)[37])sctx.linked_subscriptions,
+            .subscriptions = (const char(*)[37])sctx.linked_subscriptions,
             .nsubscriptions = sctx.nlinked,
         };
         orch_error_init(&err);
@@ -298,8 +295,7 @@ static void run_claimed(orch_engine_t *e, orch_claim_t *c)
         }
         {
             char ml[300];
-            snprintf(ml, sizeof(ml), "workflow=\"%s\",status=\"%s\"", c->workflow,
-                     out.step_status);
+            snprintf(ml, sizeof(ml), "workflow=\"%s\",status=\"%s\"", c->workflow, out.step_status);
             orch_metrics_add("orch_steps_total", ml, 1);
             snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
             orch_metrics_observe("orch_step_duration_seconds", ml,
@@ -320,8 +316,8 @@ release:
         orch_error_init(&err);
         if (!st->ops->process_release(st, NULL, c, &err))
             break;
-        orch_warn("engine", "process %s: cannot give it back (%s)%s", c->process_id,
-                  err.message, atomic_load(&e->stopping) ? "" : "; trying again");
+        orch_warn("engine", "process %s: cannot give it back (%s)%s", c->process_id, err.message,
+                  atomic_load(&e->stopping) ? "" : "; trying again");
         for (int slept = 0; slept < backoff && !atomic_load(&e->stopping); slept += 20)
             nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
         if (atomic_load(&e->stopping))
@@ -345,8 +341,8 @@ static void *worker_main(void *arg)
         size_t n = 0;
         orch_error_t err;
         orch_error_init(&err);
-        if (e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms,
-                                             1, &c, &n, &err)) {
+        if (e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms, 1,
+                                             &c, &n, &err)) {
             orch_warn("engine", "claim failed: %s", err.message);
             idle(e, e->cfg.poll_ms, false);
             continue;
@@ -373,8 +369,8 @@ static void *heartbeat_main(void *arg)
         orch_error_t err;
         orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
         orch_error_init(&err);
-        if (e->cfg.store->ops->engine_heartbeat(e->cfg.store, &ctx, e->replica_id,
-                                                e->cfg.lease_ms, &err))
+        if (e->cfg.store->ops->engine_heartbeat(e->cfg.store, &ctx, e->replica_id, e->cfg.lease_ms,
+                                                &err))
             orch_warn("engine", "heartbeat failed: %s", err.message);
         if (!e->no_callback_sweep) {
             int nfailed = 0;
@@ -382,8 +378,8 @@ static void *heartbeat_main(void *arg)
             if (e->cfg.store->ops->callback_fail_expired(e->cfg.store, &ctx, &nfailed, &err))
                 orch_warn("engine", "callback time-out sweep failed: %s", err.message);
             else if (nfailed)
-                orch_info("engine", "%d process%s failed: no callback before the deadline",
-                          nfailed, nfailed == 1 ? "" : "es");
+                orch_info("engine", "%d process%s failed: no callback before the deadline", nfailed,
+                          nfailed == 1 ? "" : "es");
         }
         idle(e, every, false);
     }
@@ -419,9 +415,10 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     pthread_condattr_destroy(&ca);
     for (size_t i = 0; i < n; i++) {
         const orch_workflow_t *w = orch_registry_at(cfg->registry, i);
-        regs[i] = (orch_wf_reg_t){w->def->name,  w->def->description,
-                                  orch_workflow_target_name(w->def->target),
-                                  w->def->is_task, w->def->version, w->steps_json, w->digest};
+        regs[i] = (orch_wf_reg_t){
+            w->def->name,    w->def->description, orch_workflow_target_name(w->def->target),
+            w->def->is_task, w->def->version,     w->steps_json,
+            w->digest};
     }
     rc = cfg->store->ops->engine_register(cfg->store, NULL, e->hostname, e->build, e->address,
                                           cfg->workers, regs, n, e->replica_id, err);

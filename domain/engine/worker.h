@@ -11,12 +11,12 @@
 typedef struct orch_engine orch_engine_t;
 
 typedef struct orch_engine_config {
-    orch_store_t *store;               /* borrowed; outlives the engine */
-    const orch_catalog_t *catalog;     /* borrowed */
-    const orch_registry_t *registry;   /* borrowed */
-    int workers;                       /* threads; 0 = register only, run nothing */
-    int lease_ms;                      /* lease length (renewed every lease_ms / 3) */
-    int poll_ms;                       /* idle workers look anyway this often */
+    orch_store_t *store;                    /* borrowed; outlives the engine */
+    const orch_catalog_t *catalog;          /* borrowed */
+    const orch_registry_t *registry;        /* borrowed */
+    int workers;                            /* threads; 0 = register only, run nothing */
+    int lease_ms;                           /* lease length (renewed every lease_ms / 3) */
+    int poll_ms;                            /* idle workers look anyway this often */
     const char *hostname, *build, *address; /* for the replicas row; copied */
 } orch_engine_config_t;
 

@@ -9,7 +9,8 @@
 #include "domain/alloc.h"
 #include "domain/engine/engine.h"
 
-/* ---- Step results ----------------------------------------------------------------------------- */
+/* ---- Step results -----------------------------------------------------------------------------
+ */
 
 orch_step_result_t orch_step_ok(json_t *changes)
 {
@@ -85,7 +86,8 @@ void orch_step_result_cleanup(orch_step_result_t *r)
     r->message = NULL;
 }
 
-/* ---- Context helpers -------------------------------------------------------------------------- */
+/* ---- Context helpers --------------------------------------------------------------------------
+ */
 
 bool orch_step_ctx_expired(const orch_step_ctx_t *ctx)
 {
@@ -131,7 +133,8 @@ bool orch_state_bool(const json_t *state, const char *key, bool dflt)
     return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
-/* ---- The registry ----------------------------------------------------------------------------- */
+/* ---- The registry -----------------------------------------------------------------------------
+ */
 
 struct orch_registry {
     orch_workflow_t **items;
@@ -277,8 +280,8 @@ static const char *kind_name(orch_step_kind_t k)
 
 static json_t *step_json(const orch_step_def_t *s, const char *key)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "key", key, "name", s->name, "kind",
-                          kind_name(s->kind));
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "key", key, "name", s->name, "kind", kind_name(s->kind));
     if (s->timeout_ms)
         json_object_set_new(o, "timeout_ms", json_integer(s->timeout_ms));
     if (s->description)
@@ -328,8 +331,8 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
 {
     if (!key_ok(s->key))
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                              "workflow %s v%d: step key '%s' must be 1-100 of [a-z0-9_]",
-                              d->name, d->version, s->key ? s->key : "");
+                              "workflow %s v%d: step key '%s' must be 1-100 of [a-z0-9_]", d->name,
+                              d->version, s->key ? s->key : "");
     if (!s->name || !*s->name)
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                               "workflow %s v%d: step %s has no name", d->name, d->version, s->key);
@@ -349,14 +352,14 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
             goto nofn;
         if (!s->pred)
             return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                                  "workflow %s v%d: conditional step %s has no predicate",
-                                  d->name, d->version, s->key);
+                                  "workflow %s v%d: conditional step %s has no predicate", d->name,
+                                  d->version, s->key);
         break;
     case ORCH_KIND_INPUT:
         if (!s->form)
             return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                                  "workflow %s v%d: input step %s has no form", d->name,
-                                  d->version, s->key);
+                                  "workflow %s v%d: input step %s has no form", d->name, d->version,
+                                  s->key);
         break;
     case ORCH_KIND_CALLBACK:
         if (!s->fn)
@@ -389,8 +392,8 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
         break;
     default:
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                              "workflow %s v%d: step %s has an unknown kind", d->name,
-                              d->version, s->key);
+                              "workflow %s v%d: step %s has an unknown kind", d->name, d->version,
+                              s->key);
     }
     return ORCH_OK;
 nofn:
@@ -427,16 +430,15 @@ static orch_err_t add_branches(orch_workflow_t *w, const orch_workflow_def_t *d,
                 return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_NESTED",
                                       "workflow %s v%d: branch %s of parallel step %s holds "
                                       "parallel step %s (parallel steps do not nest)",
-                                      d->name, d->version, b->name, s->key,
-                                      c->key ? c->key : "");
+                                      d->name, d->version, b->name, s->key, c->key ? c->key : "");
             if (c->kind != ORCH_KIND_STEP && c->kind != ORCH_KIND_RETRY &&
                 c->kind != ORCH_KIND_CONDITIONAL)
                 return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_STEP",
                                       "workflow %s v%d: branch %s of parallel step %s: step %s "
                                       "is a %s; branches hold plain, retry and conditional "
                                       "steps only",
-                                      d->name, d->version, b->name, s->key,
-                                      c->key ? c->key : "", kind_name(c->kind));
+                                      d->name, d->version, b->name, s->key, c->key ? c->key : "",
+                                      kind_name(c->kind));
             rc = check_step(d, c, true, err);
             if (rc)
                 return rc;

@@ -25,7 +25,8 @@ const orch_form_page_t *orch_form_page_at(const orch_form_t *form, const orch_fo
     return NULL;
 }
 
-/* ---- choices ---------------------------------------------------------------------------------- */
+/* ---- choices ----------------------------------------------------------------------------------
+ */
 
 /* The field's choices as a JSON array of {"value", "label"} (new reference). */
 static json_t *choices_of(const orch_form_field_t *f, const orch_form_env_t *env,
@@ -57,12 +58,13 @@ static bool in_choices(const json_t *choices, const json_t *v)
 {
     size_t i;
     json_t *c;
-    json_array_foreach(choices, i, c) if (json_equal(json_object_get(c, "value"), (json_t *)v))
-        return true;
+    json_array_foreach(choices, i,
+                       c) if (json_equal(json_object_get(c, "value"), (json_t *)v)) return true;
     return false;
 }
 
-/* ---- schema ----------------------------------------------------------------------------------- */
+/* ---- schema -----------------------------------------------------------------------------------
+ */
 
 static json_t *field_schema(const orch_form_field_t *f, const orch_form_env_t *env,
                             const json_t *answers);
@@ -70,8 +72,7 @@ static json_t *field_schema(const orch_form_field_t *f, const orch_form_env_t *e
 static json_t *object_schema(const orch_form_field_t *fields, const orch_form_env_t *env,
                              const json_t *answers)
 {
-    json_t *o = json_pack("{s:s}", "type", "object"), *props = json_object(),
-           *req = json_array();
+    json_t *o = json_pack("{s:s}", "type", "object"), *props = json_object(), *req = json_array();
     for (const orch_form_field_t *f = fields; f && f->name; f++) {
         json_object_set_new(props, f->name, field_schema(f, env, answers));
         if (f->required && !f->default_json && f->type != ORCH_FORM_LABEL)
@@ -132,9 +133,8 @@ static json_t *field_schema(const orch_form_field_t *f, const orch_form_env_t *e
         }
         json_object_set_new(target, "enum", en);
         json_object_set_new(target, "x-orch-enum-labels", labels);
-        json_object_set_new(s, "x-orch-widget", json_string(f->type == ORCH_FORM_CHOICE
-                                                                 ? "select"
-                                                                 : "multiselect"));
+        json_object_set_new(s, "x-orch-widget",
+                            json_string(f->type == ORCH_FORM_CHOICE ? "select" : "multiselect"));
         break;
     }
     case ORCH_FORM_OBJECT:
@@ -187,7 +187,8 @@ json_t *orch_form_page_schema(const orch_form_page_t *page, const orch_form_env_
     return s;
 }
 
-/* ---- validation ------------------------------------------------------------------------------- */
+/* ---- validation -------------------------------------------------------------------------------
+ */
 
 static size_t utf8_len(const char *s)
 {
@@ -266,8 +267,7 @@ static json_t *validate_object(vstate_t *v, const orch_form_field_t *fields, con
             continue;
         }
         if (!x || json_is_null(x)) {
-            json_t *d = f->default_json ? json_loads(f->default_json, JSON_DECODE_ANY, NULL)
-                                        : NULL;
+            json_t *d = f->default_json ? json_loads(f->default_json, JSON_DECODE_ANY, NULL) : NULL;
             if (d) {
                 json_object_set(clean, f->name, d);
                 json_object_set_new(mask, f->name, f->secret ? json_string(ORCH_SECRET_MASK) : d);
@@ -280,8 +280,8 @@ static json_t *validate_object(vstate_t *v, const orch_form_field_t *fields, con
             continue;
         }
         if (f->read_only) {
-            json_t *d = f->default_json ? json_loads(f->default_json, JSON_DECODE_ANY, NULL)
-                                        : json_null();
+            json_t *d =
+                f->default_json ? json_loads(f->default_json, JSON_DECODE_ANY, NULL) : json_null();
             if (!json_equal(d, (json_t *)x))
                 bad(v, p, "%s is read-only and cannot be changed", label_of(f));
             json_decref(d);
@@ -407,8 +407,8 @@ static json_t *validate_value(vstate_t *v, const orch_form_field_t *f, const jso
                 dup = dup || json_equal(json_array_get(in, j), x);
             if (dup || !in_choices(choices, x)) {
                 char *p = orch_asprintf("%s[%zu]", path, i);
-                bad(v, p, dup ? "%s: each value may be chosen once"
-                              : "%s: not one of the offered values",
+                bad(v, p,
+                    dup ? "%s: each value may be chosen once" : "%s: not one of the offered values",
                     label_of(f));
                 free(p);
                 json_decref(choices);
@@ -457,7 +457,8 @@ static json_t *validate_value(vstate_t *v, const orch_form_field_t *f, const jso
             free(p);
             if (c) {
                 json_array_append_new(out, c);
-                json_array_append_new(mask, f->fields[0].secret ? json_string(ORCH_SECRET_MASK) : m);
+                json_array_append_new(mask,
+                                      f->fields[0].secret ? json_string(ORCH_SECRET_MASK) : m);
                 if (f->fields[0].secret)
                     json_decref(m);
             }
@@ -508,9 +509,8 @@ json_t *orch_json_deep_merge(const json_t *a, const json_t *b)
     {
         json_t *old = json_object_get(out, k);
         json_object_set_new(out, k,
-                            json_is_object(old) && json_is_object(v)
-                                ? orch_json_deep_merge(old, v)
-                                : json_deep_copy(v));
+                            json_is_object(old) && json_is_object(v) ? orch_json_deep_merge(old, v)
+                                                                     : json_deep_copy(v));
     }
     return out;
 }
@@ -624,8 +624,8 @@ orch_err_t orch_form_run(const orch_form_t *form, const orch_form_env_t *env,
             return ORCH_OK;
         }
         snprintf(path, sizeof(path), "%s[%zu]", name, i);
-        bad_total += orch_form_validate_page(page, env, out->answers, inputs[i], path, &clean,
-                                             &masked, err);
+        bad_total +=
+            orch_form_validate_page(page, env, out->answers, inputs[i], path, &clean, &masked, err);
         if (clean && !bad_total && form->check) {
             json_t *all = orch_json_deep_merge(out->answers, clean);
             bad_total += form->check(env, i, all, path, err);
@@ -647,11 +647,10 @@ orch_err_t orch_form_run(const orch_form_t *form, const orch_form_env_t *env,
     }
     if (bad_total) {
         char first[512];
-        snprintf(first, sizeof(first), "%s", err->nviolations ? err->violations[0].description
-                                                               : "invalid answers");
-        orch_error_set(err, ORCH_INVALID_ARGUMENT, "FORM_INVALID",
-                       "%zu answer%s %s wrong: %s", bad_total, bad_total == 1 ? "" : "s",
-                       bad_total == 1 ? "is" : "are", first);
+        snprintf(first, sizeof(first), "%s",
+                 err->nviolations ? err->violations[0].description : "invalid answers");
+        orch_error_set(err, ORCH_INVALID_ARGUMENT, "FORM_INVALID", "%zu answer%s %s wrong: %s",
+                       bad_total, bad_total == 1 ? "" : "s", bad_total == 1 ? "is" : "are", first);
         return ORCH_INVALID_ARGUMENT;
     }
     out->complete = true;

@@ -64,9 +64,9 @@ typedef struct orch_form_field {
     const char *title;
     const char *description;
     orch_form_type_t type;
-    bool required;  /* missing and no default: "is required" */
-    bool read_only; /* shows default_json; an answer differing from it is refused */
-    bool secret;    /* masked ("***") wherever the answer is stored or shown */
+    bool required;            /* missing and no default: "is required" */
+    bool read_only;           /* shows default_json; an answer differing from it is refused */
+    bool secret;              /* masked ("***") wherever the answer is stored or shown */
     const char *default_json; /* JSON text of the default, e.g. "true", "\"tagged\"" */
     bool has_min, has_max;
     long long min, max;
@@ -74,7 +74,7 @@ typedef struct orch_form_field {
     const char *const *choices; /* NULL-terminated static choices */
     orch_form_choices_fn choices_fn;
     const struct orch_form_field *fields; /* OBJECT: {0}-terminated; LIST: fields[0] = item */
-    const char *widget; /* x-orch-widget, e.g. "textarea", "divider" (optional) */
+    const char *widget;                   /* x-orch-widget, e.g. "textarea", "divider" (optional) */
 } orch_form_field_t;
 
 typedef struct orch_form_page {
@@ -93,8 +93,7 @@ typedef const orch_form_page_t *(*orch_form_page_fn)(const orch_form_env_t *env,
  * violation per wrong field to err, its path "<path>.<field>" (does not set its code);
  * returns how many. */
 typedef size_t (*orch_form_check_fn)(const orch_form_env_t *env, size_t index,
-                                     const json_t *answers, const char *path,
-                                     orch_error_t *err);
+                                     const json_t *answers, const char *path, orch_error_t *err);
 
 typedef struct orch_form {
     const orch_form_page_t *pages; /* {0}-terminated static pages, used when next is NULL */
@@ -120,10 +119,10 @@ size_t orch_form_validate_page(const orch_form_page_t *page, const orch_form_env
 
 typedef struct orch_form_result {
     bool complete;
-    json_t *answers;    /* every page's validated answers, merged (owned) */
-    json_t *masked;     /* the same, secrets "***" (owned) */
-    json_t *next_page;  /* !complete: the next page's schema (owned) */
-    size_t page_index;  /* !complete: its index */
+    json_t *answers;   /* every page's validated answers, merged (owned) */
+    json_t *masked;    /* the same, secrets "***" (owned) */
+    json_t *next_page; /* !complete: the next page's schema (owned) */
+    size_t page_index; /* !complete: its index */
     const char *page_title;
 } orch_form_result_t;
 

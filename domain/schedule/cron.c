@@ -13,15 +13,13 @@ typedef struct field_spec {
     const char *const *names; /* names for lo.., or NULL */
 } field_spec_t;
 
-static const char *const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", NULL};
+static const char *const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL",
+                                          "AUG", "SEP", "OCT", "NOV", "DEC", NULL};
 static const char *const wday_names[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", NULL};
 
 static const field_spec_t specs[5] = {
-    {"minute", 0, 59, NULL},
-    {"hour", 0, 23, NULL},
-    {"day-of-month", 1, 31, NULL},
-    {"month", 1, 12, month_names},
+    {"minute", 0, 59, NULL},           {"hour", 0, 23, NULL},
+    {"day-of-month", 1, 31, NULL},     {"month", 1, 12, month_names},
     {"day-of-week", 0, 7, wday_names},
 };
 
@@ -36,8 +34,8 @@ static orch_err_t bad(orch_error_t *err, const char *field, const char *fmt, ...
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     orch_error_add_violation(err, field, "%s", msg);
-    return orch_error_set(err, ORCH_INVALID_ARGUMENT, "INVALID_CRON_EXPRESSION", "%s: %s",
-                          field, msg);
+    return orch_error_set(err, ORCH_INVALID_ARGUMENT, "INVALID_CRON_EXPRESSION", "%s: %s", field,
+                          msg);
 }
 
 /* One value (number or name) at *p; advances *p. -1 = not a value. */
@@ -104,15 +102,14 @@ static orch_err_t parse_field(const field_spec_t *fs, const char *text, const ch
                 p++;
                 b = value(fs, &p);
                 if (b == -1)
-                    return bad(err, field, "%s has '%s', a range without a valid end", label,
-                               item);
+                    return bad(err, field, "%s has '%s', a range without a valid end", label, item);
             } else if (*p == '/') {
                 b = fs->hi; /* "a/step": from a to the end of the field */
             }
             if (a < fs->lo || a > fs->hi || b < fs->lo || b > fs->hi) {
                 char msg[224];
-                snprintf(msg, sizeof(msg), "%s has '%s', out of range %d-%d", label, item,
-                         fs->lo, fs->hi);
+                snprintf(msg, sizeof(msg), "%s has '%s', out of range %d-%d", label, item, fs->lo,
+                         fs->hi);
                 return bad(err, field, "%s", msg);
             }
             if (a > b)
@@ -126,8 +123,8 @@ static orch_err_t parse_field(const field_spec_t *fs, const char *text, const ch
                 digits++;
             }
             if (digits == 0 || *q || v < 1 || v > fs->hi - fs->lo + 1 - (fs->hi == 7))
-                return bad(err, field, "%s has '%s', whose step is not a number in range",
-                           label, item);
+                return bad(err, field, "%s has '%s', whose step is not a number in range", label,
+                           item);
             step = v;
             p = q;
         }
@@ -154,8 +151,7 @@ static int month_days(int64_t y, int m)
     return m == 2 && leap(y) ? 29 : d[m - 1];
 }
 
-orch_err_t orch_cron_parse(const char *expr, const char *field, orch_cron_t *out,
-                           orch_error_t *err)
+orch_err_t orch_cron_parse(const char *expr, const char *field, orch_cron_t *out, orch_error_t *err)
 {
     char buf[256], *parts[6];
     int n = 0;
@@ -163,8 +159,9 @@ orch_err_t orch_cron_parse(const char *expr, const char *field, orch_cron_t *out
 
     memset(out, 0, sizeof(*out));
     if (!expr || !*expr)
-        return bad(err, field, "a cron expression is required (five fields: minute hour "
-                               "day-of-month month day-of-week)");
+        return bad(err, field,
+                   "a cron expression is required (five fields: minute hour "
+                   "day-of-month month day-of-week)");
     if (strlen(expr) >= sizeof(buf))
         return bad(err, field, "the cron expression is longer than 255 characters");
     snprintf(buf, sizeof(buf), "%s", expr);
@@ -182,8 +179,10 @@ orch_err_t orch_cron_parse(const char *expr, const char *field, orch_cron_t *out
     if (n != 5) {
         char got[16];
         snprintf(got, sizeof(got), "%s%d", n == 6 ? "more than " : "", n == 6 ? 5 : n);
-        return bad(err, field, "a cron expression has five fields (minute hour day-of-month "
-                               "month day-of-week); this one has %s", got);
+        return bad(err, field,
+                   "a cron expression has five fields (minute hour day-of-month "
+                   "month day-of-week); this one has %s",
+                   got);
     }
     for (int i = 0; i < 5; i++) {
         orch_err_t rc = parse_field(&specs[i], parts[i], field, &bits[i], err);
@@ -206,8 +205,9 @@ orch_err_t orch_cron_parse(const char *expr, const char *field, orch_cron_t *out
                 for (int d = 1; d <= month_days(2000, m) && !possible; d++)
                     possible = (out->mdays >> d) & 1u;
         if (!possible)
-            return bad(err, field, "the day-of-month field '%s' never occurs in the months of "
-                                   "the month field '%s'",
+            return bad(err, field,
+                       "the day-of-month field '%s' never occurs in the months of "
+                       "the month field '%s'",
                        parts[2], parts[3]);
     }
     return ORCH_OK;

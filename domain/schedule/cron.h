@@ -18,11 +18,11 @@
 #include "domain/errors.h"
 
 typedef struct orch_cron {
-    uint64_t minutes; /* bit m: minute m (0-59) */
-    uint32_t hours;   /* bit h: hour h (0-23) */
-    uint32_t mdays;   /* bit d: day of month d (1-31) */
-    uint16_t months;  /* bit m: month m (1-12) */
-    uint8_t wdays;    /* bit w: day of week w (0 = Sunday .. 6) */
+    uint64_t minutes;          /* bit m: minute m (0-59) */
+    uint32_t hours;            /* bit h: hour h (0-23) */
+    uint32_t mdays;            /* bit d: day of month d (1-31) */
+    uint16_t months;           /* bit m: month m (1-12) */
+    uint8_t wdays;             /* bit w: day of week w (0 = Sunday .. 6) */
     bool mday_star, wday_star; /* the field starts with "*" */
 } orch_cron_t;
 

@@ -70,8 +70,8 @@ int64_t orch_schedule_due_after(const orch_schedule_t *s, int64_t anchor_us, int
     return 0;
 }
 
-int64_t orch_schedule_next_after_fire(const orch_schedule_t *s, int64_t anchor_us,
-                                      int64_t fired_us, int64_t now_us)
+int64_t orch_schedule_next_after_fire(const orch_schedule_t *s, int64_t anchor_us, int64_t fired_us,
+                                      int64_t now_us)
 {
     int64_t next = orch_schedule_due_after(s, anchor_us, fired_us);
     if (s->kind == ORCH_SCHEDULE_ONCE)

@@ -23,10 +23,10 @@ typedef struct orch_schedule {
     char *workflow;      /* workflow name */
     json_t *user_inputs; /* an object (NULL = {}) */
     orch_schedule_kind_t kind;
-    int interval_s;      /* INTERVAL */
-    int64_t start_us;    /* INTERVAL anchor; 0 = the creation time */
-    char *cron;          /* CRON */
-    int64_t run_at_us;   /* ONCE */
+    int interval_s;    /* INTERVAL */
+    int64_t start_us;  /* INTERVAL anchor; 0 = the creation time */
+    char *cron;        /* CRON */
+    int64_t run_at_us; /* ONCE */
     bool enabled;
     int64_t next_run_us, last_run_us; /* 0 = none */
     char last_process_id[37];         /* "" = none */
@@ -47,8 +47,8 @@ int64_t orch_schedule_due_after(const orch_schedule_t *s, int64_t anchor_us, int
  * times that were already more than ORCH_SCHEDULE_CATCH_UP_US old at now_us are skipped
  * (after a long outage a 1-second schedule fires once, not thousands of times); 0 = none. */
 #define ORCH_SCHEDULE_CATCH_UP_US (60LL * 1000000LL)
-int64_t orch_schedule_next_after_fire(const orch_schedule_t *s, int64_t anchor_us,
-                                      int64_t fired_us, int64_t now_us);
+int64_t orch_schedule_next_after_fire(const orch_schedule_t *s, int64_t anchor_us, int64_t fired_us,
+                                      int64_t now_us);
 
 /* A page request of ListSchedules. */
 typedef struct orch_schedule_query {

@@ -23,8 +23,12 @@ static const orch_step_def_t dup_key_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_broken_dup_key = {
-    .name = "broken_dup_key", .description = "Broken: a key used twice",
-    .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1, .steps = dup_key_steps,
+    .name = "broken_dup_key",
+    .description = "Broken: a key used twice",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = dup_key_steps,
 };
 
 /* step-key-missing */
@@ -35,8 +39,12 @@ static const orch_step_def_t missing_key_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_broken_missing_key = {
-    .name = "broken_missing_key", .description = "Broken: a step without a key",
-    .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1, .steps = missing_key_steps,
+    .name = "broken_missing_key",
+    .description = "Broken: a step without a key",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = missing_key_steps,
 };
 
 /* workflow-invalid: no final done step */
@@ -45,8 +53,12 @@ static const orch_step_def_t no_done_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_broken_no_done = {
-    .name = "broken_no_done", .description = "Broken: no done step",
-    .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1, .steps = no_done_steps,
+    .name = "broken_no_done",
+    .description = "Broken: no done step",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = no_done_steps,
 };
 
 /* form-field-unread: the form asks "colour", no step reads it */
@@ -67,9 +79,14 @@ static const orch_step_io_t unread_io[] = {
     {0},
 };
 const orch_workflow_def_t orch_wf_broken_unread_field = {
-    .name = "broken_unread_field", .description = "Broken: a form field nobody reads",
-    .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1, .steps = io_steps,
-    .form = &unread_form, .io = unread_io,
+    .name = "broken_unread_field",
+    .description = "Broken: a form field nobody reads",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = io_steps,
+    .form = &unread_form,
+    .io = unread_io,
 };
 
 /* state-key-unwritten: reads "vlan", nothing writes it */
@@ -84,9 +101,14 @@ static const orch_form_field_t size_fields[] = {
 static const orch_form_page_t size_pages[] = {{"Size", size_fields}, {0}};
 static const orch_form_t size_form = {.pages = size_pages};
 const orch_workflow_def_t orch_wf_broken_unwritten_key = {
-    .name = "broken_unwritten_key", .description = "Broken: reads a key nothing writes",
-    .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1, .steps = io_steps,
-    .form = &size_form, .io = unwritten_io,
+    .name = "broken_unwritten_key",
+    .description = "Broken: reads a key nothing writes",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = io_steps,
+    .form = &size_form,
+    .io = unwritten_io,
 };
 
 /* io-unknown-step: declares keys of a step "resrve" (a typo) */
@@ -95,22 +117,34 @@ static const orch_step_io_t typo_io[] = {
     {0},
 };
 const orch_workflow_def_t orch_wf_broken_io_typo = {
-    .name = "broken_io_typo", .description = "Broken: declares keys of a missing step",
-    .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1, .steps = io_steps,
+    .name = "broken_io_typo",
+    .description = "Broken: declares keys of a missing step",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = io_steps,
     .io = typo_io,
 };
 
 /* workflow-unknown-product */
 const orch_workflow_def_t orch_wf_broken_unknown_product = {
-    .name = "broken_unknown_product", .description = "Broken: for a product type nobody has",
-    .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1, .steps = io_steps,
+    .name = "broken_unknown_product",
+    .description = "Broken: for a product type nobody has",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = io_steps,
     .product_type = "Firewall",
 };
 
 /* workflow-unknown-block */
 const orch_workflow_def_t orch_wf_broken_unknown_block = {
-    .name = "broken_unknown_block", .description = "Broken: changes a block nobody defines",
-    .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1, .steps = io_steps,
+    .name = "broken_unknown_block",
+    .description = "Broken: changes a block nobody defines",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = io_steps,
     .blocks = ORCH_KEYS("NodeBlock", "FirewallBlock"),
 };
 
@@ -121,8 +155,14 @@ static const orch_workflow_ref_t incomplete_workflows[] = {
     {0},
 };
 const orch_product_def_t orch_broken_product_incomplete = {
-    "broken incomplete", "Broken: no terminate or validate workflow", "Node", "NODE",
-    ORCH_PRODUCT_ACTIVE, "NodeBlock", NULL, incomplete_workflows,
+    "broken incomplete",
+    "Broken: no terminate or validate workflow",
+    "Node",
+    "NODE",
+    ORCH_PRODUCT_ACTIVE,
+    "NodeBlock",
+    NULL,
+    incomplete_workflows,
 };
 
 /* product-unknown-workflow: lists "create_firewall", which nobody registers */
@@ -134,8 +174,14 @@ static const orch_workflow_ref_t unknown_workflows[] = {
     {0},
 };
 const orch_product_def_t orch_broken_product_unknown_workflow = {
-    "broken unknown workflow", "Broken: lists an unregistered workflow", "Node", "NODE",
-    ORCH_PRODUCT_ACTIVE, "NodeBlock", NULL, unknown_workflows,
+    "broken unknown workflow",
+    "Broken: lists an unregistered workflow",
+    "Node",
+    "NODE",
+    ORCH_PRODUCT_ACTIVE,
+    "NodeBlock",
+    NULL,
+    unknown_workflows,
 };
 
 /* product-workflow-mismatch: terminate_node listed as its validate workflow */
@@ -147,14 +193,23 @@ static const orch_workflow_ref_t mismatch_workflows[] = {
     {0},
 };
 const orch_product_def_t orch_broken_product_mismatch = {
-    "broken mismatch", "Broken: a workflow listed under another target", "Node", "NODE",
-    ORCH_PRODUCT_ACTIVE, "NodeBlock", NULL, mismatch_workflows,
+    "broken mismatch",
+    "Broken: a workflow listed under another target",
+    "Node",
+    "NODE",
+    ORCH_PRODUCT_ACTIVE,
+    "NodeBlock",
+    NULL,
+    mismatch_workflows,
 };
 
 /* workflow-unoffered (a warning: the server starts): a modify workflow no product lists */
 const orch_workflow_def_t orch_wf_broken_unoffered = {
-    .name = "broken_unoffered", .description = "Broken: offered by no product",
-    .target = ORCH_TARGET_MODIFY, .version = 1, .steps = io_steps,
+    .name = "broken_unoffered",
+    .description = "Broken: offered by no product",
+    .target = ORCH_TARGET_MODIFY,
+    .version = 1,
+    .steps = io_steps,
 };
 
 typedef struct fixture {
@@ -164,10 +219,17 @@ typedef struct fixture {
     const char *symbol;                /* what the check names */
 } fixture_t;
 
-#define WF(name, sym) {name, ORCH_WF_ENTRY(sym), NULL, #sym}
-#define PRODUCT(name, sym) {name, {NULL, NULL, NULL}, &(sym), #sym}
+#define WF(name, sym)                                                                              \
+    {                                                                                              \
+        name, ORCH_WF_ENTRY(sym), NULL, #sym                                                       \
+    }
+#define PRODUCT(name, sym)                                                                         \
+    {                                                                                              \
+        name, {NULL, NULL, NULL}, &(sym), #sym                                                     \
+    }
 
 static const fixture_t fixtures[] = {
+    // clang-format off
     WF("dup_key", orch_wf_broken_dup_key),
     WF("missing_key", orch_wf_broken_missing_key),
     WF("no_done", orch_wf_broken_no_done),
@@ -182,6 +244,7 @@ static const fixture_t fixtures[] = {
     WF("unoffered", orch_wf_broken_unoffered),
     {NULL, {NULL, NULL, NULL}, NULL, NULL},
 };
+// clang-format on
 
 static const fixture_t *find(const char *name)
 {

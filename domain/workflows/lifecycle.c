@@ -26,12 +26,12 @@
 
 /* ---- shared helpers ------------------------------------------------------------------------- */
 
-typedef orch_err_t (*edit_fn)(orch_step_ctx_t *ctx, const json_t *state,
-                              orch_subscription_t *sub, orch_error_t *err);
+typedef orch_err_t (*edit_fn)(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                              orch_error_t *err);
 
 /* Loads state.subscription_id (or the id under key) for update, lets edit change it, saves. */
-static orch_step_result_t edit_subscription(orch_step_ctx_t *ctx, const json_t *state,
-                                            edit_fn edit, json_t *changes)
+static orch_step_result_t edit_subscription(orch_step_ctx_t *ctx, const json_t *state, edit_fn edit,
+                                            json_t *changes)
 {
     orch_subscription_t *sub = NULL;
     orch_error_t err;
@@ -42,8 +42,7 @@ static orch_step_result_t edit_subscription(orch_step_ctx_t *ctx, const json_t *
         return orch_step_fail("NO_STORE", NULL, "step %s needs the store", ctx->step_key);
     }
     if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
-                                  orch_state_str(state, "subscription_id", ""), true, &sub,
-                                  &err) ||
+                                  orch_state_str(state, "subscription_id", ""), true, &sub, &err) ||
         edit(ctx, state, sub, &err) || ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
         json_decref(changes);
         r = orch_step_fail_error(&err);
@@ -77,15 +76,14 @@ static json_t *subscriptions_of(const orch_form_env_t *env, const char *product_
     orch_sub_query_t q = {0};
     if (!env || !env->store || !env->catalog)
         return out;
-    snprintf(filter, sizeof(filter), "product_type = \"%s\" AND status = \"active\"",
-             product_type);
+    snprintf(filter, sizeof(filter), "product_type = \"%s\" AND status = \"active\"", product_type);
     q.filter = filter;
     q.page_size = 500;
     orch_error_init(&err);
     if (env->store->ops->sub_list(env->store, env->ctx, env->catalog, &q, &page, &err) == 0)
         for (size_t i = 0; i < page.n; i++)
-            json_array_append_new(out, json_pack("{s:s, s:s}", "value", page.items[i]->id,
-                                                 "label", page.items[i]->description));
+            json_array_append_new(out, json_pack("{s:s, s:s}", "value", page.items[i]->id, "label",
+                                                 page.items[i]->description));
     orch_sub_page_cleanup(&page);
     return out;
 }
@@ -93,8 +91,13 @@ static json_t *subscriptions_of(const orch_form_env_t *env, const char *product_
 /* ---- modify_note ---------------------------------------------------------------------------- */
 
 static const orch_form_field_t note_fields[] = {
-    {.name = "note", .title = "Note", .type = ORCH_FORM_STRING, .required = true,
-     .has_max = true, .max = 5000, .widget = "textarea"},
+    {.name = "note",
+     .title = "Note",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_max = true,
+     .max = 5000,
+     .widget = "textarea"},
     {0},
 };
 static const orch_form_page_t note_pages[] = {{"The subscription's note", note_fields}, {0}};
@@ -118,22 +121,34 @@ static const orch_step_def_t modify_note_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_modify_note = {
-    .name = "modify_note", .description = "Modify the note of a subscription",
-    .target = ORCH_TARGET_MODIFY, .version = 1, .steps = modify_note_steps,
-    .form = &note_form, .lifecycle = ORCH_LC_NONE,
+    .name = "modify_note",
+    .description = "Modify the note of a subscription",
+    .target = ORCH_TARGET_MODIFY,
+    .version = 1,
+    .steps = modify_note_steps,
+    .form = &note_form,
+    .lifecycle = ORCH_LC_NONE,
 };
 
 /* ---- node ----------------------------------------------------------------------------------- */
 
 static const orch_form_field_t modify_node_fields[] = {
-    {.name = "node_name", .title = "Node name", .type = ORCH_FORM_STRING, .has_min = true,
-     .min = 1, .has_max = true, .max = 255, .pattern = "[a-z0-9][a-z0-9.-]*"},
-    {.name = "node_description", .title = "Description", .type = ORCH_FORM_STRING,
-     .has_max = true, .max = 2000},
+    {.name = "node_name",
+     .title = "Node name",
+     .type = ORCH_FORM_STRING,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 255,
+     .pattern = "[a-z0-9][a-z0-9.-]*"},
+    {.name = "node_description",
+     .title = "Description",
+     .type = ORCH_FORM_STRING,
+     .has_max = true,
+     .max = 2000},
     {0},
 };
-static const orch_form_page_t modify_node_pages[] = {{"Change the node", modify_node_fields},
-                                                     {0}};
+static const orch_form_page_t modify_node_pages[] = {{"Change the node", modify_node_fields}, {0}};
 static const orch_form_t modify_node_form = {.pages = modify_node_pages};
 
 static orch_err_t edit_node(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
@@ -197,8 +212,7 @@ static const orch_step_def_t validate_steps[] = {
 
 /* The state keys of the node steps, checked at start-up (domain/engine/lint.h). */
 static const orch_step_io_t modify_node_io[] = {
-    {"update_node", ORCH_KEYS("subscription_id", "node_name", "node_description"),
-     ORCH_NO_KEYS},
+    {"update_node", ORCH_KEYS("subscription_id", "node_name", "node_description"), ORCH_NO_KEYS},
     {"push_config", ORCH_NO_KEYS, ORCH_KEYS("config_push")},
     {0},
 };
@@ -212,19 +226,36 @@ static const orch_step_io_t validate_io[] = {
 };
 
 const orch_workflow_def_t orch_wf_modify_node = {
-    .name = "modify_node", .description = "Modify node", .target = ORCH_TARGET_MODIFY,
-    .version = 1, .steps = modify_node_steps, .form = &modify_node_form,
-    .lifecycle = ORCH_LC_MODIFY, .io = modify_node_io, .product_type = "Node",
+    .name = "modify_node",
+    .description = "Modify node",
+    .target = ORCH_TARGET_MODIFY,
+    .version = 1,
+    .steps = modify_node_steps,
+    .form = &modify_node_form,
+    .lifecycle = ORCH_LC_MODIFY,
+    .io = modify_node_io,
+    .product_type = "Node",
     .blocks = ORCH_KEYS("NodeBlock"),
 };
 const orch_workflow_def_t orch_wf_terminate_node = {
-    .name = "terminate_node", .description = "Terminate node", .target = ORCH_TARGET_TERMINATE,
-    .version = 1, .steps = terminate_node_steps, .lifecycle = ORCH_LC_TERMINATE,
-    .io = terminate_node_io, .product_type = "Node", .blocks = ORCH_KEYS("NodeBlock"),
+    .name = "terminate_node",
+    .description = "Terminate node",
+    .target = ORCH_TARGET_TERMINATE,
+    .version = 1,
+    .steps = terminate_node_steps,
+    .lifecycle = ORCH_LC_TERMINATE,
+    .io = terminate_node_io,
+    .product_type = "Node",
+    .blocks = ORCH_KEYS("NodeBlock"),
 };
 const orch_workflow_def_t orch_wf_validate_node = {
-    .name = "validate_node", .description = "Validate node", .target = ORCH_TARGET_VALIDATE,
-    .version = 1, .steps = validate_steps, .lifecycle = ORCH_LC_VALIDATE, .io = validate_io,
+    .name = "validate_node",
+    .description = "Validate node",
+    .target = ORCH_TARGET_VALIDATE,
+    .version = 1,
+    .steps = validate_steps,
+    .lifecycle = ORCH_LC_VALIDATE,
+    .io = validate_io,
     .product_type = "Node",
 };
 
@@ -274,31 +305,58 @@ static json_t *free_ports(const orch_form_env_t *env, const json_t *answers)
 static const char *const port_modes[] = {"tagged", "untagged", "link_member", NULL};
 
 static const orch_form_field_t port_page1[] = {
-    {.name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,
-     .has_min = true, .min = 1, .has_max = true, .max = 255},
-    {.name = "node_subscription_id", .title = "Node", .type = ORCH_FORM_CHOICE,
-     .required = true, .choices_fn = node_choices},
+    {.name = "customer_id",
+     .title = "Customer",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 255},
+    {.name = "node_subscription_id",
+     .title = "Node",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices_fn = node_choices},
     {0},
 };
 static const orch_form_field_t port_page2[] = {
-    {.name = "info", .title = "Only the free interfaces of the chosen node are offered",
+    {.name = "info",
+     .title = "Only the free interfaces of the chosen node are offered",
      .type = ORCH_FORM_LABEL},
-    {.name = "port_name", .title = "Interface", .type = ORCH_FORM_CHOICE, .required = true,
+    {.name = "port_name",
+     .title = "Interface",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
      .choices_fn = free_ports},
-    {.name = "port_type", .title = "Interface type", .type = ORCH_FORM_STRING,
-     .default_json = "\"10GBASE-LR\"", .has_min = true, .min = 1, .has_max = true, .max = 64},
-    {.name = "port_mode", .title = "Mode", .type = ORCH_FORM_CHOICE, .required = true,
-     .choices = port_modes, .default_json = "\"tagged\""},
-    {.name = "port_description", .title = "Description", .type = ORCH_FORM_STRING,
-     .has_max = true, .max = 2000},
-    {.name = "auto_negotiation", .title = "Auto negotiation", .type = ORCH_FORM_BOOLEAN,
+    {.name = "port_type",
+     .title = "Interface type",
+     .type = ORCH_FORM_STRING,
+     .default_json = "\"10GBASE-LR\"",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 64},
+    {.name = "port_mode",
+     .title = "Mode",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices = port_modes,
+     .default_json = "\"tagged\""},
+    {.name = "port_description",
+     .title = "Description",
+     .type = ORCH_FORM_STRING,
+     .has_max = true,
+     .max = 2000},
+    {.name = "auto_negotiation",
+     .title = "Auto negotiation",
+     .type = ORCH_FORM_BOOLEAN,
      .default_json = "false"},
     {.name = "lldp", .title = "LLDP", .type = ORCH_FORM_BOOLEAN, .default_json = "true"},
     {0},
 };
-static const orch_form_page_t port_pages[] = {{"Choose the node", port_page1},
-                                              {"Choose the port", port_page2},
-                                              {0}};
+static const orch_form_page_t port_pages[] = {
+    {"Choose the node", port_page1}, {"Choose the port", port_page2}, {0}};
 static const orch_form_t create_port_form = {.pages = port_pages};
 
 static orch_step_result_t create_port_subscription(orch_step_ctx_t *ctx, json_t *state)
@@ -317,8 +375,8 @@ static orch_step_result_t create_port_subscription(orch_step_ctx_t *ctx, json_t 
     if (!p)
         return orch_step_fail("INVALID_INPUT", NULL, "the product is gone");
     if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
-                                  orch_state_str(state, "node_subscription_id", ""), false,
-                                  &node, &err)) {
+                                  orch_state_str(state, "node_subscription_id", ""), false, &node,
+                                  &err)) {
         r = orch_step_fail_error(&err);
         goto out;
     }
@@ -384,20 +442,28 @@ static const orch_step_def_t create_port_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_create_port = {
-    .name = "create_port", .description = "Create port", .target = ORCH_TARGET_CREATE,
-    .version = 1, .steps = create_port_steps, .form = &create_port_form,
+    .name = "create_port",
+    .description = "Create port",
+    .target = ORCH_TARGET_CREATE,
+    .version = 1,
+    .steps = create_port_steps,
+    .form = &create_port_form,
     .lifecycle = ORCH_LC_CREATE,
 };
 
 static const orch_form_field_t modify_port_fields[] = {
-    {.name = "port_description", .title = "Description", .type = ORCH_FORM_STRING,
-     .has_max = true, .max = 2000},
-    {.name = "enabled", .title = "Administratively up", .type = ORCH_FORM_BOOLEAN,
+    {.name = "port_description",
+     .title = "Description",
+     .type = ORCH_FORM_STRING,
+     .has_max = true,
+     .max = 2000},
+    {.name = "enabled",
+     .title = "Administratively up",
+     .type = ORCH_FORM_BOOLEAN,
      .default_json = "true"},
     {0},
 };
-static const orch_form_page_t modify_port_pages[] = {{"Change the port", modify_port_fields},
-                                                     {0}};
+static const orch_form_page_t modify_port_pages[] = {{"Change the port", modify_port_fields}, {0}};
 static const orch_form_t modify_port_form = {.pages = modify_port_pages};
 
 static orch_err_t edit_port(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
@@ -418,17 +484,23 @@ static orch_step_result_t update_port(orch_step_ctx_t *ctx, json_t *state)
 /* The person on site confirms the cable is out before the port is released. */
 static const char *const yes[] = {"yes", NULL};
 static const orch_form_field_t confirm_fields[] = {
-    {.name = "cable_removed", .title = "The cable is removed from the port",
-     .type = ORCH_FORM_CHOICE, .required = true, .choices = yes},
-    {.name = "ticket", .title = "Change ticket", .type = ORCH_FORM_STRING, .required = true,
+    {.name = "cable_removed",
+     .title = "The cable is removed from the port",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices = yes},
+    {.name = "ticket",
+     .title = "Change ticket",
+     .type = ORCH_FORM_STRING,
+     .required = true,
      .pattern = "[A-Z]+-[0-9]+"},
     {0},
 };
 static const orch_form_page_t confirm_pages[] = {{"Confirm the removal", confirm_fields}, {0}};
 static const orch_form_t confirm_form = {.pages = confirm_pages};
 
-static orch_err_t disable_port(orch_step_ctx_t *ctx, const json_t *state,
-                               orch_subscription_t *sub, orch_error_t *err)
+static orch_err_t disable_port(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
+                               orch_error_t *err)
 {
     (void)ctx;
     (void)state;
@@ -450,8 +522,12 @@ static const orch_step_def_t terminate_port_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_modify_port = {
-    .name = "modify_port", .description = "Modify port", .target = ORCH_TARGET_MODIFY,
-    .version = 1, .steps = modify_port_steps, .form = &modify_port_form,
+    .name = "modify_port",
+    .description = "Modify port",
+    .target = ORCH_TARGET_MODIFY,
+    .version = 1,
+    .steps = modify_port_steps,
+    .form = &modify_port_form,
     .lifecycle = ORCH_LC_MODIFY,
 };
 /* The confirmation's answers are kept for the record (the audit log): the input step's own
@@ -462,13 +538,23 @@ static const orch_step_io_t terminate_port_io[] = {
     {0},
 };
 const orch_workflow_def_t orch_wf_terminate_port = {
-    .name = "terminate_port", .description = "Terminate port", .target = ORCH_TARGET_TERMINATE,
-    .version = 1, .steps = terminate_port_steps, .lifecycle = ORCH_LC_TERMINATE,
-    .io = terminate_port_io, .product_type = "Port", .blocks = ORCH_KEYS("PortBlock"),
+    .name = "terminate_port",
+    .description = "Terminate port",
+    .target = ORCH_TARGET_TERMINATE,
+    .version = 1,
+    .steps = terminate_port_steps,
+    .lifecycle = ORCH_LC_TERMINATE,
+    .io = terminate_port_io,
+    .product_type = "Port",
+    .blocks = ORCH_KEYS("PortBlock"),
 };
 const orch_workflow_def_t orch_wf_validate_port = {
-    .name = "validate_port", .description = "Validate port", .target = ORCH_TARGET_VALIDATE,
-    .version = 1, .steps = validate_steps, .lifecycle = ORCH_LC_VALIDATE,
+    .name = "validate_port",
+    .description = "Validate port",
+    .target = ORCH_TARGET_VALIDATE,
+    .version = 1,
+    .steps = validate_steps,
+    .lifecycle = ORCH_LC_VALIDATE,
 };
 
 /* ---- l2vpn ---------------------------------------------------------------------------------- */
@@ -480,16 +566,42 @@ static json_t *port_choices(const orch_form_env_t *env, const json_t *answers)
 }
 
 static const orch_form_field_t l2vpn_fields[] = {
-    {.name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,
-     .has_min = true, .min = 1, .has_max = true, .max = 255},
-    {.name = "ports", .title = "Ports (service access points)",
-     .type = ORCH_FORM_MULTI_CHOICE, .required = true, .has_min = true, .min = 2,
-     .has_max = true, .max = 8, .choices_fn = port_choices},
-    {.name = "vlan", .title = "VLAN", .type = ORCH_FORM_INTEGER, .required = true,
-     .has_min = true, .min = 0, .has_max = true, .max = 4095},
-    {.name = "speed", .title = "Speed (Mbit/s)", .type = ORCH_FORM_INTEGER, .required = true,
-     .has_min = true, .min = 1, .has_max = true, .max = 400000},
-    {.name = "speed_policer", .title = "Police at the speed", .type = ORCH_FORM_BOOLEAN,
+    {.name = "customer_id",
+     .title = "Customer",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 255},
+    {.name = "ports",
+     .title = "Ports (service access points)",
+     .type = ORCH_FORM_MULTI_CHOICE,
+     .required = true,
+     .has_min = true,
+     .min = 2,
+     .has_max = true,
+     .max = 8,
+     .choices_fn = port_choices},
+    {.name = "vlan",
+     .title = "VLAN",
+     .type = ORCH_FORM_INTEGER,
+     .required = true,
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 4095},
+    {.name = "speed",
+     .title = "Speed (Mbit/s)",
+     .type = ORCH_FORM_INTEGER,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 400000},
+    {.name = "speed_policer",
+     .title = "Police at the speed",
+     .type = ORCH_FORM_BOOLEAN,
      .default_json = "false"},
     {0},
 };
@@ -515,8 +627,7 @@ static orch_step_result_t create_l2vpn_subscription(orch_step_ctx_t *ctx, json_t
     if (orch_subscription_new_from_product(p, orch_state_str(state, "customer_id", ""), &sub,
                                            &err) ||
         orch_sub_set_int(sub, "speed", orch_state_int(state, "speed", 0), &err) ||
-        orch_sub_set_bool(sub, "speed_policer", orch_state_bool(state, "speed_policer", 0),
-                          &err))
+        orch_sub_set_bool(sub, "speed_policer", orch_state_bool(state, "speed_policer", 0), &err))
         goto failed;
     json_array_foreach(ports, i, v)
     {
@@ -565,23 +676,32 @@ static orch_step_result_t allocate_vc_nrm(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t create_l2vpn_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_l2vpn_subscription),
-    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims, 5, 500,
-                    10000),
-    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm, 5, 500,
-                    10000),
+    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims, 5, 500, 10000),
+    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm, 5, 500, 10000),
     ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_wf_push_config, 600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_wf_push_config,
+                       600000),
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_create_l2vpn = {
-    .name = "create_l2vpn", .description = "Create L2VPN", .target = ORCH_TARGET_CREATE,
-    .version = 1, .steps = create_l2vpn_steps, .form = &create_l2vpn_form,
+    .name = "create_l2vpn",
+    .description = "Create L2VPN",
+    .target = ORCH_TARGET_CREATE,
+    .version = 1,
+    .steps = create_l2vpn_steps,
+    .form = &create_l2vpn_form,
     .lifecycle = ORCH_LC_CREATE,
 };
 
 static const orch_form_field_t modify_l2vpn_fields[] = {
-    {.name = "speed", .title = "Speed (Mbit/s)", .type = ORCH_FORM_INTEGER, .required = true,
-     .has_min = true, .min = 1, .has_max = true, .max = 400000},
+    {.name = "speed",
+     .title = "Speed (Mbit/s)",
+     .type = ORCH_FORM_INTEGER,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 400000},
     {0},
 };
 static const orch_form_page_t modify_l2vpn_pages[] = {{"Change the L2VPN", modify_l2vpn_fields},
@@ -609,7 +729,8 @@ static orch_step_result_t remove_service(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_l2vpn_steps[] = {
     ORCH_STEP("update_speed", "Update the speed", update_speed),
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_wf_push_config, 600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_wf_push_config,
+                       600000),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_l2vpn_steps[] = {
@@ -622,22 +743,36 @@ static const orch_step_def_t reconcile_l2vpn_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_modify_l2vpn = {
-    .name = "modify_l2vpn", .description = "Modify L2VPN", .target = ORCH_TARGET_MODIFY,
-    .version = 1, .steps = modify_l2vpn_steps, .form = &modify_l2vpn_form,
+    .name = "modify_l2vpn",
+    .description = "Modify L2VPN",
+    .target = ORCH_TARGET_MODIFY,
+    .version = 1,
+    .steps = modify_l2vpn_steps,
+    .form = &modify_l2vpn_form,
     .lifecycle = ORCH_LC_MODIFY,
 };
 const orch_workflow_def_t orch_wf_terminate_l2vpn = {
-    .name = "terminate_l2vpn", .description = "Terminate L2VPN",
-    .target = ORCH_TARGET_TERMINATE, .version = 1, .steps = terminate_l2vpn_steps,
+    .name = "terminate_l2vpn",
+    .description = "Terminate L2VPN",
+    .target = ORCH_TARGET_TERMINATE,
+    .version = 1,
+    .steps = terminate_l2vpn_steps,
     .lifecycle = ORCH_LC_TERMINATE,
 };
 const orch_workflow_def_t orch_wf_validate_l2vpn = {
-    .name = "validate_l2vpn", .description = "Validate L2VPN", .target = ORCH_TARGET_VALIDATE,
-    .version = 1, .steps = validate_steps, .lifecycle = ORCH_LC_VALIDATE,
+    .name = "validate_l2vpn",
+    .description = "Validate L2VPN",
+    .target = ORCH_TARGET_VALIDATE,
+    .version = 1,
+    .steps = validate_steps,
+    .lifecycle = ORCH_LC_VALIDATE,
 };
 const orch_workflow_def_t orch_wf_reconcile_l2vpn = {
-    .name = "reconcile_l2vpn", .description = "Reconcile an L2VPN with the network",
-    .target = ORCH_TARGET_RECONCILE, .version = 1, .steps = reconcile_l2vpn_steps,
+    .name = "reconcile_l2vpn",
+    .description = "Reconcile an L2VPN with the network",
+    .target = ORCH_TARGET_RECONCILE,
+    .version = 1,
+    .steps = reconcile_l2vpn_steps,
     .lifecycle = ORCH_LC_RECONCILE,
 };
 
@@ -662,20 +797,44 @@ static size_t distinct_nodes(const orch_form_env_t *env, size_t index, const jso
 }
 
 static const orch_form_field_t core_link_page1[] = {
-    {.name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,
-     .has_min = true, .min = 1, .has_max = true, .max = 255},
-    {.name = "node_a_subscription_id", .title = "Node A", .type = ORCH_FORM_CHOICE,
-     .required = true, .choices_fn = node_choices},
-    {.name = "node_b_subscription_id", .title = "Node B", .type = ORCH_FORM_CHOICE,
-     .required = true, .choices_fn = node_choices},
+    {.name = "customer_id",
+     .title = "Customer",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 255},
+    {.name = "node_a_subscription_id",
+     .title = "Node A",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices_fn = node_choices},
+    {.name = "node_b_subscription_id",
+     .title = "Node B",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices_fn = node_choices},
     {0},
 };
 static const orch_form_field_t core_link_page2[] = {
-    {.name = "port_a_name", .title = "Interface on node A", .type = ORCH_FORM_STRING,
-     .required = true, .has_min = true, .min = 1, .has_max = true, .max = 64,
+    {.name = "port_a_name",
+     .title = "Interface on node A",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 64,
      .pattern = "[0-9]+/[0-9]+/[0-9]+"},
-    {.name = "port_b_name", .title = "Interface on node B", .type = ORCH_FORM_STRING,
-     .required = true, .has_min = true, .min = 1, .has_max = true, .max = 64,
+    {.name = "port_b_name",
+     .title = "Interface on node B",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 64,
      .pattern = "[0-9]+/[0-9]+/[0-9]+"},
     {0},
 };
@@ -731,8 +890,7 @@ static orch_step_result_t create_core_link_subscription(orch_step_ctx_t *ctx, js
     label = orch_asprintf("%s %s <-> %s %s", node[0]->description,
                           orch_state_str(state, "port_a_name", ""), node[1]->description,
                           orch_state_str(state, "port_b_name", ""));
-    if (orch_sub_set_description(sub, label, &err) ||
-        ctx->store->ops->sub_save(ctx->tx, sub, &err))
+    if (orch_sub_set_description(sub, label, &err) || ctx->store->ops->sub_save(ctx->tx, sub, &err))
         goto failed;
     orch_step_ctx_link_subscription(ctx, sub->id);
     r = orch_step_ok(json_pack("{s:s}", "subscription_id", sub->id));
@@ -782,8 +940,7 @@ static orch_step_result_t allocate_link_ports(orch_step_ctx_t *ctx, json_t *stat
     for (size_t k = 0; k < 2; k++)
         for (size_t i = 0; i < 2; i++) {
             long long v = 0;
-            if (ctx->store->ops->inventory_allocate(ctx->tx, pools[k], ctx->process_id, &v,
-                                                    &err)) {
+            if (ctx->store->ops->inventory_allocate(ctx->tx, pools[k], ctx->process_id, &v, &err)) {
                 json_decref(out);
                 return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pools[k],
                                       err.message);
@@ -825,26 +982,30 @@ static orch_step_result_t save_link_ids(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t create_core_link_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_core_link_subscription),
-    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS link id", allocate_link_ims, 5, 500,
+    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS link id", allocate_link_ims, 5, 500, 10000),
+    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM link id", allocate_link_nrm, 5, 500, 10000),
+    ORCH_RETRY_STEP("allocate_ipv6_prefix", "Allocate the link's IPv6 prefix", allocate_link_prefix,
+                    5, 500, 10000),
+    ORCH_RETRY_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports, 5, 500,
                     10000),
-    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM link id", allocate_link_nrm, 5, 500,
-                    10000),
-    ORCH_RETRY_STEP("allocate_ipv6_prefix", "Allocate the link's IPv6 prefix",
-                    allocate_link_prefix, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports, 5,
-                    500, 10000),
     ORCH_STEP("save_ids", "Store the inventory and IPAM ids", save_link_ids),
     ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_create_core_link = {
-    .name = "create_core_link", .description = "Create core link",
-    .target = ORCH_TARGET_CREATE, .version = 1, .steps = create_core_link_steps,
-    .form = &create_core_link_form, .lifecycle = ORCH_LC_CREATE,
+    .name = "create_core_link",
+    .description = "Create core link",
+    .target = ORCH_TARGET_CREATE,
+    .version = 1,
+    .steps = create_core_link_steps,
+    .form = &create_core_link_form,
+    .lifecycle = ORCH_LC_CREATE,
 };
 
 static const orch_form_field_t modify_core_link_fields[] = {
-    {.name = "under_maintenance", .title = "Drained for maintenance", .type = ORCH_FORM_BOOLEAN,
+    {.name = "under_maintenance",
+     .title = "Drained for maintenance",
+     .type = ORCH_FORM_BOOLEAN,
      .required = true},
     {0},
 };
@@ -894,28 +1055,38 @@ static const orch_step_def_t terminate_core_link_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_modify_core_link = {
-    .name = "modify_core_link", .description = "Modify core link",
-    .target = ORCH_TARGET_MODIFY, .version = 1, .steps = modify_core_link_steps,
-    .form = &modify_core_link_form, .lifecycle = ORCH_LC_MODIFY,
+    .name = "modify_core_link",
+    .description = "Modify core link",
+    .target = ORCH_TARGET_MODIFY,
+    .version = 1,
+    .steps = modify_core_link_steps,
+    .form = &modify_core_link_form,
+    .lifecycle = ORCH_LC_MODIFY,
 };
 const orch_workflow_def_t orch_wf_terminate_core_link = {
-    .name = "terminate_core_link", .description = "Terminate core link",
-    .target = ORCH_TARGET_TERMINATE, .version = 1, .steps = terminate_core_link_steps,
+    .name = "terminate_core_link",
+    .description = "Terminate core link",
+    .target = ORCH_TARGET_TERMINATE,
+    .version = 1,
+    .steps = terminate_core_link_steps,
     .lifecycle = ORCH_LC_TERMINATE,
 };
 const orch_workflow_def_t orch_wf_validate_core_link = {
-    .name = "validate_core_link", .description = "Validate core link",
-    .target = ORCH_TARGET_VALIDATE, .version = 1, .steps = validate_steps,
+    .name = "validate_core_link",
+    .description = "Validate core link",
+    .target = ORCH_TARGET_VALIDATE,
+    .version = 1,
+    .steps = validate_steps,
     .lifecycle = ORCH_LC_VALIDATE,
 };
 
 const orch_wf_entry_t orch_wf_lifecycle_all[] = {
-    ORCH_WF_ENTRY(orch_wf_modify_note),         ORCH_WF_ENTRY(orch_wf_modify_node),
-    ORCH_WF_ENTRY(orch_wf_terminate_node),      ORCH_WF_ENTRY(orch_wf_validate_node),
-    ORCH_WF_ENTRY(orch_wf_create_port),         ORCH_WF_ENTRY(orch_wf_modify_port),
-    ORCH_WF_ENTRY(orch_wf_terminate_port),      ORCH_WF_ENTRY(orch_wf_validate_port),
-    ORCH_WF_ENTRY(orch_wf_create_l2vpn),        ORCH_WF_ENTRY(orch_wf_modify_l2vpn),
-    ORCH_WF_ENTRY(orch_wf_terminate_l2vpn),     ORCH_WF_ENTRY(orch_wf_validate_l2vpn),
-    ORCH_WF_ENTRY(orch_wf_reconcile_l2vpn),     ORCH_WF_ENTRY(orch_wf_create_core_link),
-    ORCH_WF_ENTRY(orch_wf_modify_core_link),    ORCH_WF_ENTRY(orch_wf_terminate_core_link),
-    ORCH_WF_ENTRY(orch_wf_validate_core_link),  {0}};
+    ORCH_WF_ENTRY(orch_wf_modify_note),        ORCH_WF_ENTRY(orch_wf_modify_node),
+    ORCH_WF_ENTRY(orch_wf_terminate_node),     ORCH_WF_ENTRY(orch_wf_validate_node),
+    ORCH_WF_ENTRY(orch_wf_create_port),        ORCH_WF_ENTRY(orch_wf_modify_port),
+    ORCH_WF_ENTRY(orch_wf_terminate_port),     ORCH_WF_ENTRY(orch_wf_validate_port),
+    ORCH_WF_ENTRY(orch_wf_create_l2vpn),       ORCH_WF_ENTRY(orch_wf_modify_l2vpn),
+    ORCH_WF_ENTRY(orch_wf_terminate_l2vpn),    ORCH_WF_ENTRY(orch_wf_validate_l2vpn),
+    ORCH_WF_ENTRY(orch_wf_reconcile_l2vpn),    ORCH_WF_ENTRY(orch_wf_create_core_link),
+    ORCH_WF_ENTRY(orch_wf_modify_core_link),   ORCH_WF_ENTRY(orch_wf_terminate_core_link),
+    ORCH_WF_ENTRY(orch_wf_validate_core_link), {0}};

@@ -120,8 +120,7 @@ static orch_step_result_t store_node(orch_step_ctx_t *ctx, const json_t *state,
     if (!ctx->store || !ctx->catalog)
         return orch_step_fail("NO_STORE", NULL, "step %s needs the store", ctx->step_key);
     if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
-                                  orch_state_str(state, "subscription_id", ""), true, &sub,
-                                  &err) ||
+                                  orch_state_str(state, "subscription_id", ""), true, &sub, &err) ||
         orch_sub_set_int(sub, "ims_id", orch_state_int(state, "ims_id", 0), &err) ||
         orch_sub_set_int(sub, "nrm_id", orch_state_int(state, "nrm_id", 0), &err) ||
         orch_sub_set_int(sub, "ipv4_ipam_id", orch_state_int(state, "ipv4_ipam_id", 0), &err) ||
@@ -180,19 +179,48 @@ static const orch_step_def_t create_node_steps[] = {
 
 /* The start form: one page (the steps are those of version 1, unchanged). */
 static const orch_form_field_t create_node_fields[] = {
-    {.name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,
-     .has_min = true, .min = 1, .has_max = true, .max = 255},
-    {.name = "node_name", .title = "Node name", .type = ORCH_FORM_STRING, .required = true,
-     .has_min = true, .min = 1, .has_max = true, .max = 255},
-    {.name = "role_id", .title = "Role", .type = ORCH_FORM_INTEGER, .required = true,
-     .has_min = true, .min = 0},
-    {.name = "type_id", .title = "Device type", .type = ORCH_FORM_INTEGER, .required = true,
-     .has_min = true, .min = 0},
-    {.name = "site_id", .title = "Site", .type = ORCH_FORM_INTEGER, .required = true,
-     .has_min = true, .min = 0},
-    {.name = "node_description", .title = "Description", .type = ORCH_FORM_STRING,
-     .has_max = true, .max = 2000},
-    {.name = "ipv6", .title = "Allocate an IPv6 loopback", .type = ORCH_FORM_BOOLEAN,
+    {.name = "customer_id",
+     .title = "Customer",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 255},
+    {.name = "node_name",
+     .title = "Node name",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 255},
+    {.name = "role_id",
+     .title = "Role",
+     .type = ORCH_FORM_INTEGER,
+     .required = true,
+     .has_min = true,
+     .min = 0},
+    {.name = "type_id",
+     .title = "Device type",
+     .type = ORCH_FORM_INTEGER,
+     .required = true,
+     .has_min = true,
+     .min = 0},
+    {.name = "site_id",
+     .title = "Site",
+     .type = ORCH_FORM_INTEGER,
+     .required = true,
+     .has_min = true,
+     .min = 0},
+    {.name = "node_description",
+     .title = "Description",
+     .type = ORCH_FORM_STRING,
+     .has_max = true,
+     .max = 2000},
+    {.name = "ipv6",
+     .title = "Allocate an IPv6 loopback",
+     .type = ORCH_FORM_BOOLEAN,
      .default_json = "true"},
     {0},
 };
@@ -236,8 +264,7 @@ static const orch_step_def_t create_node_v2_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
     ORCH_GROUP("allocate", "Allocate inventory and addresses", allocate_steps),
     ORCH_STEP("save_ids", "Store the inventory ids and addresses", save_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the node configuration", orch_wf_push_config,
-                       600000),
+    ORCH_CALLBACK_STEP("push_config", "Push the node configuration", orch_wf_push_config, 600000),
     ORCH_STEP("activate_node", "Mark the node active", activate_node),
     ORCH_STEPS_END,
 };
@@ -275,5 +302,5 @@ const orch_workflow_def_t orch_wf_create_node_v2 = {
     .steps = create_node_v2_steps,
     .lifecycle = ORCH_LC_CREATE,
 };
-const orch_wf_entry_t orch_wf_node_all[] = {ORCH_WF_ENTRY(orch_wf_create_node),
-                                            ORCH_WF_ENTRY(orch_wf_create_node_v2), {0}};
+const orch_wf_entry_t orch_wf_node_all[] = {
+    ORCH_WF_ENTRY(orch_wf_create_node), ORCH_WF_ENTRY(orch_wf_create_node_v2), {0}};

@@ -87,8 +87,8 @@ const orch_workflow_def_t orch_wf_test_flaky = {
 static orch_step_result_t mark(orch_step_ctx_t *ctx, json_t *state)
 {
     (void)state;
-    return orch_step_ok(json_pack("{s:s, s:i}", ctx->step_key, "done", "ran_on_version",
-                                  ctx->workflow_version));
+    return orch_step_ok(
+        json_pack("{s:s, s:i}", ctx->step_key, "done", "ran_on_version", ctx->workflow_version));
 }
 
 static const orch_step_def_t v1_steps[] = {
@@ -135,7 +135,8 @@ static orch_step_result_t hang(orch_step_ctx_t *ctx, json_t *state)
 }
 
 static const orch_step_def_t timeout_steps[] = {
-    {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0, NULL, NULL},
+    {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0, NULL,
+     NULL},
     ORCH_DONE,
     ORCH_STEPS_END,
 };
@@ -166,8 +167,7 @@ static orch_step_result_t use_key(orch_step_ctx_t *ctx, json_t *state)
     (void)ctx;
     /* Echoing the secret under its own name is masked before the commit. */
     return orch_step_ok(json_pack("{s:I, s:I, s:s}", "key_length", (json_int_t)strlen(key),
-                                  "key_fingerprint", (json_int_t)fingerprint(key), "api_key",
-                                  key));
+                                  "key_fingerprint", (json_int_t)fingerprint(key), "api_key", key));
 }
 
 static orch_step_result_t use_pin(orch_step_ctx_t *ctx, json_t *state)
@@ -180,8 +180,13 @@ static orch_step_result_t use_pin(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_form_field_t secret_start_fields[] = {
     {.name = "username", .title = "User", .type = ORCH_FORM_STRING, .required = true},
-    {.name = "api_key", .title = "API key", .type = ORCH_FORM_STRING, .required = true,
-     .secret = true, .has_min = true, .min = 8},
+    {.name = "api_key",
+     .title = "API key",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .secret = true,
+     .has_min = true,
+     .min = 8},
     {0},
 };
 static const orch_form_page_t secret_start_pages[] = {{"Credentials", secret_start_fields}, {0}};
@@ -325,11 +330,16 @@ static orch_step_result_t noop(orch_step_ctx_t *ctx, json_t *state)
 }
 
 static const orch_step_def_t noop_10_steps[] = {
-    ORCH_STEP("n1", "No-op 1", noop), ORCH_STEP("n2", "No-op 2", noop),
-    ORCH_STEP("n3", "No-op 3", noop), ORCH_STEP("n4", "No-op 4", noop),
-    ORCH_STEP("n5", "No-op 5", noop), ORCH_STEP("n6", "No-op 6", noop),
-    ORCH_STEP("n7", "No-op 7", noop), ORCH_STEP("n8", "No-op 8", noop),
-    ORCH_STEP("n9", "No-op 9", noop), ORCH_DONE,
+    ORCH_STEP("n1", "No-op 1", noop),
+    ORCH_STEP("n2", "No-op 2", noop),
+    ORCH_STEP("n3", "No-op 3", noop),
+    ORCH_STEP("n4", "No-op 4", noop),
+    ORCH_STEP("n5", "No-op 5", noop),
+    ORCH_STEP("n6", "No-op 6", noop),
+    ORCH_STEP("n7", "No-op 7", noop),
+    ORCH_STEP("n8", "No-op 8", noop),
+    ORCH_STEP("n9", "No-op 9", noop),
+    ORCH_DONE,
     ORCH_STEPS_END,
 };
 
@@ -386,10 +396,15 @@ const orch_workflow_def_t orch_wf_test_parallel_secret = {
 };
 
 const orch_wf_entry_t orch_wf_testing_all[] = {
-    ORCH_WF_ENTRY(orch_wf_test_flaky),        ORCH_WF_ENTRY(orch_wf_test_timeout),
-    ORCH_WF_ENTRY(orch_wf_test_versioned_v1), ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
-    ORCH_WF_ENTRY(orch_wf_test_secret),       ORCH_WF_ENTRY(orch_wf_test_guarded),
-    ORCH_WF_ENTRY(orch_wf_test_parallel),     ORCH_WF_ENTRY(orch_wf_bench_noop_10),
-    ORCH_WF_ENTRY(orch_wf_bench_noop_3),      ORCH_WF_ENTRY(orch_wf_test_parallel_secret),
+    ORCH_WF_ENTRY(orch_wf_test_flaky),
+    ORCH_WF_ENTRY(orch_wf_test_timeout),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v1),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
+    ORCH_WF_ENTRY(orch_wf_test_secret),
+    ORCH_WF_ENTRY(orch_wf_test_guarded),
+    ORCH_WF_ENTRY(orch_wf_test_parallel),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_10),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_3),
+    ORCH_WF_ENTRY(orch_wf_test_parallel_secret),
     {0},
 };

@@ -17,10 +17,9 @@ orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state);
 
 /* The lifecycle of the example catalogue (lifecycle.c). */
 extern const orch_workflow_def_t orch_wf_modify_note;
-extern const orch_workflow_def_t orch_wf_modify_node, orch_wf_terminate_node,
-    orch_wf_validate_node;
-extern const orch_workflow_def_t orch_wf_create_port, orch_wf_modify_port,
-    orch_wf_terminate_port, orch_wf_validate_port;
+extern const orch_workflow_def_t orch_wf_modify_node, orch_wf_terminate_node, orch_wf_validate_node;
+extern const orch_workflow_def_t orch_wf_create_port, orch_wf_modify_port, orch_wf_terminate_port,
+    orch_wf_validate_port;
 extern const orch_workflow_def_t orch_wf_create_l2vpn, orch_wf_modify_l2vpn,
     orch_wf_terminate_l2vpn, orch_wf_validate_l2vpn, orch_wf_reconcile_l2vpn;
 extern const orch_workflow_def_t orch_wf_create_core_link, orch_wf_modify_core_link,

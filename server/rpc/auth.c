@@ -14,9 +14,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -758,8 +758,7 @@ void srv_auth_live_free(srv_auth_live_t *l)
     free(l);
 }
 
-orch_err_t srv_auth_live_reload(srv_auth_live_t *l, const srv_auth_config_t *cfg,
-                                orch_error_t *err)
+orch_err_t srv_auth_live_reload(srv_auth_live_t *l, const srv_auth_config_t *cfg, orch_error_t *err)
 {
     srv_auth_t *fresh = NULL, *old;
     /* Read and check everything first: a bad file leaves the running keys alone. */

@@ -175,8 +175,8 @@ static int check_msg(const ProtobufCMessage *msg, char *path, size_t len, size_t
                 f->type != PROTOBUF_C_TYPE_BYTES)
                 continue;
             const char *arr = *(const char *const *)(base + f->offset);
-            size_t elem = f->type == PROTOBUF_C_TYPE_BYTES ? sizeof(ProtobufCBinaryData)
-                                                           : sizeof(void *);
+            size_t elem =
+                f->type == PROTOBUF_C_TYPE_BYTES ? sizeof(ProtobufCBinaryData) : sizeof(void *);
             for (size_t j = 0; j < n; j++)
                 if (check_field(f, arr + j * elem, path, len, used, (long)j, why) != 0)
                     return -1;

@@ -79,16 +79,16 @@ struct srv_call {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
-    int cancelled;      /* written by the core when RECV_CLOSE completes */
-    atomic_int over;    /* the call has ended (close completed) */
-    atomic_int gone;    /* for orch_ctx_t: the client cancelled or the deadline passed */
+    int cancelled;   /* written by the core when RECV_CLOSE completes */
+    atomic_int over; /* the call has ended (close completed) */
+    atomic_int gone; /* for orch_ctx_t: the client cancelled or the deadline passed */
     orch_ctx_t ctx;
     orch_arena_t *arena;
     void *data;
     const char *actor_kind, *actor_name;
     unsigned roles;
     const char *extra_roles; /* own role names, in the arena; NULL = none */
-    int64_t start_ms; /* for the latency histogram */
+    int64_t start_ms;        /* for the latency histogram */
     /* send side */
     qmsg_t *qhead, *qtail;
     size_t qlen;
@@ -511,8 +511,8 @@ static void call_record(srv_call_t *c)
 {
     char labels[300];
     const char *method = c->me ? c->me->path : "unknown";
-    const char *code = c->cancelled && !c->status_sent ? "CANCELLED"
-                                                       : orch_err_name(c->status.code);
+    const char *code =
+        c->cancelled && !c->status_sent ? "CANCELLED" : orch_err_name(c->status.code);
     snprintf(labels, sizeof(labels), "method=\"%s\",code=\"%s\"", method, code);
     orch_metrics_add("orch_rpc_total", labels, 1);
     snprintf(labels, sizeof(labels), "method=\"%s\"", method);
@@ -641,8 +641,8 @@ static void call_handle(srv_call_t *c)
     if (me->m.stream && me->m.stream->message)
         rc = ORCH_OK; /* requests arrive one by one after start */
     else
-        rc = srv_codec_unpack(c->payload, me->input, &alloc,
-                              (size_t)c->srv->cfg.max_message_bytes, &req, &err);
+        rc = srv_codec_unpack(c->payload, me->input, &alloc, (size_t)c->srv->cfg.max_message_bytes,
+                              &req, &err);
     if (!rc && atomic_load(&c->srv->draining) && !(me->m.flags & SRV_METHOD_PUBLIC)) {
         rc = orch_error_set(&err, ORCH_UNAVAILABLE, "SERVER_DRAINING",
                             "this server is shutting down; retry on another replica");
@@ -692,12 +692,12 @@ static bool slot_post(slot_t *s)
     s->payload = NULL;
     grpc_metadata_array_init(&s->md);
     e = grpc_server_request_registered_call(s->w->srv->server, s->me->handle, &s->call,
-                                            &s->deadline, &s->md, &s->payload, s->w->cq,
-                                            s->w->cq, &s->tag);
+                                            &s->deadline, &s->md, &s->payload, s->w->cq, s->w->cq,
+                                            &s->tag);
     if (e != GRPC_CALL_OK) {
         if (!atomic_load(&s->w->srv->draining))
-            orch_err("rpc", "cannot post a request slot for %s (grpc_call_error %d)",
-                     s->me->path, (int)e);
+            orch_err("rpc", "cannot post a request slot for %s (grpc_call_error %d)", s->me->path,
+                     (int)e);
         grpc_metadata_array_destroy(&s->md);
         return false;
     }
@@ -790,8 +790,7 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     for (;;) {
-        grpc_event ev =
-            grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         tag_t *t;
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
@@ -921,9 +920,8 @@ void srv_server_add_methods(srv_server_t *srv, const srv_method_t *methods)
 
 orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
 {
-    grpc_server_credentials *creds = srv->cfg.credentials
-                                          ? srv->cfg.credentials
-                                          : grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds =
+        srv->cfg.credentials ? srv->cfg.credentials : grpc_insecure_server_credentials_create();
 
     srv->port = grpc_server_add_http2_port(srv->server, srv->listen, creds);
     if (!srv->cfg.credentials)
@@ -1012,8 +1010,7 @@ void srv_server_shutdown(srv_server_t *srv, int grace_ms)
     }
     grpc_completion_queue_shutdown(pluck);
     /* A pluck queue must be drained with pluck (next is for next-queues only). */
-    while (grpc_completion_queue_pluck(pluck, &tag_dummy, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                       NULL)
+    while (grpc_completion_queue_pluck(pluck, &tag_dummy, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
                .type != GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(pluck);

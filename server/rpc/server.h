@@ -52,17 +52,17 @@ typedef struct srv_stream_ops {
 /* Method flags. The role a method needs is one of the SRV_ROLE_* flags; a method with none
  * needs admin, so that a forgotten flag fails closed. */
 enum {
-    SRV_METHOD_PUBLIC = 1 << 0, /* no authentication (health, reflection) */
-    SRV_ROLE_READER = 1 << 1,   /* list, get, watch */
-    SRV_ROLE_OPERATOR = 1 << 2, /* start, resume, retry, abort workflows */
-    SRV_ROLE_ADMIN = 1 << 3,    /* pause the engine, change products and schedules, ... */
+    SRV_METHOD_PUBLIC = 1 << 0,   /* no authentication (health, reflection) */
+    SRV_ROLE_READER = 1 << 1,     /* list, get, watch */
+    SRV_ROLE_OPERATOR = 1 << 2,   /* start, resume, retry, abort workflows */
+    SRV_ROLE_ADMIN = 1 << 3,      /* pause the engine, change products and schedules, ... */
     SRV_METHOD_CALLBACK = 1 << 4, /* authorised by a callback token in the request instead */
 };
 
 /* One row of a service's dispatch table: adding an RPC is one row plus its handler. */
 typedef struct srv_method {
     const ProtobufCServiceDescriptor *service;
-    const char *name; /* method name as in the .proto, e.g. "ListProducts" */
+    const char *name;   /* method name as in the .proto, e.g. "ListProducts" */
     srv_unary_fn unary; /* exactly one of unary and stream */
     unsigned flags;
     const srv_stream_ops_t *stream;
@@ -76,15 +76,15 @@ typedef orch_err_t (*srv_auth_fn)(void *auth_data, srv_call_t *call, unsigned me
                                   orch_error_t *err);
 
 typedef struct srv_config {
-    const char *listen;       /* "127.0.0.1:50051" */
-    int threads;              /* worker threads, one completion queue each */
-    int slots_per_method;     /* request slots per method per queue */
-    int max_message_bytes;    /* inbound message limit */
-    int keepalive_time_ms;    /* HTTP/2 pings to idle clients; 0 = the core's default */
-    int max_connection_age_ms; /* close connections after this (re-balancing); 0 = never */
+    const char *listen;         /* "127.0.0.1:50051" */
+    int threads;                /* worker threads, one completion queue each */
+    int slots_per_method;       /* request slots per method per queue */
+    int max_message_bytes;      /* inbound message limit */
+    int keepalive_time_ms;      /* HTTP/2 pings to idle clients; 0 = the core's default */
+    int max_connection_age_ms;  /* close connections after this (re-balancing); 0 = never */
     int max_concurrent_streams; /* per connection (HTTP/2 SETTINGS); 0 = the core's default */
-    void *app;                /* handed to handlers through srv_call_app() */
-    srv_auth_fn auth;         /* NULL: no authentication */
+    void *app;                  /* handed to handlers through srv_call_app() */
+    srv_auth_fn auth;           /* NULL: no authentication */
     void *auth_data;
     /* TLS: NULL = plaintext. Borrowed until srv_server_start returns (the core keeps its own
      * reference); the caller releases it. */

@@ -87,8 +87,11 @@ static orch_err_t resume_engine(srv_call_t *call, const ProtobufCMessage *reqm,
 }
 
 const srv_method_t srv_engine_methods[] = {
-    {&orchestrator__v1__engine_service__descriptor, "GetEngineStatus", get_status, SRV_ROLE_READER, NULL},
-    {&orchestrator__v1__engine_service__descriptor, "PauseEngine", pause_engine, SRV_ROLE_ADMIN, NULL},
-    {&orchestrator__v1__engine_service__descriptor, "ResumeEngine", resume_engine, SRV_ROLE_ADMIN, NULL},
+    {&orchestrator__v1__engine_service__descriptor, "GetEngineStatus", get_status, SRV_ROLE_READER,
+     NULL},
+    {&orchestrator__v1__engine_service__descriptor, "PauseEngine", pause_engine, SRV_ROLE_ADMIN,
+     NULL},
+    {&orchestrator__v1__engine_service__descriptor, "ResumeEngine", resume_engine, SRV_ROLE_ADMIN,
+     NULL},
     {0},
 };

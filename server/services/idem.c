@@ -57,8 +57,8 @@ orch_err_t srv_idem_begin(srv_call_t *call, const ProtobufCMessage *req, const c
     if (rc || !idem->request_id)
         return rc;
     body_hash(req, hash);
-    rc = st->ops->idem_claim(idem->tx, request_id, srv_call_path(call), hash, &state, &resp,
-                             &len, err);
+    rc = st->ops->idem_claim(idem->tx, request_id, srv_call_path(call), hash, &state, &resp, &len,
+                             err);
     if (rc)
         goto fail;
     if (state == ORCH_IDEM_MISMATCH) {
@@ -77,8 +77,7 @@ orch_err_t srv_idem_begin(srv_call_t *call, const ProtobufCMessage *req, const c
         idem->tx = NULL;
         if (!idem->replay)
             return orch_error_set(err, ORCH_INTERNAL, NULL,
-                                  "the stored answer for request_id %s cannot be read",
-                                  request_id);
+                                  "the stored answer for request_id %s cannot be read", request_id);
         return ORCH_OK;
     }
     return ORCH_OK;
@@ -100,8 +99,8 @@ static const char *target_of(const ProtobufCMessage *m, int depth)
         size_t len = strlen(f->name);
         if (f->label == PROTOBUF_C_LABEL_REPEATED)
             continue;
-        if (f->type == PROTOBUF_C_TYPE_STRING && len > 3 &&
-            strcmp(f->name + len - 3, "_id") == 0 && strcmp(f->name, "request_id") != 0) {
+        if (f->type == PROTOBUF_C_TYPE_STRING && len > 3 && strcmp(f->name + len - 3, "_id") == 0 &&
+            strcmp(f->name, "request_id") != 0) {
             const char *v = *(const char *const *)at;
             if (v && *v)
                 return v;
@@ -125,8 +124,7 @@ orch_err_t srv_idem_commit(srv_call_t *call, srv_idem_t *idem, const ProtobufCMe
 
     idem->tx = NULL;
     if (srv_call_method_flags(call) & SRV_ROLE_ADMIN) {
-        rc = st->ops->admin_action_record(tx, srv_call_actor_kind(call),
-                                          srv_call_actor_name(call),
+        rc = st->ops->admin_action_record(tx, srv_call_actor_kind(call), srv_call_actor_name(call),
                                           md ? md->name : srv_call_path(call),
                                           target_of(idem->req, 0), idem->request_id, err);
         if (rc) {

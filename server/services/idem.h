@@ -12,9 +12,9 @@
 #include "server/rpc/server.h"
 
 typedef struct srv_idem {
-    orch_tx_t *tx;            /* the unit of work for the handler's changes */
-    const char *request_id;   /* borrowed from the request; NULL when none was given */
-    ProtobufCMessage *replay; /* set when this is a repeat: answer it (in the call's arena) */
+    orch_tx_t *tx;               /* the unit of work for the handler's changes */
+    const char *request_id;      /* borrowed from the request; NULL when none was given */
+    ProtobufCMessage *replay;    /* set when this is a repeat: answer it (in the call's arena) */
     const ProtobufCMessage *req; /* the request (borrowed): the target of an admin action */
 } srv_idem_t;
 

@@ -8,8 +8,8 @@
 #include "domain/engine/engine.h"
 #include "domain/forms/forms.h"
 #include "domain/ids.h"
-#include "domain/subscription/offered.h"
 #include "domain/page.h"
+#include "domain/subscription/offered.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/auth.h"
@@ -22,11 +22,11 @@
 #define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
 
 static const char *const status_names[] = {
-    "",       "created", "running",           "suspended", "waiting",   "awaiting_callback",
-    "aborted", "failed", "api_unavailable", "inconsistent_data", "completed", "resumed"};
-static const char *const step_status_names[] = {"",      "success", "skipped", "suspend",
-                                                "waiting", "awaiting_callback", "failed",
-                                                "abort", "complete"};
+    "",        "created", "running",         "suspended",         "waiting",   "awaiting_callback",
+    "aborted", "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed"};
+static const char *const step_status_names[] = {"",        "success", "skipped",
+                                                "suspend", "waiting", "awaiting_callback",
+                                                "failed",  "abort",   "complete"};
 
 static int name_index(const char *const *names, size_t n, const char *s)
 {
@@ -104,12 +104,13 @@ static Orchestrator__V1__ProcessStep *step_pb(orch_arena_t *a, const orch_workfl
     ps->executed_by = actor_pb(a, s->executed_by);
     ps->retry_count = s->retry_count;
     ps->error = s->error ? error_pb(a, s->error, NULL) : NULL;
-    ps->kind = leaf ? (Orchestrator__V1__StepKind)leaf->def->kind
-           : strcmp(s->key, "aborted_by") == 0 ? ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_ABORT
-                                              : ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_STEP;
+    ps->kind = leaf                                ? (Orchestrator__V1__StepKind)leaf->def->kind
+               : strcmp(s->key, "aborted_by") == 0 ? ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_ABORT
+                                                   : ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_STEP;
     ps->parent_key = orch_arena_strdup(a, leaf && leaf->parent ? leaf->parent->key : "");
-    ps->branch = orch_arena_strdup(a, s->branch ? s->branch : leaf && leaf->branch ? leaf->branch
-                                                                                : "");
+    ps->branch = orch_arena_strdup(a, s->branch              ? s->branch
+                                      : leaf && leaf->branch ? leaf->branch
+                                                             : "");
     return ps;
 }
 
@@ -124,8 +125,8 @@ static bool leaf_done(const orch_leaf_t *l, const orch_process_step_t *steps, si
     return false;
 }
 
-static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema,
-                                                size_t index, const char *title);
+static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema, size_t index,
+                                                const char *title);
 
 /* Builds a Process in the arena; full adds steps (log + pending) and the current state. */
 Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p, bool full)
@@ -261,8 +262,8 @@ static orch_err_t basic(srv_call_t *call, orch_tx_t *tx, const char *id,
 {
     srv_app_t *app = srv_call_app(call);
     orch_process_t *p = NULL;
-    orch_err_t rc = app->store->ops->process_get(app->store, tx, srv_call_ctx(call), id, false,
-                                                 &p, err);
+    orch_err_t rc =
+        app->store->ops->process_get(app->store, tx, srv_call_ctx(call), id, false, &p, err);
     if (rc)
         return rc;
     *out = srv_process_to_pb(call, p, false);
@@ -323,8 +324,7 @@ static orch_err_t refuse_if_paused(srv_call_t *call, orch_tx_t *tx, orch_error_t
 /* Does the product list this workflow (the catalogue's workflows of the product)? */
 static bool product_offers(const orch_product_t *p, const char *workflow)
 {
-    for (const orch_workflow_ref_t *w = p && p->def ? p->def->workflows : NULL; w && w->name;
-         w++)
+    for (const orch_workflow_ref_t *w = p && p->def ? p->def->workflows : NULL; w && w->name; w++)
         if (strcmp(w->name, workflow) == 0)
             return true;
     return false;
@@ -351,8 +351,8 @@ static void inputs_free(json_t **in, size_t n)
     free(in);
 }
 
-static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema,
-                                                size_t index, const char *title)
+static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema, size_t index,
+                                                const char *title)
 {
     Orchestrator__V1__FormPage *fp = NEW(a, Orchestrator__V1__FormPage);
     orchestrator__v1__form_page__init(fp);
@@ -370,12 +370,12 @@ static orch_err_t check_offer(const orch_workflow_t *wf, const orch_subscription
     orch_sub_offer_t offer;
     if (!wf->def->is_task && !product_offers(sub->product, wf->def->name))
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_NOT_FOR_PRODUCT",
-                              "product %s does not offer workflow %s",
-                              sub->product->def->name, wf->def->name);
+                              "product %s does not offer workflow %s", sub->product->def->name,
+                              wf->def->name);
     orch_sub_offer(sub, wf->def->name, wf->def->target, wf->def->is_task, &offer);
     if (!offer.allowed)
-        return orch_error_set(err, ORCH_FAILED_PRECONDITION, offer.reason, "%s: %s",
-                              wf->def->name, offer.message);
+        return orch_error_set(err, ORCH_FAILED_PRECONDITION, offer.reason, "%s: %s", wf->def->name,
+                              offer.message);
     return ORCH_OK;
 }
 
@@ -451,8 +451,8 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
             return rc;
         product = orch_catalog_find_product_id(app->catalog, req->product_id);
         if (!product)
-            return orch_error_set(err, ORCH_NOT_FOUND, "PRODUCT_NOT_FOUND",
-                                  "no product has id %s", req->product_id);
+            return orch_error_set(err, ORCH_NOT_FOUND, "PRODUCT_NOT_FOUND", "no product has id %s",
+                                  req->product_id);
         if (wf->def->target == ORCH_TARGET_CREATE && product->def->workflows &&
             product->def->workflows[0].name && !product_offers(product, wf->def->name))
             return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_NOT_FOR_PRODUCT",
@@ -495,8 +495,8 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         }
         env.context = context;
         inputs = inputs_json(req->user_inputs, req->n_user_inputs);
-        rc = orch_form_run(wf->def->form, &env, (const json_t *const *)inputs,
-                           req->n_user_inputs, "user_inputs", &fr, err);
+        rc = orch_form_run(wf->def->form, &env, (const json_t *const *)inputs, req->n_user_inputs,
+                           "user_inputs", &fr, err);
         if (rc)
             goto out;
         if (!fr.complete) {
@@ -511,8 +511,8 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         /* Secret answers never reach the database, the streams or the logs. */
         state = json_deep_copy(fr.masked);
     } else {
-        state = req->n_user_inputs ? srv_codec_json_from_struct(req->user_inputs[0])
-                                   : json_object();
+        state =
+            req->n_user_inputs ? srv_codec_json_from_struct(req->user_inputs[0]) : json_object();
         if (!json_is_object(state)) {
             json_decref(state);
             state = json_object();
@@ -548,8 +548,8 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
             rc = app->store->ops->sub_count_unfinished(idem.tx, sub->id, &busy, err);
         if (!rc && busy > 0)
             rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "SUBSCRIPTION_NOT_IN_SYNC",
-                                "subscription %s is locked by %ld unfinished workflow%s",
-                                sub->id, busy, busy == 1 ? "" : "s");
+                                "subscription %s is locked by %ld unfinished workflow%s", sub->id,
+                                busy, busy == 1 ? "" : "s");
     }
     if (!rc) {
         orch_process_new_t np = {
@@ -591,7 +591,8 @@ out:
 
 /* ResumeProcess: a suspended input step gets its answers (validated like a start form,
  * stored with who gave them, deep-merged into the state); a failed or waiting process is
- * retried; a process awaiting a callback has the callback step's action run again. Under the process's row lock, so a second resume finds it resumed already. */
+ * retried; a process awaiting a callback has the callback step's action run again. Under the
+ * process's row lock, so a second resume finds it resumed already. */
 static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
                                  ProtobufCMessage **respm, orch_error_t *err)
 {
@@ -629,8 +630,8 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
         const orch_workflow_t *wf;
         const orch_leaf_t *leaf;
         orch_form_env_t env = {app->store, idem.tx, srv_call_ctx(call), app->catalog, NULL};
-        rc = app->store->ops->process_get(app->store, idem.tx, srv_call_ctx(call),
-                                          req->process_id, true, &p, err);
+        rc = app->store->ops->process_get(app->store, idem.tx, srv_call_ctx(call), req->process_id,
+                                          true, &p, err);
         if (rc)
             goto fail;
         wf = orch_registry_find(app->registry, p->workflow_name, p->version);
@@ -651,8 +652,8 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
         }
         env.context = orch_process_current_state(p);
         inputs = inputs_json(req->user_inputs, req->n_user_inputs);
-        rc = orch_form_run(leaf->def->form, &env, (const json_t *const *)inputs,
-                           req->n_user_inputs, "user_inputs", &fr, err);
+        rc = orch_form_run(leaf->def->form, &env, (const json_t *const *)inputs, req->n_user_inputs,
+                           "user_inputs", &fr, err);
         if (rc)
             goto fail;
         if (!fr.complete) {
@@ -664,20 +665,18 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
         }
         merged = orch_json_deep_merge(orch_process_current_state(p), fr.masked);
         rc = app->store->ops->process_resume_input(idem.tx, req->process_id, leaf->key,
-                                                   leaf->def->name, fr.masked, merged,
-                                                   fr.masked, actor_of(call), err);
+                                                   leaf->def->name, fr.masked, merged, fr.masked,
+                                                   actor_of(call), err);
         if (!rc)
             rc = keep_secrets(app, idem.tx, req->process_id, leaf->key, &fr, err);
     } else if (strcmp(status, "failed") == 0 || strcmp(status, "waiting") == 0 ||
-               strcmp(status, "api_unavailable") == 0 ||
-               strcmp(status, "inconsistent_data") == 0 ||
+               strcmp(status, "api_unavailable") == 0 || strcmp(status, "inconsistent_data") == 0 ||
                strcmp(status, "awaiting_callback") == 0) {
         /* awaiting_callback: the callback step's action runs again with a new token (the
          * external system lost the request); the old token stops working. */
         if (req->n_user_inputs) {
-            rc = orch_error_invalid(err, "user_inputs",
-                                    "process %s is %s, not waiting for input", req->process_id,
-                                    status);
+            rc = orch_error_invalid(err, "user_inputs", "process %s is %s, not waiting for input",
+                                    req->process_id, status);
             goto fail;
         }
         rc = app->store->ops->process_retry(idem.tx, req->process_id, actor_of(call), err);
@@ -780,8 +779,9 @@ static orch_err_t report_progress(srv_call_t *call, const ProtobufCMessage *reqm
     if (rc)
         return rc;
     if (req->message && strlen(req->message) > 2000)
-        return orch_error_invalid(err, "message", "a progress message has at most 2000 "
-                                                  "characters");
+        return orch_error_invalid(err, "message",
+                                  "a progress message has at most 2000 "
+                                  "characters");
     rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
     if (rc)
         return rc;
@@ -819,8 +819,8 @@ static orch_err_t get_process(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_err_t rc = check_id(req->process_id, err);
     if (rc)
         return rc;
-    rc = app->store->ops->process_get(app->store, NULL, srv_call_ctx(call), req->process_id,
-                                      full, &p, err);
+    rc = app->store->ops->process_get(app->store, NULL, srv_call_ctx(call), req->process_id, full,
+                                      &p, err);
     if (rc)
         return rc;
     *respm = &srv_process_to_pb(call, p, full)->base;
@@ -907,17 +907,17 @@ static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
     /* A process that failed at a parallel step re-runs only its failed branches (those
      * named, or all of them). */
     if (!rc)
-        rc = app->store->ops->process_retry_branches(
-            idem.tx, req->process_id, actor_of(call), (const char *const *)req->branches,
-            req->n_branches, &handled, &already, err);
+        rc = app->store->ops->process_retry_branches(idem.tx, req->process_id, actor_of(call),
+                                                     (const char *const *)req->branches,
+                                                     req->n_branches, &handled, &already, err);
     if (!rc && !handled && req->n_branches)
         rc = orch_error_invalid(err, "branches",
                                 "process %s did not fail at a parallel step; retry it without "
                                 "branches",
                                 req->process_id);
     if (!rc && !handled)
-        rc = app->store->ops->process_retry_once(idem.tx, req->process_id, actor_of(call),
-                                                 &already, err);
+        rc = app->store->ops->process_retry_once(idem.tx, req->process_id, actor_of(call), &already,
+                                                 err);
     if (!rc)
         rc = basic(call, idem.tx, req->process_id, &resp->process, err);
     if (rc) {
@@ -959,8 +959,8 @@ static orch_err_t abort_process(srv_call_t *call, const ProtobufCMessage *reqm,
     orchestrator__v1__abort_process_response__init(resp);
     rc = check_process_role(call, idem.tx, req->process_id, err);
     if (!rc)
-        rc = app->store->ops->process_abort(idem.tx, req->process_id, req->reason,
-                                            actor_of(call), &already, err);
+        rc = app->store->ops->process_abort(idem.tx, req->process_id, req->reason, actor_of(call),
+                                            &already, err);
     if (!rc)
         rc = basic(call, idem.tx, req->process_id, &resp->process, err);
     if (rc) {
@@ -1053,7 +1053,7 @@ static orch_err_t status_counts(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_status_count_t *c = NULL;
     size_t n = 0;
     orch_err_t rc = app->store->ops->process_status_counts(app->store, srv_call_ctx(call),
-                                                            req->filter, &c, &n, err);
+                                                           req->filter, &c, &n, err);
     if (rc)
         return rc;
     resp = NEW(a, Orchestrator__V1__GetProcessStatusCountsResponse);
@@ -1119,16 +1119,24 @@ out:
 }
 
 const srv_method_t srv_process_methods[] = {
-    {&orchestrator__v1__process_service__descriptor, "StartProcess", start_process, SRV_ROLE_OPERATOR, NULL},
-    {&orchestrator__v1__process_service__descriptor, "GetProcess", get_process, SRV_ROLE_READER, NULL},
-    {&orchestrator__v1__process_service__descriptor, "ListProcesses", list_processes, SRV_ROLE_READER, NULL},
-    {&orchestrator__v1__process_service__descriptor, "RetryProcess", retry_process, SRV_ROLE_OPERATOR, NULL},
-    {&orchestrator__v1__process_service__descriptor, "AbortProcess", abort_process, SRV_ROLE_OPERATOR, NULL},
-    {&orchestrator__v1__process_service__descriptor, "DeleteProcess", delete_process, SRV_ROLE_ADMIN, NULL},
-    {&orchestrator__v1__process_service__descriptor, "UpdateProcessNote", update_note, SRV_ROLE_OPERATOR, NULL},
-    {&orchestrator__v1__process_service__descriptor, "GetProcessStatusCounts", status_counts, SRV_ROLE_READER,
+    {&orchestrator__v1__process_service__descriptor, "StartProcess", start_process,
+     SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "GetProcess", get_process, SRV_ROLE_READER,
      NULL},
-    {&orchestrator__v1__process_service__descriptor, "BulkResume", bulk_resume, SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "ListProcesses", list_processes,
+     SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__process_service__descriptor, "RetryProcess", retry_process,
+     SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "AbortProcess", abort_process,
+     SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "DeleteProcess", delete_process,
+     SRV_ROLE_ADMIN, NULL},
+    {&orchestrator__v1__process_service__descriptor, "UpdateProcessNote", update_note,
+     SRV_ROLE_OPERATOR, NULL},
+    {&orchestrator__v1__process_service__descriptor, "GetProcessStatusCounts", status_counts,
+     SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__process_service__descriptor, "BulkResume", bulk_resume, SRV_ROLE_OPERATOR,
+     NULL},
     {&orchestrator__v1__process_service__descriptor, "ResumeProcess", resume_process,
      SRV_ROLE_OPERATOR, NULL},
     {&orchestrator__v1__process_service__descriptor, "DeliverCallback", deliver_callback,

@@ -291,8 +291,8 @@ static orch_err_t list_product_blocks(srv_call_t *call, const ProtobufCMessage *
     char *next = NULL;
     orch_err_t rc;
 
-    rc = orch_catalog_list_blocks(app->catalog, req->filter, req->page_size, req->page_token,
-                                  &page, &n, &total, &next, err);
+    rc = orch_catalog_list_blocks(app->catalog, req->filter, req->page_size, req->page_token, &page,
+                                  &n, &total, &next, err);
     if (rc)
         goto out;
     resp = NEW(a, Orchestrator__V1__ListProductBlocksResponse);
@@ -370,14 +370,17 @@ out:
 }
 
 const srv_method_t srv_product_methods[] = {
-    {&orchestrator__v1__product_service__descriptor, "ListProducts", list_products, SRV_ROLE_READER, NULL},
-    {&orchestrator__v1__product_service__descriptor, "GetProduct", get_product, SRV_ROLE_READER, NULL},
-    {&orchestrator__v1__product_service__descriptor, "UpdateProduct", update_product, SRV_ROLE_ADMIN, NULL},
-    {&orchestrator__v1__product_service__descriptor, "ListProductBlocks", list_product_blocks, SRV_ROLE_READER,
+    {&orchestrator__v1__product_service__descriptor, "ListProducts", list_products, SRV_ROLE_READER,
      NULL},
-    {&orchestrator__v1__product_service__descriptor, "GetProductBlock", get_product_block, SRV_ROLE_READER,
+    {&orchestrator__v1__product_service__descriptor, "GetProduct", get_product, SRV_ROLE_READER,
      NULL},
-    {&orchestrator__v1__product_service__descriptor, "ListResourceTypes", list_resource_types, SRV_ROLE_READER,
-     NULL},
+    {&orchestrator__v1__product_service__descriptor, "UpdateProduct", update_product,
+     SRV_ROLE_ADMIN, NULL},
+    {&orchestrator__v1__product_service__descriptor, "ListProductBlocks", list_product_blocks,
+     SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__product_service__descriptor, "GetProductBlock", get_product_block,
+     SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__product_service__descriptor, "ListResourceTypes", list_resource_types,
+     SRV_ROLE_READER, NULL},
     {0},
 };

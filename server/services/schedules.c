@@ -24,7 +24,8 @@ static const char *actor_of(srv_call_t *call)
     return n && *n ? n : "anonymous";
 }
 
-/* ---- replicas ---------------------------------------------------------------------------------- */
+/* ---- replicas ----------------------------------------------------------------------------------
+ */
 
 static Orchestrator__V1__ReplicaState replica_state_pb(const char *s)
 {
@@ -32,7 +33,7 @@ static Orchestrator__V1__ReplicaState replica_state_pb(const char *s)
            : strcmp(s, "draining") == 0 ? ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_DRAINING
            : strcmp(s, "lost") == 0     ? ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_LOST
            : strcmp(s, "stopped") == 0  ? ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_STOPPED
-                                        : ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_UNSPECIFIED;
+                                       : ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_UNSPECIFIED;
 }
 
 static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -82,7 +83,8 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
     return ORCH_OK;
 }
 
-/* ---- schedules --------------------------------------------------------------------------------- */
+/* ---- schedules ---------------------------------------------------------------------------------
+ */
 
 static Orchestrator__V1__Schedule *schedule_pb(orch_arena_t *a, const orch_schedule_t *s)
 {
@@ -505,8 +507,8 @@ out:
 }
 
 const srv_method_t srv_schedule_methods[] = {
-    {&orchestrator__v1__engine_service__descriptor, "ListReplicas", list_replicas,
-     SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__engine_service__descriptor, "ListReplicas", list_replicas, SRV_ROLE_READER,
+     NULL},
     {&orchestrator__v1__engine_service__descriptor, "CreateSchedule", create_schedule,
      SRV_ROLE_ADMIN, NULL},
     {&orchestrator__v1__engine_service__descriptor, "UpdateSchedule", update_schedule,

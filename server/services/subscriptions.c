@@ -306,8 +306,8 @@ static orch_err_t change_subscription(srv_call_t *call, const ProtobufCMessage *
         *respm = idem.replay;
         return ORCH_OK;
     }
-    rc = app->store->ops->sub_load(app->store, idem.tx, srv_call_ctx(call), app->catalog, id,
-                                   true, &sub, err);
+    rc = app->store->ops->sub_load(app->store, idem.tx, srv_call_ctx(call), app->catalog, id, true,
+                                   &sub, err);
     if (rc)
         goto fail;
     if (version && version != sub->version) {
@@ -486,8 +486,8 @@ static orch_err_t get_cd(srv_call_t *call, const ProtobufCMessage *reqm, Protobu
     orch_err_t rc = check_cd_input(r->subscription_id, r->customer_id, NULL, false, err);
     if (rc)
         return rc;
-    rc = app->store->ops->cd_get(app->store, srv_call_ctx(call), r->subscription_id,
-                                 r->customer_id, &cd, err);
+    rc = app->store->ops->cd_get(app->store, srv_call_ctx(call), r->subscription_id, r->customer_id,
+                                 &cd, err);
     if (rc)
         return rc;
     *respm = &cd_to_pb(srv_call_arena(call), r->subscription_id, &cd)->base;

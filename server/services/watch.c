@@ -34,16 +34,16 @@ typedef struct watcher {
     bool single;       /* one process or subscription (by sequence), else many processes */
     bool subscription; /* a subscription's change events */
     char process_id[37];
-    int64_t last_seq;  /* single: last sequence queued */
-    char *filter;      /* multi */
-    char cursor[64];   /* multi: last cursor queued */
-    char client[192];  /* who watches: "user:alice", "api_token:bot", or "ipv4:10.0.0.7" */
+    int64_t last_seq;   /* single: last sequence queued */
+    char *filter;       /* multi */
+    char cursor[64];    /* multi: last cursor queued */
+    char client[192];   /* who watches: "user:alice", "api_token:bot", or "ipv4:10.0.0.7" */
     atomic_bool queued; /* messages are waiting to be sent */
     _Atomic int64_t queued_since_ms; /* when queued last became true */
-    atomic_bool more;   /* there may be more to read */
-    bool done;          /* finished: nothing more will be queued (hub only) */
-    bool closed;        /* the call is over (hub lock) */
-    bool serving;       /* the hub is reading for it (hub lock): closed must not free it */
+    atomic_bool more;                /* there may be more to read */
+    bool done;                       /* finished: nothing more will be queued (hub only) */
+    bool closed;                     /* the call is over (hub lock) */
+    bool serving; /* the hub is reading for it (hub lock): closed must not free it */
     struct watcher *next;
 } watcher_t;
 
@@ -123,11 +123,9 @@ static void event_to_pb(orch_arena_t *a, const orch_event_t *e, Orchestrator__V1
         orchestrator__v1__process_status_change__init(sc);
         sc->old_status = enum_value(&orchestrator__v1__process_status__descriptor,
                                     "PROCESS_STATUS_", jstr(e->payload, "old_status"));
-        sc->new_status = enum_value(&orchestrator__v1__process_status__descriptor,
-                                    "PROCESS_STATUS_",
-                                    strcmp(e->kind, "process_created") == 0
-                                        ? "created"
-                                        : jstr(e->payload, "new_status"));
+        sc->new_status = enum_value(
+            &orchestrator__v1__process_status__descriptor, "PROCESS_STATUS_",
+            strcmp(e->kind, "process_created") == 0 ? "created" : jstr(e->payload, "new_status"));
         sc->step_key = orch_arena_strdup(a, jstr(e->payload, "step_key"));
         if (json_object_get(e->payload, "reason")) {
             Orchestrator__V1__ProcessError *pe = orch_arena_alloc(a, sizeof(*pe));
@@ -156,25 +154,29 @@ static void sub_event_to_pb(orch_arena_t *a, const orch_event_t *e,
                                     "SUBSCRIPTION_STATUS_", jstr(e->payload, "old_status"));
         sc->new_status = enum_value(&orchestrator__v1__subscription_status__descriptor,
                                     "SUBSCRIPTION_STATUS_", jstr(e->payload, "new_status"));
-        ev->kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_STATUS_CHANGED;
+        ev->kind =
+            ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_STATUS_CHANGED;
         ev->payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_STATUS_CHANGE;
         ev->status_change = sc;
     } else if (strcmp(e->kind, "locked") == 0 || strcmp(e->kind, "unlocked") == 0) {
         Orchestrator__V1__SubscriptionSyncChange *sy = orch_arena_alloc(a, sizeof(*sy));
         orchestrator__v1__subscription_sync_change__init(sy);
         sy->in_sync = strcmp(e->kind, "unlocked") == 0;
-        ev->kind = sy->in_sync ? ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_UNLOCKED
-                               : ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_LOCKED;
+        ev->kind = sy->in_sync
+                       ? ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_UNLOCKED
+                       : ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_LOCKED;
         ev->payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_SYNC_CHANGE;
         ev->sync_change = sy;
     } else if (strcmp(e->kind, "fields_changed") == 0) {
         Orchestrator__V1__SubscriptionFieldsChange *fc = orch_arena_alloc(a, sizeof(*fc));
         orchestrator__v1__subscription_fields_change__init(fc);
-        ev->kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_FIELDS_CHANGED;
+        ev->kind =
+            ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_FIELDS_CHANGED;
         ev->payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_FIELDS_CHANGE;
         ev->fields_change = fc;
     } else if (strcmp(e->kind, "metadata_changed") == 0) {
-        ev->kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_METADATA_CHANGED;
+        ev->kind =
+            ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_METADATA_CHANGED;
     } else {
         ev->kind =
             ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_DESCRIPTION_CHANGED;
@@ -285,11 +287,11 @@ static void serve_group(struct srv_watch *h, watcher_t **work, int n)
         rc = st->ops->sub_events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs,
                                        &nev, &err);
     else if (w->single)
-        rc = st->ops->events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs,
-                                   &nev, &err);
+        rc = st->ops->events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs, &nev,
+                                   &err);
     else
-        rc = st->ops->events_global(st, &ctx, w->filter, w->cursor, WATCH_BATCH, &evs, &nev,
-                                    cursor, &err);
+        rc = st->ops->events_global(st, &ctx, w->filter, w->cursor, WATCH_BATCH, &evs, &nev, cursor,
+                                    &err);
     if (rc) {
         /* The database is away: try again at the next wake; the streams stay open. */
         for (int i = 0; i < n; i++)
@@ -571,8 +573,8 @@ static orch_err_t watch_processes_start(srv_call_t *call, const ProtobufCMessage
     orch_err_t rc;
 
     /* A first read with limit 0 checks the filter and cursor and fixes the starting point. */
-    rc = st->ops->events_global(st, srv_call_ctx(call), req->filter, req->after_cursor, 0, &evs,
-                                &n, cursor, err);
+    rc = st->ops->events_global(st, srv_call_ctx(call), req->filter, req->after_cursor, 0, &evs, &n,
+                                cursor, err);
     orch_events_free(evs, n);
     if (rc)
         return rc;

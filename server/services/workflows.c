@@ -324,8 +324,11 @@ static orch_err_t get_graph(srv_call_t *call, const ProtobufCMessage *reqm,
 }
 
 const srv_method_t srv_workflow_methods[] = {
-    {&orchestrator__v1__workflow_service__descriptor, "ListWorkflows", list_workflows, SRV_ROLE_READER, NULL},
-    {&orchestrator__v1__workflow_service__descriptor, "GetWorkflow", get_workflow, SRV_ROLE_READER, NULL},
-    {&orchestrator__v1__workflow_service__descriptor, "GetWorkflowGraph", get_graph, SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__workflow_service__descriptor, "ListWorkflows", list_workflows,
+     SRV_ROLE_READER, NULL},
+    {&orchestrator__v1__workflow_service__descriptor, "GetWorkflow", get_workflow, SRV_ROLE_READER,
+     NULL},
+    {&orchestrator__v1__workflow_service__descriptor, "GetWorkflowGraph", get_graph,
+     SRV_ROLE_READER, NULL},
     {0},
 };

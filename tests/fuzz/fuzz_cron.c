@@ -73,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         for (int64_t t = (after / 60 + 1) * 60; t < next && next - after <= 6 * 3600; t += 60)
             if (matches(&c, t)) {
-                fprintf(stderr, "fuzz_cron: '%s' after %lld skips %lld\n", text,
-                        (long long)after, (long long)t);
+                fprintf(stderr, "fuzz_cron: '%s' after %lld skips %lld\n", text, (long long)after,
+                        (long long)t);
                 abort();
             }
     }

@@ -38,17 +38,33 @@ static const orch_form_field_t address_fields[] = {
 };
 
 static const orch_form_field_t vlan_item[] = {
-    {.name = "vlan", .type = ORCH_FORM_INTEGER, .has_min = true, .min = 1, .has_max = true,
+    {.name = "vlan",
+     .type = ORCH_FORM_INTEGER,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
      .max = 4094},
     {0},
 };
 
 static const orch_form_field_t node_page[] = {
     {.name = "intro", .type = ORCH_FORM_LABEL, .title = "Choose the node"},
-    {.name = "node_name", .title = "Node", .type = ORCH_FORM_STRING, .required = true,
-     .has_min = true, .min = 3, .has_max = true, .max = 63, .pattern = "[a-z][a-z0-9-]*"},
-    {.name = "role_id", .type = ORCH_FORM_INTEGER, .has_min = true, .min = 0, .has_max = true,
-     .max = 1000, .default_json = "3"},
+    {.name = "node_name",
+     .title = "Node",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 3,
+     .has_max = true,
+     .max = 63,
+     .pattern = "[a-z][a-z0-9-]*"},
+    {.name = "role_id",
+     .type = ORCH_FORM_INTEGER,
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 1000,
+     .default_json = "3"},
     {.name = "enabled", .type = ORCH_FORM_BOOLEAN, .default_json = "true"},
     {.name = "site_id", .type = ORCH_FORM_UUID},
     {.name = "password", .type = ORCH_FORM_STRING, .secret = true},
@@ -60,16 +76,18 @@ static const orch_form_field_t node_page[] = {
 static const orch_form_field_t port_page[] = {
     {.name = "port", .type = ORCH_FORM_CHOICE, .required = true, .choices_fn = ports_of_node},
     {.name = "mode", .type = ORCH_FORM_CHOICE, .choices = modes, .default_json = "\"tagged\""},
-    {.name = "features", .type = ORCH_FORM_MULTI_CHOICE, .choices = modes, .has_max = true,
+    {.name = "features",
+     .type = ORCH_FORM_MULTI_CHOICE,
+     .choices = modes,
+     .has_max = true,
      .max = 2},
     {.name = "vlans", .type = ORCH_FORM_LIST, .fields = vlan_item, .has_max = true, .max = 16},
     {.name = "comment", .type = ORCH_FORM_STRING, .widget = "textarea"},
     {0},
 };
 
-static const orch_form_page_t pages[] = {{"Choose the node", node_page},
-                                         {"Choose the port", port_page},
-                                         {0}};
+static const orch_form_page_t pages[] = {
+    {"Choose the node", node_page}, {"Choose the port", port_page}, {0}};
 static const orch_form_t form = {.pages = pages};
 
 static void fail(const char *what)

@@ -108,8 +108,8 @@ static void each_broken_fixture_refuses_to_start(void **state)
         /* Serving mode: without the refusal this would not exit (the test would time out). */
         assert_int_not_equal(run_server(db, "--migrate=auto"), 0);
         unsetenv("ORCH_TEST_BROKEN_FIXTURE");
-        print_message("%s:\n%s", cases[i].fixture, strstr(out, "check:") ? strstr(out, "check:")
-                                                                           : out);
+        print_message("%s:\n%s", cases[i].fixture,
+                      strstr(out, "check:") ? strstr(out, "check:") : out);
         /* One line naming the symbol and its file, with the check's id. */
         snprintf(line, sizeof(line), "check: %s (domain/workflows/broken.c): ", cases[i].symbol);
         assert_non_null(strstr(out, line));
@@ -120,8 +120,7 @@ static void each_broken_fixture_refuses_to_start(void **state)
         /* Refused before the database was touched. */
         assert_null(strstr(out, "schema at version"));
     }
-    assert_int_equal(db_count(db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
-                     0);
+    assert_int_equal(db_count(db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0);
     harness_db_drop(db);
 }
 

@@ -92,9 +92,8 @@ static const char *product_id(harness_server_t *s, const char *name, char *out)
 
 /* StartProcess; inputs: a JSON object as text or NULL. Returns the code; *id gets the
  * process id on success (64 bytes). */
-static int start(harness_server_t *s, const char *workflow, const char *inputs,
-                 const char *product, const char *request_id, char *id, int *outcome,
-                 cli_status_t *st)
+static int start(harness_server_t *s, const char *workflow, const char *inputs, const char *product,
+                 const char *request_id, char *id, int *outcome, cli_status_t *st)
 {
     Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
     Google__Protobuf__Struct *page = NULL;
@@ -163,8 +162,8 @@ static process_t *get(harness_server_t *s, const char *id)
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
     req.process_id = (char *)id;
-    cli_call_unary(s->ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
-                   5000, &resp, &st);
+    cli_call_unary(s->ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor, 5000,
+                   &resp, &st);
     if (st.code != 0)
         fail_msg("GetProcess %s: %d %s", id, st.code, st.message ? st.message : "");
     cli_status_cleanup(&st);
@@ -184,8 +183,8 @@ static process_t *wait_for(harness_server_t *s, const char *id,
         if (key ? strcmp(p->last_step_key, key) == 0 : p->status == status)
             return p;
         if ((int64_t)time(NULL) * 1000 > until)
-            fail_msg("process %s: status %d, last step '%s'; waited for %d / '%s'", id,
-                     p->status, p->last_step_key, status, key ? key : "");
+            fail_msg("process %s: status %d, last step '%s'; waited for %d / '%s'", id, p->status,
+                     p->last_step_key, status, key ? key : "");
         protobuf_c_message_free_unpacked(&p->base, NULL);
         msleep(100);
     }
@@ -234,10 +233,10 @@ static void create_node_to_completion(void **state)
     process_t *p;
     /* Version 2: the author's steps, the configuration push (answered at once without a
      * simulated provisioning system: skipped), then the create wrapper's steps. */
-    static const char *const keys[] = {"check_input",   "create_subscription", "allocate.ims",
-                                       "allocate.nrm",  "allocate.ipv4",       "allocate.ipv6",
-                                       "save_ids",      "push_config",         "activate_node",
-                                       "set_status_active", "resync",          "done"};
+    static const char *const keys[] = {
+        "check_input",   "create_subscription", "allocate.ims", "allocate.nrm",
+        "allocate.ipv4", "allocate.ipv6",       "save_ids",     "push_config",
+        "activate_node", "set_status_active",   "resync",       "done"};
     const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
     (void)state;
 
@@ -255,8 +254,7 @@ static void create_node_to_completion(void **state)
 
     assert_int_equal(start(&s, "create_node", node_inputs, pid, NULL, id, NULL, &st), 0);
     cli_status_cleanup(&st);
-    p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL,
-                 20000);
+    p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL, 20000);
     assert_int_equal(p->n_steps, nkeys);
     assert_int_equal(p->workflow->version, 2);
     for (size_t i = 0; i < nkeys; i++) {
@@ -270,7 +268,8 @@ static void create_node_to_completion(void **state)
         assert_non_null(p->steps[i]->executed_by);
     }
     assert_string_equal(step(p, "allocate.ipv4", 0)->parent_key, "allocate");
-    assert_int_equal(step(p, "allocate.ims", 0)->kind, ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_RETRY);
+    assert_int_equal(step(p, "allocate.ims", 0)->kind,
+                     ORCHESTRATOR__V1__STEP_KIND__STEP_KIND_RETRY);
     assert_int_equal(p->steps_done, p->steps_total);
     assert_int_equal(p->n_subscription_ids, 1);
     assert_string_equal(p->customer_id, "acme");
@@ -280,8 +279,9 @@ static void create_node_to_completion(void **state)
                             "AND status = 'active' AND in_sync",
                             p->subscription_ids[0]),
                      1);
-    assert_int_equal(scalar(s.dbname, "SELECT count(*) FROM inventory_allocations WHERE owner = "
-                                      "'%s'",
+    assert_int_equal(scalar(s.dbname,
+                            "SELECT count(*) FROM inventory_allocations WHERE owner = "
+                            "'%s'",
                             id),
                      4);
     assert_int_equal(scalar(s.dbname,
@@ -293,9 +293,8 @@ static void create_node_to_completion(void **state)
                             p->subscription_ids[0]),
                      1);
     /* The audit log events: created, running, 12 steps, completed. */
-    assert_int_equal(scalar(s.dbname, "SELECT count(*) FROM process_events WHERE process_id = '%s'",
-                            id),
-                     15);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT count(*) FROM process_events WHERE process_id = '%s'", id), 15);
     protobuf_c_message_free_unpacked(&p->base, NULL);
 
     /* The workflow and its steps, with keys and kinds. */
@@ -305,8 +304,8 @@ static void create_node_to_completion(void **state)
         req.key_case = ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY_NAME;
         req.name = "create_node";
         assert_int_equal(action(&s, WS "GetWorkflow", &req.base,
-                                &orchestrator__v1__workflow__descriptor,
-                                (ProtobufCMessage **)&w, &st),
+                                &orchestrator__v1__workflow__descriptor, (ProtobufCMessage **)&w,
+                                &st),
                          0);
         cli_status_cleanup(&st);
         /* Both versions, the latest first: version 1 stays for processes started on it. */
@@ -332,8 +331,7 @@ static void create_node_to_completion(void **state)
     }
     /* Listing by workflow, with a filter error named. */
     {
-        Orchestrator__V1__ListProcessesRequest req =
-            ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
+        Orchestrator__V1__ListProcessesRequest req = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
         Orchestrator__V1__ListProcessesResponse *r = NULL;
         req.filter = "workflow = \"create_node\" AND status = \"completed\"";
         assert_int_equal(action(&s, PS "ListProcesses", &req.base,
@@ -346,8 +344,7 @@ static void create_node_to_completion(void **state)
         protobuf_c_message_free_unpacked(&r->base, NULL);
         req.filter = "colour = \"red\"";
         assert_int_equal(action(&s, PS "ListProcesses", &req.base,
-                                &orchestrator__v1__list_processes_response__descriptor, NULL,
-                                &st),
+                                &orchestrator__v1__list_processes_response__descriptor, NULL, &st),
                          3);
         assert_string_equal(st.violations[0].field, "filter");
         cli_status_cleanup(&st);
@@ -367,8 +364,8 @@ static void failing_step_retried_to_success(void **state)
 
     env_reset();
     harness_server_start(&s, NULL, NULL);
-    assert_int_equal(start(&s, "test_flaky", "{\"fail_times\": 2, \"wait_times\": 2}", NULL,
-                           NULL, id, NULL, &st),
+    assert_int_equal(start(&s, "test_flaky", "{\"fail_times\": 2, \"wait_times\": 2}", NULL, NULL,
+                           id, NULL, &st),
                      0);
     cli_status_cleanup(&st);
     p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_FAILED, NULL, 10000);
@@ -387,8 +384,7 @@ static void failing_step_retried_to_success(void **state)
     assert_string_equal(f->error->message, "the flaky step failed as asked");
     protobuf_c_message_free_unpacked(&p->base, NULL);
     assert_int_equal(retry(&s, id), 0);
-    p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL,
-                 15000);
+    p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL, 15000);
     assert_int_equal(step(p, "flaky", 1)->status,
                      ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_SUCCESS);
     /* The retry step waited twice with back-off: one collapsed waiting row, then success. */
@@ -408,12 +404,10 @@ static void failing_step_retried_to_success(void **state)
     protobuf_c_message_free_unpacked(&p->base, NULL);
 
     /* A false condition skips its step. */
-    assert_int_equal(start(&s, "test_flaky", "{\"skip_maybe\": true}", NULL, NULL, id2, NULL,
-                           &st),
+    assert_int_equal(start(&s, "test_flaky", "{\"skip_maybe\": true}", NULL, NULL, id2, NULL, &st),
                      0);
     cli_status_cleanup(&st);
-    p = wait_for(&s, id2, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL,
-                 10000);
+    p = wait_for(&s, id2, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL, 10000);
     assert_int_equal(step(p, "maybe", 0)->status,
                      ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_SKIPPED);
     protobuf_c_message_free_unpacked(&p->base, NULL);
@@ -442,8 +436,7 @@ static void failing_step_retried_to_success(void **state)
         protobuf_c_message_free_unpacked(&r->base, NULL);
         d.process_id = id2;
         assert_int_equal(action(&s, PS "DeleteProcess", &d.base,
-                                &orchestrator__v1__delete_process_response__descriptor, NULL,
-                                &st),
+                                &orchestrator__v1__delete_process_response__descriptor, NULL, &st),
                          0);
         cli_status_cleanup(&st);
         assert_int_equal(
@@ -505,8 +498,9 @@ static void abort_while_step_runs(void **state)
                      ORCHESTRATOR__V1__STEP_STATUS__STEP_STATUS_ABORT);
     assert_string_equal(step(p, "aborted_by", 0)->error->message, "changed my mind");
     protobuf_c_message_free_unpacked(&p->base, NULL);
-    assert_int_equal(scalar(s.dbname, "SELECT count(*) FROM process_steps WHERE process_id = '%s' "
-                                      "AND step_key = 'hold_v2'",
+    assert_int_equal(scalar(s.dbname,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' "
+                            "AND step_key = 'hold_v2'",
                             id),
                      0);
     /* Again: already applied. */
@@ -567,7 +561,8 @@ static void idempotent_start_on_two_replicas(void **state)
 
 static int engine_call(harness_server_t *s, const char *method, Orchestrator__V1__EngineState *out)
 {
-    Orchestrator__V1__GetEngineStatusRequest req = ORCHESTRATOR__V1__GET_ENGINE_STATUS_REQUEST__INIT;
+    Orchestrator__V1__GetEngineStatusRequest req =
+        ORCHESTRATOR__V1__GET_ENGINE_STATUS_REQUEST__INIT;
     Orchestrator__V1__EngineStatus *r = NULL;
     cli_status_t st = {0};
     int code = action(s, method, &req.base, &orchestrator__v1__engine_status__descriptor,
@@ -592,8 +587,7 @@ static void pause_and_resume_with_work_in_flight(void **state)
 
     env_reset();
     harness_server_start(&s, NULL, NULL);
-    assert_int_equal(start(&s, "test_flaky", "{\"wait_times\": 12}", NULL, NULL, id, NULL, &st),
-                     0);
+    assert_int_equal(start(&s, "test_flaky", "{\"wait_times\": 12}", NULL, NULL, id, NULL, &st), 0);
     cli_status_cleanup(&st);
     p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_WAITING, NULL, 10000);
     protobuf_c_message_free_unpacked(&p->base, NULL);
@@ -604,13 +598,13 @@ static void pause_and_resume_with_work_in_flight(void **state)
     assert_int_equal(engine_call(&s, ES "GetEngineStatus", &es), 0);
     assert_int_equal(es, ORCHESTRATOR__V1__ENGINE_STATE__ENGINE_STATE_PAUSED);
     /* Nothing moves while paused, and starts are refused. */
-    rows = scalar(s.dbname, "SELECT sum(retry_count + 1) FROM process_steps WHERE process_id = '%s'",
-                  id);
+    rows = scalar(s.dbname,
+                  "SELECT sum(retry_count + 1) FROM process_steps WHERE process_id = '%s'", id);
     msleep(1200);
-    assert_int_equal(scalar(s.dbname,
-                            "SELECT sum(retry_count + 1) FROM process_steps WHERE process_id = '%s'",
-                            id),
-                     rows);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT sum(retry_count + 1) FROM process_steps WHERE process_id = '%s'",
+               id),
+        rows);
     assert_int_equal(start(&s, "test_flaky", NULL, NULL, NULL, id2, NULL, &st), 14);
     assert_string_equal(st.reason, "ENGINE_PAUSED");
     cli_status_cleanup(&st);
@@ -710,17 +704,18 @@ static void sigkill_after_allocation(void **state)
 
     env_reset();
     harness_server_start(&b, db, args);
-    p = wait_for(&b, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL,
-                 20000);
+    p = wait_for(&b, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL, 20000);
     protobuf_c_message_free_unpacked(&p->base, NULL);
     /* Exactly one committed row per step key, exactly one allocation per pool. */
-    assert_int_equal(scalar(db, "SELECT count(*) FROM (SELECT step_key FROM process_steps WHERE "
-                                "process_id = '%s' AND status IN ('success', 'skipped', "
-                                "'complete') GROUP BY step_key HAVING count(*) > 1) d",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM (SELECT step_key FROM process_steps WHERE "
+                            "process_id = '%s' AND status IN ('success', 'skipped', "
+                            "'complete') GROUP BY step_key HAVING count(*) > 1) d",
                             id),
                      0);
-    assert_int_equal(scalar(db, "SELECT count(DISTINCT step_key) FROM process_steps WHERE "
-                                "process_id = '%s'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(DISTINCT step_key) FROM process_steps WHERE "
+                            "process_id = '%s'",
                             id),
                      12);
     assert_int_equal(scalar(db, "SELECT count(*) FROM inventory_allocations WHERE pool = "

@@ -162,8 +162,7 @@ typedef struct fleet {
     char db[64];
 } fleet_t;
 
-static const char *const replica_args[] = {"--replica-dead-ms=" DEAD_MS, "--log-level=info",
-                                           NULL};
+static const char *const replica_args[] = {"--replica-dead-ms=" DEAD_MS, "--log-level=info", NULL};
 
 static void fleet_set_addr(fleet_t *f, int i, bool up)
 {
@@ -214,10 +213,9 @@ static void new_request_id(char out[40])
     fclose(f);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 40,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 static const char *const stage_workflow[] = {"create_node", "modify_node", "terminate_node"};
@@ -364,8 +362,8 @@ static void *load_main(void *arg)
                        strcmp(status, "inconsistent_data") == 0 ||
                        strcmp(status, "api_unavailable") == 0) {
                 l->broken++; /* and lost, in the database's count */
-                snprintf(l->last_error, sizeof(l->last_error), "process %s (%s) ended %s",
-                         c->pid, stage_workflow[c->stage], status);
+                snprintf(l->last_error, sizeof(l->last_error), "process %s (%s) ended %s", c->pid,
+                         stage_workflow[c->stage], status);
                 active[k] = -1;
             }
         }
@@ -449,8 +447,8 @@ static int case_setup(void **state)
 static int pg_script(const char *verb, const char *dir, const char *port)
 {
     char out[4096];
-    const char *argv[] = {"/bin/bash", ORCH_SOURCE_DIR "/scripts/pg.sh", verb, dir, port,
-                          port ? "--fsync-off" : NULL, NULL};
+    const char *argv[] = {"/bin/bash", ORCH_SOURCE_DIR "/scripts/pg.sh", verb, dir,
+                          port,        port ? "--fsync-off" : NULL,      NULL};
     int rc = harness_run(argv, out, sizeof(out));
     if (rc != 0)
         print_message("scripts/pg.sh %s %s: exit %d: %s\n", verb, dir, rc, out);
@@ -520,8 +518,8 @@ static result_t results[3];
 
 static void print_header(void)
 {
-    print_message("%-20s %6s %9s %9s %5s %10s %20s\n", "fault", "rounds", "processes",
-                  "completed", "lost", "duplicated", "recover avg/max (ms)");
+    print_message("%-20s %6s %9s %9s %5s %10s %20s\n", "fault", "rounds", "processes", "completed",
+                  "lost", "duplicated", "recover avg/max (ms)");
 }
 
 static void print_row(const result_t *r)
@@ -641,14 +639,16 @@ static void sigkill_rounds(void **state)
         req.page_size = 500;
         /* The last one killed may be younger than the threshold still. */
         for (int64_t until = now_ms() + 5000; now_ms() < until;) {
-            if (scalar(fc->f.db, "SELECT count(*) FROM replicas WHERE stop_time IS NULL AND "
-                                 "heartbeat_time < now() - interval '" DEAD_MS
-                                 " milliseconds'") == n)
+            if (scalar(fc->f.db,
+                       "SELECT count(*) FROM replicas WHERE stop_time IS NULL AND "
+                       "heartbeat_time < now() - interval '" DEAD_MS " milliseconds'") == n)
                 break;
             msleep(100);
         }
-        assert_int_equal(cli_call_unary(fc->f.s[0].ch, "/orchestrator.v1.EngineService/"
-                                        "ListReplicas", &req.base,
+        assert_int_equal(cli_call_unary(fc->f.s[0].ch,
+                                        "/orchestrator.v1.EngineService/"
+                                        "ListReplicas",
+                                        &req.base,
                                         &orchestrator__v1__list_replicas_response__descriptor,
                                         10000, (ProtobufCMessage **)&lr, &st),
                          0);
@@ -670,9 +670,9 @@ static int list_processes_code(harness_server_t *s, char *msg, size_t cap)
     Orchestrator__V1__ListProcessesRequest req = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
-    int code = cli_call_unary(s->ch, PS "ListProcesses", &req.base,
-                              &orchestrator__v1__list_processes_response__descriptor, 10000,
-                              &resp, &st);
+    int code =
+        cli_call_unary(s->ch, PS "ListProcesses", &req.base,
+                       &orchestrator__v1__list_processes_response__descriptor, 10000, &resp, &st);
     snprintf(msg, cap, "%s", st.message ? st.message : "");
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
@@ -816,21 +816,27 @@ static void lost_claim_answer(void **state)
     t0 = now_ms();
     harness_server_start(b, fc->f.db, NULL);
     for (;;) {
-        if (scalar(fc->f.db, "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
-                             "last_status = 'completed'", id) == 1)
+        if (scalar(fc->f.db,
+                   "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
+                   "last_status = 'completed'",
+                   id) == 1)
             break;
         if (now_ms() - t0 > 20000)
-            fail_msg("the process leased to replica A (which never ran it) did not complete "
-                     "within 20 s (leased to A: %lld, still created: %lld)",
-                     scalar(fc->f.db, "SELECT count(*) FROM processes WHERE lease_owner = '%s'",
-                            rid_a),
-                     scalar(fc->f.db, "SELECT count(*) FROM processes WHERE process_id = '%s' "
-                                      "AND last_status = 'created'", id));
+            fail_msg(
+                "the process leased to replica A (which never ran it) did not complete "
+                "within 20 s (leased to A: %lld, still created: %lld)",
+                scalar(fc->f.db, "SELECT count(*) FROM processes WHERE lease_owner = '%s'", rid_a),
+                scalar(fc->f.db,
+                       "SELECT count(*) FROM processes WHERE process_id = '%s' "
+                       "AND last_status = 'created'",
+                       id));
         msleep(100);
     }
     print_message("the orphaned claim ran on B %d ms after it was made\n", (int)(now_ms() - t0));
-    assert_int_equal(scalar(fc->f.db, "SELECT count(*) FROM process_steps WHERE executed_by = "
-                                      "'%s'", rid_a),
+    assert_int_equal(scalar(fc->f.db,
+                            "SELECT count(*) FROM process_steps WHERE executed_by = "
+                            "'%s'",
+                            rid_a),
                      0);
     assert_int_equal(harness_server_stop(a), 0);
     assert_int_equal(harness_server_stop(b), 0);
@@ -875,8 +881,10 @@ static void start_repeated_after_its_effect(void **state)
         assert_int_equal(rpc_start(s->ch, l, 0, &c, first, &outcome, &st), 0);
         assert_int_equal(outcome, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED);
         for (int64_t until = now_ms() + 15000;;) {
-            if (scalar(fc->f.db, "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
-                                 "last_status = 'completed'", first) == 1)
+            if (scalar(fc->f.db,
+                       "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
+                       "last_status = 'completed'",
+                       first) == 1)
                 break;
             if (now_ms() > until)
                 fail_msg("%s did not complete", stage_workflow[c.stage]);
@@ -889,8 +897,10 @@ static void start_repeated_after_its_effect(void **state)
             char q[256];
             harness_conninfo(fc->f.db, ci);
             pc = PQconnectdb(ci);
-            snprintf(q, sizeof(q), "SELECT subscription_id FROM processes_subscriptions WHERE "
-                                   "process_id = '%s'", first);
+            snprintf(q, sizeof(q),
+                     "SELECT subscription_id FROM processes_subscriptions WHERE "
+                     "process_id = '%s'",
+                     first);
             r = PQexec(pc, q);
             assert_int_equal(PQntuples(r), 1);
             snprintf(c.sub, sizeof(c.sub), "%s", PQgetvalue(r, 0, 0));
@@ -899,10 +909,9 @@ static void start_repeated_after_its_effect(void **state)
         }
         /* The same request again, after the first one's effect. */
         if (rpc_start(s->ch, l, 0, &c, again, &outcome, &st) != 0)
-            fail_msg("%s repeated: %s %s", stage_workflow[c.stage],
-                     cli_status_code_name(st.code), st.message);
-        assert_int_equal(outcome,
-                         ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED);
+            fail_msg("%s repeated: %s %s", stage_workflow[c.stage], cli_status_code_name(st.code),
+                     st.message);
+        assert_int_equal(outcome, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED);
         assert_string_equal(again, first);
     }
     assert_int_equal(scalar(fc->f.db, "SELECT count(*) FROM processes WHERE NOT is_task"), 3);
@@ -930,8 +939,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pg_restart_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(terminate_backends_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(lost_claim_answer, case_setup, case_teardown),
-        cmocka_unit_test_setup_teardown(start_repeated_after_its_effect, case_setup,
-                                        case_teardown),
+        cmocka_unit_test_setup_teardown(start_repeated_after_its_effect, case_setup, case_teardown),
     };
     if (getenv("ORCH_FAULT_CASE") && *getenv("ORCH_FAULT_CASE"))
         cmocka_set_test_filter(getenv("ORCH_FAULT_CASE"));

@@ -24,10 +24,10 @@
 
 #include "domain/arena.h"
 #include "orch_kit.h"
-#include "output.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
+#include "output.h"
 #include "server/rpc/codec.h"
 
 #define PS "/orchestrator.v1.ProcessService/"
@@ -102,8 +102,8 @@ static process_t *get(const char *id)
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
     req.process_id = (char *)id;
-    cli_call_unary(kit_server(K)->ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
-                   5000, &resp, &st);
+    cli_call_unary(kit_server(K)->ch, PS "GetProcess", &req.base,
+                   &orchestrator__v1__process__descriptor, 5000, &resp, &st);
     if (st.code != 0)
         fail_msg("GetProcess %s: %d %s", id, st.code, st.message);
     cli_status_cleanup(&st);
@@ -115,8 +115,7 @@ static process_t *get(const char *id)
 static process_t *wait_status(const char *id, Orchestrator__V1__ProcessStatus status)
 {
     char name[64];
-    cli_enum_name(&orchestrator__v1__process_status__descriptor, (int)status, name,
-                  sizeof(name));
+    cli_enum_name(&orchestrator__v1__process_status__descriptor, (int)status, name, sizeof(name));
     kit_use_process(K, id);
     kit_wait(K, name);
     return get(id);
@@ -131,7 +130,9 @@ static void wait_done(const char *id)
 static const char *state_str(const process_t *p, const char *key, char *out)
 {
     json_t *j = srv_codec_json_from_struct(p->current_state);
-    snprintf(out, 64, "%s", json_is_string(json_object_get(j, key)) ? json_string_value(json_object_get(j, key)) : "");
+    snprintf(out, 64, "%s",
+             json_is_string(json_object_get(j, key)) ? json_string_value(json_object_get(j, key))
+                                                     : "");
     json_decref(j);
     return out;
 }
@@ -151,8 +152,7 @@ static void token_of(const char *id, const char *step, char *out)
 static int deliver(const char *id, const char *token, const char *result, const char *request_id,
                    int *outcome)
 {
-    Orchestrator__V1__DeliverCallbackRequest req =
-        ORCHESTRATOR__V1__DELIVER_CALLBACK_REQUEST__INIT;
+    Orchestrator__V1__DeliverCallbackRequest req = ORCHESTRATOR__V1__DELIVER_CALLBACK_REQUEST__INIT;
     orch_arena_t *a = orch_arena_new();
     json_t *j = json_loads(result ? result : "{}", 0, NULL);
     ProtobufCMessage *resp = NULL;
@@ -301,8 +301,8 @@ static void port_form_pages(void **state)
     assert_int_equal(r->result_case, ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_NEXT_PAGE);
     assert_int_equal(r->next_page->page_index, 1);
     form = srv_codec_json_from_struct(r->next_page->form);
-    choices = json_object_get(
-        json_object_get(json_object_get(form, "properties"), "port_name"), "enum");
+    choices =
+        json_object_get(json_object_get(json_object_get(form, "properties"), "port_name"), "enum");
     assert_int_equal(json_array_size(choices), 8);
     json_decref(form);
     protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -340,8 +340,8 @@ static void port_form_pages(void **state)
              node_a);
     start_ok("create_port", pid, NULL, pages, id);
     {
-        process_t *p = wait_status(
-            id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
+        process_t *p =
+            wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
         assert_non_null(p->pending_callback);
         assert_string_equal(p->pending_callback->step_key, "push_config");
         protobuf_c_message_free_unpacked(&p->base, NULL);
@@ -392,8 +392,7 @@ static void port_form_pages(void **state)
         assert_int_equal(resume(id, "[]", NULL, &o, &rs), 0);
         cli_status_cleanup(&rs);
         assert_int_equal(o, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED);
-        p = wait_status(id,
-                        ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
+        p = wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
         assert_string_equal(p->pending_callback->step_key, "push_config");
         protobuf_c_message_free_unpacked(&p->base, NULL);
         token_of(id, "push_config", tok);
@@ -460,8 +459,8 @@ static void l2vpn_and_lock(void **state)
      * workflow is refused, modify_note still runs. */
     start_ok("modify_l2vpn", NULL, l2vpn, "[{\"speed\": 2000}]", id);
     {
-        process_t *p = wait_status(
-            id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
+        process_t *p =
+            wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK);
         protobuf_c_message_free_unpacked(&p->base, NULL);
     }
     r = start("validate_l2vpn", NULL, l2vpn, "[]", &st);
@@ -502,8 +501,7 @@ static void l2vpn_and_lock(void **state)
 
 static Orchestrator__V1__Subscription *get_sub(const char *id)
 {
-    Orchestrator__V1__GetSubscriptionRequest req =
-        ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
+    Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     cli_status_t st = {0};
     req.subscription_id = (char *)id;
@@ -524,13 +522,9 @@ static json_t *find_key(json_t *j, const char *key)
     if (json_is_object(j)) {
         if ((hit = json_object_get(j, key)))
             return hit;
-        json_object_foreach(j, k, v)
-        if ((hit = find_key(v, key)))
-            return hit;
+        json_object_foreach(j, k, v) if ((hit = find_key(v, key))) return hit;
     } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v)
-        if ((hit = find_key(v, key)))
-            return hit;
+        json_array_foreach(j, i, v) if ((hit = find_key(v, key))) return hit;
     }
     return NULL;
 }
@@ -829,27 +823,23 @@ static void input_step_and_terminations(void **state)
         protobuf_c_message_free_unpacked(&s->base, NULL);
     }
     /* Bad answers: refused field by field, nothing changes. */
-    assert_int_equal(resume(id, "[{\"cable_removed\": \"no\", \"ticket\": \"chg 1\"}]", NULL,
-                            NULL, &st),
-                     3);
+    assert_int_equal(
+        resume(id, "[{\"cable_removed\": \"no\", \"ticket\": \"chg 1\"}]", NULL, NULL, &st), 3);
     assert_true(has_violation(&st, "user_inputs[0].cable_removed"));
     assert_true(has_violation(&st, "user_inputs[0].ticket"));
     cli_status_cleanup(&st);
     /* Good answers, sent twice with the same request_id, and once more without: one resume. */
-    assert_int_equal(resume(id, "[{\"cable_removed\": \"yes\", \"ticket\": \"CHG-42\"}]", rid,
-                            &o1, &st),
-                     0);
+    assert_int_equal(
+        resume(id, "[{\"cable_removed\": \"yes\", \"ticket\": \"CHG-42\"}]", rid, &o1, &st), 0);
     cli_status_cleanup(&st);
-    assert_int_equal(resume(id, "[{\"cable_removed\": \"yes\", \"ticket\": \"CHG-42\"}]", rid,
-                            &o2, &st),
-                     0);
+    assert_int_equal(
+        resume(id, "[{\"cable_removed\": \"yes\", \"ticket\": \"CHG-42\"}]", rid, &o2, &st), 0);
     cli_status_cleanup(&st);
     assert_int_equal(o1, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED);
     assert_int_equal(o2, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED);
     wait_done(id);
-    assert_int_equal(resume(id, "[{\"cable_removed\": \"yes\", \"ticket\": \"CHG-42\"}]", NULL,
-                            NULL, &st),
-                     9);
+    assert_int_equal(
+        resume(id, "[{\"cable_removed\": \"yes\", \"ticket\": \"CHG-42\"}]", NULL, NULL, &st), 9);
     cli_status_cleanup(&st);
     p = get(id);
     {
@@ -874,9 +864,8 @@ static void input_step_and_terminations(void **state)
     start_ok("terminate_port", NULL, port_b, "[]", id);
     p = wait_status(id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_SUSPENDED);
     protobuf_c_message_free_unpacked(&p->base, NULL);
-    assert_int_equal(resume(id, "[{\"cable_removed\": \"yes\", \"ticket\": \"CHG-43\"}]", NULL,
-                            NULL, &st),
-                     0);
+    assert_int_equal(
+        resume(id, "[{\"cable_removed\": \"yes\", \"ticket\": \"CHG-43\"}]", NULL, NULL, &st), 0);
     cli_status_cleanup(&st);
     wait_done(id);
     start_ok("terminate_node", NULL, node_a, "[]", id);

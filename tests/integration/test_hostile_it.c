@@ -63,8 +63,8 @@ static int list_products(cli_channel_t *ch, uint8_t **out, size_t *len, cli_stat
     int code;
 
     req.page_size = 100;
-    code = cli_call_unary(ch, LIST, &req.base, &orchestrator__v1__list_products_response__descriptor,
-                          10000, &resp, st);
+    code = cli_call_unary(ch, LIST, &req.base,
+                          &orchestrator__v1__list_products_response__descriptor, 10000, &resp, st);
     if (code == ST_OK) {
         *len = protobuf_c_message_get_packed_size(resp);
         *out = malloc(*len + 1);
@@ -78,14 +78,16 @@ static int health_check(cli_channel_t *ch, cli_status_t *st)
 {
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
-    int code = cli_call_unary(ch, CHECK, &req.base,
-                              &grpc__health__v1__health_check_response__descriptor, 10000, &resp, st);
+    int code =
+        cli_call_unary(ch, CHECK, &req.base, &grpc__health__v1__health_check_response__descriptor,
+                       10000, &resp, st);
     int status = -1;
     if (resp) {
         status = ((Grpc__Health__V1__HealthCheckResponse *)resp)->status;
         protobuf_c_message_free_unpacked(resp, NULL);
     }
-    return code == ST_OK && status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+    return code == ST_OK &&
+                   status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
                ? 0
                : -1;
 }
@@ -256,8 +258,8 @@ static int h2_wait_end(int fd, uint32_t stream, int wait_ms)
                 send_frame(fd, F_SETTINGS, FL_ACK, 0, NULL, 0);
             if (type == F_GOAWAY)
                 return F_GOAWAY;
-            if (sid == stream && (type == F_RST_STREAM ||
-                                  (type == F_HEADERS && (flags & FL_END_STREAM))))
+            if (sid == stream &&
+                (type == F_RST_STREAM || (type == F_HEADERS && (flags & FL_END_STREAM))))
                 return type;
             memmove(buf, buf + 9 + len, have - 9 - len);
             have -= 9 + len;
@@ -495,13 +497,16 @@ static uint8_t *nested_metadata_request(int levels, size_t *len, uint8_t **out_b
     rb_prepend(&b, "x", 1);
     rb_wrap(&b, 0x1a); /* the innermost Value: string_value (3) */
     for (int i = 0; i < levels; i++) {
-        rb_wrap(&b, 0x12);               /* FieldsEntry.value (2) */
-        rb_prepend(&b, "\x0a\x01" "a", 3); /* FieldsEntry.key (1) = "a" */
-        rb_wrap(&b, 0x0a);               /* Struct.fields (1) */
+        rb_wrap(&b, 0x12); /* FieldsEntry.value (2) */
+        rb_prepend(&b,
+                   "\x0a\x01"
+                   "a",
+                   3);     /* FieldsEntry.key (1) = "a" */
+        rb_wrap(&b, 0x0a); /* Struct.fields (1) */
         if (i + 1 < levels)
             rb_wrap(&b, 0x2a); /* Value.struct_value (5) */
     }
-    rb_wrap(&b, 0x12);               /* UpdateSubscriptionMetadataRequest.metadata (2) */
+    rb_wrap(&b, 0x12);             /* UpdateSubscriptionMetadataRequest.metadata (2) */
     rb_prepend(&b, "\x18\x01", 2); /* version (3) = 1 */
     rb_prepend(&b, sub_id, strlen(sub_id));
     rb_prepend(&b, (uint8_t[]){0x0a, (uint8_t)strlen(sub_id)}, 2); /* subscription_id (1) */
@@ -649,12 +654,9 @@ static void still_serving_then_clean_exit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(random_bytes),
-        cmocka_unit_test(truncated_frames),
-        cmocka_unit_test(huge_declared_length),
-        cmocka_unit_test(deeply_nested_structs),
-        cmocka_unit_test(thousands_of_streams),
-        cmocka_unit_test(still_serving_then_clean_exit),
+        cmocka_unit_test(random_bytes),         cmocka_unit_test(truncated_frames),
+        cmocka_unit_test(huge_declared_length), cmocka_unit_test(deeply_nested_structs),
+        cmocka_unit_test(thousands_of_streams), cmocka_unit_test(still_serving_then_clean_exit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,8 +2,8 @@
  * Tables and JSON, exit codes (0 ok, 2 usage, 3 not found, 4 refused), --help at every level,
  * and docs/ORCHCTL.md holding exactly the reference that 'orchctl help --markdown' prints. */
 #include <setjmp.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -26,8 +26,7 @@ static Orchestrator__V1__Product *get(harness_server_t *s, const char *name)
     cli_status_t st;
     req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
     req.name = (char *)name;
-    cli_call_unary(s->ch, GET, &req.base, &orchestrator__v1__product__descriptor, 5000, &resp,
-                   &st);
+    cli_call_unary(s->ch, GET, &req.base, &orchestrator__v1__product__descriptor, 5000, &resp, &st);
     assert_int_equal(st.code, 0);
     cli_status_cleanup(&st);
     return (Orchestrator__V1__Product *)resp;
@@ -165,8 +164,8 @@ static void request_id_idempotency(void **state)
     cli_status_cleanup(&st);
     assert_int_equal(update(&s, id, "x", 0, "", NULL, 5000, NULL, &st), 3);
     cli_status_cleanup(&st);
-    assert_int_equal(update(&s, "00000000-0000-4000-8000-000000000000", "x", 0, "description",
-                            NULL, 5000, NULL, &st),
+    assert_int_equal(update(&s, "00000000-0000-4000-8000-000000000000", "x", 0, "description", NULL,
+                            5000, NULL, &st),
                      5);
     cli_status_cleanup(&st);
     assert_int_equal(harness_server_stop(&s), 0);
@@ -193,22 +192,25 @@ static void end_of_life_refused_while_subscriptions_live(void **state)
              id);
     sql(c, q1);
 
-    assert_int_equal(update(&s, id, NULL, ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_END_OF_LIFE,
-                            "status", NULL, 5000, NULL, &st),
+    assert_int_equal(update(&s, id, NULL,
+                            ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_END_OF_LIFE, "status",
+                            NULL, 5000, NULL, &st),
                      9);
     assert_string_equal(st.reason, "PRODUCT_IN_USE");
     assert_non_null(strstr(st.message, "l2vpn"));
     cli_status_cleanup(&st);
     /* Phase out is fine. */
-    assert_int_equal(update(&s, id, NULL, ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_PHASE_OUT,
-                            "status", NULL, 5000, NULL, &st),
+    assert_int_equal(update(&s, id, NULL,
+                            ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_PHASE_OUT, "status",
+                            NULL, 5000, NULL, &st),
                      0);
     cli_status_cleanup(&st);
 
     sql(c, "UPDATE subscriptions SET status = 'terminated', end_time = now() "
            "WHERE subscription_id = '11111111-1111-4111-8111-111111111111'");
-    assert_int_equal(update(&s, id, NULL, ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_END_OF_LIFE,
-                            "status", NULL, 5000, &q, &st),
+    assert_int_equal(update(&s, id, NULL,
+                            ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_END_OF_LIFE, "status",
+                            NULL, 5000, &q, &st),
                      0);
     assert_int_equal(q->status, ORCHESTRATOR__V1__PRODUCT_STATUS__PRODUCT_STATUS_END_OF_LIFE);
     assert_non_null(q->end_time);
@@ -249,8 +251,7 @@ static void deadline_reaches_the_database(void **state)
     assert_int_equal(update(&s, id, "blocked", 0, "description", NULL, 1000, NULL, &st), 4);
     cli_status_cleanup(&st);
     /* While the lock is still held, the pool's only connection is back and usable. */
-    assert_int_equal(update(&s, other, "not blocked", 0, "description", NULL, 5000, NULL, &st),
-                     0);
+    assert_int_equal(update(&s, other, "not blocked", 0, "description", NULL, 5000, NULL, &st), 0);
     cli_status_cleanup(&st);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -274,16 +275,19 @@ static void blocks_and_resource_types(void **state)
     harness_server_t s;
     ProtobufCMessage *resp = NULL;
     cli_status_t st;
-    Orchestrator__V1__ListProductBlocksRequest lb = ORCHESTRATOR__V1__LIST_PRODUCT_BLOCKS_REQUEST__INIT;
+    Orchestrator__V1__ListProductBlocksRequest lb =
+        ORCHESTRATOR__V1__LIST_PRODUCT_BLOCKS_REQUEST__INIT;
     Orchestrator__V1__GetProductBlockRequest gb = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__INIT;
-    Orchestrator__V1__ListResourceTypesRequest lr = ORCHESTRATOR__V1__LIST_RESOURCE_TYPES_REQUEST__INIT;
+    Orchestrator__V1__ListResourceTypesRequest lr =
+        ORCHESTRATOR__V1__LIST_RESOURCE_TYPES_REQUEST__INIT;
     Orchestrator__V1__ListProductBlocksResponse *blocks;
     Orchestrator__V1__ListResourceTypesResponse *rts;
     (void)state;
 
     harness_server_start(&s, NULL, NULL);
     assert_int_equal(cli_call_unary(s.ch, "/orchestrator.v1.ProductService/ListProductBlocks",
-                                    &lb.base, &orchestrator__v1__list_product_blocks_response__descriptor,
+                                    &lb.base,
+                                    &orchestrator__v1__list_product_blocks_response__descriptor,
                                     5000, &resp, &st),
                      0);
     blocks = (void *)resp;
@@ -307,7 +311,8 @@ static void blocks_and_resource_types(void **state)
 
     lr.filter = "resource_type : ipam";
     assert_int_equal(cli_call_unary(s.ch, "/orchestrator.v1.ProductService/ListResourceTypes",
-                                    &lr.base, &orchestrator__v1__list_resource_types_response__descriptor,
+                                    &lr.base,
+                                    &orchestrator__v1__list_resource_types_response__descriptor,
                                     5000, &resp, &st),
                      0);
     rts = (void *)resp;

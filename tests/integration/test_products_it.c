@@ -33,8 +33,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static Orchestrator__V1__ListProductsResponse *list(const char *filter, int size,
-                                                    const char *token, cli_status_t *st)
+static Orchestrator__V1__ListProductsResponse *list(const char *filter, int size, const char *token,
+                                                    cli_status_t *st)
 {
     Orchestrator__V1__ListProductsRequest req = ORCHESTRATOR__V1__LIST_PRODUCTS_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
@@ -314,44 +314,45 @@ static void orchctl_lists_and_gets(void **state)
     const char *bin = harness_orchctl_bin();
     (void)state;
 
-    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product",
-                                                       "list", NULL},
-                                 out, sizeof(out)),
-                     0);
+    assert_int_equal(
+        harness_run((const char *const[]){bin, "--server", srv.addr, "product", "list", NULL}, out,
+                    sizeof(out)),
+        0);
     assert_non_null(strstr(out, "NAME"));
     assert_non_null(strstr(out, "node Cisco"));
     assert_non_null(strstr(out, "core link 100G"));
 
-    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product",
-                                                       "list", "--json", NULL},
+    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product", "list",
+                                                       "--json", NULL},
                                  out, sizeof(out)),
                      0);
     assert_int_equal(out[0], '[');
-    assert_non_null(strstr(out, "\"name\": \"l2vpn\"") ? (void *)1 : strstr(out, "\"name\":\"l2vpn\""));
+    assert_non_null(strstr(out, "\"name\": \"l2vpn\"") ? (void *)1
+                                                       : strstr(out, "\"name\":\"l2vpn\""));
 
-    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product",
-                                                       "get", "node Cisco", NULL},
+    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product", "get",
+                                                       "node Cisco", NULL},
                                  out, sizeof(out)),
                      0);
     assert_non_null(strstr(out, "node_type"));
     assert_non_null(strstr(out, "NodeBlock"));
 
     /* Exit codes: not found 3, refused 4, usage 2, unavailable 5. */
-    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product",
-                                                       "get", "node Juniper", NULL},
+    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product", "get",
+                                                       "node Juniper", NULL},
                                  out, sizeof(out)),
                      3);
     assert_non_null(strstr(out, "NOT_FOUND"));
-    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product",
-                                                       "list", "--filter", "colour = red", NULL},
+    assert_int_equal(harness_run((const char *const[]){bin, "--server", srv.addr, "product", "list",
+                                                       "--filter", "colour = red", NULL},
                                  out, sizeof(out)),
                      4);
     assert_non_null(strstr(out, "filter"));
-    assert_int_equal(harness_run((const char *const[]){bin, "product", "frobnicate", NULL}, out,
-                                 sizeof(out)),
-                     2);
-    assert_int_equal(harness_run((const char *const[]){bin, "--server", "127.0.0.1:1",
-                                                       "--timeout", "2", "product", "list", NULL},
+    assert_int_equal(
+        harness_run((const char *const[]){bin, "product", "frobnicate", NULL}, out, sizeof(out)),
+        2);
+    assert_int_equal(harness_run((const char *const[]){bin, "--server", "127.0.0.1:1", "--timeout",
+                                                       "2", "product", "list", NULL},
                                  out, sizeof(out)),
                      5);
 }
@@ -359,8 +360,7 @@ static void orchctl_lists_and_gets(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(walking_pages_returns_each_product_once, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(walking_pages_returns_each_product_once, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_page_tokens_name_page_token, setup, teardown),
         cmocka_unit_test_setup_teardown(filters_and_page_size, setup, teardown),
         cmocka_unit_test_setup_teardown(get_product_by_name_and_id, setup, teardown),

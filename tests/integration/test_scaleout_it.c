@@ -343,13 +343,15 @@ static void three_replicas_start_together(void **state)
     cli_status_cleanup(&st);
     {
         /* Update to a cron expression (version checked), list, delete. */
-        Orchestrator__V1__UpdateScheduleRequest ur = ORCHESTRATOR__V1__UPDATE_SCHEDULE_REQUEST__INIT;
+        Orchestrator__V1__UpdateScheduleRequest ur =
+            ORCHESTRATOR__V1__UPDATE_SCHEDULE_REQUEST__INIT;
         Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
         char *paths[] = {"cron"};
         Orchestrator__V1__Schedule up = ORCHESTRATOR__V1__SCHEDULE__INIT, *u = NULL;
         Orchestrator__V1__ListSchedulesRequest lr = ORCHESTRATOR__V1__LIST_SCHEDULES_REQUEST__INIT;
         Orchestrator__V1__ListSchedulesResponse *l = NULL;
-        Orchestrator__V1__DeleteScheduleRequest dr = ORCHESTRATOR__V1__DELETE_SCHEDULE_REQUEST__INIT;
+        Orchestrator__V1__DeleteScheduleRequest dr =
+            ORCHESTRATOR__V1__DELETE_SCHEDULE_REQUEST__INIT;
         mask.n_paths = 1;
         mask.paths = paths;
         up.schedule_id = got->schedule_id;
@@ -457,9 +459,8 @@ static void sigkill_replica_holding_leases(void **state)
     assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps WHERE status IN ('success', "
                                 "'skipped', 'complete')"),
                      4 * FLAKY_KEYS);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps WHERE executed_by = '%s'",
-                            rid_a),
-                     0);
+    assert_int_equal(
+        scalar(db, "SELECT count(*) FROM process_steps WHERE executed_by = '%s'", rid_a), 0);
     assert_int_equal(scalar(db, "SELECT count(*) FROM processes WHERE lease_owner = '%s'", rid_a),
                      0);
     r = list_replicas(&b, "state = \"lost\"");
@@ -486,8 +487,10 @@ static void stale_commit_refused_after_sigstop(void **state)
     snprintf(db, sizeof(db), "%s", a.dbname);
     replica_id_of(&a, rid_a);
     start_flaky(&a, 0, id);
-    wait_sql(db, 10000, "A to run the step", "SELECT running_step_key = 'prepare' AND "
-             "lease_owner = '%s' FROM processes WHERE process_id = '%s'", rid_a, id);
+    wait_sql(db, 10000, "A to run the step",
+             "SELECT running_step_key = 'prepare' AND "
+             "lease_owner = '%s' FROM processes WHERE process_id = '%s'",
+             rid_a, id);
     env_reset();
     harness_server_start(&b, db, args);
     replica_id_of(&b, rid_b);
@@ -504,12 +507,14 @@ static void stale_commit_refused_after_sigstop(void **state)
     assert_true(log_contains(&a, "step prepare not committed"));
     assert_true(log_contains(&a, "was taken over"));
     assert_steps_once(db);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
-                                "step_key = 'prepare'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "step_key = 'prepare'",
                             id),
                      1);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
-                                "step_key = 'prepare' AND executed_by = '%s'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "step_key = 'prepare' AND executed_by = '%s'",
                             id, rid_b),
                      1);
     assert_int_equal(harness_server_stop(&a), 0);
@@ -539,8 +544,10 @@ static void replica_cut_from_postgres_cannot_commit(void **state)
                          (const char *const[]){"--database-url", url, "--lease-ms=30000", NULL});
     replica_id_of(&a, rid_a);
     start_flaky(&a, 0, id);
-    wait_sql(db, 10000, "A to run the step", "SELECT running_step_key = 'prepare' AND "
-             "lease_owner = '%s' FROM processes WHERE process_id = '%s'", rid_a, id);
+    wait_sql(db, 10000, "A to run the step",
+             "SELECT running_step_key = 'prepare' AND "
+             "lease_owner = '%s' FROM processes WHERE process_id = '%s'",
+             rid_a, id);
     env_reset();
     harness_server_start(&b, db, args_b);
     test_proxy_set_up(px, false);
@@ -550,17 +557,18 @@ static void replica_cut_from_postgres_cannot_commit(void **state)
     /* A reconnects and heartbeats again; nothing it ran landed. */
     wait_sql(db, 15000, "A to heartbeat again",
              "SELECT heartbeat_time > now() - interval '2 seconds' FROM replicas WHERE "
-             "replica_id = '%s'", rid_a);
+             "replica_id = '%s'",
+             rid_a);
     msleep(1000);
     r = list_replicas(&b, "state = \"serving\"");
     assert_int_equal(r->n_replicas, 2);
     protobuf_c_message_free_unpacked(&r->base, NULL);
     assert_steps_once(db);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps WHERE executed_by = '%s'",
-                            rid_a),
-                     0);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
-                                "status IN ('success', 'skipped', 'complete')",
+    assert_int_equal(
+        scalar(db, "SELECT count(*) FROM process_steps WHERE executed_by = '%s'", rid_a), 0);
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "status IN ('success', 'skipped', 'complete')",
                             id),
                      FLAKY_KEYS);
     /* A serves again: it runs new work to the end. */
@@ -610,7 +618,8 @@ static void schedule_fires_once_per_due_time(void **state)
     harness_server_stop(&s[2]);
     msleep(6000);
     {
-        Orchestrator__V1__UpdateScheduleRequest ur = ORCHESTRATOR__V1__UPDATE_SCHEDULE_REQUEST__INIT;
+        Orchestrator__V1__UpdateScheduleRequest ur =
+            ORCHESTRATOR__V1__UPDATE_SCHEDULE_REQUEST__INIT;
         Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
         char *paths[] = {"enabled"};
         Orchestrator__V1__Schedule up = ORCHESTRATOR__V1__SCHEDULE__INIT;
@@ -657,7 +666,8 @@ static void schedule_fires_once_per_due_time(void **state)
 
 static Orchestrator__V1__EngineStatus *engine(harness_server_t *s, const char *method)
 {
-    Orchestrator__V1__GetEngineStatusRequest req = ORCHESTRATOR__V1__GET_ENGINE_STATUS_REQUEST__INIT;
+    Orchestrator__V1__GetEngineStatusRequest req =
+        ORCHESTRATOR__V1__GET_ENGINE_STATUS_REQUEST__INIT;
     Orchestrator__V1__EngineStatus *r = NULL;
     cli_status_t st = {0};
     if (call(s, method, &req.base, &orchestrator__v1__engine_status__descriptor,
@@ -743,9 +753,9 @@ static void *dup_thread(void *arg)
         Orchestrator__V1__RetryProcessRequest req = ORCHESTRATOR__V1__RETRY_PROCESS_REQUEST__INIT;
         Orchestrator__V1__RetryProcessResponse *r = NULL;
         req.process_id = (char *)t->id;
-        t->code = call(t->s, t->method, &req.base,
-                       &orchestrator__v1__retry_process_response__descriptor,
-                       (ProtobufCMessage **)&r, &st);
+        t->code =
+            call(t->s, t->method, &req.base, &orchestrator__v1__retry_process_response__descriptor,
+                 (ProtobufCMessage **)&r, &st);
         if (r) {
             t->outcome = r->outcome;
             protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -755,9 +765,9 @@ static void *dup_thread(void *arg)
         Orchestrator__V1__AbortProcessResponse *r = NULL;
         req.process_id = (char *)t->id;
         req.reason = "duplicate test";
-        t->code = call(t->s, t->method, &req.base,
-                       &orchestrator__v1__abort_process_response__descriptor,
-                       (ProtobufCMessage **)&r, &st);
+        t->code =
+            call(t->s, t->method, &req.base, &orchestrator__v1__abort_process_response__descriptor,
+                 (ProtobufCMessage **)&r, &st);
         if (r) {
             t->outcome = r->outcome;
             protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -798,8 +808,9 @@ static void duplicate_actions_at_two_replicas(void **state)
     assert_int_equal(r[0].code, 0);
     assert_int_equal(r[1].code, 0);
     assert_int_equal(r[0].outcome + r[1].outcome, 3);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_events WHERE process_id = '%s' AND "
-                                "payload->>'new_status' = 'resumed'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM process_events WHERE process_id = '%s' AND "
+                            "payload->>'new_status' = 'resumed'",
                             id),
                      1);
     wait_sql(db, 15000, "the retried process to complete",
@@ -817,8 +828,9 @@ static void duplicate_actions_at_two_replicas(void **state)
     assert_int_equal(r[0].code, 0);
     assert_int_equal(r[1].code, 0);
     assert_int_equal(r[0].outcome + r[1].outcome, 3);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
-                                "step_key = 'aborted_by'",
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "step_key = 'aborted_by'",
                             id2),
                      1);
     assert_int_equal(harness_server_stop(&a), 0);

@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
+#include "domain/arena.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "harness.h"
-#include "domain/arena.h"
 #include "orchestrator/v1/engine.pb-c.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
@@ -600,8 +600,8 @@ static void roles_and_actor(void **state)
             req.page_token = tok;
             assert_int_equal(
                 cli_call_unary(admin, path, &req.base,
-                               &orchestrator__v1__list_admin_actions_response__descriptor,
-                               10000, (ProtobufCMessage **)&r, &st),
+                               &orchestrator__v1__list_admin_actions_response__descriptor, 10000,
+                               (ProtobufCMessage **)&r, &st),
                 OK);
             cli_status_cleanup(&st);
             assert_int_equal(r->n_actions, 1);
@@ -612,8 +612,8 @@ static void roles_and_actor(void **state)
             req.method = "PauseEngine";
             assert_int_equal(
                 cli_call_unary(admin, path, &req.base,
-                               &orchestrator__v1__list_admin_actions_response__descriptor,
-                               10000, (ProtobufCMessage **)&r, &st),
+                               &orchestrator__v1__list_admin_actions_response__descriptor, 10000,
+                               (ProtobufCMessage **)&r, &st),
                 INVALID_ARGUMENT);
             cli_status_cleanup(&st);
         }
@@ -677,8 +677,7 @@ static int resume_guarded(cli_channel_t *ch, const char *id, cli_status_t *st)
     req.n_user_inputs = 1;
     req.user_inputs = &page;
     code = cli_call_unary(ch, PS "ResumeProcess", &req.base,
-                          &orchestrator__v1__resume_process_response__descriptor, 10000, &resp,
-                          st);
+                          &orchestrator__v1__resume_process_response__descriptor, 10000, &resp, st);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     json_decref(answer);
@@ -693,8 +692,7 @@ static int abort_guarded(cli_channel_t *ch, const char *id, cli_status_t *st)
     int code;
     req.process_id = (char *)id;
     code = cli_call_unary(ch, PS "AbortProcess", &req.base,
-                          &orchestrator__v1__abort_process_response__descriptor, 10000, &resp,
-                          st);
+                          &orchestrator__v1__abort_process_response__descriptor, 10000, &resp, st);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     return code;
@@ -709,8 +707,8 @@ static void wait_process(cli_channel_t *ch, const char *id, Orchestrator__V1__Pr
         cli_status_t st;
         int status = -1;
         req.process_id = (char *)id;
-        cli_call_unary(ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
-                       5000, (ProtobufCMessage **)&p, &st);
+        cli_call_unary(ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor, 5000,
+                       (ProtobufCMessage **)&p, &st);
         cli_status_cleanup(&st);
         if (p) {
             status = p->status;
@@ -783,8 +781,8 @@ static void workflow_and_step_roles(void **state)
         req.key_case = ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY_NAME;
         req.name = "test_guarded";
         assert_int_equal(cli_call_unary(op, "/orchestrator.v1.WorkflowService/GetWorkflow",
-                                        &req.base, &orchestrator__v1__workflow__descriptor,
-                                        10000, (ProtobufCMessage **)&w, &st),
+                                        &req.base, &orchestrator__v1__workflow__descriptor, 10000,
+                                        (ProtobufCMessage **)&w, &st),
                          OK);
         cli_status_cleanup(&st);
         assert_string_equal(w->required_role, "change_manager");
@@ -1149,11 +1147,14 @@ static void orchctl_tls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rs256_tokens),    cmocka_unit_test(es256_and_hs256),
-        cmocka_unit_test(roles_and_actor), cmocka_unit_test(refuses_bad_configuration),
+        cmocka_unit_test(rs256_tokens),
+        cmocka_unit_test(es256_and_hs256),
+        cmocka_unit_test(roles_and_actor),
+        cmocka_unit_test(refuses_bad_configuration),
         cmocka_unit_test(workflow_and_step_roles),
         cmocka_unit_test(keys_reload_on_sighup),
-        cmocka_unit_test(tls_handshake),   cmocka_unit_test(mutual_tls),
+        cmocka_unit_test(tls_handshake),
+        cmocka_unit_test(mutual_tls),
         cmocka_unit_test(orchctl_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

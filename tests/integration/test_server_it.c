@@ -49,8 +49,7 @@ static int watch_next(cli_stream_t *w, int wait_ms)
 {
     ProtobufCMessage *m = NULL;
     int status;
-    if (cli_stream_next(w, &grpc__health__v1__health_check_response__descriptor, wait_ms, &m) !=
-        1)
+    if (cli_stream_next(w, &grpc__health__v1__health_check_response__descriptor, wait_ms, &m) != 1)
         return -1;
     status = ((Grpc__Health__V1__HealthCheckResponse *)m)->status;
     protobuf_c_message_free_unpacked(m, NULL);
@@ -144,8 +143,8 @@ static void readiness_follows_the_database(void **state)
              getenv("ORCH_TEST_PGPORT"));
     px = test_proxy_start(sock);
     harness_db_create(db);
-    snprintf(url, sizeof(url), "host=127.0.0.1 port=%d user=%s dbname=%s",
-             test_proxy_port(px), getenv("ORCH_TEST_PGUSER"), db);
+    snprintf(url, sizeof(url), "host=127.0.0.1 port=%d user=%s dbname=%s", test_proxy_port(px),
+             getenv("ORCH_TEST_PGUSER"), db);
     harness_server_start(&s, db, (const char *const[]){"--database-url", url, NULL});
     w = watch(&s, "");
     assert_int_equal(watch_next(w, 5000), SERVING);
@@ -166,7 +165,8 @@ static void readiness_follows_the_database(void **state)
     /* A call that needs the database gets UNAVAILABLE, reason DATABASE_UNAVAILABLE, with a
      * retry delay. */
     {
-        Orchestrator__V1__UpdateProductRequest ureq = ORCHESTRATOR__V1__UPDATE_PRODUCT_REQUEST__INIT;
+        Orchestrator__V1__UpdateProductRequest ureq =
+            ORCHESTRATOR__V1__UPDATE_PRODUCT_REQUEST__INIT;
         Orchestrator__V1__Product p = ORCHESTRATOR__V1__PRODUCT__INIT;
         Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
         char *paths[] = {"description"};
@@ -215,8 +215,7 @@ static void limits(void **state)
     char *big;
     (void)state;
 
-    harness_server_start(&s, NULL,
-                         (const char *const[]){"--max-message-bytes", "65536", NULL});
+    harness_server_start(&s, NULL, (const char *const[]){"--max-message-bytes", "65536", NULL});
     /* A message over the limit: RESOURCE_EXHAUSTED. */
     big = malloc(100000);
     memset(big, 'a', 99999);
@@ -244,7 +243,8 @@ static void limits(void **state)
      * over 64 KiB are INVALID_ARGUMENT naming the field. */
     harness_server_start(&s, NULL, NULL);
     {
-        Orchestrator__V1__UpdateProductRequest ureq = ORCHESTRATOR__V1__UPDATE_PRODUCT_REQUEST__INIT;
+        Orchestrator__V1__UpdateProductRequest ureq =
+            ORCHESTRATOR__V1__UPDATE_PRODUCT_REQUEST__INIT;
         Orchestrator__V1__Product p = ORCHESTRATOR__V1__PRODUCT__INIT;
         Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
         char **paths = calloc(10001, sizeof(char *));
@@ -393,22 +393,22 @@ static void command_line(void **state)
     char db[64];
     (void)state;
 
-    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--help", NULL}, out,
-                                 sizeof(out)),
-                     0);
+    assert_int_equal(
+        harness_run((const char *const[]){harness_server_bin(), "--help", NULL}, out, sizeof(out)),
+        0);
     assert_non_null(strstr(out, "ORCH_DATABASE_URL"));
     assert_non_null(strstr(out, "--grace"));
     assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--version", NULL},
                                  out, sizeof(out)),
                      0);
     assert_non_null(strstr(out, "orchestratord "));
-    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--bogus", NULL},
-                                 out, sizeof(out)),
-                     2);
-    assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--threads", "zero",
-                                                       NULL},
-                                 out, sizeof(out)),
-                     2);
+    assert_int_equal(
+        harness_run((const char *const[]){harness_server_bin(), "--bogus", NULL}, out, sizeof(out)),
+        2);
+    assert_int_equal(
+        harness_run((const char *const[]){harness_server_bin(), "--threads", "zero", NULL}, out,
+                    sizeof(out)),
+        2);
     assert_non_null(strstr(out, "--threads"));
 
     /* --migrate only: migrates and exits 0; the dump masks the password; JSON log lines. */
@@ -417,11 +417,11 @@ static void command_line(void **state)
         char ci[600];
         harness_conninfo(db, ci);
         strcat(ci, " password=hunter2");
-        assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--database-url",
-                                                           ci, "--migrate", "only",
-                                                           "--log-format", "json", NULL},
-                                     out, sizeof(out)),
-                         0);
+        assert_int_equal(
+            harness_run((const char *const[]){harness_server_bin(), "--database-url", ci,
+                                              "--migrate", "only", "--log-format", "json", NULL},
+                        out, sizeof(out)),
+            0);
     }
     assert_null(strstr(out, "hunter2"));
     assert_non_null(strstr(out, "password=*******"));
@@ -444,8 +444,8 @@ static void metrics_endpoint(void **state)
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
     harness_server_start(&s, NULL, (const char *const[]){"--metrics-listen", addr, NULL});
     for (int i = 0; i < 3; i++) {
-        cli_call_unary(s.ch, LIST, &req.base,
-                       &orchestrator__v1__list_products_response__descriptor, 5000, &resp, &st);
+        cli_call_unary(s.ch, LIST, &req.base, &orchestrator__v1__list_products_response__descriptor,
+                       5000, &resp, &st);
         protobuf_c_message_free_unpacked(resp, NULL);
         cli_status_cleanup(&st);
     }

@@ -366,8 +366,8 @@ static void tree_and_relations_intact(void **state)
     cli_status_cleanup(&st);
 }
 
-static Orchestrator__V1__SubscriptionWorkflow *find_wf(Orchestrator__V1__ListSubscriptionWorkflowsResponse *r,
-                                                      const char *name)
+static Orchestrator__V1__SubscriptionWorkflow *
+find_wf(Orchestrator__V1__ListSubscriptionWorkflowsResponse *r, const char *name)
 {
     for (size_t i = 0; i < r->n_workflows; i++)
         if (strcmp(r->workflows[i]->workflow->name, name) == 0)
@@ -584,9 +584,8 @@ static void watch_subscription_changes(void **state)
 
     req.subscription_id = w->node[1];
     ws = cli_stream_open(w->srv.ch, SVC "WatchSubscription", &req.base, 30000);
-    assert_int_equal(cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor, 5000,
-                                     &m),
-                     1);
+    assert_int_equal(
+        cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor, 5000, &m), 1);
     ev = (void *)m;
     assert_int_equal(ev->kind,
                      ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_SNAPSHOT);
@@ -606,19 +605,22 @@ static void watch_subscription_changes(void **state)
     must(w->store->ops->tx_commit(tx, &err), &err);
     orch_subscription_free(sub);
 
-    while (n < 3 && cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor, 5000,
-                                    &m) == 1) {
+    while (n < 3 &&
+           cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor, 5000, &m) == 1) {
         ev = (void *)m;
         assert_int_equal(ev->sequence, snap_seq + n + 1);
         kinds[n++] = ev->kind;
         protobuf_c_message_free_unpacked(m, NULL);
     }
     assert_int_equal(n, 3);
-    assert_int_equal(kinds[0], ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_LOCKED);
-    assert_int_equal(kinds[1],
-                     ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_FIELDS_CHANGED);
-    assert_int_equal(kinds[2],
-                     ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_DESCRIPTION_CHANGED);
+    assert_int_equal(kinds[0],
+                     ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_LOCKED);
+    assert_int_equal(
+        kinds[1],
+        ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_FIELDS_CHANGED);
+    assert_int_equal(
+        kinds[2],
+        ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_DESCRIPTION_CHANGED);
     cli_stream_close(ws, &st);
     cli_status_cleanup(&st);
 
@@ -626,9 +628,8 @@ static void watch_subscription_changes(void **state)
     req.after_sequence = snap_seq;
     ws = cli_stream_open(w->srv.ch, SVC "WatchSubscription", &req.base, 30000);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor,
-                                         5000, &m),
-                         1);
+        assert_int_equal(
+            cli_stream_next(ws, &orchestrator__v1__subscription_event__descriptor, 5000, &m), 1);
         assert_int_equal(((Orchestrator__V1__SubscriptionEvent *)m)->kind, kinds[i]);
         protobuf_c_message_free_unpacked(m, NULL);
     }
@@ -645,8 +646,8 @@ static const orch_field_def_t bulk_fields[] = {
 static const orch_child_def_t bulk_children[] = {{"leaves", "LeafBlock", 0, 100, false}, {0}};
 static const orch_block_def_t leaf_block = {"LeafBlock", "", "LEAF", leaf_fields, NULL};
 static const orch_block_def_t bulk_block = {"BulkBlock", "", "BULK", bulk_fields, bulk_children};
-static const orch_product_def_t bulk_product = {"bulk", "", "Bulk", "BULK", ORCH_PRODUCT_ACTIVE,
-                                                "BulkBlock", NULL, NULL};
+static const orch_product_def_t bulk_product = {
+    "bulk", "", "Bulk", "BULK", ORCH_PRODUCT_ACTIVE, "BulkBlock", NULL, NULL};
 
 static void statements_fixed_and_versions_checked(void **state)
 {

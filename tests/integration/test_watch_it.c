@@ -144,7 +144,8 @@ static void watch_to_completion_and_reconnect(void **state)
     n = drain_stream(watch(&a, id, 0), ev, 64, &code);
     assert_int_equal(code, 0);
     assert_true(n >= 4);
-    assert_int_equal(ev[0]->kind, ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT);
+    assert_int_equal(ev[0]->kind,
+                     ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT);
     assert_non_null(ev[0]->snapshot->process);
     for (size_t i = 1; i < n; i++)
         assert_int_equal(ev[i]->sequence, ev[i - 1]->sequence + 1);
@@ -223,7 +224,8 @@ static void watch_many_processes(void **state)
         if (cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 30000, &m1) != 1)
             break;
         ev[n] = (event_t *)m1;
-        if (ev[n]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STATUS_CHANGED &&
+        if (ev[n]->kind ==
+                ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STATUS_CHANGED &&
             ev[n]->status_change->new_status ==
                 ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED)
             done++;
@@ -250,9 +252,8 @@ static void watch_many_processes(void **state)
     w = cli_stream_open(s.ch, PS "WatchProcesses", &req.base, 60000);
     for (m = 0; m < n - n / 2 - 1; m++) {
         ProtobufCMessage *m1 = NULL;
-        assert_int_equal(cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 10000,
-                                         &m1),
-                         1);
+        assert_int_equal(
+            cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 10000, &m1), 1);
         again[m] = (event_t *)m1;
         assert_string_equal(again[m]->cursor, ev[n / 2 + 1 + m]->cursor);
         assert_int_equal(again[m]->sequence, ev[n / 2 + 1 + m]->sequence);
@@ -260,9 +261,8 @@ static void watch_many_processes(void **state)
     {
         ProtobufCMessage *none = NULL;
         cli_status_t st;
-        assert_int_equal(cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 500,
-                                         &none),
-                         -1);
+        assert_int_equal(
+            cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 500, &none), -1);
         cli_stream_close(w, &st);
         cli_status_cleanup(&st);
     }
@@ -524,8 +524,8 @@ static void metrics_after_a_workflow(void **state)
     free_events(ev, n);
     assert_true(steps >= 3);
     assert_int_equal(harness_http_get(port, "/metrics", out, sizeof(out)), 200);
-    snprintf(line, sizeof(line), "orch_steps_total{workflow=\"create_node\",status=\"success\"} %d\n",
-             steps);
+    snprintf(line, sizeof(line),
+             "orch_steps_total{workflow=\"create_node\",status=\"success\"} %d\n", steps);
     if (!strstr(out, line))
         fail_msg("expected '%s' in the metrics", line);
     assert_non_null(strstr(out, "orch_processes{status=\"completed\",is_task=\"false\"} 1\n"));
@@ -566,8 +566,8 @@ static void reconnect_while_steps_commit(void **state)
     start_node(&a, pid, "switch-over", id);
     /* From sequence 1 on (the process's creation): every later event, no snapshot. */
     w = watch(&a, id, 1);
-    while (n1 < 3 && cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 10000,
-                                     &m) == 1)
+    while (n1 < 3 &&
+           cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 10000, &m) == 1)
         first[n1++] = (event_t *)m;
     cli_stream_close(w, &st);
     cli_status_cleanup(&st);
@@ -584,16 +584,18 @@ static void reconnect_while_steps_commit(void **state)
                      ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED);
     /* The step events of both streams (after the snapshot) against the audit log. */
     greq.process_id = id;
-    cli_call_unary(a.ch, PS "GetProcess", &greq.base, &orchestrator__v1__process__descriptor,
-                   5000, &m, &st);
+    cli_call_unary(a.ch, PS "GetProcess", &greq.base, &orchestrator__v1__process__descriptor, 5000,
+                   &m, &st);
     assert_int_equal(st.code, 0);
     p = (Orchestrator__V1__Process *)m;
     for (size_t i = 0; i < p->n_steps; i++)
         audit += p->steps[i]->step_id[0] != '\0';
     for (size_t i = 0; i < n1; i++)
-        step_events += first[i]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
+        step_events +=
+            first[i]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
     for (size_t i = 0; i < n2; i++)
-        step_events += rest[i]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
+        step_events +=
+            rest[i]->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STEP;
     assert_int_equal((size_t)step_events, audit);
     protobuf_c_message_free_unpacked(m, NULL);
     cli_status_cleanup(&st);
@@ -639,9 +641,8 @@ static void watcher_and_stream_limits(void **state)
     cli_status_t st;
     (void)state;
 
-    harness_server_start(&s, NULL,
-                         (const char *const[]){"--max-watchers-per-client=2", "--max-watchers=100",
-                                               NULL});
+    harness_server_start(
+        &s, NULL, (const char *const[]){"--max-watchers-per-client=2", "--max-watchers=100", NULL});
     w[0] = open_watch(s.ch, &st);
     assert_non_null(w[0]);
     w[1] = open_watch(s.ch, &st);
@@ -664,9 +665,8 @@ static void watcher_and_stream_limits(void **state)
     assert_int_equal(harness_server_stop(&s), 0);
     harness_db_drop(s.dbname);
 
-    harness_server_start(&s, NULL,
-                         (const char *const[]){"--max-watchers-per-client=100", "--max-watchers=2",
-                                               NULL});
+    harness_server_start(
+        &s, NULL, (const char *const[]){"--max-watchers-per-client=100", "--max-watchers=2", NULL});
     w[0] = open_watch(s.ch, &st);
     w[1] = open_watch(s.ch, &st);
     assert_non_null(w[0]);
@@ -690,18 +690,16 @@ static void watcher_and_stream_limits(void **state)
         ProtobufCMessage *resp = NULL;
         cli_channel_t *other = cli_channel_new(s.addr, NULL);
         /* A third call on the full connection waits (here until its deadline)... */
-        assert_int_equal(cli_call_unary(s.ch, "/orchestrator.v1.ProductService/ListProducts",
-                                        &req.base,
-                                        &orchestrator__v1__list_products_response__descriptor,
-                                        1500, &resp, &st),
-                         4);
+        assert_int_equal(
+            cli_call_unary(s.ch, "/orchestrator.v1.ProductService/ListProducts", &req.base,
+                           &orchestrator__v1__list_products_response__descriptor, 1500, &resp, &st),
+            4);
         cli_status_cleanup(&st);
         /* ...while another connection is served. */
-        assert_int_equal(cli_call_unary(other, "/orchestrator.v1.ProductService/ListProducts",
-                                        &req.base,
-                                        &orchestrator__v1__list_products_response__descriptor,
-                                        5000, &resp, &st),
-                         0);
+        assert_int_equal(
+            cli_call_unary(other, "/orchestrator.v1.ProductService/ListProducts", &req.base,
+                           &orchestrator__v1__list_products_response__descriptor, 5000, &resp, &st),
+            0);
         cli_status_cleanup(&st);
         protobuf_c_message_free_unpacked(resp, NULL);
         cli_channel_free(other);

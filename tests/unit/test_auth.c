@@ -274,10 +274,8 @@ static void bad_configuration(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(claims_at_fixed_times),
-        cmocka_unit_test(headers),
-        cmocka_unit_test(roles_sentences),
-        cmocka_unit_test(bad_configuration),
+        cmocka_unit_test(claims_at_fixed_times), cmocka_unit_test(headers),
+        cmocka_unit_test(roles_sentences),       cmocka_unit_test(bad_configuration),
         cmocka_unit_test(required_roles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

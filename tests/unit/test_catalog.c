@@ -21,8 +21,8 @@ static int setup(void **state)
     assert_int_equal(orch_catalog_validate(cat, &err), ORCH_OK);
     /* Give each product an id as the store would. */
     for (size_t i = 0; i < orch_catalog_nproducts(cat); i++)
-        snprintf(orch_catalog_product_at(cat, i)->id, 37,
-                 "00000000-0000-4000-8000-%012u", (unsigned)(i + 1) % 1000u);
+        snprintf(orch_catalog_product_at(cat, i)->id, 37, "00000000-0000-4000-8000-%012u",
+                 (unsigned)(i + 1) % 1000u);
     *state = cat;
     return 0;
 }
@@ -36,9 +36,8 @@ static int teardown(void **state)
 static void example_has_every_product(void **state)
 {
     orch_catalog_t *cat = *state;
-    const char *names[] = {"node Cisco", "node Nokia", "node Cumulus", "node FRR",
-                           "port 10G",   "port 100G",  "core link 10G", "core link 100G",
-                           "l2vpn"};
+    const char *names[] = {"node Cisco", "node Nokia",    "node Cumulus",   "node FRR", "port 10G",
+                           "port 100G",  "core link 10G", "core link 100G", "l2vpn"};
     assert_int_equal(orch_catalog_nproducts(cat), 9);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         assert_non_null(orch_catalog_find_product(cat, names[i]));
@@ -72,9 +71,9 @@ static void list_pages_return_each_once(void **state)
             char *next;
             orch_error_t err;
             orch_error_init(&err);
-            assert_int_equal(orch_catalog_list_products(cat, NULL, size, token, &page, &n,
-                                                        &total, &next, &err),
-                             ORCH_OK);
+            assert_int_equal(
+                orch_catalog_list_products(cat, NULL, size, token, &page, &n, &total, &next, &err),
+                ORCH_OK);
             assert_int_equal(total, 9);
             for (size_t i = 0; i < n; i++) {
                 for (size_t j = 0; j < seen; j++)
@@ -105,8 +104,8 @@ static void list_filters(void **state)
     assert_string_equal(page[0]->def->name, "node Cisco");
     assert_null(next);
     free(page);
-    assert_int_equal(orch_catalog_list_products(cat, "product_type = Port OR tag = L2VPN", 0,
-                                                NULL, &page, &n, &total, &next, &err),
+    assert_int_equal(orch_catalog_list_products(cat, "product_type = Port OR tag = L2VPN", 0, NULL,
+                                                &page, &n, &total, &next, &err),
                      ORCH_OK);
     assert_int_equal(n, 3);
     free(page);
@@ -126,35 +125,35 @@ static void bad_list_input_names_the_field(void **state)
     orch_error_t err;
 
     orch_error_init(&err);
-    assert_int_equal(orch_catalog_list_products(cat, "colour = red", 0, NULL, &page, &n, &total,
-                                                &next, &err),
-                     ORCH_INVALID_ARGUMENT);
+    assert_int_equal(
+        orch_catalog_list_products(cat, "colour = red", 0, NULL, &page, &n, &total, &next, &err),
+        ORCH_INVALID_ARGUMENT);
     assert_string_equal(err.violations[0].field, "filter");
     assert_non_null(strstr(err.violations[0].description, "offset 0"));
 
     orch_error_init(&err);
-    assert_int_equal(orch_catalog_list_products(cat, NULL, -1, NULL, &page, &n, &total, &next,
-                                                &err),
-                     ORCH_INVALID_ARGUMENT);
+    assert_int_equal(
+        orch_catalog_list_products(cat, NULL, -1, NULL, &page, &n, &total, &next, &err),
+        ORCH_INVALID_ARGUMENT);
     assert_string_equal(err.violations[0].field, "page_size");
 
     /* A token made for one filter is refused with another. */
-    assert_int_equal(orch_catalog_list_products(cat, "tag = NODE", 1, NULL, &page, &n, &total,
-                                                &token, &err),
-                     ORCH_OK);
+    assert_int_equal(
+        orch_catalog_list_products(cat, "tag = NODE", 1, NULL, &page, &n, &total, &token, &err),
+        ORCH_OK);
     free(page);
     assert_non_null(token);
     orch_error_init(&err);
-    assert_int_equal(orch_catalog_list_products(cat, "tag = PORT", 1, token, &page, &n, &total,
-                                                &next, &err),
-                     ORCH_INVALID_ARGUMENT);
+    assert_int_equal(
+        orch_catalog_list_products(cat, "tag = PORT", 1, token, &page, &n, &total, &next, &err),
+        ORCH_INVALID_ARGUMENT);
     assert_string_equal(err.violations[0].field, "page_token");
     /* A tampered token is refused. */
     token[3] = token[3] == 'A' ? 'B' : 'A';
     orch_error_init(&err);
-    assert_int_equal(orch_catalog_list_products(cat, "tag = NODE", 1, token, &page, &n, &total,
-                                                &next, &err),
-                     ORCH_INVALID_ARGUMENT);
+    assert_int_equal(
+        orch_catalog_list_products(cat, "tag = NODE", 1, token, &page, &n, &total, &next, &err),
+        ORCH_INVALID_ARGUMENT);
     assert_string_equal(err.violations[0].field, "page_token");
     free(token);
 }
@@ -204,7 +203,7 @@ static void invalid_definitions_are_named(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         orch_catalog_t *cat = orch_catalog_new();
         orch_block_def_t a = {"A", "", "", f_a, NULL};
-        orch_product_def_t p = {"p", "", "T", "T", ORCH_PRODUCT_ACTIVE, cases[i].block.name,
+        orch_product_def_t p = {"p",  "",  "T", "T", ORCH_PRODUCT_ACTIVE, cases[i].block.name,
                                 NULL, NULL};
         orch_error_t err;
         orch_error_init(&err);

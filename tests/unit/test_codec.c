@@ -188,15 +188,15 @@ static void nesting_and_size_limits(void **state)
     /* 20 Struct levels (60 messages deep) pass; 1000 are refused before decoding. */
     bb = nested_value(20);
     orch_error_init(&err);
-    assert_int_equal(srv_codec_unpack(bb, &google__protobuf__value__descriptor, &alloc, 1 << 20,
-                                      &out, &err),
-                     ORCH_OK);
+    assert_int_equal(
+        srv_codec_unpack(bb, &google__protobuf__value__descriptor, &alloc, 1 << 20, &out, &err),
+        ORCH_OK);
     grpc_byte_buffer_destroy(bb);
     bb = nested_value(1000);
     orch_error_init(&err);
-    assert_int_equal(srv_codec_unpack(bb, &google__protobuf__value__descriptor, &alloc, 1 << 20,
-                                      &out, &err),
-                     ORCH_INVALID_ARGUMENT);
+    assert_int_equal(
+        srv_codec_unpack(bb, &google__protobuf__value__descriptor, &alloc, 1 << 20, &out, &err),
+        ORCH_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, "nests deeper"));
     grpc_byte_buffer_destroy(bb);
 

@@ -70,12 +70,9 @@ static void ranges_lists_steps(void **state)
     c = parse_ok("50/3 * * * *");
     assert_int_equal(c.minutes, (1ULL << 50) | (1ULL << 53) | (1ULL << 56) | (1ULL << 59));
     /* Business hours every quarter, on weekdays. Sat 2024-06-01 -> Mon 09:00. */
-    assert_int_equal(next("*/15 9-17 * * MON-FRI", utc(2024, 6, 1, 12, 0)),
-                     utc(2024, 6, 3, 9, 0));
-    assert_int_equal(next("*/15 9-17 * * MON-FRI", utc(2024, 6, 3, 17, 45)),
-                     utc(2024, 6, 4, 9, 0));
-    assert_int_equal(next("*/15 9-17 * * MON-FRI", utc(2024, 6, 3, 9, 7)),
-                     utc(2024, 6, 3, 9, 15));
+    assert_int_equal(next("*/15 9-17 * * MON-FRI", utc(2024, 6, 1, 12, 0)), utc(2024, 6, 3, 9, 0));
+    assert_int_equal(next("*/15 9-17 * * MON-FRI", utc(2024, 6, 3, 17, 45)), utc(2024, 6, 4, 9, 0));
+    assert_int_equal(next("*/15 9-17 * * MON-FRI", utc(2024, 6, 3, 9, 7)), utc(2024, 6, 3, 9, 15));
 }
 
 static void names(void **state)
@@ -129,8 +126,7 @@ static void refuse(const char *expr, const char *needle)
     assert_true(err.nviolations >= 1);
     assert_string_equal(err.violations[0].field, FIELD);
     if (!strstr(err.violations[0].description, needle))
-        fail_msg("'%s': '%s' does not mention '%s'", expr, err.violations[0].description,
-                 needle);
+        fail_msg("'%s': '%s' does not mention '%s'", expr, err.violations[0].description, needle);
 }
 
 static void bad_expressions_name_their_field(void **state)
@@ -178,10 +174,10 @@ static bool matches(const orch_cron_t *c, int64_t t)
     return c->mday_star || c->wday_star ? md && wd : md || wd;
 }
 
-static const char *const junk[] = {"*", "*/2", "*/7", "0", "1", "5", "7", "12", "13", "15",
-                                   "23", "29", "30", "31", "59", "60", "1-5", "3-9/2",
-                                   "10-20", "MON", "fri", "JAN", "Dec", "SUN-SAT", ",", "-",
-                                   "/", "x", "", "MON-FRI", "0-7", "2/5", "6,7"};
+static const char *const junk[] = {
+    "*",   "*/2",     "*/7", "0",  "1",  "5",   "7",     "12",      "13",  "15",  "23",
+    "29",  "30",      "31",  "59", "60", "1-5", "3-9/2", "10-20",   "MON", "fri", "JAN",
+    "Dec", "SUN-SAT", ",",   "-",  "/",  "x",   "",      "MON-FRI", "0-7", "2/5", "6,7"};
 /* Mostly valid pieces per field, so that many expressions parse. */
 static const char *const valid[5][8] = {
     {"*", "*/5", "0", "30", "15-45/10", "59", "1,2,3", "7/13"},

@@ -71,7 +71,8 @@ static const orch_step_def_t steps_v1[] = {
     ORCH_GROUP("g", "Group", group_children),
     ORCH_STEP("d", "D", abort_d),
     ORCH_STEP("bad", "Bad", bad_changes),
-    {"slow", "Slow", ORCH_KIND_STEP, slow, NULL, NULL, NULL, 20, 0, 0, 0, NULL, NULL, 0, NULL, NULL},
+    {"slow", "Slow", ORCH_KIND_STEP, slow, NULL, NULL, NULL, 20, 0, 0, 0, NULL, NULL, 0, NULL,
+     NULL},
     ORCH_DONE,
     ORCH_STEPS_END,
 };
@@ -83,8 +84,12 @@ static const orch_step_def_t steps_v2[] = {
     ORCH_STEPS_END,
 };
 
-static const orch_workflow_def_t wf_v1 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 1, steps_v1, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL};
-static const orch_workflow_def_t wf_v2 = {"wf", "test", ORCH_TARGET_SYSTEM, true, 2, steps_v2, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL};
+static const orch_workflow_def_t wf_v1 = {"wf",     "test", ORCH_TARGET_SYSTEM, true, 1,
+                                          steps_v1, NULL,   ORCH_LC_NONE,       NULL, NULL,
+                                          NULL,     NULL};
+static const orch_workflow_def_t wf_v2 = {"wf",     "test", ORCH_TARGET_SYSTEM, true, 2,
+                                          steps_v2, NULL,   ORCH_LC_NONE,       NULL, NULL,
+                                          NULL,     NULL};
 
 static orch_registry_t *reg(void)
 {
@@ -142,21 +147,28 @@ static void registry_refuses_bad_declarations(void **st)
     static const orch_step_def_t no_end[] = {ORCH_STEP("a", "A", ok_a), ORCH_STEPS_END};
     static const orch_step_def_t bad_key[] = {ORCH_STEP("Bad Key", "A", ok_a), ORCH_DONE,
                                               ORCH_STEPS_END};
-    static const orch_step_def_t no_pred[] = {
-        {"c", "C", ORCH_KIND_CONDITIONAL, ok_a, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL},
-        ORCH_DONE, ORCH_STEPS_END};
+    static const orch_step_def_t no_pred[] = {{"c", "C", ORCH_KIND_CONDITIONAL, ok_a, NULL, NULL,
+                                               NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL},
+                                              ORCH_DONE,
+                                              ORCH_STEPS_END};
     /* Only an input step may require a role. */
     static const orch_step_def_t role_on_step[] = {
         {"a", "A", ORCH_KIND_STEP, ok_a, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, "noc", NULL},
-        ORCH_DONE, ORCH_STEPS_END};
+        ORCH_DONE,
+        ORCH_STEPS_END};
     const orch_workflow_def_t defs[] = {
         {"w1", "", ORCH_TARGET_SYSTEM, true, 1, dup, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
         {"w2", "", ORCH_TARGET_SYSTEM, true, 1, no_end, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
-        {"w3", "", ORCH_TARGET_SYSTEM, true, 1, bad_key, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
-        {"w4", "", ORCH_TARGET_SYSTEM, true, 1, no_pred, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
-        {"w5", "", ORCH_TARGET_SYSTEM, true, 0, steps_v2, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
-        {"w6", "", ORCH_TARGET_SYSTEM, true, 1, steps_v2, NULL, ORCH_LC_NONE, "Change Manager", NULL, NULL, NULL},
-        {"w7", "", ORCH_TARGET_SYSTEM, true, 1, role_on_step, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
+        {"w3", "", ORCH_TARGET_SYSTEM, true, 1, bad_key, NULL, ORCH_LC_NONE, NULL, NULL, NULL,
+         NULL},
+        {"w4", "", ORCH_TARGET_SYSTEM, true, 1, no_pred, NULL, ORCH_LC_NONE, NULL, NULL, NULL,
+         NULL},
+        {"w5", "", ORCH_TARGET_SYSTEM, true, 0, steps_v2, NULL, ORCH_LC_NONE, NULL, NULL, NULL,
+         NULL},
+        {"w6", "", ORCH_TARGET_SYSTEM, true, 1, steps_v2, NULL, ORCH_LC_NONE, "Change Manager",
+         NULL, NULL, NULL},
+        {"w7", "", ORCH_TARGET_SYSTEM, true, 1, role_on_step, NULL, ORCH_LC_NONE, NULL, NULL, NULL,
+         NULL},
     };
     orch_registry_t *r = orch_registry_new();
     orch_error_t err;
@@ -230,9 +242,8 @@ static void failure_keeps_state_and_error(void **st)
     assert_true(json_equal(o.state, state));
     assert_string_equal(orch_state_str(o.error, "reason", ""), "B_FAILED");
     assert_string_equal(orch_state_str(o.error, "message", ""), "b failed");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(o.error, "details"),
-                                                        "attempt")),
-                     2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(o.error, "details"), "attempt")), 2);
     orch_outcome_cleanup(&o);
     /* Not an object: a failure, not a crash. */
     run(w, "bad", state, 0, &o);
@@ -328,8 +339,8 @@ static void done_abort_and_timeout(void **st)
 /* Each lifecycle wrapper puts its standard steps around the author's, in this order. */
 static void lifecycle_wrappers_wrap_the_author_steps(void **st)
 {
-    static const orch_step_def_t author[] = {ORCH_STEP("a", "A", ok_a),
-                                             ORCH_STEP("b", "B", ok_a), ORCH_STEPS_END};
+    static const orch_step_def_t author[] = {ORCH_STEP("a", "A", ok_a), ORCH_STEP("b", "B", ok_a),
+                                             ORCH_STEPS_END};
     static const struct {
         orch_lifecycle_t lc;
         const char *name;

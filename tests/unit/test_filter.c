@@ -52,7 +52,7 @@ static void matches(void **state)
     assert_false(m("tag != NODE", &o));
     assert_true(m("name : cisco", &o));
     assert_false(m("name : nokia", &o));
-    assert_true(m("speed > 9000", &o));  /* numeric, not lexical */
+    assert_true(m("speed > 9000", &o)); /* numeric, not lexical */
     assert_false(m("speed < 9000", &o));
     assert_true(m("speed >= 10000 AND speed <= 10000", &o));
     assert_true(m("NOT tag = PORT", &o));
@@ -84,8 +84,7 @@ static void errors_name_filter_and_offset(void **state)
         orch_filter_t *f = NULL;
         orch_error_t err;
         orch_error_init(&err);
-        assert_int_equal(orch_filter_parse(cases[i].text, fields, &f, &err),
-                         ORCH_INVALID_ARGUMENT);
+        assert_int_equal(orch_filter_parse(cases[i].text, fields, &f, &err), ORCH_INVALID_ARGUMENT);
         assert_null(f);
         assert_int_equal(err.nviolations, 1);
         assert_string_equal(err.violations[0].field, "filter");

@@ -50,9 +50,9 @@ static void compiles_to_parameterised_sql(void **state)
 
 static void values_must_fit_their_column(void **state)
 {
-    const char *bad[] = {"status = running", "version = 1.5", "in_sync = yes",
-                         "start_time > yesterday", "product_id = 123", "version : 3",
-                         "nope = 1"};
+    const char *bad[] = {
+        "status = running", "version = 1.5", "in_sync = yes", "start_time > yesterday",
+        "product_id = 123", "version : 3",   "nope = 1"};
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         db_sql_t q;

@@ -23,8 +23,13 @@ static json_t *ports_of(const orch_form_env_t *env, const json_t *answers)
 }
 
 static const orch_form_field_t item_fields[] = {
-    {.name = "vlan", .type = ORCH_FORM_INTEGER, .required = true, .has_min = true, .min = 0,
-     .has_max = true, .max = 4095},
+    {.name = "vlan",
+     .type = ORCH_FORM_INTEGER,
+     .required = true,
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 4095},
     {0},
 };
 static const orch_form_field_t vlan_item[] = {
@@ -32,15 +37,32 @@ static const orch_form_field_t vlan_item[] = {
     {0},
 };
 static const orch_form_field_t page1[] = {
-    {.name = "name", .title = "Name", .type = ORCH_FORM_STRING, .required = true,
-     .has_min = true, .min = 2, .has_max = true, .max = 5, .pattern = "[a-z]+"},
-    {.name = "count", .type = ORCH_FORM_INTEGER, .has_min = true, .min = 1, .has_max = true,
-     .max = 10, .default_json = "3"},
+    {.name = "name",
+     .title = "Name",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 2,
+     .has_max = true,
+     .max = 5,
+     .pattern = "[a-z]+"},
+    {.name = "count",
+     .type = ORCH_FORM_INTEGER,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 10,
+     .default_json = "3"},
     {.name = "flag", .type = ORCH_FORM_BOOLEAN},
     {.name = "id", .type = ORCH_FORM_UUID},
     {.name = "colour", .type = ORCH_FORM_CHOICE, .choices = colours},
-    {.name = "colours", .type = ORCH_FORM_MULTI_CHOICE, .choices = colours, .has_min = true,
-     .min = 1, .has_max = true, .max = 2},
+    {.name = "colours",
+     .type = ORCH_FORM_MULTI_CHOICE,
+     .choices = colours,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 2},
     {.name = "saps", .type = ORCH_FORM_LIST, .fields = vlan_item, .has_max = true, .max = 2},
     {.name = "fixed", .type = ORCH_FORM_STRING, .read_only = true, .default_json = "\"x\""},
     {.name = "password", .type = ORCH_FORM_STRING, .secret = true},
@@ -87,8 +109,7 @@ static void pages_and_defaults(void **state)
     assert_int_equal(r.page_index, 0);
     orch_form_result_cleanup(&r);
 
-    assert_int_equal(run("[{\"name\": \"abc\", \"node\": \"a\", \"password\": \"s3\"}]", &r,
-                         &err),
+    assert_int_equal(run("[{\"name\": \"abc\", \"node\": \"a\", \"password\": \"s3\"}]", &r, &err),
                      ORCH_OK);
     assert_false(r.complete);
     assert_int_equal(r.page_index, 1);
@@ -114,8 +135,7 @@ static void pages_and_defaults(void **state)
     orch_form_result_cleanup(&r);
 
     /* Page 2's choices for another node refuse 1/1/2. */
-    assert_int_equal(run("[{\"name\": \"abc\", \"node\": \"b\"}, {\"port\": \"1/1/2\"}]", &r,
-                         &err),
+    assert_int_equal(run("[{\"name\": \"abc\", \"node\": \"b\"}, {\"port\": \"1/1/2\"}]", &r, &err),
                      ORCH_INVALID_ARGUMENT);
     assert_true(has(&err, "user_inputs[1].port"));
     orch_form_result_cleanup(&r);
@@ -151,8 +171,7 @@ static void violations(void **state)
     orch_form_result_cleanup(&r);
 
     /* Integers: fractions and numbers beyond 2^53 are refused. */
-    assert_int_equal(run("[{\"name\": \"abc\", \"count\": 2.5}]", &r, &err),
-                     ORCH_INVALID_ARGUMENT);
+    assert_int_equal(run("[{\"name\": \"abc\", \"count\": 2.5}]", &r, &err), ORCH_INVALID_ARGUMENT);
     assert_non_null(strstr(err.violations[0].description, "whole number"));
     orch_form_result_cleanup(&r);
     assert_int_equal(run("[{\"name\": \"abc\", \"count\": 9007199254740993}]", &r, &err),
@@ -204,12 +223,10 @@ static void schema(void **state)
     assert_true(json_is_true(json_object_get(json_object_get(p, "fixed"), "readOnly")));
     assert_true(json_is_true(json_object_get(json_object_get(p, "password"), "writeOnly")));
     assert_string_equal(
-        json_string_value(json_object_get(json_object_get(p, "hint"), "x-orch-widget")),
-        "label");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(json_object_get(p, "saps"), "items"),
-                                          "type")),
-        "object");
+        json_string_value(json_object_get(json_object_get(p, "hint"), "x-orch-widget")), "label");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(p, "saps"), "items"), "type")),
+                        "object");
     json_decref(s);
 }
 
@@ -312,8 +329,7 @@ static void secret_overlay(void **state)
     orch_form_result_cleanup(&r);
 
     /* No secret answered: no overlay. */
-    assert_int_equal(run("[{\"name\": \"abc\", \"node\": \"a\"}, {\"port\": \"1/1/2\"}]", &r,
-                         &err),
+    assert_int_equal(run("[{\"name\": \"abc\", \"node\": \"a\"}, {\"port\": \"1/1/2\"}]", &r, &err),
                      ORCH_OK);
     assert_null(orch_form_secrets(r.answers, r.masked));
     orch_form_result_cleanup(&r);
@@ -350,8 +366,7 @@ static void form_check(void **state)
     assert_true(has(&err, "user_inputs[0].b"));
     orch_form_result_cleanup(&r);
     /* The same value twice: one violation, naming b; the next page is not offered. */
-    assert_int_equal(run_pair("[{\"a\": \"x\", \"b\": \"x\"}]", &r, &err),
-                     ORCH_INVALID_ARGUMENT);
+    assert_int_equal(run_pair("[{\"a\": \"x\", \"b\": \"x\"}]", &r, &err), ORCH_INVALID_ARGUMENT);
     assert_int_equal(err.nviolations, 1);
     assert_true(has(&err, "user_inputs[0].b"));
     assert_null(r.next_page);
@@ -365,8 +380,7 @@ static void form_check(void **state)
                      ORCH_INVALID_ARGUMENT);
     assert_true(has(&err, "user_inputs[1].c"));
     orch_form_result_cleanup(&r);
-    assert_int_equal(run_pair("[{\"a\": \"x\", \"b\": \"y\"}, {\"c\": \"z\"}]", &r, &err),
-                     ORCH_OK);
+    assert_int_equal(run_pair("[{\"a\": \"x\", \"b\": \"y\"}, {\"c\": \"z\"}]", &r, &err), ORCH_OK);
     assert_true(r.complete);
     orch_form_result_cleanup(&r);
 }

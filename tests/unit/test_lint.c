@@ -61,20 +61,37 @@ static const orch_step_io_t sub_io[] = {
     {0},
 };
 const orch_workflow_def_t wf_create_widget = {
-    .name = "create_widget", .target = ORCH_TARGET_CREATE, .version = 1, .steps = one_step,
-    .lifecycle = ORCH_LC_CREATE, .form = &size_form, .io = create_io,
-    .product_type = "Widget", .blocks = ORCH_KEYS("WidgetBlock"),
+    .name = "create_widget",
+    .target = ORCH_TARGET_CREATE,
+    .version = 1,
+    .steps = one_step,
+    .lifecycle = ORCH_LC_CREATE,
+    .form = &size_form,
+    .io = create_io,
+    .product_type = "Widget",
+    .blocks = ORCH_KEYS("WidgetBlock"),
 };
 const orch_workflow_def_t wf_modify_widget = {
-    .name = "modify_widget", .target = ORCH_TARGET_MODIFY, .version = 1, .steps = one_step,
-    .lifecycle = ORCH_LC_MODIFY, .io = sub_io, .product_type = "Widget",
+    .name = "modify_widget",
+    .target = ORCH_TARGET_MODIFY,
+    .version = 1,
+    .steps = one_step,
+    .lifecycle = ORCH_LC_MODIFY,
+    .io = sub_io,
+    .product_type = "Widget",
 };
 const orch_workflow_def_t wf_terminate_widget = {
-    .name = "terminate_widget", .target = ORCH_TARGET_TERMINATE, .version = 1,
-    .steps = one_step, .lifecycle = ORCH_LC_TERMINATE,
+    .name = "terminate_widget",
+    .target = ORCH_TARGET_TERMINATE,
+    .version = 1,
+    .steps = one_step,
+    .lifecycle = ORCH_LC_TERMINATE,
 };
 const orch_workflow_def_t wf_validate_widget = {
-    .name = "validate_widget", .target = ORCH_TARGET_VALIDATE, .version = 1, .steps = one_step,
+    .name = "validate_widget",
+    .target = ORCH_TARGET_VALIDATE,
+    .version = 1,
+    .steps = one_step,
     .lifecycle = ORCH_LC_VALIDATE,
 };
 
@@ -85,12 +102,12 @@ static const orch_workflow_ref_t widget_refs[] = {
     {"validate_widget", ORCH_TARGET_VALIDATE, "Validate"},
     {0},
 };
-static const orch_product_def_t widget_product = {
-    "widget", "A widget", "Widget", "WIDGET", ORCH_PRODUCT_ACTIVE, "WidgetBlock", NULL,
-    widget_refs};
+static const orch_product_def_t widget_product = {"widget", "A widget",          "Widget",
+                                                  "WIDGET", ORCH_PRODUCT_ACTIVE, "WidgetBlock",
+                                                  NULL,     widget_refs};
 
-#define LIFECYCLE_ENTRIES                                                                      \
-    ORCH_WF_ENTRY(wf_create_widget), ORCH_WF_ENTRY(wf_modify_widget),                          \
+#define LIFECYCLE_ENTRIES                                                                          \
+    ORCH_WF_ENTRY(wf_create_widget), ORCH_WF_ENTRY(wf_modify_widget),                              \
         ORCH_WF_ENTRY(wf_terminate_widget), ORCH_WF_ENTRY(wf_validate_widget)
 
 /* A catalogue of the widget and, when extra is not NULL, one more product. */
@@ -126,8 +143,7 @@ static const orch_lint_problem_t *find(const orch_lint_report_t *rep, const char
                                        const char *symbol, const char *text)
 {
     for (size_t i = 0; i < rep->n; i++)
-        if (strcmp(rep->items[i].check, check) == 0 &&
-            strcmp(rep->items[i].symbol, symbol) == 0 &&
+        if (strcmp(rep->items[i].check, check) == 0 && strcmp(rep->items[i].symbol, symbol) == 0 &&
             (!text || strstr(rep->items[i].message, text)))
             return &rep->items[i];
     return NULL;
@@ -183,11 +199,18 @@ static void shipped_definitions_pass(void **st)
 /* Each broken fixture of the server (broken.c) is one error naming its symbol. */
 static void server_fixtures_provoke_their_check(void **st)
 {
-    static const char *const names[] = {
-        "dup_key",         "missing_key",   "no_done",
-        "unread_field",    "unwritten_key", "io_typo",
-        "unknown_product", "unknown_block", "product_incomplete",
-        "product_unknown_workflow", "product_mismatch", NULL};
+    static const char *const names[] = {"dup_key",
+                                        "missing_key",
+                                        "no_done",
+                                        "unread_field",
+                                        "unwritten_key",
+                                        "io_typo",
+                                        "unknown_product",
+                                        "unknown_block",
+                                        "product_incomplete",
+                                        "product_unknown_workflow",
+                                        "product_mismatch",
+                                        NULL};
     (void)st;
     for (const char *const *name = names; *name; name++) {
         orch_catalog_t *cat = orch_catalog_new();
@@ -256,17 +279,23 @@ static void widget_fixture_is_clean(void **st)
 
 /* ---- step keys ------------------------------------------------------------------------------ */
 
-static const orch_step_def_t dup_steps[] = {ORCH_STEP("a", "A", noop), ORCH_STEP("b", "B", noop),
+static const orch_step_def_t dup_steps[] = {ORCH_STEP("a", "A", noop),
+                                            ORCH_STEP("b", "B", noop),
                                             ORCH_STEP("a", "A again", noop),
-                                            ORCH_STEP("b", "B again", noop), ORCH_DONE,
+                                            ORCH_STEP("b", "B again", noop),
+                                            ORCH_DONE,
                                             ORCH_STEPS_END};
-const orch_workflow_def_t wf_dup_keys = {.name = "dup_keys", .target = ORCH_TARGET_SYSTEM,
-                                         .is_task = true, .version = 1, .steps = dup_steps};
+const orch_workflow_def_t wf_dup_keys = {.name = "dup_keys",
+                                         .target = ORCH_TARGET_SYSTEM,
+                                         .is_task = true,
+                                         .version = 1,
+                                         .steps = dup_steps};
 /* "resync" is a key the MODIFY lifecycle adds. */
 static const orch_step_def_t resync_steps[] = {ORCH_STEP("resync", "My resync", noop),
                                                ORCH_STEPS_END};
 const orch_workflow_def_t wf_dup_standard = {.name = "dup_standard",
-                                             .target = ORCH_TARGET_MODIFY, .version = 1,
+                                             .target = ORCH_TARGET_MODIFY,
+                                             .version = 1,
                                              .steps = resync_steps,
                                              .lifecycle = ORCH_LC_MODIFY};
 static const orch_step_def_t group_children[] = {ORCH_STEP("x", "X", noop),
@@ -275,8 +304,10 @@ static const orch_step_def_t group_children[] = {ORCH_STEP("x", "X", noop),
 static const orch_step_def_t group_steps[] = {ORCH_STEP(NULL, "Nameless", noop),
                                               ORCH_GROUP("g", "G", group_children), ORCH_DONE,
                                               ORCH_STEPS_END};
-const orch_workflow_def_t wf_group_keys = {.name = "group_keys", .target = ORCH_TARGET_SYSTEM,
-                                           .is_task = true, .version = 1,
+const orch_workflow_def_t wf_group_keys = {.name = "group_keys",
+                                           .target = ORCH_TARGET_SYSTEM,
+                                           .is_task = true,
+                                           .version = 1,
                                            .steps = group_steps};
 
 static void step_keys(void **st)
@@ -301,20 +332,34 @@ static void step_keys(void **st)
 
 /* ---- what the registry refuses -------------------------------------------------------------- */
 
-static const orch_step_def_t no_fn_steps[] = {ORCH_STEP("a", "A", NULL), ORCH_DONE,
-                                              ORCH_STEPS_END};
-const orch_workflow_def_t wf_no_fn = {.name = "no_fn", .target = ORCH_TARGET_SYSTEM,
-                                      .is_task = true, .version = 1, .steps = no_fn_steps};
-const orch_workflow_def_t wf_no_done = {.name = "no_done", .target = ORCH_TARGET_SYSTEM,
-                                        .is_task = true, .version = 1, .steps = one_step};
-const orch_workflow_def_t wf_twice_a = {.name = "twice", .target = ORCH_TARGET_SYSTEM,
-                                        .is_task = true, .version = 1, .steps = one_step_done};
-const orch_workflow_def_t wf_twice_b = {.name = "twice", .target = ORCH_TARGET_SYSTEM,
-                                        .is_task = true, .version = 1, .steps = one_step_done};
+static const orch_step_def_t no_fn_steps[] = {ORCH_STEP("a", "A", NULL), ORCH_DONE, ORCH_STEPS_END};
+const orch_workflow_def_t wf_no_fn = {.name = "no_fn",
+                                      .target = ORCH_TARGET_SYSTEM,
+                                      .is_task = true,
+                                      .version = 1,
+                                      .steps = no_fn_steps};
+const orch_workflow_def_t wf_no_done = {.name = "no_done",
+                                        .target = ORCH_TARGET_SYSTEM,
+                                        .is_task = true,
+                                        .version = 1,
+                                        .steps = one_step};
+const orch_workflow_def_t wf_twice_a = {.name = "twice",
+                                        .target = ORCH_TARGET_SYSTEM,
+                                        .is_task = true,
+                                        .version = 1,
+                                        .steps = one_step_done};
+const orch_workflow_def_t wf_twice_b = {.name = "twice",
+                                        .target = ORCH_TARGET_SYSTEM,
+                                        .is_task = true,
+                                        .version = 1,
+                                        .steps = one_step_done};
 static const orch_step_def_t bad_key_steps[] = {ORCH_STEP("Bad Key", "A", noop), ORCH_DONE,
                                                 ORCH_STEPS_END};
-const orch_workflow_def_t wf_bad_key = {.name = "bad_key", .target = ORCH_TARGET_SYSTEM,
-                                        .is_task = true, .version = 1, .steps = bad_key_steps};
+const orch_workflow_def_t wf_bad_key = {.name = "bad_key",
+                                        .target = ORCH_TARGET_SYSTEM,
+                                        .is_task = true,
+                                        .version = 1,
+                                        .steps = bad_key_steps};
 
 static void registry_refusals(void **st)
 {
@@ -360,8 +405,11 @@ static const orch_step_io_t unwritten_io[] = {
     {"third", ORCH_KEYS("vlan", "speed"), ORCH_KEYS("port")},
     {0},
 };
-const orch_workflow_def_t wf_unwritten = {.name = "unwritten", .target = ORCH_TARGET_SYSTEM,
-                                          .is_task = true, .version = 1, .steps = three_steps,
+const orch_workflow_def_t wf_unwritten = {.name = "unwritten",
+                                          .target = ORCH_TARGET_SYSTEM,
+                                          .is_task = true,
+                                          .version = 1,
+                                          .steps = three_steps,
                                           .io = unwritten_io};
 /* A key read before the step that writes it. */
 static const orch_step_io_t late_io[] = {
@@ -370,8 +418,11 @@ static const orch_step_io_t late_io[] = {
     {"third", ORCH_NO_KEYS, ORCH_KEYS("port")},
     {0},
 };
-const orch_workflow_def_t wf_late = {.name = "late", .target = ORCH_TARGET_SYSTEM,
-                                     .is_task = true, .version = 1, .steps = three_steps,
+const orch_workflow_def_t wf_late = {.name = "late",
+                                     .target = ORCH_TARGET_SYSTEM,
+                                     .is_task = true,
+                                     .version = 1,
+                                     .steps = three_steps,
                                      .io = late_io};
 /* second declares nothing: what third reads may come from it, so nothing is reported. */
 static const orch_step_io_t unknown_io[] = {
@@ -379,32 +430,40 @@ static const orch_step_io_t unknown_io[] = {
     {"third", ORCH_KEYS("vlan"), ORCH_NO_KEYS},
     {0},
 };
-const orch_workflow_def_t wf_unknowable = {.name = "unknowable", .target = ORCH_TARGET_SYSTEM,
-                                           .is_task = true, .version = 1,
-                                           .steps = three_steps, .io = unknown_io};
+const orch_workflow_def_t wf_unknowable = {.name = "unknowable",
+                                           .target = ORCH_TARGET_SYSTEM,
+                                           .is_task = true,
+                                           .version = 1,
+                                           .steps = three_steps,
+                                           .io = unknown_io};
 /* A create whose steps all declare their writes, none of them subscription_id: the
  * lifecycle's set_status_active cannot find the subscription. */
 static const orch_step_io_t no_sub_io[] = {
     {"work", ORCH_KEYS("product_id"), ORCH_KEYS("widget_id")},
     {0},
 };
-const orch_workflow_def_t wf_create_no_sub = {
-    .name = "create_no_sub", .target = ORCH_TARGET_CREATE, .version = 1, .steps = one_step,
-    .lifecycle = ORCH_LC_CREATE, .io = no_sub_io};
+const orch_workflow_def_t wf_create_no_sub = {.name = "create_no_sub",
+                                              .target = ORCH_TARGET_CREATE,
+                                              .version = 1,
+                                              .steps = one_step,
+                                              .lifecycle = ORCH_LC_CREATE,
+                                              .io = no_sub_io};
 /* Keys of a step that does not exist. */
 static const orch_step_io_t typo_io[] = {
     {"frist", ORCH_NO_KEYS, ORCH_NO_KEYS},
     {0},
 };
-const orch_workflow_def_t wf_io_typo = {.name = "io_typo", .target = ORCH_TARGET_SYSTEM,
-                                        .is_task = true, .version = 1, .steps = three_steps,
+const orch_workflow_def_t wf_io_typo = {.name = "io_typo",
+                                        .target = ORCH_TARGET_SYSTEM,
+                                        .is_task = true,
+                                        .version = 1,
+                                        .steps = three_steps,
                                         .io = typo_io};
 
 static void state_keys(void **st)
 {
     const orch_wf_entry_t extra[] = {ORCH_WF_ENTRY(wf_unwritten), ORCH_WF_ENTRY(wf_late),
-                                     ORCH_WF_ENTRY(wf_unknowable),
-                                     ORCH_WF_ENTRY(wf_create_no_sub),
+                                     ORCH_WF_ENTRY(wf_unknowable), ORCH_WF_ENTRY(wf_create_no_sub),
                                      ORCH_WF_ENTRY(wf_io_typo)};
     orch_lint_report_t rep;
     (void)st;
@@ -432,9 +491,8 @@ static const orch_form_field_t colour_fields[] = {
     {.name = "colour", .title = "Colour", .type = ORCH_FORM_STRING},
     {0},
 };
-static const orch_form_page_t colour_pages[] = {{"Page 1", size_fields},
-                                                {"Page 2", colour_fields},
-                                                {0}};
+static const orch_form_page_t colour_pages[] = {
+    {"Page 1", size_fields}, {"Page 2", colour_fields}, {0}};
 static const orch_form_t colour_form = {.pages = colour_pages};
 static const orch_form_field_t confirm_fields[] = {
     {.name = "ticket", .title = "Ticket", .type = ORCH_FORM_STRING},
@@ -452,9 +510,13 @@ static const orch_step_io_t unread_io[] = {
     {"third", ORCH_KEYS("ticket"), ORCH_NO_KEYS},
     {0},
 };
-const orch_workflow_def_t wf_unread = {.name = "unread", .target = ORCH_TARGET_SYSTEM,
-                                       .is_task = true, .version = 1, .steps = input_steps,
-                                       .form = &colour_form, .io = unread_io};
+const orch_workflow_def_t wf_unread = {.name = "unread",
+                                       .target = ORCH_TARGET_SYSTEM,
+                                       .is_task = true,
+                                       .version = 1,
+                                       .steps = input_steps,
+                                       .form = &colour_form,
+                                       .io = unread_io};
 /* The same, with the unread answers kept for the record by the input step, colour read by
  * third: clean. */
 static const orch_step_io_t record_io[] = {
@@ -463,21 +525,32 @@ static const orch_step_io_t record_io[] = {
     {"third", ORCH_KEYS("ticket", "colour"), ORCH_NO_KEYS},
     {0},
 };
-const orch_workflow_def_t wf_recorded = {.name = "recorded", .target = ORCH_TARGET_SYSTEM,
-                                         .is_task = true, .version = 1, .steps = input_steps,
-                                         .form = &colour_form, .io = record_io};
+const orch_workflow_def_t wf_recorded = {.name = "recorded",
+                                         .target = ORCH_TARGET_SYSTEM,
+                                         .is_task = true,
+                                         .version = 1,
+                                         .steps = input_steps,
+                                         .form = &colour_form,
+                                         .io = record_io};
 /* third declares no reads: it may read anything, so nothing is reported. */
 static const orch_step_io_t partial_io[] = {
     {"first", ORCH_KEYS("size"), ORCH_NO_KEYS},
     {0},
 };
-const orch_workflow_def_t wf_partial = {.name = "partial", .target = ORCH_TARGET_SYSTEM,
-                                        .is_task = true, .version = 1, .steps = input_steps,
-                                        .form = &colour_form, .io = partial_io};
+const orch_workflow_def_t wf_partial = {.name = "partial",
+                                        .target = ORCH_TARGET_SYSTEM,
+                                        .is_task = true,
+                                        .version = 1,
+                                        .steps = input_steps,
+                                        .form = &colour_form,
+                                        .io = partial_io};
 /* No declarations at all: nothing is checked. */
-const orch_workflow_def_t wf_undeclared = {.name = "undeclared", .target = ORCH_TARGET_SYSTEM,
-                                           .is_task = true, .version = 1,
-                                           .steps = input_steps, .form = &colour_form};
+const orch_workflow_def_t wf_undeclared = {.name = "undeclared",
+                                           .target = ORCH_TARGET_SYSTEM,
+                                           .is_task = true,
+                                           .version = 1,
+                                           .steps = input_steps,
+                                           .form = &colour_form};
 
 static void form_fields(void **st)
 {
@@ -499,13 +572,18 @@ static void form_fields(void **st)
 
 /* ---- products and references ---------------------------------------------------------------- */
 
-const orch_workflow_def_t wf_for_firewall = {
-    .name = "for_firewall", .target = ORCH_TARGET_SYSTEM, .is_task = true, .version = 1,
-    .steps = one_step_done, .product_type = "Firewall",
-    .blocks = ORCH_KEYS("WidgetBlock", "FirewallBlock")};
-const orch_workflow_def_t wf_modify_unoffered = {
-    .name = "modify_unoffered", .target = ORCH_TARGET_MODIFY, .version = 1, .steps = one_step,
-    .lifecycle = ORCH_LC_MODIFY};
+const orch_workflow_def_t wf_for_firewall = {.name = "for_firewall",
+                                             .target = ORCH_TARGET_SYSTEM,
+                                             .is_task = true,
+                                             .version = 1,
+                                             .steps = one_step_done,
+                                             .product_type = "Firewall",
+                                             .blocks = ORCH_KEYS("WidgetBlock", "FirewallBlock")};
+const orch_workflow_def_t wf_modify_unoffered = {.name = "modify_unoffered",
+                                                 .target = ORCH_TARGET_MODIFY,
+                                                 .version = 1,
+                                                 .steps = one_step,
+                                                 .lifecycle = ORCH_LC_MODIFY};
 
 static void references(void **st)
 {

@@ -202,17 +202,25 @@ static void fields_by_path(void **state)
     assert_false(b);
 
     FAILS(orch_sub_set_str(node, "ims_id", "42", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("ims_id");
     MSG_HAS("integer");
+    // clang-format on
     assert_string_equal(err.violations[0].field, "ims_id");
     FAILS(orch_sub_set_int(node, "no_such_field", 1, &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("no_such_field");
+    // clang-format on
     assert_string_equal(err.violations[0].field, "no_such_field");
     FAILS(orch_sub_set_str(node, "node_status", "broken", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("node_status");
     MSG_HAS("decommissioned");
+    // clang-format on
     FAILS(orch_sub_get_int(node, "nrm_id", &i, &err), ORCH_NOT_FOUND);
+    // clang-format off
     MSG_HAS("nrm_id");
+    // clang-format on
     FAILS(orch_sub_get_bool(node, "ims_id", &b, &err), ORCH_INVALID_ARGUMENT);
     FAILS(orch_sub_set_int(node, "ims_id", INT64_MAX, &err), ORCH_INVALID_ARGUMENT);
     FAILS(orch_sub_set_str(node, "node_name", "bad \xff utf-8", &err), ORCH_INVALID_ARGUMENT);
@@ -224,16 +232,26 @@ static void fields_by_path(void **state)
     OK(orch_sub_get_bool(cl, "ports[0].enabled", &b, &err));
     assert_true(b);
     FAILS(orch_sub_set_str(cl, "ports[2].port_name", "x", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("ports[2]");
     MSG_HAS("out of range");
+    // clang-format on
     FAILS(orch_sub_set_str(cl, "ports.port_name", "x", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("ports[0]");
+    // clang-format on
     FAILS(orch_sub_set_str(cl, "ports[x].port_name", "x", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("malformed");
+    // clang-format on
     FAILS(orch_sub_set_str(cl, "ims_id.x", "x", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("is a field");
+    // clang-format on
     FAILS(orch_sub_set_str(cl, "ports", "x", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("child block");
+    // clang-format on
     FAILS(orch_sub_get_str(cl, "", &s, &err), ORCH_INVALID_ARGUMENT);
     orch_subscription_free(node);
     orch_subscription_free(cl);
@@ -244,7 +262,9 @@ static void wrong_type_names_nested_path(void **state)
     orch_subscription_t *l2 = new_sub("l2vpn");
     (void)state;
     FAILS(orch_sub_set_str(l2, "saps[1].vlan", "100", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("saps[1].vlan");
+    // clang-format on
     assert_string_equal(err.violations[0].field, "saps[1].vlan");
     OK(orch_sub_set_int(l2, "saps[1].vlan", 100, &err));
     orch_subscription_free(l2);
@@ -265,7 +285,9 @@ static void list_fields_and_types(void **state)
     assert_string_equal(s, "2001:db8:1::/48");
     FAILS(orch_sub_set_str(m, "addresses[5]", "10.0.0.0/8", &err), ORCH_INVALID_ARGUMENT);
     FAILS(orch_sub_set_str(m, "addresses", "10.0.0.0/8", &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("addresses[0]");
+    // clang-format on
     FAILS(orch_sub_set_str(m, "addresses[2]", "10.0.0.0/33", &err), ORCH_INVALID_ARGUMENT);
     FAILS(orch_sub_set_str(m, "addresses[2]", "10.0.0.0", &err), ORCH_INVALID_ARGUMENT);
     FAILS(orch_sub_set_str(m, "count[0]", "1", &err), ORCH_INVALID_ARGUMENT);
@@ -283,7 +305,9 @@ static void list_fields_and_types(void **state)
     assert_int_equal(n, 0);
     /* A required list field with no value blocks activation. */
     FAILS(orch_sub_set_status(m, ORCH_SUB_ACTIVE, &err), ORCH_FAILED_PRECONDITION);
+    // clang-format off
     MSG_HAS("addresses is required");
+    // clang-format on
     orch_subscription_free(m);
 }
 
@@ -322,8 +346,10 @@ static void list_children_min_max(void **state)
         assert_int_equal(idx, want);
     }
     FAILS(orch_sub_add_child(l2, "saps", &idx, &err), ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("saps");
     MSG_HAS("at most 8");
+    // clang-format on
     OK(orch_sub_count(l2, "saps", &n, &err));
     assert_int_equal(n, 8);
     /* Removing is allowed in initial, even below min_count. */
@@ -334,7 +360,9 @@ static void list_children_min_max(void **state)
     OK(orch_sub_validate(l2, &err));
     FAILS(orch_sub_set_status(l2, ORCH_SUB_ACTIVE, &err), ORCH_FAILED_PRECONDITION);
     assert_string_equal(err.reason, "INVALID_LIFECYCLE_TRANSITION");
+    // clang-format off
     MSG_HAS("saps has 1 block, at least 2 required when active");
+    // clang-format on
     assert_int_equal(l2->status, ORCH_SUB_INITIAL);
     FAILS(orch_sub_remove_child(l2, "saps[1]", &err), ORCH_INVALID_ARGUMENT);
     FAILS(orch_sub_remove_child(l2, "saps", &err), ORCH_INVALID_ARGUMENT); /* needs an index */
@@ -342,7 +370,9 @@ static void list_children_min_max(void **state)
     assert_int_equal(idx, 1);
     /* The new SAP's vlan and port are missing: named by path. */
     FAILS(orch_sub_set_status(l2, ORCH_SUB_ACTIVE, &err), ORCH_FAILED_PRECONDITION);
+    // clang-format off
     MSG_HAS("saps[1].vlan is required");
+    // clang-format on
     assert_int_equal(err.nviolations, 2);
     assert_string_equal(err.violations[1].field, "saps[1].port");
     OK(orch_sub_set_int(l2, "saps[1].vlan", 300, &err));
@@ -352,9 +382,13 @@ static void list_children_min_max(void **state)
     {
         orch_subscription_t *cl = new_sub("core link 100G");
         FAILS(orch_sub_add_child(cl, "ports", NULL, &err), ORCH_INVALID_ARGUMENT);
+        // clang-format off
         MSG_HAS("at most 2");
+        // clang-format on
         FAILS(orch_sub_add_child(cl, "ports[0].node", NULL, &err), ORCH_INVALID_ARGUMENT);
+        // clang-format off
         MSG_HAS("orch_sub_set_reference");
+        // clang-format on
         orch_subscription_free(cl);
     }
     orch_subscription_free(l2);
@@ -371,8 +405,10 @@ static void required_fields_per_lifecycle(void **state)
     OK(orch_sub_validate(node, &err));
     FAILS(orch_sub_set_status(node, ORCH_SUB_ACTIVE, &err), ORCH_FAILED_PRECONDITION);
     assert_string_equal(err.reason, "INVALID_LIFECYCLE_TRANSITION");
+    // clang-format off
     MSG_HAS("role_id is required when active");
     MSG_HAS("8 more");
+    // clang-format on
     assert_int_equal(err.nviolations, 9);
     assert_string_equal(err.violations[0].field, "role_id");
     assert_string_equal(err.violations[8].field, "ipv6_ipam_id");
@@ -383,7 +419,9 @@ static void required_fields_per_lifecycle(void **state)
     fill_node(node, "rt9");
     OK(orch_sub_clear(node, "site_id", &err));
     FAILS(orch_sub_set_status(node, ORCH_SUB_ACTIVE, &err), ORCH_FAILED_PRECONDITION);
+    // clang-format off
     MSG_HAS("site_id is required");
+    // clang-format on
     assert_int_equal(err.nviolations, 1);
     OK(orch_sub_set_int(node, "site_id", 3, &err));
     OK(orch_sub_set_status(node, ORCH_SUB_ACTIVE, &err));
@@ -394,7 +432,9 @@ static void required_fields_per_lifecycle(void **state)
     /* Leaving an active subscription incomplete is caught by validate. */
     OK(orch_sub_clear(node, "ims_id", &err));
     FAILS(orch_sub_validate(node, &err), ORCH_FAILED_PRECONDITION);
+    // clang-format off
     MSG_HAS("ims_id");
+    // clang-format on
     orch_subscription_free(node);
 }
 
@@ -530,11 +570,15 @@ static void foreign_reference_is_read_only(void **state)
     MSG_HAS(node->id);
     assert_string_equal(err.violations[0].field, "node.ims_id");
     FAILS(orch_sub_get_int(port, "node.ims_id", &i, &err), ORCH_FAILED_PRECONDITION);
+    // clang-format off
     MSG_HAS("not loaded");
+    // clang-format on
     FAILS(orch_sub_add_child(port, "node", NULL, &err), ORCH_INVALID_ARGUMENT);
     FAILS(orch_sub_set_reference(port, "node", port->id, port->root->id, &err),
           ORCH_INVALID_ARGUMENT);
+    // clang-format off
     MSG_HAS("another subscription");
+    // clang-format on
     FAILS(orch_sub_set_reference(port, "port_name", node->id, node->root->id, &err),
           ORCH_INVALID_ARGUMENT);
     FAILS(orch_sub_set_reference(port, "node", "not-an-id", node->root->id, &err),
