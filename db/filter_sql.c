@@ -59,6 +59,49 @@ static orch_err_t bad(orch_error_t *err, const char *field, const char *value, c
     return orch_error_invalid(err, "filter", "field '%s': '%.64s' %s", field, value, why);
 }
 
+/* `id = "1a2b3c4d*"`: the ids that start with those hex digits (hyphens optional), as the
+ * range of every UUID with that start, "BETWEEN 1a2b3c4d-0000-... AND 1a2b3c4d-ffff-...":
+ * one range scan of the id's index, where LIKE on its text could use none. */
+static orch_err_t uuid_prefix(const db_filter_column_t *c, const char *field, const char *value,
+                              orch_filter_op_t op, db_sql_t *q, orch_error_t *err)
+{
+    char hex[33], lo[37], hi[37];
+    size_t n = 0, len = strlen(value) - 1; /* without the '*' */
+    int plo, phi;
+
+    for (size_t i = 0; i < len; i++) {
+        char ch = value[i];
+        if (ch == '-')
+            continue;
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) || n == 32)
+            return bad(err, field, value,
+                       "is not the start of a lower-case UUID followed by '*' (e.g. "
+                       "\"1a2b3c4d*\")");
+        hex[n++] = ch;
+    }
+    if (n == 0)
+        return bad(err, field, value, "needs at least one hex digit before '*'");
+    if (op != ORCH_FILTER_EQ && op != ORCH_FILTER_NE)
+        return bad(err, field, value, "can only be compared with = or !=");
+    for (size_t i = 0, h = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            lo[i] = hi[i] = '-';
+            continue;
+        }
+        lo[i] = h < n ? hex[h] : '0';
+        hi[i] = h < n ? hex[h] : 'f';
+        h++;
+    }
+    lo[36] = hi[36] = '\0';
+    plo = db_sql_param(q, lo);
+    phi = db_sql_param(q, hi);
+    if (op == ORCH_FILTER_NE)
+        db_sql_append(q, "(NOT (%s BETWEEN $%d::uuid AND $%d::uuid))", c->sql, plo, phi);
+    else
+        db_sql_append(q, "(%s BETWEEN $%d::uuid AND $%d::uuid)", c->sql, plo, phi);
+    return ORCH_OK;
+}
+
 static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t *cols, db_sql_t *q,
                           orch_error_t *err)
 {
@@ -140,6 +183,8 @@ static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t 
         db_sql_append(q, "(%s %s $%d::timestamptz)", c->sql, sql_op(op), p);
         return ORCH_OK;
     case DB_COL_UUID:
+        if (*value && value[strlen(value) - 1] == '*')
+            return uuid_prefix(c, field, value, op, q, err);
         if (!orch_uuid_valid(value))
             return bad(err, field, value, "is not a lower-case UUID");
         if (op != ORCH_FILTER_EQ && op != ORCH_FILTER_NE)

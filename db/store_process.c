@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "db/filter_sql.h"
+#include "db/order_sql.h"
 #include "db/sql.h"
 #include "db/store_internal.h"
 #include "domain/alloc.h"
@@ -831,92 +832,16 @@ static const db_filter_column_t process_cols[] = {
     {NULL, NULL, 0, NULL},
 };
 
-typedef struct sort_key {
-    const char *expr, *cast;
-    bool desc;
-} sort_key_t;
-
-static const struct {
-    const char *name, *expr, *cast;
-} sortable[] = {
+/* Sort keys (db/order_sql.h); an unfinished process has no end_time and sorts as if it
+ * ended in the future. */
+static const db_sort_column_t sortable[] = {
     {"start_time", "p.start_time", "timestamptz"},
     {"update_time", "p.update_time", "timestamptz"},
     {"end_time", "coalesce(p.end_time, 'infinity'::timestamptz)", "timestamptz"},
     {"status", "p.last_status", "text"},
     {"workflow", "w.name", "text"},
+    {NULL, NULL, NULL},
 };
-
-#define MAX_SORT 3
-
-static orch_err_t parse_order(const char *order_by, sort_key_t *keys, int *nkeys, orch_error_t *err)
-{
-    char buf[256], *save = NULL;
-    *nkeys = 0;
-    if (!order_by || !*order_by) {
-        keys[0] = (sort_key_t){sortable[0].expr, sortable[0].cast, true};
-        *nkeys = 1;
-        return ORCH_OK;
-    }
-    if (strlen(order_by) >= sizeof(buf))
-        return orch_error_invalid(err, "order_by", "order_by is too long");
-    snprintf(buf, sizeof(buf), "%s", order_by);
-    for (char *part = strtok_r(buf, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
-        char name[64] = "", dir[16] = "", extra[8] = "";
-        int k = sscanf(part, "%63s %15s %7s", name, dir, extra);
-        size_t j;
-        if (k < 1 || k > 2 || (k == 2 && strcmp(dir, "desc") != 0 && strcmp(dir, "asc") != 0))
-            return orch_error_invalid(err, "order_by",
-                                      "write fields separated by commas, each optionally "
-                                      "followed by \"desc\"");
-        for (j = 0; j < sizeof(sortable) / sizeof(sortable[0]); j++)
-            if (strcmp(sortable[j].name, name) == 0)
-                break;
-        if (j == sizeof(sortable) / sizeof(sortable[0]))
-            return orch_error_invalid(err, "order_by",
-                                      "cannot order by '%.64s'; use start_time, update_time, "
-                                      "end_time, status or workflow",
-                                      name);
-        if (*nkeys == MAX_SORT)
-            return orch_error_invalid(err, "order_by", "order by at most %d fields", MAX_SORT);
-        keys[(*nkeys)++] =
-            (sort_key_t){sortable[j].expr, sortable[j].cast, k == 2 && strcmp(dir, "desc") == 0};
-    }
-    if (*nkeys == 0)
-        return orch_error_invalid(err, "order_by", "order_by names no field");
-    return ORCH_OK;
-}
-
-/* Appends the keyset condition "after position" for keys + process id. pos holds the sort
- * values and the id separated by 0x1f. */
-static orch_err_t keyset(db_sql_t *q, const sort_key_t *keys, int nkeys, char *pos,
-                         orch_error_t *err)
-{
-    char *vals[MAX_SORT + 1];
-    int nv = 0, params[MAX_SORT + 1];
-    for (char *s = pos, *e; nv <= MAX_SORT; s = e + 1) {
-        e = strchr(s, '\x1f');
-        vals[nv++] = s;
-        if (!e)
-            break;
-        *e = '\0';
-    }
-    if (nv != nkeys + 1)
-        return orch_error_invalid(err, "page_token", "the page token does not fit this list");
-    for (int i = 0; i < nv; i++)
-        params[i] = db_sql_param(q, vals[i]);
-    db_sql_append(q, " AND (");
-    for (int i = 0; i <= nkeys; i++) {
-        const char *expr = i < nkeys ? keys[i].expr : "p.process_id";
-        const char *cast = i < nkeys ? keys[i].cast : "uuid";
-        bool desc = i < nkeys ? keys[i].desc : keys[0].desc;
-        db_sql_append(q, "%s(", i ? " OR " : "");
-        for (int j = 0; j < i; j++)
-            db_sql_append(q, "%s = $%d::%s AND ", keys[j].expr, params[j], keys[j].cast);
-        db_sql_append(q, "%s %s $%d::%s)", expr, desc ? "<" : ">", params[i], cast);
-    }
-    db_sql_append(q, ")");
-    return ORCH_OK;
-}
 
 orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_process_query_t *qy,
                             orch_process_page_t *page, orch_error_t *err)
@@ -924,25 +849,22 @@ orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_
     conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q, cq;
-    sort_key_t keys[MAX_SORT];
-    int nkeys = 0;
+    db_order_t order;
     char *pos = NULL, *binding = NULL;
     orch_err_t rc;
 
     memset(page, 0, sizeof(*page));
     db_sql_init(&q);
     db_sql_init(&cq);
-    rc = parse_order(qy->order_by, keys, &nkeys, err);
+    rc = db_order_parse(qy->order_by, "start_time desc", sortable, "p.process_id", &order, err);
     if (rc)
         goto out;
-    binding = orch_asprintf("processes|%s|%s", qy->filter ? qy->filter : "",
-                            qy->order_by ? qy->order_by : "");
+    binding = orch_asprintf("processes|%s|%s", qy->filter ? qy->filter : "", order.canonical);
     rc = orch_page_token_parse(qy->page_token, binding, &pos, err);
     if (rc)
         goto out;
     db_sql_append(&q, "SELECT " PROCESS_COLS);
-    for (int i = 0; i < nkeys; i++)
-        db_sql_append(&q, ", (%s)::text", keys[i].expr);
+    db_order_select(&q, &order);
     db_sql_append(&q, PROCESS_FROM "WHERE p.parent_process_id IS NULL");
     db_sql_append(&cq, "SELECT count(*)" PROCESS_FROM "WHERE p.parent_process_id IS NULL");
     rc = db_filter_compile(qy->filter, process_cols, &q, err);
@@ -951,14 +873,12 @@ orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_
     if (rc)
         goto out;
     if (pos) {
-        rc = keyset(&q, keys, nkeys, pos, err);
+        rc = db_order_after(&q, &order, pos, err);
         if (rc)
             goto out;
     }
-    db_sql_append(&q, " ORDER BY ");
-    for (int i = 0; i < nkeys; i++)
-        db_sql_append(&q, "%s %s, ", keys[i].expr, keys[i].desc ? "DESC" : "ASC");
-    db_sql_append(&q, "p.process_id %s LIMIT %d", keys[0].desc ? "DESC" : "ASC", qy->page_size + 1);
+    db_order_by(&q, &order);
+    db_sql_append(&q, " LIMIT %d", qy->page_size + 1);
 
     rc = conn_get(st, NULL, ctx, &r, err);
     if (rc)
@@ -977,17 +897,11 @@ orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_
         for (int i = 0; i < take; i++)
             page->items[page->n++] = row_to_process(res, i);
         if (n > qy->page_size && take > 0) {
-            size_t len = 64;
+            const char *vals[DB_ORDER_MAX_KEYS];
             char *p2;
-            for (int i = 0; i < nkeys; i++)
-                len += strlen(PQgetvalue(res, take - 1, NPROCESS_COLS + i)) + 1;
-            p2 = orch_malloc(len);
-            p2[0] = '\0';
-            for (int i = 0; i < nkeys; i++) {
-                strcat(p2, PQgetvalue(res, take - 1, NPROCESS_COLS + i));
-                strcat(p2, "\x1f");
-            }
-            strcat(p2, PQgetvalue(res, take - 1, 0));
+            for (int i = 0; i < order.n; i++)
+                vals[i] = PQgetvalue(res, take - 1, NPROCESS_COLS + i);
+            p2 = db_order_position(&order, vals, PQgetvalue(res, take - 1, 0));
             page->next_token = orch_page_token_make(binding, p2);
             free(p2);
         }

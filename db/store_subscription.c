@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/filter_sql.h"
+#include "db/order_sql.h"
 #include "db/sql.h"
 #include "db/store_internal.h"
 #include "domain/alloc.h"
@@ -650,21 +651,29 @@ static const db_filter_column_t sub_columns[] = {
     {"start_time", "s.start_time", DB_COL_TIME, NULL},
     {"end_time", "s.end_time", DB_COL_TIME, NULL},
     {"create_time", "s.create_time", DB_COL_TIME, NULL},
+    {"update_time", "s.update_time", DB_COL_TIME, NULL},
     {"version", "s.version", DB_COL_INT, NULL},
     {NULL, NULL, 0, NULL},
 };
 
-/* Sort keys: an SQL expression that is never NULL (so keyset comparison works) and the
- * text form the token stores. */
-static const struct {
-    const char *name, *expr, *cast;
-} orders[] = {
+/* Sort keys (db/order_sql.h). start_time and end_time are unset before a subscription
+ * starts or ends: such a subscription sorts as if the time were still to come (after every
+ * set time ascending, before them descending), which an expression index of migration 0012
+ * serves for the default order. status sorts in lifecycle order. */
+static const db_sort_column_t sub_orders[] = {
+    {"start_time", "coalesce(s.start_time, 'infinity'::timestamptz)", "timestamptz"},
+    {"end_time", "coalesce(s.end_time, 'infinity'::timestamptz)", "timestamptz"},
     {"create_time", "s.create_time", "timestamptz"},
-    {"start_time", "coalesce(s.start_time, '-infinity')", "timestamptz"},
-    {"end_time", "coalesce(s.end_time, '-infinity')", "timestamptz"},
-    {"customer_id", "s.customer_id", "text"},
+    {"update_time", "s.update_time", "timestamptz"},
     {"description", "s.description", "text"},
-    {"status", "s.status", "text"},
+    {"customer_id", "s.customer_id", "text"},
+    {"status",
+     "array_position('{initial,provisioning,active,migrating,disabled,terminated}'::text[], "
+     "s.status)",
+     "int"},
+    {"product", "p.name", "text"},
+    {"tag", "p.tag", "text"},
+    {NULL, NULL, NULL},
 };
 
 orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
@@ -673,39 +682,21 @@ orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_cata
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     db_sql_t where, sql;
+    db_order_t order;
     PGresult *res = NULL;
-    char *binding = NULL, *pos = NULL, order[32] = "create_time", **ids = NULL;
-    bool desc = false;
-    int oi = -1, limit = q->page_size;
+    char *binding = NULL, *pos = NULL, **ids = NULL;
+    int limit = q->page_size;
     orch_err_t rc;
 
     memset(page, 0, sizeof(*page));
     db_sql_init(&where);
     db_sql_init(&sql);
-    if (q->order_by && *q->order_by) {
-        char dir[8] = "";
-        if (sscanf(q->order_by, " %31[a-z_] %7s", order, dir) < 1 ||
-            (*dir && strcmp(dir, "desc") != 0 && strcmp(dir, "asc") != 0)) {
-            rc = orch_error_invalid(err, "order_by",
-                                    "'%.64s' is not an ordering: write a field, optionally "
-                                    "followed by asc or desc",
-                                    q->order_by);
-            goto out;
-        }
-        desc = strcmp(dir, "desc") == 0;
-    }
-    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++)
-        if (strcmp(orders[i].name, order) == 0)
-            oi = (int)i;
-    if (oi < 0) {
-        rc = orch_error_invalid(err, "order_by",
-                                "cannot order by '%.64s'; use create_time, start_time, end_time, "
-                                "customer_id, description or status",
-                                order);
+    rc = db_order_parse(q->order_by, "start_time desc", sub_orders, "s.subscription_id", &order,
+                        err);
+    if (rc)
         goto out;
-    }
-    binding = orch_asprintf("%s\n%s\n%s %s", q->filter ? q->filter : "", q->query ? q->query : "",
-                            order, desc ? "desc" : "asc");
+    binding = orch_asprintf("%s\n%s\n%s", q->filter ? q->filter : "", q->query ? q->query : "",
+                            order.canonical);
     rc = orch_page_token_parse(q->page_token, binding, &pos, err);
     if (rc)
         goto out;
@@ -746,24 +737,26 @@ orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_cata
         res = NULL;
     }
 
-    /* The page: keyset on (sort key, id), one more row than asked to know if more follow. */
+    /* The page: keyset on (sort keys, id), one more row than asked to know if more follow. */
     db_sql_cleanup(&sql);
     db_sql_init(&sql);
-    db_sql_append(&sql, "SELECT s.subscription_id, %s::text %s", orders[oi].expr, where.text);
+    db_sql_append(&sql, "SELECT s.subscription_id");
+    db_order_select(&sql, &order);
+    db_sql_append(&sql, " %s", where.text);
+    for (int i = 0; i < where.nparams; i++) /* the same numbers: sql had none before */
+        db_sql_param(&sql, where.params[i]);
     if (pos) {
-        char *bar = strrchr(pos, '\n');
-        if (!bar) {
-            rc = orch_error_invalid(err, "page_token", "is not a token this service issued");
+        rc = db_order_after(&sql, &order, pos, err);
+        if (rc)
             goto out;
-        }
-        *bar = '\0';
-        int pk = db_sql_param(&where, pos), pid = db_sql_param(&where, bar + 1);
-        db_sql_append(&sql, " AND (%s, s.subscription_id) %s ($%d::%s, $%d::uuid)", orders[oi].expr,
-                      desc ? "<" : ">", pk, orders[oi].cast, pid);
     }
-    db_sql_append(&sql, " ORDER BY %s %s, s.subscription_id %s LIMIT %d", orders[oi].expr,
-                  desc ? "DESC" : "ASC", desc ? "DESC" : "ASC", limit + 1);
-    rc = db_execp(c, sql.text, where.nparams, (const char *const *)where.params, &res, err);
+    if (sql.overflow) {
+        rc = orch_error_invalid(err, "filter", "has too many values");
+        goto out;
+    }
+    db_order_by(&sql, &order);
+    db_sql_append(&sql, " LIMIT %d", limit + 1);
+    rc = db_execp(c, sql.text, sql.nparams, (const char *const *)sql.params, &res, err);
     if (rc)
         goto out;
     {
@@ -772,7 +765,11 @@ orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_cata
         for (int i = 0; i < take; i++)
             ids[i] = orch_strdup(PQgetvalue(res, i, 0));
         if (rows > limit) {
-            char *p2 = orch_asprintf("%s\n%s", PQgetvalue(res, take - 1, 1), ids[take - 1]);
+            const char *vals[DB_ORDER_MAX_KEYS];
+            char *p2;
+            for (int k = 0; k < order.n; k++)
+                vals[k] = PQgetvalue(res, take - 1, 1 + k);
+            p2 = db_order_position(&order, vals, ids[take - 1]);
             page->next_token = orch_page_token_make(binding, p2);
             free(p2);
         }

@@ -1,13 +1,16 @@
-/* Unit tests of the shared filter compiler: SQL text and parameters, and value errors. */
+/* Unit tests of the shared filter compiler (SQL text and parameters, value errors, the id
+ * prefix range) and of the shared ordering (parsing, keyset SQL, positions). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "db/filter_sql.h"
+#include "db/order_sql.h"
 
 static const char *const statuses[] = {"initial", "active", "terminated", NULL};
 static const db_filter_column_t cols[] = {
@@ -65,11 +68,126 @@ static void values_must_fit_their_column(void **state)
     }
 }
 
+static void id_prefix_is_a_range(void **state)
+{
+    db_sql_t q;
+    orch_error_t err;
+    (void)state;
+    db_sql_init(&q);
+    orch_error_init(&err);
+    assert_int_equal(db_filter_compile("product_id = \"1a2b3c4d5*\"", cols, &q, &err), ORCH_OK);
+    assert_string_equal(q.text, " AND ((s.product_id BETWEEN $1::uuid AND $2::uuid))");
+    assert_string_equal(q.params[0], "1a2b3c4d-5000-0000-0000-000000000000");
+    assert_string_equal(q.params[1], "1a2b3c4d-5fff-ffff-ffff-ffffffffffff");
+    db_sql_cleanup(&q);
+    db_sql_init(&q);
+    assert_int_equal(db_filter_compile("product_id != \"1a2b3c4d-5e*\"", cols, &q, &err), ORCH_OK);
+    assert_string_equal(q.text, " AND ((NOT (s.product_id BETWEEN $1::uuid AND $2::uuid)))");
+    assert_string_equal(q.params[0], "1a2b3c4d-5e00-0000-0000-000000000000");
+    db_sql_cleanup(&q);
+}
+
+static const db_sort_column_t sorts[] = {
+    {"start_time", "coalesce(s.start_time, 'infinity'::timestamptz)", "timestamptz"},
+    {"description", "s.description", "text"},
+    {"status", "s.status", "text"},
+    {NULL, NULL, NULL},
+};
+
+static void orderings_parse_to_one_normal_form(void **state)
+{
+    db_order_t o;
+    orch_error_t err;
+    const char *bad[] = {"colour",
+                         "start_time up",
+                         "description,",
+                         ", status",
+                         "status status",
+                         "status, status desc",
+                         "start_time desc description",
+                         "Status"};
+    (void)state;
+    orch_error_init(&err);
+    assert_int_equal(db_order_parse(NULL, "start_time desc", sorts, "s.id", &o, &err), ORCH_OK);
+    assert_string_equal(o.canonical, "start_time desc");
+    assert_int_equal(db_order_parse("  ", "start_time desc", sorts, "s.id", &o, &err), ORCH_OK);
+    assert_string_equal(o.canonical, "start_time desc");
+    assert_int_equal(
+        db_order_parse(" start_time  desc ,description asc,status", NULL, sorts, "s.id", &o, &err),
+        ORCH_OK);
+    assert_int_equal(o.n, 3);
+    assert_string_equal(o.canonical, "start_time desc, description asc, status asc");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        orch_error_init(&err);
+        assert_int_equal(db_order_parse(bad[i], "start_time desc", sorts, "s.id", &o, &err),
+                         ORCH_INVALID_ARGUMENT);
+        assert_string_equal(err.violations[0].field, "order_by");
+    }
+    orch_error_init(&err);
+    db_order_parse("colour", NULL, sorts, "s.id", &o, &err);
+    assert_non_null(strstr(err.violations[0].description, "start_time, description, status"));
+}
+
+static void keyset_follows_each_direction(void **state)
+{
+    db_order_t o;
+    orch_error_t err;
+    db_sql_t q;
+    char *pos;
+    const char *vals[2] = {"infinity", "a\x1f\\b"};
+    (void)state;
+    orch_error_init(&err);
+
+    /* One direction: a row comparison. */
+    assert_int_equal(
+        db_order_parse("start_time desc, description desc", NULL, sorts, "s.id", &o, &err),
+        ORCH_OK);
+    pos = db_order_position(&o, vals, "7d1c0a4e-0000-4000-8000-000000000000");
+    db_sql_init(&q);
+    assert_int_equal(db_order_after(&q, &o, pos, &err), ORCH_OK);
+    assert_string_equal(q.text, " AND ((coalesce(s.start_time, 'infinity'::timestamptz), "
+                                "s.description, s.id) < ($1::timestamptz, $2::text, $3::uuid))");
+    /* Values come back exactly, separator and escape included. */
+    assert_string_equal(q.params[0], "infinity");
+    assert_string_equal(q.params[1], "a\x1f\\b");
+    assert_string_equal(q.params[2], "7d1c0a4e-0000-4000-8000-000000000000");
+    db_sql_cleanup(&q);
+    db_sql_init(&q);
+    db_order_by(&q, &o);
+    assert_string_equal(q.text, " ORDER BY coalesce(s.start_time, 'infinity'::timestamptz) DESC, "
+                                "s.description DESC, s.id DESC");
+    db_sql_cleanup(&q);
+
+    /* Mixed: each key its own way, the id the first key's way. */
+    assert_int_equal(db_order_parse("start_time desc, description", NULL, sorts, "s.id", &o, &err),
+                     ORCH_OK);
+    db_sql_init(&q);
+    assert_int_equal(db_order_after(&q, &o, pos, &err), ORCH_OK);
+    assert_string_equal(q.text,
+                        " AND ((coalesce(s.start_time, 'infinity'::timestamptz) < $1::timestamptz) "
+                        "OR (coalesce(s.start_time, 'infinity'::timestamptz) = $1::timestamptz AND "
+                        "s.description > $2::text) OR (coalesce(s.start_time, "
+                        "'infinity'::timestamptz) = $1::timestamptz AND s.description = $2::text "
+                        "AND s.id < $3::uuid))");
+    db_sql_cleanup(&q);
+
+    /* A position of another ordering does not fit. */
+    assert_int_equal(db_order_parse("status", NULL, sorts, "s.id", &o, &err), ORCH_OK);
+    db_sql_init(&q);
+    assert_int_equal(db_order_after(&q, &o, pos, &err), ORCH_INVALID_ARGUMENT);
+    assert_string_equal(err.violations[0].field, "page_token");
+    db_sql_cleanup(&q);
+    free(pos);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(compiles_to_parameterised_sql),
         cmocka_unit_test(values_must_fit_their_column),
+        cmocka_unit_test(id_prefix_is_a_range),
+        cmocka_unit_test(orderings_parse_to_one_normal_form),
+        cmocka_unit_test(keyset_follows_each_direction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
