@@ -234,10 +234,13 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
     PQclear(res);
     res = NULL;
 
+    /* Who uses it: live users only. A terminated subscription keeps its tree (and so its
+     * relation rows, for the record), but it no longer holds what it used: the node of a
+     * terminated port is free to go. */
     rc = db_execp(c,
                   "SELECT d.depends_on_id, d.subscription_id, s.status "
                   "FROM subscription_dependencies d JOIN subscriptions s USING (subscription_id) "
-                  "WHERE d.depends_on_id = ANY($1::uuid[])",
+                  "WHERE d.depends_on_id = ANY($1::uuid[]) AND s.status <> 'terminated'",
                   1, p, &res, err);
     if (rc)
         goto out;
