@@ -28,6 +28,22 @@ const orch_form_page_t *orch_form_page_at(const orch_form_t *form, const orch_fo
 /* ---- choices ----------------------------------------------------------------------------------
  */
 
+/* A choice's label: the label given when it is a non-empty string, else the value as text,
+ * so that a person never chooses among blanks (new reference). */
+static json_t *choice_label(const json_t *label, const json_t *value)
+{
+    if (json_is_string(label) && json_string_length(label) > 0)
+        return json_incref((json_t *)label);
+    if (json_is_string(value))
+        return json_incref((json_t *)value);
+    {
+        char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+        json_t *out = json_string(text ? text : "?");
+        free(text);
+        return out;
+    }
+}
+
 /* The field's choices as a JSON array of {"value", "label"} (new reference). */
 static json_t *choices_of(const orch_form_field_t *f, const orch_form_env_t *env,
                           const json_t *answers)
@@ -42,13 +58,11 @@ static json_t *choices_of(const orch_form_field_t *f, const orch_form_env_t *env
         raw = f->choices_fn(env, answers);
     json_array_foreach(raw, i, v)
     {
-        if (json_is_object(v) && json_object_get(v, "value"))
-            json_array_append_new(
-                out, json_pack("{s:O, s:O}", "value", json_object_get(v, "value"), "label",
-                               json_object_get(v, "label") ? json_object_get(v, "label")
-                                                           : json_object_get(v, "value")));
-        else
-            json_array_append_new(out, json_pack("{s:O, s:O}", "value", v, "label", v));
+        const json_t *value =
+            json_is_object(v) && json_object_get(v, "value") ? json_object_get(v, "value") : v;
+        const json_t *label = value == v ? NULL : json_object_get(v, "label");
+        json_array_append_new(
+            out, json_pack("{s:O, s:o}", "value", value, "label", choice_label(label, value)));
     }
     json_decref(raw);
     return out;

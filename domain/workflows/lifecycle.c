@@ -66,6 +66,75 @@ orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state)
     return r;
 }
 
+/* ---- descriptions ---------------------------------------------------------------------- */
+
+/* A fixed input of the subscription's product ("node_type", "speed"), or NULL. */
+static const char *fixed_input(const orch_subscription_t *sub, const char *name)
+{
+    for (const orch_fixed_input_t *fi = sub->product->def->fixed_inputs; fi && fi->name; fi++)
+        if (strcmp(fi->name, name) == 0)
+            return fi->value;
+    return NULL;
+}
+
+/* A text field by path, or dflt when it is unset or cannot be read. */
+static const char *field_or(const orch_subscription_t *sub, const char *path, const char *dflt)
+{
+    const char *v = NULL;
+    orch_error_t err;
+    orch_error_init(&err);
+    return orch_sub_get_str(sub, path, &v, &err) == ORCH_OK && v && *v ? v : dflt;
+}
+
+/* The product's speed fixed input (Mbit/s) as people write it: "10G", "100G", "500M". */
+static void speed_text(const orch_subscription_t *sub, char *out, size_t size)
+{
+    const char *v = fixed_input(sub, "speed");
+    long long mbit = v ? atoll(v) : 0;
+    if (mbit <= 0)
+        snprintf(out, size, "%s", "");
+    else if (mbit % 1000 == 0)
+        snprintf(out, size, " %lldG", mbit / 1000);
+    else
+        snprintf(out, size, " %lldM", mbit);
+}
+
+char *orch_wf_node_description(const orch_subscription_t *node)
+{
+    const char *type = fixed_input(node, "node_type");
+    return orch_asprintf("node %s (%s)", field_or(node, "node_name", "unnamed"),
+                         type ? type : node->product->def->name);
+}
+
+char *orch_wf_port_description(const orch_subscription_t *port, const char *node_name)
+{
+    char speed[32];
+    speed_text(port, speed, sizeof(speed));
+    return orch_asprintf("port %s %s%s", node_name && *node_name ? node_name : "unnamed",
+                         field_or(port, "port_name", "?"), speed);
+}
+
+/* "core link ams-01 1/1/1 <-> rtm-01 1/1/2 10G" from the two nodes' names. */
+static char *core_link_description(const orch_subscription_t *link, const char *node_a,
+                                   const char *node_b)
+{
+    char speed[32];
+    speed_text(link, speed, sizeof(speed));
+    return orch_asprintf("core link %s %s <-> %s %s%s", node_a,
+                         field_or(link, "ports[0].port_name", "?"), node_b,
+                         field_or(link, "ports[1].port_name", "?"), speed);
+}
+
+/* A subscription as a choice label: its description, or, when it has none (made before
+ * descriptions were given, or by hand), its product's name and the start of its id. Never
+ * empty. Caller frees. */
+static char *choice_label(const orch_subscription_t *sub)
+{
+    if (sub->description && *sub->description)
+        return orch_strdup(sub->description);
+    return orch_asprintf("%s %.8s", sub->product->def->name, sub->id);
+}
+
 /* Active subscriptions of a product type as choices {value: id, label: description}. */
 static json_t *subscriptions_of(const orch_form_env_t *env, const char *product_type)
 {
@@ -81,9 +150,12 @@ static json_t *subscriptions_of(const orch_form_env_t *env, const char *product_
     q.page_size = 500;
     orch_error_init(&err);
     if (env->store->ops->sub_list(env->store, env->ctx, env->catalog, &q, &page, &err) == 0)
-        for (size_t i = 0; i < page.n; i++)
-            json_array_append_new(out, json_pack("{s:s, s:s}", "value", page.items[i]->id, "label",
-                                                 page.items[i]->description));
+        for (size_t i = 0; i < page.n; i++) {
+            char *label = choice_label(page.items[i]);
+            json_array_append_new(
+                out, json_pack("{s:s, s:s}", "value", page.items[i]->id, "label", label));
+            free(label);
+        }
     orch_sub_page_cleanup(&page);
     return out;
 }
@@ -156,12 +228,18 @@ static orch_err_t edit_node(orch_step_ctx_t *ctx, const json_t *state, orch_subs
 {
     const char *name = orch_state_str(state, "node_name", NULL);
     const char *desc = orch_state_str(state, "node_description", NULL);
+    char *label;
+    orch_err_t rc;
     (void)ctx;
     if (name && orch_sub_set_str(sub, "node_name", name, err))
         return err->code;
     if (desc && orch_sub_set_str(sub, "node_description", desc, err))
         return err->code;
-    return ORCH_OK;
+    /* A renamed node is described by its new name. */
+    label = orch_wf_node_description(sub);
+    rc = orch_sub_set_description(sub, label, err);
+    free(label);
+    return rc;
 }
 
 static orch_step_result_t update_node(orch_step_ctx_t *ctx, json_t *state)
@@ -380,7 +458,6 @@ static orch_step_result_t create_port_subscription(orch_step_ctx_t *ctx, json_t 
         r = orch_step_fail_error(&err);
         goto out;
     }
-    label = orch_asprintf("%s %s", node->description, orch_state_str(state, "port_name", ""));
     if (orch_subscription_new_from_product(p, orch_state_str(state, "customer_id", ""), &sub,
                                            &err) ||
         orch_sub_set_str(sub, "port_name", orch_state_str(state, "port_name", ""), &err) ||
@@ -391,8 +468,12 @@ static orch_step_result_t create_port_subscription(orch_step_ctx_t *ctx, json_t 
         orch_sub_set_bool(sub, "lldp", orch_state_bool(state, "lldp", 1), &err) ||
         orch_sub_set_bool(sub, "enabled", true, &err) ||
         (desc && orch_sub_set_str(sub, "port_description", desc, &err)) ||
-        orch_sub_set_reference(sub, "node", node->id, node->root->id, &err) ||
-        orch_sub_set_description(sub, label, &err) ||
+        orch_sub_set_reference(sub, "node", node->id, node->root->id, &err)) {
+        r = orch_step_fail_error(&err);
+        goto out;
+    }
+    label = orch_wf_port_description(sub, field_or(node, "node_name", NULL));
+    if (orch_sub_set_description(sub, label, &err) ||
         ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
         r = orch_step_fail_error(&err);
         goto out;
@@ -470,10 +551,18 @@ static orch_err_t edit_port(orch_step_ctx_t *ctx, const json_t *state, orch_subs
                             orch_error_t *err)
 {
     const char *desc = orch_state_str(state, "port_description", NULL);
+    char *label;
+    orch_err_t rc;
     (void)ctx;
     if (desc && orch_sub_set_str(sub, "port_description", desc, err))
         return err->code;
-    return orch_sub_set_bool(sub, "enabled", orch_state_bool(state, "enabled", true), err);
+    if (orch_sub_set_bool(sub, "enabled", orch_state_bool(state, "enabled", true), err))
+        return err->code;
+    /* The node may have been renamed since: describe the port by its node's name now. */
+    label = orch_wf_port_description(sub, field_or(sub, "node.node_name", NULL));
+    rc = orch_sub_set_description(sub, label, err);
+    free(label);
+    return rc;
 }
 
 static orch_step_result_t update_port(orch_step_ctx_t *ctx, json_t *state)
@@ -608,9 +697,45 @@ static const orch_form_field_t l2vpn_fields[] = {
 static const orch_form_page_t l2vpn_pages[] = {{"The L2VPN", l2vpn_fields}, {0}};
 static const orch_form_t create_l2vpn_form = {.pages = l2vpn_pages};
 
+/* "l2vpn vlan 100: ams-01 1/1/1, rtm-01 1/1/2": the VLAN and each SAP's node and port, from
+ * the port subscriptions (their node's name is loaded with them). Caller frees. */
+static char *l2vpn_description(orch_step_ctx_t *ctx, const json_t *state, const json_t *ports)
+{
+    size_t i, used, cap = 256;
+    json_t *v;
+    char *out = orch_malloc(cap);
+
+    used =
+        (size_t)snprintf(out, cap, "l2vpn vlan %lld:", (long long)orch_state_int(state, "vlan", 0));
+    json_array_foreach(ports, i, v)
+    {
+        orch_subscription_t *port = NULL;
+        orch_error_t err;
+        char *part;
+        size_t n;
+        orch_error_init(&err);
+        if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
+                                      json_string_value(v), false, &port, &err))
+            continue;
+        part = orch_asprintf("%s %s %s", i ? "," : "", field_or(port, "node.node_name", "?"),
+                             field_or(port, "port_name", "?"));
+        n = strlen(part);
+        if (used + n + 1 > cap) {
+            cap = (used + n + 1) * 2;
+            out = orch_realloc(out, cap);
+        }
+        memcpy(out + used, part, n + 1);
+        used += n;
+        free(part);
+        orch_subscription_free(port);
+    }
+    return out;
+}
+
 static orch_step_result_t create_l2vpn_subscription(orch_step_ctx_t *ctx, json_t *state)
 {
     orch_subscription_t *sub = NULL;
+    char *label = NULL;
     orch_error_t err;
     orch_step_result_t r;
     const orch_product_t *p;
@@ -649,15 +774,17 @@ static orch_step_result_t create_l2vpn_subscription(orch_step_ctx_t *ctx, json_t
         if (orch_sub_set_int(sub, path, orch_state_int(state, "vlan", 0), &err))
             goto failed;
     }
-    if (orch_sub_set_description(sub, "L2VPN", &err) ||
-        ctx->store->ops->sub_save(ctx->tx, sub, &err))
+    label = l2vpn_description(ctx, state, ports);
+    if (orch_sub_set_description(sub, label, &err) || ctx->store->ops->sub_save(ctx->tx, sub, &err))
         goto failed;
     orch_step_ctx_link_subscription(ctx, sub->id);
     r = orch_step_ok(json_pack("{s:s}", "subscription_id", sub->id));
+    free(label);
     orch_subscription_free(sub);
     return r;
 failed:
     r = orch_step_fail_error(&err);
+    free(label);
     orch_subscription_free(sub);
     return r;
 }
@@ -887,9 +1014,8 @@ static orch_step_result_t create_core_link_subscription(orch_step_ctx_t *ctx, js
         if (orch_sub_set_bool(sub, path, true, &err))
             goto failed;
     }
-    label = orch_asprintf("%s %s <-> %s %s", node[0]->description,
-                          orch_state_str(state, "port_a_name", ""), node[1]->description,
-                          orch_state_str(state, "port_b_name", ""));
+    label = core_link_description(sub, field_or(node[0], "node_name", "?"),
+                                  field_or(node[1], "node_name", "?"));
     if (orch_sub_set_description(sub, label, &err) || ctx->store->ops->sub_save(ctx->tx, sub, &err))
         goto failed;
     orch_step_ctx_link_subscription(ctx, sub->id);

@@ -51,6 +51,7 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
     orch_step_result_t r;
     const orch_product_t *p;
     const char *desc = orch_state_str(state, "node_description", NULL);
+    char *label = NULL;
 
     orch_error_init(&err);
     if (!ctx->store || !ctx->catalog)
@@ -66,7 +67,13 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
         orch_sub_set_int(sub, "site_id", orch_state_int(state, "site_id", 0), &err) ||
         orch_sub_set_str(sub, "node_status", "provisioning", &err) ||
         (desc && orch_sub_set_str(sub, "node_description", desc, &err)) ||
-        orch_sub_set_status(sub, ORCH_SUB_PROVISIONING, &err) ||
+        orch_sub_set_status(sub, ORCH_SUB_PROVISIONING, &err)) {
+        r = orch_step_fail_error(&err);
+        goto out;
+    }
+    /* What people see in lists and in the node choices of other forms. */
+    label = orch_wf_node_description(sub);
+    if (orch_sub_set_description(sub, label, &err) ||
         ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
         r = orch_step_fail_error(&err);
         goto out;
@@ -74,6 +81,7 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
     orch_step_ctx_link_subscription(ctx, sub->id);
     r = orch_step_ok(json_pack("{s:s}", "subscription_id", sub->id));
 out:
+    free(label);
     orch_subscription_free(sub);
     return r;
 }
