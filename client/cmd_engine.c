@@ -345,6 +345,7 @@ int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__CreateScheduleRequest req = ORCHESTRATOR__V1__CREATE_SCHEDULE_REQUEST__INIT;
     const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
+    char *workflow = NULL;
     sched_parts_t p;
     int err;
 
@@ -355,8 +356,10 @@ int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
         err = cli_usage_error("schedule create wants a trigger: --every, --cron or --at");
         goto out;
     }
+    if ((err = cli_workflow_arg(ctx, args->pos[1], &workflow)))
+        goto out;
     p.s.name = (char *)args->pos[0];
-    p.s.workflow_name = (char *)args->pos[1];
+    p.s.workflow_name = workflow;
     p.s.enabled = cli_args_get(args, "disabled") == NULL;
     req.schedule = &p.s;
     if (rid)
@@ -367,6 +370,7 @@ int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
 out:
     sched_cleanup(&p);
     free_msg(resp);
+    free(workflow);
     return err;
 }
 
@@ -382,7 +386,7 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
     bool disable = cli_args_get(args, "disable") != NULL;
     ProtobufCMessage *resp = NULL;
     char *paths[8];
-    char id[37];
+    char id[37], *workflow_name = NULL;
     long long v = 0;
     sched_parts_t p;
     int err;
@@ -407,7 +411,9 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
         paths[mask.n_paths++] = "name";
     }
     if (workflow) {
-        p.s.workflow_name = (char *)workflow;
+        if ((err = cli_workflow_arg(ctx, workflow, &workflow_name)))
+            goto out;
+        p.s.workflow_name = workflow_name;
         paths[mask.n_paths++] = "workflow_name";
     }
     if (p.inputs)
@@ -434,6 +440,7 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
 out:
     sched_cleanup(&p);
     free_msg(resp);
+    free(workflow_name);
     return err;
 }
 

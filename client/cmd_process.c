@@ -340,19 +340,29 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
     const char *sub = cli_args_get(args, "subscription");
     const char *note = cli_args_get(args, "note");
     const char *rid = cli_args_get(args, "request-id");
-    char pid[37], sid[37];
+    char pbuf[37], sbuf[37], *workflow = NULL;
+    const char *pid, *sid;
     ProtobufCMessage *resp = NULL;
     Google__Protobuf__Struct **inputs;
     size_t ninputs;
     int err;
 
-    if ((err = read_inputs(args, &inputs, &ninputs)))
+    /* Names and starts of ids become what the API wants before anything is read. */
+    if ((err = cli_workflow_arg(ctx, args->pos[0], &workflow)) ||
+        (product && (err = cli_product_arg(ctx, product, pbuf, &pid))) ||
+        (sub && (err = cli_subscription_arg(ctx, sub, sbuf, &sid)))) {
+        free(workflow);
         return err;
-    req.workflow_name = (char *)args->pos[0];
+    }
+    if ((err = read_inputs(args, &inputs, &ninputs))) {
+        free(workflow);
+        return err;
+    }
+    req.workflow_name = workflow;
     if (product)
-        req.product_id = (char *)cli_id(product, pid);
+        req.product_id = (char *)pid;
     if (sub)
-        req.subscription_id = (char *)cli_id(sub, sid);
+        req.subscription_id = (char *)sid;
     if (note)
         req.note = (char *)note;
     if (rid)
@@ -398,6 +408,7 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
     }
     free_msg(resp);
     free_inputs(inputs, ninputs);
+    free(workflow);
     return err;
 }
 

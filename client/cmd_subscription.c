@@ -204,11 +204,14 @@ int cli_cmd_subscription_get(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     char id[37];
+    const char *sid;
     int view, err;
     if ((err = parse_view(args, &view)))
         return err;
     req.view = (Orchestrator__V1__SubscriptionView)view;
-    req.subscription_id = (char *)cli_id(args->pos[0], id);
+    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+        return err;
+    req.subscription_id = (char *)sid;
     if (!(err = cli_call(ctx, SVC "GetSubscription", &req.base,
                          &orchestrator__v1__subscription__descriptor, &resp)))
         err = cli_output(ctx, resp, print_subscription);
@@ -224,11 +227,15 @@ int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__ListSubscriptionWorkflowsRequest req =
         ORCHESTRATOR__V1__LIST_SUBSCRIPTION_WORKFLOWS_REQUEST__INIT;
     char id[37];
+    const char *sid;
     cli_list_t l;
-    req.subscription_id = (char *)cli_id(args->pos[0], id);
-    int err = cli_list_fetch(ctx, args, SVC "ListSubscriptionWorkflows", &req.base,
-                             &orchestrator__v1__list_subscription_workflows_response__descriptor,
-                             "workflows", &l);
+    int err = cli_subscription_arg(ctx, args->pos[0], id, &sid);
+    if (err)
+        return err;
+    req.subscription_id = (char *)sid;
+    err = cli_list_fetch(ctx, args, SVC "ListSubscriptionWorkflows", &req.base,
+                         &orchestrator__v1__list_subscription_workflows_response__descriptor,
+                         "workflows", &l);
     if (!err && ctx->json)
         err = cli_list_print_json(&l);
     else if (!err) {
@@ -286,11 +293,14 @@ int cli_cmd_subscription_set_in_sync(cli_ctx_t *ctx, const cli_args_t *args)
     const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     char id[37];
+    const char *sid;
     long long version;
     int err;
     if ((err = parse_version(args, &version)))
         return err;
-    req.subscription_id = (char *)cli_id(args->pos[0], id);
+    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+        return err;
+    req.subscription_id = (char *)sid;
     req.version = version;
     if (rid)
         req.request_id = (char *)rid;
@@ -327,6 +337,7 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
     Google__Protobuf__Struct *md = NULL;
     ProtobufCMessage *resp = NULL;
     char id[37];
+    const char *sid;
     long long version;
     int err;
 
@@ -334,7 +345,9 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
         return cli_usage_error("subscription metadata wants --set FILE.json (the new metadata)");
     if ((err = parse_version(args, &version)) || (err = cli_read_struct("--set", set, &md)))
         return err;
-    req.subscription_id = (char *)cli_id(args->pos[0], id);
+    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+        return err;
+    req.subscription_id = (char *)sid;
     if (!version && (err = current_version(ctx, req.subscription_id, &version)))
         goto out;
     req.version = version;
@@ -371,10 +384,14 @@ int cli_cmd_subscription_description_get(cli_ctx_t *ctx, const cli_args_t *args)
         ORCHESTRATOR__V1__GET_CUSTOMER_DESCRIPTION_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     char id[37];
-    req.subscription_id = (char *)cli_id(args->pos[0], id);
+    const char *sid;
+    int err = cli_subscription_arg(ctx, args->pos[0], id, &sid);
+    if (err)
+        return err;
+    req.subscription_id = (char *)sid;
     req.customer_id = (char *)args->pos[1];
-    int err = cli_call(ctx, SVC "GetCustomerDescription", &req.base,
-                       &orchestrator__v1__customer_description__descriptor, &resp);
+    err = cli_call(ctx, SVC "GetCustomerDescription", &req.base,
+                   &orchestrator__v1__customer_description__descriptor, &resp);
     if (!err)
         err = cli_output(ctx, resp, print_description);
     if (resp)
@@ -387,11 +404,12 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
     const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     char id[37];
-    const char *sid = cli_id(args->pos[0], id);
+    const char *sid;
     long long version;
     int err;
 
-    if ((err = parse_version(args, &version)))
+    if ((err = parse_version(args, &version)) ||
+        (err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
         return err;
     if (!version) {
         /* Create when the customer has no description yet; else change the current one. */
@@ -461,11 +479,14 @@ int cli_cmd_subscription_description_delete(cli_ctx_t *ctx, const cli_args_t *ar
     const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     char id[37];
+    const char *sid;
     long long version;
     int err;
     if ((err = parse_version(args, &version)))
         return err;
-    req.subscription_id = (char *)cli_id(args->pos[0], id);
+    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+        return err;
+    req.subscription_id = (char *)sid;
     req.customer_id = (char *)args->pos[1];
     req.version = version;
     if (rid)
@@ -535,11 +556,14 @@ int cli_cmd_subscription_watch(cli_ctx_t *ctx, const cli_args_t *args)
     const char *after = cli_args_get(args, "after-sequence");
     const char *method = SVC "WatchSubscription";
     char id[37];
+    const char *sid;
     long long seq = 0;
     int err;
     if (after && (err = cli_parse_int("--after-sequence", after, 0, INT64_MAX, &seq)))
         return err;
-    req.subscription_id = (char *)cli_id(args->pos[0], id);
+    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+        return err;
+    req.subscription_id = (char *)sid;
     req.after_sequence = seq;
 
     cli_stream_t *s = cli_stream_open(cli_ctx_channel(ctx), method, &req.base, ctx->timeout_ms);

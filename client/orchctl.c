@@ -62,6 +62,11 @@ static const cli_noun_t nouns[] = {
         "request-id", "UUID", "Idempotency key (lower-case UUID): a repeat gets the first answer"  \
     }
 
+/* How a subscription argument may be written (cli_subscription_arg). */
+#define SUB_ARG_HELP                                                                               \
+    "SUBSCRIPTION is a subscription id, or its start (at least 8 characters) when exactly\n"       \
+    "one id begins so; when several do, orchctl lists them and exits with 2."
+
 static int cli_cmd_help(cli_ctx_t *ctx, const cli_args_t *args);
 
 static const cli_command_t commands[] = {
@@ -150,19 +155,21 @@ static const cli_command_t commands[] = {
                            "create_time, update_time"),
                  {"query", "TEXT", "Full-text search (words, \"phrases\", OR, -word)"},
                  {"order-by", "FIELDS",
-                  "e.g. \"start_time desc, description\" (default start_time desc)"},
+                  "start_time, end_time, create_time, update_time, description, customer_id, "
+                  "status, product, tag; each optionally desc, comma-separated (default "
+                  "start_time desc)"},
                  {"view", "VIEW", "basic (default) or full"}},
         .handler = cli_cmd_subscription_list,
     },
     {
         .noun = "subscription",
         .verb = "get",
-        .usage = "ID [--view basic|full]",
+        .usage = "SUBSCRIPTION [--view basic|full]",
         .summary = "Show one subscription with its block tree",
         .help = "The text view shows the attributes, the customer descriptions, the metadata and "
                 "the\ntree of block instances, each block indented under its parent with its "
                 "field values.\nForeign blocks (owned by another subscription) are marked and "
-                "not expanded.",
+                "not expanded.\n" SUB_ARG_HELP,
         .min_args = 1,
         .max_args = 1,
         .opts = {{"view", "VIEW", "full (default) or basic (no tree, no metadata)"}},
@@ -171,10 +178,11 @@ static const cli_command_t commands[] = {
     {
         .noun = "subscription",
         .verb = "workflows",
-        .usage = "ID [--filter EXPR]",
+        .usage = "SUBSCRIPTION [--filter EXPR]",
         .summary = "The workflows of a subscription, allowed or blocked with the reason",
-        .help = "Prints a table WORKFLOW, TARGET, ALLOWED, REASON, DESCRIPTION; the reason is "
-                "an\nErrorInfo reason such as SUBSCRIPTION_NOT_IN_SYNC, with its sentence.",
+        .help =
+            "Prints a table WORKFLOW, TARGET, ALLOWED, REASON, DESCRIPTION; the reason is "
+            "an\nErrorInfo reason such as SUBSCRIPTION_NOT_IN_SYNC, with its sentence.\n" SUB_ARG_HELP,
         .min_args = 1,
         .max_args = 1,
         .opts = {{"filter", "EXPR", "AIP-160 filter over name, target, allowed, is_task"}},
@@ -183,10 +191,10 @@ static const cli_command_t commands[] = {
     {
         .noun = "subscription",
         .verb = "set-in-sync",
-        .usage = "ID [--version N] [--request-id UUID]",
+        .usage = "SUBSCRIPTION [--version N] [--request-id UUID]",
         .summary = "Unlock a subscription: mark it in sync again (admin)",
         .help = "Refused (SUBSCRIPTION_HAS_UNFINISHED_PROCESS) while a workflow of it is "
-                "unfinished.",
+                "unfinished.\n" SUB_ARG_HELP,
         .min_args = 1,
         .max_args = 1,
         .opts = {{"version", "N", "Expected current version (default: do not check)"},
@@ -196,11 +204,11 @@ static const cli_command_t commands[] = {
     {
         .noun = "subscription",
         .verb = "metadata",
-        .usage = "ID --set FILE.json [--version N] [--request-id UUID]",
+        .usage = "SUBSCRIPTION --set FILE.json [--version N] [--request-id UUID]",
         .summary = "Replace a subscription's metadata",
         .help = "FILE.json holds one JSON object (\"-\" reads stdin; an argument starting with "
                 "'{' is the\nJSON itself); {} clears the metadata. Without --version the "
-                "current version is read\nfirst.",
+                "current version is read\nfirst.\n" SUB_ARG_HELP,
         .min_args = 1,
         .max_args = 1,
         .opts = {{"set", "FILE.json", "The new metadata (required)"},
@@ -211,8 +219,9 @@ static const cli_command_t commands[] = {
     {
         .noun = "subscription",
         .verb = "description get",
-        .usage = "ID CUSTOMER",
+        .usage = "SUBSCRIPTION CUSTOMER",
         .summary = "Show a customer's description (alias) of a subscription",
+        .help = SUB_ARG_HELP,
         .min_args = 2,
         .max_args = 2,
         .handler = cli_cmd_subscription_description_get,
@@ -220,10 +229,10 @@ static const cli_command_t commands[] = {
     {
         .noun = "subscription",
         .verb = "description set",
-        .usage = "ID CUSTOMER TEXT [--version N] [--request-id UUID]",
+        .usage = "SUBSCRIPTION CUSTOMER TEXT [--version N] [--request-id UUID]",
         .summary = "Create or change a customer's description of a subscription",
         .help = "Creates the description when the customer has none; otherwise changes it, at "
-                "the\n--version given or at the current one.",
+                "the\n--version given or at the current one.\n" SUB_ARG_HELP,
         .min_args = 3,
         .max_args = 3,
         .opts = {{"version", "N", "Expected current version of the description"}, REQUEST_ID_OPT},
@@ -232,8 +241,9 @@ static const cli_command_t commands[] = {
     {
         .noun = "subscription",
         .verb = "description delete",
-        .usage = "ID CUSTOMER [--version N] [--request-id UUID]",
+        .usage = "SUBSCRIPTION CUSTOMER [--version N] [--request-id UUID]",
         .summary = "Delete a customer's description of a subscription",
+        .help = SUB_ARG_HELP,
         .min_args = 2,
         .max_args = 2,
         .opts = {{"version", "N", "Expected current version (default: do not check)"},
@@ -243,12 +253,12 @@ static const cli_command_t commands[] = {
     {
         .noun = "subscription",
         .verb = "watch",
-        .usage = "ID [--after-sequence N]",
+        .usage = "SUBSCRIPTION [--after-sequence N]",
         .summary = "Follow a subscription's changes live (a line per event)",
         .help = "Prints a snapshot, then one line per change (status, lock, fields, metadata,\n"
                 "descriptions); with --json one JSON object per line. Runs until the "
                 "subscription is\ndeleted, the server ends the stream, or Ctrl-C; --timeout "
-                "bounds it.",
+                "bounds it.\n" SUB_ARG_HELP,
         .min_args = 1,
         .max_args = 1,
         .opts = {{"after-sequence", "N", "Replay every event after sequence N (no snapshot)"}},
@@ -258,21 +268,23 @@ static const cli_command_t commands[] = {
     {
         .noun = "process",
         .verb = "start",
-        .usage = "WORKFLOW [--product ID] [--subscription ID] [--input PAGE.json]... "
-                 "[--note TEXT] [--request-id UUID] [--watch]",
+        .usage = "WORKFLOW [--product PRODUCT] [--subscription SUBSCRIPTION] "
+                 "[--input PAGE.json]... [--note TEXT] [--request-id UUID] [--watch]",
         .summary = "Start a workflow or task",
         .help =
             "Each --input is one form page's answers, in order: a JSON file, \"-\" for "
             "stdin, or\nthe JSON object itself. When the answers are incomplete the server "
             "answers with the\nnext form page: on a terminal orchctl asks for it field by field; "
             "otherwise it\nprints it and exits with 4 (nothing was created): add one more "
-            "--input and run again. Create workflows take "
-            "--product, the others\n--subscription. With --watch, follows the process until "
-            "it completes or is aborted.",
+            "--input and run again.\nCreate workflows take --product, the others --subscription. "
+            "With --watch, follows the\nprocess until it completes or is aborted.\n"
+            "WORKFLOW is a workflow name or id; PRODUCT a product name or id (--product \"node "
+            "Cisco\").\n" SUB_ARG_HELP,
         .min_args = 1,
         .max_args = 1,
-        .opts = {{"product", "ID", "The product (create workflows)"},
-                 {"subscription", "ID", "The subscription (modify, terminate, validate, ...)"},
+        .opts = {{"product", "PRODUCT", "The product, by name or id (create workflows)"},
+                 {"subscription", "SUBSCRIPTION",
+                  "The subscription, by id or its start (modify, terminate, ...)"},
                  {"input", "PAGE.json...", "Answers to one form page (repeat for more pages)"},
                  {"note", "TEXT", "Initial operator note"},
                  REQUEST_ID_OPT,
@@ -555,7 +567,7 @@ static const cli_command_t commands[] = {
         .summary = "Create a schedule that starts a task (admin)",
         .help = "DURATION is seconds or a number with s, m, h or d (\"90s\", \"15m\", \"1d\"); "
                 "TIME is\nRFC 3339 (\"2024-06-01T03:00:00Z\"); cron is five fields in UTC "
-                "(\"0 3 * * *\").",
+                "(\"0 3 * * *\").\nWORKFLOW is the task's name or id.",
         .min_args = 2,
         .max_args = 2,
         .opts = {{"every", "DURATION", "Fire at this interval"},
@@ -570,7 +582,7 @@ static const cli_command_t commands[] = {
     {
         .noun = "schedule",
         .verb = "update",
-        .usage = "ID --version N [--name NAME] [--workflow NAME] [--every DURATION | --cron "
+        .usage = "ID --version N [--name NAME] [--workflow WORKFLOW] [--every DURATION | --cron "
                  "EXPR | --at TIME] [--start TIME] [--input FILE.json] [--enable | --disable] "
                  "[--request-id UUID]",
         .summary = "Change a schedule (admin)",
@@ -579,7 +591,7 @@ static const cli_command_t commands[] = {
         .max_args = 1,
         .opts = {{"version", "N", "Expected current version (required)"},
                  {"name", "NAME", "New name"},
-                 {"workflow", "NAME", "New task to start"},
+                 {"workflow", "WORKFLOW", "New task to start (name or id)"},
                  {"every", "DURATION", "Fire at this interval"},
                  {"cron", "EXPR", "Fire on this cron expression"},
                  {"at", "TIME", "Fire once at this time"},
