@@ -22,6 +22,7 @@
 #include "domain/catalog/catalog.h"
 #include "domain/store.h"
 #include "orch_kit.h"
+#include "orchestrator/v1/processes.pb-c.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
 
 #define SS "/orchestrator.v1.SubscriptionService/"
@@ -455,6 +456,54 @@ static void orchctl_help_example_orders(void **state)
     assert_non_null(strstr(out, "order_by"));
 }
 
+/* The process list shares the ordering code (db/order_sql.c): in pages of one, an ordering
+ * by workflow name then newest first gives every process once, in that order. */
+static void process_list_orders_and_pages(void **state)
+{
+    Orchestrator__V1__ListProcessesRequest req = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
+    char seen[64][37], last_wf[64] = "", *token = NULL;
+    int64_t last_start = 0;
+    size_t n = 0;
+    int total = -1;
+    (void)state;
+
+    req.order_by = "workflow, start_time desc";
+    req.page_size = 1;
+    do {
+        ProtobufCMessage *resp = NULL;
+        cli_status_t st = {0};
+        Orchestrator__V1__ListProcessesResponse *r;
+        req.page_token = token ? token : "";
+        cli_call_unary(kit_server(K)->ch, "/orchestrator.v1.ProcessService/ListProcesses",
+                       &req.base, &orchestrator__v1__list_processes_response__descriptor, 5000,
+                       &resp, &st);
+        if (st.code != 0)
+            fail_msg("ListProcesses: %s", st.message);
+        r = (void *)resp;
+        total = r->total_size;
+        for (size_t i = 0; i < r->n_processes; i++) {
+            const Orchestrator__V1__Process *p = r->processes[i];
+            int64_t start = p->start_time->seconds * 1000000 + p->start_time->nanos / 1000;
+            int c = strcmp(last_wf, p->workflow->name);
+            assert_true(c <= 0);
+            if (c == 0)
+                assert_true(start <= last_start);
+            snprintf(last_wf, sizeof(last_wf), "%s", p->workflow->name);
+            last_start = start;
+            for (size_t j = 0; j < n; j++)
+                assert_string_not_equal(seen[j], p->process_id);
+            assert_true(n < 64);
+            snprintf(seen[n++], 37, "%s", p->process_id);
+        }
+        free(token);
+        token = r->next_page_token[0] ? strdup(r->next_page_token) : NULL;
+        protobuf_c_message_free_unpacked(resp, NULL);
+        cli_status_cleanup(&st);
+    } while (token);
+    assert_true(n > 10);
+    assert_int_equal((int)n, total);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -476,6 +525,7 @@ int main(void)
         cmocka_unit_test(terminated_port_leaves_its_node),
         cmocka_unit_test(orchctl_names_and_id_starts),
         cmocka_unit_test(orchctl_help_example_orders),
+        cmocka_unit_test(process_list_orders_and_pages),
     };
     return cmocka_run_group_tests_name("what a newcomer meets", tests, setup, teardown);
 }
