@@ -128,7 +128,9 @@ orch_err_t orch_page_token_parse(const char *token, const char *binding, char **
     *position = NULL;
     if (!token || !*token)
         return ORCH_OK;
-    if (strlen(token) > 4096)
+    /* A position may hold a few sort values, a description of 2,000 characters among them
+     * (up to 8,000 bytes of UTF-8): room for that, and a bound all the same. */
+    if (strlen(token) > 65536)
         return orch_error_invalid(err, "page_token", "is too long to be a page token");
     raw = b64url_decode(token, &len);
     /* Layout: "1|" 16 hex "|" position "|" 16 hex. */

@@ -552,6 +552,22 @@ static void every_documented_filter_field(void **state)
     }
 }
 
+/* A page may end on a subscription with the longest description there is, in characters
+ * of several bytes: its token still works. */
+static void long_values_in_tokens(void **state)
+{
+    const char *parts[2] = {"description desc", "customer_id"};
+    (void)state;
+    assert_int_equal(harness_scalar(W->srv.dbname,
+                                    "WITH u AS (UPDATE subscriptions SET description = "
+                                    "repeat(E'\\u20ac', 1999) || E'\\x1f' "
+                                    "WHERE subscription_id = '%s' RETURNING 1) "
+                                    "SELECT count(*) FROM u",
+                                    W->ids[2]),
+                     1);
+    check_order("description desc, customer_id", parts, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +576,7 @@ int main(void)
         cmocka_unit_test(several_fields_and_mixed_directions),
         cmocka_unit_test(tokens_stay_with_their_ordering),
         cmocka_unit_test(every_documented_filter_field),
+        cmocka_unit_test(long_values_in_tokens),
     };
     return cmocka_run_group_tests_name("subscription orderings and filters over gRPC", tests, setup,
                                        teardown);
