@@ -17,6 +17,17 @@
 #include "domain/log.h"
 
 static atomic_ulong statements_sent;
+static atomic_ulong round_trips;
+
+unsigned long db_round_trips(void)
+{
+    return atomic_load(&round_trips);
+}
+
+void db_round_trip_count(void)
+{
+    atomic_fetch_add(&round_trips, 1);
+}
 
 unsigned long db_statements_sent(void)
 {
@@ -292,11 +303,13 @@ void db_pool_release(db_pool_t *p, db_conn_t *c)
     if (!c)
         return;
     c->ctx = NULL;
+    c->begin_pending = false; /* an untouched lazy unit of work: nothing to end */
     if (c->pg && !c->broken &&
         (PQtransactionStatus(c->pg) == PQTRANS_INTRANS ||
          PQtransactionStatus(c->pg) == PQTRANS_INERROR)) {
         /* A borrower that failed mid-transaction: roll back so the slot is clean. */
         PGresult *r = PQexec(c->pg, "ROLLBACK");
+        atomic_fetch_add(&round_trips, 1);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             c->broken = true;
         PQclear(r);
@@ -384,11 +397,23 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
     int ok;
 
     *why = ORCH_OK;
+    if (c->begin_pending) {
+        /* A lazy unit of work's first statement: open the transaction now. */
+        c->begin_pending = false;
+        atomic_fetch_add(&round_trips, 1);
+        if (!PQsendQuery(c->pg, "BEGIN"))
+            return NULL;
+        r = wait_result(c, why);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+            return r;
+        PQclear(r);
+    }
     if (n >= 0 && !atomic_load(&prepare_off))
         s = stmts_find(c, sql);
     if (s && !s->prepared && ++s->runs >= 2) {
         /* Seen before: prepare it (one extra round trip, once per session). */
         stmt_name(s, name, sizeof(name));
+        atomic_fetch_add(&round_trips, 1);
         if (!PQsendPrepare(c->pg, name, sql, n, NULL))
             return NULL;
         r = wait_result(c, why);
@@ -400,6 +425,7 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
         s->prepared = true;
     }
     atomic_fetch_add(&statements_sent, 1);
+    atomic_fetch_add(&round_trips, 1);
     if (s && s->prepared) {
         stmt_name(s, name, sizeof(name));
         ok = PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0);

@@ -30,9 +30,34 @@ orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out
     return ORCH_OK;
 }
 
+orch_err_t db__tx_begin_lazy(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
+                             orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    orch_tx_t *tx;
+    db_conn_t *c = NULL;
+    orch_err_t rc;
+
+    *out = NULL;
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    c->begin_pending = true; /* db/pool.c sends BEGIN before the first statement */
+    tx = orch_calloc(1, sizeof(*tx));
+    tx->store = s;
+    tx->conn = c;
+    *out = tx;
+    return ORCH_OK;
+}
+
+bool db__tx_used(const orch_tx_t *tx)
+{
+    return tx && !tx->conn->begin_pending;
+}
+
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err)
 {
-    orch_err_t rc = db_exec(tx->conn, "COMMIT", NULL, err);
+    orch_err_t rc = tx->conn->begin_pending ? ORCH_OK : db_exec(tx->conn, "COMMIT", NULL, err);
     db_pool_release(tx->store->pool, tx->conn); /* rolls back if COMMIT failed */
     free(tx);
     return rc;
