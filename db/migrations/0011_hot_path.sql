@@ -47,6 +47,31 @@ $$;
 CREATE TRIGGER processes_follow_steps AFTER INSERT ON process_steps
     FOR EACH ROW EXECUTE FUNCTION processes_follow_steps();
 
+-- Audit rows are append-only for the server; one removed by hand (an operator's repair, or
+-- a cascade from its process) leaves the row consistent with what remains.
+CREATE FUNCTION processes_forget_steps() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE processes p SET
+        state = coalesce((SELECT s.state FROM process_steps s WHERE s.process_id = p.process_id
+                          ORDER BY s.sequence DESC LIMIT 1),
+                         (SELECT i.inputs FROM input_states i WHERE i.process_id = p.process_id
+                            AND i.input_type = 'initial_state'
+                            AND jsonb_typeof(i.inputs) = 'object'
+                          ORDER BY i.input_time LIMIT 1), '{}'),
+        done_keys = coalesce((SELECT array_agg(s.step_key ORDER BY s.sequence)
+                              FROM process_steps s WHERE s.process_id = p.process_id
+                                AND s.status IN ('success', 'skipped', 'complete')), '{}'),
+        step_seq = coalesce((SELECT max(s.sequence) FROM process_steps s
+                             WHERE s.process_id = p.process_id), 0)
+     WHERE p.process_id = OLD.process_id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER processes_forget_steps AFTER DELETE ON process_steps
+    FOR EACH ROW EXECUTE FUNCTION processes_forget_steps();
+
 -- The pause switch travels to every replica's memory through NOTIFY (payload 'paused' or
 -- 'running'), whoever flips it.
 CREATE FUNCTION engine_settings_notify() RETURNS trigger

@@ -672,9 +672,9 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
                 snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
                 orch_metrics_add("orch_step_commits_refused_total", ml, 1);
                 orch_info("engine",
-                          "process %s (%s): step %s not committed: the lease moved on (taken "
-                          "over, aborted or timed out); the stretch ends",
-                          c->process_id, c->workflow, leaf->key);
+                          "process %s (%s): step %s not committed: process %s was taken over, "
+                          "aborted or timed out while its step ran; the stretch ends",
+                          c->process_id, c->workflow, leaf->key, c->process_id);
             } else {
                 /* The database went away, or an SQL error in this step's part: the lease is
                  * still ours. Whether or not a failed COMMIT landed, the release (same
