@@ -34,6 +34,10 @@
 #define CLAIM_BATCH_MAX 16
 /* A group commit holds at most this many steps. */
 #define GROUP_COMMIT_MAX 64
+/* A leader waits at most this long (microseconds) for the other workers of the replica that
+ * are in a stretch but not yet queued: their step is usually a moment from its commit, and
+ * waiting pairs the commits instead of alternating them. A lone stretch never waits. */
+#define GROUP_COMMIT_GATHER_US 300
 
 /* A process this replica holds under a lease, in the local list or in a worker's hands. */
 typedef struct job {
@@ -59,10 +63,11 @@ typedef struct test_hooks {
     bool no_callback_sweep; /* ORCH_TEST_NO_CALLBACK_SWEEP */
     int hold_group_ms;      /* ORCH_TEST_HOLD_GROUP_COMMIT_MS: a batch of >= 2 waits before
                                its round trip */
-    int group_min;          /* ORCH_TEST_GROUP_COMMIT_MIN: a batch waits (up to 5 s) for this
-                               many steps */
-    atomic_int fail_one;    /* ORCH_TEST_GROUP_COMMIT_FAIL_ONE: the first batch of >= 2 sends
-                               its first part with a wrong lease token (once) */
+    int group_min;          /* ORCH_TEST_GROUP_COMMIT_MIN: the first batch waits (up to 5 s)
+                               for this many steps */
+    atomic_bool group_min_pending; /* that first batch has not formed yet */
+    atomic_int fail_one;           /* ORCH_TEST_GROUP_COMMIT_FAIL_ONE: the first batch of >= 2 sends
+                                      its first part with a wrong lease token (once) */
 } test_hooks_t;
 
 struct orch_engine {
@@ -91,6 +96,12 @@ struct orch_engine {
     bool gc_flushing;
     gc_wait_t *gc_queue, **gc_tail;
     size_t gc_n;
+    atomic_int active; /* workers in a stretch (running a step or committing one) */
+    /* The wake counter as it was before the last claim that came back empty, and when: until
+     * it moves (a NOTIFY) or the poll interval passes, another claim would find nothing
+     * either, so a worker whose stretch ended goes idle without one. Under mu. */
+    unsigned empty_seen;
+    int64_t empty_at_ms; /* 0 = no such claim */
     test_hooks_t hooks;
 };
 
@@ -110,6 +121,7 @@ static void hooks_read(test_hooks_t *h)
     h->hold_group_ms = v ? atoi(v) : 0;
     v = getenv("ORCH_TEST_GROUP_COMMIT_MIN");
     h->group_min = v ? atoi(v) : 0;
+    atomic_store(&h->group_min_pending, h->group_min > 1);
     atomic_store(&h->fail_one, getenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE") ? 1 : 0);
     if (h->hold_step || h->hold_group_ms || h->group_min || atomic_load(&h->fail_one))
         orch_warn("engine", "test hooks are set (ORCH_TEST_*): not for production");
@@ -131,12 +143,14 @@ static void sleep_ms(int ms)
     nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
 }
 
-/* Sleeps up to ms, or until woken (wake = true) or stopping. seen: the wake counter as the
- * caller read it BEFORE it looked for work, so a wake-up that came while it looked (its
- * claim came back empty) is not lost. Called with mu held; returns with it held. */
-static void idle_locked(orch_engine_t *e, int ms, bool wake, unsigned seen)
+/* Sleeps up to ms, or until woken (wake = true), work is in the local list, or stopping.
+ * seen: the wake counter as the caller read it BEFORE it looked for work, so a wake-up that
+ * came while it looked (its claim came back empty) is not lost. Called with mu held; returns
+ * with it held; true when the time ran out. */
+static bool idle_locked(orch_engine_t *e, int ms, bool wake, unsigned seen)
 {
     struct timespec until;
+    bool timed_out = false;
     /* A back-off this replica set ends sooner than the poll: look again then. */
     if (e->next_due_ms) {
         int64_t left = e->next_due_ms - orch_now_ms();
@@ -148,11 +162,14 @@ static void idle_locked(orch_engine_t *e, int ms, bool wake, unsigned seen)
     deadline_in(&until, ms);
     e->nidle++;
     while (!atomic_load(&e->stopping) && !e->ready && (!wake || seen == e->wakeups))
-        if (pthread_cond_timedwait(&e->cv, &e->mu, &until) == ETIMEDOUT)
+        if (pthread_cond_timedwait(&e->cv, &e->mu, &until) == ETIMEDOUT) {
+            timed_out = true;
             break;
+        }
     e->nidle--;
     if (e->reserved > e->nidle)
         e->reserved = e->nidle;
+    return timed_out;
 }
 
 void orch_engine_wake(orch_engine_t *e)
@@ -361,11 +378,28 @@ static orch_err_t group_commit(orch_engine_t *e, const orch_step_commit_t *part,
             pthread_cond_wait(&e->gc_cv, &e->gc_mu);
             continue;
         }
-        if (e->hooks.group_min > 1) {
+        if (atomic_load(&e->hooks.group_min_pending)) {
             /* Test hook: wait (a while) for a batch of this size. */
             struct timespec until;
             deadline_in(&until, 5000);
-            while (e->gc_n < (size_t)e->hooks.group_min && !atomic_load(&e->stopping))
+            while (e->gc_n < (size_t)e->hooks.group_min && !atomic_load(&e->stopping) && !w.done &&
+                   !e->gc_flushing)
+                if (pthread_cond_timedwait(&e->gc_cv, &e->gc_mu, &until) == ETIMEDOUT)
+                    break;
+            atomic_store(&e->hooks.group_min_pending, false);
+            if (e->gc_flushing || w.done)
+                continue;
+        }
+        if (e->gc_n < (size_t)atomic_load(&e->active)) {
+            /* Gather: other stretches are a step away from their commit. */
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += GROUP_COMMIT_GATHER_US * 1000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (e->gc_n < (size_t)atomic_load(&e->active) && !e->gc_flushing && !w.done)
                 if (pthread_cond_timedwait(&e->gc_cv, &e->gc_mu, &until) == ETIMEDOUT)
                     break;
             if (e->gc_flushing || w.done)
@@ -465,6 +499,7 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
     int nsteps = 0;
 
     set_holding(e, wi, c->process_id);
+    atomic_fetch_add(&e->active, 1);
     if (!wf) {
         orch_warn("engine", "process %s: version %d of %s is not registered here; giving it back",
                   c->process_id, c->version, c->workflow);
@@ -739,6 +774,7 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
             break;
     }
 out:
+    atomic_fetch_sub(&e->active, 1);
     set_holding(e, wi, NULL);
     json_decref(secrets);
     job_free(j);
@@ -773,23 +809,37 @@ static void *worker_main(void *arg)
         /* The wake counter before looking: a NOTIFY that comes while the claim runs makes
          * the idle wait below return at once. */
         seen = e->wakeups;
-        pthread_mutex_unlock(&e->mu);
         if (j) {
+            pthread_mutex_unlock(&e->mu);
             run_stretch(e, wa->index, j);
             continue;
         }
+        if (e->empty_at_ms && e->empty_seen == e->wakeups &&
+            orch_now_ms() - e->empty_at_ms < e->cfg.poll_ms) {
+            /* Nothing came since a claim found nothing: wait for a wake-up or the poll. */
+            if (idle_locked(e, (int)(e->cfg.poll_ms - (orch_now_ms() - e->empty_at_ms)), true,
+                            e->empty_seen) ||
+                e->empty_seen != e->wakeups)
+                e->empty_at_ms = 0; /* polled or woken: look in the table */
+            pthread_mutex_unlock(&e->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
         if (e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms,
                                              batch, claims, &n, &err)) {
             orch_warn("engine", "claim failed: %s", err.message);
             pthread_mutex_lock(&e->mu);
-            idle_locked(e, e->cfg.poll_ms, false, seen);
+            (void)idle_locked(e, e->cfg.poll_ms, false, seen);
             pthread_mutex_unlock(&e->mu);
             continue;
         }
         if (n == 0) {
             pthread_mutex_lock(&e->mu);
-            idle_locked(e, e->cfg.poll_ms, true, seen);
+            e->empty_seen = seen;
+            e->empty_at_ms = orch_now_ms();
+            if (idle_locked(e, e->cfg.poll_ms, true, seen) || e->empty_seen != e->wakeups)
+                e->empty_at_ms = 0; /* polled or woken: look in the table */
             pthread_mutex_unlock(&e->mu);
             continue;
         }
