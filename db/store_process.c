@@ -361,24 +361,44 @@ orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char
         return rc;
     /* Everything the worker needs for the whole stretch comes back here: it never reads
      * the process again while it holds the lease. */
+    /* When the row knows the next step (next_step_key, left by the engine's last commit),
+     * the claim also shows it running, with its deadline and the status change, as
+     * process_step_begin would: the stretch's first step costs no round trip of its own. */
     rc = db_execp(
         r.c,
-        "UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
-        "  lease_expires_time = now() + $2::interval, next_run_time = now() + $2::interval, "
-        "  claim_count = p.claim_count + 1, update_time = now() "
-        "FROM (SELECT process_id FROM processes "
+        "WITH c AS (SELECT process_id, last_status AS old_status, next_step_key IS NOT NULL AS "
+        "       known, now() + make_interval(secs => coalesce(next_step_timeout_ms, 0) / "
+        "       1000.0) AS deadline FROM processes "
         "       WHERE runnable AND next_run_time <= now() "
         "         AND (deadline_time IS NULL OR deadline_time > now()) "
         "         AND (workflow_id, workflow_version) IN "
         "             (SELECT workflow_id, version FROM replica_workflow_versions "
         "               WHERE replica_id = $1) "
         "         AND NOT (SELECT paused FROM engine_settings) "
-        "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED) c "
-        "WHERE p.process_id = c.process_id "
+        "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED), "
+        "u AS (UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
+        "  lease_expires_time = CASE WHEN c.known THEN least(now() + $2::interval, c.deadline) "
+        "    ELSE now() + $2::interval END, "
+        "  next_run_time = CASE WHEN c.known THEN least(now() + $2::interval, c.deadline) "
+        "    ELSE now() + $2::interval END, "
+        "  claim_count = p.claim_count + 1, update_time = now(), "
+        "  running_step_key = CASE WHEN c.known THEN p.next_step_key END, "
+        "  running_step_name = CASE WHEN c.known THEN p.next_step_name END, "
+        "  deadline_time = CASE WHEN c.known THEN c.deadline ELSE p.deadline_time END, "
+        "  last_status = CASE WHEN c.known THEN 'running' ELSE p.last_status END, "
+        "  last_event_sequence = p.last_event_sequence + CASE WHEN c.known AND "
+        "    c.old_status <> 'running' THEN 1 ELSE 0 END "
+        "FROM c WHERE p.process_id = c.process_id "
         "RETURNING p.process_id, p.lease_token, (SELECT name FROM workflows w WHERE "
-        "  w.workflow_id = p.workflow_id), p.workflow_version, p.last_status, p.state::text, "
+        "  w.workflow_id = p.workflow_id), p.workflow_version, c.old_status, p.state::text, "
         "  p.done_keys::text, p.retry_count, coalesce(p.parent_process_id::text, ''), "
-        "  p.branch_key",
+        "  p.branch_key, CASE WHEN c.known THEN p.running_step_key END AS announced, "
+        "  clock_timestamp()::text, p.last_event_sequence, c.known), "
+        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "  'old_status', old_status, 'new_status', 'running', 'step_key', announced) "
+        "  FROM u WHERE known AND old_status <> 'running') "
+        "SELECT * FROM u",
         3, (const char *[]){replica_id, iv, lim}, &res, err);
     if (rc)
         goto out;
@@ -399,6 +419,11 @@ orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char
         c->retry_count = (int)llv(res, i, 7);
         snprintf(c->parent_id, sizeof(c->parent_id), "%s", PQgetvalue(res, i, 8));
         c->branch_key = dupv(res, i, 9);
+        if (!PQgetisnull(res, i, 10)) {
+            snprintf(c->announced, sizeof(c->announced), "%s", PQgetvalue(res, i, 10));
+            snprintf(c->step_started, sizeof(c->step_started), "%s", PQgetvalue(res, i, 11));
+            snprintf(c->status, sizeof(c->status), "running");
+        }
     }
 out:
     PQclear(res);
@@ -643,7 +668,7 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
         orch_assert(o != NULL);
         if (c->start_time && *c->start_time)
             json_object_set_new(o, "start", json_string(c->start_time));
-        if (c->mode == ORCH_COMMIT_NEXT) {
+        if (c->next_key) {
             json_object_set_new(o, "next_key", json_string(c->next_key));
             json_object_set_new(o, "next_name", json_string(c->next_name));
             json_object_set_new(o, "next_timeout_ms", json_integer(c->next_timeout_ms));
@@ -713,10 +738,14 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
     char ver[16], lease_iv[64] = "", step_iv[64] = "";
     char *input = json_text(np->initial_state);
     orch_process_lease_t *l = np->lease;
+    const orch_process_lease_t *f = l ? l : np->first; /* the first step, when known */
+    char tms[16] = "";
     orch_err_t rc;
 
     process_id[0] = '\0';
     snprintf(ver, sizeof(ver), "%d", np->version);
+    if (f)
+        snprintf(tms, sizeof(tms), "%d", f->timeout_ms > 0 ? f->timeout_ms : 300000);
     if (l) {
         ms_interval(lease_iv, sizeof(lease_iv), l->lease_ms);
         ms_interval(step_iv, sizeof(step_iv), l->timeout_ms);
@@ -731,14 +760,17 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
         "WITH p AS (INSERT INTO processes (workflow_id, workflow_version, product_id, "
         "  created_by, note, is_task, last_event_sequence, state, last_status, lease_owner, "
         "  lease_token, lease_expires_time, next_run_time, claim_count, running_step_key, "
-        "  running_step_name, deadline_time) "
+        "  running_step_name, deadline_time, next_step_key, next_step_name, "
+        "  next_step_timeout_ms) "
         "  SELECT w.workflow_id, $2, $3, $4, $5, w.is_task, CASE WHEN $7::uuid IS NULL THEN 1 "
         "  ELSE 2 END, coalesce($6::jsonb, '{}'), CASE WHEN $7::uuid IS NULL THEN 'created' "
         "  ELSE 'running' END, $7::uuid, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
         "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) END, "
         "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) "
-        "  ELSE now() END, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, $9, $10, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + $11::interval END "
+        "  ELSE now() END, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN $9 END, CASE WHEN $7::uuid IS NOT NULL THEN $10 "
+        "  END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + $11::interval END, $9, $10, $12::int "
         "  FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.workflow_id AND "
         "  v.version = $2 WHERE w.name = $1 RETURNING process_id, lease_token), "
         "i AS (INSERT INTO input_states (process_id, input_type, inputs, given_by) "
@@ -750,11 +782,11 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
         "  'new_status', 'running', 'step_key', $9::text) FROM p WHERE $7::uuid IS NOT NULL) "
         "SELECT process_id, lease_token, now()::text, CASE WHEN $7::uuid IS NULL THEN "
         "  pg_notify('orch_engine', '') END FROM p",
-        11,
+        12,
         (const char *[]){np->workflow, ver, np->product_id, np->created_by,
                          np->note && *np->note ? np->note : NULL, input ? input : "{}",
-                         l ? l->owner : NULL, l ? lease_iv : NULL, l ? l->step_key : NULL,
-                         l ? l->step_name : NULL, l ? step_iv : NULL},
+                         l ? l->owner : NULL, l ? lease_iv : NULL, f ? f->step_key : NULL,
+                         f ? f->step_name : NULL, l ? step_iv : NULL, f ? tms : NULL},
         &res, err);
     if (rc)
         goto out;

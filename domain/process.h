@@ -75,8 +75,9 @@ typedef struct orch_claim {
     char **done;           /* owned: keys of the steps done, in commit order */
     size_t ndone;
     int retry_count;
-    char parent_id[37]; /* "" = a top-level process */
-    char *branch_key;   /* owned; NULL = not a parallel branch */
+    char parent_id[37];  /* "" = a top-level process */
+    char *branch_key;    /* owned; NULL = not a parallel branch */
+    char announced[256]; /* the step the claim showed running ("" = none: show it first) */
 } orch_claim_t;
 
 void orch_claim_cleanup(orch_claim_t *c); /* frees the owned fields; NULL ok */
@@ -151,6 +152,9 @@ typedef struct orch_process_new {
     /* Non-NULL: the process is created leased to this replica with its first step shown
      * running (the creator hands it to a local worker at commit: no claim, no poll). */
     struct orch_process_lease *lease;
+    /* Unleased: the first step (step_key, step_name, timeout_ms), so that the claim that
+     * takes the process shows it running at once. NULL = unknown. */
+    const struct orch_process_lease *first;
 } orch_process_new_t;
 
 /* The lease a new process is created with (orch_process_new_t.lease). */

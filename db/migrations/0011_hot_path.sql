@@ -10,7 +10,13 @@
 ALTER TABLE processes
     ADD COLUMN state jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(state) = 'object'),
     ADD COLUMN done_keys text[] NOT NULL DEFAULT '{}',
-    ADD COLUMN step_seq integer NOT NULL DEFAULT 0 CHECK (step_seq >= 0);
+    ADD COLUMN step_seq integer NOT NULL DEFAULT 0 CHECK (step_seq >= 0),
+    -- The step a claim shows running at once (key, name, time-out), as the engine last
+    -- knew it; NULL = unknown (every writer but the engine's commit clears it through the
+    -- triggers below), and the worker then shows its step in a round trip of its own.
+    ADD COLUMN next_step_key text CHECK (length(next_step_key) <= 255),
+    ADD COLUMN next_step_name text CHECK (length(next_step_name) <= 255),
+    ADD COLUMN next_step_timeout_ms integer CHECK (next_step_timeout_ms > 0);
 
 UPDATE processes p SET
     state = coalesce((SELECT s.state FROM process_steps s WHERE s.process_id = p.process_id
@@ -36,7 +42,8 @@ COMMENT ON COLUMN processes.step_seq IS 'Sequence of the last process_steps row 
 CREATE FUNCTION processes_follow_steps() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE processes SET state = NEW.state, step_seq = NEW.sequence,
+    UPDATE processes SET state = NEW.state, step_seq = NEW.sequence, next_step_key = NULL,
+        next_step_name = NULL, next_step_timeout_ms = NULL,
         done_keys = CASE WHEN NEW.status IN ('success', 'skipped', 'complete')
                          THEN array_append(done_keys, NEW.step_key) ELSE done_keys END
      WHERE process_id = NEW.process_id AND step_seq < NEW.sequence;
@@ -63,7 +70,8 @@ BEGIN
                               FROM process_steps s WHERE s.process_id = p.process_id
                                 AND s.status IN ('success', 'skipped', 'complete')), '{}'),
         step_seq = coalesce((SELECT max(s.sequence) FROM process_steps s
-                             WHERE s.process_id = p.process_id), 0)
+                             WHERE s.process_id = p.process_id), 0),
+        next_step_key = NULL, next_step_name = NULL, next_step_timeout_ms = NULL
      WHERE p.process_id = OLD.process_id;
     RETURN NULL;
 END
@@ -91,6 +99,9 @@ CREATE TRIGGER engine_settings_notify AFTER UPDATE OF paused ON engine_settings
 --   old_status        the status the worker saw; status: the process's new last_status
 --   key, name, step_status, state, delta, error (null = none), start (timestamptz text)
 --   runnable, finished, delay_ms, retry, by, subs (array of subscription ids to link)
+--   next_key, next_name, next_timeout_ms: the step that comes next, when the worker knows
+--                     it and it is not a parallel step (else absent): shown running at once
+--                     in mode 'next', else kept for the claim that takes the process
 --   mode              'release': the stretch ends here (the lease is given up);
 --                     'keep': the worker keeps its lease without a step running (it yields
 --                     or runs a parallel step next);
@@ -165,6 +176,8 @@ BEGIN
                 deadline_time = CASE WHEN v_mode = 'next'
                     THEN v_now + ((p->>'next_timeout_ms') || ' ms')::interval END,
                 running_step_key = CASE WHEN v_mode = 'next' THEN p->>'next_key' END,
+                next_step_key = p->>'next_key', next_step_name = p->>'next_name',
+                next_step_timeout_ms = (p->>'next_timeout_ms')::int,
                 running_step_name = CASE WHEN v_mode = 'next' THEN p->>'next_name' END,
                 retry_count = (p->>'retry')::int,
                 end_time = CASE WHEN (p->>'finished')::boolean THEN now() END,

@@ -29,8 +29,9 @@
  * not wait behind one long process. */
 #define STRETCH_MAX_STEPS 32
 #define STRETCH_MAX_MS 250
-/* An idle worker claims up to this many processes in one statement (never more than the
- * replica has workers). */
+/* An idle worker claims up to twice as many processes as the replica has workers, at most
+ * this many, in one statement; the extras wait in the local list (leases renewed by the
+ * heartbeat) for the next free worker. */
 #define CLAIM_BATCH_MAX 16
 /* A group commit holds at most this many steps. */
 #define GROUP_COMMIT_MAX 64
@@ -243,7 +244,9 @@ bool orch_engine_reserve(orch_engine_t *e)
     if (e->nidle - e->reserved - (int)e->nready > 0) {
         e->reserved++;
         ok = true;
-    }
+    } else
+        orch_debug("engine", "no idle worker for a new process (%d idle, %d promised, %zu waiting)",
+                   e->nidle, e->reserved, e->nready);
     pthread_mutex_unlock(&e->mu);
     return ok;
 }
@@ -507,7 +510,7 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
         goto out;
     }
     for (;;) {
-        const orch_leaf_t *leaf, *next = NULL;
+        const orch_leaf_t *leaf, *next = NULL, *show;
         orch_tx_t *tx = NULL;
         orch_outcome_t o = {0};
         orch_step_ctx_t sctx;
@@ -658,6 +661,10 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
             else if (next)
                 mode = ORCH_COMMIT_KEEP;
         }
+        /* The step a claim would show running next (not a parallel one), for the row. */
+        if (!next && o.runnable && o.process_status)
+            next = next_leaf(wf, c, step_done(o.step_status) ? leaf->key : NULL);
+        show = next && next->def->kind != ORCH_KIND_PARALLEL ? next : NULL;
         memset(&cm, 0, sizeof(cm));
         cm = (orch_step_commit_t){
             .process_id = c->process_id,
@@ -679,12 +686,11 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
             .subscriptions = (const char(*)[37])sctx.linked_subscriptions,
             .nsubscriptions = sctx.nlinked,
             .mode = mode,
-            .next_key = mode == ORCH_COMMIT_NEXT ? next->key : NULL,
-            .next_name = mode == ORCH_COMMIT_NEXT ? next->def->name : NULL,
-            .next_timeout_ms = mode == ORCH_COMMIT_NEXT
-                                   ? (next->def->timeout_ms > 0 ? next->def->timeout_ms
-                                                                : ORCH_STEP_TIMEOUT_DEFAULT_MS)
-                                   : 0,
+            .next_key = show ? show->key : NULL,
+            .next_name = show ? show->def->name : NULL,
+            .next_timeout_ms = show ? (show->def->timeout_ms > 0 ? show->def->timeout_ms
+                                                                 : ORCH_STEP_TIMEOUT_DEFAULT_MS)
+                                    : 0,
             .lease_ms = e->cfg.lease_ms,
         };
         orch_error_init(&err);
@@ -788,11 +794,25 @@ static job_t *job_from_claim(orch_claim_t *c)
     return j;
 }
 
+/* The claim showed a step running (from the row's next_step_key): if it is the one this
+ * worker computes, the stretch starts without a round trip of its own; else (the row was
+ * stale) process_step_begin shows the right one. */
+static void take_announcement(orch_engine_t *e, job_t *j)
+{
+    const orch_workflow_t *wf;
+    const orch_leaf_t *leaf;
+    if (!j->c.announced[0])
+        return;
+    wf = orch_registry_find(e->cfg.registry, j->c.workflow, j->c.version);
+    leaf = wf ? next_leaf(wf, &j->c, NULL) : NULL;
+    j->announced = leaf && strcmp(leaf->key, j->c.announced) == 0;
+}
+
 static void *worker_main(void *arg)
 {
     worker_arg_t *wa = arg;
     orch_engine_t *e = wa->e;
-    int batch = e->cfg.workers < CLAIM_BATCH_MAX ? e->cfg.workers : CLAIM_BATCH_MAX;
+    int batch = 2 * e->cfg.workers < CLAIM_BATCH_MAX ? 2 * e->cfg.workers : CLAIM_BATCH_MAX;
     orch_claim_t *claims;
 
     if (batch < 1)
@@ -847,9 +867,14 @@ static void *worker_main(void *arg)
         atomic_store(&e->paused, false);
         orch_metrics_add("orch_process_claims_total", "", (double)n);
         orch_metrics_add("orch_claim_batches_total", "", 1);
-        for (size_t i = 1; i < n; i++)
-            ready_push(e, job_from_claim(&claims[i]));
-        run_stretch(e, wa->index, job_from_claim(&claims[0]));
+        for (size_t i = 1; i < n; i++) {
+            j = job_from_claim(&claims[i]);
+            take_announcement(e, j);
+            ready_push(e, j);
+        }
+        j = job_from_claim(&claims[0]);
+        take_announcement(e, j);
+        run_stretch(e, wa->index, j);
     }
     free(claims);
     return NULL;

@@ -567,6 +567,13 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
             .note = req->note,
             .initial_state = state,
         };
+        if (first) {
+            lease.step_key = first->key;
+            lease.step_name = first->def->name;
+            lease.timeout_ms =
+                first->def->timeout_ms > 0 ? first->def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
+            np.first = &lease;
+        }
         if (first && orch_engine_reserve(app->engine)) {
             reserved = true;
             lease.owner = orch_engine_replica_id(app->engine);
