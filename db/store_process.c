@@ -218,6 +218,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
     res = NULL;
     /* Steps that overran their time-out: failed, by whichever replica sees it first, with
      * a failed audit row for the step that was running. */
+    // clang-format off
     rc = db_exec(
         r.c,
         "WITH t AS (SELECT process_id FROM processes WHERE deadline_time < now() AND runnable "
@@ -243,15 +244,10 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
         "  'details', '{}'::jsonb), 'engine' FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
         "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
-        "'old_status', 'running', 'new_status', 'failed', 'step_key', running_step_key) FROM u",
-        NULL, err);
-    if (rc)
-        goto out;
-    /* Due processes whose workflow version no live replica has: failed with a clear reason
-     * (the claim query of every replica skips them). */
-    // clang-format off
-    rc = db_exec(
-        r.c,
+        "'old_status', 'running', 'new_status', 'failed', 'step_key', running_step_key) FROM u; "
+    /* ... and, in the same round trip (one simple-protocol string), due processes whose
+     * workflow version no live replica has: failed with a clear reason (the claim query of
+     * every replica skips them). */
         "WITH t AS (SELECT p.process_id FROM processes p WHERE p.runnable "
         "  AND p.next_run_time <= now() - interval '1 second' AND NOT EXISTS (SELECT 1 FROM "
         "  replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
