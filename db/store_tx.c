@@ -31,21 +31,7 @@ orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out
 orch_err_t db__tx_begin_lazy(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
                              orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    orch_tx_t *tx;
-    db_conn_t *c = NULL;
-    orch_err_t rc;
-
-    *out = NULL;
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    c->begin_pending = true; /* db/pool.c sends BEGIN before the first statement */
-    tx = orch_calloc(1, sizeof(*tx));
-    tx->store = s;
-    tx->conn = c;
-    *out = tx;
-    return ORCH_OK;
+    return db__tx_begin(st, ctx, out, err); /* every unit of work begins lazily */
 }
 
 bool db__tx_used(const orch_tx_t *tx)

@@ -65,13 +65,15 @@ typedef struct orch_store_ops {
     orch_err_t (*catalog_refresh)(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
                                   orch_error_t *err);
 
-    /* Units of work. commit and rollback free tx (commit also on failure). */
+    /* Units of work. commit and rollback free tx (commit also on failure). BEGIN goes out
+     * with the first statement (one round trip for both), so an untouched unit of work costs
+     * none. */
     orch_err_t (*tx_begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
                            orch_error_t *err);
     orch_err_t (*tx_commit)(orch_tx_t *tx, orch_error_t *err);
     void (*tx_rollback)(orch_tx_t *tx); /* NULL ok */
-    /* A unit of work whose BEGIN goes out with its first statement: until something runs in
-     * it, it costs no round trip, and commit or rollback of an untouched one costs none. */
+    /* The same as tx_begin, named for callers that rely on its laziness (the engine opens
+     * one per step and uses tx_used to see whether the step wrote through the store). */
     orch_err_t (*tx_begin_lazy)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
                                 orch_error_t *err);
     /* Whether anything ran in tx (a lazy one: whether BEGIN was sent). */
