@@ -457,6 +457,9 @@ static void give_back(orch_engine_t *e, const orch_claim_t *c)
         if (atomic_load(&e->stopping))
             break;
     }
+    /* Runnable again: a worker of ours looks at once (the claim knows whether the engine is
+     * paused; a release sends no NOTIFY). */
+    orch_engine_wake(e);
 }
 
 /* The next leaf after the keys done (and also_done, when not NULL): a parallel branch runs

@@ -567,6 +567,8 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
             .note = req->note,
             .initial_state = state,
         };
+        if (first && first->def->kind == ORCH_KIND_PARALLEL)
+            first = NULL; /* a fork is never shown running: the worker runs it at once */
         if (first) {
             lease.step_key = first->key;
             lease.step_name = first->def->name;
