@@ -29,9 +29,10 @@
  * not wait behind one long process. */
 #define STRETCH_MAX_STEPS 32
 #define STRETCH_MAX_MS 250
-/* An idle worker claims up to twice as many processes as the replica has workers, at most
- * this many, in one statement; the extras wait in the local list (leases renewed by the
- * heartbeat) for the next free worker. */
+/* A worker claims for itself and for the replica's other idle workers (at most this many)
+ * in one statement; the extras go to the local list, where those idle workers take them at
+ * once. It never claims more than the idle workers can start, so a process is not held
+ * here while another replica could run it. */
 #define CLAIM_BATCH_MAX 16
 /* A group commit holds at most this many steps. */
 #define GROUP_COMMIT_MAX 64
@@ -815,7 +816,7 @@ static void *worker_main(void *arg)
 {
     worker_arg_t *wa = arg;
     orch_engine_t *e = wa->e;
-    int batch = 2 * e->cfg.workers < CLAIM_BATCH_MAX ? 2 * e->cfg.workers : CLAIM_BATCH_MAX;
+    int batch = e->cfg.workers < CLAIM_BATCH_MAX ? e->cfg.workers : CLAIM_BATCH_MAX;
     orch_claim_t *claims;
 
     if (batch < 1)
@@ -825,6 +826,7 @@ static void *worker_main(void *arg)
         job_t *j;
         unsigned seen;
         size_t n = 0;
+        int want;
         orch_error_t err;
 
         pthread_mutex_lock(&e->mu);
@@ -847,10 +849,16 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&e->mu);
             continue;
         }
+        /* For itself and the idle workers nothing is promised to yet. */
+        want = 1 + e->nidle - e->reserved - (int)e->nready;
+        if (want > batch)
+            want = batch;
+        if (want < 1)
+            want = 1;
         pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
         if (e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms,
-                                             batch, claims, &n, &err)) {
+                                             want, claims, &n, &err)) {
             orch_warn("engine", "claim failed: %s", err.message);
             pthread_mutex_lock(&e->mu);
             (void)idle_locked(e, e->cfg.poll_ms, false, seen);
