@@ -768,7 +768,8 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
         "  END, "
         "  CASE WHEN $7::uuid IS NOT NULL THEN now() + $11::interval END, $9, $10, $12::int "
         "  FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.workflow_id AND "
-        "  v.version = $2 WHERE w.name = $1 RETURNING process_id, lease_token), "
+        "  v.version = $2 WHERE w.name = $1 AND NOT ($13::boolean AND (SELECT paused FROM "
+        "  engine_settings)) RETURNING process_id, lease_token), "
         "i AS (INSERT INTO input_states (process_id, input_type, inputs, given_by) "
         "  SELECT process_id, 'initial_state', coalesce($6::jsonb, '{}'), $4 FROM p), "
         "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
@@ -776,17 +777,24 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
         "  'version', $2::int) FROM p UNION ALL "
         "  SELECT process_id, 2, 'status_changed', jsonb_build_object('old_status', 'created', "
         "  'new_status', 'running', 'step_key', $9::text) FROM p WHERE $7::uuid IS NOT NULL) "
-        "SELECT process_id, lease_token, now()::text, CASE WHEN $7::uuid IS NULL THEN "
-        "  pg_notify('orch_engine', '') END FROM p",
-        12,
+        "SELECT p.process_id, p.lease_token, now()::text, CASE WHEN $7::uuid IS NULL AND "
+        "  p.process_id IS NOT NULL THEN pg_notify('orch_engine', '') END, g.paused "
+        "FROM engine_settings g LEFT JOIN p ON true",
+        13,
         (const char *[]){np->workflow, ver, np->product_id, np->created_by,
                          np->note && *np->note ? np->note : NULL, input ? input : "{}",
                          l ? l->owner : NULL, l ? lease_iv : NULL, f ? f->step_key : NULL,
-                         f ? f->step_name : NULL, l ? step_iv : NULL, f ? tms : NULL},
+                         f ? f->step_name : NULL, l ? step_iv : NULL, f ? tms : NULL,
+                         np->refuse_if_paused ? "true" : "false"},
         &res, err);
     if (rc)
         goto out;
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0) && np->refuse_if_paused && boolv(res, 0, 4)) {
+        rc = orch_error_set(err, ORCH_UNAVAILABLE, "ENGINE_PAUSED",
+                            "the engine is paused; start again after ResumeEngine");
+        goto out;
+    }
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
         rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
                             "version %d of workflow %s is not registered", np->version,
                             np->workflow);

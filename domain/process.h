@@ -155,6 +155,8 @@ typedef struct orch_process_new {
     /* Unleased: the first step (step_key, step_name, timeout_ms), so that the claim that
      * takes the process shows it running at once. NULL = unknown. */
     const struct orch_process_lease *first;
+    /* UNAVAILABLE ENGINE_PAUSED when the engine is paused, checked in the same statement. */
+    bool refuse_if_paused;
 } orch_process_new_t;
 
 /* The lease a new process is created with (orch_process_new_t.lease). */

@@ -535,8 +535,10 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         *respm = idem.replay;
         goto out;
     }
-    rc = refuse_if_paused(call, idem.tx, err);
-    if (!rc && sub && !is_note(wf) && !wf->def->is_task) {
+    /* A paused engine refuses the start: checked by the create statement itself (one round
+     * trip less), so the subscription checks below come first. */
+    rc = ORCH_OK;
+    if (sub && !is_note(wf) && !wf->def->is_task) {
         /* The lock: under the subscription's row lock, no other unfinished workflow of it;
          * the new process is linked in the same transaction, so a concurrent second start
          * waits here and is then refused. */
@@ -566,6 +568,7 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
             .created_by = actor_of(call),
             .note = req->note,
             .initial_state = state,
+            .refuse_if_paused = true,
         };
         if (first && first->def->kind == ORCH_KIND_PARALLEL)
             first = NULL; /* a fork is never shown running: the worker runs it at once */
