@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/pool.h"
 #include "domain/alloc.h"
 #include "domain/log.h"
 
@@ -46,11 +47,11 @@ void db_listener_subscribe(db_listener_t *l, const char *channel, db_listen_fn f
     l->nsubs++;
 }
 
-static void dispatch(db_listener_t *l, const char *channel)
+static void dispatch(db_listener_t *l, const char *channel, const char *payload)
 {
     for (int i = 0; i < l->nsubs; i++)
         if (!channel || strcmp(l->subs[i].channel, channel) == 0)
-            l->subs[i].fn(l->subs[i].arg, l->subs[i].channel);
+            l->subs[i].fn(l->subs[i].arg, l->subs[i].channel, payload);
 }
 
 static PGconn *listen_connect(db_listener_t *l)
@@ -65,6 +66,7 @@ static PGconn *listen_connect(db_listener_t *l)
     for (int i = 0; i < l->nsubs; i++) {
         char *sql = orch_asprintf("LISTEN %s", l->subs[i].channel);
         PGresult *r = PQexec(c, sql);
+        db_round_trip_count();
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
         free(sql);
@@ -95,7 +97,7 @@ static void *listen_main(void *arg)
                 continue;
             }
             backoff_ms = 100;
-            dispatch(l, NULL); /* anything may have happened while we were away */
+            dispatch(l, NULL, NULL); /* anything may have happened while we were away */
         }
         pfd.fd = PQsocket(c);
         pfd.events = POLLIN;
@@ -108,7 +110,7 @@ static void *listen_main(void *arg)
             continue;
         }
         while ((n = PQnotifies(c)) != NULL) {
-            dispatch(l, n->relname);
+            dispatch(l, n->relname, n->extra);
             PQfreemem(n);
         }
     }

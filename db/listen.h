@@ -6,8 +6,9 @@
 
 typedef struct db_listener db_listener_t;
 
-/* Called on the listener's thread; must not block for long. */
-typedef void (*db_listen_fn)(void *arg, const char *channel);
+/* Called on the listener's thread; must not block for long. payload: the notification's
+ * payload ("" = none), NULL after a reconnect (anything may have happened). */
+typedef void (*db_listen_fn)(void *arg, const char *channel, const char *payload);
 
 /* conninfo is copied. Nothing happens until db_listener_start. */
 db_listener_t *db_listener_new(const char *conninfo);

@@ -17,6 +17,17 @@
 #include "domain/log.h"
 
 static atomic_ulong statements_sent;
+static atomic_ulong round_trips;
+
+unsigned long db_round_trips(void)
+{
+    return atomic_load(&round_trips);
+}
+
+void db_round_trip_count(void)
+{
+    atomic_fetch_add(&round_trips, 1);
+}
 
 unsigned long db_statements_sent(void)
 {
@@ -292,11 +303,13 @@ void db_pool_release(db_pool_t *p, db_conn_t *c)
     if (!c)
         return;
     c->ctx = NULL;
+    c->begin_pending = false; /* an untouched lazy unit of work: nothing to end */
     if (c->pg && !c->broken &&
         (PQtransactionStatus(c->pg) == PQTRANS_INTRANS ||
          PQtransactionStatus(c->pg) == PQTRANS_INERROR)) {
         /* A borrower that failed mid-transaction: roll back so the slot is clean. */
         PGresult *r = PQexec(c->pg, "ROLLBACK");
+        atomic_fetch_add(&round_trips, 1);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             c->broken = true;
         PQclear(r);
@@ -375,6 +388,65 @@ static void stmt_check(db_stmt_t *s, PGresult *r)
     }
 }
 
+/* BEGIN, then the statement (prepared first when this is its second run), sent as one libpq
+ * pipeline: one round trip. Returns the statement's result (or the first error). */
+static PGresult *run_with_begin(db_conn_t *c, db_stmt_t *s, const char *sql, int n,
+                                const char *const *params, orch_err_t *why)
+{
+    PGresult *r, *out = NULL;
+    char name[48];
+    bool prepare = s && !s->prepared && s->runs + 1 >= 2;
+    int queries = 2 + (prepare ? 1 : 0), ok;
+
+    if (s && !s->prepared)
+        s->runs++;
+    if (!PQenterPipelineMode(c->pg))
+        return NULL;
+    atomic_fetch_add(&statements_sent, 1);
+    atomic_fetch_add(&round_trips, 1);
+    ok = PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    if (ok && s && (prepare || s->prepared))
+        stmt_name(s, name, sizeof(name));
+    if (ok && prepare)
+        ok = PQsendPrepare(c->pg, name, sql, n, NULL);
+    if (ok)
+        ok = s && (prepare || s->prepared)
+                 ? PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0)
+                 : PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+    if (!ok || !PQpipelineSync(c->pg)) {
+        c->broken = true;
+        return NULL;
+    }
+    /* One result (then NULL) per query, then the sync's. */
+    for (int i = 0; i < queries; i++) {
+        r = wait_result(c, why);
+        if (!r) {
+            c->broken = true;
+            PQclear(out);
+            return NULL;
+        }
+        if (i == 1 && prepare) {
+            if (PQresultStatus(r) == PGRES_COMMAND_OK)
+                s->prepared = true;
+            else
+                stmt_check(s, r);
+        }
+        if (out && PQresultStatus(out) == PGRES_FATAL_ERROR) {
+            PQclear(r); /* keep the first error */
+            continue;
+        }
+        PQclear(out);
+        out = r; /* in the end: the statement's own */
+    }
+    r = wait_result(c, why); /* PGRES_PIPELINE_SYNC */
+    PQclear(r);
+    if (!PQexitPipelineMode(c->pg))
+        c->broken = true;
+    if (s && s->prepared && out && PQresultStatus(out) == PGRES_FATAL_ERROR)
+        stmt_check(s, out);
+    return out;
+}
+
 static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *params,
                      orch_err_t *why)
 {
@@ -386,9 +458,24 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
     *why = ORCH_OK;
     if (n >= 0 && !atomic_load(&prepare_off))
         s = stmts_find(c, sql);
+    if (c->begin_pending) {
+        /* A lazy unit of work's first statement: BEGIN travels with it, in one round trip. */
+        c->begin_pending = false;
+        if (n < 0) {
+            /* Plain SQL: one simple-protocol string (the last result is the statement's). */
+            char *both = orch_asprintf("BEGIN; %s", sql);
+            atomic_fetch_add(&statements_sent, 1);
+            atomic_fetch_add(&round_trips, 1);
+            ok = PQsendQuery(c->pg, both);
+            free(both);
+            return ok ? wait_result(c, why) : NULL;
+        }
+        return run_with_begin(c, s, sql, n, params, why);
+    }
     if (s && !s->prepared && ++s->runs >= 2) {
         /* Seen before: prepare it (one extra round trip, once per session). */
         stmt_name(s, name, sizeof(name));
+        atomic_fetch_add(&round_trips, 1);
         if (!PQsendPrepare(c->pg, name, sql, n, NULL))
             return NULL;
         r = wait_result(c, why);
@@ -400,6 +487,7 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
         s->prepared = true;
     }
     atomic_fetch_add(&statements_sent, 1);
+    atomic_fetch_add(&round_trips, 1);
     if (s && s->prepared) {
         stmt_name(s, name, sizeof(name));
         ok = PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0);

@@ -18,6 +18,7 @@ typedef struct db_conn {
     struct db_stmts *stmts; /* statements prepared on this session (owned; NULL = none) */
     bool broken;            /* set by callers on connection-level errors */
     const orch_ctx_t *ctx;  /* the borrower's context: deadline and cancellation */
+    bool begin_pending;     /* a lazy unit of work: BEGIN goes out before the next query */
 } db_conn_t;
 
 /* conninfo: libpq keyword/value string or URI (copied). size >= 1. */
@@ -49,6 +50,12 @@ int db_pool_in_use(db_pool_t *pool, int *size);
 /* Statements sent by this process so far (all pools): a test counts them to prove that a
  * load takes a fixed number whatever the data's size. */
 unsigned long db_statements_sent(void);
+/* Database round trips made by this process so far (every query, prepare, BEGIN and
+ * ROLLBACK sent through this file and the LISTEN connection; a multi-statement string is
+ * one). Exported as orch_db_round_trips_total. */
+unsigned long db_round_trips(void);
+/* Counts one round trip made outside this file (db/listen.c). */
+void db_round_trip_count(void);
 
 /* Runs sql (no parameters) and checks for PGRES_COMMAND_OK / TUPLES_OK; on failure sets err
  * via db_error_from_result and marks the connection broken when it is. Caller PQclears a

@@ -20,6 +20,12 @@ struct orch_tx {
 
 orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
                         orch_error_t *err);
+orch_err_t db__tx_begin_lazy(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
+                             orch_error_t *err);
+bool db__tx_used(const orch_tx_t *tx);
+orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
+                                    const orch_step_commit_t *parts, size_t n,
+                                    orch_commit_result_t *res, orch_error_t *err);
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err);
 void db__tx_rollback(orch_tx_t *tx);
 orch_err_t db__idem_claim(orch_tx_t *tx, const char *request_id, const char *method,
@@ -93,7 +99,8 @@ orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const ch
                                const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
                                orch_error_t *err);
 orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                int lease_ms, orch_error_t *err);
+                                int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
+                                orch_error_t *err);
 orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                            orch_error_t *err);
 orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,

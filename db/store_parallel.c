@@ -126,8 +126,8 @@ orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease
         rc = db_execp(tx->conn,
                       "WITH b AS (INSERT INTO processes (workflow_id, workflow_version, "
                       "  parent_process_id, branch_key, product_id, created_by, is_task, "
-                      "  assignee) SELECT workflow_id, workflow_version, process_id, $2, "
-                      "  product_id, created_by, is_task, assignee FROM processes WHERE "
+                      "  assignee, state) SELECT workflow_id, workflow_version, process_id, $2, "
+                      "  product_id, created_by, is_task, assignee, $3::jsonb FROM processes WHERE "
                       "  process_id = $1 ON CONFLICT (parent_process_id, branch_key) WHERE "
                       "  parent_process_id IS NOT NULL DO NOTHING RETURNING process_id) "
                       "INSERT INTO input_states (process_id, input_type, inputs, given_by) "

@@ -177,34 +177,49 @@ out:
 }
 
 orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                int lease_ms, orch_error_t *err)
+                                int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
+                                orch_error_t *err)
 {
     conn_ref_t r;
+    PGresult *res = NULL;
     char iv[64];
+    char *ids = NULL;
     orch_err_t rc;
 
+    *paused = false;
     ms_interval(iv, sizeof(iv), lease_ms);
+    {
+        const char **v = orch_calloc(nheld + 1, sizeof(*v));
+        for (size_t i = 0; i < nheld; i++)
+            v[i] = held[i];
+        ids = db__array(v, nheld);
+        free(v);
+    }
     rc = conn_get(st, NULL, ctx, &r, err);
     if (rc)
-        return rc;
-    rc = db_execp(r.c, "UPDATE replicas SET heartbeat_time = now() WHERE replica_id = $1", 1,
-                  (const char *[]){replica_id}, NULL, err);
-    if (rc)
         goto out;
-    /* Renew what we hold, never past a step's deadline: a hung step loses its lease there.
-     * Only leases with a step running: a claim whose answer was lost with its connection
-     * (no worker of ours knows it) must end with its first lease, not live as long as we do. */
+    /* The heartbeat, the pause switch (refreshing the engine's memory of it even when a
+     * notification was lost), and the renewal of what we hold, in one round trip: never past
+     * a step's deadline (a hung step loses its lease there), and only the processes our
+     * workers hold in memory: a claim whose answer was lost with its connection (no worker
+     * of ours knows it) must end with its first lease, not live as long as we do. */
     rc = db_execp(r.c,
-                  "UPDATE processes SET lease_expires_time = least(now() + $2::interval, "
+                  "WITH h AS (UPDATE replicas SET heartbeat_time = now() WHERE replica_id = $1), "
+                  "l AS (UPDATE processes SET lease_expires_time = least(now() + $2::interval, "
                   "coalesce(deadline_time, 'infinity')), next_run_time = least(now() + "
                   "$2::interval, coalesce(deadline_time, 'infinity')) "
                   "WHERE lease_owner = $1 AND lease_expires_time > now() "
-                  "AND running_step_key IS NOT NULL",
-                  2, (const char *[]){replica_id, iv}, NULL, err);
+                  "AND process_id = ANY ($3::uuid[])) "
+                  "SELECT paused FROM engine_settings",
+                  3, (const char *[]){replica_id, iv, ids}, &res, err);
     if (rc)
         goto out;
+    *paused = PQntuples(res) == 1 && boolv(res, 0, 0);
+    PQclear(res);
+    res = NULL;
     /* Steps that overran their time-out: failed, by whichever replica sees it first, with
      * a failed audit row for the step that was running. */
+    // clang-format off
     rc = db_exec(
         r.c,
         "WITH t AS (SELECT process_id FROM processes WHERE deadline_time < now() AND runnable "
@@ -230,15 +245,10 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
         "  'details', '{}'::jsonb), 'engine' FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
         "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
-        "'old_status', 'running', 'new_status', 'failed', 'step_key', running_step_key) FROM u",
-        NULL, err);
-    if (rc)
-        goto out;
-    /* Due processes whose workflow version no live replica has: failed with a clear reason
-     * (the claim query of every replica skips them). */
-    // clang-format off
-    rc = db_exec(
-        r.c,
+        "'old_status', 'running', 'new_status', 'failed', 'step_key', running_step_key) FROM u; "
+    /* ... and, in the same round trip (one simple-protocol string), due processes whose
+     * workflow version no live replica has: failed with a clear reason (the claim query of
+     * every replica skips them). */
         "WITH t AS (SELECT p.process_id FROM processes p WHERE p.runnable "
         "  AND p.next_run_time <= now() - interval '1 second' AND NOT EXISTS (SELECT 1 FROM "
         "  replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
@@ -261,7 +271,9 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
         NULL, err);
     // clang-format on
 out:
+    PQclear(res);
     conn_put(&r);
+    free(ids);
     return rc;
 }
 
@@ -294,6 +306,42 @@ orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *
 
 /* ---- claim, step, commit --------------------------------------------------------------------- */
 
+/* "{a,b}" (a text[] as PostgreSQL prints it, keys are plain identifiers with dots) into
+ * an array; *out: owned strings. */
+static void parse_keys(const char *txt, char ***out, size_t *n)
+{
+    size_t cap = 8;
+    *out = orch_calloc(cap, sizeof(char *));
+    *n = 0;
+    if (!txt || *txt != '{')
+        return;
+    txt++;
+    while (*txt && *txt != '}') {
+        char buf[512];
+        size_t len = 0;
+        bool quoted = *txt == '"';
+        if (quoted)
+            txt++;
+        while (*txt && (quoted ? *txt != '"' : (*txt != ',' && *txt != '}'))) {
+            if (quoted && *txt == '\\' && txt[1])
+                txt++;
+            if (len + 1 < sizeof(buf))
+                buf[len++] = *txt;
+            txt++;
+        }
+        if (quoted && *txt == '"')
+            txt++;
+        buf[len] = '\0';
+        if (*n + 1 >= cap) {
+            cap *= 2;
+            *out = orch_realloc(*out, cap * sizeof(char *));
+        }
+        (*out)[(*n)++] = orch_strdup(buf);
+        if (*txt == ',')
+            txt++;
+    }
+}
+
 orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                              int lease_ms, int max, orch_claim_t *out, size_t *n, orch_error_t *err)
 {
@@ -308,22 +356,46 @@ orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char
     rc = conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
+    /* Everything the worker needs for the whole stretch comes back here: it never reads
+     * the process again while it holds the lease. */
+    /* When the row knows the next step (next_step_key, left by the engine's last commit),
+     * the claim also shows it running, with its deadline and the status change, as
+     * process_step_begin would: the stretch's first step costs no round trip of its own. */
     rc = db_execp(
         r.c,
-        "UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
-        "  lease_expires_time = now() + $2::interval, next_run_time = now() + $2::interval, "
-        "  claim_count = p.claim_count + 1, update_time = now() "
-        "FROM (SELECT process_id FROM processes "
+        "WITH c AS (SELECT process_id, last_status AS old_status, next_step_key IS NOT NULL AS "
+        "       known, now() + make_interval(secs => coalesce(next_step_timeout_ms, 0) / "
+        "       1000.0) AS deadline FROM processes "
         "       WHERE runnable AND next_run_time <= now() "
         "         AND (deadline_time IS NULL OR deadline_time > now()) "
         "         AND (workflow_id, workflow_version) IN "
         "             (SELECT workflow_id, version FROM replica_workflow_versions "
         "               WHERE replica_id = $1) "
         "         AND NOT (SELECT paused FROM engine_settings) "
-        "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED) c "
-        "WHERE p.process_id = c.process_id "
+        "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED), "
+        "u AS (UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
+        "  lease_expires_time = CASE WHEN c.known THEN least(now() + $2::interval, c.deadline) "
+        "    ELSE now() + $2::interval END, "
+        "  next_run_time = CASE WHEN c.known THEN least(now() + $2::interval, c.deadline) "
+        "    ELSE now() + $2::interval END, "
+        "  claim_count = p.claim_count + 1, update_time = now(), "
+        "  running_step_key = CASE WHEN c.known THEN p.next_step_key END, "
+        "  running_step_name = CASE WHEN c.known THEN p.next_step_name END, "
+        "  deadline_time = CASE WHEN c.known THEN c.deadline ELSE p.deadline_time END, "
+        "  last_status = CASE WHEN c.known THEN 'running' ELSE p.last_status END, "
+        "  last_event_sequence = p.last_event_sequence + CASE WHEN c.known AND "
+        "    c.old_status <> 'running' THEN 1 ELSE 0 END "
+        "FROM c WHERE p.process_id = c.process_id "
         "RETURNING p.process_id, p.lease_token, (SELECT name FROM workflows w WHERE "
-        "  w.workflow_id = p.workflow_id), p.workflow_version, p.last_status",
+        "  w.workflow_id = p.workflow_id), p.workflow_version, c.old_status, p.state::text, "
+        "  p.done_keys::text, p.retry_count, coalesce(p.parent_process_id::text, ''), "
+        "  p.branch_key, CASE WHEN c.known THEN p.running_step_key END AS announced, "
+        "  clock_timestamp()::text, p.last_event_sequence, c.known), "
+        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "  'old_status', old_status, 'new_status', 'running', 'step_key', announced) "
+        "  FROM u WHERE known AND old_status <> 'running') "
+        "SELECT * FROM u",
         3, (const char *[]){replica_id, iv, lim}, &res, err);
     if (rc)
         goto out;
@@ -335,6 +407,20 @@ orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char
         snprintf(c->workflow, sizeof(c->workflow), "%s", PQgetvalue(res, i, 2));
         c->version = (int)llv(res, i, 3);
         snprintf(c->status, sizeof(c->status), "%s", PQgetvalue(res, i, 4));
+        c->state = jsonv(res, i, 5);
+        if (!json_is_object(c->state)) {
+            json_decref(c->state);
+            c->state = json_object();
+        }
+        parse_keys(PQgetvalue(res, i, 6), &c->done, &c->ndone);
+        c->retry_count = (int)llv(res, i, 7);
+        snprintf(c->parent_id, sizeof(c->parent_id), "%s", PQgetvalue(res, i, 8));
+        c->branch_key = dupv(res, i, 9);
+        if (!PQgetisnull(res, i, 10)) {
+            snprintf(c->announced, sizeof(c->announced), "%s", PQgetvalue(res, i, 10));
+            snprintf(c->step_started, sizeof(c->step_started), "%s", PQgetvalue(res, i, 11));
+            snprintf(c->status, sizeof(c->status), "running");
+        }
     }
 out:
     PQclear(res);
@@ -545,6 +631,80 @@ out:
     return rc;
 }
 
+static const char *const commit_modes[] = {"release", "keep", "next"};
+
+orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
+                                    const orch_step_commit_t *parts, size_t n,
+                                    orch_commit_result_t *res, orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *pr = NULL;
+    json_t *arr = json_array();
+    char *text = NULL;
+    orch_err_t rc;
+
+    memset(res, 0, n * sizeof(*res));
+    for (size_t i = 0; i < n; i++) {
+        const orch_step_commit_t *c = &parts[i];
+        json_t *subs = json_array();
+        json_t *o;
+        for (size_t k = 0; k < c->nsubscriptions; k++)
+            json_array_append_new(subs, json_string(c->subscriptions[k]));
+        o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b, s:b, s:I, s:i, "
+                      "s:s, s:o, s:s, s:i}",
+                      "pid", c->process_id, "tok", (json_int_t)c->lease_token, "old_status",
+                      c->old_status, "status", c->process_status, "key", c->step_key, "name",
+                      c->step_name, "step_status", c->step_status, "state",
+                      c->state ? (json_t *)c->state : json_null(), "delta",
+                      c->delta ? (json_t *)c->delta : json_null(), "error",
+                      c->error ? (json_t *)c->error : json_null(), "runnable", c->runnable,
+                      "finished", c->finished, "delay_ms",
+                      (json_int_t)(c->next_run_delay_ms > 0 ? c->next_run_delay_ms : 0), "retry",
+                      c->retry_count, "by", c->executed_by ? c->executed_by : "", "subs", subs,
+                      "mode", commit_modes[c->mode], "lease_ms", c->lease_ms);
+        orch_assert(o != NULL);
+        if (c->start_time && *c->start_time)
+            json_object_set_new(o, "start", json_string(c->start_time));
+        if (c->next_key) {
+            json_object_set_new(o, "next_key", json_string(c->next_key));
+            json_object_set_new(o, "next_name", json_string(c->next_name));
+            json_object_set_new(o, "next_timeout_ms", json_integer(c->next_timeout_ms));
+        }
+        json_array_append_new(arr, o);
+    }
+    text = json_dumps(arr, JSON_COMPACT);
+    rc = conn_get(st, tx, NULL, &r, err);
+    if (rc)
+        goto out;
+    rc = db_execp(r.c,
+                  "SELECT ok, reason, event_sequence, paused, lease_token, step_started "
+                  "FROM orch_commit_steps($1::jsonb)",
+                  1, (const char *[]){text}, &pr, err);
+    if (rc)
+        goto out;
+    if ((size_t)PQntuples(pr) != n) {
+        rc = orch_error_set(err, ORCH_INTERNAL, "DATABASE_ERROR",
+                            "the step commit answered %d rows for %zu steps", PQntuples(pr), n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        res[i].ok = boolv(pr, (int)i, 0);
+        if (!res[i].ok) {
+            snprintf(res[i].reason, sizeof(res[i].reason), "%s", PQgetvalue(pr, (int)i, 1));
+            res[i].lease_lost = strcmp(res[i].reason, "LEASE_LOST") == 0;
+        }
+        res[i].event_sequence = llv(pr, (int)i, 2);
+        res[i].paused = boolv(pr, (int)i, 3);
+        snprintf(res[i].step_started, sizeof(res[i].step_started), "%s", PQgetvalue(pr, (int)i, 5));
+    }
+out:
+    PQclear(pr);
+    conn_put(&r);
+    free(text);
+    json_decref(arr);
+    return rc;
+}
+
 orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
                                orch_error_t *err)
 {
@@ -572,42 +732,80 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
                               orch_error_t *err)
 {
     PGresult *res = NULL;
-    char ver[16];
+    char ver[16], lease_iv[64] = "", step_iv[64] = "";
     char *input = json_text(np->initial_state);
+    orch_process_lease_t *l = np->lease;
+    const orch_process_lease_t *f = l ? l : np->first; /* the first step, when known */
+    char tms[16] = "";
     orch_err_t rc;
 
     process_id[0] = '\0';
     snprintf(ver, sizeof(ver), "%d", np->version);
-    rc = db_execp(tx->conn,
-                  "INSERT INTO processes (workflow_id, workflow_version, product_id, created_by, "
-                  "note, is_task, last_event_sequence) SELECT w.workflow_id, $2, $3, $4, $5, "
-                  "w.is_task, 1 FROM workflows w JOIN workflow_versions v ON v.workflow_id = "
-                  "w.workflow_id AND v.version = $2 WHERE w.name = $1 RETURNING process_id",
-                  5,
-                  (const char *[]){np->workflow, ver, np->product_id, np->created_by,
-                                   np->note && *np->note ? np->note : NULL},
-                  &res, err);
+    if (f)
+        snprintf(tms, sizeof(tms), "%d", f->timeout_ms > 0 ? f->timeout_ms : 300000);
+    if (l) {
+        ms_interval(lease_iv, sizeof(lease_iv), l->lease_ms);
+        ms_interval(step_iv, sizeof(step_iv), l->timeout_ms);
+    }
+    /* One statement: the process (with its state on the row), its initial input and its
+     * first event. Leased ($7 set): created running its first step under a lease of this
+     * replica, exactly as a claim plus process_step_begin would leave it, so no other
+     * replica takes it and the creator hands it to a local worker at commit. Else runnable
+     * for anyone, and the workers are woken at commit. */
+    rc = db_execp(
+        tx->conn,
+        "WITH p AS (INSERT INTO processes (workflow_id, workflow_version, product_id, "
+        "  created_by, note, is_task, last_event_sequence, state, last_status, lease_owner, "
+        "  lease_token, lease_expires_time, next_run_time, claim_count, running_step_key, "
+        "  running_step_name, deadline_time, next_step_key, next_step_name, "
+        "  next_step_timeout_ms) "
+        "  SELECT w.workflow_id, $2, $3, $4, $5, w.is_task, CASE WHEN $7::uuid IS NULL THEN 1 "
+        "  ELSE 2 END, coalesce($6::jsonb, '{}'), CASE WHEN $7::uuid IS NULL THEN 'created' "
+        "  ELSE 'running' END, $7::uuid, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) "
+        "  ELSE now() END, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN $9 END, CASE WHEN $7::uuid IS NOT NULL THEN $10 "
+        "  END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + $11::interval END, $9, $10, $12::int "
+        "  FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.workflow_id AND "
+        "  v.version = $2 WHERE w.name = $1 AND NOT ($13::boolean AND (SELECT paused FROM "
+        "  engine_settings)) RETURNING process_id, lease_token), "
+        "i AS (INSERT INTO input_states (process_id, input_type, inputs, given_by) "
+        "  SELECT process_id, 'initial_state', coalesce($6::jsonb, '{}'), $4 FROM p), "
+        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "  SELECT process_id, 1, 'process_created', jsonb_build_object('workflow', $1::text, "
+        "  'version', $2::int) FROM p UNION ALL "
+        "  SELECT process_id, 2, 'status_changed', jsonb_build_object('old_status', 'created', "
+        "  'new_status', 'running', 'step_key', $9::text) FROM p WHERE $7::uuid IS NOT NULL) "
+        "SELECT p.process_id, p.lease_token, now()::text, CASE WHEN $7::uuid IS NULL AND "
+        "  p.process_id IS NOT NULL THEN pg_notify('orch_engine', '') END, g.paused "
+        "FROM engine_settings g LEFT JOIN p ON true",
+        13,
+        (const char *[]){np->workflow, ver, np->product_id, np->created_by,
+                         np->note && *np->note ? np->note : NULL, input ? input : "{}",
+                         l ? l->owner : NULL, l ? lease_iv : NULL, f ? f->step_key : NULL,
+                         f ? f->step_name : NULL, l ? step_iv : NULL, f ? tms : NULL,
+                         np->refuse_if_paused ? "true" : "false"},
+        &res, err);
     if (rc)
         goto out;
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0) && np->refuse_if_paused && boolv(res, 0, 4)) {
+        rc = orch_error_set(err, ORCH_UNAVAILABLE, "ENGINE_PAUSED",
+                            "the engine is paused; start again after ResumeEngine");
+        goto out;
+    }
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
         rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
                             "version %d of workflow %s is not registered", np->version,
                             np->workflow);
         goto out;
     }
     snprintf(process_id, 37, "%s", PQgetvalue(res, 0, 0));
-    rc = db_execp(tx->conn,
-                  "INSERT INTO input_states (process_id, input_type, inputs, given_by) "
-                  "VALUES ($1, 'initial_state', $2::jsonb, $3)",
-                  3, (const char *[]){process_id, input ? input : "{}", np->created_by}, NULL, err);
-    if (!rc)
-        rc = db_execp(tx->conn,
-                      "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
-                      "($1, 1, 'process_created', jsonb_build_object('workflow', $2::text, "
-                      "'version', $3::int))",
-                      3, (const char *[]){process_id, np->workflow, ver}, NULL, err);
-    if (!rc)
-        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+    if (l) {
+        l->token = llv(res, 0, 1);
+        snprintf(l->step_started, sizeof(l->step_started), "%s", PQgetvalue(res, 0, 2));
+    }
 out:
     if (rc)
         process_id[0] = '\0';

@@ -467,6 +467,26 @@ orch_err_t db__schedule_fire_due(orch_store_t *st, const orch_ctx_t *ctx, const 
 {
     orch_err_t rc = ORCH_OK;
     *fired = 0;
+    {
+        /* Most ticks find nothing due: one autocommit look (one round trip) instead of a
+         * unit of work (two). */
+        db_store_t *ds = (db_store_t *)st;
+        db_conn_t *c = NULL;
+        PGresult *res = NULL;
+        bool due;
+        rc = db_pool_acquire(ds->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+        if (rc)
+            return rc;
+        rc = db_exec(c,
+                     "SELECT EXISTS (SELECT 1 FROM schedules WHERE enabled AND next_run_time "
+                     "<= now())",
+                     &res, err);
+        due = !rc && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        db_pool_release(ds->pool, c);
+        if (rc || !due)
+            return rc;
+    }
     for (int i = 0; i < max; i++) {
         orch_tx_t *tx = NULL;
         int one = 0;

@@ -18,11 +18,9 @@ orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         return rc;
-    rc = db_exec(c, "BEGIN", NULL, err);
-    if (rc) {
-        db_pool_release(s->pool, c);
-        return rc;
-    }
+    /* BEGIN travels with the first statement (db/pool.c): one round trip less per unit of
+     * work. */
+    c->begin_pending = true;
     tx = orch_calloc(1, sizeof(*tx));
     tx->store = s;
     tx->conn = c;
@@ -30,9 +28,20 @@ orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out
     return ORCH_OK;
 }
 
+orch_err_t db__tx_begin_lazy(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
+                             orch_error_t *err)
+{
+    return db__tx_begin(st, ctx, out, err); /* every unit of work begins lazily */
+}
+
+bool db__tx_used(const orch_tx_t *tx)
+{
+    return tx && !tx->conn->begin_pending;
+}
+
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err)
 {
-    orch_err_t rc = db_exec(tx->conn, "COMMIT", NULL, err);
+    orch_err_t rc = tx->conn->begin_pending ? ORCH_OK : db_exec(tx->conn, "COMMIT", NULL, err);
     db_pool_release(tx->store->pool, tx->conn); /* rolls back if COMMIT failed */
     free(tx);
     return rc;

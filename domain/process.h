@@ -61,7 +61,9 @@ void orch_process_free(orch_process_t *p); /* NULL ok */
  * input. Borrowed from p. */
 const json_t *orch_process_current_state(const orch_process_t *p);
 
-/* A process claimed by a worker. */
+/* A process claimed by a worker, with everything its steps need (the claim reads it from
+ * the process row in the same round trip): the worker keeps it in memory for the whole
+ * stretch and never reads it back. Owned fields are freed by orch_claim_cleanup. */
 typedef struct orch_claim {
     char process_id[37];
     int64_t lease_token;
@@ -69,7 +71,23 @@ typedef struct orch_claim {
     int version;
     char status[32];
     char step_started[64]; /* set by process_step_begin: the database's clock */
+    json_t *state;         /* owned: the current state (processes.state) */
+    char **done;           /* owned: keys of the steps done, in commit order */
+    size_t ndone;
+    int retry_count;
+    char parent_id[37];  /* "" = a top-level process */
+    char *branch_key;    /* owned; NULL = not a parallel branch */
+    char announced[256]; /* the step the claim showed running ("" = none: show it first) */
 } orch_claim_t;
+
+void orch_claim_cleanup(orch_claim_t *c); /* frees the owned fields; NULL ok */
+
+/* After a step's commit, the lease is: */
+typedef enum orch_commit_mode {
+    ORCH_COMMIT_RELEASE, /* given up (the process waits, ends, or anyone may take it) */
+    ORCH_COMMIT_KEEP,    /* kept with no step running (the stretch yields) */
+    ORCH_COMMIT_NEXT,    /* kept, and the next step is shown running with its deadline */
+} orch_commit_mode_t;
 
 /* One step's outcome, committed with orch_store_ops.process_commit_step. Borrowed. */
 typedef struct orch_step_commit {
@@ -86,7 +104,22 @@ typedef struct orch_step_commit {
     const char *executed_by;
     const char (*subscriptions)[37]; /* linked to the process */
     size_t nsubscriptions;
+    /* What happens to the lease (orch_store_ops.process_commit_steps only; the older
+     * process_commit_step always releases it). */
+    orch_commit_mode_t mode;
+    const char *next_key, *next_name; /* ORCH_COMMIT_NEXT: the step that runs next */
+    int next_timeout_ms, lease_ms;    /* NEXT: its time-out; NEXT, KEEP: the lease length */
 } orch_step_commit_t;
+
+/* The answer to one part of process_commit_steps. */
+typedef struct orch_commit_result {
+    bool ok;
+    bool lease_lost;        /* the fence failed: the lease moved on */
+    bool paused;            /* the engine is paused: a NEXT or KEEP part was released */
+    int64_t event_sequence; /* the last event written */
+    char step_started[64];  /* NEXT: the next step's start, by the database's clock */
+    char reason[256];       /* !ok: why */
+} orch_commit_result_t;
 
 /* A branch process of a parallel step, as the join reads it. Owned by the record; free an
  * array of them with orch_branch_rows_free. */
@@ -116,7 +149,24 @@ typedef struct orch_process_new {
     const char *product_id;        /* NULL = none */
     const char *created_by, *note; /* NULL = none */
     const json_t *initial_state;
+    /* Non-NULL: the process is created leased to this replica with its first step shown
+     * running (the creator hands it to a local worker at commit: no claim, no poll). */
+    struct orch_process_lease *lease;
+    /* Unleased: the first step (step_key, step_name, timeout_ms), so that the claim that
+     * takes the process shows it running at once. NULL = unknown. */
+    const struct orch_process_lease *first;
+    /* UNAVAILABLE ENGINE_PAUSED when the engine is paused, checked in the same statement. */
+    bool refuse_if_paused;
 } orch_process_new_t;
+
+/* The lease a new process is created with (orch_process_new_t.lease). */
+typedef struct orch_process_lease {
+    const char *owner;                /* replica id */
+    const char *step_key, *step_name; /* the first step */
+    int timeout_ms, lease_ms;
+    int64_t token;         /* out: the lease token */
+    char step_started[64]; /* out: the first step's start, by the database's clock */
+} orch_process_lease_t;
 
 /* A page request of ListProcesses. */
 typedef struct orch_process_query {

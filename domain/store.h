@@ -65,11 +65,19 @@ typedef struct orch_store_ops {
     orch_err_t (*catalog_refresh)(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
                                   orch_error_t *err);
 
-    /* Units of work. commit and rollback free tx (commit also on failure). */
+    /* Units of work. commit and rollback free tx (commit also on failure). BEGIN goes out
+     * with the first statement (one round trip for both), so an untouched unit of work costs
+     * none. */
     orch_err_t (*tx_begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
                            orch_error_t *err);
     orch_err_t (*tx_commit)(orch_tx_t *tx, orch_error_t *err);
     void (*tx_rollback)(orch_tx_t *tx); /* NULL ok */
+    /* The same as tx_begin, named for callers that rely on its laziness (the engine opens
+     * one per step and uses tx_used to see whether the step wrote through the store). */
+    orch_err_t (*tx_begin_lazy)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
+                                orch_error_t *err);
+    /* Whether anything ran in tx (a lazy one: whether BEGIN was sent). */
+    bool (*tx_used)(const orch_tx_t *tx);
 
     /* Idempotency of state-changing calls. idem_claim records request_id for (method, hash)
      * inside tx; a concurrent duplicate waits until tx ends. On REPLAY, *response is the
@@ -163,13 +171,18 @@ typedef struct orch_store_ops {
     /* Heartbeat and housekeeping, every few seconds per replica: heartbeat_time, renews the
      * leases this replica holds (never past a step's deadline_time), fails processes whose
      * step overran its deadline and due processes whose version no live replica has. */
+    /* held: the processes this replica's workers hold in memory (running or waiting in its
+     * local list); only their leases are renewed. *paused: the pause switch as read now. */
     orch_err_t (*engine_heartbeat)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                   int lease_ms, orch_error_t *err);
+                                   int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
+                                   orch_error_t *err);
     /* Clean stop: draining/stop_time, releases every lease held, forgets its versions. */
     orch_err_t (*engine_stop)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                               orch_error_t *err);
     /* Claims up to max runnable, due processes of versions this replica has, unless the
-     * engine is paused (FOR UPDATE SKIP LOCKED; lease of lease_ms). */
+     * engine is paused (FOR UPDATE SKIP LOCKED; lease of lease_ms), in one statement that
+     * also returns each one's state, done keys, retry count and branch (orch_claim_t: the
+     * caller cleans each up with orch_claim_cleanup). */
     orch_err_t (*process_claim)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                                 int lease_ms, int max, orch_claim_t *out, size_t *n,
                                 orch_error_t *err);
@@ -186,6 +199,15 @@ typedef struct orch_store_ops {
      * ABORTED LEASE_LOST when the lease moved on: the caller must roll tx back. */
     orch_err_t (*process_commit_step)(orch_tx_t *tx, const orch_step_commit_t *c,
                                       orch_error_t *err);
+    /* Commits the steps of n processes in one round trip (orch_commit_steps, migration
+     * 0011), each part in its own subtransaction: a lost fence or an SQL error fails that
+     * part only (res[i].ok false), the rest commits. tx NULL: one transaction of its own (a
+     * group commit); else inside tx, which holds the step's own writes (the caller rolls tx
+     * back when res[0] is not ok). Returns an error only when the statement itself failed
+     * (then nothing committed). res: n entries. */
+    orch_err_t (*process_commit_steps)(orch_store_t *st, orch_tx_t *tx,
+                                       const orch_step_commit_t *parts, size_t n,
+                                       orch_commit_result_t *res, orch_error_t *err);
     /* Gives a claimed process back without a step (stopping, paused): runnable now. */
     orch_err_t (*process_release)(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
                                   orch_error_t *err);

@@ -22,6 +22,9 @@ typedef struct srv_app {
     struct srv_watch *watch;
     /* The workflow versions this replica runs (domain/engine), read-only after start. */
     const struct orch_registry *registry;
+    /* This replica's engine (domain/engine/worker.h): StartProcess hands a new process to
+     * an idle worker of it. NULL when not running. */
+    struct orch_engine *engine;
 } srv_app_t;
 
 /* Health watchers: created before the server starts, freed after it stopped. */
@@ -33,7 +36,7 @@ struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms, int max_total, int
 void srv_watch_free(struct srv_watch *h);
 /* Stops the hub thread (no more sends); the drain then ends the streams. NULL ok. */
 void srv_watch_stop(struct srv_watch *h);
-void srv_watch_notify(void *arg, const char *channel);
+void srv_watch_notify(void *arg, const char *channel, const char *payload);
 int srv_watch_count(struct srv_watch *h);
 
 /* Readiness may have changed (database, drain): tell every Watch stream whose status did. */

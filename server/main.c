@@ -144,12 +144,13 @@ static int stop_pipe_wait(void)
 }
 
 /* Another replica changed a product (or we reconnected and may have missed it). */
-static void on_catalog_changed(void *arg, const char *channel)
+static void on_catalog_changed(void *arg, const char *channel, const char *payload)
 {
     srv_app_t *app = arg;
     orch_error_t err;
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
     (void)channel;
+    (void)payload;
     orch_error_init(&err);
     if (app->store->ops->catalog_refresh(app->store, &ctx, app->catalog, &err))
         orch_warn("catalog", "cannot refresh the catalogue: %s", err.message);
@@ -160,6 +161,7 @@ static void collect_pool(void *arg)
     int size = 0, used = db_pool_in_use(arg, &size);
     orch_metrics_set("orch_db_pool_connections_in_use", "", used);
     orch_metrics_set("orch_db_pool_connections", "", size);
+    orch_metrics_set("orch_db_round_trips_total", "", (double)db_round_trips());
 }
 
 /* Processes by status and task-ness, from the database, at each scrape. */
@@ -204,16 +206,34 @@ static void metrics_describe_all(void)
     orch_metrics_describe("orch_step_duration_seconds", ORCH_METRIC_HISTOGRAM,
                           "Claim to commit of one step, by workflow");
     orch_metrics_describe("orch_process_claims_total", ORCH_METRIC_COUNTER,
-                          "Processes claimed by this replica's workers");
+                          "Processes claimed by this replica's workers (one per stretch started "
+                          "from a claim or a StartProcess hand-off, not one per step)");
     orch_metrics_describe("orch_step_commits_refused_total", ORCH_METRIC_COUNTER,
                           "Step commits refused because the lease had moved on (fencing)");
+    orch_metrics_describe("orch_db_round_trips_total", ORCH_METRIC_COUNTER,
+                          "Database round trips this replica made (every query, prepare, BEGIN, "
+                          "ROLLBACK and LISTEN; a batch or multi-statement string is one)");
+    orch_metrics_describe("orch_process_handoffs_total", ORCH_METRIC_COUNTER,
+                          "New processes StartProcess handed to an idle local worker (also "
+                          "counted in orch_process_claims_total)");
+    orch_metrics_describe("orch_claim_batches_total", ORCH_METRIC_COUNTER,
+                          "Claim statements that returned at least one process");
+    orch_metrics_describe("orch_group_commit_batches_total", ORCH_METRIC_COUNTER,
+                          "Step commits sent by the group committer (one transaction each)");
+    orch_metrics_describe("orch_group_commit_steps_total", ORCH_METRIC_COUNTER,
+                          "Steps committed through the group committer");
+    orch_metrics_describe("orch_group_commit_size", ORCH_METRIC_HISTOGRAM,
+                          "Steps per group commit");
+    orch_metrics_describe("orch_stretch_yields_total", ORCH_METRIC_COUNTER,
+                          "Stretches that yielded to the local list after their step or time "
+                          "bound");
 }
 
 /* A process may be waiting for a worker: wake this replica's engine. */
-static void on_engine_work(void *arg, const char *channel)
+static void on_engine_work(void *arg, const char *channel, const char *payload)
 {
     (void)channel;
-    orch_engine_wake(*(orch_engine_t **)arg);
+    orch_engine_notify(*(orch_engine_t **)arg, payload);
 }
 
 /* The start-up checks (domain/engine/lint.h): one line per problem naming the C symbol that
@@ -415,6 +435,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    app.engine = engine;
     /* Due schedules and the takeover of dead replicas' processes. */
     scheduler =
         orch_scheduler_start(app.store, orch_engine_replica_id(engine), 200, cfg.replica_dead_ms);

@@ -104,3 +104,18 @@ void orch_admin_actions_free(orch_admin_action_t *a, size_t n)
     }
     free(a);
 }
+
+void orch_claim_cleanup(orch_claim_t *c)
+{
+    if (!c)
+        return;
+    json_decref(c->state);
+    for (size_t i = 0; i < c->ndone; i++)
+        free(c->done[i]);
+    free(c->done);
+    free(c->branch_key);
+    c->state = NULL;
+    c->done = NULL;
+    c->ndone = 0;
+    c->branch_key = NULL;
+}

@@ -1,7 +1,14 @@
-/* Engine threads: claim -> load -> run one step -> fenced commit, and the heartbeat. One
- * step per claim keeps the protocol simple: after each commit the process is claimable
- * again (usually by the same worker at once), so the pause switch and the version filter of
- * the claim apply before every step. */
+/* Engine threads. A worker claims processes (several in one statement when it is idle, the
+ * extras waiting in this replica's local list under their leases) or gets one handed over by
+ * StartProcess, and runs it in a stretch: step after step under the one lease, with the
+ * state, done keys and retry count in memory (the truth while it holds the lease: nothing it
+ * wrote is read back), each step committed in one round trip that also shows the next step
+ * running. A stretch ends at a wait (input, callback, retry back-off, parallel fork, the end),
+ * a pause, a lost fence or stop, and yields to the back of the local list after
+ * STRETCH_MAX_STEPS steps or STRETCH_MAX_MS. Step commits without writes of their own go
+ * through the replica's group committer: those ready at the same moment share one
+ * transaction (one WAL flush). The heartbeat thread renews the leases held in memory.
+ * docs/ARCHITECTURE.md (Threads) has the design and its bounds. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,27 +24,110 @@
 #include "domain/ids.h"
 #include "domain/metrics.h"
 
+/* A stretch yields (to the back of the local list, keeping its lease) after this many
+ * steps or milliseconds, whichever comes first, so that the processes claimed together do
+ * not wait behind one long process. */
+#define STRETCH_MAX_STEPS 32
+#define STRETCH_MAX_MS 250
+/* A worker claims for itself and for the replica's other idle workers (at most this many)
+ * in one statement; the extras go to the local list, where those idle workers take them at
+ * once. It never claims more than the idle workers can start, so a process is not held
+ * here while another replica could run it. */
+#define CLAIM_BATCH_MAX 16
+/* A group commit holds at most this many steps. */
+#define GROUP_COMMIT_MAX 64
+/* A leader waits at most this long (microseconds) for the other workers of the replica that
+ * are in a stretch but not yet queued: their step is usually a moment from its commit, and
+ * waiting pairs the commits instead of alternating them. A lone stretch never waits. */
+#define GROUP_COMMIT_GATHER_US 300
+
+/* A process this replica holds under a lease, in the local list or in a worker's hands. */
+typedef struct job {
+    orch_claim_t c;
+    bool announced; /* its next step is already shown running (running_step_key, deadline) */
+    struct job *next;
+} job_t;
+
+/* One part waiting in the group committer. */
+typedef struct gc_wait {
+    orch_step_commit_t part;
+    orch_commit_result_t res;
+    orch_err_t rc;
+    orch_error_t err;
+    bool done;
+    struct gc_wait *next;
+} gc_wait_t;
+
+/* The test hooks, all read here (a later issue moves them out of the production binary). */
+typedef struct test_hooks {
+    const char *hold_step;  /* ORCH_TEST_HOLD_STEP: hold this step ("*": any) before commit */
+    int hold_ms;            /* ORCH_TEST_HOLD_MS: for this long (default 60000) */
+    bool no_callback_sweep; /* ORCH_TEST_NO_CALLBACK_SWEEP */
+    int hold_group_ms;      /* ORCH_TEST_HOLD_GROUP_COMMIT_MS: a batch of >= 2 waits before
+                               its round trip */
+    int group_min;          /* ORCH_TEST_GROUP_COMMIT_MIN: the first batch waits (up to 5 s)
+                               for this many steps */
+    atomic_bool group_min_pending; /* that first batch has not formed yet */
+    atomic_int fail_one;           /* ORCH_TEST_GROUP_COMMIT_FAIL_ONE: the first batch of >= 2 sends
+                                      its first part with a wrong lease token (once) */
+} test_hooks_t;
+
 struct orch_engine {
     orch_engine_config_t cfg;
     char *hostname, *build, *address;
     char replica_id[37];
     atomic_int stopping;
+    atomic_bool paused; /* the pause switch as NOTIFY and the heartbeat last told us */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    unsigned wakeups;    /* bumped by orch_engine_wake, under mu */
-    int64_t next_due_ms; /* a process this replica parked becomes due then (0 = none) */
+    unsigned wakeups;           /* bumped by orch_engine_wake, under mu */
+    int64_t next_due_ms;        /* a process this replica parked becomes due then (0 = none) */
+    job_t *ready, **ready_tail; /* the local list (FIFO), under mu */
+    size_t nready;
+    int nidle;           /* workers waiting for work, under mu */
+    int reserved;        /* of them, promised to a StartProcess in flight, under mu */
+    char (*holding)[37]; /* per worker: the process it runs ("" = none), under mu */
     pthread_t *threads;
+    struct worker_arg *args;
     int nthreads;
     pthread_t heartbeat;
     bool heartbeat_started;
-    /* Test hook: the heartbeat leaves timed-out callbacks to the built-in task, so a test
-     * of that task is not raced by it (ORCH_TEST_NO_CALLBACK_SWEEP). */
-    bool no_callback_sweep;
-    /* Test hook: hold this step ("*": every step) after it ran, before its commit
-     * (ORCH_TEST_HOLD_STEP). */
-    const char *hold_step;
-    int hold_ms;
+    /* The group committer. */
+    pthread_mutex_t gc_mu;
+    pthread_cond_t gc_cv;
+    bool gc_flushing;
+    gc_wait_t *gc_queue, **gc_tail;
+    size_t gc_n;
+    atomic_int active; /* workers in a stretch (running a step or committing one) */
+    /* The wake counter as it was before the last claim that came back empty, and when: until
+     * it moves (a NOTIFY) or the poll interval passes, another claim would find nothing
+     * either, so a worker whose stretch ended goes idle without one. Under mu. */
+    unsigned empty_seen;
+    int64_t empty_at_ms; /* 0 = no such claim */
+    test_hooks_t hooks;
 };
+
+typedef struct worker_arg {
+    orch_engine_t *e;
+    int index;
+} worker_arg_t;
+
+static void hooks_read(test_hooks_t *h)
+{
+    const char *v;
+    h->hold_step = getenv("ORCH_TEST_HOLD_STEP");
+    v = getenv("ORCH_TEST_HOLD_MS");
+    h->hold_ms = v ? atoi(v) : 60000;
+    h->no_callback_sweep = getenv("ORCH_TEST_NO_CALLBACK_SWEEP") != NULL;
+    v = getenv("ORCH_TEST_HOLD_GROUP_COMMIT_MS");
+    h->hold_group_ms = v ? atoi(v) : 0;
+    v = getenv("ORCH_TEST_GROUP_COMMIT_MIN");
+    h->group_min = v ? atoi(v) : 0;
+    atomic_store(&h->group_min_pending, h->group_min > 1);
+    atomic_store(&h->fail_one, getenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE") ? 1 : 0);
+    if (h->hold_step || h->hold_group_ms || h->group_min || atomic_load(&h->fail_one))
+        orch_warn("engine", "test hooks are set (ORCH_TEST_*): not for production");
+}
 
 static void deadline_in(struct timespec *ts, int ms)
 {
@@ -50,12 +140,19 @@ static void deadline_in(struct timespec *ts, int ms)
     }
 }
 
-/* Sleeps up to ms, or until woken (wake = true) or stopping. */
-static void idle(orch_engine_t *e, int ms, bool wake)
+static void sleep_ms(int ms)
+{
+    nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
+}
+
+/* Sleeps up to ms, or until woken (wake = true), work is in the local list, or stopping.
+ * seen: the wake counter as the caller read it BEFORE it looked for work, so a wake-up that
+ * came while it looked (its claim came back empty) is not lost. Called with mu held; returns
+ * with it held; true when the time ran out. */
+static bool idle_locked(orch_engine_t *e, int ms, bool wake, unsigned seen)
 {
     struct timespec until;
-    unsigned seen;
-    pthread_mutex_lock(&e->mu);
+    bool timed_out = false;
     /* A back-off this replica set ends sooner than the poll: look again then. */
     if (e->next_due_ms) {
         int64_t left = e->next_due_ms - orch_now_ms();
@@ -65,11 +162,16 @@ static void idle(orch_engine_t *e, int ms, bool wake)
         }
     }
     deadline_in(&until, ms);
-    seen = e->wakeups;
-    while (!atomic_load(&e->stopping) && (!wake || seen == e->wakeups))
-        if (pthread_cond_timedwait(&e->cv, &e->mu, &until) == ETIMEDOUT)
+    e->nidle++;
+    while (!atomic_load(&e->stopping) && !e->ready && (!wake || seen == e->wakeups))
+        if (pthread_cond_timedwait(&e->cv, &e->mu, &until) == ETIMEDOUT) {
+            timed_out = true;
             break;
-    pthread_mutex_unlock(&e->mu);
+        }
+    e->nidle--;
+    if (e->reserved > e->nidle)
+        e->reserved = e->nidle;
+    return timed_out;
 }
 
 void orch_engine_wake(orch_engine_t *e)
@@ -82,18 +184,119 @@ void orch_engine_wake(orch_engine_t *e)
     pthread_mutex_unlock(&e->mu);
 }
 
+void orch_engine_notify(orch_engine_t *e, const char *payload)
+{
+    if (!e)
+        return;
+    /* The pause switch travels as the payload (migration 0011); anything else, or a
+     * reconnect (NULL), is a hint that work may be waiting. */
+    if (payload && strcmp(payload, "paused") == 0)
+        atomic_store(&e->paused, true);
+    else if (payload && strcmp(payload, "running") == 0)
+        atomic_store(&e->paused, false);
+    orch_engine_wake(e);
+}
+
 const char *orch_engine_replica_id(const orch_engine_t *e)
 {
     return e->replica_id;
 }
 
+/* Puts a job at the back of the local list and wakes a worker for it. */
+static void ready_push(orch_engine_t *e, job_t *j)
+{
+    pthread_mutex_lock(&e->mu);
+    j->next = NULL;
+    *e->ready_tail = j;
+    e->ready_tail = &j->next;
+    e->nready++;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Under mu. */
+static job_t *ready_pop_locked(orch_engine_t *e)
+{
+    job_t *j = e->ready;
+    if (!j)
+        return NULL;
+    e->ready = j->next;
+    if (!e->ready)
+        e->ready_tail = &e->ready;
+    e->nready--;
+    j->next = NULL;
+    return j;
+}
+
+static void job_free(job_t *j)
+{
+    if (!j)
+        return;
+    orch_claim_cleanup(&j->c);
+    free(j);
+}
+
+bool orch_engine_reserve(orch_engine_t *e)
+{
+    bool ok = false;
+    if (!e || atomic_load(&e->stopping) || atomic_load(&e->paused))
+        return false;
+    pthread_mutex_lock(&e->mu);
+    if (e->nidle - e->reserved - (int)e->nready > 0) {
+        e->reserved++;
+        ok = true;
+    } else
+        orch_debug("engine", "no idle worker for a new process (%d idle, %d promised, %zu waiting)",
+                   e->nidle, e->reserved, e->nready);
+    pthread_mutex_unlock(&e->mu);
+    return ok;
+}
+
+void orch_engine_unreserve(orch_engine_t *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->mu);
+    if (e->reserved > 0)
+        e->reserved--;
+    pthread_mutex_unlock(&e->mu);
+}
+
+int orch_engine_lease_ms(const orch_engine_t *e)
+{
+    return e->cfg.lease_ms;
+}
+
+void orch_engine_handoff(orch_engine_t *e, const char *process_id, const char *workflow,
+                         int version, int64_t lease_token, const char *step_started,
+                         const json_t *state)
+{
+    job_t *j = orch_calloc(1, sizeof(*j));
+    snprintf(j->c.process_id, sizeof(j->c.process_id), "%s", process_id);
+    snprintf(j->c.workflow, sizeof(j->c.workflow), "%s", workflow);
+    j->c.version = version;
+    j->c.lease_token = lease_token;
+    snprintf(j->c.status, sizeof(j->c.status), "running");
+    snprintf(j->c.step_started, sizeof(j->c.step_started), "%s", step_started);
+    j->c.state = json_is_object(state) ? json_deep_copy(state) : json_object();
+    j->c.done = orch_calloc(1, sizeof(char *));
+    j->announced = true; /* created running its first step */
+    orch_metrics_add("orch_process_claims_total", "", 1);
+    orch_metrics_add("orch_process_handoffs_total", "", 1);
+    pthread_mutex_lock(&e->mu);
+    if (e->reserved > 0)
+        e->reserved--;
+    pthread_mutex_unlock(&e->mu);
+    ready_push(e, j);
+}
+
 static void hold(orch_engine_t *e, const char *process_id, const char *key)
 {
-    int64_t until = orch_now_ms() + e->hold_ms;
+    int64_t until = orch_now_ms() + e->hooks.hold_ms;
     orch_warn("engine", "test hook: holding step %s of process %s for %d ms before its commit", key,
-              process_id, e->hold_ms);
+              process_id, e->hooks.hold_ms);
     while (!atomic_load(&e->stopping) && orch_now_ms() < until)
-        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        sleep_ms(20);
 }
 
 /* A callback token: 64 hex digits from two random (v4) UUIDs, 244 random bits. */
@@ -112,206 +315,138 @@ static void new_callback_token(char out[65])
     out[n] = '\0';
 }
 
-/* Runs the next step of a claimed process and commits it (or gives the process back). */
-static void run_claimed(orch_engine_t *e, orch_claim_t *c)
+/* ---- the group committer ----------------------------------------------------------------- */
+
+/* Sends one batch (the leader's thread, gc_mu not held). */
+static void group_flush(orch_engine_t *e, gc_wait_t *batch, size_t n)
+{
+    orch_step_commit_t *parts = orch_calloc(n, sizeof(*parts));
+    orch_commit_result_t *res = orch_calloc(n, sizeof(*res));
+    orch_error_t err;
+    orch_err_t rc;
+    size_t i = 0, ok = 0;
+
+    for (gc_wait_t *w = batch; w && i < n; w = w->next)
+        parts[i++] = w->part;
+    if (n >= 2 && atomic_exchange(&e->hooks.fail_one, 0)) {
+        orch_warn("engine",
+                  "test hook: group commit of %zu steps: process %s sent with a wrong lease "
+                  "token",
+                  n, parts[0].process_id);
+        parts[0].lease_token += 1000000;
+    }
+    if (n >= 2 && e->hooks.hold_group_ms > 0) {
+        orch_warn("engine",
+                  "test hook: holding group commit of %zu steps for %d ms before its "
+                  "round trip",
+                  n, e->hooks.hold_group_ms);
+        sleep_ms(e->hooks.hold_group_ms);
+    }
+    orch_error_init(&err);
+    rc = e->cfg.store->ops->process_commit_steps(e->cfg.store, NULL, parts, n, res, &err);
+    i = 0;
+    for (gc_wait_t *w = batch; w && i < n; w = w->next, i++) {
+        w->rc = rc;
+        w->err = err;
+        w->res = res[i];
+        if (!rc && res[i].ok)
+            ok++;
+    }
+    orch_metrics_add("orch_group_commit_batches_total", "", 1);
+    orch_metrics_add("orch_group_commit_steps_total", "", (double)ok);
+    orch_metrics_observe("orch_group_commit_size", "", (double)n);
+    free(parts);
+    free(res);
+}
+
+/* Commits one step that has no writes of its own through the group committer: when no
+ * batch is in flight it goes at once (a lone process never waits); otherwise it joins the
+ * steps that arrive while the flush is in flight, and one of them sends them all in one
+ * round trip (one transaction, one WAL flush) when that flush ends. */
+static orch_err_t group_commit(orch_engine_t *e, const orch_step_commit_t *part,
+                               orch_commit_result_t *res, orch_error_t *err)
+{
+    gc_wait_t w;
+    memset(&w, 0, sizeof(w));
+    w.part = *part;
+    orch_error_init(&w.err);
+    pthread_mutex_lock(&e->gc_mu);
+    *e->gc_tail = &w;
+    e->gc_tail = &w.next;
+    e->gc_n++;
+    pthread_cond_broadcast(&e->gc_cv);
+    while (!w.done) {
+        gc_wait_t *batch, **cut;
+        size_t n = 0;
+        if (e->gc_flushing) {
+            pthread_cond_wait(&e->gc_cv, &e->gc_mu);
+            continue;
+        }
+        if (atomic_load(&e->hooks.group_min_pending)) {
+            /* Test hook: wait (a while) for a batch of this size. */
+            struct timespec until;
+            deadline_in(&until, 5000);
+            while (e->gc_n < (size_t)e->hooks.group_min && !atomic_load(&e->stopping) && !w.done &&
+                   !e->gc_flushing)
+                if (pthread_cond_timedwait(&e->gc_cv, &e->gc_mu, &until) == ETIMEDOUT)
+                    break;
+            atomic_store(&e->hooks.group_min_pending, false);
+            if (e->gc_flushing || w.done)
+                continue;
+        }
+        if (e->gc_n < (size_t)atomic_load(&e->active)) {
+            /* Gather: other stretches are a step away from their commit. */
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += GROUP_COMMIT_GATHER_US * 1000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (e->gc_n < (size_t)atomic_load(&e->active) && !e->gc_flushing && !w.done)
+                if (pthread_cond_timedwait(&e->gc_cv, &e->gc_mu, &until) == ETIMEDOUT)
+                    break;
+            if (e->gc_flushing || w.done)
+                continue;
+        }
+        /* Lead: take the queue (up to GROUP_COMMIT_MAX; the rest forms the next batch). */
+        batch = e->gc_queue;
+        cut = &e->gc_queue;
+        while (*cut && n < GROUP_COMMIT_MAX) {
+            cut = &(*cut)->next;
+            n++;
+        }
+        e->gc_queue = *cut;
+        *cut = NULL;
+        if (!e->gc_queue)
+            e->gc_tail = &e->gc_queue;
+        e->gc_n -= n;
+        e->gc_flushing = true;
+        pthread_mutex_unlock(&e->gc_mu);
+        group_flush(e, batch, n);
+        pthread_mutex_lock(&e->gc_mu);
+        for (gc_wait_t *x = batch; x; x = x->next)
+            x->done = true;
+        e->gc_flushing = false;
+        pthread_cond_broadcast(&e->gc_cv);
+    }
+    pthread_mutex_unlock(&e->gc_mu);
+    *res = w.res;
+    if (w.rc && err)
+        *err = w.err;
+    return w.rc;
+}
+
+/* ---- a stretch ------------------------------------------------------------------------------ */
+
+/* Gives a held process back (runnable now, lease cleared). Until the release lands (or the
+ * token moved on) the lease is ours and the heartbeat renews it: nothing else would run the
+ * process. So retry it while the database is away, backing off, as long as this replica
+ * runs. */
+static void give_back(orch_engine_t *e, const orch_claim_t *c)
 {
     orch_store_t *st = e->cfg.store;
-    orch_ctx_t ctx = {.cancelled = &e->stopping, .actor = e->replica_id};
-    orch_process_t *p = NULL;
-    const orch_workflow_t *wf;
-    const orch_leaf_t *leaf;
-    const char **done = NULL;
-    size_t ndone = 0;
-    orch_tx_t *tx = NULL;
-    orch_outcome_t out = {0};
-    orch_step_ctx_t sctx;
     orch_error_t err;
-    json_t *secrets = NULL;  /* the process's secret overlay, or NULL */
-    json_t *unmasked = NULL; /* the state with the secrets, for the step only */
-    bool paused = false, ran = false;
-    int timeout;
-    int64_t t0 = orch_now_ms();
-
-    orch_error_init(&err);
-    wf = orch_registry_find(e->cfg.registry, c->workflow, c->version);
-    if (!wf || st->ops->process_get(st, NULL, NULL, c->process_id, true, &p, &err)) {
-        orch_warn("engine", "process %s: cannot load (%s); giving it back", c->process_id,
-                  wf ? err.message : "version not registered here");
-        goto release;
-    }
-    done = orch_calloc(p->nsteps + 1, sizeof(*done));
-    for (size_t i = 0; i < p->nsteps; i++)
-        if (strcmp(p->steps[i].status, "success") == 0 ||
-            strcmp(p->steps[i].status, "skipped") == 0 ||
-            strcmp(p->steps[i].status, "complete") == 0)
-            done[ndone++] = p->steps[i].key;
-    /* A parallel branch runs its branch's leaves only (domain/engine/join.h). */
-    leaf = p->branch_key ? orch_runner_next_in_branch(wf, p->branch_key, done, ndone)
-                         : orch_runner_next(wf, done, ndone);
-    if (leaf && leaf->def->kind == ORCH_KIND_PARALLEL) {
-        orch_parallel_run(st, e->replica_id, c, wf, leaf, p);
-        goto out;
-    }
-    if (!leaf) {
-        orch_warn("engine", "process %s has no step left but is runnable; giving it back",
-                  c->process_id);
-        goto release;
-    }
-    timeout = leaf->def->timeout_ms > 0 ? leaf->def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
-    orch_error_init(&err);
-    if (st->ops->process_step_begin(st, NULL, c, leaf->key, leaf->def->name, timeout, &paused,
-                                    &err)) {
-        orch_info("engine", "process %s: %s", c->process_id, err.message);
-        /* Anything but a lost lease (the database went away, say) leaves our lease in place,
-         * which the heartbeat would renew: give it back. */
-        if (strcmp(err.reason, "LEASE_LOST") != 0)
-            goto release;
-        goto out;
-    }
-    if (paused)
-        goto release;
-    /* The unit of work runs without the step's deadline, so that the commit of a step that
-     * overran can still record its failure; the step itself gets the deadline. */
-    orch_error_init(&err);
-    if (st->ops->tx_begin(st, NULL, &tx, &err)) {
-        orch_warn("engine", "process %s: %s", c->process_id, err.message);
-        goto release;
-    }
-    memset(&sctx, 0, sizeof(sctx));
-    sctx.process_id = c->process_id;
-    sctx.step_key = leaf->key;
-    sctx.step_name = leaf->def->name;
-    sctx.workflow = c->workflow;
-    sctx.workflow_version = c->version;
-    sctx.ctx = (orch_ctx_t){
-        .deadline_ms = orch_now_ms() + timeout, .cancelled = &e->stopping, .actor = e->replica_id};
-    sctx.store = st;
-    sctx.tx = tx;
-    sctx.catalog = e->cfg.catalog;
-    if (leaf->def->kind == ORCH_KIND_CALLBACK)
-        new_callback_token(sctx.callback_token);
-    orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, leaf->key,
-               p->retry_count);
-    /* Secret answers are "***" in the stored state: a step gets the real values (kept apart
-     * by the store, under the top-level process: a parallel branch reads its parent's), and
-     * what it returns is masked again before the commit. */
-    if (orch_json_has_mask(orch_process_current_state(p))) {
-        orch_error_init(&err);
-        if (st->ops->process_secrets_get(
-                st, tx, NULL, p->parent_id[0] ? p->parent_id : c->process_id, &secrets, &err)) {
-            orch_warn("engine", "process %s: cannot read its secret answers: %s", c->process_id,
-                      err.message);
-            goto release;
-        }
-        if (secrets)
-            unmasked = orch_json_deep_merge(orch_process_current_state(p), secrets);
-    }
-    orch_runner_run(wf, leaf, &sctx, unmasked ? unmasked : orch_process_current_state(p),
-                    p->retry_count, &out);
-    ran = true;
-    if (secrets) {
-        json_t *masked;
-        orch_json_mask_like(out.delta, secrets);
-        masked = orch_state_merge(orch_process_current_state(p), out.delta);
-        json_decref(out.state);
-        out.state = masked;
-    }
-    if (p->branch_key && out.step_status &&
-        (strcmp(out.step_status, "success") == 0 || strcmp(out.step_status, "skipped") == 0)) {
-        /* The branch's last step: the branch process completes (which may wake the join). */
-        done[ndone] = leaf->key;
-        if (!orch_runner_next_in_branch(wf, p->branch_key, done, ndone + 1)) {
-            out.process_status = "completed";
-            out.runnable = false;
-            out.finished = true;
-        }
-    }
-    if (e->hold_step && (strcmp(e->hold_step, "*") == 0 || strcmp(e->hold_step, leaf->key) == 0))
-        hold(e, c->process_id, leaf->key);
-    if (atomic_load(&e->stopping)) {
-        orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id, leaf->key);
-        goto release;
-    }
-    if (out.step_status && strcmp(out.step_status, "awaiting_callback") == 0) {
-        orch_error_init(&err);
-        if (st->ops->callback_create(tx, c->process_id, leaf->key, sctx.callback_token,
-                                     leaf->def->callback_timeout_ms, &err)) {
-            orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
-                      c->process_id, leaf->key, err.message);
-            goto release;
-        }
-    }
-    memset(sctx.callback_token, 0, sizeof(sctx.callback_token));
-    {
-        orch_step_commit_t cm = {
-            .process_id = c->process_id,
-            .lease_token = c->lease_token,
-            .old_status = c->status,
-            .step_key = leaf->key,
-            .step_name = leaf->def->name,
-            .step_status = out.step_status,
-            .state = out.state,
-            .delta = out.delta,
-            .error = out.error,
-            .start_time = c->step_started,
-            .process_status = out.process_status,
-            .runnable = out.runnable,
-            .finished = out.finished,
-            .next_run_delay_ms = out.next_run_delay_ms,
-            .retry_count = out.retry_count,
-            .executed_by = e->replica_id,
-            .subscriptions = (const char(*)[37])sctx.linked_subscriptions,
-            .nsubscriptions = sctx.nlinked,
-        };
-        orch_error_init(&err);
-        if (st->ops->process_commit_step(tx, &cm, &err)) {
-            char ml[300];
-            snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
-            orch_metrics_add("orch_step_commits_refused_total", ml, 1);
-            orch_info("engine", "process %s (%s): step %s not committed: %s", c->process_id,
-                      c->workflow, leaf->key, err.message);
-            st->ops->tx_rollback(tx);
-            tx = NULL;
-            if (strcmp(err.reason, "LEASE_LOST") != 0)
-                goto release; /* e.g. the connection died: the lease is still ours */
-            goto out;
-        }
-        orch_error_init(&err);
-        if (st->ops->tx_commit(tx, &err)) {
-            tx = NULL;
-            orch_warn("engine", "process %s: commit of step %s failed: %s", c->process_id,
-                      leaf->key, err.message);
-            /* Whether or not the commit landed, the release (same token) is safe: it only
-             * clears a lease still held, and a later claim's token makes it a no-op. */
-            goto release;
-        }
-        tx = NULL;
-        if (out.runnable && out.next_run_delay_ms > 0) {
-            int64_t due = orch_now_ms() + out.next_run_delay_ms + 5;
-            pthread_mutex_lock(&e->mu);
-            if (!e->next_due_ms || due < e->next_due_ms)
-                e->next_due_ms = due;
-            pthread_mutex_unlock(&e->mu);
-        }
-        {
-            char ml[300];
-            snprintf(ml, sizeof(ml), "workflow=\"%s\",status=\"%s\"", c->workflow, out.step_status);
-            orch_metrics_add("orch_steps_total", ml, 1);
-            snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
-            orch_metrics_observe("orch_step_duration_seconds", ml,
-                                 (double)(orch_now_ms() - t0) / 1000.0);
-        }
-        orch_info("engine", "process %s (%s): step %s %s -> %s", c->process_id, c->workflow,
-                  leaf->key, out.step_status, out.process_status);
-    }
-    goto out;
-release:
-    (void)ran;
-    st->ops->tx_rollback(tx);
-    tx = NULL;
-    /* Until the release lands (or the token moved on) the lease is ours and the heartbeat
-     * renews it: nothing else would run the process. So retry it while the database is
-     * away, backing off, as long as this replica runs. */
     for (int backoff = 100;; backoff = backoff < 2000 ? backoff * 2 : 2000) {
         orch_error_init(&err);
         if (!st->ops->process_release(st, NULL, c, &err))
@@ -319,42 +454,453 @@ release:
         orch_warn("engine", "process %s: cannot give it back (%s)%s", c->process_id, err.message,
                   atomic_load(&e->stopping) ? "" : "; trying again");
         for (int slept = 0; slept < backoff && !atomic_load(&e->stopping); slept += 20)
-            nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+            sleep_ms(20);
         if (atomic_load(&e->stopping))
             break;
     }
-out:
-    (void)ctx;
-    st->ops->tx_rollback(tx);
-    orch_outcome_cleanup(&out);
-    json_decref(unmasked);
-    json_decref(secrets);
+    /* Runnable again: a worker of ours looks at once (the claim knows whether the engine is
+     * paused; a release sends no NOTIFY). */
+    orch_engine_wake(e);
+}
+
+/* The next leaf after the keys done (and also_done, when not NULL): a parallel branch runs
+ * its branch's leaves only (domain/engine/join.h). */
+static const orch_leaf_t *next_leaf(const orch_workflow_t *wf, const orch_claim_t *c,
+                                    const char *also_done)
+{
+    const char **done = orch_calloc(c->ndone + 2, sizeof(*done));
+    size_t n = 0;
+    const orch_leaf_t *leaf;
+    for (size_t i = 0; i < c->ndone; i++)
+        done[n++] = c->done[i];
+    if (also_done)
+        done[n++] = also_done;
+    leaf = c->branch_key ? orch_runner_next_in_branch(wf, c->branch_key, done, n)
+                         : orch_runner_next(wf, done, n);
     free(done);
-    orch_process_free(p);
+    return leaf;
+}
+
+static bool step_done(const char *status)
+{
+    return status && (strcmp(status, "success") == 0 || strcmp(status, "skipped") == 0 ||
+                      strcmp(status, "complete") == 0);
+}
+
+static void set_holding(orch_engine_t *e, int wi, const char *process_id)
+{
+    pthread_mutex_lock(&e->mu);
+    snprintf(e->holding[wi], 37, "%s", process_id ? process_id : "");
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Runs a held process step after step under its lease (see the file comment). Takes j. */
+static void run_stretch(orch_engine_t *e, int wi, job_t *j)
+{
+    orch_store_t *st = e->cfg.store;
+    orch_claim_t *c = &j->c;
+    const orch_workflow_t *wf = orch_registry_find(e->cfg.registry, c->workflow, c->version);
+    json_t *secrets = NULL; /* the process's secret overlay, read once per stretch */
+    bool secrets_read = false;
+    int64_t t_start = orch_now_ms();
+    int nsteps = 0;
+
+    set_holding(e, wi, c->process_id);
+    atomic_fetch_add(&e->active, 1);
+    if (!wf) {
+        orch_warn("engine", "process %s: version %d of %s is not registered here; giving it back",
+                  c->process_id, c->version, c->workflow);
+        give_back(e, c);
+        goto out;
+    }
+    for (;;) {
+        const orch_leaf_t *leaf, *next = NULL, *show;
+        orch_tx_t *tx = NULL;
+        orch_outcome_t o = {0};
+        orch_step_ctx_t sctx;
+        orch_step_commit_t cm;
+        orch_commit_result_t res;
+        orch_error_t err;
+        json_t *unmasked = NULL; /* the state with the secrets, for the step only */
+        orch_commit_mode_t mode = ORCH_COMMIT_RELEASE;
+        int timeout;
+        int64_t t0 = orch_now_ms();
+        orch_err_t rc;
+        bool go_on = false;
+
+        if (atomic_load(&e->stopping) || atomic_load(&e->paused)) {
+            give_back(e, c);
+            break;
+        }
+        leaf = next_leaf(wf, c, NULL);
+        if (leaf && leaf->def->kind == ORCH_KIND_PARALLEL) {
+            orch_process_t p;
+            memset(&p, 0, sizeof(p));
+            p.initial_state = c->state; /* borrowed: orch_process_current_state reads it */
+            p.retry_count = c->retry_count;
+            orch_parallel_run(st, e->replica_id, c, wf, leaf, &p);
+            break;
+        }
+        if (!leaf) {
+            orch_warn("engine", "process %s has no step left but is runnable; giving it back",
+                      c->process_id);
+            give_back(e, c);
+            break;
+        }
+        timeout = leaf->def->timeout_ms > 0 ? leaf->def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
+        if (!j->announced) {
+            /* The first step of a stretch from a claim: shown running in a round trip of its
+             * own (later steps are shown by the previous step's commit). */
+            bool paused = false;
+            orch_error_init(&err);
+            if (st->ops->process_step_begin(st, NULL, c, leaf->key, leaf->def->name, timeout,
+                                            &paused, &err)) {
+                orch_info("engine", "process %s: %s", c->process_id, err.message);
+                /* Anything but a lost lease (the database went away, say) leaves our lease
+                 * in place, which the heartbeat would renew: give it back. */
+                if (strcmp(err.reason, "LEASE_LOST") != 0)
+                    give_back(e, c);
+                break;
+            }
+            if (paused) {
+                atomic_store(&e->paused, true);
+                give_back(e, c);
+                break;
+            }
+            j->announced = true;
+        }
+        /* Secret answers are "***" in the stored state: a step gets the real values (kept
+         * apart by the store, under the top-level process: a parallel branch reads its
+         * parent's), and what it returns is masked again before the commit. */
+        if (!secrets_read && orch_json_has_mask(c->state)) {
+            orch_error_init(&err);
+            if (st->ops->process_secrets_get(st, NULL, NULL,
+                                             c->parent_id[0] ? c->parent_id : c->process_id,
+                                             &secrets, &err)) {
+                orch_warn("engine", "process %s: cannot read its secret answers: %s", c->process_id,
+                          err.message);
+                give_back(e, c);
+                break;
+            }
+            secrets_read = true;
+        }
+        /* The unit of work runs without the step's deadline, so that the commit of a step
+         * that overran can still record its failure; the step itself gets the deadline. It
+         * begins only when the step first writes through the store. */
+        orch_error_init(&err);
+        if (st->ops->tx_begin_lazy(st, NULL, &tx, &err)) {
+            orch_warn("engine", "process %s: %s", c->process_id, err.message);
+            give_back(e, c);
+            break;
+        }
+        memset(&sctx, 0, sizeof(sctx));
+        sctx.process_id = c->process_id;
+        sctx.step_key = leaf->key;
+        sctx.step_name = leaf->def->name;
+        sctx.workflow = c->workflow;
+        sctx.workflow_version = c->version;
+        sctx.ctx = (orch_ctx_t){.deadline_ms = orch_now_ms() + timeout,
+                                .cancelled = &e->stopping,
+                                .actor = e->replica_id};
+        sctx.store = st;
+        sctx.tx = tx;
+        sctx.catalog = e->cfg.catalog;
+        if (leaf->def->kind == ORCH_KIND_CALLBACK)
+            new_callback_token(sctx.callback_token);
+        orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, leaf->key,
+                   c->retry_count);
+        if (secrets)
+            unmasked = orch_json_deep_merge(c->state, secrets);
+        orch_runner_run(wf, leaf, &sctx, unmasked ? unmasked : c->state, c->retry_count, &o);
+        json_decref(unmasked);
+        if (secrets) {
+            json_t *masked;
+            orch_json_mask_like(o.delta, secrets);
+            masked = orch_state_merge(c->state, o.delta);
+            json_decref(o.state);
+            o.state = masked;
+        }
+        if (c->branch_key && o.step_status &&
+            (strcmp(o.step_status, "success") == 0 || strcmp(o.step_status, "skipped") == 0)) {
+            /* The branch's last step: the branch process completes (which may wake the
+             * join). */
+            if (!next_leaf(wf, c, leaf->key)) {
+                o.process_status = "completed";
+                o.runnable = false;
+                o.finished = true;
+            }
+        }
+        if (e->hooks.hold_step &&
+            (strcmp(e->hooks.hold_step, "*") == 0 || strcmp(e->hooks.hold_step, leaf->key) == 0))
+            hold(e, c->process_id, leaf->key);
+        if (atomic_load(&e->stopping)) {
+            orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id,
+                      leaf->key);
+            st->ops->tx_rollback(tx);
+            orch_outcome_cleanup(&o);
+            give_back(e, c);
+            break;
+        }
+        if (o.step_status && strcmp(o.step_status, "awaiting_callback") == 0) {
+            orch_error_init(&err);
+            if (st->ops->callback_create(tx, c->process_id, leaf->key, sctx.callback_token,
+                                         leaf->def->callback_timeout_ms, &err)) {
+                orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
+                          c->process_id, leaf->key, err.message);
+                st->ops->tx_rollback(tx);
+                orch_outcome_cleanup(&o);
+                give_back(e, c);
+                break;
+            }
+        }
+        memset(sctx.callback_token, 0, sizeof(sctx.callback_token));
+        /* Does the stretch go on? Only to a step that can run now, while not paused. */
+        if (o.runnable && o.next_run_delay_ms <= 0 && o.process_status &&
+            strcmp(o.process_status, "running") == 0 && !atomic_load(&e->paused) &&
+            !atomic_load(&e->stopping)) {
+            next = next_leaf(wf, c, step_done(o.step_status) ? leaf->key : NULL);
+            if (next && next->def->kind != ORCH_KIND_PARALLEL && nsteps + 1 < STRETCH_MAX_STEPS &&
+                orch_now_ms() - t_start < STRETCH_MAX_MS)
+                mode = ORCH_COMMIT_NEXT;
+            else if (next)
+                mode = ORCH_COMMIT_KEEP;
+        }
+        /* The step a claim would show running next (not a parallel one), for the row. */
+        if (!next && o.runnable && o.process_status)
+            next = next_leaf(wf, c, step_done(o.step_status) ? leaf->key : NULL);
+        show = next && next->def->kind != ORCH_KIND_PARALLEL ? next : NULL;
+        memset(&cm, 0, sizeof(cm));
+        cm = (orch_step_commit_t){
+            .process_id = c->process_id,
+            .lease_token = c->lease_token,
+            .old_status = c->status,
+            .step_key = leaf->key,
+            .step_name = leaf->def->name,
+            .step_status = o.step_status,
+            .state = o.state,
+            .delta = o.delta,
+            .error = o.error,
+            .start_time = c->step_started,
+            .process_status = o.process_status,
+            .runnable = o.runnable,
+            .finished = o.finished,
+            .next_run_delay_ms = o.next_run_delay_ms,
+            .retry_count = o.retry_count,
+            .executed_by = e->replica_id,
+            .subscriptions = (const char(*)[37])sctx.linked_subscriptions,
+            .nsubscriptions = sctx.nlinked,
+            .mode = mode,
+            .next_key = show ? show->key : NULL,
+            .next_name = show ? show->def->name : NULL,
+            .next_timeout_ms = show ? (show->def->timeout_ms > 0 ? show->def->timeout_ms
+                                                                 : ORCH_STEP_TIMEOUT_DEFAULT_MS)
+                                    : 0,
+            .lease_ms = e->cfg.lease_ms,
+        };
+        orch_error_init(&err);
+        if (st->ops->tx_used(tx)) {
+            /* The step wrote through the store: its commit goes in its own transaction
+             * with those writes (a lost fence rolls all of them back). */
+            rc = st->ops->process_commit_steps(st, tx, &cm, 1, &res, &err);
+            if (!rc && res.ok)
+                rc = st->ops->tx_commit(tx, &err);
+            else
+                st->ops->tx_rollback(tx);
+        } else {
+            st->ops->tx_rollback(tx); /* untouched: no round trip */
+            rc = group_commit(e, &cm, &res, &err);
+        }
+        tx = NULL;
+        if (rc || !res.ok) {
+            char ml[300];
+            if (!rc && res.lease_lost) {
+                snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
+                orch_metrics_add("orch_step_commits_refused_total", ml, 1);
+                orch_info("engine",
+                          "process %s (%s): step %s not committed: process %s was taken over, "
+                          "aborted or timed out while its step ran; the stretch ends",
+                          c->process_id, c->workflow, leaf->key, c->process_id);
+            } else {
+                /* The database went away, or an SQL error in this step's part: the lease is
+                 * still ours. Whether or not a failed COMMIT landed, the release (same
+                 * token) is safe: it only clears a lease still held by that token. */
+                orch_warn("engine", "process %s: commit of step %s failed: %s", c->process_id,
+                          leaf->key, rc ? err.message : res.reason);
+                give_back(e, c);
+            }
+            orch_outcome_cleanup(&o);
+            break;
+        }
+        {
+            char ml[300];
+            snprintf(ml, sizeof(ml), "workflow=\"%s\",status=\"%s\"", c->workflow, o.step_status);
+            orch_metrics_add("orch_steps_total", ml, 1);
+            snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
+            orch_metrics_observe("orch_step_duration_seconds", ml,
+                                 (double)(orch_now_ms() - t0) / 1000.0);
+        }
+        orch_info("engine", "process %s (%s): step %s %s -> %s", c->process_id, c->workflow,
+                  leaf->key, o.step_status, o.process_status);
+        /* What was written is now the truth in memory. */
+        if (step_done(o.step_status)) {
+            c->done = orch_realloc(c->done, (c->ndone + 1) * sizeof(char *));
+            c->done[c->ndone++] = orch_strdup(leaf->key);
+        }
+        json_decref(c->state);
+        c->state = json_incref(o.state);
+        c->retry_count = o.retry_count;
+        snprintf(c->status, sizeof(c->status), "%s", o.process_status);
+        j->announced = mode == ORCH_COMMIT_NEXT && !res.paused;
+        snprintf(c->step_started, sizeof(c->step_started), "%s",
+                 j->announced ? res.step_started : "");
+        if (o.runnable && o.next_run_delay_ms > 0) {
+            int64_t due = orch_now_ms() + o.next_run_delay_ms + 5;
+            pthread_mutex_lock(&e->mu);
+            if (!e->next_due_ms || due < e->next_due_ms)
+                e->next_due_ms = due;
+            pthread_mutex_unlock(&e->mu);
+        }
+        nsteps++;
+        if (res.paused) {
+            /* Paused elsewhere: the commit gave the process back. */
+            atomic_store(&e->paused, true);
+            orch_info("engine", "process %s: the engine is paused; the stretch ends",
+                      c->process_id);
+        } else if (mode == ORCH_COMMIT_NEXT) {
+            go_on = true;
+        } else if (mode == ORCH_COMMIT_KEEP) {
+            if (next && next->def->kind == ORCH_KIND_PARALLEL) {
+                go_on = true;
+            } else {
+                /* Yield: to the back of the local list, lease kept. */
+                orch_metrics_add("orch_stretch_yields_total", "", 1);
+                set_holding(e, wi, NULL);
+                ready_push(e, j);
+                j = NULL;
+            }
+        }
+        orch_outcome_cleanup(&o);
+        if (!go_on)
+            break;
+    }
+out:
+    atomic_fetch_sub(&e->active, 1);
+    set_holding(e, wi, NULL);
+    json_decref(secrets);
+    job_free(j);
+}
+
+static job_t *job_from_claim(orch_claim_t *c)
+{
+    job_t *j = orch_calloc(1, sizeof(*j));
+    j->c = *c; /* takes the owned fields */
+    memset(c, 0, sizeof(*c));
+    return j;
+}
+
+/* The claim showed a step running (from the row's next_step_key): if it is the one this
+ * worker computes, the stretch starts without a round trip of its own; else (the row was
+ * stale) process_step_begin shows the right one. */
+static void take_announcement(orch_engine_t *e, job_t *j)
+{
+    const orch_workflow_t *wf;
+    const orch_leaf_t *leaf;
+    if (!j->c.announced[0])
+        return;
+    wf = orch_registry_find(e->cfg.registry, j->c.workflow, j->c.version);
+    leaf = wf ? next_leaf(wf, &j->c, NULL) : NULL;
+    j->announced = leaf && strcmp(leaf->key, j->c.announced) == 0;
 }
 
 static void *worker_main(void *arg)
 {
-    orch_engine_t *e = arg;
+    worker_arg_t *wa = arg;
+    orch_engine_t *e = wa->e;
+    int batch = e->cfg.workers < CLAIM_BATCH_MAX ? e->cfg.workers : CLAIM_BATCH_MAX;
+    orch_claim_t *claims;
+
+    if (batch < 1)
+        batch = 1;
+    claims = orch_calloc((size_t)batch, sizeof(*claims));
     while (!atomic_load(&e->stopping)) {
-        orch_claim_t c;
+        job_t *j;
+        unsigned seen;
         size_t n = 0;
+        int want;
         orch_error_t err;
+
+        pthread_mutex_lock(&e->mu);
+        j = ready_pop_locked(e);
+        /* The wake counter before looking: a NOTIFY that comes while the claim runs makes
+         * the idle wait below return at once. */
+        seen = e->wakeups;
+        if (j) {
+            pthread_mutex_unlock(&e->mu);
+            run_stretch(e, wa->index, j);
+            continue;
+        }
+        if (e->empty_at_ms && e->empty_seen == e->wakeups &&
+            orch_now_ms() - e->empty_at_ms < e->cfg.poll_ms) {
+            /* Nothing came since a claim found nothing: wait for a wake-up or the poll. */
+            if (idle_locked(e, (int)(e->cfg.poll_ms - (orch_now_ms() - e->empty_at_ms)), true,
+                            e->empty_seen) ||
+                e->empty_seen != e->wakeups)
+                e->empty_at_ms = 0; /* polled or woken: look in the table */
+            pthread_mutex_unlock(&e->mu);
+            continue;
+        }
+        /* For itself and the idle workers nothing is promised to yet. */
+        want = 1 + e->nidle - e->reserved - (int)e->nready;
+        if (want > batch)
+            want = batch;
+        if (want < 1)
+            want = 1;
+        pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
-        if (e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms, 1,
-                                             &c, &n, &err)) {
+        if (e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms,
+                                             want, claims, &n, &err)) {
             orch_warn("engine", "claim failed: %s", err.message);
-            idle(e, e->cfg.poll_ms, false);
+            pthread_mutex_lock(&e->mu);
+            (void)idle_locked(e, e->cfg.poll_ms, false, seen);
+            pthread_mutex_unlock(&e->mu);
             continue;
         }
         if (n == 0) {
-            idle(e, e->cfg.poll_ms, true);
+            pthread_mutex_lock(&e->mu);
+            e->empty_seen = seen;
+            e->empty_at_ms = orch_now_ms();
+            if (idle_locked(e, e->cfg.poll_ms, true, seen) || e->empty_seen != e->wakeups)
+                e->empty_at_ms = 0; /* polled or woken: look in the table */
+            pthread_mutex_unlock(&e->mu);
             continue;
         }
-        orch_metrics_add("orch_process_claims_total", "", 1);
-        run_claimed(e, &c);
+        /* The claim passed the pause switch in the database: not paused now. */
+        atomic_store(&e->paused, false);
+        orch_metrics_add("orch_process_claims_total", "", (double)n);
+        orch_metrics_add("orch_claim_batches_total", "", 1);
+        for (size_t i = 1; i < n; i++) {
+            j = job_from_claim(&claims[i]);
+            take_announcement(e, j);
+            ready_push(e, j);
+        }
+        j = job_from_claim(&claims[0]);
+        take_announcement(e, j);
+        run_stretch(e, wa->index, j);
     }
+    free(claims);
     return NULL;
+}
+
+/* The heartbeat's sleep: up to ms, or until stopping. */
+static void nap(orch_engine_t *e, int ms)
+{
+    struct timespec until;
+    deadline_in(&until, ms);
+    pthread_mutex_lock(&e->mu);
+    while (!atomic_load(&e->stopping))
+        if (pthread_cond_timedwait(&e->cv, &e->mu, &until) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&e->mu);
 }
 
 static void *heartbeat_main(void *arg)
@@ -368,11 +914,27 @@ static void *heartbeat_main(void *arg)
     while (!atomic_load(&e->stopping)) {
         orch_error_t err;
         orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
+        char(*held)[37];
+        size_t nheld = 0;
+        bool paused = false;
+
+        /* What this replica holds in memory: the workers' processes and the local list. */
+        pthread_mutex_lock(&e->mu);
+        held = orch_calloc((size_t)e->nthreads + e->nready + 1, sizeof(*held));
+        for (int i = 0; i < e->nthreads; i++)
+            if (e->holding[i][0])
+                memcpy(held[nheld++], e->holding[i], 37);
+        for (job_t *j = e->ready; j; j = j->next)
+            memcpy(held[nheld++], j->c.process_id, 37);
+        pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
         if (e->cfg.store->ops->engine_heartbeat(e->cfg.store, &ctx, e->replica_id, e->cfg.lease_ms,
-                                                &err))
+                                                (const char(*)[37])held, nheld, &paused, &err))
             orch_warn("engine", "heartbeat failed: %s", err.message);
-        if (!e->no_callback_sweep) {
+        else
+            atomic_store(&e->paused, paused); /* in case a notification was lost */
+        free(held);
+        if (!e->hooks.no_callback_sweep) {
             int nfailed = 0;
             orch_error_init(&err);
             if (e->cfg.store->ops->callback_fail_expired(e->cfg.store, &ctx, &nfailed, &err))
@@ -381,7 +943,7 @@ static void *heartbeat_main(void *arg)
                 orch_info("engine", "%d process%s failed: no callback before the deadline", nfailed,
                           nfailed == 1 ? "" : "es");
         }
-        idle(e, every, false);
+        nap(e, every);
     }
     return NULL;
 }
@@ -393,7 +955,6 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     size_t n = orch_registry_count(cfg->registry);
     orch_wf_reg_t *regs = orch_calloc(n + 1, sizeof(*regs));
     pthread_condattr_t ca;
-    const char *hold_ms = getenv("ORCH_TEST_HOLD_MS");
     orch_err_t rc;
 
     *out = NULL;
@@ -405,13 +966,15 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
         e->cfg.lease_ms = 100;
     if (e->cfg.poll_ms < 10)
         e->cfg.poll_ms = 10;
-    e->hold_step = getenv("ORCH_TEST_HOLD_STEP");
-    e->no_callback_sweep = getenv("ORCH_TEST_NO_CALLBACK_SWEEP") != NULL;
-    e->hold_ms = hold_ms ? atoi(hold_ms) : 60000;
+    hooks_read(&e->hooks);
+    e->ready_tail = &e->ready;
+    e->gc_tail = &e->gc_queue;
     pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->gc_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&e->cv, &ca);
+    pthread_cond_init(&e->gc_cv, &ca);
     pthread_condattr_destroy(&ca);
     for (size_t i = 0; i < n; i++) {
         const orch_workflow_t *w = orch_registry_at(cfg->registry, i);
@@ -425,7 +988,9 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     free(regs);
     if (rc) {
         pthread_mutex_destroy(&e->mu);
+        pthread_mutex_destroy(&e->gc_mu);
         pthread_cond_destroy(&e->cv);
+        pthread_cond_destroy(&e->gc_cv);
         free(e->hostname);
         free(e->build);
         free(e->address);
@@ -434,12 +999,18 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     }
     orch_info("engine", "replica %s: %zu workflow version%s, %d worker%s", e->replica_id, n,
               n == 1 ? "" : "s", cfg->workers, cfg->workers == 1 ? "" : "s");
+    e->threads = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof(pthread_t));
+    e->holding = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof(*e->holding));
+    e->args = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof(*e->args));
     if (pthread_create(&e->heartbeat, NULL, heartbeat_main, e) == 0)
         e->heartbeat_started = true;
-    e->threads = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof(pthread_t));
-    for (int i = 0; i < cfg->workers; i++)
-        if (pthread_create(&e->threads[e->nthreads], NULL, worker_main, e) == 0)
+    pthread_mutex_lock(&e->mu);
+    for (int i = 0; i < cfg->workers; i++) {
+        e->args[e->nthreads] = (worker_arg_t){e, e->nthreads};
+        if (pthread_create(&e->threads[e->nthreads], NULL, worker_main, &e->args[e->nthreads]) == 0)
             e->nthreads++;
+    }
+    pthread_mutex_unlock(&e->mu);
     *out = e;
     return ORCH_OK;
 }
@@ -448,22 +1019,33 @@ void orch_engine_stop(orch_engine_t *e)
 {
     orch_error_t err;
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
+    job_t *j;
     if (!e)
         return;
     atomic_store(&e->stopping, 1);
     orch_engine_wake(e);
+    pthread_mutex_lock(&e->gc_mu);
+    pthread_cond_broadcast(&e->gc_cv);
+    pthread_mutex_unlock(&e->gc_mu);
     for (int i = 0; i < e->nthreads; i++)
         pthread_join(e->threads[i], NULL);
     if (e->heartbeat_started)
         pthread_join(e->heartbeat, NULL);
+    /* What waited in the local list is released with every other lease below. */
+    while ((j = ready_pop_locked(e)) != NULL)
+        job_free(j);
     orch_error_init(&err);
     if (e->cfg.store->ops->engine_stop(e->cfg.store, &ctx, e->replica_id, &err))
         orch_warn("engine", "cannot release this replica's leases: %s", err.message);
     else
         orch_info("engine", "replica %s stopped; its leases are released", e->replica_id);
     pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->gc_mu);
     pthread_cond_destroy(&e->cv);
+    pthread_cond_destroy(&e->gc_cv);
     free(e->threads);
+    free(e->holding);
+    free(e->args);
     free(e->hostname);
     free(e->build);
     free(e->address);

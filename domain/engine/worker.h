@@ -1,8 +1,9 @@
 /* The engine's threads in one replica: N workers that claim runnable processes (woken by
- * orch_engine_wake, with polling as the fallback), run one step each under a lease and
- * commit it fenced; and one heartbeat thread that renews the replica's leases, fails steps
- * that overran their time-out and processes whose version no replica has. Uses only the
- * store interface. */
+ * orch_engine_wake, with polling as the fallback) or get them handed over by StartProcess,
+ * run each in a stretch of steps under one lease, committing every step fenced in one round
+ * trip (steps of several processes share one through the group committer); and one
+ * heartbeat thread that renews the leases held, fails steps that overran their time-out and
+ * processes whose version no replica has. Uses only the store interface. */
 #ifndef ORCH_ENGINE_WORKER_H
 #define ORCH_ENGINE_WORKER_H
 
@@ -27,6 +28,24 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
                              orch_error_t *err);
 /* Wakes idle workers (work may be waiting). Thread-safe; cheap; NULL ok. */
 void orch_engine_wake(orch_engine_t *e);
+/* A notification on the engine's channel: payload "paused"/"running" sets the pause switch
+ * the workers read before every step (migration 0011's trigger sends it); any other payload
+ * (or NULL, after a reconnect) only wakes. Thread-safe; NULL ok. */
+void orch_engine_notify(orch_engine_t *e, const char *payload);
+
+/* The hand-off of a new process (no claim, no poll): orch_engine_reserve promises it an idle
+ * worker (false: none idle, paused or stopping: create it unleased, for anyone); the caller
+ * then creates it leased to this replica (orch_process_lease_t with
+ * orch_engine_replica_id and orch_engine_lease_ms) and, once that committed, hands it over
+ * with orch_engine_handoff, or gives the promise back with orch_engine_unreserve when the
+ * create failed. Thread-safe; e may be NULL (reserve is then false). */
+bool orch_engine_reserve(orch_engine_t *e);
+void orch_engine_unreserve(orch_engine_t *e);
+int orch_engine_lease_ms(const orch_engine_t *e);
+/* state: copied. step_started: the first step's start as the create wrote it. */
+void orch_engine_handoff(orch_engine_t *e, const char *process_id, const char *workflow,
+                         int version, int64_t lease_token, const char *step_started,
+                         const json_t *state);
 /* The replica id (lower-case UUID) registered at start. */
 const char *orch_engine_replica_id(const orch_engine_t *e);
 /* Stops claiming, interrupts running steps (their units of work roll back), joins the

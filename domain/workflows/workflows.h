@@ -68,5 +68,6 @@ extern const orch_workflow_def_t orch_wf_test_parallel;
 /* Benchmark tasks of no-op steps (bench/run.sh): bench_noop_10 and bench_noop_3. */
 extern const orch_workflow_def_t orch_wf_bench_noop_10;
 extern const orch_workflow_def_t orch_wf_bench_noop_3;
+extern const orch_workflow_def_t orch_wf_test_long_50;
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "domain/alloc.h"
 #include "domain/engine/engine.h"
+#include "domain/engine/worker.h"
 #include "domain/forms/forms.h"
 #include "domain/ids.h"
 #include "domain/page.h"
@@ -408,6 +409,8 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
     bool has_sub = req->subscription_id && *req->subscription_id;
     char id[37];
     srv_idem_t idem = {0};
+    orch_process_lease_t lease = {0};
+    bool reserved = false; /* an idle local worker is promised the new process */
     orch_err_t rc;
 
     if (!req->workflow_name || !*req->workflow_name)
@@ -532,8 +535,10 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
         *respm = idem.replay;
         goto out;
     }
-    rc = refuse_if_paused(call, idem.tx, err);
-    if (!rc && sub && !is_note(wf) && !wf->def->is_task) {
+    /* A paused engine refuses the start: checked by the create statement itself (one round
+     * trip less), so the subscription checks below come first. */
+    rc = ORCH_OK;
+    if (sub && !is_note(wf) && !wf->def->is_task) {
         /* The lock: under the subscription's row lock, no other unfinished workflow of it;
          * the new process is linked in the same transaction, so a concurrent second start
          * waits here and is then refused. */
@@ -552,6 +557,10 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
                                 busy, busy == 1 ? "" : "s");
     }
     if (!rc) {
+        /* With an idle worker here, the process is created leased to this replica, its first
+         * step shown running, and handed to that worker at commit: no claim, no poll, and no
+         * other replica can take it meanwhile. Else it is created for anyone. */
+        const orch_leaf_t *first = orch_runner_next(wf, NULL, 0);
         orch_process_new_t np = {
             .workflow = wf->def->name,
             .version = wf->def->version,
@@ -559,7 +568,27 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
             .created_by = actor_of(call),
             .note = req->note,
             .initial_state = state,
+            .refuse_if_paused = true,
         };
+        if (first && first->def->kind == ORCH_KIND_PARALLEL)
+            first = NULL; /* a fork is never shown running: the worker runs it at once */
+        if (first) {
+            lease.step_key = first->key;
+            lease.step_name = first->def->name;
+            lease.timeout_ms =
+                first->def->timeout_ms > 0 ? first->def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
+            np.first = &lease;
+        }
+        if (first && orch_engine_reserve(app->engine)) {
+            reserved = true;
+            lease.owner = orch_engine_replica_id(app->engine);
+            lease.step_key = first->key;
+            lease.step_name = first->def->name;
+            lease.timeout_ms =
+                first->def->timeout_ms > 0 ? first->def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
+            lease.lease_ms = orch_engine_lease_ms(app->engine);
+            np.lease = &lease;
+        }
         rc = app->store->ops->process_create(idem.tx, &np, id, err);
     }
     if (!rc && fr.complete)
@@ -580,7 +609,14 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
     rc = srv_idem_commit(call, &idem, *respm, err);
     if (rc)
         *respm = NULL;
+    else if (reserved) {
+        orch_engine_handoff(app->engine, id, wf->def->name, wf->def->version, lease.token,
+                            lease.step_started, state);
+        reserved = false;
+    }
 out:
+    if (reserved)
+        orch_engine_unreserve(app->engine); /* not created: whatever it held expires */
     orch_subscription_free(sub);
     orch_form_result_cleanup(&fr);
     inputs_free(inputs, req->n_user_inputs);

@@ -200,10 +200,11 @@ static void hub_wake(struct srv_watch *h)
     pthread_mutex_unlock(&h->mu);
 }
 
-void srv_watch_notify(void *arg, const char *channel)
+void srv_watch_notify(void *arg, const char *channel, const char *payload)
 {
     struct srv_watch *h = arg;
     (void)channel;
+    (void)payload;
     pthread_mutex_lock(&h->mu);
     for (watcher_t *w = h->list; w; w = w->next)
         atomic_store(&w->more, true);

@@ -1,0 +1,520 @@
+/* The engine's hot path (issue 17) against real PostgreSQL: a 50-step process runs on one
+ * claim; a fence lost in the middle of a stretch stops it with nothing committed twice; a
+ * pause set on another replica stops a stretch before its next step; a group commit with one
+ * failed fence commits the others; a process started next to an idle worker runs without a
+ * poll; and bench_noop_10 costs at most one database round trip per committed step, every
+ * round trip of the replica counted (/metrics). Counts, never times. */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "orchestrator/v1/engine.pb-c.h"
+#include "orchestrator/v1/processes.pb-c.h"
+
+#define PS "/orchestrator.v1.ProcessService/"
+#define ES "/orchestrator.v1.EngineService/"
+
+static void msleep(int ms)
+{
+    nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void env_reset(void)
+{
+    setenv("ORCH_TEST_WORKFLOWS", "1", 1);
+    unsetenv("ORCH_TEST_HOLD_STEP");
+    unsetenv("ORCH_TEST_HOLD_MS");
+    unsetenv("ORCH_TEST_GROUP_COMMIT_MIN");
+    unsetenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE");
+    unsetenv("ORCH_TEST_HOLD_GROUP_COMMIT_MS");
+}
+
+/* One integer from a query, on the test's own connection (not counted by the server). */
+static long long scalar(const char *dbname, const char *fmt, ...)
+{
+    char q[2048], ci[512];
+    va_list ap;
+    PGconn *c;
+    PGresult *r;
+    long long v;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof(q), fmt, ap);
+    va_end(ap);
+    harness_conninfo(dbname, ci);
+    c = PQconnectdb(ci);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    r = PQexec(c, q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", q, PQerrorMessage(c));
+    v = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+/* Waits (polling the database directly, so the server's counters stay clean) until the
+ * query gives want; fails after ms. */
+static void wait_scalar(const char *db, long long want, int ms, const char *q)
+{
+    int64_t until = now_ms() + ms;
+    long long v;
+    while ((v = scalar(db, "%s", q)) != want) {
+        if (now_ms() > until)
+            fail_msg("waited %d ms for %lld from: %s (last: %lld)", ms, want, q, v);
+        msleep(20);
+    }
+}
+
+static void start(harness_server_t *s, const char *workflow, char *id)
+{
+    Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st = {0};
+    req.workflow_name = (char *)workflow;
+    cli_call_unary(s->ch, PS "StartProcess", &req.base,
+                   &orchestrator__v1__start_process_response__descriptor, 10000, &resp, &st);
+    if (st.code != 0)
+        fail_msg("StartProcess %s: %d %s", workflow, st.code, st.message ? st.message : "");
+    snprintf(id, 64, "%s", ((Orchestrator__V1__StartProcessResponse *)resp)->process->process_id);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+}
+
+static int call(harness_server_t *s, const char *method, ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *d)
+{
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st = {0};
+    int code;
+    cli_call_unary(s->ch, method, req, d, 10000, &resp, &st);
+    code = st.code;
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+    return code;
+}
+
+static int engine(harness_server_t *s, const char *method)
+{
+    Orchestrator__V1__GetEngineStatusRequest req =
+        ORCHESTRATOR__V1__GET_ENGINE_STATUS_REQUEST__INIT;
+    return call(s, method, &req.base, &orchestrator__v1__engine_status__descriptor);
+}
+
+/* A counter or gauge without labels from /metrics (0 when absent). */
+static double metric(int port, const char *name)
+{
+    static char out[1 << 18];
+    char needle[256];
+    const char *p;
+    assert_int_equal(harness_http_get(port, "/metrics", out, sizeof(out)), 200);
+    snprintf(needle, sizeof(needle), "\n%s ", name);
+    p = strstr(out, needle);
+    return p ? strtod(p + strlen(needle), NULL) : 0;
+}
+
+/* The sum of a counter's series with any labels matching a label filter (e.g.
+ * "workflow=\"bench_noop_10\"") from /metrics. */
+static double metric_sum(int port, const char *name, const char *label)
+{
+    static char out[1 << 18];
+    char needle[256];
+    double sum = 0;
+    assert_int_equal(harness_http_get(port, "/metrics", out, sizeof(out)), 200);
+    snprintf(needle, sizeof(needle), "\n%s{", name);
+    for (const char *p = strstr(out, needle); p; p = strstr(p + 1, needle)) {
+        const char *end = strchr(p + strlen(needle), '}');
+        if (!end)
+            break;
+        if (!label || memmem(p, (size_t)(end - p), label, strlen(label)))
+            sum += strtod(end + 1, NULL);
+    }
+    return sum;
+}
+
+static bool log_contains(const harness_server_t *s, const char *needle)
+{
+    char line[4096];
+    bool found = false;
+    FILE *f = fopen(s->log_path, "r");
+    if (!f)
+        return false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+static void assert_steps_once(const char *db)
+{
+    assert_int_equal(scalar(db, "SELECT count(*) FROM (SELECT process_id, step_key FROM "
+                                "process_steps WHERE status IN ('success', 'skipped', "
+                                "'complete') GROUP BY 1, 2 HAVING count(*) > 1) d"),
+                     0);
+}
+
+static void metrics_args(char *addr, int *port)
+{
+    *port = harness_free_port();
+    snprintf(addr, 64, "127.0.0.1:%d", *port);
+}
+
+/* 50 steps, one claim: the stretch keeps the lease from the first step to the last (it
+ * yields to the local list on the way, which is no claim). */
+static void fifty_steps_one_claim(void **state)
+{
+    harness_server_t s;
+    char id[64], addr[64], q[256];
+    int port;
+    double claims0;
+    (void)state;
+
+    env_reset();
+    metrics_args(addr, &port);
+    harness_server_start(&s, NULL, (const char *const[]){"--metrics-listen", addr, NULL});
+    claims0 = metric(port, "orch_process_claims_total");
+    start(&s, "test_long_50", id);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             id);
+    wait_scalar(s.dbname, 1, 20000, q);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT count(*) FROM process_steps WHERE process_id = '%s'", id), 50);
+    assert_steps_once(s.dbname);
+    assert_int_equal((long long)(metric(port, "orch_process_claims_total") - claims0), 1);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT claim_count FROM processes WHERE process_id = '%s'", id), 1);
+    assert_int_equal((long long)metric_sum(port, "orch_steps_total", "workflow=\"test_long_50\""),
+                     50);
+    /* The row's state columns followed: 50 keys done, sequence 50. */
+    assert_int_equal(scalar(s.dbname,
+                            "SELECT cardinality(done_keys) * 1000 + step_seq FROM processes "
+                            "WHERE process_id = '%s'",
+                            id),
+                     50050);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+/* An abort in the middle of a stretch bumps the lease token while step l10 is held before
+ * its commit: that commit is refused, the stretch stops, and nothing is committed twice. */
+static void fence_lost_mid_stretch(void **state)
+{
+    harness_server_t s;
+    char id[64], q[256];
+    Orchestrator__V1__AbortProcessRequest req = ORCHESTRATOR__V1__ABORT_PROCESS_REQUEST__INIT;
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "l10", 1);
+    setenv("ORCH_TEST_HOLD_MS", "2000", 1);
+    harness_server_start(&s, NULL, NULL);
+    start(&s, "test_long_50", id);
+    /* l01..l09 committed; l10 shown running (set by l09's commit) and held. */
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_step_key = 'l09' "
+             "AND running_step_key = 'l10'",
+             id);
+    wait_scalar(s.dbname, 1, 10000, q);
+    req.process_id = id;
+    req.reason = "fence test";
+    assert_int_equal(call(&s, PS "AbortProcess", &req.base,
+                          &orchestrator__v1__abort_process_response__descriptor),
+                     0);
+    /* The held commit comes and is refused. */
+    {
+        int64_t until = now_ms() + 10000;
+        while (!log_contains(&s, "step l10 not committed")) {
+            if (now_ms() > until)
+                fail_msg("the held step's commit was not refused");
+            msleep(50);
+        }
+    }
+    assert_int_equal(scalar(s.dbname,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "step_key LIKE 'l%%'",
+                            id),
+                     9);
+    assert_int_equal(scalar(s.dbname,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "step_key IN ('l10', 'l11')",
+                            id),
+                     0);
+    assert_int_equal(scalar(s.dbname,
+                            "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
+                            "last_status = 'aborted' AND lease_owner IS NULL",
+                            id),
+                     1);
+    assert_steps_once(s.dbname);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+/* Pause set through replica B while A's stretch holds step l05: l05 (in flight) commits,
+ * its commit's answer carries the switch, and l06 never starts. The staleness bound: at most
+ * the one step in flight when the pause committed. */
+static void pause_on_other_replica_stops_stretch(void **state)
+{
+    harness_server_t a, b;
+    char id[64], q[256];
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "l05", 1);
+    setenv("ORCH_TEST_HOLD_MS", "2000", 1);
+    harness_server_start(&a, NULL, NULL);
+    env_reset();
+    harness_server_start(&b, a.dbname, (const char *const[]){"--workers", "0", NULL});
+    start(&a, "test_long_50", id);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_step_key = 'l04' "
+             "AND running_step_key = 'l05'",
+             id);
+    wait_scalar(a.dbname, 1, 10000, q);
+    assert_int_equal(engine(&b, ES "PauseEngine"), 0);
+    /* l05's commit lands and gives the process back: no lease, nothing running. */
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_step_key = 'l05' "
+             "AND lease_owner IS NULL AND running_step_key IS NULL AND runnable",
+             id);
+    wait_scalar(a.dbname, 1, 10000, q);
+    msleep(300); /* were anything still to run, it would show by now */
+    assert_int_equal(scalar(a.dbname,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "step_key = 'l06'",
+                            id),
+                     0);
+    assert_true(log_contains(&a, "the engine is paused; the stretch ends"));
+    assert_int_equal(engine(&b, ES "ResumeEngine"), 0);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             id);
+    wait_scalar(a.dbname, 1, 20000, q);
+    assert_steps_once(a.dbname);
+    assert_int_equal(
+        scalar(a.dbname, "SELECT count(*) FROM process_steps WHERE process_id = '%s'", id), 50);
+    assert_int_equal(harness_server_stop(&b), 0);
+    assert_int_equal(harness_server_stop(&a), 0);
+    harness_db_drop(a.dbname);
+}
+
+/* The first group commit gathers two processes' first steps; the hook sends the first part
+ * with a wrong lease token. The other part commits (its process runs to the end) while the
+ * failed one has nothing committed; after its lease expires it is taken again and completes,
+ * every step once. */
+static void group_commit_one_fence_fails(void **state)
+{
+    harness_server_t s;
+    char a[64], b[64], addr[64], q[512], needle[256];
+    const char *failed, *other;
+    int port;
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_GROUP_COMMIT_MIN", "2", 1);
+    setenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE", "1", 1);
+    metrics_args(addr, &port);
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--metrics-listen", addr, "--workers", "2",
+                                               "--lease-ms", "2000", NULL});
+    start(&s, "bench_noop_3", a);
+    start(&s, "bench_noop_3", b);
+    {
+        int64_t until = now_ms() + 10000;
+        for (;;) {
+            snprintf(needle, sizeof(needle), "group commit of 2 steps: process %s", a);
+            if (log_contains(&s, needle)) {
+                failed = a;
+                other = b;
+                break;
+            }
+            snprintf(needle, sizeof(needle), "group commit of 2 steps: process %s", b);
+            if (log_contains(&s, needle)) {
+                failed = b;
+                other = a;
+                break;
+            }
+            if (now_ms() > until)
+                fail_msg("no group commit of two steps");
+            msleep(20);
+        }
+    }
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             other);
+    wait_scalar(s.dbname, 1, 10000, q);
+    snprintf(needle, sizeof(needle), "process %s (bench_noop_3): step n1 not committed", failed);
+    {
+        int64_t until = now_ms() + 10000;
+        while (!log_contains(&s, needle)) {
+            if (now_ms() > until)
+                fail_msg("the failed part's worker did not see its fence fail");
+            msleep(20);
+        }
+    }
+    /* The other one is done, and the failed one has nothing: its part was rolled back. Its
+     * lease (2 s) has not expired yet unless the machine stalled; the row shows it. */
+    assert_int_equal(scalar(s.dbname,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "(SELECT claim_count FROM processes WHERE process_id = '%s') = 1",
+                            failed, failed),
+                     0);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT count(*) FROM process_steps WHERE process_id = '%s'", other), 3);
+    assert_int_equal((long long)metric_sum(port, "orch_step_commits_refused_total", NULL), 1);
+    assert_true(metric(port, "orch_group_commit_batches_total") >= 1);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             failed);
+    wait_scalar(s.dbname, 1, 20000, q);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT count(*) FROM process_steps WHERE process_id = '%s'", failed), 3);
+    assert_steps_once(s.dbname);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+/* With the poll at ten minutes, a process started next to an idle worker is handed to it in
+ * memory at commit: it completes (far sooner than any poll), counted as a hand-off. */
+static void started_process_runs_without_poll(void **state)
+{
+    harness_server_t s;
+    char id[64], addr[64], q[256];
+    int port;
+    (void)state;
+
+    env_reset();
+    metrics_args(addr, &port);
+    harness_server_start(
+        &s, NULL, (const char *const[]){"--metrics-listen", addr, "--poll-ms", "600000", NULL});
+    msleep(200); /* the workers' first (empty) claims are done: they are idle */
+    start(&s, "bench_noop_3", id);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             id);
+    wait_scalar(s.dbname, 1, 10000, q);
+    assert_int_equal((long long)metric(port, "orch_process_handoffs_total"), 1);
+    /* Created leased to this replica: one lease in all, never claimed from the table. */
+    assert_int_equal(
+        scalar(s.dbname, "SELECT claim_count FROM processes WHERE process_id = '%s'", id), 1);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+/* Every database round trip of the replica that runs the steps (claims, commits,
+ * heartbeats, sweeps, the scheduler's ticks, the scrapes), divided by the steps it committed:
+ * at most one for bench_noop_10 on one replica with two workers. The processes are started
+ * through a second replica without workers, so that the ratio is the engine's (a
+ * StartProcess costs its own four round trips wherever it runs; the single-replica figure
+ * with them is printed too). */
+static void round_trips_per_step(void **state)
+{
+    harness_server_t api, eng;
+    char id[64], addr[64];
+    int port;
+    const int nproc = 40;
+    double rt0, rt1, st0, st1;
+    (void)state;
+
+    env_reset();
+    harness_server_start(&api, NULL, (const char *const[]){"--workers", "0", NULL});
+    metrics_args(addr, &port);
+    harness_server_start(&eng, api.dbname,
+                         (const char *const[]){"--metrics-listen", addr, "--workers", "2", NULL});
+    msleep(300); /* its start-up's round trips (migrations, registration) are behind it */
+    rt0 = metric(port, "orch_db_round_trips_total");
+    st0 = metric_sum(port, "orch_steps_total", NULL);
+    /* Each start wakes the engine replica through NOTIFY; it claims and runs. */
+    for (int i = 0; i < nproc; i++)
+        start(&api, "bench_noop_10", id);
+    wait_scalar(api.dbname, nproc, 60000,
+                "SELECT count(*) FROM processes WHERE last_status = 'completed'");
+    rt1 = metric(port, "orch_db_round_trips_total");
+    st1 = metric_sum(port, "orch_steps_total", NULL);
+    print_message("bench_noop_10, engine replica: %.0f round trips for %.0f steps (%.3f per "
+                  "step); %.0f group commits of %.0f steps, %.0f claims in %.0f statements\n",
+                  rt1 - rt0, st1 - st0, (rt1 - rt0) / (st1 - st0),
+                  metric(port, "orch_group_commit_batches_total"),
+                  metric(port, "orch_group_commit_steps_total"),
+                  metric(port, "orch_process_claims_total"),
+                  metric(port, "orch_claim_batches_total"));
+    assert_int_equal((long long)(st1 - st0), nproc * 10);
+    assert_true(rt1 - rt0 <= st1 - st0);
+    assert_steps_once(api.dbname);
+    assert_int_equal(harness_server_stop(&eng), 0);
+    assert_int_equal(harness_server_stop(&api), 0);
+    harness_db_drop(api.dbname);
+}
+
+/* The same load on one replica that also serves the StartProcess calls, for the record
+ * (printed; StartProcess's own round trips make it depend on how the starts overlap the
+ * steps). */
+static void round_trips_one_replica(void **state)
+{
+    harness_server_t s;
+    char id[64], addr[64];
+    int port;
+    const int nproc = 40;
+    double rt0, rt1, st0, st1;
+    (void)state;
+
+    env_reset();
+    metrics_args(addr, &port);
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--metrics-listen", addr, "--workers", "2", NULL});
+    for (int i = 0; i < 10; i++) /* warm-up: statements are prepared on their second run */
+        start(&s, "bench_noop_10", id);
+    wait_scalar(s.dbname, 10, 60000,
+                "SELECT count(*) FROM processes WHERE last_status = 'completed'");
+    rt0 = metric(port, "orch_db_round_trips_total");
+    st0 = metric_sum(port, "orch_steps_total", NULL);
+    for (int i = 0; i < nproc; i++)
+        start(&s, "bench_noop_10", id);
+    wait_scalar(s.dbname, nproc + 10, 60000,
+                "SELECT count(*) FROM processes WHERE last_status = 'completed'");
+    rt1 = metric(port, "orch_db_round_trips_total");
+    st1 = metric_sum(port, "orch_steps_total", NULL);
+    print_message("bench_noop_10, one replica with its StartProcess calls: %.0f round trips for "
+                  "%.0f steps (%.3f per step)\n",
+                  rt1 - rt0, st1 - st0, (rt1 - rt0) / (st1 - st0));
+    assert_int_equal((long long)(st1 - st0), nproc * 10);
+    assert_steps_once(s.dbname);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fifty_steps_one_claim),
+        cmocka_unit_test(fence_lost_mid_stretch),
+        cmocka_unit_test(pause_on_other_replica_stops_stretch),
+        cmocka_unit_test(group_commit_one_fence_fails),
+        cmocka_unit_test(started_process_runs_without_poll),
+        cmocka_unit_test(round_trips_per_step),
+        cmocka_unit_test(round_trips_one_replica),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
