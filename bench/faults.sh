@@ -5,10 +5,18 @@
 #   bench/faults.sh [--rounds N] [--case PATTERN] [--build-dir DIR] [--no-build]
 #                   [--pg-dir DIR] [--pg-port PORT]
 #
-#   --rounds N       rounds of each fault (default 50; the test command runs 4 / 2 / 4)
+#   --rounds N       rounds of each fault (default 50; the test command runs 4 / 2 / 4 / 2 / 2)
 #   --case PATTERN   only the cases matching (sigkill_rounds, pg_restart_rounds,
-#                    terminate_backends_rounds; cmocka's * and ? work)
+#                    terminate_backends_rounds, group_commit_kill_rounds,
+#                    stale_stretch_rounds, lost_claim_answer,
+#                    start_repeated_after_its_effect; cmocka's * and ? work)
 #   --no-build       use the binaries already in --build-dir (default build/)
+#
+# group_commit_kill_rounds SIGKILLs a replica while it holds a group commit open (the
+# engine's ORCH_TEST_HOLD_GROUP_COMMIT_MS hook, its "holding group commit" log line): on a
+# build without group commit it FAILS, saying so. stale_stretch_rounds SIGSTOPs a replica in
+# the middle of a step past its --lease-ms (1000 there) until another replica took the
+# process over, then SIGCONTs it: its stale commit must be refused.
 #
 # Starts (or reuses) the private cluster in --pg-dir (default /tmp/orchestrator-bench-pg,
 # port 55433, shared with the other benchmarks); the pg_restart case makes a throwaway
@@ -28,7 +36,7 @@ PGPORT=55433
 
 die() { echo "faults.sh: $*" >&2; exit 1; }
 say() { echo "== $*" >&2; }
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while (($#)); do
     case "$1" in

@@ -2,23 +2,31 @@
 # The benchmark suite: every figure beside a baseline measured in the same run, and their ratio.
 #
 #   bench/run.sh [--quick] [--only SECTIONS] [--build-dir DIR] [--no-build]
-#                [--pg-dir DIR] [--pg-port PORT]
+#                [--pg-dir DIR] [--pg-port PORT] [--samples N]
 #
-#   --quick        short runs (about 2 minutes): a smoke test that the suite still works; its
-#                  figures are noisy
-#   --only LIST    sections to run, e.g. "1 2 6" (default: 1 2 3 4 5 6 7; 3, 4 and 7 use the
-#                  maximum measured by 2, 6 uses the runs of 1 and 2)
+#   --quick        short runs (about 4 minutes): a smoke test that the suite still works; its
+#                  figures are noisy and section 4 takes 100 samples, not 1,000
+#   --only LIST    sections to run, e.g. "1 2 6" or "9" (default: 1 2 3 4 5 6 7 8 9; 4 uses
+#                  the durable maximum measured by 3 (or measures it), 6 uses the runs of 1
+#                  and 2)
+#   --samples N    processes per start-latency load in section 4 (default 1000, --quick 100)
 #   --no-build     use the binaries already in --build-dir (default build/)
 #
 # Sections: 1 gRPC transport ceiling (orch-echo vs GetProduct and GetSubscription, and
 # pgbench on GetSubscription's SELECTs), 2 commit ceiling (pgbench on the statements of one
-# step vs the engine, 1/2/3 replicas), 3 graphile-worker, 4 start latency, 5 streaming
-# (bench/watch_delay.sh), 6 footprint, 7 scaling curve. See bench/README.md.
+# step vs the engine, 1/2/3 replicas; round trips per step from /metrics), 3 graphile-worker
+# (1 replica x 2 workers vs concurrency 2, with fsync off and with production durability),
+# 4 start latency (production durability, >= 1,000 samples a load), 5 streaming
+# (bench/watch_delay.sh), 6 footprint, 7 scaling curve, 8 long processes (bench_noop_100 and
+# bench_grow_100 vs bench_noop_10), 9 perf profile of the 1-replica run (installs Debian's
+# linux-perf when perf is missing). See bench/README.md.
 #
 # Starts (or reuses) a private PostgreSQL 15 cluster in --pg-dir (default
 # /tmp/orchestrator-bench-suite-pg, port 55434, fsync off), recreates its databases
 # orch_suite, orch_suite_pgb and orch_suite_gw, prints the table and writes
-# bench/results/suite.json (work files in bench/results/suite/). The cluster is left running.
+# bench/results/suite.json (work files in bench/results/suite/). Sections 3 and 4 switch the
+# cluster to fsync=on, synchronous_commit=on, full_page_writes=on (ALTER SYSTEM, reload) for
+# their durable runs and back (ALTER SYSTEM RESET) afterwards. The cluster is left running.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -26,7 +34,8 @@ BENCH=$ROOT/bench
 BUILD=$ROOT/build
 NOBUILD=0
 QUICK=0
-ONLY="1 2 3 4 5 6 7"
+ONLY="1 2 3 4 5 6 7 8 9"
+SAMPLES=""
 PGDIR=/tmp/orchestrator-bench-suite-pg
 PGPORT=55434
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -34,7 +43,7 @@ T_START=$(date +%s)
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 say() { echo "== [$(($(date +%s) - T_START))s] $*" >&2; }
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while (($#)); do
     case "$1" in
@@ -42,6 +51,7 @@ while (($#)); do
     --only) ONLY=${2:?}; shift 2 ;;
     --build-dir) BUILD=${2:?}; shift 2 ;;
     --no-build) NOBUILD=1; shift ;;
+    --samples) SAMPLES=${2:?}; shift 2 ;;
     --pg-dir) PGDIR=${2:?}; shift 2 ;;
     --pg-port) PGPORT=${2:?}; shift 2 ;;
     -h | --help) usage ;;
@@ -56,10 +66,14 @@ command -v python3 >/dev/null || die "python3 is needed"
 if ((QUICK)); then
     RPC_WARM=0.5 RPC_DUR=2 ENG_WARM=1 ENG_DUR=3 PGB_DUR=3 GW_JOBS=2000
     LAT_DUR=3 SCALE_DUR=2 WATCHERS="1 100" WATCH_PROCS=2 PGB_POOL=300
+    SAMPLES=${SAMPLES:-100} PERF_DUR=2
 else
     RPC_WARM=1 RPC_DUR=5 ENG_WARM=2 ENG_DUR=10 PGB_DUR=8 GW_JOBS=20000
     LAT_DUR=10 SCALE_DUR=6 WATCHERS="1 100 1000" WATCH_PROCS=5 PGB_POOL=2000
+    SAMPLES=${SAMPLES:-1000} PERF_DUR=5
 fi
+[[ "$SAMPLES" =~ ^[1-9][0-9]*$ ]] || die "--samples must be a positive whole number"
+LIGHT_RATE=20 # section 4's light load, processes/s (capped at a quarter of the maximum)
 CONNS=4      # load generator connections
 INFLIGHT=8   # calls in flight per connection
 THREADS=8    # orchestratord's --threads default, and orch-echo's
@@ -98,10 +112,40 @@ PGLOG=$PGDIR/postgres.log
 ADMIN="host=$PGDIR port=$PGPORT user=postgres dbname=postgres"
 DB="host=$PGDIR port=$PGPORT user=postgres dbname=orch_suite"
 DB_PGB="host=$PGDIR port=$PGPORT user=postgres dbname=orch_suite_pgb"
-for d in orch_suite orch_suite_pgb orch_suite_gw; do
+# Section 8's own database: processes of bench_grow_100 still unfinished after its window
+# (orch-loadgen stops waiting for them after 60 s) must not load the servers that follow.
+DB_LONG="host=$PGDIR port=$PGPORT user=postgres dbname=orch_suite_long"
+for d in orch_suite orch_suite_pgb orch_suite_gw orch_suite_long; do
     psql "$ADMIN" -X -q -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" -c "CREATE DATABASE $d"
 done
 q() { psql "$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2"; }
+# durability off|on: the cluster's durability for the runs that follow, for every side (our
+# server, pgbench, graphile-worker). "off" is what scripts/pg.sh --fsync-off configured
+# (fsync, synchronous_commit and full_page_writes off); "on" is production durability. All
+# three are reloadable settings: ALTER SYSTEM and a reload, no restart; a CHECKPOINT after
+# switching on flushes what was written without fsync, outside any measured window.
+durability() {
+    local v
+    if [[ $1 == on ]]; then
+        q "$ADMIN" "ALTER SYSTEM SET fsync = on" >/dev/null
+        q "$ADMIN" "ALTER SYSTEM SET synchronous_commit = on" >/dev/null
+        q "$ADMIN" "ALTER SYSTEM SET full_page_writes = on" >/dev/null
+    else
+        q "$ADMIN" "ALTER SYSTEM RESET fsync" >/dev/null
+        q "$ADMIN" "ALTER SYSTEM RESET synchronous_commit" >/dev/null
+        q "$ADMIN" "ALTER SYSTEM RESET full_page_writes" >/dev/null
+    fi
+    q "$ADMIN" "SELECT pg_reload_conf()" >/dev/null
+    for ((i = 0; i < 50; i++)); do
+        v=$(q "$ADMIN" "SELECT current_setting('fsync') || ',' || current_setting('synchronous_commit')")
+        [[ $v == "$1,$1" ]] && break
+        sleep 0.1
+    done
+    [[ $v == "$1,$1" ]] || die "the cluster did not switch to fsync=$1, synchronous_commit=$1 (it says $v)"
+    [[ $1 == on ]] && q "$ADMIN" "CHECKPOINT" >/dev/null
+    DURABLE=$1
+}
+durability off # also undoes a durable setting an interrupted run left behind
 SYNC_COMMIT=$(q "$ADMIN" "SHOW synchronous_commit")
 FSYNC=$(q "$ADMIN" "SHOW fsync")
 
@@ -114,6 +158,9 @@ cleanup() {
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     q "$ADMIN" "ALTER DATABASE orch_suite_pgb RESET log_statement" >/dev/null 2>&1 || true
     q "$ADMIN" "ALTER DATABASE orch_suite RESET log_statement" >/dev/null 2>&1 || true
+    if [[ ${DURABLE:-off} == on ]]; then
+        durability off >/dev/null 2>&1 || echo "run.sh: could not reset the cluster's durability" >&2
+    fi
 }
 trap cleanup EXIT
 free_port() {
@@ -129,14 +176,19 @@ free_port() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# server_start DBCONN WORKERS: starts orchestratord (test workflows registered), waits for
-# SERVING; sets SPID, SADDR and STARTUP_MS (spawn to the first SERVING health answer).
+# server_start DBCONN WORKERS: starts orchestratord (test workflows registered, /metrics on a
+# port of its own), waits for SERVING; sets SPID, SADDR, SMETRICS (the /metrics URL) and
+# STARTUP_MS (spawn to the first SERVING health answer).
 server_start() {
-    local db=$1 workers=$2 t0 i
+    local db=$1 workers=$2 t0 i mport
     SADDR=127.0.0.1:$(free_port)
+    mport=$(free_port)
+    while [[ "127.0.0.1:$mport" == "$SADDR" ]]; do mport=$(free_port); done
+    SMETRICS=http://127.0.0.1:$mport/metrics
     t0=$(now_ms)
     ORCH_TEST_WORKFLOWS=1 "$SERVER" --listen "$SADDR" --database-url "$db" --log-level warn \
-        --workers "$workers" --threads "$THREADS" >>"$WORK/orchestratord.log" 2>&1 &
+        --workers "$workers" --threads "$THREADS" --metrics-listen "127.0.0.1:$mport" \
+        >>"$WORK/orchestratord.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
     for ((i = 0; i < 3000; i++)); do
@@ -245,21 +297,45 @@ if want 1; then
 fi
 
 # ---- 2. commit ceiling ----------------------------------------------------------------------
-# engine_run NAME WORKFLOW CONCURRENCY DURATION ADDR: the closed loop of orch-loadgen, then the
-# database's own account of the window: committed steps/s, start -> first step, -> completed.
+# engine_run NAME WORKFLOW CONCURRENCY DURATION ADDR [METRICS_URL...]: the closed loop of
+# orch-loadgen, then the database's own account of the window: committed steps/s, start ->
+# first step, -> completed. With metrics URLs (the replicas' /metrics), their counters are
+# scraped during the run and their increase over the same window recorded: round trips per
+# committed step, group commits, claims (bench/suite_tool.py metrics-window); a counter the
+# server does not export is recorded as missing, never as a figure.
 engine_run() {
-    local name=$1 wf=$2 conc=$3 dur=$4 addr=$5 t0 t1
+    local name=$1 wf=$2 conc=$3 dur=$4 addr=$5 t0 t1 mpid=""
+    shift 5
+    if (($#)); then
+        : >"$WORK/$name.metrics"
+        python3 "$BENCH/suite_tool.py" metrics-sample "$WORK/$name.metrics" "$@" &
+        mpid=$!
+        PIDS+=("$mpid")
+        # The window needs a scrape before it starts: wait for the first (at most 5 s).
+        for ((i = 0; i < 100; i++)); do
+            [[ -s "$WORK/$name.metrics" ]] && break
+            sleep 0.05
+        done
+    fi
     "$LOADGEN" --server "$addr" --processes "$conc" --workflow "$wf" --warmup "$ENG_WARM" \
         --duration "$dur" >"$WORK/$name.out" || die "orch-loadgen failed ($name)"
+    if [[ -n "$mpid" ]]; then
+        sleep 0.3
+        stop_pid "$mpid"
+    fi
     t0=$(sed -n 's/.* t0_us=\([0-9]*\).*/\1/p' "$WORK/$name.out")
     t1=$(sed -n 's/.* t1_us=\([0-9]*\).*/\1/p' "$WORK/$name.out")
     record "$name" "$(kv "$WORK/$name.out")"
     record "$name" "$(engine_sql "$wf" "$t0" "$t1")"
+    if [[ -n "$mpid" ]]; then
+        record "$name" "$(python3 "$BENCH/suite_tool.py" metrics-window "$WORK/$name.metrics" "$t0" "$t1")"
+    fi
 }
 # engine_sql WORKFLOW T0_US T1_US -> key=value: steps committed in the window per second, and
-# for the processes started in it, start -> first committed step and start -> completed.
+# for the processes started in it, start -> first committed step and start -> completed. On
+# $EDB when set (section 8's database), else $DB.
 engine_sql() {
-    q "$DB" "
+    q "${EDB:-$DB}" "
     WITH w AS (SELECT to_timestamp($2 / 1e6) AS t0, to_timestamp($3 / 1e6) AS t1),
     s AS (SELECT count(*) AS n FROM process_steps s JOIN processes p USING (process_id)
           JOIN workflows f USING (workflow_id), w
@@ -269,8 +345,9 @@ engine_sql() {
                  extract(epoch FROM p.end_time - p.start_time) * 1000 AS done_ms
           FROM processes p JOIN workflows f USING (workflow_id), w
           WHERE f.name = '$1' AND p.start_time >= w.t0 AND p.start_time < w.t1)
-    SELECT format('steps=%s steps_per_s=%s processes=%s completed=%s first_p50_ms=%s first_p99_ms=%s done_p50_ms=%s done_p99_ms=%s',
+    SELECT format('steps=%s steps_per_s=%s processes=%s completed=%s first_n=%s done_n=%s first_p50_ms=%s first_p99_ms=%s done_p50_ms=%s done_p99_ms=%s',
         s.n, round(s.n / (($3 - $2) / 1e6), 1), (SELECT count(*) FROM l),
+        (SELECT count(done_ms) FROM l), (SELECT count(first_ms) FROM l),
         (SELECT count(done_ms) FROM l),
         (SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY first_ms)::numeric, 2) FROM l),
         (SELECT round(percentile_disc(0.99) WITHIN GROUP (ORDER BY first_ms)::numeric, 2) FROM l),
@@ -279,8 +356,8 @@ engine_sql() {
     FROM s"
 }
 
-MAX_SPS=""
-if want 2 || want 3 || want 4 || want 7; then
+NSTEP=""
+if want 2; then
     say "2. commit: capture the statements of one step (bench_noop_10, 1 worker, log_statement=all)"
     server_start "$DB_PGB" 0 # migrates orch_suite_pgb
     stop_pid "$SPID"
@@ -294,7 +371,22 @@ if want 2 || want 3 || want 4 || want 7; then
     done
     stop_pid "$SPID"
     q "$ADMIN" "ALTER DATABASE orch_suite_pgb RESET log_statement"
-    read -r _ REPLICA _ NSTEP <<<"$(python3 "$BENCH/suite_tool.py" step-script "$PGLOG" "$off" "$WORK")"
+    # Whatever the engine's statements look like: every statement its sessions sent while
+    # the process ran (from the start to the last commit, timers included), per step.
+    record capture "$(python3 "$BENCH/suite_tool.py" statement-count "$PGLOG" "$off" 10)"
+    # The pgbench replay needs the statements of today's engine (claim, reads, step start,
+    # commit transaction); when the capture does not recognise them (a rewritten engine),
+    # section 2 goes on without the pgbench baseline and says so.
+    if CAP=$(python3 "$BENCH/suite_tool.py" step-script "$PGLOG" "$off" "$WORK" 2>"$WORK/capture.err"); then
+        read -r _ REPLICA _ NSTEP <<<"$CAP"
+        record capture "replay=yes statements=$NSTEP"
+    else
+        say "2. commit: the capture did not recognise the statements of one step: $(tail -n 1 "$WORK/capture.err"); no pgbench baseline"
+        record capture "replay=no"
+        NSTEP=""
+    fi
+fi
+if want 2 && [[ -n "$NSTEP" ]]; then
     # A pool of runnable processes for the script to claim, round robin (the claim takes the
     # oldest next_run_time), so each keeps a realistic handful of steps; and the captured
     # replica's workflow versions, which its stop removed.
@@ -306,6 +398,8 @@ if want 2 || want 3 || want 4 || want 7; then
                  SELECT '$REPLICA', workflow_id, version FROM workflow_versions ON CONFLICT DO NOTHING"
     q "$DB_PGB" "VACUUM ANALYZE" >/dev/null
     mapfile -d '' CDEFS <"$WORK/commit.args"
+fi
+if want 2; then
     for r in 1 2 3; do
         c=$((WORKERS * r))
         # pgbench runs half its time before and half after ours, so a change in the
@@ -313,80 +407,80 @@ if want 2 || want 3 || want 4 || want 7; then
         pgb_commit() { # HALF
             say "2. commit: pgbench, the $NSTEP statements of one step, $c clients, $(python3 -c "print($PGB_DUR / 2)")s ($1 half)"
             "$PG_BIN/pgbench" -n -M extended -c "$c" -j 2 -T "$(( (PGB_DUR + 1) / 2 ))" -h "$PGDIR" -p "$PGPORT" \
-                -U postgres "${CDEFS[@]}" -f "$WORK/commit.sql" orch_suite_pgb >"$WORK/pgbench_commit_${r}_$1.out" 2>&1 ||
-                { cat "$WORK/pgbench_commit_${r}_$1.out" >&2; die "pgbench failed on the step's statements"; }
+                -U postgres "${CDEFS[@]}" -f "$WORK/commit.sql" orch_suite_pgb >"$WORK/pgbench_commit_${r}_$1.out" 2>&1 || {
+                # A capture that took the wrong statements (an engine it does not know):
+                # the section goes on without the baseline rather than stopping the suite.
+                say "2. commit: pgbench failed on the captured statements ($WORK/pgbench_commit_${r}_$1.out); no pgbench baseline from here on"
+                record capture "replay=no"
+                NSTEP=""
+                return 0
+            }
             record "pgbench_commit_r${r}_$1" "tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench_commit_${r}_$1.out" | head -1)" \
                 "latency_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$WORK/pgbench_commit_${r}_$1.out")" \
                 "clients=$c statements=$NSTEP"
         }
-        pgb_commit first
-        if ((r == 1)); then
+        if [[ -n "$NSTEP" ]]; then pgb_commit first; fi
+        if ((r == 1)) && [[ -n "$NSTEP" ]]; then
             # Not a goal: the same statements prepared, i.e. what that lever alone would give.
             say "2. commit: pgbench -M prepared, the same statements, $c clients, ${PGB_DUR}s"
-            "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -T "$PGB_DUR" -h "$PGDIR" -p "$PGPORT" \
-                -U postgres "${CDEFS[@]}" -f "$WORK/commit.sql" orch_suite_pgb >"$WORK/pgbench_commit_prepared.out" 2>&1 ||
-                { cat "$WORK/pgbench_commit_prepared.out" >&2; die "pgbench -M prepared failed"; }
-            tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench_commit_prepared.out" | head -1)
-            record pgbench_commit_prepared "tps=$tps clients=$c"
+            if "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -T "$PGB_DUR" -h "$PGDIR" -p "$PGPORT" \
+                -U postgres "${CDEFS[@]}" -f "$WORK/commit.sql" orch_suite_pgb >"$WORK/pgbench_commit_prepared.out" 2>&1; then
+                tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench_commit_prepared.out" | head -1)
+                record pgbench_commit_prepared "tps=$tps clients=$c"
+            else
+                say "2. commit: pgbench -M prepared failed ($WORK/pgbench_commit_prepared.out)"
+            fi
         fi
 
         say "2. commit: orchestratord, $r replica(s) x $WORKERS workers, $((8 * c)) bench_noop_10 processes alive, ${ENG_DUR}s"
         ADDRS=()
         RPIDS=()
+        MURLS=()
         for ((k = 0; k < r; k++)); do
             server_start "$DB" "$WORKERS"
             ADDRS+=("$SADDR")
             RPIDS+=("$SPID")
+            MURLS+=("$SMETRICS")
         done
         if ((r == 1)); then
             rss_watch "${RPIDS[0]}" "$WORK/orch.rss" &
         fi
-        engine_run "commit_r$r" bench_noop_10 $((8 * c)) "$ENG_DUR" "${ADDRS[0]}"
+        engine_run "commit_r$r" bench_noop_10 $((8 * c)) "$ENG_DUR" "${ADDRS[0]}" "${MURLS[@]}"
         record "commit_r$r" "workers=$c concurrency=$((8 * c)) replicas=$r"
         for p in "${RPIDS[@]}"; do stop_pid "$p"; done
-        pgb_commit second
+        if [[ -n "$NSTEP" ]]; then pgb_commit second; fi
     done
-    MAX_SPS=$(sed -n 's/^commit_r1 .*steps_per_s=\([0-9.]*\).*/\1/p' "$RAW" | tail -1)
 fi
 RSS_LOAD=$(cat "$WORK/orch.rss" 2>/dev/null || echo 0)
 
-# ---- 3. graphile-worker ---------------------------------------------------------------------
-if want 3; then
+# ---- 3. graphile-worker, in two durability settings -----------------------------------------
+# peer_queue off|on: the pinned comparison of issue 17 on the cluster as it is set now: one
+# replica with --workers 2 running bench_noop_10 (8 processes per worker alive, as in
+# section 2), its round trips per step from /metrics; then graphile-worker at concurrency 2,
+# with its defaults and batched. Records peer_<setting>_ours and graphile_<setting>_<mode>.
+peer_queue() {
+    local set=$1 mode
+    say "3. peer queue ($set): orchestratord, 1 replica x $WORKERS workers, $((8 * WORKERS)) bench_noop_10 processes alive, ${ENG_DUR}s"
+    server_start "$DB" "$WORKERS"
+    engine_run "peer_${set}_ours" bench_noop_10 $((8 * WORKERS)) "$ENG_DUR" "$SADDR" "$SMETRICS"
+    record "peer_${set}_ours" "workers=$WORKERS concurrency=$((8 * WORKERS)) fsync=$set"
+    stop_pid "$SPID"
     command -v node >/dev/null || die "node is needed for section 3"
     if [[ ! -d "$BENCH/graphile/node_modules/graphile-worker" ]]; then
         say "3. graphile-worker: npm ci (the versions in bench/graphile/package-lock.json)"
         (cd "$BENCH/graphile" && npm ci --no-audit --no-fund >/dev/null)
     fi
     for mode in defaults batched; do
-        say "3. graphile-worker $mode: $GW_JOBS no-op jobs, concurrency $WORKERS"
+        say "3. peer queue ($set): graphile-worker $mode, $GW_JOBS no-op jobs, concurrency $WORKERS"
         # Over the Unix socket, as orchestratord reaches PostgreSQL.
         node "$BENCH/graphile/bench.mjs" "postgresql://postgres@localhost/orch_suite_gw?host=$PGDIR&port=$PGPORT" \
-            "$WORKERS" "$GW_JOBS" "$mode" >"$WORK/graphile_$mode.out" 2>"$WORK/graphile_$mode.err" ||
-            { cat "$WORK/graphile_$mode.err" >&2; die "graphile-worker failed ($mode)"; }
-        record "graphile_$mode" "$(kv "$WORK/graphile_$mode.out")"
+            "$WORKERS" "$GW_JOBS" "$mode" >"$WORK/graphile_${set}_$mode.out" 2>"$WORK/graphile_${set}_$mode.err" ||
+            { cat "$WORK/graphile_${set}_$mode.err" >&2; die "graphile-worker failed ($mode, fsync=$set)"; }
+        record "graphile_${set}_$mode" "$(kv "$WORK/graphile_${set}_$mode.out")"
     done
-fi
-
-# ---- 4. start latency -----------------------------------------------------------------------
-if want 4 && [[ -n "$MAX_SPS" ]]; then
-    server_start "$DB" "$WORKERS"
-    HALF=$(python3 -c "print(round(max(1.0, 0.5 * $MAX_SPS / 3), 1))") # bench_noop_3: 3 steps
-    for load in light half; do
-        rate=$([[ $load == light ]] && echo 5 || echo "$HALF")
-        say "4. start latency: bench_noop_3 at $rate processes/s (open loop), ${LAT_DUR}s"
-        t0=$(($(date +%s%N) / 1000))
-        "$LOADGEN" --server "$SADDR" --start-process bench_noop_3 --rate "$rate" --warmup 0 \
-            --duration "$LAT_DUR" --connections 1 --inflight 64 >"$WORK/start_$load.out"
-        t1=$(($(date +%s%N) / 1000))
-        for ((i = 0; i < 300; i++)); do # until every process of the window completed
-            [[ $(q "$DB" "SELECT count(*) FROM processes p JOIN workflows w USING (workflow_id)
-                   WHERE w.name = 'bench_noop_3' AND p.end_time IS NULL") == 0 ]] && break
-            sleep 0.1
-        done
-        record "start_$load" "rate=$rate $(kv "$WORK/start_$load.out" | sed 's/p50_us=\([0-9]*\)/rpc_p50_us=\1/; s/p99_us=\([0-9]*\)/rpc_p99_us=\1/')"
-        record "start_$load" "$(engine_sql bench_noop_3 "$t0" "$t1")"
-    done
-    stop_pid "$SPID"
+}
+if want 3; then
+    peer_queue off
 fi
 
 # ---- 7. scaling curve -----------------------------------------------------------------------
@@ -398,6 +492,62 @@ if want 7; then
         record "scale_$m" "concurrency=$((m * WORKERS))"
     done
     stop_pid "$SPID"
+fi
+
+# ---- 8. long processes ----------------------------------------------------------------------
+# bench_noop_100 (state {}) and bench_grow_100 (about 1 KiB more state per step) against
+# bench_noop_10 on the same server, same concurrency: if a step's cost does not grow with the
+# process's length, their steps/s match. bench_noop_10 runs before and after bench_noop_100
+# (its steps/s is the mean of the two), so a change in the machine's load hits both sides.
+if want 8; then
+    EDB=$DB_LONG
+    server_start "$DB_LONG" "$WORKERS"
+    # bench_grow_100 last: on an engine whose step cost grows with the state, its processes
+    # take long to drain after the window (orch-loadgen waits up to 60 s for them; what is left
+    # stays in orch_suite_long, which no later section uses).
+    for run in long_noop10_first:bench_noop_10 long_noop100:bench_noop_100 \
+        long_noop10_second:bench_noop_10 long_grow100:bench_grow_100; do
+        say "8. long processes: ${run#*:}, $((8 * WORKERS)) processes alive, ${ENG_DUR}s"
+        engine_run "${run%%:*}" "${run#*:}" $((8 * WORKERS)) "$ENG_DUR" "$SADDR" "$SMETRICS"
+    done
+    stop_pid "$SPID"
+    EDB=""
+fi
+
+# ---- 9. perf profile ------------------------------------------------------------------------
+# perf record -e cpu-clock --call-graph dwarf (hardware events are not available on these
+# virtual machines) of orchestratord and its PostgreSQL backends for PERF_DUR seconds in the
+# middle of a 1-replica bench_noop_10 run (the section 3 load); summarised by
+# bench/suite_tool.py perf-summary into $WORK/perf_summary.txt. Installs Debian's
+# linux-perf when perf is missing; the section is skipped, and says so, when that fails.
+if want 9; then
+    if ! command -v perf >/dev/null; then
+        say "9. perf: installing linux-perf (apt-get)"
+        if ((EUID == 0)); then
+            apt-get install -y --no-install-recommends linux-perf >"$WORK/apt-perf.log" 2>&1 || true
+        else
+            sudo -n apt-get install -y --no-install-recommends linux-perf >"$WORK/apt-perf.log" 2>&1 || true
+        fi
+    fi
+    if ! command -v perf >/dev/null || ! perf record -e cpu-clock -o "$WORK/perf-probe.data" -- true >/dev/null 2>&1; then
+        say "9. perf: not available here (see $WORK/apt-perf.log; kernel.perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null)); section skipped"
+        record perf "available=no"
+    else
+        server_start "$DB" "$WORKERS"
+        say "9. perf: bench_noop_10, $((8 * WORKERS)) processes alive; perf record of orchestratord and its backends for ${PERF_DUR}s"
+        "$LOADGEN" --server "$SADDR" --processes $((8 * WORKERS)) --workflow bench_noop_10 --warmup 1 \
+            --duration $((PERF_DUR + 2)) >"$WORK/perf_load.out" &
+        LPID=$!
+        PIDS+=("$LPID")
+        sleep 1.5
+        BPIDS=$(q "$DB" "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        perf record -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$SPID${BPIDS:+,$BPIDS}" \
+            -o "$WORK/perf.data" -- sleep "$PERF_DUR" >"$WORK/perf_record.log" 2>&1 || true
+        wait "$LPID" || true
+        stop_pid "$SPID"
+        record perf "available=yes seconds=$PERF_DUR $(python3 "$BENCH/suite_tool.py" perf-summary "$WORK/perf.data" "$SPID" "$WORK")"
+        record perf "$(kv "$WORK/perf_load.out" | sed 's/^mode=processes //')"
+    fi
 fi
 
 # ---- 5. streaming ---------------------------------------------------------------------------
@@ -434,6 +584,59 @@ if want 6; then
     record footprint "rss_idle_kb=$RSS_IDLE rss_load_kb=$RSS_LOAD startup_ms=$FOOT_STARTUP_MS" \
         "binary_bytes=$(stat -c %s "$SERVER") echo_rss_idle_kb=$ECHO_RSS_IDLE" \
         "echo_rss_load_kb=$ECHO_RSS_LOAD echo_startup_ms=$ECHO_STARTUP_MS echo_binary_bytes=$(stat -c %s "$ECHO")"
+fi
+
+# ---- production durability: 3 (second setting) and 4 ----------------------------------------
+MAX_ON=""
+if want 3 || want 4; then
+    say "durability: fsync=on, synchronous_commit=on, full_page_writes=on (ALTER SYSTEM, reload)"
+    durability on
+    if want 3; then
+        peer_queue on
+        MAX_ON=$(sed -n 's/^peer_on_ours .*steps_per_s=\([0-9.]*\).*/\1/p' "$RAW" | tail -1)
+    fi
+fi
+
+# ---- 4. start latency (production durability) ------------------------------------------------
+# bench_noop_3 started open loop at a light load (LIGHT_RATE processes/s, at most a quarter
+# of the durable maximum) and at half the durable maximum, each for as long as SAMPLES
+# processes take: StartProcess -> first step committed -> completed, from PostgreSQL's
+# timestamps, with the number of samples behind each percentile.
+if want 4; then
+    if [[ -z "$MAX_ON" ]]; then
+        say "4. start latency: the durable maximum first (bench_noop_10, 1 replica x $WORKERS workers, ${ENG_DUR}s)"
+        server_start "$DB" "$WORKERS"
+        engine_run max_on bench_noop_10 $((8 * WORKERS)) "$ENG_DUR" "$SADDR"
+        stop_pid "$SPID"
+        MAX_ON=$(sed -n 's/^max_on .*steps_per_s=\([0-9.]*\).*/\1/p' "$RAW" | tail -1)
+    fi
+    server_start "$DB" "$WORKERS"
+    HALF=$(python3 -c "print(round(max(1.0, 0.5 * $MAX_ON / 3), 1))") # bench_noop_3: 3 steps
+    # At least 5/s (the light load before issue 17), so that a maximum measured during a
+    # stall cannot stretch the 1,000 samples over an hour; half load at least that.
+    LIGHT=$(python3 -c "print(round(max(5.0, min($LIGHT_RATE, 0.25 * $MAX_ON / 3)), 1))")
+    HALF=$(python3 -c "print(max($HALF, $LIGHT))")
+    for load in light half; do
+        rate=$([[ $load == light ]] && echo "$LIGHT" || echo "$HALF")
+        dur=$(python3 -c "import math; print(math.ceil($SAMPLES / $rate) + 1)")
+        say "4. start latency (fsync on): bench_noop_3 at $rate processes/s (open loop), ${dur}s for $SAMPLES samples"
+        t0=$(($(date +%s%N) / 1000))
+        "$LOADGEN" --server "$SADDR" --start-process bench_noop_3 --rate "$rate" --warmup 0 \
+            --duration "$dur" --connections 1 --inflight 64 >"$WORK/start_$load.out"
+        t1=$(($(date +%s%N) / 1000))
+        for ((i = 0; i < 600; i++)); do # until every process of the window completed
+            [[ $(q "$DB" "SELECT count(*) FROM processes p JOIN workflows w USING (workflow_id)
+                   WHERE w.name = 'bench_noop_3' AND p.end_time IS NULL") == 0 ]] && break
+            sleep 0.1
+        done
+        record "start_$load" "rate=$rate max_on=$MAX_ON $(kv "$WORK/start_$load.out" | sed 's/p50_us=\([0-9]*\)/rpc_p50_us=\1/; s/p99_us=\([0-9]*\)/rpc_p99_us=\1/')"
+        record "start_$load" "$(engine_sql bench_noop_3 "$t0" "$t1")"
+    done
+    stop_pid "$SPID"
+fi
+if [[ $DURABLE == on ]]; then
+    say "durability: back to the cluster's own settings (ALTER SYSTEM RESET)"
+    durability off
 fi
 
 # ---- report ---------------------------------------------------------------------------------

@@ -69,5 +69,9 @@ extern const orch_workflow_def_t orch_wf_test_parallel;
 extern const orch_workflow_def_t orch_wf_bench_noop_10;
 extern const orch_workflow_def_t orch_wf_bench_noop_3;
 extern const orch_workflow_def_t orch_wf_test_long_50;
+/* bench_noop_100 (99 no-ops and done, state {}) and bench_grow_100 (each step adds about
+ * 1 KiB to the state): a step's cost against the process's length (bench/run.sh). */
+extern const orch_workflow_def_t orch_wf_bench_noop_100;
+extern const orch_workflow_def_t orch_wf_bench_grow_100;
 
 #endif

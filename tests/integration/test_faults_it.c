@@ -14,6 +14,13 @@
  * 0. Two smaller cases pin what the rounds found, deterministically: a claim whose answer
  * was lost (the process must not stay leased to a live replica that never runs it) and a
  * start repeated after its first answer was lost (it must get that answer).
+ * Two more rounds strike the engine of issue 17 where it is most fragile:
+ *  - group_commit_kill: SIGKILL a replica while it holds a group commit of several processes
+ *    open (ORCH_TEST_HOLD_GROUP_COMMIT_MS; the engine logs "holding group commit"). A build
+ *    without group commit never logs it, and the case fails saying so;
+ *  - stale_stretch: SIGSTOP a replica in the middle of a step, past its lease (--lease-ms),
+ *    until another replica took the process over, then SIGCONT: its stale commit must be
+ *    refused (its log says so) and nothing is committed twice.
  * Rounds: ORCH_FAULT_ROUNDS (bench/faults.sh --rounds N), a few by default; one case only:
  * ORCH_FAULT_CASE (a cmocka test name pattern). */
 #include <jansson.h>
@@ -28,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,6 +165,7 @@ static int time_to_recover(const char *db, long long t0)
 
 typedef struct fleet {
     harness_server_t s[NREPLICAS];
+    const char *const *args; /* the replicas' flags (NULL: replica_args) */
     pthread_mutex_t mu;
     char addr[NREPLICAS][64]; /* "" while a replica is down; under mu */
     char db[64];
@@ -176,9 +185,38 @@ static void fleet_set_addr(fleet_t *f, int i, bool up)
 static void fleet_start(fleet_t *f)
 {
     for (int i = 0; i < NREPLICAS; i++) {
-        harness_server_start(&f->s[i], f->db, replica_args);
+        harness_server_start(&f->s[i], f->db, f->args ? f->args : replica_args);
         fleet_set_addr(f, i, true);
     }
+}
+
+/* The size of a replica's log now: where to look for what it logs next. */
+static long log_size(const harness_server_t *s)
+{
+    struct stat sb;
+    return stat(s->log_path, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* Whether the replica logged, after byte off, a line holding needle (and also one of the
+ * words in any, case-insensitively, when any is not NULL). */
+static bool log_has(const harness_server_t *s, long off, const char *needle, const char *const *any)
+{
+    FILE *f = fopen(s->log_path, "r");
+    char line[4096];
+    bool found = false;
+    if (!f)
+        return false;
+    fseek(f, off, SEEK_SET);
+    while (!found && fgets(line, sizeof(line), f)) {
+        if (!strstr(line, needle))
+            continue;
+        if (!any)
+            found = true;
+        for (int i = 0; any && any[i] && !found; i++)
+            found = strcasestr(line, any[i]) != NULL;
+    }
+    fclose(f);
+    return found;
 }
 
 /* ---- the load: chains of create -> modify -> terminate -------------------------------- */
@@ -481,6 +519,7 @@ static int case_teardown(void **state)
     free(fc);
     unsetenv("ORCH_TEST_HOLD_STEP");
     unsetenv("ORCH_TEST_HOLD_MS");
+    unsetenv("ORCH_TEST_HOLD_GROUP_COMMIT_MS");
     return 0;
 }
 
@@ -514,7 +553,8 @@ typedef struct result {
     bool done;
 } result_t;
 
-static result_t results[3];
+#define NRESULTS 5
+static result_t results[NRESULTS];
 
 static void print_header(void)
 {
@@ -621,7 +661,7 @@ static void sigkill_rounds(void **state)
         fleet_set_addr(&fc->f, victim, false);
         t0 = db_now_ms(fc->f.db);
         harness_server_kill(&fc->f.s[victim]);
-        harness_server_start(&fc->f.s[victim], fc->f.db, replica_args);
+        harness_server_start(&fc->f.s[victim], fc->f.db, fc->f.args ? fc->f.args : replica_args);
         fleet_set_addr(&fc->f, victim, true);
         recover[round] = time_to_recover(fc->f.db, t0);
         print_message("round %d: replica %d killed and restarted; interrupted work moved on "
@@ -745,6 +785,183 @@ static void terminate_backends_rounds(void **state)
                       "ms\n",
                       round + 1, killed, recover[round]);
         assert_true(killed >= NREPLICAS);
+    }
+    finish_case(res, &fc->l, fc->f.db, recover, n);
+    case_end(fc);
+}
+
+/* ---- (d) SIGKILL a replica in the middle of a group commit ------------------------------- */
+
+#define GROUP_HOLD_MS "300" /* ORCH_TEST_HOLD_GROUP_COMMIT_MS of the replicas */
+#define GROUP_WAIT_MS 20000 /* how long a round waits for a group commit to strike in */
+
+/* The engine holds every group commit of two processes or more GROUP_HOLD_MS before its
+ * commit round trip and logs "holding group commit" (the hook of issue 17): each round waits
+ * for that line from its victim, then SIGKILLs it there. The steps of the batch must not be
+ * lost (they run again elsewhere) nor committed twice. */
+static void group_commit_kill_rounds(void **state)
+{
+    fault_case_t *fc = *state;
+    int n = rounds_wanted(2), *recover = fc->recover = calloc((size_t)n, sizeof(int));
+    result_t *res = &results[3];
+
+    res->fault = "group_commit_kill";
+    setenv("ORCH_TEST_HOLD_GROUP_COMMIT_MS", GROUP_HOLD_MS, 1);
+    case_begin(fc);
+    for (int round = 0; round < n; round++) {
+        int victim = round % NREPLICAS;
+        harness_server_t *v = &fc->f.s[victim];
+        long off = log_size(v);
+        int64_t until = now_ms() + GROUP_WAIT_MS;
+        long long t0;
+        while (!log_has(v, off, "holding group commit", NULL)) {
+            if (now_ms() > until)
+                fail_msg("round %d: replica %d (log %s) never logged \"holding group commit\" "
+                         "within %d s under load with ORCH_TEST_HOLD_GROUP_COMMIT_MS=" GROUP_HOLD_MS
+                         ": this build has no group commit (issue 17's engine), so no round "
+                         "can strike in the middle of one. FAILED, not skipped.",
+                         round + 1, victim, v->log_path, GROUP_WAIT_MS / 1000);
+            msleep(10);
+        }
+        fleet_set_addr(&fc->f, victim, false);
+        t0 = db_now_ms(fc->f.db);
+        harness_server_kill(v);
+        harness_server_start(v, fc->f.db, replica_args);
+        fleet_set_addr(&fc->f, victim, true);
+        recover[round] = time_to_recover(fc->f.db, t0);
+        print_message("round %d: replica %d killed while holding a group commit, restarted; "
+                      "interrupted work moved on after %d ms\n",
+                      round + 1, victim, recover[round]);
+    }
+    finish_case(res, &fc->l, fc->f.db, recover, n);
+    case_end(fc);
+}
+
+/* ---- (e) SIGSTOP a replica in the middle of a stretch, past its lease -------------------- */
+
+#define STALE_LEASE_MS 1000 /* --lease-ms of the replicas in this case */
+
+static const char *const stale_args[] = {"--replica-dead-ms=" DEAD_MS, "--log-level=info",
+                                         "--lease-ms=1000", NULL};
+
+/* The replica's id, from the replicas table (the live row of its pid). */
+static void replica_id_of(const char *db, const harness_server_t *s, char out[64])
+{
+    char ci[512], q[256];
+    PGconn *c;
+    PGresult *r;
+    harness_conninfo(db, ci);
+    c = PQconnectdb(ci);
+    snprintf(q, sizeof(q),
+             "SELECT replica_id FROM replicas WHERE pid = %d AND stop_time IS NULL "
+             "ORDER BY start_time DESC LIMIT 1",
+             (int)s->pid);
+    r = PQexec(c, q);
+    out[0] = '\0';
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        snprintf(out, 64, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* The processes the replica holds with a step running: ids and lease tokens (up to max). */
+static int held_steps(const char *db, const char *rid, char ids[][64], long long *tokens, int max)
+{
+    char ci[512], q[512];
+    PGconn *c;
+    PGresult *r;
+    int n = 0;
+    harness_conninfo(db, ci);
+    c = PQconnectdb(ci);
+    snprintf(q, sizeof(q),
+             "SELECT process_id, lease_token FROM processes WHERE lease_owner = '%s' AND "
+             "running_step_key IS NOT NULL AND lease_expires_time > now()",
+             rid);
+    r = PQexec(c, q);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        for (int i = 0; i < PQntuples(r) && n < max; i++, n++) {
+            snprintf(ids[n], 64, "%s", PQgetvalue(r, i, 0));
+            tokens[n] = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        }
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+/* Each round: SIGSTOP a replica while it holds a process with a step running (the step held
+ * 5 ms before its commit; a stretch holds its lease from step to step), keep it stopped past
+ * its lease until another replica took the process over (the lease token moved on), then
+ * SIGCONT. Its commit of the step it was running is stale: it must be refused, and its log
+ * must say so for that process. At the end, as in every case: nothing lost, nothing
+ * committed twice. */
+static void stale_stretch_rounds(void **state)
+{
+    fault_case_t *fc = *state;
+    int n = rounds_wanted(2), *recover = fc->recover = calloc((size_t)n, sizeof(int));
+    result_t *res = &results[4];
+    static const char *const refused[] = {"not committed", "lease", "fence", "refused", NULL};
+
+    res->fault = "stale_stretch";
+    fc->f.args = stale_args;
+    case_begin(fc);
+    for (int round = 0; round < n; round++) {
+        int victim = round % NREPLICAS, nheld = 0, taken = -1;
+        harness_server_t *v = &fc->f.s[victim];
+        char rid[64], ids[16][64];
+        long long tokens[16], t0;
+        long off;
+        int64_t until;
+
+        msleep(1000);
+        replica_id_of(fc->f.db, v, rid);
+        assert_true(rid[0] != '\0');
+        /* Stop it; if it holds no step at that instant, let it go on a moment and try again. */
+        for (until = now_ms() + 20000; nheld == 0;) {
+            if (now_ms() > until)
+                fail_msg("round %d: replica %d never held a process with a step running", round + 1,
+                         victim);
+            assert_int_equal(kill(v->pid, SIGSTOP), 0);
+            msleep(30); /* what it had sent lands */
+            nheld = held_steps(fc->f.db, rid, ids, tokens, 16);
+            if (nheld == 0) {
+                assert_int_equal(kill(v->pid, SIGCONT), 0);
+                msleep(7);
+            }
+        }
+        fleet_set_addr(&fc->f, victim, false); /* the load starts nothing there meanwhile */
+        t0 = db_now_ms(fc->f.db);
+        /* Past its lease: another replica claims the process (a new lease token). */
+        for (until = now_ms() + STALE_LEASE_MS + 15000; taken < 0;) {
+            for (int i = 0; i < nheld && taken < 0; i++)
+                if (scalar(fc->f.db,
+                           "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
+                           "lease_token > %lld",
+                           ids[i], tokens[i]) == 1)
+                    taken = i;
+            if (taken < 0 && now_ms() > until)
+                fail_msg("round %d: no other replica took over any of the %d processes of the "
+                         "stopped replica %d within %d s (lease %d ms)",
+                         round + 1, nheld, victim, (STALE_LEASE_MS + 15000) / 1000, STALE_LEASE_MS);
+            if (taken < 0)
+                msleep(50);
+        }
+        off = log_size(v);
+        assert_int_equal(kill(v->pid, SIGCONT), 0);
+        fleet_set_addr(&fc->f, victim, true);
+        /* Its stale commit of the taken-over process is refused, and it says so. */
+        for (until = now_ms() + 15000; !log_has(v, off, ids[taken], refused);) {
+            if (now_ms() > until)
+                fail_msg("round %d: replica %d, resumed after process %s was taken over, never "
+                         "logged that its commit for it was refused (see %s)",
+                         round + 1, victim, ids[taken], v->log_path);
+            msleep(50);
+        }
+        recover[round] = time_to_recover(fc->f.db, t0);
+        print_message("round %d: replica %d stopped holding %d process(es) with a step running; "
+                      "process %s taken over after %lld ms; its stale commit refused after "
+                      "SIGCONT; interrupted work moved on after %d ms\n",
+                      round + 1, victim, nheld, ids[taken], db_now_ms(fc->f.db) - t0,
+                      recover[round]);
     }
     finish_case(res, &fc->l, fc->f.db, recover, n);
     case_end(fc);
@@ -926,7 +1143,7 @@ static int print_table(void **state)
     (void)state;
     print_message("\nfault suite results (lost and duplicated must be 0)\n");
     print_header();
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < NRESULTS; i++)
         if (results[i].done)
             print_row(&results[i]);
     return 0;
@@ -938,6 +1155,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(sigkill_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(pg_restart_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(terminate_backends_rounds, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(group_commit_kill_rounds, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(stale_stretch_rounds, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(lost_claim_answer, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(start_repeated_after_its_effect, case_setup, case_teardown),
     };
