@@ -13,6 +13,11 @@ typedef void (*db_listen_fn)(void *arg, const char *channel);
 db_listener_t *db_listener_new(const char *conninfo);
 /* Before start only. channel: a plain identifier. */
 void db_listener_subscribe(db_listener_t *l, const char *channel, db_listen_fn fn, void *arg);
+/* The same for a callback that wants the NOTIFY's payload (NULL after a reconnect: anything
+ * may have happened). */
+typedef void (*db_listen_payload_fn)(void *arg, const char *channel, const char *payload);
+void db_listener_subscribe_payload(db_listener_t *l, const char *channel, db_listen_payload_fn fn,
+                                   void *arg);
 void db_listener_start(db_listener_t *l);
 /* Stops the thread and frees; NULL ok. */
 void db_listener_free(db_listener_t *l);

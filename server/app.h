@@ -29,11 +29,20 @@ struct srv_health *srv_health_new(void);
 void srv_health_free(struct srv_health *h);
 /* The process-watch hub: started before the server, freed after it stopped (every stream
  * closed). srv_watch_notify is the LISTEN callback for orch_process_events. */
-struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms, int max_total, int max_per_client);
+typedef struct srv_watch_config {
+    int stall_ms;            /* --watch-stall-ms */
+    int max_total;           /* --max-watchers */
+    int max_per_client;      /* --max-watchers-per-client */
+    int backlog_events;      /* --watch-backlog-events */
+    long long backlog_bytes; /* --watch-backlog-bytes */
+} srv_watch_config_t;
+struct srv_watch *srv_watch_new(srv_app_t *app, const srv_watch_config_t *cfg);
 void srv_watch_free(struct srv_watch *h);
 /* Stops the hub thread (no more sends); the drain then ends the streams. NULL ok. */
 void srv_watch_stop(struct srv_watch *h);
 void srv_watch_notify(void *arg, const char *channel);
+/* The same with the NOTIFY's payload (NULL or "" = read everything new). */
+void srv_watch_notify_payload(void *arg, const char *channel, const char *payload);
 int srv_watch_count(struct srv_watch *h);
 
 /* Readiness may have changed (database, drain): tell every Watch stream whose status did. */
