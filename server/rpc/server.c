@@ -107,7 +107,9 @@ struct srv_call {
     size_t inflight_bytes;
     char last_label[64]; /* label of the last shared message whose send completed */
     bool sending, md_sent, status_queued, status_sent, started_stream;
-    orch_error_t status;
+    /* NULL: OK. An orch_error_t is 6.8 KiB (its violations), so a call holds one only once it
+     * ends with an error: ten thousand idle watch streams should not carry theirs. */
+    orch_error_t *status;
     grpc_metadata trailing[1];
     size_t ntrailing;
     /* live-stream registry of the server (for drain) */
@@ -167,6 +169,15 @@ void *srv_call_data(srv_call_t *call)
 bool srv_call_is_over(srv_call_t *call)
 {
     return atomic_load(&call->over) != 0;
+}
+
+size_t srv_stream_pending(srv_call_t *call)
+{
+    size_t n;
+    pthread_mutex_lock(&call->mu);
+    n = call->qlen + (call->inflight ? 1 : 0);
+    pthread_mutex_unlock(&call->mu);
+    return n;
 }
 
 const char *srv_call_metadata(srv_call_t *call, const char *key)
@@ -303,6 +314,7 @@ void srv_call_unref(srv_call_t *c)
         grpc_byte_buffer_destroy(c->payload);
     if (c->recv_bb)
         grpc_byte_buffer_destroy(c->recv_bb);
+    free(c->status);
     if (c->inflight)
         grpc_byte_buffer_destroy(c->inflight);
     srv_packed_unref(c->inflight_packed);
@@ -336,16 +348,34 @@ static void call_start_close(srv_call_t *c)
     }
 }
 
+/* The call's status becomes err (NULL: OK). c->mu, or before the call is shared. */
+static void set_status(srv_call_t *c, const orch_error_t *err)
+{
+    if (!err || err->code == ORCH_OK) {
+        free(c->status);
+        c->status = NULL;
+        return;
+    }
+    if (!c->status)
+        c->status = orch_malloc(sizeof(*c->status));
+    *c->status = *err;
+}
+
+static orch_err_t status_code(const srv_call_t *c)
+{
+    return c->status ? c->status->code : ORCH_OK;
+}
+
 /* Fills the status op (and the rich-details trailer) from c->status. */
 static void status_op(srv_call_t *c, grpc_op *op, grpc_slice *details)
 {
-    grpc_status_code code = srv_status_code(c->status.code);
+    grpc_status_code code = srv_status_code(status_code(c));
     if (code != GRPC_STATUS_OK) {
         c->trailing[0].key = grpc_slice_from_static_string("grpc-status-details-bin");
-        c->trailing[0].value = srv_status_details(&c->status);
+        c->trailing[0].value = srv_status_details(c->status);
         c->ntrailing = 1;
         *details = grpc_slice_from_copied_string(
-            c->status.message[0] ? c->status.message : orch_strerror(c->status.code));
+            c->status->message[0] ? c->status->message : orch_strerror(c->status->code));
     } else {
         *details = grpc_empty_slice();
     }
@@ -508,13 +538,13 @@ void srv_stream_finish_now(srv_call_t *c, const orch_error_t *err, const char *f
     }
     c->qhead = c->qtail = NULL;
     c->qlen = 0;
-    c->status = *err;
-    if (c->status.meta_key[0]) {
+    set_status(c, err);
+    if (c->status && c->status->meta_key[0]) {
         const char *last = c->inflight_packed && c->inflight_packed->label[0]
                                ? c->inflight_packed->label
                            : c->last_label[0] ? c->last_label
                                               : fallback_label;
-        snprintf(c->status.meta_value, sizeof(c->status.meta_value), "%s", last ? last : "");
+        snprintf(c->status->meta_value, sizeof(c->status->meta_value), "%s", last ? last : "");
     }
     c->status_queued = true;
     pump_locked(c);
@@ -526,7 +556,7 @@ void srv_call_cancel(srv_call_t *c, const orch_error_t *err)
     char msg[600];
     pthread_mutex_lock(&c->mu);
     c->status_queued = c->status_sent = true; /* nothing more goes out through the queue */
-    c->status = *err;
+    set_status(c, err);
     pthread_mutex_unlock(&c->mu);
     snprintf(msg, sizeof(msg), "%s: %s", err->reason[0] ? err->reason : orch_err_name(err->code),
              err->message);
@@ -538,10 +568,7 @@ void srv_stream_finish(srv_call_t *c, const orch_error_t *err)
     pthread_mutex_lock(&c->mu);
     if (!c->status_queued) {
         c->status_queued = true;
-        if (err)
-            c->status = *err;
-        else
-            orch_error_init(&c->status);
+        set_status(c, err);
         pump_locked(c);
     }
     pthread_mutex_unlock(&c->mu);
@@ -623,15 +650,15 @@ static void call_record(srv_call_t *c)
     char labels[300];
     const char *method = c->me ? c->me->path : "unknown";
     const char *code =
-        c->cancelled && !c->status_sent ? "CANCELLED" : orch_err_name(c->status.code);
+        c->cancelled && !c->status_sent ? "CANCELLED" : orch_err_name(status_code(c));
     snprintf(labels, sizeof(labels), "method=\"%s\",code=\"%s\"", method, code);
     orch_metrics_add("orch_rpc_total", labels, 1);
     snprintf(labels, sizeof(labels), "method=\"%s\"", method);
     orch_metrics_observe("orch_rpc_duration_seconds", labels,
                          (double)(orch_now_ms() - c->start_ms) / 1000.0);
-    if (c->status.code == ORCH_INTERNAL || c->status.code == ORCH_UNAVAILABLE)
+    if (status_code(c) == ORCH_INTERNAL || status_code(c) == ORCH_UNAVAILABLE)
         orch_warn("rpc", "%s %s %lld ms correlation_id=%s: %s", method, code,
-                  (long long)(orch_now_ms() - c->start_ms), correlation_id(c), c->status.message);
+                  (long long)(orch_now_ms() - c->start_ms), correlation_id(c), c->status->message);
     else
         orch_debug("rpc", "%s %s %lld ms correlation_id=%s", method, code,
                    (long long)(orch_now_ms() - c->start_ms), correlation_id(c));
@@ -655,10 +682,7 @@ static void call_close_done(srv_call_t *c)
 static void call_finish_unary(srv_call_t *c, const ProtobufCMessage *resp, const orch_error_t *err)
 {
     pthread_mutex_lock(&c->mu);
-    if (err)
-        c->status = *err;
-    else
-        orch_error_init(&c->status);
+    set_status(c, err);
     if (resp && !err) {
         qmsg_t *q = orch_calloc(1, sizeof(*q));
         q->bb = srv_codec_pack(resp);

@@ -170,6 +170,9 @@ int srv_stream_send_packed(srv_call_t *call, srv_packed_t *p, size_t *queued_byt
  * fallback_label: where a client resumes without a gap or a repeat. */
 void srv_stream_finish_now(srv_call_t *call, const orch_error_t *err, const char *fallback_label);
 bool srv_call_is_over(srv_call_t *call);
+/* Messages queued or in flight on a stream now (a `drained` callback may run after a new
+ * send was queued: it checks). */
+size_t srv_stream_pending(srv_call_t *call);
 /* Ends the call at once with err's code and message, dropping whatever is still queued
  * (a stream whose reader stopped reading). Thread-safe. */
 void srv_call_cancel(srv_call_t *call, const orch_error_t *err);

@@ -479,23 +479,26 @@ static void feed_deliver(struct srv_watch *h, feed_t *f, const orch_event_t *evs
 static void multi_deliver(struct srv_watch *h, cursor_t from, const orch_event_t *evs,
                           srv_packed_t **pk, size_t n, cursor_t to)
 {
+    /* Each event's cursor parsed once, not once per watcher. */
+    cursor_t *cs = orch_calloc(n + 1, sizeof(*cs));
+    for (size_t i = 0; i < n; i++)
+        cursor_parse(evs[i].cursor, &cs[i]);
     for (watcher_t *w = h->multi; w; w = w->next) {
         if (w->done || cursor_cmp(w->cursor, from) < 0)
             continue; /* behind: it catches up with its own filter */
         for (size_t i = 0; i < n; i++) {
-            cursor_t c = {0, 0};
-            cursor_parse(evs[i].cursor, &c);
-            if (cursor_cmp(c, w->cursor) <= 0)
+            if (cursor_cmp(cs[i], w->cursor) <= 0)
                 continue;
             if (orch_event_filter_match(w->match, evs[i].fields) && !queue_to(h, w, pk[i]))
                 break;
-            w->cursor = c;
+            w->cursor = cs[i];
         }
         if (!w->done && cursor_cmp(w->cursor, to) < 0)
             w->cursor = to;
     }
     if (cursor_cmp(to, h->ghead) > 0)
         h->ghead = to;
+    free(cs);
 }
 
 /* ---- reading (hub thread, without the lock) -------------------------------------------- */
@@ -1215,7 +1218,10 @@ static void watch_drained(srv_call_t *call)
 
     pthread_mutex_lock(&h->mu);
     w = srv_call_data(call);
-    if (w && !w->closed) {
+    /* The hub may have queued to w between the queue emptying and this callback taking the
+     * hub lock (the hub queues under it): then w is not drained, and "queued since" stays
+     * (the stall check and the catch-up must not see an empty queue). */
+    if (w && !w->closed && srv_stream_pending(call) == 0) {
         w->queued_since_ms = 0;
         if (!w->done && (w->single ? single_behind(w) : multi_behind(h, w))) {
             ready_add(h, w);
