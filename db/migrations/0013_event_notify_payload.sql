@@ -10,7 +10,9 @@
 -- more than 100 processes (or the list would pass 7,900 bytes, PostgreSQL's payload limit
 -- being 8,000), the payload is empty, which keeps its old meaning: "read everything new".
 -- Still one NOTIFY per inserting statement (the engine's step commit inserts its events in
--- one statement), still only a wake-up hint: readers always read the tables.
+-- one statement), still only a wake-up hint: readers always read the tables. A statement
+-- that inserted no row (the trigger is per statement, so it fires for those too) sends
+-- nothing: an empty payload there would make every hub read every feed for nothing.
 
 CREATE OR REPLACE FUNCTION process_events_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -22,6 +24,9 @@ BEGIN
       INTO n, payload
       FROM (SELECT process_id, min(sequence) AS lo, max(sequence) AS hi
               FROM new_rows GROUP BY process_id LIMIT 101) s;
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
     IF n > 100 OR payload IS NULL OR length(payload) > 7900 THEN
         payload := '';
     END IF;
@@ -44,6 +49,9 @@ BEGIN
       INTO n, payload
       FROM (SELECT subscription_id, min(sequence) AS lo, max(sequence) AS hi
               FROM new_rows GROUP BY subscription_id LIMIT 101) s;
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
     IF n > 100 OR payload IS NULL OR length(payload) > 7900 THEN
         payload := '';
     END IF;

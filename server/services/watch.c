@@ -1028,6 +1028,10 @@ static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, const char *feed_i
             f->subscription = w->subscription;
             f->head = w->last_seq;
             htab_add(&h->feeds, &f->h, feed_hash);
+            /* Events may have committed between the snapshot and now, their NOTIFY gone
+             * (nobody watched). A feed that existed took every NOTIFY: a watcher behind
+             * its head catches up (below), one ahead waits for the next NOTIFY. */
+            feed_mark(h, f);
         }
         w->feed = f;
         w->next = f->list;
@@ -1035,8 +1039,6 @@ static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, const char *feed_i
             f->list->prev = w;
         f->list = w;
         f->n++;
-        /* Events may have committed between the snapshot and now, their NOTIFY gone. */
-        feed_mark(h, f);
         if (!w->done && single_behind(w))
             ready_add(h, w);
     } else {
