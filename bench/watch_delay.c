@@ -1,27 +1,47 @@
 /* The driver of bench/watch_delay.sh: delivery delay of process events to N watchers on one
- * replica, beside the raw PostgreSQL LISTEN/NOTIFY round trip measured at the same time, and
- * the server's memory per watcher.
+ * replica, beside the raw PostgreSQL LISTEN/NOTIFY round trip measured at the same time, the
+ * server's memory per watcher, its CPU time per delivered event and the hub's queries per
+ * event.
  *
  *   watch_delay --server ADDR --conninfo CONNINFO --server-pid PID --watchers N
- *               [--processes P] [--gap-ms MS] [--threads T] [--timeout-s S]
+ *               [--mode processes|process|mixed] [--processes P] [--gap-ms MS]
+ *               [--multi M] [--held] [--channels C] [--threads T] [--metrics HOST:PORT]
+ *               [--timeout-s S]
+ *   watch_delay --server ADDR --server-pid PID --watchers N --idle-only [--channels C]
  *
- * 1. Reads the server's VmRSS (/proc/PID/status), opens N WatchProcesses streams
- *    (filter workflow = "create_node", live from now), lets them settle idle for 2 s and
- *    reads VmRSS again: (after - before) / N is the memory per idle watcher.
- * 2. Starts P create_node processes (product "node Cisco"), one every MS milliseconds, while
- *    T threads poll the N streams (each its share, round robin, without waiting) and record,
- *    for every event delivered, receive time (CLOCK_REALTIME) minus ProcessEvent.event_time
- *    (PostgreSQL's clock_timestamp() when the event row was inserted, i.e. before its
- *    commit; same machine, same clock). It stops when every watcher saw P completions.
+ * Streams are spread over C connections (channels, stream i on channel i % C) and T poller
+ * threads, each with one completion queue that every batch of its streams completes on.
+ *
+ * 1. --mode processes (default): reads the server's VmRSS (/proc/PID/status), opens N
+ *    WatchProcesses streams (filter workflow = "create_node", live from now), waits until
+ *    the server counts them (orch_watchers on --metrics, else 2 s) and 1 s more, and reads
+ *    VmRSS again: (after - before) / N is the memory per idle watcher. --idle-only stops
+ *    there (any server: orch-echo --hold-method gives gRPC's own floor).
+ * 2. Starts P create_node processes (product "node Cisco"), one every MS milliseconds, and
+ *    records, for every event delivered, receive time (CLOCK_REALTIME) minus
+ *    ProcessEvent.event_time (PostgreSQL's clock_timestamp() when the event row was
+ *    inserted, i.e. before its commit; same machine, same clock). Snapshots are not events.
+ *    --mode process: N WatchProcess streams, stream i on process i % P, opened right after
+ *    StartProcess with after_sequence 1 (every event after the creation); with --held (the
+ *    server started with ORCH_TEST_HOLD_STEP, see watch_delay.sh) all of them 1 s after the
+ *    last start, from the snapshot, and the memory is read once they are registered.
+ *    --mode mixed: the same plus M WatchProcesses streams with various filters that all
+ *    select every create_node event, opened (and registered) before the first process.
+ *    A WatchProcess stream is complete when it ends by itself (OK, its process completed),
+ *    a WatchProcesses stream when it saw P completions. Every stream of one process (every
+ *    WatchProcesses stream) must get the same number of events, in order, without a gap.
  * 3. Meanwhile a libpq connection LISTENs on a private channel and another sends NOTIFY
  *    every 5 ms with pg's clock_timestamp() in microseconds as payload; the listener records
  *    receive time minus payload: the raw NOTIFY round trip under the same load.
+ * Around step 2 (with --held: from when every stream is registered) it reads the server's
+ * utime+stime (/proc/PID/stat) and the hub's orch_watch_queries_total and
+ * orch_watch_event_rows_total (--metrics).
  *
- * Prints one line:
- *   RESULT watchers=N processes=P events_per_watcher=E delivered=D missing=M watch_p50_us=..
- * watch_p99_us=.. watch_max_us=.. notify_n=.. notify_p50_us=.. notify_p99_us=.. rss_before_kb=..
- *          rss_after_kb=.. rss_per_watcher_bytes=..
- * and exits 0, or 2 with a message. */
+ * Prints one line, RESULT followed by key=value pairs (mode, watchers, multi, channels,
+ * processes, distinct_events, delivered, missing, watch_p50_us, watch_p99_us, watch_max_us,
+ * notify_n, notify_p50_us, notify_p99_us, rss_before_kb, rss_after_kb, rss_per_watcher_bytes,
+ * server_cpu_us, cpu_ns_per_delivery, hub_queries, hub_rows, queries_per_event_x100,
+ * wall_ms, ok), or "RESULT idle ..." with --idle-only; exits 0, or 2 with a message. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
