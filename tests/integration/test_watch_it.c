@@ -3,8 +3,10 @@
  * event with contiguous sequences until the process completes; one that reconnects, to the
  * same replica or another, with the last sequence or cursor it saw gets exactly what it
  * missed. */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -541,6 +543,62 @@ static void watch_processes_late_commit_trap(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* What a NOTIFY on orch_process_events carries (migration 0013): a statement that inserted
+ * events names each process and its sequence range; one that inserted none sends nothing (an
+ * empty payload means "read everything": every hub would read every feed). NOTIFYs arrive in
+ * commit order, so a marker sent after the statements tells that nothing else came. */
+static void notify_names_what_was_inserted(void **state)
+{
+    harness_server_t s;
+    char pid[64], id[64], want[128], sql[512];
+    PGconn *l, *c;
+    bool marker = false, named = false;
+    (void)state;
+
+    harness_server_start(&s, NULL, NULL);
+    product_id(&s, "node FRR", pid);
+    start_node(&s, pid, "notify", id);
+    l = pg_open(s.dbname);
+    c = pg_open(s.dbname);
+    pg_ok(l, "LISTEN orch_process_events");
+    pg_ok(l, "LISTEN orch_test_marker");
+    pg_ok(c, "INSERT INTO process_events (process_id, sequence, kind, payload) "
+             "SELECT process_id, 1, 'callback_progress', '{}' FROM processes WHERE false");
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
+             "('%s', 1000001, 'callback_progress', '{}'), "
+             "('%s', 1000002, 'callback_progress', '{}')",
+             id, id);
+    pg_ok(c, sql);
+    pg_ok(c, "NOTIFY orch_test_marker");
+    snprintf(want, sizeof(want), "%s:1000001-1000002", id);
+    for (int round = 0; !marker && round < 100; round++) { /* up to 10 s */
+        PGnotify *n;
+        struct pollfd pfd = {PQsocket(l), POLLIN, 0};
+        poll(&pfd, 1, 100);
+        if (!PQconsumeInput(l))
+            fail_msg("listener: %s", PQerrorMessage(l));
+        while ((n = PQnotifies(l)) != NULL) {
+            if (strcmp(n->relname, "orch_test_marker") == 0) {
+                marker = true;
+            } else {
+                /* The engine's own statements (the process runs) name it too; none may be
+                 * empty, and ours must be there. */
+                if (!n->extra[0])
+                    fail_msg("a NOTIFY with an empty payload (a statement with no row?)");
+                named = named || strcmp(n->extra, want) == 0;
+            }
+            PQfreemem(n);
+        }
+    }
+    assert_true(marker);
+    assert_true(named);
+    PQfinish(l);
+    PQfinish(c);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 /* The metrics endpoint after a workflow ran: the counters match what the stream showed. */
 static void metrics_after_a_workflow(void **state)
 {
@@ -940,6 +998,7 @@ int main(void)
         cmocka_unit_test(watch_many_processes),
         cmocka_unit_test(watch_processes_late_commit_trap),
         cmocka_unit_test(thousand_watchers),
+        cmocka_unit_test(notify_names_what_was_inserted),
         cmocka_unit_test(metrics_after_a_workflow),
         cmocka_unit_test(reconnect_while_steps_commit),
         cmocka_unit_test(watcher_and_stream_limits),
