@@ -105,7 +105,8 @@ struct srv_call {
     grpc_byte_buffer *inflight;
     srv_packed_t *inflight_packed;
     size_t inflight_bytes;
-    char last_label[64]; /* label of the last shared message whose send completed */
+    char last_label[64];  /* label of the last shared message whose send completed */
+    int64_t last_sent_ms; /* when a message's send last completed (the reader took it) */
     bool sending, md_sent, status_queued, status_sent, started_stream;
     /* NULL: OK. An orch_error_t is 6.8 KiB (its violations), so a call holds one only once it
      * ends with an error: ten thousand idle watch streams should not carry theirs. */
@@ -169,6 +170,15 @@ void *srv_call_data(srv_call_t *call)
 bool srv_call_is_over(srv_call_t *call)
 {
     return atomic_load(&call->over) != 0;
+}
+
+int64_t srv_stream_last_sent_ms(srv_call_t *call)
+{
+    int64_t t;
+    pthread_mutex_lock(&call->mu);
+    t = call->last_sent_ms;
+    pthread_mutex_unlock(&call->mu);
+    return t;
 }
 
 size_t srv_stream_pending(srv_call_t *call)
@@ -618,6 +628,8 @@ static void call_send_done(srv_call_t *c, bool ok)
         c->inflight = NULL;
         c->qbytes -= c->inflight_bytes;
         c->inflight_bytes = 0;
+        if (ok)
+            c->last_sent_ms = orch_now_ms();
     }
     if (c->inflight_packed) {
         if (ok && c->inflight_packed->label[0])

@@ -173,6 +173,9 @@ bool srv_call_is_over(srv_call_t *call);
 /* Messages queued or in flight on a stream now (a `drained` callback may run after a new
  * send was queued: it checks). */
 size_t srv_stream_pending(srv_call_t *call);
+/* When a message's send on the stream last completed (orch_now_ms; 0: never): a reader that
+ * takes its messages is not stalled, even if its queue never empties. */
+int64_t srv_stream_last_sent_ms(srv_call_t *call);
 /* Ends the call at once with err's code and message, dropping whatever is still queued
  * (a stream whose reader stopped reading). Thread-safe. */
 void srv_call_cancel(srv_call_t *call, const orch_error_t *err);

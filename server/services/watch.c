@@ -737,6 +737,18 @@ void srv_watch_notify(void *arg, const char *channel)
     srv_watch_notify_payload(arg, channel, NULL);
 }
 
+/* Whether w has had messages waiting, and taken none of them, for longer than stall_ms: a
+ * reader that keeps taking messages is not stalled even when its queue never empties (a
+ * busy stream). Hub lock. */
+static bool stalled(const struct srv_watch *h, watcher_t *w, int64_t now)
+{
+    int64_t since = w->queued_since_ms, sent;
+    if (w->done || !since || now - since <= h->stall_ms)
+        return false;
+    sent = srv_stream_last_sent_ms(w->call);
+    return now - (sent > since ? sent : since) > h->stall_ms;
+}
+
 /* Ends the streams whose reader took nothing for stall_ms. Hub lock; once a second. */
 static void stall_check(struct srv_watch *h)
 {
@@ -749,10 +761,10 @@ static void stall_check(struct srv_watch *h)
     for (size_t i = 0; i < h->feeds.nb; i++)
         for (hnode_t *x = h->feeds.b[i]; x; x = x->hnext)
             for (watcher_t *w = ((feed_t *)x)->list; w; w = w->next)
-                if (!w->done && w->queued_since_ms && now - w->queued_since_ms > h->stall_ms)
+                if (stalled(h, w, now))
                     too_slow(h, w, why);
     for (watcher_t *w = h->multi; w; w = w->next)
-        if (!w->done && w->queued_since_ms && now - w->queued_since_ms > h->stall_ms)
+        if (stalled(h, w, now))
             too_slow(h, w, why);
 }
 
