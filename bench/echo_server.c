@@ -7,11 +7,13 @@
  * --save-response, so the same bytes cross the wire) with status OK.
  *
  *   orch-echo --listen 127.0.0.1:PORT [--threads 8] [--slots 8] [--reply-file FILE]
- *             [--method PATH]...
+ *             [--method PATH]... [--hold-method PATH]
  *
  * The method defaults to orchestrator.v1.ProductService/GetProduct, so the load generator
- * sends the same request to both servers. Runs until SIGTERM/SIGINT. Prints "SERVING" on
- * stdout once it listens. */
+ * sends the same request to both servers. --hold-method PATH registers a method whose calls
+ * are held open without a word until the client goes: gRPC's own memory floor for idle
+ * server streams, beside orchestratord's idle watch streams (bench/watch_delay.sh). Runs until
+ * SIGTERM/SIGINT. Prints "SERVING" on stdout once it listens. */
 #include <errno.h>
 #include <getopt.h>
 #include <grpc/byte_buffer.h>
@@ -46,6 +48,7 @@ typedef struct slot {
     tag_t tag;
     worker_t *w;
     void *method;
+    bool hold; /* a --hold-method: held open, never answered */
     grpc_call *call;
     gpr_timespec deadline;
     grpc_metadata_array md;
@@ -116,7 +119,21 @@ static void slot_fired(slot_t *s, bool ok)
     c->payload = s->payload;
     c->close_tag = (tag_t){TAG_CLOSE, c};
     c->send_tag = (tag_t){TAG_SEND, c};
-    c->pending = 2;
+    c->pending = s->hold ? 1 : 2;
+    if (s->hold) {
+        if (!atomic_load(&stopping))
+            slot_post(s);
+        else
+            free(s);
+        /* Only the close: the call stays open, idle, until the client cancels it. */
+        memset(&close_op, 0, sizeof(close_op));
+        close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        close_op.data.recv_close_on_server.cancelled = &c->cancelled;
+        if (grpc_call_start_batch(c->call, &close_op, 1, &c->close_tag, NULL) != GRPC_CALL_OK)
+            die("RECV_CLOSE_ON_SERVER batch refused");
+        c->reply = grpc_raw_byte_buffer_create(&reply, 1);
+        return;
+    }
     if (!atomic_load(&stopping))
         slot_post(s);
     else
@@ -184,12 +201,16 @@ static grpc_slice read_file(const char *path)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"listen", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 't'},
-        {"slots", required_argument, NULL, 's'},  {"reply-file", required_argument, NULL, 'r'},
-        {"method", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"listen", required_argument, NULL, 'l'},
+                                       {"threads", required_argument, NULL, 't'},
+                                       {"slots", required_argument, NULL, 's'},
+                                       {"reply-file", required_argument, NULL, 'r'},
+                                       {"method", required_argument, NULL, 'm'},
+                                       {"hold-method", required_argument, NULL, 'H'},
+                                       {NULL, 0, NULL, 0}};
     const char *listen = NULL, *methods[ECHO_MAX_METHODS];
     void *handles[ECHO_MAX_METHODS];
+    bool hold[ECHO_MAX_METHODS] = {false};
     int nmethods = 0, threads = 8, slots = 8, c, sig;
     worker_t *workers;
     grpc_arg args[2];
@@ -215,6 +236,12 @@ int main(int argc, char **argv)
         case 'm':
             if (nmethods == ECHO_MAX_METHODS)
                 die("too many --method");
+            methods[nmethods++] = optarg;
+            break;
+        case 'H':
+            if (nmethods == ECHO_MAX_METHODS)
+                die("too many --method");
+            hold[nmethods] = true;
             methods[nmethods++] = optarg;
             break;
         default:
@@ -268,6 +295,7 @@ int main(int argc, char **argv)
                 s->tag = (tag_t){TAG_SLOT, s};
                 s->w = &workers[i];
                 s->method = handles[j];
+                s->hold = hold[j];
                 slot_post(s);
             }
         }

@@ -177,6 +177,7 @@ void cli_status_cleanup(cli_status_t *st)
     free(st->message);
     free(st->reason);
     free(st->domain);
+    free(st->metadata);
     for (size_t i = 0; i < st->nviolations; i++) {
         free(st->violations[i].field);
         free(st->violations[i].description);
@@ -213,6 +214,12 @@ static void status_add_detail(cli_status_t *st, const Google__Protobuf__Any *any
         if (info && !st->reason) {
             st->reason = orch_strdup(info->reason);
             st->domain = orch_strdup(info->domain);
+            for (size_t i = 0; i < info->n_metadata; i++) {
+                char *line = orch_asprintf("%s%s=%s\n", st->metadata ? st->metadata : "",
+                                           info->metadata[i]->key, info->metadata[i]->value);
+                free(st->metadata);
+                st->metadata = line;
+            }
         }
         if (info)
             google__rpc__error_info__free_unpacked(info, NULL);

@@ -56,6 +56,9 @@ typedef struct cli_status {
     cli_violation_t *violations; /* google.rpc.BadRequest field violations, all of them */
     size_t nviolations;
     long long retry_delay_ms; /* google.rpc.RetryInfo, -1 if absent */
+    /* ErrorInfo.metadata as "key=value" lines (a watcher's resume_after_sequence or
+     * resume_after_cursor), or NULL when it had none. */
+    char *metadata;
 } cli_status_t;
 
 /* Frees the members and leaves the struct zeroed (retry_delay_ms = -1). Safe on a zeroed

@@ -17,7 +17,9 @@
     "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "                      \
     "e.tx_id::text || ':' || e.event_id::text"
 
-static orch_err_t rows_to_events(PGresult *res, orch_event_t **out, size_t *n)
+/* fields: the filter columns read after EV_COLS (events_global), else NULL. */
+static orch_err_t rows_to_events(PGresult *res, const db_filter_column_t *fields,
+                                 orch_event_t **out, size_t *n)
 {
     int rows = PQntuples(res);
     *out = orch_calloc((size_t)rows + 1, sizeof(orch_event_t));
@@ -31,6 +33,14 @@ static orch_err_t rows_to_events(PGresult *res, orch_event_t **out, size_t *n)
         if (!e->payload)
             e->payload = json_object();
         snprintf(e->cursor, sizeof(e->cursor), "%s", PQgetvalue(res, i, 5));
+        if (fields) {
+            e->fields = json_object();
+            for (int f = 0; fields[f].field; f++)
+                json_object_set_new(e->fields, fields[f].field,
+                                    PQgetisnull(res, i, 6 + f)
+                                        ? json_null()
+                                        : json_string(PQgetvalue(res, i, 6 + f)));
+        }
     }
     *n = (size_t)rows;
     return ORCH_OK;
@@ -91,7 +101,7 @@ static orch_err_t events_after(orch_store_t *st, const orch_ctx_t *ctx, const ch
         return rc;
     rc = db_execp(c, sql, 3, p, &res, err);
     if (!rc)
-        rc = rows_to_events(res, out, n);
+        rc = rows_to_events(res, NULL, out, n);
     PQclear(res);
     db_pool_release(s->pool, c);
     return rc;
@@ -123,7 +133,8 @@ static const char *const ev_targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VA
 static const db_filter_column_t ev_cols[] = {
     {"process_id", "p.process_id", DB_COL_UUID, NULL},
     {"status", "p.last_status", DB_COL_ENUM, ev_statuses},
-    {"workflow", "w.name", DB_COL_TEXT, NULL},
+    /* Text in byte order, as the watch hub's in-memory matcher compares (event_filter.h). */
+    {"workflow", "w.name COLLATE \"C\"", DB_COL_TEXT, NULL},
     {"target", "w.target", DB_COL_ENUM, ev_targets},
     {"is_task", "p.is_task", DB_COL_BOOL, NULL},
     {"product_id", "p.product_id", DB_COL_UUID, NULL},
@@ -133,7 +144,8 @@ static const db_filter_column_t ev_cols[] = {
      DB_COL_UUID, NULL},
     {"customer_id",
      "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "
-     "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1)",
+     "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1) "
+     "COLLATE \"C\"",
      DB_COL_TEXT, NULL},
     {NULL, NULL, 0, NULL},
 };
@@ -181,8 +193,13 @@ orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char
     snprintf(ids, sizeof(ids), "%lld", id);
     {
         int ptx = db_sql_param(&q, txs), pid = db_sql_param(&q, ids);
+        /* The process's filterable fields come along, so the watch hub can match every
+         * stream's filter in memory against one read. */
+        db_sql_append(&q, "SELECT " EV_COLS);
+        for (const db_filter_column_t *f = ev_cols; f->field; f++)
+            db_sql_append(&q, ", (%s)::text", f->sql);
         db_sql_append(&q,
-                      "SELECT " EV_COLS " FROM process_events e "
+                      " FROM process_events e "
                       "JOIN processes p ON p.process_id = e.process_id "
                       "JOIN workflows w ON w.workflow_id = p.workflow_id "
                       "WHERE (e.tx_id, e.event_id) > ($%d::text::xid8, $%d::bigint) "
@@ -196,7 +213,7 @@ orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char
     rc = db_execp(c, q.text, q.nparams, (const char *const *)q.params, &res, err);
     if (rc)
         goto out;
-    rc = rows_to_events(res, out, n);
+    rc = rows_to_events(res, ev_cols, out, n);
     if (!rc && *n > 0)
         snprintf(out_cursor, 64, "%s", (*out)[*n - 1].cursor);
 out:

@@ -10,6 +10,9 @@
 #include "alloc.h"
 
 #define ARENA_CHUNK 8192
+/* The first chunk is small: a long-lived call (a watch stream) keeps only a few strings in
+ * its arena, and ten thousand of them should not hold 8 KiB each. */
+#define ARENA_FIRST_CHUNK 1024
 
 typedef struct chunk {
     struct chunk *next;
@@ -70,7 +73,7 @@ void *orch_arena_alloc(orch_arena_t *a, size_t n)
         return big->data;
     }
     if (!c || c->cap - c->used < n) {
-        c = chunk_new(ARENA_CHUNK);
+        c = chunk_new(!c && n <= ARENA_FIRST_CHUNK ? ARENA_FIRST_CHUNK : ARENA_CHUNK);
         c->next = a->head;
         a->head = c;
     }

@@ -49,6 +49,10 @@ typedef struct orch_error {
     orch_violation_t violations[ORCH_ERROR_MAX_VIOLATIONS];
     size_t nviolations;
     int retry_after_ms; /* >0: a RetryInfo is sent */
+    /* One ErrorInfo metadata entry when meta_key is set (a watcher's resume point:
+     * "resume_after_sequence" or "resume_after_cursor"). */
+    char meta_key[32];
+    char meta_value[64];
 } orch_error_t;
 
 void orch_error_init(orch_error_t *e);

@@ -5,7 +5,9 @@
 
 void orch_events_free(orch_event_t *ev, size_t n)
 {
-    for (size_t i = 0; ev && i < n; i++)
+    for (size_t i = 0; ev && i < n; i++) {
         json_decref(ev[i].payload);
+        json_decref(ev[i].fields);
+    }
     free(ev);
 }

@@ -15,6 +15,9 @@ typedef struct orch_event {
     int64_t time_us; /* commit time, PostgreSQL's clock */
     json_t *payload; /* an object, owned */
     char cursor[64]; /* "<tx>:<event_id>" */
+    /* events_global only: the process's filterable fields as strings (JSON null when SQL
+     * NULL), for the in-memory filter of WatchProcesses (event_filter.h); owned, else NULL. */
+    json_t *fields;
 } orch_event_t;
 
 void orch_events_free(orch_event_t *ev, size_t n); /* frees payloads and the array */

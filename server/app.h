@@ -31,8 +31,16 @@ typedef struct srv_app {
 struct srv_health *srv_health_new(void);
 void srv_health_free(struct srv_health *h);
 /* The process-watch hub: started before the server, freed after it stopped (every stream
- * closed). srv_watch_notify is the LISTEN callback for orch_process_events. */
-struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms, int max_total, int max_per_client);
+ * closed). srv_watch_notify is the LISTEN callback for orch_process_events and
+ * orch_subscription_events (payload: "<id>:<first>-<last>,...", ""/NULL = read everything). */
+typedef struct srv_watch_config {
+    int stall_ms;            /* --watch-stall-ms */
+    int max_total;           /* --max-watchers */
+    int max_per_client;      /* --max-watchers-per-client */
+    int backlog_events;      /* --watch-backlog-events */
+    long long backlog_bytes; /* --watch-backlog-bytes */
+} srv_watch_config_t;
+struct srv_watch *srv_watch_new(srv_app_t *app, const srv_watch_config_t *cfg);
 void srv_watch_free(struct srv_watch *h);
 /* Stops the hub thread (no more sends); the drain then ends the streams. NULL ok. */
 void srv_watch_stop(struct srv_watch *h);

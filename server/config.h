@@ -25,6 +25,8 @@ typedef struct srv_settings {
     int watch_stall_ms;
     int max_concurrent_streams; /* per HTTP/2 connection */
     int max_watchers, max_watchers_per_client;
+    int watch_backlog_events;
+    int watch_backlog_bytes;
     int workers;         /* engine worker threads */
     int lease_ms;        /* process lease */
     int poll_ms;         /* idle workers' polling fallback */

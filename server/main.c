@@ -442,8 +442,10 @@ int main(int argc, char **argv)
     listener = db_listener_new(cfg.database_url);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
-    app.watch =
-        srv_watch_new(&app, cfg.watch_stall_ms, cfg.max_watchers, cfg.max_watchers_per_client);
+    app.watch = srv_watch_new(&app, &(srv_watch_config_t){cfg.watch_stall_ms, cfg.max_watchers,
+                                                          cfg.max_watchers_per_client,
+                                                          cfg.watch_backlog_events,
+                                                          cfg.watch_backlog_bytes});
     db_listener_subscribe(listener, "orch_process_events", srv_watch_notify, app.watch);
     db_listener_subscribe(listener, "orch_subscription_events", srv_watch_notify, app.watch);
     db_listener_start(listener);

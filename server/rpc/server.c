@@ -60,8 +60,18 @@ typedef struct gslot {
     grpc_metadata_array md;
 } gslot_t;
 
+/* Bytes packed once and shared among streams: every send wraps the same refcounted slice
+ * in a byte buffer of its own, so a thousand watchers of one event hold one copy. */
+struct srv_packed {
+    grpc_slice slice;
+    atomic_int refs;
+    char label[64]; /* the sender's name for this message (a sequence, a cursor) */
+};
+
 typedef struct qmsg {
     grpc_byte_buffer *bb;
+    srv_packed_t *packed; /* a reference, or NULL for a message packed for this call */
+    size_t bytes;
     struct qmsg *next;
 } qmsg_t;
 
@@ -91,10 +101,16 @@ struct srv_call {
     int64_t start_ms;        /* for the latency histogram */
     /* send side */
     qmsg_t *qhead, *qtail;
-    size_t qlen;
+    size_t qlen, qbytes; /* queued and in flight */
     grpc_byte_buffer *inflight;
+    srv_packed_t *inflight_packed;
+    size_t inflight_bytes;
+    char last_label[64];  /* label of the last shared message whose send completed */
+    int64_t last_sent_ms; /* when a message's send last completed (the reader took it) */
     bool sending, md_sent, status_queued, status_sent, started_stream;
-    orch_error_t status;
+    /* NULL: OK. An orch_error_t is 6.8 KiB (its violations), so a call holds one only once it
+     * ends with an error: ten thousand idle watch streams should not carry theirs. */
+    orch_error_t *status;
     grpc_metadata trailing[1];
     size_t ntrailing;
     /* live-stream registry of the server (for drain) */
@@ -154,6 +170,24 @@ void *srv_call_data(srv_call_t *call)
 bool srv_call_is_over(srv_call_t *call)
 {
     return atomic_load(&call->over) != 0;
+}
+
+int64_t srv_stream_last_sent_ms(srv_call_t *call)
+{
+    int64_t t;
+    pthread_mutex_lock(&call->mu);
+    t = call->last_sent_ms;
+    pthread_mutex_unlock(&call->mu);
+    return t;
+}
+
+size_t srv_stream_pending(srv_call_t *call)
+{
+    size_t n;
+    pthread_mutex_lock(&call->mu);
+    n = call->qlen + (call->inflight ? 1 : 0);
+    pthread_mutex_unlock(&call->mu);
+    return n;
 }
 
 const char *srv_call_metadata(srv_call_t *call, const char *key)
@@ -290,11 +324,14 @@ void srv_call_unref(srv_call_t *c)
         grpc_byte_buffer_destroy(c->payload);
     if (c->recv_bb)
         grpc_byte_buffer_destroy(c->recv_bb);
+    free(c->status);
     if (c->inflight)
         grpc_byte_buffer_destroy(c->inflight);
+    srv_packed_unref(c->inflight_packed);
     for (qmsg_t *q = c->qhead, *next; q; q = next) {
         next = q->next;
         grpc_byte_buffer_destroy(q->bb);
+        srv_packed_unref(q->packed);
         free(q);
     }
     for (size_t i = 0; i < c->ntrailing; i++) {
@@ -321,16 +358,34 @@ static void call_start_close(srv_call_t *c)
     }
 }
 
+/* The call's status becomes err (NULL: OK). c->mu, or before the call is shared. */
+static void set_status(srv_call_t *c, const orch_error_t *err)
+{
+    if (!err || err->code == ORCH_OK) {
+        free(c->status);
+        c->status = NULL;
+        return;
+    }
+    if (!c->status)
+        c->status = orch_malloc(sizeof(*c->status));
+    *c->status = *err;
+}
+
+static orch_err_t status_code(const srv_call_t *c)
+{
+    return c->status ? c->status->code : ORCH_OK;
+}
+
 /* Fills the status op (and the rich-details trailer) from c->status. */
 static void status_op(srv_call_t *c, grpc_op *op, grpc_slice *details)
 {
-    grpc_status_code code = srv_status_code(c->status.code);
+    grpc_status_code code = srv_status_code(status_code(c));
     if (code != GRPC_STATUS_OK) {
         c->trailing[0].key = grpc_slice_from_static_string("grpc-status-details-bin");
-        c->trailing[0].value = srv_status_details(&c->status);
+        c->trailing[0].value = srv_status_details(c->status);
         c->ntrailing = 1;
         *details = grpc_slice_from_copied_string(
-            c->status.message[0] ? c->status.message : orch_strerror(c->status.code));
+            c->status->message[0] ? c->status->message : orch_strerror(c->status->code));
     } else {
         *details = grpc_empty_slice();
     }
@@ -364,6 +419,8 @@ static bool pump_locked(srv_call_t *c)
             c->qtail = NULL;
         c->qlen--;
         c->inflight = q->bb;
+        c->inflight_packed = q->packed;
+        c->inflight_bytes = q->bytes;
         free(q);
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n].data.send_message.send_message = c->inflight;
@@ -391,19 +448,44 @@ static bool pump_locked(srv_call_t *c)
     return false;
 }
 
-int srv_stream_send(srv_call_t *c, const ProtobufCMessage *msg)
+srv_packed_t *srv_packed_new(const ProtobufCMessage *msg, const char *label)
 {
-    qmsg_t *q;
-    int len;
+    srv_packed_t *p = orch_calloc(1, sizeof(*p));
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    p->slice = grpc_slice_malloc(n);
+    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(p->slice));
+    atomic_init(&p->refs, 1);
+    snprintf(p->label, sizeof(p->label), "%s", label ? label : "");
+    return p;
+}
 
-    if (atomic_load(&c->over))
-        return -1;
-    q = orch_calloc(1, sizeof(*q));
-    q->bb = srv_codec_pack(msg);
+void srv_packed_ref(srv_packed_t *p)
+{
+    atomic_fetch_add(&p->refs, 1);
+}
+
+void srv_packed_unref(srv_packed_t *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    grpc_slice_unref(p->slice);
+    free(p);
+}
+
+size_t srv_packed_size(const srv_packed_t *p)
+{
+    return GRPC_SLICE_LENGTH(p->slice);
+}
+
+/* Queues q (taking it) unless the call is over or finishing. */
+static int enqueue(srv_call_t *c, qmsg_t *q, size_t *queued_bytes)
+{
+    int len;
     pthread_mutex_lock(&c->mu);
-    if (c->status_queued) {
+    if (c->status_queued || atomic_load(&c->over)) {
         pthread_mutex_unlock(&c->mu);
         grpc_byte_buffer_destroy(q->bb);
+        srv_packed_unref(q->packed);
         free(q);
         return -1;
     }
@@ -412,10 +494,71 @@ int srv_stream_send(srv_call_t *c, const ProtobufCMessage *msg)
     else
         c->qhead = q;
     c->qtail = q;
-    len = (int)++c->qlen;
+    c->qbytes += q->bytes;
+    len = (int)++c->qlen + (c->inflight ? 1 : 0);
     pump_locked(c);
+    if (queued_bytes)
+        *queued_bytes = c->qbytes;
     pthread_mutex_unlock(&c->mu);
     return len;
+}
+
+int srv_stream_send(srv_call_t *c, const ProtobufCMessage *msg)
+{
+    qmsg_t *q;
+
+    if (atomic_load(&c->over))
+        return -1;
+    q = orch_calloc(1, sizeof(*q));
+    q->bb = srv_codec_pack(msg);
+    q->bytes = grpc_byte_buffer_length(q->bb);
+    return enqueue(c, q, NULL);
+}
+
+int srv_stream_send_packed(srv_call_t *c, srv_packed_t *p, size_t *queued_bytes)
+{
+    qmsg_t *q;
+
+    if (queued_bytes)
+        *queued_bytes = 0;
+    if (atomic_load(&c->over))
+        return -1;
+    q = orch_calloc(1, sizeof(*q));
+    q->bb = grpc_raw_byte_buffer_create(&p->slice, 1); /* refs the slice, no copy */
+    srv_packed_ref(p);
+    q->packed = p;
+    q->bytes = GRPC_SLICE_LENGTH(p->slice);
+    return enqueue(c, q, queued_bytes);
+}
+
+void srv_stream_finish_now(srv_call_t *c, const orch_error_t *err, const char *fallback_label)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->status_queued) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    /* What is in flight reaches the client before the status; the rest is dropped. */
+    for (qmsg_t *q = c->qhead, *next; q; q = next) {
+        next = q->next;
+        c->qbytes -= q->bytes;
+        grpc_byte_buffer_destroy(q->bb);
+        srv_packed_unref(q->packed);
+        free(q);
+    }
+    c->qhead = c->qtail = NULL;
+    c->qlen = 0;
+    set_status(c, err);
+    if (c->status && c->status->meta_key[0]) {
+        const char *last = c->inflight_packed && c->inflight_packed->label[0]
+                               ? c->inflight_packed->label
+                           : c->last_label[0] ? c->last_label
+                                              : fallback_label;
+        snprintf(c->status->meta_value, sizeof(c->status->meta_value), "%s", last ? last : "");
+    }
+    c->status_queued = true;
+    pump_locked(c);
+    pthread_mutex_unlock(&c->mu);
 }
 
 void srv_call_cancel(srv_call_t *c, const orch_error_t *err)
@@ -423,7 +566,7 @@ void srv_call_cancel(srv_call_t *c, const orch_error_t *err)
     char msg[600];
     pthread_mutex_lock(&c->mu);
     c->status_queued = c->status_sent = true; /* nothing more goes out through the queue */
-    c->status = *err;
+    set_status(c, err);
     pthread_mutex_unlock(&c->mu);
     snprintf(msg, sizeof(msg), "%s: %s", err->reason[0] ? err->reason : orch_err_name(err->code),
              err->message);
@@ -435,10 +578,7 @@ void srv_stream_finish(srv_call_t *c, const orch_error_t *err)
     pthread_mutex_lock(&c->mu);
     if (!c->status_queued) {
         c->status_queued = true;
-        if (err)
-            c->status = *err;
-        else
-            orch_error_init(&c->status);
+        set_status(c, err);
         pump_locked(c);
     }
     pthread_mutex_unlock(&c->mu);
@@ -486,6 +626,16 @@ static void call_send_done(srv_call_t *c, bool ok)
     if (c->inflight) {
         grpc_byte_buffer_destroy(c->inflight);
         c->inflight = NULL;
+        c->qbytes -= c->inflight_bytes;
+        c->inflight_bytes = 0;
+        if (ok)
+            c->last_sent_ms = orch_now_ms();
+    }
+    if (c->inflight_packed) {
+        if (ok && c->inflight_packed->label[0])
+            memcpy(c->last_label, c->inflight_packed->label, sizeof(c->last_label));
+        srv_packed_unref(c->inflight_packed);
+        c->inflight_packed = NULL;
     }
     if (!ok) {
         /* The call is broken (client gone): nothing more will be sent. */
@@ -512,15 +662,15 @@ static void call_record(srv_call_t *c)
     char labels[300];
     const char *method = c->me ? c->me->path : "unknown";
     const char *code =
-        c->cancelled && !c->status_sent ? "CANCELLED" : orch_err_name(c->status.code);
+        c->cancelled && !c->status_sent ? "CANCELLED" : orch_err_name(status_code(c));
     snprintf(labels, sizeof(labels), "method=\"%s\",code=\"%s\"", method, code);
     orch_metrics_add("orch_rpc_total", labels, 1);
     snprintf(labels, sizeof(labels), "method=\"%s\"", method);
     orch_metrics_observe("orch_rpc_duration_seconds", labels,
                          (double)(orch_now_ms() - c->start_ms) / 1000.0);
-    if (c->status.code == ORCH_INTERNAL || c->status.code == ORCH_UNAVAILABLE)
+    if (status_code(c) == ORCH_INTERNAL || status_code(c) == ORCH_UNAVAILABLE)
         orch_warn("rpc", "%s %s %lld ms correlation_id=%s: %s", method, code,
-                  (long long)(orch_now_ms() - c->start_ms), correlation_id(c), c->status.message);
+                  (long long)(orch_now_ms() - c->start_ms), correlation_id(c), c->status->message);
     else
         orch_debug("rpc", "%s %s %lld ms correlation_id=%s", method, code,
                    (long long)(orch_now_ms() - c->start_ms), correlation_id(c));
@@ -544,10 +694,7 @@ static void call_close_done(srv_call_t *c)
 static void call_finish_unary(srv_call_t *c, const ProtobufCMessage *resp, const orch_error_t *err)
 {
     pthread_mutex_lock(&c->mu);
-    if (err)
-        c->status = *err;
-    else
-        orch_error_init(&c->status);
+    set_status(c, err);
     if (resp && !err) {
         qmsg_t *q = orch_calloc(1, sizeof(*q));
         q->bb = srv_codec_pack(resp);

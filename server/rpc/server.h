@@ -152,7 +152,30 @@ void *srv_call_data(srv_call_t *call);
  * messages already queued; later sends are refused. */
 int srv_stream_send(srv_call_t *call, const ProtobufCMessage *msg);
 void srv_stream_finish(srv_call_t *call, const orch_error_t *err);
+
+/* A message packed once and sent on many streams: the bytes are shared and
+ * reference-counted, never copied per stream. label (may be NULL) names the message for
+ * srv_stream_finish_now. _new returns one reference; the last _unref frees (NULL ok). */
+typedef struct srv_packed srv_packed_t;
+srv_packed_t *srv_packed_new(const ProtobufCMessage *msg, const char *label);
+void srv_packed_ref(srv_packed_t *p);
+void srv_packed_unref(srv_packed_t *p);
+size_t srv_packed_size(const srv_packed_t *p);
+/* Like srv_stream_send with shared bytes (takes its own reference to p). *queued_bytes
+ * (may be NULL) gets the bytes queued and in flight after queueing. */
+int srv_stream_send_packed(srv_call_t *call, srv_packed_t *p, size_t *queued_bytes);
+/* Ends the stream now: drops the queued messages (the one in flight still arrives) and
+ * sends err as the status. When err->meta_key is set, its value becomes the label of the
+ * last shared message the client gets (in flight, else the last sent), else
+ * fallback_label: where a client resumes without a gap or a repeat. */
+void srv_stream_finish_now(srv_call_t *call, const orch_error_t *err, const char *fallback_label);
 bool srv_call_is_over(srv_call_t *call);
+/* Messages queued or in flight on a stream now (a `drained` callback may run after a new
+ * send was queued: it checks). */
+size_t srv_stream_pending(srv_call_t *call);
+/* When a message's send on the stream last completed (orch_now_ms; 0: never): a reader that
+ * takes its messages is not stalled, even if its queue never empties. */
+int64_t srv_stream_last_sent_ms(srv_call_t *call);
 /* Ends the call at once with err's code and message, dropping whatever is still queued
  * (a stream whose reader stopped reading). Thread-safe. */
 void srv_call_cancel(srv_call_t *call, const orch_error_t *err);

@@ -64,6 +64,7 @@ grpc_slice srv_status_details(const orch_error_t *err)
 {
     Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
     Google__Rpc__ErrorInfo info = GOOGLE__RPC__ERROR_INFO__INIT;
+    Google__Rpc__ErrorInfo__MetadataEntry meta, *metap = &meta;
     Google__Rpc__BadRequest bad = GOOGLE__RPC__BAD_REQUEST__INIT;
     Google__Rpc__BadRequest__FieldViolation fv[ORCH_ERROR_MAX_VIOLATIONS];
     Google__Rpc__BadRequest__FieldViolation *fvp[ORCH_ERROR_MAX_VIOLATIONS];
@@ -79,6 +80,13 @@ grpc_slice srv_status_details(const orch_error_t *err)
     st.message = (char *)err->message;
     info.reason = (char *)(err->reason[0] ? err->reason : orch_err_reason(err->code));
     info.domain = SRV_ERROR_DOMAIN;
+    if (err->meta_key[0]) {
+        google__rpc__error_info__metadata_entry__init(&meta);
+        meta.key = (char *)err->meta_key;
+        meta.value = (char *)err->meta_value;
+        info.n_metadata = 1;
+        info.metadata = &metap;
+    }
     pack_any(&anys[n], &info.base, &bufs[n], &urls[n]);
     n++;
     if (err->nviolations) {

@@ -10,5 +10,11 @@
 int srv_target_from_name(const char *name);
 /* A Process in the call's arena; full: with steps (log then pending) and current state. */
 Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p, bool full);
+/* The first page of the form the input step step_key of p asks for (what a suspended
+ * process waits for), in arena a; NULL when that step has no form. */
+struct srv_app;
+Orchestrator__V1__FormPage *srv_process_form_pb(struct srv_app *app, orch_arena_t *a,
+                                                const orch_ctx_t *ctx, const orch_process_t *p,
+                                                const char *step_key);
 
 #endif

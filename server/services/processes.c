@@ -129,6 +129,29 @@ static bool leaf_done(const orch_leaf_t *l, const orch_process_step_t *steps, si
 static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema, size_t index,
                                                 const char *title);
 
+Orchestrator__V1__FormPage *srv_process_form_pb(srv_app_t *app, orch_arena_t *a,
+                                                const orch_ctx_t *ctx, const orch_process_t *p,
+                                                const char *step_key)
+{
+    const orch_workflow_t *wf =
+        app->registry ? orch_registry_find(app->registry, p->workflow_name, p->version) : NULL;
+    const orch_leaf_t *leaf = step_key ? find_leaf(wf, step_key) : NULL;
+    Orchestrator__V1__FormPage *fp = NULL;
+
+    if (leaf && leaf->def->kind == ORCH_KIND_INPUT && leaf->def->form) {
+        orch_form_env_t env = {app->store, NULL, ctx, app->catalog, orch_process_current_state(p)};
+        json_t *answers = json_object();
+        const orch_form_page_t *page = orch_form_page_at(leaf->def->form, &env, 0, answers);
+        if (page) {
+            json_t *schema = orch_form_page_schema(page, &env, 0, answers);
+            fp = form_page_pb(a, schema, 0, page->title);
+            json_decref(schema);
+        }
+        json_decref(answers);
+    }
+    return fp;
+}
+
 /* Builds a Process in the arena; full adds steps (log + pending) and the current state. */
 Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p, bool full)
 {
@@ -206,21 +229,8 @@ Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_proces
         pb->n_steps = n;
     }
     pb->current_state = srv_codec_struct_from_json(a, orch_process_current_state(p));
-    if (strcmp(p->status, "suspended") == 0 && p->last_step_key) {
-        const orch_leaf_t *leaf = find_leaf(wf, p->last_step_key);
-        if (leaf && leaf->def->kind == ORCH_KIND_INPUT && leaf->def->form) {
-            orch_form_env_t env = {app->store, NULL, srv_call_ctx(call), app->catalog,
-                                   orch_process_current_state(p)};
-            json_t *answers = json_object();
-            const orch_form_page_t *page = orch_form_page_at(leaf->def->form, &env, 0, answers);
-            if (page) {
-                json_t *schema = orch_form_page_schema(page, &env, 0, answers);
-                pb->form = form_page_pb(a, schema, 0, page->title);
-                json_decref(schema);
-            }
-            json_decref(answers);
-        }
-    }
+    if (strcmp(p->status, "suspended") == 0 && p->last_step_key)
+        pb->form = srv_process_form_pb(app, a, srv_call_ctx(call), p, p->last_step_key);
     if (strcmp(p->status, "awaiting_callback") == 0 && app->store) {
         json_t *cb = NULL;
         orch_error_t e2;

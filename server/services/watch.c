@@ -1,20 +1,28 @@
-/* WatchProcess and WatchProcesses: server streams of process events read from PostgreSQL,
- * so a watcher that reconnects to any replica with the last sequence (or cursor) it saw
- * gets exactly what it missed, then live events.
+/* WatchProcess, WatchProcesses and WatchSubscription: server streams of events read from
+ * PostgreSQL, so a watcher that reconnects to any replica with the last sequence (or cursor)
+ * it saw gets exactly what it missed, then live events.
  *
- * One hub thread per replica serves every watcher: it is woken by NOTIFY
- * orch_process_events (srv_watch_notify), by a watcher whose send queue drained, and by a
- * one-second poll as fallback; it reads the next events of each watcher whose queue is
- * empty (lazy production: a slow reader never makes the server buffer its backlog) and
- * queues them. A single-process stream ends by itself after completed or aborted. */
+ * One hub thread per replica serves every watcher. Watchers of one process (or
+ * subscription) share a feed, found by id in a hash table: a NOTIFY naming the process
+ * (srv_watch_notify) makes the hub read the feed's new events once, pack each
+ * once, and queue the same bytes to every watcher standing right before them. The
+ * WatchProcesses streams share one read of every process's events, matched in memory
+ * against each stream's filter (compiled once). A watcher that is behind (it resumed from
+ * an old point) catches up from the tables lazily, one read per group at the same
+ * position, when its queue is empty. A live watcher whose queue passes the backlog bound
+ * is ended with RESOURCE_EXHAUSTED WATCHER_TOO_SLOW and the point to resume after; it
+ * loses nothing, since resuming replays from the tables. */
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domain/alloc.h"
+#include "domain/event_filter.h"
 #include "domain/ids.h"
 #include "domain/log.h"
+#include "domain/metrics.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"
@@ -22,42 +30,16 @@
 #include "server/services/services.h"
 #include "server/services/subpb.h"
 
-#define WATCH_BATCH 100
+#define WATCH_BATCH 100                   /* events per read, at most the backlog bound */
 #define WATCH_MAX_DEFAULT 10000           /* watchers per replica (--max-watchers) */
 #define WATCH_MAX_PER_CLIENT_DEFAULT 1000 /* --max-watchers-per-client */
 /* A watcher that has not taken its queued events for this long is ended, told where to
- * resume; until then it is simply caught up from the tables when it reads again. */
+ * resume (--watch-stall-ms). */
 #define WATCH_STALL_MS_DEFAULT 30000
-
-typedef struct watcher {
-    srv_call_t *call;
-    bool single;       /* one process or subscription (by sequence), else many processes */
-    bool subscription; /* a subscription's change events */
-    char process_id[37];
-    int64_t last_seq;   /* single: last sequence queued */
-    char *filter;       /* multi */
-    char cursor[64];    /* multi: last cursor queued */
-    char client[192];   /* who watches: "user:alice", "api_token:bot", or "ipv4:10.0.0.7" */
-    atomic_bool queued; /* messages are waiting to be sent */
-    _Atomic int64_t queued_since_ms; /* when queued last became true */
-    atomic_bool more;                /* there may be more to read */
-    bool done;                       /* finished: nothing more will be queued (hub only) */
-    bool closed;                     /* the call is over (hub lock) */
-    bool serving; /* the hub is reading for it (hub lock): closed must not free it */
-    struct watcher *next;
-} watcher_t;
-
-struct srv_watch {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    watcher_t *list;
-    int count;
-    bool wake, stop;
-    int stall_ms;
-    int max_total, max_per_client;
-    pthread_t thread;
-    srv_app_t *app;
-};
+/* A live watcher with more than this queued is ended the same way (--watch-backlog-events,
+ * --watch-backlog-bytes). */
+#define WATCH_BACKLOG_EVENTS_DEFAULT 1000
+#define WATCH_BACKLOG_BYTES_DEFAULT (4u << 20)
 
 /* ---- event -> message ---------------------------------------------------------------- */
 
@@ -190,126 +172,625 @@ static bool is_final(const orch_event_t *e)
            (strcmp(st, "completed") == 0 || strcmp(st, "aborted") == 0);
 }
 
-/* ---- the hub -------------------------------------------------------------------------- */
-
-static void hub_wake(struct srv_watch *h)
+static bool is_suspend(const orch_event_t *e)
 {
-    pthread_mutex_lock(&h->mu);
-    h->wake = true;
-    pthread_cond_signal(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    return strcmp(e->kind, "status_changed") == 0 &&
+           strcmp(jstr(e->payload, "new_status"), "suspended") == 0;
 }
 
-void srv_watch_notify(void *arg, const char *channel, const char *payload)
+/* ---- the hub's tables ----------------------------------------------------------------- */
+
+static uint64_t hash_str(const char *s, bool salt)
 {
-    struct srv_watch *h = arg;
-    (void)channel;
-    (void)payload;
-    pthread_mutex_lock(&h->mu);
-    for (watcher_t *w = h->list; w; w = w->next)
-        atomic_store(&w->more, true);
-    h->wake = true;
-    pthread_cond_signal(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    uint64_t h = salt ? 0x9e3779b97f4a7c15ULL : 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
 }
 
-/* Reads and queues the next events of w. Hub thread only; w is referenced. */
-/* Do two watchers read the same rows next (same stream position)? */
-static bool same_position(const watcher_t *a, const watcher_t *b)
-{
-    if (a->single != b->single || a->subscription != b->subscription)
-        return false;
-    if (a->single)
-        return a->last_seq == b->last_seq && strcmp(a->process_id, b->process_id) == 0;
-    return strcmp(a->cursor, b->cursor) == 0 && strcmp(a->filter, b->filter) == 0;
-}
+/* A chained hash table of nodes that start with a hnext pointer and a key. Grown by
+ * doubling when it holds more nodes than buckets, so lookups stay O(1). */
+typedef struct hnode {
+    struct hnode *hnext;
+} hnode_t;
 
-/* Queues the events read for w's position (w->done when its stream ended). */
-static void deliver(watcher_t *w, const orch_event_t *evs, size_t n, const char *cursor)
+typedef struct htab {
+    hnode_t **b;
+    size_t nb, n;
+} htab_t;
+
+static void htab_grow(htab_t *t, uint64_t (*hash)(const hnode_t *))
 {
-    bool final = false;
-    for (size_t i = 0; i < n; i++) {
-        orch_arena_t *a = orch_arena_new();
-        Orchestrator__V1__ProcessEvent ev;
-        Orchestrator__V1__SubscriptionEvent sev;
-        const ProtobufCMessage *msg;
-        if (w->subscription) {
-            sub_event_to_pb(a, &evs[i], &sev);
-            msg = &sev.base;
-        } else {
-            event_to_pb(a, &evs[i], &ev);
-            msg = &ev.base;
+    size_t nb = t->nb ? t->nb * 2 : 64;
+    hnode_t **b = orch_calloc(nb, sizeof(*b));
+    for (size_t i = 0; i < t->nb; i++) {
+        for (hnode_t *x = t->b[i], *next; x; x = next) {
+            next = x->hnext;
+            x->hnext = b[hash(x) & (nb - 1)];
+            b[hash(x) & (nb - 1)] = x;
         }
-        if (!atomic_exchange(&w->queued, true))
-            atomic_store(&w->queued_since_ms, orch_now_ms());
-        if (srv_stream_send(w->call, msg) < 0) {
-            orch_arena_free(a);
-            w->done = true;
+    }
+    free(t->b);
+    t->b = b;
+    t->nb = nb;
+}
+
+static void htab_add(htab_t *t, hnode_t *x, uint64_t (*hash)(const hnode_t *))
+{
+    if (t->n + 1 > t->nb)
+        htab_grow(t, hash);
+    x->hnext = t->b[hash(x) & (t->nb - 1)];
+    t->b[hash(x) & (t->nb - 1)] = x;
+    t->n++;
+}
+
+static void htab_del(htab_t *t, hnode_t *x, uint64_t (*hash)(const hnode_t *))
+{
+    for (hnode_t **pp = &t->b[hash(x) & (t->nb - 1)]; *pp; pp = &(*pp)->hnext) {
+        if (*pp == x) {
+            *pp = x->hnext;
+            t->n--;
             return;
         }
-        orch_arena_free(a);
-        if (w->single) {
+    }
+}
+
+typedef struct watcher watcher_t;
+
+/* The watchers of one process (or subscription), and how far the hub has read it: every
+ * event of it is read once per replica and packed once, then queued to every watcher
+ * standing right before it. */
+typedef struct feed {
+    hnode_t h;
+    char id[37];
+    bool subscription;
+    bool dirty;      /* there may be events after head (on the dirty list) */
+    int busy;        /* the hub is reading for it without the lock: do not free */
+    int64_t head;    /* the highest sequence read so far */
+    watcher_t *list; /* its watchers */
+    int n;
+    struct feed *dnext;
+} feed_t;
+
+static uint64_t feed_hash(const hnode_t *x)
+{
+    const feed_t *f = (const feed_t *)x;
+    return hash_str(f->id, f->subscription);
+}
+
+/* One client's open streams, for the per-client limit without a walk of every watcher. */
+typedef struct client {
+    hnode_t h;
+    int n;
+    char name[];
+} client_t;
+
+static uint64_t client_hash(const hnode_t *x)
+{
+    return hash_str(((const client_t *)x)->name, false);
+}
+
+typedef struct cursor {
+    int64_t tx, id;
+} cursor_t;
+
+static int cursor_cmp(cursor_t a, cursor_t b)
+{
+    return a.tx != b.tx ? (a.tx < b.tx ? -1 : 1) : a.id != b.id ? (a.id < b.id ? -1 : 1) : 0;
+}
+
+static bool cursor_parse(const char *s, cursor_t *c)
+{
+    long long tx, id;
+    char extra;
+    if (!s || sscanf(s, "%lld:%lld%c", &tx, &id, &extra) != 2)
+        return false;
+    c->tx = tx;
+    c->id = id;
+    return true;
+}
+
+/* One stream. Everything here is under the hub lock. */
+struct watcher {
+    srv_call_t *call;
+    feed_t *feed;               /* single: its process or subscription */
+    client_t *client;           /* for the per-client count */
+    int64_t last_seq;           /* single: the last sequence queued (or covered by the snapshot) */
+    orch_event_filter_t *match; /* multi: the filter, compiled once */
+    char *filter;               /* multi: its text, for catch-up reads */
+    cursor_t cursor;            /* multi: everything up to here was queued or did not match */
+    int64_t start_seq;          /* single: where it started (resume point before any event) */
+    cursor_t start_cursor;      /* multi: the same */
+    int64_t queued_since_ms;    /* when its queue last became non-empty; 0 = empty */
+    int busy;                   /* the hub holds it without the lock */
+    bool single, subscription;
+    bool done;              /* nothing more will be queued */
+    bool closed;            /* the call is over: whoever drops busy to 0 frees it */
+    bool ready;             /* on the catch-up list */
+    watcher_t *prev, *next; /* in its feed, or in the multi list */
+    watcher_t *rnext;       /* catch-up list */
+};
+
+struct srv_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    htab_t feeds, clients;
+    feed_t *dirty; /* feeds to read */
+    watcher_t *multi;
+    int nmulti;
+    cursor_t ghead; /* multi: how far the shared read went (valid when nmulti > 0) */
+    bool gdirty;
+    watcher_t *ready; /* watchers behind their feed whose queue is empty */
+    int count;
+    bool wake, stop;
+    int stall_ms, max_total, max_per_client, backlog_events;
+    size_t backlog_bytes;
+    int64_t last_stall_check_ms;
+    pthread_t thread;
+    srv_app_t *app;
+};
+
+static feed_t *feed_find(struct srv_watch *h, const char *id, bool subscription)
+{
+    feed_t key;
+    if (!h->feeds.nb)
+        return NULL;
+    snprintf(key.id, sizeof(key.id), "%s", id);
+    key.subscription = subscription;
+    for (hnode_t *x = h->feeds.b[feed_hash(&key.h) & (h->feeds.nb - 1)]; x; x = x->hnext) {
+        feed_t *f = (feed_t *)x;
+        if (f->subscription == subscription && strcmp(f->id, id) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static void feed_mark(struct srv_watch *h, feed_t *f)
+{
+    if (!f->dirty) {
+        f->dirty = true;
+        f->dnext = h->dirty;
+        h->dirty = f;
+    }
+    h->wake = true;
+}
+
+/* Frees f once nobody watches it and the hub is not reading it. Hub lock. */
+static void feed_maybe_free(struct srv_watch *h, feed_t *f)
+{
+    if (f->n > 0 || f->busy > 0 || f->dirty)
+        return;
+    htab_del(&h->feeds, &f->h, feed_hash);
+    free(f);
+}
+
+static void watcher_free(watcher_t *w)
+{
+    orch_event_filter_free(w->match);
+    free(w->filter);
+    free(w);
+}
+
+/* Frees w when the call is over and the hub holds it nowhere. Hub lock. */
+static void watcher_release(watcher_t *w)
+{
+    if (w->closed && w->busy == 0 && !w->ready)
+        watcher_free(w);
+}
+
+/* Ends w now with RESOURCE_EXHAUSTED WATCHER_TOO_SLOW and where to resume. Hub lock. */
+static void too_slow(struct srv_watch *h, watcher_t *w, const char *why)
+{
+    orch_error_t err;
+    char fallback[64];
+    orch_error_init(&err);
+    orch_error_set(&err, ORCH_RESOURCE_EXHAUSTED, "WATCHER_TOO_SLOW",
+                   "this watcher fell behind (%s); reconnect with %s set to the ErrorInfo "
+                   "metadata %s",
+                   why, w->single ? "after_sequence" : "after_cursor",
+                   w->single ? "resume_after_sequence" : "resume_after_cursor");
+    snprintf(err.meta_key, sizeof(err.meta_key), "%s",
+             w->single ? "resume_after_sequence" : "resume_after_cursor");
+    if (w->single)
+        snprintf(fallback, sizeof(fallback), "%lld", (long long)w->start_seq);
+    else
+        snprintf(fallback, sizeof(fallback), "%lld:%lld", (long long)w->start_cursor.tx,
+                 (long long)w->start_cursor.id);
+    srv_stream_finish_now(w->call, &err, fallback);
+    w->done = true;
+    orch_metrics_add("orch_watch_too_slow_total", "", 1);
+    (void)h;
+}
+
+/* Queues p to w, ending w when its backlog passes the bound. Returns false when nothing
+ * more should go to w. Hub lock. */
+static bool queue_to(struct srv_watch *h, watcher_t *w, srv_packed_t *p)
+{
+    size_t bytes = 0;
+    int n = srv_stream_send_packed(w->call, p, &bytes);
+    if (n < 0) {
+        w->done = true;
+        return false;
+    }
+    if (!w->queued_since_ms)
+        w->queued_since_ms = orch_now_ms();
+    if (n > h->backlog_events || bytes > h->backlog_bytes) {
+        char why[96];
+        snprintf(why, sizeof(why), "%d events or %zu bytes waiting to be read",
+                 n > h->backlog_events ? n : h->backlog_events, bytes);
+        too_slow(h, w, why);
+        return false;
+    }
+    return true;
+}
+
+static void ready_add(struct srv_watch *h, watcher_t *w)
+{
+    if (w->ready || w->done || w->closed || w->queued_since_ms)
+        return;
+    w->ready = true;
+    w->rnext = h->ready;
+    h->ready = w;
+    h->wake = true;
+}
+
+static bool single_behind(const watcher_t *w)
+{
+    return w->last_seq < w->feed->head;
+}
+
+static bool multi_behind(const struct srv_watch *h, const watcher_t *w)
+{
+    return cursor_cmp(w->cursor, h->ghead) < 0;
+}
+
+/* Hands the events evs[0..n) of feed f (contiguous sequences, packed once in pk) to every
+ * watcher of f standing right before one of them: each gets the part it has not seen, in
+ * order, and nothing before a gap (it catches up from the tables instead). Hub lock. */
+static void feed_deliver(struct srv_watch *h, feed_t *f, const orch_event_t *evs, srv_packed_t **pk,
+                         size_t n)
+{
+    if (n > 0 && evs[n - 1].sequence > f->head)
+        f->head = evs[n - 1].sequence;
+    for (watcher_t *w = f->list; w; w = w->next) {
+        if (w->done)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (evs[i].sequence <= w->last_seq)
+                continue;
+            if (evs[i].sequence != w->last_seq + 1)
+                break;
+            if (!queue_to(h, w, pk[i]))
+                break;
             w->last_seq = evs[i].sequence;
             if (!w->subscription && is_final(&evs[i])) {
-                final = true;
+                srv_stream_finish(w->call, NULL);
+                w->done = true;
                 break;
             }
         }
-    }
-    if (!w->single)
-        snprintf(w->cursor, sizeof(w->cursor), "%s", cursor);
-    if (n == WATCH_BATCH)
-        atomic_store(&w->more, true);
-    if (final) {
-        srv_stream_finish(w->call, NULL);
-        w->done = true;
+        if (!w->done && single_behind(w))
+            ready_add(h, w);
     }
 }
 
-/* Reads once for the watchers work[0..n) that stand at the same position (so a thousand
- * watchers of one process cost one query, not a thousand), and queues the rows to each.
- * Hub thread only; the calls are referenced. */
-static void serve_group(struct srv_watch *h, watcher_t **work, int n)
+/* The same for the shared read of every process's events (WatchProcesses), read after
+ * `from`: each live watcher gets the events after its cursor that its filter matches. */
+static void multi_deliver(struct srv_watch *h, cursor_t from, const orch_event_t *evs,
+                          srv_packed_t **pk, size_t n, cursor_t to)
+{
+    /* Each event's cursor parsed once, not once per watcher. */
+    cursor_t *cs = orch_calloc(n + 1, sizeof(*cs));
+    for (size_t i = 0; i < n; i++)
+        cursor_parse(evs[i].cursor, &cs[i]);
+    for (watcher_t *w = h->multi; w; w = w->next) {
+        if (w->done || cursor_cmp(w->cursor, from) < 0)
+            continue; /* behind: it catches up with its own filter */
+        for (size_t i = 0; i < n; i++) {
+            if (cursor_cmp(cs[i], w->cursor) <= 0)
+                continue;
+            if (orch_event_filter_match(w->match, evs[i].fields) && !queue_to(h, w, pk[i]))
+                break;
+            w->cursor = cs[i];
+        }
+        if (!w->done && cursor_cmp(w->cursor, to) < 0)
+            w->cursor = to;
+    }
+    if (cursor_cmp(to, h->ghead) > 0)
+        h->ghead = to;
+    free(cs);
+}
+
+/* ---- reading (hub thread, without the lock) -------------------------------------------- */
+
+static void count_read(const char *what, size_t rows)
+{
+    char labels[32];
+    snprintf(labels, sizeof(labels), "read=\"%s\"", what);
+    orch_metrics_add("orch_watch_queries_total", labels, 1);
+    orch_metrics_add("orch_watch_event_rows_total", labels, (double)rows);
+}
+
+/* The form page a suspended process asks for, packed into the status events that suspend
+ * it: one process read per such event and replica, shared by every watcher. */
+static Orchestrator__V1__FormPage *suspend_form(struct srv_watch *h, orch_arena_t *a,
+                                                const orch_event_t *e)
 {
     orch_store_t *st = h->app->store;
-    watcher_t *w = work[0];
+    orch_process_t *p = NULL;
+    orch_error_t err;
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
+    Orchestrator__V1__FormPage *fp = NULL;
+
+    orch_error_init(&err);
+    count_read("form", 0);
+    if (st->ops->process_get(st, NULL, &ctx, e->process_id, true, &p, &err) == ORCH_OK)
+        fp = srv_process_form_pb(h->app, a, &ctx, p, jstr(e->payload, "step_key"));
+    orch_process_free(p);
+    return fp;
+}
+
+/* Packs each event once; label is what a stream ended early resumes after. */
+static srv_packed_t **pack_all(struct srv_watch *h, const orch_event_t *evs, size_t n,
+                               bool subscription, bool by_cursor)
+{
+    srv_packed_t **pk = orch_calloc(n + 1, sizeof(*pk));
+    for (size_t i = 0; i < n; i++) {
+        orch_arena_t *a = orch_arena_new();
+        char label[64];
+        if (by_cursor)
+            snprintf(label, sizeof(label), "%s", evs[i].cursor);
+        else
+            snprintf(label, sizeof(label), "%lld", (long long)evs[i].sequence);
+        if (subscription) {
+            Orchestrator__V1__SubscriptionEvent sev;
+            sub_event_to_pb(a, &evs[i], &sev);
+            pk[i] = srv_packed_new(&sev.base, label);
+        } else {
+            Orchestrator__V1__ProcessEvent ev;
+            event_to_pb(a, &evs[i], &ev);
+            if (is_suspend(&evs[i]))
+                ev.status_change->form = suspend_form(h, a, &evs[i]);
+            pk[i] = srv_packed_new(&ev.base, label);
+        }
+        orch_arena_free(a);
+    }
+    orch_metrics_add("orch_watch_events_packed_total", "", (double)n);
+    return pk;
+}
+
+static void unpack_all(srv_packed_t **pk, size_t n)
+{
+    for (size_t i = 0; pk && i < n; i++)
+        srv_packed_unref(pk[i]);
+    free(pk);
+}
+
+/* Reads up to WATCH_BATCH events of f after `after` and hands them out. */
+static void feed_read(struct srv_watch *h, feed_t *f, int64_t after, const char *what)
+{
+    orch_store_t *st = h->app->store;
     orch_event_t *evs = NULL;
-    size_t nev = 0;
-    char cursor[64];
+    size_t n = 0;
+    srv_packed_t **pk = NULL;
     orch_error_t err;
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
     orch_err_t rc;
 
     orch_error_init(&err);
-    snprintf(cursor, sizeof(cursor), "%s", w->cursor);
-    for (int i = 0; i < n; i++)
-        atomic_store(&work[i]->more, false);
-    if (w->subscription)
-        rc = st->ops->sub_events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs,
-                                       &nev, &err);
-    else if (w->single)
-        rc = st->ops->events_after(st, &ctx, w->process_id, w->last_seq, WATCH_BATCH, &evs, &nev,
-                                   &err);
+    if (f->subscription)
+        rc = st->ops->sub_events_after(st, &ctx, f->id, after, WATCH_BATCH, &evs, &n, &err);
     else
-        rc = st->ops->events_global(st, &ctx, w->filter, w->cursor, WATCH_BATCH, &evs, &nev, cursor,
-                                    &err);
+        rc = st->ops->events_after(st, &ctx, f->id, after, WATCH_BATCH, &evs, &n, &err);
+    count_read(what, rc ? 0 : n);
+    if (!rc)
+        pk = pack_all(h, evs, n, f->subscription, false);
+    pthread_mutex_lock(&h->mu);
+    f->busy--;
     if (rc) {
-        /* The database is away: try again at the next wake; the streams stay open. */
-        for (int i = 0; i < n; i++)
-            atomic_store(&work[i]->more, true);
-        return;
+        /* The database is away: the poll tries again; the streams stay open. */
+        feed_mark(h, f);
+    } else {
+        feed_deliver(h, f, evs, pk, n);
+        if (n == WATCH_BATCH)
+            feed_mark(h, f);
     }
-    for (int i = 0; i < n; i++)
-        deliver(work[i], evs, nev, cursor);
+    feed_maybe_free(h, f);
+    pthread_mutex_unlock(&h->mu);
+    unpack_all(pk, n);
+    orch_events_free(evs, n);
+}
+
+/* The shared read of every process's events after `from`, for the WatchProcesses streams. */
+static void multi_read(struct srv_watch *h, cursor_t from)
+{
+    orch_store_t *st = h->app->store;
+    orch_event_t *evs = NULL;
+    size_t n = 0;
+    srv_packed_t **pk = NULL;
+    char cur[64], out[64] = "";
+    cursor_t to = from;
+    orch_error_t err;
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
+    orch_err_t rc;
+
+    orch_error_init(&err);
+    snprintf(cur, sizeof(cur), "%lld:%lld", (long long)from.tx, (long long)from.id);
+    rc = st->ops->events_global(st, &ctx, "", cur, WATCH_BATCH, &evs, &n, out, &err);
+    count_read("all", rc ? 0 : n);
+    if (!rc) {
+        pk = pack_all(h, evs, n, false, true);
+        cursor_parse(out, &to);
+    }
+    pthread_mutex_lock(&h->mu);
+    if (rc || n == WATCH_BATCH) {
+        h->gdirty = true;
+        h->wake = true;
+    }
+    if (!rc && h->nmulti > 0)
+        multi_deliver(h, from, evs, pk, n, to);
+    pthread_mutex_unlock(&h->mu);
+    unpack_all(pk, n);
+    orch_events_free(evs, n);
+}
+
+/* Catch-up of WatchProcesses streams behind the shared read, one read per group of
+ * streams with the same filter at the same cursor. ws[0..n) are held (busy). */
+static void multi_catch_up(struct srv_watch *h, watcher_t **ws, size_t n, cursor_t head)
+{
+    orch_store_t *st = h->app->store;
+    orch_event_t *evs = NULL;
+    size_t nev = 0;
+    srv_packed_t **pk = NULL;
+    char cur[64], out[64] = "";
+    orch_error_t err;
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
+    orch_err_t rc;
+
+    orch_error_init(&err);
+    snprintf(cur, sizeof(cur), "%lld:%lld", (long long)ws[0]->cursor.tx,
+             (long long)ws[0]->cursor.id);
+    rc = st->ops->events_global(st, &ctx, ws[0]->filter, cur, WATCH_BATCH, &evs, &nev, out, &err);
+    count_read("catch_up_all", rc ? 0 : nev);
+    if (!rc)
+        pk = pack_all(h, evs, nev, false, true);
+    pthread_mutex_lock(&h->mu);
+    for (size_t k = 0; k < n; k++) {
+        watcher_t *w = ws[k];
+        w->busy--;
+        if (!rc && !w->done && !w->closed) {
+            for (size_t i = 0; i < nev; i++) {
+                cursor_t c = {0, 0};
+                cursor_parse(evs[i].cursor, &c);
+                if (cursor_cmp(c, w->cursor) <= 0)
+                    continue;
+                if (!queue_to(h, w, pk[i]))
+                    break;
+                w->cursor = c;
+            }
+            /* A short read saw everything its filter matches up to the shared head. */
+            if (!w->done && nev < WATCH_BATCH && cursor_cmp(w->cursor, head) < 0)
+                w->cursor = head;
+            if (!w->done && multi_behind(h, w))
+                ready_add(h, w);
+        }
+        watcher_release(w);
+    }
+    pthread_mutex_unlock(&h->mu);
+    unpack_all(pk, nev);
     orch_events_free(evs, nev);
+}
+
+/* ---- the hub thread ------------------------------------------------------------------- */
+
+/* Marks every feed (and the shared read) to be read: after a reconnect of the listener, or
+ * a notification without a payload. Hub lock. */
+static void mark_all(struct srv_watch *h, bool subscriptions)
+{
+    for (size_t i = 0; i < h->feeds.nb; i++)
+        for (hnode_t *x = h->feeds.b[i]; x; x = x->hnext)
+            if (((feed_t *)x)->subscription == subscriptions)
+                feed_mark(h, (feed_t *)x);
+    if (!subscriptions && h->nmulti > 0)
+        h->gdirty = true;
+    h->wake = true;
+}
+
+/* NOTIFY orch_process_events / orch_subscription_events. The payload (docs/ARCHITECTURE.md,
+ * "What a NOTIFY carries") lists "<id>:<first>-<last>" per process or subscription whose
+ * events one statement inserted, comma-separated; empty means "read everything new". Only
+ * the feeds named, and only when they have not read that far, are read. */
+void srv_watch_notify(void *arg, const char *channel, const char *payload)
+{
+    struct srv_watch *h = arg;
+    bool subs = channel && strcmp(channel, "orch_subscription_events") == 0;
+    pthread_mutex_lock(&h->mu);
+    if (!payload || !*payload) {
+        mark_all(h, subs);
+    } else {
+        const char *p = payload;
+        if (!subs && h->nmulti > 0)
+            h->gdirty = true;
+        while (*p) {
+            char id[37];
+            long long lo, hi;
+            int used = 0;
+            if (sscanf(p, "%36[0-9a-f-]:%lld-%lld%n", id, &lo, &hi, &used) != 3) {
+                mark_all(h, subs); /* a payload this build does not know: read everything */
+                break;
+            }
+            feed_t *f = feed_find(h, id, subs);
+            if (f && f->head < hi)
+                feed_mark(h, f);
+            p += used;
+            if (*p == ',')
+                p++;
+        }
+    }
+    h->wake = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Whether w has had messages waiting, and taken none of them, for longer than stall_ms: a
+ * reader that keeps taking messages is not stalled even when its queue never empties (a
+ * busy stream). Hub lock. */
+static bool stalled(const struct srv_watch *h, watcher_t *w, int64_t now)
+{
+    int64_t since = w->queued_since_ms, sent;
+    if (w->done || !since || now - since <= h->stall_ms)
+        return false;
+    sent = srv_stream_last_sent_ms(w->call);
+    return now - (sent > since ? sent : since) > h->stall_ms;
+}
+
+/* Ends the streams whose reader took nothing for stall_ms. Hub lock; once a second. */
+static void stall_check(struct srv_watch *h)
+{
+    int64_t now = orch_now_ms();
+    char why[64];
+    snprintf(why, sizeof(why), "it read nothing for %d ms", h->stall_ms);
+    if (now - h->last_stall_check_ms < 1000)
+        return;
+    h->last_stall_check_ms = now;
+    for (size_t i = 0; i < h->feeds.nb; i++)
+        for (hnode_t *x = h->feeds.b[i]; x; x = x->hnext)
+            for (watcher_t *w = ((feed_t *)x)->list; w; w = w->next)
+                if (stalled(h, w, now))
+                    too_slow(h, w, why);
+    for (watcher_t *w = h->multi; w; w = w->next)
+        if (stalled(h, w, now))
+            too_slow(h, w, why);
+}
+
+typedef struct catchup {
+    feed_t *feed;
+    watcher_t *w;
+    int64_t pos;
+} catchup_t;
+
+static int catchup_cmp(const void *x, const void *y)
+{
+    const catchup_t *a = x, *b = y;
+    int c;
+    if (a->feed != b->feed)
+        return (uintptr_t)a->feed < (uintptr_t)b->feed ? -1 : 1;
+    if (a->feed)
+        return a->pos < b->pos ? -1 : a->pos > b->pos;
+    c = strcmp(a->w->filter, b->w->filter);
+    return c ? c : cursor_cmp(a->w->cursor, b->w->cursor);
 }
 
 static void *hub_main(void *arg)
 {
     struct srv_watch *h = arg;
     for (;;) {
-        watcher_t **work = NULL;
-        int nwork = 0;
+        feed_t **feeds = NULL;
+        int64_t *after = NULL;
+        size_t nfeeds = 0, ncu = 0, cap = 0;
+        catchup_t *cu = NULL;
+        bool global = false;
+        cursor_t gfrom = {0, 0};
         struct timespec until;
 
         pthread_mutex_lock(&h->mu);
@@ -323,79 +804,109 @@ static void *hub_main(void *arg)
             break;
         }
         h->wake = false;
-        /* The poll fallback marks everyone; a notification already did. */
-        work = orch_calloc((size_t)h->count + 1, sizeof(*work));
-        for (watcher_t *w = h->list; w; w = w->next) {
-            if (!w->closed && !w->done && atomic_load(&w->queued) &&
-                orch_now_ms() - atomic_load(&w->queued_since_ms) > h->stall_ms) {
-                orch_error_t err;
-                orch_error_init(&err);
-                if (w->single)
-                    orch_error_set(&err, ORCH_RESOURCE_EXHAUSTED, "WATCHER_TOO_SLOW",
-                                   "this watcher did not read for %d ms; reconnect with "
-                                   "after_sequence set to the last sequence you received "
-                                   "(at most %lld)",
-                                   h->stall_ms, (long long)w->last_seq);
-                else
-                    orch_error_set(&err, ORCH_RESOURCE_EXHAUSTED, "WATCHER_TOO_SLOW",
-                                   "this watcher did not read for %d ms; reconnect with "
-                                   "after_cursor set to the last cursor you received",
-                                   h->stall_ms);
-                srv_call_cancel(w->call, &err);
-                w->done = true;
+        stall_check(h);
+        /* Take the work: the feeds to read, the shared read, the streams to catch up. */
+        for (feed_t *f = h->dirty; f; f = f->dnext)
+            cap++;
+        feeds = orch_calloc(cap + 1, sizeof(*feeds));
+        after = orch_calloc(cap + 1, sizeof(*after));
+        for (feed_t *f = h->dirty, *next; f; f = next) {
+            next = f->dnext;
+            f->dirty = false;
+            if (f->n == 0) {
+                feed_maybe_free(h, f);
                 continue;
             }
-            if (w->closed || w->done || atomic_load(&w->queued) || !atomic_load(&w->more))
+            f->busy++;
+            feeds[nfeeds] = f;
+            after[nfeeds++] = f->head;
+        }
+        h->dirty = NULL;
+        if (h->gdirty && h->nmulti > 0) {
+            global = true;
+            gfrom = h->ghead;
+        }
+        h->gdirty = false;
+        cap = 0;
+        for (watcher_t *w = h->ready; w; w = w->rnext)
+            cap++;
+        cu = orch_calloc(cap + 1, sizeof(*cu));
+        for (watcher_t *w = h->ready, *next; w; w = next) {
+            next = w->rnext;
+            w->ready = false;
+            if (w->closed) {
+                watcher_release(w);
                 continue;
-            w->serving = true;
-            srv_call_ref(w->call);
-            work[nwork++] = w;
+            }
+            if (w->done || w->queued_since_ms)
+                continue;
+            if (w->single ? !single_behind(w) : !multi_behind(h, w))
+                continue;
+            if (w->single) {
+                cu[ncu].feed = w->feed;
+                cu[ncu].pos = w->last_seq;
+            } else {
+                w->busy++;
+            }
+            cu[ncu++].w = w;
+        }
+        h->ready = NULL;
+        qsort(cu, ncu, sizeof(*cu), catchup_cmp);
+        /* One read per feed position (single) or per filter and cursor (multi). */
+        {
+            size_t o = 0;
+            for (size_t i = 0; i < ncu; i++) {
+                if (o > 0 && catchup_cmp(&cu[o - 1], &cu[i]) == 0 && cu[i].feed)
+                    continue;
+                if (cu[i].feed)
+                    cu[i].feed->busy++;
+                cu[o++] = cu[i];
+            }
+            ncu = o;
         }
         pthread_mutex_unlock(&h->mu);
-        /* Group the watchers by position and read once per group. */
-        for (int i = 0; i < nwork; i++) {
-            watcher_t **group;
-            int ng = 0;
-            if (!work[i])
-                continue;
-            group = orch_calloc((size_t)(nwork - i), sizeof(*group));
-            for (int j = i; j < nwork; j++) {
-                if (work[j] && same_position(work[i], work[j])) {
-                    group[ng++] = work[j];
-                    if (j != i)
-                        work[j] = NULL;
-                }
-            }
-            serve_group(h, group, ng);
-            for (int k = 0; k < ng; k++) {
-                watcher_t *w = group[k];
-                srv_call_t *call = w->call;
-                bool gone;
+
+        for (size_t i = 0; i < nfeeds; i++)
+            feed_read(h, feeds[i], after[i], "feed");
+        if (global)
+            multi_read(h, gfrom);
+        for (size_t i = 0; i < ncu;) {
+            if (cu[i].feed) {
+                feed_read(h, cu[i].feed, cu[i].pos, "catch_up");
+                i++;
+            } else {
+                watcher_t **ws = orch_calloc(ncu - i + 1, sizeof(*ws));
+                size_t n = 0, j = i;
+                cursor_t head;
+                for (; j < ncu && !cu[j].feed && catchup_cmp(&cu[i], &cu[j]) == 0; j++)
+                    ws[n++] = cu[j].w;
                 pthread_mutex_lock(&h->mu);
-                w->serving = false;
-                gone = w->closed;
+                head = h->ghead;
                 pthread_mutex_unlock(&h->mu);
-                if (gone) {
-                    free(w->filter);
-                    free(w);
-                }
-                srv_call_unref(call);
+                multi_catch_up(h, ws, n, head);
+                free(ws);
+                i = j;
             }
-            work[i] = NULL;
-            free(group);
         }
-        free(work);
+        free(cu);
+        free(feeds);
+        free(after);
     }
     return NULL;
 }
 
-struct srv_watch *srv_watch_new(srv_app_t *app, int stall_ms, int max_total, int max_per_client)
+struct srv_watch *srv_watch_new(srv_app_t *app, const srv_watch_config_t *cfg)
 {
     struct srv_watch *h = orch_calloc(1, sizeof(*h));
     h->app = app;
-    h->stall_ms = stall_ms > 0 ? stall_ms : WATCH_STALL_MS_DEFAULT;
-    h->max_total = max_total > 0 ? max_total : WATCH_MAX_DEFAULT;
-    h->max_per_client = max_per_client > 0 ? max_per_client : WATCH_MAX_PER_CLIENT_DEFAULT;
+    h->stall_ms = cfg->stall_ms > 0 ? cfg->stall_ms : WATCH_STALL_MS_DEFAULT;
+    h->max_total = cfg->max_total > 0 ? cfg->max_total : WATCH_MAX_DEFAULT;
+    h->max_per_client =
+        cfg->max_per_client > 0 ? cfg->max_per_client : WATCH_MAX_PER_CLIENT_DEFAULT;
+    h->backlog_events =
+        cfg->backlog_events > 0 ? cfg->backlog_events : WATCH_BACKLOG_EVENTS_DEFAULT;
+    h->backlog_bytes =
+        cfg->backlog_bytes > 0 ? (size_t)cfg->backlog_bytes : WATCH_BACKLOG_BYTES_DEFAULT;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     pthread_create(&h->thread, NULL, hub_main, h);
@@ -421,7 +932,20 @@ void srv_watch_free(struct srv_watch *h)
     if (!h)
         return;
     srv_watch_stop(h);
-    orch_assert(h->list == NULL); /* every stream closed before the server stopped */
+    orch_assert(h->count == 0); /* every stream closed before the server stopped */
+    for (watcher_t *w = h->ready, *next; w; w = next) {
+        next = w->rnext;
+        w->ready = false;
+        watcher_release(w); /* closed while waiting for a catch-up that never ran */
+    }
+    /* Feeds left only by reads that never ran (the hub stopped first). */
+    for (size_t i = 0; i < h->feeds.nb; i++)
+        for (hnode_t *x = h->feeds.b[i], *next; x; x = next) {
+            next = x->hnext;
+            free(x);
+        }
+    free(h->feeds.b);
+    free(h->clients.b);
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h);
@@ -453,22 +977,33 @@ static void client_of(srv_call_t *call, char *out, size_t cap)
     }
 }
 
-static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, orch_error_t *err)
+static client_t *client_find(struct srv_watch *h, const char *name)
+{
+    if (!h->clients.nb)
+        return NULL;
+    for (hnode_t *x = h->clients.b[hash_str(name, false) & (h->clients.nb - 1)]; x; x = x->hnext)
+        if (strcmp(((client_t *)x)->name, name) == 0)
+            return (client_t *)x;
+    return NULL;
+}
+
+/* Registers w (taken) for call; feed_id: the process or subscription of a single stream. */
+static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, const char *feed_id,
+                              orch_error_t *err)
 {
     srv_app_t *app = srv_call_app(call);
     struct srv_watch *h = app->watch;
-    int mine = 0;
+    char name[192];
+    client_t *c;
 
-    client_of(call, w->client, sizeof(w->client));
+    client_of(call, name, sizeof(name));
     pthread_mutex_lock(&h->mu);
-    for (watcher_t *o = h->list; o && h->count < h->max_total; o = o->next)
-        mine += !o->closed && strcmp(o->client, w->client) == 0;
-    if (h->count >= h->max_total || mine >= h->max_per_client) {
+    c = client_find(h, name);
+    if (h->count >= h->max_total || (c && c->n >= h->max_per_client)) {
         bool all = h->count >= h->max_total;
         int max = all ? h->max_total : h->max_per_client;
         pthread_mutex_unlock(&h->mu);
-        free(w->filter);
-        free(w);
+        watcher_free(w);
         if (all)
             orch_error_set(err, ORCH_RESOURCE_EXHAUSTED, "TOO_MANY_WATCHERS",
                            "this replica serves %d watchers already (--max-watchers); retry "
@@ -482,12 +1017,49 @@ static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, orch_error_t *err)
         err->retry_after_ms = 1000;
         return ORCH_RESOURCE_EXHAUSTED;
     }
+    if (!c) {
+        c = orch_calloc(1, sizeof(*c) + strlen(name) + 1);
+        strcpy(c->name, name);
+        htab_add(&h->clients, &c->h, client_hash);
+    }
+    c->n++;
+    w->client = c;
     w->call = call;
     srv_call_ref(call);
     srv_call_set_data(call, w);
-    atomic_store(&w->more, true);
-    w->next = h->list;
-    h->list = w;
+    if (w->single) {
+        feed_t *f = feed_find(h, feed_id, w->subscription);
+        if (!f) {
+            f = orch_calloc(1, sizeof(*f));
+            snprintf(f->id, sizeof(f->id), "%s", feed_id);
+            f->subscription = w->subscription;
+            f->head = w->last_seq;
+            htab_add(&h->feeds, &f->h, feed_hash);
+            /* Events may have committed between the snapshot and now, their NOTIFY gone
+             * (nobody watched). A feed that existed took every NOTIFY: a watcher behind
+             * its head catches up (below), one ahead waits for the next NOTIFY. */
+            feed_mark(h, f);
+        }
+        w->feed = f;
+        w->next = f->list;
+        if (f->list)
+            f->list->prev = w;
+        f->list = w;
+        f->n++;
+        if (!w->done && single_behind(w))
+            ready_add(h, w);
+    } else {
+        if (h->nmulti == 0)
+            h->ghead = w->cursor;
+        w->next = h->multi;
+        if (h->multi)
+            h->multi->prev = w;
+        h->multi = w;
+        h->nmulti++;
+        h->gdirty = true;
+        if (multi_behind(h, w))
+            ready_add(h, w);
+    }
     h->count++;
     h->wake = true;
     pthread_cond_signal(&h->cv);
@@ -531,8 +1103,7 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
     }
     w = orch_calloc(1, sizeof(*w));
     w->single = true;
-    snprintf(w->process_id, sizeof(w->process_id), "%s", req->process_id);
-    w->last_seq = req->after_sequence ? req->after_sequence : seq;
+    w->last_seq = w->start_seq = req->after_sequence ? req->after_sequence : seq;
     if (req->after_sequence == 0) {
         Orchestrator__V1__ProcessEvent ev = ORCHESTRATOR__V1__PROCESS_EVENT__INIT;
         Orchestrator__V1__ProcessSnapshot snap = ORCHESTRATOR__V1__PROCESS_SNAPSHOT__INIT;
@@ -545,8 +1116,7 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
         ev.cursor = "";
         ev.payload_case = ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_SNAPSHOT;
         ev.snapshot = &snap;
-        atomic_store(&w->queued, true);
-        atomic_store(&w->queued_since_ms, orch_now_ms());
+        w->queued_since_ms = orch_now_ms();
         srv_stream_send(call, &ev.base);
     }
     /* A finished process with nothing after the point asked for: the stream is complete. */
@@ -555,7 +1125,7 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
         srv_stream_finish(call, NULL);
         w->done = true;
     }
-    rc = add_watcher(call, w, err);
+    rc = add_watcher(call, w, req->process_id, err);
 out:
     orch_process_free(p);
     return rc;
@@ -568,6 +1138,7 @@ static orch_err_t watch_processes_start(srv_call_t *call, const ProtobufCMessage
     srv_app_t *app = srv_call_app(call);
     orch_store_t *st = app->store;
     orch_event_t *evs = NULL;
+    orch_event_filter_t *match = NULL;
     size_t n = 0;
     watcher_t *w;
     char cursor[64];
@@ -577,13 +1148,18 @@ static orch_err_t watch_processes_start(srv_call_t *call, const ProtobufCMessage
     rc = st->ops->events_global(st, srv_call_ctx(call), req->filter, req->after_cursor, 0, &evs, &n,
                                 cursor, err);
     orch_events_free(evs, n);
+    if (!rc)
+        rc = orch_event_filter_new(req->filter, &match, err);
     if (rc)
         return rc;
     w = orch_calloc(1, sizeof(*w));
-    w->filter = orch_strdup(req->filter);
-    snprintf(w->cursor, sizeof(w->cursor), "%s",
-             req->after_cursor && *req->after_cursor ? req->after_cursor : cursor);
-    return add_watcher(call, w, err);
+    w->filter = orch_strdup(req->filter ? req->filter : "");
+    w->match = match;
+    if (!cursor_parse(req->after_cursor && *req->after_cursor ? req->after_cursor : cursor,
+                      &w->cursor))
+        cursor_parse(cursor, &w->cursor);
+    w->start_cursor = w->cursor;
+    return add_watcher(call, w, NULL, err);
 }
 
 static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -622,8 +1198,7 @@ static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMess
     }
     w = orch_calloc(1, sizeof(*w));
     w->single = w->subscription = true;
-    snprintf(w->process_id, sizeof(w->process_id), "%s", req->subscription_id);
-    w->last_seq = req->after_sequence ? req->after_sequence : seq;
+    w->last_seq = w->start_seq = req->after_sequence ? req->after_sequence : seq;
     if (sub) {
         Orchestrator__V1__SubscriptionEvent ev = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__INIT;
         ev.kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_SNAPSHOT;
@@ -633,49 +1208,74 @@ static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMess
         ev.version = sub->version;
         ev.payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_SNAPSHOT;
         ev.snapshot = srv_subscription_to_pb(srv_call_arena(call), sub, true);
-        atomic_store(&w->queued, true);
-        atomic_store(&w->queued_since_ms, orch_now_ms());
+        w->queued_since_ms = orch_now_ms();
         srv_stream_send(call, &ev.base);
     }
-    rc = add_watcher(call, w, err);
+    rc = add_watcher(call, w, req->subscription_id, err);
 out:
     orch_subscription_free(sub);
     return rc;
 }
 
+/* The send queue is empty: a stream behind its feed catches up (lazily, so a slow reader
+ * of history never makes the server buffer it). */
 static void watch_drained(srv_call_t *call)
 {
     srv_app_t *app = srv_call_app(call);
-    watcher_t *w = srv_call_data(call);
-    atomic_store(&w->queued, false);
-    if (atomic_load(&w->more))
-        hub_wake(app->watch);
+    struct srv_watch *h = app->watch;
+    watcher_t *w;
+
+    pthread_mutex_lock(&h->mu);
+    w = srv_call_data(call);
+    /* The hub may have queued to w between the queue emptying and this callback taking the
+     * hub lock (the hub queues under it): then w is not drained, and "queued since" stays
+     * (the stall check and the catch-up must not see an empty queue). */
+    if (w && !w->closed && srv_stream_pending(call) == 0) {
+        w->queued_since_ms = 0;
+        if (!w->done && (w->single ? single_behind(w) : multi_behind(h, w))) {
+            ready_add(h, w);
+            pthread_cond_signal(&h->cv);
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
 }
 
 static void watch_closed(srv_call_t *call)
 {
     srv_app_t *app = srv_call_app(call);
     struct srv_watch *h = app->watch;
-    watcher_t *w = srv_call_data(call), **pp;
-    bool can_free;
+    watcher_t *w;
 
     pthread_mutex_lock(&h->mu);
-    for (pp = &h->list; *pp; pp = &(*pp)->next) {
-        if (*pp == w) {
-            *pp = w->next;
-            h->count--;
-            break;
-        }
-    }
-    /* The hub may be reading for w right now; then it frees w when it is done. */
-    w->closed = true;
-    can_free = !w->serving;
-    pthread_mutex_unlock(&h->mu);
+    w = srv_call_data(call);
     srv_call_set_data(call, NULL);
-    if (can_free) {
-        free(w->filter);
-        free(w);
+    if (w->next)
+        w->next->prev = w->prev;
+    if (w->single) {
+        feed_t *f = w->feed;
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            f->list = w->next;
+        f->n--;
+        feed_maybe_free(h, f);
+        w->feed = NULL;
+    } else {
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            h->multi = w->next;
+        h->nmulti--;
     }
+    if (--w->client->n == 0) {
+        htab_del(&h->clients, &w->client->h, client_hash);
+        free(w->client);
+    }
+    w->client = NULL;
+    h->count--;
+    w->closed = true;
+    watcher_release(w);
+    pthread_mutex_unlock(&h->mu);
     srv_call_unref(call);
 }
 

@@ -3,13 +3,16 @@
  * event with contiguous sequences until the process completes; one that reconnects, to the
  * same replica or another, with the last sequence or cursor it saw gets exactly what it
  * missed. */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -282,25 +285,50 @@ static void watch_many_processes(void **state)
 }
 
 /* Many watchers of one running process on one replica all receive every event. */
+/* The value of one series on /metrics (0 when absent). */
+static double metric(int port, const char *series)
+{
+    static char out[1 << 18];
+    const char *p;
+    assert_int_equal(harness_http_get(port, "/metrics", out, sizeof(out)), 200);
+    p = strstr(out, series);
+    while (p && p > out && p[-1] != '\n')
+        p = strstr(p + 1, series);
+    return p ? atof(p + strlen(series)) : 0;
+}
+
+/* A thousand watchers of one process: each gets every event once, in order, and the hub
+ * read each event row once for all of them (the statement counter on /metrics). */
 static void thousand_watchers(void **state)
 {
     harness_server_t s;
-    char pid[64], id[64];
+    char pid[64], id[64], addr[64];
     const char *env = getenv("ORCH_TEST_WATCHERS");
-    int nw = env ? atoi(env) : 1000, complete = 0;
+    int nw = env ? atoi(env) : 1000, complete = 0, port = harness_free_port();
     cli_stream_t **w;
-    int64_t *last;
+    int64_t *last, first = -1;
     bool *done;
+    double rows;
     (void)state;
 
     /* Hold one step long enough to open every stream while the process runs. */
     setenv("ORCH_TEST_HOLD_STEP", "allocate.ipv4", 1);
-    setenv("ORCH_TEST_HOLD_MS", "4000", 1);
-    harness_server_start(&s, NULL, NULL);
+    setenv("ORCH_TEST_HOLD_MS", "6000", 1);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    harness_server_start(&s, NULL, (const char *const[]){"--metrics-listen", addr, NULL});
     unsetenv("ORCH_TEST_HOLD_STEP");
     unsetenv("ORCH_TEST_HOLD_MS");
     product_id(&s, "node FRR", pid);
     start_node(&s, pid, "many", id);
+    /* Wait until the process stands in the held step (no new event for 700 ms), so every
+     * stream starts from the same snapshot. */
+    for (long long seq = -1, stable = 0; stable < 7;) {
+        long long now = harness_scalar(
+            s.dbname, "SELECT last_event_sequence FROM processes WHERE process_id = '%s'", id);
+        stable = now == seq ? stable + 1 : 0;
+        seq = now;
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
     w = calloc((size_t)nw, sizeof(*w));
     last = calloc((size_t)nw, sizeof(*last));
     done = calloc((size_t)nw, sizeof(*done));
@@ -316,7 +344,15 @@ static void thousand_watchers(void **state)
             while ((r = cli_stream_next(w[i], &orchestrator__v1__process_event__descriptor,
                                         round == 0 ? 50 : 1, &m)) == 1) {
                 event_t *e = (event_t *)m;
-                if (last[i] && e->sequence != last[i] + 1)
+                if (e->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT) {
+                    /* Every stream opened while the step was held: one starting point. */
+                    if (first < 0)
+                        first = e->sequence;
+                    if (e->sequence != first)
+                        fail_msg("watcher %d started at %lld, the first at %lld: the held "
+                                 "step ended before every stream was open",
+                                 i, (long long)e->sequence, (long long)first);
+                } else if (e->sequence != last[i] + 1)
                     fail_msg("watcher %d: sequence %lld after %lld", i, (long long)e->sequence,
                              (long long)last[i]);
                 last[i] = e->sequence;
@@ -337,6 +373,13 @@ static void thousand_watchers(void **state)
         cli_status_cleanup(&st);
     }
     assert_true(last[0] >= 5);
+    /* Each event after the common starting point was read from PostgreSQL exactly once for
+     * the thousand streams: no catch-up read, no second read of a range. */
+    rows = metric(port, "orch_watch_event_rows_total{read=\"feed\"} ") +
+           metric(port, "orch_watch_event_rows_total{read=\"catch_up\"} ");
+    assert_int_equal((long long)rows, (long long)(last[0] - first));
+    assert_int_equal((long long)metric(port, "orch_watch_events_packed_total "),
+                     (long long)(last[0] - first));
     free(w);
     free(last);
     free(done);
@@ -500,6 +543,62 @@ static void watch_processes_late_commit_trap(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* What a NOTIFY on orch_process_events carries (migration 0013): a statement that inserted
+ * events names each process and its sequence range; one that inserted none sends nothing (an
+ * empty payload means "read everything": every hub would read every feed). NOTIFYs arrive in
+ * commit order, so a marker sent after the statements tells that nothing else came. */
+static void notify_names_what_was_inserted(void **state)
+{
+    harness_server_t s;
+    char pid[64], id[64], want[128], sql[512];
+    PGconn *l, *c;
+    bool marker = false, named = false;
+    (void)state;
+
+    harness_server_start(&s, NULL, NULL);
+    product_id(&s, "node FRR", pid);
+    start_node(&s, pid, "notify", id);
+    l = pg_open(s.dbname);
+    c = pg_open(s.dbname);
+    pg_ok(l, "LISTEN orch_process_events");
+    pg_ok(l, "LISTEN orch_test_marker");
+    pg_ok(c, "INSERT INTO process_events (process_id, sequence, kind, payload) "
+             "SELECT process_id, 1, 'callback_progress', '{}' FROM processes WHERE false");
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
+             "('%s', 1000001, 'callback_progress', '{}'), "
+             "('%s', 1000002, 'callback_progress', '{}')",
+             id, id);
+    pg_ok(c, sql);
+    pg_ok(c, "NOTIFY orch_test_marker");
+    snprintf(want, sizeof(want), "%s:1000001-1000002", id);
+    for (int round = 0; !marker && round < 100; round++) { /* up to 10 s */
+        PGnotify *n;
+        struct pollfd pfd = {PQsocket(l), POLLIN, 0};
+        poll(&pfd, 1, 100);
+        if (!PQconsumeInput(l))
+            fail_msg("listener: %s", PQerrorMessage(l));
+        while ((n = PQnotifies(l)) != NULL) {
+            if (strcmp(n->relname, "orch_test_marker") == 0) {
+                marker = true;
+            } else {
+                /* The engine's own statements (the process runs) name it too; none may be
+                 * empty, and ours must be there. */
+                if (!n->extra[0])
+                    fail_msg("a NOTIFY with an empty payload (a statement with no row?)");
+                named = named || strcmp(n->extra, want) == 0;
+            }
+            PQfreemem(n);
+        }
+    }
+    assert_true(marker);
+    assert_true(named);
+    PQfinish(l);
+    PQfinish(c);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 /* The metrics endpoint after a workflow ran: the counters match what the stream showed. */
 static void metrics_after_a_workflow(void **state)
 {
@@ -601,6 +700,188 @@ static void reconnect_while_steps_commit(void **state)
     cli_status_cleanup(&st);
     free_events(first, n1);
     free_events(rest, n2);
+    assert_int_equal(harness_server_stop(&b), 0);
+    assert_int_equal(harness_server_stop(&a), 0);
+    harness_db_drop(a.dbname);
+}
+
+/* ---- a slow watcher, its resume point, and the form of a suspension ------------------- */
+
+static void close_watch(cli_stream_t *w);
+
+/* Starts test_secret, which suspends at its input step ask_pin; the process id into id. */
+static void start_secret(harness_server_t *s, char *id)
+{
+    Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
+    Google__Protobuf__Struct page = GOOGLE__PROTOBUF__STRUCT__INIT, *pp = &page;
+    Google__Protobuf__Struct__FieldsEntry e[2], *ep[2];
+    Google__Protobuf__Value *vals[2] = {str("ops"), str("correct-horse-battery")};
+    const char *keys[2] = {"username", "api_key"};
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+
+    for (int i = 0; i < 2; i++) {
+        google__protobuf__struct__fields_entry__init(&e[i]);
+        e[i].key = (char *)keys[i];
+        e[i].value = vals[i];
+        ep[i] = &e[i];
+    }
+    page.n_fields = 2;
+    page.fields = ep;
+    req.workflow_name = "test_secret";
+    req.n_user_inputs = 1;
+    req.user_inputs = &pp;
+    cli_call_unary(s->ch, PS "StartProcess", &req.base,
+                   &orchestrator__v1__start_process_response__descriptor, 10000, &resp, &st);
+    if (st.code != 0)
+        fail_msg("StartProcess: %s", st.message);
+    snprintf(id, 64, "%s", ((Orchestrator__V1__StartProcessResponse *)resp)->process->process_id);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+    for (int i = 0; i < 2; i++)
+        free(vals[i]);
+}
+
+/* Appends n callback_progress events of about 16 KB to process id in one transaction, as the
+ * engine writes them (sequence from last_event_sequence under the row lock); the last
+ * sequence is returned. */
+static int64_t pg_add_events(PGconn *c, const char *id, int n)
+{
+    char ns[16];
+    const char *p[2] = {id, ns};
+    PGresult *r;
+    int64_t last;
+    snprintf(ns, sizeof(ns), "%d", n);
+    r = PQexecParams(c,
+                     "WITH u AS (UPDATE processes SET last_event_sequence = last_event_sequence + "
+                     "$2::int WHERE process_id = $1::uuid RETURNING last_event_sequence) "
+                     "INSERT INTO process_events (process_id, sequence, kind, payload) "
+                     "SELECT $1::uuid, u.last_event_sequence - $2::int + g, 'callback_progress', "
+                     "jsonb_build_object('step_key', 'ask_pin', 'message', repeat('x', 16000)) "
+                     "FROM u, generate_series(1, $2::int) g RETURNING sequence",
+                     2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("add events: %s", PQerrorMessage(c));
+    last = atoll(PQgetvalue(r, PQntuples(r) - 1, 0));
+    PQclear(r);
+    return last;
+}
+
+/* Reads w until its last sequence is `until` (or it ends, or 30 s pass); every sequence
+ * must follow the one before. Returns the last sequence read. */
+static int64_t read_until(cli_stream_t *w, int64_t last, int64_t until, const char *who)
+{
+    for (int idle = 0; last < until && idle < 300;) {
+        ProtobufCMessage *m = NULL;
+        int r = cli_stream_next(w, &orchestrator__v1__process_event__descriptor, 100, &m);
+        if (r == 0)
+            break;
+        if (r == -1) {
+            idle++;
+            continue;
+        }
+        if (((event_t *)m)->sequence != last + 1)
+            fail_msg("%s: sequence %lld after %lld", who, (long long)((event_t *)m)->sequence,
+                     (long long)last);
+        last = ((event_t *)m)->sequence;
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    return last;
+}
+
+/* A suspension event carries the form page the process waits for. A watcher that stops
+ * reading is ended with RESOURCE_EXHAUSTED WATCHER_TOO_SLOW and the sequence to resume
+ * after (the last one it received), while the others receive every event; resuming with
+ * that sequence on another replica misses nothing. */
+static void slow_watcher_resumes_elsewhere(void **state)
+{
+    enum { READERS = 4, BATCHES = 30, PER_BATCH = 50 };
+    harness_server_t a, b;
+    char id[64], expect[64];
+    cli_stream_t *early, *slow, *readers[READERS], *again;
+    int64_t start, last[READERS], end = 0, got, resume;
+    bool suspended = false;
+    cli_status_t st;
+    PGconn *pg;
+    (void)state;
+
+    setenv("ORCH_TEST_WORKFLOWS", "1", 1);
+    harness_server_start(&a, NULL, (const char *const[]){"--watch-backlog-events", "300", NULL});
+    harness_server_start(
+        &b, a.dbname,
+        (const char *const[]){"--workers", "0", "--watch-backlog-events", "300", NULL});
+    unsetenv("ORCH_TEST_WORKFLOWS");
+    start_secret(&a, id);
+
+    /* From right after the creation: the catch-up read reaches the suspension. */
+    early = watch(&a, id, 1);
+    while (!suspended) {
+        event_t *e = expect_event(early, 10000);
+        if (e->kind == ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_STATUS_CHANGED &&
+            e->status_change->new_status ==
+                ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_SUSPENDED) {
+            suspended = true;
+            assert_string_equal(e->status_change->step_key, "ask_pin");
+            assert_non_null(e->status_change->form);
+            assert_string_equal(e->status_change->form->title, "The PIN");
+            assert_non_null(e->status_change->form->form);
+        }
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+    }
+    close_watch(early);
+
+    /* The slow watcher reads its snapshot, then nothing more. */
+    slow = watch(&a, id, 0);
+    {
+        event_t *e = expect_event(slow, 10000);
+        assert_int_equal(e->kind,
+                         ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT);
+        start = e->sequence;
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+    }
+    for (int i = 0; i < READERS; i++) {
+        event_t *e;
+        readers[i] = watch(&a, id, 0);
+        e = expect_event(readers[i], 10000);
+        assert_int_equal(e->sequence, start);
+        last[i] = start;
+        protobuf_c_message_free_unpacked(&e->base, NULL);
+    }
+    pg = pg_open(a.dbname);
+    for (int k = 0; k < BATCHES; k++) {
+        end = pg_add_events(pg, id, PER_BATCH);
+        for (int i = 0; i < READERS; i++) {
+            last[i] = read_until(readers[i], last[i], end, "reader");
+            assert_int_equal(last[i], end);
+        }
+    }
+    PQfinish(pg);
+    assert_int_equal(end, start + BATCHES * PER_BATCH);
+
+    /* The slow one: what it got is contiguous, then the status says where to resume. */
+    got = read_until(slow, start, end, "slow watcher");
+    cli_stream_close(slow, &st);
+    assert_int_equal(st.code, 8); /* RESOURCE_EXHAUSTED */
+    assert_string_equal(st.reason, "WATCHER_TOO_SLOW");
+    assert_true(got < end);
+    snprintf(expect, sizeof(expect), "resume_after_sequence=%lld\n", (long long)got);
+    assert_non_null(st.metadata);
+    assert_string_equal(st.metadata, expect);
+    resume = got;
+    cli_status_cleanup(&st);
+
+    /* The readers were not disturbed: still open (nothing pending, no status). */
+    for (int i = 0; i < READERS; i++) {
+        expect_nothing(readers[i], 50, "a reader after the slow one was ended");
+        close_watch(readers[i]);
+    }
+
+    /* Resuming on the other replica: exactly the rest. */
+    again = watch(&b, id, resume);
+    assert_int_equal(read_until(again, resume, end, "resumed watcher"), end);
+    expect_nothing(again, 200, "after the last event");
+    close_watch(again);
+
     assert_int_equal(harness_server_stop(&b), 0);
     assert_int_equal(harness_server_stop(&a), 0);
     harness_db_drop(a.dbname);
@@ -717,9 +998,11 @@ int main(void)
         cmocka_unit_test(watch_many_processes),
         cmocka_unit_test(watch_processes_late_commit_trap),
         cmocka_unit_test(thousand_watchers),
+        cmocka_unit_test(notify_names_what_was_inserted),
         cmocka_unit_test(metrics_after_a_workflow),
         cmocka_unit_test(reconnect_while_steps_commit),
         cmocka_unit_test(watcher_and_stream_limits),
+        cmocka_unit_test(slow_watcher_resumes_elsewhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
