@@ -197,10 +197,18 @@ const char *db_pool_conninfo(const db_pool_t *p)
     return p->conninfo;
 }
 
-static void notice_quiet(void *arg, const char *msg)
+/* Notices go to the debug log. A FATAL that PostgreSQL sends just before it ends a session
+ * (idle_in_transaction_session_timeout, a terminated backend) reaches libpq outside any
+ * query and comes here too: its SQLSTATE is kept, so that the next statement's failure on
+ * the closed connection says why (db_error_from_result). */
+static void notice_keep(void *arg, const PGresult *res)
 {
-    (void)arg;
-    orch_debug("db", "notice: %s", msg);
+    db_conn_t *c = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    orch_debug("db", "notice: %s", PQresultErrorMessage(res));
+    if (sev && state && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+        snprintf(c->fatal_state, sizeof(c->fatal_state), "%s", state);
 }
 
 /* Opens a connection with a connect timeout and the settings every session needs. */
@@ -229,7 +237,8 @@ static orch_err_t connect_slot(db_pool_t *p, db_conn_t *c, orch_error_t *err)
             err->retry_after_ms = 1000;
         return ORCH_UNAVAILABLE;
     }
-    PQsetNoticeProcessor(c->pg, notice_quiet, NULL);
+    c->fatal_state[0] = '\0';
+    PQsetNoticeReceiver(c->pg, notice_keep, c);
     return ORCH_OK;
 }
 
@@ -334,10 +343,27 @@ orch_err_t db_error_from_result(db_conn_t *c, PGresult *res, const char *what, o
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char pgmsg[256];
 
+    if (!state && c && c->fatal_state[0])
+        state = c->fatal_state; /* what the server said as it closed the session */
+
     if (!msg) {
         snprintf(pgmsg, sizeof(pgmsg), "%s", c && c->pg ? PQerrorMessage(c->pg) : "no connection");
         pgmsg[strcspn(pgmsg, "\n")] = '\0';
         msg = pgmsg;
+    }
+    if (state && strcmp(state, "25P03") == 0) {
+        /* idle_in_transaction_session_timeout (set by the step commit of a unit of work,
+         * db__process_commit_steps): PostgreSQL ended the session and rolled the
+         * transaction back before this statement ran, so nothing of it was committed. */
+        if (c)
+            c->broken = true;
+        orch_error_set(err, ORCH_UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                       "the transaction was not committed: PostgreSQL ended it, idle longer "
+                       "than the lease, before %s ran (%s)",
+                       what, msg);
+        if (err)
+            err->retry_after_ms = 1000;
+        return ORCH_UNAVAILABLE;
     }
     if (c && (!c->pg || PQstatus(c->pg) != CONNECTION_OK || !state ||
               strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)) {
@@ -496,8 +522,10 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
     } else {
         ok = PQsendQuery(c->pg, sql);
     }
-    if (!ok)
+    if (!ok) {
+        (void)PQisBusy(c->pg); /* parses what the server sent before it closed, if anything */
         return NULL;
+    }
     r = wait_result(c, why);
     if (s && s->prepared && r && PQresultStatus(r) == PGRES_FATAL_ERROR)
         stmt_check(s, r);
@@ -535,7 +563,9 @@ static PGresult *wait_result(db_conn_t *c, orch_err_t *why)
         if (poll(&pfd, 1, cancel_sent ? 1000 : wait) < 0 && errno != EINTR)
             return NULL;
         if (!PQconsumeInput(c->pg))
-            return NULL;
+            break; /* the connection failed: PQgetResult below hands over its error, with
+                      what the server said before it closed (a FATAL's SQLSTATE, such as
+                      25P03 after idle_in_transaction_session_timeout) when it said it */
     }
     while ((r = PQgetResult(c->pg)) != NULL) {
         if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {

@@ -19,6 +19,8 @@ typedef struct db_conn {
     bool broken;            /* set by callers on connection-level errors */
     const orch_ctx_t *ctx;  /* the borrower's context: deadline and cancellation */
     bool begin_pending;     /* a lazy unit of work: BEGIN goes out before the next query */
+    char fatal_state[6];    /* the SQLSTATE of a FATAL the server sent outside any query
+                               before it closed the session ("" = none; db/pool.c) */
 } db_conn_t;
 
 /* conninfo: libpq keyword/value string or URI (copied). size >= 1. */

@@ -676,10 +676,28 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
     rc = conn_get(st, tx, NULL, &r, err);
     if (rc)
         goto out;
-    rc = db_execp(r.c,
-                  "SELECT ok, reason, event_sequence, paused, lease_token, step_started "
-                  "FROM orch_commit_steps($1::jsonb)",
-                  1, (const char *[]){text}, &pr, err);
+    if (tx && parts[0].lease_ms > 0) {
+        /* Inside a step's own transaction the fence passes here, and from then on this
+         * transaction holds the process row until the COMMIT that follows. Should the
+         * replica freeze in between (SIGSTOP, a paused VM), every other replica's claim
+         * would skip the row (FOR UPDATE SKIP LOCKED) for as long as it stays frozen, and
+         * the lease it stopped renewing would never be taken over. So the rest of this
+         * transaction may idle for the lease at most: then PostgreSQL ends the session,
+         * which rolls it back (the COMMIT fails with SQLSTATE 25P03, db_error_from_result)
+         * and frees the row for the takeover the lease promises. A live replica sends its
+         * COMMIT at once. */
+        char ms[16];
+        snprintf(ms, sizeof(ms), "%d", parts[0].lease_ms);
+        rc = db_execp(r.c,
+                      "SELECT ok, reason, event_sequence, paused, lease_token, step_started "
+                      "FROM orch_commit_steps($1::jsonb), set_config("
+                      "'idle_in_transaction_session_timeout', $2, true)",
+                      2, (const char *[]){text, ms}, &pr, err);
+    } else
+        rc = db_execp(r.c,
+                      "SELECT ok, reason, event_sequence, paused, lease_token, step_started "
+                      "FROM orch_commit_steps($1::jsonb)",
+                      1, (const char *[]){text}, &pr, err);
     if (rc)
         goto out;
     if ((size_t)PQntuples(pr) != n) {
