@@ -22,6 +22,8 @@ typedef struct srv_app {
     struct srv_watch *watch;
     /* The workflow versions this replica runs (domain/engine), read-only after start. */
     const struct orch_registry *registry;
+    /* The subscriptions this replica has served, encoded (domain/subcache.h); NULL = off. */
+    struct orch_subcache *subcache;
 } srv_app_t;
 
 /* Health watchers: created before the server starts, freed after it stopped. */

@@ -73,6 +73,15 @@ static const opt_t opts[] = {
     {"watch-stall-ms", "ORCH_WATCH_STALL_MS", T_INT, "30000", OFF(watch_stall_ms), 100, 3600000,
      "a watch stream whose reader takes nothing for this long is ended (RESOURCE_EXHAUSTED)",
      false},
+    {"subscription-cache-mb", "ORCH_SUBSCRIPTION_CACHE_MB", T_INT, "256",
+     OFF(subscription_cache_mb), 0, 1048576,
+     "memory for the subscriptions this replica keeps encoded for GetSubscription, least "
+     "recently used out first (0: off; 256 MiB hold about 100,000 port-sized trees)",
+     false},
+    {"listen-database-url", "ORCH_LISTEN_DATABASE_URL", T_STR, "", OFF(listen_database_url), 0, 0,
+     "connection string of the one LISTEN session (unset: --database-url); set it when "
+     "--database-url is a pooler in transaction mode, where LISTEN does not work",
+     true},
     {"db-check-ms", "ORCH_DB_CHECK_MS", T_INT, "1000", OFF(db_check_ms), 100, 60000,
      "how often readiness checks the database", false},
     {"workers", "ORCH_WORKERS", T_INT, "2", OFF(workers), 0, 256,

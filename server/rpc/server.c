@@ -89,6 +89,9 @@ struct srv_call {
     unsigned roles;
     const char *extra_roles; /* own role names, in the arena; NULL = none */
     int64_t start_ms;        /* for the latency histogram */
+    /* A unary answer already encoded (srv_call_respond_encoded), in the arena; NULL = none. */
+    const void *encoded;
+    size_t encoded_len;
     /* send side */
     qmsg_t *qhead, *qtail;
     size_t qlen;
@@ -139,6 +142,12 @@ void *srv_call_app(srv_call_t *call)
 srv_server_t *srv_call_server(srv_call_t *call)
 {
     return call->srv;
+}
+
+void srv_call_respond_encoded(srv_call_t *call, const void *bytes, size_t len)
+{
+    call->encoded = bytes;
+    call->encoded_len = len;
 }
 
 void srv_call_set_data(srv_call_t *call, void *data)
@@ -548,9 +557,15 @@ static void call_finish_unary(srv_call_t *c, const ProtobufCMessage *resp, const
         c->status = *err;
     else
         orch_error_init(&c->status);
-    if (resp && !err) {
+    if ((resp || c->encoded) && !err) {
         qmsg_t *q = orch_calloc(1, sizeof(*q));
-        q->bb = srv_codec_pack(resp);
+        if (resp) {
+            q->bb = srv_codec_pack(resp);
+        } else {
+            grpc_slice s = grpc_slice_from_copied_buffer(c->encoded, c->encoded_len);
+            q->bb = grpc_raw_byte_buffer_create(&s, 1);
+            grpc_slice_unref(s);
+        }
         c->qhead = c->qtail = q;
         c->qlen = 1;
     }
@@ -675,8 +690,8 @@ static void call_handle(srv_call_t *c)
         orch_debug("rpc", "%s -> %s: %s", me->path, orch_err_name(err.code), err.message);
         call_finish_unary(c, NULL, &err);
     } else {
-        orch_assert(resp != NULL);
-        orch_assert(resp->descriptor == me->output);
+        orch_assert(resp != NULL || c->encoded != NULL);
+        orch_assert(!resp || resp->descriptor == me->output);
         call_finish_unary(c, resp, NULL);
     }
 out:
