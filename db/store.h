@@ -2,6 +2,9 @@
 #ifndef DB_STORE_H
 #define DB_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "db/pool.h"
 #include "domain/store.h"
 
@@ -11,13 +14,14 @@ orch_store_t *db_store_new(db_pool_t *pool);
  * the scheduler uses (--replica-dead-ms). ORCH_REPLICA_DEAD_AFTER_MS until set. */
 void db_store_set_replica_dead_ms(orch_store_t *st, int ms);
 
-/* Told, after a unit of work ends (commit or not: a failed COMMIT may still have
- * committed), which subscriptions it changed: saved trees, metadata, customer descriptions,
- * and the subscriptions a saved tree uses (their in_use_by changed). Called on the thread
- * that ended the unit of work, ids borrowed for the call. The replica's read cache drops
- * them, so that a read here after the change returns sees it. Set before the store is
- * used; fn NULL = nobody is told. */
-typedef void (*db_sub_changed_fn)(void *arg, const char *const *ids, size_t n);
+/* Told which subscriptions a unit of work changes: with changing = true when it first
+ * touches one (a saved tree, its metadata or customer descriptions, or a subscription a
+ * saved tree uses, whose in_use_by changes), and with changing = false for all of them once
+ * it ended (commit or not: a failed COMMIT may still have committed). Called on the thread
+ * of the unit of work, ids borrowed for the call. The replica's read cache serves none of
+ * them meanwhile and drops them at the end, so a read here sees a change as soon as it is
+ * committed. Set before the store is used; fn NULL = nobody is told. */
+typedef void (*db_sub_changed_fn)(void *arg, const char *const *ids, size_t n, bool changing);
 void db_store_on_sub_changed(orch_store_t *st, db_sub_changed_fn fn, void *arg);
 
 #endif

@@ -23,7 +23,8 @@ struct orch_tx {
     size_t nchanged, capchanged;
 };
 
-/* Notes that tx changed a subscription (duplicates are skipped). */
+/* Notes that tx changes a subscription (duplicates are skipped), telling
+ * store->sub_changed the first time. */
 void db__tx_changed(orch_tx_t *tx, const char *subscription_id);
 /* Tells store->sub_changed what tx changed and forgets it; called when tx ends. A commit
  * path other than db__tx_commit must call it after its COMMIT. */

@@ -40,13 +40,15 @@ void db__tx_changed(orch_tx_t *tx, const char *subscription_id)
         tx->changed = orch_realloc(tx->changed, tx->capchanged * sizeof(char *));
     }
     tx->changed[tx->nchanged++] = orch_strdup(subscription_id);
+    if (tx->store->sub_changed)
+        tx->store->sub_changed(tx->store->sub_changed_arg, &subscription_id, 1, true);
 }
 
 void db__tx_changed_flush(orch_tx_t *tx)
 {
     if (tx->nchanged && tx->store->sub_changed)
         tx->store->sub_changed(tx->store->sub_changed_arg, (const char *const *)tx->changed,
-                               tx->nchanged);
+                               tx->nchanged, false);
     for (size_t i = 0; i < tx->nchanged; i++)
         free(tx->changed[i]);
     free(tx->changed);

@@ -40,6 +40,13 @@ struct orch_subcache {
     rel_node_t **rel_buckets;
     entry_t *lru_head, *lru_tail;
     bool live;
+    /* Ids a unit of work of this replica is changing, with how many (orch_subcache_changing):
+     * few at a time, so a plain array. */
+    struct pending {
+        char id[ID_LEN + 1];
+        int n;
+    } * pending;
+    size_t npending, cappending;
     uint64_t epoch; /* +1 at every drop: a put with an older ticket is refused */
     uint64_t hits, misses, drops, refused;
 };
@@ -66,6 +73,14 @@ orch_subcache_t *orch_subcache_new(size_t max_bytes)
     c->buckets = orch_calloc(c->nbuckets, sizeof(*c->buckets));
     c->rel_buckets = orch_calloc(c->nbuckets, sizeof(*c->rel_buckets));
     return c;
+}
+
+static struct pending *pending_find(orch_subcache_t *c, const char *id)
+{
+    for (size_t i = 0; i < c->npending; i++)
+        if (strcmp(c->pending[i].id, id) == 0)
+            return &c->pending[i];
+    return NULL;
 }
 
 static void lru_unlink(orch_subcache_t *c, entry_t *e)
@@ -136,6 +151,7 @@ void orch_subcache_free(orch_subcache_t *c)
     drop_all_locked(c);
     free(c->buckets);
     free(c->rel_buckets);
+    free(c->pending);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -167,7 +183,7 @@ bool orch_subcache_get(orch_subcache_t *c, const char *id, orch_subcache_view_t 
     *bytes = NULL;
     *len = 0;
     pthread_mutex_lock(&c->mu);
-    e = c->live ? find(c, id) : NULL;
+    e = c->live && !(c->npending && pending_find(c, id)) ? find(c, id) : NULL;
     if (e && e->bytes[view]) {
         *len = e->len[view];
         *bytes = alloc(alloc_arg, *len ? *len : 1);
@@ -200,7 +216,10 @@ bool orch_subcache_put(orch_subcache_t *c, uint64_t ticket, const char *id, cons
     for (int v = 0; v < ORCH_SUBCACHE_VIEWS; v++)
         cost += len[v];
     pthread_mutex_lock(&c->mu);
-    if (!c->live || ticket != c->epoch || cost > c->max_bytes) {
+    bool busy = c->npending && pending_find(c, id);
+    for (size_t i = 0; i < nrelated && c->npending && !busy; i++)
+        busy = pending_find(c, related[i]) != NULL;
+    if (!c->live || ticket != c->epoch || cost > c->max_bytes || busy) {
         c->refused++;
         pthread_mutex_unlock(&c->mu);
         return false;
@@ -264,6 +283,34 @@ static void drop_one_locked(orch_subcache_t *c, const char *id)
         remove_entry(c, r->e);
         c->drops++;
     }
+}
+
+void orch_subcache_changing(orch_subcache_t *c, const char *const *ids, size_t n, bool changing)
+{
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < n; i++) {
+        struct pending *p = pending_find(c, ids[i]);
+        if (strlen(ids[i]) != ID_LEN)
+            continue;
+        if (changing) {
+            if (!p) {
+                if (c->npending == c->cappending) {
+                    c->cappending = c->cappending ? c->cappending * 2 : 16;
+                    c->pending = orch_realloc(c->pending, c->cappending * sizeof(*c->pending));
+                }
+                p = &c->pending[c->npending++];
+                memcpy(p->id, ids[i], ID_LEN + 1);
+                p->n = 0;
+            }
+            p->n++;
+        } else {
+            drop_one_locked(c, ids[i]);
+            if (p && --p->n == 0)
+                *p = c->pending[--c->npending];
+        }
+    }
+    c->epoch++;
+    pthread_mutex_unlock(&c->mu);
 }
 
 void orch_subcache_drop(orch_subcache_t *c, const char *const *ids, size_t n)

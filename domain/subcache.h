@@ -7,7 +7,10 @@
  * right after the unit of work ends, and by every replica when the database's NOTIFY naming
  * the subscription arrives. A change to X also drops every entry that shows X: those that
  * use X (their tree shows X's blocks) and those X uses (their in_use_by lists X), from the
- * related ids given at put. While the notification connection is down nothing is served
+ * related ids given at put. On this replica a subscription being changed is not served
+ * from memory from the moment its unit of work first touches it until the drop after it
+ * ends (orch_subcache_changing), so no reader that already sees the commit can meet the
+ * entry from before it. While the notification connection is down nothing is served
  * (orch_subcache_set_live): a NOTIFY lost meanwhile cannot leave a stale entry, and on
  * reconnect everything is dropped. A fill races with a drop by the ticket: a put whose read
  * began before any drop since is refused, so a tree read before a change is never stored
@@ -63,6 +66,12 @@ bool orch_subcache_put(orch_subcache_t *c, uint64_t ticket, const char *id, cons
                        const char *const *related, size_t nrelated,
                        const void *const bytes[ORCH_SUBCACHE_VIEWS],
                        const size_t len[ORCH_SUBCACHE_VIEWS]);
+
+/* This replica's units of work: changing = true when one is about to change id (its
+ * transaction is open), false when it ended (committed or not), which drops id's entry and
+ * those related to it. Calls pair up; while any is open for id, id is neither served from
+ * memory nor stored. */
+void orch_subcache_changing(orch_subcache_t *c, const char *const *ids, size_t n, bool changing);
 
 /* Drops the entries of ids and every entry related to one of them. */
 void orch_subcache_drop(orch_subcache_t *c, const char *const *ids, size_t n);

@@ -158,10 +158,10 @@ static void on_catalog_changed(void *arg, const char *channel)
         orch_warn("catalog", "cannot refresh the catalogue: %s", err.message);
 }
 
-/* The store's word, after a unit of work of this replica: what it changed. */
-static void on_sub_changed(void *arg, const char *const *ids, size_t n)
+/* The store's word on a unit of work of this replica: what it changes, and when it ended. */
+static void on_sub_changed(void *arg, const char *const *ids, size_t n, bool changing)
 {
-    orch_subcache_drop(arg, ids, n);
+    orch_subcache_changing(arg, ids, n, changing);
 }
 
 /* orch_subscription_changes (migration 0014): the ids any replica changed. The cache is

@@ -25,6 +25,7 @@ struct test_proxy {
     pthread_mutex_t mu;
     atomic_bool stop;
     bool up;
+    bool paused; /* test_proxy_set_paused */
 };
 
 static int listen_on(int port)
@@ -71,7 +72,7 @@ static void *proxy_main(void *arg)
             n++;
         }
         for (int i = 0; i < MAX_PAIRS; i++) {
-            if (p->pairs[i][0] < 0)
+            if (p->pairs[i][0] < 0 || p->paused)
                 continue;
             for (int side = 0; side < 2; side++) {
                 fds[n].fd = p->pairs[i][side];
@@ -110,8 +111,8 @@ static void *proxy_main(void *arg)
                 continue;
             }
             int i = map[k][0], side = map[k][1];
-            if (p->pairs[i][side] != fds[k].fd)
-                continue; /* closed meanwhile */
+            if (p->pairs[i][side] != fds[k].fd || p->paused)
+                continue; /* closed or paused meanwhile */
             ssize_t got = read(fds[k].fd, buf, sizeof(buf));
             if (got <= 0 || write(p->pairs[i][!side], buf, (size_t)got) != got) {
                 close(p->pairs[i][0]);
@@ -159,6 +160,13 @@ void test_proxy_set_up(test_proxy_t *p, bool up)
         close_all(p);
         p->up = false;
     }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void test_proxy_set_paused(test_proxy_t *p, bool paused)
+{
+    pthread_mutex_lock(&p->mu);
+    p->paused = paused;
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -12,6 +12,9 @@ typedef struct test_proxy test_proxy_t;
 test_proxy_t *test_proxy_start(const char *unix_path);
 int test_proxy_port(const test_proxy_t *p);
 void test_proxy_set_up(test_proxy_t *p, bool up);
+/* Paused: connections stay open but nothing is forwarded either way (the kernel buffers
+ * it) until unpaused. Once this returns, nothing more is forwarded. */
+void test_proxy_set_paused(test_proxy_t *p, bool paused);
 void test_proxy_stop(test_proxy_t *p);
 
 #endif
