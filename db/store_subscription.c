@@ -72,16 +72,17 @@ static void conn_put(conn_ref_t *r)
 
 /* ---- load --------------------------------------------------------------------------- */
 
-#define INSTANCES_OF(ids)                                                                          \
+/* The instances a tree shows: its own, and the foreign ones its own point at directly. */
+#define INST_OF(EQ)                                                                                \
     "SELECT si.subscription_id AS for_sub, si.subscription_instance_id AS id, "                    \
     "si.subscription_id AS owner, si.product_block_id, si.label "                                  \
-    "FROM subscription_instances si WHERE si.subscription_id = ANY(" ids ") "                      \
+    "FROM subscription_instances si WHERE si.subscription_id " EQ " "                              \
     "UNION ALL "                                                                                   \
     "SELECT p.subscription_id, c.subscription_instance_id, c.subscription_id, "                    \
     "c.product_block_id, c.label FROM subscription_instance_relations r "                          \
     "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id "                \
     "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id "               \
-    "WHERE p.subscription_id = ANY(" ids ") AND c.subscription_id <> p.subscription_id"
+    "WHERE p.subscription_id " EQ " AND c.subscription_id <> p.subscription_id"
 
 static int find_index(char **ids, size_t n, const char *id)
 {
@@ -115,42 +116,46 @@ static int find_index(char **ids, size_t n, const char *id)
  * row per thing, its kind in column 0, the subscription it belongs to in column 1, text
  * columns after (the widest, the subscription row, has 16). Kinds: 0 subscription (with
  * metadata and stamp), 1 instance (own and directly referenced foreign ones), 2 field value,
- * 3 relation, 4 customer description, 5 live user (in_use_by). Sorted by kind. */
+ * 3 relation, 4 customer description, 5 live user (in_use_by). Sorted by kind, customer
+ * descriptions by customer_id (column 4 of kind 4), as the API lists them. Who uses it:
+ * live users only. A terminated subscription keeps its tree (and so its relation rows, for
+ * the record), but it no longer holds what it used: the node of a terminated port is free
+ * to go. EQ: the condition on a subscription id column, "= $1" or "= ANY($1)". */
 #define N2 "NULL, NULL"
 #define N4 N2 ", " N2
 #define N8 N4 ", " N4
-static const char load_sql[] =
-    "WITH inst AS MATERIALIZED (" INSTANCES_OF("$1::uuid[]") ") "
-    "SELECT 0, s.subscription_id::text, s.product_id::text, s.customer_id, s.description, "
-    "s.note, s.status, s.in_sync::text, s.version::text, " US("s.start_time") "::text, "
-    US("s.end_time") "::text, " US("s.create_time") "::text, " US("s.update_time") "::text, "
-    "m.metadata::text, coalesce(m.version, 0)::text, " STAMP("s") " "
-    "FROM subscriptions s LEFT JOIN subscription_metadata m USING (subscription_id) "
-    "WHERE s.subscription_id = ANY($1::uuid[]) "
-    "UNION ALL SELECT 1, inst.for_sub::text, inst.id::text, inst.owner::text, "
-    "inst.product_block_id::text, inst.label, " N8 ", " N2 " FROM inst "
-    "UNION ALL SELECT 2, inst.for_sub::text, v.subscription_instance_id::text, rt.resource_type, "
-    "v.list_order::text, v.value, " N8 ", " N2 " FROM inst "
-    "JOIN subscription_instance_values v ON v.subscription_instance_id = inst.id "
-    "JOIN resource_types rt USING (resource_type_id) "
-    "UNION ALL SELECT 3, p.subscription_id::text, r.in_use_by_id::text, r.attribute, "
-    "r.order_id::text, r.depends_on_id::text, c.subscription_id::text, " N8 ", NULL "
-    "FROM subscription_instance_relations r "
-    "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id "
-    "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id "
-    "WHERE p.subscription_id = ANY($1::uuid[]) "
-    "UNION ALL SELECT 4, cd.subscription_id::text, cd.customer_description_id::text, "
-    "cd.customer_id, cd.description, cd.version::text, " US("cd.create_time") "::text, "
-    US("cd.update_time") "::text, " N8 " FROM subscription_customer_descriptions cd "
-    "WHERE cd.subscription_id = ANY($1::uuid[]) "
-    /* Who uses it: live users only. A terminated subscription keeps its tree (and so its
-     * relation rows, for the record), but it no longer holds what it used: the node of a
-     * terminated port is free to go. */
-    "UNION ALL SELECT 5, d.depends_on_id::text, d.subscription_id::text, u.status, " N4 ", " N8
-    " FROM subscription_dependencies d JOIN subscriptions u USING (subscription_id) "
-    "WHERE d.depends_on_id = ANY($1::uuid[]) AND u.status <> 'terminated' "
-    /* Customer descriptions by customer_id (column 4 of kind 4), as the API lists them. */
-    "ORDER BY 1, 4";
+#define LOAD_SQL(EQ)                                                                                \
+    "WITH inst AS MATERIALIZED (" INST_OF(EQ) ") " \
+    "SELECT 0, s.subscription_id::text, s.product_id::text, s.customer_id, s.description, " \
+    "s.note, s.status, s.in_sync::text, s.version::text, " US("s.start_time") "::text, " \
+    US("s.end_time") "::text, " US("s.create_time") "::text, " US("s.update_time") "::text, " \
+    "m.metadata::text, coalesce(m.version, 0)::text, " STAMP("s") " " \
+    "FROM subscriptions s LEFT JOIN subscription_metadata m USING (subscription_id) " \
+    "WHERE s.subscription_id " EQ " " \
+    "UNION ALL SELECT 1, inst.for_sub::text, inst.id::text, inst.owner::text, " \
+    "inst.product_block_id::text, inst.label, " N8 ", " N2 " FROM inst " \
+    "UNION ALL SELECT 2, inst.for_sub::text, v.subscription_instance_id::text, rt.resource_type, " \
+    "v.list_order::text, v.value, " N8 ", " N2 " FROM inst " \
+    "JOIN subscription_instance_values v ON v.subscription_instance_id = inst.id " \
+    "JOIN resource_types rt USING (resource_type_id) " \
+    "UNION ALL SELECT 3, p.subscription_id::text, r.in_use_by_id::text, r.attribute, " \
+    "r.order_id::text, r.depends_on_id::text, c.subscription_id::text, " N8 ", NULL " \
+    "FROM subscription_instance_relations r " \
+    "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id " \
+    "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id " \
+    "WHERE p.subscription_id " EQ " " \
+    "UNION ALL SELECT 4, cd.subscription_id::text, cd.customer_description_id::text, " \
+    "cd.customer_id, cd.description, cd.version::text, " US("cd.create_time") "::text, " \
+    US("cd.update_time") "::text, " N8 " FROM subscription_customer_descriptions cd " \
+    "WHERE cd.subscription_id " EQ " " \
+    "UNION ALL SELECT 5, d.depends_on_id::text, d.subscription_id::text, u.status, " N4 ", " N8 \
+    " FROM subscription_dependencies d JOIN subscriptions u USING (subscription_id) " \
+    "WHERE d.depends_on_id " EQ " AND u.status <> 'terminated' " \
+    "ORDER BY 1, 4"
+/* One subscription: "= $1" plans once per session (a generic plan), where "= ANY($1)"
+ * would be planned again on every call. */
+static const char load_one_sql[] = LOAD_SQL("= $1::uuid");
+static const char load_many_sql[] = LOAD_SQL("= ANY($1::uuid[])");
 // clang-format on
 
 /* Loads every subscription of ids (n of them) in one statement (two when for_update: the
@@ -183,7 +188,9 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
         if (rc)
             goto out;
     }
-    rc = db_execp(c, load_sql, 1, p, &res, err);
+    if (n == 1)
+        p[0] = ids[0];
+    rc = db_execp(c, n == 1 ? load_one_sql : load_many_sql, 1, p, &res, err);
     if (rc)
         goto out;
     /* Which subscription each row is for, then the rows kind by kind: the builder wants

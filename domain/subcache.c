@@ -48,7 +48,7 @@ struct orch_subcache {
     } * pending;
     size_t npending, cappending;
     uint64_t epoch; /* +1 at every drop: a put with an older ticket is refused */
-    uint64_t hits, misses, drops, refused;
+    uint64_t hits, misses, drops, refused, went_live;
 };
 
 static size_t hash_id(const char *s)
@@ -160,6 +160,7 @@ void orch_subcache_set_live(orch_subcache_t *c, bool live)
 {
     pthread_mutex_lock(&c->mu);
     drop_all_locked(c);
+    c->went_live += live;
     c->live = live;
     pthread_mutex_unlock(&c->mu);
 }
@@ -210,11 +211,13 @@ bool orch_subcache_put(orch_subcache_t *c, uint64_t ticket, const char *id, cons
 {
     entry_t *e, *old;
     size_t cost = sizeof(entry_t) + nrelated * sizeof(rel_node_t);
+    void *kept[ORCH_SUBCACHE_VIEWS] = {0};
+    size_t kept_len[ORCH_SUBCACHE_VIEWS] = {0};
 
     if (strlen(id) != ID_LEN || strlen(stamp) > 32)
         return false;
     for (int v = 0; v < ORCH_SUBCACHE_VIEWS; v++)
-        cost += len[v];
+        cost += bytes[v] ? len[v] : 0;
     pthread_mutex_lock(&c->mu);
     bool busy = c->npending && pending_find(c, id);
     for (size_t i = 0; i < nrelated && c->npending && !busy; i++)
@@ -225,6 +228,17 @@ bool orch_subcache_put(orch_subcache_t *c, uint64_t ticket, const char *id, cons
         return false;
     }
     old = find(c, id);
+    /* The same version with the other view already kept: keep it too. */
+    if (old && strcmp(old->stamp, stamp) == 0)
+        for (int v = 0; v < ORCH_SUBCACHE_VIEWS; v++)
+            if (!bytes[v] && old->bytes[v]) {
+                kept[v] = old->bytes[v];
+                kept_len[v] = old->len[v];
+                old->bytes[v] = NULL;
+                old->cost -= kept_len[v];
+                c->bytes -= kept_len[v];
+                cost += kept_len[v];
+            }
     if (old)
         remove_entry(c, old);
     while (c->bytes + cost > c->max_bytes && c->lru_tail)
@@ -234,6 +248,11 @@ bool orch_subcache_put(orch_subcache_t *c, uint64_t ticket, const char *id, cons
     memcpy(e->stamp, stamp, strlen(stamp) + 1);
     e->cost = cost;
     for (int v = 0; v < ORCH_SUBCACHE_VIEWS; v++) {
+        if (kept[v]) {
+            e->bytes[v] = kept[v];
+            e->len[v] = kept_len[v];
+            continue;
+        }
         if (!bytes[v])
             continue;
         e->bytes[v] = orch_malloc(len[v] ? len[v] : 1);
@@ -382,5 +401,6 @@ void orch_subcache_stats(orch_subcache_t *c, orch_subcache_stats_t *out)
     out->misses = c->misses;
     out->drops = c->drops;
     out->refused_puts = c->refused;
+    out->went_live = c->went_live;
     pthread_mutex_unlock(&c->mu);
 }

@@ -38,6 +38,7 @@ typedef enum {
 typedef struct orch_subcache_stats {
     size_t entries, bytes, max_bytes;
     uint64_t hits, misses, drops, refused_puts;
+    uint64_t went_live; /* times it became live: the notification connection (re)connected */
 } orch_subcache_stats_t;
 
 /* max_bytes = 0: disabled (every get misses, every put is refused). Starts not live. */
@@ -59,7 +60,8 @@ bool orch_subcache_get(orch_subcache_t *c, const char *id, orch_subcache_view_t 
                        size_t *len, char *stamp);
 
 /* Stores (or replaces) id's entry: copies of stamp (32 hex digits), of the related ids
- * (the subscriptions it uses and those that use it) and of each view's bytes. Refused
+ * (the subscriptions it uses and those that use it) and of each view's bytes (NULL: that
+ * view is not given; an entry with the same stamp keeps the one it has). Refused
  * (false) when the cache is disabled or not live, when anything was dropped since ticket
  * was taken, or when the entry alone exceeds the bound. */
 bool orch_subcache_put(orch_subcache_t *c, uint64_t ticket, const char *id, const char *stamp,

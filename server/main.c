@@ -184,6 +184,7 @@ static void collect_subcache(void *arg)
     orch_metrics_set("orch_subscription_cache_hits", "", (double)st.hits);
     orch_metrics_set("orch_subscription_cache_misses", "", (double)st.misses);
     orch_metrics_set("orch_subscription_cache_drops", "", (double)st.drops);
+    orch_metrics_set("orch_subscription_cache_live", "", (double)st.went_live);
 }
 
 static void collect_pool(void *arg)
@@ -248,6 +249,9 @@ static void metrics_describe_all(void)
                           "GetSubscription read from the database since start");
     orch_metrics_describe("orch_subscription_cache_drops", ORCH_METRIC_GAUGE,
                           "Entries dropped because they changed, since start");
+    orch_metrics_describe("orch_subscription_cache_live", ORCH_METRIC_GAUGE,
+                          "Times the cache went live (its LISTEN connection connected), since "
+                          "start; it serves nothing while that connection is down");
 }
 
 /* A process may be waiting for a worker: wake this replica's engine. */

@@ -218,7 +218,7 @@ static void *pack(orch_arena_t *a, const ProtobufCMessage *m, size_t *len)
     return buf;
 }
 
-/* The miss path: the tree in one statement, encoded in both views, kept in the replica's
+/* The miss path: the tree in one statement, encoded in the view asked for, kept in the replica's
  * cache (domain/subcache.h) unless something was dropped while it was read. */
 static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_view_t view,
                                orch_error_t *err)
@@ -238,10 +238,11 @@ static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_v
                                   err);
     if (rc)
         return rc;
-    bytes[ORCH_SUBCACHE_FULL] =
-        pack(a, &srv_subscription_to_pb(a, sub, true)->base, &len[ORCH_SUBCACHE_FULL]);
-    bytes[ORCH_SUBCACHE_BASIC] =
-        pack(a, &srv_subscription_to_pb(a, sub, false)->base, &len[ORCH_SUBCACHE_BASIC]);
+    /* The view asked for; the entry keeps the other one if it has it at this stamp. */
+    memset(bytes, 0, sizeof(bytes));
+    memset(len, 0, sizeof(len));
+    bytes[view] =
+        pack(a, &srv_subscription_to_pb(a, sub, view == ORCH_SUBCACHE_FULL)->base, &len[view]);
     if (app->subcache) {
         /* Related: what it uses (its tree shows their blocks) and who uses it. */
         deps = orch_sub_depends_on(sub, &ndeps);

@@ -88,6 +88,32 @@ static void hit_miss_and_views(void **state)
     orch_subcache_free(c);
 }
 
+static void views_merge_at_one_stamp(void **state)
+{
+    orch_subcache_t *c = orch_subcache_new(1 << 20);
+    const void *full[ORCH_SUBCACHE_VIEWS] = {"F", NULL}, *basic[ORCH_SUBCACHE_VIEWS] = {NULL, "B"};
+    size_t len[ORCH_SUBCACHE_VIEWS] = {1, 1};
+    void *b = NULL;
+    size_t n = 0;
+    (void)state;
+
+    orch_subcache_set_live(c, true);
+    assert_true(orch_subcache_put(c, orch_subcache_ticket(c), ID(0), "s1", NULL, 0, full, len));
+    assert_false(orch_subcache_get(c, ID(0), ORCH_SUBCACHE_BASIC, heap_alloc, NULL, &b, &n, NULL));
+    /* The other view at the same stamp: both kept. */
+    assert_true(orch_subcache_put(c, orch_subcache_ticket(c), ID(0), "s1", NULL, 0, basic, len));
+    assert_true(orch_subcache_get(c, ID(0), ORCH_SUBCACHE_FULL, heap_alloc, NULL, &b, &n, NULL));
+    assert_memory_equal(b, "F", 1);
+    free(b);
+    assert_true(orch_subcache_get(c, ID(0), ORCH_SUBCACHE_BASIC, heap_alloc, NULL, &b, &n, NULL));
+    assert_memory_equal(b, "B", 1);
+    free(b);
+    /* Another stamp: only what came with it. */
+    assert_true(orch_subcache_put(c, orch_subcache_ticket(c), ID(0), "s2", NULL, 0, basic, len));
+    assert_false(orch_subcache_get(c, ID(0), ORCH_SUBCACHE_FULL, heap_alloc, NULL, &b, &n, NULL));
+    orch_subcache_free(c);
+}
+
 static void bounded_lru(void **state)
 {
     orch_subcache_t *c;
@@ -243,6 +269,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hit_miss_and_views),
+        cmocka_unit_test(views_merge_at_one_stamp),
         cmocka_unit_test(bounded_lru),
         cmocka_unit_test(drops_follow_relations),
         cmocka_unit_test(ticket_refuses_a_fill_read_before_a_drop),
