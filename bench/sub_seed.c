@@ -168,13 +168,17 @@ static void phase(seed_t *S, long from, long to, const char *what)
         jobs[t] = (job_t){S, from, to, t};
         pthread_create(&th[t], NULL, worker, &jobs[t]);
     }
+    bool joined[64] = {0};
     for (;;) {
         struct timespec ts = {5, 0};
         long d = atomic_load(&S->done);
         bool over = true;
         nanosleep(&ts, NULL);
-        for (int t = 0; t < S->threads; t++)
-            over = over && pthread_tryjoin_np(th[t], NULL) == 0;
+        for (int t = 0; t < S->threads; t++) {
+            if (!joined[t])
+                joined[t] = pthread_tryjoin_np(th[t], NULL) == 0;
+            over = over && joined[t];
+        }
         fprintf(stderr, "sub_seed: %s: %ld of %ld subscriptions (%.0f/s)\n", what,
                 atomic_load(&S->done), S->size, (double)(atomic_load(&S->done) - d) / 5);
         if (over)
