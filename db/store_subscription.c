@@ -355,7 +355,7 @@ static orch_err_t write_events(db_conn_t *c, const orch_subscription_t *sub, con
                                orch_error_t *err)
 {
     const char *kinds[5], *payloads[5];
-    char *pl[5] = {0}, *ka = NULL, *pa = NULL, n[8];
+    char *pl[5] = {0}, *ka = NULL, *pa = NULL, n[24];
     const char *new_status = orch_sub_status_name(sub->status);
     size_t k = 0;
     orch_err_t rc = ORCH_OK;

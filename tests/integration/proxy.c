@@ -95,6 +95,10 @@ static void *proxy_main(void *arg)
                 int up, slot = -1;
                 if (c < 0)
                     continue;
+                if (!p->up) { /* down: the connection is closed at once */
+                    close(c);
+                    continue;
+                }
                 u.sun_family = AF_UNIX;
                 snprintf(u.sun_path, sizeof(u.sun_path), "%s", p->path);
                 up = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -148,18 +152,15 @@ int test_proxy_port(const test_proxy_t *p)
     return p->port;
 }
 
+/* The listening socket stays open while down (new connections are closed at once): closed,
+ * its port could be handed out meanwhile as another connection's local port on this busy
+ * machine, and listening on it again would fail. */
 void test_proxy_set_up(test_proxy_t *p, bool up)
 {
     pthread_mutex_lock(&p->mu);
-    if (up && !p->up) {
-        p->lfd = listen_on(p->port);
-        p->up = p->lfd >= 0;
-    } else if (!up && p->up) {
-        close(p->lfd);
-        p->lfd = -1;
+    if (!up && p->up)
         close_all(p);
-        p->up = false;
-    }
+    p->up = up;
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -1,6 +1,6 @@
 /* A TCP-to-Unix-socket proxy in front of the test PostgreSQL, so that a test can take the
  * database away from one server (and give it back) without stopping the cluster that other
- * tests share. Down = every connection closed and new ones refused. */
+ * tests share. Down = every connection closed, and new ones closed as soon as accepted. */
 #ifndef TEST_PROXY_H
 #define TEST_PROXY_H
 
