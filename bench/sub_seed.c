@@ -2,14 +2,16 @@
  * model and db_store's sub_save, exactly what a workflow's step runs), so the rows, the
  * search text, the events and the notifications are what production writes:
  *
- *   sub_seed --database-url URL --size N [--threads T] [--batch B]
+ *   sub_seed --database-url URL --size N [--threads T] [--batch B] [--resume]
  *
  * Layout (the one bench/seed.sql documents): size/10 nodes (4 node products in turn), 15%
  * l2vpns (two SAPs each, on ports 2j and 2j+1), the rest ports (port k on node k % nodes).
  * Customers cust-0 .. cust-999; description "<kind> <i>"; one in 20 has a customer
  * description "alias <i>" by customer cust-<i % 1000>; ports without an l2vpn: one in ten
  * terminated. B subscriptions per transaction, T threads. Migrates the database and syncs
- * the example catalogue first. Prints progress and one line at the end:
+ * the example catalogue first. --resume keeps the subscriptions of the layout already in the
+ * database (found by description; an interrupted seed lost at most its open transactions)
+ * and writes the rest. Prints progress and one line at the end:
  *   RESULT size=.. seconds=.. per_s=.. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,6 +22,7 @@
 
 #include "db/migrate.h"
 #include "db/pool.h"
+#include "db/sql.h"
 #include "db/store.h"
 #include "domain/catalog/catalog.h"
 #include "domain/store.h"
@@ -31,6 +34,7 @@ typedef struct seed {
     int threads, batch;
     char (*id)[37];   /* by index 0 .. size-1 */
     char (*root)[37]; /* its root instance */
+    bool *have;       /* --resume: already in the database */
     atomic_long done;
 } seed_t;
 
@@ -129,10 +133,13 @@ static void *worker(void *arg)
     /* Thread t takes batches t, t + threads, ... so the phases' order holds. */
     for (long b = j->from + (long)j->t * S->batch; b < j->to; b += (long)S->threads * S->batch) {
         orch_tx_t *tx = NULL;
-        long end = b + S->batch < j->to ? b + S->batch : j->to;
+        long end = b + S->batch < j->to ? b + S->batch : j->to, wrote = 0;
         OK(S->store->ops->tx_begin(S->store, NULL, &tx, &err));
         for (long i = b; i < end; i++) {
-            orch_subscription_t *s = build(S, i);
+            orch_subscription_t *s;
+            if (S->have[i])
+                continue;
+            s = build(S, i);
             OK(S->store->ops->sub_save(tx, s, &err));
             if (i % 20 == 0) {
                 orch_customer_description_t cd;
@@ -145,11 +152,49 @@ static void *worker(void *arg)
             memcpy(S->id[i], s->id, 37);
             memcpy(S->root[i], s->root->id, 37);
             orch_subscription_free(s);
+            wrote++;
         }
         OK(S->store->ops->tx_commit(tx, &err));
-        atomic_fetch_add(&S->done, end - b);
+        atomic_fetch_add(&S->done, wrote); /* with the resumed ones: what is there */
     }
     return NULL;
+}
+
+/* --resume: the ids and root instances of what is there, by description. */
+static void resume(seed_t *S, db_pool_t *pool)
+{
+    db_conn_t *c = NULL;
+    PGresult *res = NULL;
+    orch_error_t err;
+    long n = 0;
+    orch_error_init(&err);
+    OK(db_pool_acquire(pool, NULL, 10000, &c, &err));
+    /* Nodes and ports own one instance (their root); an l2vpn is only ever a whole one. */
+    OK(db_exec(c,
+               "SELECT s.description, s.subscription_id, min(i.subscription_instance_id::text) "
+               "FROM subscriptions s JOIN subscription_instances i USING (subscription_id) "
+               "GROUP BY 1, 2",
+               &res, &err));
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *d = PQgetvalue(res, r, 0);
+        long i = -1, k;
+        if (sscanf(d, "node %ld", &k) == 1 && k < S->nodes)
+            i = k;
+        else if (sscanf(d, "port %ld", &k) == 1 && k < S->ports)
+            i = S->nodes + k;
+        else if (sscanf(d, "l2vpn %ld", &k) == 1 && k < S->l2vpns)
+            i = S->nodes + S->ports + k;
+        if (i < 0 || S->have[i])
+            continue;
+        S->have[i] = true;
+        memcpy(S->id[i], PQgetvalue(res, r, 1), 37);
+        memcpy(S->root[i], PQgetvalue(res, r, 2), 37);
+        n++;
+    }
+    PQclear(res);
+    db_pool_release(pool, c);
+    atomic_store(&S->done, n);
+    fprintf(stderr, "sub_seed: resuming: %ld subscriptions of the layout are there\n", n);
 }
 
 static double now_s(void)
@@ -194,8 +239,17 @@ int main(int argc, char **argv)
     db_pool_t *pool;
     orch_error_t err;
     int applied = 0;
+    bool resuming = false;
+    long resumed;
     double t0;
 
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--resume") == 0) {
+            resuming = true;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) * sizeof(char *));
+            argc--;
+            break;
+        }
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--database-url") == 0)
             url = argv[i + 1];
@@ -216,6 +270,7 @@ int main(int argc, char **argv)
     S.ports = S.size - S.nodes - S.l2vpns;
     S.id = calloc((size_t)S.size, 37);
     S.root = calloc((size_t)S.size, 37);
+    S.have = calloc((size_t)S.size, sizeof(bool));
     pool = db_pool_new(url, S.threads + 1);
     S.store = db_store_new(pool);
     S.cat = orch_catalog_new();
@@ -224,16 +279,21 @@ int main(int argc, char **argv)
     OK(db_migrate(pool, DB_MIGRATE_AUTO, &applied, &err));
     OK(orch_catalog_validate(S.cat, &err));
     OK(S.store->ops->catalog_sync(S.store, NULL, S.cat, &err));
+    if (resuming)
+        resume(&S, pool);
+    resumed = atomic_load(&S.done);
     t0 = now_s();
     phase(&S, 0, S.nodes, "nodes");
     phase(&S, S.nodes, S.nodes + S.ports, "ports");
     phase(&S, S.nodes + S.ports, S.size, "l2vpns");
-    printf("RESULT size=%ld seconds=%.0f per_s=%.0f\n", S.size, now_s() - t0,
-           (double)S.size / (now_s() - t0));
+    printf("RESULT size=%ld written=%ld seconds=%.0f per_s=%.0f\n", S.size,
+           atomic_load(&S.done) - resumed, now_s() - t0,
+           (double)(atomic_load(&S.done) - resumed) / (now_s() - t0));
     orch_store_free(S.store);
     db_pool_free(pool);
     orch_catalog_free(S.cat);
     free(S.id);
     free(S.root);
+    free(S.have);
     return 0;
 }
