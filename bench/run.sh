@@ -12,8 +12,9 @@
 #   --samples N    processes per start-latency load in section 4 (default 1000, --quick 100)
 #   --no-build     use the binaries already in --build-dir (default build/)
 #
-# Sections: 1 gRPC transport ceiling (orch-echo vs GetProduct and GetSubscription, and
-# pgbench on GetSubscription's SELECTs), 2 commit ceiling (pgbench on the statements of one
+# Sections: 1 gRPC transport ceiling (orch-echo vs GetProduct and GetSubscription from
+# memory and with STRONG, by orch-loadgen and by h2load; the miss path vs pgbench on its
+# one statement), 2 commit ceiling (pgbench on the statements of one
 # step vs the engine, 1/2/3 replicas; round trips per step from /metrics), 3 graphile-worker
 # (1 replica x 2 workers vs concurrency 2, with fsync off and with production durability),
 # 4 start latency (production durability, >= 1,000 samples a load), 5 streaming
@@ -176,9 +177,9 @@ free_port() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# server_start DBCONN WORKERS: starts orchestratord (test workflows registered, /metrics on a
-# port of its own), waits for SERVING; sets SPID, SADDR, SMETRICS (the /metrics URL) and
-# STARTUP_MS (spawn to the first SERVING health answer).
+# server_start DBCONN WORKERS [FLAG...]: starts orchestratord (test workflows registered,
+# /metrics on a port of its own), waits for SERVING; sets SPID, SADDR, SMETRICS (the /metrics
+# URL) and STARTUP_MS (spawn to the first SERVING health answer).
 server_start() {
     local db=$1 workers=$2 t0 i mport
     SADDR=127.0.0.1:$(free_port)
@@ -187,7 +188,7 @@ server_start() {
     SMETRICS=http://127.0.0.1:$mport/metrics
     t0=$(now_ms)
     ORCH_TEST_WORKFLOWS=1 "$SERVER" --listen "$SADDR" --database-url "$db" --log-level warn \
-        --workers "$workers" --threads "$THREADS" --metrics-listen "127.0.0.1:$mport" \
+        --workers "$workers" --threads "$THREADS" --metrics-listen "127.0.0.1:$mport" "${@:3}" \
         >>"$WORK/orchestratord.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
@@ -258,7 +259,63 @@ LG_RPC=(--connections "$CONNS" --inflight "$INFLIGHT" --warmup "$RPC_WARM" --dur
 echo_start
 ECHO_RSS_IDLE=$(rss_kb "$EPID")
 rss_watch "$EPID" "$WORK/echo.rss" &
+# h2load (nghttp2-client), the independent load generator: raw HTTP/2 frames with a gRPC
+# body, CONNS connections x INFLIGHT streams like orch-loadgen. It sees HTTP status only (a
+# gRPC error is a 200 too), so each run also reports the bytes per answer: a full tree, not
+# an error. Installed here when missing (Debian: nghttp2-client).
+H2LOAD=$(command -v h2load || true)
+if want 1 && [[ -z "$H2LOAD" ]]; then
+    say "1. transport: installing h2load (apt-get install nghttp2-client)"
+    { apt-get install -y nghttp2-client || sudo -n apt-get install -y nghttp2-client; } \
+        >"$WORK/apt-h2load.log" 2>&1 || true
+    H2LOAD=$(command -v h2load || true)
+    [[ -n "$H2LOAD" ]] || say "1. transport: no h2load (see $WORK/apt-h2load.log): its rows are left out"
+fi
+# grpc_body FILE FIELD=... : a length-prefixed gRPC message of string fields (1:text) and
+# varint fields (3=2), enough for GetProduct and GetSubscription requests.
+grpc_body() {
+    python3 - "$@" <<'PY'
+import struct, sys
+out, msg = sys.argv[1], b""
+for f in sys.argv[2:]:
+    if ":" in f:
+        n, v = f.split(":", 1); v = v.encode()
+        msg += bytes([int(n) << 3 | 2, len(v)]) + v
+    else:
+        n, v = f.split("="); msg += bytes([int(n) << 3, int(v)])
+open(out, "wb").write(b"\0" + struct.pack(">I", len(msg)) + msg)
+PY
+}
+# h2run NAME ADDR PATH BODY: one h2load run, recorded as NAME.
+h2run() {
+    [[ -n "$H2LOAD" ]] || return 0
+    "$H2LOAD" -c "$CONNS" -m "$INFLIGHT" -t 1 -D "$RPC_DUR" \
+        --warm-up-time="$(awk "BEGIN {print int($RPC_WARM * 1000)}")ms" \
+        -H "content-type: application/grpc" -H "te: trailers" -d "$4" \
+        "http://$2$3" >"$WORK/$1.h2load" 2>&1 || { cat "$WORK/$1.h2load" >&2; die "h2load failed ($1)"; }
+    record "$1" "$(python3 - "$WORK/$1.h2load" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = re.search(r"finished in [0-9.]+s, ([0-9.]+) req/s", t).group(1)
+done, ok = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", t).groups()
+mean = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", t).group(1)
+unit = {"us": 1, "ms": 1000, "s": 1000000}[re.match(r"[0-9.]+(\D+)", mean).group(1)]
+data = re.search(r"\((\d+)\) data", t)
+per = int(data.group(1)) / max(int(done), 1) if data else 0
+print("rps=%s n=%s ok=%s mean_us=%.1f bytes_per_answer=%.0f"
+      % (rps, done, ok, float(re.match(r"[0-9.]+", mean).group(0)) * unit, per))
+PY
+)"
+}
+GP_PATH=/orchestrator.v1.ProductService/GetProduct
+GS_PATH=/orchestrator.v1.SubscriptionService/GetSubscription
+grpc_body "$WORK/h2_getproduct.bin" "2:node Cisco"
+grpc_body "$WORK/h2_getsub.bin" "1:$SUB_ID"
+grpc_body "$WORK/h2_getsub_strong.bin" "1:$SUB_ID" "3=2"
 if want 1; then
+    # One call fills the replica's cache; GetSubscription then runs from memory (issue 20).
+    "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" --total 1 --connections 1 \
+        --inflight 1 >/dev/null
     for round in 1 2; do
         say "1. transport: GetProduct on orchestratord (${CONNS} connections x ${INFLIGHT} in flight, ${RPC_DUR}s), round $round"
         "$LOADGEN" --server "$SADDR" --get-product "node Cisco" "${LG_RPC[@]}" >"$WORK/gp_$round.out"
@@ -266,20 +323,38 @@ if want 1; then
         say "1. transport: the same request on orch-echo ($THREADS threads, the same response bytes), round $round"
         "$LOADGEN" --server "$EADDR" --get-product "node Cisco" "${LG_RPC[@]}" >"$WORK/echo_$round.out"
         record "echo_$round" "$(kv "$WORK/echo_$round.out")"
+        say "1. transport: GetSubscription from memory (the same load), round $round"
+        "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" "${LG_RPC[@]}" >"$WORK/gs_$round.out"
+        record "get_subscription_$round" "$(kv "$WORK/gs_$round.out")"
     done
-    # 8 calls in flight: as many as pgbench's clients below and orchestratord's pool.
-    say "1. transport: GetSubscription on orchestratord (${CONNS} connections x $((8 / CONNS)) in flight)"
-    "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" --connections "$CONNS" \
-        --inflight $((8 / CONNS)) --warmup "$RPC_WARM" --duration "$RPC_DUR" >"$WORK/gs.out"
-    record get_subscription "$(kv "$WORK/gs.out")"
+    say "1. transport: GetSubscription with consistency = STRONG (the same load)"
+    "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" --strong "${LG_RPC[@]}" \
+        >"$WORK/gs_strong.out"
+    record get_subscription_strong "$(kv "$WORK/gs_strong.out")"
+    if [[ -n "$H2LOAD" ]]; then
+        say "1. transport: h2load on the same four (GetProduct, orch-echo, GetSubscription, STRONG)"
+        h2run h2_get_product "$SADDR" "$GP_PATH" "$WORK/h2_getproduct.bin"
+        h2run h2_echo "$EADDR" "$GP_PATH" "$WORK/h2_getproduct.bin"
+        h2run h2_get_subscription "$SADDR" "$GS_PATH" "$WORK/h2_getsub.bin"
+        h2run h2_get_subscription_strong "$SADDR" "$GS_PATH" "$WORK/h2_getsub_strong.bin"
+    fi
 fi
 stop_pid "$SPID"
 ECHO_RSS_LOAD=$(cat "$WORK/echo.rss" 2>/dev/null || echo "$ECHO_RSS_IDLE")
 stop_pid "$EPID"
 if want 1; then
-    say "1. transport: capture GetSubscription's statements; pgbench on them"
+    # The miss path: a replica without the cache reads the tree on every call, in one
+    # statement; pgbench runs that statement (captured) with as many sessions as the pool.
+    say "1. transport: the miss path (--subscription-cache-mb 0: every call reads PostgreSQL)"
+    server_start "$DB" 0 --subscription-cache-mb 0
+    "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" --connections "$CONNS" \
+        --inflight $((8 / CONNS)) --warmup "$RPC_WARM" --duration "$RPC_DUR" >"$WORK/gs_miss.out"
+    record get_subscription_miss "$(kv "$WORK/gs_miss.out")"
+    h2run h2_get_subscription_miss "$SADDR" "$GS_PATH" "$WORK/h2_getsub.bin"
+    stop_pid "$SPID"
+    say "1. transport: capture the miss path's statements; pgbench on them"
     q "$ADMIN" "ALTER DATABASE orch_suite SET log_statement = 'all'"
-    server_start "$DB" 0
+    server_start "$DB" 0 --subscription-cache-mb 0
     off=$(stat -c %s "$PGLOG")
     "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" --total 1 --connections 1 --inflight 1 >/dev/null
     sleep 0.3
@@ -287,8 +362,9 @@ if want 1; then
     q "$ADMIN" "ALTER DATABASE orch_suite RESET log_statement"
     NSTMT=$(python3 "$BENCH/subscriptions_tool.py" capture "$PGLOG" "$off" getsub "$WORK")
     mapfile -d '' DEFS <"$WORK/getsub.args"
-    # The same number of sessions as orchestratord's pool (8) and its threads.
-    "$PG_BIN/pgbench" -n -M extended -c 8 -j 2 -T "$RPC_DUR" -h "$PGDIR" -p "$PGPORT" -U postgres \
+    # The same number of sessions as orchestratord's pool (8) and its threads; prepared,
+    # as orchestratord prepares a statement it runs again (--db-prepare on).
+    "$PG_BIN/pgbench" -n -M prepared -c 8 -j 2 -T "$RPC_DUR" -h "$PGDIR" -p "$PGPORT" -U postgres \
         "${DEFS[@]}" -f "$WORK/getsub.sql" orch_suite >"$WORK/pgbench_getsub.out" 2>&1 ||
         { cat "$WORK/pgbench_getsub.out" >&2; die "pgbench failed on GetSubscription's statements"; }
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench_getsub.out" | head -1)

@@ -10,7 +10,24 @@
  * its tree, the l2vpn has its two SAPs on foreign ports, the search finds exactly one
  * subscription, the filtered list is not empty) and exits 2 with a message if not.
  * --once CASE makes exactly one call of CASE and nothing else (the script captures the SQL
- * that call sends, for the pgbench side). */
+ * that call sends, for the pgbench side).
+ *
+ * The listing cases of issue 20 (ListSubscriptions at a million, default order "start_time
+ * desc", page size 50): list_first (no filter), list_deep (the page after --deep-pages pages,
+ * walked once before timing with the page tokens), list_status_product, search_default (the
+ * node's name, full text), list_field (field_value = the port's name), list_cd
+ * (customer_description = --alias). They run when their arguments are given. --once walk
+ * only walks and prints list_deep's page token; --deep-token TOKEN gives it instead.
+ *
+ * Two more modes, each instead of the cases:
+ *   --fill FILE       GetSubscription of every id in FILE (one per line), one at a time: fills
+ *                     the server's cache (bench/subscriptions.sh then reads its memory);
+ *                     prints RESULT case=fill n=.. seconds=..
+ *   --staleness ADDR  with --server B and --check ID: N times (--calls), changes ID's
+ *                     customer description through the replica at ADDR (A), then reads it
+ *                     from B (CACHED) until B shows the change; the delay from A's answer to
+ *                     B's first fresh answer is how far B's cache is behind (one NOTIFY):
+ *                     RESULT case=staleness n=.. p50_us=.. p99_us=.. max_us=.. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -32,6 +49,7 @@ typedef struct bench_case {
     const char *name;
     kind_t kind;
     const char *filter, *query, *order_by; /* KIND_LIST */
+    const char *page_token;                /* KIND_LIST: NULL = the first page */
     const char *id;                        /* KIND_GET */
     size_t last_items;
 } bench_case_t;
@@ -41,6 +59,10 @@ typedef struct opts {
     int calls, warmup, timeout_ms;
     const char *only, *once;
     const char *customer, *product, *node_name, *l2vpn_id, *port_id;
+    const char *port_name, *alias; /* the issue-20 listing cases */
+    const char *fill, *staleness;
+    const char *deep_token; /* --deep-token: list_deep's page without walking */
+    int deep_pages;
     const char *checks[16];
     int nchecks;
 } opts_t;
@@ -77,6 +99,7 @@ static ProtobufCMessage *call_once(cli_channel_t *ch, bench_case_t *c, int timeo
         req.filter = (char *)(c->filter ? c->filter : "");
         req.query = (char *)(c->query ? c->query : "");
         req.order_by = (char *)(c->order_by ? c->order_by : "");
+        req.page_token = (char *)(c->page_token ? c->page_token : "");
         code = cli_call_unary(ch, LIST_METHOD, &req.base,
                               &orchestrator__v1__list_subscriptions_response__descriptor,
                               timeout_ms, &resp, &st);
@@ -152,6 +175,18 @@ static size_t count_instances(const Orchestrator__V1__SubscriptionInstance *in)
     return n;
 }
 
+/* A listing case of issue 20 runs only when its arguments were given. */
+static bool case_ready(const bench_case_t *c, const opts_t *o)
+{
+    if (strcmp(c->name, "list_deep") == 0)
+        return c->page_token != NULL;
+    if (strcmp(c->name, "list_field") == 0)
+        return o->port_name != NULL;
+    if (strcmp(c->name, "list_cd") == 0)
+        return o->alias != NULL;
+    return true;
+}
+
 /* The seed, as the server's loader sees it. */
 static void check_seed(cli_channel_t *ch, bench_case_t *cases, size_t ncases, const opts_t *o)
 {
@@ -165,7 +200,10 @@ static void check_seed(cli_channel_t *ch, bench_case_t *cases, size_t ncases, co
     }
     for (size_t i = 0; i < ncases; i++) {
         bench_case_t *c = &cases[i];
-        ProtobufCMessage *r = call_once(ch, c, o->timeout_ms);
+        ProtobufCMessage *r;
+        if (!case_ready(c, o))
+            continue;
+        r = call_once(ch, c, o->timeout_ms);
         if (c->kind == KIND_GET) {
             Orchestrator__V1__Subscription *s = (Orchestrator__V1__Subscription *)r;
             size_t n = count_instances(s->root_instance);
@@ -188,27 +226,151 @@ static void check_seed(cli_channel_t *ch, bench_case_t *cases, size_t ncases, co
     }
 }
 
+/* --fill: GetSubscription of every id of the file, one at a time. */
+static int fill(const opts_t *o)
+{
+    cli_channel_t *ch = cli_channel_new(o->server, NULL);
+    FILE *f = fopen(o->fill, "r");
+    char line[128];
+    int64_t t0 = now_ns();
+    long n = 0;
+    if (!ch || !f)
+        die("cannot open %s or a channel to %s", o->fill, o->server);
+    while (fgets(line, sizeof(line), f)) {
+        bench_case_t g = {.name = "fill", .kind = KIND_GET, .id = line};
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!*line)
+            continue;
+        protobuf_c_message_free_unpacked(call_once(ch, &g, o->timeout_ms), NULL);
+        n++;
+    }
+    fclose(f);
+    printf("RESULT case=fill n=%ld seconds=%.1f\n", n, (double)(now_ns() - t0) / 1e9);
+    cli_channel_free(ch);
+    return 0;
+}
+
+/* Does server ch answer (CACHED) id with customer "bench-staleness"'s description want? */
+static bool shows(cli_channel_t *ch, const char *id, const char *want, int timeout_ms)
+{
+    bench_case_t g = {.name = "staleness", .kind = KIND_GET, .id = id};
+    Orchestrator__V1__Subscription *s =
+        (Orchestrator__V1__Subscription *)call_once(ch, &g, timeout_ms);
+    bool yes = false;
+    for (size_t i = 0; i < s->n_customer_descriptions; i++)
+        yes = yes || (strcmp(s->customer_descriptions[i]->customer_id, "bench-staleness") == 0 &&
+                      strcmp(s->customer_descriptions[i]->description, want) == 0);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    return yes;
+}
+
+/* One change of the description through a (create when i < 0, else update). */
+static void change(cli_channel_t *a, const opts_t *o, int i, const char *text)
+{
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st = {0};
+    int code;
+    if (i < 0) {
+        Orchestrator__V1__CreateCustomerDescriptionRequest r =
+            ORCHESTRATOR__V1__CREATE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
+        r.subscription_id = (char *)o->checks[0];
+        r.customer_id = "bench-staleness";
+        r.description = (char *)text;
+        code = cli_call_unary(a, "/orchestrator.v1.SubscriptionService/CreateCustomerDescription",
+                              &r.base, &orchestrator__v1__customer_description__descriptor,
+                              o->timeout_ms, &resp, &st);
+        if (code == 6) { /* ALREADY_EXISTS: from an earlier run; update it instead */
+            cli_status_cleanup(&st);
+            change(a, o, 0, text);
+            return;
+        }
+    } else {
+        Orchestrator__V1__UpdateCustomerDescriptionRequest r =
+            ORCHESTRATOR__V1__UPDATE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
+        r.subscription_id = (char *)o->checks[0];
+        r.customer_id = "bench-staleness";
+        r.description = (char *)text;
+        code = cli_call_unary(a, "/orchestrator.v1.SubscriptionService/UpdateCustomerDescription",
+                              &r.base, &orchestrator__v1__customer_description__descriptor,
+                              o->timeout_ms, &resp, &st);
+    }
+    if (code != 0)
+        die("changing the description through %s: %s", o->staleness, st.message);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+}
+
+/* --staleness: see the top of the file. */
+static int staleness(const opts_t *o)
+{
+    cli_channel_t *a = cli_channel_new(o->staleness, NULL), *b = cli_channel_new(o->server, NULL);
+    int64_t *lat = calloc((size_t)o->calls, sizeof(*lat));
+    const char *id = o->checks[0];
+    char text[64];
+    if (!a || !b || !lat)
+        die("cannot open the channels");
+    snprintf(text, sizeof(text), "start %lld", (long long)now_ns());
+    change(a, o, -1, text);
+    while (!shows(b, id, text, o->timeout_ms)) /* B hears of it, then keeps it in memory */
+        ;
+    for (int i = 0; i < o->calls; i++) {
+        int64_t t0;
+        snprintf(text, sizeof(text), "version %d", i);
+        (void)shows(b, id, "", o->timeout_ms); /* B answers from memory before the change */
+        change(a, o, i, text);
+        t0 = now_ns();
+        while (!shows(b, id, text, o->timeout_ms))
+            if (now_ns() - t0 > 10000000000LL)
+                die("B still answers the old description after 10 s");
+        lat[i] = now_ns() - t0;
+    }
+    qsort(lat, (size_t)o->calls, sizeof(*lat), cmp_i64);
+    printf("RESULT case=staleness n=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f\n", o->calls,
+           pct(lat, o->calls, 50), pct(lat, o->calls, 90), pct(lat, o->calls, 99),
+           (double)lat[o->calls - 1] / 1000.0);
+    free(lat);
+    cli_channel_free(a);
+    cli_channel_free(b);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: sub_bench --server ADDR --customer ID --product NAME --node-name NAME\n"
                     "                 --l2vpn-id ID --port-id ID [--check ID]... [--calls N]\n"
                     "                 [--warmup N] [--only CASE] [--once CASE] [--timeout-ms N]\n"
-                    "cases: list_customer list_product get_l2vpn get_port search\n");
+                    "                 [--port-name NAME] [--alias TEXT] [--deep-pages N]\n"
+                    "cases: list_customer list_product get_l2vpn get_port search list_first\n"
+                    "       list_deep list_status_product search_default list_field list_cd\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"server", required_argument, NULL, 's'},   {"calls", required_argument, NULL, 'n'},
-        {"warmup", required_argument, NULL, 'w'},   {"only", required_argument, NULL, 'o'},
-        {"once", required_argument, NULL, '1'},     {"customer", required_argument, NULL, 'c'},
-        {"product", required_argument, NULL, 'p'},  {"node-name", required_argument, NULL, 'q'},
-        {"l2vpn-id", required_argument, NULL, 'l'}, {"port-id", required_argument, NULL, 'P'},
-        {"check", required_argument, NULL, 'k'},    {"timeout-ms", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"server", required_argument, NULL, 's'},
+                                       {"calls", required_argument, NULL, 'n'},
+                                       {"warmup", required_argument, NULL, 'w'},
+                                       {"only", required_argument, NULL, 'o'},
+                                       {"once", required_argument, NULL, '1'},
+                                       {"customer", required_argument, NULL, 'c'},
+                                       {"product", required_argument, NULL, 'p'},
+                                       {"node-name", required_argument, NULL, 'q'},
+                                       {"l2vpn-id", required_argument, NULL, 'l'},
+                                       {"port-id", required_argument, NULL, 'P'},
+                                       {"check", required_argument, NULL, 'k'},
+                                       {"timeout-ms", required_argument, NULL, 't'},
+                                       {"port-name", required_argument, NULL, 'N'},
+                                       {"alias", required_argument, NULL, 'A'},
+                                       {"deep-pages", required_argument, NULL, 'D'},
+                                       {"fill", required_argument, NULL, 'F'},
+                                       {"deep-token", required_argument, NULL, 'T'},
+                                       {"staleness", required_argument, NULL, 'S'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
     opts_t o = {.server = "127.0.0.1:50051", .calls = 2000, .warmup = -1, .timeout_ms = 30000};
-    char f_customer[256], f_product[256];
+    char f_customer[256], f_product[256], f_sp[256], f_field[256], f_cd[256];
+    char *deep_token = NULL;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -246,6 +408,24 @@ int main(int argc, char **argv)
         case 't':
             o.timeout_ms = atoi(optarg);
             break;
+        case 'N':
+            o.port_name = optarg;
+            break;
+        case 'A':
+            o.alias = optarg;
+            break;
+        case 'D':
+            o.deep_pages = atoi(optarg);
+            break;
+        case 'F':
+            o.fill = optarg;
+            break;
+        case 'T':
+            o.deep_token = optarg;
+            break;
+        case 'S':
+            o.staleness = optarg;
+            break;
         case 'k':
             if (o.nchecks < (int)(sizeof(o.checks) / sizeof(o.checks[0])))
                 o.checks[o.nchecks++] = optarg;
@@ -254,6 +434,10 @@ int main(int argc, char **argv)
             usage();
         }
     }
+    if (optind == argc && o.fill)
+        return fill(&o);
+    if (optind == argc && o.staleness && o.nchecks == 1 && o.calls >= 1)
+        return staleness(&o);
     if (optind != argc || !o.customer || !o.product || !o.node_name || !o.l2vpn_id || !o.port_id ||
         o.calls < 1)
         usage();
@@ -263,6 +447,9 @@ int main(int argc, char **argv)
     snprintf(f_customer, sizeof(f_customer), "status = \"active\" AND customer_id = \"%s\"",
              o.customer);
     snprintf(f_product, sizeof(f_product), "product = \"%s\" AND status = \"active\"", o.product);
+    snprintf(f_sp, sizeof(f_sp), "status = \"active\" AND product = \"%s\"", o.product);
+    snprintf(f_field, sizeof(f_field), "field_value = \"%s\"", o.port_name ? o.port_name : "");
+    snprintf(f_cd, sizeof(f_cd), "customer_description = \"%s\"", o.alias ? o.alias : "");
     bench_case_t cases[] = {
         {.name = "list_customer",
          .kind = KIND_LIST,
@@ -272,6 +459,12 @@ int main(int argc, char **argv)
         {.name = "get_l2vpn", .kind = KIND_GET, .id = o.l2vpn_id},
         {.name = "get_port", .kind = KIND_GET, .id = o.port_id},
         {.name = "search", .kind = KIND_LIST, .query = o.node_name, .order_by = "create_time"},
+        {.name = "list_first", .kind = KIND_LIST},
+        {.name = "list_deep", .kind = KIND_LIST},
+        {.name = "list_status_product", .kind = KIND_LIST, .filter = f_sp},
+        {.name = "search_default", .kind = KIND_LIST, .query = o.node_name},
+        {.name = "list_field", .kind = KIND_LIST, .filter = f_field},
+        {.name = "list_cd", .kind = KIND_LIST, .filter = f_cd},
     };
     size_t ncases = sizeof(cases) / sizeof(cases[0]);
     cli_channel_t *ch = cli_channel_new(o.server, NULL);
@@ -279,6 +472,31 @@ int main(int argc, char **argv)
 
     if (!ch)
         die("cannot open a channel to %s", o.server);
+    /* The deep page's token: walk the default listing once (not timed). */
+    if (o.deep_token)
+        cases[6].page_token = o.deep_token;
+    else if (o.deep_pages > 0 &&
+             (o.once ? strcmp(o.once, "list_deep") == 0 || strcmp(o.once, "walk") == 0
+                     : !o.only || strcmp(o.only, "list_deep") == 0)) {
+        bench_case_t walk = {.name = "walk", .kind = KIND_LIST};
+        for (int i = 0; i < o.deep_pages; i++) {
+            Orchestrator__V1__ListSubscriptionsResponse *l =
+                (Orchestrator__V1__ListSubscriptionsResponse *)call_once(ch, &walk, o.timeout_ms);
+            free(deep_token);
+            deep_token = strdup(l->next_page_token);
+            protobuf_c_message_free_unpacked(&l->base, NULL);
+            if (!deep_token || !*deep_token)
+                die("the listing ended after %d pages: fewer than --deep-pages", i + 1);
+            walk.page_token = deep_token;
+        }
+        cases[6].page_token = deep_token;
+        if (o.once && strcmp(o.once, "walk") == 0) { /* --once walk: print the token only */
+            printf("%s\n", deep_token);
+            free(deep_token);
+            cli_channel_free(ch);
+            return 0;
+        }
+    }
     if (o.once) {
         for (size_t i = 0; i < ncases; i++)
             if (strcmp(cases[i].name, o.once) == 0) {
@@ -288,11 +506,12 @@ int main(int argc, char **argv)
         if (!any)
             die("no case named '%s'", o.once);
         cli_channel_free(ch);
+        free(deep_token);
         return 0;
     }
     check_seed(ch, cases, ncases, &o);
     for (size_t i = 0; i < ncases; i++) {
-        if (o.only && strcmp(o.only, cases[i].name) != 0)
+        if ((o.only && strcmp(o.only, cases[i].name) != 0) || !case_ready(&cases[i], &o))
             continue;
         run_case(ch, &cases[i], &o);
         any = true;
@@ -300,5 +519,6 @@ int main(int argc, char **argv)
     if (!any)
         die("no case named '%s'", o.only);
     cli_channel_free(ch);
+    free(deep_token);
     return 0;
 }

@@ -11,11 +11,19 @@
 #   --goal RATIO   the p50 ratio ours/pgbench the table marks as met (default 2.0)
 #
 # Builds what it needs, starts (or reuses) a private PostgreSQL cluster in --pg-dir (default
-# /tmp/orchestrator-bench-pg, port 55433), seeds it once with bench/seed.sql (the bench_seed
-# table records the size; a rerun with the same size skips seeding), captures the SQL each
-# case sends (one call through a server connected with log_statement=all), then for each
-# case runs the driver (build/bench/sub_bench) against orchestratord and pgbench on the
-# captured statements, prints the table and writes bench/results/subscriptions.json.
+# /tmp/orchestrator-bench-pg, port 55433), seeds it once through the store's own save path
+# (build/bench/sub_seed: the domain model and the store's sub_save, as a workflow step
+# writes; the bench_seed table records the size; a rerun with the same size skips seeding),
+# captures the SQL each case sends (one call through a server connected with
+# log_statement=all), then for each case runs the driver (build/bench/sub_bench) against
+# orchestratord and pgbench on the captured statements, prints the table and writes
+# bench/results/subscriptions.json.
+#
+# Then the read path of issue 20 on the same seed: p50/p99 of the listings (first page,
+# a deep keyset page, status and product, full text, a block field's value, a customer
+# description; default order) with EXPLAIN ANALYZE of the statements each one sends
+# (bench/results/plans/), the memory of 100,000 subscriptions in the read cache, and how
+# far a second replica's cache is behind a change (one NOTIFY): bench/results/readpath.json.
 # The cluster is left running for reruns; the script prints how to stop it.
 set -euo pipefail
 
@@ -29,7 +37,7 @@ GOAL=2.0
 BUILD=$ROOT/build
 PGDIR=/tmp/orchestrator-bench-pg
 PGPORT=55433
-DBNAME=orchestrator_bench
+DBNAME=${BENCH_DBNAME:-orchestrator_bench} # another name keeps another seed beside it
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 die() { echo "subscriptions.sh: $*" >&2; exit 1; }
@@ -65,8 +73,11 @@ if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
     cmake -S "$ROOT" -B "$BUILD" >/dev/null
 fi
 SUB_BENCH=$BUILD/bench/sub_bench
-if cmake --build "$BUILD" --target help 2>/dev/null | grep -q '\bsub_bench\b'; then
-    cmake --build "$BUILD" -j"$(nproc)" --target orchestratord orchctl sub_bench >/dev/null
+SUB_SEED=$BUILD/bench/sub_seed
+# (The target list is read whole first: grep -q would close the pipe early, and with
+# pipefail cmake's broken pipe would read as "no such target".)
+if grep -q '\bsub_bench\b' <<<"$(cmake --build "$BUILD" --target help 2>/dev/null)"; then
+    cmake --build "$BUILD" -j"$(nproc)" --target orchestratord orchctl sub_bench sub_seed >/dev/null
 else
     # The top-level CMakeLists.txt does not have add_subdirectory(bench) yet: build the
     # driver by hand against the libraries of the build tree.
@@ -121,7 +132,7 @@ server_start() { # "-c log_statement=all" or empty
     ADDR=127.0.0.1:$(free_port)
     SERVER_LOG=$RESULTS/orchestratord.log
     "$SERVER" --listen "$ADDR" --database-url "$url" --log-level warn --workers 0 \
-        --threads 4 --db-check-ms 60000 >>"$SERVER_LOG" 2>&1 &
+        --threads 4 --db-check-ms 60000 "${@:2}" >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for ((i = 0; i < 300; i++)); do
         kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$SERVER_LOG" >&2; die "orchestratord exited"; }
@@ -147,45 +158,59 @@ mkdir -p "$WORK"
 # The first server start migrates the database and synchronises the catalogue; this one logs
 # every statement of its sessions, for the capture below.
 say "orchestratord (migrate, catalogue; log_statement=all for the capture)"
-server_start "-c log_statement=all"
+# (The capture server keeps nothing in memory: a GetSubscription sends its statement.)
+server_start "-c log_statement=all" --subscription-cache-mb 0
 
 # ---- seed -----------------------------------------------------------------------------------
-SEEDED=$(psql_q -c "SELECT CASE WHEN to_regclass('bench_seed') IS NULL THEN '' ELSE
-                      (SELECT coalesce(max(size)::text, '') FROM bench_seed) END")
+SEEDED=""
+if [[ $(psql_q -c "SELECT to_regclass('bench_seed') IS NOT NULL") == t ]]; then
+    SEEDED=$(psql_q -c "SELECT coalesce(max(size)::text, '') FROM bench_seed")
+fi
 if [[ "$SEEDED" == "$SIZE" && $RESEED -eq 0 ]]; then
     say "seed: the cluster already holds $SIZE subscriptions (bench_seed); not seeding"
 else
     NODES=$((SIZE / 10))
     L2VPNS=$((SIZE * 15 / 100))
     PORTS=$((SIZE - NODES - L2VPNS))
-    say "seed: $SIZE subscriptions ($NODES nodes, $PORTS ports, $L2VPNS l2vpns)${SEEDED:+, replacing a seed of $SEEDED}"
+    say "seed: $SIZE subscriptions ($NODES nodes, $PORTS ports, $L2VPNS l2vpns) through the store's save path${SEEDED:+, replacing a seed of $SEEDED}"
+    server_stop
+    psql_q -c "DROP TABLE IF EXISTS bench_seed" -c "TRUNCATE subscriptions CASCADE"
     t0=$(date +%s)
-    psql_q -v size="$SIZE" -v nodes="$NODES" -v ports="$PORTS" -v l2vpns="$L2VPNS" \
-        -f "$BENCH/seed.sql"
+    "$SUB_SEED" --database-url "$DB" --size "$SIZE" --threads 4 --batch 200 \
+        2> >(grep -v ' info ' >&2) | tee "$RESULTS/seed.out"
     t1=$(date +%s)
+    psql_q -c "CREATE TABLE bench_seed (size integer NOT NULL, nodes integer NOT NULL,
+                 ports integer NOT NULL, l2vpns integer NOT NULL, seeded_by text NOT NULL,
+                 seeded_at timestamptz NOT NULL DEFAULT now())" \
+        -c "INSERT INTO bench_seed VALUES ($SIZE, $NODES, $PORTS, $L2VPNS, 'sub_seed')"
     psql_q -c "VACUUM (ANALYZE) subscriptions, subscription_instances, subscription_instance_values,
                subscription_instance_relations, subscription_metadata,
-               subscription_customer_descriptions"
+               subscription_customer_descriptions, subscription_events"
     psql_q -c "CHECKPOINT"
     say "seed: $((t1 - t0)) s, vacuum/analyze $(($(date +%s) - t1)) s"
+    server_start "-c log_statement=all" --subscription-cache-mb 0
 fi
 read -r NODES PORTS L2VPNS <<<"$(psql_q -F ' ' -c "SELECT nodes, ports, l2vpns FROM bench_seed")"
 
-# The subjects (see the layout in seed.sql): the first l2vpn (its SAPs use ports 0 and 1), the
-# first port, a terminated port, node 42 by name for the search, customer cust-42.
-sub_id() { psql_q -c "SELECT md5('bench-sub-' || $1)::uuid"; }
-L2VPN_ID=$(sub_id $((NODES + PORTS + 1)))
-PORT_ID=$(sub_id $((NODES + 1)))
-TERM_PORT_ID=$(sub_id $((NODES + 2 * L2VPNS + 10)))
-TERM_L2VPN_ID=$(sub_id $((NODES + PORTS + 10)))
-NODE_ID=$(sub_id 42)
-NODE_NAME=$(psql_q -c "SELECT v.value FROM subscription_instance_values v
-    JOIN resource_types rt USING (resource_type_id)
-    WHERE v.subscription_instance_id = md5('bench-inst-42')::uuid AND rt.resource_type = 'node_name'")
+# The subjects (see the layout in bench/sub_seed.c), by description: the first l2vpn (its
+# SAPs use ports 0 and 1), the first port, a terminated port, another l2vpn, node 42 by name
+# for the search, customer cust-42; a port's name and a customer's alias for the listings.
+sub_id() { psql_q -c "SELECT subscription_id FROM subscriptions WHERE description = '$1'"; }
+L2VPN_ID=$(sub_id "l2vpn 0")
+PORT_ID=$(sub_id "port 0")
+TERM_PORT_ID=$(sub_id "port $(((2 * L2VPNS + 9) / 10 * 10))")
+TERM_L2VPN_ID=$(sub_id "l2vpn 10")
+NODE_ID=$(sub_id "node 42")
+NODE_NAME=node-42
 CUSTOMER=cust-42
 PRODUCT="port 10G"
+PORT_NAME="xe-0/0/7"
+ALIAS="alias 420"
+DEEP_PAGES=$((SIZE / 50 / 5)) # a fifth of the way down the default listing
+((DEEP_PAGES <= 2000)) || DEEP_PAGES=2000
 DRIVER_ARGS=(--customer "$CUSTOMER" --product "$PRODUCT" --node-name "$NODE_NAME"
-    --l2vpn-id "$L2VPN_ID" --port-id "$PORT_ID")
+    --l2vpn-id "$L2VPN_ID" --port-id "$PORT_ID" --port-name "$PORT_NAME" --alias "$ALIAS"
+    --deep-pages "$DEEP_PAGES")
 CASES=(list_customer list_product get_l2vpn get_port search)
 
 # ---- capture the SQL of each case -----------------------------------------------------------
@@ -198,6 +223,16 @@ for c in "${CASES[@]}"; do
     off=$(stat -c %s "$PGLOG")
     "$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --once "$c"
     sleep 0.2 # the backend writes its log lines before replying; this is only a margin
+    NSTMT[$c]=$(python3 "$BENCH/subscriptions_tool.py" capture "$PGLOG" "$off" "$c" "$WORK")
+done
+# The listings of issue 20: their statements, for EXPLAIN ANALYZE below (list_deep's page
+# token is walked to once, before).
+LIST_CASES=(list_first list_deep list_status_product search_default list_field list_cd)
+DEEP_TOKEN=$("$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --once walk)
+for c in "${LIST_CASES[@]}"; do
+    off=$(stat -c %s "$PGLOG")
+    "$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --deep-token "$DEEP_TOKEN" --once "$c"
+    sleep 0.2
     NSTMT[$c]=$(python3 "$BENCH/subscriptions_tool.py" capture "$PGLOG" "$off" "$c" "$WORK")
 done
 server_stop
@@ -226,7 +261,94 @@ for c in "${CASES[@]}"; do
     echo "$line" >&2
     echo "$c $line statements=${NSTMT[$c]}" >>"$PGB"
 done
+# ---- the read path of issue 20 ---------------------------------------------------------------
+LIST_CALLS=$((CALLS < 500 ? CALLS : 500))
+LISTING=$WORK/listing.txt
+: >"$LISTING"
+for c in "${LIST_CASES[@]}"; do
+    say "$c: orchestratord, $((LIST_CALLS / 10)) warm-up + $LIST_CALLS calls"
+    "$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --deep-token "$DEEP_TOKEN" --only "$c" \
+        --calls "$LIST_CALLS" \
+        --warmup $((LIST_CALLS / 10)) | tee -a "$LISTING" >&2
+done
 server_stop
+say "plans: EXPLAIN (ANALYZE, BUFFERS) of each listing's statements -> $RESULTS/plans/"
+mkdir -p "$RESULTS/plans"
+for c in "${LIST_CASES[@]}"; do
+    python3 - "$WORK/$c.sql" "$WORK/$c.args" >"$WORK/$c.explain.sql" <<'PY'
+import re, sys
+sql = open(sys.argv[1]).read().split("\n")
+args = open(sys.argv[2], "rb").read().decode().split("\0")
+vals = {}
+for a in args:
+    if a.startswith("s") and "=" in a:
+        k, v = a.split("=", 1)
+        vals[k] = v
+for line in sql:
+    if not line.strip() or line.startswith("--") or line.startswith("\\"):
+        continue
+    line = re.sub(r":(s\d+p\d+)", lambda m: "'" + vals[m.group(1)].replace("'", "''") + "'", line)
+    print("EXPLAIN (ANALYZE, BUFFERS) " + line)
+PY
+    psql_q -f "$WORK/$c.explain.sql" >"$RESULTS/plans/$c.txt" 2>&1 || true
+done
+# Memory of 100,000 subscriptions kept encoded (FULL view), and the staleness bound.
+FILL=$((SIZE < 100000 ? SIZE : 100000))
+psql_q -c "SELECT subscription_id FROM subscriptions ORDER BY create_time LIMIT $FILL" >"$WORK/fill.ids"
+MPORT=$(free_port)
+server_start "" --subscription-cache-mb 4096 --metrics-listen "127.0.0.1:$MPORT"
+RSS0=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
+say "memory: GetSubscription of $FILL subscriptions, 4 clients (fills the cache)"
+split -n l/4 -d "$WORK/fill.ids" "$WORK/fill.part."
+FPIDS=()
+for f in "$WORK"/fill.part.??; do
+    "$SUB_BENCH" --server "$ADDR" --fill "$f" >"$f.out" &
+    FPIDS+=($!)
+done
+wait "${FPIDS[@]}" # (not a bare wait: the servers are children too)
+cat "$WORK"/fill.part.??.out | tee "$WORK/fill.out" >&2
+RSS1=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
+curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^orch_subscription_cache' >"$WORK/cache.metrics"
+B_ADDR=$ADDR B_PID=$SERVER_PID
+SERVER_PID="" # keep B running; A is a second replica
+server_start ""
+say "staleness: 200 changes through replica A, read back from replica B's cache"
+"$SUB_BENCH" --server "$B_ADDR" --staleness "$ADDR" --check "$NODE_ID" --calls 200 \
+    | tee "$WORK/staleness.out" >&2
+server_stop
+kill -TERM "$B_PID" 2>/dev/null || true
+wait "$B_PID" 2>/dev/null || true
+python3 - "$RESULTS/readpath.json" "$LISTING" "$WORK/fill.out" "$WORK/cache.metrics" \
+    "$WORK/staleness.out" "$RSS0" "$RSS1" "$SIZE" <<'PY'
+import json, re, sys, time
+out, listing, fill, metrics, stale, rss0, rss1, size = sys.argv[1:9]
+kv = lambda line: dict(re.findall(r"(\w+)=(\S+)", line))
+fills = [kv(l) for l in open(fill) if l.startswith("RESULT")]
+cases = [kv(l) for l in open(listing) if l.startswith("RESULT")]
+m = dict(l.split() for l in open(metrics) if l.strip())
+st = kv(open(stale).read())
+res = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "size": int(size),
+       "listings": [{"case": c["case"], "p50_ms": float(c["p50_us"]) / 1000,
+                     "p99_ms": float(c["p99_us"]) / 1000, "items": int(c["items"]),
+                     "goal_p99_ms": 50, "met": float(c["p99_us"]) / 1000 <= 50} for c in cases],
+       "cache": {"entries": int(float(m.get("orch_subscription_cache_entries", 0))),
+                 "bytes": int(float(m.get("orch_subscription_cache_bytes", 0))),
+                 "rss_before_kb": int(rss0), "rss_after_kb": int(rss1),
+                 "filled": sum(int(f["n"]) for f in fills),
+                 "fill_seconds": max(float(f["seconds"]) for f in fills)},
+       "staleness": {k: float(v) for k, v in st.items() if k.endswith("_us")}}
+json.dump(res, open(out, "w"), indent=2)
+print("\nThe read path (issue 20), %s subscriptions:" % size)
+for c in res["listings"]:
+    print("  %-22s p50 %8.2f ms  p99 %8.2f ms  %s" % (c["case"], c["p50_ms"], c["p99_ms"],
+                                                   "met" if c["met"] else "MISS (goal p99 <= 50 ms)"))
+e = res["cache"]
+print("  cache: %d entries, %.1f MiB counted, RSS +%.1f MiB" % (e["entries"], e["bytes"] / 1048576,
+                                                               (e["rss_after_kb"] - e["rss_before_kb"]) / 1024))
+print("  staleness (a change on A until B's cache answers it): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+      % (res["staleness"].get("p50_us", 0) / 1000, res["staleness"].get("p99_us", 0) / 1000,
+         res["staleness"].get("max_us", 0) / 1000))
+PY
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report ---------------------------------------------------------------------------------
@@ -247,7 +369,9 @@ json.dump({
               "(sub_bench, orchestratord --threads 4 --workers 0 on a Unix socket to PostgreSQL); "
               "pgbench = per-transaction latency (--log) of -M extended -c 1 running the "
               "statements orchestratord sent for one call (captured with log_statement=all), "
-              "with the same parameters; percentiles by nearest rank over the sorted latencies",
+              "with the same parameters; percentiles by nearest rank over the sorted latencies. "
+              "GetSubscription: ours answers from its read cache (the default; issue 20), the "
+              "captured statements are those of a miss (captured with the cache off): one",
     "cases": [
         {"case": "list_customer", "what": "ListSubscriptions filter 'status = \"active\" AND customer_id = \"$CUSTOMER\"', order_by create_time, page_size 50"},
         {"case": "list_product", "what": "ListSubscriptions filter 'product = \"$PRODUCT\" AND status = \"active\"', order_by create_time, page_size 50"},

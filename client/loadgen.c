@@ -8,8 +8,9 @@
  *   orch-loadgen --server ADDR (--get-product NAME | --get-subscription ID |
  *                               --start-process WORKFLOW)
  *                [--connections N] [--inflight M] [--warmup S] [--duration S]
- *                [--total K] [--rate R] [--save-response FILE]
+ *                [--total K] [--rate R] [--save-response FILE] [--strong]
  *
+ * --strong: GetSubscription with consistency = STRONG.
  * With --total, the run ends after K calls (no warm-up) and the time is the whole run.
  * Responses are not decoded (the echo server of bench/ returns the same bytes without any
  * message behind them); a call counts when its status is OK. --save-response writes the
@@ -144,6 +145,7 @@ static struct {
     int connections, inflight;
     double warmup_s, duration_s, rate;
     long total;
+    bool strong; /* GetSubscription with consistency = STRONG */
 } O = {.connections = 4, .inflight = 16, .warmup_s = 1, .duration_s = 5};
 
 static grpc_slice req_bytes; /* the packed request, shared read-only by all threads */
@@ -346,6 +348,8 @@ static void pack_request(void)
         method_slice = grpc_slice_from_static_string("/orchestrator.v1.ProductService/GetProduct");
     } else if (strcmp(O.method, "GetSubscription") == 0) {
         gs.subscription_id = (char *)O.workflow;
+        if (O.strong)
+            gs.consistency = ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_STRONG;
         m = &gs.base;
         method_slice =
             grpc_slice_from_static_string("/orchestrator.v1.SubscriptionService/GetSubscription");
@@ -641,6 +645,7 @@ int main(int argc, char **argv)
                                        {"total", required_argument, NULL, 't'},
                                        {"rate", required_argument, NULL, 'r'},
                                        {"save-response", required_argument, NULL, 'o'},
+                                       {"strong", no_argument, NULL, 'G'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     int c;
@@ -658,6 +663,9 @@ int main(int argc, char **argv)
         case 'S':
             O.method = "GetSubscription";
             O.workflow = optarg;
+            break;
+        case 'G':
+            O.strong = true;
             break;
         case 'W':
             O.method = "StartProcess";

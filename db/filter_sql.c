@@ -192,6 +192,22 @@ static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t 
         p = db_sql_param(q, value);
         db_sql_append(q, "(%s %s $%d::uuid)", c->sql, sql_op(op), p);
         return ORCH_OK;
+    case DB_COL_MATCH: {
+        char num[16];
+        if (op != ORCH_FILTER_EQ)
+            return bad(err, field, value, "can only be compared with =");
+        p = db_sql_param(q, value);
+        snprintf(num, sizeof(num), "$%d", p);
+        db_sql_append(q, "(");
+        for (const char *s = c->sql; *s;) {
+            const char *hole = strstr(s, "$?");
+            size_t k = hole ? (size_t)(hole - s) : strlen(s);
+            db_sql_append(q, "%.*s%s", (int)k, s, hole ? num : "");
+            s += k + (hole ? 2 : 0);
+        }
+        db_sql_append(q, ")");
+        return ORCH_OK;
+    }
     case DB_COL_ENUM: {
         bool ok = false;
         char list[256] = "";

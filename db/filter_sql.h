@@ -8,12 +8,13 @@
 #include "domain/errors.h"
 
 typedef enum {
-    DB_COL_TEXT, /* = != < <= > >= and ":" (case-insensitive substring) */
-    DB_COL_INT,  /* comparisons; the value must be an integer */
-    DB_COL_BOOL, /* = != with true/false */
-    DB_COL_TIME, /* comparisons with an RFC 3339 time */
-    DB_COL_UUID, /* = != with a lower-case UUID, or its start and "*": "1a2b3c4d*" */
-    DB_COL_ENUM, /* = != with one of the column's values (choices) */
+    DB_COL_TEXT,  /* = != < <= > >= and ":" (case-insensitive substring) */
+    DB_COL_INT,   /* comparisons; the value must be an integer */
+    DB_COL_BOOL,  /* = != with true/false */
+    DB_COL_TIME,  /* comparisons with an RFC 3339 time */
+    DB_COL_UUID,  /* = != with a lower-case UUID, or its start and "*": "1a2b3c4d*" */
+    DB_COL_ENUM,  /* = != with one of the column's values (choices) */
+    DB_COL_MATCH, /* = only: sql is a whole condition, every "$?" in it the value (text) */
 } db_col_type_t;
 
 typedef struct db_filter_column {

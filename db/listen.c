@@ -23,6 +23,7 @@ struct db_listener {
     struct {
         char *channel;
         db_listen_fn fn;
+        db_listen_payload_fn pfn; /* instead of fn: db_listener_subscribe_payload */
         void *arg;
     } subs[MAX_SUBS];
     int nsubs;
@@ -47,11 +48,35 @@ void db_listener_subscribe(db_listener_t *l, const char *channel, db_listen_fn f
     l->nsubs++;
 }
 
+void db_listener_subscribe_payload(db_listener_t *l, const char *channel, db_listen_payload_fn fn,
+                                   void *arg)
+{
+    orch_assert(!l->started && l->nsubs < MAX_SUBS);
+    l->subs[l->nsubs].channel = orch_strdup(channel);
+    l->subs[l->nsubs].pfn = fn;
+    l->subs[l->nsubs].arg = arg;
+    l->nsubs++;
+}
+
+/* channel NULL: (re)connected, tell everyone. */
 static void dispatch(db_listener_t *l, const char *channel, const char *payload)
 {
+    for (int i = 0; i < l->nsubs; i++) {
+        if (channel && strcmp(l->subs[i].channel, channel) != 0)
+            continue;
+        if (l->subs[i].pfn)
+            l->subs[i].pfn(l->subs[i].arg, channel ? DB_LISTEN_NOTIFY : DB_LISTEN_CONNECTED,
+                           channel ? payload : NULL);
+        else
+            l->subs[i].fn(l->subs[i].arg, l->subs[i].channel, channel ? payload : NULL);
+    }
+}
+
+static void dispatch_lost(db_listener_t *l)
+{
     for (int i = 0; i < l->nsubs; i++)
-        if (!channel || strcmp(l->subs[i].channel, channel) == 0)
-            l->subs[i].fn(l->subs[i].arg, l->subs[i].channel, payload);
+        if (l->subs[i].pfn)
+            l->subs[i].pfn(l->subs[i].arg, DB_LISTEN_LOST, NULL);
 }
 
 static PGconn *listen_connect(db_listener_t *l)
@@ -107,6 +132,7 @@ static void *listen_main(void *arg)
             orch_warn("listen", "lost the notification connection: %s", PQerrorMessage(c));
             PQfinish(c);
             c = NULL;
+            dispatch_lost(l);
             continue;
         }
         while ((n = PQnotifies(c)) != NULL) {

@@ -102,6 +102,8 @@ static const orch_store_ops_t db_store_ops = {
     .schedule_fire_due = db__schedule_fire_due,
     .schedule_load_defaults = db__schedule_load_defaults,
     .tasks_clean_up = db__tasks_clean_up,
+    .sub_get = db__sub_get,
+    .sub_stamp = db__sub_stamp,
 };
 
 orch_store_t *db_store_new(db_pool_t *pool)
@@ -111,6 +113,12 @@ orch_store_t *db_store_new(db_pool_t *pool)
     s->pool = pool;
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;
+}
+
+void db_store_on_sub_changed(orch_store_t *st, db_sub_changed_fn fn, void *arg)
+{
+    ((db_store_t *)st)->sub_changed = fn;
+    ((db_store_t *)st)->sub_changed_arg = arg;
 }
 
 void db_store_set_replica_dead_ms(orch_store_t *st, int ms)

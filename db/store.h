@@ -2,6 +2,9 @@
 #ifndef DB_STORE_H
 #define DB_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "db/pool.h"
 #include "domain/store.h"
 
@@ -10,5 +13,15 @@ orch_store_t *db_store_new(db_pool_t *pool);
 /* The heartbeat age past which ListReplicas shows a replica as LOST: the takeover threshold
  * the scheduler uses (--replica-dead-ms). ORCH_REPLICA_DEAD_AFTER_MS until set. */
 void db_store_set_replica_dead_ms(orch_store_t *st, int ms);
+
+/* Told which subscriptions a unit of work changes: with changing = true when it first
+ * touches one (a saved tree, its metadata or customer descriptions, or a subscription a
+ * saved tree uses, whose in_use_by changes), and with changing = false for all of them once
+ * it ended (commit or not: a failed COMMIT may still have committed). Called on the thread
+ * of the unit of work, ids borrowed for the call. The replica's read cache serves none of
+ * them meanwhile and drops them at the end, so a read here sees a change as soon as it is
+ * committed. Set before the store is used; fn NULL = nobody is told. */
+typedef void (*db_sub_changed_fn)(void *arg, const char *const *ids, size_t n, bool changing);
+void db_store_on_sub_changed(orch_store_t *st, db_sub_changed_fn fn, void *arg);
 
 #endif

@@ -3,18 +3,32 @@
 #define DB_STORE_INTERNAL_H
 
 #include "db/pool.h"
+#include "db/store.h"
 #include "domain/store.h"
 
 typedef struct db_store {
     orch_store_t base; /* first: the domain sees only this */
     db_pool_t *pool;
     int replica_dead_ms; /* ListReplicas shows LOST past it (db_store_set_replica_dead_ms) */
+    db_sub_changed_fn sub_changed; /* db_store_on_sub_changed; NULL = none */
+    void *sub_changed_arg;
 } db_store_t;
 
 struct orch_tx {
     db_store_t *store;
     db_conn_t *conn; /* held from begin to commit/rollback */
+    /* Subscriptions this unit of work changed (owned copies), told to
+     * store->sub_changed when it ends: db__tx_changed, db__tx_changed_flush. */
+    char **changed;
+    size_t nchanged, capchanged;
 };
+
+/* Notes that tx changes a subscription (duplicates are skipped), telling
+ * store->sub_changed the first time. */
+void db__tx_changed(orch_tx_t *tx, const char *subscription_id);
+/* Tells store->sub_changed what tx changed and forgets it; called when tx ends. A commit
+ * path other than db__tx_commit must call it after its COMMIT. */
+void db__tx_changed_flush(orch_tx_t *tx);
 
 #define DB_ACQUIRE_TIMEOUT_MS 5000
 
@@ -63,6 +77,11 @@ char *db__array(const char *const *items, size_t n);
 orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                         const orch_catalog_t *cat, const char *subscription_id, bool for_update,
                         orch_subscription_t **out, orch_error_t *err);
+orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
+                       const char *subscription_id, orch_subscription_t **out, char stamp[33],
+                       orch_error_t *err);
+orch_err_t db__sub_stamp(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
+                         char stamp[33], orch_error_t *err);
 orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err);
 orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
                         const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err);

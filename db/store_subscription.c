@@ -72,16 +72,17 @@ static void conn_put(conn_ref_t *r)
 
 /* ---- load --------------------------------------------------------------------------- */
 
-#define INSTANCES_OF(ids)                                                                          \
+/* The instances a tree shows: its own, and the foreign ones its own point at directly. */
+#define INST_OF(EQ)                                                                                \
     "SELECT si.subscription_id AS for_sub, si.subscription_instance_id AS id, "                    \
     "si.subscription_id AS owner, si.product_block_id, si.label "                                  \
-    "FROM subscription_instances si WHERE si.subscription_id = ANY(" ids ") "                      \
+    "FROM subscription_instances si WHERE si.subscription_id " EQ " "                              \
     "UNION ALL "                                                                                   \
     "SELECT p.subscription_id, c.subscription_instance_id, c.subscription_id, "                    \
     "c.product_block_id, c.label FROM subscription_instance_relations r "                          \
     "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id "                \
     "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id "               \
-    "WHERE p.subscription_id = ANY(" ids ") AND c.subscription_id <> p.subscription_id"
+    "WHERE p.subscription_id " EQ " AND c.subscription_id <> p.subscription_id"
 
 static int find_index(char **ids, size_t n, const char *id)
 {
@@ -91,166 +92,166 @@ static int find_index(char **ids, size_t n, const char *id)
     return -1;
 }
 
-/* Loads every subscription of ids (n of them) in six statements. out[i] is NULL for an id
- * that does not exist. */
+/* The stamp of a subscription: a digest of everything its GetSubscription answer shows
+ * that can change: its own version (every save), its metadata's version, its customer
+ * descriptions (id and version each), the live subscriptions that use it (ids), and the
+ * versions of the subscriptions it uses (their blocks appear in its tree). Equal stamps,
+ * equal answers: the read cache (domain/subcache.h) compares them for consistency = STRONG.
+ * Every part is an index lookup by subscription id. s: the subscriptions row's alias. */
+// clang-format off
+#define STAMP(s)                                                                                   \
+    "md5(concat_ws('|', " s ".version, "                                                           \
+    "(SELECT m.version FROM subscription_metadata m WHERE m.subscription_id = " s ".subscription_id), " \
+    "(SELECT string_agg(cd.customer_description_id::text || ':' || cd.version, ',' "              \
+    "  ORDER BY cd.customer_description_id) FROM subscription_customer_descriptions cd "          \
+    "  WHERE cd.subscription_id = " s ".subscription_id), "                                        \
+    "(SELECT string_agg(d.subscription_id::text, ',' ORDER BY d.subscription_id) "                 \
+    "  FROM subscription_dependencies d JOIN subscriptions u ON u.subscription_id = d.subscription_id " \
+    "  WHERE d.depends_on_id = " s ".subscription_id AND u.status <> 'terminated'), "              \
+    "(SELECT string_agg(d.depends_on_id::text || ':' || u.version, ',' ORDER BY d.depends_on_id) " \
+    "  FROM subscription_dependencies d JOIN subscriptions u ON u.subscription_id = d.depends_on_id " \
+    "  WHERE d.subscription_id = " s ".subscription_id)))"
+
+/* The whole of every subscription of $1 in ONE statement (one round trip, one snapshot): one
+ * row per thing, its kind in column 0, the subscription it belongs to in column 1, text
+ * columns after (the widest, the subscription row, has 16). Kinds: 0 subscription (with
+ * metadata and stamp), 1 instance (own and directly referenced foreign ones), 2 field value,
+ * 3 relation, 4 customer description, 5 live user (in_use_by). Sorted by kind, customer
+ * descriptions by customer_id (column 4 of kind 4), as the API lists them. Who uses it:
+ * live users only. A terminated subscription keeps its tree (and so its relation rows, for
+ * the record), but it no longer holds what it used: the node of a terminated port is free
+ * to go. EQ: the condition on a subscription id column, "= $1" or "= ANY($1)". */
+#define N2 "NULL, NULL"
+#define N4 N2 ", " N2
+#define N8 N4 ", " N4
+#define LOAD_SQL(EQ)                                                                                \
+    "WITH inst AS MATERIALIZED (" INST_OF(EQ) ") " \
+    "SELECT 0, s.subscription_id::text, s.product_id::text, s.customer_id, s.description, " \
+    "s.note, s.status, s.in_sync::text, s.version::text, " US("s.start_time") "::text, " \
+    US("s.end_time") "::text, " US("s.create_time") "::text, " US("s.update_time") "::text, " \
+    "m.metadata::text, coalesce(m.version, 0)::text, " STAMP("s") " " \
+    "FROM subscriptions s LEFT JOIN subscription_metadata m USING (subscription_id) " \
+    "WHERE s.subscription_id " EQ " " \
+    "UNION ALL SELECT 1, inst.for_sub::text, inst.id::text, inst.owner::text, " \
+    "inst.product_block_id::text, inst.label, " N8 ", " N2 " FROM inst " \
+    "UNION ALL SELECT 2, inst.for_sub::text, v.subscription_instance_id::text, rt.resource_type, " \
+    "v.list_order::text, v.value, " N8 ", " N2 " FROM inst " \
+    "JOIN subscription_instance_values v ON v.subscription_instance_id = inst.id " \
+    "JOIN resource_types rt USING (resource_type_id) " \
+    "UNION ALL SELECT 3, p.subscription_id::text, r.in_use_by_id::text, r.attribute, " \
+    "r.order_id::text, r.depends_on_id::text, c.subscription_id::text, " N8 ", NULL " \
+    "FROM subscription_instance_relations r " \
+    "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id " \
+    "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id " \
+    "WHERE p.subscription_id " EQ " " \
+    "UNION ALL SELECT 4, cd.subscription_id::text, cd.customer_description_id::text, " \
+    "cd.customer_id, cd.description, cd.version::text, " US("cd.create_time") "::text, " \
+    US("cd.update_time") "::text, " N8 " FROM subscription_customer_descriptions cd " \
+    "WHERE cd.subscription_id " EQ " " \
+    "UNION ALL SELECT 5, d.depends_on_id::text, d.subscription_id::text, u.status, " N4 ", " N8 \
+    " FROM subscription_dependencies d JOIN subscriptions u USING (subscription_id) " \
+    "WHERE d.depends_on_id " EQ " AND u.status <> 'terminated' " \
+    "ORDER BY 1, 4"
+/* One subscription: "= $1" plans once per session (a generic plan), where "= ANY($1)"
+ * would be planned again on every call. */
+static const char load_one_sql[] = LOAD_SQL("= $1::uuid");
+static const char load_many_sql[] = LOAD_SQL("= ANY($1::uuid[])");
+// clang-format on
+
+/* Loads every subscription of ids (n of them) in one statement (two when for_update: the
+ * row locks come first, so that the tree read after them is the one the lock protects).
+ * out[i] is NULL for an id that does not exist; stamps (n slots, may be NULL) get each
+ * one's stamp. */
 static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids, size_t n,
-                            bool for_update, orch_subscription_t **out, orch_error_t *err)
+                            bool for_update, orch_subscription_t **out, char (*stamps)[33],
+                            orch_error_t *err)
 {
     orch_sub_builder_t **b = orch_calloc(n ? n : 1, sizeof(*b));
     bool *found = orch_calloc(n ? n : 1, sizeof(*found));
     char *arr = db__array((const char *const *)ids, n);
     const char *p[1] = {arr};
+    int *owner = NULL;
     PGresult *res = NULL;
     orch_err_t rc;
 
     for (size_t i = 0; i < n; i++) {
         out[i] = NULL;
         b[i] = orch_sub_builder_new(cat);
+        if (stamps)
+            stamps[i][0] = '\0';
     }
-    // clang-format off
-    rc = db_execp(c,
-                  for_update
-                      ? "SELECT s.subscription_id, s.product_id, s.customer_id, s.description, "
-                        "s.note, s.status, s.in_sync, s.version, " US("s.start_time") ", "
-                        US("s.end_time") ", " US("s.create_time") ", " US("s.update_time") ", "
-                        "m.metadata::text, coalesce(m.version, 0) FROM subscriptions s "
-                        "LEFT JOIN subscription_metadata m USING (subscription_id) "
-                        "WHERE s.subscription_id = ANY($1::uuid[]) FOR UPDATE OF s"
-                      : "SELECT s.subscription_id, s.product_id, s.customer_id, s.description, "
-                        "s.note, s.status, s.in_sync, s.version, " US("s.start_time") ", "
-                        US("s.end_time") ", " US("s.create_time") ", " US("s.update_time") ", "
-                        "m.metadata::text, coalesce(m.version, 0) FROM subscriptions s "
-                        "LEFT JOIN subscription_metadata m USING (subscription_id) "
-                        "WHERE s.subscription_id = ANY($1::uuid[])",
-                  1, p, &res, err);
-    // clang-format on
+    if (for_update) {
+        rc = db_execp(c,
+                      "SELECT 1 FROM subscriptions WHERE subscription_id = ANY($1::uuid[]) "
+                      "ORDER BY subscription_id FOR UPDATE",
+                      1, p, NULL, err);
+        if (rc)
+            goto out;
+    }
+    if (n == 1)
+        p[0] = ids[0];
+    rc = db_execp(c, n == 1 ? load_one_sql : load_many_sql, 1, p, &res, err);
     if (rc)
         goto out;
-    for (int r = 0; r < PQntuples(res); r++) {
-        int i = find_index(ids, n, PQgetvalue(res, r, 0));
-        orch_sub_row_t row;
-        json_t *meta = NULL;
-        if (i < 0)
-            continue;
-        found[i] = true;
-        memset(&row, 0, sizeof(row));
-        row.subscription_id = PQgetvalue(res, r, 0);
-        row.product_id = PQgetvalue(res, r, 1);
-        row.customer_id = PQgetvalue(res, r, 2);
-        row.description = PQgetvalue(res, r, 3);
-        row.note = PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4);
-        row.status = PQgetvalue(res, r, 5);
-        row.in_sync = strcmp(PQgetvalue(res, r, 6), "t") == 0;
-        row.version = atoll(PQgetvalue(res, r, 7));
-        row.start_time_us = atoll(PQgetvalue(res, r, 8));
-        row.end_time_us = atoll(PQgetvalue(res, r, 9));
-        row.create_time_us = atoll(PQgetvalue(res, r, 10));
-        row.update_time_us = atoll(PQgetvalue(res, r, 11));
-        orch_sub_builder_subscription(b[i], &row);
-        if (!PQgetisnull(res, r, 12))
-            meta = json_loads(PQgetvalue(res, r, 12), 0, NULL);
-        orch_sub_builder_metadata(b[i], meta, atoll(PQgetvalue(res, r, 13)));
-        json_decref(meta);
+    /* Which subscription each row is for, then the rows kind by kind: the builder wants
+     * the subscription before its instances, instances before values and relations. */
+    owner = orch_calloc((size_t)PQntuples(res) + 1, sizeof(int));
+    for (int r = 0; r < PQntuples(res); r++)
+        owner[r] = find_index(ids, n, PQgetvalue(res, r, 1));
+    for (int kind = 0; kind <= 5; kind++) {
+        for (int r = 0; r < PQntuples(res); r++) {
+            int i = owner[r];
+            if (i < 0 || atoi(PQgetvalue(res, r, 0)) != kind)
+                continue;
+#define V(col) PQgetvalue(res, r, (col))
+#define VN(col) (PQgetisnull(res, r, (col)) ? NULL : PQgetvalue(res, r, (col)))
+            if (kind == 0) {
+                orch_sub_row_t row;
+                json_t *meta = NULL;
+                found[i] = true;
+                memset(&row, 0, sizeof(row));
+                row.subscription_id = V(1);
+                row.product_id = V(2);
+                row.customer_id = V(3);
+                row.description = V(4);
+                row.note = VN(5);
+                row.status = V(6);
+                row.in_sync = strcmp(V(7), "true") == 0;
+                row.version = atoll(V(8));
+                row.start_time_us = atoll(V(9));
+                row.end_time_us = atoll(V(10));
+                row.create_time_us = atoll(V(11));
+                row.update_time_us = atoll(V(12));
+                orch_sub_builder_subscription(b[i], &row);
+                if (VN(13))
+                    meta = json_loads(V(13), 0, NULL);
+                orch_sub_builder_metadata(b[i], meta, atoll(V(14)));
+                json_decref(meta);
+                if (stamps)
+                    snprintf(stamps[i], 33, "%s", V(15));
+            } else if (kind == 1) {
+                orch_sub_builder_instance(b[i], V(2), V(3), V(4), VN(5));
+            } else if (kind == 2) {
+                orch_sub_builder_value(b[i], V(2), V(3), atoi(V(4)), V(5));
+            } else if (kind == 3) {
+                orch_sub_builder_relation(b[i], V(2), V(3), atoi(V(4)), V(5), V(6));
+            } else if (kind == 4) {
+                orch_customer_description_t cd;
+                memset(&cd, 0, sizeof(cd));
+                snprintf(cd.id, sizeof(cd.id), "%s", V(2));
+                cd.customer_id = V(3);
+                cd.description = V(4);
+                cd.version = atoll(V(5));
+                cd.create_time_us = atoll(V(6));
+                cd.update_time_us = atoll(V(7));
+                orch_sub_builder_customer_description(b[i], &cd);
+            } else {
+                orch_sub_builder_in_use_by(b[i], V(2), V(3));
+            }
+#undef V
+#undef VN
+        }
     }
-    PQclear(res);
-    res = NULL;
-
-    rc = db_execp(c, INSTANCES_OF("$1::uuid[]"), 1, p, &res, err);
-    if (rc)
-        goto out;
-    for (int r = 0; r < PQntuples(res); r++) {
-        int i = find_index(ids, n, PQgetvalue(res, r, 0));
-        if (i >= 0)
-            orch_sub_builder_instance(b[i], PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-                                      PQgetvalue(res, r, 3),
-                                      PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4));
-    }
-    PQclear(res);
-    res = NULL;
-    // clang-format off
-
-    rc = db_execp(c,
-                  "WITH inst AS (" INSTANCES_OF("$1::uuid[]") ") "
-                  "SELECT inst.for_sub, v.subscription_instance_id, rt.resource_type, "
-                  "v.list_order, v.value FROM inst "
-                  "JOIN subscription_instance_values v ON v.subscription_instance_id = inst.id "
-                  "JOIN resource_types rt USING (resource_type_id)",
-                  1, p, &res, err);
-    // clang-format on
-    if (rc)
-        goto out;
-    for (int r = 0; r < PQntuples(res); r++) {
-        int i = find_index(ids, n, PQgetvalue(res, r, 0));
-        if (i >= 0)
-            orch_sub_builder_value(b[i], PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-                                   atoi(PQgetvalue(res, r, 3)), PQgetvalue(res, r, 4));
-    }
-    PQclear(res);
-    res = NULL;
-
-    rc = db_execp(c,
-                  "SELECT p.subscription_id, r.in_use_by_id, r.attribute, r.order_id, "
-                  "r.depends_on_id, c.subscription_id FROM subscription_instance_relations r "
-                  "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id "
-                  "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id "
-                  "WHERE p.subscription_id = ANY($1::uuid[])",
-                  1, p, &res, err);
-    if (rc)
-        goto out;
-    for (int r = 0; r < PQntuples(res); r++) {
-        int i = find_index(ids, n, PQgetvalue(res, r, 0));
-        if (i >= 0)
-            orch_sub_builder_relation(b[i], PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-                                      atoi(PQgetvalue(res, r, 3)), PQgetvalue(res, r, 4),
-                                      PQgetvalue(res, r, 5));
-    }
-    PQclear(res);
-    res = NULL;
-    // clang-format off
-
-    rc = db_execp(c,
-                  "SELECT subscription_id, customer_description_id, customer_id, description, "
-                  "version, " US("create_time") ", " US("update_time") " "
-                  "FROM subscription_customer_descriptions "
-                  "WHERE subscription_id = ANY($1::uuid[]) ORDER BY customer_id",
-                  1, p, &res, err);
-    // clang-format on
-    if (rc)
-        goto out;
-    for (int r = 0; r < PQntuples(res); r++) {
-        int i = find_index(ids, n, PQgetvalue(res, r, 0));
-        orch_customer_description_t cd;
-        if (i < 0)
-            continue;
-        memset(&cd, 0, sizeof(cd));
-        snprintf(cd.id, sizeof(cd.id), "%s", PQgetvalue(res, r, 1));
-        cd.customer_id = PQgetvalue(res, r, 2);
-        cd.description = PQgetvalue(res, r, 3);
-        cd.version = atoll(PQgetvalue(res, r, 4));
-        cd.create_time_us = atoll(PQgetvalue(res, r, 5));
-        cd.update_time_us = atoll(PQgetvalue(res, r, 6));
-        orch_sub_builder_customer_description(b[i], &cd);
-    }
-    PQclear(res);
-    res = NULL;
-
-    /* Who uses it: live users only. A terminated subscription keeps its tree (and so its
-     * relation rows, for the record), but it no longer holds what it used: the node of a
-     * terminated port is free to go. */
-    rc = db_execp(c,
-                  "SELECT d.depends_on_id, d.subscription_id, s.status "
-                  "FROM subscription_dependencies d JOIN subscriptions s USING (subscription_id) "
-                  "WHERE d.depends_on_id = ANY($1::uuid[]) AND s.status <> 'terminated'",
-                  1, p, &res, err);
-    if (rc)
-        goto out;
-    for (int r = 0; r < PQntuples(res); r++) {
-        int i = find_index(ids, n, PQgetvalue(res, r, 0));
-        if (i >= 0)
-            orch_sub_builder_in_use_by(b[i], PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
-    }
-    PQclear(res);
-    res = NULL;
 
     for (size_t i = 0; i < n; i++) {
         if (!found[i])
@@ -268,6 +269,7 @@ out:
     for (size_t i = 0; i < n; i++)
         orch_sub_builder_free(b[i]);
     PQclear(res);
+    free(owner);
     free(b);
     free(found);
     free(arr);
@@ -286,11 +288,61 @@ orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
     rc = conn_get(st, tx, ctx, &r, err);
     if (rc)
         return rc;
-    rc = load_many(r.c, cat, ids, 1, for_update, out, err);
+    rc = load_many(r.c, cat, ids, 1, for_update, out, NULL, err);
     conn_put(&r);
     if (!rc && !*out)
         rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
                             "no subscription has id %s", subscription_id);
+    return rc;
+}
+
+orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
+                       const char *subscription_id, orch_subscription_t **out, char stamp[33],
+                       orch_error_t *err)
+{
+    conn_ref_t r;
+    char *ids[1] = {(char *)subscription_id};
+    char stamps[1][33];
+    orch_err_t rc;
+
+    *out = NULL;
+    stamp[0] = '\0';
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = load_many(r.c, cat, ids, 1, false, out, stamps, err);
+    conn_put(&r);
+    if (!rc && !*out)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
+                            "no subscription has id %s", subscription_id);
+    if (!rc)
+        memcpy(stamp, stamps[0], 33);
+    return rc;
+}
+
+orch_err_t db__sub_stamp(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
+                         char stamp[33], orch_error_t *err)
+{
+    conn_ref_t r;
+    PGresult *res = NULL;
+    const char *p[1] = {subscription_id};
+    orch_err_t rc;
+
+    stamp[0] = '\0';
+    rc = conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    rc = db_execp(r.c, "SELECT " STAMP("s") " FROM subscriptions s WHERE s.subscription_id = $1", 1,
+                  p, &res, err);
+    conn_put(&r);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 1)
+        snprintf(stamp, 33, "%s", PQgetvalue(res, 0, 0));
+    else
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
+                            "no subscription has id %s", subscription_id);
+    PQclear(res);
     return rc;
 }
 
@@ -303,7 +355,7 @@ static orch_err_t write_events(db_conn_t *c, const orch_subscription_t *sub, con
                                orch_error_t *err)
 {
     const char *kinds[5], *payloads[5];
-    char *pl[5] = {0}, *ka = NULL, *pa = NULL, n[8];
+    char *pl[5] = {0}, *ka = NULL, *pa = NULL, n[24];
     const char *new_status = orch_sub_status_name(sub->status);
     size_t k = 0;
     orch_err_t rc = ORCH_OK;
@@ -363,6 +415,12 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
     orch_err_t rc;
 
     orch_sub_flatten(sub, &flat);
+    /* The read caches drop it when tx ends, and the subscriptions it now uses (their
+     * in_use_by gains it; the ones it stops using list it already, see domain/subcache.h). */
+    db__tx_changed(tx, sub->id);
+    for (size_t i = 0; i < flat.nrelations; i++)
+        if (strcmp(flat.relations[i].child_subscription_id, sub->id) != 0)
+            db__tx_changed(tx, flat.relations[i].child_subscription_id);
     snprintf(ver, sizeof(ver), "%lld", (long long)sub->version);
     {
         const char *p[8] = {sub->id,
@@ -656,6 +714,18 @@ static const db_filter_column_t sub_columns[] = {
     {"create_time", "s.create_time", DB_COL_TIME, NULL},
     {"update_time", "s.update_time", DB_COL_TIME, NULL},
     {"version", "s.version", DB_COL_INT, NULL},
+    /* A customer's own description of it (migration 0014 indexes the text). */
+    {"customer_description",
+     "EXISTS (SELECT 1 FROM subscription_customer_descriptions cd "
+     "WHERE cd.subscription_id = s.subscription_id AND cd.description = $?)",
+     DB_COL_MATCH, NULL},
+    /* A field of one of its own blocks has this value (0014 indexes a 200-character
+     * prefix; the whole value is compared after it). */
+    {"field_value",
+     "EXISTS (SELECT 1 FROM subscription_instance_values v JOIN subscription_instances i "
+     "USING (subscription_instance_id) WHERE i.subscription_id = s.subscription_id "
+     "AND left(v.value, 200) = left($?, 200) AND v.value = $?)",
+     DB_COL_MATCH, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -782,7 +852,7 @@ orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_cata
     PQclear(res);
     res = NULL;
     /* The subscriptions themselves, in the same fixed number of statements for the page. */
-    rc = load_many(c, cat, ids, page->n, false, page->items, err);
+    rc = load_many(c, cat, ids, page->n, false, page->items, NULL, err);
     if (!rc) {
         /* A row deleted between the two reads leaves a hole: close it. */
         size_t k = 0;
@@ -838,6 +908,7 @@ orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id, cons
     orch_err_t rc;
 
     snprintf(ver, sizeof(ver), "%lld", (long long)*version);
+    db__tx_changed(tx, subscription_id);
     rc = db_execp(tx->conn,
                   "UPDATE subscription_metadata SET metadata = $2::jsonb, version = version + 1, "
                   "update_time = now() WHERE subscription_id = $1 AND version = $3 "
@@ -879,10 +950,12 @@ orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char 
 {
     PGresult *res = NULL;
     const char *p[3] = {subscription_id, customer_id, description};
-    orch_err_t rc = db_execp(tx->conn,
-                             "INSERT INTO subscription_customer_descriptions (subscription_id, "
-                             "customer_id, description) VALUES ($1, $2, $3) RETURNING " CD_COLS,
-                             3, p, &res, err);
+    orch_err_t rc;
+    db__tx_changed(tx, subscription_id);
+    rc = db_execp(tx->conn,
+                  "INSERT INTO subscription_customer_descriptions (subscription_id, "
+                  "customer_id, description) VALUES ($1, $2, $3) RETURNING " CD_COLS,
+                  3, p, &res, err);
     memset(out, 0, sizeof(*out));
     if (rc == ORCH_ALREADY_EXISTS)
         return orch_error_set(err, ORCH_ALREADY_EXISTS, "CUSTOMER_DESCRIPTION_EXISTS",
@@ -939,6 +1012,7 @@ orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char 
 
     memset(out, 0, sizeof(*out));
     snprintf(ver, sizeof(ver), "%lld", (long long)version);
+    db__tx_changed(tx, subscription_id);
     rc = db_execp(tx->conn,
                   "UPDATE subscription_customer_descriptions SET description = $3, "
                   "version = version + 1, update_time = now() "
@@ -981,6 +1055,7 @@ orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char 
     orch_err_t rc;
 
     snprintf(ver, sizeof(ver), "%lld", (long long)version);
+    db__tx_changed(tx, subscription_id);
     rc = db_execp(tx->conn,
                   "DELETE FROM subscription_customer_descriptions WHERE subscription_id = $1 "
                   "AND customer_id = $2 AND ($3 = 0 OR version = $3)",

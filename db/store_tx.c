@@ -39,10 +39,38 @@ bool db__tx_used(const orch_tx_t *tx)
     return tx && !tx->conn->begin_pending;
 }
 
+void db__tx_changed(orch_tx_t *tx, const char *subscription_id)
+{
+    for (size_t i = 0; i < tx->nchanged; i++)
+        if (strcmp(tx->changed[i], subscription_id) == 0)
+            return;
+    if (tx->nchanged == tx->capchanged) {
+        tx->capchanged = tx->capchanged ? tx->capchanged * 2 : 4;
+        tx->changed = orch_realloc(tx->changed, tx->capchanged * sizeof(char *));
+    }
+    tx->changed[tx->nchanged++] = orch_strdup(subscription_id);
+    if (tx->store->sub_changed)
+        tx->store->sub_changed(tx->store->sub_changed_arg, &subscription_id, 1, true);
+}
+
+void db__tx_changed_flush(orch_tx_t *tx)
+{
+    if (tx->nchanged && tx->store->sub_changed)
+        tx->store->sub_changed(tx->store->sub_changed_arg, (const char *const *)tx->changed,
+                               tx->nchanged, false);
+    for (size_t i = 0; i < tx->nchanged; i++)
+        free(tx->changed[i]);
+    free(tx->changed);
+    tx->changed = NULL;
+    tx->nchanged = tx->capchanged = 0;
+}
+
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err)
 {
     orch_err_t rc = tx->conn->begin_pending ? ORCH_OK : db_exec(tx->conn, "COMMIT", NULL, err);
     db_pool_release(tx->store->pool, tx->conn); /* rolls back if COMMIT failed */
+    /* After COMMIT: a read that starts now sees the change, and finds no cached copy. */
+    db__tx_changed_flush(tx);
     free(tx);
     return rc;
 }
@@ -52,6 +80,7 @@ void db__tx_rollback(orch_tx_t *tx)
     if (!tx)
         return;
     db_pool_release(tx->store->pool, tx->conn); /* rolls back an open transaction */
+    db__tx_changed_flush(tx); /* nothing changed; a spurious drop costs one reload */
     free(tx);
 }
 

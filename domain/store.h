@@ -396,6 +396,18 @@ typedef struct orch_store_ops {
     orch_err_t (*process_retry_branches)(orch_tx_t *tx, const char *process_id, const char *actor,
                                          const char *const *names, size_t n, bool *handled,
                                          bool *already, orch_error_t *err);
+
+    /* The read path of GetSubscription: sub_load outside any transaction, in one
+     * statement, that also gives the subscription's stamp (32 hex digits and a NUL): a
+     * digest of everything its answer shows that can change. Equal stamps, equal answers.
+     * NOT_FOUND SUBSCRIPTION_NOT_FOUND. */
+    orch_err_t (*sub_get)(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
+                          const char *subscription_id, orch_subscription_t **out, char stamp[33],
+                          orch_error_t *err);
+    /* Only the stamp, in one indexed round trip (consistency = STRONG). NOT_FOUND
+     * SUBSCRIPTION_NOT_FOUND. */
+    orch_err_t (*sub_stamp)(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
+                            char stamp[33], orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

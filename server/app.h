@@ -25,6 +25,8 @@ typedef struct srv_app {
     /* This replica's engine (domain/engine/worker.h): StartProcess hands a new process to
      * an idle worker of it. NULL when not running. */
     struct orch_engine *engine;
+    /* The subscriptions this replica has served, encoded (domain/subcache.h); NULL = off. */
+    struct orch_subcache *subcache;
 } srv_app_t;
 
 /* Health watchers: created before the server starts, freed after it stopped. */

@@ -81,6 +81,15 @@ static const opt_t opts[] = {
     {"watch-backlog-bytes", "ORCH_WATCH_BACKLOG_BYTES", T_INT, "4194304", OFF(watch_backlog_bytes),
      65536, 1073741824, "bytes queued to one live watch stream before it is ended the same way",
      false},
+    {"subscription-cache-mb", "ORCH_SUBSCRIPTION_CACHE_MB", T_INT, "256",
+     OFF(subscription_cache_mb), 0, 1048576,
+     "memory for the subscriptions this replica keeps encoded for GetSubscription, least "
+     "recently used out first (0: off; 256 MiB hold about 100,000 port-sized trees)",
+     false},
+    {"listen-database-url", "ORCH_LISTEN_DATABASE_URL", T_STR, "", OFF(listen_database_url), 0, 0,
+     "connection string of the one LISTEN session (unset: --database-url); set it when "
+     "--database-url is a pooler in transaction mode, where LISTEN does not work",
+     true},
     {"db-check-ms", "ORCH_DB_CHECK_MS", T_INT, "1000", OFF(db_check_ms), 100, 60000,
      "how often readiness checks the database", false},
     {"workers", "ORCH_WORKERS", T_INT, "2", OFF(workers), 0, 256,

@@ -41,6 +41,9 @@ typedef struct srv_settings {
     char *jwt_issuer;
     char *jwt_audience;
     char *api_tokens_file;
+    /* the subscription read cache (domain/subcache.h) */
+    int subscription_cache_mb; /* 0 = off */
+    char *listen_database_url; /* LISTEN's own connection string; "" = database_url */
 } srv_settings_t;
 
 typedef enum { SRV_CONFIG_RUN, SRV_CONFIG_EXIT_OK, SRV_CONFIG_EXIT_USAGE } srv_config_result_t;

@@ -23,6 +23,7 @@
 #include "domain/metrics.h"
 #include "domain/products/products.h"
 #include "domain/schedule/scheduler.h"
+#include "domain/subcache.h"
 #include "domain/workflows/workflows.h"
 #include "server/app.h"
 #include "server/config.h"
@@ -151,9 +152,40 @@ static void on_catalog_changed(void *arg, const char *channel, const char *paylo
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
     (void)channel;
     (void)payload;
+    if (app->subcache) /* the answers show product names and block definitions */
+        orch_subcache_drop_all(app->subcache);
     orch_error_init(&err);
     if (app->store->ops->catalog_refresh(app->store, &ctx, app->catalog, &err))
         orch_warn("catalog", "cannot refresh the catalogue: %s", err.message);
+}
+
+/* The store's word on a unit of work of this replica: what it changes, and when it ended. */
+static void on_sub_changed(void *arg, const char *const *ids, size_t n, bool changing)
+{
+    orch_subcache_changing(arg, ids, n, changing);
+}
+
+/* orch_subscription_changes (migration 0014): the ids any replica changed. The cache is
+ * served only while this connection listens: lost, nothing is served; back, it starts
+ * empty, since what was sent meanwhile is lost. */
+static void on_sub_notify(void *arg, db_listen_event_t ev, const char *payload)
+{
+    if (ev == DB_LISTEN_NOTIFY)
+        orch_subcache_drop_payload(arg, payload);
+    else
+        orch_subcache_set_live(arg, ev == DB_LISTEN_CONNECTED);
+}
+
+static void collect_subcache(void *arg)
+{
+    orch_subcache_stats_t st;
+    orch_subcache_stats(arg, &st);
+    orch_metrics_set("orch_subscription_cache_entries", "", (double)st.entries);
+    orch_metrics_set("orch_subscription_cache_bytes", "", (double)st.bytes);
+    orch_metrics_set("orch_subscription_cache_hits", "", (double)st.hits);
+    orch_metrics_set("orch_subscription_cache_misses", "", (double)st.misses);
+    orch_metrics_set("orch_subscription_cache_drops", "", (double)st.drops);
+    orch_metrics_set("orch_subscription_cache_live", "", (double)st.went_live);
 }
 
 static void collect_pool(void *arg)
@@ -227,6 +259,19 @@ static void metrics_describe_all(void)
     orch_metrics_describe("orch_stretch_yields_total", ORCH_METRIC_COUNTER,
                           "Stretches that yielded to the local list after their step or time "
                           "bound");
+    orch_metrics_describe("orch_subscription_cache_entries", ORCH_METRIC_GAUGE,
+                          "Subscriptions this replica keeps encoded for GetSubscription");
+    orch_metrics_describe("orch_subscription_cache_bytes", ORCH_METRIC_GAUGE,
+                          "Memory they take (--subscription-cache-mb bounds it)");
+    orch_metrics_describe("orch_subscription_cache_hits", ORCH_METRIC_GAUGE,
+                          "GetSubscription answered from memory since start");
+    orch_metrics_describe("orch_subscription_cache_misses", ORCH_METRIC_GAUGE,
+                          "GetSubscription read from the database since start");
+    orch_metrics_describe("orch_subscription_cache_drops", ORCH_METRIC_GAUGE,
+                          "Entries dropped because they changed, since start");
+    orch_metrics_describe("orch_subscription_cache_live", ORCH_METRIC_GAUGE,
+                          "Times the cache went live (its LISTEN connection connected), since "
+                          "start; it serves nothing while that connection is down");
 }
 
 /* A process may be waiting for a worker: wake this replica's engine. */
@@ -389,6 +434,10 @@ int main(int argc, char **argv)
 
     app.store = db_store_new(pool);
     db_store_set_replica_dead_ms(app.store, cfg.replica_dead_ms);
+    if (cfg.subscription_cache_mb > 0) {
+        app.subcache = orch_subcache_new((size_t)cfg.subscription_cache_mb << 20);
+        db_store_on_sub_changed(app.store, on_sub_changed, app.subcache);
+    }
     orch_error_init(&err);
     if (app.store->ops->catalog_sync(app.store, NULL, cat, &err)) {
         orch_err("main", "cannot load the product catalogue: %s", err.message);
@@ -402,6 +451,8 @@ int main(int argc, char **argv)
     metrics_describe_all();
     orch_metrics_add_collector(collect_pool, pool);
     orch_metrics_add_collector(collect_processes, &app);
+    if (app.subcache)
+        orch_metrics_add_collector(collect_subcache, app.subcache);
     if (cfg.metrics_listen[0]) {
         orch_error_init(&err);
         if (srv_metrics_http_start(cfg.metrics_listen, &metrics, &err)) {
@@ -439,7 +490,11 @@ int main(int argc, char **argv)
     /* Due schedules and the takeover of dead replicas' processes. */
     scheduler =
         orch_scheduler_start(app.store, orch_engine_replica_id(engine), 200, cfg.replica_dead_ms);
-    listener = db_listener_new(cfg.database_url);
+    listener =
+        db_listener_new(cfg.listen_database_url[0] ? cfg.listen_database_url : cfg.database_url);
+    if (app.subcache)
+        db_listener_subscribe_payload(listener, "orch_subscription_changes", on_sub_notify,
+                                      app.subcache);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
     app.watch = srv_watch_new(&app, &(srv_watch_config_t){cfg.watch_stall_ms, cfg.max_watchers,
@@ -555,6 +610,7 @@ out:
     if (grpc_up)
         grpc_shutdown();
     orch_store_free(app.store);
+    orch_subcache_free(app.subcache); /* after the listener, the server and the store */
     orch_registry_free(registry);
     orch_catalog_free(cat);
     db_pool_free(pool);

@@ -99,6 +99,9 @@ struct srv_call {
     unsigned roles;
     const char *extra_roles; /* own role names, in the arena; NULL = none */
     int64_t start_ms;        /* for the latency histogram */
+    /* A unary answer already encoded (srv_call_respond_encoded), in the arena; NULL = none. */
+    const void *encoded;
+    size_t encoded_len;
     /* send side */
     qmsg_t *qhead, *qtail;
     size_t qlen, qbytes; /* queued and in flight */
@@ -155,6 +158,12 @@ void *srv_call_app(srv_call_t *call)
 srv_server_t *srv_call_server(srv_call_t *call)
 {
     return call->srv;
+}
+
+void srv_call_respond_encoded(srv_call_t *call, const void *bytes, size_t len)
+{
+    call->encoded = bytes;
+    call->encoded_len = len;
 }
 
 void srv_call_set_data(srv_call_t *call, void *data)
@@ -695,9 +704,15 @@ static void call_finish_unary(srv_call_t *c, const ProtobufCMessage *resp, const
 {
     pthread_mutex_lock(&c->mu);
     set_status(c, err);
-    if (resp && !err) {
+    if ((resp || c->encoded) && !err) {
         qmsg_t *q = orch_calloc(1, sizeof(*q));
-        q->bb = srv_codec_pack(resp);
+        if (resp) {
+            q->bb = srv_codec_pack(resp);
+        } else {
+            grpc_slice s = grpc_slice_from_copied_buffer(c->encoded, c->encoded_len);
+            q->bb = grpc_raw_byte_buffer_create(&s, 1);
+            grpc_slice_unref(s);
+        }
         c->qhead = c->qtail = q;
         c->qlen = 1;
     }
@@ -822,8 +837,8 @@ static void call_handle(srv_call_t *c)
         orch_debug("rpc", "%s -> %s: %s", me->path, orch_err_name(err.code), err.message);
         call_finish_unary(c, NULL, &err);
     } else {
-        orch_assert(resp != NULL);
-        orch_assert(resp->descriptor == me->output);
+        orch_assert(resp != NULL || c->encoded != NULL);
+        orch_assert(!resp || resp->descriptor == me->output);
         call_finish_unary(c, resp, NULL);
     }
 out:

@@ -22,7 +22,8 @@ typedef struct srv_call srv_call_t;
 
 /* A unary handler: req is the decoded request (borrowed, in the call's arena). On success it
  * sets *resp to a message it built in the call's arena (srv_call_arena) and returns ORCH_OK;
- * otherwise it fills err and returns its code. */
+ * otherwise it fills err and returns its code. A handler that holds the answer already
+ * encoded calls srv_call_respond_encoded instead and leaves *resp NULL. */
 typedef orch_err_t (*srv_unary_fn)(srv_call_t *call, const ProtobufCMessage *req,
                                    ProtobufCMessage **resp, orch_error_t *err);
 
@@ -144,6 +145,9 @@ void srv_call_ref(srv_call_t *call);
 void srv_call_unref(srv_call_t *call);
 /* Per-call handler data (a streaming handler's state). */
 void srv_call_set_data(srv_call_t *call, void *data);
+/* A unary handler's answer as the encoded bytes of the method's output message (borrowed
+ * until the handler returns: the arena is fine); the handler returns ORCH_OK, *resp NULL. */
+void srv_call_respond_encoded(srv_call_t *call, const void *bytes, size_t len);
 void *srv_call_data(srv_call_t *call);
 
 /* Streaming, thread-safe. srv_stream_send packs msg at once (the caller keeps ownership)

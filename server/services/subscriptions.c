@@ -6,6 +6,7 @@
 
 #include "domain/ids.h"
 #include "domain/page.h"
+#include "domain/subcache.h"
 #include "domain/subscription/offered.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
 #include "server/app.h"
@@ -202,17 +203,105 @@ static orch_err_t load(srv_call_t *call, orch_tx_t *tx, const char *id, bool for
                                      for_update, out, err);
 }
 
+static void *arena_alloc(void *arena, size_t n)
+{
+    return orch_arena_alloc(arena, n);
+}
+
+/* The encoding of a message, in the arena. */
+static void *pack(orch_arena_t *a, const ProtobufCMessage *m, size_t *len)
+{
+    void *buf;
+    *len = protobuf_c_message_get_packed_size(m);
+    buf = orch_arena_alloc(a, *len ? *len : 1);
+    protobuf_c_message_pack(m, buf);
+    return buf;
+}
+
+/* The miss path: the tree in one statement, encoded in the view asked for, kept in the replica's
+ * cache (domain/subcache.h) unless something was dropped while it was read. */
+static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_view_t view,
+                               orch_error_t *err)
+{
+    srv_app_t *app = srv_call_app(call);
+    orch_arena_t *a = srv_call_arena(call);
+    orch_subscription_t *sub = NULL;
+    orch_sub_link_t *deps = NULL;
+    const char **related = NULL;
+    const void *bytes[ORCH_SUBCACHE_VIEWS];
+    size_t len[ORCH_SUBCACHE_VIEWS], ndeps = 0, nrel = 0;
+    char stamp[33];
+    uint64_t ticket = app->subcache ? orch_subcache_ticket(app->subcache) : 0;
+    orch_err_t rc;
+
+    rc = app->store->ops->sub_get(app->store, srv_call_ctx(call), app->catalog, id, &sub, stamp,
+                                  err);
+    if (rc)
+        return rc;
+    /* The view asked for; the entry keeps the other one if it has it at this stamp. */
+    memset(bytes, 0, sizeof(bytes));
+    memset(len, 0, sizeof(len));
+    bytes[view] =
+        pack(a, &srv_subscription_to_pb(a, sub, view == ORCH_SUBCACHE_FULL)->base, &len[view]);
+    if (app->subcache) {
+        /* Related: what it uses (its tree shows their blocks) and who uses it. */
+        deps = orch_sub_depends_on(sub, &ndeps);
+        related = orch_arena_alloc(a, (ndeps + sub->nin_use_by + 1) * sizeof(char *));
+        for (size_t i = 0; i < ndeps; i++)
+            related[nrel++] = deps[i].subscription_id;
+        for (size_t i = 0; i < sub->nin_use_by; i++)
+            related[nrel++] = sub->in_use_by[i].subscription_id;
+        orch_subcache_put(app->subcache, ticket, sub->id, stamp, related, nrel, bytes, len);
+        free(deps);
+    }
+    srv_call_respond_encoded(call, bytes[view], len[view]);
+    orch_subscription_free(sub);
+    return ORCH_OK;
+}
+
+/* GetSubscription from memory when the replica has it: CACHED as it is (kept current by
+ * the store's drops and the NOTIFYs, domain/subcache.h), STRONG after comparing its stamp
+ * with the database's in one indexed round trip. A miss reads the tree in one statement. */
 static orch_err_t get_subscription(srv_call_t *call, const ProtobufCMessage *reqm,
                                    ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__GetSubscriptionRequest *req = (const void *)reqm;
-    orch_subscription_t *sub = NULL;
-    orch_err_t rc = load(call, NULL, req->subscription_id, false, &sub, err);
+    srv_app_t *app = srv_call_app(call);
+    orch_subcache_view_t view =
+        view_full(req->view, true) ? ORCH_SUBCACHE_FULL : ORCH_SUBCACHE_BASIC;
+    bool strong = req->consistency == ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_STRONG;
+    void *bytes = NULL;
+    size_t len = 0;
+    char stamp[33], now[33];
+    orch_err_t rc;
+
+    *respm = NULL;
+    rc = orch_uuid_check(req->subscription_id, "subscription_id", err);
     if (rc)
         return rc;
-    *respm = &srv_subscription_to_pb(srv_call_arena(call), sub, view_full(req->view, true))->base;
-    orch_subscription_free(sub);
-    return ORCH_OK;
+    if (req->consistency != ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_UNSPECIFIED &&
+        req->consistency != ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_CACHED && !strong)
+        return orch_error_invalid(err, "consistency", "must be CACHED or STRONG (or unset)");
+    if (app->subcache && orch_subcache_get(app->subcache, req->subscription_id, view, arena_alloc,
+                                           srv_call_arena(call), &bytes, &len, stamp)) {
+        if (!strong) {
+            srv_call_respond_encoded(call, bytes, len);
+            return ORCH_OK;
+        }
+        rc = app->store->ops->sub_stamp(app->store, srv_call_ctx(call), req->subscription_id, now,
+                                        err);
+        if (rc == ORCH_NOT_FOUND) {
+            const char *ids[1] = {req->subscription_id};
+            orch_subcache_drop(app->subcache, ids, 1);
+        }
+        if (rc)
+            return rc;
+        if (strcmp(now, stamp) == 0) {
+            srv_call_respond_encoded(call, bytes, len);
+            return ORCH_OK;
+        }
+    }
+    return get_and_keep(call, req->subscription_id, view, err);
 }
 
 static orch_err_t list_subscription_workflows(srv_call_t *call, const ProtobufCMessage *reqm,

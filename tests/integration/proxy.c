@@ -25,6 +25,7 @@ struct test_proxy {
     pthread_mutex_t mu;
     atomic_bool stop;
     bool up;
+    bool paused; /* test_proxy_set_paused */
 };
 
 static int listen_on(int port)
@@ -71,7 +72,7 @@ static void *proxy_main(void *arg)
             n++;
         }
         for (int i = 0; i < MAX_PAIRS; i++) {
-            if (p->pairs[i][0] < 0)
+            if (p->pairs[i][0] < 0 || p->paused)
                 continue;
             for (int side = 0; side < 2; side++) {
                 fds[n].fd = p->pairs[i][side];
@@ -94,6 +95,10 @@ static void *proxy_main(void *arg)
                 int up, slot = -1;
                 if (c < 0)
                     continue;
+                if (!p->up) { /* down: the connection is closed at once */
+                    close(c);
+                    continue;
+                }
                 u.sun_family = AF_UNIX;
                 snprintf(u.sun_path, sizeof(u.sun_path), "%s", p->path);
                 up = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -110,8 +115,8 @@ static void *proxy_main(void *arg)
                 continue;
             }
             int i = map[k][0], side = map[k][1];
-            if (p->pairs[i][side] != fds[k].fd)
-                continue; /* closed meanwhile */
+            if (p->pairs[i][side] != fds[k].fd || p->paused)
+                continue; /* closed or paused meanwhile */
             ssize_t got = read(fds[k].fd, buf, sizeof(buf));
             if (got <= 0 || write(p->pairs[i][!side], buf, (size_t)got) != got) {
                 close(p->pairs[i][0]);
@@ -147,18 +152,22 @@ int test_proxy_port(const test_proxy_t *p)
     return p->port;
 }
 
+/* The listening socket stays open while down (new connections are closed at once): closed,
+ * its port could be handed out meanwhile as another connection's local port on this busy
+ * machine, and listening on it again would fail. */
 void test_proxy_set_up(test_proxy_t *p, bool up)
 {
     pthread_mutex_lock(&p->mu);
-    if (up && !p->up) {
-        p->lfd = listen_on(p->port);
-        p->up = p->lfd >= 0;
-    } else if (!up && p->up) {
-        close(p->lfd);
-        p->lfd = -1;
+    if (!up && p->up)
         close_all(p);
-        p->up = false;
-    }
+    p->up = up;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void test_proxy_set_paused(test_proxy_t *p, bool paused)
+{
+    pthread_mutex_lock(&p->mu);
+    p->paused = paused;
     pthread_mutex_unlock(&p->mu);
 }
 
