@@ -792,13 +792,16 @@ static void *hub_main(void *arg)
         bool global = false;
         cursor_t gfrom = {0, 0};
         struct timespec until;
+        bool timed_out = false;
 
         pthread_mutex_lock(&h->mu);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
         while (!h->wake && !h->stop)
-            if (pthread_cond_timedwait(&h->cv, &h->mu, &until) != 0)
+            if (pthread_cond_timedwait(&h->cv, &h->mu, &until) != 0) {
+                timed_out = true;
                 break;
+            }
         if (h->stop) {
             pthread_mutex_unlock(&h->mu);
             break;
@@ -822,7 +825,11 @@ static void *hub_main(void *arg)
             after[nfeeds++] = f->head;
         }
         h->dirty = NULL;
-        if (h->gdirty && h->nmulti > 0) {
+        /* The shared read stops below the oldest transaction in flight (pg_snapshot_xmin):
+         * events committed behind one that was still open when it last read are read by a
+         * later pass. That transaction may end without a NOTIFY of its own (a claim, a
+         * subscription save), so a quiet second reads again: the one-second fallback. */
+        if ((h->gdirty || timed_out) && h->nmulti > 0) {
             global = true;
             gfrom = h->ghead;
         }

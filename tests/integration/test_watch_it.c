@@ -543,6 +543,60 @@ static void watch_processes_late_commit_trap(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* Transaction A takes a transaction id and stays open, inserting no event; B inserts an event
+ * and commits. The shared read may not pass A's open id, so it reads nothing then; when A
+ * ends it sends no NOTIFY (it wrote no event: a claim, a subscription save). The reader must
+ * still get B (the hub's one-second fallback reads again), or it would wait for the next
+ * event of any process, which may never come. */
+static void watch_processes_quiet_commit_releases(void **state)
+{
+    harness_server_t s;
+    char pid[64], id1[64], filter[256], start_cursor[64];
+    Orchestrator__V1__WatchProcessesRequest req = ORCHESTRATOR__V1__WATCH_PROCESSES_REQUEST__INIT;
+    PGconn *ca, *cb;
+    PGresult *r;
+    cli_stream_t *w;
+    event_t *eb;
+    (void)state;
+
+    harness_server_start(&s, NULL, (const char *const[]){"--workers", "0", NULL});
+    product_id(&s, "node Cisco", pid);
+    start_node(&s, pid, "quiet-a", id1);
+    snprintf(filter, sizeof(filter), "process_id = \"%s\"", id1);
+    ca = pg_open(s.dbname);
+    cb = pg_open(s.dbname);
+    r = PQexec(ca, "SELECT coalesce(max(tx_id::text::bigint), 0)::text || ':' || "
+                   "coalesce(max(event_id), 0)::text FROM process_events");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    snprintf(start_cursor, sizeof(start_cursor), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    req.filter = filter;
+    req.after_cursor = start_cursor;
+    w = cli_stream_open(s.ch, PS "WatchProcesses", &req.base, 60000);
+    expect_nothing(w, 500, "before any synthetic event");
+
+    pg_ok(ca, "BEGIN");
+    pg_ok(ca, "SELECT pg_current_xact_id()"); /* an id, and no event */
+    pg_ok(cb, "BEGIN");
+    pg_insert_event(cb, id1, "1000001");
+    pg_ok(cb, "COMMIT");
+    expect_nothing(w, 1200, "while A's transaction is still open");
+    pg_ok(ca, "COMMIT"); /* no event, so no NOTIFY */
+    eb = expect_event(w, 5000);
+    assert_string_equal(eb->process_id, id1);
+    assert_int_equal(eb->sequence, 1000001);
+    {
+        cli_status_t st;
+        cli_stream_close(w, &st);
+        cli_status_cleanup(&st);
+    }
+    protobuf_c_message_free_unpacked(&eb->base, NULL);
+    PQfinish(ca);
+    PQfinish(cb);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 /* What a NOTIFY on orch_process_events carries (migration 0013): a statement that inserted
  * events names each process and its sequence range; one that inserted none sends nothing (an
  * empty payload means "read everything": every hub would read every feed). NOTIFYs arrive in
@@ -997,6 +1051,7 @@ int main(void)
         cmocka_unit_test(watch_to_completion_and_reconnect),
         cmocka_unit_test(watch_many_processes),
         cmocka_unit_test(watch_processes_late_commit_trap),
+        cmocka_unit_test(watch_processes_quiet_commit_releases),
         cmocka_unit_test(thousand_watchers),
         cmocka_unit_test(notify_names_what_was_inserted),
         cmocka_unit_test(metrics_after_a_workflow),
