@@ -278,8 +278,10 @@ static void pause_on_other_replica_stops_stretch(void **state)
     (void)state;
 
     env_reset();
+    /* The pause must land while l05 is held: 6 s leaves room for a loaded machine (at 2 s,
+     * a load of 15 let l05 commit and the stretch run on before the PauseEngine call). */
     setenv("ORCH_TEST_HOLD_STEP", "l05", 1);
-    setenv("ORCH_TEST_HOLD_MS", "2000", 1);
+    setenv("ORCH_TEST_HOLD_MS", "6000", 1);
     harness_server_start(&a, NULL, NULL);
     env_reset();
     harness_server_start(&b, a.dbname, (const char *const[]){"--workers", "0", NULL});
@@ -295,7 +297,7 @@ static void pause_on_other_replica_stops_stretch(void **state)
              "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_step_key = 'l05' "
              "AND lease_owner IS NULL AND running_step_key IS NULL AND runnable",
              id);
-    wait_scalar(a.dbname, 1, 10000, q);
+    wait_scalar(a.dbname, 1, 20000, q);
     msleep(300); /* were anything still to run, it would show by now */
     assert_int_equal(scalar(a.dbname,
                             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
