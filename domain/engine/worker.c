@@ -607,6 +607,36 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
         sctx.catalog = e->cfg.catalog;
         if (leaf->def->kind == ORCH_KIND_CALLBACK)
             new_callback_token(sctx.callback_token);
+        if (leaf->def->kind == ORCH_KIND_CALLBACK && leaf->def->task_type) {
+            /* A remote step: the task goes to a step worker (with the step's commit, in its
+             * unit of work), unless the step has a fall-back and no live worker serves the
+             * type. */
+            const orch_step_def_t *d = leaf->def;
+            orch_task_spec_t spec = {
+                .process_id = c->process_id,
+                .step_key = leaf->key,
+                .step_name = d->name,
+                .task_type = d->task_type,
+                .needs_secrets = d->needs_secrets,
+                .max_attempts = d->max_attempts > 0 ? d->max_attempts : 5,
+                .backoff_ms = d->backoff_ms > 0 ? d->backoff_ms : 1000,
+                .backoff_max_ms = d->backoff_max_ms > 0 ? d->backoff_max_ms : 300000,
+                .timeout_ms = d->callback_timeout_ms > 0 ? d->callback_timeout_ms : 600000,
+            };
+            bool created = false;
+            orch_error_init(&err);
+            if (st->ops->worker_task_create(tx, &spec, d->fn != NULL, &created, &err)) {
+                orch_warn("engine", "process %s: cannot write the task of step %s: %s",
+                          c->process_id, leaf->key, err.message);
+                st->ops->tx_rollback(tx);
+                give_back(e, c);
+                break;
+            }
+            sctx.remote = created;
+            if (created)
+                orch_debug("engine", "process %s: step %s goes to a worker of %s", c->process_id,
+                           leaf->key, d->task_type);
+        }
         orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, leaf->key,
                    c->retry_count);
         if (secrets)
@@ -641,7 +671,7 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
             give_back(e, c);
             break;
         }
-        if (o.step_status && strcmp(o.step_status, "awaiting_callback") == 0) {
+        if (o.step_status && strcmp(o.step_status, "awaiting_callback") == 0 && !sctx.remote) {
             orch_error_init(&err);
             if (st->ops->callback_create(tx, c->process_id, leaf->key, sctx.callback_token,
                                          leaf->def->callback_timeout_ms, &err)) {
@@ -934,6 +964,15 @@ static void *heartbeat_main(void *arg)
         else
             atomic_store(&e->paused, paused); /* in case a notification was lost */
         free(held);
+        if (!e->hooks.no_callback_sweep) {
+            int nfailed = 0;
+            orch_error_init(&err);
+            if (e->cfg.store->ops->worker_task_sweep(e->cfg.store, &ctx, &nfailed, &err))
+                orch_warn("engine", "worker task sweep failed: %s", err.message);
+            else if (nfailed)
+                orch_info("engine", "%d process%s failed: no worker answered in time", nfailed,
+                          nfailed == 1 ? "" : "es");
+        }
         if (!e->hooks.no_callback_sweep) {
             int nfailed = 0;
             orch_error_init(&err);
