@@ -307,11 +307,8 @@ static orch_err_t process_awaiting(orch_tx_t *tx, const char *task_id, const cha
 {
     orch_err_t rc = db__process_lock(tx, process_id, status, NULL, err);
     if (!rc && strcmp(status, "awaiting_callback") != 0) {
-        /* Aborted (say) while the worker worked: the task is over. */
-        (void)db_execp(tx->conn,
-                       "UPDATE worker_tasks SET status = 'cancelled', token_hash = NULL, "
-                       "lease_expires_time = NULL, end_time = now() WHERE task_id = $1",
-                       1, (const char *[]){task_id}, NULL, NULL);
+        /* Aborted (say) while the worker worked: the task is over (the heartbeat's sweep
+         * cancels it; this transaction is rolled back with the refusal). */
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "TASK_ATTEMPT_STALE",
                             "process %s is %s and no longer waits for task %s; the answer changes "
                             "nothing",

@@ -43,6 +43,7 @@ struct srv_workers {
     bool stopping;
     pthread_t thread;
     bool started;
+    bool hub_gone; /* the hub thread has exited (under mu) */
     int lease_ms, heartbeat_ms, poll_ms, max_result_bytes;
     char replica_id[37];
 };
@@ -157,7 +158,7 @@ static void *hub_main(void *arg)
 
     pthread_mutex_lock(&w->mu);
     while (!w->stopping) {
-        wsess_t **snap = NULL, **pp;
+        wsess_t **snap = NULL, **pp, *gone = NULL;
         size_t n = 0, cap = 0;
         struct timespec until;
 
@@ -176,15 +177,14 @@ static void *hub_main(void *arg)
                 break;
         }
         seen = w->wakeups;
-        /* Forget the closed sessions; take the open ones (referenced) in turn. */
+        /* Detach the closed sessions and take the open ones (referenced), in one pass under
+         * mu: only this thread frees sessions, so those taken stay until the next turn. */
         for (pp = &w->list; *pp;) {
             wsess_t *s = *pp;
             if (s->closed) {
                 *pp = s->next;
-                pthread_mutex_unlock(&w->mu);
-                sess_free(w, s);
-                pthread_mutex_lock(&w->mu);
-                pp = &w->list; /* the list may have changed */
+                s->next = gone;
+                gone = s;
                 continue;
             }
             if (n == cap) {
@@ -196,6 +196,11 @@ static void *hub_main(void *arg)
             pp = &s->next;
         }
         pthread_mutex_unlock(&w->mu);
+        while (gone) {
+            wsess_t *s = gone;
+            gone = s->next;
+            sess_free(w, s);
+        }
         /* Sessions take turns going first, so that workers of one type share the load. */
         for (size_t i = 0; i < n; i++) {
             wsess_t *s = snap[(i + turn) % n];
@@ -246,10 +251,27 @@ void srv_workers_stop(srv_workers_t *w)
     pthread_mutex_unlock(&w->mu);
     if (w->started)
         pthread_join(w->thread, NULL);
+    pthread_mutex_lock(&w->mu);
+    w->hub_gone = true; /* stream_closed frees sessions itself from now on */
+    pthread_mutex_unlock(&w->mu);
     w->started = false;
+    /* Sessions that closed after the hub's last turn: forgotten now, while the server (and
+     * so their calls) still exist. */
+    pthread_mutex_lock(&w->mu);
+    for (wsess_t **pp = &w->list; *pp;) {
+        wsess_t *s = *pp;
+        if (!s->closed) {
+            pp = &s->next;
+            continue;
+        }
+        *pp = s->next;
+        pthread_mutex_unlock(&w->mu);
+        sess_free(w, s);
+        pthread_mutex_lock(&w->mu);
+        pp = &w->list;
+    }
     /* The drain ends the streams next: other replicas stop counting these workers now (a
      * step with a fall-back runs it in process rather than wait for a worker that left). */
-    pthread_mutex_lock(&w->mu);
     for (wsess_t *s = w->list; s; s = s->next)
         if (!s->disconnected) {
             orch_error_t err;
@@ -266,11 +288,11 @@ void srv_workers_free(srv_workers_t *w)
     if (!w)
         return;
     srv_workers_stop(w);
+    /* Every stream ended with the server's drain (stream_closed freed its session after
+     * stop); one left here would be a call the server no longer has: only its memory goes. */
     while (w->list) {
         wsess_t *s = w->list;
         w->list = s->next;
-        s->disconnected = true;
-        srv_call_unref(s->call);
         free(s);
     }
     pthread_mutex_destroy(&w->mu);
@@ -396,7 +418,7 @@ static void stream_closed(srv_call_t *call)
         return;
     pthread_mutex_lock(&w->mu);
     s->closed = true;
-    if (w->stopping) {
+    if (w->hub_gone) {
         /* No hub to forget it: do it here (its row went at stop). */
         for (wsess_t **pp = &w->list; *pp; pp = &(*pp)->next)
             if (*pp == s) {
