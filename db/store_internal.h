@@ -227,7 +227,7 @@ orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
                                     const json_t *progress, int lease_ms, int64_t *lease_expires_us,
                                     orch_error_t *err);
 orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
-                                 orch_error_t *err);
+                                 json_t **served, orch_error_t *err);
 orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
 

@@ -86,9 +86,10 @@ orch_err_t db__worker_connect(orch_store_t *st, const orch_ctx_t *ctx, const cha
         goto out;
     // clang-format off
     rc = db_execp(c,
-                  "INSERT INTO step_workers (worker_id, identity, name, replica_id, task_types, "
-                  "capacity, expire_time) SELECT $1, $2, $3, $4, array(SELECT "
-                  "jsonb_array_elements_text($5::jsonb)), $6, now() + " MS("$7"),
+                  "WITH i AS (INSERT INTO step_workers (worker_id, identity, name, replica_id, "
+                  "task_types, capacity, expire_time) SELECT $1, $2, $3, $4, array(SELECT "
+                  "jsonb_array_elements_text($5::jsonb)), $6, now() + " MS("$7") " RETURNING 1) "
+                  "SELECT pg_notify('orch_engine', 'workers') FROM i",
                   7, (const char *[]){worker_id, identity, name, replica_id, ta, cap, ex}, NULL,
                   err);
     // clang-format on
@@ -529,7 +530,7 @@ out:
 }
 
 orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
-                                 orch_error_t *err)
+                                 json_t **served, orch_error_t *err)
 {
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
@@ -537,6 +538,7 @@ orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *n
     orch_err_t rc;
 
     *nfailed = 0;
+    *served = NULL;
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         return rc;
@@ -579,14 +581,18 @@ orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *n
         "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
         "  process_steps y WHERE y.process_id = u.process_id), 0) + 1, u.step_key, u.step_name, "
         "  'failed', u.state, u.last_error, 'engine' FROM u) "
-        "INSERT INTO process_events (process_id, sequence, kind, payload) "
-        "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "  'old_status', 'awaiting_callback', 'new_status', 'failed', 'reason', reason, "
-        "  'step_key', step_key) FROM u RETURNING 1",
+        "  'step_key', step_key) FROM u RETURNING 1) "
+        "SELECT (SELECT count(*) FROM e), (SELECT coalesce(jsonb_agg(DISTINCT t), '[]') FROM "
+        "  step_workers w, unnest(w.task_types) t WHERE w.expire_time > now())::text",
         &res, err);
     // clang-format on
-    if (!rc)
-        *nfailed = PQntuples(res);
+    if (!rc) {
+        *nfailed = atoi(PQgetvalue(res, 0, 0));
+        *served = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    }
     PQclear(res);
     db_pool_release(s->pool, c);
     return rc;

@@ -481,9 +481,11 @@ typedef struct orch_store_ops {
                                        int64_t *lease_expires_us, orch_error_t *err);
     /* Fails the processes whose task passed its deadline (WORKER_TASK_TIMEOUT) or whose
      * last attempt's lease ran out (WORKER_ATTEMPTS_EXHAUSTED), cancels the tasks of
-     * processes that moved on (aborted), forgets workers long expired. *nfailed: how many. */
+     * processes that moved on (aborted), forgets workers long expired. *nfailed: how many;
+     * *served: the task types live workers serve now, a JSON array of strings (caller
+     * decrefs). One round trip (the heartbeat's are counted). */
     orch_err_t (*worker_task_sweep)(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
-                                    orch_error_t *err);
+                                    json_t **served, orch_error_t *err);
     /* The open task of a process as {task_type, status, attempt, worker, create_us,
      * deadline_us, lease_us, progress_message, served}, or *out = NULL. tx may be NULL. */
     orch_err_t (*worker_task_pending)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
