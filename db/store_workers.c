@@ -580,7 +580,7 @@ orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *n
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
         "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
         "  process_steps y WHERE y.process_id = u.process_id), 0) + 1, u.step_key, u.step_name, "
-        "  'failed', u.state, u.last_error, 'engine' FROM u) "
+        "  'failed', u.state, u.last_error, 'engine' FROM u), "
         "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
         "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "  'old_status', 'awaiting_callback', 'new_status', 'failed', 'reason', reason, "
