@@ -20,7 +20,8 @@
 # 4 start latency (production durability, >= 1,000 samples a load), 5 streaming
 # (bench/watch_delay.sh), 6 footprint, 7 scaling curve, 8 long processes (bench_noop_100 and
 # bench_grow_100 vs bench_noop_10), 9 perf profile of the 1-replica run (installs Debian's
-# linux-perf when perf is missing). See bench/README.md.
+# linux-perf when perf is missing), 10 step workers (bench/workers.sh: a remote no-op step vs
+# an in-process one, steps/s with 1 and 4 Python workers). See bench/README.md.
 #
 # Starts (or reuses) a private PostgreSQL 15 cluster in --pg-dir (default
 # /tmp/orchestrator-bench-suite-pg, port 55434, fsync off), recreates its databases
@@ -35,7 +36,7 @@ BENCH=$ROOT/bench
 BUILD=$ROOT/build
 NOBUILD=0
 QUICK=0
-ONLY="1 2 3 4 5 6 7 8 9"
+ONLY="1 2 3 4 5 6 7 8 9 10"
 SAMPLES=""
 PGDIR=/tmp/orchestrator-bench-suite-pg
 PGPORT=55434
@@ -724,6 +725,14 @@ fi
 if [[ $DURABLE == on ]]; then
     say "durability: back to the cluster's own settings (ALTER SYSTEM RESET)"
     durability off
+fi
+
+# ---- 10. step workers (bench/workers.sh): remote vs in-process steps ------------------------
+if want 10; then
+    say "10. step workers: a remote no-op step vs an in-process one; steps/s with 1 and 4 Python workers"
+    if [[ $QUICK == 1 ]]; then W_ARGS=(30 100); else W_ARGS=(100 400); fi
+    "$BENCH/workers.sh" "$BUILD" "$PGDIR" "$PGPORT" "${W_ARGS[@]}" | tee "$WORK/workers.out"
+    while read -r key rest; do record "workers_$key" "$rest"; done <"$WORK/workers.out"
 fi
 
 # ---- report ---------------------------------------------------------------------------------

@@ -140,6 +140,19 @@ static void print_process(const ProtobufCMessage *m)
         if (*p->pending_callback->last_progress_message)
             printf("  last progress: %s\n", p->pending_callback->last_progress_message);
     }
+    if (p->pending_task) {
+        const Orchestrator__V1__PendingTask *pt = p->pending_task;
+        char c[64], d[64];
+        printf("\nWaiting for a step worker on step %s (task type %s) since %s (deadline %s)\n",
+               pt->step_key, pt->task_type, cli_ts(pt->create_time, c, sizeof(c)),
+               cli_ts(pt->deadline_time, d, sizeof(d)));
+        printf("  %s; attempt %d of %d\n", pt->waiting_reason, (int)pt->attempt,
+               (int)pt->max_attempts);
+        if (*pt->last_progress_message)
+            printf("  last progress: %s\n", pt->last_progress_message);
+        if (*pt->last_error_message)
+            printf("  last failure: %s\n", pt->last_error_message);
+    }
     if (p->n_steps) {
         printf("\nSteps:\n");
         const char *sh[] = {"STEP", "STATUS", "KIND", "STARTED", "ENDED", "BY", "ERROR"};

@@ -23,6 +23,7 @@ for f in server/services/*.c; do
             case "$flags" in
             *PUBLIC*) need="nobody (no token)" ;;
             *CALLBACK*) need="the step's callback token" ;;
+            *WORKER*) need=worker ;;
             *ADMIN*) need=admin ;;
             *OPERATOR*) need=operator ;;
             *READER*) need=reader ;;

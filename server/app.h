@@ -27,6 +27,8 @@ typedef struct srv_app {
     struct orch_engine *engine;
     /* The subscriptions this replica has served, encoded (domain/subcache.h); NULL = off. */
     struct orch_subcache *subcache;
+    /* Step workers' sessions and their hub thread (services/workers.c); NULL = none. */
+    struct srv_workers *workers;
 } srv_app_t;
 
 /* Health watchers: created before the server starts, freed after it stopped. */
@@ -48,6 +50,20 @@ void srv_watch_free(struct srv_watch *h);
 void srv_watch_stop(struct srv_watch *h);
 void srv_watch_notify(void *arg, const char *channel, const char *payload);
 int srv_watch_count(struct srv_watch *h);
+
+/* The step workers' hub (services/workers.c): started before the server, stopped before
+ * the drain (no more tasks sent; this replica's workers are forgotten) and freed after the
+ * server stopped. Tasks are claimed for a worker for lease_ms, renewed by its heartbeats
+ * (every heartbeat_ms; three missed end its stream); poll_ms bounds how late a lease that
+ * ran out is noticed; max_result_bytes caps an answer's state delta as JSON.
+ * srv_workers_notify is the LISTEN callback for orch_worker_tasks. */
+typedef struct srv_workers srv_workers_t;
+srv_workers_t *srv_workers_new(srv_app_t *app, const char *replica_id, int lease_ms,
+                               int heartbeat_ms, int poll_ms, int max_result_bytes);
+void srv_workers_stop(srv_workers_t *w); /* NULL ok */
+void srv_workers_free(srv_workers_t *w); /* NULL ok */
+void srv_workers_notify(void *arg, const char *channel, const char *payload);
+int srv_workers_count(srv_workers_t *w);
 
 /* Readiness may have changed (database, drain): tell every Watch stream whose status did. */
 void srv_health_publish(srv_app_t *app);

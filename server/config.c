@@ -102,6 +102,20 @@ static const opt_t opts[] = {
      "a replica whose heartbeat (every second) is older than this is lost: the live replicas "
      "take its processes over without waiting for the leases to expire",
      false},
+    {"worker-lease-ms", "ORCH_WORKER_LEASE_MS", T_INT, "30000", OFF(worker_lease_ms), 200, 3600000,
+     "lease of a task delivered to a step worker, renewed by its heartbeats; when it runs out "
+     "the task goes to another worker",
+     false},
+    {"worker-heartbeat-ms", "ORCH_WORKER_HEARTBEAT_MS", T_INT, "5000", OFF(worker_heartbeat_ms), 50,
+     600000, "how often step workers send heartbeats; three missed end the worker's stream", false},
+    {"worker-poll-ms", "ORCH_WORKER_POLL_MS", T_INT, "1000", OFF(worker_poll_ms), 10, 600000,
+     "how often the step-worker hub looks for tasks whose lease ran out or whose back-off "
+     "ended (new tasks wake it at once)",
+     false},
+    {"worker-max-result-bytes", "ORCH_WORKER_MAX_RESULT_BYTES", T_INT, "1048576",
+     OFF(worker_max_result_bytes), 1024, 67108864,
+     "a step worker's state delta as JSON, at most (more: INVALID_ARGUMENT RESULT_TOO_LARGE)",
+     false},
     {"tls-cert", "ORCH_TLS_CERT", T_STR, "", OFF(tls_cert), 0, 0,
      "PEM certificate chain for TLS on --listen (with --tls-key); unset: plaintext", false},
     {"tls-key", "ORCH_TLS_KEY", T_STR, "", OFF(tls_key), 0, 0, "PEM private key of --tls-cert",

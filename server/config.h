@@ -31,6 +31,11 @@ typedef struct srv_settings {
     int lease_ms;        /* process lease */
     int poll_ms;         /* idle workers' polling fallback */
     int replica_dead_ms; /* heartbeat age past which a replica is lost and taken over */
+    /* step workers (docs/WORKERS.md) */
+    int worker_lease_ms;         /* a delivered task's lease */
+    int worker_heartbeat_ms;     /* the heartbeat interval workers are told */
+    int worker_poll_ms;          /* how often the hub looks for leases that ran out */
+    int worker_max_result_bytes; /* an answer's state delta as JSON, at most */
     /* security (docs/SECURITY.md) */
     char *tls_cert;      /* PEM certificate chain; "" = plaintext */
     char *tls_key;       /* PEM private key */

@@ -503,6 +503,10 @@ int main(int argc, char **argv)
                                                           cfg.watch_backlog_bytes});
     db_listener_subscribe(listener, "orch_process_events", srv_watch_notify, app.watch);
     db_listener_subscribe(listener, "orch_subscription_events", srv_watch_notify, app.watch);
+    app.workers =
+        srv_workers_new(&app, engine ? orch_engine_replica_id(engine) : NULL, cfg.worker_lease_ms,
+                        cfg.worker_heartbeat_ms, cfg.worker_poll_ms, cfg.worker_max_result_bytes);
+    db_listener_subscribe(listener, "orch_worker_tasks", srv_workers_notify, app.workers);
     db_listener_start(listener);
 
     grpc_init();
@@ -541,6 +545,7 @@ int main(int argc, char **argv)
     srv_server_add_methods(srv, srv_schedule_methods);
     srv_server_add_methods(srv, srv_watch_methods);
     srv_server_add_methods(srv, srv_reflection_methods);
+    srv_server_add_methods(srv, srv_worker_methods);
     orch_error_init(&err);
     /* The health-only port first: once the main port answers, so does the probes' port (a
      * client that saw the main port serving never finds the other one closed). */
@@ -586,6 +591,7 @@ int main(int argc, char **argv)
     orch_engine_stop(engine);
     engine = NULL;
     srv_watch_stop(app.watch);
+    srv_workers_stop(app.workers);
     srv_server_shutdown(srv, cfg.grace_seconds * 1000);
     if (health_srv)
         srv_server_shutdown(health_srv, 1000);
@@ -599,10 +605,12 @@ out:
     orch_engine_stop(engine);
     srv_metrics_http_stop(metrics);
     srv_watch_stop(app.watch);
+    srv_workers_stop(app.workers);
     srv_server_free(srv);
     srv_server_free(health_srv);
     srv_health_free(app.health);
     srv_watch_free(app.watch); /* after the listener that calls into it */
+    srv_workers_free(app.workers);
     if (tls_creds)
         grpc_server_credentials_release(tls_creds);
     srv_auth_free(auth);

@@ -127,6 +127,9 @@ typedef struct orch_step_ctx {
     size_t nlinked;
     /* CALLBACK steps: the token to hand to the external system (only its hash is stored). */
     char callback_token[65];
+    /* Remote steps (ORCH_REMOTE_STEP): set by the engine when a step worker does this run;
+     * the step's fall-back action is not called then. */
+    bool remote;
 } orch_step_ctx_t;
 
 /* True once the step's time-out passed or the server is stopping. */
@@ -181,6 +184,11 @@ typedef struct orch_step_def {
      * every role). NULL = operator is enough. Set it with ORCH_INPUT_STEP_ROLE. */
     const char *required_role;
     const struct orch_branch_def *branches; /* PARALLEL: terminated by ORCH_BRANCHES_END */
+    /* A remote step (ORCH_REMOTE_STEP): a CALLBACK step whose work a step worker of this task
+     * type does ("network.push_config"; docs/WORKERS.md). fn is the in-process fall-back
+     * action run when no worker serves the type (NULL: the process waits for one, visibly). */
+    const char *task_type;
+    bool needs_secrets; /* the task carries the process's secret answers */
 } orch_step_def_t;
 
 /* One branch of a parallel step: a name ([a-z0-9_]+, unique in the step; the key its result
@@ -197,29 +205,29 @@ typedef struct orch_branch_def {
 #define ORCH_STEP(key, name, fn)                                                                   \
     {                                                                                              \
         (key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL,    \
-            NULL                                                                                   \
+            NULL, NULL, false                                                                      \
     }
 #define ORCH_RETRY_STEP(key, name, fn, max_attempts, backoff_ms, backoff_max_ms)                   \
     {                                                                                              \
         (key), (name), ORCH_KIND_RETRY, (fn), NULL, NULL, NULL, 0, (max_attempts), (backoff_ms),   \
-            (backoff_max_ms), NULL, NULL, 0, NULL, NULL                                            \
+            (backoff_max_ms), NULL, NULL, 0, NULL, NULL, NULL, false                               \
     }
 #define ORCH_CONDITIONAL(key, name, pred, condition, fn)                                           \
     {                                                                                              \
         (key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL,   \
-            NULL, 0, NULL, NULL                                                                    \
+            NULL, 0, NULL, NULL, NULL, false                                                       \
     }
 #define ORCH_GROUP(key, name, children)                                                            \
     {                                                                                              \
         (key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0,   \
-            NULL, NULL                                                                             \
+            NULL, NULL, NULL, false                                                                \
     }
 /* An input step: the process suspends with form; ResumeProcess validates the answers,
  * stores them with who gave them and deep-merges them into the state. */
 #define ORCH_INPUT_STEP(key, name, form)                                                           \
     {                                                                                              \
         (key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, NULL, \
-            NULL                                                                                   \
+            NULL, NULL, false                                                                      \
     }
 /* A callback step: action gets ctx->callback_token (hand it to the external system) and
  * returns ok (its changes merged; the process then waits in awaiting_callback until
@@ -227,23 +235,23 @@ typedef struct orch_branch_def {
 #define ORCH_CALLBACK_STEP(key, name, action, timeout_ms)                                          \
     {                                                                                              \
         (key), (name), ORCH_KIND_CALLBACK, (action), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL,     \
-            (timeout_ms), NULL, NULL                                                               \
+            (timeout_ms), NULL, NULL, NULL, false                                                  \
     }
 /* Parallel branches (see the top of this header). */
 #define ORCH_PARALLEL(key, name, branches)                                                         \
     {                                                                                              \
         (key), (name), ORCH_KIND_PARALLEL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0,      \
-            NULL, (branches)                                                                       \
+            NULL, (branches), NULL, false                                                          \
     }
 #define ORCH_DONE                                                                                  \
     {                                                                                              \
         "done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL,   \
-            NULL                                                                                   \
+            NULL, NULL, false                                                                      \
     }
 #define ORCH_ABORT_STEP                                                                            \
     {                                                                                              \
         "abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0,      \
-            NULL, NULL                                                                             \
+            NULL, NULL, NULL, false                                                                \
     }
 #define ORCH_STEPS_END                                                                             \
     {                                                                                              \
@@ -254,7 +262,35 @@ typedef struct orch_branch_def {
 #define ORCH_INPUT_STEP_ROLE(key, name, form, role)                                                \
     {                                                                                              \
         (key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0,       \
-            (role), NULL                                                                           \
+            (role), NULL, NULL, false                                                              \
+    }
+
+/* A remote step: a step worker serving task_type does the work (docs/WORKERS.md). The
+ * process waits in awaiting_callback, released, while a worker has the task; with no
+ * worker connected it waits visibly (GetProcess shows the task and that no worker serves
+ * its type) and goes on when one connects. Delivered at most 5 times (a worker that dies
+ * loses its task when its lease runs out), back-off 1 s doubling to 5 min after a
+ * retryable failure, 10 minutes for an answer. */
+#define ORCH_REMOTE_STEP(key, name, task_type)                                                     \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_CALLBACK, NULL, NULL, NULL, NULL, 0, 5, 1000, 300000, NULL, NULL, \
+            600000, NULL, NULL, (task_type), false                                                 \
+    }
+/* The same with an in-process fall-back: when no live worker serves task_type as the step
+ * starts, fallback runs as a CALLBACK step's action (authoring.h orch_step_sim_callback,
+ * say) and the step is an ordinary callback step for that run. timeout_ms: the answer's
+ * (and the callback's) time-out. */
+#define ORCH_REMOTE_STEP_FALLBACK(key, name, task_type, fallback, timeout_ms)                      \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_CALLBACK, (fallback), NULL, NULL, NULL, 0, 5, 1000, 300000, NULL, \
+            NULL, (timeout_ms), NULL, NULL, (task_type), false                                     \
+    }
+/* A remote step whose task carries the process's secret form answers (unmasked); others get
+ * them masked ("***"). */
+#define ORCH_REMOTE_STEP_SECRETS(key, name, task_type)                                             \
+    {                                                                                              \
+        (key), (name), ORCH_KIND_CALLBACK, NULL, NULL, NULL, NULL, 0, 5, 1000, 300000, NULL, NULL, \
+            600000, NULL, NULL, (task_type), true                                                  \
     }
 
 /* The standard steps the registry wraps around the author's (ORCHESTRATOR-CORE §2):

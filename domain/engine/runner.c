@@ -111,6 +111,17 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
         out->state = json_deep_copy(state);
         out->delta = json_object();
         return;
+    case ORCH_KIND_CALLBACK:
+        if (ctx->remote || !def->fn) {
+            /* A remote step given to a step worker: it waits for the worker's answer (the
+             * engine writes the task; the answer commits this step's success row). */
+            out->step_status = "awaiting_callback";
+            out->process_status = "awaiting_callback";
+            out->state = json_deep_copy(state);
+            out->delta = json_object();
+            return;
+        }
+        /* fall through - the callback action (a remote step's fall-back) */
     default:
         if (def->kind == ORCH_KIND_CONDITIONAL && !def->pred(state)) {
             orch_step_log(ORCH_LOG_INFO, ctx, "skipped: condition %s is false",

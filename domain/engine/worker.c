@@ -104,6 +104,11 @@ struct orch_engine {
      * either, so a worker whose stretch ended goes idle without one. Under mu. */
     unsigned empty_seen;
     int64_t empty_at_ms; /* 0 = no such claim */
+    /* The task types live step workers serve, as the heartbeat's sweep last read them (a
+     * JSON array; NULL before the first): a remote step with a fall-back runs it at once,
+     * without a round trip, when its type is not among them. Under served_mu. */
+    pthread_mutex_t served_mu;
+    json_t *served;
     test_hooks_t hooks;
 };
 
@@ -190,6 +195,15 @@ void orch_engine_notify(orch_engine_t *e, const char *payload)
         return;
     /* The pause switch travels as the payload (migration 0011); anything else, or a
      * reconnect (NULL), is a hint that work may be waiting. */
+    if (payload && strcmp(payload, "workers") == 0) {
+        /* A step worker connected somewhere (db/store_workers.c): until the next heartbeat
+         * reads the served task types again, the database decides. */
+        pthread_mutex_lock(&e->served_mu);
+        json_decref(e->served);
+        e->served = NULL;
+        pthread_mutex_unlock(&e->served_mu);
+        return;
+    }
     if (payload && strcmp(payload, "paused") == 0)
         atomic_store(&e->paused, true);
     else if (payload && strcmp(payload, "running") == 0)
@@ -313,6 +327,27 @@ static void new_callback_token(char out[65])
         if (*p != '-')
             out[n++] = *p;
     out[n] = '\0';
+}
+
+/* Does a live step worker serve type, as the heartbeat last saw? (true before the first
+ * heartbeat: the database decides then.) */
+static bool type_served(orch_engine_t *e, const char *type)
+{
+    bool yes = false;
+    size_t i;
+    json_t *v;
+    pthread_mutex_lock(&e->served_mu);
+    if (!e->served) {
+        yes = true;
+    } else {
+        json_array_foreach(e->served, i, v)
+        {
+            if (json_is_string(v) && strcmp(json_string_value(v), type) == 0)
+                yes = true;
+        }
+    }
+    pthread_mutex_unlock(&e->served_mu);
+    return yes;
 }
 
 /* ---- the group committer ----------------------------------------------------------------- */
@@ -607,6 +642,38 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
         sctx.catalog = e->cfg.catalog;
         if (leaf->def->kind == ORCH_KIND_CALLBACK)
             new_callback_token(sctx.callback_token);
+        if (leaf->def->kind == ORCH_KIND_CALLBACK && leaf->def->task_type) {
+            /* A remote step: the task goes to a step worker (with the step's commit, in its
+             * unit of work), unless the step has a fall-back and no live worker serves the
+             * type. */
+            const orch_step_def_t *d = leaf->def;
+            orch_task_spec_t spec = {
+                .process_id = c->process_id,
+                .step_key = leaf->key,
+                .step_name = d->name,
+                .task_type = d->task_type,
+                .needs_secrets = d->needs_secrets,
+                .max_attempts = d->max_attempts > 0 ? d->max_attempts : 5,
+                .backoff_ms = d->backoff_ms > 0 ? d->backoff_ms : 1000,
+                .backoff_max_ms = d->backoff_max_ms > 0 ? d->backoff_max_ms : 300000,
+                .timeout_ms = d->callback_timeout_ms > 0 ? d->callback_timeout_ms : 600000,
+            };
+            bool created = false;
+            orch_error_init(&err);
+            if (d->fn && !type_served(e, d->task_type)) {
+                /* No live worker serves it (as of the last heartbeat): the fall-back runs. */
+            } else if (st->ops->worker_task_create(tx, &spec, d->fn != NULL, &created, &err)) {
+                orch_warn("engine", "process %s: cannot write the task of step %s: %s",
+                          c->process_id, leaf->key, err.message);
+                st->ops->tx_rollback(tx);
+                give_back(e, c);
+                break;
+            }
+            sctx.remote = created;
+            if (created)
+                orch_debug("engine", "process %s: step %s goes to a worker of %s", c->process_id,
+                           leaf->key, d->task_type);
+        }
         orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, leaf->key,
                    c->retry_count);
         if (secrets)
@@ -641,7 +708,7 @@ static void run_stretch(orch_engine_t *e, int wi, job_t *j)
             give_back(e, c);
             break;
         }
-        if (o.step_status && strcmp(o.step_status, "awaiting_callback") == 0) {
+        if (o.step_status && strcmp(o.step_status, "awaiting_callback") == 0 && !sctx.remote) {
             orch_error_init(&err);
             if (st->ops->callback_create(tx, c->process_id, leaf->key, sctx.callback_token,
                                          leaf->def->callback_timeout_ms, &err)) {
@@ -934,6 +1001,23 @@ static void *heartbeat_main(void *arg)
         else
             atomic_store(&e->paused, paused); /* in case a notification was lost */
         free(held);
+        {
+            int nfailed = 0;
+            json_t *served = NULL;
+            orch_error_init(&err);
+            if (e->cfg.store->ops->worker_task_sweep(e->cfg.store, &ctx, &nfailed, &served, &err)) {
+                orch_warn("engine", "worker task sweep failed: %s", err.message);
+            } else {
+                if (nfailed)
+                    orch_info("engine", "%d process%s failed: no worker answered in time", nfailed,
+                              nfailed == 1 ? "" : "es");
+                pthread_mutex_lock(&e->served_mu);
+                json_decref(e->served);
+                e->served = json_is_array(served) ? json_incref(served) : json_array();
+                pthread_mutex_unlock(&e->served_mu);
+            }
+            json_decref(served);
+        }
         if (!e->hooks.no_callback_sweep) {
             int nfailed = 0;
             orch_error_init(&err);
@@ -971,6 +1055,7 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     e->gc_tail = &e->gc_queue;
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->gc_mu, NULL);
+    pthread_mutex_init(&e->served_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&e->cv, &ca);
@@ -989,6 +1074,7 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     if (rc) {
         pthread_mutex_destroy(&e->mu);
         pthread_mutex_destroy(&e->gc_mu);
+        pthread_mutex_destroy(&e->served_mu);
         pthread_cond_destroy(&e->cv);
         pthread_cond_destroy(&e->gc_cv);
         free(e->hostname);
@@ -1041,8 +1127,10 @@ void orch_engine_stop(orch_engine_t *e)
         orch_info("engine", "replica %s stopped; its leases are released", e->replica_id);
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->gc_mu);
+    pthread_mutex_destroy(&e->served_mu);
     pthread_cond_destroy(&e->cv);
     pthread_cond_destroy(&e->gc_cv);
+    json_decref(e->served);
     free(e->threads);
     free(e->holding);
     free(e->args);

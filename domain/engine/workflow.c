@@ -362,8 +362,14 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
                                   s->key);
         break;
     case ORCH_KIND_CALLBACK:
-        if (!s->fn)
+        /* A remote step needs no function: without a fall-back it waits for a worker. */
+        if (!s->fn && !s->task_type)
             goto nofn;
+        if (s->task_type && (!*s->task_type || strlen(s->task_type) > 255))
+            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                                  "workflow %s v%d: remote step %s has an empty or too long "
+                                  "task type",
+                                  d->name, d->version, s->key);
         break;
     case ORCH_KIND_PARALLEL:
         if (nested)

@@ -54,8 +54,10 @@ static orch_step_result_t edit_subscription(orch_step_ctx_t *ctx, const json_t *
     return r;
 }
 
-/* The configuration push: the simulated external system of authoring.h hands the token over;
- * the state records that the push was requested. Shared with create_node (node.c). */
+/* The configuration push: a remote step of task type "network.push_config" for nodes and
+ * ports (a step worker pushes it, docs/WORKERS.md); with no worker connected, and for the
+ * other products, the simulated external system of authoring.h hands the token over and the
+ * state records that the push was requested. Shared with create_node (node.c). */
 orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state)
 {
     orch_step_result_t r = orch_step_sim_callback(ctx, state);
@@ -276,7 +278,8 @@ static orch_step_result_t validate_subscription(orch_step_ctx_t *ctx, json_t *st
 
 static const orch_step_def_t modify_node_steps[] = {
     ORCH_STEP("update_node", "Update the node", update_node),
-    ORCH_CALLBACK_STEP("push_config", "Push the node configuration", orch_wf_push_config, 600000),
+    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
+                              orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_node_steps[] = {
@@ -519,7 +522,8 @@ static const orch_step_def_t create_port_steps[] = {
     ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims, 5, 500, 10000),
     ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm, 5, 500, 10000),
     ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the port configuration", orch_wf_push_config, 600000),
+    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the port configuration", "network.push_config",
+                              orch_wf_push_config, 600000),
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_create_port = {

@@ -272,7 +272,8 @@ static const orch_step_def_t create_node_v2_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
     ORCH_GROUP("allocate", "Allocate inventory and addresses", allocate_steps),
     ORCH_STEP("save_ids", "Store the inventory ids and addresses", save_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the node configuration", orch_wf_push_config, 600000),
+    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
+                              orch_wf_push_config, 600000),
     ORCH_STEP("activate_node", "Mark the node active", activate_node),
     ORCH_STEPS_END,
 };

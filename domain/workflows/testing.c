@@ -136,7 +136,7 @@ static orch_step_result_t hang(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t timeout_steps[] = {
     {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0, NULL,
-     NULL},
+     NULL, NULL, false},
     ORCH_DONE,
     ORCH_STEPS_END,
 };
@@ -366,6 +366,41 @@ const orch_workflow_def_t orch_wf_bench_noop_3 = {
     .is_task = true,
     .version = 1,
     .steps = noop_3_steps,
+};
+
+/* ---- remote steps (docs/WORKERS.md): test_remote waits for a step worker of test.remote
+ * (no fall-back); bench_remote_noop is bench_noop_3 with its second step remote, of type
+ * bench.noop (bench/workers.sh). ---------------------------------------------------------- */
+
+static const orch_step_def_t remote_steps[] = {
+    ORCH_REMOTE_STEP("work", "Remote work", "test.remote"),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_test_remote = {
+    .name = "test_remote",
+    .description = "Test task: one step a step worker of test.remote does",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = remote_steps,
+};
+
+static const orch_step_def_t remote_noop_steps[] = {
+    ORCH_STEP("n1", "No-op 1", noop),
+    ORCH_REMOTE_STEP("n2", "Remote no-op", "bench.noop"),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_bench_remote_noop = {
+    .name = "bench_remote_noop",
+    .description = "Benchmark task: bench_noop_3 with its second step done by a step worker",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = remote_noop_steps,
 };
 
 /* ---- test_parallel_secret: a branch's step reads the start form's secret ------------------ */
@@ -712,5 +747,6 @@ const orch_wf_entry_t orch_wf_testing_all[] = {
     ORCH_WF_ENTRY(orch_wf_test_parallel),     ORCH_WF_ENTRY(orch_wf_bench_noop_10),
     ORCH_WF_ENTRY(orch_wf_bench_noop_3),      ORCH_WF_ENTRY(orch_wf_test_parallel_secret),
     ORCH_WF_ENTRY(orch_wf_test_long_50),      ORCH_WF_ENTRY(orch_wf_bench_noop_100),
-    ORCH_WF_ENTRY(orch_wf_bench_grow_100),    {0},
+    ORCH_WF_ENTRY(orch_wf_bench_grow_100),    ORCH_WF_ENTRY(orch_wf_test_remote),
+    ORCH_WF_ENTRY(orch_wf_bench_remote_noop), {0},
 };

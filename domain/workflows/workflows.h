@@ -72,6 +72,10 @@ extern const orch_workflow_def_t orch_wf_test_long_50;
 /* bench_noop_100 (99 no-ops and done, state {}) and bench_grow_100 (each step adds about
  * 1 KiB to the state): a step's cost against the process's length (bench/run.sh). */
 extern const orch_workflow_def_t orch_wf_bench_noop_100;
+/* Remote steps: test_remote (one step of test.remote, no fall-back) and bench_remote_noop
+ * (bench_noop_3 with its second step of bench.noop). */
+extern const orch_workflow_def_t orch_wf_test_remote;
+extern const orch_workflow_def_t orch_wf_bench_remote_noop;
 extern const orch_workflow_def_t orch_wf_bench_grow_100;
 
 #endif

@@ -61,8 +61,12 @@ unsigned srv_auth_role_bits(const char *name)
 {
     if (!name)
         return 0;
+    /* An admin holds every role, the worker role too (tasks carry state and secrets that
+     * an admin may read anyway). A worker holds only its own: it reads nothing else. */
     if (strcmp(name, "admin") == 0)
-        return SRV_ROLE_ADMIN | SRV_ROLE_OPERATOR | SRV_ROLE_READER;
+        return SRV_ROLE_ADMIN | SRV_ROLE_OPERATOR | SRV_ROLE_READER | SRV_ROLE_WORKER;
+    if (strcmp(name, "worker") == 0)
+        return SRV_ROLE_WORKER;
     if (strcmp(name, "operator") == 0)
         return SRV_ROLE_OPERATOR | SRV_ROLE_READER;
     if (strcmp(name, "reader") == 0)
@@ -120,6 +124,8 @@ static bool add_role(const char *name, unsigned *bits, char *extra)
 /* The role a method needs: the highest of its flags, admin when it has none (fail closed). */
 static unsigned needed_role(unsigned flags)
 {
+    if (flags & SRV_ROLE_WORKER)
+        return SRV_ROLE_WORKER;
     if (flags & SRV_ROLE_ADMIN)
         return SRV_ROLE_ADMIN;
     if (flags & SRV_ROLE_OPERATOR)
@@ -131,7 +137,10 @@ static unsigned needed_role(unsigned flags)
 
 static const char *role_name(unsigned bit)
 {
-    return bit == SRV_ROLE_ADMIN ? "admin" : bit == SRV_ROLE_OPERATOR ? "operator" : "reader";
+    return bit == SRV_ROLE_WORKER     ? "worker"
+           : bit == SRV_ROLE_ADMIN    ? "admin"
+           : bit == SRV_ROLE_OPERATOR ? "operator"
+                                      : "reader";
 }
 
 orch_err_t srv_auth_authorize(unsigned method_flags, unsigned roles, const char *method,
@@ -149,6 +158,9 @@ orch_err_t srv_auth_authorize(unsigned method_flags, unsigned roles, const char 
         if (roles & bit)
             snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s", held[0] ? ", " : "",
                      role_name(bit));
+    if ((roles & SRV_ROLE_WORKER) && !(roles & SRV_ROLE_ADMIN))
+        snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s", held[0] ? ", " : "",
+                 "worker");
     return orch_error_set(err, ORCH_PERMISSION_DENIED, "MISSING_ROLE",
                           "%s needs the %s role; the token has: %s", method ? method : "this call",
                           role_name(need), held[0] ? held : "no role");
@@ -360,7 +372,7 @@ static orch_err_t parse_token_line(char *line, const char *path, int lineno, api
     if (!t->roles)
         return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,
                               "--api-tokens-file %s line %d: the roles '%s' hold none of admin, "
-                              "operator or reader",
+                              "operator, reader or worker",
                               path, lineno, role);
     if (strlen(name) >= sizeof(t->name))
         return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL,

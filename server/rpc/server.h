@@ -58,6 +58,7 @@ enum {
     SRV_ROLE_OPERATOR = 1 << 2,   /* start, resume, retry, abort workflows */
     SRV_ROLE_ADMIN = 1 << 3,      /* pause the engine, change products and schedules, ... */
     SRV_METHOD_CALLBACK = 1 << 4, /* authorised by a callback token in the request instead */
+    SRV_ROLE_WORKER = 1 << 5,     /* step workers: receive tasks (state, maybe secrets), answer */
 };
 
 /* One row of a service's dispatch table: adding an RPC is one row plus its handler. */

@@ -250,6 +250,39 @@ Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_proces
             pb->pending_callback = pc;
         }
         json_decref(cb);
+        cb = NULL;
+        orch_error_init(&e2);
+        if (!app->store->ops->worker_task_pending(app->store, NULL, srv_call_ctx(call), p->id, &cb,
+                                                  &e2) &&
+            cb) {
+            Orchestrator__V1__PendingTask *pt = NEW(a, Orchestrator__V1__PendingTask);
+            const char *type = orch_state_str(cb, "task_type", "");
+            const char *st = orch_state_str(cb, "status", "");
+            orchestrator__v1__pending_task__init(pt);
+            pt->step_key = orch_arena_strdup(a, orch_state_str(cb, "step_key", ""));
+            pt->task_type = orch_arena_strdup(a, type);
+            pt->status = orch_arena_strdup(a, st);
+            pt->attempt = (int32_t)orch_state_int(cb, "attempt", 0);
+            pt->max_attempts = (int32_t)orch_state_int(cb, "max_attempts", 0);
+            pt->worker = orch_arena_strdup(a, orch_state_str(cb, "worker", ""));
+            pt->served = orch_state_bool(cb, "served", false);
+            if (strcmp(st, "delivered") == 0)
+                pt->waiting_reason = orch_arena_printf(a, "worker %s runs it (attempt %d)",
+                                                       pt->worker, (int)pt->attempt);
+            else if (!pt->served)
+                pt->waiting_reason = orch_arena_printf(
+                    a, "no worker serving %s is connected; the process goes on when one is", type);
+            else
+                pt->waiting_reason = orch_arena_printf(a, "waiting for a free worker of %s", type);
+            pt->create_time = srv_codec_timestamp(a, orch_state_int(cb, "create_us", 0));
+            pt->deadline_time = srv_codec_timestamp(a, orch_state_int(cb, "deadline_us", 0));
+            pt->lease_expire_time = srv_codec_timestamp(a, orch_state_int(cb, "lease_us", 0));
+            pt->last_progress_message =
+                orch_arena_strdup(a, orch_state_str(cb, "progress_message", ""));
+            pt->last_error_message = orch_arena_strdup(a, orch_state_str(cb, "last_error", ""));
+            pb->pending_task = pt;
+        }
+        json_decref(cb);
     }
     return pb;
 }

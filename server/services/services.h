@@ -15,5 +15,7 @@ extern const srv_method_t srv_engine_methods[];
 extern const srv_method_t srv_schedule_methods[];
 extern const srv_method_t srv_watch_methods[];
 extern const srv_method_t srv_reflection_methods[];
+/* StepWorkerService (workers.c). */
+extern const srv_method_t srv_worker_methods[];
 
 #endif

@@ -29,7 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static const srv_method_t *const tables[] = {
     srv_health_methods,   srv_product_methods, srv_subscription_methods, srv_process_methods,
-    srv_workflow_methods, srv_engine_methods,  srv_watch_methods,
+    srv_workflow_methods, srv_engine_methods,  srv_watch_methods,        srv_worker_methods,
 };
 
 static const ProtobufCMessageDescriptor *inputs[256];

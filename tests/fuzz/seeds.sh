@@ -76,6 +76,14 @@ request watch-processes /orchestrator.v1.ProcessService/WatchProcesses $P/proces
     'filter: "is_task = false" after_cursor: "12345"'
 request list-workflows /orchestrator.v1.WorkflowService/ListWorkflows $P/workflows.proto \
     'page_size: 5 filter: "target = CREATE"'
+request stream-tasks /orchestrator.v1.StepWorkerService/StreamTasks $P/workers.proto \
+    'worker_name: "netbot-1" task_types: "network.push_config" task_types: "bench.noop" capacity: 4'
+request complete-task /orchestrator.v1.StepWorkerService/CompleteTask $P/workers.proto \
+    'task_id: "0b3f8a52-6c0e-4c8e-9d1f-3a2b1c0d9e8f" attempt_token: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+     state_delta { fields { key: "config_pushed" value { bool_value: true } } }'
+request fail-task /orchestrator.v1.StepWorkerService/FailTask $P/workers.proto \
+    'task_id: "0b3f8a52-6c0e-4c8e-9d1f-3a2b1c0d9e8f" attempt_token: "abc" retryable: true reason: "DEVICE_UNREACHABLE"
+     message: "ams-01 did not answer" details { fields { key: "tries" value { number_value: 3 } } }'
 
 # ---- fuzz_filter: filter text --------------------------------------------------------------------
 i=0

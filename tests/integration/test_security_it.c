@@ -913,7 +913,7 @@ static void refuses_bad_configuration(void **state)
                                                        "--api-tokens-file", p, NULL},
                                  out, sizeof(out)),
                      1);
-    assert_non_null(strstr(out, "hold none of admin, operator or reader"));
+    assert_non_null(strstr(out, "hold none of admin, operator, reader or worker"));
     write_file("bad-roles.txt", "0000000000000000000000000000000000000000000000000000000000000000"
                                 " operator,Change-Manager someone\n");
     assert_int_equal(harness_run((const char *const[]){harness_server_bin(), "--auth=on",

@@ -140,13 +140,22 @@ static void claims_at_fixed_times(void **state)
                             "\"roles\":[\"root\",\"admin\",3]}",
                             NOW, &id, &err),
                      ORCH_OK);
-    assert_int_equal(id.roles, SRV_ROLE_ADMIN | SRV_ROLE_OPERATOR | SRV_ROLE_READER);
+    /* An admin holds every role, the step workers' too. */
+    assert_int_equal(id.roles,
+                     SRV_ROLE_ADMIN | SRV_ROLE_OPERATOR | SRV_ROLE_READER | SRV_ROLE_WORKER);
     assert_int_equal(verify(a,
                             "{\"sub\":\"u\",\"aud\":\"orch\",\"exp\":1800000000,"
                             "\"roles\":\"reader\"}",
                             NOW, &id, &err),
                      ORCH_OK);
     assert_int_equal(id.roles, SRV_ROLE_READER);
+    /* A worker holds its own role only: it reads nothing else. */
+    assert_int_equal(verify(a,
+                            "{\"sub\":\"bot\",\"aud\":\"orch\",\"exp\":1800000000,"
+                            "\"roles\":\"worker\"}",
+                            NOW, &id, &err),
+                     ORCH_OK);
+    assert_int_equal(id.roles, SRV_ROLE_WORKER);
     srv_auth_free(a);
 }
 
