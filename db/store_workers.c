@@ -14,14 +14,6 @@
 #define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 #define MS(param) "(" param "::bigint * interval '1 millisecond')"
 
-void orch_worker_task_cleanup(orch_worker_task_t *t)
-{
-    if (!t)
-        return;
-    json_decref(t->state);
-    memset(t, 0, sizeof(*t));
-}
-
 static char *jtext(const json_t *j)
 {
     return json_dumps(j ? j : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
