@@ -3,7 +3,7 @@
  * the grpc-status-details-bin trailer. */
 #include "channel.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 

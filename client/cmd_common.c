@@ -4,7 +4,7 @@
 #include "cmd.h"
 #include "output.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "google/protobuf/struct.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 

@@ -1,10 +1,10 @@
 /* orchctl process ...: orchestrator.v1.ProcessService: start (with form pages), read, list,
  * the operator actions, callbacks, counts, and the WatchProcess / WatchProcesses streams. */
+#include "base/ctx.h"
 #include "cmd.h"
-#include "domain/ctx.h"
 #include "output.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "orchestrator/v1/processes.pb-c.h"
 
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #include "cmd.h"
 #include "output.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "google/protobuf/field_mask.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
 

@@ -6,7 +6,7 @@
 #include "cmd.h"
 #include "output.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "orchestrator/v1/products.pb-c.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
 #include "orchestrator/v1/workflows.pb-c.h"

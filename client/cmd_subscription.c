@@ -4,7 +4,7 @@
 #include "cmd.h"
 #include "output.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
 
 #include <grpc/status.h>

@@ -2,7 +2,7 @@
 #include "cmd.h"
 #include "output.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "orchestrator/v1/workflows.pb-c.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
 #include "cmd.h"
 #include "output.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 
 #include <errno.h>
 #include <grpc/status.h>

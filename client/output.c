@@ -2,7 +2,7 @@
  * through protobuf-c's field descriptors, so one function serves every message type. */
 #include "output.h"
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 
 #include <ctype.h>
 #include <inttypes.h>

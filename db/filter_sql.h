@@ -4,8 +4,8 @@
 #ifndef DB_FILTER_SQL_H
 #define DB_FILTER_SQL_H
 
+#include "base/errors.h"
 #include "db/sql.h"
-#include "domain/errors.h"
 
 typedef enum {
     DB_COL_TEXT,  /* = != < <= > >= and ":" (case-insensitive substring) */

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "db/pool.h"
-#include "domain/alloc.h"
-#include "domain/log.h"
 
 #define MAX_SUBS 16
 

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "domain/alloc.h"
-#include "domain/log.h"
+#include "base/alloc.h"
+#include "base/log.h"
 
 typedef struct {
     const char *name;

@@ -4,8 +4,8 @@
 #ifndef DB_MIGRATE_H
 #define DB_MIGRATE_H
 
+#include "base/errors.h"
 #include "db/pool.h"
-#include "domain/errors.h"
 
 typedef enum {
     DB_MIGRATE_AUTO,  /* apply pending migrations, then serve */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 
 /* The separator between a position's values, and the escape that lets a value hold it. */
 #define SEP '\x1f'

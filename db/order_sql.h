@@ -7,8 +7,8 @@
 
 #include <stdbool.h>
 
+#include "base/errors.h"
 #include "db/sql.h"
-#include "domain/errors.h"
 
 /* One sortable field of a list. */
 typedef struct db_sort_column {

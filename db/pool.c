@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "domain/alloc.h"
-#include "domain/log.h"
+#include "base/alloc.h"
+#include "base/log.h"
 
 static atomic_ulong statements_sent;
 static atomic_ulong round_trips;

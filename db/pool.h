@@ -7,8 +7,8 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "domain/ctx.h"
-#include "domain/errors.h"
+#include "base/ctx.h"
+#include "base/errors.h"
 
 typedef struct db_pool db_pool_t;
 

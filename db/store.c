@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/alloc.h"
 #include "db/store_internal.h"
-#include "domain/alloc.h"
 
 static void store_free(orch_store_t *st)
 {

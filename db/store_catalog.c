@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "db/store_internal.h"
-#include "domain/alloc.h"
 #include "domain/engine/lint.h"
-#include "domain/log.h"
 
 #define SYNC_LOCK_KEY "7318004190002"
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "db/filter_sql.h"
 #include "db/sql.h"
 #include "db/store_internal.h"
-#include "domain/alloc.h"
 
 #define EV_COLS                                                                                    \
     "e.process_id, e.sequence, e.kind, "                                                           \

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "db/store_internal.h"
-#include "domain/alloc.h"
 
 #define SETTLED "('completed', 'failed', 'api_unavailable', 'inconsistent_data', 'aborted')"
 #define FAILED "('failed', 'api_unavailable', 'inconsistent_data', 'aborted')"

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "db/filter_sql.h"
 #include "db/order_sql.h"
 #include "db/sql.h"
 #include "db/store_internal.h"
-#include "domain/alloc.h"
-#include "domain/log.h"
 #include "domain/page.h"
 
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"

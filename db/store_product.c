@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "db/store_internal.h"
-#include "domain/log.h"
 
 /* Replicas LISTEN on this channel and refresh their catalogue when it fires. */
 #define CATALOG_CHANNEL "orch_catalog"

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "db/filter_sql.h"
 #include "db/sql.h"
 #include "db/store_internal.h"
-#include "domain/alloc.h"
 #include "domain/page.h"
 
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"

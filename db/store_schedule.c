@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "db/filter_sql.h"
 #include "db/sql.h"
 #include "db/store_internal.h"
-#include "domain/alloc.h"
-#include "domain/log.h"
 #include "domain/page.h"
 #include "domain/schedule/cron.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "base/alloc.h"
 #include "filter.h"
 
 const char *const orch_event_filter_fields[] = {"process_id",      "status",      "workflow",

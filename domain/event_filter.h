@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 typedef struct orch_event_filter orch_event_filter_t;
 

@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "alloc.h"
+#include "base/alloc.h"
 
 #define FILTER_MAX_LEN 4096
 #define FILTER_MAX_DEPTH 32

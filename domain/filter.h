@@ -15,7 +15,7 @@
 
 #include <stdbool.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 typedef struct orch_filter orch_filter_t; /* opaque parsed filter */
 

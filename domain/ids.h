@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 #define ORCH_UUID_LEN 36
 

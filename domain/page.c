@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "base/alloc.h"
 
 /* A fixed key: every replica must accept every other replica's tokens, and the check only
  * has to catch edits, not forgeries (a forged position reveals nothing the caller could not

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 #define ORCH_PAGE_SIZE_DEFAULT 50
 #define ORCH_PAGE_SIZE_MAX 500

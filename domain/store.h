@@ -7,9 +7,9 @@
 
 #include <jansson.h>
 
+#include "base/ctx.h"
+#include "base/errors.h"
 #include "catalog/catalog.h"
-#include "ctx.h"
-#include "errors.h"
 #include "events.h"
 #include "process.h"
 #include "schedule/schedule.h"

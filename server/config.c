@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
-#include "domain/log.h"
+#include "base/alloc.h"
+#include "base/log.h"
 
 #ifndef ORCH_VERSION
 #define ORCH_VERSION "0.0.0"

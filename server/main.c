@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
+#include "base/metrics.h"
 #include "db/listen.h"
 #include "db/migrate.h"
 #include "db/pool.h"
@@ -19,8 +21,6 @@
 #include "domain/catalog/catalog.h"
 #include "domain/engine/lint.h"
 #include "domain/engine/worker.h"
-#include "domain/log.h"
-#include "domain/metrics.h"
 #include "domain/products/products.h"
 #include "domain/schedule/scheduler.h"
 #include "domain/subcache.h"

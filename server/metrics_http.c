@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
-#include "domain/metrics.h"
+#include "base/alloc.h"
+#include "base/metrics.h"
 
 struct srv_metrics_http {
     struct MHD_Daemon *daemon;

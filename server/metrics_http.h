@@ -3,7 +3,7 @@
 #ifndef SRV_METRICS_HTTP_H
 #define SRV_METRICS_HTTP_H
 
-#include "domain/errors.h"
+#include "base/errors.h"
 
 typedef struct srv_metrics_http srv_metrics_http_t;
 

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../alloc.h"
 #include "../filter.h"
 #include "../ids.h"
 #include "../page.h"
 #include "../store.h"
+#include "base/alloc.h"
 
 struct orch_catalog {
     orch_product_t *products;

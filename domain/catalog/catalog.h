@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../errors.h"
+#include "base/errors.h"
 
 typedef enum {
     ORCH_PRODUCT_STATUS_UNSPECIFIED = 0,

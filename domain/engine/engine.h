@@ -64,10 +64,10 @@
 #include <stdint.h>
 
 #include "../catalog/catalog.h"
-#include "../ctx.h"
-#include "../errors.h"
-#include "../log.h"
 #include "../store.h"
+#include "base/ctx.h"
+#include "base/errors.h"
+#include "base/log.h"
 
 /* ---- Step outcomes ------------------------------------------------------------------------ */
 

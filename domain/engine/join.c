@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/metrics.h"
 #include "domain/engine/join.h"
-#include "domain/log.h"
-#include "domain/metrics.h"
 
 void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c,
                        const orch_workflow_t *wf, const orch_leaf_t *leaf, const orch_process_t *p)

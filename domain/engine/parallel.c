@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "domain/engine/engine.h"
 
 bool orch_branch_settled(const char *status)

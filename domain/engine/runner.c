@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "domain/engine/engine.h"
 
 const orch_leaf_t *orch_runner_next(const orch_workflow_t *wf, const char *const *done,

@@ -17,12 +17,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
+#include "base/metrics.h"
 #include "domain/engine/join.h"
 #include "domain/engine/worker.h"
 #include "domain/forms/forms.h"
 #include "domain/ids.h"
-#include "domain/metrics.h"
 
 /* A stretch yields (to the back of the local list, keeping its lease) after this many
  * steps or milliseconds, whichever comes first, so that the processes claimed together do

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "domain/ids.h"
 
 #define MAX_SAFE 9007199254740992.0 /* 2^53 */

@@ -26,9 +26,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/ctx.h"
+#include "base/errors.h"
 #include "domain/catalog/catalog.h"
-#include "domain/ctx.h"
-#include "domain/errors.h"
 #include "domain/store.h"
 
 typedef enum {

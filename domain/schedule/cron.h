@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "domain/errors.h"
+#include "base/errors.h"
 
 typedef struct orch_cron {
     uint64_t minutes;          /* bit m: minute m (0-59) */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "domain/errors.h"
+#include "base/errors.h"
 
 typedef enum {
     ORCH_SCHEDULE_INTERVAL = 1,

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "domain/alloc.h"
-#include "domain/log.h"
+#include "base/alloc.h"
+#include "base/log.h"
 
 struct orch_scheduler {
     orch_store_t *store;

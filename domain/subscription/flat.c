@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../alloc.h"
+#include "base/alloc.h"
 #include "internal.h"
 
 /* Grows an array of n elements of size bytes so that one more fits (doubling). */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../alloc.h"
+#include "base/alloc.h"
 #include "internal.h"
 
 /* Keys of an instance object that are not fields or children. */

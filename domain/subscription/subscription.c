@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../alloc.h"
+#include "base/alloc.h"
 #include "internal.h"
 
 #define REASON_FOREIGN "BLOCK_OWNED_BY_OTHER_SUBSCRIPTION"

@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 #include "../catalog/catalog.h"
-#include "../errors.h"
 #include "../ids.h"
+#include "base/errors.h"
 
 /* Limits (the database's CHECKs, docs/SCHEMA.md). */
 #define ORCH_SUB_CUSTOMER_ID_MAX 255

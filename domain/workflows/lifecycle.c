@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "domain/engine/authoring.h"
 #include "domain/engine/engine.h"
 #include "domain/forms/forms.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "domain/engine/engine.h"
 #include "domain/products/products.h"
 #include "domain/workflows/tasks.h"

@@ -23,8 +23,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "domain/alloc.h"
-#include "domain/log.h"
+#include "base/alloc.h"
+#include "base/log.h"
 
 #define AUTH_FILE_MAX (1024 * 1024) /* no key or token file is larger */
 #define AUTH_TOKEN_MAX 8192         /* longest bearer token looked at */

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "domain/errors.h"
+#include "base/errors.h"
 #include "server/rpc/server.h"
 
 typedef struct srv_auth srv_auth_t;

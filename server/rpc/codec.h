@@ -7,8 +7,8 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
 
-#include "domain/arena.h"
-#include "domain/errors.h"
+#include "base/arena.h"
+#include "base/errors.h"
 #include <jansson.h>
 
 #include "google/protobuf/struct.pb-c.h"

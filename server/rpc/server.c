@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
-#include "domain/log.h"
-#include "domain/metrics.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/metrics.h"
 #include "server/rpc/codec.h"
 #include "server/rpc/status.h"
 

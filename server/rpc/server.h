@@ -13,9 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "domain/arena.h"
-#include "domain/ctx.h"
-#include "domain/errors.h"
+#include "base/arena.h"
+#include "base/ctx.h"
+#include "base/errors.h"
 
 typedef struct srv_server srv_server_t;
 typedef struct srv_call srv_call_t;

@@ -7,7 +7,7 @@
 #include <grpc/grpc.h>
 #include <grpc/status.h>
 
-#include "domain/errors.h"
+#include "base/errors.h"
 
 #define SRV_ERROR_DOMAIN "orchestrator.v1"
 

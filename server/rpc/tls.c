@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
-#include "domain/log.h"
+#include "base/alloc.h"
+#include "base/log.h"
 
 #define TLS_FILE_MAX (1024 * 1024)
 

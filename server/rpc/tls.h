@@ -5,7 +5,7 @@
 #ifndef SRV_TLS_H
 #define SRV_TLS_H
 
-#include "domain/errors.h"
+#include "base/errors.h"
 
 struct grpc_server_credentials;
 

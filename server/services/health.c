@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "server/app.h"
 #include "server/services/services.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "domain/ids.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
 #include "domain/engine/engine.h"
 #include "domain/engine/worker.h"
 #include "domain/forms/forms.h"

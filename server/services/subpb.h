@@ -3,7 +3,7 @@
 #ifndef SRV_SUBPB_H
 #define SRV_SUBPB_H
 
-#include "domain/arena.h"
+#include "base/arena.h"
 #include "domain/subscription/subscription.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
 

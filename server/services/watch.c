@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/metrics.h"
 #include "domain/event_filter.h"
 #include "domain/ids.h"
-#include "domain/log.h"
-#include "domain/metrics.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "domain/alloc.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/metrics.h"
 #include "domain/ids.h"
-#include "domain/log.h"
-#include "domain/metrics.h"
 #include "orchestrator/v1/workers.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"

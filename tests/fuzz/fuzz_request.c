@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/arena.h"
+#include "base/arena.h"
 #include "server/rpc/codec.h"
 #include "server/services/services.h"
 

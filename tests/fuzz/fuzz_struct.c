@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/arena.h"
+#include "base/arena.h"
 #include "server/rpc/codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -42,7 +42,7 @@
 
 #include <cmocka.h>
 
-#include "domain/arena.h"
+#include "base/arena.h"
 #include "harness.h"
 #include "orchestrator/v1/engine.pb-c.h"
 #include "orchestrator/v1/processes.pb-c.h"

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "domain/arena.h"
+#include "base/arena.h"
 #include "orch_kit.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"

@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "domain/arena.h"
+#include "base/arena.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "harness.h"
 #include "orchestrator/v1/engine.pb-c.h"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "domain/arena.h"
+#include "base/arena.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
