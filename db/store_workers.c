@@ -310,6 +310,31 @@ static orch_err_t process_awaiting(orch_tx_t *tx, const char *task_id, const cha
     return rc;
 }
 
+/* The delta a worker returned, as JSON text, with every key that holds a secret answer of
+ * the process masked, as the engine masks an in-process step's delta (worker.c): a worker
+ * that got the secrets (ORCH_REMOTE_STEP_SECRETS) and echoes one, or computes one under a
+ * secret's name, never puts it in the state, the audit row or an event. Sets *out (owned by
+ * the caller, freed with free()). */
+static orch_err_t masked_delta(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *process_id, const json_t *delta, char **out,
+                               orch_error_t *err)
+{
+    json_t *secrets = NULL, *copy = NULL;
+    orch_err_t rc = db__process_secrets_get(st, tx, ctx, process_id, &secrets, err);
+
+    if (rc)
+        return rc;
+    if (secrets && delta) {
+        copy = json_deep_copy(delta);
+        orch_assert(copy != NULL); /* jansson's only failure here is out of memory */
+        orch_json_mask_like(copy, secrets);
+    }
+    *out = jtext(copy ? copy : delta);
+    json_decref(copy);
+    json_decref(secrets);
+    return ORCH_OK;
+}
+
 orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
                                     const orch_task_answer_t *a, char *status, orch_error_t *err)
 {
@@ -317,7 +342,7 @@ orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
     PGresult *res = NULL;
     char pid[37], key[256];
     int attempt, maxa, bo, bomax;
-    char *delta = jtext(a->delta);
+    char *delta = NULL;
     orch_err_t rc;
 
     status[0] = '\0';
@@ -327,6 +352,8 @@ orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
     rc = task_lock(tx, a, pid, key, &attempt, &maxa, &bo, &bomax, err);
     if (!rc)
         rc = process_awaiting(tx, a->task_id, pid, status, err);
+    if (!rc)
+        rc = masked_delta(st, tx, ctx, pid, a->delta, &delta, err);
     if (rc)
         goto out;
     // clang-format off
@@ -444,13 +471,31 @@ orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
         if (delay > bomax)
             delay = bomax;
         snprintf(d, sizeof(d), "%lld", delay);
+        /* The failed attempt is audited like an in-process step's retryable failure: a
+         * 'waiting' step row with the error and the worker's identity, and its
+         * step_committed event; the process itself keeps waiting for the task. */
         // clang-format off
-        rc = db_execp(tx->conn,
-                      "UPDATE worker_tasks SET status = 'pending', token_hash = NULL, "
-                      "lease_expires_time = NULL, worker_id = NULL, last_error = $2::jsonb, "
-                      "available_time = now() + " MS("$3") " WHERE task_id = $1 "
-                      "RETURNING " US("available_time"),
-                      3, (const char *[]){a->task_id, les, d}, &res, err);
+        rc = db_execp(
+            tx->conn,
+            "WITH t AS (UPDATE worker_tasks SET status = 'pending', token_hash = NULL, "
+            "  lease_expires_time = NULL, worker_id = NULL, last_error = $2::jsonb, "
+            "  available_time = now() + " MS("$3") " WHERE task_id = $1 "
+            "  RETURNING process_id, step_key, step_name, available_time, "
+            "  $4 || coalesce('/' || worker_name, '') AS executed_by), "
+            "u AS (UPDATE processes p SET last_event_sequence = p.last_event_sequence + 1, "
+            "  update_time = now() FROM t WHERE p.process_id = t.process_id "
+            "  RETURNING p.process_id, p.last_event_sequence, p.state, t.step_key, t.step_name, "
+            "  t.executed_by), "
+            "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
+            "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
+            "  process_steps x WHERE x.process_id = u.process_id), 0) + 1, u.step_key, "
+            "  u.step_name, 'waiting', u.state, $2::jsonb, u.executed_by FROM u), "
+            "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+            "  SELECT process_id, last_event_sequence, 'step_committed', jsonb_build_object("
+            "  'step_key', step_key, 'name', step_name, 'status', 'waiting', 'state_delta', "
+            "  '{}'::jsonb, 'error', $2::jsonb) FROM u) "
+            "SELECT " US("available_time") " FROM t",
+            4, (const char *[]){a->task_id, les, d, a->executed_by}, &res, err);
         // clang-format on
         json_decref(le);
         free(les);

@@ -12,6 +12,8 @@ PostgreSQL. Short leases and heartbeats keep it quick. It shows:
   - two workers of one task type share the load and neither runs more than its capacity;
   - a remote step without a fall-back waits visibly (GetProcess pending_task) until a worker
     connects;
+  - a retryable failure is audited (a 'waiting' step row with the error, naming the worker,
+    and its event) and the next attempt completes the process;
   - bad input: an unknown task (NOT_FOUND), a stale token (FAILED_PRECONDITION), a payload
     over the size limit (INVALID_ARGUMENT), a caller without the worker role
     (PERMISSION_DENIED); both replicas stay SERVING.
@@ -295,6 +297,44 @@ class WorkersTest(unittest.TestCase):
         finally:
             w.stop()
         self.assertEqual(self.push_rows(pid, "work"), ["success netbot/py-late"])
+
+    def test_6_retryable_failure_is_audited(self):
+        # A retryable failure sends the task back to pending after the back-off (1 s): the
+        # failed attempt leaves a 'waiting' audit row naming the worker, with the error, and
+        # a step_committed event, as an in-process step's retryable failure does; the second
+        # attempt succeeds and the process completes.
+        from orchestrator_worker import StepFailed
+        calls = []
+
+        def flaky(state):
+            calls.append(1)
+            if len(calls) == 1:
+                raise StepFailed("DEVICE_BUSY", "the device is busy", retryable=True,
+                                 details={"try": 1})
+            return {"done_by": "flaky"}
+
+        pid = self.start_task("test_remote")
+        w = WorkerThread("py-flaky", flaky, task_type="test.remote")
+        try:
+            self.wait_completed(pid)
+        finally:
+            w.stop()
+        self.assertEqual(self.push_rows(pid, "work"),
+                         ["waiting netbot/py-flaky", "success netbot/py-flaky"])
+        self.assertEqual(psql(
+            f"SELECT error->>'reason' || ' ' || (error->'details'->>'try') FROM process_steps "
+            f"WHERE process_id = '{pid}' AND step_key = 'work' AND status = 'waiting'"),
+            "DEVICE_BUSY 1")
+        self.assertEqual(psql(
+            f"SELECT count(*) FROM process_events WHERE process_id = '{pid}' AND kind = "
+            f"'step_committed' AND payload->>'status' = 'waiting' AND "
+            f"payload->'error'->>'reason' = 'DEVICE_BUSY'"), "1")
+        # The event sequence has no gap and no repeat.
+        self.assertEqual(psql(
+            f"SELECT max(sequence) - min(sequence) + 1 = count(*) AND count(DISTINCT sequence) = "
+            f"count(*) FROM "
+            f"process_events WHERE process_id = '{pid}'"), "t")
+        self.assertEqual(len(calls), 2)
 
     def test_5_bad_input(self):
         import grpc
