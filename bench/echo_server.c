@@ -199,7 +199,14 @@ static grpc_slice read_file(const char *path)
     return s;
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+typedef struct echo_opts {
+    const char *listen, *methods[ECHO_MAX_METHODS];
+    bool hold[ECHO_MAX_METHODS]; /* --hold-method: held open without a word */
+    int nmethods, threads, slots;
+} echo_opts_t;
+
+static void parse_args(int argc, char **argv, echo_opts_t *o)
 {
     static const struct option lo[] = {{"listen", required_argument, NULL, 'l'},
                                        {"threads", required_argument, NULL, 't'},
@@ -208,58 +215,53 @@ int main(int argc, char **argv)
                                        {"method", required_argument, NULL, 'm'},
                                        {"hold-method", required_argument, NULL, 'H'},
                                        {NULL, 0, NULL, 0}};
-    const char *listen = NULL, *methods[ECHO_MAX_METHODS];
-    void *handles[ECHO_MAX_METHODS];
-    bool hold[ECHO_MAX_METHODS] = {false};
-    int nmethods = 0, threads = 8, slots = 8, c, sig;
-    worker_t *workers;
-    grpc_arg args[2];
-    grpc_channel_args chargs = {2, args};
-    grpc_server_credentials *creds;
-    sigset_t set;
+    int c;
 
+    memset(o, 0, sizeof(*o));
+    o->threads = 8;
+    o->slots = 8;
     reply = grpc_empty_slice();
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'l':
-            listen = optarg;
+            o->listen = optarg;
             break;
         case 't':
-            threads = atoi(optarg);
+            o->threads = atoi(optarg);
             break;
         case 's':
-            slots = atoi(optarg);
+            o->slots = atoi(optarg);
             break;
         case 'r':
             reply = read_file(optarg);
             break;
         case 'm':
-            if (nmethods == ECHO_MAX_METHODS)
-                die("too many --method");
-            methods[nmethods++] = optarg;
-            break;
         case 'H':
-            if (nmethods == ECHO_MAX_METHODS)
+            if (o->nmethods == ECHO_MAX_METHODS)
                 die("too many --method");
-            hold[nmethods] = true;
-            methods[nmethods++] = optarg;
+            o->hold[o->nmethods] = c == 'H';
+            o->methods[o->nmethods++] = optarg;
             break;
         default:
             die("usage: see the comment at the top of bench/echo_server.c");
         }
     }
-    if (!listen || threads < 1 || threads > 256 || slots < 1 || slots > 1024)
+    if (!o->listen || o->threads < 1 || o->threads > 256 || o->slots < 1 || o->slots > 1024)
         die("--listen is required; --threads 1..256, --slots 1..1024");
-    if (!nmethods)
-        methods[nmethods++] = "/orchestrator.v1.ProductService/GetProduct";
+    if (!o->nmethods)
+        o->methods[o->nmethods++] = "/orchestrator.v1.ProductService/GetProduct";
+}
 
-    /* Signals are taken by sigwait below, not by the gRPC threads. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+/* Creates and starts the server: one completion queue per worker, every method registered
+ * (handles[j] for methods[j]), listening on --listen. Returns the workers (threads not yet
+ * started). */
+static worker_t *start_server(const echo_opts_t *o, void **handles)
+{
+    grpc_arg args[2];
+    grpc_channel_args chargs = {2, args};
+    grpc_server_credentials *creds;
+    worker_t *workers;
 
-    grpc_init();
     /* The same channel arguments as orchestratord's defaults. */
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -268,58 +270,94 @@ int main(int argc, char **argv)
     args[1].key = GRPC_ARG_ALLOW_REUSEPORT;
     args[1].value.integer = 0;
     server = grpc_server_create(&chargs, NULL);
-    workers = calloc((size_t)threads, sizeof(*workers));
+    workers = calloc((size_t)o->threads, sizeof(*workers));
     if (!workers)
         die("out of memory");
-    for (int i = 0; i < threads; i++) {
+    for (int i = 0; i < o->threads; i++) {
         workers[i].cq = grpc_completion_queue_create_for_next(NULL);
         grpc_server_register_completion_queue(server, workers[i].cq, NULL);
     }
-    for (int j = 0; j < nmethods; j++) {
-        handles[j] = grpc_server_register_method(server, methods[j], NULL,
+    for (int j = 0; j < o->nmethods; j++) {
+        handles[j] = grpc_server_register_method(server, o->methods[j], NULL,
                                                  GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
         if (!handles[j])
             die("cannot register the method");
     }
     creds = grpc_insecure_server_credentials_create();
-    if (grpc_server_add_http2_port(server, listen, creds) <= 0)
+    if (grpc_server_add_http2_port(server, o->listen, creds) <= 0)
         die("cannot listen (address in use or invalid)");
     grpc_server_credentials_release(creds);
     grpc_server_start(server);
-    for (int i = 0; i < threads; i++) {
-        for (int j = 0; j < nmethods; j++) {
-            for (int k = 0; k < slots; k++) {
+    return workers;
+}
+
+/* Posts --slots request slots per method on each worker's queue, then starts its thread. */
+static void start_workers(const echo_opts_t *o, void *const *handles, worker_t *workers)
+{
+    for (int i = 0; i < o->threads; i++) {
+        int e;
+        for (int j = 0; j < o->nmethods; j++) {
+            for (int k = 0; k < o->slots; k++) {
                 slot_t *s = calloc(1, sizeof(*s));
                 if (!s)
                     die("out of memory");
                 s->tag = (tag_t){TAG_SLOT, s};
                 s->w = &workers[i];
                 s->method = handles[j];
-                s->hold = hold[j];
+                s->hold = o->hold[j];
                 slot_post(s);
             }
         }
-        pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+        e = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+        if (e) { /* exits: the workers already started are not joined */
+            fprintf(stderr, "orch-echo: cannot start worker thread %d: %s\n", i, strerror(e));
+            exit(2);
+        }
     }
-    printf("SERVING %s\n", listen);
-    fflush(stdout);
+}
 
-    sigwait(&set, &sig);
+/* Shuts the server down (cancelling the held calls), then drains and joins every worker. */
+static void stop_server(worker_t *workers, int threads)
+{
+    grpc_completion_queue *pluck;
+
     atomic_store(&stopping, true);
-    {
-        grpc_completion_queue *pluck = grpc_completion_queue_create_for_pluck(NULL);
-        grpc_server_shutdown_and_notify(server, pluck, &stopping);
-        grpc_server_cancel_all_calls(server);
-        grpc_completion_queue_pluck(pluck, &stopping, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-        grpc_completion_queue_shutdown(pluck);
-        grpc_completion_queue_destroy(pluck);
-    }
+    pluck = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_server_shutdown_and_notify(server, pluck, &stopping);
+    grpc_server_cancel_all_calls(server);
+    grpc_completion_queue_pluck(pluck, &stopping, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_completion_queue_shutdown(pluck);
+    grpc_completion_queue_destroy(pluck);
     grpc_server_destroy(server);
     for (int i = 0; i < threads; i++) {
         grpc_completion_queue_shutdown(workers[i].cq);
         pthread_join(workers[i].thread, NULL);
         grpc_completion_queue_destroy(workers[i].cq);
     }
+}
+
+int main(int argc, char **argv)
+{
+    echo_opts_t o;
+    void *handles[ECHO_MAX_METHODS];
+    worker_t *workers;
+    sigset_t set;
+    int sig;
+
+    parse_args(argc, argv, &o);
+    /* Signals are taken by sigwait below, not by the gRPC threads. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    grpc_init();
+    workers = start_server(&o, handles);
+    start_workers(&o, handles, workers);
+    printf("SERVING %s\n", o.listen);
+    fflush(stdout);
+    sigwait(&set, &sig);
+    stop_server(workers, o.threads);
     free(workers);
     grpc_slice_unref(reply);
     grpc_shutdown();

@@ -346,7 +346,7 @@ static void usage(void)
     exit(2);
 }
 
-int main(int argc, char **argv)
+static void parse_args(int argc, char **argv, opts_t *o)
 {
     static const struct option lo[] = {{"server", required_argument, NULL, 's'},
                                        {"calls", required_argument, NULL, 'n'},
@@ -368,72 +368,179 @@ int main(int argc, char **argv)
                                        {"staleness", required_argument, NULL, 'S'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-    opts_t o = {.server = "127.0.0.1:50051", .calls = 2000, .warmup = -1, .timeout_ms = 30000};
-    char f_customer[256], f_product[256], f_sp[256], f_field[256], f_cd[256];
-    char *deep_token = NULL;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (opt) {
         case 's':
-            o.server = optarg;
+            o->server = optarg;
             break;
         case 'n':
-            o.calls = atoi(optarg);
+            o->calls = atoi(optarg);
             break;
         case 'w':
-            o.warmup = atoi(optarg);
+            o->warmup = atoi(optarg);
             break;
         case 'o':
-            o.only = optarg;
+            o->only = optarg;
             break;
         case '1':
-            o.once = optarg;
+            o->once = optarg;
             break;
         case 'c':
-            o.customer = optarg;
+            o->customer = optarg;
             break;
         case 'p':
-            o.product = optarg;
+            o->product = optarg;
             break;
         case 'q':
-            o.node_name = optarg;
+            o->node_name = optarg;
             break;
         case 'l':
-            o.l2vpn_id = optarg;
+            o->l2vpn_id = optarg;
             break;
         case 'P':
-            o.port_id = optarg;
+            o->port_id = optarg;
             break;
         case 't':
-            o.timeout_ms = atoi(optarg);
+            o->timeout_ms = atoi(optarg);
             break;
         case 'N':
-            o.port_name = optarg;
+            o->port_name = optarg;
             break;
         case 'A':
-            o.alias = optarg;
+            o->alias = optarg;
             break;
         case 'D':
-            o.deep_pages = atoi(optarg);
+            o->deep_pages = atoi(optarg);
             break;
         case 'F':
-            o.fill = optarg;
+            o->fill = optarg;
             break;
         case 'T':
-            o.deep_token = optarg;
+            o->deep_token = optarg;
             break;
         case 'S':
-            o.staleness = optarg;
+            o->staleness = optarg;
             break;
         case 'k':
-            if (o.nchecks < (int)(sizeof(o.checks) / sizeof(o.checks[0])))
-                o.checks[o.nchecks++] = optarg;
+            if (o->nchecks < (int)(sizeof(o->checks) / sizeof(o->checks[0])))
+                o->checks[o->nchecks++] = optarg;
             break;
         default:
             usage();
         }
     }
+}
+
+/* The filters of the cases, built from the options (owned by whoever holds the cases). */
+typedef struct case_filters {
+    char customer[256], product[256], status_product[256], field[256], cd[256];
+} case_filters_t;
+
+enum { NCASES = 11, CASE_LIST_DEEP = 6 };
+
+static void make_cases(const opts_t *o, case_filters_t *f, bench_case_t cases[NCASES])
+{
+    snprintf(f->customer, sizeof(f->customer), "status = \"active\" AND customer_id = \"%s\"",
+             o->customer);
+    snprintf(f->product, sizeof(f->product), "product = \"%s\" AND status = \"active\"",
+             o->product);
+    snprintf(f->status_product, sizeof(f->status_product),
+             "status = \"active\" AND product = \"%s\"", o->product);
+    snprintf(f->field, sizeof(f->field), "field_value = \"%s\"", o->port_name ? o->port_name : "");
+    snprintf(f->cd, sizeof(f->cd), "customer_description = \"%s\"", o->alias ? o->alias : "");
+    const bench_case_t all[NCASES] = {
+        {.name = "list_customer",
+         .kind = KIND_LIST,
+         .filter = f->customer,
+         .order_by = "create_time"},
+        {.name = "list_product",
+         .kind = KIND_LIST,
+         .filter = f->product,
+         .order_by = "create_time"},
+        {.name = "get_l2vpn", .kind = KIND_GET, .id = o->l2vpn_id},
+        {.name = "get_port", .kind = KIND_GET, .id = o->port_id},
+        {.name = "search", .kind = KIND_LIST, .query = o->node_name, .order_by = "create_time"},
+        {.name = "list_first", .kind = KIND_LIST},
+        [CASE_LIST_DEEP] = {.name = "list_deep", .kind = KIND_LIST},
+        {.name = "list_status_product", .kind = KIND_LIST, .filter = f->status_product},
+        {.name = "search_default", .kind = KIND_LIST, .query = o->node_name},
+        {.name = "list_field", .kind = KIND_LIST, .filter = f->field},
+        {.name = "list_cd", .kind = KIND_LIST, .filter = f->cd},
+    };
+    memcpy(cases, all, sizeof(all));
+}
+
+/* Whether list_deep's page is needed: by --once list_deep or walk, or by the cases run. */
+static bool deep_page_needed(const opts_t *o)
+{
+    if (o->deep_token || o->deep_pages <= 0)
+        return false;
+    if (o->once)
+        return strcmp(o->once, "list_deep") == 0 || strcmp(o->once, "walk") == 0;
+    return !o->only || strcmp(o->only, "list_deep") == 0;
+}
+
+/* The deep page's token: walks the default listing --deep-pages pages once (not timed).
+ * Caller frees. */
+static char *walk_deep(cli_channel_t *ch, const opts_t *o)
+{
+    bench_case_t walk = {.name = "walk", .kind = KIND_LIST};
+    char *token = NULL;
+
+    for (int i = 0; i < o->deep_pages; i++) {
+        Orchestrator__V1__ListSubscriptionsResponse *l =
+            (Orchestrator__V1__ListSubscriptionsResponse *)call_once(ch, &walk, o->timeout_ms);
+        free(token);
+        token = strdup(l->next_page_token);
+        protobuf_c_message_free_unpacked(&l->base, NULL);
+        if (!token || !*token)
+            die("the listing ended after %d pages: fewer than --deep-pages", i + 1);
+        walk.page_token = token;
+    }
+    return token;
+}
+
+/* --once CASE: one call of that case, nothing else. */
+static void run_once(cli_channel_t *ch, bench_case_t *cases, const opts_t *o)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < NCASES; i++)
+        if (strcmp(cases[i].name, o->once) == 0) {
+            protobuf_c_message_free_unpacked(call_once(ch, &cases[i], o->timeout_ms), NULL);
+            any = true;
+        }
+    if (!any)
+        die("no case named '%s'", o->once);
+}
+
+/* Checks the seed, then times every case (or --only's) whose arguments were given. */
+static void run_all(cli_channel_t *ch, bench_case_t *cases, const opts_t *o)
+{
+    bool any = false;
+
+    check_seed(ch, cases, NCASES, o);
+    for (size_t i = 0; i < NCASES; i++) {
+        if ((o->only && strcmp(o->only, cases[i].name) != 0) || !case_ready(&cases[i], o))
+            continue;
+        run_case(ch, &cases[i], o);
+        any = true;
+    }
+    if (!any)
+        die("no case named '%s'", o->only);
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o = {.server = "127.0.0.1:50051", .calls = 2000, .warmup = -1, .timeout_ms = 30000};
+    case_filters_t filters;
+    bench_case_t cases[NCASES];
+    char *deep_token = NULL;
+    cli_channel_t *ch;
+
+    parse_args(argc, argv, &o);
     if (optind == argc && o.fill)
         return fill(&o);
     if (optind == argc && o.staleness && o.nchecks == 1 && o.calls >= 1)
@@ -443,81 +550,20 @@ int main(int argc, char **argv)
         usage();
     if (o.warmup < 0)
         o.warmup = o.calls / 10 < 20 ? 20 : o.calls / 10;
-
-    snprintf(f_customer, sizeof(f_customer), "status = \"active\" AND customer_id = \"%s\"",
-             o.customer);
-    snprintf(f_product, sizeof(f_product), "product = \"%s\" AND status = \"active\"", o.product);
-    snprintf(f_sp, sizeof(f_sp), "status = \"active\" AND product = \"%s\"", o.product);
-    snprintf(f_field, sizeof(f_field), "field_value = \"%s\"", o.port_name ? o.port_name : "");
-    snprintf(f_cd, sizeof(f_cd), "customer_description = \"%s\"", o.alias ? o.alias : "");
-    bench_case_t cases[] = {
-        {.name = "list_customer",
-         .kind = KIND_LIST,
-         .filter = f_customer,
-         .order_by = "create_time"},
-        {.name = "list_product", .kind = KIND_LIST, .filter = f_product, .order_by = "create_time"},
-        {.name = "get_l2vpn", .kind = KIND_GET, .id = o.l2vpn_id},
-        {.name = "get_port", .kind = KIND_GET, .id = o.port_id},
-        {.name = "search", .kind = KIND_LIST, .query = o.node_name, .order_by = "create_time"},
-        {.name = "list_first", .kind = KIND_LIST},
-        {.name = "list_deep", .kind = KIND_LIST},
-        {.name = "list_status_product", .kind = KIND_LIST, .filter = f_sp},
-        {.name = "search_default", .kind = KIND_LIST, .query = o.node_name},
-        {.name = "list_field", .kind = KIND_LIST, .filter = f_field},
-        {.name = "list_cd", .kind = KIND_LIST, .filter = f_cd},
-    };
-    size_t ncases = sizeof(cases) / sizeof(cases[0]);
-    cli_channel_t *ch = cli_channel_new(o.server, NULL);
-    bool any = false;
-
+    make_cases(&o, &filters, cases);
+    ch = cli_channel_new(o.server, NULL);
     if (!ch)
         die("cannot open a channel to %s", o.server);
-    /* The deep page's token: walk the default listing once (not timed). */
     if (o.deep_token)
-        cases[6].page_token = o.deep_token;
-    else if (o.deep_pages > 0 &&
-             (o.once ? strcmp(o.once, "list_deep") == 0 || strcmp(o.once, "walk") == 0
-                     : !o.only || strcmp(o.only, "list_deep") == 0)) {
-        bench_case_t walk = {.name = "walk", .kind = KIND_LIST};
-        for (int i = 0; i < o.deep_pages; i++) {
-            Orchestrator__V1__ListSubscriptionsResponse *l =
-                (Orchestrator__V1__ListSubscriptionsResponse *)call_once(ch, &walk, o.timeout_ms);
-            free(deep_token);
-            deep_token = strdup(l->next_page_token);
-            protobuf_c_message_free_unpacked(&l->base, NULL);
-            if (!deep_token || !*deep_token)
-                die("the listing ended after %d pages: fewer than --deep-pages", i + 1);
-            walk.page_token = deep_token;
-        }
-        cases[6].page_token = deep_token;
-        if (o.once && strcmp(o.once, "walk") == 0) { /* --once walk: print the token only */
-            printf("%s\n", deep_token);
-            free(deep_token);
-            cli_channel_free(ch);
-            return 0;
-        }
-    }
-    if (o.once) {
-        for (size_t i = 0; i < ncases; i++)
-            if (strcmp(cases[i].name, o.once) == 0) {
-                protobuf_c_message_free_unpacked(call_once(ch, &cases[i], o.timeout_ms), NULL);
-                any = true;
-            }
-        if (!any)
-            die("no case named '%s'", o.once);
-        cli_channel_free(ch);
-        free(deep_token);
-        return 0;
-    }
-    check_seed(ch, cases, ncases, &o);
-    for (size_t i = 0; i < ncases; i++) {
-        if ((o.only && strcmp(o.only, cases[i].name) != 0) || !case_ready(&cases[i], &o))
-            continue;
-        run_case(ch, &cases[i], &o);
-        any = true;
-    }
-    if (!any)
-        die("no case named '%s'", o.only);
+        cases[CASE_LIST_DEEP].page_token = o.deep_token;
+    else if (deep_page_needed(&o))
+        cases[CASE_LIST_DEEP].page_token = deep_token = walk_deep(ch, &o);
+    if (o.once && strcmp(o.once, "walk") == 0 && deep_token) /* print the token only */
+        printf("%s\n", deep_token);
+    else if (o.once)
+        run_once(ch, cases, &o);
+    else
+        run_all(ch, cases, &o);
     cli_channel_free(ch);
     free(deep_token);
     return 0;

@@ -210,8 +210,16 @@ static void phase(seed_t *S, long from, long to, const char *what)
     job_t jobs[64];
     double t0 = now_s();
     for (int t = 0; t < S->threads; t++) {
+        int e;
         jobs[t] = (job_t){S, from, to, t};
-        pthread_create(&th[t], NULL, worker, &jobs[t]);
+        e = pthread_create(&th[t], NULL, worker, &jobs[t]);
+        if (e) {
+            /* Thread t's share would be missing: stop (the threads already started are not
+             * joined; their open transactions roll back) and let --resume finish. */
+            fprintf(stderr, "sub_seed: cannot start thread %d: %s; run again with --resume\n", t,
+                    strerror(e));
+            exit(2);
+        }
     }
     bool joined[64] = {0};
     for (;;) {

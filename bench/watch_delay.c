@@ -583,7 +583,7 @@ static void wait_registered(int n)
     sleep(1);
 }
 
-int main(int argc, char **argv)
+static void parse_args(int argc, char **argv)
 {
     static const struct option lo[] = {{"server", required_argument, NULL, 's'},
                                        {"conninfo", required_argument, NULL, 'c'},
@@ -600,20 +600,7 @@ int main(int argc, char **argv)
                                        {"held", no_argument, NULL, 'h'},
                                        {"idle-only", no_argument, NULL, 'i'},
                                        {NULL, 0, NULL, 0}};
-    int c, nopen = 0;
-    cli_channel_t *ch = NULL;
-    char pid[64] = "", tag[64], (*ids)[64];
-    long rss0, rss1 = -1;
-    pthread_t lth, nth;
-    PGconn *listener, *notifier;
-    samples_t all = {0};
-    long events = 0;
-    bool failed = false;
-    int64_t deadline, cpu0, cpu1, t0, t1;
-    double q0, q1, rows0, rows1;
-    grpc_channel_credentials *creds;
-    grpc_arg arg = {GRPC_ARG_INTEGER, (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, {.integer = 1}};
-    grpc_channel_args chargs = {1, &arg};
+    int c;
 
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -672,34 +659,56 @@ int main(int argc, char **argv)
         die("--server, --conninfo, --server-pid and --watchers are required");
     if (O.mode != MODE_MIXED)
         O.multi = 0;
+}
+
+/* What a run measured, for its RESULT line. */
+typedef struct result {
+    long rss0, rss1;            /* server VmRSS before and after the watchers; rss1 -1 = not read */
+    int64_t cpu0, cpu1, t0, t1; /* server CPU time and wall clock around step 2 */
+    double q0, q1, rows0, rows1; /* the hub's queries and event rows around step 2 */
+    samples_t all;               /* every delivery delay */
+    long events;                 /* events delivered */
+    bool failed;
+} result_t;
+
+/* Creates the C channels, the stream and process tables, and the T poller threads with
+ * their completion queues. */
+static void setup_watchers(void)
+{
+    grpc_channel_credentials *creds;
+    grpc_arg arg = {GRPC_ARG_INTEGER, (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, {.integer = 1}};
+    grpc_channel_args chargs = {1, &arg};
 
     grpc_init();
     creds = grpc_insecure_credentials_create();
     channels = calloc((size_t)O.channels, sizeof(*channels));
-    for (int i = 0; i < O.channels; i++)
+    for (int i = 0; channels && i < O.channels; i++)
         channels[i] = grpc_channel_create(O.server, creds, &chargs);
     grpc_channel_credentials_release(creds);
     nstreams = O.watchers + O.multi;
     streams = calloc((size_t)nstreams, sizeof(*streams));
     pollers = calloc((size_t)O.threads, sizeof(*pollers));
-    ids = calloc((size_t)O.processes, sizeof(*ids));
-    process_ids = ids;
-    if (!channels || !streams || !pollers || !ids)
+    process_ids = calloc((size_t)O.processes, sizeof(*process_ids));
+    if (!channels || !streams || !pollers || !process_ids)
         die("out of memory");
     for (int t = 0; t < O.threads; t++) {
+        int e;
         pollers[t].cq = grpc_completion_queue_create_for_next(NULL);
-        pthread_create(&pollers[t].th, NULL, poll_main, &pollers[t]);
+        e = pthread_create(&pollers[t].th, NULL, poll_main, &pollers[t]);
+        if (e) /* exits: the pollers already started are not joined */
+            die("cannot start poller thread %d: %s", t, strerror(e));
     }
-    if (!O.idle_only) {
-        ch = cli_channel_new(O.server, NULL);
-        if (!ch)
-            die("cannot open a channel to %s", O.server);
-        product_id(ch, "node Cisco", pid);
-    }
+}
 
-    /* 1. Memory per idle watcher (WatchProcesses streams, or any streams with --idle-only:
-     * orch-echo holds them open without a word). */
-    rss0 = rss_kb(O.server_pid);
+/* Step 1: memory per idle watcher (WatchProcesses streams, or any streams with --idle-only:
+ * orch-echo holds them open without a word). --idle-only prints its RESULT and exits.
+ * Returns the number of streams opened. */
+static int measure_idle(result_t *r)
+{
+    int nopen = 0;
+
+    r->rss0 = rss_kb(O.server_pid);
+    r->rss1 = -1;
     if (O.mode == MODE_PROCESSES || O.idle_only) {
         for (; nopen < O.watchers; nopen++)
             open_watch_processes(&streams[nopen], nopen, "workflow = \"create_node\"");
@@ -708,73 +717,110 @@ int main(int argc, char **argv)
             wait_registered(nopen);
         else
             sleep(3);
-        rss1 = rss_kb(O.server_pid);
+        r->rss1 = rss_kb(O.server_pid);
         if (atomic_load(&watchers_done) > 0)
             die("a watcher ended while idle");
     }
     if (O.idle_only) {
         printf("RESULT idle watchers=%d channels=%d rss_before_kb=%ld rss_after_kb=%ld "
                "rss_per_watcher_bytes=%ld\n",
-               O.watchers, O.channels, rss0, rss1, (rss1 - rss0) * 1024 / O.watchers);
+               O.watchers, O.channels, r->rss0, r->rss1, (r->rss1 - r->rss0) * 1024 / O.watchers);
         fflush(stdout);
         _exit(0); /* the streams end with the connection */
     }
+    return nopen;
+}
+
+/* --mode mixed: the M WatchProcesses streams, live from now, so that every one counts from
+ * before the first process. */
+static void open_mixed(int nopen)
+{
     for (int m = 0; m < O.multi; m++, nopen++)
         open_watch_processes(&streams[nopen], nopen,
                              mixed_filters[m % (sizeof(mixed_filters) / sizeof(*mixed_filters))]);
     if (O.multi) {
-        /* Live from now: every stream counts from before the first process. */
         wait_opened(O.multi);
         wait_registered(O.multi);
     }
+}
 
-    /* 2 and 3. */
-    listener = pg_connect();
-    notifier = pg_connect();
-    pg_exec(listener, "LISTEN watch_delay_bench");
-    pthread_create(&lth, NULL, listen_main, listener);
-    pthread_create(&nth, NULL, notify_main, notifier);
-    cpu0 = cpu_us(O.server_pid);
-    q0 = metric_sum("orch_watch_queries_total");
-    rows0 = metric_sum("orch_watch_event_rows_total");
-    t0 = real_us();
+/* Step 3: the raw NOTIFY round trip, a listener and a notifier thread on connections of
+ * their own. */
+static void start_notify_probe(PGconn **listener, PGconn **notifier, pthread_t *lth, pthread_t *nth)
+{
+    int e;
+
+    *listener = pg_connect();
+    *notifier = pg_connect();
+    pg_exec(*listener, "LISTEN watch_delay_bench");
+    e = pthread_create(lth, NULL, listen_main, *listener);
+    if (e)
+        die("cannot start the listener thread: %s", strerror(e));
+    e = pthread_create(nth, NULL, notify_main, *notifier);
+    if (e) /* exits: the listener thread is not joined */
+        die("cannot start the notifier thread: %s", strerror(e));
+}
+
+/* Step 2: starts the P processes, one every gap, opening the WatchProcess streams of each;
+ * held, every stream from one snapshot once every process holds its step, and the memory
+ * and counters read then. */
+static void start_processes(cli_channel_t *ch, const char *pid, result_t *r)
+{
+    char tag[64];
+
+    r->cpu0 = cpu_us(O.server_pid);
+    r->q0 = metric_sum("orch_watch_queries_total");
+    r->rows0 = metric_sum("orch_watch_event_rows_total");
+    r->t0 = real_us();
     snprintf(tag, sizeof(tag), "%x", (unsigned)real_us());
     for (int k = 0; k < O.processes; k++) {
         char name[96];
         snprintf(name, sizeof(name), "wd-%s-%d-%d", tag, O.watchers, k);
-        start_node(ch, pid, name, ids[k]);
+        start_node(ch, pid, name, process_ids[k]);
         /* WatchProcess streams of a running process: every event after its creation
          * (sequence 1), opened at once; held (the server holds a step, see watch_delay.sh):
          * all of them from one snapshot, opened below. */
         if (O.mode != MODE_PROCESSES && !O.held)
             for (int i = k; i < O.watchers; i += O.processes)
-                open_watch_process(&streams[O.multi + i], O.multi + i, k, ids[k], 1);
+                open_watch_process(&streams[O.multi + i], O.multi + i, k, process_ids[k], 1);
         sleep_us((long)O.gap_ms * 1000);
     }
     if (O.mode != MODE_PROCESSES && O.held) {
         sleep(1); /* every process reached its held step */
         for (int i = 0; i < O.watchers; i++)
             open_watch_process(&streams[O.multi + i], O.multi + i, i % O.processes,
-                               ids[i % O.processes], 0);
+                               process_ids[i % O.processes], 0);
         wait_opened(nstreams);
         wait_registered(nstreams);
-        rss1 = rss_kb(O.server_pid);
+        r->rss1 = rss_kb(O.server_pid);
         /* Per event: the reads the events cost, not the opening of the streams. */
-        q0 = metric_sum("orch_watch_queries_total");
-        rows0 = metric_sum("orch_watch_event_rows_total");
+        r->q0 = metric_sum("orch_watch_queries_total");
+        r->rows0 = metric_sum("orch_watch_event_rows_total");
     }
-    deadline = real_us() + (int64_t)O.timeout_s * 1000000;
+}
+
+/* Waits (up to --timeout-s) for every stream to be complete, and reads the counters. */
+static void wait_complete(result_t *r)
+{
+    int64_t deadline = real_us() + (int64_t)O.timeout_s * 1000000;
+
     while (atomic_load(&watchers_done) < nstreams && real_us() < deadline)
         sleep_us(20000);
-    t1 = real_us();
-    cpu1 = cpu_us(O.server_pid);
-    q1 = metric_sum("orch_watch_queries_total");
-    rows1 = metric_sum("orch_watch_event_rows_total");
+    r->t1 = real_us();
+    r->cpu1 = cpu_us(O.server_pid);
+    r->q1 = metric_sum("orch_watch_queries_total");
+    r->rows1 = metric_sum("orch_watch_event_rows_total");
     if (atomic_load(&watchers_done) < nstreams) {
         fprintf(stderr, "watch_delay: only %d of %d watchers were complete in %d s\n",
                 atomic_load(&watchers_done), nstreams, O.timeout_s);
-        failed = true;
+        r->failed = true;
     }
+}
+
+/* Cancels every stream, stops the pollers and gathers their delays, then the probe. */
+static void stop_all_threads(result_t *r, PGconn *listener, PGconn *notifier, pthread_t lth,
+                             pthread_t nth)
+{
     atomic_store(&stop_all, true);
     for (int i = 0; i < nstreams; i++)
         if (streams[i].call)
@@ -783,71 +829,112 @@ int main(int argc, char **argv)
         grpc_completion_queue_shutdown(pollers[t].cq);
         pthread_join(pollers[t].th, NULL);
         for (size_t i = 0; i < pollers[t].delay.n; i++)
-            add(&all, pollers[t].delay.v[i]);
-        events += pollers[t].events;
-        failed = failed || pollers[t].failed;
+            add(&r->all, pollers[t].delay.v[i]);
+        r->events += pollers[t].events;
+        r->failed = r->failed || pollers[t].failed;
         free(pollers[t].delay.v);
     }
     pthread_join(lth, NULL);
     pthread_join(nth, NULL);
     PQfinish(listener);
     PQfinish(notifier);
-    qsort(all.v, all.n, sizeof(*all.v), cmp64);
+    qsort(r->all.v, r->all.n, sizeof(*r->all.v), cmp64);
     qsort(notify_rt.v, notify_rt.n, sizeof(*notify_rt.v), cmp64);
-    {
-        /* Every watcher of a process (every WatchProcesses stream) must have received the
-         * same events: missing = what each one lacks against the one of its group that
-         * received most. distinct = the events there were to deliver. */
-        long *per = calloc((size_t)O.processes + 1, sizeof(*per)), missing = 0, distinct = 0;
-        for (int i = 0; i < nstreams; i++) {
-            long *m = &per[streams[i].group + 1];
-            *m = streams[i].received > *m ? streams[i].received : *m;
-        }
-        for (int i = 0; i < nstreams; i++) {
-            long lack = per[streams[i].group + 1] - streams[i].received;
-            if (lack)
-                fprintf(stderr,
-                        "watch_delay: watcher %d (%s %d) got %ld events, its group's best %ld "
-                        "(last sequence %lld)\n",
-                        i, streams[i].group < 0 ? "WatchProcesses" : "process", streams[i].group,
-                        streams[i].received, per[streams[i].group + 1],
-                        (long long)streams[i].last_seq);
-            for (int k = 0; lack && streams[i].count && k < O.processes; k++)
-                if (streams[i].count[k] != streams[0].count[k] || k < 2)
-                    fprintf(stderr, "watch_delay:   process %d %s: %d events (watcher 0: %d)\n", k,
-                            process_ids[k], streams[i].count[k], streams[0].count[k]);
-            missing += lack;
-        }
-        if (O.mode == MODE_PROCESSES)
-            distinct = per[0];
-        else
-            for (int k = 0; k < O.processes; k++)
-                distinct += per[k + 1];
-        if (missing)
-            failed = true;
-        printf("RESULT mode=%s watchers=%d multi=%d channels=%d processes=%d distinct_events=%ld "
-               "delivered=%ld missing=%ld watch_p50_us=%lld watch_p99_us=%lld watch_max_us=%lld "
-               "notify_n=%zu notify_p50_us=%lld notify_p99_us=%lld rss_before_kb=%ld "
-               "rss_after_kb=%ld rss_per_watcher_bytes=%ld server_cpu_us=%lld "
-               "cpu_ns_per_delivery=%lld hub_queries=%.0f hub_rows=%.0f "
-               "queries_per_event_x100=%lld wall_ms=%lld ok=%d\n",
-               O.mode == MODE_PROCESSES ? "processes"
-               : O.mode == MODE_PROCESS ? "process"
-                                        : "mixed",
-               O.watchers, O.multi, O.channels, O.processes, distinct, events, missing,
-               (long long)pct(&all, 50), (long long)pct(&all, 99),
-               (long long)(all.n ? all.v[all.n - 1] : -1), notify_rt.n,
-               (long long)pct(&notify_rt, 50), (long long)pct(&notify_rt, 99), rss0, rss1,
-               rss1 >= 0 ? (rss1 - rss0) * 1024 / O.watchers : -1, (long long)(cpu1 - cpu0),
-               events ? (long long)((cpu1 - cpu0) * 1000 / events) : -1, q0 >= 0 ? q1 - q0 : -1,
-               rows0 >= 0 ? rows1 - rows0 : -1,
-               q0 >= 0 && distinct ? (long long)((q1 - q0) * 100 / (double)distinct) : -1,
-               (long long)((t1 - t0) / 1000), failed ? 0 : 1);
-        free(per);
+}
+
+/* Every watcher of a process (every WatchProcesses stream) must have received the same
+ * events: *missing = what each one lacks against the one of its group that received most
+ * (each lack reported on stderr); returns the distinct events there were to deliver. */
+static long count_missing(long *missing)
+{
+    long *per = calloc((size_t)O.processes + 1, sizeof(*per)), distinct = 0;
+
+    if (!per)
+        die("out of memory");
+    *missing = 0;
+    for (int i = 0; i < nstreams; i++) {
+        long *m = &per[streams[i].group + 1];
+        *m = streams[i].received > *m ? streams[i].received : *m;
     }
-    free(all.v);
+    for (int i = 0; i < nstreams; i++) {
+        long lack = per[streams[i].group + 1] - streams[i].received;
+        if (lack)
+            fprintf(stderr,
+                    "watch_delay: watcher %d (%s %d) got %ld events, its group's best %ld "
+                    "(last sequence %lld)\n",
+                    i, streams[i].group < 0 ? "WatchProcesses" : "process", streams[i].group,
+                    streams[i].received, per[streams[i].group + 1], (long long)streams[i].last_seq);
+        for (int k = 0; lack && streams[i].count && k < O.processes; k++)
+            if (streams[i].count[k] != streams[0].count[k] || k < 2)
+                fprintf(stderr, "watch_delay:   process %d %s: %d events (watcher 0: %d)\n", k,
+                        process_ids[k], streams[i].count[k], streams[0].count[k]);
+        *missing += lack;
+    }
+    if (O.mode == MODE_PROCESSES)
+        distinct = per[0];
+    else
+        for (int k = 0; k < O.processes; k++)
+            distinct += per[k + 1];
+    free(per);
+    return distinct;
+}
+
+static void print_result(result_t *r, long distinct, long missing)
+{
+    samples_t *all = &r->all;
+    long long cpu = (long long)(r->cpu1 - r->cpu0);
+
+    printf("RESULT mode=%s watchers=%d multi=%d channels=%d processes=%d distinct_events=%ld "
+           "delivered=%ld missing=%ld watch_p50_us=%lld watch_p99_us=%lld watch_max_us=%lld "
+           "notify_n=%zu notify_p50_us=%lld notify_p99_us=%lld rss_before_kb=%ld "
+           "rss_after_kb=%ld rss_per_watcher_bytes=%ld server_cpu_us=%lld "
+           "cpu_ns_per_delivery=%lld hub_queries=%.0f hub_rows=%.0f "
+           "queries_per_event_x100=%lld wall_ms=%lld ok=%d\n",
+           O.mode == MODE_PROCESSES ? "processes"
+           : O.mode == MODE_PROCESS ? "process"
+                                    : "mixed",
+           O.watchers, O.multi, O.channels, O.processes, distinct, r->events, missing,
+           (long long)pct(all, 50), (long long)pct(all, 99),
+           (long long)(all->n ? all->v[all->n - 1] : -1), notify_rt.n,
+           (long long)pct(&notify_rt, 50), (long long)pct(&notify_rt, 99), r->rss0, r->rss1,
+           r->rss1 >= 0 ? (r->rss1 - r->rss0) * 1024 / O.watchers : -1, cpu,
+           r->events ? cpu * 1000 / r->events : -1, r->q0 >= 0 ? r->q1 - r->q0 : -1,
+           r->rows0 >= 0 ? r->rows1 - r->rows0 : -1,
+           r->q0 >= 0 && distinct ? (long long)((r->q1 - r->q0) * 100 / (double)distinct) : -1,
+           (long long)((r->t1 - r->t0) / 1000), r->failed ? 0 : 1);
+}
+
+int main(int argc, char **argv)
+{
+    cli_channel_t *ch = NULL;
+    char pid[64] = "";
+    pthread_t lth, nth;
+    PGconn *listener, *notifier;
+    result_t r = {0};
+    long distinct, missing;
+    int nopen;
+
+    parse_args(argc, argv);
+    setup_watchers();
+    if (!O.idle_only) {
+        ch = cli_channel_new(O.server, NULL);
+        if (!ch)
+            die("cannot open a channel to %s", O.server);
+        product_id(ch, "node Cisco", pid);
+    }
+    nopen = measure_idle(&r);
+    open_mixed(nopen);
+    start_notify_probe(&listener, &notifier, &lth, &nth);
+    start_processes(ch, pid, &r);
+    wait_complete(&r);
+    stop_all_threads(&r, listener, notifier, lth, nth);
+    distinct = count_missing(&missing);
+    if (missing)
+        r.failed = true;
+    print_result(&r, distinct, missing);
+    free(r.all.v);
     free(notify_rt.v);
     cli_channel_free(ch);
     fflush(stdout);
-    _exit(failed ? 2 : 0); /* the streams were cancelled; the channels end with the process */
+    _exit(r.failed ? 2 : 0); /* the streams were cancelled; the channels end with the process */
 }

@@ -368,7 +368,7 @@ static void print_dot(FILE *f, const Orchestrator__V1__WorkflowGraph *g,
             server_conditions = true;
     /* The edges as drawn: a group's successor follows its last child, not the group's
      * header. */
-    from = calloc(g->n_edges ? g->n_edges : 1, sizeof(*from));
+    from = orch_calloc(g->n_edges ? g->n_edges : 1, sizeof(*from));
     for (size_t i = 0; i < g->n_edges; i++) {
         const gedge_t *e = g->edges[i];
         const gnode_t *src = graph_node(g, e->source_node_id);

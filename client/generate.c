@@ -276,16 +276,9 @@ static void check_steps(gen_t *g, const char *target, const json_t *steps)
     }
 }
 
-static void check_spec(gen_t *g)
+/* The product's names: its module name, product type and tag. */
+static void check_names(gen_t *g)
 {
-    const json_t *wfs;
-    size_t i;
-    json_t *b, *p;
-
-    if (!json_is_object(g->spec)) {
-        problem(g, "(top)", "the design is a JSON object");
-        return;
-    }
     g->name = str_member(g, g->spec, "name", "(top)", true, NULL);
     if (g->name && (!is_ident(g->name, false) || strlen(g->name) > 40))
         problem(g, "name",
@@ -296,46 +289,58 @@ static void check_spec(gen_t *g)
     if (g->title && !is_ident(g->title, true))
         problem(g, "product_type", "'%s' must be letters, digits and _", g->title);
     g->tag = str_member(g, g->spec, "tag", "(top)", true, NULL);
+}
+
+/* One block: its name, its fields, and its children (the blocks they name, also of the
+ * example catalogue, are the catalogue's to check). */
+static void check_block(gen_t *g, size_t i, const json_t *b)
+{
+    char where[64];
+    const json_t *fields = json_object_get(b, "fields");
+    size_t k;
+    json_t *f, *c;
+
+    snprintf(where, sizeof(where), "blocks[%zu]", i);
+    if (!json_is_object(b)) {
+        problem(g, where, "a block is an object");
+        return;
+    }
+    if (!is_ident(str_member(g, b, "name", where, true, ""), true))
+        problem(g, where, "a block name is letters, digits and _ (e.g. FirewallBlock)");
+    if (!json_is_array(fields) || !json_array_size(fields))
+        problem(g, where, "\"fields\" lists at least one field");
+    json_array_foreach(fields, k, f)
+    {
+        char fw[96];
+        snprintf(fw, sizeof(fw), "blocks[%zu].fields[%zu]", i, k);
+        check_field(g, f, fw, false);
+    }
+    json_array_foreach(json_object_get(b, "children"), k, c)
+    {
+        char cw[96];
+        snprintf(cw, sizeof(cw), "blocks[%zu].children[%zu]", i, k);
+        str_member(g, c, "name", cw, true, NULL);
+        str_member(g, c, "block", cw, true, NULL);
+        if (json_object_get(c, "min") && !json_is_integer(json_object_get(c, "min")))
+            problem(g, cw, "\"min\" is an integer");
+        if (json_object_get(c, "max") && !json_is_integer(json_object_get(c, "max")))
+            problem(g, cw, "\"max\" is an integer");
+    }
+}
+
+/* The blocks, then the root block (the first unless named) and its fields. false when
+ * there are no blocks or no such root: the rest of the checks need them. */
+static bool check_blocks(gen_t *g)
+{
+    size_t i;
+    json_t *b;
+
     g->blocks = json_object_get(g->spec, "blocks");
     if (!json_is_array(g->blocks) || !json_array_size(g->blocks)) {
         problem(g, "blocks", "at least one product block is required");
-        return;
+        return false;
     }
-    json_array_foreach(g->blocks, i, b)
-    {
-        char where[64];
-        const json_t *fields = json_object_get(b, "fields");
-        size_t k;
-        json_t *f, *c;
-        snprintf(where, sizeof(where), "blocks[%zu]", i);
-        if (!json_is_object(b)) {
-            problem(g, where, "a block is an object");
-            continue;
-        }
-        if (!is_ident(str_member(g, b, "name", where, true, ""), true))
-            problem(g, where, "a block name is letters, digits and _ (e.g. FirewallBlock)");
-        if (!json_is_array(fields) || !json_array_size(fields))
-            problem(g, where, "\"fields\" lists at least one field");
-        json_array_foreach(fields, k, f)
-        {
-            char fw[96];
-            snprintf(fw, sizeof(fw), "blocks[%zu].fields[%zu]", i, k);
-            check_field(g, f, fw, false);
-        }
-        json_array_foreach(json_object_get(b, "children"), k, c)
-        {
-            char cw[96];
-            const char *blk;
-            snprintf(cw, sizeof(cw), "blocks[%zu].children[%zu]", i, k);
-            str_member(g, c, "name", cw, true, NULL);
-            blk = str_member(g, c, "block", cw, true, NULL);
-            if (json_object_get(c, "min") && !json_is_integer(json_object_get(c, "min")))
-                problem(g, cw, "\"min\" is an integer");
-            if (json_object_get(c, "max") && !json_is_integer(json_object_get(c, "max")))
-                problem(g, cw, "\"max\" is an integer");
-            (void)blk; /* other blocks, also of the example catalogue: the catalogue checks */
-        }
-    }
+    json_array_foreach(g->blocks, i, b) check_block(g, i, b);
     g->root_block =
         str_member(g, g->spec, "root_block", "(top)", false,
                    json_string_value(json_object_get(json_array_get(g->blocks, 0), "name")));
@@ -347,8 +352,17 @@ static void check_spec(gen_t *g)
     }
     if (!g->root_fields) {
         problem(g, "root_block", "'%s' is not one of the blocks", g->root_block);
-        return;
+        return false;
     }
+    return true;
+}
+
+/* The products: a name each, and fixed inputs of lower-case names and text values. */
+static void check_products(gen_t *g)
+{
+    size_t i;
+    json_t *p;
+
     g->products = json_object_get(g->spec, "products");
     if (!json_is_array(g->products) || !json_array_size(g->products))
         problem(g, "products", "at least one product is required");
@@ -365,7 +379,13 @@ static void check_spec(gen_t *g)
         json_object_foreach((json_t *)fi, k, v) if (!json_is_string(v) || !is_ident(k, false))
             problem(g, where, "fixed input '%s': a lower-case name with a text value", k);
     }
-    wfs = json_object_get(g->spec, "workflows");
+}
+
+/* The workflows of each target: their steps, and their form pages of root block fields. */
+static void check_workflows(gen_t *g)
+{
+    const json_t *wfs = json_object_get(g->spec, "workflows");
+
     if (wfs && !json_is_object(wfs))
         problem(g, "workflows", "an object with create, modify, terminate, validate");
     for (size_t t = 0; targets[t]; t++) {
@@ -389,45 +409,67 @@ static void check_spec(gen_t *g)
         }
         json_decref(pages);
     }
-    /* A required field must be set before set_status_active, which follows the author's
-     * steps: only the create form sets fields in generated code. */
+}
+
+/* A required field must be set before set_status_active, which follows the author's
+ * steps: only the create form sets fields in generated code. */
+static void check_required_on_create(gen_t *g)
+{
+    json_t *pages = pages_of(g, "create"), *f;
+    size_t fi;
+
+    json_array_foreach(g->root_fields, fi, f)
     {
-        json_t *pages = pages_of(g, "create"), *f;
-        size_t fi;
-        json_array_foreach(g->root_fields, fi, f)
-        {
-            const char *n = json_string_value(json_object_get(f, "name"));
-            bool on_form = false;
-            size_t pi, ni;
-            json_t *page, *name;
-            if (!n || !json_is_true(json_object_get(f, "required")))
-                continue;
-            json_array_foreach(pages, pi, page) json_array_foreach(
-                page, ni, name) if (json_is_string(name) && strcmp(json_string_value(name), n) == 0)
-                on_form = true;
-            if (!on_form) {
-                char where[96];
-                snprintf(where, sizeof(where), "%s.fields[%zu]", g->root_block, fi);
-                problem(g, where,
-                        "'%s' is required (set once the subscription is active) but not on the "
-                        "create form: put it on a create page, or make it not required until a "
-                        "step of yours sets it",
-                        n);
-            }
+        const char *n = json_string_value(json_object_get(f, "name"));
+        bool on_form = false;
+        size_t pi, ni;
+        json_t *page, *name;
+        if (!n || !json_is_true(json_object_get(f, "required")))
+            continue;
+        json_array_foreach(pages, pi, page) json_array_foreach(
+            page, ni, name) if (json_is_string(name) && strcmp(json_string_value(name), n) == 0)
+            on_form = true;
+        if (!on_form) {
+            char where[96];
+            snprintf(where, sizeof(where), "%s.fields[%zu]", g->root_block, fi);
+            problem(g, where,
+                    "'%s' is required (set once the subscription is active) but not on the "
+                    "create form: put it on a create page, or make it not required until a "
+                    "step of yours sets it",
+                    n);
         }
-        json_decref(pages);
     }
-    if (json_object_get(g->spec, "migration") &&
-        (!json_is_array(json_object_get(g->spec, "migration")) ||
-         !json_array_size(json_object_get(g->spec, "migration"))))
+    json_decref(pages);
+}
+
+/* The module's own tables: a list of non-empty SQL statements. */
+static void check_migration(gen_t *g)
+{
+    const json_t *m = json_object_get(g->spec, "migration");
+    size_t mi;
+    json_t *stmt;
+
+    if (m && (!json_is_array(m) || !json_array_size(m)))
         problem(g, "migration", "a list of SQL statements (the module's own tables)");
-    {
-        size_t mi;
-        json_t *stmt;
-        json_array_foreach(json_object_get(g->spec, "migration"), mi,
-                           stmt) if (!json_is_string(stmt) || !*json_string_value(stmt))
-            problem(g, "migration", "statement %zu is not a non-empty string", mi);
+    json_array_foreach(m, mi, stmt) if (!json_is_string(stmt) || !*json_string_value(stmt))
+        problem(g, "migration", "statement %zu is not a non-empty string", mi);
+}
+
+/* Checks the whole design, printing every problem found (counted in g->errors); the checks that
+ * need blocks and a root block stop when those are missing. */
+static void check_spec(gen_t *g)
+{
+    if (!json_is_object(g->spec)) {
+        problem(g, "(top)", "the design is a JSON object");
+        return;
     }
+    check_names(g);
+    if (!check_blocks(g))
+        return;
+    check_products(g);
+    check_workflows(g);
+    check_required_on_create(g);
+    check_migration(g);
 }
 
 /* ---- catalog.c --------------------------------------------------------------------------------
@@ -439,71 +481,84 @@ static const char *desc_of(const json_t *o, const char *dflt)
     return d && *d ? d : dflt;
 }
 
-static void gen_catalog(gen_t *g, buf_t *b)
+/* The choices of each field that has them, as a NULL-terminated array. */
+static void gen_block_choices(buf_t *b, size_t i, const json_t *blk)
 {
-    size_t i, k;
-    json_t *blk, *f, *p, *c;
+    size_t k, j;
+    json_t *f, *ch;
 
-    bprintf(b,
-            "/* " MARKER " from %s: the catalogue of the %s module\n"
-            " * (domain/products/products.h). Re-running the generator rewrites this file "
-            "while its\n * first line says GENERATED; delete that line to own it. */\n",
-            g->spec_file, g->name);
-    bprintf(b, "#include \"domain/products/products.h\"\n\n");
-    json_array_foreach(g->blocks, i, blk)
+    json_array_foreach(json_object_get(blk, "fields"), k, f)
     {
-        json_array_foreach(json_object_get(blk, "fields"), k, f)
+        const json_t *choices = json_object_get(f, "choices");
+        if (!choices)
+            continue;
+        bprintf(b, "static const char *const block%zu_%s_choices[] = {", i,
+                json_string_value(json_object_get(f, "name")));
+        json_array_foreach(choices, j, ch)
         {
-            const json_t *choices = json_object_get(f, "choices");
-            size_t j;
-            json_t *ch;
-            if (!choices)
-                continue;
-            bprintf(b, "static const char *const block%zu_%s_choices[] = {", i,
-                    json_string_value(json_object_get(f, "name")));
-            json_array_foreach(choices, j, ch)
-            {
-                bstr(b, json_string_value(ch));
-                bprintf(b, ", ");
-            }
-            bprintf(b, "NULL};\n");
+            bstr(b, json_string_value(ch));
+            bprintf(b, ", ");
         }
-        bprintf(b, "static const orch_field_def_t block%zu_fields[] = {\n", i);
-        json_array_foreach(json_object_get(blk, "fields"), k, f)
-        {
-            const char *n = json_string_value(json_object_get(f, "name"));
-            bprintf(b, "    {");
-            bstr(b, n);
-            bprintf(b, ", %s, %s, false, ",
-                    catalog_types[type_index(json_string_value(json_object_get(f, "type")))],
-                    json_is_true(json_object_get(f, "required")) ? "true" : "false");
-            bstr(b, desc_of(f, n));
-            if (json_object_get(f, "choices"))
-                bprintf(b, ", block%zu_%s_choices},\n", i, n);
-            else
-                bprintf(b, ", NULL},\n");
-        }
-        bprintf(b, "    {0},\n};\n");
-        if (json_array_size(json_object_get(blk, "children"))) {
-            bprintf(b, "static const orch_child_def_t block%zu_children[] = {\n", i);
-            json_array_foreach(json_object_get(blk, "children"), k, c)
-            {
-                json_int_t mn = json_is_integer(json_object_get(c, "min"))
-                                    ? json_integer_value(json_object_get(c, "min"))
-                                    : 1;
-                json_int_t mx = json_is_integer(json_object_get(c, "max"))
-                                    ? json_integer_value(json_object_get(c, "max"))
-                                    : 1;
-                bprintf(b, "    {");
-                bstr(b, json_string_value(json_object_get(c, "name")));
-                bprintf(b, ", ");
-                bstr(b, json_string_value(json_object_get(c, "block")));
-                bprintf(b, ", %lld, %lld, %s},\n", (long long)mn, (long long)mx,
-                        json_is_true(json_object_get(c, "foreign")) ? "true" : "false");
-            }
-            bprintf(b, "    {0},\n};\n");
-        }
+        bprintf(b, "NULL};\n");
     }
+}
+
+static void gen_block_fields(buf_t *b, size_t i, const json_t *blk)
+{
+    size_t k;
+    json_t *f;
+
+    bprintf(b, "static const orch_field_def_t block%zu_fields[] = {\n", i);
+    json_array_foreach(json_object_get(blk, "fields"), k, f)
+    {
+        const char *n = json_string_value(json_object_get(f, "name"));
+        bprintf(b, "    {");
+        bstr(b, n);
+        bprintf(b, ", %s, %s, false, ",
+                catalog_types[type_index(json_string_value(json_object_get(f, "type")))],
+                json_is_true(json_object_get(f, "required")) ? "true" : "false");
+        bstr(b, desc_of(f, n));
+        if (json_object_get(f, "choices"))
+            bprintf(b, ", block%zu_%s_choices},\n", i, n);
+        else
+            bprintf(b, ", NULL},\n");
+    }
+    bprintf(b, "    {0},\n};\n");
+}
+
+/* The block's children (min and max 1 unless given), when it has any. */
+static void gen_block_children(buf_t *b, size_t i, const json_t *blk)
+{
+    size_t k;
+    json_t *c;
+
+    if (!json_array_size(json_object_get(blk, "children")))
+        return;
+    bprintf(b, "static const orch_child_def_t block%zu_children[] = {\n", i);
+    json_array_foreach(json_object_get(blk, "children"), k, c)
+    {
+        json_int_t mn = json_is_integer(json_object_get(c, "min"))
+                            ? json_integer_value(json_object_get(c, "min"))
+                            : 1;
+        json_int_t mx = json_is_integer(json_object_get(c, "max"))
+                            ? json_integer_value(json_object_get(c, "max"))
+                            : 1;
+        bprintf(b, "    {");
+        bstr(b, json_string_value(json_object_get(c, "name")));
+        bprintf(b, ", ");
+        bstr(b, json_string_value(json_object_get(c, "block")));
+        bprintf(b, ", %lld, %lld, %s},\n", (long long)mn, (long long)mx,
+                json_is_true(json_object_get(c, "foreign")) ? "true" : "false");
+    }
+    bprintf(b, "    {0},\n};\n");
+}
+
+/* The blocks table, pointing at each block's fields and children. */
+static void gen_blocks(gen_t *g, buf_t *b)
+{
+    size_t i;
+    json_t *blk;
+
     bprintf(b, "\nstatic const orch_block_def_t blocks[] = {\n");
     json_array_foreach(g->blocks, i, blk)
     {
@@ -522,17 +577,27 @@ static void gen_catalog(gen_t *g, buf_t *b)
             bprintf(b, "NULL},\n");
     }
     bprintf(b, "    {0},\n};\n\n");
+}
+
+/* One workflow per target, named <target>_<module>. */
+static void gen_workflow_refs(gen_t *g, buf_t *b)
+{
+    static const char *const tnames[] = {"ORCH_TARGET_CREATE", "ORCH_TARGET_MODIFY",
+                                         "ORCH_TARGET_TERMINATE", "ORCH_TARGET_VALIDATE"};
+    static const char *const verbs[] = {"Create", "Modify", "Terminate", "Validate"};
 
     bprintf(b, "static const orch_workflow_ref_t workflows[] = {\n");
-    {
-        static const char *const tnames[] = {"ORCH_TARGET_CREATE", "ORCH_TARGET_MODIFY",
-                                             "ORCH_TARGET_TERMINATE", "ORCH_TARGET_VALIDATE"};
-        static const char *const verbs[] = {"Create", "Modify", "Terminate", "Validate"};
-        for (size_t t = 0; targets[t]; t++)
-            bprintf(b, "    {\"%s_%s\", %s, \"%s %s\"},\n", targets[t], g->name, tnames[t],
-                    verbs[t], g->name);
-    }
+    for (size_t t = 0; targets[t]; t++)
+        bprintf(b, "    {\"%s_%s\", %s, \"%s %s\"},\n", targets[t], g->name, tnames[t], verbs[t],
+                g->name);
     bprintf(b, "    {0},\n};\n\n");
+}
+
+/* Each product's fixed inputs, then the products table. */
+static void gen_products(gen_t *g, buf_t *b)
+{
+    size_t i;
+    json_t *p;
 
     json_array_foreach(g->products, i, p)
     {
@@ -566,6 +631,30 @@ static void gen_catalog(gen_t *g, buf_t *b)
         bprintf(b, ", product%zu_fixed, workflows},\n", i);
     }
     bprintf(b, "    {0},\n};\n\n");
+}
+
+/* catalog.c of the module: its blocks, workflows and products, and the module that
+ * gathers them. */
+static void gen_catalog(gen_t *g, buf_t *b)
+{
+    size_t i;
+    json_t *blk;
+
+    bprintf(b,
+            "/* " MARKER " from %s: the catalogue of the %s module\n"
+            " * (domain/products/products.h). Re-running the generator rewrites this file "
+            "while its\n * first line says GENERATED; delete that line to own it. */\n",
+            g->spec_file, g->name);
+    bprintf(b, "#include \"domain/products/products.h\"\n\n");
+    json_array_foreach(g->blocks, i, blk)
+    {
+        gen_block_choices(b, i, blk);
+        gen_block_fields(b, i, blk);
+        gen_block_children(b, i, blk);
+    }
+    gen_blocks(g, b);
+    gen_workflow_refs(g, b);
+    gen_products(g, b);
     bprintf(b,
             "/* The workflows are in workflows.c (yours). */\n"
             "extern const orch_workflow_def_t *const %s_workflows[];\n\n"

@@ -428,8 +428,13 @@ static int run_unary(void)
         t_warm_end = t0 + (int64_t)(O.warmup_s * 1e6);
         t_end = t_warm_end + (int64_t)(O.duration_s * 1e6);
     }
-    for (int i = 0; i < O.connections; i++)
-        pthread_create(&conns[i].thread, NULL, conn_main, &conns[i]);
+    for (int i = 0; i < O.connections; i++) {
+        int e = pthread_create(&conns[i].thread, NULL, conn_main, &conns[i]);
+        /* A run with fewer connections than asked would measure something else; exiting
+         * ends the threads already started, none of which is joined. */
+        if (e)
+            die("cannot start the thread of connection %d: %s", i, strerror(e));
+    }
     for (int i = 0; i < O.connections; i++)
         pthread_join(conns[i].thread, NULL);
     t1 = mono_us();
@@ -537,7 +542,11 @@ static int run_processes(void)
     }
     if (m)
         protobuf_c_message_free_unpacked(m, NULL); /* an old event: not ours */
-    pthread_create(&wth, NULL, watch_main, NULL);
+    {
+        int e = pthread_create(&wth, NULL, watch_main, NULL);
+        if (e)
+            die("cannot start the watch thread: %s", strerror(e));
+    }
     sreq.workflow_name = (char *)O.workflow;
     t0 = mono_us();
     real0 = real_us();

@@ -1032,193 +1032,250 @@ static bool is_repeat(const cli_opt_t *o)
     return n > 3 && strcmp(o->metavar + n - 3, "...") == 0;
 }
 
-int main(int argc, char **argv)
-{
-    cli_ctx_t ctx = {0};
-    const char *gvals[GOPT_COUNT] = {0};
-    const char **pos = orch_calloc((size_t)argc + 1, sizeof(*pos));
-    size_t npos = 0;
-    const cli_noun_t *noun = NULL;
-    const cli_command_t *cmd = NULL;
-    char *partial_verb = NULL; /* the first words of a verb of several words */
-    cli_args_t args = {0};
-    int err = 0;
-    bool help = false, only_positional = false;
+/* The command line as parsed: noun, command, their arguments and options, and the first
+ * usage error met (parsing goes on after one, so that --help still works; only the first
+ * is printed). */
+typedef struct cmdline {
+    const char *gvals[GOPT_COUNT]; /* global options, borrowed from argv */
+    const char **pos;              /* the command's positional arguments (owned array) */
+    size_t npos;
+    const cli_noun_t *noun;
+    const cli_command_t *cmd;
+    char *partial_verb; /* the first words of a verb of several words (owned) */
+    cli_args_t args;    /* the command's options; args.lists owned */
+    bool help, only_positional;
+    int err;
+} cmdline_t;
 
+/* A positional: the noun, then the verb if the noun has verbs (word by word, for a verb of
+ * several words), then the command's arguments. */
+static void take_positional(cmdline_t *cl, const char *a)
+{
+    char *verb;
+
+    if (!cl->noun) {
+        cl->noun = find_noun(a);
+        if (!cl->noun) {
+            if (!cl->err)
+                cl->err = cli_usage_error("unknown command '%s'", a);
+            return;
+        }
+        if (!noun_has_verbs(cl->noun->name))
+            cl->cmd = find_command(cl->noun->name, NULL);
+        return;
+    }
+    if (cl->cmd) {
+        cl->pos[cl->npos++] = a;
+        return;
+    }
+    verb = cl->partial_verb ? orch_asprintf("%s %s", cl->partial_verb, a) : orch_strdup(a);
+    free(cl->partial_verb);
+    cl->partial_verb = NULL;
+    cl->cmd = find_command(cl->noun->name, verb);
+    if (cl->cmd) {
+        free(verb);
+    } else if (verb_prefix(cl->noun->name, verb)) {
+        cl->partial_verb = verb;
+    } else {
+        if (!cl->err)
+            cl->err = cli_usage_error("unknown verb '%s %s'", cl->noun->name, verb);
+        free(verb);
+    }
+}
+
+/* "--name" or "--name=value" (or "--name value"): a global option or one of the command
+ * known so far. A repeat option ("VALUE...") keeps every value. Returns the index of the
+ * last argument it used. */
+static int take_option(cmdline_t *cl, int argc, char **argv, int i)
+{
+    const char *name = argv[i] + 2, *eq = strchr(name, '='), *metavar = NULL, **slot = NULL;
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    const cli_command_t *cmd = cl->cmd;
+    int cmd_opt = -1;
+    bool found = false;
+
+    for (size_t g = 0; g < GOPT_COUNT && !found; g++)
+        if (strlen(global_opts[g].name) == nlen && strncmp(global_opts[g].name, name, nlen) == 0) {
+            found = true;
+            metavar = global_opts[g].metavar;
+            slot = &cl->gvals[g];
+        }
+    for (size_t o = 0; cmd && o < CLI_MAX_OPTS && cmd->opts[o].name && !found; o++)
+        if (strlen(cmd->opts[o].name) == nlen && strncmp(cmd->opts[o].name, name, nlen) == 0) {
+            found = true;
+            metavar = cmd->opts[o].metavar;
+            slot = &cl->args.values[o];
+            cmd_opt = (int)o;
+        }
+    if (!found) {
+        if (!cl->err)
+            cl->err = cli_usage_error("unknown option '--%.*s'", (int)nlen, name);
+        return i;
+    }
+    if (!metavar) {
+        if (eq && !cl->err)
+            cl->err = cli_usage_error("option '--%.*s' takes no value", (int)nlen, name);
+        *slot = "";
+    } else if (eq) {
+        *slot = eq + 1;
+    } else if (i + 1 < argc) {
+        *slot = argv[++i];
+    } else {
+        if (!cl->err)
+            cl->err = cli_usage_error("option '--%s' needs a value (%s)", name, metavar);
+        return i;
+    }
+    if (metavar && cmd_opt >= 0 && is_repeat(&cmd->opts[cmd_opt])) {
+        size_t n = cl->args.nlists[cmd_opt];
+        cl->args.lists[cmd_opt] = orch_realloc(cl->args.lists[cmd_opt], (n + 1) * sizeof(char *));
+        cl->args.lists[cmd_opt][n] = *slot;
+        cl->args.nlists[cmd_opt] = n + 1;
+    }
+    return i;
+}
+
+static void parse_command_line(cmdline_t *cl, int argc, char **argv)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->pos = orch_calloc((size_t)argc + 1, sizeof(*cl->pos));
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (only_positional || a[0] != '-' || a[1] == '\0') {
-            /* A positional: the noun, then the verb if the noun has verbs, then arguments. */
-            if (!noun) {
-                noun = find_noun(a);
-                if (!noun) {
-                    err = err ? err : cli_usage_error("unknown command '%s'", a);
-                    continue;
-                }
-                if (!noun_has_verbs(noun->name))
-                    cmd = find_command(noun->name, NULL);
-            } else if (!cmd) {
-                char *verb =
-                    partial_verb ? orch_asprintf("%s %s", partial_verb, a) : orch_strdup(a);
-                free(partial_verb);
-                partial_verb = NULL;
-                cmd = find_command(noun->name, verb);
-                if (cmd)
-                    free(verb);
-                else if (verb_prefix(noun->name, verb))
-                    partial_verb = verb;
-                else {
-                    err = err ? err : cli_usage_error("unknown verb '%s %s'", noun->name, verb);
-                    free(verb);
-                }
-            } else {
-                pos[npos++] = a;
-            }
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            only_positional = true;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0) {
-            help = true;
-            continue;
-        }
-        if (a[1] != '-') {
-            err = err ? err : cli_usage_error("unknown option '%s'", a);
-            continue;
-        }
-        /* --name or --name=value */
-        const char *name = a + 2;
-        const char *eq = strchr(name, '=');
-        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-        const char *metavar = NULL;
-        const char **slot = NULL;
-        int cmd_opt = -1;
-        bool found = false;
-        for (size_t g = 0; g < GOPT_COUNT && !found; g++)
-            if (strlen(global_opts[g].name) == nlen &&
-                strncmp(global_opts[g].name, name, nlen) == 0) {
-                found = true;
-                metavar = global_opts[g].metavar;
-                slot = &gvals[g];
-            }
-        for (size_t o = 0; cmd && o < CLI_MAX_OPTS && cmd->opts[o].name && !found; o++)
-            if (strlen(cmd->opts[o].name) == nlen && strncmp(cmd->opts[o].name, name, nlen) == 0) {
-                found = true;
-                metavar = cmd->opts[o].metavar;
-                slot = &args.values[o];
-                cmd_opt = (int)o;
-            }
-        if (!found) {
-            err = err ? err : cli_usage_error("unknown option '--%.*s'", (int)nlen, name);
-            continue;
-        }
-        if (!metavar) {
-            if (eq)
-                err =
-                    err ? err : cli_usage_error("option '--%.*s' takes no value", (int)nlen, name);
-            *slot = "";
-        } else if (eq) {
-            *slot = eq + 1;
-        } else if (i + 1 < argc) {
-            *slot = argv[++i];
-        } else {
-            err = err ? err : cli_usage_error("option '--%s' needs a value (%s)", name, metavar);
-            continue;
-        }
-        if (metavar && cmd_opt >= 0 && is_repeat(&cmd->opts[cmd_opt])) {
-            size_t n = args.nlists[cmd_opt];
-            args.lists[cmd_opt] = orch_realloc(args.lists[cmd_opt], (n + 1) * sizeof(char *));
-            args.lists[cmd_opt][n] = *slot;
-            args.nlists[cmd_opt] = n + 1;
-        }
+        if (cl->only_positional || a[0] != '-' || a[1] == '\0')
+            take_positional(cl, a);
+        else if (strcmp(a, "--") == 0)
+            cl->only_positional = true;
+        else if (strcmp(a, "-h") == 0)
+            cl->help = true;
+        else if (a[1] == '-')
+            i = take_option(cl, argc, argv, i);
+        else if (!cl->err)
+            cl->err = cli_usage_error("unknown option '%s'", a); /* "-x" */
     }
-    if (gvals[GOPT_HELP])
-        help = true;
+    if (cl->gvals[GOPT_HELP])
+        cl->help = true;
+}
 
-    if (help) {
-        if (cmd)
-            print_command_help(stdout, cmd);
-        else if (noun)
-            print_noun_help(stdout, noun);
-        else
-            print_top_help(stdout);
-        err = CLI_EXIT_OK;
-        goto out;
-    }
-    if (err)
-        goto usage_hint;
-    if (!noun) {
-        print_top_help(stderr);
-        err = CLI_EXIT_USAGE;
-        goto out;
-    }
-    if (!cmd) {
-        if (partial_verb)
-            cli_usage_error("incomplete command '%s %s'", noun->name, partial_verb);
-        print_noun_help(stderr, noun);
-        err = CLI_EXIT_USAGE;
-        goto out;
-    }
-    if (npos < cmd->min_args || npos > cmd->max_args) {
-        char *cname = command_name(cmd);
-        if (npos < cmd->min_args)
-            err = cli_usage_error("missing argument: orchctl %s %s", cname, cmd->usage);
-        else
-            err = cli_usage_error("unexpected argument '%s'", pos[cmd->max_args]);
-        free(cname);
-        goto usage_hint;
-    }
+static void cmdline_cleanup(cmdline_t *cl)
+{
+    for (size_t i = 0; i < CLI_MAX_OPTS; i++)
+        free(cl->args.lists[i]);
+    free(cl->partial_verb);
+    free(cl->pos);
+}
 
-    ctx.server = gvals[GOPT_SERVER] ? gvals[GOPT_SERVER] : getenv("ORCH_SERVER");
-    if (!ctx.server || !*ctx.server)
-        ctx.server = gvals[GOPT_SERVER] ? "" : CLI_DEFAULT_SERVER;
-    if (!*ctx.server) {
-        err = cli_usage_error("--server wants an address such as " CLI_DEFAULT_SERVER);
-        goto out;
-    }
-    ctx.token = gvals[GOPT_TOKEN] ? gvals[GOPT_TOKEN] : getenv("ORCH_TOKEN");
-    if (ctx.token && !*ctx.token)
-        ctx.token = NULL;
-    ctx.tls_ca = gvals[GOPT_TLS_CA] ? gvals[GOPT_TLS_CA] : getenv("ORCH_TLS_CA");
-    ctx.tls_cert = gvals[GOPT_TLS_CERT] ? gvals[GOPT_TLS_CERT] : getenv("ORCH_CLIENT_TLS_CERT");
-    ctx.tls_key = gvals[GOPT_TLS_KEY] ? gvals[GOPT_TLS_KEY] : getenv("ORCH_CLIENT_TLS_KEY");
-    if (ctx.tls_ca && !*ctx.tls_ca)
-        ctx.tls_ca = NULL;
-    if (ctx.tls_cert && !*ctx.tls_cert)
-        ctx.tls_cert = NULL;
-    if (ctx.tls_key && !*ctx.tls_key)
-        ctx.tls_key = NULL;
-    if (!ctx.tls_cert != !ctx.tls_key) {
-        err = cli_usage_error("--tls-cert and --tls-key go together");
-        goto out;
-    }
-    if (gvals[GOPT_TIMEOUT] && (err = parse_timeout(gvals[GOPT_TIMEOUT], &ctx.timeout_ms)))
-        goto out;
-    ctx.json = gvals[GOPT_JSON] != NULL;
+/* --help: of the command, the noun or orchctl, whichever the line got to. */
+static int print_help(const cmdline_t *cl)
+{
+    if (cl->cmd)
+        print_command_help(stdout, cl->cmd);
+    else if (cl->noun)
+        print_noun_help(stdout, cl->noun);
+    else
+        print_top_help(stdout);
+    return CLI_EXIT_OK;
+}
 
-    args.pos = pos;
-    args.npos = npos;
-    args.opts = cmd->opts;
-    err = cmd->handler(&ctx, &args);
-    goto out;
-
-usage_hint:
-    if (cmd) {
-        char *cname = command_name(cmd);
+/* After a usage error: where the usage of what was typed is. */
+static void print_usage_hint(const cmdline_t *cl)
+{
+    if (cl->cmd) {
+        char *cname = command_name(cl->cmd);
         fprintf(stderr, "Run 'orchctl %s --help' for usage.\n", cname);
         free(cname);
-    } else if (noun)
-        fprintf(stderr, "Run 'orchctl %s --help' for usage.\n", noun->name);
-    else
+    } else if (cl->noun) {
+        fprintf(stderr, "Run 'orchctl %s --help' for usage.\n", cl->noun->name);
+    } else {
         fputs("Run 'orchctl --help' for usage.\n", stderr);
+    }
+}
+
+/* 0 when the line names a whole command with as many arguments as it takes; otherwise
+ * the usage exit code, after saying what is missing or wrong. */
+static int check_command_line(const cmdline_t *cl)
+{
+    const cli_command_t *cmd = cl->cmd;
+    int err;
+
+    if (cl->err) {
+        print_usage_hint(cl);
+        return cl->err;
+    }
+    if (!cl->noun) {
+        print_top_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!cmd) {
+        if (cl->partial_verb)
+            cli_usage_error("incomplete command '%s %s'", cl->noun->name, cl->partial_verb);
+        print_noun_help(stderr, cl->noun);
+        return CLI_EXIT_USAGE;
+    }
+    if (cl->npos >= cmd->min_args && cl->npos <= cmd->max_args)
+        return 0;
+    if (cl->npos < cmd->min_args) {
+        char *cname = command_name(cmd);
+        err = cli_usage_error("missing argument: orchctl %s %s", cname, cmd->usage);
+        free(cname);
+    } else {
+        err = cli_usage_error("unexpected argument '%s'", cl->pos[cmd->max_args]);
+    }
+    print_usage_hint(cl);
+    return err;
+}
+
+/* An option, else its environment variable; "" counts as not set. */
+static const char *setting(const cmdline_t *cl, int opt, const char *env)
+{
+    const char *v = cl->gvals[opt] ? cl->gvals[opt] : getenv(env);
+    return v && *v ? v : NULL;
+}
+
+/* Where and how to connect: server, token, TLS files, the calls' deadline, output. */
+static int connection_settings(const cmdline_t *cl, cli_ctx_t *ctx)
+{
+    ctx->server = cl->gvals[GOPT_SERVER] ? cl->gvals[GOPT_SERVER] : getenv("ORCH_SERVER");
+    if (!ctx->server || !*ctx->server)
+        ctx->server = cl->gvals[GOPT_SERVER] ? "" : CLI_DEFAULT_SERVER;
+    if (!*ctx->server)
+        return cli_usage_error("--server wants an address such as " CLI_DEFAULT_SERVER);
+    ctx->token = setting(cl, GOPT_TOKEN, "ORCH_TOKEN");
+    ctx->tls_ca = setting(cl, GOPT_TLS_CA, "ORCH_TLS_CA");
+    ctx->tls_cert = setting(cl, GOPT_TLS_CERT, "ORCH_CLIENT_TLS_CERT");
+    ctx->tls_key = setting(cl, GOPT_TLS_KEY, "ORCH_CLIENT_TLS_KEY");
+    if (!ctx->tls_cert != !ctx->tls_key)
+        return cli_usage_error("--tls-cert and --tls-key go together");
+    if (cl->gvals[GOPT_TIMEOUT]) {
+        int err = parse_timeout(cl->gvals[GOPT_TIMEOUT], &ctx->timeout_ms);
+        if (err)
+            return err;
+    }
+    ctx->json = cl->gvals[GOPT_JSON] != NULL;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cmdline_t cl;
+    cli_ctx_t ctx = {0};
+    int err;
+
+    parse_command_line(&cl, argc, argv);
+    if (cl.help) {
+        err = print_help(&cl);
+        goto out;
+    }
+    err = check_command_line(&cl);
+    if (!err)
+        err = connection_settings(&cl, &ctx);
+    if (!err) {
+        cl.args.pos = cl.pos;
+        cl.args.npos = cl.npos;
+        cl.args.opts = cl.cmd->opts;
+        err = cl.cmd->handler(&ctx, &cl.args);
+    }
 out:
     cli_channel_free(ctx.channel);
-    for (size_t i = 0; i < CLI_MAX_OPTS; i++)
-        free(args.lists[i]);
-    free(partial_verb);
-    free(pos);
+    cmdline_cleanup(&cl);
     if (fflush(stdout) != 0 && err == 0)
         err = CLI_EXIT_ERROR;
     return err;

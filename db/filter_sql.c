@@ -102,14 +102,139 @@ static orch_err_t uuid_prefix(const db_filter_column_t *c, const char *field, co
     return ORCH_OK;
 }
 
+/* `column op $n`, the value a parameter cast to the column's SQL type (cast "" = text). */
+static orch_err_t compare(const db_filter_column_t *c, const char *value, orch_filter_op_t op,
+                          const char *cast, db_sql_t *q)
+{
+    int p = db_sql_param(q, value);
+    db_sql_append(q, "(%s %s $%d%s)", c->sql, sql_op(op), p, cast);
+    return ORCH_OK;
+}
+
+static bool is_equality(orch_filter_op_t op)
+{
+    return op == ORCH_FILTER_EQ || op == ORCH_FILTER_NE;
+}
+
+/* `field: value`: the text contains value, case-insensitively; "*" matches any text. */
+static orch_err_t contains(const db_filter_column_t *c, const char *value, db_sql_t *q)
+{
+    /* Escape LIKE's wildcards: ':' means "contains", literally. */
+    char *esc = orch_malloc(strlen(value) * 2 + 3), *o = esc;
+    int p;
+
+    *o++ = '%';
+    for (const char *v = value; *v; v++) {
+        if (*v == '%' || *v == '_' || *v == '\\')
+            *o++ = '\\';
+        *o++ = *v;
+    }
+    *o++ = '%';
+    *o = '\0';
+    p = db_sql_param(q, strcmp(value, "*") == 0 ? "%" : esc);
+    free(esc);
+    db_sql_append(q, "(%s ILIKE $%d)", c->sql, p);
+    return ORCH_OK;
+}
+
+/* A DB_COL_MATCH column: its SQL with every "$?" replaced by the value's parameter. */
+static orch_err_t match_template(const db_filter_column_t *c, const char *value, db_sql_t *q)
+{
+    char num[16];
+    int p = db_sql_param(q, value);
+
+    snprintf(num, sizeof(num), "$%d", p);
+    db_sql_append(q, "(");
+    for (const char *s = c->sql; *s;) {
+        const char *hole = strstr(s, "$?");
+        size_t k = hole ? (size_t)(hole - s) : strlen(s);
+        db_sql_append(q, "%.*s%s", (int)k, s, hole ? num : "");
+        s += k + (hole ? 2 : 0);
+    }
+    db_sql_append(q, ")");
+    return ORCH_OK;
+}
+
+/* A DB_COL_ENUM value must be one of the column's choices; the error lists them. */
+static orch_err_t check_choice(const db_filter_column_t *c, const char *field, const char *value,
+                               orch_error_t *err)
+{
+    bool ok = false;
+    char list[256] = "", why[320];
+
+    for (const char *const *ch = c->choices; ch && *ch; ch++) {
+        ok = ok || strcmp(*ch, value) == 0;
+        if (strlen(list) + strlen(*ch) + 3 < sizeof(list)) {
+            if (*list)
+                strcat(list, ", ");
+            strcat(list, *ch);
+        }
+    }
+    if (ok)
+        return ORCH_OK;
+    snprintf(why, sizeof(why), "is not one of: %s", list);
+    return bad(err, field, value, why);
+}
+
+/* One comparison `field op value`: the value checked against the column's type, then the
+ * SQL condition. */
+static orch_err_t compile_comparison(const orch_filter_node_t *n, const db_filter_column_t *cols,
+                                     db_sql_t *q, orch_error_t *err)
+{
+    const char *field = orch_filter_node_field(n), *value = orch_filter_node_value(n);
+    orch_filter_op_t op = orch_filter_node_op(n);
+    const db_filter_column_t *c = column(cols, field);
+    orch_err_t rc;
+
+    orch_assert(c != NULL); /* the parser only accepts known fields */
+    if (op == ORCH_FILTER_HAS && c->type != DB_COL_TEXT)
+        return bad(err, field, value, "cannot be matched with ':' (only text fields can)");
+    switch (c->type) {
+    case DB_COL_TEXT:
+        return op == ORCH_FILTER_HAS ? contains(c, value, q) : compare(c, value, op, "", q);
+    case DB_COL_INT:
+        if (!is_int(value))
+            return bad(err, field, value, "is not a whole number");
+        return compare(c, value, op, "::bigint", q);
+    case DB_COL_BOOL:
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+            return bad(err, field, value, "is not true or false");
+        if (!is_equality(op))
+            return bad(err, field, value, "can only be compared with = or !=");
+        return compare(c, value, op, "::boolean", q);
+    case DB_COL_TIME:
+        if (!is_time(value))
+            return bad(err, field, value, "is not an RFC 3339 time such as 2026-01-31T12:00:00Z");
+        return compare(c, value, op, "::timestamptz", q);
+    case DB_COL_UUID:
+        if (*value && value[strlen(value) - 1] == '*')
+            return uuid_prefix(c, field, value, op, q, err);
+        if (!orch_uuid_valid(value))
+            return bad(err, field, value, "is not a lower-case UUID");
+        if (!is_equality(op))
+            return bad(err, field, value, "can only be compared with = or !=");
+        return compare(c, value, op, "::uuid", q);
+    case DB_COL_MATCH:
+        if (op != ORCH_FILTER_EQ)
+            return bad(err, field, value, "can only be compared with =");
+        return match_template(c, value, q);
+    case DB_COL_ENUM:
+        rc = check_choice(c, field, value, err);
+        if (rc)
+            return rc;
+        if (!is_equality(op))
+            return bad(err, field, value, "can only be compared with = or !=");
+        return compare(c, value, op, "", q);
+    }
+    return ORCH_OK;
+}
+
+/* A node of the filter tree: AND and OR of two subtrees, NOT of one (an unknown, NULL,
+ * comparison counts as false under NOT), or a comparison. */
 static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t *cols, db_sql_t *q,
                           orch_error_t *err)
 {
     orch_err_t rc;
-    const db_filter_column_t *c;
-    const char *field, *value;
-    orch_filter_op_t op;
-    int p;
 
     switch (orch_filter_node_kind(n)) {
     case ORCH_FILTER_AND:
@@ -134,104 +259,7 @@ static orch_err_t compile(const orch_filter_node_t *n, const db_filter_column_t 
     case ORCH_FILTER_CMP:
         break;
     }
-    field = orch_filter_node_field(n);
-    value = orch_filter_node_value(n);
-    op = orch_filter_node_op(n);
-    c = column(cols, field);
-    orch_assert(c != NULL); /* the parser only accepts known fields */
-    if (op == ORCH_FILTER_HAS && c->type != DB_COL_TEXT)
-        return bad(err, field, value, "cannot be matched with ':' (only text fields can)");
-    switch (c->type) {
-    case DB_COL_TEXT:
-        if (op == ORCH_FILTER_HAS) {
-            /* Escape LIKE's wildcards: ':' means "contains", literally. */
-            char *esc = orch_malloc(strlen(value) * 2 + 3), *o = esc;
-            *o++ = '%';
-            for (const char *v = value; *v; v++) {
-                if (*v == '%' || *v == '_' || *v == '\\')
-                    *o++ = '\\';
-                *o++ = *v;
-            }
-            *o++ = '%';
-            *o = '\0';
-            p = db_sql_param(q, strcmp(value, "*") == 0 ? "%" : esc);
-            free(esc);
-            db_sql_append(q, "(%s ILIKE $%d)", c->sql, p);
-            return ORCH_OK;
-        }
-        p = db_sql_param(q, value);
-        db_sql_append(q, "(%s %s $%d)", c->sql, sql_op(op), p);
-        return ORCH_OK;
-    case DB_COL_INT:
-        if (!is_int(value))
-            return bad(err, field, value, "is not a whole number");
-        p = db_sql_param(q, value);
-        db_sql_append(q, "(%s %s $%d::bigint)", c->sql, sql_op(op), p);
-        return ORCH_OK;
-    case DB_COL_BOOL:
-        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
-            return bad(err, field, value, "is not true or false");
-        if (op != ORCH_FILTER_EQ && op != ORCH_FILTER_NE)
-            return bad(err, field, value, "can only be compared with = or !=");
-        p = db_sql_param(q, value);
-        db_sql_append(q, "(%s %s $%d::boolean)", c->sql, sql_op(op), p);
-        return ORCH_OK;
-    case DB_COL_TIME:
-        if (!is_time(value))
-            return bad(err, field, value, "is not an RFC 3339 time such as 2026-01-31T12:00:00Z");
-        p = db_sql_param(q, value);
-        db_sql_append(q, "(%s %s $%d::timestamptz)", c->sql, sql_op(op), p);
-        return ORCH_OK;
-    case DB_COL_UUID:
-        if (*value && value[strlen(value) - 1] == '*')
-            return uuid_prefix(c, field, value, op, q, err);
-        if (!orch_uuid_valid(value))
-            return bad(err, field, value, "is not a lower-case UUID");
-        if (op != ORCH_FILTER_EQ && op != ORCH_FILTER_NE)
-            return bad(err, field, value, "can only be compared with = or !=");
-        p = db_sql_param(q, value);
-        db_sql_append(q, "(%s %s $%d::uuid)", c->sql, sql_op(op), p);
-        return ORCH_OK;
-    case DB_COL_MATCH: {
-        char num[16];
-        if (op != ORCH_FILTER_EQ)
-            return bad(err, field, value, "can only be compared with =");
-        p = db_sql_param(q, value);
-        snprintf(num, sizeof(num), "$%d", p);
-        db_sql_append(q, "(");
-        for (const char *s = c->sql; *s;) {
-            const char *hole = strstr(s, "$?");
-            size_t k = hole ? (size_t)(hole - s) : strlen(s);
-            db_sql_append(q, "%.*s%s", (int)k, s, hole ? num : "");
-            s += k + (hole ? 2 : 0);
-        }
-        db_sql_append(q, ")");
-        return ORCH_OK;
-    }
-    case DB_COL_ENUM: {
-        bool ok = false;
-        char list[256] = "";
-        for (const char *const *ch = c->choices; ch && *ch; ch++) {
-            ok = ok || strcmp(*ch, value) == 0;
-            if (strlen(list) + strlen(*ch) + 3 < sizeof(list)) {
-                if (*list)
-                    strcat(list, ", ");
-                strcat(list, *ch);
-            }
-        }
-        if (!ok) {
-            char why[320];
-            snprintf(why, sizeof(why), "is not one of: %s", list);
-            return bad(err, field, value, why);
-        }
-        if (op != ORCH_FILTER_EQ && op != ORCH_FILTER_NE)
-            return bad(err, field, value, "can only be compared with = or !=");
-        p = db_sql_param(q, value);
-        db_sql_append(q, "(%s %s $%d)", c->sql, sql_op(op), p);
-        return ORCH_OK;
-    }
-    }
-    return ORCH_OK;
+    return compile_comparison(n, cols, q, err);
 }
 
 orch_err_t db_filter_compile(const char *filter, const db_filter_column_t *cols, db_sql_t *q,

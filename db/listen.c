@@ -145,10 +145,16 @@ static void *listen_main(void *arg)
     return NULL;
 }
 
-void db_listener_start(db_listener_t *l)
+orch_err_t db_listener_start(db_listener_t *l)
 {
+    int e = pthread_create(&l->thread, NULL, listen_main, l);
+    if (e) {
+        /* No thread, nothing to join: db_listener_free only frees. */
+        orch_err("listen", "cannot start the notification thread: %s", strerror(e));
+        return ORCH_INTERNAL;
+    }
     l->started = true;
-    pthread_create(&l->thread, NULL, listen_main, l);
+    return ORCH_OK;
 }
 
 void db_listener_free(db_listener_t *l)

@@ -4,6 +4,8 @@
 #ifndef DB_LISTEN_H
 #define DB_LISTEN_H
 
+#include "base/errors.h"
+
 typedef struct db_listener db_listener_t;
 
 /* Called on the listener's thread; must not block for long. payload: the notification's
@@ -25,7 +27,9 @@ void db_listener_subscribe(db_listener_t *l, const char *channel, db_listen_fn f
  * that may only serve while it hears every change). */
 void db_listener_subscribe_payload(db_listener_t *l, const char *channel, db_listen_payload_fn fn,
                                    void *arg);
-void db_listener_start(db_listener_t *l);
+/* Starts the listener's thread. INTERNAL (logged) when the thread cannot be created: no
+ * notification will arrive, and db_listener_free still only frees. */
+orch_err_t db_listener_start(db_listener_t *l);
 /* Stops the thread and frees; NULL ok. */
 void db_listener_free(db_listener_t *l);
 

@@ -106,7 +106,7 @@ static char *next_statement(const char *sql, size_t len, size_t *pos)
         text = true;
     }
     *pos = i < len ? i + 1 : len;
-    return text ? strndup(sql + start, i - start) : NULL;
+    return text ? orch_strndup(sql + start, i - start) : NULL;
 }
 
 /* Runs a no-transaction file (see the top of this file). */
@@ -227,7 +227,7 @@ orch_err_t db_migrate(db_pool_t *pool, db_migrate_mode_t mode, int *applied, orc
             rc = db_exec(c, "BEGIN", NULL, err);
             if (rc)
                 goto out;
-            sql = strndup(m->data, m->len);
+            sql = orch_strndup(m->data, m->len);
             rc = db_exec(c, sql, NULL, err);
             free(sql);
         }

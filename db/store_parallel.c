@@ -180,106 +180,103 @@ orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease
     return rc;
 }
 
-orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, const char *actor,
-                                      const char *const *names, size_t n, bool *handled,
-                                      bool *already, orch_error_t *err)
+/* Locks the process row of a retry and reads its status and last step key (status and key
+ * hold 32 and 256 bytes). A branch cannot be retried on its own. */
+static orch_err_t retry_lock_process(orch_tx_t *tx, const char *process_id, char *status, char *key,
+                                     orch_error_t *err)
 {
     PGresult *res = NULL;
-    char status[32], key[256];
-    char *arr = NULL;
     orch_err_t rc;
 
-    *handled = false;
-    *already = false;
     rc = db_execp(tx->conn,
                   "SELECT last_status, coalesce(last_step_key, ''), parent_process_id, "
                   "branch_key FROM processes WHERE process_id = $1 FOR UPDATE",
                   1, (const char *[]){process_id}, &res, err);
     if (rc)
         return rc;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
-                              process_id);
-    }
-    if (!PQgetisnull(res, 0, 2)) {
+    if (PQntuples(res) != 1)
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
+                            process_id);
+    else if (!PQgetisnull(res, 0, 2))
         /* A branch on its own would complete without its parent noticing. */
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RETRIABLE",
                             "process %s is branch %s of process %s: retry that process (with "
                             "branches to pick this one)",
                             process_id, PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 2));
-        PQclear(res);
-        return rc;
+    if (!rc) {
+        snprintf(status, 32, "%s", PQgetvalue(res, 0, 0));
+        snprintf(key, 256, "%s", PQgetvalue(res, 0, 1));
     }
-    snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
-    snprintf(key, sizeof(key), "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
-    res = NULL;
+    return rc;
+}
 
-    if (strcmp(status, "failed") != 0) {
-        /* A repeat of a branch retry: the process has not failed again since. */
-        rc = db_execp(tx->conn,
-                      "SELECT EXISTS (SELECT 1 FROM process_events e WHERE e.process_id = $1 "
-                      "AND e.kind = 'status_changed' AND e.payload ? 'retried_branches' AND "
-                      "NOT EXISTS (SELECT 1 FROM process_events f WHERE f.process_id = $1 AND "
-                      "f.kind = 'status_changed' AND f.sequence > e.sequence AND "
-                      "f.payload->>'new_status' IN ('failed', 'api_unavailable', "
-                      "'inconsistent_data')))",
-                      1, (const char *[]){process_id}, &res, err);
-        if (!rc && PQgetvalue(res, 0, 0)[0] == 't') {
-            *handled = true;
-            *already = true;
-        }
-        PQclear(res);
-        return rc;
-    }
-    /* The failed branches of the parallel step the process failed at. */
+/* A process that has not failed: *already when it is a repeat of a branch retry (the
+ * process has not failed again since). */
+static orch_err_t retry_was_done(orch_tx_t *tx, const char *process_id, bool *already,
+                                 orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc;
+
     rc = db_execp(tx->conn,
-                  "SELECT split_part(branch_key, '/', 2), last_status IN " FAILED " FROM "
-                  "processes WHERE parent_process_id = $1 AND split_part(branch_key, '/', 1) = "
-                  "$2 ORDER BY branch_key",
-                  2, (const char *[]){process_id, key}, &res, err);
-    if (rc)
-        return rc;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return ORCH_OK; /* not failed at a parallel step: the plain retry */
-    }
-    *handled = true;
+                  "SELECT EXISTS (SELECT 1 FROM process_events e WHERE e.process_id = $1 "
+                  "AND e.kind = 'status_changed' AND e.payload ? 'retried_branches' AND "
+                  "NOT EXISTS (SELECT 1 FROM process_events f WHERE f.process_id = $1 AND "
+                  "f.kind = 'status_changed' AND f.sequence > e.sequence AND "
+                  "f.payload->>'new_status' IN ('failed', 'api_unavailable', "
+                  "'inconsistent_data')))",
+                  1, (const char *[]){process_id}, &res, err);
+    if (!rc && PQgetvalue(res, 0, 0)[0] == 't')
+        *already = true;
+    PQclear(res);
+    return rc;
+}
+
+/* The branches to re-run, as an array literal in *arr (caller frees): the names asked for,
+ * each of which must name a failed branch of the step in res (rows: name, failed?), or
+ * every failed one when none is named. */
+static orch_err_t retry_pick_branches(PGresult *res, const char *key, const char *const *names,
+                                      size_t n, char **arr, orch_error_t *err)
+{
+    const char **all;
+    size_t na = 0;
+
+    *arr = NULL;
     for (size_t i = 0; i < n; i++) {
         int j;
         for (j = 0; j < PQntuples(res); j++)
             if (strcmp(PQgetvalue(res, j, 0), names[i]) == 0)
                 break;
-        if (j == PQntuples(res)) {
-            rc = orch_error_invalid(err, "branches",
-                                    "parallel step %s has no branch named '%.100s'", key, names[i]);
-            goto out;
-        }
-        if (PQgetvalue(res, j, 1)[0] != 't') {
-            rc = orch_error_invalid(err, "branches",
-                                    "branch %.100s of parallel step %s did not fail; retry only "
-                                    "failed branches",
-                                    names[i], key);
-            goto out;
-        }
+        if (j == PQntuples(res))
+            return orch_error_invalid(
+                err, "branches", "parallel step %s has no branch named '%.100s'", key, names[i]);
+        if (PQgetvalue(res, j, 1)[0] != 't')
+            return orch_error_invalid(err, "branches",
+                                      "branch %.100s of parallel step %s did not fail; retry "
+                                      "only failed branches",
+                                      names[i], key);
     }
-    {
-        const char **all = orch_calloc((size_t)PQntuples(res) + 1, sizeof(*all));
-        size_t na = 0;
-        long count = 0;
-        if (n == 0)
-            for (int j = 0; j < PQntuples(res); j++)
-                if (PQgetvalue(res, j, 1)[0] == 't')
-                    all[na++] = PQgetvalue(res, j, 0);
-        arr = n ? db__array(names, n) : db__array(all, na);
-        free(all);
-        rc = rerun(tx, process_id, key, arr, &count, err);
-        if (rc)
-            goto out;
+    if (n) {
+        *arr = db__array(names, n);
+        return ORCH_OK;
     }
-    PQclear(res);
-    res = NULL;
+    all = orch_calloc((size_t)PQntuples(res) + 1, sizeof(*all));
+    for (int j = 0; j < PQntuples(res); j++)
+        if (PQgetvalue(res, j, 1)[0] == 't')
+            all[na++] = PQgetvalue(res, j, 0);
+    *arr = db__array(all, na);
+    free(all);
+    return ORCH_OK;
+}
+
+/* The parent runs again, waiting at its parallel step for the re-run branches (arr), with
+ * a status_changed event naming them. */
+static orch_err_t retry_resume_parent(orch_tx_t *tx, const char *process_id, const char *actor,
+                                      const char *key, const char *arr, orch_error_t *err)
+{
+    orch_err_t rc;
+
     rc = db_execp(
         tx->conn,
         "WITH u AS (UPDATE processes p SET last_status = 'running', runnable = false, "
@@ -303,6 +300,47 @@ orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, con
                       2, (const char *[]){process_id, key}, NULL, err);
     if (!rc)
         rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+    return rc;
+}
+
+orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, const char *actor,
+                                      const char *const *names, size_t n, bool *handled,
+                                      bool *already, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    char status[32], key[256];
+    char *arr = NULL;
+    long count = 0;
+    orch_err_t rc;
+
+    *handled = false;
+    *already = false;
+    rc = retry_lock_process(tx, process_id, status, key, err);
+    if (rc)
+        return rc;
+    if (strcmp(status, "failed") != 0) {
+        rc = retry_was_done(tx, process_id, already, err);
+        *handled = *already;
+        return rc;
+    }
+    /* The branches of the parallel step the process failed at. */
+    rc = db_execp(tx->conn,
+                  "SELECT split_part(branch_key, '/', 2), last_status IN " FAILED " FROM "
+                  "processes WHERE parent_process_id = $1 AND split_part(branch_key, '/', 1) = "
+                  "$2 ORDER BY branch_key",
+                  2, (const char *[]){process_id, key}, &res, err);
+    if (rc)
+        return rc;
+    if (PQntuples(res) == 0)
+        goto out; /* not failed at a parallel step: the plain retry */
+    *handled = true;
+    rc = retry_pick_branches(res, key, names, n, &arr, err);
+    if (rc)
+        goto out;
+    rc = rerun(tx, process_id, key, arr, &count, err);
+    if (rc)
+        goto out;
+    rc = retry_resume_parent(tx, process_id, actor, key, arr, err);
 out:
     PQclear(res);
     free(arr);

@@ -484,26 +484,32 @@ out:
     return rc;
 }
 
-orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err)
+/* Where a committed step's events go: the process's own stream, or for a parallel branch
+ * the top-level process's stream with the branch named in the payload. seq is the last
+ * sequence number the commit reserved there. */
+typedef struct event_target {
+    const char *process_id; /* c->process_id or parent */
+    char parent[37];
+    char branch[256];
+    long long seq;
+    bool status_changed; /* a status_changed event too (never for a branch) */
+} event_target_t;
+
+/* The fence: 0 rows = the lease moved on (abort, takeover, time-out). It also takes the
+ * row lock that orders this process's events, and reserves their sequence numbers in t. */
+static orch_err_t commit_process_row(orch_tx_t *tx, const orch_step_commit_t *c, const char *tok,
+                                     char *error, event_target_t *t, orch_error_t *err)
 {
     PGresult *res = NULL;
-    char tok[32], iv[64], retry[16], nev[8];
-    char *state = json_text(c->state), *delta = json_text(c->delta), *error = json_text(c->error);
-    char *fdetails = NULL;
-    bool status_changed = strcmp(c->old_status, c->process_status) != 0;
-    long long seq;
-    char parent[37] = "", branch[256] = "";
-    const char *ev_pid = c->process_id; /* whose stream the events go to */
+    char iv[64], retry[16], nev[8];
+    const char *fdetails = c->error && strcmp(c->process_status, "failed") == 0 ? error : NULL;
+    const json_t *msg = c->error ? json_object_get(c->error, "message") : NULL;
     orch_err_t rc;
 
-    snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
     ms_interval(iv, sizeof(iv), c->next_run_delay_ms);
     snprintf(retry, sizeof(retry), "%d", c->retry_count);
-    snprintf(nev, sizeof(nev), "%d", status_changed ? 2 : 1);
-    if (c->error && strcmp(c->process_status, "failed") == 0)
-        fdetails = error;
+    snprintf(nev, sizeof(nev), "%d", t->status_changed ? 2 : 1);
     {
-        const json_t *msg = c->error ? json_object_get(c->error, "message") : NULL;
         const char *p[12] = {c->process_id,
                              tok,
                              c->process_status,
@@ -516,8 +522,6 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
                              fdetails && json_is_string(msg) ? json_string_value(msg) : NULL,
                              fdetails,
                              nev};
-        /* The fence: 0 rows = the lease moved on (abort, takeover, time-out). It also takes
-         * the row lock that orders this process's events. */
         rc = db_execp(tx->conn,
                       "UPDATE processes SET last_status = $3, last_step = $4, last_step_key = $5, "
                       "runnable = $6, next_run_time = CASE WHEN $6 THEN now() + $7::interval END, "
@@ -537,29 +541,38 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
         rc = lease_lost(err, c->process_id);
         goto out;
     }
-    seq = llv(res, 0, 0);
-    if (!PQgetisnull(res, 0, 1)) {
-        /* A parallel branch: its step event goes to the top-level process's stream (branch
-         * named in the payload), its status changes stay its own business (the join reports
-         * them); lock order branch row, then parent row, as in migration 0008. */
-        snprintf(parent, sizeof(parent), "%s", PQgetvalue(res, 0, 1));
-        snprintf(branch, sizeof(branch), "%s", PQgetvalue(res, 0, 2));
-        PQclear(res);
-        res = NULL;
-        status_changed = false;
-        rc = db_execp(tx->conn,
-                      "UPDATE processes SET last_event_sequence = last_event_sequence + 1 "
-                      "WHERE process_id = $1 RETURNING last_event_sequence",
-                      1, (const char *[]){parent}, &res, err);
-        if (rc)
-            goto out;
-        seq = PQntuples(res) == 1 ? llv(res, 0, 0) : 0;
-        ev_pid = parent;
-    }
+    t->seq = llv(res, 0, 0);
+    if (PQgetisnull(res, 0, 1))
+        goto out;
+    /* A parallel branch: its step event goes to the top-level process's stream (branch
+     * named in the payload), its status changes stay its own business (the join reports
+     * them); lock order branch row, then parent row, as in migration 0008. */
+    snprintf(t->parent, sizeof(t->parent), "%s", PQgetvalue(res, 0, 1));
+    snprintf(t->branch, sizeof(t->branch), "%s", PQgetvalue(res, 0, 2));
     PQclear(res);
     res = NULL;
+    t->status_changed = false;
+    rc = db_execp(tx->conn,
+                  "UPDATE processes SET last_event_sequence = last_event_sequence + 1 "
+                  "WHERE process_id = $1 RETURNING last_event_sequence",
+                  1, (const char *[]){t->parent}, &res, err);
+    if (rc)
+        goto out;
+    t->seq = PQntuples(res) == 1 ? llv(res, 0, 0) : 0;
+    t->process_id = t->parent;
+out:
+    PQclear(res);
+    return rc;
+}
 
-    /* An identical repeat of the last failure collapses into its row. */
+/* The step's audit row. An identical repeat of the last failure collapses into its row. */
+static orch_err_t commit_step_row(orch_tx_t *tx, const orch_step_commit_t *c, const char *tok,
+                                  const char *state, const char *delta, const char *error,
+                                  orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc;
+
     if (c->error) {
         const char *p[5] = {c->process_id, c->step_key, c->step_status, error, tok};
         rc = db_execp(tx->conn,
@@ -570,13 +583,16 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
                       "AND error = $4::jsonb RETURNING step_id",
                       5, p, &res, err);
         if (rc)
-            goto out;
+            return rc;
+        if (PQntuples(res) > 0) {
+            PQclear(res);
+            return ORCH_OK;
+        }
+        PQclear(res);
     }
-    if (!res || PQntuples(res) == 0) {
+    {
         const char *p[10] = {c->process_id, c->step_key, c->step_name,  c->step_status, state,
                              delta,         error,       c->start_time, c->executed_by, tok};
-        PQclear(res);
-        res = NULL;
         rc = db_execp(tx->conn,
                       "INSERT INTO process_steps (process_id, sequence, step_key, name, status, "
                       "state, state_delta, error, start_time, executed_by, lease_token) "
@@ -584,24 +600,39 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
                       "$6::jsonb, $7::jsonb, least(coalesce($8::timestamptz, now()), "
                       "clock_timestamp()), $9, $10 FROM process_steps WHERE process_id = $1",
                       10, p, NULL, err);
-        if (rc)
-            goto out;
     }
+    return rc;
+}
+
+/* The subscriptions the step touched, linked to the process (once each). */
+static orch_err_t commit_subscription_links(orch_tx_t *tx, const orch_step_commit_t *c,
+                                            orch_error_t *err)
+{
     for (size_t i = 0; i < c->nsubscriptions; i++) {
-        rc = db_execp(tx->conn,
-                      "INSERT INTO processes_subscriptions (process_id, subscription_id) "
-                      "VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                      2, (const char *[]){c->process_id, c->subscriptions[i]}, NULL, err);
+        orch_err_t rc =
+            db_execp(tx->conn,
+                     "INSERT INTO processes_subscriptions (process_id, subscription_id) "
+                     "VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                     2, (const char *[]){c->process_id, c->subscriptions[i]}, NULL, err);
         if (rc)
-            goto out;
+            return rc;
     }
+    return ORCH_OK;
+}
+
+/* The step_committed event, then the status_changed one when the status changed, at the
+ * sequence numbers commit_process_row reserved. */
+static orch_err_t commit_events(orch_tx_t *tx, const orch_step_commit_t *c, const event_target_t *t,
+                                const char *delta, orch_error_t *err)
+{
+    char s1[32], s2[32];
+    orch_err_t rc;
+
+    snprintf(s1, sizeof(s1), "%lld", t->seq - (t->status_changed ? 1 : 0));
+    snprintf(s2, sizeof(s2), "%lld", t->seq);
     {
-        char s1[32], s2[32];
-        snprintf(s1, sizeof(s1), "%lld", seq - (status_changed ? 1 : 0));
-        snprintf(s2, sizeof(s2), "%lld", seq);
-        const char *p[8] = {ev_pid,         s1,    c->step_key,   c->step_name,
-                            c->step_status, delta, c->old_status, c->process_status};
-        const char *pe[7] = {ev_pid, s1, c->step_key, c->step_name, c->step_status, delta, branch};
+        const char *pe[7] = {t->process_id,  s1,    c->step_key, c->step_name,
+                             c->step_status, delta, t->branch};
         rc = db_execp(tx->conn,
                       "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
                       "($1, $2::bigint, 'step_committed', jsonb_build_object('step_key', $3::text, "
@@ -609,22 +640,42 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
                       "CASE WHEN $7::text = '' THEN '{}'::jsonb ELSE jsonb_build_object('branch', "
                       "$7::text) END)",
                       7, pe, NULL, err);
-        if (!rc && status_changed) {
-            p[1] = s2;
-            rc = db_execp(tx->conn,
-                          "INSERT INTO process_events (process_id, sequence, kind, payload) "
-                          "VALUES ($1, $2::bigint, 'status_changed', jsonb_build_object("
-                          "'old_status', $7::text, 'new_status', $8::text, 'step_key', $3::text, "
-                          "'name', $4::text, 'step_status', $5::text, 'delta', $6::jsonb))",
-                          8, p, NULL, err);
-        }
-        if (rc)
-            goto out;
     }
-    if (c->runnable)
+    if (rc || !t->status_changed)
+        return rc;
+    {
+        const char *p[8] = {t->process_id,  s2,    c->step_key,   c->step_name,
+                            c->step_status, delta, c->old_status, c->process_status};
+        rc = db_execp(tx->conn,
+                      "INSERT INTO process_events (process_id, sequence, kind, payload) "
+                      "VALUES ($1, $2::bigint, 'status_changed', jsonb_build_object("
+                      "'old_status', $7::text, 'new_status', $8::text, 'step_key', $3::text, "
+                      "'name', $4::text, 'step_status', $5::text, 'delta', $6::jsonb))",
+                      8, p, NULL, err);
+    }
+    return rc;
+}
+
+orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err)
+{
+    char tok[32];
+    char *state = json_text(c->state), *delta = json_text(c->delta), *error = json_text(c->error);
+    event_target_t t;
+    orch_err_t rc;
+
+    memset(&t, 0, sizeof(t));
+    t.process_id = c->process_id;
+    t.status_changed = strcmp(c->old_status, c->process_status) != 0;
+    snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
+    rc = commit_process_row(tx, c, tok, error, &t, err);
+    if (!rc)
+        rc = commit_step_row(tx, c, tok, state, delta, error, err);
+    if (!rc)
+        rc = commit_subscription_links(tx, c, err);
+    if (!rc)
+        rc = commit_events(tx, c, &t, delta, err);
+    if (!rc && c->runnable)
         rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
-out:
-    PQclear(res);
     free(state);
     free(delta);
     free(error);

@@ -403,187 +403,194 @@ static orch_err_t write_events(db_conn_t *c, const orch_subscription_t *sub, con
     return rc;
 }
 
-orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err)
+/* What the subscriptions row held before the save, for the change events: status "" and
+ * attrs_changed true when the save inserted it. */
+typedef struct sub_before {
+    char status[32];
+    bool in_sync;
+    bool attrs_changed;
+} sub_before_t;
+
+/* The columns of a table of nrows rows, column k at cols[k * nrows], as ncols PostgreSQL
+ * array literals in out[0..ncols) (one statement inserts them all with unnest). Caller frees
+ * each out[k]. */
+static void column_arrays(const char **cols, size_t nrows, int ncols, char **out)
 {
-    db_conn_t *c = tx->conn;
-    orch_sub_flat_t flat;
+    for (int k = 0; k < ncols; k++)
+        out[k] = db__array(cols + (size_t)k * nrows, nrows);
+}
+
+static void free_arrays(char **a, int n)
+{
+    for (int k = 0; k < n; k++) {
+        free(a[k]);
+        a[k] = NULL;
+    }
+}
+
+/* Inserts the subscriptions row (version 0) or updates it if it is still at sub->version,
+ * and gives sub the row's new version and times. before gets what the row held. */
+static orch_err_t save_row(db_conn_t *c, orch_subscription_t *sub, sub_before_t *before,
+                           orch_error_t *err)
+{
     PGresult *res = NULL;
-    char ver[32], *a[8] = {0}, old_status[32] = "";
-    bool old_in_sync = false, attrs_changed = false, fields_changed = false;
-    const char **cols = NULL;
-    size_t ncols;
+    char ver[32], st_us[32], en_us[32];
+    const char *p[10] = {sub->id,
+                         sub->product->id,
+                         sub->customer_id,
+                         sub->description ? sub->description : "",
+                         sub->note,
+                         orch_sub_status_name(sub->status),
+                         sub->in_sync ? "true" : "false",
+                         ver,
+                         st_us,
+                         en_us};
     orch_err_t rc;
 
-    orch_sub_flatten(sub, &flat);
-    /* The read caches drop it when tx ends, and the subscriptions it now uses (their
-     * in_use_by gains it; the ones it stops using list it already, see domain/subcache.h). */
-    db__tx_changed(tx, sub->id);
-    for (size_t i = 0; i < flat.nrelations; i++)
-        if (strcmp(flat.relations[i].child_subscription_id, sub->id) != 0)
-            db__tx_changed(tx, flat.relations[i].child_subscription_id);
     snprintf(ver, sizeof(ver), "%lld", (long long)sub->version);
-    {
-        const char *p[8] = {sub->id,
-                            sub->product->id,
-                            sub->customer_id,
-                            sub->description ? sub->description : "",
-                            sub->note,
-                            orch_sub_status_name(sub->status),
-                            sub->in_sync ? "true" : "false",
-                            ver};
-        char st_us[32], en_us[32];
-        const char *p2[10];
-        snprintf(st_us, sizeof(st_us), "%lld", (long long)sub->start_time_us);
-        snprintf(en_us, sizeof(en_us), "%lld", (long long)sub->end_time_us);
-        memcpy(p2, p, sizeof(p));
-        p2[8] = st_us;
-        p2[9] = en_us;
-        /* Times: start/end come from the domain's lifecycle, as "set or not"; their values
-         * are PostgreSQL's clock at the first save that sets them. */
-        // clang-format off
-        if (sub->version == 0)
-            rc = db_execp(c,
-                          "INSERT INTO subscriptions (subscription_id, product_id, customer_id, "
-                          "description, note, status, in_sync, version, start_time, end_time) "
-                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint + 1, "
-                          "CASE WHEN $9::bigint > 0 THEN now() END, "
-                          "CASE WHEN $10::bigint > 0 THEN now() END) "
-                          "RETURNING version, " US("start_time") ", " US("end_time") ", "
-                          US("create_time") ", " US("update_time") ", NULL, NULL, true",
-                          10, p2, &res, err);
-        else
-            rc = db_execp(c,
-                          "UPDATE subscriptions s SET customer_id = $3, description = $4, "
-                          "note = $5, status = $6, in_sync = $7, version = s.version + 1, "
-                          "start_time = CASE WHEN $9::bigint = 0 THEN NULL "
-                          "  ELSE coalesce(s.start_time, now()) END, "
-                          "end_time = CASE WHEN $10::bigint = 0 THEN NULL "
-                          "  ELSE coalesce(s.end_time, now()) END, update_time = now() "
-                          "FROM (SELECT status, in_sync, description, note, customer_id "
-                          "  FROM subscriptions WHERE subscription_id = $1) o "
-                          "WHERE s.subscription_id = $1 AND s.version = $8 AND s.product_id = $2 "
-                          "RETURNING s.version, " US("s.start_time") ", " US("s.end_time") ", "
-                          US("s.create_time") ", " US("s.update_time") ", o.status, o.in_sync, "
-                          "(o.description <> $4 OR o.note IS DISTINCT FROM $5 "
-                          "  OR o.customer_id <> $3)",
-                          10, p2, &res, err);
-        // clang-format on
-    }
-    if (rc)
-        goto out;
-    if (PQntuples(res) != 1) {
-        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
-                            "subscription %s was changed by someone else since version %lld was "
-                            "read; load it again and retry",
-                            sub->id, (long long)sub->version);
-        goto out;
-    }
-    {
-        int64_t newver = atoll(PQgetvalue(res, 0, 0));
-        int64_t st_us = atoll(PQgetvalue(res, 0, 1)), en_us = atoll(PQgetvalue(res, 0, 2));
-        int64_t cr_us = atoll(PQgetvalue(res, 0, 3)), up_us = atoll(PQgetvalue(res, 0, 4));
-        bool inserted = sub->version == 0;
-        snprintf(old_status, sizeof(old_status), "%s", PQgetvalue(res, 0, 5));
-        old_in_sync = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
-        attrs_changed = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
-        PQclear(res);
-        res = NULL;
-        if (inserted) {
-            const char *p[1] = {sub->id};
-            char *meta = json_dumps(sub->metadata, JSON_COMPACT);
-            const char *pm[2] = {sub->id, meta ? meta : "{}"};
-            (void)p;
-            rc = db_execp(c,
-                          "INSERT INTO subscription_metadata (subscription_id, metadata) "
-                          "VALUES ($1, $2::jsonb)",
-                          2, pm, NULL, err);
-            free(meta);
-            if (rc)
-                goto out;
-            sub->metadata_version = 1;
-        }
-        sub->version = newver;
-        sub->start_time_us = st_us;
-        sub->end_time_us = en_us;
-        sub->create_time_us = cr_us;
-        sub->update_time_us = up_us;
-    }
-
-    /* Instances: upsert all owned ones. */
-    ncols = flat.ninstances;
-    cols = orch_calloc(ncols * 3 + 1, sizeof(char *));
-    for (size_t i = 0; i < ncols; i++) {
-        cols[i] = flat.instances[i].id;
-        cols[ncols + i] = flat.instances[i].block->id;
-        cols[2 * ncols + i] = flat.instances[i].label;
-    }
-    a[0] = db__array(cols, ncols);
-    a[1] = db__array(cols + ncols, ncols);
-    a[2] = db__array(cols + 2 * ncols, ncols);
-    {
-        const char *p[4] = {sub->id, a[0], a[1], a[2]};
+    snprintf(st_us, sizeof(st_us), "%lld", (long long)sub->start_time_us);
+    snprintf(en_us, sizeof(en_us), "%lld", (long long)sub->end_time_us);
+    /* Times: start/end come from the domain's lifecycle, as "set or not"; their values
+     * are PostgreSQL's clock at the first save that sets them. */
+    // clang-format off
+    if (sub->version == 0)
         rc = db_execp(c,
-                      "INSERT INTO subscription_instances (subscription_instance_id, "
-                      "subscription_id, product_block_id, label) "
-                      "SELECT i, $1, b, l FROM unnest($2::uuid[], $3::uuid[], $4::text[]) "
-                      "AS t(i, b, l) ON CONFLICT (subscription_instance_id) DO UPDATE SET "
-                      "label = EXCLUDED.label, update_time = now() "
-                      "WHERE subscription_instances.subscription_id = EXCLUDED.subscription_id",
-                      4, p, NULL, err);
-        if (rc)
-            goto out;
-        /* Replace relations and values of owned instances; drop orphaned instances. A block
-         * still referenced by another subscription refuses to go (foreign key). */
+                      "INSERT INTO subscriptions (subscription_id, product_id, customer_id, "
+                      "description, note, status, in_sync, version, start_time, end_time) "
+                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint + 1, "
+                      "CASE WHEN $9::bigint > 0 THEN now() END, "
+                      "CASE WHEN $10::bigint > 0 THEN now() END) "
+                      "RETURNING version, " US("start_time") ", " US("end_time") ", "
+                      US("create_time") ", " US("update_time") ", NULL, NULL, true",
+                      10, p, &res, err);
+    else
+        rc = db_execp(c,
+                      "UPDATE subscriptions s SET customer_id = $3, description = $4, "
+                      "note = $5, status = $6, in_sync = $7, version = s.version + 1, "
+                      "start_time = CASE WHEN $9::bigint = 0 THEN NULL "
+                      "  ELSE coalesce(s.start_time, now()) END, "
+                      "end_time = CASE WHEN $10::bigint = 0 THEN NULL "
+                      "  ELSE coalesce(s.end_time, now()) END, update_time = now() "
+                      "FROM (SELECT status, in_sync, description, note, customer_id "
+                      "  FROM subscriptions WHERE subscription_id = $1) o "
+                      "WHERE s.subscription_id = $1 AND s.version = $8 AND s.product_id = $2 "
+                      "RETURNING s.version, " US("s.start_time") ", " US("s.end_time") ", "
+                      US("s.create_time") ", " US("s.update_time") ", o.status, o.in_sync, "
+                      "(o.description <> $4 OR o.note IS DISTINCT FROM $5 "
+                      "  OR o.customer_id <> $3)",
+                      10, p, &res, err);
+    // clang-format on
+    if (rc)
+        return rc;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                              "subscription %s was changed by someone else since version %lld "
+                              "was read; load it again and retry",
+                              sub->id, (long long)sub->version);
+    }
+    snprintf(before->status, sizeof(before->status), "%s", PQgetvalue(res, 0, 5));
+    before->in_sync = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+    before->attrs_changed = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+    if (sub->version == 0) {
+        char *meta = json_dumps(sub->metadata, JSON_COMPACT);
+        const char *pm[2] = {sub->id, meta ? meta : "{}"};
+        rc = db_execp(c,
+                      "INSERT INTO subscription_metadata (subscription_id, metadata) "
+                      "VALUES ($1, $2::jsonb)",
+                      2, pm, NULL, err);
+        free(meta);
+        if (rc) {
+            PQclear(res);
+            return rc;
+        }
+        sub->metadata_version = 1;
+    }
+    sub->version = atoll(PQgetvalue(res, 0, 0));
+    sub->start_time_us = atoll(PQgetvalue(res, 0, 1));
+    sub->end_time_us = atoll(PQgetvalue(res, 0, 2));
+    sub->create_time_us = atoll(PQgetvalue(res, 0, 3));
+    sub->update_time_us = atoll(PQgetvalue(res, 0, 4));
+    PQclear(res);
+    return ORCH_OK;
+}
+
+/* Upserts every owned instance, then empties their values and relations (written again
+ * after) and drops the instances the tree no longer has. A block still referenced by
+ * another subscription refuses to go (foreign key). */
+static orch_err_t save_instances(db_conn_t *c, const orch_subscription_t *sub,
+                                 const orch_sub_flat_t *flat, orch_error_t *err)
+{
+    size_t n = flat->ninstances;
+    const char **cols = orch_calloc(n * 3 + 1, sizeof(char *));
+    char *a[3];
+    const char *p[4];
+    orch_err_t rc;
+
+    for (size_t i = 0; i < n; i++) {
+        cols[i] = flat->instances[i].id;
+        cols[n + i] = flat->instances[i].block->id;
+        cols[2 * n + i] = flat->instances[i].label;
+    }
+    column_arrays(cols, n, 3, a);
+    p[0] = sub->id;
+    p[1] = a[0];
+    p[2] = a[1];
+    p[3] = a[2];
+    rc = db_execp(c,
+                  "INSERT INTO subscription_instances (subscription_instance_id, "
+                  "subscription_id, product_block_id, label) "
+                  "SELECT i, $1, b, l FROM unnest($2::uuid[], $3::uuid[], $4::text[]) "
+                  "AS t(i, b, l) ON CONFLICT (subscription_instance_id) DO UPDATE SET "
+                  "label = EXCLUDED.label, update_time = now() "
+                  "WHERE subscription_instances.subscription_id = EXCLUDED.subscription_id",
+                  4, p, NULL, err);
+    if (!rc)
         rc = db_execp(c,
                       "DELETE FROM subscription_instance_relations r USING subscription_instances "
                       "si WHERE r.in_use_by_id = si.subscription_instance_id "
                       "AND si.subscription_id = $1",
                       1, p, NULL, err);
-        if (!rc)
-            rc = db_execp(c,
-                          "DELETE FROM subscription_instance_values v USING subscription_instances "
-                          "si WHERE v.subscription_instance_id = si.subscription_instance_id "
-                          "AND si.subscription_id = $1",
-                          1, p, NULL, err);
-        if (!rc) {
-            const char *pd[2] = {sub->id, a[0]};
-            rc = db_execp(c,
-                          "DELETE FROM subscription_instances WHERE subscription_id = $1 "
-                          "AND NOT (subscription_instance_id = ANY($2::uuid[]))",
-                          2, pd, NULL, err);
-            if (rc == ORCH_FAILED_PRECONDITION)
-                rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "IN_USE_BY_OTHER_SUBSCRIPTIONS",
-                                    "a block removed from subscription %s is still used by "
-                                    "another subscription",
-                                    sub->id);
-        }
-        if (rc)
-            goto out;
+    if (!rc)
+        rc = db_execp(c,
+                      "DELETE FROM subscription_instance_values v USING subscription_instances "
+                      "si WHERE v.subscription_instance_id = si.subscription_instance_id "
+                      "AND si.subscription_id = $1",
+                      1, p, NULL, err);
+    if (!rc) {
+        const char *pd[2] = {sub->id, a[0]};
+        rc = db_execp(c,
+                      "DELETE FROM subscription_instances WHERE subscription_id = $1 "
+                      "AND NOT (subscription_instance_id = ANY($2::uuid[]))",
+                      2, pd, NULL, err);
+        if (rc == ORCH_FAILED_PRECONDITION)
+            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "IN_USE_BY_OTHER_SUBSCRIPTIONS",
+                                "a block removed from subscription %s is still used by "
+                                "another subscription",
+                                sub->id);
     }
-    for (int i = 0; i < 3; i++) {
-        free(a[i]);
-        a[i] = NULL;
-    }
+    free_arrays(a, 3);
     free(cols);
+    return rc;
+}
 
-    /* Values. */
-    ncols = flat.nvalues;
-    cols = orch_calloc(ncols * 4 + 1, sizeof(char *));
-    {
-        char **pos = orch_calloc(ncols + 1, sizeof(char *));
-        for (size_t i = 0; i < ncols; i++) {
-            cols[i] = flat.values[i].instance_id;
-            cols[ncols + i] = flat.values[i].resource_type;
-            pos[i] = orch_asprintf("%d", flat.values[i].position);
-            cols[2 * ncols + i] = pos[i];
-            cols[3 * ncols + i] = flat.values[i].value;
-        }
-        for (int k = 0; k < 4; k++)
-            a[k] = db__array(cols + k * ncols, ncols);
-        for (size_t i = 0; i < ncols; i++)
-            free(pos[i]);
-        free(pos);
+/* Inserts the field values of every owned instance. */
+static orch_err_t save_values(db_conn_t *c, const orch_sub_flat_t *flat, orch_error_t *err)
+{
+    size_t n = flat->nvalues;
+    const char **cols = orch_calloc(n * 4 + 1, sizeof(char *));
+    char **pos = orch_calloc(n + 1, sizeof(char *));
+    char *a[4];
+    orch_err_t rc;
+
+    for (size_t i = 0; i < n; i++) {
+        pos[i] = orch_asprintf("%d", flat->values[i].position);
+        cols[i] = flat->values[i].instance_id;
+        cols[n + i] = flat->values[i].resource_type;
+        cols[2 * n + i] = pos[i];
+        cols[3 * n + i] = flat->values[i].value;
     }
+    column_arrays(cols, n, 4, a);
     {
         const char *p[4] = {a[0], a[1], a[2], a[3]};
         rc = db_execp(c,
@@ -593,33 +600,34 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
                       "FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) AS t(i, r, o, v) "
                       "JOIN resource_types rt ON rt.resource_type = t.r",
                       4, p, NULL, err);
-        if (rc)
-            goto out;
     }
-    for (int i = 0; i < 4; i++) {
-        free(a[i]);
-        a[i] = NULL;
-    }
+    free_arrays(a, 4);
+    for (size_t i = 0; i < n; i++)
+        free(pos[i]);
+    free(pos);
     free(cols);
+    return rc;
+}
 
-    /* Relations. */
-    ncols = flat.nrelations;
-    cols = orch_calloc(ncols * 4 + 1, sizeof(char *));
-    {
-        char **pos = orch_calloc(ncols + 1, sizeof(char *));
-        for (size_t i = 0; i < ncols; i++) {
-            cols[i] = flat.relations[i].parent_id;
-            cols[ncols + i] = flat.relations[i].attribute;
-            pos[i] = orch_asprintf("%d", flat.relations[i].position);
-            cols[2 * ncols + i] = pos[i];
-            cols[3 * ncols + i] = flat.relations[i].child_id;
-        }
-        for (int k = 0; k < 4; k++)
-            a[k] = db__array(cols + k * ncols, ncols);
-        for (size_t i = 0; i < ncols; i++)
-            free(pos[i]);
-        free(pos);
+/* Inserts the references of every owned instance (to its own blocks and to other
+ * subscriptions' blocks). */
+static orch_err_t save_relations(db_conn_t *c, const orch_subscription_t *sub,
+                                 const orch_sub_flat_t *flat, orch_error_t *err)
+{
+    size_t n = flat->nrelations;
+    const char **cols = orch_calloc(n * 4 + 1, sizeof(char *));
+    char **pos = orch_calloc(n + 1, sizeof(char *));
+    char *a[4];
+    orch_err_t rc;
+
+    for (size_t i = 0; i < n; i++) {
+        pos[i] = orch_asprintf("%d", flat->relations[i].position);
+        cols[i] = flat->relations[i].parent_id;
+        cols[n + i] = flat->relations[i].attribute;
+        cols[2 * n + i] = pos[i];
+        cols[3 * n + i] = flat->relations[i].child_id;
     }
+    column_arrays(cols, n, 4, a);
     {
         const char *p[4] = {a[0], a[1], a[2], a[3]};
         rc = db_execp(c,
@@ -627,68 +635,109 @@ orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *e
                       "order_id, depends_on_id) "
                       "SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::uuid[])",
                       4, p, NULL, err);
-        if (rc == ORCH_FAILED_PRECONDITION)
-            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REFERENCE_NOT_FOUND",
-                                "subscription %s references a block that does not exist", sub->id);
-        if (rc)
-            goto out;
     }
-    /* A reference must point at a block of the owner and type the tree says. */
-    {
-        const char **cc = orch_calloc(ncols * 3 + 1, sizeof(char *));
-        char *b[3];
-        for (size_t i = 0; i < ncols; i++) {
-            cc[i] = flat.relations[i].child_id;
-            cc[ncols + i] = flat.relations[i].child_subscription_id;
-            cc[2 * ncols + i] = flat.relations[i].child_block->id;
-        }
-        for (int k = 0; k < 3; k++)
-            b[k] = db__array(cc + k * ncols, ncols);
-        free(cc);
-        {
-            const char *p[3] = {b[0], b[1], b[2]};
-            rc =
-                db_execp(c,
-                         "SELECT t.c FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS t(c, o, b) "
-                         "LEFT JOIN subscription_instances si ON si.subscription_instance_id = t.c "
-                         "WHERE si.subscription_id IS DISTINCT FROM t.o "
-                         "OR si.product_block_id IS DISTINCT FROM t.b LIMIT 1",
-                         3, p, &res, err);
-        }
-        for (int k = 0; k < 3; k++)
-            free(b[k]);
-        if (rc)
-            goto out;
-        if (PQntuples(res) > 0) {
-            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REFERENCE_INVALID",
-                                "subscription %s references block %s, which is not a block of "
-                                "the owner and type given",
-                                sub->id, PQgetvalue(res, 0, 0));
-            goto out;
-        }
-        PQclear(res);
-        res = NULL;
-    }
-    {
-        const char *p[1] = {sub->id};
-        rc = db_execp(c,
-                      "UPDATE subscriptions s SET search_text = subscription_search_text($1) "
-                      "FROM (SELECT search_text FROM subscriptions WHERE subscription_id = $1) o "
-                      "WHERE s.subscription_id = $1 "
-                      "RETURNING o.search_text IS DISTINCT FROM s.search_text",
-                      1, p, &res, err);
-        if (rc)
-            goto out;
-        fields_changed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-        PQclear(res);
-        res = NULL;
-    }
-    rc = write_events(c, sub, old_status, old_in_sync, attrs_changed, fields_changed, err);
-out:
-    for (int i = 0; i < 8; i++)
-        free(a[i]);
+    if (rc == ORCH_FAILED_PRECONDITION)
+        rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REFERENCE_NOT_FOUND",
+                            "subscription %s references a block that does not exist", sub->id);
+    free_arrays(a, 4);
+    for (size_t i = 0; i < n; i++)
+        free(pos[i]);
+    free(pos);
     free(cols);
+    return rc;
+}
+
+/* A reference must point at a block of the owner and type the tree says. */
+static orch_err_t check_references(db_conn_t *c, const orch_subscription_t *sub,
+                                   const orch_sub_flat_t *flat, orch_error_t *err)
+{
+    size_t n = flat->nrelations;
+    const char **cols = orch_calloc(n * 3 + 1, sizeof(char *));
+    char *a[3];
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    for (size_t i = 0; i < n; i++) {
+        cols[i] = flat->relations[i].child_id;
+        cols[n + i] = flat->relations[i].child_subscription_id;
+        cols[2 * n + i] = flat->relations[i].child_block->id;
+    }
+    column_arrays(cols, n, 3, a);
+    free(cols);
+    {
+        const char *p[3] = {a[0], a[1], a[2]};
+        rc = db_execp(c,
+                      "SELECT t.c FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS t(c, o, b) "
+                      "LEFT JOIN subscription_instances si ON si.subscription_instance_id = t.c "
+                      "WHERE si.subscription_id IS DISTINCT FROM t.o "
+                      "OR si.product_block_id IS DISTINCT FROM t.b LIMIT 1",
+                      3, p, &res, err);
+    }
+    free_arrays(a, 3);
+    if (rc)
+        return rc;
+    if (PQntuples(res) > 0)
+        rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REFERENCE_INVALID",
+                            "subscription %s references block %s, which is not a block of "
+                            "the owner and type given",
+                            sub->id, PQgetvalue(res, 0, 0));
     PQclear(res);
+    return rc;
+}
+
+/* Recomputes the full-text search column; *changed tells whether any field value (which it
+ * is made of) changed. */
+static orch_err_t update_search_text(db_conn_t *c, const orch_subscription_t *sub, bool *changed,
+                                     orch_error_t *err)
+{
+    PGresult *res = NULL;
+    const char *p[1] = {sub->id};
+    orch_err_t rc;
+
+    *changed = false;
+    rc = db_execp(c,
+                  "UPDATE subscriptions s SET search_text = subscription_search_text($1) "
+                  "FROM (SELECT search_text FROM subscriptions WHERE subscription_id = $1) o "
+                  "WHERE s.subscription_id = $1 "
+                  "RETURNING o.search_text IS DISTINCT FROM s.search_text",
+                  1, p, &res, err);
+    if (rc)
+        return rc;
+    *changed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return ORCH_OK;
+}
+
+orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err)
+{
+    db_conn_t *c = tx->conn;
+    orch_sub_flat_t flat;
+    sub_before_t before = {"", false, false};
+    bool fields_changed = false;
+    orch_err_t rc;
+
+    orch_sub_flatten(sub, &flat);
+    /* The read caches drop it when tx ends, and the subscriptions it now uses (their
+     * in_use_by gains it; the ones it stops using list it already, see domain/subcache.h). */
+    db__tx_changed(tx, sub->id);
+    for (size_t i = 0; i < flat.nrelations; i++)
+        if (strcmp(flat.relations[i].child_subscription_id, sub->id) != 0)
+            db__tx_changed(tx, flat.relations[i].child_subscription_id);
+
+    rc = save_row(c, sub, &before, err);
+    if (!rc)
+        rc = save_instances(c, sub, &flat, err);
+    if (!rc)
+        rc = save_values(c, &flat, err);
+    if (!rc)
+        rc = save_relations(c, sub, &flat, err);
+    if (!rc)
+        rc = check_references(c, sub, &flat, err);
+    if (!rc)
+        rc = update_search_text(c, sub, &fields_changed, err);
+    if (!rc)
+        rc = write_events(c, sub, before.status, before.in_sync, before.attrs_changed,
+                          fields_changed, err);
     orch_sub_flat_cleanup(&flat);
     return rc;
 }
@@ -749,21 +798,128 @@ static const db_sort_column_t sub_orders[] = {
     {NULL, NULL, NULL},
 };
 
+/* The FROM and WHERE clauses of a listing (filter and full-text query), with their
+ * parameters. */
+static orch_err_t list_where(const orch_sub_query_t *q, db_sql_t *where, orch_error_t *err)
+{
+    orch_err_t rc;
+
+    db_sql_append(where, "FROM subscriptions s JOIN products p USING (product_id) WHERE true");
+    rc = db_filter_compile(q->filter, sub_columns, where, err);
+    if (rc)
+        return rc;
+    if (q->query && *q->query) {
+        int n = db_sql_param(where, q->query);
+        db_sql_append(where, " AND s.search_vector @@ websearch_to_tsquery('simple', $%d)", n);
+    }
+    return ORCH_OK;
+}
+
+/* How many subscriptions match: exactly up to 10,000, then the planner's estimate. */
+static orch_err_t list_count(db_conn_t *c, const db_sql_t *where, orch_sub_page_t *page,
+                             orch_error_t *err)
+{
+    db_sql_t sql;
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    db_sql_init(&sql);
+    db_sql_append(&sql, "SELECT count(*) FROM (SELECT 1 %s LIMIT 10001) t", where->text);
+    rc = db_execp(c, sql.text, where->nparams, (const char *const *)where->params, &res, err);
+    if (rc)
+        goto out;
+    page->total = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = NULL;
+    if (page->total <= 10000)
+        goto out;
+    db_sql_cleanup(&sql);
+    db_sql_init(&sql);
+    db_sql_append(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 %s", where->text);
+    rc = db_execp(c, sql.text, where->nparams, (const char *const *)where->params, &res, err);
+    if (rc)
+        goto out;
+    {
+        const char *plan = strstr(PQgetvalue(res, 0, 0), "\"Plan Rows\":");
+        long est = plan ? atol(plan + 12) : 10001;
+        page->total = est > 10000 ? est : 10001;
+        page->total_is_estimate = true;
+    }
+out:
+    PQclear(res);
+    db_sql_cleanup(&sql);
+    return rc;
+}
+
+/* The ids of one page: keyset on (sort keys, id) after pos (NULL = from the start), one
+ * more row than asked to know if more follow; then page->next_token (bound to binding).
+ * *ids gets page_size ids at most, NULL-terminated (caller frees each and the array),
+ * *n their number. */
+static orch_err_t list_page_ids(db_conn_t *c, const db_sql_t *where, const db_order_t *order,
+                                const char *pos, const char *binding, int limit,
+                                orch_sub_page_t *page, char ***ids, size_t *n, orch_error_t *err)
+{
+    db_sql_t sql;
+    PGresult *res = NULL;
+    orch_err_t rc = ORCH_OK;
+    int rows, take;
+
+    *ids = NULL;
+    *n = 0;
+    db_sql_init(&sql);
+    db_sql_append(&sql, "SELECT s.subscription_id");
+    db_order_select(&sql, order);
+    db_sql_append(&sql, " %s", where->text);
+    for (int i = 0; i < where->nparams; i++) /* the same numbers: sql had none before */
+        db_sql_param(&sql, where->params[i]);
+    if (pos) {
+        rc = db_order_after(&sql, order, pos, err);
+        if (rc)
+            goto out;
+    }
+    if (sql.overflow) {
+        rc = orch_error_invalid(err, "filter", "has too many values");
+        goto out;
+    }
+    db_order_by(&sql, order);
+    db_sql_append(&sql, " LIMIT %d", limit + 1);
+    rc = db_execp(c, sql.text, sql.nparams, (const char *const *)sql.params, &res, err);
+    if (rc)
+        goto out;
+    rows = PQntuples(res);
+    take = rows > limit ? limit : rows;
+    *ids = orch_calloc((size_t)take + 1, sizeof(char *));
+    for (int i = 0; i < take; i++)
+        (*ids)[i] = orch_strdup(PQgetvalue(res, i, 0));
+    *n = (size_t)take;
+    if (rows > limit) {
+        const char *vals[DB_ORDER_MAX_KEYS];
+        char *p2;
+        for (int k = 0; k < order->n; k++)
+            vals[k] = PQgetvalue(res, take - 1, 1 + k);
+        p2 = db_order_position(order, vals, (*ids)[take - 1]);
+        page->next_token = orch_page_token_make(binding, p2);
+        free(p2);
+    }
+out:
+    PQclear(res);
+    db_sql_cleanup(&sql);
+    return rc;
+}
+
 orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
                         const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err)
 {
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
-    db_sql_t where, sql;
+    db_sql_t where;
     db_order_t order;
-    PGresult *res = NULL;
     char *binding = NULL, *pos = NULL, **ids = NULL;
-    int limit = q->page_size;
+    size_t n = 0;
     orch_err_t rc;
 
     memset(page, 0, sizeof(*page));
     db_sql_init(&where);
-    db_sql_init(&sql);
     rc = db_order_parse(q->order_by, "start_time desc", sub_orders, "s.subscription_id", &order,
                         err);
     if (rc)
@@ -773,85 +929,21 @@ orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_cata
     rc = orch_page_token_parse(q->page_token, binding, &pos, err);
     if (rc)
         goto out;
-    db_sql_append(&where, "FROM subscriptions s JOIN products p USING (product_id) WHERE true");
-    rc = db_filter_compile(q->filter, sub_columns, &where, err);
+    rc = list_where(q, &where, err);
     if (rc)
         goto out;
-    if (q->query && *q->query) {
-        int n = db_sql_param(&where, q->query);
-        db_sql_append(&where, " AND s.search_vector @@ websearch_to_tsquery('simple', $%d)", n);
-    }
-
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         goto out;
-    /* Count, exactly up to 10,000, then from the planner's estimate. */
-    db_sql_append(&sql, "SELECT count(*) FROM (SELECT 1 %s LIMIT 10001) t", where.text);
-    rc = db_execp(c, sql.text, where.nparams, (const char *const *)where.params, &res, err);
+    rc = list_count(c, &where, page, err);
     if (rc)
         goto out;
-    page->total = atol(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
-    if (page->total > 10000) {
-        db_sql_cleanup(&sql);
-        db_sql_init(&sql);
-        db_sql_append(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 %s", where.text);
-        rc = db_execp(c, sql.text, where.nparams, (const char *const *)where.params, &res, err);
-        if (rc)
-            goto out;
-        {
-            const char *plan = strstr(PQgetvalue(res, 0, 0), "\"Plan Rows\":");
-            long est = plan ? atol(plan + 12) : 10001;
-            page->total = est > 10000 ? est : 10001;
-            page->total_is_estimate = true;
-        }
-        PQclear(res);
-        res = NULL;
-    }
-
-    /* The page: keyset on (sort keys, id), one more row than asked to know if more follow. */
-    db_sql_cleanup(&sql);
-    db_sql_init(&sql);
-    db_sql_append(&sql, "SELECT s.subscription_id");
-    db_order_select(&sql, &order);
-    db_sql_append(&sql, " %s", where.text);
-    for (int i = 0; i < where.nparams; i++) /* the same numbers: sql had none before */
-        db_sql_param(&sql, where.params[i]);
-    if (pos) {
-        rc = db_order_after(&sql, &order, pos, err);
-        if (rc)
-            goto out;
-    }
-    if (sql.overflow) {
-        rc = orch_error_invalid(err, "filter", "has too many values");
-        goto out;
-    }
-    db_order_by(&sql, &order);
-    db_sql_append(&sql, " LIMIT %d", limit + 1);
-    rc = db_execp(c, sql.text, sql.nparams, (const char *const *)sql.params, &res, err);
+    rc = list_page_ids(c, &where, &order, pos, binding, q->page_size, page, &ids, &n, err);
     if (rc)
         goto out;
-    {
-        int rows = PQntuples(res), take = rows > limit ? limit : rows;
-        ids = orch_calloc((size_t)take + 1, sizeof(char *));
-        for (int i = 0; i < take; i++)
-            ids[i] = orch_strdup(PQgetvalue(res, i, 0));
-        if (rows > limit) {
-            const char *vals[DB_ORDER_MAX_KEYS];
-            char *p2;
-            for (int k = 0; k < order.n; k++)
-                vals[k] = PQgetvalue(res, take - 1, 1 + k);
-            p2 = db_order_position(&order, vals, ids[take - 1]);
-            page->next_token = orch_page_token_make(binding, p2);
-            free(p2);
-        }
-        page->n = (size_t)take;
-        page->items = orch_calloc((size_t)take + 1, sizeof(orch_subscription_t *));
-    }
-    PQclear(res);
-    res = NULL;
     /* The subscriptions themselves, in the same fixed number of statements for the page. */
+    page->n = n;
+    page->items = orch_calloc(n + 1, sizeof(orch_subscription_t *));
     rc = load_many(c, cat, ids, page->n, false, page->items, NULL, err);
     if (!rc) {
         /* A row deleted between the two reads leaves a hole: close it. */
@@ -868,11 +960,9 @@ out:
     for (size_t i = 0; ids && ids[i]; i++)
         free(ids[i]);
     free(ids);
-    PQclear(res);
     if (c)
         db_pool_release(s->pool, c);
     db_sql_cleanup(&where);
-    db_sql_cleanup(&sql);
     free(binding);
     free(pos);
     return rc;

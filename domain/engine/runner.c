@@ -78,148 +78,168 @@ static json_t *error_json(const orch_step_result_t *r)
     return e;
 }
 
+/* An outcome that leaves the state as it was. */
+static void outcome_unchanged(orch_outcome_t *out, const char *step_status,
+                              const char *process_status, const json_t *state)
+{
+    out->step_status = step_status;
+    out->process_status = process_status;
+    out->state = json_deep_copy(state);
+    out->delta = json_object();
+}
+
+/* The kinds that decide without running code: done, abort, an input step (suspends with
+ * its form; ResumeProcess commits the answers as this step's success row) and a remote
+ * step (waits for its step worker's answer). true when out is filled. */
+static bool settle_without_running(const orch_step_def_t *def, const orch_step_ctx_t *ctx,
+                                   const json_t *state, orch_outcome_t *out)
+{
+    switch (def->kind) {
+    case ORCH_KIND_DONE:
+        outcome_unchanged(out, "complete", "completed", state);
+        out->finished = true;
+        return true;
+    case ORCH_KIND_ABORT:
+        outcome_unchanged(out, "abort", "aborted", state);
+        out->finished = true;
+        return true;
+    case ORCH_KIND_INPUT:
+        outcome_unchanged(out, "suspend", "suspended", state);
+        return true;
+    case ORCH_KIND_CALLBACK:
+        /* A remote step given to a step worker: the engine writes the task; the answer
+         * commits this step's success row. Otherwise the callback action runs (a remote
+         * step's fall-back). */
+        if (ctx->remote || !def->fn) {
+            outcome_unchanged(out, "awaiting_callback", "awaiting_callback", state);
+            return true;
+        }
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Runs the step's function (a conditional step whose condition is false is skipped) on a
+ * copy of state; a success or skip past the step's time-out becomes STEP_TIMEOUT. */
+static orch_step_result_t run_step(const orch_leaf_t *leaf, orch_step_ctx_t *ctx,
+                                   const json_t *state)
+{
+    const orch_step_def_t *def = leaf->def;
+    orch_step_result_t r;
+    json_t *work;
+
+    if (def->kind == ORCH_KIND_CONDITIONAL && !def->pred(state)) {
+        orch_step_log(ORCH_LOG_INFO, ctx, "skipped: condition %s is false",
+                      def->condition ? def->condition : "(predicate)");
+        return orch_step_skip();
+    }
+    /* The step gets its own copy: whatever it does to it, the committed state is the old
+     * state plus the changes it returned. */
+    work = json_deep_copy(state);
+    r = def->fn(ctx, work);
+    json_decref(work);
+    if (r.outcome != ORCH_STEP_FAIL && orch_ctx_remaining_ms(&ctx->ctx) <= 0 &&
+        !orch_ctx_cancelled(&ctx->ctx)) {
+        int ms = def->timeout_ms ? def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
+        orch_step_result_cleanup(&r);
+        r = orch_step_fail("STEP_TIMEOUT", NULL, "step %s overran its time-out of %d ms", leaf->key,
+                           ms);
+    }
+    return r;
+}
+
+/* The step waits to run again after a back-off that grows with attempt. */
+static void outcome_waiting(const orch_step_def_t *def, const json_t *state, int attempt,
+                            const orch_step_result_t *r, orch_outcome_t *out)
+{
+    outcome_unchanged(out, "waiting", "waiting", state);
+    out->runnable = true;
+    out->retry_count = attempt + 1;
+    out->next_run_delay_ms = orch_backoff_ms(def->backoff_ms, def->backoff_max_ms, attempt);
+    out->error = error_json(r);
+}
+
+static void outcome_failed(const json_t *state, int attempt, const orch_step_result_t *r,
+                           orch_outcome_t *out)
+{
+    outcome_unchanged(out, "failed", "failed", state);
+    out->retry_count = attempt + 1;
+    out->error = error_json(r);
+}
+
+/* A step's success: its changes merged into the state (a callback action's too, which
+ * then waits for DeliverCallback). Changes that are not an object fail the step. */
+static void outcome_success(const orch_leaf_t *leaf, const json_t *state, int attempt,
+                            orch_step_result_t *r, orch_outcome_t *out)
+{
+    if (r->changes && !json_is_object(r->changes)) {
+        orch_step_result_cleanup(r);
+        *r = orch_step_fail("STEP_BAD_RESULT", NULL,
+                            "step %s returned changes that are not a JSON object", leaf->key);
+        outcome_failed(state, attempt, r, out);
+        return;
+    }
+    if (leaf->def->kind == ORCH_KIND_CALLBACK) {
+        /* The action handed the token out: wait for DeliverCallback. */
+        out->step_status = "awaiting_callback";
+        out->process_status = "awaiting_callback";
+    } else {
+        out->step_status = "success";
+        out->process_status = "running";
+        out->runnable = true;
+    }
+    out->state = orch_state_merge(state, r->changes);
+    out->delta = r->changes ? json_incref(r->changes) : json_object();
+}
+
+/* The outcome of a step's result. A retry step waits after a failure while it has attempts
+ * left; a wait past its last attempt fails instead. */
+static void outcome_of(const orch_leaf_t *leaf, const json_t *state, int attempt,
+                       orch_step_result_t *r, orch_outcome_t *out)
+{
+    const orch_step_def_t *def = leaf->def;
+    bool retry = def->kind == ORCH_KIND_RETRY;
+
+    switch (r->outcome) {
+    case ORCH_STEP_SUCCESS:
+        outcome_success(leaf, state, attempt, r, out);
+        break;
+    case ORCH_STEP_SKIP:
+        outcome_unchanged(out, "skipped", "running", state);
+        out->runnable = true;
+        break;
+    case ORCH_STEP_WAIT:
+        if (retry && def->max_attempts > 0 && attempt + 1 >= def->max_attempts)
+            outcome_failed(state, attempt, r, out);
+        else
+            outcome_waiting(def, state, attempt, r, out);
+        break;
+    case ORCH_STEP_FAIL:
+        if (retry && (def->max_attempts == 0 || attempt + 1 < def->max_attempts))
+            outcome_waiting(def, state, attempt, r, out);
+        else
+            outcome_failed(state, attempt, r, out);
+        break;
+    case ORCH_STEP_ABORT:
+        outcome_unchanged(out, "abort", "aborted", state);
+        out->finished = true;
+        out->error = error_json(r);
+        break;
+    }
+}
+
 void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_step_ctx_t *ctx,
                      const json_t *state, int attempt, orch_outcome_t *out)
 {
-    const orch_step_def_t *def = leaf->def;
-    orch_step_result_t r = {0};
-    json_t *work;
+    orch_step_result_t r;
 
     (void)wf;
     memset(out, 0, sizeof(*out));
     ctx->attempt = attempt;
-    switch (def->kind) {
-    case ORCH_KIND_DONE:
-        out->step_status = "complete";
-        out->process_status = "completed";
-        out->finished = true;
-        out->state = json_deep_copy(state);
-        out->delta = json_object();
+    if (settle_without_running(leaf->def, ctx, state, out))
         return;
-    case ORCH_KIND_ABORT:
-        out->step_status = "abort";
-        out->process_status = "aborted";
-        out->finished = true;
-        out->state = json_deep_copy(state);
-        out->delta = json_object();
-        return;
-    case ORCH_KIND_INPUT:
-        /* Suspends with the step's form; ResumeProcess commits the answers as this step's
-         * success row. */
-        out->step_status = "suspend";
-        out->process_status = "suspended";
-        out->state = json_deep_copy(state);
-        out->delta = json_object();
-        return;
-    case ORCH_KIND_CALLBACK:
-        if (ctx->remote || !def->fn) {
-            /* A remote step given to a step worker: it waits for the worker's answer (the
-             * engine writes the task; the answer commits this step's success row). */
-            out->step_status = "awaiting_callback";
-            out->process_status = "awaiting_callback";
-            out->state = json_deep_copy(state);
-            out->delta = json_object();
-            return;
-        }
-        /* fall through - the callback action (a remote step's fall-back) */
-    default:
-        if (def->kind == ORCH_KIND_CONDITIONAL && !def->pred(state)) {
-            orch_step_log(ORCH_LOG_INFO, ctx, "skipped: condition %s is false",
-                          def->condition ? def->condition : "(predicate)");
-            r = orch_step_skip();
-            break;
-        }
-        /* The step gets its own copy: whatever it does to it, the committed state is the
-         * old state plus the changes it returned. */
-        work = json_deep_copy(state);
-        r = def->fn(ctx, work);
-        json_decref(work);
-        if (r.outcome != ORCH_STEP_FAIL && orch_ctx_remaining_ms(&ctx->ctx) <= 0 &&
-            !orch_ctx_cancelled(&ctx->ctx)) {
-            int ms = def->timeout_ms ? def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
-            orch_step_result_cleanup(&r);
-            r = orch_step_fail("STEP_TIMEOUT", NULL, "step %s overran its time-out of %d ms",
-                               leaf->key, ms);
-        }
-        break;
-    }
-
-    switch (r.outcome) {
-    case ORCH_STEP_SUCCESS:
-        if (r.changes && !json_is_object(r.changes)) {
-            orch_step_result_cleanup(&r);
-            r = orch_step_fail("STEP_BAD_RESULT", NULL,
-                               "step %s returned changes that are not a JSON object", leaf->key);
-            goto failed;
-        }
-        if (def->kind == ORCH_KIND_CALLBACK) {
-            /* The action handed the token out: wait for DeliverCallback. */
-            out->step_status = "awaiting_callback";
-            out->process_status = "awaiting_callback";
-            out->state = orch_state_merge(state, r.changes);
-            out->delta = r.changes ? json_incref(r.changes) : json_object();
-            break;
-        }
-        out->step_status = "success";
-        out->process_status = "running";
-        out->runnable = true;
-        out->state = orch_state_merge(state, r.changes);
-        out->delta = r.changes ? json_incref(r.changes) : json_object();
-        break;
-    case ORCH_STEP_SKIP:
-        out->step_status = "skipped";
-        out->process_status = "running";
-        out->runnable = true;
-        out->state = json_deep_copy(state);
-        out->delta = json_object();
-        break;
-    case ORCH_STEP_WAIT:
-        /* A retry step that ran out of attempts fails instead of waiting again. */
-        if (def->kind == ORCH_KIND_RETRY && def->max_attempts > 0 &&
-            attempt + 1 >= def->max_attempts)
-            goto failed;
-        out->step_status = "waiting";
-        out->process_status = "waiting";
-        out->runnable = true;
-        out->retry_count = attempt + 1;
-        out->next_run_delay_ms = orch_backoff_ms(def->backoff_ms, def->backoff_max_ms, attempt);
-        out->state = json_deep_copy(state);
-        out->delta = json_object();
-        out->error = error_json(&r);
-        break;
-    case ORCH_STEP_FAIL:
-        if (def->kind == ORCH_KIND_RETRY &&
-            (def->max_attempts == 0 || attempt + 1 < def->max_attempts)) {
-            out->step_status = "waiting";
-            out->process_status = "waiting";
-            out->runnable = true;
-            out->retry_count = attempt + 1;
-            out->next_run_delay_ms = orch_backoff_ms(def->backoff_ms, def->backoff_max_ms, attempt);
-            out->state = json_deep_copy(state);
-            out->delta = json_object();
-            out->error = error_json(&r);
-            break;
-        }
-    failed:
-        out->step_status = "failed";
-        out->process_status = "failed";
-        out->retry_count = attempt + 1;
-        out->state = json_deep_copy(state);
-        out->delta = json_object();
-        out->error = error_json(&r);
-        break;
-    case ORCH_STEP_ABORT:
-        out->step_status = "abort";
-        out->process_status = "aborted";
-        out->finished = true;
-        out->state = json_deep_copy(state);
-        out->delta = json_object();
-        out->error = error_json(&r);
-        break;
-    }
-    if (out->step_status && strcmp(out->step_status, "success") == 0)
-        out->retry_count = 0;
-    if (out->step_status && strcmp(out->step_status, "skipped") == 0)
-        out->retry_count = 0;
+    r = run_step(leaf, ctx, state);
+    outcome_of(leaf, state, attempt, &r, out);
     orch_step_result_cleanup(&r);
 }

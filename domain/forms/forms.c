@@ -313,178 +313,221 @@ static json_t *validate_object(vstate_t *v, const orch_form_field_t *fields, con
     return clean;
 }
 
-static json_t *validate_value(vstate_t *v, const orch_form_field_t *f, const json_t *in,
-                              const char *path, json_t **masked)
+/* Text: its length in characters within min and max, matching the pattern if any. */
+static json_t *validate_string(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                               const char *path)
 {
-    json_t *out = NULL, *choices;
-    *masked = NULL;
-    switch (f->type) {
-    case ORCH_FORM_STRING: {
-        size_t len;
-        if (!json_is_string(in)) {
-            bad(v, path, "%s must be text", label_of(f));
-            return NULL;
-        }
-        len = utf8_len(json_string_value(in));
-        if (f->has_min && (long long)len < f->min) {
-            bad(v, path, "%s must be at least %lld characters long", label_of(f), f->min);
-            return NULL;
-        }
-        if (f->has_max && (long long)len > f->max) {
-            bad(v, path, "%s must be at most %lld characters long", label_of(f), f->max);
-            return NULL;
-        }
-        if (f->pattern && !pattern_ok(f->pattern, json_string_value(in))) {
-            bad(v, path, "%s does not have the expected form (%s)", label_of(f), f->pattern);
-            return NULL;
-        }
-        out = json_incref((json_t *)in);
-        break;
+    size_t len;
+
+    if (!json_is_string(in)) {
+        bad(v, path, "%s must be text", label_of(f));
+        return NULL;
     }
-    case ORCH_FORM_INTEGER: {
-        json_int_t i;
-        if (json_is_real(in)) {
-            double d = json_real_value(in);
-            if (d > MAX_SAFE || d < -MAX_SAFE)
-                bad(v, path, "%s is too large: whole numbers are exact only up to 2^53",
-                    label_of(f));
-            else if (d != (double)(long long)d)
-                bad(v, path, "%s must be a whole number, not %g", label_of(f), d);
-            else
-                bad(v, path, "%s must be a whole number", label_of(f));
-            return NULL;
-        }
-        if (!json_is_integer(in)) {
-            bad(v, path, "%s must be a whole number", label_of(f));
-            return NULL;
-        }
-        i = json_integer_value(in);
-        if ((double)i > MAX_SAFE || (double)i < -MAX_SAFE) {
+    len = utf8_len(json_string_value(in));
+    if (f->has_min && (long long)len < f->min) {
+        bad(v, path, "%s must be at least %lld characters long", label_of(f), f->min);
+        return NULL;
+    }
+    if (f->has_max && (long long)len > f->max) {
+        bad(v, path, "%s must be at most %lld characters long", label_of(f), f->max);
+        return NULL;
+    }
+    if (f->pattern && !pattern_ok(f->pattern, json_string_value(in))) {
+        bad(v, path, "%s does not have the expected form (%s)", label_of(f), f->pattern);
+        return NULL;
+    }
+    return json_incref((json_t *)in);
+}
+
+/* A whole number, exact in a double (JavaScript clients), within min and max. A real is
+ * refused with the reason that fits it. */
+static json_t *validate_integer(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                                const char *path)
+{
+    json_int_t i;
+
+    if (json_is_real(in)) {
+        double d = json_real_value(in);
+        if (d > MAX_SAFE || d < -MAX_SAFE)
             bad(v, path, "%s is too large: whole numbers are exact only up to 2^53", label_of(f));
-            return NULL;
-        }
-        if ((f->has_min && i < f->min) || (f->has_max && i > f->max)) {
-            if (f->has_min && f->has_max)
-                bad(v, path, "%s must be between %lld and %lld", label_of(f), f->min, f->max);
-            else if (f->has_min)
-                bad(v, path, "%s must be at least %lld", label_of(f), f->min);
-            else
-                bad(v, path, "%s must be at most %lld", label_of(f), f->max);
-            return NULL;
-        }
-        out = json_integer(i);
-        break;
+        else if (d != (double)(long long)d)
+            bad(v, path, "%s must be a whole number, not %g", label_of(f), d);
+        else
+            bad(v, path, "%s must be a whole number", label_of(f));
+        return NULL;
     }
-    case ORCH_FORM_BOOLEAN:
-        if (!json_is_boolean(in)) {
-            bad(v, path, "%s must be true or false", label_of(f));
-            return NULL;
-        }
-        out = json_incref((json_t *)in);
-        break;
-    case ORCH_FORM_UUID:
-        if (!json_is_string(in) || !orch_uuid_valid(json_string_value(in))) {
-            bad(v, path, "%s must be a lower-case UUID", label_of(f));
-            return NULL;
-        }
-        out = json_incref((json_t *)in);
-        break;
-    case ORCH_FORM_CHOICE:
-        choices = choices_of(f, v->env, v->answers);
-        if (!in_choices(choices, in)) {
-            bad(v, path, "%s: choose one of the %zu offered values", label_of(f),
-                json_array_size(choices));
+    if (!json_is_integer(in)) {
+        bad(v, path, "%s must be a whole number", label_of(f));
+        return NULL;
+    }
+    i = json_integer_value(in);
+    if ((double)i > MAX_SAFE || (double)i < -MAX_SAFE) {
+        bad(v, path, "%s is too large: whole numbers are exact only up to 2^53", label_of(f));
+        return NULL;
+    }
+    if ((f->has_min && i < f->min) || (f->has_max && i > f->max)) {
+        if (f->has_min && f->has_max)
+            bad(v, path, "%s must be between %lld and %lld", label_of(f), f->min, f->max);
+        else if (f->has_min)
+            bad(v, path, "%s must be at least %lld", label_of(f), f->min);
+        else
+            bad(v, path, "%s must be at most %lld", label_of(f), f->max);
+        return NULL;
+    }
+    return json_integer(i);
+}
+
+/* One of the choices offered (which may depend on the environment and earlier answers). */
+static json_t *validate_choice(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                               const char *path)
+{
+    json_t *choices = choices_of(f, v->env, v->answers);
+    bool ok = in_choices(choices, in);
+
+    if (!ok)
+        bad(v, path, "%s: choose one of the %zu offered values", label_of(f),
+            json_array_size(choices));
+    json_decref(choices);
+    return ok ? json_incref((json_t *)in) : NULL;
+}
+
+/* A list of distinct offered choices, as many as min and max allow. */
+static json_t *validate_multi_choice(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                                     const char *path)
+{
+    size_t i, n;
+    json_t *x, *choices;
+
+    if (!json_is_array(in)) {
+        bad(v, path, "%s must be a list of choices", label_of(f));
+        return NULL;
+    }
+    n = json_array_size(in);
+    if ((f->has_min && (long long)n < f->min) || (f->has_max && (long long)n > f->max)) {
+        bad(v, path, "%s: choose between %lld and %lld values", label_of(f),
+            f->has_min ? f->min : 0, f->has_max ? f->max : (long long)n);
+        return NULL;
+    }
+    choices = choices_of(f, v->env, v->answers);
+    json_array_foreach((json_t *)in, i, x)
+    {
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            dup = dup || json_equal(json_array_get(in, j), x);
+        if (dup || !in_choices(choices, x)) {
+            char *p = orch_asprintf("%s[%zu]", path, i);
+            bad(v, p,
+                dup ? "%s: each value may be chosen once" : "%s: not one of the offered values",
+                label_of(f));
+            free(p);
             json_decref(choices);
             return NULL;
         }
-        json_decref(choices);
-        out = json_incref((json_t *)in);
+    }
+    json_decref(choices);
+    return json_incref((json_t *)in);
+}
+
+/* A nested object: its own fields, validated as a page's are. */
+static json_t *validate_nested(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                               const char *path, json_t **masked)
+{
+    size_t before = v->n;
+    json_t *out;
+
+    if (!json_is_object(in)) {
+        bad(v, path, "%s must be an object", label_of(f));
+        return NULL;
+    }
+    out = validate_object(v, f->fields, in, path, masked);
+    if (v->n != before) {
+        json_decref(out);
+        json_decref(*masked);
+        *masked = NULL;
+        return NULL;
+    }
+    return out;
+}
+
+/* A list of items of the field's one item field, as many as min and max allow; each item
+ * is masked as that field says. */
+static json_t *validate_list(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                             const char *path, json_t **masked)
+{
+    const orch_form_field_t *item = &f->fields[0];
+    size_t i, n, before = v->n;
+    json_t *x, *out, *mask;
+
+    if (!json_is_array(in)) {
+        bad(v, path, "%s must be a list", label_of(f));
+        return NULL;
+    }
+    n = json_array_size(in);
+    if ((f->has_min && (long long)n < f->min) || (f->has_max && (long long)n > f->max)) {
+        bad(v, path, "%s must have between %lld and %lld items", label_of(f),
+            f->has_min ? f->min : 0, f->has_max ? f->max : (long long)n);
+        return NULL;
+    }
+    out = json_array();
+    mask = json_array();
+    json_array_foreach((json_t *)in, i, x)
+    {
+        char *p = orch_asprintf("%s[%zu]", path, i);
+        json_t *m = NULL, *c = validate_value(v, item, x, p, &m);
+        free(p);
+        if (c) {
+            json_array_append_new(out, c);
+            json_array_append_new(mask, item->secret ? json_string(ORCH_SECRET_MASK) : m);
+            if (item->secret)
+                json_decref(m);
+        }
+    }
+    if (v->n != before) {
+        json_decref(out);
+        json_decref(mask);
+        return NULL;
+    }
+    *masked = mask;
+    return out;
+}
+
+/* One answer checked against its field: the clean value (new reference), or NULL after
+ * recording why in v. *masked gets the value as logs and events may show it. */
+static json_t *validate_value(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                              const char *path, json_t **masked)
+{
+    json_t *out = NULL;
+
+    *masked = NULL;
+    switch (f->type) {
+    case ORCH_FORM_STRING:
+        out = validate_string(v, f, in, path);
         break;
-    case ORCH_FORM_MULTI_CHOICE: {
-        size_t i, n;
-        json_t *x;
-        if (!json_is_array(in)) {
-            bad(v, path, "%s must be a list of choices", label_of(f));
-            return NULL;
-        }
-        n = json_array_size(in);
-        if ((f->has_min && (long long)n < f->min) || (f->has_max && (long long)n > f->max)) {
-            bad(v, path, "%s: choose between %lld and %lld values", label_of(f),
-                f->has_min ? f->min : 0, f->has_max ? f->max : (long long)n);
-            return NULL;
-        }
-        choices = choices_of(f, v->env, v->answers);
-        json_array_foreach((json_t *)in, i, x)
-        {
-            bool dup = false;
-            for (size_t j = 0; j < i; j++)
-                dup = dup || json_equal(json_array_get(in, j), x);
-            if (dup || !in_choices(choices, x)) {
-                char *p = orch_asprintf("%s[%zu]", path, i);
-                bad(v, p,
-                    dup ? "%s: each value may be chosen once" : "%s: not one of the offered values",
-                    label_of(f));
-                free(p);
-                json_decref(choices);
-                return NULL;
-            }
-        }
-        json_decref(choices);
-        out = json_incref((json_t *)in);
+    case ORCH_FORM_INTEGER:
+        out = validate_integer(v, f, in, path);
         break;
-    }
-    case ORCH_FORM_OBJECT: {
-        size_t before = v->n;
-        if (!json_is_object(in)) {
-            bad(v, path, "%s must be an object", label_of(f));
-            return NULL;
-        }
-        out = validate_object(v, f->fields, in, path, masked);
-        if (v->n != before) {
-            json_decref(out);
-            json_decref(*masked);
-            *masked = NULL;
-            return NULL;
-        }
-        return out;
-    }
-    case ORCH_FORM_LIST: {
-        size_t i, n, before = v->n;
-        json_t *x, *mask = json_array();
-        if (!json_is_array(in)) {
-            json_decref(mask);
-            bad(v, path, "%s must be a list", label_of(f));
-            return NULL;
-        }
-        n = json_array_size(in);
-        if ((f->has_min && (long long)n < f->min) || (f->has_max && (long long)n > f->max)) {
-            json_decref(mask);
-            bad(v, path, "%s must have between %lld and %lld items", label_of(f),
-                f->has_min ? f->min : 0, f->has_max ? f->max : (long long)n);
-            return NULL;
-        }
-        out = json_array();
-        json_array_foreach((json_t *)in, i, x)
-        {
-            char *p = orch_asprintf("%s[%zu]", path, i);
-            json_t *m = NULL, *c = validate_value(v, &f->fields[0], x, p, &m);
-            free(p);
-            if (c) {
-                json_array_append_new(out, c);
-                json_array_append_new(mask,
-                                      f->fields[0].secret ? json_string(ORCH_SECRET_MASK) : m);
-                if (f->fields[0].secret)
-                    json_decref(m);
-            }
-        }
-        if (v->n != before) {
-            json_decref(out);
-            json_decref(mask);
-            return NULL;
-        }
-        *masked = mask;
-        return out;
-    }
+    case ORCH_FORM_BOOLEAN:
+        if (json_is_boolean(in))
+            out = json_incref((json_t *)in);
+        else
+            bad(v, path, "%s must be true or false", label_of(f));
+        break;
+    case ORCH_FORM_UUID:
+        if (json_is_string(in) && orch_uuid_valid(json_string_value(in)))
+            out = json_incref((json_t *)in);
+        else
+            bad(v, path, "%s must be a lower-case UUID", label_of(f));
+        break;
+    case ORCH_FORM_CHOICE:
+        out = validate_choice(v, f, in, path);
+        break;
+    case ORCH_FORM_MULTI_CHOICE:
+        out = validate_multi_choice(v, f, in, path);
+        break;
+    case ORCH_FORM_OBJECT:
+        return validate_nested(v, f, in, path, masked);
+    case ORCH_FORM_LIST:
+        return validate_list(v, f, in, path, masked);
     case ORCH_FORM_LABEL:
         return NULL;
     }
