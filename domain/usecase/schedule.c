@@ -108,21 +108,27 @@ static const char *input_str(const json_t *inputs, const char *key)
     return v && *v ? v : NULL;
 }
 
-/* The start a schedule asks for: its workflow with its user_inputs as the one page of
- * input, on the product and subscription the inputs name (product_id, subscription_id), as
- * StartProcess would take them. */
+/* The start a schedule asks for: its workflow on the product and subscription its
+ * user_inputs name (product_id, subscription_id: StartProcess's own fields), with the rest
+ * of user_inputs as the one page of input, as StartProcess would take them. */
 static orch_err_t start_scheduled(orch_uow_t *u, const orch_schedule_t *s, orch_start_res_t *res,
                                   orch_error_t *err)
 {
-    const json_t *inputs[1] = {s->user_inputs};
+    json_t *page = json_is_object(s->user_inputs) ? json_copy(s->user_inputs) : json_object();
+    const json_t *inputs[1] = {page};
     orch_start_req_t req = {
         .workflow_name = s->workflow,
         .product_id = input_str(s->user_inputs, "product_id"),
         .subscription_id = input_str(s->user_inputs, "subscription_id"),
         .inputs = inputs,
-        .ninputs = s->user_inputs && json_object_size(s->user_inputs) ? 1 : 0,
     };
-    return orch_uc_process_start_in(u, &req, res, err);
+    orch_err_t rc;
+    json_object_del(page, "product_id");
+    json_object_del(page, "subscription_id");
+    req.ninputs = json_object_size(page) ? 1 : 0;
+    rc = orch_uc_process_start_in(u, &req, res, err);
+    json_decref(page);
+    return rc;
 }
 
 /* Fires one due schedule in its own unit of work; *fired = false when none was due. */
