@@ -1,6 +1,6 @@
-/* orchestrator.v1.EngineService (engine core): the global pause switch and its state. The
- * switch is a row in PostgreSQL, so every replica answers the same. Replicas and schedules
- * come with a later issue and stay unregistered. */
+/* orchestrator.v1.EngineService (engine core): the global pause switch and its state,
+ * through the use cases (domain/usecase/engine.c). The switch is a row in PostgreSQL, so every
+ * replica answers the same. Replicas and schedules are in schedules.c. */
 #include <stdlib.h>
 #include <string.h>
 

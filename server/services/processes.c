@@ -1,19 +1,16 @@
-/* orchestrator.v1.ProcessService (engine core): start, read, list, retry, abort, delete,
- * note, status counts and bulk resume. decode -> store / engine registry -> encode. Resume
- * with forms, callbacks and watches come with later issues and stay unregistered. */
+/* orchestrator.v1.ProcessService: start, read, list, resume, retry, abort, delete, note,
+ * status counts, bulk resume and the callbacks of external systems. Each handler decodes,
+ * makes one use-case call (domain/usecase/) and encodes; the rules live in the use case. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "domain/engine/engine.h"
-#include "domain/engine/worker.h"
 #include "domain/forms/forms.h"
 #include "domain/ids.h"
 #include "domain/page.h"
-#include "domain/subscription/offered.h"
 #include "orchestrator/v1/processes.pb-c.h"
 #include "server/app.h"
-#include "server/rpc/auth.h"
 #include "server/rpc/codec.h"
 #include "server/services/pbconv.h"
 #include "server/services/services.h"

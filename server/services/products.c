@@ -1,4 +1,5 @@
-/* orchestrator.v1.ProductService: decode -> domain catalogue -> encode. */
+/* orchestrator.v1.ProductService: decode -> domain catalogue (reads) or the UpdateProduct use
+ * case (domain/usecase/catalog.c) -> encode. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,7 @@
 /* orchestrator.v1.EngineService, scale-out part: ListReplicas and the schedules' create /
- * update / delete / list. decode -> validate -> store -> encode. The pause switch lives in
- * engine.c; the firing of schedules in domain/schedule/scheduler.c. */
+ * update / delete / list. decode and validate -> one use case (domain/usecase/schedule.c) ->
+ * encode. The pause switch lives in engine.c; the firing of schedules in
+ * domain/schedule/scheduler.c, through the StartProcess use case. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
-/* orchestrator.v1.SubscriptionService: decode -> domain subscription model / store ->
- * encode. Subscription writes other than the operator calls here happen only inside
- * workflows. */
+/* orchestrator.v1.SubscriptionService: decode -> one use case (domain/usecase/subscription.c,
+ * query.c) -> encode. Subscription writes other than the operator calls here happen only
+ * inside workflows. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,7 +1,8 @@
 /* orchestrator.v1.StepWorkerService: step workers in any language (docs/WORKERS.md). A
  * worker's StreamTasks call is a session in this replica's hub; the hub thread claims tasks
- * for each open session within its free capacity (db/store_workers.c, FOR UPDATE SKIP
- * LOCKED, whichever replica runs the process) and sends them down its stream. It wakes on
+ * for each open session within its free capacity (domain/usecase/worker.c over
+ * db/store_workers.c, FOR UPDATE SKIP LOCKED, whichever replica runs the process) and sends
+ * them down its stream. It wakes on
  * NOTIFY orch_worker_tasks (a task written, an answer that freed capacity) and polls for
  * leases that ran out. Answers are unary calls fenced by the attempt token. */
 #include <errno.h>
