@@ -8,6 +8,7 @@
 
 #include "base/alloc.h"
 #include "domain/engine/engine.h"
+#include "domain/ids.h"
 #include "domain/usecase/usecase.h"
 
 void orch_action_res_cleanup(orch_action_res_t *r)

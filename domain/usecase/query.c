@@ -2,6 +2,9 @@
  * the store. No unit of work and no rule beyond the store's own checks; a consistent
  * snapshot where an answer pairs a record with its event sequence. */
 #include <stdlib.h>
+#include <string.h>
+
+#include "domain/engine/engine.h"
 
 #include "domain/usecase/usecase.h"
 
@@ -51,6 +54,35 @@ void orch_uc_process_pending(const orch_uc_t *uc, const orch_ctx_t *ctx, const c
     orch_error_init(&e);
     if (uc->store->ops->worker_task_pending(uc->store, NULL, ctx, process_id, task, &e))
         *task = NULL;
+}
+
+bool orch_uc_process_form_page(const orch_uc_t *uc, const orch_ctx_t *ctx, const orch_process_t *p,
+                               const char *step_key, json_t **schema, const char **title)
+{
+    const orch_workflow_t *wf =
+        uc->registry ? orch_registry_find(uc->registry, p->workflow_name, p->version) : NULL;
+    const orch_leaf_t *leaf = NULL;
+    const orch_form_page_t *page = NULL;
+    json_t *answers;
+
+    *schema = NULL;
+    *title = NULL;
+    for (size_t i = 0; wf && step_key && i < wf->nleaves; i++)
+        if (strcmp(wf->leaves[i].key, step_key) == 0)
+            leaf = &wf->leaves[i];
+    if (!leaf || leaf->def->kind != ORCH_KIND_INPUT || !leaf->def->form)
+        return false;
+    {
+        orch_form_env_t env = {uc->store, NULL, ctx, uc->catalog, orch_process_current_state(p)};
+        answers = json_object();
+        page = orch_form_page_at(leaf->def->form, &env, 0, answers);
+        if (page) {
+            *schema = orch_form_page_schema(page, &env, 0, answers);
+            *title = page->title;
+        }
+        json_decref(answers);
+    }
+    return page != NULL;
 }
 
 orch_err_t orch_uc_process_snapshot(const orch_uc_t *uc, const orch_ctx_t *ctx,

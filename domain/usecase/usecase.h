@@ -261,6 +261,11 @@ orch_err_t orch_uc_process_status_counts(const orch_uc_t *uc, const orch_ctx_t *
  * (each NULL when none; caller decrefs). Best effort: read errors give NULLs. */
 void orch_uc_process_pending(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
                              json_t **callback, json_t **task);
+/* The first page of the form of p's input step step_key (what a suspended process waits
+ * for): true with *schema (JSON Schema, caller decrefs) and *title (borrowed from the
+ * workflow), false when that step has no form here. */
+bool orch_uc_process_form_page(const orch_uc_t *uc, const orch_ctx_t *ctx, const orch_process_t *p,
+                               const char *step_key, json_t **schema, const char **title);
 /* A process (basic) and its last event sequence from one consistent snapshot. */
 orch_err_t orch_uc_process_snapshot(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                     const char *process_id, int64_t *seq, orch_process_t **out,

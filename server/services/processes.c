@@ -130,22 +130,13 @@ Orchestrator__V1__FormPage *srv_process_form_pb(srv_app_t *app, orch_arena_t *a,
                                                 const orch_ctx_t *ctx, const orch_process_t *p,
                                                 const char *step_key)
 {
-    const orch_workflow_t *wf =
-        app->registry ? orch_registry_find(app->registry, p->workflow_name, p->version) : NULL;
-    const orch_leaf_t *leaf = step_key ? find_leaf(wf, step_key) : NULL;
+    orch_uc_t uc = srv_app_uc(app);
+    json_t *schema = NULL;
+    const char *title = NULL;
     Orchestrator__V1__FormPage *fp = NULL;
-
-    if (leaf && leaf->def->kind == ORCH_KIND_INPUT && leaf->def->form) {
-        orch_form_env_t env = {app->store, NULL, ctx, app->catalog, orch_process_current_state(p)};
-        json_t *answers = json_object();
-        const orch_form_page_t *page = orch_form_page_at(leaf->def->form, &env, 0, answers);
-        if (page) {
-            json_t *schema = orch_form_page_schema(page, &env, 0, answers);
-            fp = form_page_pb(a, schema, 0, page->title);
-            json_decref(schema);
-        }
-        json_decref(answers);
-    }
+    if (orch_uc_process_form_page(&uc, ctx, p, step_key, &schema, &title))
+        fp = form_page_pb(a, schema, 0, title);
+    json_decref(schema);
     return fp;
 }
 
