@@ -264,9 +264,12 @@ static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_st
     return rc;
 }
 
-/* The start in u, after the request's own checks; *state gets the initial state. */
+/* The start in u, after the request's own checks; *state gets the initial state. reserved:
+ * NULL = create the process for any replica; else, just before the create, an idle worker of
+ * this replica is promised it when there is one (*reserved says so; the caller hands the
+ * process over after its commit, or gives the promise back). */
 static orch_err_t start_in(orch_uow_t *u, const orch_workflow_t *wf, const orch_start_req_t *req,
-                           orch_process_lease_t *lease, bool reserve, orch_start_res_t *res,
+                           orch_process_lease_t *lease, bool *reserved, orch_start_res_t *res,
                            json_t **state, orch_error_t *err)
 {
     const orch_product_t *product = NULL;
@@ -278,8 +281,10 @@ static orch_err_t start_in(orch_uow_t *u, const orch_workflow_t *wf, const orch_
         rc = initial_state(u, wf, req, product, sub, res, state, err);
     if (!rc && *state)
         rc = check_unlocked(u, wf, sub, err);
+    if (!rc && *state && reserved)
+        *reserved = first_step(wf) && orch_engine_reserve(u->uc->engine);
     if (!rc && *state)
-        rc = create(u, wf, req, sub, *state, lease, reserve, res, err);
+        rc = create(u, wf, req, sub, *state, lease, reserved && *reserved, res, err);
     orch_subscription_free(sub);
     return rc;
 }
@@ -295,7 +300,7 @@ orch_err_t orch_uc_process_start_in(orch_uow_t *u, const orch_start_req_t *req,
     memset(res, 0, sizeof(*res));
     rc = check_request(u->uc, u->caller, req, &wf, err);
     if (!rc)
-        rc = start_in(u, wf, req, &lease, false, res, &state, err);
+        rc = start_in(u, wf, req, &lease, NULL, res, &state, err);
     if (!rc && !res->created)
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "FORM_INCOMPLETE",
                             "workflow %s asks for more answers than the inputs give (next page: "
@@ -324,8 +329,7 @@ orch_err_t orch_uc_process_start(const orch_uc_t *uc, orch_caller_t *caller,
         return rc;
     /* With an idle worker here, the process is created leased to this replica and handed to
      * that worker at commit: no claim, no poll, and no other replica can take it meanwhile. */
-    reserved = first_step(wf) && orch_engine_reserve(uc->engine);
-    rc = start_in(&u, wf, req, &lease, reserved, res, &state, err);
+    rc = start_in(&u, wf, req, &lease, &reserved, res, &state, err);
     if (!rc && !res->created) {
         orch_uow_abort(&u); /* more pages are needed: nothing created, request_id not used */
         goto out;
