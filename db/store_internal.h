@@ -212,8 +212,12 @@ orch_err_t db__schedule_delete(orch_tx_t *tx, const char *schedule_id, int64_t v
 orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
                              const orch_schedule_query_t *q, orch_schedule_page_t *out,
                              orch_error_t *err);
-orch_err_t db__schedule_fire_due(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                 int max, int *fired, orch_error_t *err);
+orch_err_t db__schedule_any_due(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
+                                orch_error_t *err);
+orch_err_t db__schedule_claim_due(orch_tx_t *tx, const char *replica_id, orch_schedule_t *out,
+                                  int64_t *now_us, bool *found, bool *fresh, orch_error_t *err);
+orch_err_t db__schedule_record_run(orch_tx_t *tx, const orch_schedule_t *s, int64_t now_us,
+                                   const char *process_id, const char *error, orch_error_t *err);
 orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
                                       const char *replica_id, orch_error_t *err);
 orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);

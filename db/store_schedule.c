@@ -42,10 +42,10 @@ static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t 
     US("s.start_time") ", s.cron_expression, " US("s.run_at") ", s.enabled, "                  \
     US("s.next_run_time") ", " US("s.last_run_time") ", (SELECT sr.process_id FROM "           \
     "schedule_runs sr WHERE sr.schedule_id = s.schedule_id ORDER BY sr.due_time DESC LIMIT 1), " \
-    "s.version, s.created_by, " US("s.create_time") ", " US("s.update_time")
+    "s.version, s.created_by, " US("s.create_time") ", " US("s.update_time") ", s.last_error"
 // clang-format on
 #define SCHEDULE_FROM " FROM schedules s JOIN workflows w ON w.workflow_id = s.workflow_id "
-#define NSCHEDULE_COLS 17
+#define NSCHEDULE_COLS 18
 
 static void row_to_schedule(PGresult *res, int i, orch_schedule_t *s)
 {
@@ -74,6 +74,7 @@ static void row_to_schedule(PGresult *res, int i, orch_schedule_t *s)
     s->created_by = dupv(res, i, 14);
     s->create_us = llv(res, i, 15);
     s->update_us = llv(res, i, 16);
+    s->last_error = dupv(res, i, 17);
 }
 
 static orch_err_t db_now_us(db_conn_t *c, int64_t *now, orch_error_t *err)
@@ -367,18 +368,39 @@ out:
     return rc;
 }
 
-/* Fires the first due schedule nobody else is firing, in tx. *fired: 1 when one fired (or
- * its due time had fired before and was only advanced), 0 when nothing is due. */
-static orch_err_t fire_one(orch_tx_t *tx, const char *replica_id, int *fired, orch_error_t *err)
+orch_err_t db__schedule_any_due(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
+                                orch_error_t *err)
 {
+    db_store_t *ds = (db_store_t *)st;
+    db_conn_t *c = NULL;
     PGresult *res = NULL;
-    orch_schedule_t s = {0};
-    int64_t now, next, anchor;
-    char pid[37] = "", nextp[32], version[16] = "";
-    bool inserted;
     orch_err_t rc;
 
-    *fired = 0;
+    *due = false;
+    rc = db_pool_acquire(ds->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    rc = db_exec(c,
+                 "SELECT EXISTS (SELECT 1 FROM schedules WHERE enabled AND next_run_time <= now())",
+                 &res, err);
+    *due = !rc && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    db_pool_release(ds->pool, c);
+    return rc;
+}
+
+/* The claim: the first due schedule nobody else is firing, locked for the rest of tx, and
+ * its due time's exactly-once record (a second firing of it is impossible). A savepoint
+ * then marks where the start begins, so a refused start can be undone alone. */
+orch_err_t db__schedule_claim_due(orch_tx_t *tx, const char *replica_id, orch_schedule_t *out,
+                                  int64_t *now_us, bool *found, bool *fresh, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc;
+
+    memset(out, 0, sizeof(*out));
+    *found = *fresh = false;
+    *now_us = 0;
     // clang-format off
     rc = db_exec(tx->conn,
                  "SELECT " SCHEDULE_COLS ", " US("now()") ", (SELECT paused FROM engine_settings)"
@@ -392,117 +414,62 @@ static orch_err_t fire_one(orch_tx_t *tx, const char *replica_id, int *fired, or
         PQclear(res);
         return ORCH_OK; /* nothing due, or paused: starts wait for ResumeEngine */
     }
-    row_to_schedule(res, 0, &s);
-    now = llv(res, 0, NSCHEDULE_COLS);
+    row_to_schedule(res, 0, out);
+    *now_us = llv(res, 0, NSCHEDULE_COLS);
     PQclear(res);
     res = NULL;
-    *fired = 1;
-
-    /* The exactly-once record: a second firing of this due time is impossible. */
+    *found = true;
     rc = db_execp(tx->conn,
                   "INSERT INTO schedule_runs (schedule_id, due_time, fired_by) SELECT "
                   "schedule_id, next_run_time, $2 FROM schedules WHERE schedule_id = $1 "
                   "ON CONFLICT DO NOTHING RETURNING 1",
-                  2, (const char *[]){s.id, replica_id}, &res, err);
-    if (rc)
-        goto out;
-    inserted = PQntuples(res) == 1;
+                  2, (const char *[]){out->id, replica_id}, &res, err);
+    if (!rc)
+        *fresh = PQntuples(res) == 1;
     PQclear(res);
-    res = NULL;
-    if (inserted) {
-        /* The newest version some live replica runs, else the newest registered. */
+    if (!rc && *fresh)
+        rc = db_exec(tx->conn, "SAVEPOINT schedule_start", NULL, err);
+    if (rc)
+        orch_schedule_cleanup(out);
+    return rc;
+}
+
+orch_err_t db__schedule_record_run(orch_tx_t *tx, const orch_schedule_t *s, int64_t now_us,
+                                   const char *process_id, const char *error, orch_error_t *err)
+{
+    int64_t anchor, next;
+    char nextp[32];
+    orch_err_t rc = ORCH_OK;
+
+    /* A refused start may have written (or failed a statement): undo it, keep the claim. */
+    if (error)
+        rc = db_exec(tx->conn, "ROLLBACK TO SAVEPOINT schedule_start", NULL, err);
+    if (!rc && (process_id || error))
         rc = db_execp(tx->conn,
-                      "SELECT coalesce((SELECT max(rv.version) FROM replica_workflow_versions rv "
-                      "JOIN replicas r USING (replica_id) JOIN workflows w USING (workflow_id) "
-                      "WHERE w.name = $1 AND r.stop_time IS NULL AND r.heartbeat_time > now() - "
-                      "interval '15 seconds'), (SELECT max(v.version) FROM workflow_versions v "
-                      "JOIN workflows w USING (workflow_id) WHERE w.name = $1))",
-                      1, (const char *[]){s.workflow}, &res, err);
-        if (rc)
-            goto out;
-        snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        res = NULL;
-        {
-            char *by = orch_asprintf("schedule %s", s.name);
-            orch_process_new_t np = {.workflow = s.workflow,
-                                     .version = atoi(version),
-                                     .created_by = by,
-                                     .initial_state = s.user_inputs};
-            rc = version[0] ? db__process_create(tx, &np, pid, err)
-                            : orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
-                                             "workflow %s has no registered version", s.workflow);
-            free(by);
-        }
-        if (!rc)
-            rc = db_execp(tx->conn,
-                          "UPDATE schedule_runs SET process_id = $2 WHERE schedule_id = $1 AND "
-                          "due_time = (SELECT next_run_time FROM schedules WHERE schedule_id = $1)",
-                          2, (const char *[]){s.id, pid}, NULL, err);
-        if (rc)
-            goto out;
-    }
-    anchor = s.kind == ORCH_SCHEDULE_INTERVAL && s.start_us ? s.start_us : s.next_run_us;
-    next = orch_schedule_next_after_fire(&s, anchor, s.next_run_us, now);
+                      "UPDATE schedule_runs SET process_id = $2, error = $3 WHERE schedule_id = "
+                      "$1 AND due_time = (SELECT next_run_time FROM schedules WHERE schedule_id = "
+                      "$1)",
+                      3, (const char *[]){s->id, process_id, error}, NULL, err);
+    if (rc)
+        return rc;
+    anchor = s->kind == ORCH_SCHEDULE_INTERVAL && s->start_us ? s->start_us : s->next_run_us;
+    next = orch_schedule_next_after_fire(s, anchor, s->next_run_us, now_us);
     snprintf(nextp, sizeof(nextp), "%lld", (long long)next);
     // clang-format off
     rc = db_execp(tx->conn,
                   "UPDATE schedules SET last_run_time = next_run_time, next_run_time = " TS("$2")
-                  ", enabled = enabled AND $2 IS NOT NULL, update_time = now() "
-                  "WHERE schedule_id = $1",
-                  2, (const char *[]){s.id, next ? nextp : NULL}, NULL, err);
+                  ", enabled = enabled AND $2 IS NOT NULL, update_time = now(), last_error = "
+                  "CASE WHEN $3::text IS NOT NULL THEN $3 WHEN $4::boolean THEN NULL ELSE "
+                  "last_error END WHERE schedule_id = $1",
+                  4, (const char *[]){s->id, next ? nextp : NULL, error,
+                                      process_id ? "true" : "false"},
+                  NULL, err);
     // clang-format on
     if (!rc)
-        orch_info("schedule", "'%s' fired%s: process %s (next due %s)", s.name,
-                  inserted ? "" : " before (due time already recorded)", pid[0] ? pid : "-",
+        orch_info("schedule", "'%s' fired%s: process %s%s%s (next due %s)", s->name,
+                  process_id || error ? "" : " before (due time already recorded)",
+                  process_id ? process_id : "-", error ? ", refused: " : "", error ? error : "",
                   next ? "set" : "none");
-out:
-    PQclear(res);
-    orch_schedule_cleanup(&s);
-    return rc;
-}
-
-orch_err_t db__schedule_fire_due(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                 int max, int *fired, orch_error_t *err)
-{
-    orch_err_t rc = ORCH_OK;
-    *fired = 0;
-    {
-        /* Most ticks find nothing due: one autocommit look (one round trip) instead of a
-         * unit of work (two). */
-        db_store_t *ds = (db_store_t *)st;
-        db_conn_t *c = NULL;
-        PGresult *res = NULL;
-        bool due;
-        rc = db_pool_acquire(ds->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-        if (rc)
-            return rc;
-        rc = db_exec(c,
-                     "SELECT EXISTS (SELECT 1 FROM schedules WHERE enabled AND next_run_time "
-                     "<= now())",
-                     &res, err);
-        due = !rc && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-        PQclear(res);
-        db_pool_release(ds->pool, c);
-        if (rc || !due)
-            return rc;
-    }
-    for (int i = 0; i < max; i++) {
-        orch_tx_t *tx = NULL;
-        int one = 0;
-        rc = db__tx_begin(st, ctx, &tx, err);
-        if (rc)
-            break;
-        rc = fire_one(tx, replica_id, &one, err);
-        if (rc) {
-            db__tx_rollback(tx);
-            break;
-        }
-        rc = db__tx_commit(tx, err);
-        if (rc || !one)
-            break;
-        (*fired)++;
-    }
     return rc;
 }
 

@@ -392,11 +392,23 @@ typedef struct orch_store_ops {
     orch_err_t (*schedule_list)(orch_store_t *st, const orch_ctx_t *ctx,
                                 const orch_schedule_query_t *q, orch_schedule_page_t *out,
                                 orch_error_t *err);
-    /* Fires up to max due schedules (unless the engine is paused), each in its own
-     * transaction: the schedule_runs row, the task process (latest version a live replica
-     * runs), the next due time. *fired: how many. */
-    orch_err_t (*schedule_fire_due)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                    int max, int *fired, orch_error_t *err);
+    /* The firing of schedules (docs/SCHEMA.md), in the scheduler's unit of work; the start
+     * itself is the StartProcess use case's (domain/usecase/schedule.c).
+     * schedule_any_due: is any schedule due (one autocommit look: most ticks find none)?
+     * schedule_claim_due: the first due schedule nobody else is firing (row lock, SKIP
+     * LOCKED), unless the engine is paused, and the exactly-once record of its due time;
+     * *found = false when none; *fresh = false when that due time fired before (only
+     * advance it). *now_us: the database's clock. out: caller cleans up. What tx writes
+     * after it (the start) can be undone by schedule_record_run.
+     * schedule_record_run: the run's outcome and the next due time. error != NULL: the start
+     * was refused: what it wrote since the claim is undone, the run and the schedule record
+     * why; else process_id (NULL = none) is the run's and the last error is cleared. */
+    orch_err_t (*schedule_any_due)(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
+                                   orch_error_t *err);
+    orch_err_t (*schedule_claim_due)(orch_tx_t *tx, const char *replica_id, orch_schedule_t *out,
+                                     int64_t *now_us, bool *found, bool *fresh, orch_error_t *err);
+    orch_err_t (*schedule_record_run)(orch_tx_t *tx, const orch_schedule_t *s, int64_t now_us,
+                                      const char *process_id, const char *error, orch_error_t *err);
     /* Loads the default schedules when replica_id is the first replica this database ever
      * had (never again, so an operator's deletion sticks). */
     orch_err_t (*schedule_load_defaults)(orch_store_t *st, const orch_ctx_t *ctx,

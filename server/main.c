@@ -24,6 +24,7 @@
 #include "domain/products/products.h"
 #include "domain/schedule/scheduler.h"
 #include "domain/subcache.h"
+#include "domain/usecase/usecase.h"
 #include "domain/workflows/workflows.h"
 #include "server/app.h"
 #include "server/config.h"
@@ -488,8 +489,8 @@ int main(int argc, char **argv)
     }
     app.engine = engine;
     /* Due schedules and the takeover of dead replicas' processes. */
-    scheduler =
-        orch_scheduler_start(app.store, orch_engine_replica_id(engine), 200, cfg.replica_dead_ms);
+    scheduler = orch_scheduler_start(&(orch_uc_t){app.store, app.catalog, app.registry, engine},
+                                     orch_engine_replica_id(engine), 200, cfg.replica_dead_ms);
     listener =
         db_listener_new(cfg.listen_database_url[0] ? cfg.listen_database_url : cfg.database_url);
     if (app.subcache)

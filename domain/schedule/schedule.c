@@ -14,6 +14,7 @@ void orch_schedule_cleanup(orch_schedule_t *s)
     free(s->workflow);
     free(s->cron);
     free(s->created_by);
+    free(s->last_error);
     json_decref(s->user_inputs);
     memset(s, 0, sizeof(*s));
 }

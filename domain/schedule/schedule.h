@@ -30,6 +30,7 @@ typedef struct orch_schedule {
     bool enabled;
     int64_t next_run_us, last_run_us; /* 0 = none */
     char last_process_id[37];         /* "" = none */
+    char *last_error;                 /* why the last run's start was refused; NULL = none */
     int64_t version;
     char *created_by;
     int64_t create_us, update_us;

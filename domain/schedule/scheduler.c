@@ -10,8 +10,10 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "domain/usecase/usecase.h"
 
 struct orch_scheduler {
+    orch_uc_t uc; /* the use cases' parts: a due schedule starts its process through them */
     orch_store_t *store;
     char replica_id[37];
     int tick_ms;
@@ -54,7 +56,7 @@ static void *scheduler_main(void *arg)
             next_takeover = orch_now_ms() + 1000;
         }
         orch_error_init(&err);
-        if (s->store->ops->schedule_fire_due(s->store, &ctx, s->replica_id, 20, &n, &err))
+        if (orch_uc_schedule_fire_due(&s->uc, &ctx, s->replica_id, 20, &n, &err))
             orch_warn("schedule", "firing due schedules failed: %s", err.message);
         pthread_mutex_lock(&s->mu);
         clock_gettime(CLOCK_MONOTONIC, &until);
@@ -71,12 +73,13 @@ static void *scheduler_main(void *arg)
     return NULL;
 }
 
-orch_scheduler_t *orch_scheduler_start(orch_store_t *store, const char *replica_id, int tick_ms,
+orch_scheduler_t *orch_scheduler_start(const orch_uc_t *uc, const char *replica_id, int tick_ms,
                                        int dead_after_ms)
 {
     orch_scheduler_t *s = orch_calloc(1, sizeof(*s));
     pthread_condattr_t ca;
-    s->store = store;
+    s->uc = *uc;
+    s->store = uc->store;
     snprintf(s->replica_id, sizeof(s->replica_id), "%s", replica_id);
     s->tick_ms = tick_ms < 20 ? 20 : tick_ms;
     s->dead_after_ms = dead_after_ms > 0 ? dead_after_ms : ORCH_REPLICA_DEAD_AFTER_MS;

@@ -1,14 +1,14 @@
-/* orchestrator.v1.EngineService (engine core): the global pause switch and its state. The
- * switch is a row in PostgreSQL, so every replica answers the same. Replicas and schedules
- * come with a later issue and stay unregistered. */
+/* orchestrator.v1.EngineService (engine core): the global pause switch and its state,
+ * through the use cases (domain/usecase/engine.c). The switch is a row in PostgreSQL, so every
+ * replica answers the same. Replicas and schedules are in schedules.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "orchestrator/v1/engine.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"
-#include "server/services/idem.h"
 #include "server/services/services.h"
+#include "server/services/ucall.h"
 
 static Orchestrator__V1__EngineStatus *status_pb(orch_arena_t *a, const orch_engine_status_t *s)
 {
@@ -32,44 +32,31 @@ static Orchestrator__V1__EngineStatus *status_pb(orch_arena_t *a, const orch_eng
 static orch_err_t get_status(srv_call_t *call, const ProtobufCMessage *reqm,
                              ProtobufCMessage **respm, orch_error_t *err)
 {
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_engine_status_t s;
     orch_err_t rc;
     (void)reqm;
-    rc = app->store->ops->engine_status(app->store, NULL, srv_call_ctx(call), &s, err);
+    rc = orch_uc_engine_status(&uc, srv_call_ctx(call), &s, err);
     if (rc)
         return rc;
     *respm = &status_pb(srv_call_arena(call), &s)->base;
     return ORCH_OK;
 }
 
+static ProtobufCMessage *set_paused_pb(srv_call_t *call, void *res)
+{
+    return &status_pb(srv_call_arena(call), res)->base;
+}
+
 static orch_err_t set_paused(srv_call_t *call, const ProtobufCMessage *reqm, const char *rid,
                              bool paused, ProtobufCMessage **respm, orch_error_t *err)
 {
-    srv_app_t *app = srv_call_app(call);
-    const char *actor = srv_call_actor_name(call);
     orch_engine_status_t s;
-    srv_idem_t idem = {0};
-    orch_err_t rc = srv_idem_begin(call, reqm, rid, &idem, err);
-    if (rc)
-        return rc;
-    if (idem.replay) {
-        *respm = idem.replay;
-        return ORCH_OK;
-    }
-    rc = app->store->ops->engine_set_paused(idem.tx, paused, actor && *actor ? actor : "anonymous",
-                                            err);
-    if (!rc)
-        rc = app->store->ops->engine_status(app->store, idem.tx, NULL, &s, err);
-    if (rc) {
-        srv_idem_abort(call, &idem);
-        return rc;
-    }
-    *respm = &status_pb(srv_call_arena(call), &s)->base;
-    rc = srv_idem_commit(call, &idem, *respm, err);
-    if (rc)
-        *respm = NULL;
-    return rc;
+    srv_ucall_t u;
+    orch_err_t rc;
+    srv_ucall_init(&u, call, reqm, rid, set_paused_pb, &s);
+    rc = orch_uc_engine_set_paused(&u.uc, &u.caller, paused, &s, err);
+    return srv_ucall_end(&u, rc, respm, err);
 }
 
 static orch_err_t pause_engine(srv_call_t *call, const ProtobufCMessage *reqm,

@@ -1,12 +1,13 @@
-/* orchestrator.v1.ProductService: decode -> domain catalogue -> encode. */
+/* orchestrator.v1.ProductService: decode -> domain catalogue (reads) or the UpdateProduct use
+ * case (domain/usecase/catalog.c) -> encode. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "orchestrator/v1/products.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"
-#include "server/services/idem.h"
 #include "server/services/services.h"
+#include "server/services/ucall.h"
 
 static Orchestrator__V1__ProductStatus status_to_pb(orch_product_status_t s)
 {
@@ -208,6 +209,18 @@ static orch_product_status_t status_from_pb(Orchestrator__V1__ProductStatus s)
     }
 }
 
+/* The answer of UpdateProduct: the product as the catalogue shows it after the change. */
+typedef struct product_answer {
+    const orch_catalog_t *catalog;
+    const orch_product_t *product;
+} product_answer_t;
+
+static ProtobufCMessage *product_pb(srv_call_t *call, void *res)
+{
+    const product_answer_t *up = res;
+    return &product_to_pb(srv_call_arena(call), up->catalog, up->product)->base;
+}
+
 /* UpdateProduct: description and status through an update mask, idempotent with request_id,
  * refused at end of life while live subscriptions exist. */
 static orch_err_t update_product(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -218,8 +231,8 @@ static orch_err_t update_product(srv_call_t *call, const ProtobufCMessage *reqm,
     const orch_product_t *p = NULL;
     const char *description = NULL;
     orch_product_status_t status = ORCH_PRODUCT_STATUS_UNSPECIFIED;
-    srv_idem_t idem;
-    int64_t end_time_us = 0;
+    product_answer_t up;
+    srv_ucall_t u;
     orch_err_t rc;
 
     if (!req->product)
@@ -248,35 +261,11 @@ static orch_err_t update_product(srv_call_t *call, const ProtobufCMessage *reqm,
                                   "product.product_id", &p, err);
     if (rc)
         return rc;
-    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
-    if (rc)
-        return rc;
-    if (idem.replay) {
-        *respm = idem.replay;
-        return ORCH_OK;
-    }
-    rc = orch_catalog_update_product(app->catalog, app->store, idem.tx, p, description, status,
-                                     &end_time_us, err);
-    if (rc) {
-        srv_idem_abort(call, &idem);
-        return rc;
-    }
-    /* The answer (stored for repeats) shows the product as it will be committed. Apply and
-     * commit under the change lock, so that a concurrent refresh cannot bring back older
-     * values over ours. */
-    orch_catalog_change_lock(app->catalog);
-    orch_catalog_product_apply(app->catalog, p, status, description, end_time_us);
-    *respm = &product_to_pb(srv_call_arena(call), app->catalog, p)->base;
-    rc = srv_idem_commit(call, &idem, *respm, err);
-    orch_catalog_change_unlock(app->catalog);
-    if (rc) {
-        /* Not committed: bring the in-memory product back to what the database holds. */
-        orch_error_t ignore;
-        orch_error_init(&ignore);
-        app->store->ops->catalog_refresh(app->store, NULL, app->catalog, &ignore);
-        *respm = NULL;
-    }
-    return rc;
+    up.catalog = app->catalog;
+    up.product = p;
+    srv_ucall_init(&u, call, reqm, req->request_id, product_pb, &up);
+    rc = orch_uc_product_update(&u.uc, &u.caller, p, description, status, err);
+    return srv_ucall_end(&u, rc, respm, err);
 }
 
 static orch_err_t list_product_blocks(srv_call_t *call, const ProtobufCMessage *reqm,

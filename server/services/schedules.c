@@ -1,6 +1,7 @@
 /* orchestrator.v1.EngineService, scale-out part: ListReplicas and the schedules' create /
- * update / delete / list. decode -> validate -> store -> encode. The pause switch lives in
- * engine.c; the firing of schedules in domain/schedule/scheduler.c. */
+ * update / delete / list. decode and validate -> one use case (domain/usecase/schedule.c) ->
+ * encode. The pause switch lives in engine.c; the firing of schedules in
+ * domain/schedule/scheduler.c, through the StartProcess use case. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +13,8 @@
 #include "orchestrator/v1/engine.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"
-#include "server/services/idem.h"
 #include "server/services/services.h"
+#include "server/services/ucall.h"
 
 #define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
 #define MAX_INTERVAL_S (366 * 24 * 3600)
@@ -40,7 +41,7 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
                                 ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__ListReplicasRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListReplicasResponse *resp;
     orch_replica_page_t page = {0};
@@ -48,8 +49,8 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_err_t rc = orch_page_size(req->page_size, &size, err);
     if (rc)
         return rc;
-    rc = app->store->ops->replica_list(app->store, srv_call_ctx(call), req->filter, size,
-                                       req->page_token, &page, err);
+    rc = orch_uc_replica_list(&uc, srv_call_ctx(call), req->filter, size, req->page_token, &page,
+                              err);
     if (rc)
         return rc;
     resp = NEW(a, Orchestrator__V1__ListReplicasResponse);
@@ -132,6 +133,7 @@ static Orchestrator__V1__Schedule *schedule_pb(orch_arena_t *a, const orch_sched
     }
     pb->create_time = srv_codec_timestamp(a, s->create_us);
     pb->update_time = srv_codec_timestamp(a, s->update_us);
+    pb->last_error = orch_arena_strdup(a, s->last_error ? s->last_error : "");
     return pb;
 }
 
@@ -175,7 +177,7 @@ static void take_trigger(const Orchestrator__V1__Schedule *pb, orch_schedule_t *
             orch_error_add_violation(err, cerr.violations[0].field, "%s",
                                      cerr.violations[0].description);
         else
-            s->cron = strdup(expr);
+            s->cron = orch_strdup(expr);
         break;
     }
     case ORCHESTRATOR__V1__SCHEDULE__TRIGGER_ONCE:
@@ -201,7 +203,7 @@ static void take_name(srv_app_t *app, const Orchestrator__V1__Schedule *pb, bool
             orch_error_add_violation(err, "schedule.name",
                                      "a name of 1 to 255 characters is required");
         free(s->name);
-        s->name = strdup(pb->name ? pb->name : "");
+        s->name = orch_strdup(pb->name ? pb->name : "");
     }
     if (workflow) {
         if (!pb->workflow_name || !*pb->workflow_name)
@@ -212,7 +214,7 @@ static void take_name(srv_app_t *app, const Orchestrator__V1__Schedule *pb, bool
                                      "no workflow named '%.200s' can be started",
                                      pb->workflow_name);
         free(s->workflow);
-        s->workflow = strdup(pb->workflow_name ? pb->workflow_name : "");
+        s->workflow = orch_strdup(pb->workflow_name ? pb->workflow_name : "");
     }
 }
 
@@ -237,6 +239,11 @@ static void take_inputs(const Orchestrator__V1__Schedule *pb, orch_schedule_t *s
     }
 }
 
+static ProtobufCMessage *schedule_answer(srv_call_t *call, void *res)
+{
+    return &schedule_pb(srv_call_arena(call), res)->base;
+}
+
 static orch_err_t create_schedule(srv_call_t *call, const ProtobufCMessage *reqm,
                                   ProtobufCMessage **respm, orch_error_t *err)
 {
@@ -244,7 +251,7 @@ static orch_err_t create_schedule(srv_call_t *call, const ProtobufCMessage *reqm
     srv_app_t *app = srv_call_app(call);
     const Orchestrator__V1__Schedule *pb = req->schedule;
     orch_schedule_t s = {0};
-    srv_idem_t idem = {0};
+    srv_ucall_t u;
     orch_err_t rc;
 
     if (!pb)
@@ -253,26 +260,13 @@ static orch_err_t create_schedule(srv_call_t *call, const ProtobufCMessage *reqm
     take_trigger(pb, &s, err);
     take_inputs(pb, &s);
     s.enabled = pb->enabled;
-    s.created_by = strdup(actor_of(call));
+    s.created_by = orch_strdup(actor_of(call));
     rc = violations(err);
     if (rc)
         goto out;
-    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
-    if (rc)
-        goto out;
-    if (idem.replay) {
-        *respm = idem.replay;
-        goto out;
-    }
-    rc = app->store->ops->schedule_insert(idem.tx, &s, err);
-    if (rc) {
-        srv_idem_abort(call, &idem);
-        goto out;
-    }
-    *respm = &schedule_pb(srv_call_arena(call), &s)->base;
-    rc = srv_idem_commit(call, &idem, *respm, err);
-    if (rc)
-        *respm = NULL;
+    srv_ucall_init(&u, call, reqm, req->request_id, schedule_answer, &s);
+    rc = orch_uc_schedule_create(&u.uc, &u.caller, &s, err);
+    rc = srv_ucall_end(&u, rc, respm, err);
 out:
     orch_schedule_cleanup(&s);
     return rc;
@@ -291,10 +285,9 @@ static orch_err_t update_schedule(srv_call_t *call, const ProtobufCMessage *reqm
     const Orchestrator__V1__UpdateScheduleRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     const Orchestrator__V1__Schedule *pb = req->schedule;
-    bool name = false, workflow = false, inputs = false, trigger = false, enabled = false;
+    orch_schedule_patch_t patch = {0};
     orch_schedule_t s = {0};
-    srv_idem_t idem = {0};
-    bool retime;
+    srv_ucall_t u;
     orch_err_t rc;
 
     if (!pb)
@@ -312,104 +305,71 @@ static orch_err_t update_schedule(srv_call_t *call, const ProtobufCMessage *reqm
     for (size_t i = 0; i < req->update_mask->n_paths; i++) {
         const char *p = req->update_mask->paths[i];
         if (strcmp(p, "name") == 0)
-            name = true;
+            patch.name = true;
         else if (strcmp(p, "workflow_name") == 0)
-            workflow = true;
+            patch.workflow = true;
         else if (strcmp(p, "user_inputs") == 0)
-            inputs = true;
+            patch.inputs = true;
         else if (strcmp(p, "enabled") == 0)
-            enabled = true;
+            patch.enabled = true;
         else if (strcmp(p, "interval") == 0 || strcmp(p, "cron") == 0 || strcmp(p, "once") == 0)
-            trigger = true;
+            patch.trigger = true;
         else
             return orch_error_invalid(err, "update_mask",
                                       "'%.64s' cannot be changed; use name, workflow_name, "
                                       "user_inputs, interval, cron, once or enabled",
                                       p);
     }
-    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
-    if (rc)
-        return rc;
-    if (idem.replay) {
-        *respm = idem.replay;
-        return ORCH_OK;
-    }
-    rc = app->store->ops->schedule_get(app->store, idem.tx, srv_call_ctx(call), pb->schedule_id,
-                                       true, &s, err);
-    if (rc)
-        goto fail;
-    if (s.version != pb->version) {
-        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
-                            "schedule %s is at version %lld, not %lld; read it again", s.id,
-                            (long long)s.version, (long long)pb->version);
-        goto fail;
-    }
-    take_name(app, pb, name, workflow, &s, err);
-    if (trigger)
+    /* The new values of the fields named, checked before anything is read. */
+    snprintf(s.id, sizeof(s.id), "%s", pb->schedule_id);
+    take_name(app, pb, patch.name, patch.workflow, &s, err);
+    if (patch.trigger)
         take_trigger(pb, &s, err);
-    if (inputs)
+    if (patch.inputs)
         take_inputs(pb, &s);
-    retime = trigger || (enabled && pb->enabled && !s.enabled);
-    if (enabled)
-        s.enabled = pb->enabled;
+    s.enabled = pb->enabled;
+    patch.version = pb->version;
     rc = violations(err);
-    if (!rc)
-        rc = app->store->ops->schedule_update(idem.tx, &s, retime, err);
     if (rc)
-        goto fail;
-    *respm = &schedule_pb(srv_call_arena(call), &s)->base;
-    rc = srv_idem_commit(call, &idem, *respm, err);
-    if (rc)
-        *respm = NULL;
+        goto out;
+    srv_ucall_init(&u, call, reqm, req->request_id, schedule_answer, &s);
+    rc = orch_uc_schedule_update(&u.uc, &u.caller, &patch, &s, err);
+    rc = srv_ucall_end(&u, rc, respm, err);
+out:
     orch_schedule_cleanup(&s);
     return rc;
-fail:
-    srv_idem_abort(call, &idem);
-    orch_schedule_cleanup(&s);
-    return rc;
+}
+
+static ProtobufCMessage *delete_answer(srv_call_t *call, void *res)
+{
+    Orchestrator__V1__DeleteScheduleResponse *resp =
+        NEW(srv_call_arena(call), Orchestrator__V1__DeleteScheduleResponse);
+    (void)res;
+    orchestrator__v1__delete_schedule_response__init(resp);
+    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    return &resp->base;
 }
 
 static orch_err_t delete_schedule(srv_call_t *call, const ProtobufCMessage *reqm,
                                   ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__DeleteScheduleRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    Orchestrator__V1__DeleteScheduleResponse *resp;
-    srv_idem_t idem = {0};
+    srv_ucall_t u;
     orch_err_t rc = check_schedule_id(req->schedule_id, "schedule_id", err);
     if (rc)
         return rc;
     if (req->version < 0)
         return orch_error_invalid(err, "version", "a version is 0 (any) or positive");
-    rc = srv_idem_begin(call, reqm, req->request_id, &idem, err);
-    if (rc)
-        return rc;
-    if (idem.replay) {
-        resp = (Orchestrator__V1__DeleteScheduleResponse *)idem.replay;
-        resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED;
-        *respm = idem.replay;
-        return ORCH_OK;
-    }
-    rc = app->store->ops->schedule_delete(idem.tx, req->schedule_id, req->version, err);
-    if (rc) {
-        srv_idem_abort(call, &idem);
-        return rc;
-    }
-    resp = NEW(srv_call_arena(call), Orchestrator__V1__DeleteScheduleResponse);
-    orchestrator__v1__delete_schedule_response__init(resp);
-    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
-    *respm = &resp->base;
-    rc = srv_idem_commit(call, &idem, *respm, err);
-    if (rc)
-        *respm = NULL;
-    return rc;
+    srv_ucall_init(&u, call, reqm, req->request_id, delete_answer, NULL);
+    rc = orch_uc_schedule_delete(&u.uc, &u.caller, req->schedule_id, req->version, err);
+    return srv_ucall_end(&u, rc, respm, err);
 }
 
 static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
                                  ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__ListSchedulesRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListSchedulesResponse *resp;
     orch_schedule_page_t page = {0};
@@ -417,7 +377,7 @@ static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_err_t rc = orch_page_size(req->page_size, &q.page_size, err);
     if (rc)
         return rc;
-    rc = app->store->ops->schedule_list(app->store, srv_call_ctx(call), &q, &page, err);
+    rc = orch_uc_schedule_list(&uc, srv_call_ctx(call), &q, &page, err);
     if (rc)
         return rc;
     resp = NEW(a, Orchestrator__V1__ListSchedulesResponse);
@@ -439,7 +399,7 @@ static orch_err_t list_admin_actions(srv_call_t *call, const ProtobufCMessage *r
                                      ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__ListAdminActionsRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListAdminActionsResponse *resp;
     orch_admin_action_t *items = NULL;
@@ -463,8 +423,8 @@ static orch_err_t list_admin_actions(srv_call_t *call, const ProtobufCMessage *r
         before = strtoll(pos, NULL, 10);
     }
     /* One more than a page: whether there is a next page. */
-    rc = app->store->ops->admin_action_list(app->store, srv_call_ctx(call), req->method,
-                                            req->target, before, size + 1, &items, &n, err);
+    rc = orch_uc_admin_action_list(&uc, srv_call_ctx(call), req->method, req->target, before,
+                                   size + 1, &items, &n, err);
     if (rc)
         goto out;
     resp = NEW(a, Orchestrator__V1__ListAdminActionsResponse);

@@ -1,6 +1,6 @@
-/* orchestrator.v1.SubscriptionService: decode -> domain subscription model / store ->
- * encode. Subscription writes other than the operator calls here happen only inside
- * workflows. */
+/* orchestrator.v1.SubscriptionService: decode -> one use case (domain/usecase/subscription.c,
+ * query.c) -> encode. Subscription writes other than the operator calls here happen only
+ * inside workflows. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,9 +11,9 @@
 #include "orchestrator/v1/subscriptions.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"
-#include "server/services/idem.h"
 #include "server/services/services.h"
 #include "server/services/subpb.h"
+#include "server/services/ucall.h"
 
 #define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
 #define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
@@ -155,7 +155,7 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
                                      ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__ListSubscriptionsRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListSubscriptionsResponse *resp;
     orch_sub_query_t q = {0};
@@ -175,7 +175,7 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
     q.page_size = size;
     q.page_token = req->page_token;
     q.full = full;
-    rc = app->store->ops->sub_list(app->store, srv_call_ctx(call), app->catalog, &q, &page, err);
+    rc = orch_uc_subscription_list(&uc, srv_call_ctx(call), &q, &page, err);
     if (rc)
         return rc;
     resp = NEW(a, Orchestrator__V1__ListSubscriptionsResponse);
@@ -192,15 +192,14 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
     return ORCH_OK;
 }
 
-static orch_err_t load(srv_call_t *call, orch_tx_t *tx, const char *id, bool for_update,
-                       orch_subscription_t **out, orch_error_t *err)
+static orch_err_t load(srv_call_t *call, const char *id, orch_subscription_t **out,
+                       orch_error_t *err)
 {
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_err_t rc = orch_uuid_check(id, "subscription_id", err);
     if (rc)
         return rc;
-    return app->store->ops->sub_load(app->store, tx, srv_call_ctx(call), app->catalog, id,
-                                     for_update, out, err);
+    return orch_uc_subscription_load(&uc, srv_call_ctx(call), id, out, err);
 }
 
 static void *arena_alloc(void *arena, size_t n)
@@ -224,6 +223,7 @@ static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_v
                                orch_error_t *err)
 {
     srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     orch_subscription_t *sub = NULL;
     orch_sub_link_t *deps = NULL;
@@ -234,8 +234,7 @@ static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_v
     uint64_t ticket = app->subcache ? orch_subcache_ticket(app->subcache) : 0;
     orch_err_t rc;
 
-    rc = app->store->ops->sub_get(app->store, srv_call_ctx(call), app->catalog, id, &sub, stamp,
-                                  err);
+    rc = orch_uc_subscription_get(&uc, srv_call_ctx(call), id, &sub, stamp, err);
     if (rc)
         return rc;
     /* The view asked for; the entry keeps the other one if it has it at this stamp. */
@@ -288,8 +287,8 @@ static orch_err_t get_subscription(srv_call_t *call, const ProtobufCMessage *req
             srv_call_respond_encoded(call, bytes, len);
             return ORCH_OK;
         }
-        rc = app->store->ops->sub_stamp(app->store, srv_call_ctx(call), req->subscription_id, now,
-                                        err);
+        orch_uc_t uc = srv_uc(call);
+        rc = orch_uc_subscription_stamp(&uc, srv_call_ctx(call), req->subscription_id, now, err);
         if (rc == ORCH_NOT_FOUND) {
             const char *ids[1] = {req->subscription_id};
             orch_subcache_drop(app->subcache, ids, 1);
@@ -325,7 +324,7 @@ static orch_err_t list_subscription_workflows(srv_call_t *call, const ProtobufCM
         return orch_error_invalid(err, "page_token",
                                   "is not a token this service issued: every workflow fits on "
                                   "the first page");
-    rc = load(call, NULL, req->subscription_id, false, &sub, err);
+    rc = load(call, req->subscription_id, &sub, err);
     if (rc)
         return rc;
     p = sub->product;
@@ -370,103 +369,24 @@ static orch_err_t list_subscription_workflows(srv_call_t *call, const ProtobufCM
     return ORCH_OK;
 }
 
-/* Runs a subscription change in a unit of work with request_id idempotency. change gets the
- * locked subscription and may edit it; it is then saved and returned. */
-typedef orch_err_t (*sub_change_fn)(srv_call_t *call, orch_tx_t *tx, orch_subscription_t *sub,
-                                    const void *req, orch_error_t *err);
-
-static orch_err_t change_subscription(srv_call_t *call, const ProtobufCMessage *reqm,
-                                      const char *id, int64_t version, const char *request_id,
-                                      bool save, sub_change_fn change, ProtobufCMessage **respm,
-                                      orch_error_t *err)
+static ProtobufCMessage *sub_pb(srv_call_t *call, void *res)
 {
-    srv_app_t *app = srv_call_app(call);
-    orch_subscription_t *sub = NULL;
-    srv_idem_t idem;
-    orch_err_t rc;
-
-    rc = orch_uuid_check(id, "subscription_id", err);
-    if (rc)
-        return rc;
-    rc = srv_idem_begin(call, reqm, request_id, &idem, err);
-    if (rc)
-        return rc;
-    if (idem.replay) {
-        *respm = idem.replay;
-        return ORCH_OK;
-    }
-    rc = app->store->ops->sub_load(app->store, idem.tx, srv_call_ctx(call), app->catalog, id, true,
-                                   &sub, err);
-    if (rc)
-        goto fail;
-    if (version && version != sub->version) {
-        rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
-                            "subscription %s is at version %lld, not %lld; read it again and "
-                            "retry",
-                            id, (long long)sub->version, (long long)version);
-        goto fail;
-    }
-    rc = change(call, idem.tx, sub, reqm, err);
-    if (!rc && save)
-        rc = app->store->ops->sub_save(idem.tx, sub, err);
-    if (rc)
-        goto fail;
-    *respm = &srv_subscription_to_pb(srv_call_arena(call), sub, true)->base;
-    orch_subscription_free(sub);
-    return srv_idem_commit(call, &idem, *respm, err);
-fail:
-    orch_subscription_free(sub);
-    srv_idem_abort(call, &idem);
-    *respm = NULL;
-    return rc;
-}
-
-static orch_err_t do_in_sync(srv_call_t *call, orch_tx_t *tx, orch_subscription_t *sub,
-                             const void *req, orch_error_t *err)
-{
-    srv_app_t *app = srv_call_app(call);
-    long n = 0;
-    orch_err_t rc;
-    (void)req;
-    if (sub->in_sync)
-        return ORCH_OK;
-    rc = app->store->ops->sub_count_unfinished(tx, sub->id, &n, err);
-    if (rc)
-        return rc;
-    if (n > 0)
-        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "SUBSCRIPTION_LOCKED_BY_PROCESS",
-                              "subscription %s is locked by %ld unfinished process%s; finish or "
-                              "abort %s first",
-                              sub->id, n, n == 1 ? "" : "es", n == 1 ? "it" : "them");
-    sub->in_sync = true;
-    return ORCH_OK;
+    orch_subscription_t *const *sub = res;
+    return &srv_subscription_to_pb(srv_call_arena(call), *sub, true)->base;
 }
 
 static orch_err_t set_in_sync(srv_call_t *call, const ProtobufCMessage *reqm,
                               ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__SetSubscriptionInSyncRequest *req = (const void *)reqm;
-    return change_subscription(call, reqm, req->subscription_id, req->version, req->request_id,
-                               true, do_in_sync, respm, err);
-}
-
-static orch_err_t do_metadata(srv_call_t *call, orch_tx_t *tx, orch_subscription_t *sub,
-                              const void *reqv, orch_error_t *err)
-{
-    const Orchestrator__V1__UpdateSubscriptionMetadataRequest *req = reqv;
-    srv_app_t *app = srv_call_app(call);
-    json_t *meta = srv_codec_json_from_struct(req->metadata);
-    int64_t ver = sub->metadata_version;
+    orch_subscription_t *sub = NULL;
+    srv_ucall_t u;
     orch_err_t rc;
-
-    rc = app->store->ops->sub_set_metadata(tx, sub->id, meta, &ver, err);
-    if (!rc) {
-        json_decref(sub->metadata);
-        sub->metadata = meta;
-        sub->metadata_version = ver;
-    } else {
-        json_decref(meta);
-    }
+    srv_ucall_init(&u, call, reqm, req->request_id, sub_pb, &sub);
+    rc = orch_uc_subscription_set_in_sync(&u.uc, &u.caller, req->subscription_id, req->version,
+                                          &sub, err);
+    rc = srv_ucall_end(&u, rc, respm, err);
+    orch_subscription_free(sub);
     return rc;
 }
 
@@ -474,87 +394,72 @@ static orch_err_t update_metadata(srv_call_t *call, const ProtobufCMessage *reqm
                                   ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__UpdateSubscriptionMetadataRequest *req = (const void *)reqm;
+    orch_subscription_t *sub = NULL;
+    json_t *meta;
+    srv_ucall_t u;
+    orch_err_t rc;
     if (!req->metadata)
         return orch_error_invalid(err, "metadata", "the new metadata (an object) is required");
-    return change_subscription(call, reqm, req->subscription_id, req->version, req->request_id,
-                               false, do_metadata, respm, err);
+    meta = srv_codec_json_from_struct(req->metadata);
+    srv_ucall_init(&u, call, reqm, req->request_id, sub_pb, &sub);
+    rc = orch_uc_subscription_set_metadata(&u.uc, &u.caller, req->subscription_id, req->version,
+                                           meta, &sub, err);
+    rc = srv_ucall_end(&u, rc, respm, err);
+    orch_subscription_free(sub);
+    json_decref(meta);
+    return rc;
 }
 
-static orch_err_t check_cd_input(const char *sub_id, const char *customer_id,
-                                 const char *description, bool need_desc, orch_error_t *err)
-{
-    orch_err_t rc = orch_uuid_check(sub_id, "subscription_id", err);
-    if (rc)
-        return rc;
-    if (!customer_id || !*customer_id || strlen(customer_id) > 255)
-        return orch_error_invalid(err, "customer_id", "must be 1 to 255 characters");
-    if (need_desc && (!description || !*description || strlen(description) > 2000))
-        return orch_error_invalid(err, "description", "must be 1 to 2000 characters");
-    return ORCH_OK;
-}
-
-typedef enum { CD_CREATE, CD_UPDATE, CD_DELETE } cd_op_t;
-
-static orch_err_t cd_change(srv_call_t *call, const ProtobufCMessage *reqm, cd_op_t op,
-                            const char *sub_id, const char *customer_id, const char *description,
-                            int64_t version, const char *request_id, ProtobufCMessage **respm,
-                            orch_error_t *err)
-{
-    srv_app_t *app = srv_call_app(call);
-    orch_arena_t *a = srv_call_arena(call);
+/* The answer of a customer description change: the description, or a delete's outcome. */
+typedef struct cd_answer {
+    orch_cd_op_t op;
+    const char *sub_id;
     orch_customer_description_t cd;
-    srv_idem_t idem;
-    orch_err_t rc;
+} cd_answer_t;
 
-    memset(&cd, 0, sizeof(cd));
-    rc = check_cd_input(sub_id, customer_id, description, op != CD_DELETE, err);
-    if (rc)
-        return rc;
-    rc = srv_idem_begin(call, reqm, request_id, &idem, err);
-    if (rc)
-        return rc;
-    if (idem.replay) {
-        *respm = idem.replay;
-        return ORCH_OK;
-    }
-    if (op == CD_CREATE)
-        rc = app->store->ops->cd_create(idem.tx, sub_id, customer_id, description, &cd, err);
-    else if (op == CD_UPDATE)
-        rc = app->store->ops->cd_update(idem.tx, sub_id, customer_id, description, version, &cd,
-                                        err);
-    else
-        rc = app->store->ops->cd_delete(idem.tx, sub_id, customer_id, version, err);
-    if (rc) {
-        srv_idem_abort(call, &idem);
-        orch_customer_description_cleanup(&cd);
-        return rc;
-    }
-    if (op == CD_DELETE) {
+static ProtobufCMessage *cd_pb(srv_call_t *call, void *res)
+{
+    cd_answer_t *ca = res;
+    orch_arena_t *a = srv_call_arena(call);
+    if (ca->op == ORCH_CD_DELETE) {
         Orchestrator__V1__DeleteCustomerDescriptionResponse *r =
             NEW(a, Orchestrator__V1__DeleteCustomerDescriptionResponse);
         orchestrator__v1__delete_customer_description_response__init(r);
         r->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
-        *respm = &r->base;
-    } else {
-        *respm = &cd_to_pb(a, sub_id, &cd)->base;
+        return &r->base;
     }
-    orch_customer_description_cleanup(&cd);
-    return srv_idem_commit(call, &idem, *respm, err);
+    return &cd_to_pb(a, ca->sub_id, &ca->cd)->base;
+}
+
+static orch_err_t cd_change(srv_call_t *call, const ProtobufCMessage *reqm, orch_cd_op_t op,
+                            const char *sub_id, const char *customer_id, const char *description,
+                            int64_t version, const char *request_id, ProtobufCMessage **respm,
+                            orch_error_t *err)
+{
+    cd_answer_t ca = {.op = op, .sub_id = sub_id};
+    srv_ucall_t u;
+    orch_err_t rc;
+    srv_ucall_init(&u, call, reqm, request_id, cd_pb, &ca);
+    rc = orch_uc_customer_description_change(&u.uc, &u.caller, op, sub_id, customer_id, description,
+                                             version, &ca.cd, err);
+    rc = srv_ucall_end(&u, rc, respm, err);
+    orch_customer_description_cleanup(&ca.cd);
+    return rc;
 }
 
 static orch_err_t create_cd(srv_call_t *call, const ProtobufCMessage *reqm,
                             ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__CreateCustomerDescriptionRequest *r = (const void *)reqm;
-    return cd_change(call, reqm, CD_CREATE, r->subscription_id, r->customer_id, r->description, 0,
-                     r->request_id, respm, err);
+    return cd_change(call, reqm, ORCH_CD_CREATE, r->subscription_id, r->customer_id, r->description,
+                     0, r->request_id, respm, err);
 }
 
 static orch_err_t update_cd(srv_call_t *call, const ProtobufCMessage *reqm,
                             ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__UpdateCustomerDescriptionRequest *r = (const void *)reqm;
-    return cd_change(call, reqm, CD_UPDATE, r->subscription_id, r->customer_id, r->description,
+    return cd_change(call, reqm, ORCH_CD_UPDATE, r->subscription_id, r->customer_id, r->description,
                      r->version, r->request_id, respm, err);
 }
 
@@ -562,21 +467,18 @@ static orch_err_t delete_cd(srv_call_t *call, const ProtobufCMessage *reqm,
                             ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__DeleteCustomerDescriptionRequest *r = (const void *)reqm;
-    return cd_change(call, reqm, CD_DELETE, r->subscription_id, r->customer_id, NULL, r->version,
-                     r->request_id, respm, err);
+    return cd_change(call, reqm, ORCH_CD_DELETE, r->subscription_id, r->customer_id, NULL,
+                     r->version, r->request_id, respm, err);
 }
 
 static orch_err_t get_cd(srv_call_t *call, const ProtobufCMessage *reqm, ProtobufCMessage **respm,
                          orch_error_t *err)
 {
     const Orchestrator__V1__GetCustomerDescriptionRequest *r = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_customer_description_t cd;
-    orch_err_t rc = check_cd_input(r->subscription_id, r->customer_id, NULL, false, err);
-    if (rc)
-        return rc;
-    rc = app->store->ops->cd_get(app->store, srv_call_ctx(call), r->subscription_id, r->customer_id,
-                                 &cd, err);
+    orch_err_t rc = orch_uc_customer_description_get(&uc, srv_call_ctx(call), r->subscription_id,
+                                                     r->customer_id, &cd, err);
     if (rc)
         return rc;
     *respm = &cd_to_pb(srv_call_arena(call), r->subscription_id, &cd)->base;

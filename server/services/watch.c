@@ -29,6 +29,7 @@
 #include "server/services/pbconv.h"
 #include "server/services/services.h"
 #include "server/services/subpb.h"
+#include "server/services/ucall.h"
 
 #define WATCH_BATCH 100                   /* events per read, at most the backlog bound */
 #define WATCH_MAX_DEFAULT 10000           /* watchers per replica (--max-watchers) */
@@ -327,6 +328,7 @@ struct srv_watch {
     size_t backlog_bytes;
     int64_t last_stall_check_ms;
     pthread_t thread;
+    bool started; /* the hub thread runs (pthread_create succeeded) */
     srv_app_t *app;
 };
 
@@ -516,7 +518,7 @@ static void count_read(const char *what, size_t rows)
 static Orchestrator__V1__FormPage *suspend_form(struct srv_watch *h, orch_arena_t *a,
                                                 const orch_event_t *e)
 {
-    orch_store_t *st = h->app->store;
+    orch_uc_t uc = srv_app_uc(h->app);
     orch_process_t *p = NULL;
     orch_error_t err;
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
@@ -524,7 +526,7 @@ static Orchestrator__V1__FormPage *suspend_form(struct srv_watch *h, orch_arena_
 
     orch_error_init(&err);
     count_read("form", 0);
-    if (st->ops->process_get(st, NULL, &ctx, e->process_id, true, &p, &err) == ORCH_OK)
+    if (orch_uc_process_get(&uc, &ctx, e->process_id, true, &p, &err) == ORCH_OK)
         fp = srv_process_form_pb(h->app, a, &ctx, p, jstr(e->payload, "step_key"));
     orch_process_free(p);
     return fp;
@@ -569,7 +571,7 @@ static void unpack_all(srv_packed_t **pk, size_t n)
 /* Reads up to WATCH_BATCH events of f after `after` and hands them out. */
 static void feed_read(struct srv_watch *h, feed_t *f, int64_t after, const char *what)
 {
-    orch_store_t *st = h->app->store;
+    orch_uc_t uc = srv_app_uc(h->app);
     orch_event_t *evs = NULL;
     size_t n = 0;
     srv_packed_t **pk = NULL;
@@ -578,10 +580,8 @@ static void feed_read(struct srv_watch *h, feed_t *f, int64_t after, const char 
     orch_err_t rc;
 
     orch_error_init(&err);
-    if (f->subscription)
-        rc = st->ops->sub_events_after(st, &ctx, f->id, after, WATCH_BATCH, &evs, &n, &err);
-    else
-        rc = st->ops->events_after(st, &ctx, f->id, after, WATCH_BATCH, &evs, &n, &err);
+    rc =
+        orch_uc_events_after(&uc, &ctx, f->subscription, f->id, after, WATCH_BATCH, &evs, &n, &err);
     count_read(what, rc ? 0 : n);
     if (!rc)
         pk = pack_all(h, evs, n, f->subscription, false);
@@ -604,7 +604,7 @@ static void feed_read(struct srv_watch *h, feed_t *f, int64_t after, const char 
 /* The shared read of every process's events after `from`, for the WatchProcesses streams. */
 static void multi_read(struct srv_watch *h, cursor_t from)
 {
-    orch_store_t *st = h->app->store;
+    orch_uc_t uc = srv_app_uc(h->app);
     orch_event_t *evs = NULL;
     size_t n = 0;
     srv_packed_t **pk = NULL;
@@ -616,7 +616,7 @@ static void multi_read(struct srv_watch *h, cursor_t from)
 
     orch_error_init(&err);
     snprintf(cur, sizeof(cur), "%lld:%lld", (long long)from.tx, (long long)from.id);
-    rc = st->ops->events_global(st, &ctx, "", cur, WATCH_BATCH, &evs, &n, out, &err);
+    rc = orch_uc_events_global(&uc, &ctx, "", cur, WATCH_BATCH, &evs, &n, out, &err);
     count_read("all", rc ? 0 : n);
     if (!rc) {
         pk = pack_all(h, evs, n, false, true);
@@ -638,7 +638,7 @@ static void multi_read(struct srv_watch *h, cursor_t from)
  * streams with the same filter at the same cursor. ws[0..n) are held (busy). */
 static void multi_catch_up(struct srv_watch *h, watcher_t **ws, size_t n, cursor_t head)
 {
-    orch_store_t *st = h->app->store;
+    orch_uc_t uc = srv_app_uc(h->app);
     orch_event_t *evs = NULL;
     size_t nev = 0;
     srv_packed_t **pk = NULL;
@@ -650,7 +650,7 @@ static void multi_catch_up(struct srv_watch *h, watcher_t **ws, size_t n, cursor
     orch_error_init(&err);
     snprintf(cur, sizeof(cur), "%lld:%lld", (long long)ws[0]->cursor.tx,
              (long long)ws[0]->cursor.id);
-    rc = st->ops->events_global(st, &ctx, ws[0]->filter, cur, WATCH_BATCH, &evs, &nev, out, &err);
+    rc = orch_uc_events_global(&uc, &ctx, ws[0]->filter, cur, WATCH_BATCH, &evs, &nev, out, &err);
     count_read("catch_up_all", rc ? 0 : nev);
     if (!rc)
         pk = pack_all(h, evs, nev, false, true);
@@ -916,7 +916,13 @@ struct srv_watch *srv_watch_new(srv_app_t *app, const srv_watch_config_t *cfg)
         cfg->backlog_bytes > 0 ? (size_t)cfg->backlog_bytes : WATCH_BACKLOG_BYTES_DEFAULT;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
-    pthread_create(&h->thread, NULL, hub_main, h);
+    if (pthread_create(&h->thread, NULL, hub_main, h) == 0) {
+        h->started = true;
+    } else {
+        /* No hub, no events: the watch calls are refused (UNAVAILABLE), the rest serves. */
+        orch_err("watch", "cannot start the watch hub thread: watch streams are refused");
+        h->stop = true;
+    }
     return h;
 }
 
@@ -926,7 +932,7 @@ void srv_watch_stop(struct srv_watch *h)
     if (!h)
         return;
     pthread_mutex_lock(&h->mu);
-    join = !h->stop;
+    join = !h->stop && h->started;
     h->stop = true;
     pthread_cond_signal(&h->cv);
     pthread_mutex_unlock(&h->mu);
@@ -1005,6 +1011,12 @@ static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, const char *feed_i
 
     client_of(call, name, sizeof(name));
     pthread_mutex_lock(&h->mu);
+    if (!h->started) {
+        pthread_mutex_unlock(&h->mu);
+        watcher_free(w);
+        return orch_error_set(err, ORCH_UNAVAILABLE, "WATCH_UNAVAILABLE",
+                              "this replica serves no watch streams now; retry elsewhere");
+    }
     c = client_find(h, name);
     if (h->count >= h->max_total || (c && c->n >= h->max_per_client)) {
         bool all = h->count >= h->max_total;
@@ -1078,10 +1090,8 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
                                       orch_error_t *err)
 {
     const Orchestrator__V1__WatchProcessRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_store_t *st = app->store;
+    orch_uc_t uc = srv_uc(call);
     watcher_t *w;
-    orch_tx_t *tx = NULL;
     orch_process_t *p = NULL;
     int64_t seq = 0;
     orch_err_t rc;
@@ -1092,14 +1102,7 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
     if (req->after_sequence < 0)
         return orch_error_invalid(err, "after_sequence", "must be 0 or a sequence seen before");
     /* The snapshot and its sequence come from one consistent read. */
-    rc = st->ops->tx_begin(st, srv_call_ctx(call), &tx, err);
-    if (!rc)
-        rc = st->ops->tx_snapshot(tx, err);
-    if (!rc)
-        rc = st->ops->events_seq(st, tx, srv_call_ctx(call), req->process_id, &seq, err);
-    if (!rc)
-        rc = st->ops->process_get(st, tx, srv_call_ctx(call), req->process_id, false, &p, err);
-    st->ops->tx_rollback(tx);
+    rc = orch_uc_process_snapshot(&uc, srv_call_ctx(call), req->process_id, &seq, &p, err);
     if (rc)
         goto out;
     if (req->after_sequence > seq) {
@@ -1142,8 +1145,7 @@ static orch_err_t watch_processes_start(srv_call_t *call, const ProtobufCMessage
                                         orch_error_t *err)
 {
     const Orchestrator__V1__WatchProcessesRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_store_t *st = app->store;
+    orch_uc_t uc = srv_uc(call);
     orch_event_t *evs = NULL;
     orch_event_filter_t *match = NULL;
     size_t n = 0;
@@ -1152,8 +1154,8 @@ static orch_err_t watch_processes_start(srv_call_t *call, const ProtobufCMessage
     orch_err_t rc;
 
     /* A first read with limit 0 checks the filter and cursor and fixes the starting point. */
-    rc = st->ops->events_global(st, srv_call_ctx(call), req->filter, req->after_cursor, 0, &evs, &n,
-                                cursor, err);
+    rc = orch_uc_events_global(&uc, srv_call_ctx(call), req->filter, req->after_cursor, 0, &evs, &n,
+                               cursor, err);
     orch_events_free(evs, n);
     if (!rc)
         rc = orch_event_filter_new(req->filter, &match, err);
@@ -1173,10 +1175,8 @@ static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMess
                                            orch_error_t *err)
 {
     const Orchestrator__V1__WatchSubscriptionRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_store_t *st = app->store;
+    orch_uc_t uc = srv_uc(call);
     orch_subscription_t *sub = NULL;
-    orch_tx_t *tx = NULL;
     int64_t seq = 0;
     watcher_t *w;
     orch_err_t rc;
@@ -1186,15 +1186,8 @@ static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMess
         return rc;
     if (req->after_sequence < 0)
         return orch_error_invalid(err, "after_sequence", "must be 0 or a sequence seen before");
-    rc = st->ops->tx_begin(st, srv_call_ctx(call), &tx, err);
-    if (!rc)
-        rc = st->ops->tx_snapshot(tx, err);
-    if (!rc)
-        rc = st->ops->sub_events_seq(st, tx, srv_call_ctx(call), req->subscription_id, &seq, err);
-    if (!rc && req->after_sequence == 0)
-        rc = st->ops->sub_load(st, tx, srv_call_ctx(call), app->catalog, req->subscription_id,
-                               false, &sub, err);
-    st->ops->tx_rollback(tx);
+    rc = orch_uc_subscription_snapshot(&uc, srv_call_ctx(call), req->subscription_id,
+                                       req->after_sequence == 0, &seq, &sub, err);
     if (rc)
         goto out;
     if (req->after_sequence > seq) {

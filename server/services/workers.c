@@ -1,7 +1,8 @@
 /* orchestrator.v1.StepWorkerService: step workers in any language (docs/WORKERS.md). A
  * worker's StreamTasks call is a session in this replica's hub; the hub thread claims tasks
- * for each open session within its free capacity (db/store_workers.c, FOR UPDATE SKIP
- * LOCKED, whichever replica runs the process) and sends them down its stream. It wakes on
+ * for each open session within its free capacity (domain/usecase/worker.c over
+ * db/store_workers.c, FOR UPDATE SKIP LOCKED, whichever replica runs the process) and sends
+ * them down its stream. It wakes on
  * NOTIFY orch_worker_tasks (a task written, an answer that freed capacity) and polls for
  * leases that ran out. Answers are unary calls fenced by the attempt token. */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "server/app.h"
 #include "server/rpc/codec.h"
 #include "server/services/services.h"
+#include "server/services/ucall.h"
 
 #define MAX_TYPES 32
 #define MAX_CAPACITY 1000
@@ -72,7 +74,8 @@ static void sess_free(srv_workers_t *w, wsess_t *s)
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
     if (!s->disconnected) {
         orch_error_init(&err);
-        if (w->app->store->ops->worker_disconnect(w->app->store, &ctx, s->worker_id, &err))
+        orch_uc_t uc = srv_app_uc(w->app);
+        if (orch_uc_worker_disconnect(&uc, &ctx, s->worker_id, &err))
             orch_warn("workers", "worker %s: cannot record that it left: %s", s->worker_id,
                       err.message);
     }
@@ -116,7 +119,7 @@ static void send_task(wsess_t *s, const orch_worker_task_t *t)
 /* Claims and sends tasks for one open session (hub thread). */
 static void serve(srv_workers_t *w, wsess_t *s)
 {
-    orch_store_t *st = w->app->store;
+    orch_uc_t uc = srv_app_uc(w->app);
     orch_worker_task_t *tasks = orch_calloc((size_t)s->capacity, sizeof(*tasks));
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
     orch_error_t err;
@@ -124,8 +127,8 @@ static void serve(srv_workers_t *w, wsess_t *s)
     bool alive = true;
 
     orch_error_init(&err);
-    if (st->ops->worker_claim(st, &ctx, s->worker_id, w->lease_ms, s->capacity, tasks, &n, &alive,
-                              &err)) {
+    if (orch_uc_worker_claim(&uc, &ctx, s->worker_id, w->lease_ms, s->capacity, tasks, &n, &alive,
+                             &err)) {
         orch_warn("workers", "worker %s: claim failed: %s", s->worker_id, err.message);
         goto out;
     }
@@ -238,6 +241,8 @@ srv_workers_t *srv_workers_new(srv_app_t *app, const char *replica_id, int lease
     pthread_condattr_destroy(&ca);
     if (pthread_create(&w->thread, NULL, hub_main, w) == 0)
         w->started = true;
+    else
+        orch_err("workers", "cannot start the step workers' hub thread: no task is sent");
     return w;
 }
 
@@ -276,8 +281,9 @@ void srv_workers_stop(srv_workers_t *w)
         if (!s->disconnected) {
             orch_error_t err;
             orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
+            orch_uc_t uc = srv_app_uc(w->app);
             orch_error_init(&err);
-            (void)w->app->store->ops->worker_disconnect(w->app->store, &ctx, s->worker_id, &err);
+            (void)orch_uc_worker_disconnect(&uc, &ctx, s->worker_id, &err);
             s->disconnected = true;
         }
     pthread_mutex_unlock(&w->mu);
@@ -339,6 +345,7 @@ static orch_err_t stream_start(srv_call_t *call, const ProtobufCMessage *reqm, o
 {
     const Orchestrator__V1__StreamTasksRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     srv_workers_t *w = app->workers;
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__StreamTasksResponse m;
@@ -372,10 +379,9 @@ static orch_err_t stream_start(srv_call_t *call, const ProtobufCMessage *reqm, o
     orch_uuid_new(s->worker_id);
     s->capacity = req->capacity;
     s->call = call;
-    rc = app->store->ops->worker_connect(app->store, srv_call_ctx(call), s->worker_id,
-                                         identity_of(call), req->worker_name, w->replica_id,
-                                         (const char *const *)req->task_types, req->n_task_types,
-                                         req->capacity, expire_ms(w), err);
+    rc = orch_uc_worker_connect(
+        &uc, srv_call_ctx(call), s->worker_id, identity_of(call), req->worker_name, w->replica_id,
+        (const char *const *)req->task_types, req->n_task_types, req->capacity, expire_ms(w), err);
     if (rc) {
         free(s);
         return rc;
@@ -453,6 +459,7 @@ static orch_err_t heartbeat(srv_call_t *call, const ProtobufCMessage *reqm,
 {
     const Orchestrator__V1__HeartbeatRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__HeartbeatResponse *resp;
     bool connected = false;
@@ -466,9 +473,8 @@ static orch_err_t heartbeat(srv_call_t *call, const ProtobufCMessage *reqm,
     if (!orch_uuid_valid(req->worker_id))
         return orch_error_invalid(err, "worker_id",
                                   "worker_id must be the lower-case UUID StreamTasks gave");
-    rc = app->store->ops->worker_heartbeat(app->store, srv_call_ctx(call), req->worker_id,
-                                           app->workers->lease_ms, expire_ms(app->workers),
-                                           &connected, &renewed, &lease_us, err);
+    rc = orch_uc_worker_heartbeat(&uc, srv_call_ctx(call), req->worker_id, app->workers->lease_ms,
+                                  expire_ms(app->workers), &connected, &renewed, &lease_us, err);
     if (rc)
         return rc;
     resp = orch_arena_alloc(a, sizeof(*resp));
@@ -487,6 +493,7 @@ static orch_err_t complete_task(srv_call_t *call, const ProtobufCMessage *reqm,
 {
     const Orchestrator__V1__CompleteTaskRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__CompleteTaskResponse *resp;
     json_t *delta = NULL;
@@ -514,13 +521,12 @@ static orch_err_t complete_task(srv_call_t *call, const ProtobufCMessage *reqm,
                                  app->workers->max_result_bytes);
         goto out;
     }
-    rc = app->store->ops->worker_task_complete(
-        app->store, srv_call_ctx(call),
-        &(orch_task_answer_t){.task_id = req->task_id,
-                              .token = req->attempt_token,
-                              .executed_by = identity_of(call),
-                              .delta = delta},
-        status, err);
+    rc = orch_uc_task_complete(&uc, srv_call_ctx(call),
+                               &(orch_task_answer_t){.task_id = req->task_id,
+                                                     .token = req->attempt_token,
+                                                     .executed_by = identity_of(call),
+                                                     .delta = delta},
+                               status, err);
     if (rc)
         goto out;
     orch_metrics_add("orch_worker_answers_total", "result=\"complete\"", 1);
@@ -551,6 +557,7 @@ static orch_err_t fail_task(srv_call_t *call, const ProtobufCMessage *reqm,
 {
     const Orchestrator__V1__FailTaskRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__FailTaskResponse *resp;
     json_t *details = NULL;
@@ -573,8 +580,8 @@ static orch_err_t fail_task(srv_call_t *call, const ProtobufCMessage *reqm,
         return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "%s",
                               err->violations[0].description);
     details = req->details ? srv_codec_json_from_struct(req->details) : NULL;
-    rc = app->store->ops->worker_task_fail(
-        app->store, srv_call_ctx(call),
+    rc = orch_uc_task_fail(
+        &uc, srv_call_ctx(call),
         &(orch_task_answer_t){.task_id = req->task_id,
                               .token = req->attempt_token,
                               .executed_by = identity_of(call),
@@ -605,6 +612,7 @@ static orch_err_t report_progress(srv_call_t *call, const ProtobufCMessage *reqm
 {
     const Orchestrator__V1__ReportTaskProgressRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ReportTaskProgressResponse *resp;
     json_t *progress = NULL;
@@ -623,11 +631,11 @@ static orch_err_t report_progress(srv_call_t *call, const ProtobufCMessage *reqm
         return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "%s",
                               err->violations[0].description);
     progress = req->progress ? srv_codec_json_from_struct(req->progress) : json_object();
-    rc = app->store->ops->worker_task_progress(
-        app->store, srv_call_ctx(call),
-        &(orch_task_answer_t){
-            .task_id = req->task_id, .token = req->attempt_token, .executed_by = identity_of(call)},
-        req->message, progress, app->workers->lease_ms, &lease_us, err);
+    rc = orch_uc_task_progress(&uc, srv_call_ctx(call),
+                               &(orch_task_answer_t){.task_id = req->task_id,
+                                                     .token = req->attempt_token,
+                                                     .executed_by = identity_of(call)},
+                               req->message, progress, app->workers->lease_ms, &lease_us, err);
     json_decref(progress);
     if (rc)
         return rc;

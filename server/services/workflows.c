@@ -11,6 +11,7 @@
 #include "server/rpc/codec.h"
 #include "server/services/pbconv.h"
 #include "server/services/services.h"
+#include "server/services/ucall.h"
 
 #define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
 #define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
@@ -140,7 +141,7 @@ static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
                                  ProtobufCMessage **respm, orch_error_t *err)
 {
     const Orchestrator__V1__ListWorkflowsRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListWorkflowsResponse *resp;
     orch_wf_info_t **items = NULL;
@@ -151,8 +152,8 @@ static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_err_t rc = orch_page_size(req->page_size, &size, err);
     if (rc)
         return rc;
-    rc = app->store->ops->workflow_list(app->store, srv_call_ctx(call), req->filter, size,
-                                        req->page_token, &items, &n, &total, &next, err);
+    rc = orch_uc_workflow_list(&uc, srv_call_ctx(call), req->filter, size, req->page_token, &items,
+                               &n, &total, &next, err);
     if (rc)
         return rc;
     resp = NEW(a, Orchestrator__V1__ListWorkflowsResponse);
@@ -174,7 +175,7 @@ static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
 static orch_err_t load(srv_call_t *call, int key_case, const char *id, const char *name,
                        orch_wf_info_t **out, orch_error_t *err)
 {
-    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
     if (key_case == 1) {
         orch_err_t rc;
         if (!id || !*id)
@@ -182,11 +183,11 @@ static orch_err_t load(srv_call_t *call, int key_case, const char *id, const cha
         rc = orch_uuid_check(id, "workflow_id", err);
         if (rc)
             return rc;
-        return app->store->ops->workflow_get(app->store, srv_call_ctx(call), id, NULL, out, err);
+        return orch_uc_workflow_get(&uc, srv_call_ctx(call), id, NULL, out, err);
     }
     if (key_case != 2 || !name || !*name)
         return orch_error_invalid(err, "name", "give a workflow id or name");
-    return app->store->ops->workflow_get(app->store, srv_call_ctx(call), NULL, name, out, err);
+    return orch_uc_workflow_get(&uc, srv_call_ctx(call), NULL, name, out, err);
 }
 
 static orch_err_t get_workflow(srv_call_t *call, const ProtobufCMessage *reqm,

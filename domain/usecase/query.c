@@ -1,0 +1,211 @@
+/* The reads: what GetProcess, the lists, the streams' snapshots and catch-up reads ask of
+ * the store. No unit of work and no rule beyond the store's own checks; a consistent
+ * snapshot where an answer pairs a record with its event sequence. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/engine/engine.h"
+
+#include "domain/usecase/usecase.h"
+
+orch_err_t orch_uc_process_get(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
+                               bool full, orch_process_t **out, orch_error_t *err)
+{
+    return uc->store->ops->process_get(uc->store, NULL, ctx, process_id, full, out, err);
+}
+
+orch_err_t orch_uc_process_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                const orch_process_query_t *q, bool full, orch_process_page_t *page,
+                                orch_error_t *err)
+{
+    orch_store_t *st = uc->store;
+    orch_err_t rc = st->ops->process_list(st, ctx, q, page, err);
+    /* The list gives the basic rows; the full view reads each process with its log. */
+    for (size_t i = 0; !rc && full && i < page->n; i++) {
+        orch_process_t *p = NULL;
+        rc = st->ops->process_get(st, NULL, ctx, page->items[i]->id, true, &p, err);
+        if (!rc) {
+            orch_process_free(page->items[i]);
+            page->items[i] = p;
+        }
+    }
+    if (rc)
+        orch_process_page_cleanup(page);
+    return rc;
+}
+
+orch_err_t orch_uc_process_status_counts(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                         const char *filter, orch_status_count_t **out, size_t *n,
+                                         orch_error_t *err)
+{
+    return uc->store->ops->process_status_counts(uc->store, ctx, filter, out, n, err);
+}
+
+void orch_uc_process_pending(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
+                             json_t **callback, json_t **task)
+{
+    orch_error_t e;
+    *callback = *task = NULL;
+    if (!uc->store)
+        return;
+    orch_error_init(&e);
+    if (uc->store->ops->callback_pending(uc->store, NULL, ctx, process_id, callback, &e))
+        *callback = NULL;
+    orch_error_init(&e);
+    if (uc->store->ops->worker_task_pending(uc->store, NULL, ctx, process_id, task, &e))
+        *task = NULL;
+}
+
+bool orch_uc_process_form_page(const orch_uc_t *uc, const orch_ctx_t *ctx, const orch_process_t *p,
+                               const char *step_key, json_t **schema, const char **title)
+{
+    const orch_workflow_t *wf =
+        uc->registry ? orch_registry_find(uc->registry, p->workflow_name, p->version) : NULL;
+    const orch_leaf_t *leaf = NULL;
+    const orch_form_page_t *page = NULL;
+    json_t *answers;
+
+    *schema = NULL;
+    *title = NULL;
+    for (size_t i = 0; wf && step_key && i < wf->nleaves; i++)
+        if (strcmp(wf->leaves[i].key, step_key) == 0)
+            leaf = &wf->leaves[i];
+    if (!leaf || leaf->def->kind != ORCH_KIND_INPUT || !leaf->def->form)
+        return false;
+    {
+        orch_form_env_t env = {uc->store, NULL, ctx, uc->catalog, orch_process_current_state(p)};
+        answers = json_object();
+        page = orch_form_page_at(leaf->def->form, &env, 0, answers);
+        if (page) {
+            *schema = orch_form_page_schema(page, &env, 0, answers);
+            *title = page->title;
+        }
+        json_decref(answers);
+    }
+    return page != NULL;
+}
+
+orch_err_t orch_uc_process_snapshot(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                    const char *process_id, int64_t *seq, orch_process_t **out,
+                                    orch_error_t *err)
+{
+    orch_store_t *st = uc->store;
+    orch_tx_t *tx = NULL;
+    orch_err_t rc = st->ops->tx_begin(st, ctx, &tx, err);
+    *out = NULL;
+    if (!rc)
+        rc = st->ops->tx_snapshot(tx, err);
+    if (!rc)
+        rc = st->ops->events_seq(st, tx, ctx, process_id, seq, err);
+    if (!rc)
+        rc = st->ops->process_get(st, tx, ctx, process_id, false, out, err);
+    st->ops->tx_rollback(tx);
+    return rc;
+}
+
+orch_err_t orch_uc_subscription_snapshot(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                         const char *subscription_id, bool load, int64_t *seq,
+                                         orch_subscription_t **out, orch_error_t *err)
+{
+    orch_store_t *st = uc->store;
+    orch_tx_t *tx = NULL;
+    orch_err_t rc = st->ops->tx_begin(st, ctx, &tx, err);
+    *out = NULL;
+    if (!rc)
+        rc = st->ops->tx_snapshot(tx, err);
+    if (!rc)
+        rc = st->ops->sub_events_seq(st, tx, ctx, subscription_id, seq, err);
+    if (!rc && load)
+        rc = st->ops->sub_load(st, tx, ctx, uc->catalog, subscription_id, false, out, err);
+    st->ops->tx_rollback(tx);
+    return rc;
+}
+
+orch_err_t orch_uc_events_after(const orch_uc_t *uc, const orch_ctx_t *ctx, bool subscription,
+                                const char *id, int64_t after, int limit, orch_event_t **out,
+                                size_t *n, orch_error_t *err)
+{
+    orch_store_t *st = uc->store;
+    if (subscription)
+        return st->ops->sub_events_after(st, ctx, id, after, limit, out, n, err);
+    return st->ops->events_after(st, ctx, id, after, limit, out, n, err);
+}
+
+orch_err_t orch_uc_events_global(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,
+                                 const char *cursor, int limit, orch_event_t **out, size_t *n,
+                                 char out_cursor[64], orch_error_t *err)
+{
+    return uc->store->ops->events_global(uc->store, ctx, filter, cursor, limit, out, n, out_cursor,
+                                         err);
+}
+
+orch_err_t orch_uc_subscription_load(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                     const char *subscription_id, orch_subscription_t **out,
+                                     orch_error_t *err)
+{
+    return uc->store->ops->sub_load(uc->store, NULL, ctx, uc->catalog, subscription_id, false, out,
+                                    err);
+}
+
+orch_err_t orch_uc_subscription_get(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                    const char *subscription_id, orch_subscription_t **out,
+                                    char stamp[33], orch_error_t *err)
+{
+    return uc->store->ops->sub_get(uc->store, ctx, uc->catalog, subscription_id, out, stamp, err);
+}
+
+orch_err_t orch_uc_subscription_stamp(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                      const char *subscription_id, char stamp[33],
+                                      orch_error_t *err)
+{
+    return uc->store->ops->sub_stamp(uc->store, ctx, subscription_id, stamp, err);
+}
+
+orch_err_t orch_uc_subscription_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                     const orch_sub_query_t *q, orch_sub_page_t *page,
+                                     orch_error_t *err)
+{
+    return uc->store->ops->sub_list(uc->store, ctx, uc->catalog, q, page, err);
+}
+
+orch_err_t orch_uc_engine_status(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                 orch_engine_status_t *out, orch_error_t *err)
+{
+    return uc->store->ops->engine_status(uc->store, NULL, ctx, out, err);
+}
+
+orch_err_t orch_uc_replica_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,
+                                int page_size, const char *page_token, orch_replica_page_t *out,
+                                orch_error_t *err)
+{
+    return uc->store->ops->replica_list(uc->store, ctx, filter, page_size, page_token, out, err);
+}
+
+orch_err_t orch_uc_schedule_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                 const orch_schedule_query_t *q, orch_schedule_page_t *out,
+                                 orch_error_t *err)
+{
+    return uc->store->ops->schedule_list(uc->store, ctx, q, out, err);
+}
+
+orch_err_t orch_uc_admin_action_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *method,
+                                     const char *target, int64_t before_id, int limit,
+                                     orch_admin_action_t **out, size_t *n, orch_error_t *err)
+{
+    return uc->store->ops->admin_action_list(uc->store, ctx, method, target, before_id, limit, out,
+                                             n, err);
+}
+
+orch_err_t orch_uc_workflow_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,
+                                 int page_size, const char *page_token, orch_wf_info_t ***out,
+                                 size_t *n, long *total, char **next_token, orch_error_t *err)
+{
+    return uc->store->ops->workflow_list(uc->store, ctx, filter, page_size, page_token, out, n,
+                                         total, next_token, err);
+}
+
+orch_err_t orch_uc_workflow_get(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *id,
+                                const char *name, orch_wf_info_t **out, orch_error_t *err)
+{
+    return uc->store->ops->workflow_get(uc->store, ctx, id, name, out, err);
+}
