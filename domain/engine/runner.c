@@ -88,6 +88,7 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
     (void)wf;
     memset(out, 0, sizeof(*out));
     ctx->attempt = attempt;
+    ctx->def = def;
     switch (def->kind) {
     case ORCH_KIND_DONE:
         out->step_status = "complete";
