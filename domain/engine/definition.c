@@ -46,6 +46,7 @@ struct builtin {
 
 /* What one compile collects: problems under the prefix, the arena it allocates from. */
 typedef struct cc {
+    orch_lifecycle_t lifecycle; /* the standard steps wrapped around the list */
     orch_arena_t *a;
     orch_definition_t *d;
     orch_error_t *err;
@@ -262,7 +263,10 @@ static const orch_form_t *schema_form(cc_t *c, const json_t *schema, const char 
 /* ---- built-in steps -------------------------------------------------------------------------- */
 
 /* Every compiled definition's built-in steps: step definition -> parameters. Entries come
- * with orch_definition_compile and go with orch_definition_free. */
+ * with orch_definition_compile and go with orch_definition_free. A step is known by its key
+ * string's address, which is its own (the arena's): the registry runs a copy of the step
+ * definition when it wraps the standard steps around the list, but the copy points to the
+ * same key. */
 typedef struct bi_entry {
     const orch_step_def_t *def;
     const builtin_t *b;
@@ -306,7 +310,7 @@ static orch_step_result_t bi_run(orch_step_ctx_t *ctx, json_t *state)
     const builtin_t *b = NULL;
     pthread_mutex_lock(&g_bi.mu);
     for (size_t i = 0; i < g_bi.n && !b; i++)
-        if (g_bi.v[i].def == ctx->def)
+        if (ctx->def && g_bi.v[i].def->key == ctx->def->key)
             b = g_bi.v[i].b;
     pthread_mutex_unlock(&g_bi.mu);
     if (!b)
@@ -693,6 +697,19 @@ static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_bra
         io_add(c, io, orch_arena_printf(c->a, "%s%s", key_prefix, key), reads, writes);
 }
 
+/* A key the target's standard steps use (workflow.c expand_lifecycle). */
+static bool std_key(const cc_t *c, const char *key)
+{
+    static const char *const keys[] = {"unsync", "resync", "set_status_active",
+                                       "set_status_terminated", "done"};
+    if (c->lifecycle == ORCH_LC_NONE)
+        return false;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i], key) == 0)
+            return c->lifecycle != ORCH_LC_TASK || strcmp(key, "done") == 0;
+    return false;
+}
+
 static void compile_steps(cc_t *c, const json_t *steps, const char *path, bool in_branch,
                           const char *key_prefix, io_acc_t *io, orch_step_def_t **out)
 {
@@ -706,8 +723,24 @@ static void compile_steps(cc_t *c, const json_t *steps, const char *path, bool i
         return;
     }
     defs = orch_arena_alloc(c->a, (json_array_size(steps) + 1) * sizeof(*defs));
-    json_array_foreach(steps, i, s) compile_step(c, s, orch_arena_printf(c->a, "%s[%zu]", path, i),
-                                                 in_branch, key_prefix, io, &defs[i]);
+    json_array_foreach(steps, i, s)
+    {
+        const char *sp = orch_arena_printf(c->a, "%s[%zu]", path, i);
+        compile_step(c, s, sp, in_branch, key_prefix, io, &defs[i]);
+        /* Every key used twice, each named where it comes again (the checks of lint.c stop
+         * at the first). */
+        for (size_t j = 0; defs[i].key && j < i; j++)
+            if (defs[j].key && strcmp(defs[j].key, defs[i].key) == 0) {
+                problem(c, orch_arena_printf(c->a, "%s.key", sp),
+                        "step key %s is used twice (by %s[%zu] too)", defs[i].key, path, j);
+                break;
+            }
+        if (!in_branch && defs[i].key && std_key(c, defs[i].key))
+            problem(c, orch_arena_printf(c->a, "%s.key", sp),
+                    "step key %s is one of the standard steps this target adds (set "
+                    "\"standard_steps\": false to write them yourself)",
+                    defs[i].key);
+    }
     *out = defs;
 }
 
@@ -855,6 +888,7 @@ orch_err_t orch_definition_compile(const json_t *def, int version, orch_catalog_
     form = json_object_get(def, "form");
     if (form)
         d->wf.form = schema_form(&c, form, orch_arena_printf(c.a, "%s.form", p));
+    c.lifecycle = d->wf.lifecycle;
     steps = json_object_get(def, "steps");
     compile_steps(&c, steps, orch_arena_printf(c.a, "%s.steps", p), false, "", &io, &sdefs);
     d->wf.steps = sdefs;
