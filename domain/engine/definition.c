@@ -485,6 +485,162 @@ static const char *const NO_KEYS_[] = {NULL};
 static void compile_steps(cc_t *c, const json_t *steps, const char *path, bool in_branch,
                           const char *key_prefix, io_acc_t *io, orch_step_def_t **out);
 
+/* A task step: a remote step (ORCH_REMOTE_STEP) that step workers of task_type run. */
+static void compile_task(cc_t *c, const json_t *s, const char *path, const json_t *retry,
+                         orch_step_def_t *d)
+{
+    d->kind = ORCH_KIND_CALLBACK;
+    d->task_type = str_member(c, s, "task_type", path, 255);
+    if (!d->task_type || !*d->task_type)
+        problem(c, orch_arena_printf(c->a, "%s.task_type", path),
+                "a task step names the task type its step workers serve");
+    d->needs_secrets = json_is_true(json_object_get(s, "secrets"));
+    /* ORCH_REMOTE_STEP's policy unless the definition gives one. */
+    d->max_attempts = 5;
+    d->backoff_ms = 1000;
+    d->backoff_max_ms = 300000;
+    d->callback_timeout_ms = d->timeout_ms ? d->timeout_ms : 600000;
+    d->timeout_ms = 0;
+    if (json_is_object(retry)) {
+        const char *rp = orch_arena_printf(c->a, "%s.retry", path);
+        int v;
+        if ((v = int_member(c, retry, "max_attempts", rp, 1, 100)))
+            d->max_attempts = v;
+        if ((v = int_member(c, retry, "backoff_ms", rp, 1, 86400000)))
+            d->backoff_ms = v;
+        if ((v = int_member(c, retry, "backoff_max_ms", rp, 1, 86400000)))
+            d->backoff_max_ms = v;
+    }
+}
+
+/* A parallel step's branches (their steps compiled like the main line's). false: refused. */
+static bool compile_parallel(cc_t *c, const json_t *s, const char *path, bool in_branch,
+                             const char *key, io_acc_t *io, orch_step_def_t *d)
+{
+    json_t *bs = json_object_get(s, "branches");
+    orch_branch_def_t *branches;
+    size_t i;
+    json_t *br;
+    d->kind = ORCH_KIND_PARALLEL;
+    if (in_branch) {
+        problem(c, orch_arena_printf(c->a, "%s.kind", path), "parallel steps do not nest");
+        return false;
+    }
+    if (!json_is_array(bs) || json_array_size(bs) == 0 || json_array_size(bs) > 32) {
+        problem(c, orch_arena_printf(c->a, "%s.branches", path),
+                "a parallel step has 1-32 branches, each {\"name\", \"steps\"}");
+        return false;
+    }
+    branches = orch_arena_alloc(c->a, (json_array_size(bs) + 1) * sizeof(*branches));
+    json_array_foreach(bs, i, br)
+    {
+        const char *bp = orch_arena_printf(c->a, "%s.branches[%zu]", path, i);
+        orch_step_def_t *bsteps = NULL;
+        branches[i].name = str_member(c, br, "name", bp, 100);
+        if (!branches[i].name)
+            branches[i].name = "";
+        compile_steps(c, json_object_get(br, "steps"), orch_arena_printf(c->a, "%s.steps", bp),
+                      true, orch_arena_printf(c->a, "%s/%s/", key, branches[i].name), io, &bsteps);
+        branches[i].steps = bsteps;
+    }
+    d->branches = branches;
+    return true;
+}
+
+/* A built-in step's parameters, and the state keys it is known to touch. false: kind is
+ * no built-in step. */
+static bool compile_builtin(cc_t *c, const json_t *s, const char *path, const char *kind,
+                            builtin_t *b, const char *const **reads, const char *const **writes)
+{
+    if (strcmp(kind, "set") == 0) {
+        json_t *values = json_object_get(s, "values");
+        const char **w;
+        const char *k;
+        json_t *v;
+        size_t n = 0;
+        b->run = bi_set;
+        if (!json_is_object(values)) {
+            problem(c, orch_arena_printf(c->a, "%s.values", path),
+                    "a set step merges an object of values into the state");
+        } else {
+            b->values = json_deep_copy(values);
+            json_array_append_new(c->owned, b->values);
+            w = orch_arena_alloc(c->a, (json_object_size(values) + 1) * sizeof(*w));
+            json_object_foreach(values, k, v) w[n++] = orch_arena_strdup(c->a, k);
+            *writes = w;
+        }
+    } else if (strcmp(kind, "create_subscription") == 0) {
+        const char *const *rd = NO_KEYS_;
+        b->run = bi_create_subscription;
+        b->description = str_member(c, s, "subscription_description", path, 2000);
+        if (json_object_get(s, "fields"))
+            b->fields = field_list(c, json_object_get(s, "fields"),
+                                   orch_arena_printf(c->a, "%s.fields", path), &rd);
+        *reads = rd;
+        *writes = keys1(c, "subscription_id");
+    } else if (strcmp(kind, "set_fields") == 0) {
+        b->run = bi_set_fields;
+        b->fields = field_list(c, json_object_get(s, "fields"),
+                               orch_arena_printf(c->a, "%s.fields", path), reads);
+        *writes = NO_KEYS_;
+    } else if (strcmp(kind, "set_status") == 0) {
+        const char *st = str_member(c, s, "status", path, 32);
+        b->run = bi_set_status;
+        b->status = orch_sub_status_parse(st);
+        if (b->status == ORCH_SUB_STATUS_UNSPECIFIED)
+            problem(c, orch_arena_printf(c->a, "%s.status", path),
+                    "a lifecycle status: initial, provisioning, active, migrating, disabled or "
+                    "terminated");
+        *reads = keys1(c, "subscription_id");
+        *writes = keys1(c, "subscription_status");
+    } else if (strcmp(kind, "unsync") == 0 || strcmp(kind, "resync") == 0) {
+        b->run = strcmp(kind, "unsync") == 0 ? bi_unsync : bi_resync;
+        *reads = keys1(c, "subscription_id");
+        *writes = keys1(c, "__locked");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* "when" and "retry": a built-in step's condition and retry policy. */
+static void compile_modifiers(cc_t *c, const json_t *when, const json_t *retry, const char *path,
+                              bool builtin, builtin_t *b, orch_step_def_t *d)
+{
+    if (when) {
+        const char *wp = orch_arena_printf(c->a, "%s.when", path);
+        if (!builtin)
+            problem(c, wp,
+                    "only built-in steps can be conditional (a task or input step runs "
+                    "always)");
+        else if (!json_is_object(when) || !json_is_string(json_object_get(when, "field")))
+            problem(c, wp, "must be {\"field\": \"<state key>\", \"equals\": <value>?}");
+        else {
+            b->when_field =
+                orch_arena_strdup(c->a, json_string_value(json_object_get(when, "field")));
+            if (json_object_get(when, "equals")) {
+                b->when_equals = json_deep_copy(json_object_get(when, "equals"));
+                json_array_append_new(c->owned, b->when_equals);
+            }
+            /* A plain step that skips itself when the field does not hold (a C conditional's
+             * predicate gets no parameters), shown with its condition all the same. */
+            d->condition = orch_arena_printf(c->a, "state.%s%s", b->when_field,
+                                             b->when_equals ? " equals the given value" : "");
+        }
+    }
+    if (retry && builtin) {
+        const char *rp = orch_arena_printf(c->a, "%s.retry", path);
+        d->kind = ORCH_KIND_RETRY;
+        if (!json_is_object(retry))
+            problem(c, rp, "must be {\"max_attempts\", \"backoff_ms\", \"backoff_max_ms\"}");
+        else {
+            d->max_attempts = int_member(c, retry, "max_attempts", rp, 0, 100);
+            d->backoff_ms = int_member(c, retry, "backoff_ms", rp, 0, 86400000);
+            d->backoff_max_ms = int_member(c, retry, "backoff_max_ms", rp, 0, 86400000);
+        }
+    }
+}
+
 /* One step. Its declared (or known) state keys go to io under its leaf key. */
 static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_branch,
                          const char *key_prefix, io_acc_t *io, orch_step_def_t *d)
@@ -525,28 +681,7 @@ static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_bra
 
     if (strcmp(kind, "task") == 0) {
         builtin = false;
-        d->kind = ORCH_KIND_CALLBACK;
-        d->task_type = str_member(c, s, "task_type", path, 255);
-        if (!d->task_type || !*d->task_type)
-            problem(c, orch_arena_printf(c->a, "%s.task_type", path),
-                    "a task step names the task type its step workers serve");
-        d->needs_secrets = json_is_true(json_object_get(s, "secrets"));
-        /* ORCH_REMOTE_STEP's policy unless the definition gives one. */
-        d->max_attempts = 5;
-        d->backoff_ms = 1000;
-        d->backoff_max_ms = 300000;
-        d->callback_timeout_ms = d->timeout_ms ? d->timeout_ms : 600000;
-        d->timeout_ms = 0;
-        if (json_is_object(retry)) {
-            const char *rp = orch_arena_printf(c->a, "%s.retry", path);
-            int v;
-            if ((v = int_member(c, retry, "max_attempts", rp, 1, 100)))
-                d->max_attempts = v;
-            if ((v = int_member(c, retry, "backoff_ms", rp, 1, 86400000)))
-                d->backoff_ms = v;
-            if ((v = int_member(c, retry, "backoff_max_ms", rp, 1, 86400000)))
-                d->backoff_max_ms = v;
-        }
+        compile_task(c, s, path, retry, d);
     } else if (strcmp(kind, "input") == 0) {
         builtin = false;
         d->kind = ORCH_KIND_INPUT;
@@ -560,84 +695,13 @@ static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_bra
         d->callback_timeout_ms = d->timeout_ms;
         d->timeout_ms = 0;
     } else if (strcmp(kind, "parallel") == 0) {
-        json_t *bs = json_object_get(s, "branches");
-        orch_branch_def_t *branches;
-        size_t i;
-        json_t *br;
         builtin = false;
-        d->kind = ORCH_KIND_PARALLEL;
-        if (in_branch) {
-            problem(c, orch_arena_printf(c->a, "%s.kind", path), "parallel steps do not nest");
+        if (!compile_parallel(c, s, path, in_branch, key, io, d))
             return;
-        }
-        if (!json_is_array(bs) || json_array_size(bs) == 0 || json_array_size(bs) > 32) {
-            problem(c, orch_arena_printf(c->a, "%s.branches", path),
-                    "a parallel step has 1-32 branches, each {\"name\", \"steps\"}");
-            return;
-        }
-        branches = orch_arena_alloc(c->a, (json_array_size(bs) + 1) * sizeof(*branches));
-        json_array_foreach(bs, i, br)
-        {
-            const char *bp = orch_arena_printf(c->a, "%s.branches[%zu]", path, i);
-            orch_step_def_t *bsteps = NULL;
-            branches[i].name = str_member(c, br, "name", bp, 100);
-            if (!branches[i].name)
-                branches[i].name = "";
-            compile_steps(c, json_object_get(br, "steps"), orch_arena_printf(c->a, "%s.steps", bp),
-                          true, orch_arena_printf(c->a, "%s/%s/", key, branches[i].name), io,
-                          &bsteps);
-            branches[i].steps = bsteps;
-        }
-        d->branches = branches;
     } else if (strcmp(kind, "done") == 0 || strcmp(kind, "abort") == 0) {
         builtin = false;
         d->kind = strcmp(kind, "done") == 0 ? ORCH_KIND_DONE : ORCH_KIND_ABORT;
-    } else if (strcmp(kind, "set") == 0) {
-        json_t *values = json_object_get(s, "values");
-        const char **w;
-        const char *k;
-        json_t *v;
-        size_t n = 0;
-        b->run = bi_set;
-        if (!json_is_object(values)) {
-            problem(c, orch_arena_printf(c->a, "%s.values", path),
-                    "a set step merges an object of values into the state");
-        } else {
-            b->values = json_deep_copy(values);
-            json_array_append_new(c->owned, b->values);
-            w = orch_arena_alloc(c->a, (json_object_size(values) + 1) * sizeof(*w));
-            json_object_foreach(values, k, v) w[n++] = orch_arena_strdup(c->a, k);
-            writes = w;
-        }
-    } else if (strcmp(kind, "create_subscription") == 0) {
-        const char *const *rd = NO_KEYS_;
-        b->run = bi_create_subscription;
-        b->description = str_member(c, s, "subscription_description", path, 2000);
-        if (json_object_get(s, "fields"))
-            b->fields = field_list(c, json_object_get(s, "fields"),
-                                   orch_arena_printf(c->a, "%s.fields", path), &rd);
-        reads = rd;
-        writes = keys1(c, "subscription_id");
-    } else if (strcmp(kind, "set_fields") == 0) {
-        b->run = bi_set_fields;
-        b->fields = field_list(c, json_object_get(s, "fields"),
-                               orch_arena_printf(c->a, "%s.fields", path), &reads);
-        writes = NO_KEYS_;
-    } else if (strcmp(kind, "set_status") == 0) {
-        const char *st = str_member(c, s, "status", path, 32);
-        b->run = bi_set_status;
-        b->status = orch_sub_status_parse(st);
-        if (b->status == ORCH_SUB_STATUS_UNSPECIFIED)
-            problem(c, orch_arena_printf(c->a, "%s.status", path),
-                    "a lifecycle status: initial, provisioning, active, migrating, disabled or "
-                    "terminated");
-        reads = keys1(c, "subscription_id");
-        writes = keys1(c, "subscription_status");
-    } else if (strcmp(kind, "unsync") == 0 || strcmp(kind, "resync") == 0) {
-        b->run = strcmp(kind, "unsync") == 0 ? bi_unsync : bi_resync;
-        reads = keys1(c, "subscription_id");
-        writes = keys1(c, "__locked");
-    } else {
+    } else if (!compile_builtin(c, s, path, kind, b, &reads, &writes)) {
         problem(c, orch_arena_printf(c->a, "%s.kind", path),
                 "unknown step kind '%s' (task, input, callback, parallel, done, abort, set, "
                 "create_subscription, set_fields, set_status, unsync, resync)",
@@ -647,38 +711,7 @@ static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_bra
 
     if (!builtin && d->fn == bi_run)
         d->fn = NULL; /* a task step without a function waits for its worker */
-    if (when) {
-        const char *wp = orch_arena_printf(c->a, "%s.when", path);
-        if (!builtin)
-            problem(c, wp,
-                    "only built-in steps can be conditional (a task or input step runs "
-                    "always)");
-        else if (!json_is_object(when) || !json_is_string(json_object_get(when, "field")))
-            problem(c, wp, "must be {\"field\": \"<state key>\", \"equals\": <value>?}");
-        else {
-            b->when_field =
-                orch_arena_strdup(c->a, json_string_value(json_object_get(when, "field")));
-            if (json_object_get(when, "equals")) {
-                b->when_equals = json_deep_copy(json_object_get(when, "equals"));
-                json_array_append_new(c->owned, b->when_equals);
-            }
-            /* A plain step that skips itself when the field does not hold (a C conditional's
-             * predicate gets no parameters), shown with its condition all the same. */
-            d->condition = orch_arena_printf(c->a, "state.%s%s", b->when_field,
-                                             b->when_equals ? " equals the given value" : "");
-        }
-    }
-    if (retry && builtin) {
-        const char *rp = orch_arena_printf(c->a, "%s.retry", path);
-        d->kind = ORCH_KIND_RETRY;
-        if (!json_is_object(retry))
-            problem(c, rp, "must be {\"max_attempts\", \"backoff_ms\", \"backoff_max_ms\"}");
-        else {
-            d->max_attempts = int_member(c, retry, "max_attempts", rp, 0, 100);
-            d->backoff_ms = int_member(c, retry, "backoff_ms", rp, 0, 86400000);
-            d->backoff_max_ms = int_member(c, retry, "backoff_max_ms", rp, 0, 86400000);
-        }
-    }
+    compile_modifiers(c, when, retry, path, builtin, b, d);
     if (builtin)
         bi_register(d, b, c->d);
     /* The step's own declarations win over what a built-in is known to touch. */
