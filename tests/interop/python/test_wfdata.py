@@ -172,6 +172,32 @@ class WfdataTest(unittest.TestCase):
         self.assertEqual(psql(f"SELECT count(*) FROM process_steps WHERE process_id = '{pid}' "
                               f"AND step_key = 'mark' AND status = 'success'"), "1")
 
+    def test_1b_node_and_python_steps(self):
+        d = {
+            "name": "wfdata_mixed", "target": "task",
+            "steps": [
+                {"key": "py", "kind": "task", "task_type": "wfdata.greet"},
+                {"key": "js", "kind": "task", "task_type": "wfdata.node"},
+            ],
+        }
+        self.assertEqual(self.register(self.wf_b, d).version, 1)
+        node = NodeWorker()
+        w = tw.WorkerThread("py-greet-2", lambda state: {"greeting": "hello from python"},
+                            task_type="wfdata.greet")
+        try:
+            pid = self.start(self.proc_a, "wfdata_mixed", {"who": "grace"})
+            self.wait_completed(pid)
+        finally:
+            w.stop()
+            node.stop()
+        self.assertEqual(psql(f"SELECT (state->>'greeting') || ' / ' || (state->>'node_says') "
+                              f"FROM processes WHERE process_id = '{pid}'"),
+                         "hello from python / hi grace from node")
+        self.assertEqual(psql(f"SELECT string_agg(step_key || ' ' || executed_by, ', ' ORDER BY "
+                              f"sequence) FROM process_steps WHERE process_id = '{pid}' AND "
+                              f"status = 'success'"),
+                         "py netbot/py-greet-2, js netbot/node-greet")
+
     def test_2_versions(self):
         import grpc
         r1 = self.register(self.wf_a, VERSIONED_V1)
@@ -257,6 +283,39 @@ class WfdataTest(unittest.TestCase):
             f"WHERE i.subscription_id = '{sub}' AND rt.resource_type IN ('node_name', "
             "'node_status', 'ims_id')"),
             f"ims_id=11,node_name=wfdata-{os.getpid()},node_status=decommissioned")
+
+
+NODE_WORKER = r"""
+const [, lib, addr, token] = process.argv;  // node -e CODE -- LIB ADDR TOKEN
+const { Worker } = require(lib);
+const w = new Worker(addr, { name: 'node-greet', token });
+w.step('wfdata.node', async (state, task) => ({ node_says: `hi ${state.who} from node`,
+                                               node_attempt: task.attempt }));
+w.run();
+"""
+
+
+class NodeWorker:
+    """client/node/worker.js in a node process (its npm packages: client/node/node_modules,
+    or tests/interop/node's, which scripts/test.sh installs with the same versions)."""
+
+    def __init__(self):
+        import subprocess
+        root = os.path.join(HERE, "..", "..", "..")
+        paths = [os.path.join(root, d, "node_modules") for d in ("client/node",
+                                                                 "tests/interop/node")]
+        if not any(os.path.isdir(os.path.join(p, "@grpc", "grpc-js")) for p in paths):
+            raise AssertionError("@grpc/grpc-js is not installed: run `npm ci` in client/node")
+        env = dict(os.environ, NODE_PATH=os.pathsep.join(paths))
+        self.p = subprocess.Popen(["node", "-e", NODE_WORKER, "--",
+                                   os.path.realpath(os.path.join(root, "client", "node",
+                                                                 "worker.js")),
+                                   CTX["addr_a"], CTX["tok_worker"]],
+                                  env=env, stdout=sys.stderr, stderr=sys.stderr)
+
+    def stop(self):
+        self.p.terminate()  # SIGTERM: a graceful stop
+        assert self.p.wait(timeout=30) == 0, "the node worker did not stop cleanly"
 
 
 def main():
