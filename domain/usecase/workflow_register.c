@@ -160,6 +160,26 @@ static orch_err_t render(const orch_workflow_def_t *wf, char **steps_json, char 
     return rc;
 }
 
+/* A key names one step for ever: its kind in every stored version (not only the latest: a
+ * key dropped in version 2 may not come back as another kind in version 3). Read after the
+ * registration lock was taken, so no version of name is being added meanwhile. */
+static orch_err_t check_kinds(orch_wfdefs_t *w, const char *name, const json_t *def,
+                              orch_error_t *err)
+{
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
+    orch_wfdef_row_t *rows = NULL;
+    size_t n = 0;
+    orch_err_t rc = w->st->ops->wfdef_list(w->st, &ctx, name, 0, &rows, &n, err);
+    for (size_t i = n; !rc && i-- > 0;) {
+        json_t *prev = json_loads(rows[i].definition, 0, NULL);
+        if (orch_definition_check_kinds(prev, def, "definition", err))
+            rc = err->code;
+        json_decref(prev);
+    }
+    orch_wfdef_rows_free(rows, n);
+    return rc;
+}
+
 orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t *req,
                                   orch_wf_register_res_t *res, orch_error_t *err)
 {
@@ -168,7 +188,6 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
     orch_tx_t *tx = NULL;
     char *prev = NULL, *steps_json = NULL, prev_digest[65], steps_digest[17];
     const orch_workflow_def_t *wf;
-    json_t *prev_json = NULL;
     int max_version = 0;
     bool in_code = false;
     size_t nproducts = 0;
@@ -201,11 +220,9 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
         goto out;
     }
     if (prev) {
-        prev_json = json_loads(prev, 0, NULL);
-        if (orch_definition_check_kinds(prev_json, req->definition, "definition", err)) {
-            rc = err->code;
+        rc = check_kinds(w, wf->name, req->definition, err);
+        if (rc)
             goto out;
-        }
     }
     /* The real version now: messages and the rendered steps carry it. */
     orch_definition_free(d);
@@ -246,7 +263,6 @@ out:
     if (tx)
         st->ops->tx_rollback(tx);
     orch_definition_free(d);
-    json_decref(prev_json);
     free(prev);
     free(steps_json);
     return rc;

@@ -232,14 +232,27 @@ class WfdataTest(unittest.TestCase):
         self.assertEqual(psql(f"SELECT state ? 'v2_step' FROM processes WHERE process_id = "
                               f"'{p2}'"), "t")
         # A key that changes kind is refused.
-        v3 = dict(v2)
-        v3["steps"] = [VERSIONED_V1["steps"][0],
-                       {"key": "one", "name": "One", "kind": "task", "task_type": "x.y"}]
+        bad = dict(v2)
+        bad["steps"] = [VERSIONED_V1["steps"][0],
+                        {"key": "one", "name": "One", "kind": "task", "task_type": "x.y"}]
         with self.assertRaises(grpc.RpcError) as cm:
-            self.register(self.wf_a, v3)
+            self.register(self.wf_a, bad)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         self.assertEqual([f for f, _ in self.bad_fields(cm.exception)],
                          ["definition.steps[1].kind"])
+        # Also when the key was dropped in between: a key names one step for ever.
+        v3 = dict(v2)
+        v3["steps"] = [VERSIONED_V1["steps"][0], v2["steps"][2]]
+        self.assertEqual(self.register(self.wf_a, v3).version, 3)
+        v4 = dict(v2)
+        v4["steps"] = v3["steps"] + [
+            {"key": "one", "name": "One", "kind": "input",
+             "form": {"type": "object", "properties": {"x": {"type": "string"}}}}]
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.register(self.wf_a, v4)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual([f for f, _ in self.bad_fields(cm.exception)],
+                         ["definition.steps[2].kind"])
 
     def test_3_builtin_subscription_steps(self):
         fields = ["role_id", "type_id", "site_id", "node_status", "node_name", "ims_id", "nrm_id",
