@@ -254,6 +254,27 @@ class WfdataTest(unittest.TestCase):
         self.assertEqual([f for f, _ in self.bad_fields(cm.exception)],
                          ["definition.steps[2].kind"])
 
+    def test_4_restart_loads_definitions(self):
+        """A replica started after the registrations compiles them at start (its versions'
+        steps match the stored ones, or it would refuse to start) and runs them."""
+        from orchestrator.v1 import processes_pb2_grpc
+        conninfo = CTX["conninfo"]
+        pc, addr, chan, log_path = tw.start_server(
+            "C", conninfo, tw.SERVER_ARGS + CTX["auth"] + ["--workers", "2"], CTX["env"])
+        try:
+            proc_c = processes_pb2_grpc.ProcessServiceStub(chan)
+            pid = self.start(proc_c, "wfdata_versioned")
+            wait_for(f"{pid} to suspend", lambda: self.status(pid) == "suspended")
+            self.assertEqual(psql(f"SELECT workflow_version FROM processes WHERE process_id = "
+                                  f"'{pid}'"), "3")
+            with open(log_path) as f:
+                self.assertIn("workflow wfdata_versioned v3 (registered as data) runs here",
+                              f.read())
+        finally:
+            chan.close()
+            rc, _ = tp.stop_server(pc)
+            self.assertEqual(rc, 0)
+
     def test_3_builtin_subscription_steps(self):
         fields = ["role_id", "type_id", "site_id", "node_status", "node_name", "ims_id", "nrm_id",
                   "ipv4_ipam_id", "ipv6_ipam_id"]
@@ -361,6 +382,7 @@ def main():
         env = dict(os.environ)
         env.pop("ORCH_SIM_CALLBACK_DIR", None)
         auth = ["--auth", "on", "--api-tokens-file", tokfile]
+        CTX.update(conninfo=conninfo, auth=auth, env=env)
         pa, CTX["addr_a"], CTX["chan_a"], _ = tw.start_server(
             "A", conninfo, tw.SERVER_ARGS + auth + ["--workers", "2"], env)
         procs.append(pa)
