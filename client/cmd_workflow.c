@@ -628,6 +628,10 @@ static void print_registered(const ProtobufCMessage *m)
         (const Orchestrator__V1__RegisterWorkflowResponse *)m;
     printf("%s version %d %s\n", r->name, r->version,
            r->created ? "registered" : "unchanged (identical to the latest version)");
+    if (r->replicas_pending > 0)
+        printf("(%d live replica%s could not run it yet: %s load it when they can)\n",
+               r->replicas_pending, r->replicas_pending == 1 ? "" : "s",
+               r->replicas_pending == 1 ? "it will" : "they will");
 }
 
 int cli_cmd_workflow_register(cli_ctx_t *ctx, const cli_args_t *args)

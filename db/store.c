@@ -102,6 +102,7 @@ static const orch_store_ops_t db_store_ops = {
     .wfdef_insert = db__wfdef_insert,
     .wfdef_list = db__wfdef_list,
     .wfdef_replica_add = db__wfdef_replica_add,
+    .wfdef_replicas_missing = db__wfdef_replicas_missing,
     .replica_list = db__replica_list,
     .engine_takeover = db__engine_takeover,
     .process_retry_once = db__process_retry_once,

@@ -143,3 +143,32 @@ orch_err_t db__wfdef_replica_add(orch_store_t *st, const orch_ctx_t *ctx, const 
     db_pool_release(s->pool, c);
     return rc;
 }
+
+orch_err_t db__wfdef_replicas_missing(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
+                                      int version, long *missing, orch_error_t *err)
+{
+    db_store_t *s = (db_store_t *)st;
+    db_conn_t *c = NULL;
+    PGresult *res = NULL;
+    char ver[16];
+    orch_err_t rc;
+
+    *missing = 0;
+    snprintf(ver, sizeof(ver), "%d", version);
+    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    if (rc)
+        return rc;
+    /* Live as the claim's version sweep counts them (store_process.c ALIVE). */
+    rc = db_execp(c,
+                  "SELECT count(*) FROM replicas r WHERE r.stop_time IS NULL AND NOT r.draining "
+                  "AND r.heartbeat_time > now() - interval '15 seconds' AND NOT EXISTS "
+                  "(SELECT 1 FROM replica_workflow_versions rv JOIN workflows w USING "
+                  "(workflow_id) WHERE rv.replica_id = r.replica_id AND w.name = $1 AND "
+                  "rv.version = $2::int)",
+                  2, (const char *[]){name, ver}, &res, err);
+    if (!rc)
+        *missing = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    db_pool_release(s->pool, c);
+    return rc;
+}

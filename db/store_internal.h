@@ -260,5 +260,7 @@ orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *n
                           orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
 orch_err_t db__wfdef_replica_add(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                                  const char *name, int version, orch_error_t *err);
+orch_err_t db__wfdef_replicas_missing(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
+                                      int version, long *missing, orch_error_t *err);
 
 #endif

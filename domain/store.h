@@ -539,6 +539,10 @@ typedef struct orch_store_ops {
     /* The replica runs name's version from now on (replica_workflow_versions; idempotent). */
     orch_err_t (*wfdef_replica_add)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                                     const char *name, int version, orch_error_t *err);
+    /* How many live replicas (heartbeating, not stopped or draining) cannot run name's
+     * version yet. */
+    orch_err_t (*wfdef_replicas_missing)(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
+                                         int version, long *missing, orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

@@ -505,6 +505,7 @@ int main(int argc, char **argv)
                                       app.subcache);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
+    /* Also called when it connects: one registered between the load above and the LISTEN. */
     db_listener_subscribe(listener, "orch_workflow_definitions", orch_wfdefs_notify, app.wfdefs);
     app.watch = srv_watch_new(&app, &(srv_watch_config_t){cfg.watch_stall_ms, cfg.max_watchers,
                                                           cfg.max_watchers_per_client,

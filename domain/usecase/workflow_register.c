@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "base/log.h"
@@ -160,6 +161,34 @@ static orch_err_t render(const orch_workflow_def_t *wf, char **steps_json, char 
     return rc;
 }
 
+/* The other replicas compile a new version when its NOTIFY reaches them, milliseconds after
+ * the commit: the answer waits for that (at most REPLICA_WAIT_MS), so that a StartProcess
+ * sent anywhere after it starts the new version. Returns how many live replicas still lack
+ * it (a replica that is slow or cut off from the database; it loads it when it can). */
+#define REPLICA_WAIT_MS 3000
+static long wait_for_replicas(orch_wfdefs_t *w, const char *name, int version)
+{
+    int64_t until = orch_now_ms() + REPLICA_WAIT_MS;
+    long missing = 0;
+    for (;;) {
+        orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
+        orch_error_t err;
+        orch_error_init(&err);
+        if (w->st->ops->wfdef_replicas_missing(w->st, &ctx, name, version, &missing, &err)) {
+            orch_warn("workflows", "cannot tell which replicas run %s v%d: %s", name, version,
+                      err.message);
+            return -1;
+        }
+        if (missing == 0 || orch_now_ms() >= until)
+            break;
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+    if (missing > 0)
+        orch_warn("workflows", "%ld live replica%s cannot run %s v%d yet", missing,
+                  missing == 1 ? "" : "s", name, version);
+    return missing;
+}
+
 /* A key names one step for ever: its kind in every stored version (not only the latest: a
  * key dropped in version 2 may not come back as another kind in version 3). Read after the
  * registration lock was taken, so no version of name is being added meanwhile. */
@@ -259,6 +288,8 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
     rc = install_locked(w, d, err);
     pthread_mutex_unlock(&w->mu);
     d = NULL;
+    if (!rc)
+        res->replicas_missing = wait_for_replicas(w, res->name, res->version);
 out:
     if (tx)
         st->ops->tx_rollback(tx);

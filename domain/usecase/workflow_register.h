@@ -50,14 +50,18 @@ typedef struct orch_wf_register_res {
     int version;  /* the version new processes start with */
     bool created; /* false: identical to the latest version, which stays */
     char digest[17];
+    /* Live replicas that could not run the new version yet when the answer was sent (it
+     * waits a few seconds for them); -1 = not known. */
+    long replicas_missing;
 } orch_wf_register_res_t;
 
 /* Checks the definition (INVALID_ARGUMENT WORKFLOW_DEFINITION_INVALID with one violation
  * per mistake, start-up checks included; STEP_KIND_CHANGED when a key of the previous version
  * changes kind; FAILED_PRECONDITION WORKFLOW_IN_CODE when a server has the name compiled
  * in), then, unless it equals the latest version, stores it as the next version with an
- * admin audit row in one unit of work and makes it runnable here at once (other replicas
- * follow on the NOTIFY). Processes already running keep their version. */
+ * admin audit row in one unit of work and makes it runnable here at once; other replicas
+ * follow on the NOTIFY, and the answer waits a few seconds for every live one to run it.
+ * Processes already running keep their version. */
 orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t *req,
                                   orch_wf_register_res_t *res, orch_error_t *err);
 

@@ -42,6 +42,7 @@ static orch_err_t register_workflow(srv_call_t *call, const ProtobufCMessage *re
     resp->version = res.version;
     resp->created = res.created;
     resp->digest = orch_arena_strdup(a, res.digest);
+    resp->replicas_pending = (int32_t)res.replicas_missing;
     *respm = &resp->base;
     return ORCH_OK;
 }

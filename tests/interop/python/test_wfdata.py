@@ -214,9 +214,9 @@ class WfdataTest(unittest.TestCase):
             {"key": "two", "name": "Two", "kind": "set", "values": {"v2_step": True}}]
         r2 = self.register(self.wf_b, v2)
         self.assertEqual((r2.version, r2.created), (2, True))
-        # Started where it was registered: replica A learns of version 2 a moment later (its
-        # NOTIFY), and a start there before that still gets version 1.
-        p2 = self.start(self.proc_b, "wfdata_versioned")
+        # Registered on B, started on A: the answer waited until every live replica ran it.
+        self.assertEqual(r2.replicas_pending, 0)
+        p2 = self.start(self.proc_a, "wfdata_versioned")
         wait_for(f"{p2} to suspend", lambda: self.status(p2) == "suspended")
         self.assertEqual(psql(f"SELECT workflow_version FROM processes WHERE process_id = "
                               f"'{p1}'"), "1")
