@@ -192,6 +192,7 @@ CLI_HANDLER(cli_cmd_process_callback_progress);
 CLI_HANDLER(cli_cmd_workflow_list);
 CLI_HANDLER(cli_cmd_workflow_get);
 CLI_HANDLER(cli_cmd_workflow_graph);
+CLI_HANDLER(cli_cmd_workflow_register);
 CLI_HANDLER(cli_cmd_generate_product);
 
 CLI_HANDLER(cli_cmd_engine_status);

@@ -1,11 +1,15 @@
-/* orchctl workflow list / get / graph: orchestrator.v1.WorkflowService. */
+/* orchctl workflow list / get / graph / register: orchestrator.v1.WorkflowService. */
 #include "cmd.h"
 #include "output.h"
+
+#include <jansson.h>
+#include <yaml.h>
 
 #include "base/alloc.h"
 #include "orchestrator/v1/workflows.pb-c.h"
 
 #include <errno.h>
+#include <protobuf-c/protobuf-c.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -519,5 +523,142 @@ int cli_cmd_workflow_graph(cli_ctx_t *ctx, const cli_args_t *args)
         protobuf_c_message_free_unpacked(resp, NULL);
     if (wresp)
         protobuf_c_message_free_unpacked(wresp, NULL);
+    return err;
+}
+
+/* ---- register: a definition from JSON or YAML ---------------------------------------------- */
+
+/* A YAML node as JSON: plain scalars are typed as YAML 1.2's core schema types them (null,
+ * true/false, integers, reals), quoted ones stay strings. NULL on a structure JSON lacks. */
+static json_t *yaml_node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
+{
+    json_t *out = NULL;
+    if (!n || depth > 64)
+        return NULL;
+    switch (n->type) {
+    case YAML_SCALAR_NODE: {
+        const char *v = (const char *)n->data.scalar.value;
+        char *end;
+        if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+            return json_stringn(v, n->data.scalar.length);
+        if (!*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0)
+            return json_null();
+        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+            return json_boolean(strcmp(v, "true") == 0);
+        errno = 0;
+        long long i = strtoll(v, &end, 10);
+        if (!*end && !errno)
+            return json_integer(i);
+        double d = strtod(v, &end);
+        if (!*end && !errno)
+            return json_real(d);
+        return json_stringn(v, n->data.scalar.length);
+    }
+    case YAML_SEQUENCE_NODE:
+        out = json_array();
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            json_t *v = yaml_node_json(doc, yaml_document_get_node(doc, *it), depth + 1);
+            if (!v) {
+                json_decref(out);
+                return NULL;
+            }
+            json_array_append_new(out, v);
+        }
+        return out;
+    case YAML_MAPPING_NODE:
+        out = json_object();
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *k = yaml_document_get_node(doc, p->key);
+            json_t *v = yaml_node_json(doc, yaml_document_get_node(doc, p->value), depth + 1);
+            if (!k || k->type != YAML_SCALAR_NODE || !v) {
+                json_decref(v);
+                json_decref(out);
+                return NULL;
+            }
+            json_object_set_new(out, (const char *)k->data.scalar.value, v);
+        }
+        return out;
+    default:
+        return NULL;
+    }
+}
+
+/* The YAML file path as JSON text (caller frees), or NULL after printing why. */
+static char *yaml_file_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    json_t *j = NULL;
+    char *text = NULL;
+    if (!f) {
+        fprintf(stderr, "orchctl: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &doc)) {
+        fprintf(stderr, "orchctl: %s: line %zu: %s\n", path, parser.problem_mark.line + 1,
+                parser.problem ? parser.problem : "not YAML");
+    } else {
+        j = yaml_node_json(&doc, yaml_document_get_root_node(&doc), 0);
+        if (!json_is_object(j))
+            fprintf(stderr, "orchctl: %s: a definition is a mapping (an object)\n", path);
+        else
+            text = json_dumps(j, JSON_COMPACT);
+        yaml_document_delete(&doc);
+    }
+    json_decref(j);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return text;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+static void print_registered(const ProtobufCMessage *m)
+{
+    const Orchestrator__V1__RegisterWorkflowResponse *r =
+        (const Orchestrator__V1__RegisterWorkflowResponse *)m;
+    printf("%s version %d %s\n", r->name, r->version,
+           r->created ? "registered" : "unchanged (identical to the latest version)");
+    if (r->replicas_pending > 0)
+        printf("(%d live replica%s could not run it yet: %s load it when they can)\n",
+               r->replicas_pending, r->replicas_pending == 1 ? "" : "s",
+               r->replicas_pending == 1 ? "it will" : "they will");
+}
+
+int cli_cmd_workflow_register(cli_ctx_t *ctx, const cli_args_t *args)
+{
+    Orchestrator__V1__RegisterWorkflowRequest req =
+        ORCHESTRATOR__V1__REGISTER_WORKFLOW_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    const char *file = args->pos[0];
+    char *yaml = NULL;
+    int err;
+
+    if (ends_with(file, ".yaml") || ends_with(file, ".yml")) {
+        yaml = yaml_file_json(file);
+        if (!yaml)
+            return CLI_EXIT_USAGE;
+    }
+    /* JSON text starting with '{' is taken as it is (cli_read_struct). */
+    err = cli_read_struct("FILE", yaml ? yaml : file, &req.definition);
+    free(yaml);
+    if (err)
+        return err;
+    err = cli_call(ctx, SVC "RegisterWorkflow", &req.base,
+                   &orchestrator__v1__register_workflow_response__descriptor, &resp);
+    if (!err)
+        err = cli_output(ctx, resp, print_registered);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    protobuf_c_message_free_unpacked(&req.definition->base, NULL);
     return err;
 }

@@ -37,7 +37,7 @@ static const cli_noun_t nouns[] = {
     {"resource-type", "The scalar field names product blocks carry"},
     {"subscription", "Subscriptions: what customers hold, and the operator actions on them"},
     {"process", "Processes: runs of workflows and tasks"},
-    {"workflow", "Workflows and tasks as registered in code"},
+    {"workflow", "Workflows and tasks, registered in code or as data"},
     {"engine", "The engine: the global pause switch and the server replicas"},
     {"schedule", "Schedules that start tasks at due times"},
     {"health", "Ask the server whether it is serving"},
@@ -475,6 +475,20 @@ static const cli_command_t commands[] = {
                  {"dot", NULL, "Print Graphviz dot"},
                  {"svg", "FILE", "Draw an SVG with Graphviz dot into FILE (- for stdout)"}},
         .handler = cli_cmd_workflow_graph,
+    },
+    {
+        .noun = "workflow",
+        .verb = "register",
+        .usage = "FILE.json|FILE.yaml|-",
+        .summary = "Register a workflow given as data (admin)",
+        .help = "Sends the definition in FILE (JSON, or YAML when the name ends in .yaml or\n"
+                ".yml; - reads JSON from stdin) to RegisterWorkflow and prints the version it\n"
+                "got: the next one when the definition changed, the same one when it did not\n"
+                "(\"unchanged\"). A mistake prints one line per field. See\n"
+                "docs/WORKFLOWS-AS-DATA.md.",
+        .min_args = 1,
+        .max_args = 1,
+        .handler = cli_cmd_workflow_register,
     },
     /* ---- generate ---- */
     {

@@ -254,4 +254,17 @@ orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *n
 orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
 
+/* store_definitions.c: workflows as data */
+orch_err_t db__wfdef_lock(orch_tx_t *tx, const char *name, int *max_version, char **prev,
+                          char prev_digest[65], bool *in_code, orch_error_t *err);
+orch_err_t db__wfdef_insert(orch_tx_t *tx, const orch_wf_reg_t *reg, const char *definition,
+                            const char *digest, const char *const *products, size_t nproducts,
+                            const char *actor, orch_error_t *err);
+orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *name, int version,
+                          orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
+orch_err_t db__wfdef_replica_add(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                 const char *name, int version, orch_error_t *err);
+orch_err_t db__wfdef_replicas_missing(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
+                                      int version, long *missing, orch_error_t *err);
+
 #endif

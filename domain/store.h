@@ -6,6 +6,7 @@
 #define ORCH_STORE_H
 
 #include <jansson.h>
+#include <stdlib.h>
 
 #include "base/ctx.h"
 #include "base/errors.h"
@@ -51,6 +52,22 @@ typedef struct orch_sub_page {
 } orch_sub_page_t;
 
 void orch_sub_page_cleanup(orch_sub_page_t *page);
+
+/* A workflow version registered as data (migration 0017). Owned strings: free an array with
+ * orch_wfdef_rows_free. */
+typedef struct orch_wfdef_row {
+    char *name;
+    int version;
+    char *definition; /* JSON text */
+} orch_wfdef_row_t;
+static inline void orch_wfdef_rows_free(orch_wfdef_row_t *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++) {
+        free(rows[i].name);
+        free(rows[i].definition);
+    }
+    free(rows);
+}
 
 /* ---- Step workers (db/store_workers.c; migration 0015, docs/WORKERS.md) ---------------- */
 
@@ -513,6 +530,31 @@ typedef struct orch_store_ops {
      * deadline_us, lease_us, progress_message, served}, or *out = NULL. tx may be NULL. */
     orch_err_t (*worker_task_pending)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                       const char *process_id, json_t **out, orch_error_t *err);
+
+    /* ---- Workflows as data (db/store_definitions.c; migration 0017) ---- */
+    /* In tx: holds the registration lock of name until tx ends and reads what is there: the
+     * highest version of name (0 = none), the latest version registered as data (its
+     * definition as JSON text, caller frees, and digest; NULL / "" when none) and whether a
+     * version of name is compiled into a server rather than registered as data. */
+    orch_err_t (*wfdef_lock)(orch_tx_t *tx, const char *name, int *max_version, char **prev,
+                             char prev_digest[65], bool *in_code, orch_error_t *err);
+    /* In tx: the workflow (created, or its description and target updated), the version's
+     * steps (reg), the definition (JSON text, digest, who registered it), the products
+     * offering it; NOTIFY orch_workflow_definitions "<name>:<version>" at commit. */
+    orch_err_t (*wfdef_insert)(orch_tx_t *tx, const orch_wf_reg_t *reg, const char *definition,
+                               const char *digest, const char *const *products, size_t nproducts,
+                               const char *actor, orch_error_t *err);
+    /* Versions registered as data, by name and version: all (name NULL), or name's version
+     * (0 = all of name's). *out: caller frees with orch_wfdef_rows_free. */
+    orch_err_t (*wfdef_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *name, int version,
+                             orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
+    /* The replica runs name's version from now on (replica_workflow_versions; idempotent). */
+    orch_err_t (*wfdef_replica_add)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
+                                    const char *name, int version, orch_error_t *err);
+    /* How many live replicas (heartbeating, not stopped or draining) cannot run name's
+     * version yet. */
+    orch_err_t (*wfdef_replicas_missing)(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
+                                         int version, long *missing, orch_error_t *err);
 } orch_store_ops_t;
 
 struct orch_store {

@@ -21,6 +21,7 @@ PACKAGES=(
     uuid-dev                 # ids
     libcmocka-dev            # unit and integration tests
     libjansson-dev           # JSON state and forms
+    libyaml-dev              # orchctl workflow register FILE.yaml (workflows as data)
     libssl-dev               # TLS, JWT signatures
     libmicrohttpd-dev        # /metrics and health over HTTP
     libjwt-dev               # JWT authentication

@@ -29,6 +29,8 @@ typedef struct srv_app {
     struct orch_subcache *subcache;
     /* Step workers' sessions and their hub thread (services/workers.c); NULL = none. */
     struct srv_workers *workers;
+    /* The workflows registered as data (domain/usecase/workflow_register.h); NULL = none. */
+    struct orch_wfdefs *wfdefs;
 } srv_app_t;
 
 /* Health watchers: created before the server starts, freed after it stopped. */

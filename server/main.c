@@ -25,6 +25,7 @@
 #include "domain/schedule/scheduler.h"
 #include "domain/subcache.h"
 #include "domain/usecase/usecase.h"
+#include "domain/usecase/workflow_register.h"
 #include "domain/workflows/workflows.h"
 #include "server/app.h"
 #include "server/config.h"
@@ -469,6 +470,12 @@ int main(int argc, char **argv)
         goto out;
     }
     app.registry = registry;
+    /* The workflows registered as data, before the engine registers this replica's versions
+     * (theirs go with the compiled ones). */
+    app.wfdefs = orch_wfdefs_new(app.store, cat, registry);
+    orch_error_init(&err);
+    if (orch_wfdefs_load_all(app.wfdefs, &err))
+        orch_warn("main", "cannot load the workflows registered as data: %s", err.message);
     {
         char host[256] = "unknown";
         gethostname(host, sizeof(host) - 1);
@@ -488,6 +495,7 @@ int main(int argc, char **argv)
         }
     }
     app.engine = engine;
+    orch_wfdefs_set_replica(app.wfdefs, orch_engine_replica_id(engine));
     /* Due schedules and the takeover of dead replicas' processes. */
     scheduler = orch_scheduler_start(&(orch_uc_t){app.store, app.catalog, app.registry, engine},
                                      orch_engine_replica_id(engine), 200, cfg.replica_dead_ms);
@@ -498,6 +506,8 @@ int main(int argc, char **argv)
                                       app.subcache);
     db_listener_subscribe(listener, "orch_catalog", on_catalog_changed, &app);
     db_listener_subscribe(listener, "orch_engine", on_engine_work, &engine);
+    /* Also called when it connects: one registered between the load above and the LISTEN. */
+    db_listener_subscribe(listener, "orch_workflow_definitions", orch_wfdefs_notify, app.wfdefs);
     app.watch = srv_watch_new(&app, &(srv_watch_config_t){cfg.watch_stall_ms, cfg.max_watchers,
                                                           cfg.max_watchers_per_client,
                                                           cfg.watch_backlog_events,
@@ -547,6 +557,7 @@ int main(int argc, char **argv)
     srv_server_add_methods(srv, srv_watch_methods);
     srv_server_add_methods(srv, srv_reflection_methods);
     srv_server_add_methods(srv, srv_worker_methods);
+    srv_server_add_methods(srv, srv_definition_methods);
     orch_error_init(&err);
     /* The health-only port first: once the main port answers, so does the probes' port (a
      * client that saw the main port serving never finds the other one closed). */
@@ -622,6 +633,8 @@ out:
     orch_subcache_free(app.subcache); /* after the listener, the server and the store */
     orch_registry_free(registry);
     orch_catalog_free(cat);
+    /* Last: the registry's workflows and the catalogue's offered lists point into it. */
+    orch_wfdefs_free(app.wfdefs);
     db_pool_free(pool);
     srv_config_cleanup(&cfg);
     return status;

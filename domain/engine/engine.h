@@ -130,6 +130,9 @@ typedef struct orch_step_ctx {
     /* Remote steps (ORCH_REMOTE_STEP): set by the engine when a step worker does this run;
      * the step's fall-back action is not called then. */
     bool remote;
+    /* The running step's definition (set by orch_runner_run): the built-in steps of a
+     * workflow registered as data find their parameters from it (definition.h). */
+    const struct orch_step_def *def;
 } orch_step_ctx_t;
 
 /* True once the step's time-out passed or the server is stopping. */
@@ -409,6 +412,8 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *def,
  * message starts with the symbol. */
 orch_err_t orch_registry_add_entry(orch_registry_t *r, orch_wf_entry_t e, orch_error_t *err);
 /* The exact version, or NULL. */
+/* Lookups are thread-safe against orch_registry_add (workflows registered as data are
+ * added while the server runs); a workflow once added stays until orch_registry_free. */
 const orch_workflow_t *orch_registry_find(const orch_registry_t *r, const char *name, int version);
 /* The highest version of name, or NULL. */
 const orch_workflow_t *orch_registry_latest(const orch_registry_t *r, const char *name);

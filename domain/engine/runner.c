@@ -237,6 +237,7 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
     (void)wf;
     memset(out, 0, sizeof(*out));
     ctx->attempt = attempt;
+    ctx->def = leaf->def;
     if (settle_without_running(leaf->def, ctx, state, out))
         return;
     r = run_step(leaf, ctx, state);

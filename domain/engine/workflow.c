@@ -1,6 +1,7 @@
 /* Workflow definitions and the registry of workflow versions: checks a declaration once at
  * start-up, flattens groups into keyed leaves, and renders the step list stored in
  * workflow_versions (with its digest). Also the step-result helpers authors call. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,14 +137,19 @@ bool orch_state_bool(const json_t *state, const char *key, bool dflt)
 /* ---- The registry -----------------------------------------------------------------------------
  */
 
+/* Workflows registered as data are added while workers look others up: the item array is
+ * guarded by mu (the workflows themselves never move once added). */
 struct orch_registry {
     orch_workflow_t **items;
     size_t n;
+    pthread_mutex_t mu;
 };
 
 orch_registry_t *orch_registry_new(void)
 {
-    return orch_calloc(1, sizeof(orch_registry_t));
+    orch_registry_t *r = orch_calloc(1, sizeof(orch_registry_t));
+    pthread_mutex_init(&r->mu, NULL);
+    return r;
 }
 
 static void workflow_free(orch_workflow_t *w)
@@ -227,6 +233,7 @@ void orch_registry_free(orch_registry_t *r)
     for (size_t i = 0; i < r->n; i++)
         workflow_free(r->items[i]);
     free(r->items);
+    pthread_mutex_destroy(&r->mu);
     free(r);
 }
 
@@ -481,6 +488,7 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
     if (orch_registry_find(r, d->name, d->version))
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                               "workflow %s v%d is registered twice", d->name, d->version);
+    /* (Checked again under the lock below: two threads may add one version at once.) */
     if (d->required_role && !role_ok(d->required_role))
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                               "workflow %s v%d: required role '%s' must be 1-63 of "
@@ -531,9 +539,17 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
             }
     w->steps_json = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
     snprintf(w->digest, sizeof(w->digest), "%016llx", (unsigned long long)fnv1a(w->steps_json));
-    r->items = orch_realloc(r->items, (r->n + 1) * sizeof(*r->items));
-    r->items[r->n++] = w;
-    w = NULL;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n && !rc; i++)
+        if (r->items[i]->def->version == d->version && strcmp(r->items[i]->def->name, d->name) == 0)
+            rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
+                                "workflow %s v%d is registered twice", d->name, d->version);
+    if (!rc) {
+        r->items = orch_realloc(r->items, (r->n + 1) * sizeof(*r->items));
+        r->items[r->n++] = w;
+        w = NULL;
+    }
+    pthread_mutex_unlock(&r->mu);
 out:
     json_decref(arr);
     workflow_free(w);
@@ -558,35 +574,62 @@ orch_err_t orch_registry_add_entry(orch_registry_t *r, orch_wf_entry_t e, orch_e
         }
         return rc;
     }
-    r->items[r->n - 1]->symbol = e.symbol;
-    r->items[r->n - 1]->file = e.file;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = r->n; i-- > 0;)
+        if (r->items[i]->def->version == e.def->version &&
+            strcmp(r->items[i]->def->name, e.def->name) == 0) {
+            r->items[i]->symbol = e.symbol;
+            r->items[i]->file = e.file;
+            break;
+        }
+    pthread_mutex_unlock(&r->mu);
     return ORCH_OK;
+}
+
+/* The lookups take the lock through a cast: a const registry is one the caller does not
+ * change, and the lock is not part of what it reads. */
+static pthread_mutex_t *reg_mu(const orch_registry_t *r)
+{
+    return (pthread_mutex_t *)&r->mu;
 }
 
 const orch_workflow_t *orch_registry_find(const orch_registry_t *r, const char *name, int version)
 {
-    for (size_t i = 0; i < r->n; i++)
+    const orch_workflow_t *found = NULL;
+    pthread_mutex_lock(reg_mu(r));
+    for (size_t i = 0; i < r->n && !found; i++)
         if (r->items[i]->def->version == version && strcmp(r->items[i]->def->name, name) == 0)
-            return r->items[i];
-    return NULL;
+            found = r->items[i];
+    pthread_mutex_unlock(reg_mu(r));
+    return found;
 }
 
 const orch_workflow_t *orch_registry_latest(const orch_registry_t *r, const char *name)
 {
     const orch_workflow_t *best = NULL;
+    pthread_mutex_lock(reg_mu(r));
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->items[i]->def->name, name) == 0 &&
             (!best || r->items[i]->def->version > best->def->version))
             best = r->items[i];
+    pthread_mutex_unlock(reg_mu(r));
     return best;
 }
 
 size_t orch_registry_count(const orch_registry_t *r)
 {
-    return r->n;
+    size_t n;
+    pthread_mutex_lock(reg_mu(r));
+    n = r->n;
+    pthread_mutex_unlock(reg_mu(r));
+    return n;
 }
 
 const orch_workflow_t *orch_registry_at(const orch_registry_t *r, size_t i)
 {
-    return i < r->n ? r->items[i] : NULL;
+    const orch_workflow_t *w;
+    pthread_mutex_lock(reg_mu(r));
+    w = i < r->n ? r->items[i] : NULL;
+    pthread_mutex_unlock(reg_mu(r));
+    return w;
 }

@@ -17,5 +17,7 @@ extern const srv_method_t srv_watch_methods[];
 extern const srv_method_t srv_reflection_methods[];
 /* StepWorkerService (workers.c). */
 extern const srv_method_t srv_worker_methods[];
+/* WorkflowService.RegisterWorkflow: workflows as data (definitions.c). */
+extern const srv_method_t srv_definition_methods[];
 
 #endif
