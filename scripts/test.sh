@@ -147,20 +147,23 @@ ctest_phase() {
     record "$name" "$res" "$(elapsed "$t0")"
 }
 
-# npm packages of the Node interop client (tests/interop/node): `npm ci` from its
-# package-lock.json when node_modules is missing or older than the lock file.
+# npm packages of the Node interop client (tests/interop/node) and of the Node worker
+# library (client/node, docs/WORKFLOWS-AS-DATA.md): `npm ci` from each package-lock.json when
+# node_modules is missing or older than the lock file.
 npm_deps() {
-    local dir=tests/interop/node
+    local dir
     command -v npm >/dev/null || {
-        echo "deps: npm not found: the Node interop test (interop_node_scenario) needs node and npm" >&2
+        echo "deps: npm not found: the Node tests (interop_node_scenario, the Node worker) need node and npm" >&2
         return 1
     }
-    if [[ -f $dir/node_modules/.package-lock.json && ! $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
-        echo "deps: npm packages of $dir present"
-        return 0
-    fi
-    echo "deps: npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts)
+    for dir in tests/interop/node client/node; do
+        if [[ -f $dir/node_modules/.package-lock.json && ! $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+            echo "deps: npm packages of $dir present"
+            continue
+        fi
+        echo "deps: npm ci in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts) || return 1
+    done
 }
 
 # ---- the run ---------------------------------------------------------------------------------
