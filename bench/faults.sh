@@ -55,7 +55,7 @@ done
 if ((!NOBUILD)); then
     say "building test_faults_it in $BUILD"
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j2 --target test_faults_it orchestratord orchctl >/dev/null
+    cmake --build "$BUILD" -j2 --target test_faults_it orchestratord-test orchctl >/dev/null
 fi
 BIN=$BUILD/tests/test_faults_it
 [[ -x "$BIN" ]] || die "$BIN not found (build it or drop --no-build)"

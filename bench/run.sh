@@ -85,14 +85,18 @@ WORKERS=2    # orchestratord's --workers default (engine worker threads per repl
 if ((NOBUILD == 0)); then
     say "build ($BUILD)"
     [[ -f "$BUILD/CMakeCache.txt" ]] || cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j"$(nproc)" --target orchestratord orchctl orch-loadgen orch-echo \
+    cmake --build "$BUILD" -j"$(nproc)" --target orchestratord orchestratord-test orchctl \
+        orch-loadgen orch-echo \
         watch_delay >/dev/null
 fi
-SERVER=$BUILD/server/orchestratord
+# The server runs the benchmark tasks (bench_noop_*), which only the test binary registers
+# (tests/testbin/); the production binary is measured for its size.
+SERVER=$BUILD/server/orchestratord-test
+PROD_SERVER=$BUILD/server/orchestratord
 ORCHCTL=$BUILD/client/orchctl
 LOADGEN=$BUILD/client/orch-loadgen
 ECHO=$BUILD/bench/orch-echo
-for b in "$SERVER" "$ORCHCTL" "$LOADGEN" "$ECHO"; do
+for b in "$SERVER" "$PROD_SERVER" "$ORCHCTL" "$LOADGEN" "$ECHO"; do
     [[ -x "$b" ]] || die "missing $b (build it, or drop --no-build)"
 done
 
@@ -178,7 +182,7 @@ free_port() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# server_start DBCONN WORKERS [FLAG...]: starts orchestratord (test workflows registered,
+# server_start DBCONN WORKERS [FLAG...]: starts orchestratord-test (test workflows registered,
 # /metrics on a port of its own), waits for SERVING; sets SPID, SADDR, SMETRICS (the /metrics
 # URL) and STARTUP_MS (spawn to the first SERVING health answer).
 server_start() {
@@ -670,7 +674,7 @@ if want 6; then
     stop_pid "$SPID"
     record footprint "serving_line_ms=$SERVING_MS"
     record footprint "rss_idle_kb=$RSS_IDLE rss_load_kb=$RSS_LOAD startup_ms=$FOOT_STARTUP_MS" \
-        "binary_bytes=$(stat -c %s "$SERVER") echo_rss_idle_kb=$ECHO_RSS_IDLE" \
+        "binary_bytes=$(stat -c %s "$PROD_SERVER") echo_rss_idle_kb=$ECHO_RSS_IDLE" \
         "echo_rss_load_kb=$ECHO_RSS_LOAD echo_startup_ms=$ECHO_STARTUP_MS echo_binary_bytes=$(stat -c %s "$ECHO")"
 fi
 

@@ -73,9 +73,10 @@ command -v python3 >/dev/null || die "python3 is needed"
 if ((NOBUILD == 0)); then
     say "build ($BUILD)"
     [[ -f "$BUILD/CMakeCache.txt" ]] || cmake -S "$ROOT" -B "$BUILD" >/dev/null
-    cmake --build "$BUILD" -j"$(nproc)" --target orchestratord orchctl watch_delay orch-echo >/dev/null
+    cmake --build "$BUILD" -j"$(nproc)" --target orchestratord-test orchctl watch_delay orch-echo >/dev/null
 fi
-SERVER=$BUILD/server/orchestratord
+# The test binary (tests/testbin/): one row holds a step with its ORCH_TEST_HOLD_STEP hook.
+SERVER=$BUILD/server/orchestratord-test
 ORCHCTL=$BUILD/client/orchctl
 DRIVER=$BUILD/bench/watch_delay
 ECHO=$BUILD/bench/orch-echo

@@ -8,6 +8,6 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 BUILD=${1:?build dir}
-exec /usr/bin/python3 "$ROOT/bench/workers_bench.py" --server-bin "$BUILD/server/orchestratord" \
+exec /usr/bin/python3 "$ROOT/bench/workers_bench.py" --server-bin "$BUILD/server/orchestratord-test" \
     --proto-dir "$ROOT/proto" --pg-host "${2:?pg host}" --pg-port "${3:?pg port}" \
     --pg-user "${PGUSER:-postgres}" --seq "${4:-100}" --n "${5:-400}"

@@ -420,10 +420,12 @@ const orch_workflow_t *orch_registry_latest(const orch_registry_t *r, const char
 size_t orch_registry_count(const orch_registry_t *r);
 const orch_workflow_t *orch_registry_at(const orch_registry_t *r, size_t i);
 
-/* Registers the example workflows (domain/workflows/), and the test workflows when the
- * environment variable ORCH_TEST_WORKFLOWS is set (the list: orch_workflows_list in
- * domain/workflows/workflows.h; the start-up checks read the same list). */
-orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err);
+/* Registers the example workflows (domain/workflows/) and the product modules' and then
+ * extra ({0}-terminated, may be NULL: what the embedding program adds, e.g. the test
+ * workflows of orchestratord-test). The list: orch_workflows_list in
+ * domain/workflows/workflows.h; the start-up checks read the same list. */
+orch_err_t orch_workflows_register_all(orch_registry_t *r, const orch_wf_entry_t *extra,
+                                       orch_error_t *err);
 
 /* ---- The runner (pure: no store) ------------------------------------------------------------ */
 

@@ -58,20 +58,6 @@ typedef struct gc_wait {
     struct gc_wait *next;
 } gc_wait_t;
 
-/* The test hooks, all read here (a later issue moves them out of the production binary). */
-typedef struct test_hooks {
-    const char *hold_step;  /* ORCH_TEST_HOLD_STEP: hold this step ("*": any) before commit */
-    int hold_ms;            /* ORCH_TEST_HOLD_MS: for this long (default 60000) */
-    bool no_callback_sweep; /* ORCH_TEST_NO_CALLBACK_SWEEP */
-    int hold_group_ms;      /* ORCH_TEST_HOLD_GROUP_COMMIT_MS: a batch of >= 2 waits before
-                               its round trip */
-    int group_min;          /* ORCH_TEST_GROUP_COMMIT_MIN: the first batch waits (up to 5 s)
-                               for this many steps */
-    atomic_bool group_min_pending; /* that first batch has not formed yet */
-    atomic_int fail_one;           /* ORCH_TEST_GROUP_COMMIT_FAIL_ONE: the first batch of >= 2 sends
-                                      its first part with a wrong lease token (once) */
-} test_hooks_t;
-
 struct orch_engine {
     orch_engine_config_t cfg;
     char *hostname, *build, *address;
@@ -109,30 +95,14 @@ struct orch_engine {
      * without a round trip, when its type is not among them. Under served_mu. */
     pthread_mutex_t served_mu;
     json_t *served;
-    test_hooks_t hooks;
+    orch_engine_hooks_t hooks;     /* the embedding program's (worker.h); zero: none */
+    atomic_bool group_min_pending; /* hooks.group_min: the first batch has not formed yet */
 };
 
 typedef struct worker_arg {
     orch_engine_t *e;
     int index;
 } worker_arg_t;
-
-static void hooks_read(test_hooks_t *h)
-{
-    const char *v;
-    h->hold_step = getenv("ORCH_TEST_HOLD_STEP");
-    v = getenv("ORCH_TEST_HOLD_MS");
-    h->hold_ms = v ? atoi(v) : 60000;
-    h->no_callback_sweep = getenv("ORCH_TEST_NO_CALLBACK_SWEEP") != NULL;
-    v = getenv("ORCH_TEST_HOLD_GROUP_COMMIT_MS");
-    h->hold_group_ms = v ? atoi(v) : 0;
-    v = getenv("ORCH_TEST_GROUP_COMMIT_MIN");
-    h->group_min = v ? atoi(v) : 0;
-    atomic_store(&h->group_min_pending, h->group_min > 1);
-    atomic_store(&h->fail_one, getenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE") ? 1 : 0);
-    if (h->hold_step || h->hold_group_ms || h->group_min || atomic_load(&h->fail_one))
-        orch_warn("engine", "test hooks are set (ORCH_TEST_*): not for production");
-}
 
 static void deadline_in(struct timespec *ts, int ms)
 {
@@ -304,15 +274,6 @@ void orch_engine_handoff(orch_engine_t *e, const char *process_id, const char *w
     ready_push(e, j);
 }
 
-static void hold(orch_engine_t *e, const char *process_id, const char *key)
-{
-    int64_t until = orch_now_ms() + e->hooks.hold_ms;
-    orch_warn("engine", "test hook: holding step %s of process %s for %d ms before its commit", key,
-              process_id, e->hooks.hold_ms);
-    while (!atomic_load(&e->stopping) && orch_now_ms() < until)
-        sleep_ms(20);
-}
-
 /* A callback token: 64 hex digits from two random (v4) UUIDs, 244 random bits. */
 static void new_callback_token(char out[65])
 {
@@ -363,20 +324,8 @@ static void group_flush(orch_engine_t *e, gc_wait_t *batch, size_t n)
 
     for (gc_wait_t *w = batch; w && i < n; w = w->next)
         parts[i++] = w->part;
-    if (n >= 2 && atomic_exchange(&e->hooks.fail_one, 0)) {
-        orch_warn("engine",
-                  "test hook: group commit of %zu steps: process %s sent with a wrong lease "
-                  "token",
-                  n, parts[0].process_id);
-        parts[0].lease_token += 1000000;
-    }
-    if (n >= 2 && e->hooks.hold_group_ms > 0) {
-        orch_warn("engine",
-                  "test hook: holding group commit of %zu steps for %d ms before its "
-                  "round trip",
-                  n, e->hooks.hold_group_ms);
-        sleep_ms(e->hooks.hold_group_ms);
-    }
+    if (n >= 2 && e->hooks.before_group_flush)
+        e->hooks.before_group_flush(e->hooks.arg, parts, n);
     orch_error_init(&err);
     rc = e->cfg.store->ops->process_commit_steps(e->cfg.store, NULL, parts, n, res, &err);
     i = 0;
@@ -417,15 +366,15 @@ static orch_err_t group_commit(orch_engine_t *e, const orch_step_commit_t *part,
             pthread_cond_wait(&e->gc_cv, &e->gc_mu);
             continue;
         }
-        if (atomic_load(&e->hooks.group_min_pending)) {
-            /* Test hook: wait (a while) for a batch of this size. */
+        if (atomic_load(&e->group_min_pending)) {
+            /* The hook's minimum batch (worker.h): wait a while for it. */
             struct timespec until;
             deadline_in(&until, 5000);
             while (e->gc_n < (size_t)e->hooks.group_min && !atomic_load(&e->stopping) && !w.done &&
                    !e->gc_flushing)
                 if (pthread_cond_timedwait(&e->gc_cv, &e->gc_mu, &until) == ETIMEDOUT)
                     break;
-            atomic_store(&e->hooks.group_min_pending, false);
+            atomic_store(&e->group_min_pending, false);
             if (e->gc_flushing || w.done)
                 continue;
         }
@@ -529,332 +478,447 @@ static void set_holding(orch_engine_t *e, int wi, const char *process_id)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* A stretch in progress: the held process and what this stretch read once for all its
+ * steps. On the worker's stack; j becomes NULL once the job went back to the local list. */
+typedef struct stretch {
+    orch_engine_t *e;
+    int wi; /* the worker's index */
+    job_t *j;
+    orch_claim_t *c; /* &j->c */
+    const orch_workflow_t *wf;
+    json_t *secrets; /* the process's secret overlay, read once per stretch */
+    bool secrets_read;
+    int64_t t_start;
+    int nsteps;
+} stretch_t;
+
+/* One step of a stretch, from its choice to its commit. On the worker's stack. */
+typedef struct step {
+    const orch_leaf_t *leaf, *next;
+    orch_tx_t *tx;
+    orch_outcome_t o;
+    orch_step_ctx_t sctx;
+    orch_step_commit_t cm;
+    orch_commit_result_t res;
+    orch_commit_mode_t mode;
+    int timeout;
+    int64_t t0;
+} step_t;
+
+/* The step to run next, or false when the stretch ends here: stopping or paused (the
+ * process is given back), a parallel fork (run by orch_parallel_run), or no step left. */
+static bool step_pick(stretch_t *s, step_t *p)
+{
+    orch_engine_t *e = s->e;
+    orch_claim_t *c = s->c;
+    if (atomic_load(&e->stopping) || atomic_load(&e->paused)) {
+        give_back(e, c);
+        return false;
+    }
+    p->leaf = next_leaf(s->wf, c, NULL);
+    if (p->leaf && p->leaf->def->kind == ORCH_KIND_PARALLEL) {
+        orch_process_t proc;
+        memset(&proc, 0, sizeof(proc));
+        proc.initial_state = c->state; /* borrowed: orch_process_current_state reads it */
+        proc.retry_count = c->retry_count;
+        orch_parallel_run(e->cfg.store, e->replica_id, c, s->wf, p->leaf, &proc);
+        return false;
+    }
+    if (!p->leaf) {
+        orch_warn("engine", "process %s has no step left but is runnable; giving it back",
+                  c->process_id);
+        give_back(e, c);
+        return false;
+    }
+    p->timeout =
+        p->leaf->def->timeout_ms > 0 ? p->leaf->def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
+    return true;
+}
+
+/* Shows the step running, unless the claim or the previous commit already did, and reads
+ * the secret answers once per stretch. False: the stretch ends (given back when the lease
+ * is still ours). */
+static bool step_announce(stretch_t *s, step_t *p)
+{
+    orch_engine_t *e = s->e;
+    orch_store_t *st = e->cfg.store;
+    orch_claim_t *c = s->c;
+    orch_error_t err;
+    if (!s->j->announced) {
+        /* The first step of a stretch from a claim: shown running in a round trip of its
+         * own (later steps are shown by the previous step's commit). */
+        bool paused = false;
+        orch_error_init(&err);
+        if (st->ops->process_step_begin(st, NULL, c, p->leaf->key, p->leaf->def->name, p->timeout,
+                                        &paused, &err)) {
+            orch_info("engine", "process %s: %s", c->process_id, err.message);
+            /* Anything but a lost lease (the database went away, say) leaves our lease
+             * in place, which the heartbeat would renew: give it back. */
+            if (strcmp(err.reason, "LEASE_LOST") != 0)
+                give_back(e, c);
+            return false;
+        }
+        if (paused) {
+            atomic_store(&e->paused, true);
+            give_back(e, c);
+            return false;
+        }
+        s->j->announced = true;
+    }
+    /* Secret answers are "***" in the stored state: a step gets the real values (kept
+     * apart by the store, under the top-level process: a parallel branch reads its
+     * parent's), and what it returns is masked again before the commit. */
+    if (!s->secrets_read && orch_json_has_mask(c->state)) {
+        orch_error_init(&err);
+        if (st->ops->process_secrets_get(st, NULL, NULL,
+                                         c->parent_id[0] ? c->parent_id : c->process_id,
+                                         &s->secrets, &err)) {
+            orch_warn("engine", "process %s: cannot read its secret answers: %s", c->process_id,
+                      err.message);
+            give_back(e, c);
+            return false;
+        }
+        s->secrets_read = true;
+    }
+    return true;
+}
+
+/* A remote step: the task goes to a step worker (with the step's commit, in its unit of
+ * work), unless the step has a fall-back and no live worker serves the type. False: the
+ * task could not be written (the unit of work is rolled back, the process given back). */
+static bool step_hand_to_worker(stretch_t *s, step_t *p)
+{
+    orch_engine_t *e = s->e;
+    orch_store_t *st = e->cfg.store;
+    orch_claim_t *c = s->c;
+    const orch_step_def_t *d = p->leaf->def;
+    orch_task_spec_t spec = {
+        .process_id = c->process_id,
+        .step_key = p->leaf->key,
+        .step_name = d->name,
+        .task_type = d->task_type,
+        .needs_secrets = d->needs_secrets,
+        .max_attempts = d->max_attempts > 0 ? d->max_attempts : 5,
+        .backoff_ms = d->backoff_ms > 0 ? d->backoff_ms : 1000,
+        .backoff_max_ms = d->backoff_max_ms > 0 ? d->backoff_max_ms : 300000,
+        .timeout_ms = d->callback_timeout_ms > 0 ? d->callback_timeout_ms : 600000,
+    };
+    bool created = false;
+    orch_error_t err;
+    orch_error_init(&err);
+    if (d->fn && !type_served(e, d->task_type)) {
+        /* No live worker serves it (as of the last heartbeat): the fall-back runs. */
+    } else if (st->ops->worker_task_create(p->tx, &spec, d->fn != NULL, &created, &err)) {
+        orch_warn("engine", "process %s: cannot write the task of step %s: %s", c->process_id,
+                  p->leaf->key, err.message);
+        st->ops->tx_rollback(p->tx);
+        give_back(e, c);
+        return false;
+    }
+    p->sctx.remote = created;
+    if (created)
+        orch_debug("engine", "process %s: step %s goes to a worker of %s", c->process_id,
+                   p->leaf->key, d->task_type);
+    return true;
+}
+
+/* Opens the step's unit of work and its context. False: the stretch ends (given back). */
+static bool step_open(stretch_t *s, step_t *p)
+{
+    orch_engine_t *e = s->e;
+    orch_store_t *st = e->cfg.store;
+    orch_claim_t *c = s->c;
+    orch_error_t err;
+    /* The unit of work runs without the step's deadline, so that the commit of a step
+     * that overran can still record its failure; the step itself gets the deadline. It
+     * begins only when the step first writes through the store. */
+    orch_error_init(&err);
+    if (st->ops->tx_begin_lazy(st, NULL, &p->tx, &err)) {
+        orch_warn("engine", "process %s: %s", c->process_id, err.message);
+        give_back(e, c);
+        return false;
+    }
+    memset(&p->sctx, 0, sizeof(p->sctx));
+    p->sctx.process_id = c->process_id;
+    p->sctx.step_key = p->leaf->key;
+    p->sctx.step_name = p->leaf->def->name;
+    p->sctx.workflow = c->workflow;
+    p->sctx.workflow_version = c->version;
+    p->sctx.ctx = (orch_ctx_t){.deadline_ms = orch_now_ms() + p->timeout,
+                               .cancelled = &e->stopping,
+                               .actor = e->replica_id};
+    p->sctx.store = st;
+    p->sctx.tx = p->tx;
+    p->sctx.catalog = e->cfg.catalog;
+    if (p->leaf->def->kind == ORCH_KIND_CALLBACK)
+        new_callback_token(p->sctx.callback_token);
+    if (p->leaf->def->kind == ORCH_KIND_CALLBACK && p->leaf->def->task_type)
+        return step_hand_to_worker(s, p);
+    return true;
+}
+
+/* Runs the step's action on the state with the secrets, and masks what it returns. */
+static void step_run(stretch_t *s, step_t *p)
+{
+    orch_claim_t *c = s->c;
+    json_t *unmasked = NULL; /* the state with the secrets, for the step only */
+    orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, p->leaf->key,
+               c->retry_count);
+    if (s->secrets)
+        unmasked = orch_json_deep_merge(c->state, s->secrets);
+    orch_runner_run(s->wf, p->leaf, &p->sctx, unmasked ? unmasked : c->state, c->retry_count,
+                    &p->o);
+    json_decref(unmasked);
+    if (s->secrets) {
+        json_t *masked;
+        orch_json_mask_like(p->o.delta, s->secrets);
+        masked = orch_state_merge(c->state, p->o.delta);
+        json_decref(p->o.state);
+        p->o.state = masked;
+    }
+    if (c->branch_key && p->o.step_status &&
+        (strcmp(p->o.step_status, "success") == 0 || strcmp(p->o.step_status, "skipped") == 0)) {
+        /* The branch's last step: the branch process completes (which may wake the
+         * join). */
+        if (!next_leaf(s->wf, c, p->leaf->key)) {
+            p->o.process_status = "completed";
+            p->o.runnable = false;
+            p->o.finished = true;
+        }
+    }
+}
+
+/* The step's own writes before its commit: the callback it waits for. False: the stretch
+ * ends (stopping, or the callback not stored; rolled back and given back). */
+static bool step_settle(stretch_t *s, step_t *p)
+{
+    orch_engine_t *e = s->e;
+    orch_store_t *st = e->cfg.store;
+    orch_claim_t *c = s->c;
+    if (e->hooks.before_commit)
+        e->hooks.before_commit(e->hooks.arg, c->process_id, p->leaf->key, &e->stopping);
+    if (atomic_load(&e->stopping)) {
+        orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id,
+                  p->leaf->key);
+        st->ops->tx_rollback(p->tx);
+        orch_outcome_cleanup(&p->o);
+        give_back(e, c);
+        return false;
+    }
+    if (p->o.step_status && strcmp(p->o.step_status, "awaiting_callback") == 0 && !p->sctx.remote) {
+        orch_error_t err;
+        orch_error_init(&err);
+        if (st->ops->callback_create(p->tx, c->process_id, p->leaf->key, p->sctx.callback_token,
+                                     p->leaf->def->callback_timeout_ms, &err)) {
+            orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
+                      c->process_id, p->leaf->key, err.message);
+            st->ops->tx_rollback(p->tx);
+            orch_outcome_cleanup(&p->o);
+            give_back(e, c);
+            return false;
+        }
+    }
+    memset(p->sctx.callback_token, 0, sizeof(p->sctx.callback_token));
+    return true;
+}
+
+/* What the commit says: whether the stretch goes on (mode) and the step to show running. */
+static void step_plan_commit(stretch_t *s, step_t *p)
+{
+    orch_engine_t *e = s->e;
+    orch_claim_t *c = s->c;
+    const orch_outcome_t *o = &p->o;
+    const orch_leaf_t *show;
+    p->mode = ORCH_COMMIT_RELEASE;
+    p->next = NULL;
+    /* Does the stretch go on? Only to a step that can run now, while not paused. */
+    if (o->runnable && o->next_run_delay_ms <= 0 && o->process_status &&
+        strcmp(o->process_status, "running") == 0 && !atomic_load(&e->paused) &&
+        !atomic_load(&e->stopping)) {
+        p->next = next_leaf(s->wf, c, step_done(o->step_status) ? p->leaf->key : NULL);
+        if (p->next && p->next->def->kind != ORCH_KIND_PARALLEL &&
+            s->nsteps + 1 < STRETCH_MAX_STEPS && orch_now_ms() - s->t_start < STRETCH_MAX_MS)
+            p->mode = ORCH_COMMIT_NEXT;
+        else if (p->next)
+            p->mode = ORCH_COMMIT_KEEP;
+    }
+    /* The step a claim would show running next (not a parallel one), for the row. */
+    if (!p->next && o->runnable && o->process_status)
+        p->next = next_leaf(s->wf, c, step_done(o->step_status) ? p->leaf->key : NULL);
+    show = p->next && p->next->def->kind != ORCH_KIND_PARALLEL ? p->next : NULL;
+    p->cm = (orch_step_commit_t){
+        .process_id = c->process_id,
+        .lease_token = c->lease_token,
+        .old_status = c->status,
+        .step_key = p->leaf->key,
+        .step_name = p->leaf->def->name,
+        .step_status = o->step_status,
+        .state = o->state,
+        .delta = o->delta,
+        .error = o->error,
+        .start_time = c->step_started,
+        .process_status = o->process_status,
+        .runnable = o->runnable,
+        .finished = o->finished,
+        .next_run_delay_ms = o->next_run_delay_ms,
+        .retry_count = o->retry_count,
+        .executed_by = e->replica_id,
+        .subscriptions = (const char(*)[37])p->sctx.linked_subscriptions,
+        .nsubscriptions = p->sctx.nlinked,
+        .mode = p->mode,
+        .next_key = show ? show->key : NULL,
+        .next_name = show ? show->def->name : NULL,
+        .next_timeout_ms = show ? (show->def->timeout_ms > 0 ? show->def->timeout_ms
+                                                             : ORCH_STEP_TIMEOUT_DEFAULT_MS)
+                                : 0,
+        .lease_ms = e->cfg.lease_ms,
+    };
+}
+
+/* Commits the step, fenced by the lease. False: not committed (the stretch ends; the
+ * process is given back unless the lease moved on). */
+static bool step_commit(stretch_t *s, step_t *p)
+{
+    orch_engine_t *e = s->e;
+    orch_store_t *st = e->cfg.store;
+    orch_claim_t *c = s->c;
+    orch_error_t err;
+    orch_err_t rc;
+    orch_error_init(&err);
+    if (st->ops->tx_used(p->tx)) {
+        /* The step wrote through the store: its commit goes in its own transaction
+         * with those writes (a lost fence rolls all of them back). */
+        rc = st->ops->process_commit_steps(st, p->tx, &p->cm, 1, &p->res, &err);
+        if (!rc && p->res.ok)
+            rc = st->ops->tx_commit(p->tx, &err);
+        else
+            st->ops->tx_rollback(p->tx);
+    } else {
+        st->ops->tx_rollback(p->tx); /* untouched: no round trip */
+        rc = group_commit(e, &p->cm, &p->res, &err);
+    }
+    p->tx = NULL;
+    if (!rc && p->res.ok)
+        return true;
+    if (!rc && p->res.lease_lost) {
+        char ml[300];
+        snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
+        orch_metrics_add("orch_step_commits_refused_total", ml, 1);
+        orch_info("engine",
+                  "process %s (%s): step %s not committed: process %s was taken over, "
+                  "aborted or timed out while its step ran; the stretch ends",
+                  c->process_id, c->workflow, p->leaf->key, c->process_id);
+    } else {
+        /* The database went away, or an SQL error in this step's part: the lease is
+         * still ours. Whether or not a failed COMMIT landed, the release (same
+         * token) is safe: it only clears a lease still held by that token. */
+        orch_warn("engine", "process %s: commit of step %s failed: %s", c->process_id, p->leaf->key,
+                  rc ? err.message : p->res.reason);
+        give_back(e, c);
+    }
+    orch_outcome_cleanup(&p->o);
+    return false;
+}
+
+/* After the commit: what was written becomes the truth in memory. True: the stretch runs
+ * its next step; false: it ends (or the job went to the back of the local list: s->j is
+ * then NULL). */
+static bool step_advance(stretch_t *s, step_t *p)
+{
+    orch_engine_t *e = s->e;
+    orch_claim_t *c = s->c;
+    const orch_outcome_t *o = &p->o;
+    bool go_on = false;
+    char ml[300];
+    snprintf(ml, sizeof(ml), "workflow=\"%s\",status=\"%s\"", c->workflow, o->step_status);
+    orch_metrics_add("orch_steps_total", ml, 1);
+    snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
+    orch_metrics_observe("orch_step_duration_seconds", ml,
+                         (double)(orch_now_ms() - p->t0) / 1000.0);
+    orch_info("engine", "process %s (%s): step %s %s -> %s", c->process_id, c->workflow,
+              p->leaf->key, o->step_status, o->process_status);
+    if (step_done(o->step_status)) {
+        c->done = orch_realloc(c->done, (c->ndone + 1) * sizeof(char *));
+        c->done[c->ndone++] = orch_strdup(p->leaf->key);
+    }
+    json_decref(c->state);
+    c->state = json_incref(o->state);
+    c->retry_count = o->retry_count;
+    snprintf(c->status, sizeof(c->status), "%s", o->process_status);
+    s->j->announced = p->mode == ORCH_COMMIT_NEXT && !p->res.paused;
+    snprintf(c->step_started, sizeof(c->step_started), "%s",
+             s->j->announced ? p->res.step_started : "");
+    if (o->runnable && o->next_run_delay_ms > 0) {
+        int64_t due = orch_now_ms() + o->next_run_delay_ms + 5;
+        pthread_mutex_lock(&e->mu);
+        if (!e->next_due_ms || due < e->next_due_ms)
+            e->next_due_ms = due;
+        pthread_mutex_unlock(&e->mu);
+    }
+    s->nsteps++;
+    if (p->res.paused) {
+        /* Paused elsewhere: the commit gave the process back. */
+        atomic_store(&e->paused, true);
+        orch_info("engine", "process %s: the engine is paused; the stretch ends", c->process_id);
+    } else if (p->mode == ORCH_COMMIT_NEXT) {
+        go_on = true;
+    } else if (p->mode == ORCH_COMMIT_KEEP) {
+        if (p->next && p->next->def->kind == ORCH_KIND_PARALLEL) {
+            go_on = true;
+        } else {
+            /* Yield: to the back of the local list, lease kept. */
+            orch_metrics_add("orch_stretch_yields_total", "", 1);
+            set_holding(e, s->wi, NULL);
+            ready_push(e, s->j);
+            s->j = NULL;
+        }
+    }
+    orch_outcome_cleanup(&p->o);
+    return go_on;
+}
+
+/* One step, from its choice to its commit. True: the stretch goes on. */
+static bool stretch_step(stretch_t *s)
+{
+    step_t p;
+    p.o = (orch_outcome_t){0};
+    p.t0 = orch_now_ms();
+    p.tx = NULL;
+    if (!step_pick(s, &p) || !step_announce(s, &p) || !step_open(s, &p))
+        return false;
+    step_run(s, &p);
+    if (!step_settle(s, &p))
+        return false;
+    step_plan_commit(s, &p);
+    return step_commit(s, &p) && step_advance(s, &p);
+}
+
 /* Runs a held process step after step under its lease (see the file comment). Takes j. */
 static void run_stretch(orch_engine_t *e, int wi, job_t *j)
 {
-    orch_store_t *st = e->cfg.store;
-    orch_claim_t *c = &j->c;
-    const orch_workflow_t *wf = orch_registry_find(e->cfg.registry, c->workflow, c->version);
-    json_t *secrets = NULL; /* the process's secret overlay, read once per stretch */
-    bool secrets_read = false;
-    int64_t t_start = orch_now_ms();
-    int nsteps = 0;
+    stretch_t s = {
+        .e = e,
+        .wi = wi,
+        .j = j,
+        .c = &j->c,
+        .wf = orch_registry_find(e->cfg.registry, j->c.workflow, j->c.version),
+        .t_start = orch_now_ms(),
+    };
 
-    set_holding(e, wi, c->process_id);
+    set_holding(e, wi, j->c.process_id);
     atomic_fetch_add(&e->active, 1);
-    if (!wf) {
+    if (!s.wf) {
         orch_warn("engine", "process %s: version %d of %s is not registered here; giving it back",
-                  c->process_id, c->version, c->workflow);
-        give_back(e, c);
-        goto out;
+                  j->c.process_id, j->c.version, j->c.workflow);
+        give_back(e, &j->c);
+    } else {
+        while (stretch_step(&s))
+            ;
     }
-    for (;;) {
-        const orch_leaf_t *leaf, *next = NULL, *show;
-        orch_tx_t *tx = NULL;
-        orch_outcome_t o = {0};
-        orch_step_ctx_t sctx;
-        orch_step_commit_t cm;
-        orch_commit_result_t res;
-        orch_error_t err;
-        json_t *unmasked = NULL; /* the state with the secrets, for the step only */
-        orch_commit_mode_t mode = ORCH_COMMIT_RELEASE;
-        int timeout;
-        int64_t t0 = orch_now_ms();
-        orch_err_t rc;
-        bool go_on = false;
-
-        if (atomic_load(&e->stopping) || atomic_load(&e->paused)) {
-            give_back(e, c);
-            break;
-        }
-        leaf = next_leaf(wf, c, NULL);
-        if (leaf && leaf->def->kind == ORCH_KIND_PARALLEL) {
-            orch_process_t p;
-            memset(&p, 0, sizeof(p));
-            p.initial_state = c->state; /* borrowed: orch_process_current_state reads it */
-            p.retry_count = c->retry_count;
-            orch_parallel_run(st, e->replica_id, c, wf, leaf, &p);
-            break;
-        }
-        if (!leaf) {
-            orch_warn("engine", "process %s has no step left but is runnable; giving it back",
-                      c->process_id);
-            give_back(e, c);
-            break;
-        }
-        timeout = leaf->def->timeout_ms > 0 ? leaf->def->timeout_ms : ORCH_STEP_TIMEOUT_DEFAULT_MS;
-        if (!j->announced) {
-            /* The first step of a stretch from a claim: shown running in a round trip of its
-             * own (later steps are shown by the previous step's commit). */
-            bool paused = false;
-            orch_error_init(&err);
-            if (st->ops->process_step_begin(st, NULL, c, leaf->key, leaf->def->name, timeout,
-                                            &paused, &err)) {
-                orch_info("engine", "process %s: %s", c->process_id, err.message);
-                /* Anything but a lost lease (the database went away, say) leaves our lease
-                 * in place, which the heartbeat would renew: give it back. */
-                if (strcmp(err.reason, "LEASE_LOST") != 0)
-                    give_back(e, c);
-                break;
-            }
-            if (paused) {
-                atomic_store(&e->paused, true);
-                give_back(e, c);
-                break;
-            }
-            j->announced = true;
-        }
-        /* Secret answers are "***" in the stored state: a step gets the real values (kept
-         * apart by the store, under the top-level process: a parallel branch reads its
-         * parent's), and what it returns is masked again before the commit. */
-        if (!secrets_read && orch_json_has_mask(c->state)) {
-            orch_error_init(&err);
-            if (st->ops->process_secrets_get(st, NULL, NULL,
-                                             c->parent_id[0] ? c->parent_id : c->process_id,
-                                             &secrets, &err)) {
-                orch_warn("engine", "process %s: cannot read its secret answers: %s", c->process_id,
-                          err.message);
-                give_back(e, c);
-                break;
-            }
-            secrets_read = true;
-        }
-        /* The unit of work runs without the step's deadline, so that the commit of a step
-         * that overran can still record its failure; the step itself gets the deadline. It
-         * begins only when the step first writes through the store. */
-        orch_error_init(&err);
-        if (st->ops->tx_begin_lazy(st, NULL, &tx, &err)) {
-            orch_warn("engine", "process %s: %s", c->process_id, err.message);
-            give_back(e, c);
-            break;
-        }
-        memset(&sctx, 0, sizeof(sctx));
-        sctx.process_id = c->process_id;
-        sctx.step_key = leaf->key;
-        sctx.step_name = leaf->def->name;
-        sctx.workflow = c->workflow;
-        sctx.workflow_version = c->version;
-        sctx.ctx = (orch_ctx_t){.deadline_ms = orch_now_ms() + timeout,
-                                .cancelled = &e->stopping,
-                                .actor = e->replica_id};
-        sctx.store = st;
-        sctx.tx = tx;
-        sctx.catalog = e->cfg.catalog;
-        if (leaf->def->kind == ORCH_KIND_CALLBACK)
-            new_callback_token(sctx.callback_token);
-        if (leaf->def->kind == ORCH_KIND_CALLBACK && leaf->def->task_type) {
-            /* A remote step: the task goes to a step worker (with the step's commit, in its
-             * unit of work), unless the step has a fall-back and no live worker serves the
-             * type. */
-            const orch_step_def_t *d = leaf->def;
-            orch_task_spec_t spec = {
-                .process_id = c->process_id,
-                .step_key = leaf->key,
-                .step_name = d->name,
-                .task_type = d->task_type,
-                .needs_secrets = d->needs_secrets,
-                .max_attempts = d->max_attempts > 0 ? d->max_attempts : 5,
-                .backoff_ms = d->backoff_ms > 0 ? d->backoff_ms : 1000,
-                .backoff_max_ms = d->backoff_max_ms > 0 ? d->backoff_max_ms : 300000,
-                .timeout_ms = d->callback_timeout_ms > 0 ? d->callback_timeout_ms : 600000,
-            };
-            bool created = false;
-            orch_error_init(&err);
-            if (d->fn && !type_served(e, d->task_type)) {
-                /* No live worker serves it (as of the last heartbeat): the fall-back runs. */
-            } else if (st->ops->worker_task_create(tx, &spec, d->fn != NULL, &created, &err)) {
-                orch_warn("engine", "process %s: cannot write the task of step %s: %s",
-                          c->process_id, leaf->key, err.message);
-                st->ops->tx_rollback(tx);
-                give_back(e, c);
-                break;
-            }
-            sctx.remote = created;
-            if (created)
-                orch_debug("engine", "process %s: step %s goes to a worker of %s", c->process_id,
-                           leaf->key, d->task_type);
-        }
-        orch_debug("engine", "process %s: running step %s (attempt %d)", c->process_id, leaf->key,
-                   c->retry_count);
-        if (secrets)
-            unmasked = orch_json_deep_merge(c->state, secrets);
-        orch_runner_run(wf, leaf, &sctx, unmasked ? unmasked : c->state, c->retry_count, &o);
-        json_decref(unmasked);
-        if (secrets) {
-            json_t *masked;
-            orch_json_mask_like(o.delta, secrets);
-            masked = orch_state_merge(c->state, o.delta);
-            json_decref(o.state);
-            o.state = masked;
-        }
-        if (c->branch_key && o.step_status &&
-            (strcmp(o.step_status, "success") == 0 || strcmp(o.step_status, "skipped") == 0)) {
-            /* The branch's last step: the branch process completes (which may wake the
-             * join). */
-            if (!next_leaf(wf, c, leaf->key)) {
-                o.process_status = "completed";
-                o.runnable = false;
-                o.finished = true;
-            }
-        }
-        if (e->hooks.hold_step &&
-            (strcmp(e->hooks.hold_step, "*") == 0 || strcmp(e->hooks.hold_step, leaf->key) == 0))
-            hold(e, c->process_id, leaf->key);
-        if (atomic_load(&e->stopping)) {
-            orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id,
-                      leaf->key);
-            st->ops->tx_rollback(tx);
-            orch_outcome_cleanup(&o);
-            give_back(e, c);
-            break;
-        }
-        if (o.step_status && strcmp(o.step_status, "awaiting_callback") == 0 && !sctx.remote) {
-            orch_error_init(&err);
-            if (st->ops->callback_create(tx, c->process_id, leaf->key, sctx.callback_token,
-                                         leaf->def->callback_timeout_ms, &err)) {
-                orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
-                          c->process_id, leaf->key, err.message);
-                st->ops->tx_rollback(tx);
-                orch_outcome_cleanup(&o);
-                give_back(e, c);
-                break;
-            }
-        }
-        memset(sctx.callback_token, 0, sizeof(sctx.callback_token));
-        /* Does the stretch go on? Only to a step that can run now, while not paused. */
-        if (o.runnable && o.next_run_delay_ms <= 0 && o.process_status &&
-            strcmp(o.process_status, "running") == 0 && !atomic_load(&e->paused) &&
-            !atomic_load(&e->stopping)) {
-            next = next_leaf(wf, c, step_done(o.step_status) ? leaf->key : NULL);
-            if (next && next->def->kind != ORCH_KIND_PARALLEL && nsteps + 1 < STRETCH_MAX_STEPS &&
-                orch_now_ms() - t_start < STRETCH_MAX_MS)
-                mode = ORCH_COMMIT_NEXT;
-            else if (next)
-                mode = ORCH_COMMIT_KEEP;
-        }
-        /* The step a claim would show running next (not a parallel one), for the row. */
-        if (!next && o.runnable && o.process_status)
-            next = next_leaf(wf, c, step_done(o.step_status) ? leaf->key : NULL);
-        show = next && next->def->kind != ORCH_KIND_PARALLEL ? next : NULL;
-        memset(&cm, 0, sizeof(cm));
-        cm = (orch_step_commit_t){
-            .process_id = c->process_id,
-            .lease_token = c->lease_token,
-            .old_status = c->status,
-            .step_key = leaf->key,
-            .step_name = leaf->def->name,
-            .step_status = o.step_status,
-            .state = o.state,
-            .delta = o.delta,
-            .error = o.error,
-            .start_time = c->step_started,
-            .process_status = o.process_status,
-            .runnable = o.runnable,
-            .finished = o.finished,
-            .next_run_delay_ms = o.next_run_delay_ms,
-            .retry_count = o.retry_count,
-            .executed_by = e->replica_id,
-            .subscriptions = (const char(*)[37])sctx.linked_subscriptions,
-            .nsubscriptions = sctx.nlinked,
-            .mode = mode,
-            .next_key = show ? show->key : NULL,
-            .next_name = show ? show->def->name : NULL,
-            .next_timeout_ms = show ? (show->def->timeout_ms > 0 ? show->def->timeout_ms
-                                                                 : ORCH_STEP_TIMEOUT_DEFAULT_MS)
-                                    : 0,
-            .lease_ms = e->cfg.lease_ms,
-        };
-        orch_error_init(&err);
-        if (st->ops->tx_used(tx)) {
-            /* The step wrote through the store: its commit goes in its own transaction
-             * with those writes (a lost fence rolls all of them back). */
-            rc = st->ops->process_commit_steps(st, tx, &cm, 1, &res, &err);
-            if (!rc && res.ok)
-                rc = st->ops->tx_commit(tx, &err);
-            else
-                st->ops->tx_rollback(tx);
-        } else {
-            st->ops->tx_rollback(tx); /* untouched: no round trip */
-            rc = group_commit(e, &cm, &res, &err);
-        }
-        tx = NULL;
-        if (rc || !res.ok) {
-            char ml[300];
-            if (!rc && res.lease_lost) {
-                snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
-                orch_metrics_add("orch_step_commits_refused_total", ml, 1);
-                orch_info("engine",
-                          "process %s (%s): step %s not committed: process %s was taken over, "
-                          "aborted or timed out while its step ran; the stretch ends",
-                          c->process_id, c->workflow, leaf->key, c->process_id);
-            } else {
-                /* The database went away, or an SQL error in this step's part: the lease is
-                 * still ours. Whether or not a failed COMMIT landed, the release (same
-                 * token) is safe: it only clears a lease still held by that token. */
-                orch_warn("engine", "process %s: commit of step %s failed: %s", c->process_id,
-                          leaf->key, rc ? err.message : res.reason);
-                give_back(e, c);
-            }
-            orch_outcome_cleanup(&o);
-            break;
-        }
-        {
-            char ml[300];
-            snprintf(ml, sizeof(ml), "workflow=\"%s\",status=\"%s\"", c->workflow, o.step_status);
-            orch_metrics_add("orch_steps_total", ml, 1);
-            snprintf(ml, sizeof(ml), "workflow=\"%s\"", c->workflow);
-            orch_metrics_observe("orch_step_duration_seconds", ml,
-                                 (double)(orch_now_ms() - t0) / 1000.0);
-        }
-        orch_info("engine", "process %s (%s): step %s %s -> %s", c->process_id, c->workflow,
-                  leaf->key, o.step_status, o.process_status);
-        /* What was written is now the truth in memory. */
-        if (step_done(o.step_status)) {
-            c->done = orch_realloc(c->done, (c->ndone + 1) * sizeof(char *));
-            c->done[c->ndone++] = orch_strdup(leaf->key);
-        }
-        json_decref(c->state);
-        c->state = json_incref(o.state);
-        c->retry_count = o.retry_count;
-        snprintf(c->status, sizeof(c->status), "%s", o.process_status);
-        j->announced = mode == ORCH_COMMIT_NEXT && !res.paused;
-        snprintf(c->step_started, sizeof(c->step_started), "%s",
-                 j->announced ? res.step_started : "");
-        if (o.runnable && o.next_run_delay_ms > 0) {
-            int64_t due = orch_now_ms() + o.next_run_delay_ms + 5;
-            pthread_mutex_lock(&e->mu);
-            if (!e->next_due_ms || due < e->next_due_ms)
-                e->next_due_ms = due;
-            pthread_mutex_unlock(&e->mu);
-        }
-        nsteps++;
-        if (res.paused) {
-            /* Paused elsewhere: the commit gave the process back. */
-            atomic_store(&e->paused, true);
-            orch_info("engine", "process %s: the engine is paused; the stretch ends",
-                      c->process_id);
-        } else if (mode == ORCH_COMMIT_NEXT) {
-            go_on = true;
-        } else if (mode == ORCH_COMMIT_KEEP) {
-            if (next && next->def->kind == ORCH_KIND_PARALLEL) {
-                go_on = true;
-            } else {
-                /* Yield: to the back of the local list, lease kept. */
-                orch_metrics_add("orch_stretch_yields_total", "", 1);
-                set_holding(e, wi, NULL);
-                ready_push(e, j);
-                j = NULL;
-            }
-        }
-        orch_outcome_cleanup(&o);
-        if (!go_on)
-            break;
-    }
-out:
     atomic_fetch_sub(&e->active, 1);
     set_holding(e, wi, NULL);
-    json_decref(secrets);
-    job_free(j);
+    json_decref(s.secrets);
+    job_free(s.j);
 }
 
 static job_t *job_from_claim(orch_claim_t *c)
@@ -1050,7 +1114,10 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
         e->cfg.lease_ms = 100;
     if (e->cfg.poll_ms < 10)
         e->cfg.poll_ms = 10;
-    hooks_read(&e->hooks);
+    if (cfg->hooks)
+        e->hooks = *cfg->hooks;
+    e->cfg.hooks = NULL; /* the copy above is the one read */
+    atomic_store(&e->group_min_pending, e->hooks.group_min > 1);
     e->ready_tail = &e->ready;
     e->gc_tail = &e->gc_queue;
     pthread_mutex_init(&e->mu, NULL);

@@ -11,6 +11,27 @@
 
 typedef struct orch_engine orch_engine_t;
 
+/* Hooks a program embedding the engine may set, to slow it down or bend it where a test
+ * needs a race made visible. orchestratord sets none; the test binary orchestratord-test
+ * (tests/testbin/) sets them from its environment. Every field is optional (NULL or 0:
+ * nothing happens); together they cost the hot path one pointer test per step and per
+ * group commit. */
+typedef struct orch_engine_hooks {
+    void *arg; /* passed to the calls below */
+    /* After a step ran, before its commit (its unit of work still open): may sleep, and
+     * returns early once *stopping is set. */
+    void (*before_commit)(void *arg, const char *process_id, const char *step_key,
+                          const atomic_int *stopping);
+    /* Before the round trip of a group commit of n >= 2 steps: may sleep, or change the
+     * parts (a wrong lease token, say). */
+    void (*before_group_flush)(void *arg, orch_step_commit_t *parts, size_t n);
+    /* The first group commit waits (up to 5 s) until this many steps are queued (<= 1: no
+     * wait). */
+    int group_min;
+    /* The heartbeat leaves callbacks past their deadline alone. */
+    bool no_callback_sweep;
+} orch_engine_hooks_t;
+
 typedef struct orch_engine_config {
     orch_store_t *store;                    /* borrowed; outlives the engine */
     const orch_catalog_t *catalog;          /* borrowed */
@@ -19,6 +40,7 @@ typedef struct orch_engine_config {
     int lease_ms;                           /* lease length (renewed every lease_ms / 3) */
     int poll_ms;                            /* idle workers look anyway this often */
     const char *hostname, *build, *address; /* for the replicas row; copied */
+    const orch_engine_hooks_t *hooks;       /* NULL: none; copied */
 } orch_engine_config_t;
 
 /* Registers the replica and its workflow versions (FAILED_PRECONDITION

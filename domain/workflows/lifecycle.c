@@ -12,7 +12,9 @@
  * it the token. The simulated system is a directory: with ORCH_SIM_CALLBACK_DIR set, the
  * token is written to <dir>/<process_id>.<step_key> (mode 0600) for whoever plays the system
  * (the integration tests) to DeliverCallback; without it the system answers at once (the
- * step is skipped, nothing waits). */
+ * step is skipped, nothing waits). ORCH_SIM_CALLBACK_DIR is an example integration, like the
+ * example catalogue itself, not a test hook: it stays in the production binary, while the
+ * ORCH_TEST_* hooks live in the test binary alone (tests/testbin/). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

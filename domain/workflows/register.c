@@ -1,8 +1,6 @@
-/* Registration of the workflows this build ships (see workflows.h). The versions of
- * test_versioned come from ORCH_TEST_WORKFLOW_VERSIONS ("1,2" by default) so a test can
- * start a replica that lacks one. */
+/* Registration of the workflows this build ships (see workflows.h), and of those the
+ * embedding program adds (orchestratord-test adds the test workflows, tests/testbin/). */
 #include <stdlib.h>
-#include <string.h>
 
 #include "base/alloc.h"
 #include "domain/engine/engine.h"
@@ -16,12 +14,10 @@ static void append(orch_wf_entry_t **out, size_t *n, const orch_wf_entry_t *e)
     (*out)[(*n)++] = *e;
 }
 
-size_t orch_workflows_list(orch_wf_entry_t **out)
+size_t orch_workflows_list(const orch_wf_entry_t *extra, orch_wf_entry_t **out)
 {
     const orch_wf_entry_t *const shipped[] = {orch_wf_node_all, orch_wf_tasks_all,
                                               orch_wf_lifecycle_all};
-    const char *versions = getenv("ORCH_TEST_WORKFLOW_VERSIONS");
-    const char *broken = getenv("ORCH_TEST_BROKEN_FIXTURE");
     size_t n = 0;
 
     *out = NULL;
@@ -32,25 +28,16 @@ size_t orch_workflows_list(orch_wf_entry_t **out)
     for (const orch_product_module_t *const *m = orch_product_modules; *m; m++)
         for (const orch_workflow_def_t *const *w = (*m)->workflows; w && *w; w++)
             append(out, &n, &(orch_wf_entry_t){*w, (*m)->name, "domain/products"});
-    if (getenv("ORCH_TEST_WORKFLOWS")) {
-        if (!versions)
-            versions = "1,2";
-        for (const orch_wf_entry_t *e = orch_wf_testing_all; e->def; e++) {
-            if (strcmp(e->def->name, "test_versioned") == 0 &&
-                !strchr(versions, '0' + e->def->version))
-                continue;
-            append(out, &n, e);
-        }
-    }
-    if (broken && *broken && orch_broken_fixture_workflow(broken))
-        append(out, &n, orch_broken_fixture_workflow(broken));
+    for (const orch_wf_entry_t *e = extra; e && e->def; e++)
+        append(out, &n, e);
     return n;
 }
 
-orch_err_t orch_workflows_register_all(orch_registry_t *r, orch_error_t *err)
+orch_err_t orch_workflows_register_all(orch_registry_t *r, const orch_wf_entry_t *extra,
+                                       orch_error_t *err)
 {
     orch_wf_entry_t *all = NULL;
-    size_t n = orch_workflows_list(&all);
+    size_t n = orch_workflows_list(extra, &all);
     orch_err_t rc = ORCH_OK;
     for (size_t i = 0; !rc && i < n; i++)
         rc = orch_registry_add_entry(r, all[i], err);

@@ -125,6 +125,7 @@ struct worker {
     srv_server_t *srv;
     grpc_completion_queue *cq;
     pthread_t thread;
+    bool running; /* thread started (and to be joined) */
     int index;
 };
 
@@ -1084,6 +1085,7 @@ orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
 {
     grpc_server_credentials *creds =
         srv->cfg.credentials ? srv->cfg.credentials : grpc_insecure_server_credentials_create();
+    bool failed = false;
 
     srv->port = grpc_server_add_http2_port(srv->server, srv->listen, creds);
     if (!srv->cfg.credentials)
@@ -1122,7 +1124,16 @@ orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
                 free(g);
             }
         }
-        pthread_create(&w->thread, NULL, worker_main, w);
+        w->running = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+        if (!w->running)
+            failed = true;
+    }
+    if (failed) {
+        /* The slots are posted and the port is open: shut down as after a drain (the
+         * queues of the threads that did not start are served on this one meanwhile). */
+        srv_server_shutdown(srv, 0);
+        return orch_error_set(err, ORCH_INTERNAL, "THREAD_FAILED",
+                              "cannot start the server threads for %s", srv->listen);
     }
     return ORCH_OK;
 }
@@ -1178,8 +1189,13 @@ void srv_server_shutdown(srv_server_t *srv, int grace_ms)
     grpc_completion_queue_destroy(pluck);
     for (int i = 0; i < srv->cfg.threads; i++)
         grpc_completion_queue_shutdown(srv->workers[i].cq);
-    for (int i = 0; i < srv->cfg.threads; i++)
-        pthread_join(srv->workers[i].thread, NULL);
+    for (int i = 0; i < srv->cfg.threads; i++) {
+        if (srv->workers[i].running)
+            pthread_join(srv->workers[i].thread, NULL);
+        else
+            worker_main(&srv->workers[i]); /* no thread of its own: drained here */
+        srv->workers[i].running = false;
+    }
     srv->started = false;
 }
 

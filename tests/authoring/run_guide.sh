@@ -91,7 +91,7 @@ for f in domain/products/loadbalancer/catalog.c domain/products/loadbalancer/wor
 done
 ls db/migrations/*_loadbalancer.sql > /dev/null || die "no migration for the sample's table"
 cmake -S . -B build > /dev/null
-cmake --build build -j2 --target orchestratord test_loadbalancer_it > build-lb.log 2>&1 ||
+cmake --build build -j2 --target orchestratord orchestratord-test test_loadbalancer_it > build-lb.log 2>&1 ||
     { tail -n 40 build-lb.log; die "the generated loadbalancer module does not compile"; }
 ctest --test-dir build -R '^test_loadbalancer_it$' --output-on-failure > lb1.log 2>&1 ||
     { cat lb1.log; die "the generated loadbalancer test fails"; }
@@ -108,7 +108,7 @@ tail -n 1 domain/products/loadbalancer/workflows.c | grep -q 'hand-written' || d
 sed -i '/^static orch_step_result_t create_allocate_vip/,/^}/ s/return orch_step_todo(ctx, state);/(void)state; return orch_step_allocate(ctx, "lb_vip", "vip_id");/' \
     domain/products/loadbalancer/workflows.c
 grep -q '"lb_vip"' domain/products/loadbalancer/workflows.c || die "could not write the step"
-cmake --build build -j2 --target orchestratord > build-lb2.log 2>&1 || { tail -n 40 build-lb2.log; die "build"; }
+cmake --build build -j2 --target orchestratord orchestratord-test > build-lb2.log 2>&1 || { tail -n 40 build-lb2.log; die "build"; }
 if ctest --test-dir build -R '^test_loadbalancer_it$' --output-on-failure > lb2.log 2>&1; then
     cat lb2.log
     die "the generated test still passes although allocate_vip is written: it asserts nothing"

@@ -71,6 +71,11 @@ const char *harness_server_bin(void)
     return ORCH_SERVER_BIN;
 }
 
+const char *harness_production_server_bin(void)
+{
+    return ORCH_PRODUCTION_SERVER_BIN;
+}
+
 const char *harness_orchctl_bin(void)
 {
     return ORCH_ORCHCTL_BIN;

@@ -54,8 +54,11 @@ int harness_http_get(int port, const char *path, char *out, size_t cap);
 /* A TCP port that is free on 127.0.0.1 right now. */
 int harness_free_port(void);
 
-/* Path of the built binaries (compile-time definitions). */
+/* Path of the built binaries (compile-time definitions). The server the tests run is the
+ * test binary orchestratord-test (the daemon with the test workflows and the ORCH_TEST_*
+ * hooks, tests/testbin/); the production orchestratord is named for the checks on it. */
 const char *harness_server_bin(void);
+const char *harness_production_server_bin(void);
 const char *harness_orchctl_bin(void);
 
 #endif

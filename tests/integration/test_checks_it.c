@@ -1,7 +1,8 @@
-/* The start-up checks in the real server: each broken fixture (domain/workflows/broken.c,
- * chosen with ORCH_TEST_BROKEN_FIXTURE) makes orchestratord exit non-zero with one log line
- * naming the C symbol, before it touches the database; the shipped definitions pass; and
- * catalogue drift against the database names the block's symbol. */
+/* The start-up checks in the real server: each broken fixture (tests/testbin/broken.c,
+ * chosen with ORCH_TEST_BROKEN_FIXTURE) makes the test binary orchestratord-test exit
+ * non-zero with one log line naming the C symbol, before it touches the database; the
+ * shipped definitions pass; catalogue drift against the database names the block's symbol;
+ * and the production orchestratord carries none of the test code (issue 18). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,15 +45,21 @@ static long db_count(const char *dbname, const char *q)
     return n;
 }
 
-/* Runs orchestratord until it exits by itself; its log in out. */
-static int run_server(const char *dbname, const char *mode)
+/* Runs the server binary bin until it exits by itself; its log in out. */
+static int run_binary(const char *bin, const char *dbname, const char *mode)
 {
     char ci[512], addr[64];
     harness_conninfo(dbname, ci);
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", harness_free_port());
-    return harness_run((const char *const[]){harness_server_bin(), "--listen", addr,
-                                             "--database-url", ci, "--auth=off", mode, NULL},
+    return harness_run((const char *const[]){bin, "--listen", addr, "--database-url", ci,
+                                             "--auth=off", mode, NULL},
                        out, sizeof(out));
+}
+
+/* Runs the test binary (orchestratord-test) until it exits by itself; its log in out. */
+static int run_server(const char *dbname, const char *mode)
+{
+    return run_binary(harness_server_bin(), dbname, mode);
 }
 
 static void shipped_definitions_pass(void **state)
@@ -70,7 +77,7 @@ static void shipped_definitions_pass(void **state)
     setenv("ORCH_TEST_BROKEN_FIXTURE", "unoffered", 1);
     assert_int_equal(run_server(db, "--migrate=only"), 0);
     assert_non_null(strstr(out, "warn  check: orch_wf_broken_unoffered "
-                                "(domain/workflows/broken.c): workflow broken_unoffered (MODIFY) "
+                                "(tests/testbin/broken.c): workflow broken_unoffered (MODIFY) "
                                 "is registered but no product lists it"));
     assert_non_null(strstr(out, "start-up checks: "));
     assert_non_null(strstr(out, "1 warning\n"));
@@ -111,7 +118,7 @@ static void each_broken_fixture_refuses_to_start(void **state)
         print_message("%s:\n%s", cases[i].fixture,
                       strstr(out, "check:") ? strstr(out, "check:") : out);
         /* One line naming the symbol and its file, with the check's id. */
-        snprintf(line, sizeof(line), "check: %s (domain/workflows/broken.c): ", cases[i].symbol);
+        snprintf(line, sizeof(line), "check: %s (tests/testbin/broken.c): ", cases[i].symbol);
         assert_non_null(strstr(out, line));
         snprintf(line, sizeof(line), "[%s]", cases[i].check);
         assert_non_null(strstr(out, line));
@@ -157,12 +164,50 @@ static void catalogue_drift_names_the_block(void **state)
     harness_db_drop(db);
 }
 
+/* The production binary carries no test code (issue 18): none of the ORCH_TEST_ variables,
+ * test workflows or benchmark tasks is in it (as `strings` would find them), and it ignores
+ * a broken fixture that the test binary would register. */
+static void production_binary_has_no_test_code(void **state)
+{
+    static const char *const needles[] = {"ORCH_TEST_", "bench_noop_10", "test_versioned",
+                                          "orch_wf_broken_", NULL};
+    FILE *f = fopen(harness_production_server_bin(), "rb");
+    char *bin;
+    long size;
+    char db[64];
+    (void)state;
+
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    size = ftell(f);
+    assert_true(size > 0);
+    rewind(f);
+    bin = malloc((size_t)size);
+    assert_non_null(bin);
+    assert_int_equal(fread(bin, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    for (const char *const *n = needles; *n; n++)
+        if (memmem(bin, (size_t)size, *n, strlen(*n)))
+            fail_msg("%s carries test code: \"%s\" is in it", harness_production_server_bin(), *n);
+    free(bin);
+
+    harness_db_create(db);
+    setenv("ORCH_TEST_BROKEN_FIXTURE", "unoffered", 1);
+    assert_int_equal(run_binary(harness_production_server_bin(), db, "--migrate=only"), 0);
+    unsetenv("ORCH_TEST_BROKEN_FIXTURE");
+    assert_non_null(strstr(out, "start-up checks: "));
+    assert_null(strstr(out, "orch_wf_broken_unoffered"));
+    assert_null(strstr(out, "test hook"));
+    harness_db_drop(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shipped_definitions_pass),
         cmocka_unit_test(each_broken_fixture_refuses_to_start),
         cmocka_unit_test(catalogue_drift_names_the_block),
+        cmocka_unit_test(production_binary_has_no_test_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -654,7 +654,7 @@ static void core_link_life(void **state)
     wait_done(id);
 }
 
-/* The fingerprint test_secret's steps compute (domain/workflows/testing.c). */
+/* The fingerprint test_secret's steps compute (tests/testbin/testing.c). */
 static long long fingerprint(const char *s)
 {
     unsigned long long h = 7;

@@ -17,6 +17,17 @@
 #include "domain/engine/lint.h"
 #include "domain/forms/forms.h"
 #include "domain/workflows/workflows.h"
+#include "tests/testbin/testbin.h"
+
+/* orch_workflows_list with what orchestratord-test adds for the environment as it is now
+ * (ORCH_TEST_WORKFLOWS, ORCH_TEST_BROKEN_FIXTURE: tests/testbin/testbin.h). */
+static size_t testbin_workflows_list(orch_wf_entry_t **out)
+{
+    orch_wf_entry_t *extra = orch_testbin_workflows_new();
+    size_t n = orch_workflows_list(extra, out);
+    free(extra);
+    return n;
+}
 
 /* ---- fixtures: a small catalogue and its workflows ------------------------------------------ */
 
@@ -174,7 +185,7 @@ static void shipped_definitions_pass(void **st)
     assert_int_equal(orch_catalog_validate(cat, &err), ORCH_OK);
     unsetenv("ORCH_TEST_BROKEN_FIXTURE");
     setenv("ORCH_TEST_WORKFLOWS", "1", 1);
-    n = orch_workflows_list(&wfs);
+    n = testbin_workflows_list(&wfs);
     unsetenv("ORCH_TEST_WORKFLOWS");
     assert_true(n >= 23);
     orch_lint(wfs, n, cat, &rep);
@@ -185,7 +196,12 @@ static void shipped_definitions_pass(void **st)
     for (size_t i = 0; i < n; i++) {
         assert_non_null(wfs[i].symbol);
         assert_true(strncmp(wfs[i].symbol, "orch_wf_", 8) == 0);
-        assert_non_null(strstr(orch_lint_source_path(wfs[i].file), "domain/workflows/"));
+        bool testing = false;
+        for (const orch_wf_entry_t *t = orch_wf_testing_all; t->def; t++)
+            testing = testing || t->def == wfs[i].def;
+        /* The shipped ones in domain/workflows/, the test binary's in tests/testbin/. */
+        assert_non_null(strstr(orch_lint_source_path(wfs[i].file),
+                               testing ? "tests/testbin/" : "domain/workflows/"));
     }
     /* The products know theirs. */
     assert_string_equal(orch_catalog_find_product(cat, "node Cisco")->symbol, "products[0]");
@@ -196,7 +212,8 @@ static void shipped_definitions_pass(void **st)
     orch_catalog_free(cat);
 }
 
-/* Each broken fixture of the server (broken.c) is one error naming its symbol. */
+/* Each broken fixture of the test binary (tests/testbin/broken.c) is one error naming its
+ * symbol. */
 static void server_fixtures_provoke_their_check(void **st)
 {
     static const char *const names[] = {"dup_key",
@@ -226,14 +243,14 @@ static void server_fixtures_provoke_their_check(void **st)
         orch_error_init(&err);
         assert_int_equal(orch_catalog_validate(cat, &err), ORCH_OK);
         setenv("ORCH_TEST_BROKEN_FIXTURE", *name, 1);
-        n = orch_workflows_list(&wfs);
+        n = testbin_workflows_list(&wfs);
         unsetenv("ORCH_TEST_BROKEN_FIXTURE");
         orch_lint(wfs, n, cat, &rep);
         print_message("%s:\n", *name);
         print_report(&rep);
         assert_int_equal(rep.nerrors, 1);
         assert_string_equal(rep.items[0].symbol, symbol);
-        assert_string_equal(rep.items[0].file, "domain/workflows/broken.c");
+        assert_string_equal(rep.items[0].file, "tests/testbin/broken.c");
         orch_lint_report_cleanup(&rep);
         free(wfs);
         orch_catalog_free(cat);
@@ -249,7 +266,7 @@ static void server_fixtures_provoke_their_check(void **st)
         orch_error_init(&err);
         assert_int_equal(orch_catalog_validate(cat, &err), ORCH_OK);
         setenv("ORCH_TEST_BROKEN_FIXTURE", "unoffered", 1);
-        n = orch_workflows_list(&wfs);
+        n = testbin_workflows_list(&wfs);
         unsetenv("ORCH_TEST_BROKEN_FIXTURE");
         orch_lint(wfs, n, cat, &rep);
         print_report(&rep);

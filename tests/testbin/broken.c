@@ -1,12 +1,13 @@
-/* Broken fixtures of the start-up checks (domain/engine/lint.h), compiled into the server
- * like testing.c and used only when ORCH_TEST_BROKEN_FIXTURE names one: each holds exactly
- * one mistake, so that tests/integration/test_checks_it.c can start the real server with it
- * and see it refuse, naming the symbol below ("unoffered" is a warning: the server starts). */
+/* Broken fixtures of the start-up checks (domain/engine/lint.h), compiled into the test
+ * binary orchestratord-test (like testing.c) and used only when ORCH_TEST_BROKEN_FIXTURE
+ * names one: each holds exactly one mistake, so that tests/integration/test_checks_it.c can
+ * start the server with it and see it refuse, naming the symbol below ("unoffered" is a
+ * warning: the server starts). */
 #include <string.h>
 
 #include "domain/engine/engine.h"
 #include "domain/forms/forms.h"
-#include "domain/workflows/workflows.h"
+#include "tests/testbin/testbin.h"
 
 static orch_step_result_t noop(orch_step_ctx_t *ctx, json_t *state)
 {

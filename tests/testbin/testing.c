@@ -1,4 +1,5 @@
-/* Test workflows, registered only when ORCH_TEST_WORKFLOWS is set (integration tests):
+/* Test workflows, in the test binary orchestratord-test alone, which registers them when
+ * ORCH_TEST_WORKFLOWS is set (integration tests and benchmarks):
  * a step that fails a given number of times, a retry step that waits a given number of
  * times, a group, a conditional; two versions of one workflow with different step keys;
  * a step that overruns its time-out; steps reading secret answers; roles required by a
@@ -9,7 +10,7 @@
 
 #include "domain/engine/engine.h"
 #include "domain/forms/forms.h"
-#include "domain/workflows/workflows.h"
+#include "tests/testbin/testbin.h"
 
 static orch_step_result_t prepare(orch_step_ctx_t *ctx, json_t *state)
 {
