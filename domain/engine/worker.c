@@ -1164,6 +1164,17 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
             e->nthreads++;
     }
     pthread_mutex_unlock(&e->mu);
+    /* A replica without its heartbeat is taken for dead by the others, and one with fewer
+     * workers than configured is not what the operator asked for: refuse to run either. */
+    if (!e->heartbeat_started || e->nthreads < cfg->workers) {
+        int started = e->nthreads;
+        bool heartbeat = e->heartbeat_started;
+        orch_engine_stop(e); /* joins what started, releases the leases, frees e */
+        return orch_error_set(err, ORCH_INTERNAL, "ENGINE_THREADS",
+                              "cannot start the engine's threads (heartbeat %s, %d of %d "
+                              "workers): the system refused new threads",
+                              heartbeat ? "started" : "not started", started, cfg->workers);
+    }
     *out = e;
     return ORCH_OK;
 }
