@@ -388,6 +388,26 @@ const orch_workflow_def_t orch_wf_test_remote = {
     .steps = remote_steps,
 };
 
+/* test_remote_secret: the start form's secret reaches a step worker of an
+ * ORCH_REMOTE_STEP_SECRETS step unmasked and one of a plain remote step masked; whatever a
+ * worker returns under a secret's name is masked before the commit (interop_python_workers). */
+static const orch_step_def_t remote_secret_steps[] = {
+    ORCH_REMOTE_STEP("plain", "Remote work without the secrets", "test.remote_plain"),
+    ORCH_REMOTE_STEP_SECRETS("work", "Remote work with the secrets", "test.remote_secret"),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_test_remote_secret = {
+    .name = "test_remote_secret",
+    .description = "Test task: step workers and the start form's secret answer",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = remote_secret_steps,
+    .form = &secret_start_form,
+};
+
 static const orch_step_def_t remote_noop_steps[] = {
     ORCH_STEP("n1", "No-op 1", noop),
     ORCH_REMOTE_STEP("n2", "Remote no-op", "bench.noop"),
@@ -742,12 +762,21 @@ const orch_workflow_def_t orch_wf_bench_grow_100 = {
 };
 
 const orch_wf_entry_t orch_wf_testing_all[] = {
-    ORCH_WF_ENTRY(orch_wf_test_flaky),        ORCH_WF_ENTRY(orch_wf_test_timeout),
-    ORCH_WF_ENTRY(orch_wf_test_versioned_v1), ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
-    ORCH_WF_ENTRY(orch_wf_test_secret),       ORCH_WF_ENTRY(orch_wf_test_guarded),
-    ORCH_WF_ENTRY(orch_wf_test_parallel),     ORCH_WF_ENTRY(orch_wf_bench_noop_10),
-    ORCH_WF_ENTRY(orch_wf_bench_noop_3),      ORCH_WF_ENTRY(orch_wf_test_parallel_secret),
-    ORCH_WF_ENTRY(orch_wf_test_long_50),      ORCH_WF_ENTRY(orch_wf_bench_noop_100),
-    ORCH_WF_ENTRY(orch_wf_bench_grow_100),    ORCH_WF_ENTRY(orch_wf_test_remote),
-    ORCH_WF_ENTRY(orch_wf_bench_remote_noop), {0},
+    ORCH_WF_ENTRY(orch_wf_test_flaky),
+    ORCH_WF_ENTRY(orch_wf_test_timeout),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v1),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
+    ORCH_WF_ENTRY(orch_wf_test_secret),
+    ORCH_WF_ENTRY(orch_wf_test_guarded),
+    ORCH_WF_ENTRY(orch_wf_test_parallel),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_10),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_3),
+    ORCH_WF_ENTRY(orch_wf_test_parallel_secret),
+    ORCH_WF_ENTRY(orch_wf_test_long_50),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_100),
+    ORCH_WF_ENTRY(orch_wf_bench_grow_100),
+    ORCH_WF_ENTRY(orch_wf_test_remote),
+    ORCH_WF_ENTRY(orch_wf_bench_remote_noop),
+    ORCH_WF_ENTRY(orch_wf_test_remote_secret),
+    {0},
 };

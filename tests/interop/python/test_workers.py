@@ -14,6 +14,8 @@ PostgreSQL. Short leases and heartbeats keep it quick. It shows:
     connects;
   - a retryable failure is audited (a 'waiting' step row with the error, naming the worker,
     and its event) and the next attempt completes the process;
+  - the start form's secret reaches only the worker of a step that asks for the secrets, and
+    what a worker returns under a secret's name is masked before the commit;
   - bad input: an unknown task (NOT_FOUND), a stale token (FAILED_PRECONDITION), a payload
     over the size limit (INVALID_ARGUMENT), a caller without the worker role
     (PERMISSION_DENIED); both replicas stay SERVING.
@@ -335,6 +337,53 @@ class WorkersTest(unittest.TestCase):
             f"count(*) FROM "
             f"process_events WHERE process_id = '{pid}'"), "t")
         self.assertEqual(len(calls), 2)
+
+    def test_7_secret_answers(self):
+        # The start form's secret (api_key) reaches the worker of the ORCH_REMOTE_STEP_SECRETS
+        # step unmasked and the worker of a plain remote step as "***"; the worker that echoes
+        # it under its own name has it masked before the commit, as an in-process step has:
+        # the process's state, its audit rows and its events never hold the real value.
+        key = "k-" + secrets.token_hex(12)
+        seen = {}
+
+        def plain(state, task):
+            seen["plain"] = (state.get("api_key"), task.secrets_included)
+            return {"plain_saw": state.get("api_key")}
+
+        def work(state, task):
+            seen["work"] = (state.get("api_key"), task.secrets_included)
+            return {"api_key": state.get("api_key"),
+                    "key_digest": hashlib.sha256(state.get("api_key", "").encode()).hexdigest()}
+
+        resp = self.proc_b.StartProcess(self.ppb.StartProcessRequest(
+            workflow_name="test_remote_secret",
+            user_inputs=[struct({"username": "alice", "api_key": key})]),
+            timeout=RPC_TIMEOUT, metadata=md(CTX["tok_admin"]))
+        pid = resp.process.process_id
+        w1 = WorkerThread("py-plain", plain, task_type="test.remote_plain")
+        w2 = WorkerThread("py-secret", work, task_type="test.remote_secret")
+        try:
+            self.wait_completed(pid)
+        finally:
+            w1.stop()
+            w2.stop()
+        self.assertEqual(seen["plain"], ("***", False), seen)
+        self.assertEqual(seen["work"], (key, True), seen)
+        self.assertEqual(psql(f"SELECT state->>'api_key' || ' ' || (state->>'plain_saw') || ' ' || "
+                              f"(state->>'key_digest') FROM processes WHERE process_id = "
+                              f"'{pid}'"),
+                         "*** *** " + hashlib.sha256(key.encode()).hexdigest())
+        for table, cols in (("processes", "state::text || coalesce(failed_reason, '')"),
+                            ("process_steps", "state::text || state_delta::text || "
+                                              "coalesce(error::text, '')"),
+                            ("process_events", "payload::text"),
+                            ("worker_tasks", "to_jsonb(worker_tasks)::text")):
+            self.assertEqual(psql(f"SELECT count(*) FROM {table} WHERE process_id = '{pid}' "
+                                  f"AND strpos({cols}, '{key}') > 0"), "0",
+                             f"the secret is in {table}")
+        self.assertEqual(psql(f"SELECT state_delta->>'api_key' FROM process_steps WHERE "
+                              f"process_id = '{pid}' AND step_key = 'work' AND status = "
+                              f"'success'"), "***")
 
     def test_5_bad_input(self):
         import grpc
