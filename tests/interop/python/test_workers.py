@@ -14,6 +14,8 @@ PostgreSQL. Short leases and heartbeats keep it quick. It shows:
     connects;
   - a retryable failure is audited (a 'waiting' step row with the error, naming the worker,
     and its event) and the next attempt completes the process;
+  - while the engine is paused no task is delivered; a process aborted while its worker works
+    refuses the late answer and its task is cancelled;
   - the start form's secret reaches only the worker of a step that asks for the secrets, and
     what a worker returns under a secret's name is masked before the commit;
   - bad input: an unknown task (NOT_FOUND), a stale token (FAILED_PRECONDITION), a payload
@@ -384,6 +386,69 @@ class WorkersTest(unittest.TestCase):
         self.assertEqual(psql(f"SELECT state_delta->>'api_key' FROM process_steps WHERE "
                               f"process_id = '{pid}' AND step_key = 'work' AND status = "
                               f"'success'"), "***")
+
+    def test_8_pause_and_abort(self):
+        # Pause and abort treat a remote step as they treat an in-process one. While the
+        # engine is paused, a task that waits is handed to no worker; on resume it is, and the
+        # process completes. A process aborted while its worker works has its task cancelled:
+        # the late answer is refused and commits nothing.
+        from orchestrator.v1 import engine_pb2, engine_pb2_grpc
+        eng = engine_pb2_grpc.EngineServiceStub(CTX["chan_b"])
+        admin = md(CTX["tok_admin"])
+        calls = []
+
+        def work(state):
+            calls.append(1)
+            return {"done_by": "after-pause"}
+
+        pid = self.start_task("test_remote")
+        wait_for("the task to wait", lambda: psql(
+            f"SELECT count(*) FROM worker_tasks WHERE process_id = '{pid}' AND status = "
+            f"'pending'") == "1")
+        eng.PauseEngine(engine_pb2.PauseEngineRequest(), timeout=RPC_TIMEOUT, metadata=admin)
+        w = WorkerThread("py-paused", work, task_type="test.remote")
+        try:
+            wait_for("the worker to connect", lambda: psql(
+                "SELECT count(*) FROM step_workers WHERE name = 'py-paused'") == "1")
+            time.sleep(2.0)  # many delivery rounds (--worker-poll-ms 200)
+            self.assertEqual(calls, [], "a task was delivered while the engine was paused")
+            self.assertEqual(self.status(pid), "awaiting_callback")
+        finally:
+            eng.ResumeEngine(engine_pb2.ResumeEngineRequest(), timeout=RPC_TIMEOUT,
+                             metadata=admin)
+        try:
+            self.wait_completed(pid)
+        finally:
+            w.stop()
+        self.assertEqual(calls, [1])
+
+        started, release = threading.Event(), threading.Event()
+
+        def slow(state):
+            started.set()
+            release.wait(30)
+            return {"late": True}
+
+        pid = self.start_task("test_remote")
+        w = WorkerThread("py-slow", slow, task_type="test.remote")
+        try:
+            self.assertTrue(started.wait(WAIT), "the task never reached the worker")
+            self.proc_b.AbortProcess(self.ppb.AbortProcessRequest(process_id=pid,
+                                                                  reason="interop test"),
+                                     timeout=RPC_TIMEOUT, metadata=admin)
+            release.set()
+            wait_for("the late answer to be refused", lambda: w.w.refused >= 1)
+        finally:
+            release.set()
+            w.stop()
+        self.assertEqual(w.w.completed, 0)
+        self.assertEqual(self.status(pid), "aborted")
+        self.assertEqual(self.push_rows(pid, "work"), [])
+        self.assertEqual(psql(f"SELECT count(*) FROM processes WHERE process_id = '{pid}' AND "
+                              f"state ? 'late'"), "0")
+        wait_for("the task to be cancelled", lambda: psql(
+            f"SELECT status FROM worker_tasks WHERE process_id = '{pid}'") == "cancelled")
+        self.assert_serving()
 
     def test_5_bad_input(self):
         import grpc
