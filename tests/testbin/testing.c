@@ -136,8 +136,7 @@ static orch_step_result_t hang(orch_step_ctx_t *ctx, json_t *state)
 }
 
 static const orch_step_def_t timeout_steps[] = {
-    {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0, NULL,
-     NULL, NULL, false},
+    {.key = "hang", .name = "Hang", .kind = ORCH_KIND_STEP, .fn = hang, .timeout_ms = 1000},
     ORCH_DONE,
     ORCH_STEPS_END,
 };
