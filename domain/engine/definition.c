@@ -747,16 +747,36 @@ static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_bra
         io_add(c, io, orch_arena_printf(c->a, "%s%s", key_prefix, key), reads, writes);
 }
 
-/* A key the target's standard steps use (workflow.c expand_lifecycle). */
+/* A key the target's standard steps use: exactly those expand_lifecycle (workflow.c) adds for
+ * this lifecycle, so a create workflow may still name a step of its own "unsync". */
 static bool std_key(const cc_t *c, const char *key)
 {
-    static const char *const keys[] = {"unsync", "resync", "set_status_active",
-                                       "set_status_terminated", "done"};
-    if (c->lifecycle == ORCH_LC_NONE)
+    const char *keys[4] = {"done"};
+    size_t n = 1;
+    switch (c->lifecycle) {
+    case ORCH_LC_NONE:
         return false;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    case ORCH_LC_CREATE:
+        keys[n++] = "set_status_active";
+        keys[n++] = "resync";
+        break;
+    case ORCH_LC_MODIFY:
+    case ORCH_LC_VALIDATE:
+    case ORCH_LC_RECONCILE:
+        keys[n++] = "unsync";
+        keys[n++] = "resync";
+        break;
+    case ORCH_LC_TERMINATE:
+        keys[n++] = "unsync";
+        keys[n++] = "set_status_terminated";
+        keys[n++] = "resync";
+        break;
+    case ORCH_LC_TASK:
+        break;
+    }
+    for (size_t i = 0; i < n; i++)
         if (strcmp(keys[i], key) == 0)
-            return c->lifecycle != ORCH_LC_TASK || strcmp(key, "done") == 0;
+            return true;
     return false;
 }
 
