@@ -304,15 +304,31 @@ static void bi_forget(const orch_definition_t *owner)
 
 static bool bi_when(const builtin_t *b, const json_t *state);
 
-/* The step function of every built-in step: its parameters, its condition, then its work. */
-static orch_step_result_t bi_run(orch_step_ctx_t *ctx, json_t *state)
+/* The parameters of a compiled step (a built-in's, or a conditional step's condition);
+ * NULL when it has none. */
+static const builtin_t *bi_find(const orch_step_def_t *def)
 {
     const builtin_t *b = NULL;
     pthread_mutex_lock(&g_bi.mu);
     for (size_t i = 0; i < g_bi.n && !b; i++)
-        if (ctx->def && g_bi.v[i].def->key == ctx->def->key)
+        if (def && g_bi.v[i].def->key == def->key)
             b = g_bi.v[i].b;
     pthread_mutex_unlock(&g_bi.mu);
+    return b;
+}
+
+/* orch_step_def_t.when of a step with a "when": the engine asks it before the step runs
+ * (and before a task step's task is written), whatever the step's kind. */
+static bool def_when(const orch_step_def_t *def, const json_t *state)
+{
+    const builtin_t *b = bi_find(def);
+    return !b || !b->when_field || bi_when(b, state);
+}
+
+/* The step function of every built-in step: its parameters, its condition, then its work. */
+static orch_step_result_t bi_run(orch_step_ctx_t *ctx, json_t *state)
+{
+    const builtin_t *b = bi_find(ctx->def);
     if (!b)
         return orch_step_fail("STEP_UNKNOWN", NULL, "step %s has no built-in action here",
                               ctx->step_key);
@@ -603,16 +619,16 @@ static bool compile_builtin(cc_t *c, const json_t *s, const char *path, const ch
     return true;
 }
 
-/* "when" and "retry": a built-in step's condition and retry policy. */
+/* "when": any step's condition but a parallel, done or abort step's; "retry": a built-in
+ * step's retry policy. */
 static void compile_modifiers(cc_t *c, const json_t *when, const json_t *retry, const char *path,
                               bool builtin, builtin_t *b, orch_step_def_t *d)
 {
     if (when) {
         const char *wp = orch_arena_printf(c->a, "%s.when", path);
-        if (!builtin)
-            problem(c, wp,
-                    "only built-in steps can be conditional (a task or input step runs "
-                    "always)");
+        if (d->kind == ORCH_KIND_PARALLEL || d->kind == ORCH_KIND_DONE ||
+            d->kind == ORCH_KIND_ABORT)
+            problem(c, wp, "a parallel, done or abort step cannot be conditional");
         else if (!json_is_object(when) || !json_is_string(json_object_get(when, "field")))
             problem(c, wp, "must be {\"field\": \"<state key>\", \"equals\": <value>?}");
         else {
@@ -622,8 +638,9 @@ static void compile_modifiers(cc_t *c, const json_t *when, const json_t *retry, 
                 b->when_equals = json_deep_copy(json_object_get(when, "equals"));
                 json_array_append_new(c->owned, b->when_equals);
             }
-            /* A plain step that skips itself when the field does not hold (a C conditional's
-             * predicate gets no parameters), shown with its condition all the same. */
+            /* The engine asks def_when before the step runs (a C conditional's predicate
+             * gets no parameters, so this is a hook of its own); shown with its condition. */
+            d->when = def_when;
             d->condition = orch_arena_printf(c->a, "state.%s%s", b->when_field,
                                              b->when_equals ? " equals the given value" : "");
         }
@@ -712,7 +729,7 @@ static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_bra
     if (!builtin && d->fn == bi_run)
         d->fn = NULL; /* a task step without a function waits for its worker */
     compile_modifiers(c, when, retry, path, builtin, b, d);
-    if (builtin)
+    if (builtin || d->when)
         bi_register(d, b, c->d);
     /* The step's own declarations win over what a built-in is known to touch. */
     if (json_object_get(s, "reads")) {
@@ -730,16 +747,36 @@ static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_bra
         io_add(c, io, orch_arena_printf(c->a, "%s%s", key_prefix, key), reads, writes);
 }
 
-/* A key the target's standard steps use (workflow.c expand_lifecycle). */
+/* A key the target's standard steps use: exactly those expand_lifecycle (workflow.c) adds for
+ * this lifecycle, so a create workflow may still name a step of its own "unsync". */
 static bool std_key(const cc_t *c, const char *key)
 {
-    static const char *const keys[] = {"unsync", "resync", "set_status_active",
-                                       "set_status_terminated", "done"};
-    if (c->lifecycle == ORCH_LC_NONE)
+    const char *keys[4] = {"done"};
+    size_t n = 1;
+    switch (c->lifecycle) {
+    case ORCH_LC_NONE:
         return false;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    case ORCH_LC_CREATE:
+        keys[n++] = "set_status_active";
+        keys[n++] = "resync";
+        break;
+    case ORCH_LC_MODIFY:
+    case ORCH_LC_VALIDATE:
+    case ORCH_LC_RECONCILE:
+        keys[n++] = "unsync";
+        keys[n++] = "resync";
+        break;
+    case ORCH_LC_TERMINATE:
+        keys[n++] = "unsync";
+        keys[n++] = "set_status_terminated";
+        keys[n++] = "resync";
+        break;
+    case ORCH_LC_TASK:
+        break;
+    }
+    for (size_t i = 0; i < n; i++)
         if (strcmp(keys[i], key) == 0)
-            return c->lifecycle != ORCH_LC_TASK || strcmp(key, "done") == 0;
+            return true;
     return false;
 }
 

@@ -165,6 +165,10 @@ typedef enum {
 
 typedef orch_step_result_t (*orch_step_fn)(orch_step_ctx_t *ctx, json_t *state);
 typedef bool (*orch_step_pred_fn)(const json_t *state);
+struct orch_step_def;
+/* A step's run condition with the step at hand, for steps whose condition is data (a
+ * definition's "when", domain/engine/definition.c): false = the step is skipped. */
+typedef bool (*orch_step_when_fn)(const struct orch_step_def *def, const json_t *state);
 
 typedef struct orch_step_def {
     const char *key;  /* stable key: [a-z0-9_]+, unique in the workflow version */
@@ -192,6 +196,10 @@ typedef struct orch_step_def {
      * action run when no worker serves the type (NULL: the process waits for one, visibly). */
     const char *task_type;
     bool needs_secrets; /* the task carries the process's secret answers */
+    /* Any kind but parallel, done and abort: the step runs only when this holds of the
+     * state, else it is skipped (a remote step writes no task). Set by the definition
+     * compiler; C workflows use ORCH_CONDITIONAL_STEP. NULL = always. */
+    orch_step_when_fn when;
 } orch_step_def_t;
 
 /* One branch of a parallel step: a name ([a-z0-9_]+, unique in the step; the key its result
@@ -205,56 +213,53 @@ typedef struct orch_branch_def {
         0                                                                                          \
     }
 
-#define ORCH_STEP(key, name, fn)                                                                   \
+/* The step macros name every field they set (designated initializers): a new field of
+ * orch_step_def_t is zero in every existing step, and no macro needs editing for it. */
+#define ORCH_STEP(key_, name_, fn_)                                                                \
     {                                                                                              \
-        (key), (name), ORCH_KIND_STEP, (fn), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL,    \
-            NULL, NULL, false                                                                      \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_STEP, .fn = (fn_)                        \
     }
-#define ORCH_RETRY_STEP(key, name, fn, max_attempts, backoff_ms, backoff_max_ms)                   \
+#define ORCH_RETRY_STEP(key_, name_, fn_, max_attempts_, backoff_ms_, backoff_max_ms_)             \
     {                                                                                              \
-        (key), (name), ORCH_KIND_RETRY, (fn), NULL, NULL, NULL, 0, (max_attempts), (backoff_ms),   \
-            (backoff_max_ms), NULL, NULL, 0, NULL, NULL, NULL, false                               \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_RETRY, .fn = (fn_),                      \
+        .max_attempts = (max_attempts_), .backoff_ms = (backoff_ms_),                              \
+        .backoff_max_ms = (backoff_max_ms_)                                                        \
     }
-#define ORCH_CONDITIONAL(key, name, pred, condition, fn)                                           \
+#define ORCH_CONDITIONAL(key_, name_, pred_, condition_, fn_)                                      \
     {                                                                                              \
-        (key), (name), ORCH_KIND_CONDITIONAL, (fn), (pred), (condition), NULL, 0, 0, 0, 0, NULL,   \
-            NULL, 0, NULL, NULL, NULL, false                                                       \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_CONDITIONAL, .fn = (fn_),                \
+        .pred = (pred_), .condition = (condition_)                                                 \
     }
-#define ORCH_GROUP(key, name, children)                                                            \
+#define ORCH_GROUP(key_, name_, children_)                                                         \
     {                                                                                              \
-        (key), (name), ORCH_KIND_GROUP, NULL, NULL, NULL, (children), 0, 0, 0, 0, NULL, NULL, 0,   \
-            NULL, NULL, NULL, false                                                                \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_GROUP, .children = (children_)           \
     }
 /* An input step: the process suspends with form; ResumeProcess validates the answers,
  * stores them with who gave them and deep-merges them into the state. */
-#define ORCH_INPUT_STEP(key, name, form)                                                           \
+#define ORCH_INPUT_STEP(key_, name_, form_)                                                        \
     {                                                                                              \
-        (key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0, NULL, \
-            NULL, NULL, false                                                                      \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_INPUT, .form = (form_)                   \
     }
 /* A callback step: action gets ctx->callback_token (hand it to the external system) and
  * returns ok (its changes merged; the process then waits in awaiting_callback until
  * DeliverCallback merges the result), skip (answered at once: no wait) or a failure. */
-#define ORCH_CALLBACK_STEP(key, name, action, timeout_ms)                                          \
+#define ORCH_CALLBACK_STEP(key_, name_, action_, timeout_ms_)                                      \
     {                                                                                              \
-        (key), (name), ORCH_KIND_CALLBACK, (action), NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL,     \
-            (timeout_ms), NULL, NULL, NULL, false                                                  \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_CALLBACK, .fn = (action_),               \
+        .callback_timeout_ms = (timeout_ms_)                                                       \
     }
 /* Parallel branches (see the top of this header). */
-#define ORCH_PARALLEL(key, name, branches)                                                         \
+#define ORCH_PARALLEL(key_, name_, branches_)                                                      \
     {                                                                                              \
-        (key), (name), ORCH_KIND_PARALLEL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0,      \
-            NULL, (branches), NULL, false                                                          \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_PARALLEL, .branches = (branches_)        \
     }
 #define ORCH_DONE                                                                                  \
     {                                                                                              \
-        "done", "Done", ORCH_KIND_DONE, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL,   \
-            NULL, NULL, false                                                                      \
+        .key = "done", .name = "Done", .kind = ORCH_KIND_DONE                                      \
     }
 #define ORCH_ABORT_STEP                                                                            \
     {                                                                                              \
-        "abort", "Abort", ORCH_KIND_ABORT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0,      \
-            NULL, NULL, NULL, false                                                                \
+        .key = "abort", .name = "Abort", .kind = ORCH_KIND_ABORT                                   \
     }
 #define ORCH_STEPS_END                                                                             \
     {                                                                                              \
@@ -262,10 +267,10 @@ typedef struct orch_branch_def {
     }
 /* An input step that only holders of role may answer (ResumeProcess), e.g.
  *     ORCH_INPUT_STEP_ROLE("approve", "Approve the change", &approval_form, "change_manager"), */
-#define ORCH_INPUT_STEP_ROLE(key, name, form, role)                                                \
+#define ORCH_INPUT_STEP_ROLE(key_, name_, form_, role_)                                            \
     {                                                                                              \
-        (key), (name), ORCH_KIND_INPUT, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, (form), 0,       \
-            (role), NULL, NULL, false                                                              \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_INPUT, .form = (form_),                  \
+        .required_role = (role_)                                                                   \
     }
 
 /* A remote step: a step worker serving task_type does the work (docs/WORKERS.md). The
@@ -274,27 +279,25 @@ typedef struct orch_branch_def {
  * its type) and goes on when one connects. Delivered at most 5 times (a worker that dies
  * loses its task when its lease runs out), back-off 1 s doubling to 5 min after a
  * retryable failure, 10 minutes for an answer. */
-#define ORCH_REMOTE_STEP(key, name, task_type)                                                     \
+#define ORCH_REMOTE_STEP_(key_, name_, task_type_, fallback_, timeout_ms_, secrets_)               \
     {                                                                                              \
-        (key), (name), ORCH_KIND_CALLBACK, NULL, NULL, NULL, NULL, 0, 5, 1000, 300000, NULL, NULL, \
-            600000, NULL, NULL, (task_type), false                                                 \
+        .key = (key_), .name = (name_), .kind = ORCH_KIND_CALLBACK, .fn = (fallback_),             \
+        .max_attempts = 5, .backoff_ms = 1000, .backoff_max_ms = 300000,                           \
+        .callback_timeout_ms = (timeout_ms_), .task_type = (task_type_),                           \
+        .needs_secrets = (secrets_)                                                                \
     }
+#define ORCH_REMOTE_STEP(key, name, task_type)                                                     \
+    ORCH_REMOTE_STEP_(key, name, task_type, NULL, 600000, false)
 /* The same with an in-process fall-back: when no live worker serves task_type as the step
  * starts, fallback runs as a CALLBACK step's action (authoring.h orch_step_sim_callback,
  * say) and the step is an ordinary callback step for that run. timeout_ms: the answer's
  * (and the callback's) time-out. */
 #define ORCH_REMOTE_STEP_FALLBACK(key, name, task_type, fallback, timeout_ms)                      \
-    {                                                                                              \
-        (key), (name), ORCH_KIND_CALLBACK, (fallback), NULL, NULL, NULL, 0, 5, 1000, 300000, NULL, \
-            NULL, (timeout_ms), NULL, NULL, (task_type), false                                     \
-    }
+    ORCH_REMOTE_STEP_(key, name, task_type, fallback, timeout_ms, false)
 /* A remote step whose task carries the process's secret form answers (unmasked); others get
  * them masked ("***"). */
 #define ORCH_REMOTE_STEP_SECRETS(key, name, task_type)                                             \
-    {                                                                                              \
-        (key), (name), ORCH_KIND_CALLBACK, NULL, NULL, NULL, NULL, 0, 5, 1000, 300000, NULL, NULL, \
-            600000, NULL, NULL, (task_type), true                                                  \
-    }
+    ORCH_REMOTE_STEP_(key, name, task_type, NULL, 600000, true)
 
 /* The standard steps the registry wraps around the author's (ORCHESTRATOR-CORE §2):
  *   CREATE:    author steps (they create the subscription and put "subscription_id" in the

@@ -238,6 +238,13 @@ void orch_runner_run(const orch_workflow_t *wf, const orch_leaf_t *leaf, orch_st
     memset(out, 0, sizeof(*out));
     ctx->attempt = attempt;
     ctx->def = leaf->def;
+    if (leaf->def->when && !leaf->def->when(leaf->def, state)) {
+        orch_step_log(ORCH_LOG_INFO, ctx, "skipped: condition %s does not hold",
+                      leaf->def->condition ? leaf->def->condition : "(when)");
+        outcome_unchanged(out, "skipped", "running", state);
+        out->runnable = true;
+        return;
+    }
     if (settle_without_running(leaf->def, ctx, state, out))
         return;
     r = run_step(leaf, ctx, state);

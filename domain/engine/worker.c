@@ -652,7 +652,9 @@ static bool step_open(stretch_t *s, step_t *p)
     p->sctx.catalog = e->cfg.catalog;
     if (p->leaf->def->kind == ORCH_KIND_CALLBACK)
         new_callback_token(p->sctx.callback_token);
-    if (p->leaf->def->kind == ORCH_KIND_CALLBACK && p->leaf->def->task_type)
+    /* A remote step whose condition does not hold writes no task: the runner skips it. */
+    if (p->leaf->def->kind == ORCH_KIND_CALLBACK && p->leaf->def->task_type &&
+        !(p->leaf->def->when && !p->leaf->def->when(p->leaf->def, c->state)))
         return step_hand_to_worker(s, p);
     return true;
 }

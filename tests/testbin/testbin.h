@@ -60,6 +60,7 @@ extern const orch_workflow_def_t orch_wf_bench_grow_100;
 /* Remote steps: test_remote (one step of test.remote, no fall-back) and bench_remote_noop
  * (bench_noop_3 with its second step of bench.noop). */
 extern const orch_workflow_def_t orch_wf_test_remote;
+extern const orch_workflow_def_t orch_wf_test_remote_secret;
 extern const orch_workflow_def_t orch_wf_bench_remote_noop;
 
 /* Test fixtures of the start-up checks (broken.c): each is one mistake, chosen by name. The

@@ -136,8 +136,7 @@ static orch_step_result_t hang(orch_step_ctx_t *ctx, json_t *state)
 }
 
 static const orch_step_def_t timeout_steps[] = {
-    {"hang", "Hang", ORCH_KIND_STEP, hang, NULL, NULL, NULL, 1000, 0, 0, 0, NULL, NULL, 0, NULL,
-     NULL, NULL, false},
+    {.key = "hang", .name = "Hang", .kind = ORCH_KIND_STEP, .fn = hang, .timeout_ms = 1000},
     ORCH_DONE,
     ORCH_STEPS_END,
 };
@@ -386,6 +385,26 @@ const orch_workflow_def_t orch_wf_test_remote = {
     .is_task = true,
     .version = 1,
     .steps = remote_steps,
+};
+
+/* test_remote_secret: the start form's secret reaches a step worker of an
+ * ORCH_REMOTE_STEP_SECRETS step unmasked and one of a plain remote step masked; whatever a
+ * worker returns under a secret's name is masked before the commit (interop_python_workers). */
+static const orch_step_def_t remote_secret_steps[] = {
+    ORCH_REMOTE_STEP("plain", "Remote work without the secrets", "test.remote_plain"),
+    ORCH_REMOTE_STEP_SECRETS("work", "Remote work with the secrets", "test.remote_secret"),
+    ORCH_DONE,
+    ORCH_STEPS_END,
+};
+
+const orch_workflow_def_t orch_wf_test_remote_secret = {
+    .name = "test_remote_secret",
+    .description = "Test task: step workers and the start form's secret answer",
+    .target = ORCH_TARGET_SYSTEM,
+    .is_task = true,
+    .version = 1,
+    .steps = remote_secret_steps,
+    .form = &secret_start_form,
 };
 
 static const orch_step_def_t remote_noop_steps[] = {
@@ -742,12 +761,21 @@ const orch_workflow_def_t orch_wf_bench_grow_100 = {
 };
 
 const orch_wf_entry_t orch_wf_testing_all[] = {
-    ORCH_WF_ENTRY(orch_wf_test_flaky),        ORCH_WF_ENTRY(orch_wf_test_timeout),
-    ORCH_WF_ENTRY(orch_wf_test_versioned_v1), ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
-    ORCH_WF_ENTRY(orch_wf_test_secret),       ORCH_WF_ENTRY(orch_wf_test_guarded),
-    ORCH_WF_ENTRY(orch_wf_test_parallel),     ORCH_WF_ENTRY(orch_wf_bench_noop_10),
-    ORCH_WF_ENTRY(orch_wf_bench_noop_3),      ORCH_WF_ENTRY(orch_wf_test_parallel_secret),
-    ORCH_WF_ENTRY(orch_wf_test_long_50),      ORCH_WF_ENTRY(orch_wf_bench_noop_100),
-    ORCH_WF_ENTRY(orch_wf_bench_grow_100),    ORCH_WF_ENTRY(orch_wf_test_remote),
-    ORCH_WF_ENTRY(orch_wf_bench_remote_noop), {0},
+    ORCH_WF_ENTRY(orch_wf_test_flaky),
+    ORCH_WF_ENTRY(orch_wf_test_timeout),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v1),
+    ORCH_WF_ENTRY(orch_wf_test_versioned_v2),
+    ORCH_WF_ENTRY(orch_wf_test_secret),
+    ORCH_WF_ENTRY(orch_wf_test_guarded),
+    ORCH_WF_ENTRY(orch_wf_test_parallel),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_10),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_3),
+    ORCH_WF_ENTRY(orch_wf_test_parallel_secret),
+    ORCH_WF_ENTRY(orch_wf_test_long_50),
+    ORCH_WF_ENTRY(orch_wf_bench_noop_100),
+    ORCH_WF_ENTRY(orch_wf_bench_grow_100),
+    ORCH_WF_ENTRY(orch_wf_test_remote),
+    ORCH_WF_ENTRY(orch_wf_bench_remote_noop),
+    ORCH_WF_ENTRY(orch_wf_test_remote_secret),
+    {0},
 };

@@ -200,6 +200,33 @@ static void test_canonical_ignores_key_order(void **state)
     json_decref(b);
 }
 
+/* Only the keys the target's standard steps add are refused: a create workflow may name a step
+ * "unsync" (create adds no unsync step), not "resync" (it does). */
+static void test_only_the_targets_standard_keys_are_taken(void **state)
+{
+    orch_catalog_t *cat = example();
+    json_t *ok = J("{\"name\": \"mk\", \"target\": \"create\", \"products\": [\"node Nokia\"],"
+                   " \"steps\": [{\"key\": \"unsync\", \"kind\": \"set\", \"values\": {}}]}");
+    json_t *bad = J("{\"name\": \"mk\", \"target\": \"create\", \"products\": [\"node Nokia\"],"
+                    " \"steps\": [{\"key\": \"resync\", \"kind\": \"set\", \"values\": {}}]}");
+    orch_definition_t *d = NULL;
+    orch_error_t err;
+    (void)state;
+
+    orch_error_init(&err);
+    assert_int_equal(orch_definition_compile(ok, 1, cat, "definition", &d, &err), ORCH_OK);
+    orch_definition_free(d);
+    d = NULL;
+    orch_error_init(&err);
+    assert_int_equal(orch_definition_compile(bad, 1, cat, "definition", &d, &err),
+                     ORCH_INVALID_ARGUMENT);
+    assert_true(has_violation(&err, "definition.steps[0].key"));
+    assert_null(d);
+    json_decref(ok);
+    json_decref(bad);
+    orch_catalog_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_builtin_set_and_when_run),
         cmocka_unit_test(test_kind_change_is_named),
         cmocka_unit_test(test_canonical_ignores_key_order),
+        cmocka_unit_test(test_only_the_targets_standard_keys_are_taken),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

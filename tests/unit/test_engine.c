@@ -71,8 +71,7 @@ static const orch_step_def_t steps_v1[] = {
     ORCH_GROUP("g", "Group", group_children),
     ORCH_STEP("d", "D", abort_d),
     ORCH_STEP("bad", "Bad", bad_changes),
-    {"slow", "Slow", ORCH_KIND_STEP, slow, NULL, NULL, NULL, 20, 0, 0, 0, NULL, NULL, 0, NULL, NULL,
-     NULL, false},
+    {.key = "slow", .name = "Slow", .kind = ORCH_KIND_STEP, .fn = slow, .timeout_ms = 20},
     ORCH_DONE,
     ORCH_STEPS_END,
 };
@@ -147,17 +146,15 @@ static void registry_refuses_bad_declarations(void **st)
     static const orch_step_def_t no_end[] = {ORCH_STEP("a", "A", ok_a), ORCH_STEPS_END};
     static const orch_step_def_t bad_key[] = {ORCH_STEP("Bad Key", "A", ok_a), ORCH_DONE,
                                               ORCH_STEPS_END};
-    static const orch_step_def_t no_pred[] = {{"c", "C", ORCH_KIND_CONDITIONAL, ok_a, NULL, NULL,
-                                               NULL, 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL, NULL,
-                                               false},
-                                              ORCH_DONE,
-                                              ORCH_STEPS_END};
+    static const orch_step_def_t no_pred[] = {
+        {.key = "c", .name = "C", .kind = ORCH_KIND_CONDITIONAL, .fn = ok_a},
+        ORCH_DONE,
+        ORCH_STEPS_END};
     /* Only an input step may require a role. */
-    static const orch_step_def_t role_on_step[] = {{"a", "A", ORCH_KIND_STEP, ok_a, NULL, NULL,
-                                                    NULL, 0, 0, 0, 0, NULL, NULL, 0, "noc", NULL,
-                                                    NULL, false},
-                                                   ORCH_DONE,
-                                                   ORCH_STEPS_END};
+    static const orch_step_def_t role_on_step[] = {
+        {.key = "a", .name = "A", .kind = ORCH_KIND_STEP, .fn = ok_a, .required_role = "noc"},
+        ORCH_DONE,
+        ORCH_STEPS_END};
     const orch_workflow_def_t defs[] = {
         {"w1", "", ORCH_TARGET_SYSTEM, true, 1, dup, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},
         {"w2", "", ORCH_TARGET_SYSTEM, true, 1, no_end, NULL, ORCH_LC_NONE, NULL, NULL, NULL, NULL},

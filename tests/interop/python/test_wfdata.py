@@ -198,6 +198,51 @@ class WfdataTest(unittest.TestCase):
                               f"status = 'success'"),
                          "py netbot/py-greet-2, js netbot/node-greet")
 
+    def test_1c_conditional_task_and_input(self):
+        # "when" holds for any step: a task step whose condition fails writes no task and is
+        # skipped (no worker is ever asked), an input step whose condition fails does not
+        # suspend; where the condition holds, both run.
+        d = {
+            "name": "wfdata_when", "target": "task",
+            "form": {"type": "object", "properties": {"push": {"type": "boolean"},
+                                                      "ask": {"type": "boolean"}}},
+            "steps": [
+                {"key": "push", "kind": "task", "task_type": "wfdata.when",
+                 "when": {"field": "push", "equals": True}},
+                {"key": "confirm", "kind": "input",
+                 "form": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+                 "when": {"field": "ask"}},
+                {"key": "after", "kind": "set", "values": {"after": True}},
+            ],
+        }
+        self.assertEqual(self.register(self.wf_a, d).version, 1)
+        calls = []
+        w = tw.WorkerThread("py-when", lambda state: calls.append(1) or {"pushed": True},
+                            task_type="wfdata.when")
+        try:
+            skipped = self.start(self.proc_a, "wfdata_when", {"push": False, "ask": False})
+            self.wait_completed(skipped)
+            self.assertEqual(calls, [])
+            self.assertEqual(psql(f"SELECT count(*) FROM worker_tasks WHERE process_id = "
+                                  f"'{skipped}'"), "0")
+            self.assertEqual(psql(f"SELECT string_agg(step_key || ' ' || status, ', ' ORDER BY "
+                                  f"sequence) FROM process_steps WHERE process_id = "
+                                  f"'{skipped}' AND step_key IN ('push', 'confirm', 'after')"),
+                             "push skipped, confirm skipped, after success")
+            ran = self.start(self.proc_a, "wfdata_when", {"push": True, "ask": True})
+            wait_for("the input step to suspend", lambda: self.status(ran) == "suspended",
+                     timeout=30)
+            self.assertEqual(calls, [1])
+            self.proc_a.ResumeProcess(self.ppb.ResumeProcessRequest(
+                process_id=ran, user_inputs=[struct({"ok": True})]),
+                timeout=RPC_TIMEOUT, metadata=md(CTX["tok_admin"]))
+            self.wait_completed(ran)
+        finally:
+            w.stop()
+        self.assertEqual(psql(f"SELECT (state->>'pushed') || ' ' || (state->>'ok') || ' ' || "
+                              f"(state->>'after') FROM processes WHERE process_id = '{ran}'"),
+                         "true true true")
+
     def test_2_versions(self):
         import grpc
         r1 = self.register(self.wf_a, VERSIONED_V1)

@@ -14,6 +14,10 @@ PostgreSQL. Short leases and heartbeats keep it quick. It shows:
     connects;
   - a retryable failure is audited (a 'waiting' step row with the error, naming the worker,
     and its event) and the next attempt completes the process;
+  - while the engine is paused no task is delivered; a process aborted while its worker works
+    refuses the late answer and its task is cancelled;
+  - the start form's secret reaches only the worker of a step that asks for the secrets, and
+    what a worker returns under a secret's name is masked before the commit;
   - bad input: an unknown task (NOT_FOUND), a stale token (FAILED_PRECONDITION), a payload
     over the size limit (INVALID_ARGUMENT), a caller without the worker role
     (PERMISSION_DENIED); both replicas stay SERVING.
@@ -335,6 +339,116 @@ class WorkersTest(unittest.TestCase):
             f"count(*) FROM "
             f"process_events WHERE process_id = '{pid}'"), "t")
         self.assertEqual(len(calls), 2)
+
+    def test_7_secret_answers(self):
+        # The start form's secret (api_key) reaches the worker of the ORCH_REMOTE_STEP_SECRETS
+        # step unmasked and the worker of a plain remote step as "***"; the worker that echoes
+        # it under its own name has it masked before the commit, as an in-process step has:
+        # the process's state, its audit rows and its events never hold the real value.
+        key = "k-" + secrets.token_hex(12)
+        seen = {}
+
+        def plain(state, task):
+            seen["plain"] = (state.get("api_key"), task.secrets_included)
+            return {"plain_saw": state.get("api_key")}
+
+        def work(state, task):
+            seen["work"] = (state.get("api_key"), task.secrets_included)
+            return {"api_key": state.get("api_key"),
+                    "key_digest": hashlib.sha256(state.get("api_key", "").encode()).hexdigest()}
+
+        resp = self.proc_b.StartProcess(self.ppb.StartProcessRequest(
+            workflow_name="test_remote_secret",
+            user_inputs=[struct({"username": "alice", "api_key": key})]),
+            timeout=RPC_TIMEOUT, metadata=md(CTX["tok_admin"]))
+        pid = resp.process.process_id
+        w1 = WorkerThread("py-plain", plain, task_type="test.remote_plain")
+        w2 = WorkerThread("py-secret", work, task_type="test.remote_secret")
+        try:
+            self.wait_completed(pid)
+        finally:
+            w1.stop()
+            w2.stop()
+        self.assertEqual(seen["plain"], ("***", False), seen)
+        self.assertEqual(seen["work"], (key, True), seen)
+        self.assertEqual(psql(f"SELECT state->>'api_key' || ' ' || (state->>'plain_saw') || ' ' || "
+                              f"(state->>'key_digest') FROM processes WHERE process_id = "
+                              f"'{pid}'"),
+                         "*** *** " + hashlib.sha256(key.encode()).hexdigest())
+        for table, cols in (("processes", "state::text || coalesce(failed_reason, '')"),
+                            ("process_steps", "state::text || state_delta::text || "
+                                              "coalesce(error::text, '')"),
+                            ("process_events", "payload::text"),
+                            ("worker_tasks", "to_jsonb(worker_tasks)::text")):
+            self.assertEqual(psql(f"SELECT count(*) FROM {table} WHERE process_id = '{pid}' "
+                                  f"AND strpos({cols}, '{key}') > 0"), "0",
+                             f"the secret is in {table}")
+        self.assertEqual(psql(f"SELECT state_delta->>'api_key' FROM process_steps WHERE "
+                              f"process_id = '{pid}' AND step_key = 'work' AND status = "
+                              f"'success'"), "***")
+
+    def test_8_pause_and_abort(self):
+        # Pause and abort treat a remote step as they treat an in-process one. While the
+        # engine is paused, a task that waits is handed to no worker; on resume it is, and the
+        # process completes. A process aborted while its worker works has its task cancelled:
+        # the late answer is refused and commits nothing.
+        from orchestrator.v1 import engine_pb2, engine_pb2_grpc
+        eng = engine_pb2_grpc.EngineServiceStub(CTX["chan_b"])
+        admin = md(CTX["tok_admin"])
+        calls = []
+
+        def work(state):
+            calls.append(1)
+            return {"done_by": "after-pause"}
+
+        pid = self.start_task("test_remote")
+        wait_for("the task to wait", lambda: psql(
+            f"SELECT count(*) FROM worker_tasks WHERE process_id = '{pid}' AND status = "
+            f"'pending'") == "1")
+        eng.PauseEngine(engine_pb2.PauseEngineRequest(), timeout=RPC_TIMEOUT, metadata=admin)
+        w = WorkerThread("py-paused", work, task_type="test.remote")
+        try:
+            wait_for("the worker to connect", lambda: psql(
+                "SELECT count(*) FROM step_workers WHERE name = 'py-paused'") == "1")
+            time.sleep(2.0)  # many delivery rounds (--worker-poll-ms 200)
+            self.assertEqual(calls, [], "a task was delivered while the engine was paused")
+            self.assertEqual(self.status(pid), "awaiting_callback")
+        finally:
+            eng.ResumeEngine(engine_pb2.ResumeEngineRequest(), timeout=RPC_TIMEOUT,
+                             metadata=admin)
+        try:
+            self.wait_completed(pid)
+        finally:
+            w.stop()
+        self.assertEqual(calls, [1])
+
+        started, release = threading.Event(), threading.Event()
+
+        def slow(state):
+            started.set()
+            release.wait(30)
+            return {"late": True}
+
+        pid = self.start_task("test_remote")
+        w = WorkerThread("py-slow", slow, task_type="test.remote")
+        try:
+            self.assertTrue(started.wait(WAIT), "the task never reached the worker")
+            self.proc_b.AbortProcess(self.ppb.AbortProcessRequest(process_id=pid,
+                                                                  reason="interop test"),
+                                     timeout=RPC_TIMEOUT, metadata=admin)
+            release.set()
+            wait_for("the late answer to be refused", lambda: w.w.refused >= 1)
+        finally:
+            release.set()
+            w.stop()
+        self.assertEqual(w.w.completed, 0)
+        self.assertEqual(self.status(pid), "aborted")
+        self.assertEqual(self.push_rows(pid, "work"), [])
+        self.assertEqual(psql(f"SELECT count(*) FROM processes WHERE process_id = '{pid}' AND "
+                              f"state ? 'late'"), "0")
+        wait_for("the task to be cancelled", lambda: psql(
+            f"SELECT status FROM worker_tasks WHERE process_id = '{pid}'") == "cancelled")
+        self.assert_serving()
 
     def test_5_bad_input(self):
         import grpc
