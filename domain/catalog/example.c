@@ -1,9 +1,18 @@
 /* The example catalogue shipped with the service, after orchestrator-core's example
- * orchestrator: nodes, ports, core links and L2VPNs. Workflows are attached by name; the
- * engine registers their code. */
+ * orchestrator: nodes, ports, core links and L2VPNs. Each is a product module of
+ * domain/products/ (its catalogue part, workflows and forms); this file loads their blocks
+ * and products in the catalogue's order, so a tool or test that wants the example catalogue
+ * alone (without other modules) calls orch_catalog_load_example. Workflows are attached by
+ * name; the engine registers their code. */
 #include <stdio.h>
 
 #include "catalog.h"
+#include "domain/products/products.h"
+
+/* The example products' modules (each marked .example, so orch_products_load leaves their
+ * catalogue part to this file), in the catalogue's order. */
+extern const orch_product_module_t orch_product_module_node;
+static const orch_product_module_t *const modules[] = {&orch_product_module_node, NULL};
 
 #define F(n, t, req, desc)                                                                         \
     {                                                                                              \
@@ -12,24 +21,7 @@
 #define REQ true
 #define OPT false
 
-static const char *const node_status_choices[] = {"provisioning", "active", "planned",
-                                                  "decommissioned", NULL};
 static const char *const port_mode_choices[] = {"tagged", "untagged", "link_member", NULL};
-
-static const orch_field_def_t node_fields[] = {
-    F("role_id", ORCH_FIELD_INTEGER, REQ, "Role of the node in the network (netbox role id)"),
-    F("type_id", ORCH_FIELD_INTEGER, REQ, "Device type id"),
-    F("site_id", ORCH_FIELD_INTEGER, REQ, "Site the node is installed at"),
-    {"node_status", ORCH_FIELD_STRING, REQ, false, "Operational status of the node",
-     node_status_choices},
-    F("node_name", ORCH_FIELD_STRING, REQ, "Unique host name of the node"),
-    F("node_description", ORCH_FIELD_STRING, OPT, "Free text description"),
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("nrm_id", ORCH_FIELD_INTEGER, REQ, "Network resource manager id"),
-    F("ipv4_ipam_id", ORCH_FIELD_INTEGER, REQ, "IPAM id of the IPv4 loopback"),
-    F("ipv6_ipam_id", ORCH_FIELD_INTEGER, REQ, "IPAM id of the IPv6 loopback"),
-    {0},
-};
 
 static const orch_field_def_t port_fields[] = {
     F("port_name", ORCH_FIELD_STRING, REQ, "Interface name on the node"),
@@ -101,7 +93,6 @@ static const orch_child_def_t vc_children[] = {
 };
 
 static const orch_block_def_t blocks[] = {
-    {"NodeBlock", "A network node (router or switch)", "NODE", node_fields, NULL},
     {"PortBlock", "A customer-facing port on a node", "PORT", port_fields, port_children},
     {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields, core_port_children},
     {"CoreLinkBlock", "A link between two nodes in the core", "CORE_LINK", core_link_fields,
@@ -120,7 +111,6 @@ static const orch_block_def_t blocks[] = {
         "modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"                     \
     }
 
-static const orch_workflow_ref_t node_workflows[] = {LIFECYCLE("node", "node"), {0}};
 static const orch_workflow_ref_t port_workflows[] = {LIFECYCLE("port", "port"), {0}};
 static const orch_workflow_ref_t core_link_workflows[] = {LIFECYCLE("core_link", "core link"), {0}};
 static const orch_workflow_ref_t l2vpn_workflows[] = {
@@ -130,22 +120,10 @@ static const orch_workflow_ref_t l2vpn_workflows[] = {
     {0}};
 // clang-format on
 
-static const orch_fixed_input_t fi_cisco[] = {{"node_type", "Cisco"}, {0}};
-static const orch_fixed_input_t fi_nokia[] = {{"node_type", "Nokia"}, {0}};
-static const orch_fixed_input_t fi_cumulus[] = {{"node_type", "Cumulus"}, {0}};
-static const orch_fixed_input_t fi_frr[] = {{"node_type", "FRR"}, {0}};
 static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
 static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
 
 static const orch_product_def_t products[] = {
-    {"node Cisco", "Cisco network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_cisco,
-     node_workflows},
-    {"node Nokia", "Nokia network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_nokia,
-     node_workflows},
-    {"node Cumulus", "Cumulus Linux network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
-     fi_cumulus, node_workflows},
-    {"node FRR", "FRRouting network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_frr,
-     node_workflows},
     {"port 10G", "10 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
      fi_10g, port_workflows},
     {"port 100G", "100 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
@@ -161,12 +139,23 @@ static const orch_product_def_t products[] = {
 void orch_catalog_load_example(orch_catalog_t *cat)
 {
     char symbol[32];
+    size_t nb = 0, np = 0;
+    for (size_t m = 0; modules[m]; m++)
+        for (const orch_block_def_t *b = modules[m]->blocks; b && b->name; b++) {
+            snprintf(symbol, sizeof(symbol), "blocks[%zu]", nb++);
+            orch_catalog_add_block_from(cat, b, symbol, __FILE__);
+        }
     for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
-        snprintf(symbol, sizeof(symbol), "blocks[%zu]", i);
+        snprintf(symbol, sizeof(symbol), "blocks[%zu]", nb++);
         orch_catalog_add_block_from(cat, &blocks[i], symbol, __FILE__);
     }
+    for (size_t m = 0; modules[m]; m++)
+        for (const orch_product_def_t *p = modules[m]->products; p && p->name; p++) {
+            snprintf(symbol, sizeof(symbol), "products[%zu]", np++);
+            orch_catalog_add_product_from(cat, p, symbol, __FILE__);
+        }
     for (size_t i = 0; i < sizeof(products) / sizeof(products[0]); i++) {
-        snprintf(symbol, sizeof(symbol), "products[%zu]", i);
+        snprintf(symbol, sizeof(symbol), "products[%zu]", np++);
         orch_catalog_add_product_from(cat, &products[i], symbol, __FILE__);
     }
 }

@@ -103,13 +103,6 @@ static void speed_text(const orch_subscription_t *sub, char *out, size_t size)
         snprintf(out, size, " %lldM", mbit);
 }
 
-char *orch_wf_node_description(const orch_subscription_t *node)
-{
-    const char *type = fixed_input(node, "node_type");
-    return orch_asprintf("node %s (%s)", field_or(node, "node_name", "unnamed"),
-                         type ? type : node->product->def->name);
-}
-
 char *orch_wf_port_description(const orch_subscription_t *port, const char *node_name)
 {
     char speed[32];
@@ -206,63 +199,7 @@ const orch_workflow_def_t orch_wf_modify_note = {
     .lifecycle = ORCH_LC_NONE,
 };
 
-/* ---- node ----------------------------------------------------------------------------------- */
-
-static const orch_form_field_t modify_node_fields[] = {
-    {.name = "node_name",
-     .title = "Node name",
-     .type = ORCH_FORM_STRING,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 255,
-     .pattern = "[a-z0-9][a-z0-9.-]*"},
-    {.name = "node_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
-    {0},
-};
-static const orch_form_page_t modify_node_pages[] = {{"Change the node", modify_node_fields}, {0}};
-static const orch_form_t modify_node_form = {.pages = modify_node_pages};
-
-static orch_err_t edit_node(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
-                            orch_error_t *err)
-{
-    const char *name = orch_state_str(state, "node_name", NULL);
-    const char *desc = orch_state_str(state, "node_description", NULL);
-    char *label;
-    orch_err_t rc;
-    (void)ctx;
-    if (name && orch_sub_set_str(sub, "node_name", name, err))
-        return err->code;
-    if (desc && orch_sub_set_str(sub, "node_description", desc, err))
-        return err->code;
-    /* A renamed node is described by its new name. */
-    label = orch_wf_node_description(sub);
-    rc = orch_sub_set_description(sub, label, err);
-    free(label);
-    return rc;
-}
-
-static orch_step_result_t update_node(orch_step_ctx_t *ctx, json_t *state)
-{
-    return edit_subscription(ctx, state, edit_node, NULL);
-}
-
-static orch_err_t node_down(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
-                            orch_error_t *err)
-{
-    (void)ctx;
-    (void)state;
-    return orch_sub_set_str(sub, "node_status", "decommissioned", err);
-}
-
-static orch_step_result_t decommission_node(orch_step_ctx_t *ctx, json_t *state)
-{
-    return edit_subscription(ctx, state, node_down, NULL);
-}
+/* ---- validate (every product) ---- */
 
 /* Validate: the subscription's tree is what its status requires. */
 static orch_err_t check_tree(orch_step_ctx_t *ctx, const json_t *state, orch_subscription_t *sub,
@@ -278,68 +215,9 @@ static orch_step_result_t validate_subscription(orch_step_ctx_t *ctx, json_t *st
     return edit_subscription(ctx, state, check_tree, json_pack("{s:b}", "valid", 1));
 }
 
-static const orch_step_def_t modify_node_steps[] = {
-    ORCH_STEP("update_node", "Update the node", update_node),
-    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
-                              orch_wf_push_config, 600000),
-    ORCH_STEPS_END,
-};
-static const orch_step_def_t terminate_node_steps[] = {
-    ORCH_STEP("decommission_node", "Decommission the node", decommission_node),
-    ORCH_STEPS_END,
-};
 static const orch_step_def_t validate_steps[] = {
     ORCH_STEP("validate_subscription", "Check the subscription", validate_subscription),
     ORCH_STEPS_END,
-};
-
-/* The state keys of the node steps, checked at start-up (domain/engine/lint.h). */
-static const orch_step_io_t modify_node_io[] = {
-    {"update_node", ORCH_KEYS("subscription_id", "node_name", "node_description"), ORCH_NO_KEYS},
-    {"push_config", ORCH_NO_KEYS, ORCH_KEYS("config_push")},
-    {0},
-};
-static const orch_step_io_t terminate_node_io[] = {
-    {"decommission_node", ORCH_KEYS("subscription_id"), ORCH_NO_KEYS},
-    {0},
-};
-static const orch_step_io_t validate_io[] = {
-    {"validate_subscription", ORCH_KEYS("subscription_id"), ORCH_KEYS("valid")},
-    {0},
-};
-
-const orch_workflow_def_t orch_wf_modify_node = {
-    .name = "modify_node",
-    .description = "Modify node",
-    .target = ORCH_TARGET_MODIFY,
-    .version = 1,
-    .steps = modify_node_steps,
-    .form = &modify_node_form,
-    .lifecycle = ORCH_LC_MODIFY,
-    .io = modify_node_io,
-    .product_type = "Node",
-    .blocks = ORCH_KEYS("NodeBlock"),
-};
-const orch_workflow_def_t orch_wf_terminate_node = {
-    .name = "terminate_node",
-    .description = "Terminate node",
-    .target = ORCH_TARGET_TERMINATE,
-    .version = 1,
-    .steps = terminate_node_steps,
-    .lifecycle = ORCH_LC_TERMINATE,
-    .io = terminate_node_io,
-    .product_type = "Node",
-    .blocks = ORCH_KEYS("NodeBlock"),
-};
-const orch_workflow_def_t orch_wf_validate_node = {
-    .name = "validate_node",
-    .description = "Validate node",
-    .target = ORCH_TARGET_VALIDATE,
-    .version = 1,
-    .steps = validate_steps,
-    .lifecycle = ORCH_LC_VALIDATE,
-    .io = validate_io,
-    .product_type = "Node",
 };
 
 /* ---- port ----------------------------------------------------------------------------------- */
@@ -1212,13 +1090,18 @@ const orch_workflow_def_t orch_wf_validate_core_link = {
     .lifecycle = ORCH_LC_VALIDATE,
 };
 
-const orch_wf_entry_t orch_wf_lifecycle_all[] = {
-    ORCH_WF_ENTRY(orch_wf_modify_note),        ORCH_WF_ENTRY(orch_wf_modify_node),
-    ORCH_WF_ENTRY(orch_wf_terminate_node),     ORCH_WF_ENTRY(orch_wf_validate_node),
-    ORCH_WF_ENTRY(orch_wf_create_port),        ORCH_WF_ENTRY(orch_wf_modify_port),
-    ORCH_WF_ENTRY(orch_wf_terminate_port),     ORCH_WF_ENTRY(orch_wf_validate_port),
-    ORCH_WF_ENTRY(orch_wf_create_l2vpn),       ORCH_WF_ENTRY(orch_wf_modify_l2vpn),
-    ORCH_WF_ENTRY(orch_wf_terminate_l2vpn),    ORCH_WF_ENTRY(orch_wf_validate_l2vpn),
-    ORCH_WF_ENTRY(orch_wf_reconcile_l2vpn),    ORCH_WF_ENTRY(orch_wf_create_core_link),
-    ORCH_WF_ENTRY(orch_wf_modify_core_link),   ORCH_WF_ENTRY(orch_wf_terminate_core_link),
-    ORCH_WF_ENTRY(orch_wf_validate_core_link), {0}};
+const orch_wf_entry_t orch_wf_lifecycle_all[] = {ORCH_WF_ENTRY(orch_wf_modify_note),
+                                                 ORCH_WF_ENTRY(orch_wf_create_port),
+                                                 ORCH_WF_ENTRY(orch_wf_modify_port),
+                                                 ORCH_WF_ENTRY(orch_wf_terminate_port),
+                                                 ORCH_WF_ENTRY(orch_wf_validate_port),
+                                                 ORCH_WF_ENTRY(orch_wf_create_l2vpn),
+                                                 ORCH_WF_ENTRY(orch_wf_modify_l2vpn),
+                                                 ORCH_WF_ENTRY(orch_wf_terminate_l2vpn),
+                                                 ORCH_WF_ENTRY(orch_wf_validate_l2vpn),
+                                                 ORCH_WF_ENTRY(orch_wf_reconcile_l2vpn),
+                                                 ORCH_WF_ENTRY(orch_wf_create_core_link),
+                                                 ORCH_WF_ENTRY(orch_wf_modify_core_link),
+                                                 ORCH_WF_ENTRY(orch_wf_terminate_core_link),
+                                                 ORCH_WF_ENTRY(orch_wf_validate_core_link),
+                                                 {0}};
