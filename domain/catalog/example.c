@@ -11,8 +11,9 @@
 
 /* The example products' modules (each marked .example, so orch_products_load leaves their
  * catalogue part to this file), in the catalogue's order. */
-extern const orch_product_module_t orch_product_module_node;
-static const orch_product_module_t *const modules[] = {&orch_product_module_node, NULL};
+extern const orch_product_module_t orch_product_module_node, orch_product_module_port;
+static const orch_product_module_t *const modules[] = {&orch_product_module_node,
+                                                       &orch_product_module_port, NULL};
 
 #define F(n, t, req, desc)                                                                         \
     {                                                                                              \
@@ -20,27 +21,6 @@ static const orch_product_module_t *const modules[] = {&orch_product_module_node
     }
 #define REQ true
 #define OPT false
-
-static const char *const port_mode_choices[] = {"tagged", "untagged", "link_member", NULL};
-
-static const orch_field_def_t port_fields[] = {
-    F("port_name", ORCH_FIELD_STRING, REQ, "Interface name on the node"),
-    F("port_type", ORCH_FIELD_STRING, REQ, "Interface type, e.g. 10GBASE-LR"),
-    F("port_description", ORCH_FIELD_STRING, OPT, "Interface description"),
-    {"port_mode", ORCH_FIELD_STRING, REQ, false, "tagged, untagged or link_member",
-     port_mode_choices},
-    F("auto_negotiation", ORCH_FIELD_BOOLEAN, REQ, "Auto negotiation enabled"),
-    F("lldp", ORCH_FIELD_BOOLEAN, REQ, "LLDP enabled"),
-    F("enabled", ORCH_FIELD_BOOLEAN, REQ, "Administratively up"),
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("nrm_id", ORCH_FIELD_INTEGER, REQ, "Network resource manager id"),
-    {0},
-};
-
-static const orch_child_def_t port_children[] = {
-    {"node", "NodeBlock", 1, 1, true},
-    {0},
-};
 
 static const orch_field_def_t core_port_fields[] = {
     F("port_name", ORCH_FIELD_STRING, REQ, "Interface name on the node"),
@@ -93,7 +73,6 @@ static const orch_child_def_t vc_children[] = {
 };
 
 static const orch_block_def_t blocks[] = {
-    {"PortBlock", "A customer-facing port on a node", "PORT", port_fields, port_children},
     {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields, core_port_children},
     {"CoreLinkBlock", "A link between two nodes in the core", "CORE_LINK", core_link_fields,
      core_link_children},
@@ -111,7 +90,6 @@ static const orch_block_def_t blocks[] = {
         "modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"                     \
     }
 
-static const orch_workflow_ref_t port_workflows[] = {LIFECYCLE("port", "port"), {0}};
 static const orch_workflow_ref_t core_link_workflows[] = {LIFECYCLE("core_link", "core link"), {0}};
 static const orch_workflow_ref_t l2vpn_workflows[] = {
     // clang-format off
@@ -124,10 +102,6 @@ static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
 static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
 
 static const orch_product_def_t products[] = {
-    {"port 10G", "10 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
-     fi_10g, port_workflows},
-    {"port 100G", "100 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
-     fi_100g, port_workflows},
     {"core link 10G", "10 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
      "CoreLinkBlock", fi_10g, core_link_workflows},
     {"core link 100G", "100 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,

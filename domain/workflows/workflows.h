@@ -12,16 +12,8 @@
  * hook: it stays in the production binary, as the example catalogue does. */
 orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state);
 
-/* The one-line descriptions the example's subscriptions carry, which people meet in lists
- * and in the choice labels of forms (lifecycle.c; caller frees): "node ams-01 (Cisco)" from
- * the node's name and its product's node_type, and "port ams-01 1/1/1 10G" from the name of
- * the port's node, its port_name and its product's speed. */
-char *orch_wf_port_description(const orch_subscription_t *port, const char *node_name);
-
 /* The lifecycle of the example catalogue (lifecycle.c). */
 extern const orch_workflow_def_t orch_wf_modify_note;
-extern const orch_workflow_def_t orch_wf_create_port, orch_wf_modify_port, orch_wf_terminate_port,
-    orch_wf_validate_port;
 extern const orch_workflow_def_t orch_wf_create_l2vpn, orch_wf_modify_l2vpn,
     orch_wf_terminate_l2vpn, orch_wf_validate_l2vpn, orch_wf_reconcile_l2vpn;
 extern const orch_workflow_def_t orch_wf_create_core_link, orch_wf_modify_core_link,
