@@ -11,9 +11,10 @@
 
 /* The example products' modules (each marked .example, so orch_products_load leaves their
  * catalogue part to this file), in the catalogue's order. */
-extern const orch_product_module_t orch_product_module_node, orch_product_module_port;
-static const orch_product_module_t *const modules[] = {&orch_product_module_node,
-                                                       &orch_product_module_port, NULL};
+extern const orch_product_module_t orch_product_module_node, orch_product_module_port,
+    orch_product_module_core_link;
+static const orch_product_module_t *const modules[] = {
+    &orch_product_module_node, &orch_product_module_port, &orch_product_module_core_link, NULL};
 
 #define F(n, t, req, desc)                                                                         \
     {                                                                                              \
@@ -21,32 +22,6 @@ static const orch_product_module_t *const modules[] = {&orch_product_module_node
     }
 #define REQ true
 #define OPT false
-
-static const orch_field_def_t core_port_fields[] = {
-    F("port_name", ORCH_FIELD_STRING, REQ, "Interface name on the node"),
-    F("enabled", ORCH_FIELD_BOOLEAN, REQ, "Administratively up"),
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("ipv6_ipam_id", ORCH_FIELD_INTEGER, REQ, "IPAM id of the interface address"),
-    {0},
-};
-
-static const orch_child_def_t core_port_children[] = {
-    {"node", "NodeBlock", 1, 1, true},
-    {0},
-};
-
-static const orch_field_def_t core_link_fields[] = {
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("ipv6_prefix_ipam_id", ORCH_FIELD_INTEGER, REQ, "IPAM id of the link's IPv6 prefix"),
-    F("nrm_id", ORCH_FIELD_INTEGER, REQ, "Network resource manager id"),
-    F("under_maintenance", ORCH_FIELD_BOOLEAN, REQ, "Link drained for maintenance"),
-    {0},
-};
-
-static const orch_child_def_t core_link_children[] = {
-    {"ports", "CorePortBlock", 2, 2, false},
-    {0},
-};
 
 static const orch_field_def_t sap_fields[] = {
     F("vlan", ORCH_FIELD_INTEGER, REQ, "VLAN id on the port (0 for untagged)"),
@@ -73,9 +48,6 @@ static const orch_child_def_t vc_children[] = {
 };
 
 static const orch_block_def_t blocks[] = {
-    {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields, core_port_children},
-    {"CoreLinkBlock", "A link between two nodes in the core", "CORE_LINK", core_link_fields,
-     core_link_children},
     {"SAPBlock", "Service access point: a port and a VLAN", "SAP", sap_fields, sap_children},
     {"VirtualCircuitBlock", "An L2 virtual circuit between service access points", "VC", vc_fields,
      vc_children},
@@ -90,7 +62,6 @@ static const orch_block_def_t blocks[] = {
         "modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"                     \
     }
 
-static const orch_workflow_ref_t core_link_workflows[] = {LIFECYCLE("core_link", "core link"), {0}};
 static const orch_workflow_ref_t l2vpn_workflows[] = {
     // clang-format off
     LIFECYCLE("l2vpn", "L2VPN"),
@@ -98,14 +69,7 @@ static const orch_workflow_ref_t l2vpn_workflows[] = {
     {0}};
 // clang-format on
 
-static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
-static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
-
 static const orch_product_def_t products[] = {
-    {"core link 10G", "10 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
-     "CoreLinkBlock", fi_10g, core_link_workflows},
-    {"core link 100G", "100 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
-     "CoreLinkBlock", fi_100g, core_link_workflows},
     {"l2vpn", "Layer 2 VPN between customer ports", "L2vpn", "L2VPN", ORCH_PRODUCT_ACTIVE,
      "VirtualCircuitBlock", NULL, l2vpn_workflows},
 };

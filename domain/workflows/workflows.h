@@ -16,8 +16,6 @@ orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state);
 extern const orch_workflow_def_t orch_wf_modify_note;
 extern const orch_workflow_def_t orch_wf_create_l2vpn, orch_wf_modify_l2vpn,
     orch_wf_terminate_l2vpn, orch_wf_validate_l2vpn, orch_wf_reconcile_l2vpn;
-extern const orch_workflow_def_t orch_wf_create_core_link, orch_wf_modify_core_link,
-    orch_wf_terminate_core_link, orch_wf_validate_core_link;
 /* All of the above with their symbols, {0}-terminated (registered by
  * orch_workflows_register_all). */
 extern const orch_wf_entry_t orch_wf_lifecycle_all[];
