@@ -16,7 +16,7 @@ static void append(orch_wf_entry_t **out, size_t *n, const orch_wf_entry_t *e)
 
 size_t orch_workflows_list(const orch_wf_entry_t *extra, orch_wf_entry_t **out)
 {
-    const orch_wf_entry_t *const shipped[] = {orch_wf_tasks_all, orch_wf_lifecycle_all};
+    const orch_wf_entry_t *const shipped[] = {orch_wf_tasks_all, orch_wf_note_all};
     size_t n = 0;
 
     *out = NULL;
