@@ -32,6 +32,7 @@ static const orch_workflow_ref_t node_workflows[] = {
     {"terminate_node", ORCH_TARGET_TERMINATE, "Terminate node"},
     {"validate_node", ORCH_TARGET_VALIDATE, "Validate node"},
     {"modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"},
+    {"move_node", ORCH_TARGET_MODIFY, "Move node to another site"},
     {0},
 };
 

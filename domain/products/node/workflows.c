@@ -385,10 +385,13 @@ static const orch_workflow_def_t orch_wf_validate_node = {
     .product_type = "Node",
 };
 
-static const orch_wf_entry_t entries[] = {
-    ORCH_WF_ENTRY(orch_wf_create_node),   ORCH_WF_ENTRY(orch_wf_create_node_v2),
-    ORCH_WF_ENTRY(orch_wf_modify_node),   ORCH_WF_ENTRY(orch_wf_terminate_node),
-    ORCH_WF_ENTRY(orch_wf_validate_node), {0}};
+static const orch_wf_entry_t entries[] = {ORCH_WF_ENTRY(orch_wf_create_node),
+                                          ORCH_WF_ENTRY(orch_wf_create_node_v2),
+                                          ORCH_WF_ENTRY(orch_wf_modify_node),
+                                          ORCH_WF_ENTRY(orch_wf_terminate_node),
+                                          ORCH_WF_ENTRY(orch_wf_validate_node),
+                                          ORCH_WF_ENTRY(orch_wf_move_node),
+                                          {0}};
 
 const orch_product_module_t orch_product_module_node = {
     .name = "node",
