@@ -1,172 +1,34 @@
 /* The example catalogue shipped with the service, after orchestrator-core's example
- * orchestrator: nodes, ports, core links and L2VPNs. Workflows are attached by name; the
- * engine registers their code. */
+ * orchestrator: nodes, ports, core links and L2VPNs. Each is a product module of
+ * domain/products/ (its catalogue part, workflows and forms); this file loads their blocks
+ * and products in the catalogue's order, so a tool or test that wants the example catalogue
+ * alone (without other modules) calls orch_catalog_load_example. Workflows are attached by
+ * name; the engine registers their code. */
 #include <stdio.h>
 
 #include "catalog.h"
+#include "domain/products/products.h"
 
-#define F(n, t, req, desc)                                                                         \
-    {                                                                                              \
-        n, t, req, false, desc, NULL                                                               \
-    }
-#define REQ true
-#define OPT false
-
-static const char *const node_status_choices[] = {"provisioning", "active", "planned",
-                                                  "decommissioned", NULL};
-static const char *const port_mode_choices[] = {"tagged", "untagged", "link_member", NULL};
-
-static const orch_field_def_t node_fields[] = {
-    F("role_id", ORCH_FIELD_INTEGER, REQ, "Role of the node in the network (netbox role id)"),
-    F("type_id", ORCH_FIELD_INTEGER, REQ, "Device type id"),
-    F("site_id", ORCH_FIELD_INTEGER, REQ, "Site the node is installed at"),
-    {"node_status", ORCH_FIELD_STRING, REQ, false, "Operational status of the node",
-     node_status_choices},
-    F("node_name", ORCH_FIELD_STRING, REQ, "Unique host name of the node"),
-    F("node_description", ORCH_FIELD_STRING, OPT, "Free text description"),
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("nrm_id", ORCH_FIELD_INTEGER, REQ, "Network resource manager id"),
-    F("ipv4_ipam_id", ORCH_FIELD_INTEGER, REQ, "IPAM id of the IPv4 loopback"),
-    F("ipv6_ipam_id", ORCH_FIELD_INTEGER, REQ, "IPAM id of the IPv6 loopback"),
-    {0},
-};
-
-static const orch_field_def_t port_fields[] = {
-    F("port_name", ORCH_FIELD_STRING, REQ, "Interface name on the node"),
-    F("port_type", ORCH_FIELD_STRING, REQ, "Interface type, e.g. 10GBASE-LR"),
-    F("port_description", ORCH_FIELD_STRING, OPT, "Interface description"),
-    {"port_mode", ORCH_FIELD_STRING, REQ, false, "tagged, untagged or link_member",
-     port_mode_choices},
-    F("auto_negotiation", ORCH_FIELD_BOOLEAN, REQ, "Auto negotiation enabled"),
-    F("lldp", ORCH_FIELD_BOOLEAN, REQ, "LLDP enabled"),
-    F("enabled", ORCH_FIELD_BOOLEAN, REQ, "Administratively up"),
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("nrm_id", ORCH_FIELD_INTEGER, REQ, "Network resource manager id"),
-    {0},
-};
-
-static const orch_child_def_t port_children[] = {
-    {"node", "NodeBlock", 1, 1, true},
-    {0},
-};
-
-static const orch_field_def_t core_port_fields[] = {
-    F("port_name", ORCH_FIELD_STRING, REQ, "Interface name on the node"),
-    F("enabled", ORCH_FIELD_BOOLEAN, REQ, "Administratively up"),
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("ipv6_ipam_id", ORCH_FIELD_INTEGER, REQ, "IPAM id of the interface address"),
-    {0},
-};
-
-static const orch_child_def_t core_port_children[] = {
-    {"node", "NodeBlock", 1, 1, true},
-    {0},
-};
-
-static const orch_field_def_t core_link_fields[] = {
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("ipv6_prefix_ipam_id", ORCH_FIELD_INTEGER, REQ, "IPAM id of the link's IPv6 prefix"),
-    F("nrm_id", ORCH_FIELD_INTEGER, REQ, "Network resource manager id"),
-    F("under_maintenance", ORCH_FIELD_BOOLEAN, REQ, "Link drained for maintenance"),
-    {0},
-};
-
-static const orch_child_def_t core_link_children[] = {
-    {"ports", "CorePortBlock", 2, 2, false},
-    {0},
-};
-
-static const orch_field_def_t sap_fields[] = {
-    F("vlan", ORCH_FIELD_INTEGER, REQ, "VLAN id on the port (0 for untagged)"),
-    F("ims_id", ORCH_FIELD_INTEGER, OPT, "Inventory (IMS) id"),
-    {0},
-};
-
-static const orch_child_def_t sap_children[] = {
-    {"port", "PortBlock", 1, 1, true},
-    {0},
-};
-
-static const orch_field_def_t vc_fields[] = {
-    F("speed", ORCH_FIELD_INTEGER, REQ, "Service speed in Mbit/s"),
-    F("speed_policer", ORCH_FIELD_BOOLEAN, REQ, "Police traffic at the service speed"),
-    F("ims_id", ORCH_FIELD_INTEGER, REQ, "Inventory (IMS) id"),
-    F("nrm_id", ORCH_FIELD_INTEGER, REQ, "Network resource manager id"),
-    {0},
-};
-
-static const orch_child_def_t vc_children[] = {
-    {"saps", "SAPBlock", 2, 8, false},
-    {0},
-};
-
-static const orch_block_def_t blocks[] = {
-    {"NodeBlock", "A network node (router or switch)", "NODE", node_fields, NULL},
-    {"PortBlock", "A customer-facing port on a node", "PORT", port_fields, port_children},
-    {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields, core_port_children},
-    {"CoreLinkBlock", "A link between two nodes in the core", "CORE_LINK", core_link_fields,
-     core_link_children},
-    {"SAPBlock", "Service access point: a port and a VLAN", "SAP", sap_fields, sap_children},
-    {"VirtualCircuitBlock", "An L2 virtual circuit between service access points", "VC", vc_fields,
-     vc_children},
-};
-
-#define LIFECYCLE(kind, what)                                                                      \
-    {"create_" kind, ORCH_TARGET_CREATE, "Create " what},                                          \
-        {"modify_" kind, ORCH_TARGET_MODIFY, "Modify " what},                                      \
-        {"terminate_" kind, ORCH_TARGET_TERMINATE, "Terminate " what},                             \
-        {"validate_" kind, ORCH_TARGET_VALIDATE, "Validate " what},                                \
-    {                                                                                              \
-        "modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"                     \
-    }
-
-static const orch_workflow_ref_t node_workflows[] = {LIFECYCLE("node", "node"), {0}};
-static const orch_workflow_ref_t port_workflows[] = {LIFECYCLE("port", "port"), {0}};
-static const orch_workflow_ref_t core_link_workflows[] = {LIFECYCLE("core_link", "core link"), {0}};
-static const orch_workflow_ref_t l2vpn_workflows[] = {
-    // clang-format off
-    LIFECYCLE("l2vpn", "L2VPN"),
-    {"reconcile_l2vpn", ORCH_TARGET_RECONCILE, "Reconcile an L2VPN with the network"},
-    {0}};
-// clang-format on
-
-static const orch_fixed_input_t fi_cisco[] = {{"node_type", "Cisco"}, {0}};
-static const orch_fixed_input_t fi_nokia[] = {{"node_type", "Nokia"}, {0}};
-static const orch_fixed_input_t fi_cumulus[] = {{"node_type", "Cumulus"}, {0}};
-static const orch_fixed_input_t fi_frr[] = {{"node_type", "FRR"}, {0}};
-static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
-static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
-
-static const orch_product_def_t products[] = {
-    {"node Cisco", "Cisco network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_cisco,
-     node_workflows},
-    {"node Nokia", "Nokia network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_nokia,
-     node_workflows},
-    {"node Cumulus", "Cumulus Linux network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
-     fi_cumulus, node_workflows},
-    {"node FRR", "FRRouting network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_frr,
-     node_workflows},
-    {"port 10G", "10 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
-     fi_10g, port_workflows},
-    {"port 100G", "100 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
-     fi_100g, port_workflows},
-    {"core link 10G", "10 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
-     "CoreLinkBlock", fi_10g, core_link_workflows},
-    {"core link 100G", "100 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
-     "CoreLinkBlock", fi_100g, core_link_workflows},
-    {"l2vpn", "Layer 2 VPN between customer ports", "L2vpn", "L2VPN", ORCH_PRODUCT_ACTIVE,
-     "VirtualCircuitBlock", NULL, l2vpn_workflows},
-};
+/* The example products' modules (each marked .example, so orch_products_load leaves their
+ * catalogue part to this file), in the catalogue's order. */
+extern const orch_product_module_t orch_product_module_node, orch_product_module_port,
+    orch_product_module_core_link, orch_product_module_l2vpn;
+static const orch_product_module_t *const modules[] = {
+    &orch_product_module_node, &orch_product_module_port, &orch_product_module_core_link,
+    &orch_product_module_l2vpn, NULL};
 
 void orch_catalog_load_example(orch_catalog_t *cat)
 {
     char symbol[32];
-    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
-        snprintf(symbol, sizeof(symbol), "blocks[%zu]", i);
-        orch_catalog_add_block_from(cat, &blocks[i], symbol, __FILE__);
-    }
-    for (size_t i = 0; i < sizeof(products) / sizeof(products[0]); i++) {
-        snprintf(symbol, sizeof(symbol), "products[%zu]", i);
-        orch_catalog_add_product_from(cat, &products[i], symbol, __FILE__);
-    }
+    size_t nb = 0, np = 0;
+    for (size_t m = 0; modules[m]; m++)
+        for (const orch_block_def_t *b = modules[m]->blocks; b && b->name; b++) {
+            snprintf(symbol, sizeof(symbol), "blocks[%zu]", nb++);
+            orch_catalog_add_block_from(cat, b, symbol, __FILE__);
+        }
+    for (size_t m = 0; modules[m]; m++)
+        for (const orch_product_def_t *p = modules[m]->products; p && p->name; p++) {
+            snprintf(symbol, sizeof(symbol), "products[%zu]", np++);
+            orch_catalog_add_product_from(cat, p, symbol, __FILE__);
+        }
 }

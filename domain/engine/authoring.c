@@ -3,10 +3,13 @@
 #include "domain/engine/authoring.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "base/alloc.h"
 
 /* "path=key" -> path (copied into buf) and key; "name" -> both name. */
 static const char *split_field(const char *spec, char *path, size_t cap)
@@ -302,4 +305,297 @@ orch_step_result_t orch_step_todo(orch_step_ctx_t *ctx, json_t *state)
     (void)state;
     orch_step_log(ORCH_LOG_WARN, ctx, "step %s is not written yet (TODO): skipped", ctx->step_key);
     return orch_step_skip();
+}
+
+/* ---- results -------------------------------------------------------------------------------- */
+
+orch_step_result_t orch_step_ok_str(const char *key, const char *value)
+{
+    return orch_step_ok(json_pack("{s:s}", key, value));
+}
+
+orch_step_result_t orch_step_ok_bool(const char *key, bool value)
+{
+    return orch_step_ok(json_pack("{s:b}", key, value));
+}
+
+orch_step_result_t orch_step_invalid(const char *field, const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    return orch_step_fail("INVALID_INPUT", field ? json_pack("{s:s}", "field", field) : NULL, "%s",
+                          message);
+}
+
+/* ---- subscriptions built by hand ------------------------------------------------------------ */
+
+orch_subscription_t *orch_step_sub_new(orch_step_ctx_t *ctx, const json_t *state,
+                                       const char *const *fields, orch_step_result_t *failed)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    const orch_product_t *p;
+
+    orch_error_init(&err);
+    if (!has_store(ctx)) {
+        *failed = no_store(ctx);
+        return NULL;
+    }
+    p = orch_catalog_find_product_id(ctx->catalog, orch_state_str(state, "product_id", ""));
+    if (!p) {
+        *failed = orch_step_fail("INVALID_INPUT", NULL, "the product is gone");
+        return NULL;
+    }
+    if (orch_subscription_new_from_product(p, orch_state_str(state, "customer_id", ""), &sub,
+                                           &err) ||
+        set_fields(sub, state, fields, &err)) {
+        *failed = orch_step_fail_error(&err);
+        orch_subscription_free(sub);
+        return NULL;
+    }
+    return sub;
+}
+
+orch_step_result_t orch_step_sub_create(orch_step_ctx_t *ctx, orch_subscription_t *sub,
+                                        orch_describe_fn describe)
+{
+    orch_error_t err;
+    orch_step_result_t r;
+    char *label = describe ? describe(sub) : NULL;
+
+    orch_error_init(&err);
+    if ((label && orch_sub_set_description(sub, label, &err)) ||
+        ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        r = orch_step_fail_error(&err);
+    } else {
+        orch_step_ctx_link_subscription(ctx, sub->id);
+        r = orch_step_ok_str("subscription_id", sub->id);
+    }
+    free(label);
+    orch_subscription_free(sub);
+    return r;
+}
+
+orch_subscription_t *orch_step_sub_load(orch_step_ctx_t *ctx, const char *id,
+                                        orch_step_result_t *failed)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+
+    orch_error_init(&err);
+    if (!has_store(ctx)) {
+        *failed = no_store(ctx);
+        return NULL;
+    }
+    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id ? id : "", false,
+                                  &sub, &err)) {
+        *failed = orch_step_fail_error(&err);
+        return NULL;
+    }
+    return sub;
+}
+
+orch_step_result_t orch_step_edit(orch_step_ctx_t *ctx, const json_t *state, orch_sub_edit_fn edit)
+{
+    orch_step_result_t failed;
+    orch_error_t err;
+    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
+
+    if (!sub)
+        return failed;
+    orch_error_init(&err);
+    if (edit(sub, state, &err)) {
+        orch_subscription_free(sub);
+        return orch_step_fail_error(&err);
+    }
+    return orch_step_sub_save(ctx, sub, NULL);
+}
+
+static orch_err_t set_value(orch_subscription_t *sub, const orch_value_t *v, orch_error_t *err)
+{
+    switch (v->type) {
+    case ORCH_VALUE_STR:
+        return orch_sub_set_str(sub, v->path, v->s, err);
+    case ORCH_VALUE_INT:
+        return orch_sub_set_int(sub, v->path, (int64_t)v->i, err);
+    case ORCH_VALUE_BOOL:
+        return orch_sub_set_bool(sub, v->path, v->b, err);
+    }
+    return orch_error_invalid(err, v->path, "value of %s has no type", v->path);
+}
+
+orch_step_result_t orch_step_set_values(orch_step_ctx_t *ctx, const json_t *state,
+                                        const orch_value_t *values)
+{
+    orch_step_result_t failed;
+    orch_error_t err;
+    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
+
+    if (!sub)
+        return failed;
+    orch_error_init(&err);
+    for (const orch_value_t *v = values; v && v->path; v++)
+        if (set_value(sub, v, &err)) {
+            orch_subscription_free(sub);
+            return orch_step_fail_error(&err);
+        }
+    return orch_step_sub_save(ctx, sub, NULL);
+}
+
+orch_step_result_t orch_step_validate_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_step_result_t failed;
+    orch_error_t err;
+    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
+
+    if (!sub)
+        return failed;
+    orch_error_init(&err);
+    if (orch_sub_validate(sub, &err)) {
+        orch_subscription_free(sub);
+        return orch_step_fail_error(&err);
+    }
+    return orch_step_sub_save(ctx, sub, json_pack("{s:b}", "valid", 1));
+}
+
+/* ---- reading a subscription ----------------------------------------------------------------- */
+
+const char *orch_sub_str_or(const orch_subscription_t *sub, const char *path, const char *dflt)
+{
+    const char *v = NULL;
+    orch_error_t err;
+    orch_error_init(&err);
+    return orch_sub_get_str(sub, path, &v, &err) == ORCH_OK && v && *v ? v : dflt;
+}
+
+const char *orch_sub_fixed_input(const orch_subscription_t *sub, const char *name)
+{
+    for (const orch_fixed_input_t *fi = sub->product->def->fixed_inputs; fi && fi->name; fi++)
+        if (strcmp(fi->name, name) == 0)
+            return fi->value;
+    return NULL;
+}
+
+void orch_sub_speed_text(const orch_subscription_t *sub, char *out, size_t size)
+{
+    const char *v = orch_sub_fixed_input(sub, "speed");
+    long long mbit = v ? atoll(v) : 0;
+    if (mbit <= 0)
+        snprintf(out, size, "%s", "");
+    else if (mbit % 1000 == 0)
+        snprintf(out, size, " %lldG", mbit / 1000);
+    else
+        snprintf(out, size, " %lldM", mbit);
+}
+
+/* ---- inventory and simulated systems -------------------------------------------------------- */
+
+orch_step_result_t orch_step_allocate_step(orch_step_ctx_t *ctx, const json_t *state,
+                                           const char *pool, const char *state_key)
+{
+    (void)state; /* a step's signature; the allocation is the process's, not the state's */
+    return orch_step_allocate(ctx, pool, state_key);
+}
+
+orch_step_result_t orch_step_allocate_all(orch_step_ctx_t *ctx, const json_t *state,
+                                          const char *const *pool_key_pairs)
+{
+    json_t *out = json_object();
+    (void)state;
+    for (size_t i = 0; pool_key_pairs[i] && pool_key_pairs[i + 1]; i += 2) {
+        orch_step_result_t r = orch_step_allocate(ctx, pool_key_pairs[i], pool_key_pairs[i + 1]);
+        if (r.outcome != ORCH_STEP_SUCCESS) {
+            json_decref(out);
+            return r;
+        }
+        json_object_update(out, r.changes);
+        json_decref(r.changes);
+    }
+    return orch_step_ok(out);
+}
+
+orch_step_result_t orch_step_push_config(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_step_result_t r = orch_step_sim_callback(ctx, state);
+    if (r.outcome == ORCH_STEP_SUCCESS) {
+        json_decref(r.changes);
+        r.changes = json_pack("{s:s}", "config_push", "requested");
+    }
+    return r;
+}
+
+orch_step_result_t orch_step_sim_remove_service(orch_step_ctx_t *ctx, json_t *state)
+{
+    (void)state;
+    orch_step_log(ORCH_LOG_INFO, ctx, "service removed from the network (simulated)");
+    return orch_step_ok_bool("service_removed", true);
+}
+
+/* ---- forms ---------------------------------------------------------------------------------- */
+
+/* A subscription as a choice label: its description, or, when it has none (made before
+ * descriptions were given, or by hand), its product's name and the start of its id. Never
+ * empty. Caller frees. */
+static char *choice_label(const orch_subscription_t *sub)
+{
+    if (sub->description && *sub->description)
+        return orch_strdup(sub->description);
+    return orch_asprintf("%s %.8s", sub->product->def->name, sub->id);
+}
+
+json_t *orch_form_subscription_choices(const orch_form_env_t *env, const json_t *answers,
+                                       const char *product_type)
+{
+    json_t *out = json_array();
+    orch_sub_page_t page = {0};
+    orch_error_t err;
+    char filter[128];
+    orch_sub_query_t q = {0};
+    (void)answers; /* the choices do not depend on earlier pages */
+    if (!env || !env->store || !env->catalog)
+        return out;
+    snprintf(filter, sizeof(filter), "product_type = \"%s\" AND status = \"active\"", product_type);
+    q.filter = filter;
+    q.page_size = 500;
+    orch_error_init(&err);
+    if (env->store->ops->sub_list(env->store, env->ctx, env->catalog, &q, &page, &err) == 0)
+        for (size_t i = 0; i < page.n; i++) {
+            char *label = choice_label(page.items[i]);
+            json_array_append_new(
+                out, json_pack("{s:s, s:s}", "value", page.items[i]->id, "label", label));
+            free(label);
+        }
+    orch_sub_page_cleanup(&page);
+    return out;
+}
+
+orch_subscription_t *orch_form_sub_load(const orch_form_env_t *env, const char *id)
+{
+    orch_subscription_t *sub = NULL;
+    orch_error_t err;
+    if (!env || !env->store || !env->catalog || !id)
+        return NULL;
+    orch_error_init(&err);
+    if (env->store->ops->sub_load(env->store, env->tx, env->ctx, env->catalog, id, false, &sub,
+                                  &err))
+        return NULL;
+    return sub;
+}
+
+size_t orch_form_check_different(const orch_form_env_t *env, size_t index, const json_t *answers,
+                                 const char *path, orch_error_t *err, size_t page,
+                                 const char *key_a, const char *key_b, const char *message)
+{
+    char field[96];
+    (void)env; /* a form check's signature; the rule reads the answers only */
+    if (index != page ||
+        strcmp(orch_state_str(answers, key_a, ""), orch_state_str(answers, key_b, "")) != 0)
+        return 0;
+    snprintf(field, sizeof(field), "%s.%s", path, key_b);
+    if (err)
+        orch_error_add_violation(err, field, "%s", message);
+    return 1;
 }

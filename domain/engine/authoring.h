@@ -27,6 +27,7 @@
 #include <stdbool.h>
 
 #include "domain/engine/engine.h"
+#include "domain/forms/forms.h"
 #include "domain/subscription/subscription.h"
 
 /* Creates a subscription of the product state.product_id for state.customer_id, sets fields
@@ -91,5 +92,133 @@ orch_step_result_t orch_step_sim_callback(orch_step_ctx_t *ctx, json_t *state);
 /* A step not written yet: logs "step KEY is not written yet (TODO)" and returns skip, so
  * the audit log shows it skipped and a test can assert exactly that. */
 orch_step_result_t orch_step_todo(orch_step_ctx_t *ctx, json_t *state);
+
+/* ---- Results without JSON plumbing ------------------------------------------------------ */
+
+/* ok with one change: {key: value}. */
+orch_step_result_t orch_step_ok_str(const char *key, const char *value);
+orch_step_result_t orch_step_ok_bool(const char *key, bool value);
+/* A failure INVALID_INPUT naming the input field at fault (details {"field": field}; NULL:
+ * none), as a step that checks its input reports it. */
+orch_step_result_t orch_step_invalid(const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- Subscriptions a step builds by hand ------------------------------------------------ */
+
+/* A new subscription (in memory, not saved) of the product state.product_id for
+ * state.customer_id, with fields (NULL-terminated list, as above) set from the state; NULL,
+ * with *failed set, when it cannot be made. Set the rest with the orch_sub_* functions, then
+ * orch_step_sub_create. */
+orch_subscription_t *orch_step_sub_new(orch_step_ctx_t *ctx, const json_t *state,
+                                       const char *const *fields, orch_step_result_t *failed);
+#define ORCH_SUB_NEW(ctx, state, failed, ...)                                                      \
+    orch_step_sub_new((ctx), (state), (const char *const[]){__VA_ARGS__, NULL}, (failed))
+
+/* Sets sub's description to describe(sub) (NULL: keep it; caller of describe frees what it
+ * returns), saves the new sub, links it to the process and frees it; ok with
+ * {"subscription_id": id}, as the CREATE lifecycle expects. */
+typedef char *(*orch_describe_fn)(const orch_subscription_t *sub);
+orch_step_result_t orch_step_sub_create(orch_step_ctx_t *ctx, orch_subscription_t *sub,
+                                        orch_describe_fn describe);
+
+/* Another subscription (a node a port is on, the ports of a circuit), read only: NULL, with
+ * *failed set, when it cannot be loaded. The caller frees it (orch_subscription_free). */
+orch_subscription_t *orch_step_sub_load(orch_step_ctx_t *ctx, const char *id,
+                                        orch_step_result_t *failed);
+
+/* An edit of the subscription state.subscription_id: loaded for update, edit changes it
+ * (from the state), saved and linked to the process. ok with no changes, or the failure. */
+typedef orch_err_t (*orch_sub_edit_fn)(orch_subscription_t *sub, const json_t *state,
+                                       orch_error_t *err);
+orch_step_result_t orch_step_edit(orch_step_ctx_t *ctx, const json_t *state, orch_sub_edit_fn edit);
+
+/* Fixed values for fields, whatever the state holds: ORCH_SET_VALUES(ctx, state,
+ * ORCH_BOOL("enabled", false), ORCH_STR("node_status", "decommissioned")) sets them on the
+ * subscription state.subscription_id and saves it, as orch_step_edit. */
+typedef enum { ORCH_VALUE_STR = 1, ORCH_VALUE_INT, ORCH_VALUE_BOOL } orch_value_type_t;
+typedef struct orch_value {
+    const char *path;
+    orch_value_type_t type;
+    const char *s;
+    long long i;
+    bool b;
+} orch_value_t;
+#define ORCH_STR(path_, v_)                                                                        \
+    {                                                                                              \
+        .path = (path_), .type = ORCH_VALUE_STR, .s = (v_)                                         \
+    }
+#define ORCH_INT(path_, v_)                                                                        \
+    {                                                                                              \
+        .path = (path_), .type = ORCH_VALUE_INT, .i = (v_)                                         \
+    }
+#define ORCH_BOOL(path_, v_)                                                                       \
+    {                                                                                              \
+        .path = (path_), .type = ORCH_VALUE_BOOL, .b = (v_)                                        \
+    }
+orch_step_result_t orch_step_set_values(orch_step_ctx_t *ctx, const json_t *state,
+                                        const orch_value_t *values);
+#define ORCH_SET_VALUES(ctx, state, ...)                                                           \
+    orch_step_set_values((ctx), (state), (const orch_value_t[]){__VA_ARGS__, {0}})
+
+/* orch_step_check_subscription, but the subscription is loaded for update, saved and linked
+ * to the process, as a validate workflow of the example products does: ok with
+ * {"valid": true}. */
+orch_step_result_t orch_step_validate_subscription(orch_step_ctx_t *ctx, json_t *state);
+
+/* ---- Reading a subscription ------------------------------------------------------------- */
+
+/* A text field by path, or dflt when it is unset or cannot be read. */
+const char *orch_sub_str_or(const orch_subscription_t *sub, const char *path, const char *dflt);
+/* A fixed input of the subscription's product ("node_type", "speed"), or NULL. */
+const char *orch_sub_fixed_input(const orch_subscription_t *sub, const char *name);
+/* The product's speed fixed input (Mbit/s) as people write it, with a leading space:
+ * " 10G", " 500M"; "" when the product has none. */
+void orch_sub_speed_text(const orch_subscription_t *sub, char *out, size_t size);
+
+/* ---- More inventory and simulated systems ----------------------------------------------- */
+
+/* A step that is one allocation: ORCH_ALLOCATE_STEP_FN(allocate_ims, "ims_node", "ims_id")
+ * defines the step function allocate_ims (orch_step_allocate). */
+orch_step_result_t orch_step_allocate_step(orch_step_ctx_t *ctx, const json_t *state,
+                                           const char *pool, const char *state_key);
+#define ORCH_ALLOCATE_STEP_FN(fn_, pool_, state_key_)                                              \
+    static orch_step_result_t fn_(orch_step_ctx_t *ctx, json_t *state)                             \
+    {                                                                                              \
+        return orch_step_allocate_step(ctx, state, (pool_), (state_key_));                         \
+    }
+/* Several allocations in one step, in order: pairs of pool and state key, NULL-terminated;
+ * ok with every {state_key: n}, or the first WAIT. */
+orch_step_result_t orch_step_allocate_all(orch_step_ctx_t *ctx, const json_t *state,
+                                          const char *const *pool_key_pairs);
+#define ORCH_ALLOCATE_ALL(ctx, state, ...)                                                         \
+    orch_step_allocate_all((ctx), (state), (const char *const[]){__VA_ARGS__, NULL})
+
+/* The configuration push of the example products: orch_step_sim_callback, and when the
+ * request is handed over the state records {"config_push": "requested"}. */
+orch_step_result_t orch_step_push_config(orch_step_ctx_t *ctx, json_t *state);
+/* The simulated network removes the service: logged, ok with {"service_removed": true}. */
+orch_step_result_t orch_step_sim_remove_service(orch_step_ctx_t *ctx, json_t *state);
+
+/* ---- Forms ------------------------------------------------------------------------------ */
+
+/* Active subscriptions of a product type as choices {value: id, label: description} (a
+ * subscription without description: its product's name and the start of its id). Empty
+ * without a store. ORCH_SUBSCRIPTION_CHOICES_FN(node_choices, "Node") defines the form's
+ * choices function node_choices. */
+json_t *orch_form_subscription_choices(const orch_form_env_t *env, const json_t *answers,
+                                       const char *product_type);
+#define ORCH_SUBSCRIPTION_CHOICES_FN(fn_, product_type_)                                           \
+    static json_t *fn_(const orch_form_env_t *env, const json_t *answers)                          \
+    {                                                                                              \
+        return orch_form_subscription_choices(env, answers, (product_type_));                      \
+    }
+/* A subscription a form reads (read only; NULL when there is no store or it cannot be
+ * loaded). The caller frees it. */
+orch_subscription_t *orch_form_sub_load(const orch_form_env_t *env, const char *id);
+/* A form check (orch_form_t.check) body: on page `page`, the answers key_a and key_b must
+ * differ, else one violation on key_b with message. Returns the number of violations. */
+size_t orch_form_check_different(const orch_form_env_t *env, size_t index, const json_t *answers,
+                                 const char *path, orch_error_t *err, size_t page,
+                                 const char *key_a, const char *key_b, const char *message);
 
 #endif

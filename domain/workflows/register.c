@@ -16,8 +16,7 @@ static void append(orch_wf_entry_t **out, size_t *n, const orch_wf_entry_t *e)
 
 size_t orch_workflows_list(const orch_wf_entry_t *extra, orch_wf_entry_t **out)
 {
-    const orch_wf_entry_t *const shipped[] = {orch_wf_node_all, orch_wf_tasks_all,
-                                              orch_wf_lifecycle_all};
+    const orch_wf_entry_t *const shipped[] = {orch_wf_tasks_all, orch_wf_note_all};
     size_t n = 0;
 
     *out = NULL;
@@ -25,9 +24,12 @@ size_t orch_workflows_list(const orch_wf_entry_t *extra, orch_wf_entry_t **out)
         for (const orch_wf_entry_t *e = shipped[t]; e->def; e++)
             append(out, &n, e);
     /* The product modules of domain/products/ (products.h): named by their module. */
-    for (const orch_product_module_t *const *m = orch_product_modules; *m; m++)
+    for (const orch_product_module_t *const *m = orch_product_modules; *m; m++) {
         for (const orch_workflow_def_t *const *w = (*m)->workflows; w && *w; w++)
             append(out, &n, &(orch_wf_entry_t){*w, (*m)->name, "domain/products"});
+        for (const orch_wf_entry_t *e = (*m)->entries; e && e->def; e++)
+            append(out, &n, e);
+    }
     for (const orch_wf_entry_t *e = extra; e && e->def; e++)
         append(out, &n, e);
     return n;

@@ -1,46 +1,20 @@
-/* The workflows this build ships: the example catalogue's (create_node, its lifecycle, the
- * tasks). The test workflows and the broken fixtures of the start-up checks are not here:
- * they live in the test binary's library (tests/testbin/testbin.h). */
+/* The workflows this build ships: the built-in tasks (tasks.h), modify_note (note.c), and the
+ * workflows of the product modules of domain/products/ (the example products node, port,
+ * core_link and l2vpn among them, products.h). The test workflows and the broken fixtures of
+ * the start-up checks are not here: they live in the test binary's library
+ * (tests/testbin/testbin.h). */
 #ifndef ORCH_WORKFLOWS_H
 #define ORCH_WORKFLOWS_H
 
 #include "domain/engine/engine.h"
 
-/* create_node: version 1 (its own activation step, kept for processes in flight) and
- * version 2 (the create wrapper and a callback step for the configuration push). */
-extern const orch_workflow_def_t orch_wf_create_node, orch_wf_create_node_v2;
-
-/* The callback step's action that stands for the provisioning system (lifecycle.c): with
- * ORCH_SIM_CALLBACK_DIR set it writes the token to <dir>/<process_id>.<step_key>, without
- * it the system answers at once (the step is skipped). An example integration, not a test
- * hook: it stays in the production binary, as the example catalogue does. */
-orch_step_result_t orch_wf_push_config(orch_step_ctx_t *ctx, json_t *state);
-
-/* The one-line descriptions the example's subscriptions carry, which people meet in lists
- * and in the choice labels of forms (lifecycle.c; caller frees): "node ams-01 (Cisco)" from
- * the node's name and its product's node_type, and "port ams-01 1/1/1 10G" from the name of
- * the port's node, its port_name and its product's speed. */
-char *orch_wf_node_description(const orch_subscription_t *node);
-char *orch_wf_port_description(const orch_subscription_t *port, const char *node_name);
-
-/* The lifecycle of the example catalogue (lifecycle.c). */
+/* modify_note (note.c): every product lists it. */
 extern const orch_workflow_def_t orch_wf_modify_note;
-extern const orch_workflow_def_t orch_wf_modify_node, orch_wf_terminate_node, orch_wf_validate_node;
-extern const orch_workflow_def_t orch_wf_create_port, orch_wf_modify_port, orch_wf_terminate_port,
-    orch_wf_validate_port;
-extern const orch_workflow_def_t orch_wf_create_l2vpn, orch_wf_modify_l2vpn,
-    orch_wf_terminate_l2vpn, orch_wf_validate_l2vpn, orch_wf_reconcile_l2vpn;
-extern const orch_workflow_def_t orch_wf_create_core_link, orch_wf_modify_core_link,
-    orch_wf_terminate_core_link, orch_wf_validate_core_link;
-/* All of the above with their symbols, {0}-terminated (registered by
- * orch_workflows_register_all). */
-extern const orch_wf_entry_t orch_wf_lifecycle_all[];
-/* create_node (node.c), likewise. */
-extern const orch_wf_entry_t orch_wf_node_all[];
-/* Every workflow orch_workflows_register_all registers, in that order, with its symbol:
- * create_node, the tasks, the lifecycle, the product modules' workflows, then extra
- * ({0}-terminated; NULL: none). Sets *out (caller frees with free()) and returns the
- * count. */
+/* The same with its symbol, {0}-terminated (registered by orch_workflows_register_all). */
+extern const orch_wf_entry_t orch_wf_note_all[];
+/* Every workflow orch_workflows_register_all registers, in that order, with its symbol: the
+ * tasks, modify_note, the product modules' workflows, then extra ({0}-terminated; NULL:
+ * none). Sets *out (caller frees with free()) and returns the count. */
 size_t orch_workflows_list(const orch_wf_entry_t *extra, orch_wf_entry_t **out);
 
 #endif

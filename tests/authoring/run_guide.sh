@@ -49,8 +49,14 @@ trap cleanup EXIT
     (cd "$SRC" && while IFS= read -r -d '' f; do
         if [[ -f "$f" ]]; then printf '%s\0' "$f"; fi
     done) | (cd "$SRC" && xargs -0 cp --parents -t "$SCRATCH")
-# A module or test of the author's own in the working tree is not part of the guide.
-rm -rf "$SCRATCH"/domain/products/*/ "$SCRATCH"/tests/products
+# A module or test of the author's own in the working tree is not part of the guide; the
+# example products' modules (those domain/catalog/example.c loads) are part of the server.
+for d in "$SCRATCH"/domain/products/*/; do
+    [[ -d "$d" ]] || continue
+    grep -q "&orch_product_module_$(basename "$d")\b" "$SRC/domain/catalog/example.c" ||
+        rm -rf -- "$d"
+done
+rm -rf "$SCRATCH"/tests/products
 say "copied the tree to $SCRATCH"
 
 export CC

@@ -199,9 +199,14 @@ static void shipped_definitions_pass(void **st)
         bool testing = false;
         for (const orch_wf_entry_t *t = orch_wf_testing_all; t->def; t++)
             testing = testing || t->def == wfs[i].def;
-        /* The shipped ones in domain/workflows/, the test binary's in tests/testbin/. */
-        assert_non_null(strstr(orch_lint_source_path(wfs[i].file),
-                               testing ? "tests/testbin/" : "domain/workflows/"));
+        /* The shipped ones in domain/workflows/ (the built-in tasks, modify_note) or in their
+         * product's module under domain/products/ (issue 21), the test binary's in
+         * tests/testbin/. */
+        const char *src = orch_lint_source_path(wfs[i].file);
+        if (testing)
+            assert_non_null(strstr(src, "tests/testbin/"));
+        else
+            assert_true(strstr(src, "domain/workflows/") || strstr(src, "domain/products/"));
     }
     /* The products know theirs. */
     assert_string_equal(orch_catalog_find_product(cat, "node Cisco")->symbol, "products[0]");

@@ -1,0 +1,57 @@
+/* The CoreLink product's catalogue part (core_link.h): two ends (CorePortBlock), each on a
+ * node (a reference to the node's subscription), one product per speed. */
+#include "domain/products/core_link/core_link.h"
+
+static const orch_field_def_t core_port_fields[] = {
+    {"port_name", ORCH_FIELD_STRING, true, false, "Interface name on the node", NULL},
+    {"enabled", ORCH_FIELD_BOOLEAN, true, false, "Administratively up", NULL},
+    {"ims_id", ORCH_FIELD_INTEGER, true, false, "Inventory (IMS) id", NULL},
+    {"ipv6_ipam_id", ORCH_FIELD_INTEGER, true, false, "IPAM id of the interface address", NULL},
+    {0},
+};
+
+static const orch_child_def_t core_port_children[] = {
+    {"node", "NodeBlock", 1, 1, true},
+    {0},
+};
+
+static const orch_field_def_t core_link_fields[] = {
+    {"ims_id", ORCH_FIELD_INTEGER, true, false, "Inventory (IMS) id", NULL},
+    {"ipv6_prefix_ipam_id", ORCH_FIELD_INTEGER, true, false, "IPAM id of the link's IPv6 prefix",
+     NULL},
+    {"nrm_id", ORCH_FIELD_INTEGER, true, false, "Network resource manager id", NULL},
+    {"under_maintenance", ORCH_FIELD_BOOLEAN, true, false, "Link drained for maintenance", NULL},
+    {0},
+};
+
+static const orch_child_def_t core_link_children[] = {
+    {"ports", "CorePortBlock", 2, 2, false},
+    {0},
+};
+
+const orch_block_def_t orch_core_link_blocks[] = {
+    {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields, core_port_children},
+    {"CoreLinkBlock", "A link between two nodes in the core", "CORE_LINK", core_link_fields,
+     core_link_children},
+    {0},
+};
+
+static const orch_workflow_ref_t core_link_workflows[] = {
+    {"create_core_link", ORCH_TARGET_CREATE, "Create core link"},
+    {"modify_core_link", ORCH_TARGET_MODIFY, "Modify core link"},
+    {"terminate_core_link", ORCH_TARGET_TERMINATE, "Terminate core link"},
+    {"validate_core_link", ORCH_TARGET_VALIDATE, "Validate core link"},
+    {"modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"},
+    {0},
+};
+
+static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
+static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
+
+const orch_product_def_t orch_core_link_products[] = {
+    {"core link 10G", "10 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
+     "CoreLinkBlock", fi_10g, core_link_workflows},
+    {"core link 100G", "100 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
+     "CoreLinkBlock", fi_100g, core_link_workflows},
+    {0},
+};

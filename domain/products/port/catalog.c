@@ -1,0 +1,49 @@
+/* The Port product's catalogue part (port.h): a port on a node (a reference to the node's
+ * subscription), one product per speed. */
+#include "domain/products/port/port.h"
+
+static const char *const port_mode_choices[] = {"tagged", "untagged", "link_member", NULL};
+
+static const orch_field_def_t port_fields[] = {
+    {"port_name", ORCH_FIELD_STRING, true, false, "Interface name on the node", NULL},
+    {"port_type", ORCH_FIELD_STRING, true, false, "Interface type, e.g. 10GBASE-LR", NULL},
+    {"port_description", ORCH_FIELD_STRING, false, false, "Interface description", NULL},
+    {"port_mode", ORCH_FIELD_STRING, true, false, "tagged, untagged or link_member",
+     port_mode_choices},
+    {"auto_negotiation", ORCH_FIELD_BOOLEAN, true, false, "Auto negotiation enabled", NULL},
+    {"lldp", ORCH_FIELD_BOOLEAN, true, false, "LLDP enabled", NULL},
+    {"enabled", ORCH_FIELD_BOOLEAN, true, false, "Administratively up", NULL},
+    {"ims_id", ORCH_FIELD_INTEGER, true, false, "Inventory (IMS) id", NULL},
+    {"nrm_id", ORCH_FIELD_INTEGER, true, false, "Network resource manager id", NULL},
+    {0},
+};
+
+static const orch_child_def_t port_children[] = {
+    {"node", "NodeBlock", 1, 1, true},
+    {0},
+};
+
+const orch_block_def_t orch_port_blocks[] = {
+    {"PortBlock", "A customer-facing port on a node", "PORT", port_fields, port_children},
+    {0},
+};
+
+static const orch_workflow_ref_t port_workflows[] = {
+    {"create_port", ORCH_TARGET_CREATE, "Create port"},
+    {"modify_port", ORCH_TARGET_MODIFY, "Modify port"},
+    {"terminate_port", ORCH_TARGET_TERMINATE, "Terminate port"},
+    {"validate_port", ORCH_TARGET_VALIDATE, "Validate port"},
+    {"modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"},
+    {0},
+};
+
+static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
+static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
+
+const orch_product_def_t orch_port_products[] = {
+    {"port 10G", "10 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
+     fi_10g, port_workflows},
+    {"port 100G", "100 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
+     fi_100g, port_workflows},
+    {0},
+};

@@ -1,0 +1,311 @@
+/* The Port product's workflows, on the authoring API (docs/AUTHORING.md): create_port (two
+ * pages: the node, then a free port of that node), modify_port, terminate_port (an input
+ * step: a person confirms the cable is out), validate_port. The lifecycle wrappers
+ * (engine.h) add the lock, status and unlock steps: these are the business steps only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "domain/engine/authoring.h"
+#include "domain/forms/forms.h"
+#include "domain/products/port/port.h"
+#include "domain/products/products.h"
+
+char *orch_port_description(const orch_subscription_t *port, const char *node_name)
+{
+    char speed[32];
+    orch_sub_speed_text(port, speed, sizeof(speed));
+    return orch_asprintf("port %s %s%s", node_name && *node_name ? node_name : "unnamed",
+                         orch_sub_str_or(port, "port_name", "?"), speed);
+}
+
+/* ---- create_port ---------------------------------------------------------------------------- */
+
+ORCH_SUBSCRIPTION_CHOICES_FN(node_choices, "Node")
+
+/* "1/1/N" with N in 1..8 (the simulation's interfaces): N, else 0. */
+static int port_number(const char *name)
+{
+    if (name && strncmp(name, "1/1/", 4) == 0 && name[4] >= '1' && name[4] <= '8' && !name[5])
+        return name[4] - '0';
+    return 0;
+}
+
+/* The node's interfaces (1/1/1 .. 1/1/8 in the simulation) not used by a live port. */
+static json_t *free_ports(const orch_form_env_t *env, const json_t *answers)
+{
+    json_t *out = json_array();
+    bool used[9] = {0};
+    orch_subscription_t *node =
+        orch_form_sub_load(env, orch_state_str(answers, "node_subscription_id", NULL));
+    if (!node)
+        return out;
+    for (size_t i = 0; i < node->nin_use_by; i++) {
+        orch_subscription_t *user = orch_form_sub_load(env, node->in_use_by[i].subscription_id);
+        if (user && user->status != ORCH_SUB_TERMINATED &&
+            strcmp(user->product->def->product_type, "Port") == 0)
+            used[port_number(orch_sub_str_or(user, "port_name", NULL))] = true;
+        orch_subscription_free(user);
+    }
+    for (int p = 1; p <= 8; p++)
+        if (!used[p])
+            json_array_append_new(out, json_sprintf("1/1/%d", p));
+    orch_subscription_free(node);
+    return out;
+}
+
+static const char *const port_modes[] = {"tagged", "untagged", "link_member", NULL};
+
+static const orch_form_field_t port_page1[] = {
+    {.name = "customer_id",
+     .title = "Customer",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 255},
+    {.name = "node_subscription_id",
+     .title = "Node",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices_fn = node_choices},
+    {0},
+};
+static const orch_form_field_t port_page2[] = {
+    {.name = "info",
+     .title = "Only the free interfaces of the chosen node are offered",
+     .type = ORCH_FORM_LABEL},
+    {.name = "port_name",
+     .title = "Interface",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices_fn = free_ports},
+    {.name = "port_type",
+     .title = "Interface type",
+     .type = ORCH_FORM_STRING,
+     .default_json = "\"10GBASE-LR\"",
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 64},
+    {.name = "port_mode",
+     .title = "Mode",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices = port_modes,
+     .default_json = "\"tagged\""},
+    {.name = "port_description",
+     .title = "Description",
+     .type = ORCH_FORM_STRING,
+     .has_max = true,
+     .max = 2000},
+    {.name = "auto_negotiation",
+     .title = "Auto negotiation",
+     .type = ORCH_FORM_BOOLEAN,
+     .default_json = "false"},
+    {.name = "lldp", .title = "LLDP", .type = ORCH_FORM_BOOLEAN, .default_json = "true"},
+    {0},
+};
+static const orch_form_page_t port_pages[] = {
+    {"Choose the node", port_page1}, {"Choose the port", port_page2}, {0}};
+static const orch_form_t create_port_form = {.pages = port_pages};
+
+/* The port's fields from the start form, on the chosen node, and its description. */
+static orch_err_t fill_port(orch_subscription_t *sub, const json_t *state,
+                            const orch_subscription_t *node, orch_error_t *err)
+{
+    const char *desc = orch_state_str(state, "port_description", NULL);
+    char *label;
+    orch_err_t rc;
+    if (orch_sub_set_str(sub, "port_name", orch_state_str(state, "port_name", ""), err) ||
+        orch_sub_set_str(sub, "port_type", orch_state_str(state, "port_type", ""), err) ||
+        orch_sub_set_str(sub, "port_mode", orch_state_str(state, "port_mode", ""), err) ||
+        orch_sub_set_bool(sub, "auto_negotiation", orch_state_bool(state, "auto_negotiation", 0),
+                          err) ||
+        orch_sub_set_bool(sub, "lldp", orch_state_bool(state, "lldp", 1), err) ||
+        orch_sub_set_bool(sub, "enabled", true, err) ||
+        (desc && orch_sub_set_str(sub, "port_description", desc, err)) ||
+        orch_sub_set_reference(sub, "node", node->id, node->root->id, err))
+        return err->code;
+    label = orch_port_description(sub, orch_sub_str_or(node, "node_name", NULL));
+    rc = orch_sub_set_description(sub, label, err);
+    free(label);
+    return rc;
+}
+
+static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *state)
+{
+    orch_step_result_t failed;
+    orch_error_t err;
+    orch_err_t rc;
+    orch_subscription_t *sub = orch_step_sub_new(ctx, state, NULL, &failed);
+    orch_subscription_t *node =
+        sub ? orch_step_sub_load(ctx, orch_state_str(state, "node_subscription_id", ""), &failed)
+            : NULL;
+    if (!node) {
+        orch_subscription_free(sub);
+        return failed;
+    }
+    orch_error_init(&err);
+    rc = fill_port(sub, state, node, &err);
+    orch_subscription_free(node);
+    if (rc) {
+        orch_subscription_free(sub);
+        return orch_step_fail_error(&err);
+    }
+    return orch_step_sub_create(ctx, sub, NULL);
+}
+
+ORCH_ALLOCATE_STEP_FN(allocate_ims, "ims_port", "ims_id")
+ORCH_ALLOCATE_STEP_FN(allocate_nrm, "nrm_port", "nrm_id")
+
+static orch_step_result_t save_ids(orch_step_ctx_t *ctx, json_t *state)
+{
+    return ORCH_SAVE_FIELDS(ctx, state, "ims_id", "nrm_id");
+}
+
+static const orch_step_def_t create_port_steps[] = {
+    ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
+    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims, 5, 500, 10000),
+    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm, 5, 500, 10000),
+    ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
+    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the port configuration", "network.push_config",
+                              orch_step_push_config, 600000),
+    ORCH_STEPS_END,
+};
+static const orch_workflow_def_t orch_wf_create_port = {
+    .name = "create_port",
+    .description = "Create port",
+    .target = ORCH_TARGET_CREATE,
+    .version = 1,
+    .steps = create_port_steps,
+    .form = &create_port_form,
+    .lifecycle = ORCH_LC_CREATE,
+};
+
+/* ---- modify_port, terminate_port, validate_port --------------------------------------------- */
+
+static const orch_form_field_t modify_port_fields[] = {
+    {.name = "port_description",
+     .title = "Description",
+     .type = ORCH_FORM_STRING,
+     .has_max = true,
+     .max = 2000},
+    {.name = "enabled",
+     .title = "Administratively up",
+     .type = ORCH_FORM_BOOLEAN,
+     .default_json = "true"},
+    {0},
+};
+static const orch_form_page_t modify_port_pages[] = {{"Change the port", modify_port_fields}, {0}};
+static const orch_form_t modify_port_form = {.pages = modify_port_pages};
+
+static orch_err_t edit_port(orch_subscription_t *sub, const json_t *state, orch_error_t *err)
+{
+    const char *desc = orch_state_str(state, "port_description", NULL);
+    char *label;
+    orch_err_t rc;
+    if (desc && orch_sub_set_str(sub, "port_description", desc, err))
+        return err->code;
+    if (orch_sub_set_bool(sub, "enabled", orch_state_bool(state, "enabled", true), err))
+        return err->code;
+    /* The node may have been renamed since: describe the port by its node's name now. */
+    label = orch_port_description(sub, orch_sub_str_or(sub, "node.node_name", NULL));
+    rc = orch_sub_set_description(sub, label, err);
+    free(label);
+    return rc;
+}
+
+static orch_step_result_t update_port(orch_step_ctx_t *ctx, json_t *state)
+{
+    return orch_step_edit(ctx, state, edit_port);
+}
+
+/* The person on site confirms the cable is out before the port is released. */
+static const char *const yes[] = {"yes", NULL};
+static const orch_form_field_t confirm_fields[] = {
+    {.name = "cable_removed",
+     .title = "The cable is removed from the port",
+     .type = ORCH_FORM_CHOICE,
+     .required = true,
+     .choices = yes},
+    {.name = "ticket",
+     .title = "Change ticket",
+     .type = ORCH_FORM_STRING,
+     .required = true,
+     .pattern = "[A-Z]+-[0-9]+"},
+    {0},
+};
+static const orch_form_page_t confirm_pages[] = {{"Confirm the removal", confirm_fields}, {0}};
+static const orch_form_t confirm_form = {.pages = confirm_pages};
+
+static orch_step_result_t shut_port(orch_step_ctx_t *ctx, json_t *state)
+{
+    return ORCH_SET_VALUES(ctx, state, ORCH_BOOL("enabled", false));
+}
+
+static const orch_step_def_t modify_port_steps[] = {
+    ORCH_STEP("update_port", "Update the port", update_port),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t terminate_port_steps[] = {
+    ORCH_STEP("shut_port", "Shut the port", shut_port),
+    ORCH_INPUT_STEP("confirm_removal", "Confirm the cable is removed", &confirm_form),
+    ORCH_STEPS_END,
+};
+static const orch_step_def_t validate_port_steps[] = {
+    ORCH_STEP("validate_subscription", "Check the subscription", orch_step_validate_subscription),
+    ORCH_STEPS_END,
+};
+static const orch_workflow_def_t orch_wf_modify_port = {
+    .name = "modify_port",
+    .description = "Modify port",
+    .target = ORCH_TARGET_MODIFY,
+    .version = 1,
+    .steps = modify_port_steps,
+    .form = &modify_port_form,
+    .lifecycle = ORCH_LC_MODIFY,
+};
+/* The confirmation's answers are kept for the record (the audit log): the input step's own
+ * reads say so, or the start-up checks would report them as read by no step. */
+static const orch_step_io_t terminate_port_io[] = {
+    {"shut_port", ORCH_KEYS("subscription_id"), ORCH_NO_KEYS},
+    {"confirm_removal", ORCH_KEYS("cable_removed", "ticket"), ORCH_NO_KEYS},
+    {0},
+};
+static const orch_workflow_def_t orch_wf_terminate_port = {
+    .name = "terminate_port",
+    .description = "Terminate port",
+    .target = ORCH_TARGET_TERMINATE,
+    .version = 1,
+    .steps = terminate_port_steps,
+    .lifecycle = ORCH_LC_TERMINATE,
+    .io = terminate_port_io,
+    .product_type = "Port",
+    .blocks = ORCH_KEYS("PortBlock"),
+};
+static const orch_workflow_def_t orch_wf_validate_port = {
+    .name = "validate_port",
+    .description = "Validate port",
+    .target = ORCH_TARGET_VALIDATE,
+    .version = 1,
+    .steps = validate_port_steps,
+    .lifecycle = ORCH_LC_VALIDATE,
+};
+
+static const orch_wf_entry_t entries[] = {
+    ORCH_WF_ENTRY(orch_wf_create_port),
+    ORCH_WF_ENTRY(orch_wf_modify_port),
+    ORCH_WF_ENTRY(orch_wf_terminate_port),
+    ORCH_WF_ENTRY(orch_wf_validate_port),
+    {0},
+};
+
+const orch_product_module_t orch_product_module_port = {
+    .name = "port",
+    .blocks = orch_port_blocks,
+    .products = orch_port_products,
+    .entries = entries,
+    .example = true,
+};
