@@ -64,7 +64,7 @@ void orch_lint_report_cleanup(orch_lint_report_t *r);
 /* One log line: "<symbol> (<file>): <message> [<check>]". Caller frees. */
 char *orch_lint_format(const orch_lint_problem_t *p);
 
-/* __FILE__ relative to the repository ("domain/workflows/node.c"); other paths unchanged.
+/* __FILE__ relative to the repository ("domain/products/node/workflows.c"); other paths unchanged.
  * Borrowed from file. */
 const char *orch_lint_source_path(const char *file);
 
