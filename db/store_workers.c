@@ -10,14 +10,8 @@
 #include "db/store_internal.h"
 #include "domain/forms/forms.h"
 
-#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 #define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 #define MS(param) "(" param "::bigint * interval '1 millisecond')"
-
-static char *jtext(const json_t *j)
-{
-    return json_dumps(j ? j : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
-}
 
 orch_err_t db__worker_task_create(orch_tx_t *tx, const orch_task_spec_t *t, bool only_if_served,
                                   bool *created, orch_error_t *err)
@@ -70,7 +64,7 @@ orch_err_t db__worker_connect(orch_store_t *st, const orch_ctx_t *ctx, const cha
 
     for (size_t i = 0; i < ntypes; i++)
         json_array_append_new(arr, json_string(types[i]));
-    ta = jtext(arr);
+    ta = db__jtext(arr);
     snprintf(cap, sizeof(cap), "%d", capacity);
     snprintf(ex, sizeof(ex), "%d", expire_ms);
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
@@ -110,8 +104,6 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
                                 int lease_ms, int expire_ms, bool *connected, int *renewed,
                                 int64_t *lease_expires_us, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     char ls[16], ex[16];
     orch_err_t rc;
@@ -121,12 +113,9 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
     *lease_expires_us = 0;
     snprintf(ls, sizeof(ls), "%d", lease_ms);
     snprintf(ex, sizeof(ex), "%d", expire_ms);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     /* A worker whose stream ended (a graceful stop) still renews the tasks it finishes. */
     // clang-format off
-    rc = db_execp(c,
+    rc = db__query(st, NULL, ctx,
                   "WITH w AS (UPDATE step_workers SET heartbeat_time = now(), expire_time = "
                   "  now() + " MS("$3") " WHERE worker_id = $1 RETURNING 1), "
                   "t AS (UPDATE worker_tasks SET lease_expires_time = now() + " MS("$2") " "
@@ -146,7 +135,6 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
                                 worker_id);
     }
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }
 
@@ -329,7 +317,7 @@ static orch_err_t masked_delta(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
         orch_assert(copy != NULL); /* jansson's only failure here is out of memory */
         orch_json_mask_like(copy, secrets);
     }
-    *out = jtext(copy ? copy : delta);
+    *out = db__jtext(copy ? copy : delta);
     json_decref(copy);
     json_decref(secrets);
     return ORCH_OK;
@@ -407,7 +395,7 @@ static orch_err_t fail_process(orch_tx_t *tx, const char *task_id, const char *a
 {
     json_t *fd = json_pack("{s:s, s:s, s:O}", "reason", reason, "message", message, "details",
                            details ? details : json_object());
-    char *fds = jtext(fd);
+    char *fds = db__jtext(fd);
     // clang-format off
     orch_err_t rc = db_execp(
         tx->conn,
@@ -464,7 +452,7 @@ orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
         json_t *le =
             json_pack("{s:s, s:s, s:O, s:s}", "reason", a->reason, "message", a->message, "details",
                       a->details ? a->details : json_object(), "by", a->executed_by);
-        char *les = jtext(le), d[24];
+        char *les = db__jtext(le), d[24];
         long long delay = bo;
         for (int i = 1; i < attempt && delay < bomax; i++)
             delay *= 2;
@@ -527,7 +515,7 @@ orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
     PGresult *res = NULL;
     char pid[37], key[256], ls[16];
     int attempt, maxa, bo, bomax;
-    char *pg = jtext(progress);
+    char *pg = db__jtext(progress);
     orch_err_t rc;
 
     *lease_expires_us = 0;
@@ -569,23 +557,18 @@ out:
 orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
                                  json_t **served, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     orch_err_t rc;
 
     *nfailed = 0;
     *served = NULL;
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     /* One statement (the heartbeat's round trips are counted): open tasks whose process
      * moved on (aborted, say) are over; workers whose heartbeat expired long ago (their
      * replica died) are forgotten; a task past its deadline, or whose last attempt's lease
      * ran out, fails its process. The sets are disjoint (awaiting_callback or not). */
     // clang-format off
-    rc = db_exec(
-        c,
+    rc = db__query(
+        st, NULL, ctx,
         "WITH cx AS (UPDATE worker_tasks t SET status = 'cancelled', token_hash = NULL, "
         "  lease_expires_time = NULL, end_time = now() FROM processes p WHERE "
         "  p.process_id = t.process_id AND t.status IN ('pending', 'delivered') AND "
@@ -624,32 +607,25 @@ orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *n
         "  'step_key', step_key) FROM u RETURNING 1) "
         "SELECT (SELECT count(*) FROM e), (SELECT coalesce(jsonb_agg(DISTINCT t), '[]') FROM "
         "  step_workers w, unnest(w.task_types) t WHERE w.expire_time > now())::text",
-        &res, err);
+        0, NULL, &res, err);
     // clang-format on
     if (!rc) {
         *nfailed = atoi(PQgetvalue(res, 0, 0));
         *served = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     }
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }
 
 orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = tx ? tx->conn : NULL;
     PGresult *res = NULL;
-    orch_err_t rc = ORCH_OK;
+    orch_err_t rc;
 
     *out = NULL;
-    if (!c)
-        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     // clang-format off
-    rc = db_execp(c,
+    rc = db__query(st, tx, ctx,
                   "SELECT t.task_type, t.status, t.attempt, coalesce(t.worker_name, ''), "
                   US("t.create_time") ", " US("t.deadline_time") ", "
                   US("t.lease_expires_time") ", coalesce(t.progress_message, ''), "
@@ -672,7 +648,5 @@ orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_c
                       PQgetvalue(res, 0, 9), "max_attempts", atoi(PQgetvalue(res, 0, 10)),
                       "last_error", PQgetvalue(res, 0, 11));
     PQclear(res);
-    if (!tx)
-        db_pool_release(s->pool, c);
     return rc;
 }
