@@ -22,6 +22,13 @@
 #define SRV_MAX_STRING_BYTES 65536
 #define SRV_MAX_REPEATED 10000
 
+/* A message struct of type T from the arena, not yet initialised (the caller runs its
+ * __init); it lives until the arena is freed. */
+#define SRV_NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
+/* An arena array of n pointers to T for a repeated field; room for one when n is 0, so that
+ * it is never NULL. */
+#define SRV_NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
+
 /* A protobuf-c allocator drawing from arena (frees are no-ops). Caller-owned struct. */
 void srv_codec_arena_allocator(ProtobufCAllocator *out, orch_arena_t *arena);
 
