@@ -110,6 +110,16 @@ int cli_list_fetch(cli_ctx_t *ctx, const cli_args_t *args, const char *method,
 int cli_list_print_json(const cli_list_t *l);
 void cli_list_free(cli_list_t *l);
 
+/* A unary call whose answer is printed: cli_call, then cli_output with text. Returns an
+ * exit code (errors reported). */
+int cli_call_print(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *resp_desc,
+                   void (*text)(const ProtobufCMessage *msg));
+/* --request-id for a request's request_id (borrowed from args), or the empty string when
+ * it is not given. */
+char *cli_request_id(const cli_args_t *args);
+/* Frees a message unpacked with the default allocator; NULL does nothing. */
+void cli_msg_free(ProtobufCMessage *m);
 /* Sets a string / int32 / int64 field of a message by its .proto name (value borrowed). */
 void cli_msg_set_string(ProtobufCMessage *m, const char *field, const char *value);
 void cli_msg_set_int32(ProtobufCMessage *m, const char *field, int value);

@@ -15,38 +15,24 @@
 
 #define SVC "/orchestrator.v1.EngineService/"
 
-static const char *eenum(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t size)
-{
-    return cli_enum_name(d, v, buf, size);
-}
-
-static void free_msg(ProtobufCMessage *m)
-{
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-}
-
 /* ---- engine ---- */
 
 static void print_status(const ProtobufCMessage *m)
 {
     const Orchestrator__V1__EngineStatus *s = (const Orchestrator__V1__EngineStatus *)m;
     char state[64], when[64];
-    printf("State:          %s\nRunning steps:  %d\nReplicas:       %d\nChanged:        %s%s%s\n",
-           eenum(&orchestrator__v1__engine_state__descriptor, s->state, state, sizeof(state)),
-           s->running_step_count, s->replica_count, cli_ts(s->update_time, when, sizeof(when)),
-           s->updated_by && *s->updated_by->name ? " by " : "",
-           s->updated_by ? s->updated_by->name : "");
+    printf(
+        "State:          %s\nRunning steps:  %d\nReplicas:       %d\nChanged:        %s%s%s\n",
+        cli_enum_name(&orchestrator__v1__engine_state__descriptor, s->state, state, sizeof(state)),
+        s->running_step_count, s->replica_count, cli_ts(s->update_time, when, sizeof(when)),
+        s->updated_by && *s->updated_by->name ? " by " : "",
+        s->updated_by ? s->updated_by->name : "");
 }
 
 static int engine_call(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req)
 {
-    ProtobufCMessage *resp = NULL;
-    int err = cli_call(ctx, method, req, &orchestrator__v1__engine_status__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_status);
-    free_msg(resp);
-    return err;
+    return cli_call_print(ctx, method, req, &orchestrator__v1__engine_status__descriptor,
+                          print_status);
 }
 
 int cli_cmd_engine_status(cli_ctx_t *ctx, const cli_args_t *args)
@@ -60,18 +46,14 @@ int cli_cmd_engine_status(cli_ctx_t *ctx, const cli_args_t *args)
 int cli_cmd_engine_pause(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__PauseEngineRequest req = ORCHESTRATOR__V1__PAUSE_ENGINE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     return engine_call(ctx, SVC "PauseEngine", &req.base);
 }
 
 int cli_cmd_engine_resume(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ResumeEngineRequest req = ORCHESTRATOR__V1__RESUME_ENGINE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     return engine_call(ctx, SVC "ResumeEngine", &req.base);
 }
 
@@ -124,15 +106,15 @@ int cli_cmd_engine_replicas(cli_ctx_t *ctx, const cli_args_t *args)
             char st[64], w[24], run[24], hb[64];
             snprintf(w, sizeof(w), "%d", r->worker_count);
             snprintf(run, sizeof(run), "%d", r->running_step_count);
-            const char *row[] = {
-                r->replica_id,
-                r->hostname,
-                r->address,
-                eenum(&orchestrator__v1__replica_state__descriptor, r->state, st, sizeof(st)),
-                w,
-                run,
-                cli_ts(r->heartbeat_time, hb, sizeof(hb)),
-                r->build_version};
+            const char *row[] = {r->replica_id,
+                                 r->hostname,
+                                 r->address,
+                                 cli_enum_name(&orchestrator__v1__replica_state__descriptor,
+                                               r->state, st, sizeof(st)),
+                                 w,
+                                 run,
+                                 cli_ts(r->heartbeat_time, hb, sizeof(hb)),
+                                 r->build_version};
             cli_table_add_row(t, row);
         }
         cli_table_print(t, stdout, 0);
@@ -343,7 +325,6 @@ static void sched_cleanup(sched_parts_t *p)
 int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__CreateScheduleRequest req = ORCHESTRATOR__V1__CREATE_SCHEDULE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     char *workflow = NULL;
     sched_parts_t p;
@@ -362,14 +343,13 @@ int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
     p.s.workflow_name = workflow;
     p.s.enabled = cli_args_get(args, "disabled") == NULL;
     req.schedule = &p.s;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "CreateSchedule", &req.base,
                          &orchestrator__v1__schedule__descriptor, &resp)))
         err = cli_output(ctx, resp, print_schedule);
 out:
     sched_cleanup(&p);
-    free_msg(resp);
+    cli_msg_free(resp);
     free(workflow);
     return err;
 }
@@ -378,7 +358,6 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__UpdateScheduleRequest req = ORCHESTRATOR__V1__UPDATE_SCHEDULE_REQUEST__INIT;
     Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     const char *version = cli_args_get(args, "version");
     const char *name = cli_args_get(args, "name");
     const char *workflow = cli_args_get(args, "workflow");
@@ -432,14 +411,13 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
     mask.paths = paths;
     req.schedule = &p.s;
     req.update_mask = &mask;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "UpdateSchedule", &req.base,
                          &orchestrator__v1__schedule__descriptor, &resp)))
         err = cli_output(ctx, resp, print_schedule);
 out:
     sched_cleanup(&p);
-    free_msg(resp);
+    cli_msg_free(resp);
     free(workflow_name);
     return err;
 }
@@ -447,7 +425,6 @@ out:
 int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__DeleteScheduleRequest req = ORCHESTRATOR__V1__DELETE_SCHEDULE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     const char *version = cli_args_get(args, "version");
     ProtobufCMessage *resp = NULL;
     char id[37];
@@ -457,8 +434,7 @@ int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     req.schedule_id = (char *)cli_id(args->pos[0], id);
     req.version = v;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     err = cli_call(ctx, SVC "DeleteSchedule", &req.base,
                    &orchestrator__v1__delete_schedule_response__descriptor, &resp);
     if (!err && ctx->json)
@@ -469,6 +445,6 @@ int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
                        ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
                    ? " (already done: same request id)"
                    : "");
-    free_msg(resp);
+    cli_msg_free(resp);
     return err;
 }

@@ -16,14 +16,9 @@
 
 typedef Orchestrator__V1__Subscription sub_t;
 
-static const char *enum_text(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t size)
-{
-    return cli_enum_name(d, v, buf, size);
-}
-
 static const char *sub_status(int v, char *buf, size_t size)
 {
-    return enum_text(&orchestrator__v1__subscription_status__descriptor, v, buf, size);
+    return cli_enum_name(&orchestrator__v1__subscription_status__descriptor, v, buf, size);
 }
 
 static int parse_view(const cli_args_t *args, int *view)
@@ -202,7 +197,6 @@ static void print_subscription(const ProtobufCMessage *m)
 int cli_cmd_subscription_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     int view, err;
@@ -212,12 +206,8 @@ int cli_cmd_subscription_get(cli_ctx_t *ctx, const cli_args_t *args)
     if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
         return err;
     req.subscription_id = (char *)sid;
-    if (!(err = cli_call(ctx, SVC "GetSubscription", &req.base,
-                         &orchestrator__v1__subscription__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_subscription);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    return cli_call_print(ctx, SVC "GetSubscription", &req.base,
+                          &orchestrator__v1__subscription__descriptor, print_subscription);
 }
 
 /* ---- workflows ---- */
@@ -263,8 +253,8 @@ int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
             }
             const char *row[] = {w->workflow ? w->workflow->name : "",
                                  w->workflow
-                                     ? enum_text(&orchestrator__v1__workflow_target__descriptor,
-                                                 w->workflow->target, target, sizeof(target))
+                                     ? cli_enum_name(&orchestrator__v1__workflow_target__descriptor,
+                                                     w->workflow->target, target, sizeof(target))
                                      : "",
                                  w->allowed ? "yes" : "no", reason ? reason : "", w->description};
             cli_table_add_row(t, row);
@@ -290,8 +280,6 @@ int cli_cmd_subscription_set_in_sync(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__SetSubscriptionInSyncRequest req =
         ORCHESTRATOR__V1__SET_SUBSCRIPTION_IN_SYNC_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     long long version;
@@ -302,14 +290,9 @@ int cli_cmd_subscription_set_in_sync(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     req.subscription_id = (char *)sid;
     req.version = version;
-    if (rid)
-        req.request_id = (char *)rid;
-    if (!(err = cli_call(ctx, SVC "SetSubscriptionInSync", &req.base,
-                         &orchestrator__v1__subscription__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_subscription);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    req.request_id = cli_request_id(args);
+    return cli_call_print(ctx, SVC "SetSubscriptionInSync", &req.base,
+                          &orchestrator__v1__subscription__descriptor, print_subscription);
 }
 
 /* The current version of a subscription (BASIC view), for commands that need one. */
@@ -323,8 +306,7 @@ static int current_version(cli_ctx_t *ctx, const char *id, long long *version)
                        &orchestrator__v1__subscription__descriptor, &resp);
     if (!err)
         *version = ((sub_t *)resp)->version;
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -333,7 +315,6 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__UpdateSubscriptionMetadataRequest req =
         ORCHESTRATOR__V1__UPDATE_SUBSCRIPTION_METADATA_REQUEST__INIT;
     const char *set = cli_args_get(args, "set");
-    const char *rid = cli_args_get(args, "request-id");
     Google__Protobuf__Struct *md = NULL;
     ProtobufCMessage *resp = NULL;
     char id[37];
@@ -352,15 +333,13 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
         goto out;
     req.version = version;
     req.metadata = md;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "UpdateSubscriptionMetadata", &req.base,
                          &orchestrator__v1__subscription__descriptor, &resp)))
         err = cli_output(ctx, resp, print_subscription);
 out:
     protobuf_c_message_free_unpacked(&md->base, NULL);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -382,7 +361,6 @@ int cli_cmd_subscription_description_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetCustomerDescriptionRequest req =
         ORCHESTRATOR__V1__GET_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     int err = cli_subscription_arg(ctx, args->pos[0], id, &sid);
@@ -390,18 +368,12 @@ int cli_cmd_subscription_description_get(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     req.subscription_id = (char *)sid;
     req.customer_id = (char *)args->pos[1];
-    err = cli_call(ctx, SVC "GetCustomerDescription", &req.base,
-                   &orchestrator__v1__customer_description__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_description);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    return cli_call_print(ctx, SVC "GetCustomerDescription", &req.base,
+                          &orchestrator__v1__customer_description__descriptor, print_description);
 }
 
 int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
 {
-    const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
@@ -435,8 +407,7 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
             c.subscription_id = (char *)sid;
             c.customer_id = (char *)args->pos[1];
             c.description = (char *)args->pos[2];
-            if (rid)
-                c.request_id = (char *)rid;
+            c.request_id = cli_request_id(args);
             if (!(err = cli_call(ctx, SVC "CreateCustomerDescription", &c.base,
                                  &orchestrator__v1__customer_description__descriptor, &resp)))
                 err = cli_output(ctx, resp, print_description);
@@ -452,14 +423,12 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
     u.customer_id = (char *)args->pos[1];
     u.description = (char *)args->pos[2];
     u.version = version;
-    if (rid)
-        u.request_id = (char *)rid;
+    u.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "UpdateCustomerDescription", &u.base,
                          &orchestrator__v1__customer_description__descriptor, &resp)))
         err = cli_output(ctx, resp, print_description);
 out:
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -476,8 +445,6 @@ int cli_cmd_subscription_description_delete(cli_ctx_t *ctx, const cli_args_t *ar
 {
     Orchestrator__V1__DeleteCustomerDescriptionRequest req =
         ORCHESTRATOR__V1__DELETE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     long long version;
@@ -489,15 +456,10 @@ int cli_cmd_subscription_description_delete(cli_ctx_t *ctx, const cli_args_t *ar
     req.subscription_id = (char *)sid;
     req.customer_id = (char *)args->pos[1];
     req.version = version;
-    if (rid)
-        req.request_id = (char *)rid;
-    if (!(err =
-              cli_call(ctx, SVC "DeleteCustomerDescription", &req.base,
-                       &orchestrator__v1__delete_customer_description_response__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_outcome);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    req.request_id = cli_request_id(args);
+    return cli_call_print(ctx, SVC "DeleteCustomerDescription", &req.base,
+                          &orchestrator__v1__delete_customer_description_response__descriptor,
+                          print_outcome);
 }
 
 /* ---- watch ---- */
@@ -506,8 +468,8 @@ static void print_sub_event(const Orchestrator__V1__SubscriptionEvent *e)
 {
     char when[64], kind[64], a[64], b[64];
     printf("%s  #%lld  %-19s", cli_ts(e->event_time, when, sizeof(when)), (long long)e->sequence,
-           enum_text(&orchestrator__v1__subscription_event_kind__descriptor, e->kind, kind,
-                     sizeof(kind)));
+           cli_enum_name(&orchestrator__v1__subscription_event_kind__descriptor, e->kind, kind,
+                         sizeof(kind)));
     switch (e->payload_case) {
     case ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_SNAPSHOT:
         printf("  status %s, %s, version %lld", sub_status(e->snapshot->status, a, sizeof(a)),

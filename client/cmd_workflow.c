@@ -143,8 +143,7 @@ int cli_cmd_workflow_get(cli_ctx_t *ctx, const cli_args_t *args)
         cli_call(ctx, SVC "GetWorkflow", &req.base, &orchestrator__v1__workflow__descriptor, &resp);
     if (!err)
         err = cli_output(ctx, resp, print_workflow);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -519,8 +518,7 @@ int cli_cmd_workflow_graph(cli_ctx_t *ctx, const cli_args_t *args)
     } else if (!err) {
         err = cli_output(ctx, resp, print_graph);
     }
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     if (wresp)
         protobuf_c_message_free_unpacked(wresp, NULL);
     return err;
@@ -657,8 +655,7 @@ int cli_cmd_workflow_register(cli_ctx_t *ctx, const cli_args_t *args)
                    &orchestrator__v1__register_workflow_response__descriptor, &resp);
     if (!err)
         err = cli_output(ctx, resp, print_registered);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     protobuf_c_message_free_unpacked(&req.definition->base, NULL);
     return err;
 }
