@@ -91,6 +91,8 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
                                     orch_commit_result_t *res, orch_error_t *err);
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err);
 void db__tx_rollback(orch_tx_t *tx);
+/* Ends tx either way: commits it when rc is ORCH_OK, else rolls it back and returns rc. */
+orch_err_t db__tx_end(orch_tx_t *tx, orch_err_t rc, orch_error_t *err);
 orch_err_t db__idem_claim(orch_tx_t *tx, const char *request_id, const char *method,
                           const unsigned char hash[32], orch_idem_t *state,
                           unsigned char **response, size_t *len, orch_error_t *err);

@@ -390,7 +390,6 @@ orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_
                                   const char *step_key, const char *step_name, int timeout_ms,
                                   bool *paused, orch_error_t *err)
 {
-    db_conn_ref_t r;
     PGresult *res = NULL;
     char tok[32], iv[64];
     orch_err_t rc;
@@ -398,26 +397,23 @@ orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_
     *paused = false;
     snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
     ms_interval(iv, sizeof(iv), timeout_ms);
-    rc = db__conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
     /* The pause switch is read in the same statement: a paused engine changes nothing. The
      * status change to running is an event of its own. */
-    rc = db_execp(r.c,
-                  "WITH u AS (UPDATE processes SET deadline_time = now() + $3::interval, "
-                  "  running_step_key = $4, running_step_name = $5, last_status = 'running', "
-                  "  update_time = now(), last_event_sequence = last_event_sequence + "
-                  "  CASE WHEN last_status <> 'running' THEN 1 ELSE 0 END "
-                  "  WHERE process_id = $1 AND lease_token = $2 AND NOT (SELECT paused FROM "
-                  "  engine_settings) RETURNING process_id, last_event_sequence), "
-                  "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
-                  "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
-                  "  'old_status', $6::text, 'new_status', 'running', 'step_key', $4::text) FROM u "
-                  "  WHERE $6 <> 'running') "
-                  "SELECT (SELECT count(*) FROM u), (SELECT paused FROM engine_settings), "
-                  "  clock_timestamp()::text",
-                  6, (const char *[]){c->process_id, tok, iv, step_key, step_name, c->status}, &res,
-                  err);
+    rc = db__query(
+        st, NULL, ctx,
+        "WITH u AS (UPDATE processes SET deadline_time = now() + $3::interval, "
+        "  running_step_key = $4, running_step_name = $5, last_status = 'running', "
+        "  update_time = now(), last_event_sequence = last_event_sequence + "
+        "  CASE WHEN last_status <> 'running' THEN 1 ELSE 0 END "
+        "  WHERE process_id = $1 AND lease_token = $2 AND NOT (SELECT paused FROM "
+        "  engine_settings) RETURNING process_id, last_event_sequence), "
+        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "  'old_status', $6::text, 'new_status', 'running', 'step_key', $4::text) FROM u "
+        "  WHERE $6 <> 'running') "
+        "SELECT (SELECT count(*) FROM u), (SELECT paused FROM engine_settings), "
+        "  clock_timestamp()::text",
+        6, (const char *[]){c->process_id, tok, iv, step_key, step_name, c->status}, &res, err);
     if (rc)
         goto out;
     if (db__llv(res, 0, 0) != 1) {
@@ -431,7 +427,6 @@ orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_
     snprintf(c->status, sizeof(c->status), "running");
 out:
     PQclear(res);
-    db__conn_put(&r);
     return rc;
 }
 

@@ -296,18 +296,14 @@ orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catal
 orch_err_t db__sub_stamp(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
                          char stamp[33], orch_error_t *err)
 {
-    db_conn_ref_t r;
     PGresult *res = NULL;
     const char *p[1] = {subscription_id};
     orch_err_t rc;
 
     stamp[0] = '\0';
-    rc = db__conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
-    rc = db_execp(r.c, "SELECT " STAMP("s") " FROM subscriptions s WHERE s.subscription_id = $1", 1,
-                  p, &res, err);
-    db__conn_put(&r);
+    rc = db__query(st, NULL, ctx,
+                   "SELECT " STAMP("s") " FROM subscriptions s WHERE s.subscription_id = $1", 1, p,
+                   &res, err);
     if (rc)
         return rc;
     if (PQntuples(res) == 1)
@@ -1045,20 +1041,15 @@ orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char 
 orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
                       const char *customer_id, orch_customer_description_t *out, orch_error_t *err)
 {
-    db_conn_ref_t r;
     PGresult *res = NULL;
     const char *p[2] = {subscription_id, customer_id};
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
-    rc = db__conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
-    rc = db_execp(r.c,
-                  "SELECT " CD_COLS " FROM subscription_customer_descriptions "
-                  "WHERE subscription_id = $1 AND customer_id = $2",
-                  2, p, &res, err);
-    db__conn_put(&r);
+    rc = db__query(st, NULL, ctx,
+                   "SELECT " CD_COLS " FROM subscription_customer_descriptions "
+                   "WHERE subscription_id = $1 AND customer_id = $2",
+                   2, p, &res, err);
     if (rc)
         return rc;
     if (PQntuples(res) == 1)

@@ -84,6 +84,14 @@ void db__tx_rollback(orch_tx_t *tx)
     free(tx);
 }
 
+orch_err_t db__tx_end(orch_tx_t *tx, orch_err_t rc, orch_error_t *err)
+{
+    if (!rc)
+        return db__tx_commit(tx, err);
+    db__tx_rollback(tx);
+    return rc;
+}
+
 static void hex32(const unsigned char h[32], char out[65])
 {
     for (int i = 0; i < 32; i++)

@@ -238,9 +238,14 @@ out:
 /* Locks the task and checks the answer's token: NOT_FOUND for a task that never existed,
  * FAILED_PRECONDITION TASK_ATTEMPT_STALE for anything but the current attempt's token.
  * process_id, step_key (256), *attempt, *max_attempts, backoff (ms) filled on success. */
-static orch_err_t task_lock(orch_tx_t *tx, const orch_task_answer_t *a, char process_id[37],
-                            char step_key[256], int *attempt, int *max_attempts, int *backoff_ms,
-                            int *backoff_max_ms, orch_error_t *err)
+/* A locked task as an answer reads it. */
+typedef struct task_row {
+    char process_id[37], step_key[256];
+    int attempt, max_attempts, backoff_ms, backoff_max_ms;
+} task_row_t;
+
+static orch_err_t task_lock(orch_tx_t *tx, const orch_task_answer_t *a, task_row_t *t,
+                            orch_error_t *err)
 {
     PGresult *res = NULL;
     orch_err_t rc;
@@ -271,12 +276,12 @@ static orch_err_t task_lock(orch_tx_t *tx, const orch_task_answer_t *a, char pro
                                            : "a later attempt was delivered to another worker");
         goto out;
     }
-    snprintf(process_id, 37, "%s", PQgetvalue(res, 0, 2));
-    snprintf(step_key, 256, "%s", PQgetvalue(res, 0, 3));
-    *attempt = atoi(PQgetvalue(res, 0, 4));
-    *max_attempts = atoi(PQgetvalue(res, 0, 5));
-    *backoff_ms = atoi(PQgetvalue(res, 0, 6));
-    *backoff_max_ms = atoi(PQgetvalue(res, 0, 7));
+    snprintf(t->process_id, sizeof(t->process_id), "%s", PQgetvalue(res, 0, 2));
+    snprintf(t->step_key, sizeof(t->step_key), "%s", PQgetvalue(res, 0, 3));
+    t->attempt = atoi(PQgetvalue(res, 0, 4));
+    t->max_attempts = atoi(PQgetvalue(res, 0, 5));
+    t->backoff_ms = atoi(PQgetvalue(res, 0, 6));
+    t->backoff_max_ms = atoi(PQgetvalue(res, 0, 7));
 out:
     PQclear(res);
     return rc;
@@ -295,6 +300,19 @@ static orch_err_t process_awaiting(orch_tx_t *tx, const char *task_id, const cha
                             "nothing",
                             process_id, status, task_id);
     }
+    return rc;
+}
+
+/* How CompleteTask and FailTask begin: a unit of work (*tx, the caller ends it), the task
+ * locked and fenced by the answer's token (*t), its process still awaiting it. */
+static orch_err_t answer_begin(orch_store_t *st, const orch_ctx_t *ctx, const orch_task_answer_t *a,
+                               orch_tx_t **tx, task_row_t *t, char *status, orch_error_t *err)
+{
+    orch_err_t rc = db__tx_begin(st, ctx, tx, err);
+    if (!rc)
+        rc = task_lock(*tx, a, t, err);
+    if (!rc)
+        rc = process_awaiting(*tx, a->task_id, t->process_id, status, err);
     return rc;
 }
 
@@ -328,20 +346,14 @@ orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
 {
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
-    char pid[37], key[256];
-    int attempt, maxa, bo, bomax;
+    task_row_t tr;
     char *delta = NULL;
     orch_err_t rc;
 
     status[0] = '\0';
-    rc = db__tx_begin(st, ctx, &tx, err);
-    if (rc)
-        goto out;
-    rc = task_lock(tx, a, pid, key, &attempt, &maxa, &bo, &bomax, err);
+    rc = answer_begin(st, ctx, a, &tx, &tr, status, err);
     if (!rc)
-        rc = process_awaiting(tx, a->task_id, pid, status, err);
-    if (!rc)
-        rc = masked_delta(st, tx, ctx, pid, a->delta, &delta, err);
+        rc = masked_delta(st, tx, ctx, tr.process_id, a->delta, &delta, err);
     if (rc)
         goto out;
     // clang-format off
@@ -375,8 +387,7 @@ orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
         rc = db_exec(tx->conn,
                      "SELECT pg_notify('orch_engine', ''), pg_notify('orch_worker_tasks', '')",
                      NULL, err);
-    if (!rc)
-        rc = db__tx_commit(tx, err);
+    rc = db__tx_end(tx, rc, err);
     tx = NULL;
     if (!rc)
         snprintf(status, 32, "resumed");
@@ -432,32 +443,26 @@ orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
 {
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
-    char pid[37], key[256];
-    int attempt, maxa, bo, bomax;
+    task_row_t tr;
     orch_err_t rc;
 
     *will_retry = false;
     *next_us = 0;
     status[0] = '\0';
-    rc = db__tx_begin(st, ctx, &tx, err);
+    rc = answer_begin(st, ctx, a, &tx, &tr, status, err);
     if (rc)
         goto out;
-    rc = task_lock(tx, a, pid, key, &attempt, &maxa, &bo, &bomax, err);
-    if (!rc)
-        rc = process_awaiting(tx, a->task_id, pid, status, err);
-    if (rc)
-        goto out;
-    if (a->retryable && attempt < maxa) {
-        /* Back to pending after the step's back-off: bo * 2^(attempt - 1), capped. */
+    if (a->retryable && tr.attempt < tr.max_attempts) {
+        /* Back to pending after the step's back-off: backoff_ms * 2^(attempt - 1), capped. */
         json_t *le =
             json_pack("{s:s, s:s, s:O, s:s}", "reason", a->reason, "message", a->message, "details",
                       a->details ? a->details : json_object(), "by", a->executed_by);
         char *les = db__jtext(le), d[24];
-        long long delay = bo;
-        for (int i = 1; i < attempt && delay < bomax; i++)
+        long long delay = tr.backoff_ms;
+        for (int i = 1; i < tr.attempt && delay < tr.backoff_max_ms; i++)
             delay *= 2;
-        if (delay > bomax)
-            delay = bomax;
+        if (delay > tr.backoff_max_ms)
+            delay = tr.backoff_max_ms;
         snprintf(d, sizeof(d), "%lld", delay);
         /* The failed attempt is audited like an in-process step's retryable failure: a
          * 'waiting' step row with the error and the worker's identity, and its
@@ -496,8 +501,7 @@ orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
         if (!rc)
             snprintf(status, 32, "failed");
     }
-    if (!rc)
-        rc = db__tx_commit(tx, err);
+    rc = db__tx_end(tx, rc, err);
     tx = NULL;
 out:
     if (tx)
@@ -513,8 +517,8 @@ orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
 {
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
-    char pid[37], key[256], ls[16];
-    int attempt, maxa, bo, bomax;
+    task_row_t tr;
+    char ls[16];
     char *pg = db__jtext(progress);
     orch_err_t rc;
 
@@ -523,7 +527,7 @@ orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
     rc = db__tx_begin(st, ctx, &tx, err);
     if (rc)
         goto out;
-    rc = task_lock(tx, a, pid, key, &attempt, &maxa, &bo, &bomax, err);
+    rc = task_lock(tx, a, &tr, err);
     if (rc)
         goto out;
     // clang-format off
@@ -543,8 +547,7 @@ orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
     // clang-format on
     if (!rc && PQntuples(res) == 1)
         *lease_expires_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    if (!rc)
-        rc = db__tx_commit(tx, err);
+    rc = db__tx_end(tx, rc, err);
     tx = NULL;
 out:
     if (tx)
