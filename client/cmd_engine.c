@@ -57,6 +57,19 @@ int cli_cmd_engine_resume(cli_ctx_t *ctx, const cli_args_t *args)
     return engine_call(ctx, SVC "ResumeEngine", &req.base);
 }
 
+static const char *const engine_audit_headers[] = {"ID", "TIME", "ACTOR", "METHOD", "TARGET"};
+
+/* A row of the engine audit table. */
+static void engine_audit_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__AdminAction *a = (const Orchestrator__V1__AdminAction *)item;
+    char id[24], when[64];
+    snprintf(id, sizeof(id), "%lld", (long long)a->action_id);
+    const char *row[] = {id, cli_ts(a->action_time, when, sizeof(when)),
+                         a->actor ? a->actor->name : "", a->method, a->target};
+    cli_table_add_row(t, row);
+}
+
 /* The audit log of admin actions, newest first. */
 int cli_cmd_engine_audit(cli_ctx_t *ctx, const cli_args_t *args)
 {
@@ -68,25 +81,29 @@ int cli_cmd_engine_audit(cli_ctx_t *ctx, const cli_args_t *args)
     req.target = (char *)(cli_args_get(args, "target") ? cli_args_get(args, "target") : "");
     err = cli_list_fetch(ctx, args, SVC "ListAdminActions", &req.base,
                          &orchestrator__v1__list_admin_actions_response__descriptor, "actions", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"ID", "TIME", "ACTOR", "METHOD", "TARGET"};
-        cli_table_t *t = cli_table_new(5, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__AdminAction *a =
-                (const Orchestrator__V1__AdminAction *)l.items[i];
-            char id[24], when[64];
-            snprintf(id, sizeof(id), "%lld", (long long)a->action_id);
-            const char *row[] = {id, cli_ts(a->action_time, when, sizeof(when)),
-                                 a->actor ? a->actor->name : "", a->method, a->target};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 5, engine_audit_headers, engine_audit_row);
+}
+
+static const char *const engine_replicas_headers[] = {"ID",      "HOST",    "ADDRESS",   "STATE",
+                                                      "WORKERS", "RUNNING", "HEARTBEAT", "VERSION"};
+
+/* A row of the engine replicas table. */
+static void engine_replicas_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__Replica *r = (const Orchestrator__V1__Replica *)item;
+    char st[64], w[24], run[24], hb[64];
+    snprintf(w, sizeof(w), "%d", r->worker_count);
+    snprintf(run, sizeof(run), "%d", r->running_step_count);
+    const char *row[] = {
+        r->replica_id,
+        r->hostname,
+        r->address,
+        cli_enum_name(&orchestrator__v1__replica_state__descriptor, r->state, st, sizeof(st)),
+        w,
+        run,
+        cli_ts(r->heartbeat_time, hb, sizeof(hb)),
+        r->build_version};
+    cli_table_add_row(t, row);
 }
 
 int cli_cmd_engine_replicas(cli_ctx_t *ctx, const cli_args_t *args)
@@ -95,33 +112,7 @@ int cli_cmd_engine_replicas(cli_ctx_t *ctx, const cli_args_t *args)
     cli_list_t l;
     int err = cli_list_fetch(ctx, args, SVC "ListReplicas", &req.base,
                              &orchestrator__v1__list_replicas_response__descriptor, "replicas", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"ID",      "HOST",    "ADDRESS",   "STATE",
-                           "WORKERS", "RUNNING", "HEARTBEAT", "VERSION"};
-        cli_table_t *t = cli_table_new(8, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__Replica *r = (const Orchestrator__V1__Replica *)l.items[i];
-            char st[64], w[24], run[24], hb[64];
-            snprintf(w, sizeof(w), "%d", r->worker_count);
-            snprintf(run, sizeof(run), "%d", r->running_step_count);
-            const char *row[] = {r->replica_id,
-                                 r->hostname,
-                                 r->address,
-                                 cli_enum_name(&orchestrator__v1__replica_state__descriptor,
-                                               r->state, st, sizeof(st)),
-                                 w,
-                                 run,
-                                 cli_ts(r->heartbeat_time, hb, sizeof(hb)),
-                                 r->build_version};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 8, engine_replicas_headers, engine_replicas_row);
 }
 
 /* ---- schedules ---- */
@@ -150,6 +141,26 @@ static char *trigger_text(const Orchestrator__V1__Schedule *s)
     }
 }
 
+static const char *const schedule_list_headers[] = {"NAME",     "WORKFLOW", "TRIGGER", "ENABLED",
+                                                    "NEXT RUN", "LAST RUN", "ID"};
+
+/* A row of the schedule list table. */
+static void schedule_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__Schedule *s = (const Orchestrator__V1__Schedule *)item;
+    char next[64], last[64];
+    char *trig = trigger_text(s);
+    const char *row[] = {s->name,
+                         s->workflow_name,
+                         trig,
+                         s->enabled ? "yes" : "no",
+                         cli_ts(s->next_run_time, next, sizeof(next)),
+                         cli_ts(s->last_run_time, last, sizeof(last)),
+                         s->schedule_id};
+    cli_table_add_row(t, row);
+    free(trig);
+}
+
 int cli_cmd_schedule_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListSchedulesRequest req = ORCHESTRATOR__V1__LIST_SCHEDULES_REQUEST__INIT;
@@ -157,30 +168,7 @@ int cli_cmd_schedule_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err =
         cli_list_fetch(ctx, args, SVC "ListSchedules", &req.base,
                        &orchestrator__v1__list_schedules_response__descriptor, "schedules", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"NAME", "WORKFLOW", "TRIGGER", "ENABLED", "NEXT RUN", "LAST RUN", "ID"};
-        cli_table_t *t = cli_table_new(7, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__Schedule *s = (const Orchestrator__V1__Schedule *)l.items[i];
-            char next[64], last[64];
-            char *trig = trigger_text(s);
-            const char *row[] = {s->name,
-                                 s->workflow_name,
-                                 trig,
-                                 s->enabled ? "yes" : "no",
-                                 cli_ts(s->next_run_time, next, sizeof(next)),
-                                 cli_ts(s->last_run_time, last, sizeof(last)),
-                                 s->schedule_id};
-            cli_table_add_row(t, row);
-            free(trig);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 7, schedule_list_headers, schedule_list_row);
 }
 
 static void print_schedule(const ProtobufCMessage *m)

@@ -433,6 +433,25 @@ int cli_cmd_process_get(cli_ctx_t *ctx, const cli_args_t *args)
     return err;
 }
 
+static const char *const process_list_headers[] = {"ID",    "WORKFLOW", "STATUS",      "LAST STEP",
+                                                   "STEPS", "STARTED",  "SUBSCRIPTION"};
+
+/* A row of the process list table. */
+static void process_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const process_t *p = (const process_t *)item;
+    char st[64], steps[48], start[64];
+    snprintf(steps, sizeof(steps), "%d/%d", p->steps_done, p->steps_total);
+    const char *row[] = {p->process_id,
+                         p->workflow ? p->workflow->name : "",
+                         pstatus(p->status, st, sizeof(st)),
+                         p->last_step,
+                         steps,
+                         cli_ts(p->start_time, start, sizeof(start)),
+                         p->n_subscription_ids ? p->subscription_ids[0] : ""};
+    cli_table_add_row(t, row);
+}
+
 int cli_cmd_process_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListProcessesRequest req = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
@@ -443,30 +462,7 @@ int cli_cmd_process_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err =
         cli_list_fetch(ctx, args, SVC "ListProcesses", &req.base,
                        &orchestrator__v1__list_processes_response__descriptor, "processes", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"ID",    "WORKFLOW", "STATUS",      "LAST STEP",
-                           "STEPS", "STARTED",  "SUBSCRIPTION"};
-        cli_table_t *t = cli_table_new(7, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const process_t *p = (const process_t *)l.items[i];
-            char st[64], steps[48], start[64];
-            snprintf(steps, sizeof(steps), "%d/%d", p->steps_done, p->steps_total);
-            const char *row[] = {p->process_id,
-                                 p->workflow ? p->workflow->name : "",
-                                 pstatus(p->status, st, sizeof(st)),
-                                 p->last_step,
-                                 steps,
-                                 cli_ts(p->start_time, start, sizeof(start)),
-                                 p->n_subscription_ids ? p->subscription_ids[0] : ""};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 7, process_list_headers, process_list_row);
 }
 
 /* ---- actions ---- */

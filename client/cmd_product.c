@@ -368,6 +368,21 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
 
 /* ---- product blocks and resource types ---- */
 
+static const char *const product_block_list_headers[] = {"NAME",   "TAG",      "STATUS",
+                                                         "FIELDS", "CHILDREN", "ID"};
+
+/* A row of the product block list table. */
+static void product_block_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__ProductBlock *b = (const Orchestrator__V1__ProductBlock *)item;
+    char st[64], nf[24], nc[24];
+    snprintf(nf, sizeof(nf), "%zu", b->n_fields);
+    snprintf(nc, sizeof(nc), "%zu", b->n_children);
+    const char *row[] = {b->name, b->tag, status_text(b->status, st, sizeof(st)),
+                         nf,      nc,     b->product_block_id};
+    cli_table_add_row(t, row);
+}
+
 int cli_cmd_product_block_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListProductBlocksRequest req =
@@ -376,26 +391,7 @@ int cli_cmd_product_block_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err = cli_list_fetch(ctx, args, "/orchestrator.v1.ProductService/ListProductBlocks",
                              &req.base, &orchestrator__v1__list_product_blocks_response__descriptor,
                              "product_blocks", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"NAME", "TAG", "STATUS", "FIELDS", "CHILDREN", "ID"};
-        cli_table_t *t = cli_table_new(6, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__ProductBlock *b =
-                (const Orchestrator__V1__ProductBlock *)l.items[i];
-            char st[64], nf[24], nc[24];
-            snprintf(nf, sizeof(nf), "%zu", b->n_fields);
-            snprintf(nc, sizeof(nc), "%zu", b->n_children);
-            const char *row[] = {b->name, b->tag, status_text(b->status, st, sizeof(st)),
-                                 nf,      nc,     b->product_block_id};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 6, product_block_list_headers, product_block_list_row);
 }
 
 static void print_block_msg(const ProtobufCMessage *m)
@@ -423,6 +419,16 @@ int cli_cmd_product_block_get(cli_ctx_t *ctx, const cli_args_t *args)
                           &orchestrator__v1__product_block__descriptor, print_block_msg);
 }
 
+static const char *const resource_type_list_headers[] = {"RESOURCE TYPE", "DESCRIPTION", "ID"};
+
+/* A row of the resource type list table. */
+static void resource_type_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__ResourceType *r = (const Orchestrator__V1__ResourceType *)item;
+    const char *row[] = {r->resource_type, r->description, r->resource_type_id};
+    cli_table_add_row(t, row);
+}
+
 int cli_cmd_resource_type_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListResourceTypesRequest req =
@@ -431,20 +437,5 @@ int cli_cmd_resource_type_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err = cli_list_fetch(ctx, args, "/orchestrator.v1.ProductService/ListResourceTypes",
                              &req.base, &orchestrator__v1__list_resource_types_response__descriptor,
                              "resource_types", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"RESOURCE TYPE", "DESCRIPTION", "ID"};
-        cli_table_t *t = cli_table_new(3, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__ResourceType *r =
-                (const Orchestrator__V1__ResourceType *)l.items[i];
-            const char *row[] = {r->resource_type, r->description, r->resource_type_id};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 3, resource_type_list_headers, resource_type_list_row);
 }

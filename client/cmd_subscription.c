@@ -31,6 +31,24 @@ static int parse_view(const cli_args_t *args, int *view)
 
 /* ---- list ---- */
 
+static const char *const subscription_list_headers[] = {
+    "ID", "PRODUCT", "CUSTOMER", "STATUS", "IN SYNC", "START", "DESCRIPTION"};
+
+/* A row of the subscription list table. */
+static void subscription_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const sub_t *s = (const sub_t *)item;
+    char st[64], start[64];
+    const char *row[] = {s->subscription_id,
+                         s->product ? s->product->name : "",
+                         s->customer_id,
+                         sub_status(s->status, st, sizeof(st)),
+                         s->in_sync ? "yes" : "no",
+                         cli_ts(s->start_time, start, sizeof(start)),
+                         s->description};
+    cli_table_add_row(t, row);
+}
+
 int cli_cmd_subscription_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListSubscriptionsRequest req =
@@ -50,29 +68,7 @@ int cli_cmd_subscription_list(cli_ctx_t *ctx, const cli_args_t *args)
     err = cli_list_fetch(ctx, args, SVC "ListSubscriptions", &req.base,
                          &orchestrator__v1__list_subscriptions_response__descriptor,
                          "subscriptions", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"ID",      "PRODUCT", "CUSTOMER",   "STATUS",
-                           "IN SYNC", "START",   "DESCRIPTION"};
-        cli_table_t *t = cli_table_new(7, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const sub_t *s = (const sub_t *)l.items[i];
-            char st[64], start[64];
-            const char *row[] = {s->subscription_id,
-                                 s->product ? s->product->name : "",
-                                 s->customer_id,
-                                 sub_status(s->status, st, sizeof(st)),
-                                 s->in_sync ? "yes" : "no",
-                                 cli_ts(s->start_time, start, sizeof(start)),
-                                 s->description};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 7, subscription_list_headers, subscription_list_row);
 }
 
 /* ---- get: attributes, descriptions, metadata, the block tree ---- */
@@ -212,6 +208,40 @@ int cli_cmd_subscription_get(cli_ctx_t *ctx, const cli_args_t *args)
 
 /* ---- workflows ---- */
 
+static const char *const subscription_workflows_headers[] = {"WORKFLOW", "TARGET", "ALLOWED",
+                                                             "REASON", "DESCRIPTION"};
+
+/* A row of the subscription workflows table. */
+static void subscription_workflows_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__SubscriptionWorkflow *w =
+        (const Orchestrator__V1__SubscriptionWorkflow *)item;
+    char target[64];
+    char *reason = NULL;
+    if (!w->allowed) {
+        reason = orch_asprintf("%s%s%s", w->blocked_reason, *w->blocked_message ? ": " : "",
+                               w->blocked_message);
+        for (size_t k = 0; k < w->n_blocking_subscription_ids; k++) {
+            char *r = orch_asprintf("%s%s%s", reason, k ? ", " : " (used by ",
+                                    w->blocking_subscription_ids[k]);
+            free(reason);
+            reason = r;
+        }
+        if (w->n_blocking_subscription_ids) {
+            char *r = orch_asprintf("%s)", reason);
+            free(reason);
+            reason = r;
+        }
+    }
+    const char *row[] = {w->workflow ? w->workflow->name : "",
+                         w->workflow ? cli_enum_name(&orchestrator__v1__workflow_target__descriptor,
+                                                     w->workflow->target, target, sizeof(target))
+                                     : "",
+                         w->allowed ? "yes" : "no", reason ? reason : "", w->description};
+    cli_table_add_row(t, row);
+    free(reason);
+}
+
 int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListSubscriptionWorkflowsRequest req =
@@ -226,45 +256,8 @@ int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
     err = cli_list_fetch(ctx, args, SVC "ListSubscriptionWorkflows", &req.base,
                          &orchestrator__v1__list_subscription_workflows_response__descriptor,
                          "workflows", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"WORKFLOW", "TARGET", "ALLOWED", "REASON", "DESCRIPTION"};
-        cli_table_t *t = cli_table_new(5, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__SubscriptionWorkflow *w =
-                (const Orchestrator__V1__SubscriptionWorkflow *)l.items[i];
-            char target[64];
-            char *reason = NULL;
-            if (!w->allowed) {
-                reason = orch_asprintf("%s%s%s", w->blocked_reason, *w->blocked_message ? ": " : "",
-                                       w->blocked_message);
-                for (size_t k = 0; k < w->n_blocking_subscription_ids; k++) {
-                    char *r = orch_asprintf("%s%s%s", reason, k ? ", " : " (used by ",
-                                            w->blocking_subscription_ids[k]);
-                    free(reason);
-                    reason = r;
-                }
-                if (w->n_blocking_subscription_ids) {
-                    char *r = orch_asprintf("%s)", reason);
-                    free(reason);
-                    reason = r;
-                }
-            }
-            const char *row[] = {w->workflow ? w->workflow->name : "",
-                                 w->workflow
-                                     ? cli_enum_name(&orchestrator__v1__workflow_target__descriptor,
-                                                     w->workflow->target, target, sizeof(target))
-                                     : "",
-                                 w->allowed ? "yes" : "no", reason ? reason : "", w->description};
-            cli_table_add_row(t, row);
-            free(reason);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 5, subscription_workflows_headers,
+                         subscription_workflows_row);
 }
 
 /* ---- set-in-sync, metadata ---- */
@@ -276,6 +269,14 @@ static int parse_version(const cli_args_t *args, long long *v)
     return s ? cli_parse_int("--version", s, 1, INT64_MAX, v) : 0;
 }
 
+/* --version, then the subscription the first argument names (see cli_subscription_arg). */
+static int version_and_sub(cli_ctx_t *ctx, const cli_args_t *args, char id[37], const char **sid,
+                           long long *version)
+{
+    int err = parse_version(args, version);
+    return err ? err : cli_subscription_arg(ctx, args->pos[0], id, sid);
+}
+
 int cli_cmd_subscription_set_in_sync(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__SetSubscriptionInSyncRequest req =
@@ -284,9 +285,7 @@ int cli_cmd_subscription_set_in_sync(cli_ctx_t *ctx, const cli_args_t *args)
     const char *sid;
     long long version;
     int err;
-    if ((err = parse_version(args, &version)))
-        return err;
-    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
         return err;
     req.subscription_id = (char *)sid;
     req.version = version;
@@ -380,8 +379,7 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
     long long version;
     int err;
 
-    if ((err = parse_version(args, &version)) ||
-        (err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
         return err;
     if (!version) {
         /* Create when the customer has no description yet; else change the current one. */
@@ -449,9 +447,7 @@ int cli_cmd_subscription_description_delete(cli_ctx_t *ctx, const cli_args_t *ar
     const char *sid;
     long long version;
     int err;
-    if ((err = parse_version(args, &version)))
-        return err;
-    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
         return err;
     req.subscription_id = (char *)sid;
     req.customer_id = (char *)args->pos[1];
