@@ -367,6 +367,16 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
     return rc;
 }
 
+/* The end of every action handler: the answer (or the error) through the use-case call, and
+ * the action's result freed. */
+static orch_err_t action_end(srv_ucall_t *u, orch_err_t rc, orch_action_res_t *res,
+                             ProtobufCMessage **respm, orch_error_t *err)
+{
+    rc = srv_ucall_end(u, rc, respm, err);
+    orch_action_res_cleanup(res);
+    return rc;
+}
+
 static ProtobufCMessage *resume_pb(srv_call_t *call, void *resv)
 {
     const orch_action_res_t *res = resv;
@@ -394,8 +404,7 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
     srv_ucall_init(&u, call, reqm, req->request_id, resume_pb, &res);
     rc = orch_uc_process_resume(&u.uc, &u.caller, req->process_id, (const json_t *const *)inputs,
                                 req->n_user_inputs, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
+    rc = action_end(&u, rc, &res, respm, err);
     inputs_free(inputs, req->n_user_inputs);
     return rc;
 }
@@ -428,8 +437,7 @@ static orch_err_t deliver_callback(srv_call_t *call, const ProtobufCMessage *req
     srv_ucall_init(&u, call, reqm, req->request_id, deliver_pb, &res);
     rc = orch_uc_callback_deliver(&u.uc, &u.caller, req->process_id, req->callback_token, result,
                                   &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
+    rc = action_end(&u, rc, &res, respm, err);
     json_decref(result);
     return rc;
 }
@@ -490,7 +498,7 @@ static orch_err_t list_processes(srv_call_t *call, const ProtobufCMessage *reqm,
     const Orchestrator__V1__ListProcessesRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListProcessesResponse *resp;
+    ProtobufCMessage **items;
     orch_process_page_t page = {0};
     orch_process_query_t q = {req->filter, req->order_by, req->page_token, 0};
     bool full = req->view == ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_FULL;
@@ -502,28 +510,32 @@ static orch_err_t list_processes(srv_call_t *call, const ProtobufCMessage *reqm,
     rc = orch_uc_process_list(&uc, srv_call_ctx(call), &q, full, &page, err);
     if (rc)
         return rc;
-    resp = SRV_NEW(a, Orchestrator__V1__ListProcessesResponse);
-    orchestrator__v1__list_processes_response__init(resp);
-    resp->n_processes = page.n;
-    resp->processes = SRV_NEWV(a, Orchestrator__V1__Process, page.n);
+    items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++)
-        resp->processes[i] = srv_process_to_pb(call, page.items[i], full);
-    resp->next_page_token = orch_arena_strdup(a, page.next_token);
-    resp->total_size = (int32_t)page.total;
-    *respm = &resp->base;
+        items[i] = &srv_process_to_pb(call, page.items[i], full)->base;
+    *respm =
+        srv_codec_list_response(a, &orchestrator__v1__list_processes_response__descriptor,
+                                "processes", items, page.n, page.next_token, (int32_t)page.total);
     orch_process_page_cleanup(&page);
     return ORCH_OK;
 }
 
+/* RetryProcess and AbortProcess answer alike (their messages differ in name only): the
+ * process after the action, and whether it had been done already. */
+static ProtobufCMessage *process_outcome_pb(srv_call_t *call,
+                                            const ProtobufCMessageDescriptor *desc,
+                                            const orch_action_res_t *res)
+{
+    ProtobufCMessage *m = srv_codec_message_new(srv_call_arena(call), desc);
+    *(Orchestrator__V1__Process **)srv_codec_field(m, "process") =
+        srv_process_to_pb(call, res->process, false);
+    *(Orchestrator__V1__ActionOutcome *)srv_codec_field(m, "outcome") = outcome_of(res->already);
+    return m;
+}
+
 static ProtobufCMessage *retry_pb(srv_call_t *call, void *resv)
 {
-    const orch_action_res_t *res = resv;
-    Orchestrator__V1__RetryProcessResponse *resp =
-        SRV_NEW(srv_call_arena(call), Orchestrator__V1__RetryProcessResponse);
-    orchestrator__v1__retry_process_response__init(resp);
-    resp->process = srv_process_to_pb(call, res->process, false);
-    resp->outcome = outcome_of(res->already);
-    return &resp->base;
+    return process_outcome_pb(call, &orchestrator__v1__retry_process_response__descriptor, resv);
 }
 
 static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -537,20 +549,12 @@ static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
     srv_ucall_init(&u, call, reqm, req->request_id, retry_pb, &res);
     rc = orch_uc_process_retry(&u.uc, &u.caller, req->process_id,
                                (const char *const *)req->branches, req->n_branches, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 static ProtobufCMessage *abort_pb(srv_call_t *call, void *resv)
 {
-    const orch_action_res_t *res = resv;
-    Orchestrator__V1__AbortProcessResponse *resp =
-        SRV_NEW(srv_call_arena(call), Orchestrator__V1__AbortProcessResponse);
-    orchestrator__v1__abort_process_response__init(resp);
-    resp->process = srv_process_to_pb(call, res->process, false);
-    resp->outcome = outcome_of(res->already);
-    return &resp->base;
+    return process_outcome_pb(call, &orchestrator__v1__abort_process_response__descriptor, resv);
 }
 
 static orch_err_t abort_process(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -563,9 +567,7 @@ static orch_err_t abort_process(srv_call_t *call, const ProtobufCMessage *reqm,
 
     srv_ucall_init(&u, call, reqm, req->request_id, abort_pb, &res);
     rc = orch_uc_process_abort(&u.uc, &u.caller, req->process_id, req->reason, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 static ProtobufCMessage *delete_pb(srv_call_t *call, void *resv)
@@ -588,9 +590,7 @@ static orch_err_t delete_process(srv_call_t *call, const ProtobufCMessage *reqm,
 
     srv_ucall_init(&u, call, reqm, req->request_id, delete_pb, &res);
     rc = orch_uc_process_delete(&u.uc, &u.caller, req->process_id, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 static ProtobufCMessage *note_pb(srv_call_t *call, void *resv)
@@ -609,9 +609,7 @@ static orch_err_t update_note(srv_call_t *call, const ProtobufCMessage *reqm,
 
     srv_ucall_init(&u, call, reqm, req->request_id, note_pb, &res);
     rc = orch_uc_process_set_note(&u.uc, &u.caller, req->process_id, req->note, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 static orch_err_t status_counts(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -670,9 +668,7 @@ static orch_err_t bulk_resume(srv_call_t *call, const ProtobufCMessage *reqm,
 
     srv_ucall_init(&u, call, reqm, req->request_id, bulk_pb, &res);
     rc = orch_uc_process_bulk_resume(&u.uc, &u.caller, req->filter, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 const srv_method_t srv_process_methods[] = {

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/alloc.h"
 #include "orchestrator/v1/products.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"
@@ -286,21 +285,9 @@ static ProtobufCMessage *resource_type_item(orch_arena_t *a, const orch_catalog_
     return &r->base;
 }
 
-/* Where a field of a message of descriptor desc lives. */
-static void *field_at(ProtobufCMessage *m, const char *name, size_t *count)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
-    orch_assert(f != NULL); /* a List*Response without the field: the contract changed */
-    if (count)
-        *count = f->quantifier_offset;
-    return (char *)m + f->offset;
-}
-
 /* What every List* handler of this service does: page through the catalogue list kind with
- * the request's filter, page size and token, and answer a resp_desc message (from the
- * arena) whose repeated field items holds each item as a message, with next_page_token and
- * total_size. protobuf-c reads a repeated message field as ProtobufCMessage pointers. */
+ * the request's filter, page size and token, and answer a resp_desc message whose repeated
+ * field items holds each item as a message (srv_codec_list_response). */
 static orch_err_t list_page(srv_call_t *call, list_kind_t kind, const char *filter,
                             int32_t page_size, const char *page_token,
                             const ProtobufCMessageDescriptor *resp_desc, const char *items,
@@ -309,10 +296,10 @@ static orch_err_t list_page(srv_call_t *call, list_kind_t kind, const char *filt
     srv_app_t *app = srv_call_app(call);
     orch_arena_t *a = srv_call_arena(call);
     const void **page = NULL; /* the catalogue's items, borrowed; the array is ours */
-    size_t n = 0, total = 0, count_at = 0;
+    size_t n = 0, total = 0;
     char *next = NULL;
     ProtobufCMessage *(*to_pb)(orch_arena_t *, const orch_catalog_t *, const void *);
-    ProtobufCMessage *resp, **arr;
+    ProtobufCMessage **arr;
     orch_err_t rc;
 
     switch (kind) {
@@ -335,16 +322,10 @@ static orch_err_t list_page(srv_call_t *call, list_kind_t kind, const char *filt
     }
     if (rc)
         goto out;
-    resp = orch_arena_alloc(a, resp_desc->sizeof_message);
-    protobuf_c_message_init(resp_desc, resp);
     arr = SRV_NEWV(a, ProtobufCMessage, n);
     for (size_t i = 0; i < n; i++)
         arr[i] = to_pb(a, app->catalog, page[i]);
-    *(ProtobufCMessage ***)field_at(resp, items, &count_at) = arr;
-    *(size_t *)((char *)resp + count_at) = n;
-    *(char **)field_at(resp, "next_page_token", NULL) = s(a, next);
-    *(int32_t *)field_at(resp, "total_size", NULL) = (int32_t)total;
-    *respm = resp;
+    *respm = srv_codec_list_response(a, resp_desc, items, arr, n, next, (int32_t)total);
 out:
     free(page);
     free(next);

@@ -42,7 +42,7 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
     const Orchestrator__V1__ListReplicasRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListReplicasResponse *resp;
+    ProtobufCMessage **items;
     orch_replica_page_t page = {0};
     int size = 0;
     orch_err_t rc = orch_page_size(req->page_size, &size, err);
@@ -52,10 +52,7 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
                               err);
     if (rc)
         return rc;
-    resp = SRV_NEW(a, Orchestrator__V1__ListReplicasResponse);
-    orchestrator__v1__list_replicas_response__init(resp);
-    resp->n_replicas = page.n;
-    resp->replicas = orch_arena_alloc(a, (page.n ? page.n : 1) * sizeof(*resp->replicas));
+    items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++) {
         const orch_replica_t *r = &page.items[i];
         Orchestrator__V1__Replica *pb = SRV_NEW(a, Orchestrator__V1__Replica);
@@ -74,12 +71,12 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
             orch_arena_alloc(a, (r->nversions ? r->nversions : 1) * sizeof(char *));
         for (size_t j = 0; j < r->nversions; j++)
             pb->workflow_versions[j] = orch_arena_strdup(a, r->versions[j]);
-        resp->replicas[i] = pb;
+        items[i] = &pb->base;
     }
-    resp->next_page_token = orch_arena_strdup(a, page.next_token ? page.next_token : "");
-    resp->total_size = (int32_t)page.total;
+    *respm =
+        srv_codec_list_response(a, &orchestrator__v1__list_replicas_response__descriptor,
+                                "replicas", items, page.n, page.next_token, (int32_t)page.total);
     orch_replica_page_cleanup(&page);
-    *respm = &resp->base;
     return ORCH_OK;
 }
 
@@ -370,7 +367,7 @@ static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
     const Orchestrator__V1__ListSchedulesRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListSchedulesResponse *resp;
+    ProtobufCMessage **items;
     orch_schedule_page_t page = {0};
     orch_schedule_query_t q = {req->filter, req->page_token, 0};
     orch_err_t rc = orch_page_size(req->page_size, &q.page_size, err);
@@ -379,16 +376,13 @@ static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
     rc = orch_uc_schedule_list(&uc, srv_call_ctx(call), &q, &page, err);
     if (rc)
         return rc;
-    resp = SRV_NEW(a, Orchestrator__V1__ListSchedulesResponse);
-    orchestrator__v1__list_schedules_response__init(resp);
-    resp->n_schedules = page.n;
-    resp->schedules = orch_arena_alloc(a, (page.n ? page.n : 1) * sizeof(*resp->schedules));
+    items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++)
-        resp->schedules[i] = schedule_pb(a, &page.items[i]);
-    resp->next_page_token = orch_arena_strdup(a, page.next_token ? page.next_token : "");
-    resp->total_size = (int32_t)page.total;
+        items[i] = &schedule_pb(a, &page.items[i])->base;
+    *respm =
+        srv_codec_list_response(a, &orchestrator__v1__list_schedules_response__descriptor,
+                                "schedules", items, page.n, page.next_token, (int32_t)page.total);
     orch_schedule_page_cleanup(&page);
-    *respm = &resp->base;
     return ORCH_OK;
 }
 

@@ -155,6 +155,7 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListSubscriptionsResponse *resp;
+    ProtobufCMessage **items;
     orch_sub_query_t q = {0};
     orch_sub_page_t page;
     bool full = view_full(req->view, false);
@@ -175,14 +176,12 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
     rc = orch_uc_subscription_list(&uc, srv_call_ctx(call), &q, &page, err);
     if (rc)
         return rc;
-    resp = SRV_NEW(a, Orchestrator__V1__ListSubscriptionsResponse);
-    orchestrator__v1__list_subscriptions_response__init(resp);
-    resp->n_subscriptions = page.n;
-    resp->subscriptions = SRV_NEWV(a, Orchestrator__V1__Subscription, page.n);
+    items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++)
-        resp->subscriptions[i] = srv_subscription_to_pb(a, page.items[i], full);
-    resp->next_page_token = s(a, page.next_token);
-    resp->total_size = (int32_t)(page.total > INT32_MAX ? INT32_MAX : page.total);
+        items[i] = &srv_subscription_to_pb(a, page.items[i], full)->base;
+    resp = (Orchestrator__V1__ListSubscriptionsResponse *)srv_codec_list_response(
+        a, &orchestrator__v1__list_subscriptions_response__descriptor, "subscriptions", items,
+        page.n, page.next_token, (int32_t)(page.total > INT32_MAX ? INT32_MAX : page.total));
     resp->total_size_is_estimate = page.total_is_estimate;
     orch_sub_page_cleanup(&page);
     *respm = &resp->base;

@@ -140,7 +140,7 @@ static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
     const Orchestrator__V1__ListWorkflowsRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListWorkflowsResponse *resp;
+    ProtobufCMessage **pbs;
     orch_wf_info_t **items = NULL;
     size_t n = 0;
     long total = 0;
@@ -153,19 +153,15 @@ static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
                                &n, &total, &next, err);
     if (rc)
         return rc;
-    resp = SRV_NEW(a, Orchestrator__V1__ListWorkflowsResponse);
-    orchestrator__v1__list_workflows_response__init(resp);
-    resp->n_workflows = n;
-    resp->workflows = SRV_NEWV(a, Orchestrator__V1__Workflow, n);
+    pbs = SRV_NEWV(a, ProtobufCMessage, n);
     for (size_t i = 0; i < n; i++) {
-        resp->workflows[i] = workflow_pb(call, items[i]);
+        pbs[i] = &workflow_pb(call, items[i])->base;
         orch_wf_info_free(items[i]);
     }
     free(items);
-    resp->next_page_token = orch_arena_strdup(a, next);
+    *respm = srv_codec_list_response(a, &orchestrator__v1__list_workflows_response__descriptor,
+                                     "workflows", pbs, n, next, (int32_t)total);
     free(next);
-    resp->total_size = (int32_t)total;
-    *respm = &resp->base;
     return ORCH_OK;
 }
 
