@@ -49,20 +49,44 @@ char *orch_strndup(const char *s, size_t n)
     return p;
 }
 
+void orch_vappendf(char **s, size_t *len, size_t *cap, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    size_t need;
+    int n;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return;
+    need = *len + (size_t)n + 1;
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < need)
+            c *= 2;
+        *s = orch_realloc(*s, c);
+        *cap = c;
+    }
+    vsnprintf(*s + *len, *cap - *len, fmt, ap);
+    *len += (size_t)n;
+}
+
+char *orch_vasprintf(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    size_t len = 0, cap = 0;
+    orch_vappendf(&s, &len, &cap, fmt, ap);
+    return s ? s : orch_strdup("");
+}
+
 char *orch_asprintf(const char *fmt, ...)
 {
     va_list ap;
-    int n;
     char *p;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        n = 0;
-    p = orch_malloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    p = orch_vasprintf(fmt, ap);
     va_end(ap);
     return p;
 }

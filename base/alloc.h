@@ -2,6 +2,7 @@
 #ifndef ORCH_ALLOC_H
 #define ORCH_ALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *orch_malloc(size_t n) __attribute__((returns_nonnull, malloc));
@@ -11,6 +12,12 @@ char *orch_strdup(const char *s) __attribute__((returns_nonnull, malloc)); /* NU
 char *orch_strndup(const char *s, size_t n) __attribute__((returns_nonnull, malloc));
 /* printf into a new string; caller frees. */
 char *orch_asprintf(const char *fmt, ...) __attribute__((returns_nonnull, format(printf, 1, 2)));
+char *orch_vasprintf(const char *fmt, va_list ap)
+    __attribute__((returns_nonnull, format(printf, 1, 0)));
+/* Appends printf output to a growable string: *s (NULL for a new one, caller frees) holds
+ * *len bytes and a NUL within *cap bytes, and grows as needed. */
+void orch_vappendf(char **s, size_t *len, size_t *cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /* Broken invariant: log file and line, abort. Never used for bad input. */
 #define orch_assert(cond) ((cond) ? (void)0 : orch__assert_fail(#cond, __FILE__, __LINE__))

@@ -99,18 +99,13 @@ char *orch_arena_strdup(orch_arena_t *a, const char *s)
 char *orch_arena_printf(orch_arena_t *a, const char *fmt, ...)
 {
     va_list ap;
-    int n;
-    char *p;
+    char *tmp, *p;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    tmp = orch_vasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0)
-        n = 0;
-    p = orch_arena_alloc(a, (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    p = orch_arena_strdup(a, tmp);
+    free(tmp);
     return p;
 }
 

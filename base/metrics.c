@@ -141,18 +141,9 @@ static void put(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2,
 static void put(buf_t *b, const char *fmt, ...)
 {
     va_list ap;
-    int n;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    orch_vappendf(&b->p, &b->len, &b->cap, fmt, ap);
     va_end(ap);
-    while (b->len + (size_t)n + 1 > b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 4096;
-        b->p = orch_realloc(b->p, b->cap);
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
 }
 
 static const char *type_name(orch_metric_type_t t)

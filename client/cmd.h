@@ -5,6 +5,7 @@
 #define CLI_CMD_H
 
 #include "channel.h"
+#include "output.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -106,10 +107,26 @@ typedef struct cli_list {
 int cli_list_fetch(cli_ctx_t *ctx, const cli_args_t *args, const char *method,
                    ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                    const char *items, cli_list_t *out);
+/* What a list command prints: the items as one JSON array with --json, else a table of
+ * ncols columns (headers) to which add_row adds each item's row. Frees l; returns err (the
+ * fetch's exit code) or the printing's. */
+int cli_list_show(const cli_ctx_t *ctx, cli_list_t *l, int err, size_t ncols,
+                  const char *const *headers,
+                  void (*add_row)(cli_table_t *t, const ProtobufCMessage *item));
 /* Prints the items as one JSON array. Returns an exit code. */
 int cli_list_print_json(const cli_list_t *l);
 void cli_list_free(cli_list_t *l);
 
+/* A unary call whose answer is printed: cli_call, then cli_output with text. Returns an
+ * exit code (errors reported). */
+int cli_call_print(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *resp_desc,
+                   void (*text)(const ProtobufCMessage *msg));
+/* --request-id for a request's request_id (borrowed from args), or the empty string when
+ * it is not given. */
+char *cli_request_id(const cli_args_t *args);
+/* Frees a message unpacked with the default allocator; NULL does nothing. */
+void cli_msg_free(ProtobufCMessage *m);
 /* Sets a string / int32 / int64 field of a message by its .proto name (value borrowed). */
 void cli_msg_set_string(ProtobufCMessage *m, const char *field, const char *value);
 void cli_msg_set_int32(ProtobufCMessage *m, const char *field, int value);

@@ -156,6 +156,47 @@ int cli_list_print_json(const cli_list_t *l)
     return rc ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 }
 
+int cli_list_show(const cli_ctx_t *ctx, cli_list_t *l, int err, size_t ncols,
+                  const char *const *headers,
+                  void (*add_row)(cli_table_t *t, const ProtobufCMessage *item))
+{
+    if (!err && ctx->json) {
+        err = cli_list_print_json(l);
+    } else if (!err) {
+        cli_table_t *t = cli_table_new(ncols, headers);
+        for (size_t i = 0; i < l->nitems; i++)
+            add_row(t, l->items[i]);
+        cli_table_print(t, stdout, 0);
+        cli_table_free(t);
+    }
+    cli_list_free(l);
+    return err;
+}
+
+int cli_call_print(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *resp_desc,
+                   void (*text)(const ProtobufCMessage *msg))
+{
+    ProtobufCMessage *resp = NULL;
+    int err = cli_call(ctx, method, req, resp_desc, &resp);
+    if (!err)
+        err = cli_output(ctx, resp, text);
+    cli_msg_free(resp);
+    return err;
+}
+
+char *cli_request_id(const cli_args_t *args)
+{
+    const char *rid = cli_args_get(args, "request-id");
+    return (char *)(rid ? rid : protobuf_c_empty_string);
+}
+
+void cli_msg_free(ProtobufCMessage *m)
+{
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+}
+
 void cli_list_free(cli_list_t *l)
 {
     for (size_t i = 0; i < l->npages; i++)

@@ -15,38 +15,24 @@
 
 #define SVC "/orchestrator.v1.EngineService/"
 
-static const char *eenum(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t size)
-{
-    return cli_enum_name(d, v, buf, size);
-}
-
-static void free_msg(ProtobufCMessage *m)
-{
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
-}
-
 /* ---- engine ---- */
 
 static void print_status(const ProtobufCMessage *m)
 {
     const Orchestrator__V1__EngineStatus *s = (const Orchestrator__V1__EngineStatus *)m;
     char state[64], when[64];
-    printf("State:          %s\nRunning steps:  %d\nReplicas:       %d\nChanged:        %s%s%s\n",
-           eenum(&orchestrator__v1__engine_state__descriptor, s->state, state, sizeof(state)),
-           s->running_step_count, s->replica_count, cli_ts(s->update_time, when, sizeof(when)),
-           s->updated_by && *s->updated_by->name ? " by " : "",
-           s->updated_by ? s->updated_by->name : "");
+    printf(
+        "State:          %s\nRunning steps:  %d\nReplicas:       %d\nChanged:        %s%s%s\n",
+        cli_enum_name(&orchestrator__v1__engine_state__descriptor, s->state, state, sizeof(state)),
+        s->running_step_count, s->replica_count, cli_ts(s->update_time, when, sizeof(when)),
+        s->updated_by && *s->updated_by->name ? " by " : "",
+        s->updated_by ? s->updated_by->name : "");
 }
 
 static int engine_call(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req)
 {
-    ProtobufCMessage *resp = NULL;
-    int err = cli_call(ctx, method, req, &orchestrator__v1__engine_status__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_status);
-    free_msg(resp);
-    return err;
+    return cli_call_print(ctx, method, req, &orchestrator__v1__engine_status__descriptor,
+                          print_status);
 }
 
 int cli_cmd_engine_status(cli_ctx_t *ctx, const cli_args_t *args)
@@ -60,19 +46,28 @@ int cli_cmd_engine_status(cli_ctx_t *ctx, const cli_args_t *args)
 int cli_cmd_engine_pause(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__PauseEngineRequest req = ORCHESTRATOR__V1__PAUSE_ENGINE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     return engine_call(ctx, SVC "PauseEngine", &req.base);
 }
 
 int cli_cmd_engine_resume(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ResumeEngineRequest req = ORCHESTRATOR__V1__RESUME_ENGINE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     return engine_call(ctx, SVC "ResumeEngine", &req.base);
+}
+
+static const char *const engine_audit_headers[] = {"ID", "TIME", "ACTOR", "METHOD", "TARGET"};
+
+/* A row of the engine audit table. */
+static void engine_audit_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__AdminAction *a = (const Orchestrator__V1__AdminAction *)item;
+    char id[24], when[64];
+    snprintf(id, sizeof(id), "%lld", (long long)a->action_id);
+    const char *row[] = {id, cli_ts(a->action_time, when, sizeof(when)),
+                         a->actor ? a->actor->name : "", a->method, a->target};
+    cli_table_add_row(t, row);
 }
 
 /* The audit log of admin actions, newest first. */
@@ -86,25 +81,29 @@ int cli_cmd_engine_audit(cli_ctx_t *ctx, const cli_args_t *args)
     req.target = (char *)(cli_args_get(args, "target") ? cli_args_get(args, "target") : "");
     err = cli_list_fetch(ctx, args, SVC "ListAdminActions", &req.base,
                          &orchestrator__v1__list_admin_actions_response__descriptor, "actions", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"ID", "TIME", "ACTOR", "METHOD", "TARGET"};
-        cli_table_t *t = cli_table_new(5, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__AdminAction *a =
-                (const Orchestrator__V1__AdminAction *)l.items[i];
-            char id[24], when[64];
-            snprintf(id, sizeof(id), "%lld", (long long)a->action_id);
-            const char *row[] = {id, cli_ts(a->action_time, when, sizeof(when)),
-                                 a->actor ? a->actor->name : "", a->method, a->target};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 5, engine_audit_headers, engine_audit_row);
+}
+
+static const char *const engine_replicas_headers[] = {"ID",      "HOST",    "ADDRESS",   "STATE",
+                                                      "WORKERS", "RUNNING", "HEARTBEAT", "VERSION"};
+
+/* A row of the engine replicas table. */
+static void engine_replicas_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__Replica *r = (const Orchestrator__V1__Replica *)item;
+    char st[64], w[24], run[24], hb[64];
+    snprintf(w, sizeof(w), "%d", r->worker_count);
+    snprintf(run, sizeof(run), "%d", r->running_step_count);
+    const char *row[] = {
+        r->replica_id,
+        r->hostname,
+        r->address,
+        cli_enum_name(&orchestrator__v1__replica_state__descriptor, r->state, st, sizeof(st)),
+        w,
+        run,
+        cli_ts(r->heartbeat_time, hb, sizeof(hb)),
+        r->build_version};
+    cli_table_add_row(t, row);
 }
 
 int cli_cmd_engine_replicas(cli_ctx_t *ctx, const cli_args_t *args)
@@ -113,33 +112,7 @@ int cli_cmd_engine_replicas(cli_ctx_t *ctx, const cli_args_t *args)
     cli_list_t l;
     int err = cli_list_fetch(ctx, args, SVC "ListReplicas", &req.base,
                              &orchestrator__v1__list_replicas_response__descriptor, "replicas", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"ID",      "HOST",    "ADDRESS",   "STATE",
-                           "WORKERS", "RUNNING", "HEARTBEAT", "VERSION"};
-        cli_table_t *t = cli_table_new(8, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__Replica *r = (const Orchestrator__V1__Replica *)l.items[i];
-            char st[64], w[24], run[24], hb[64];
-            snprintf(w, sizeof(w), "%d", r->worker_count);
-            snprintf(run, sizeof(run), "%d", r->running_step_count);
-            const char *row[] = {
-                r->replica_id,
-                r->hostname,
-                r->address,
-                eenum(&orchestrator__v1__replica_state__descriptor, r->state, st, sizeof(st)),
-                w,
-                run,
-                cli_ts(r->heartbeat_time, hb, sizeof(hb)),
-                r->build_version};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 8, engine_replicas_headers, engine_replicas_row);
 }
 
 /* ---- schedules ---- */
@@ -168,6 +141,26 @@ static char *trigger_text(const Orchestrator__V1__Schedule *s)
     }
 }
 
+static const char *const schedule_list_headers[] = {"NAME",     "WORKFLOW", "TRIGGER", "ENABLED",
+                                                    "NEXT RUN", "LAST RUN", "ID"};
+
+/* A row of the schedule list table. */
+static void schedule_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__Schedule *s = (const Orchestrator__V1__Schedule *)item;
+    char next[64], last[64];
+    char *trig = trigger_text(s);
+    const char *row[] = {s->name,
+                         s->workflow_name,
+                         trig,
+                         s->enabled ? "yes" : "no",
+                         cli_ts(s->next_run_time, next, sizeof(next)),
+                         cli_ts(s->last_run_time, last, sizeof(last)),
+                         s->schedule_id};
+    cli_table_add_row(t, row);
+    free(trig);
+}
+
 int cli_cmd_schedule_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListSchedulesRequest req = ORCHESTRATOR__V1__LIST_SCHEDULES_REQUEST__INIT;
@@ -175,30 +168,7 @@ int cli_cmd_schedule_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err =
         cli_list_fetch(ctx, args, SVC "ListSchedules", &req.base,
                        &orchestrator__v1__list_schedules_response__descriptor, "schedules", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"NAME", "WORKFLOW", "TRIGGER", "ENABLED", "NEXT RUN", "LAST RUN", "ID"};
-        cli_table_t *t = cli_table_new(7, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__Schedule *s = (const Orchestrator__V1__Schedule *)l.items[i];
-            char next[64], last[64];
-            char *trig = trigger_text(s);
-            const char *row[] = {s->name,
-                                 s->workflow_name,
-                                 trig,
-                                 s->enabled ? "yes" : "no",
-                                 cli_ts(s->next_run_time, next, sizeof(next)),
-                                 cli_ts(s->last_run_time, last, sizeof(last)),
-                                 s->schedule_id};
-            cli_table_add_row(t, row);
-            free(trig);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 7, schedule_list_headers, schedule_list_row);
 }
 
 static void print_schedule(const ProtobufCMessage *m)
@@ -343,7 +313,6 @@ static void sched_cleanup(sched_parts_t *p)
 int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__CreateScheduleRequest req = ORCHESTRATOR__V1__CREATE_SCHEDULE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     char *workflow = NULL;
     sched_parts_t p;
@@ -362,14 +331,13 @@ int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
     p.s.workflow_name = workflow;
     p.s.enabled = cli_args_get(args, "disabled") == NULL;
     req.schedule = &p.s;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "CreateSchedule", &req.base,
                          &orchestrator__v1__schedule__descriptor, &resp)))
         err = cli_output(ctx, resp, print_schedule);
 out:
     sched_cleanup(&p);
-    free_msg(resp);
+    cli_msg_free(resp);
     free(workflow);
     return err;
 }
@@ -378,7 +346,6 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__UpdateScheduleRequest req = ORCHESTRATOR__V1__UPDATE_SCHEDULE_REQUEST__INIT;
     Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     const char *version = cli_args_get(args, "version");
     const char *name = cli_args_get(args, "name");
     const char *workflow = cli_args_get(args, "workflow");
@@ -432,14 +399,13 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
     mask.paths = paths;
     req.schedule = &p.s;
     req.update_mask = &mask;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "UpdateSchedule", &req.base,
                          &orchestrator__v1__schedule__descriptor, &resp)))
         err = cli_output(ctx, resp, print_schedule);
 out:
     sched_cleanup(&p);
-    free_msg(resp);
+    cli_msg_free(resp);
     free(workflow_name);
     return err;
 }
@@ -447,7 +413,6 @@ out:
 int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__DeleteScheduleRequest req = ORCHESTRATOR__V1__DELETE_SCHEDULE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     const char *version = cli_args_get(args, "version");
     ProtobufCMessage *resp = NULL;
     char id[37];
@@ -457,8 +422,7 @@ int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     req.schedule_id = (char *)cli_id(args->pos[0], id);
     req.version = v;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     err = cli_call(ctx, SVC "DeleteSchedule", &req.base,
                    &orchestrator__v1__delete_schedule_response__descriptor, &resp);
     if (!err && ctx->json)
@@ -469,6 +433,6 @@ int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
                        ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
                    ? " (already done: same request id)"
                    : "");
-    free_msg(resp);
+    cli_msg_free(resp);
     return err;
 }

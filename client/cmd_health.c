@@ -46,7 +46,6 @@ int cli_cmd_health(cli_ctx_t *ctx, const cli_args_t *args)
 
 out:
     cli_status_cleanup(&st);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }

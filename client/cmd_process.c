@@ -16,20 +16,9 @@
 
 typedef Orchestrator__V1__Process process_t;
 
-static const char *penum(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t size)
-{
-    return cli_enum_name(d, v, buf, size);
-}
-
 static const char *pstatus(int v, char *buf, size_t size)
 {
-    return penum(&orchestrator__v1__process_status__descriptor, v, buf, size);
-}
-
-static void free_msg(ProtobufCMessage *m)
-{
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
+    return cli_enum_name(&orchestrator__v1__process_status__descriptor, v, buf, size);
 }
 
 /* ---- shared views ---- */
@@ -81,11 +70,12 @@ static void print_process(const ProtobufCMessage *m)
 {
     const process_t *p = (const process_t *)m;
     char st[64], start[64], upd[64], end[64], next[64], steps[48], target[64];
-    char *wf = p->workflow ? orch_asprintf("%s v%d (%s%s)", p->workflow->name, p->workflow->version,
-                                           penum(&orchestrator__v1__workflow_target__descriptor,
+    char *wf = p->workflow
+                   ? orch_asprintf("%s v%d (%s%s)", p->workflow->name, p->workflow->version,
+                                   cli_enum_name(&orchestrator__v1__workflow_target__descriptor,
                                                  p->workflow->target, target, sizeof(target)),
-                                           p->is_task ? ", task" : "")
-                           : orch_strdup("-");
+                                   p->is_task ? ", task" : "")
+                   : orch_strdup("-");
     char *by = p->created_by ? orch_asprintf("%s", p->created_by->name) : orch_strdup("-");
     size_t cap = 1;
     for (size_t i = 0; i < p->n_subscription_ids; i++)
@@ -165,14 +155,15 @@ static void print_process(const ProtobufCMessage *m)
             char *err = s->error ? orch_asprintf("%s%s", s->error->reason,
                                                  s->retry_count ? " (repeated)" : "")
                                  : orch_strdup("");
-            const char *row[] = {
-                name,
-                penum(&orchestrator__v1__step_status__descriptor, s->status, ss, sizeof(ss)),
-                penum(&orchestrator__v1__step_kind__descriptor, s->kind, kind, sizeof(kind)),
-                s->start_time ? cli_ts(s->start_time, b, sizeof(b)) : "",
-                s->end_time ? cli_ts(s->end_time, e, sizeof(e)) : "",
-                s->executed_by ? s->executed_by->name : "",
-                err};
+            const char *row[] = {name,
+                                 cli_enum_name(&orchestrator__v1__step_status__descriptor,
+                                               s->status, ss, sizeof(ss)),
+                                 cli_enum_name(&orchestrator__v1__step_kind__descriptor, s->kind,
+                                               kind, sizeof(kind)),
+                                 s->start_time ? cli_ts(s->start_time, b, sizeof(b)) : "",
+                                 s->end_time ? cli_ts(s->end_time, e, sizeof(e)) : "",
+                                 s->executed_by ? s->executed_by->name : "",
+                                 err};
             cli_table_add_row(t, row);
             free(name);
             free(err);
@@ -352,7 +343,6 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
     const char *product = cli_args_get(args, "product");
     const char *sub = cli_args_get(args, "subscription");
     const char *note = cli_args_get(args, "note");
-    const char *rid = cli_args_get(args, "request-id");
     char pbuf[37], sbuf[37], *workflow = NULL;
     const char *pid, *sid;
     ProtobufCMessage *resp = NULL;
@@ -378,8 +368,7 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
         req.subscription_id = (char *)sid;
     if (note)
         req.note = (char *)note;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     /* On a terminal, answer the form page by page; otherwise the pages come from --input and
      * an incomplete form is reported. */
     for (;;) {
@@ -398,7 +387,7 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
             break;
         inputs = orch_realloc(inputs, (ninputs + 1) * sizeof(*inputs));
         inputs[ninputs++] = page;
-        free_msg(resp);
+        cli_msg_free(resp);
         resp = NULL;
     }
     if (!err) {
@@ -419,7 +408,7 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
             free(id);
         }
     }
-    free_msg(resp);
+    cli_msg_free(resp);
     free_inputs(inputs, ninputs);
     free(workflow);
     return err;
@@ -440,8 +429,27 @@ int cli_cmd_process_get(cli_ctx_t *ctx, const cli_args_t *args)
     if (!(err = cli_call(ctx, SVC "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
                          &resp)))
         err = cli_output(ctx, resp, print_process);
-    free_msg(resp);
+    cli_msg_free(resp);
     return err;
+}
+
+static const char *const process_list_headers[] = {"ID",    "WORKFLOW", "STATUS",      "LAST STEP",
+                                                   "STEPS", "STARTED",  "SUBSCRIPTION"};
+
+/* A row of the process list table. */
+static void process_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const process_t *p = (const process_t *)item;
+    char st[64], steps[48], start[64];
+    snprintf(steps, sizeof(steps), "%d/%d", p->steps_done, p->steps_total);
+    const char *row[] = {p->process_id,
+                         p->workflow ? p->workflow->name : "",
+                         pstatus(p->status, st, sizeof(st)),
+                         p->last_step,
+                         steps,
+                         cli_ts(p->start_time, start, sizeof(start)),
+                         p->n_subscription_ids ? p->subscription_ids[0] : ""};
+    cli_table_add_row(t, row);
 }
 
 int cli_cmd_process_list(cli_ctx_t *ctx, const cli_args_t *args)
@@ -454,30 +462,7 @@ int cli_cmd_process_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err =
         cli_list_fetch(ctx, args, SVC "ListProcesses", &req.base,
                        &orchestrator__v1__list_processes_response__descriptor, "processes", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"ID",    "WORKFLOW", "STATUS",      "LAST STEP",
-                           "STEPS", "STARTED",  "SUBSCRIPTION"};
-        cli_table_t *t = cli_table_new(7, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const process_t *p = (const process_t *)l.items[i];
-            char st[64], steps[48], start[64];
-            snprintf(steps, sizeof(steps), "%d/%d", p->steps_done, p->steps_total);
-            const char *row[] = {p->process_id,
-                                 p->workflow ? p->workflow->name : "",
-                                 pstatus(p->status, st, sizeof(st)),
-                                 p->last_step,
-                                 steps,
-                                 cli_ts(p->start_time, start, sizeof(start)),
-                                 p->n_subscription_ids ? p->subscription_ids[0] : ""};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 7, process_list_headers, process_list_row);
 }
 
 /* ---- actions ---- */
@@ -485,7 +470,6 @@ int cli_cmd_process_list(cli_ctx_t *ctx, const cli_args_t *args)
 int cli_cmd_process_resume(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ResumeProcessRequest req = ORCHESTRATOR__V1__RESUME_PROCESS_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     Google__Protobuf__Struct **inputs;
     size_t ninputs;
@@ -496,8 +480,7 @@ int cli_cmd_process_resume(cli_ctx_t *ctx, const cli_args_t *args)
     req.process_id = (char *)cli_id(args->pos[0], id);
     req.user_inputs = inputs;
     req.n_user_inputs = ninputs;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "ResumeProcess", &req.base,
                          &orchestrator__v1__resume_process_response__descriptor, &resp))) {
         const Orchestrator__V1__ResumeProcessResponse *r =
@@ -511,7 +494,7 @@ int cli_cmd_process_resume(cli_ctx_t *ctx, const cli_args_t *args)
                 : NULL,
             r->outcome, "resumed");
     }
-    free_msg(resp);
+    cli_msg_free(resp);
     free_inputs(inputs, ninputs);
     return err;
 }
@@ -531,7 +514,6 @@ static int print_action(const cli_ctx_t *ctx, const ProtobufCMessage *resp, cons
 int cli_cmd_process_retry(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__RetryProcessRequest req = ORCHESTRATOR__V1__RETRY_PROCESS_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     size_t nb;
     const char *const *branches = cli_args_list(args, "branch", &nb);
     ProtobufCMessage *resp = NULL;
@@ -539,8 +521,7 @@ int cli_cmd_process_retry(cli_ctx_t *ctx, const cli_args_t *args)
     req.process_id = (char *)cli_id(args->pos[0], id);
     req.branches = (char **)branches;
     req.n_branches = nb;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     int err = cli_call(ctx, SVC "RetryProcess", &req.base,
                        &orchestrator__v1__retry_process_response__descriptor, &resp);
     if (!err) {
@@ -548,22 +529,20 @@ int cli_cmd_process_retry(cli_ctx_t *ctx, const cli_args_t *args)
             (const Orchestrator__V1__RetryProcessResponse *)resp;
         err = print_action(ctx, resp, r->process, r->outcome, "retried");
     }
-    free_msg(resp);
+    cli_msg_free(resp);
     return err;
 }
 
 int cli_cmd_process_abort(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__AbortProcessRequest req = ORCHESTRATOR__V1__ABORT_PROCESS_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     const char *reason = cli_args_get(args, "reason");
     ProtobufCMessage *resp = NULL;
     char id[37];
     req.process_id = (char *)cli_id(args->pos[0], id);
     if (reason)
         req.reason = (char *)reason;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     int err = cli_call(ctx, SVC "AbortProcess", &req.base,
                        &orchestrator__v1__abort_process_response__descriptor, &resp);
     if (!err) {
@@ -571,19 +550,17 @@ int cli_cmd_process_abort(cli_ctx_t *ctx, const cli_args_t *args)
             (const Orchestrator__V1__AbortProcessResponse *)resp;
         err = print_action(ctx, resp, r->process, r->outcome, "aborted");
     }
-    free_msg(resp);
+    cli_msg_free(resp);
     return err;
 }
 
 int cli_cmd_process_delete(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__DeleteProcessRequest req = ORCHESTRATOR__V1__DELETE_PROCESS_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     char id[37];
     req.process_id = (char *)cli_id(args->pos[0], id);
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     int err = cli_call(ctx, SVC "DeleteProcess", &req.base,
                        &orchestrator__v1__delete_process_response__descriptor, &resp);
     if (!err && ctx->json)
@@ -591,7 +568,7 @@ int cli_cmd_process_delete(cli_ctx_t *ctx, const cli_args_t *args)
     else if (!err)
         printf("Process %s deleted%s\n", req.process_id,
                outcome_note(((Orchestrator__V1__DeleteProcessResponse *)resp)->outcome));
-    free_msg(resp);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -599,19 +576,12 @@ int cli_cmd_process_note(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__UpdateProcessNoteRequest req =
         ORCHESTRATOR__V1__UPDATE_PROCESS_NOTE_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     req.process_id = (char *)cli_id(args->pos[0], id);
     req.note = (char *)args->pos[1];
-    if (rid)
-        req.request_id = (char *)rid;
-    int err = cli_call(ctx, SVC "UpdateProcessNote", &req.base,
-                       &orchestrator__v1__process__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_process);
-    free_msg(resp);
-    return err;
+    req.request_id = cli_request_id(args);
+    return cli_call_print(ctx, SVC "UpdateProcessNote", &req.base,
+                          &orchestrator__v1__process__descriptor, print_process);
 }
 
 static void print_counts(const ProtobufCMessage *m)
@@ -647,15 +617,11 @@ int cli_cmd_process_counts(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__GetProcessStatusCountsRequest req =
         ORCHESTRATOR__V1__GET_PROCESS_STATUS_COUNTS_REQUEST__INIT;
     const char *filter = cli_args_get(args, "filter");
-    ProtobufCMessage *resp = NULL;
     if (filter)
         req.filter = (char *)filter;
-    int err = cli_call(ctx, SVC "GetProcessStatusCounts", &req.base,
-                       &orchestrator__v1__get_process_status_counts_response__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_counts);
-    free_msg(resp);
-    return err;
+    return cli_call_print(ctx, SVC "GetProcessStatusCounts", &req.base,
+                          &orchestrator__v1__get_process_status_counts_response__descriptor,
+                          print_counts);
 }
 
 static void print_bulk(const ProtobufCMessage *m)
@@ -682,18 +648,11 @@ int cli_cmd_process_bulk_resume(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__BulkResumeRequest req = ORCHESTRATOR__V1__BULK_RESUME_REQUEST__INIT;
     const char *filter = cli_args_get(args, "filter");
-    const char *rid = cli_args_get(args, "request-id");
-    ProtobufCMessage *resp = NULL;
     if (filter)
         req.filter = (char *)filter;
-    if (rid)
-        req.request_id = (char *)rid;
-    int err = cli_call(ctx, SVC "BulkResume", &req.base,
-                       &orchestrator__v1__bulk_resume_response__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_bulk);
-    free_msg(resp);
-    return err;
+    req.request_id = cli_request_id(args);
+    return cli_call_print(ctx, SVC "BulkResume", &req.base,
+                          &orchestrator__v1__bulk_resume_response__descriptor, print_bulk);
 }
 
 /* ---- callbacks ---- */
@@ -702,7 +661,6 @@ int cli_cmd_process_callback_deliver(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__DeliverCallbackRequest req = ORCHESTRATOR__V1__DELIVER_CALLBACK_REQUEST__INIT;
     const char *result = cli_args_get(args, "result");
-    const char *rid = cli_args_get(args, "request-id");
     Google__Protobuf__Struct *res = NULL;
     ProtobufCMessage *resp = NULL;
     char id[37];
@@ -712,8 +670,7 @@ int cli_cmd_process_callback_deliver(cli_ctx_t *ctx, const cli_args_t *args)
     req.process_id = (char *)cli_id(args->pos[0], id);
     req.callback_token = (char *)args->pos[1];
     req.result = res;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "DeliverCallback", &req.base,
                          &orchestrator__v1__deliver_callback_response__descriptor, &resp))) {
         const Orchestrator__V1__DeliverCallbackResponse *r =
@@ -726,7 +683,7 @@ int cli_cmd_process_callback_deliver(cli_ctx_t *ctx, const cli_args_t *args)
                    pstatus(r->status, st, sizeof(st)), outcome_note(r->outcome));
     }
     protobuf_c_message_free_unpacked(&res->base, NULL);
-    free_msg(resp);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -735,7 +692,6 @@ int cli_cmd_process_callback_progress(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__ReportCallbackProgressRequest req =
         ORCHESTRATOR__V1__REPORT_CALLBACK_PROGRESS_REQUEST__INIT;
     const char *progress = cli_args_get(args, "progress");
-    const char *rid = cli_args_get(args, "request-id");
     Google__Protobuf__Struct *pr = NULL;
     ProtobufCMessage *resp = NULL;
     char id[37];
@@ -746,8 +702,7 @@ int cli_cmd_process_callback_progress(cli_ctx_t *ctx, const cli_args_t *args)
     req.callback_token = (char *)args->pos[1];
     req.message = (char *)args->pos[2];
     req.progress = pr;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err =
               cli_call(ctx, SVC "ReportCallbackProgress", &req.base,
                        &orchestrator__v1__report_callback_progress_response__descriptor, &resp))) {
@@ -760,7 +715,7 @@ int cli_cmd_process_callback_progress(cli_ctx_t *ctx, const cli_args_t *args)
     }
     if (pr)
         protobuf_c_message_free_unpacked(&pr->base, NULL);
-    free_msg(resp);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -789,7 +744,7 @@ static void print_event(const Orchestrator__V1__ProcessEvent *e, bool with_id)
     case ORCHESTRATOR__V1__PROCESS_EVENT__PAYLOAD_STEP: {
         const Orchestrator__V1__ProcessStep *s = e->step;
         printf("step %s: %s", s->name,
-               penum(&orchestrator__v1__step_status__descriptor, s->status, a, sizeof(a)));
+               cli_enum_name(&orchestrator__v1__step_status__descriptor, s->status, a, sizeof(a)));
         if (s->error)
             printf(" (%s%s%s)", s->error->reason, *s->error->message ? ": " : "",
                    s->error->message);

@@ -22,14 +22,9 @@
 typedef Orchestrator__V1__ListProductsResponse list_resp_t;
 typedef Orchestrator__V1__Product product_t;
 
-static const char *enum_text(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t size)
-{
-    return cli_enum_name(d, v, buf, size);
-}
-
 static const char *status_text(int v, char *buf, size_t size)
 {
-    return enum_text(&orchestrator__v1__product_status__descriptor, v, buf, size);
+    return cli_enum_name(&orchestrator__v1__product_status__descriptor, v, buf, size);
 }
 
 static const char *ts_text(const Google__Protobuf__Timestamp *ts, char *buf, size_t size)
@@ -189,10 +184,10 @@ static void print_block(const Orchestrator__V1__ProductBlock *b, bool root)
                     strcat(choices, ", ");
                 strcat(choices, f->choices[c]);
             }
-            const char *row[] = {
-                f->name,
-                enum_text(&orchestrator__v1__field_type__descriptor, f->type, type, sizeof(type)),
-                yes_no(f->required), yes_no(f->is_list), choices};
+            const char *row[] = {f->name,
+                                 cli_enum_name(&orchestrator__v1__field_type__descriptor, f->type,
+                                               type, sizeof(type)),
+                                 yes_no(f->required), yes_no(f->is_list), choices};
             cli_table_add_row(t, row);
             free(choices);
         }
@@ -259,8 +254,8 @@ static void print_product(const product_t *p)
             const Orchestrator__V1__ProductWorkflow *w = p->workflows[i];
             char target[64];
             const char *row[] = {w->name,
-                                 enum_text(&orchestrator__v1__workflow_target__descriptor,
-                                           w->target, target, sizeof(target)),
+                                 cli_enum_name(&orchestrator__v1__workflow_target__descriptor,
+                                               w->target, target, sizeof(target)),
                                  w->description};
             cli_table_add_row(t, row);
         }
@@ -305,8 +300,7 @@ int cli_cmd_product_get(cli_ctx_t *ctx, const cli_args_t *args)
 
 out:
     cli_status_cleanup(&st);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -368,12 +362,26 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
         err = cli_output(ctx, resp, print_product_msg);
     if (found)
         protobuf_c_message_free_unpacked(found, NULL);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
 /* ---- product blocks and resource types ---- */
+
+static const char *const product_block_list_headers[] = {"NAME",   "TAG",      "STATUS",
+                                                         "FIELDS", "CHILDREN", "ID"};
+
+/* A row of the product block list table. */
+static void product_block_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__ProductBlock *b = (const Orchestrator__V1__ProductBlock *)item;
+    char st[64], nf[24], nc[24];
+    snprintf(nf, sizeof(nf), "%zu", b->n_fields);
+    snprintf(nc, sizeof(nc), "%zu", b->n_children);
+    const char *row[] = {b->name, b->tag, status_text(b->status, st, sizeof(st)),
+                         nf,      nc,     b->product_block_id};
+    cli_table_add_row(t, row);
+}
 
 int cli_cmd_product_block_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
@@ -383,26 +391,7 @@ int cli_cmd_product_block_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err = cli_list_fetch(ctx, args, "/orchestrator.v1.ProductService/ListProductBlocks",
                              &req.base, &orchestrator__v1__list_product_blocks_response__descriptor,
                              "product_blocks", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"NAME", "TAG", "STATUS", "FIELDS", "CHILDREN", "ID"};
-        cli_table_t *t = cli_table_new(6, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__ProductBlock *b =
-                (const Orchestrator__V1__ProductBlock *)l.items[i];
-            char st[64], nf[24], nc[24];
-            snprintf(nf, sizeof(nf), "%zu", b->n_fields);
-            snprintf(nc, sizeof(nc), "%zu", b->n_children);
-            const char *row[] = {b->name, b->tag, status_text(b->status, st, sizeof(st)),
-                                 nf,      nc,     b->product_block_id};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 6, product_block_list_headers, product_block_list_row);
 }
 
 static void print_block_msg(const ProtobufCMessage *m)
@@ -418,7 +407,6 @@ int cli_cmd_product_block_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetProductBlockRequest req =
         ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     if (cli_is_uuid(args->pos[0])) {
         req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_PRODUCT_BLOCK_ID;
@@ -427,13 +415,18 @@ int cli_cmd_product_block_get(cli_ctx_t *ctx, const cli_args_t *args)
         req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_NAME;
         req.name = (char *)args->pos[0];
     }
-    int err = cli_call(ctx, "/orchestrator.v1.ProductService/GetProductBlock", &req.base,
-                       &orchestrator__v1__product_block__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_block_msg);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    return cli_call_print(ctx, "/orchestrator.v1.ProductService/GetProductBlock", &req.base,
+                          &orchestrator__v1__product_block__descriptor, print_block_msg);
+}
+
+static const char *const resource_type_list_headers[] = {"RESOURCE TYPE", "DESCRIPTION", "ID"};
+
+/* A row of the resource type list table. */
+static void resource_type_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__ResourceType *r = (const Orchestrator__V1__ResourceType *)item;
+    const char *row[] = {r->resource_type, r->description, r->resource_type_id};
+    cli_table_add_row(t, row);
 }
 
 int cli_cmd_resource_type_list(cli_ctx_t *ctx, const cli_args_t *args)
@@ -444,20 +437,5 @@ int cli_cmd_resource_type_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err = cli_list_fetch(ctx, args, "/orchestrator.v1.ProductService/ListResourceTypes",
                              &req.base, &orchestrator__v1__list_resource_types_response__descriptor,
                              "resource_types", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"RESOURCE TYPE", "DESCRIPTION", "ID"};
-        cli_table_t *t = cli_table_new(3, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__ResourceType *r =
-                (const Orchestrator__V1__ResourceType *)l.items[i];
-            const char *row[] = {r->resource_type, r->description, r->resource_type_id};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 3, resource_type_list_headers, resource_type_list_row);
 }

@@ -16,14 +16,9 @@
 
 typedef Orchestrator__V1__Subscription sub_t;
 
-static const char *enum_text(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t size)
-{
-    return cli_enum_name(d, v, buf, size);
-}
-
 static const char *sub_status(int v, char *buf, size_t size)
 {
-    return enum_text(&orchestrator__v1__subscription_status__descriptor, v, buf, size);
+    return cli_enum_name(&orchestrator__v1__subscription_status__descriptor, v, buf, size);
 }
 
 static int parse_view(const cli_args_t *args, int *view)
@@ -35,6 +30,24 @@ static int parse_view(const cli_args_t *args, int *view)
 }
 
 /* ---- list ---- */
+
+static const char *const subscription_list_headers[] = {
+    "ID", "PRODUCT", "CUSTOMER", "STATUS", "IN SYNC", "START", "DESCRIPTION"};
+
+/* A row of the subscription list table. */
+static void subscription_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const sub_t *s = (const sub_t *)item;
+    char st[64], start[64];
+    const char *row[] = {s->subscription_id,
+                         s->product ? s->product->name : "",
+                         s->customer_id,
+                         sub_status(s->status, st, sizeof(st)),
+                         s->in_sync ? "yes" : "no",
+                         cli_ts(s->start_time, start, sizeof(start)),
+                         s->description};
+    cli_table_add_row(t, row);
+}
 
 int cli_cmd_subscription_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
@@ -55,29 +68,7 @@ int cli_cmd_subscription_list(cli_ctx_t *ctx, const cli_args_t *args)
     err = cli_list_fetch(ctx, args, SVC "ListSubscriptions", &req.base,
                          &orchestrator__v1__list_subscriptions_response__descriptor,
                          "subscriptions", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"ID",      "PRODUCT", "CUSTOMER",   "STATUS",
-                           "IN SYNC", "START",   "DESCRIPTION"};
-        cli_table_t *t = cli_table_new(7, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const sub_t *s = (const sub_t *)l.items[i];
-            char st[64], start[64];
-            const char *row[] = {s->subscription_id,
-                                 s->product ? s->product->name : "",
-                                 s->customer_id,
-                                 sub_status(s->status, st, sizeof(st)),
-                                 s->in_sync ? "yes" : "no",
-                                 cli_ts(s->start_time, start, sizeof(start)),
-                                 s->description};
-            cli_table_add_row(t, row);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 7, subscription_list_headers, subscription_list_row);
 }
 
 /* ---- get: attributes, descriptions, metadata, the block tree ---- */
@@ -202,7 +193,6 @@ static void print_subscription(const ProtobufCMessage *m)
 int cli_cmd_subscription_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     int view, err;
@@ -212,15 +202,45 @@ int cli_cmd_subscription_get(cli_ctx_t *ctx, const cli_args_t *args)
     if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
         return err;
     req.subscription_id = (char *)sid;
-    if (!(err = cli_call(ctx, SVC "GetSubscription", &req.base,
-                         &orchestrator__v1__subscription__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_subscription);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    return cli_call_print(ctx, SVC "GetSubscription", &req.base,
+                          &orchestrator__v1__subscription__descriptor, print_subscription);
 }
 
 /* ---- workflows ---- */
+
+static const char *const subscription_workflows_headers[] = {"WORKFLOW", "TARGET", "ALLOWED",
+                                                             "REASON", "DESCRIPTION"};
+
+/* A row of the subscription workflows table. */
+static void subscription_workflows_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const Orchestrator__V1__SubscriptionWorkflow *w =
+        (const Orchestrator__V1__SubscriptionWorkflow *)item;
+    char target[64];
+    char *reason = NULL;
+    if (!w->allowed) {
+        reason = orch_asprintf("%s%s%s", w->blocked_reason, *w->blocked_message ? ": " : "",
+                               w->blocked_message);
+        for (size_t k = 0; k < w->n_blocking_subscription_ids; k++) {
+            char *r = orch_asprintf("%s%s%s", reason, k ? ", " : " (used by ",
+                                    w->blocking_subscription_ids[k]);
+            free(reason);
+            reason = r;
+        }
+        if (w->n_blocking_subscription_ids) {
+            char *r = orch_asprintf("%s)", reason);
+            free(reason);
+            reason = r;
+        }
+    }
+    const char *row[] = {w->workflow ? w->workflow->name : "",
+                         w->workflow ? cli_enum_name(&orchestrator__v1__workflow_target__descriptor,
+                                                     w->workflow->target, target, sizeof(target))
+                                     : "",
+                         w->allowed ? "yes" : "no", reason ? reason : "", w->description};
+    cli_table_add_row(t, row);
+    free(reason);
+}
 
 int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
 {
@@ -236,45 +256,8 @@ int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
     err = cli_list_fetch(ctx, args, SVC "ListSubscriptionWorkflows", &req.base,
                          &orchestrator__v1__list_subscription_workflows_response__descriptor,
                          "workflows", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"WORKFLOW", "TARGET", "ALLOWED", "REASON", "DESCRIPTION"};
-        cli_table_t *t = cli_table_new(5, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const Orchestrator__V1__SubscriptionWorkflow *w =
-                (const Orchestrator__V1__SubscriptionWorkflow *)l.items[i];
-            char target[64];
-            char *reason = NULL;
-            if (!w->allowed) {
-                reason = orch_asprintf("%s%s%s", w->blocked_reason, *w->blocked_message ? ": " : "",
-                                       w->blocked_message);
-                for (size_t k = 0; k < w->n_blocking_subscription_ids; k++) {
-                    char *r = orch_asprintf("%s%s%s", reason, k ? ", " : " (used by ",
-                                            w->blocking_subscription_ids[k]);
-                    free(reason);
-                    reason = r;
-                }
-                if (w->n_blocking_subscription_ids) {
-                    char *r = orch_asprintf("%s)", reason);
-                    free(reason);
-                    reason = r;
-                }
-            }
-            const char *row[] = {w->workflow ? w->workflow->name : "",
-                                 w->workflow
-                                     ? enum_text(&orchestrator__v1__workflow_target__descriptor,
-                                                 w->workflow->target, target, sizeof(target))
-                                     : "",
-                                 w->allowed ? "yes" : "no", reason ? reason : "", w->description};
-            cli_table_add_row(t, row);
-            free(reason);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 5, subscription_workflows_headers,
+                         subscription_workflows_row);
 }
 
 /* ---- set-in-sync, metadata ---- */
@@ -286,30 +269,29 @@ static int parse_version(const cli_args_t *args, long long *v)
     return s ? cli_parse_int("--version", s, 1, INT64_MAX, v) : 0;
 }
 
+/* --version, then the subscription the first argument names (see cli_subscription_arg). */
+static int version_and_sub(cli_ctx_t *ctx, const cli_args_t *args, char id[37], const char **sid,
+                           long long *version)
+{
+    int err = parse_version(args, version);
+    return err ? err : cli_subscription_arg(ctx, args->pos[0], id, sid);
+}
+
 int cli_cmd_subscription_set_in_sync(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__SetSubscriptionInSyncRequest req =
         ORCHESTRATOR__V1__SET_SUBSCRIPTION_IN_SYNC_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     long long version;
     int err;
-    if ((err = parse_version(args, &version)))
-        return err;
-    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
         return err;
     req.subscription_id = (char *)sid;
     req.version = version;
-    if (rid)
-        req.request_id = (char *)rid;
-    if (!(err = cli_call(ctx, SVC "SetSubscriptionInSync", &req.base,
-                         &orchestrator__v1__subscription__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_subscription);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    req.request_id = cli_request_id(args);
+    return cli_call_print(ctx, SVC "SetSubscriptionInSync", &req.base,
+                          &orchestrator__v1__subscription__descriptor, print_subscription);
 }
 
 /* The current version of a subscription (BASIC view), for commands that need one. */
@@ -323,8 +305,7 @@ static int current_version(cli_ctx_t *ctx, const char *id, long long *version)
                        &orchestrator__v1__subscription__descriptor, &resp);
     if (!err)
         *version = ((sub_t *)resp)->version;
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -333,7 +314,6 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__UpdateSubscriptionMetadataRequest req =
         ORCHESTRATOR__V1__UPDATE_SUBSCRIPTION_METADATA_REQUEST__INIT;
     const char *set = cli_args_get(args, "set");
-    const char *rid = cli_args_get(args, "request-id");
     Google__Protobuf__Struct *md = NULL;
     ProtobufCMessage *resp = NULL;
     char id[37];
@@ -352,15 +332,13 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
         goto out;
     req.version = version;
     req.metadata = md;
-    if (rid)
-        req.request_id = (char *)rid;
+    req.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "UpdateSubscriptionMetadata", &req.base,
                          &orchestrator__v1__subscription__descriptor, &resp)))
         err = cli_output(ctx, resp, print_subscription);
 out:
     protobuf_c_message_free_unpacked(&md->base, NULL);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -382,7 +360,6 @@ int cli_cmd_subscription_description_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetCustomerDescriptionRequest req =
         ORCHESTRATOR__V1__GET_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     int err = cli_subscription_arg(ctx, args->pos[0], id, &sid);
@@ -390,26 +367,19 @@ int cli_cmd_subscription_description_get(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     req.subscription_id = (char *)sid;
     req.customer_id = (char *)args->pos[1];
-    err = cli_call(ctx, SVC "GetCustomerDescription", &req.base,
-                   &orchestrator__v1__customer_description__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_description);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    return cli_call_print(ctx, SVC "GetCustomerDescription", &req.base,
+                          &orchestrator__v1__customer_description__descriptor, print_description);
 }
 
 int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
 {
-    const char *rid = cli_args_get(args, "request-id");
     ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     long long version;
     int err;
 
-    if ((err = parse_version(args, &version)) ||
-        (err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
         return err;
     if (!version) {
         /* Create when the customer has no description yet; else change the current one. */
@@ -435,8 +405,7 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
             c.subscription_id = (char *)sid;
             c.customer_id = (char *)args->pos[1];
             c.description = (char *)args->pos[2];
-            if (rid)
-                c.request_id = (char *)rid;
+            c.request_id = cli_request_id(args);
             if (!(err = cli_call(ctx, SVC "CreateCustomerDescription", &c.base,
                                  &orchestrator__v1__customer_description__descriptor, &resp)))
                 err = cli_output(ctx, resp, print_description);
@@ -452,14 +421,12 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
     u.customer_id = (char *)args->pos[1];
     u.description = (char *)args->pos[2];
     u.version = version;
-    if (rid)
-        u.request_id = (char *)rid;
+    u.request_id = cli_request_id(args);
     if (!(err = cli_call(ctx, SVC "UpdateCustomerDescription", &u.base,
                          &orchestrator__v1__customer_description__descriptor, &resp)))
         err = cli_output(ctx, resp, print_description);
 out:
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -476,28 +443,19 @@ int cli_cmd_subscription_description_delete(cli_ctx_t *ctx, const cli_args_t *ar
 {
     Orchestrator__V1__DeleteCustomerDescriptionRequest req =
         ORCHESTRATOR__V1__DELETE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-    const char *rid = cli_args_get(args, "request-id");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     long long version;
     int err;
-    if ((err = parse_version(args, &version)))
-        return err;
-    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
         return err;
     req.subscription_id = (char *)sid;
     req.customer_id = (char *)args->pos[1];
     req.version = version;
-    if (rid)
-        req.request_id = (char *)rid;
-    if (!(err =
-              cli_call(ctx, SVC "DeleteCustomerDescription", &req.base,
-                       &orchestrator__v1__delete_customer_description_response__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_outcome);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return err;
+    req.request_id = cli_request_id(args);
+    return cli_call_print(ctx, SVC "DeleteCustomerDescription", &req.base,
+                          &orchestrator__v1__delete_customer_description_response__descriptor,
+                          print_outcome);
 }
 
 /* ---- watch ---- */
@@ -506,8 +464,8 @@ static void print_sub_event(const Orchestrator__V1__SubscriptionEvent *e)
 {
     char when[64], kind[64], a[64], b[64];
     printf("%s  #%lld  %-19s", cli_ts(e->event_time, when, sizeof(when)), (long long)e->sequence,
-           enum_text(&orchestrator__v1__subscription_event_kind__descriptor, e->kind, kind,
-                     sizeof(kind)));
+           cli_enum_name(&orchestrator__v1__subscription_event_kind__descriptor, e->kind, kind,
+                         sizeof(kind)));
     switch (e->payload_case) {
     case ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_SNAPSHOT:
         printf("  status %s, %s, version %lld", sub_status(e->snapshot->status, a, sizeof(a)),

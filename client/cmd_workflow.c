@@ -30,6 +30,38 @@ static const char *wenum(const ProtobufCEnumDescriptor *d, int v, char *buf, siz
     return cli_enum_name(d, v, buf, size);
 }
 
+static const char *const workflow_list_headers[] = {"NAME",    "TARGET",   "TASK",
+                                                    "VERSION", "PRODUCTS", "DESCRIPTION"};
+
+/* A row of the workflow list table. */
+static void workflow_list_row(cli_table_t *t, const ProtobufCMessage *item)
+{
+    const workflow_t *w = (const workflow_t *)item;
+    char target[64], version[24];
+    snprintf(version, sizeof(version), "%d", w->latest_version);
+    /* At most two names, so that the table stays readable. */
+    char *products = orch_strdup("");
+    for (size_t k = 0; k < w->n_products && k < 2; k++) {
+        char *p = orch_asprintf("%s%s%s", products, k ? ", " : "", w->products[k]->name);
+        free(products);
+        products = p;
+    }
+    if (w->n_products > 2) {
+        char *p = orch_asprintf("%s, +%zu", products, w->n_products - 2);
+        free(products);
+        products = p;
+    }
+    const char *row[] = {
+        w->name,
+        wenum(&orchestrator__v1__workflow_target__descriptor, w->target, target, sizeof(target)),
+        w->is_task ? "yes" : "no",
+        version,
+        products,
+        w->description};
+    cli_table_add_row(t, row);
+    free(products);
+}
+
 int cli_cmd_workflow_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListWorkflowsRequest req = ORCHESTRATOR__V1__LIST_WORKFLOWS_REQUEST__INIT;
@@ -37,42 +69,7 @@ int cli_cmd_workflow_list(cli_ctx_t *ctx, const cli_args_t *args)
     int err =
         cli_list_fetch(ctx, args, SVC "ListWorkflows", &req.base,
                        &orchestrator__v1__list_workflows_response__descriptor, "workflows", &l);
-    if (!err && ctx->json)
-        err = cli_list_print_json(&l);
-    else if (!err) {
-        const char *h[] = {"NAME", "TARGET", "TASK", "VERSION", "PRODUCTS", "DESCRIPTION"};
-        cli_table_t *t = cli_table_new(6, h);
-        for (size_t i = 0; i < l.nitems; i++) {
-            const workflow_t *w = (const workflow_t *)l.items[i];
-            char target[64], version[24];
-            snprintf(version, sizeof(version), "%d", w->latest_version);
-            /* At most two names, so that the table stays readable. */
-            char *products = orch_strdup("");
-            for (size_t k = 0; k < w->n_products && k < 2; k++) {
-                char *p = orch_asprintf("%s%s%s", products, k ? ", " : "", w->products[k]->name);
-                free(products);
-                products = p;
-            }
-            if (w->n_products > 2) {
-                char *p = orch_asprintf("%s, +%zu", products, w->n_products - 2);
-                free(products);
-                products = p;
-            }
-            const char *row[] = {w->name,
-                                 wenum(&orchestrator__v1__workflow_target__descriptor, w->target,
-                                       target, sizeof(target)),
-                                 w->is_task ? "yes" : "no",
-                                 version,
-                                 products,
-                                 w->description};
-            cli_table_add_row(t, row);
-            free(products);
-        }
-        cli_table_print(t, stdout, 0);
-        cli_table_free(t);
-    }
-    cli_list_free(&l);
-    return err;
+    return cli_list_show(ctx, &l, err, 6, workflow_list_headers, workflow_list_row);
 }
 
 static void print_steps(Orchestrator__V1__WorkflowStep *const *steps, size_t n, int indent)
@@ -143,8 +140,7 @@ int cli_cmd_workflow_get(cli_ctx_t *ctx, const cli_args_t *args)
         cli_call(ctx, SVC "GetWorkflow", &req.base, &orchestrator__v1__workflow__descriptor, &resp);
     if (!err)
         err = cli_output(ctx, resp, print_workflow);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     return err;
 }
 
@@ -519,8 +515,7 @@ int cli_cmd_workflow_graph(cli_ctx_t *ctx, const cli_args_t *args)
     } else if (!err) {
         err = cli_output(ctx, resp, print_graph);
     }
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     if (wresp)
         protobuf_c_message_free_unpacked(wresp, NULL);
     return err;
@@ -657,8 +652,7 @@ int cli_cmd_workflow_register(cli_ctx_t *ctx, const cli_args_t *args)
                    &orchestrator__v1__register_workflow_response__descriptor, &resp);
     if (!err)
         err = cli_output(ctx, resp, print_registered);
-    if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_msg_free(resp);
     protobuf_c_message_free_unpacked(&req.definition->base, NULL);
     return err;
 }

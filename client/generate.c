@@ -3,6 +3,8 @@
  * -Werror): no unused statics, every string literal escaped. */
 #include "generate.h"
 
+#include "base/alloc.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -25,24 +27,9 @@ static void bprintf(buf_t *b, const char *fmt, ...) __attribute__((format(printf
 static void bprintf(buf_t *b, const char *fmt, ...)
 {
     va_list ap;
-    int n;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    orch_vappendf(&b->s, &b->len, &b->cap, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = (b->len + (size_t)n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s)
-            abort();
-        b->s = s;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
 }
 
 /* s as the inside of a C string literal, appended. */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 static atomic_ulong statements_sent;
@@ -259,13 +260,7 @@ orch_err_t db_pool_acquire(db_pool_t *p, const orch_ctx_t *ctx, int timeout_ms, 
         timeout_ms = (int)left;
         by_ctx = true;
     }
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    orch_clock_after_us(&deadline, CLOCK_MONOTONIC, (int64_t)timeout_ms * 1000);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         /* Prefer a slot that is already connected. */

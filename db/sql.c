@@ -27,20 +27,9 @@ void db_sql_cleanup(db_sql_t *q)
 void db_sql_append(db_sql_t *q, const char *fmt, ...)
 {
     va_list ap;
-    int n;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    orch_vappendf(&q->text, &q->len, &q->cap, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    while (q->len + (size_t)n + 1 > q->cap) {
-        q->cap *= 2;
-        q->text = orch_realloc(q->text, q->cap);
-    }
-    va_start(ap, fmt);
-    vsnprintf(q->text + q->len, q->cap - q->len, fmt, ap);
-    va_end(ap);
-    q->len += (size_t)n;
 }
 
 int db_sql_param(db_sql_t *q, const char *value)

@@ -7,8 +7,6 @@
 #include "base/alloc.h"
 #include "db/store_internal.h"
 
-#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
-
 /* Column values are capped by the table's checks: clip rather than fail the action. */
 static void clip(char *out, size_t cap, const char *s)
 {
@@ -35,8 +33,6 @@ orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const 
                                  const char *target, int64_t before_id, int limit,
                                  orch_admin_action_t **out, size_t *n, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     char before[32], lim[16];
     orch_err_t rc;
@@ -45,11 +41,8 @@ orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const 
     *n = 0;
     snprintf(before, sizeof(before), "%lld", (long long)(before_id > 0 ? before_id : 0));
     snprintf(lim, sizeof(lim), "%d", limit > 0 ? limit : 50);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     // clang-format off
-    rc = db_execp(c,
+    rc = db__query(st, NULL, ctx,
                   "SELECT action_id, " US("action_time") ", actor_kind, actor_name, method, "
                   "target, request_id FROM admin_actions WHERE ($1::bigint = 0 OR action_id < "
                   "$1::bigint) AND ($2 = '' OR method = $2) AND ($3 = '' OR target = $3) "
@@ -72,6 +65,5 @@ orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const 
         }
     }
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }

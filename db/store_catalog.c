@@ -14,13 +14,6 @@
 #define SYNC_LOCK_KEY "7318004190002"
 #define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
-/* Runs one parameterised statement; on success returns the result if want is set. */
-static orch_err_t run(db_conn_t *c, const char *sql, int n, const char *const *params,
-                      PGresult **res, orch_error_t *err)
-{
-    return db_execp(c, sql, n, params, res, err);
-}
-
 static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
 {
     const orch_block_def_t *d = b->def;
@@ -32,7 +25,7 @@ static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
     p[1] = d->description ? d->description : "";
     p[2] = d->tag ? d->tag : "";
     // clang-format off
-    rc = run(c,
+    rc = db_execp(c,
              "INSERT INTO product_blocks (name, description, tag) VALUES ($1, $2, $3) "
              "ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, "
              "tag = EXCLUDED.tag "
@@ -52,10 +45,10 @@ static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
         const orch_field_def_t *f = &d->fields[i];
         p[0] = f->name;
         p[1] = f->description ? f->description : "";
-        rc = run(c,
-                 "INSERT INTO resource_types (resource_type, description) VALUES ($1, $2) "
-                 "ON CONFLICT (resource_type) DO NOTHING",
-                 2, p, NULL, err);
+        rc = db_execp(c,
+                      "INSERT INTO resource_types (resource_type, description) VALUES ($1, $2) "
+                      "ON CONFLICT (resource_type) DO NOTHING",
+                      2, p, NULL, err);
         if (rc)
             return rc;
         p[0] = b->id;
@@ -63,15 +56,15 @@ static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
         p[2] = orch_field_type_name(f->type);
         p[3] = f->required ? "true" : "false";
         p[4] = f->is_list ? "true" : "false";
-        rc = run(c,
-                 "INSERT INTO product_block_resource_types "
-                 "(product_block_id, resource_type_id, field_type, required, is_list) "
-                 "SELECT $1, resource_type_id, $3, $4, $5 FROM resource_types "
-                 "WHERE resource_type = $2 "
-                 "ON CONFLICT (product_block_id, resource_type_id) DO UPDATE SET "
-                 "field_type = EXCLUDED.field_type, required = EXCLUDED.required, "
-                 "is_list = EXCLUDED.is_list",
-                 5, p, NULL, err);
+        rc = db_execp(c,
+                      "INSERT INTO product_block_resource_types "
+                      "(product_block_id, resource_type_id, field_type, required, is_list) "
+                      "SELECT $1, resource_type_id, $3, $4, $5 FROM resource_types "
+                      "WHERE resource_type = $2 "
+                      "ON CONFLICT (product_block_id, resource_type_id) DO UPDATE SET "
+                      "field_type = EXCLUDED.field_type, required = EXCLUDED.required, "
+                      "is_list = EXCLUDED.is_list",
+                      5, p, NULL, err);
         if (rc)
             return rc;
     }
@@ -89,13 +82,14 @@ static orch_err_t sync_relations(db_conn_t *c, const orch_block_t *b, orch_error
 
         snprintf(minc, sizeof(minc), "%d", ch->min_count);
         snprintf(maxc, sizeof(maxc), "%d", ch->max_count);
-        rc = run(c,
-                 "INSERT INTO product_block_relations "
-                 "(parent_id, attribute, child_id, min_count, max_count, foreign_owned) "
-                 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (parent_id, attribute) DO UPDATE "
-                 "SET child_id = EXCLUDED.child_id, min_count = EXCLUDED.min_count, "
-                 "max_count = EXCLUDED.max_count, foreign_owned = EXCLUDED.foreign_owned",
-                 6, p, NULL, err);
+        rc =
+            db_execp(c,
+                     "INSERT INTO product_block_relations "
+                     "(parent_id, attribute, child_id, min_count, max_count, foreign_owned) "
+                     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (parent_id, attribute) DO UPDATE "
+                     "SET child_id = EXCLUDED.child_id, min_count = EXCLUDED.min_count, "
+                     "max_count = EXCLUDED.max_count, foreign_owned = EXCLUDED.foreign_owned",
+                     6, p, NULL, err);
         if (rc)
             return rc;
     }
@@ -118,7 +112,7 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
     /* Status and description in the database win over the code's: operators change them at
      * run time (UpdateProduct); the code gives only their first values. */
     // clang-format off
-    rc = run(c,
+    rc = db_execp(c,
              "INSERT INTO products (name, description, product_type, tag, status, "
              "root_product_block_id) VALUES ($1, $2, $3, $4, $5, $6) "
              "ON CONFLICT (name) DO UPDATE SET "
@@ -144,10 +138,10 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
         p[0] = pr->id;
         p[1] = d->fixed_inputs[i].name;
         p[2] = d->fixed_inputs[i].value;
-        rc = run(c,
-                 "INSERT INTO fixed_inputs (product_id, name, value) VALUES ($1, $2, $3) "
-                 "ON CONFLICT (product_id, name) DO UPDATE SET value = EXCLUDED.value",
-                 3, p, NULL, err);
+        rc = db_execp(c,
+                      "INSERT INTO fixed_inputs (product_id, name, value) VALUES ($1, $2, $3) "
+                      "ON CONFLICT (product_id, name) DO UPDATE SET value = EXCLUDED.value",
+                      3, p, NULL, err);
         if (rc)
             return rc;
     }
@@ -157,13 +151,13 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
         p[1] = orch_workflow_target_name(w->target);
         p[2] = w->description ? w->description : "";
         p[3] = pr->id;
-        rc = run(c,
-                 "WITH w AS (INSERT INTO workflows (name, target, description) "
-                 "VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET "
-                 "description = EXCLUDED.description RETURNING workflow_id) "
-                 "INSERT INTO products_workflows (product_id, workflow_id) "
-                 "SELECT $4, workflow_id FROM w ON CONFLICT DO NOTHING",
-                 4, p, NULL, err);
+        rc = db_execp(c,
+                      "WITH w AS (INSERT INTO workflows (name, target, description) "
+                      "VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET "
+                      "description = EXCLUDED.description RETURNING workflow_id) "
+                      "INSERT INTO products_workflows (product_id, workflow_id) "
+                      "SELECT $4, workflow_id FROM w ON CONFLICT DO NOTHING",
+                      4, p, NULL, err);
         if (rc)
             return rc;
     }

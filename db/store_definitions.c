@@ -92,8 +92,6 @@ orch_err_t db__wfdef_insert(orch_tx_t *tx, const orch_wf_reg_t *reg, const char 
 orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *name, int version,
                           orch_wfdef_row_t **out, size_t *n, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     char ver[16];
     orch_err_t rc;
@@ -101,14 +99,11 @@ orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *n
     *out = NULL;
     *n = 0;
     snprintf(ver, sizeof(ver), "%d", version);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    rc = db_execp(c,
-                  "SELECT w.name, d.version, d.definition::text FROM workflow_definitions d "
-                  "JOIN workflows w USING (workflow_id) WHERE ($1 = '' OR w.name = $1) AND "
-                  "($2::int = 0 OR d.version = $2::int) ORDER BY w.name, d.version",
-                  2, (const char *[]){name ? name : "", ver}, &res, err);
+    rc = db__query(st, NULL, ctx,
+                   "SELECT w.name, d.version, d.definition::text FROM workflow_definitions d "
+                   "JOIN workflows w USING (workflow_id) WHERE ($1 = '' OR w.name = $1) AND "
+                   "($2::int = 0 OR d.version = $2::int) ORDER BY w.name, d.version",
+                   2, (const char *[]){name ? name : "", ver}, &res, err);
     if (!rc && PQntuples(res) > 0) {
         *n = (size_t)PQntuples(res);
         *out = orch_calloc(*n, sizeof(**out));
@@ -119,56 +114,43 @@ orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *n
         }
     }
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }
 
 orch_err_t db__wfdef_replica_add(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                                  const char *name, int version, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     char ver[16];
     orch_err_t rc;
 
     snprintf(ver, sizeof(ver), "%d", version);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    rc = db_execp(c,
-                  "INSERT INTO replica_workflow_versions (replica_id, workflow_id, version) "
-                  "SELECT $1, workflow_id, $3 FROM workflows WHERE name = $2 "
-                  "ON CONFLICT DO NOTHING",
-                  3, (const char *[]){replica_id, name, ver}, NULL, err);
-    db_pool_release(s->pool, c);
+    rc = db__query(st, NULL, ctx,
+                   "INSERT INTO replica_workflow_versions (replica_id, workflow_id, version) "
+                   "SELECT $1, workflow_id, $3 FROM workflows WHERE name = $2 "
+                   "ON CONFLICT DO NOTHING",
+                   3, (const char *[]){replica_id, name, ver}, NULL, err);
     return rc;
 }
 
 orch_err_t db__wfdef_replicas_missing(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
                                       int version, long *missing, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     char ver[16];
     orch_err_t rc;
 
     *missing = 0;
     snprintf(ver, sizeof(ver), "%d", version);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     /* Live as the claim's version sweep counts them (store_process.c ALIVE). */
-    rc = db_execp(c,
-                  "SELECT count(*) FROM replicas r WHERE r.stop_time IS NULL AND NOT r.draining "
-                  "AND r.heartbeat_time > now() - interval '15 seconds' AND NOT EXISTS "
-                  "(SELECT 1 FROM replica_workflow_versions rv JOIN workflows w USING "
-                  "(workflow_id) WHERE rv.replica_id = r.replica_id AND w.name = $1 AND "
-                  "rv.version = $2::int)",
-                  2, (const char *[]){name, ver}, &res, err);
+    rc = db__query(st, NULL, ctx,
+                   "SELECT count(*) FROM replicas r WHERE r.stop_time IS NULL AND NOT r.draining "
+                   "AND r.heartbeat_time > now() - interval '15 seconds' AND NOT EXISTS "
+                   "(SELECT 1 FROM replica_workflow_versions rv JOIN workflows w USING "
+                   "(workflow_id) WHERE rv.replica_id = r.replica_id AND w.name = $1 AND "
+                   "rv.version = $2::int)",
+                   2, (const char *[]){name, ver}, &res, err);
     if (!rc)
         *missing = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }

@@ -58,24 +58,16 @@ static orch_err_t last_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ct
                            const char *id, const char *reason, const char *what, int64_t *seq,
                            orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = tx ? tx->conn : NULL;
     PGresult *res = NULL;
-    const char *p[1] = {id};
-    orch_err_t rc = ORCH_OK;
+    orch_err_t rc;
 
     *seq = 0;
-    if (!c)
-        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (!rc)
-        rc = db_execp(c, sql, 1, p, &res, err);
+    rc = db__query(st, tx, ctx, sql, 1, (const char *[]){id}, &res, err);
     if (!rc && PQntuples(res) != 1)
         rc = orch_error_set(err, ORCH_NOT_FOUND, reason, "no %s has id %s", what, id);
     if (!rc)
         *seq = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (!tx && c)
-        db_pool_release(s->pool, c);
     return rc;
 }
 
@@ -85,8 +77,6 @@ static orch_err_t events_after(orch_store_t *st, const orch_ctx_t *ctx, const ch
                                const char *id, int64_t after, int limit, orch_event_t **out,
                                size_t *n, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     char a[32], l[16];
     const char *p[3] = {id, a, l};
@@ -96,14 +86,10 @@ static orch_err_t events_after(orch_store_t *st, const orch_ctx_t *ctx, const ch
     *n = 0;
     snprintf(a, sizeof(a), "%lld", (long long)after);
     snprintf(l, sizeof(l), "%d", limit);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    rc = db_execp(c, sql, 3, p, &res, err);
+    rc = db__query(st, NULL, ctx, sql, 3, p, &res, err);
     if (!rc)
         rc = rows_to_events(res, NULL, out, n);
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }
 

@@ -10,17 +10,11 @@
 #include "db/store_internal.h"
 #include "domain/forms/forms.h"
 
-#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 #define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 #define LAST_STATE(pid)                                                                            \
     "coalesce((SELECT state FROM process_steps x WHERE x.process_id = " pid " ORDER BY "           \
     "sequence DESC LIMIT 1), (SELECT inputs FROM input_states i WHERE i.process_id = " pid         \
     " AND input_type = 'initial_state' LIMIT 1), '{}'::jsonb)"
-
-static char *jtext(const json_t *j)
-{
-    return json_dumps(j ? j : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
-}
 
 static orch_err_t token_invalid(orch_error_t *err)
 {
@@ -28,13 +22,13 @@ static orch_err_t token_invalid(orch_error_t *err)
                           "the callback token is not valid for this process");
 }
 
-orch_err_t db__process_lock(orch_tx_t *tx, const char *process_id, char *status,
-                            char *last_step_key, orch_error_t *err)
+orch_err_t db__process_lock_row(orch_tx_t *tx, const char *process_id, char *status,
+                                char *last_step_key, bool *is_task, orch_error_t *err)
 {
     PGresult *res = NULL;
     orch_err_t rc = db_execp(tx->conn,
-                             "SELECT last_status, coalesce(last_step_key, '') FROM processes "
-                             "WHERE process_id = $1 FOR UPDATE",
+                             "SELECT last_status, coalesce(last_step_key, ''), is_task FROM "
+                             "processes WHERE process_id = $1 FOR UPDATE",
                              1, (const char *[]){process_id}, &res, err);
     if (rc)
         return rc;
@@ -46,8 +40,16 @@ orch_err_t db__process_lock(orch_tx_t *tx, const char *process_id, char *status,
     snprintf(status, 32, "%s", PQgetvalue(res, 0, 0));
     if (last_step_key)
         snprintf(last_step_key, 256, "%s", PQgetvalue(res, 0, 1));
+    if (is_task)
+        *is_task = db__boolv(res, 0, 2);
     PQclear(res);
     return ORCH_OK;
+}
+
+orch_err_t db__process_lock(orch_tx_t *tx, const char *process_id, char *status,
+                            char *last_step_key, orch_error_t *err)
+{
+    return db__process_lock_row(tx, process_id, status, last_step_key, NULL, err);
 }
 
 orch_err_t db__process_link_subscription(orch_tx_t *tx, const char *process_id,
@@ -65,7 +67,7 @@ orch_err_t db__process_resume_input(orch_tx_t *tx, const char *process_id, const
                                     orch_error_t *err)
 {
     char status[32], last[256];
-    char *in = jtext(masked_inputs), *st = jtext(state), *dl = jtext(delta);
+    char *in = db__jtext(masked_inputs), *st = db__jtext(state), *dl = db__jtext(delta);
     orch_err_t rc = db__process_lock(tx, process_id, status, last, err);
     if (rc)
         goto out;
@@ -108,7 +110,7 @@ out:
 orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const char *step_key,
                                    const json_t *overlay, orch_error_t *err)
 {
-    char *text = jtext(overlay);
+    char *text = db__jtext(overlay);
     orch_err_t rc =
         db_execp(tx->conn,
                  "INSERT INTO process_secrets (process_id, step_key, secrets) "
@@ -124,20 +126,14 @@ orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const 
 orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = tx ? tx->conn : NULL;
     PGresult *res = NULL;
-    orch_err_t rc = ORCH_OK;
+    orch_err_t rc;
 
     *out = NULL;
-    if (!c)
-        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    rc = db_execp(c,
-                  "SELECT secrets::text FROM process_secrets WHERE process_id = $1 "
-                  "ORDER BY create_time, step_key",
-                  1, (const char *[]){process_id}, &res, err);
+    rc = db__query(st, tx, ctx,
+                   "SELECT secrets::text FROM process_secrets WHERE process_id = $1 "
+                   "ORDER BY create_time, step_key",
+                   1, (const char *[]){process_id}, &res, err);
     for (int i = 0; !rc && i < PQntuples(res); i++) {
         json_t *o = json_loads(PQgetvalue(res, i, 0), 0, NULL), *m;
         if (!json_is_object(o)) {
@@ -150,8 +146,6 @@ orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_c
         *out = m;
     }
     PQclear(res);
-    if (!tx)
-        db_pool_release(s->pool, c);
     return rc;
 }
 
@@ -183,7 +177,7 @@ orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const cha
 {
     PGresult *res = NULL;
     char key[256], name[256];
-    char *rs = jtext(result);
+    char *rs = db__jtext(result);
     orch_err_t rc;
 
     *already = false;
@@ -261,7 +255,7 @@ orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const ch
                                  const char *message, const json_t *progress, orch_error_t *err)
 {
     PGresult *res = NULL;
-    char *pg = jtext(progress);
+    char *pg = db__jtext(progress);
     // clang-format off
     orch_err_t rc = db_execp(
         tx->conn,
@@ -286,18 +280,13 @@ orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const ch
 orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, int *n,
                                      orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     orch_err_t rc;
 
     *n = 0;
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     // clang-format off
-    rc = db_exec(
-        c,
+    rc = db__query(
+        st, NULL, ctx,
         "WITH t AS (SELECT process_id, min(step_key) AS step_key FROM callbacks WHERE "
         "  delivered_time IS NULL AND expire_time < now() GROUP BY process_id), "
         "u AS (UPDATE processes p SET last_status = 'failed', runnable = false, "
@@ -321,30 +310,23 @@ orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, in
         "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "  'old_status', 'awaiting_callback', 'new_status', 'failed', 'reason', "
         "  'CALLBACK_TIMEOUT', 'step_key', step_key) FROM u RETURNING 1",
-        &res, err);
+        0, NULL, &res, err);
     // clang-format on
     if (!rc)
         *n = PQntuples(res);
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }
 
 orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *process_id, json_t **out, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = tx ? tx->conn : NULL;
     PGresult *res = NULL;
-    orch_err_t rc = ORCH_OK;
+    orch_err_t rc;
 
     *out = NULL;
-    if (!c)
-        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     // clang-format off
-    rc = db_execp(c,
+    rc = db__query(st, tx, ctx,
                   "SELECT step_key, " US("create_time") ", " US("expire_time") ", "
                   "coalesce(progress, '{}'::jsonb)::text, coalesce(progress_message, ''), "
                   US("progress_time") " FROM callbacks WHERE process_id = $1 AND "
@@ -361,7 +343,5 @@ orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
                       "progress_us", (json_int_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10));
     }
     PQclear(res);
-    if (!tx)
-        db_pool_release(s->pool, c);
     return rc;
 }

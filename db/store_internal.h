@@ -3,6 +3,7 @@
 #define DB_STORE_INTERNAL_H
 
 #include "db/pool.h"
+#include "db/sql.h"
 #include "db/store.h"
 #include "domain/store.h"
 
@@ -32,6 +33,54 @@ void db__tx_changed_flush(orch_tx_t *tx);
 
 #define DB_ACQUIRE_TIMEOUT_MS 5000
 
+/* ---- helpers shared by the store_*.c files (store_util.c) ----------------------------- */
+
+/* SQL text: a timestamptz column as microseconds since the epoch, 0 for NULL. */
+#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+
+/* A column value: an owned copy (caller frees), NULL for SQL NULL. */
+char *db__dupv(PGresult *res, int row, int col);
+/* A column value as a number, 0 for SQL NULL. */
+long long db__llv(PGresult *res, int row, int col);
+/* A boolean column: true only for a non-NULL 't'. */
+bool db__boolv(PGresult *res, int row, int col);
+/* JSON as compact text for a parameter, "{}" for NULL. Caller frees. */
+char *db__jtext(const json_t *j);
+/* Runs a built statement on c; refuses one whose builder overflowed (too many filter values)
+ * with ORCH_INVALID_ARGUMENT on "filter". *res as db_execp. */
+orch_err_t db__execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *err);
+
+/* A connection for one store call: tx's own, or one borrowed from the pool for the call.
+ * db__conn_get fills r (on failure r->c stays NULL); db__conn_put gives a borrowed one back
+ * and may be called on a failed or already put r. */
+typedef struct db_conn_ref {
+    db_store_t *s;
+    db_conn_t *c;
+    bool borrowed;
+} db_conn_ref_t;
+orch_err_t db__conn_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, db_conn_ref_t *r,
+                        orch_error_t *err);
+void db__conn_put(db_conn_ref_t *r);
+/* A list's two statements on c: the count cq (*total) and then the page q (*res, the
+ * caller clears it). */
+orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *total, PGresult **res,
+                          orch_error_t *err);
+/* Keyset pages ordered by (a time, a uuid) hold the position "<time>\x1f<uuid>" in their
+ * token. db__keyset_after appends to q the condition past pos (sort: the time expression,
+ * id: the uuid column; pos is cut in place), INVALID_ARGUMENT on page_token when it does
+ * not fit. db__keyset_token makes the next token from row of res (the time at column tcol,
+ * the id at column 0); caller frees. */
+orch_err_t db__keyset_after(db_sql_t *q, char *pos, const char *sort, const char *id,
+                            orch_error_t *err);
+char *db__keyset_token(PGresult *res, int row, int tcol, const char *binding);
+/* Runs one parameterised statement that changes rows; *one: it changed exactly one. */
+orch_err_t db__exec_one(db_conn_t *c, const char *sql, int n, const char *const *params, bool *one,
+                        orch_error_t *err);
+/* Runs one parameterised statement (db_execp) on tx's connection, or, when tx is NULL, on one
+ * borrowed from st's pool for the statement alone. */
+orch_err_t db__query(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *sql, int n,
+                     const char *const *params, PGresult **res, orch_error_t *err);
+
 orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
                         orch_error_t *err);
 orch_err_t db__tx_begin_lazy(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
@@ -42,6 +91,8 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
                                     orch_commit_result_t *res, orch_error_t *err);
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err);
 void db__tx_rollback(orch_tx_t *tx);
+/* Ends tx either way: commits it when rc is ORCH_OK, else rolls it back and returns rc. */
+orch_err_t db__tx_end(orch_tx_t *tx, orch_err_t rc, orch_error_t *err);
 orch_err_t db__idem_claim(orch_tx_t *tx, const char *request_id, const char *method,
                           const unsigned char hash[32], orch_idem_t *state,
                           unsigned char **response, size_t *len, orch_error_t *err);
@@ -161,6 +212,10 @@ orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *o
                                   long long *value, orch_error_t *err);
 
 /* store_forms.c: input steps and callbacks */
+/* Locks a process row (FOR UPDATE) and reads its status (32 bytes), and when asked its last
+ * step key (256 bytes) and whether it is a task; NOT_FOUND when there is none. */
+orch_err_t db__process_lock_row(orch_tx_t *tx, const char *process_id, char *status,
+                                char *last_step_key, bool *is_task, orch_error_t *err);
 orch_err_t db__process_lock(orch_tx_t *tx, const char *process_id, char *status,
                             char *last_step_key, orch_error_t *err);
 orch_err_t db__process_link_subscription(orch_tx_t *tx, const char *process_id,

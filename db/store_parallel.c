@@ -12,11 +12,6 @@
 #define SETTLED "('completed', 'failed', 'api_unavailable', 'inconsistent_data', 'aborted')"
 #define FAILED "('failed', 'api_unavailable', 'inconsistent_data', 'aborted')"
 
-static char *dupv(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : orch_strdup(PQgetvalue(res, row, col));
-}
-
 static json_t *objv(PGresult *res, int row, int col)
 {
     json_t *j = PQgetisnull(res, row, col)
@@ -75,15 +70,31 @@ orch_err_t db__branch_list(orch_tx_t *tx, const char *process_id, int64_t lease_
     for (int i = 0; i < PQntuples(res); i++) {
         orch_branch_row_t *b = &(*rows)[(*n)++];
         snprintf(b->process_id, sizeof(b->process_id), "%s", PQgetvalue(res, i, 0));
-        b->name = dupv(res, i, 1);
-        b->status = dupv(res, i, 2);
+        b->name = db__dupv(res, i, 1);
+        b->status = db__dupv(res, i, 2);
         b->initial = objv(res, i, 3);
         b->final = PQgetisnull(res, i, 4) ? json_incref(b->initial) : objv(res, i, 4);
-        b->failed_reason = dupv(res, i, 5);
+        b->failed_reason = db__dupv(res, i, 5);
         b->failed_details = PQgetisnull(res, i, 6) ? NULL : objv(res, i, 6);
     }
     PQclear(res);
     return ORCH_OK;
+}
+
+/* Makes the parent runnable at once (the join) when every branch of parallel_key has
+ * settled already, and wakes the engines. */
+static orch_err_t join_if_settled(orch_tx_t *tx, const char *process_id, const char *parallel_key,
+                                  orch_error_t *err)
+{
+    orch_err_t rc = db_execp(tx->conn,
+                             "UPDATE processes p SET runnable = true, next_run_time = now() "
+                             "WHERE p.process_id = $1 AND NOT EXISTS (SELECT 1 FROM processes b "
+                             "WHERE b.parent_process_id = $1 AND split_part(b.branch_key, '/', "
+                             "1) = $2 AND b.last_status NOT IN " SETTLED ")",
+                             2, (const char *[]){process_id, parallel_key}, NULL, err);
+    if (!rc)
+        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+    return rc;
 }
 
 /* Re-runs the failed branches of parallel_key named in names (a PostgreSQL array literal):
@@ -166,14 +177,7 @@ orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease
     }
     /* Every branch settled already (e.g. nothing to re-run): runnable at once. */
     if (!rc)
-        rc = db_execp(tx->conn,
-                      "UPDATE processes p SET runnable = true, next_run_time = now() "
-                      "WHERE p.process_id = $1 AND NOT EXISTS (SELECT 1 FROM processes b "
-                      "WHERE b.parent_process_id = $1 AND split_part(b.branch_key, '/', 1) = $2 "
-                      "AND b.last_status NOT IN " SETTLED ")",
-                      2, (const char *[]){process_id, parallel_key}, NULL, err);
-    if (!rc)
-        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+        rc = join_if_settled(tx, process_id, parallel_key, err);
     free(names);
     free(created);
     free(input);
@@ -292,14 +296,7 @@ static orch_err_t retry_resume_parent(orch_tx_t *tx, const char *process_id, con
         4, (const char *[]){process_id, actor, key, arr}, NULL, err);
     /* Nothing left to re-run (every branch completed since): the join at once. */
     if (!rc)
-        rc = db_execp(tx->conn,
-                      "UPDATE processes p SET runnable = true, next_run_time = now() "
-                      "WHERE p.process_id = $1 AND NOT EXISTS (SELECT 1 FROM processes b "
-                      "WHERE b.parent_process_id = $1 AND split_part(b.branch_key, '/', 1) = $2 "
-                      "AND b.last_status NOT IN " SETTLED ")",
-                      2, (const char *[]){process_id, key}, NULL, err);
-    if (!rc)
-        rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
+        rc = join_if_settled(tx, process_id, key, err);
     return rc;
 }
 

@@ -15,59 +15,17 @@
 #include "db/store_internal.h"
 #include "domain/page.h"
 
-#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 /* A replica is alive while it heartbeats (every second or so) and has not stopped. */
 #define ALIVE(r)                                                                                   \
     "(" r ".stop_time IS NULL AND " r ".heartbeat_time > now() - interval '15 seconds')"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-typedef struct conn_ref {
-    db_store_t *s;
-    db_conn_t *c;
-    bool borrowed;
-} conn_ref_t;
-
-static orch_err_t conn_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, conn_ref_t *r,
-                           orch_error_t *err)
-{
-    r->s = (db_store_t *)st;
-    r->borrowed = tx == NULL;
-    r->c = NULL;
-    if (tx) {
-        r->c = tx->conn;
-        return ORCH_OK;
-    }
-    return db_pool_acquire(r->s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &r->c, err);
-}
-
-static void conn_put(conn_ref_t *r)
-{
-    if (r->borrowed && r->c)
-        db_pool_release(r->s->pool, r->c);
-    r->c = NULL;
-}
-
-static char *dupv(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : orch_strdup(PQgetvalue(res, row, col));
-}
-
 static json_t *jsonv(PGresult *res, int row, int col)
 {
     if (PQgetisnull(res, row, col))
         return NULL;
     return json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
-}
-
-static long long llv(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-static bool boolv(PGresult *res, int row, int col)
-{
-    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
 }
 
 static char *json_text(const json_t *j)
@@ -81,13 +39,6 @@ static void ms_interval(char *buf, size_t len, long long ms)
     snprintf(buf, len, "%lld milliseconds", ms < 0 ? 0 : ms);
 }
 
-static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *err)
-{
-    if (q->overflow)
-        return orch_error_invalid(err, "filter", "the filter has too many values");
-    return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
-}
-
 /* ---- replicas and versions ------------------------------------------------------------------- */
 
 orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
@@ -95,13 +46,13 @@ orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const ch
                                const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
                                orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     PGresult *res = NULL;
     char pid[32], nw[32], ver[32];
     orch_err_t rc;
 
     replica_id[0] = '\0';
-    rc = conn_get(st, NULL, ctx, &r, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     rc = db_exec(r.c, "BEGIN", NULL, err);
@@ -150,7 +101,7 @@ orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const ch
                       3, (const char *[]){w->name, ver, w->digest}, &res, err);
         if (rc)
             goto out;
-        if (PQntuples(res) != 1 || !boolv(res, 0, 0)) {
+        if (PQntuples(res) != 1 || !db__boolv(res, 0, 0)) {
             rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_VERSION_MISMATCH",
                                 "version %d of workflow %s is registered in the database with "
                                 "other steps than this build has; give the changed workflow a "
@@ -172,7 +123,7 @@ out:
     PQclear(res);
     if (rc)
         replica_id[0] = '\0';
-    conn_put(&r); /* rolls back an open transaction */
+    db__conn_put(&r); /* rolls back an open transaction */
     return rc;
 }
 
@@ -180,7 +131,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
                                 int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
                                 orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     PGresult *res = NULL;
     char iv[64];
     char *ids = NULL;
@@ -195,7 +146,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
         ids = db__array(v, nheld);
         free(v);
     }
-    rc = conn_get(st, NULL, ctx, &r, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;
     /* The heartbeat, the pause switch (refreshing the engine's memory of it even when a
@@ -214,7 +165,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
                   3, (const char *[]){replica_id, iv, ids}, &res, err);
     if (rc)
         goto out;
-    *paused = PQntuples(res) == 1 && boolv(res, 0, 0);
+    *paused = PQntuples(res) == 1 && db__boolv(res, 0, 0);
     PQclear(res);
     res = NULL;
     /* Steps that overran their time-out: failed, by whichever replica sees it first, with
@@ -272,7 +223,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
     // clang-format on
 out:
     PQclear(res);
-    conn_put(&r);
+    db__conn_put(&r);
     free(ids);
     return rc;
 }
@@ -280,9 +231,9 @@ out:
 orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                            orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     const char *p[1] = {replica_id};
-    orch_err_t rc = conn_get(st, NULL, ctx, &r, err);
+    orch_err_t rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     rc = db_execp(r.c,
@@ -300,7 +251,7 @@ orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *
                       NULL, err);
     if (!rc)
         rc = db_exec(r.c, "SELECT pg_notify('orch_engine', '')", NULL, err);
-    conn_put(&r);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -345,7 +296,7 @@ static void parse_keys(const char *txt, char ***out, size_t *n)
 orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                              int lease_ms, int max, orch_claim_t *out, size_t *n, orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     PGresult *res = NULL;
     char iv[64], lim[16];
     orch_err_t rc;
@@ -353,7 +304,7 @@ orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char
     *n = 0;
     ms_interval(iv, sizeof(iv), lease_ms);
     snprintf(lim, sizeof(lim), "%d", max);
-    rc = conn_get(st, NULL, ctx, &r, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     /* Everything the worker needs for the whole stretch comes back here: it never reads
@@ -403,9 +354,9 @@ orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char
         orch_claim_t *c = &out[(*n)++];
         memset(c, 0, sizeof(*c));
         snprintf(c->process_id, sizeof(c->process_id), "%s", PQgetvalue(res, i, 0));
-        c->lease_token = llv(res, i, 1);
+        c->lease_token = db__llv(res, i, 1);
         snprintf(c->workflow, sizeof(c->workflow), "%s", PQgetvalue(res, i, 2));
-        c->version = (int)llv(res, i, 3);
+        c->version = (int)db__llv(res, i, 3);
         snprintf(c->status, sizeof(c->status), "%s", PQgetvalue(res, i, 4));
         c->state = jsonv(res, i, 5);
         if (!json_is_object(c->state)) {
@@ -413,9 +364,9 @@ orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char
             c->state = json_object();
         }
         parse_keys(PQgetvalue(res, i, 6), &c->done, &c->ndone);
-        c->retry_count = (int)llv(res, i, 7);
+        c->retry_count = (int)db__llv(res, i, 7);
         snprintf(c->parent_id, sizeof(c->parent_id), "%s", PQgetvalue(res, i, 8));
-        c->branch_key = dupv(res, i, 9);
+        c->branch_key = db__dupv(res, i, 9);
         if (!PQgetisnull(res, i, 10)) {
             snprintf(c->announced, sizeof(c->announced), "%s", PQgetvalue(res, i, 10));
             snprintf(c->step_started, sizeof(c->step_started), "%s", PQgetvalue(res, i, 11));
@@ -424,7 +375,7 @@ orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char
     }
 out:
     PQclear(res);
-    conn_put(&r);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -439,7 +390,6 @@ orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_
                                   const char *step_key, const char *step_name, int timeout_ms,
                                   bool *paused, orch_error_t *err)
 {
-    conn_ref_t r;
     PGresult *res = NULL;
     char tok[32], iv[64];
     orch_err_t rc;
@@ -447,30 +397,27 @@ orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_
     *paused = false;
     snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
     ms_interval(iv, sizeof(iv), timeout_ms);
-    rc = conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
     /* The pause switch is read in the same statement: a paused engine changes nothing. The
      * status change to running is an event of its own. */
-    rc = db_execp(r.c,
-                  "WITH u AS (UPDATE processes SET deadline_time = now() + $3::interval, "
-                  "  running_step_key = $4, running_step_name = $5, last_status = 'running', "
-                  "  update_time = now(), last_event_sequence = last_event_sequence + "
-                  "  CASE WHEN last_status <> 'running' THEN 1 ELSE 0 END "
-                  "  WHERE process_id = $1 AND lease_token = $2 AND NOT (SELECT paused FROM "
-                  "  engine_settings) RETURNING process_id, last_event_sequence), "
-                  "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
-                  "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
-                  "  'old_status', $6::text, 'new_status', 'running', 'step_key', $4::text) FROM u "
-                  "  WHERE $6 <> 'running') "
-                  "SELECT (SELECT count(*) FROM u), (SELECT paused FROM engine_settings), "
-                  "  clock_timestamp()::text",
-                  6, (const char *[]){c->process_id, tok, iv, step_key, step_name, c->status}, &res,
-                  err);
+    rc = db__query(
+        st, NULL, ctx,
+        "WITH u AS (UPDATE processes SET deadline_time = now() + $3::interval, "
+        "  running_step_key = $4, running_step_name = $5, last_status = 'running', "
+        "  update_time = now(), last_event_sequence = last_event_sequence + "
+        "  CASE WHEN last_status <> 'running' THEN 1 ELSE 0 END "
+        "  WHERE process_id = $1 AND lease_token = $2 AND NOT (SELECT paused FROM "
+        "  engine_settings) RETURNING process_id, last_event_sequence), "
+        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+        "  'old_status', $6::text, 'new_status', 'running', 'step_key', $4::text) FROM u "
+        "  WHERE $6 <> 'running') "
+        "SELECT (SELECT count(*) FROM u), (SELECT paused FROM engine_settings), "
+        "  clock_timestamp()::text",
+        6, (const char *[]){c->process_id, tok, iv, step_key, step_name, c->status}, &res, err);
     if (rc)
         goto out;
-    if (llv(res, 0, 0) != 1) {
-        if (boolv(res, 0, 1))
+    if (db__llv(res, 0, 0) != 1) {
+        if (db__boolv(res, 0, 1))
             *paused = true;
         else
             rc = lease_lost(err, c->process_id);
@@ -480,7 +427,6 @@ orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_
     snprintf(c->status, sizeof(c->status), "running");
 out:
     PQclear(res);
-    conn_put(&r);
     return rc;
 }
 
@@ -541,7 +487,7 @@ static orch_err_t commit_process_row(orch_tx_t *tx, const orch_step_commit_t *c,
         rc = lease_lost(err, c->process_id);
         goto out;
     }
-    t->seq = llv(res, 0, 0);
+    t->seq = db__llv(res, 0, 0);
     if (PQgetisnull(res, 0, 1))
         goto out;
     /* A parallel branch: its step event goes to the top-level process's stream (branch
@@ -558,7 +504,7 @@ static orch_err_t commit_process_row(orch_tx_t *tx, const orch_step_commit_t *c,
                   1, (const char *[]){t->parent}, &res, err);
     if (rc)
         goto out;
-    t->seq = PQntuples(res) == 1 ? llv(res, 0, 0) : 0;
+    t->seq = PQntuples(res) == 1 ? db__llv(res, 0, 0) : 0;
     t->process_id = t->parent;
 out:
     PQclear(res);
@@ -688,7 +634,7 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
                                     const orch_step_commit_t *parts, size_t n,
                                     orch_commit_result_t *res, orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     PGresult *pr = NULL;
     json_t *arr = json_array();
     char *text = NULL;
@@ -724,7 +670,7 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
         json_array_append_new(arr, o);
     }
     text = json_dumps(arr, JSON_COMPACT);
-    rc = conn_get(st, tx, NULL, &r, err);
+    rc = db__conn_get(st, tx, NULL, &r, err);
     if (rc)
         goto out;
     if (tx && parts[0].lease_ms > 0) {
@@ -757,18 +703,18 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        res[i].ok = boolv(pr, (int)i, 0);
+        res[i].ok = db__boolv(pr, (int)i, 0);
         if (!res[i].ok) {
             snprintf(res[i].reason, sizeof(res[i].reason), "%s", PQgetvalue(pr, (int)i, 1));
             res[i].lease_lost = strcmp(res[i].reason, "LEASE_LOST") == 0;
         }
-        res[i].event_sequence = llv(pr, (int)i, 2);
-        res[i].paused = boolv(pr, (int)i, 3);
+        res[i].event_sequence = db__llv(pr, (int)i, 2);
+        res[i].paused = db__boolv(pr, (int)i, 3);
         snprintf(res[i].step_started, sizeof(res[i].step_started), "%s", PQgetvalue(pr, (int)i, 5));
     }
 out:
     PQclear(pr);
-    conn_put(&r);
+    db__conn_put(&r);
     free(text);
     json_decref(arr);
     return rc;
@@ -777,9 +723,9 @@ out:
 orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
                                orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     char tok[32];
-    orch_err_t rc = conn_get(st, NULL, ctx, &r, err);
+    orch_err_t rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
@@ -791,7 +737,7 @@ orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const or
                   "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2 "
                   "AND lease_owner IS NOT NULL",
                   2, (const char *[]){c->process_id, tok}, NULL, err);
-    conn_put(&r);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -859,7 +805,8 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
         &res, err);
     if (rc)
         goto out;
-    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0) && np->refuse_if_paused && boolv(res, 0, 4)) {
+    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0) && np->refuse_if_paused &&
+        db__boolv(res, 0, 4)) {
         rc = orch_error_set(err, ORCH_UNAVAILABLE, "ENGINE_PAUSED",
                             "the engine is paused; start again after ResumeEngine");
         goto out;
@@ -872,7 +819,7 @@ orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char 
     }
     snprintf(process_id, 37, "%s", PQgetvalue(res, 0, 0));
     if (l) {
-        l->token = llv(res, 0, 1);
+        l->token = db__llv(res, 0, 1);
         snprintf(l->step_started, sizeof(l->step_started), "%s", PQgetvalue(res, 0, 2));
     }
 out:
@@ -910,28 +857,28 @@ static orch_process_t *row_to_process(PGresult *res, int i)
     char *subs;
     snprintf(p->id, sizeof(p->id), "%s", PQgetvalue(res, i, 0));
     snprintf(p->workflow_id, sizeof(p->workflow_id), "%s", PQgetvalue(res, i, 1));
-    p->workflow_name = dupv(res, i, 2);
-    p->target = dupv(res, i, 3);
-    p->version = (int)llv(res, i, 4);
-    p->is_task = boolv(res, i, 5);
-    p->status = dupv(res, i, 6);
-    p->last_step = dupv(res, i, 7);
-    p->last_step_key = dupv(res, i, 8);
-    p->assignee = dupv(res, i, 9);
-    p->created_by = dupv(res, i, 10);
-    p->note = dupv(res, i, 11);
-    p->failed_reason = dupv(res, i, 12);
+    p->workflow_name = db__dupv(res, i, 2);
+    p->target = db__dupv(res, i, 3);
+    p->version = (int)db__llv(res, i, 4);
+    p->is_task = db__boolv(res, i, 5);
+    p->status = db__dupv(res, i, 6);
+    p->last_step = db__dupv(res, i, 7);
+    p->last_step_key = db__dupv(res, i, 8);
+    p->assignee = db__dupv(res, i, 9);
+    p->created_by = db__dupv(res, i, 10);
+    p->note = db__dupv(res, i, 11);
+    p->failed_reason = db__dupv(res, i, 12);
     p->failed_details = jsonv(res, i, 13);
-    p->start_us = llv(res, i, 14);
-    p->update_us = llv(res, i, 15);
-    p->end_us = llv(res, i, 16);
-    p->next_run_us = llv(res, i, 17);
+    p->start_us = db__llv(res, i, 14);
+    p->update_us = db__llv(res, i, 15);
+    p->end_us = db__llv(res, i, 16);
+    p->next_run_us = db__llv(res, i, 17);
     snprintf(p->product_id, sizeof(p->product_id), "%s", PQgetvalue(res, i, 18));
-    p->retry_count = (int)llv(res, i, 19);
-    p->steps_total = (int)llv(res, i, 20);
-    p->runnable = boolv(res, i, 21);
-    p->lease_token = llv(res, i, 22);
-    subs = dupv(res, i, 23);
+    p->retry_count = (int)db__llv(res, i, 19);
+    p->steps_total = (int)db__llv(res, i, 20);
+    p->runnable = db__boolv(res, i, 21);
+    p->lease_token = db__llv(res, i, 22);
+    subs = db__dupv(res, i, 23);
     if (subs) {
         for (char *tok = strtok(subs, ","); tok; tok = strtok(NULL, ",")) {
             p->subscription_ids =
@@ -940,12 +887,12 @@ static orch_process_t *row_to_process(PGresult *res, int i)
         }
         free(subs);
     }
-    p->customer_id = dupv(res, i, 24);
-    p->steps_done = (int)llv(res, i, 25);
+    p->customer_id = db__dupv(res, i, 24);
+    p->steps_done = (int)db__llv(res, i, 25);
     if (p->steps_done > p->steps_total)
         p->steps_done = p->steps_total;
     snprintf(p->parent_id, sizeof(p->parent_id), "%s", PQgetvalue(res, i, 26));
-    p->branch_key = dupv(res, i, 27);
+    p->branch_key = db__dupv(res, i, 27);
     return p;
 }
 
@@ -954,17 +901,17 @@ static orch_process_t *row_to_process(PGresult *res, int i)
 static void fill_step(PGresult *res, int r, orch_process_step_t *s)
 {
     snprintf(s->step_id, sizeof(s->step_id), "%s", PQgetvalue(res, r, 0));
-    s->sequence = (int)llv(res, r, 1);
-    s->key = dupv(res, r, 2);
-    s->name = dupv(res, r, 3);
-    s->status = dupv(res, r, 4);
+    s->sequence = (int)db__llv(res, r, 1);
+    s->key = db__dupv(res, r, 2);
+    s->name = db__dupv(res, r, 3);
+    s->status = db__dupv(res, r, 4);
     s->state = jsonv(res, r, 5);
     s->delta = jsonv(res, r, 6);
     s->error = jsonv(res, r, 7);
-    s->start_us = llv(res, r, 8);
-    s->end_us = llv(res, r, 9);
-    s->executed_by = dupv(res, r, 10);
-    s->retry_count = (int)llv(res, r, 11);
+    s->start_us = db__llv(res, r, 8);
+    s->end_us = db__llv(res, r, 9);
+    s->executed_by = db__dupv(res, r, 10);
+    s->retry_count = (int)db__llv(res, r, 11);
     if (!s->state)
         s->state = json_object();
     if (!s->delta)
@@ -1021,7 +968,7 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
     p->branch_steps = orch_calloc(p->nbranch_steps + 1, sizeof(*p->branch_steps));
     for (size_t i = 0; i < p->nbranch_steps; i++) {
         fill_step(res, (int)i, &p->branch_steps[i]);
-        p->branch_steps[i].branch = dupv(res, (int)i, 12);
+        p->branch_steps[i].branch = db__dupv(res, (int)i, 12);
     }
     PQclear(res);
     return ORCH_OK;
@@ -1031,13 +978,13 @@ orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ct
                            const char *process_id, bool full, orch_process_t **out,
                            orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     PGresult *res = NULL;
     orch_process_t *p = NULL;
     orch_err_t rc;
 
     *out = NULL;
-    rc = conn_get(st, tx, ctx, &r, err);
+    rc = db__conn_get(st, tx, ctx, &r, err);
     if (rc)
         return rc;
     rc = db_execp(r.c, "SELECT " PROCESS_COLS PROCESS_FROM "WHERE p.process_id = $1", 1,
@@ -1060,7 +1007,7 @@ orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ct
 out:
     orch_process_free(p);
     PQclear(res);
-    conn_put(&r);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -1113,11 +1060,12 @@ static const db_sort_column_t sortable[] = {
 orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_process_query_t *qy,
                             orch_process_page_t *page, orch_error_t *err)
 {
-    conn_ref_t r = {0};
+    db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q, cq;
     db_order_t order;
     char *pos = NULL, *binding = NULL;
+    long long count = 0;
     orch_err_t rc;
 
     memset(page, 0, sizeof(*page));
@@ -1147,15 +1095,11 @@ orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_
     db_order_by(&q, &order);
     db_sql_append(&q, " LIMIT %d", qy->page_size + 1);
 
-    rc = conn_get(st, NULL, ctx, &r, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;
-    rc = execq(r.c, &cq, &res, err);
-    if (rc)
-        goto out;
-    page->total = llv(res, 0, 0);
-    PQclear(res);
-    rc = execq(r.c, &q, &res, err);
+    rc = db__count_page(r.c, &cq, &q, &count, &res, err);
+    page->total = count;
     if (rc)
         goto out;
     {
@@ -1175,7 +1119,7 @@ orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_
     }
 out:
     PQclear(res);
-    conn_put(&r);
+    db__conn_put(&r);
     db_sql_cleanup(&q);
     db_sql_cleanup(&cq);
     free(pos);
@@ -1188,7 +1132,7 @@ out:
 orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
                                      orch_status_count_t **out, size_t *n, orch_error_t *err)
 {
-    conn_ref_t r = {0};
+    db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q;
     orch_err_t rc;
@@ -1202,50 +1146,27 @@ orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, co
     if (rc)
         goto out;
     db_sql_append(&q, " GROUP BY 1, 2 ORDER BY 1, 2");
-    rc = conn_get(st, NULL, ctx, &r, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;
-    rc = execq(r.c, &q, &res, err);
+    rc = db__execq(r.c, &q, &res, err);
     if (rc)
         goto out;
     *out = orch_calloc((size_t)PQntuples(res) + 1, sizeof(**out));
     for (int i = 0; i < PQntuples(res); i++) {
         orch_status_count_t *c = &(*out)[(*n)++];
-        c->is_task = boolv(res, i, 0);
+        c->is_task = db__boolv(res, i, 0);
         snprintf(c->status, sizeof(c->status), "%s", PQgetvalue(res, i, 1));
-        c->count = (long)llv(res, i, 2);
+        c->count = (long)db__llv(res, i, 2);
     }
 out:
     PQclear(res);
-    conn_put(&r);
+    db__conn_put(&r);
     db_sql_cleanup(&q);
     return rc;
 }
 
 /* ---- operator actions ------------------------------------------------------------------------ */
-
-/* Locks the process row for the rest of tx and reads its status and is_task. */
-static orch_err_t lock_process(orch_tx_t *tx, const char *process_id, char *status, size_t len,
-                               bool *is_task, orch_error_t *err)
-{
-    PGresult *res = NULL;
-    orch_err_t rc = db_execp(tx->conn,
-                             "SELECT last_status, is_task FROM processes WHERE process_id = $1 "
-                             "FOR UPDATE",
-                             1, (const char *[]){process_id}, &res, err);
-    if (rc)
-        return rc;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return orch_error_set(err, ORCH_NOT_FOUND, "PROCESS_NOT_FOUND", "no process has id %s",
-                              process_id);
-    }
-    snprintf(status, len, "%s", PQgetvalue(res, 0, 0));
-    if (is_task)
-        *is_task = boolv(res, 0, 1);
-    PQclear(res);
-    return ORCH_OK;
-}
 
 #define RESUME_SET                                                                                 \
     "last_status = 'resumed', runnable = true, next_run_time = now(), lease_owner = NULL, "        \
@@ -1258,7 +1179,7 @@ orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *
                              orch_error_t *err)
 {
     char status[32];
-    orch_err_t rc = lock_process(tx, process_id, status, sizeof(status), NULL, err);
+    orch_err_t rc = db__process_lock_row(tx, process_id, status, NULL, NULL, err);
     if (rc)
         return rc;
     if (strcmp(status, "failed") != 0 && strcmp(status, "api_unavailable") != 0 &&
@@ -1301,7 +1222,7 @@ orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *
                   1, (const char *[]){process_id}, NULL, err);
     if (rc)
         return rc;
-    rc = lock_process(tx, process_id, status, sizeof(status), NULL, err);
+    rc = db__process_lock_row(tx, process_id, status, NULL, NULL, err);
     if (rc)
         return rc;
     if (strcmp(status, "aborted") == 0) {
@@ -1353,7 +1274,7 @@ orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_
 {
     char status[32];
     bool is_task = false;
-    orch_err_t rc = lock_process(tx, process_id, status, sizeof(status), &is_task, err);
+    orch_err_t rc = db__process_lock_row(tx, process_id, status, NULL, &is_task, err);
     if (rc)
         return rc;
     if (!is_task)
@@ -1410,7 +1331,7 @@ orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char
                   "jsonb_build_object('old_status', last_status, 'new_status', 'resumed', "
                   "'actor', $%d::text) FROM u) SELECT process_id FROM u ORDER BY 1",
                   pa);
-    rc = execq(tx->conn, &q, &res, err);
+    rc = db__execq(tx->conn, &q, &res, err);
     if (rc)
         goto out;
     *ids = orch_calloc((size_t)PQntuples(res) + 1, sizeof(char *));
@@ -1430,12 +1351,12 @@ out:
 orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              orch_engine_status_t *out, orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     PGresult *res = NULL;
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
-    rc = conn_get(st, tx, ctx, &r, err);
+    rc = db__conn_get(st, tx, ctx, &r, err);
     if (rc)
         return rc;
     // clang-format off
@@ -1449,14 +1370,14 @@ orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
                  &res, err);
     // clang-format on
     if (!rc && PQntuples(res) == 1) {
-        out->paused = boolv(res, 0, 0);
+        out->paused = db__boolv(res, 0, 0);
         snprintf(out->updated_by, sizeof(out->updated_by), "%s", PQgetvalue(res, 0, 1));
-        out->update_us = llv(res, 0, 2);
-        out->running = (int)llv(res, 0, 3);
-        out->replicas = (int)llv(res, 0, 4);
+        out->update_us = db__llv(res, 0, 2);
+        out->running = (int)db__llv(res, 0, 3);
+        out->replicas = (int)db__llv(res, 0, 4);
     }
     PQclear(res);
-    conn_put(&r);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -1506,10 +1427,10 @@ static orch_err_t wf_fill(db_conn_t *c, orch_wf_info_t *w, bool all_versions, or
     w->nversions = (size_t)PQntuples(res);
     w->versions = orch_calloc(w->nversions + 1, sizeof(*w->versions));
     for (size_t i = 0; i < w->nversions; i++) {
-        w->versions[i].version = (int)llv(res, (int)i, 0);
-        w->versions[i].steps_json = dupv(res, (int)i, 1);
-        w->versions[i].create_us = llv(res, (int)i, 2);
-        w->versions[i].replica_count = (int)llv(res, (int)i, 3);
+        w->versions[i].version = (int)db__llv(res, (int)i, 0);
+        w->versions[i].steps_json = db__dupv(res, (int)i, 1);
+        w->versions[i].create_us = db__llv(res, (int)i, 2);
+        w->versions[i].replica_count = (int)db__llv(res, (int)i, 3);
     }
     PQclear(res);
     rc = db_execp(c,
@@ -1523,9 +1444,9 @@ static orch_err_t wf_fill(db_conn_t *c, orch_wf_info_t *w, bool all_versions, or
     w->products = orch_calloc(w->nproducts + 1, sizeof(*w->products));
     for (size_t i = 0; i < w->nproducts; i++) {
         snprintf(w->products[i].id, 37, "%s", PQgetvalue(res, (int)i, 0));
-        w->products[i].name = dupv(res, (int)i, 1);
-        w->products[i].product_type = dupv(res, (int)i, 2);
-        w->products[i].tag = dupv(res, (int)i, 3);
+        w->products[i].name = db__dupv(res, (int)i, 1);
+        w->products[i].product_type = db__dupv(res, (int)i, 2);
+        w->products[i].tag = db__dupv(res, (int)i, 3);
     }
     PQclear(res);
     return ORCH_OK;
@@ -1535,11 +1456,11 @@ static orch_wf_info_t *row_to_wf(PGresult *res, int i)
 {
     orch_wf_info_t *w = orch_calloc(1, sizeof(*w));
     snprintf(w->id, sizeof(w->id), "%s", PQgetvalue(res, i, 0));
-    w->name = dupv(res, i, 1);
-    w->description = dupv(res, i, 2);
-    w->target = dupv(res, i, 3);
-    w->is_task = boolv(res, i, 4);
-    w->create_us = llv(res, i, 5);
+    w->name = db__dupv(res, i, 1);
+    w->description = db__dupv(res, i, 2);
+    w->target = db__dupv(res, i, 3);
+    w->is_task = db__boolv(res, i, 4);
+    w->create_us = db__llv(res, i, 5);
     return w;
 }
 
@@ -1553,10 +1474,11 @@ orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char
                              int page_size, const char *page_token, orch_wf_info_t ***out,
                              size_t *n, long *total, char **next_token, orch_error_t *err)
 {
-    conn_ref_t r = {0};
+    db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q, cq;
     char *pos = NULL, *binding = orch_asprintf("workflows|%s", filter ? filter : "");
+    long long count = 0;
     orch_err_t rc;
 
     *out = NULL;
@@ -1578,15 +1500,11 @@ orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char
     if (pos)
         db_sql_append(&q, " AND w.name > $%d", db_sql_param(&q, pos));
     db_sql_append(&q, " ORDER BY w.name LIMIT %d", page_size + 1);
-    rc = conn_get(st, NULL, ctx, &r, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;
-    rc = execq(r.c, &cq, &res, err);
-    if (rc)
-        goto out;
-    *total = (long)llv(res, 0, 0);
-    PQclear(res);
-    rc = execq(r.c, &q, &res, err);
+    rc = db__count_page(r.c, &cq, &q, &count, &res, err);
+    *total = (long)count;
     if (rc)
         goto out;
     {
@@ -1610,7 +1528,7 @@ out:
         *n = 0;
     }
     PQclear(res);
-    conn_put(&r);
+    db__conn_put(&r);
     db_sql_cleanup(&q);
     db_sql_cleanup(&cq);
     free(pos);
@@ -1621,12 +1539,12 @@ out:
 orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
                             const char *name, orch_wf_info_t **out, orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     PGresult *res = NULL;
     orch_err_t rc;
 
     *out = NULL;
-    rc = conn_get(st, NULL, ctx, &r, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     rc = db_execp(r.c, id ? WF_COLS " AND w.workflow_id = $1" : WF_COLS " AND w.name = $1", 1,
@@ -1646,7 +1564,7 @@ orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char 
     }
 out:
     PQclear(res);
-    conn_put(&r);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -1668,7 +1586,7 @@ orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *o
                   "FROM p RETURNING value",
                   2, (const char *[]){pool, owner}, &res, err);
     if (!rc)
-        *value = llv(res, 0, 0);
+        *value = db__llv(res, 0, 0);
     PQclear(res);
     return rc;
 }

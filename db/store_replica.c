@@ -11,29 +11,11 @@
 #include "db/store_internal.h"
 #include "domain/page.h"
 
-#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 /* The state ListReplicas shows; LOST past the takeover threshold (--replica-dead-ms). A
  * format: the threshold is the one number in it. */
 #define REPLICA_STATE_FMT                                                                          \
     "(CASE WHEN r.stop_time IS NOT NULL THEN 'stopped' WHEN r.draining THEN 'draining' "           \
     "WHEN r.heartbeat_time < now() - interval '%d milliseconds' THEN 'lost' ELSE 'serving' END)"
-
-static char *dupv(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : orch_strdup(PQgetvalue(res, row, col));
-}
-
-static long long llv(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *err)
-{
-    if (q->overflow)
-        return orch_error_invalid(err, "filter", "the filter has too many values");
-    return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
-}
 
 static const char *const replica_states[] = {"serving", "draining", "lost", "stopped", NULL};
 
@@ -58,6 +40,7 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
     bool dflt = !filter || !*filter;
     db_filter_column_t replica_cols[sizeof(replica_cols_template) / sizeof(*replica_cols_template)];
     char state_sql[512];
+    long long count = 0;
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
@@ -91,26 +74,14 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
         rc = db_filter_compile(filter, replica_cols, &cq, err);
     if (rc)
         goto out;
-    if (pos) {
-        char *sep = strchr(pos, '\x1f');
-        if (!sep) {
-            rc = orch_error_invalid(err, "page_token", "the page token does not fit this list");
-            goto out;
-        }
-        *sep = '\0';
-        db_sql_append(&q, " AND (r.start_time, r.replica_id) > ($%d::timestamptz, $%d::uuid)",
-                      db_sql_param(&q, pos), db_sql_param(&q, sep + 1));
-    }
+    if (pos && (rc = db__keyset_after(&q, pos, "r.start_time", "r.replica_id", err)))
+        goto out;
     db_sql_append(&q, " ORDER BY r.start_time, r.replica_id LIMIT %d", page_size + 1);
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         goto out;
-    rc = execq(c, &cq, &res, err);
-    if (rc)
-        goto out;
-    out->total = (long)llv(res, 0, 0);
-    PQclear(res);
-    rc = execq(c, &q, &res, err);
+    rc = db__count_page(c, &cq, &q, &count, &res, err);
+    out->total = (long)count;
     if (rc)
         goto out;
     {
@@ -118,16 +89,16 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
         out->items = orch_calloc((size_t)take + 1, sizeof(*out->items));
         for (int i = 0; i < take; i++) {
             orch_replica_t *r = &out->items[out->n++];
-            char *versions = dupv(res, i, 9);
+            char *versions = db__dupv(res, i, 9);
             snprintf(r->id, sizeof(r->id), "%s", PQgetvalue(res, i, 0));
-            r->hostname = dupv(res, i, 1);
-            r->address = dupv(res, i, 2);
-            r->build = dupv(res, i, 3);
+            r->hostname = db__dupv(res, i, 1);
+            r->address = db__dupv(res, i, 2);
+            r->build = db__dupv(res, i, 3);
             snprintf(r->state, sizeof(r->state), "%s", PQgetvalue(res, i, 4));
-            r->start_us = llv(res, i, 5);
-            r->heartbeat_us = llv(res, i, 6);
-            r->workers = (int)llv(res, i, 7);
-            r->running = (int)llv(res, i, 8);
+            r->start_us = db__llv(res, i, 5);
+            r->heartbeat_us = db__llv(res, i, 6);
+            r->workers = (int)db__llv(res, i, 7);
+            r->running = (int)db__llv(res, i, 8);
             if (versions) {
                 char *save = NULL;
                 for (char *t = strtok_r(versions, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -137,12 +108,8 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
                 free(versions);
             }
         }
-        if (rows > page_size && take > 0) {
-            char *p = orch_asprintf("%s\x1f%s", PQgetvalue(res, take - 1, 10),
-                                    PQgetvalue(res, take - 1, 0));
-            out->next_token = orch_page_token_make(binding, p);
-            free(p);
-        }
+        if (rows > page_size && take > 0)
+            out->next_token = db__keyset_token(res, take - 1, 10, binding);
     }
 out:
     PQclear(res);
@@ -187,7 +154,7 @@ orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const ch
         "SELECT count(*) FROM u",
         2, (const char *[]){replica_id, iv}, &res, err);
     if (!rc) {
-        *taken = (int)llv(res, 0, 0);
+        *taken = (int)db__llv(res, 0, 0);
         if (*taken)
             rc = db_exec(c, "SELECT pg_notify('orch_engine', '')", NULL, err);
     }

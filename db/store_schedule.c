@@ -13,28 +13,10 @@
 #include "domain/page.h"
 #include "domain/schedule/cron.h"
 
-#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 /* A parameter in microseconds since the epoch as a timestamptz (NULL stays NULL). */
 #define TS(p) "(timestamptz 'epoch' + (" p ")::bigint * interval '1 microsecond')"
 
 static const char *const kinds[] = {"", "interval", "cron", "once"};
-
-static char *dupv(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : orch_strdup(PQgetvalue(res, row, col));
-}
-
-static long long llv(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-static orch_err_t execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *err)
-{
-    if (q->overflow)
-        return orch_error_invalid(err, "filter", "the filter has too many values");
-    return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
-}
 
 // clang-format off
 #define SCHEDULE_COLS                                                                          \
@@ -52,8 +34,8 @@ static void row_to_schedule(PGresult *res, int i, orch_schedule_t *s)
     const char *kind = PQgetvalue(res, i, 4);
     memset(s, 0, sizeof(*s));
     snprintf(s->id, sizeof(s->id), "%s", PQgetvalue(res, i, 0));
-    s->name = dupv(res, i, 1);
-    s->workflow = dupv(res, i, 2);
+    s->name = db__dupv(res, i, 1);
+    s->workflow = db__dupv(res, i, 2);
     s->user_inputs = json_loads(PQgetvalue(res, i, 3), 0, NULL);
     if (!json_is_object(s->user_inputs)) {
         json_decref(s->user_inputs);
@@ -62,19 +44,19 @@ static void row_to_schedule(PGresult *res, int i, orch_schedule_t *s)
     s->kind = strcmp(kind, "cron") == 0   ? ORCH_SCHEDULE_CRON
               : strcmp(kind, "once") == 0 ? ORCH_SCHEDULE_ONCE
                                           : ORCH_SCHEDULE_INTERVAL;
-    s->interval_s = (int)llv(res, i, 5);
-    s->start_us = llv(res, i, 6);
-    s->cron = dupv(res, i, 7);
-    s->run_at_us = llv(res, i, 8);
+    s->interval_s = (int)db__llv(res, i, 5);
+    s->start_us = db__llv(res, i, 6);
+    s->cron = db__dupv(res, i, 7);
+    s->run_at_us = db__llv(res, i, 8);
     s->enabled = PQgetvalue(res, i, 9)[0] == 't';
-    s->next_run_us = llv(res, i, 10);
-    s->last_run_us = llv(res, i, 11);
+    s->next_run_us = db__llv(res, i, 10);
+    s->last_run_us = db__llv(res, i, 11);
     snprintf(s->last_process_id, sizeof(s->last_process_id), "%s", PQgetvalue(res, i, 12));
-    s->version = llv(res, i, 13);
-    s->created_by = dupv(res, i, 14);
-    s->create_us = llv(res, i, 15);
-    s->update_us = llv(res, i, 16);
-    s->last_error = dupv(res, i, 17);
+    s->version = db__llv(res, i, 13);
+    s->created_by = db__dupv(res, i, 14);
+    s->create_us = db__llv(res, i, 15);
+    s->update_us = db__llv(res, i, 16);
+    s->last_error = db__dupv(res, i, 17);
 }
 
 static orch_err_t db_now_us(db_conn_t *c, int64_t *now, orch_error_t *err)
@@ -84,7 +66,7 @@ static orch_err_t db_now_us(db_conn_t *c, int64_t *now, orch_error_t *err)
     orch_err_t rc = db_exec(c, "SELECT " US("now()"), &res, err);
     // clang-format on
     if (!rc)
-        *now = llv(res, 0, 0);
+        *now = db__llv(res, 0, 0);
     PQclear(res);
     return rc;
 }
@@ -101,29 +83,21 @@ orch_err_t db__schedule_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                             const char *schedule_id, bool for_update, orch_schedule_t *out,
                             orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = tx ? tx->conn : NULL;
     PGresult *res = NULL;
-    orch_err_t rc = ORCH_OK;
+    orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
-    if (!c)
-        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    rc = db_execp(c,
-                  for_update ? "SELECT " SCHEDULE_COLS SCHEDULE_FROM
-                               "WHERE s.schedule_id = $1 FOR UPDATE OF s"
-                             : "SELECT " SCHEDULE_COLS SCHEDULE_FROM "WHERE s.schedule_id = $1",
-                  1, (const char *[]){schedule_id}, &res, err);
+    rc = db__query(st, tx, ctx,
+                   for_update ? "SELECT " SCHEDULE_COLS SCHEDULE_FROM
+                                "WHERE s.schedule_id = $1 FOR UPDATE OF s"
+                              : "SELECT " SCHEDULE_COLS SCHEDULE_FROM "WHERE s.schedule_id = $1",
+                   1, (const char *[]){schedule_id}, &res, err);
     if (!rc && PQntuples(res) != 1)
         rc = orch_error_set(err, ORCH_NOT_FOUND, "SCHEDULE_NOT_FOUND", "no schedule has id %s",
                             schedule_id);
     if (!rc)
         row_to_schedule(res, 0, out);
     PQclear(res);
-    if (!tx)
-        db_pool_release(s->pool, c);
     return rc;
 }
 
@@ -274,12 +248,13 @@ orch_err_t db__schedule_delete(orch_tx_t *tx, const char *schedule_id, int64_t v
                   2, (const char *[]){schedule_id, ver}, &res, err);
     if (rc)
         return rc;
-    if (llv(res, 0, 0) != 1)
-        rc = llv(res, 0, 1) ? orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
-                                             "schedule %s is not at version %lld; read it again",
-                                             schedule_id, (long long)version)
-                            : orch_error_set(err, ORCH_NOT_FOUND, "SCHEDULE_NOT_FOUND",
-                                             "no schedule has id %s", schedule_id);
+    if (db__llv(res, 0, 0) != 1)
+        rc = db__llv(res, 0, 1)
+                 ? orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
+                                  "schedule %s is not at version %lld; read it again", schedule_id,
+                                  (long long)version)
+                 : orch_error_set(err, ORCH_NOT_FOUND, "SCHEDULE_NOT_FOUND",
+                                  "no schedule has id %s", schedule_id);
     PQclear(res);
     return rc;
 }
@@ -307,6 +282,7 @@ orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
     PGresult *res = NULL;
     db_sql_t q, cq;
     char *pos = NULL, *binding = orch_asprintf("schedules|%s", qy->filter ? qy->filter : "");
+    long long count = 0;
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
@@ -322,26 +298,14 @@ orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
         rc = db_filter_compile(qy->filter, schedule_cols, &cq, err);
     if (rc)
         goto out;
-    if (pos) {
-        char *sep = strchr(pos, '\x1f');
-        if (!sep) {
-            rc = orch_error_invalid(err, "page_token", "the page token does not fit this list");
-            goto out;
-        }
-        *sep = '\0';
-        db_sql_append(&q, " AND (" SORT_KEY ", s.schedule_id) > ($%d::timestamptz, $%d::uuid)",
-                      db_sql_param(&q, pos), db_sql_param(&q, sep + 1));
-    }
+    if (pos && (rc = db__keyset_after(&q, pos, SORT_KEY, "s.schedule_id", err)))
+        goto out;
     db_sql_append(&q, " ORDER BY " SORT_KEY ", s.schedule_id LIMIT %d", qy->page_size + 1);
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
     if (rc)
         goto out;
-    rc = execq(c, &cq, &res, err);
-    if (rc)
-        goto out;
-    out->total = (long)llv(res, 0, 0);
-    PQclear(res);
-    rc = execq(c, &q, &res, err);
+    rc = db__count_page(c, &cq, &q, &count, &res, err);
+    out->total = (long)count;
     if (rc)
         goto out;
     {
@@ -349,12 +313,8 @@ orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
         out->items = orch_calloc((size_t)take + 1, sizeof(*out->items));
         for (int i = 0; i < take; i++)
             row_to_schedule(res, i, &out->items[out->n++]);
-        if (rows > qy->page_size && take > 0) {
-            char *p = orch_asprintf("%s\x1f%s", PQgetvalue(res, take - 1, NSCHEDULE_COLS),
-                                    PQgetvalue(res, take - 1, 0));
-            out->next_token = orch_page_token_make(binding, p);
-            free(p);
-        }
+        if (rows > qy->page_size && take > 0)
+            out->next_token = db__keyset_token(res, take - 1, NSCHEDULE_COLS, binding);
     }
 out:
     PQclear(res);
@@ -371,21 +331,16 @@ out:
 orch_err_t db__schedule_any_due(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
                                 orch_error_t *err)
 {
-    db_store_t *ds = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     orch_err_t rc;
 
     *due = false;
-    rc = db_pool_acquire(ds->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    rc = db_exec(c,
-                 "SELECT EXISTS (SELECT 1 FROM schedules WHERE enabled AND next_run_time <= now())",
-                 &res, err);
-    *due = !rc && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    rc = db__query(
+        st, NULL, ctx,
+        "SELECT EXISTS (SELECT 1 FROM schedules WHERE enabled AND next_run_time <= now())", 0, NULL,
+        &res, err);
+    *due = !rc && PQntuples(res) == 1 && db__boolv(res, 0, 0);
     PQclear(res);
-    db_pool_release(ds->pool, c);
     return rc;
 }
 
@@ -415,7 +370,7 @@ orch_err_t db__schedule_claim_due(orch_tx_t *tx, const char *replica_id, orch_sc
         return ORCH_OK; /* nothing due, or paused: starts wait for ResumeEngine */
     }
     row_to_schedule(res, 0, out);
-    *now_us = llv(res, 0, NSCHEDULE_COLS);
+    *now_us = db__llv(res, 0, NSCHEDULE_COLS);
     PQclear(res);
     res = NULL;
     *found = true;
@@ -538,7 +493,7 @@ orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_er
                   "$1::interval RETURNING 1) SELECT count(*) FROM d",
                   1, (const char *[]){age}, &res, err);
     if (!rc)
-        *n = (long)llv(res, 0, 0);
+        *n = (long)db__llv(res, 0, 0);
     PQclear(res);
     if (!rc)
         rc = db_exec(tx->conn, "DELETE FROM request_ids WHERE expire_time < now()", NULL, err);

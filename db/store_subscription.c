@@ -13,8 +13,6 @@
 #include "db/store_internal.h"
 #include "domain/page.h"
 
-#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
-
 /* A PostgreSQL array literal of texts: {"a","b\"c",NULL}. Caller frees. */
 char *db__array(const char *const *items, size_t n)
 {
@@ -43,31 +41,6 @@ char *db__array(const char *const *items, size_t n)
     out[o++] = '}';
     out[o] = '\0';
     return out;
-}
-
-/* Runs on tx's connection, or on one borrowed for the call. */
-typedef struct conn_ref {
-    db_store_t *s;
-    db_conn_t *c;
-    bool borrowed;
-} conn_ref_t;
-
-static orch_err_t conn_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, conn_ref_t *r,
-                           orch_error_t *err)
-{
-    r->s = (db_store_t *)st;
-    r->borrowed = tx == NULL;
-    if (tx) {
-        r->c = tx->conn;
-        return ORCH_OK;
-    }
-    return db_pool_acquire(r->s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &r->c, err);
-}
-
-static void conn_put(conn_ref_t *r)
-{
-    if (r->borrowed)
-        db_pool_release(r->s->pool, r->c);
 }
 
 /* ---- load --------------------------------------------------------------------------- */
@@ -280,16 +253,16 @@ orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                         const orch_catalog_t *cat, const char *subscription_id, bool for_update,
                         orch_subscription_t **out, orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     char *ids[1] = {(char *)subscription_id};
     orch_err_t rc;
 
     *out = NULL;
-    rc = conn_get(st, tx, ctx, &r, err);
+    rc = db__conn_get(st, tx, ctx, &r, err);
     if (rc)
         return rc;
     rc = load_many(r.c, cat, ids, 1, for_update, out, NULL, err);
-    conn_put(&r);
+    db__conn_put(&r);
     if (!rc && !*out)
         rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
                             "no subscription has id %s", subscription_id);
@@ -300,18 +273,18 @@ orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catal
                        const char *subscription_id, orch_subscription_t **out, char stamp[33],
                        orch_error_t *err)
 {
-    conn_ref_t r;
+    db_conn_ref_t r;
     char *ids[1] = {(char *)subscription_id};
     char stamps[1][33];
     orch_err_t rc;
 
     *out = NULL;
     stamp[0] = '\0';
-    rc = conn_get(st, NULL, ctx, &r, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     rc = load_many(r.c, cat, ids, 1, false, out, stamps, err);
-    conn_put(&r);
+    db__conn_put(&r);
     if (!rc && !*out)
         rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
                             "no subscription has id %s", subscription_id);
@@ -323,18 +296,14 @@ orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catal
 orch_err_t db__sub_stamp(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
                          char stamp[33], orch_error_t *err)
 {
-    conn_ref_t r;
     PGresult *res = NULL;
     const char *p[1] = {subscription_id};
     orch_err_t rc;
 
     stamp[0] = '\0';
-    rc = conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
-    rc = db_execp(r.c, "SELECT " STAMP("s") " FROM subscriptions s WHERE s.subscription_id = $1", 1,
-                  p, &res, err);
-    conn_put(&r);
+    rc = db__query(st, NULL, ctx,
+                   "SELECT " STAMP("s") " FROM subscriptions s WHERE s.subscription_id = $1", 1, p,
+                   &res, err);
     if (rc)
         return rc;
     if (PQntuples(res) == 1)
@@ -574,33 +543,48 @@ static orch_err_t save_instances(db_conn_t *c, const orch_subscription_t *sub,
     return rc;
 }
 
-/* Inserts the field values of every owned instance. */
-static orch_err_t save_values(db_conn_t *c, const orch_sub_flat_t *flat, orch_error_t *err)
+/* One row of a tree's values or relations: three texts (the first, second and fourth
+ * columns) and a position (the third). */
+typedef void (*row4_fn)(const orch_sub_flat_t *flat, size_t i, const char *t[3], int *pos);
+
+static void value_row(const orch_sub_flat_t *flat, size_t i, const char *t[3], int *pos)
 {
-    size_t n = flat->nvalues;
+    t[0] = flat->values[i].instance_id;
+    t[1] = flat->values[i].resource_type;
+    t[2] = flat->values[i].value;
+    *pos = flat->values[i].position;
+}
+
+static void relation_row(const orch_sub_flat_t *flat, size_t i, const char *t[3], int *pos)
+{
+    t[0] = flat->relations[i].parent_id;
+    t[1] = flat->relations[i].attribute;
+    t[2] = flat->relations[i].child_id;
+    *pos = flat->relations[i].position;
+}
+
+/* Inserts n rows, read by row, with sql, which takes their four columns as the arrays
+ * $1..$4: one statement for any number of rows. */
+static orch_err_t insert_rows(db_conn_t *c, const orch_sub_flat_t *flat, size_t n, row4_fn row,
+                              const char *sql, orch_error_t *err)
+{
     const char **cols = orch_calloc(n * 4 + 1, sizeof(char *));
     char **pos = orch_calloc(n + 1, sizeof(char *));
     char *a[4];
     orch_err_t rc;
 
     for (size_t i = 0; i < n; i++) {
-        pos[i] = orch_asprintf("%d", flat->values[i].position);
-        cols[i] = flat->values[i].instance_id;
-        cols[n + i] = flat->values[i].resource_type;
+        const char *t[3];
+        int position;
+        row(flat, i, t, &position);
+        pos[i] = orch_asprintf("%d", position);
+        cols[i] = t[0];
+        cols[n + i] = t[1];
         cols[2 * n + i] = pos[i];
-        cols[3 * n + i] = flat->values[i].value;
+        cols[3 * n + i] = t[2];
     }
     column_arrays(cols, n, 4, a);
-    {
-        const char *p[4] = {a[0], a[1], a[2], a[3]};
-        rc = db_execp(c,
-                      "INSERT INTO subscription_instance_values (subscription_instance_id, "
-                      "resource_type_id, list_order, value) "
-                      "SELECT t.i, rt.resource_type_id, t.o, t.v "
-                      "FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) AS t(i, r, o, v) "
-                      "JOIN resource_types rt ON rt.resource_type = t.r",
-                      4, p, NULL, err);
-    }
+    rc = db_execp(c, sql, 4, (const char *const *)a, NULL, err);
     free_arrays(a, 4);
     for (size_t i = 0; i < n; i++)
         free(pos[i]);
@@ -609,41 +593,33 @@ static orch_err_t save_values(db_conn_t *c, const orch_sub_flat_t *flat, orch_er
     return rc;
 }
 
+/* Inserts the field values of every owned instance. */
+static orch_err_t save_values(db_conn_t *c, const orch_sub_flat_t *flat, orch_error_t *err)
+{
+    return insert_rows(
+        c, flat, flat->nvalues, value_row,
+        "INSERT INTO subscription_instance_values (subscription_instance_id, "
+        "resource_type_id, list_order, value) "
+        "SELECT t.i, rt.resource_type_id, t.o, t.v "
+        "FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) AS t(i, r, o, v) "
+        "JOIN resource_types rt ON rt.resource_type = t.r",
+        err);
+}
+
 /* Inserts the references of every owned instance (to its own blocks and to other
  * subscriptions' blocks). */
 static orch_err_t save_relations(db_conn_t *c, const orch_subscription_t *sub,
                                  const orch_sub_flat_t *flat, orch_error_t *err)
 {
-    size_t n = flat->nrelations;
-    const char **cols = orch_calloc(n * 4 + 1, sizeof(char *));
-    char **pos = orch_calloc(n + 1, sizeof(char *));
-    char *a[4];
-    orch_err_t rc;
-
-    for (size_t i = 0; i < n; i++) {
-        pos[i] = orch_asprintf("%d", flat->relations[i].position);
-        cols[i] = flat->relations[i].parent_id;
-        cols[n + i] = flat->relations[i].attribute;
-        cols[2 * n + i] = pos[i];
-        cols[3 * n + i] = flat->relations[i].child_id;
-    }
-    column_arrays(cols, n, 4, a);
-    {
-        const char *p[4] = {a[0], a[1], a[2], a[3]};
-        rc = db_execp(c,
-                      "INSERT INTO subscription_instance_relations (in_use_by_id, attribute, "
-                      "order_id, depends_on_id) "
-                      "SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::uuid[])",
-                      4, p, NULL, err);
-    }
+    orch_err_t rc = insert_rows(c, flat, flat->nrelations, relation_row,
+                                "INSERT INTO subscription_instance_relations (in_use_by_id, "
+                                "attribute, order_id, depends_on_id) "
+                                "SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], "
+                                "$4::uuid[])",
+                                err);
     if (rc == ORCH_FAILED_PRECONDITION)
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REFERENCE_NOT_FOUND",
                             "subscription %s references a block that does not exist", sub->id);
-    free_arrays(a, 4);
-    for (size_t i = 0; i < n; i++)
-        free(pos[i]);
-    free(pos);
-    free(cols);
     return rc;
 }
 
@@ -1065,20 +1041,15 @@ orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char 
 orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
                       const char *customer_id, orch_customer_description_t *out, orch_error_t *err)
 {
-    conn_ref_t r;
     PGresult *res = NULL;
     const char *p[2] = {subscription_id, customer_id};
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
-    rc = conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
-    rc = db_execp(r.c,
-                  "SELECT " CD_COLS " FROM subscription_customer_descriptions "
-                  "WHERE subscription_id = $1 AND customer_id = $2",
-                  2, p, &res, err);
-    conn_put(&r);
+    rc = db__query(st, NULL, ctx,
+                   "SELECT " CD_COLS " FROM subscription_customer_descriptions "
+                   "WHERE subscription_id = $1 AND customer_id = $2",
+                   2, p, &res, err);
     if (rc)
         return rc;
     if (PQntuples(res) == 1)
@@ -1139,24 +1110,19 @@ orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char 
                          int64_t version, orch_error_t *err)
 {
     orch_customer_description_t cur;
-    PGresult *res = NULL;
     char ver[32];
     const char *p[3] = {subscription_id, customer_id, ver};
+    bool one;
     orch_err_t rc;
 
     snprintf(ver, sizeof(ver), "%lld", (long long)version);
     db__tx_changed(tx, subscription_id);
-    rc = db_execp(tx->conn,
-                  "DELETE FROM subscription_customer_descriptions WHERE subscription_id = $1 "
-                  "AND customer_id = $2 AND ($3 = 0 OR version = $3)",
-                  3, p, &res, err);
-    if (rc)
+    rc = db__exec_one(tx->conn,
+                      "DELETE FROM subscription_customer_descriptions WHERE subscription_id = $1 "
+                      "AND customer_id = $2 AND ($3 = 0 OR version = $3)",
+                      3, p, &one, err);
+    if (rc || one)
         return rc;
-    if (strcmp(PQcmdTuples(res), "1") == 0) {
-        PQclear(res);
-        return ORCH_OK;
-    }
-    PQclear(res);
     /* Nothing deleted: absent, or another version. */
     memset(&cur, 0, sizeof(cur));
     rc = db__cd_update(tx, subscription_id, customer_id, "", -1, &cur, err);

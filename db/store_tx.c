@@ -84,6 +84,14 @@ void db__tx_rollback(orch_tx_t *tx)
     free(tx);
 }
 
+orch_err_t db__tx_end(orch_tx_t *tx, orch_err_t rc, orch_error_t *err)
+{
+    if (!rc)
+        return db__tx_commit(tx, err);
+    db__tx_rollback(tx);
+    return rc;
+}
+
 static void hex32(const unsigned char h[32], char out[65])
 {
     for (int i = 0; i < 32; i++)
@@ -97,6 +105,7 @@ orch_err_t db__idem_claim(orch_tx_t *tx, const char *request_id, const char *met
     PGresult *res = NULL;
     char hx[65];
     const char *p[3];
+    bool one;
     orch_err_t rc;
 
     *state = ORCH_IDEM_NEW;
@@ -108,17 +117,12 @@ orch_err_t db__idem_claim(orch_tx_t *tx, const char *request_id, const char *met
     p[2] = hx;
     /* A concurrent duplicate blocks on the primary key until the first transaction ends;
      * then it either inserts (the first rolled back) or sees the stored row. */
-    rc = db_execp(tx->conn,
-                  "INSERT INTO request_ids (request_id, method, request_hash) "
-                  "VALUES ($1, $2, decode($3, 'hex')) ON CONFLICT (request_id) DO NOTHING",
-                  3, p, &res, err);
-    if (rc)
+    rc = db__exec_one(tx->conn,
+                      "INSERT INTO request_ids (request_id, method, request_hash) "
+                      "VALUES ($1, $2, decode($3, 'hex')) ON CONFLICT (request_id) DO NOTHING",
+                      3, p, &one, err);
+    if (rc || one)
         return rc;
-    if (strcmp(PQcmdTuples(res), "1") == 0) {
-        PQclear(res);
-        return ORCH_OK;
-    }
-    PQclear(res);
     rc = db_execp(tx->conn,
                   "SELECT method = $2 AND request_hash = decode($3, 'hex'), "
                   "encode(coalesce(response, ''::bytea), 'hex') "

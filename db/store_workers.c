@@ -10,14 +10,8 @@
 #include "db/store_internal.h"
 #include "domain/forms/forms.h"
 
-#define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 #define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 #define MS(param) "(" param "::bigint * interval '1 millisecond')"
-
-static char *jtext(const json_t *j)
-{
-    return json_dumps(j ? j : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
-}
 
 orch_err_t db__worker_task_create(orch_tx_t *tx, const orch_task_spec_t *t, bool only_if_served,
                                   bool *created, orch_error_t *err)
@@ -70,7 +64,7 @@ orch_err_t db__worker_connect(orch_store_t *st, const orch_ctx_t *ctx, const cha
 
     for (size_t i = 0; i < ntypes; i++)
         json_array_append_new(arr, json_string(types[i]));
-    ta = jtext(arr);
+    ta = db__jtext(arr);
     snprintf(cap, sizeof(cap), "%d", capacity);
     snprintf(ex, sizeof(ex), "%d", expire_ms);
     rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
@@ -110,8 +104,6 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
                                 int lease_ms, int expire_ms, bool *connected, int *renewed,
                                 int64_t *lease_expires_us, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     char ls[16], ex[16];
     orch_err_t rc;
@@ -121,12 +113,9 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
     *lease_expires_us = 0;
     snprintf(ls, sizeof(ls), "%d", lease_ms);
     snprintf(ex, sizeof(ex), "%d", expire_ms);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     /* A worker whose stream ended (a graceful stop) still renews the tasks it finishes. */
     // clang-format off
-    rc = db_execp(c,
+    rc = db__query(st, NULL, ctx,
                   "WITH w AS (UPDATE step_workers SET heartbeat_time = now(), expire_time = "
                   "  now() + " MS("$3") " WHERE worker_id = $1 RETURNING 1), "
                   "t AS (UPDATE worker_tasks SET lease_expires_time = now() + " MS("$2") " "
@@ -146,7 +135,6 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
                                 worker_id);
     }
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }
 
@@ -250,9 +238,14 @@ out:
 /* Locks the task and checks the answer's token: NOT_FOUND for a task that never existed,
  * FAILED_PRECONDITION TASK_ATTEMPT_STALE for anything but the current attempt's token.
  * process_id, step_key (256), *attempt, *max_attempts, backoff (ms) filled on success. */
-static orch_err_t task_lock(orch_tx_t *tx, const orch_task_answer_t *a, char process_id[37],
-                            char step_key[256], int *attempt, int *max_attempts, int *backoff_ms,
-                            int *backoff_max_ms, orch_error_t *err)
+/* A locked task as an answer reads it. */
+typedef struct task_row {
+    char process_id[37], step_key[256];
+    int attempt, max_attempts, backoff_ms, backoff_max_ms;
+} task_row_t;
+
+static orch_err_t task_lock(orch_tx_t *tx, const orch_task_answer_t *a, task_row_t *t,
+                            orch_error_t *err)
 {
     PGresult *res = NULL;
     orch_err_t rc;
@@ -283,12 +276,12 @@ static orch_err_t task_lock(orch_tx_t *tx, const orch_task_answer_t *a, char pro
                                            : "a later attempt was delivered to another worker");
         goto out;
     }
-    snprintf(process_id, 37, "%s", PQgetvalue(res, 0, 2));
-    snprintf(step_key, 256, "%s", PQgetvalue(res, 0, 3));
-    *attempt = atoi(PQgetvalue(res, 0, 4));
-    *max_attempts = atoi(PQgetvalue(res, 0, 5));
-    *backoff_ms = atoi(PQgetvalue(res, 0, 6));
-    *backoff_max_ms = atoi(PQgetvalue(res, 0, 7));
+    snprintf(t->process_id, sizeof(t->process_id), "%s", PQgetvalue(res, 0, 2));
+    snprintf(t->step_key, sizeof(t->step_key), "%s", PQgetvalue(res, 0, 3));
+    t->attempt = atoi(PQgetvalue(res, 0, 4));
+    t->max_attempts = atoi(PQgetvalue(res, 0, 5));
+    t->backoff_ms = atoi(PQgetvalue(res, 0, 6));
+    t->backoff_max_ms = atoi(PQgetvalue(res, 0, 7));
 out:
     PQclear(res);
     return rc;
@@ -307,6 +300,19 @@ static orch_err_t process_awaiting(orch_tx_t *tx, const char *task_id, const cha
                             "nothing",
                             process_id, status, task_id);
     }
+    return rc;
+}
+
+/* How CompleteTask and FailTask begin: a unit of work (*tx, the caller ends it), the task
+ * locked and fenced by the answer's token (*t), its process still awaiting it. */
+static orch_err_t answer_begin(orch_store_t *st, const orch_ctx_t *ctx, const orch_task_answer_t *a,
+                               orch_tx_t **tx, task_row_t *t, char *status, orch_error_t *err)
+{
+    orch_err_t rc = db__tx_begin(st, ctx, tx, err);
+    if (!rc)
+        rc = task_lock(*tx, a, t, err);
+    if (!rc)
+        rc = process_awaiting(*tx, a->task_id, t->process_id, status, err);
     return rc;
 }
 
@@ -329,7 +335,7 @@ static orch_err_t masked_delta(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
         orch_assert(copy != NULL); /* jansson's only failure here is out of memory */
         orch_json_mask_like(copy, secrets);
     }
-    *out = jtext(copy ? copy : delta);
+    *out = db__jtext(copy ? copy : delta);
     json_decref(copy);
     json_decref(secrets);
     return ORCH_OK;
@@ -340,20 +346,14 @@ orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
 {
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
-    char pid[37], key[256];
-    int attempt, maxa, bo, bomax;
+    task_row_t tr;
     char *delta = NULL;
     orch_err_t rc;
 
     status[0] = '\0';
-    rc = db__tx_begin(st, ctx, &tx, err);
-    if (rc)
-        goto out;
-    rc = task_lock(tx, a, pid, key, &attempt, &maxa, &bo, &bomax, err);
+    rc = answer_begin(st, ctx, a, &tx, &tr, status, err);
     if (!rc)
-        rc = process_awaiting(tx, a->task_id, pid, status, err);
-    if (!rc)
-        rc = masked_delta(st, tx, ctx, pid, a->delta, &delta, err);
+        rc = masked_delta(st, tx, ctx, tr.process_id, a->delta, &delta, err);
     if (rc)
         goto out;
     // clang-format off
@@ -387,8 +387,7 @@ orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
         rc = db_exec(tx->conn,
                      "SELECT pg_notify('orch_engine', ''), pg_notify('orch_worker_tasks', '')",
                      NULL, err);
-    if (!rc)
-        rc = db__tx_commit(tx, err);
+    rc = db__tx_end(tx, rc, err);
     tx = NULL;
     if (!rc)
         snprintf(status, 32, "resumed");
@@ -407,7 +406,7 @@ static orch_err_t fail_process(orch_tx_t *tx, const char *task_id, const char *a
 {
     json_t *fd = json_pack("{s:s, s:s, s:O}", "reason", reason, "message", message, "details",
                            details ? details : json_object());
-    char *fds = jtext(fd);
+    char *fds = db__jtext(fd);
     // clang-format off
     orch_err_t rc = db_execp(
         tx->conn,
@@ -444,32 +443,26 @@ orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
 {
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
-    char pid[37], key[256];
-    int attempt, maxa, bo, bomax;
+    task_row_t tr;
     orch_err_t rc;
 
     *will_retry = false;
     *next_us = 0;
     status[0] = '\0';
-    rc = db__tx_begin(st, ctx, &tx, err);
+    rc = answer_begin(st, ctx, a, &tx, &tr, status, err);
     if (rc)
         goto out;
-    rc = task_lock(tx, a, pid, key, &attempt, &maxa, &bo, &bomax, err);
-    if (!rc)
-        rc = process_awaiting(tx, a->task_id, pid, status, err);
-    if (rc)
-        goto out;
-    if (a->retryable && attempt < maxa) {
-        /* Back to pending after the step's back-off: bo * 2^(attempt - 1), capped. */
+    if (a->retryable && tr.attempt < tr.max_attempts) {
+        /* Back to pending after the step's back-off: backoff_ms * 2^(attempt - 1), capped. */
         json_t *le =
             json_pack("{s:s, s:s, s:O, s:s}", "reason", a->reason, "message", a->message, "details",
                       a->details ? a->details : json_object(), "by", a->executed_by);
-        char *les = jtext(le), d[24];
-        long long delay = bo;
-        for (int i = 1; i < attempt && delay < bomax; i++)
+        char *les = db__jtext(le), d[24];
+        long long delay = tr.backoff_ms;
+        for (int i = 1; i < tr.attempt && delay < tr.backoff_max_ms; i++)
             delay *= 2;
-        if (delay > bomax)
-            delay = bomax;
+        if (delay > tr.backoff_max_ms)
+            delay = tr.backoff_max_ms;
         snprintf(d, sizeof(d), "%lld", delay);
         /* The failed attempt is audited like an in-process step's retryable failure: a
          * 'waiting' step row with the error and the worker's identity, and its
@@ -508,8 +501,7 @@ orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
         if (!rc)
             snprintf(status, 32, "failed");
     }
-    if (!rc)
-        rc = db__tx_commit(tx, err);
+    rc = db__tx_end(tx, rc, err);
     tx = NULL;
 out:
     if (tx)
@@ -525,9 +517,9 @@ orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
 {
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
-    char pid[37], key[256], ls[16];
-    int attempt, maxa, bo, bomax;
-    char *pg = jtext(progress);
+    task_row_t tr;
+    char ls[16];
+    char *pg = db__jtext(progress);
     orch_err_t rc;
 
     *lease_expires_us = 0;
@@ -535,7 +527,7 @@ orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
     rc = db__tx_begin(st, ctx, &tx, err);
     if (rc)
         goto out;
-    rc = task_lock(tx, a, pid, key, &attempt, &maxa, &bo, &bomax, err);
+    rc = task_lock(tx, a, &tr, err);
     if (rc)
         goto out;
     // clang-format off
@@ -555,8 +547,7 @@ orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
     // clang-format on
     if (!rc && PQntuples(res) == 1)
         *lease_expires_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    if (!rc)
-        rc = db__tx_commit(tx, err);
+    rc = db__tx_end(tx, rc, err);
     tx = NULL;
 out:
     if (tx)
@@ -569,23 +560,18 @@ out:
 orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
                                  json_t **served, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     PGresult *res = NULL;
     orch_err_t rc;
 
     *nfailed = 0;
     *served = NULL;
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     /* One statement (the heartbeat's round trips are counted): open tasks whose process
      * moved on (aborted, say) are over; workers whose heartbeat expired long ago (their
      * replica died) are forgotten; a task past its deadline, or whose last attempt's lease
      * ran out, fails its process. The sets are disjoint (awaiting_callback or not). */
     // clang-format off
-    rc = db_exec(
-        c,
+    rc = db__query(
+        st, NULL, ctx,
         "WITH cx AS (UPDATE worker_tasks t SET status = 'cancelled', token_hash = NULL, "
         "  lease_expires_time = NULL, end_time = now() FROM processes p WHERE "
         "  p.process_id = t.process_id AND t.status IN ('pending', 'delivered') AND "
@@ -624,32 +610,25 @@ orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *n
         "  'step_key', step_key) FROM u RETURNING 1) "
         "SELECT (SELECT count(*) FROM e), (SELECT coalesce(jsonb_agg(DISTINCT t), '[]') FROM "
         "  step_workers w, unnest(w.task_types) t WHERE w.expire_time > now())::text",
-        &res, err);
+        0, NULL, &res, err);
     // clang-format on
     if (!rc) {
         *nfailed = atoi(PQgetvalue(res, 0, 0));
         *served = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     }
     PQclear(res);
-    db_pool_release(s->pool, c);
     return rc;
 }
 
 orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = tx ? tx->conn : NULL;
     PGresult *res = NULL;
-    orch_err_t rc = ORCH_OK;
+    orch_err_t rc;
 
     *out = NULL;
-    if (!c)
-        rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
     // clang-format off
-    rc = db_execp(c,
+    rc = db__query(st, tx, ctx,
                   "SELECT t.task_type, t.status, t.attempt, coalesce(t.worker_name, ''), "
                   US("t.create_time") ", " US("t.deadline_time") ", "
                   US("t.lease_expires_time") ", coalesce(t.progress_message, ''), "
@@ -672,7 +651,5 @@ orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_c
                       PQgetvalue(res, 0, 9), "max_attempts", atoi(PQgetvalue(res, 0, 10)),
                       "last_error", PQgetvalue(res, 0, 11));
     PQclear(res);
-    if (!tx)
-        db_pool_release(s->pool, c);
     return rc;
 }

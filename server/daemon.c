@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "db/listen.h"
@@ -71,13 +72,7 @@ static void *watchdog_main(void *arg)
         if (ok != atomic_exchange(&wd->app->db_ok, ok))
             srv_health_publish(wd->app);
         pthread_mutex_lock(&wd->mu);
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wd->interval_ms / 1000;
-        until.tv_nsec += (long)(wd->interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        orch_clock_after_us(&until, CLOCK_MONOTONIC, (int64_t)wd->interval_ms * 1000);
         while (!wd->stop && pthread_cond_timedwait(&wd->cv, &wd->mu, &until) != ETIMEDOUT)
             ;
     }

@@ -9,6 +9,7 @@
 
 #include "base/alloc.h"
 #include "base/arena.h"
+#include "base/hash.h"
 #include "domain/engine/authoring.h"
 #include "domain/engine/definition.h"
 #include "domain/engine/lint.h"
@@ -816,22 +817,12 @@ static void compile_steps(cc_t *c, const json_t *steps, const char *path, bool i
 
 /* ---- the whole definition -------------------------------------------------------------------- */
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 char *orch_definition_canonical(const json_t *def, char digest[17])
 {
     char *t = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
     if (!t)
         t = orch_strdup("{}");
-    snprintf(digest, 17, "%016llx", (unsigned long long)fnv1a(t));
+    snprintf(digest, 17, "%016llx", (unsigned long long)orch_fnv1a(t));
     return t;
 }
 

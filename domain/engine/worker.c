@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/metrics.h"
 #include "domain/engine/join.h"
 #include "domain/engine/worker.h"
@@ -106,13 +107,7 @@ typedef struct worker_arg {
 
 static void deadline_in(struct timespec *ts, int ms)
 {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    orch_clock_after_us(ts, CLOCK_MONOTONIC, (int64_t)ms * 1000);
 }
 
 static void sleep_ms(int ms)
@@ -381,12 +376,7 @@ static orch_err_t group_commit(orch_engine_t *e, const orch_step_commit_t *part,
         if (e->gc_n < (size_t)atomic_load(&e->active)) {
             /* Gather: other stretches are a step away from their commit. */
             struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += GROUP_COMMIT_GATHER_US * 1000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            orch_clock_after_us(&until, CLOCK_MONOTONIC, GROUP_COMMIT_GATHER_US);
             while (e->gc_n < (size_t)atomic_load(&e->active) && !e->gc_flushing && !w.done)
                 if (pthread_cond_timedwait(&e->gc_cv, &e->gc_mu, &until) == ETIMEDOUT)
                     break;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "domain/engine/engine.h"
 
 /* ---- Step results -----------------------------------------------------------------------------
@@ -463,16 +464,6 @@ static orch_err_t add_branches(orch_workflow_t *w, const orch_workflow_def_t *d,
     return ORCH_OK;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, orch_error_t *err)
 {
     orch_workflow_t *w = NULL;
@@ -538,7 +529,8 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
                 goto out;
             }
     w->steps_json = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    snprintf(w->digest, sizeof(w->digest), "%016llx", (unsigned long long)fnv1a(w->steps_json));
+    snprintf(w->digest, sizeof(w->digest), "%016llx",
+             (unsigned long long)orch_fnv1a(w->steps_json));
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < r->n && !rc; i++)
         if (r->items[i]->def->version == d->version && strcmp(r->items[i]->def->name, d->name) == 0)

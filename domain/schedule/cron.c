@@ -248,6 +248,19 @@ static bool day_matches(const orch_cron_t *c, int64_t days, int d)
     return md || w;
 }
 
+/* Midnight of the day after y-m-d (the next month's first day past the month's end). */
+static void next_day(int64_t *y, int *m, int *d, int *hh, int *mm)
+{
+    if (++*d > month_days(*y, *m)) {
+        *d = 1;
+        if (++*m > 12) {
+            *m = 1;
+            ++*y;
+        }
+    }
+    *hh = *mm = 0;
+}
+
 int64_t orch_cron_next(const orch_cron_t *c, int64_t after)
 {
     /* Start at the next whole minute after `after`. */
@@ -270,14 +283,7 @@ int64_t orch_cron_next(const orch_cron_t *c, int64_t after)
         }
         days = days_from_civil(y, m, d);
         if (!day_matches(c, days, d)) {
-            if (++d > month_days(y, m)) {
-                d = 1;
-                if (++m > 12) {
-                    m = 1;
-                    y++;
-                }
-            }
-            hh = mm = 0;
+            next_day(&y, &m, &d, &hh, &mm);
             continue;
         }
         while (hh < 24 && !((c->hours >> hh) & 1u)) {
@@ -295,14 +301,7 @@ int64_t orch_cron_next(const orch_cron_t *c, int64_t after)
             while (hh < 24 && !((c->hours >> hh) & 1u));
         }
         /* No time left today: the next day. */
-        if (++d > month_days(y, m)) {
-            d = 1;
-            if (++m > 12) {
-                m = 1;
-                y++;
-            }
-        }
-        hh = mm = 0;
+        next_day(&y, &m, &d, &hh, &mm);
     }
     return -1;
 }

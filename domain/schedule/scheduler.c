@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "domain/usecase/usecase.h"
 
@@ -59,13 +60,7 @@ static void *scheduler_main(void *arg)
         if (orch_uc_schedule_fire_due(&s->uc, &ctx, s->replica_id, 20, &n, &err))
             orch_warn("schedule", "firing due schedules failed: %s", err.message);
         pthread_mutex_lock(&s->mu);
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += s->tick_ms / 1000;
-        until.tv_nsec += (long)(s->tick_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        orch_clock_after_us(&until, CLOCK_MONOTONIC, (int64_t)s->tick_ms * 1000);
         while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT)
             ;
     }

@@ -30,6 +30,21 @@ static orch_err_t check_id(const char *id, orch_error_t *err)
     return orch_uuid_check(id, "process_id", err);
 }
 
+/* How every action on one process starts: its id checked, a free text (field, when given)
+ * held to max characters, the unit of work begun. The caller returns at once on an error or
+ * a replay (caller->replayed). */
+static orch_err_t action_begin(const orch_uc_t *uc, orch_caller_t *caller, const char *process_id,
+                               const char *field, const char *text, size_t max, orch_uow_t *u,
+                               orch_error_t *err)
+{
+    orch_err_t rc = check_id(process_id, err);
+    if (!rc && text && strlen(text) > max)
+        rc = orch_error_invalid(err, field, "a %s has at most %zu characters", field, max);
+    if (!rc)
+        rc = orch_uow_begin(uc, caller, u, err);
+    return rc;
+}
+
 /* The process as it now reads in u, for the answer. */
 static orch_err_t reread(orch_uow_t *u, const char *id, orch_action_res_t *res, orch_error_t *err)
 {
@@ -143,9 +158,7 @@ orch_err_t orch_uc_process_resume(const orch_uc_t *uc, orch_caller_t *caller,
     orch_err_t rc;
 
     memset(res, 0, sizeof(*res));
-    rc = check_id(process_id, err);
-    if (!rc)
-        rc = orch_uow_begin(uc, caller, &u, err);
+    rc = action_begin(uc, caller, process_id, NULL, NULL, 0, &u, err);
     if (rc || caller->replayed)
         return rc;
     rc = orch_uow_refuse_if_paused(&u, err);
@@ -229,11 +242,7 @@ orch_err_t orch_uc_process_abort(const orch_uc_t *uc, orch_caller_t *caller, con
     orch_err_t rc;
 
     memset(res, 0, sizeof(*res));
-    rc = check_id(process_id, err);
-    if (!rc && reason && strlen(reason) > 2000)
-        rc = orch_error_invalid(err, "reason", "a reason has at most 2000 characters");
-    if (!rc)
-        rc = orch_uow_begin(uc, caller, &u, err);
+    rc = action_begin(uc, caller, process_id, "reason", reason, 2000, &u, err);
     if (rc || caller->replayed)
         return rc;
     rc = check_process_role(&u, process_id, err);
@@ -252,9 +261,7 @@ orch_err_t orch_uc_process_delete(const orch_uc_t *uc, orch_caller_t *caller,
     orch_err_t rc;
 
     memset(res, 0, sizeof(*res));
-    rc = check_id(process_id, err);
-    if (!rc)
-        rc = orch_uow_begin(uc, caller, &u, err);
+    rc = action_begin(uc, caller, process_id, NULL, NULL, 0, &u, err);
     if (rc || caller->replayed)
         return rc;
     rc = uc->store->ops->process_delete(u.tx, process_id, err);
@@ -269,11 +276,7 @@ orch_err_t orch_uc_process_set_note(const orch_uc_t *uc, orch_caller_t *caller,
     orch_err_t rc;
 
     memset(res, 0, sizeof(*res));
-    rc = check_id(process_id, err);
-    if (!rc && note && strlen(note) > 5000)
-        rc = orch_error_invalid(err, "note", "a note has at most 5000 characters");
-    if (!rc)
-        rc = orch_uow_begin(uc, caller, &u, err);
+    rc = action_begin(uc, caller, process_id, "note", note, 5000, &u, err);
     if (rc || caller->replayed)
         return rc;
     rc = uc->store->ops->process_set_note(u.tx, process_id, note, err);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 static void *arena_alloc(void *data, size_t size)
 {
     return orch_arena_alloc(data, size);
@@ -384,4 +386,41 @@ json_t *srv_codec_json_from_struct(const Google__Protobuf__Struct *s)
             json_object_set_new(obj, s->fields[i]->key,
                                 srv_codec_json_from_value(s->fields[i]->value));
     return obj;
+}
+
+/* Where a field of m lives; *count (when asked) gets the offset of a repeated field's count. */
+static void *field_at(ProtobufCMessage *m, const char *name, size_t *count)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    orch_assert(f != NULL);
+    if (count)
+        *count = f->quantifier_offset;
+    return (char *)m + f->offset;
+}
+
+void *srv_codec_field(ProtobufCMessage *m, const char *name)
+{
+    return field_at(m, name, NULL);
+}
+
+ProtobufCMessage *srv_codec_message_new(orch_arena_t *arena, const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *m = orch_arena_alloc(arena, desc->sizeof_message);
+    protobuf_c_message_init(desc, m);
+    return m;
+}
+
+ProtobufCMessage *srv_codec_list_response(orch_arena_t *arena,
+                                          const ProtobufCMessageDescriptor *desc, const char *field,
+                                          ProtobufCMessage **items, size_t n, const char *next,
+                                          int32_t total)
+{
+    ProtobufCMessage *m = srv_codec_message_new(arena, desc);
+    size_t count_at = 0;
+    *(ProtobufCMessage ***)field_at(m, field, &count_at) = items;
+    *(size_t *)((char *)m + count_at) = n;
+    *(char **)field_at(m, "next_page_token", NULL) = orch_arena_strdup(arena, next);
+    *(int32_t *)field_at(m, "total_size", NULL) = total;
+    return m;
 }

@@ -22,6 +22,30 @@
 #define SRV_MAX_STRING_BYTES 65536
 #define SRV_MAX_REPEATED 10000
 
+/* A message struct of type T from the arena, not yet initialised (the caller runs its
+ * __init); it lives until the arena is freed. */
+#define SRV_NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
+/* An arena array of n pointers to T for a repeated field; room for one when n is 0, so that
+ * it is never NULL. */
+#define SRV_NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
+
+/* A new message of descriptor desc in the arena, initialised; and where its field name lives
+ * (a desc without it aborts: the code and its .proto disagree). For answers that several
+ * methods shape alike but whose message types differ. */
+ProtobufCMessage *srv_codec_message_new(orch_arena_t *arena,
+                                        const ProtobufCMessageDescriptor *desc);
+void *srv_codec_field(ProtobufCMessage *m, const char *name);
+
+/* A List*Response of descriptor desc from the arena: its repeated message field `field`
+ * holds the n messages items (an arena array; protobuf-c reads a repeated message field as
+ * ProtobufCMessage pointers), next_page_token a copy of next (NULL: "") and total_size
+ * total. The caller sets any other field. A desc without those fields aborts (the service
+ * and its .proto disagree). */
+ProtobufCMessage *srv_codec_list_response(orch_arena_t *arena,
+                                          const ProtobufCMessageDescriptor *desc, const char *field,
+                                          ProtobufCMessage **items, size_t n, const char *next,
+                                          int32_t total);
+
 /* A protobuf-c allocator drawing from arena (frees are no-ops). Caller-owned struct. */
 void srv_codec_arena_allocator(ProtobufCAllocator *out, orch_arena_t *arena);
 

@@ -983,6 +983,15 @@ static void *worker_main(void *arg)
 
 /* ---- server ----------------------------------------------------------------------- */
 
+/* Appends an integer channel argument to chargs (args has room for it). */
+static void arg_int(grpc_channel_args *chargs, grpc_arg *args, char *key, int value)
+{
+    grpc_arg *a = &args[chargs->num_args++];
+    a->type = GRPC_ARG_INTEGER;
+    a->key = key;
+    a->value.integer = value;
+}
+
 srv_server_t *srv_server_new(const srv_config_t *cfg)
 {
     srv_server_t *srv = orch_calloc(1, sizeof(*srv));
@@ -999,43 +1008,23 @@ srv_server_t *srv_server_new(const srv_config_t *cfg)
         srv->cfg.slots_per_method = 8;
     if (srv->cfg.max_message_bytes < 1024)
         srv->cfg.max_message_bytes = 4 * 1024 * 1024;
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = srv->cfg.max_message_bytes;
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = GRPC_ARG_ALLOW_REUSEPORT;
-    args[1].value.integer = 0;
-    chargs.num_args = 2;
+    chargs.num_args = 0;
+    arg_int(&chargs, args, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, srv->cfg.max_message_bytes);
+    arg_int(&chargs, args, GRPC_ARG_ALLOW_REUSEPORT, 0);
     /* Behind Envoy/Istio: keepalive pings and a maximum connection age let the mesh spread
      * long-lived HTTP/2 connections over new replicas. */
     if (srv->cfg.keepalive_time_ms > 0) {
-        args[chargs.num_args].type = GRPC_ARG_INTEGER;
-        args[chargs.num_args].key = GRPC_ARG_KEEPALIVE_TIME_MS;
-        args[chargs.num_args].value.integer = srv->cfg.keepalive_time_ms;
-        chargs.num_args++;
-        args[chargs.num_args].type = GRPC_ARG_INTEGER;
-        args[chargs.num_args].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
-        args[chargs.num_args].value.integer = 1;
-        chargs.num_args++;
+        arg_int(&chargs, args, GRPC_ARG_KEEPALIVE_TIME_MS, srv->cfg.keepalive_time_ms);
+        arg_int(&chargs, args, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     }
     if (srv->cfg.max_connection_age_ms > 0) {
-        args[chargs.num_args].type = GRPC_ARG_INTEGER;
-        args[chargs.num_args].key = GRPC_ARG_MAX_CONNECTION_AGE_MS;
-        args[chargs.num_args].value.integer = srv->cfg.max_connection_age_ms;
-        chargs.num_args++;
-        args[chargs.num_args].type = GRPC_ARG_INTEGER;
-        args[chargs.num_args].key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS;
-        args[chargs.num_args].value.integer = 30000;
-        chargs.num_args++;
+        arg_int(&chargs, args, GRPC_ARG_MAX_CONNECTION_AGE_MS, srv->cfg.max_connection_age_ms);
+        arg_int(&chargs, args, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 30000);
     }
     /* A bound on one connection's open calls: a client cannot make the server hold more
      * than this many streams through one connection (the rest wait in the client). */
-    if (srv->cfg.max_concurrent_streams > 0) {
-        args[chargs.num_args].type = GRPC_ARG_INTEGER;
-        args[chargs.num_args].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
-        args[chargs.num_args].value.integer = srv->cfg.max_concurrent_streams;
-        chargs.num_args++;
-    }
+    if (srv->cfg.max_concurrent_streams > 0)
+        arg_int(&chargs, args, GRPC_ARG_MAX_CONCURRENT_STREAMS, srv->cfg.max_concurrent_streams);
     chargs.args = args;
     srv->server = grpc_server_create(&chargs, NULL);
     srv->workers = orch_calloc((size_t)srv->cfg.threads, sizeof(worker_t));

@@ -16,9 +16,6 @@
 #include "server/services/services.h"
 #include "server/services/ucall.h"
 
-#define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
-#define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
-
 static const char *const status_names[] = {
     "",        "created", "running",         "suspended",         "waiting",   "awaiting_callback",
     "aborted", "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed"};
@@ -51,7 +48,7 @@ static Orchestrator__V1__Actor *actor_pb(orch_arena_t *a, const char *name)
     Orchestrator__V1__Actor *ac;
     if (!name || !*name)
         return NULL;
-    ac = NEW(a, Orchestrator__V1__Actor);
+    ac = SRV_NEW(a, Orchestrator__V1__Actor);
     orchestrator__v1__actor__init(ac);
     ac->name = orch_arena_strdup(a, name);
     ac->kind = orch_uuid_valid(name) ? ORCHESTRATOR__V1__ACTOR__KIND__KIND_SYSTEM
@@ -66,7 +63,7 @@ static Orchestrator__V1__ProcessError *error_pb(orch_arena_t *a, const json_t *e
     const json_t *details;
     if (!e && !message)
         return NULL;
-    pe = NEW(a, Orchestrator__V1__ProcessError);
+    pe = SRV_NEW(a, Orchestrator__V1__ProcessError);
     orchestrator__v1__process_error__init(pe);
     pe->reason = orch_arena_strdup(a, orch_state_str(e, "reason", ""));
     pe->message = orch_arena_strdup(a, message ? message : orch_state_str(e, "message", ""));
@@ -87,7 +84,7 @@ static const orch_leaf_t *find_leaf(const orch_workflow_t *wf, const char *key)
 static Orchestrator__V1__ProcessStep *step_pb(orch_arena_t *a, const orch_workflow_t *wf,
                                               const orch_process_step_t *s, bool full)
 {
-    Orchestrator__V1__ProcessStep *ps = NEW(a, Orchestrator__V1__ProcessStep);
+    Orchestrator__V1__ProcessStep *ps = SRV_NEW(a, Orchestrator__V1__ProcessStep);
     const orch_leaf_t *leaf = find_leaf(wf, s->key);
     orchestrator__v1__process_step__init(ps);
     ps->step_id = orch_arena_strdup(a, s->step_id);
@@ -147,7 +144,7 @@ static void steps_pb(orch_arena_t *a, const orch_workflow_t *wf, const orch_proc
 {
     size_t cap = p->nsteps + p->nbranch_steps + (wf ? wf->nleaves : 0), n = 0, bi = 0;
     bool finished = strcmp(p->status, "completed") == 0 || strcmp(p->status, "aborted") == 0;
-    pb->steps = NEWV(a, Orchestrator__V1__ProcessStep, cap);
+    pb->steps = SRV_NEWV(a, Orchestrator__V1__ProcessStep, cap);
     for (size_t i = 0; i < p->nsteps; i++) {
         while (bi < p->nbranch_steps && p->branch_steps[bi].end_us <= p->steps[i].end_us)
             pb->steps[n++] = step_pb(a, wf, &p->branch_steps[bi++], true);
@@ -164,7 +161,7 @@ static void steps_pb(orch_arena_t *a, const orch_workflow_t *wf, const orch_proc
                             (p->branch_key && leaf_done(l, p->steps, p->nsteps))
                       : leaf_done(l, p->steps, p->nsteps))
             continue;
-        ps = NEW(a, Orchestrator__V1__ProcessStep);
+        ps = SRV_NEW(a, Orchestrator__V1__ProcessStep);
         orchestrator__v1__process_step__init(ps);
         ps->step_id = "";
         ps->key = orch_arena_strdup(a, l->key);
@@ -181,7 +178,7 @@ static void steps_pb(orch_arena_t *a, const orch_workflow_t *wf, const orch_proc
 /* The callback an awaiting_callback process waits for (the store's JSON of it). */
 static Orchestrator__V1__PendingCallback *callback_pb(orch_arena_t *a, const json_t *cb)
 {
-    Orchestrator__V1__PendingCallback *pc = NEW(a, Orchestrator__V1__PendingCallback);
+    Orchestrator__V1__PendingCallback *pc = SRV_NEW(a, Orchestrator__V1__PendingCallback);
     orchestrator__v1__pending_callback__init(pc);
     pc->step_key = orch_arena_strdup(a, orch_state_str(cb, "step_key", ""));
     pc->create_time = srv_codec_timestamp(a, orch_state_int(cb, "create_us", 0));
@@ -195,7 +192,7 @@ static Orchestrator__V1__PendingCallback *callback_pb(orch_arena_t *a, const jso
 /* The worker task an awaiting_callback process waits for, with why it still waits. */
 static Orchestrator__V1__PendingTask *task_pb(orch_arena_t *a, const json_t *t)
 {
-    Orchestrator__V1__PendingTask *pt = NEW(a, Orchestrator__V1__PendingTask);
+    Orchestrator__V1__PendingTask *pt = SRV_NEW(a, Orchestrator__V1__PendingTask);
     const char *type = orch_state_str(t, "task_type", "");
     const char *st = orch_state_str(t, "status", "");
     orchestrator__v1__pending_task__init(pt);
@@ -228,8 +225,8 @@ Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_proces
 {
     orch_arena_t *a = srv_call_arena(call);
     srv_app_t *app = srv_call_app(call);
-    Orchestrator__V1__Process *pb = NEW(a, Orchestrator__V1__Process);
-    Orchestrator__V1__WorkflowRef *wr = NEW(a, Orchestrator__V1__WorkflowRef);
+    Orchestrator__V1__Process *pb = SRV_NEW(a, Orchestrator__V1__Process);
+    Orchestrator__V1__WorkflowRef *wr = SRV_NEW(a, Orchestrator__V1__WorkflowRef);
     const orch_workflow_t *wf =
         app->registry ? orch_registry_find(app->registry, p->workflow_name, p->version) : NULL;
 
@@ -302,7 +299,7 @@ static void inputs_free(json_t **in, size_t n)
 static Orchestrator__V1__FormPage *form_page_pb(orch_arena_t *a, const json_t *schema, size_t index,
                                                 const char *title)
 {
-    Orchestrator__V1__FormPage *fp = NEW(a, Orchestrator__V1__FormPage);
+    Orchestrator__V1__FormPage *fp = SRV_NEW(a, Orchestrator__V1__FormPage);
     orchestrator__v1__form_page__init(fp);
     fp->form = srv_codec_struct_from_json(a, schema);
     fp->page_index = (int32_t)index;
@@ -316,21 +313,33 @@ static Orchestrator__V1__ActionOutcome outcome_of(bool already)
                    : ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
 }
 
+/* What StartProcess and ResumeProcess answer alike: the next form page while the form goes
+ * on (*page), else the process (*process), applied. Returns whether it is the process. */
+static bool page_or_process(srv_call_t *call, bool created, const orch_form_result_t *form,
+                            const orch_process_t *process, Orchestrator__V1__FormPage **page,
+                            Orchestrator__V1__Process **pb,
+                            Orchestrator__V1__ActionOutcome *outcome)
+{
+    if (!created) {
+        *page =
+            form_page_pb(srv_call_arena(call), form->next_page, form->page_index, form->page_title);
+        return false;
+    }
+    *pb = srv_process_to_pb(call, process, false);
+    *outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    return true;
+}
+
 static ProtobufCMessage *start_pb(srv_call_t *call, void *resv)
 {
     const orch_start_res_t *res = resv;
-    orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__StartProcessResponse *resp = NEW(a, Orchestrator__V1__StartProcessResponse);
+    Orchestrator__V1__StartProcessResponse *resp =
+        SRV_NEW(srv_call_arena(call), Orchestrator__V1__StartProcessResponse);
     orchestrator__v1__start_process_response__init(resp);
-    if (!res->created) {
-        resp->result_case = ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_NEXT_PAGE;
-        resp->next_page =
-            form_page_pb(a, res->form.next_page, res->form.page_index, res->form.page_title);
-        return &resp->base;
-    }
-    resp->result_case = ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_PROCESS;
-    resp->process = srv_process_to_pb(call, res->process, false);
-    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    resp->result_case = page_or_process(call, res->created, &res->form, res->process,
+                                        &resp->next_page, &resp->process, &resp->outcome)
+                            ? ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_PROCESS
+                            : ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_NEXT_PAGE;
     return &resp->base;
 }
 
@@ -358,21 +367,26 @@ static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
     return rc;
 }
 
+/* The end of every action handler: the answer (or the error) through the use-case call, and
+ * the action's result freed. */
+static orch_err_t action_end(srv_ucall_t *u, orch_err_t rc, orch_action_res_t *res,
+                             ProtobufCMessage **respm, orch_error_t *err)
+{
+    rc = srv_ucall_end(u, rc, respm, err);
+    orch_action_res_cleanup(res);
+    return rc;
+}
+
 static ProtobufCMessage *resume_pb(srv_call_t *call, void *resv)
 {
     const orch_action_res_t *res = resv;
-    orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ResumeProcessResponse *resp = NEW(a, Orchestrator__V1__ResumeProcessResponse);
+    Orchestrator__V1__ResumeProcessResponse *resp =
+        SRV_NEW(srv_call_arena(call), Orchestrator__V1__ResumeProcessResponse);
     orchestrator__v1__resume_process_response__init(resp);
-    if (!res->created) {
-        resp->result_case = ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_NEXT_PAGE;
-        resp->next_page =
-            form_page_pb(a, res->form.next_page, res->form.page_index, res->form.page_title);
-        return &resp->base;
-    }
-    resp->result_case = ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_PROCESS;
-    resp->process = srv_process_to_pb(call, res->process, false);
-    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    resp->result_case = page_or_process(call, res->created, &res->form, res->process,
+                                        &resp->next_page, &resp->process, &resp->outcome)
+                            ? ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_PROCESS
+                            : ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_NEXT_PAGE;
     return &resp->base;
 }
 
@@ -390,8 +404,7 @@ static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
     srv_ucall_init(&u, call, reqm, req->request_id, resume_pb, &res);
     rc = orch_uc_process_resume(&u.uc, &u.caller, req->process_id, (const json_t *const *)inputs,
                                 req->n_user_inputs, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
+    rc = action_end(&u, rc, &res, respm, err);
     inputs_free(inputs, req->n_user_inputs);
     return rc;
 }
@@ -400,7 +413,7 @@ static ProtobufCMessage *deliver_pb(srv_call_t *call, void *resv)
 {
     const orch_action_res_t *res = resv;
     Orchestrator__V1__DeliverCallbackResponse *resp =
-        NEW(srv_call_arena(call), Orchestrator__V1__DeliverCallbackResponse);
+        SRV_NEW(srv_call_arena(call), Orchestrator__V1__DeliverCallbackResponse);
     orchestrator__v1__deliver_callback_response__init(resp);
     resp->status = status_to_pb(res->status);
     resp->outcome = outcome_of(res->already);
@@ -424,8 +437,7 @@ static orch_err_t deliver_callback(srv_call_t *call, const ProtobufCMessage *req
     srv_ucall_init(&u, call, reqm, req->request_id, deliver_pb, &res);
     rc = orch_uc_callback_deliver(&u.uc, &u.caller, req->process_id, req->callback_token, result,
                                   &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
+    rc = action_end(&u, rc, &res, respm, err);
     json_decref(result);
     return rc;
 }
@@ -433,7 +445,7 @@ static orch_err_t deliver_callback(srv_call_t *call, const ProtobufCMessage *req
 static ProtobufCMessage *progress_pb(srv_call_t *call, void *resv)
 {
     Orchestrator__V1__ReportCallbackProgressResponse *resp =
-        NEW(srv_call_arena(call), Orchestrator__V1__ReportCallbackProgressResponse);
+        SRV_NEW(srv_call_arena(call), Orchestrator__V1__ReportCallbackProgressResponse);
     (void)resv;
     orchestrator__v1__report_callback_progress_response__init(resp);
     resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
@@ -486,7 +498,7 @@ static orch_err_t list_processes(srv_call_t *call, const ProtobufCMessage *reqm,
     const Orchestrator__V1__ListProcessesRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListProcessesResponse *resp;
+    ProtobufCMessage **items;
     orch_process_page_t page = {0};
     orch_process_query_t q = {req->filter, req->order_by, req->page_token, 0};
     bool full = req->view == ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_FULL;
@@ -498,28 +510,32 @@ static orch_err_t list_processes(srv_call_t *call, const ProtobufCMessage *reqm,
     rc = orch_uc_process_list(&uc, srv_call_ctx(call), &q, full, &page, err);
     if (rc)
         return rc;
-    resp = NEW(a, Orchestrator__V1__ListProcessesResponse);
-    orchestrator__v1__list_processes_response__init(resp);
-    resp->n_processes = page.n;
-    resp->processes = NEWV(a, Orchestrator__V1__Process, page.n);
+    items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++)
-        resp->processes[i] = srv_process_to_pb(call, page.items[i], full);
-    resp->next_page_token = orch_arena_strdup(a, page.next_token);
-    resp->total_size = (int32_t)page.total;
-    *respm = &resp->base;
+        items[i] = &srv_process_to_pb(call, page.items[i], full)->base;
+    *respm =
+        srv_codec_list_response(a, &orchestrator__v1__list_processes_response__descriptor,
+                                "processes", items, page.n, page.next_token, (int32_t)page.total);
     orch_process_page_cleanup(&page);
     return ORCH_OK;
 }
 
+/* RetryProcess and AbortProcess answer alike (their messages differ in name only): the
+ * process after the action, and whether it had been done already. */
+static ProtobufCMessage *process_outcome_pb(srv_call_t *call,
+                                            const ProtobufCMessageDescriptor *desc,
+                                            const orch_action_res_t *res)
+{
+    ProtobufCMessage *m = srv_codec_message_new(srv_call_arena(call), desc);
+    *(Orchestrator__V1__Process **)srv_codec_field(m, "process") =
+        srv_process_to_pb(call, res->process, false);
+    *(Orchestrator__V1__ActionOutcome *)srv_codec_field(m, "outcome") = outcome_of(res->already);
+    return m;
+}
+
 static ProtobufCMessage *retry_pb(srv_call_t *call, void *resv)
 {
-    const orch_action_res_t *res = resv;
-    Orchestrator__V1__RetryProcessResponse *resp =
-        NEW(srv_call_arena(call), Orchestrator__V1__RetryProcessResponse);
-    orchestrator__v1__retry_process_response__init(resp);
-    resp->process = srv_process_to_pb(call, res->process, false);
-    resp->outcome = outcome_of(res->already);
-    return &resp->base;
+    return process_outcome_pb(call, &orchestrator__v1__retry_process_response__descriptor, resv);
 }
 
 static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -533,20 +549,12 @@ static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
     srv_ucall_init(&u, call, reqm, req->request_id, retry_pb, &res);
     rc = orch_uc_process_retry(&u.uc, &u.caller, req->process_id,
                                (const char *const *)req->branches, req->n_branches, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 static ProtobufCMessage *abort_pb(srv_call_t *call, void *resv)
 {
-    const orch_action_res_t *res = resv;
-    Orchestrator__V1__AbortProcessResponse *resp =
-        NEW(srv_call_arena(call), Orchestrator__V1__AbortProcessResponse);
-    orchestrator__v1__abort_process_response__init(resp);
-    resp->process = srv_process_to_pb(call, res->process, false);
-    resp->outcome = outcome_of(res->already);
-    return &resp->base;
+    return process_outcome_pb(call, &orchestrator__v1__abort_process_response__descriptor, resv);
 }
 
 static orch_err_t abort_process(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -559,15 +567,13 @@ static orch_err_t abort_process(srv_call_t *call, const ProtobufCMessage *reqm,
 
     srv_ucall_init(&u, call, reqm, req->request_id, abort_pb, &res);
     rc = orch_uc_process_abort(&u.uc, &u.caller, req->process_id, req->reason, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 static ProtobufCMessage *delete_pb(srv_call_t *call, void *resv)
 {
     Orchestrator__V1__DeleteProcessResponse *resp =
-        NEW(srv_call_arena(call), Orchestrator__V1__DeleteProcessResponse);
+        SRV_NEW(srv_call_arena(call), Orchestrator__V1__DeleteProcessResponse);
     (void)resv;
     orchestrator__v1__delete_process_response__init(resp);
     resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
@@ -584,9 +590,7 @@ static orch_err_t delete_process(srv_call_t *call, const ProtobufCMessage *reqm,
 
     srv_ucall_init(&u, call, reqm, req->request_id, delete_pb, &res);
     rc = orch_uc_process_delete(&u.uc, &u.caller, req->process_id, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 static ProtobufCMessage *note_pb(srv_call_t *call, void *resv)
@@ -605,9 +609,7 @@ static orch_err_t update_note(srv_call_t *call, const ProtobufCMessage *reqm,
 
     srv_ucall_init(&u, call, reqm, req->request_id, note_pb, &res);
     rc = orch_uc_process_set_note(&u.uc, &u.caller, req->process_id, req->note, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 static orch_err_t status_counts(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -623,12 +625,12 @@ static orch_err_t status_counts(srv_call_t *call, const ProtobufCMessage *reqm,
         orch_uc_process_status_counts(&uc, srv_call_ctx(call), req->filter, &c, &n, err);
     if (rc)
         return rc;
-    resp = NEW(a, Orchestrator__V1__GetProcessStatusCountsResponse);
+    resp = SRV_NEW(a, Orchestrator__V1__GetProcessStatusCountsResponse);
     orchestrator__v1__get_process_status_counts_response__init(resp);
-    resp->process_counts = NEWV(a, Orchestrator__V1__ProcessStatusCount, n);
-    resp->task_counts = NEWV(a, Orchestrator__V1__ProcessStatusCount, n);
+    resp->process_counts = SRV_NEWV(a, Orchestrator__V1__ProcessStatusCount, n);
+    resp->task_counts = SRV_NEWV(a, Orchestrator__V1__ProcessStatusCount, n);
     for (size_t i = 0; i < n; i++) {
-        Orchestrator__V1__ProcessStatusCount *sc = NEW(a, Orchestrator__V1__ProcessStatusCount);
+        Orchestrator__V1__ProcessStatusCount *sc = SRV_NEW(a, Orchestrator__V1__ProcessStatusCount);
         orchestrator__v1__process_status_count__init(sc);
         sc->status = status_to_pb(c[i].status);
         sc->count = c[i].count;
@@ -646,7 +648,7 @@ static ProtobufCMessage *bulk_pb(srv_call_t *call, void *resv)
 {
     const orch_action_res_t *res = resv;
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__BulkResumeResponse *resp = NEW(a, Orchestrator__V1__BulkResumeResponse);
+    Orchestrator__V1__BulkResumeResponse *resp = SRV_NEW(a, Orchestrator__V1__BulkResumeResponse);
     orchestrator__v1__bulk_resume_response__init(resp);
     resp->resumed_count = (int32_t)res->nids;
     resp->n_resumed_process_ids = res->nids;
@@ -666,9 +668,7 @@ static orch_err_t bulk_resume(srv_call_t *call, const ProtobufCMessage *reqm,
 
     srv_ucall_init(&u, call, reqm, req->request_id, bulk_pb, &res);
     rc = orch_uc_process_bulk_resume(&u.uc, &u.caller, req->filter, &res, err);
-    rc = srv_ucall_end(&u, rc, respm, err);
-    orch_action_res_cleanup(&res);
-    return rc;
+    return action_end(&u, rc, &res, respm, err);
 }
 
 const srv_method_t srv_process_methods[] = {

@@ -36,9 +36,6 @@ static Orchestrator__V1__WorkflowTarget target_to_pb(orch_workflow_target_t t)
     return (Orchestrator__V1__WorkflowTarget)t;
 }
 
-#define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
-#define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
-
 static char *s(orch_arena_t *a, const char *str)
 {
     return orch_arena_strdup(a, str);
@@ -46,7 +43,7 @@ static char *s(orch_arena_t *a, const char *str)
 
 static Orchestrator__V1__ProductBlock *block_to_pb(orch_arena_t *a, const orch_block_t *b)
 {
-    Orchestrator__V1__ProductBlock *pb = NEW(a, Orchestrator__V1__ProductBlock);
+    Orchestrator__V1__ProductBlock *pb = SRV_NEW(a, Orchestrator__V1__ProductBlock);
     orchestrator__v1__product_block__init(pb);
     const orch_block_def_t *d = b->def;
 
@@ -57,10 +54,10 @@ static Orchestrator__V1__ProductBlock *block_to_pb(orch_arena_t *a, const orch_b
     pb->status = status_to_pb(b->status);
     pb->create_time = srv_codec_timestamp(a, b->create_time_us);
     pb->n_fields = b->nfields;
-    pb->fields = NEWV(a, Orchestrator__V1__ProductBlockField, b->nfields);
+    pb->fields = SRV_NEWV(a, Orchestrator__V1__ProductBlockField, b->nfields);
     for (size_t i = 0; i < b->nfields; i++) {
         const orch_field_def_t *f = &d->fields[i];
-        Orchestrator__V1__ProductBlockField *pf = NEW(a, Orchestrator__V1__ProductBlockField);
+        Orchestrator__V1__ProductBlockField *pf = SRV_NEW(a, Orchestrator__V1__ProductBlockField);
         orchestrator__v1__product_block_field__init(pf);
         size_t nc = 0;
         pf->name = s(a, f->name);
@@ -77,10 +74,10 @@ static Orchestrator__V1__ProductBlock *block_to_pb(orch_arena_t *a, const orch_b
         pb->fields[i] = pf;
     }
     pb->n_children = b->nchildren;
-    pb->children = NEWV(a, Orchestrator__V1__ProductBlockChild, b->nchildren);
+    pb->children = SRV_NEWV(a, Orchestrator__V1__ProductBlockChild, b->nchildren);
     for (size_t i = 0; i < b->nchildren; i++) {
         const orch_child_def_t *c = &d->children[i];
-        Orchestrator__V1__ProductBlockChild *pc = NEW(a, Orchestrator__V1__ProductBlockChild);
+        Orchestrator__V1__ProductBlockChild *pc = SRV_NEW(a, Orchestrator__V1__ProductBlockChild);
         orchestrator__v1__product_block_child__init(pc);
         pc->name = s(a, c->name);
         pc->product_block = s(a, c->block);
@@ -95,7 +92,7 @@ static Orchestrator__V1__ProductBlock *block_to_pb(orch_arena_t *a, const orch_b
 static Orchestrator__V1__Product *product_to_pb(orch_arena_t *a, const orch_catalog_t *cat,
                                                 const orch_product_t *p)
 {
-    Orchestrator__V1__Product *pb = NEW(a, Orchestrator__V1__Product);
+    Orchestrator__V1__Product *pb = SRV_NEW(a, Orchestrator__V1__Product);
     orchestrator__v1__product__init(pb);
     const orch_product_def_t *d = p->def;
 
@@ -113,22 +110,22 @@ static Orchestrator__V1__Product *product_to_pb(orch_arena_t *a, const orch_cata
     pb->create_time = srv_codec_timestamp(a, p->create_time_us);
     pb->end_time = srv_codec_timestamp(a, p->end_time_us);
     pb->n_fixed_inputs = p->nfixed;
-    pb->fixed_inputs = NEWV(a, Orchestrator__V1__FixedInput, p->nfixed);
+    pb->fixed_inputs = SRV_NEWV(a, Orchestrator__V1__FixedInput, p->nfixed);
     for (size_t i = 0; i < p->nfixed; i++) {
-        Orchestrator__V1__FixedInput *fi = NEW(a, Orchestrator__V1__FixedInput);
+        Orchestrator__V1__FixedInput *fi = SRV_NEW(a, Orchestrator__V1__FixedInput);
         orchestrator__v1__fixed_input__init(fi);
         fi->name = s(a, d->fixed_inputs[i].name);
         fi->value = s(a, d->fixed_inputs[i].value);
         pb->fixed_inputs[i] = fi;
     }
     pb->n_product_blocks = p->nblocks;
-    pb->product_blocks = NEWV(a, Orchestrator__V1__ProductBlock, p->nblocks);
+    pb->product_blocks = SRV_NEWV(a, Orchestrator__V1__ProductBlock, p->nblocks);
     for (size_t i = 0; i < p->nblocks; i++)
         pb->product_blocks[i] = block_to_pb(a, p->blocks[i]);
     pb->n_workflows = p->nworkflows;
-    pb->workflows = NEWV(a, Orchestrator__V1__ProductWorkflow, p->nworkflows);
+    pb->workflows = SRV_NEWV(a, Orchestrator__V1__ProductWorkflow, p->nworkflows);
     for (size_t i = 0; i < p->nworkflows; i++) {
-        Orchestrator__V1__ProductWorkflow *w = NEW(a, Orchestrator__V1__ProductWorkflow);
+        Orchestrator__V1__ProductWorkflow *w = SRV_NEW(a, Orchestrator__V1__ProductWorkflow);
         orchestrator__v1__product_workflow__init(w);
         w->name = s(a, d->workflows[i].name);
         w->target = target_to_pb(d->workflows[i].target);
@@ -136,37 +133,6 @@ static Orchestrator__V1__Product *product_to_pb(orch_arena_t *a, const orch_cata
         pb->workflows[i] = w;
     }
     return pb;
-}
-
-static orch_err_t list_products(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
-{
-    const Orchestrator__V1__ListProductsRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListProductsResponse *resp;
-    const orch_product_t **page = NULL;
-    size_t n = 0, total = 0;
-    char *next = NULL;
-    orch_err_t rc;
-
-    rc = orch_catalog_list_products(app->catalog, req->filter, req->page_size, req->page_token,
-                                    &page, &n, &total, &next, err);
-    if (rc)
-        goto out;
-    resp = NEW(a, Orchestrator__V1__ListProductsResponse);
-    orchestrator__v1__list_products_response__init(resp);
-    resp->n_products = n;
-    resp->products = NEWV(a, Orchestrator__V1__Product, n);
-    for (size_t i = 0; i < n; i++)
-        resp->products[i] = product_to_pb(a, app->catalog, page[i]);
-    resp->next_page_token = s(a, next);
-    resp->total_size = (int32_t)total;
-    *respm = &resp->base;
-out:
-    free(page);
-    free(next);
-    return rc;
 }
 
 static orch_err_t get_product(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -268,37 +234,6 @@ static orch_err_t update_product(srv_call_t *call, const ProtobufCMessage *reqm,
     return srv_ucall_end(&u, rc, respm, err);
 }
 
-static orch_err_t list_product_blocks(srv_call_t *call, const ProtobufCMessage *reqm,
-                                      ProtobufCMessage **respm, orch_error_t *err)
-{
-    const Orchestrator__V1__ListProductBlocksRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListProductBlocksResponse *resp;
-    const orch_block_t **page = NULL;
-    size_t n = 0, total = 0;
-    char *next = NULL;
-    orch_err_t rc;
-
-    rc = orch_catalog_list_blocks(app->catalog, req->filter, req->page_size, req->page_token, &page,
-                                  &n, &total, &next, err);
-    if (rc)
-        goto out;
-    resp = NEW(a, Orchestrator__V1__ListProductBlocksResponse);
-    orchestrator__v1__list_product_blocks_response__init(resp);
-    resp->n_product_blocks = n;
-    resp->product_blocks = NEWV(a, Orchestrator__V1__ProductBlock, n);
-    for (size_t i = 0; i < n; i++)
-        resp->product_blocks[i] = block_to_pb(a, page[i]);
-    resp->next_page_token = s(a, next);
-    resp->total_size = (int32_t)total;
-    *respm = &resp->base;
-out:
-    free(page);
-    free(next);
-    return rc;
-}
-
 static orch_err_t get_product_block(srv_call_t *call, const ProtobufCMessage *reqm,
                                     ProtobufCMessage **respm, orch_error_t *err)
 {
@@ -321,41 +256,106 @@ static orch_err_t get_product_block(srv_call_t *call, const ProtobufCMessage *re
     return ORCH_OK;
 }
 
-static orch_err_t list_resource_types(srv_call_t *call, const ProtobufCMessage *reqm,
-                                      ProtobufCMessage **respm, orch_error_t *err)
+/* ---- the three catalogue lists ------------------------------------------------------- */
+
+/* Which catalogue list a handler pages through. */
+typedef enum list_kind { LIST_PRODUCTS, LIST_BLOCKS, LIST_RESOURCE_TYPES } list_kind_t;
+
+static ProtobufCMessage *product_item(orch_arena_t *a, const orch_catalog_t *cat, const void *item)
 {
-    const Orchestrator__V1__ListResourceTypesRequest *req = (const void *)reqm;
+    return &product_to_pb(a, cat, item)->base;
+}
+
+static ProtobufCMessage *block_item(orch_arena_t *a, const orch_catalog_t *cat, const void *item)
+{
+    (void)cat;
+    return &block_to_pb(a, item)->base;
+}
+
+static ProtobufCMessage *resource_type_item(orch_arena_t *a, const orch_catalog_t *cat,
+                                            const void *item)
+{
+    const orch_resource_type_t *t = item;
+    Orchestrator__V1__ResourceType *r = SRV_NEW(a, Orchestrator__V1__ResourceType);
+    (void)cat;
+    orchestrator__v1__resource_type__init(r);
+    r->resource_type_id = s(a, t->id);
+    r->resource_type = s(a, t->name);
+    r->description = s(a, t->description);
+    return &r->base;
+}
+
+/* What every List* handler of this service does: page through the catalogue list kind with
+ * the request's filter, page size and token, and answer a resp_desc message whose repeated
+ * field items holds each item as a message (srv_codec_list_response). */
+static orch_err_t list_page(srv_call_t *call, list_kind_t kind, const char *filter,
+                            int32_t page_size, const char *page_token,
+                            const ProtobufCMessageDescriptor *resp_desc, const char *items,
+                            ProtobufCMessage **respm, orch_error_t *err)
+{
     srv_app_t *app = srv_call_app(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListResourceTypesResponse *resp;
-    const orch_resource_type_t **page = NULL;
+    const void **page = NULL; /* the catalogue's items, borrowed; the array is ours */
     size_t n = 0, total = 0;
     char *next = NULL;
+    ProtobufCMessage *(*to_pb)(orch_arena_t *, const orch_catalog_t *, const void *);
+    ProtobufCMessage **arr;
     orch_err_t rc;
 
-    rc = orch_catalog_list_resource_types(app->catalog, req->filter, req->page_size,
-                                          req->page_token, &page, &n, &total, &next, err);
+    switch (kind) {
+    case LIST_PRODUCTS:
+        to_pb = product_item;
+        rc = orch_catalog_list_products(app->catalog, filter, page_size, page_token,
+                                        (const orch_product_t ***)&page, &n, &total, &next, err);
+        break;
+    case LIST_BLOCKS:
+        to_pb = block_item;
+        rc = orch_catalog_list_blocks(app->catalog, filter, page_size, page_token,
+                                      (const orch_block_t ***)&page, &n, &total, &next, err);
+        break;
+    default:
+        to_pb = resource_type_item;
+        rc = orch_catalog_list_resource_types(app->catalog, filter, page_size, page_token,
+                                              (const orch_resource_type_t ***)&page, &n, &total,
+                                              &next, err);
+        break;
+    }
     if (rc)
         goto out;
-    resp = NEW(a, Orchestrator__V1__ListResourceTypesResponse);
-    orchestrator__v1__list_resource_types_response__init(resp);
-    resp->n_resource_types = n;
-    resp->resource_types = NEWV(a, Orchestrator__V1__ResourceType, n);
-    for (size_t i = 0; i < n; i++) {
-        Orchestrator__V1__ResourceType *r = NEW(a, Orchestrator__V1__ResourceType);
-        orchestrator__v1__resource_type__init(r);
-        r->resource_type_id = s(a, page[i]->id);
-        r->resource_type = s(a, page[i]->name);
-        r->description = s(a, page[i]->description);
-        resp->resource_types[i] = r;
-    }
-    resp->next_page_token = s(a, next);
-    resp->total_size = (int32_t)total;
-    *respm = &resp->base;
+    arr = SRV_NEWV(a, ProtobufCMessage, n);
+    for (size_t i = 0; i < n; i++)
+        arr[i] = to_pb(a, app->catalog, page[i]);
+    *respm = srv_codec_list_response(a, resp_desc, items, arr, n, next, (int32_t)total);
 out:
     free(page);
     free(next);
     return rc;
+}
+
+static orch_err_t list_products(srv_call_t *call, const ProtobufCMessage *reqm,
+                                ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListProductsRequest *req = (const void *)reqm;
+    return list_page(call, LIST_PRODUCTS, req->filter, req->page_size, req->page_token,
+                     &orchestrator__v1__list_products_response__descriptor, "products", respm, err);
+}
+
+static orch_err_t list_product_blocks(srv_call_t *call, const ProtobufCMessage *reqm,
+                                      ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListProductBlocksRequest *req = (const void *)reqm;
+    return list_page(call, LIST_BLOCKS, req->filter, req->page_size, req->page_token,
+                     &orchestrator__v1__list_product_blocks_response__descriptor, "product_blocks",
+                     respm, err);
+}
+
+static orch_err_t list_resource_types(srv_call_t *call, const ProtobufCMessage *reqm,
+                                      ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListResourceTypesRequest *req = (const void *)reqm;
+    return list_page(call, LIST_RESOURCE_TYPES, req->filter, req->page_size, req->page_token,
+                     &orchestrator__v1__list_resource_types_response__descriptor, "resource_types",
+                     respm, err);
 }
 
 const srv_method_t srv_product_methods[] = {

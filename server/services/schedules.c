@@ -16,7 +16,6 @@
 #include "server/services/services.h"
 #include "server/services/ucall.h"
 
-#define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
 #define MAX_INTERVAL_S (366 * 24 * 3600)
 
 static const char *actor_of(srv_call_t *call)
@@ -43,7 +42,7 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
     const Orchestrator__V1__ListReplicasRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListReplicasResponse *resp;
+    ProtobufCMessage **items;
     orch_replica_page_t page = {0};
     int size = 0;
     orch_err_t rc = orch_page_size(req->page_size, &size, err);
@@ -53,13 +52,10 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
                               err);
     if (rc)
         return rc;
-    resp = NEW(a, Orchestrator__V1__ListReplicasResponse);
-    orchestrator__v1__list_replicas_response__init(resp);
-    resp->n_replicas = page.n;
-    resp->replicas = orch_arena_alloc(a, (page.n ? page.n : 1) * sizeof(*resp->replicas));
+    items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++) {
         const orch_replica_t *r = &page.items[i];
-        Orchestrator__V1__Replica *pb = NEW(a, Orchestrator__V1__Replica);
+        Orchestrator__V1__Replica *pb = SRV_NEW(a, Orchestrator__V1__Replica);
         orchestrator__v1__replica__init(pb);
         pb->replica_id = orch_arena_strdup(a, r->id);
         pb->hostname = orch_arena_strdup(a, r->hostname ? r->hostname : "");
@@ -75,12 +71,12 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
             orch_arena_alloc(a, (r->nversions ? r->nversions : 1) * sizeof(char *));
         for (size_t j = 0; j < r->nversions; j++)
             pb->workflow_versions[j] = orch_arena_strdup(a, r->versions[j]);
-        resp->replicas[i] = pb;
+        items[i] = &pb->base;
     }
-    resp->next_page_token = orch_arena_strdup(a, page.next_token ? page.next_token : "");
-    resp->total_size = (int32_t)page.total;
+    *respm =
+        srv_codec_list_response(a, &orchestrator__v1__list_replicas_response__descriptor,
+                                "replicas", items, page.n, page.next_token, (int32_t)page.total);
     orch_replica_page_cleanup(&page);
-    *respm = &resp->base;
     return ORCH_OK;
 }
 
@@ -89,7 +85,7 @@ static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
 
 static Orchestrator__V1__Schedule *schedule_pb(orch_arena_t *a, const orch_schedule_t *s)
 {
-    Orchestrator__V1__Schedule *pb = NEW(a, Orchestrator__V1__Schedule);
+    Orchestrator__V1__Schedule *pb = SRV_NEW(a, Orchestrator__V1__Schedule);
     orchestrator__v1__schedule__init(pb);
     pb->schedule_id = orch_arena_strdup(a, s->id);
     pb->name = orch_arena_strdup(a, s->name ? s->name : "");
@@ -98,22 +94,22 @@ static Orchestrator__V1__Schedule *schedule_pb(orch_arena_t *a, const orch_sched
     switch (s->kind) {
     case ORCH_SCHEDULE_INTERVAL:
         pb->trigger_case = ORCHESTRATOR__V1__SCHEDULE__TRIGGER_INTERVAL;
-        pb->interval = NEW(a, Orchestrator__V1__IntervalTrigger);
+        pb->interval = SRV_NEW(a, Orchestrator__V1__IntervalTrigger);
         orchestrator__v1__interval_trigger__init(pb->interval);
-        pb->interval->interval = NEW(a, Google__Protobuf__Duration);
+        pb->interval->interval = SRV_NEW(a, Google__Protobuf__Duration);
         google__protobuf__duration__init(pb->interval->interval);
         pb->interval->interval->seconds = s->interval_s;
         pb->interval->start_time = srv_codec_timestamp(a, s->start_us);
         break;
     case ORCH_SCHEDULE_CRON:
         pb->trigger_case = ORCHESTRATOR__V1__SCHEDULE__TRIGGER_CRON;
-        pb->cron = NEW(a, Orchestrator__V1__CronTrigger);
+        pb->cron = SRV_NEW(a, Orchestrator__V1__CronTrigger);
         orchestrator__v1__cron_trigger__init(pb->cron);
         pb->cron->expression = orch_arena_strdup(a, s->cron ? s->cron : "");
         break;
     case ORCH_SCHEDULE_ONCE:
         pb->trigger_case = ORCHESTRATOR__V1__SCHEDULE__TRIGGER_ONCE;
-        pb->once = NEW(a, Orchestrator__V1__OneOffTrigger);
+        pb->once = SRV_NEW(a, Orchestrator__V1__OneOffTrigger);
         orchestrator__v1__one_off_trigger__init(pb->once);
         pb->once->run_time = srv_codec_timestamp(a, s->run_at_us);
         break;
@@ -124,7 +120,7 @@ static Orchestrator__V1__Schedule *schedule_pb(orch_arena_t *a, const orch_sched
     pb->last_process_id = orch_arena_strdup(a, s->last_process_id);
     pb->version = s->version;
     if (s->created_by && *s->created_by) {
-        pb->created_by = NEW(a, Orchestrator__V1__Actor);
+        pb->created_by = SRV_NEW(a, Orchestrator__V1__Actor);
         orchestrator__v1__actor__init(pb->created_by);
         pb->created_by->name = orch_arena_strdup(a, s->created_by);
         pb->created_by->kind = strcmp(s->created_by, "system") == 0
@@ -343,7 +339,7 @@ out:
 static ProtobufCMessage *delete_answer(srv_call_t *call, void *res)
 {
     Orchestrator__V1__DeleteScheduleResponse *resp =
-        NEW(srv_call_arena(call), Orchestrator__V1__DeleteScheduleResponse);
+        SRV_NEW(srv_call_arena(call), Orchestrator__V1__DeleteScheduleResponse);
     (void)res;
     orchestrator__v1__delete_schedule_response__init(resp);
     resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
@@ -371,7 +367,7 @@ static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
     const Orchestrator__V1__ListSchedulesRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListSchedulesResponse *resp;
+    ProtobufCMessage **items;
     orch_schedule_page_t page = {0};
     orch_schedule_query_t q = {req->filter, req->page_token, 0};
     orch_err_t rc = orch_page_size(req->page_size, &q.page_size, err);
@@ -380,16 +376,13 @@ static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
     rc = orch_uc_schedule_list(&uc, srv_call_ctx(call), &q, &page, err);
     if (rc)
         return rc;
-    resp = NEW(a, Orchestrator__V1__ListSchedulesResponse);
-    orchestrator__v1__list_schedules_response__init(resp);
-    resp->n_schedules = page.n;
-    resp->schedules = orch_arena_alloc(a, (page.n ? page.n : 1) * sizeof(*resp->schedules));
+    items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++)
-        resp->schedules[i] = schedule_pb(a, &page.items[i]);
-    resp->next_page_token = orch_arena_strdup(a, page.next_token ? page.next_token : "");
-    resp->total_size = (int32_t)page.total;
+        items[i] = &schedule_pb(a, &page.items[i])->base;
+    *respm =
+        srv_codec_list_response(a, &orchestrator__v1__list_schedules_response__descriptor,
+                                "schedules", items, page.n, page.next_token, (int32_t)page.total);
     orch_schedule_page_cleanup(&page);
-    *respm = &resp->base;
     return ORCH_OK;
 }
 
@@ -427,16 +420,16 @@ static orch_err_t list_admin_actions(srv_call_t *call, const ProtobufCMessage *r
                                    size + 1, &items, &n, err);
     if (rc)
         goto out;
-    resp = NEW(a, Orchestrator__V1__ListAdminActionsResponse);
+    resp = SRV_NEW(a, Orchestrator__V1__ListAdminActionsResponse);
     orchestrator__v1__list_admin_actions_response__init(resp);
     resp->n_actions = n > (size_t)size ? (size_t)size : n;
     resp->actions = orch_arena_alloc(a, (resp->n_actions + 1) * sizeof(*resp->actions));
     for (size_t i = 0; i < resp->n_actions; i++) {
-        Orchestrator__V1__AdminAction *pb = NEW(a, Orchestrator__V1__AdminAction);
+        Orchestrator__V1__AdminAction *pb = SRV_NEW(a, Orchestrator__V1__AdminAction);
         orchestrator__v1__admin_action__init(pb);
         pb->action_id = items[i].id;
         pb->action_time = srv_codec_timestamp(a, items[i].time_us);
-        pb->actor = NEW(a, Orchestrator__V1__Actor);
+        pb->actor = SRV_NEW(a, Orchestrator__V1__Actor);
         orchestrator__v1__actor__init(pb->actor);
         pb->actor->name = orch_arena_strdup(a, items[i].actor_name);
         pb->actor->kind = strcmp(items[i].actor_kind, "user") == 0

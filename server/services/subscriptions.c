@@ -15,9 +15,6 @@
 #include "server/services/subpb.h"
 #include "server/services/ucall.h"
 
-#define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
-#define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
-
 static char *s(orch_arena_t *a, const char *str)
 {
     return orch_arena_strdup(a, str);
@@ -32,7 +29,7 @@ static Orchestrator__V1__SubscriptionStatus status_to_pb(orch_sub_status_t st)
 static Orchestrator__V1__SubscriptionInstance *instance_to_pb(orch_arena_t *a,
                                                               const orch_instance_t *in)
 {
-    Orchestrator__V1__SubscriptionInstance *pb = NEW(a, Orchestrator__V1__SubscriptionInstance);
+    Orchestrator__V1__SubscriptionInstance *pb = SRV_NEW(a, Orchestrator__V1__SubscriptionInstance);
     size_t nchildren = 0, k = 0;
 
     orchestrator__v1__subscription_instance__init(pb);
@@ -43,10 +40,10 @@ static Orchestrator__V1__SubscriptionInstance *instance_to_pb(orch_arena_t *a,
     if (in->foreign && !in->loaded)
         return pb;
     pb->n_values = in->block->nfields;
-    pb->values = NEWV(a, Orchestrator__V1__InstanceFieldValue, pb->n_values);
+    pb->values = SRV_NEWV(a, Orchestrator__V1__InstanceFieldValue, pb->n_values);
     for (size_t i = 0; i < in->block->nfields; i++) {
         const orch_field_def_t *f = &in->block->def->fields[i];
-        Orchestrator__V1__InstanceFieldValue *v = NEW(a, Orchestrator__V1__InstanceFieldValue);
+        Orchestrator__V1__InstanceFieldValue *v = SRV_NEW(a, Orchestrator__V1__InstanceFieldValue);
         orchestrator__v1__instance_field_value__init(v);
         v->name = s(a, f->name);
         v->type = (Orchestrator__V1__FieldType)f->type;
@@ -60,10 +57,10 @@ static Orchestrator__V1__SubscriptionInstance *instance_to_pb(orch_arena_t *a,
     for (size_t i = 0; i < in->block->nchildren; i++)
         nchildren += in->children[i].n;
     pb->n_children = nchildren;
-    pb->children = NEWV(a, Orchestrator__V1__InstanceChild, nchildren);
+    pb->children = SRV_NEWV(a, Orchestrator__V1__InstanceChild, nchildren);
     for (size_t i = 0; i < in->block->nchildren; i++) {
         for (size_t j = 0; j < in->children[i].n; j++) {
-            Orchestrator__V1__InstanceChild *c = NEW(a, Orchestrator__V1__InstanceChild);
+            Orchestrator__V1__InstanceChild *c = SRV_NEW(a, Orchestrator__V1__InstanceChild);
             orchestrator__v1__instance_child__init(c);
             c->attribute = s(a, in->block->def->children[i].name);
             c->position = (int32_t)j;
@@ -78,7 +75,7 @@ static Orchestrator__V1__SubscriptionInstance *instance_to_pb(orch_arena_t *a,
 static Orchestrator__V1__CustomerDescription *cd_to_pb(orch_arena_t *a, const char *sub_id,
                                                        const orch_customer_description_t *cd)
 {
-    Orchestrator__V1__CustomerDescription *pb = NEW(a, Orchestrator__V1__CustomerDescription);
+    Orchestrator__V1__CustomerDescription *pb = SRV_NEW(a, Orchestrator__V1__CustomerDescription);
     orchestrator__v1__customer_description__init(pb);
     pb->customer_description_id = s(a, cd->id);
     pb->subscription_id = s(a, sub_id);
@@ -93,8 +90,8 @@ static Orchestrator__V1__CustomerDescription *cd_to_pb(orch_arena_t *a, const ch
 Orchestrator__V1__Subscription *srv_subscription_to_pb(orch_arena_t *a,
                                                        const orch_subscription_t *sub, bool full)
 {
-    Orchestrator__V1__Subscription *pb = NEW(a, Orchestrator__V1__Subscription);
-    Orchestrator__V1__ProductRef *pr = NEW(a, Orchestrator__V1__ProductRef);
+    Orchestrator__V1__Subscription *pb = SRV_NEW(a, Orchestrator__V1__Subscription);
+    Orchestrator__V1__ProductRef *pr = SRV_NEW(a, Orchestrator__V1__ProductRef);
     orch_sub_link_t *deps;
     size_t ndeps = 0;
 
@@ -118,7 +115,7 @@ Orchestrator__V1__Subscription *srv_subscription_to_pb(orch_arena_t *a,
     pb->update_time = srv_codec_timestamp(a, sub->update_time_us);
     pb->n_customer_descriptions = sub->ncustomer_descriptions;
     pb->customer_descriptions =
-        NEWV(a, Orchestrator__V1__CustomerDescription, sub->ncustomer_descriptions);
+        SRV_NEWV(a, Orchestrator__V1__CustomerDescription, sub->ncustomer_descriptions);
     for (size_t i = 0; i < sub->ncustomer_descriptions; i++)
         pb->customer_descriptions[i] = cd_to_pb(a, sub->id, &sub->customer_descriptions[i]);
     pb->n_in_use_by_subscription_ids = sub->nin_use_by;
@@ -158,6 +155,7 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListSubscriptionsResponse *resp;
+    ProtobufCMessage **items;
     orch_sub_query_t q = {0};
     orch_sub_page_t page;
     bool full = view_full(req->view, false);
@@ -178,14 +176,12 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
     rc = orch_uc_subscription_list(&uc, srv_call_ctx(call), &q, &page, err);
     if (rc)
         return rc;
-    resp = NEW(a, Orchestrator__V1__ListSubscriptionsResponse);
-    orchestrator__v1__list_subscriptions_response__init(resp);
-    resp->n_subscriptions = page.n;
-    resp->subscriptions = NEWV(a, Orchestrator__V1__Subscription, page.n);
+    items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++)
-        resp->subscriptions[i] = srv_subscription_to_pb(a, page.items[i], full);
-    resp->next_page_token = s(a, page.next_token);
-    resp->total_size = (int32_t)(page.total > INT32_MAX ? INT32_MAX : page.total);
+        items[i] = &srv_subscription_to_pb(a, page.items[i], full)->base;
+    resp = (Orchestrator__V1__ListSubscriptionsResponse *)srv_codec_list_response(
+        a, &orchestrator__v1__list_subscriptions_response__descriptor, "subscriptions", items,
+        page.n, page.next_token, (int32_t)(page.total > INT32_MAX ? INT32_MAX : page.total));
     resp->total_size_is_estimate = page.total_is_estimate;
     orch_sub_page_cleanup(&page);
     *respm = &resp->base;
@@ -328,9 +324,9 @@ static orch_err_t list_subscription_workflows(srv_call_t *call, const ProtobufCM
     if (rc)
         return rc;
     p = sub->product;
-    resp = NEW(a, Orchestrator__V1__ListSubscriptionWorkflowsResponse);
+    resp = SRV_NEW(a, Orchestrator__V1__ListSubscriptionWorkflowsResponse);
     orchestrator__v1__list_subscription_workflows_response__init(resp);
-    resp->workflows = NEWV(a, Orchestrator__V1__SubscriptionWorkflow, p->nworkflows);
+    resp->workflows = SRV_NEWV(a, Orchestrator__V1__SubscriptionWorkflow, p->nworkflows);
     /* Grouped by target: create, modify, terminate, validate, reconcile. */
     for (int t = ORCH_TARGET_CREATE; t <= ORCH_TARGET_SYSTEM; t++) {
         for (size_t i = 0; i < p->nworkflows; i++) {
@@ -341,9 +337,9 @@ static orch_err_t list_subscription_workflows(srv_call_t *call, const ProtobufCM
             if ((int)w->target != t)
                 continue;
             orch_sub_offer(sub, w->name, w->target, false, &offer);
-            sw = NEW(a, Orchestrator__V1__SubscriptionWorkflow);
+            sw = SRV_NEW(a, Orchestrator__V1__SubscriptionWorkflow);
             orchestrator__v1__subscription_workflow__init(sw);
-            ref = NEW(a, Orchestrator__V1__WorkflowRef);
+            ref = SRV_NEW(a, Orchestrator__V1__WorkflowRef);
             orchestrator__v1__workflow_ref__init(ref);
             ref->name = s(a, w->name);
             ref->target = (Orchestrator__V1__WorkflowTarget)w->target;
@@ -423,7 +419,7 @@ static ProtobufCMessage *cd_pb(srv_call_t *call, void *res)
     orch_arena_t *a = srv_call_arena(call);
     if (ca->op == ORCH_CD_DELETE) {
         Orchestrator__V1__DeleteCustomerDescriptionResponse *r =
-            NEW(a, Orchestrator__V1__DeleteCustomerDescriptionResponse);
+            SRV_NEW(a, Orchestrator__V1__DeleteCustomerDescriptionResponse);
         orchestrator__v1__delete_customer_description_response__init(r);
         r->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
         return &r->base;

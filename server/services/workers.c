@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "domain/ids.h"
@@ -166,13 +167,7 @@ static void *hub_main(void *arg)
         struct timespec until;
 
         if (seen == w->wakeups) {
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_sec += w->poll_ms / 1000;
-            until.tv_nsec += (long)(w->poll_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            orch_clock_after_us(&until, CLOCK_MONOTONIC, (int64_t)w->poll_ms * 1000);
             while (!w->stopping && seen == w->wakeups)
                 if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
                     break;
@@ -341,6 +336,13 @@ static bool name_ok(const char *s, size_t max)
     return true;
 }
 
+/* Every worker call on a replica started without step workers. */
+static orch_err_t no_workers(orch_error_t *err)
+{
+    return orch_error_set(err, ORCH_UNAVAILABLE, "WORKERS_UNAVAILABLE",
+                          "this replica serves no step workers");
+}
+
 static orch_err_t stream_start(srv_call_t *call, const ProtobufCMessage *reqm, orch_error_t *err)
 {
     const Orchestrator__V1__StreamTasksRequest *req = (const void *)reqm;
@@ -355,8 +357,7 @@ static orch_err_t stream_start(srv_call_t *call, const ProtobufCMessage *reqm, o
     orch_err_t rc;
 
     if (!w)
-        return orch_error_set(err, ORCH_UNAVAILABLE, "WORKERS_UNAVAILABLE",
-                              "this replica serves no step workers");
+        return no_workers(err);
     if (!name_ok(req->worker_name, 255))
         orch_error_add_violation(err, "worker_name",
                                  "give the worker a name of 1 to 255 "
@@ -441,6 +442,8 @@ static void stream_closed(srv_call_t *call)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Checks an answer's task id and token, and fails with the first violation gathered so far
+ * (the caller's own checks come before it). */
 static orch_err_t check_answer(const char *task_id, const char *token, orch_error_t *err)
 {
     if (!orch_uuid_valid(task_id))
@@ -468,8 +471,7 @@ static orch_err_t heartbeat(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_err_t rc;
 
     if (!app->workers)
-        return orch_error_set(err, ORCH_UNAVAILABLE, "WORKERS_UNAVAILABLE",
-                              "this replica serves no step workers");
+        return no_workers(err);
     if (!orch_uuid_valid(req->worker_id))
         return orch_error_invalid(err, "worker_id",
                                   "worker_id must be the lower-case UUID StreamTasks gave");
@@ -501,8 +503,7 @@ static orch_err_t complete_task(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_err_t rc;
 
     if (!app->workers)
-        return orch_error_set(err, ORCH_UNAVAILABLE, "WORKERS_UNAVAILABLE",
-                              "this replica serves no step workers");
+        return no_workers(err);
     rc = check_answer(req->task_id, req->attempt_token, err);
     if (rc)
         return rc;
@@ -567,8 +568,7 @@ static orch_err_t fail_task(srv_call_t *call, const ProtobufCMessage *reqm,
     orch_err_t rc;
 
     if (!app->workers)
-        return orch_error_set(err, ORCH_UNAVAILABLE, "WORKERS_UNAVAILABLE",
-                              "this replica serves no step workers");
+        return no_workers(err);
     if (!reason_ok(req->reason))
         orch_error_add_violation(err, "reason", "reason must be UPPER_SNAKE, 1 to 64 characters");
     if (!req->message || strlen(req->message) > 2000)
@@ -576,9 +576,6 @@ static orch_err_t fail_task(srv_call_t *call, const ProtobufCMessage *reqm,
     rc = check_answer(req->task_id, req->attempt_token, err);
     if (rc)
         return rc;
-    if (err->nviolations)
-        return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "%s",
-                              err->violations[0].description);
     details = req->details ? srv_codec_json_from_struct(req->details) : NULL;
     rc = orch_uc_task_fail(
         &uc, srv_call_ctx(call),
@@ -620,16 +617,12 @@ static orch_err_t report_progress(srv_call_t *call, const ProtobufCMessage *reqm
     orch_err_t rc;
 
     if (!app->workers)
-        return orch_error_set(err, ORCH_UNAVAILABLE, "WORKERS_UNAVAILABLE",
-                              "this replica serves no step workers");
+        return no_workers(err);
     if (req->message && strlen(req->message) > 2000)
         orch_error_add_violation(err, "message", "message must be at most 2,000 characters");
     rc = check_answer(req->task_id, req->attempt_token, err);
     if (rc)
         return rc;
-    if (err->nviolations)
-        return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "%s",
-                              err->violations[0].description);
     progress = req->progress ? srv_codec_json_from_struct(req->progress) : json_object();
     rc = orch_uc_task_progress(&uc, srv_call_ctx(call),
                                &(orch_task_answer_t){.task_id = req->task_id,

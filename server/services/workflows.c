@@ -13,9 +13,6 @@
 #include "server/services/services.h"
 #include "server/services/ucall.h"
 
-#define NEW(arena, T) ((T *)orch_arena_alloc((arena), sizeof(T)))
-#define NEWV(arena, T, n) ((T **)orch_arena_alloc((arena), ((n) ? (n) : 1) * sizeof(T *)))
-
 int srv_target_from_name(const char *name)
 {
     static const char *const names[] = {"",         "CREATE",    "MODIFY", "TERMINATE",
@@ -50,7 +47,7 @@ static Orchestrator__V1__StepKind kind_from_name(const char *k)
 
 static Orchestrator__V1__WorkflowStep *step_pb(orch_arena_t *a, const json_t *s)
 {
-    Orchestrator__V1__WorkflowStep *ws = NEW(a, Orchestrator__V1__WorkflowStep);
+    Orchestrator__V1__WorkflowStep *ws = SRV_NEW(a, Orchestrator__V1__WorkflowStep);
     const json_t *children = json_object_get(s, "children");
     json_int_t timeout = json_integer_value(json_object_get(s, "timeout_ms"));
     orchestrator__v1__workflow_step__init(ws);
@@ -62,27 +59,27 @@ static Orchestrator__V1__WorkflowStep *step_pb(orch_arena_t *a, const json_t *s)
     ws->required_role =
         orch_arena_strdup(a, json_string_value(json_object_get(s, "required_role")));
     if (timeout > 0) {
-        ws->timeout = NEW(a, Google__Protobuf__Duration);
+        ws->timeout = SRV_NEW(a, Google__Protobuf__Duration);
         google__protobuf__duration__init(ws->timeout);
         ws->timeout->seconds = timeout / 1000;
         ws->timeout->nanos = (int32_t)(timeout % 1000) * 1000000;
     }
     ws->n_steps = json_array_size(children);
-    ws->steps = NEWV(a, Orchestrator__V1__WorkflowStep, ws->n_steps);
+    ws->steps = SRV_NEWV(a, Orchestrator__V1__WorkflowStep, ws->n_steps);
     for (size_t i = 0; i < ws->n_steps; i++)
         ws->steps[i] = step_pb(a, json_array_get(children, i));
     {
         const json_t *branches = json_object_get(s, "branches"); /* parallel steps */
         ws->n_branches = json_array_size(branches);
-        ws->branches = NEWV(a, Orchestrator__V1__WorkflowBranch, ws->n_branches);
+        ws->branches = SRV_NEWV(a, Orchestrator__V1__WorkflowBranch, ws->n_branches);
         for (size_t i = 0; i < ws->n_branches; i++) {
             const json_t *b = json_array_get(branches, i);
             const json_t *steps = json_object_get(b, "steps");
-            Orchestrator__V1__WorkflowBranch *wb = NEW(a, Orchestrator__V1__WorkflowBranch);
+            Orchestrator__V1__WorkflowBranch *wb = SRV_NEW(a, Orchestrator__V1__WorkflowBranch);
             orchestrator__v1__workflow_branch__init(wb);
             wb->name = orch_arena_strdup(a, json_string_value(json_object_get(b, "name")));
             wb->n_steps = json_array_size(steps);
-            wb->steps = NEWV(a, Orchestrator__V1__WorkflowStep, wb->n_steps);
+            wb->steps = SRV_NEWV(a, Orchestrator__V1__WorkflowStep, wb->n_steps);
             for (size_t j = 0; j < wb->n_steps; j++)
                 wb->steps[j] = step_pb(a, json_array_get(steps, j));
             ws->branches[i] = wb;
@@ -96,7 +93,7 @@ static Orchestrator__V1__Workflow *workflow_pb(srv_call_t *call, const orch_wf_i
     orch_arena_t *a = srv_call_arena(call);
     srv_app_t *app = srv_call_app(call);
     const orch_workflow_t *reg = orch_registry_latest(app->registry, w->name);
-    Orchestrator__V1__Workflow *pb = NEW(a, Orchestrator__V1__Workflow);
+    Orchestrator__V1__Workflow *pb = SRV_NEW(a, Orchestrator__V1__Workflow);
     orchestrator__v1__workflow__init(pb);
     pb->required_role =
         orch_arena_strdup(a, reg && reg->def->required_role ? reg->def->required_role : "");
@@ -108,25 +105,25 @@ static Orchestrator__V1__Workflow *workflow_pb(srv_call_t *call, const orch_wf_i
     pb->latest_version = w->nversions ? w->versions[0].version : 0;
     pb->create_time = srv_codec_timestamp(a, w->create_us);
     pb->n_versions = w->nversions;
-    pb->versions = NEWV(a, Orchestrator__V1__WorkflowVersion, w->nversions);
+    pb->versions = SRV_NEWV(a, Orchestrator__V1__WorkflowVersion, w->nversions);
     for (size_t i = 0; i < w->nversions; i++) {
-        Orchestrator__V1__WorkflowVersion *v = NEW(a, Orchestrator__V1__WorkflowVersion);
+        Orchestrator__V1__WorkflowVersion *v = SRV_NEW(a, Orchestrator__V1__WorkflowVersion);
         json_t *steps = json_loads(w->versions[i].steps_json, 0, NULL);
         orchestrator__v1__workflow_version__init(v);
         v->version = w->versions[i].version;
         v->create_time = srv_codec_timestamp(a, w->versions[i].create_us);
         v->replica_count = w->versions[i].replica_count;
         v->n_steps = json_array_size(steps);
-        v->steps = NEWV(a, Orchestrator__V1__WorkflowStep, v->n_steps);
+        v->steps = SRV_NEWV(a, Orchestrator__V1__WorkflowStep, v->n_steps);
         for (size_t j = 0; j < v->n_steps; j++)
             v->steps[j] = step_pb(a, json_array_get(steps, j));
         json_decref(steps);
         pb->versions[i] = v;
     }
     pb->n_products = w->nproducts;
-    pb->products = NEWV(a, Orchestrator__V1__ProductRef, w->nproducts);
+    pb->products = SRV_NEWV(a, Orchestrator__V1__ProductRef, w->nproducts);
     for (size_t i = 0; i < w->nproducts; i++) {
-        Orchestrator__V1__ProductRef *r = NEW(a, Orchestrator__V1__ProductRef);
+        Orchestrator__V1__ProductRef *r = SRV_NEW(a, Orchestrator__V1__ProductRef);
         orchestrator__v1__product_ref__init(r);
         r->product_id = orch_arena_strdup(a, w->products[i].id);
         r->name = orch_arena_strdup(a, w->products[i].name);
@@ -143,7 +140,7 @@ static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
     const Orchestrator__V1__ListWorkflowsRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListWorkflowsResponse *resp;
+    ProtobufCMessage **pbs;
     orch_wf_info_t **items = NULL;
     size_t n = 0;
     long total = 0;
@@ -156,19 +153,15 @@ static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
                                &n, &total, &next, err);
     if (rc)
         return rc;
-    resp = NEW(a, Orchestrator__V1__ListWorkflowsResponse);
-    orchestrator__v1__list_workflows_response__init(resp);
-    resp->n_workflows = n;
-    resp->workflows = NEWV(a, Orchestrator__V1__Workflow, n);
+    pbs = SRV_NEWV(a, ProtobufCMessage, n);
     for (size_t i = 0; i < n; i++) {
-        resp->workflows[i] = workflow_pb(call, items[i]);
+        pbs[i] = &workflow_pb(call, items[i])->base;
         orch_wf_info_free(items[i]);
     }
     free(items);
-    resp->next_page_token = orch_arena_strdup(a, next);
+    *respm = srv_codec_list_response(a, &orchestrator__v1__list_workflows_response__descriptor,
+                                     "workflows", pbs, n, next, (int32_t)total);
     free(next);
-    resp->total_size = (int32_t)total;
-    *respm = &resp->base;
     return ORCH_OK;
 }
 
@@ -213,7 +206,7 @@ typedef struct graph {
 static void add_node(graph_t *g, const Orchestrator__V1__WorkflowStep *s, const char *parent,
                      const char *branch)
 {
-    Orchestrator__V1__WorkflowGraphNode *n = NEW(g->a, Orchestrator__V1__WorkflowGraphNode);
+    Orchestrator__V1__WorkflowGraphNode *n = SRV_NEW(g->a, Orchestrator__V1__WorkflowGraphNode);
     orchestrator__v1__workflow_graph_node__init(n);
     n->node_id = s->key;
     n->name = s->name;
@@ -226,7 +219,7 @@ static void add_node(graph_t *g, const Orchestrator__V1__WorkflowStep *s, const 
 
 static void add_edge(graph_t *g, const char *from, const char *to, const char *label)
 {
-    Orchestrator__V1__WorkflowGraphEdge *e = NEW(g->a, Orchestrator__V1__WorkflowGraphEdge);
+    Orchestrator__V1__WorkflowGraphEdge *e = SRV_NEW(g->a, Orchestrator__V1__WorkflowGraphEdge);
     orchestrator__v1__workflow_graph_edge__init(e);
     e->source_node_id = (char *)from;
     e->target_node_id = (char *)to;
@@ -268,8 +261,8 @@ static orch_err_t get_graph(srv_call_t *call, const ProtobufCMessage *reqm,
         for (size_t b = 0; b < v->steps[i]->n_branches; b++)
             gr.cap += 2 * v->steps[i]->branches[b]->n_steps + 4;
     }
-    gr.nodes = NEWV(a, Orchestrator__V1__WorkflowGraphNode, gr.cap);
-    gr.edges = NEWV(a, Orchestrator__V1__WorkflowGraphEdge, gr.cap);
+    gr.nodes = SRV_NEWV(a, Orchestrator__V1__WorkflowGraphNode, gr.cap);
+    gr.edges = SRV_NEWV(a, Orchestrator__V1__WorkflowGraphEdge, gr.cap);
     for (size_t i = 0; i < v->n_steps; i++) {
         Orchestrator__V1__WorkflowStep *s = v->steps[i];
         Orchestrator__V1__WorkflowStep *ps = i ? v->steps[i - 1] : NULL;
@@ -306,9 +299,9 @@ static orch_err_t get_graph(srv_call_t *call, const ProtobufCMessage *reqm,
         }
         prev = s->key;
     }
-    g = NEW(a, Orchestrator__V1__WorkflowGraph);
+    g = SRV_NEW(a, Orchestrator__V1__WorkflowGraph);
     orchestrator__v1__workflow_graph__init(g);
-    ref = NEW(a, Orchestrator__V1__WorkflowRef);
+    ref = SRV_NEW(a, Orchestrator__V1__WorkflowRef);
     orchestrator__v1__workflow_ref__init(ref);
     ref->workflow_id = wp->workflow_id;
     ref->name = wp->name;

@@ -1,0 +1,107 @@
+/* Small helpers every store_*.c file shares: reading column values, running a built
+ * statement, and borrowing a connection for a call made outside a unit of work. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "db/store_internal.h"
+#include "domain/page.h"
+
+char *db__dupv(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : orch_strdup(PQgetvalue(res, row, col));
+}
+
+long long db__llv(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+bool db__boolv(PGresult *res, int row, int col)
+{
+    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+char *db__jtext(const json_t *j)
+{
+    /* orch_strdup: a NULL stands for an empty object, without making one to dump. */
+    return j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : orch_strdup("{}");
+}
+
+orch_err_t db__execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *err)
+{
+    if (q->overflow)
+        return orch_error_invalid(err, "filter", "the filter has too many values");
+    return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
+}
+
+orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *total, PGresult **res,
+                          orch_error_t *err)
+{
+    PGresult *cres = NULL;
+    orch_err_t rc = db__execq(c, cq, &cres, err);
+    *total = rc ? 0 : db__llv(cres, 0, 0);
+    PQclear(cres);
+    return rc ? rc : db__execq(c, q, res, err);
+}
+
+orch_err_t db__keyset_after(db_sql_t *q, char *pos, const char *sort, const char *id,
+                            orch_error_t *err)
+{
+    char *sep = strchr(pos, '\x1f');
+    if (!sep)
+        return orch_error_invalid(err, "page_token", "the page token does not fit this list");
+    *sep = '\0';
+    db_sql_append(q, " AND (%s, %s) > ($%d::timestamptz, $%d::uuid)", sort, id,
+                  db_sql_param(q, pos), db_sql_param(q, sep + 1));
+    return ORCH_OK;
+}
+
+char *db__keyset_token(PGresult *res, int row, int tcol, const char *binding)
+{
+    char *p = orch_asprintf("%s\x1f%s", PQgetvalue(res, row, tcol), PQgetvalue(res, row, 0));
+    char *token = orch_page_token_make(binding, p);
+    free(p);
+    return token;
+}
+
+orch_err_t db__exec_one(db_conn_t *c, const char *sql, int n, const char *const *params, bool *one,
+                        orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc = db_execp(c, sql, n, params, &res, err);
+    *one = !rc && strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return rc;
+}
+
+orch_err_t db__conn_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, db_conn_ref_t *r,
+                        orch_error_t *err)
+{
+    r->s = (db_store_t *)st;
+    r->borrowed = tx == NULL;
+    r->c = NULL;
+    if (tx) {
+        r->c = tx->conn;
+        return ORCH_OK;
+    }
+    return db_pool_acquire(r->s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &r->c, err);
+}
+
+void db__conn_put(db_conn_ref_t *r)
+{
+    if (r->borrowed && r->c)
+        db_pool_release(r->s->pool, r->c);
+    r->c = NULL;
+}
+
+orch_err_t db__query(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *sql, int n,
+                     const char *const *params, PGresult **res, orch_error_t *err)
+{
+    db_conn_ref_t r;
+    orch_err_t rc = db__conn_get(st, tx, ctx, &r, err);
+    if (!rc)
+        rc = db_execp(r.c, sql, n, params, res, err);
+    db__conn_put(&r);
+    return rc;
+}
