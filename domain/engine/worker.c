@@ -73,6 +73,7 @@ struct orch_engine {
     size_t nready;
     int nidle;           /* workers waiting for work, under mu */
     int reserved;        /* of them, promised to a StartProcess in flight, under mu */
+    int claiming;        /* of them, claimed for by another worker's claim in flight, under mu */
     char (*holding)[37]; /* per worker: the process it runs ("" = none), under mu */
     pthread_t *threads;
     struct worker_arg *args;
@@ -221,7 +222,7 @@ bool orch_engine_reserve(orch_engine_t *e)
     if (!e || atomic_load(&e->stopping) || atomic_load(&e->paused))
         return false;
     pthread_mutex_lock(&e->mu);
-    if (e->nidle - e->reserved - (int)e->nready > 0) {
+    if (e->nidle - e->reserved - (int)e->nready - e->claiming > 0) {
         e->reserved++;
         ok = true;
     } else
@@ -935,6 +936,16 @@ static void take_announcement(orch_engine_t *e, job_t *j)
     j->announced = leaf && strcmp(leaf->key, j->c.announced) == 0;
 }
 
+/* A claim made for other workers is over: they count for themselves again (and those that
+ * waited for it look again). */
+static void claim_over(orch_engine_t *e, int others)
+{
+    pthread_mutex_lock(&e->mu);
+    e->claiming -= others;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
 static void *worker_main(void *arg)
 {
     worker_arg_t *wa = arg;
@@ -950,6 +961,7 @@ static void *worker_main(void *arg)
         unsigned seen;
         size_t n = 0;
         int want;
+        orch_err_t rc;
         orch_error_t err;
 
         pthread_mutex_lock(&e->mu);
@@ -972,23 +984,37 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&e->mu);
             continue;
         }
-        /* For itself and the idle workers nothing is promised to yet. */
-        want = 1 + e->nidle - e->reserved - (int)e->nready;
+        /* For itself and the idle workers nothing is promised to yet, and no other worker's
+         * claim is already claiming for: two workers woken together must not both claim for
+         * each other, or the replica holds processes no worker is free to run (they would
+         * wait behind the running stretches, leased, while another replica could run them). */
+        want = 1 + e->nidle - e->reserved - (int)e->nready - e->claiming;
+        if (want < 1 && e->claiming > 0) {
+            /* A claim in flight counts this worker in: wait for what it brings (briefly: it
+             * may find less than it asked for). */
+            (void)idle_locked(e, 20, false, seen);
+            pthread_mutex_unlock(&e->mu);
+            continue;
+        }
         if (want > batch)
             want = batch;
         if (want < 1)
             want = 1;
+        e->claiming += want - 1;
         pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
-        if (e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms,
-                                             want, claims, &n, &err)) {
+        rc = e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms,
+                                              want, claims, &n, &err);
+        if (rc) {
             orch_warn("engine", "claim failed: %s", err.message);
+            claim_over(e, want - 1);
             pthread_mutex_lock(&e->mu);
             (void)idle_locked(e, e->cfg.poll_ms, false, seen);
             pthread_mutex_unlock(&e->mu);
             continue;
         }
         if (n == 0) {
+            claim_over(e, want - 1);
             pthread_mutex_lock(&e->mu);
             e->empty_seen = seen;
             e->empty_at_ms = orch_now_ms();
@@ -1006,6 +1032,7 @@ static void *worker_main(void *arg)
             take_announcement(e, j);
             ready_push(e, j);
         }
+        claim_over(e, want - 1); /* after the pushes: what it brought is in nready now */
         j = job_from_claim(&claims[0]);
         take_announcement(e, j);
         run_stretch(e, wa->index, j);
