@@ -14,13 +14,8 @@ Needs ORCH_TEST_PGHOST, ORCH_TEST_PGPORT and ORCH_TEST_PGUSER; without them it e
 
 Usage: test_wfdata.py --server-bin PATH --proto-dir DIR
 """
-import argparse
-import hashlib
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.realpath(__file__))
@@ -398,69 +393,7 @@ class NodeWorker:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--server-bin", required=True)
-    ap.add_argument("--proto-dir", required=True)
-    args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="orch-wfdata-")
-    procs, chans = [], []
-    pg = db = None
-    try:
-        mods = tp.load_modules(tp.generate(args.proto_dir, tmp))
-        pg, missing = tp.pg_env()
-        if pg is None:
-            log(f"NOT RUN: {', '.join(missing)} not set; failing rather than passing silently")
-            return 2
-        db = f"orch_wfdata_{os.getpid()}_{secrets.token_hex(4)}"
-        tp.createdb(pg, db)
-        CTX.update(mods=mods, pg=pg, db=db, server_bin=args.server_bin,
-                   log_dir=os.environ.get("ORCH_TEST_LOG_DIR") or tmp)
-        toks = {k: secrets.token_hex(16) for k in ("worker", "admin", "reader")}
-        tokfile = os.path.join(tmp, "tokens")
-        with open(tokfile, "w") as f:
-            f.write(f"{hashlib.sha256(toks['worker'].encode()).hexdigest()} worker netbot\n")
-            f.write(f"{hashlib.sha256(toks['admin'].encode()).hexdigest()} admin ops\n")
-            f.write(f"{hashlib.sha256(toks['reader'].encode()).hexdigest()} reader viewer\n")
-        for k, v in toks.items():
-            CTX[f"tok_{k}"] = v
-        conninfo = f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={db}"
-        env = dict(os.environ)
-        env.pop("ORCH_SIM_CALLBACK_DIR", None)
-        auth = ["--auth", "on", "--api-tokens-file", tokfile]
-        CTX.update(conninfo=conninfo, auth=auth, env=env)
-        pa, CTX["addr_a"], CTX["chan_a"], _ = tw.start_server(
-            "A", conninfo, tw.SERVER_ARGS + auth + ["--workers", "2"], env)
-        procs.append(pa)
-        pb, CTX["addr_b"], CTX["chan_b"], _ = tw.start_server(
-            "B", conninfo, tw.SERVER_ARGS + auth + ["--workers", "2"], env)
-        procs.append(pb)
-        chans += [CTX["chan_a"], CTX["chan_b"]]
-        suite = unittest.defaultTestLoader.loadTestsFromTestCase(WfdataTest)
-        ok = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite).wasSuccessful()
-        for c in chans:
-            c.close()
-        chans = []
-        for p in procs:
-            rc, took = tp.stop_server(p)
-            if rc != 0:
-                log(f"FAIL: a server exited with {rc} after SIGTERM")
-                ok = False
-        procs = []
-        log("PASS" if ok else "FAIL")
-        return 0 if ok else 1
-    except Exception as e:
-        log(f"FAIL: {type(e).__name__}: {e}")
-        return 1
-    finally:
-        for c in chans:
-            c.close()
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if pg is not None and db is not None:
-            tp.dropdb(pg, db)
-        shutil.rmtree(tmp, ignore_errors=True)
+    return tw.run_on_two_replicas(WfdataTest, "wfdata", 2, log)
 
 
 if __name__ == "__main__":

@@ -516,21 +516,27 @@ class WorkersTest(unittest.TestCase):
         self.assert_serving()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_on_two_replicas(test_case, name, workers_a, logf=log, env_extra=None):
+    """The whole run of an interop test on two replicas A and B of one fresh database, with
+    authentication on (tokens worker, admin, reader, admin_op in CTX): parses --server-bin
+    and --proto-dir, runs test_case's tests, then checks that SIGTERM stops both servers with
+    status 0. workers_a: A's --workers (B runs 2); env_extra: added to the servers'
+    environment. CTX also gets what a test needs to start
+    another replica (conninfo, auth, env). Returns the exit status."""
+    ap = argparse.ArgumentParser(description=sys.modules["__main__"].__doc__.splitlines()[0])
     ap.add_argument("--server-bin", required=True)
     ap.add_argument("--proto-dir", required=True)
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="orch-workers-")
+    tmp = tempfile.mkdtemp(prefix=f"orch-{name}-")
     procs, chans = [], []
     pg = db = None
     try:
         mods = tp.load_modules(tp.generate(args.proto_dir, tmp))
         pg, missing = tp.pg_env()
         if pg is None:
-            log(f"NOT RUN: {', '.join(missing)} not set; failing rather than passing silently")
+            logf(f"NOT RUN: {', '.join(missing)} not set; failing rather than passing silently")
             return 2
-        db = f"orch_workers_{os.getpid()}_{secrets.token_hex(4)}"
+        db = f"orch_{name}_{os.getpid()}_{secrets.token_hex(4)}"
         tp.createdb(pg, db)
         CTX.update(mods=mods, pg=pg, db=db, server_bin=args.server_bin,
                    orchctl=os.path.join(os.path.dirname(args.server_bin), "..", "client",
@@ -546,19 +552,18 @@ def main():
         for k, v in toks.items():
             CTX[f"tok_{k}"] = v
         conninfo = f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={db}"
-        env = dict(os.environ, ORCH_TEST_WORKFLOWS="1")
+        env = dict(os.environ, **(env_extra or {}))
         env.pop("ORCH_SIM_CALLBACK_DIR", None)
         auth = ["--auth", "on", "--api-tokens-file", tokfile]
-        pa, CTX["addr_a"], CTX["chan_a"], _ = start_server("A", conninfo,
-                                                           SERVER_ARGS + auth + ["--workers", "0"],
-                                                           env)
+        CTX.update(conninfo=conninfo, auth=auth, env=env)
+        pa, CTX["addr_a"], CTX["chan_a"], _ = start_server(
+            "A", conninfo, SERVER_ARGS + auth + ["--workers", str(workers_a)], env)
         procs.append(pa)
-        pb, CTX["addr_b"], CTX["chan_b"], _ = start_server("B", conninfo,
-                                                           SERVER_ARGS + auth + ["--workers", "2"],
-                                                           env)
+        pb, CTX["addr_b"], CTX["chan_b"], _ = start_server(
+            "B", conninfo, SERVER_ARGS + auth + ["--workers", "2"], env)
         procs.append(pb)
         chans += [CTX["chan_a"], CTX["chan_b"]]
-        suite = unittest.defaultTestLoader.loadTestsFromTestCase(WorkersTest)
+        suite = unittest.defaultTestLoader.loadTestsFromTestCase(test_case)
         ok = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite).wasSuccessful()
         for c in chans:
             c.close()
@@ -566,13 +571,13 @@ def main():
         for p in procs:
             rc, took = tp.stop_server(p)
             if rc != 0:
-                log(f"FAIL: a server exited with {rc} after SIGTERM")
+                logf(f"FAIL: a server exited with {rc} after SIGTERM")
                 ok = False
         procs = []
-        log("PASS" if ok else "FAIL")
+        logf("PASS" if ok else "FAIL")
         return 0 if ok else 1
     except Exception as e:
-        log(f"FAIL: {type(e).__name__}: {e}")
+        logf(f"FAIL: {type(e).__name__}: {e}")
         return 1
     finally:
         for c in chans:
@@ -584,6 +589,12 @@ def main():
         if pg is not None and db is not None:
             tp.dropdb(pg, db)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    # Replica A runs no steps: every task a worker gets went from B to A through PostgreSQL.
+    # Its tasks are test workflows (test_remote, test_remote_secret): orchestratord-test.
+    return run_on_two_replicas(WorkersTest, "workers", 0, env_extra={"ORCH_TEST_WORKFLOWS": "1"})
 
 
 if __name__ == "__main__":
