@@ -613,6 +613,22 @@ static bool step_hand_to_worker(stretch_t *s, step_t *p)
     return true;
 }
 
+/* The step's condition, asked of the state the runner will give the step (with the secret
+ * answers), so that the task is written exactly when the runner runs the step. */
+static bool step_when_holds(const stretch_t *s, const orch_step_def_t *d)
+{
+    json_t *unmasked;
+    bool holds;
+    if (!d->when)
+        return true;
+    if (!s->secrets)
+        return d->when(d, s->c->state);
+    unmasked = orch_json_deep_merge(s->c->state, s->secrets);
+    holds = d->when(d, unmasked);
+    json_decref(unmasked);
+    return holds;
+}
+
 /* Opens the step's unit of work and its context. False: the stretch ends (given back). */
 static bool step_open(stretch_t *s, step_t *p)
 {
@@ -645,7 +661,7 @@ static bool step_open(stretch_t *s, step_t *p)
         new_callback_token(p->sctx.callback_token);
     /* A remote step whose condition does not hold writes no task: the runner skips it. */
     if (p->leaf->def->kind == ORCH_KIND_CALLBACK && p->leaf->def->task_type &&
-        !(p->leaf->def->when && !p->leaf->def->when(p->leaf->def, c->state)))
+        step_when_holds(s, p->leaf->def))
         return step_hand_to_worker(s, p);
     return true;
 }
