@@ -72,7 +72,8 @@ static orch_err_t last_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ct
 }
 
 /* Up to limit events after sequence `after`, in order, read with sql ($1 id, $2 after,
- * $3 limit, columns as EV_COLS). */
+ * $3 limit, columns as EV_COLS). `after` goes in as (SELECT $2), for the reason given in
+ * db__events_global: one plan kept per session instead of one made per read. */
 static orch_err_t events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *sql,
                                const char *id, int64_t after, int limit, orch_event_t **out,
                                size_t *n, orch_error_t *err)
@@ -106,7 +107,7 @@ orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char 
 {
     return events_after(st, ctx,
                         "SELECT " EV_COLS " FROM process_events e WHERE e.process_id = $1 "
-                        "AND e.sequence > $2::bigint ORDER BY e.sequence LIMIT $3::int",
+                        "AND e.sequence > (SELECT $2::bigint) ORDER BY e.sequence LIMIT $3::int",
                         process_id, after, limit, out, n, err);
 }
 
@@ -120,19 +121,12 @@ static const db_filter_column_t ev_cols[] = {
     {"process_id", "p.process_id", DB_COL_UUID, NULL},
     {"status", "p.last_status", DB_COL_ENUM, ev_statuses},
     /* Text in byte order, as the watch hub's in-memory matcher compares (event_filter.h). */
-    {"workflow", "w.name COLLATE \"C\"", DB_COL_TEXT, NULL},
-    {"target", "w.target", DB_COL_ENUM, ev_targets},
+    {"workflow", "p.workflow_name COLLATE \"C\"", DB_COL_TEXT, NULL},
+    {"target", "p.workflow_target", DB_COL_ENUM, ev_targets},
     {"is_task", "p.is_task", DB_COL_BOOL, NULL},
     {"product_id", "p.product_id", DB_COL_UUID, NULL},
-    {"subscription_id",
-     "(SELECT ps.subscription_id FROM processes_subscriptions ps WHERE ps.process_id = "
-     "p.process_id ORDER BY ps.create_time LIMIT 1)",
-     DB_COL_UUID, NULL},
-    {"customer_id",
-     "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "
-     "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1) "
-     "COLLATE \"C\"",
-     DB_COL_TEXT, NULL},
+    {"subscription_id", "p.subscription_id", DB_COL_UUID, NULL},
+    {"customer_id", "p.customer_id COLLATE \"C\"", DB_COL_TEXT, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -180,15 +174,32 @@ orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char
     {
         int ptx = db_sql_param(&q, txs), pid = db_sql_param(&q, ids);
         /* The process's filterable fields come along, so the watch hub can match every
-         * stream's filter in memory against one read. */
+         * stream's filter in memory against one read. The process is looked up per event
+         * row (a LATERAL that OFFSET 0 keeps from being flattened, so PostgreSQL memoizes
+         * it per process, subscription and customer included): joined plainly, the
+         * planner hashes the whole processes table, hot with the engine's updates, for the
+         * few dozen events a NOTIFY brings; the hub runs this for every NOTIFY, and that
+         * hash was 28% of PostgreSQL's time in the engine bench (bench/README.md). The
+         * cursor goes in as (SELECT $n), a value the planner cannot look into: given the
+         * value itself, it finds a plan for "one row at the end of the index" cheaper than
+         * any plan it could keep, and so plans the statement afresh on every call (0.4 ms,
+         * eight times what running it costs); blind to it, it keeps one generic plan (the
+         * same index scan) for the session. */
         db_sql_append(&q, "SELECT " EV_COLS);
         for (const db_filter_column_t *f = ev_cols; f->field; f++)
             db_sql_append(&q, ", (%s)::text", f->sql);
         db_sql_append(&q,
-                      " FROM process_events e "
-                      "JOIN processes p ON p.process_id = e.process_id "
-                      "JOIN workflows w ON w.workflow_id = p.workflow_id "
-                      "WHERE (e.tx_id, e.event_id) > ($%d::text::xid8, $%d::bigint) "
+                      " FROM process_events e CROSS JOIN LATERAL (SELECT x.process_id, "
+                      "x.last_status, x.is_task, x.product_id, w.name AS workflow_name, "
+                      "w.target AS workflow_target, ps.subscription_id, s.customer_id "
+                      "FROM processes x JOIN workflows w ON w.workflow_id = x.workflow_id "
+                      "LEFT JOIN LATERAL (SELECT y.subscription_id FROM "
+                      "processes_subscriptions y WHERE y.process_id = x.process_id "
+                      "ORDER BY y.create_time LIMIT 1) ps ON true LEFT JOIN subscriptions s "
+                      "ON s.subscription_id = ps.subscription_id "
+                      "WHERE x.process_id = e.process_id OFFSET 0) p "
+                      "WHERE (e.tx_id, e.event_id) > ((SELECT $%d::text::xid8), "
+                      "(SELECT $%d::bigint)) "
                       "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())",
                       ptx, pid);
     }
@@ -226,7 +237,7 @@ orch_err_t db__sub_events_after(orch_store_t *st, const orch_ctx_t *ctx,
                         "SELECT e.subscription_id, e.sequence, e.kind, "
                         "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "
                         "e.tx_id::text || ':' || e.event_id::text FROM subscription_events e "
-                        "WHERE e.subscription_id = $1 AND e.sequence > $2::bigint "
+                        "WHERE e.subscription_id = $1 AND e.sequence > (SELECT $2::bigint) "
                         "ORDER BY e.sequence LIMIT $3::int",
                         subscription_id, after, limit, out, n, err);
 }

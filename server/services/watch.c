@@ -486,8 +486,16 @@ static void multi_deliver(struct srv_watch *h, cursor_t from, const orch_event_t
     for (size_t i = 0; i < n; i++)
         cursor_parse(evs[i].cursor, &cs[i]);
     for (watcher_t *w = h->multi; w; w = w->next) {
-        if (w->done || cursor_cmp(w->cursor, from) < 0)
-            continue; /* behind: it catches up with its own filter */
+        if (w->done)
+            continue;
+        if (cursor_cmp(w->cursor, from) < 0) {
+            /* Behind: it catches up with its own filter. It may have joined while this
+             * read was in flight, when it was not behind the head then (no stream left,
+             * so the head restarted at its cursor): this read moves the head past it, and
+             * nothing else would wake it. */
+            ready_add(h, w);
+            continue;
+        }
         for (size_t i = 0; i < n; i++) {
             if (cursor_cmp(cs[i], w->cursor) <= 0)
                 continue;
