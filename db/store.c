@@ -79,8 +79,6 @@ static const orch_store_ops_t db_store_ops = {
     .process_lock = db__process_lock,
     .process_link_subscription = db__process_link_subscription,
     .process_resume_input = db__process_resume_input,
-    .admin_action_record = db__admin_action_record,
-    .admin_action_list = db__admin_action_list,
     .process_secrets_put = db__process_secrets_put,
     .process_secrets_get = db__process_secrets_get,
     .callback_create = db__callback_create,
@@ -123,10 +121,16 @@ static const orch_store_ops_t db_store_ops = {
     .sub_stamp = db__sub_stamp,
 };
 
+static const orch_audit_store_t db_audit_store = {
+    .record = db__admin_action_record,
+    .list = db__admin_action_list,
+};
+
 orch_store_t *db_store_new(db_pool_t *pool)
 {
     db_store_t *s = orch_calloc(1, sizeof(*s));
     s->base.ops = &db_store_ops;
+    s->base.audit = &db_audit_store;
     s->pool = pool;
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;

@@ -2,6 +2,7 @@
 #ifndef DB_STORE_INTERNAL_H
 #define DB_STORE_INTERNAL_H
 
+#include "base/alloc.h"
 #include "db/pool.h"
 #include "db/sql.h"
 #include "db/store.h"
@@ -32,6 +33,21 @@ void db__tx_changed(orch_tx_t *tx, const char *subscription_id);
 void db__tx_changed_flush(orch_tx_t *tx);
 
 #define DB_ACQUIRE_TIMEOUT_MS 5000
+
+/* The calling convention of domain/store/ (see domain/store.h), checked as the first line of
+ * every op. An op that runs in the caller's unit of work needs one, of this store; its ctx is
+ * not used, the unit of work's connection keeps the context it began with. */
+static inline void db__in_tx(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx)
+{
+    orch_assert(tx != NULL && &tx->store->base == st);
+    (void)ctx;
+}
+/* An op that runs on its own connection (or its own transactions) is never given a unit of
+ * work: what it writes would not be part of it. */
+static inline void db__no_tx(const orch_tx_t *tx)
+{
+    orch_assert(tx == NULL);
+}
 
 /* ---- helpers shared by the store_*.c files (store_util.c) ----------------------------- */
 
@@ -228,12 +244,14 @@ orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const 
                                    const json_t *overlay, orch_error_t *err);
 orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
-orch_err_t db__admin_action_record(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
+orch_err_t db__admin_action_record(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *actor_kind, const char *actor_name,
                                    const char *method, const char *target, const char *request_id,
                                    orch_error_t *err);
-orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
-                                 const char *target, int64_t before_id, int limit,
-                                 orch_admin_action_t **out, size_t *n, orch_error_t *err);
+orch_err_t db__admin_action_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *method, const char *target, int64_t before_id,
+                                 int limit, orch_admin_action_t **out, size_t *n,
+                                 orch_error_t *err);
 orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char *step_key,
                                const char *token, int timeout_ms, orch_error_t *err);
 orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const char *token,

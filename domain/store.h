@@ -1,7 +1,33 @@
-/* The storage interface of the domain: a table of functions (like Redis's ConnectionType),
- * so that the domain never sees SQL. db/ implements it with PostgreSQL. Every function is
- * thread-safe and reports failures as project errors (UNAVAILABLE with reason
- * DATABASE_UNAVAILABLE when the database cannot be reached). */
+/* The storage interface of the domain, split by aggregate (like Redis's ConnectionType, one
+ * table of functions per kind of record), so that the domain never sees SQL. db/ implements
+ * it with PostgreSQL. This header is the umbrella: the store handle, the unit of work and
+ * the tables, one header each under domain/store/:
+ *
+ *   st->catalog    store/catalog.h        products, workflows, workflow definitions, inventory
+ *   st->subs       store/subscriptions.h  subscriptions, customer descriptions, their events
+ *   st->procs      store/processes.h      processes: records, forms, callbacks, events, retries
+ *   st->engine     store/engine.h         replicas, claims, step commits, parallel branches
+ *   st->workers    store/workers.h        step workers and their tasks
+ *   st->schedules  store/schedules.h      schedules and their firing
+ *   st->audit      store/audit.h          the audit log of admin calls
+ *
+ * Calling convention of every table under domain/store/, stated once here and named at the
+ * top of each header: an op takes (orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+ * its own arguments..., orch_error_t *err) and returns 0 or the error it also wrote to err.
+ * - st: the store the table was reached from (st->subs->save(st, ...)).
+ * - tx: the unit of work it runs in. Each header groups its ops by what they accept:
+ *   "in a unit of work" ops need a tx (they read or write as part of the caller's
+ *   transaction, which commits them with the rest); "with or without a unit of work" ops run
+ *   alone on a pooled connection when tx is NULL; "on their own" ops need tx NULL (they take a
+ *   pooled connection for the call, or run transactions of their own that must never wait
+ *   for the caller's). A misuse is a broken invariant and aborts (db__in_tx, db__no_tx).
+ * - ctx: the deadline and cancellation of an op run without a tx (NULL = none). A unit of
+ *   work keeps the context it began with, so with a tx ctx is not used (callers pass NULL).
+ * The unit of work's own functions (st->uow, below) are the exception: they make or end a
+ * tx, so begin takes (st, ctx) and the others the tx they act on.
+ *
+ * Every function is thread-safe and reports failures as project errors (UNAVAILABLE with
+ * reason DATABASE_UNAVAILABLE when the database cannot be reached). */
 #ifndef ORCH_STORE_H
 #define ORCH_STORE_H
 
@@ -14,6 +40,7 @@
 #include "events.h"
 #include "process.h"
 #include "schedule/schedule.h"
+#include "store/audit.h"
 #include "subscription/subscription.h"
 
 typedef struct orch_store orch_store_t;
@@ -303,15 +330,6 @@ typedef struct orch_store_ops {
                                 orch_engine_status_t *out, orch_error_t *err);
     orch_err_t (*engine_set_paused)(orch_tx_t *tx, bool paused, const char *actor,
                                     orch_error_t *err);
-    /* The audit log of admin calls: one row in tx, the unit of work of the change. */
-    orch_err_t (*admin_action_record)(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
-                                      const char *method, const char *target,
-                                      const char *request_id, orch_error_t *err);
-    /* Newest first: at most limit actions with id < before_id (0 = from the newest), only
-     * of method / target when non-empty. *out: caller frees with orch_admin_actions_free. */
-    orch_err_t (*admin_action_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
-                                    const char *target, int64_t before_id, int limit,
-                                    orch_admin_action_t **out, size_t *n, orch_error_t *err);
     /* Workflows from the database (name order, keyset pages; filter over name, description,
      * target, is_task). ListWorkflows carries only the latest version of each. */
     orch_err_t (*workflow_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
@@ -557,8 +575,10 @@ typedef struct orch_store_ops {
                                          int version, long *missing, orch_error_t *err);
 } orch_store_ops_t;
 
+/* The store handle: one table per aggregate, filled by the implementation (db_store_new). */
 struct orch_store {
     const orch_store_ops_t *ops;
+    const orch_audit_store_t *audit;
 };
 
 static inline void orch_store_free(orch_store_t *st)

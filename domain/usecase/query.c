@@ -192,8 +192,8 @@ orch_err_t orch_uc_admin_action_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                      const char *target, int64_t before_id, int limit,
                                      orch_admin_action_t **out, size_t *n, orch_error_t *err)
 {
-    return uc->store->ops->admin_action_list(uc->store, ctx, method, target, before_id, limit, out,
-                                             n, err);
+    return uc->store->audit->list(uc->store, NULL, ctx, method, target, before_id, limit, out, n,
+                                  err);
 }
 
 orch_err_t orch_uc_workflow_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,

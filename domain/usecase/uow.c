@@ -89,10 +89,10 @@ orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err)
         return orch_error_set(err, ORCH_INTERNAL, NULL, "the unit of work has ended already");
     u->tx = NULL;
     if (c->audit_method)
-        rc = st->ops->admin_action_record(
-            tx, c->audit_kind ? c->audit_kind : "", c->audit_name ? c->audit_name : "",
-            c->audit_method, c->audit_target ? c->audit_target : "",
-            c->request_id && *c->request_id ? c->request_id : NULL, err);
+        rc = st->audit->record(st, tx, NULL, c->audit_kind ? c->audit_kind : "",
+                               c->audit_name ? c->audit_name : "", c->audit_method,
+                               c->audit_target ? c->audit_target : "",
+                               c->request_id && *c->request_id ? c->request_id : NULL, err);
     if (!rc && c->request_id && *c->request_id && c->answer) {
         rc = c->answer(c->answer_arg, &buf, &len, err);
         if (!rc)

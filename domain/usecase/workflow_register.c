@@ -272,9 +272,9 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
                                    products, nproducts, req->actor_name, err);
     }
     if (!rc)
-        rc = st->ops->admin_action_record(
-            tx, req->actor_kind ? req->actor_kind : "", req->actor_name ? req->actor_name : "",
-            req->method ? req->method : "RegisterWorkflow", wf->name, "", err);
+        rc = st->audit->record(st, tx, NULL, req->actor_kind ? req->actor_kind : "",
+                               req->actor_name ? req->actor_name : "",
+                               req->method ? req->method : "RegisterWorkflow", wf->name, "", err);
     if (rc)
         goto out;
     rc = st->ops->tx_commit(tx, err);
