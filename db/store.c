@@ -107,15 +107,6 @@ static const orch_store_ops_t db_store_ops = {
     .branch_list = db__branch_list,
     .branch_start = db__branch_start,
     .process_retry_branches = db__process_retry_branches,
-    .schedule_get = db__schedule_get,
-    .schedule_insert = db__schedule_insert,
-    .schedule_update = db__schedule_update,
-    .schedule_delete = db__schedule_delete,
-    .schedule_list = db__schedule_list,
-    .schedule_any_due = db__schedule_any_due,
-    .schedule_claim_due = db__schedule_claim_due,
-    .schedule_record_run = db__schedule_record_run,
-    .schedule_load_defaults = db__schedule_load_defaults,
     .tasks_clean_up = db__tasks_clean_up,
     .sub_get = db__sub_get,
     .sub_stamp = db__sub_stamp,
@@ -126,11 +117,24 @@ static const orch_audit_store_t db_audit_store = {
     .list = db__admin_action_list,
 };
 
+static const orch_schedule_store_t db_schedules_store = {
+    .get = db__schedule_get,
+    .insert = db__schedule_insert,
+    .update = db__schedule_update,
+    .remove = db__schedule_delete,
+    .list = db__schedule_list,
+    .any_due = db__schedule_any_due,
+    .claim_due = db__schedule_claim_due,
+    .record_run = db__schedule_record_run,
+    .load_defaults = db__schedule_load_defaults,
+};
+
 orch_store_t *db_store_new(db_pool_t *pool)
 {
     db_store_t *s = orch_calloc(1, sizeof(*s));
     s->base.ops = &db_store_ops;
     s->base.audit = &db_audit_store;
+    s->base.schedules = &db_schedules_store;
     s->pool = pool;
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;

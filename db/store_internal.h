@@ -278,20 +278,24 @@ orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const c
 orch_err_t db__schedule_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                             const char *schedule_id, bool for_update, orch_schedule_t *out,
                             orch_error_t *err);
-orch_err_t db__schedule_insert(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *err);
-orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, orch_error_t *err);
-orch_err_t db__schedule_delete(orch_tx_t *tx, const char *schedule_id, int64_t version,
-                               orch_error_t *err);
-orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__schedule_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_schedule_t *s, orch_error_t *err);
+orch_err_t db__schedule_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_schedule_t *s, bool retime, orch_error_t *err);
+orch_err_t db__schedule_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *schedule_id, int64_t version, orch_error_t *err);
+orch_err_t db__schedule_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              const orch_schedule_query_t *q, orch_schedule_page_t *out,
                              orch_error_t *err);
-orch_err_t db__schedule_any_due(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
+orch_err_t db__schedule_any_due(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, bool *due,
                                 orch_error_t *err);
-orch_err_t db__schedule_claim_due(orch_tx_t *tx, const char *replica_id, orch_schedule_t *out,
-                                  int64_t *now_us, bool *found, bool *fresh, orch_error_t *err);
-orch_err_t db__schedule_record_run(orch_tx_t *tx, const orch_schedule_t *s, int64_t now_us,
-                                   const char *process_id, const char *error, orch_error_t *err);
-orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__schedule_claim_due(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *replica_id, orch_schedule_t *out, int64_t *now_us,
+                                  bool *found, bool *fresh, orch_error_t *err);
+orch_err_t db__schedule_record_run(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const orch_schedule_t *s, int64_t now_us, const char *process_id,
+                                   const char *error, orch_error_t *err);
+orch_err_t db__schedule_load_defaults(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                       const char *replica_id, orch_error_t *err);
 orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
 

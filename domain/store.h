@@ -41,6 +41,7 @@
 #include "process.h"
 #include "schedule/schedule.h"
 #include "store/audit.h"
+#include "store/schedules.h"
 #include "subscription/subscription.h"
 
 typedef struct orch_store orch_store_t;
@@ -410,44 +411,6 @@ typedef struct orch_store_ops {
      * no longer retriable because an earlier retry already resumed it after its last failure. */
     orch_err_t (*process_retry_once)(orch_tx_t *tx, const char *process_id, const char *actor,
                                      bool *already, orch_error_t *err);
-    /* Schedules. schedule_get: tx may be NULL; for_update locks the row for the rest of tx;
-     * NOT_FOUND SCHEDULE_NOT_FOUND. schedule_insert: s->id, version, times and next run are
-     * filled in (ALREADY_EXISTS SCHEDULE_NAME_TAKEN; NOT_FOUND WORKFLOW_NOT_FOUND).
-     * schedule_update: writes every settable field when s->version matches (ABORTED
-     * VERSION_CONFLICT otherwise); retime = recompute next_run_time from now(); s is refreshed.
-     * schedule_delete: version 0 = any. */
-    orch_err_t (*schedule_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                               const char *schedule_id, bool for_update, orch_schedule_t *out,
-                               orch_error_t *err);
-    orch_err_t (*schedule_insert)(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *err);
-    orch_err_t (*schedule_update)(orch_tx_t *tx, orch_schedule_t *s, bool retime,
-                                  orch_error_t *err);
-    orch_err_t (*schedule_delete)(orch_tx_t *tx, const char *schedule_id, int64_t version,
-                                  orch_error_t *err);
-    orch_err_t (*schedule_list)(orch_store_t *st, const orch_ctx_t *ctx,
-                                const orch_schedule_query_t *q, orch_schedule_page_t *out,
-                                orch_error_t *err);
-    /* The firing of schedules (docs/SCHEMA.md), in the scheduler's unit of work; the start
-     * itself is the StartProcess use case's (domain/usecase/schedule.c).
-     * schedule_any_due: is any schedule due (one autocommit look: most ticks find none)?
-     * schedule_claim_due: the first due schedule nobody else is firing (row lock, SKIP
-     * LOCKED), unless the engine is paused, and the exactly-once record of its due time;
-     * *found = false when none; *fresh = false when that due time fired before (only
-     * advance it). *now_us: the database's clock. out: caller cleans up. What tx writes
-     * after it (the start) can be undone by schedule_record_run.
-     * schedule_record_run: the run's outcome and the next due time. error != NULL: the start
-     * was refused: what it wrote since the claim is undone, the run and the schedule record
-     * why; else process_id (NULL = none) is the run's and the last error is cleared. */
-    orch_err_t (*schedule_any_due)(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
-                                   orch_error_t *err);
-    orch_err_t (*schedule_claim_due)(orch_tx_t *tx, const char *replica_id, orch_schedule_t *out,
-                                     int64_t *now_us, bool *found, bool *fresh, orch_error_t *err);
-    orch_err_t (*schedule_record_run)(orch_tx_t *tx, const orch_schedule_t *s, int64_t now_us,
-                                      const char *process_id, const char *error, orch_error_t *err);
-    /* Loads the default schedules when replica_id is the first replica this database ever
-     * had (never again, so an operator's deletion sticks). */
-    orch_err_t (*schedule_load_defaults)(orch_store_t *st, const orch_ctx_t *ctx,
-                                         const char *replica_id, orch_error_t *err);
     /* The clean-up task: deletes finished tasks that ended more than older_than_s ago and
      * expired request ids. *n: tasks deleted. */
     orch_err_t (*tasks_clean_up)(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
@@ -578,6 +541,7 @@ typedef struct orch_store_ops {
 /* The store handle: one table per aggregate, filled by the implementation (db_store_new). */
 struct orch_store {
     const orch_store_ops_t *ops;
+    const orch_schedule_store_t *schedules;
     const orch_audit_store_t *audit;
 };
 

@@ -41,7 +41,7 @@ static void *scheduler_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (!defaults_done) {
             orch_error_init(&err);
-            if (s->store->ops->schedule_load_defaults(s->store, &ctx, s->replica_id, &err))
+            if (s->store->schedules->load_defaults(s->store, NULL, &ctx, s->replica_id, &err))
                 orch_warn("schedule", "cannot load the default schedule: %s", err.message);
             else
                 defaults_done = true;

@@ -185,7 +185,7 @@ orch_err_t orch_uc_schedule_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                  const orch_schedule_query_t *q, orch_schedule_page_t *out,
                                  orch_error_t *err)
 {
-    return uc->store->ops->schedule_list(uc->store, ctx, q, out, err);
+    return uc->store->schedules->list(uc->store, NULL, ctx, q, out, err);
 }
 
 orch_err_t orch_uc_admin_action_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *method,
