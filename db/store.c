@@ -86,16 +86,6 @@ static const orch_store_ops_t db_store_ops = {
     .callback_progress = db__callback_progress,
     .callback_fail_expired = db__callback_fail_expired,
     .callback_pending = db__callback_pending,
-    .worker_task_create = db__worker_task_create,
-    .worker_connect = db__worker_connect,
-    .worker_disconnect = db__worker_disconnect,
-    .worker_heartbeat = db__worker_heartbeat,
-    .worker_claim = db__worker_claim,
-    .worker_task_complete = db__worker_task_complete,
-    .worker_task_fail = db__worker_task_fail,
-    .worker_task_progress = db__worker_task_progress,
-    .worker_task_sweep = db__worker_task_sweep,
-    .worker_task_pending = db__worker_task_pending,
     .wfdef_lock = db__wfdef_lock,
     .wfdef_insert = db__wfdef_insert,
     .wfdef_list = db__wfdef_list,
@@ -129,12 +119,26 @@ static const orch_schedule_store_t db_schedules_store = {
     .load_defaults = db__schedule_load_defaults,
 };
 
+static const orch_worker_store_t db_workers_store = {
+    .task_create = db__worker_task_create,
+    .connect = db__worker_connect,
+    .disconnect = db__worker_disconnect,
+    .heartbeat = db__worker_heartbeat,
+    .claim = db__worker_claim,
+    .task_complete = db__worker_task_complete,
+    .task_fail = db__worker_task_fail,
+    .task_progress = db__worker_task_progress,
+    .task_sweep = db__worker_task_sweep,
+    .task_pending = db__worker_task_pending,
+};
+
 orch_store_t *db_store_new(db_pool_t *pool)
 {
     db_store_t *s = orch_calloc(1, sizeof(*s));
     s->base.ops = &db_store_ops;
     s->base.audit = &db_audit_store;
     s->base.schedules = &db_schedules_store;
+    s->base.workers = &db_workers_store;
     s->pool = pool;
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;

@@ -303,31 +303,32 @@ orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_er
 long long db__parse_time(const char *s);
 
 /* store_workers.c: step workers' tasks */
-orch_err_t db__worker_task_create(orch_tx_t *tx, const orch_task_spec_t *t, bool only_if_served,
-                                  bool *created, orch_error_t *err);
-orch_err_t db__worker_connect(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                              const char *identity, const char *name, const char *replica_id,
-                              const char *const *types, size_t ntypes, int capacity, int expire_ms,
-                              orch_error_t *err);
-orch_err_t db__worker_disconnect(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                 orch_error_t *err);
-orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                int lease_ms, int expire_ms, bool *connected, int *renewed,
-                                int64_t *lease_expires_us, orch_error_t *err);
-orch_err_t db__worker_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                            int lease_ms, int max, orch_worker_task_t *out, size_t *n, bool *alive,
-                            orch_error_t *err);
-orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const orch_task_spec_t *t, bool only_if_served, bool *created,
+                                  orch_error_t *err);
+orch_err_t db__worker_connect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *worker_id, const char *identity, const char *name,
+                              const char *replica_id, const char *const *types, size_t ntypes,
+                              int capacity, int expire_ms, orch_error_t *err);
+orch_err_t db__worker_disconnect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *worker_id, orch_error_t *err);
+orch_err_t db__worker_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *worker_id, int lease_ms, int expire_ms, bool *connected,
+                                int *renewed, int64_t *lease_expires_us, orch_error_t *err);
+orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *worker_id, int lease_ms, int max, orch_worker_task_t *out,
+                            size_t *n, bool *alive, orch_error_t *err);
+orch_err_t db__worker_task_complete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_task_answer_t *a, char *status, orch_error_t *err);
-orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const orch_task_answer_t *a, bool *will_retry, int64_t *next_us,
                                 char *status, orch_error_t *err);
-orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_progress(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_task_answer_t *a, const char *message,
                                     const json_t *progress, int lease_ms, int64_t *lease_expires_us,
                                     orch_error_t *err);
-orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
-                                 json_t **served, orch_error_t *err);
+orch_err_t db__worker_task_sweep(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 int *nfailed, json_t **served, orch_error_t *err);
 orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
 

@@ -599,7 +599,7 @@ static bool step_hand_to_worker(stretch_t *s, step_t *p)
     orch_error_init(&err);
     if (d->fn && !type_served(e, d->task_type)) {
         /* No live worker serves it (as of the last heartbeat): the fall-back runs. */
-    } else if (st->ops->worker_task_create(p->tx, &spec, d->fn != NULL, &created, &err)) {
+    } else if (st->workers->task_create(st, p->tx, NULL, &spec, d->fn != NULL, &created, &err)) {
         orch_warn("engine", "process %s: cannot write the task of step %s: %s", c->process_id,
                   p->leaf->key, err.message);
         st->ops->tx_rollback(p->tx);
@@ -1104,7 +1104,8 @@ static void *heartbeat_main(void *arg)
             int nfailed = 0;
             json_t *served = NULL;
             orch_error_init(&err);
-            if (e->cfg.store->ops->worker_task_sweep(e->cfg.store, &ctx, &nfailed, &served, &err)) {
+            if (e->cfg.store->workers->task_sweep(e->cfg.store, NULL, &ctx, &nfailed, &served,
+                                                  &err)) {
                 orch_warn("engine", "worker task sweep failed: %s", err.message);
             } else {
                 if (nfailed)

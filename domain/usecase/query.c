@@ -52,7 +52,7 @@ void orch_uc_process_pending(const orch_uc_t *uc, const orch_ctx_t *ctx, const c
     if (uc->store->ops->callback_pending(uc->store, NULL, ctx, process_id, callback, &e))
         *callback = NULL;
     orch_error_init(&e);
-    if (uc->store->ops->worker_task_pending(uc->store, NULL, ctx, process_id, task, &e))
+    if (uc->store->workers->task_pending(uc->store, NULL, ctx, process_id, task, &e))
         *task = NULL;
 }
 
