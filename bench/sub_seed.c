@@ -286,7 +286,7 @@ int main(int argc, char **argv)
     orch_error_init(&err);
     OK(db_migrate(pool, DB_MIGRATE_AUTO, &applied, &err));
     OK(orch_catalog_validate(S.cat, &err));
-    OK(S.store->ops->catalog_sync(S.store, NULL, S.cat, &err));
+    OK(S.store->catalog->sync(S.store, NULL, NULL, S.cat, &err));
     if (resuming)
         resume(&S, pool);
     resumed = atomic_load(&S.done);

@@ -27,8 +27,6 @@ static orch_err_t store_ping(orch_store_t *st, const orch_ctx_t *ctx, orch_error
 static const orch_store_ops_t db_store_ops = {
     .free = store_free,
     .ping = store_ping,
-    .catalog_sync = db__catalog_sync,
-    .catalog_refresh = db__catalog_refresh,
     .tx_begin = db__tx_begin,
     .tx_commit = db__tx_commit,
     .tx_rollback = db__tx_rollback,
@@ -36,9 +34,6 @@ static const orch_store_ops_t db_store_ops = {
     .tx_used = db__tx_used,
     .idem_claim = db__idem_claim,
     .idem_record = db__idem_record,
-    .product_lock = db__product_lock,
-    .product_count_live = db__product_count_live,
-    .product_set = db__product_set,
     .sub_load = db__sub_load,
     .sub_save = db__sub_save,
     .sub_list = db__sub_list,
@@ -73,9 +68,6 @@ static const orch_store_ops_t db_store_ops = {
     .process_bulk_resume = db__process_bulk_resume,
     .engine_status = db__engine_status,
     .engine_set_paused = db__engine_set_paused,
-    .workflow_list = db__workflow_list,
-    .workflow_get = db__workflow_get,
-    .inventory_allocate = db__inventory_allocate,
     .process_lock = db__process_lock,
     .process_link_subscription = db__process_link_subscription,
     .process_resume_input = db__process_resume_input,
@@ -86,11 +78,6 @@ static const orch_store_ops_t db_store_ops = {
     .callback_progress = db__callback_progress,
     .callback_fail_expired = db__callback_fail_expired,
     .callback_pending = db__callback_pending,
-    .wfdef_lock = db__wfdef_lock,
-    .wfdef_insert = db__wfdef_insert,
-    .wfdef_list = db__wfdef_list,
-    .wfdef_replica_add = db__wfdef_replica_add,
-    .wfdef_replicas_missing = db__wfdef_replicas_missing,
     .replica_list = db__replica_list,
     .engine_takeover = db__engine_takeover,
     .process_retry_once = db__process_retry_once,
@@ -132,6 +119,22 @@ static const orch_worker_store_t db_workers_store = {
     .task_pending = db__worker_task_pending,
 };
 
+static const orch_catalog_store_t db_catalog_store = {
+    .sync = db__catalog_sync,
+    .refresh = db__catalog_refresh,
+    .product_lock = db__product_lock,
+    .product_count_live = db__product_count_live,
+    .product_set = db__product_set,
+    .workflow_list = db__workflow_list,
+    .workflow_get = db__workflow_get,
+    .wfdef_lock = db__wfdef_lock,
+    .wfdef_insert = db__wfdef_insert,
+    .wfdef_list = db__wfdef_list,
+    .wfdef_replica_add = db__wfdef_replica_add,
+    .wfdef_replicas_missing = db__wfdef_replicas_missing,
+    .inventory_allocate = db__inventory_allocate,
+};
+
 orch_store_t *db_store_new(db_pool_t *pool)
 {
     db_store_t *s = orch_calloc(1, sizeof(*s));
@@ -139,6 +142,7 @@ orch_store_t *db_store_new(db_pool_t *pool)
     s->base.audit = &db_audit_store;
     s->base.schedules = &db_schedules_store;
     s->base.workers = &db_workers_store;
+    s->base.catalog = &db_catalog_store;
     s->pool = pool;
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;

@@ -114,13 +114,15 @@ orch_err_t db__idem_claim(orch_tx_t *tx, const char *request_id, const char *met
                           unsigned char **response, size_t *len, orch_error_t *err);
 orch_err_t db__idem_record(orch_tx_t *tx, const char *request_id, const unsigned char *response,
                            size_t len, orch_error_t *err);
-orch_err_t db__product_lock(orch_tx_t *tx, const char *product_id, orch_error_t *err);
-orch_err_t db__product_count_live(orch_tx_t *tx, const char *product_id, long *count,
-                                  orch_error_t *err);
-orch_err_t db__product_set(orch_tx_t *tx, const char *product_id, const char *description,
+orch_err_t db__product_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *product_id, orch_error_t *err);
+orch_err_t db__product_count_live(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *product_id, long *count, orch_error_t *err);
+orch_err_t db__product_set(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *product_id, const char *description,
                            orch_product_status_t status, int64_t *end_time_us, orch_error_t *err);
-orch_err_t db__catalog_refresh(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                               orch_error_t *err);
+orch_err_t db__catalog_refresh(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_catalog_t *cat, orch_error_t *err);
 
 /* store_events.c */
 orch_err_t db__tx_snapshot(orch_tx_t *tx, orch_error_t *err);
@@ -219,13 +221,15 @@ orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char
 orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              orch_engine_status_t *out, orch_error_t *err);
 orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, orch_error_t *err);
-orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                             int page_size, const char *page_token, orch_wf_info_t ***out,
-                             size_t *n, long *total, char **next_token, orch_error_t *err);
-orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
+orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *filter, int page_size, const char *page_token,
+                             orch_wf_info_t ***out, size_t *n, long *total, char **next_token,
+                             orch_error_t *err);
+orch_err_t db__workflow_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *id,
                             const char *name, orch_wf_info_t **out, orch_error_t *err);
-orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *owner,
-                                  long long *value, orch_error_t *err);
+orch_err_t db__inventory_allocate(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *pool, const char *owner, long long *value,
+                                  orch_error_t *err);
 
 /* store_forms.c: input steps and callbacks */
 /* Locks a process row (FOR UPDATE) and reads its status (32 bytes), and when asked its last
@@ -264,8 +268,8 @@ orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, in
 orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *process_id, json_t **out, orch_error_t *err);
 
-orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                            orch_error_t *err);
+orch_err_t db__catalog_sync(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            orch_catalog_t *cat, orch_error_t *err);
 
 /* store_replica.c, store_schedule.c: scale-out */
 orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
@@ -333,16 +337,20 @@ orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_c
                                    const char *process_id, json_t **out, orch_error_t *err);
 
 /* store_definitions.c: workflows as data */
-orch_err_t db__wfdef_lock(orch_tx_t *tx, const char *name, int *max_version, char **prev,
-                          char prev_digest[65], bool *in_code, orch_error_t *err);
-orch_err_t db__wfdef_insert(orch_tx_t *tx, const orch_wf_reg_t *reg, const char *definition,
-                            const char *digest, const char *const *products, size_t nproducts,
-                            const char *actor, orch_error_t *err);
-orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *name, int version,
-                          orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
-orch_err_t db__wfdef_replica_add(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                 const char *name, int version, orch_error_t *err);
-orch_err_t db__wfdef_replicas_missing(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
-                                      int version, long *missing, orch_error_t *err);
+orch_err_t db__wfdef_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *name,
+                          int *max_version, char **prev, char prev_digest[65], bool *in_code,
+                          orch_error_t *err);
+orch_err_t db__wfdef_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_wf_reg_t *reg, const char *definition, const char *digest,
+                            const char *const *products, size_t nproducts, const char *actor,
+                            orch_error_t *err);
+orch_err_t db__wfdef_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *name,
+                          int version, orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
+orch_err_t db__wfdef_replica_add(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *replica_id, const char *name, int version,
+                                 orch_error_t *err);
+orch_err_t db__wfdef_replicas_missing(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const char *name, int version, long *missing,
+                                      orch_error_t *err);
 
 #endif

@@ -1470,10 +1470,12 @@ static orch_wf_info_t *row_to_wf(PGresult *res, int i)
     " FROM workflows w WHERE w.delete_time IS NULL"
 // clang-format on
 
-orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                             int page_size, const char *page_token, orch_wf_info_t ***out,
-                             size_t *n, long *total, char **next_token, orch_error_t *err)
+orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *filter, int page_size, const char *page_token,
+                             orch_wf_info_t ***out, size_t *n, long *total, char **next_token,
+                             orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q, cq;
@@ -1536,9 +1538,10 @@ out:
     return rc;
 }
 
-orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
+orch_err_t db__workflow_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *id,
                             const char *name, orch_wf_info_t **out, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
     orch_err_t rc;
@@ -1571,9 +1574,11 @@ out:
 /* ---- the simulated inventory ------------------------------------------------------------------
  */
 
-orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *owner,
-                                  long long *value, orch_error_t *err)
+orch_err_t db__inventory_allocate(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *pool, const char *owner, long long *value,
+                                  orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     orch_err_t rc;
 

@@ -41,6 +41,7 @@
 #include "process.h"
 #include "schedule/schedule.h"
 #include "store/audit.h"
+#include "store/catalog.h"
 #include "store/schedules.h"
 #include "store/workers.h"
 #include "subscription/subscription.h"
@@ -82,34 +83,10 @@ typedef struct orch_sub_page {
 
 void orch_sub_page_cleanup(orch_sub_page_t *page);
 
-/* A workflow version registered as data (migration 0017). Owned strings: free an array with
- * orch_wfdef_rows_free. */
-typedef struct orch_wfdef_row {
-    char *name;
-    int version;
-    char *definition; /* JSON text */
-} orch_wfdef_row_t;
-static inline void orch_wfdef_rows_free(orch_wfdef_row_t *rows, size_t n)
-{
-    for (size_t i = 0; rows && i < n; i++) {
-        free(rows[i].name);
-        free(rows[i].definition);
-    }
-    free(rows);
-}
-
 typedef struct orch_store_ops {
     void (*free)(orch_store_t *st);
     /* Is the database reachable right now? */
     orch_err_t (*ping)(orch_store_t *st, const orch_ctx_t *ctx, orch_error_t *err);
-    /* Makes the database hold the catalogue (idempotent, safe with concurrent replicas),
-     * and fills in the catalogue's ids and times from it. */
-    orch_err_t (*catalog_sync)(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                               orch_error_t *err);
-    /* Re-reads what may change at run time (product status, description, end time) into
-     * the catalogue, e.g. after another replica changed it. */
-    orch_err_t (*catalog_refresh)(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                                  orch_error_t *err);
 
     /* Units of work. commit and rollback free tx (commit also on failure). BEGIN goes out
      * with the first statement (one round trip for both), so an untouched unit of work costs
@@ -133,17 +110,6 @@ typedef struct orch_store_ops {
                              unsigned char **response, size_t *len, orch_error_t *err);
     orch_err_t (*idem_record)(orch_tx_t *tx, const char *request_id, const unsigned char *response,
                               size_t len, orch_error_t *err);
-
-    /* Products. product_lock takes the product's row lock for the rest of tx (NOT_FOUND if
-     * absent); product_count_live counts its subscriptions that are not terminated;
-     * product_set writes description (NULL = keep) and status (UNSPECIFIED = keep) and
-     * wakes the other replicas to refresh; *end_time_us gets the product's end time after it. */
-    orch_err_t (*product_lock)(orch_tx_t *tx, const char *product_id, orch_error_t *err);
-    orch_err_t (*product_count_live)(orch_tx_t *tx, const char *product_id, long *count,
-                                     orch_error_t *err);
-    orch_err_t (*product_set)(orch_tx_t *tx, const char *product_id, const char *description,
-                              orch_product_status_t status, int64_t *end_time_us,
-                              orch_error_t *err);
 
     /* Subscriptions. sub_load reads one subscription with its whole tree, the blocks of
      * other subscriptions it references, its metadata, customer descriptions and users, in
@@ -297,19 +263,6 @@ typedef struct orch_store_ops {
                                 orch_engine_status_t *out, orch_error_t *err);
     orch_err_t (*engine_set_paused)(orch_tx_t *tx, bool paused, const char *actor,
                                     orch_error_t *err);
-    /* Workflows from the database (name order, keyset pages; filter over name, description,
-     * target, is_task). ListWorkflows carries only the latest version of each. */
-    orch_err_t (*workflow_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                int page_size, const char *page_token, orch_wf_info_t ***out,
-                                size_t *n, long *total, char **next_token, orch_error_t *err);
-    /* By id or name: every version, newest first. NOT_FOUND WORKFLOW_NOT_FOUND. */
-    orch_err_t (*workflow_get)(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
-                               const char *name, orch_wf_info_t **out, orch_error_t *err);
-    /* The simulated inventory / IPAM of the example workflows: the next free value of pool
-     * ("ims_node", "nrm_node", "ipv4_loopback", "ipv6_loopback") taken for owner in tx, so a
-     * rolled-back step leaks nothing. *value: the number allocated. */
-    orch_err_t (*inventory_allocate)(orch_tx_t *tx, const char *pool, const char *owner,
-                                     long long *value, orch_error_t *err);
 
     /* ---- Forms, people and external systems (db/store_forms.c) ---- */
     /* Locks the process row for the rest of tx; status: its last_status (32 bytes),
@@ -421,34 +374,12 @@ typedef struct orch_store_ops {
                             char stamp[33], orch_error_t *err);
 
     /* ---- Workflows as data (db/store_definitions.c; migration 0017) ---- */
-    /* In tx: holds the registration lock of name until tx ends and reads what is there: the
-     * highest version of name (0 = none), the latest version registered as data (its
-     * definition as JSON text, caller frees, and digest; NULL / "" when none) and whether a
-     * version of name is compiled into a server rather than registered as data. */
-    orch_err_t (*wfdef_lock)(orch_tx_t *tx, const char *name, int *max_version, char **prev,
-                             char prev_digest[65], bool *in_code, orch_error_t *err);
-    /* In tx: the workflow (created, or its description and target updated), the version's
-     * steps (reg), the definition (JSON text, digest, who registered it), the products
-     * offering it; NOTIFY orch_workflow_definitions "<name>:<version>" at commit. */
-    orch_err_t (*wfdef_insert)(orch_tx_t *tx, const orch_wf_reg_t *reg, const char *definition,
-                               const char *digest, const char *const *products, size_t nproducts,
-                               const char *actor, orch_error_t *err);
-    /* Versions registered as data, by name and version: all (name NULL), or name's version
-     * (0 = all of name's). *out: caller frees with orch_wfdef_rows_free. */
-    orch_err_t (*wfdef_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *name, int version,
-                             orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
-    /* The replica runs name's version from now on (replica_workflow_versions; idempotent). */
-    orch_err_t (*wfdef_replica_add)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                    const char *name, int version, orch_error_t *err);
-    /* How many live replicas (heartbeating, not stopped or draining) cannot run name's
-     * version yet. */
-    orch_err_t (*wfdef_replicas_missing)(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
-                                         int version, long *missing, orch_error_t *err);
 } orch_store_ops_t;
 
 /* The store handle: one table per aggregate, filled by the implementation (db_store_new). */
 struct orch_store {
     const orch_store_ops_t *ops;
+    const orch_catalog_store_t *catalog;
     const orch_worker_store_t *workers;
     const orch_schedule_store_t *schedules;
     const orch_audit_store_t *audit;

@@ -160,7 +160,7 @@ static void on_catalog_changed(void *arg, const char *channel, const char *paylo
     if (app->subcache) /* the answers show product names and block definitions */
         orch_subcache_drop_all(app->subcache);
     orch_error_init(&err);
-    if (app->store->ops->catalog_refresh(app->store, &ctx, app->catalog, &err))
+    if (app->store->catalog->refresh(app->store, NULL, &ctx, app->catalog, &err))
         orch_warn("catalog", "cannot refresh the catalogue: %s", err.message);
 }
 
@@ -443,7 +443,7 @@ static bool open_store(daemon_t *d)
         db_store_on_sub_changed(app->store, on_sub_changed, app->subcache);
     }
     orch_error_init(&err);
-    if (app->store->ops->catalog_sync(app->store, NULL, d->cat, &err)) {
+    if (app->store->catalog->sync(app->store, NULL, NULL, d->cat, &err)) {
         orch_err("main", "cannot load the product catalogue: %s", err.message);
         return false;
     }

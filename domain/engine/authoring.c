@@ -270,7 +270,8 @@ orch_step_result_t orch_step_allocate(orch_step_ctx_t *ctx, const char *pool, co
     orch_error_init(&err);
     if (!ctx->store)
         return no_store(ctx);
-    if (ctx->store->ops->inventory_allocate(ctx->tx, pool, ctx->process_id, &v, &err))
+    if (ctx->store->catalog->inventory_allocate(ctx->store, ctx->tx, NULL, pool, ctx->process_id,
+                                                &v, &err))
         return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pool, err.message);
     return orch_step_ok(json_pack("{s:I}", state_key, (json_int_t)v));
 }

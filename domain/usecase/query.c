@@ -200,12 +200,12 @@ orch_err_t orch_uc_workflow_list(const orch_uc_t *uc, const orch_ctx_t *ctx, con
                                  int page_size, const char *page_token, orch_wf_info_t ***out,
                                  size_t *n, long *total, char **next_token, orch_error_t *err)
 {
-    return uc->store->ops->workflow_list(uc->store, ctx, filter, page_size, page_token, out, n,
-                                         total, next_token, err);
+    return uc->store->catalog->workflow_list(uc->store, NULL, ctx, filter, page_size, page_token,
+                                             out, n, total, next_token, err);
 }
 
 orch_err_t orch_uc_workflow_get(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *id,
                                 const char *name, orch_wf_info_t **out, orch_error_t *err)
 {
-    return uc->store->ops->workflow_get(uc->store, ctx, id, name, out, err);
+    return uc->store->catalog->workflow_get(uc->store, NULL, ctx, id, name, out, err);
 }

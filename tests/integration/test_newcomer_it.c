@@ -330,7 +330,7 @@ static void seed_twins(const char *id1, const char *id2)
     orch_catalog_load_example(cat);
     orch_error_init(&err);
     assert_int_equal(orch_catalog_validate(cat, &err), 0);
-    assert_int_equal(store->ops->catalog_sync(store, none, cat, &err), 0);
+    assert_int_equal(store->catalog->sync(store, NULL, none, cat, &err), 0);
     for (int i = 0; i < 2; i++) {
         orch_subscription_t *s = NULL;
         orch_tx_t *tx = NULL;

@@ -162,7 +162,7 @@ static int setup(void **state)
     orch_catalog_load_example(w->cat);
     orch_error_init(&err);
     must(orch_catalog_validate(w->cat, &err), &err);
-    must(w->store->ops->catalog_sync(w->store, NULL, w->cat, &err), &err);
+    must(w->store->catalog->sync(w->store, NULL, NULL, w->cat, &err), &err);
     seed(w);
     *state = w;
     return 0;

@@ -169,7 +169,7 @@ static int setup(void **state)
     orch_catalog_load_example(w->cat);
     orch_error_init(&err);
     must(orch_catalog_validate(w->cat, &err), &err);
-    must(w->store->ops->catalog_sync(w->store, none, w->cat, &err), &err);
+    must(w->store->catalog->sync(w->store, NULL, none, w->cat, &err), &err);
     seed(w);
     w->db = PQconnectdb(w->srv.conninfo);
     assert_int_equal(PQstatus(w->db), CONNECTION_OK);

@@ -174,7 +174,7 @@ static int setup(void **state)
     orch_catalog_load_example(w->cat);
     orch_error_init(&err);
     must(orch_catalog_validate(w->cat, &err), &err);
-    must(w->store->ops->catalog_sync(w->store, none, w->cat, &err), &err);
+    must(w->store->catalog->sync(w->store, NULL, none, w->cat, &err), &err);
     seed(w);
     *state = w;
     return 0;
@@ -671,7 +671,7 @@ static void statements_fixed_and_versions_checked(void **state)
     orch_error_init(&err);
     must(db_migrate(pool, DB_MIGRATE_AUTO, &applied, &err), &err);
     must(orch_catalog_validate(cat, &err), &err);
-    must(st->ops->catalog_sync(st, NULL, cat, &err), &err);
+    must(st->catalog->sync(st, NULL, NULL, cat, &err), &err);
 
     for (int k = 0; k < 2; k++) {
         int leaves = k == 0 ? 0 : 49; /* trees of 1 and of 50 blocks */
