@@ -140,13 +140,13 @@ static void *worker(void *arg)
             if (S->have[i])
                 continue;
             s = build(S, i);
-            OK(S->store->ops->sub_save(tx, s, &err));
+            OK(S->store->subs->save(S->store, tx, NULL, s, &err));
             if (i % 20 == 0) {
                 orch_customer_description_t cd;
                 char cust[32], text[64];
                 snprintf(cust, sizeof(cust), "cust-%ld", i % 1000);
                 snprintf(text, sizeof(text), "alias %ld", i);
-                OK(S->store->ops->cd_create(tx, s->id, cust, text, &cd, &err));
+                OK(S->store->subs->cd_create(S->store, tx, NULL, s->id, cust, text, &cd, &err));
                 orch_customer_description_cleanup(&cd);
             }
             memcpy(S->id[i], s->id, 37);

@@ -34,21 +34,10 @@ static const orch_store_ops_t db_store_ops = {
     .tx_used = db__tx_used,
     .idem_claim = db__idem_claim,
     .idem_record = db__idem_record,
-    .sub_load = db__sub_load,
-    .sub_save = db__sub_save,
-    .sub_list = db__sub_list,
-    .sub_count_unfinished = db__sub_count_unfinished,
-    .sub_set_metadata = db__sub_set_metadata,
-    .cd_create = db__cd_create,
-    .cd_get = db__cd_get,
-    .cd_update = db__cd_update,
-    .cd_delete = db__cd_delete,
     .tx_snapshot = db__tx_snapshot,
     .events_seq = db__events_seq,
     .events_after = db__events_after,
     .events_global = db__events_global,
-    .sub_events_seq = db__sub_events_seq,
-    .sub_events_after = db__sub_events_after,
     .engine_register = db__engine_register,
     .engine_heartbeat = db__engine_heartbeat,
     .engine_stop = db__engine_stop,
@@ -85,8 +74,6 @@ static const orch_store_ops_t db_store_ops = {
     .branch_start = db__branch_start,
     .process_retry_branches = db__process_retry_branches,
     .tasks_clean_up = db__tasks_clean_up,
-    .sub_get = db__sub_get,
-    .sub_stamp = db__sub_stamp,
 };
 
 static const orch_audit_store_t db_audit_store = {
@@ -135,6 +122,22 @@ static const orch_catalog_store_t db_catalog_store = {
     .inventory_allocate = db__inventory_allocate,
 };
 
+static const orch_sub_store_t db_subs_store = {
+    .load = db__sub_load,
+    .get = db__sub_get,
+    .stamp = db__sub_stamp,
+    .save = db__sub_save,
+    .list = db__sub_list,
+    .count_unfinished = db__sub_count_unfinished,
+    .set_metadata = db__sub_set_metadata,
+    .cd_create = db__cd_create,
+    .cd_get = db__cd_get,
+    .cd_update = db__cd_update,
+    .cd_delete = db__cd_delete,
+    .events_seq = db__sub_events_seq,
+    .events_after = db__sub_events_after,
+};
+
 orch_store_t *db_store_new(db_pool_t *pool)
 {
     db_store_t *s = orch_calloc(1, sizeof(*s));
@@ -143,6 +146,7 @@ orch_store_t *db_store_new(db_pool_t *pool)
     s->base.schedules = &db_schedules_store;
     s->base.workers = &db_workers_store;
     s->base.catalog = &db_catalog_store;
+    s->base.subs = &db_subs_store;
     s->pool = pool;
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;

@@ -218,10 +218,11 @@ orch_err_t db__sub_events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
                     subscription_id, "SUBSCRIPTION_NOT_FOUND", "subscription", seq, err);
 }
 
-orch_err_t db__sub_events_after(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__sub_events_after(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *subscription_id, int64_t after, int limit,
                                 orch_event_t **out, size_t *n, orch_error_t *err)
 {
+    db__no_tx(tx);
     return events_after(st, ctx,
                         "SELECT e.subscription_id, e.sequence, e.kind, "
                         "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "

@@ -137,7 +137,7 @@ orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char
 
 orch_err_t db__sub_events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                               const char *subscription_id, int64_t *seq, orch_error_t *err);
-orch_err_t db__sub_events_after(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__sub_events_after(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *subscription_id, int64_t after, int limit,
                                 orch_event_t **out, size_t *n, orch_error_t *err);
 
@@ -146,28 +146,35 @@ char *db__array(const char *const *items, size_t n);
 orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                         const orch_catalog_t *cat, const char *subscription_id, bool for_update,
                         orch_subscription_t **out, orch_error_t *err);
-orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                       const char *subscription_id, orch_subscription_t **out, char stamp[33],
-                       orch_error_t *err);
-orch_err_t db__sub_stamp(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                         char stamp[33], orch_error_t *err);
-orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err);
-orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                        const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err);
-orch_err_t db__sub_count_unfinished(orch_tx_t *tx, const char *subscription_id, long *n,
-                                    orch_error_t *err);
-orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id, const json_t *metadata,
+orch_err_t db__sub_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                       const orch_catalog_t *cat, const char *subscription_id,
+                       orch_subscription_t **out, char stamp[33], orch_error_t *err);
+orch_err_t db__sub_stamp(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, char stamp[33], orch_error_t *err);
+orch_err_t db__sub_save(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        orch_subscription_t *sub, orch_error_t *err);
+orch_err_t db__sub_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        const orch_catalog_t *cat, const orch_sub_query_t *q, orch_sub_page_t *page,
+                        orch_error_t *err);
+orch_err_t db__sub_count_unfinished(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                    const char *subscription_id, long *n, orch_error_t *err);
+orch_err_t db__sub_set_metadata(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *subscription_id, const json_t *metadata,
                                 int64_t *version, orch_error_t *err);
-orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+orch_err_t db__cd_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id,
                          const char *description, orch_customer_description_t *out,
                          orch_error_t *err);
-orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                      const char *customer_id, orch_customer_description_t *out, orch_error_t *err);
-orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+orch_err_t db__cd_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                      const char *subscription_id, const char *customer_id,
+                      orch_customer_description_t *out, orch_error_t *err);
+orch_err_t db__cd_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id,
                          const char *description, int64_t version, orch_customer_description_t *out,
                          orch_error_t *err);
-orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                         int64_t version, orch_error_t *err);
+orch_err_t db__cd_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id, int64_t version,
+                         orch_error_t *err);
 
 /* store_parallel.c: parallel branches */
 orch_err_t db__branch_list(orch_tx_t *tx, const char *process_id, int64_t lease_token,

@@ -43,6 +43,7 @@
 #include "store/audit.h"
 #include "store/catalog.h"
 #include "store/schedules.h"
+#include "store/subscriptions.h"
 #include "store/workers.h"
 #include "subscription/subscription.h"
 
@@ -60,28 +61,6 @@ typedef enum {
     ORCH_IDEM_REPLAY,   /* done before with the same body: answer the stored response */
     ORCH_IDEM_MISMATCH, /* used before with another method or body: refuse */
 } orch_idem_t;
-
-/* A page request of ListSubscriptions. */
-typedef struct orch_sub_query {
-    const char *filter;     /* AIP-160 over the fields of docs/API.md */
-    const char *query;      /* full-text search (websearch syntax); NULL/"" = none */
-    const char *order_by;   /* "create_time" (default), "start_time", "end_time",
-                               "customer_id", "description", "status"; " desc" reverses */
-    int page_size;          /* already clamped */
-    const char *page_token; /* from a previous page */
-    bool full;              /* load each subscription's whole tree */
-} orch_sub_query_t;
-
-/* One page of subscriptions. Caller frees with orch_sub_page_cleanup. */
-typedef struct orch_sub_page {
-    orch_subscription_t **items;
-    size_t n;
-    char *next_token; /* NULL on the last page */
-    long total;
-    bool total_is_estimate;
-} orch_sub_page_t;
-
-void orch_sub_page_cleanup(orch_sub_page_t *page);
 
 typedef struct orch_store_ops {
     void (*free)(orch_store_t *st);
@@ -111,42 +90,6 @@ typedef struct orch_store_ops {
     orch_err_t (*idem_record)(orch_tx_t *tx, const char *request_id, const unsigned char *response,
                               size_t len, orch_error_t *err);
 
-    /* Subscriptions. sub_load reads one subscription with its whole tree, the blocks of
-     * other subscriptions it references, its metadata, customer descriptions and users, in
-     * a fixed number of statements whatever the tree's size; tx NULL = outside a unit of
-     * work; for_update locks the row until tx ends. NOT_FOUND if absent. */
-    orch_err_t (*sub_load)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                           const orch_catalog_t *cat, const char *subscription_id, bool for_update,
-                           orch_subscription_t **out, orch_error_t *err);
-    /* Saves sub in tx: the row (optimistic lock on sub->version: ABORTED VERSION_CONFLICT
-     * when someone else saved since it was loaded; version 0 = insert), its owned
-     * instances, values and relations (orphans deleted), its search text. On success
-     * sub->version and its times are the stored ones. */
-    orch_err_t (*sub_save)(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err);
-    orch_err_t (*sub_list)(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                           const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err);
-    /* Processes of the subscription that are not tasks and not finished (completed or
-     * aborted): they hold its lock. */
-    orch_err_t (*sub_count_unfinished)(orch_tx_t *tx, const char *subscription_id, long *n,
-                                       orch_error_t *err);
-    /* Replaces metadata when *version matches (ABORTED VERSION_CONFLICT otherwise); *version
-     * becomes the new one. */
-    orch_err_t (*sub_set_metadata)(orch_tx_t *tx, const char *subscription_id,
-                                   const json_t *metadata, int64_t *version, orch_error_t *err);
-    /* Customer descriptions: upsert-free create (ALREADY_EXISTS), get, versioned update and
-     * delete (version 0 = any). *out: caller frees with orch_customer_description_cleanup. */
-    orch_err_t (*cd_create)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                            const char *description, orch_customer_description_t *out,
-                            orch_error_t *err);
-    orch_err_t (*cd_get)(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                         const char *customer_id, orch_customer_description_t *out,
-                         orch_error_t *err);
-    orch_err_t (*cd_update)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                            const char *description, int64_t version,
-                            orch_customer_description_t *out, orch_error_t *err);
-    orch_err_t (*cd_delete)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                            int64_t version, orch_error_t *err);
-
     /* Streams. tx_snapshot makes tx a read-only repeatable-read snapshot (call it first).
      * events_seq: the process's last event sequence (NOT_FOUND PROCESS_NOT_FOUND).
      * events_after: up to limit events of one process with sequence > after, in order.
@@ -163,13 +106,6 @@ typedef struct orch_store_ops {
     orch_err_t (*events_global)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
                                 const char *cursor, int limit, orch_event_t **out, size_t *n,
                                 char out_cursor[64], orch_error_t *err);
-    /* The same for one subscription's change events (orch_event_t.process_id holds the
-     * subscription id). NOT_FOUND SUBSCRIPTION_NOT_FOUND from sub_events_seq. */
-    orch_err_t (*sub_events_seq)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                 const char *subscription_id, int64_t *seq, orch_error_t *err);
-    orch_err_t (*sub_events_after)(orch_store_t *st, const orch_ctx_t *ctx,
-                                   const char *subscription_id, int64_t after, int limit,
-                                   orch_event_t **out, size_t *n, orch_error_t *err);
 
     /* ---- The workflow engine (db/store_process.c; protocols in docs/SCHEMA.md) ---- */
     /* Registers this replica (hostname, pid, build, address, workers) and the workflow
@@ -361,18 +297,6 @@ typedef struct orch_store_ops {
                                          const char *const *names, size_t n, bool *handled,
                                          bool *already, orch_error_t *err);
 
-    /* The read path of GetSubscription: sub_load outside any transaction, in one
-     * statement, that also gives the subscription's stamp (32 hex digits and a NUL): a
-     * digest of everything its answer shows that can change. Equal stamps, equal answers.
-     * NOT_FOUND SUBSCRIPTION_NOT_FOUND. */
-    orch_err_t (*sub_get)(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                          const char *subscription_id, orch_subscription_t **out, char stamp[33],
-                          orch_error_t *err);
-    /* Only the stamp, in one indexed round trip (consistency = STRONG). NOT_FOUND
-     * SUBSCRIPTION_NOT_FOUND. */
-    orch_err_t (*sub_stamp)(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                            char stamp[33], orch_error_t *err);
-
     /* ---- Workflows as data (db/store_definitions.c; migration 0017) ---- */
 } orch_store_ops_t;
 
@@ -380,6 +304,7 @@ typedef struct orch_store_ops {
 struct orch_store {
     const orch_store_ops_t *ops;
     const orch_catalog_store_t *catalog;
+    const orch_sub_store_t *subs;
     const orch_worker_store_t *workers;
     const orch_schedule_store_t *schedules;
     const orch_audit_store_t *audit;

@@ -139,8 +139,7 @@ static orch_err_t load_subscription(orch_uow_t *u, const orch_workflow_t *wf, co
 {
     orch_store_t *st = u->uc->store;
     bool lock = takes_lock(wf);
-    orch_err_t rc =
-        st->ops->sub_load(st, u->tx, u->caller->ctx, u->uc->catalog, id, lock, sub, err);
+    orch_err_t rc = st->subs->load(st, u->tx, u->caller->ctx, u->uc->catalog, id, lock, sub, err);
     if (!rc)
         rc = check_offer(wf, *sub, err);
     return rc;
@@ -155,7 +154,7 @@ static orch_err_t check_unlocked(orch_uow_t *u, const orch_workflow_t *wf,
     orch_err_t rc;
     if (!sub || !takes_lock(wf))
         return ORCH_OK;
-    rc = u->uc->store->ops->sub_count_unfinished(u->tx, sub->id, &busy, err);
+    rc = u->uc->store->subs->count_unfinished(u->uc->store, u->tx, NULL, sub->id, &busy, err);
     if (!rc && busy > 0)
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "SUBSCRIPTION_NOT_IN_SYNC",
                             "subscription %s is locked by %ld unfinished workflow%s", sub->id, busy,

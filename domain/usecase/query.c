@@ -114,9 +114,9 @@ orch_err_t orch_uc_subscription_snapshot(const orch_uc_t *uc, const orch_ctx_t *
     if (!rc)
         rc = st->ops->tx_snapshot(tx, err);
     if (!rc)
-        rc = st->ops->sub_events_seq(st, tx, ctx, subscription_id, seq, err);
+        rc = st->subs->events_seq(st, tx, ctx, subscription_id, seq, err);
     if (!rc && load)
-        rc = st->ops->sub_load(st, tx, ctx, uc->catalog, subscription_id, false, out, err);
+        rc = st->subs->load(st, tx, ctx, uc->catalog, subscription_id, false, out, err);
     st->ops->tx_rollback(tx);
     return rc;
 }
@@ -127,7 +127,7 @@ orch_err_t orch_uc_events_after(const orch_uc_t *uc, const orch_ctx_t *ctx, bool
 {
     orch_store_t *st = uc->store;
     if (subscription)
-        return st->ops->sub_events_after(st, ctx, id, after, limit, out, n, err);
+        return st->subs->events_after(st, NULL, ctx, id, after, limit, out, n, err);
     return st->ops->events_after(st, ctx, id, after, limit, out, n, err);
 }
 
@@ -143,29 +143,30 @@ orch_err_t orch_uc_subscription_load(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                      const char *subscription_id, orch_subscription_t **out,
                                      orch_error_t *err)
 {
-    return uc->store->ops->sub_load(uc->store, NULL, ctx, uc->catalog, subscription_id, false, out,
-                                    err);
+    return uc->store->subs->load(uc->store, NULL, ctx, uc->catalog, subscription_id, false, out,
+                                 err);
 }
 
 orch_err_t orch_uc_subscription_get(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                     const char *subscription_id, orch_subscription_t **out,
                                     char stamp[33], orch_error_t *err)
 {
-    return uc->store->ops->sub_get(uc->store, ctx, uc->catalog, subscription_id, out, stamp, err);
+    return uc->store->subs->get(uc->store, NULL, ctx, uc->catalog, subscription_id, out, stamp,
+                                err);
 }
 
 orch_err_t orch_uc_subscription_stamp(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                       const char *subscription_id, char stamp[33],
                                       orch_error_t *err)
 {
-    return uc->store->ops->sub_stamp(uc->store, ctx, subscription_id, stamp, err);
+    return uc->store->subs->stamp(uc->store, NULL, ctx, subscription_id, stamp, err);
 }
 
 orch_err_t orch_uc_subscription_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                      const orch_sub_query_t *q, orch_sub_page_t *page,
                                      orch_error_t *err)
 {
-    return uc->store->ops->sub_list(uc->store, ctx, uc->catalog, q, page, err);
+    return uc->store->subs->list(uc->store, NULL, ctx, uc->catalog, q, page, err);
 }
 
 orch_err_t orch_uc_engine_status(const orch_uc_t *uc, const orch_ctx_t *ctx,

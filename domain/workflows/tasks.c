@@ -69,7 +69,7 @@ static orch_step_result_t validate_subscriptions(orch_step_ctx_t *ctx, json_t *s
         q.page_size = 100;
         q.page_token = token;
         q.full = true;
-        if (ctx->store->ops->sub_list(ctx->store, &ctx->ctx, ctx->catalog, &q, &page, &err)) {
+        if (ctx->store->subs->list(ctx->store, NULL, &ctx->ctx, ctx->catalog, &q, &page, &err)) {
             free(token);
             json_decref(invalid);
             json_decref(errors);

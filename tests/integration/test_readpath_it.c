@@ -71,7 +71,7 @@ static void save(world_t *w, orch_subscription_t *s)
     orch_error_t err;
     orch_error_init(&err);
     must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
-    must(w->store->ops->sub_save(tx, s, &err), &err);
+    must(w->store->subs->save(w->store, tx, NULL, s, &err), &err);
     must(w->store->ops->tx_commit(tx, &err), &err);
 }
 
@@ -129,9 +129,9 @@ static void rename_node(world_t *w, const char *name)
     orch_error_t err;
     orch_error_init(&err);
     must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
-    must(w->store->ops->sub_load(w->store, tx, NULL, w->cat, w->node, true, &s, &err), &err);
+    must(w->store->subs->load(w->store, tx, NULL, w->cat, w->node, true, &s, &err), &err);
     SET_STR(s, "node_name", name);
-    must(w->store->ops->sub_save(tx, s, &err), &err);
+    must(w->store->subs->save(w->store, tx, NULL, s, &err), &err);
     must(w->store->ops->tx_commit(tx, &err), &err);
     orch_subscription_free(s);
 }

@@ -107,7 +107,7 @@ static void save_together(world_t *w, orch_subscription_t **subs, int from, int 
     orch_error_init(&err);
     must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
     for (int i = from; i < to; i++)
-        must(w->store->ops->sub_save(tx, subs[i], &err), &err);
+        must(w->store->subs->save(w->store, tx, NULL, subs[i], &err), &err);
     must(w->store->ops->tx_commit(tx, &err), &err);
 }
 
