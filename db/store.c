@@ -35,9 +35,6 @@ static const orch_store_ops_t db_store_ops = {
     .idem_claim = db__idem_claim,
     .idem_record = db__idem_record,
     .tx_snapshot = db__tx_snapshot,
-    .events_seq = db__events_seq,
-    .events_after = db__events_after,
-    .events_global = db__events_global,
     .engine_register = db__engine_register,
     .engine_heartbeat = db__engine_heartbeat,
     .engine_stop = db__engine_stop,
@@ -46,34 +43,12 @@ static const orch_store_ops_t db_store_ops = {
     .process_commit_step = db__process_commit_step,
     .process_commit_steps = db__process_commit_steps,
     .process_release = db__process_release,
-    .process_create = db__process_create,
-    .process_get = db__process_get,
-    .process_list = db__process_list,
-    .process_status_counts = db__process_status_counts,
-    .process_retry = db__process_retry,
-    .process_abort = db__process_abort,
-    .process_delete = db__process_delete,
-    .process_set_note = db__process_set_note,
-    .process_bulk_resume = db__process_bulk_resume,
     .engine_status = db__engine_status,
     .engine_set_paused = db__engine_set_paused,
-    .process_lock = db__process_lock,
-    .process_link_subscription = db__process_link_subscription,
-    .process_resume_input = db__process_resume_input,
-    .process_secrets_put = db__process_secrets_put,
-    .process_secrets_get = db__process_secrets_get,
-    .callback_create = db__callback_create,
-    .callback_deliver = db__callback_deliver,
-    .callback_progress = db__callback_progress,
-    .callback_fail_expired = db__callback_fail_expired,
-    .callback_pending = db__callback_pending,
     .replica_list = db__replica_list,
     .engine_takeover = db__engine_takeover,
-    .process_retry_once = db__process_retry_once,
     .branch_list = db__branch_list,
     .branch_start = db__branch_start,
-    .process_retry_branches = db__process_retry_branches,
-    .tasks_clean_up = db__tasks_clean_up,
 };
 
 static const orch_audit_store_t db_audit_store = {
@@ -138,6 +113,34 @@ static const orch_sub_store_t db_subs_store = {
     .events_after = db__sub_events_after,
 };
 
+static const orch_process_store_t db_procs_store = {
+    .create = db__process_create,
+    .get = db__process_get,
+    .list = db__process_list,
+    .status_counts = db__process_status_counts,
+    .retry = db__process_retry,
+    .retry_once = db__process_retry_once,
+    .retry_branches = db__process_retry_branches,
+    .abort = db__process_abort,
+    .remove = db__process_delete,
+    .set_note = db__process_set_note,
+    .bulk_resume = db__process_bulk_resume,
+    .lock = db__process_lock,
+    .link_subscription = db__process_link_subscription,
+    .resume_input = db__process_resume_input,
+    .secrets_put = db__process_secrets_put,
+    .secrets_get = db__process_secrets_get,
+    .callback_create = db__callback_create,
+    .callback_deliver = db__callback_deliver,
+    .callback_progress = db__callback_progress,
+    .callback_fail_expired = db__callback_fail_expired,
+    .callback_pending = db__callback_pending,
+    .events_seq = db__events_seq,
+    .events_after = db__events_after,
+    .events_global = db__events_global,
+    .tasks_clean_up = db__tasks_clean_up,
+};
+
 orch_store_t *db_store_new(db_pool_t *pool)
 {
     db_store_t *s = orch_calloc(1, sizeof(*s));
@@ -147,6 +150,7 @@ orch_store_t *db_store_new(db_pool_t *pool)
     s->base.workers = &db_workers_store;
     s->base.catalog = &db_catalog_store;
     s->base.subs = &db_subs_store;
+    s->base.procs = &db_procs_store;
     s->pool = pool;
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;

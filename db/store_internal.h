@@ -128,12 +128,12 @@ orch_err_t db__catalog_refresh(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
 orch_err_t db__tx_snapshot(orch_tx_t *tx, orch_error_t *err);
 orch_err_t db__events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                           const char *process_id, int64_t *seq, orch_error_t *err);
-orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
-                            int64_t after, int limit, orch_event_t **out, size_t *n,
-                            orch_error_t *err);
-orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                             const char *cursor, int limit, orch_event_t **out, size_t *n,
-                             char out_cursor[64], orch_error_t *err);
+orch_err_t db__events_after(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, int64_t after, int limit, orch_event_t **out,
+                            size_t *n, orch_error_t *err);
+orch_err_t db__events_global(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *filter, const char *cursor, int limit, orch_event_t **out,
+                             size_t *n, char out_cursor[64], orch_error_t *err);
 
 orch_err_t db__sub_events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                               const char *subscription_id, int64_t *seq, orch_error_t *err);
@@ -184,7 +184,8 @@ orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease
                             const char *parallel_key, const char *const *create, size_t ncreate,
                             const json_t *state, const char *const *rerun, size_t nrerun,
                             const char *actor, orch_error_t *err);
-orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, const char *actor,
+orch_err_t db__process_retry_branches(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const char *process_id, const char *actor,
                                       const char *const *names, size_t n, bool *handled,
                                       bool *already, orch_error_t *err);
 
@@ -207,24 +208,29 @@ orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_
 orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err);
 orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
                                orch_error_t *err);
-orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char *process_id,
-                              orch_error_t *err);
+orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const orch_process_new_t *np, char *process_id, orch_error_t *err);
 orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                            const char *process_id, bool full, orch_process_t **out,
                            orch_error_t *err);
-orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_process_query_t *qy,
-                            orch_process_page_t *page, orch_error_t *err);
-orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                     orch_status_count_t **out, size_t *n, orch_error_t *err);
-orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *actor,
-                             orch_error_t *err);
-orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *reason,
-                             const char *actor, bool *already, orch_error_t *err);
-orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_t *err);
-orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const char *note,
-                                orch_error_t *err);
-orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char *actor,
-                                   char ***ids, size_t *n, orch_error_t *err);
+orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_process_query_t *qy, orch_process_page_t *page,
+                            orch_error_t *err);
+orch_err_t db__process_status_counts(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                     const char *filter, orch_status_count_t **out, size_t *n,
+                                     orch_error_t *err);
+orch_err_t db__process_retry(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *actor, orch_error_t *err);
+orch_err_t db__process_abort(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *reason, const char *actor,
+                             bool *already, orch_error_t *err);
+orch_err_t db__process_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *process_id, orch_error_t *err);
+orch_err_t db__process_set_note(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *process_id, const char *note, orch_error_t *err);
+orch_err_t db__process_bulk_resume(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *filter, const char *actor, char ***ids, size_t *n,
+                                   orch_error_t *err);
 orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              orch_engine_status_t *out, orch_error_t *err);
 orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, orch_error_t *err);
@@ -243,15 +249,19 @@ orch_err_t db__inventory_allocate(orch_store_t *st, orch_tx_t *tx, const orch_ct
  * step key (256 bytes) and whether it is a task; NOT_FOUND when there is none. */
 orch_err_t db__process_lock_row(orch_tx_t *tx, const char *process_id, char *status,
                                 char *last_step_key, bool *is_task, orch_error_t *err);
-orch_err_t db__process_lock(orch_tx_t *tx, const char *process_id, char *status,
-                            char *last_step_key, orch_error_t *err);
-orch_err_t db__process_link_subscription(orch_tx_t *tx, const char *process_id,
-                                         const char *subscription_id, orch_error_t *err);
-orch_err_t db__process_resume_input(orch_tx_t *tx, const char *process_id, const char *step_key,
+orch_err_t db__process_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, char *status, char *last_step_key,
+                            orch_error_t *err);
+orch_err_t db__process_link_subscription(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                         const char *process_id, const char *subscription_id,
+                                         orch_error_t *err);
+orch_err_t db__process_resume_input(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                    const char *process_id, const char *step_key,
                                     const char *step_name, const json_t *masked_inputs,
                                     const json_t *state, const json_t *delta, const char *actor,
                                     orch_error_t *err);
-orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const char *step_key,
+orch_err_t db__process_secrets_put(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *process_id, const char *step_key,
                                    const json_t *overlay, orch_error_t *err);
 orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
@@ -263,14 +273,16 @@ orch_err_t db__admin_action_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx
                                  const char *method, const char *target, int64_t before_id,
                                  int limit, orch_admin_action_t **out, size_t *n,
                                  orch_error_t *err);
-orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char *step_key,
-                               const char *token, int timeout_ms, orch_error_t *err);
-orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const char *token,
-                                const json_t *result, const char *actor, bool *already,
-                                char *status, orch_error_t *err);
-orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const char *token,
-                                 const char *message, const json_t *progress, orch_error_t *err);
-orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, int *n,
+orch_err_t db__callback_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *process_id, const char *step_key, const char *token,
+                               int timeout_ms, orch_error_t *err);
+orch_err_t db__callback_deliver(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *process_id, const char *token, const json_t *result,
+                                const char *actor, bool *already, char *status, orch_error_t *err);
+orch_err_t db__callback_progress(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *process_id, const char *token, const char *message,
+                                 const json_t *progress, orch_error_t *err);
+orch_err_t db__callback_fail_expired(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, int *n,
                                      orch_error_t *err);
 orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *process_id, json_t **out, orch_error_t *err);
@@ -284,8 +296,9 @@ orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char 
                             orch_error_t *err);
 orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                                int dead_after_ms, int *taken, orch_error_t *err);
-orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const char *actor,
-                                  bool *already, orch_error_t *err);
+orch_err_t db__process_retry_once(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *process_id, const char *actor, bool *already,
+                                  orch_error_t *err);
 orch_err_t db__schedule_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                             const char *schedule_id, bool for_update, orch_schedule_t *out,
                             orch_error_t *err);
@@ -308,7 +321,8 @@ orch_err_t db__schedule_record_run(orch_store_t *st, orch_tx_t *tx, const orch_c
                                    const char *error, orch_error_t *err);
 orch_err_t db__schedule_load_defaults(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                       const char *replica_id, orch_error_t *err);
-orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
+orch_err_t db__tasks_clean_up(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              long older_than_s, long *n, orch_error_t *err);
 
 /* "2026-11-27 18:19:50.123456+00" -> microseconds since the epoch; 0 for NULL/empty. */
 long long db__parse_time(const char *s);

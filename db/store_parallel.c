@@ -300,10 +300,12 @@ static orch_err_t retry_resume_parent(orch_tx_t *tx, const char *process_id, con
     return rc;
 }
 
-orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, const char *actor,
+orch_err_t db__process_retry_branches(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const char *process_id, const char *actor,
                                       const char *const *names, size_t n, bool *handled,
                                       bool *already, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char status[32], key[256];
     char *arr = NULL;

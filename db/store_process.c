@@ -743,9 +743,10 @@ orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const or
 
 /* ---- create and read ------------------------------------------------------------------------- */
 
-orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char *process_id,
-                              orch_error_t *err)
+orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const orch_process_new_t *np, char *process_id, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char ver[16], lease_iv[64] = "", step_iv[64] = "";
     char *input = json_text(np->initial_state);
@@ -1057,9 +1058,11 @@ static const db_sort_column_t sortable[] = {
     {NULL, NULL, NULL},
 };
 
-orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_process_query_t *qy,
-                            orch_process_page_t *page, orch_error_t *err)
+orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_process_query_t *qy, orch_process_page_t *page,
+                            orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q, cq;
@@ -1129,9 +1132,11 @@ out:
     return rc;
 }
 
-orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                     orch_status_count_t **out, size_t *n, orch_error_t *err)
+orch_err_t db__process_status_counts(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                     const char *filter, orch_status_count_t **out, size_t *n,
+                                     orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q;
@@ -1175,9 +1180,10 @@ out:
     "failed_details = NULL, update_time = now(), last_event_sequence = "                           \
     "p.last_event_sequence + 1 "
 
-orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *actor,
-                             orch_error_t *err)
+orch_err_t db__process_retry(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *actor, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char status[32];
     orch_err_t rc = db__process_lock_row(tx, process_id, status, NULL, NULL, err);
     if (rc)
@@ -1208,9 +1214,11 @@ orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *
     return rc;
 }
 
-orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *reason,
-                             const char *actor, bool *already, orch_error_t *err)
+orch_err_t db__process_abort(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *reason, const char *actor,
+                             bool *already, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char status[32], name[300];
     orch_err_t rc;
 
@@ -1270,8 +1278,10 @@ orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *
     return rc;
 }
 
-orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_t *err)
+orch_err_t db__process_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *process_id, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char status[32];
     bool is_task = false;
     orch_err_t rc = db__process_lock_row(tx, process_id, status, NULL, &is_task, err);
@@ -1288,9 +1298,10 @@ orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_
                     (const char *[]){process_id}, NULL, err);
 }
 
-orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const char *note,
-                                orch_error_t *err)
+orch_err_t db__process_set_note(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *process_id, const char *note, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     orch_err_t rc =
         db_execp(tx->conn,
@@ -1304,9 +1315,11 @@ orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const cha
     return rc;
 }
 
-orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char *actor,
-                                   char ***ids, size_t *n, orch_error_t *err)
+orch_err_t db__process_bulk_resume(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *filter, const char *actor, char ***ids, size_t *n,
+                                   orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     db_sql_t q;
     int pa;

@@ -163,9 +163,11 @@ orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const ch
     return rc;
 }
 
-orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const char *actor,
-                                  bool *already, orch_error_t *err)
+orch_err_t db__process_retry_once(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *process_id, const char *actor, bool *already,
+                                  orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     orch_err_t rc;
 
@@ -196,5 +198,5 @@ orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const c
         return ORCH_OK;
     }
     PQclear(res);
-    return db__process_retry(tx, process_id, actor, err);
+    return db__process_retry(st, tx, ctx, process_id, actor, err);
 }

@@ -492,8 +492,10 @@ orch_err_t db__schedule_load_defaults(orch_store_t *st, orch_tx_t *outer, const 
     return db__tx_commit(tx, err);
 }
 
-orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err)
+orch_err_t db__tasks_clean_up(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              long older_than_s, long *n, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char age[32];
     orch_err_t rc;

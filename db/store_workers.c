@@ -297,7 +297,7 @@ out:
 static orch_err_t process_awaiting(orch_tx_t *tx, const char *task_id, const char *process_id,
                                    char *status, orch_error_t *err)
 {
-    orch_err_t rc = db__process_lock(tx, process_id, status, NULL, err);
+    orch_err_t rc = db__process_lock_row(tx, process_id, status, NULL, NULL, err);
     if (!rc && strcmp(status, "awaiting_callback") != 0) {
         /* Aborted (say) while the worker worked: the task is over (the heartbeat's sweep
          * cancels it; this transaction is rolled back with the refusal). */

@@ -42,6 +42,7 @@
 #include "schedule/schedule.h"
 #include "store/audit.h"
 #include "store/catalog.h"
+#include "store/processes.h"
 #include "store/schedules.h"
 #include "store/subscriptions.h"
 #include "store/workers.h"
@@ -98,14 +99,6 @@ typedef struct orch_store_ops {
      * global order, never past a transaction still in flight; *out_cursor = the last one's.
      * *out arrays: caller frees with orch_events_free. */
     orch_err_t (*tx_snapshot)(orch_tx_t *tx, orch_error_t *err);
-    orch_err_t (*events_seq)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                             const char *process_id, int64_t *seq, orch_error_t *err);
-    orch_err_t (*events_after)(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
-                               int64_t after, int limit, orch_event_t **out, size_t *n,
-                               orch_error_t *err);
-    orch_err_t (*events_global)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                const char *cursor, int limit, orch_event_t **out, size_t *n,
-                                char out_cursor[64], orch_error_t *err);
 
     /* ---- The workflow engine (db/store_process.c; protocols in docs/SCHEMA.md) ---- */
     /* Registers this replica (hostname, pid, build, address, workers) and the workflow
@@ -159,97 +152,12 @@ typedef struct orch_store_ops {
     /* Gives a claimed process back without a step (stopping, paused): runnable now. */
     orch_err_t (*process_release)(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
                                   orch_error_t *err);
-    /* Creates a process with its initial input and first event; wakes the workers at commit.
-     * NOT_FOUND WORKFLOW_VERSION_NOT_FOUND when the version is not registered.
-     * process_id: 37 bytes. */
-    orch_err_t (*process_create)(orch_tx_t *tx, const orch_process_new_t *p, char *process_id,
-                                 orch_error_t *err);
-    /* One process; full = with the audit log and initial input. tx may be NULL. NOT_FOUND
-     * PROCESS_NOT_FOUND. *out: caller frees with orch_process_free. */
-    orch_err_t (*process_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                              const char *process_id, bool full, orch_process_t **out,
-                              orch_error_t *err);
-    /* ListProcesses (filter, order_by, keyset page token). page: caller cleans up. */
-    orch_err_t (*process_list)(orch_store_t *st, const orch_ctx_t *ctx,
-                               const orch_process_query_t *q, orch_process_page_t *page,
-                               orch_error_t *err);
-    /* Counts per (is_task, status) of processes matching filter. *out: caller frees. */
-    orch_err_t (*process_status_counts)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                        orch_status_count_t **out, size_t *n, orch_error_t *err);
-    /* Retry from the failed step (failed, api_unavailable, inconsistent_data, waiting), or
-     * run the callback step's action again (awaiting_callback: its undelivered tokens stop
-     * working): resumed and runnable now. FAILED_PRECONDITION PROCESS_NOT_RETRIABLE
-     * otherwise. */
-    orch_err_t (*process_retry)(orch_tx_t *tx, const char *process_id, const char *actor,
-                                orch_error_t *err);
-    /* Abort: aborted, lease token moved on (a running step's commit is refused), an "aborted
-     * by" audit row. FAILED_PRECONDITION PROCESS_FINISHED for completed/aborted ones;
-     * *already = true (no change) for an aborted one. */
-    orch_err_t (*process_abort)(orch_tx_t *tx, const char *process_id, const char *reason,
-                                const char *actor, bool *already, orch_error_t *err);
-    /* Deletes a task with its log. FAILED_PRECONDITION PROCESS_NOT_A_TASK for a workflow. */
-    orch_err_t (*process_delete)(orch_tx_t *tx, const char *process_id, orch_error_t *err);
-    orch_err_t (*process_set_note)(orch_tx_t *tx, const char *process_id, const char *note,
-                                   orch_error_t *err);
-    /* Resumes every failed / waiting / api_unavailable / inconsistent_data task matching
-     * filter. *ids: caller frees each and the array. */
-    orch_err_t (*process_bulk_resume)(orch_tx_t *tx, const char *filter, const char *actor,
-                                      char ***ids, size_t *n, orch_error_t *err);
     orch_err_t (*engine_status)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 orch_engine_status_t *out, orch_error_t *err);
     orch_err_t (*engine_set_paused)(orch_tx_t *tx, bool paused, const char *actor,
                                     orch_error_t *err);
 
     /* ---- Forms, people and external systems (db/store_forms.c) ---- */
-    /* Locks the process row for the rest of tx; status: its last_status (32 bytes),
-     * last_step_key (256 bytes, "" = none). NOT_FOUND PROCESS_NOT_FOUND. */
-    orch_err_t (*process_lock)(orch_tx_t *tx, const char *process_id, char *status,
-                               char *last_step_key, orch_error_t *err);
-    /* Links a process to a subscription (idempotent). */
-    orch_err_t (*process_link_subscription)(orch_tx_t *tx, const char *process_id,
-                                            const char *subscription_id, orch_error_t *err);
-    /* Commits a suspended input step's answers (under the lock of process_lock): the
-     * input_states row (masked inputs, given_by), the step's success row (state, delta,
-     * executed_by = actor), status resumed and runnable, events. FAILED_PRECONDITION
-     * PROCESS_NOT_SUSPENDED unless the process is suspended at step_key. */
-    orch_err_t (*process_resume_input)(orch_tx_t *tx, const char *process_id, const char *step_key,
-                                       const char *step_name, const json_t *masked_inputs,
-                                       const json_t *state, const json_t *delta, const char *actor,
-                                       orch_error_t *err);
-    /* Secret answers (forms.h, orch_form_secrets): keeps one form's overlay apart from the
-     * audit log; step_key "" for the start form, else the input step (given again for the
-     * same step, it replaces the earlier one). Forgotten when the process completes or is
-     * aborted. */
-    orch_err_t (*process_secrets_put)(orch_tx_t *tx, const char *process_id, const char *step_key,
-                                      const json_t *overlay, orch_error_t *err);
-    /* The process's overlays deep-merged in the order given; *out = NULL when it has none.
-     * For the engine only: no RPC ever returns them. tx may be NULL. */
-    orch_err_t (*process_secrets_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                      const char *process_id, json_t **out, orch_error_t *err);
-    /* A callback step's token (only its SHA-256 is stored), with its expiry (0 = none). */
-    orch_err_t (*callback_create)(orch_tx_t *tx, const char *process_id, const char *step_key,
-                                  const char *token, int timeout_ms, orch_error_t *err);
-    /* Delivers once: the callback row, the step's success row with state || result, status
-     * resumed and runnable, events. PERMISSION_DENIED CALLBACK_TOKEN_INVALID for a token
-     * the process never had; *already = true (no change) for one delivered before;
-     * FAILED_PRECONDITION PROCESS_NOT_AWAITING_CALLBACK when the process moved on. status
-     * (32 bytes): the process status after it. */
-    orch_err_t (*callback_deliver)(orch_tx_t *tx, const char *process_id, const char *token,
-                                   const json_t *result, const char *actor, bool *already,
-                                   char *status, orch_error_t *err);
-    /* Records progress of an undelivered callback and a callback_progress event (payload:
-     * step_key, message, progress). PERMISSION_DENIED CALLBACK_TOKEN_INVALID otherwise. */
-    orch_err_t (*callback_progress)(orch_tx_t *tx, const char *process_id, const char *token,
-                                    const char *message, const json_t *progress, orch_error_t *err);
-    /* Fails processes awaiting a callback past its expiry (reason CALLBACK_TIMEOUT), with a
-     * failed audit row; *n: how many. */
-    orch_err_t (*callback_fail_expired)(orch_store_t *st, const orch_ctx_t *ctx, int *n,
-                                        orch_error_t *err);
-    /* The undelivered callback of an awaiting_callback process as
-     * {step_key, create_us, expire_us, progress, progress_message, progress_us}, or *out =
-     * NULL. tx may be NULL. */
-    orch_err_t (*callback_pending)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                   const char *process_id, json_t **out, orch_error_t *err);
 
     /* ---- Scale-out: replicas, takeover, schedules (db/store_replica.c, store_schedule.c) ---- */
     /* ListReplicas: filter over state, hostname, build_version, heartbeat_time, start_time
@@ -262,13 +170,6 @@ typedef struct orch_store_ops {
      * whatever the number of replicas doing it (row locks, SKIP LOCKED). *taken: how many. */
     orch_err_t (*engine_takeover)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
                                   int dead_after_ms, int *taken, orch_error_t *err);
-    /* process_retry that tells a repeat: *already = true (nothing changed) when the process is
-     * no longer retriable because an earlier retry already resumed it after its last failure. */
-    orch_err_t (*process_retry_once)(orch_tx_t *tx, const char *process_id, const char *actor,
-                                     bool *already, orch_error_t *err);
-    /* The clean-up task: deletes finished tasks that ended more than older_than_s ago and
-     * expired request ids. *n: tasks deleted. */
-    orch_err_t (*tasks_clean_up)(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
 
     /* ---- Parallel branches (db/store_parallel.c; protocol in docs/SCHEMA.md) ---- */
     /* Locks the claimed parent process for the rest of tx, fenced on lease_token (ABORTED
@@ -286,16 +187,6 @@ typedef struct orch_store_ops {
                                const char *parallel_key, const char *const *create, size_t ncreate,
                                const json_t *state, const char *const *rerun, size_t nrerun,
                                const char *actor, orch_error_t *err);
-    /* RetryProcess of a process that failed at a parallel step, for the branches named
-     * (n = 0: every failed one): they run again from their failed step, the others are left
-     * as they are, the process waits for the join (running). *handled = false (nothing
-     * done) when the process did not fail at a parallel step. *already = true when every
-     * branch named was re-run already and has not failed again. INVALID_ARGUMENT naming
-     * "branches" for a name that is not a failed branch; FAILED_PRECONDITION
-     * PROCESS_NOT_RETRIABLE for a branch process (retry its parent). */
-    orch_err_t (*process_retry_branches)(orch_tx_t *tx, const char *process_id, const char *actor,
-                                         const char *const *names, size_t n, bool *handled,
-                                         bool *already, orch_error_t *err);
 
     /* ---- Workflows as data (db/store_definitions.c; migration 0017) ---- */
 } orch_store_ops_t;
@@ -305,6 +196,7 @@ struct orch_store {
     const orch_store_ops_t *ops;
     const orch_catalog_store_t *catalog;
     const orch_sub_store_t *subs;
+    const orch_process_store_t *procs;
     const orch_worker_store_t *workers;
     const orch_schedule_store_t *schedules;
     const orch_audit_store_t *audit;

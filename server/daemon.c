@@ -211,7 +211,7 @@ static void collect_processes(void *arg)
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
 
     orch_error_init(&err);
-    if (app->store->ops->process_status_counts(app->store, &ctx, "", &counts, &n, &err) == 0) {
+    if (app->store->procs->status_counts(app->store, NULL, &ctx, "", &counts, &n, &err) == 0) {
         for (size_t i = 0; i < n; i++) {
             char labels[96];
             snprintf(labels, sizeof(labels), "status=\"%s\",is_task=\"%s\"", counts[i].status,

@@ -561,9 +561,8 @@ static bool step_announce(stretch_t *s, step_t *p)
      * parent's), and what it returns is masked again before the commit. */
     if (!s->secrets_read && orch_json_has_mask(c->state)) {
         orch_error_init(&err);
-        if (st->ops->process_secrets_get(st, NULL, NULL,
-                                         c->parent_id[0] ? c->parent_id : c->process_id,
-                                         &s->secrets, &err)) {
+        if (st->procs->secrets_get(st, NULL, NULL, c->parent_id[0] ? c->parent_id : c->process_id,
+                                   &s->secrets, &err)) {
             orch_warn("engine", "process %s: cannot read its secret answers: %s", c->process_id,
                       err.message);
             give_back(e, c);
@@ -717,8 +716,9 @@ static bool step_settle(stretch_t *s, step_t *p)
     if (p->o.step_status && strcmp(p->o.step_status, "awaiting_callback") == 0 && !p->sctx.remote) {
         orch_error_t err;
         orch_error_init(&err);
-        if (st->ops->callback_create(p->tx, c->process_id, p->leaf->key, p->sctx.callback_token,
-                                     p->leaf->def->callback_timeout_ms, &err)) {
+        if (st->procs->callback_create(st, p->tx, NULL, c->process_id, p->leaf->key,
+                                       p->sctx.callback_token, p->leaf->def->callback_timeout_ms,
+                                       &err)) {
             orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
                       c->process_id, p->leaf->key, err.message);
             st->ops->tx_rollback(p->tx);
@@ -1121,7 +1121,8 @@ static void *heartbeat_main(void *arg)
         if (!e->hooks.no_callback_sweep) {
             int nfailed = 0;
             orch_error_init(&err);
-            if (e->cfg.store->ops->callback_fail_expired(e->cfg.store, &ctx, &nfailed, &err))
+            if (e->cfg.store->procs->callback_fail_expired(e->cfg.store, NULL, &ctx, &nfailed,
+                                                           &err))
                 orch_warn("engine", "callback time-out sweep failed: %s", err.message);
             else if (nfailed)
                 orch_info("engine", "%d process%s failed: no callback before the deadline", nfailed,

@@ -247,17 +247,17 @@ static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_st
     orch_err_t rc;
 
     first_lease(u->uc, wf, reserve, lease, &np);
-    rc = st->ops->process_create(u->tx, &np, id, err);
+    rc = st->procs->create(st, u->tx, NULL, &np, id, err);
     if (!rc && res->form.complete) {
         json_t *overlay = orch_form_secrets(res->form.answers, res->form.masked);
         if (overlay)
-            rc = st->ops->process_secrets_put(u->tx, id, "", overlay, err);
+            rc = st->procs->secrets_put(st, u->tx, NULL, id, "", overlay, err);
         json_decref(overlay);
     }
     if (!rc && sub)
-        rc = st->ops->process_link_subscription(u->tx, id, sub->id, err);
+        rc = st->procs->link_subscription(st, u->tx, NULL, id, sub->id, err);
     if (!rc)
-        rc = st->ops->process_get(st, u->tx, u->caller->ctx, id, false, &res->process, err);
+        rc = st->procs->get(st, u->tx, u->caller->ctx, id, false, &res->process, err);
     if (!rc)
         res->created = true;
     return rc;

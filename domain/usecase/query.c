@@ -11,7 +11,7 @@
 orch_err_t orch_uc_process_get(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
                                bool full, orch_process_t **out, orch_error_t *err)
 {
-    return uc->store->ops->process_get(uc->store, NULL, ctx, process_id, full, out, err);
+    return uc->store->procs->get(uc->store, NULL, ctx, process_id, full, out, err);
 }
 
 orch_err_t orch_uc_process_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
@@ -19,11 +19,11 @@ orch_err_t orch_uc_process_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                 orch_error_t *err)
 {
     orch_store_t *st = uc->store;
-    orch_err_t rc = st->ops->process_list(st, ctx, q, page, err);
+    orch_err_t rc = st->procs->list(st, NULL, ctx, q, page, err);
     /* The list gives the basic rows; the full view reads each process with its log. */
     for (size_t i = 0; !rc && full && i < page->n; i++) {
         orch_process_t *p = NULL;
-        rc = st->ops->process_get(st, NULL, ctx, page->items[i]->id, true, &p, err);
+        rc = st->procs->get(st, NULL, ctx, page->items[i]->id, true, &p, err);
         if (!rc) {
             orch_process_free(page->items[i]);
             page->items[i] = p;
@@ -38,7 +38,7 @@ orch_err_t orch_uc_process_status_counts(const orch_uc_t *uc, const orch_ctx_t *
                                          const char *filter, orch_status_count_t **out, size_t *n,
                                          orch_error_t *err)
 {
-    return uc->store->ops->process_status_counts(uc->store, ctx, filter, out, n, err);
+    return uc->store->procs->status_counts(uc->store, NULL, ctx, filter, out, n, err);
 }
 
 void orch_uc_process_pending(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
@@ -49,7 +49,7 @@ void orch_uc_process_pending(const orch_uc_t *uc, const orch_ctx_t *ctx, const c
     if (!uc->store)
         return;
     orch_error_init(&e);
-    if (uc->store->ops->callback_pending(uc->store, NULL, ctx, process_id, callback, &e))
+    if (uc->store->procs->callback_pending(uc->store, NULL, ctx, process_id, callback, &e))
         *callback = NULL;
     orch_error_init(&e);
     if (uc->store->workers->task_pending(uc->store, NULL, ctx, process_id, task, &e))
@@ -96,9 +96,9 @@ orch_err_t orch_uc_process_snapshot(const orch_uc_t *uc, const orch_ctx_t *ctx,
     if (!rc)
         rc = st->ops->tx_snapshot(tx, err);
     if (!rc)
-        rc = st->ops->events_seq(st, tx, ctx, process_id, seq, err);
+        rc = st->procs->events_seq(st, tx, ctx, process_id, seq, err);
     if (!rc)
-        rc = st->ops->process_get(st, tx, ctx, process_id, false, out, err);
+        rc = st->procs->get(st, tx, ctx, process_id, false, out, err);
     st->ops->tx_rollback(tx);
     return rc;
 }
@@ -128,15 +128,15 @@ orch_err_t orch_uc_events_after(const orch_uc_t *uc, const orch_ctx_t *ctx, bool
     orch_store_t *st = uc->store;
     if (subscription)
         return st->subs->events_after(st, NULL, ctx, id, after, limit, out, n, err);
-    return st->ops->events_after(st, ctx, id, after, limit, out, n, err);
+    return st->procs->events_after(st, NULL, ctx, id, after, limit, out, n, err);
 }
 
 orch_err_t orch_uc_events_global(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,
                                  const char *cursor, int limit, orch_event_t **out, size_t *n,
                                  char out_cursor[64], orch_error_t *err)
 {
-    return uc->store->ops->events_global(uc->store, ctx, filter, cursor, limit, out, n, out_cursor,
-                                         err);
+    return uc->store->procs->events_global(uc->store, NULL, ctx, filter, cursor, limit, out, n,
+                                           out_cursor, err);
 }
 
 orch_err_t orch_uc_subscription_load(const orch_uc_t *uc, const orch_ctx_t *ctx,
