@@ -35,20 +35,6 @@ static const orch_store_ops_t db_store_ops = {
     .idem_claim = db__idem_claim,
     .idem_record = db__idem_record,
     .tx_snapshot = db__tx_snapshot,
-    .engine_register = db__engine_register,
-    .engine_heartbeat = db__engine_heartbeat,
-    .engine_stop = db__engine_stop,
-    .process_claim = db__process_claim,
-    .process_step_begin = db__process_step_begin,
-    .process_commit_step = db__process_commit_step,
-    .process_commit_steps = db__process_commit_steps,
-    .process_release = db__process_release,
-    .engine_status = db__engine_status,
-    .engine_set_paused = db__engine_set_paused,
-    .replica_list = db__replica_list,
-    .engine_takeover = db__engine_takeover,
-    .branch_list = db__branch_list,
-    .branch_start = db__branch_start,
 };
 
 static const orch_audit_store_t db_audit_store = {
@@ -141,6 +127,23 @@ static const orch_process_store_t db_procs_store = {
     .tasks_clean_up = db__tasks_clean_up,
 };
 
+static const orch_engine_store_t db_engine_store = {
+    .register_replica = db__engine_register,
+    .heartbeat = db__engine_heartbeat,
+    .stop = db__engine_stop,
+    .takeover = db__engine_takeover,
+    .replica_list = db__replica_list,
+    .status = db__engine_status,
+    .set_paused = db__engine_set_paused,
+    .claim = db__process_claim,
+    .step_begin = db__process_step_begin,
+    .commit_step = db__process_commit_step,
+    .commit_steps = db__process_commit_steps,
+    .release = db__process_release,
+    .branch_list = db__branch_list,
+    .branch_start = db__branch_start,
+};
+
 orch_store_t *db_store_new(db_pool_t *pool)
 {
     db_store_t *s = orch_calloc(1, sizeof(*s));
@@ -151,6 +154,7 @@ orch_store_t *db_store_new(db_pool_t *pool)
     s->base.catalog = &db_catalog_store;
     s->base.subs = &db_subs_store;
     s->base.procs = &db_procs_store;
+    s->base.engine = &db_engine_store;
     s->pool = pool;
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;

@@ -102,7 +102,7 @@ orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out
 orch_err_t db__tx_begin_lazy(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
                              orch_error_t *err);
 bool db__tx_used(const orch_tx_t *tx);
-orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
+orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_step_commit_t *parts, size_t n,
                                     orch_commit_result_t *res, orch_error_t *err);
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err);
@@ -177,37 +177,39 @@ orch_err_t db__cd_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                          orch_error_t *err);
 
 /* store_parallel.c: parallel branches */
-orch_err_t db__branch_list(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                           const char *parallel_key, orch_branch_row_t **rows, size_t *n,
-                           orch_error_t *err);
-orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                            const char *parallel_key, const char *const *create, size_t ncreate,
-                            const json_t *state, const char *const *rerun, size_t nrerun,
-                            const char *actor, orch_error_t *err);
+orch_err_t db__branch_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *process_id, int64_t lease_token, const char *parallel_key,
+                           orch_branch_row_t **rows, size_t *n, orch_error_t *err);
+orch_err_t db__branch_start(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, int64_t lease_token, const char *parallel_key,
+                            const char *const *create, size_t ncreate, const json_t *state,
+                            const char *const *rerun, size_t nrerun, const char *actor,
+                            orch_error_t *err);
 orch_err_t db__process_retry_branches(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                       const char *process_id, const char *actor,
                                       const char *const *names, size_t n, bool *handled,
                                       bool *already, orch_error_t *err);
 
 /* store_process.c: the workflow engine */
-orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
-                               const char *build, const char *address, int workers,
-                               const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
+orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *hostname, const char *build, const char *address,
+                               int workers, const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
                                orch_error_t *err);
-orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
-                                orch_error_t *err);
-orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                           orch_error_t *err);
-orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                             int lease_ms, int max, orch_claim_t *out, size_t *n,
-                             orch_error_t *err);
-orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
-                                  const char *step_key, const char *step_name, int timeout_ms,
-                                  bool *paused, orch_error_t *err);
-orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err);
-orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
-                               orch_error_t *err);
+orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *replica_id, int lease_ms, const char (*held)[37],
+                                size_t nheld, bool *paused, orch_error_t *err);
+orch_err_t db__engine_stop(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *replica_id, orch_error_t *err);
+orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *replica_id, int lease_ms, int max, orch_claim_t *out,
+                             size_t *n, orch_error_t *err);
+orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  orch_claim_t *c, const char *step_key, const char *step_name,
+                                  int timeout_ms, bool *paused, orch_error_t *err);
+orch_err_t db__process_commit_step(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const orch_step_commit_t *c, orch_error_t *err);
+orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const orch_claim_t *c, orch_error_t *err);
 orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                               const orch_process_new_t *np, char *process_id, orch_error_t *err);
 orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -233,7 +235,8 @@ orch_err_t db__process_bulk_resume(orch_store_t *st, orch_tx_t *tx, const orch_c
                                    orch_error_t *err);
 orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              orch_engine_status_t *out, orch_error_t *err);
-orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, orch_error_t *err);
+orch_err_t db__engine_set_paused(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 bool paused, const char *actor, orch_error_t *err);
 orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              const char *filter, int page_size, const char *page_token,
                              orch_wf_info_t ***out, size_t *n, long *total, char **next_token,
@@ -291,11 +294,12 @@ orch_err_t db__catalog_sync(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                             orch_catalog_t *cat, orch_error_t *err);
 
 /* store_replica.c, store_schedule.c: scale-out */
-orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                            int page_size, const char *page_token, orch_replica_page_t *out,
-                            orch_error_t *err);
-orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                               int dead_after_ms, int *taken, orch_error_t *err);
+orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *filter, int page_size, const char *page_token,
+                            orch_replica_page_t *out, orch_error_t *err);
+orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *replica_id, int dead_after_ms, int *taken,
+                               orch_error_t *err);
 orch_err_t db__process_retry_once(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                   const char *process_id, const char *actor, bool *already,
                                   orch_error_t *err);

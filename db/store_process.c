@@ -41,11 +41,12 @@ static void ms_interval(char *buf, size_t len, long long ms)
 
 /* ---- replicas and versions ------------------------------------------------------------------- */
 
-orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
-                               const char *build, const char *address, int workers,
-                               const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
+orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *hostname, const char *build, const char *address,
+                               int workers, const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
                                orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
     char pid[32], nw[32], ver[32];
@@ -127,10 +128,11 @@ out:
     return rc;
 }
 
-orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
-                                orch_error_t *err)
+orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *replica_id, int lease_ms, const char (*held)[37],
+                                size_t nheld, bool *paused, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
     char iv[64];
@@ -228,9 +230,10 @@ out:
     return rc;
 }
 
-orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                           orch_error_t *err)
+orch_err_t db__engine_stop(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *replica_id, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     const char *p[1] = {replica_id};
     orch_err_t rc = db__conn_get(st, NULL, ctx, &r, err);
@@ -293,9 +296,11 @@ static void parse_keys(const char *txt, char ***out, size_t *n)
     }
 }
 
-orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                             int lease_ms, int max, orch_claim_t *out, size_t *n, orch_error_t *err)
+orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *replica_id, int lease_ms, int max, orch_claim_t *out,
+                             size_t *n, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
     char iv[64], lim[16];
@@ -386,10 +391,11 @@ static orch_err_t lease_lost(orch_error_t *err, const char *process_id)
                           process_id);
 }
 
-orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
-                                  const char *step_key, const char *step_name, int timeout_ms,
-                                  bool *paused, orch_error_t *err)
+orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  orch_claim_t *c, const char *step_key, const char *step_name,
+                                  int timeout_ms, bool *paused, orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     char tok[32], iv[64];
     orch_err_t rc;
@@ -602,8 +608,10 @@ static orch_err_t commit_events(orch_tx_t *tx, const orch_step_commit_t *c, cons
     return rc;
 }
 
-orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err)
+orch_err_t db__process_commit_step(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const orch_step_commit_t *c, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char tok[32];
     char *state = json_text(c->state), *delta = json_text(c->delta), *error = json_text(c->error);
     event_target_t t;
@@ -630,7 +638,7 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
 
 static const char *const commit_modes[] = {"release", "keep", "next"};
 
-orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
+orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_step_commit_t *parts, size_t n,
                                     orch_commit_result_t *res, orch_error_t *err)
 {
@@ -670,7 +678,7 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
         json_array_append_new(arr, o);
     }
     text = json_dumps(arr, JSON_COMPACT);
-    rc = db__conn_get(st, tx, NULL, &r, err);
+    rc = db__conn_get(st, tx, ctx, &r, err);
     if (rc)
         goto out;
     if (tx && parts[0].lease_ms > 0) {
@@ -720,9 +728,10 @@ out:
     return rc;
 }
 
-orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
-                               orch_error_t *err)
+orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const orch_claim_t *c, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     char tok[32];
     orch_err_t rc = db__conn_get(st, NULL, ctx, &r, err);
@@ -1394,8 +1403,10 @@ orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     return rc;
 }
 
-orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, orch_error_t *err)
+orch_err_t db__engine_set_paused(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 bool paused, const char *actor, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     orch_err_t rc = db_execp(tx->conn,
                              "UPDATE engine_settings SET paused = $1, updated_by = $2, "
                              "update_time = now()",

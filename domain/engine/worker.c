@@ -323,7 +323,7 @@ static void group_flush(orch_engine_t *e, gc_wait_t *batch, size_t n)
     if (n >= 2 && e->hooks.before_group_flush)
         e->hooks.before_group_flush(e->hooks.arg, parts, n);
     orch_error_init(&err);
-    rc = e->cfg.store->ops->process_commit_steps(e->cfg.store, NULL, parts, n, res, &err);
+    rc = e->cfg.store->engine->commit_steps(e->cfg.store, NULL, NULL, parts, n, res, &err);
     i = 0;
     for (gc_wait_t *w = batch; w && i < n; w = w->next, i++) {
         w->rc = rc;
@@ -424,7 +424,7 @@ static void give_back(orch_engine_t *e, const orch_claim_t *c)
     orch_error_t err;
     for (int backoff = 100;; backoff = backoff < 2000 ? backoff * 2 : 2000) {
         orch_error_init(&err);
-        if (!st->ops->process_release(st, NULL, c, &err))
+        if (!st->engine->release(st, NULL, NULL, c, &err))
             break;
         orch_warn("engine", "process %s: cannot give it back (%s)%s", c->process_id, err.message,
                   atomic_load(&e->stopping) ? "" : "; trying again");
@@ -540,8 +540,8 @@ static bool step_announce(stretch_t *s, step_t *p)
          * own (later steps are shown by the previous step's commit). */
         bool paused = false;
         orch_error_init(&err);
-        if (st->ops->process_step_begin(st, NULL, c, p->leaf->key, p->leaf->def->name, p->timeout,
-                                        &paused, &err)) {
+        if (st->engine->step_begin(st, NULL, NULL, c, p->leaf->key, p->leaf->def->name, p->timeout,
+                                   &paused, &err)) {
             orch_info("engine", "process %s: %s", c->process_id, err.message);
             /* Anything but a lost lease (the database went away, say) leaves our lease
              * in place, which the heartbeat would renew: give it back. */
@@ -797,7 +797,7 @@ static bool step_commit(stretch_t *s, step_t *p)
     if (st->ops->tx_used(p->tx)) {
         /* The step wrote through the store: its commit goes in its own transaction
          * with those writes (a lost fence rolls all of them back). */
-        rc = st->ops->process_commit_steps(st, p->tx, &p->cm, 1, &p->res, &err);
+        rc = st->engine->commit_steps(st, p->tx, NULL, &p->cm, 1, &p->res, &err);
         if (!rc && p->res.ok)
             rc = st->ops->tx_commit(p->tx, &err);
         else
@@ -1019,8 +1019,8 @@ static void *worker_main(void *arg)
         e->claiming += want - 1;
         pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
-        rc = e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms,
-                                              want, claims, &n, &err);
+        rc = e->cfg.store->engine->claim(e->cfg.store, NULL, NULL, e->replica_id, e->cfg.lease_ms,
+                                         want, claims, &n, &err);
         if (rc) {
             orch_warn("engine", "claim failed: %s", err.message);
             claim_over(e, want - 1);
@@ -1094,8 +1094,9 @@ static void *heartbeat_main(void *arg)
             memcpy(held[nheld++], j->c.process_id, 37);
         pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
-        if (e->cfg.store->ops->engine_heartbeat(e->cfg.store, &ctx, e->replica_id, e->cfg.lease_ms,
-                                                (const char(*)[37])held, nheld, &paused, &err))
+        if (e->cfg.store->engine->heartbeat(e->cfg.store, NULL, &ctx, e->replica_id,
+                                            e->cfg.lease_ms, (const char(*)[37])held, nheld,
+                                            &paused, &err))
             orch_warn("engine", "heartbeat failed: %s", err.message);
         else
             atomic_store(&e->paused, paused); /* in case a notification was lost */
@@ -1172,8 +1173,9 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
             w->def->is_task, w->def->version,     w->steps_json,
             w->digest};
     }
-    rc = cfg->store->ops->engine_register(cfg->store, NULL, e->hostname, e->build, e->address,
-                                          cfg->workers, regs, n, e->replica_id, err);
+    rc =
+        cfg->store->engine->register_replica(cfg->store, NULL, NULL, e->hostname, e->build,
+                                             e->address, cfg->workers, regs, n, e->replica_id, err);
     free(regs);
     if (rc) {
         pthread_mutex_destroy(&e->mu);
@@ -1236,7 +1238,7 @@ void orch_engine_stop(orch_engine_t *e)
     while ((j = ready_pop_locked(e)) != NULL)
         job_free(j);
     orch_error_init(&err);
-    if (e->cfg.store->ops->engine_stop(e->cfg.store, &ctx, e->replica_id, &err))
+    if (e->cfg.store->engine->stop(e->cfg.store, NULL, &ctx, e->replica_id, &err))
         orch_warn("engine", "cannot release this replica's leases: %s", err.message);
     else
         orch_info("engine", "replica %s stopped; its leases are released", e->replica_id);

@@ -172,14 +172,15 @@ orch_err_t orch_uc_subscription_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
 orch_err_t orch_uc_engine_status(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                  orch_engine_status_t *out, orch_error_t *err)
 {
-    return uc->store->ops->engine_status(uc->store, NULL, ctx, out, err);
+    return uc->store->engine->status(uc->store, NULL, ctx, out, err);
 }
 
 orch_err_t orch_uc_replica_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,
                                 int page_size, const char *page_token, orch_replica_page_t *out,
                                 orch_error_t *err)
 {
-    return uc->store->ops->replica_list(uc->store, ctx, filter, page_size, page_token, out, err);
+    return uc->store->engine->replica_list(uc->store, NULL, ctx, filter, page_size, page_token, out,
+                                           err);
 }
 
 orch_err_t orch_uc_schedule_list(const orch_uc_t *uc, const orch_ctx_t *ctx,

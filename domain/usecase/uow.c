@@ -118,7 +118,7 @@ orch_err_t orch_uow_refuse_if_paused(orch_uow_t *u, orch_error_t *err)
 {
     orch_store_t *st = u->uc->store;
     orch_engine_status_t es;
-    orch_err_t rc = st->ops->engine_status(st, u->tx, NULL, &es, err);
+    orch_err_t rc = st->engine->status(st, u->tx, NULL, &es, err);
     if (rc)
         return rc;
     if (es.paused)
