@@ -1,5 +1,5 @@
 /* sub_seed: seeds the benchmark inventory through the store's own save path (the domain
- * model and db_store's sub_save, exactly what a workflow's step runs), so the rows, the
+ * model and the store's st->subs->save, exactly what a workflow's step runs), so the rows, the
  * search text, the events and the notifications are what production writes:
  *
  *   sub_seed --database-url URL --size N [--threads T] [--batch B] [--resume]
@@ -134,7 +134,7 @@ static void *worker(void *arg)
     for (long b = j->from + (long)j->t * S->batch; b < j->to; b += (long)S->threads * S->batch) {
         orch_tx_t *tx = NULL;
         long end = b + S->batch < j->to ? b + S->batch : j->to, wrote = 0;
-        OK(S->store->ops->tx_begin(S->store, NULL, &tx, &err));
+        OK(S->store->uow->begin(S->store, NULL, &tx, &err));
         for (long i = b; i < end; i++) {
             orch_subscription_t *s;
             if (S->have[i])
@@ -154,7 +154,7 @@ static void *worker(void *arg)
             orch_subscription_free(s);
             wrote++;
         }
-        OK(S->store->ops->tx_commit(tx, &err));
+        OK(S->store->uow->commit(tx, &err));
         atomic_fetch_add(&S->done, wrote); /* with the resumed ones: what is there */
     }
     return NULL;

@@ -1,4 +1,4 @@
-/* The store object: wires the function table to the store_*.c implementations. */
+/* The store object: wires the tables of domain/store/ to the store_*.c implementations. */
 #include "db/store.h"
 
 #include <stdlib.h>
@@ -24,17 +24,16 @@ static orch_err_t store_ping(orch_store_t *st, const orch_ctx_t *ctx, orch_error
     return rc;
 }
 
-static const orch_store_ops_t db_store_ops = {
-    .free = store_free,
+static const orch_uow_store_t db_uow_store = {
     .ping = store_ping,
-    .tx_begin = db__tx_begin,
-    .tx_commit = db__tx_commit,
-    .tx_rollback = db__tx_rollback,
-    .tx_begin_lazy = db__tx_begin_lazy,
-    .tx_used = db__tx_used,
+    .begin = db__tx_begin,
+    .begin_lazy = db__tx_begin_lazy,
+    .commit = db__tx_commit,
+    .rollback = db__tx_rollback,
+    .used = db__tx_used,
+    .snapshot = db__tx_snapshot,
     .idem_claim = db__idem_claim,
     .idem_record = db__idem_record,
-    .tx_snapshot = db__tx_snapshot,
 };
 
 static const orch_audit_store_t db_audit_store = {
@@ -147,7 +146,8 @@ static const orch_engine_store_t db_engine_store = {
 orch_store_t *db_store_new(db_pool_t *pool)
 {
     db_store_t *s = orch_calloc(1, sizeof(*s));
-    s->base.ops = &db_store_ops;
+    s->base.free = store_free;
+    s->base.uow = &db_uow_store;
     s->base.audit = &db_audit_store;
     s->base.schedules = &db_schedules_store;
     s->base.workers = &db_workers_store;

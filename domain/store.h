@@ -64,24 +64,28 @@ typedef enum {
     ORCH_IDEM_MISMATCH, /* used before with another method or body: refuse */
 } orch_idem_t;
 
-typedef struct orch_store_ops {
-    void (*free)(orch_store_t *st);
+/* The unit of work's own functions and the store's health, reached as st->uow. They make or
+ * end a tx, so they are the one exception to the convention: begin, begin_lazy and ping
+ * take (st, ctx), the others the tx they act on. */
+typedef struct orch_uow_store {
     /* Is the database reachable right now? */
     orch_err_t (*ping)(orch_store_t *st, const orch_ctx_t *ctx, orch_error_t *err);
 
     /* Units of work. commit and rollback free tx (commit also on failure). BEGIN goes out
      * with the first statement (one round trip for both), so an untouched unit of work costs
-     * none. */
-    orch_err_t (*tx_begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
-                           orch_error_t *err);
-    orch_err_t (*tx_commit)(orch_tx_t *tx, orch_error_t *err);
-    void (*tx_rollback)(orch_tx_t *tx); /* NULL ok */
-    /* The same as tx_begin, named for callers that rely on its laziness (the engine opens
-     * one per step and uses tx_used to see whether the step wrote through the store). */
-    orch_err_t (*tx_begin_lazy)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
-                                orch_error_t *err);
+     * none. ctx governs every statement of the unit of work. */
+    orch_err_t (*begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx, orch_error_t *err);
+    orch_err_t (*commit)(orch_tx_t *tx, orch_error_t *err);
+    void (*rollback)(orch_tx_t *tx); /* NULL ok */
+    /* The same as begin, named for callers that rely on its laziness (the engine opens one
+     * per step and uses used to see whether the step wrote through the store). */
+    orch_err_t (*begin_lazy)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
+                             orch_error_t *err);
     /* Whether anything ran in tx (a lazy one: whether BEGIN was sent). */
-    bool (*tx_used)(const orch_tx_t *tx);
+    bool (*used)(const orch_tx_t *tx);
+    /* Makes tx a read-only repeatable-read snapshot (call it first): the reads of a stream's
+     * start (events_seq and the record) then agree. */
+    orch_err_t (*snapshot)(orch_tx_t *tx, orch_error_t *err);
 
     /* Idempotency of state-changing calls. idem_claim records request_id for (method, hash)
      * inside tx; a concurrent duplicate waits until tx ends. On REPLAY, *response is the
@@ -91,33 +95,14 @@ typedef struct orch_store_ops {
                              unsigned char **response, size_t *len, orch_error_t *err);
     orch_err_t (*idem_record)(orch_tx_t *tx, const char *request_id, const unsigned char *response,
                               size_t len, orch_error_t *err);
+} orch_uow_store_t;
 
-    /* Streams. tx_snapshot makes tx a read-only repeatable-read snapshot (call it first).
-     * events_seq: the process's last event sequence (NOT_FOUND PROCESS_NOT_FOUND).
-     * events_after: up to limit events of one process with sequence > after, in order.
-     * events_global: up to limit events after cursor (NULL/"" = from now: *out_cursor gets
-     * the starting point) of processes matching filter (the ListProcesses grammar), in the
-     * global order, never past a transaction still in flight; *out_cursor = the last one's.
-     * *out arrays: caller frees with orch_events_free. */
-    orch_err_t (*tx_snapshot)(orch_tx_t *tx, orch_error_t *err);
-
-    /* ---- The workflow engine (db/store_process.c; protocols in docs/SCHEMA.md) ---- */
-    /* Heartbeat and housekeeping, every few seconds per replica: heartbeat_time, renews the
-     * leases this replica holds (never past a step's deadline_time), fails processes whose
-     * step overran its deadline and due processes whose version no live replica has. */
-
-    /* ---- Forms, people and external systems (db/store_forms.c) ---- */
-
-    /* ---- Scale-out: replicas, takeover, schedules (db/store_replica.c, store_schedule.c) ---- */
-
-    /* ---- Parallel branches (db/store_parallel.c; protocol in docs/SCHEMA.md) ---- */
-
-    /* ---- Workflows as data (db/store_definitions.c; migration 0017) ---- */
-} orch_store_ops_t;
-
-/* The store handle: one table per aggregate, filled by the implementation (db_store_new). */
+/* The store handle: the unit of work and one table per aggregate, filled by the
+ * implementation (db_store_new). The tables are the store's whole interface: a call reads
+ * st->TABLE->op(st, ...), so a grep for "->subs->" finds every use of the subscriptions'. */
 struct orch_store {
-    const orch_store_ops_t *ops;
+    void (*free)(orch_store_t *st); /* orch_store_free's */
+    const orch_uow_store_t *uow;
     const orch_catalog_store_t *catalog;
     const orch_sub_store_t *subs;
     const orch_process_store_t *procs;
@@ -130,7 +115,7 @@ struct orch_store {
 static inline void orch_store_free(orch_store_t *st)
 {
     if (st)
-        st->ops->free(st);
+        st->free(st);
 }
 
 #endif

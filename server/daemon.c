@@ -61,7 +61,7 @@ static void *watchdog_main(void *arg)
         orch_error_init(&err);
         /* A ping that cannot finish in 2 s counts as down. */
         orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
-        ok = wd->app->store->ops->ping(wd->app->store, &ctx, &err) == ORCH_OK;
+        ok = wd->app->store->uow->ping(wd->app->store, &ctx, &err) == ORCH_OK;
         orch_debug("health", "database ping: %s", ok ? "ok" : err.message);
         if (ok != atomic_load(&wd->app->db_ok)) {
             if (ok)

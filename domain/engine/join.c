@@ -26,7 +26,7 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
 
     (void)wf;
     orch_error_init(&err);
-    rc = st->ops->tx_begin(st, NULL, &tx, &err);
+    rc = st->uow->begin(st, NULL, &tx, &err);
     if (!rc)
         rc = st->engine->branch_list(st, tx, NULL, c->process_id, c->lease_token, leaf->key, &rows,
                                      &nrows, &err);
@@ -60,7 +60,7 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
                                       create, ncreate, state, rerun ? failed : NULL,
                                       rerun ? nfailed : 0, replica_id, &err);
         if (!rc)
-            rc = st->ops->tx_commit(tx, &err);
+            rc = st->uow->commit(tx, &err);
         tx = NULL;
         if (!rc)
             orch_info("engine",
@@ -94,7 +94,7 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
         rc = st->engine->commit_step(st, tx, NULL, &cm, &err);
     }
     if (!rc)
-        rc = st->ops->tx_commit(tx, &err);
+        rc = st->uow->commit(tx, &err);
     tx = NULL;
     if (!rc) {
         char ml[300];
@@ -107,7 +107,7 @@ out:
     if (rc)
         orch_info("engine", "process %s: parallel step %s not committed: %s", c->process_id,
                   leaf->key, err.message);
-    st->ops->tx_rollback(tx);
+    st->uow->rollback(tx);
     orch_outcome_cleanup(&out);
     orch_branch_rows_free(rows, nrows);
     free(runs);

@@ -601,7 +601,7 @@ static bool step_hand_to_worker(stretch_t *s, step_t *p)
     } else if (st->workers->task_create(st, p->tx, NULL, &spec, d->fn != NULL, &created, &err)) {
         orch_warn("engine", "process %s: cannot write the task of step %s: %s", c->process_id,
                   p->leaf->key, err.message);
-        st->ops->tx_rollback(p->tx);
+        st->uow->rollback(p->tx);
         give_back(e, c);
         return false;
     }
@@ -639,7 +639,7 @@ static bool step_open(stretch_t *s, step_t *p)
      * that overran can still record its failure; the step itself gets the deadline. It
      * begins only when the step first writes through the store. */
     orch_error_init(&err);
-    if (st->ops->tx_begin_lazy(st, NULL, &p->tx, &err)) {
+    if (st->uow->begin_lazy(st, NULL, &p->tx, &err)) {
         orch_warn("engine", "process %s: %s", c->process_id, err.message);
         give_back(e, c);
         return false;
@@ -708,7 +708,7 @@ static bool step_settle(stretch_t *s, step_t *p)
     if (atomic_load(&e->stopping)) {
         orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id,
                   p->leaf->key);
-        st->ops->tx_rollback(p->tx);
+        st->uow->rollback(p->tx);
         orch_outcome_cleanup(&p->o);
         give_back(e, c);
         return false;
@@ -721,7 +721,7 @@ static bool step_settle(stretch_t *s, step_t *p)
                                        &err)) {
             orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
                       c->process_id, p->leaf->key, err.message);
-            st->ops->tx_rollback(p->tx);
+            st->uow->rollback(p->tx);
             orch_outcome_cleanup(&p->o);
             give_back(e, c);
             return false;
@@ -794,16 +794,16 @@ static bool step_commit(stretch_t *s, step_t *p)
     orch_error_t err;
     orch_err_t rc;
     orch_error_init(&err);
-    if (st->ops->tx_used(p->tx)) {
+    if (st->uow->used(p->tx)) {
         /* The step wrote through the store: its commit goes in its own transaction
          * with those writes (a lost fence rolls all of them back). */
         rc = st->engine->commit_steps(st, p->tx, NULL, &p->cm, 1, &p->res, &err);
         if (!rc && p->res.ok)
-            rc = st->ops->tx_commit(p->tx, &err);
+            rc = st->uow->commit(p->tx, &err);
         else
-            st->ops->tx_rollback(p->tx);
+            st->uow->rollback(p->tx);
     } else {
-        st->ops->tx_rollback(p->tx); /* untouched: no round trip */
+        st->uow->rollback(p->tx); /* untouched: no round trip */
         rc = group_commit(e, &p->cm, &p->res, &err);
     }
     p->tx = NULL;

@@ -91,15 +91,15 @@ orch_err_t orch_uc_process_snapshot(const orch_uc_t *uc, const orch_ctx_t *ctx,
 {
     orch_store_t *st = uc->store;
     orch_tx_t *tx = NULL;
-    orch_err_t rc = st->ops->tx_begin(st, ctx, &tx, err);
+    orch_err_t rc = st->uow->begin(st, ctx, &tx, err);
     *out = NULL;
     if (!rc)
-        rc = st->ops->tx_snapshot(tx, err);
+        rc = st->uow->snapshot(tx, err);
     if (!rc)
         rc = st->procs->events_seq(st, tx, ctx, process_id, seq, err);
     if (!rc)
         rc = st->procs->get(st, tx, ctx, process_id, false, out, err);
-    st->ops->tx_rollback(tx);
+    st->uow->rollback(tx);
     return rc;
 }
 
@@ -109,15 +109,15 @@ orch_err_t orch_uc_subscription_snapshot(const orch_uc_t *uc, const orch_ctx_t *
 {
     orch_store_t *st = uc->store;
     orch_tx_t *tx = NULL;
-    orch_err_t rc = st->ops->tx_begin(st, ctx, &tx, err);
+    orch_err_t rc = st->uow->begin(st, ctx, &tx, err);
     *out = NULL;
     if (!rc)
-        rc = st->ops->tx_snapshot(tx, err);
+        rc = st->uow->snapshot(tx, err);
     if (!rc)
         rc = st->subs->events_seq(st, tx, ctx, subscription_id, seq, err);
     if (!rc && load)
         rc = st->subs->load(st, tx, ctx, uc->catalog, subscription_id, false, out, err);
-    st->ops->tx_rollback(tx);
+    st->uow->rollback(tx);
     return rc;
 }
 

@@ -49,10 +49,10 @@ orch_err_t orch_uow_begin(const orch_uc_t *uc, orch_caller_t *caller, orch_uow_t
         if (rc)
             return rc;
     }
-    rc = st->ops->tx_begin(st, caller->ctx, &u->tx, err);
+    rc = st->uow->begin(st, caller->ctx, &u->tx, err);
     if (rc || !rid)
         return rc;
-    rc = st->ops->idem_claim(u->tx, rid, caller->method ? caller->method : "", caller->hash, &state,
+    rc = st->uow->idem_claim(u->tx, rid, caller->method ? caller->method : "", caller->hash, &state,
                              &resp, &len, err);
     if (!rc && state == ORCH_IDEM_MISMATCH)
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REQUEST_ID_REUSED",
@@ -96,20 +96,20 @@ orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err)
     if (!rc && c->request_id && *c->request_id && c->answer) {
         rc = c->answer(c->answer_arg, &buf, &len, err);
         if (!rc)
-            rc = st->ops->idem_record(tx, c->request_id, buf, len, err);
+            rc = st->uow->idem_record(tx, c->request_id, buf, len, err);
         free(buf);
     }
     if (rc) {
-        st->ops->tx_rollback(tx);
+        st->uow->rollback(tx);
         return rc;
     }
-    return st->ops->tx_commit(tx, err);
+    return st->uow->commit(tx, err);
 }
 
 void orch_uow_abort(orch_uow_t *u)
 {
     if (u && u->tx) {
-        u->uc->store->ops->tx_rollback(u->tx);
+        u->uc->store->uow->rollback(u->tx);
         u->tx = NULL;
     }
 }

@@ -233,7 +233,7 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
     wf = orch_definition_workflow(d);
     snprintf(res->name, sizeof(res->name), "%s", wf->name);
     snprintf(res->digest, sizeof(res->digest), "%s", orch_definition_digest(d));
-    rc = st->ops->tx_begin(st, NULL, &tx, err);
+    rc = st->uow->begin(st, NULL, &tx, err);
     if (rc)
         goto out;
     rc = st->catalog->wfdef_lock(st, tx, NULL, wf->name, &max_version, &prev, prev_digest, &in_code,
@@ -281,7 +281,7 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
                                req->method ? req->method : "RegisterWorkflow", wf->name, "", err);
     if (rc)
         goto out;
-    rc = st->ops->tx_commit(tx, err);
+    rc = st->uow->commit(tx, err);
     tx = NULL;
     if (rc)
         goto out;
@@ -296,7 +296,7 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
         res->replicas_missing = wait_for_replicas(w, res->name, res->version);
 out:
     if (tx)
-        st->ops->tx_rollback(tx);
+        st->uow->rollback(tx);
     orch_definition_free(d);
     free(prev);
     free(steps_json);

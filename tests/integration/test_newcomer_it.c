@@ -339,10 +339,10 @@ static void seed_twins(const char *id1, const char *id2)
                          0);
         snprintf(s->id, sizeof(s->id), "%s", ids[i]);
         assert_int_equal(orch_sub_set_description(s, i ? "twin two" : "twin one", &err), 0);
-        assert_int_equal(store->ops->tx_begin(store, NULL, &tx, &err), 0);
+        assert_int_equal(store->uow->begin(store, NULL, &tx, &err), 0);
         if (store->subs->save(store, tx, NULL, s, &err))
             fail_msg("%s", err.message);
-        assert_int_equal(store->ops->tx_commit(tx, &err), 0);
+        assert_int_equal(store->uow->commit(tx, &err), 0);
         orch_subscription_free(s);
     }
     orch_store_free(store);

@@ -105,10 +105,10 @@ static void save_together(world_t *w, orch_subscription_t **subs, int from, int 
     orch_tx_t *tx = NULL;
     orch_error_t err;
     orch_error_init(&err);
-    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->uow->begin(w->store, NULL, &tx, &err), &err);
     for (int i = from; i < to; i++)
         must(w->store->subs->save(w->store, tx, NULL, subs[i], &err), &err);
-    must(w->store->ops->tx_commit(tx, &err), &err);
+    must(w->store->uow->commit(tx, &err), &err);
 }
 
 static void seed(world_t *w)

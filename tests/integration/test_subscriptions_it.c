@@ -56,9 +56,9 @@ static void activate_and_save(world_t *w, orch_subscription_t *s, char *id_out)
     orch_error_init(&err);
     must(orch_sub_set_status(s, ORCH_SUB_ACTIVE, &err), &err);
     s->in_sync = true;
-    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->uow->begin(w->store, NULL, &tx, &err), &err);
     must(w->store->subs->save(w->store, tx, NULL, s, &err), &err);
-    must(w->store->ops->tx_commit(tx, &err), &err);
+    must(w->store->uow->commit(tx, &err), &err);
     snprintf(id_out, 37, "%s", s->id);
     orch_subscription_free(s);
 }
@@ -599,9 +599,9 @@ static void watch_subscription_changes(void **state)
     sub->in_sync = false;
     must(orch_sub_set_str(sub, "node_name", "renamed-node", &err), &err);
     must(orch_sub_set_description(sub, "renamed", &err), &err);
-    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->uow->begin(w->store, NULL, &tx, &err), &err);
     must(w->store->subs->save(w->store, tx, NULL, sub, &err), &err);
-    must(w->store->ops->tx_commit(tx, &err), &err);
+    must(w->store->uow->commit(tx, &err), &err);
     orch_subscription_free(sub);
 
     while (n < 3 &&
@@ -688,11 +688,11 @@ static void statements_fixed_and_versions_checked(void **state)
             snprintf(path, sizeof(path), "leaves[%zu].leaf_name", idx);
             must(orch_sub_set_str(s, path, "leaf", &err), &err);
         }
-        must(st->ops->tx_begin(st, NULL, &tx, &err), &err);
+        must(st->uow->begin(st, NULL, &tx, &err), &err);
         before = db_statements_sent();
         must(st->subs->save(st, tx, NULL, s, &err), &err);
         counts[k] = db_statements_sent() - before;
-        must(st->ops->tx_commit(tx, &err), &err);
+        must(st->uow->commit(tx, &err), &err);
         snprintf(ids[k], 37, "%s", s->id);
         orch_subscription_free(s);
         /* Load: count the statements. */
@@ -726,14 +726,14 @@ static void statements_fixed_and_versions_checked(void **state)
         must(st->subs->stamp(st, NULL, NULL, ids[1], again, &err), &err);
         assert_int_equal(db_statements_sent() - before, 1);
         assert_string_equal(stamp, again);
-        must(st->ops->tx_begin(st, NULL, &tx, &err), &err);
+        must(st->uow->begin(st, NULL, &tx, &err), &err);
         before = db_statements_sent();
         must(st->subs->load(st, tx, NULL, cat, ids[1], true, &back, &err), &err);
         assert_int_equal(db_statements_sent() - before, 2);
         /* A save changes the stamp. */
         must(orch_sub_set_str(back, "bulk_name", "renamed", &err), &err);
         must(st->subs->save(st, tx, NULL, back, &err), &err);
-        must(st->ops->tx_commit(tx, &err), &err);
+        must(st->uow->commit(tx, &err), &err);
         orch_subscription_free(back);
         must(st->subs->stamp(st, NULL, NULL, ids[1], again, &err), &err);
         assert_string_not_equal(stamp, again);
@@ -752,14 +752,14 @@ static void statements_fixed_and_versions_checked(void **state)
         must(st->subs->load(st, NULL, NULL, cat, ids[1], false, &b, &err), &err);
         must(orch_sub_set_str(a, "bulk_name", "from a", &err), &err);
         must(orch_sub_set_str(b, "bulk_name", "from b", &err), &err);
-        must(st->ops->tx_begin(st, NULL, &tx, &err), &err);
+        must(st->uow->begin(st, NULL, &tx, &err), &err);
         must(st->subs->save(st, tx, NULL, a, &err), &err);
-        must(st->ops->tx_commit(tx, &err), &err);
-        must(st->ops->tx_begin(st, NULL, &tx, &err), &err);
+        must(st->uow->commit(tx, &err), &err);
+        must(st->uow->begin(st, NULL, &tx, &err), &err);
         orch_error_init(&err);
         assert_int_equal(st->subs->save(st, tx, NULL, b, &err), ORCH_ABORTED);
         assert_string_equal(err.reason, "VERSION_CONFLICT");
-        st->ops->tx_rollback(tx);
+        st->uow->rollback(tx);
         orch_subscription_free(a);
         orch_subscription_free(b);
     }
