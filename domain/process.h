@@ -70,7 +70,7 @@ typedef struct orch_claim {
     char workflow[256];
     int version;
     char status[32];
-    char step_started[64]; /* set by process_step_begin: the database's clock */
+    char step_started[64]; /* set by st->engine->step_begin: the database's clock */
     json_t *state;         /* owned: the current state (processes.state) */
     char **done;           /* owned: keys of the steps done, in commit order */
     size_t ndone;

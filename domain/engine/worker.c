@@ -940,7 +940,7 @@ static job_t *job_from_claim(orch_claim_t *c)
 
 /* The claim showed a step running (from the row's next_step_key): if it is the one this
  * worker computes, the stretch starts without a round trip of its own; else (the row was
- * stale) process_step_begin shows the right one. */
+ * stale) st->engine->step_begin shows the right one. */
 static void take_announcement(orch_engine_t *e, job_t *j)
 {
     const orch_workflow_t *wf;
