@@ -22,9 +22,10 @@
  *   pooled connection for the call, or run transactions of their own that must never wait
  *   for the caller's). A misuse is a broken invariant and aborts (db__in_tx, db__no_tx).
  * - ctx: the deadline and cancellation of an op run without a tx (NULL = none). A unit of
- *   work keeps the context it began with, so with a tx ctx is not used (callers pass NULL).
+ *   work keeps the context it began with, so with a tx ctx is not used (pass NULL, or the
+ *   context at hand, which is the unit of work's).
  * The unit of work's own functions (st->uow, below) are the exception: they make or end a
- * tx, so begin takes (st, ctx) and the others the tx they act on.
+ * tx, so begin, begin_lazy and ping take (st, ctx) and the others the tx they act on.
  *
  * Every function is thread-safe and reports failures as project errors (UNAVAILABLE with
  * reason DATABASE_UNAVAILABLE when the database cannot be reached). */
