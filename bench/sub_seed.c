@@ -1,5 +1,5 @@
 /* sub_seed: seeds the benchmark inventory through the store's own save path (the domain
- * model and db_store's sub_save, exactly what a workflow's step runs), so the rows, the
+ * model and the store's st->subs->save, exactly what a workflow's step runs), so the rows, the
  * search text, the events and the notifications are what production writes:
  *
  *   sub_seed --database-url URL --size N [--threads T] [--batch B] [--resume]
@@ -134,19 +134,19 @@ static void *worker(void *arg)
     for (long b = j->from + (long)j->t * S->batch; b < j->to; b += (long)S->threads * S->batch) {
         orch_tx_t *tx = NULL;
         long end = b + S->batch < j->to ? b + S->batch : j->to, wrote = 0;
-        OK(S->store->ops->tx_begin(S->store, NULL, &tx, &err));
+        OK(S->store->uow->begin(S->store, NULL, &tx, &err));
         for (long i = b; i < end; i++) {
             orch_subscription_t *s;
             if (S->have[i])
                 continue;
             s = build(S, i);
-            OK(S->store->ops->sub_save(tx, s, &err));
+            OK(S->store->subs->save(S->store, tx, NULL, s, &err));
             if (i % 20 == 0) {
                 orch_customer_description_t cd;
                 char cust[32], text[64];
                 snprintf(cust, sizeof(cust), "cust-%ld", i % 1000);
                 snprintf(text, sizeof(text), "alias %ld", i);
-                OK(S->store->ops->cd_create(tx, s->id, cust, text, &cd, &err));
+                OK(S->store->subs->cd_create(S->store, tx, NULL, s->id, cust, text, &cd, &err));
                 orch_customer_description_cleanup(&cd);
             }
             memcpy(S->id[i], s->id, 37);
@@ -154,7 +154,7 @@ static void *worker(void *arg)
             orch_subscription_free(s);
             wrote++;
         }
-        OK(S->store->ops->tx_commit(tx, &err));
+        OK(S->store->uow->commit(tx, &err));
         atomic_fetch_add(&S->done, wrote); /* with the resumed ones: what is there */
     }
     return NULL;
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
     orch_error_init(&err);
     OK(db_migrate(pool, DB_MIGRATE_AUTO, &applied, &err));
     OK(orch_catalog_validate(S.cat, &err));
-    OK(S.store->ops->catalog_sync(S.store, NULL, S.cat, &err));
+    OK(S.store->catalog->sync(S.store, NULL, NULL, S.cat, &err));
     if (resuming)
         resume(&S, pool);
     resumed = atomic_load(&S.done);

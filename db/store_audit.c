@@ -13,10 +13,12 @@ static void clip(char *out, size_t cap, const char *s)
     snprintf(out, cap, "%s", s ? s : "");
 }
 
-orch_err_t db__admin_action_record(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
+orch_err_t db__admin_action_record(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *actor_kind, const char *actor_name,
                                    const char *method, const char *target, const char *request_id,
                                    orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char kind[33], name[256], m[256], t[256], rid[65];
     clip(kind, sizeof(kind), actor_kind);
     clip(name, sizeof(name), actor_name);
@@ -29,10 +31,11 @@ orch_err_t db__admin_action_record(orch_tx_t *tx, const char *actor_kind, const 
                     5, (const char *[]){kind, name, m, t, rid}, NULL, err);
 }
 
-orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
-                                 const char *target, int64_t before_id, int limit,
-                                 orch_admin_action_t **out, size_t *n, orch_error_t *err)
+orch_err_t db__admin_action_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *method, const char *target, int64_t before_id,
+                                 int limit, orch_admin_action_t **out, size_t *n, orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     char before[32], lim[16];
     orch_err_t rc;

@@ -307,9 +307,10 @@ static orch_err_t load_resource_type_ids(db_conn_t *c, orch_catalog_t *cat, orch
     return ORCH_OK;
 }
 
-orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                            orch_error_t *err)
+orch_err_t db__catalog_sync(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            orch_catalog_t *cat, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     orch_err_t rc;

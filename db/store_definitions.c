@@ -9,9 +9,11 @@
 #include "base/alloc.h"
 #include "db/store_internal.h"
 
-orch_err_t db__wfdef_lock(orch_tx_t *tx, const char *name, int *max_version, char **prev,
-                          char prev_digest[65], bool *in_code, orch_error_t *err)
+orch_err_t db__wfdef_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *name,
+                          int *max_version, char **prev, char prev_digest[65], bool *in_code,
+                          orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     orch_err_t rc;
 
@@ -49,10 +51,12 @@ orch_err_t db__wfdef_lock(orch_tx_t *tx, const char *name, int *max_version, cha
     return ORCH_OK;
 }
 
-orch_err_t db__wfdef_insert(orch_tx_t *tx, const orch_wf_reg_t *reg, const char *definition,
-                            const char *digest, const char *const *products, size_t nproducts,
-                            const char *actor, orch_error_t *err)
+orch_err_t db__wfdef_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_wf_reg_t *reg, const char *definition, const char *digest,
+                            const char *const *products, size_t nproducts, const char *actor,
+                            orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char ver[16], who[256];
     char *names = db__array(products, nproducts);
     orch_err_t rc;
@@ -89,9 +93,10 @@ orch_err_t db__wfdef_insert(orch_tx_t *tx, const orch_wf_reg_t *reg, const char 
     return rc;
 }
 
-orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *name, int version,
-                          orch_wfdef_row_t **out, size_t *n, orch_error_t *err)
+orch_err_t db__wfdef_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *name,
+                          int version, orch_wfdef_row_t **out, size_t *n, orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     char ver[16];
     orch_err_t rc;
@@ -117,9 +122,11 @@ orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *n
     return rc;
 }
 
-orch_err_t db__wfdef_replica_add(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                 const char *name, int version, orch_error_t *err)
+orch_err_t db__wfdef_replica_add(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *replica_id, const char *name, int version,
+                                 orch_error_t *err)
 {
+    db__no_tx(tx);
     char ver[16];
     orch_err_t rc;
 
@@ -132,9 +139,11 @@ orch_err_t db__wfdef_replica_add(orch_store_t *st, const orch_ctx_t *ctx, const 
     return rc;
 }
 
-orch_err_t db__wfdef_replicas_missing(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
-                                      int version, long *missing, orch_error_t *err)
+orch_err_t db__wfdef_replicas_missing(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const char *name, int version, long *missing,
+                                      orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     char ver[16];
     orch_err_t rc;

@@ -101,10 +101,11 @@ orch_err_t db__events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx
                     process_id, "PROCESS_NOT_FOUND", "process", seq, err);
 }
 
-orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
-                            int64_t after, int limit, orch_event_t **out, size_t *n,
-                            orch_error_t *err)
+orch_err_t db__events_after(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, int64_t after, int limit, orch_event_t **out,
+                            size_t *n, orch_error_t *err)
 {
+    db__no_tx(tx);
     return events_after(st, ctx,
                         "SELECT " EV_COLS " FROM process_events e WHERE e.process_id = $1 "
                         "AND e.sequence > (SELECT $2::bigint) ORDER BY e.sequence LIMIT $3::int",
@@ -130,10 +131,11 @@ static const db_filter_column_t ev_cols[] = {
     {NULL, NULL, 0, NULL},
 };
 
-orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                             const char *cursor, int limit, orch_event_t **out, size_t *n,
-                             char out_cursor[64], orch_error_t *err)
+orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_t *ctx,
+                             const char *filter, const char *cursor, int limit, orch_event_t **out,
+                             size_t *n, char out_cursor[64], orch_error_t *err)
 {
+    db__no_tx(outer);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     db_sql_t q;
@@ -229,10 +231,11 @@ orch_err_t db__sub_events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
                     subscription_id, "SUBSCRIPTION_NOT_FOUND", "subscription", seq, err);
 }
 
-orch_err_t db__sub_events_after(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__sub_events_after(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *subscription_id, int64_t after, int limit,
                                 orch_event_t **out, size_t *n, orch_error_t *err)
 {
+    db__no_tx(tx);
     return events_after(st, ctx,
                         "SELECT e.subscription_id, e.sequence, e.kind, "
                         "(extract(epoch FROM e.event_time) * 1000000)::bigint, e.payload::text, "

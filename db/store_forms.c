@@ -46,29 +46,35 @@ orch_err_t db__process_lock_row(orch_tx_t *tx, const char *process_id, char *sta
     return ORCH_OK;
 }
 
-orch_err_t db__process_lock(orch_tx_t *tx, const char *process_id, char *status,
-                            char *last_step_key, orch_error_t *err)
+orch_err_t db__process_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, char *status, char *last_step_key,
+                            orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     return db__process_lock_row(tx, process_id, status, last_step_key, NULL, err);
 }
 
-orch_err_t db__process_link_subscription(orch_tx_t *tx, const char *process_id,
-                                         const char *subscription_id, orch_error_t *err)
+orch_err_t db__process_link_subscription(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                         const char *process_id, const char *subscription_id,
+                                         orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     return db_execp(tx->conn,
                     "INSERT INTO processes_subscriptions (process_id, subscription_id) VALUES "
                     "($1, $2) ON CONFLICT DO NOTHING",
                     2, (const char *[]){process_id, subscription_id}, NULL, err);
 }
 
-orch_err_t db__process_resume_input(orch_tx_t *tx, const char *process_id, const char *step_key,
+orch_err_t db__process_resume_input(orch_store_t *store, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                    const char *process_id, const char *step_key,
                                     const char *step_name, const json_t *masked_inputs,
                                     const json_t *state, const json_t *delta, const char *actor,
                                     orch_error_t *err)
 {
+    db__in_tx(store, tx, ctx);
     char status[32], last[256];
     char *in = db__jtext(masked_inputs), *st = db__jtext(state), *dl = db__jtext(delta);
-    orch_err_t rc = db__process_lock(tx, process_id, status, last, err);
+    orch_err_t rc = db__process_lock_row(tx, process_id, status, last, NULL, err);
     if (rc)
         goto out;
     if (strcmp(status, "suspended") != 0 || strcmp(last, step_key) != 0) {
@@ -107,9 +113,11 @@ out:
     return rc;
 }
 
-orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const char *step_key,
+orch_err_t db__process_secrets_put(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *process_id, const char *step_key,
                                    const json_t *overlay, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char *text = db__jtext(overlay);
     orch_err_t rc =
         db_execp(tx->conn,
@@ -149,9 +157,11 @@ orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_c
     return rc;
 }
 
-orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char *step_key,
-                               const char *token, int timeout_ms, orch_error_t *err)
+orch_err_t db__callback_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *process_id, const char *step_key, const char *token,
+                               int timeout_ms, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char ms[32];
     orch_err_t rc;
     snprintf(ms, sizeof(ms), "%d", timeout_ms > 0 ? timeout_ms : 0);
@@ -171,17 +181,18 @@ orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char
     return rc;
 }
 
-orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const char *token,
-                                const json_t *result, const char *actor, bool *already,
-                                char *status, orch_error_t *err)
+orch_err_t db__callback_deliver(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *process_id, const char *token, const json_t *result,
+                                const char *actor, bool *already, char *status, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char key[256], name[256];
     char *rs = db__jtext(result);
     orch_err_t rc;
 
     *already = false;
-    rc = db__process_lock(tx, process_id, status, NULL, err);
+    rc = db__process_lock_row(tx, process_id, status, NULL, NULL, err);
     if (rc)
         goto out;
     // clang-format off
@@ -251,9 +262,11 @@ out:
     return rc;
 }
 
-orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const char *token,
-                                 const char *message, const json_t *progress, orch_error_t *err)
+orch_err_t db__callback_progress(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *process_id, const char *token, const char *message,
+                                 const json_t *progress, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char *pg = db__jtext(progress);
     // clang-format off
@@ -277,9 +290,10 @@ orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const ch
     return rc;
 }
 
-orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, int *n,
+orch_err_t db__callback_fail_expired(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, int *n,
                                      orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     orch_err_t rc;
 

@@ -2,6 +2,7 @@
 #ifndef DB_STORE_INTERNAL_H
 #define DB_STORE_INTERNAL_H
 
+#include "base/alloc.h"
 #include "db/pool.h"
 #include "db/sql.h"
 #include "db/store.h"
@@ -32,6 +33,21 @@ void db__tx_changed(orch_tx_t *tx, const char *subscription_id);
 void db__tx_changed_flush(orch_tx_t *tx);
 
 #define DB_ACQUIRE_TIMEOUT_MS 5000
+
+/* The calling convention of domain/store/ (see domain/store.h), checked as the first line of
+ * every op. An op that runs in the caller's unit of work needs one, of this store; its ctx is
+ * not used, the unit of work's connection keeps the context it began with. */
+static inline void db__in_tx(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx)
+{
+    orch_assert(tx != NULL && &tx->store->base == st);
+    (void)ctx;
+}
+/* An op that runs on its own connection (or its own transactions) is never given a unit of
+ * work: what it writes would not be part of it. */
+static inline void db__no_tx(const orch_tx_t *tx)
+{
+    orch_assert(tx == NULL);
+}
 
 /* ---- helpers shared by the store_*.c files (store_util.c) ----------------------------- */
 
@@ -86,7 +102,7 @@ orch_err_t db__tx_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out
 orch_err_t db__tx_begin_lazy(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **out,
                              orch_error_t *err);
 bool db__tx_used(const orch_tx_t *tx);
-orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
+orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_step_commit_t *parts, size_t n,
                                     orch_commit_result_t *res, orch_error_t *err);
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err);
@@ -98,28 +114,30 @@ orch_err_t db__idem_claim(orch_tx_t *tx, const char *request_id, const char *met
                           unsigned char **response, size_t *len, orch_error_t *err);
 orch_err_t db__idem_record(orch_tx_t *tx, const char *request_id, const unsigned char *response,
                            size_t len, orch_error_t *err);
-orch_err_t db__product_lock(orch_tx_t *tx, const char *product_id, orch_error_t *err);
-orch_err_t db__product_count_live(orch_tx_t *tx, const char *product_id, long *count,
-                                  orch_error_t *err);
-orch_err_t db__product_set(orch_tx_t *tx, const char *product_id, const char *description,
+orch_err_t db__product_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *product_id, orch_error_t *err);
+orch_err_t db__product_count_live(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *product_id, long *count, orch_error_t *err);
+orch_err_t db__product_set(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *product_id, const char *description,
                            orch_product_status_t status, int64_t *end_time_us, orch_error_t *err);
-orch_err_t db__catalog_refresh(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                               orch_error_t *err);
+orch_err_t db__catalog_refresh(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_catalog_t *cat, orch_error_t *err);
 
 /* store_events.c */
 orch_err_t db__tx_snapshot(orch_tx_t *tx, orch_error_t *err);
 orch_err_t db__events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                           const char *process_id, int64_t *seq, orch_error_t *err);
-orch_err_t db__events_after(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
-                            int64_t after, int limit, orch_event_t **out, size_t *n,
-                            orch_error_t *err);
-orch_err_t db__events_global(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                             const char *cursor, int limit, orch_event_t **out, size_t *n,
-                             char out_cursor[64], orch_error_t *err);
+orch_err_t db__events_after(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, int64_t after, int limit, orch_event_t **out,
+                            size_t *n, orch_error_t *err);
+orch_err_t db__events_global(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *filter, const char *cursor, int limit, orch_event_t **out,
+                             size_t *n, char out_cursor[64], orch_error_t *err);
 
 orch_err_t db__sub_events_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                               const char *subscription_id, int64_t *seq, orch_error_t *err);
-orch_err_t db__sub_events_after(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__sub_events_after(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *subscription_id, int64_t after, int limit,
                                 orch_event_t **out, size_t *n, orch_error_t *err);
 
@@ -128,198 +146,236 @@ char *db__array(const char *const *items, size_t n);
 orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                         const orch_catalog_t *cat, const char *subscription_id, bool for_update,
                         orch_subscription_t **out, orch_error_t *err);
-orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                       const char *subscription_id, orch_subscription_t **out, char stamp[33],
-                       orch_error_t *err);
-orch_err_t db__sub_stamp(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                         char stamp[33], orch_error_t *err);
-orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err);
-orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                        const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err);
-orch_err_t db__sub_count_unfinished(orch_tx_t *tx, const char *subscription_id, long *n,
-                                    orch_error_t *err);
-orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id, const json_t *metadata,
+orch_err_t db__sub_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                       const orch_catalog_t *cat, const char *subscription_id,
+                       orch_subscription_t **out, char stamp[33], orch_error_t *err);
+orch_err_t db__sub_stamp(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, char stamp[33], orch_error_t *err);
+orch_err_t db__sub_save(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        orch_subscription_t *sub, orch_error_t *err);
+orch_err_t db__sub_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        const orch_catalog_t *cat, const orch_sub_query_t *q, orch_sub_page_t *page,
+                        orch_error_t *err);
+orch_err_t db__sub_count_unfinished(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                    const char *subscription_id, long *n, orch_error_t *err);
+orch_err_t db__sub_set_metadata(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *subscription_id, const json_t *metadata,
                                 int64_t *version, orch_error_t *err);
-orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+orch_err_t db__cd_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id,
                          const char *description, orch_customer_description_t *out,
                          orch_error_t *err);
-orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                      const char *customer_id, orch_customer_description_t *out, orch_error_t *err);
-orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+orch_err_t db__cd_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                      const char *subscription_id, const char *customer_id,
+                      orch_customer_description_t *out, orch_error_t *err);
+orch_err_t db__cd_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id,
                          const char *description, int64_t version, orch_customer_description_t *out,
                          orch_error_t *err);
-orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                         int64_t version, orch_error_t *err);
+orch_err_t db__cd_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id, int64_t version,
+                         orch_error_t *err);
 
 /* store_parallel.c: parallel branches */
-orch_err_t db__branch_list(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                           const char *parallel_key, orch_branch_row_t **rows, size_t *n,
-                           orch_error_t *err);
-orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                            const char *parallel_key, const char *const *create, size_t ncreate,
-                            const json_t *state, const char *const *rerun, size_t nrerun,
-                            const char *actor, orch_error_t *err);
-orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, const char *actor,
+orch_err_t db__branch_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *process_id, int64_t lease_token, const char *parallel_key,
+                           orch_branch_row_t **rows, size_t *n, orch_error_t *err);
+orch_err_t db__branch_start(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, int64_t lease_token, const char *parallel_key,
+                            const char *const *create, size_t ncreate, const json_t *state,
+                            const char *const *rerun, size_t nrerun, const char *actor,
+                            orch_error_t *err);
+orch_err_t db__process_retry_branches(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const char *process_id, const char *actor,
                                       const char *const *names, size_t n, bool *handled,
                                       bool *already, orch_error_t *err);
 
 /* store_process.c: the workflow engine */
-orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
-                               const char *build, const char *address, int workers,
-                               const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
+orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *hostname, const char *build, const char *address,
+                               int workers, const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
                                orch_error_t *err);
-orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
-                                orch_error_t *err);
-orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                           orch_error_t *err);
-orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                             int lease_ms, int max, orch_claim_t *out, size_t *n,
-                             orch_error_t *err);
-orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
-                                  const char *step_key, const char *step_name, int timeout_ms,
-                                  bool *paused, orch_error_t *err);
-orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err);
-orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
-                               orch_error_t *err);
-orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char *process_id,
-                              orch_error_t *err);
+orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *replica_id, int lease_ms, const char (*held)[37],
+                                size_t nheld, bool *paused, orch_error_t *err);
+orch_err_t db__engine_stop(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *replica_id, orch_error_t *err);
+orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *replica_id, int lease_ms, int max, orch_claim_t *out,
+                             size_t *n, orch_error_t *err);
+orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  orch_claim_t *c, const char *step_key, const char *step_name,
+                                  int timeout_ms, bool *paused, orch_error_t *err);
+orch_err_t db__process_commit_step(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const orch_step_commit_t *c, orch_error_t *err);
+orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const orch_claim_t *c, orch_error_t *err);
+orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const orch_process_new_t *np, char *process_id, orch_error_t *err);
 orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                            const char *process_id, bool full, orch_process_t **out,
                            orch_error_t *err);
-orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_process_query_t *qy,
-                            orch_process_page_t *page, orch_error_t *err);
-orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                     orch_status_count_t **out, size_t *n, orch_error_t *err);
-orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *actor,
-                             orch_error_t *err);
-orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *reason,
-                             const char *actor, bool *already, orch_error_t *err);
-orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_t *err);
-orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const char *note,
-                                orch_error_t *err);
-orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char *actor,
-                                   char ***ids, size_t *n, orch_error_t *err);
+orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_process_query_t *qy, orch_process_page_t *page,
+                            orch_error_t *err);
+orch_err_t db__process_status_counts(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                     const char *filter, orch_status_count_t **out, size_t *n,
+                                     orch_error_t *err);
+orch_err_t db__process_retry(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *actor, orch_error_t *err);
+orch_err_t db__process_abort(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *reason, const char *actor,
+                             bool *already, orch_error_t *err);
+orch_err_t db__process_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *process_id, orch_error_t *err);
+orch_err_t db__process_set_note(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *process_id, const char *note, orch_error_t *err);
+orch_err_t db__process_bulk_resume(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *filter, const char *actor, char ***ids, size_t *n,
+                                   orch_error_t *err);
 orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              orch_engine_status_t *out, orch_error_t *err);
-orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, orch_error_t *err);
-orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                             int page_size, const char *page_token, orch_wf_info_t ***out,
-                             size_t *n, long *total, char **next_token, orch_error_t *err);
-orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
+orch_err_t db__engine_set_paused(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 bool paused, const char *actor, orch_error_t *err);
+orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *filter, int page_size, const char *page_token,
+                             orch_wf_info_t ***out, size_t *n, long *total, char **next_token,
+                             orch_error_t *err);
+orch_err_t db__workflow_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *id,
                             const char *name, orch_wf_info_t **out, orch_error_t *err);
-orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *owner,
-                                  long long *value, orch_error_t *err);
+orch_err_t db__inventory_allocate(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *pool, const char *owner, long long *value,
+                                  orch_error_t *err);
 
 /* store_forms.c: input steps and callbacks */
 /* Locks a process row (FOR UPDATE) and reads its status (32 bytes), and when asked its last
  * step key (256 bytes) and whether it is a task; NOT_FOUND when there is none. */
 orch_err_t db__process_lock_row(orch_tx_t *tx, const char *process_id, char *status,
                                 char *last_step_key, bool *is_task, orch_error_t *err);
-orch_err_t db__process_lock(orch_tx_t *tx, const char *process_id, char *status,
-                            char *last_step_key, orch_error_t *err);
-orch_err_t db__process_link_subscription(orch_tx_t *tx, const char *process_id,
-                                         const char *subscription_id, orch_error_t *err);
-orch_err_t db__process_resume_input(orch_tx_t *tx, const char *process_id, const char *step_key,
+orch_err_t db__process_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, char *status, char *last_step_key,
+                            orch_error_t *err);
+orch_err_t db__process_link_subscription(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                         const char *process_id, const char *subscription_id,
+                                         orch_error_t *err);
+orch_err_t db__process_resume_input(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                    const char *process_id, const char *step_key,
                                     const char *step_name, const json_t *masked_inputs,
                                     const json_t *state, const json_t *delta, const char *actor,
                                     orch_error_t *err);
-orch_err_t db__process_secrets_put(orch_tx_t *tx, const char *process_id, const char *step_key,
+orch_err_t db__process_secrets_put(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *process_id, const char *step_key,
                                    const json_t *overlay, orch_error_t *err);
 orch_err_t db__process_secrets_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
-orch_err_t db__admin_action_record(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
+orch_err_t db__admin_action_record(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *actor_kind, const char *actor_name,
                                    const char *method, const char *target, const char *request_id,
                                    orch_error_t *err);
-orch_err_t db__admin_action_list(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
-                                 const char *target, int64_t before_id, int limit,
-                                 orch_admin_action_t **out, size_t *n, orch_error_t *err);
-orch_err_t db__callback_create(orch_tx_t *tx, const char *process_id, const char *step_key,
-                               const char *token, int timeout_ms, orch_error_t *err);
-orch_err_t db__callback_deliver(orch_tx_t *tx, const char *process_id, const char *token,
-                                const json_t *result, const char *actor, bool *already,
-                                char *status, orch_error_t *err);
-orch_err_t db__callback_progress(orch_tx_t *tx, const char *process_id, const char *token,
-                                 const char *message, const json_t *progress, orch_error_t *err);
-orch_err_t db__callback_fail_expired(orch_store_t *st, const orch_ctx_t *ctx, int *n,
+orch_err_t db__admin_action_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *method, const char *target, int64_t before_id,
+                                 int limit, orch_admin_action_t **out, size_t *n,
+                                 orch_error_t *err);
+orch_err_t db__callback_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *process_id, const char *step_key, const char *token,
+                               int timeout_ms, orch_error_t *err);
+orch_err_t db__callback_deliver(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *process_id, const char *token, const json_t *result,
+                                const char *actor, bool *already, char *status, orch_error_t *err);
+orch_err_t db__callback_progress(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *process_id, const char *token, const char *message,
+                                 const json_t *progress, orch_error_t *err);
+orch_err_t db__callback_fail_expired(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, int *n,
                                      orch_error_t *err);
 orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *process_id, json_t **out, orch_error_t *err);
 
-orch_err_t db__catalog_sync(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                            orch_error_t *err);
+orch_err_t db__catalog_sync(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            orch_catalog_t *cat, orch_error_t *err);
 
 /* store_replica.c, store_schedule.c: scale-out */
-orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                            int page_size, const char *page_token, orch_replica_page_t *out,
-                            orch_error_t *err);
-orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                               int dead_after_ms, int *taken, orch_error_t *err);
-orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const char *actor,
-                                  bool *already, orch_error_t *err);
+orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *filter, int page_size, const char *page_token,
+                            orch_replica_page_t *out, orch_error_t *err);
+orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *replica_id, int dead_after_ms, int *taken,
+                               orch_error_t *err);
+orch_err_t db__process_retry_once(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *process_id, const char *actor, bool *already,
+                                  orch_error_t *err);
 orch_err_t db__schedule_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                             const char *schedule_id, bool for_update, orch_schedule_t *out,
                             orch_error_t *err);
-orch_err_t db__schedule_insert(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *err);
-orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, orch_error_t *err);
-orch_err_t db__schedule_delete(orch_tx_t *tx, const char *schedule_id, int64_t version,
-                               orch_error_t *err);
-orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__schedule_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_schedule_t *s, orch_error_t *err);
+orch_err_t db__schedule_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_schedule_t *s, bool retime, orch_error_t *err);
+orch_err_t db__schedule_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *schedule_id, int64_t version, orch_error_t *err);
+orch_err_t db__schedule_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              const orch_schedule_query_t *q, orch_schedule_page_t *out,
                              orch_error_t *err);
-orch_err_t db__schedule_any_due(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
+orch_err_t db__schedule_any_due(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, bool *due,
                                 orch_error_t *err);
-orch_err_t db__schedule_claim_due(orch_tx_t *tx, const char *replica_id, orch_schedule_t *out,
-                                  int64_t *now_us, bool *found, bool *fresh, orch_error_t *err);
-orch_err_t db__schedule_record_run(orch_tx_t *tx, const orch_schedule_t *s, int64_t now_us,
-                                   const char *process_id, const char *error, orch_error_t *err);
-orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__schedule_claim_due(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *replica_id, orch_schedule_t *out, int64_t *now_us,
+                                  bool *found, bool *fresh, orch_error_t *err);
+orch_err_t db__schedule_record_run(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const orch_schedule_t *s, int64_t now_us, const char *process_id,
+                                   const char *error, orch_error_t *err);
+orch_err_t db__schedule_load_defaults(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                       const char *replica_id, orch_error_t *err);
-orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
+orch_err_t db__tasks_clean_up(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              long older_than_s, long *n, orch_error_t *err);
 
 /* "2026-11-27 18:19:50.123456+00" -> microseconds since the epoch; 0 for NULL/empty. */
 long long db__parse_time(const char *s);
 
 /* store_workers.c: step workers' tasks */
-orch_err_t db__worker_task_create(orch_tx_t *tx, const orch_task_spec_t *t, bool only_if_served,
-                                  bool *created, orch_error_t *err);
-orch_err_t db__worker_connect(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                              const char *identity, const char *name, const char *replica_id,
-                              const char *const *types, size_t ntypes, int capacity, int expire_ms,
-                              orch_error_t *err);
-orch_err_t db__worker_disconnect(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                 orch_error_t *err);
-orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                int lease_ms, int expire_ms, bool *connected, int *renewed,
-                                int64_t *lease_expires_us, orch_error_t *err);
-orch_err_t db__worker_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                            int lease_ms, int max, orch_worker_task_t *out, size_t *n, bool *alive,
-                            orch_error_t *err);
-orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const orch_task_spec_t *t, bool only_if_served, bool *created,
+                                  orch_error_t *err);
+orch_err_t db__worker_connect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *worker_id, const char *identity, const char *name,
+                              const char *replica_id, const char *const *types, size_t ntypes,
+                              int capacity, int expire_ms, orch_error_t *err);
+orch_err_t db__worker_disconnect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *worker_id, orch_error_t *err);
+orch_err_t db__worker_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *worker_id, int lease_ms, int expire_ms, bool *connected,
+                                int *renewed, int64_t *lease_expires_us, orch_error_t *err);
+orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *worker_id, int lease_ms, int max, orch_worker_task_t *out,
+                            size_t *n, bool *alive, orch_error_t *err);
+orch_err_t db__worker_task_complete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_task_answer_t *a, char *status, orch_error_t *err);
-orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const orch_task_answer_t *a, bool *will_retry, int64_t *next_us,
                                 char *status, orch_error_t *err);
-orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_progress(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_task_answer_t *a, const char *message,
                                     const json_t *progress, int lease_ms, int64_t *lease_expires_us,
                                     orch_error_t *err);
-orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
-                                 json_t **served, orch_error_t *err);
+orch_err_t db__worker_task_sweep(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 int *nfailed, json_t **served, orch_error_t *err);
 orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *process_id, json_t **out, orch_error_t *err);
 
 /* store_definitions.c: workflows as data */
-orch_err_t db__wfdef_lock(orch_tx_t *tx, const char *name, int *max_version, char **prev,
-                          char prev_digest[65], bool *in_code, orch_error_t *err);
-orch_err_t db__wfdef_insert(orch_tx_t *tx, const orch_wf_reg_t *reg, const char *definition,
-                            const char *digest, const char *const *products, size_t nproducts,
-                            const char *actor, orch_error_t *err);
-orch_err_t db__wfdef_list(orch_store_t *st, const orch_ctx_t *ctx, const char *name, int version,
-                          orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
-orch_err_t db__wfdef_replica_add(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                 const char *name, int version, orch_error_t *err);
-orch_err_t db__wfdef_replicas_missing(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
-                                      int version, long *missing, orch_error_t *err);
+orch_err_t db__wfdef_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *name,
+                          int *max_version, char **prev, char prev_digest[65], bool *in_code,
+                          orch_error_t *err);
+orch_err_t db__wfdef_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_wf_reg_t *reg, const char *definition, const char *digest,
+                            const char *const *products, size_t nproducts, const char *actor,
+                            orch_error_t *err);
+orch_err_t db__wfdef_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *name,
+                          int version, orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
+orch_err_t db__wfdef_replica_add(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *replica_id, const char *name, int version,
+                                 orch_error_t *err);
+orch_err_t db__wfdef_replicas_missing(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const char *name, int version, long *missing,
+                                      orch_error_t *err);
 
 #endif

@@ -32,10 +32,11 @@ static orch_err_t lease_lost(orch_error_t *err, const char *process_id)
                           process_id);
 }
 
-orch_err_t db__branch_list(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                           const char *parallel_key, orch_branch_row_t **rows, size_t *n,
-                           orch_error_t *err)
+orch_err_t db__branch_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *process_id, int64_t lease_token, const char *parallel_key,
+                           orch_branch_row_t **rows, size_t *n, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char tok[32];
     orch_err_t rc;
@@ -120,11 +121,13 @@ static orch_err_t rerun(orch_tx_t *tx, const char *process_id, const char *paral
     return rc;
 }
 
-orch_err_t db__branch_start(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                            const char *parallel_key, const char *const *create, size_t ncreate,
-                            const json_t *state, const char *const *rerun_names, size_t nrerun,
-                            const char *actor, orch_error_t *err)
+orch_err_t db__branch_start(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *process_id, int64_t lease_token, const char *parallel_key,
+                            const char *const *create, size_t ncreate, const json_t *state,
+                            const char *const *rerun_names, size_t nrerun, const char *actor,
+                            orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char tok[32];
     char *input = json_dumps(state ? state : json_object(), JSON_COMPACT);
@@ -300,10 +303,12 @@ static orch_err_t retry_resume_parent(orch_tx_t *tx, const char *process_id, con
     return rc;
 }
 
-orch_err_t db__process_retry_branches(orch_tx_t *tx, const char *process_id, const char *actor,
+orch_err_t db__process_retry_branches(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const char *process_id, const char *actor,
                                       const char *const *names, size_t n, bool *handled,
                                       bool *already, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char status[32], key[256];
     char *arr = NULL;

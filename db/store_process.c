@@ -41,11 +41,12 @@ static void ms_interval(char *buf, size_t len, long long ms)
 
 /* ---- replicas and versions ------------------------------------------------------------------- */
 
-orch_err_t db__engine_register(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
-                               const char *build, const char *address, int workers,
-                               const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
+orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *hostname, const char *build, const char *address,
+                               int workers, const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
                                orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
     char pid[32], nw[32], ver[32];
@@ -127,10 +128,11 @@ out:
     return rc;
 }
 
-orch_err_t db__engine_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
-                                orch_error_t *err)
+orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *replica_id, int lease_ms, const char (*held)[37],
+                                size_t nheld, bool *paused, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
     char iv[64];
@@ -228,9 +230,10 @@ out:
     return rc;
 }
 
-orch_err_t db__engine_stop(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                           orch_error_t *err)
+orch_err_t db__engine_stop(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *replica_id, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     const char *p[1] = {replica_id};
     orch_err_t rc = db__conn_get(st, NULL, ctx, &r, err);
@@ -293,9 +296,11 @@ static void parse_keys(const char *txt, char ***out, size_t *n)
     }
 }
 
-orch_err_t db__process_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                             int lease_ms, int max, orch_claim_t *out, size_t *n, orch_error_t *err)
+orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *replica_id, int lease_ms, int max, orch_claim_t *out,
+                             size_t *n, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
     char iv[64], lim[16];
@@ -386,10 +391,11 @@ static orch_err_t lease_lost(orch_error_t *err, const char *process_id)
                           process_id);
 }
 
-orch_err_t db__process_step_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
-                                  const char *step_key, const char *step_name, int timeout_ms,
-                                  bool *paused, orch_error_t *err)
+orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  orch_claim_t *c, const char *step_key, const char *step_name,
+                                  int timeout_ms, bool *paused, orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     char tok[32], iv[64];
     orch_err_t rc;
@@ -602,8 +608,10 @@ static orch_err_t commit_events(orch_tx_t *tx, const orch_step_commit_t *c, cons
     return rc;
 }
 
-orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, orch_error_t *err)
+orch_err_t db__process_commit_step(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const orch_step_commit_t *c, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char tok[32];
     char *state = json_text(c->state), *delta = json_text(c->delta), *error = json_text(c->error);
     event_target_t t;
@@ -630,7 +638,7 @@ orch_err_t db__process_commit_step(orch_tx_t *tx, const orch_step_commit_t *c, o
 
 static const char *const commit_modes[] = {"release", "keep", "next"};
 
-orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
+orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_step_commit_t *parts, size_t n,
                                     orch_commit_result_t *res, orch_error_t *err)
 {
@@ -670,7 +678,7 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx,
         json_array_append_new(arr, o);
     }
     text = json_dumps(arr, JSON_COMPACT);
-    rc = db__conn_get(st, tx, NULL, &r, err);
+    rc = db__conn_get(st, tx, ctx, &r, err);
     if (rc)
         goto out;
     if (tx && parts[0].lease_ms > 0) {
@@ -720,9 +728,10 @@ out:
     return rc;
 }
 
-orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
-                               orch_error_t *err)
+orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const orch_claim_t *c, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     char tok[32];
     orch_err_t rc = db__conn_get(st, NULL, ctx, &r, err);
@@ -743,9 +752,10 @@ orch_err_t db__process_release(orch_store_t *st, const orch_ctx_t *ctx, const or
 
 /* ---- create and read ------------------------------------------------------------------------- */
 
-orch_err_t db__process_create(orch_tx_t *tx, const orch_process_new_t *np, char *process_id,
-                              orch_error_t *err)
+orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const orch_process_new_t *np, char *process_id, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char ver[16], lease_iv[64] = "", step_iv[64] = "";
     char *input = json_text(np->initial_state);
@@ -1057,9 +1067,11 @@ static const db_sort_column_t sortable[] = {
     {NULL, NULL, NULL},
 };
 
-orch_err_t db__process_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_process_query_t *qy,
-                            orch_process_page_t *page, orch_error_t *err)
+orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_process_query_t *qy, orch_process_page_t *page,
+                            orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q, cq;
@@ -1129,9 +1141,11 @@ out:
     return rc;
 }
 
-orch_err_t db__process_status_counts(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                     orch_status_count_t **out, size_t *n, orch_error_t *err)
+orch_err_t db__process_status_counts(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                     const char *filter, orch_status_count_t **out, size_t *n,
+                                     orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q;
@@ -1175,9 +1189,10 @@ out:
     "failed_details = NULL, update_time = now(), last_event_sequence = "                           \
     "p.last_event_sequence + 1 "
 
-orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *actor,
-                             orch_error_t *err)
+orch_err_t db__process_retry(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *actor, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char status[32];
     orch_err_t rc = db__process_lock_row(tx, process_id, status, NULL, NULL, err);
     if (rc)
@@ -1208,9 +1223,11 @@ orch_err_t db__process_retry(orch_tx_t *tx, const char *process_id, const char *
     return rc;
 }
 
-orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *reason,
-                             const char *actor, bool *already, orch_error_t *err)
+orch_err_t db__process_abort(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *reason, const char *actor,
+                             bool *already, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char status[32], name[300];
     orch_err_t rc;
 
@@ -1270,8 +1287,10 @@ orch_err_t db__process_abort(orch_tx_t *tx, const char *process_id, const char *
     return rc;
 }
 
-orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_t *err)
+orch_err_t db__process_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *process_id, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     char status[32];
     bool is_task = false;
     orch_err_t rc = db__process_lock_row(tx, process_id, status, NULL, &is_task, err);
@@ -1288,9 +1307,10 @@ orch_err_t db__process_delete(orch_tx_t *tx, const char *process_id, orch_error_
                     (const char *[]){process_id}, NULL, err);
 }
 
-orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const char *note,
-                                orch_error_t *err)
+orch_err_t db__process_set_note(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *process_id, const char *note, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     orch_err_t rc =
         db_execp(tx->conn,
@@ -1304,9 +1324,11 @@ orch_err_t db__process_set_note(orch_tx_t *tx, const char *process_id, const cha
     return rc;
 }
 
-orch_err_t db__process_bulk_resume(orch_tx_t *tx, const char *filter, const char *actor,
-                                   char ***ids, size_t *n, orch_error_t *err)
+orch_err_t db__process_bulk_resume(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const char *filter, const char *actor, char ***ids, size_t *n,
+                                   orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     db_sql_t q;
     int pa;
@@ -1381,8 +1403,10 @@ orch_err_t db__engine_status(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     return rc;
 }
 
-orch_err_t db__engine_set_paused(orch_tx_t *tx, bool paused, const char *actor, orch_error_t *err)
+orch_err_t db__engine_set_paused(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 bool paused, const char *actor, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     orch_err_t rc = db_execp(tx->conn,
                              "UPDATE engine_settings SET paused = $1, updated_by = $2, "
                              "update_time = now()",
@@ -1470,10 +1494,12 @@ static orch_wf_info_t *row_to_wf(PGresult *res, int i)
     " FROM workflows w WHERE w.delete_time IS NULL"
 // clang-format on
 
-orch_err_t db__workflow_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                             int page_size, const char *page_token, orch_wf_info_t ***out,
-                             size_t *n, long *total, char **next_token, orch_error_t *err)
+orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *filter, int page_size, const char *page_token,
+                             orch_wf_info_t ***out, size_t *n, long *total, char **next_token,
+                             orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r = {0};
     PGresult *res = NULL;
     db_sql_t q, cq;
@@ -1536,9 +1562,10 @@ out:
     return rc;
 }
 
-orch_err_t db__workflow_get(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
+orch_err_t db__workflow_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *id,
                             const char *name, orch_wf_info_t **out, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
     orch_err_t rc;
@@ -1571,9 +1598,11 @@ out:
 /* ---- the simulated inventory ------------------------------------------------------------------
  */
 
-orch_err_t db__inventory_allocate(orch_tx_t *tx, const char *pool, const char *owner,
-                                  long long *value, orch_error_t *err)
+orch_err_t db__inventory_allocate(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *pool, const char *owner, long long *value,
+                                  orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     orch_err_t rc;
 

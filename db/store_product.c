@@ -10,8 +10,10 @@
 /* Replicas LISTEN on this channel and refresh their catalogue when it fires. */
 #define CATALOG_CHANNEL "orch_catalog"
 
-orch_err_t db__product_lock(orch_tx_t *tx, const char *product_id, orch_error_t *err)
+orch_err_t db__product_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *product_id, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     const char *p[1] = {product_id};
     orch_err_t rc = db_execp(tx->conn, "SELECT 1 FROM products WHERE product_id = $1 FOR UPDATE", 1,
@@ -25,9 +27,10 @@ orch_err_t db__product_lock(orch_tx_t *tx, const char *product_id, orch_error_t 
     return rc;
 }
 
-orch_err_t db__product_count_live(orch_tx_t *tx, const char *product_id, long *count,
-                                  orch_error_t *err)
+orch_err_t db__product_count_live(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *product_id, long *count, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     const char *p[1] = {product_id};
     orch_err_t rc = db_execp(tx->conn,
@@ -42,9 +45,11 @@ orch_err_t db__product_count_live(orch_tx_t *tx, const char *product_id, long *c
     return ORCH_OK;
 }
 
-orch_err_t db__product_set(orch_tx_t *tx, const char *product_id, const char *description,
+orch_err_t db__product_set(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const char *product_id, const char *description,
                            orch_product_status_t status, int64_t *end_time_us, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     const char *p[3] = {product_id, description, status ? orch_product_status_name(status) : NULL};
     orch_err_t rc =
@@ -65,9 +70,10 @@ orch_err_t db__product_set(orch_tx_t *tx, const char *product_id, const char *de
     return db_exec(tx->conn, "NOTIFY " CATALOG_CHANNEL, NULL, err);
 }
 
-orch_err_t db__catalog_refresh(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                               orch_error_t *err)
+orch_err_t db__catalog_refresh(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_catalog_t *cat, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     PGresult *res = NULL;

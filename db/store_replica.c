@@ -28,10 +28,11 @@ static const db_filter_column_t replica_cols_template[] = {
     {NULL, NULL, 0, NULL},
 };
 
-orch_err_t db__replica_list(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                            int page_size, const char *page_token, orch_replica_page_t *out,
-                            orch_error_t *err)
+orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *filter, int page_size, const char *page_token,
+                            orch_replica_page_t *out, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     PGresult *res = NULL;
@@ -123,9 +124,11 @@ out:
     return rc;
 }
 
-orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                               int dead_after_ms, int *taken, orch_error_t *err)
+orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *replica_id, int dead_after_ms, int *taken,
+                               orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     PGresult *res = NULL;
@@ -163,9 +166,11 @@ orch_err_t db__engine_takeover(orch_store_t *st, const orch_ctx_t *ctx, const ch
     return rc;
 }
 
-orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const char *actor,
-                                  bool *already, orch_error_t *err)
+orch_err_t db__process_retry_once(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *process_id, const char *actor, bool *already,
+                                  orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     orch_err_t rc;
 
@@ -196,5 +201,5 @@ orch_err_t db__process_retry_once(orch_tx_t *tx, const char *process_id, const c
         return ORCH_OK;
     }
     PQclear(res);
-    return db__process_retry(tx, process_id, actor, err);
+    return db__process_retry(st, tx, ctx, process_id, actor, err);
 }

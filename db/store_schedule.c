@@ -147,8 +147,10 @@ static void params_fill(params_t *pp, const orch_schedule_t *s, int64_t next)
     pp->p[9] = next ? pp->next : NULL;
 }
 
-orch_err_t db__schedule_insert(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *err)
+orch_err_t db__schedule_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_schedule_t *s, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     params_t pp = {0};
     int64_t now = 0;
@@ -187,8 +189,10 @@ orch_err_t db__schedule_insert(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *
     return db__schedule_get(NULL, tx, NULL, id, false, s, err);
 }
 
-orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, orch_error_t *err)
+orch_err_t db__schedule_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               orch_schedule_t *s, bool retime, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     params_t pp = {0};
     int64_t now = 0, next;
@@ -234,9 +238,10 @@ orch_err_t db__schedule_update(orch_tx_t *tx, orch_schedule_t *s, bool retime, o
     return db__schedule_get(NULL, tx, NULL, id, false, s, err);
 }
 
-orch_err_t db__schedule_delete(orch_tx_t *tx, const char *schedule_id, int64_t version,
-                               orch_error_t *err)
+orch_err_t db__schedule_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const char *schedule_id, int64_t version, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char ver[32];
     orch_err_t rc;
@@ -273,10 +278,11 @@ static const db_filter_column_t schedule_cols[] = {
 
 #define SORT_KEY "coalesce(s.next_run_time, 'infinity'::timestamptz)"
 
-orch_err_t db__schedule_list(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__schedule_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                              const orch_schedule_query_t *qy, orch_schedule_page_t *out,
                              orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     PGresult *res = NULL;
@@ -328,9 +334,10 @@ out:
     return rc;
 }
 
-orch_err_t db__schedule_any_due(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
+orch_err_t db__schedule_any_due(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, bool *due,
                                 orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     orch_err_t rc;
 
@@ -347,9 +354,11 @@ orch_err_t db__schedule_any_due(orch_store_t *st, const orch_ctx_t *ctx, bool *d
 /* The claim: the first due schedule nobody else is firing, locked for the rest of tx, and
  * its due time's exactly-once record (a second firing of it is impossible). A savepoint
  * then marks where the start begins, so a refused start can be undone alone. */
-orch_err_t db__schedule_claim_due(orch_tx_t *tx, const char *replica_id, orch_schedule_t *out,
-                                  int64_t *now_us, bool *found, bool *fresh, orch_error_t *err)
+orch_err_t db__schedule_claim_due(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const char *replica_id, orch_schedule_t *out, int64_t *now_us,
+                                  bool *found, bool *fresh, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     orch_err_t rc;
 
@@ -389,9 +398,11 @@ orch_err_t db__schedule_claim_due(orch_tx_t *tx, const char *replica_id, orch_sc
     return rc;
 }
 
-orch_err_t db__schedule_record_run(orch_tx_t *tx, const orch_schedule_t *s, int64_t now_us,
-                                   const char *process_id, const char *error, orch_error_t *err)
+orch_err_t db__schedule_record_run(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                   const orch_schedule_t *s, int64_t now_us, const char *process_id,
+                                   const char *error, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     int64_t anchor, next;
     char nextp[32];
     orch_err_t rc = ORCH_OK;
@@ -439,9 +450,10 @@ static const struct {
     {"validate products", "task_validate_products", "cron", "0 3 * * *", 0, true},
 };
 
-orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__schedule_load_defaults(orch_store_t *st, orch_tx_t *outer, const orch_ctx_t *ctx,
                                       const char *replica_id, orch_error_t *err)
 {
+    db__no_tx(outer);
     orch_tx_t *tx = NULL;
     int64_t now = 0;
     orch_err_t rc = db__tx_begin(st, ctx, &tx, err);
@@ -480,8 +492,10 @@ orch_err_t db__schedule_load_defaults(orch_store_t *st, const orch_ctx_t *ctx,
     return db__tx_commit(tx, err);
 }
 
-orch_err_t db__tasks_clean_up(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err)
+orch_err_t db__tasks_clean_up(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              long older_than_s, long *n, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char age[32];
     orch_err_t rc;

@@ -269,10 +269,11 @@ orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
     return rc;
 }
 
-orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                       const char *subscription_id, orch_subscription_t **out, char stamp[33],
-                       orch_error_t *err)
+orch_err_t db__sub_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                       const orch_catalog_t *cat, const char *subscription_id,
+                       orch_subscription_t **out, char stamp[33], orch_error_t *err)
 {
+    db__no_tx(tx);
     db_conn_ref_t r;
     char *ids[1] = {(char *)subscription_id};
     char stamps[1][33];
@@ -293,9 +294,10 @@ orch_err_t db__sub_get(orch_store_t *st, const orch_ctx_t *ctx, const orch_catal
     return rc;
 }
 
-orch_err_t db__sub_stamp(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                         char stamp[33], orch_error_t *err)
+orch_err_t db__sub_stamp(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, char stamp[33], orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     const char *p[1] = {subscription_id};
     orch_err_t rc;
@@ -684,8 +686,10 @@ static orch_err_t update_search_text(db_conn_t *c, const orch_subscription_t *su
     return ORCH_OK;
 }
 
-orch_err_t db__sub_save(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err)
+orch_err_t db__sub_save(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        orch_subscription_t *sub, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     db_conn_t *c = tx->conn;
     orch_sub_flat_t flat;
     sub_before_t before = {"", false, false};
@@ -883,9 +887,11 @@ out:
     return rc;
 }
 
-orch_err_t db__sub_list(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                        const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err)
+orch_err_t db__sub_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        const orch_catalog_t *cat, const orch_sub_query_t *q, orch_sub_page_t *page,
+                        orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     db_sql_t where;
@@ -946,9 +952,10 @@ out:
 
 /* ---- the rest ----------------------------------------------------------------------- */
 
-orch_err_t db__sub_count_unfinished(orch_tx_t *tx, const char *subscription_id, long *n,
-                                    orch_error_t *err)
+orch_err_t db__sub_count_unfinished(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                    const char *subscription_id, long *n, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     const char *p[1] = {subscription_id};
     orch_err_t rc =
@@ -965,9 +972,11 @@ orch_err_t db__sub_count_unfinished(orch_tx_t *tx, const char *subscription_id, 
     return ORCH_OK;
 }
 
-orch_err_t db__sub_set_metadata(orch_tx_t *tx, const char *subscription_id, const json_t *metadata,
+orch_err_t db__sub_set_metadata(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *subscription_id, const json_t *metadata,
                                 int64_t *version, orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char ver[32], *meta = json_dumps(metadata, JSON_COMPACT);
     const char *p[3] = {subscription_id, meta ? meta : "{}", ver};
@@ -1010,10 +1019,12 @@ static void cd_from_row(PGresult *res, orch_customer_description_t *out)
         "update_time")
 // clang-format on
 
-orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+orch_err_t db__cd_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id,
                          const char *description, orch_customer_description_t *out,
                          orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     const char *p[3] = {subscription_id, customer_id, description};
     orch_err_t rc;
@@ -1038,9 +1049,11 @@ orch_err_t db__cd_create(orch_tx_t *tx, const char *subscription_id, const char 
     return ORCH_OK;
 }
 
-orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                      const char *customer_id, orch_customer_description_t *out, orch_error_t *err)
+orch_err_t db__cd_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                      const char *subscription_id, const char *customer_id,
+                      orch_customer_description_t *out, orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     const char *p[2] = {subscription_id, customer_id};
     orch_err_t rc;
@@ -1062,10 +1075,12 @@ orch_err_t db__cd_get(orch_store_t *st, const orch_ctx_t *ctx, const char *subsc
     return rc;
 }
 
-orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
+orch_err_t db__cd_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id,
                          const char *description, int64_t version, orch_customer_description_t *out,
                          orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char ver[32];
     const char *p[4] = {subscription_id, customer_id, description, ver};
@@ -1106,9 +1121,11 @@ orch_err_t db__cd_update(orch_tx_t *tx, const char *subscription_id, const char 
     return rc;
 }
 
-orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                         int64_t version, orch_error_t *err)
+orch_err_t db__cd_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                         const char *subscription_id, const char *customer_id, int64_t version,
+                         orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     orch_customer_description_t cur;
     char ver[32];
     const char *p[3] = {subscription_id, customer_id, ver};
@@ -1125,7 +1142,7 @@ orch_err_t db__cd_delete(orch_tx_t *tx, const char *subscription_id, const char 
         return rc;
     /* Nothing deleted: absent, or another version. */
     memset(&cur, 0, sizeof(cur));
-    rc = db__cd_update(tx, subscription_id, customer_id, "", -1, &cur, err);
+    rc = db__cd_update(st, tx, ctx, subscription_id, customer_id, "", -1, &cur, err);
     orch_customer_description_cleanup(&cur);
     return rc;
 }

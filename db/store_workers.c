@@ -13,9 +13,11 @@
 #define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 #define MS(param) "(" param "::bigint * interval '1 millisecond')"
 
-orch_err_t db__worker_task_create(orch_tx_t *tx, const orch_task_spec_t *t, bool only_if_served,
-                                  bool *created, orch_error_t *err)
+orch_err_t db__worker_task_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                  const orch_task_spec_t *t, bool only_if_served, bool *created,
+                                  orch_error_t *err)
 {
+    db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
     char att[16], bo[16], bomax[16], tmo[16];
     orch_err_t rc;
@@ -51,11 +53,12 @@ orch_err_t db__worker_task_create(orch_tx_t *tx, const orch_task_spec_t *t, bool
     return rc;
 }
 
-orch_err_t db__worker_connect(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                              const char *identity, const char *name, const char *replica_id,
-                              const char *const *types, size_t ntypes, int capacity, int expire_ms,
-                              orch_error_t *err)
+orch_err_t db__worker_connect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const char *worker_id, const char *identity, const char *name,
+                              const char *replica_id, const char *const *types, size_t ntypes,
+                              int capacity, int expire_ms, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     json_t *arr = json_array();
@@ -86,9 +89,10 @@ out:
     return rc;
 }
 
-orch_err_t db__worker_disconnect(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                 orch_error_t *err)
+orch_err_t db__worker_disconnect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *worker_id, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     orch_err_t rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
@@ -100,10 +104,11 @@ orch_err_t db__worker_disconnect(orch_store_t *st, const orch_ctx_t *ctx, const 
     return rc;
 }
 
-orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                int lease_ms, int expire_ms, bool *connected, int *renewed,
-                                int64_t *lease_expires_us, orch_error_t *err)
+orch_err_t db__worker_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                const char *worker_id, int lease_ms, int expire_ms, bool *connected,
+                                int *renewed, int64_t *lease_expires_us, orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     char ls[16], ex[16];
     orch_err_t rc;
@@ -138,10 +143,11 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, const orch_ctx_t *ctx, const c
     return rc;
 }
 
-orch_err_t db__worker_claim(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                            int lease_ms, int max, orch_worker_task_t *out, size_t *n, bool *alive,
-                            orch_error_t *err)
+orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const char *worker_id, int lease_ms, int max, orch_worker_task_t *out,
+                            size_t *n, bool *alive, orch_error_t *err)
 {
+    db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
     PGresult *res = NULL;
@@ -291,7 +297,7 @@ out:
 static orch_err_t process_awaiting(orch_tx_t *tx, const char *task_id, const char *process_id,
                                    char *status, orch_error_t *err)
 {
-    orch_err_t rc = db__process_lock(tx, process_id, status, NULL, err);
+    orch_err_t rc = db__process_lock_row(tx, process_id, status, NULL, NULL, err);
     if (!rc && strcmp(status, "awaiting_callback") != 0) {
         /* Aborted (say) while the worker worked: the task is over (the heartbeat's sweep
          * cancels it; this transaction is rolled back with the refusal). */
@@ -341,9 +347,10 @@ static orch_err_t masked_delta(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     return ORCH_OK;
 }
 
-orch_err_t db__worker_task_complete(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_complete(orch_store_t *st, orch_tx_t *outer, const orch_ctx_t *ctx,
                                     const orch_task_answer_t *a, char *status, orch_error_t *err)
 {
+    db__no_tx(outer);
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
     task_row_t tr;
@@ -437,10 +444,11 @@ static orch_err_t fail_process(orch_tx_t *tx, const char *task_id, const char *a
     return rc;
 }
 
-orch_err_t db__worker_task_fail(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *outer, const orch_ctx_t *ctx,
                                 const orch_task_answer_t *a, bool *will_retry, int64_t *next_us,
                                 char *status, orch_error_t *err)
 {
+    db__no_tx(outer);
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
     task_row_t tr;
@@ -510,11 +518,12 @@ out:
     return rc;
 }
 
-orch_err_t db__worker_task_progress(orch_store_t *st, const orch_ctx_t *ctx,
+orch_err_t db__worker_task_progress(orch_store_t *st, orch_tx_t *outer, const orch_ctx_t *ctx,
                                     const orch_task_answer_t *a, const char *message,
                                     const json_t *progress, int lease_ms, int64_t *lease_expires_us,
                                     orch_error_t *err)
 {
+    db__no_tx(outer);
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
     task_row_t tr;
@@ -557,9 +566,10 @@ out:
     return rc;
 }
 
-orch_err_t db__worker_task_sweep(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
-                                 json_t **served, orch_error_t *err)
+orch_err_t db__worker_task_sweep(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 int *nfailed, json_t **served, orch_error_t *err)
 {
+    db__no_tx(tx);
     PGresult *res = NULL;
     orch_err_t rc;
 

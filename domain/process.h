@@ -70,7 +70,7 @@ typedef struct orch_claim {
     char workflow[256];
     int version;
     char status[32];
-    char step_started[64]; /* set by process_step_begin: the database's clock */
+    char step_started[64]; /* set by st->engine->step_begin: the database's clock */
     json_t *state;         /* owned: the current state (processes.state) */
     char **done;           /* owned: keys of the steps done, in commit order */
     size_t ndone;
@@ -89,7 +89,7 @@ typedef enum orch_commit_mode {
     ORCH_COMMIT_NEXT,    /* kept, and the next step is shown running with its deadline */
 } orch_commit_mode_t;
 
-/* One step's outcome, committed with orch_store_ops.process_commit_step. Borrowed. */
+/* One step's outcome, committed with st->engine->commit_step or commit_steps. Borrowed. */
 typedef struct orch_step_commit {
     const char *process_id;
     int64_t lease_token;
@@ -104,14 +104,14 @@ typedef struct orch_step_commit {
     const char *executed_by;
     const char (*subscriptions)[37]; /* linked to the process */
     size_t nsubscriptions;
-    /* What happens to the lease (orch_store_ops.process_commit_steps only; the older
-     * process_commit_step always releases it). */
+    /* What happens to the lease (st->engine->commit_steps only; the older
+     * commit_step always releases it). */
     orch_commit_mode_t mode;
     const char *next_key, *next_name; /* ORCH_COMMIT_NEXT: the step that runs next */
     int next_timeout_ms, lease_ms;    /* NEXT: its time-out; NEXT, KEEP: the lease length */
 } orch_step_commit_t;
 
-/* The answer to one part of process_commit_steps. */
+/* The answer to one part of st->engine->commit_steps. */
 typedef struct orch_commit_result {
     bool ok;
     bool lease_lost;        /* the fence failed: the lease moved on */

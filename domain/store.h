@@ -1,7 +1,34 @@
-/* The storage interface of the domain: a table of functions (like Redis's ConnectionType),
- * so that the domain never sees SQL. db/ implements it with PostgreSQL. Every function is
- * thread-safe and reports failures as project errors (UNAVAILABLE with reason
- * DATABASE_UNAVAILABLE when the database cannot be reached). */
+/* The storage interface of the domain, split by aggregate (like Redis's ConnectionType, one
+ * table of functions per kind of record), so that the domain never sees SQL. db/ implements
+ * it with PostgreSQL. This header is the umbrella: the store handle, the unit of work and
+ * the tables, one header each under domain/store/:
+ *
+ *   st->catalog    store/catalog.h        products, workflows, workflow definitions, inventory
+ *   st->subs       store/subscriptions.h  subscriptions, customer descriptions, their events
+ *   st->procs      store/processes.h      processes: records, forms, callbacks, events, retries
+ *   st->engine     store/engine.h         replicas, claims, step commits, parallel branches
+ *   st->workers    store/workers.h        step workers and their tasks
+ *   st->schedules  store/schedules.h      schedules and their firing
+ *   st->audit      store/audit.h          the audit log of admin calls
+ *
+ * Calling convention of every table under domain/store/, stated once here and named at the
+ * top of each header: an op takes (orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+ * its own arguments..., orch_error_t *err) and returns 0 or the error it also wrote to err.
+ * - st: the store the table was reached from (st->subs->save(st, ...)).
+ * - tx: the unit of work it runs in. Each header groups its ops by what they accept:
+ *   "in a unit of work" ops need a tx (they read or write as part of the caller's
+ *   transaction, which commits them with the rest); "with or without a unit of work" ops run
+ *   alone on a pooled connection when tx is NULL; "on their own" ops need tx NULL (they take a
+ *   pooled connection for the call, or run transactions of their own that must never wait
+ *   for the caller's). A misuse is a broken invariant and aborts (db__in_tx, db__no_tx).
+ * - ctx: the deadline and cancellation of an op run without a tx (NULL = none). A unit of
+ *   work keeps the context it began with, so with a tx ctx is not used (pass NULL, or the
+ *   context at hand, which is the unit of work's).
+ * The unit of work's own functions (st->uow, below) are the exception: they make or end a
+ * tx, so begin, begin_lazy and ping take (st, ctx) and the others the tx they act on.
+ *
+ * Every function is thread-safe and reports failures as project errors (UNAVAILABLE with
+ * reason DATABASE_UNAVAILABLE when the database cannot be reached). */
 #ifndef ORCH_STORE_H
 #define ORCH_STORE_H
 
@@ -14,6 +41,13 @@
 #include "events.h"
 #include "process.h"
 #include "schedule/schedule.h"
+#include "store/audit.h"
+#include "store/catalog.h"
+#include "store/engine.h"
+#include "store/processes.h"
+#include "store/schedules.h"
+#include "store/subscriptions.h"
+#include "store/workers.h"
 #include "subscription/subscription.h"
 
 typedef struct orch_store orch_store_t;
@@ -31,105 +65,28 @@ typedef enum {
     ORCH_IDEM_MISMATCH, /* used before with another method or body: refuse */
 } orch_idem_t;
 
-/* A page request of ListSubscriptions. */
-typedef struct orch_sub_query {
-    const char *filter;     /* AIP-160 over the fields of docs/API.md */
-    const char *query;      /* full-text search (websearch syntax); NULL/"" = none */
-    const char *order_by;   /* "create_time" (default), "start_time", "end_time",
-                               "customer_id", "description", "status"; " desc" reverses */
-    int page_size;          /* already clamped */
-    const char *page_token; /* from a previous page */
-    bool full;              /* load each subscription's whole tree */
-} orch_sub_query_t;
-
-/* One page of subscriptions. Caller frees with orch_sub_page_cleanup. */
-typedef struct orch_sub_page {
-    orch_subscription_t **items;
-    size_t n;
-    char *next_token; /* NULL on the last page */
-    long total;
-    bool total_is_estimate;
-} orch_sub_page_t;
-
-void orch_sub_page_cleanup(orch_sub_page_t *page);
-
-/* A workflow version registered as data (migration 0017). Owned strings: free an array with
- * orch_wfdef_rows_free. */
-typedef struct orch_wfdef_row {
-    char *name;
-    int version;
-    char *definition; /* JSON text */
-} orch_wfdef_row_t;
-static inline void orch_wfdef_rows_free(orch_wfdef_row_t *rows, size_t n)
-{
-    for (size_t i = 0; rows && i < n; i++) {
-        free(rows[i].name);
-        free(rows[i].definition);
-    }
-    free(rows);
-}
-
-/* ---- Step workers (db/store_workers.c; migration 0015, docs/WORKERS.md) ---------------- */
-
-/* A remote step's task as the engine writes it. Borrowed. */
-typedef struct orch_task_spec {
-    const char *process_id, *step_key, *step_name, *task_type;
-    bool needs_secrets; /* deliver the secret answers with the state */
-    int max_attempts;   /* deliveries at most (> 0) */
-    int backoff_ms;     /* a retryable failure's first delay (> 0) */
-    int backoff_max_ms; /* its cap (> 0) */
-    int timeout_ms;     /* the step fails when no answer came by then (> 0) */
-} orch_task_spec_t;
-
-/* A task claimed for a worker. Caller cleans up with orch_worker_task_cleanup. */
-typedef struct orch_worker_task {
-    char task_id[37], process_id[37];
-    char step_key[256], step_name[256], task_type[256], workflow[256];
-    int attempt;    /* 1 for the first delivery */
-    char token[65]; /* the attempt token (only its hash is stored) */
-    json_t *state;  /* owned: the state now, with the secrets when secrets_included */
-    bool secrets_included;
-    int64_t deadline_us, lease_expires_us;
-} orch_worker_task_t;
-void orch_worker_task_cleanup(orch_worker_task_t *t);
-
-/* A worker's answer to a task. Borrowed. */
-typedef struct orch_task_answer {
-    const char *task_id, *token;
-    const char *executed_by; /* who answers: the audit row's executed_by */
-    const json_t *delta;     /* complete: a JSON object merged into the state */
-    /* fail: */
-    bool retryable;
-    const char *reason, *message;
-    const json_t *details; /* may be NULL */
-} orch_task_answer_t;
-
-typedef struct orch_store_ops {
-    void (*free)(orch_store_t *st);
+/* The unit of work's own functions and the store's health, reached as st->uow. They make or
+ * end a tx, so they are the one exception to the convention: begin, begin_lazy and ping
+ * take (st, ctx), the others the tx they act on. */
+typedef struct orch_uow_store {
     /* Is the database reachable right now? */
     orch_err_t (*ping)(orch_store_t *st, const orch_ctx_t *ctx, orch_error_t *err);
-    /* Makes the database hold the catalogue (idempotent, safe with concurrent replicas),
-     * and fills in the catalogue's ids and times from it. */
-    orch_err_t (*catalog_sync)(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                               orch_error_t *err);
-    /* Re-reads what may change at run time (product status, description, end time) into
-     * the catalogue, e.g. after another replica changed it. */
-    orch_err_t (*catalog_refresh)(orch_store_t *st, const orch_ctx_t *ctx, orch_catalog_t *cat,
-                                  orch_error_t *err);
 
     /* Units of work. commit and rollback free tx (commit also on failure). BEGIN goes out
      * with the first statement (one round trip for both), so an untouched unit of work costs
-     * none. */
-    orch_err_t (*tx_begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
-                           orch_error_t *err);
-    orch_err_t (*tx_commit)(orch_tx_t *tx, orch_error_t *err);
-    void (*tx_rollback)(orch_tx_t *tx); /* NULL ok */
-    /* The same as tx_begin, named for callers that rely on its laziness (the engine opens
-     * one per step and uses tx_used to see whether the step wrote through the store). */
-    orch_err_t (*tx_begin_lazy)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
-                                orch_error_t *err);
+     * none. ctx governs every statement of the unit of work. */
+    orch_err_t (*begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx, orch_error_t *err);
+    orch_err_t (*commit)(orch_tx_t *tx, orch_error_t *err);
+    void (*rollback)(orch_tx_t *tx); /* NULL ok */
+    /* The same as begin, named for callers that rely on its laziness (the engine opens one
+     * per step and uses used to see whether the step wrote through the store). */
+    orch_err_t (*begin_lazy)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
+                             orch_error_t *err);
     /* Whether anything ran in tx (a lazy one: whether BEGIN was sent). */
-    bool (*tx_used)(const orch_tx_t *tx);
+    bool (*used)(const orch_tx_t *tx);
+    /* Makes tx a read-only repeatable-read snapshot (call it first): the reads of a stream's
+     * start (events_seq and the record) then agree. */
+    orch_err_t (*snapshot)(orch_tx_t *tx, orch_error_t *err);
 
     /* Idempotency of state-changing calls. idem_claim records request_id for (method, hash)
      * inside tx; a concurrent duplicate waits until tx ends. On REPLAY, *response is the
@@ -139,432 +96,27 @@ typedef struct orch_store_ops {
                              unsigned char **response, size_t *len, orch_error_t *err);
     orch_err_t (*idem_record)(orch_tx_t *tx, const char *request_id, const unsigned char *response,
                               size_t len, orch_error_t *err);
+} orch_uow_store_t;
 
-    /* Products. product_lock takes the product's row lock for the rest of tx (NOT_FOUND if
-     * absent); product_count_live counts its subscriptions that are not terminated;
-     * product_set writes description (NULL = keep) and status (UNSPECIFIED = keep) and
-     * wakes the other replicas to refresh; *end_time_us gets the product's end time after it. */
-    orch_err_t (*product_lock)(orch_tx_t *tx, const char *product_id, orch_error_t *err);
-    orch_err_t (*product_count_live)(orch_tx_t *tx, const char *product_id, long *count,
-                                     orch_error_t *err);
-    orch_err_t (*product_set)(orch_tx_t *tx, const char *product_id, const char *description,
-                              orch_product_status_t status, int64_t *end_time_us,
-                              orch_error_t *err);
-
-    /* Subscriptions. sub_load reads one subscription with its whole tree, the blocks of
-     * other subscriptions it references, its metadata, customer descriptions and users, in
-     * a fixed number of statements whatever the tree's size; tx NULL = outside a unit of
-     * work; for_update locks the row until tx ends. NOT_FOUND if absent. */
-    orch_err_t (*sub_load)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                           const orch_catalog_t *cat, const char *subscription_id, bool for_update,
-                           orch_subscription_t **out, orch_error_t *err);
-    /* Saves sub in tx: the row (optimistic lock on sub->version: ABORTED VERSION_CONFLICT
-     * when someone else saved since it was loaded; version 0 = insert), its owned
-     * instances, values and relations (orphans deleted), its search text. On success
-     * sub->version and its times are the stored ones. */
-    orch_err_t (*sub_save)(orch_tx_t *tx, orch_subscription_t *sub, orch_error_t *err);
-    orch_err_t (*sub_list)(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                           const orch_sub_query_t *q, orch_sub_page_t *page, orch_error_t *err);
-    /* Processes of the subscription that are not tasks and not finished (completed or
-     * aborted): they hold its lock. */
-    orch_err_t (*sub_count_unfinished)(orch_tx_t *tx, const char *subscription_id, long *n,
-                                       orch_error_t *err);
-    /* Replaces metadata when *version matches (ABORTED VERSION_CONFLICT otherwise); *version
-     * becomes the new one. */
-    orch_err_t (*sub_set_metadata)(orch_tx_t *tx, const char *subscription_id,
-                                   const json_t *metadata, int64_t *version, orch_error_t *err);
-    /* Customer descriptions: upsert-free create (ALREADY_EXISTS), get, versioned update and
-     * delete (version 0 = any). *out: caller frees with orch_customer_description_cleanup. */
-    orch_err_t (*cd_create)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                            const char *description, orch_customer_description_t *out,
-                            orch_error_t *err);
-    orch_err_t (*cd_get)(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                         const char *customer_id, orch_customer_description_t *out,
-                         orch_error_t *err);
-    orch_err_t (*cd_update)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                            const char *description, int64_t version,
-                            orch_customer_description_t *out, orch_error_t *err);
-    orch_err_t (*cd_delete)(orch_tx_t *tx, const char *subscription_id, const char *customer_id,
-                            int64_t version, orch_error_t *err);
-
-    /* Streams. tx_snapshot makes tx a read-only repeatable-read snapshot (call it first).
-     * events_seq: the process's last event sequence (NOT_FOUND PROCESS_NOT_FOUND).
-     * events_after: up to limit events of one process with sequence > after, in order.
-     * events_global: up to limit events after cursor (NULL/"" = from now: *out_cursor gets
-     * the starting point) of processes matching filter (the ListProcesses grammar), in the
-     * global order, never past a transaction still in flight; *out_cursor = the last one's.
-     * *out arrays: caller frees with orch_events_free. */
-    orch_err_t (*tx_snapshot)(orch_tx_t *tx, orch_error_t *err);
-    orch_err_t (*events_seq)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                             const char *process_id, int64_t *seq, orch_error_t *err);
-    orch_err_t (*events_after)(orch_store_t *st, const orch_ctx_t *ctx, const char *process_id,
-                               int64_t after, int limit, orch_event_t **out, size_t *n,
-                               orch_error_t *err);
-    orch_err_t (*events_global)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                const char *cursor, int limit, orch_event_t **out, size_t *n,
-                                char out_cursor[64], orch_error_t *err);
-    /* The same for one subscription's change events (orch_event_t.process_id holds the
-     * subscription id). NOT_FOUND SUBSCRIPTION_NOT_FOUND from sub_events_seq. */
-    orch_err_t (*sub_events_seq)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                 const char *subscription_id, int64_t *seq, orch_error_t *err);
-    orch_err_t (*sub_events_after)(orch_store_t *st, const orch_ctx_t *ctx,
-                                   const char *subscription_id, int64_t after, int limit,
-                                   orch_event_t **out, size_t *n, orch_error_t *err);
-
-    /* ---- The workflow engine (db/store_process.c; protocols in docs/SCHEMA.md) ---- */
-    /* Registers this replica (hostname, pid, build, address, workers) and the workflow
-     * versions it can run: workflows rows, workflow_versions (FAILED_PRECONDITION
-     * WORKFLOW_VERSION_MISMATCH when a stored digest differs) and replica_workflow_versions.
-     * replica_id (37 bytes) gets the new replica's id. */
-    orch_err_t (*engine_register)(orch_store_t *st, const orch_ctx_t *ctx, const char *hostname,
-                                  const char *build, const char *address, int workers,
-                                  const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
-                                  orch_error_t *err);
-    /* Heartbeat and housekeeping, every few seconds per replica: heartbeat_time, renews the
-     * leases this replica holds (never past a step's deadline_time), fails processes whose
-     * step overran its deadline and due processes whose version no live replica has. */
-    /* held: the processes this replica's workers hold in memory (running or waiting in its
-     * local list); only their leases are renewed. *paused: the pause switch as read now. */
-    orch_err_t (*engine_heartbeat)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                   int lease_ms, const char (*held)[37], size_t nheld, bool *paused,
-                                   orch_error_t *err);
-    /* Clean stop: draining/stop_time, releases every lease held, forgets its versions. */
-    orch_err_t (*engine_stop)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                              orch_error_t *err);
-    /* Claims up to max runnable, due processes of versions this replica has, unless the
-     * engine is paused (FOR UPDATE SKIP LOCKED; lease of lease_ms), in one statement that
-     * also returns each one's state, done keys, retry count and branch (orch_claim_t: the
-     * caller cleans each up with orch_claim_cleanup). */
-    orch_err_t (*process_claim)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                int lease_ms, int max, orch_claim_t *out, size_t *n,
-                                orch_error_t *err);
-    /* Before a step runs: deadline_time = now() + timeout_ms, the running step's key and
-     * name, status running (fenced on lease_token: ABORTED LEASE_LOST when moved on);
-     * c->step_started gets the database's clock. *paused: the engine is paused (nothing
-     * changed then). */
-    orch_err_t (*process_step_begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_claim_t *c,
-                                     const char *step_key, const char *step_name, int timeout_ms,
-                                     bool *paused, orch_error_t *err);
-    /* Commits one step's outcome in tx (which already holds the step's own changes): the
-     * fenced process update, the audit row (an identical repeated failure of the last row
-     * bumps its retry_count instead), linked subscriptions and the events.
-     * ABORTED LEASE_LOST when the lease moved on: the caller must roll tx back. */
-    orch_err_t (*process_commit_step)(orch_tx_t *tx, const orch_step_commit_t *c,
-                                      orch_error_t *err);
-    /* Commits the steps of n processes in one round trip (orch_commit_steps, migration
-     * 0011), each part in its own subtransaction: a lost fence or an SQL error fails that
-     * part only (res[i].ok false), the rest commits. tx NULL: one transaction of its own (a
-     * group commit); else inside tx, which holds the step's own writes (the caller rolls tx
-     * back when res[0] is not ok). Returns an error only when the statement itself failed
-     * (then nothing committed). res: n entries. */
-    orch_err_t (*process_commit_steps)(orch_store_t *st, orch_tx_t *tx,
-                                       const orch_step_commit_t *parts, size_t n,
-                                       orch_commit_result_t *res, orch_error_t *err);
-    /* Gives a claimed process back without a step (stopping, paused): runnable now. */
-    orch_err_t (*process_release)(orch_store_t *st, const orch_ctx_t *ctx, const orch_claim_t *c,
-                                  orch_error_t *err);
-    /* Creates a process with its initial input and first event; wakes the workers at commit.
-     * NOT_FOUND WORKFLOW_VERSION_NOT_FOUND when the version is not registered.
-     * process_id: 37 bytes. */
-    orch_err_t (*process_create)(orch_tx_t *tx, const orch_process_new_t *p, char *process_id,
-                                 orch_error_t *err);
-    /* One process; full = with the audit log and initial input. tx may be NULL. NOT_FOUND
-     * PROCESS_NOT_FOUND. *out: caller frees with orch_process_free. */
-    orch_err_t (*process_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                              const char *process_id, bool full, orch_process_t **out,
-                              orch_error_t *err);
-    /* ListProcesses (filter, order_by, keyset page token). page: caller cleans up. */
-    orch_err_t (*process_list)(orch_store_t *st, const orch_ctx_t *ctx,
-                               const orch_process_query_t *q, orch_process_page_t *page,
-                               orch_error_t *err);
-    /* Counts per (is_task, status) of processes matching filter. *out: caller frees. */
-    orch_err_t (*process_status_counts)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                        orch_status_count_t **out, size_t *n, orch_error_t *err);
-    /* Retry from the failed step (failed, api_unavailable, inconsistent_data, waiting), or
-     * run the callback step's action again (awaiting_callback: its undelivered tokens stop
-     * working): resumed and runnable now. FAILED_PRECONDITION PROCESS_NOT_RETRIABLE
-     * otherwise. */
-    orch_err_t (*process_retry)(orch_tx_t *tx, const char *process_id, const char *actor,
-                                orch_error_t *err);
-    /* Abort: aborted, lease token moved on (a running step's commit is refused), an "aborted
-     * by" audit row. FAILED_PRECONDITION PROCESS_FINISHED for completed/aborted ones;
-     * *already = true (no change) for an aborted one. */
-    orch_err_t (*process_abort)(orch_tx_t *tx, const char *process_id, const char *reason,
-                                const char *actor, bool *already, orch_error_t *err);
-    /* Deletes a task with its log. FAILED_PRECONDITION PROCESS_NOT_A_TASK for a workflow. */
-    orch_err_t (*process_delete)(orch_tx_t *tx, const char *process_id, orch_error_t *err);
-    orch_err_t (*process_set_note)(orch_tx_t *tx, const char *process_id, const char *note,
-                                   orch_error_t *err);
-    /* Resumes every failed / waiting / api_unavailable / inconsistent_data task matching
-     * filter. *ids: caller frees each and the array. */
-    orch_err_t (*process_bulk_resume)(orch_tx_t *tx, const char *filter, const char *actor,
-                                      char ***ids, size_t *n, orch_error_t *err);
-    orch_err_t (*engine_status)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                orch_engine_status_t *out, orch_error_t *err);
-    orch_err_t (*engine_set_paused)(orch_tx_t *tx, bool paused, const char *actor,
-                                    orch_error_t *err);
-    /* The audit log of admin calls: one row in tx, the unit of work of the change. */
-    orch_err_t (*admin_action_record)(orch_tx_t *tx, const char *actor_kind, const char *actor_name,
-                                      const char *method, const char *target,
-                                      const char *request_id, orch_error_t *err);
-    /* Newest first: at most limit actions with id < before_id (0 = from the newest), only
-     * of method / target when non-empty. *out: caller frees with orch_admin_actions_free. */
-    orch_err_t (*admin_action_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *method,
-                                    const char *target, int64_t before_id, int limit,
-                                    orch_admin_action_t **out, size_t *n, orch_error_t *err);
-    /* Workflows from the database (name order, keyset pages; filter over name, description,
-     * target, is_task). ListWorkflows carries only the latest version of each. */
-    orch_err_t (*workflow_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                                int page_size, const char *page_token, orch_wf_info_t ***out,
-                                size_t *n, long *total, char **next_token, orch_error_t *err);
-    /* By id or name: every version, newest first. NOT_FOUND WORKFLOW_NOT_FOUND. */
-    orch_err_t (*workflow_get)(orch_store_t *st, const orch_ctx_t *ctx, const char *id,
-                               const char *name, orch_wf_info_t **out, orch_error_t *err);
-    /* The simulated inventory / IPAM of the example workflows: the next free value of pool
-     * ("ims_node", "nrm_node", "ipv4_loopback", "ipv6_loopback") taken for owner in tx, so a
-     * rolled-back step leaks nothing. *value: the number allocated. */
-    orch_err_t (*inventory_allocate)(orch_tx_t *tx, const char *pool, const char *owner,
-                                     long long *value, orch_error_t *err);
-
-    /* ---- Forms, people and external systems (db/store_forms.c) ---- */
-    /* Locks the process row for the rest of tx; status: its last_status (32 bytes),
-     * last_step_key (256 bytes, "" = none). NOT_FOUND PROCESS_NOT_FOUND. */
-    orch_err_t (*process_lock)(orch_tx_t *tx, const char *process_id, char *status,
-                               char *last_step_key, orch_error_t *err);
-    /* Links a process to a subscription (idempotent). */
-    orch_err_t (*process_link_subscription)(orch_tx_t *tx, const char *process_id,
-                                            const char *subscription_id, orch_error_t *err);
-    /* Commits a suspended input step's answers (under the lock of process_lock): the
-     * input_states row (masked inputs, given_by), the step's success row (state, delta,
-     * executed_by = actor), status resumed and runnable, events. FAILED_PRECONDITION
-     * PROCESS_NOT_SUSPENDED unless the process is suspended at step_key. */
-    orch_err_t (*process_resume_input)(orch_tx_t *tx, const char *process_id, const char *step_key,
-                                       const char *step_name, const json_t *masked_inputs,
-                                       const json_t *state, const json_t *delta, const char *actor,
-                                       orch_error_t *err);
-    /* Secret answers (forms.h, orch_form_secrets): keeps one form's overlay apart from the
-     * audit log; step_key "" for the start form, else the input step (given again for the
-     * same step, it replaces the earlier one). Forgotten when the process completes or is
-     * aborted. */
-    orch_err_t (*process_secrets_put)(orch_tx_t *tx, const char *process_id, const char *step_key,
-                                      const json_t *overlay, orch_error_t *err);
-    /* The process's overlays deep-merged in the order given; *out = NULL when it has none.
-     * For the engine only: no RPC ever returns them. tx may be NULL. */
-    orch_err_t (*process_secrets_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                      const char *process_id, json_t **out, orch_error_t *err);
-    /* A callback step's token (only its SHA-256 is stored), with its expiry (0 = none). */
-    orch_err_t (*callback_create)(orch_tx_t *tx, const char *process_id, const char *step_key,
-                                  const char *token, int timeout_ms, orch_error_t *err);
-    /* Delivers once: the callback row, the step's success row with state || result, status
-     * resumed and runnable, events. PERMISSION_DENIED CALLBACK_TOKEN_INVALID for a token
-     * the process never had; *already = true (no change) for one delivered before;
-     * FAILED_PRECONDITION PROCESS_NOT_AWAITING_CALLBACK when the process moved on. status
-     * (32 bytes): the process status after it. */
-    orch_err_t (*callback_deliver)(orch_tx_t *tx, const char *process_id, const char *token,
-                                   const json_t *result, const char *actor, bool *already,
-                                   char *status, orch_error_t *err);
-    /* Records progress of an undelivered callback and a callback_progress event (payload:
-     * step_key, message, progress). PERMISSION_DENIED CALLBACK_TOKEN_INVALID otherwise. */
-    orch_err_t (*callback_progress)(orch_tx_t *tx, const char *process_id, const char *token,
-                                    const char *message, const json_t *progress, orch_error_t *err);
-    /* Fails processes awaiting a callback past its expiry (reason CALLBACK_TIMEOUT), with a
-     * failed audit row; *n: how many. */
-    orch_err_t (*callback_fail_expired)(orch_store_t *st, const orch_ctx_t *ctx, int *n,
-                                        orch_error_t *err);
-    /* The undelivered callback of an awaiting_callback process as
-     * {step_key, create_us, expire_us, progress, progress_message, progress_us}, or *out =
-     * NULL. tx may be NULL. */
-    orch_err_t (*callback_pending)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                   const char *process_id, json_t **out, orch_error_t *err);
-
-    /* ---- Scale-out: replicas, takeover, schedules (db/store_replica.c, store_schedule.c) ---- */
-    /* ListReplicas: filter over state, hostname, build_version, heartbeat_time, start_time
-     * (NULL/"" = replicas seen in the last 24 hours), ordered by start_time; keyset pages. */
-    orch_err_t (*replica_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *filter,
-                               int page_size, const char *page_token, orch_replica_page_t *out,
-                               orch_error_t *err);
-    /* Takes over the processes leased by replicas whose heartbeat is older than dead_after_ms
-     * (not this one): lease cleared, lease_token + 1, next_run_time = now(), each exactly once
-     * whatever the number of replicas doing it (row locks, SKIP LOCKED). *taken: how many. */
-    orch_err_t (*engine_takeover)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                  int dead_after_ms, int *taken, orch_error_t *err);
-    /* process_retry that tells a repeat: *already = true (nothing changed) when the process is
-     * no longer retriable because an earlier retry already resumed it after its last failure. */
-    orch_err_t (*process_retry_once)(orch_tx_t *tx, const char *process_id, const char *actor,
-                                     bool *already, orch_error_t *err);
-    /* Schedules. schedule_get: tx may be NULL; for_update locks the row for the rest of tx;
-     * NOT_FOUND SCHEDULE_NOT_FOUND. schedule_insert: s->id, version, times and next run are
-     * filled in (ALREADY_EXISTS SCHEDULE_NAME_TAKEN; NOT_FOUND WORKFLOW_NOT_FOUND).
-     * schedule_update: writes every settable field when s->version matches (ABORTED
-     * VERSION_CONFLICT otherwise); retime = recompute next_run_time from now(); s is refreshed.
-     * schedule_delete: version 0 = any. */
-    orch_err_t (*schedule_get)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                               const char *schedule_id, bool for_update, orch_schedule_t *out,
-                               orch_error_t *err);
-    orch_err_t (*schedule_insert)(orch_tx_t *tx, orch_schedule_t *s, orch_error_t *err);
-    orch_err_t (*schedule_update)(orch_tx_t *tx, orch_schedule_t *s, bool retime,
-                                  orch_error_t *err);
-    orch_err_t (*schedule_delete)(orch_tx_t *tx, const char *schedule_id, int64_t version,
-                                  orch_error_t *err);
-    orch_err_t (*schedule_list)(orch_store_t *st, const orch_ctx_t *ctx,
-                                const orch_schedule_query_t *q, orch_schedule_page_t *out,
-                                orch_error_t *err);
-    /* The firing of schedules (docs/SCHEMA.md), in the scheduler's unit of work; the start
-     * itself is the StartProcess use case's (domain/usecase/schedule.c).
-     * schedule_any_due: is any schedule due (one autocommit look: most ticks find none)?
-     * schedule_claim_due: the first due schedule nobody else is firing (row lock, SKIP
-     * LOCKED), unless the engine is paused, and the exactly-once record of its due time;
-     * *found = false when none; *fresh = false when that due time fired before (only
-     * advance it). *now_us: the database's clock. out: caller cleans up. What tx writes
-     * after it (the start) can be undone by schedule_record_run.
-     * schedule_record_run: the run's outcome and the next due time. error != NULL: the start
-     * was refused: what it wrote since the claim is undone, the run and the schedule record
-     * why; else process_id (NULL = none) is the run's and the last error is cleared. */
-    orch_err_t (*schedule_any_due)(orch_store_t *st, const orch_ctx_t *ctx, bool *due,
-                                   orch_error_t *err);
-    orch_err_t (*schedule_claim_due)(orch_tx_t *tx, const char *replica_id, orch_schedule_t *out,
-                                     int64_t *now_us, bool *found, bool *fresh, orch_error_t *err);
-    orch_err_t (*schedule_record_run)(orch_tx_t *tx, const orch_schedule_t *s, int64_t now_us,
-                                      const char *process_id, const char *error, orch_error_t *err);
-    /* Loads the default schedules when replica_id is the first replica this database ever
-     * had (never again, so an operator's deletion sticks). */
-    orch_err_t (*schedule_load_defaults)(orch_store_t *st, const orch_ctx_t *ctx,
-                                         const char *replica_id, orch_error_t *err);
-    /* The clean-up task: deletes finished tasks that ended more than older_than_s ago and
-     * expired request ids. *n: tasks deleted. */
-    orch_err_t (*tasks_clean_up)(orch_tx_t *tx, long older_than_s, long *n, orch_error_t *err);
-
-    /* ---- Parallel branches (db/store_parallel.c; protocol in docs/SCHEMA.md) ---- */
-    /* Locks the claimed parent process for the rest of tx, fenced on lease_token (ABORTED
-     * LEASE_LOST when it moved on), and then reads the branch processes of its parallel
-     * step parallel_key (so every branch commit that settled before is seen). *rows: caller
-     * frees with orch_branch_rows_free. */
-    orch_err_t (*branch_list)(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                              const char *parallel_key, orch_branch_row_t **rows, size_t *n,
-                              orch_error_t *err);
-    /* Under that lock: creates the branch processes named in create (each starting from
-     * state), re-runs the settled-but-failed branches named in rerun, and parks the parent
-     * (running, not runnable, no lease) until its last branch settles (the migration 0008
-     * trigger wakes it then; at once when every branch has settled already). */
-    orch_err_t (*branch_start)(orch_tx_t *tx, const char *process_id, int64_t lease_token,
-                               const char *parallel_key, const char *const *create, size_t ncreate,
-                               const json_t *state, const char *const *rerun, size_t nrerun,
-                               const char *actor, orch_error_t *err);
-    /* RetryProcess of a process that failed at a parallel step, for the branches named
-     * (n = 0: every failed one): they run again from their failed step, the others are left
-     * as they are, the process waits for the join (running). *handled = false (nothing
-     * done) when the process did not fail at a parallel step. *already = true when every
-     * branch named was re-run already and has not failed again. INVALID_ARGUMENT naming
-     * "branches" for a name that is not a failed branch; FAILED_PRECONDITION
-     * PROCESS_NOT_RETRIABLE for a branch process (retry its parent). */
-    orch_err_t (*process_retry_branches)(orch_tx_t *tx, const char *process_id, const char *actor,
-                                         const char *const *names, size_t n, bool *handled,
-                                         bool *already, orch_error_t *err);
-
-    /* The read path of GetSubscription: sub_load outside any transaction, in one
-     * statement, that also gives the subscription's stamp (32 hex digits and a NUL): a
-     * digest of everything its answer shows that can change. Equal stamps, equal answers.
-     * NOT_FOUND SUBSCRIPTION_NOT_FOUND. */
-    orch_err_t (*sub_get)(orch_store_t *st, const orch_ctx_t *ctx, const orch_catalog_t *cat,
-                          const char *subscription_id, orch_subscription_t **out, char stamp[33],
-                          orch_error_t *err);
-    /* Only the stamp, in one indexed round trip (consistency = STRONG). NOT_FOUND
-     * SUBSCRIPTION_NOT_FOUND. */
-    orch_err_t (*sub_stamp)(orch_store_t *st, const orch_ctx_t *ctx, const char *subscription_id,
-                            char stamp[33], orch_error_t *err);
-    /* ---- Step workers (db/store_workers.c) ---- */
-    /* Writes a remote step's task in the step's unit of work (earlier open tasks of the same
-     * step are cancelled) and notifies orch_worker_tasks. only_if_served: only when a live
-     * worker serves the type; *created says whether it was written. */
-    orch_err_t (*worker_task_create)(orch_tx_t *tx, const orch_task_spec_t *spec,
-                                     bool only_if_served, bool *created, orch_error_t *err);
-    /* A worker's stream opened on replica_id (live for expire_ms without a heartbeat), and
-     * closed. */
-    orch_err_t (*worker_connect)(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                 const char *identity, const char *name, const char *replica_id,
-                                 const char *const *types, size_t ntypes, int capacity,
-                                 int expire_ms, orch_error_t *err);
-    orch_err_t (*worker_disconnect)(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                    orch_error_t *err);
-    /* Renews the worker (expire_ms) and the leases of the tasks delivered to it (lease_ms).
-     * *connected: its stream is open somewhere; NOT_FOUND WORKER_NOT_FOUND when it is
-     * neither connected nor holds a task. */
-    orch_err_t (*worker_heartbeat)(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                                   int lease_ms, int expire_ms, bool *connected, int *renewed,
-                                   int64_t *lease_expires_us, orch_error_t *err);
-    /* Claims up to max tasks of the worker's types, within its free capacity (its capacity
-     * minus the tasks it holds), unless the engine is paused: pending ones whose time has
-     * come and delivered ones whose lease ran out with attempts left. Each gets attempt + 1
-     * and a new token. *alive = false (nothing claimed) when the worker's heartbeat expired.
-     * out: max entries; *n filled. */
-    orch_err_t (*worker_claim)(orch_store_t *st, const orch_ctx_t *ctx, const char *worker_id,
-                               int lease_ms, int max, orch_worker_task_t *out, size_t *n,
-                               bool *alive, orch_error_t *err);
-    /* The answers, each in its own transaction, fenced by the attempt token: NOT_FOUND
-     * TASK_NOT_FOUND for a task that never existed, FAILED_PRECONDITION TASK_ATTEMPT_STALE
-     * for a token that is not the current attempt's (a late or repeated answer; nothing
-     * changes). complete: the step's success row (state || delta), process resumed. fail:
-     * retryable with attempts left puts it back (pending after the back-off,
-     * *will_retry, *next_us); otherwise the process fails at the step. status (32 bytes):
-     * the process status after it. */
-    orch_err_t (*worker_task_complete)(orch_store_t *st, const orch_ctx_t *ctx,
-                                       const orch_task_answer_t *a, char *status,
-                                       orch_error_t *err);
-    orch_err_t (*worker_task_fail)(orch_store_t *st, const orch_ctx_t *ctx,
-                                   const orch_task_answer_t *a, bool *will_retry, int64_t *next_us,
-                                   char *status, orch_error_t *err);
-    /* Progress of the current attempt: recorded (a callback_progress event) and its lease
-     * renewed. */
-    orch_err_t (*worker_task_progress)(orch_store_t *st, const orch_ctx_t *ctx,
-                                       const orch_task_answer_t *a, const char *message,
-                                       const json_t *progress, int lease_ms,
-                                       int64_t *lease_expires_us, orch_error_t *err);
-    /* Fails the processes whose task passed its deadline (WORKER_TASK_TIMEOUT) or whose
-     * last attempt's lease ran out (WORKER_ATTEMPTS_EXHAUSTED), cancels the tasks of
-     * processes that moved on (aborted), forgets workers long expired. *nfailed: how many;
-     * *served: the task types live workers serve now, a JSON array of strings (caller
-     * decrefs). One round trip (the heartbeat's are counted). */
-    orch_err_t (*worker_task_sweep)(orch_store_t *st, const orch_ctx_t *ctx, int *nfailed,
-                                    json_t **served, orch_error_t *err);
-    /* The open task of a process as {task_type, status, attempt, worker, create_us,
-     * deadline_us, lease_us, progress_message, served}, or *out = NULL. tx may be NULL. */
-    orch_err_t (*worker_task_pending)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                      const char *process_id, json_t **out, orch_error_t *err);
-
-    /* ---- Workflows as data (db/store_definitions.c; migration 0017) ---- */
-    /* In tx: holds the registration lock of name until tx ends and reads what is there: the
-     * highest version of name (0 = none), the latest version registered as data (its
-     * definition as JSON text, caller frees, and digest; NULL / "" when none) and whether a
-     * version of name is compiled into a server rather than registered as data. */
-    orch_err_t (*wfdef_lock)(orch_tx_t *tx, const char *name, int *max_version, char **prev,
-                             char prev_digest[65], bool *in_code, orch_error_t *err);
-    /* In tx: the workflow (created, or its description and target updated), the version's
-     * steps (reg), the definition (JSON text, digest, who registered it), the products
-     * offering it; NOTIFY orch_workflow_definitions "<name>:<version>" at commit. */
-    orch_err_t (*wfdef_insert)(orch_tx_t *tx, const orch_wf_reg_t *reg, const char *definition,
-                               const char *digest, const char *const *products, size_t nproducts,
-                               const char *actor, orch_error_t *err);
-    /* Versions registered as data, by name and version: all (name NULL), or name's version
-     * (0 = all of name's). *out: caller frees with orch_wfdef_rows_free. */
-    orch_err_t (*wfdef_list)(orch_store_t *st, const orch_ctx_t *ctx, const char *name, int version,
-                             orch_wfdef_row_t **out, size_t *n, orch_error_t *err);
-    /* The replica runs name's version from now on (replica_workflow_versions; idempotent). */
-    orch_err_t (*wfdef_replica_add)(orch_store_t *st, const orch_ctx_t *ctx, const char *replica_id,
-                                    const char *name, int version, orch_error_t *err);
-    /* How many live replicas (heartbeating, not stopped or draining) cannot run name's
-     * version yet. */
-    orch_err_t (*wfdef_replicas_missing)(orch_store_t *st, const orch_ctx_t *ctx, const char *name,
-                                         int version, long *missing, orch_error_t *err);
-} orch_store_ops_t;
-
+/* The store handle: the unit of work and one table per aggregate, filled by the
+ * implementation (db_store_new). The tables are the store's whole interface: a call reads
+ * st->TABLE->op(st, ...), so a grep for "->subs->" finds every use of the subscriptions'. */
 struct orch_store {
-    const orch_store_ops_t *ops;
+    void (*free)(orch_store_t *st); /* orch_store_free's */
+    const orch_uow_store_t *uow;
+    const orch_catalog_store_t *catalog;
+    const orch_sub_store_t *subs;
+    const orch_process_store_t *procs;
+    const orch_engine_store_t *engine;
+    const orch_worker_store_t *workers;
+    const orch_schedule_store_t *schedules;
+    const orch_audit_store_t *audit;
 };
 
 static inline void orch_store_free(orch_store_t *st)
 {
     if (st)
-        st->ops->free(st);
+        st->free(st);
 }
 
 #endif

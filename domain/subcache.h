@@ -1,7 +1,8 @@
 /* The read cache of subscriptions: each replica keeps the answers it has served, already
  * encoded (opaque bytes to this module), keyed by subscription id and checked by stamp (a
- * digest of everything the answer shows, domain/store.h sub_get), within a memory bound,
- * least recently used out first. Thread-safe; knows nothing of gRPC or SQL.
+ * digest of everything the answer shows: st->subs->get, domain/store/subscriptions.h),
+ * within a memory bound, least recently used out first. Thread-safe; knows nothing of gRPC
+ * or SQL.
  *
  * Consistency. An entry is dropped when its subscription changes: by this replica's store
  * right after the unit of work ends, and by every replica when the database's NOTIFY naming

@@ -61,7 +61,7 @@ static void *watchdog_main(void *arg)
         orch_error_init(&err);
         /* A ping that cannot finish in 2 s counts as down. */
         orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
-        ok = wd->app->store->ops->ping(wd->app->store, &ctx, &err) == ORCH_OK;
+        ok = wd->app->store->uow->ping(wd->app->store, &ctx, &err) == ORCH_OK;
         orch_debug("health", "database ping: %s", ok ? "ok" : err.message);
         if (ok != atomic_load(&wd->app->db_ok)) {
             if (ok)
@@ -160,7 +160,7 @@ static void on_catalog_changed(void *arg, const char *channel, const char *paylo
     if (app->subcache) /* the answers show product names and block definitions */
         orch_subcache_drop_all(app->subcache);
     orch_error_init(&err);
-    if (app->store->ops->catalog_refresh(app->store, &ctx, app->catalog, &err))
+    if (app->store->catalog->refresh(app->store, NULL, &ctx, app->catalog, &err))
         orch_warn("catalog", "cannot refresh the catalogue: %s", err.message);
 }
 
@@ -211,7 +211,7 @@ static void collect_processes(void *arg)
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
 
     orch_error_init(&err);
-    if (app->store->ops->process_status_counts(app->store, &ctx, "", &counts, &n, &err) == 0) {
+    if (app->store->procs->status_counts(app->store, NULL, &ctx, "", &counts, &n, &err) == 0) {
         for (size_t i = 0; i < n; i++) {
             char labels[96];
             snprintf(labels, sizeof(labels), "status=\"%s\",is_task=\"%s\"", counts[i].status,
@@ -443,7 +443,7 @@ static bool open_store(daemon_t *d)
         db_store_on_sub_changed(app->store, on_sub_changed, app->subcache);
     }
     orch_error_init(&err);
-    if (app->store->ops->catalog_sync(app->store, NULL, d->cat, &err)) {
+    if (app->store->catalog->sync(app->store, NULL, NULL, d->cat, &err)) {
         orch_err("main", "cannot load the product catalogue: %s", err.message);
         return false;
     }

@@ -394,11 +394,11 @@ orch_err_t orch_catalog_update_product(const orch_catalog_t *cat, struct orch_st
     (void)cat;
     if (description && strlen(description) > 2000)
         return orch_error_invalid(err, "product.description", "is longer than 2000 characters");
-    rc = st->ops->product_lock(tx, p->id, err);
+    rc = st->catalog->product_lock(st, tx, NULL, p->id, err);
     if (rc)
         return rc;
     if (status == ORCH_PRODUCT_END_OF_LIFE) {
-        rc = st->ops->product_count_live(tx, p->id, &live, err);
+        rc = st->catalog->product_count_live(st, tx, NULL, p->id, &live, err);
         if (rc)
             return rc;
         if (live > 0)
@@ -408,7 +408,7 @@ orch_err_t orch_catalog_update_product(const orch_catalog_t *cat, struct orch_st
                                   p->def->name, live, live == 1 ? "" : "s",
                                   live == 1 ? "is" : "are");
     }
-    return st->ops->product_set(tx, p->id, description, status, end_time_us, err);
+    return st->catalog->product_set(st, tx, NULL, p->id, description, status, end_time_us, err);
 }
 
 static const char *status_names[] = {"", "active", "pre production", "phase out", "end of life"};

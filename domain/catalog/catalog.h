@@ -1,5 +1,5 @@
 /* The product catalogue: resource types, product blocks and products, defined in code
- * (see example.c) and given their database ids by the store's catalog_sync.
+ * (see example.c) and given their database ids by the store's st->catalog->sync.
  *
  * A catalogue is built once at start-up (orch_catalog_add_*), checked with
  * orch_catalog_validate, synchronised, and then read by many threads. The only field that

@@ -82,7 +82,7 @@ orch_step_result_t orch_step_create_subscription(orch_step_ctx_t *ctx, const jso
         set_fields(sub, state, fields, &err) ||
         orch_sub_set_description(sub, description && *description ? description : p->def->name,
                                  &err) ||
-        ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        ctx->store->subs->save(ctx->store, ctx->tx, NULL, sub, &err)) {
         r = orch_step_fail_error(&err);
         goto out;
     }
@@ -110,8 +110,8 @@ orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *stat
                                  "the state has no subscription_id for step %s", ctx->step_key);
         return NULL;
     }
-    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, true, &sub,
-                                  &err)) {
+    if (ctx->store->subs->load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, true, &sub,
+                               &err)) {
         *failed = orch_step_fail_error(&err);
         return NULL;
     }
@@ -130,7 +130,7 @@ orch_step_result_t orch_step_sub_save(orch_step_ctx_t *ctx, orch_subscription_t 
         return orch_step_fail("NO_SUBSCRIPTION", NULL, "step %s has no subscription to save",
                               ctx->step_key);
     }
-    if (ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+    if (ctx->store->subs->save(ctx->store, ctx->tx, NULL, sub, &err)) {
         json_decref(changes);
         r = orch_step_fail_error(&err);
     } else {
@@ -209,8 +209,7 @@ orch_step_result_t orch_step_load_fields(orch_step_ctx_t *ctx, const json_t *sta
     orch_error_init(&err);
     if (!has_store(ctx))
         return no_store(ctx);
-    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, false, &sub,
-                                  &err))
+    if (ctx->store->subs->load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, false, &sub, &err))
         return orch_step_fail_error(&err);
     out = json_object();
     for (size_t i = 0; fields && fields[i]; i++) {
@@ -237,9 +236,9 @@ const char *orch_step_fixed_input(orch_step_ctx_t *ctx, const json_t *state, con
         orch_subscription_t *sub = NULL;
         orch_error_t err;
         orch_error_init(&err);
-        if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
-                                      orch_state_str(state, "subscription_id", ""), false, &sub,
-                                      &err) == 0)
+        if (ctx->store->subs->load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog,
+                                   orch_state_str(state, "subscription_id", ""), false, &sub,
+                                   &err) == 0)
             p = sub->product; /* borrowed from the catalogue, which outlives sub */
         orch_subscription_free(sub);
     }
@@ -270,7 +269,8 @@ orch_step_result_t orch_step_allocate(orch_step_ctx_t *ctx, const char *pool, co
     orch_error_init(&err);
     if (!ctx->store)
         return no_store(ctx);
-    if (ctx->store->ops->inventory_allocate(ctx->tx, pool, ctx->process_id, &v, &err))
+    if (ctx->store->catalog->inventory_allocate(ctx->store, ctx->tx, NULL, pool, ctx->process_id,
+                                                &v, &err))
         return orch_step_wait(err.reason, NULL, "%s allocation failed: %s", pool, err.message);
     return orch_step_ok(json_pack("{s:I}", state_key, (json_int_t)v));
 }
@@ -368,7 +368,7 @@ orch_step_result_t orch_step_sub_create(orch_step_ctx_t *ctx, orch_subscription_
 
     orch_error_init(&err);
     if ((label && orch_sub_set_description(sub, label, &err)) ||
-        ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+        ctx->store->subs->save(ctx->store, ctx->tx, NULL, sub, &err)) {
         r = orch_step_fail_error(&err);
     } else {
         orch_step_ctx_link_subscription(ctx, sub->id);
@@ -390,8 +390,8 @@ orch_subscription_t *orch_step_sub_load(orch_step_ctx_t *ctx, const char *id,
         *failed = no_store(ctx);
         return NULL;
     }
-    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id ? id : "", false,
-                                  &sub, &err)) {
+    if (ctx->store->subs->load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id ? id : "", false,
+                               &sub, &err)) {
         *failed = orch_step_fail_error(&err);
         return NULL;
     }
@@ -561,7 +561,7 @@ json_t *orch_form_subscription_choices(const orch_form_env_t *env, const json_t 
     q.filter = filter;
     q.page_size = 500;
     orch_error_init(&err);
-    if (env->store->ops->sub_list(env->store, env->ctx, env->catalog, &q, &page, &err) == 0)
+    if (env->store->subs->list(env->store, NULL, env->ctx, env->catalog, &q, &page, &err) == 0)
         for (size_t i = 0; i < page.n; i++) {
             char *label = choice_label(page.items[i]);
             json_array_append_new(
@@ -579,8 +579,7 @@ orch_subscription_t *orch_form_sub_load(const orch_form_env_t *env, const char *
     if (!env || !env->store || !env->catalog || !id)
         return NULL;
     orch_error_init(&err);
-    if (env->store->ops->sub_load(env->store, env->tx, env->ctx, env->catalog, id, false, &sub,
-                                  &err))
+    if (env->store->subs->load(env->store, env->tx, env->ctx, env->catalog, id, false, &sub, &err))
         return NULL;
     return sub;
 }

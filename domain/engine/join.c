@@ -26,10 +26,10 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
 
     (void)wf;
     orch_error_init(&err);
-    rc = st->ops->tx_begin(st, NULL, &tx, &err);
+    rc = st->uow->begin(st, NULL, &tx, &err);
     if (!rc)
-        rc =
-            st->ops->branch_list(tx, c->process_id, c->lease_token, leaf->key, &rows, &nrows, &err);
+        rc = st->engine->branch_list(st, tx, NULL, c->process_id, c->lease_token, leaf->key, &rows,
+                                     &nrows, &err);
     if (rc)
         goto out;
     for (const orch_branch_def_t *b = leaf->def->branches; b->name; b++)
@@ -56,11 +56,11 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
         /* Start what is missing; a resumed process (bulk resume) re-runs its failed
          * branches; then wait for the join. */
         bool rerun = settled && nfailed && strcmp(c->status, "resumed") == 0;
-        rc = st->ops->branch_start(tx, c->process_id, c->lease_token, leaf->key, create, ncreate,
-                                   state, rerun ? failed : NULL, rerun ? nfailed : 0, replica_id,
-                                   &err);
+        rc = st->engine->branch_start(st, tx, NULL, c->process_id, c->lease_token, leaf->key,
+                                      create, ncreate, state, rerun ? failed : NULL,
+                                      rerun ? nfailed : 0, replica_id, &err);
         if (!rc)
-            rc = st->ops->tx_commit(tx, &err);
+            rc = st->uow->commit(tx, &err);
         tx = NULL;
         if (!rc)
             orch_info("engine",
@@ -91,10 +91,10 @@ void orch_parallel_run(orch_store_t *st, const char *replica_id, orch_claim_t *c
             .retry_count = out.retry_count,
             .executed_by = replica_id,
         };
-        rc = st->ops->process_commit_step(tx, &cm, &err);
+        rc = st->engine->commit_step(st, tx, NULL, &cm, &err);
     }
     if (!rc)
-        rc = st->ops->tx_commit(tx, &err);
+        rc = st->uow->commit(tx, &err);
     tx = NULL;
     if (!rc) {
         char ml[300];
@@ -107,7 +107,7 @@ out:
     if (rc)
         orch_info("engine", "process %s: parallel step %s not committed: %s", c->process_id,
                   leaf->key, err.message);
-    st->ops->tx_rollback(tx);
+    st->uow->rollback(tx);
     orch_outcome_cleanup(&out);
     orch_branch_rows_free(rows, nrows);
     free(runs);

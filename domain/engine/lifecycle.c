@@ -29,8 +29,8 @@ static orch_step_result_t with_subscription(orch_step_ctx_t *ctx, const json_t *
         json_decref(changes);
         return orch_step_fail("NO_STORE", NULL, "step %s needs the store", ctx->step_key);
     }
-    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, true, &sub,
-                                  &err)) {
+    if (ctx->store->subs->load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, true, &sub,
+                               &err)) {
         json_decref(changes);
         return orch_step_fail_error(&err);
     }
@@ -44,7 +44,7 @@ static orch_step_result_t with_subscription(orch_step_ctx_t *ctx, const json_t *
         json_decref(changes);
         goto out;
     }
-    if (ctx->store->ops->sub_save(ctx->tx, sub, &err)) {
+    if (ctx->store->subs->save(ctx->store, ctx->tx, NULL, sub, &err)) {
         json_decref(changes);
         r = orch_step_fail_error(&err);
         goto out;

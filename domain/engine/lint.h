@@ -27,7 +27,7 @@
  *   product-unknown-workflow               a product lists a workflow that is not registered
  *   product-workflow-mismatch              ... whose target or product type is another
  *   workflow-unoffered (warning)           a lifecycle workflow no product lists
- * Catalogue drift against the database is checked by the store's catalog_sync, whose message
+ * Catalogue drift against the database is checked by the store's st->catalog->sync, whose message
  * names the block's symbol the same way. */
 #ifndef ORCH_LINT_H
 #define ORCH_LINT_H

@@ -323,7 +323,7 @@ static void group_flush(orch_engine_t *e, gc_wait_t *batch, size_t n)
     if (n >= 2 && e->hooks.before_group_flush)
         e->hooks.before_group_flush(e->hooks.arg, parts, n);
     orch_error_init(&err);
-    rc = e->cfg.store->ops->process_commit_steps(e->cfg.store, NULL, parts, n, res, &err);
+    rc = e->cfg.store->engine->commit_steps(e->cfg.store, NULL, NULL, parts, n, res, &err);
     i = 0;
     for (gc_wait_t *w = batch; w && i < n; w = w->next, i++) {
         w->rc = rc;
@@ -424,7 +424,7 @@ static void give_back(orch_engine_t *e, const orch_claim_t *c)
     orch_error_t err;
     for (int backoff = 100;; backoff = backoff < 2000 ? backoff * 2 : 2000) {
         orch_error_init(&err);
-        if (!st->ops->process_release(st, NULL, c, &err))
+        if (!st->engine->release(st, NULL, NULL, c, &err))
             break;
         orch_warn("engine", "process %s: cannot give it back (%s)%s", c->process_id, err.message,
                   atomic_load(&e->stopping) ? "" : "; trying again");
@@ -540,8 +540,8 @@ static bool step_announce(stretch_t *s, step_t *p)
          * own (later steps are shown by the previous step's commit). */
         bool paused = false;
         orch_error_init(&err);
-        if (st->ops->process_step_begin(st, NULL, c, p->leaf->key, p->leaf->def->name, p->timeout,
-                                        &paused, &err)) {
+        if (st->engine->step_begin(st, NULL, NULL, c, p->leaf->key, p->leaf->def->name, p->timeout,
+                                   &paused, &err)) {
             orch_info("engine", "process %s: %s", c->process_id, err.message);
             /* Anything but a lost lease (the database went away, say) leaves our lease
              * in place, which the heartbeat would renew: give it back. */
@@ -561,9 +561,8 @@ static bool step_announce(stretch_t *s, step_t *p)
      * parent's), and what it returns is masked again before the commit. */
     if (!s->secrets_read && orch_json_has_mask(c->state)) {
         orch_error_init(&err);
-        if (st->ops->process_secrets_get(st, NULL, NULL,
-                                         c->parent_id[0] ? c->parent_id : c->process_id,
-                                         &s->secrets, &err)) {
+        if (st->procs->secrets_get(st, NULL, NULL, c->parent_id[0] ? c->parent_id : c->process_id,
+                                   &s->secrets, &err)) {
             orch_warn("engine", "process %s: cannot read its secret answers: %s", c->process_id,
                       err.message);
             give_back(e, c);
@@ -599,10 +598,10 @@ static bool step_hand_to_worker(stretch_t *s, step_t *p)
     orch_error_init(&err);
     if (d->fn && !type_served(e, d->task_type)) {
         /* No live worker serves it (as of the last heartbeat): the fall-back runs. */
-    } else if (st->ops->worker_task_create(p->tx, &spec, d->fn != NULL, &created, &err)) {
+    } else if (st->workers->task_create(st, p->tx, NULL, &spec, d->fn != NULL, &created, &err)) {
         orch_warn("engine", "process %s: cannot write the task of step %s: %s", c->process_id,
                   p->leaf->key, err.message);
-        st->ops->tx_rollback(p->tx);
+        st->uow->rollback(p->tx);
         give_back(e, c);
         return false;
     }
@@ -640,7 +639,7 @@ static bool step_open(stretch_t *s, step_t *p)
      * that overran can still record its failure; the step itself gets the deadline. It
      * begins only when the step first writes through the store. */
     orch_error_init(&err);
-    if (st->ops->tx_begin_lazy(st, NULL, &p->tx, &err)) {
+    if (st->uow->begin_lazy(st, NULL, &p->tx, &err)) {
         orch_warn("engine", "process %s: %s", c->process_id, err.message);
         give_back(e, c);
         return false;
@@ -709,7 +708,7 @@ static bool step_settle(stretch_t *s, step_t *p)
     if (atomic_load(&e->stopping)) {
         orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id,
                   p->leaf->key);
-        st->ops->tx_rollback(p->tx);
+        st->uow->rollback(p->tx);
         orch_outcome_cleanup(&p->o);
         give_back(e, c);
         return false;
@@ -717,11 +716,12 @@ static bool step_settle(stretch_t *s, step_t *p)
     if (p->o.step_status && strcmp(p->o.step_status, "awaiting_callback") == 0 && !p->sctx.remote) {
         orch_error_t err;
         orch_error_init(&err);
-        if (st->ops->callback_create(p->tx, c->process_id, p->leaf->key, p->sctx.callback_token,
-                                     p->leaf->def->callback_timeout_ms, &err)) {
+        if (st->procs->callback_create(st, p->tx, NULL, c->process_id, p->leaf->key,
+                                       p->sctx.callback_token, p->leaf->def->callback_timeout_ms,
+                                       &err)) {
             orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
                       c->process_id, p->leaf->key, err.message);
-            st->ops->tx_rollback(p->tx);
+            st->uow->rollback(p->tx);
             orch_outcome_cleanup(&p->o);
             give_back(e, c);
             return false;
@@ -794,16 +794,16 @@ static bool step_commit(stretch_t *s, step_t *p)
     orch_error_t err;
     orch_err_t rc;
     orch_error_init(&err);
-    if (st->ops->tx_used(p->tx)) {
+    if (st->uow->used(p->tx)) {
         /* The step wrote through the store: its commit goes in its own transaction
          * with those writes (a lost fence rolls all of them back). */
-        rc = st->ops->process_commit_steps(st, p->tx, &p->cm, 1, &p->res, &err);
+        rc = st->engine->commit_steps(st, p->tx, NULL, &p->cm, 1, &p->res, &err);
         if (!rc && p->res.ok)
-            rc = st->ops->tx_commit(p->tx, &err);
+            rc = st->uow->commit(p->tx, &err);
         else
-            st->ops->tx_rollback(p->tx);
+            st->uow->rollback(p->tx);
     } else {
-        st->ops->tx_rollback(p->tx); /* untouched: no round trip */
+        st->uow->rollback(p->tx); /* untouched: no round trip */
         rc = group_commit(e, &p->cm, &p->res, &err);
     }
     p->tx = NULL;
@@ -940,7 +940,7 @@ static job_t *job_from_claim(orch_claim_t *c)
 
 /* The claim showed a step running (from the row's next_step_key): if it is the one this
  * worker computes, the stretch starts without a round trip of its own; else (the row was
- * stale) process_step_begin shows the right one. */
+ * stale) st->engine->step_begin shows the right one. */
 static void take_announcement(orch_engine_t *e, job_t *j)
 {
     const orch_workflow_t *wf;
@@ -1019,8 +1019,8 @@ static void *worker_main(void *arg)
         e->claiming += want - 1;
         pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
-        rc = e->cfg.store->ops->process_claim(e->cfg.store, NULL, e->replica_id, e->cfg.lease_ms,
-                                              want, claims, &n, &err);
+        rc = e->cfg.store->engine->claim(e->cfg.store, NULL, NULL, e->replica_id, e->cfg.lease_ms,
+                                         want, claims, &n, &err);
         if (rc) {
             orch_warn("engine", "claim failed: %s", err.message);
             claim_over(e, want - 1);
@@ -1094,8 +1094,9 @@ static void *heartbeat_main(void *arg)
             memcpy(held[nheld++], j->c.process_id, 37);
         pthread_mutex_unlock(&e->mu);
         orch_error_init(&err);
-        if (e->cfg.store->ops->engine_heartbeat(e->cfg.store, &ctx, e->replica_id, e->cfg.lease_ms,
-                                                (const char(*)[37])held, nheld, &paused, &err))
+        if (e->cfg.store->engine->heartbeat(e->cfg.store, NULL, &ctx, e->replica_id,
+                                            e->cfg.lease_ms, (const char(*)[37])held, nheld,
+                                            &paused, &err))
             orch_warn("engine", "heartbeat failed: %s", err.message);
         else
             atomic_store(&e->paused, paused); /* in case a notification was lost */
@@ -1104,7 +1105,8 @@ static void *heartbeat_main(void *arg)
             int nfailed = 0;
             json_t *served = NULL;
             orch_error_init(&err);
-            if (e->cfg.store->ops->worker_task_sweep(e->cfg.store, &ctx, &nfailed, &served, &err)) {
+            if (e->cfg.store->workers->task_sweep(e->cfg.store, NULL, &ctx, &nfailed, &served,
+                                                  &err)) {
                 orch_warn("engine", "worker task sweep failed: %s", err.message);
             } else {
                 if (nfailed)
@@ -1120,7 +1122,8 @@ static void *heartbeat_main(void *arg)
         if (!e->hooks.no_callback_sweep) {
             int nfailed = 0;
             orch_error_init(&err);
-            if (e->cfg.store->ops->callback_fail_expired(e->cfg.store, &ctx, &nfailed, &err))
+            if (e->cfg.store->procs->callback_fail_expired(e->cfg.store, NULL, &ctx, &nfailed,
+                                                           &err))
                 orch_warn("engine", "callback time-out sweep failed: %s", err.message);
             else if (nfailed)
                 orch_info("engine", "%d process%s failed: no callback before the deadline", nfailed,
@@ -1170,8 +1173,9 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
             w->def->is_task, w->def->version,     w->steps_json,
             w->digest};
     }
-    rc = cfg->store->ops->engine_register(cfg->store, NULL, e->hostname, e->build, e->address,
-                                          cfg->workers, regs, n, e->replica_id, err);
+    rc =
+        cfg->store->engine->register_replica(cfg->store, NULL, NULL, e->hostname, e->build,
+                                             e->address, cfg->workers, regs, n, e->replica_id, err);
     free(regs);
     if (rc) {
         pthread_mutex_destroy(&e->mu);
@@ -1234,7 +1238,7 @@ void orch_engine_stop(orch_engine_t *e)
     while ((j = ready_pop_locked(e)) != NULL)
         job_free(j);
     orch_error_init(&err);
-    if (e->cfg.store->ops->engine_stop(e->cfg.store, &ctx, e->replica_id, &err))
+    if (e->cfg.store->engine->stop(e->cfg.store, NULL, &ctx, e->replica_id, &err))
         orch_warn("engine", "cannot release this replica's leases: %s", err.message);
     else
         orch_info("engine", "replica %s stopped; its leases are released", e->replica_id);

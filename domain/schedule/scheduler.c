@@ -41,15 +41,15 @@ static void *scheduler_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (!defaults_done) {
             orch_error_init(&err);
-            if (s->store->ops->schedule_load_defaults(s->store, &ctx, s->replica_id, &err))
+            if (s->store->schedules->load_defaults(s->store, NULL, &ctx, s->replica_id, &err))
                 orch_warn("schedule", "cannot load the default schedule: %s", err.message);
             else
                 defaults_done = true;
         }
         if (orch_now_ms() >= next_takeover) {
             orch_error_init(&err);
-            if (s->store->ops->engine_takeover(s->store, &ctx, s->replica_id, s->dead_after_ms, &n,
-                                               &err))
+            if (s->store->engine->takeover(s->store, NULL, &ctx, s->replica_id, s->dead_after_ms,
+                                           &n, &err))
                 orch_warn("engine", "takeover check failed: %s", err.message);
             else if (n)
                 orch_warn("engine", "took over %d process%s of replicas silent for over %d ms", n,

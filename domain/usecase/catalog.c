@@ -29,7 +29,7 @@ orch_err_t orch_uc_product_update(const orch_uc_t *uc, orch_caller_t *caller,
         /* Not committed: bring the in-memory product back to what the database holds. */
         orch_error_t ignore;
         orch_error_init(&ignore);
-        uc->store->ops->catalog_refresh(uc->store, NULL, uc->catalog, &ignore);
+        uc->store->catalog->refresh(uc->store, NULL, NULL, uc->catalog, &ignore);
     }
     return rc;
 }

@@ -9,9 +9,9 @@ orch_err_t orch_uc_engine_set_paused(const orch_uc_t *uc, orch_caller_t *caller,
     orch_err_t rc = orch_uow_begin(uc, caller, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = st->ops->engine_set_paused(u.tx, paused, orch_caller_actor(caller), err);
+    rc = st->engine->set_paused(st, u.tx, NULL, paused, orch_caller_actor(caller), err);
     if (!rc)
-        rc = st->ops->engine_status(st, u.tx, NULL, out, err);
+        rc = st->engine->status(st, u.tx, NULL, out, err);
     if (!rc)
         rc = orch_uow_commit(&u, err);
     orch_uow_abort(&u);

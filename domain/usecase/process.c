@@ -51,7 +51,7 @@ static orch_err_t reread(orch_uow_t *u, const char *id, orch_action_res_t *res, 
     orch_store_t *st = u->uc->store;
     orch_process_free(res->process);
     res->process = NULL;
-    return st->ops->process_get(st, u->tx, u->caller->ctx, id, false, &res->process, err);
+    return st->procs->get(st, u->tx, u->caller->ctx, id, false, &res->process, err);
 }
 
 /* The role the process's workflow version requires, checked in u (after the process row is
@@ -65,7 +65,7 @@ static orch_err_t check_process_role(orch_uow_t *u, const char *process_id, orch
     orch_err_t rc;
     if (u->caller->admin)
         return ORCH_OK; /* holds every role: spare the lookup */
-    rc = st->ops->process_get(st, u->tx, u->caller->ctx, process_id, false, &p, err);
+    rc = st->procs->get(st, u->tx, u->caller->ctx, process_id, false, &p, err);
     if (rc)
         return rc;
     wf = orch_registry_find(u->uc->registry, p->workflow_name, p->version);
@@ -107,7 +107,7 @@ static orch_err_t answer_input(orch_uow_t *u, const char *process_id, const char
     json_t *merged = NULL, *overlay = NULL;
     orch_form_env_t env = {st, u->tx, u->caller->ctx, u->uc->catalog, NULL};
     char what[400];
-    orch_err_t rc = st->ops->process_get(st, u->tx, u->caller->ctx, process_id, true, &p, err);
+    orch_err_t rc = st->procs->get(st, u->tx, u->caller->ctx, process_id, true, &p, err);
     if (rc)
         return rc;
     wf = orch_registry_find(u->uc->registry, p->workflow_name, p->version);
@@ -127,13 +127,13 @@ static orch_err_t answer_input(orch_uow_t *u, const char *process_id, const char
     if (rc || !res->form.complete)
         goto out;
     merged = orch_json_deep_merge(orch_process_current_state(p), res->form.masked);
-    rc = st->ops->process_resume_input(u->tx, process_id, leaf->key, leaf->def->name,
-                                       res->form.masked, merged, res->form.masked,
-                                       orch_caller_actor(u->caller), err);
+    rc = st->procs->resume_input(st, u->tx, NULL, process_id, leaf->key, leaf->def->name,
+                                 res->form.masked, merged, res->form.masked,
+                                 orch_caller_actor(u->caller), err);
     /* The secret answers go to the store's secret table, apart from the audit log. */
     overlay = rc ? NULL : orch_form_secrets(res->form.answers, res->form.masked);
     if (overlay)
-        rc = st->ops->process_secrets_put(u->tx, process_id, leaf->key, overlay, err);
+        rc = st->procs->secrets_put(st, u->tx, NULL, process_id, leaf->key, overlay, err);
 out:
     json_decref(overlay);
     json_decref(merged);
@@ -163,7 +163,7 @@ orch_err_t orch_uc_process_resume(const orch_uc_t *uc, orch_caller_t *caller,
         return rc;
     rc = orch_uow_refuse_if_paused(&u, err);
     if (!rc)
-        rc = st->ops->process_lock(u.tx, process_id, status, last, err);
+        rc = st->procs->lock(st, u.tx, NULL, process_id, status, last, err);
     if (!rc)
         rc = check_process_role(&u, process_id, err);
     if (rc)
@@ -181,7 +181,7 @@ orch_err_t orch_uc_process_resume(const orch_uc_t *uc, orch_caller_t *caller,
             rc = orch_error_invalid(err, "user_inputs", "process %s is %s, not waiting for input",
                                     process_id, status);
         else
-            rc = st->ops->process_retry(u.tx, process_id, orch_caller_actor(caller), err);
+            rc = st->procs->retry(st, u.tx, NULL, process_id, orch_caller_actor(caller), err);
     } else {
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RESUMABLE",
                             "process %s is %s; only suspended, failed, waiting, "
@@ -220,16 +220,16 @@ orch_err_t orch_uc_process_retry(const orch_uc_t *uc, orch_caller_t *caller, con
      * named, or all of them). A repeat (client retry, or the same retry at another replica)
      * waits for the first on the process row and then answers ALREADY_APPLIED. */
     if (!rc)
-        rc = st->ops->process_retry_branches(u.tx, process_id, orch_caller_actor(caller), branches,
-                                             n, &handled, &res->already, err);
+        rc = st->procs->retry_branches(st, u.tx, NULL, process_id, orch_caller_actor(caller),
+                                       branches, n, &handled, &res->already, err);
     if (!rc && !handled && n)
         rc = orch_error_invalid(err, "branches",
                                 "process %s did not fail at a parallel step; retry it without "
                                 "branches",
                                 process_id);
     if (!rc && !handled)
-        rc = st->ops->process_retry_once(u.tx, process_id, orch_caller_actor(caller), &res->already,
-                                         err);
+        rc = st->procs->retry_once(st, u.tx, NULL, process_id, orch_caller_actor(caller),
+                                   &res->already, err);
     if (!rc)
         rc = reread(&u, process_id, res, err);
     return finish(&u, rc, err);
@@ -247,8 +247,8 @@ orch_err_t orch_uc_process_abort(const orch_uc_t *uc, orch_caller_t *caller, con
         return rc;
     rc = check_process_role(&u, process_id, err);
     if (!rc)
-        rc = uc->store->ops->process_abort(u.tx, process_id, reason, orch_caller_actor(caller),
-                                           &res->already, err);
+        rc = uc->store->procs->abort(uc->store, u.tx, NULL, process_id, reason,
+                                     orch_caller_actor(caller), &res->already, err);
     if (!rc)
         rc = reread(&u, process_id, res, err);
     return finish(&u, rc, err);
@@ -264,7 +264,7 @@ orch_err_t orch_uc_process_delete(const orch_uc_t *uc, orch_caller_t *caller,
     rc = action_begin(uc, caller, process_id, NULL, NULL, 0, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = uc->store->ops->process_delete(u.tx, process_id, err);
+    rc = uc->store->procs->remove(uc->store, u.tx, NULL, process_id, err);
     return finish(&u, rc, err);
 }
 
@@ -279,7 +279,7 @@ orch_err_t orch_uc_process_set_note(const orch_uc_t *uc, orch_caller_t *caller,
     rc = action_begin(uc, caller, process_id, "note", note, 5000, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = uc->store->ops->process_set_note(u.tx, process_id, note, err);
+    rc = uc->store->procs->set_note(uc->store, u.tx, NULL, process_id, note, err);
     if (!rc)
         rc = reread(&u, process_id, res, err);
     return finish(&u, rc, err);
@@ -298,8 +298,8 @@ orch_err_t orch_uc_process_bulk_resume(const orch_uc_t *uc, orch_caller_t *calle
         return rc;
     rc = orch_uow_refuse_if_paused(&u, err);
     if (!rc)
-        rc = uc->store->ops->process_bulk_resume(u.tx, filter, orch_caller_actor(caller), &res->ids,
-                                                 &res->nids, err);
+        rc = uc->store->procs->bulk_resume(uc->store, u.tx, NULL, filter, orch_caller_actor(caller),
+                                           &res->ids, &res->nids, err);
     return finish(&u, rc, err);
 }
 
@@ -327,8 +327,8 @@ orch_err_t orch_uc_callback_deliver(const orch_uc_t *uc, orch_caller_t *caller,
         rc = orch_uow_begin(uc, caller, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = uc->store->ops->callback_deliver(u.tx, process_id, token, result, "callback",
-                                          &res->already, res->status, err);
+    rc = uc->store->procs->callback_deliver(uc->store, u.tx, NULL, process_id, token, result,
+                                            "callback", &res->already, res->status, err);
     return finish(&u, rc, err);
 }
 
@@ -346,6 +346,7 @@ orch_err_t orch_uc_callback_progress(const orch_uc_t *uc, orch_caller_t *caller,
         rc = orch_uow_begin(uc, caller, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = uc->store->ops->callback_progress(u.tx, process_id, token, message, progress, err);
+    rc = uc->store->procs->callback_progress(uc->store, u.tx, NULL, process_id, token, message,
+                                             progress, err);
     return finish(&u, rc, err);
 }

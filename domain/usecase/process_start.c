@@ -139,8 +139,7 @@ static orch_err_t load_subscription(orch_uow_t *u, const orch_workflow_t *wf, co
 {
     orch_store_t *st = u->uc->store;
     bool lock = takes_lock(wf);
-    orch_err_t rc =
-        st->ops->sub_load(st, u->tx, u->caller->ctx, u->uc->catalog, id, lock, sub, err);
+    orch_err_t rc = st->subs->load(st, u->tx, u->caller->ctx, u->uc->catalog, id, lock, sub, err);
     if (!rc)
         rc = check_offer(wf, *sub, err);
     return rc;
@@ -155,7 +154,7 @@ static orch_err_t check_unlocked(orch_uow_t *u, const orch_workflow_t *wf,
     orch_err_t rc;
     if (!sub || !takes_lock(wf))
         return ORCH_OK;
-    rc = u->uc->store->ops->sub_count_unfinished(u->tx, sub->id, &busy, err);
+    rc = u->uc->store->subs->count_unfinished(u->uc->store, u->tx, NULL, sub->id, &busy, err);
     if (!rc && busy > 0)
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "SUBSCRIPTION_NOT_IN_SYNC",
                             "subscription %s is locked by %ld unfinished workflow%s", sub->id, busy,
@@ -248,17 +247,17 @@ static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_st
     orch_err_t rc;
 
     first_lease(u->uc, wf, reserve, lease, &np);
-    rc = st->ops->process_create(u->tx, &np, id, err);
+    rc = st->procs->create(st, u->tx, NULL, &np, id, err);
     if (!rc && res->form.complete) {
         json_t *overlay = orch_form_secrets(res->form.answers, res->form.masked);
         if (overlay)
-            rc = st->ops->process_secrets_put(u->tx, id, "", overlay, err);
+            rc = st->procs->secrets_put(st, u->tx, NULL, id, "", overlay, err);
         json_decref(overlay);
     }
     if (!rc && sub)
-        rc = st->ops->process_link_subscription(u->tx, id, sub->id, err);
+        rc = st->procs->link_subscription(st, u->tx, NULL, id, sub->id, err);
     if (!rc)
-        rc = st->ops->process_get(st, u->tx, u->caller->ctx, id, false, &res->process, err);
+        rc = st->procs->get(st, u->tx, u->caller->ctx, id, false, &res->process, err);
     if (!rc)
         res->created = true;
     return rc;

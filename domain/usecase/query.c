@@ -11,7 +11,7 @@
 orch_err_t orch_uc_process_get(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
                                bool full, orch_process_t **out, orch_error_t *err)
 {
-    return uc->store->ops->process_get(uc->store, NULL, ctx, process_id, full, out, err);
+    return uc->store->procs->get(uc->store, NULL, ctx, process_id, full, out, err);
 }
 
 orch_err_t orch_uc_process_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
@@ -19,11 +19,11 @@ orch_err_t orch_uc_process_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                 orch_error_t *err)
 {
     orch_store_t *st = uc->store;
-    orch_err_t rc = st->ops->process_list(st, ctx, q, page, err);
+    orch_err_t rc = st->procs->list(st, NULL, ctx, q, page, err);
     /* The list gives the basic rows; the full view reads each process with its log. */
     for (size_t i = 0; !rc && full && i < page->n; i++) {
         orch_process_t *p = NULL;
-        rc = st->ops->process_get(st, NULL, ctx, page->items[i]->id, true, &p, err);
+        rc = st->procs->get(st, NULL, ctx, page->items[i]->id, true, &p, err);
         if (!rc) {
             orch_process_free(page->items[i]);
             page->items[i] = p;
@@ -38,7 +38,7 @@ orch_err_t orch_uc_process_status_counts(const orch_uc_t *uc, const orch_ctx_t *
                                          const char *filter, orch_status_count_t **out, size_t *n,
                                          orch_error_t *err)
 {
-    return uc->store->ops->process_status_counts(uc->store, ctx, filter, out, n, err);
+    return uc->store->procs->status_counts(uc->store, NULL, ctx, filter, out, n, err);
 }
 
 void orch_uc_process_pending(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
@@ -49,10 +49,10 @@ void orch_uc_process_pending(const orch_uc_t *uc, const orch_ctx_t *ctx, const c
     if (!uc->store)
         return;
     orch_error_init(&e);
-    if (uc->store->ops->callback_pending(uc->store, NULL, ctx, process_id, callback, &e))
+    if (uc->store->procs->callback_pending(uc->store, NULL, ctx, process_id, callback, &e))
         *callback = NULL;
     orch_error_init(&e);
-    if (uc->store->ops->worker_task_pending(uc->store, NULL, ctx, process_id, task, &e))
+    if (uc->store->workers->task_pending(uc->store, NULL, ctx, process_id, task, &e))
         *task = NULL;
 }
 
@@ -91,15 +91,15 @@ orch_err_t orch_uc_process_snapshot(const orch_uc_t *uc, const orch_ctx_t *ctx,
 {
     orch_store_t *st = uc->store;
     orch_tx_t *tx = NULL;
-    orch_err_t rc = st->ops->tx_begin(st, ctx, &tx, err);
+    orch_err_t rc = st->uow->begin(st, ctx, &tx, err);
     *out = NULL;
     if (!rc)
-        rc = st->ops->tx_snapshot(tx, err);
+        rc = st->uow->snapshot(tx, err);
     if (!rc)
-        rc = st->ops->events_seq(st, tx, ctx, process_id, seq, err);
+        rc = st->procs->events_seq(st, tx, ctx, process_id, seq, err);
     if (!rc)
-        rc = st->ops->process_get(st, tx, ctx, process_id, false, out, err);
-    st->ops->tx_rollback(tx);
+        rc = st->procs->get(st, tx, ctx, process_id, false, out, err);
+    st->uow->rollback(tx);
     return rc;
 }
 
@@ -109,15 +109,15 @@ orch_err_t orch_uc_subscription_snapshot(const orch_uc_t *uc, const orch_ctx_t *
 {
     orch_store_t *st = uc->store;
     orch_tx_t *tx = NULL;
-    orch_err_t rc = st->ops->tx_begin(st, ctx, &tx, err);
+    orch_err_t rc = st->uow->begin(st, ctx, &tx, err);
     *out = NULL;
     if (!rc)
-        rc = st->ops->tx_snapshot(tx, err);
+        rc = st->uow->snapshot(tx, err);
     if (!rc)
-        rc = st->ops->sub_events_seq(st, tx, ctx, subscription_id, seq, err);
+        rc = st->subs->events_seq(st, tx, ctx, subscription_id, seq, err);
     if (!rc && load)
-        rc = st->ops->sub_load(st, tx, ctx, uc->catalog, subscription_id, false, out, err);
-    st->ops->tx_rollback(tx);
+        rc = st->subs->load(st, tx, ctx, uc->catalog, subscription_id, false, out, err);
+    st->uow->rollback(tx);
     return rc;
 }
 
@@ -127,85 +127,87 @@ orch_err_t orch_uc_events_after(const orch_uc_t *uc, const orch_ctx_t *ctx, bool
 {
     orch_store_t *st = uc->store;
     if (subscription)
-        return st->ops->sub_events_after(st, ctx, id, after, limit, out, n, err);
-    return st->ops->events_after(st, ctx, id, after, limit, out, n, err);
+        return st->subs->events_after(st, NULL, ctx, id, after, limit, out, n, err);
+    return st->procs->events_after(st, NULL, ctx, id, after, limit, out, n, err);
 }
 
 orch_err_t orch_uc_events_global(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,
                                  const char *cursor, int limit, orch_event_t **out, size_t *n,
                                  char out_cursor[64], orch_error_t *err)
 {
-    return uc->store->ops->events_global(uc->store, ctx, filter, cursor, limit, out, n, out_cursor,
-                                         err);
+    return uc->store->procs->events_global(uc->store, NULL, ctx, filter, cursor, limit, out, n,
+                                           out_cursor, err);
 }
 
 orch_err_t orch_uc_subscription_load(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                      const char *subscription_id, orch_subscription_t **out,
                                      orch_error_t *err)
 {
-    return uc->store->ops->sub_load(uc->store, NULL, ctx, uc->catalog, subscription_id, false, out,
-                                    err);
+    return uc->store->subs->load(uc->store, NULL, ctx, uc->catalog, subscription_id, false, out,
+                                 err);
 }
 
 orch_err_t orch_uc_subscription_get(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                     const char *subscription_id, orch_subscription_t **out,
                                     char stamp[33], orch_error_t *err)
 {
-    return uc->store->ops->sub_get(uc->store, ctx, uc->catalog, subscription_id, out, stamp, err);
+    return uc->store->subs->get(uc->store, NULL, ctx, uc->catalog, subscription_id, out, stamp,
+                                err);
 }
 
 orch_err_t orch_uc_subscription_stamp(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                       const char *subscription_id, char stamp[33],
                                       orch_error_t *err)
 {
-    return uc->store->ops->sub_stamp(uc->store, ctx, subscription_id, stamp, err);
+    return uc->store->subs->stamp(uc->store, NULL, ctx, subscription_id, stamp, err);
 }
 
 orch_err_t orch_uc_subscription_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                      const orch_sub_query_t *q, orch_sub_page_t *page,
                                      orch_error_t *err)
 {
-    return uc->store->ops->sub_list(uc->store, ctx, uc->catalog, q, page, err);
+    return uc->store->subs->list(uc->store, NULL, ctx, uc->catalog, q, page, err);
 }
 
 orch_err_t orch_uc_engine_status(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                  orch_engine_status_t *out, orch_error_t *err)
 {
-    return uc->store->ops->engine_status(uc->store, NULL, ctx, out, err);
+    return uc->store->engine->status(uc->store, NULL, ctx, out, err);
 }
 
 orch_err_t orch_uc_replica_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,
                                 int page_size, const char *page_token, orch_replica_page_t *out,
                                 orch_error_t *err)
 {
-    return uc->store->ops->replica_list(uc->store, ctx, filter, page_size, page_token, out, err);
+    return uc->store->engine->replica_list(uc->store, NULL, ctx, filter, page_size, page_token, out,
+                                           err);
 }
 
 orch_err_t orch_uc_schedule_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                  const orch_schedule_query_t *q, orch_schedule_page_t *out,
                                  orch_error_t *err)
 {
-    return uc->store->ops->schedule_list(uc->store, ctx, q, out, err);
+    return uc->store->schedules->list(uc->store, NULL, ctx, q, out, err);
 }
 
 orch_err_t orch_uc_admin_action_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *method,
                                      const char *target, int64_t before_id, int limit,
                                      orch_admin_action_t **out, size_t *n, orch_error_t *err)
 {
-    return uc->store->ops->admin_action_list(uc->store, ctx, method, target, before_id, limit, out,
-                                             n, err);
+    return uc->store->audit->list(uc->store, NULL, ctx, method, target, before_id, limit, out, n,
+                                  err);
 }
 
 orch_err_t orch_uc_workflow_list(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *filter,
                                  int page_size, const char *page_token, orch_wf_info_t ***out,
                                  size_t *n, long *total, char **next_token, orch_error_t *err)
 {
-    return uc->store->ops->workflow_list(uc->store, ctx, filter, page_size, page_token, out, n,
-                                         total, next_token, err);
+    return uc->store->catalog->workflow_list(uc->store, NULL, ctx, filter, page_size, page_token,
+                                             out, n, total, next_token, err);
 }
 
 orch_err_t orch_uc_workflow_get(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *id,
                                 const char *name, orch_wf_info_t **out, orch_error_t *err)
 {
-    return uc->store->ops->workflow_get(uc->store, ctx, id, name, out, err);
+    return uc->store->catalog->workflow_get(uc->store, NULL, ctx, id, name, out, err);
 }

@@ -16,7 +16,7 @@ orch_err_t orch_uc_schedule_create(const orch_uc_t *uc, orch_caller_t *caller, o
     orch_err_t rc = orch_uow_begin(uc, caller, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = uc->store->ops->schedule_insert(u.tx, s, err);
+    rc = uc->store->schedules->insert(uc->store, u.tx, NULL, s, err);
     if (!rc)
         rc = orch_uow_commit(&u, err);
     orch_uow_abort(&u);
@@ -68,14 +68,14 @@ orch_err_t orch_uc_schedule_update(const orch_uc_t *uc, orch_caller_t *caller,
     orch_err_t rc = orch_uow_begin(uc, caller, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = st->ops->schedule_get(st, u.tx, caller->ctx, s->id, true, &cur, err);
+    rc = st->schedules->get(st, u.tx, caller->ctx, s->id, true, &cur, err);
     if (!rc && cur.version != patch->version)
         rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
                             "schedule %s is at version %lld, not %lld; read it again", cur.id,
                             (long long)cur.version, (long long)patch->version);
     if (!rc) {
         retime = apply_patch(patch, s, &cur);
-        rc = st->ops->schedule_update(u.tx, &cur, retime, err);
+        rc = st->schedules->update(st, u.tx, NULL, &cur, retime, err);
     }
     if (!rc) {
         orch_schedule_cleanup(s);
@@ -95,7 +95,7 @@ orch_err_t orch_uc_schedule_delete(const orch_uc_t *uc, orch_caller_t *caller,
     orch_err_t rc = orch_uow_begin(uc, caller, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = uc->store->ops->schedule_delete(u.tx, schedule_id, version, err);
+    rc = uc->store->schedules->remove(uc->store, u.tx, NULL, schedule_id, version, err);
     if (!rc)
         rc = orch_uow_commit(&u, err);
     orch_uow_abort(&u);
@@ -148,7 +148,7 @@ static orch_err_t fire_one(const orch_uc_t *uc, const orch_ctx_t *ctx, const cha
     *fired = false;
     rc = orch_uow_begin(uc, &caller, &u, err);
     if (!rc)
-        rc = st->ops->schedule_claim_due(u.tx, replica_id, &s, &now, fired, &fresh, err);
+        rc = st->schedules->claim_due(st, u.tx, NULL, replica_id, &s, &now, fired, &fresh, err);
     if (rc || !*fired)
         goto out;
     if (fresh) {
@@ -166,8 +166,8 @@ static orch_err_t fire_one(const orch_uc_t *uc, const orch_ctx_t *ctx, const cha
         }
     }
     if (!rc)
-        rc = st->ops->schedule_record_run(u.tx, &s, now, res.process ? res.process->id : NULL,
-                                          refusal, err);
+        rc = st->schedules->record_run(st, u.tx, NULL, &s, now,
+                                       res.process ? res.process->id : NULL, refusal, err);
     if (!rc)
         rc = orch_uow_commit(&u, err);
 out:
@@ -183,7 +183,7 @@ orch_err_t orch_uc_schedule_fire_due(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                      const char *replica_id, int max, int *fired, orch_error_t *err)
 {
     bool due = false, one = false;
-    orch_err_t rc = uc->store->ops->schedule_any_due(uc->store, ctx, &due, err);
+    orch_err_t rc = uc->store->schedules->any_due(uc->store, NULL, ctx, &due, err);
     *fired = 0;
     for (int i = 0; !rc && due && i < max; i++) {
         rc = fire_one(uc, ctx, replica_id, &one, err);

@@ -25,7 +25,7 @@ static orch_err_t change(const orch_uc_t *uc, orch_caller_t *caller, const char 
         rc = orch_uow_begin(uc, caller, &u, err);
     if (rc || caller->replayed)
         return rc;
-    rc = st->ops->sub_load(st, u.tx, caller->ctx, uc->catalog, id, true, &sub, err);
+    rc = st->subs->load(st, u.tx, caller->ctx, uc->catalog, id, true, &sub, err);
     if (!rc && version && version != sub->version)
         rc = orch_error_set(err, ORCH_ABORTED, "VERSION_CONFLICT",
                             "subscription %s is at version %lld, not %lld; read it again and "
@@ -34,7 +34,7 @@ static orch_err_t change(const orch_uc_t *uc, orch_caller_t *caller, const char 
     if (!rc)
         rc = fn(&u, sub, arg, err);
     if (!rc && save)
-        rc = st->ops->sub_save(u.tx, sub, err);
+        rc = st->subs->save(st, u.tx, NULL, sub, err);
     if (!rc) {
         *out = sub; /* the answer is encoded from it at commit */
         rc = orch_uow_commit(&u, err);
@@ -55,7 +55,7 @@ static orch_err_t do_in_sync(orch_uow_t *u, orch_subscription_t *sub, const void
     (void)arg;
     if (sub->in_sync)
         return ORCH_OK;
-    rc = u->uc->store->ops->sub_count_unfinished(u->tx, sub->id, &n, err);
+    rc = u->uc->store->subs->count_unfinished(u->uc->store, u->tx, NULL, sub->id, &n, err);
     if (rc)
         return rc;
     if (n > 0)
@@ -79,7 +79,8 @@ static orch_err_t do_metadata(orch_uow_t *u, orch_subscription_t *sub, const voi
 {
     json_t *meta = json_deep_copy(arg);
     int64_t ver = sub->metadata_version;
-    orch_err_t rc = u->uc->store->ops->sub_set_metadata(u->tx, sub->id, meta, &ver, err);
+    orch_err_t rc =
+        u->uc->store->subs->set_metadata(u->uc->store, u->tx, NULL, sub->id, meta, &ver, err);
     if (!rc) {
         json_decref(sub->metadata);
         sub->metadata = meta;
@@ -128,11 +129,13 @@ orch_err_t orch_uc_customer_description_change(const orch_uc_t *uc, orch_caller_
     if (rc || caller->replayed)
         return rc;
     if (op == ORCH_CD_CREATE)
-        rc = st->ops->cd_create(u.tx, subscription_id, customer_id, description, out, err);
+        rc = st->subs->cd_create(st, u.tx, NULL, subscription_id, customer_id, description, out,
+                                 err);
     else if (op == ORCH_CD_UPDATE)
-        rc = st->ops->cd_update(u.tx, subscription_id, customer_id, description, version, out, err);
+        rc = st->subs->cd_update(st, u.tx, NULL, subscription_id, customer_id, description, version,
+                                 out, err);
     else
-        rc = st->ops->cd_delete(u.tx, subscription_id, customer_id, version, err);
+        rc = st->subs->cd_delete(st, u.tx, NULL, subscription_id, customer_id, version, err);
     if (!rc)
         rc = orch_uow_commit(&u, err);
     orch_uow_abort(&u);
@@ -149,5 +152,5 @@ orch_err_t orch_uc_customer_description_get(const orch_uc_t *uc, const orch_ctx_
     memset(out, 0, sizeof(*out));
     if (rc)
         return rc;
-    return uc->store->ops->cd_get(uc->store, ctx, subscription_id, customer_id, out, err);
+    return uc->store->subs->cd_get(uc->store, NULL, ctx, subscription_id, customer_id, out, err);
 }

@@ -49,10 +49,10 @@ orch_err_t orch_uow_begin(const orch_uc_t *uc, orch_caller_t *caller, orch_uow_t
         if (rc)
             return rc;
     }
-    rc = st->ops->tx_begin(st, caller->ctx, &u->tx, err);
+    rc = st->uow->begin(st, caller->ctx, &u->tx, err);
     if (rc || !rid)
         return rc;
-    rc = st->ops->idem_claim(u->tx, rid, caller->method ? caller->method : "", caller->hash, &state,
+    rc = st->uow->idem_claim(u->tx, rid, caller->method ? caller->method : "", caller->hash, &state,
                              &resp, &len, err);
     if (!rc && state == ORCH_IDEM_MISMATCH)
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "REQUEST_ID_REUSED",
@@ -89,27 +89,27 @@ orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err)
         return orch_error_set(err, ORCH_INTERNAL, NULL, "the unit of work has ended already");
     u->tx = NULL;
     if (c->audit_method)
-        rc = st->ops->admin_action_record(
-            tx, c->audit_kind ? c->audit_kind : "", c->audit_name ? c->audit_name : "",
-            c->audit_method, c->audit_target ? c->audit_target : "",
-            c->request_id && *c->request_id ? c->request_id : NULL, err);
+        rc = st->audit->record(st, tx, NULL, c->audit_kind ? c->audit_kind : "",
+                               c->audit_name ? c->audit_name : "", c->audit_method,
+                               c->audit_target ? c->audit_target : "",
+                               c->request_id && *c->request_id ? c->request_id : NULL, err);
     if (!rc && c->request_id && *c->request_id && c->answer) {
         rc = c->answer(c->answer_arg, &buf, &len, err);
         if (!rc)
-            rc = st->ops->idem_record(tx, c->request_id, buf, len, err);
+            rc = st->uow->idem_record(tx, c->request_id, buf, len, err);
         free(buf);
     }
     if (rc) {
-        st->ops->tx_rollback(tx);
+        st->uow->rollback(tx);
         return rc;
     }
-    return st->ops->tx_commit(tx, err);
+    return st->uow->commit(tx, err);
 }
 
 void orch_uow_abort(orch_uow_t *u)
 {
     if (u && u->tx) {
-        u->uc->store->ops->tx_rollback(u->tx);
+        u->uc->store->uow->rollback(u->tx);
         u->tx = NULL;
     }
 }
@@ -118,7 +118,7 @@ orch_err_t orch_uow_refuse_if_paused(orch_uow_t *u, orch_error_t *err)
 {
     orch_store_t *st = u->uc->store;
     orch_engine_status_t es;
-    orch_err_t rc = st->ops->engine_status(st, u->tx, NULL, &es, err);
+    orch_err_t rc = st->engine->status(st, u->tx, NULL, &es, err);
     if (rc)
         return rc;
     if (es.paused)

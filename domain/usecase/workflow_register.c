@@ -72,7 +72,8 @@ static orch_err_t install_locked(orch_wfdefs_t *w, orch_definition_t *d, orch_er
     w->defs[w->n++] = d;
     orch_definition_offer(d, w->cat);
     if (w->replica_id[0])
-        rc = w->st->ops->wfdef_replica_add(w->st, &ctx, w->replica_id, wf->name, wf->version, err);
+        rc = w->st->catalog->wfdef_replica_add(w->st, NULL, &ctx, w->replica_id, wf->name,
+                                               wf->version, err);
     if (!rc)
         orch_info("workflows", "workflow %s v%d (registered as data) runs here", wf->name,
                   wf->version);
@@ -106,7 +107,7 @@ static orch_err_t load(orch_wfdefs_t *w, const char *name, int version, orch_err
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
     orch_wfdef_row_t *rows = NULL;
     size_t n = 0;
-    orch_err_t rc = w->st->ops->wfdef_list(w->st, &ctx, name, version, &rows, &n, err);
+    orch_err_t rc = w->st->catalog->wfdef_list(w->st, NULL, &ctx, name, version, &rows, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         orch_error_t one;
         orch_error_init(&one);
@@ -174,7 +175,8 @@ static long wait_for_replicas(orch_wfdefs_t *w, const char *name, int version)
         orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 2000};
         orch_error_t err;
         orch_error_init(&err);
-        if (w->st->ops->wfdef_replicas_missing(w->st, &ctx, name, version, &missing, &err)) {
+        if (w->st->catalog->wfdef_replicas_missing(w->st, NULL, &ctx, name, version, &missing,
+                                                   &err)) {
             orch_warn("workflows", "cannot tell which replicas run %s v%d: %s", name, version,
                       err.message);
             return -1;
@@ -198,7 +200,7 @@ static orch_err_t check_kinds(orch_wfdefs_t *w, const char *name, const json_t *
     orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
     orch_wfdef_row_t *rows = NULL;
     size_t n = 0;
-    orch_err_t rc = w->st->ops->wfdef_list(w->st, &ctx, name, 0, &rows, &n, err);
+    orch_err_t rc = w->st->catalog->wfdef_list(w->st, NULL, &ctx, name, 0, &rows, &n, err);
     for (size_t i = n; !rc && i-- > 0;) {
         json_t *prev = json_loads(rows[i].definition, 0, NULL);
         if (orch_definition_check_kinds(prev, def, "definition", err))
@@ -231,10 +233,11 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
     wf = orch_definition_workflow(d);
     snprintf(res->name, sizeof(res->name), "%s", wf->name);
     snprintf(res->digest, sizeof(res->digest), "%s", orch_definition_digest(d));
-    rc = st->ops->tx_begin(st, NULL, &tx, err);
+    rc = st->uow->begin(st, NULL, &tx, err);
     if (rc)
         goto out;
-    rc = st->ops->wfdef_lock(tx, wf->name, &max_version, &prev, prev_digest, &in_code, err);
+    rc = st->catalog->wfdef_lock(st, tx, NULL, wf->name, &max_version, &prev, prev_digest, &in_code,
+                                 err);
     if (rc)
         goto out;
     if (in_code) {
@@ -268,16 +271,17 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
         orch_wf_reg_t reg = {wf->name,    wf->description, orch_workflow_target_name(wf->target),
                              wf->is_task, wf->version,     steps_json,
                              steps_digest};
-        rc = st->ops->wfdef_insert(tx, &reg, orch_definition_text(d), orch_definition_digest(d),
-                                   products, nproducts, req->actor_name, err);
+        rc = st->catalog->wfdef_insert(st, tx, NULL, &reg, orch_definition_text(d),
+                                       orch_definition_digest(d), products, nproducts,
+                                       req->actor_name, err);
     }
     if (!rc)
-        rc = st->ops->admin_action_record(
-            tx, req->actor_kind ? req->actor_kind : "", req->actor_name ? req->actor_name : "",
-            req->method ? req->method : "RegisterWorkflow", wf->name, "", err);
+        rc = st->audit->record(st, tx, NULL, req->actor_kind ? req->actor_kind : "",
+                               req->actor_name ? req->actor_name : "",
+                               req->method ? req->method : "RegisterWorkflow", wf->name, "", err);
     if (rc)
         goto out;
-    rc = st->ops->tx_commit(tx, err);
+    rc = st->uow->commit(tx, err);
     tx = NULL;
     if (rc)
         goto out;
@@ -292,7 +296,7 @@ orch_err_t orch_workflow_register(orch_wfdefs_t *w, const orch_wf_register_req_t
         res->replicas_missing = wait_for_replicas(w, res->name, res->version);
 out:
     if (tx)
-        st->ops->tx_rollback(tx);
+        st->uow->rollback(tx);
     orch_definition_free(d);
     free(prev);
     free(steps_json);

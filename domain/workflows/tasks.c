@@ -17,8 +17,8 @@ static orch_step_result_t resume_waiting(orch_step_ctx_t *ctx, json_t *state)
     if (!ctx->store || !ctx->tx)
         return orch_step_ok(json_pack("{s:i}", "resumed_count", 0));
     orch_error_init(&err);
-    if (ctx->store->ops->process_bulk_resume(ctx->tx, "status = \"waiting\"",
-                                             "task_resume_workflows", &ids, &n, &err))
+    if (ctx->store->procs->bulk_resume(ctx->store, ctx->tx, NULL, "status = \"waiting\"",
+                                       "task_resume_workflows", &ids, &n, &err))
         return orch_step_fail_error(&err);
     for (size_t i = 0; i < n; i++)
         free(ids[i]);
@@ -34,7 +34,7 @@ static orch_step_result_t clean_up(orch_step_ctx_t *ctx, json_t *state)
     if (!ctx->store || !ctx->tx)
         return orch_step_ok(json_pack("{s:i}", "deleted_tasks", 0));
     orch_error_init(&err);
-    if (ctx->store->ops->tasks_clean_up(ctx->tx, hours * 3600, &n, &err))
+    if (ctx->store->procs->tasks_clean_up(ctx->store, ctx->tx, NULL, hours * 3600, &n, &err))
         return orch_step_fail_error(&err);
     return orch_step_ok(json_pack("{s:I}", "deleted_tasks", (json_int_t)n));
 }
@@ -69,7 +69,7 @@ static orch_step_result_t validate_subscriptions(orch_step_ctx_t *ctx, json_t *s
         q.page_size = 100;
         q.page_token = token;
         q.full = true;
-        if (ctx->store->ops->sub_list(ctx->store, &ctx->ctx, ctx->catalog, &q, &page, &err)) {
+        if (ctx->store->subs->list(ctx->store, NULL, &ctx->ctx, ctx->catalog, &q, &page, &err)) {
             free(token);
             json_decref(invalid);
             json_decref(errors);
@@ -105,7 +105,7 @@ static orch_step_result_t fail_timed_out(orch_step_ctx_t *ctx, json_t *state)
     if (!ctx->store)
         return orch_step_ok(json_pack("{s:i}", "failed_callbacks", 0));
     orch_error_init(&err);
-    if (ctx->store->ops->callback_fail_expired(ctx->store, &ctx->ctx, &n, &err))
+    if (ctx->store->procs->callback_fail_expired(ctx->store, NULL, &ctx->ctx, &n, &err))
         return orch_step_fail_error(&err);
     return orch_step_ok(json_pack("{s:i}", "failed_callbacks", n));
 }

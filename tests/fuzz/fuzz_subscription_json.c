@@ -19,7 +19,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static orch_catalog_t *cat;
 
-/* The example catalogue with the ids the store's catalog_sync would give it (as
+/* The example catalogue with the ids the store's st->catalog->sync would give it (as
  * tests/unit/test_subscription.c does); the same ids as the seed documents. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -118,7 +118,7 @@ static long sql_select(orch_store_t *st, const char *filter, char (*out)[64], si
     orch_error_t err;
     orch_ctx_t ctx = {.deadline_ms = 0};
     orch_error_init(&err);
-    if (st->ops->events_global(st, &ctx, filter, "0:0", 10000, &evs, &n, cur, &err))
+    if (st->procs->events_global(st, NULL, &ctx, filter, "0:0", 10000, &evs, &n, cur, &err))
         return -1;
     assert_true(n <= cap);
     for (size_t i = 0; i < n; i++)
@@ -163,7 +163,8 @@ static void matcher_equals_sql(void **state)
     pool = db_pool_new(ci, 2);
     st = db_store_new(pool);
     orch_error_init(&err);
-    assert_int_equal(st->ops->events_global(st, &ctx, "", "0:0", 10000, &all, &nall, cur, &err), 0);
+    assert_int_equal(
+        st->procs->events_global(st, NULL, &ctx, "", "0:0", 10000, &all, &nall, cur, &err), 0);
     assert_true(nall >= 10);
     /* Every value any field takes, plus a few that match nothing or only by case. */
     values = calloc(nall * 8 + 8, sizeof(*values));

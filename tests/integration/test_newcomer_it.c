@@ -330,7 +330,7 @@ static void seed_twins(const char *id1, const char *id2)
     orch_catalog_load_example(cat);
     orch_error_init(&err);
     assert_int_equal(orch_catalog_validate(cat, &err), 0);
-    assert_int_equal(store->ops->catalog_sync(store, none, cat, &err), 0);
+    assert_int_equal(store->catalog->sync(store, NULL, none, cat, &err), 0);
     for (int i = 0; i < 2; i++) {
         orch_subscription_t *s = NULL;
         orch_tx_t *tx = NULL;
@@ -339,10 +339,10 @@ static void seed_twins(const char *id1, const char *id2)
                          0);
         snprintf(s->id, sizeof(s->id), "%s", ids[i]);
         assert_int_equal(orch_sub_set_description(s, i ? "twin two" : "twin one", &err), 0);
-        assert_int_equal(store->ops->tx_begin(store, NULL, &tx, &err), 0);
-        if (store->ops->sub_save(tx, s, &err))
+        assert_int_equal(store->uow->begin(store, NULL, &tx, &err), 0);
+        if (store->subs->save(store, tx, NULL, s, &err))
             fail_msg("%s", err.message);
-        assert_int_equal(store->ops->tx_commit(tx, &err), 0);
+        assert_int_equal(store->uow->commit(tx, &err), 0);
         orch_subscription_free(s);
     }
     orch_store_free(store);

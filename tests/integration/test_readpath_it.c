@@ -70,9 +70,9 @@ static void save(world_t *w, orch_subscription_t *s)
     orch_tx_t *tx = NULL;
     orch_error_t err;
     orch_error_init(&err);
-    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
-    must(w->store->ops->sub_save(tx, s, &err), &err);
-    must(w->store->ops->tx_commit(tx, &err), &err);
+    must(w->store->uow->begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->subs->save(w->store, tx, NULL, s, &err), &err);
+    must(w->store->uow->commit(tx, &err), &err);
 }
 
 /* A node and a port on it, active and in sync, written through the store. */
@@ -128,11 +128,11 @@ static void rename_node(world_t *w, const char *name)
     orch_tx_t *tx = NULL;
     orch_error_t err;
     orch_error_init(&err);
-    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
-    must(w->store->ops->sub_load(w->store, tx, NULL, w->cat, w->node, true, &s, &err), &err);
+    must(w->store->uow->begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->subs->load(w->store, tx, NULL, w->cat, w->node, true, &s, &err), &err);
     SET_STR(s, "node_name", name);
-    must(w->store->ops->sub_save(tx, s, &err), &err);
-    must(w->store->ops->tx_commit(tx, &err), &err);
+    must(w->store->subs->save(w->store, tx, NULL, s, &err), &err);
+    must(w->store->uow->commit(tx, &err), &err);
     orch_subscription_free(s);
 }
 
@@ -162,7 +162,7 @@ static int setup(void **state)
     orch_catalog_load_example(w->cat);
     orch_error_init(&err);
     must(orch_catalog_validate(w->cat, &err), &err);
-    must(w->store->ops->catalog_sync(w->store, NULL, w->cat, &err), &err);
+    must(w->store->catalog->sync(w->store, NULL, NULL, w->cat, &err), &err);
     seed(w);
     *state = w;
     return 0;

@@ -105,10 +105,10 @@ static void save_together(world_t *w, orch_subscription_t **subs, int from, int 
     orch_tx_t *tx = NULL;
     orch_error_t err;
     orch_error_init(&err);
-    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->uow->begin(w->store, NULL, &tx, &err), &err);
     for (int i = from; i < to; i++)
-        must(w->store->ops->sub_save(tx, subs[i], &err), &err);
-    must(w->store->ops->tx_commit(tx, &err), &err);
+        must(w->store->subs->save(w->store, tx, NULL, subs[i], &err), &err);
+    must(w->store->uow->commit(tx, &err), &err);
 }
 
 static void seed(world_t *w)
@@ -169,7 +169,7 @@ static int setup(void **state)
     orch_catalog_load_example(w->cat);
     orch_error_init(&err);
     must(orch_catalog_validate(w->cat, &err), &err);
-    must(w->store->ops->catalog_sync(w->store, none, w->cat, &err), &err);
+    must(w->store->catalog->sync(w->store, NULL, none, w->cat, &err), &err);
     seed(w);
     w->db = PQconnectdb(w->srv.conninfo);
     assert_int_equal(PQstatus(w->db), CONNECTION_OK);

@@ -56,9 +56,9 @@ static void activate_and_save(world_t *w, orch_subscription_t *s, char *id_out)
     orch_error_init(&err);
     must(orch_sub_set_status(s, ORCH_SUB_ACTIVE, &err), &err);
     s->in_sync = true;
-    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
-    must(w->store->ops->sub_save(tx, s, &err), &err);
-    must(w->store->ops->tx_commit(tx, &err), &err);
+    must(w->store->uow->begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->subs->save(w->store, tx, NULL, s, &err), &err);
+    must(w->store->uow->commit(tx, &err), &err);
     snprintf(id_out, 37, "%s", s->id);
     orch_subscription_free(s);
 }
@@ -73,7 +73,7 @@ static void root_of(world_t *w, const char *sub_id, char out[37])
     orch_subscription_t *s = NULL;
     orch_error_t err;
     orch_error_init(&err);
-    must(w->store->ops->sub_load(w->store, NULL, NULL, w->cat, sub_id, false, &s, &err), &err);
+    must(w->store->subs->load(w->store, NULL, NULL, w->cat, sub_id, false, &s, &err), &err);
     snprintf(out, 37, "%s", s->root->id);
     orch_subscription_free(s);
 }
@@ -174,7 +174,7 @@ static int setup(void **state)
     orch_catalog_load_example(w->cat);
     orch_error_init(&err);
     must(orch_catalog_validate(w->cat, &err), &err);
-    must(w->store->ops->catalog_sync(w->store, none, w->cat, &err), &err);
+    must(w->store->catalog->sync(w->store, NULL, none, w->cat, &err), &err);
     seed(w);
     *state = w;
     return 0;
@@ -595,14 +595,13 @@ static void watch_subscription_changes(void **state)
 
     /* A workflow-like change through the store: locked, new field value, new description. */
     orch_error_init(&err);
-    must(w->store->ops->sub_load(w->store, NULL, NULL, w->cat, w->node[1], false, &sub, &err),
-         &err);
+    must(w->store->subs->load(w->store, NULL, NULL, w->cat, w->node[1], false, &sub, &err), &err);
     sub->in_sync = false;
     must(orch_sub_set_str(sub, "node_name", "renamed-node", &err), &err);
     must(orch_sub_set_description(sub, "renamed", &err), &err);
-    must(w->store->ops->tx_begin(w->store, NULL, &tx, &err), &err);
-    must(w->store->ops->sub_save(tx, sub, &err), &err);
-    must(w->store->ops->tx_commit(tx, &err), &err);
+    must(w->store->uow->begin(w->store, NULL, &tx, &err), &err);
+    must(w->store->subs->save(w->store, tx, NULL, sub, &err), &err);
+    must(w->store->uow->commit(tx, &err), &err);
     orch_subscription_free(sub);
 
     while (n < 3 &&
@@ -671,7 +670,7 @@ static void statements_fixed_and_versions_checked(void **state)
     orch_error_init(&err);
     must(db_migrate(pool, DB_MIGRATE_AUTO, &applied, &err), &err);
     must(orch_catalog_validate(cat, &err), &err);
-    must(st->ops->catalog_sync(st, NULL, cat, &err), &err);
+    must(st->catalog->sync(st, NULL, NULL, cat, &err), &err);
 
     for (int k = 0; k < 2; k++) {
         int leaves = k == 0 ? 0 : 49; /* trees of 1 and of 50 blocks */
@@ -689,16 +688,16 @@ static void statements_fixed_and_versions_checked(void **state)
             snprintf(path, sizeof(path), "leaves[%zu].leaf_name", idx);
             must(orch_sub_set_str(s, path, "leaf", &err), &err);
         }
-        must(st->ops->tx_begin(st, NULL, &tx, &err), &err);
+        must(st->uow->begin(st, NULL, &tx, &err), &err);
         before = db_statements_sent();
-        must(st->ops->sub_save(tx, s, &err), &err);
+        must(st->subs->save(st, tx, NULL, s, &err), &err);
         counts[k] = db_statements_sent() - before;
-        must(st->ops->tx_commit(tx, &err), &err);
+        must(st->uow->commit(tx, &err), &err);
         snprintf(ids[k], 37, "%s", s->id);
         orch_subscription_free(s);
         /* Load: count the statements. */
         before = db_statements_sent();
-        must(st->ops->sub_load(st, NULL, NULL, cat, ids[k], false, &back, &err), &err);
+        must(st->subs->load(st, NULL, NULL, cat, ids[k], false, &back, &err), &err);
         counts[k] = counts[k] * 1000 + (db_statements_sent() - before);
         {
             size_t n = 0;
@@ -719,28 +718,28 @@ static void statements_fixed_and_versions_checked(void **state)
         orch_tx_t *tx = NULL;
         char stamp[33], again[33];
         unsigned long before = db_statements_sent();
-        must(st->ops->sub_get(st, NULL, cat, ids[1], &back, stamp, &err), &err);
+        must(st->subs->get(st, NULL, NULL, cat, ids[1], &back, stamp, &err), &err);
         assert_int_equal(db_statements_sent() - before, 1);
         assert_int_equal(strlen(stamp), 32);
         orch_subscription_free(back);
         before = db_statements_sent();
-        must(st->ops->sub_stamp(st, NULL, ids[1], again, &err), &err);
+        must(st->subs->stamp(st, NULL, NULL, ids[1], again, &err), &err);
         assert_int_equal(db_statements_sent() - before, 1);
         assert_string_equal(stamp, again);
-        must(st->ops->tx_begin(st, NULL, &tx, &err), &err);
+        must(st->uow->begin(st, NULL, &tx, &err), &err);
         before = db_statements_sent();
-        must(st->ops->sub_load(st, tx, NULL, cat, ids[1], true, &back, &err), &err);
+        must(st->subs->load(st, tx, NULL, cat, ids[1], true, &back, &err), &err);
         assert_int_equal(db_statements_sent() - before, 2);
         /* A save changes the stamp. */
         must(orch_sub_set_str(back, "bulk_name", "renamed", &err), &err);
-        must(st->ops->sub_save(tx, back, &err), &err);
-        must(st->ops->tx_commit(tx, &err), &err);
+        must(st->subs->save(st, tx, NULL, back, &err), &err);
+        must(st->uow->commit(tx, &err), &err);
         orch_subscription_free(back);
-        must(st->ops->sub_stamp(st, NULL, ids[1], again, &err), &err);
+        must(st->subs->stamp(st, NULL, NULL, ids[1], again, &err), &err);
         assert_string_not_equal(stamp, again);
         orch_error_init(&err);
         assert_int_equal(
-            st->ops->sub_stamp(st, NULL, "00000000-0000-4000-8000-000000000000", again, &err),
+            st->subs->stamp(st, NULL, NULL, "00000000-0000-4000-8000-000000000000", again, &err),
             ORCH_NOT_FOUND);
         orch_error_init(&err);
     }
@@ -749,18 +748,18 @@ static void statements_fixed_and_versions_checked(void **state)
     {
         orch_subscription_t *a = NULL, *b = NULL;
         orch_tx_t *tx = NULL;
-        must(st->ops->sub_load(st, NULL, NULL, cat, ids[1], false, &a, &err), &err);
-        must(st->ops->sub_load(st, NULL, NULL, cat, ids[1], false, &b, &err), &err);
+        must(st->subs->load(st, NULL, NULL, cat, ids[1], false, &a, &err), &err);
+        must(st->subs->load(st, NULL, NULL, cat, ids[1], false, &b, &err), &err);
         must(orch_sub_set_str(a, "bulk_name", "from a", &err), &err);
         must(orch_sub_set_str(b, "bulk_name", "from b", &err), &err);
-        must(st->ops->tx_begin(st, NULL, &tx, &err), &err);
-        must(st->ops->sub_save(tx, a, &err), &err);
-        must(st->ops->tx_commit(tx, &err), &err);
-        must(st->ops->tx_begin(st, NULL, &tx, &err), &err);
+        must(st->uow->begin(st, NULL, &tx, &err), &err);
+        must(st->subs->save(st, tx, NULL, a, &err), &err);
+        must(st->uow->commit(tx, &err), &err);
+        must(st->uow->begin(st, NULL, &tx, &err), &err);
         orch_error_init(&err);
-        assert_int_equal(st->ops->sub_save(tx, b, &err), ORCH_ABORTED);
+        assert_int_equal(st->subs->save(st, tx, NULL, b, &err), ORCH_ABORTED);
         assert_string_equal(err.reason, "VERSION_CONFLICT");
-        st->ops->tx_rollback(tx);
+        st->uow->rollback(tx);
         orch_subscription_free(a);
         orch_subscription_free(b);
     }

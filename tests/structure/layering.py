@@ -8,7 +8,7 @@ fails, naming each offence, when a rule is broken:
 - only db/ includes libpq-fe.h;
 - client/ includes and links nothing from domain/ or db/;
 - server/rpc/ (the transport) includes nothing from domain/ or db/;
-- server/services/ makes no `->ops->` call: it calls use cases;
+- server/services/ makes no store call (`->TABLE->op(`, storecalls.py): it calls use cases;
 - the production binary carries no test code: no ORCH_TEST_ string, no test workflow;
 - no function outside tests/ is longer than 120 lines, and the daemon's main() is a short
   list of calls.
@@ -22,6 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import funclen  # noqa: E402
+import storecalls  # noqa: E402
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
 LAYERS = ('base', 'domain', 'db', 'server', 'client')
@@ -42,6 +43,7 @@ def read(path):
 def main():
     src, build = sys.argv[1], sys.argv[2]
     bad = []
+    store_call = storecalls.pattern(src)
 
     def rel(p):
         return os.path.relpath(p, src)
@@ -67,9 +69,10 @@ def main():
                     bad.append(f'{r}: the transport (server/rpc/) includes {inc}')
             if r.startswith('server/services/') and p.endswith('.c'):
                 for n, line in enumerate(read(p).splitlines(), 1):
-                    if '->ops->' in line:
+                    m = store_call.search(line)
+                    if m:
                         bad.append(f'{r}:{n}: a service calls the store directly '
-                                   f'(->ops->): call a use case')
+                                   f'({m.group(0)}): call a use case')
 
     # Link lines: what CMake links into the client's binaries.
     for target, d in (('orchctl', 'client'), ('orch-loadgen', 'client')):

@@ -39,7 +39,7 @@ static int setup(void **state)
     orch_catalog_add_product(cat, &misc_product);
     orch_error_init(&err);
     assert_int_equal(orch_catalog_validate(cat, &err), ORCH_OK);
-    /* Ids as the store's catalog_sync would give them. */
+    /* Ids as the store's st->catalog->sync would give them. */
     for (size_t i = 0; i < orch_catalog_nproducts(cat); i++)
         snprintf(orch_catalog_product_at(cat, i)->id, 37, "00000000-0000-4000-8000-%012u",
                  (unsigned)(i + 1) % 1000u);
