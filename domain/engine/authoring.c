@@ -141,21 +141,43 @@ orch_step_result_t orch_step_sub_save(orch_step_ctx_t *ctx, orch_subscription_t 
     return r;
 }
 
-orch_step_result_t orch_step_save_fields(orch_step_ctx_t *ctx, const json_t *state,
-                                         const char *const *fields)
+/* What a write helper does to the subscription it opened: change it from the state and arg. */
+typedef orch_err_t (*change_fn)(orch_subscription_t *sub, const json_t *state, const void *arg,
+                                orch_error_t *err);
+
+/* The open / change / save sequence of every helper that writes the subscription
+ * state.subscription_id (save fields, edit, set values, validate): one place frees it on a
+ * failure and saves it, with changes (stolen; dropped on a failure), on success. */
+static orch_step_result_t change_and_save(orch_step_ctx_t *ctx, const json_t *state,
+                                          change_fn change, const void *arg, json_t *changes)
 {
     orch_step_result_t failed;
     orch_error_t err;
     orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
 
-    if (!sub)
+    if (!sub) {
+        json_decref(changes);
         return failed;
+    }
     orch_error_init(&err);
-    if (set_fields(sub, state, fields, &err)) {
+    if (change(sub, state, arg, &err)) {
+        json_decref(changes);
         orch_subscription_free(sub);
         return orch_step_fail_error(&err);
     }
-    return orch_step_sub_save(ctx, sub, NULL);
+    return orch_step_sub_save(ctx, sub, changes);
+}
+
+static orch_err_t change_fields(orch_subscription_t *sub, const json_t *state, const void *fields,
+                                orch_error_t *err)
+{
+    return set_fields(sub, state, fields, err);
+}
+
+orch_step_result_t orch_step_save_fields(orch_step_ctx_t *ctx, const json_t *state,
+                                         const char *const *fields)
+{
+    return change_and_save(ctx, state, change_fields, fields, NULL);
 }
 
 orch_step_result_t orch_step_check_subscription(orch_step_ctx_t *ctx, json_t *state)
@@ -398,20 +420,17 @@ orch_subscription_t *orch_step_sub_load(orch_step_ctx_t *ctx, const char *id,
     return sub;
 }
 
+/* arg: the orch_sub_edit_fn (a function pointer does not travel as a void pointer). */
+static orch_err_t change_edit(orch_subscription_t *sub, const json_t *state, const void *arg,
+                              orch_error_t *err)
+{
+    const orch_sub_edit_fn *edit = arg;
+    return (*edit)(sub, state, err);
+}
+
 orch_step_result_t orch_step_edit(orch_step_ctx_t *ctx, const json_t *state, orch_sub_edit_fn edit)
 {
-    orch_step_result_t failed;
-    orch_error_t err;
-    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
-
-    if (!sub)
-        return failed;
-    orch_error_init(&err);
-    if (edit(sub, state, &err)) {
-        orch_subscription_free(sub);
-        return orch_step_fail_error(&err);
-    }
-    return orch_step_sub_save(ctx, sub, NULL);
+    return change_and_save(ctx, state, change_edit, &edit, NULL);
 }
 
 static orch_err_t set_value(orch_subscription_t *sub, const orch_value_t *v, orch_error_t *err)
@@ -427,39 +446,43 @@ static orch_err_t set_value(orch_subscription_t *sub, const orch_value_t *v, orc
     return orch_error_invalid(err, v->path, "value of %s has no type", v->path);
 }
 
+static orch_err_t change_values(orch_subscription_t *sub, const json_t *state, const void *arg,
+                                orch_error_t *err)
+{
+    (void)state; /* fixed values: the state is not read */
+    for (const orch_value_t *v = arg; v && v->path; v++)
+        if (set_value(sub, v, err))
+            return err->code;
+    return ORCH_OK;
+}
+
 orch_step_result_t orch_step_set_values(orch_step_ctx_t *ctx, const json_t *state,
                                         const orch_value_t *values)
 {
-    orch_step_result_t failed;
-    orch_error_t err;
-    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
+    return change_and_save(ctx, state, change_values, values, NULL);
+}
 
-    if (!sub)
-        return failed;
-    orch_error_init(&err);
-    for (const orch_value_t *v = values; v && v->path; v++)
-        if (set_value(sub, v, &err)) {
-            orch_subscription_free(sub);
-            return orch_step_fail_error(&err);
-        }
-    return orch_step_sub_save(ctx, sub, NULL);
+static orch_err_t change_validate(orch_subscription_t *sub, const json_t *state, const void *arg,
+                                  orch_error_t *err)
+{
+    (void)state;
+    (void)arg;
+    return orch_sub_validate(sub, err);
 }
 
 orch_step_result_t orch_step_validate_subscription(orch_step_ctx_t *ctx, json_t *state)
 {
-    orch_step_result_t failed;
-    orch_error_t err;
-    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
-
-    if (!sub)
-        return failed;
-    orch_error_init(&err);
-    if (orch_sub_validate(sub, &err)) {
-        orch_subscription_free(sub);
-        return orch_step_fail_error(&err);
-    }
-    return orch_step_sub_save(ctx, sub, json_pack("{s:b}", "valid", 1));
+    return change_and_save(ctx, state, change_validate, NULL, json_pack("{s:b}", "valid", 1));
 }
+
+const orch_step_def_t orch_validate_subscription_steps[] = {
+    ORCH_STEP("validate_subscription", "Check the subscription", orch_step_validate_subscription),
+    ORCH_STEPS_END,
+};
+const orch_step_io_t orch_validate_subscription_io[] = {
+    {"validate_subscription", ORCH_KEYS("subscription_id"), ORCH_KEYS("valid")},
+    {0},
+};
 
 /* ---- reading a subscription ----------------------------------------------------------------- */
 
