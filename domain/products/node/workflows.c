@@ -166,6 +166,14 @@ static const orch_step_def_t create_node_steps[] = {
     ORCH_STEPS_END,
 };
 
+/* A node's place in the inventory (netbox): role, device type and site are ids (>= 0), each
+ * asked alike. */
+#define NETBOX_ID_FIELD(name_, title_)                                                             \
+    {                                                                                              \
+        .name = (name_), .title = (title_), .type = ORCH_FORM_INTEGER, .required = true,           \
+        .has_min = true, .min = 0                                                                  \
+    }
+
 /* The start form: one page (the steps are those of version 1, unchanged). */
 static const orch_form_field_t create_node_fields[] = {
     ORCH_FORM_CUSTOMER_FIELD,
@@ -177,24 +185,9 @@ static const orch_form_field_t create_node_fields[] = {
      .min = 1,
      .has_max = true,
      .max = 255},
-    {.name = "role_id",
-     .title = "Role",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 0},
-    {.name = "type_id",
-     .title = "Device type",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 0},
-    {.name = "site_id",
-     .title = "Site",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 0},
+    NETBOX_ID_FIELD("role_id", "Role"),
+    NETBOX_ID_FIELD("type_id", "Device type"),
+    NETBOX_ID_FIELD("site_id", "Site"),
     {.name = "node_description",
      .title = "Description",
      .type = ORCH_FORM_STRING,
