@@ -93,14 +93,32 @@ out:
     return r;
 }
 
-orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *state,
-                                        orch_step_result_t *failed)
+/* The subscription id loaded through the step's unit of work (for update: locked until the
+ * step commits), or NULL with *failed set. Both orch_step_sub_open and orch_step_sub_load. */
+static orch_subscription_t *load_sub(orch_step_ctx_t *ctx, const char *id, bool for_update,
+                                     orch_step_result_t *failed)
 {
     orch_subscription_t *sub = NULL;
     orch_error_t err;
-    const char *id = orch_state_str(state, "subscription_id", NULL);
 
     orch_error_init(&err);
+    if (!has_store(ctx)) {
+        *failed = no_store(ctx);
+        return NULL;
+    }
+    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, for_update,
+                                  &sub, &err)) {
+        *failed = orch_step_fail_error(&err);
+        return NULL;
+    }
+    return sub;
+}
+
+orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *state,
+                                        orch_step_result_t *failed)
+{
+    const char *id = orch_state_str(state, "subscription_id", NULL);
+
     if (!has_store(ctx)) {
         *failed = no_store(ctx);
         return NULL;
@@ -110,12 +128,7 @@ orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *stat
                                  "the state has no subscription_id for step %s", ctx->step_key);
         return NULL;
     }
-    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, true, &sub,
-                                  &err)) {
-        *failed = orch_step_fail_error(&err);
-        return NULL;
-    }
-    return sub;
+    return load_sub(ctx, id, true, failed);
 }
 
 orch_step_result_t orch_step_sub_save(orch_step_ctx_t *ctx, orch_subscription_t *sub,
@@ -404,20 +417,7 @@ orch_step_result_t orch_step_sub_create(orch_step_ctx_t *ctx, orch_subscription_
 orch_subscription_t *orch_step_sub_load(orch_step_ctx_t *ctx, const char *id,
                                         orch_step_result_t *failed)
 {
-    orch_subscription_t *sub = NULL;
-    orch_error_t err;
-
-    orch_error_init(&err);
-    if (!has_store(ctx)) {
-        *failed = no_store(ctx);
-        return NULL;
-    }
-    if (ctx->store->ops->sub_load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id ? id : "", false,
-                                  &sub, &err)) {
-        *failed = orch_step_fail_error(&err);
-        return NULL;
-    }
-    return sub;
+    return load_sub(ctx, id ? id : "", false, failed);
 }
 
 /* arg: the orch_sub_edit_fn (a function pointer does not travel as a void pointer). */
@@ -521,6 +521,11 @@ orch_step_result_t orch_step_allocate_step(orch_step_ctx_t *ctx, const json_t *s
 {
     (void)state; /* a step's signature; the allocation is the process's, not the state's */
     return orch_step_allocate(ctx, pool, state_key);
+}
+
+orch_step_result_t orch_step_save_inventory_ids(orch_step_ctx_t *ctx, json_t *state)
+{
+    return ORCH_SAVE_FIELDS(ctx, state, "ims_id", "nrm_id");
 }
 
 orch_step_result_t orch_step_allocate_all(orch_step_ctx_t *ctx, const json_t *state,

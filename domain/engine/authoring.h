@@ -215,6 +215,14 @@ orch_step_result_t orch_step_allocate_step(orch_step_ctx_t *ctx, const json_t *s
     {                                                                                              \
         return orch_step_allocate_step(ctx, state, (pool_), (state_key_));                         \
     }
+/* An allocation step with the inventory's retry policy: a pool that is briefly locked or
+ * empty is asked again, 5 attempts, back-off 0.5 s doubling to 10 s. Every allocation of the
+ * example products uses it, so the policy is written once:
+ *     ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims), */
+#define ORCH_ALLOCATE_STEP(key_, name_, fn_) ORCH_RETRY_STEP(key_, name_, fn_, 5, 500, 10000)
+/* A ready step that stores state.ims_id and state.nrm_id (the example products' inventory
+ * ids, allocated by earlier steps) in the subscription: ORCH_SAVE_FIELDS of the two. */
+orch_step_result_t orch_step_save_inventory_ids(orch_step_ctx_t *ctx, json_t *state);
 /* Several allocations in one step, in order: pairs of pool and state key, NULL-terminated;
  * ok with every {state_key: n}, or the first WAIT. */
 orch_step_result_t orch_step_allocate_all(orch_step_ctx_t *ctx, const json_t *state,

@@ -155,12 +155,11 @@ static orch_step_result_t save_link_ids(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t create_core_link_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
-    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS link id", allocate_link_ims, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM link id", allocate_link_nrm, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_ipv6_prefix", "Allocate the link's IPv6 prefix", allocate_link_prefix,
-                    5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports, 5, 500,
-                    10000),
+    ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS link id", allocate_link_ims),
+    ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM link id", allocate_link_nrm),
+    ORCH_ALLOCATE_STEP("allocate_ipv6_prefix", "Allocate the link's IPv6 prefix",
+                       allocate_link_prefix),
+    ORCH_ALLOCATE_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports),
     ORCH_STEP("save_ids", "Store the inventory and IPAM ids", save_link_ids),
     ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_step_push_config, 600000),
     ORCH_STEPS_END,

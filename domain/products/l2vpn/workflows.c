@@ -121,16 +121,11 @@ out:
 ORCH_ALLOCATE_STEP_FN(allocate_vc_ims, "ims_vc", "ims_id")
 ORCH_ALLOCATE_STEP_FN(allocate_vc_nrm, "nrm_vc", "nrm_id")
 
-static orch_step_result_t save_ids(orch_step_ctx_t *ctx, json_t *state)
-{
-    return ORCH_SAVE_FIELDS(ctx, state, "ims_id", "nrm_id");
-}
-
 static const orch_step_def_t create_l2vpn_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
-    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm, 5, 500, 10000),
-    ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
+    ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims),
+    ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm),
+    ORCH_STEP("save_ids", "Store the inventory ids", orch_step_save_inventory_ids),
     ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_step_push_config,
                        600000),
     ORCH_STEPS_END,

@@ -129,13 +129,18 @@ static orch_step_result_t activate_node(orch_step_ctx_t *ctx, json_t *state)
 }
 
 static const orch_step_def_t allocate_steps[] = {
-    ORCH_RETRY_STEP("ims", "Allocate the IMS node id", allocate_ims, 5, 500, 10000),
-    ORCH_RETRY_STEP("nrm", "Allocate the NRM node id", allocate_nrm, 5, 500, 10000),
-    ORCH_RETRY_STEP("ipv4", "Allocate the IPv4 loopback", allocate_ipv4, 5, 500, 10000),
+    ORCH_ALLOCATE_STEP("ims", "Allocate the IMS node id", allocate_ims),
+    ORCH_ALLOCATE_STEP("nrm", "Allocate the NRM node id", allocate_nrm),
+    ORCH_ALLOCATE_STEP("ipv4", "Allocate the IPv4 loopback", allocate_ipv4),
     ORCH_CONDITIONAL("ipv6", "Allocate the IPv6 loopback", wants_ipv6, "state.ipv6 != false",
                      allocate_ipv6),
     ORCH_STEPS_END,
 };
+
+/* What store_ids reads: the steps built on it (activate_subscription, save_ids,
+ * activate_node) read these state keys. */
+#define STORE_IDS_READS                                                                            \
+    ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id")
 
 /* Both versions of create_node begin the same: the input checked, the subscription created,
  * the inventory allocated. One list (and one of their state keys) serves both, so a change to
@@ -205,9 +210,7 @@ static const orch_form_t create_node_form = {.pages = create_node_pages};
 /* The state keys each step reads and writes, checked at start-up (domain/engine/lint.h). */
 static const orch_step_io_t create_node_io[] = {
     CREATE_NODE_FIRST_IO,
-    {"activate_subscription",
-     ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
-     ORCH_KEYS("node_status")},
+    {"activate_subscription", STORE_IDS_READS, ORCH_KEYS("node_status")},
     {0},
 };
 
@@ -235,12 +238,9 @@ static const orch_step_def_t create_node_v2_steps[] = {
 
 static const orch_step_io_t create_node_v2_io[] = {
     CREATE_NODE_FIRST_IO,
-    {"save_ids", ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
-     ORCH_NO_KEYS},
+    {"save_ids", STORE_IDS_READS, ORCH_NO_KEYS},
     {"push_config", ORCH_NO_KEYS, ORCH_KEYS("config_push")},
-    {"activate_node",
-     ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
-     ORCH_KEYS("node_status")},
+    {"activate_node", STORE_IDS_READS, ORCH_KEYS("node_status")},
     {0},
 };
 

@@ -153,16 +153,11 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
 ORCH_ALLOCATE_STEP_FN(allocate_ims, "ims_port", "ims_id")
 ORCH_ALLOCATE_STEP_FN(allocate_nrm, "nrm_port", "nrm_id")
 
-static orch_step_result_t save_ids(orch_step_ctx_t *ctx, json_t *state)
-{
-    return ORCH_SAVE_FIELDS(ctx, state, "ims_id", "nrm_id");
-}
-
 static const orch_step_def_t create_port_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
-    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm, 5, 500, 10000),
-    ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
+    ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims),
+    ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm),
+    ORCH_STEP("save_ids", "Store the inventory ids", orch_step_save_inventory_ids),
     ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the port configuration", "network.push_config",
                               orch_step_push_config, 600000),
     ORCH_STEPS_END,
