@@ -256,6 +256,13 @@ json_t *orch_form_subscription_choices(const orch_form_env_t *env, const json_t 
         .name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,    \
         .has_min = true, .min = 1, .has_max = true, .max = 255                                     \
     }
+/* An optional free-text description field (up to 2000 characters) named name_: the create
+ * and modify forms of the example products ask it alike. */
+#define ORCH_FORM_DESCRIPTION_FIELD(name_)                                                         \
+    {                                                                                              \
+        .name = (name_), .title = "Description", .type = ORCH_FORM_STRING, .has_max = true,        \
+        .max = 2000                                                                                \
+    }
 /* A subscription a form reads (read only; NULL when there is no store or it cannot be
  * loaded). The caller frees it. */
 orch_subscription_t *orch_form_sub_load(const orch_form_env_t *env, const char *id);

@@ -193,11 +193,7 @@ static const orch_form_field_t create_node_fields[] = {
     NETBOX_ID_FIELD("role_id", "Role"),
     NETBOX_ID_FIELD("type_id", "Device type"),
     NETBOX_ID_FIELD("site_id", "Site"),
-    {.name = "node_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
+    ORCH_FORM_DESCRIPTION_FIELD("node_description"),
     {.name = "ipv6",
      .title = "Allocate an IPv6 loopback",
      .type = ORCH_FORM_BOOLEAN,
@@ -214,17 +210,16 @@ static const orch_step_io_t create_node_io[] = {
     {0},
 };
 
+/* What both versions of create_node are: one workflow, one start form, one product. */
+#define CREATE_NODE_WORKFLOW                                                                       \
+    .name = "create_node", .description = "Create node", .target = ORCH_TARGET_CREATE,             \
+    .form = &create_node_form, .product_type = "Node", .blocks = ORCH_KEYS("NodeBlock")
+
 static const orch_workflow_def_t orch_wf_create_node = {
-    .io = create_node_io,
-    .product_type = "Node",
-    .blocks = ORCH_KEYS("NodeBlock"),
-    .form = &create_node_form,
-    .name = "create_node",
-    .description = "Create node",
-    .target = ORCH_TARGET_CREATE,
-    .is_task = false,
+    CREATE_NODE_WORKFLOW,
     .version = 1,
     .steps = create_node_steps,
+    .io = create_node_io,
 };
 
 static const orch_step_def_t create_node_v2_steps[] = {
@@ -245,15 +240,8 @@ static const orch_step_io_t create_node_v2_io[] = {
 };
 
 static const orch_workflow_def_t orch_wf_create_node_v2 = {
-    .io = create_node_v2_io,
-    .product_type = "Node",
-    .blocks = ORCH_KEYS("NodeBlock"),
-    .form = &create_node_form,
-    .name = "create_node",
-    .description = "Create node",
-    .target = ORCH_TARGET_CREATE,
-    .version = 2,
-    .steps = create_node_v2_steps,
+    CREATE_NODE_WORKFLOW,          .version = 2,
+    .steps = create_node_v2_steps, .io = create_node_v2_io,
     .lifecycle = ORCH_LC_CREATE,
 };
 
@@ -268,11 +256,7 @@ static const orch_form_field_t modify_node_fields[] = {
      .has_max = true,
      .max = 255,
      .pattern = "[a-z0-9][a-z0-9.-]*"},
-    {.name = "node_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
+    ORCH_FORM_DESCRIPTION_FIELD("node_description"),
     {0},
 };
 static const orch_form_page_t modify_node_pages[] = {{"Change the node", modify_node_fields}, {0}};

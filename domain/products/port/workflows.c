@@ -88,11 +88,7 @@ static const orch_form_field_t port_page2[] = {
      .required = true,
      .choices = port_modes,
      .default_json = "\"tagged\""},
-    {.name = "port_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
+    ORCH_FORM_DESCRIPTION_FIELD("port_description"),
     {.name = "auto_negotiation",
      .title = "Auto negotiation",
      .type = ORCH_FORM_BOOLEAN,
@@ -170,11 +166,7 @@ static const orch_workflow_def_t orch_wf_create_port = {
 /* ---- modify_port, terminate_port, validate_port --------------------------------------------- */
 
 static const orch_form_field_t modify_port_fields[] = {
-    {.name = "port_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
+    ORCH_FORM_DESCRIPTION_FIELD("port_description"),
     {.name = "enabled",
      .title = "Administratively up",
      .type = ORCH_FORM_BOOLEAN,
