@@ -113,6 +113,12 @@ int cli_list_fetch(cli_ctx_t *ctx, const cli_args_t *args, const char *method,
 int cli_list_show(const cli_ctx_t *ctx, cli_list_t *l, int err, size_t ncols,
                   const char *const *headers,
                   void (*add_row)(cli_table_t *t, const ProtobufCMessage *item));
+/* The body of every list command: cli_list_fetch with req (its own fields set), then
+ * cli_list_show of the items in a table of ncols columns. Returns an exit code. */
+int cli_list_run(cli_ctx_t *ctx, const cli_args_t *args, ProtobufCMessage *req, const char *method,
+                 const ProtobufCMessageDescriptor *resp_desc, const char *items, size_t ncols,
+                 const char *const *headers,
+                 void (*add_row)(cli_table_t *t, const ProtobufCMessage *item));
 /* Prints the items as one JSON array. Returns an exit code. */
 int cli_list_print_json(const cli_list_t *l);
 void cli_list_free(cli_list_t *l);

@@ -173,6 +173,16 @@ int cli_list_show(const cli_ctx_t *ctx, cli_list_t *l, int err, size_t ncols,
     return err;
 }
 
+int cli_list_run(cli_ctx_t *ctx, const cli_args_t *args, ProtobufCMessage *req, const char *method,
+                 const ProtobufCMessageDescriptor *resp_desc, const char *items, size_t ncols,
+                 const char *const *headers,
+                 void (*add_row)(cli_table_t *t, const ProtobufCMessage *item))
+{
+    cli_list_t l;
+    int err = cli_list_fetch(ctx, args, method, req, resp_desc, items, &l);
+    return cli_list_show(ctx, &l, err, ncols, headers, add_row);
+}
+
 int cli_call_print(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
                    const ProtobufCMessageDescriptor *resp_desc,
                    void (*text)(const ProtobufCMessage *msg))

@@ -75,13 +75,11 @@ int cli_cmd_engine_audit(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListAdminActionsRequest req =
         ORCHESTRATOR__V1__LIST_ADMIN_ACTIONS_REQUEST__INIT;
-    cli_list_t l;
-    int err;
     req.method = (char *)(cli_args_get(args, "method") ? cli_args_get(args, "method") : "");
     req.target = (char *)(cli_args_get(args, "target") ? cli_args_get(args, "target") : "");
-    err = cli_list_fetch(ctx, args, SVC "ListAdminActions", &req.base,
-                         &orchestrator__v1__list_admin_actions_response__descriptor, "actions", &l);
-    return cli_list_show(ctx, &l, err, 5, engine_audit_headers, engine_audit_row);
+    return cli_list_run(ctx, args, &req.base, SVC "ListAdminActions",
+                        &orchestrator__v1__list_admin_actions_response__descriptor, "actions", 5,
+                        engine_audit_headers, engine_audit_row);
 }
 
 static const char *const engine_replicas_headers[] = {"ID",      "HOST",    "ADDRESS",   "STATE",
@@ -109,10 +107,9 @@ static void engine_replicas_row(cli_table_t *t, const ProtobufCMessage *item)
 int cli_cmd_engine_replicas(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListReplicasRequest req = ORCHESTRATOR__V1__LIST_REPLICAS_REQUEST__INIT;
-    cli_list_t l;
-    int err = cli_list_fetch(ctx, args, SVC "ListReplicas", &req.base,
-                             &orchestrator__v1__list_replicas_response__descriptor, "replicas", &l);
-    return cli_list_show(ctx, &l, err, 8, engine_replicas_headers, engine_replicas_row);
+    return cli_list_run(ctx, args, &req.base, SVC "ListReplicas",
+                        &orchestrator__v1__list_replicas_response__descriptor, "replicas", 8,
+                        engine_replicas_headers, engine_replicas_row);
 }
 
 /* ---- schedules ---- */
@@ -164,11 +161,9 @@ static void schedule_list_row(cli_table_t *t, const ProtobufCMessage *item)
 int cli_cmd_schedule_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListSchedulesRequest req = ORCHESTRATOR__V1__LIST_SCHEDULES_REQUEST__INIT;
-    cli_list_t l;
-    int err =
-        cli_list_fetch(ctx, args, SVC "ListSchedules", &req.base,
-                       &orchestrator__v1__list_schedules_response__descriptor, "schedules", &l);
-    return cli_list_show(ctx, &l, err, 7, schedule_list_headers, schedule_list_row);
+    return cli_list_run(ctx, args, &req.base, SVC "ListSchedules",
+                        &orchestrator__v1__list_schedules_response__descriptor, "schedules", 7,
+                        schedule_list_headers, schedule_list_row);
 }
 
 static void print_schedule(const ProtobufCMessage *m)

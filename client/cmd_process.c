@@ -456,13 +456,11 @@ int cli_cmd_process_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListProcessesRequest req = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
     const char *order = cli_args_get(args, "order-by");
-    cli_list_t l;
     if (order)
         req.order_by = (char *)order;
-    int err =
-        cli_list_fetch(ctx, args, SVC "ListProcesses", &req.base,
-                       &orchestrator__v1__list_processes_response__descriptor, "processes", &l);
-    return cli_list_show(ctx, &l, err, 7, process_list_headers, process_list_row);
+    return cli_list_run(ctx, args, &req.base, SVC "ListProcesses",
+                        &orchestrator__v1__list_processes_response__descriptor, "processes", 7,
+                        process_list_headers, process_list_row);
 }
 
 /* ---- actions ---- */

@@ -387,11 +387,9 @@ int cli_cmd_product_block_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListProductBlocksRequest req =
         ORCHESTRATOR__V1__LIST_PRODUCT_BLOCKS_REQUEST__INIT;
-    cli_list_t l;
-    int err = cli_list_fetch(ctx, args, "/orchestrator.v1.ProductService/ListProductBlocks",
-                             &req.base, &orchestrator__v1__list_product_blocks_response__descriptor,
-                             "product_blocks", &l);
-    return cli_list_show(ctx, &l, err, 6, product_block_list_headers, product_block_list_row);
+    return cli_list_run(ctx, args, &req.base, "/orchestrator.v1.ProductService/ListProductBlocks",
+                        &orchestrator__v1__list_product_blocks_response__descriptor,
+                        "product_blocks", 6, product_block_list_headers, product_block_list_row);
 }
 
 static void print_block_msg(const ProtobufCMessage *m)
@@ -433,9 +431,7 @@ int cli_cmd_resource_type_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListResourceTypesRequest req =
         ORCHESTRATOR__V1__LIST_RESOURCE_TYPES_REQUEST__INIT;
-    cli_list_t l;
-    int err = cli_list_fetch(ctx, args, "/orchestrator.v1.ProductService/ListResourceTypes",
-                             &req.base, &orchestrator__v1__list_resource_types_response__descriptor,
-                             "resource_types", &l);
-    return cli_list_show(ctx, &l, err, 3, resource_type_list_headers, resource_type_list_row);
+    return cli_list_run(ctx, args, &req.base, "/orchestrator.v1.ProductService/ListResourceTypes",
+                        &orchestrator__v1__list_resource_types_response__descriptor,
+                        "resource_types", 3, resource_type_list_headers, resource_type_list_row);
 }

@@ -56,7 +56,6 @@ int cli_cmd_subscription_list(cli_ctx_t *ctx, const cli_args_t *args)
     const char *query = cli_args_get(args, "query");
     const char *order = cli_args_get(args, "order-by");
     int view, err;
-    cli_list_t l;
 
     if ((err = parse_view(args, &view)))
         return err;
@@ -65,10 +64,9 @@ int cli_cmd_subscription_list(cli_ctx_t *ctx, const cli_args_t *args)
         req.query = (char *)query;
     if (order)
         req.order_by = (char *)order;
-    err = cli_list_fetch(ctx, args, SVC "ListSubscriptions", &req.base,
-                         &orchestrator__v1__list_subscriptions_response__descriptor,
-                         "subscriptions", &l);
-    return cli_list_show(ctx, &l, err, 7, subscription_list_headers, subscription_list_row);
+    return cli_list_run(ctx, args, &req.base, SVC "ListSubscriptions",
+                        &orchestrator__v1__list_subscriptions_response__descriptor, "subscriptions",
+                        7, subscription_list_headers, subscription_list_row);
 }
 
 /* ---- get: attributes, descriptions, metadata, the block tree ---- */
@@ -248,16 +246,13 @@ int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
         ORCHESTRATOR__V1__LIST_SUBSCRIPTION_WORKFLOWS_REQUEST__INIT;
     char id[37];
     const char *sid;
-    cli_list_t l;
     int err = cli_subscription_arg(ctx, args->pos[0], id, &sid);
     if (err)
         return err;
     req.subscription_id = (char *)sid;
-    err = cli_list_fetch(ctx, args, SVC "ListSubscriptionWorkflows", &req.base,
-                         &orchestrator__v1__list_subscription_workflows_response__descriptor,
-                         "workflows", &l);
-    return cli_list_show(ctx, &l, err, 5, subscription_workflows_headers,
-                         subscription_workflows_row);
+    return cli_list_run(ctx, args, &req.base, SVC "ListSubscriptionWorkflows",
+                        &orchestrator__v1__list_subscription_workflows_response__descriptor,
+                        "workflows", 5, subscription_workflows_headers, subscription_workflows_row);
 }
 
 /* ---- set-in-sync, metadata ---- */

@@ -65,11 +65,9 @@ static void workflow_list_row(cli_table_t *t, const ProtobufCMessage *item)
 int cli_cmd_workflow_list(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__ListWorkflowsRequest req = ORCHESTRATOR__V1__LIST_WORKFLOWS_REQUEST__INIT;
-    cli_list_t l;
-    int err =
-        cli_list_fetch(ctx, args, SVC "ListWorkflows", &req.base,
-                       &orchestrator__v1__list_workflows_response__descriptor, "workflows", &l);
-    return cli_list_show(ctx, &l, err, 6, workflow_list_headers, workflow_list_row);
+    return cli_list_run(ctx, args, &req.base, SVC "ListWorkflows",
+                        &orchestrator__v1__list_workflows_response__descriptor, "workflows", 6,
+                        workflow_list_headers, workflow_list_row);
 }
 
 static void print_steps(Orchestrator__V1__WorkflowStep *const *steps, size_t n, int indent)

@@ -93,14 +93,32 @@ out:
     return r;
 }
 
-orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *state,
-                                        orch_step_result_t *failed)
+/* The subscription id loaded through the step's unit of work (for update: locked until the
+ * step commits), or NULL with *failed set. Both orch_step_sub_open and orch_step_sub_load. */
+static orch_subscription_t *load_sub(orch_step_ctx_t *ctx, const char *id, bool for_update,
+                                     orch_step_result_t *failed)
 {
     orch_subscription_t *sub = NULL;
     orch_error_t err;
-    const char *id = orch_state_str(state, "subscription_id", NULL);
 
     orch_error_init(&err);
+    if (!has_store(ctx)) {
+        *failed = no_store(ctx);
+        return NULL;
+    }
+    if (ctx->store->subs->load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, for_update, &sub,
+                               &err)) {
+        *failed = orch_step_fail_error(&err);
+        return NULL;
+    }
+    return sub;
+}
+
+orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *state,
+                                        orch_step_result_t *failed)
+{
+    const char *id = orch_state_str(state, "subscription_id", NULL);
+
     if (!has_store(ctx)) {
         *failed = no_store(ctx);
         return NULL;
@@ -110,12 +128,7 @@ orch_subscription_t *orch_step_sub_open(orch_step_ctx_t *ctx, const json_t *stat
                                  "the state has no subscription_id for step %s", ctx->step_key);
         return NULL;
     }
-    if (ctx->store->subs->load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id, true, &sub,
-                               &err)) {
-        *failed = orch_step_fail_error(&err);
-        return NULL;
-    }
-    return sub;
+    return load_sub(ctx, id, true, failed);
 }
 
 orch_step_result_t orch_step_sub_save(orch_step_ctx_t *ctx, orch_subscription_t *sub,
@@ -141,21 +154,43 @@ orch_step_result_t orch_step_sub_save(orch_step_ctx_t *ctx, orch_subscription_t 
     return r;
 }
 
-orch_step_result_t orch_step_save_fields(orch_step_ctx_t *ctx, const json_t *state,
-                                         const char *const *fields)
+/* What a write helper does to the subscription it opened: change it from the state and arg. */
+typedef orch_err_t (*change_fn)(orch_subscription_t *sub, const json_t *state, const void *arg,
+                                orch_error_t *err);
+
+/* The open / change / save sequence of every helper that writes the subscription
+ * state.subscription_id (save fields, edit, set values, validate): one place frees it on a
+ * failure and saves it, with changes (stolen; dropped on a failure), on success. */
+static orch_step_result_t change_and_save(orch_step_ctx_t *ctx, const json_t *state,
+                                          change_fn change, const void *arg, json_t *changes)
 {
     orch_step_result_t failed;
     orch_error_t err;
     orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
 
-    if (!sub)
+    if (!sub) {
+        json_decref(changes);
         return failed;
+    }
     orch_error_init(&err);
-    if (set_fields(sub, state, fields, &err)) {
+    if (change(sub, state, arg, &err)) {
+        json_decref(changes);
         orch_subscription_free(sub);
         return orch_step_fail_error(&err);
     }
-    return orch_step_sub_save(ctx, sub, NULL);
+    return orch_step_sub_save(ctx, sub, changes);
+}
+
+static orch_err_t change_fields(orch_subscription_t *sub, const json_t *state, const void *fields,
+                                orch_error_t *err)
+{
+    return set_fields(sub, state, fields, err);
+}
+
+orch_step_result_t orch_step_save_fields(orch_step_ctx_t *ctx, const json_t *state,
+                                         const char *const *fields)
+{
+    return change_and_save(ctx, state, change_fields, fields, NULL);
 }
 
 orch_step_result_t orch_step_check_subscription(orch_step_ctx_t *ctx, json_t *state)
@@ -382,36 +417,20 @@ orch_step_result_t orch_step_sub_create(orch_step_ctx_t *ctx, orch_subscription_
 orch_subscription_t *orch_step_sub_load(orch_step_ctx_t *ctx, const char *id,
                                         orch_step_result_t *failed)
 {
-    orch_subscription_t *sub = NULL;
-    orch_error_t err;
+    return load_sub(ctx, id ? id : "", false, failed);
+}
 
-    orch_error_init(&err);
-    if (!has_store(ctx)) {
-        *failed = no_store(ctx);
-        return NULL;
-    }
-    if (ctx->store->subs->load(ctx->store, ctx->tx, &ctx->ctx, ctx->catalog, id ? id : "", false,
-                               &sub, &err)) {
-        *failed = orch_step_fail_error(&err);
-        return NULL;
-    }
-    return sub;
+/* arg: the orch_sub_edit_fn (a function pointer does not travel as a void pointer). */
+static orch_err_t change_edit(orch_subscription_t *sub, const json_t *state, const void *arg,
+                              orch_error_t *err)
+{
+    const orch_sub_edit_fn *edit = arg;
+    return (*edit)(sub, state, err);
 }
 
 orch_step_result_t orch_step_edit(orch_step_ctx_t *ctx, const json_t *state, orch_sub_edit_fn edit)
 {
-    orch_step_result_t failed;
-    orch_error_t err;
-    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
-
-    if (!sub)
-        return failed;
-    orch_error_init(&err);
-    if (edit(sub, state, &err)) {
-        orch_subscription_free(sub);
-        return orch_step_fail_error(&err);
-    }
-    return orch_step_sub_save(ctx, sub, NULL);
+    return change_and_save(ctx, state, change_edit, &edit, NULL);
 }
 
 static orch_err_t set_value(orch_subscription_t *sub, const orch_value_t *v, orch_error_t *err)
@@ -427,39 +446,43 @@ static orch_err_t set_value(orch_subscription_t *sub, const orch_value_t *v, orc
     return orch_error_invalid(err, v->path, "value of %s has no type", v->path);
 }
 
+static orch_err_t change_values(orch_subscription_t *sub, const json_t *state, const void *arg,
+                                orch_error_t *err)
+{
+    (void)state; /* fixed values: the state is not read */
+    for (const orch_value_t *v = arg; v && v->path; v++)
+        if (set_value(sub, v, err))
+            return err->code;
+    return ORCH_OK;
+}
+
 orch_step_result_t orch_step_set_values(orch_step_ctx_t *ctx, const json_t *state,
                                         const orch_value_t *values)
 {
-    orch_step_result_t failed;
-    orch_error_t err;
-    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
+    return change_and_save(ctx, state, change_values, values, NULL);
+}
 
-    if (!sub)
-        return failed;
-    orch_error_init(&err);
-    for (const orch_value_t *v = values; v && v->path; v++)
-        if (set_value(sub, v, &err)) {
-            orch_subscription_free(sub);
-            return orch_step_fail_error(&err);
-        }
-    return orch_step_sub_save(ctx, sub, NULL);
+static orch_err_t change_validate(orch_subscription_t *sub, const json_t *state, const void *arg,
+                                  orch_error_t *err)
+{
+    (void)state;
+    (void)arg;
+    return orch_sub_validate(sub, err);
 }
 
 orch_step_result_t orch_step_validate_subscription(orch_step_ctx_t *ctx, json_t *state)
 {
-    orch_step_result_t failed;
-    orch_error_t err;
-    orch_subscription_t *sub = orch_step_sub_open(ctx, state, &failed);
-
-    if (!sub)
-        return failed;
-    orch_error_init(&err);
-    if (orch_sub_validate(sub, &err)) {
-        orch_subscription_free(sub);
-        return orch_step_fail_error(&err);
-    }
-    return orch_step_sub_save(ctx, sub, json_pack("{s:b}", "valid", 1));
+    return change_and_save(ctx, state, change_validate, NULL, json_pack("{s:b}", "valid", 1));
 }
+
+const orch_step_def_t orch_validate_subscription_steps[] = {
+    ORCH_STEP("validate_subscription", "Check the subscription", orch_step_validate_subscription),
+    ORCH_STEPS_END,
+};
+const orch_step_io_t orch_validate_subscription_io[] = {
+    {"validate_subscription", ORCH_KEYS("subscription_id"), ORCH_KEYS("valid")},
+    {0},
+};
 
 /* ---- reading a subscription ----------------------------------------------------------------- */
 
@@ -498,6 +521,11 @@ orch_step_result_t orch_step_allocate_step(orch_step_ctx_t *ctx, const json_t *s
 {
     (void)state; /* a step's signature; the allocation is the process's, not the state's */
     return orch_step_allocate(ctx, pool, state_key);
+}
+
+orch_step_result_t orch_step_save_inventory_ids(orch_step_ctx_t *ctx, json_t *state)
+{
+    return ORCH_SAVE_FIELDS(ctx, state, "ims_id", "nrm_id");
 }
 
 orch_step_result_t orch_step_allocate_all(orch_step_ctx_t *ctx, const json_t *state,

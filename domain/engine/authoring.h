@@ -165,6 +165,35 @@ orch_step_result_t orch_step_set_values(orch_step_ctx_t *ctx, const json_t *stat
  * {"valid": true}. */
 orch_step_result_t orch_step_validate_subscription(orch_step_ctx_t *ctx, json_t *state);
 
+/* ---- Workflow definitions --------------------------------------------------------------- */
+
+/* The members every product workflow wrapped in a lifecycle (engine.h) starts with: its
+ * target and its lifecycle are the same kind (CREATE, MODIFY, TERMINATE, VALIDATE,
+ * RECONCILE), said once here so the two cannot disagree; version 1. Further members follow:
+ *
+ *     static const orch_workflow_def_t modify_port = {
+ *         ORCH_LIFECYCLE_WORKFLOW(MODIFY, "modify_port", "Modify port", modify_port_steps),
+ *         .form = &modify_port_form,
+ *     };
+ */
+#define ORCH_LIFECYCLE_WORKFLOW(kind_, name_, description_, steps_)                                \
+    .name = (name_), .description = (description_), .target = ORCH_TARGET_##kind_,                 \
+    .lifecycle = ORCH_LC_##kind_, .version = 1, .steps = (steps_)
+
+/* The members of the validate workflow of a product whose check is
+ * orch_step_validate_subscription alone, as in the four example products: one step
+ * "validate_subscription", with its state keys. Further members may follow:
+ *
+ *     static const orch_workflow_def_t validate_port = {
+ *         ORCH_VALIDATE_WORKFLOW("validate_port", "Validate port"),
+ *     };
+ */
+extern const orch_step_def_t orch_validate_subscription_steps[];
+extern const orch_step_io_t orch_validate_subscription_io[];
+#define ORCH_VALIDATE_WORKFLOW(name_, description_)                                                \
+    ORCH_LIFECYCLE_WORKFLOW(VALIDATE, name_, description_, orch_validate_subscription_steps),      \
+        .io = orch_validate_subscription_io
+
 /* ---- Reading a subscription ------------------------------------------------------------- */
 
 /* A text field by path, or dflt when it is unset or cannot be read. */
@@ -186,6 +215,14 @@ orch_step_result_t orch_step_allocate_step(orch_step_ctx_t *ctx, const json_t *s
     {                                                                                              \
         return orch_step_allocate_step(ctx, state, (pool_), (state_key_));                         \
     }
+/* An allocation step with the inventory's retry policy: a pool that is briefly locked or
+ * empty is asked again, 5 attempts, back-off 0.5 s doubling to 10 s. Every allocation of the
+ * example products uses it, so the policy is written once:
+ *     ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims), */
+#define ORCH_ALLOCATE_STEP(key_, name_, fn_) ORCH_RETRY_STEP(key_, name_, fn_, 5, 500, 10000)
+/* A ready step that stores state.ims_id and state.nrm_id (the example products' inventory
+ * ids, allocated by earlier steps) in the subscription: ORCH_SAVE_FIELDS of the two. */
+orch_step_result_t orch_step_save_inventory_ids(orch_step_ctx_t *ctx, json_t *state);
 /* Several allocations in one step, in order: pairs of pool and state key, NULL-terminated;
  * ok with every {state_key: n}, or the first WAIT. */
 orch_step_result_t orch_step_allocate_all(orch_step_ctx_t *ctx, const json_t *state,
@@ -211,6 +248,20 @@ json_t *orch_form_subscription_choices(const orch_form_env_t *env, const json_t 
     static json_t *fn_(const orch_form_env_t *env, const json_t *answers)                          \
     {                                                                                              \
         return orch_form_subscription_choices(env, answers, (product_type_));                      \
+    }
+/* The customer every create form of the example products asks first (the state key the
+ * create helpers read, ORCH_CREATE_SUBSCRIPTION): a form field initializer. */
+#define ORCH_FORM_CUSTOMER_FIELD                                                                   \
+    {                                                                                              \
+        .name = "customer_id", .title = "Customer", .type = ORCH_FORM_STRING, .required = true,    \
+        .has_min = true, .min = 1, .has_max = true, .max = 255                                     \
+    }
+/* An optional free-text description field (up to 2000 characters) named name_: the create
+ * and modify forms of the example products ask it alike. */
+#define ORCH_FORM_DESCRIPTION_FIELD(name_)                                                         \
+    {                                                                                              \
+        .name = (name_), .title = "Description", .type = ORCH_FORM_STRING, .has_max = true,        \
+        .max = 2000                                                                                \
     }
 /* A subscription a form reads (read only; NULL when there is no store or it cannot be
  * loaded). The caller frees it. */

@@ -392,22 +392,40 @@ static json_t *validate_choice(vstate_t *v, const orch_form_field_t *f, const js
 }
 
 /* A list of distinct offered choices, as many as min and max allow. */
-static json_t *validate_multi_choice(vstate_t *v, const orch_form_field_t *f, const json_t *in,
-                                     const char *path)
+/* The rule both list kinds share (a multi choice: values; a list: items): in is an array
+ * whose length is within the field's min and max. false, with the violation added, when not. */
+static bool list_in_bounds(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                           const char *path, bool choices)
 {
-    size_t i, n;
-    json_t *x, *choices;
+    size_t n;
 
     if (!json_is_array(in)) {
-        bad(v, path, "%s must be a list of choices", label_of(f));
-        return NULL;
+        if (choices)
+            bad(v, path, "%s must be a list of choices", label_of(f));
+        else
+            bad(v, path, "%s must be a list", label_of(f));
+        return false;
     }
     n = json_array_size(in);
     if ((f->has_min && (long long)n < f->min) || (f->has_max && (long long)n > f->max)) {
-        bad(v, path, "%s: choose between %lld and %lld values", label_of(f),
-            f->has_min ? f->min : 0, f->has_max ? f->max : (long long)n);
-        return NULL;
+        long long lo = f->has_min ? f->min : 0, hi = f->has_max ? f->max : (long long)n;
+        if (choices)
+            bad(v, path, "%s: choose between %lld and %lld values", label_of(f), lo, hi);
+        else
+            bad(v, path, "%s must have between %lld and %lld items", label_of(f), lo, hi);
+        return false;
     }
+    return true;
+}
+
+static json_t *validate_multi_choice(vstate_t *v, const orch_form_field_t *f, const json_t *in,
+                                     const char *path)
+{
+    size_t i;
+    json_t *x, *choices;
+
+    if (!list_in_bounds(v, f, in, path, true))
+        return NULL;
     choices = choices_of(f, v->env, v->answers);
     json_array_foreach((json_t *)in, i, x)
     {
@@ -455,19 +473,11 @@ static json_t *validate_list(vstate_t *v, const orch_form_field_t *f, const json
                              const char *path, json_t **masked)
 {
     const orch_form_field_t *item = &f->fields[0];
-    size_t i, n, before = v->n;
+    size_t i, before = v->n;
     json_t *x, *out, *mask;
 
-    if (!json_is_array(in)) {
-        bad(v, path, "%s must be a list", label_of(f));
+    if (!list_in_bounds(v, f, in, path, false))
         return NULL;
-    }
-    n = json_array_size(in);
-    if ((f->has_min && (long long)n < f->min) || (f->has_max && (long long)n > f->max)) {
-        bad(v, path, "%s must have between %lld and %lld items", label_of(f),
-            f->has_min ? f->min : 0, f->has_max ? f->max : (long long)n);
-        return NULL;
-    }
     out = json_array();
     mask = json_array();
     json_array_foreach((json_t *)in, i, x)

@@ -444,12 +444,9 @@ static orch_err_t deliver_callback(srv_call_t *call, const ProtobufCMessage *req
 
 static ProtobufCMessage *progress_pb(srv_call_t *call, void *resv)
 {
-    Orchestrator__V1__ReportCallbackProgressResponse *resp =
-        SRV_NEW(srv_call_arena(call), Orchestrator__V1__ReportCallbackProgressResponse);
     (void)resv;
-    orchestrator__v1__report_callback_progress_response__init(resp);
-    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
-    return &resp->base;
+    return srv_applied_answer(call,
+                              &orchestrator__v1__report_callback_progress_response__descriptor);
 }
 
 static orch_err_t report_progress(srv_call_t *call, const ProtobufCMessage *reqm,
@@ -572,12 +569,8 @@ static orch_err_t abort_process(srv_call_t *call, const ProtobufCMessage *reqm,
 
 static ProtobufCMessage *delete_pb(srv_call_t *call, void *resv)
 {
-    Orchestrator__V1__DeleteProcessResponse *resp =
-        SRV_NEW(srv_call_arena(call), Orchestrator__V1__DeleteProcessResponse);
     (void)resv;
-    orchestrator__v1__delete_process_response__init(resp);
-    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
-    return &resp->base;
+    return srv_applied_answer(call, &orchestrator__v1__delete_process_response__descriptor);
 }
 
 static orch_err_t delete_process(srv_call_t *call, const ProtobufCMessage *reqm,

@@ -338,12 +338,8 @@ out:
 
 static ProtobufCMessage *delete_answer(srv_call_t *call, void *res)
 {
-    Orchestrator__V1__DeleteScheduleResponse *resp =
-        SRV_NEW(srv_call_arena(call), Orchestrator__V1__DeleteScheduleResponse);
     (void)res;
-    orchestrator__v1__delete_schedule_response__init(resp);
-    resp->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
-    return &resp->base;
+    return srv_applied_answer(call, &orchestrator__v1__delete_schedule_response__descriptor);
 }
 
 static orch_err_t delete_schedule(srv_call_t *call, const ProtobufCMessage *reqm,

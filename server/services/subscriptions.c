@@ -416,15 +416,10 @@ typedef struct cd_answer {
 static ProtobufCMessage *cd_pb(srv_call_t *call, void *res)
 {
     cd_answer_t *ca = res;
-    orch_arena_t *a = srv_call_arena(call);
-    if (ca->op == ORCH_CD_DELETE) {
-        Orchestrator__V1__DeleteCustomerDescriptionResponse *r =
-            SRV_NEW(a, Orchestrator__V1__DeleteCustomerDescriptionResponse);
-        orchestrator__v1__delete_customer_description_response__init(r);
-        r->outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
-        return &r->base;
-    }
-    return &cd_to_pb(a, ca->sub_id, &ca->cd)->base;
+    if (ca->op == ORCH_CD_DELETE)
+        return srv_applied_answer(
+            call, &orchestrator__v1__delete_customer_description_response__descriptor);
+    return &cd_to_pb(srv_call_arena(call), ca->sub_id, &ca->cd)->base;
 }
 
 static orch_err_t cd_change(srv_call_t *call, const ProtobufCMessage *reqm, orch_cd_op_t op,

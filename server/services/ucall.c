@@ -120,12 +120,28 @@ void srv_ucall_init(srv_ucall_t *u, srv_call_t *call, const ProtobufCMessage *re
     }
 }
 
+/* Sets m's field "outcome" (an ActionOutcome), where the message has one. */
+static void set_outcome(ProtobufCMessage *m, Orchestrator__V1__ActionOutcome outcome)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "outcome");
+    if (f && f->type == PROTOBUF_C_TYPE_ENUM && f->label != PROTOBUF_C_LABEL_REPEATED)
+        *(int *)((char *)m + f->offset) = outcome;
+}
+
+ProtobufCMessage *srv_applied_answer(srv_call_t *call, const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *m = orch_arena_alloc(srv_call_arena(call), desc->sizeof_message);
+    protobuf_c_message_init(desc, m);
+    set_outcome(m, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED);
+    return m;
+}
+
 /* A repeat's first answer, decoded in the call's arena, marked ALREADY_APPLIED. */
 static orch_err_t replay(srv_ucall_t *u, ProtobufCMessage **respm, orch_error_t *err)
 {
     ProtobufCAllocator alloc;
     ProtobufCMessage *m;
-    const ProtobufCFieldDescriptor *f;
     srv_codec_arena_allocator(&alloc, srv_call_arena(u->call));
     m = protobuf_c_message_unpack(srv_call_output(u->call), &alloc, u->caller.replay_len,
                                   u->caller.replay);
@@ -133,10 +149,7 @@ static orch_err_t replay(srv_ucall_t *u, ProtobufCMessage **respm, orch_error_t 
         return orch_error_set(err, ORCH_INTERNAL, NULL,
                               "the stored answer for request_id %s cannot be read",
                               u->caller.request_id);
-    f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "outcome");
-    if (f && f->type == PROTOBUF_C_TYPE_ENUM && f->label != PROTOBUF_C_LABEL_REPEATED)
-        *(int *)((char *)m + f->offset) =
-            ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED;
+    set_outcome(m, ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED);
     *respm = m;
     return ORCH_OK;
 }

@@ -45,4 +45,10 @@ void srv_ucall_init(srv_ucall_t *u, srv_call_t *call, const ProtobufCMessage *re
 orch_err_t srv_ucall_end(srv_ucall_t *u, orch_err_t rc, ProtobufCMessage **respm,
                          orch_error_t *err);
 
+/* The answer of an action whose response says only that it was done (DeleteProcess,
+ * DeleteSchedule, ReportCallbackProgress, DeleteCustomerDescription): a message of desc, in
+ * the call's arena, with outcome APPLIED. One builder for all of them, as replay marks a
+ * repeat's answer ALREADY_APPLIED for all of them. */
+ProtobufCMessage *srv_applied_answer(srv_call_t *call, const ProtobufCMessageDescriptor *desc);
+
 #endif

@@ -1,11 +1,12 @@
 /* The CoreLink product's catalogue part (core_link.h): two ends (CorePortBlock), each on a
  * node (a reference to the node's subscription), one product per speed. */
 #include "domain/products/core_link/core_link.h"
+#include "domain/products/products.h"
 
 static const orch_field_def_t core_port_fields[] = {
     {"port_name", ORCH_FIELD_STRING, true, false, "Interface name on the node", NULL},
     {"enabled", ORCH_FIELD_BOOLEAN, true, false, "Administratively up", NULL},
-    {"ims_id", ORCH_FIELD_INTEGER, true, false, "Inventory (IMS) id", NULL},
+    ORCH_FIELD_IMS_ID,
     {"ipv6_ipam_id", ORCH_FIELD_INTEGER, true, false, "IPAM id of the interface address", NULL},
     {0},
 };
@@ -16,10 +17,10 @@ static const orch_child_def_t core_port_children[] = {
 };
 
 static const orch_field_def_t core_link_fields[] = {
-    {"ims_id", ORCH_FIELD_INTEGER, true, false, "Inventory (IMS) id", NULL},
+    ORCH_FIELD_IMS_ID,
     {"ipv6_prefix_ipam_id", ORCH_FIELD_INTEGER, true, false, "IPAM id of the link's IPv6 prefix",
      NULL},
-    {"nrm_id", ORCH_FIELD_INTEGER, true, false, "Network resource manager id", NULL},
+    ORCH_FIELD_NRM_ID,
     {"under_maintenance", ORCH_FIELD_BOOLEAN, true, false, "Link drained for maintenance", NULL},
     {0},
 };
@@ -37,11 +38,7 @@ const orch_block_def_t orch_core_link_blocks[] = {
 };
 
 static const orch_workflow_ref_t core_link_workflows[] = {
-    {"create_core_link", ORCH_TARGET_CREATE, "Create core link"},
-    {"modify_core_link", ORCH_TARGET_MODIFY, "Modify core link"},
-    {"terminate_core_link", ORCH_TARGET_TERMINATE, "Terminate core link"},
-    {"validate_core_link", ORCH_TARGET_VALIDATE, "Validate core link"},
-    {"modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"},
+    ORCH_PRODUCT_WORKFLOW_REFS("core_link", "core link"),
     {0},
 };
 

@@ -39,14 +39,7 @@ static size_t distinct_nodes(const orch_form_env_t *env, size_t index, const jso
 }
 
 static const orch_form_field_t core_link_page1[] = {
-    {.name = "customer_id",
-     .title = "Customer",
-     .type = ORCH_FORM_STRING,
-     .required = true,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 255},
+    ORCH_FORM_CUSTOMER_FIELD,
     {.name = "node_a_subscription_id",
      .title = "Node A",
      .type = ORCH_FORM_CHOICE,
@@ -59,25 +52,15 @@ static const orch_form_field_t core_link_page1[] = {
      .choices_fn = node_choices},
     {0},
 };
+/* The interface on one end: the same field for node A and node B. */
+#define INTERFACE_FIELD(name_, title_)                                                             \
+    {                                                                                              \
+        .name = (name_), .title = (title_), .type = ORCH_FORM_STRING, .required = true,            \
+        .has_min = true, .min = 1, .has_max = true, .max = 64, .pattern = "[0-9]+/[0-9]+/[0-9]+"   \
+    }
 static const orch_form_field_t core_link_page2[] = {
-    {.name = "port_a_name",
-     .title = "Interface on node A",
-     .type = ORCH_FORM_STRING,
-     .required = true,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 64,
-     .pattern = "[0-9]+/[0-9]+/[0-9]+"},
-    {.name = "port_b_name",
-     .title = "Interface on node B",
-     .type = ORCH_FORM_STRING,
-     .required = true,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 64,
-     .pattern = "[0-9]+/[0-9]+/[0-9]+"},
+    INTERFACE_FIELD("port_a_name", "Interface on node A"),
+    INTERFACE_FIELD("port_b_name", "Interface on node B"),
     {0},
 };
 static const orch_form_page_t core_link_pages[] = {
@@ -172,24 +155,18 @@ static orch_step_result_t save_link_ids(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t create_core_link_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
-    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS link id", allocate_link_ims, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM link id", allocate_link_nrm, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_ipv6_prefix", "Allocate the link's IPv6 prefix", allocate_link_prefix,
-                    5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports, 5, 500,
-                    10000),
+    ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS link id", allocate_link_ims),
+    ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM link id", allocate_link_nrm),
+    ORCH_ALLOCATE_STEP("allocate_ipv6_prefix", "Allocate the link's IPv6 prefix",
+                       allocate_link_prefix),
+    ORCH_ALLOCATE_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports),
     ORCH_STEP("save_ids", "Store the inventory and IPAM ids", save_link_ids),
     ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_step_push_config, 600000),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_core_link = {
-    .name = "create_core_link",
-    .description = "Create core link",
-    .target = ORCH_TARGET_CREATE,
-    .version = 1,
-    .steps = create_core_link_steps,
+    ORCH_LIFECYCLE_WORKFLOW(CREATE, "create_core_link", "Create core link", create_core_link_steps),
     .form = &create_core_link_form,
-    .lifecycle = ORCH_LC_CREATE,
 };
 
 /* ---- modify_core_link, terminate_core_link, validate_core_link ------------------------------ */
@@ -228,34 +205,16 @@ static const orch_step_def_t terminate_core_link_steps[] = {
     ORCH_STEP("remove_service", "Remove the link from the network", orch_step_sim_remove_service),
     ORCH_STEPS_END,
 };
-static const orch_step_def_t validate_core_link_steps[] = {
-    ORCH_STEP("validate_subscription", "Check the subscription", orch_step_validate_subscription),
-    ORCH_STEPS_END,
-};
 static const orch_workflow_def_t orch_wf_modify_core_link = {
-    .name = "modify_core_link",
-    .description = "Modify core link",
-    .target = ORCH_TARGET_MODIFY,
-    .version = 1,
-    .steps = modify_core_link_steps,
+    ORCH_LIFECYCLE_WORKFLOW(MODIFY, "modify_core_link", "Modify core link", modify_core_link_steps),
     .form = &modify_core_link_form,
-    .lifecycle = ORCH_LC_MODIFY,
 };
 static const orch_workflow_def_t orch_wf_terminate_core_link = {
-    .name = "terminate_core_link",
-    .description = "Terminate core link",
-    .target = ORCH_TARGET_TERMINATE,
-    .version = 1,
-    .steps = terminate_core_link_steps,
-    .lifecycle = ORCH_LC_TERMINATE,
+    ORCH_LIFECYCLE_WORKFLOW(TERMINATE, "terminate_core_link", "Terminate core link",
+                            terminate_core_link_steps),
 };
 static const orch_workflow_def_t orch_wf_validate_core_link = {
-    .name = "validate_core_link",
-    .description = "Validate core link",
-    .target = ORCH_TARGET_VALIDATE,
-    .version = 1,
-    .steps = validate_core_link_steps,
-    .lifecycle = ORCH_LC_VALIDATE,
+    ORCH_VALIDATE_WORKFLOW("validate_core_link", "Validate core link"),
 };
 
 static const orch_wf_entry_t entries[] = {

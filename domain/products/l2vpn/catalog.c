@@ -1,6 +1,7 @@
 /* The L2VPN product's catalogue part (l2vpn.h): a virtual circuit over 2 to 8 service access
  * points, each a VLAN on a port (a reference to the port's subscription). */
 #include "domain/products/l2vpn/l2vpn.h"
+#include "domain/products/products.h"
 
 static const orch_field_def_t sap_fields[] = {
     {"vlan", ORCH_FIELD_INTEGER, true, false, "VLAN id on the port (0 for untagged)", NULL},
@@ -16,8 +17,8 @@ static const orch_child_def_t sap_children[] = {
 static const orch_field_def_t vc_fields[] = {
     {"speed", ORCH_FIELD_INTEGER, true, false, "Service speed in Mbit/s", NULL},
     {"speed_policer", ORCH_FIELD_BOOLEAN, true, false, "Police traffic at the service speed", NULL},
-    {"ims_id", ORCH_FIELD_INTEGER, true, false, "Inventory (IMS) id", NULL},
-    {"nrm_id", ORCH_FIELD_INTEGER, true, false, "Network resource manager id", NULL},
+    ORCH_FIELD_IMS_ID,
+    ORCH_FIELD_NRM_ID,
     {0},
 };
 
@@ -34,11 +35,7 @@ const orch_block_def_t orch_l2vpn_blocks[] = {
 };
 
 static const orch_workflow_ref_t l2vpn_workflows[] = {
-    {"create_l2vpn", ORCH_TARGET_CREATE, "Create L2VPN"},
-    {"modify_l2vpn", ORCH_TARGET_MODIFY, "Modify L2VPN"},
-    {"terminate_l2vpn", ORCH_TARGET_TERMINATE, "Terminate L2VPN"},
-    {"validate_l2vpn", ORCH_TARGET_VALIDATE, "Validate L2VPN"},
-    {"modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"},
+    ORCH_PRODUCT_WORKFLOW_REFS("l2vpn", "L2VPN"),
     {"reconcile_l2vpn", ORCH_TARGET_RECONCILE, "Reconcile an L2VPN with the network"},
     {0},
 };

@@ -15,15 +15,15 @@
 
 ORCH_SUBSCRIPTION_CHOICES_FN(port_choices, "Port")
 
+/* The service speed, asked alike when the L2VPN is created and when it is changed. */
+#define SPEED_FIELD                                                                                \
+    {                                                                                              \
+        .name = "speed", .title = "Speed (Mbit/s)", .type = ORCH_FORM_INTEGER, .required = true,   \
+        .has_min = true, .min = 1, .has_max = true, .max = 400000                                  \
+    }
+
 static const orch_form_field_t l2vpn_fields[] = {
-    {.name = "customer_id",
-     .title = "Customer",
-     .type = ORCH_FORM_STRING,
-     .required = true,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 255},
+    ORCH_FORM_CUSTOMER_FIELD,
     {.name = "ports",
      .title = "Ports (service access points)",
      .type = ORCH_FORM_MULTI_CHOICE,
@@ -41,14 +41,7 @@ static const orch_form_field_t l2vpn_fields[] = {
      .min = 0,
      .has_max = true,
      .max = 4095},
-    {.name = "speed",
-     .title = "Speed (Mbit/s)",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 400000},
+    SPEED_FIELD,
     {.name = "speed_policer",
      .title = "Police at the speed",
      .type = ORCH_FORM_BOOLEAN,
@@ -128,41 +121,24 @@ out:
 ORCH_ALLOCATE_STEP_FN(allocate_vc_ims, "ims_vc", "ims_id")
 ORCH_ALLOCATE_STEP_FN(allocate_vc_nrm, "nrm_vc", "nrm_id")
 
-static orch_step_result_t save_ids(orch_step_ctx_t *ctx, json_t *state)
-{
-    return ORCH_SAVE_FIELDS(ctx, state, "ims_id", "nrm_id");
-}
-
 static const orch_step_def_t create_l2vpn_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
-    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm, 5, 500, 10000),
-    ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
+    ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims),
+    ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm),
+    ORCH_STEP("save_ids", "Store the inventory ids", orch_step_save_inventory_ids),
     ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_step_push_config,
                        600000),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_l2vpn = {
-    .name = "create_l2vpn",
-    .description = "Create L2VPN",
-    .target = ORCH_TARGET_CREATE,
-    .version = 1,
-    .steps = create_l2vpn_steps,
+    ORCH_LIFECYCLE_WORKFLOW(CREATE, "create_l2vpn", "Create L2VPN", create_l2vpn_steps),
     .form = &create_l2vpn_form,
-    .lifecycle = ORCH_LC_CREATE,
 };
 
 /* ---- modify, terminate, validate, reconcile ------------------------------------------------- */
 
 static const orch_form_field_t modify_l2vpn_fields[] = {
-    {.name = "speed",
-     .title = "Speed (Mbit/s)",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 400000},
+    SPEED_FIELD,
     {0},
 };
 static const orch_form_page_t modify_l2vpn_pages[] = {{"Change the L2VPN", modify_l2vpn_fields},
@@ -185,47 +161,24 @@ static const orch_step_def_t terminate_l2vpn_steps[] = {
               orch_step_sim_remove_service),
     ORCH_STEPS_END,
 };
-static const orch_step_def_t validate_l2vpn_steps[] = {
-    ORCH_STEP("validate_subscription", "Check the subscription", orch_step_validate_subscription),
-    ORCH_STEPS_END,
-};
 static const orch_step_def_t reconcile_l2vpn_steps[] = {
     ORCH_CALLBACK_STEP("push_config", "Push the service configuration again", orch_step_push_config,
                        600000),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_modify_l2vpn = {
-    .name = "modify_l2vpn",
-    .description = "Modify L2VPN",
-    .target = ORCH_TARGET_MODIFY,
-    .version = 1,
-    .steps = modify_l2vpn_steps,
+    ORCH_LIFECYCLE_WORKFLOW(MODIFY, "modify_l2vpn", "Modify L2VPN", modify_l2vpn_steps),
     .form = &modify_l2vpn_form,
-    .lifecycle = ORCH_LC_MODIFY,
 };
 static const orch_workflow_def_t orch_wf_terminate_l2vpn = {
-    .name = "terminate_l2vpn",
-    .description = "Terminate L2VPN",
-    .target = ORCH_TARGET_TERMINATE,
-    .version = 1,
-    .steps = terminate_l2vpn_steps,
-    .lifecycle = ORCH_LC_TERMINATE,
+    ORCH_LIFECYCLE_WORKFLOW(TERMINATE, "terminate_l2vpn", "Terminate L2VPN", terminate_l2vpn_steps),
 };
 static const orch_workflow_def_t orch_wf_validate_l2vpn = {
-    .name = "validate_l2vpn",
-    .description = "Validate L2VPN",
-    .target = ORCH_TARGET_VALIDATE,
-    .version = 1,
-    .steps = validate_l2vpn_steps,
-    .lifecycle = ORCH_LC_VALIDATE,
+    ORCH_VALIDATE_WORKFLOW("validate_l2vpn", "Validate L2VPN"),
 };
 static const orch_workflow_def_t orch_wf_reconcile_l2vpn = {
-    .name = "reconcile_l2vpn",
-    .description = "Reconcile an L2VPN with the network",
-    .target = ORCH_TARGET_RECONCILE,
-    .version = 1,
-    .steps = reconcile_l2vpn_steps,
-    .lifecycle = ORCH_LC_RECONCILE,
+    ORCH_LIFECYCLE_WORKFLOW(RECONCILE, "reconcile_l2vpn", "Reconcile an L2VPN with the network",
+                            reconcile_l2vpn_steps),
 };
 
 static const orch_wf_entry_t entries[] = {

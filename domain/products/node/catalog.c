@@ -1,6 +1,7 @@
 /* The Node product's catalogue part (node.h): a network node (router or switch), one product
  * per vendor, told apart by the node_type fixed input. */
 #include "domain/products/node/node.h"
+#include "domain/products/products.h"
 
 static const char *const node_status_choices[] = {"provisioning", "active", "planned",
                                                   "decommissioned", NULL};
@@ -14,8 +15,8 @@ static const orch_field_def_t node_fields[] = {
      node_status_choices},
     {"node_name", ORCH_FIELD_STRING, true, false, "Unique host name of the node", NULL},
     {"node_description", ORCH_FIELD_STRING, false, false, "Free text description", NULL},
-    {"ims_id", ORCH_FIELD_INTEGER, true, false, "Inventory (IMS) id", NULL},
-    {"nrm_id", ORCH_FIELD_INTEGER, true, false, "Network resource manager id", NULL},
+    ORCH_FIELD_IMS_ID,
+    ORCH_FIELD_NRM_ID,
     {"ipv4_ipam_id", ORCH_FIELD_INTEGER, true, false, "IPAM id of the IPv4 loopback", NULL},
     {"ipv6_ipam_id", ORCH_FIELD_INTEGER, true, false, "IPAM id of the IPv6 loopback", NULL},
     {0},
@@ -27,11 +28,7 @@ const orch_block_def_t orch_node_blocks[] = {
 };
 
 static const orch_workflow_ref_t node_workflows[] = {
-    {"create_node", ORCH_TARGET_CREATE, "Create node"},
-    {"modify_node", ORCH_TARGET_MODIFY, "Modify node"},
-    {"terminate_node", ORCH_TARGET_TERMINATE, "Terminate node"},
-    {"validate_node", ORCH_TARGET_VALIDATE, "Validate node"},
-    {"modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"},
+    ORCH_PRODUCT_WORKFLOW_REFS("node", "node"),
     {"move_node", ORCH_TARGET_MODIFY, "Move node to another site"},
     {0},
 };

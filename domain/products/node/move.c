@@ -32,11 +32,6 @@ static const orch_step_def_t move_steps[] = {
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_move_node = {
-    .name = "move_node",
-    .description = "Move node to another site",
-    .target = ORCH_TARGET_MODIFY,
-    .version = 1,
-    .steps = move_steps,
+    ORCH_LIFECYCLE_WORKFLOW(MODIFY, "move_node", "Move node to another site", move_steps),
     .form = &move_form,
-    .lifecycle = ORCH_LC_MODIFY,
 };

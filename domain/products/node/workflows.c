@@ -129,33 +129,59 @@ static orch_step_result_t activate_node(orch_step_ctx_t *ctx, json_t *state)
 }
 
 static const orch_step_def_t allocate_steps[] = {
-    ORCH_RETRY_STEP("ims", "Allocate the IMS node id", allocate_ims, 5, 500, 10000),
-    ORCH_RETRY_STEP("nrm", "Allocate the NRM node id", allocate_nrm, 5, 500, 10000),
-    ORCH_RETRY_STEP("ipv4", "Allocate the IPv4 loopback", allocate_ipv4, 5, 500, 10000),
+    ORCH_ALLOCATE_STEP("ims", "Allocate the IMS node id", allocate_ims),
+    ORCH_ALLOCATE_STEP("nrm", "Allocate the NRM node id", allocate_nrm),
+    ORCH_ALLOCATE_STEP("ipv4", "Allocate the IPv4 loopback", allocate_ipv4),
     ORCH_CONDITIONAL("ipv6", "Allocate the IPv6 loopback", wants_ipv6, "state.ipv6 != false",
                      allocate_ipv6),
     ORCH_STEPS_END,
 };
 
+/* What store_ids reads: the steps built on it (activate_subscription, save_ids,
+ * activate_node) read these state keys. */
+#define STORE_IDS_READS                                                                            \
+    ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id")
+
+/* Both versions of create_node begin the same: the input checked, the subscription created,
+ * the inventory allocated. One list (and one of their state keys) serves both, so a change to
+ * the common start cannot reach one version only. */
+#define CREATE_NODE_FIRST_STEPS                                                                    \
+    ORCH_STEP("check_input", "Check the input", check_input),                                      \
+        ORCH_STEP("create_subscription", "Create the subscription", create_subscription),          \
+        ORCH_GROUP("allocate", "Allocate inventory and addresses", allocate_steps)
+#define CREATE_NODE_FIRST_IO                                                                       \
+    {"check_input",                                                                                \
+     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id"),         \
+     ORCH_KEYS("node_status")},                                                                    \
+        {"create_subscription",                                                                    \
+         ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id",      \
+                   "node_description"),                                                            \
+         ORCH_KEYS("subscription_id")},                                                            \
+        {"allocate.ims", ORCH_NO_KEYS, ORCH_KEYS("ims_id")},                                       \
+        {"allocate.nrm", ORCH_NO_KEYS, ORCH_KEYS("nrm_id")},                                       \
+        {"allocate.ipv4", ORCH_NO_KEYS, ORCH_KEYS("ipv4_ipam_id")},                                \
+    {                                                                                              \
+        "allocate.ipv6", ORCH_KEYS("ipv6"), ORCH_KEYS("ipv6_ipam_id")                              \
+    }
+
 static const orch_step_def_t create_node_steps[] = {
-    ORCH_STEP("check_input", "Check the input", check_input),
-    ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
-    ORCH_GROUP("allocate", "Allocate inventory and addresses", allocate_steps),
+    CREATE_NODE_FIRST_STEPS,
     ORCH_STEP("activate_subscription", "Activate the subscription", activate_subscription),
     ORCH_DONE,
     ORCH_STEPS_END,
 };
 
+/* A node's place in the inventory (netbox): role, device type and site are ids (>= 0), each
+ * asked alike. */
+#define NETBOX_ID_FIELD(name_, title_)                                                             \
+    {                                                                                              \
+        .name = (name_), .title = (title_), .type = ORCH_FORM_INTEGER, .required = true,           \
+        .has_min = true, .min = 0                                                                  \
+    }
+
 /* The start form: one page (the steps are those of version 1, unchanged). */
 static const orch_form_field_t create_node_fields[] = {
-    {.name = "customer_id",
-     .title = "Customer",
-     .type = ORCH_FORM_STRING,
-     .required = true,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 255},
+    ORCH_FORM_CUSTOMER_FIELD,
     {.name = "node_name",
      .title = "Node name",
      .type = ORCH_FORM_STRING,
@@ -164,29 +190,10 @@ static const orch_form_field_t create_node_fields[] = {
      .min = 1,
      .has_max = true,
      .max = 255},
-    {.name = "role_id",
-     .title = "Role",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 0},
-    {.name = "type_id",
-     .title = "Device type",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 0},
-    {.name = "site_id",
-     .title = "Site",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 0},
-    {.name = "node_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
+    NETBOX_ID_FIELD("role_id", "Role"),
+    NETBOX_ID_FIELD("type_id", "Device type"),
+    NETBOX_ID_FIELD("site_id", "Site"),
+    ORCH_FORM_DESCRIPTION_FIELD("node_description"),
     {.name = "ipv6",
      .title = "Allocate an IPv6 loopback",
      .type = ORCH_FORM_BOOLEAN,
@@ -198,40 +205,25 @@ static const orch_form_t create_node_form = {.pages = create_node_pages};
 
 /* The state keys each step reads and writes, checked at start-up (domain/engine/lint.h). */
 static const orch_step_io_t create_node_io[] = {
-    {"check_input",
-     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id"),
-     ORCH_KEYS("node_status")},
-    {"create_subscription",
-     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id",
-               "node_description"),
-     ORCH_KEYS("subscription_id")},
-    {"allocate.ims", ORCH_NO_KEYS, ORCH_KEYS("ims_id")},
-    {"allocate.nrm", ORCH_NO_KEYS, ORCH_KEYS("nrm_id")},
-    {"allocate.ipv4", ORCH_NO_KEYS, ORCH_KEYS("ipv4_ipam_id")},
-    {"allocate.ipv6", ORCH_KEYS("ipv6"), ORCH_KEYS("ipv6_ipam_id")},
-    {"activate_subscription",
-     ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
-     ORCH_KEYS("node_status")},
+    CREATE_NODE_FIRST_IO,
+    {"activate_subscription", STORE_IDS_READS, ORCH_KEYS("node_status")},
     {0},
 };
 
+/* What both versions of create_node are: one workflow, one start form, one product. */
+#define CREATE_NODE_WORKFLOW                                                                       \
+    .name = "create_node", .description = "Create node", .target = ORCH_TARGET_CREATE,             \
+    .form = &create_node_form, .product_type = "Node", .blocks = ORCH_KEYS("NodeBlock")
+
 static const orch_workflow_def_t orch_wf_create_node = {
-    .io = create_node_io,
-    .product_type = "Node",
-    .blocks = ORCH_KEYS("NodeBlock"),
-    .form = &create_node_form,
-    .name = "create_node",
-    .description = "Create node",
-    .target = ORCH_TARGET_CREATE,
-    .is_task = false,
+    CREATE_NODE_WORKFLOW,
     .version = 1,
     .steps = create_node_steps,
+    .io = create_node_io,
 };
 
 static const orch_step_def_t create_node_v2_steps[] = {
-    ORCH_STEP("check_input", "Check the input", check_input),
-    ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
-    ORCH_GROUP("allocate", "Allocate inventory and addresses", allocate_steps),
+    CREATE_NODE_FIRST_STEPS,
     ORCH_STEP("save_ids", "Store the inventory ids and addresses", save_ids),
     ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
                               orch_step_push_config, 600000),
@@ -240,36 +232,16 @@ static const orch_step_def_t create_node_v2_steps[] = {
 };
 
 static const orch_step_io_t create_node_v2_io[] = {
-    {"check_input",
-     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id"),
-     ORCH_KEYS("node_status")},
-    {"create_subscription",
-     ORCH_KEYS("product_id", "customer_id", "node_name", "role_id", "type_id", "site_id",
-               "node_description"),
-     ORCH_KEYS("subscription_id")},
-    {"allocate.ims", ORCH_NO_KEYS, ORCH_KEYS("ims_id")},
-    {"allocate.nrm", ORCH_NO_KEYS, ORCH_KEYS("nrm_id")},
-    {"allocate.ipv4", ORCH_NO_KEYS, ORCH_KEYS("ipv4_ipam_id")},
-    {"allocate.ipv6", ORCH_KEYS("ipv6"), ORCH_KEYS("ipv6_ipam_id")},
-    {"save_ids", ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
-     ORCH_NO_KEYS},
+    CREATE_NODE_FIRST_IO,
+    {"save_ids", STORE_IDS_READS, ORCH_NO_KEYS},
     {"push_config", ORCH_NO_KEYS, ORCH_KEYS("config_push")},
-    {"activate_node",
-     ORCH_KEYS("subscription_id", "ims_id", "nrm_id", "ipv4_ipam_id", "ipv6_ipam_id"),
-     ORCH_KEYS("node_status")},
+    {"activate_node", STORE_IDS_READS, ORCH_KEYS("node_status")},
     {0},
 };
 
 static const orch_workflow_def_t orch_wf_create_node_v2 = {
-    .io = create_node_v2_io,
-    .product_type = "Node",
-    .blocks = ORCH_KEYS("NodeBlock"),
-    .form = &create_node_form,
-    .name = "create_node",
-    .description = "Create node",
-    .target = ORCH_TARGET_CREATE,
-    .version = 2,
-    .steps = create_node_v2_steps,
+    CREATE_NODE_WORKFLOW,          .version = 2,
+    .steps = create_node_v2_steps, .io = create_node_v2_io,
     .lifecycle = ORCH_LC_CREATE,
 };
 
@@ -284,11 +256,7 @@ static const orch_form_field_t modify_node_fields[] = {
      .has_max = true,
      .max = 255,
      .pattern = "[a-z0-9][a-z0-9.-]*"},
-    {.name = "node_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
+    ORCH_FORM_DESCRIPTION_FIELD("node_description"),
     {0},
 };
 static const orch_form_page_t modify_node_pages[] = {{"Change the node", modify_node_fields}, {0}};
@@ -331,10 +299,6 @@ static const orch_step_def_t terminate_node_steps[] = {
     ORCH_STEP("decommission_node", "Decommission the node", decommission_node),
     ORCH_STEPS_END,
 };
-static const orch_step_def_t validate_node_steps[] = {
-    ORCH_STEP("validate_subscription", "Check the subscription", orch_step_validate_subscription),
-    ORCH_STEPS_END,
-};
 
 /* The state keys of the node steps, checked at start-up (domain/engine/lint.h). */
 static const orch_step_io_t modify_node_io[] = {
@@ -346,42 +310,22 @@ static const orch_step_io_t terminate_node_io[] = {
     {"decommission_node", ORCH_KEYS("subscription_id"), ORCH_NO_KEYS},
     {0},
 };
-static const orch_step_io_t validate_node_io[] = {
-    {"validate_subscription", ORCH_KEYS("subscription_id"), ORCH_KEYS("valid")},
-    {0},
-};
 
 static const orch_workflow_def_t orch_wf_modify_node = {
-    .name = "modify_node",
-    .description = "Modify node",
-    .target = ORCH_TARGET_MODIFY,
-    .version = 1,
-    .steps = modify_node_steps,
+    ORCH_LIFECYCLE_WORKFLOW(MODIFY, "modify_node", "Modify node", modify_node_steps),
     .form = &modify_node_form,
-    .lifecycle = ORCH_LC_MODIFY,
     .io = modify_node_io,
     .product_type = "Node",
     .blocks = ORCH_KEYS("NodeBlock"),
 };
 static const orch_workflow_def_t orch_wf_terminate_node = {
-    .name = "terminate_node",
-    .description = "Terminate node",
-    .target = ORCH_TARGET_TERMINATE,
-    .version = 1,
-    .steps = terminate_node_steps,
-    .lifecycle = ORCH_LC_TERMINATE,
+    ORCH_LIFECYCLE_WORKFLOW(TERMINATE, "terminate_node", "Terminate node", terminate_node_steps),
     .io = terminate_node_io,
     .product_type = "Node",
     .blocks = ORCH_KEYS("NodeBlock"),
 };
 static const orch_workflow_def_t orch_wf_validate_node = {
-    .name = "validate_node",
-    .description = "Validate node",
-    .target = ORCH_TARGET_VALIDATE,
-    .version = 1,
-    .steps = validate_node_steps,
-    .lifecycle = ORCH_LC_VALIDATE,
-    .io = validate_node_io,
+    ORCH_VALIDATE_WORKFLOW("validate_node", "Validate node"),
     .product_type = "Node",
 };
 

@@ -1,6 +1,7 @@
 /* The Port product's catalogue part (port.h): a port on a node (a reference to the node's
  * subscription), one product per speed. */
 #include "domain/products/port/port.h"
+#include "domain/products/products.h"
 
 static const char *const port_mode_choices[] = {"tagged", "untagged", "link_member", NULL};
 
@@ -13,8 +14,8 @@ static const orch_field_def_t port_fields[] = {
     {"auto_negotiation", ORCH_FIELD_BOOLEAN, true, false, "Auto negotiation enabled", NULL},
     {"lldp", ORCH_FIELD_BOOLEAN, true, false, "LLDP enabled", NULL},
     {"enabled", ORCH_FIELD_BOOLEAN, true, false, "Administratively up", NULL},
-    {"ims_id", ORCH_FIELD_INTEGER, true, false, "Inventory (IMS) id", NULL},
-    {"nrm_id", ORCH_FIELD_INTEGER, true, false, "Network resource manager id", NULL},
+    ORCH_FIELD_IMS_ID,
+    ORCH_FIELD_NRM_ID,
     {0},
 };
 
@@ -29,11 +30,7 @@ const orch_block_def_t orch_port_blocks[] = {
 };
 
 static const orch_workflow_ref_t port_workflows[] = {
-    {"create_port", ORCH_TARGET_CREATE, "Create port"},
-    {"modify_port", ORCH_TARGET_MODIFY, "Modify port"},
-    {"terminate_port", ORCH_TARGET_TERMINATE, "Terminate port"},
-    {"validate_port", ORCH_TARGET_VALIDATE, "Validate port"},
-    {"modify_note", ORCH_TARGET_MODIFY, "Modify the note of a subscription"},
+    ORCH_PRODUCT_WORKFLOW_REFS("port", "port"),
     {0},
 };
 

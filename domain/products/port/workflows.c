@@ -57,14 +57,7 @@ static json_t *free_ports(const orch_form_env_t *env, const json_t *answers)
 static const char *const port_modes[] = {"tagged", "untagged", "link_member", NULL};
 
 static const orch_form_field_t port_page1[] = {
-    {.name = "customer_id",
-     .title = "Customer",
-     .type = ORCH_FORM_STRING,
-     .required = true,
-     .has_min = true,
-     .min = 1,
-     .has_max = true,
-     .max = 255},
+    ORCH_FORM_CUSTOMER_FIELD,
     {.name = "node_subscription_id",
      .title = "Node",
      .type = ORCH_FORM_CHOICE,
@@ -95,11 +88,7 @@ static const orch_form_field_t port_page2[] = {
      .required = true,
      .choices = port_modes,
      .default_json = "\"tagged\""},
-    {.name = "port_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
+    ORCH_FORM_DESCRIPTION_FIELD("port_description"),
     {.name = "auto_negotiation",
      .title = "Auto negotiation",
      .type = ORCH_FORM_BOOLEAN,
@@ -160,38 +149,24 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
 ORCH_ALLOCATE_STEP_FN(allocate_ims, "ims_port", "ims_id")
 ORCH_ALLOCATE_STEP_FN(allocate_nrm, "nrm_port", "nrm_id")
 
-static orch_step_result_t save_ids(orch_step_ctx_t *ctx, json_t *state)
-{
-    return ORCH_SAVE_FIELDS(ctx, state, "ims_id", "nrm_id");
-}
-
 static const orch_step_def_t create_port_steps[] = {
     ORCH_STEP("create_subscription", "Create the subscription", create_subscription),
-    ORCH_RETRY_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims, 5, 500, 10000),
-    ORCH_RETRY_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm, 5, 500, 10000),
-    ORCH_STEP("save_ids", "Store the inventory ids", save_ids),
+    ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims),
+    ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm),
+    ORCH_STEP("save_ids", "Store the inventory ids", orch_step_save_inventory_ids),
     ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the port configuration", "network.push_config",
                               orch_step_push_config, 600000),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_port = {
-    .name = "create_port",
-    .description = "Create port",
-    .target = ORCH_TARGET_CREATE,
-    .version = 1,
-    .steps = create_port_steps,
+    ORCH_LIFECYCLE_WORKFLOW(CREATE, "create_port", "Create port", create_port_steps),
     .form = &create_port_form,
-    .lifecycle = ORCH_LC_CREATE,
 };
 
 /* ---- modify_port, terminate_port, validate_port --------------------------------------------- */
 
 static const orch_form_field_t modify_port_fields[] = {
-    {.name = "port_description",
-     .title = "Description",
-     .type = ORCH_FORM_STRING,
-     .has_max = true,
-     .max = 2000},
+    ORCH_FORM_DESCRIPTION_FIELD("port_description"),
     {.name = "enabled",
      .title = "Administratively up",
      .type = ORCH_FORM_BOOLEAN,
@@ -254,18 +229,9 @@ static const orch_step_def_t terminate_port_steps[] = {
     ORCH_INPUT_STEP("confirm_removal", "Confirm the cable is removed", &confirm_form),
     ORCH_STEPS_END,
 };
-static const orch_step_def_t validate_port_steps[] = {
-    ORCH_STEP("validate_subscription", "Check the subscription", orch_step_validate_subscription),
-    ORCH_STEPS_END,
-};
 static const orch_workflow_def_t orch_wf_modify_port = {
-    .name = "modify_port",
-    .description = "Modify port",
-    .target = ORCH_TARGET_MODIFY,
-    .version = 1,
-    .steps = modify_port_steps,
+    ORCH_LIFECYCLE_WORKFLOW(MODIFY, "modify_port", "Modify port", modify_port_steps),
     .form = &modify_port_form,
-    .lifecycle = ORCH_LC_MODIFY,
 };
 /* The confirmation's answers are kept for the record (the audit log): the input step's own
  * reads say so, or the start-up checks would report them as read by no step. */
@@ -275,23 +241,13 @@ static const orch_step_io_t terminate_port_io[] = {
     {0},
 };
 static const orch_workflow_def_t orch_wf_terminate_port = {
-    .name = "terminate_port",
-    .description = "Terminate port",
-    .target = ORCH_TARGET_TERMINATE,
-    .version = 1,
-    .steps = terminate_port_steps,
-    .lifecycle = ORCH_LC_TERMINATE,
+    ORCH_LIFECYCLE_WORKFLOW(TERMINATE, "terminate_port", "Terminate port", terminate_port_steps),
     .io = terminate_port_io,
     .product_type = "Port",
     .blocks = ORCH_KEYS("PortBlock"),
 };
 static const orch_workflow_def_t orch_wf_validate_port = {
-    .name = "validate_port",
-    .description = "Validate port",
-    .target = ORCH_TARGET_VALIDATE,
-    .version = 1,
-    .steps = validate_port_steps,
-    .lifecycle = ORCH_LC_VALIDATE,
+    ORCH_VALIDATE_WORKFLOW("validate_port", "Validate port"),
 };
 
 static const orch_wf_entry_t entries[] = {
