@@ -155,14 +155,20 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
      * notification was lost), and the renewal of what we hold, in one round trip: never past
      * a step's deadline (a hung step loses its lease there), and only the processes our
      * workers hold in memory: a claim whose answer was lost with its connection (no worker
-     * of ours knows it) must end with its first lease, not live as long as we do. */
+     * of ours knows it) must end with its first lease, not live as long as we do. A row
+     * locked right now is skipped: it is one of ours being committed, and that commit renews
+     * or ends its lease itself. Waiting for it instead deadlocked against a group commit
+     * holding the same rows in another order (PostgreSQL's "deadlock detected", found only
+     * after deadlock_timeout, a second in which neither side moved). */
     rc = db_execp(r.c,
                   "WITH h AS (UPDATE replicas SET heartbeat_time = now() WHERE replica_id = $1), "
-                  "l AS (UPDATE processes SET lease_expires_time = least(now() + $2::interval, "
-                  "coalesce(deadline_time, 'infinity')), next_run_time = least(now() + "
-                  "$2::interval, coalesce(deadline_time, 'infinity')) "
-                  "WHERE lease_owner = $1 AND lease_expires_time > now() "
-                  "AND process_id = ANY ($3::uuid[])) "
+                  "k AS (SELECT process_id FROM processes WHERE lease_owner = $1 "
+                  "AND lease_expires_time > now() AND process_id = ANY ($3::uuid[]) "
+                  "FOR UPDATE SKIP LOCKED), "
+                  "l AS (UPDATE processes p SET lease_expires_time = least(now() + $2::interval, "
+                  "coalesce(p.deadline_time, 'infinity')), next_run_time = least(now() + "
+                  "$2::interval, coalesce(p.deadline_time, 'infinity')) "
+                  "FROM k WHERE p.process_id = k.process_id) "
                   "SELECT paused FROM engine_settings",
                   3, (const char *[]){replica_id, iv, ids}, &res, err);
     if (rc)

@@ -45,6 +45,7 @@ typedef struct srv_watch_config {
     int max_per_client;      /* --max-watchers-per-client */
     int backlog_events;      /* --watch-backlog-events */
     long long backlog_bytes; /* --watch-backlog-bytes */
+    int read_interval_ms;    /* --watch-read-interval-ms (0 = read at once) */
 } srv_watch_config_t;
 struct srv_watch *srv_watch_new(srv_app_t *app, const srv_watch_config_t *cfg);
 void srv_watch_free(struct srv_watch *h);

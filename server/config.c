@@ -78,6 +78,11 @@ static const opt_t opts[] = {
      "events queued to one live watch stream before it is ended (RESOURCE_EXHAUSTED "
      "WATCHER_TOO_SLOW, with where to resume)",
      false},
+    {"watch-read-interval-ms", "ORCH_WATCH_READ_INTERVAL_MS", T_INT, "5",
+     OFF(watch_read_interval_ms), 0, 1000,
+     "the watch hub reads new events at most once per this many ms: the NOTIFYs of a burst "
+     "share one read (0 = read on every NOTIFY)",
+     false},
     {"watch-backlog-bytes", "ORCH_WATCH_BACKLOG_BYTES", T_INT, "4194304", OFF(watch_backlog_bytes),
      65536, 1073741824, "bytes queued to one live watch stream before it is ended the same way",
      false},

@@ -27,10 +27,11 @@ typedef struct srv_settings {
     int max_watchers, max_watchers_per_client;
     int watch_backlog_events;
     int watch_backlog_bytes;
-    int workers;         /* engine worker threads */
-    int lease_ms;        /* process lease */
-    int poll_ms;         /* idle workers' polling fallback */
-    int replica_dead_ms; /* heartbeat age past which a replica is lost and taken over */
+    int watch_read_interval_ms; /* the watch hub reads at most once per this (0 = at once) */
+    int workers;                /* engine worker threads */
+    int lease_ms;               /* process lease */
+    int poll_ms;                /* idle workers' polling fallback */
+    int replica_dead_ms;        /* heartbeat age past which a replica is lost and taken over */
     /* step workers (docs/WORKERS.md) */
     int worker_lease_ms;         /* a delivered task's lease */
     int worker_heartbeat_ms;     /* the heartbeat interval workers are told */

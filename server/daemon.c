@@ -536,10 +536,10 @@ static bool start_listener(daemon_t *d)
     /* Also called when it connects: one registered between the load above and the LISTEN. */
     db_listener_subscribe(d->listener, "orch_workflow_definitions", orch_wfdefs_notify,
                           app->wfdefs);
-    app->watch = srv_watch_new(app, &(srv_watch_config_t){cfg->watch_stall_ms, cfg->max_watchers,
-                                                          cfg->max_watchers_per_client,
-                                                          cfg->watch_backlog_events,
-                                                          cfg->watch_backlog_bytes});
+    app->watch = srv_watch_new(
+        app, &(srv_watch_config_t){cfg->watch_stall_ms, cfg->max_watchers,
+                                   cfg->max_watchers_per_client, cfg->watch_backlog_events,
+                                   cfg->watch_backlog_bytes, cfg->watch_read_interval_ms});
     db_listener_subscribe(d->listener, "orch_process_events", srv_watch_notify, app->watch);
     db_listener_subscribe(d->listener, "orch_subscription_events", srv_watch_notify, app->watch);
     app->workers = srv_workers_new(app, d->engine ? orch_engine_replica_id(d->engine) : NULL,

@@ -326,6 +326,8 @@ struct srv_watch {
     bool wake, stop;
     int stall_ms, max_total, max_per_client, backlog_events;
     size_t backlog_bytes;
+    int read_interval_ms; /* a pass starts at most once per this (--watch-read-interval-ms) */
+    int64_t last_pass_ms; /* when the last pass took its work */
     int64_t last_stall_check_ms;
     pthread_t thread;
     bool started; /* the hub thread runs (pthread_create succeeded) */
@@ -789,6 +791,26 @@ static int catchup_cmp(const void *x, const void *y)
     return c ? c : cursor_cmp(a->w->cursor, b->w->cursor);
 }
 
+/* Waits, when the last pass started less than read_interval_ms ago, for the rest of that
+ * interval. Under load a NOTIFY comes with every commit (a thousand a second and more), and
+ * each pass costs a database round trip and a statement: this way the NOTIFYs of a burst
+ * share one read, and a lone event, whose last pass is long past, is read at once. A
+ * watcher waits at most the interval more (default 5 ms, docs/ARCHITECTURE.md). Hub lock. */
+static void pace(struct srv_watch *h)
+{
+    int64_t due = h->last_pass_ms + h->read_interval_ms, now = orch_now_ms();
+    struct timespec until;
+
+    if (h->read_interval_ms <= 0 || now >= due)
+        return;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)(due - now) * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (!h->stop && pthread_cond_timedwait(&h->cv, &h->mu, &until) == 0)
+        ;
+}
+
 static void *hub_main(void *arg)
 {
     struct srv_watch *h = arg;
@@ -810,11 +832,14 @@ static void *hub_main(void *arg)
                 timed_out = true;
                 break;
             }
+        if (!timed_out)
+            pace(h);
         if (h->stop) {
             pthread_mutex_unlock(&h->mu);
             break;
         }
         h->wake = false;
+        h->last_pass_ms = orch_now_ms();
         stall_check(h);
         /* Take the work: the feeds to read, the shared read, the streams to catch up. */
         for (feed_t *f = h->dirty; f; f = f->dnext)
@@ -922,6 +947,7 @@ struct srv_watch *srv_watch_new(srv_app_t *app, const srv_watch_config_t *cfg)
         cfg->backlog_events > 0 ? cfg->backlog_events : WATCH_BACKLOG_EVENTS_DEFAULT;
     h->backlog_bytes =
         cfg->backlog_bytes > 0 ? (size_t)cfg->backlog_bytes : WATCH_BACKLOG_BYTES_DEFAULT;
+    h->read_interval_ms = cfg->read_interval_ms > 0 ? cfg->read_interval_ms : 0;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     if (pthread_create(&h->thread, NULL, hub_main, h) == 0) {
