@@ -268,6 +268,56 @@ static void fence_lost_mid_stretch(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* The heartbeat renews the leases of what this replica holds; a row locked right then (in
+ * the engine, a group commit of that process) is left to that commit. It used to wait for
+ * the row instead, and deadlocked against group commits that held the rows in another
+ * order. Here another session holds the row of a process the replica holds for longer than
+ * two heartbeats: the heartbeats go on regardless, and the process completes once the row
+ * is free. */
+static void heartbeat_skips_locked_rows(void **state)
+{
+    harness_server_t s;
+    char id[64], q[256], ci[512];
+    PGconn *c;
+    PGresult *r;
+    long long before;
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "l10", 1);
+    setenv("ORCH_TEST_HOLD_MS", "5000", 1);
+    harness_server_start(&s, NULL, NULL);
+    start(&s, "test_long_50", id);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND running_step_key = "
+             "'l10' AND lease_owner IS NOT NULL",
+             id);
+    wait_scalar(s.dbname, 1, 10000, q);
+    harness_conninfo(s.dbname, ci);
+    c = PQconnectdb(ci);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    snprintf(q, sizeof(q), "BEGIN; SELECT 1 FROM processes WHERE process_id = '%s' FOR UPDATE", id);
+    r = PQexec(c, q);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    before = scalar(s.dbname, "SELECT (extract(epoch FROM max(heartbeat_time)) * 1000)::bigint "
+                              "FROM replicas WHERE stop_time IS NULL");
+    msleep(2500); /* the heartbeat comes every second */
+    assert_true(scalar(s.dbname, "SELECT (extract(epoch FROM max(heartbeat_time)) * 1000)::bigint "
+                                 "FROM replicas WHERE stop_time IS NULL") >= before + 1000);
+    r = PQexec(c, "ROLLBACK");
+    PQclear(r);
+    PQfinish(c);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             id);
+    wait_scalar(s.dbname, 1, 20000, q);
+    assert_steps_once(s.dbname);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 /* Pause set through replica B while A's stretch holds step l05: l05 (in flight) commits,
  * its commit's answer carries the switch, and l06 never starts. The staleness bound: at most
  * the one step in flight when the pause committed. */
@@ -512,6 +562,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fifty_steps_one_claim),
         cmocka_unit_test(fence_lost_mid_stretch),
+        cmocka_unit_test(heartbeat_skips_locked_rows),
         cmocka_unit_test(pause_on_other_replica_stops_stretch),
         cmocka_unit_test(group_commit_one_fence_fails),
         cmocka_unit_test(started_process_runs_without_poll),
