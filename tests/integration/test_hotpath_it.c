@@ -447,6 +447,60 @@ static void group_commit_one_fence_fails(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* Group commit, an SQL error in one part: the batch goes first with no subtransaction (the
+ * common case pays for none), fails as a whole, and goes again with each part contained.
+ * The other part commits; the failed one's step is not committed, its process is given
+ * back and later completes, with every step once. */
+static void group_commit_one_sql_error(void **state)
+{
+    harness_server_t s;
+    char a[64], b[64], q[512], needle[256];
+    const char *failed = NULL, *other = NULL;
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_GROUP_COMMIT_MIN", "2", 1);
+    setenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE", "sql", 1);
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--workers", "2", "--lease-ms", "2000", NULL});
+    start(&s, "bench_noop_3", a);
+    start(&s, "bench_noop_3", b);
+    {
+        int64_t until = now_ms() + 10000;
+        while (!failed) {
+            snprintf(needle, sizeof(needle), "process %s sent with an SQL error", a);
+            if (log_contains(&s, needle))
+                failed = a, other = b;
+            snprintf(needle, sizeof(needle), "process %s sent with an SQL error", b);
+            if (!failed && log_contains(&s, needle))
+                failed = b, other = a;
+            if (!failed && now_ms() > until)
+                fail_msg("no group commit of two steps");
+            msleep(20);
+        }
+    }
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             other);
+    wait_scalar(s.dbname, 1, 10000, q);
+    assert_true(log_contains(&s, "once more, each part contained"));
+    snprintf(needle, sizeof(needle), "process %s: commit of step n1 failed", failed);
+    assert_true(log_contains(&s, needle));
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             failed);
+    wait_scalar(s.dbname, 1, 20000, q);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT count(*) FROM process_steps WHERE process_id = '%s'", failed), 3);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT count(*) FROM process_steps WHERE process_id = '%s'", other), 3);
+    assert_steps_once(s.dbname);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 /* With the poll at ten minutes, a process started next to an idle worker is handed to it in
  * memory at commit: it completes (far sooner than any poll), counted as a hand-off. */
 static void started_process_runs_without_poll(void **state)
@@ -565,6 +619,7 @@ int main(void)
         cmocka_unit_test(heartbeat_skips_locked_rows),
         cmocka_unit_test(pause_on_other_replica_stops_stretch),
         cmocka_unit_test(group_commit_one_fence_fails),
+        cmocka_unit_test(group_commit_one_sql_error),
         cmocka_unit_test(started_process_runs_without_poll),
         cmocka_unit_test(round_trips_per_step),
         cmocka_unit_test(round_trips_one_replica),

@@ -76,12 +76,21 @@ static void hold_step(void *arg, const char *process_id, const char *key,
 static void bend_group_flush(void *arg, orch_step_commit_t *parts, size_t n)
 {
     test_hooks_t *h = arg;
-    if (atomic_exchange(&h->fail_one, 0)) {
+    int how = atomic_exchange(&h->fail_one, 0);
+    if (how == 1) {
         orch_warn("engine",
                   "test hook: group commit of %zu steps: process %s sent with a wrong lease "
                   "token",
                   n, parts[0].process_id);
         parts[0].lease_token += 1000000;
+    } else if (how == 2) {
+        /* A step name past the schema's 255 characters: an SQL error in that part alone. */
+        static char name[301];
+        memset(name, 'x', sizeof(name) - 1);
+        orch_warn("engine",
+                  "test hook: group commit of %zu steps: process %s sent with an SQL error", n,
+                  parts[0].process_id);
+        parts[0].step_name = name;
     }
     if (h->hold_group_ms > 0) {
         orch_warn("engine",
@@ -100,7 +109,10 @@ const orch_engine_hooks_t *orch_testbin_engine_hooks(void)
     settings.hold_ms = v ? atoi(v) : 60000;
     v = getenv("ORCH_TEST_HOLD_GROUP_COMMIT_MS");
     settings.hold_group_ms = v ? atoi(v) : 0;
-    atomic_store(&settings.fail_one, getenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE") ? 1 : 0);
+    /* ORCH_TEST_GROUP_COMMIT_FAIL_ONE: "sql" = one part fails with an SQL error, anything
+     * else = with a lost fence. */
+    v = getenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE");
+    atomic_store(&settings.fail_one, v ? (strcmp(v, "sql") == 0 ? 2 : 1) : 0);
     v = getenv("ORCH_TEST_GROUP_COMMIT_MIN");
     hooks = (orch_engine_hooks_t){
         .arg = &settings,
