@@ -811,6 +811,21 @@ static void pace(struct srv_watch *h)
         ;
 }
 
+/* Waits for work (a wake-up, paced), or a second: true when the second passed with none.
+ * Hub lock. */
+static bool hub_wait(struct srv_watch *h)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    while (!h->wake && !h->stop)
+        if (pthread_cond_timedwait(&h->cv, &h->mu, &until) != 0)
+            return true;
+    pace(h);
+    return false;
+}
+
 static void *hub_main(void *arg)
 {
     struct srv_watch *h = arg;
@@ -821,19 +836,10 @@ static void *hub_main(void *arg)
         catchup_t *cu = NULL;
         bool global = false;
         cursor_t gfrom = {0, 0};
-        struct timespec until;
         bool timed_out = false;
 
         pthread_mutex_lock(&h->mu);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
-        while (!h->wake && !h->stop)
-            if (pthread_cond_timedwait(&h->cv, &h->mu, &until) != 0) {
-                timed_out = true;
-                break;
-            }
-        if (!timed_out)
-            pace(h);
+        timed_out = hub_wait(h);
         if (h->stop) {
             pthread_mutex_unlock(&h->mu);
             break;
