@@ -732,22 +732,16 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                                const orch_claim_t *c, orch_error_t *err)
 {
     db__no_tx(tx);
-    db_conn_ref_t r;
     char tok[32];
-    orch_err_t rc = db__conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
     snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
     /* Only while still leased: after a commit whose answer was lost (it landed, the lease
      * is cleared) this must not touch the parked process (a callback's deadline_time). */
-    rc = db_execp(r.c,
-                  "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
-                  "next_run_time = now(), deadline_time = NULL, running_step_key = NULL, "
-                  "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2 "
-                  "AND lease_owner IS NOT NULL",
-                  2, (const char *[]){c->process_id, tok}, NULL, err);
-    db__conn_put(&r);
-    return rc;
+    return db__query(st, NULL, ctx,
+                     "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
+                     "next_run_time = now(), deadline_time = NULL, running_step_key = NULL, "
+                     "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2 "
+                     "AND lease_owner IS NOT NULL",
+                     2, (const char *[]){c->process_id, tok}, NULL, err);
 }
 
 /* ---- create and read ------------------------------------------------------------------------- */
