@@ -4,6 +4,7 @@
 
 #include "base/alloc.h"
 #include "db/filter_sql.h"
+#include "db/order_sql.h"
 #include "db/pool.h"
 #include "db/sql.h"
 #include "db/store.h"
@@ -90,6 +91,11 @@ orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *to
 orch_err_t db__keyset_after(db_sql_t *q, char *pos, const char *sort, const char *id,
                             orch_error_t *err);
 char *db__keyset_token(PGresult *res, int row, int tcol, const char *binding);
+/* Pages in a client's order (db/order_sql.h) hold db_order_position in their token.
+ * db__order_token makes the next token from row of res: the o->n key values at columns kcol
+ * onwards (as db_order_select put them) and id; caller frees. */
+char *db__order_token(PGresult *res, int row, int kcol, const db_order_t *o, const char *id,
+                      const char *binding);
 /* One paged list (ListProcesses, ListSchedules, ListReplicas, ListWorkflows): the page
  * statement q and its count cq, built side by side from one filter and run on one borrowed
  * connection. The lists differ in their columns, order and rows; this holds the paging they

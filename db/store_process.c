@@ -1100,15 +1100,9 @@ orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     page->items = orch_calloc(l.take ? (size_t)l.take : 1, sizeof(orch_process_t *));
     for (int i = 0; i < l.take; i++)
         page->items[page->n++] = row_to_process(l.res, i);
-    if (l.more) {
-        const char *vals[DB_ORDER_MAX_KEYS];
-        char *p2;
-        for (int i = 0; i < order.n; i++)
-            vals[i] = PQgetvalue(l.res, l.take - 1, NPROCESS_COLS + i);
-        p2 = db_order_position(&order, vals, PQgetvalue(l.res, l.take - 1, 0));
-        page->next_token = orch_page_token_make(l.binding, p2);
-        free(p2);
-    }
+    if (l.more)
+        page->next_token = db__order_token(l.res, l.take - 1, NPROCESS_COLS, &order,
+                                           PQgetvalue(l.res, l.take - 1, 0), l.binding);
 out:
     db__list_cleanup(&l);
     if (rc)

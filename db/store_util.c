@@ -106,6 +106,18 @@ char *db__keyset_token(PGresult *res, int row, int tcol, const char *binding)
     return token;
 }
 
+char *db__order_token(PGresult *res, int row, int kcol, const db_order_t *o, const char *id,
+                      const char *binding)
+{
+    const char *vals[DB_ORDER_MAX_KEYS];
+    for (int k = 0; k < o->n; k++)
+        vals[k] = PQgetvalue(res, row, kcol + k);
+    char *p = db_order_position(o, vals, id);
+    char *token = orch_page_token_make(binding, p);
+    free(p);
+    return token;
+}
+
 orch_err_t db__exec_one(db_conn_t *c, const char *sql, int n, const char *const *params, bool *one,
                         orch_error_t *err)
 {
