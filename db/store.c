@@ -15,13 +15,7 @@ static void store_free(orch_store_t *st)
 
 static orch_err_t store_ping(orch_store_t *st, const orch_ctx_t *ctx, orch_error_t *err)
 {
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
-    orch_err_t rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (!rc)
-        rc = db_exec(c, "SELECT 1", NULL, err);
-    db_pool_release(s->pool, c);
-    return rc;
+    return db__query(st, NULL, ctx, "SELECT 1", 0, NULL, NULL, err);
 }
 
 static const orch_uow_store_t db_uow_store = {

@@ -3,6 +3,8 @@
 #define DB_STORE_INTERNAL_H
 
 #include "base/alloc.h"
+#include "db/filter_sql.h"
+#include "db/order_sql.h"
 #include "db/pool.h"
 #include "db/sql.h"
 #include "db/store.h"
@@ -89,6 +91,36 @@ orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *to
 orch_err_t db__keyset_after(db_sql_t *q, char *pos, const char *sort, const char *id,
                             orch_error_t *err);
 char *db__keyset_token(PGresult *res, int row, int tcol, const char *binding);
+/* Pages in a client's order (db/order_sql.h) hold db_order_position in their token.
+ * db__order_token makes the next token from row of res: the o->n key values at columns kcol
+ * onwards (as db_order_select put them) and id; caller frees. */
+char *db__order_token(PGresult *res, int row, int kcol, const db_order_t *o, const char *id,
+                      const char *binding);
+/* One paged list (ListProcesses, ListSchedules, ListReplicas, ListWorkflows): the page
+ * statement q and its count cq, built side by side from one filter and run on one borrowed
+ * connection. The lists differ in their columns, order and rows; this holds the paging they
+ * share, so that it is written (and fixed) once. A zeroed db_list_t may be cleaned up. */
+typedef struct db_list {
+    db_sql_t q, cq;  /* the page (ending in LIMIT page_size + 1) and its count */
+    char *binding;   /* what the page token is bound to; owned */
+    char *pos;       /* the position the page token holds; NULL on the first page */
+    db_conn_ref_t r; /* borrowed by db__list_run until db__list_cleanup */
+    PGresult *res;   /* the page's rows, from db__list_run */
+    long long total; /* the count, 0 when it failed */
+    int take;        /* the rows of res that make the page */
+    bool more;       /* there is a row past the page: the next token comes from row take - 1 */
+} db_list_t;
+/* Starts both statements empty, takes binding (owned by l from here on) and reads page_token
+ * into pos (INVALID_ARGUMENT when it does not fit the binding). */
+orch_err_t db__list_begin(db_list_t *l, char *binding, const char *page_token, orch_error_t *err);
+/* Adds filter's conditions on cols to both statements. */
+orch_err_t db__list_filter(db_list_t *l, const char *filter, const db_filter_column_t *cols,
+                           orch_error_t *err);
+/* Borrows a connection from st's pool and runs the count and then the page; fills total,
+ * res, take and more. */
+orch_err_t db__list_run(db_list_t *l, orch_store_t *st, const orch_ctx_t *ctx, int page_size,
+                        orch_error_t *err);
+void db__list_cleanup(db_list_t *l);
 /* Runs one parameterised statement that changes rows; *one: it changed exactly one. */
 orch_err_t db__exec_one(db_conn_t *c, const char *sql, int n, const char *const *params, bool *one,
                         orch_error_t *err);

@@ -771,22 +771,16 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                                const orch_claim_t *c, orch_error_t *err)
 {
     db__no_tx(tx);
-    db_conn_ref_t r;
     char tok[32];
-    orch_err_t rc = db__conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
     snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
     /* Only while still leased: after a commit whose answer was lost (it landed, the lease
      * is cleared) this must not touch the parked process (a callback's deadline_time). */
-    rc = db_execp(r.c,
-                  "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
-                  "next_run_time = now(), deadline_time = NULL, running_step_key = NULL, "
-                  "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2 "
-                  "AND lease_owner IS NOT NULL",
-                  2, (const char *[]){c->process_id, tok}, NULL, err);
-    db__conn_put(&r);
-    return rc;
+    return db__query(st, NULL, ctx,
+                     "UPDATE processes SET lease_owner = NULL, lease_expires_time = NULL, "
+                     "next_run_time = now(), deadline_time = NULL, running_step_key = NULL, "
+                     "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2 "
+                     "AND lease_owner IS NOT NULL",
+                     2, (const char *[]){c->process_id, tok}, NULL, err);
 }
 
 /* ---- create and read ------------------------------------------------------------------------- */
@@ -1111,70 +1105,45 @@ orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                             orch_error_t *err)
 {
     db__no_tx(tx);
-    db_conn_ref_t r = {0};
-    PGresult *res = NULL;
-    db_sql_t q, cq;
+    db_list_t l = {0};
     db_order_t order;
-    char *pos = NULL, *binding = NULL;
-    long long count = 0;
     orch_err_t rc;
 
     memset(page, 0, sizeof(*page));
-    db_sql_init(&q);
-    db_sql_init(&cq);
     rc = db_order_parse(qy->order_by, "start_time desc", sortable, "p.process_id", &order, err);
     if (rc)
         goto out;
-    binding = orch_asprintf("processes|%s|%s", qy->filter ? qy->filter : "", order.canonical);
-    rc = orch_page_token_parse(qy->page_token, binding, &pos, err);
+    rc = db__list_begin(
+        &l, orch_asprintf("processes|%s|%s", qy->filter ? qy->filter : "", order.canonical),
+        qy->page_token, err);
     if (rc)
         goto out;
-    db_sql_append(&q, "SELECT " PROCESS_COLS);
-    db_order_select(&q, &order);
-    db_sql_append(&q, PROCESS_FROM "WHERE p.parent_process_id IS NULL");
-    db_sql_append(&cq, "SELECT count(*)" PROCESS_FROM "WHERE p.parent_process_id IS NULL");
-    rc = db_filter_compile(qy->filter, process_cols, &q, err);
-    if (!rc)
-        rc = db_filter_compile(qy->filter, process_cols, &cq, err);
+    db_sql_append(&l.q, "SELECT " PROCESS_COLS);
+    db_order_select(&l.q, &order);
+    db_sql_append(&l.q, PROCESS_FROM "WHERE p.parent_process_id IS NULL");
+    db_sql_append(&l.cq, "SELECT count(*)" PROCESS_FROM "WHERE p.parent_process_id IS NULL");
+    rc = db__list_filter(&l, qy->filter, process_cols, err);
     if (rc)
         goto out;
-    if (pos) {
-        rc = db_order_after(&q, &order, pos, err);
+    if (l.pos) {
+        rc = db_order_after(&l.q, &order, l.pos, err);
         if (rc)
             goto out;
     }
-    db_order_by(&q, &order);
-    db_sql_append(&q, " LIMIT %d", qy->page_size + 1);
-
-    rc = db__conn_get(st, NULL, ctx, &r, err);
+    db_order_by(&l.q, &order);
+    db_sql_append(&l.q, " LIMIT %d", qy->page_size + 1);
+    rc = db__list_run(&l, st, ctx, qy->page_size, err);
+    page->total = l.total;
     if (rc)
         goto out;
-    rc = db__count_page(r.c, &cq, &q, &count, &res, err);
-    page->total = count;
-    if (rc)
-        goto out;
-    {
-        int n = PQntuples(res), take = n > qy->page_size ? qy->page_size : n;
-        page->items = orch_calloc(take ? (size_t)take : 1, sizeof(orch_process_t *));
-        for (int i = 0; i < take; i++)
-            page->items[page->n++] = row_to_process(res, i);
-        if (n > qy->page_size && take > 0) {
-            const char *vals[DB_ORDER_MAX_KEYS];
-            char *p2;
-            for (int i = 0; i < order.n; i++)
-                vals[i] = PQgetvalue(res, take - 1, NPROCESS_COLS + i);
-            p2 = db_order_position(&order, vals, PQgetvalue(res, take - 1, 0));
-            page->next_token = orch_page_token_make(binding, p2);
-            free(p2);
-        }
-    }
+    page->items = orch_calloc(l.take ? (size_t)l.take : 1, sizeof(orch_process_t *));
+    for (int i = 0; i < l.take; i++)
+        page->items[page->n++] = row_to_process(l.res, i);
+    if (l.more)
+        page->next_token = db__order_token(l.res, l.take - 1, NPROCESS_COLS, &order,
+                                           PQgetvalue(l.res, l.take - 1, 0), l.binding);
 out:
-    PQclear(res);
-    db__conn_put(&r);
-    db_sql_cleanup(&q);
-    db_sql_cleanup(&cq);
-    free(pos);
-    free(binding);
+    db__list_cleanup(&l);
     if (rc)
         orch_process_page_cleanup(page);
     return rc;
@@ -1539,51 +1508,37 @@ orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
                              orch_error_t *err)
 {
     db__no_tx(tx);
-    db_conn_ref_t r = {0};
-    PGresult *res = NULL;
-    db_sql_t q, cq;
-    char *pos = NULL, *binding = orch_asprintf("workflows|%s", filter ? filter : "");
-    long long count = 0;
+    db_list_t l = {0};
     orch_err_t rc;
 
     *out = NULL;
     *n = 0;
     *total = 0;
     *next_token = NULL;
-    db_sql_init(&q);
-    db_sql_init(&cq);
-    rc = orch_page_token_parse(page_token, binding, &pos, err);
+    rc = db__list_begin(&l, orch_asprintf("workflows|%s", filter ? filter : ""), page_token, err);
     if (rc)
         goto out;
-    db_sql_append(&q, WF_COLS);
-    db_sql_append(&cq, "SELECT count(*) FROM workflows w WHERE w.delete_time IS NULL");
-    rc = db_filter_compile(filter, workflow_cols, &q, err);
-    if (!rc)
-        rc = db_filter_compile(filter, workflow_cols, &cq, err);
+    db_sql_append(&l.q, WF_COLS);
+    db_sql_append(&l.cq, "SELECT count(*) FROM workflows w WHERE w.delete_time IS NULL");
+    rc = db__list_filter(&l, filter, workflow_cols, err);
     if (rc)
         goto out;
-    if (pos)
-        db_sql_append(&q, " AND w.name > $%d", db_sql_param(&q, pos));
-    db_sql_append(&q, " ORDER BY w.name LIMIT %d", page_size + 1);
-    rc = db__conn_get(st, NULL, ctx, &r, err);
+    if (l.pos)
+        db_sql_append(&l.q, " AND w.name > $%d", db_sql_param(&l.q, l.pos));
+    db_sql_append(&l.q, " ORDER BY w.name LIMIT %d", page_size + 1);
+    rc = db__list_run(&l, st, ctx, page_size, err);
+    *total = (long)l.total;
     if (rc)
         goto out;
-    rc = db__count_page(r.c, &cq, &q, &count, &res, err);
-    *total = (long)count;
-    if (rc)
-        goto out;
-    {
-        int rows = PQntuples(res), take = rows > page_size ? page_size : rows;
-        *out = orch_calloc((size_t)take + 1, sizeof(orch_wf_info_t *));
-        for (int i = 0; i < take; i++) {
-            (*out)[(*n)++] = row_to_wf(res, i);
-            rc = wf_fill(r.c, (*out)[i], false, err);
-            if (rc)
-                goto out;
-        }
-        if (rows > page_size && take > 0)
-            *next_token = orch_page_token_make(binding, PQgetvalue(res, take - 1, 1));
+    *out = orch_calloc((size_t)l.take + 1, sizeof(orch_wf_info_t *));
+    for (int i = 0; i < l.take; i++) {
+        (*out)[(*n)++] = row_to_wf(l.res, i);
+        rc = wf_fill(l.r.c, (*out)[i], false, err);
+        if (rc)
+            goto out;
     }
+    if (l.more)
+        *next_token = orch_page_token_make(l.binding, PQgetvalue(l.res, l.take - 1, 1));
 out:
     if (rc) {
         for (size_t i = 0; i < *n; i++)
@@ -1592,12 +1547,7 @@ out:
         *out = NULL;
         *n = 0;
     }
-    PQclear(res);
-    db__conn_put(&r);
-    db_sql_cleanup(&q);
-    db_sql_cleanup(&cq);
-    free(pos);
-    free(binding);
+    db__list_cleanup(&l);
     return rc;
 }
 

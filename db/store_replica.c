@@ -34,27 +34,21 @@ orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
 {
     db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
-    PGresult *res = NULL;
-    db_sql_t q, cq;
-    char *pos = NULL, *binding = orch_asprintf("replicas|%s", filter ? filter : "");
+    db_list_t l = {0};
     bool dflt = !filter || !*filter;
     db_filter_column_t replica_cols[sizeof(replica_cols_template) / sizeof(*replica_cols_template)];
     char state_sql[512];
-    long long count = 0;
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
     snprintf(state_sql, sizeof(state_sql), REPLICA_STATE_FMT, s->replica_dead_ms);
     memcpy(replica_cols, replica_cols_template, sizeof(replica_cols));
     replica_cols[0].sql = state_sql;
-    db_sql_init(&q);
-    db_sql_init(&cq);
-    rc = orch_page_token_parse(page_token, binding, &pos, err);
+    rc = db__list_begin(&l, orch_asprintf("replicas|%s", filter ? filter : ""), page_token, err);
     if (rc)
         goto out;
     // clang-format off
-    db_sql_append(&q,
+    db_sql_append(&l.q,
                   "SELECT r.replica_id, r.hostname, coalesce(r.listen_address, ''), "
                   "r.build_version, %s, " US("r.start_time") ", "
                   US("r.heartbeat_time") ", r.worker_threads, (SELECT count(*) FROM processes p "
@@ -65,60 +59,47 @@ orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                   "FROM replicas r WHERE true",
                   state_sql);
     // clang-format on
-    db_sql_append(&cq, "SELECT count(*) FROM replicas r WHERE true");
+    db_sql_append(&l.cq, "SELECT count(*) FROM replicas r WHERE true");
     if (dflt) {
-        db_sql_append(&q, " AND r.heartbeat_time > now() - interval '24 hours'");
-        db_sql_append(&cq, " AND r.heartbeat_time > now() - interval '24 hours'");
+        db_sql_append(&l.q, " AND r.heartbeat_time > now() - interval '24 hours'");
+        db_sql_append(&l.cq, " AND r.heartbeat_time > now() - interval '24 hours'");
     }
-    rc = db_filter_compile(filter, replica_cols, &q, err);
-    if (!rc)
-        rc = db_filter_compile(filter, replica_cols, &cq, err);
+    rc = db__list_filter(&l, filter, replica_cols, err);
     if (rc)
         goto out;
-    if (pos && (rc = db__keyset_after(&q, pos, "r.start_time", "r.replica_id", err)))
+    if (l.pos && (rc = db__keyset_after(&l.q, l.pos, "r.start_time", "r.replica_id", err)))
         goto out;
-    db_sql_append(&q, " ORDER BY r.start_time, r.replica_id LIMIT %d", page_size + 1);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    db_sql_append(&l.q, " ORDER BY r.start_time, r.replica_id LIMIT %d", page_size + 1);
+    rc = db__list_run(&l, st, ctx, page_size, err);
+    out->total = (long)l.total;
     if (rc)
         goto out;
-    rc = db__count_page(c, &cq, &q, &count, &res, err);
-    out->total = (long)count;
-    if (rc)
-        goto out;
-    {
-        int rows = PQntuples(res), take = rows > page_size ? page_size : rows;
-        out->items = orch_calloc((size_t)take + 1, sizeof(*out->items));
-        for (int i = 0; i < take; i++) {
-            orch_replica_t *r = &out->items[out->n++];
-            char *versions = db__dupv(res, i, 9);
-            snprintf(r->id, sizeof(r->id), "%s", PQgetvalue(res, i, 0));
-            r->hostname = db__dupv(res, i, 1);
-            r->address = db__dupv(res, i, 2);
-            r->build = db__dupv(res, i, 3);
-            snprintf(r->state, sizeof(r->state), "%s", PQgetvalue(res, i, 4));
-            r->start_us = db__llv(res, i, 5);
-            r->heartbeat_us = db__llv(res, i, 6);
-            r->workers = (int)db__llv(res, i, 7);
-            r->running = (int)db__llv(res, i, 8);
-            if (versions) {
-                char *save = NULL;
-                for (char *t = strtok_r(versions, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                    r->versions = orch_realloc(r->versions, (r->nversions + 1) * sizeof(char *));
-                    r->versions[r->nversions++] = orch_strdup(t);
-                }
-                free(versions);
+    out->items = orch_calloc((size_t)l.take + 1, sizeof(*out->items));
+    for (int i = 0; i < l.take; i++) {
+        orch_replica_t *r = &out->items[out->n++];
+        char *versions = db__dupv(l.res, i, 9);
+        snprintf(r->id, sizeof(r->id), "%s", PQgetvalue(l.res, i, 0));
+        r->hostname = db__dupv(l.res, i, 1);
+        r->address = db__dupv(l.res, i, 2);
+        r->build = db__dupv(l.res, i, 3);
+        snprintf(r->state, sizeof(r->state), "%s", PQgetvalue(l.res, i, 4));
+        r->start_us = db__llv(l.res, i, 5);
+        r->heartbeat_us = db__llv(l.res, i, 6);
+        r->workers = (int)db__llv(l.res, i, 7);
+        r->running = (int)db__llv(l.res, i, 8);
+        if (versions) {
+            char *save = NULL;
+            for (char *t = strtok_r(versions, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                r->versions = orch_realloc(r->versions, (r->nversions + 1) * sizeof(char *));
+                r->versions[r->nversions++] = orch_strdup(t);
             }
+            free(versions);
         }
-        if (rows > page_size && take > 0)
-            out->next_token = db__keyset_token(res, take - 1, 10, binding);
     }
+    if (l.more)
+        out->next_token = db__keyset_token(l.res, l.take - 1, 10, l.binding);
 out:
-    PQclear(res);
-    db_pool_release(s->pool, c);
-    db_sql_cleanup(&q);
-    db_sql_cleanup(&cq);
-    free(pos);
-    free(binding);
+    db__list_cleanup(&l);
     if (rc)
         orch_replica_page_cleanup(out);
     return rc;

@@ -283,52 +283,34 @@ orch_err_t db__schedule_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
                              orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
-    PGresult *res = NULL;
-    db_sql_t q, cq;
-    char *pos = NULL, *binding = orch_asprintf("schedules|%s", qy->filter ? qy->filter : "");
-    long long count = 0;
+    db_list_t l = {0};
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
-    db_sql_init(&q);
-    db_sql_init(&cq);
-    rc = orch_page_token_parse(qy->page_token, binding, &pos, err);
+    rc = db__list_begin(&l, orch_asprintf("schedules|%s", qy->filter ? qy->filter : ""),
+                        qy->page_token, err);
     if (rc)
         goto out;
-    db_sql_append(&q, "SELECT " SCHEDULE_COLS ", (" SORT_KEY ")::text" SCHEDULE_FROM "WHERE true");
-    db_sql_append(&cq, "SELECT count(*)" SCHEDULE_FROM "WHERE true");
-    rc = db_filter_compile(qy->filter, schedule_cols, &q, err);
-    if (!rc)
-        rc = db_filter_compile(qy->filter, schedule_cols, &cq, err);
+    db_sql_append(&l.q,
+                  "SELECT " SCHEDULE_COLS ", (" SORT_KEY ")::text" SCHEDULE_FROM "WHERE true");
+    db_sql_append(&l.cq, "SELECT count(*)" SCHEDULE_FROM "WHERE true");
+    rc = db__list_filter(&l, qy->filter, schedule_cols, err);
     if (rc)
         goto out;
-    if (pos && (rc = db__keyset_after(&q, pos, SORT_KEY, "s.schedule_id", err)))
+    if (l.pos && (rc = db__keyset_after(&l.q, l.pos, SORT_KEY, "s.schedule_id", err)))
         goto out;
-    db_sql_append(&q, " ORDER BY " SORT_KEY ", s.schedule_id LIMIT %d", qy->page_size + 1);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    db_sql_append(&l.q, " ORDER BY " SORT_KEY ", s.schedule_id LIMIT %d", qy->page_size + 1);
+    rc = db__list_run(&l, st, ctx, qy->page_size, err);
+    out->total = (long)l.total;
     if (rc)
         goto out;
-    rc = db__count_page(c, &cq, &q, &count, &res, err);
-    out->total = (long)count;
-    if (rc)
-        goto out;
-    {
-        int rows = PQntuples(res), take = rows > qy->page_size ? qy->page_size : rows;
-        out->items = orch_calloc((size_t)take + 1, sizeof(*out->items));
-        for (int i = 0; i < take; i++)
-            row_to_schedule(res, i, &out->items[out->n++]);
-        if (rows > qy->page_size && take > 0)
-            out->next_token = db__keyset_token(res, take - 1, NSCHEDULE_COLS, binding);
-    }
+    out->items = orch_calloc((size_t)l.take + 1, sizeof(*out->items));
+    for (int i = 0; i < l.take; i++)
+        row_to_schedule(l.res, i, &out->items[out->n++]);
+    if (l.more)
+        out->next_token = db__keyset_token(l.res, l.take - 1, NSCHEDULE_COLS, l.binding);
 out:
-    PQclear(res);
-    db_pool_release(s->pool, c);
-    db_sql_cleanup(&q);
-    db_sql_cleanup(&cq);
-    free(pos);
-    free(binding);
+    db__list_cleanup(&l);
     if (rc)
         orch_schedule_page_cleanup(out);
     return rc;

@@ -872,15 +872,8 @@ static orch_err_t list_page_ids(db_conn_t *c, const db_sql_t *where, const db_or
     for (int i = 0; i < take; i++)
         (*ids)[i] = orch_strdup(PQgetvalue(res, i, 0));
     *n = (size_t)take;
-    if (rows > limit) {
-        const char *vals[DB_ORDER_MAX_KEYS];
-        char *p2;
-        for (int k = 0; k < order->n; k++)
-            vals[k] = PQgetvalue(res, take - 1, 1 + k);
-        p2 = db_order_position(order, vals, (*ids)[take - 1]);
-        page->next_token = orch_page_token_make(binding, p2);
-        free(p2);
-    }
+    if (rows > limit)
+        page->next_token = db__order_token(res, take - 1, 1, order, (*ids)[take - 1], binding);
 out:
     PQclear(res);
     db_sql_cleanup(&sql);

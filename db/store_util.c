@@ -45,6 +45,47 @@ orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *to
     return rc ? rc : db__execq(c, q, res, err);
 }
 
+orch_err_t db__list_begin(db_list_t *l, char *binding, const char *page_token, orch_error_t *err)
+{
+    db_sql_init(&l->q);
+    db_sql_init(&l->cq);
+    l->binding = binding;
+    return orch_page_token_parse(page_token, binding, &l->pos, err);
+}
+
+orch_err_t db__list_filter(db_list_t *l, const char *filter, const db_filter_column_t *cols,
+                           orch_error_t *err)
+{
+    orch_err_t rc = db_filter_compile(filter, cols, &l->q, err);
+    return rc ? rc : db_filter_compile(filter, cols, &l->cq, err);
+}
+
+orch_err_t db__list_run(db_list_t *l, orch_store_t *st, const orch_ctx_t *ctx, int page_size,
+                        orch_error_t *err)
+{
+    orch_err_t rc = db__conn_get(st, NULL, ctx, &l->r, err);
+    if (rc)
+        return rc;
+    rc = db__count_page(l->r.c, &l->cq, &l->q, &l->total, &l->res, err);
+    if (rc)
+        return rc;
+    int rows = PQntuples(l->res);
+    l->take = rows > page_size ? page_size : rows;
+    l->more = rows > page_size && l->take > 0;
+    return ORCH_OK;
+}
+
+void db__list_cleanup(db_list_t *l)
+{
+    PQclear(l->res);
+    db__conn_put(&l->r);
+    db_sql_cleanup(&l->q);
+    db_sql_cleanup(&l->cq);
+    free(l->pos);
+    free(l->binding);
+    memset(l, 0, sizeof(*l));
+}
+
 orch_err_t db__keyset_after(db_sql_t *q, char *pos, const char *sort, const char *id,
                             orch_error_t *err)
 {
@@ -60,6 +101,18 @@ orch_err_t db__keyset_after(db_sql_t *q, char *pos, const char *sort, const char
 char *db__keyset_token(PGresult *res, int row, int tcol, const char *binding)
 {
     char *p = orch_asprintf("%s\x1f%s", PQgetvalue(res, row, tcol), PQgetvalue(res, row, 0));
+    char *token = orch_page_token_make(binding, p);
+    free(p);
+    return token;
+}
+
+char *db__order_token(PGresult *res, int row, int kcol, const db_order_t *o, const char *id,
+                      const char *binding)
+{
+    const char *vals[DB_ORDER_MAX_KEYS];
+    for (int k = 0; k < o->n; k++)
+        vals[k] = PQgetvalue(res, row, kcol + k);
+    char *p = db_order_position(o, vals, id);
     char *token = orch_page_token_make(binding, p);
     free(p);
     return token;

@@ -59,8 +59,6 @@ orch_err_t db__worker_connect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
                               int capacity, int expire_ms, orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
     json_t *arr = json_array();
     char *ta = NULL, cap[16], ex[16];
     orch_err_t rc;
@@ -70,11 +68,8 @@ orch_err_t db__worker_connect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
     ta = db__jtext(arr);
     snprintf(cap, sizeof(cap), "%d", capacity);
     snprintf(ex, sizeof(ex), "%d", expire_ms);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        goto out;
     // clang-format off
-    rc = db_execp(c,
+    rc = db__query(st, NULL, ctx,
                   "WITH i AS (INSERT INTO step_workers (worker_id, identity, name, replica_id, "
                   "task_types, capacity, expire_time) SELECT $1, $2, $3, $4, array(SELECT "
                   "jsonb_array_elements_text($5::jsonb)), $6, now() + " MS("$7") " RETURNING 1) "
@@ -82,8 +77,6 @@ orch_err_t db__worker_connect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
                   7, (const char *[]){worker_id, identity, name, replica_id, ta, cap, ex}, NULL,
                   err);
     // clang-format on
-    db_pool_release(s->pool, c);
-out:
     json_decref(arr);
     free(ta);
     return rc;
@@ -93,15 +86,8 @@ orch_err_t db__worker_disconnect(orch_store_t *st, orch_tx_t *tx, const orch_ctx
                                  const char *worker_id, orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
-    orch_err_t rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
-    if (rc)
-        return rc;
-    rc = db_execp(c, "DELETE FROM step_workers WHERE worker_id = $1", 1,
-                  (const char *[]){worker_id}, NULL, err);
-    db_pool_release(s->pool, c);
-    return rc;
+    return db__query(st, NULL, ctx, "DELETE FROM step_workers WHERE worker_id = $1", 1,
+                     (const char *[]){worker_id}, NULL, err);
 }
 
 orch_err_t db__worker_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,

@@ -85,16 +85,24 @@ bool orch_uc_process_form_page(const orch_uc_t *uc, const orch_ctx_t *ctx, const
     return page != NULL;
 }
 
+/* Begins a unit of work that reads one snapshot, so that an object and the sequence of its
+ * last event agree: a watch that starts from them misses no event and sees none twice. The
+ * caller rolls tx back (it only reads). */
+static orch_err_t snapshot_begin(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,
+                                 orch_error_t *err)
+{
+    orch_err_t rc = st->uow->begin(st, ctx, tx, err);
+    return rc ? rc : st->uow->snapshot(*tx, err);
+}
+
 orch_err_t orch_uc_process_snapshot(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                     const char *process_id, int64_t *seq, orch_process_t **out,
                                     orch_error_t *err)
 {
     orch_store_t *st = uc->store;
     orch_tx_t *tx = NULL;
-    orch_err_t rc = st->uow->begin(st, ctx, &tx, err);
+    orch_err_t rc = snapshot_begin(st, ctx, &tx, err);
     *out = NULL;
-    if (!rc)
-        rc = st->uow->snapshot(tx, err);
     if (!rc)
         rc = st->procs->events_seq(st, tx, ctx, process_id, seq, err);
     if (!rc)
@@ -109,10 +117,8 @@ orch_err_t orch_uc_subscription_snapshot(const orch_uc_t *uc, const orch_ctx_t *
 {
     orch_store_t *st = uc->store;
     orch_tx_t *tx = NULL;
-    orch_err_t rc = st->uow->begin(st, ctx, &tx, err);
+    orch_err_t rc = snapshot_begin(st, ctx, &tx, err);
     *out = NULL;
-    if (!rc)
-        rc = st->uow->snapshot(tx, err);
     if (!rc)
         rc = st->subs->events_seq(st, tx, ctx, subscription_id, seq, err);
     if (!rc && load)
