@@ -66,6 +66,15 @@ orch_err_t db_exec(db_conn_t *c, const char *sql, PGresult **res, orch_error_t *
 /* The same with text parameters (NULL = SQL NULL). */
 orch_err_t db_execp(db_conn_t *c, const char *sql, int nparams, const char *const *params,
                     PGresult **res, orch_error_t *err);
+/* db_execp for a statement PostgreSQL would plan afresh on nearly every call: run in a
+ * transaction of its own under plan_cache_mode force_generic_plan (BEGIN, SET LOCAL, the
+ * statement, COMMIT in one pipeline: one round trip), so the session keeps one plan. Only
+ * outside a unit of work (in one, it runs as db_execp). PostgreSQL chooses per call between
+ * a plan for the values at hand and the plan it keeps, comparing with the average cost of
+ * the plans it made for values: on a table that keeps growing (process_events) that
+ * average lags behind, and the kept plan never wins. */
+orch_err_t db_execp_generic(db_conn_t *c, const char *sql, int nparams, const char *const *params,
+                            PGresult **res, orch_error_t *err);
 
 /* Translates a failed result (or a NULL one) into a project error: the single place where
  * SQLSTATE becomes orch_err_t. what: a few words naming the operation. */

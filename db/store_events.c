@@ -182,11 +182,10 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
          * planner hashes the whole processes table, hot with the engine's updates, for the
          * few dozen events a NOTIFY brings; the hub runs this for every NOTIFY, and that
          * hash was 28% of PostgreSQL's time in the engine bench (bench/README.md). The
-         * cursor goes in as (SELECT $n), a value the planner cannot look into: given the
-         * value itself, it finds a plan for "one row at the end of the index" cheaper than
-         * any plan it could keep, and so plans the statement afresh on every call (0.4 ms,
-         * eight times what running it costs); blind to it, it keeps one generic plan (the
-         * same index scan) for the session. */
+         * cursor goes in as (SELECT $n), a value the planner cannot look into, and the
+         * statement runs under a generic plan (db_execp_generic): planned afresh on every
+         * call, as PostgreSQL did, it cost 0.4-0.5 ms, five to ten times what running it
+         * costs; the generic plan is the same index scan. */
         db_sql_append(&q, "SELECT " EV_COLS);
         for (const db_filter_column_t *f = ev_cols; f->field; f++)
             db_sql_append(&q, ", (%s)::text", f->sql);
@@ -209,7 +208,7 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
     if (rc)
         goto out;
     db_sql_append(&q, " ORDER BY e.tx_id, e.event_id LIMIT %d", limit);
-    rc = db_execp(c, q.text, q.nparams, (const char *const *)q.params, &res, err);
+    rc = db_execp_generic(c, q.text, q.nparams, (const char *const *)q.params, &res, err);
     if (rc)
         goto out;
     rc = rows_to_events(res, ev_cols, out, n);

@@ -323,7 +323,7 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     /* When the row knows the next step (next_step_key, left by the engine's last commit),
      * the claim also shows it running, with its deadline and the status change, as
      * process_step_begin would: the stretch's first step costs no round trip of its own. */
-    rc = db_execp(
+    rc = db_execp_generic(
         r.c,
         "WITH c AS (SELECT process_id, last_status AS old_status, next_step_key IS NOT NULL AS "
         "       known, now() + make_interval(secs => coalesce(next_step_timeout_ms, 0) / "
