@@ -2,13 +2,16 @@
 # SubscriptionService benchmark: our gRPC latency against pgbench running the same SQL.
 #
 #   bench/subscriptions.sh [--size N | --million] [--calls N] [--warmup N] [--reseed]
-#                          [--goal RATIO] [--build-dir DIR] [--pg-dir DIR] [--pg-port PORT]
+#                          [--goal RATIO] [--listings-only] [--build-dir DIR] [--pg-dir DIR]
+#                          [--pg-port PORT]
 #
 #   --size N       subscriptions to seed (default 100000); --million is --size 1000000
 #   --calls N      timed calls per case, on each side (default 2000)
 #   --warmup N     untimed calls per case first, on each side (default calls/10, at least 20)
 #   --reseed       seed again even if the cluster already holds a seed of this size
 #   --goal RATIO   the p50 ratio ours/pgbench the table marks as met (default 2.0)
+#   --listings-only  only the listings of issue 20 (their p50/p99 and plans): no pgbench
+#                  cases, no cache memory, no staleness (a quick re-measure after an index)
 #
 # Builds what it needs, starts (or reuses) a private PostgreSQL cluster in --pg-dir (default
 # /tmp/orchestrator-bench-pg, port 55433), seeds it once through the store's own save path
@@ -21,8 +24,8 @@
 #
 # Then the read path of issue 20 on the same seed: p50/p99 of the listings (first page,
 # a deep keyset page, status and product, full text, a block field's value, a customer
-# description; default order) with EXPLAIN ANALYZE of the statements each one sends
-# (bench/results/plans/), the memory of 100,000 subscriptions in the read cache, and how
+# description; default order) with EXPLAIN (ANALYZE, BUFFERS) of each statement each one
+# sends (bench/results/plans/<case>.txt) and the load average around them, the memory of 100,000 subscriptions in the read cache, and how
 # far a second replica's cache is behind a change (one NOTIFY): bench/results/readpath.json.
 # The cluster is left running for reruns; the script prints how to stop it.
 set -euo pipefail
@@ -34,6 +37,7 @@ CALLS=2000
 WARMUP=""
 RESEED=0
 GOAL=2.0
+LISTINGS_ONLY=0
 BUILD=$ROOT/build
 PGDIR=/tmp/orchestrator-bench-pg
 PGPORT=55433
@@ -42,7 +46,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 die() { echo "subscriptions.sh: $*" >&2; exit 1; }
 say() { echo "== $*" >&2; }
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while (($#)); do
     case "$1" in
@@ -52,6 +56,7 @@ while (($#)); do
     --warmup) WARMUP=${2:?}; shift 2 ;;
     --reseed) RESEED=1; shift ;;
     --goal) GOAL=${2:?}; shift 2 ;;
+    --listings-only) LISTINGS_ONLY=1; shift ;;
     --build-dir) BUILD=${2:?}; shift 2 ;;
     --pg-dir) PGDIR=${2:?}; shift 2 ;;
     --pg-port) PGPORT=${2:?}; shift 2 ;;
@@ -212,6 +217,7 @@ DRIVER_ARGS=(--customer "$CUSTOMER" --product "$PRODUCT" --node-name "$NODE_NAME
     --l2vpn-id "$L2VPN_ID" --port-id "$PORT_ID" --port-name "$PORT_NAME" --alias "$ALIAS"
     --deep-pages "$DEEP_PAGES")
 CASES=(list_customer list_product get_l2vpn get_port search)
+((LISTINGS_ONLY == 0)) || CASES=()
 
 # ---- capture the SQL of each case -----------------------------------------------------------
 say "capture: one call per case through orchestratord with log_statement=all"
@@ -265,12 +271,14 @@ done
 LIST_CALLS=$((CALLS < 500 ? CALLS : 500))
 LISTING=$WORK/listing.txt
 : >"$LISTING"
+LIST_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for c in "${LIST_CASES[@]}"; do
     say "$c: orchestratord, $((LIST_CALLS / 10)) warm-up + $LIST_CALLS calls"
     "$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --deep-token "$DEEP_TOKEN" --only "$c" \
         --calls "$LIST_CALLS" \
         --warmup $((LIST_CALLS / 10)) | tee -a "$LISTING" >&2
 done
+LIST_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 server_stop
 say "plans: EXPLAIN (ANALYZE, BUFFERS) of each listing's statements -> $RESULTS/plans/"
 mkdir -p "$RESULTS/plans"
@@ -284,64 +292,85 @@ for a in args:
     if a.startswith("s") and "=" in a:
         k, v = a.split("=", 1)
         vals[k] = v
+n = 0
 for line in sql:
     if not line.strip() or line.startswith("--") or line.startswith("\\"):
         continue
     line = re.sub(r":(s\d+p\d+)", lambda m: "'" + vals[m.group(1)].replace("'", "''") + "'", line)
-    print("EXPLAIN (ANALYZE, BUFFERS) " + line)
+    n += 1
+    print("\\echo '==== statement %d:'" % n)
+    print("\\echo " + "'" + line.replace("\\", "\\\\").replace("'", "\\'") + "'")
+    if line.startswith("EXPLAIN "):
+        # The estimate past 10,000 matches: the server only plans it; so does this.
+        line = re.sub(r"^EXPLAIN \([^)]*\) ", "", line)
+        print("EXPLAIN (SUMMARY ON) " + line)
+    else:
+        print("EXPLAIN (ANALYZE, BUFFERS) " + line)
 PY
     psql_q -f "$WORK/$c.explain.sql" >"$RESULTS/plans/$c.txt" 2>&1 || true
 done
 # Memory of 100,000 subscriptions kept encoded (FULL view), and the staleness bound.
-FILL=$((SIZE < 100000 ? SIZE : 100000))
-psql_q -c "SELECT subscription_id FROM subscriptions ORDER BY create_time LIMIT $FILL" >"$WORK/fill.ids"
-MPORT=$(free_port)
-server_start "" --subscription-cache-mb 4096 --metrics-listen "127.0.0.1:$MPORT"
-RSS0=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
-say "memory: GetSubscription of $FILL subscriptions, 4 clients (fills the cache)"
-split -n l/4 -d "$WORK/fill.ids" "$WORK/fill.part."
-FPIDS=()
-for f in "$WORK"/fill.part.??; do
-    "$SUB_BENCH" --server "$ADDR" --fill "$f" >"$f.out" &
-    FPIDS+=($!)
-done
-wait "${FPIDS[@]}" # (not a bare wait: the servers are children too)
-cat "$WORK"/fill.part.??.out | tee "$WORK/fill.out" >&2
-RSS1=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
-curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^orch_subscription_cache' >"$WORK/cache.metrics"
-B_ADDR=$ADDR B_PID=$SERVER_PID
-SERVER_PID="" # keep B running; A is a second replica
-server_start ""
-say "staleness: 200 changes through replica A, read back from replica B's cache"
-"$SUB_BENCH" --server "$B_ADDR" --staleness "$ADDR" --check "$NODE_ID" --calls 200 \
-    | tee "$WORK/staleness.out" >&2
-server_stop
-kill -TERM "$B_PID" 2>/dev/null || true
-wait "$B_PID" 2>/dev/null || true
+: >"$WORK/fill.out"
+: >"$WORK/cache.metrics"
+: >"$WORK/staleness.out"
+RSS0=0 RSS1=0
+if ((LISTINGS_ONLY == 0)); then
+    FILL=$((SIZE < 100000 ? SIZE : 100000))
+    psql_q -c "SELECT subscription_id FROM subscriptions ORDER BY create_time LIMIT $FILL" >"$WORK/fill.ids"
+    MPORT=$(free_port)
+    server_start "" --subscription-cache-mb 4096 --metrics-listen "127.0.0.1:$MPORT"
+    RSS0=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
+    say "memory: GetSubscription of $FILL subscriptions, 4 clients (fills the cache)"
+    split -n l/4 -d "$WORK/fill.ids" "$WORK/fill.part."
+    FPIDS=()
+    for f in "$WORK"/fill.part.??; do
+        "$SUB_BENCH" --server "$ADDR" --fill "$f" >"$f.out" &
+        FPIDS+=($!)
+    done
+    wait "${FPIDS[@]}" # (not a bare wait: the servers are children too)
+    cat "$WORK"/fill.part.??.out | tee "$WORK/fill.out" >&2
+    RSS1=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
+    curl -s "http://127.0.0.1:$MPORT/metrics" | grep '^orch_subscription_cache' >"$WORK/cache.metrics"
+    B_ADDR=$ADDR B_PID=$SERVER_PID
+    SERVER_PID="" # keep B running; A is a second replica
+    server_start ""
+    say "staleness: 200 changes through replica A, read back from replica B's cache"
+    "$SUB_BENCH" --server "$B_ADDR" --staleness "$ADDR" --check "$NODE_ID" --calls 200 \
+        | tee "$WORK/staleness.out" >&2
+    server_stop
+    kill -TERM "$B_PID" 2>/dev/null || true
+    wait "$B_PID" 2>/dev/null || true
+fi
 python3 - "$RESULTS/readpath.json" "$LISTING" "$WORK/fill.out" "$WORK/cache.metrics" \
-    "$WORK/staleness.out" "$RSS0" "$RSS1" "$SIZE" <<'PY'
+    "$WORK/staleness.out" "$RSS0" "$RSS1" "$SIZE" "$LIST_LOAD_START" "$LIST_LOAD_END" <<'PY'
 import json, re, sys, time
-out, listing, fill, metrics, stale, rss0, rss1, size = sys.argv[1:9]
+out, listing, fill, metrics, stale, rss0, rss1, size, load0, load1 = sys.argv[1:11]
 kv = lambda line: dict(re.findall(r"(\w+)=(\S+)", line))
 fills = [kv(l) for l in open(fill) if l.startswith("RESULT")]
 cases = [kv(l) for l in open(listing) if l.startswith("RESULT")]
 m = dict(l.split() for l in open(metrics) if l.strip())
 st = kv(open(stale).read())
 res = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "size": int(size),
+       "loadavg_listings_start": load0, "loadavg_listings_end": load1,
        "listings": [{"case": c["case"], "p50_ms": float(c["p50_us"]) / 1000,
                      "p99_ms": float(c["p99_us"]) / 1000, "items": int(c["items"]),
                      "goal_p99_ms": 50, "met": float(c["p99_us"]) / 1000 <= 50} for c in cases],
-       "cache": {"entries": int(float(m.get("orch_subscription_cache_entries", 0))),
-                 "bytes": int(float(m.get("orch_subscription_cache_bytes", 0))),
-                 "rss_before_kb": int(rss0), "rss_after_kb": int(rss1),
-                 "filled": sum(int(f["n"]) for f in fills),
-                 "fill_seconds": max(float(f["seconds"]) for f in fills)},
-       "staleness": {k: float(v) for k, v in st.items() if k.endswith("_us")}}
+}
+if fills: # not with --listings-only
+    res["cache"] = {"entries": int(float(m.get("orch_subscription_cache_entries", 0))),
+                    "bytes": int(float(m.get("orch_subscription_cache_bytes", 0))),
+                    "rss_before_kb": int(rss0), "rss_after_kb": int(rss1),
+                    "filled": sum(int(f["n"]) for f in fills),
+                    "fill_seconds": max(float(f["seconds"]) for f in fills)}
+    res["staleness"] = {k: float(v) for k, v in st.items() if k.endswith("_us")}
 json.dump(res, open(out, "w"), indent=2)
-print("\nThe read path (issue 20), %s subscriptions:" % size)
+print("\nThe read path (issue 20), %s subscriptions (load average %s before the listings, "
+      "%s after):" % (size, load0, load1))
 for c in res["listings"]:
     print("  %-22s p50 %8.2f ms  p99 %8.2f ms  %s" % (c["case"], c["p50_ms"], c["p99_ms"],
                                                    "met" if c["met"] else "MISS (goal p99 <= 50 ms)"))
+if not fills:
+    sys.exit(0)
 e = res["cache"]
 print("  cache: %d entries, %.1f MiB counted, RSS +%.1f MiB" % (e["entries"], e["bytes"] / 1048576,
                                                                (e["rss_after_kb"] - e["rss_before_kb"]) / 1024))
@@ -352,6 +381,12 @@ PY
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report ---------------------------------------------------------------------------------
+if ((LISTINGS_ONLY)); then
+    echo
+    echo "Plans: $RESULTS/plans/<case>.txt; JSON: $RESULTS/readpath.json (--listings-only:"
+    echo "the pgbench cases, memory and staleness were not run)"
+    exit 0
+fi
 META=$WORK/meta.json
 python3 - "$META" <<EOF
 import json, sys
