@@ -137,15 +137,16 @@ static orch_err_t contains(const db_filter_column_t *c, const char *value, db_sq
     return ORCH_OK;
 }
 
-/* A DB_COL_MATCH column: its SQL with every "$?" replaced by the value's parameter. */
-static orch_err_t match_template(const db_filter_column_t *c, const char *value, db_sql_t *q)
+/* A template (a DB_COL_MATCH column's sql, or a column's eq_sql) with every "$?" replaced
+ * by the value's parameter. */
+static orch_err_t match_template(const char *tmpl, const char *value, db_sql_t *q)
 {
     char num[16];
     int p = db_sql_param(q, value);
 
     snprintf(num, sizeof(num), "$%d", p);
     db_sql_append(q, "(");
-    for (const char *s = c->sql; *s;) {
+    for (const char *s = tmpl; *s;) {
         const char *hole = strstr(s, "$?");
         size_t k = hole ? (size_t)(hole - s) : strlen(s);
         db_sql_append(q, "%.*s%s", (int)k, s, hole ? num : "");
@@ -191,7 +192,11 @@ static orch_err_t compile_comparison(const orch_filter_node_t *n, const db_filte
         return bad(err, field, value, "cannot be matched with ':' (only text fields can)");
     switch (c->type) {
     case DB_COL_TEXT:
-        return op == ORCH_FILTER_HAS ? contains(c, value, q) : compare(c, value, op, "", q);
+        if (op == ORCH_FILTER_HAS)
+            return contains(c, value, q);
+        if (op == ORCH_FILTER_EQ && c->eq_sql)
+            return match_template(c->eq_sql, value, q);
+        return compare(c, value, op, "", q);
     case DB_COL_INT:
         if (!is_int(value))
             return bad(err, field, value, "is not a whole number");
@@ -217,7 +222,7 @@ static orch_err_t compile_comparison(const orch_filter_node_t *n, const db_filte
     case DB_COL_MATCH:
         if (op != ORCH_FILTER_EQ)
             return bad(err, field, value, "can only be compared with =");
-        return match_template(c, value, q);
+        return match_template(c->sql, value, q);
     case DB_COL_ENUM:
         rc = check_choice(c, field, value, err);
         if (rc)

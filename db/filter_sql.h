@@ -22,6 +22,11 @@ typedef struct db_filter_column {
     const char *sql;   /* SQL expression, e.g. "s.status" */
     db_col_type_t type;
     const char *const *choices; /* DB_COL_ENUM: NULL-terminated allowed values */
+    /* DB_COL_TEXT, optional (NULL: none): the whole condition for `field = value` in place of
+     * "sql = $n", every "$?" in it the value (text), e.g. a foreign key compared with a
+     * scalar subquery that an index on it can use. It must mean exactly "sql = value"; the
+     * other operators still compare sql. */
+    const char *eq_sql;
 } db_filter_column_t;
 
 /* Parses filter (NULL/blank: nothing appended) against the columns (terminated by a row

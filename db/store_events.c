@@ -119,16 +119,16 @@ static const char *const ev_targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VA
                                          "RECONCILE", "SYSTEM", NULL};
 
 static const db_filter_column_t ev_cols[] = {
-    {"process_id", "p.process_id", DB_COL_UUID, NULL},
-    {"status", "p.last_status", DB_COL_ENUM, ev_statuses},
+    {"process_id", "p.process_id", DB_COL_UUID, NULL, NULL},
+    {"status", "p.last_status", DB_COL_ENUM, ev_statuses, NULL},
     /* Text in byte order, as the watch hub's in-memory matcher compares (event_filter.h). */
-    {"workflow", "p.workflow_name COLLATE \"C\"", DB_COL_TEXT, NULL},
-    {"target", "p.workflow_target", DB_COL_ENUM, ev_targets},
-    {"is_task", "p.is_task", DB_COL_BOOL, NULL},
-    {"product_id", "p.product_id", DB_COL_UUID, NULL},
-    {"subscription_id", "p.subscription_id", DB_COL_UUID, NULL},
-    {"customer_id", "p.customer_id COLLATE \"C\"", DB_COL_TEXT, NULL},
-    {NULL, NULL, 0, NULL},
+    {"workflow", "p.workflow_name COLLATE \"C\"", DB_COL_TEXT, NULL, NULL},
+    {"target", "p.workflow_target", DB_COL_ENUM, ev_targets, NULL},
+    {"is_task", "p.is_task", DB_COL_BOOL, NULL, NULL},
+    {"product_id", "p.product_id", DB_COL_UUID, NULL, NULL},
+    {"subscription_id", "p.subscription_id", DB_COL_UUID, NULL, NULL},
+    {"customer_id", "p.customer_id COLLATE \"C\"", DB_COL_TEXT, NULL, NULL},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_t *ctx,

@@ -1064,29 +1064,29 @@ static const char *const targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VALID
                                       "RECONCILE", "SYSTEM", NULL};
 
 static const db_filter_column_t process_cols[] = {
-    {"process_id", "p.process_id", DB_COL_UUID, NULL},
-    {"status", "p.last_status", DB_COL_ENUM, process_statuses},
-    {"workflow", "w.name", DB_COL_TEXT, NULL},
-    {"workflow_version", "p.workflow_version", DB_COL_INT, NULL},
-    {"target", "w.target", DB_COL_ENUM, targets},
-    {"is_task", "p.is_task", DB_COL_BOOL, NULL},
+    {"process_id", "p.process_id", DB_COL_UUID, NULL, NULL},
+    {"status", "p.last_status", DB_COL_ENUM, process_statuses, NULL},
+    {"workflow", "w.name", DB_COL_TEXT, NULL, NULL},
+    {"workflow_version", "p.workflow_version", DB_COL_INT, NULL, NULL},
+    {"target", "w.target", DB_COL_ENUM, targets, NULL},
+    {"is_task", "p.is_task", DB_COL_BOOL, NULL, NULL},
     {"subscription_id",
      "(SELECT ps.subscription_id FROM processes_subscriptions ps WHERE ps.process_id = "
      "p.process_id ORDER BY ps.create_time LIMIT 1)",
-     DB_COL_UUID, NULL},
-    {"product_id", "p.product_id", DB_COL_UUID, NULL},
+     DB_COL_UUID, NULL, NULL},
+    {"product_id", "p.product_id", DB_COL_UUID, NULL, NULL},
     {"customer_id",
      "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "
      "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1)",
-     DB_COL_TEXT, NULL},
-    {"created_by", "coalesce(p.created_by, '')", DB_COL_TEXT, NULL},
-    {"assignee", "p.assignee", DB_COL_TEXT, NULL},
-    {"last_step", "coalesce(p.last_step, '')", DB_COL_TEXT, NULL},
-    {"note", "coalesce(p.note, '')", DB_COL_TEXT, NULL},
-    {"start_time", "p.start_time", DB_COL_TIME, NULL},
-    {"update_time", "p.update_time", DB_COL_TIME, NULL},
-    {"end_time", "p.end_time", DB_COL_TIME, NULL},
-    {NULL, NULL, 0, NULL},
+     DB_COL_TEXT, NULL, NULL},
+    {"created_by", "coalesce(p.created_by, '')", DB_COL_TEXT, NULL, NULL},
+    {"assignee", "p.assignee", DB_COL_TEXT, NULL, NULL},
+    {"last_step", "coalesce(p.last_step, '')", DB_COL_TEXT, NULL, NULL},
+    {"note", "coalesce(p.note, '')", DB_COL_TEXT, NULL, NULL},
+    {"start_time", "p.start_time", DB_COL_TIME, NULL, NULL},
+    {"update_time", "p.update_time", DB_COL_TIME, NULL, NULL},
+    {"end_time", "p.end_time", DB_COL_TIME, NULL, NULL},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 /* Sort keys (db/order_sql.h); an unfinished process has no end_time and sorts as if it
@@ -1428,11 +1428,11 @@ orch_err_t db__engine_set_paused(orch_store_t *st, orch_tx_t *tx, const orch_ctx
  */
 
 static const db_filter_column_t workflow_cols[] = {
-    {"name", "w.name", DB_COL_TEXT, NULL},
-    {"description", "w.description", DB_COL_TEXT, NULL},
-    {"target", "w.target", DB_COL_ENUM, targets},
-    {"is_task", "w.is_task", DB_COL_BOOL, NULL},
-    {NULL, NULL, 0, NULL},
+    {"name", "w.name", DB_COL_TEXT, NULL, NULL},
+    {"description", "w.description", DB_COL_TEXT, NULL, NULL},
+    {"target", "w.target", DB_COL_ENUM, targets, NULL},
+    {"is_task", "w.is_task", DB_COL_BOOL, NULL, NULL},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 static orch_err_t wf_fill(db_conn_t *c, orch_wf_info_t *w, bool all_versions, orch_error_t *err)

@@ -20,12 +20,12 @@
 static const char *const replica_states[] = {"serving", "draining", "lost", "stopped", NULL};
 
 static const db_filter_column_t replica_cols_template[] = {
-    {"state", NULL, DB_COL_ENUM, replica_states}, /* the state expression, set per call */
-    {"hostname", "r.hostname", DB_COL_TEXT, NULL},
-    {"build_version", "r.build_version", DB_COL_TEXT, NULL},
-    {"heartbeat_time", "r.heartbeat_time", DB_COL_TIME, NULL},
-    {"start_time", "r.start_time", DB_COL_TIME, NULL},
-    {NULL, NULL, 0, NULL},
+    {"state", NULL, DB_COL_ENUM, replica_states, NULL}, /* the state expression, set per call */
+    {"hostname", "r.hostname", DB_COL_TEXT, NULL, NULL},
+    {"build_version", "r.build_version", DB_COL_TEXT, NULL, NULL},
+    {"heartbeat_time", "r.heartbeat_time", DB_COL_TIME, NULL, NULL},
+    {"start_time", "r.start_time", DB_COL_TIME, NULL, NULL},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,

@@ -267,13 +267,13 @@ orch_err_t db__schedule_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
 static const char *const kind_choices[] = {"interval", "cron", "once", NULL};
 
 static const db_filter_column_t schedule_cols[] = {
-    {"name", "s.name", DB_COL_TEXT, NULL},
-    {"workflow_name", "w.name", DB_COL_TEXT, NULL},
-    {"enabled", "s.enabled", DB_COL_BOOL, NULL},
-    {"kind", "s.kind", DB_COL_ENUM, kind_choices},
-    {"next_run_time", "s.next_run_time", DB_COL_TIME, NULL},
-    {"last_run_time", "s.last_run_time", DB_COL_TIME, NULL},
-    {NULL, NULL, 0, NULL},
+    {"name", "s.name", DB_COL_TEXT, NULL, NULL},
+    {"workflow_name", "w.name", DB_COL_TEXT, NULL, NULL},
+    {"enabled", "s.enabled", DB_COL_BOOL, NULL, NULL},
+    {"kind", "s.kind", DB_COL_ENUM, kind_choices, NULL},
+    {"next_run_time", "s.next_run_time", DB_COL_TIME, NULL, NULL},
+    {"last_run_time", "s.last_run_time", DB_COL_TIME, NULL, NULL},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 #define SORT_KEY "coalesce(s.next_run_time, 'infinity'::timestamptz)"

@@ -20,3 +20,17 @@
 CREATE INDEX CONCURRENTLY IF NOT EXISTS subscriptions_status_start_product
     ON subscriptions (status, (coalesce(start_time, 'infinity'::timestamptz)), subscription_id)
     INCLUDE (product_id, start_time);
+
+-- That shorter walk: the store compiles `product = "port 10G"` to s.product_id = (SELECT
+-- product_id FROM products WHERE name = $n) (db/store_subscription.c), a constant PostgreSQL
+-- computes once (an InitPlan), so "product AND status" is one range scan in the default order
+-- (coalesce(start_time, 'infinity') desc, subscription_id desc) read backwards, first page or
+-- keyset page. subscriptions_product_status_start (0014) has those keys, but the page selects
+-- coalesce(start_time, 'infinity') for its token and PostgreSQL computes that in an index-only
+-- scan only from start_time itself: with start_time in INCLUDE the scan is index-only. Measured
+-- by hand at a million: 0.27 ms a page for status and product, where neither the subquery
+-- alone (0014's index, a heap fetch a row) nor this index alone (the join) met 50 ms.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS subscriptions_product_status_start_cover
+    ON subscriptions (product_id, status, (coalesce(start_time, 'infinity'::timestamptz)),
+                      subscription_id)
+    INCLUDE (start_time);

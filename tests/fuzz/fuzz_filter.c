@@ -23,14 +23,14 @@ static const char *const statuses[] = {"created", "running", "failed", "complete
 
 /* One column of each type, as the stores declare them (db/store_*.c). */
 static const db_filter_column_t cols[] = {
-    {"process_id", "p.process_id", DB_COL_UUID, NULL},
-    {"status", "p.last_status", DB_COL_ENUM, statuses},
-    {"workflow", "w.name", DB_COL_TEXT, NULL},
-    {"workflow_version", "p.workflow_version", DB_COL_INT, NULL},
-    {"is_task", "p.is_task", DB_COL_BOOL, NULL},
-    {"start_time", "p.start_time", DB_COL_TIME, NULL},
-    {"customer_id", "coalesce(s.customer_id, s.description)", DB_COL_TEXT, NULL},
-    {NULL, NULL, 0, NULL},
+    {"process_id", "p.process_id", DB_COL_UUID, NULL, NULL},
+    {"status", "p.last_status", DB_COL_ENUM, statuses, NULL},
+    {"workflow", "w.name", DB_COL_TEXT, NULL, NULL},
+    {"workflow_version", "p.workflow_version", DB_COL_INT, NULL, NULL},
+    {"is_task", "p.is_task", DB_COL_BOOL, NULL, NULL},
+    {"start_time", "p.start_time", DB_COL_TIME, NULL, NULL},
+    {"customer_id", "coalesce(s.customer_id, s.description)", DB_COL_TEXT, NULL, NULL},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 static const char *const fields[] = {"process_id", "status",     "workflow",    "workflow_version",

@@ -271,6 +271,35 @@ static void list_filter_search_and_page(void **state)
     }
 }
 
+/* `product = name` compares the product id with that of the product of that name (a
+ * subquery an index serves, issue 20): it still lists exactly that product's subscriptions,
+ * none for a name no product has (also under NOT and !=, as the comparison with the name
+ * did), and compares the name exactly. */
+static void product_filter_by_name(void **state)
+{
+    world_t *w = *state;
+    cli_status_t st;
+    Orchestrator__V1__ListSubscriptionsResponse *r =
+        list(w, "product = \"port 10G\"", NULL, NULL, 500, NULL, &st);
+
+    assert_non_null(r);
+    assert_int_equal(r->n_subscriptions, 3);
+    for (size_t i = 0; i < r->n_subscriptions; i++)
+        assert_string_equal(r->subscriptions[i]->product->name, "port 10G");
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    cli_status_cleanup(&st);
+
+    assert_int_equal(count(w, "product = \"port 100G\"", NULL), 1);
+    assert_int_equal(count(w, "product = \"port 10G\" AND status = active", NULL), 3);
+    assert_int_equal(count(w, "product = \"port 10G\" OR product = l2vpn", NULL), 5);
+    assert_int_equal(count(w, "product != \"port 10G\"", NULL), 7);
+    assert_int_equal(count(w, "NOT product = \"port 10G\"", NULL), 7);
+    assert_int_equal(count(w, "product = \"PORT 10G\"", NULL), 0);
+    assert_int_equal(count(w, "product = \"no such product\"", NULL), 0);
+    assert_int_equal(count(w, "NOT product = \"no such product\"", NULL), 10);
+    assert_int_equal(count(w, "product != \"no such product\"", NULL), 10);
+}
+
 static void bad_list_input(void **state)
 {
     world_t *w = *state;
@@ -773,6 +802,7 @@ int main(void)
 {
     const struct CMUnitTest world_tests[] = {
         cmocka_unit_test(list_filter_search_and_page),
+        cmocka_unit_test(product_filter_by_name),
         cmocka_unit_test(bad_list_input),
         cmocka_unit_test(tree_and_relations_intact),
         cmocka_unit_test(offered_workflows_follow_the_rules),

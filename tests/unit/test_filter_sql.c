@@ -14,13 +14,15 @@
 
 static const char *const statuses[] = {"initial", "active", "terminated", NULL};
 static const db_filter_column_t cols[] = {
-    {"status", "s.status", DB_COL_ENUM, statuses},
-    {"customer_id", "s.customer_id", DB_COL_TEXT, NULL},
-    {"in_sync", "s.in_sync", DB_COL_BOOL, NULL},
-    {"start_time", "s.start_time", DB_COL_TIME, NULL},
-    {"version", "s.version", DB_COL_INT, NULL},
-    {"product_id", "s.product_id", DB_COL_UUID, NULL},
-    {NULL, NULL, 0, NULL},
+    {"status", "s.status", DB_COL_ENUM, statuses, NULL},
+    {"customer_id", "s.customer_id", DB_COL_TEXT, NULL, NULL},
+    {"in_sync", "s.in_sync", DB_COL_BOOL, NULL, NULL},
+    {"start_time", "s.start_time", DB_COL_TIME, NULL, NULL},
+    {"version", "s.version", DB_COL_INT, NULL, NULL},
+    {"product_id", "s.product_id", DB_COL_UUID, NULL, NULL},
+    {"product", "p.name", DB_COL_TEXT, NULL,
+     "s.product_id = (SELECT product_id FROM products WHERE name = $?)"},
+    {NULL, NULL, 0, NULL, NULL},
 };
 
 static void compiles_to_parameterised_sql(void **state)
@@ -48,6 +50,28 @@ static void compiles_to_parameterised_sql(void **state)
     db_sql_init(&q);
     assert_int_equal(db_filter_compile("", cols, &q, &err), ORCH_OK);
     assert_string_equal(q.text, "");
+    db_sql_cleanup(&q);
+}
+
+/* A column's eq_sql replaces `=` only; the other operators compare its sql. */
+static void equality_may_have_its_own_sql(void **state)
+{
+    db_sql_t q;
+    orch_error_t err;
+    (void)state;
+
+    db_sql_init(&q);
+    orch_error_init(&err);
+    assert_int_equal(db_filter_compile("product = \"port 10G\" AND NOT product != x AND product : "
+                                       "port AND product < y",
+                                       cols, &q, &err),
+                     ORCH_OK);
+    assert_string_equal(q.text, " AND (((((s.product_id = (SELECT product_id FROM products WHERE "
+                                "name = $1)) AND NOT coalesce((p.name <> $2), false)) AND "
+                                "(p.name ILIKE $3)) AND (p.name < $4)))");
+    assert_int_equal(q.nparams, 4);
+    assert_string_equal(q.params[0], "port 10G");
+    assert_string_equal(q.params[1], "x");
     db_sql_cleanup(&q);
 }
 
@@ -184,6 +208,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(compiles_to_parameterised_sql),
+        cmocka_unit_test(equality_may_have_its_own_sql),
         cmocka_unit_test(values_must_fit_their_column),
         cmocka_unit_test(id_prefix_is_a_range),
         cmocka_unit_test(orderings_parse_to_one_normal_form),
