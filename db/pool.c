@@ -410,14 +410,18 @@ static void stmt_check(db_stmt_t *s, PGresult *r)
 }
 
 /* BEGIN, then the statement (prepared first when this is its second run), sent as one libpq
- * pipeline: one round trip. Returns the statement's result (or the first error). */
-static PGresult *run_with_begin(db_conn_t *c, db_stmt_t *s, const char *sql, int n,
-                                const char *const *params, orch_err_t *why)
+ * pipeline: one round trip; the transaction stays open (a lazy unit of work). generic: the
+ * statement is the whole transaction, under plan_cache_mode force_generic_plan (SET LOCAL
+ * before it, COMMIT after it, in the same pipeline; db_execp_generic). Returns the
+ * statement's result (or the first error). */
+static PGresult *run_pipelined(db_conn_t *c, db_stmt_t *s, const char *sql, int n,
+                               const char *const *params, bool generic, orch_err_t *why)
 {
     PGresult *r, *out = NULL;
     char name[48];
     bool prepare = s && !s->prepared && s->runs + 1 >= 2;
-    int queries = 2 + (prepare ? 1 : 0), ok;
+    int mine = 1 + (generic ? 1 : 0) + (prepare ? 1 : 0); /* the statement's result */
+    int queries = mine + 1 + (generic ? 1 : 0), ok;
 
     if (s && !s->prepared)
         s->runs++;
@@ -426,6 +430,9 @@ static PGresult *run_with_begin(db_conn_t *c, db_stmt_t *s, const char *sql, int
     atomic_fetch_add(&statements_sent, 1);
     atomic_fetch_add(&round_trips, 1);
     ok = PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    if (ok && generic)
+        ok = PQsendQueryParams(c->pg, "SET LOCAL plan_cache_mode = force_generic_plan", 0, NULL,
+                               NULL, NULL, NULL, 0);
     if (ok && s && (prepare || s->prepared))
         stmt_name(s, name, sizeof(name));
     if (ok && prepare)
@@ -434,11 +441,14 @@ static PGresult *run_with_begin(db_conn_t *c, db_stmt_t *s, const char *sql, int
         ok = s && (prepare || s->prepared)
                  ? PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0)
                  : PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+    if (ok && generic)
+        ok = PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
     if (!ok || !PQpipelineSync(c->pg)) {
         c->broken = true;
         return NULL;
     }
-    /* One result (then NULL) per query, then the sync's. */
+    /* One result (then NULL) per query, then the sync's. Kept: the statement's, or the
+     * first error. */
     for (int i = 0; i < queries; i++) {
         r = wait_result(c, why);
         if (!r) {
@@ -446,18 +456,19 @@ static PGresult *run_with_begin(db_conn_t *c, db_stmt_t *s, const char *sql, int
             PQclear(out);
             return NULL;
         }
-        if (i == 1 && prepare) {
+        if (prepare && i == mine - 1) {
             if (PQresultStatus(r) == PGRES_COMMAND_OK)
                 s->prepared = true;
             else
                 stmt_check(s, r);
         }
-        if (out && PQresultStatus(out) == PGRES_FATAL_ERROR) {
-            PQclear(r); /* keep the first error */
+        if ((out && PQresultStatus(out) == PGRES_FATAL_ERROR) ||
+            (i != mine && PQresultStatus(r) != PGRES_FATAL_ERROR)) {
+            PQclear(r);
             continue;
         }
         PQclear(out);
-        out = r; /* in the end: the statement's own */
+        out = r;
     }
     r = wait_result(c, why); /* PGRES_PIPELINE_SYNC */
     PQclear(r);
@@ -491,7 +502,7 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
             free(both);
             return ok ? wait_result(c, why) : NULL;
         }
-        return run_with_begin(c, s, sql, n, params, why);
+        return run_pipelined(c, s, sql, n, params, false, why);
     }
     if (s && !s->prepared && ++s->runs >= 2) {
         /* Seen before: prepare it (one extra round trip, once per session). */
@@ -602,80 +613,19 @@ static orch_err_t check(db_conn_t *c, PGresult *r, orch_err_t why, PGresult **re
     return rc;
 }
 
-/* The statement in a transaction of its own under plan_cache_mode force_generic_plan:
- * BEGIN, SET LOCAL, (the prepare on its second run), the statement and COMMIT, sent as one
- * libpq pipeline: one round trip. Returns the statement's result (or the first error). */
-static PGresult *run_generic(db_conn_t *c, const char *sql, int n, const char *const *params,
-                             orch_err_t *why)
-{
-    db_stmt_t *s = atomic_load(&prepare_off) ? NULL : stmts_find(c, sql);
-    const char *setl = "SET LOCAL plan_cache_mode = force_generic_plan";
-    PGresult *r, *out = NULL;
-    char name[48];
-    bool prepare = s && !s->prepared && s->runs + 1 >= 2;
-    int queries = 4 + (prepare ? 1 : 0), mine = 2 + (prepare ? 1 : 0), ok;
-
-    *why = ORCH_OK;
-    if (s && !s->prepared)
-        s->runs++;
-    if (!PQenterPipelineMode(c->pg))
-        return NULL;
-    atomic_fetch_add(&statements_sent, 1);
-    atomic_fetch_add(&round_trips, 1);
-    ok = PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-         PQsendQueryParams(c->pg, setl, 0, NULL, NULL, NULL, NULL, 0);
-    if (ok && s && (prepare || s->prepared))
-        stmt_name(s, name, sizeof(name));
-    if (ok && prepare)
-        ok = PQsendPrepare(c->pg, name, sql, n, NULL);
-    if (ok)
-        ok = s && (prepare || s->prepared)
-                 ? PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0)
-                 : PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
-    if (ok)
-        ok = PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
-    if (!ok || !PQpipelineSync(c->pg)) {
-        c->broken = true;
-        return NULL;
-    }
-    /* One result (then NULL) per query, then the sync's; the statement's is kept, or the
-     * first error. */
-    for (int i = 0; i < queries; i++) {
-        r = wait_result(c, why);
-        if (!r) {
-            c->broken = true;
-            PQclear(out);
-            return NULL;
-        }
-        if (prepare && i == mine - 1) {
-            if (PQresultStatus(r) == PGRES_COMMAND_OK)
-                s->prepared = true;
-            else
-                stmt_check(s, r);
-        }
-        if ((out && PQresultStatus(out) == PGRES_FATAL_ERROR) ||
-            (i != mine && PQresultStatus(r) != PGRES_FATAL_ERROR)) {
-            PQclear(r);
-            continue;
-        }
-        PQclear(out);
-        out = r;
-    }
-    r = wait_result(c, why); /* PGRES_PIPELINE_SYNC */
-    PQclear(r);
-    if (!PQexitPipelineMode(c->pg))
-        c->broken = true;
-    if (s && s->prepared && out && PQresultStatus(out) == PGRES_FATAL_ERROR)
-        stmt_check(s, out);
-    return out;
-}
-
 orch_err_t db_execp_generic(db_conn_t *c, const char *sql, int nparams, const char *const *params,
                             PGresult **res, orch_error_t *err)
 {
     orch_err_t why;
-    PGresult *r = c->begin_pending ? run(c, sql, nparams, params, &why)
-                                   : run_generic(c, sql, nparams, params, &why);
+    PGresult *r;
+
+    if (c->begin_pending || PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+        r = run(c, sql, nparams, params, &why); /* in a unit of work: as it is */
+    } else {
+        why = ORCH_OK;
+        r = run_pipelined(c, atomic_load(&prepare_off) ? NULL : stmts_find(c, sql), sql, nparams,
+                          params, true, &why);
+    }
     return check(c, r, why, res, err);
 }
 
