@@ -57,6 +57,11 @@ static const ProtobufCFieldDescriptor *field(const ProtobufCMessage *m, const ch
     return f;
 }
 
+const void *cli_msg_field(const ProtobufCMessage *m, const char *name)
+{
+    return (const char *)m + field(m, name)->offset;
+}
+
 void cli_msg_set_string(ProtobufCMessage *m, const char *name, const char *value)
 {
     const ProtobufCFieldDescriptor *f = field(m, name);
