@@ -53,6 +53,12 @@ static inline void db__no_tx(const orch_tx_t *tx)
 
 /* ---- helpers shared by the store_*.c files (store_util.c) ----------------------------- */
 
+/* The values a process's status (processes.last_status) and a workflow's target take, for the
+ * ENUM filter columns of the process lists and of the event stream; NULL-terminated
+ * (store_process.c). */
+extern const char *const db__process_statuses[];
+extern const char *const db__workflow_targets[];
+
 /* SQL text: a timestamptz column as microseconds since the epoch, 0 for NULL. */
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
 

@@ -1057,18 +1057,18 @@ out:
 /* ---- lists ------------------------------------------------------------------------------------
  */
 
-static const char *const process_statuses[] = {
+const char *const db__process_statuses[] = {
     "created", "running",         "suspended",         "waiting",   "awaiting_callback", "aborted",
     "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed",           NULL};
-static const char *const targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VALIDATE",
-                                      "RECONCILE", "SYSTEM", NULL};
+const char *const db__workflow_targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VALIDATE",
+                                            "RECONCILE", "SYSTEM", NULL};
 
 static const db_filter_column_t process_cols[] = {
     {"process_id", "p.process_id", DB_COL_UUID, NULL, NULL},
-    {"status", "p.last_status", DB_COL_ENUM, process_statuses, NULL},
+    {"status", "p.last_status", DB_COL_ENUM, db__process_statuses, NULL},
     {"workflow", "w.name", DB_COL_TEXT, NULL, NULL},
     {"workflow_version", "p.workflow_version", DB_COL_INT, NULL, NULL},
-    {"target", "w.target", DB_COL_ENUM, targets, NULL},
+    {"target", "w.target", DB_COL_ENUM, db__workflow_targets, NULL},
     {"is_task", "p.is_task", DB_COL_BOOL, NULL, NULL},
     {"subscription_id",
      "(SELECT ps.subscription_id FROM processes_subscriptions ps WHERE ps.process_id = "
@@ -1430,7 +1430,7 @@ orch_err_t db__engine_set_paused(orch_store_t *st, orch_tx_t *tx, const orch_ctx
 static const db_filter_column_t workflow_cols[] = {
     {"name", "w.name", DB_COL_TEXT, NULL, NULL},
     {"description", "w.description", DB_COL_TEXT, NULL, NULL},
-    {"target", "w.target", DB_COL_ENUM, targets, NULL},
+    {"target", "w.target", DB_COL_ENUM, db__workflow_targets, NULL},
     {"is_task", "w.is_task", DB_COL_BOOL, NULL, NULL},
     {NULL, NULL, 0, NULL, NULL},
 };
