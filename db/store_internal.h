@@ -130,6 +130,10 @@ void db__list_cleanup(db_list_t *l);
 /* Runs one parameterised statement that changes rows; *one: it changed exactly one. */
 orch_err_t db__exec_one(db_conn_t *c, const char *sql, int n, const char *const *params, bool *one,
                         orch_error_t *err);
+/* Runs one parameterised statement that answers a number (a count, a value it RETURNING):
+ * *v is the first column of the first row, 0 when no row comes back or it is NULL. */
+orch_err_t db__exec_ll(db_conn_t *c, const char *sql, int n, const char *const *params,
+                       long long *v, orch_error_t *err);
 /* Runs one parameterised statement (db_execp) on tx's connection, or, when tx is NULL, on one
  * borrowed from st's pool for the statement alone. */
 orch_err_t db__query(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *sql, int n,

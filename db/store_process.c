@@ -1592,19 +1592,11 @@ orch_err_t db__inventory_allocate(orch_store_t *st, orch_tx_t *tx, const orch_ct
                                   orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    PGresult *res = NULL;
-    orch_err_t rc;
-
-    *value = 0;
-    rc = db_execp(tx->conn,
-                  "WITH p AS (INSERT INTO inventory_pools (pool, next_value) VALUES ($1, 2) "
-                  "ON CONFLICT (pool) DO UPDATE SET next_value = inventory_pools.next_value + 1 "
-                  "RETURNING next_value - 1 AS v) "
-                  "INSERT INTO inventory_allocations (pool, value, owner) SELECT $1, v, $2 "
-                  "FROM p RETURNING value",
-                  2, (const char *[]){pool, owner}, &res, err);
-    if (!rc)
-        *value = db__llv(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return db__exec_ll(tx->conn,
+                       "WITH p AS (INSERT INTO inventory_pools (pool, next_value) VALUES ($1, 2) "
+                       "ON CONFLICT (pool) DO UPDATE SET next_value = inventory_pools.next_value "
+                       "+ 1 RETURNING next_value - 1 AS v) "
+                       "INSERT INTO inventory_allocations (pool, value, owner) SELECT $1, v, $2 "
+                       "FROM p RETURNING value",
+                       2, (const char *[]){pool, owner}, value, err);
 }
