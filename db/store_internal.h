@@ -61,6 +61,8 @@ extern const char *const db__workflow_targets[];
 
 /* SQL text: a timestamptz column as microseconds since the epoch, 0 for NULL. */
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+/* SQL text: the hash a callback or task token is kept as (only the hash is stored). */
+#define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 
 /* A column value: an owned copy (caller frees), NULL for SQL NULL. */
 char *db__dupv(PGresult *res, int row, int col);
