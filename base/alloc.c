@@ -72,6 +72,14 @@ void orch_vappendf(char **s, size_t *len, size_t *cap, const char *fmt, va_list 
     *len += (size_t)n;
 }
 
+void orch_buf_printf(orch_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    orch_vappendf(&b->s, &b->len, &b->cap, fmt, ap);
+    va_end(ap);
+}
+
 char *orch_vasprintf(const char *fmt, va_list ap)
 {
     char *s = NULL;

@@ -19,6 +19,14 @@ char *orch_vasprintf(const char *fmt, va_list ap)
 void orch_vappendf(char **s, size_t *len, size_t *cap, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
+/* A growable string built by printf appends: {0} is empty; s is NULL until the first
+ * append, then holds len bytes and a NUL. The owner frees s with free(). */
+typedef struct orch_buf {
+    char *s;
+    size_t len, cap;
+} orch_buf_t;
+void orch_buf_printf(orch_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Broken invariant: log file and line, abort. Never used for bad input. */
 #define orch_assert(cond) ((cond) ? (void)0 : orch__assert_fail(#cond, __FILE__, __LINE__))
 void orch__assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));

@@ -48,17 +48,22 @@ orch_err_t orch_error_set(orch_error_t *e, orch_err_t code, const char *reason, 
     return code;
 }
 
-void orch_error_add_violation(orch_error_t *e, const char *field, const char *fmt, ...)
+void orch_error_vadd_violation(orch_error_t *e, const char *field, const char *fmt, va_list ap)
 {
-    va_list ap;
     orch_violation_t *v;
 
     if (!e || e->nviolations >= ORCH_ERROR_MAX_VIOLATIONS)
         return;
     v = &e->violations[e->nviolations++];
     snprintf(v->field, sizeof(v->field), "%s", field);
-    va_start(ap, fmt);
     vsnprintf(v->description, sizeof(v->description), fmt, ap);
+}
+
+void orch_error_add_violation(orch_error_t *e, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    orch_error_vadd_violation(e, field, fmt, ap);
     va_end(ap);
 }
 

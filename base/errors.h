@@ -7,6 +7,7 @@
 #ifndef ORCH_ERRORS_H
 #define ORCH_ERRORS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* X(name, default reason, text) */
@@ -62,9 +63,11 @@ void orch_error_init(orch_error_t *e);
 orch_err_t orch_error_set(orch_error_t *e, orch_err_t code, const char *reason, const char *fmt,
                           ...) __attribute__((format(printf, 4, 5)));
 
-/* Adds one field violation (silently dropped past ORCH_ERROR_MAX_VIOLATIONS). */
+/* Adds one field violation (silently dropped past ORCH_ERROR_MAX_VIOLATIONS; e may be NULL). */
 void orch_error_add_violation(orch_error_t *e, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void orch_error_vadd_violation(orch_error_t *e, const char *field, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Shorthand: INVALID_ARGUMENT with one violation whose description is also the message. */
 orch_err_t orch_error_invalid(orch_error_t *e, const char *field, const char *fmt, ...)

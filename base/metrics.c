@@ -3,7 +3,6 @@
 #include "metrics.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,20 +131,6 @@ void orch_metrics_add_collector(orch_metrics_collector_fn fn, void *arg)
     pthread_mutex_unlock(&mu);
 }
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf_t;
-
-static void put(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(buf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    orch_vappendf(&b->p, &b->len, &b->cap, fmt, ap);
-    va_end(ap);
-}
-
 static const char *type_name(orch_metric_type_t t)
 {
     return t == ORCH_METRIC_COUNTER ? "counter" : t == ORCH_METRIC_GAUGE ? "gauge" : "histogram";
@@ -153,7 +138,7 @@ static const char *type_name(orch_metric_type_t t)
 
 char *orch_metrics_render(void)
 {
-    buf_t b = {0};
+    orch_buf_t b = {0};
     int n;
 
     /* Collectors set gauges, taking the lock themselves. */
@@ -165,27 +150,31 @@ char *orch_metrics_render(void)
 
     pthread_mutex_lock(&mu);
     for (family_t *f = families; f; f = f->next) {
-        put(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, type_name(f->type));
+        orch_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+                        type_name(f->type));
         for (series_t *s = order_head; s; s = s->order_next) {
             const char *l = s->labels, *sep = *l ? "," : "";
             if (s->fam != f)
                 continue;
             if (f->type != ORCH_METRIC_HISTOGRAM) {
-                put(&b, "%s%s%s%s %.17g\n", f->name, *l ? "{" : "", l, *l ? "}" : "", s->value);
+                orch_buf_printf(&b, "%s%s%s%s %.17g\n", f->name, *l ? "{" : "", l, *l ? "}" : "",
+                                s->value);
                 continue;
             }
             for (int i = 0; i < NBUCKETS; i++)
-                put(&b, "%s_bucket{%s%sle=\"%g\"} %lu\n", f->name, l, sep, buckets[i],
-                    s->bucket[i]);
-            put(&b, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", f->name, l, sep, s->count);
-            put(&b, "%s_sum%s%s%s %.17g\n", f->name, *l ? "{" : "", l, *l ? "}" : "", s->value);
-            put(&b, "%s_count%s%s%s %lu\n", f->name, *l ? "{" : "", l, *l ? "}" : "", s->count);
+                orch_buf_printf(&b, "%s_bucket{%s%sle=\"%g\"} %lu\n", f->name, l, sep, buckets[i],
+                                s->bucket[i]);
+            orch_buf_printf(&b, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", f->name, l, sep, s->count);
+            orch_buf_printf(&b, "%s_sum%s%s%s %.17g\n", f->name, *l ? "{" : "", l, *l ? "}" : "",
+                            s->value);
+            orch_buf_printf(&b, "%s_count%s%s%s %lu\n", f->name, *l ? "{" : "", l, *l ? "}" : "",
+                            s->count);
         }
     }
     pthread_mutex_unlock(&mu);
-    if (!b.p)
-        put(&b, "%s", "");
-    return b.p;
+    if (!b.s)
+        orch_buf_printf(&b, "%s", "");
+    return b.s;
 }
 
 void orch_metrics_escape(const char *in, char *out, unsigned cap)

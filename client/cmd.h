@@ -136,6 +136,8 @@ void cli_msg_free(ProtobufCMessage *m);
 /* Sets a string / int32 / int64 field of a message by its .proto name (value borrowed). */
 void cli_msg_set_string(ProtobufCMessage *m, const char *field, const char *value);
 void cli_msg_set_int32(ProtobufCMessage *m, const char *field, int value);
+/* Where field (its .proto name) lives in m, borrowed with m; a name m lacks aborts. */
+const void *cli_msg_field(const ProtobufCMessage *m, const char *field);
 
 /* 8-4-4-4-12 hex digits, any case. */
 bool cli_is_uuid(const char *s);

@@ -7,6 +7,7 @@
 #include "base/alloc.h"
 #include "google/protobuf/struct.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "proto/pbjson.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -54,6 +55,11 @@ static const ProtobufCFieldDescriptor *field(const ProtobufCMessage *m, const ch
         protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
     orch_assert(f != NULL);
     return f;
+}
+
+const void *cli_msg_field(const ProtobufCMessage *m, const char *name)
+{
+    return (const char *)m + field(m, name)->offset;
 }
 
 void cli_msg_set_string(ProtobufCMessage *m, const char *name, const char *value)
@@ -265,70 +271,18 @@ const char *cli_ts(const Google__Protobuf__Timestamp *ts, char *buf, size_t size
     return cli_format_timestamp((long long)ts->seconds, ts->nanos, buf, size);
 }
 
-/* ---- JSON -> google.protobuf.Struct (malloc'ed so that free_unpacked frees it) ---- */
-
-static Google__Protobuf__Struct *struct_from_json(const json_t *obj);
-
-static Google__Protobuf__Value *value_from_json(const json_t *j)
+/* JSON -> google.protobuf.Struct by proto/pbjson.c, malloc'ed through orch_malloc (which never
+ * returns NULL) so that free_unpacked with the default allocator frees it. */
+static void *struct_alloc(void *data, size_t size)
 {
-    Google__Protobuf__Value *v = orch_malloc(sizeof(*v));
-    google__protobuf__value__init(v);
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
-        v->struct_value = struct_from_json(j);
-        break;
-    case JSON_ARRAY: {
-        Google__Protobuf__ListValue *l = orch_malloc(sizeof(*l));
-        google__protobuf__list_value__init(l);
-        l->n_values = json_array_size(j);
-        l->values = l->n_values ? orch_calloc(l->n_values, sizeof(*l->values)) : NULL;
-        for (size_t i = 0; i < l->n_values; i++)
-            l->values[i] = value_from_json(json_array_get(j, i));
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
-        v->list_value = l;
-        break;
-    }
-    case JSON_STRING:
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
-        v->string_value = orch_strndup(json_string_value(j), json_string_length(j));
-        break;
-    case JSON_INTEGER:
-    case JSON_REAL:
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-        v->number_value = json_number_value(j);
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
-        v->bool_value = json_is_true(j);
-        break;
-    case JSON_NULL:
-        v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
-        v->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
-        break;
-    }
-    return v;
+    (void)data;
+    return orch_malloc(size);
 }
 
-static Google__Protobuf__Struct *struct_from_json(const json_t *obj)
+static void struct_free(void *data, void *p)
 {
-    Google__Protobuf__Struct *s = orch_malloc(sizeof(*s));
-    google__protobuf__struct__init(s);
-    s->n_fields = json_object_size(obj);
-    s->fields = s->n_fields ? orch_calloc(s->n_fields, sizeof(*s->fields)) : NULL;
-    const char *key;
-    json_t *val;
-    size_t i = 0;
-    json_object_foreach((json_t *)obj, key, val)
-    {
-        Google__Protobuf__Struct__FieldsEntry *e = orch_malloc(sizeof(*e));
-        google__protobuf__struct__fields_entry__init(e);
-        e->key = orch_strdup(key);
-        e->value = value_from_json(val);
-        s->fields[i++] = e;
-    }
-    return s;
+    (void)data;
+    free(p);
 }
 
 int cli_read_struct(const char *opt, const char *spec, Google__Protobuf__Struct **out)
@@ -352,7 +306,8 @@ int cli_read_struct(const char *opt, const char *spec, Google__Protobuf__Struct 
         return cli_usage_error("%s %s: wants a JSON object ({...})", opt,
                                *p == '{' ? "(inline)" : spec);
     }
-    *out = struct_from_json(j);
+    ProtobufCAllocator al = {struct_alloc, struct_free, NULL};
+    *out = pbjson_struct_from_json(&al, j);
     json_decref(j);
     return 0;
 }

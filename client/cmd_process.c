@@ -497,16 +497,23 @@ int cli_cmd_process_resume(cli_ctx_t *ctx, const cli_args_t *args)
     return err;
 }
 
-/* Prints "Process ID VERB: status" for responses {process, outcome}. */
-static int print_action(const cli_ctx_t *ctx, const ProtobufCMessage *resp, const process_t *p,
-                        int outcome, const char *verb)
+/* Calls an action answered by {process, outcome} and prints "Process ID VERB: status". */
+static int call_action(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+                       const ProtobufCMessageDescriptor *resp_desc, const char *verb)
 {
-    if (ctx->json)
-        return cli_output(ctx, resp, NULL);
-    char st[64];
-    printf("Process %s %s: %s%s\n", p ? p->process_id : "?", verb,
-           p ? pstatus(p->status, st, sizeof(st)) : "?", outcome_note(outcome));
-    return CLI_EXIT_OK;
+    ProtobufCMessage *resp = NULL;
+    int err = cli_call(ctx, method, req, resp_desc, &resp);
+    if (!err && ctx->json) {
+        err = cli_output(ctx, resp, NULL);
+    } else if (!err) {
+        const process_t *p = *(const process_t *const *)cli_msg_field(resp, "process");
+        int outcome = *(const int *)cli_msg_field(resp, "outcome");
+        char st[64];
+        printf("Process %s %s: %s%s\n", p ? p->process_id : "?", verb,
+               p ? pstatus(p->status, st, sizeof(st)) : "?", outcome_note(outcome));
+    }
+    cli_msg_free(resp);
+    return err;
 }
 
 int cli_cmd_process_retry(cli_ctx_t *ctx, const cli_args_t *args)
@@ -514,42 +521,26 @@ int cli_cmd_process_retry(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__RetryProcessRequest req = ORCHESTRATOR__V1__RETRY_PROCESS_REQUEST__INIT;
     size_t nb;
     const char *const *branches = cli_args_list(args, "branch", &nb);
-    ProtobufCMessage *resp = NULL;
     char id[37];
     req.process_id = (char *)cli_id(args->pos[0], id);
     req.branches = (char **)branches;
     req.n_branches = nb;
     req.request_id = cli_request_id(args);
-    int err = cli_call(ctx, SVC "RetryProcess", &req.base,
-                       &orchestrator__v1__retry_process_response__descriptor, &resp);
-    if (!err) {
-        const Orchestrator__V1__RetryProcessResponse *r =
-            (const Orchestrator__V1__RetryProcessResponse *)resp;
-        err = print_action(ctx, resp, r->process, r->outcome, "retried");
-    }
-    cli_msg_free(resp);
-    return err;
+    return call_action(ctx, SVC "RetryProcess", &req.base,
+                       &orchestrator__v1__retry_process_response__descriptor, "retried");
 }
 
 int cli_cmd_process_abort(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__AbortProcessRequest req = ORCHESTRATOR__V1__ABORT_PROCESS_REQUEST__INIT;
     const char *reason = cli_args_get(args, "reason");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     req.process_id = (char *)cli_id(args->pos[0], id);
     if (reason)
         req.reason = (char *)reason;
     req.request_id = cli_request_id(args);
-    int err = cli_call(ctx, SVC "AbortProcess", &req.base,
-                       &orchestrator__v1__abort_process_response__descriptor, &resp);
-    if (!err) {
-        const Orchestrator__V1__AbortProcessResponse *r =
-            (const Orchestrator__V1__AbortProcessResponse *)resp;
-        err = print_action(ctx, resp, r->process, r->outcome, "aborted");
-    }
-    cli_msg_free(resp);
-    return err;
+    return call_action(ctx, SVC "AbortProcess", &req.base,
+                       &orchestrator__v1__abort_process_response__descriptor, "aborted");
 }
 
 int cli_cmd_process_delete(cli_ctx_t *ctx, const cli_args_t *args)

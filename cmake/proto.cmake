@@ -62,3 +62,10 @@ add_custom_target(orch_reflection_set ALL DEPENDS ${ORCH_GEN_DIR}/reflection_set
 add_library(orch_proto STATIC ${ORCH_PROTO_SOURCES})
 target_include_directories(orch_proto PUBLIC ${ORCH_GEN_DIR})
 target_link_libraries(orch_proto PUBLIC PkgConfig::PROTOBUFC)
+
+# The one hand-written piece beside the generated code: google.protobuf.Struct <-> JSON
+# (proto/pbjson.c), the converter orchctl and the server's codec share.
+add_library(orch_pbjson STATIC ${ORCH_PROTO_DIR}/pbjson.c)
+target_include_directories(orch_pbjson PUBLIC ${CMAKE_SOURCE_DIR})
+target_compile_options(orch_pbjson PRIVATE ${ORCH_WARNINGS})
+target_link_libraries(orch_pbjson PUBLIC orch_proto PkgConfig::JANSSON)

@@ -12,7 +12,6 @@
 #include "domain/engine/lint.h"
 
 #define SYNC_LOCK_KEY "7318004190002"
-#define EPOCH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
 {
@@ -29,7 +28,7 @@ static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
              "INSERT INTO product_blocks (name, description, tag) VALUES ($1, $2, $3) "
              "ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, "
              "tag = EXCLUDED.tag "
-             "RETURNING product_block_id, status, " EPOCH_US("create_time") ", (xmax = 0)",
+             "RETURNING product_block_id, status, " US("create_time") ", (xmax = 0)",
              3, p, &res, err);
     // clang-format on
     if (rc)
@@ -118,8 +117,8 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
              "ON CONFLICT (name) DO UPDATE SET "
              "product_type = EXCLUDED.product_type, tag = EXCLUDED.tag, "
              "root_product_block_id = EXCLUDED.root_product_block_id "
-             "RETURNING product_id, status, " EPOCH_US("create_time") ", "
-             "coalesce(" EPOCH_US("end_time") ", 0), (xmax = 0), description",
+             "RETURNING product_id, status, " US("create_time") ", "
+             US("end_time") ", (xmax = 0), description",
              6, p, &res, err);
     // clang-format on
     if (rc)

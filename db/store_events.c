@@ -112,18 +112,12 @@ orch_err_t db__events_after(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                         process_id, after, limit, out, n, err);
 }
 
-static const char *const ev_statuses[] = {
-    "created", "running",         "suspended",         "waiting",   "awaiting_callback", "aborted",
-    "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed",           NULL};
-static const char *const ev_targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VALIDATE",
-                                         "RECONCILE", "SYSTEM", NULL};
-
 static const db_filter_column_t ev_cols[] = {
     {"process_id", "p.process_id", DB_COL_UUID, NULL, NULL},
-    {"status", "p.last_status", DB_COL_ENUM, ev_statuses, NULL},
+    {"status", "p.last_status", DB_COL_ENUM, db__process_statuses, NULL},
     /* Text in byte order, as the watch hub's in-memory matcher compares (event_filter.h). */
     {"workflow", "p.workflow_name COLLATE \"C\"", DB_COL_TEXT, NULL, NULL},
-    {"target", "p.workflow_target", DB_COL_ENUM, ev_targets, NULL},
+    {"target", "p.workflow_target", DB_COL_ENUM, db__workflow_targets, NULL},
     {"is_task", "p.is_task", DB_COL_BOOL, NULL, NULL},
     {"product_id", "p.product_id", DB_COL_UUID, NULL, NULL},
     {"subscription_id", "p.subscription_id", DB_COL_UUID, NULL, NULL},

@@ -10,7 +10,6 @@
 #include "db/store_internal.h"
 #include "domain/forms/forms.h"
 
-#define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 #define LAST_STATE(pid)                                                                            \
     "coalesce((SELECT state FROM process_steps x WHERE x.process_id = " pid " ORDER BY "           \
     "sequence DESC LIMIT 1), (SELECT inputs FROM input_states i WHERE i.process_id = " pid         \

@@ -53,8 +53,16 @@ static inline void db__no_tx(const orch_tx_t *tx)
 
 /* ---- helpers shared by the store_*.c files (store_util.c) ----------------------------- */
 
+/* The values a process's status (processes.last_status) and a workflow's target take, for the
+ * ENUM filter columns of the process lists and of the event stream; NULL-terminated
+ * (store_process.c). */
+extern const char *const db__process_statuses[];
+extern const char *const db__workflow_targets[];
+
 /* SQL text: a timestamptz column as microseconds since the epoch, 0 for NULL. */
 #define US(col) "coalesce((extract(epoch FROM " col ") * 1000000)::bigint, 0)"
+/* SQL text: the hash a callback or task token is kept as (only the hash is stored). */
+#define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 
 /* A column value: an owned copy (caller frees), NULL for SQL NULL. */
 char *db__dupv(PGresult *res, int row, int col);
@@ -124,6 +132,10 @@ void db__list_cleanup(db_list_t *l);
 /* Runs one parameterised statement that changes rows; *one: it changed exactly one. */
 orch_err_t db__exec_one(db_conn_t *c, const char *sql, int n, const char *const *params, bool *one,
                         orch_error_t *err);
+/* Runs one parameterised statement that answers a number (a count, a value it RETURNING):
+ * *v is the first column of the first row, 0 when no row comes back or it is NULL. */
+orch_err_t db__exec_ll(db_conn_t *c, const char *sql, int n, const char *const *params,
+                       long long *v, orch_error_t *err);
 /* Runs one parameterised statement (db_execp) on tx's connection, or, when tx is NULL, on one
  * borrowed from st's pool for the statement alone. */
 orch_err_t db__query(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, const char *sql, int n,

@@ -1057,18 +1057,18 @@ out:
 /* ---- lists ------------------------------------------------------------------------------------
  */
 
-static const char *const process_statuses[] = {
+const char *const db__process_statuses[] = {
     "created", "running",         "suspended",         "waiting",   "awaiting_callback", "aborted",
     "failed",  "api_unavailable", "inconsistent_data", "completed", "resumed",           NULL};
-static const char *const targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VALIDATE",
-                                      "RECONCILE", "SYSTEM", NULL};
+const char *const db__workflow_targets[] = {"CREATE",    "MODIFY", "TERMINATE", "VALIDATE",
+                                            "RECONCILE", "SYSTEM", NULL};
 
 static const db_filter_column_t process_cols[] = {
     {"process_id", "p.process_id", DB_COL_UUID, NULL, NULL},
-    {"status", "p.last_status", DB_COL_ENUM, process_statuses, NULL},
+    {"status", "p.last_status", DB_COL_ENUM, db__process_statuses, NULL},
     {"workflow", "w.name", DB_COL_TEXT, NULL, NULL},
     {"workflow_version", "p.workflow_version", DB_COL_INT, NULL, NULL},
-    {"target", "w.target", DB_COL_ENUM, targets, NULL},
+    {"target", "w.target", DB_COL_ENUM, db__workflow_targets, NULL},
     {"is_task", "p.is_task", DB_COL_BOOL, NULL, NULL},
     {"subscription_id",
      "(SELECT ps.subscription_id FROM processes_subscriptions ps WHERE ps.process_id = "
@@ -1430,7 +1430,7 @@ orch_err_t db__engine_set_paused(orch_store_t *st, orch_tx_t *tx, const orch_ctx
 static const db_filter_column_t workflow_cols[] = {
     {"name", "w.name", DB_COL_TEXT, NULL, NULL},
     {"description", "w.description", DB_COL_TEXT, NULL, NULL},
-    {"target", "w.target", DB_COL_ENUM, targets, NULL},
+    {"target", "w.target", DB_COL_ENUM, db__workflow_targets, NULL},
     {"is_task", "w.is_task", DB_COL_BOOL, NULL, NULL},
     {NULL, NULL, 0, NULL, NULL},
 };
@@ -1592,19 +1592,11 @@ orch_err_t db__inventory_allocate(orch_store_t *st, orch_tx_t *tx, const orch_ct
                                   orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    PGresult *res = NULL;
-    orch_err_t rc;
-
-    *value = 0;
-    rc = db_execp(tx->conn,
-                  "WITH p AS (INSERT INTO inventory_pools (pool, next_value) VALUES ($1, 2) "
-                  "ON CONFLICT (pool) DO UPDATE SET next_value = inventory_pools.next_value + 1 "
-                  "RETURNING next_value - 1 AS v) "
-                  "INSERT INTO inventory_allocations (pool, value, owner) SELECT $1, v, $2 "
-                  "FROM p RETURNING value",
-                  2, (const char *[]){pool, owner}, &res, err);
-    if (!rc)
-        *value = db__llv(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return db__exec_ll(tx->conn,
+                       "WITH p AS (INSERT INTO inventory_pools (pool, next_value) VALUES ($1, 2) "
+                       "ON CONFLICT (pool) DO UPDATE SET next_value = inventory_pools.next_value "
+                       "+ 1 RETURNING next_value - 1 AS v) "
+                       "INSERT INTO inventory_allocations (pool, value, owner) SELECT $1, v, $2 "
+                       "FROM p RETURNING value",
+                       2, (const char *[]){pool, owner}, value, err);
 }

@@ -31,18 +31,13 @@ orch_err_t db__product_count_live(orch_store_t *st, orch_tx_t *tx, const orch_ct
                                   const char *product_id, long *count, orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    PGresult *res = NULL;
-    const char *p[1] = {product_id};
-    orch_err_t rc = db_execp(tx->conn,
-                             "SELECT count(*) FROM subscriptions WHERE product_id = $1 "
-                             "AND status <> 'terminated'",
-                             1, p, &res, err);
-    *count = 0;
-    if (rc)
-        return rc;
-    *count = atol(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return ORCH_OK;
+    long long n;
+    orch_err_t rc = db__exec_ll(tx->conn,
+                                "SELECT count(*) FROM subscriptions WHERE product_id = $1 "
+                                "AND status <> 'terminated'",
+                                1, (const char *[]){product_id}, &n, err);
+    *count = (long)n;
+    return rc;
 }
 
 orch_err_t db__product_set(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,

@@ -112,8 +112,8 @@ orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     db__no_tx(tx);
     db_store_t *s = (db_store_t *)st;
     db_conn_t *c = NULL;
-    PGresult *res = NULL;
     char iv[64];
+    long long n = 0;
     orch_err_t rc;
 
     *taken = 0;
@@ -124,7 +124,7 @@ orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     /* Row locks with SKIP LOCKED: replicas doing this at once split the rows; once a row is
      * taken its lease_owner is NULL, so nobody takes it twice. The token moves on, so the
      * dead replica (should it come back) has every commit refused. */
-    rc = db_execp(
+    rc = db__exec_ll(
         c,
         "WITH dead AS (SELECT replica_id FROM replicas WHERE replica_id <> $1 AND "
         "  stop_time IS NULL AND heartbeat_time < now() - $2::interval), "
@@ -136,13 +136,10 @@ orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
         "  FROM t WHERE p.process_id = t.process_id AND p.lease_owner IS NOT NULL "
         "  RETURNING p.process_id) "
         "SELECT count(*) FROM u",
-        2, (const char *[]){replica_id, iv}, &res, err);
-    if (!rc) {
-        *taken = (int)db__llv(res, 0, 0);
-        if (*taken)
-            rc = db_exec(c, "SELECT pg_notify('orch_engine', '')", NULL, err);
-    }
-    PQclear(res);
+        2, (const char *[]){replica_id, iv}, &n, err);
+    *taken = (int)n;
+    if (!rc && *taken)
+        rc = db_exec(c, "SELECT pg_notify('orch_engine', '')", NULL, err);
     db_pool_release(s->pool, c);
     return rc;
 }

@@ -61,13 +61,11 @@ static void row_to_schedule(PGresult *res, int i, orch_schedule_t *s)
 
 static orch_err_t db_now_us(db_conn_t *c, int64_t *now, orch_error_t *err)
 {
-    PGresult *res = NULL;
+    long long us;
     // clang-format off
-    orch_err_t rc = db_exec(c, "SELECT " US("now()"), &res, err);
+    orch_err_t rc = db__exec_ll(c, "SELECT " US("now()"), 0, NULL, &us, err);
     // clang-format on
-    if (!rc)
-        *now = db__llv(res, 0, 0);
-    PQclear(res);
+    *now = us;
     return rc;
 }
 
@@ -478,19 +476,16 @@ orch_err_t db__tasks_clean_up(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
                               long older_than_s, long *n, orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    PGresult *res = NULL;
     char age[32];
+    long long deleted;
     orch_err_t rc;
-    *n = 0;
     snprintf(age, sizeof(age), "%ld seconds", older_than_s < 0 ? 0 : older_than_s);
-    rc = db_execp(tx->conn,
-                  "WITH d AS (DELETE FROM processes WHERE is_task AND parent_process_id IS NULL "
-                  "AND last_status IN ('completed', 'aborted') AND end_time < now() - "
-                  "$1::interval RETURNING 1) SELECT count(*) FROM d",
-                  1, (const char *[]){age}, &res, err);
-    if (!rc)
-        *n = (long)db__llv(res, 0, 0);
-    PQclear(res);
+    rc = db__exec_ll(tx->conn,
+                     "WITH d AS (DELETE FROM processes WHERE is_task AND parent_process_id IS "
+                     "NULL AND last_status IN ('completed', 'aborted') AND end_time < now() - "
+                     "$1::interval RETURNING 1) SELECT count(*) FROM d",
+                     1, (const char *[]){age}, &deleted, err);
+    *n = (long)deleted;
     if (!rc)
         rc = db_exec(tx->conn, "DELETE FROM request_ids WHERE expire_time < now()", NULL, err);
     return rc;

@@ -128,6 +128,16 @@ orch_err_t db__exec_one(db_conn_t *c, const char *sql, int n, const char *const 
     return rc;
 }
 
+orch_err_t db__exec_ll(db_conn_t *c, const char *sql, int n, const char *const *params,
+                       long long *v, orch_error_t *err)
+{
+    PGresult *res = NULL;
+    orch_err_t rc = db_execp(c, sql, n, params, &res, err);
+    *v = !rc && PQntuples(res) > 0 ? db__llv(res, 0, 0) : 0;
+    PQclear(res);
+    return rc;
+}
+
 orch_err_t db__conn_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, db_conn_ref_t *r,
                         orch_error_t *err)
 {

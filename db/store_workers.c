@@ -10,7 +10,6 @@
 #include "db/store_internal.h"
 #include "domain/forms/forms.h"
 
-#define TOKEN_HASH(param) "sha256(convert_to(" param "::text, 'UTF8'))"
 #define MS(param) "(" param "::bigint * interval '1 millisecond')"
 
 orch_err_t db__worker_task_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,

@@ -61,12 +61,10 @@ static void problem(cc_t *c, const char *path, const char *fmt, ...)
 
 static void problem(cc_t *c, const char *path, const char *fmt, ...)
 {
-    char buf[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    orch_error_vadd_violation(c->err, path, fmt, ap);
     va_end(ap);
-    orch_error_add_violation(c->err, path, "%s", buf);
     c->nproblems++;
 }
 

@@ -236,14 +236,11 @@ static void bad(vstate_t *v, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void bad(vstate_t *v, const char *path, const char *fmt, ...)
 {
-    char msg[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    orch_error_vadd_violation(v->err, path, fmt, ap); /* no err: counted only */
     va_end(ap);
     v->n++;
-    if (v->err)
-        orch_error_add_violation(v->err, path, "%s", msg);
 }
 
 static const char *label_of(const orch_form_field_t *f)

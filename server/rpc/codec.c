@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "proto/pbjson.h"
 
 static void *arena_alloc(void *data, size_t size)
 {
@@ -279,113 +280,29 @@ Google__Protobuf__Timestamp *srv_codec_timestamp(orch_arena_t *arena, int64_t us
     return ts;
 }
 
+/* The conversions are proto/pbjson.c's, shared with orchctl; the server builds in the arena. */
 Google__Protobuf__Value *srv_codec_value_from_json(orch_arena_t *a, const json_t *v)
 {
-    Google__Protobuf__Value *pv = orch_arena_alloc(a, sizeof(*pv));
-    google__protobuf__value__init(pv);
-    switch (v ? json_typeof(v) : JSON_NULL) {
-    case JSON_OBJECT:
-        pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
-        pv->struct_value = srv_codec_struct_from_json(a, v);
-        break;
-    case JSON_ARRAY: {
-        Google__Protobuf__ListValue *l = orch_arena_alloc(a, sizeof(*l));
-        google__protobuf__list_value__init(l);
-        l->n_values = json_array_size(v);
-        l->values = orch_arena_alloc(a, (l->n_values ? l->n_values : 1) * sizeof(void *));
-        for (size_t i = 0; i < l->n_values; i++)
-            l->values[i] = srv_codec_value_from_json(a, json_array_get(v, i));
-        pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
-        pv->list_value = l;
-        break;
-    }
-    case JSON_STRING:
-        pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
-        pv->string_value = orch_arena_strndup(a, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-        pv->number_value = (double)json_integer_value(v);
-        break;
-    case JSON_REAL:
-        pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-        pv->number_value = json_real_value(v);
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
-        pv->bool_value = json_is_true(v);
-        break;
-    case JSON_NULL:
-        pv->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
-        pv->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
-        break;
-    }
-    return pv;
+    ProtobufCAllocator al;
+    srv_codec_arena_allocator(&al, a);
+    return pbjson_value_from_json(&al, v);
 }
 
 Google__Protobuf__Struct *srv_codec_struct_from_json(orch_arena_t *a, const json_t *obj)
 {
-    Google__Protobuf__Struct *st = orch_arena_alloc(a, sizeof(*st));
-    const char *key;
-    json_t *val;
-    size_t i = 0;
-
-    google__protobuf__struct__init(st);
-    if (!obj || !json_is_object(obj))
-        return st;
-    st->n_fields = json_object_size(obj);
-    st->fields = orch_arena_alloc(a, (st->n_fields ? st->n_fields : 1) * sizeof(void *));
-    json_object_foreach((json_t *)obj, key, val)
-    {
-        Google__Protobuf__Struct__FieldsEntry *e = orch_arena_alloc(a, sizeof(*e));
-        google__protobuf__struct__fields_entry__init(e);
-        e->key = orch_arena_strdup(a, key);
-        e->value = srv_codec_value_from_json(a, val);
-        st->fields[i++] = e;
-    }
-    return st;
+    ProtobufCAllocator al;
+    srv_codec_arena_allocator(&al, a);
+    return pbjson_struct_from_json(&al, obj);
 }
 
 json_t *srv_codec_json_from_value(const Google__Protobuf__Value *v)
 {
-    if (!v)
-        return json_null();
-    switch (v->kind_case) {
-    case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
-        return srv_codec_json_from_struct(v->struct_value);
-    case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE: {
-        json_t *arr = json_array();
-        for (size_t i = 0; v->list_value && i < v->list_value->n_values; i++)
-            json_array_append_new(arr, srv_codec_json_from_value(v->list_value->values[i]));
-        return arr;
-    }
-    case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
-        return json_string(v->string_value ? v->string_value : "");
-    case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE: {
-        double d = v->number_value;
-        /* Whole numbers within the exactly-representable range stay integers. The range
-         * test comes first: converting a double outside json_int_t's range (1e300, inf,
-         * NaN, all of which a client may send) to an integer is undefined behaviour. */
-        if (d <= 9007199254740992.0 && d >= -9007199254740992.0 && d == (double)(json_int_t)d)
-            return json_integer((json_int_t)d);
-        return json_real(d);
-    }
-    case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE:
-        return json_boolean(v->bool_value);
-    default:
-        return json_null();
-    }
+    return pbjson_json_from_value(v);
 }
 
 json_t *srv_codec_json_from_struct(const Google__Protobuf__Struct *s)
 {
-    json_t *obj = json_object();
-    for (size_t i = 0; s && i < s->n_fields; i++)
-        if (s->fields[i]->key)
-            json_object_set_new(obj, s->fields[i]->key,
-                                srv_codec_json_from_value(s->fields[i]->value));
-    return obj;
+    return pbjson_json_from_struct(s);
 }
 
 /* Where a field of m lives; *count (when asked) gets the offset of a repeated field's count. */

@@ -293,9 +293,6 @@ static orch_err_t refl_message(srv_call_t *call, const ProtobufCMessage *msg, or
         if (!f) {
             er.error_code = 5; /* NOT_FOUND */
             er.error_message = "no such file or symbol is served here";
-            resp.message_response_case =
-                GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
-            resp.error_response = &er;
             break;
         }
         found = orch_calloc(nfiles + 1, sizeof(*found));
@@ -315,10 +312,12 @@ static orch_err_t refl_message(srv_call_t *call, const ProtobufCMessage *msg, or
         /* Extensions: proto3 has none to report. */
         er.error_code = 12; /* UNIMPLEMENTED */
         er.error_message = "extensions are not used by this API";
+        break;
+    }
+    if (er.error_code) { /* the answer is the error the case above set */
         resp.message_response_case =
             GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
         resp.error_response = &er;
-        break;
     }
     srv_stream_send(call, &resp.base);
     free(svcs);

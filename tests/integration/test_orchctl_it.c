@@ -22,6 +22,7 @@ static char out[1 << 18];
 static int setup(void **state)
 {
     (void)state;
+    setenv("ORCH_TEST_WORKFLOWS", "1", 1); /* test_remote */
     harness_server_start(&srv, NULL, NULL);
     return 0;
 }
@@ -204,6 +205,15 @@ static void processes_and_unimplemented(void **state)
     assert_int_equal(run("--json", "engine", "audit", "--method", "PauseEngine", NULL), 0);
     assert_non_null(strstr(out, "\"method\": \"PauseEngine\""));
     assert_null(strstr(out, "ResumeEngine"));
+
+    /* test_remote waits for a step worker there is none of; abort answers {process, outcome}. */
+    assert_int_equal(run("process", "start", "test_remote", NULL), 0);
+    char id[37] = "";
+    assert_int_equal(sscanf(out, "Process %36s started", id), 1);
+    assert_int_equal(run("process", "abort", id, NULL), 0);
+    char want[128];
+    snprintf(want, sizeof(want), "Process %s aborted: aborted\n", id);
+    assert_string_equal(out, want);
 
     /* An RPC the server may not implement yet is a refusal in words, or works. */
     rc = run("schedule", "list", NULL);

@@ -93,7 +93,7 @@ def main():
             bad.append(f'{rel(binary)} carries test code: "{needle}" is in its strings')
 
     # Function lengths, and main() a short list of calls.
-    for top in ('base', 'domain', 'db', 'server', 'client', 'bench'):
+    for top in ('base', 'proto', 'domain', 'db', 'server', 'client', 'bench'):
         for p in sources(src, top):
             if not p.endswith('.c'):
                 continue
