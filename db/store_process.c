@@ -322,17 +322,30 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
      * the process again while it holds the lease. */
     /* When the row knows the next step (next_step_key, left by the engine's last commit),
      * the claim also shows it running, with its deadline and the status change, as
-     * process_step_begin would: the stretch's first step costs no round trip of its own. */
+     * process_step_begin would: the stretch's first step costs no round trip of its own.
+     *
+     * Its plan must not depend on the table's statistics. On a young or fast-growing table
+     * (a new deployment, a burst of starts) they say most rows are runnable, and PostgreSQL
+     * then hashed the replica's versions against a sequential scan of every process, sorted,
+     * and joined the update back with another sequential scan: 3 ms a claim on a table of a
+     * few thousand rows, growing with it (bench/README.md, issue 17's fourth pass). So the
+     * version check is a correlated EXISTS that PostgreSQL cannot turn into a join (OFFSET
+     * 0): the candidates come from processes_claim in next_run_time order and stop at the
+     * LIMIT. And the update finds each locked row by its ctid (a TID scan, whatever the
+     * estimate): a row locked FOR UPDATE keeps its ctid until this statement updates it. A
+     * row whose newest version came after this statement's snapshot is locked but not
+     * updated, so it is not claimed this time; the next claim takes it. */
     rc = db_execp_generic(
         r.c,
-        "WITH c AS (SELECT process_id, last_status AS old_status, next_step_key IS NOT NULL AS "
+        "WITH c AS (SELECT ctid AS tid, process_id, last_status AS old_status, "
+        "       next_step_key IS NOT NULL AS "
         "       known, now() + make_interval(secs => coalesce(next_step_timeout_ms, 0) / "
         "       1000.0) AS deadline FROM processes "
         "       WHERE runnable AND next_run_time <= now() "
         "         AND (deadline_time IS NULL OR deadline_time > now()) "
-        "         AND (workflow_id, workflow_version) IN "
-        "             (SELECT workflow_id, version FROM replica_workflow_versions "
-        "               WHERE replica_id = $1) "
+        "         AND EXISTS (SELECT 1 FROM replica_workflow_versions v "
+        "               WHERE v.replica_id = $1 AND v.workflow_id = processes.workflow_id "
+        "                 AND v.version = processes.workflow_version OFFSET 0) "
         "         AND NOT (SELECT paused FROM engine_settings) "
         "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED), "
         "u AS (UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
@@ -347,7 +360,7 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
         "  last_status = CASE WHEN c.known THEN 'running' ELSE p.last_status END, "
         "  last_event_sequence = p.last_event_sequence + CASE WHEN c.known AND "
         "    c.old_status <> 'running' THEN 1 ELSE 0 END "
-        "FROM c WHERE p.process_id = c.process_id "
+        "FROM c WHERE p.ctid = c.tid "
         "RETURNING p.process_id, p.lease_token, (SELECT name FROM workflows w WHERE "
         "  w.workflow_id = p.workflow_id), p.workflow_version, c.old_status, p.state::text, "
         "  p.done_keys::text, p.retry_count, coalesce(p.parent_process_id::text, ''), "
