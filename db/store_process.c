@@ -322,17 +322,30 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
      * the process again while it holds the lease. */
     /* When the row knows the next step (next_step_key, left by the engine's last commit),
      * the claim also shows it running, with its deadline and the status change, as
-     * process_step_begin would: the stretch's first step costs no round trip of its own. */
+     * process_step_begin would: the stretch's first step costs no round trip of its own.
+     *
+     * Its plan must not depend on the table's statistics. On a young or fast-growing table
+     * (a new deployment, a burst of starts) they say most rows are runnable, and PostgreSQL
+     * then hashed the replica's versions against a sequential scan of every process, sorted,
+     * and joined the update back with another sequential scan: 3 ms a claim on a table of a
+     * few thousand rows, growing with it (bench/README.md, issue 17's fourth pass). So the
+     * version check is a correlated EXISTS that PostgreSQL cannot turn into a join (OFFSET
+     * 0): the candidates come from processes_claim in next_run_time order and stop at the
+     * LIMIT. And the update finds each locked row by its ctid (a TID scan, whatever the
+     * estimate): a row locked FOR UPDATE keeps its ctid until this statement updates it. A
+     * row whose newest version came after this statement's snapshot is locked but not
+     * updated, so it is not claimed this time; the next claim takes it. */
     rc = db_execp_generic(
         r.c,
-        "WITH c AS (SELECT process_id, last_status AS old_status, next_step_key IS NOT NULL AS "
+        "WITH c AS (SELECT ctid AS tid, process_id, last_status AS old_status, "
+        "       next_step_key IS NOT NULL AS "
         "       known, now() + make_interval(secs => coalesce(next_step_timeout_ms, 0) / "
         "       1000.0) AS deadline FROM processes "
         "       WHERE runnable AND next_run_time <= now() "
         "         AND (deadline_time IS NULL OR deadline_time > now()) "
-        "         AND (workflow_id, workflow_version) IN "
-        "             (SELECT workflow_id, version FROM replica_workflow_versions "
-        "               WHERE replica_id = $1) "
+        "         AND EXISTS (SELECT 1 FROM replica_workflow_versions v "
+        "               WHERE v.replica_id = $1 AND v.workflow_id = processes.workflow_id "
+        "                 AND v.version = processes.workflow_version OFFSET 0) "
         "         AND NOT (SELECT paused FROM engine_settings) "
         "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED), "
         "u AS (UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
@@ -347,7 +360,7 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
         "  last_status = CASE WHEN c.known THEN 'running' ELSE p.last_status END, "
         "  last_event_sequence = p.last_event_sequence + CASE WHEN c.known AND "
         "    c.old_status <> 'running' THEN 1 ELSE 0 END "
-        "FROM c WHERE p.process_id = c.process_id "
+        "FROM c WHERE p.ctid = c.tid "
         "RETURNING p.process_id, p.lease_token, (SELECT name FROM workflows w WHERE "
         "  w.workflow_id = p.workflow_id), p.workflow_version, c.old_status, p.state::text, "
         "  p.done_keys::text, p.retry_count, coalesce(p.parent_process_id::text, ''), "
@@ -785,94 +798,6 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
 
 /* ---- create and read ------------------------------------------------------------------------- */
 
-orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                              const orch_process_new_t *np, char *process_id, orch_error_t *err)
-{
-    db__in_tx(st, tx, ctx);
-    PGresult *res = NULL;
-    char ver[16], lease_iv[64] = "", step_iv[64] = "";
-    char *input = json_text(np->initial_state);
-    orch_process_lease_t *l = np->lease;
-    const orch_process_lease_t *f = l ? l : np->first; /* the first step, when known */
-    char tms[16] = "";
-    orch_err_t rc;
-
-    process_id[0] = '\0';
-    snprintf(ver, sizeof(ver), "%d", np->version);
-    if (f)
-        snprintf(tms, sizeof(tms), "%d", f->timeout_ms > 0 ? f->timeout_ms : 300000);
-    if (l) {
-        ms_interval(lease_iv, sizeof(lease_iv), l->lease_ms);
-        ms_interval(step_iv, sizeof(step_iv), l->timeout_ms);
-    }
-    /* One statement: the process (with its state on the row), its initial input and its
-     * first event. Leased ($7 set): created running its first step under a lease of this
-     * replica, exactly as a claim plus process_step_begin would leave it, so no other
-     * replica takes it and the creator hands it to a local worker at commit. Else runnable
-     * for anyone, and the workers are woken at commit. */
-    rc = db_execp(
-        tx->conn,
-        "WITH p AS (INSERT INTO processes (workflow_id, workflow_version, product_id, "
-        "  created_by, note, is_task, last_event_sequence, state, last_status, lease_owner, "
-        "  lease_token, lease_expires_time, next_run_time, claim_count, running_step_key, "
-        "  running_step_name, deadline_time, next_step_key, next_step_name, "
-        "  next_step_timeout_ms) "
-        "  SELECT w.workflow_id, $2, $3, $4, $5, w.is_task, CASE WHEN $7::uuid IS NULL THEN 1 "
-        "  ELSE 2 END, coalesce($6::jsonb, '{}'), CASE WHEN $7::uuid IS NULL THEN 'created' "
-        "  ELSE 'running' END, $7::uuid, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) END, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) "
-        "  ELSE now() END, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN $9 END, CASE WHEN $7::uuid IS NOT NULL THEN $10 "
-        "  END, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + $11::interval END, $9, $10, $12::int "
-        "  FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.workflow_id AND "
-        "  v.version = $2 WHERE w.name = $1 AND NOT ($13::boolean AND (SELECT paused FROM "
-        "  engine_settings)) RETURNING process_id, lease_token), "
-        "i AS (INSERT INTO input_states (process_id, input_type, inputs, given_by) "
-        "  SELECT process_id, 'initial_state', coalesce($6::jsonb, '{}'), $4 FROM p), "
-        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
-        "  SELECT process_id, 1, 'process_created', jsonb_build_object('workflow', $1::text, "
-        "  'version', $2::int) FROM p UNION ALL "
-        "  SELECT process_id, 2, 'status_changed', jsonb_build_object('old_status', 'created', "
-        "  'new_status', 'running', 'step_key', $9::text) FROM p WHERE $7::uuid IS NOT NULL) "
-        "SELECT p.process_id, p.lease_token, now()::text, CASE WHEN $7::uuid IS NULL AND "
-        "  p.process_id IS NOT NULL THEN pg_notify('orch_engine', '') END, g.paused "
-        "FROM engine_settings g LEFT JOIN p ON true",
-        13,
-        (const char *[]){np->workflow, ver, np->product_id, np->created_by,
-                         np->note && *np->note ? np->note : NULL, input ? input : "{}",
-                         l ? l->owner : NULL, l ? lease_iv : NULL, f ? f->step_key : NULL,
-                         f ? f->step_name : NULL, l ? step_iv : NULL, f ? tms : NULL,
-                         np->refuse_if_paused ? "true" : "false"},
-        &res, err);
-    if (rc)
-        goto out;
-    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0) && np->refuse_if_paused &&
-        db__boolv(res, 0, 4)) {
-        rc = orch_error_set(err, ORCH_UNAVAILABLE, "ENGINE_PAUSED",
-                            "the engine is paused; start again after ResumeEngine");
-        goto out;
-    }
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
-                            "version %d of workflow %s is not registered", np->version,
-                            np->workflow);
-        goto out;
-    }
-    snprintf(process_id, 37, "%s", PQgetvalue(res, 0, 0));
-    if (l) {
-        l->token = db__llv(res, 0, 1);
-        snprintf(l->step_started, sizeof(l->step_started), "%s", PQgetvalue(res, 0, 2));
-    }
-out:
-    if (rc)
-        process_id[0] = '\0';
-    PQclear(res);
-    free(input);
-    return rc;
-}
-
 // clang-format off
 #define PROCESS_COLS                                                                           \
     "p.process_id, p.workflow_id, w.name, w.target, p.workflow_version, p.is_task, "          \
@@ -937,6 +862,98 @@ static orch_process_t *row_to_process(PGresult *res, int i)
     snprintf(p->parent_id, sizeof(p->parent_id), "%s", PQgetvalue(res, i, 26));
     p->branch_key = db__dupv(res, i, 27);
     return p;
+}
+
+orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                              const orch_process_new_t *np, char *process_id, orch_error_t *err)
+{
+    db__in_tx(st, tx, ctx);
+    PGresult *res = NULL;
+    char ver[16], lease_iv[64] = "", step_iv[64] = "";
+    char *input = json_text(np->initial_state);
+    orch_process_lease_t *l = np->lease;
+    const orch_process_lease_t *f = l ? l : np->first; /* the first step, when known */
+    char tms[16] = "";
+    orch_err_t rc;
+
+    process_id[0] = '\0';
+    snprintf(ver, sizeof(ver), "%d", np->version);
+    if (f)
+        snprintf(tms, sizeof(tms), "%d", f->timeout_ms > 0 ? f->timeout_ms : 300000);
+    if (l) {
+        ms_interval(lease_iv, sizeof(lease_iv), l->lease_ms);
+        ms_interval(step_iv, sizeof(step_iv), l->timeout_ms);
+    }
+    /* One statement: the process (with its state on the row), its initial input and its
+     * first event. Leased ($7 set): created running its first step under a lease of this
+     * replica, exactly as a claim plus process_step_begin would leave it, so no other
+     * replica takes it and the creator hands it to a local worker at commit. Else runnable
+     * for anyone, and the workers are woken at commit. */
+    rc = db_execp(
+        tx->conn,
+        "WITH p AS (INSERT INTO processes (workflow_id, workflow_version, product_id, "
+        "  created_by, note, is_task, last_event_sequence, state, last_status, lease_owner, "
+        "  lease_token, lease_expires_time, next_run_time, claim_count, running_step_key, "
+        "  running_step_name, deadline_time, next_step_key, next_step_name, "
+        "  next_step_timeout_ms) "
+        "  SELECT w.workflow_id, $2, $3, $4, $5, w.is_task, CASE WHEN $7::uuid IS NULL THEN 1 "
+        "  ELSE 2 END, coalesce($6::jsonb, '{}'), CASE WHEN $7::uuid IS NULL THEN 'created' "
+        "  ELSE 'running' END, $7::uuid, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) "
+        "  ELSE now() END, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN $9 END, CASE WHEN $7::uuid IS NOT NULL THEN $10 "
+        "  END, "
+        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + $11::interval END, $9, $10, $12::int "
+        "  FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.workflow_id AND "
+        "  v.version = $2 WHERE w.name = $1 AND NOT ($13::boolean AND (SELECT paused FROM "
+        "  engine_settings)) RETURNING *), "
+        "i AS (INSERT INTO input_states (process_id, input_type, inputs, given_by) "
+        "  SELECT process_id, 'initial_state', coalesce($6::jsonb, '{}'), $4 FROM p), "
+        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+        "  SELECT process_id, 1, 'process_created', jsonb_build_object('workflow', $1::text, "
+        "  'version', $2::int) FROM p UNION ALL "
+        "  SELECT process_id, 2, 'status_changed', jsonb_build_object('old_status', 'created', "
+        "  'new_status', 'running', 'step_key', $9::text) FROM p WHERE $7::uuid IS NOT NULL) "
+        "SELECT " PROCESS_COLS ", now()::text, CASE WHEN $7::uuid IS NULL AND "
+        "  p.process_id IS NOT NULL THEN pg_notify('orch_engine', '') END, g.paused "
+        "FROM engine_settings g LEFT JOIN p ON true LEFT JOIN workflows w ON w.workflow_id = "
+        "  p.workflow_id LEFT JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND "
+        "  v.version = p.workflow_version",
+        13,
+        (const char *[]){np->workflow, ver, np->product_id, np->created_by,
+                         np->note && *np->note ? np->note : NULL, input ? input : "{}",
+                         l ? l->owner : NULL, l ? lease_iv : NULL, f ? f->step_key : NULL,
+                         f ? f->step_name : NULL, l ? step_iv : NULL, f ? tms : NULL,
+                         np->refuse_if_paused ? "true" : "false"},
+        &res, err);
+    if (rc)
+        goto out;
+    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0) && np->refuse_if_paused &&
+        db__boolv(res, 0, NPROCESS_COLS + 2)) {
+        rc = orch_error_set(err, ORCH_UNAVAILABLE, "ENGINE_PAUSED",
+                            "the engine is paused; start again after ResumeEngine");
+        goto out;
+    }
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
+                            "version %d of workflow %s is not registered", np->version,
+                            np->workflow);
+        goto out;
+    }
+    snprintf(process_id, 37, "%s", PQgetvalue(res, 0, 0));
+    if (l) {
+        l->token = db__llv(res, 0, 22); /* PROCESS_COLS' p.lease_token */
+        snprintf(l->step_started, sizeof(l->step_started), "%s", PQgetvalue(res, 0, NPROCESS_COLS));
+    }
+    if (np->out)
+        *np->out = row_to_process(res, 0);
+out:
+    if (rc)
+        process_id[0] = '\0';
+    PQclear(res);
+    free(input);
+    return rc;
 }
 
 /* One audit row from columns step_id, sequence, step_key, name, status, state, state_delta,

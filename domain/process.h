@@ -157,6 +157,10 @@ typedef struct orch_process_new {
     const struct orch_process_lease *first;
     /* UNAVAILABLE ENGINE_PAUSED when the engine is paused, checked in the same statement. */
     bool refuse_if_paused;
+    /* Non-NULL: *out gets the new process as get (full = false) reads it, from the create's
+     * own statement, so a start costs no read of its own (the caller frees it). It has no
+     * subscription yet: a caller that links one reads the process after the link. */
+    struct orch_process **out;
 } orch_process_new_t;
 
 /* The lease a new process is created with (orch_process_new_t.lease). */

@@ -226,8 +226,9 @@ static void first_lease(const orch_uc_t *uc, const orch_workflow_t *wf, bool res
     }
 }
 
-/* The writes: the process (the create statement refuses while the engine is paused), its
- * secret answers, its subscription link, and the process as it now reads. */
+/* The writes: the process (the create statement refuses while the engine is paused, and
+ * answers the process as it reads), its secret answers, its subscription link (then the
+ * process is read again, with it). */
 static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_start_req_t *req,
                          const orch_subscription_t *sub, const json_t *state,
                          orch_process_lease_t *lease, bool reserve, orch_start_res_t *res,
@@ -242,6 +243,7 @@ static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_st
         .note = req->note,
         .initial_state = state,
         .refuse_if_paused = true,
+        .out = sub ? NULL : &res->process, /* with a subscription: read after the link */
     };
     char id[37];
     orch_err_t rc;
@@ -256,7 +258,7 @@ static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_st
     }
     if (!rc && sub)
         rc = st->procs->link_subscription(st, u->tx, NULL, id, sub->id, err);
-    if (!rc)
+    if (!rc && !res->process)
         rc = st->procs->get(st, u->tx, u->caller->ctx, id, false, &res->process, err);
     if (!rc)
         res->created = true;

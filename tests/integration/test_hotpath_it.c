@@ -318,6 +318,57 @@ static void heartbeat_skips_locked_rows(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* A replica claims only processes of workflow versions it runs (replica_workflow_versions):
+ * the claim's version check, written so that its plan never depends on the statistics
+ * (db/store_process.c), must still leave another version's process alone. X is started on a
+ * replica without workers and moved to a version no replica runs; Y, started on a replica
+ * with workers, completes while its poll (every 100 ms) claims nothing of X. X ends as the
+ * version sweep ends it, failed with WORKFLOW_VERSION_UNAVAILABLE, never claimed, no step
+ * run. */
+static void claim_only_known_versions(void **state)
+{
+    harness_server_t a, s;
+    char x[64], y[64], q[512];
+    (void)state;
+
+    env_reset();
+    harness_server_start(&a, NULL, (const char *const[]){"--workers", "0", NULL});
+    start(&a, "bench_noop_10", x);
+    snprintf(q, sizeof(q),
+             "INSERT INTO workflow_versions (workflow_id, version, steps, steps_digest) "
+             "SELECT workflow_id, 99, steps, 'another build' FROM workflow_versions v "
+             "WHERE (v.workflow_id, v.version) = (SELECT workflow_id, workflow_version FROM "
+             "processes WHERE process_id = '%s') RETURNING 1",
+             x);
+    assert_int_equal(scalar(a.dbname, "%s", q), 1);
+    snprintf(q, sizeof(q),
+             "UPDATE processes SET workflow_version = 99 WHERE process_id = '%s' AND runnable "
+             "AND lease_owner IS NULL RETURNING 1",
+             x);
+    assert_int_equal(scalar(a.dbname, "%s", q), 1);
+    harness_server_start(&s, a.dbname, (const char *const[]){"--poll-ms", "100", NULL});
+    start(&s, "bench_noop_10", y);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             y);
+    wait_scalar(s.dbname, 1, 20000, q);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = 'failed' "
+             "AND failed_details->>'reason' = 'WORKFLOW_VERSION_UNAVAILABLE'",
+             x);
+    wait_scalar(s.dbname, 1, 20000, q);
+    msleep(300); /* three more polls */
+    assert_int_equal(
+        scalar(s.dbname, "SELECT claim_count FROM processes WHERE process_id = '%s'", x), 0);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT count(*) FROM process_steps WHERE process_id = '%s'", x), 0);
+    assert_steps_once(s.dbname);
+    assert_int_equal(harness_server_stop(&s), 0);
+    assert_int_equal(harness_server_stop(&a), 0);
+    harness_db_drop(s.dbname);
+}
+
 /* Pause set through replica B while A's stretch holds step l05: l05 (in flight) commits,
  * its commit's answer carries the switch, and l06 never starts. The staleness bound: at most
  * the one step in flight when the pause committed. */
@@ -617,6 +668,7 @@ int main(void)
         cmocka_unit_test(fifty_steps_one_claim),
         cmocka_unit_test(fence_lost_mid_stretch),
         cmocka_unit_test(heartbeat_skips_locked_rows),
+        cmocka_unit_test(claim_only_known_versions),
         cmocka_unit_test(pause_on_other_replica_stops_stretch),
         cmocka_unit_test(group_commit_one_fence_fails),
         cmocka_unit_test(group_commit_one_sql_error),
