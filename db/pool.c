@@ -15,6 +15,7 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "base/hash.h"
 #include "base/log.h"
 
 static atomic_ulong statements_sent;
@@ -69,14 +70,6 @@ struct db_stmts {
     int used;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h ? h : 1;
-}
-
 static void stmts_free(struct db_stmts *t)
 {
     if (!t)
@@ -111,7 +104,7 @@ static void stmts_sweep(struct db_stmts *t)
 /* The entry of sql (created, counted), or NULL when the table has no room. */
 static db_stmt_t *stmts_find(db_conn_t *c, const char *sql)
 {
-    uint64_t h = fnv1a(sql);
+    uint64_t h = orch_hash_text(sql);
     int j;
     if (!c->stmts)
         c->stmts = orch_calloc(1, sizeof(*c->stmts));
@@ -146,6 +139,12 @@ void db_pool_set_prepare(db_pool_t *pool, bool on)
 {
     (void)pool;
     atomic_store(&prepare_off, !on);
+}
+
+/* The statement slot a parameterised statement runs from, or NULL to run it unprepared. */
+static db_stmt_t *stmt_for(db_conn_t *c, const char *sql)
+{
+    return atomic_load(&prepare_off) ? NULL : stmts_find(c, sql);
 }
 
 db_pool_t *db_pool_new(const char *conninfo, int size)
@@ -488,8 +487,8 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
     int ok;
 
     *why = ORCH_OK;
-    if (n >= 0 && !atomic_load(&prepare_off))
-        s = stmts_find(c, sql);
+    if (n >= 0)
+        s = stmt_for(c, sql);
     if (c->begin_pending) {
         /* A lazy unit of work's first statement: BEGIN travels with it, in one round trip. */
         c->begin_pending = false;
@@ -623,8 +622,7 @@ orch_err_t db_execp_generic(db_conn_t *c, const char *sql, int nparams, const ch
         r = run(c, sql, nparams, params, &why); /* in a unit of work: as it is */
     } else {
         why = ORCH_OK;
-        r = run_pipelined(c, atomic_load(&prepare_off) ? NULL : stmts_find(c, sql), sql, nparams,
-                          params, true, &why);
+        r = run_pipelined(c, stmt_for(c, sql), sql, nparams, params, true, &why);
     }
     return check(c, r, why, res, err);
 }
