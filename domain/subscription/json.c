@@ -186,31 +186,49 @@ static const char *inst_key(const orch_block_t *b, size_t i)
 static bool block_keys_unique(const orch_block_t *b)
 {
     size_t n = 4 + b->nfields + b->nchildren;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (strcmp(inst_key(b, i), inst_key(b, j)) == 0)
+    for (size_t i = 0; i < n; i++) {
+        const char *x = inst_key(b, i);
+        for (size_t j = i + 1; j < n; j++) {
+            const char *y = inst_key(b, j);
+            if (x[0] == y[0] && strcmp(x, y) == 0)
                 return false;
+        }
+    }
     return true;
 }
 
-static bool inst_keys_unique(const orch_instance_t *in, int depth)
+/* The blocks already found fine in this walk: a tree repeats a few blocks many times. */
+typedef struct seen {
+    const orch_block_t *b[16];
+    size_t n;
+} seen_t;
+
+static bool inst_keys_unique(const orch_instance_t *in, int depth, seen_t *seen)
 {
+    size_t k = 0;
     if (depth > ORCH_SUB_DEPTH_MAX + 1)
         return false;
     if (in->foreign && !in->loaded)
         return true;
-    if (!block_keys_unique(in->block))
-        return false;
+    while (k < seen->n && seen->b[k] != in->block)
+        k++;
+    if (k == seen->n) {
+        if (!block_keys_unique(in->block))
+            return false;
+        if (seen->n < sizeof(seen->b) / sizeof(seen->b[0]))
+            seen->b[seen->n++] = in->block;
+    }
     for (size_t i = 0; i < in->block->nchildren; i++)
         for (size_t j = 0; j < in->children[i].n; j++)
-            if (!inst_keys_unique(in->children[i].items[j], depth + 1))
+            if (!inst_keys_unique(in->children[i].items[j], depth + 1, seen))
                 return false;
     return true;
 }
 
 bool orch_sub_model_keys_unique(const orch_subscription_t *sub)
 {
-    return inst_keys_unique(sub->root, 0);
+    seen_t seen = {.n = 0};
+    return inst_keys_unique(sub->root, 0, &seen);
 }
 
 /* ---- The model as a jansson tree --------------------------------------------------------- */

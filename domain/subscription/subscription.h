@@ -360,14 +360,18 @@ void orch_sub_builder_relation(orch_sub_builder_t *b, const char *parent_id, con
                                const char *child_subscription_id);
 /* metadata is copied (NULL = {}). */
 void orch_sub_builder_metadata(orch_sub_builder_t *b, const json_t *metadata, int64_t version);
+/* The same, taking the caller's reference to metadata instead of a copy (the store's load
+ * parses it for the builder alone). */
+void orch_sub_builder_metadata_take(orch_sub_builder_t *b, json_t *metadata, int64_t version);
 void orch_sub_builder_customer_description(orch_sub_builder_t *b,
                                            const orch_customer_description_t *cd);
 /* status: its name, or NULL when not known (treated as live). */
 void orch_sub_builder_in_use_by(orch_sub_builder_t *b, const char *subscription_id,
                                 const char *status);
 
-/* Assembles the subscription. *out: caller frees with orch_subscription_free. The builder
- * may be freed afterwards (it does not own the result). */
+/* Assembles the subscription, once per builder (a second call is INTERNAL). *out: caller
+ * frees with orch_subscription_free. The builder may be freed afterwards (it does not own
+ * the result). */
 orch_err_t orch_sub_builder_finish(orch_sub_builder_t *b, orch_subscription_t **out,
                                    orch_error_t *err);
 

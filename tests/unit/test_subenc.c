@@ -451,6 +451,21 @@ static void every_kind_of_value(void **state)
     OK(orch_sub_set_status(m, ORCH_SUB_TERMINATED, &err));
     assert_same_bytes(m);
 
+    /* Times at the edges of the four-digit years, and one past them. */
+    {
+        static const int64_t times[] = {-62167219200000000LL,
+                                        -62167219199999999LL,
+                                        253402300799999999LL,
+                                        253402300800000000LL,
+                                        951782400000000LL /* 2000-02-29 */,
+                                        -1};
+        for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+            m->create_time_us = times[i];
+            m->customer_descriptions[1].create_time_us = times[i];
+            assert_same_bytes(m);
+        }
+    }
+
     /* Metadata that is not an object: an empty Struct at the top, its value in the model. */
     json_decref(m->metadata);
     m->metadata = json_pack("[i]", 1);
