@@ -203,8 +203,11 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
                 if (VN(13))
                     meta = json_loads(V(13), 0, NULL);
                 orch_sub_builder_metadata_take(b[i], meta, atoll(V(14)));
-                if (stamps)
-                    snprintf(stamps[i], 33, "%s", V(15));
+                if (stamps) {
+                    size_t len = strnlen(V(15), 32);
+                    memcpy(stamps[i], V(15), len);
+                    stamps[i][len] = '\0';
+                }
             } else if (kind == 1) {
                 orch_sub_builder_instance(b[i], V(2), V(3), V(4), VN(5));
             } else if (kind == 2) {

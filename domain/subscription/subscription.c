@@ -1050,8 +1050,7 @@ static void collect_depends(const orch_instance_t *in, orch_sub_link_t **out, si
                 continue;
             *out = orch_realloc(*out, (*n + 1) * sizeof(**out));
             memset(&(*out)[*n], 0, sizeof(**out));
-            snprintf((*out)[*n].subscription_id, sizeof((*out)[*n].subscription_id), "%s",
-                     c->subscription_id);
+            id_copy((*out)[*n].subscription_id, c->subscription_id);
             (*n)++;
         }
     }
