@@ -1,6 +1,7 @@
-/* A subscription as JSON: the document GetSubscription turns into a Struct and process state
- * holds, and its inverse, which feeds the same builder as the store so that both loads apply
- * the same checks. */
+/* A subscription as JSON: the document process state holds and GetSubscription shows as its
+ * domain model, given once as a walk of events (orch_sub_model_walk) that the jansson tree here
+ * and the server's protobuf encoder both follow; and its inverse, which feeds the same builder
+ * as the store so that both loads apply the same checks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
