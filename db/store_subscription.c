@@ -143,7 +143,7 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
     bool *found = orch_calloc(n ? n : 1, sizeof(*found));
     char *arr = db__array((const char *const *)ids, n);
     const char *p[1] = {arr};
-    int *owner = NULL;
+    int *owner = NULL, *kinds;
     PGresult *res = NULL;
     orch_err_t rc;
 
@@ -166,15 +166,19 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
     rc = db_execp(c, n == 1 ? load_one_sql : load_many_sql, 1, p, &res, err);
     if (rc)
         goto out;
-    /* Which subscription each row is for, then the rows kind by kind: the builder wants
-     * the subscription before its instances, instances before values and relations. */
-    owner = orch_calloc((size_t)PQntuples(res) + 1, sizeof(int));
-    for (int r = 0; r < PQntuples(res); r++)
+    /* Which subscription each row is for and its kind (read once), then the rows kind by
+     * kind: the builder wants the subscription before its instances, instances before
+     * values and relations. */
+    owner = orch_calloc(2 * (size_t)PQntuples(res) + 1, sizeof(int));
+    kinds = owner + PQntuples(res);
+    for (int r = 0; r < PQntuples(res); r++) {
         owner[r] = find_index(ids, n, PQgetvalue(res, r, 1));
+        kinds[r] = atoi(PQgetvalue(res, r, 0));
+    }
     for (int kind = 0; kind <= 5; kind++) {
         for (int r = 0; r < PQntuples(res); r++) {
             int i = owner[r];
-            if (i < 0 || atoi(PQgetvalue(res, r, 0)) != kind)
+            if (i < 0 || kinds[r] != kind)
                 continue;
 #define V(col) PQgetvalue(res, r, (col))
 #define VN(col) (PQgetisnull(res, r, (col)) ? NULL : PQgetvalue(res, r, (col)))
@@ -198,10 +202,12 @@ static orch_err_t load_many(db_conn_t *c, const orch_catalog_t *cat, char **ids,
                 orch_sub_builder_subscription(b[i], &row);
                 if (VN(13))
                     meta = json_loads(V(13), 0, NULL);
-                orch_sub_builder_metadata(b[i], meta, atoll(V(14)));
-                json_decref(meta);
-                if (stamps)
-                    snprintf(stamps[i], 33, "%s", V(15));
+                orch_sub_builder_metadata_take(b[i], meta, atoll(V(14)));
+                if (stamps) {
+                    size_t len = strnlen(V(15), 32);
+                    memcpy(stamps[i], V(15), len);
+                    stamps[i][len] = '\0';
+                }
             } else if (kind == 1) {
                 orch_sub_builder_instance(b[i], V(2), V(3), V(4), VN(5));
             } else if (kind == 2) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/arena.h"
 #include "internal.h"
 
 /* Grows an array of n elements of size bytes so that one more fits (doubling). */
@@ -91,6 +92,9 @@ typedef struct rel_row {
 
 struct orch_sub_builder {
     const orch_catalog_t *cat;
+    /* The rows' strings: copied here rather than one malloc each (a load copies every row
+     * and frees it a moment later), freed with the builder. */
+    orch_arena_t *mem;
     bool have_sub;
     char sub_id[ORCH_UUID_LEN + 1];
     char *product, *customer_id, *description, *note, *status;
@@ -109,12 +113,14 @@ struct orch_sub_builder {
     orch_sub_link_t *users;
     size_t nusers;
     char bad[256]; /* the first malformed row, reported by finish */
+    bool finished;
 };
 
 orch_sub_builder_t *orch_sub_builder_new(const orch_catalog_t *cat)
 {
     orch_sub_builder_t *b = orch_calloc(1, sizeof(*b));
     b->cat = cat;
+    b->mem = orch_arena_new();
     return b;
 }
 
@@ -122,25 +128,7 @@ void orch_sub_builder_free(orch_sub_builder_t *b)
 {
     if (!b)
         return;
-    free(b->product);
-    free(b->customer_id);
-    free(b->description);
-    free(b->note);
-    free(b->status);
-    for (size_t i = 0; i < b->ninsts; i++) {
-        free(b->insts[i].block);
-        free(b->insts[i].label);
-    }
-    for (size_t i = 0; i < b->nvalues; i++) {
-        free(b->values[i].resource_type);
-        free(b->values[i].value);
-    }
-    for (size_t i = 0; i < b->nrels; i++)
-        free(b->rels[i].attribute);
-    for (size_t i = 0; i < b->ncds; i++) {
-        free(b->cds[i].customer_id);
-        free(b->cds[i].description);
-    }
+    orch_arena_free(b->mem);
     free(b->insts);
     free(b->values);
     free(b->rels);
@@ -150,6 +138,20 @@ void orch_sub_builder_free(orch_sub_builder_t *b)
     free(b);
 }
 
+/* A row's string in the builder's memory; NULL stays NULL. */
+static char *keep(orch_sub_builder_t *b, const char *s)
+{
+    return s ? orch_arena_strndup(b->mem, s, strlen(s)) : NULL;
+}
+
+/* Copies at most an id's length of id (NULL: "") into dst. */
+static void id_copy(char dst[ORCH_UUID_LEN + 1], const char *id)
+{
+    size_t n = id ? strnlen(id, ORCH_UUID_LEN) : 0;
+    memcpy(dst, id ? id : "", n);
+    dst[n] = '\0';
+}
+
 /* Copies an id, remembering the first one that is not a UUID. */
 static void copy_id(orch_sub_builder_t *b, char dst[ORCH_UUID_LEN + 1], const char *id,
                     const char *what)
@@ -157,7 +159,7 @@ static void copy_id(orch_sub_builder_t *b, char dst[ORCH_UUID_LEN + 1], const ch
     if (!orch_uuid_valid(id) && !b->bad[0])
         snprintf(b->bad, sizeof(b->bad), "%s '%.40s' is not a lower-case UUID", what,
                  id ? id : "(null)");
-    snprintf(dst, ORCH_UUID_LEN + 1, "%s", id ? id : "");
+    id_copy(dst, id);
 }
 
 void orch_sub_builder_subscription(orch_sub_builder_t *b, const orch_sub_row_t *row)
@@ -166,16 +168,11 @@ void orch_sub_builder_subscription(orch_sub_builder_t *b, const orch_sub_row_t *
         snprintf(b->bad, sizeof(b->bad), "two subscription rows");
     b->have_sub = true;
     copy_id(b, b->sub_id, row->subscription_id, "subscription id");
-    free(b->product);
-    free(b->customer_id);
-    free(b->description);
-    free(b->note);
-    free(b->status);
-    b->product = orch_strdup(row->product_id);
-    b->customer_id = orch_strdup(row->customer_id);
-    b->description = orch_strdup(row->description);
-    b->note = row->note ? orch_strdup(row->note) : NULL;
-    b->status = orch_strdup(row->status);
+    b->product = orch_arena_strdup(b->mem, row->product_id);
+    b->customer_id = orch_arena_strdup(b->mem, row->customer_id);
+    b->description = orch_arena_strdup(b->mem, row->description);
+    b->note = keep(b, row->note);
+    b->status = orch_arena_strdup(b->mem, row->status);
     b->in_sync = row->in_sync;
     b->version = row->version;
     b->start_time_us = row->start_time_us;
@@ -191,8 +188,8 @@ void orch_sub_builder_instance(orch_sub_builder_t *b, const char *instance_id,
     memset(r, 0, sizeof(*r));
     copy_id(b, r->id, instance_id, "instance id");
     copy_id(b, r->owner, subscription_id, "owner subscription id");
-    r->block = orch_strdup(block);
-    r->label = label ? orch_strdup(label) : NULL;
+    r->block = orch_arena_strdup(b->mem, block);
+    r->label = keep(b, label);
 }
 
 void orch_sub_builder_value(orch_sub_builder_t *b, const char *instance_id,
@@ -201,8 +198,8 @@ void orch_sub_builder_value(orch_sub_builder_t *b, const char *instance_id,
     value_row_t *r = PUSH(b->values, b->nvalues);
     memset(r, 0, sizeof(*r));
     copy_id(b, r->id, instance_id, "value of instance id");
-    r->resource_type = orch_strdup(resource_type);
-    r->value = value ? orch_strdup(value) : NULL;
+    r->resource_type = orch_arena_strdup(b->mem, resource_type);
+    r->value = keep(b, value);
     r->position = position;
 }
 
@@ -215,17 +212,25 @@ void orch_sub_builder_relation(orch_sub_builder_t *b, const char *parent_id, con
     copy_id(b, r->parent, parent_id, "relation parent id");
     copy_id(b, r->child, child_id, "relation child id");
     copy_id(b, r->child_owner, child_subscription_id, "relation child owner id");
-    r->attribute = orch_strdup(attribute);
+    r->attribute = orch_arena_strdup(b->mem, attribute);
     r->position = position;
+}
+
+void orch_sub_builder_metadata_take(orch_sub_builder_t *b, json_t *metadata, int64_t version)
+{
+    json_decref(b->metadata);
+    b->metadata = metadata;
+    if (metadata && !json_is_object(metadata) && !b->bad[0])
+        snprintf(b->bad, sizeof(b->bad), "metadata is not a JSON object");
+    b->metadata_version = version;
 }
 
 void orch_sub_builder_metadata(orch_sub_builder_t *b, const json_t *metadata, int64_t version)
 {
-    json_decref(b->metadata);
-    b->metadata = metadata ? json_deep_copy(metadata) : NULL;
-    if (metadata && (!b->metadata || !json_is_object(b->metadata)) && !b->bad[0])
+    json_t *copy = metadata ? json_deep_copy(metadata) : NULL;
+    if (metadata && !copy && !b->bad[0])
         snprintf(b->bad, sizeof(b->bad), "metadata is not a JSON object");
-    b->metadata_version = version;
+    orch_sub_builder_metadata_take(b, copy, version);
 }
 
 void orch_sub_builder_customer_description(orch_sub_builder_t *b,
@@ -234,8 +239,8 @@ void orch_sub_builder_customer_description(orch_sub_builder_t *b,
     orch_customer_description_t *c = PUSH(b->cds, b->ncds);
     *c = *cd;
     copy_id(b, c->id, cd->id, "customer description id");
-    c->customer_id = orch_strdup(cd->customer_id);
-    c->description = orch_strdup(cd->description);
+    c->customer_id = orch_arena_strdup(b->mem, cd->customer_id);
+    c->description = orch_arena_strdup(b->mem, cd->description);
 }
 
 void orch_sub_builder_in_use_by(orch_sub_builder_t *b, const char *subscription_id,
@@ -278,7 +283,7 @@ static inst_row_t *find_inst(orch_sub_builder_t *b, const char *id)
     inst_row_t key;
     if (!b->ninsts)
         return NULL;
-    snprintf(key.id, sizeof(key.id), "%s", id);
+    id_copy(key.id, id);
     return bsearch(&key, b->insts, b->ninsts, sizeof(*b->insts), cmp_inst);
 }
 
@@ -471,6 +476,9 @@ orch_err_t orch_sub_builder_finish(orch_sub_builder_t *b, orch_subscription_t **
     orch_err_t rc = ORCH_OK;
 
     *out = NULL;
+    if (b->finished)
+        return internal(err, "a subscription builder is finished once");
+    b->finished = true;
     if (b->bad[0])
         return internal(err, "stored subscription data: %s", b->bad);
     if (!b->have_sub)
@@ -545,8 +553,10 @@ orch_err_t orch_sub_builder_finish(orch_sub_builder_t *b, orch_subscription_t **
     sub->create_time_us = b->create_time_us;
     sub->update_time_us = b->update_time_us;
     if (b->metadata) {
+        /* Handed over, not copied: a builder is finished once. */
         json_decref(sub->metadata);
-        sub->metadata = json_deep_copy(b->metadata);
+        sub->metadata = b->metadata;
+        b->metadata = NULL;
     }
     sub->metadata_version = b->metadata_version;
     if (b->ncds) {

@@ -1,6 +1,7 @@
-/* A subscription as JSON: the document GetSubscription turns into a Struct and process state
- * holds, and its inverse, which feeds the same builder as the store so that both loads apply
- * the same checks. */
+/* A subscription as JSON: the document process state holds and GetSubscription shows as its
+ * domain model, given once as a walk of events (orch_sub_model_walk) that the jansson tree here
+ * and the server's protobuf encoder both follow; and its inverse, which feeds the same builder
+ * as the store so that both loads apply the same checks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,121 +28,294 @@ static void put(json_t *o, const char *key, json_t *v)
     orch_assert(v && json_object_set_new(o, key, v) == 0);
 }
 
-static json_t *str_or_null(const char *s)
+/* ---- The model as events ----------------------------------------------------------------- */
+
+static void emit_str(const orch_sub_model_sink_t *k, void *ud, const char *key, const char *s)
 {
-    return s ? json_string(s) : json_null();
+    k->key(ud, key);
+    if (s)
+        k->string(ud, s);
+    else
+        k->null(ud);
 }
 
-static json_t *time_json(int64_t us)
+static void emit_time(const orch_sub_model_sink_t *k, void *ud, const char *key, int64_t us)
 {
     char buf[48];
-    if (!us)
-        return json_null();
+    k->key(ud, key);
+    if (!us) {
+        k->null(ud);
+        return;
+    }
     orch__time_format(us, buf, sizeof(buf));
-    return json_string(buf);
+    k->string(ud, buf);
 }
 
-static json_t *value_json(const orch_field_def_t *f, const char *text)
+static void emit_value(const orch_sub_model_sink_t *k, void *ud, const orch_field_def_t *f,
+                       const char *text)
 {
     switch (f->type) {
     case ORCH_FIELD_INTEGER:
-        return json_integer(strtoll(text, NULL, 10));
+        k->integer(ud, strtoll(text, NULL, 10));
+        break;
     case ORCH_FIELD_BOOLEAN:
-        return json_boolean(strcmp(text, "true") == 0);
+        k->boolean(ud, strcmp(text, "true") == 0);
+        break;
     default:
-        return json_string(text);
+        k->string(ud, text);
     }
 }
 
-static json_t *inst_json(const orch_instance_t *in)
+static void emit_inst(const orch_sub_model_sink_t *k, void *ud, const orch_instance_t *in)
 {
     const orch_block_def_t *d = in->block->def;
-    json_t *o = json_object();
 
-    orch_assert(o);
-    put(o, "subscription_instance_id", json_string(in->id));
-    put(o, "owner_subscription_id", json_string(in->subscription_id));
-    put(o, "name", json_string(d->name));
-    if (in->foreign && !in->loaded)
-        return o;
-    put(o, "label", str_or_null(in->label));
+    k->begin_object(ud);
+    emit_str(k, ud, "subscription_instance_id", in->id);
+    emit_str(k, ud, "owner_subscription_id", in->subscription_id);
+    emit_str(k, ud, "name", d->name);
+    if (in->foreign && !in->loaded) {
+        k->end_object(ud);
+        return;
+    }
+    emit_str(k, ud, "label", in->label);
     for (size_t i = 0; i < in->block->nfields; i++) {
         const orch_values_t *v = &in->values[i];
+        k->key(ud, d->fields[i].name);
         if (d->fields[i].is_list) {
-            json_t *a = json_array();
-            orch_assert(a);
+            k->begin_array(ud);
             for (size_t j = 0; j < v->n; j++)
-                orch_assert(json_array_append_new(a, value_json(&d->fields[i], v->items[j])) == 0);
-            put(o, d->fields[i].name, a);
+                emit_value(k, ud, &d->fields[i], v->items[j]);
+            k->end_array(ud);
+        } else if (v->n) {
+            emit_value(k, ud, &d->fields[i], v->items[0]);
         } else {
-            put(o, d->fields[i].name, v->n ? value_json(&d->fields[i], v->items[0]) : json_null());
+            k->null(ud);
         }
     }
     for (size_t i = 0; i < in->block->nchildren; i++) {
         const orch_children_t *c = &in->children[i];
+        k->key(ud, d->children[i].name);
         if (d->children[i].max_count > 1) {
-            json_t *a = json_array();
-            orch_assert(a);
+            k->begin_array(ud);
             for (size_t j = 0; j < c->n; j++)
-                orch_assert(json_array_append_new(a, inst_json(c->items[j])) == 0);
-            put(o, d->children[i].name, a);
+                emit_inst(k, ud, c->items[j]);
+            k->end_array(ud);
+        } else if (c->n) {
+            emit_inst(k, ud, c->items[0]);
         } else {
-            put(o, d->children[i].name, c->n ? inst_json(c->items[0]) : json_null());
+            k->null(ud);
         }
     }
-    return o;
+    k->end_object(ud);
+}
+
+void orch_sub_model_walk(const orch_subscription_t *sub, const orch_sub_model_sink_t *k, void *ud)
+{
+    orch_sub_link_t *links;
+    size_t n;
+
+    k->begin_object(ud);
+    emit_str(k, ud, "subscription_id", sub->id);
+    k->key(ud, "product");
+    k->begin_object(ud);
+    emit_str(k, ud, "product_id", sub->product->id);
+    emit_str(k, ud, "name", sub->product->def->name);
+    emit_str(k, ud, "product_type", sub->product->def->product_type);
+    emit_str(k, ud, "tag", sub->product->def->tag);
+    k->end_object(ud);
+    emit_str(k, ud, "customer_id", sub->customer_id);
+    emit_str(k, ud, "description", sub->description);
+    emit_str(k, ud, "note", sub->note);
+    emit_str(k, ud, "status", orch_sub_status_name(sub->status));
+    k->key(ud, "in_sync");
+    k->boolean(ud, sub->in_sync);
+    emit_time(k, ud, "start_time", sub->start_time_us);
+    emit_time(k, ud, "end_time", sub->end_time_us);
+    emit_time(k, ud, "create_time", sub->create_time_us);
+    emit_time(k, ud, "update_time", sub->update_time_us);
+    k->key(ud, "version");
+    k->integer(ud, sub->version);
+    k->key(ud, "metadata");
+    k->json(ud, sub->metadata);
+    k->key(ud, "metadata_version");
+    k->integer(ud, sub->metadata_version);
+    k->key(ud, "customer_descriptions");
+    k->begin_array(ud);
+    for (size_t i = 0; i < sub->ncustomer_descriptions; i++) {
+        const orch_customer_description_t *cd = &sub->customer_descriptions[i];
+        k->begin_object(ud);
+        emit_str(k, ud, "customer_description_id", cd->id);
+        emit_str(k, ud, "customer_id", cd->customer_id);
+        emit_str(k, ud, "description", cd->description);
+        k->key(ud, "version");
+        k->integer(ud, cd->version);
+        emit_time(k, ud, "create_time", cd->create_time_us);
+        emit_time(k, ud, "update_time", cd->update_time_us);
+        k->end_object(ud);
+    }
+    k->end_array(ud);
+    k->key(ud, "in_use_by_ids");
+    k->begin_array(ud);
+    for (size_t i = 0; i < sub->nin_use_by; i++)
+        k->string(ud, sub->in_use_by[i].subscription_id);
+    k->end_array(ud);
+    links = orch_sub_depends_on(sub, &n);
+    k->key(ud, "depends_on_ids");
+    k->begin_array(ud);
+    for (size_t i = 0; i < n; i++)
+        k->string(ud, links[i].subscription_id);
+    k->end_array(ud);
+    free(links);
+    k->key(ud, "block");
+    emit_inst(k, ud, sub->root);
+    k->end_object(ud);
+}
+
+/* Whether the keys of every instance object differ: the four fixed ones, the field names and
+ * the child names of its block. The catalogue does not enforce it; when they collide, a JSON
+ * object keeps the first key's place and the last value, which only a real object can do. */
+/* Key i of an instance object of block b: the four fixed keys, then fields, then children. */
+static const char *inst_key(const orch_block_t *b, size_t i)
+{
+    if (i < 4)
+        return meta_keys[i];
+    i -= 4;
+    return i < b->nfields ? b->def->fields[i].name : b->def->children[i - b->nfields].name;
+}
+
+static bool block_keys_unique(const orch_block_t *b)
+{
+    size_t n = 4 + b->nfields + b->nchildren;
+    for (size_t i = 0; i < n; i++) {
+        const char *x = inst_key(b, i);
+        for (size_t j = i + 1; j < n; j++) {
+            const char *y = inst_key(b, j);
+            if (x[0] == y[0] && strcmp(x, y) == 0)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* The blocks already found fine in this walk: a tree repeats a few blocks many times. */
+typedef struct seen {
+    const orch_block_t *b[16];
+    size_t n;
+} seen_t;
+
+static bool inst_keys_unique(const orch_instance_t *in, int depth, seen_t *seen)
+{
+    size_t k = 0;
+    if (depth > ORCH_SUB_DEPTH_MAX + 1)
+        return false;
+    if (in->foreign && !in->loaded)
+        return true;
+    while (k < seen->n && seen->b[k] != in->block)
+        k++;
+    if (k == seen->n) {
+        if (!block_keys_unique(in->block))
+            return false;
+        if (seen->n < sizeof(seen->b) / sizeof(seen->b[0]))
+            seen->b[seen->n++] = in->block;
+    }
+    for (size_t i = 0; i < in->block->nchildren; i++)
+        for (size_t j = 0; j < in->children[i].n; j++)
+            if (!inst_keys_unique(in->children[i].items[j], depth + 1, seen))
+                return false;
+    return true;
+}
+
+bool orch_sub_model_keys_unique(const orch_subscription_t *sub)
+{
+    seen_t seen = {.n = 0};
+    return inst_keys_unique(sub->root, 0, &seen);
+}
+
+/* ---- The model as a jansson tree --------------------------------------------------------- */
+
+/* The containers open while walking and the key the next value goes under. */
+typedef struct jsink {
+    json_t *stack[2 * ORCH_SUB_DEPTH_MAX + 8];
+    int top; /* -1: nothing open */
+    const char *key;
+    json_t *root;
+} jsink_t;
+
+static void j_add(jsink_t *s, json_t *v)
+{
+    orch_assert(v);
+    if (s->top < 0) {
+        s->root = v;
+        return;
+    }
+    if (json_is_object(s->stack[s->top]))
+        put(s->stack[s->top], s->key, v);
+    else
+        orch_assert(json_array_append_new(s->stack[s->top], v) == 0);
+}
+
+static void j_open(jsink_t *s, json_t *c)
+{
+    j_add(s, c);
+    orch_assert(s->top + 1 < (int)(sizeof(s->stack) / sizeof(s->stack[0])));
+    s->stack[++s->top] = c;
+}
+
+static void j_begin_object(void *ud)
+{
+    j_open(ud, json_object());
+}
+static void j_begin_array(void *ud)
+{
+    j_open(ud, json_array());
+}
+static void j_end(void *ud)
+{
+    ((jsink_t *)ud)->top--;
+}
+static void j_key(void *ud, const char *key)
+{
+    ((jsink_t *)ud)->key = key;
+}
+static void j_string(void *ud, const char *s)
+{
+    j_add(ud, json_string(s));
+}
+static void j_integer(void *ud, int64_t v)
+{
+    j_add(ud, json_integer(v));
+}
+static void j_boolean(void *ud, bool v)
+{
+    j_add(ud, json_boolean(v));
+}
+static void j_null(void *ud)
+{
+    j_add(ud, json_null());
+}
+static void j_json(void *ud, const json_t *v)
+{
+    j_add(ud, json_deep_copy(v));
 }
 
 json_t *orch_sub_to_json(const orch_subscription_t *sub)
 {
-    json_t *o = json_object(), *product = json_object(), *cds = json_array();
-    json_t *users = json_array(), *deps = json_array();
-    orch_sub_link_t *links;
-    size_t n;
-
-    orch_assert(o && product && cds && users && deps);
-    put(o, "subscription_id", json_string(sub->id));
-    put(product, "product_id", json_string(sub->product->id));
-    put(product, "name", json_string(sub->product->def->name));
-    put(product, "product_type", str_or_null(sub->product->def->product_type));
-    put(product, "tag", str_or_null(sub->product->def->tag));
-    put(o, "product", product);
-    put(o, "customer_id", json_string(sub->customer_id));
-    put(o, "description", json_string(sub->description));
-    put(o, "note", str_or_null(sub->note));
-    put(o, "status", json_string(orch_sub_status_name(sub->status)));
-    put(o, "in_sync", json_boolean(sub->in_sync));
-    put(o, "start_time", time_json(sub->start_time_us));
-    put(o, "end_time", time_json(sub->end_time_us));
-    put(o, "create_time", time_json(sub->create_time_us));
-    put(o, "update_time", time_json(sub->update_time_us));
-    put(o, "version", json_integer(sub->version));
-    put(o, "metadata", json_deep_copy(sub->metadata));
-    put(o, "metadata_version", json_integer(sub->metadata_version));
-    for (size_t i = 0; i < sub->ncustomer_descriptions; i++) {
-        const orch_customer_description_t *cd = &sub->customer_descriptions[i];
-        json_t *c = json_object();
-        orch_assert(c);
-        put(c, "customer_description_id", json_string(cd->id));
-        put(c, "customer_id", json_string(cd->customer_id));
-        put(c, "description", json_string(cd->description));
-        put(c, "version", json_integer(cd->version));
-        put(c, "create_time", time_json(cd->create_time_us));
-        put(c, "update_time", time_json(cd->update_time_us));
-        orch_assert(json_array_append_new(cds, c) == 0);
-    }
-    put(o, "customer_descriptions", cds);
-    for (size_t i = 0; i < sub->nin_use_by; i++)
-        orch_assert(json_array_append_new(users, json_string(sub->in_use_by[i].subscription_id)) ==
-                    0);
-    put(o, "in_use_by_ids", users);
-    links = orch_sub_depends_on(sub, &n);
-    for (size_t i = 0; i < n; i++)
-        orch_assert(json_array_append_new(deps, json_string(links[i].subscription_id)) == 0);
-    free(links);
-    put(o, "depends_on_ids", deps);
-    put(o, "block", inst_json(sub->root));
-    return o;
+    static const orch_sub_model_sink_t sink = {
+        .begin_object = j_begin_object,
+        .end_object = j_end,
+        .begin_array = j_begin_array,
+        .end_array = j_end,
+        .key = j_key,
+        .string = j_string,
+        .integer = j_integer,
+        .boolean = j_boolean,
+        .null = j_null,
+        .json = j_json,
+    };
+    jsink_t s = {.top = -1};
+    orch_sub_model_walk(sub, &sink, &s);
+    return s.root;
 }
 
 /* ---- From JSON --------------------------------------------------------------------------- */

@@ -81,6 +81,26 @@ void orch__time_format(int64_t us, char *buf, size_t len)
         t -= 1;
     }
     gmtime_r(&t, &tm);
+    /* Digits by hand for the years 0-9999 (what "%04d" writes the same way): every answer
+     * with a tree formats several times, and snprintf was a visible part of a read. */
+    if (len >= 28 && tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999) {
+        int parts[6] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour,        tm.tm_min,     tm.tm_sec};
+        char *o = buf;
+        for (int d = 1000; d; d /= 10)
+            *o++ = (char)('0' + parts[0] / d % 10);
+        for (int i = 1; i < 6; i++) {
+            *o++ = "--T::"[i - 1];
+            *o++ = (char)('0' + parts[i] / 10 % 10);
+            *o++ = (char)('0' + parts[i] % 10);
+        }
+        *o++ = '.';
+        for (long d = 100000; d; d /= 10)
+            *o++ = (char)('0' + frac / d % 10);
+        *o++ = 'Z';
+        *o = '\0';
+        return;
+    }
     snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
@@ -168,6 +188,21 @@ static bool utf8_valid(const char *s)
     return true;
 }
 
+/* Whether text is what "%lld" prints for its value: an optional '-', then "0" alone or digits
+ * not starting with 0 ("-0" is not: it prints as "0"). */
+static bool integer_canonical(const char *text)
+{
+    const char *p = text + (*text == '-');
+    if (*p == '0')
+        return p[1] == '\0' && p == text;
+    if (*p < '1' || *p > '9')
+        return false;
+    while (*++p)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
 bool orch__value_canon(const orch_field_def_t *f, const char *text, char **out, char *why,
                        size_t whylen)
 {
@@ -210,7 +245,8 @@ bool orch__value_canon(const orch_field_def_t *f, const char *text, char **out, 
             snprintf(why, whylen, "'%.40s' is not an integer within +-2^53", text);
             return false;
         }
-        *out = orch_asprintf("%lld", v);
+        /* Stored values are canonical already: copy those instead of printing them again. */
+        *out = integer_canonical(text) ? orch_strdup(text) : orch_asprintf("%lld", v);
         return true;
     }
     case ORCH_FIELD_BOOLEAN:
@@ -241,16 +277,24 @@ bool orch__value_canon(const orch_field_def_t *f, const char *text, char **out, 
 
 /* ---- Instances --------------------------------------------------------------------------- */
 
+/* Copies at most an id's length of id into dst. */
+static void id_copy(char dst[ORCH_UUID_LEN + 1], const char *id)
+{
+    size_t n = strnlen(id, ORCH_UUID_LEN);
+    memcpy(dst, id, n);
+    dst[n] = '\0';
+}
+
 orch_instance_t *orch__inst_new(const orch_block_t *block, const char *owner_id, const char *id,
                                 bool foreign)
 {
     orch_instance_t *in = orch_calloc(1, sizeof(*in));
     in->block = block;
     if (id)
-        snprintf(in->id, sizeof(in->id), "%s", id);
+        id_copy(in->id, id);
     else
         orch_uuid_new(in->id);
-    snprintf(in->subscription_id, sizeof(in->subscription_id), "%s", owner_id);
+    id_copy(in->subscription_id, owner_id);
     in->foreign = foreign;
     in->loaded = !foreign;
     in->values = orch_calloc(block->nfields, sizeof(*in->values));
@@ -1006,8 +1050,7 @@ static void collect_depends(const orch_instance_t *in, orch_sub_link_t **out, si
                 continue;
             *out = orch_realloc(*out, (*n + 1) * sizeof(**out));
             memset(&(*out)[*n], 0, sizeof(**out));
-            snprintf((*out)[*n].subscription_id, sizeof((*out)[*n].subscription_id), "%s",
-                     c->subscription_id);
+            id_copy((*out)[*n].subscription_id, c->subscription_id);
             (*n)++;
         }
     }

@@ -254,6 +254,33 @@ orch_err_t orch_sub_set_status(orch_subscription_t *sub, orch_sub_status_t to, o
  * was loaded. Field names of blocks must therefore avoid those four keys. */
 json_t *orch_sub_to_json(const orch_subscription_t *sub);
 
+/* The same document as a stream of events, in the same order, so that another encoder (the
+ * server writes it straight into protobuf bytes) needs no JSON tree: orch_sub_to_json is one
+ * sink of it. Keys and strings are borrowed for the call only. Objects and arrays nest as
+ * begin/end pairs; inside an object each value follows its key. `json` gives the metadata, a
+ * JSON value of any shape. */
+typedef struct orch_sub_model_sink {
+    void (*begin_object)(void *ud);
+    void (*end_object)(void *ud);
+    void (*begin_array)(void *ud);
+    void (*end_array)(void *ud);
+    void (*key)(void *ud, const char *key);
+    void (*string)(void *ud, const char *s); /* never NULL: a missing text is null() */
+    void (*integer)(void *ud, int64_t v);
+    void (*boolean)(void *ud, bool v);
+    void (*null)(void *ud);
+    void (*json)(void *ud, const json_t *v);
+} orch_sub_model_sink_t;
+
+void orch_sub_model_walk(const orch_subscription_t *sub, const orch_sub_model_sink_t *sink,
+                         void *ud);
+
+/* Whether every instance object of the document has distinct keys (a block whose field or
+ * child is named like one of the four fixed keys, or a field and a child of the same name,
+ * breaks it). When false, only a real JSON object (orch_sub_to_json) gives the document: a
+ * repeated key keeps its first place and its last value. */
+bool orch_sub_model_keys_unique(const orch_subscription_t *sub);
+
 /* The inverse, through the builder below (statuses of in_use_by become UNSPECIFIED).
  * INVALID_ARGUMENT naming the JSON member for a malformed document; INTERNAL (from the
  * builder) for one that does not fit the catalogue. *out: caller frees. */
@@ -333,14 +360,18 @@ void orch_sub_builder_relation(orch_sub_builder_t *b, const char *parent_id, con
                                const char *child_subscription_id);
 /* metadata is copied (NULL = {}). */
 void orch_sub_builder_metadata(orch_sub_builder_t *b, const json_t *metadata, int64_t version);
+/* The same, taking the caller's reference to metadata instead of a copy (the store's load
+ * parses it for the builder alone). */
+void orch_sub_builder_metadata_take(orch_sub_builder_t *b, json_t *metadata, int64_t version);
 void orch_sub_builder_customer_description(orch_sub_builder_t *b,
                                            const orch_customer_description_t *cd);
 /* status: its name, or NULL when not known (treated as live). */
 void orch_sub_builder_in_use_by(orch_sub_builder_t *b, const char *subscription_id,
                                 const char *status);
 
-/* Assembles the subscription. *out: caller frees with orch_subscription_free. The builder
- * may be freed afterwards (it does not own the result). */
+/* Assembles the subscription, once per builder (a second call is INTERNAL). *out: caller
+ * frees with orch_subscription_free. The builder may be freed afterwards (it does not own
+ * the result). */
 orch_err_t orch_sub_builder_finish(orch_sub_builder_t *b, orch_subscription_t **out,
                                    orch_error_t *err);
 

@@ -11,4 +11,10 @@
 Orchestrator__V1__Subscription *srv_subscription_to_pb(orch_arena_t *a,
                                                        const orch_subscription_t *sub, bool full);
 
+/* The same message's encoding, written straight from the tree (GetSubscription's miss path):
+ * equal, byte for byte, to packing srv_subscription_to_pb's message. The bytes (*len of them)
+ * are in the arena. */
+void *srv_subscription_encode(orch_arena_t *a, const orch_subscription_t *sub, bool full,
+                              size_t *len);
+
 #endif

@@ -203,18 +203,9 @@ static void *arena_alloc(void *arena, size_t n)
     return orch_arena_alloc(arena, n);
 }
 
-/* The encoding of a message, in the arena. */
-static void *pack(orch_arena_t *a, const ProtobufCMessage *m, size_t *len)
-{
-    void *buf;
-    *len = protobuf_c_message_get_packed_size(m);
-    buf = orch_arena_alloc(a, *len ? *len : 1);
-    protobuf_c_message_pack(m, buf);
-    return buf;
-}
-
-/* The miss path: the tree in one statement, encoded in the view asked for, kept in the replica's
- * cache (domain/subcache.h) unless something was dropped while it was read. */
+/* The miss path: the tree in one statement, encoded in the view asked for straight from the
+ * tree (subenc.c: no message tree, no JSON tree), kept in the replica's cache
+ * (domain/subcache.h) unless something was dropped while it was read. */
 static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_view_t view,
                                orch_error_t *err)
 {
@@ -236,8 +227,7 @@ static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_v
     /* The view asked for; the entry keeps the other one if it has it at this stamp. */
     memset(bytes, 0, sizeof(bytes));
     memset(len, 0, sizeof(len));
-    bytes[view] =
-        pack(a, &srv_subscription_to_pb(a, sub, view == ORCH_SUBCACHE_FULL)->base, &len[view]);
+    bytes[view] = srv_subscription_encode(a, sub, view == ORCH_SUBCACHE_FULL, &len[view]);
     if (app->subcache) {
         /* Related: what it uses (its tree shows their blocks) and who uses it. */
         deps = orch_sub_depends_on(sub, &ndeps);

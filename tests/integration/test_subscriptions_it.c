@@ -395,6 +395,114 @@ static void tree_and_relations_intact(void **state)
     cli_status_cleanup(&st);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_value_str(const void *a, const void *b)
+{
+    const Google__Protobuf__Value *x = *(Google__Protobuf__Value *const *)a;
+    const Google__Protobuf__Value *y = *(Google__Protobuf__Value *const *)b;
+    return strcmp(x->string_value, y->string_value);
+}
+
+/* The encoding of a Subscription (caller frees), its users sorted: the statement orders them
+ * by status only (db/store_subscription.c LOAD_SQL), so two loads of one tree may list users
+ * of the same status in another order. */
+static uint8_t *packed(ProtobufCMessage *m, size_t *len)
+{
+    Orchestrator__V1__Subscription *sub = (void *)m;
+    uint8_t *b;
+    qsort(sub->in_use_by_subscription_ids, sub->n_in_use_by_subscription_ids, sizeof(char *),
+          cmp_str);
+    for (size_t i = 0; sub->domain_model && i < sub->domain_model->n_fields; i++) {
+        Google__Protobuf__Struct__FieldsEntry *e = sub->domain_model->fields[i];
+        if (strcmp(e->key, "in_use_by_ids") == 0)
+            qsort(e->value->list_value->values, e->value->list_value->n_values,
+                  sizeof(Google__Protobuf__Value *), cmp_value_str);
+    }
+    *len = protobuf_c_message_get_packed_size(m);
+    b = malloc(*len ? *len : 1);
+    assert_non_null(b);
+    protobuf_c_message_pack(m, b);
+    return b;
+}
+
+static uint8_t *get_packed(harness_server_t *srv, const char *id,
+                           Orchestrator__V1__SubscriptionView view, size_t *len)
+{
+    Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+    uint8_t *b;
+    req.subscription_id = (char *)id;
+    req.view = view;
+    cli_call_unary(srv->ch, SVC "GetSubscription", &req.base,
+                   &orchestrator__v1__subscription__descriptor, 10000, &resp, &st);
+    if (!resp)
+        fail_msg("GetSubscription %s: %s", id, st.message);
+    cli_status_cleanup(&st);
+    b = packed(resp, len);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return b;
+}
+
+/* One answer whatever the path: GetSubscription on a miss (encoded straight from the tree,
+ * server/services/subenc.c), from the cache, on a replica without the cache, and each
+ * subscription as ListSubscriptions gives it (the message-tree encoder,
+ * srv_subscription_to_pb): a port in use with its node, a node, an L2VPN, a core link, FULL
+ * and BASIC. */
+static void answers_equal_in_every_path(void **state)
+{
+    world_t *w = *state;
+    const char *const nocache[] = {"--subscription-cache-mb", "0", NULL};
+    const char *ids[] = {w->port[1], w->node[1], w->l2vpn[0], w->link};
+    const Orchestrator__V1__SubscriptionView views[] = {
+        ORCHESTRATOR__V1__SUBSCRIPTION_VIEW__SUBSCRIPTION_VIEW_FULL,
+        ORCHESTRATOR__V1__SUBSCRIPTION_VIEW__SUBSCRIPTION_VIEW_BASIC};
+    harness_server_t off;
+
+    harness_server_start(&off, w->srv.dbname, nocache);
+    for (size_t v = 0; v < 2; v++) {
+        Orchestrator__V1__ListSubscriptionsRequest req =
+            ORCHESTRATOR__V1__LIST_SUBSCRIPTIONS_REQUEST__INIT;
+        Orchestrator__V1__ListSubscriptionsResponse *r;
+        ProtobufCMessage *resp = NULL;
+        cli_status_t st;
+        req.page_size = 100;
+        req.view = views[v];
+        cli_call_unary(w->srv.ch, SVC "ListSubscriptions", &req.base,
+                       &orchestrator__v1__list_subscriptions_response__descriptor, 10000, &resp,
+                       &st);
+        assert_int_equal(st.code, 0);
+        cli_status_cleanup(&st);
+        r = (void *)resp;
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+            ProtobufCMessage *item = NULL;
+            uint8_t *want, *got[3];
+            size_t nwant, ngot[3];
+            for (size_t k = 0; k < r->n_subscriptions; k++)
+                if (strcmp(r->subscriptions[k]->subscription_id, ids[i]) == 0)
+                    item = &r->subscriptions[k]->base;
+            assert_non_null(item);
+            want = packed(item, &nwant);
+            got[0] = get_packed(&off, ids[i], views[v], &ngot[0]);    /* a miss */
+            got[1] = get_packed(&w->srv, ids[i], views[v], &ngot[1]); /* a miss or kept */
+            got[2] = get_packed(&w->srv, ids[i], views[v], &ngot[2]); /* kept */
+            for (int k = 0; k < 3; k++) {
+                if (ngot[k] != nwant || memcmp(got[k], want, nwant) != 0)
+                    fail_msg("%s (%s view), path %d: %zu bytes, ListSubscriptions' %zu differ",
+                             ids[i], v ? "BASIC" : "FULL", k, ngot[k], nwant);
+                free(got[k]);
+            }
+            free(want);
+        }
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    assert_int_equal(harness_server_stop(&off), 0);
+}
+
 static Orchestrator__V1__SubscriptionWorkflow *
 find_wf(Orchestrator__V1__ListSubscriptionWorkflowsResponse *r, const char *name)
 {
@@ -805,6 +913,7 @@ int main(void)
         cmocka_unit_test(product_filter_by_name),
         cmocka_unit_test(bad_list_input),
         cmocka_unit_test(tree_and_relations_intact),
+        cmocka_unit_test(answers_equal_in_every_path),
         cmocka_unit_test(offered_workflows_follow_the_rules),
         cmocka_unit_test(operator_calls),
         cmocka_unit_test(watch_subscription_changes),
