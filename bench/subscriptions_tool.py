@@ -109,6 +109,8 @@ def capture(log, offset, case, outdir):
             pid = p
         if p != pid:
             continue
+        if sql.strip() in ("BEGIN", "COMMIT") or sql.startswith("SET LOCAL plan_cache_mode"):
+            continue  # db_execp_generic's frame around a statement (db/pool.c)
         if not about_subs:
             break  # the call is over; the connection went back to the pool
         params = {}
