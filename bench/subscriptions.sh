@@ -24,7 +24,7 @@
 #
 # Then the read path of issue 20 on the same seed: p50/p99 of the listings (first page,
 # a deep keyset page, status and product, full text, a block field's value, a customer
-# description; default order) with EXPLAIN (ANALYZE, BUFFERS) of each statement each one
+# description; default order; the first and deep page again without the read cache) with EXPLAIN (ANALYZE, BUFFERS) of each statement each one
 # sends (bench/results/plans/<case>.txt) and the load average around them, the memory of 100,000 subscriptions in the read cache, and how
 # far a second replica's cache is behind a change (one NOTIFY): bench/results/readpath.json.
 # The cluster is left running for reruns; the script prints how to stop it.
@@ -277,6 +277,17 @@ for c in "${LIST_CASES[@]}"; do
     "$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --deep-token "$DEEP_TOKEN" --only "$c" \
         --calls "$LIST_CALLS" \
         --warmup $((LIST_CALLS / 10)) | tee -a "$LISTING" >&2
+done
+# The first and the deep page again from a server without the read cache: every page read
+# from the database (the ids, the count and the one-statement load of the 50), as on a
+# replica that has not served these subscriptions yet ("<case>_nocache").
+server_stop
+server_start "" --subscription-cache-mb 0
+for c in list_first list_deep; do
+    say "$c without the read cache: orchestratord, $((LIST_CALLS / 10)) warm-up + $LIST_CALLS calls"
+    "$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --deep-token "$DEEP_TOKEN" --only "$c" \
+        --calls "$LIST_CALLS" --warmup $((LIST_CALLS / 10)) |
+        sed "s/case=$c /case=${c}_nocache /" | tee -a "$LISTING" >&2
 done
 LIST_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 server_stop
