@@ -7,7 +7,9 @@
  *    descriptions;
  *  - a page served partly from memory and partly loaded is, byte for byte, the page the
  *    server without a cache loads whole, in both views, CACHED and STRONG, page after page;
- *  - a change made through the replica is in its next list at once.
+ *  - a change made through the replica is in its next list at once;
+ *  - the store's ops under it: any number of subscriptions in one statement, FULL or BASIC,
+ *    with their stamps; no count when the first page holds every match.
  * The cache's hit counter (metrics) proves which pages came partly from memory. */
 #include <libpq-fe.h>
 #include <setjmp.h>
@@ -509,12 +511,105 @@ static void list_sees_change_on_same_replica(void **state)
     assert_same_listing(w, basic, false, 50);
 }
 
+/* The store's ops under the lists: get_many reads any number of subscriptions, FULL or
+ * BASIC, in ONE statement, with the stamps st->subs->stamp gives; list_ids needs no count
+ * when the first page holds every match, and STRONG's stamps cost one more statement. */
+static void store_ops_statements(void **state)
+{
+    world_t *w = *state;
+    orch_store_t *st = w->store;
+    const char *ids[NSUBS + 1];
+    orch_subscription_t *full[NSUBS + 1], *basic[NSUBS + 1];
+    char stamps[NSUBS + 1][33], bstamps[NSUBS + 1][33], one[33];
+    orch_sub_query_t q = {0};
+    orch_sub_id_page_t page;
+    orch_error_t err;
+    unsigned long before;
+    size_t n = 0;
+
+    orch_error_init(&err);
+    for (int i = 0; i < 3; i++)
+        ids[n++] = w->node[i];
+    for (int i = 0; i < 4; i++)
+        ids[n++] = w->port[i];
+    ids[n++] = w->link;
+    ids[n++] = w->l2vpn[0];
+    ids[n++] = "00000000-0000-4000-8000-000000000000"; /* none has it */
+    before = db_statements_sent();
+    must(st->subs->get_many(st, NULL, NULL, w->cat, ids, n, true, full, stamps, &err), &err);
+    assert_int_equal(db_statements_sent() - before, 1);
+    before = db_statements_sent();
+    must(st->subs->get_many(st, NULL, NULL, w->cat, ids, n, false, basic, bstamps, &err), &err);
+    assert_int_equal(db_statements_sent() - before, 1);
+    assert_null(full[n - 1]);
+    assert_null(basic[n - 1]);
+    assert_string_equal(stamps[n - 1], "");
+    for (size_t i = 0; i + 1 < n; i++) {
+        orch_subscription_t *alone = NULL;
+        orch_sub_link_t *a, *b;
+        size_t na, nb;
+        json_t *ja, *jb;
+        must(st->subs->stamp(st, NULL, NULL, ids[i], one, &err), &err);
+        assert_string_equal(stamps[i], one);
+        assert_string_equal(bstamps[i], one);
+        /* FULL: the tree a load of it alone gives. */
+        must(st->subs->load(st, NULL, NULL, w->cat, ids[i], false, &alone, &err), &err);
+        ja = orch_sub_to_json(alone);
+        jb = orch_sub_to_json(full[i]);
+        assert_true(json_equal(ja, jb));
+        json_decref(ja);
+        json_decref(jb);
+        /* BASIC: the same relations, no field values, no metadata. */
+        a = orch_sub_depends_on(alone, &na);
+        b = orch_sub_depends_on(basic[i], &nb);
+        assert_int_equal(na, nb);
+        for (size_t k = 0; k < na; k++)
+            assert_string_equal(a[k].subscription_id, b[k].subscription_id);
+        free(a);
+        free(b);
+        assert_int_equal(basic[i]->nin_use_by, alone->nin_use_by);
+        assert_int_equal(basic[i]->ncustomer_descriptions, alone->ncustomer_descriptions);
+        assert_int_equal(basic[i]->version, alone->version);
+        for (size_t f = 0; f < basic[i]->root->block->nfields; f++)
+            assert_int_equal(basic[i]->root->values[f].n, 0);
+        orch_subscription_free(alone);
+        orch_subscription_free(full[i]);
+        orch_subscription_free(basic[i]);
+    }
+
+    q.page_size = 50; /* every match on the first page: no count */
+    before = db_statements_sent();
+    must(st->subs->list_ids(st, NULL, NULL, &q, false, &page, &err), &err);
+    assert_int_equal(db_statements_sent() - before, 1);
+    assert_int_equal(page.n, NSUBS);
+    assert_int_equal(page.total, NSUBS);
+    assert_null(page.next_token);
+    orch_sub_id_page_cleanup(&page);
+    before = db_statements_sent();
+    must(st->subs->list_ids(st, NULL, NULL, &q, true, &page, &err), &err);
+    assert_int_equal(db_statements_sent() - before, 2);
+    for (size_t i = 0; i < page.n; i++) {
+        must(st->subs->stamp(st, NULL, NULL, page.ids[i], one, &err), &err);
+        assert_string_equal(page.stamps[i], one);
+    }
+    orch_sub_id_page_cleanup(&page);
+    q.page_size = 4; /* more follow: the count */
+    before = db_statements_sent();
+    must(st->subs->list_ids(st, NULL, NULL, &q, false, &page, &err), &err);
+    assert_int_equal(db_statements_sent() - before, 2);
+    assert_int_equal(page.n, 4);
+    assert_int_equal(page.total, NSUBS);
+    assert_non_null(page.next_token);
+    orch_sub_id_page_cleanup(&page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(basic_page_has_relations_and_no_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(partly_cached_equals_all_loaded, setup, teardown),
         cmocka_unit_test_setup_teardown(list_sees_change_on_same_replica, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_ops_statements, setup, teardown),
     };
     return cmocka_run_group_tests_name("ListSubscriptions from the read cache", tests, NULL, NULL);
 }
