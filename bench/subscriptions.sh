@@ -304,6 +304,7 @@ for a in args:
         k, v = a.split("=", 1)
         vals[k] = v
 n = 0
+sql_raw = [l for l in sql if l.strip() and not l.startswith("--") and not l.startswith("\\")]
 for line in sql:
     if not line.strip() or line.startswith("--") or line.startswith("\\"):
         continue
@@ -311,7 +312,23 @@ for line in sql:
     n += 1
     print("\\echo '==== statement %d:'" % n)
     print("\\echo " + "'" + line.replace("\\", "\\\\").replace("'", "\\'") + "'")
-    if line.startswith("EXPLAIN "):
+    if line.startswith("/* generic plan */ "):
+        # The server runs it under plan_cache_mode force_generic_plan (db_execp_generic):
+        # prepared with its parameters, then executed, so the plan shown is the one it runs.
+        line = line[len("/* generic plan */ "):]
+        order = []
+        def param(m):
+            if m.group(1) not in order:
+                order.append(m.group(1))
+            return "$%d" % (order.index(m.group(1)) + 1)
+        prepared = re.sub(r":(s\d+p\d+)", param, sql_raw[n - 1])
+        print("SET plan_cache_mode = force_generic_plan;")
+        print("PREPARE bench_generic AS " + prepared.rstrip().rstrip(";") + ";")
+        print("EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_generic(%s);" % ", ".join(
+            "'" + vals[v].replace("'", "''") + "'" for v in order))
+        print("DEALLOCATE bench_generic;")
+        print("RESET plan_cache_mode;")
+    elif line.startswith("EXPLAIN "):
         # The estimate past 10,000 matches: the server only plans it; so does this.
         line = re.sub(r"^EXPLAIN \([^)]*\) ", "", line)
         print("EXPLAIN (SUMMARY ON) " + line)
