@@ -250,14 +250,46 @@ static size_t put_varint(uint8_t *out, uint64_t v)
     return n;
 }
 
+/* Answers a ListSubscriptions page from its subscriptions' encodings (bytes[i], len[i] for
+ * page->ids[i]; NULL: deleted since the page was read, left out): field 1 of
+ * ListSubscriptionsResponse, one length-delimited entry each, in the page's order, then the
+ * rest of the message packed, which is the encoding protobuf-c gives the whole message
+ * (fields in number order). */
+static void respond_page(srv_call_t *call, const orch_sub_id_page_t *page, void *const *bytes,
+                         const size_t *len)
+{
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListSubscriptionsResponse rest;
+    size_t total = 0, o = 0;
+    uint8_t *buf;
+
+    orchestrator__v1__list_subscriptions_response__init(&rest);
+    rest.next_page_token = orch_arena_strdup(a, page->next_token ? page->next_token : "");
+    rest.total_size = (int32_t)(page->total > INT32_MAX ? INT32_MAX : page->total);
+    rest.total_size_is_estimate = page->total_is_estimate;
+    total = protobuf_c_message_get_packed_size(&rest.base);
+    for (size_t i = 0; i < page->n; i++)
+        if (bytes[i])
+            total += 1 + 10 + len[i];
+    buf = orch_arena_alloc(a, total ? total : 1);
+    for (size_t i = 0; i < page->n; i++) {
+        if (!bytes[i])
+            continue;
+        buf[o++] = (1 << 3) | 2; /* field 1, length-delimited */
+        o += put_varint(buf + o, len[i]);
+        memcpy(buf + o, bytes[i], len[i]);
+        o += len[i];
+    }
+    o += protobuf_c_message_pack(&rest.base, buf + o);
+    srv_call_respond_encoded(call, buf, o);
+}
+
 /* ListSubscriptions: the page's ids from the database (which subscriptions match, in which
  * order, and the count are never taken from memory), each subscription from the replica's
  * cache when it has it in the view asked for (as GetSubscription: CACHED as it is, STRONG
  * when its stamp equals the database's, read for the page in one indexed statement), the
- * others read in one statement and kept. The answer is written from the encoded
- * subscriptions: field 1 of ListSubscriptionsResponse, one length-delimited entry each, in
- * the page's order, then the rest of the message packed, which is the encoding protobuf-c
- * would give the whole message (fields in number order). */
+ * others read in one statement and kept; the answer is written from their encodings
+ * (respond_page). */
 static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *reqm,
                                      ProtobufCMessage **respm, orch_error_t *err)
 {
@@ -265,15 +297,13 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
     srv_app_t *app = srv_call_app(call);
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListSubscriptionsResponse rest;
     orch_sub_query_t q = {0};
     orch_sub_id_page_t page;
     orch_subscription_t **subs = NULL;
     char(*stamps)[33] = NULL;
     const char **miss, **gone;
     void **bytes;
-    size_t *len, *miss_at, nmiss = 0, ngone = 0, total_len, rest_len, o = 0;
-    uint8_t *buf;
+    size_t *len, *miss_at, nmiss = 0, ngone = 0;
     bool full = view_full(req->view, false), strong;
     orch_subcache_view_t view = full ? ORCH_SUBCACHE_FULL : ORCH_SUBCACHE_BASIC;
     int size;
@@ -341,26 +371,7 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
         }
     }
 
-    orchestrator__v1__list_subscriptions_response__init(&rest);
-    rest.next_page_token = orch_arena_strdup(a, page.next_token ? page.next_token : "");
-    rest.total_size = (int32_t)(page.total > INT32_MAX ? INT32_MAX : page.total);
-    rest.total_size_is_estimate = page.total_is_estimate;
-    rest_len = protobuf_c_message_get_packed_size(&rest.base);
-    total_len = rest_len;
-    for (size_t i = 0; i < page.n; i++)
-        if (bytes[i])
-            total_len += 1 + 10 + len[i];
-    buf = orch_arena_alloc(a, total_len ? total_len : 1);
-    for (size_t i = 0; i < page.n; i++) {
-        if (!bytes[i])
-            continue;
-        buf[o++] = (1 << 3) | 2; /* field 1, length-delimited */
-        o += put_varint(buf + o, len[i]);
-        memcpy(buf + o, bytes[i], len[i]);
-        o += len[i];
-    }
-    o += protobuf_c_message_pack(&rest.base, buf + o);
-    srv_call_respond_encoded(call, buf, o);
+    respond_page(call, &page, bytes, len);
 out:
     for (size_t k = 0; subs && k < nmiss; k++)
         orch_subscription_free(subs[k]);
