@@ -363,7 +363,7 @@ static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *r
             goto out;
         for (size_t k = 0; k < nmiss; k++) {
             size_t i = miss_at[k];
-            if (!subs[k]) /* deleted between the page and its load: a hole, closed below */
+            if (!subs[k]) /* deleted between the page and its load: left out */
                 continue;
             bytes[i] = pack(a, &srv_subscription_to_pb(a, subs[k], full)->base, &len[i]);
             if (app->subcache)
