@@ -24,7 +24,7 @@
 #
 # Then the read path of issue 20 on the same seed: p50/p99 of the listings (first page,
 # a deep keyset page, status and product, full text, a block field's value, a customer
-# description; default order) with EXPLAIN (ANALYZE, BUFFERS) of each statement each one
+# description; default order; the first and deep page again without the read cache) with EXPLAIN (ANALYZE, BUFFERS) of each statement each one
 # sends (bench/results/plans/<case>.txt) and the load average around them, the memory of 100,000 subscriptions in the read cache, and how
 # far a second replica's cache is behind a change (one NOTIFY): bench/results/readpath.json.
 # The cluster is left running for reruns; the script prints how to stop it.
@@ -278,6 +278,17 @@ for c in "${LIST_CASES[@]}"; do
         --calls "$LIST_CALLS" \
         --warmup $((LIST_CALLS / 10)) | tee -a "$LISTING" >&2
 done
+# The first and the deep page again from a server without the read cache: every page read
+# from the database (the ids, the count and the one-statement load of the 50), as on a
+# replica that has not served these subscriptions yet ("<case>_nocache").
+server_stop
+server_start "" --subscription-cache-mb 0
+for c in list_first list_deep; do
+    say "$c without the read cache: orchestratord, $((LIST_CALLS / 10)) warm-up + $LIST_CALLS calls"
+    "$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --deep-token "$DEEP_TOKEN" --only "$c" \
+        --calls "$LIST_CALLS" --warmup $((LIST_CALLS / 10)) |
+        sed "s/case=$c /case=${c}_nocache /" | tee -a "$LISTING" >&2
+done
 LIST_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 server_stop
 say "plans: EXPLAIN (ANALYZE, BUFFERS) of each listing's statements -> $RESULTS/plans/"
@@ -293,6 +304,7 @@ for a in args:
         k, v = a.split("=", 1)
         vals[k] = v
 n = 0
+sql_raw = [l for l in sql if l.strip() and not l.startswith("--") and not l.startswith("\\")]
 for line in sql:
     if not line.strip() or line.startswith("--") or line.startswith("\\"):
         continue
@@ -300,7 +312,23 @@ for line in sql:
     n += 1
     print("\\echo '==== statement %d:'" % n)
     print("\\echo " + "'" + line.replace("\\", "\\\\").replace("'", "\\'") + "'")
-    if line.startswith("EXPLAIN "):
+    if line.startswith("/* generic plan */ "):
+        # The server runs it under plan_cache_mode force_generic_plan (db_execp_generic):
+        # prepared with its parameters, then executed, so the plan shown is the one it runs.
+        line = line[len("/* generic plan */ "):]
+        order = []
+        def param(m):
+            if m.group(1) not in order:
+                order.append(m.group(1))
+            return "$%d" % (order.index(m.group(1)) + 1)
+        prepared = re.sub(r":(s\d+p\d+)", param, sql_raw[n - 1])
+        print("SET plan_cache_mode = force_generic_plan;")
+        print("PREPARE bench_generic AS " + prepared.rstrip().rstrip(";") + ";")
+        print("EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_generic(%s);" % ", ".join(
+            "'" + vals[v].replace("'", "''") + "'" for v in order))
+        print("DEALLOCATE bench_generic;")
+        print("RESET plan_cache_mode;")
+    elif line.startswith("EXPLAIN "):
         # The estimate past 10,000 matches: the server only plans it; so does this.
         line = re.sub(r"^EXPLAIN \([^)]*\) ", "", line)
         print("EXPLAIN (SUMMARY ON) " + line)

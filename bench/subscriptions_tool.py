@@ -94,7 +94,7 @@ def to_pgbench(sql, params, k):
 
 def capture(log, offset, case, outdir):
     entries = log_entries(log, int(offset))
-    stmts, pid = [], None
+    stmts, pid, generic = [], None, False
     for idx, (p, level, text) in enumerate(entries):
         if level != "LOG":
             continue
@@ -109,20 +109,28 @@ def capture(log, offset, case, outdir):
             pid = p
         if p != pid:
             continue
+        if sql.strip() in ("BEGIN", "COMMIT"):
+            continue  # db_execp_generic's frame around a statement (db/pool.c)
+        if sql.startswith("SET LOCAL plan_cache_mode"):
+            generic = True  # the next statement runs under a generic plan
+            continue
         if not about_subs:
             break  # the call is over; the connection went back to the pool
         params = {}
         if idx + 1 < len(entries) and entries[idx + 1][0] == p and entries[idx + 1][1] == "DETAIL" \
                 and entries[idx + 1][2].startswith("parameters: "):
             params = parse_params(entries[idx + 1][2])
-        stmts.append((sql, params))
+        stmts.append((sql, params, generic))
+        generic = False
     if not stmts:
         sys.exit("capture %s: no statements found in %s from byte %s" % (case, log, offset))
     lines, defs = [], {}
-    for k, (sql, params) in enumerate(stmts, 1):
+    for k, (sql, params, gen) in enumerate(stmts, 1):
         s, d = to_pgbench(sql, params, k)
         if "\n" in s:
             s = " ".join(s.split("\n"))
+        if gen:  # marked for the plans (bench/subscriptions.sh explains it as the server runs it)
+            s = "/* generic plan */ " + s
         lines.append(s.rstrip().rstrip(";") + ";")
         defs.update(d)
     os.makedirs(outdir, exist_ok=True)

@@ -197,6 +197,12 @@ orch_err_t db__sub_stamp(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                          const char *subscription_id, char stamp[33], orch_error_t *err);
 orch_err_t db__sub_save(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                         orch_subscription_t *sub, orch_error_t *err);
+orch_err_t db__sub_get_many(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_catalog_t *cat, const char *const *ids, size_t n, bool full,
+                            orch_subscription_t **out, char (*stamps)[33], orch_error_t *err);
+orch_err_t db__sub_list_ids(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                            const orch_sub_query_t *q, bool with_stamps, orch_sub_id_page_t *page,
+                            orch_error_t *err);
 orch_err_t db__sub_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                         const orch_catalog_t *cat, const orch_sub_query_t *q, orch_sub_page_t *page,
                         orch_error_t *err);

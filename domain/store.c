@@ -13,6 +13,14 @@ void orch_sub_page_cleanup(orch_sub_page_t *page)
     memset(page, 0, sizeof(*page));
 }
 
+void orch_sub_id_page_cleanup(orch_sub_id_page_t *page)
+{
+    free(page->ids);
+    free(page->stamps);
+    free(page->next_token);
+    memset(page, 0, sizeof(*page));
+}
+
 /* Here, beside the other records of the store interface, and not in db/: whoever holds a
  * task (the server's worker hub) frees it without linking the PostgreSQL store. */
 void orch_worker_task_cleanup(orch_worker_task_t *t)

@@ -15,7 +15,11 @@
  * (orch_subcache_set_live): a NOTIFY lost meanwhile cannot leave a stale entry, and on
  * reconnect everything is dropped. A fill races with a drop by the ticket: a put whose read
  * began before any drop since is refused, so a tree read before a change is never stored
- * after the change's drop. */
+ * after the change's drop.
+ *
+ * GetSubscription and ListSubscriptions both read it (server/services/subscriptions.c): a
+ * list takes the page's ids from the database and only the subscriptions missing here are
+ * read, in one statement, and put under a ticket taken before that read, as a Get's miss. */
 #ifndef ORCH_SUBCACHE_H
 #define ORCH_SUBCACHE_H
 

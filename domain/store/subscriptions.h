@@ -28,7 +28,11 @@ typedef struct orch_sub_query {
                                "customer_id", "description", "status"; " desc" reverses */
     int page_size;          /* already clamped */
     const char *page_token; /* from a previous page */
-    bool full;              /* load each subscription's whole tree */
+    /* true: each subscription's whole tree (FULL). false: what the BASIC view shows, read
+     * without the trees' field values, the blocks of other subscriptions and the metadata:
+     * the tree holds its blocks and references (so orch_sub_depends_on is right) but no
+     * values; read fields only from a full load. */
+    bool full;
 } orch_sub_query_t;
 
 /* One page of subscriptions. Caller frees with orch_sub_page_cleanup. */
@@ -41,6 +45,19 @@ typedef struct orch_sub_page {
 } orch_sub_page_t;
 
 void orch_sub_page_cleanup(orch_sub_page_t *page);
+
+/* One page of ListSubscriptions as ids, in the page's order, without the subscriptions
+ * (list_ids below). Caller frees with orch_sub_id_page_cleanup. */
+typedef struct orch_sub_id_page {
+    char (*ids)[ORCH_UUID_LEN + 1];
+    char (*stamps)[33]; /* each one's stamp when asked for (as st->subs->stamp); else NULL */
+    size_t n;
+    char *next_token; /* NULL on the last page */
+    long total;
+    bool total_is_estimate;
+} orch_sub_id_page_t;
+
+void orch_sub_id_page_cleanup(orch_sub_id_page_t *page);
 
 typedef struct orch_sub_store {
     /* ---- In a unit of work (tx required) ---- */
@@ -99,7 +116,21 @@ typedef struct orch_sub_store {
      * SUBSCRIPTION_NOT_FOUND. */
     orch_err_t (*stamp)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                         const char *subscription_id, char stamp[33], orch_error_t *err);
-    /* A page of ListSubscriptions. page: caller cleans up with orch_sub_page_cleanup. */
+    /* Several subscriptions by id in ONE statement, each with its stamp (as get): out[i]
+     * and stamps[i] for ids[i]; out[i] NULL (stamps[i] "") for an id that does not exist.
+     * full false: the BASIC load (orch_sub_query_t.full). out[i]: caller frees each with
+     * orch_subscription_free. */
+    orch_err_t (*get_many)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const orch_catalog_t *cat, const char *const *ids, size_t n, bool full,
+                           orch_subscription_t **out, char (*stamps)[33], orch_error_t *err);
+    /* The ids of a page of ListSubscriptions (its count, then the keyset page: the
+     * statements of list without the load), with each one's stamp when with_stamps. q->full
+     * is not used. page: caller cleans up with orch_sub_id_page_cleanup. */
+    orch_err_t (*list_ids)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const orch_sub_query_t *q, bool with_stamps, orch_sub_id_page_t *page,
+                           orch_error_t *err);
+    /* A page of ListSubscriptions: list_ids, then get_many of its ids (q->full).
+     * page: caller cleans up with orch_sub_page_cleanup. */
     orch_err_t (*list)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                        const orch_catalog_t *cat, const orch_sub_query_t *q, orch_sub_page_t *page,
                        orch_error_t *err);

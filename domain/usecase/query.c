@@ -175,6 +175,22 @@ orch_err_t orch_uc_subscription_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
     return uc->store->subs->list(uc->store, NULL, ctx, uc->catalog, q, page, err);
 }
 
+orch_err_t orch_uc_subscription_list_ids(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                         const orch_sub_query_t *q, bool strong,
+                                         orch_sub_id_page_t *page, orch_error_t *err)
+{
+    return uc->store->subs->list_ids(uc->store, NULL, ctx, q, strong, page, err);
+}
+
+orch_err_t orch_uc_subscription_get_many(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                         const char *const *ids, size_t n, bool full,
+                                         orch_subscription_t **out, char (*stamps)[33],
+                                         orch_error_t *err)
+{
+    return uc->store->subs->get_many(uc->store, NULL, ctx, uc->catalog, ids, n, full, out, stamps,
+                                     err);
+}
+
 orch_err_t orch_uc_engine_status(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                  orch_engine_status_t *out, orch_error_t *err)
 {

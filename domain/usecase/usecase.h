@@ -293,6 +293,16 @@ orch_err_t orch_uc_subscription_stamp(const orch_uc_t *uc, const orch_ctx_t *ctx
 orch_err_t orch_uc_subscription_list(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                      const orch_sub_query_t *q, orch_sub_page_t *page,
                                      orch_error_t *err);
+/* ListSubscriptions from a replica's read cache: the page's ids (with their stamps when
+ * strong), then only the subscriptions the cache does not have, in one statement, with
+ * their stamps (st->subs->list_ids, get_many; domain/store/subscriptions.h). */
+orch_err_t orch_uc_subscription_list_ids(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                         const orch_sub_query_t *q, bool strong,
+                                         orch_sub_id_page_t *page, orch_error_t *err);
+orch_err_t orch_uc_subscription_get_many(const orch_uc_t *uc, const orch_ctx_t *ctx,
+                                         const char *const *ids, size_t n, bool full,
+                                         orch_subscription_t **out, char (*stamps)[33],
+                                         orch_error_t *err);
 orch_err_t orch_uc_customer_description_get(const orch_uc_t *uc, const orch_ctx_t *ctx,
                                             const char *subscription_id, const char *customer_id,
                                             orch_customer_description_t *out, orch_error_t *err);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "domain/ids.h"
 #include "domain/page.h"
 #include "domain/subcache.h"
@@ -148,46 +149,6 @@ static bool view_full(Orchestrator__V1__SubscriptionView v, bool dflt)
     return dflt;
 }
 
-static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *reqm,
-                                     ProtobufCMessage **respm, orch_error_t *err)
-{
-    const Orchestrator__V1__ListSubscriptionsRequest *req = (const void *)reqm;
-    orch_uc_t uc = srv_uc(call);
-    orch_arena_t *a = srv_call_arena(call);
-    Orchestrator__V1__ListSubscriptionsResponse *resp;
-    ProtobufCMessage **items;
-    orch_sub_query_t q = {0};
-    orch_sub_page_t page;
-    bool full = view_full(req->view, false);
-    int size;
-    orch_err_t rc;
-
-    rc = orch_page_size(req->page_size, &size, err);
-    if (rc)
-        return rc;
-    if (req->query && strlen(req->query) > 1000)
-        return orch_error_invalid(err, "query", "is longer than 1000 characters");
-    q.filter = req->filter;
-    q.query = req->query;
-    q.order_by = req->order_by;
-    q.page_size = size;
-    q.page_token = req->page_token;
-    q.full = full;
-    rc = orch_uc_subscription_list(&uc, srv_call_ctx(call), &q, &page, err);
-    if (rc)
-        return rc;
-    items = SRV_NEWV(a, ProtobufCMessage, page.n);
-    for (size_t i = 0; i < page.n; i++)
-        items[i] = &srv_subscription_to_pb(a, page.items[i], full)->base;
-    resp = (Orchestrator__V1__ListSubscriptionsResponse *)srv_codec_list_response(
-        a, &orchestrator__v1__list_subscriptions_response__descriptor, "subscriptions", items,
-        page.n, page.next_token, (int32_t)(page.total > INT32_MAX ? INT32_MAX : page.total));
-    resp->total_size_is_estimate = page.total_is_estimate;
-    orch_sub_page_cleanup(&page);
-    *respm = &resp->base;
-    return ORCH_OK;
-}
-
 static orch_err_t load(srv_call_t *call, const char *id, orch_subscription_t **out,
                        orch_error_t *err)
 {
@@ -203,6 +164,32 @@ static void *arena_alloc(void *arena, size_t n)
     return orch_arena_alloc(arena, n);
 }
 
+/* Keeps sub, just read with stamp under ticket (taken before the read), in the replica's
+ * cache as bytes (its encoding in view), with the subscriptions it is related to: what it
+ * uses (its tree shows their blocks) and who uses it. Refused by the cache when anything
+ * was dropped since the ticket (domain/subcache.h). */
+static void keep(srv_app_t *app, orch_arena_t *a, uint64_t ticket, const orch_subscription_t *sub,
+                 const char *stamp, orch_subcache_view_t view, const void *view_bytes,
+                 size_t view_len)
+{
+    const void *bytes[ORCH_SUBCACHE_VIEWS];
+    size_t len[ORCH_SUBCACHE_VIEWS], ndeps = 0, nrel = 0;
+    orch_sub_link_t *deps = orch_sub_depends_on(sub, &ndeps);
+    const char **related = orch_arena_alloc(a, (ndeps + sub->nin_use_by + 1) * sizeof(char *));
+
+    /* The view read; the entry keeps the other one if it has it at this stamp. */
+    memset(bytes, 0, sizeof(bytes));
+    memset(len, 0, sizeof(len));
+    bytes[view] = view_bytes;
+    len[view] = view_len;
+    for (size_t i = 0; i < ndeps; i++)
+        related[nrel++] = deps[i].subscription_id;
+    for (size_t i = 0; i < sub->nin_use_by; i++)
+        related[nrel++] = sub->in_use_by[i].subscription_id;
+    orch_subcache_put(app->subcache, ticket, sub->id, stamp, related, nrel, bytes, len);
+    free(deps);
+}
+
 /* The miss path: the tree in one statement, encoded in the view asked for straight from the
  * tree (subenc.c: no message tree, no JSON tree), kept in the replica's cache
  * (domain/subcache.h) unless something was dropped while it was read. */
@@ -213,10 +200,8 @@ static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_v
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     orch_subscription_t *sub = NULL;
-    orch_sub_link_t *deps = NULL;
-    const char **related = NULL;
-    const void *bytes[ORCH_SUBCACHE_VIEWS];
-    size_t len[ORCH_SUBCACHE_VIEWS], ndeps = 0, nrel = 0;
+    void *bytes;
+    size_t len = 0;
     char stamp[33];
     uint64_t ticket = app->subcache ? orch_subcache_ticket(app->subcache) : 0;
     orch_err_t rc;
@@ -224,24 +209,167 @@ static orch_err_t get_and_keep(srv_call_t *call, const char *id, orch_subcache_v
     rc = orch_uc_subscription_get(&uc, srv_call_ctx(call), id, &sub, stamp, err);
     if (rc)
         return rc;
-    /* The view asked for; the entry keeps the other one if it has it at this stamp. */
-    memset(bytes, 0, sizeof(bytes));
-    memset(len, 0, sizeof(len));
-    bytes[view] = srv_subscription_encode(a, sub, view == ORCH_SUBCACHE_FULL, &len[view]);
-    if (app->subcache) {
-        /* Related: what it uses (its tree shows their blocks) and who uses it. */
-        deps = orch_sub_depends_on(sub, &ndeps);
-        related = orch_arena_alloc(a, (ndeps + sub->nin_use_by + 1) * sizeof(char *));
-        for (size_t i = 0; i < ndeps; i++)
-            related[nrel++] = deps[i].subscription_id;
-        for (size_t i = 0; i < sub->nin_use_by; i++)
-            related[nrel++] = sub->in_use_by[i].subscription_id;
-        orch_subcache_put(app->subcache, ticket, sub->id, stamp, related, nrel, bytes, len);
-        free(deps);
-    }
-    srv_call_respond_encoded(call, bytes[view], len[view]);
+    bytes = srv_subscription_encode(a, sub, view == ORCH_SUBCACHE_FULL, &len);
+    if (app->subcache)
+        keep(app, a, ticket, sub, stamp, view, bytes, len);
+    srv_call_respond_encoded(call, bytes, len);
     orch_subscription_free(sub);
     return ORCH_OK;
+}
+
+/* Reads the request's consistency: *strong for STRONG; CACHED or unset otherwise. */
+static orch_err_t consistency(Orchestrator__V1__ReadConsistency c, bool *strong, orch_error_t *err)
+{
+    *strong = c == ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_STRONG;
+    if (c != ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_UNSPECIFIED &&
+        c != ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_CACHED && !*strong)
+        return orch_error_invalid(err, "consistency", "must be CACHED or STRONG (or unset)");
+    return ORCH_OK;
+}
+
+/* A protobuf varint at out (10 bytes at most); returns its length. */
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        out[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            out[n] |= 0x80;
+        n++;
+    } while (v);
+    return n;
+}
+
+/* Answers a ListSubscriptions page from its subscriptions' encodings (bytes[i], len[i] for
+ * page->ids[i]; NULL: deleted since the page was read, left out): field 1 of
+ * ListSubscriptionsResponse, one length-delimited entry each, in the page's order, then the
+ * rest of the message packed, which is the encoding protobuf-c gives the whole message
+ * (fields in number order). */
+static void respond_page(srv_call_t *call, const orch_sub_id_page_t *page, void *const *bytes,
+                         const size_t *len)
+{
+    orch_arena_t *a = srv_call_arena(call);
+    Orchestrator__V1__ListSubscriptionsResponse rest;
+    size_t total = 0, o = 0;
+    uint8_t *buf;
+
+    orchestrator__v1__list_subscriptions_response__init(&rest);
+    rest.next_page_token = orch_arena_strdup(a, page->next_token ? page->next_token : "");
+    rest.total_size = (int32_t)(page->total > INT32_MAX ? INT32_MAX : page->total);
+    rest.total_size_is_estimate = page->total_is_estimate;
+    total = protobuf_c_message_get_packed_size(&rest.base);
+    for (size_t i = 0; i < page->n; i++)
+        if (bytes[i])
+            total += 1 + 10 + len[i];
+    buf = orch_arena_alloc(a, total ? total : 1);
+    for (size_t i = 0; i < page->n; i++) {
+        if (!bytes[i])
+            continue;
+        buf[o++] = (1 << 3) | 2; /* field 1, length-delimited */
+        o += put_varint(buf + o, len[i]);
+        memcpy(buf + o, bytes[i], len[i]);
+        o += len[i];
+    }
+    o += protobuf_c_message_pack(&rest.base, buf + o);
+    srv_call_respond_encoded(call, buf, o);
+}
+
+/* ListSubscriptions: the page's ids from the database (which subscriptions match, in which
+ * order, and the count are never taken from memory), each subscription from the replica's
+ * cache when it has it in the view asked for (as GetSubscription: CACHED as it is, STRONG
+ * when its stamp equals the database's, read for the page in one indexed statement), the
+ * others read in one statement and kept; the answer is written from their encodings
+ * (respond_page). */
+static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *reqm,
+                                     ProtobufCMessage **respm, orch_error_t *err)
+{
+    const Orchestrator__V1__ListSubscriptionsRequest *req = (const void *)reqm;
+    srv_app_t *app = srv_call_app(call);
+    orch_uc_t uc = srv_uc(call);
+    orch_arena_t *a = srv_call_arena(call);
+    orch_sub_query_t q = {0};
+    orch_sub_id_page_t page;
+    orch_subscription_t **subs = NULL;
+    char(*stamps)[33] = NULL;
+    const char **miss, **gone;
+    void **bytes;
+    size_t *len, *miss_at, nmiss = 0, ngone = 0;
+    bool full = view_full(req->view, false), strong;
+    orch_subcache_view_t view = full ? ORCH_SUBCACHE_FULL : ORCH_SUBCACHE_BASIC;
+    int size;
+    orch_err_t rc;
+
+    *respm = NULL;
+    memset(&page, 0, sizeof(page));
+    rc = orch_page_size(req->page_size, &size, err);
+    if (rc)
+        return rc;
+    if (req->query && strlen(req->query) > 1000)
+        return orch_error_invalid(err, "query", "is longer than 1000 characters");
+    rc = consistency(req->consistency, &strong, err);
+    if (rc)
+        return rc;
+    q.filter = req->filter;
+    q.query = req->query;
+    q.order_by = req->order_by;
+    q.page_size = size;
+    q.page_token = req->page_token;
+    q.full = full;
+    /* Stamps only to compare with the cache's: without a cache everything is read anew. */
+    rc = orch_uc_subscription_list_ids(&uc, srv_call_ctx(call), &q, strong && app->subcache, &page,
+                                       err);
+    if (rc)
+        return rc;
+    bytes = orch_arena_alloc(a, (page.n + 1) * sizeof(void *));
+    len = orch_arena_alloc(a, (page.n + 1) * sizeof(size_t));
+    miss = orch_arena_alloc(a, (page.n + 1) * sizeof(char *));
+    gone = orch_arena_alloc(a, (page.n + 1) * sizeof(char *));
+    miss_at = orch_arena_alloc(a, (page.n + 1) * sizeof(size_t));
+    for (size_t i = 0; i < page.n; i++) {
+        char stamp[33];
+        bytes[i] = NULL;
+        len[i] = 0;
+        if (app->subcache && orch_subcache_get(app->subcache, page.ids[i], view, arena_alloc, a,
+                                               &bytes[i], &len[i], stamp)) {
+            if (!strong || strcmp(stamp, page.stamps[i]) == 0)
+                continue;
+            if (!page.stamps[i][0]) /* deleted since: its entry goes */
+                gone[ngone++] = page.ids[i];
+            bytes[i] = NULL;
+            len[i] = 0;
+        }
+        miss[nmiss] = page.ids[i];
+        miss_at[nmiss++] = i;
+    }
+    if (ngone)
+        orch_subcache_drop(app->subcache, gone, ngone);
+    if (nmiss) {
+        uint64_t ticket = app->subcache ? orch_subcache_ticket(app->subcache) : 0;
+        subs = orch_calloc(nmiss, sizeof(*subs));
+        stamps = orch_calloc(nmiss, sizeof(*stamps));
+        rc = orch_uc_subscription_get_many(&uc, srv_call_ctx(call), miss, nmiss, full, subs, stamps,
+                                           err);
+        if (rc)
+            goto out;
+        for (size_t k = 0; k < nmiss; k++) {
+            size_t i = miss_at[k];
+            if (!subs[k]) /* deleted between the page and its load: left out */
+                continue;
+            bytes[i] = srv_subscription_encode(a, subs[k], full, &len[i]);
+            if (app->subcache)
+                keep(app, a, ticket, subs[k], stamps[k], view, bytes[i], len[i]);
+        }
+    }
+
+    respond_page(call, &page, bytes, len);
+out:
+    for (size_t k = 0; subs && k < nmiss; k++)
+        orch_subscription_free(subs[k]);
+    free(subs);
+    free(stamps);
+    orch_sub_id_page_cleanup(&page);
+    return rc;
 }
 
 /* GetSubscription from memory when the replica has it: CACHED as it is (kept current by
@@ -254,7 +382,7 @@ static orch_err_t get_subscription(srv_call_t *call, const ProtobufCMessage *req
     srv_app_t *app = srv_call_app(call);
     orch_subcache_view_t view =
         view_full(req->view, true) ? ORCH_SUBCACHE_FULL : ORCH_SUBCACHE_BASIC;
-    bool strong = req->consistency == ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_STRONG;
+    bool strong;
     void *bytes = NULL;
     size_t len = 0;
     char stamp[33], now[33];
@@ -264,9 +392,9 @@ static orch_err_t get_subscription(srv_call_t *call, const ProtobufCMessage *req
     rc = orch_uuid_check(req->subscription_id, "subscription_id", err);
     if (rc)
         return rc;
-    if (req->consistency != ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_UNSPECIFIED &&
-        req->consistency != ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_CACHED && !strong)
-        return orch_error_invalid(err, "consistency", "must be CACHED or STRONG (or unset)");
+    rc = consistency(req->consistency, &strong, err);
+    if (rc)
+        return rc;
     if (app->subcache && orch_subcache_get(app->subcache, req->subscription_id, view, arena_alloc,
                                            srv_call_arena(call), &bytes, &len, stamp)) {
         if (!strong) {

@@ -5,7 +5,8 @@
  *    it is stale only until B's NOTIFY arrives (held back by the paused proxy, then let go);
  *    a change of a subscription another one shows (a node under its port) counts too;
  *  - a NOTIFY lost while B's LISTEN connection is down leaves nothing stale behind;
- *  - a modify workflow run by B is seen by B's next read at once, with B's NOTIFY held.
+ *  - a modify workflow run by B is seen by B's next read at once, with B's NOTIFY held;
+ *  - ListSubscriptions on B follows the same rules for each subscription on its page.
  * The cache's hit counter (metrics) proves the reads before a change came from memory. */
 #include <libpq-fe.h>
 #include <setjmp.h>
@@ -342,6 +343,79 @@ static void a_change_seen_on_b(void **state)
     }
 }
 
+/* The description customer "c1" gave id, as the first page of ListSubscriptions on s
+ * (BASIC, filtered to id) shows it; "" when none. */
+static char *listed_c1_description(harness_server_t *s, const char *id, bool strong, char out[64])
+{
+    Orchestrator__V1__ListSubscriptionsRequest req =
+        ORCHESTRATOR__V1__LIST_SUBSCRIPTIONS_REQUEST__INIT;
+    Orchestrator__V1__ListSubscriptionsResponse *r = NULL;
+    cli_status_t st = {0};
+    char filter[128];
+    snprintf(filter, sizeof(filter), "subscription_id = \"%s\"", id);
+    req.filter = filter;
+    if (strong)
+        req.consistency = ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_STRONG;
+    cli_call_unary(s->ch, SS "ListSubscriptions", &req.base,
+                   &orchestrator__v1__list_subscriptions_response__descriptor, 10000,
+                   (ProtobufCMessage **)&r, &st);
+    if (st.code != 0)
+        fail_msg("ListSubscriptions %s: %d %s", id, st.code, st.message);
+    cli_status_cleanup(&st);
+    assert_int_equal(r->n_subscriptions, 1);
+    assert_null(r->subscriptions[0]->root_instance);
+    out[0] = '\0';
+    for (size_t i = 0; i < r->subscriptions[0]->n_customer_descriptions; i++)
+        if (strcmp(r->subscriptions[0]->customer_descriptions[i]->customer_id, "c1") == 0)
+            snprintf(out, 64, "%s", r->subscriptions[0]->customer_descriptions[i]->description);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return out;
+}
+
+/* ListSubscriptions on B follows GetSubscription's rules for each subscription it shows:
+ * from memory one NOTIFY behind, never stale with STRONG. */
+static void list_on_b_strong_never_stale(void **state)
+{
+    world_t *w = *state;
+    char got[64];
+    int64_t start;
+
+    describe(&w->a, w->node, "first", true);
+    /* Until B's list of the node comes from memory (its cache is live and keeps it). */
+    start = now_ms();
+    for (;;) {
+        long before = b_hits(w);
+        assert_string_equal(listed_c1_description(&w->b, w->node, false, got), "first");
+        if (b_hits(w) > before)
+            break;
+        if (now_ms() - start > 20000)
+            fail_msg("B never listed %s from memory", w->node);
+        msleep(50);
+    }
+
+    test_proxy_set_paused(w->px, true);
+    describe(&w->a, w->node, "second", false);
+    {
+        long before = b_hits(w);
+        assert_string_equal(listed_c1_description(&w->b, w->node, false, got), "first");
+        assert_true(b_hits(w) > before); /* stale, from memory: B has not heard yet */
+    }
+    assert_string_equal(listed_c1_description(&w->b, w->node, true, got), "second");
+    /* STRONG kept what it read: the next CACHED list shows it too. */
+    assert_string_equal(listed_c1_description(&w->b, w->node, false, got), "second");
+    describe(&w->a, w->node, "third", false);
+    assert_string_equal(listed_c1_description(&w->b, w->node, true, got), "third");
+
+    test_proxy_set_paused(w->px, false);
+    describe(&w->a, w->node, "fourth", false);
+    start = now_ms();
+    while (strcmp(listed_c1_description(&w->b, w->node, false, got), "fourth") != 0) {
+        if (now_ms() - start > 20000)
+            fail_msg("B still lists the old node after the NOTIFYs were let through");
+        msleep(20);
+    }
+}
+
 static void notify_lost_while_reconnecting(void **state)
 {
     world_t *w = *state;
@@ -438,6 +512,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_change_seen_on_b, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_on_b_strong_never_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(notify_lost_while_reconnecting, setup, teardown),
         cmocka_unit_test_setup_teardown(modify_workflow_seen_on_same_replica, setup, teardown),
     };
