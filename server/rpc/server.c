@@ -883,10 +883,21 @@ static bool gslot_post(gslot_t *g)
     return true;
 }
 
+/* Posts s again for the next call of its method; frees it when the server drains. */
+static void slot_repost(slot_t *s)
+{
+    srv_server_t *srv = s->w->srv;
+    if (atomic_load(&srv->draining) || !slot_post(s)) {
+        free(s);
+        atomic_fetch_sub(&srv->live_slots, 1);
+    }
+}
+
 static void slot_fired(slot_t *s, bool ok)
 {
     srv_server_t *srv = s->w->srv;
     srv_call_t *c;
+    bool stream;
 
     if (!ok) {
         /* The server is shutting down: the slot will not be used again. */
@@ -899,16 +910,25 @@ static void slot_fired(slot_t *s, bool ok)
         atomic_fetch_sub(&srv->live_slots, 1);
         return;
     }
+    stream = s->me->m.stream != NULL;
     c = call_new(s->w, s->me);
     c->call = s->call;
     c->deadline = s->deadline;
     c->md = s->md;
     c->payload = s->payload;
-    if (atomic_load(&srv->draining) || !slot_post(s)) {
-        free(s);
-        atomic_fetch_sub(&srv->live_slots, 1);
-    }
+    /* A stream's handler only starts it: its slot is posted again at once. A unary handler
+     * holds this thread until it answers (the database), so its slot comes back only then:
+     * meanwhile the method's next call goes to a thread whose slot is free. gRPC offers a
+     * call to the queue of its connection first, then to the others in turn, and keeps a call
+     * no queue has a slot for until one is posted; with the slot posted before the handler,
+     * every call of one connection (one channel: how clients call) queued behind one thread
+     * while the others idled (GetSubscription misses, 8 in flight on one connection: 2,300-
+     * 3,200 req/s, on 8 connections 5,100). */
+    if (stream)
+        slot_repost(s);
     call_handle(c);
+    if (!stream)
+        slot_repost(s);
 }
 
 static void gslot_fired(gslot_t *g, bool ok)
@@ -1089,7 +1109,10 @@ orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
         for (size_t j = 0; j < srv->nmethods; j++) {
             if (!srv->methods[j].handle)
                 continue; /* served through the generic slots */
-            for (int k = 0; k < srv->cfg.slots_per_method; k++) {
+            /* A unary method needs one slot per queue (its slot is busy while its thread
+             * is, slot_fired); a stream's slot is back before its next call can come. */
+            int nslots = srv->methods[j].m.stream ? srv->cfg.slots_per_method : 1;
+            for (int k = 0; k < nslots; k++) {
                 slot_t *s = orch_calloc(1, sizeof(*s));
                 s->tag.kind = TAG_SLOT;
                 s->tag.owner = s;

@@ -4,6 +4,7 @@
  * trees and relations intact; offered workflows follow the rules; operator calls. Also the
  * store alone: fixed statement counts for any tree size, version conflicts. */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -773,6 +774,104 @@ static void watch_subscription_changes(void **state)
     cli_status_cleanup(&st);
 }
 
+/* One SetSubscriptionInSync, for a subscription whose version is read first; the answer's
+ * status code. */
+typedef struct in_sync_call {
+    world_t *w;
+    const char *id;
+    int64_t version;
+    int code;
+} in_sync_call_t;
+
+static void *set_in_sync(void *arg)
+{
+    in_sync_call_t *a = arg;
+    Orchestrator__V1__SetSubscriptionInSyncRequest req =
+        ORCHESTRATOR__V1__SET_SUBSCRIPTION_IN_SYNC_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+    req.subscription_id = (char *)a->id;
+    req.version = a->version;
+    cli_call_unary(a->w->srv.ch, SVC "SetSubscriptionInSync", &req.base,
+                   &orchestrator__v1__subscription__descriptor, 30000, &resp, &st);
+    a->code = st.code;
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+    return NULL;
+}
+
+static int64_t version_of(world_t *w, const char *id)
+{
+    cli_status_t st;
+    Orchestrator__V1__Subscription *s = get(w, id, &st);
+    int64_t v;
+    if (!s)
+        fail_msg("GetSubscription %s: %s", id, st.message);
+    v = s->version;
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    cli_status_cleanup(&st);
+    return v;
+}
+
+/* How many of this database's sessions wait for a lock (on c, which may be in a
+ * transaction). */
+static int lock_waiters(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND wait_event_type = 'Lock'");
+    int n;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("pg_stat_activity: %s", PQerrorMessage(c));
+    n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+}
+
+/* Calls of one channel (one HTTP/2 connection: how a client calls) run side by side: while
+ * one SetSubscriptionInSync waits for a row lock this test holds, a second one on the same
+ * channel, for another subscription, is answered. The server once posted every method's
+ * request slots before handling, so gRPC queued every call of a connection behind the
+ * thread that had its first (server/rpc/server.c, slot_fired): the second call waited for
+ * the lock too, and ran out its deadline. */
+static void one_channel_calls_side_by_side(void **state)
+{
+    world_t *w = *state;
+    in_sync_call_t blocked = {.w = w, .id = w->node[0]}, free_ = {.w = w, .id = w->node[1]};
+    pthread_t t;
+    char q[256];
+    PGconn *c = PQconnectdb(w->srv.conninfo);
+    PGresult *r;
+
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    snprintf(q, sizeof(q),
+             "UPDATE subscriptions SET in_sync = false WHERE subscription_id IN ('%s', '%s')",
+             w->node[0], w->node[1]);
+    sql(w, q);
+    blocked.version = version_of(w, w->node[0]);
+    free_.version = version_of(w, w->node[1]);
+    snprintf(q, sizeof(q),
+             "BEGIN; SELECT 1 FROM subscriptions WHERE subscription_id = '%s' FOR UPDATE",
+             w->node[0]);
+    r = PQexec(c, q);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    assert_int_equal(pthread_create(&t, NULL, set_in_sync, &blocked), 0);
+    for (int i = 0; lock_waiters(c) < 1; i++) {
+        if (i > 1000)
+            fail_msg("the first call never waited for the row lock");
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+    }
+    set_in_sync(&free_); /* the same channel, another subscription */
+    assert_int_equal(free_.code, 0);
+    assert_int_equal(lock_waiters(c), 1); /* the first is still waiting */
+    r = PQexec(c, "ROLLBACK");
+    PQclear(r);
+    PQfinish(c);
+    pthread_join(t, NULL);
+    assert_int_equal(blocked.code, 0);
+}
+
 /* ---- the store alone ---------------------------------------------------------------- */
 
 static const orch_field_def_t leaf_fields[] = {
@@ -917,6 +1016,7 @@ int main(void)
         cmocka_unit_test(offered_workflows_follow_the_rules),
         cmocka_unit_test(operator_calls),
         cmocka_unit_test(watch_subscription_changes),
+        cmocka_unit_test(one_channel_calls_side_by_side),
     };
     const struct CMUnitTest store_tests[] = {
         cmocka_unit_test(statements_fixed_and_versions_checked),
