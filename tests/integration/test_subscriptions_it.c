@@ -408,18 +408,21 @@ static int cmp_value_str(const void *a, const void *b)
     return strcmp(x->string_value, y->string_value);
 }
 
-/* The encoding of a Subscription (caller frees), its users sorted: the statement orders them
- * by status only (db/store_subscription.c LOAD_SQL), so two loads of one tree may list users
- * of the same status in another order. */
+/* The encoding of a Subscription (caller frees), its users sorted, so that the answers are
+ * compared as encodings whatever order a load gave the users in (the load orders them by
+ * status and id now; it once ordered them by status only). qsort is not given an empty
+ * list: its base may be NULL then. */
 static uint8_t *packed(ProtobufCMessage *m, size_t *len)
 {
     Orchestrator__V1__Subscription *sub = (void *)m;
     uint8_t *b;
-    qsort(sub->in_use_by_subscription_ids, sub->n_in_use_by_subscription_ids, sizeof(char *),
-          cmp_str);
+    if (sub->n_in_use_by_subscription_ids > 1)
+        qsort(sub->in_use_by_subscription_ids, sub->n_in_use_by_subscription_ids, sizeof(char *),
+              cmp_str);
     for (size_t i = 0; sub->domain_model && i < sub->domain_model->n_fields; i++) {
         Google__Protobuf__Struct__FieldsEntry *e = sub->domain_model->fields[i];
-        if (strcmp(e->key, "in_use_by_ids") == 0)
+        if (strcmp(e->key, "in_use_by_ids") == 0 && e->value->list_value &&
+            e->value->list_value->n_values > 1)
             qsort(e->value->list_value->values, e->value->list_value->n_values,
                   sizeof(Google__Protobuf__Value *), cmp_value_str);
     }
