@@ -337,14 +337,21 @@ static void bad_list_input(void **state)
     free(token);
 }
 
-static Orchestrator__V1__Subscription *get(world_t *w, const char *id, cli_status_t *st)
+static Orchestrator__V1__Subscription *
+get_as(world_t *w, const char *id, Orchestrator__V1__ReadConsistency consistency, cli_status_t *st)
 {
     Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     req.subscription_id = (char *)id;
+    req.consistency = consistency;
     cli_call_unary(w->srv.ch, SVC "GetSubscription", &req.base,
                    &orchestrator__v1__subscription__descriptor, 10000, &resp, st);
     return (void *)resp;
+}
+
+static Orchestrator__V1__Subscription *get(world_t *w, const char *id, cli_status_t *st)
+{
+    return get_as(w, id, ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_UNSPECIFIED, st);
 }
 
 static void tree_and_relations_intact(void **state)
@@ -585,11 +592,16 @@ static void operator_calls(void **state)
     char q[256];
     int64_t version;
 
-    /* Unlock (set in sync) with a version; a stale version is ABORTED VERSION_CONFLICT. */
-    snprintf(q, sizeof(q), "UPDATE subscriptions SET in_sync = false WHERE subscription_id = '%s'",
+    /* Unlock (set in sync) with a version; a stale version is ABORTED VERSION_CONFLICT. The
+     * lock is written here as another replica's save would (the version bumped), and read back
+     * with STRONG: the server may hold this subscription in its read cache from the tests
+     * before, and a read without STRONG may be stale until its NOTIFY arrives. */
+    snprintf(q, sizeof(q),
+             "UPDATE subscriptions SET in_sync = false, version = version + 1 WHERE "
+             "subscription_id = '%s'",
              w->node[2]);
     sql(w, q);
-    s = get(w, w->node[2], &st);
+    s = get_as(w, w->node[2], ORCHESTRATOR__V1__READ_CONSISTENCY__READ_CONSISTENCY_STRONG, &st);
     assert_false(s->in_sync);
     version = s->version;
     protobuf_c_message_free_unpacked(&s->base, NULL);
