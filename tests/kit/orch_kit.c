@@ -62,11 +62,12 @@ static void set_json(json_t **slot, json_t *v)
 kit_t *kit_new(const char *const *extra_args)
 {
     kit_t *k = calloc(1, sizeof(*k));
-    static int counter;
     assert_non_null(k);
-    snprintf(k->cbdir, sizeof(k->cbdir), "/tmp/orch-kit-%d-%d", (int)getpid(), ++counter);
-    if (mkdir(k->cbdir, 0700) != 0)
-        fail_msg("kit: cannot create %s", k->cbdir);
+    /* mkdtemp, not a name from the process id: a folder a killed run left behind under a
+     * reused id made the next kit fail to start. */
+    snprintf(k->cbdir, sizeof(k->cbdir), "/tmp/orch-kit-XXXXXX");
+    if (!mkdtemp(k->cbdir))
+        fail_msg("kit: cannot create a folder from %s", k->cbdir);
     /* The server inherits it: the simulated external systems hand their tokens over here. */
     setenv("ORCH_SIM_CALLBACK_DIR", k->cbdir, 1);
     k->pages = json_array();
