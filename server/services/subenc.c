@@ -43,14 +43,21 @@ static void grow(enc_t *e, size_t more)
     e->cap = cap;
 }
 
+size_t srv_pb_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
 static void put_varint(enc_t *e, uint64_t v)
 {
     grow(e, 10);
-    while (v >= 0x80) {
-        e->p[e->len++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    e->p[e->len++] = (uint8_t)v;
+    e->len += srv_pb_varint(e->p + e->len, v);
 }
 
 static void put_bytes(enc_t *e, const void *b, size_t n)

@@ -3,6 +3,9 @@
 #ifndef SRV_SUBPB_H
 #define SRV_SUBPB_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "base/arena.h"
 #include "domain/subscription/subscription.h"
 #include "orchestrator/v1/subscriptions.pb-c.h"
@@ -16,5 +19,9 @@ Orchestrator__V1__Subscription *srv_subscription_to_pb(orch_arena_t *a,
  * are in the arena. */
 void *srv_subscription_encode(orch_arena_t *a, const orch_subscription_t *sub, bool full,
                               size_t *len);
+
+/* A protobuf varint, minimal, at out (room for 10 bytes); returns its length. For answers
+ * written from encodings kept before (ListSubscriptions' page). */
+size_t srv_pb_varint(uint8_t *out, uint64_t v);
 
 #endif

@@ -227,20 +227,6 @@ static orch_err_t consistency(Orchestrator__V1__ReadConsistency c, bool *strong,
     return ORCH_OK;
 }
 
-/* A protobuf varint at out (10 bytes at most); returns its length. */
-static size_t put_varint(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-    do {
-        out[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            out[n] |= 0x80;
-        n++;
-    } while (v);
-    return n;
-}
-
 /* Answers a ListSubscriptions page from its subscriptions' encodings (bytes[i], len[i] for
  * page->ids[i]; NULL: deleted since the page was read, left out): field 1 of
  * ListSubscriptionsResponse, one length-delimited entry each, in the page's order, then the
@@ -267,7 +253,7 @@ static void respond_page(srv_call_t *call, const orch_sub_id_page_t *page, void 
         if (!bytes[i])
             continue;
         buf[o++] = (1 << 3) | 2; /* field 1, length-delimited */
-        o += put_varint(buf + o, len[i]);
+        o += srv_pb_varint(buf + o, len[i]);
         memcpy(buf + o, bytes[i], len[i]);
         o += len[i];
     }
