@@ -72,7 +72,8 @@ struct orch_engine {
     job_t *ready, **ready_tail; /* the local list (FIFO), under mu */
     size_t nready;
     int nidle;           /* workers waiting for work, under mu */
-    int reserved;        /* of them, promised to a StartProcess in flight, under mu */
+    int reserved;        /* workers promised to a StartProcess in flight, under mu (more than
+                          * nidle while a woken promised worker waits for its hand-off) */
     int claiming;        /* of them, claimed for by another worker's claim in flight, under mu */
     char (*holding)[37]; /* per worker: the process it runs ("" = none), under mu */
     pthread_t *threads;
@@ -140,8 +141,9 @@ static bool idle_locked(orch_engine_t *e, int ms, bool wake, unsigned seen)
             break;
         }
     e->nidle--;
-    if (e->reserved > e->nidle)
-        e->reserved = e->nidle;
+    /* reserved is not clamped to nidle here: a promised worker that a broadcast woke before
+     * its hand-off came is still promised (worker_main waits for the hand-off rather than
+     * claim), or this replica would hold a process no worker is free to run. */
     return timed_out;
 }
 
@@ -251,7 +253,10 @@ void orch_engine_handoff(orch_engine_t *e, const char *process_id, const char *w
                          int version, int64_t lease_token, const char *step_started,
                          const json_t *state)
 {
-    job_t *j = orch_calloc(1, sizeof(*j));
+    job_t *j;
+    if (e->hooks.before_handoff)
+        e->hooks.before_handoff(e->hooks.arg, process_id);
+    j = orch_calloc(1, sizeof(*j));
     snprintf(j->c.process_id, sizeof(j->c.process_id), "%s", process_id);
     snprintf(j->c.workflow, sizeof(j->c.workflow), "%s", workflow);
     j->c.version = version;
@@ -1005,9 +1010,10 @@ static void *worker_main(void *arg)
          * each other, or the replica holds processes no worker is free to run (they would
          * wait behind the running stretches, leased, while another replica could run them). */
         want = 1 + e->nidle - e->reserved - (int)e->nready - e->claiming;
-        if (want < 1 && e->claiming > 0) {
-            /* A claim in flight counts this worker in: wait for what it brings (briefly: it
-             * may find less than it asked for). */
+        if (want < 1 && (e->claiming > 0 || e->reserved > 0)) {
+            /* A claim in flight counts this worker in, or a StartProcess in flight was
+             * promised it: wait for what they bring (briefly: a claim may find less than it
+             * asked for; a StartProcess that fails gives its promise back). */
             (void)idle_locked(e, 20, false, seen);
             pthread_mutex_unlock(&e->mu);
             continue;

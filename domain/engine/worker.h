@@ -28,6 +28,9 @@ typedef struct orch_engine_hooks {
     /* The first group commit waits (up to 5 s) until this many steps are queued (<= 1: no
      * wait). */
     int group_min;
+    /* Before StartProcess hands a committed process to the worker promised it: may sleep
+     * (the promised worker must wait for it, whatever wakes it meanwhile). */
+    void (*before_handoff)(void *arg, const char *process_id);
     /* The heartbeat leaves callbacks past their deadline alone. */
     bool no_callback_sweep;
 } orch_engine_hooks_t;

@@ -52,6 +52,7 @@ static void env_reset(void)
     setenv("ORCH_TEST_WORKFLOWS", "1", 1);
     unsetenv("ORCH_TEST_HOLD_STEP");
     unsetenv("ORCH_TEST_HOLD_MS");
+    unsetenv("ORCH_TEST_HOLD_HANDOFF_MS");
     unsetenv("ORCH_TEST_WORKFLOW_VERSIONS");
 }
 
@@ -156,6 +157,15 @@ static bool log_contains(const harness_server_t *s, const char *needle)
         found = strstr(line, needle) != NULL;
     fclose(f);
     return found;
+}
+
+/* Waits up to ms for a line of the server's log that contains needle. */
+static bool wait_log(const harness_server_t *s, const char *needle, int ms)
+{
+    int64_t until = now_ms() + ms;
+    while (!log_contains(s, needle) && now_ms() < until)
+        msleep(20);
+    return log_contains(s, needle);
 }
 
 static char *replica_id_of(harness_server_t *s, char *out)
@@ -471,6 +481,57 @@ static void sigkill_replica_holding_leases(void **state)
     harness_db_drop(db);
 }
 
+/* ---- the hand-off of a new process ------------------------------------------------------- */
+
+typedef struct flaky_starter {
+    harness_server_t *s;
+    char id[64];
+} flaky_starter_t;
+
+static void *start_flaky_thread(void *arg)
+{
+    flaky_starter_t *t = arg;
+    start_flaky(t->s, 0, t->id);
+    return NULL;
+}
+
+/* StartProcess promised P1 the one idle worker; between P1's commit and its hand-off, P2 is
+ * created unleased (no worker left to promise) and its NOTIFY wakes that worker. The worker
+ * must wait for P1, not claim P2: else the replica holds P1 leased with no worker free to
+ * run it, while another replica could. The hold forces the order; no timing decides. */
+static void promised_worker_waits_for_handoff(void **state)
+{
+    harness_server_t a;
+    flaky_starter_t p1;
+    pthread_t th;
+    char p2[64], db[64], held[128];
+    const char *const args[] = {"--workers=1", "--poll-ms=600000", NULL};
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "prepare", 1);
+    setenv("ORCH_TEST_HOLD_HANDOFF_MS", "1500", 1);
+    harness_server_start(&a, NULL, args);
+    snprintf(db, sizeof(db), "%s", a.dbname);
+    /* The worker's first claim finds nothing, then it idles: give it that moment, and check
+     * below that P1 was promised to it (else this test would prove nothing). */
+    msleep(300);
+    p1.s = &a;
+    pthread_create(&th, NULL, start_flaky_thread, &p1);
+    assert_true(wait_log(&a, "holding the hand-off", 10000));
+    start_flaky(&a, 0, p2); /* while P1's hand-off is held */
+    pthread_join(th, NULL);
+    assert_true(wait_log(&a, "holding step prepare", 10000));
+    snprintf(held, sizeof(held), "holding step prepare of process %s", p1.id);
+    assert_true(log_contains(&a, held)); /* the worker ran P1, the process promised it */
+    assert_int_equal(
+        scalar(db, "SELECT count(*) FROM processes WHERE process_id = '%s' AND lease_owner IS NULL",
+               p2),
+        1); /* and left P2 for anyone */
+    assert_int_equal(harness_server_stop(&a), 0);
+    harness_db_drop(db);
+}
+
 /* ---- fencing ----------------------------------------------------------------------------- */
 
 static void stale_commit_refused_after_sigstop(void **state)
@@ -499,12 +560,7 @@ static void stale_commit_refused_after_sigstop(void **state)
              "SELECT last_status = 'completed' FROM processes WHERE process_id = '%s'", id);
     kill(a.pid, SIGCONT);
     /* A wakes up past its hold and tries to commit the step under its old token. */
-    {
-        int64_t until = now_ms() + 8000;
-        while (!log_contains(&a, "step prepare not committed") && now_ms() < until)
-            msleep(100);
-    }
-    assert_true(log_contains(&a, "step prepare not committed"));
+    assert_true(wait_log(&a, "step prepare not committed", 8000));
     assert_true(log_contains(&a, "was taken over"));
     assert_steps_once(db);
     assert_int_equal(scalar(db,
@@ -843,6 +899,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(three_replicas_start_together),
         cmocka_unit_test(sigkill_replica_holding_leases),
+        cmocka_unit_test(promised_worker_waits_for_handoff),
         cmocka_unit_test(stale_commit_refused_after_sigstop),
         cmocka_unit_test(replica_cut_from_postgres_cannot_commit),
         cmocka_unit_test(schedule_fires_once_per_due_time),

@@ -46,6 +46,7 @@ typedef struct test_hooks {
     const char *hold_step; /* ORCH_TEST_HOLD_STEP: hold this step ("*": any) before commit */
     int hold_ms;           /* ORCH_TEST_HOLD_MS: for this long (default 60000) */
     int hold_group_ms;     /* ORCH_TEST_HOLD_GROUP_COMMIT_MS */
+    int hold_handoff_ms;   /* ORCH_TEST_HOLD_HANDOFF_MS */
     atomic_int fail_one;   /* ORCH_TEST_GROUP_COMMIT_FAIL_ONE, until it fired */
 } test_hooks_t;
 
@@ -101,6 +102,15 @@ static void bend_group_flush(void *arg, orch_step_commit_t *parts, size_t n)
     }
 }
 
+/* ORCH_TEST_HOLD_HANDOFF_MS: StartProcess waits between its commit and the hand-off. */
+static void hold_handoff(void *arg, const char *process_id)
+{
+    const test_hooks_t *h = arg;
+    orch_warn("engine", "test hook: holding the hand-off of process %s for %d ms", process_id,
+              h->hold_handoff_ms);
+    sleep_ms(h->hold_handoff_ms);
+}
+
 const orch_engine_hooks_t *orch_testbin_engine_hooks(void)
 {
     const char *v;
@@ -109,6 +119,8 @@ const orch_engine_hooks_t *orch_testbin_engine_hooks(void)
     settings.hold_ms = v ? atoi(v) : 60000;
     v = getenv("ORCH_TEST_HOLD_GROUP_COMMIT_MS");
     settings.hold_group_ms = v ? atoi(v) : 0;
+    v = getenv("ORCH_TEST_HOLD_HANDOFF_MS");
+    settings.hold_handoff_ms = v ? atoi(v) : 0;
     /* ORCH_TEST_GROUP_COMMIT_FAIL_ONE: "sql" = one part fails with an SQL error, anything
      * else = with a lost fence. */
     v = getenv("ORCH_TEST_GROUP_COMMIT_FAIL_ONE");
@@ -119,11 +131,12 @@ const orch_engine_hooks_t *orch_testbin_engine_hooks(void)
         .before_commit = settings.hold_step ? hold_step : NULL,
         .before_group_flush =
             settings.hold_group_ms > 0 || atomic_load(&settings.fail_one) ? bend_group_flush : NULL,
+        .before_handoff = settings.hold_handoff_ms > 0 ? hold_handoff : NULL,
         .group_min = v ? atoi(v) : 0,
         .no_callback_sweep = getenv("ORCH_TEST_NO_CALLBACK_SWEEP") != NULL,
     };
-    if (settings.hold_step || settings.hold_group_ms || hooks.group_min ||
-        atomic_load(&settings.fail_one))
+    if (settings.hold_step || settings.hold_group_ms || settings.hold_handoff_ms ||
+        hooks.group_min || atomic_load(&settings.fail_one))
         orch_warn("engine", "test hooks are set (ORCH_TEST_*): not for production");
     return &hooks;
 }
