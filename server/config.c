@@ -40,7 +40,9 @@ static const opt_t opts[] = {
     {"database-url", "ORCH_DATABASE_URL", T_STR, "dbname=orchestrator", OFF(database_url), 0, 0,
      "PostgreSQL connection string (libpq keyword/value or URI)", true},
     {"threads", "ORCH_THREADS", T_INT, "8", OFF(threads), 1, 256,
-     "gRPC worker threads (handlers block on the database: more than cores)", false},
+     "gRPC threads for unary calls, sharing one queue (handlers block on the database: "
+     "more than cores); streams get (threads + 1) / 2 more",
+     false},
     {"db-prepare", "ORCH_DB_PREPARE", T_STR, "on", OFF(db_prepare), 0, 0,
      "on: statements that repeat are prepared once per connection; off: for a pooler in "
      "transaction mode",

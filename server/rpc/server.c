@@ -1,10 +1,17 @@
 /* The completion-queue loop and the per-call state machine.
  *
  * Tags: every tag handed to the core points at a tag_t whose kind says what completed.
- * A request slot (registered or generic) is re-posted as soon as it fires, before the call
- * is handled, so a burst never finds the method without a free slot. A call object lives
- * until both of its batches (RECV_CLOSE_ON_SERVER and the send) have completed; it is only
- * ever touched by the thread of its completion queue. */
+ *
+ * Two sets of threads. Unary calls come through one completion queue that every unary
+ * thread waits on: a call goes to whichever thread is free, so a handler that waits for
+ * the database (a row lock, say) delays no other call. Their slots are posted again after
+ * the handler answers (slot_fired). Streaming and generic calls come through one queue per
+ * stream thread, their slots posted again before the handler runs, and each such call is
+ * only ever touched by the thread of its queue (and, for sends, by threads that hold its mu).
+ *
+ * A call object lives until its batches (RECV_CLOSE_ON_SERVER and the sends) have
+ * completed. On the shared queue a unary call's close can complete on another thread while
+ * its handler still runs: the handler then finishes the close when it returns (phase). */
 #include "server/rpc/server.h"
 
 #include <grpc/byte_buffer.h>
@@ -29,6 +36,9 @@ typedef struct tag {
     tag_kind_t kind;
     void *owner;
 } tag_t;
+
+/* srv_call_t.phase: the handler runs (set from the start), the close completed. */
+enum { PHASE_HANDLING = 1, PHASE_CLOSED = 2 };
 
 typedef struct method_entry {
     srv_method_t m;
@@ -89,9 +99,10 @@ struct srv_call {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
-    int cancelled;   /* written by the core when RECV_CLOSE completes */
-    atomic_int over; /* the call has ended (close completed) */
-    atomic_int gone; /* for orch_ctx_t: the client cancelled or the deadline passed */
+    int cancelled;    /* written by the core when RECV_CLOSE completes */
+    atomic_int over;  /* the call has ended (close completed) */
+    atomic_int phase; /* PHASE_*: who finishes the close (call_close_done, call_handle) */
+    atomic_int gone;  /* for orch_ctx_t: the client cancelled or the deadline passed */
     orch_ctx_t ctx;
     orch_arena_t *arena;
     void *data;
@@ -133,7 +144,11 @@ struct srv_server {
     srv_config_t cfg;
     char *listen;
     grpc_server *server;
+    /* workers[0, nstream): a queue each (streams, generic calls); workers[nstream,
+     * nworkers): the unary threads, all on unary_cq. */
     worker_t *workers;
+    int nstream, nworkers;
+    grpc_completion_queue *unary_cq;
     method_entry_t *methods;
     size_t nmethods, cap_methods;
     int port;
@@ -304,6 +319,7 @@ static srv_call_t *call_new(worker_t *w, const method_entry_t *me)
     c->arena = orch_arena_new();
     c->start_ms = orch_now_ms();
     atomic_init(&c->refs, 1);
+    atomic_init(&c->phase, PHASE_HANDLING);
     pthread_mutex_init(&c->mu, NULL);
     return c;
 }
@@ -686,11 +702,10 @@ static void call_record(srv_call_t *c)
                    (long long)(orch_now_ms() - c->start_ms), correlation_id(c));
 }
 
-/* RECV_CLOSE completed: the call is over for good. */
-static void call_close_done(srv_call_t *c)
+/* The call is over for good: its record, the stream's end, the close batch's reference. */
+static void call_close_finish(srv_call_t *c)
 {
     call_record(c);
-    atomic_store(&c->gone, 1);
     atomic_store(&c->over, 1);
     if (c->started_stream) {
         registry_remove(c);
@@ -698,6 +713,17 @@ static void call_close_done(srv_call_t *c)
             c->me->m.stream->closed(c);
     }
     srv_call_unref(c);
+}
+
+/* RECV_CLOSE completed. The handler sees the cancellation at once (ctx.cancelled); the rest
+ * waits for the handler to return when it still runs (on another thread of the unary
+ * queue), since it reads what the handler writes. */
+static void call_close_done(srv_call_t *c)
+{
+    atomic_store(&c->gone, 1);
+    if (atomic_fetch_or(&c->phase, PHASE_CLOSED) & PHASE_HANDLING)
+        return;
+    call_close_finish(c);
 }
 
 /* Unary: initial metadata, the response (if any) and the status in one batch. */
@@ -843,6 +869,8 @@ static void call_handle(srv_call_t *c)
         call_finish_unary(c, resp, NULL);
     }
 out:
+    if (atomic_fetch_and(&c->phase, ~PHASE_HANDLING) & PHASE_CLOSED)
+        call_close_finish(c); /* the close completed while the handler ran */
     srv_call_unref(c);
 }
 
@@ -918,12 +946,11 @@ static void slot_fired(slot_t *s, bool ok)
     c->payload = s->payload;
     /* A stream's handler only starts it: its slot is posted again at once. A unary handler
      * holds this thread until it answers (the database), so its slot comes back only then:
-     * meanwhile the method's next call goes to a thread whose slot is free. gRPC offers a
-     * call to the queue of its connection first, then to the others in turn, and keeps a call
-     * no queue has a slot for until one is posted; with the slot posted before the handler,
-     * every call of one connection (one channel: how clients call) queued behind one thread
-     * while the others idled (GetSubscription misses, 8 in flight on one connection: 2,300-
-     * 3,200 req/s, on 8 connections 5,100). */
+     * the slots on the shared unary queue are as many as the threads free to take a call,
+     * and gRPC keeps a call no slot is posted for until one is. (With a queue per thread,
+     * gRPC offered every call of a connection to that connection's queue first: one channel's
+     * calls, of every method, queued behind the one thread waiting for the database while
+     * the others idled.) */
     if (stream)
         slot_repost(s);
     call_handle(c);
@@ -1047,12 +1074,21 @@ srv_server_t *srv_server_new(const srv_config_t *cfg)
         arg_int(&chargs, args, GRPC_ARG_MAX_CONCURRENT_STREAMS, srv->cfg.max_concurrent_streams);
     chargs.args = args;
     srv->server = grpc_server_create(&chargs, NULL);
-    srv->workers = orch_calloc((size_t)srv->cfg.threads, sizeof(worker_t));
-    for (int i = 0; i < srv->cfg.threads; i++) {
+    /* Streams mostly wait; their threads start them and pump their sends: half as many. */
+    srv->nstream = srv->cfg.threads > 1 ? (srv->cfg.threads + 1) / 2 : 1;
+    srv->nworkers = srv->nstream + srv->cfg.threads;
+    srv->workers = orch_calloc((size_t)srv->nworkers, sizeof(worker_t));
+    srv->unary_cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(srv->server, srv->unary_cq, NULL);
+    for (int i = 0; i < srv->nworkers; i++) {
         srv->workers[i].srv = srv;
         srv->workers[i].index = i;
-        srv->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
-        grpc_server_register_completion_queue(srv->server, srv->workers[i].cq, NULL);
+        if (i < srv->nstream) {
+            srv->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
+            grpc_server_register_completion_queue(srv->server, srv->workers[i].cq, NULL);
+        } else {
+            srv->workers[i].cq = srv->unary_cq;
+        }
     }
     return srv;
 }
@@ -1090,6 +1126,23 @@ void srv_server_add_methods(srv_server_t *srv, const srv_method_t *methods)
     }
 }
 
+/* Posts n request slots of method me on w's queue. */
+static void slots_add(worker_t *w, const method_entry_t *me, int n)
+{
+    for (int k = 0; k < n; k++) {
+        slot_t *s = orch_calloc(1, sizeof(*s));
+        s->tag.kind = TAG_SLOT;
+        s->tag.owner = s;
+        s->w = w;
+        s->me = me;
+        atomic_fetch_add(&w->srv->live_slots, 1);
+        if (!slot_post(s)) {
+            atomic_fetch_sub(&w->srv->live_slots, 1);
+            free(s);
+        }
+    }
+}
+
 orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
 {
     grpc_server_credentials *creds =
@@ -1104,28 +1157,18 @@ orch_err_t srv_server_start(srv_server_t *srv, orch_error_t *err)
                               "cannot listen on %s (address in use or invalid)", srv->listen);
     grpc_server_start(srv->server);
     srv->started = srv->ever_started = true;
-    for (int i = 0; i < srv->cfg.threads; i++) {
+    for (int i = 0; i < srv->nworkers; i++) {
         worker_t *w = &srv->workers[i];
+        bool unary = i >= srv->nstream;
         for (size_t j = 0; j < srv->nmethods; j++) {
-            if (!srv->methods[j].handle)
-                continue; /* served through the generic slots */
-            /* A unary method needs one slot per queue (its slot is busy while its thread
-             * is, slot_fired); a stream's slot is back before its next call can come. */
-            int nslots = srv->methods[j].m.stream ? srv->cfg.slots_per_method : 1;
-            for (int k = 0; k < nslots; k++) {
-                slot_t *s = orch_calloc(1, sizeof(*s));
-                s->tag.kind = TAG_SLOT;
-                s->tag.owner = s;
-                s->w = w;
-                s->me = &srv->methods[j];
-                atomic_fetch_add(&srv->live_slots, 1);
-                if (!slot_post(s)) {
-                    atomic_fetch_sub(&srv->live_slots, 1);
-                    free(s);
-                }
-            }
+            /* Client-streaming methods are served through the generic slots. */
+            if (srv->methods[j].handle && (srv->methods[j].m.stream == NULL) == unary)
+                /* A unary method has one slot per unary thread (busy while its handler
+                 * runs, slot_fired); a stream's slot is back before its next call can
+                 * come. */
+                slots_add(w, &srv->methods[j], unary ? 1 : srv->cfg.slots_per_method);
         }
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 2 && !unary; k++) {
             gslot_t *g = orch_calloc(1, sizeof(*g));
             g->tag.kind = TAG_GENERIC;
             g->tag.owner = g;
@@ -1199,9 +1242,12 @@ void srv_server_shutdown(srv_server_t *srv, int grace_ms)
                .type != GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(pluck);
-    for (int i = 0; i < srv->cfg.threads; i++)
+    for (int i = 0; i < srv->nstream; i++)
         grpc_completion_queue_shutdown(srv->workers[i].cq);
-    for (int i = 0; i < srv->cfg.threads; i++) {
+    grpc_completion_queue_shutdown(srv->unary_cq);
+    /* A thread that did not start has its queue drained here (the shared one returns
+     * GRPC_QUEUE_SHUTDOWN at once once drained). */
+    for (int i = 0; i < srv->nworkers; i++) {
         if (srv->workers[i].running)
             pthread_join(srv->workers[i].thread, NULL);
         else
@@ -1218,17 +1264,18 @@ void srv_server_free(srv_server_t *srv)
     orch_assert(!srv->started);
     if (!srv->ever_started) {
         /* The queues were registered but never served: shut them down and drain here. */
-        for (int i = 0; i < srv->cfg.threads; i++) {
-            grpc_completion_queue_shutdown(srv->workers[i].cq);
-            while (grpc_completion_queue_next(srv->workers[i].cq,
-                                              gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-                       .type != GRPC_QUEUE_SHUTDOWN)
+        for (int i = 0; i <= srv->nstream; i++) {
+            grpc_completion_queue *cq = i < srv->nstream ? srv->workers[i].cq : srv->unary_cq;
+            grpc_completion_queue_shutdown(cq);
+            while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+                   GRPC_QUEUE_SHUTDOWN)
                 ;
         }
     }
     grpc_server_destroy(srv->server);
-    for (int i = 0; i < srv->cfg.threads; i++)
+    for (int i = 0; i < srv->nstream; i++)
         grpc_completion_queue_destroy(srv->workers[i].cq);
+    grpc_completion_queue_destroy(srv->unary_cq);
     for (size_t i = 0; i < srv->nmethods; i++)
         free(srv->methods[i].path);
     if (atomic_load(&srv->live_slots) != 0)

@@ -79,9 +79,10 @@ typedef orch_err_t (*srv_auth_fn)(void *auth_data, srv_call_t *call, unsigned me
 
 typedef struct srv_config {
     const char *listen;         /* "127.0.0.1:50051" */
-    int threads;                /* worker threads, one completion queue each */
-    int slots_per_method;       /* request slots per streaming method per queue (a unary
-                                 * method has one: slot_fired) */
+    int threads;                /* threads for unary calls, on one shared queue; streams and
+                                 * generic calls get (threads + 1) / 2 more, a queue each */
+    int slots_per_method;       /* request slots per streaming method per stream queue (a
+                                 * unary method has one per unary thread: slot_fired) */
     int max_message_bytes;      /* inbound message limit */
     int keepalive_time_ms;      /* HTTP/2 pings to idle clients; 0 = the core's default */
     int max_connection_age_ms;  /* close connections after this (re-balancing); 0 = never */

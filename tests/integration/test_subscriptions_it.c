@@ -848,7 +848,8 @@ static int lock_waiters(PGconn *c)
  * channel, for another subscription, is answered. The server once posted every method's
  * request slots before handling, so gRPC queued every call of a connection behind the
  * thread that had its first (server/rpc/server.c, slot_fired): the second call waited for
- * the lock too, and ran out its deadline. */
+ * the lock too, and ran out its deadline. Calls of other methods on that channel are
+ * answered too. */
 static void one_channel_calls_side_by_side(void **state)
 {
     world_t *w = *state;
@@ -879,6 +880,19 @@ static void one_channel_calls_side_by_side(void **state)
     }
     set_in_sync(&free_); /* the same channel, another subscription */
     assert_int_equal(free_.code, 0);
+    /* Calls of other methods on that channel: they must not queue behind the thread that
+     * waits for the lock either (each method once had a slot on every thread's queue, and
+     * gRPC offers a call to its connection's queue first). */
+    for (int i = 0; i < 8; i++) {
+        cli_status_t st;
+        Orchestrator__V1__Subscription *got = get(w, w->node[1], &st);
+        if (!got)
+            fail_msg("GetSubscription beside a call waiting for a lock: %d %s", st.code,
+                     st.message);
+        protobuf_c_message_free_unpacked(&got->base, NULL);
+        cli_status_cleanup(&st);
+        assert_true(count(w, "", "") > 0);
+    }
     assert_int_equal(lock_waiters(c), 1); /* the first is still waiting */
     r = PQexec(c, "ROLLBACK");
     PQclear(r);
