@@ -40,7 +40,9 @@
  * Prints one line, RESULT followed by key=value pairs (mode, watchers, multi, channels,
  * processes, distinct_events, delivered, missing, watch_p50_us, watch_p99_us, watch_max_us,
  * notify_n, notify_p50_us, notify_p99_us, rss_before_kb, rss_after_kb, rss_per_watcher_bytes,
- * server_cpu_us, cpu_ns_per_delivery, hub_queries, hub_rows, queries_per_event_x100,
+ * server_cpu_us, cpu_ns_per_delivery, driver_cpu_us, driver_cpu_ns_per_delivery (this
+ * process's own CPU over the same span: the client's share of a delivery, on the same
+ * cores), hub_queries, hub_rows, queries_per_event_x100,
  * wall_ms, ok), or "RESULT idle ..." with --idle-only; exits 0, or 2 with a message. */
 #include <errno.h>
 #include <getopt.h>
@@ -665,6 +667,7 @@ static void parse_args(int argc, char **argv)
 typedef struct result {
     long rss0, rss1;            /* server VmRSS before and after the watchers; rss1 -1 = not read */
     int64_t cpu0, cpu1, t0, t1; /* server CPU time and wall clock around step 2 */
+    int64_t dcpu0, dcpu1;       /* this driver's CPU time (the client's share of each delivery) */
     double q0, q1, rows0, rows1; /* the hub's queries and event rows around step 2 */
     samples_t all;               /* every delivery delay */
     long events;                 /* events delivered */
@@ -769,6 +772,7 @@ static void start_processes(cli_channel_t *ch, const char *pid, result_t *r)
     char tag[64];
 
     r->cpu0 = cpu_us(O.server_pid);
+    r->dcpu0 = cpu_us((int)getpid());
     r->q0 = metric_sum("orch_watch_queries_total");
     r->rows0 = metric_sum("orch_watch_event_rows_total");
     r->t0 = real_us();
@@ -808,6 +812,7 @@ static void wait_complete(result_t *r)
         sleep_us(20000);
     r->t1 = real_us();
     r->cpu1 = cpu_us(O.server_pid);
+    r->dcpu1 = cpu_us((int)getpid());
     r->q1 = metric_sum("orch_watch_queries_total");
     r->rows1 = metric_sum("orch_watch_event_rows_total");
     if (atomic_load(&watchers_done) < nstreams) {
@@ -882,13 +887,14 @@ static long count_missing(long *missing)
 static void print_result(result_t *r, long distinct, long missing)
 {
     samples_t *all = &r->all;
-    long long cpu = (long long)(r->cpu1 - r->cpu0);
+    long long cpu = (long long)(r->cpu1 - r->cpu0), dcpu = (long long)(r->dcpu1 - r->dcpu0);
 
     printf("RESULT mode=%s watchers=%d multi=%d channels=%d processes=%d distinct_events=%ld "
            "delivered=%ld missing=%ld watch_p50_us=%lld watch_p99_us=%lld watch_max_us=%lld "
            "notify_n=%zu notify_p50_us=%lld notify_p99_us=%lld rss_before_kb=%ld "
            "rss_after_kb=%ld rss_per_watcher_bytes=%ld server_cpu_us=%lld "
-           "cpu_ns_per_delivery=%lld hub_queries=%.0f hub_rows=%.0f "
+           "cpu_ns_per_delivery=%lld driver_cpu_us=%lld driver_cpu_ns_per_delivery=%lld "
+           "hub_queries=%.0f hub_rows=%.0f "
            "queries_per_event_x100=%lld wall_ms=%lld ok=%d\n",
            O.mode == MODE_PROCESSES ? "processes"
            : O.mode == MODE_PROCESS ? "process"
@@ -898,8 +904,8 @@ static void print_result(result_t *r, long distinct, long missing)
            (long long)(all->n ? all->v[all->n - 1] : -1), notify_rt.n,
            (long long)pct(&notify_rt, 50), (long long)pct(&notify_rt, 99), r->rss0, r->rss1,
            r->rss1 >= 0 ? (r->rss1 - r->rss0) * 1024 / O.watchers : -1, cpu,
-           r->events ? cpu * 1000 / r->events : -1, r->q0 >= 0 ? r->q1 - r->q0 : -1,
-           r->rows0 >= 0 ? r->rows1 - r->rows0 : -1,
+           r->events ? cpu * 1000 / r->events : -1, dcpu, r->events ? dcpu * 1000 / r->events : -1,
+           r->q0 >= 0 ? r->q1 - r->q0 : -1, r->rows0 >= 0 ? r->rows1 - r->rows0 : -1,
            r->q0 >= 0 && distinct ? (long long)((r->q1 - r->q0) * 100 / (double)distinct) : -1,
            (long long)((r->t1 - r->t0) / 1000), r->failed ? 0 : 1);
 }

@@ -6,7 +6,7 @@
 # delivered event and the watch hub's queries per event.
 #
 #   bench/watch_delay.sh [--watchers "1 100 1000 10000"] [--processes N] [--gap-ms MS]
-#                        [--no-process] [--no-mixed] [--no-echo]
+#                        [--no-process] [--no-mixed] [--no-echo] [--driver-threads T]
 #                        [--build-dir DIR] [--no-build] [--pg-dir DIR] [--pg-port PORT]
 #
 #   --watchers LIST  WatchProcesses rows: watcher counts, one run each on a fresh server
@@ -22,6 +22,8 @@
 #                    every 20 ms) plus 10 WatchProcesses streams with filters (per-client
 #                    limit raised to 1,010 for that row)
 #   --no-echo        skip orch-echo holding as many idle streams as each WatchProcesses row
+#   --driver-threads T  the driver's poller threads (default 2); its CPU per delivery is
+#                    reported beside the server's: both share the same cores
 #   --no-build       use the binaries already in --build-dir
 #
 # Builds what it needs (orchestratord, orchctl, watch_delay, orch-echo), starts (or reuses)
@@ -41,6 +43,7 @@ DO_MIXED=1
 DO_ECHO=1
 PROCESSES=10
 GAP_MS=200
+DRIVER_THREADS=2
 BUILD=$ROOT/build
 NOBUILD=0
 PGDIR=/tmp/orchestrator-bench-pg
@@ -49,7 +52,7 @@ DBNAME=orchestrator_watch_bench
 
 die() { echo "watch_delay.sh: $*" >&2; exit 1; }
 say() { echo "== $*" >&2; }
-usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while (($#)); do
     case "$1" in
@@ -59,6 +62,7 @@ while (($#)); do
     --no-process) DO_PROCESS=0; shift ;;
     --no-mixed) DO_MIXED=0; shift ;;
     --no-echo) DO_ECHO=0; shift ;;
+    --driver-threads) DRIVER_THREADS=${2:?}; shift 2 ;;
     --build-dir) BUILD=${2:?}; shift 2 ;;
     --no-build) NOBUILD=1; shift ;;
     --pg-dir) PGDIR=${2:?}; shift 2 ;;
@@ -145,7 +149,7 @@ run() {
     load=$(load1)
     server_start "${sflags[@]}"
     out=$("$DRIVER" --server "$ADDR" --conninfo "$DB" --server-pid "$SERVER_PID" \
-        --metrics "$METRICS" "$@") ||
+        --metrics "$METRICS" --threads "$DRIVER_THREADS" "$@") ||
         { echo "$out" >&2; die "the driver failed for $label (see above and $SERVER_LOG)"; }
     echo "$out row=$label load=$load" | tee -a "$LINES" >&2
     server_stop
@@ -225,8 +229,9 @@ ms = lambda us: f"{us / 1000:.1f}"
 kib = lambda b: f"{b / 1024:.1f} KiB" if b >= 0 else "-"
 print()
 print("| row | watchers | conns | events | delivered | p50 ms | p99 ms | NOTIFY p50 ms | NOTIFY p99 ms "
-      "| RSS/idle watcher | orch-echo/idle stream | server CPU/delivery | hub queries/event | load |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "| RSS/idle watcher | orch-echo/idle stream | server CPU/delivery | driver CPU/delivery "
+      "| hub queries/event | load |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in runs:
     if r["row"].startswith("echo_"):
         continue
@@ -235,7 +240,9 @@ for r in runs:
           f"{r['channels']} | {r['distinct_events']} | {r['delivered']} | {ms(r['watch_p50_us'])} | "
           f"{ms(r['watch_p99_us'])} | {ms(r['notify_p50_us'])} | {ms(r['notify_p99_us'])} | "
           f"{kib(r['rss_per_watcher_bytes'])} | {kib(e['rss_per_watcher_bytes']) if e else '-'} | "
-          f"{r['cpu_ns_per_delivery'] / 1000:.1f} us | {r['queries_per_event_x100'] / 100:.2f} | "
+          f"{r['cpu_ns_per_delivery'] / 1000:.1f} us | "
+          f"{r.get('driver_cpu_ns_per_delivery', -1000) / 1000:.1f} us | "
+          f"{r['queries_per_event_x100'] / 100:.2f} | "
           f"{r['load']} |")
 json.dump({"benchmark": "watch_delay", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "cores": cores, "runs": runs}, open(out, "w"), indent=2)
