@@ -87,9 +87,8 @@ static void print_process(const ProtobufCMessage *m)
         strcat(subs, p->subscription_ids[i]);
     }
     snprintf(steps, sizeof(steps), "%d of %d", p->steps_done, p->steps_total);
-    const char *h[] = {"ID:", p->process_id};
-    cli_table_t *t = cli_table_new(2, h);
     const char *rows[][2] = {
+        {"ID:", p->process_id},
         {"Workflow:", wf},
         {"Status:", pstatus(p->status, st, sizeof(st))},
         {"Last step:", p->last_step},
@@ -105,10 +104,7 @@ static void print_process(const ProtobufCMessage *m)
         {"Ended:", cli_ts(p->end_time, end, sizeof(end))},
         {"Next run:", p->next_run_time ? cli_ts(p->next_run_time, next, sizeof(next)) : ""},
     };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        cli_table_add_row(t, rows[i]);
-    cli_table_print(t, stdout, 0);
-    cli_table_free(t);
+    cli_print_fields(rows, sizeof(rows) / sizeof(rows[0]), stdout);
     free(wf);
     free(by);
     free(subs);
@@ -146,7 +142,7 @@ static void print_process(const ProtobufCMessage *m)
     if (p->n_steps) {
         printf("\nSteps:\n");
         const char *sh[] = {"STEP", "STATUS", "KIND", "STARTED", "ENDED", "BY", "ERROR"};
-        t = cli_table_new(7, sh);
+        cli_table_t *t = cli_table_new(7, sh);
         for (size_t i = 0; i < p->n_steps; i++) {
             const Orchestrator__V1__ProcessStep *s = p->steps[i];
             char ss[64], kind[64], b[64], e[64];
@@ -418,7 +414,6 @@ int cli_cmd_process_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetProcessRequest req = ORCHESTRATOR__V1__GET_PROCESS_REQUEST__INIT;
     const char *view = cli_args_get(args, "view");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     int v = 0, err;
     if (view &&
@@ -426,11 +421,8 @@ int cli_cmd_process_get(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     req.process_id = (char *)cli_id(args->pos[0], id);
     req.view = (Orchestrator__V1__ProcessView)v;
-    if (!(err = cli_call(ctx, SVC "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
-                         &resp)))
-        err = cli_output(ctx, resp, print_process);
-    cli_msg_free(resp);
-    return err;
+    return cli_call_print(ctx, SVC "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
+                          print_process);
 }
 
 static const char *const process_list_headers[] = {"ID",    "WORKFLOW", "STATUS",      "LAST STEP",
