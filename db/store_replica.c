@@ -67,9 +67,9 @@ orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     rc = db__list_filter(&l, filter, replica_cols, err);
     if (rc)
         goto out;
-    if (l.pos && (rc = db__keyset_after(&l.q, l.pos, "r.start_time", "r.replica_id", err)))
+    rc = db__list_keyset(&l, "r.start_time", "r.replica_id", page_size, err);
+    if (rc)
         goto out;
-    db_sql_append(&l.q, " ORDER BY r.start_time, r.replica_id LIMIT %d", page_size + 1);
     rc = db__list_run(&l, st, ctx, page_size, err);
     out->total = (long)l.total;
     if (rc)

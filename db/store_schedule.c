@@ -294,9 +294,9 @@ orch_err_t db__schedule_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     rc = db__list_filter(&l, qy->filter, schedule_cols, err);
     if (rc)
         goto out;
-    if (l.pos && (rc = db__keyset_after(&l.q, l.pos, SORT_KEY, "s.schedule_id", err)))
+    rc = db__list_keyset(&l, SORT_KEY, "s.schedule_id", qy->page_size, err);
+    if (rc)
         goto out;
-    db_sql_append(&l.q, " ORDER BY " SORT_KEY ", s.schedule_id LIMIT %d", qy->page_size + 1);
     rc = db__list_run(&l, st, ctx, qy->page_size, err);
     out->total = (long)l.total;
     if (rc)
