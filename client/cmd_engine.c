@@ -402,7 +402,6 @@ int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__DeleteScheduleRequest req = ORCHESTRATOR__V1__DELETE_SCHEDULE_REQUEST__INIT;
     const char *version = cli_args_get(args, "version");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     long long v = 0;
     int err;
@@ -411,16 +410,7 @@ int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
     req.schedule_id = (char *)cli_id(args->pos[0], id);
     req.version = v;
     req.request_id = cli_request_id(args);
-    err = cli_call(ctx, SVC "DeleteSchedule", &req.base,
-                   &orchestrator__v1__delete_schedule_response__descriptor, &resp);
-    if (!err && ctx->json)
-        err = cli_output(ctx, resp, NULL);
-    else if (!err)
-        printf("Schedule %s deleted%s\n", req.schedule_id,
-               ((Orchestrator__V1__DeleteScheduleResponse *)resp)->outcome ==
-                       ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
-                   ? " (already done: same request id)"
-                   : "");
-    cli_msg_free(resp);
-    return err;
+    return cli_call_confirm(ctx, SVC "DeleteSchedule", &req.base,
+                            &orchestrator__v1__delete_schedule_response__descriptor,
+                            "Schedule %s deleted", req.schedule_id);
 }
