@@ -128,6 +128,15 @@ void cli_list_free(cli_list_t *l);
 int cli_call_print(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
                    const ProtobufCMessageDescriptor *resp_desc,
                    void (*text)(const ProtobufCMessage *msg));
+/* " (already done: same request id)" for an ActionOutcome of ALREADY_APPLIED (the request id
+ * was seen before, nothing was done again), else "": how every confirmation line ends. */
+const char *cli_outcome_note(int outcome);
+/* An action confirmed by one line: cli_call, then the answer as JSON with --json, else the
+ * line fmt... and cli_outcome_note of the answer's "outcome" field. Returns an exit code
+ * (errors reported). */
+int cli_call_confirm(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+                     const ProtobufCMessageDescriptor *resp_desc, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* --request-id for a request's request_id (borrowed from args), or the empty string when
  * it is not given. */
 char *cli_request_id(const cli_args_t *args);

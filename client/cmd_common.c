@@ -7,10 +7,12 @@
 #include "base/alloc.h"
 #include "google/protobuf/struct.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "orchestrator/v1/common.pb-c.h"
 #include "proto/pbjson.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +199,31 @@ int cli_call_print(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *r
     int err = cli_call(ctx, method, req, resp_desc, &resp);
     if (!err)
         err = cli_output(ctx, resp, text);
+    cli_msg_free(resp);
+    return err;
+}
+
+const char *cli_outcome_note(int outcome)
+{
+    return outcome == ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
+               ? " (already done: same request id)"
+               : "";
+}
+
+int cli_call_confirm(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+                     const ProtobufCMessageDescriptor *resp_desc, const char *fmt, ...)
+{
+    ProtobufCMessage *resp = NULL;
+    int err = cli_call(ctx, method, req, resp_desc, &resp);
+    if (!err && ctx->json) {
+        err = cli_output(ctx, resp, NULL);
+    } else if (!err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        printf("%s\n", cli_outcome_note(*(const int *)cli_msg_field(resp, "outcome")));
+    }
     cli_msg_free(resp);
     return err;
 }

@@ -236,6 +236,7 @@ typedef struct sched_parts {
     Google__Protobuf__Duration every;
     Google__Protobuf__Timestamp start, at;
     Google__Protobuf__Struct *inputs;
+    char *workflow;      /* the workflow's name (cli_workflow_arg); owned */
     const char *trigger; /* "interval", "cron", "once" or NULL */
 } sched_parts_t;
 
@@ -303,13 +304,12 @@ static void sched_cleanup(sched_parts_t *p)
 {
     if (p->inputs)
         protobuf_c_message_free_unpacked(&p->inputs->base, NULL);
+    free(p->workflow);
 }
 
 int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__CreateScheduleRequest req = ORCHESTRATOR__V1__CREATE_SCHEDULE_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
-    char *workflow = NULL;
     sched_parts_t p;
     int err;
 
@@ -320,20 +320,17 @@ int cli_cmd_schedule_create(cli_ctx_t *ctx, const cli_args_t *args)
         err = cli_usage_error("schedule create wants a trigger: --every, --cron or --at");
         goto out;
     }
-    if ((err = cli_workflow_arg(ctx, args->pos[1], &workflow)))
+    if ((err = cli_workflow_arg(ctx, args->pos[1], &p.workflow)))
         goto out;
     p.s.name = (char *)args->pos[0];
-    p.s.workflow_name = workflow;
+    p.s.workflow_name = p.workflow;
     p.s.enabled = cli_args_get(args, "disabled") == NULL;
     req.schedule = &p.s;
     req.request_id = cli_request_id(args);
-    if (!(err = cli_call(ctx, SVC "CreateSchedule", &req.base,
-                         &orchestrator__v1__schedule__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_schedule);
+    err = cli_call_print(ctx, SVC "CreateSchedule", &req.base,
+                         &orchestrator__v1__schedule__descriptor, print_schedule);
 out:
     sched_cleanup(&p);
-    cli_msg_free(resp);
-    free(workflow);
     return err;
 }
 
@@ -346,9 +343,8 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
     const char *workflow = cli_args_get(args, "workflow");
     bool enable = cli_args_get(args, "enable") != NULL;
     bool disable = cli_args_get(args, "disable") != NULL;
-    ProtobufCMessage *resp = NULL;
     char *paths[8];
-    char id[37], *workflow_name = NULL;
+    char id[37];
     long long v = 0;
     sched_parts_t p;
     int err;
@@ -373,9 +369,9 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
         paths[mask.n_paths++] = "name";
     }
     if (workflow) {
-        if ((err = cli_workflow_arg(ctx, workflow, &workflow_name)))
+        if ((err = cli_workflow_arg(ctx, workflow, &p.workflow)))
             goto out;
-        p.s.workflow_name = workflow_name;
+        p.s.workflow_name = p.workflow;
         paths[mask.n_paths++] = "workflow_name";
     }
     if (p.inputs)
@@ -395,13 +391,10 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
     req.schedule = &p.s;
     req.update_mask = &mask;
     req.request_id = cli_request_id(args);
-    if (!(err = cli_call(ctx, SVC "UpdateSchedule", &req.base,
-                         &orchestrator__v1__schedule__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_schedule);
+    err = cli_call_print(ctx, SVC "UpdateSchedule", &req.base,
+                         &orchestrator__v1__schedule__descriptor, print_schedule);
 out:
     sched_cleanup(&p);
-    cli_msg_free(resp);
-    free(workflow_name);
     return err;
 }
 
@@ -409,7 +402,6 @@ int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__DeleteScheduleRequest req = ORCHESTRATOR__V1__DELETE_SCHEDULE_REQUEST__INIT;
     const char *version = cli_args_get(args, "version");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     long long v = 0;
     int err;
@@ -418,16 +410,7 @@ int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
     req.schedule_id = (char *)cli_id(args->pos[0], id);
     req.version = v;
     req.request_id = cli_request_id(args);
-    err = cli_call(ctx, SVC "DeleteSchedule", &req.base,
-                   &orchestrator__v1__delete_schedule_response__descriptor, &resp);
-    if (!err && ctx->json)
-        err = cli_output(ctx, resp, NULL);
-    else if (!err)
-        printf("Schedule %s deleted%s\n", req.schedule_id,
-               ((Orchestrator__V1__DeleteScheduleResponse *)resp)->outcome ==
-                       ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
-                   ? " (already done: same request id)"
-                   : "");
-    cli_msg_free(resp);
-    return err;
+    return cli_call_confirm(ctx, SVC "DeleteSchedule", &req.base,
+                            &orchestrator__v1__delete_schedule_response__descriptor,
+                            "Schedule %s deleted", req.schedule_id);
 }

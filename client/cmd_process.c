@@ -87,9 +87,8 @@ static void print_process(const ProtobufCMessage *m)
         strcat(subs, p->subscription_ids[i]);
     }
     snprintf(steps, sizeof(steps), "%d of %d", p->steps_done, p->steps_total);
-    const char *h[] = {"ID:", p->process_id};
-    cli_table_t *t = cli_table_new(2, h);
     const char *rows[][2] = {
+        {"ID:", p->process_id},
         {"Workflow:", wf},
         {"Status:", pstatus(p->status, st, sizeof(st))},
         {"Last step:", p->last_step},
@@ -105,10 +104,7 @@ static void print_process(const ProtobufCMessage *m)
         {"Ended:", cli_ts(p->end_time, end, sizeof(end))},
         {"Next run:", p->next_run_time ? cli_ts(p->next_run_time, next, sizeof(next)) : ""},
     };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        cli_table_add_row(t, rows[i]);
-    cli_table_print(t, stdout, 0);
-    cli_table_free(t);
+    cli_print_fields(rows, sizeof(rows) / sizeof(rows[0]), stdout);
     free(wf);
     free(by);
     free(subs);
@@ -146,7 +142,7 @@ static void print_process(const ProtobufCMessage *m)
     if (p->n_steps) {
         printf("\nSteps:\n");
         const char *sh[] = {"STEP", "STATUS", "KIND", "STARTED", "ENDED", "BY", "ERROR"};
-        t = cli_table_new(7, sh);
+        cli_table_t *t = cli_table_new(7, sh);
         for (size_t i = 0; i < p->n_steps; i++) {
             const Orchestrator__V1__ProcessStep *s = p->steps[i];
             char ss[64], kind[64], b[64], e[64];
@@ -299,13 +295,6 @@ static void free_inputs(Google__Protobuf__Struct **in, size_t n)
     free(in);
 }
 
-static const char *outcome_note(int outcome)
-{
-    return outcome == ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_ALREADY_APPLIED
-               ? " (already done: same request id)"
-               : "";
-}
-
 /* A response that is a process or the next form page (start, resume). */
 static int print_process_or_form(const cli_ctx_t *ctx, const ProtobufCMessage *resp,
                                  const process_t *p, const Orchestrator__V1__FormPage *page,
@@ -322,7 +311,7 @@ static int print_process_or_form(const cli_ctx_t *ctx, const ProtobufCMessage *r
     if (p) {
         char st[64];
         printf("Process %s %s: %s%s\n", p->process_id, verb, pstatus(p->status, st, sizeof(st)),
-               outcome_note(outcome));
+               cli_outcome_note(outcome));
         return CLI_EXIT_OK;
     }
     if (page) {
@@ -418,7 +407,6 @@ int cli_cmd_process_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetProcessRequest req = ORCHESTRATOR__V1__GET_PROCESS_REQUEST__INIT;
     const char *view = cli_args_get(args, "view");
-    ProtobufCMessage *resp = NULL;
     char id[37];
     int v = 0, err;
     if (view &&
@@ -426,11 +414,8 @@ int cli_cmd_process_get(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     req.process_id = (char *)cli_id(args->pos[0], id);
     req.view = (Orchestrator__V1__ProcessView)v;
-    if (!(err = cli_call(ctx, SVC "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
-                         &resp)))
-        err = cli_output(ctx, resp, print_process);
-    cli_msg_free(resp);
-    return err;
+    return cli_call_print(ctx, SVC "GetProcess", &req.base, &orchestrator__v1__process__descriptor,
+                          print_process);
 }
 
 static const char *const process_list_headers[] = {"ID",    "WORKFLOW", "STATUS",      "LAST STEP",
@@ -510,7 +495,7 @@ static int call_action(cli_ctx_t *ctx, const char *method, const ProtobufCMessag
         int outcome = *(const int *)cli_msg_field(resp, "outcome");
         char st[64];
         printf("Process %s %s: %s%s\n", p ? p->process_id : "?", verb,
-               p ? pstatus(p->status, st, sizeof(st)) : "?", outcome_note(outcome));
+               p ? pstatus(p->status, st, sizeof(st)) : "?", cli_outcome_note(outcome));
     }
     cli_msg_free(resp);
     return err;
@@ -546,19 +531,12 @@ int cli_cmd_process_abort(cli_ctx_t *ctx, const cli_args_t *args)
 int cli_cmd_process_delete(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__DeleteProcessRequest req = ORCHESTRATOR__V1__DELETE_PROCESS_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     req.process_id = (char *)cli_id(args->pos[0], id);
     req.request_id = cli_request_id(args);
-    int err = cli_call(ctx, SVC "DeleteProcess", &req.base,
-                       &orchestrator__v1__delete_process_response__descriptor, &resp);
-    if (!err && ctx->json)
-        err = cli_output(ctx, resp, NULL);
-    else if (!err)
-        printf("Process %s deleted%s\n", req.process_id,
-               outcome_note(((Orchestrator__V1__DeleteProcessResponse *)resp)->outcome));
-    cli_msg_free(resp);
-    return err;
+    return cli_call_confirm(ctx, SVC "DeleteProcess", &req.base,
+                            &orchestrator__v1__delete_process_response__descriptor,
+                            "Process %s deleted", req.process_id);
 }
 
 int cli_cmd_process_note(cli_ctx_t *ctx, const cli_args_t *args)
@@ -669,7 +647,7 @@ int cli_cmd_process_callback_deliver(cli_ctx_t *ctx, const cli_args_t *args)
             err = cli_output(ctx, resp, NULL);
         else
             printf("Callback delivered; process %s is %s%s\n", req.process_id,
-                   pstatus(r->status, st, sizeof(st)), outcome_note(r->outcome));
+                   pstatus(r->status, st, sizeof(st)), cli_outcome_note(r->outcome));
     }
     protobuf_c_message_free_unpacked(&res->base, NULL);
     cli_msg_free(resp);
@@ -682,7 +660,6 @@ int cli_cmd_process_callback_progress(cli_ctx_t *ctx, const cli_args_t *args)
         ORCHESTRATOR__V1__REPORT_CALLBACK_PROGRESS_REQUEST__INIT;
     const char *progress = cli_args_get(args, "progress");
     Google__Protobuf__Struct *pr = NULL;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     int err;
     if (progress && (err = cli_read_struct("--progress", progress, &pr)))
@@ -692,19 +669,11 @@ int cli_cmd_process_callback_progress(cli_ctx_t *ctx, const cli_args_t *args)
     req.message = (char *)args->pos[2];
     req.progress = pr;
     req.request_id = cli_request_id(args);
-    if (!(err =
-              cli_call(ctx, SVC "ReportCallbackProgress", &req.base,
-                       &orchestrator__v1__report_callback_progress_response__descriptor, &resp))) {
-        if (ctx->json)
-            err = cli_output(ctx, resp, NULL);
-        else
-            printf(
-                "Progress reported%s\n",
-                outcome_note(((Orchestrator__V1__ReportCallbackProgressResponse *)resp)->outcome));
-    }
+    err = cli_call_confirm(ctx, SVC "ReportCallbackProgress", &req.base,
+                           &orchestrator__v1__report_callback_progress_response__descriptor,
+                           "Progress reported");
     if (pr)
         protobuf_c_message_free_unpacked(&pr->base, NULL);
-    cli_msg_free(resp);
     return err;
 }
 

@@ -212,9 +212,8 @@ static void print_block(const Orchestrator__V1__ProductBlock *b, bool root)
 static void print_product(const product_t *p)
 {
     char st[64], created[64], ended[64];
-    const char *h[] = {"Name:", p->name};
-    cli_table_t *t = cli_table_new(2, h);
     const char *rows[][2] = {
+        {"Name:", p->name},
         {"ID:", p->product_id},
         {"Type:", p->product_type},
         {"Tag:", p->tag},
@@ -224,15 +223,12 @@ static void print_product(const product_t *p)
         {"Created:", ts_text(p->create_time, created, sizeof(created))},
         {"Ended:", ts_text(p->end_time, ended, sizeof(ended))},
     };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        cli_table_add_row(t, rows[i]);
-    cli_table_print(t, stdout, 0);
-    cli_table_free(t);
+    cli_print_fields(rows, sizeof(rows) / sizeof(rows[0]), stdout);
 
     printf("\nFixed inputs:%s\n", p->n_fixed_inputs ? "" : " none");
     if (p->n_fixed_inputs) {
         const char *fh[] = {"NAME", "VALUE"};
-        t = cli_table_new(2, fh);
+        cli_table_t *t = cli_table_new(2, fh);
         for (size_t i = 0; i < p->n_fixed_inputs; i++) {
             const char *row[] = {p->fixed_inputs[i]->name, p->fixed_inputs[i]->value};
             cli_table_add_row(t, row);
@@ -249,7 +245,7 @@ static void print_product(const product_t *p)
     printf("\nWorkflows:%s\n", p->n_workflows ? "" : " none");
     if (p->n_workflows) {
         const char *wh[] = {"NAME", "TARGET", "DESCRIPTION"};
-        t = cli_table_new(3, wh);
+        cli_table_t *t = cli_table_new(3, wh);
         for (size_t i = 0; i < p->n_workflows; i++) {
             const Orchestrator__V1__ProductWorkflow *w = p->workflows[i];
             char target[64];
@@ -324,7 +320,7 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
     const char *key = args->pos[0];
     char *paths[2];
     char id[37];
-    ProtobufCMessage *found = NULL, *resp = NULL;
+    ProtobufCMessage *found = NULL;
     int err = 0, st_value = 0;
 
     if (!description && !status)
@@ -357,12 +353,10 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
     req.update_mask = &mask;
     if (request_id)
         req.request_id = (char *)request_id;
-    if (!(err = cli_call(ctx, UPDATE_METHOD, &req.base, &orchestrator__v1__product__descriptor,
-                         &resp)))
-        err = cli_output(ctx, resp, print_product_msg);
+    err = cli_call_print(ctx, UPDATE_METHOD, &req.base, &orchestrator__v1__product__descriptor,
+                         print_product_msg);
     if (found)
         protobuf_c_message_free_unpacked(found, NULL);
-    cli_msg_free(resp);
     return err;
 }
 

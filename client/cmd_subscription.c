@@ -135,9 +135,8 @@ static void print_subscription(const ProtobufCMessage *m)
                                                s->product->product_id)
                                : orch_strdup("-");
     snprintf(version, sizeof(version), "%lld", (long long)s->version);
-    const char *h[] = {"ID:", s->subscription_id};
-    cli_table_t *t = cli_table_new(2, h);
     const char *rows[][2] = {
+        {"ID:", s->subscription_id},
         {"Product:", product},
         {"Customer:", s->customer_id},
         {"Description:", s->description},
@@ -150,10 +149,7 @@ static void print_subscription(const ProtobufCMessage *m)
         {"Created:", cli_ts(s->create_time, created, sizeof(created))},
         {"Updated:", cli_ts(s->update_time, updated, sizeof(updated))},
     };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        cli_table_add_row(t, rows[i]);
-    cli_table_print(t, stdout, 0);
-    cli_table_free(t);
+    cli_print_fields(rows, sizeof(rows) / sizeof(rows[0]), stdout);
     free(product);
     print_id_list("In use by:", s->in_use_by_subscription_ids, s->n_in_use_by_subscription_ids);
     print_id_list("Depends on:", s->depends_on_subscription_ids, s->n_depends_on_subscription_ids);
@@ -161,7 +157,7 @@ static void print_subscription(const ProtobufCMessage *m)
     if (s->n_customer_descriptions) {
         printf("\nCustomer descriptions:\n");
         const char *dh[] = {"CUSTOMER", "DESCRIPTION", "VERSION"};
-        t = cli_table_new(3, dh);
+        cli_table_t *t = cli_table_new(3, dh);
         for (size_t i = 0; i < s->n_customer_descriptions; i++) {
             const Orchestrator__V1__CustomerDescription *d = s->customer_descriptions[i];
             char v[32];
@@ -264,26 +260,32 @@ static int parse_version(const cli_args_t *args, long long *v)
     return s ? cli_parse_int("--version", s, 1, INT64_MAX, v) : 0;
 }
 
-/* --version, then the subscription the first argument names (see cli_subscription_arg). */
-static int version_and_sub(cli_ctx_t *ctx, const cli_args_t *args, char id[37], const char **sid,
-                           long long *version)
+/* What a command that changes one subscription acts on: the subscription its first argument
+ * names (see cli_subscription_arg; id may point into buf, so the struct stays where it was
+ * filled) and the version it expects (--version, 0 when not given). */
+typedef struct sub_target {
+    char buf[37];
+    const char *id;
+    long long version;
+} sub_target_t;
+
+/* --version, then the subscription. Returns 0 or an exit code (reported). */
+static int sub_target(cli_ctx_t *ctx, const cli_args_t *args, sub_target_t *t)
 {
-    int err = parse_version(args, version);
-    return err ? err : cli_subscription_arg(ctx, args->pos[0], id, sid);
+    int err = parse_version(args, &t->version);
+    return err ? err : cli_subscription_arg(ctx, args->pos[0], t->buf, &t->id);
 }
 
 int cli_cmd_subscription_set_in_sync(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__SetSubscriptionInSyncRequest req =
         ORCHESTRATOR__V1__SET_SUBSCRIPTION_IN_SYNC_REQUEST__INIT;
-    char id[37];
-    const char *sid;
-    long long version;
+    sub_target_t t;
     int err;
-    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
+    if ((err = sub_target(ctx, args, &t)))
         return err;
-    req.subscription_id = (char *)sid;
-    req.version = version;
+    req.subscription_id = (char *)t.id;
+    req.version = t.version;
     req.request_id = cli_request_id(args);
     return cli_call_print(ctx, SVC "SetSubscriptionInSync", &req.base,
                           &orchestrator__v1__subscription__descriptor, print_subscription);
@@ -310,7 +312,6 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
         ORCHESTRATOR__V1__UPDATE_SUBSCRIPTION_METADATA_REQUEST__INIT;
     const char *set = cli_args_get(args, "set");
     Google__Protobuf__Struct *md = NULL;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     const char *sid;
     long long version;
@@ -328,12 +329,10 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
     req.version = version;
     req.metadata = md;
     req.request_id = cli_request_id(args);
-    if (!(err = cli_call(ctx, SVC "UpdateSubscriptionMetadata", &req.base,
-                         &orchestrator__v1__subscription__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_subscription);
+    err = cli_call_print(ctx, SVC "UpdateSubscriptionMetadata", &req.base,
+                         &orchestrator__v1__subscription__descriptor, print_subscription);
 out:
     protobuf_c_message_free_unpacked(&md->base, NULL);
-    cli_msg_free(resp);
     return err;
 }
 
@@ -369,19 +368,17 @@ int cli_cmd_subscription_description_get(cli_ctx_t *ctx, const cli_args_t *args)
 int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
 {
     ProtobufCMessage *resp = NULL;
-    char id[37];
-    const char *sid;
-    long long version;
+    sub_target_t t;
     int err;
 
-    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
+    if ((err = sub_target(ctx, args, &t)))
         return err;
-    if (!version) {
+    if (!t.version) {
         /* Create when the customer has no description yet; else change the current one. */
         Orchestrator__V1__GetCustomerDescriptionRequest g =
             ORCHESTRATOR__V1__GET_CUSTOMER_DESCRIPTION_REQUEST__INIT;
         cli_status_t st = {0};
-        g.subscription_id = (char *)sid;
+        g.subscription_id = (char *)t.id;
         g.customer_id = (char *)args->pos[1];
         int code = cli_call_unary(cli_ctx_channel(ctx), SVC "GetCustomerDescription", &g.base,
                                   &orchestrator__v1__customer_description__descriptor,
@@ -397,29 +394,28 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
         if (create) {
             Orchestrator__V1__CreateCustomerDescriptionRequest c =
                 ORCHESTRATOR__V1__CREATE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-            c.subscription_id = (char *)sid;
+            c.subscription_id = (char *)t.id;
             c.customer_id = (char *)args->pos[1];
             c.description = (char *)args->pos[2];
             c.request_id = cli_request_id(args);
-            if (!(err = cli_call(ctx, SVC "CreateCustomerDescription", &c.base,
-                                 &orchestrator__v1__customer_description__descriptor, &resp)))
-                err = cli_output(ctx, resp, print_description);
+            err = cli_call_print(ctx, SVC "CreateCustomerDescription", &c.base,
+                                 &orchestrator__v1__customer_description__descriptor,
+                                 print_description);
             goto out;
         }
-        version = ((Orchestrator__V1__CustomerDescription *)resp)->version;
+        t.version = ((Orchestrator__V1__CustomerDescription *)resp)->version;
         protobuf_c_message_free_unpacked(resp, NULL);
         resp = NULL;
     }
     Orchestrator__V1__UpdateCustomerDescriptionRequest u =
         ORCHESTRATOR__V1__UPDATE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-    u.subscription_id = (char *)sid;
+    u.subscription_id = (char *)t.id;
     u.customer_id = (char *)args->pos[1];
     u.description = (char *)args->pos[2];
-    u.version = version;
+    u.version = t.version;
     u.request_id = cli_request_id(args);
-    if (!(err = cli_call(ctx, SVC "UpdateCustomerDescription", &u.base,
-                         &orchestrator__v1__customer_description__descriptor, &resp)))
-        err = cli_output(ctx, resp, print_description);
+    err = cli_call_print(ctx, SVC "UpdateCustomerDescription", &u.base,
+                         &orchestrator__v1__customer_description__descriptor, print_description);
 out:
     cli_msg_free(resp);
     return err;
@@ -438,15 +434,13 @@ int cli_cmd_subscription_description_delete(cli_ctx_t *ctx, const cli_args_t *ar
 {
     Orchestrator__V1__DeleteCustomerDescriptionRequest req =
         ORCHESTRATOR__V1__DELETE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-    char id[37];
-    const char *sid;
-    long long version;
+    sub_target_t t;
     int err;
-    if ((err = version_and_sub(ctx, args, id, &sid, &version)))
+    if ((err = sub_target(ctx, args, &t)))
         return err;
-    req.subscription_id = (char *)sid;
+    req.subscription_id = (char *)t.id;
     req.customer_id = (char *)args->pos[1];
-    req.version = version;
+    req.version = t.version;
     req.request_id = cli_request_id(args);
     return cli_call_print(ctx, SVC "DeleteCustomerDescription", &req.base,
                           &orchestrator__v1__delete_customer_description_response__descriptor,

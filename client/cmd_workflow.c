@@ -131,15 +131,10 @@ static void print_workflow(const ProtobufCMessage *m)
 int cli_cmd_workflow_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetWorkflowRequest req = ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
     char id[37];
     SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY, args->pos[0], id);
-    int err =
-        cli_call(ctx, SVC "GetWorkflow", &req.base, &orchestrator__v1__workflow__descriptor, &resp);
-    if (!err)
-        err = cli_output(ctx, resp, print_workflow);
-    cli_msg_free(resp);
-    return err;
+    return cli_call_print(ctx, SVC "GetWorkflow", &req.base,
+                          &orchestrator__v1__workflow__descriptor, print_workflow);
 }
 
 static void print_graph(const ProtobufCMessage *m)

@@ -454,25 +454,43 @@ static const char *desc_of(const json_t *o, const char *dflt)
     return d && *d ? d : dflt;
 }
 
+/* `static const char *const NAME[] = {"a", "b", NULL};`: a field's choices as the
+ * NULL-terminated array that its orch_form_field_t (or block field) points at. Block fields,
+ * input steps and the workflow forms each name theirs (name: printf format and arguments). */
+static void gen_choice_array(orch_buf_t *b, const json_t *choices, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void gen_choice_array(orch_buf_t *b, const json_t *choices, const char *fmt, ...)
+{
+    char name[192];
+    va_list ap;
+    size_t j;
+    json_t *ch;
+
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof(name), fmt, ap);
+    va_end(ap);
+    orch_buf_printf(b, "static const char *const %s[] = {", name);
+    json_array_foreach(choices, j, ch)
+    {
+        bstr(b, json_string_value(ch));
+        orch_buf_printf(b, ", ");
+    }
+    orch_buf_printf(b, "NULL};\n");
+}
+
 /* The choices of each field that has them, as a NULL-terminated array. */
 static void gen_block_choices(orch_buf_t *b, size_t i, const json_t *blk)
 {
-    size_t k, j;
-    json_t *f, *ch;
+    size_t k;
+    json_t *f;
 
     json_array_foreach(json_object_get(blk, "fields"), k, f)
     {
         const json_t *choices = json_object_get(f, "choices");
         if (!choices)
             continue;
-        orch_buf_printf(b, "static const char *const block%zu_%s_choices[] = {", i,
-                        json_string_value(json_object_get(f, "name")));
-        json_array_foreach(choices, j, ch)
-        {
-            bstr(b, json_string_value(ch));
-            orch_buf_printf(b, ", ");
-        }
-        orch_buf_printf(b, "NULL};\n");
+        gen_choice_array(b, choices, "block%zu_%s_choices", i,
+                         json_string_value(json_object_get(f, "name")));
     }
 }
 
@@ -785,18 +803,9 @@ static void gen_step_fns(orch_buf_t *b, const json_t *steps, const char *target)
             json_array_foreach(json_object_get(s, "fields"), k, f)
             {
                 const json_t *choices = json_object_get(f, "choices");
-                size_t j;
-                json_t *ch;
-                if (!choices)
-                    continue;
-                orch_buf_printf(b, "static const char *const %s_%s_%s_choices[] = {", target, key,
-                                json_string_value(json_object_get(f, "name")));
-                json_array_foreach(choices, j, ch)
-                {
-                    bstr(b, json_string_value(ch));
-                    orch_buf_printf(b, ", ");
-                }
-                orch_buf_printf(b, "NULL};\n");
+                if (choices)
+                    gen_choice_array(b, choices, "%s_%s_%s_choices", target, key,
+                                     json_string_value(json_object_get(f, "name")));
             }
             orch_buf_printf(b,
                             "/* The form of input step %s: a person answers it (orchctl process "
@@ -889,19 +898,10 @@ static void gen_workflows(gen_t *g, orch_buf_t *b)
     {
         const json_t *choices = json_object_get(f, "choices");
         const char *n = json_string_value(json_object_get(f, "name"));
-        size_t j;
-        json_t *ch;
         if (!first_string && strcmp(json_string_value(json_object_get(f, "type")), "string") == 0)
             first_string = n;
-        if (!choices || !root_choices_used(g, n))
-            continue;
-        orch_buf_printf(b, "static const char *const %s_choices[] = {", n);
-        json_array_foreach(choices, j, ch)
-        {
-            bstr(b, json_string_value(ch));
-            orch_buf_printf(b, ", ");
-        }
-        orch_buf_printf(b, "NULL};\n");
+        if (choices && root_choices_used(g, n))
+            gen_choice_array(b, choices, "%s_choices", n);
     }
     orch_buf_printf(b, "\n");
 

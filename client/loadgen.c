@@ -517,6 +517,20 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+/* With pm_mu held: waits for pm_cond (a process ended), but 50 ms at most, so that a loop
+ * waiting for a count to change also sees its deadline pass. */
+static void pm_wait_a_while(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 50 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&pm_cond, &pm_mu, &until);
+}
+
 static int run_processes(void)
 {
     cli_channel_t *ch = cli_channel_new(O.server, NULL);
@@ -567,14 +581,7 @@ static int run_processes(void)
             break;
         pthread_mutex_lock(&pm_mu);
         while (pm_alive >= O.processes && mono_us() < t_stop) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 50 * 1000 * 1000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&pm_cond, &pm_mu, &until);
+            pm_wait_a_while();
         }
         if (pm_alive >= O.processes) {
             pthread_mutex_unlock(&pm_mu);
@@ -603,14 +610,7 @@ static int run_processes(void)
         int64_t until = mono_us() + 60 * 1000000;
         pthread_mutex_lock(&pm_mu);
         while (pm_alive > 0 && mono_us() < until) {
-            struct timespec w;
-            clock_gettime(CLOCK_REALTIME, &w);
-            w.tv_nsec += 50 * 1000 * 1000;
-            if (w.tv_nsec >= 1000000000) {
-                w.tv_sec++;
-                w.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&pm_cond, &pm_mu, &w);
+            pm_wait_a_while();
         }
         if (pm_alive > 0)
             fprintf(stderr, "orch-loadgen: %d processes still running after 60 s\n", pm_alive);
@@ -639,80 +639,90 @@ static int run_processes(void)
 
 /* ---- main --------------------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+/* The command line, one row an option: its long name, the kind of value it takes and where
+ * that goes, so that the getopt table and what each option does are written once. A method
+ * option (--get-product NAME ...) picks the RPC and gives its argument in O.workflow. */
+typedef enum { LG_STR, LG_INT, LG_LONG, LG_DOUBLE, LG_FLAG, LG_METHOD } lg_opt_kind_t;
+
+typedef struct {
+    const char *name;
+    lg_opt_kind_t kind;
+    void *to;
+    const char *method; /* LG_METHOD: the RPC */
+} lg_opt_t;
+
+static const lg_opt_t lg_opts[] = {
+    {"server", LG_STR, &O.server, NULL},
+    {"get-product", LG_METHOD, &O.workflow, "GetProduct"},
+    {"get-subscription", LG_METHOD, &O.workflow, "GetSubscription"},
+    {"start-process", LG_METHOD, &O.workflow, "StartProcess"},
+    {"processes", LG_INT, &O.processes, NULL},
+    {"workflow", LG_STR, &O.workflow, NULL},
+    {"connections", LG_INT, &O.connections, NULL},
+    {"inflight", LG_INT, &O.inflight, NULL},
+    {"warmup", LG_DOUBLE, &O.warmup_s, NULL},
+    {"duration", LG_DOUBLE, &O.duration_s, NULL},
+    {"total", LG_LONG, &O.total, NULL},
+    {"rate", LG_DOUBLE, &O.rate, NULL},
+    {"save-response", LG_STR, &O.save_response, NULL},
+    {"strong", LG_FLAG, &O.strong, NULL},
+};
+#define LG_NOPTS (sizeof(lg_opts) / sizeof(lg_opts[0]))
+
+static void lg_opt_set(const lg_opt_t *o, const char *arg)
 {
-    static const struct option lo[] = {{"server", required_argument, NULL, 's'},
-                                       {"get-product", required_argument, NULL, 'P'},
-                                       {"get-subscription", required_argument, NULL, 'S'},
-                                       {"start-process", required_argument, NULL, 'W'},
-                                       {"processes", required_argument, NULL, 'p'},
-                                       {"workflow", required_argument, NULL, 'w'},
-                                       {"connections", required_argument, NULL, 'c'},
-                                       {"inflight", required_argument, NULL, 'm'},
-                                       {"warmup", required_argument, NULL, 'u'},
-                                       {"duration", required_argument, NULL, 'd'},
-                                       {"total", required_argument, NULL, 't'},
-                                       {"rate", required_argument, NULL, 'r'},
-                                       {"save-response", required_argument, NULL, 'o'},
-                                       {"strong", no_argument, NULL, 'G'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+    switch (o->kind) {
+    case LG_METHOD: /* the argument is the method's subject */
+        O.method = o->method;
+        *(const char **)o->to = arg;
+        break;
+    case LG_STR:
+        *(const char **)o->to = arg;
+        break;
+    case LG_INT:
+        *(int *)o->to = atoi(arg);
+        break;
+    case LG_LONG:
+        *(long *)o->to = atol(arg);
+        break;
+    case LG_DOUBLE:
+        *(double *)o->to = atof(arg);
+        break;
+    case LG_FLAG:
+        *(bool *)o->to = true;
+        break;
+    }
+}
+
+/* Reads argv into O. Returns -1 to go on, else the exit code (--help: 0, a bad option: 2). */
+static int lg_parse_options(int argc, char **argv)
+{
+    struct option lo[LG_NOPTS + 2];
     int c;
 
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (size_t i = 0; i < LG_NOPTS; i++)
+        lo[i] = (struct option){lg_opts[i].name,
+                                lg_opts[i].kind == LG_FLAG ? no_argument : required_argument, NULL,
+                                256 + (int)i};
+    lo[LG_NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[LG_NOPTS + 1] = (struct option){NULL, 0, NULL, 0};
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            O.server = optarg;
-            break;
-        case 'P':
-            O.method = "GetProduct";
-            O.workflow = optarg;
-            break;
-        case 'S':
-            O.method = "GetSubscription";
-            O.workflow = optarg;
-            break;
-        case 'G':
-            O.strong = true;
-            break;
-        case 'W':
-            O.method = "StartProcess";
-            O.workflow = optarg;
-            break;
-        case 'p':
-            O.processes = atoi(optarg);
-            break;
-        case 'w':
-            O.workflow = optarg;
-            break;
-        case 'c':
-            O.connections = atoi(optarg);
-            break;
-        case 'm':
-            O.inflight = atoi(optarg);
-            break;
-        case 'u':
-            O.warmup_s = atof(optarg);
-            break;
-        case 'd':
-            O.duration_s = atof(optarg);
-            break;
-        case 't':
-            O.total = atol(optarg);
-            break;
-        case 'r':
-            O.rate = atof(optarg);
-            break;
-        case 'o':
-            O.save_response = optarg;
-            break;
-        case 'h':
-        default:
+        if (c < 256 || c >= 256 + (int)LG_NOPTS) {
             fprintf(stderr, "usage: see the comment at the top of client/loadgen.c\n");
             return c == 'h' ? 0 : 2;
         }
+        lg_opt_set(&lg_opts[c - 256], optarg);
     }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    int rc;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if ((rc = lg_parse_options(argc, argv)) >= 0)
+        return rc;
     if (!O.server)
         die("--server is required");
     if (O.connections < 1 || O.connections > LG_MAX_CONNECTIONS)

@@ -62,6 +62,16 @@ static const cli_noun_t nouns[] = {
         "request-id", "UUID", "Idempotency key (lower-case UUID): a repeat gets the first answer"  \
     }
 
+/* The trigger options of schedule create and update, all read by one function
+ * (sched_trigger in cmd_engine.c). */
+#define TRIGGER_OPTS                                                                               \
+    {"every", "DURATION", "Fire at this interval"},                                                \
+        {"cron", "EXPR", "Fire on this cron expression"},                                          \
+        {"at", "TIME", "Fire once at this time"},                                                  \
+    {                                                                                              \
+        "start", "TIME", "With --every: the first run"                                             \
+    }
+
 /* How a subscription argument may be written (cli_subscription_arg). */
 #define SUB_ARG_HELP                                                                               \
     "SUBSCRIPTION is a subscription id, or its start (at least 8 characters) when exactly\n"       \
@@ -584,10 +594,7 @@ static const cli_command_t commands[] = {
                 "(\"0 3 * * *\").\nWORKFLOW is the task's name or id.",
         .min_args = 2,
         .max_args = 2,
-        .opts = {{"every", "DURATION", "Fire at this interval"},
-                 {"cron", "EXPR", "Fire on this cron expression"},
-                 {"at", "TIME", "Fire once at this time"},
-                 {"start", "TIME", "With --every: the first run"},
+        .opts = {TRIGGER_OPTS,
                  {"input", "FILE.json", "The task's initial state (a JSON object)"},
                  {"disabled", NULL, "Create it disabled"},
                  REQUEST_ID_OPT},
@@ -606,10 +613,7 @@ static const cli_command_t commands[] = {
         .opts = {{"version", "N", "Expected current version (required)"},
                  {"name", "NAME", "New name"},
                  {"workflow", "WORKFLOW", "New task to start (name or id)"},
-                 {"every", "DURATION", "Fire at this interval"},
-                 {"cron", "EXPR", "Fire on this cron expression"},
-                 {"at", "TIME", "Fire once at this time"},
-                 {"start", "TIME", "With --every: the first run"},
+                 TRIGGER_OPTS,
                  {"input", "FILE.json", "New initial state (a JSON object)"},
                  {"enable", NULL, "Enable it"},
                  {"disable", NULL, "Disable it"},

@@ -92,6 +92,15 @@ void cli_table_free(cli_table_t *t)
     free(t);
 }
 
+void cli_print_fields(const char *rows[][2], size_t n, FILE *out)
+{
+    cli_table_t *t = cli_table_new(2, rows[0]);
+    for (size_t i = 1; i < n; i++)
+        cli_table_add_row(t, rows[i]);
+    cli_table_print(t, out, 0);
+    cli_table_free(t);
+}
+
 /* ---- enum names and times ---- */
 
 char *cli_enum_name(const ProtobufCEnumDescriptor *desc, int value, char *buf, size_t size)

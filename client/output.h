@@ -20,6 +20,10 @@ size_t cli_table_rows(const cli_table_t *t);
  * the last column are not padded, so lines carry no trailing blanks. */
 void cli_table_print(const cli_table_t *t, FILE *out, int indent);
 void cli_table_free(cli_table_t *t); /* NULL ok */
+/* The detail view of one record: n rows of a label ("Status:") and its value, in two
+ * aligned columns, to out. Every "get" command prints its record so, the first row (the
+ * record's id or name) standing where a table's header would. */
+void cli_print_fields(const char *rows[][2], size_t n, FILE *out);
 
 /* The short name of an enum value, lower-cased: PRODUCT_STATUS_PHASE_OUT of enum
  * ProductStatus gives "phase_out"; SERVING of ServingStatus gives "serving". A value the

@@ -177,6 +177,31 @@ static orch_err_t check_choice(const db_filter_column_t *c, const char *field, c
     return bad(err, field, value, why);
 }
 
+static bool is_bool(const char *v)
+{
+    return strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+}
+
+/* How a value is checked and compared, per column type, for the types whose comparison is
+ * the plain `sql op $n<cast>`: one row each instead of one hand-written case each, so that
+ * the check, its message and the cast of a type stand together. valid NULL: any value
+ * (ENUM checks its choices apart); eq_only: only = and != make sense. */
+typedef struct {
+    bool (*valid)(const char *value);
+    const char *why; /* what a value failing valid is not */
+    bool eq_only;
+    const char *cast;
+} typed_compare_t;
+
+static const typed_compare_t typed[] = {
+    [DB_COL_INT] = {is_int, "is not a whole number", false, "::bigint"},
+    [DB_COL_BOOL] = {is_bool, "is not true or false", true, "::boolean"},
+    [DB_COL_TIME] = {is_time, "is not an RFC 3339 time such as 2026-01-31T12:00:00Z", false,
+                     "::timestamptz"},
+    [DB_COL_UUID] = {orch_uuid_valid, "is not a lower-case UUID", true, "::uuid"},
+    [DB_COL_ENUM] = {NULL, NULL, true, ""},
+};
+
 /* One comparison `field op value`: the value checked against the column's type, then the
  * SQL condition. */
 static orch_err_t compile_comparison(const orch_filter_node_t *n, const db_filter_column_t *cols,
@@ -197,41 +222,30 @@ static orch_err_t compile_comparison(const orch_filter_node_t *n, const db_filte
         if (op == ORCH_FILTER_EQ && c->eq_sql)
             return match_template(c->eq_sql, value, q);
         return compare(c, value, op, "", q);
-    case DB_COL_INT:
-        if (!is_int(value))
-            return bad(err, field, value, "is not a whole number");
-        return compare(c, value, op, "::bigint", q);
-    case DB_COL_BOOL:
-        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
-            return bad(err, field, value, "is not true or false");
-        if (!is_equality(op))
-            return bad(err, field, value, "can only be compared with = or !=");
-        return compare(c, value, op, "::boolean", q);
-    case DB_COL_TIME:
-        if (!is_time(value))
-            return bad(err, field, value, "is not an RFC 3339 time such as 2026-01-31T12:00:00Z");
-        return compare(c, value, op, "::timestamptz", q);
-    case DB_COL_UUID:
-        if (*value && value[strlen(value) - 1] == '*')
-            return uuid_prefix(c, field, value, op, q, err);
-        if (!orch_uuid_valid(value))
-            return bad(err, field, value, "is not a lower-case UUID");
-        if (!is_equality(op))
-            return bad(err, field, value, "can only be compared with = or !=");
-        return compare(c, value, op, "::uuid", q);
     case DB_COL_MATCH:
         if (op != ORCH_FILTER_EQ)
             return bad(err, field, value, "can only be compared with =");
         return match_template(c->sql, value, q);
+    case DB_COL_UUID:
+        if (*value && value[strlen(value) - 1] == '*')
+            return uuid_prefix(c, field, value, op, q, err);
+        break;
     case DB_COL_ENUM:
         rc = check_choice(c, field, value, err);
         if (rc)
             return rc;
-        if (!is_equality(op))
-            return bad(err, field, value, "can only be compared with = or !=");
-        return compare(c, value, op, "", q);
+        break;
+    case DB_COL_INT:
+    case DB_COL_BOOL:
+    case DB_COL_TIME:
+        break;
     }
-    return ORCH_OK;
+    const typed_compare_t *t = &typed[c->type];
+    if (t->valid && !t->valid(value))
+        return bad(err, field, value, t->why);
+    if (t->eq_only && !is_equality(op))
+        return bad(err, field, value, "can only be compared with = or !=");
+    return compare(c, value, op, t->cast, q);
 }
 
 /* A node of the filter tree: AND and OR of two subtrees, NOT of one (an unknown, NULL,

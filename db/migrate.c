@@ -16,6 +16,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "db/sql.h"
 
 typedef struct {
     const char *name;
@@ -194,11 +195,9 @@ orch_err_t db_migrate(db_pool_t *pool, db_migrate_mode_t mode, int *applied, orc
         goto out;
     for (int i = 0; orch_migrations[i].name; i++) {
         const orch_embedded_file_t *m = &orch_migrations[i];
-        char ver[16];
-        const char *params[2] = {ver, m->name};
+        const char *params[2] = {DB_INT(file_version(m->name)), m->name};
         char *sql;
 
-        snprintf(ver, sizeof(ver), "%d", file_version(m->name));
         rc =
             db_execp(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &res, err);
         if (rc)

@@ -32,6 +32,12 @@ void db_sql_append(db_sql_t *q, const char *fmt, ...)
     va_end(ap);
 }
 
+const char *db_int_text(db_int_text_t *buf, long long v)
+{
+    snprintf(buf->s, sizeof(buf->s), "%lld", v);
+    return buf->s;
+}
+
 int db_sql_param(db_sql_t *q, const char *value)
 {
     if (q->nparams >= DB_SQL_MAX_PARAMS) {

@@ -37,20 +37,18 @@ orch_err_t db__admin_action_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx
 {
     db__no_tx(tx);
     PGresult *res = NULL;
-    char before[32], lim[16];
     orch_err_t rc;
 
     *out = NULL;
     *n = 0;
-    snprintf(before, sizeof(before), "%lld", (long long)(before_id > 0 ? before_id : 0));
-    snprintf(lim, sizeof(lim), "%d", limit > 0 ? limit : 50);
     // clang-format off
     rc = db__query(st, NULL, ctx,
                   "SELECT action_id, " US("action_time") ", actor_kind, actor_name, method, "
                   "target, request_id FROM admin_actions WHERE ($1::bigint = 0 OR action_id < "
                   "$1::bigint) AND ($2 = '' OR method = $2) AND ($3 = '' OR target = $3) "
                   "ORDER BY action_id DESC LIMIT $4::int",
-                  4, (const char *[]){before, method ? method : "", target ? target : "", lim},
+                  4, (const char *[]){DB_INT(before_id > 0 ? before_id : 0), method ? method : "",
+                                      target ? target : "", DB_INT(limit > 0 ? limit : 50)},
                   &res, err);
     // clang-format on
     if (!rc && PQntuples(res) > 0) {

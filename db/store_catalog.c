@@ -74,13 +74,14 @@ static orch_err_t sync_relations(db_conn_t *c, const orch_block_t *b, orch_error
 {
     for (size_t i = 0; i < b->nchildren; i++) {
         const orch_child_def_t *ch = &b->def->children[i];
-        char minc[16], maxc[16];
-        const char *p[6] = {b->id, ch->name, b->child_blocks[i]->id,
-                            minc,  maxc,     ch->foreign ? "true" : "false"};
+        const char *p[6] = {b->id,
+                            ch->name,
+                            b->child_blocks[i]->id,
+                            DB_INT(ch->min_count),
+                            DB_INT(ch->max_count),
+                            ch->foreign ? "true" : "false"};
         orch_err_t rc;
 
-        snprintf(minc, sizeof(minc), "%d", ch->min_count);
-        snprintf(maxc, sizeof(maxc), "%d", ch->max_count);
         rc =
             db_execp(c,
                      "INSERT INTO product_block_relations "
@@ -310,31 +311,30 @@ orch_err_t db__catalog_sync(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                             orch_catalog_t *cat, orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
+    db_conn_ref_t r = {0};
     orch_err_t rc;
     size_t i;
 
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
-    rc = db_exec(c, "BEGIN", NULL, err);
+    rc = db_exec(r.c, "BEGIN", NULL, err);
     if (!rc)
-        rc = db_exec(c, "SELECT pg_advisory_xact_lock(" SYNC_LOCK_KEY ")", NULL, err);
+        rc = db_exec(r.c, "SELECT pg_advisory_xact_lock(" SYNC_LOCK_KEY ")", NULL, err);
     if (!rc)
-        rc = check_drift(c, cat, err);
+        rc = check_drift(r.c, cat, err);
     for (i = 0; !rc && i < orch_catalog_nblocks(cat); i++)
-        rc = sync_block(c, orch_catalog_block_at(cat, i), err);
+        rc = sync_block(r.c, orch_catalog_block_at(cat, i), err);
     for (i = 0; !rc && i < orch_catalog_nblocks(cat); i++)
-        rc = sync_relations(c, orch_catalog_block_at(cat, i), err);
+        rc = sync_relations(r.c, orch_catalog_block_at(cat, i), err);
     for (i = 0; !rc && i < orch_catalog_nproducts(cat); i++)
-        rc = sync_product(c, orch_catalog_product_at(cat, i), err);
+        rc = sync_product(r.c, orch_catalog_product_at(cat, i), err);
     if (!rc)
-        rc = load_resource_type_ids(c, cat, err);
+        rc = load_resource_type_ids(r.c, cat, err);
     if (!rc)
-        rc = db_exec(c, "COMMIT", NULL, err);
-    if (rc && c->pg)
-        PQclear(PQexec(c->pg, "ROLLBACK"));
-    db_pool_release(s->pool, c);
+        rc = db_exec(r.c, "COMMIT", NULL, err);
+    if (rc && r.c->pg)
+        PQclear(PQexec(r.c->pg, "ROLLBACK"));
+    db__conn_put(&r);
     return rc;
 }

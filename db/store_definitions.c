@@ -57,11 +57,11 @@ orch_err_t db__wfdef_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                             orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    char ver[16], who[256];
+    char who[256];
     char *names = db__array(products, nproducts);
     orch_err_t rc;
 
-    snprintf(ver, sizeof(ver), "%d", reg->version);
+    const char *ver = DB_INT(reg->version);
     snprintf(who, sizeof(who), "%s", actor ? actor : "");
     rc = db_execp(tx->conn,
                   "INSERT INTO workflows (name, target, description, is_task) "
@@ -98,17 +98,15 @@ orch_err_t db__wfdef_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx
 {
     db__no_tx(tx);
     PGresult *res = NULL;
-    char ver[16];
     orch_err_t rc;
 
     *out = NULL;
     *n = 0;
-    snprintf(ver, sizeof(ver), "%d", version);
     rc = db__query(st, NULL, ctx,
                    "SELECT w.name, d.version, d.definition::text FROM workflow_definitions d "
                    "JOIN workflows w USING (workflow_id) WHERE ($1 = '' OR w.name = $1) AND "
                    "($2::int = 0 OR d.version = $2::int) ORDER BY w.name, d.version",
-                   2, (const char *[]){name ? name : "", ver}, &res, err);
+                   2, (const char *[]){name ? name : "", DB_INT(version)}, &res, err);
     if (!rc && PQntuples(res) > 0) {
         *n = (size_t)PQntuples(res);
         *out = orch_calloc(*n, sizeof(**out));
@@ -127,15 +125,13 @@ orch_err_t db__wfdef_replica_add(orch_store_t *st, orch_tx_t *tx, const orch_ctx
                                  orch_error_t *err)
 {
     db__no_tx(tx);
-    char ver[16];
     orch_err_t rc;
 
-    snprintf(ver, sizeof(ver), "%d", version);
     rc = db__query(st, NULL, ctx,
                    "INSERT INTO replica_workflow_versions (replica_id, workflow_id, version) "
                    "SELECT $1, workflow_id, $3 FROM workflows WHERE name = $2 "
                    "ON CONFLICT DO NOTHING",
-                   3, (const char *[]){replica_id, name, ver}, NULL, err);
+                   3, (const char *[]){replica_id, name, DB_INT(version)}, NULL, err);
     return rc;
 }
 
@@ -145,11 +141,9 @@ orch_err_t db__wfdef_replicas_missing(orch_store_t *st, orch_tx_t *tx, const orc
 {
     db__no_tx(tx);
     PGresult *res = NULL;
-    char ver[16];
     orch_err_t rc;
 
     *missing = 0;
-    snprintf(ver, sizeof(ver), "%d", version);
     /* Live as the claim's version sweep counts them (store_process.c ALIVE). */
     rc = db__query(st, NULL, ctx,
                    "SELECT count(*) FROM replicas r WHERE r.stop_time IS NULL AND NOT r.draining "
@@ -157,7 +151,7 @@ orch_err_t db__wfdef_replicas_missing(orch_store_t *st, orch_tx_t *tx, const orc
                    "(SELECT 1 FROM replica_workflow_versions rv JOIN workflows w USING "
                    "(workflow_id) WHERE rv.replica_id = r.replica_id AND w.name = $1 AND "
                    "rv.version = $2::int)",
-                   2, (const char *[]){name, ver}, &res, err);
+                   2, (const char *[]){name, DB_INT(version)}, &res, err);
     if (!rc)
         *missing = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);

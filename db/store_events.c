@@ -79,14 +79,11 @@ static orch_err_t events_after(orch_store_t *st, const orch_ctx_t *ctx, const ch
                                size_t *n, orch_error_t *err)
 {
     PGresult *res = NULL;
-    char a[32], l[16];
-    const char *p[3] = {id, a, l};
+    const char *p[3] = {id, DB_INT(after), DB_INT(limit)};
     orch_err_t rc;
 
     *out = NULL;
     *n = 0;
-    snprintf(a, sizeof(a), "%lld", (long long)after);
-    snprintf(l, sizeof(l), "%d", limit);
     rc = db__query(st, NULL, ctx, sql, 3, p, &res, err);
     if (!rc)
         rc = rows_to_events(res, NULL, out, n);
@@ -130,12 +127,10 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
                              size_t *n, char out_cursor[64], orch_error_t *err)
 {
     db__no_tx(outer);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
+    db_conn_ref_t r = {0};
     db_sql_t q;
     PGresult *res = NULL;
     long long tx = 0, id = 0;
-    char txs[32], ids[32];
     orch_err_t rc;
 
     *out = NULL;
@@ -150,12 +145,12 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
             goto out;
         }
     }
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;
     if (!cursor || !*cursor) {
         /* From now: below the oldest transaction in flight everything is settled. */
-        rc = db_exec(c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1", &res,
+        rc = db_exec(r.c, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1", &res,
                      err);
         if (rc)
             goto out;
@@ -165,10 +160,8 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
         res = NULL;
     }
     snprintf(out_cursor, 64, "%lld:%lld", tx, id);
-    snprintf(txs, sizeof(txs), "%lld", tx);
-    snprintf(ids, sizeof(ids), "%lld", id);
     {
-        int ptx = db_sql_param(&q, txs), pid = db_sql_param(&q, ids);
+        int ptx = db_sql_param(&q, DB_INT(tx)), pid = db_sql_param(&q, DB_INT(id));
         /* The process's filterable fields come along, so the watch hub can match every
          * stream's filter in memory against one read. The process is looked up per event
          * row (a LATERAL that OFFSET 0 keeps from being flattened, so PostgreSQL memoizes
@@ -202,7 +195,7 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
     if (rc)
         goto out;
     db_sql_append(&q, " ORDER BY e.tx_id, e.event_id LIMIT %d", limit);
-    rc = db_execp_generic(c, q.text, q.nparams, (const char *const *)q.params, &res, err);
+    rc = db_execp_generic(r.c, q.text, q.nparams, (const char *const *)q.params, &res, err);
     if (rc)
         goto out;
     rc = rows_to_events(res, ev_cols, out, n);
@@ -210,8 +203,7 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
         snprintf(out_cursor, 64, "%s", (*out)[*n - 1].cursor);
 out:
     PQclear(res);
-    if (c)
-        db_pool_release(s->pool, c);
+    db__conn_put(&r);
     db_sql_cleanup(&q);
     return rc;
 }

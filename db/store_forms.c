@@ -161,9 +161,7 @@ orch_err_t db__callback_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                                int timeout_ms, orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    char ms[32];
     orch_err_t rc;
-    snprintf(ms, sizeof(ms), "%d", timeout_ms > 0 ? timeout_ms : 0);
     /* An earlier token of the same step (a retried step) stops working. */
     rc = db_execp(tx->conn,
                   "DELETE FROM callbacks WHERE process_id = $1 AND step_key = $2 AND "
@@ -175,7 +173,8 @@ orch_err_t db__callback_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                       "INSERT INTO callbacks (process_id, step_key, token_hash, expire_time) "
                       "VALUES ($1, $2, " TOKEN_HASH("$3") ", CASE WHEN $4::bigint > 0 THEN "
                       "now() + $4::bigint * interval '1 millisecond' END)",
-                      4, (const char *[]){process_id, step_key, token, ms}, NULL, err);
+                      4, (const char *[]){process_id, step_key, token,
+                                          DB_INT(timeout_ms > 0 ? timeout_ms : 0)}, NULL, err);
     // clang-format on
     return rc;
 }

@@ -92,12 +92,8 @@ void db__conn_put(db_conn_ref_t *r);
 orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *total, PGresult **res,
                           orch_error_t *err);
 /* Keyset pages ordered by (a time, a uuid) hold the position "<time>\x1f<uuid>" in their
- * token. db__keyset_after appends to q the condition past pos (sort: the time expression,
- * id: the uuid column; pos is cut in place), INVALID_ARGUMENT on page_token when it does
- * not fit. db__keyset_token makes the next token from row of res (the time at column tcol,
- * the id at column 0); caller frees. */
-orch_err_t db__keyset_after(db_sql_t *q, char *pos, const char *sort, const char *id,
-                            orch_error_t *err);
+ * token. db__keyset_token makes the next token from row of res (the time at column tcol,
+ * the id at column 0); caller frees. db__list_keyset (below) pages a list so. */
 char *db__keyset_token(PGresult *res, int row, int tcol, const char *binding);
 /* Pages in a client's order (db/order_sql.h) hold db_order_position in their token.
  * db__order_token makes the next token from row of res: the o->n key values at columns kcol
@@ -123,6 +119,12 @@ typedef struct db_list {
 orch_err_t db__list_begin(db_list_t *l, char *binding, const char *page_token, orch_error_t *err);
 /* Adds filter's conditions on cols to both statements. */
 orch_err_t db__list_filter(db_list_t *l, const char *filter, const db_filter_column_t *cols,
+                           orch_error_t *err);
+/* Ends l's page statement for keyset paging on (sort, id) (sort: a time expression, id: a
+ * uuid column): the condition past the page token's position, when there is one, then
+ * ORDER BY sort, id LIMIT page_size + 1. The condition and the order name the same keys,
+ * so they are given once. INVALID_ARGUMENT on page_token when its position does not fit. */
+orch_err_t db__list_keyset(db_list_t *l, const char *sort, const char *id, int page_size,
                            orch_error_t *err);
 /* Borrows a connection from st's pool and runs the count and then the page; fills total,
  * res, take and more. */

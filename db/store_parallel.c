@@ -38,17 +38,15 @@ orch_err_t db__branch_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ct
 {
     db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
-    char tok[32];
     orch_err_t rc;
 
     *rows = NULL;
     *n = 0;
-    snprintf(tok, sizeof(tok), "%lld", (long long)lease_token);
     /* The lock in a statement of its own: the next statement's snapshot then sees every
      * branch commit that took this lock before us (see 0008_parallel.sql). */
     rc = db_execp(tx->conn,
                   "SELECT 1 FROM processes WHERE process_id = $1 AND lease_token = $2 FOR UPDATE",
-                  2, (const char *[]){process_id, tok}, &res, err);
+                  2, (const char *[]){process_id, DB_INT(lease_token)}, &res, err);
     if (rc)
         return rc;
     if (PQntuples(res) != 1) {
@@ -103,8 +101,8 @@ static orch_err_t join_if_settled(orch_tx_t *tx, const char *process_id, const c
 static orch_err_t rerun(orch_tx_t *tx, const char *process_id, const char *parallel_key,
                         const char *names, long *count, orch_error_t *err)
 {
-    PGresult *res = NULL;
-    orch_err_t rc = db_execp(
+    long long n = 0;
+    orch_err_t rc = db__exec_ll(
         tx->conn,
         "WITH u AS (UPDATE processes p SET last_status = 'resumed', runnable = true, "
         "  next_run_time = now(), lease_owner = NULL, lease_expires_time = NULL, "
@@ -114,10 +112,8 @@ static orch_err_t rerun(orch_tx_t *tx, const char *process_id, const char *paral
         "  WHERE p.parent_process_id = $1 AND split_part(p.branch_key, '/', 1) = $2 "
         "  AND split_part(p.branch_key, '/', 2) = ANY ($3::text[]) "
         "  AND p.last_status IN " FAILED " RETURNING 1) SELECT count(*) FROM u",
-        3, (const char *[]){process_id, parallel_key, names}, &res, err);
-    if (!rc)
-        *count = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
+        3, (const char *[]){process_id, parallel_key, names}, &n, err);
+    *count = (long)n;
     return rc;
 }
 
@@ -129,12 +125,10 @@ orch_err_t db__branch_start(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
 {
     db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
-    char tok[32];
     char *input = json_dumps(state ? state : json_object(), JSON_COMPACT);
     char *names = NULL, *created = db__array(create, ncreate);
     orch_err_t rc = ORCH_OK;
 
-    snprintf(tok, sizeof(tok), "%lld", (long long)lease_token);
     for (size_t i = 0; i < ncreate && !rc; i++) {
         char *bk = orch_asprintf("%s/%s", parallel_key, create[i]);
         rc = db_execp(tx->conn,
@@ -171,8 +165,10 @@ orch_err_t db__branch_start(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
             "  'old_status', (SELECT last_status FROM o), 'new_status', 'running', "
             "  'step_key', $3::text, 'branches_started', to_jsonb($4::text[]), "
             "  'branches_rerun', to_jsonb($5::text[])) FROM u RETURNING 1",
-            5, (const char *[]){process_id, tok, parallel_key, created, names ? names : "{}"}, &res,
-            err);
+            5,
+            (const char *[]){process_id, DB_INT(lease_token), parallel_key, created,
+                             names ? names : "{}"},
+            &res, err);
         if (!rc && PQntuples(res) != 1)
             rc = lease_lost(err, process_id);
         PQclear(res);

@@ -49,7 +49,6 @@ orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
-    char pid[32], nw[32], ver[32];
     orch_err_t rc;
 
     replica_id[0] = '\0';
@@ -59,10 +58,8 @@ orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     rc = db_exec(r.c, "BEGIN", NULL, err);
     if (rc)
         goto out;
-    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-    snprintf(nw, sizeof(nw), "%d", workers);
     {
-        const char *p[5] = {hostname, pid, build, address, nw};
+        const char *p[5] = {hostname, DB_INT(getpid()), build, address, DB_INT(workers)};
         rc = db_execp(r.c,
                       "INSERT INTO replicas (hostname, pid, build_version, listen_address, "
                       "worker_threads) VALUES ($1, $2, $3, $4, $5) RETURNING replica_id",
@@ -75,7 +72,7 @@ orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     }
     for (size_t i = 0; i < nwfs; i++) {
         const orch_wf_reg_t *w = &wfs[i];
-        snprintf(ver, sizeof(ver), "%d", w->version);
+        const char *ver = DB_INT(w->version);
         const char *p[7] = {w->name,
                             w->target,
                             w->description ? w->description : "",
@@ -309,12 +306,11 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
-    char iv[64], lim[16];
+    char iv[64];
     orch_err_t rc;
 
     *n = 0;
     ms_interval(iv, sizeof(iv), lease_ms);
-    snprintf(lim, sizeof(lim), "%d", max);
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
@@ -371,7 +367,7 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
         "  'old_status', old_status, 'new_status', 'running', 'step_key', announced) "
         "  FROM u WHERE known AND old_status <> 'running') "
         "SELECT * FROM u",
-        3, (const char *[]){replica_id, iv, lim}, &res, err);
+        3, (const char *[]){replica_id, iv, DB_INT(max)}, &res, err);
     if (rc)
         goto out;
     for (int i = 0; i < PQntuples(res) && i < max; i++) {
@@ -416,11 +412,10 @@ orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ct
 {
     db__no_tx(tx);
     PGresult *res = NULL;
-    char tok[32], iv[64];
+    char iv[64];
     orch_err_t rc;
 
     *paused = false;
-    snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
     ms_interval(iv, sizeof(iv), timeout_ms);
     /* The pause switch is read in the same statement: a paused engine changes nothing. The
      * status change to running is an event of its own. */
@@ -438,7 +433,9 @@ orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ct
         "  WHERE $6 <> 'running') "
         "SELECT (SELECT count(*) FROM u), (SELECT paused FROM engine_settings), "
         "  clock_timestamp()::text",
-        6, (const char *[]){c->process_id, tok, iv, step_key, step_name, c->status}, &res, err);
+        6,
+        (const char *[]){c->process_id, DB_INT(c->lease_token), iv, step_key, step_name, c->status},
+        &res, err);
     if (rc)
         goto out;
     if (db__llv(res, 0, 0) != 1) {
@@ -472,14 +469,12 @@ static orch_err_t commit_process_row(orch_tx_t *tx, const orch_step_commit_t *c,
                                      char *error, event_target_t *t, orch_error_t *err)
 {
     PGresult *res = NULL;
-    char iv[64], retry[16], nev[8];
+    char iv[64];
     const char *fdetails = c->error && strcmp(c->process_status, "failed") == 0 ? error : NULL;
     const json_t *msg = c->error ? json_object_get(c->error, "message") : NULL;
     orch_err_t rc;
 
     ms_interval(iv, sizeof(iv), c->next_run_delay_ms);
-    snprintf(retry, sizeof(retry), "%d", c->retry_count);
-    snprintf(nev, sizeof(nev), "%d", t->status_changed ? 2 : 1);
     {
         const char *p[12] = {c->process_id,
                              tok,
@@ -488,11 +483,11 @@ static orch_err_t commit_process_row(orch_tx_t *tx, const orch_step_commit_t *c,
                              c->step_key,
                              c->runnable ? "true" : "false",
                              iv,
-                             retry,
+                             DB_INT(c->retry_count),
                              c->finished ? "true" : "false",
                              fdetails && json_is_string(msg) ? json_string_value(msg) : NULL,
                              fdetails,
-                             nev};
+                             DB_INT(t->status_changed ? 2 : 1)};
         rc = db_execp(tx->conn,
                       "UPDATE processes SET last_status = $3, last_step = $4, last_step_key = $5, "
                       "runnable = $6, next_run_time = CASE WHEN $6 THEN now() + $7::interval END, "
@@ -596,14 +591,13 @@ static orch_err_t commit_subscription_links(orch_tx_t *tx, const orch_step_commi
 static orch_err_t commit_events(orch_tx_t *tx, const orch_step_commit_t *c, const event_target_t *t,
                                 const char *delta, orch_error_t *err)
 {
-    char s1[32], s2[32];
     orch_err_t rc;
 
-    snprintf(s1, sizeof(s1), "%lld", t->seq - (t->status_changed ? 1 : 0));
-    snprintf(s2, sizeof(s2), "%lld", t->seq);
     {
-        const char *pe[7] = {t->process_id,  s1,    c->step_key, c->step_name,
-                             c->step_status, delta, t->branch};
+        const char *pe[7] = {t->process_id,  DB_INT(t->seq - (t->status_changed ? 1 : 0)),
+                             c->step_key,    c->step_name,
+                             c->step_status, delta,
+                             t->branch};
         rc = db_execp(tx->conn,
                       "INSERT INTO process_events (process_id, sequence, kind, payload) VALUES "
                       "($1, $2::bigint, 'step_committed', jsonb_build_object('step_key', $3::text, "
@@ -615,8 +609,8 @@ static orch_err_t commit_events(orch_tx_t *tx, const orch_step_commit_t *c, cons
     if (rc || !t->status_changed)
         return rc;
     {
-        const char *p[8] = {t->process_id,  s2,    c->step_key,   c->step_name,
-                            c->step_status, delta, c->old_status, c->process_status};
+        const char *p[8] = {t->process_id,  DB_INT(t->seq), c->step_key,   c->step_name,
+                            c->step_status, delta,          c->old_status, c->process_status};
         rc = db_execp(tx->conn,
                       "INSERT INTO process_events (process_id, sequence, kind, payload) "
                       "VALUES ($1, $2::bigint, 'status_changed', jsonb_build_object("
@@ -631,7 +625,6 @@ orch_err_t db__process_commit_step(orch_store_t *st, orch_tx_t *tx, const orch_c
                                    const orch_step_commit_t *c, orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    char tok[32];
     char *state = json_text(c->state), *delta = json_text(c->delta), *error = json_text(c->error);
     event_target_t t;
     orch_err_t rc;
@@ -639,7 +632,7 @@ orch_err_t db__process_commit_step(orch_store_t *st, orch_tx_t *tx, const orch_c
     memset(&t, 0, sizeof(t));
     t.process_id = c->process_id;
     t.status_changed = strcmp(c->old_status, c->process_status) != 0;
-    snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
+    const char *tok = DB_INT(c->lease_token);
     rc = commit_process_row(tx, c, tok, error, &t, err);
     if (!rc)
         rc = commit_step_row(tx, c, tok, state, delta, error, err);
@@ -718,13 +711,11 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_
          * which rolls it back (the COMMIT fails with SQLSTATE 25P03, db_error_from_result)
          * and frees the row for the takeover the lease promises. A live replica sends its
          * COMMIT at once. */
-        char ms[16];
-        snprintf(ms, sizeof(ms), "%d", parts[0].lease_ms);
         rc = db_execp(r.c,
                       "SELECT ok, reason, event_sequence, paused, lease_token, step_started "
                       "FROM orch_commit_steps($1::jsonb, false), set_config("
                       "'idle_in_transaction_session_timeout', $2, true)",
-                      2, (const char *[]){text, ms}, &pr, err);
+                      2, (const char *[]){text, DB_INT(parts[0].lease_ms)}, &pr, err);
     } else {
         rc = db_execp(r.c,
                       "SELECT ok, reason, event_sequence, paused, lease_token, step_started "
@@ -784,8 +775,6 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                                const orch_claim_t *c, orch_error_t *err)
 {
     db__no_tx(tx);
-    char tok[32];
-    snprintf(tok, sizeof(tok), "%lld", (long long)c->lease_token);
     /* Only while still leased: after a commit whose answer was lost (it landed, the lease
      * is cleared) this must not touch the parked process (a callback's deadline_time). */
     return db__query(st, NULL, ctx,
@@ -793,7 +782,7 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                      "next_run_time = now(), deadline_time = NULL, running_step_key = NULL, "
                      "running_step_name = NULL WHERE process_id = $1 AND lease_token = $2 "
                      "AND lease_owner IS NOT NULL",
-                     2, (const char *[]){c->process_id, tok}, NULL, err);
+                     2, (const char *[]){c->process_id, DB_INT(c->lease_token)}, NULL, err);
 }
 
 /* ---- create and read ------------------------------------------------------------------------- */
@@ -869,17 +858,13 @@ orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
 {
     db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
-    char ver[16], lease_iv[64] = "", step_iv[64] = "";
+    char lease_iv[64] = "", step_iv[64] = "";
     char *input = json_text(np->initial_state);
     orch_process_lease_t *l = np->lease;
     const orch_process_lease_t *f = l ? l : np->first; /* the first step, when known */
-    char tms[16] = "";
     orch_err_t rc;
 
     process_id[0] = '\0';
-    snprintf(ver, sizeof(ver), "%d", np->version);
-    if (f)
-        snprintf(tms, sizeof(tms), "%d", f->timeout_ms > 0 ? f->timeout_ms : 300000);
     if (l) {
         ms_interval(lease_iv, sizeof(lease_iv), l->lease_ms);
         ms_interval(step_iv, sizeof(step_iv), l->timeout_ms);
@@ -921,10 +906,11 @@ orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
         "  p.workflow_id LEFT JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND "
         "  v.version = p.workflow_version",
         13,
-        (const char *[]){np->workflow, ver, np->product_id, np->created_by,
+        (const char *[]){np->workflow, DB_INT(np->version), np->product_id, np->created_by,
                          np->note && *np->note ? np->note : NULL, input ? input : "{}",
                          l ? l->owner : NULL, l ? lease_iv : NULL, f ? f->step_key : NULL,
-                         f ? f->step_name : NULL, l ? step_iv : NULL, f ? tms : NULL,
+                         f ? f->step_name : NULL, l ? step_iv : NULL,
+                         f ? DB_INT(f->timeout_ms > 0 ? f->timeout_ms : 300000) : NULL,
                          np->refuse_if_paused ? "true" : "false"},
         &res, err);
     if (rc)

@@ -45,43 +45,35 @@ orch_err_t db__product_set(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ct
                            orch_product_status_t status, int64_t *end_time_us, orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    PGresult *res = NULL;
     const char *p[3] = {product_id, description, status ? orch_product_status_name(status) : NULL};
+    long long end_us = 0;
     orch_err_t rc =
-        db_execp(tx->conn,
-                 "UPDATE products SET description = coalesce($2, description), "
-                 "status = coalesce($3, status), "
-                 "end_time = CASE WHEN $3 IS NULL THEN end_time WHEN $3 = 'end of life' "
-                 "THEN coalesce(end_time, now()) ELSE NULL END "
-                 "WHERE product_id = $1 "
-                 "RETURNING coalesce((extract(epoch FROM end_time) * 1000000)::bigint, 0)",
-                 3, p, &res, err);
-    *end_time_us = 0;
-    if (rc)
-        return rc;
-    if (PQntuples(res) == 1)
-        *end_time_us = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return db_exec(tx->conn, "NOTIFY " CATALOG_CHANNEL, NULL, err);
+        db__exec_ll(tx->conn,
+                    "UPDATE products SET description = coalesce($2, description), "
+                    "status = coalesce($3, status), "
+                    "end_time = CASE WHEN $3 IS NULL THEN end_time WHEN $3 = 'end of life' "
+                    "THEN coalesce(end_time, now()) ELSE NULL END "
+                    "WHERE product_id = $1 "
+                    "RETURNING " US("end_time"),
+                    3, p, &end_us, err);
+    *end_time_us = end_us;
+    return rc ? rc : db_exec(tx->conn, "NOTIFY " CATALOG_CHANNEL, NULL, err);
 }
 
 orch_err_t db__catalog_refresh(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                orch_catalog_t *cat, orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
+    db_conn_ref_t r = {0};
     PGresult *res = NULL;
     orch_err_t rc;
 
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     /* Read and apply under the change lock: see orch_catalog_change_lock. */
     orch_catalog_change_lock(cat);
-    rc = db_exec(c,
-                 "SELECT product_id, status, description, "
-                 "coalesce((extract(epoch FROM end_time) * 1000000)::bigint, 0) FROM products",
+    rc = db_exec(r.c, "SELECT product_id, status, description, " US("end_time") " FROM products",
                  &res, err);
     if (!rc) {
         for (int i = 0; i < PQntuples(res); i++) {
@@ -93,6 +85,6 @@ orch_err_t db__catalog_refresh(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     }
     orch_catalog_change_unlock(cat);
     PQclear(res);
-    db_pool_release(s->pool, c);
+    db__conn_put(&r);
     return rc;
 }

@@ -67,9 +67,9 @@ orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     rc = db__list_filter(&l, filter, replica_cols, err);
     if (rc)
         goto out;
-    if (l.pos && (rc = db__keyset_after(&l.q, l.pos, "r.start_time", "r.replica_id", err)))
+    rc = db__list_keyset(&l, "r.start_time", "r.replica_id", page_size, err);
+    if (rc)
         goto out;
-    db_sql_append(&l.q, " ORDER BY r.start_time, r.replica_id LIMIT %d", page_size + 1);
     rc = db__list_run(&l, st, ctx, page_size, err);
     out->total = (long)l.total;
     if (rc)
@@ -110,22 +110,21 @@ orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                                orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
+    db_conn_ref_t r = {0};
     char iv[64];
     long long n = 0;
     orch_err_t rc;
 
     *taken = 0;
     snprintf(iv, sizeof(iv), "%d milliseconds", dead_after_ms);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     /* Row locks with SKIP LOCKED: replicas doing this at once split the rows; once a row is
      * taken its lease_owner is NULL, so nobody takes it twice. The token moves on, so the
      * dead replica (should it come back) has every commit refused. */
     rc = db__exec_ll(
-        c,
+        r.c,
         "WITH dead AS (SELECT replica_id FROM replicas WHERE replica_id <> $1 AND "
         "  stop_time IS NULL AND heartbeat_time < now() - $2::interval), "
         "t AS (SELECT process_id FROM processes WHERE lease_owner IN (SELECT replica_id FROM "
@@ -139,8 +138,8 @@ orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
         2, (const char *[]){replica_id, iv}, &n, err);
     *taken = (int)n;
     if (!rc && *taken)
-        rc = db_exec(c, "SELECT pg_notify('orch_engine', '')", NULL, err);
-    db_pool_release(s->pool, c);
+        rc = db_exec(r.c, "SELECT pg_notify('orch_engine', '')", NULL, err);
+    db__conn_put(&r);
     return rc;
 }
 

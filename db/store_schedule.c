@@ -145,6 +145,14 @@ static void params_fill(params_t *pp, const orch_schedule_t *s, int64_t next)
     pp->p[9] = next ? pp->next : NULL;
 }
 
+/* After a write, s becomes the schedule as stored: the database fills in its id, times and
+ * version, which the caller answers with. */
+static orch_err_t read_back(orch_tx_t *tx, const char *id, orch_schedule_t *s, orch_error_t *err)
+{
+    orch_schedule_cleanup(s);
+    return db__schedule_get(NULL, tx, NULL, id, false, s, err);
+}
+
 orch_err_t db__schedule_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                orch_schedule_t *s, orch_error_t *err)
 {
@@ -181,10 +189,7 @@ orch_err_t db__schedule_insert(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     else
         snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (rc)
-        return rc;
-    orch_schedule_cleanup(s);
-    return db__schedule_get(NULL, tx, NULL, id, false, s, err);
+    return rc ? rc : read_back(tx, id, s, err);
 }
 
 orch_err_t db__schedule_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -194,7 +199,7 @@ orch_err_t db__schedule_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     PGresult *res = NULL;
     params_t pp = {0};
     int64_t now = 0, next;
-    char id[37], ver[32];
+    char id[37];
     orch_err_t rc = check_workflow(tx->conn, s->workflow, err);
     if (!rc)
         rc = db_now_us(tx->conn, &now, err);
@@ -202,13 +207,12 @@ orch_err_t db__schedule_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
         return rc;
     next = retime || !s->next_run_us ? first_due(s, now) : s->next_run_us;
     params_fill(&pp, s, next);
-    snprintf(ver, sizeof(ver), "%lld", (long long)s->version);
     snprintf(id, sizeof(id), "%s", s->id);
     {
         const char *p[12];
         memcpy(p, pp.p, sizeof(pp.p));
         p[10] = id;
-        p[11] = ver;
+        p[11] = DB_INT(s->version);
         // clang-format off
         rc = db_execp(tx->conn,
                       "UPDATE schedules SET name = $1, workflow_id = (SELECT workflow_id FROM "
@@ -230,10 +234,7 @@ orch_err_t db__schedule_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                             "schedule %s changed since version %lld was read; read it again", id,
                             (long long)s->version);
     PQclear(res);
-    if (rc)
-        return rc;
-    orch_schedule_cleanup(s);
-    return db__schedule_get(NULL, tx, NULL, id, false, s, err);
+    return rc ? rc : read_back(tx, id, s, err);
 }
 
 orch_err_t db__schedule_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -241,14 +242,12 @@ orch_err_t db__schedule_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
 {
     db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
-    char ver[32];
     orch_err_t rc;
-    snprintf(ver, sizeof(ver), "%lld", (long long)version);
     rc = db_execp(tx->conn,
                   "WITH d AS (DELETE FROM schedules WHERE schedule_id = $1 AND ($2::bigint = 0 "
                   "OR version = $2::bigint) RETURNING 1) SELECT (SELECT count(*) FROM d), "
                   "(SELECT count(*) FROM schedules WHERE schedule_id = $1)",
-                  2, (const char *[]){schedule_id, ver}, &res, err);
+                  2, (const char *[]){schedule_id, DB_INT(version)}, &res, err);
     if (rc)
         return rc;
     if (db__llv(res, 0, 0) != 1)
@@ -295,9 +294,9 @@ orch_err_t db__schedule_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     rc = db__list_filter(&l, qy->filter, schedule_cols, err);
     if (rc)
         goto out;
-    if (l.pos && (rc = db__keyset_after(&l.q, l.pos, SORT_KEY, "s.schedule_id", err)))
+    rc = db__list_keyset(&l, SORT_KEY, "s.schedule_id", qy->page_size, err);
+    if (rc)
         goto out;
-    db_sql_append(&l.q, " ORDER BY " SORT_KEY ", s.schedule_id LIMIT %d", qy->page_size + 1);
     rc = db__list_run(&l, st, ctx, qy->page_size, err);
     out->total = (long)l.total;
     if (rc)
@@ -384,7 +383,6 @@ orch_err_t db__schedule_record_run(orch_store_t *st, orch_tx_t *tx, const orch_c
 {
     db__in_tx(st, tx, ctx);
     int64_t anchor, next;
-    char nextp[32];
     orch_err_t rc = ORCH_OK;
 
     /* A refused start may have written (or failed a statement): undo it, keep the claim. */
@@ -400,14 +398,13 @@ orch_err_t db__schedule_record_run(orch_store_t *st, orch_tx_t *tx, const orch_c
         return rc;
     anchor = s->kind == ORCH_SCHEDULE_INTERVAL && s->start_us ? s->start_us : s->next_run_us;
     next = orch_schedule_next_after_fire(s, anchor, s->next_run_us, now_us);
-    snprintf(nextp, sizeof(nextp), "%lld", (long long)next);
     // clang-format off
     rc = db_execp(tx->conn,
                   "UPDATE schedules SET last_run_time = next_run_time, next_run_time = " TS("$2")
                   ", enabled = enabled AND $2 IS NOT NULL, update_time = now(), last_error = "
                   "CASE WHEN $3::text IS NOT NULL THEN $3 WHEN $4::boolean THEN NULL ELSE "
                   "last_error END WHERE schedule_id = $1",
-                  4, (const char *[]){s->id, next ? nextp : NULL, error,
+                  4, (const char *[]){s->id, next ? DB_INT(next) : NULL, error,
                                       process_id ? "true" : "false"},
                   NULL, err);
     // clang-format on
@@ -444,9 +441,6 @@ orch_err_t db__schedule_load_defaults(orch_store_t *st, orch_tx_t *outer, const 
         orch_schedule_t s = {.kind = defaults[i].cron ? ORCH_SCHEDULE_CRON : ORCH_SCHEDULE_INTERVAL,
                              .interval_s = defaults[i].interval_s,
                              .cron = (char *)defaults[i].cron};
-        char next[32], iv[16];
-        snprintf(next, sizeof(next), "%lld", (long long)first_due(&s, now));
-        snprintf(iv, sizeof(iv), "%d", defaults[i].interval_s);
         /* Only the first replica this database ever had loads them (replica rows are
          * history), so a default an operator deleted stays deleted. */
         // clang-format off
@@ -460,8 +454,9 @@ orch_err_t db__schedule_load_defaults(orch_store_t *st, orch_tx_t *outer, const 
                       "me.replica_id)) ON CONFLICT (name) DO NOTHING",
                       8,
                       (const char *[]){defaults[i].name, defaults[i].workflow, defaults[i].kind,
-                                       iv, defaults[i].cron, defaults[i].enabled ? "true" : "false",
-                                       next, replica_id},
+                                       DB_INT(defaults[i].interval_s), defaults[i].cron,
+                                       defaults[i].enabled ? "true" : "false",
+                                       DB_INT(first_due(&s, now)), replica_id},
                       NULL, err);
         // clang-format on
     }

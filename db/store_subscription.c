@@ -477,13 +477,34 @@ typedef struct sub_before {
     bool attrs_changed;
 } sub_before_t;
 
-/* The columns of a table of nrows rows, column k at cols[k * nrows], as ncols PostgreSQL
- * array literals in out[0..ncols) (one statement inserts them all with unnest). Caller frees
- * each out[k]. */
-static void column_arrays(const char **cols, size_t nrows, int ncols, char **out)
+/* Row i of a tree's instances, values or relations as the text cells of one table row;
+ * num is the row's own room for a number it shows as text. */
+typedef void (*row_cells_fn)(const orch_sub_flat_t *flat, size_t i, const char **cells,
+                             db_int_text_t *num);
+
+#define ROW_CELLS_MAX 4 /* the widest table: values and relations */
+
+/* n rows of ncols cells (cells gives row i) as ncols PostgreSQL array literals, one per
+ * column, in out[0..ncols): the form in which one statement takes any number of rows
+ * ($1::uuid[], ... with unnest), so a save costs the same round trips whatever the tree's
+ * size. Caller frees with free_arrays. */
+static void rows_to_arrays(const orch_sub_flat_t *flat, size_t n, int ncols, row_cells_fn cells,
+                           char **out)
 {
+    const char **cols = orch_calloc(n * (size_t)ncols + 1, sizeof(char *));
+    db_int_text_t *nums = orch_calloc(n + 1, sizeof(*nums));
+    const char *row[ROW_CELLS_MAX];
+
+    orch_assert(ncols <= ROW_CELLS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        cells(flat, i, row, &nums[i]);
+        for (int k = 0; k < ncols; k++)
+            cols[(size_t)k * n + i] = row[k];
+    }
     for (int k = 0; k < ncols; k++)
-        out[k] = db__array(cols + (size_t)k * nrows, nrows);
+        out[k] = db__array(cols + (size_t)k * n, n);
+    free(nums);
+    free(cols);
 }
 
 static void free_arrays(char **a, int n)
@@ -500,7 +521,6 @@ static orch_err_t save_row(db_conn_t *c, orch_subscription_t *sub, sub_before_t 
                            orch_error_t *err)
 {
     PGresult *res = NULL;
-    char ver[32], st_us[32], en_us[32];
     const char *p[10] = {sub->id,
                          sub->product->id,
                          sub->customer_id,
@@ -508,14 +528,11 @@ static orch_err_t save_row(db_conn_t *c, orch_subscription_t *sub, sub_before_t 
                          sub->note,
                          orch_sub_status_name(sub->status),
                          sub->in_sync ? "true" : "false",
-                         ver,
-                         st_us,
-                         en_us};
+                         DB_INT(sub->version),
+                         DB_INT(sub->start_time_us),
+                         DB_INT(sub->end_time_us)};
     orch_err_t rc;
 
-    snprintf(ver, sizeof(ver), "%lld", (long long)sub->version);
-    snprintf(st_us, sizeof(st_us), "%lld", (long long)sub->start_time_us);
-    snprintf(en_us, sizeof(en_us), "%lld", (long long)sub->end_time_us);
     /* Times: start/end come from the domain's lifecycle, as "set or not"; their values
      * are PostgreSQL's clock at the first save that sets them. */
     // clang-format off
@@ -581,24 +598,26 @@ static orch_err_t save_row(db_conn_t *c, orch_subscription_t *sub, sub_before_t 
     return ORCH_OK;
 }
 
+static void instance_row(const orch_sub_flat_t *flat, size_t i, const char **cells,
+                         db_int_text_t *num)
+{
+    (void)num;
+    cells[0] = flat->instances[i].id;
+    cells[1] = flat->instances[i].block->id;
+    cells[2] = flat->instances[i].label;
+}
+
 /* Upserts every owned instance, then empties their values and relations (written again
  * after) and drops the instances the tree no longer has. A block still referenced by
  * another subscription refuses to go (foreign key). */
 static orch_err_t save_instances(db_conn_t *c, const orch_subscription_t *sub,
                                  const orch_sub_flat_t *flat, orch_error_t *err)
 {
-    size_t n = flat->ninstances;
-    const char **cols = orch_calloc(n * 3 + 1, sizeof(char *));
     char *a[3];
     const char *p[4];
     orch_err_t rc;
 
-    for (size_t i = 0; i < n; i++) {
-        cols[i] = flat->instances[i].id;
-        cols[n + i] = flat->instances[i].block->id;
-        cols[2 * n + i] = flat->instances[i].label;
-    }
-    column_arrays(cols, n, 3, a);
+    rows_to_arrays(flat, flat->ninstances, 3, instance_row, a);
     p[0] = sub->id;
     p[1] = a[0];
     p[2] = a[1];
@@ -636,57 +655,37 @@ static orch_err_t save_instances(db_conn_t *c, const orch_subscription_t *sub,
                                 sub->id);
     }
     free_arrays(a, 3);
-    free(cols);
     return rc;
 }
 
-/* One row of a tree's values or relations: three texts (the first, second and fourth
- * columns) and a position (the third). */
-typedef void (*row4_fn)(const orch_sub_flat_t *flat, size_t i, const char *t[3], int *pos);
-
-static void value_row(const orch_sub_flat_t *flat, size_t i, const char *t[3], int *pos)
+/* A value: its instance, resource type, position and value. */
+static void value_row(const orch_sub_flat_t *flat, size_t i, const char **cells, db_int_text_t *num)
 {
-    t[0] = flat->values[i].instance_id;
-    t[1] = flat->values[i].resource_type;
-    t[2] = flat->values[i].value;
-    *pos = flat->values[i].position;
+    cells[0] = flat->values[i].instance_id;
+    cells[1] = flat->values[i].resource_type;
+    cells[2] = db_int_text(num, flat->values[i].position);
+    cells[3] = flat->values[i].value;
 }
 
-static void relation_row(const orch_sub_flat_t *flat, size_t i, const char *t[3], int *pos)
+/* A reference: the instance that uses, its attribute, position and the instance used. */
+static void relation_row(const orch_sub_flat_t *flat, size_t i, const char **cells,
+                         db_int_text_t *num)
 {
-    t[0] = flat->relations[i].parent_id;
-    t[1] = flat->relations[i].attribute;
-    t[2] = flat->relations[i].child_id;
-    *pos = flat->relations[i].position;
+    cells[0] = flat->relations[i].parent_id;
+    cells[1] = flat->relations[i].attribute;
+    cells[2] = db_int_text(num, flat->relations[i].position);
+    cells[3] = flat->relations[i].child_id;
 }
 
-/* Inserts n rows, read by row, with sql, which takes their four columns as the arrays
- * $1..$4: one statement for any number of rows. */
-static orch_err_t insert_rows(db_conn_t *c, const orch_sub_flat_t *flat, size_t n, row4_fn row,
+/* Inserts n rows of four columns, read by row, with sql, which takes them as the arrays
+ * $1..$4. */
+static orch_err_t insert_rows(db_conn_t *c, const orch_sub_flat_t *flat, size_t n, row_cells_fn row,
                               const char *sql, orch_error_t *err)
 {
-    const char **cols = orch_calloc(n * 4 + 1, sizeof(char *));
-    char **pos = orch_calloc(n + 1, sizeof(char *));
     char *a[4];
-    orch_err_t rc;
-
-    for (size_t i = 0; i < n; i++) {
-        const char *t[3];
-        int position;
-        row(flat, i, t, &position);
-        pos[i] = orch_asprintf("%d", position);
-        cols[i] = t[0];
-        cols[n + i] = t[1];
-        cols[2 * n + i] = pos[i];
-        cols[3 * n + i] = t[2];
-    }
-    column_arrays(cols, n, 4, a);
-    rc = db_execp(c, sql, 4, (const char *const *)a, NULL, err);
+    rows_to_arrays(flat, n, 4, row, a);
+    orch_err_t rc = db_execp(c, sql, 4, (const char *const *)a, NULL, err);
     free_arrays(a, 4);
-    for (size_t i = 0; i < n; i++)
-        free(pos[i]);
-    free(pos);
-    free(cols);
     return rc;
 }
 
@@ -720,23 +719,25 @@ static orch_err_t save_relations(db_conn_t *c, const orch_subscription_t *sub,
     return rc;
 }
 
+/* What a reference says it points at: the instance, its subscription and its block. */
+static void reference_row(const orch_sub_flat_t *flat, size_t i, const char **cells,
+                          db_int_text_t *num)
+{
+    (void)num;
+    cells[0] = flat->relations[i].child_id;
+    cells[1] = flat->relations[i].child_subscription_id;
+    cells[2] = flat->relations[i].child_block->id;
+}
+
 /* A reference must point at a block of the owner and type the tree says. */
 static orch_err_t check_references(db_conn_t *c, const orch_subscription_t *sub,
                                    const orch_sub_flat_t *flat, orch_error_t *err)
 {
-    size_t n = flat->nrelations;
-    const char **cols = orch_calloc(n * 3 + 1, sizeof(char *));
     char *a[3];
     PGresult *res = NULL;
     orch_err_t rc;
 
-    for (size_t i = 0; i < n; i++) {
-        cols[i] = flat->relations[i].child_id;
-        cols[n + i] = flat->relations[i].child_subscription_id;
-        cols[2 * n + i] = flat->relations[i].child_block->id;
-    }
-    column_arrays(cols, n, 3, a);
-    free(cols);
+    rows_to_arrays(flat, flat->nrelations, 3, reference_row, a);
     {
         const char *p[3] = {a[0], a[1], a[2]};
         rc = db_execp(c,
@@ -1065,16 +1066,15 @@ orch_err_t db__sub_list_ids(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                             orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
+    db_conn_ref_t r = {0};
     orch_err_t rc;
 
     memset(page, 0, sizeof(*page));
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
-    rc = list_ids_on(c, q, with_stamps, page, err);
-    db_pool_release(s->pool, c);
+    rc = list_ids_on(r.c, q, with_stamps, page, err);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -1083,18 +1083,17 @@ orch_err_t db__sub_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                         orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
+    db_conn_ref_t r = {0};
     orch_sub_id_page_t ip;
     const char **ids = NULL;
     orch_err_t rc;
 
     memset(page, 0, sizeof(*page));
     memset(&ip, 0, sizeof(ip));
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
-    rc = list_ids_on(c, q, false, &ip, err);
+    rc = list_ids_on(r.c, q, false, &ip, err);
     if (rc)
         goto out;
     page->total = ip.total;
@@ -1107,7 +1106,7 @@ orch_err_t db__sub_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
         ids[i] = ip.ids[i];
     page->n = ip.n;
     page->items = orch_calloc(ip.n + 1, sizeof(orch_subscription_t *));
-    rc = load_many(c, cat, ids, page->n, q->full, false, page->items, NULL, err);
+    rc = load_many(r.c, cat, ids, page->n, q->full, false, page->items, NULL, err);
     if (!rc) {
         /* A row deleted between the two reads leaves a hole: close it. */
         size_t k = 0;
@@ -1121,7 +1120,7 @@ out:
         orch_sub_page_cleanup(page);
     orch_sub_id_page_cleanup(&ip);
     free(ids);
-    db_pool_release(s->pool, c);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -1131,20 +1130,16 @@ orch_err_t db__sub_count_unfinished(orch_store_t *st, orch_tx_t *tx, const orch_
                                     const char *subscription_id, long *n, orch_error_t *err)
 {
     db__in_tx(st, tx, ctx);
-    PGresult *res = NULL;
     const char *p[1] = {subscription_id};
+    long long count = 0;
     orch_err_t rc =
-        db_execp(tx->conn,
-                 "SELECT count(*) FROM processes_subscriptions ps "
-                 "JOIN processes pr USING (process_id) WHERE ps.subscription_id = $1 "
-                 "AND NOT pr.is_task AND pr.last_status NOT IN ('completed', 'aborted')",
-                 1, p, &res, err);
-    *n = 0;
-    if (rc)
-        return rc;
-    *n = atol(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return ORCH_OK;
+        db__exec_ll(tx->conn,
+                    "SELECT count(*) FROM processes_subscriptions ps "
+                    "JOIN processes pr USING (process_id) WHERE ps.subscription_id = $1 "
+                    "AND NOT pr.is_task AND pr.last_status NOT IN ('completed', 'aborted')",
+                    1, p, &count, err);
+    *n = (long)count;
+    return rc;
 }
 
 orch_err_t db__sub_set_metadata(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -1153,11 +1148,10 @@ orch_err_t db__sub_set_metadata(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
 {
     db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
-    char ver[32], *meta = json_dumps(metadata, JSON_COMPACT);
-    const char *p[3] = {subscription_id, meta ? meta : "{}", ver};
+    char *meta = json_dumps(metadata, JSON_COMPACT);
+    const char *p[3] = {subscription_id, meta ? meta : "{}", DB_INT(*version)};
     orch_err_t rc;
 
-    snprintf(ver, sizeof(ver), "%lld", (long long)*version);
     db__tx_changed(tx, subscription_id);
     rc = db_execp(tx->conn,
                   "UPDATE subscription_metadata SET metadata = $2::jsonb, version = version + 1, "
@@ -1257,12 +1251,10 @@ orch_err_t db__cd_update(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
 {
     db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
-    char ver[32];
-    const char *p[4] = {subscription_id, customer_id, description, ver};
+    const char *p[4] = {subscription_id, customer_id, description, DB_INT(version)};
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
-    snprintf(ver, sizeof(ver), "%lld", (long long)version);
     db__tx_changed(tx, subscription_id);
     rc = db_execp(tx->conn,
                   "UPDATE subscription_customer_descriptions SET description = $3, "
@@ -1302,12 +1294,10 @@ orch_err_t db__cd_delete(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
 {
     db__in_tx(st, tx, ctx);
     orch_customer_description_t cur;
-    char ver[32];
-    const char *p[3] = {subscription_id, customer_id, ver};
+    const char *p[3] = {subscription_id, customer_id, DB_INT(version)};
     bool one;
     orch_err_t rc;
 
-    snprintf(ver, sizeof(ver), "%lld", (long long)version);
     db__tx_changed(tx, subscription_id);
     rc = db__exec_one(tx->conn,
                       "DELETE FROM subscription_customer_descriptions WHERE subscription_id = $1 "

@@ -86,15 +86,18 @@ void db__list_cleanup(db_list_t *l)
     memset(l, 0, sizeof(*l));
 }
 
-orch_err_t db__keyset_after(db_sql_t *q, char *pos, const char *sort, const char *id,
-                            orch_error_t *err)
+orch_err_t db__list_keyset(db_list_t *l, const char *sort, const char *id, int page_size,
+                           orch_error_t *err)
 {
-    char *sep = strchr(pos, '\x1f');
-    if (!sep)
-        return orch_error_invalid(err, "page_token", "the page token does not fit this list");
-    *sep = '\0';
-    db_sql_append(q, " AND (%s, %s) > ($%d::timestamptz, $%d::uuid)", sort, id,
-                  db_sql_param(q, pos), db_sql_param(q, sep + 1));
+    if (l->pos) {
+        char *sep = strchr(l->pos, '\x1f');
+        if (!sep)
+            return orch_error_invalid(err, "page_token", "the page token does not fit this list");
+        *sep = '\0';
+        db_sql_append(&l->q, " AND (%s, %s) > ($%d::timestamptz, $%d::uuid)", sort, id,
+                      db_sql_param(&l->q, l->pos), db_sql_param(&l->q, sep + 1));
+    }
+    db_sql_append(&l->q, " ORDER BY %s, %s LIMIT %d", sort, id, page_size + 1);
     return ORCH_OK;
 }
 

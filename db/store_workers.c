@@ -18,14 +18,9 @@ orch_err_t db__worker_task_create(orch_store_t *st, orch_tx_t *tx, const orch_ct
 {
     db__in_tx(st, tx, ctx);
     PGresult *res = NULL;
-    char att[16], bo[16], bomax[16], tmo[16];
     orch_err_t rc;
 
     *created = false;
-    snprintf(att, sizeof(att), "%d", t->max_attempts);
-    snprintf(bo, sizeof(bo), "%d", t->backoff_ms);
-    snprintf(bomax, sizeof(bomax), "%d", t->backoff_max_ms);
-    snprintf(tmo, sizeof(tmo), "%d", t->timeout_ms);
     /* Data-modifying CTEs run whether or not they are read: the earlier open task of the step
      * (a retried step) is cancelled, so its worker's answer is refused. */
     // clang-format off
@@ -42,7 +37,8 @@ orch_err_t db__worker_task_create(orch_store_t *st, orch_tx_t *tx, const orch_ct
         "SELECT task_id, pg_notify('orch_worker_tasks', $4) FROM ins",
         10,
         (const char *[]){t->process_id, t->step_key, t->step_name, t->task_type,
-                         t->needs_secrets ? "true" : "false", att, bo, bomax, tmo,
+                         t->needs_secrets ? "true" : "false", DB_INT(t->max_attempts),
+                         DB_INT(t->backoff_ms), DB_INT(t->backoff_max_ms), DB_INT(t->timeout_ms),
                          only_if_served ? "true" : "false"},
         &res, err);
     // clang-format on
@@ -59,21 +55,20 @@ orch_err_t db__worker_connect(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
 {
     db__no_tx(tx);
     json_t *arr = json_array();
-    char *ta = NULL, cap[16], ex[16];
+    char *ta = NULL;
     orch_err_t rc;
 
     for (size_t i = 0; i < ntypes; i++)
         json_array_append_new(arr, json_string(types[i]));
     ta = db__jtext(arr);
-    snprintf(cap, sizeof(cap), "%d", capacity);
-    snprintf(ex, sizeof(ex), "%d", expire_ms);
     // clang-format off
     rc = db__query(st, NULL, ctx,
                   "WITH i AS (INSERT INTO step_workers (worker_id, identity, name, replica_id, "
                   "task_types, capacity, expire_time) SELECT $1, $2, $3, $4, array(SELECT "
                   "jsonb_array_elements_text($5::jsonb)), $6, now() + " MS("$7") " RETURNING 1) "
                   "SELECT pg_notify('orch_engine', 'workers') FROM i",
-                  7, (const char *[]){worker_id, identity, name, replica_id, ta, cap, ex}, NULL,
+                  7, (const char *[]){worker_id, identity, name, replica_id, ta, DB_INT(capacity),
+                                      DB_INT(expire_ms)}, NULL,
                   err);
     // clang-format on
     json_decref(arr);
@@ -95,14 +90,11 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
 {
     db__no_tx(tx);
     PGresult *res = NULL;
-    char ls[16], ex[16];
     orch_err_t rc;
 
     *connected = false;
     *renewed = 0;
     *lease_expires_us = 0;
-    snprintf(ls, sizeof(ls), "%d", lease_ms);
-    snprintf(ex, sizeof(ex), "%d", expire_ms);
     /* A worker whose stream ended (a graceful stop) still renews the tasks it finishes. */
     // clang-format off
     rc = db__query(st, NULL, ctx,
@@ -112,7 +104,7 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
                   "  WHERE worker_id = $1 AND status = 'delivered' RETURNING 1) "
                   "SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM t), "
                   US("now() + " MS("$2")),
-                  3, (const char *[]){worker_id, ls, ex}, &res, err);
+                  3, (const char *[]){worker_id, DB_INT(lease_ms), DB_INT(expire_ms)}, &res, err);
     // clang-format on
     if (!rc) {
         *connected = atoi(PQgetvalue(res, 0, 0)) > 0;
@@ -133,24 +125,20 @@ orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                             size_t *n, bool *alive, orch_error_t *err)
 {
     db__no_tx(tx);
-    db_store_t *s = (db_store_t *)st;
-    db_conn_t *c = NULL;
+    db_conn_ref_t r = {0};
     PGresult *res = NULL;
-    char ls[16], mx[16];
     orch_err_t rc;
 
     *n = 0;
     *alive = false;
-    snprintf(ls, sizeof(ls), "%d", lease_ms);
-    snprintf(mx, sizeof(mx), "%d", max);
-    rc = db_pool_acquire(s->pool, ctx, DB_ACQUIRE_TIMEOUT_MS, &c, err);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
     /* The token: 64 hex digits of a hash of two random UUIDs (244 random bits), handed out
      * once; only its own hash is kept. The first row always comes back (alive). */
     // clang-format off
     rc = db_execp(
-        c,
+        r.c,
         "WITH w AS (SELECT name, task_types, capacity FROM step_workers WHERE worker_id = $1 "
         "  AND expire_time > now()), "
         "busy AS (SELECT count(*) AS n FROM worker_tasks WHERE worker_id = $1 AND "
@@ -178,7 +166,7 @@ orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
         "  (SELECT name FROM workflows f WHERE f.workflow_id = p.workflow_id), p.state::text "
         "FROM (SELECT count(*) AS alive FROM w) a LEFT JOIN (u JOIN processes p USING "
         "  (process_id)) ON true",
-        3, (const char *[]){worker_id, ls, mx}, &res, err);
+        3, (const char *[]){worker_id, DB_INT(lease_ms), DB_INT(max)}, &res, err);
     // clang-format on
     if (rc)
         goto out;
@@ -222,7 +210,7 @@ orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     }
 out:
     PQclear(res);
-    db_pool_release(s->pool, c);
+    db__conn_put(&r);
     return rc;
 }
 
@@ -379,13 +367,11 @@ orch_err_t db__worker_task_complete(orch_store_t *st, orch_tx_t *outer, const or
         rc = db_exec(tx->conn,
                      "SELECT pg_notify('orch_engine', ''), pg_notify('orch_worker_tasks', '')",
                      NULL, err);
-    rc = db__tx_end(tx, rc, err);
-    tx = NULL;
+out:
+    if (tx) /* one exit: commits when every step went well, else rolls back */
+        rc = db__tx_end(tx, rc, err);
     if (!rc)
         snprintf(status, 32, "resumed");
-out:
-    if (tx)
-        db__tx_rollback(tx);
     PQclear(res);
     free(delta);
     return rc;
@@ -450,13 +436,12 @@ orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *outer, const orch_c
         json_t *le =
             json_pack("{s:s, s:s, s:O, s:s}", "reason", a->reason, "message", a->message, "details",
                       a->details ? a->details : json_object(), "by", a->executed_by);
-        char *les = db__jtext(le), d[24];
+        char *les = db__jtext(le);
         long long delay = tr.backoff_ms;
         for (int i = 1; i < tr.attempt && delay < tr.backoff_max_ms; i++)
             delay *= 2;
         if (delay > tr.backoff_max_ms)
             delay = tr.backoff_max_ms;
-        snprintf(d, sizeof(d), "%lld", delay);
         /* The failed attempt is audited like an in-process step's retryable failure: a
          * 'waiting' step row with the error and the worker's identity, and its
          * step_committed event; the process itself keeps waiting for the task. */
@@ -481,7 +466,7 @@ orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *outer, const orch_c
             "  'step_key', step_key, 'name', step_name, 'status', 'waiting', 'state_delta', "
             "  '{}'::jsonb, 'error', $2::jsonb) FROM u) "
             "SELECT " US("available_time") " FROM t",
-            4, (const char *[]){a->task_id, les, d, a->executed_by}, &res, err);
+            4, (const char *[]){a->task_id, les, DB_INT(delay), a->executed_by}, &res, err);
         // clang-format on
         json_decref(le);
         free(les);
@@ -494,11 +479,9 @@ orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *outer, const orch_c
         if (!rc)
             snprintf(status, 32, "failed");
     }
-    rc = db__tx_end(tx, rc, err);
-    tx = NULL;
 out:
-    if (tx)
-        db__tx_rollback(tx);
+    if (tx) /* one exit: commits when every step went well, else rolls back */
+        rc = db__tx_end(tx, rc, err);
     PQclear(res);
     return rc;
 }
@@ -512,12 +495,10 @@ orch_err_t db__worker_task_progress(orch_store_t *st, orch_tx_t *outer, const or
     orch_tx_t *tx = NULL;
     PGresult *res = NULL;
     task_row_t tr;
-    char ls[16];
     char *pg = db__jtext(progress);
     orch_err_t rc;
 
     *lease_expires_us = 0;
-    snprintf(ls, sizeof(ls), "%d", lease_ms);
     rc = db__tx_begin(st, ctx, &tx, err);
     if (rc)
         goto out;
@@ -537,15 +518,13 @@ orch_err_t db__worker_task_progress(orch_store_t *st, orch_tx_t *outer, const or
         "  SELECT process_id, last_event_sequence, 'callback_progress', jsonb_build_object("
         "  'step_key', step_key, 'message', $2::text, 'progress', $3::jsonb) FROM u) "
         "SELECT l FROM t",
-        4, (const char *[]){a->task_id, message ? message : "", pg, ls}, &res, err);
+        4, (const char *[]){a->task_id, message ? message : "", pg, DB_INT(lease_ms)}, &res, err);
     // clang-format on
     if (!rc && PQntuples(res) == 1)
         *lease_expires_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    rc = db__tx_end(tx, rc, err);
-    tx = NULL;
 out:
-    if (tx)
-        db__tx_rollback(tx);
+    if (tx) /* one exit: commits when every step went well, else rolls back */
+        rc = db__tx_end(tx, rc, err);
     PQclear(res);
     free(pg);
     return rc;
