@@ -10,9 +10,8 @@ static const orch_form_field_t role_page[] = {
     {.name = "role_id", .title = "Role at the new site", .type = ORCH_FORM_INTEGER},
     {0},
 };
-static const orch_form_page_t move_pages[] = {
-    {"Where the node goes", site_page}, {"Its role there", role_page}, {0}};
-static const orch_form_t move_form = {.pages = move_pages};
+static const orch_form_t move_form = {
+    .pages = ORCH_FORM_PAGES({"Where the node goes", site_page}, {"Its role there", role_page})};
 
 static orch_step_result_t keep_old_site(orch_step_ctx_t *ctx, json_t *state)
 {
