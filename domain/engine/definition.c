@@ -424,14 +424,8 @@ typedef struct io_acc {
 static void io_add(cc_t *c, io_acc_t *io, const char *key, const char *const *reads,
                    const char *const *writes)
 {
-    if (io->n + 1 >= io->cap) {
-        size_t cap = io->cap ? io->cap * 2 : 16;
-        orch_step_io_t *v = orch_arena_alloc(c->a, cap * sizeof(*v));
-        if (io->n)
-            memcpy(v, io->v, io->n * sizeof(*v));
-        io->v = v;
-        io->cap = cap;
-    }
+    /* one more, and room for the {0} that ends the list */
+    io->v = orch_arena_grow(c->a, io->v, io->n, &io->cap, io->n + 2, sizeof(*io->v), 16);
     io->v[io->n++] = (orch_step_io_t){key, reads, writes};
 }
 
