@@ -240,6 +240,16 @@ orch_step_result_t orch_step_allocate_all(orch_step_ctx_t *ctx, const json_t *st
 /* The configuration push of the example products: orch_step_sim_callback, and when the
  * request is handed over the state records {"config_push": "requested"}. */
 orch_step_result_t orch_step_push_config(orch_step_ctx_t *ctx, json_t *state);
+/* The push as a step: key "push_config", a callback the network answers within 10 minutes;
+ * the _REMOTE form hands it to a step worker serving "network.push_config" when one is
+ * connected (ORCH_REMOTE_STEP_FALLBACK), else runs it here. Every example product pushes
+ * its configuration with one of the two, so the key, the task type and the deadline are
+ * written once. */
+#define ORCH_PUSH_CONFIG_STEP(name_)                                                               \
+    ORCH_CALLBACK_STEP("push_config", (name_), orch_step_push_config, 600000)
+#define ORCH_PUSH_CONFIG_REMOTE_STEP(name_)                                                        \
+    ORCH_REMOTE_STEP_FALLBACK("push_config", (name_), "network.push_config",                       \
+                              orch_step_push_config, 600000)
 /* The simulated network removes the service: logged, ok with {"service_removed": true}. */
 orch_step_result_t orch_step_sim_remove_service(orch_step_ctx_t *ctx, json_t *state);
 

@@ -148,7 +148,7 @@ static const orch_step_def_t create_core_link_steps[] = {
                        allocate_link_prefix),
     ORCH_ALLOCATE_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports),
     ORCH_STEP("save_ids", "Store the inventory and IPAM ids", save_link_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_STEP("Push the link configuration"),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_core_link = {
@@ -183,7 +183,7 @@ static orch_step_result_t shut_link(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_core_link_steps[] = {
     ORCH_STEP("update_maintenance", "Update the maintenance state", update_maintenance),
-    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_STEP("Push the link configuration"),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_core_link_steps[] = {

@@ -109,8 +109,7 @@ static const orch_step_def_t create_l2vpn_steps[] = {
     ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims),
     ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm),
     ORCH_STEP("save_ids", "Store the inventory ids", orch_step_save_inventory_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_step_push_config,
-                       600000),
+    ORCH_PUSH_CONFIG_STEP("Push the service configuration"),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_l2vpn = {
@@ -134,8 +133,7 @@ static orch_step_result_t update_speed(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_l2vpn_steps[] = {
     ORCH_STEP("update_speed", "Update the speed", update_speed),
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_step_push_config,
-                       600000),
+    ORCH_PUSH_CONFIG_STEP("Push the service configuration"),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_l2vpn_steps[] = {
@@ -144,8 +142,7 @@ static const orch_step_def_t terminate_l2vpn_steps[] = {
     ORCH_STEPS_END,
 };
 static const orch_step_def_t reconcile_l2vpn_steps[] = {
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration again", orch_step_push_config,
-                       600000),
+    ORCH_PUSH_CONFIG_STEP("Push the service configuration again"),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_modify_l2vpn = {

@@ -219,8 +219,7 @@ static const orch_workflow_def_t orch_wf_create_node = {
 static const orch_step_def_t create_node_v2_steps[] = {
     CREATE_NODE_FIRST_STEPS,
     ORCH_STEP("save_ids", "Store the inventory ids and addresses", save_ids),
-    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
-                              orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_REMOTE_STEP("Push the node configuration"),
     ORCH_STEP("activate_node", "Mark the node active", activate_node),
     ORCH_STEPS_END,
 };
@@ -285,8 +284,7 @@ static orch_step_result_t decommission_node(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_node_steps[] = {
     ORCH_STEP("update_node", "Update the node", update_node),
-    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
-                              orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_REMOTE_STEP("Push the node configuration"),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_node_steps[] = {

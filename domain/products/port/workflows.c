@@ -142,8 +142,7 @@ static const orch_step_def_t create_port_steps[] = {
     ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims),
     ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm),
     ORCH_STEP("save_ids", "Store the inventory ids", orch_step_save_inventory_ids),
-    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the port configuration", "network.push_config",
-                              orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_REMOTE_STEP("Push the port configuration"),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_port = {
