@@ -91,6 +91,22 @@ char *orch_arena_strndup(orch_arena_t *a, const char *s, size_t n)
     return p;
 }
 
+void *orch_arena_grow(orch_arena_t *a, void *v, size_t n, size_t *cap, size_t need, size_t elem,
+                      size_t min)
+{
+    size_t c = *cap ? *cap : min;
+    void *p;
+    if (need <= *cap)
+        return v;
+    while (c < need)
+        c *= 2;
+    p = orch_arena_alloc(a, c * elem);
+    if (n)
+        memcpy(p, v, n * elem);
+    *cap = c;
+    return p;
+}
+
 char *orch_arena_strdup(orch_arena_t *a, const char *s)
 {
     return orch_arena_strndup(a, s ? s : "", s ? strlen(s) : 0);

@@ -67,7 +67,8 @@ void orch_error_add_violation(orch_error_t *e, const char *field, const char *fm
     va_end(ap);
 }
 
-orch_err_t orch_error_invalid(orch_error_t *e, const char *field, const char *fmt, ...)
+orch_err_t orch_error_invalid_as(orch_error_t *e, const char *reason, const char *field,
+                                 const char *fmt, ...)
 {
     va_list ap;
     char buf[256];
@@ -78,5 +79,5 @@ orch_err_t orch_error_invalid(orch_error_t *e, const char *field, const char *fm
     if (!e)
         return ORCH_INVALID_ARGUMENT;
     orch_error_add_violation(e, field, "%s", buf);
-    return orch_error_set(e, ORCH_INVALID_ARGUMENT, NULL, "%s: %s", field, buf);
+    return orch_error_set(e, ORCH_INVALID_ARGUMENT, reason, "%s: %s", field, buf);
 }

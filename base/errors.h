@@ -69,9 +69,12 @@ void orch_error_add_violation(orch_error_t *e, const char *field, const char *fm
 void orch_error_vadd_violation(orch_error_t *e, const char *field, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
-/* Shorthand: INVALID_ARGUMENT with one violation whose description is also the message. */
-orch_err_t orch_error_invalid(orch_error_t *e, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Shorthand: INVALID_ARGUMENT with one violation whose description is also the message
+ * ("field: description"), its reason reason (NULL: INVALID_ARGUMENT, as orch_error_invalid
+ * gives; a module with a reason of its own, such as INVALID_CRON_EXPRESSION, names it). */
+orch_err_t orch_error_invalid_as(orch_error_t *e, const char *reason, const char *field,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define orch_error_invalid(e, field, ...) orch_error_invalid_as((e), NULL, (field), __VA_ARGS__)
 
 const char *orch_err_name(orch_err_t code);   /* "NOT_FOUND" */
 const char *orch_err_reason(orch_err_t code); /* default reason */

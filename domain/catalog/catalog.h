@@ -73,6 +73,13 @@ typedef struct orch_workflow_ref {
     const char *description;
 } orch_workflow_ref_t;
 
+/* A block's children and a product's fixed inputs written in place, {0}-terminated for the
+ * author, so a catalogue entry needs no separate table for one child or one fixed input:
+ *     {"PortBlock", "A port", "PORT", port_fields, ORCH_CHILDREN({"node", "NodeBlock", 1, 1,
+ * true})} (file-scope compound literals: static storage, as a named table would have). */
+#define ORCH_CHILDREN(...) ((const orch_child_def_t[]){__VA_ARGS__, {0}})
+#define ORCH_FIXED_INPUTS(...) ((const orch_fixed_input_t[]){__VA_ARGS__, {0}})
+
 typedef struct orch_product_def {
     const char *name, *description, *product_type, *tag;
     orch_product_status_t status;

@@ -414,6 +414,16 @@ orch_step_result_t orch_step_sub_create(orch_step_ctx_t *ctx, orch_subscription_
     return r;
 }
 
+orch_step_result_t orch_step_sub_finish(orch_step_ctx_t *ctx, orch_subscription_t *sub,
+                                        const orch_error_t *built, orch_describe_fn describe)
+{
+    if (built->code) {
+        orch_subscription_free(sub);
+        return orch_step_fail_error(built);
+    }
+    return orch_step_sub_create(ctx, sub, describe);
+}
+
 orch_subscription_t *orch_step_sub_load(orch_step_ctx_t *ctx, const char *id,
                                         orch_step_result_t *failed)
 {

@@ -121,6 +121,13 @@ typedef char *(*orch_describe_fn)(const orch_subscription_t *sub);
 orch_step_result_t orch_step_sub_create(orch_step_ctx_t *ctx, orch_subscription_t *sub,
                                         orch_describe_fn describe);
 
+/* The one exit of a step that builds a subscription by hand: built holds the first error of
+ * the orch_sub_* calls that filled sub (orch_error_init'ed, code 0 when none failed). With
+ * an error, sub is freed and the step fails with it; else as orch_step_sub_create. Takes sub
+ * either way, so the step needs no failure label of its own. */
+orch_step_result_t orch_step_sub_finish(orch_step_ctx_t *ctx, orch_subscription_t *sub,
+                                        const orch_error_t *built, orch_describe_fn describe);
+
 /* Another subscription (a node a port is on, the ports of a circuit), read only: NULL, with
  * *failed set, when it cannot be loaded. The caller frees it (orch_subscription_free). */
 orch_subscription_t *orch_step_sub_load(orch_step_ctx_t *ctx, const char *id,
@@ -233,6 +240,16 @@ orch_step_result_t orch_step_allocate_all(orch_step_ctx_t *ctx, const json_t *st
 /* The configuration push of the example products: orch_step_sim_callback, and when the
  * request is handed over the state records {"config_push": "requested"}. */
 orch_step_result_t orch_step_push_config(orch_step_ctx_t *ctx, json_t *state);
+/* The push as a step: key "push_config", a callback the network answers within 10 minutes;
+ * the _REMOTE form hands it to a step worker serving "network.push_config" when one is
+ * connected (ORCH_REMOTE_STEP_FALLBACK), else runs it here. Every example product pushes
+ * its configuration with one of the two, so the key, the task type and the deadline are
+ * written once. */
+#define ORCH_PUSH_CONFIG_STEP(name_)                                                               \
+    ORCH_CALLBACK_STEP("push_config", (name_), orch_step_push_config, 600000)
+#define ORCH_PUSH_CONFIG_REMOTE_STEP(name_)                                                        \
+    ORCH_REMOTE_STEP_FALLBACK("push_config", (name_), "network.push_config",                       \
+                              orch_step_push_config, 600000)
 /* The simulated network removes the service: logged, ok with {"service_removed": true}. */
 orch_step_result_t orch_step_sim_remove_service(orch_step_ctx_t *ctx, json_t *state);
 
@@ -262,6 +279,24 @@ json_t *orch_form_subscription_choices(const orch_form_env_t *env, const json_t 
     {                                                                                              \
         .name = (name_), .title = "Description", .type = ORCH_FORM_STRING, .has_max = true,        \
         .max = 2000                                                                                \
+    }
+/* Form fields by kind, one line each in a field table instead of one line per member:
+ * a boolean with its default (JSON text "true" / "false"), a required choice among the values
+ * of a choices function (ORCH_SUBSCRIPTION_CHOICES_FN), a required integer in [min_, max_]. */
+#define ORCH_FORM_BOOL_FIELD(name_, title_, default_json_)                                         \
+    {                                                                                              \
+        .name = (name_), .title = (title_), .type = ORCH_FORM_BOOLEAN,                             \
+        .default_json = (default_json_)                                                            \
+    }
+#define ORCH_FORM_CHOICE_FIELD(name_, title_, choices_fn_)                                         \
+    {                                                                                              \
+        .name = (name_), .title = (title_), .type = ORCH_FORM_CHOICE, .required = true,            \
+        .choices_fn = (choices_fn_)                                                                \
+    }
+#define ORCH_FORM_INT_FIELD(name_, title_, min_, max_)                                             \
+    {                                                                                              \
+        .name = (name_), .title = (title_), .type = ORCH_FORM_INTEGER, .required = true,           \
+        .has_min = true, .min = (min_), .has_max = true, .max = (max_)                             \
     }
 /* A subscription a form reads (read only; NULL when there is no store or it cannot be
  * loaded). The caller frees it. */

@@ -111,6 +111,19 @@ static int int_member(cc_t *c, const json_t *o, const char *name, const char *pa
 
 static orch_form_field_t *schema_fields(cc_t *c, const json_t *schema, const char *path, int depth);
 
+/* The JSON Schema bounds lo_key and hi_key of p that are integers (minLength / maxLength of a
+ * string, minimum / maximum of an integer, minItems / maxItems of an array) as f's min and
+ * max: the three kinds of field with limits read them alike, under their own names. */
+static void schema_bounds(orch_form_field_t *f, const json_t *p, const char *lo_key,
+                          const char *hi_key)
+{
+    const json_t *lo = json_object_get(p, lo_key), *hi = json_object_get(p, hi_key);
+    if (json_is_integer(lo))
+        f->has_min = true, f->min = json_integer_value(lo);
+    if (json_is_integer(hi))
+        f->has_max = true, f->max = json_integer_value(hi);
+}
+
 /* One property of an object schema as a form field. */
 static void schema_field(cc_t *c, orch_form_field_t *f, const char *name, const json_t *p,
                          bool required, const char *path, int depth)
@@ -157,16 +170,10 @@ static void schema_field(cc_t *c, orch_form_field_t *f, const char *name, const 
         const char *fmt = json_string_value(json_object_get(p, "format"));
         f->type = fmt && strcmp(fmt, "uuid") == 0 ? ORCH_FORM_UUID : ORCH_FORM_STRING;
         f->pattern = str_member(c, p, "pattern", path, 1000);
-        if (json_is_integer(json_object_get(p, "minLength")))
-            f->has_min = true, f->min = json_integer_value(json_object_get(p, "minLength"));
-        if (json_is_integer(json_object_get(p, "maxLength")))
-            f->has_max = true, f->max = json_integer_value(json_object_get(p, "maxLength"));
+        schema_bounds(f, p, "minLength", "maxLength");
     } else if (strcmp(type, "integer") == 0) {
         f->type = ORCH_FORM_INTEGER;
-        if (json_is_integer(json_object_get(p, "minimum")))
-            f->has_min = true, f->min = json_integer_value(json_object_get(p, "minimum"));
-        if (json_is_integer(json_object_get(p, "maximum")))
-            f->has_max = true, f->max = json_integer_value(json_object_get(p, "maximum"));
+        schema_bounds(f, p, "minimum", "maximum");
     } else if (strcmp(type, "boolean") == 0) {
         f->type = ORCH_FORM_BOOLEAN;
     } else if (strcmp(type, "object") == 0) {
@@ -178,10 +185,7 @@ static void schema_field(cc_t *c, orch_form_field_t *f, const char *name, const 
     } else if (strcmp(type, "array") == 0) {
         json_t *items = json_object_get(p, "items");
         json_t *ien = json_object_get(items, "enum");
-        if (json_is_integer(json_object_get(p, "minItems")))
-            f->has_min = true, f->min = json_integer_value(json_object_get(p, "minItems"));
-        if (json_is_integer(json_object_get(p, "maxItems")))
-            f->has_max = true, f->max = json_integer_value(json_object_get(p, "maxItems"));
+        schema_bounds(f, p, "minItems", "maxItems");
         if (json_is_array(ien)) {
             orch_form_field_t tmp = {0};
             schema_field(c, &tmp, name, items, false, orch_arena_printf(c->a, "%s.items", path),
@@ -424,14 +428,8 @@ typedef struct io_acc {
 static void io_add(cc_t *c, io_acc_t *io, const char *key, const char *const *reads,
                    const char *const *writes)
 {
-    if (io->n + 1 >= io->cap) {
-        size_t cap = io->cap ? io->cap * 2 : 16;
-        orch_step_io_t *v = orch_arena_alloc(c->a, cap * sizeof(*v));
-        if (io->n)
-            memcpy(v, io->v, io->n * sizeof(*v));
-        io->v = v;
-        io->cap = cap;
-    }
+    /* one more, and room for the {0} that ends the list */
+    io->v = orch_arena_grow(c->a, io->v, io->n, &io->cap, io->n + 2, sizeof(*io->v), 16);
     io->v[io->n++] = (orch_step_io_t){key, reads, writes};
 }
 

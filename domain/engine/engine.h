@@ -92,12 +92,17 @@ typedef struct orch_step_result {
 /* changes: a JSON object, stolen (NULL = none). */
 orch_step_result_t orch_step_ok(json_t *changes);
 orch_step_result_t orch_step_skip(void);
-/* details: stolen, may be NULL. */
-orch_step_result_t orch_step_wait(const char *reason, json_t *details, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-orch_step_result_t orch_step_fail(const char *reason, json_t *details, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-orch_step_result_t orch_step_abort(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A WAIT, FAIL or ABORT result: reason (NULL or "": STEP_FAILED), details (stolen, may be
+ * NULL) and a printf message. Authors call it through the three short-hands below, which
+ * differ only in the outcome they name (abort: reason ABORTED, no details). */
+orch_step_result_t orch_step_result(orch_step_outcome_t outcome, const char *reason,
+                                    json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define orch_step_wait(reason, details, ...)                                                       \
+    orch_step_result(ORCH_STEP_WAIT, (reason), (details), __VA_ARGS__)
+#define orch_step_fail(reason, details, ...)                                                       \
+    orch_step_result(ORCH_STEP_FAIL, (reason), (details), __VA_ARGS__)
+#define orch_step_abort(...) orch_step_result(ORCH_STEP_ABORT, "ABORTED", NULL, __VA_ARGS__)
 /* A domain error as a failure (reason and message from err). */
 orch_step_result_t orch_step_fail_error(const orch_error_t *err);
 /* Frees what a result owns (the engine does this; authors need it only in tests). */

@@ -26,44 +26,17 @@ orch_step_result_t orch_step_skip(void)
     return r;
 }
 
-static orch_step_result_t result_v(orch_step_outcome_t o, const char *reason, json_t *details,
-                                   const char *fmt, va_list ap)
+orch_step_result_t orch_step_result(orch_step_outcome_t outcome, const char *reason,
+                                    json_t *details, const char *fmt, ...)
 {
-    orch_step_result_t r = {.outcome = o, .details = details};
+    orch_step_result_t r = {.outcome = outcome, .details = details};
     char buf[2048];
+    va_list ap;
     snprintf(r.reason, sizeof(r.reason), "%s", reason && *reason ? reason : "STEP_FAILED");
+    va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
     r.message = orch_strdup(buf);
-    return r;
-}
-
-orch_step_result_t orch_step_wait(const char *reason, json_t *details, const char *fmt, ...)
-{
-    va_list ap;
-    orch_step_result_t r;
-    va_start(ap, fmt);
-    r = result_v(ORCH_STEP_WAIT, reason, details, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-orch_step_result_t orch_step_fail(const char *reason, json_t *details, const char *fmt, ...)
-{
-    va_list ap;
-    orch_step_result_t r;
-    va_start(ap, fmt);
-    r = result_v(ORCH_STEP_FAIL, reason, details, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-orch_step_result_t orch_step_abort(const char *fmt, ...)
-{
-    va_list ap;
-    orch_step_result_t r;
-    va_start(ap, fmt);
-    r = result_v(ORCH_STEP_ABORT, "ABORTED", NULL, fmt, ap);
-    va_end(ap);
     return r;
 }
 

@@ -101,6 +101,12 @@ typedef struct orch_form {
     orch_form_check_fn check; /* optional */
 } orch_form_t;
 
+/* A static form's pages written in place, {0}-terminated for the author:
+ *     static const orch_form_t modify_port_form = {
+ *         .pages = ORCH_FORM_PAGES({"Change the port", modify_port_fields})};
+ * (a file-scope compound literal: static storage, as a named page table would have). */
+#define ORCH_FORM_PAGES(...) ((const orch_form_page_t[]){__VA_ARGS__, {0}})
+
 /* The page at index, or NULL when there is none (the form is complete). */
 const orch_form_page_t *orch_form_page_at(const orch_form_t *form, const orch_form_env_t *env,
                                           size_t index, const json_t *answers);

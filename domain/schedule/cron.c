@@ -3,7 +3,6 @@
 #include "domain/schedule/cron.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,20 +22,10 @@ static const field_spec_t specs[5] = {
     {"day-of-week", 0, 7, wday_names},
 };
 
-static orch_err_t bad(orch_error_t *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static orch_err_t bad(orch_error_t *err, const char *field, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    orch_error_add_violation(err, field, "%s", msg);
-    return orch_error_set(err, ORCH_INVALID_ARGUMENT, "INVALID_CRON_EXPRESSION", "%s: %s", field,
-                          msg);
-}
+/* A wrong expression: INVALID_ARGUMENT naming the field, with the reason of its own that
+ * docs/API.md gives cron expressions. */
+#define bad(err, field, ...)                                                                       \
+    orch_error_invalid_as((err), "INVALID_CRON_EXPRESSION", (field), __VA_ARGS__)
 
 /* One value (number or name) at *p; advances *p. -1 = not a value. */
 static int value(const field_spec_t *fs, const char **p)

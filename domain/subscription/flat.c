@@ -314,14 +314,10 @@ static orch_err_t attach_values(orch_sub_builder_t *b, orch_instance_t *in, orch
     LOWER_BOUND(b->values, b->nvalues, id, in->id, i);
     for (; i < b->nvalues && strcmp(b->values[i].id, in->id) == 0; i++) {
         value_row_t *v = &b->values[i];
-        const orch_field_def_t *f = NULL;
-        size_t fi;
+        int fx = orch__field_index(in->block, v->resource_type, strlen(v->resource_type));
+        const orch_field_def_t *f = fx < 0 ? NULL : &in->block->def->fields[fx];
+        size_t fi = (size_t)fx;
         char *canon, why[256];
-        for (fi = 0; fi < in->block->nfields; fi++)
-            if (strcmp(in->block->def->fields[fi].name, v->resource_type) == 0) {
-                f = &in->block->def->fields[fi];
-                break;
-            }
         if (!f)
             return internal(err,
                             "stored instance %s (%s) has a value for '%s', which is not a "
@@ -351,19 +347,15 @@ static orch_err_t attach_children(orch_sub_builder_t *b, orch_instance_t *in, in
     LOWER_BOUND(b->rels, b->nrels, parent, in->id, i);
     for (; i < b->nrels && strcmp(b->rels[i].parent, in->id) == 0; i++) {
         rel_row_t *r = &b->rels[i];
-        const orch_child_def_t *c = NULL;
+        int cx = orch__child_index(in->block, r->attribute, strlen(r->attribute));
+        const orch_child_def_t *c = cx < 0 ? NULL : &in->block->def->children[cx];
+        size_t ci = (size_t)cx;
         const orch_block_t *expect;
         inst_row_t *crow;
         const char *owner;
         orch_instance_t *child = NULL;
-        size_t ci;
         orch_err_t rc;
 
-        for (ci = 0; ci < in->block->nchildren; ci++)
-            if (strcmp(in->block->def->children[ci].name, r->attribute) == 0) {
-                c = &in->block->def->children[ci];
-                break;
-            }
         if (!c)
             return internal(err,
                             "stored instance %s (%s) has a child '%s', which that block "

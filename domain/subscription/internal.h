@@ -16,6 +16,12 @@ void orch__inst_fill_required(orch_instance_t *in, int depth);
 void orch__children_push(orch_children_t *c, orch_instance_t *in);
 void orch__values_push(orch_values_t *v, char *text); /* takes text */
 
+/* The index of block b's field (child) whose name is the len bytes at name, or -1: the one
+ * lookup of a name in a block's declaration that paths (subscription.c), stored rows
+ * (flat.c) and JSON (json.c) all make. */
+int orch__field_index(const orch_block_t *b, const char *name, size_t len);
+int orch__child_index(const orch_block_t *b, const char *name, size_t len);
+
 /* A subscription of product with defaults and no root: the builder's and new's start. */
 orch_subscription_t *orch__sub_alloc(const orch_product_t *product);
 

@@ -410,19 +410,13 @@ static orch_err_t read_inst(reader_t *r, const json_t *o, char *path, size_t ple
     json_object_foreach((json_t *)o, key, v)
     {
         size_t klen = plen + (size_t)snprintf(path + plen, 512 - plen, ".%s", key);
-        bool is_field = false;
-        size_t i;
+        bool is_field = orch__field_index(blk, key, strlen(key)) >= 0;
         if (klen >= 512)
             return orch_error_invalid(r->err, "block", "nested too deeply");
         if (is_meta_key(key) || json_is_null(v)) {
             path[plen] = '\0';
             continue;
         }
-        for (i = 0; i < blk->nfields; i++)
-            if (strcmp(blk->def->fields[i].name, key) == 0) {
-                is_field = true;
-                break;
-            }
         if (is_field) {
             char buf[32];
             const char *text;
@@ -445,10 +439,7 @@ static orch_err_t read_inst(reader_t *r, const json_t *o, char *path, size_t ple
                 }
             }
         } else {
-            for (i = 0; i < blk->nchildren; i++)
-                if (strcmp(blk->def->children[i].name, key) == 0)
-                    break;
-            if (i == blk->nchildren)
+            if (orch__child_index(blk, key, strlen(key)) < 0)
                 return orch_error_invalid(r->err, path, "%s has no field or child '%s'",
                                           blk->def->name, key);
             if (json_is_array(v)) {

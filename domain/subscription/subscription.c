@@ -504,20 +504,20 @@ malformed:
                               "dots, such as saps[0].vlan");
 }
 
-static int find_field(const orch_block_t *b, const seg_t *s)
+int orch__field_index(const orch_block_t *b, const char *name, size_t len)
 {
     for (size_t i = 0; i < b->nfields; i++)
-        if (strlen(b->def->fields[i].name) == s->len &&
-            strncmp(b->def->fields[i].name, s->name, s->len) == 0)
+        if (strlen(b->def->fields[i].name) == len &&
+            strncmp(b->def->fields[i].name, name, len) == 0)
             return (int)i;
     return -1;
 }
 
-static int find_child(const orch_block_t *b, const seg_t *s)
+int orch__child_index(const orch_block_t *b, const char *name, size_t len)
 {
     for (size_t i = 0; i < b->nchildren; i++)
-        if (strlen(b->def->children[i].name) == s->len &&
-            strncmp(b->def->children[i].name, s->name, s->len) == 0)
+        if (strlen(b->def->children[i].name) == len &&
+            strncmp(b->def->children[i].name, name, len) == 0)
             return (int)i;
     return -1;
 }
@@ -589,11 +589,11 @@ static orch_err_t walk(const orch_subscription_t *sub, const char *path, bool wr
         return orch_error_invalid(err, "path", "a path is required");
     nav = all ? n : n - 1;
     for (size_t i = 0; i < nav; i++) {
-        int ci = find_child(in->block, &segs[i]);
+        int ci = orch__child_index(in->block, segs[i].name, segs[i].len);
         size_t idx;
         if (ci < 0) {
             int plen = (int)(segs[i].end - path);
-            if (find_field(in->block, &segs[i]) >= 0)
+            if (orch__field_index(in->block, segs[i].name, segs[i].len) >= 0)
                 return orch_error_invalid(err, path, "%.*s is a field, not a block", plen, path);
             return orch_error_invalid(err, path, "%s has no child block '%.*s'",
                                       in->block->def->name, (int)segs[i].len, segs[i].name);
@@ -609,8 +609,8 @@ static orch_err_t walk(const orch_subscription_t *sub, const char *path, bool wr
     t->inst = in;
     if (!all) {
         t->last = segs[n - 1];
-        t->field = find_field(in->block, &t->last);
-        t->child = find_child(in->block, &t->last);
+        t->field = orch__field_index(in->block, t->last.name, t->last.len);
+        t->child = orch__child_index(in->block, t->last.name, t->last.len);
     }
     return ORCH_OK;
 }

@@ -15,8 +15,8 @@ static const orch_form_field_t note_fields[] = {
      .widget = "textarea"},
     {0},
 };
-static const orch_form_page_t note_pages[] = {{"The subscription's note", note_fields}, {0}};
-static const orch_form_t note_form = {.pages = note_pages};
+static const orch_form_t note_form = {
+    .pages = ORCH_FORM_PAGES({"The subscription's note", note_fields})};
 
 static orch_err_t set_note(orch_subscription_t *sub, const json_t *state, orch_error_t *err)
 {

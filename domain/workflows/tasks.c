@@ -110,82 +110,35 @@ static orch_step_result_t fail_timed_out(orch_step_ctx_t *ctx, json_t *state)
     return orch_step_ok(json_pack("{s:i}", "failed_callbacks", n));
 }
 
-static const orch_step_def_t resume_steps[] = {
-    ORCH_STEP("resume_waiting", "Resume waiting tasks", resume_waiting),
-    ORCH_DONE,
-    ORCH_STEPS_END,
-};
+/* A built-in task: a system workflow, version 1, of one step and then done. */
+#define TASK_WORKFLOW(name_, description_, step_)                                                  \
+    {                                                                                              \
+        .name = (name_), .description = (description_), .target = ORCH_TARGET_SYSTEM,              \
+        .is_task = true, .version = 1,                                                             \
+        .steps = (const orch_step_def_t[]){step_, ORCH_DONE, ORCH_STEPS_END},                      \
+    }
 
-static const orch_step_def_t clean_up_steps[] = {
-    ORCH_STEP("clean_up", "Delete old finished tasks and expired request ids", clean_up),
-    ORCH_DONE,
-    ORCH_STEPS_END,
-};
+const orch_workflow_def_t orch_wf_task_resume_workflows =
+    TASK_WORKFLOW("task_resume_workflows", "Resume waiting tasks",
+                  ORCH_STEP("resume_waiting", "Resume waiting tasks", resume_waiting));
 
-static const orch_step_def_t validate_steps[] = {
-    ORCH_STEP("validate_products", "Validate the product catalogue", validate_products),
-    ORCH_DONE,
-    ORCH_STEPS_END,
-};
+const orch_workflow_def_t orch_wf_task_clean_up_tasks = TASK_WORKFLOW(
+    "task_clean_up_tasks", "Clean up old tasks",
+    ORCH_STEP("clean_up", "Delete old finished tasks and expired request ids", clean_up));
 
-const orch_workflow_def_t orch_wf_task_resume_workflows = {
-    .name = "task_resume_workflows",
-    .description = "Resume waiting tasks",
-    .target = ORCH_TARGET_SYSTEM,
-    .is_task = true,
-    .version = 1,
-    .steps = resume_steps,
-};
+const orch_workflow_def_t orch_wf_task_validate_products = TASK_WORKFLOW(
+    "task_validate_products", "Validate products",
+    ORCH_STEP("validate_products", "Validate the product catalogue", validate_products));
 
-const orch_workflow_def_t orch_wf_task_clean_up_tasks = {
-    .name = "task_clean_up_tasks",
-    .description = "Clean up old tasks",
-    .target = ORCH_TARGET_SYSTEM,
-    .is_task = true,
-    .version = 1,
-    .steps = clean_up_steps,
-};
+const orch_workflow_def_t orch_wf_task_validate_subscriptions =
+    TASK_WORKFLOW("task_validate_subscriptions", "Validate subscriptions",
+                  ORCH_STEP("validate_subscriptions", "Validate every active subscription",
+                            validate_subscriptions));
 
-const orch_workflow_def_t orch_wf_task_validate_products = {
-    .name = "task_validate_products",
-    .description = "Validate products",
-    .target = ORCH_TARGET_SYSTEM,
-    .is_task = true,
-    .version = 1,
-    .steps = validate_steps,
-};
-
-static const orch_step_def_t validate_subs_steps[] = {
-    ORCH_STEP("validate_subscriptions", "Validate every active subscription",
-              validate_subscriptions),
-    ORCH_DONE,
-    ORCH_STEPS_END,
-};
-
-static const orch_step_def_t fail_callbacks_steps[] = {
-    ORCH_STEP("fail_timed_out_callbacks", "Fail processes whose callback deadline passed",
-              fail_timed_out),
-    ORCH_DONE,
-    ORCH_STEPS_END,
-};
-
-const orch_workflow_def_t orch_wf_task_validate_subscriptions = {
-    .name = "task_validate_subscriptions",
-    .description = "Validate subscriptions",
-    .target = ORCH_TARGET_SYSTEM,
-    .is_task = true,
-    .version = 1,
-    .steps = validate_subs_steps,
-};
-
-const orch_workflow_def_t orch_wf_task_fail_timed_out_callbacks = {
-    .name = "task_fail_timed_out_callbacks",
-    .description = "Fail timed-out callbacks",
-    .target = ORCH_TARGET_SYSTEM,
-    .is_task = true,
-    .version = 1,
-    .steps = fail_callbacks_steps,
-};
+const orch_workflow_def_t orch_wf_task_fail_timed_out_callbacks =
+    TASK_WORKFLOW("task_fail_timed_out_callbacks", "Fail timed-out callbacks",
+                  ORCH_STEP("fail_timed_out_callbacks",
+                            "Fail processes whose callback deadline passed", fail_timed_out));
 
 const orch_wf_entry_t orch_wf_tasks_all[] = {
     ORCH_WF_ENTRY(orch_wf_task_resume_workflows),

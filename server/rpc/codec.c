@@ -321,6 +321,15 @@ void *srv_codec_field(ProtobufCMessage *m, const char *name)
     return field_at(m, name, NULL);
 }
 
+void *srv_codec_oneof_field(ProtobufCMessage *m, const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    orch_assert(f != NULL && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF));
+    *(uint32_t *)((char *)m + f->quantifier_offset) = f->id; /* as protobuf-c sets a case */
+    return (char *)m + f->offset;
+}
+
 ProtobufCMessage *srv_codec_message_new(orch_arena_t *arena, const ProtobufCMessageDescriptor *desc)
 {
     ProtobufCMessage *m = orch_arena_alloc(arena, desc->sizeof_message);

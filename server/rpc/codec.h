@@ -35,6 +35,9 @@
 ProtobufCMessage *srv_codec_message_new(orch_arena_t *arena,
                                         const ProtobufCMessageDescriptor *desc);
 void *srv_codec_field(ProtobufCMessage *m, const char *name);
+/* The same for a member of a oneof, which it also makes the oneof's case (a field that is not
+ * in a oneof aborts). */
+void *srv_codec_oneof_field(ProtobufCMessage *m, const char *name);
 
 /* A List*Response of descriptor desc from the arena: its repeated message field `field`
  * holds the n messages items (an arena array; protobuf-c reads a repeated message field as

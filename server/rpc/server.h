@@ -27,6 +27,29 @@ typedef struct srv_call srv_call_t;
 typedef orch_err_t (*srv_unary_fn)(srv_call_t *call, const ProtobufCMessage *req,
                                    ProtobufCMessage **resp, orch_error_t *err);
 
+/* Opens the definition of a unary handler fn_ (an srv_unary_fn) whose body reads the decoded
+ * request typed, as `req` (a const req_type_ *): the signature and the cast that every
+ * handler would otherwise write again. The body also has call, reqm (the request untyped,
+ * for srv_ucall_init), respm and err, as in srv_unary_fn:
+ *
+ *     SRV_UNARY_HANDLER(get_process, Orchestrator__V1__GetProcessRequest)
+ *     {
+ *         ... req->process_id ...
+ *     }
+ */
+#define SRV_UNARY_HANDLER(fn_, req_type_)                                                          \
+    static orch_err_t fn_##_typed(srv_call_t *call, const req_type_ *req,                          \
+                                  __attribute__((unused)) const ProtobufCMessage *reqm,            \
+                                  ProtobufCMessage **respm, orch_error_t *err);                    \
+    static orch_err_t fn_(srv_call_t *call, const ProtobufCMessage *reqm,                          \
+                          ProtobufCMessage **respm, orch_error_t *err)                             \
+    {                                                                                              \
+        return fn_##_typed(call, (const req_type_ *)reqm, reqm, respm, err);                       \
+    }                                                                                              \
+    static orch_err_t fn_##_typed(srv_call_t *call, const req_type_ *req,                          \
+                                  __attribute__((unused)) const ProtobufCMessage *reqm,            \
+                                  ProtobufCMessage **respm, orch_error_t *err)
+
 /* A server-streaming method. Messages are produced lazily: the handler sends what it has,
  * and is told through `drained` when the send queue is empty, so a slow reader never makes
  * the server buffer a whole stream. */

@@ -10,10 +10,8 @@
 #include "server/rpc/codec.h"
 #include "server/services/services.h"
 
-static orch_err_t register_workflow(srv_call_t *call, const ProtobufCMessage *reqm,
-                                    ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(register_workflow, Orchestrator__V1__RegisterWorkflowRequest)
 {
-    const Orchestrator__V1__RegisterWorkflowRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__RegisterWorkflowResponse *resp;

@@ -59,17 +59,13 @@ static orch_err_t set_paused(srv_call_t *call, const ProtobufCMessage *reqm, con
     return srv_ucall_end(&u, rc, respm, err);
 }
 
-static orch_err_t pause_engine(srv_call_t *call, const ProtobufCMessage *reqm,
-                               ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(pause_engine, Orchestrator__V1__PauseEngineRequest)
 {
-    const Orchestrator__V1__PauseEngineRequest *req = (const void *)reqm;
     return set_paused(call, reqm, req->request_id, true, respm, err);
 }
 
-static orch_err_t resume_engine(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(resume_engine, Orchestrator__V1__ResumeEngineRequest)
 {
-    const Orchestrator__V1__ResumeEngineRequest *req = (const void *)reqm;
     return set_paused(call, reqm, req->request_id, false, respm, err);
 }
 

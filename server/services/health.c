@@ -54,10 +54,8 @@ static int status_of(const srv_app_t *app, const char *svc)
     return -1;
 }
 
-static orch_err_t health_check(srv_call_t *call, const ProtobufCMessage *reqm,
-                               ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(health_check, Grpc__Health__V1__HealthCheckRequest)
 {
-    const Grpc__Health__V1__HealthCheckRequest *req = (const void *)reqm;
     Grpc__Health__V1__HealthCheckResponse *resp;
     const char *svc = req->service ? req->service : "";
     int st = status_of(srv_call_app(call), svc);

@@ -313,41 +313,38 @@ static Orchestrator__V1__ActionOutcome outcome_of(bool already)
                    : ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
 }
 
-/* What StartProcess and ResumeProcess answer alike: the next form page while the form goes
- * on (*page), else the process (*process), applied. Returns whether it is the process. */
-static bool page_or_process(srv_call_t *call, bool created, const orch_form_result_t *form,
-                            const orch_process_t *process, Orchestrator__V1__FormPage **page,
-                            Orchestrator__V1__Process **pb,
-                            Orchestrator__V1__ActionOutcome *outcome)
+/* What StartProcess and ResumeProcess answer alike (their messages differ in name only): a
+ * desc message whose oneof result holds the next form page while the form goes on, else the
+ * process, applied. */
+static ProtobufCMessage *page_or_process_pb(srv_call_t *call,
+                                            const ProtobufCMessageDescriptor *desc, bool created,
+                                            const orch_form_result_t *form,
+                                            const orch_process_t *process)
 {
+    orch_arena_t *a = srv_call_arena(call);
+    ProtobufCMessage *m = srv_codec_message_new(a, desc);
     if (!created) {
-        *page =
-            form_page_pb(srv_call_arena(call), form->next_page, form->page_index, form->page_title);
-        return false;
+        *(Orchestrator__V1__FormPage **)srv_codec_oneof_field(m, "next_page") =
+            form_page_pb(a, form->next_page, form->page_index, form->page_title);
+        return m;
     }
-    *pb = srv_process_to_pb(call, process, false);
-    *outcome = ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
-    return true;
+    *(Orchestrator__V1__Process **)srv_codec_oneof_field(m, "process") =
+        srv_process_to_pb(call, process, false);
+    *(Orchestrator__V1__ActionOutcome *)srv_codec_field(m, "outcome") =
+        ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
+    return m;
 }
 
 static ProtobufCMessage *start_pb(srv_call_t *call, void *resv)
 {
     const orch_start_res_t *res = resv;
-    Orchestrator__V1__StartProcessResponse *resp =
-        SRV_NEW(srv_call_arena(call), Orchestrator__V1__StartProcessResponse);
-    orchestrator__v1__start_process_response__init(resp);
-    resp->result_case = page_or_process(call, res->created, &res->form, res->process,
-                                        &resp->next_page, &resp->process, &resp->outcome)
-                            ? ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_PROCESS
-                            : ORCHESTRATOR__V1__START_PROCESS_RESPONSE__RESULT_NEXT_PAGE;
-    return &resp->base;
+    return page_or_process_pb(call, &orchestrator__v1__start_process_response__descriptor,
+                              res->created, &res->form, res->process);
 }
 
 /* StartProcess: the start use case (domain/usecase/process_start.c) holds every rule. */
-static orch_err_t start_process(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(start_process, Orchestrator__V1__StartProcessRequest)
 {
-    const Orchestrator__V1__StartProcessRequest *req = (const void *)reqm;
     json_t **inputs = inputs_json(req->user_inputs, req->n_user_inputs);
     orch_start_req_t sr = {req->workflow_name,
                            req->product_id,
@@ -380,22 +377,14 @@ static orch_err_t action_end(srv_ucall_t *u, orch_err_t rc, orch_action_res_t *r
 static ProtobufCMessage *resume_pb(srv_call_t *call, void *resv)
 {
     const orch_action_res_t *res = resv;
-    Orchestrator__V1__ResumeProcessResponse *resp =
-        SRV_NEW(srv_call_arena(call), Orchestrator__V1__ResumeProcessResponse);
-    orchestrator__v1__resume_process_response__init(resp);
-    resp->result_case = page_or_process(call, res->created, &res->form, res->process,
-                                        &resp->next_page, &resp->process, &resp->outcome)
-                            ? ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_PROCESS
-                            : ORCHESTRATOR__V1__RESUME_PROCESS_RESPONSE__RESULT_NEXT_PAGE;
-    return &resp->base;
+    return page_or_process_pb(call, &orchestrator__v1__resume_process_response__descriptor,
+                              res->created, &res->form, res->process);
 }
 
 /* ResumeProcess: a suspended input step gets its answers; a failed or waiting process is
  * retried; a process awaiting a callback has the callback step's action run again. */
-static orch_err_t resume_process(srv_call_t *call, const ProtobufCMessage *reqm,
-                                 ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(resume_process, Orchestrator__V1__ResumeProcessRequest)
 {
-    const Orchestrator__V1__ResumeProcessRequest *req = (const void *)reqm;
     json_t **inputs = inputs_json(req->user_inputs, req->n_user_inputs);
     orch_action_res_t res = {0};
     srv_ucall_t u;
@@ -421,10 +410,8 @@ static ProtobufCMessage *deliver_pb(srv_call_t *call, void *resv)
 }
 
 /* DeliverCallback: authorised by the step's token alone; delivered once. */
-static orch_err_t deliver_callback(srv_call_t *call, const ProtobufCMessage *reqm,
-                                   ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(deliver_callback, Orchestrator__V1__DeliverCallbackRequest)
 {
-    const Orchestrator__V1__DeliverCallbackRequest *req = (const void *)reqm;
     json_t *result = req->result ? srv_codec_json_from_struct(req->result) : NULL;
     orch_action_res_t res = {0};
     srv_ucall_t u;
@@ -449,10 +436,8 @@ static ProtobufCMessage *progress_pb(srv_call_t *call, void *resv)
                               &orchestrator__v1__report_callback_progress_response__descriptor);
 }
 
-static orch_err_t report_progress(srv_call_t *call, const ProtobufCMessage *reqm,
-                                  ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(report_progress, Orchestrator__V1__ReportCallbackProgressRequest)
 {
-    const Orchestrator__V1__ReportCallbackProgressRequest *req = (const void *)reqm;
     json_t *progress = req->progress ? srv_codec_json_from_struct(req->progress) : json_object();
     srv_ucall_t u;
     orch_err_t rc;
@@ -472,10 +457,8 @@ static orch_err_t check_id(const char *id, orch_error_t *err)
     return orch_uuid_check(id, "process_id", err);
 }
 
-static orch_err_t get_process(srv_call_t *call, const ProtobufCMessage *reqm,
-                              ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(get_process, Orchestrator__V1__GetProcessRequest)
 {
-    const Orchestrator__V1__GetProcessRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_process_t *p = NULL;
     bool full = req->view != ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_BASIC;
@@ -489,10 +472,8 @@ static orch_err_t get_process(srv_call_t *call, const ProtobufCMessage *reqm,
     return ORCH_OK;
 }
 
-static orch_err_t list_processes(srv_call_t *call, const ProtobufCMessage *reqm,
-                                 ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_processes, Orchestrator__V1__ListProcessesRequest)
 {
-    const Orchestrator__V1__ListProcessesRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     ProtobufCMessage **items;
@@ -535,10 +516,8 @@ static ProtobufCMessage *retry_pb(srv_call_t *call, void *resv)
     return process_outcome_pb(call, &orchestrator__v1__retry_process_response__descriptor, resv);
 }
 
-static orch_err_t retry_process(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(retry_process, Orchestrator__V1__RetryProcessRequest)
 {
-    const Orchestrator__V1__RetryProcessRequest *req = (const void *)reqm;
     orch_action_res_t res = {0};
     srv_ucall_t u;
     orch_err_t rc;
@@ -554,10 +533,8 @@ static ProtobufCMessage *abort_pb(srv_call_t *call, void *resv)
     return process_outcome_pb(call, &orchestrator__v1__abort_process_response__descriptor, resv);
 }
 
-static orch_err_t abort_process(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(abort_process, Orchestrator__V1__AbortProcessRequest)
 {
-    const Orchestrator__V1__AbortProcessRequest *req = (const void *)reqm;
     orch_action_res_t res = {0};
     srv_ucall_t u;
     orch_err_t rc;
@@ -573,10 +550,8 @@ static ProtobufCMessage *delete_pb(srv_call_t *call, void *resv)
     return srv_applied_answer(call, &orchestrator__v1__delete_process_response__descriptor);
 }
 
-static orch_err_t delete_process(srv_call_t *call, const ProtobufCMessage *reqm,
-                                 ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(delete_process, Orchestrator__V1__DeleteProcessRequest)
 {
-    const Orchestrator__V1__DeleteProcessRequest *req = (const void *)reqm;
     orch_action_res_t res = {0};
     srv_ucall_t u;
     orch_err_t rc;
@@ -592,10 +567,8 @@ static ProtobufCMessage *note_pb(srv_call_t *call, void *resv)
     return &srv_process_to_pb(call, res->process, false)->base;
 }
 
-static orch_err_t update_note(srv_call_t *call, const ProtobufCMessage *reqm,
-                              ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(update_note, Orchestrator__V1__UpdateProcessNoteRequest)
 {
-    const Orchestrator__V1__UpdateProcessNoteRequest *req = (const void *)reqm;
     orch_action_res_t res = {0};
     srv_ucall_t u;
     orch_err_t rc;
@@ -605,10 +578,8 @@ static orch_err_t update_note(srv_call_t *call, const ProtobufCMessage *reqm,
     return action_end(&u, rc, &res, respm, err);
 }
 
-static orch_err_t status_counts(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(status_counts, Orchestrator__V1__GetProcessStatusCountsRequest)
 {
-    const Orchestrator__V1__GetProcessStatusCountsRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__GetProcessStatusCountsResponse *resp;
@@ -651,10 +622,8 @@ static ProtobufCMessage *bulk_pb(srv_call_t *call, void *resv)
     return &resp->base;
 }
 
-static orch_err_t bulk_resume(srv_call_t *call, const ProtobufCMessage *reqm,
-                              ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(bulk_resume, Orchestrator__V1__BulkResumeRequest)
 {
-    const Orchestrator__V1__BulkResumeRequest *req = (const void *)reqm;
     orch_action_res_t res = {0};
     srv_ucall_t u;
     orch_err_t rc;

@@ -135,10 +135,8 @@ static Orchestrator__V1__Product *product_to_pb(orch_arena_t *a, const orch_cata
     return pb;
 }
 
-static orch_err_t get_product(srv_call_t *call, const ProtobufCMessage *reqm,
-                              ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(get_product, Orchestrator__V1__GetProductRequest)
 {
-    const Orchestrator__V1__GetProductRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     const orch_product_t *p = NULL;
     const char *id = NULL, *name = NULL;
@@ -189,10 +187,8 @@ static ProtobufCMessage *product_pb(srv_call_t *call, void *res)
 
 /* UpdateProduct: description and status through an update mask, idempotent with request_id,
  * refused at end of life while live subscriptions exist. */
-static orch_err_t update_product(srv_call_t *call, const ProtobufCMessage *reqm,
-                                 ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(update_product, Orchestrator__V1__UpdateProductRequest)
 {
-    const Orchestrator__V1__UpdateProductRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     const orch_product_t *p = NULL;
     const char *description = NULL;
@@ -234,10 +230,8 @@ static orch_err_t update_product(srv_call_t *call, const ProtobufCMessage *reqm,
     return srv_ucall_end(&u, rc, respm, err);
 }
 
-static orch_err_t get_product_block(srv_call_t *call, const ProtobufCMessage *reqm,
-                                    ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(get_product_block, Orchestrator__V1__GetProductBlockRequest)
 {
-    const Orchestrator__V1__GetProductBlockRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     const orch_block_t *b = NULL;
     const char *id = NULL, *name = NULL;
@@ -332,27 +326,21 @@ out:
     return rc;
 }
 
-static orch_err_t list_products(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_products, Orchestrator__V1__ListProductsRequest)
 {
-    const Orchestrator__V1__ListProductsRequest *req = (const void *)reqm;
     return list_page(call, LIST_PRODUCTS, req->filter, req->page_size, req->page_token,
                      &orchestrator__v1__list_products_response__descriptor, "products", respm, err);
 }
 
-static orch_err_t list_product_blocks(srv_call_t *call, const ProtobufCMessage *reqm,
-                                      ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_product_blocks, Orchestrator__V1__ListProductBlocksRequest)
 {
-    const Orchestrator__V1__ListProductBlocksRequest *req = (const void *)reqm;
     return list_page(call, LIST_BLOCKS, req->filter, req->page_size, req->page_token,
                      &orchestrator__v1__list_product_blocks_response__descriptor, "product_blocks",
                      respm, err);
 }
 
-static orch_err_t list_resource_types(srv_call_t *call, const ProtobufCMessage *reqm,
-                                      ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_resource_types, Orchestrator__V1__ListResourceTypesRequest)
 {
-    const Orchestrator__V1__ListResourceTypesRequest *req = (const void *)reqm;
     return list_page(call, LIST_RESOURCE_TYPES, req->filter, req->page_size, req->page_token,
                      &orchestrator__v1__list_resource_types_response__descriptor, "resource_types",
                      respm, err);

@@ -36,10 +36,8 @@ static Orchestrator__V1__ReplicaState replica_state_pb(const char *s)
                                        : ORCHESTRATOR__V1__REPLICA_STATE__REPLICA_STATE_UNSPECIFIED;
 }
 
-static orch_err_t list_replicas(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_replicas, Orchestrator__V1__ListReplicasRequest)
 {
-    const Orchestrator__V1__ListReplicasRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     ProtobufCMessage **items;
@@ -240,10 +238,8 @@ static ProtobufCMessage *schedule_answer(srv_call_t *call, void *res)
     return &schedule_pb(srv_call_arena(call), res)->base;
 }
 
-static orch_err_t create_schedule(srv_call_t *call, const ProtobufCMessage *reqm,
-                                  ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(create_schedule, Orchestrator__V1__CreateScheduleRequest)
 {
-    const Orchestrator__V1__CreateScheduleRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     const Orchestrator__V1__Schedule *pb = req->schedule;
     orch_schedule_t s = {0};
@@ -275,10 +271,8 @@ static orch_err_t check_schedule_id(const char *id, const char *field, orch_erro
     return orch_uuid_check(id, field, err);
 }
 
-static orch_err_t update_schedule(srv_call_t *call, const ProtobufCMessage *reqm,
-                                  ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(update_schedule, Orchestrator__V1__UpdateScheduleRequest)
 {
-    const Orchestrator__V1__UpdateScheduleRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     const Orchestrator__V1__Schedule *pb = req->schedule;
     orch_schedule_patch_t patch = {0};
@@ -342,10 +336,8 @@ static ProtobufCMessage *delete_answer(srv_call_t *call, void *res)
     return srv_applied_answer(call, &orchestrator__v1__delete_schedule_response__descriptor);
 }
 
-static orch_err_t delete_schedule(srv_call_t *call, const ProtobufCMessage *reqm,
-                                  ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(delete_schedule, Orchestrator__V1__DeleteScheduleRequest)
 {
-    const Orchestrator__V1__DeleteScheduleRequest *req = (const void *)reqm;
     srv_ucall_t u;
     orch_err_t rc = check_schedule_id(req->schedule_id, "schedule_id", err);
     if (rc)
@@ -357,10 +349,8 @@ static orch_err_t delete_schedule(srv_call_t *call, const ProtobufCMessage *reqm
     return srv_ucall_end(&u, rc, respm, err);
 }
 
-static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
-                                 ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_schedules, Orchestrator__V1__ListSchedulesRequest)
 {
-    const Orchestrator__V1__ListSchedulesRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     ProtobufCMessage **items;
@@ -384,10 +374,8 @@ static orch_err_t list_schedules(srv_call_t *call, const ProtobufCMessage *reqm,
 
 /* ListAdminActions: newest first, keyset pages on action_id; the token is bound to the
  * method and target asked for, so it cannot be replayed against another query. */
-static orch_err_t list_admin_actions(srv_call_t *call, const ProtobufCMessage *reqm,
-                                     ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_admin_actions, Orchestrator__V1__ListAdminActionsRequest)
 {
-    const Orchestrator__V1__ListAdminActionsRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListAdminActionsResponse *resp;

@@ -30,17 +30,8 @@ typedef struct enc {
 
 static void grow(enc_t *e, size_t more)
 {
-    size_t cap = e->cap ? e->cap : 4096;
-    uint8_t *p;
-    if (e->len + more <= e->cap)
-        return;
-    while (cap < e->len + more)
-        cap *= 2;
-    p = orch_arena_alloc(e->a, cap);
-    if (e->len)
-        memcpy(p, e->p, e->len);
-    e->p = p;
-    e->cap = cap;
+    if (e->len + more > e->cap) /* checked here too: every byte written passes by */
+        e->p = orch_arena_grow(e->a, e->p, e->len, &e->cap, e->len + more, 1, 4096);
 }
 
 size_t srv_pb_varint(uint8_t *out, uint64_t v)
@@ -120,14 +111,8 @@ static void open_msg(enc_t *e, unsigned field)
 {
     put_tag(e, field, 2);
     grow(e, 1);
-    if (e->nopen == e->capopen) {
-        size_t cap = e->capopen ? e->capopen * 2 : 64;
-        size_t *o = orch_arena_alloc(e->a, cap * sizeof(*o));
-        if (e->nopen)
-            memcpy(o, e->open, e->nopen * sizeof(*o));
-        e->open = o;
-        e->capopen = cap;
-    }
+    e->open =
+        orch_arena_grow(e->a, e->open, e->nopen, &e->capopen, e->nopen + 1, sizeof(*e->open), 64);
     e->open[e->nopen++] = e->len;
     e->p[e->len++] = 0;
 }
@@ -171,14 +156,7 @@ static void timestamp_field(enc_t *e, unsigned field, int64_t us)
 
 static void push_container(enc_t *e, bool obj)
 {
-    if (e->nobj == e->capobj) {
-        size_t cap = e->capobj ? e->capobj * 2 : 64;
-        bool *o = orch_arena_alloc(e->a, cap * sizeof(*o));
-        if (e->nobj)
-            memcpy(o, e->obj, e->nobj * sizeof(*o));
-        e->obj = o;
-        e->capobj = cap;
-    }
+    e->obj = orch_arena_grow(e->a, e->obj, e->nobj, &e->capobj, e->nobj + 1, sizeof(*e->obj), 64);
     e->obj[e->nobj++] = obj;
 }
 

@@ -267,10 +267,8 @@ static void respond_page(srv_call_t *call, const orch_sub_id_page_t *page, void 
  * when its stamp equals the database's, read for the page in one indexed statement), the
  * others read in one statement and kept; the answer is written from their encodings
  * (respond_page). */
-static orch_err_t list_subscriptions(srv_call_t *call, const ProtobufCMessage *reqm,
-                                     ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_subscriptions, Orchestrator__V1__ListSubscriptionsRequest)
 {
-    const Orchestrator__V1__ListSubscriptionsRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
@@ -361,10 +359,8 @@ out:
 /* GetSubscription from memory when the replica has it: CACHED as it is (kept current by
  * the store's drops and the NOTIFYs, domain/subcache.h), STRONG after comparing its stamp
  * with the database's in one indexed round trip. A miss reads the tree in one statement. */
-static orch_err_t get_subscription(srv_call_t *call, const ProtobufCMessage *reqm,
-                                   ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(get_subscription, Orchestrator__V1__GetSubscriptionRequest)
 {
-    const Orchestrator__V1__GetSubscriptionRequest *req = (const void *)reqm;
     srv_app_t *app = srv_call_app(call);
     orch_subcache_view_t view =
         view_full(req->view, true) ? ORCH_SUBCACHE_FULL : ORCH_SUBCACHE_BASIC;
@@ -403,10 +399,8 @@ static orch_err_t get_subscription(srv_call_t *call, const ProtobufCMessage *req
     return get_and_keep(call, req->subscription_id, view, err);
 }
 
-static orch_err_t list_subscription_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
-                                              ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_subscription_workflows, Orchestrator__V1__ListSubscriptionWorkflowsRequest)
 {
-    const Orchestrator__V1__ListSubscriptionWorkflowsRequest *req = (const void *)reqm;
     orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ListSubscriptionWorkflowsResponse *resp;
     orch_subscription_t *sub = NULL;
@@ -475,10 +469,8 @@ static ProtobufCMessage *sub_pb(srv_call_t *call, void *res)
     return &srv_subscription_to_pb(srv_call_arena(call), *sub, true)->base;
 }
 
-static orch_err_t set_in_sync(srv_call_t *call, const ProtobufCMessage *reqm,
-                              ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(set_in_sync, Orchestrator__V1__SetSubscriptionInSyncRequest)
 {
-    const Orchestrator__V1__SetSubscriptionInSyncRequest *req = (const void *)reqm;
     orch_subscription_t *sub = NULL;
     srv_ucall_t u;
     orch_err_t rc;
@@ -490,10 +482,8 @@ static orch_err_t set_in_sync(srv_call_t *call, const ProtobufCMessage *reqm,
     return rc;
 }
 
-static orch_err_t update_metadata(srv_call_t *call, const ProtobufCMessage *reqm,
-                                  ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(update_metadata, Orchestrator__V1__UpdateSubscriptionMetadataRequest)
 {
-    const Orchestrator__V1__UpdateSubscriptionMetadataRequest *req = (const void *)reqm;
     orch_subscription_t *sub = NULL;
     json_t *meta;
     srv_ucall_t u;

@@ -442,10 +442,31 @@ static void stream_closed(srv_call_t *call)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Checks an answer's task id and token, and fails with the first violation gathered so far
- * (the caller's own checks come before it). */
-static orch_err_t check_answer(const char *task_id, const char *token, orch_error_t *err)
+/* What every unary StepWorkerService call starts from: the replica's worker hub, the use
+ * cases and the call's arena. */
+typedef struct wcall {
+    srv_workers_t *w;
+    orch_uc_t uc;
+    orch_arena_t *a;
+} wcall_t;
+
+/* Fills c for call; UNAVAILABLE when this replica serves no step workers. */
+static orch_err_t wcall_begin(srv_call_t *call, wcall_t *c, orch_error_t *err)
 {
+    srv_app_t *app = srv_call_app(call);
+    c->w = app->workers;
+    c->uc = srv_uc(call);
+    c->a = srv_call_arena(call);
+    return c->w ? ORCH_OK : no_workers(err);
+}
+
+/* Checks an answer's task id and token, and fails with the first violation gathered so far
+ * (the caller's own checks come before it); else ans is the answer of that delivery by the
+ * caller, the rest of it for the caller to fill. */
+static orch_err_t answer_begin(srv_call_t *call, const char *task_id, const char *token,
+                               orch_task_answer_t *ans, orch_error_t *err)
+{
+    memset(ans, 0, sizeof(*ans));
     if (!orch_uuid_valid(task_id))
         orch_error_add_violation(err, "task_id", "task_id must be a lower-case UUID");
     if (!token || !*token || strlen(token) > TOKEN_MAX)
@@ -454,57 +475,52 @@ static orch_err_t check_answer(const char *task_id, const char *token, orch_erro
     if (err->nviolations)
         return orch_error_set(err, ORCH_INVALID_ARGUMENT, NULL, "%s",
                               err->violations[0].description);
+    ans->task_id = task_id;
+    ans->token = token;
+    ans->executed_by = identity_of(call);
     return ORCH_OK;
 }
 
-static orch_err_t heartbeat(srv_call_t *call, const ProtobufCMessage *reqm,
-                            ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(heartbeat, Orchestrator__V1__HeartbeatRequest)
 {
-    const Orchestrator__V1__HeartbeatRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_uc_t uc = srv_uc(call);
-    orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__HeartbeatResponse *resp;
     bool connected = false;
     int renewed = 0;
     int64_t lease_us = 0;
-    orch_err_t rc;
+    wcall_t c;
+    orch_err_t rc = wcall_begin(call, &c, err);
 
-    if (!app->workers)
-        return no_workers(err);
+    if (rc)
+        return rc;
     if (!orch_uuid_valid(req->worker_id))
         return orch_error_invalid(err, "worker_id",
                                   "worker_id must be the lower-case UUID StreamTasks gave");
-    rc = orch_uc_worker_heartbeat(&uc, srv_call_ctx(call), req->worker_id, app->workers->lease_ms,
-                                  expire_ms(app->workers), &connected, &renewed, &lease_us, err);
+    rc = orch_uc_worker_heartbeat(&c.uc, srv_call_ctx(call), req->worker_id, c.w->lease_ms,
+                                  expire_ms(c.w), &connected, &renewed, &lease_us, err);
     if (rc)
         return rc;
-    resp = orch_arena_alloc(a, sizeof(*resp));
+    resp = orch_arena_alloc(c.a, sizeof(*resp));
     orchestrator__v1__heartbeat_response__init(resp);
     resp->connected = connected;
     resp->tasks_renewed = renewed;
-    resp->lease_expire_time = srv_codec_timestamp(a, lease_us);
+    resp->lease_expire_time = srv_codec_timestamp(c.a, lease_us);
     *respm = &resp->base;
     return ORCH_OK;
 }
 
 /* The answer's executed_by: "<identity>/<worker name>" is filled in by the store from the
  * task's worker; here the caller's identity. */
-static orch_err_t complete_task(srv_call_t *call, const ProtobufCMessage *reqm,
-                                ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(complete_task, Orchestrator__V1__CompleteTaskRequest)
 {
-    const Orchestrator__V1__CompleteTaskRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_uc_t uc = srv_uc(call);
-    orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__CompleteTaskResponse *resp;
+    orch_task_answer_t ans;
     json_t *delta = NULL;
     char *text = NULL, status[32];
-    orch_err_t rc;
+    wcall_t c;
+    orch_err_t rc = wcall_begin(call, &c, err);
 
-    if (!app->workers)
-        return no_workers(err);
-    rc = check_answer(req->task_id, req->attempt_token, err);
+    if (!rc)
+        rc = answer_begin(call, req->task_id, req->attempt_token, &ans, err);
     if (rc)
         return rc;
     delta = req->state_delta ? srv_codec_json_from_struct(req->state_delta) : json_object();
@@ -513,29 +529,25 @@ static orch_err_t complete_task(srv_call_t *call, const ProtobufCMessage *reqm,
         return orch_error_invalid(err, "state_delta", "state_delta must be a JSON object");
     }
     text = json_dumps(delta, JSON_COMPACT);
-    if (!text || strlen(text) > (size_t)app->workers->max_result_bytes) {
+    if (!text || strlen(text) > (size_t)c.w->max_result_bytes) {
         rc = orch_error_set(err, ORCH_INVALID_ARGUMENT, "RESULT_TOO_LARGE",
                             "state_delta is %zu bytes as JSON; the limit is %d "
                             "(--worker-max-result-bytes): keep large data outside the state",
-                            text ? strlen(text) : 0, app->workers->max_result_bytes);
+                            text ? strlen(text) : 0, c.w->max_result_bytes);
         orch_error_add_violation(err, "state_delta", "at most %d bytes as JSON",
-                                 app->workers->max_result_bytes);
+                                 c.w->max_result_bytes);
         goto out;
     }
-    rc = orch_uc_task_complete(&uc, srv_call_ctx(call),
-                               &(orch_task_answer_t){.task_id = req->task_id,
-                                                     .token = req->attempt_token,
-                                                     .executed_by = identity_of(call),
-                                                     .delta = delta},
-                               status, err);
+    ans.delta = delta;
+    rc = orch_uc_task_complete(&c.uc, srv_call_ctx(call), &ans, status, err);
     if (rc)
         goto out;
     orch_metrics_add("orch_worker_answers_total", "result=\"complete\"", 1);
-    resp = orch_arena_alloc(a, sizeof(*resp));
+    resp = orch_arena_alloc(c.a, sizeof(*resp));
     orchestrator__v1__complete_task_response__init(resp);
     resp->process_status = ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_RESUMED;
     *respm = &resp->base;
-    srv_workers_notify(app->workers, NULL, NULL); /* capacity freed */
+    srv_workers_notify(c.w, NULL, NULL); /* capacity freed */
 out:
     free(text);
     json_decref(delta);
@@ -553,88 +565,74 @@ static bool reason_ok(const char *r)
     return true;
 }
 
-static orch_err_t fail_task(srv_call_t *call, const ProtobufCMessage *reqm,
-                            ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(fail_task, Orchestrator__V1__FailTaskRequest)
 {
-    const Orchestrator__V1__FailTaskRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_uc_t uc = srv_uc(call);
-    orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__FailTaskResponse *resp;
+    orch_task_answer_t ans;
     json_t *details = NULL;
     bool will_retry = false;
     int64_t next_us = 0;
     char status[32];
-    orch_err_t rc;
+    wcall_t c;
+    orch_err_t rc = wcall_begin(call, &c, err);
 
-    if (!app->workers)
-        return no_workers(err);
+    if (rc)
+        return rc;
     if (!reason_ok(req->reason))
         orch_error_add_violation(err, "reason", "reason must be UPPER_SNAKE, 1 to 64 characters");
     if (!req->message || strlen(req->message) > 2000)
         orch_error_add_violation(err, "message", "message must be at most 2,000 characters");
-    rc = check_answer(req->task_id, req->attempt_token, err);
+    rc = answer_begin(call, req->task_id, req->attempt_token, &ans, err);
     if (rc)
         return rc;
     details = req->details ? srv_codec_json_from_struct(req->details) : NULL;
-    rc = orch_uc_task_fail(
-        &uc, srv_call_ctx(call),
-        &(orch_task_answer_t){.task_id = req->task_id,
-                              .token = req->attempt_token,
-                              .executed_by = identity_of(call),
-                              .retryable = req->retryable,
-                              .reason = req->reason,
-                              .message = *req->message ? req->message : req->reason,
-                              .details = details},
-        &will_retry, &next_us, status, err);
+    ans.retryable = req->retryable;
+    ans.reason = req->reason;
+    ans.message = *req->message ? req->message : req->reason;
+    ans.details = details;
+    rc = orch_uc_task_fail(&c.uc, srv_call_ctx(call), &ans, &will_retry, &next_us, status, err);
     json_decref(details);
     if (rc)
         return rc;
     orch_metrics_add("orch_worker_answers_total",
                      will_retry ? "result=\"retry\"" : "result=\"failed\"", 1);
-    resp = orch_arena_alloc(a, sizeof(*resp));
+    resp = orch_arena_alloc(c.a, sizeof(*resp));
     orchestrator__v1__fail_task_response__init(resp);
     resp->will_retry = will_retry;
-    resp->next_attempt_time = srv_codec_timestamp(a, next_us);
+    resp->next_attempt_time = srv_codec_timestamp(c.a, next_us);
     resp->process_status = will_retry
                                ? ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_AWAITING_CALLBACK
                                : ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_FAILED;
     *respm = &resp->base;
-    srv_workers_notify(app->workers, NULL, NULL);
+    srv_workers_notify(c.w, NULL, NULL);
     return ORCH_OK;
 }
 
-static orch_err_t report_progress(srv_call_t *call, const ProtobufCMessage *reqm,
-                                  ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(report_progress, Orchestrator__V1__ReportTaskProgressRequest)
 {
-    const Orchestrator__V1__ReportTaskProgressRequest *req = (const void *)reqm;
-    srv_app_t *app = srv_call_app(call);
-    orch_uc_t uc = srv_uc(call);
-    orch_arena_t *a = srv_call_arena(call);
     Orchestrator__V1__ReportTaskProgressResponse *resp;
+    orch_task_answer_t ans;
     json_t *progress = NULL;
     int64_t lease_us = 0;
-    orch_err_t rc;
+    wcall_t c;
+    orch_err_t rc = wcall_begin(call, &c, err);
 
-    if (!app->workers)
-        return no_workers(err);
+    if (rc)
+        return rc;
     if (req->message && strlen(req->message) > 2000)
         orch_error_add_violation(err, "message", "message must be at most 2,000 characters");
-    rc = check_answer(req->task_id, req->attempt_token, err);
+    rc = answer_begin(call, req->task_id, req->attempt_token, &ans, err);
     if (rc)
         return rc;
     progress = req->progress ? srv_codec_json_from_struct(req->progress) : json_object();
-    rc = orch_uc_task_progress(&uc, srv_call_ctx(call),
-                               &(orch_task_answer_t){.task_id = req->task_id,
-                                                     .token = req->attempt_token,
-                                                     .executed_by = identity_of(call)},
-                               req->message, progress, app->workers->lease_ms, &lease_us, err);
+    rc = orch_uc_task_progress(&c.uc, srv_call_ctx(call), &ans, req->message, progress,
+                               c.w->lease_ms, &lease_us, err);
     json_decref(progress);
     if (rc)
         return rc;
-    resp = orch_arena_alloc(a, sizeof(*resp));
+    resp = orch_arena_alloc(c.a, sizeof(*resp));
     orchestrator__v1__report_task_progress_response__init(resp);
-    resp->lease_expire_time = srv_codec_timestamp(a, lease_us);
+    resp->lease_expire_time = srv_codec_timestamp(c.a, lease_us);
     *respm = &resp->base;
     return ORCH_OK;
 }

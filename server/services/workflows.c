@@ -134,10 +134,8 @@ static Orchestrator__V1__Workflow *workflow_pb(srv_call_t *call, const orch_wf_i
     return pb;
 }
 
-static orch_err_t list_workflows(srv_call_t *call, const ProtobufCMessage *reqm,
-                                 ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(list_workflows, Orchestrator__V1__ListWorkflowsRequest)
 {
-    const Orchestrator__V1__ListWorkflowsRequest *req = (const void *)reqm;
     orch_uc_t uc = srv_uc(call);
     orch_arena_t *a = srv_call_arena(call);
     ProtobufCMessage **pbs;
@@ -183,10 +181,8 @@ static orch_err_t load(srv_call_t *call, int key_case, const char *id, const cha
     return orch_uc_workflow_get(&uc, srv_call_ctx(call), NULL, name, out, err);
 }
 
-static orch_err_t get_workflow(srv_call_t *call, const ProtobufCMessage *reqm,
-                               ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(get_workflow, Orchestrator__V1__GetWorkflowRequest)
 {
-    const Orchestrator__V1__GetWorkflowRequest *req = (const void *)reqm;
     orch_wf_info_t *w = NULL;
     orch_err_t rc = load(call, (int)req->key_case, req->workflow_id, req->name, &w, err);
     if (rc)
@@ -228,10 +224,8 @@ static void add_edge(graph_t *g, const char *from, const char *to, const char *l
         g->edges[g->ne++] = e;
 }
 
-static orch_err_t get_graph(srv_call_t *call, const ProtobufCMessage *reqm,
-                            ProtobufCMessage **respm, orch_error_t *err)
+SRV_UNARY_HANDLER(get_graph, Orchestrator__V1__GetWorkflowGraphRequest)
 {
-    const Orchestrator__V1__GetWorkflowGraphRequest *req = (const void *)reqm;
     orch_arena_t *a = srv_call_arena(call);
     orch_wf_info_t *w = NULL;
     Orchestrator__V1__Workflow *wp;

@@ -11,11 +11,6 @@ static const orch_field_def_t core_port_fields[] = {
     {0},
 };
 
-static const orch_child_def_t core_port_children[] = {
-    {"node", "NodeBlock", 1, 1, true},
-    {0},
-};
-
 static const orch_field_def_t core_link_fields[] = {
     ORCH_FIELD_IMS_ID,
     {"ipv6_prefix_ipam_id", ORCH_FIELD_INTEGER, true, false, "IPAM id of the link's IPv6 prefix",
@@ -25,15 +20,11 @@ static const orch_field_def_t core_link_fields[] = {
     {0},
 };
 
-static const orch_child_def_t core_link_children[] = {
-    {"ports", "CorePortBlock", 2, 2, false},
-    {0},
-};
-
 const orch_block_def_t orch_core_link_blocks[] = {
-    {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields, core_port_children},
+    {"CorePortBlock", "One end of a core link", "CORE_PORT", core_port_fields,
+     ORCH_CHILDREN(ORCH_CHILD_ON_NODE)},
     {"CoreLinkBlock", "A link between two nodes in the core", "CORE_LINK", core_link_fields,
-     core_link_children},
+     ORCH_CHILDREN({"ports", "CorePortBlock", 2, 2, false})},
     {0},
 };
 
@@ -42,13 +33,10 @@ static const orch_workflow_ref_t core_link_workflows[] = {
     {0},
 };
 
-static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
-static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
-
 const orch_product_def_t orch_core_link_products[] = {
     {"core link 10G", "10 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
-     "CoreLinkBlock", fi_10g, core_link_workflows},
+     "CoreLinkBlock", ORCH_FIXED_INPUTS({"speed", "10000"}), core_link_workflows},
     {"core link 100G", "100 Gbit/s core link", "CoreLink", "CORE_LINK", ORCH_PRODUCT_ACTIVE,
-     "CoreLinkBlock", fi_100g, core_link_workflows},
+     "CoreLinkBlock", ORCH_FIXED_INPUTS({"speed", "100000"}), core_link_workflows},
     {0},
 };

@@ -40,16 +40,8 @@ static size_t distinct_nodes(const orch_form_env_t *env, size_t index, const jso
 
 static const orch_form_field_t core_link_page1[] = {
     ORCH_FORM_CUSTOMER_FIELD,
-    {.name = "node_a_subscription_id",
-     .title = "Node A",
-     .type = ORCH_FORM_CHOICE,
-     .required = true,
-     .choices_fn = node_choices},
-    {.name = "node_b_subscription_id",
-     .title = "Node B",
-     .type = ORCH_FORM_CHOICE,
-     .required = true,
-     .choices_fn = node_choices},
+    ORCH_FORM_CHOICE_FIELD("node_a_subscription_id", "Node A", node_choices),
+    ORCH_FORM_CHOICE_FIELD("node_b_subscription_id", "Node B", node_choices),
     {0},
 };
 /* The interface on one end: the same field for node A and node B. */
@@ -63,10 +55,10 @@ static const orch_form_field_t core_link_page2[] = {
     INTERFACE_FIELD("port_b_name", "Interface on node B"),
     {0},
 };
-static const orch_form_page_t core_link_pages[] = {
-    {"Choose the two nodes", core_link_page1}, {"Choose the interfaces", core_link_page2}, {0}};
-static const orch_form_t create_core_link_form = {.pages = core_link_pages,
-                                                  .check = distinct_nodes};
+static const orch_form_t create_core_link_form = {
+    .pages = ORCH_FORM_PAGES({"Choose the two nodes", core_link_page1},
+                             {"Choose the interfaces", core_link_page2}),
+    .check = distinct_nodes};
 
 /* End i of the link (ports[i]): on node, with the interface the form named, up. */
 static orch_err_t fill_end(orch_subscription_t *sub, size_t i, const orch_subscription_t *node,
@@ -95,7 +87,6 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
     orch_step_result_t r;
     orch_error_t err;
     char *label;
-    orch_err_t rc;
 
     if (strcmp(orch_state_str(state, keys[0][0], ""), orch_state_str(state, keys[1][0], "")) == 0)
         return orch_step_invalid(keys[1][0], "a core link joins two different nodes");
@@ -104,29 +95,25 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
         return r;
     orch_error_init(&err);
     if (orch_sub_set_bool(sub, "under_maintenance", false, &err))
-        goto failed;
+        goto built;
     for (size_t i = 0; i < 2; i++) {
         node[i] = orch_step_sub_load(ctx, orch_state_str(state, keys[i][0], ""), &r);
-        if (!node[i])
+        if (!node[i]) {
+            orch_subscription_free(sub);
             goto out;
+        }
         if (fill_end(sub, i, node[i], orch_state_str(state, keys[i][1], ""), &err))
-            goto failed;
+            goto built;
     }
     label = core_link_description(sub, orch_sub_str_or(node[0], "node_name", "?"),
                                   orch_sub_str_or(node[1], "node_name", "?"));
-    rc = orch_sub_set_description(sub, label, &err);
+    orch_sub_set_description(sub, label, &err);
     free(label);
-    if (rc)
-        goto failed;
-    r = orch_step_sub_create(ctx, sub, NULL);
-    sub = NULL; /* saved and freed */
-    goto out;
-failed:
-    r = orch_step_fail_error(&err);
+built:
+    r = orch_step_sub_finish(ctx, sub, &err, NULL);
 out:
     orch_subscription_free(node[0]);
     orch_subscription_free(node[1]);
-    orch_subscription_free(sub);
     return r;
 }
 
@@ -161,7 +148,7 @@ static const orch_step_def_t create_core_link_steps[] = {
                        allocate_link_prefix),
     ORCH_ALLOCATE_STEP("allocate_ports", "Allocate the ids of both ends", allocate_link_ports),
     ORCH_STEP("save_ids", "Store the inventory and IPAM ids", save_link_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_STEP("Push the link configuration"),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_core_link = {
@@ -178,9 +165,8 @@ static const orch_form_field_t modify_core_link_fields[] = {
      .required = true},
     {0},
 };
-static const orch_form_page_t modify_core_link_pages[] = {
-    {"Change the core link", modify_core_link_fields}, {0}};
-static const orch_form_t modify_core_link_form = {.pages = modify_core_link_pages};
+static const orch_form_t modify_core_link_form = {
+    .pages = ORCH_FORM_PAGES({"Change the core link", modify_core_link_fields})};
 
 static orch_step_result_t update_maintenance(orch_step_ctx_t *ctx, json_t *state)
 {
@@ -197,7 +183,7 @@ static orch_step_result_t shut_link(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_core_link_steps[] = {
     ORCH_STEP("update_maintenance", "Update the maintenance state", update_maintenance),
-    ORCH_CALLBACK_STEP("push_config", "Push the link configuration", orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_STEP("Push the link configuration"),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_core_link_steps[] = {
@@ -217,18 +203,9 @@ static const orch_workflow_def_t orch_wf_validate_core_link = {
     ORCH_VALIDATE_WORKFLOW("validate_core_link", "Validate core link"),
 };
 
-static const orch_wf_entry_t entries[] = {
-    ORCH_WF_ENTRY(orch_wf_create_core_link),
-    ORCH_WF_ENTRY(orch_wf_modify_core_link),
-    ORCH_WF_ENTRY(orch_wf_terminate_core_link),
-    ORCH_WF_ENTRY(orch_wf_validate_core_link),
-    {0},
-};
-
 const orch_product_module_t orch_product_module_core_link = {
-    .name = "core_link",
-    .blocks = orch_core_link_blocks,
-    .products = orch_core_link_products,
-    .entries = entries,
-    .example = true,
+    ORCH_EXAMPLE_MODULE(
+        "core_link", orch_core_link_blocks, orch_core_link_products,
+        ORCH_WF_ENTRY(orch_wf_create_core_link), ORCH_WF_ENTRY(orch_wf_modify_core_link),
+        ORCH_WF_ENTRY(orch_wf_terminate_core_link), ORCH_WF_ENTRY(orch_wf_validate_core_link)),
 };

@@ -9,11 +9,6 @@ static const orch_field_def_t sap_fields[] = {
     {0},
 };
 
-static const orch_child_def_t sap_children[] = {
-    {"port", "PortBlock", 1, 1, true},
-    {0},
-};
-
 static const orch_field_def_t vc_fields[] = {
     {"speed", ORCH_FIELD_INTEGER, true, false, "Service speed in Mbit/s", NULL},
     {"speed_policer", ORCH_FIELD_BOOLEAN, true, false, "Police traffic at the service speed", NULL},
@@ -22,15 +17,11 @@ static const orch_field_def_t vc_fields[] = {
     {0},
 };
 
-static const orch_child_def_t vc_children[] = {
-    {"saps", "SAPBlock", 2, 8, false},
-    {0},
-};
-
 const orch_block_def_t orch_l2vpn_blocks[] = {
-    {"SAPBlock", "Service access point: a port and a VLAN", "SAP", sap_fields, sap_children},
+    {"SAPBlock", "Service access point: a port and a VLAN", "SAP", sap_fields,
+     ORCH_CHILDREN({"port", "PortBlock", 1, 1, true})},
     {"VirtualCircuitBlock", "An L2 virtual circuit between service access points", "VC", vc_fields,
-     vc_children},
+     ORCH_CHILDREN({"saps", "SAPBlock", 2, 8, false})},
     {0},
 };
 

@@ -16,11 +16,7 @@
 ORCH_SUBSCRIPTION_CHOICES_FN(port_choices, "Port")
 
 /* The service speed, asked alike when the L2VPN is created and when it is changed. */
-#define SPEED_FIELD                                                                                \
-    {                                                                                              \
-        .name = "speed", .title = "Speed (Mbit/s)", .type = ORCH_FORM_INTEGER, .required = true,   \
-        .has_min = true, .min = 1, .has_max = true, .max = 400000                                  \
-    }
+#define SPEED_FIELD ORCH_FORM_INT_FIELD("speed", "Speed (Mbit/s)", 1, 400000)
 
 static const orch_form_field_t l2vpn_fields[] = {
     ORCH_FORM_CUSTOMER_FIELD,
@@ -33,23 +29,13 @@ static const orch_form_field_t l2vpn_fields[] = {
      .has_max = true,
      .max = 8,
      .choices_fn = port_choices},
-    {.name = "vlan",
-     .title = "VLAN",
-     .type = ORCH_FORM_INTEGER,
-     .required = true,
-     .has_min = true,
-     .min = 0,
-     .has_max = true,
-     .max = 4095},
+    ORCH_FORM_INT_FIELD("vlan", "VLAN", 0, 4095),
     SPEED_FIELD,
-    {.name = "speed_policer",
-     .title = "Police at the speed",
-     .type = ORCH_FORM_BOOLEAN,
-     .default_json = "false"},
+    ORCH_FORM_BOOL_FIELD("speed_policer", "Police at the speed", "false"),
     {0},
 };
-static const orch_form_page_t l2vpn_pages[] = {{"The L2VPN", l2vpn_fields}, {0}};
-static const orch_form_t create_l2vpn_form = {.pages = l2vpn_pages};
+static const orch_form_t create_l2vpn_form = {.pages =
+                                                  ORCH_FORM_PAGES({"The L2VPN", l2vpn_fields})};
 
 /* SAP i (saps[i]): the VLAN on port. */
 static orch_err_t add_sap(orch_subscription_t *sub, size_t i, const orch_subscription_t *port,
@@ -92,29 +78,26 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
     orch_error_init(&err);
     if (orch_sub_set_int(sub, "speed", orch_state_int(state, "speed", 0), &err) ||
         orch_sub_set_bool(sub, "speed_policer", orch_state_bool(state, "speed_policer", 0), &err))
-        goto failed;
+        goto built;
     json_array_foreach(json_object_get(state, "ports"), i, v)
     {
         orch_subscription_t *port = orch_step_sub_load(ctx, json_string_value(v), &r);
         orch_err_t rc;
-        if (!port)
+        if (!port) {
+            orch_subscription_free(sub);
             goto out;
+        }
         rc = add_sap(sub, i, port, vlan, &err);
         label = describe_sap(label, i, port);
         orch_subscription_free(port);
         if (rc)
-            goto failed;
+            goto built;
     }
-    if (orch_sub_set_description(sub, label, &err))
-        goto failed;
-    r = orch_step_sub_create(ctx, sub, NULL);
-    sub = NULL; /* saved and freed */
-    goto out;
-failed:
-    r = orch_step_fail_error(&err);
+    orch_sub_set_description(sub, label, &err);
+built:
+    r = orch_step_sub_finish(ctx, sub, &err, NULL);
 out:
     free(label);
-    orch_subscription_free(sub);
     return r;
 }
 
@@ -126,8 +109,7 @@ static const orch_step_def_t create_l2vpn_steps[] = {
     ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS circuit id", allocate_vc_ims),
     ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM circuit id", allocate_vc_nrm),
     ORCH_STEP("save_ids", "Store the inventory ids", orch_step_save_inventory_ids),
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_step_push_config,
-                       600000),
+    ORCH_PUSH_CONFIG_STEP("Push the service configuration"),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_l2vpn = {
@@ -141,9 +123,8 @@ static const orch_form_field_t modify_l2vpn_fields[] = {
     SPEED_FIELD,
     {0},
 };
-static const orch_form_page_t modify_l2vpn_pages[] = {{"Change the L2VPN", modify_l2vpn_fields},
-                                                      {0}};
-static const orch_form_t modify_l2vpn_form = {.pages = modify_l2vpn_pages};
+static const orch_form_t modify_l2vpn_form = {
+    .pages = ORCH_FORM_PAGES({"Change the L2VPN", modify_l2vpn_fields})};
 
 static orch_step_result_t update_speed(orch_step_ctx_t *ctx, json_t *state)
 {
@@ -152,8 +133,7 @@ static orch_step_result_t update_speed(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_l2vpn_steps[] = {
     ORCH_STEP("update_speed", "Update the speed", update_speed),
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration", orch_step_push_config,
-                       600000),
+    ORCH_PUSH_CONFIG_STEP("Push the service configuration"),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_l2vpn_steps[] = {
@@ -162,8 +142,7 @@ static const orch_step_def_t terminate_l2vpn_steps[] = {
     ORCH_STEPS_END,
 };
 static const orch_step_def_t reconcile_l2vpn_steps[] = {
-    ORCH_CALLBACK_STEP("push_config", "Push the service configuration again", orch_step_push_config,
-                       600000),
+    ORCH_PUSH_CONFIG_STEP("Push the service configuration again"),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_modify_l2vpn = {
@@ -181,16 +160,9 @@ static const orch_workflow_def_t orch_wf_reconcile_l2vpn = {
                             reconcile_l2vpn_steps),
 };
 
-static const orch_wf_entry_t entries[] = {
-    ORCH_WF_ENTRY(orch_wf_create_l2vpn),    ORCH_WF_ENTRY(orch_wf_modify_l2vpn),
-    ORCH_WF_ENTRY(orch_wf_terminate_l2vpn), ORCH_WF_ENTRY(orch_wf_validate_l2vpn),
-    ORCH_WF_ENTRY(orch_wf_reconcile_l2vpn), {0},
-};
-
 const orch_product_module_t orch_product_module_l2vpn = {
-    .name = "l2vpn",
-    .blocks = orch_l2vpn_blocks,
-    .products = orch_l2vpn_products,
-    .entries = entries,
-    .example = true,
+    ORCH_EXAMPLE_MODULE(
+        "l2vpn", orch_l2vpn_blocks, orch_l2vpn_products, ORCH_WF_ENTRY(orch_wf_create_l2vpn),
+        ORCH_WF_ENTRY(orch_wf_modify_l2vpn), ORCH_WF_ENTRY(orch_wf_terminate_l2vpn),
+        ORCH_WF_ENTRY(orch_wf_validate_l2vpn), ORCH_WF_ENTRY(orch_wf_reconcile_l2vpn)),
 };

@@ -33,19 +33,14 @@ static const orch_workflow_ref_t node_workflows[] = {
     {0},
 };
 
-static const orch_fixed_input_t fi_cisco[] = {{"node_type", "Cisco"}, {0}};
-static const orch_fixed_input_t fi_nokia[] = {{"node_type", "Nokia"}, {0}};
-static const orch_fixed_input_t fi_cumulus[] = {{"node_type", "Cumulus"}, {0}};
-static const orch_fixed_input_t fi_frr[] = {{"node_type", "FRR"}, {0}};
-
 const orch_product_def_t orch_node_products[] = {
-    {"node Cisco", "Cisco network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_cisco,
-     node_workflows},
-    {"node Nokia", "Nokia network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_nokia,
-     node_workflows},
+    {"node Cisco", "Cisco network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
+     ORCH_FIXED_INPUTS({"node_type", "Cisco"}), node_workflows},
+    {"node Nokia", "Nokia network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
+     ORCH_FIXED_INPUTS({"node_type", "Nokia"}), node_workflows},
     {"node Cumulus", "Cumulus Linux network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
-     fi_cumulus, node_workflows},
-    {"node FRR", "FRRouting network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock", fi_frr,
-     node_workflows},
+     ORCH_FIXED_INPUTS({"node_type", "Cumulus"}), node_workflows},
+    {"node FRR", "FRRouting network node", "Node", "NODE", ORCH_PRODUCT_ACTIVE, "NodeBlock",
+     ORCH_FIXED_INPUTS({"node_type", "FRR"}), node_workflows},
     {0},
 };

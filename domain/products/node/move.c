@@ -10,9 +10,8 @@ static const orch_form_field_t role_page[] = {
     {.name = "role_id", .title = "Role at the new site", .type = ORCH_FORM_INTEGER},
     {0},
 };
-static const orch_form_page_t move_pages[] = {
-    {"Where the node goes", site_page}, {"Its role there", role_page}, {0}};
-static const orch_form_t move_form = {.pages = move_pages};
+static const orch_form_t move_form = {
+    .pages = ORCH_FORM_PAGES({"Where the node goes", site_page}, {"Its role there", role_page})};
 
 static orch_step_result_t keep_old_site(orch_step_ctx_t *ctx, json_t *state)
 {
@@ -27,8 +26,7 @@ static orch_step_result_t save_site(orch_step_ctx_t *ctx, json_t *state)
 static const orch_step_def_t move_steps[] = {
     ORCH_STEP("keep_old_site", "Record the site it leaves", keep_old_site),
     ORCH_STEP("save_site", "Store the new site and role", save_site),
-    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
-                              orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_REMOTE_STEP("Push the node configuration"),
     ORCH_STEPS_END,
 };
 const orch_workflow_def_t orch_wf_move_node = {

@@ -60,12 +60,9 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
     if (!sub)
         return failed;
     orch_error_init(&err);
-    if (orch_sub_set_status(sub, ORCH_SUB_PROVISIONING, &err)) {
-        orch_subscription_free(sub);
-        return orch_step_fail_error(&err);
-    }
+    orch_sub_set_status(sub, ORCH_SUB_PROVISIONING, &err);
     /* Described as people meet it in lists and in the node choices of other forms. */
-    return orch_step_sub_create(ctx, sub, orch_node_description);
+    return orch_step_sub_finish(ctx, sub, &err, orch_node_description);
 }
 
 ORCH_ALLOCATE_STEP_FN(allocate_ims, "ims_node", "ims_id")
@@ -194,14 +191,11 @@ static const orch_form_field_t create_node_fields[] = {
     NETBOX_ID_FIELD("type_id", "Device type"),
     NETBOX_ID_FIELD("site_id", "Site"),
     ORCH_FORM_DESCRIPTION_FIELD("node_description"),
-    {.name = "ipv6",
-     .title = "Allocate an IPv6 loopback",
-     .type = ORCH_FORM_BOOLEAN,
-     .default_json = "true"},
+    ORCH_FORM_BOOL_FIELD("ipv6", "Allocate an IPv6 loopback", "true"),
     {0},
 };
-static const orch_form_page_t create_node_pages[] = {{"The node", create_node_fields}, {0}};
-static const orch_form_t create_node_form = {.pages = create_node_pages};
+static const orch_form_t create_node_form = {.pages =
+                                                 ORCH_FORM_PAGES({"The node", create_node_fields})};
 
 /* The state keys each step reads and writes, checked at start-up (domain/engine/lint.h). */
 static const orch_step_io_t create_node_io[] = {
@@ -225,8 +219,7 @@ static const orch_workflow_def_t orch_wf_create_node = {
 static const orch_step_def_t create_node_v2_steps[] = {
     CREATE_NODE_FIRST_STEPS,
     ORCH_STEP("save_ids", "Store the inventory ids and addresses", save_ids),
-    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
-                              orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_REMOTE_STEP("Push the node configuration"),
     ORCH_STEP("activate_node", "Mark the node active", activate_node),
     ORCH_STEPS_END,
 };
@@ -259,8 +252,8 @@ static const orch_form_field_t modify_node_fields[] = {
     ORCH_FORM_DESCRIPTION_FIELD("node_description"),
     {0},
 };
-static const orch_form_page_t modify_node_pages[] = {{"Change the node", modify_node_fields}, {0}};
-static const orch_form_t modify_node_form = {.pages = modify_node_pages};
+static const orch_form_t modify_node_form = {
+    .pages = ORCH_FORM_PAGES({"Change the node", modify_node_fields})};
 
 static orch_err_t edit_node(orch_subscription_t *sub, const json_t *state, orch_error_t *err)
 {
@@ -291,8 +284,7 @@ static orch_step_result_t decommission_node(orch_step_ctx_t *ctx, json_t *state)
 
 static const orch_step_def_t modify_node_steps[] = {
     ORCH_STEP("update_node", "Update the node", update_node),
-    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the node configuration", "network.push_config",
-                              orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_REMOTE_STEP("Push the node configuration"),
     ORCH_STEPS_END,
 };
 static const orch_step_def_t terminate_node_steps[] = {
@@ -329,18 +321,9 @@ static const orch_workflow_def_t orch_wf_validate_node = {
     .product_type = "Node",
 };
 
-static const orch_wf_entry_t entries[] = {ORCH_WF_ENTRY(orch_wf_create_node),
-                                          ORCH_WF_ENTRY(orch_wf_create_node_v2),
-                                          ORCH_WF_ENTRY(orch_wf_modify_node),
-                                          ORCH_WF_ENTRY(orch_wf_terminate_node),
-                                          ORCH_WF_ENTRY(orch_wf_validate_node),
-                                          ORCH_WF_ENTRY(orch_wf_move_node),
-                                          {0}};
-
 const orch_product_module_t orch_product_module_node = {
-    .name = "node",
-    .blocks = orch_node_blocks,
-    .products = orch_node_products,
-    .entries = entries,
-    .example = true,
+    ORCH_EXAMPLE_MODULE("node", orch_node_blocks, orch_node_products,
+                        ORCH_WF_ENTRY(orch_wf_create_node), ORCH_WF_ENTRY(orch_wf_create_node_v2),
+                        ORCH_WF_ENTRY(orch_wf_modify_node), ORCH_WF_ENTRY(orch_wf_terminate_node),
+                        ORCH_WF_ENTRY(orch_wf_validate_node), ORCH_WF_ENTRY(orch_wf_move_node)),
 };

@@ -19,13 +19,9 @@ static const orch_field_def_t port_fields[] = {
     {0},
 };
 
-static const orch_child_def_t port_children[] = {
-    {"node", "NodeBlock", 1, 1, true},
-    {0},
-};
-
 const orch_block_def_t orch_port_blocks[] = {
-    {"PortBlock", "A customer-facing port on a node", "PORT", port_fields, port_children},
+    {"PortBlock", "A customer-facing port on a node", "PORT", port_fields,
+     ORCH_CHILDREN(ORCH_CHILD_ON_NODE)},
     {0},
 };
 
@@ -34,13 +30,10 @@ static const orch_workflow_ref_t port_workflows[] = {
     {0},
 };
 
-static const orch_fixed_input_t fi_10g[] = {{"speed", "10000"}, {0}};
-static const orch_fixed_input_t fi_100g[] = {{"speed", "100000"}, {0}};
-
 const orch_product_def_t orch_port_products[] = {
     {"port 10G", "10 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
-     fi_10g, port_workflows},
+     ORCH_FIXED_INPUTS({"speed", "10000"}), port_workflows},
     {"port 100G", "100 Gbit/s customer port", "Port", "PORT", ORCH_PRODUCT_ACTIVE, "PortBlock",
-     fi_100g, port_workflows},
+     ORCH_FIXED_INPUTS({"speed", "100000"}), port_workflows},
     {0},
 };

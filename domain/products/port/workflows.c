@@ -58,22 +58,14 @@ static const char *const port_modes[] = {"tagged", "untagged", "link_member", NU
 
 static const orch_form_field_t port_page1[] = {
     ORCH_FORM_CUSTOMER_FIELD,
-    {.name = "node_subscription_id",
-     .title = "Node",
-     .type = ORCH_FORM_CHOICE,
-     .required = true,
-     .choices_fn = node_choices},
+    ORCH_FORM_CHOICE_FIELD("node_subscription_id", "Node", node_choices),
     {0},
 };
 static const orch_form_field_t port_page2[] = {
     {.name = "info",
      .title = "Only the free interfaces of the chosen node are offered",
      .type = ORCH_FORM_LABEL},
-    {.name = "port_name",
-     .title = "Interface",
-     .type = ORCH_FORM_CHOICE,
-     .required = true,
-     .choices_fn = free_ports},
+    ORCH_FORM_CHOICE_FIELD("port_name", "Interface", free_ports),
     {.name = "port_type",
      .title = "Interface type",
      .type = ORCH_FORM_STRING,
@@ -89,24 +81,28 @@ static const orch_form_field_t port_page2[] = {
      .choices = port_modes,
      .default_json = "\"tagged\""},
     ORCH_FORM_DESCRIPTION_FIELD("port_description"),
-    {.name = "auto_negotiation",
-     .title = "Auto negotiation",
-     .type = ORCH_FORM_BOOLEAN,
-     .default_json = "false"},
-    {.name = "lldp", .title = "LLDP", .type = ORCH_FORM_BOOLEAN, .default_json = "true"},
+    ORCH_FORM_BOOL_FIELD("auto_negotiation", "Auto negotiation", "false"),
+    ORCH_FORM_BOOL_FIELD("lldp", "LLDP", "true"),
     {0},
 };
-static const orch_form_page_t port_pages[] = {
-    {"Choose the node", port_page1}, {"Choose the port", port_page2}, {0}};
-static const orch_form_t create_port_form = {.pages = port_pages};
+static const orch_form_t create_port_form = {
+    .pages = ORCH_FORM_PAGES({"Choose the node", port_page1}, {"Choose the port", port_page2})};
+
+/* The port's description (orch_port_description) with node_name for its node's name: set
+ * when the port is created and again when it changes, as the node may have been renamed. */
+static orch_err_t describe_port(orch_subscription_t *sub, const char *node_name, orch_error_t *err)
+{
+    char *label = orch_port_description(sub, node_name);
+    orch_err_t rc = orch_sub_set_description(sub, label, err);
+    free(label);
+    return rc;
+}
 
 /* The port's fields from the start form, on the chosen node, and its description. */
 static orch_err_t fill_port(orch_subscription_t *sub, const json_t *state,
                             const orch_subscription_t *node, orch_error_t *err)
 {
     const char *desc = orch_state_str(state, "port_description", NULL);
-    char *label;
-    orch_err_t rc;
     if (orch_sub_set_str(sub, "port_name", orch_state_str(state, "port_name", ""), err) ||
         orch_sub_set_str(sub, "port_type", orch_state_str(state, "port_type", ""), err) ||
         orch_sub_set_str(sub, "port_mode", orch_state_str(state, "port_mode", ""), err) ||
@@ -117,17 +113,13 @@ static orch_err_t fill_port(orch_subscription_t *sub, const json_t *state,
         (desc && orch_sub_set_str(sub, "port_description", desc, err)) ||
         orch_sub_set_reference(sub, "node", node->id, node->root->id, err))
         return err->code;
-    label = orch_port_description(sub, orch_sub_str_or(node, "node_name", NULL));
-    rc = orch_sub_set_description(sub, label, err);
-    free(label);
-    return rc;
+    return describe_port(sub, orch_sub_str_or(node, "node_name", NULL), err);
 }
 
 static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *state)
 {
     orch_step_result_t failed;
     orch_error_t err;
-    orch_err_t rc;
     orch_subscription_t *sub = orch_step_sub_new(ctx, state, NULL, &failed);
     orch_subscription_t *node =
         sub ? orch_step_sub_load(ctx, orch_state_str(state, "node_subscription_id", ""), &failed)
@@ -137,13 +129,9 @@ static orch_step_result_t create_subscription(orch_step_ctx_t *ctx, json_t *stat
         return failed;
     }
     orch_error_init(&err);
-    rc = fill_port(sub, state, node, &err);
+    fill_port(sub, state, node, &err);
     orch_subscription_free(node);
-    if (rc) {
-        orch_subscription_free(sub);
-        return orch_step_fail_error(&err);
-    }
-    return orch_step_sub_create(ctx, sub, NULL);
+    return orch_step_sub_finish(ctx, sub, &err, NULL);
 }
 
 ORCH_ALLOCATE_STEP_FN(allocate_ims, "ims_port", "ims_id")
@@ -154,8 +142,7 @@ static const orch_step_def_t create_port_steps[] = {
     ORCH_ALLOCATE_STEP("allocate_ims", "Allocate the IMS port id", allocate_ims),
     ORCH_ALLOCATE_STEP("allocate_nrm", "Allocate the NRM port id", allocate_nrm),
     ORCH_STEP("save_ids", "Store the inventory ids", orch_step_save_inventory_ids),
-    ORCH_REMOTE_STEP_FALLBACK("push_config", "Push the port configuration", "network.push_config",
-                              orch_step_push_config, 600000),
+    ORCH_PUSH_CONFIG_REMOTE_STEP("Push the port configuration"),
     ORCH_STEPS_END,
 };
 static const orch_workflow_def_t orch_wf_create_port = {
@@ -167,29 +154,21 @@ static const orch_workflow_def_t orch_wf_create_port = {
 
 static const orch_form_field_t modify_port_fields[] = {
     ORCH_FORM_DESCRIPTION_FIELD("port_description"),
-    {.name = "enabled",
-     .title = "Administratively up",
-     .type = ORCH_FORM_BOOLEAN,
-     .default_json = "true"},
+    ORCH_FORM_BOOL_FIELD("enabled", "Administratively up", "true"),
     {0},
 };
-static const orch_form_page_t modify_port_pages[] = {{"Change the port", modify_port_fields}, {0}};
-static const orch_form_t modify_port_form = {.pages = modify_port_pages};
+static const orch_form_t modify_port_form = {
+    .pages = ORCH_FORM_PAGES({"Change the port", modify_port_fields})};
 
 static orch_err_t edit_port(orch_subscription_t *sub, const json_t *state, orch_error_t *err)
 {
     const char *desc = orch_state_str(state, "port_description", NULL);
-    char *label;
-    orch_err_t rc;
     if (desc && orch_sub_set_str(sub, "port_description", desc, err))
         return err->code;
     if (orch_sub_set_bool(sub, "enabled", orch_state_bool(state, "enabled", true), err))
         return err->code;
     /* The node may have been renamed since: describe the port by its node's name now. */
-    label = orch_port_description(sub, orch_sub_str_or(sub, "node.node_name", NULL));
-    rc = orch_sub_set_description(sub, label, err);
-    free(label);
-    return rc;
+    return describe_port(sub, orch_sub_str_or(sub, "node.node_name", NULL), err);
 }
 
 static orch_step_result_t update_port(orch_step_ctx_t *ctx, json_t *state)
@@ -212,8 +191,8 @@ static const orch_form_field_t confirm_fields[] = {
      .pattern = "[A-Z]+-[0-9]+"},
     {0},
 };
-static const orch_form_page_t confirm_pages[] = {{"Confirm the removal", confirm_fields}, {0}};
-static const orch_form_t confirm_form = {.pages = confirm_pages};
+static const orch_form_t confirm_form = {
+    .pages = ORCH_FORM_PAGES({"Confirm the removal", confirm_fields})};
 
 static orch_step_result_t shut_port(orch_step_ctx_t *ctx, json_t *state)
 {
@@ -250,18 +229,9 @@ static const orch_workflow_def_t orch_wf_validate_port = {
     ORCH_VALIDATE_WORKFLOW("validate_port", "Validate port"),
 };
 
-static const orch_wf_entry_t entries[] = {
-    ORCH_WF_ENTRY(orch_wf_create_port),
-    ORCH_WF_ENTRY(orch_wf_modify_port),
-    ORCH_WF_ENTRY(orch_wf_terminate_port),
-    ORCH_WF_ENTRY(orch_wf_validate_port),
-    {0},
-};
-
 const orch_product_module_t orch_product_module_port = {
-    .name = "port",
-    .blocks = orch_port_blocks,
-    .products = orch_port_products,
-    .entries = entries,
-    .example = true,
+    ORCH_EXAMPLE_MODULE("port", orch_port_blocks, orch_port_products,
+                        ORCH_WF_ENTRY(orch_wf_create_port), ORCH_WF_ENTRY(orch_wf_modify_port),
+                        ORCH_WF_ENTRY(orch_wf_terminate_port),
+                        ORCH_WF_ENTRY(orch_wf_validate_port)),
 };
