@@ -10,9 +10,12 @@
 #include "alloc.h"
 
 #define ARENA_CHUNK 8192
-/* The first chunk is small: a long-lived call (a watch stream) keeps only a few strings in
- * its arena, and ten thousand of them should not hold 8 KiB each. */
-#define ARENA_FIRST_CHUNK 1024
+/* The first chunk is small and shares one allocation with the arena: a long-lived call (an
+ * idle watch stream) keeps a few strings in its arena (a WatchProcesses request: 80 bytes),
+ * and ten thousand of them should hold neither 8 KiB nor 1 KiB each. Chunks then grow
+ * 256 -> 1,024 -> 8,192 bytes, so a unary call still takes at most one malloc per 8 KiB. */
+#define ARENA_FIRST_CHUNK 256
+#define ARENA_SECOND_CHUNK 1024
 
 typedef struct chunk {
     struct chunk *next;
@@ -23,11 +26,19 @@ typedef struct chunk {
 struct orch_arena {
     chunk_t *head;
     size_t total;
+    _Alignas(16) unsigned char first[]; /* a chunk_t of ARENA_FIRST_CHUNK, never freed alone */
 };
 
 orch_arena_t *orch_arena_new(void)
 {
-    return orch_calloc(1, sizeof(orch_arena_t));
+    orch_arena_t *a = orch_malloc(sizeof(orch_arena_t) + sizeof(chunk_t) + ARENA_FIRST_CHUNK);
+    chunk_t *c = (chunk_t *)a->first;
+    c->next = NULL;
+    c->used = 0;
+    c->cap = ARENA_FIRST_CHUNK;
+    a->head = c;
+    a->total = 0;
+    return a;
 }
 
 void orch_arena_free(orch_arena_t *a)
@@ -36,7 +47,8 @@ void orch_arena_free(orch_arena_t *a)
         return;
     for (chunk_t *c = a->head, *next; c; c = next) {
         next = c->next;
-        free(c);
+        if (c != (chunk_t *)a->first)
+            free(c);
     }
     free(a);
 }
@@ -63,17 +75,14 @@ void *orch_arena_alloc(orch_arena_t *a, size_t n)
         chunk_t *big = chunk_new(n);
         big->used = n;
         /* Behind the head, so the head's free space stays usable. */
-        if (c) {
-            big->next = c->next;
-            c->next = big;
-        } else {
-            a->head = big;
-        }
+        big->next = c->next;
+        c->next = big;
         memset(big->data, 0, n);
         return big->data;
     }
-    if (!c || c->cap - c->used < n) {
-        c = chunk_new(!c && n <= ARENA_FIRST_CHUNK ? ARENA_FIRST_CHUNK : ARENA_CHUNK);
+    if (c->cap - c->used < n) {
+        c = chunk_new(c->cap < ARENA_SECOND_CHUNK && n <= ARENA_SECOND_CHUNK ? ARENA_SECOND_CHUNK
+                                                                             : ARENA_CHUNK);
         c->next = a->head;
         a->head = c;
     }

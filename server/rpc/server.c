@@ -125,7 +125,7 @@ struct srv_call {
     /* NULL: OK. An orch_error_t is 6.8 KiB (its violations), so a call holds one only once it
      * ends with an error: ten thousand idle watch streams should not carry theirs. */
     orch_error_t *status;
-    grpc_metadata trailing[1];
+    grpc_metadata *trailing; /* the rich-details trailer, allocated with an error status */
     size_t ntrailing;
     /* live-stream registry of the server (for drain) */
     struct srv_call *rnext, *rprev;
@@ -364,6 +364,7 @@ void srv_call_unref(srv_call_t *c)
         grpc_slice_unref(c->trailing[i].key);
         grpc_slice_unref(c->trailing[i].value);
     }
+    free(c->trailing);
     pthread_mutex_destroy(&c->mu);
     orch_arena_free(c->arena);
     free(c);
@@ -407,6 +408,8 @@ static void status_op(srv_call_t *c, grpc_op *op, grpc_slice *details)
 {
     grpc_status_code code = srv_status_code(status_code(c));
     if (code != GRPC_STATUS_OK) {
+        if (!c->trailing)
+            c->trailing = orch_calloc(1, sizeof(*c->trailing));
         c->trailing[0].key = grpc_slice_from_static_string("grpc-status-details-bin");
         c->trailing[0].value = srv_status_details(c->status);
         c->ntrailing = 1;
