@@ -7,13 +7,18 @@
  * --save-response, so the same bytes cross the wire) with status OK.
  *
  *   orch-echo --listen 127.0.0.1:PORT [--threads 8] [--slots 8] [--reply-file FILE]
- *             [--method PATH]... [--hold-method PATH]
+ *             [--method PATH]... [--hold-method PATH] [--hold-headers] [--hold-release]
+ *             [--channel-arg KEY=INT]...
  *
  * The method defaults to orchestrator.v1.ProductService/GetProduct, so the load generator
  * sends the same request to both servers. --hold-method PATH registers a method whose calls
  * are held open without a word until the client goes: gRPC's own memory floor for idle
- * server streams, beside orchestratord's idle watch streams (bench/watch_delay.sh). Runs until
- * SIGTERM/SIGINT. Prints "SERVING" on stdout once it listens. */
+ * server streams, beside orchestratord's idle watch streams (bench/watch_delay.sh). With
+ * --hold-headers a held call sends its initial metadata at once (as orchestratord's watch
+ * streams do); with --hold-release it lets go of its request message and metadata array at
+ * once (about 0.8 KiB a call, kept by the core's call otherwise), the least a held call can
+ * cost. --channel-arg adds an integer channel argument (for measuring the core's settings).
+ * Runs until SIGTERM/SIGINT. Prints "SERVING" on stdout once it listens. */
 #include <errno.h>
 #include <getopt.h>
 #include <grpc/byte_buffer.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #define ECHO_MAX_METHODS 8
+#define ECHO_MAX_ARGS 8
 
 typedef enum { TAG_SLOT, TAG_CLOSE, TAG_SEND } tag_kind_t;
 
@@ -68,6 +74,7 @@ typedef struct echo_call {
 static grpc_server *server;
 static grpc_slice reply; /* the response bytes, read-only */
 static atomic_bool stopping;
+static bool hold_headers, hold_release; /* --hold-headers, --hold-release */
 
 static void die(const char *msg)
 {
@@ -94,7 +101,8 @@ static void call_unref(echo_call_t *c)
     grpc_metadata_array_destroy(&c->md);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
-    grpc_byte_buffer_destroy(c->reply);
+    if (c->reply)
+        grpc_byte_buffer_destroy(c->reply);
     grpc_call_unref(c->call);
     free(c);
 }
@@ -119,19 +127,32 @@ static void slot_fired(slot_t *s, bool ok)
     c->payload = s->payload;
     c->close_tag = (tag_t){TAG_CLOSE, c};
     c->send_tag = (tag_t){TAG_SEND, c};
-    c->pending = s->hold ? 1 : 2;
+    c->pending = s->hold && !hold_headers ? 1 : 2;
     if (s->hold) {
         if (!atomic_load(&stopping))
             slot_post(s);
         else
             free(s);
-        /* Only the close: the call stays open, idle, until the client cancels it. */
+        if (hold_release) {
+            grpc_metadata_array_destroy(&c->md);
+            grpc_metadata_array_init(&c->md);
+            if (c->payload)
+                grpc_byte_buffer_destroy(c->payload);
+            c->payload = NULL;
+        }
+        /* The close (and the headers): the call stays open, idle, until the client
+         * cancels it. No reply buffer: it is never answered. */
         memset(&close_op, 0, sizeof(close_op));
         close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
         close_op.data.recv_close_on_server.cancelled = &c->cancelled;
         if (grpc_call_start_batch(c->call, &close_op, 1, &c->close_tag, NULL) != GRPC_CALL_OK)
             die("RECV_CLOSE_ON_SERVER batch refused");
-        c->reply = grpc_raw_byte_buffer_create(&reply, 1);
+        if (hold_headers) {
+            memset(ops, 0, sizeof(ops));
+            ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+            if (grpc_call_start_batch(c->call, ops, 1, &c->send_tag, NULL) != GRPC_CALL_OK)
+                die("SEND_INITIAL_METADATA batch refused");
+        }
         return;
     }
     if (!atomic_load(&stopping))
@@ -204,6 +225,8 @@ typedef struct echo_opts {
     const char *listen, *methods[ECHO_MAX_METHODS];
     bool hold[ECHO_MAX_METHODS]; /* --hold-method: held open without a word */
     int nmethods, threads, slots;
+    char *arg_keys[ECHO_MAX_ARGS]; /* --channel-arg KEY=INT */
+    int arg_values[ECHO_MAX_ARGS], nargs;
 } echo_opts_t;
 
 static void parse_args(int argc, char **argv, echo_opts_t *o)
@@ -214,6 +237,9 @@ static void parse_args(int argc, char **argv, echo_opts_t *o)
                                        {"reply-file", required_argument, NULL, 'r'},
                                        {"method", required_argument, NULL, 'm'},
                                        {"hold-method", required_argument, NULL, 'H'},
+                                       {"hold-headers", no_argument, NULL, 'h'},
+                                       {"hold-release", no_argument, NULL, 'R'},
+                                       {"channel-arg", required_argument, NULL, 'a'},
                                        {NULL, 0, NULL, 0}};
     int c;
 
@@ -242,6 +268,21 @@ static void parse_args(int argc, char **argv, echo_opts_t *o)
             o->hold[o->nmethods] = c == 'H';
             o->methods[o->nmethods++] = optarg;
             break;
+        case 'h':
+            hold_headers = true;
+            break;
+        case 'R':
+            hold_release = true;
+            break;
+        case 'a': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || o->nargs == ECHO_MAX_ARGS)
+                die("--channel-arg KEY=INT, at most 8");
+            *eq = '\0';
+            o->arg_keys[o->nargs] = optarg;
+            o->arg_values[o->nargs++] = atoi(eq + 1);
+            break;
+        }
         default:
             die("usage: see the comment at the top of bench/echo_server.c");
         }
@@ -257,7 +298,7 @@ static void parse_args(int argc, char **argv, echo_opts_t *o)
  * started). */
 static worker_t *start_server(const echo_opts_t *o, void **handles)
 {
-    grpc_arg args[2];
+    grpc_arg args[2 + ECHO_MAX_ARGS];
     grpc_channel_args chargs = {2, args};
     grpc_server_credentials *creds;
     worker_t *workers;
@@ -269,6 +310,12 @@ static worker_t *start_server(const echo_opts_t *o, void **handles)
     args[1].type = GRPC_ARG_INTEGER;
     args[1].key = GRPC_ARG_ALLOW_REUSEPORT;
     args[1].value.integer = 0;
+    for (int i = 0; i < o->nargs; i++) {
+        grpc_arg *a = &args[chargs.num_args++];
+        a->type = GRPC_ARG_INTEGER;
+        a->key = o->arg_keys[i];
+        a->value.integer = o->arg_values[i];
+    }
     server = grpc_server_create(&chargs, NULL);
     workers = calloc((size_t)o->threads, sizeof(*workers));
     if (!workers)
