@@ -22,6 +22,7 @@
 #                    every 20 ms) plus 10 WatchProcesses streams with filters (per-client
 #                    limit raised to 1,010 for that row)
 #   --no-echo        skip orch-echo holding as many idle streams as each WatchProcesses row
+#                    (headers sent, request and metadata let go: gRPC's floor)
 #   --driver-threads T  the driver's poller threads (default 2); its CPU per delivery is
 #                    reported beside the server's: both share the same cores
 #   --no-build       use the binaries already in --build-dir
@@ -52,7 +53,7 @@ DBNAME=orchestrator_watch_bench
 
 die() { echo "watch_delay.sh: $*" >&2; exit 1; }
 say() { echo "== $*" >&2; }
-usage() { sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while (($#)); do
     case "$1" in
@@ -165,7 +166,9 @@ channels_for() {
 echo_idle() {
     local n=$1 ch=$2 eaddr epid out i
     eaddr=127.0.0.1:$(free_port)
-    "$ECHO" --listen "$eaddr" --threads 8 \
+    # Each held call sends its headers at once, as a watch stream does, and lets go of its
+    # request and metadata at once: the least an idle stream can cost in the core.
+    "$ECHO" --listen "$eaddr" --threads 8 --hold-headers --hold-release \
         --hold-method /orchestrator.v1.ProcessService/WatchProcesses >/dev/null 2>&1 &
     epid=$!
     for ((i = 0; i < 100; i++)); do
