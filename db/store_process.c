@@ -145,6 +145,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         ids = db__array(v, nheld);
         free(v);
     }
+    db_rt_kind(DB_RT_HEARTBEAT);
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;
@@ -175,6 +176,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     res = NULL;
     /* Steps that overran their time-out: failed, by whichever replica sees it first, with
      * a failed audit row for the step that was running. */
+    db_rt_kind(DB_RT_SWEEP);
     // clang-format off
     rc = db_exec(
         r.c,
@@ -311,6 +313,7 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
 
     *n = 0;
     ms_interval(iv, sizeof(iv), lease_ms);
+    db_rt_kind(DB_RT_CLAIM);
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
@@ -417,6 +420,7 @@ orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ct
 
     *paused = false;
     ms_interval(iv, sizeof(iv), timeout_ms);
+    db_rt_kind(DB_RT_STEP_COMMIT);
     /* The pause switch is read in the same statement: a paused engine changes nothing. The
      * status change to running is an event of its own. */
     rc = db__query(
@@ -633,6 +637,7 @@ orch_err_t db__process_commit_step(orch_store_t *st, orch_tx_t *tx, const orch_c
     t.process_id = c->process_id;
     t.status_changed = strcmp(c->old_status, c->process_status) != 0;
     const char *tok = DB_INT(c->lease_token);
+    db_rt_kind(DB_RT_STEP_COMMIT);
     rc = commit_process_row(tx, c, tok, error, &t, err);
     if (!rc)
         rc = commit_step_row(tx, c, tok, state, delta, error, err);
@@ -668,6 +673,7 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_
     char *text = NULL;
     orch_err_t rc;
 
+    db_rt_kind(DB_RT_STEP_COMMIT);
     memset(res, 0, n * sizeof(*res));
     for (size_t i = 0; i < n; i++) {
         const orch_step_commit_t *c = &parts[i];
@@ -775,6 +781,7 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                                const orch_claim_t *c, orch_error_t *err)
 {
     db__no_tx(tx);
+    db_rt_kind(DB_RT_STEP_COMMIT);
     /* Only while still leased: after a commit whose answer was lost (it landed, the lease
      * is cleared) this must not touch the parked process (a callback's deadline_time). */
     return db__query(st, NULL, ctx,
@@ -865,6 +872,7 @@ orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
     orch_err_t rc;
 
     process_id[0] = '\0';
+    db_rt_kind(DB_RT_START);
     if (l) {
         ms_interval(lease_iv, sizeof(lease_iv), l->lease_ms);
         ms_interval(step_iv, sizeof(step_iv), l->timeout_ms);
