@@ -511,83 +511,141 @@ enum {
     PIPE_COMMIT = 4,  /* COMMIT after it: the unit of work's last statement */
 };
 
-/* The statement (prepared first when this is its second run) with the parts asked for
- * around it, sent as one libpq pipeline: one round trip. PIPE_BEGIN alone leaves the
- * transaction open (a lazy unit of work). BEGIN | GENERIC | COMMIT: the statement is the
- * whole transaction, under plan_cache_mode force_generic_plan (db_execp_generic). COMMIT:
- * the unit of work ends with it (db_conn_t.commit_after); after an error PostgreSQL skips
- * the rest of the pipeline, so the COMMIT does not run and the transaction stays aborted
- * for the release's ROLLBACK. Returns the statement's result, or the first error (a failed
- * COMMIT's included). */
-static PGresult *run_pipelined(db_conn_t *c, db_stmt_t *s, const char *sql, int n,
-                               const char *const *params, int parts, orch_err_t *why)
-{
-    PGresult *r, *out = NULL;
-    char name[48];
-    bool prepare = s && !s->prepared && s->runs + 1 >= 2;
-    int mine = (parts & PIPE_BEGIN ? 1 : 0) + (parts & PIPE_GENERIC ? 1 : 0) + (prepare ? 1 : 0);
-    int queries = mine + 1 + (parts & PIPE_COMMIT ? 1 : 0), ok = 1;
+/* One statement of a pipeline and the parts around it (run_pipeline). */
+typedef struct pipe_stmt {
+    db_stmt_t *s; /* its prepared-statement slot, or NULL */
+    const char *sql;
+    int n;
+    const char *const *params;
+    int parts;
+    bool prepare; /* prepared in this pipeline */
+    int first;    /* the index of its first query in the pipeline */
+    int mine;     /* the index of the statement's own query */
+    int last;     /* one past its last query */
+    PGresult *out;
+} pipe_stmt_t;
 
-    if (s && !s->prepared)
-        s->runs++;
-    if (!PQenterPipelineMode(c->pg))
-        return NULL;
+/* Queues p's queries (BEGIN, SET LOCAL, prepare, the statement, COMMIT as asked); *q is the
+ * pipeline's query count so far. False when libpq refused. */
+static bool pipe_send(db_conn_t *c, pipe_stmt_t *p, int *q)
+{
+    char name[48];
+    int ok = 1;
+
+    p->prepare = p->s && !p->s->prepared && p->s->runs + 1 >= 2;
+    if (p->s && !p->s->prepared)
+        p->s->runs++;
     atomic_fetch_add(&statements_sent, 1);
-    {
-        char what[80];
-        snprintf(what, sizeof(what), "%s%s%s%s", parts & PIPE_BEGIN ? "B+" : "",
-                 parts & PIPE_GENERIC ? "G+" : "", parts & PIPE_COMMIT ? "C+" : "", sql);
-        rt_note(c, what);
-    }
-    if (parts & PIPE_BEGIN)
+    p->first = *q;
+    if (p->parts & PIPE_BEGIN) {
         ok = PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-    if (ok && (parts & PIPE_GENERIC))
+        (*q)++;
+    }
+    if (ok && (p->parts & PIPE_GENERIC)) {
         ok = PQsendQueryParams(c->pg, "SET LOCAL plan_cache_mode = force_generic_plan", 0, NULL,
                                NULL, NULL, NULL, 0);
-    if (ok && s && (prepare || s->prepared))
-        stmt_name(s, name, sizeof(name));
-    if (ok && prepare)
-        ok = PQsendPrepare(c->pg, name, sql, n, NULL);
-    if (ok)
-        ok = s && (prepare || s->prepared)
-                 ? PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0)
-                 : PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
-    if (ok && (parts & PIPE_COMMIT))
-        ok = PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
-    if (!ok || !PQpipelineSync(c->pg)) {
-        c->broken = true;
-        return NULL;
+        (*q)++;
     }
-    /* One result (then NULL) per query, then the sync's. Kept: the statement's, or the
-     * first error. */
+    if (ok && p->s && (p->prepare || p->s->prepared))
+        stmt_name(p->s, name, sizeof(name));
+    if (ok && p->prepare) {
+        ok = PQsendPrepare(c->pg, name, p->sql, p->n, NULL);
+        (*q)++;
+    }
+    p->mine = *q;
+    if (ok)
+        ok = p->s && (p->prepare || p->s->prepared)
+                 ? PQsendQueryPrepared(c->pg, name, p->n, p->params, NULL, NULL, 0)
+                 : PQsendQueryParams(c->pg, p->sql, p->n, NULL, p->params, NULL, NULL, 0);
+    (*q)++;
+    if (ok && (p->parts & PIPE_COMMIT)) {
+        ok = PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+        (*q)++;
+    }
+    p->last = *q;
+    return ok;
+}
+
+/* Takes result i (of the query numbered i in the pipeline) for p: keeps the statement's own
+ * result, or the first error among p's queries. */
+static void pipe_take(pipe_stmt_t *p, int i, PGresult *r)
+{
+    if (p->prepare && i == p->mine - 1) {
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            p->s->prepared = true;
+        else
+            stmt_check(p->s, r);
+    }
+    if ((p->out && PQresultStatus(p->out) == PGRES_FATAL_ERROR) ||
+        (i != p->mine && PQresultStatus(r) != PGRES_FATAL_ERROR)) {
+        PQclear(r);
+        return;
+    }
+    PQclear(p->out);
+    p->out = r;
+}
+
+/* The statements with the parts asked for around each, sent as one libpq pipeline: one
+ * round trip. PIPE_BEGIN alone leaves the transaction open (a lazy unit of work). BEGIN |
+ * GENERIC | COMMIT: the statement is the whole transaction, under plan_cache_mode
+ * force_generic_plan (db_execp_generic). COMMIT: the unit of work ends with it
+ * (db_conn_t.commit_after). After an error PostgreSQL skips the rest of the pipeline (its
+ * results say PGRES_PIPELINE_ABORTED): a COMMIT after it does not run, and the transaction
+ * stays aborted for the release's ROLLBACK. Each p[i].out gets its statement's result, or
+ * its first error (a failed COMMIT's included); false when the connection failed (then
+ * every out is NULL and the connection is broken). */
+static bool run_pipeline(db_conn_t *c, pipe_stmt_t *p, int np, orch_err_t *why)
+{
+    PGresult *r;
+    int queries = 0, k = 0;
+
+    if (!PQenterPipelineMode(c->pg))
+        return false;
+    {
+        char what[80];
+        snprintf(what, sizeof(what), "%s%s%s%s%s", p[0].parts & PIPE_BEGIN ? "B+" : "",
+                 p[0].parts & PIPE_GENERIC ? "G+" : "", p[0].parts & PIPE_COMMIT ? "C+" : "",
+                 np > 1 ? "2+" : "", p[0].sql);
+        rt_note(c, what);
+    }
+    for (int i = 0; i < np; i++)
+        if (!pipe_send(c, &p[i], &queries))
+            goto broken;
+    if (!PQpipelineSync(c->pg))
+        goto broken;
+    /* One result (then NULL) per query, then the sync's. */
     for (int i = 0; i < queries; i++) {
         r = wait_result(c, why);
-        if (!r) {
-            c->broken = true;
-            PQclear(out);
-            return NULL;
-        }
-        if (prepare && i == mine - 1) {
-            if (PQresultStatus(r) == PGRES_COMMAND_OK)
-                s->prepared = true;
-            else
-                stmt_check(s, r);
-        }
-        if ((out && PQresultStatus(out) == PGRES_FATAL_ERROR) ||
-            (i != mine && PQresultStatus(r) != PGRES_FATAL_ERROR)) {
-            PQclear(r);
-            continue;
-        }
-        PQclear(out);
-        out = r;
+        if (!r)
+            goto broken;
+        while (k < np - 1 && i >= p[k].last)
+            k++;
+        pipe_take(&p[k], i, r);
     }
     r = wait_result(c, why); /* PGRES_PIPELINE_SYNC */
     PQclear(r);
     if (!PQexitPipelineMode(c->pg))
         c->broken = true;
-    if (s && s->prepared && out && PQresultStatus(out) == PGRES_FATAL_ERROR)
-        stmt_check(s, out);
-    return out;
+    for (int i = 0; i < np; i++)
+        if (p[i].s && p[i].s->prepared && p[i].out && PQresultStatus(p[i].out) == PGRES_FATAL_ERROR)
+            stmt_check(p[i].s, p[i].out);
+    return true;
+broken:
+    c->broken = true;
+    for (int i = 0; i < np; i++) {
+        PQclear(p[i].out);
+        p[i].out = NULL;
+    }
+    return false;
+}
+
+/* One statement in a pipeline (run_pipeline): its result, or the first error; NULL when the
+ * connection failed. */
+static PGresult *run_pipelined(db_conn_t *c, db_stmt_t *s, const char *sql, int n,
+                               const char *const *params, int parts, orch_err_t *why)
+{
+    pipe_stmt_t p = {.s = s, .sql = sql, .n = n, .params = params, .parts = parts};
+    return run_pipeline(c, &p, 1, why) ? p.out : NULL;
 }
 
 static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *params,
@@ -751,6 +809,51 @@ orch_err_t db_execp_generic(db_conn_t *c, const char *sql, int nparams, const ch
                           PIPE_BEGIN | PIPE_GENERIC | PIPE_COMMIT, &why);
     }
     return check(c, r, why, res, err);
+}
+
+orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
+                                 const char *const *params, PGresult **res, orch_error_t *err,
+                                 const char *sql2, int nparams2, const char *const *params2,
+                                 PGresult **res2)
+{
+    orch_err_t why = ORCH_OK, rc;
+    pipe_stmt_t p[2] = {
+        {.s = stmt_for(c, sql),
+         .sql = sql,
+         .n = nparams,
+         .params = params,
+         .parts = PIPE_BEGIN | PIPE_COMMIT},
+        {.s = stmt_for(c, sql2),
+         .sql = sql2,
+         .n = nparams2,
+         .params = params2,
+         .parts = PIPE_BEGIN | PIPE_GENERIC | PIPE_COMMIT},
+    };
+
+    *res2 = NULL;
+    orch_assert(!c->begin_pending && !c->ended && PQtransactionStatus(c->pg) == PQTRANS_IDLE);
+    (void)run_pipeline(c, p, 2, &why);
+    if (!c->broken && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+        /* sql failed inside its BEGIN: end that transaction, as a lone statement's failure
+         * would have, so the caller may use the connection again (a retry). */
+        PGresult *r = PQexec(c->pg, "ROLLBACK");
+        rt_note(c, "ROLLBACK (after a failed pipeline)");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            c->broken = true;
+        PQclear(r);
+    }
+    rc = check(c, p[0].out, why, res, err);
+    if (!rc && p[1].out &&
+        (PQresultStatus(p[1].out) == PGRES_TUPLES_OK ||
+         PQresultStatus(p[1].out) == PGRES_COMMAND_OK)) {
+        *res2 = p[1].out;
+    } else {
+        if (!rc && p[1].out)
+            orch_debug("db", "the statement sent after another failed: %s",
+                       PQresultErrorMessage(p[1].out));
+        PQclear(p[1].out);
+    }
+    return rc;
 }
 
 orch_err_t db_exec(db_conn_t *c, const char *sql, PGresult **res, orch_error_t *err)

@@ -105,6 +105,16 @@ orch_err_t db_execp(db_conn_t *c, const char *sql, int nparams, const char *cons
 orch_err_t db_execp_generic(db_conn_t *c, const char *sql, int nparams, const char *const *params,
                             PGresult **res, orch_error_t *err);
 
+/* Two statements in one round trip, each a transaction of its own: sql as db_execp outside
+ * a unit of work would run it (its result and error as db_execp gives them), then sql2 as
+ * db_execp_generic would. sql2 runs only when sql committed; *res2 gets its result when it
+ * ran and succeeded, else NULL (its failure is no error of the call: the caller treats NULL
+ * as "nothing"). Outside a unit of work only. Caller PQclears both. */
+orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
+                                 const char *const *params, PGresult **res, orch_error_t *err,
+                                 const char *sql2, int nparams2, const char *const *params2,
+                                 PGresult **res2);
+
 /* Translates a failed result (or a NULL one) into a project error: the single place where
  * SQLSTATE becomes orch_err_t. what: a few words naming the operation. */
 orch_err_t db_error_from_result(db_conn_t *c, PGresult *res, const char *what, orch_error_t *err);

@@ -136,6 +136,7 @@ static const orch_engine_store_t db_engine_store = {
     .step_begin = db__process_step_begin,
     .commit_step = db__process_commit_step,
     .commit_steps = db__process_commit_steps,
+    .commit_steps_claim = db__process_commit_steps_claim,
     .release = db__process_release,
     .branch_list = db__branch_list,
     .branch_start = db__branch_start,
