@@ -232,6 +232,25 @@ void db_pool_set_prepare(db_pool_t *pool, bool on)
     atomic_store(&prepare_off, !on);
 }
 
+/* The slots of two statements sent together. A lookup may sweep the table, which moves
+ * the slots a pointer from an earlier lookup points to: so room for both is made first,
+ * and neither lookup sweeps. */
+static void stmts_for_two(db_conn_t *c, const char *a, const char *b, db_stmt_t **sa,
+                          db_stmt_t **sb)
+{
+    *sa = *sb = NULL;
+    if (atomic_load(&prepare_off))
+        return;
+    if (!c->stmts)
+        c->stmts = orch_calloc(1, sizeof(*c->stmts));
+    if (c->stmts->used + 2 >= DB_STMTS * 3 / 4)
+        stmts_sweep(c->stmts);
+    if (c->stmts->used + 2 >= DB_STMTS * 3 / 4)
+        return; /* full of prepared statements: run both unprepared */
+    *sa = stmts_find(c, a);
+    *sb = stmts_find(c, b);
+}
+
 /* The statement slot a parameterised statement runs from, or NULL to run it unprepared. */
 static db_stmt_t *stmt_for(db_conn_t *c, const char *sql)
 {
@@ -818,13 +837,8 @@ orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
 {
     orch_err_t why = ORCH_OK, rc;
     pipe_stmt_t p[2] = {
-        {.s = stmt_for(c, sql),
-         .sql = sql,
-         .n = nparams,
-         .params = params,
-         .parts = PIPE_BEGIN | PIPE_COMMIT},
-        {.s = stmt_for(c, sql2),
-         .sql = sql2,
+        {.sql = sql, .n = nparams, .params = params, .parts = PIPE_BEGIN | PIPE_COMMIT},
+        {.sql = sql2,
          .n = nparams2,
          .params = params2,
          .parts = PIPE_BEGIN | PIPE_GENERIC | PIPE_COMMIT},
@@ -832,6 +846,7 @@ orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
 
     *res2 = NULL;
     orch_assert(!c->begin_pending && !c->ended && PQtransactionStatus(c->pg) == PQTRANS_IDLE);
+    stmts_for_two(c, sql, sql2, &p[0].s, &p[1].s);
     (void)run_pipeline(c, p, 2, &why);
     if (!c->broken && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
         /* sql failed inside its BEGIN: end that transaction, as a lone statement's failure
