@@ -26,9 +26,100 @@ unsigned long db_round_trips(void)
     return atomic_load(&round_trips);
 }
 
+static atomic_ulong round_trips_by_kind[DB_RT_KINDS];
+/* The kind the calling thread's next round trip counts under; -1 = none given. */
+static _Thread_local int next_kind = -1;
+
+static const char *const kind_names[DB_RT_KINDS] = {
+    [DB_RT_OTHER] = "other",         [DB_RT_START] = "start",
+    [DB_RT_CLAIM] = "claim",         [DB_RT_STEP_COMMIT] = "step_commit",
+    [DB_RT_HEARTBEAT] = "heartbeat", [DB_RT_SWEEP] = "sweep",
+    [DB_RT_WATCH] = "watch",         [DB_RT_SCHEDULE] = "schedule",
+    [DB_RT_HEALTH] = "health",       [DB_RT_LISTEN] = "listen",
+};
+
+void db_rt_kind(db_rt_kind_t kind)
+{
+    next_kind = (int)kind;
+}
+
+const char *db_rt_kind_name(db_rt_kind_t kind)
+{
+    return kind >= 0 && kind < DB_RT_KINDS ? kind_names[kind] : "other";
+}
+
+unsigned long db_round_trips_of(db_rt_kind_t kind)
+{
+    return kind >= 0 && kind < DB_RT_KINDS ? atomic_load(&round_trips_by_kind[kind]) : 0;
+}
+
+/* ORCH_DEBUG_ROUND_TRIPS set: each round trip is also counted by its kind and the first 60
+ * characters of its statement, printed to stderr at exit (a measurement aid: bench/README.md,
+ * issue 17). */
+#define RT_DEBUG_MAX 256
+static struct {
+    char what[80];
+    unsigned long n;
+} rt_debug[RT_DEBUG_MAX];
+static int rt_debug_n;
+static atomic_int rt_debug_on = -1; /* -1: the environment not read yet */
+static pthread_mutex_t rt_debug_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void rt_debug_print(void)
+{
+    pthread_mutex_lock(&rt_debug_mu);
+    for (int i = 0; i < rt_debug_n; i++)
+        fprintf(stderr, "round-trips %8lu %s\n", rt_debug[i].n, rt_debug[i].what);
+    pthread_mutex_unlock(&rt_debug_mu);
+}
+
+static void rt_debug_note(int kind, const char *what)
+{
+    char key[80];
+    int i;
+    snprintf(key, sizeof(key), "%-11s %.60s", kind_names[kind], what ? what : "?");
+    for (char *k = key; *k; k++)
+        if (*k == '\n' || *k == '\t')
+            *k = ' ';
+    pthread_mutex_lock(&rt_debug_mu);
+    for (i = 0; i < rt_debug_n && strcmp(rt_debug[i].what, key) != 0; i++)
+        ;
+    if (i == rt_debug_n && i < RT_DEBUG_MAX) {
+        snprintf(rt_debug[i].what, sizeof(rt_debug[i].what), "%s", key);
+        rt_debug_n++;
+    }
+    if (i < RT_DEBUG_MAX)
+        rt_debug[i].n++;
+    pthread_mutex_unlock(&rt_debug_mu);
+}
+
+/* Counts a round trip of c (NULL: the LISTEN connection's) under its kind. */
+static void rt_note(db_conn_t *c, const char *what)
+{
+    int kind = next_kind, on = atomic_load(&rt_debug_on);
+
+    if (kind >= 0) {
+        next_kind = -1;
+        if (c)
+            c->rt_kind = kind;
+    } else {
+        kind = c ? c->rt_kind : DB_RT_LISTEN;
+    }
+    atomic_fetch_add(&round_trips, 1);
+    atomic_fetch_add(&round_trips_by_kind[kind], 1);
+    if (on < 0) {
+        on = getenv("ORCH_DEBUG_ROUND_TRIPS") ? 1 : 0;
+        if (atomic_exchange(&rt_debug_on, on) < 0 && on)
+            atexit(rt_debug_print);
+    }
+    if (on)
+        rt_debug_note(kind, what);
+}
+
 void db_round_trip_count(void)
 {
-    atomic_fetch_add(&round_trips, 1);
+    next_kind = DB_RT_LISTEN;
+    rt_note(NULL, "LISTEN");
 }
 
 unsigned long db_statements_sent(void)
@@ -139,6 +230,25 @@ void db_pool_set_prepare(db_pool_t *pool, bool on)
 {
     (void)pool;
     atomic_store(&prepare_off, !on);
+}
+
+/* The slots of two statements sent together. A lookup may sweep the table, which moves
+ * the slots a pointer from an earlier lookup points to: so room for both is made first,
+ * and neither lookup sweeps. */
+static void stmts_for_two(db_conn_t *c, const char *a, const char *b, db_stmt_t **sa,
+                          db_stmt_t **sb)
+{
+    *sa = *sb = NULL;
+    if (atomic_load(&prepare_off))
+        return;
+    if (!c->stmts)
+        c->stmts = orch_calloc(1, sizeof(*c->stmts));
+    if (c->stmts->used + 2 >= DB_STMTS * 3 / 4)
+        stmts_sweep(c->stmts);
+    if (c->stmts->used + 2 >= DB_STMTS * 3 / 4)
+        return; /* full of prepared statements: run both unprepared */
+    *sa = stmts_find(c, a);
+    *sb = stmts_find(c, b);
 }
 
 /* The statement slot a parameterised statement runs from, or NULL to run it unprepared. */
@@ -295,6 +405,7 @@ orch_err_t db_pool_acquire(db_pool_t *p, const orch_ctx_t *ctx, int timeout_ms, 
         }
     }
     s->conn.ctx = ctx;
+    s->conn.rt_kind = DB_RT_OTHER;
     *out = &s->conn;
     return ORCH_OK;
 }
@@ -307,16 +418,20 @@ void db_pool_release(db_pool_t *p, db_conn_t *c)
         return;
     c->ctx = NULL;
     c->begin_pending = false; /* an untouched lazy unit of work: nothing to end */
+    c->commit_after = false;
+    c->ended = false;
     if (c->pg && !c->broken &&
         (PQtransactionStatus(c->pg) == PQTRANS_INTRANS ||
          PQtransactionStatus(c->pg) == PQTRANS_INERROR)) {
         /* A borrower that failed mid-transaction: roll back so the slot is clean. */
         PGresult *r = PQexec(c->pg, "ROLLBACK");
-        atomic_fetch_add(&round_trips, 1);
+        rt_note(c, "ROLLBACK (release)");
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             c->broken = true;
         PQclear(r);
     }
+    c->rt_kind = DB_RT_OTHER;
+    next_kind = -1; /* a kind given for a call that made no round trip */
     if (c->pg && (c->broken || PQstatus(c->pg) != CONNECTION_OK ||
                   PQtransactionStatus(c->pg) != PQTRANS_IDLE)) {
         /* A broken connection is not safe to hand out again. */
@@ -408,74 +523,148 @@ static void stmt_check(db_stmt_t *s, PGresult *r)
     }
 }
 
-/* BEGIN, then the statement (prepared first when this is its second run), sent as one libpq
- * pipeline: one round trip; the transaction stays open (a lazy unit of work). generic: the
- * statement is the whole transaction, under plan_cache_mode force_generic_plan (SET LOCAL
- * before it, COMMIT after it, in the same pipeline; db_execp_generic). Returns the
- * statement's result (or the first error). */
-static PGresult *run_pipelined(db_conn_t *c, db_stmt_t *s, const char *sql, int n,
-                               const char *const *params, bool generic, orch_err_t *why)
-{
-    PGresult *r, *out = NULL;
-    char name[48];
-    bool prepare = s && !s->prepared && s->runs + 1 >= 2;
-    int mine = 1 + (generic ? 1 : 0) + (prepare ? 1 : 0); /* the statement's result */
-    int queries = mine + 1 + (generic ? 1 : 0), ok;
+/* The parts of a pipeline around one statement (run_pipelined). */
+enum {
+    PIPE_BEGIN = 1,   /* BEGIN before it: a lazy unit of work's first statement */
+    PIPE_GENERIC = 2, /* SET LOCAL plan_cache_mode = force_generic_plan before it */
+    PIPE_COMMIT = 4,  /* COMMIT after it: the unit of work's last statement */
+};
 
-    if (s && !s->prepared)
-        s->runs++;
-    if (!PQenterPipelineMode(c->pg))
-        return NULL;
+/* One statement of a pipeline and the parts around it (run_pipeline). */
+typedef struct pipe_stmt {
+    db_stmt_t *s; /* its prepared-statement slot, or NULL */
+    const char *sql;
+    int n;
+    const char *const *params;
+    int parts;
+    bool prepare; /* prepared in this pipeline */
+    int first;    /* the index of its first query in the pipeline */
+    int mine;     /* the index of the statement's own query */
+    int last;     /* one past its last query */
+    PGresult *out;
+} pipe_stmt_t;
+
+/* Queues p's queries (BEGIN, SET LOCAL, prepare, the statement, COMMIT as asked); *q is the
+ * pipeline's query count so far. False when libpq refused. */
+static bool pipe_send(db_conn_t *c, pipe_stmt_t *p, int *q)
+{
+    char name[48];
+    int ok = 1;
+
+    p->prepare = p->s && !p->s->prepared && p->s->runs + 1 >= 2;
+    if (p->s && !p->s->prepared)
+        p->s->runs++;
     atomic_fetch_add(&statements_sent, 1);
-    atomic_fetch_add(&round_trips, 1);
-    ok = PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-    if (ok && generic)
+    p->first = *q;
+    if (p->parts & PIPE_BEGIN) {
+        ok = PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+        (*q)++;
+    }
+    if (ok && (p->parts & PIPE_GENERIC)) {
         ok = PQsendQueryParams(c->pg, "SET LOCAL plan_cache_mode = force_generic_plan", 0, NULL,
                                NULL, NULL, NULL, 0);
-    if (ok && s && (prepare || s->prepared))
-        stmt_name(s, name, sizeof(name));
-    if (ok && prepare)
-        ok = PQsendPrepare(c->pg, name, sql, n, NULL);
-    if (ok)
-        ok = s && (prepare || s->prepared)
-                 ? PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0)
-                 : PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
-    if (ok && generic)
-        ok = PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
-    if (!ok || !PQpipelineSync(c->pg)) {
-        c->broken = true;
-        return NULL;
+        (*q)++;
     }
-    /* One result (then NULL) per query, then the sync's. Kept: the statement's, or the
-     * first error. */
+    if (ok && p->s && (p->prepare || p->s->prepared))
+        stmt_name(p->s, name, sizeof(name));
+    if (ok && p->prepare) {
+        ok = PQsendPrepare(c->pg, name, p->sql, p->n, NULL);
+        (*q)++;
+    }
+    p->mine = *q;
+    if (ok)
+        ok = p->s && (p->prepare || p->s->prepared)
+                 ? PQsendQueryPrepared(c->pg, name, p->n, p->params, NULL, NULL, 0)
+                 : PQsendQueryParams(c->pg, p->sql, p->n, NULL, p->params, NULL, NULL, 0);
+    (*q)++;
+    if (ok && (p->parts & PIPE_COMMIT)) {
+        ok = PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+        (*q)++;
+    }
+    p->last = *q;
+    return ok;
+}
+
+/* Takes result i (of the query numbered i in the pipeline) for p: keeps the statement's own
+ * result, or the first error among p's queries. */
+static void pipe_take(pipe_stmt_t *p, int i, PGresult *r)
+{
+    if (p->prepare && i == p->mine - 1) {
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            p->s->prepared = true;
+        else
+            stmt_check(p->s, r);
+    }
+    if ((p->out && PQresultStatus(p->out) == PGRES_FATAL_ERROR) ||
+        (i != p->mine && PQresultStatus(r) != PGRES_FATAL_ERROR)) {
+        PQclear(r);
+        return;
+    }
+    PQclear(p->out);
+    p->out = r;
+}
+
+/* The statements with the parts asked for around each, sent as one libpq pipeline: one
+ * round trip. PIPE_BEGIN alone leaves the transaction open (a lazy unit of work). BEGIN |
+ * GENERIC | COMMIT: the statement is the whole transaction, under plan_cache_mode
+ * force_generic_plan (db_execp_generic). COMMIT: the unit of work ends with it
+ * (db_conn_t.commit_after). After an error PostgreSQL skips the rest of the pipeline (its
+ * results say PGRES_PIPELINE_ABORTED): a COMMIT after it does not run, and the transaction
+ * stays aborted for the release's ROLLBACK. Each p[i].out gets its statement's result, or
+ * its first error (a failed COMMIT's included); false when the connection failed (then
+ * every out is NULL and the connection is broken). */
+static bool run_pipeline(db_conn_t *c, pipe_stmt_t *p, int np, orch_err_t *why)
+{
+    PGresult *r;
+    int queries = 0, k = 0;
+
+    if (!PQenterPipelineMode(c->pg))
+        return false;
+    {
+        char what[80];
+        snprintf(what, sizeof(what), "%s%s%s%s%s", p[0].parts & PIPE_BEGIN ? "B+" : "",
+                 p[0].parts & PIPE_GENERIC ? "G+" : "", p[0].parts & PIPE_COMMIT ? "C+" : "",
+                 np > 1 ? "2+" : "", p[0].sql);
+        rt_note(c, what);
+    }
+    for (int i = 0; i < np; i++)
+        if (!pipe_send(c, &p[i], &queries))
+            goto broken;
+    if (!PQpipelineSync(c->pg))
+        goto broken;
+    /* One result (then NULL) per query, then the sync's. */
     for (int i = 0; i < queries; i++) {
         r = wait_result(c, why);
-        if (!r) {
-            c->broken = true;
-            PQclear(out);
-            return NULL;
-        }
-        if (prepare && i == mine - 1) {
-            if (PQresultStatus(r) == PGRES_COMMAND_OK)
-                s->prepared = true;
-            else
-                stmt_check(s, r);
-        }
-        if ((out && PQresultStatus(out) == PGRES_FATAL_ERROR) ||
-            (i != mine && PQresultStatus(r) != PGRES_FATAL_ERROR)) {
-            PQclear(r);
-            continue;
-        }
-        PQclear(out);
-        out = r;
+        if (!r)
+            goto broken;
+        while (k < np - 1 && i >= p[k].last)
+            k++;
+        pipe_take(&p[k], i, r);
     }
     r = wait_result(c, why); /* PGRES_PIPELINE_SYNC */
     PQclear(r);
     if (!PQexitPipelineMode(c->pg))
         c->broken = true;
-    if (s && s->prepared && out && PQresultStatus(out) == PGRES_FATAL_ERROR)
-        stmt_check(s, out);
-    return out;
+    for (int i = 0; i < np; i++)
+        if (p[i].s && p[i].s->prepared && p[i].out && PQresultStatus(p[i].out) == PGRES_FATAL_ERROR)
+            stmt_check(p[i].s, p[i].out);
+    return true;
+broken:
+    c->broken = true;
+    for (int i = 0; i < np; i++) {
+        PQclear(p[i].out);
+        p[i].out = NULL;
+    }
+    return false;
+}
+
+/* One statement in a pipeline (run_pipeline): its result, or the first error; NULL when the
+ * connection failed. */
+static PGresult *run_pipelined(db_conn_t *c, db_stmt_t *s, const char *sql, int n,
+                               const char *const *params, int parts, orch_err_t *why)
+{
+    pipe_stmt_t p = {.s = s, .sql = sql, .n = n, .params = params, .parts = parts};
+    return run_pipeline(c, &p, 1, why) ? p.out : NULL;
 }
 
 static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *params,
@@ -487,8 +676,21 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
     int ok;
 
     *why = ORCH_OK;
+    /* A statement after the unit of work's COMMIT would run outside it: a caller's bug. */
+    orch_assert(!c->ended);
     if (n >= 0)
         s = stmt_for(c, sql);
+    if (c->commit_after && n >= 0) {
+        /* The unit of work's last statement: COMMIT travels with it (and BEGIN, when it is
+         * also the first), in one round trip. */
+        int parts = PIPE_COMMIT | (c->begin_pending ? PIPE_BEGIN : 0);
+        c->begin_pending = c->commit_after = false;
+        r = run_pipelined(c, s, sql, n, params, parts, why);
+        c->ended =
+            r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+        return r;
+    }
+    c->commit_after = false; /* plain SQL: its own round trip, COMMIT in the next */
     if (c->begin_pending) {
         /* A lazy unit of work's first statement: BEGIN travels with it, in one round trip. */
         c->begin_pending = false;
@@ -496,17 +698,17 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
             /* Plain SQL: one simple-protocol string (the last result is the statement's). */
             char *both = orch_asprintf("BEGIN; %s", sql);
             atomic_fetch_add(&statements_sent, 1);
-            atomic_fetch_add(&round_trips, 1);
+            rt_note(c, both);
             ok = PQsendQuery(c->pg, both);
             free(both);
             return ok ? wait_result(c, why) : NULL;
         }
-        return run_pipelined(c, s, sql, n, params, false, why);
+        return run_pipelined(c, s, sql, n, params, PIPE_BEGIN, why);
     }
     if (s && !s->prepared && ++s->runs >= 2) {
         /* Seen before: prepare it (one extra round trip, once per session). */
         stmt_name(s, name, sizeof(name));
-        atomic_fetch_add(&round_trips, 1);
+        rt_note(c, "(prepare)");
         if (!PQsendPrepare(c->pg, name, sql, n, NULL))
             return NULL;
         r = wait_result(c, why);
@@ -518,7 +720,7 @@ static PGresult *run(db_conn_t *c, const char *sql, int n, const char *const *pa
         s->prepared = true;
     }
     atomic_fetch_add(&statements_sent, 1);
-    atomic_fetch_add(&round_trips, 1);
+    rt_note(c, sql);
     if (s && s->prepared) {
         stmt_name(s, name, sizeof(name));
         ok = PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0);
@@ -622,9 +824,51 @@ orch_err_t db_execp_generic(db_conn_t *c, const char *sql, int nparams, const ch
         r = run(c, sql, nparams, params, &why); /* in a unit of work: as it is */
     } else {
         why = ORCH_OK;
-        r = run_pipelined(c, stmt_for(c, sql), sql, nparams, params, true, &why);
+        r = run_pipelined(c, stmt_for(c, sql), sql, nparams, params,
+                          PIPE_BEGIN | PIPE_GENERIC | PIPE_COMMIT, &why);
     }
     return check(c, r, why, res, err);
+}
+
+orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
+                                 const char *const *params, PGresult **res, orch_error_t *err,
+                                 const char *sql2, int nparams2, const char *const *params2,
+                                 PGresult **res2)
+{
+    orch_err_t why = ORCH_OK, rc;
+    pipe_stmt_t p[2] = {
+        {.sql = sql, .n = nparams, .params = params, .parts = PIPE_BEGIN | PIPE_COMMIT},
+        {.sql = sql2,
+         .n = nparams2,
+         .params = params2,
+         .parts = PIPE_BEGIN | PIPE_GENERIC | PIPE_COMMIT},
+    };
+
+    *res2 = NULL;
+    orch_assert(!c->begin_pending && !c->ended && PQtransactionStatus(c->pg) == PQTRANS_IDLE);
+    stmts_for_two(c, sql, sql2, &p[0].s, &p[1].s);
+    (void)run_pipeline(c, p, 2, &why);
+    if (!c->broken && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+        /* sql failed inside its BEGIN: end that transaction, as a lone statement's failure
+         * would have, so the caller may use the connection again (a retry). */
+        PGresult *r = PQexec(c->pg, "ROLLBACK");
+        rt_note(c, "ROLLBACK (after a failed pipeline)");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            c->broken = true;
+        PQclear(r);
+    }
+    rc = check(c, p[0].out, why, res, err);
+    if (!rc && p[1].out &&
+        (PQresultStatus(p[1].out) == PGRES_TUPLES_OK ||
+         PQresultStatus(p[1].out) == PGRES_COMMAND_OK)) {
+        *res2 = p[1].out;
+    } else {
+        if (!rc && p[1].out)
+            orch_debug("db", "the statement sent after another failed: %s",
+                       PQresultErrorMessage(p[1].out));
+        PQclear(p[1].out);
+    }
+    return rc;
 }
 
 orch_err_t db_exec(db_conn_t *c, const char *sql, PGresult **res, orch_error_t *err)

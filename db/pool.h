@@ -19,6 +19,12 @@ typedef struct db_conn {
     bool broken;            /* set by callers on connection-level errors */
     const orch_ctx_t *ctx;  /* the borrower's context: deadline and cancellation */
     bool begin_pending;     /* a lazy unit of work: BEGIN goes out before the next query */
+    bool commit_after;      /* the next parameterised statement is its unit of work's last:
+                               COMMIT goes out with it, in the same round trip (db/pool.c) */
+    bool ended;             /* that COMMIT went through: the unit of work is over, and no
+                               statement may follow it on this loan */
+    int rt_kind;            /* the kind (db_rt_kind_t) its round trips count under, from the
+                               first tagged one of this loan (db_rt_kind) */
     char fatal_state[6];    /* the SQLSTATE of a FATAL the server sent outside any query
                                before it closed the session ("" = none; db/pool.c) */
 } db_conn_t;
@@ -56,8 +62,31 @@ unsigned long db_statements_sent(void);
  * ROLLBACK sent through this file and the LISTEN connection; a multi-statement string is
  * one). Exported as orch_db_round_trips_total. */
 unsigned long db_round_trips(void);
-/* Counts one round trip made outside this file (db/listen.c). */
+/* Counts one round trip made outside this file (db/listen.c), as DB_RT_LISTEN. */
 void db_round_trip_count(void);
+
+/* What a round trip was for, for orch_db_round_trips_by_kind_total (their sum is
+ * db_round_trips). A store function names its kind with db_rt_kind before its first
+ * statement; untagged round trips count as "other". */
+typedef enum {
+    DB_RT_OTHER,       /* RPC reads and writes, registration, migrations, ... */
+    DB_RT_START,       /* StartProcess's create (and the COMMIT of its unit of work) */
+    DB_RT_CLAIM,       /* an idle worker's claim */
+    DB_RT_STEP_COMMIT, /* step commits (group commits) and showing a step running */
+    DB_RT_HEARTBEAT,   /* the replica's heartbeat with its lease renewals */
+    DB_RT_SWEEP,       /* deadline, callback, worker-task and lost-replica sweeps */
+    DB_RT_WATCH,       /* event reads: the watch streams' (and ListEvents') */
+    DB_RT_SCHEDULE,    /* the scheduler's check for due schedules */
+    DB_RT_HEALTH,      /* health checks (SELECT 1) */
+    DB_RT_LISTEN,      /* LISTEN on the notification connection */
+    DB_RT_KINDS
+} db_rt_kind_t;
+/* The kind of the calling thread's next round trip. That round trip tags its connection's
+ * loan, so the loan's later round trips (the COMMIT or ROLLBACK of a unit of work
+ * included) count under the same kind; a release forgets both. */
+void db_rt_kind(db_rt_kind_t kind);
+const char *db_rt_kind_name(db_rt_kind_t kind);
+unsigned long db_round_trips_of(db_rt_kind_t kind);
 
 /* Runs sql (no parameters) and checks for PGRES_COMMAND_OK / TUPLES_OK; on failure sets err
  * via db_error_from_result and marks the connection broken when it is. Caller PQclears a
@@ -75,6 +104,16 @@ orch_err_t db_execp(db_conn_t *c, const char *sql, int nparams, const char *cons
  * average lags behind, and the kept plan never wins. */
 orch_err_t db_execp_generic(db_conn_t *c, const char *sql, int nparams, const char *const *params,
                             PGresult **res, orch_error_t *err);
+
+/* Two statements in one round trip, each a transaction of its own: sql as db_execp outside
+ * a unit of work would run it (its result and error as db_execp gives them), then sql2 as
+ * db_execp_generic would. sql2 runs only when sql committed; *res2 gets its result when it
+ * ran and succeeded, else NULL (its failure is no error of the call: the caller treats NULL
+ * as "nothing"). Outside a unit of work only. Caller PQclears both. */
+orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
+                                 const char *const *params, PGresult **res, orch_error_t *err,
+                                 const char *sql2, int nparams2, const char *const *params2,
+                                 PGresult **res2);
 
 /* Translates a failed result (or a NULL one) into a project error: the single place where
  * SQLSTATE becomes orch_err_t. what: a few words naming the operation. */

@@ -15,6 +15,7 @@ static void store_free(orch_store_t *st)
 
 static orch_err_t store_ping(orch_store_t *st, const orch_ctx_t *ctx, orch_error_t *err)
 {
+    db_rt_kind(DB_RT_HEALTH);
     return db__query(st, NULL, ctx, "SELECT 1", 0, NULL, NULL, err);
 }
 
@@ -23,6 +24,7 @@ static const orch_uow_store_t db_uow_store = {
     .begin = db__tx_begin,
     .begin_lazy = db__tx_begin_lazy,
     .commit = db__tx_commit,
+    .commit_with_next = db__tx_commit_with_next,
     .rollback = db__tx_rollback,
     .used = db__tx_used,
     .snapshot = db__tx_snapshot,
@@ -134,6 +136,7 @@ static const orch_engine_store_t db_engine_store = {
     .step_begin = db__process_step_begin,
     .commit_step = db__process_commit_step,
     .commit_steps = db__process_commit_steps,
+    .commit_steps_claim = db__process_commit_steps_claim,
     .release = db__process_release,
     .branch_list = db__branch_list,
     .branch_start = db__branch_start,

@@ -84,6 +84,7 @@ static orch_err_t events_after(orch_store_t *st, const orch_ctx_t *ctx, const ch
 
     *out = NULL;
     *n = 0;
+    db_rt_kind(DB_RT_WATCH);
     rc = db__query(st, NULL, ctx, sql, 3, p, &res, err);
     if (!rc)
         rc = rows_to_events(res, NULL, out, n);
@@ -145,6 +146,7 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
             goto out;
         }
     }
+    db_rt_kind(DB_RT_WATCH);
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;

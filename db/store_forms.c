@@ -296,6 +296,7 @@ orch_err_t db__callback_fail_expired(orch_store_t *st, orch_tx_t *tx, const orch
     orch_err_t rc;
 
     *n = 0;
+    db_rt_kind(DB_RT_SWEEP);
     // clang-format off
     rc = db__query(
         st, NULL, ctx,

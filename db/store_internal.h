@@ -151,7 +151,12 @@ bool db__tx_used(const orch_tx_t *tx);
 orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                     const orch_step_commit_t *parts, size_t n,
                                     orch_commit_result_t *res, orch_error_t *err);
+orch_err_t db__process_commit_steps_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                          const orch_step_commit_t *parts, size_t n,
+                                          orch_commit_result_t *res, orch_claim_req_t *cl,
+                                          orch_error_t *err);
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err);
+void db__tx_commit_with_next(orch_tx_t *tx);
 void db__tx_rollback(orch_tx_t *tx);
 /* Ends tx either way: commits it when rc is ORCH_OK, else rolls it back and returns rc. */
 orch_err_t db__tx_end(orch_tx_t *tx, orch_err_t rc, orch_error_t *err);

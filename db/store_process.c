@@ -145,6 +145,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         ids = db__array(v, nheld);
         free(v);
     }
+    db_rt_kind(DB_RT_HEARTBEAT);
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;
@@ -175,6 +176,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     res = NULL;
     /* Steps that overran their time-out: failed, by whichever replica sees it first, with
      * a failed audit row for the step that was running. */
+    db_rt_kind(DB_RT_SWEEP);
     // clang-format off
     rc = db_exec(
         r.c,
@@ -299,77 +301,45 @@ static void parse_keys(const char *txt, char ***out, size_t *n)
     }
 }
 
-orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                             const char *replica_id, int lease_ms, int max, orch_claim_t *out,
-                             size_t *n, orch_error_t *err)
-{
-    db__no_tx(tx);
-    db_conn_ref_t r;
-    PGresult *res = NULL;
-    char iv[64];
-    orch_err_t rc;
+static const char CLAIM_SQL[] =
+    "WITH c AS (SELECT ctid AS tid, process_id, last_status AS old_status, "
+    "       next_step_key IS NOT NULL AS "
+    "       known, now() + make_interval(secs => coalesce(next_step_timeout_ms, 0) / "
+    "       1000.0) AS deadline FROM processes "
+    "       WHERE runnable AND next_run_time <= now() "
+    "         AND (deadline_time IS NULL OR deadline_time > now()) "
+    "         AND EXISTS (SELECT 1 FROM replica_workflow_versions v "
+    "               WHERE v.replica_id = $1 AND v.workflow_id = processes.workflow_id "
+    "                 AND v.version = processes.workflow_version OFFSET 0) "
+    "         AND NOT (SELECT paused FROM engine_settings) "
+    "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED), "
+    "u AS (UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
+    "  lease_expires_time = CASE WHEN c.known THEN least(now() + $2::interval, c.deadline) "
+    "    ELSE now() + $2::interval END, "
+    "  next_run_time = CASE WHEN c.known THEN least(now() + $2::interval, c.deadline) "
+    "    ELSE now() + $2::interval END, "
+    "  claim_count = p.claim_count + 1, update_time = now(), "
+    "  running_step_key = CASE WHEN c.known THEN p.next_step_key END, "
+    "  running_step_name = CASE WHEN c.known THEN p.next_step_name END, "
+    "  deadline_time = CASE WHEN c.known THEN c.deadline ELSE p.deadline_time END, "
+    "  last_status = CASE WHEN c.known THEN 'running' ELSE p.last_status END, "
+    "  last_event_sequence = p.last_event_sequence + CASE WHEN c.known AND "
+    "    c.old_status <> 'running' THEN 1 ELSE 0 END "
+    "FROM c WHERE p.ctid = c.tid "
+    "RETURNING p.process_id, p.lease_token, (SELECT name FROM workflows w WHERE "
+    "  w.workflow_id = p.workflow_id), p.workflow_version, c.old_status, p.state::text, "
+    "  p.done_keys::text, p.retry_count, coalesce(p.parent_process_id::text, ''), "
+    "  p.branch_key, CASE WHEN c.known THEN p.running_step_key END AS announced, "
+    "  clock_timestamp()::text, p.last_event_sequence, c.known), "
+    "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
+    "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+    "  'old_status', old_status, 'new_status', 'running', 'step_key', announced) "
+    "  FROM u WHERE known AND old_status <> 'running') "
+    "SELECT * FROM u";
 
-    *n = 0;
-    ms_interval(iv, sizeof(iv), lease_ms);
-    rc = db__conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
-    /* Everything the worker needs for the whole stretch comes back here: it never reads
-     * the process again while it holds the lease. */
-    /* When the row knows the next step (next_step_key, left by the engine's last commit),
-     * the claim also shows it running, with its deadline and the status change, as
-     * process_step_begin would: the stretch's first step costs no round trip of its own.
-     *
-     * Its plan must not depend on the table's statistics. On a young or fast-growing table
-     * (a new deployment, a burst of starts) they say most rows are runnable, and PostgreSQL
-     * then hashed the replica's versions against a sequential scan of every process, sorted,
-     * and joined the update back with another sequential scan: 3 ms a claim on a table of a
-     * few thousand rows, growing with it (bench/README.md, issue 17's fourth pass). So the
-     * version check is a correlated EXISTS that PostgreSQL cannot turn into a join (OFFSET
-     * 0): the candidates come from processes_claim in next_run_time order and stop at the
-     * LIMIT. And the update finds each locked row by its ctid (a TID scan, whatever the
-     * estimate): a row locked FOR UPDATE keeps its ctid until this statement updates it. A
-     * row whose newest version came after this statement's snapshot is locked but not
-     * updated, so it is not claimed this time; the next claim takes it. */
-    rc = db_execp_generic(
-        r.c,
-        "WITH c AS (SELECT ctid AS tid, process_id, last_status AS old_status, "
-        "       next_step_key IS NOT NULL AS "
-        "       known, now() + make_interval(secs => coalesce(next_step_timeout_ms, 0) / "
-        "       1000.0) AS deadline FROM processes "
-        "       WHERE runnable AND next_run_time <= now() "
-        "         AND (deadline_time IS NULL OR deadline_time > now()) "
-        "         AND EXISTS (SELECT 1 FROM replica_workflow_versions v "
-        "               WHERE v.replica_id = $1 AND v.workflow_id = processes.workflow_id "
-        "                 AND v.version = processes.workflow_version OFFSET 0) "
-        "         AND NOT (SELECT paused FROM engine_settings) "
-        "       ORDER BY next_run_time LIMIT $3 FOR UPDATE SKIP LOCKED), "
-        "u AS (UPDATE processes p SET lease_owner = $1, lease_token = p.lease_token + 1, "
-        "  lease_expires_time = CASE WHEN c.known THEN least(now() + $2::interval, c.deadline) "
-        "    ELSE now() + $2::interval END, "
-        "  next_run_time = CASE WHEN c.known THEN least(now() + $2::interval, c.deadline) "
-        "    ELSE now() + $2::interval END, "
-        "  claim_count = p.claim_count + 1, update_time = now(), "
-        "  running_step_key = CASE WHEN c.known THEN p.next_step_key END, "
-        "  running_step_name = CASE WHEN c.known THEN p.next_step_name END, "
-        "  deadline_time = CASE WHEN c.known THEN c.deadline ELSE p.deadline_time END, "
-        "  last_status = CASE WHEN c.known THEN 'running' ELSE p.last_status END, "
-        "  last_event_sequence = p.last_event_sequence + CASE WHEN c.known AND "
-        "    c.old_status <> 'running' THEN 1 ELSE 0 END "
-        "FROM c WHERE p.ctid = c.tid "
-        "RETURNING p.process_id, p.lease_token, (SELECT name FROM workflows w WHERE "
-        "  w.workflow_id = p.workflow_id), p.workflow_version, c.old_status, p.state::text, "
-        "  p.done_keys::text, p.retry_count, coalesce(p.parent_process_id::text, ''), "
-        "  p.branch_key, CASE WHEN c.known THEN p.running_step_key END AS announced, "
-        "  clock_timestamp()::text, p.last_event_sequence, c.known), "
-        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
-        "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
-        "  'old_status', old_status, 'new_status', 'running', 'step_key', announced) "
-        "  FROM u WHERE known AND old_status <> 'running') "
-        "SELECT * FROM u",
-        3, (const char *[]){replica_id, iv, DB_INT(max)}, &res, err);
-    if (rc)
-        goto out;
+/* The processes a claim's answer (CLAIM_SQL) holds, into out[*n...], at most max. */
+static void claim_rows(PGresult *res, int max, orch_claim_t *out, size_t *n)
+{
     for (int i = 0; i < PQntuples(res) && i < max; i++) {
         orch_claim_t *c = &out[(*n)++];
         memset(c, 0, sizeof(*c));
@@ -393,6 +363,46 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
             snprintf(c->status, sizeof(c->status), "running");
         }
     }
+}
+
+orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *replica_id, int lease_ms, int max, orch_claim_t *out,
+                             size_t *n, orch_error_t *err)
+{
+    db__no_tx(tx);
+    db_conn_ref_t r;
+    PGresult *res = NULL;
+    char iv[64];
+    orch_err_t rc;
+
+    *n = 0;
+    ms_interval(iv, sizeof(iv), lease_ms);
+    db_rt_kind(DB_RT_CLAIM);
+    rc = db__conn_get(st, NULL, ctx, &r, err);
+    if (rc)
+        return rc;
+    /* Everything the worker needs for the whole stretch comes back here: it never reads
+     * the process again while it holds the lease. */
+    /* When the row knows the next step (next_step_key, left by the engine's last commit),
+     * the claim also shows it running, with its deadline and the status change, as
+     * process_step_begin would: the stretch's first step costs no round trip of its own.
+     *
+     * Its plan must not depend on the table's statistics. On a young or fast-growing table
+     * (a new deployment, a burst of starts) they say most rows are runnable, and PostgreSQL
+     * then hashed the replica's versions against a sequential scan of every process, sorted,
+     * and joined the update back with another sequential scan: 3 ms a claim on a table of a
+     * few thousand rows, growing with it (bench/README.md, issue 17's fourth pass). So the
+     * version check is a correlated EXISTS that PostgreSQL cannot turn into a join (OFFSET
+     * 0): the candidates come from processes_claim in next_run_time order and stop at the
+     * LIMIT. And the update finds each locked row by its ctid (a TID scan, whatever the
+     * estimate): a row locked FOR UPDATE keeps its ctid until this statement updates it. A
+     * row whose newest version came after this statement's snapshot is locked but not
+     * updated, so it is not claimed this time; the next claim takes it. */
+    rc = db_execp_generic(r.c, CLAIM_SQL, 3, (const char *[]){replica_id, iv, DB_INT(max)}, &res,
+                          err);
+    if (rc)
+        goto out;
+    claim_rows(res, max, out, n);
 out:
     PQclear(res);
     db__conn_put(&r);
@@ -417,6 +427,7 @@ orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ct
 
     *paused = false;
     ms_interval(iv, sizeof(iv), timeout_ms);
+    db_rt_kind(DB_RT_STEP_COMMIT);
     /* The pause switch is read in the same statement: a paused engine changes nothing. The
      * status change to running is an event of its own. */
     rc = db__query(
@@ -633,6 +644,7 @@ orch_err_t db__process_commit_step(orch_store_t *st, orch_tx_t *tx, const orch_c
     t.process_id = c->process_id;
     t.status_changed = strcmp(c->old_status, c->process_status) != 0;
     const char *tok = DB_INT(c->lease_token);
+    db_rt_kind(DB_RT_STEP_COMMIT);
     rc = commit_process_row(tx, c, tok, error, &t, err);
     if (!rc)
         rc = commit_step_row(tx, c, tok, state, delta, error, err);
@@ -658,17 +670,12 @@ static bool commit_sql_error(orch_err_t rc)
     return rc && rc != ORCH_UNAVAILABLE && rc != ORCH_DEADLINE_EXCEEDED && rc != ORCH_CANCELLED;
 }
 
-orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                    const orch_step_commit_t *parts, size_t n,
-                                    orch_commit_result_t *res, orch_error_t *err)
+/* The parts of a step commit as orch_commit_steps reads them (a JSON array; caller frees). */
+static char *commit_text(const orch_step_commit_t *parts, size_t n)
 {
-    db_conn_ref_t r;
-    PGresult *pr = NULL;
     json_t *arr = json_array();
-    char *text = NULL;
-    orch_err_t rc;
+    char *text;
 
-    memset(res, 0, n * sizeof(*res));
     for (size_t i = 0; i < n; i++) {
         const orch_step_commit_t *c = &parts[i];
         json_t *subs = json_array();
@@ -698,6 +705,44 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_
         json_array_append_new(arr, o);
     }
     text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+/* res[0..n) from orch_commit_steps' answer. */
+static orch_err_t commit_answer(PGresult *pr, size_t n, orch_commit_result_t *res,
+                                orch_error_t *err)
+{
+    if ((size_t)PQntuples(pr) != n) {
+        return orch_error_set(err, ORCH_INTERNAL, "DATABASE_ERROR",
+                              "the step commit answered %d rows for %zu steps", PQntuples(pr), n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        res[i].ok = db__boolv(pr, (int)i, 0);
+        if (!res[i].ok) {
+            snprintf(res[i].reason, sizeof(res[i].reason), "%s", PQgetvalue(pr, (int)i, 1));
+            res[i].lease_lost = strcmp(res[i].reason, "LEASE_LOST") == 0;
+        }
+        res[i].event_sequence = db__llv(pr, (int)i, 2);
+        res[i].paused = db__boolv(pr, (int)i, 3);
+        snprintf(res[i].step_started, sizeof(res[i].step_started), "%s", PQgetvalue(pr, (int)i, 5));
+    }
+    return ORCH_OK;
+}
+
+/* commit_steps, and with cl (tx NULL) the claim that goes with it (commit_steps_claim). */
+static orch_err_t commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                               const orch_step_commit_t *parts, size_t n, orch_commit_result_t *res,
+                               orch_claim_req_t *cl, orch_error_t *err)
+{
+    db_conn_ref_t r;
+    PGresult *pr = NULL, *cr = NULL;
+    char *text = NULL, iv[64];
+    orch_err_t rc;
+
+    db_rt_kind(DB_RT_STEP_COMMIT);
+    memset(res, 0, n * sizeof(*res));
+    text = commit_text(parts, n);
     rc = db__conn_get(st, tx, ctx, &r, err);
     if (rc)
         goto out;
@@ -716,11 +761,26 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_
                       "FROM orch_commit_steps($1::jsonb, false), set_config("
                       "'idle_in_transaction_session_timeout', $2, true)",
                       2, (const char *[]){text, DB_INT(parts[0].lease_ms)}, &pr, err);
+    } else if (cl) {
+        /* The claim for the workers whose stretch this batch ends, in the same round trip,
+         * after the commit (a transaction of its own: it runs only when the commit
+         * committed, and its failure fails no step). */
+        ms_interval(iv, sizeof(iv), cl->lease_ms);
+        rc = db_execp_then_generic(
+            r.c,
+            "SELECT ok, reason, event_sequence, paused, lease_token, step_started "
+            "FROM orch_commit_steps($1::jsonb, false)",
+            1, (const char *[]){text}, &pr, err, CLAIM_SQL, 3,
+            (const char *[]){cl->replica_id, iv, DB_INT(cl->max)}, &cr);
+        if (cr)
+            claim_rows(cr, cl->max, cl->out, &cl->n);
     } else {
         rc = db_execp(r.c,
                       "SELECT ok, reason, event_sequence, paused, lease_token, step_started "
                       "FROM orch_commit_steps($1::jsonb, false)",
                       1, (const char *[]){text}, &pr, err);
+    }
+    if (!(tx && parts[0].lease_ms > 0)) {
         /* An SQL error in one part failed the batch, and nothing of it was written: again,
          * each part in a subtransaction of its own, so only that part fails (migration
          * 0018). Rare, so the common batch pays for no subtransaction. */
@@ -748,33 +808,37 @@ orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_
     }
     if (rc)
         goto out;
-    if ((size_t)PQntuples(pr) != n) {
-        rc = orch_error_set(err, ORCH_INTERNAL, "DATABASE_ERROR",
-                            "the step commit answered %d rows for %zu steps", PQntuples(pr), n);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        res[i].ok = db__boolv(pr, (int)i, 0);
-        if (!res[i].ok) {
-            snprintf(res[i].reason, sizeof(res[i].reason), "%s", PQgetvalue(pr, (int)i, 1));
-            res[i].lease_lost = strcmp(res[i].reason, "LEASE_LOST") == 0;
-        }
-        res[i].event_sequence = db__llv(pr, (int)i, 2);
-        res[i].paused = db__boolv(pr, (int)i, 3);
-        snprintf(res[i].step_started, sizeof(res[i].step_started), "%s", PQgetvalue(pr, (int)i, 5));
-    }
+    rc = commit_answer(pr, n, res, err);
 out:
     PQclear(pr);
+    PQclear(cr);
     db__conn_put(&r);
     free(text);
-    json_decref(arr);
     return rc;
+}
+
+orch_err_t db__process_commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                    const orch_step_commit_t *parts, size_t n,
+                                    orch_commit_result_t *res, orch_error_t *err)
+{
+    return commit_steps(st, tx, ctx, parts, n, res, NULL, err);
+}
+
+orch_err_t db__process_commit_steps_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                          const orch_step_commit_t *parts, size_t n,
+                                          orch_commit_result_t *res, orch_claim_req_t *cl,
+                                          orch_error_t *err)
+{
+    db__no_tx(tx);
+    cl->n = 0;
+    return commit_steps(st, NULL, ctx, parts, n, res, cl, err);
 }
 
 orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                const orch_claim_t *c, orch_error_t *err)
 {
     db__no_tx(tx);
+    db_rt_kind(DB_RT_STEP_COMMIT);
     /* Only while still leased: after a commit whose answer was lost (it landed, the lease
      * is cleared) this must not touch the parked process (a callback's deadline_time). */
     return db__query(st, NULL, ctx,
@@ -865,6 +929,7 @@ orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
     orch_err_t rc;
 
     process_id[0] = '\0';
+    db_rt_kind(DB_RT_START);
     if (l) {
         ms_interval(lease_iv, sizeof(lease_iv), l->lease_ms);
         ms_interval(step_iv, sizeof(step_iv), l->timeout_ms);

@@ -120,6 +120,7 @@ orch_err_t db__engine_takeover(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
+    db_rt_kind(DB_RT_SWEEP);
     /* Row locks with SKIP LOCKED: replicas doing this at once split the rows; once a row is
      * taken its lease_owner is NULL, so nobody takes it twice. The token moves on, so the
      * dead replica (should it come back) has every commit refused. */

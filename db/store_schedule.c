@@ -321,6 +321,7 @@ orch_err_t db__schedule_any_due(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     orch_err_t rc;
 
     *due = false;
+    db_rt_kind(DB_RT_SCHEDULE);
     rc = db__query(
         st, NULL, ctx,
         "SELECT EXISTS (SELECT 1 FROM schedules WHERE enabled AND next_run_time <= now())", 0, NULL,

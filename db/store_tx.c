@@ -67,12 +67,21 @@ void db__tx_changed_flush(orch_tx_t *tx)
 
 orch_err_t db__tx_commit(orch_tx_t *tx, orch_error_t *err)
 {
-    orch_err_t rc = tx->conn->begin_pending ? ORCH_OK : db_exec(tx->conn, "COMMIT", NULL, err);
+    /* Nothing to send when nothing ran, or when the COMMIT went with the last statement
+     * (db__tx_commit_with_next). */
+    orch_err_t rc = tx->conn->begin_pending || tx->conn->ended
+                        ? ORCH_OK
+                        : db_exec(tx->conn, "COMMIT", NULL, err);
     db_pool_release(tx->store->pool, tx->conn); /* rolls back if COMMIT failed */
     /* After COMMIT: a read that starts now sees the change, and finds no cached copy. */
     db__tx_changed_flush(tx);
     free(tx);
     return rc;
+}
+
+void db__tx_commit_with_next(orch_tx_t *tx)
+{
+    tx->conn->commit_after = true;
 }
 
 void db__tx_rollback(orch_tx_t *tx)

@@ -539,6 +539,7 @@ orch_err_t db__worker_task_sweep(orch_store_t *st, orch_tx_t *tx, const orch_ctx
 
     *nfailed = 0;
     *served = NULL;
+    db_rt_kind(DB_RT_SWEEP);
     /* One statement (the heartbeat's round trips are counted): open tasks whose process
      * moved on (aborted, say) are over; workers whose heartbeat expired long ago (their
      * replica died) are forgotten; a task past its deadline, or whose last attempt's lease

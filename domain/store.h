@@ -78,6 +78,11 @@ typedef struct orch_uow_store {
     orch_err_t (*begin)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx, orch_error_t *err);
     orch_err_t (*commit)(orch_tx_t *tx, orch_error_t *err);
     void (*rollback)(orch_tx_t *tx); /* NULL ok */
+    /* The next store call is tx's last and runs a single statement: its COMMIT goes out
+     * with it, in the same round trip, and commit then sends nothing. If that statement
+     * fails, nothing is committed and commit or rollback ends tx as usual. May be NULL (a
+     * store without it commits in a round trip of its own). */
+    void (*commit_with_next)(orch_tx_t *tx);
     /* The same as begin, named for callers that rely on its laziness (the engine opens one
      * per step and uses used to see whether the step wrote through the store). */
     orch_err_t (*begin_lazy)(orch_store_t *st, const orch_ctx_t *ctx, orch_tx_t **tx,

@@ -199,6 +199,12 @@ static void collect_pool(void *arg)
     orch_metrics_set("orch_db_pool_connections_in_use", "", used);
     orch_metrics_set("orch_db_pool_connections", "", size);
     orch_metrics_set("orch_db_round_trips_total", "", (double)db_round_trips());
+    for (int k = 0; k < DB_RT_KINDS; k++) {
+        char labels[48];
+        snprintf(labels, sizeof(labels), "kind=\"%s\"", db_rt_kind_name((db_rt_kind_t)k));
+        orch_metrics_set("orch_db_round_trips_by_kind_total", labels,
+                         (double)db_round_trips_of((db_rt_kind_t)k));
+    }
 }
 
 /* Processes by status and task-ness, from the database, at each scrape. */
@@ -250,6 +256,10 @@ static void metrics_describe_all(void)
     orch_metrics_describe("orch_db_round_trips_total", ORCH_METRIC_COUNTER,
                           "Database round trips this replica made (every query, prepare, BEGIN, "
                           "ROLLBACK and LISTEN; a batch or multi-statement string is one)");
+    orch_metrics_describe("orch_db_round_trips_by_kind_total", ORCH_METRIC_COUNTER,
+                          "orch_db_round_trips_total by what they were for (start, claim, "
+                          "step_commit, heartbeat, sweep, watch, schedule, health, listen, "
+                          "other); the kinds sum to the total");
     orch_metrics_describe("orch_process_handoffs_total", ORCH_METRIC_COUNTER,
                           "New processes StartProcess handed to an idle local worker (also "
                           "counted in orch_process_claims_total)");

@@ -314,21 +314,58 @@ static bool type_served(orch_engine_t *e, const char *type)
 
 /* ---- the group committer ----------------------------------------------------------------- */
 
-/* Sends one batch (the leader's thread, gc_mu not held). */
+static void claimed_push(orch_engine_t *e, orch_claim_req_t *cl, unsigned seen);
+
+/* How many processes to claim with a batch: one for each stretch it ends (the worker looks
+ * for work next) that the local list and the StartProcess promises do not cover already;
+ * none while stopping or paused, or from a store without commit_steps_claim. */
+static int flush_claim_want(orch_engine_t *e, const orch_step_commit_t *parts, size_t n,
+                            unsigned *seen)
+{
+    int want = 0;
+    if (!e->cfg.store->engine->commit_steps_claim || atomic_load(&e->stopping) ||
+        atomic_load(&e->paused))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        want += parts[i].mode == ORCH_COMMIT_RELEASE;
+    pthread_mutex_lock(&e->mu);
+    want -= (int)e->nready + e->reserved;
+    *seen = e->wakeups; /* before the claim looks, as in worker_main */
+    pthread_mutex_unlock(&e->mu);
+    return want < CLAIM_BATCH_MAX ? want : CLAIM_BATCH_MAX;
+}
+
+/* Sends one batch (the leader's thread, gc_mu not held), with the claim for the stretches
+ * it ends in the same round trip: a worker whose process reaches its end or a wait finds
+ * its next one in the local list, with no claim of its own. */
 static void group_flush(orch_engine_t *e, gc_wait_t *batch, size_t n)
 {
     orch_step_commit_t *parts = orch_calloc(n, sizeof(*parts));
     orch_commit_result_t *res = orch_calloc(n, sizeof(*res));
+    orch_claim_req_t cl = {.replica_id = e->replica_id, .lease_ms = e->cfg.lease_ms};
     orch_error_t err;
     orch_err_t rc;
     size_t i = 0, ok = 0;
+    unsigned seen = 0;
 
     for (gc_wait_t *w = batch; w && i < n; w = w->next)
         parts[i++] = w->part;
     if (n >= 2 && e->hooks.before_group_flush)
         e->hooks.before_group_flush(e->hooks.arg, parts, n);
     orch_error_init(&err);
-    rc = e->cfg.store->engine->commit_steps(e->cfg.store, NULL, NULL, parts, n, res, &err);
+    cl.max = flush_claim_want(e, parts, n, &seen);
+    if (cl.max > 0) {
+        cl.out = orch_calloc((size_t)cl.max, sizeof(*cl.out));
+        rc = e->cfg.store->engine->commit_steps_claim(e->cfg.store, NULL, NULL, parts, n, res, &cl,
+                                                      &err);
+        if (!rc || cl.n)
+            claimed_push(e, &cl, seen); /* a claim that came back is ours whatever the commit */
+        for (size_t k = 0; k < cl.n; k++)
+            orch_claim_cleanup(&cl.out[k]); /* what claimed_push did not take */
+        free(cl.out);
+    } else {
+        rc = e->cfg.store->engine->commit_steps(e->cfg.store, NULL, NULL, parts, n, res, &err);
+    }
     i = 0;
     for (gc_wait_t *w = batch; w && i < n; w = w->next, i++) {
         w->rc = rc;
@@ -955,6 +992,30 @@ static void take_announcement(orch_engine_t *e, job_t *j)
     wf = orch_registry_find(e->cfg.registry, j->c.workflow, j->c.version);
     leaf = wf ? next_leaf(wf, &j->c, NULL) : NULL;
     j->announced = leaf && strcmp(leaf->key, j->c.announced) == 0;
+}
+
+/* The processes claimed with a group commit go to the local list, where the workers whose
+ * stretches that batch ended find them. An empty answer counts as a worker's empty claim:
+ * until a wake-up after seen (a NOTIFY) or the poll, no idle worker looks again. */
+static void claimed_push(orch_engine_t *e, orch_claim_req_t *cl, unsigned seen)
+{
+    if (cl->n == 0) {
+        pthread_mutex_lock(&e->mu);
+        e->empty_seen = seen;
+        e->empty_at_ms = orch_now_ms();
+        pthread_mutex_unlock(&e->mu);
+        return;
+    }
+    /* The claim passed the pause switch in the database: not paused now. */
+    atomic_store(&e->paused, false);
+    orch_metrics_add("orch_process_claims_total", "", (double)cl->n);
+    orch_metrics_add("orch_claim_batches_total", "", 1);
+    for (size_t i = 0; i < cl->n; i++) {
+        job_t *j = job_from_claim(&cl->out[i]);
+        take_announcement(e, j);
+        ready_push(e, j);
+    }
+    cl->n = 0;
 }
 
 /* A claim made for other workers is over: they count for themselves again (and those that

@@ -20,6 +20,15 @@
 typedef struct orch_store orch_store_t;
 typedef struct orch_tx orch_tx_t;
 
+/* The claim that goes with a group commit (commit_steps_claim). */
+typedef struct orch_claim_req {
+    const char *replica_id;
+    int lease_ms;
+    int max;           /* up to this many processes */
+    orch_claim_t *out; /* max entries: n of them filled (the caller cleans each up) */
+    size_t n;
+} orch_claim_req_t;
+
 typedef struct orch_engine_store {
     /* ---- In a unit of work (tx required) ---- */
     /* Sets the pause switch (engine_settings; its trigger tells every replica). */
@@ -62,6 +71,14 @@ typedef struct orch_engine_store {
     orch_err_t (*commit_steps)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                const orch_step_commit_t *parts, size_t n, orch_commit_result_t *res,
                                orch_error_t *err);
+    /* commit_steps (tx NULL) and then, in the same round trip, claim as claim would (cl: its
+     * arguments and answer), for the workers whose stretches the batch ends. The claim is a
+     * transaction of its own that runs only when the commit statement succeeded; its failure
+     * is no error (cl->n 0). NULL in a store without it. */
+    orch_err_t (*commit_steps_claim)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                     const orch_step_commit_t *parts, size_t n,
+                                     orch_commit_result_t *res, orch_claim_req_t *cl,
+                                     orch_error_t *err);
 
     /* ---- On their own (tx NULL) ---- */
     /* Registers this replica (hostname, pid, build, address, workers) and the workflow

@@ -228,10 +228,11 @@ static void first_lease(const orch_uc_t *uc, const orch_workflow_t *wf, bool res
 
 /* The writes: the process (the create statement refuses while the engine is paused, and
  * answers the process as it reads), its secret answers, its subscription link (then the
- * process is read again, with it). */
+ * process is read again, with it). own: u is this start's own unit of work, which ends
+ * after these writes; when the create is the only one, its COMMIT goes with it. */
 static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_start_req_t *req,
                          const orch_subscription_t *sub, const json_t *state,
-                         orch_process_lease_t *lease, bool reserve, orch_start_res_t *res,
+                         orch_process_lease_t *lease, bool reserve, bool own, orch_start_res_t *res,
                          orch_error_t *err)
 {
     orch_store_t *st = u->uc->store;
@@ -245,17 +246,18 @@ static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_st
         .refuse_if_paused = true,
         .out = sub ? NULL : &res->process, /* with a subscription: read after the link */
     };
+    json_t *overlay =
+        res->form.complete ? orch_form_secrets(res->form.answers, res->form.masked) : NULL;
     char id[37];
     orch_err_t rc;
 
     first_lease(u->uc, wf, reserve, lease, &np);
+    if (own && !overlay && !sub)
+        orch_uow_last_write_next(u); /* one round trip for the create and its COMMIT */
     rc = st->procs->create(st, u->tx, NULL, &np, id, err);
-    if (!rc && res->form.complete) {
-        json_t *overlay = orch_form_secrets(res->form.answers, res->form.masked);
-        if (overlay)
-            rc = st->procs->secrets_put(st, u->tx, NULL, id, "", overlay, err);
-        json_decref(overlay);
-    }
+    if (!rc && overlay)
+        rc = st->procs->secrets_put(st, u->tx, NULL, id, "", overlay, err);
+    json_decref(overlay);
     if (!rc && sub)
         rc = st->procs->link_subscription(st, u->tx, NULL, id, sub->id, err);
     if (!rc && !res->process)
@@ -266,9 +268,10 @@ static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_st
 }
 
 /* The start in u, after the request's own checks; *state gets the initial state. reserved:
- * NULL = create the process for any replica; else, just before the create, an idle worker of
- * this replica is promised it when there is one (*reserved says so; the caller hands the
- * process over after its commit, or gives the promise back). */
+ * NULL = create the process for any replica, in a unit of work the caller goes on with; else
+ * u is the start's own, and just before the create an idle worker of this replica is
+ * promised the process when there is one (*reserved says so; the caller hands the process
+ * over after its commit, or gives the promise back). */
 static orch_err_t start_in(orch_uow_t *u, const orch_workflow_t *wf, const orch_start_req_t *req,
                            orch_process_lease_t *lease, bool *reserved, orch_start_res_t *res,
                            json_t **state, orch_error_t *err)
@@ -285,7 +288,8 @@ static orch_err_t start_in(orch_uow_t *u, const orch_workflow_t *wf, const orch_
     if (!rc && *state && reserved)
         *reserved = first_step(wf) && orch_engine_reserve(u->uc->engine);
     if (!rc && *state)
-        rc = create(u, wf, req, sub, *state, lease, reserved && *reserved, res, err);
+        rc = create(u, wf, req, sub, *state, lease, reserved && *reserved, reserved != NULL, res,
+                    err);
     orch_subscription_free(sub);
     return rc;
 }

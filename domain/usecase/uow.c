@@ -76,6 +76,26 @@ orch_err_t orch_uow_begin(const orch_uc_t *uc, orch_caller_t *caller, orch_uow_t
     return ORCH_OK;
 }
 
+/* Does orch_uow_commit write the call's answer (request_id) or admin action? */
+static bool commit_writes(const orch_caller_t *c)
+{
+    return c->audit_method || (c->request_id && *c->request_id && c->answer);
+}
+
+/* The next store call is the unit of work's last one (a single statement): its COMMIT goes
+ * with it. */
+static void commit_with_next(orch_uow_t *u)
+{
+    if (u->tx && u->uc->store->uow->commit_with_next)
+        u->uc->store->uow->commit_with_next(u->tx);
+}
+
+void orch_uow_last_write_next(orch_uow_t *u)
+{
+    if (!commit_writes(u->caller))
+        commit_with_next(u);
+}
+
 orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err)
 {
     orch_store_t *st = u->uc->store;
@@ -87,6 +107,8 @@ orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err)
 
     if (!tx)
         return orch_error_set(err, ORCH_INTERNAL, NULL, "the unit of work has ended already");
+    if (c->audit_method && !(c->request_id && *c->request_id && c->answer))
+        commit_with_next(u); /* the admin action is the last write */
     u->tx = NULL;
     if (c->audit_method)
         rc = st->audit->record(st, tx, NULL, c->audit_kind ? c->audit_kind : "",
@@ -95,6 +117,8 @@ orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err)
                                c->request_id && *c->request_id ? c->request_id : NULL, err);
     if (!rc && c->request_id && *c->request_id && c->answer) {
         rc = c->answer(c->answer_arg, &buf, &len, err);
+        if (!rc && st->uow->commit_with_next)
+            st->uow->commit_with_next(tx); /* the answer is the last write */
         if (!rc)
             rc = st->uow->idem_record(tx, c->request_id, buf, len, err);
         free(buf);

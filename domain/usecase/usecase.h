@@ -86,6 +86,11 @@ orch_err_t orch_uow_begin(const orch_uc_t *uc, orch_caller_t *caller, orch_uow_t
 /* Records the admin action and the answer (caller->answer), then commits: the records
  * exist if and only if the change committed. On failure everything is rolled back. */
 orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err);
+/* Called just before a use case's last store call, which must run a single statement: when
+ * orch_uow_commit will write nothing of its own (no admin action, no answer to record), the
+ * COMMIT goes out with that statement, one round trip for both (st->uow->commit_with_next);
+ * orch_uow_commit is still called after it, and abort still undoes a failed one. */
+void orch_uow_last_write_next(orch_uow_t *u);
 void orch_uow_abort(orch_uow_t *u);
 /* UNAVAILABLE ENGINE_PAUSED when the pause switch is on (read in u's transaction). */
 orch_err_t orch_uow_refuse_if_paused(orch_uow_t *u, orch_error_t *err);

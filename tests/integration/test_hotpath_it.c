@@ -662,6 +662,94 @@ static void round_trips_one_replica(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* StartProcess of a workflow with no form, subscription or request_id writes one statement:
+ * BEGIN, the create and COMMIT go in one round trip (kind "start"), and the kinds of
+ * orch_db_round_trips_by_kind_total add up to orch_db_round_trips_total. */
+static void start_one_round_trip(void **state)
+{
+    harness_server_t s;
+    char id[64], addr[64];
+    int port;
+    const int nproc = 20;
+    double st0, st1;
+    (void)state;
+
+    env_reset();
+    metrics_args(addr, &port);
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--metrics-listen", addr, "--workers", "0", NULL});
+    start(&s, "bench_noop_10", id); /* warm-up: the create is prepared on its second run */
+    start(&s, "bench_noop_10", id);
+    st0 = metric_sum(port, "orch_db_round_trips_by_kind_total", "kind=\"start\"");
+    for (int i = 0; i < nproc; i++)
+        start(&s, "bench_noop_10", id);
+    st1 = metric_sum(port, "orch_db_round_trips_by_kind_total", "kind=\"start\"");
+    print_message("%d starts: %.0f round trips of kind start\n", nproc, st1 - st0);
+    assert_int_equal((long long)(st1 - st0), nproc);
+    assert_int_equal(
+        scalar(s.dbname, "SELECT count(*) FROM processes WHERE last_status = 'created'"),
+        nproc + 2);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
+/* orch_db_round_trips_total and the sum of orch_db_round_trips_by_kind_total, from one
+ * scrape. */
+static void round_trips_and_kinds(int port, double *total, double *kinds)
+{
+    static char out[1 << 18];
+    const char *needle = "\norch_db_round_trips_by_kind_total{", *p;
+    assert_int_equal(harness_http_get(port, "/metrics", out, sizeof(out)), 200);
+    p = strstr(out, "\norch_db_round_trips_total ");
+    assert_non_null(p);
+    *total = strtod(p + strlen("\norch_db_round_trips_total "), NULL);
+    *kinds = 0;
+    for (p = strstr(out, needle); p; p = strstr(p + 1, needle)) {
+        const char *end = strchr(p + strlen(needle), '}');
+        assert_non_null(end);
+        *kinds += strtod(end + 1, NULL);
+    }
+}
+
+/* A worker whose process ends finds its next one claimed by its own last step commit, in the
+ * same round trip: with a backlog waiting, the replica's workers make next to no claims of
+ * their own (kind "claim") for the processes they claim. */
+static void claims_ride_with_commits(void **state)
+{
+    harness_server_t api, eng;
+    char id[64], addr[64];
+    int port;
+    const int nproc = 20;
+    double claims, claim_rt, tot, kinds;
+    (void)state;
+
+    env_reset();
+    harness_server_start(&api, NULL, (const char *const[]){"--workers", "0", NULL});
+    for (int i = 0; i < nproc; i++) /* the backlog, before any worker runs */
+        start(&api, "bench_noop_10", id);
+    metrics_args(addr, &port);
+    harness_server_start(&eng, api.dbname,
+                         (const char *const[]){"--metrics-listen", addr, "--workers", "2", NULL});
+    wait_scalar(api.dbname, nproc, 60000,
+                "SELECT count(*) FROM processes WHERE last_status = 'completed'");
+    claims = metric(port, "orch_process_claims_total");
+    claim_rt = metric_sum(port, "orch_db_round_trips_by_kind_total", "kind=\"claim\"");
+    round_trips_and_kinds(port, &tot, &kinds);
+    print_message("%.0f processes claimed; %.0f claim round trips of their own; round trips "
+                  "%.0f, by kind %.0f\n",
+                  claims, claim_rt, tot, kinds);
+    assert_int_equal((long long)claims, nproc);
+    /* The first claims (the workers start idle) and one after an empty answer at most. */
+    assert_true(claim_rt <= 4);
+    /* One scrape: the kinds add up to the total (counted one after the other, so a round
+     * trip in flight may show in one and not yet in the other). */
+    assert_true(kinds >= tot - 2 && kinds <= tot + 2);
+    assert_steps_once(api.dbname);
+    assert_int_equal(harness_server_stop(&eng), 0);
+    assert_int_equal(harness_server_stop(&api), 0);
+    harness_db_drop(api.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -675,6 +763,8 @@ int main(void)
         cmocka_unit_test(started_process_runs_without_poll),
         cmocka_unit_test(round_trips_per_step),
         cmocka_unit_test(round_trips_one_replica),
+        cmocka_unit_test(start_one_round_trip),
+        cmocka_unit_test(claims_ride_with_commits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
