@@ -93,10 +93,22 @@ static void rt_debug_note(int kind, const char *what)
     pthread_mutex_unlock(&rt_debug_mu);
 }
 
+/* Is ORCH_DEBUG_ROUND_TRIPS set? (Read once; the first reader registers the report.) */
+static bool rt_debugging(void)
+{
+    int on = atomic_load(&rt_debug_on);
+    if (on < 0) {
+        on = getenv("ORCH_DEBUG_ROUND_TRIPS") ? 1 : 0;
+        if (atomic_exchange(&rt_debug_on, on) < 0 && on)
+            atexit(rt_debug_print);
+    }
+    return on != 0;
+}
+
 /* Counts a round trip of c (NULL: the LISTEN connection's) under its kind. */
 static void rt_note(db_conn_t *c, const char *what)
 {
-    int kind = next_kind, on = atomic_load(&rt_debug_on);
+    int kind = next_kind;
 
     if (kind >= 0) {
         next_kind = -1;
@@ -107,12 +119,7 @@ static void rt_note(db_conn_t *c, const char *what)
     }
     atomic_fetch_add(&round_trips, 1);
     atomic_fetch_add(&round_trips_by_kind[kind], 1);
-    if (on < 0) {
-        on = getenv("ORCH_DEBUG_ROUND_TRIPS") ? 1 : 0;
-        if (atomic_exchange(&rt_debug_on, on) < 0 && on)
-            atexit(rt_debug_print);
-    }
-    if (on)
+    if (rt_debugging())
         rt_debug_note(kind, what);
 }
 
@@ -230,6 +237,17 @@ void db_pool_set_prepare(db_pool_t *pool, bool on)
 {
     (void)pool;
     atomic_store(&prepare_off, !on);
+}
+
+/* Ends c's open or failed transaction at once (one round trip, counted as what); a ROLLBACK
+ * that fails leaves c broken, never handed out again. */
+static void rollback_now(db_conn_t *c, const char *what)
+{
+    PGresult *r = PQexec(c->pg, "ROLLBACK");
+    rt_note(c, what);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        c->broken = true;
+    PQclear(r);
 }
 
 /* The slots of two statements sent together. A lookup may sweep the table, which moves
@@ -423,12 +441,7 @@ void db_pool_release(db_pool_t *p, db_conn_t *c)
     if (c->pg && !c->broken &&
         (PQtransactionStatus(c->pg) == PQTRANS_INTRANS ||
          PQtransactionStatus(c->pg) == PQTRANS_INERROR)) {
-        /* A borrower that failed mid-transaction: roll back so the slot is clean. */
-        PGresult *r = PQexec(c->pg, "ROLLBACK");
-        rt_note(c, "ROLLBACK (release)");
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            c->broken = true;
-        PQclear(r);
+        rollback_now(c, "ROLLBACK (release)"); /* a borrower that failed mid-transaction */
     }
     c->rt_kind = DB_RT_OTHER;
     next_kind = -1; /* a kind given for a call that made no round trip */
@@ -620,12 +633,15 @@ static bool run_pipeline(db_conn_t *c, pipe_stmt_t *p, int np, orch_err_t *why)
 
     if (!PQenterPipelineMode(c->pg))
         return false;
-    {
+    if (rt_debugging()) {
+        /* The pipeline's shape in the report; built only then (this is every step's path). */
         char what[80];
         snprintf(what, sizeof(what), "%s%s%s%s%s", p[0].parts & PIPE_BEGIN ? "B+" : "",
                  p[0].parts & PIPE_GENERIC ? "G+" : "", p[0].parts & PIPE_COMMIT ? "C+" : "",
                  np > 1 ? "2+" : "", p[0].sql);
         rt_note(c, what);
+    } else {
+        rt_note(c, NULL);
     }
     for (int i = 0; i < np; i++)
         if (!pipe_send(c, &p[i], &queries))
@@ -851,11 +867,7 @@ orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
     if (!c->broken && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
         /* sql failed inside its BEGIN: end that transaction, as a lone statement's failure
          * would have, so the caller may use the connection again (a retry). */
-        PGresult *r = PQexec(c->pg, "ROLLBACK");
-        rt_note(c, "ROLLBACK (after a failed pipeline)");
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            c->broken = true;
-        PQclear(r);
+        rollback_now(c, "ROLLBACK (after a failed pipeline)");
     }
     rc = check(c, p[0].out, why, res, err);
     if (!rc && p[1].out &&

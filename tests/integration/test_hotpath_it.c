@@ -584,7 +584,7 @@ static void started_process_runs_without_poll(void **state)
  * heartbeats, sweeps, the scheduler's ticks, the scrapes), divided by the steps it committed:
  * at most one for bench_noop_10 on one replica with two workers. The processes are started
  * through a second replica without workers, so that the ratio is the engine's (a
- * StartProcess costs its own four round trips wherever it runs; the single-replica figure
+ * StartProcess costs its own round trips wherever it runs; the single-replica figure
  * with them is printed too). */
 static void round_trips_per_step(void **state)
 {
