@@ -343,10 +343,14 @@ static void notice_keep(void *arg, const PGresult *res)
 static orch_err_t connect_slot(db_pool_t *p, db_conn_t *c, orch_error_t *err)
 {
     /* Parallel query costs more to start than it saves on the small, indexed reads of an
-     * OLTP service (bench/subscriptions.sh measured the worker start-up dominating). */
+     * OLTP service (bench/subscriptions.sh measured the worker start-up dominating). JIT
+     * likewise: once a statement's estimated cost passes jit_above_cost (the create
+     * statement's did when autovacuum first analysed process_steps), PostgreSQL compiled
+     * it on every execution, 30-40 ms for a statement that runs in 0.8 ms, and steps/s
+     * fell from ~2,500 to ~300 a few seconds into a run (bench/README.md, sixth pass). */
     const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};
-    const char *vals[] = {p->conninfo, "5", "orchestratord", "-c max_parallel_workers_per_gather=0",
-                          NULL};
+    const char *vals[] = {p->conninfo, "5", "orchestratord",
+                          "-c max_parallel_workers_per_gather=0 -c jit=off", NULL};
 
     if (c->pg)
         PQfinish(c->pg);
