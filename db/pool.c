@@ -543,7 +543,7 @@ static void stmt_check(db_stmt_t *s, PGresult *r)
 /* The parts of a pipeline around one statement (run_pipelined). */
 enum {
     PIPE_BEGIN = 1,   /* BEGIN before it: a lazy unit of work's first statement */
-    PIPE_GENERIC = 2, /* SET LOCAL plan_cache_mode = force_generic_plan before it */
+    PIPE_GENERIC = 2, /* plan_cache_mode force_generic_plan, enable_seqscan off (LOCAL) */
     PIPE_COMMIT = 4,  /* COMMIT after it: the unit of work's last statement */
 };
 
@@ -578,8 +578,13 @@ static bool pipe_send(db_conn_t *c, pipe_stmt_t *p, int *q)
         (*q)++;
     }
     if (ok && (p->parts & PIPE_GENERIC)) {
-        ok = PQsendQueryParams(c->pg, "SET LOCAL plan_cache_mode = force_generic_plan", 0, NULL,
-                               NULL, NULL, NULL, 0);
+        /* Planned once for every later run, and planned on whatever the statistics say at
+         * that moment: a table analysed nearly empty would be read sequentially by the plan
+         * for as long as it is kept. Every generic statement finds its rows by key. */
+        ok = PQsendQueryParams(c->pg,
+                               "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), "
+                               "set_config('enable_seqscan', 'off', true)",
+                               0, NULL, NULL, NULL, NULL, 0);
         (*q)++;
     }
     if (ok && p->s && (p->prepare || p->s->prepared))

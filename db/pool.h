@@ -101,7 +101,9 @@ orch_err_t db_execp(db_conn_t *c, const char *sql, int nparams, const char *cons
  * outside a unit of work (in one, it runs as db_execp). PostgreSQL chooses per call between
  * a plan for the values at hand and the plan it keeps, comparing with the average cost of
  * the plans it made for values: on a table that keeps growing (process_events) that
- * average lags behind, and the kept plan never wins. */
+ * average lags behind, and the kept plan never wins. The plan is made with enable_seqscan
+ * off: it is kept, and statistics of a nearly empty table would make it read the table
+ * sequentially however large it grows. */
 orch_err_t db_execp_generic(db_conn_t *c, const char *sql, int nparams, const char *const *params,
                             PGresult **res, orch_error_t *err);
 

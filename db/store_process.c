@@ -852,19 +852,26 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
 /* ---- create and read ------------------------------------------------------------------------- */
 
 // clang-format off
-#define PROCESS_COLS                                                                           \
+#define PROCESS_COLS_OWN                                                                       \
     "p.process_id, p.workflow_id, w.name, w.target, p.workflow_version, p.is_task, "          \
     "p.last_status, p.last_step, p.last_step_key, p.assignee, p.created_by, p.note, "          \
     "p.failed_reason, p.failed_details, " US("p.start_time") ", " US("p.update_time") ", "     \
     US("p.end_time") ", CASE WHEN p.runnable THEN " US("p.next_run_time") " END, "             \
-    "p.product_id, p.retry_count, v.top_level_steps, p.runnable, p.lease_token, "              \
+    "p.product_id, p.retry_count, v.top_level_steps, p.runnable, p.lease_token, "
+#define PROCESS_COLS_TAIL "coalesce(p.parent_process_id::text, ''), p.branch_key"
+#define PROCESS_COLS                                                                           \
+    PROCESS_COLS_OWN                                                                           \
     "(SELECT string_agg(ps.subscription_id::text, ',' ORDER BY ps.create_time, "               \
     "ps.subscription_id) FROM processes_subscriptions ps WHERE ps.process_id = p.process_id), " \
     "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "        \
     "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1), "  \
     "(SELECT count(DISTINCT split_part(x.step_key, '.', 1)) FROM process_steps x WHERE "      \
     "x.process_id = p.process_id AND x.status IN ('success', 'skipped', 'complete')), "    \
-    "coalesce(p.parent_process_id::text, ''), p.branch_key"
+    PROCESS_COLS_TAIL
+/* The same columns for a process the statement creates: it has no subscriptions and no
+ * steps yet, so the three looks at them are constants, not subqueries (a subquery's plan,
+ * kept by the session, read process_steps sequentially on stale statistics). */
+#define PROCESS_COLS_CREATED PROCESS_COLS_OWN "NULL, NULL, 0, " PROCESS_COLS_TAIL
 // clang-format on
 #define PROCESS_FROM                                                                               \
     " FROM processes p JOIN workflows w ON w.workflow_id = p.workflow_id "                         \
@@ -965,7 +972,7 @@ orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t 
         "  'version', $2::int) FROM p UNION ALL "
         "  SELECT process_id, 2, 'status_changed', jsonb_build_object('old_status', 'created', "
         "  'new_status', 'running', 'step_key', $9::text) FROM p WHERE $7::uuid IS NOT NULL) "
-        "SELECT " PROCESS_COLS ", now()::text, CASE WHEN $7::uuid IS NULL AND "
+        "SELECT " PROCESS_COLS_CREATED ", now()::text, CASE WHEN $7::uuid IS NULL AND "
         "  p.process_id IS NOT NULL THEN pg_notify('orch_engine', '') END, g.paused "
         "FROM engine_settings g LEFT JOIN p ON true LEFT JOIN workflows w ON w.workflow_id = "
         "  p.workflow_id LEFT JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND "

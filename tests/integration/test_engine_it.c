@@ -441,6 +441,14 @@ static void failing_step_retried_to_success(void **state)
         cli_status_cleanup(&st);
         assert_int_equal(
             scalar(s.dbname, "SELECT count(*) FROM processes WHERE process_id = '%s'", id2), 0);
+        /* Its history goes with it (migration 0020's trigger, where a cascade was). */
+        assert_int_equal(
+            scalar(s.dbname,
+                   "SELECT (SELECT count(*) FROM process_steps WHERE process_id = "
+                   "'%s') + (SELECT count(*) FROM process_events WHERE process_id = "
+                   "'%s') + (SELECT count(*) FROM input_states WHERE process_id = '%s')",
+                   id2, id2, id2),
+            0);
     }
     /* BulkResume retries the failed task. */
     {
