@@ -653,6 +653,15 @@ static const char *holder_end(const target_t *t, const char *path)
     return t->last.name > path ? t->last.name - 1 : path;
 }
 
+/* Reading a value held by a referenced subscription needs that subscription loaded; the three
+ * readers (a value, is-set, a count) refuse the same way, naming the holder's path. */
+static orch_err_t require_loaded(const target_t *t, const char *path, orch_error_t *err)
+{
+    if (t->inst->foreign && !t->inst->loaded)
+        return foreign_error(t->inst, path, holder_end(t, path), false, err);
+    return ORCH_OK;
+}
+
 /* ---- Fields ------------------------------------------------------------------------------ */
 
 typedef enum { KIND_TEXT, KIND_INT, KIND_BOOL } kind_t;
@@ -785,8 +794,9 @@ static orch_err_t get_text(const orch_subscription_t *sub, const char *path, kin
 
     if (rc)
         return rc;
-    if (t.inst->foreign && !t.inst->loaded)
-        return foreign_error(t.inst, path, holder_end(&t, path), false, err);
+    rc = require_loaded(&t, path, err);
+    if (rc)
+        return rc;
     f = &t.inst->block->def->fields[t.field];
     v = &t.inst->values[t.field];
     if (!kind_fits(kind, f->type))
@@ -814,24 +824,20 @@ orch_err_t orch_sub_get_str(const orch_subscription_t *sub, const char *path, co
 orch_err_t orch_sub_get_int(const orch_subscription_t *sub, const char *path, int64_t *out,
                             orch_error_t *err)
 {
-    const char *s;
-    orch_err_t rc;
-    *out = 0;
-    rc = get_text(sub, path, KIND_INT, &s, err);
-    if (!rc)
-        *out = strtoll(s, NULL, 10); /* canonical decimal, checked when set */
+    const char *s = NULL;
+    orch_err_t rc = get_text(sub, path, KIND_INT, &s, err);
+
+    *out = rc ? 0 : strtoll(s, NULL, 10); /* canonical decimal, checked when set */
     return rc;
 }
 
 orch_err_t orch_sub_get_bool(const orch_subscription_t *sub, const char *path, bool *out,
                              orch_error_t *err)
 {
-    const char *s;
-    orch_err_t rc;
-    *out = false;
-    rc = get_text(sub, path, KIND_BOOL, &s, err);
-    if (!rc)
-        *out = strcmp(s, "true") == 0;
+    const char *s = NULL;
+    orch_err_t rc = get_text(sub, path, KIND_BOOL, &s, err);
+
+    *out = !rc && strcmp(s, "true") == 0;
     return rc;
 }
 
@@ -846,8 +852,9 @@ orch_err_t orch_sub_is_set(const orch_subscription_t *sub, const char *path, boo
     rc = walk_field(sub, path, false, &t, err);
     if (rc)
         return rc;
-    if (t.inst->foreign && !t.inst->loaded)
-        return foreign_error(t.inst, path, holder_end(&t, path), false, err);
+    rc = require_loaded(&t, path, err);
+    if (rc)
+        return rc;
     n = t.inst->values[t.field].n;
     *out = t.last.idx < 0 ? n > 0 : (size_t)t.last.idx < n;
     return ORCH_OK;
@@ -865,8 +872,9 @@ orch_err_t orch_sub_count(const orch_subscription_t *sub, const char *path, size
         return rc;
     if (t.last.idx >= 0)
         return orch_error_invalid(err, path, "give the name without an index to count");
-    if (t.inst->foreign && !t.inst->loaded)
-        return foreign_error(t.inst, path, holder_end(&t, path), false, err);
+    rc = require_loaded(&t, path, err);
+    if (rc)
+        return rc;
     if (t.child >= 0)
         *out = t.inst->children[t.child].n;
     else if (t.field >= 0)
