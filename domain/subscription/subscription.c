@@ -615,36 +615,36 @@ static orch_err_t walk(const orch_subscription_t *sub, const char *path, bool wr
     return ORCH_OK;
 }
 
-/* walk() for a field; rejects a child or unknown name. */
-static orch_err_t walk_field(const orch_subscription_t *sub, const char *path, bool write,
-                             target_t *t, orch_error_t *err)
+/* walk() to a name that must be of one kind, a field or a child block: the other kind and an
+ * unknown name are refused with a sentence that says which it was. */
+static orch_err_t walk_kind(const orch_subscription_t *sub, const char *path, bool write,
+                            bool child, target_t *t, orch_error_t *err)
 {
+    const char *want = child ? "child block" : "field";
+    const char *other = child ? "field" : "child block";
     orch_err_t rc = walk(sub, path, write, false, t, err);
+
     if (rc)
         return rc;
-    if (t->field >= 0)
+    if ((child ? t->child : t->field) >= 0)
         return ORCH_OK;
-    if (t->child >= 0)
-        return orch_error_invalid(err, path, "'%.*s' is a child block, not a field",
-                                  (int)t->last.len, t->last.name);
-    return orch_error_invalid(err, path, "%s has no field '%.*s'", t->inst->block->def->name,
+    if ((child ? t->field : t->child) >= 0)
+        return orch_error_invalid(err, path, "'%.*s' is a %s, not a %s", (int)t->last.len,
+                                  t->last.name, other, want);
+    return orch_error_invalid(err, path, "%s has no %s '%.*s'", t->inst->block->def->name, want,
                               (int)t->last.len, t->last.name);
 }
 
-/* walk() for a child attribute. */
+static orch_err_t walk_field(const orch_subscription_t *sub, const char *path, bool write,
+                             target_t *t, orch_error_t *err)
+{
+    return walk_kind(sub, path, write, false, t, err);
+}
+
 static orch_err_t walk_child(const orch_subscription_t *sub, const char *path, bool write,
                              target_t *t, orch_error_t *err)
 {
-    orch_err_t rc = walk(sub, path, write, false, t, err);
-    if (rc)
-        return rc;
-    if (t->child >= 0)
-        return ORCH_OK;
-    if (t->field >= 0)
-        return orch_error_invalid(err, path, "'%.*s' is a field, not a child block",
-                                  (int)t->last.len, t->last.name);
-    return orch_error_invalid(err, path, "%s has no child block '%.*s'", t->inst->block->def->name,
-                              (int)t->last.len, t->last.name);
+    return walk_kind(sub, path, write, true, t, err);
 }
 
 /* End of the prefix of path that names t's holder block ("saps[0]" of "saps[0].vlan"). */
