@@ -701,6 +701,32 @@ static orch_err_t type_error(const orch_field_def_t *f, kind_t k, const char *pa
     return orch_error_invalid(err, path, "holds %s, not %s", type_phrase(f->type), kind_names[k]);
 }
 
+/* walk_field() to one value of the given kind, for a read or a write: the field must hold that
+ * kind, a list is addressed with an index and a single value without one, and a read needs a
+ * referenced holder loaded. put_value and get_text share these refusals word for word. */
+static orch_err_t walk_value(const orch_subscription_t *sub, const char *path, bool write,
+                             kind_t kind, target_t *t, orch_error_t *err)
+{
+    const orch_field_def_t *f;
+    orch_err_t rc = walk_field(sub, path, write, t, err);
+
+    if (rc)
+        return rc;
+    if (!write) {
+        rc = require_loaded(t, path, err);
+        if (rc)
+            return rc;
+    }
+    f = &t->inst->block->def->fields[t->field];
+    if (!kind_fits(kind, f->type))
+        return type_error(f, kind, path, err);
+    if (f->is_list && t->last.idx < 0)
+        return orch_error_invalid(err, path, "is a list: give an index such as %s[0]", f->name);
+    if (!f->is_list && t->last.idx >= 0)
+        return orch_error_invalid(err, path, "%s is not a list", f->name);
+    return ORCH_OK;
+}
+
 static orch_err_t put_value(orch_subscription_t *sub, const char *path, kind_t kind,
                             const char *text, orch_error_t *err)
 {
@@ -708,18 +734,12 @@ static orch_err_t put_value(orch_subscription_t *sub, const char *path, kind_t k
     const orch_field_def_t *f;
     orch_values_t *v;
     char *canon = NULL, why[256];
-    orch_err_t rc = walk_field(sub, path, true, &t, err);
+    orch_err_t rc = walk_value(sub, path, true, kind, &t, err);
 
     if (rc)
         return rc;
     f = &t.inst->block->def->fields[t.field];
     v = &t.inst->values[t.field];
-    if (!kind_fits(kind, f->type))
-        return type_error(f, kind, path, err);
-    if (f->is_list && t.last.idx < 0)
-        return orch_error_invalid(err, path, "is a list: give an index such as %s[0]", f->name);
-    if (!f->is_list && t.last.idx >= 0)
-        return orch_error_invalid(err, path, "%s is not a list", f->name);
     if (f->is_list && (size_t)t.last.idx > v->n)
         return orch_error_invalid(err, path, "index out of range (%zu values)", v->n);
     if (f->is_list && (size_t)t.last.idx == v->n && v->n >= ORCH_SUB_LIST_VALUES_MAX)
@@ -787,24 +807,13 @@ static orch_err_t get_text(const orch_subscription_t *sub, const char *path, kin
                            const char **out, orch_error_t *err)
 {
     target_t t;
-    const orch_field_def_t *f;
     const orch_values_t *v;
     size_t i;
-    orch_err_t rc = walk_field(sub, path, false, &t, err);
+    orch_err_t rc = walk_value(sub, path, false, kind, &t, err);
 
     if (rc)
         return rc;
-    rc = require_loaded(&t, path, err);
-    if (rc)
-        return rc;
-    f = &t.inst->block->def->fields[t.field];
     v = &t.inst->values[t.field];
-    if (!kind_fits(kind, f->type))
-        return type_error(f, kind, path, err);
-    if (f->is_list && t.last.idx < 0)
-        return orch_error_invalid(err, path, "is a list: give an index such as %s[0]", f->name);
-    if (!f->is_list && t.last.idx >= 0)
-        return orch_error_invalid(err, path, "%s is not a list", f->name);
     i = t.last.idx < 0 ? 0 : (size_t)t.last.idx;
     if (i >= v->n) {
         orch_error_add_violation(err, path, "not set");
