@@ -802,11 +802,7 @@ static int run_watch(cli_ctx_t *ctx, const char *method, const ProtobufCMessage 
             }
             draw_bar(done, total, current, orch_now_ms() - t0);
         } else if (json) {
-            json_t *j = cli_json_from_message(m);
-            char *line = json_dumps(j, JSON_COMPACT);
-            printf("%s\n", line);
-            free(line);
-            json_decref(j);
+            cli_json_print_line(m, stdout);
         } else {
             print_event(e, !one_process);
         }
