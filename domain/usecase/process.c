@@ -23,13 +23,6 @@ void orch_action_res_cleanup(orch_action_res_t *r)
     memset(r, 0, sizeof(*r));
 }
 
-static orch_err_t check_id(const char *id, orch_error_t *err)
-{
-    if (!id || !*id)
-        return orch_error_invalid(err, "process_id", "a process id is required");
-    return orch_uuid_check(id, "process_id", err);
-}
-
 /* How every action on one process starts: its id checked, a free text (field, when given)
  * held to max characters, the unit of work begun. The caller returns at once on an error or
  * a replay (caller->replayed). */
@@ -37,7 +30,7 @@ static orch_err_t action_begin(const orch_uc_t *uc, orch_caller_t *caller, const
                                const char *field, const char *text, size_t max, orch_uow_t *u,
                                orch_error_t *err)
 {
-    orch_err_t rc = check_id(process_id, err);
+    orch_err_t rc = orch_process_id_check(process_id, err);
     if (!rc && text && strlen(text) > max)
         rc = orch_error_invalid(err, field, "a %s has at most %zu characters", field, max);
     if (!rc)
@@ -205,7 +198,7 @@ orch_err_t orch_uc_process_retry(const orch_uc_t *uc, orch_caller_t *caller, con
     orch_err_t rc;
 
     memset(res, 0, sizeof(*res));
-    rc = check_id(process_id, err);
+    rc = orch_process_id_check(process_id, err);
     for (size_t i = 0; !rc && i < n; i++)
         if (!branches[i] || !*branches[i] || strlen(branches[i]) > 100)
             rc = orch_error_invalid(err, "branches", "a branch name has 1-100 characters");
@@ -305,7 +298,7 @@ orch_err_t orch_uc_process_bulk_resume(const orch_uc_t *uc, orch_caller_t *calle
 
 static orch_err_t check_token(const char *process_id, const char *token, orch_error_t *err)
 {
-    orch_err_t rc = check_id(process_id, err);
+    orch_err_t rc = orch_process_id_check(process_id, err);
     if (rc)
         return rc;
     if (!token || strlen(token) != 64)

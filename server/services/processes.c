@@ -450,21 +450,12 @@ SRV_UNARY_HANDLER(report_progress, Orchestrator__V1__ReportCallbackProgressReque
     return rc;
 }
 
-static orch_err_t check_id(const char *id, orch_error_t *err)
-{
-    if (!id || !*id)
-        return orch_error_invalid(err, "process_id", "a process id is required");
-    return orch_uuid_check(id, "process_id", err);
-}
-
 SRV_UNARY_HANDLER(get_process, Orchestrator__V1__GetProcessRequest)
 {
     orch_uc_t uc = srv_uc(call);
     orch_process_t *p = NULL;
     bool full = req->view != ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_BASIC;
-    orch_err_t rc = check_id(req->process_id, err);
-    if (!rc)
-        rc = orch_uc_process_get(&uc, srv_call_ctx(call), req->process_id, full, &p, err);
+    orch_err_t rc = orch_uc_process_get(&uc, srv_call_ctx(call), req->process_id, full, &p, err);
     if (rc)
         return rc;
     *respm = &srv_process_to_pb(call, p, full)->base;
