@@ -446,6 +446,9 @@ const orch_leaf_t *orch_runner_next(const orch_workflow_t *wf, const char *const
  * whose key is not in done, or NULL when the branch is done. */
 const orch_leaf_t *orch_runner_next_in_branch(const orch_workflow_t *wf, const char *branch_key,
                                               const char *const *done, size_t ndone);
+/* The leaf (step) with this key, or NULL when there is none or wf is NULL (a process whose
+ * workflow version is not loaded here). Borrowed from wf. */
+const orch_leaf_t *orch_workflow_leaf(const orch_workflow_t *wf, const char *key);
 /* The main-line leaf of the parallel step key, or NULL. */
 const orch_leaf_t *orch_parallel_leaf(const orch_workflow_t *wf, const char *key);
 

@@ -37,6 +37,14 @@ const orch_leaf_t *orch_runner_next_in_branch(const orch_workflow_t *wf, const c
     return NULL;
 }
 
+const orch_leaf_t *orch_workflow_leaf(const orch_workflow_t *wf, const char *key)
+{
+    for (size_t i = 0; wf && i < wf->nleaves; i++)
+        if (strcmp(wf->leaves[i].key, key) == 0)
+            return &wf->leaves[i];
+    return NULL;
+}
+
 const orch_leaf_t *orch_parallel_leaf(const orch_workflow_t *wf, const char *key)
 {
     for (size_t i = 0; key && i < wf->nleaves; i++)

@@ -79,14 +79,6 @@ static orch_err_t finish(orch_uow_t *u, orch_err_t rc, orch_error_t *err)
     return rc;
 }
 
-static const orch_leaf_t *find_leaf(const orch_workflow_t *wf, const char *key)
-{
-    for (size_t i = 0; wf && i < wf->nleaves; i++)
-        if (strcmp(wf->leaves[i].key, key) == 0)
-            return &wf->leaves[i];
-    return NULL;
-}
-
 /* The answers to the input step the process is suspended at: its form (validated like a
  * start form, stored with who gave them, deep-merged into the state) and its role. */
 static orch_err_t answer_input(orch_uow_t *u, const char *process_id, const char *last,
@@ -104,7 +96,7 @@ static orch_err_t answer_input(orch_uow_t *u, const char *process_id, const char
     if (rc)
         return rc;
     wf = orch_registry_find(u->uc->registry, p->workflow_name, p->version);
-    leaf = find_leaf(wf, last);
+    leaf = orch_workflow_leaf(wf, last);
     if (!leaf || leaf->def->kind != ORCH_KIND_INPUT || !leaf->def->form) {
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RESUMABLE",
                             "process %s is suspended at %s, which this server cannot resume",

@@ -73,19 +73,11 @@ static Orchestrator__V1__ProcessError *error_pb(orch_arena_t *a, const json_t *e
     return pe;
 }
 
-static const orch_leaf_t *find_leaf(const orch_workflow_t *wf, const char *key)
-{
-    for (size_t i = 0; wf && i < wf->nleaves; i++)
-        if (strcmp(wf->leaves[i].key, key) == 0)
-            return &wf->leaves[i];
-    return NULL;
-}
-
 static Orchestrator__V1__ProcessStep *step_pb(orch_arena_t *a, const orch_workflow_t *wf,
                                               const orch_process_step_t *s, bool full)
 {
     Orchestrator__V1__ProcessStep *ps = SRV_NEW(a, Orchestrator__V1__ProcessStep);
-    const orch_leaf_t *leaf = find_leaf(wf, s->key);
+    const orch_leaf_t *leaf = orch_workflow_leaf(wf, s->key);
     orchestrator__v1__process_step__init(ps);
     ps->step_id = orch_arena_strdup(a, s->step_id);
     ps->key = orch_arena_strdup(a, s->key);
