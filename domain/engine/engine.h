@@ -406,6 +406,11 @@ typedef struct orch_workflow {
 
 typedef struct orch_registry orch_registry_t;
 
+/* True for a well-formed workflow name, step key or branch name: 1-100 of [a-z0-9_]. The
+ * registry checks compiled workflows with it and the definition compiler (definition.h)
+ * workflows given as data, so both accept the same names. */
+bool orch_key_valid(const char *k);
+
 orch_registry_t *orch_registry_new(void);
 void orch_registry_free(orch_registry_t *r); /* NULL ok */
 /* Adds a workflow version after checking it: name, version >= 1, keys present, well formed
