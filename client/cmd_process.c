@@ -301,12 +301,8 @@ static int print_process_or_form(const cli_ctx_t *ctx, const ProtobufCMessage *r
                                  int outcome, const char *verb)
 {
     if (ctx->json) {
-        json_t *j = cli_json_from_message(resp);
-        int rc = cli_json_print(j, stdout);
-        json_decref(j);
-        if (rc)
-            return CLI_EXIT_ERROR;
-        return p ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+        int rc = cli_output(ctx, resp, NULL);
+        return rc ? rc : p ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
     }
     if (p) {
         char st[64];

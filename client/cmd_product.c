@@ -7,7 +7,6 @@
 #include "google/protobuf/field_mask.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -145,17 +144,6 @@ out:
 
 /* ---- get ---- */
 
-/* 8-4-4-4-12 hex digits, any case. */
-static bool is_uuid(const char *s)
-{
-    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    for (size_t i = 0; i < sizeof(pattern) - 1; i++) {
-        if (pattern[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    }
-    return s[sizeof(pattern) - 1] == '\0';
-}
-
 static const char *yes_no(protobuf_c_boolean b)
 {
     return b ? "yes" : "no";
@@ -271,12 +259,9 @@ int cli_cmd_product_get(cli_ctx_t *ctx, const cli_args_t *args)
 
     if (!*key)
         return cli_usage_error("product get wants a product name or id, not ''");
-    if (is_uuid(key)) {
-        /* Ids are lower-case on the wire. */
-        for (size_t i = 0; i < sizeof(id); i++)
-            id[i] = (char)tolower((unsigned char)key[i]);
+    if (cli_is_uuid(key)) {
         req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_PRODUCT_ID;
-        req.product_id = id;
+        req.product_id = (char *)cli_id(key, id); /* ids are lower-case on the wire */
     } else {
         req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
         req.name = (char *)key;
@@ -287,9 +272,7 @@ int cli_cmd_product_get(cli_ctx_t *ctx, const cli_args_t *args)
         goto out;
     }
     if (ctx->json) {
-        json_t *j = cli_json_from_message(resp);
-        err = cli_json_print(j, stdout) ? CLI_EXIT_ERROR : CLI_EXIT_OK;
-        json_decref(j);
+        err = cli_output(ctx, resp, NULL);
     } else {
         print_product((const product_t *)resp);
     }
