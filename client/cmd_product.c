@@ -26,13 +26,6 @@ static const char *status_text(int v, char *buf, size_t size)
     return cli_enum_name(&orchestrator__v1__product_status__descriptor, v, buf, size);
 }
 
-static const char *ts_text(const Google__Protobuf__Timestamp *ts, char *buf, size_t size)
-{
-    if (!ts)
-        return "-";
-    return cli_format_timestamp((long long)ts->seconds, ts->nanos, buf, size);
-}
-
 /* ---- list ---- */
 
 static void print_product_table(list_resp_t *const *pages, size_t npages)
@@ -208,8 +201,8 @@ static void print_product(const product_t *p)
         {"Status:", status_text(p->status, st, sizeof(st))},
         {"Description:", p->description},
         {"Root block:", p->root_product_block},
-        {"Created:", ts_text(p->create_time, created, sizeof(created))},
-        {"Ended:", ts_text(p->end_time, ended, sizeof(ended))},
+        {"Created:", cli_ts(p->create_time, created, sizeof(created))},
+        {"Ended:", cli_ts(p->end_time, ended, sizeof(ended))},
     };
     cli_print_fields(rows, sizeof(rows) / sizeof(rows[0]), stdout);
 
@@ -374,7 +367,7 @@ static void print_block_msg(const ProtobufCMessage *m)
     const Orchestrator__V1__ProductBlock *b = (const Orchestrator__V1__ProductBlock *)m;
     char c[64], e[64];
     printf("ID:       %s\nCreated:  %s\nEnded:    %s\n", b->product_block_id,
-           ts_text(b->create_time, c, sizeof(c)), ts_text(b->end_time, e, sizeof(e)));
+           cli_ts(b->create_time, c, sizeof(c)), cli_ts(b->end_time, e, sizeof(e)));
     print_block(b, false);
 }
 
