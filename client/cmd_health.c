@@ -28,9 +28,7 @@ int cli_cmd_health(cli_ctx_t *ctx, const cli_args_t *args)
     const Grpc__Health__V1__HealthCheckResponse *h =
         (const Grpc__Health__V1__HealthCheckResponse *)resp;
     if (ctx->json) {
-        json_t *j = cli_json_from_message(resp);
-        err = cli_json_print(j, stdout) ? CLI_EXIT_ERROR : CLI_EXIT_OK;
-        json_decref(j);
+        err = cli_output(ctx, resp, NULL);
     } else {
         char name[64];
         cli_enum_name(&grpc__health__v1__health_check_response__serving_status__descriptor,

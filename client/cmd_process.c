@@ -301,12 +301,8 @@ static int print_process_or_form(const cli_ctx_t *ctx, const ProtobufCMessage *r
                                  int outcome, const char *verb)
 {
     if (ctx->json) {
-        json_t *j = cli_json_from_message(resp);
-        int rc = cli_json_print(j, stdout);
-        json_decref(j);
-        if (rc)
-            return CLI_EXIT_ERROR;
-        return p ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
+        int rc = cli_output(ctx, resp, NULL);
+        return rc ? rc : p ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
     }
     if (p) {
         char st[64];
@@ -802,11 +798,7 @@ static int run_watch(cli_ctx_t *ctx, const char *method, const ProtobufCMessage 
             }
             draw_bar(done, total, current, orch_now_ms() - t0);
         } else if (json) {
-            json_t *j = cli_json_from_message(m);
-            char *line = json_dumps(j, JSON_COMPACT);
-            printf("%s\n", line);
-            free(line);
-            json_decref(j);
+            cli_json_print_line(m, stdout);
         } else {
             print_event(e, !one_process);
         }

@@ -7,7 +7,6 @@
 #include "google/protobuf/field_mask.pb-c.h"
 #include "orchestrator/v1/products.pb-c.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -25,13 +24,6 @@ typedef Orchestrator__V1__Product product_t;
 static const char *status_text(int v, char *buf, size_t size)
 {
     return cli_enum_name(&orchestrator__v1__product_status__descriptor, v, buf, size);
-}
-
-static const char *ts_text(const Google__Protobuf__Timestamp *ts, char *buf, size_t size)
-{
-    if (!ts)
-        return "-";
-    return cli_format_timestamp((long long)ts->seconds, ts->nanos, buf, size);
 }
 
 /* ---- list ---- */
@@ -145,17 +137,6 @@ out:
 
 /* ---- get ---- */
 
-/* 8-4-4-4-12 hex digits, any case. */
-static bool is_uuid(const char *s)
-{
-    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    for (size_t i = 0; i < sizeof(pattern) - 1; i++) {
-        if (pattern[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    }
-    return s[sizeof(pattern) - 1] == '\0';
-}
-
 static const char *yes_no(protobuf_c_boolean b)
 {
     return b ? "yes" : "no";
@@ -220,8 +201,8 @@ static void print_product(const product_t *p)
         {"Status:", status_text(p->status, st, sizeof(st))},
         {"Description:", p->description},
         {"Root block:", p->root_product_block},
-        {"Created:", ts_text(p->create_time, created, sizeof(created))},
-        {"Ended:", ts_text(p->end_time, ended, sizeof(ended))},
+        {"Created:", cli_ts(p->create_time, created, sizeof(created))},
+        {"Ended:", cli_ts(p->end_time, ended, sizeof(ended))},
     };
     cli_print_fields(rows, sizeof(rows) / sizeof(rows[0]), stdout);
 
@@ -271,12 +252,9 @@ int cli_cmd_product_get(cli_ctx_t *ctx, const cli_args_t *args)
 
     if (!*key)
         return cli_usage_error("product get wants a product name or id, not ''");
-    if (is_uuid(key)) {
-        /* Ids are lower-case on the wire. */
-        for (size_t i = 0; i < sizeof(id); i++)
-            id[i] = (char)tolower((unsigned char)key[i]);
+    if (cli_is_uuid(key)) {
         req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_PRODUCT_ID;
-        req.product_id = id;
+        req.product_id = (char *)cli_id(key, id); /* ids are lower-case on the wire */
     } else {
         req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
         req.name = (char *)key;
@@ -287,9 +265,7 @@ int cli_cmd_product_get(cli_ctx_t *ctx, const cli_args_t *args)
         goto out;
     }
     if (ctx->json) {
-        json_t *j = cli_json_from_message(resp);
-        err = cli_json_print(j, stdout) ? CLI_EXIT_ERROR : CLI_EXIT_OK;
-        json_decref(j);
+        err = cli_output(ctx, resp, NULL);
     } else {
         print_product((const product_t *)resp);
     }
@@ -391,7 +367,7 @@ static void print_block_msg(const ProtobufCMessage *m)
     const Orchestrator__V1__ProductBlock *b = (const Orchestrator__V1__ProductBlock *)m;
     char c[64], e[64];
     printf("ID:       %s\nCreated:  %s\nEnded:    %s\n", b->product_block_id,
-           ts_text(b->create_time, c, sizeof(c)), ts_text(b->end_time, e, sizeof(e)));
+           cli_ts(b->create_time, c, sizeof(c)), cli_ts(b->end_time, e, sizeof(e)));
     print_block(b, false);
 }
 

@@ -522,11 +522,7 @@ int cli_cmd_subscription_watch(cli_ctx_t *ctx, const cli_args_t *args)
         if (r == 0)
             break;
         if (ctx->json) {
-            json_t *j = cli_json_from_message(m);
-            char *line = json_dumps(j, JSON_COMPACT);
-            printf("%s\n", line);
-            free(line);
-            json_decref(j);
+            cli_json_print_line(m, stdout);
         } else {
             print_sub_event((const Orchestrator__V1__SubscriptionEvent *)m);
         }

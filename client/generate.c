@@ -178,6 +178,11 @@ static const json_t *root_field(const gen_t *g, const char *name)
 }
 
 static const char *const targets[] = {"create", "modify", "terminate", "validate", NULL};
+/* Per target, in the order of targets[]: its ORCH_TARGET_ constant and the verb that starts a
+ * workflow's description. The workflow table and the workflows file both print them. */
+static const char *const target_enums[] = {"ORCH_TARGET_CREATE", "ORCH_TARGET_MODIFY",
+                                           "ORCH_TARGET_TERMINATE", "ORCH_TARGET_VALIDATE"};
+static const char *const target_verbs[] = {"Create", "Modify", "Terminate", "Validate"};
 
 /* The form pages of a workflow: its "pages" (arrays of root field names), or one page of
  * every root field (create) / none (terminate, validate) by default. New reference. */
@@ -573,14 +578,10 @@ static void gen_blocks(gen_t *g, orch_buf_t *b)
 /* One workflow per target, named <target>_<module>. */
 static void gen_workflow_refs(gen_t *g, orch_buf_t *b)
 {
-    static const char *const tnames[] = {"ORCH_TARGET_CREATE", "ORCH_TARGET_MODIFY",
-                                         "ORCH_TARGET_TERMINATE", "ORCH_TARGET_VALIDATE"};
-    static const char *const verbs[] = {"Create", "Modify", "Terminate", "Validate"};
-
     orch_buf_printf(b, "static const orch_workflow_ref_t workflows[] = {\n");
     for (size_t t = 0; targets[t]; t++)
-        orch_buf_printf(b, "    {\"%s_%s\", %s, \"%s %s\"},\n", targets[t], g->name, tnames[t],
-                        verbs[t], g->name);
+        orch_buf_printf(b, "    {\"%s_%s\", %s, \"%s %s\"},\n", targets[t], g->name,
+                        target_enums[t], target_verbs[t], g->name);
     orch_buf_printf(b, "    {0},\n};\n\n");
 }
 
@@ -874,9 +875,6 @@ static void gen_workflows(gen_t *g, orch_buf_t *b)
     const char *first_string = NULL;
     static const char *const lcs[] = {"ORCH_LC_CREATE", "ORCH_LC_MODIFY", "ORCH_LC_TERMINATE",
                                       "ORCH_LC_VALIDATE"};
-    static const char *const tnames[] = {"ORCH_TARGET_CREATE", "ORCH_TARGET_MODIFY",
-                                         "ORCH_TARGET_TERMINATE", "ORCH_TARGET_VALIDATE"};
-    static const char *const verbs[] = {"Create", "Modify", "Terminate", "Validate"};
 
     orch_buf_printf(
         b,
@@ -953,8 +951,8 @@ static void gen_workflows(gen_t *g, orch_buf_t *b)
                         "static const orch_workflow_def_t %s_workflow = {\n"
                         "    .name = \"%s_%s\", .description = \"%s %s\", .target = %s,\n"
                         "    .version = 1, .steps = %s_steps, .lifecycle = %s,%s%s%s\n};\n\n",
-                        target, target, g->name, verbs[t], g->name, tnames[t], target, lcs[t],
-                        has_form ? " .form = &" : "", has_form ? target : "",
+                        target, target, g->name, target_verbs[t], g->name, target_enums[t], target,
+                        lcs[t], has_form ? " .form = &" : "", has_form ? target : "",
                         has_form ? "_form," : "");
     }
     orch_buf_printf(b,

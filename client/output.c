@@ -513,6 +513,16 @@ int cli_json_print(const json_t *json, FILE *out)
     return fputc('\n', out) == EOF ? -1 : 0;
 }
 
+void cli_json_print_line(const ProtobufCMessage *msg, FILE *out)
+{
+    json_t *j = cli_json_from_message(msg);
+    char *line = json_dumps(j, JSON_COMPACT);
+
+    fprintf(out, "%s\n", line);
+    free(line);
+    json_decref(j);
+}
+
 /* ---- enum parsing and the text view ---- */
 
 /* Lower-case with '-' and ' ' as '_'. */

@@ -46,6 +46,10 @@ json_t *cli_json_from_message(const ProtobufCMessage *msg);
 /* Prints a JSON value indented by two, with a newline. Returns 0, or -1 on a write error. */
 int cli_json_print(const json_t *json, FILE *out);
 
+/* Prints a message as cli_json_from_message's object on one compact line, with a newline: the
+ * --json form of a watched stream, one event a line, for scripts that read line by line. */
+void cli_json_print_line(const ProtobufCMessage *msg, FILE *out);
+
 /* The enum value named text: the short name cli_enum_name prints ("phase_out") or the full
  * value name ("PRODUCT_STATUS_PHASE_OUT"), any case, '-' or ' ' for '_'. 0 and *value set,
  * or -1 when no value matches. */

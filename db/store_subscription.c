@@ -99,11 +99,21 @@ static int find_index(const char *const *ids, size_t n, const char *id)
 #define N2 "NULL, NULL"
 #define N4 N2 ", " N2
 #define N8 N4 ", " N4
-#define LOAD_SQL(EQ)                                                                                \
-    "WITH inst AS MATERIALIZED (" INST_OF(EQ) ") " \
+/* The two pieces both loads below share, so that the full and the BASIC view give the same
+ * columns for a subscription (kind 0, up to its metadata) and its customer descriptions
+ * (kind 4). */
+#define SUB_ROW_SELECT \
     "SELECT 0, s.subscription_id::text, s.product_id::text, s.customer_id, s.description, " \
     "s.note, s.status, s.in_sync::text, s.version::text, " US("s.start_time") "::text, " \
-    US("s.end_time") "::text, " US("s.create_time") "::text, " US("s.update_time") "::text, " \
+    US("s.end_time") "::text, " US("s.create_time") "::text, " US("s.update_time") "::text, "
+#define CD_ROWS(EQ) \
+    "UNION ALL SELECT 4, cd.subscription_id::text, cd.customer_description_id::text, " \
+    "cd.customer_id, cd.description, cd.version::text, " US("cd.create_time") "::text, " \
+    US("cd.update_time") "::text, " N8 " FROM subscription_customer_descriptions cd " \
+    "WHERE cd.subscription_id " EQ " "
+#define LOAD_SQL(EQ)                                                                                \
+    "WITH inst AS MATERIALIZED (" INST_OF(EQ) ") " \
+    SUB_ROW_SELECT \
     "m.metadata::text, coalesce(m.version, 0)::text, " STAMP("s") " " \
     "FROM subscriptions s LEFT JOIN subscription_metadata m USING (subscription_id) " \
     "WHERE s.subscription_id " EQ " " \
@@ -119,10 +129,7 @@ static int find_index(const char *const *ids, size_t n, const char *id)
     "JOIN subscription_instances p ON p.subscription_instance_id = r.in_use_by_id " \
     "JOIN subscription_instances c ON c.subscription_instance_id = r.depends_on_id " \
     "WHERE p.subscription_id " EQ " " \
-    "UNION ALL SELECT 4, cd.subscription_id::text, cd.customer_description_id::text, " \
-    "cd.customer_id, cd.description, cd.version::text, " US("cd.create_time") "::text, " \
-    US("cd.update_time") "::text, " N8 " FROM subscription_customer_descriptions cd " \
-    "WHERE cd.subscription_id " EQ " " \
+    CD_ROWS(EQ) \
     "UNION ALL SELECT 5, d.depends_on_id::text, d.subscription_id::text, u.status, " N4 ", " N8 \
     " FROM subscription_dependencies d JOIN subscriptions u USING (subscription_id) " \
     "WHERE d.depends_on_id " EQ " AND u.status <> 'terminated' " \
@@ -157,9 +164,7 @@ static int find_index(const char *const *ids, size_t n, const char *id)
     "ORDER BY d.child_sub) AS vs FROM (SELECT DISTINCT rel.sub, rel.child_sub FROM rel " \
     "WHERE rel.child_sub <> rel.sub) d JOIN subscriptions u ON u.subscription_id = d.child_sub " \
     "GROUP BY d.sub) " \
-    "SELECT 0, s.subscription_id::text, s.product_id::text, s.customer_id, s.description, " \
-    "s.note, s.status, s.in_sync::text, s.version::text, " US("s.start_time") "::text, " \
-    US("s.end_time") "::text, " US("s.create_time") "::text, " US("s.update_time") "::text, " \
+    SUB_ROW_SELECT \
     "NULL, '0', md5(concat_ws('|', s.version, " \
     "(SELECT m.version FROM subscription_metadata m WHERE m.subscription_id = s.subscription_id), " \
     "(SELECT string_agg(cd.customer_description_id::text || ':' || cd.version, ',' " \
@@ -172,10 +177,7 @@ static int find_index(const char *const *ids, size_t n, const char *id)
     " FROM inst " \
     "UNION ALL SELECT 3, rel.sub::text, rel.in_use_by_id::text, rel.attribute, " \
     "rel.order_id::text, rel.depends_on_id::text, rel.child_sub::text, " N8 ", NULL FROM rel " \
-    "UNION ALL SELECT 4, cd.subscription_id::text, cd.customer_description_id::text, " \
-    "cd.customer_id, cd.description, cd.version::text, " US("cd.create_time") "::text, " \
-    US("cd.update_time") "::text, " N8 " FROM subscription_customer_descriptions cd " \
-    "WHERE cd.subscription_id " EQ " " \
+    CD_ROWS(EQ) \
     "UNION ALL SELECT 5, l.used::text, l.user_id::text, l.status, " N4 ", " N8 " FROM live l " \
     "ORDER BY 1, 4, 3"
 /* One subscription: "= $1" plans once per session (a generic plan). "= ANY($1)" runs under

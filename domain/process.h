@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/errors.h"
+
 /* One row of the audit log. */
 typedef struct orch_process_step {
     char step_id[37];
@@ -56,6 +58,10 @@ typedef struct orch_process {
 } orch_process_t;
 
 void orch_process_free(orch_process_t *p); /* NULL ok */
+
+/* INVALID_ARGUMENT on process_id unless id is given and a valid id: the first rule of every
+ * use case that acts on or reads one process, so each refuses in the same words. */
+orch_err_t orch_process_id_check(const char *id, orch_error_t *err);
 
 /* The state the process continues from: the last audit row's state, else the initial
  * input. Borrowed from p. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/hash.h"
 
 #define ID_LEN 36
 
@@ -51,13 +52,11 @@ struct orch_subcache {
     uint64_t hits, misses, drops, refused, went_live;
 };
 
+/* A bucket for an id: FNV-1a (ids are short, so its byte loop is cheap), its high bits folded
+ * into the low ones that pick the bucket. */
 static size_t hash_id(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = orch_fnv1a(s);
     return (size_t)(h ^ (h >> 29));
 }
 

@@ -68,16 +68,6 @@ static void problem(cc_t *c, const char *path, const char *fmt, ...)
     c->nproblems++;
 }
 
-static bool key_ok(const char *k, size_t max)
-{
-    if (!k || !*k || strlen(k) > max)
-        return false;
-    for (const char *p = k; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-            return false;
-    return true;
-}
-
 /* A string member: NULL when absent; a problem when present but not a string or too long. */
 static const char *str_member(cc_t *c, const json_t *o, const char *name, const char *path,
                               size_t max)
@@ -144,7 +134,7 @@ static void schema_field(cc_t *c, orch_form_field_t *f, const char *name, const 
         f->default_json = orch_arena_strdup(c->a, t);
         free(t);
     }
-    if (!key_ok(name, 100))
+    if (!orch_key_valid(name))
         problem(c, path, "a field name is 1-100 of [a-z0-9_]");
     if (json_is_array(en)) {
         const char **ch = orch_arena_alloc(c->a, (json_array_size(en) + 1) * sizeof(*ch));
@@ -679,7 +669,7 @@ static void compile_step(cc_t *c, const json_t *s, const char *path, bool in_bra
     }
     if (!key && (strcmp(kind, "done") == 0 || strcmp(kind, "abort") == 0))
         key = kind;
-    if (!key_ok(key, 100)) {
+    if (!orch_key_valid(key)) {
         problem(c, orch_arena_printf(c->a, "%s.key", path),
                 "a step needs a stable key of 1-100 of [a-z0-9_]");
         return;
@@ -905,7 +895,7 @@ orch_err_t orch_definition_compile(const json_t *def, int version, orch_catalog_
         goto out;
     }
     d->wf.name = str_member(&c, def, "name", p, 100);
-    if (!key_ok(d->wf.name, 100))
+    if (!orch_key_valid(d->wf.name))
         problem(&c, orch_arena_printf(c.a, "%s.name", p),
                 "a workflow needs a name of 1-100 of [a-z0-9_]");
     d->wf.description = str_member(&c, def, "description", p, 2000);

@@ -406,6 +406,11 @@ typedef struct orch_workflow {
 
 typedef struct orch_registry orch_registry_t;
 
+/* True for a well-formed workflow name, step key or branch name: 1-100 of [a-z0-9_]. The
+ * registry checks compiled workflows with it and the definition compiler (definition.h)
+ * workflows given as data, so both accept the same names. */
+bool orch_key_valid(const char *k);
+
 orch_registry_t *orch_registry_new(void);
 void orch_registry_free(orch_registry_t *r); /* NULL ok */
 /* Adds a workflow version after checking it: name, version >= 1, keys present, well formed
@@ -446,6 +451,9 @@ const orch_leaf_t *orch_runner_next(const orch_workflow_t *wf, const char *const
  * whose key is not in done, or NULL when the branch is done. */
 const orch_leaf_t *orch_runner_next_in_branch(const orch_workflow_t *wf, const char *branch_key,
                                               const char *const *done, size_t ndone);
+/* The leaf (step) with this key, or NULL when there is none or wf is NULL (a process whose
+ * workflow version is not loaded here). Borrowed from wf. */
+const orch_leaf_t *orch_workflow_leaf(const orch_workflow_t *wf, const char *key);
 /* The main-line leaf of the parallel step key, or NULL. */
 const orch_leaf_t *orch_parallel_leaf(const orch_workflow_t *wf, const char *key);
 

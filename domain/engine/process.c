@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/ids.h"
 #include "domain/process.h"
 
 static void step_cleanup(orch_process_step_t *s)
@@ -56,6 +57,13 @@ void orch_branch_rows_free(orch_branch_row_t *rows, size_t n)
         json_decref(rows[i].failed_details);
     }
     free(rows);
+}
+
+orch_err_t orch_process_id_check(const char *id, orch_error_t *err)
+{
+    if (!id || !*id)
+        return orch_error_invalid(err, "process_id", "a process id is required");
+    return orch_uuid_check(id, "process_id", err);
 }
 
 const json_t *orch_process_current_state(const orch_process_t *p)

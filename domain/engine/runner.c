@@ -7,33 +7,43 @@
 #include "base/alloc.h"
 #include "domain/engine/engine.h"
 
+/* The first leaf of one line whose key is not in done: the main line when branch_key is NULL
+ * (a branch's leaves are run by the branch processes), else the branch branch_key. */
+static const orch_leaf_t *first_not_done(const orch_workflow_t *wf, const char *branch_key,
+                                         const char *const *done, size_t ndone)
+{
+    for (size_t i = 0; i < wf->nleaves; i++) {
+        const orch_leaf_t *l = &wf->leaves[i];
+        bool on_line =
+            branch_key ? l->branch_key && strcmp(l->branch_key, branch_key) == 0 : !l->branch;
+        bool found = false;
+        if (!on_line)
+            continue;
+        for (size_t j = 0; j < ndone && !found; j++)
+            found = strcmp(done[j], l->key) == 0;
+        if (!found)
+            return l;
+    }
+    return NULL;
+}
+
 const orch_leaf_t *orch_runner_next(const orch_workflow_t *wf, const char *const *done,
                                     size_t ndone)
 {
-    for (size_t i = 0; i < wf->nleaves; i++) {
-        bool found = false;
-        if (wf->leaves[i].branch)
-            continue; /* run by the branch processes */
-        for (size_t j = 0; j < ndone && !found; j++)
-            found = strcmp(done[j], wf->leaves[i].key) == 0;
-        if (!found)
-            return &wf->leaves[i];
-    }
-    return NULL;
+    return first_not_done(wf, NULL, done, ndone);
 }
 
 const orch_leaf_t *orch_runner_next_in_branch(const orch_workflow_t *wf, const char *branch_key,
                                               const char *const *done, size_t ndone)
 {
-    for (size_t i = 0; i < wf->nleaves; i++) {
-        bool found = false;
-        if (!wf->leaves[i].branch_key || strcmp(wf->leaves[i].branch_key, branch_key) != 0)
-            continue;
-        for (size_t j = 0; j < ndone && !found; j++)
-            found = strcmp(done[j], wf->leaves[i].key) == 0;
-        if (!found)
+    return first_not_done(wf, branch_key, done, ndone);
+}
+
+const orch_leaf_t *orch_workflow_leaf(const orch_workflow_t *wf, const char *key)
+{
+    for (size_t i = 0; wf && i < wf->nleaves; i++)
+        if (strcmp(wf->leaves[i].key, key) == 0)
             return &wf->leaves[i];
-    }
     return NULL;
 }
 

@@ -738,6 +738,15 @@ static void step_run(stretch_t *s, step_t *p)
     }
 }
 
+/* A step that ran but will not commit: its writes rolled back, its outcome dropped, the
+ * process given back to run again. */
+static void step_abandon(stretch_t *s, step_t *p)
+{
+    s->e->cfg.store->uow->rollback(p->tx);
+    orch_outcome_cleanup(&p->o);
+    give_back(s->e, s->c);
+}
+
 /* The step's own writes before its commit: the callback it waits for. False: the stretch
  * ends (stopping, or the callback not stored; rolled back and given back). */
 static bool step_settle(stretch_t *s, step_t *p)
@@ -750,9 +759,7 @@ static bool step_settle(stretch_t *s, step_t *p)
     if (atomic_load(&e->stopping)) {
         orch_info("engine", "process %s: stopping; step %s rolled back", c->process_id,
                   p->leaf->key);
-        st->uow->rollback(p->tx);
-        orch_outcome_cleanup(&p->o);
-        give_back(e, c);
+        step_abandon(s, p);
         return false;
     }
     if (p->o.step_status && strcmp(p->o.step_status, "awaiting_callback") == 0 && !p->sctx.remote) {
@@ -763,9 +770,7 @@ static bool step_settle(stretch_t *s, step_t *p)
                                        &err)) {
             orch_warn("engine", "process %s: cannot store the callback of step %s: %s",
                       c->process_id, p->leaf->key, err.message);
-            st->uow->rollback(p->tx);
-            orch_outcome_cleanup(&p->o);
-            give_back(e, c);
+            step_abandon(s, p);
             return false;
         }
     }
@@ -1201,6 +1206,26 @@ static void *heartbeat_main(void *arg)
     return NULL;
 }
 
+/* Destroys what orch_engine_start set up and frees e: the end of orch_engine_stop, once its
+ * threads are joined, and of a start whose replica could not be registered (no thread yet,
+ * the arrays and served still NULL). */
+static void engine_free(orch_engine_t *e)
+{
+    pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->gc_mu);
+    pthread_mutex_destroy(&e->served_mu);
+    pthread_cond_destroy(&e->cv);
+    pthread_cond_destroy(&e->gc_cv);
+    json_decref(e->served);
+    free(e->threads);
+    free(e->holding);
+    free(e->args);
+    free(e->hostname);
+    free(e->build);
+    free(e->address);
+    free(e);
+}
+
 orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **out,
                              orch_error_t *err)
 {
@@ -1245,15 +1270,7 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
                                              e->address, cfg->workers, regs, n, e->replica_id, err);
     free(regs);
     if (rc) {
-        pthread_mutex_destroy(&e->mu);
-        pthread_mutex_destroy(&e->gc_mu);
-        pthread_mutex_destroy(&e->served_mu);
-        pthread_cond_destroy(&e->cv);
-        pthread_cond_destroy(&e->gc_cv);
-        free(e->hostname);
-        free(e->build);
-        free(e->address);
-        free(e);
+        engine_free(e);
         return rc;
     }
     orch_info("engine", "replica %s: %zu workflow version%s, %d worker%s", e->replica_id, n,
@@ -1309,17 +1326,5 @@ void orch_engine_stop(orch_engine_t *e)
         orch_warn("engine", "cannot release this replica's leases: %s", err.message);
     else
         orch_info("engine", "replica %s stopped; its leases are released", e->replica_id);
-    pthread_mutex_destroy(&e->mu);
-    pthread_mutex_destroy(&e->gc_mu);
-    pthread_mutex_destroy(&e->served_mu);
-    pthread_cond_destroy(&e->cv);
-    pthread_cond_destroy(&e->gc_cv);
-    json_decref(e->served);
-    free(e->threads);
-    free(e->holding);
-    free(e->args);
-    free(e->hostname);
-    free(e->build);
-    free(e->address);
-    free(e);
+    engine_free(e);
 }

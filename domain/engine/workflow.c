@@ -211,7 +211,7 @@ void orch_registry_free(orch_registry_t *r)
     free(r);
 }
 
-static bool key_ok(const char *k)
+bool orch_key_valid(const char *k)
 {
     if (!k || !*k || strlen(k) > 100)
         return false;
@@ -310,7 +310,7 @@ static orch_leaf_t *add_leaf(orch_workflow_t *w, const orch_step_def_t *def,
 static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t *s, bool nested,
                              orch_error_t *err)
 {
-    if (!key_ok(s->key))
+    if (!orch_key_valid(s->key))
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                               "workflow %s v%d: step key '%s' must be 1-100 of [a-z0-9_]", d->name,
                               d->version, s->key ? s->key : "");
@@ -395,7 +395,7 @@ static orch_err_t add_branches(orch_workflow_t *w, const orch_workflow_def_t *d,
                                const orch_step_def_t *s, orch_error_t *err)
 {
     for (const orch_branch_def_t *b = s->branches; b->name || b->steps; b++) {
-        if (!key_ok(b->name))
+        if (!orch_key_valid(b->name))
             return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_NAME",
                                   "workflow %s v%d: parallel step %s: branch name '%s' must be "
                                   "1-100 of [a-z0-9_]",
@@ -444,7 +444,7 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
     const orch_step_def_t *last = NULL;
     orch_err_t rc = ORCH_OK;
 
-    if (!d->name || !key_ok(d->name) || d->version < 1 || !d->steps)
+    if (!d->name || !orch_key_valid(d->name) || d->version < 1 || !d->steps)
         return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
                               "workflow '%s': a name of [a-z0-9_], a version >= 1 and steps "
                               "are required",

@@ -98,6 +98,16 @@ static json_t *object_schema(const orch_form_field_t *fields, const orch_form_en
     return o;
 }
 
+/* The bounds of both list kinds (a multi choice: values; a list: items) in a schema: the
+ * counts list_in_bounds checks when the answers come back. */
+static void list_bounds_schema(json_t *s, const orch_form_field_t *f)
+{
+    if (f->has_min)
+        json_object_set_new(s, "minItems", json_integer(f->min));
+    if (f->has_max)
+        json_object_set_new(s, "maxItems", json_integer(f->max));
+}
+
 static json_t *field_schema(const orch_form_field_t *f, const orch_form_env_t *env,
                             const json_t *answers)
 {
@@ -138,10 +148,7 @@ static json_t *field_schema(const orch_form_field_t *f, const orch_form_env_t *e
         if (f->type == ORCH_FORM_MULTI_CHOICE) {
             json_object_set_new(s, "type", json_string("array"));
             json_object_set_new(s, "uniqueItems", json_true());
-            if (f->has_min)
-                json_object_set_new(s, "minItems", json_integer(f->min));
-            if (f->has_max)
-                json_object_set_new(s, "maxItems", json_integer(f->max));
+            list_bounds_schema(s, f);
             target = json_object();
             json_object_set_new(s, "items", target);
         }
@@ -159,10 +166,7 @@ static json_t *field_schema(const orch_form_field_t *f, const orch_form_env_t *e
         json_object_set_new(s, "type", json_string("array"));
         if (f->fields && f->fields[0].name)
             json_object_set_new(s, "items", field_schema(&f->fields[0], env, answers));
-        if (f->has_min)
-            json_object_set_new(s, "minItems", json_integer(f->min));
-        if (f->has_max)
-            json_object_set_new(s, "maxItems", json_integer(f->max));
+        list_bounds_schema(s, f);
         break;
     case ORCH_FORM_LABEL:
         json_object_set_new(s, "type", json_string("null"));

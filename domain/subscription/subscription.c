@@ -615,42 +615,51 @@ static orch_err_t walk(const orch_subscription_t *sub, const char *path, bool wr
     return ORCH_OK;
 }
 
-/* walk() for a field; rejects a child or unknown name. */
-static orch_err_t walk_field(const orch_subscription_t *sub, const char *path, bool write,
-                             target_t *t, orch_error_t *err)
+/* walk() to a name that must be of one kind, a field or a child block: the other kind and an
+ * unknown name are refused with a sentence that says which it was. */
+static orch_err_t walk_kind(const orch_subscription_t *sub, const char *path, bool write,
+                            bool child, target_t *t, orch_error_t *err)
 {
+    const char *want = child ? "child block" : "field";
+    const char *other = child ? "field" : "child block";
     orch_err_t rc = walk(sub, path, write, false, t, err);
+
     if (rc)
         return rc;
-    if (t->field >= 0)
+    if ((child ? t->child : t->field) >= 0)
         return ORCH_OK;
-    if (t->child >= 0)
-        return orch_error_invalid(err, path, "'%.*s' is a child block, not a field",
-                                  (int)t->last.len, t->last.name);
-    return orch_error_invalid(err, path, "%s has no field '%.*s'", t->inst->block->def->name,
+    if ((child ? t->field : t->child) >= 0)
+        return orch_error_invalid(err, path, "'%.*s' is a %s, not a %s", (int)t->last.len,
+                                  t->last.name, other, want);
+    return orch_error_invalid(err, path, "%s has no %s '%.*s'", t->inst->block->def->name, want,
                               (int)t->last.len, t->last.name);
 }
 
-/* walk() for a child attribute. */
+static orch_err_t walk_field(const orch_subscription_t *sub, const char *path, bool write,
+                             target_t *t, orch_error_t *err)
+{
+    return walk_kind(sub, path, write, false, t, err);
+}
+
 static orch_err_t walk_child(const orch_subscription_t *sub, const char *path, bool write,
                              target_t *t, orch_error_t *err)
 {
-    orch_err_t rc = walk(sub, path, write, false, t, err);
-    if (rc)
-        return rc;
-    if (t->child >= 0)
-        return ORCH_OK;
-    if (t->field >= 0)
-        return orch_error_invalid(err, path, "'%.*s' is a field, not a child block",
-                                  (int)t->last.len, t->last.name);
-    return orch_error_invalid(err, path, "%s has no child block '%.*s'", t->inst->block->def->name,
-                              (int)t->last.len, t->last.name);
+    return walk_kind(sub, path, write, true, t, err);
 }
 
 /* End of the prefix of path that names t's holder block ("saps[0]" of "saps[0].vlan"). */
 static const char *holder_end(const target_t *t, const char *path)
 {
     return t->last.name > path ? t->last.name - 1 : path;
+}
+
+/* Reading a value held by a referenced subscription needs that subscription loaded; the three
+ * readers (a value, is-set, a count) refuse the same way, naming the holder's path. */
+static orch_err_t require_loaded(const target_t *t, const char *path, orch_error_t *err)
+{
+    if (t->inst->foreign && !t->inst->loaded)
+        return foreign_error(t->inst, path, holder_end(t, path), false, err);
+    return ORCH_OK;
 }
 
 /* ---- Fields ------------------------------------------------------------------------------ */
@@ -692,6 +701,32 @@ static orch_err_t type_error(const orch_field_def_t *f, kind_t k, const char *pa
     return orch_error_invalid(err, path, "holds %s, not %s", type_phrase(f->type), kind_names[k]);
 }
 
+/* walk_field() to one value of the given kind, for a read or a write: the field must hold that
+ * kind, a list is addressed with an index and a single value without one, and a read needs a
+ * referenced holder loaded. put_value and get_text share these refusals word for word. */
+static orch_err_t walk_value(const orch_subscription_t *sub, const char *path, bool write,
+                             kind_t kind, target_t *t, orch_error_t *err)
+{
+    const orch_field_def_t *f;
+    orch_err_t rc = walk_field(sub, path, write, t, err);
+
+    if (rc)
+        return rc;
+    if (!write) {
+        rc = require_loaded(t, path, err);
+        if (rc)
+            return rc;
+    }
+    f = &t->inst->block->def->fields[t->field];
+    if (!kind_fits(kind, f->type))
+        return type_error(f, kind, path, err);
+    if (f->is_list && t->last.idx < 0)
+        return orch_error_invalid(err, path, "is a list: give an index such as %s[0]", f->name);
+    if (!f->is_list && t->last.idx >= 0)
+        return orch_error_invalid(err, path, "%s is not a list", f->name);
+    return ORCH_OK;
+}
+
 static orch_err_t put_value(orch_subscription_t *sub, const char *path, kind_t kind,
                             const char *text, orch_error_t *err)
 {
@@ -699,18 +734,12 @@ static orch_err_t put_value(orch_subscription_t *sub, const char *path, kind_t k
     const orch_field_def_t *f;
     orch_values_t *v;
     char *canon = NULL, why[256];
-    orch_err_t rc = walk_field(sub, path, true, &t, err);
+    orch_err_t rc = walk_value(sub, path, true, kind, &t, err);
 
     if (rc)
         return rc;
     f = &t.inst->block->def->fields[t.field];
     v = &t.inst->values[t.field];
-    if (!kind_fits(kind, f->type))
-        return type_error(f, kind, path, err);
-    if (f->is_list && t.last.idx < 0)
-        return orch_error_invalid(err, path, "is a list: give an index such as %s[0]", f->name);
-    if (!f->is_list && t.last.idx >= 0)
-        return orch_error_invalid(err, path, "%s is not a list", f->name);
     if (f->is_list && (size_t)t.last.idx > v->n)
         return orch_error_invalid(err, path, "index out of range (%zu values)", v->n);
     if (f->is_list && (size_t)t.last.idx == v->n && v->n >= ORCH_SUB_LIST_VALUES_MAX)
@@ -778,23 +807,13 @@ static orch_err_t get_text(const orch_subscription_t *sub, const char *path, kin
                            const char **out, orch_error_t *err)
 {
     target_t t;
-    const orch_field_def_t *f;
     const orch_values_t *v;
     size_t i;
-    orch_err_t rc = walk_field(sub, path, false, &t, err);
+    orch_err_t rc = walk_value(sub, path, false, kind, &t, err);
 
     if (rc)
         return rc;
-    if (t.inst->foreign && !t.inst->loaded)
-        return foreign_error(t.inst, path, holder_end(&t, path), false, err);
-    f = &t.inst->block->def->fields[t.field];
     v = &t.inst->values[t.field];
-    if (!kind_fits(kind, f->type))
-        return type_error(f, kind, path, err);
-    if (f->is_list && t.last.idx < 0)
-        return orch_error_invalid(err, path, "is a list: give an index such as %s[0]", f->name);
-    if (!f->is_list && t.last.idx >= 0)
-        return orch_error_invalid(err, path, "%s is not a list", f->name);
     i = t.last.idx < 0 ? 0 : (size_t)t.last.idx;
     if (i >= v->n) {
         orch_error_add_violation(err, path, "not set");
@@ -814,24 +833,20 @@ orch_err_t orch_sub_get_str(const orch_subscription_t *sub, const char *path, co
 orch_err_t orch_sub_get_int(const orch_subscription_t *sub, const char *path, int64_t *out,
                             orch_error_t *err)
 {
-    const char *s;
-    orch_err_t rc;
-    *out = 0;
-    rc = get_text(sub, path, KIND_INT, &s, err);
-    if (!rc)
-        *out = strtoll(s, NULL, 10); /* canonical decimal, checked when set */
+    const char *s = NULL;
+    orch_err_t rc = get_text(sub, path, KIND_INT, &s, err);
+
+    *out = rc ? 0 : strtoll(s, NULL, 10); /* canonical decimal, checked when set */
     return rc;
 }
 
 orch_err_t orch_sub_get_bool(const orch_subscription_t *sub, const char *path, bool *out,
                              orch_error_t *err)
 {
-    const char *s;
-    orch_err_t rc;
-    *out = false;
-    rc = get_text(sub, path, KIND_BOOL, &s, err);
-    if (!rc)
-        *out = strcmp(s, "true") == 0;
+    const char *s = NULL;
+    orch_err_t rc = get_text(sub, path, KIND_BOOL, &s, err);
+
+    *out = !rc && strcmp(s, "true") == 0;
     return rc;
 }
 
@@ -846,8 +861,9 @@ orch_err_t orch_sub_is_set(const orch_subscription_t *sub, const char *path, boo
     rc = walk_field(sub, path, false, &t, err);
     if (rc)
         return rc;
-    if (t.inst->foreign && !t.inst->loaded)
-        return foreign_error(t.inst, path, holder_end(&t, path), false, err);
+    rc = require_loaded(&t, path, err);
+    if (rc)
+        return rc;
     n = t.inst->values[t.field].n;
     *out = t.last.idx < 0 ? n > 0 : (size_t)t.last.idx < n;
     return ORCH_OK;
@@ -865,8 +881,9 @@ orch_err_t orch_sub_count(const orch_subscription_t *sub, const char *path, size
         return rc;
     if (t.last.idx >= 0)
         return orch_error_invalid(err, path, "give the name without an index to count");
-    if (t.inst->foreign && !t.inst->loaded)
-        return foreign_error(t.inst, path, holder_end(&t, path), false, err);
+    rc = require_loaded(&t, path, err);
+    if (rc)
+        return rc;
     if (t.child >= 0)
         *out = t.inst->children[t.child].n;
     else if (t.field >= 0)

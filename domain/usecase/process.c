@@ -23,13 +23,6 @@ void orch_action_res_cleanup(orch_action_res_t *r)
     memset(r, 0, sizeof(*r));
 }
 
-static orch_err_t check_id(const char *id, orch_error_t *err)
-{
-    if (!id || !*id)
-        return orch_error_invalid(err, "process_id", "a process id is required");
-    return orch_uuid_check(id, "process_id", err);
-}
-
 /* How every action on one process starts: its id checked, a free text (field, when given)
  * held to max characters, the unit of work begun. The caller returns at once on an error or
  * a replay (caller->replayed). */
@@ -37,7 +30,7 @@ static orch_err_t action_begin(const orch_uc_t *uc, orch_caller_t *caller, const
                                const char *field, const char *text, size_t max, orch_uow_t *u,
                                orch_error_t *err)
 {
-    orch_err_t rc = check_id(process_id, err);
+    orch_err_t rc = orch_process_id_check(process_id, err);
     if (!rc && text && strlen(text) > max)
         rc = orch_error_invalid(err, field, "a %s has at most %zu characters", field, max);
     if (!rc)
@@ -86,14 +79,6 @@ static orch_err_t finish(orch_uow_t *u, orch_err_t rc, orch_error_t *err)
     return rc;
 }
 
-static const orch_leaf_t *find_leaf(const orch_workflow_t *wf, const char *key)
-{
-    for (size_t i = 0; wf && i < wf->nleaves; i++)
-        if (strcmp(wf->leaves[i].key, key) == 0)
-            return &wf->leaves[i];
-    return NULL;
-}
-
 /* The answers to the input step the process is suspended at: its form (validated like a
  * start form, stored with who gave them, deep-merged into the state) and its role. */
 static orch_err_t answer_input(orch_uow_t *u, const char *process_id, const char *last,
@@ -111,7 +96,7 @@ static orch_err_t answer_input(orch_uow_t *u, const char *process_id, const char
     if (rc)
         return rc;
     wf = orch_registry_find(u->uc->registry, p->workflow_name, p->version);
-    leaf = find_leaf(wf, last);
+    leaf = orch_workflow_leaf(wf, last);
     if (!leaf || leaf->def->kind != ORCH_KIND_INPUT || !leaf->def->form) {
         rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "PROCESS_NOT_RESUMABLE",
                             "process %s is suspended at %s, which this server cannot resume",
@@ -205,7 +190,7 @@ orch_err_t orch_uc_process_retry(const orch_uc_t *uc, orch_caller_t *caller, con
     orch_err_t rc;
 
     memset(res, 0, sizeof(*res));
-    rc = check_id(process_id, err);
+    rc = orch_process_id_check(process_id, err);
     for (size_t i = 0; !rc && i < n; i++)
         if (!branches[i] || !*branches[i] || strlen(branches[i]) > 100)
             rc = orch_error_invalid(err, "branches", "a branch name has 1-100 characters");
@@ -305,7 +290,7 @@ orch_err_t orch_uc_process_bulk_resume(const orch_uc_t *uc, orch_caller_t *calle
 
 static orch_err_t check_token(const char *process_id, const char *token, orch_error_t *err)
 {
-    orch_err_t rc = check_id(process_id, err);
+    orch_err_t rc = orch_process_id_check(process_id, err);
     if (rc)
         return rc;
     if (!token || strlen(token) != 64)

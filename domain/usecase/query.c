@@ -11,6 +11,12 @@
 orch_err_t orch_uc_process_get(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
                                bool full, orch_process_t **out, orch_error_t *err)
 {
+    orch_err_t rc;
+
+    *out = NULL;
+    rc = orch_process_id_check(process_id, err);
+    if (rc)
+        return rc;
     return uc->store->procs->get(uc->store, NULL, ctx, process_id, full, out, err);
 }
 

@@ -253,6 +253,8 @@ orch_err_t orch_uc_task_progress(const orch_uc_t *uc, const orch_ctx_t *ctx,
 
 /* ---- Reads (query.c): no unit of work, no rules beyond what the store checks ------------- */
 
+/* One process; INVALID_ARGUMENT first when process_id is missing or not an id
+ * (orch_process_id_check, as every action on a process). */
 orch_err_t orch_uc_process_get(const orch_uc_t *uc, const orch_ctx_t *ctx, const char *process_id,
                                bool full, orch_process_t **out, orch_error_t *err);
 /* The full view's pages: every process read with its log when full. */

@@ -73,19 +73,11 @@ static Orchestrator__V1__ProcessError *error_pb(orch_arena_t *a, const json_t *e
     return pe;
 }
 
-static const orch_leaf_t *find_leaf(const orch_workflow_t *wf, const char *key)
-{
-    for (size_t i = 0; wf && i < wf->nleaves; i++)
-        if (strcmp(wf->leaves[i].key, key) == 0)
-            return &wf->leaves[i];
-    return NULL;
-}
-
 static Orchestrator__V1__ProcessStep *step_pb(orch_arena_t *a, const orch_workflow_t *wf,
                                               const orch_process_step_t *s, bool full)
 {
     Orchestrator__V1__ProcessStep *ps = SRV_NEW(a, Orchestrator__V1__ProcessStep);
-    const orch_leaf_t *leaf = find_leaf(wf, s->key);
+    const orch_leaf_t *leaf = orch_workflow_leaf(wf, s->key);
     orchestrator__v1__process_step__init(ps);
     ps->step_id = orch_arena_strdup(a, s->step_id);
     ps->key = orch_arena_strdup(a, s->key);
@@ -450,21 +442,12 @@ SRV_UNARY_HANDLER(report_progress, Orchestrator__V1__ReportCallbackProgressReque
     return rc;
 }
 
-static orch_err_t check_id(const char *id, orch_error_t *err)
-{
-    if (!id || !*id)
-        return orch_error_invalid(err, "process_id", "a process id is required");
-    return orch_uuid_check(id, "process_id", err);
-}
-
 SRV_UNARY_HANDLER(get_process, Orchestrator__V1__GetProcessRequest)
 {
     orch_uc_t uc = srv_uc(call);
     orch_process_t *p = NULL;
     bool full = req->view != ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_BASIC;
-    orch_err_t rc = check_id(req->process_id, err);
-    if (!rc)
-        rc = orch_uc_process_get(&uc, srv_call_ctx(call), req->process_id, full, &p, err);
+    orch_err_t rc = orch_uc_process_get(&uc, srv_call_ctx(call), req->process_id, full, &p, err);
     if (rc)
         return rc;
     *respm = &srv_process_to_pb(call, p, full)->base;
