@@ -1119,21 +1119,6 @@ static void stale_stretch_rounds(void **state)
 
 /* ---- a claim that committed but whose answer was lost ----------------------------------- */
 
-/* A SQL statement that must succeed. */
-static void exec_sql(const char *db, const char *sql)
-{
-    char ci[512];
-    PGconn *c;
-    PGresult *r;
-    harness_conninfo(db, ci);
-    c = PQconnectdb(ci);
-    r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
-
 /* The connection dies after the claim's UPDATE committed but before its answer arrived: the
  * process is leased to a live replica none of whose workers knows it. Made here by doing
  * what the claim does, in SQL, for replica A (which runs no steps, so nothing claims the
@@ -1179,7 +1164,7 @@ static void lost_claim_answer(void **state)
              "lease_expires_time = now() + interval '2 seconds', next_run_time = now() + "
              "interval '2 seconds', claim_count = claim_count + 1 WHERE process_id = '%s'",
              rid_a, id);
-    exec_sql(fc->f.db, sql);
+    harness_scalar(fc->f.db, "%s", sql);
     t0 = now_ms();
     harness_server_start(b, fc->f.db, NULL);
     for (;;) {

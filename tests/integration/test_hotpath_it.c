@@ -750,22 +750,6 @@ static void claims_ride_with_commits(void **state)
     harness_db_drop(api.dbname);
 }
 
-/* A command (no rows) on the test's own connection. */
-static void exec_sql(const char *dbname, const char *sql)
-{
-    char ci[512];
-    PGconn *c;
-    PGresult *r;
-    harness_conninfo(dbname, ci);
-    c = PQconnectdb(ci);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
-
 /* Rows the hot tables gave to sequential scans, once every session of the database but the
  * test's has ended (a session reports its counts when it ends; idle, it may hold them for
  * seconds). */
@@ -800,11 +784,11 @@ static void stale_statistics_scan_nothing(void **state)
     harness_server_start(&api, NULL, (const char *const[]){"--workers", "0", NULL}); /* migrates */
     snprintf(db, sizeof(db), "%s", api.dbname); /* the stop forgets it */
     assert_int_equal(harness_server_stop(&api), 0);
-    exec_sql(db, "ALTER TABLE processes SET (autovacuum_enabled = off)");
-    exec_sql(db, "ALTER TABLE process_steps SET (autovacuum_enabled = off)");
-    exec_sql(db, "ALTER TABLE process_events SET (autovacuum_enabled = off)");
-    exec_sql(db, "ALTER TABLE input_states SET (autovacuum_enabled = off)");
-    exec_sql(db, "VACUUM ANALYZE processes, process_steps, process_events, input_states");
+    harness_scalar(db, "ALTER TABLE processes SET (autovacuum_enabled = off)");
+    harness_scalar(db, "ALTER TABLE process_steps SET (autovacuum_enabled = off)");
+    harness_scalar(db, "ALTER TABLE process_events SET (autovacuum_enabled = off)");
+    harness_scalar(db, "ALTER TABLE input_states SET (autovacuum_enabled = off)");
+    harness_scalar(db, "VACUUM ANALYZE processes, process_steps, process_events, input_states");
     before = hot_seq_rows(db);
     harness_server_start(&api, db, (const char *const[]){"--workers", "0", NULL});
     harness_server_start(&eng, db, (const char *const[]){"--workers", "2", NULL});

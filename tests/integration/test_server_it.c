@@ -309,20 +309,6 @@ static void health_only_port(void **state)
     harness_db_drop(s.dbname);
 }
 
-static void db_sql(const char *dbname, const char *q)
-{
-    char ci[512];
-    PGconn *c;
-    PGresult *r;
-    harness_conninfo(dbname, ci);
-    c = PQconnectdb(ci);
-    r = PQexec(c, q);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", q, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
-
 /* Runs orchestratord to completion (it must exit by itself) and captures its log. */
 static int run_server(const char *dbname, const char *extra, char *out, size_t cap)
 {
@@ -348,40 +334,44 @@ static void catalogue_drift_stops_start_up(void **state)
 
     /* The database knows a NodeBlock field the code does not (as if the code removed it),
      * and a live subscription holds a value for it. */
-    db_sql(db, "INSERT INTO resource_types (resource_type) VALUES ('legacy_serial')");
-    db_sql(db, "INSERT INTO product_block_resource_types (product_block_id, resource_type_id) "
-               "SELECT product_block_id, resource_type_id FROM product_blocks, resource_types "
-               "WHERE name = 'NodeBlock' AND resource_type = 'legacy_serial'");
-    db_sql(db, "INSERT INTO subscriptions (subscription_id, product_id, customer_id, status) "
-               "SELECT '22222222-2222-4222-8222-222222222222', product_id, 'acme', 'active' "
-               "FROM products WHERE name = 'node Cisco'");
-    db_sql(db, "INSERT INTO subscription_instances (subscription_instance_id, subscription_id, "
-               "product_block_id) SELECT '33333333-3333-4333-8333-333333333333', "
-               "'22222222-2222-4222-8222-222222222222', product_block_id FROM product_blocks "
-               "WHERE name = 'NodeBlock'");
-    db_sql(db, "INSERT INTO subscription_instance_values (subscription_instance_id, "
-               "resource_type_id, value) SELECT '33333333-3333-4333-8333-333333333333', "
-               "resource_type_id, 'SN123' FROM resource_types WHERE resource_type = "
-               "'legacy_serial'");
+    harness_scalar(db, "INSERT INTO resource_types (resource_type) VALUES ('legacy_serial')");
+    harness_scalar(db,
+                   "INSERT INTO product_block_resource_types (product_block_id, resource_type_id) "
+                   "SELECT product_block_id, resource_type_id FROM product_blocks, resource_types "
+                   "WHERE name = 'NodeBlock' AND resource_type = 'legacy_serial'");
+    harness_scalar(db,
+                   "INSERT INTO subscriptions (subscription_id, product_id, customer_id, status) "
+                   "SELECT '22222222-2222-4222-8222-222222222222', product_id, 'acme', 'active' "
+                   "FROM products WHERE name = 'node Cisco'");
+    harness_scalar(db,
+                   "INSERT INTO subscription_instances (subscription_instance_id, subscription_id, "
+                   "product_block_id) SELECT '33333333-3333-4333-8333-333333333333', "
+                   "'22222222-2222-4222-8222-222222222222', product_block_id FROM product_blocks "
+                   "WHERE name = 'NodeBlock'");
+    harness_scalar(db, "INSERT INTO subscription_instance_values (subscription_instance_id, "
+                       "resource_type_id, value) SELECT '33333333-3333-4333-8333-333333333333', "
+                       "resource_type_id, 'SN123' FROM resource_types WHERE resource_type = "
+                       "'legacy_serial'");
     assert_int_not_equal(run_server(db, "--migrate=auto", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "legacy_serial"));
     assert_non_null(strstr(out, "NodeBlock"));
     assert_non_null(strstr(out, "node "));
 
     /* A retyped field in use is refused the same way. */
-    db_sql(db, "DELETE FROM subscription_instance_values WHERE value = 'SN123'");
-    db_sql(db, "UPDATE product_block_resource_types SET field_type = 'integer' "
-               "WHERE resource_type_id = (SELECT resource_type_id FROM resource_types "
-               "WHERE resource_type = 'node_name')");
-    db_sql(db, "INSERT INTO subscription_instance_values (subscription_instance_id, "
-               "resource_type_id, value) SELECT '33333333-3333-4333-8333-333333333333', "
-               "resource_type_id, '42' FROM resource_types WHERE resource_type = 'node_name'");
+    harness_scalar(db, "DELETE FROM subscription_instance_values WHERE value = 'SN123'");
+    harness_scalar(db, "UPDATE product_block_resource_types SET field_type = 'integer' "
+                       "WHERE resource_type_id = (SELECT resource_type_id FROM resource_types "
+                       "WHERE resource_type = 'node_name')");
+    harness_scalar(db,
+                   "INSERT INTO subscription_instance_values (subscription_instance_id, "
+                   "resource_type_id, value) SELECT '33333333-3333-4333-8333-333333333333', "
+                   "resource_type_id, '42' FROM resource_types WHERE resource_type = 'node_name'");
     assert_int_not_equal(run_server(db, "--migrate=auto", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "node_name"));
     assert_non_null(strstr(out, "changed type from integer to string"));
 
     /* Once a migration dealt with the data (here: by hand), start-up applies the drift. */
-    db_sql(db, "DELETE FROM subscription_instance_values WHERE value = '42'");
+    harness_scalar(db, "DELETE FROM subscription_instance_values WHERE value = '42'");
     harness_server_start(&s, db, NULL);
     assert_int_equal(harness_server_stop(&s), 0);
     harness_db_drop(db);
