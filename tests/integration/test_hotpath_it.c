@@ -149,6 +149,18 @@ static double metric_sum(int port, const char *name, const char *label)
     return sum;
 }
 
+/* metric_sum once it has reached want (10 s at most): a worker counts a step after its
+ * commit returns, so the database can show a process completed a moment before the counter
+ * shows its last step. */
+static double metric_sum_reaching(int port, const char *name, const char *label, double want)
+{
+    int64_t until = now_ms() + 10000;
+    double v;
+    while ((v = metric_sum(port, name, label)) < want && now_ms() < until)
+        msleep(10);
+    return v;
+}
+
 static bool log_contains(const harness_server_t *s, const char *needle)
 {
     char line[4096];
@@ -202,8 +214,9 @@ static void fifty_steps_one_claim(void **state)
     assert_int_equal((long long)(metric(port, "orch_process_claims_total") - claims0), 1);
     assert_int_equal(
         scalar(s.dbname, "SELECT claim_count FROM processes WHERE process_id = '%s'", id), 1);
-    assert_int_equal((long long)metric_sum(port, "orch_steps_total", "workflow=\"test_long_50\""),
-                     50);
+    assert_int_equal(
+        (long long)metric_sum_reaching(port, "orch_steps_total", "workflow=\"test_long_50\"", 50),
+        50);
     /* The row's state columns followed: 50 keys done, sequence 50. */
     assert_int_equal(scalar(s.dbname,
                             "SELECT cardinality(done_keys) * 1000 + step_seq FROM processes "
@@ -608,8 +621,8 @@ static void round_trips_per_step(void **state)
         start(&api, "bench_noop_10", id);
     wait_scalar(api.dbname, nproc, 60000,
                 "SELECT count(*) FROM processes WHERE last_status = 'completed'");
+    st1 = metric_sum_reaching(port, "orch_steps_total", NULL, st0 + nproc * 10);
     rt1 = metric(port, "orch_db_round_trips_total");
-    st1 = metric_sum(port, "orch_steps_total", NULL);
     print_message("bench_noop_10, engine replica: %.0f round trips for %.0f steps (%.3f per "
                   "step); %.0f group commits of %.0f steps, %.0f claims in %.0f statements\n",
                   rt1 - rt0, st1 - st0, (rt1 - rt0) / (st1 - st0),
@@ -645,14 +658,14 @@ static void round_trips_one_replica(void **state)
         start(&s, "bench_noop_10", id);
     wait_scalar(s.dbname, 10, 60000,
                 "SELECT count(*) FROM processes WHERE last_status = 'completed'");
+    st0 = metric_sum_reaching(port, "orch_steps_total", NULL, 10 * 10);
     rt0 = metric(port, "orch_db_round_trips_total");
-    st0 = metric_sum(port, "orch_steps_total", NULL);
     for (int i = 0; i < nproc; i++)
         start(&s, "bench_noop_10", id);
     wait_scalar(s.dbname, nproc + 10, 60000,
                 "SELECT count(*) FROM processes WHERE last_status = 'completed'");
+    st1 = metric_sum_reaching(port, "orch_steps_total", NULL, st0 + nproc * 10);
     rt1 = metric(port, "orch_db_round_trips_total");
-    st1 = metric_sum(port, "orch_steps_total", NULL);
     print_message("bench_noop_10, one replica with its StartProcess calls: %.0f round trips for "
                   "%.0f steps (%.3f per step)\n",
                   rt1 - rt0, st1 - st0, (rt1 - rt0) / (st1 - st0));
