@@ -101,6 +101,11 @@ static const opt_t opts[] = {
      "how often readiness checks the database", false},
     {"workers", "ORCH_WORKERS", T_INT, "2", OFF(workers), 0, 256,
      "engine worker threads running workflow steps (0: this replica runs no steps)", false},
+    {"stretches-per-worker", "ORCH_STRETCHES_PER_WORKER", T_INT, "8", OFF(stretches_per_worker), 1,
+     64,
+     "processes one engine worker holds at once: it runs their next steps in turn and commits "
+     "them together (1: one process at a time)",
+     false},
     {"lease-ms", "ORCH_LEASE_MS", T_INT, "30000", OFF(lease_ms), 500, 3600000,
      "lease of a running process; a dead replica's processes are taken over after it", false},
     {"poll-ms", "ORCH_POLL_MS", T_INT, "2000", OFF(poll_ms), 10, 600000,

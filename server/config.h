@@ -29,6 +29,7 @@ typedef struct srv_settings {
     int watch_backlog_bytes;
     int watch_read_interval_ms; /* the watch hub reads at most once per this (0 = at once) */
     int workers;                /* engine worker threads */
+    int stretches_per_worker;   /* processes one worker holds at once */
     int lease_ms;               /* process lease */
     int poll_ms;                /* idle workers' polling fallback */
     int replica_dead_ms;        /* heartbeat age past which a replica is lost and taken over */

@@ -508,17 +508,19 @@ static bool start_engine(daemon_t *d)
     if (d->x->engine_hooks)
         hooks = d->x->engine_hooks();
     orch_error_init(&err);
-    if (orch_engine_start(&(orch_engine_config_t){.store = d->app.store,
-                                                  .catalog = d->cat,
-                                                  .registry = d->registry,
-                                                  .workers = d->cfg.workers,
-                                                  .lease_ms = d->cfg.lease_ms,
-                                                  .poll_ms = d->cfg.poll_ms,
-                                                  .hostname = host,
-                                                  .build = "",
-                                                  .address = d->cfg.listen,
-                                                  .hooks = hooks},
-                          &d->engine, &err)) {
+    if (orch_engine_start(
+            &(orch_engine_config_t){.store = d->app.store,
+                                    .catalog = d->cat,
+                                    .registry = d->registry,
+                                    .workers = d->cfg.workers,
+                                    .lease_ms = d->cfg.lease_ms,
+                                    .poll_ms = d->cfg.poll_ms,
+                                    .stretches_per_worker = d->cfg.stretches_per_worker,
+                                    .hostname = host,
+                                    .build = "",
+                                    .address = d->cfg.listen,
+                                    .hooks = hooks},
+            &d->engine, &err)) {
         orch_err("main", "cannot start the workflow engine: %s", err.message);
         return false;
     }

@@ -5,9 +5,11 @@
  * wrote is read back), each step committed in one round trip that also shows the next step
  * running. A stretch ends at a wait (input, callback, retry back-off, parallel fork, the end),
  * a pause, a lost fence or stop, and yields to the back of the local list after
- * STRETCH_MAX_STEPS steps or STRETCH_MAX_MS. Step commits without writes of their own go
- * through the replica's group committer: those ready at the same moment share one
- * transaction (one WAL flush). The heartbeat thread renews the leases held in memory.
+ * STRETCH_MAX_STEPS steps or STRETCH_MAX_MS. A worker holds several stretches at once and
+ * runs their next steps in turn (run_stretches), unless a step may take long. Step commits
+ * without writes of their own go through the replica's group committer: a worker's round
+ * and the steps ready at the same moment share one transaction (one WAL flush). The
+ * heartbeat thread renews the leases held in memory.
  * docs/ARCHITECTURE.md (Threads) has the design and its bounds. */
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +43,14 @@
  * are in a stretch but not yet queued: their step is usually a moment from its commit, and
  * waiting pairs the commits instead of alternating them. A lone stretch never waits. */
 #define GROUP_COMMIT_GATHER_US 300
+/* A worker holds at most this many processes at once unless the configuration says
+ * otherwise (orch_engine_config_t.stretches_per_worker). */
+#define STRETCHES_PER_WORKER_DEFAULT 8
+/* A step whose own code ran under this many microseconds the last time is "fast": the other
+ * stretches of its worker wait for it with their commits queued (run_stretches). */
+#define FAST_STEP_US 1000
+/* The steps whose speed a replica remembers (a table keyed by the step's leaf). */
+#define STEP_SPEED_SLOTS 256
 
 /* A process this replica holds under a lease, in the local list or in a worker's hands. */
 typedef struct job {
@@ -75,7 +85,9 @@ struct orch_engine {
     int reserved;        /* workers promised to a StartProcess in flight, under mu (more than
                           * nidle while a woken promised worker waits for its hand-off) */
     int claiming;        /* of them, claimed for by another worker's claim in flight, under mu */
-    char (*holding)[37]; /* per worker: the process it runs ("" = none), under mu */
+    int stretches;       /* processes one worker holds at once */
+    char (*holding)[37]; /* per worker, stretches slots: the processes it holds ("" = none),
+                          * under mu */
     pthread_t *threads;
     struct worker_arg *args;
     int nthreads;
@@ -88,6 +100,7 @@ struct orch_engine {
     gc_wait_t *gc_queue, **gc_tail;
     size_t gc_n;
     atomic_int active; /* workers in a stretch (running a step or committing one) */
+    atomic_int held;   /* the stretches those workers hold */
     /* The wake counter as it was before the last claim that came back empty, and when: until
      * it moves (a NOTIFY) or the poll interval passes, another claim would find nothing
      * either, so a worker whose stretch ended goes idle without one. Under mu. */
@@ -98,6 +111,12 @@ struct orch_engine {
      * without a round trip, when its type is not among them. Under served_mu. */
     pthread_mutex_t served_mu;
     json_t *served;
+    /* Whether each step's own code was fast when it last ran here (step_speed_note). */
+    pthread_mutex_t speed_mu;
+    struct {
+        const orch_leaf_t *leaf; /* a key only: never dereferenced */
+        bool fast;
+    } speed[STEP_SPEED_SLOTS];
     orch_engine_hooks_t hooks;     /* the embedding program's (worker.h); zero: none */
     atomic_bool group_min_pending; /* hooks.group_min: the first batch has not formed yet */
 };
@@ -317,18 +336,24 @@ static bool type_served(orch_engine_t *e, const char *type)
 static void claimed_push(orch_engine_t *e, orch_claim_req_t *cl, unsigned seen);
 
 /* How many processes to claim with a batch: one for each stretch it ends (the worker looks
- * for work next) that the local list and the StartProcess promises do not cover already;
- * none while stopping or paused, or from a store without commit_steps_claim. */
+ * for work next), and one for each free place in the workers' hands (run_stretches) unless
+ * a claim found nothing since the last wake-up, less what the local list and the
+ * StartProcess promises cover already; none while stopping or paused, or from a store
+ * without commit_steps_claim. */
 static int flush_claim_want(orch_engine_t *e, const orch_step_commit_t *parts, size_t n,
                             unsigned *seen)
 {
-    int want = 0;
+    int want = 0, ending = 0;
     if (!e->cfg.store->engine->commit_steps_claim || atomic_load(&e->stopping) ||
         atomic_load(&e->paused))
         return 0;
     for (size_t i = 0; i < n; i++)
-        want += parts[i].mode == ORCH_COMMIT_RELEASE;
+        ending += parts[i].mode == ORCH_COMMIT_RELEASE;
     pthread_mutex_lock(&e->mu);
+    if (e->empty_at_ms && e->empty_seen == e->wakeups)
+        want = ending;
+    else
+        want = e->nthreads * e->stretches - (atomic_load(&e->held) - ending);
     want -= (int)e->nready + e->reserved;
     *seen = e->wakeups; /* before the claim looks, as in worker_main */
     pthread_mutex_unlock(&e->mu);
@@ -381,23 +406,25 @@ static void group_flush(orch_engine_t *e, gc_wait_t *batch, size_t n)
     free(res);
 }
 
-/* Commits one step that has no writes of its own through the group committer: when no
- * batch is in flight it goes at once (a lone process never waits); otherwise it joins the
- * steps that arrive while the flush is in flight, and one of them sends them all in one
- * round trip (one transaction, one WAL flush) when that flush ends. */
-static orch_err_t group_commit(orch_engine_t *e, const orch_step_commit_t *part,
-                               orch_commit_result_t *res, orch_error_t *err)
+/* Commits the steps of one worker's round (ws[0..nw-1], nw >= 1, none with writes of its
+ * own) through the group committer, and returns when all are done (each ws[i]'s rc, res and
+ * err). When no batch is in flight they go at once (a lone process never waits); otherwise
+ * they join the steps that arrive while the flush is in flight, and one of the waiting
+ * workers sends them all in one round trip (one transaction, one WAL flush) when that flush
+ * ends. */
+static void group_commit(orch_engine_t *e, gc_wait_t **ws, size_t nw)
 {
-    gc_wait_t w;
-    memset(&w, 0, sizeof(w));
-    w.part = *part;
-    orch_error_init(&w.err);
     pthread_mutex_lock(&e->gc_mu);
-    *e->gc_tail = &w;
-    e->gc_tail = &w.next;
-    e->gc_n++;
+    for (size_t i = 0; i < nw; i++) {
+        ws[i]->done = false;
+        ws[i]->next = NULL;
+        *e->gc_tail = ws[i];
+        e->gc_tail = &ws[i]->next;
+    }
+    e->gc_n += nw;
     pthread_cond_broadcast(&e->gc_cv);
-    while (!w.done) {
+    /* Batches leave the queue in order: the last part done is all of them done. */
+    while (!ws[nw - 1]->done) {
         gc_wait_t *batch, **cut;
         size_t n = 0;
         if (e->gc_flushing) {
@@ -408,22 +435,23 @@ static orch_err_t group_commit(orch_engine_t *e, const orch_step_commit_t *part,
             /* The hook's minimum batch (worker.h): wait a while for it. */
             struct timespec until;
             deadline_in(&until, 5000);
-            while (e->gc_n < (size_t)e->hooks.group_min && !atomic_load(&e->stopping) && !w.done &&
-                   !e->gc_flushing)
+            while (e->gc_n < (size_t)e->hooks.group_min && !atomic_load(&e->stopping) &&
+                   !ws[nw - 1]->done && !e->gc_flushing)
                 if (pthread_cond_timedwait(&e->gc_cv, &e->gc_mu, &until) == ETIMEDOUT)
                     break;
             atomic_store(&e->group_min_pending, false);
-            if (e->gc_flushing || w.done)
+            if (e->gc_flushing || ws[nw - 1]->done)
                 continue;
         }
         if (e->gc_n < (size_t)atomic_load(&e->active)) {
             /* Gather: other stretches are a step away from their commit. */
             struct timespec until;
             orch_clock_after_us(&until, CLOCK_MONOTONIC, GROUP_COMMIT_GATHER_US);
-            while (e->gc_n < (size_t)atomic_load(&e->active) && !e->gc_flushing && !w.done)
+            while (e->gc_n < (size_t)atomic_load(&e->active) && !e->gc_flushing &&
+                   !ws[nw - 1]->done)
                 if (pthread_cond_timedwait(&e->gc_cv, &e->gc_mu, &until) == ETIMEDOUT)
                     break;
-            if (e->gc_flushing || w.done)
+            if (e->gc_flushing || ws[nw - 1]->done)
                 continue;
         }
         /* Lead: take the queue (up to GROUP_COMMIT_MAX; the rest forms the next batch). */
@@ -448,10 +476,6 @@ static orch_err_t group_commit(orch_engine_t *e, const orch_step_commit_t *part,
         pthread_cond_broadcast(&e->gc_cv);
     }
     pthread_mutex_unlock(&e->gc_mu);
-    *res = w.res;
-    if (w.rc && err)
-        *err = w.err;
-    return w.rc;
 }
 
 /* ---- a stretch ------------------------------------------------------------------------------ */
@@ -515,7 +539,7 @@ static void set_holding(orch_engine_t *e, int wi, const char *process_id)
  * steps. On the worker's stack; j becomes NULL once the job went back to the local list. */
 typedef struct stretch {
     orch_engine_t *e;
-    int wi; /* the worker's index */
+    int wi; /* its slot in e->holding */
     job_t *j;
     orch_claim_t *c; /* &j->c */
     const orch_workflow_t *wf;
@@ -831,29 +855,26 @@ static void step_plan_commit(stretch_t *s, step_t *p)
     };
 }
 
-/* Commits the step, fenced by the lease. False: not committed (the stretch ends; the
- * process is given back unless the lease moved on). */
-static bool step_commit(stretch_t *s, step_t *p)
+/* The step wrote through the store: its commit goes in its own transaction with those
+ * writes (a lost fence rolls all of them back). */
+static orch_err_t step_commit_alone(stretch_t *s, step_t *p, orch_error_t *err)
+{
+    orch_store_t *st = s->e->cfg.store;
+    orch_err_t rc = st->engine->commit_steps(st, p->tx, NULL, &p->cm, 1, &p->res, err);
+    if (!rc && p->res.ok)
+        rc = st->uow->commit(p->tx, err);
+    else
+        st->uow->rollback(p->tx);
+    p->tx = NULL;
+    return rc;
+}
+
+/* What the step's commit (rc, err, p->res) means for the stretch. False: not committed (the
+ * stretch ends; the process is given back unless the lease moved on). */
+static bool step_committed(stretch_t *s, step_t *p, orch_err_t rc, const orch_error_t *err)
 {
     orch_engine_t *e = s->e;
-    orch_store_t *st = e->cfg.store;
     orch_claim_t *c = s->c;
-    orch_error_t err;
-    orch_err_t rc;
-    orch_error_init(&err);
-    if (st->uow->used(p->tx)) {
-        /* The step wrote through the store: its commit goes in its own transaction
-         * with those writes (a lost fence rolls all of them back). */
-        rc = st->engine->commit_steps(st, p->tx, NULL, &p->cm, 1, &p->res, &err);
-        if (!rc && p->res.ok)
-            rc = st->uow->commit(p->tx, &err);
-        else
-            st->uow->rollback(p->tx);
-    } else {
-        st->uow->rollback(p->tx); /* untouched: no round trip */
-        rc = group_commit(e, &p->cm, &p->res, &err);
-    }
-    p->tx = NULL;
     if (!rc && p->res.ok)
         return true;
     if (!rc && p->res.lease_lost) {
@@ -869,7 +890,7 @@ static bool step_commit(stretch_t *s, step_t *p)
          * still ours. Whether or not a failed COMMIT landed, the release (same
          * token) is safe: it only clears a lease still held by that token. */
         orch_warn("engine", "process %s: commit of step %s failed: %s", c->process_id, p->leaf->key,
-                  rc ? err.message : p->res.reason);
+                  rc ? err->message : p->res.reason);
         give_back(e, c);
     }
     orch_outcome_cleanup(&p->o);
@@ -933,48 +954,216 @@ static bool step_advance(stretch_t *s, step_t *p)
     return go_on;
 }
 
-/* One step, from its choice to its commit. True: the stretch goes on. */
-static bool stretch_step(stretch_t *s)
+/* Remembers whether the step's own code (its run and settle, not the commit) took under
+ * FAST_STEP_US this time: the next time it runs, the worker's other stretches wait for it
+ * with their commits queued only if it did. A collision forgets the other leaf (it then
+ * counts as slow once). */
+static void step_speed_note(orch_engine_t *e, const orch_leaf_t *leaf, int64_t us)
 {
-    step_t p;
-    p.o = (orch_outcome_t){0};
-    p.t0 = orch_now_ms();
-    p.tx = NULL;
-    if (!step_pick(s, &p) || !step_announce(s, &p) || !step_open(s, &p))
-        return false;
-    step_run(s, &p);
-    if (!step_settle(s, &p))
-        return false;
-    step_plan_commit(s, &p);
-    return step_commit(s, &p) && step_advance(s, &p);
+    size_t i = ((uintptr_t)leaf >> 4) % STEP_SPEED_SLOTS;
+    pthread_mutex_lock(&e->speed_mu);
+    e->speed[i].leaf = leaf;
+    e->speed[i].fast = us < FAST_STEP_US;
+    pthread_mutex_unlock(&e->speed_mu);
 }
 
-/* Runs a held process step after step under its lease (see the file comment). Takes j. */
-static void run_stretch(orch_engine_t *e, int wi, job_t *j)
+static bool step_known_fast(orch_engine_t *e, const orch_leaf_t *leaf)
 {
-    stretch_t s = {
+    size_t i = ((uintptr_t)leaf >> 4) % STEP_SPEED_SLOTS;
+    bool fast;
+    pthread_mutex_lock(&e->speed_mu);
+    fast = e->speed[i].leaf == leaf && e->speed[i].fast;
+    pthread_mutex_unlock(&e->speed_mu);
+    return fast;
+}
+
+/* The step after its choice, up to its planned commit: shown running, run, its own writes
+ * settled. False: the stretch ends. */
+static bool step_prepare(stretch_t *s, step_t *p)
+{
+    struct timespec t0, t1;
+    if (!step_announce(s, p) || !step_open(s, p))
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    step_run(s, p);
+    if (!step_settle(s, p))
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    step_speed_note(s->e, p->leaf,
+                    (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    step_plan_commit(s, p);
+    return true;
+}
+
+/* ---- a worker's round of stretches ---------------------------------------------------------- */
+
+/* One of the stretches a worker holds at once (see run_stretches). */
+typedef struct slot {
+    bool used;
+    bool queued; /* its step waits in the round's group commit */
+    stretch_t s;
+    step_t p;
+    gc_wait_t w;
+} slot_t;
+
+/* Starts holding j in slot k of worker wi. False: j was given back and freed. */
+static bool stretch_begin(orch_engine_t *e, int wi, slot_t *x, int k, job_t *j)
+{
+    memset(x, 0, sizeof(*x));
+    x->s = (stretch_t){
         .e = e,
-        .wi = wi,
+        .wi = wi * e->stretches + k,
         .j = j,
         .c = &j->c,
         .wf = orch_registry_find(e->cfg.registry, j->c.workflow, j->c.version),
         .t_start = orch_now_ms(),
     };
-
-    set_holding(e, wi, j->c.process_id);
-    atomic_fetch_add(&e->active, 1);
-    if (!s.wf) {
+    if (!x->s.wf) {
         orch_warn("engine", "process %s: version %d of %s is not registered here; giving it back",
                   j->c.process_id, j->c.version, j->c.workflow);
         give_back(e, &j->c);
-    } else {
-        while (stretch_step(&s))
-            ;
+        job_free(j);
+        return false;
+    }
+    set_holding(e, x->s.wi, j->c.process_id);
+    x->used = true;
+    atomic_fetch_add(&e->held, 1);
+    return true;
+}
+
+static void stretch_end(slot_t *x)
+{
+    atomic_fetch_sub(&x->s.e->held, 1);
+    set_holding(x->s.e, x->s.wi, NULL);
+    json_decref(x->s.secrets);
+    job_free(x->s.j);
+    memset(x, 0, sizeof(*x));
+}
+
+/* Another process from the local list for a worker that holds some already, unless an idle
+ * worker would take it: steps run side by side on threads before they share a commit. */
+static job_t *take_another(orch_engine_t *e)
+{
+    job_t *j = NULL;
+    pthread_mutex_lock(&e->mu);
+    if (!atomic_load(&e->stopping) && e->nready > (size_t)e->nidle)
+        j = ready_pop_locked(e);
+    pthread_mutex_unlock(&e->mu);
+    return j;
+}
+
+/* Puts the worker's stretches but sl[keep] back in the local list, leases kept, for the
+ * other workers to take while sl[keep] runs a step that may take long. Returns how many. */
+static int yield_others(orch_engine_t *e, slot_t *sl, int n, int keep)
+{
+    int moved = 0;
+    for (int i = 0; i < n; i++) {
+        slot_t *x = &sl[i];
+        if (i == keep || !x->used)
+            continue;
+        set_holding(e, x->s.wi, NULL);
+        ready_push(e, x->s.j);
+        x->s.j = NULL;
+        stretch_end(x);
+        moved++;
+    }
+    return moved;
+}
+
+/* Sends the round's queued steps as one group commit and carries each stretch on (or ends
+ * it). Returns how many stretches ended. */
+static int round_commit(orch_engine_t *e, slot_t *sl, int n)
+{
+    gc_wait_t **ws = orch_calloc((size_t)n, sizeof(*ws));
+    size_t nw = 0;
+    int ended = 0;
+    for (int i = 0; i < n; i++)
+        if (sl[i].used && sl[i].queued) {
+            sl[i].w = (gc_wait_t){.part = sl[i].p.cm};
+            orch_error_init(&sl[i].w.err);
+            ws[nw++] = &sl[i].w;
+        }
+    if (nw)
+        group_commit(e, ws, nw);
+    free(ws);
+    for (int i = 0; i < n; i++) {
+        slot_t *x = &sl[i];
+        if (!x->used || !x->queued)
+            continue;
+        x->queued = false;
+        x->p.res = x->w.res;
+        if (!step_committed(&x->s, &x->p, x->w.rc, &x->w.err) || !step_advance(&x->s, &x->p)) {
+            stretch_end(x);
+            ended++;
+        }
+    }
+    return ended;
+}
+
+/* Runs j and, while the local list has processes no idle worker is waiting for, up to
+ * e->stretches held processes at once, each a stretch (see the file comment). A round runs
+ * the next step of each in turn and commits those without writes of their own together,
+ * one group commit for the round: the worker does not wait for one process's commit before
+ * it runs another's step, and the batch grows with the load. A step whose own code took
+ * FAST_STEP_US or more when it last ran (or that never ran here) does not keep the queued
+ * commits waiting: they go before it runs, and the worker's other stretches go back to the
+ * local list for the other workers. Takes j. */
+static void run_stretches(orch_engine_t *e, int wi, job_t *j)
+{
+    int n = e->stretches, held = 0;
+    slot_t *sl = orch_calloc((size_t)n, sizeof(*sl));
+    orch_store_t *st = e->cfg.store;
+
+    atomic_fetch_add(&e->active, 1);
+    held += stretch_begin(e, wi, &sl[0], 0, j);
+    while (held > 0) {
+        int nq = 0;
+        for (int i = 0; i < n; i++)
+            if (!sl[i].used && (j = take_another(e)) != NULL)
+                held += stretch_begin(e, wi, &sl[i], i, j);
+        for (int i = 0; i < n && held > 0; i++) {
+            slot_t *x = &sl[i];
+            step_t *p = &x->p;
+            orch_error_t err;
+            orch_err_t rc;
+            if (!x->used)
+                continue;
+            if (held > 1) {
+                const orch_leaf_t *next = next_leaf(x->s.wf, x->s.c, NULL);
+                if (!next || !step_known_fast(e, next)) {
+                    /* It may take long: nothing waits for it. */
+                    if (nq)
+                        held -= round_commit(e, sl, n);
+                    nq = 0;
+                    held -= yield_others(e, sl, n, i);
+                }
+            }
+            memset(p, 0, sizeof(*p));
+            p->t0 = orch_now_ms();
+            if (!step_pick(&x->s, p) || !step_prepare(&x->s, p)) {
+                stretch_end(x);
+                held--;
+                continue;
+            }
+            if (!st->uow->used(p->tx)) {
+                st->uow->rollback(p->tx); /* untouched: no round trip */
+                p->tx = NULL;
+                x->queued = true;
+                nq++;
+                continue;
+            }
+            orch_error_init(&err);
+            rc = step_commit_alone(&x->s, p, &err);
+            if (!step_committed(&x->s, p, rc, &err) || !step_advance(&x->s, p)) {
+                stretch_end(x);
+                held--;
+            }
+        }
+        if (nq)
+            held -= round_commit(e, sl, n);
     }
     atomic_fetch_sub(&e->active, 1);
-    set_holding(e, wi, NULL);
-    json_decref(s.secrets);
-    job_free(s.j);
+    free(sl);
 }
 
 static job_t *job_from_claim(orch_claim_t *c)
@@ -1058,7 +1247,7 @@ static void *worker_main(void *arg)
         seen = e->wakeups;
         if (j) {
             pthread_mutex_unlock(&e->mu);
-            run_stretch(e, wa->index, j);
+            run_stretches(e, wa->index, j);
             continue;
         }
         if (e->empty_at_ms && e->empty_seen == e->wakeups &&
@@ -1123,7 +1312,7 @@ static void *worker_main(void *arg)
         claim_over(e, want - 1); /* after the pushes: what it brought is in nready now */
         j = job_from_claim(&claims[0]);
         take_announcement(e, j);
-        run_stretch(e, wa->index, j);
+        run_stretches(e, wa->index, j);
     }
     free(claims);
     return NULL;
@@ -1158,8 +1347,9 @@ static void *heartbeat_main(void *arg)
 
         /* What this replica holds in memory: the workers' processes and the local list. */
         pthread_mutex_lock(&e->mu);
-        held = orch_calloc((size_t)e->nthreads + e->nready + 1, sizeof(*held));
-        for (int i = 0; i < e->nthreads; i++)
+        held =
+            orch_calloc((size_t)e->nthreads * (size_t)e->stretches + e->nready + 1, sizeof(*held));
+        for (int i = 0; i < e->nthreads * e->stretches; i++)
             if (e->holding[i][0])
                 memcpy(held[nheld++], e->holding[i], 37);
         for (job_t *j = e->ready; j; j = j->next)
@@ -1214,6 +1404,7 @@ static void engine_free(orch_engine_t *e)
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->gc_mu);
     pthread_mutex_destroy(&e->served_mu);
+    pthread_mutex_destroy(&e->speed_mu);
     pthread_cond_destroy(&e->cv);
     pthread_cond_destroy(&e->gc_cv);
     json_decref(e->served);
@@ -1253,6 +1444,7 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->gc_mu, NULL);
     pthread_mutex_init(&e->served_mu, NULL);
+    pthread_mutex_init(&e->speed_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&e->cv, &ca);
@@ -1276,7 +1468,10 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     orch_info("engine", "replica %s: %zu workflow version%s, %d worker%s", e->replica_id, n,
               n == 1 ? "" : "s", cfg->workers, cfg->workers == 1 ? "" : "s");
     e->threads = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof(pthread_t));
-    e->holding = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof(*e->holding));
+    e->stretches =
+        cfg->stretches_per_worker > 0 ? cfg->stretches_per_worker : STRETCHES_PER_WORKER_DEFAULT;
+    e->holding = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1) * (size_t)e->stretches,
+                             sizeof(*e->holding));
     e->args = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof(*e->args));
     if (pthread_create(&e->heartbeat, NULL, heartbeat_main, e) == 0)
         e->heartbeat_started = true;

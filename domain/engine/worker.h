@@ -42,6 +42,8 @@ typedef struct orch_engine_config {
     int workers;                            /* threads; 0 = register only, run nothing */
     int lease_ms;                           /* lease length (renewed every lease_ms / 3) */
     int poll_ms;                            /* idle workers look anyway this often */
+    int stretches_per_worker;               /* processes a worker holds and steps in turn,
+                                             * committing their steps together; 0 = 8 */
     const char *hostname, *build, *address; /* for the replicas row; copied */
     const orch_engine_hooks_t *hooks;       /* NULL: none; copied */
 } orch_engine_config_t;

@@ -593,6 +593,86 @@ static void started_process_runs_without_poll(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* One worker, eight processes: it holds several at once and runs their steps in turn, so
+ * their commits share group commits (before, one worker's batches held one step each, as
+ * they still do with --stretches-per-worker 1). */
+static double steps_per_batch(int stretches)
+{
+    harness_server_t s;
+    char id[64], addr[64], arg[16];
+    int port;
+    double steps, batches;
+
+    env_reset();
+    metrics_args(addr, &port);
+    snprintf(arg, sizeof(arg), "%d", stretches);
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--metrics-listen", addr, "--workers", "1",
+                                               "--stretches-per-worker", arg, NULL});
+    for (int i = 0; i < 8; i++)
+        start(&s, "bench_noop_10", id);
+    wait_scalar(s.dbname, 8, 20000,
+                "SELECT count(*) FROM processes WHERE workflow_id = (SELECT workflow_id FROM "
+                "workflows WHERE name = 'bench_noop_10') AND last_status = 'completed'");
+    steps = metric_sum_reaching(port, "orch_steps_total", "workflow=\"bench_noop_10\"", 80);
+    assert_int_equal((long long)steps, 80);
+    steps = metric(port, "orch_group_commit_steps_total");
+    batches = metric(port, "orch_group_commit_batches_total");
+    assert_int_equal((long long)steps, 80);
+    assert_steps_once(s.dbname);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+    return steps / batches;
+}
+
+static void one_worker_commits_processes_together(void **state)
+{
+    double together, alone;
+    (void)state;
+    together = steps_per_batch(8);
+    alone = steps_per_batch(1);
+    print_message("steps per group commit, one worker, 8 processes: %.2f holding 8, %.2f "
+                  "holding 1\n",
+                  together, alone);
+    assert_true(together >= 2.0);
+    assert_true(alone == 1.0);
+}
+
+/* A step that may take long holds no other process: before it runs (its speed unknown, or
+ * slow when it last ran), its worker commits what it queued and gives the processes it
+ * holds back to the local list, where the other worker runs them. test_long_50's l30 is
+ * held 6 s before its commit; 10-step processes are started while it runs its first 29
+ * steps, so both workers hold some when it reaches l30; they all complete while it is
+ * held. */
+static void slow_step_holds_no_other_process(void **state)
+{
+    harness_server_t s;
+    char slow[64], id[64], q[256];
+    long long started = 0;
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "l30", 1);
+    setenv("ORCH_TEST_HOLD_MS", "6000", 1);
+    harness_server_start(&s, NULL, (const char *const[]){"--workers", "2", NULL});
+    start(&s, "test_long_50", slow);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", slow);
+    while (started < 60 && (started < 4 || scalar(s.dbname, "%s", q) < 29)) {
+        start(&s, "bench_noop_10", id);
+        started++;
+    }
+    wait_scalar(s.dbname, started, 20000,
+                "SELECT count(*) FROM processes WHERE workflow_id = (SELECT workflow_id FROM "
+                "workflows WHERE name = 'bench_noop_10') AND last_status = 'completed'");
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND step_key = 'l30'",
+             slow);
+    assert_int_equal(scalar(s.dbname, "%s", q), 0);
+    assert_int_equal(harness_server_stop(&s), 0);
+    env_reset();
+    harness_db_drop(s.dbname);
+}
+
 /* Every database round trip of the replica that runs the steps (claims, commits,
  * heartbeats, sweeps, the scheduler's ticks, the scrapes), divided by the steps it committed:
  * at most one for bench_noop_10 on one replica with two workers. The processes are started
@@ -836,6 +916,8 @@ int main(void)
         cmocka_unit_test(start_one_round_trip),
         cmocka_unit_test(claims_ride_with_commits),
         cmocka_unit_test(stale_statistics_scan_nothing),
+        cmocka_unit_test(one_worker_commits_processes_together),
+        cmocka_unit_test(slow_step_holds_no_other_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
