@@ -101,6 +101,7 @@ struct orch_engine {
     size_t gc_n;
     atomic_int active; /* workers in a stretch (running a step or committing one) */
     atomic_int held;   /* the stretches those workers hold */
+    atomic_int slow;   /* workers running a step that may take long (run_stretches) */
     /* The wake counter as it was before the last claim that came back empty, and when: until
      * it moves (a NOTIFY) or the poll interval passes, another claim would find nothing
      * either, so a worker whose stretch ended goes idle without one. Under mu. */
@@ -1052,18 +1053,26 @@ static job_t *take_another(orch_engine_t *e)
     return j;
 }
 
-/* Puts the worker's stretches but sl[keep] back in the local list, leases kept, for the
- * other workers to take while sl[keep] runs a step that may take long. Returns how many. */
+/* Lets go of the worker's stretches but sl[keep] while sl[keep] runs a step that may take
+ * long: to the local list, leases kept, when another worker of the replica is not in such a
+ * step itself (it takes them at its next round, or at once when idle); else back to the
+ * database, where any replica may claim them, so that nothing held here waits while
+ * another replica could run it. Returns how many. */
 static int yield_others(orch_engine_t *e, slot_t *sl, int n, int keep)
 {
     int moved = 0;
+    bool local = e->nthreads - atomic_load(&e->slow) > 1;
     for (int i = 0; i < n; i++) {
         slot_t *x = &sl[i];
         if (i == keep || !x->used)
             continue;
-        set_holding(e, x->s.wi, NULL);
-        ready_push(e, x->s.j);
-        x->s.j = NULL;
+        if (local) {
+            set_holding(e, x->s.wi, NULL);
+            ready_push(e, x->s.j);
+            x->s.j = NULL;
+        } else {
+            give_back(e, x->s.c);
+        }
         stretch_end(x);
         moved++;
     }
@@ -1128,23 +1137,33 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
             orch_err_t rc;
             if (!x->used)
                 continue;
-            if (held > 1) {
-                const orch_leaf_t *next = next_leaf(x->s.wf, x->s.c, NULL);
-                if (!next || !step_known_fast(e, next)) {
-                    /* It may take long: nothing waits for it. */
-                    if (nq)
-                        held -= round_commit(e, sl, n);
-                    nq = 0;
-                    held -= yield_others(e, sl, n, i);
-                }
-            }
+            bool slow;
             memset(p, 0, sizeof(*p));
             p->t0 = orch_now_ms();
-            if (!step_pick(&x->s, p) || !step_prepare(&x->s, p)) {
+            if (!step_pick(&x->s, p)) {
                 stretch_end(x);
                 held--;
                 continue;
             }
+            slow = !step_known_fast(e, p->leaf);
+            if (slow && held > 1) {
+                /* It may take long: nothing waits for it. */
+                if (nq)
+                    held -= round_commit(e, sl, n);
+                nq = 0;
+                held -= yield_others(e, sl, n, i);
+            }
+            if (slow)
+                atomic_fetch_add(&e->slow, 1);
+            if (!step_prepare(&x->s, p)) {
+                if (slow)
+                    atomic_fetch_sub(&e->slow, 1);
+                stretch_end(x);
+                held--;
+                continue;
+            }
+            if (slow)
+                atomic_fetch_sub(&e->slow, 1);
             if (!st->uow->used(p->tx)) {
                 st->uow->rollback(p->tx); /* untouched: no round trip */
                 p->tx = NULL;
