@@ -553,6 +553,13 @@ peer_queue() {
     engine_run "peer_${set}_ours" bench_noop_10 $((8 * WORKERS)) "$ENG_DUR" "$SADDR" "$SMETRICS"
     record "peer_${set}_ours" "workers=$WORKERS concurrency=$((8 * WORKERS)) fsync=$set"
     stop_pid "$SPID"
+    # The same with each worker holding one process at a time (--stretches-per-worker 1, the
+    # engine before several stretches per worker): shown beside, not a goal.
+    say "3. peer queue ($set): the same with --stretches-per-worker 1"
+    server_start "$DB" "$WORKERS" --stretches-per-worker 1
+    engine_run "peer_${set}_ours_one" bench_noop_10 $((8 * WORKERS)) "$ENG_DUR" "$SADDR" "$SMETRICS"
+    record "peer_${set}_ours_one" "workers=$WORKERS concurrency=$((8 * WORKERS)) fsync=$set"
+    stop_pid "$SPID"
     command -v node >/dev/null || die "node is needed for section 3"
     if [[ ! -d "$BENCH/graphile/node_modules/graphile-worker" ]]; then
         say "3. graphile-worker: npm ci (the versions in bench/graphile/package-lock.json)"

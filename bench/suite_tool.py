@@ -517,6 +517,12 @@ def report(raw, out_json):
                 % (label, g("peer_%s_ours" % setting, "concurrency") or 0)
                 if mode == "defaults" else None)
         rt_rows(sec, "peer_%s_ours" % setting, label.split(",")[0])
+        one = g("peer_%s_ours_one" % setting, "steps_per_s")
+        if one is not None:
+            row(sec, "fsync=%s: the same, one process per worker at a time" % setting, one,
+                "steps/s", "graphile-worker defaults jobs/s",
+                g("graphile_%s_defaults" % setting, "jobs_per_s"), None, None,
+                note="--stretches-per-worker 1 (the default holds 8 per worker); shown, not a goal")
 
     # 4. start latency (production durability)
     step_ms = g("pgbench_commit_r1", "latency_ms")

@@ -1135,9 +1135,9 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
             step_t *p = &x->p;
             orch_error_t err;
             orch_err_t rc;
+            bool slow;
             if (!x->used)
                 continue;
-            bool slow;
             memset(p, 0, sizeof(*p));
             p->t0 = orch_now_ms();
             if (!step_pick(&x->s, p)) {
