@@ -673,6 +673,43 @@ static void slow_step_holds_no_other_process(void **state)
     harness_db_drop(s.dbname);
 }
 
+/* The same with one worker on replica A: no other worker of A is free to take what it
+ * holds, so before the held step it gives those processes back to the database, where
+ * replica B (which runs nothing else) claims and completes them. Kept in A's local list
+ * under A's leases, they would wait the whole 6 s. */
+static void slow_step_gives_processes_to_other_replicas(void **state)
+{
+    harness_server_t a, b;
+    char slow[64], id[64], q[256];
+    long long started = 0;
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "l30", 1);
+    setenv("ORCH_TEST_HOLD_MS", "6000", 1);
+    harness_server_start(&a, NULL, (const char *const[]){"--workers", "1", NULL});
+    env_reset();
+    harness_server_start(&b, a.dbname,
+                         (const char *const[]){"--workers", "2", "--poll-ms", "50", NULL});
+    start(&a, "test_long_50", slow);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", slow);
+    while (started < 60 && (started < 4 || scalar(a.dbname, "%s", q) < 29)) {
+        start(&a, "bench_noop_10", id);
+        started++;
+    }
+    wait_scalar(a.dbname, started, 20000,
+                "SELECT count(*) FROM processes WHERE workflow_id = (SELECT workflow_id FROM "
+                "workflows WHERE name = 'bench_noop_10') AND last_status = 'completed'");
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND step_key = 'l30'",
+             slow);
+    assert_int_equal(scalar(a.dbname, "%s", q), 0);
+    assert_steps_once(a.dbname);
+    assert_int_equal(harness_server_stop(&b), 0);
+    assert_int_equal(harness_server_stop(&a), 0);
+    harness_db_drop(a.dbname);
+}
+
 /* Every database round trip of the replica that runs the steps (claims, commits,
  * heartbeats, sweeps, the scheduler's ticks, the scrapes), divided by the steps it committed:
  * at most one for bench_noop_10 on one replica with two workers. The processes are started
@@ -918,6 +955,7 @@ int main(void)
         cmocka_unit_test(stale_statistics_scan_nothing),
         cmocka_unit_test(one_worker_commits_processes_together),
         cmocka_unit_test(slow_step_holds_no_other_process),
+        cmocka_unit_test(slow_step_gives_processes_to_other_replicas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
