@@ -968,14 +968,16 @@ static void step_speed_note(orch_engine_t *e, const orch_leaf_t *leaf, int64_t u
     pthread_mutex_unlock(&e->speed_mu);
 }
 
-static bool step_known_fast(orch_engine_t *e, const orch_leaf_t *leaf)
+/* How the step ran when it last ran here: 1 fast, 0 slow, -1 not known. */
+static int step_speed(orch_engine_t *e, const orch_leaf_t *leaf)
 {
     size_t i = ((uintptr_t)leaf >> 4) % STEP_SPEED_SLOTS;
-    bool fast;
+    int speed = -1;
     pthread_mutex_lock(&e->speed_mu);
-    fast = e->speed[i].leaf == leaf && e->speed[i].fast;
+    if (e->speed[i].leaf == leaf)
+        speed = e->speed[i].fast;
     pthread_mutex_unlock(&e->speed_mu);
-    return fast;
+    return speed;
 }
 
 /* The step after its choice, up to its planned commit: shown running, run, its own writes
@@ -1054,14 +1056,16 @@ static job_t *take_another(orch_engine_t *e)
 }
 
 /* Lets go of the worker's stretches but sl[keep] while sl[keep] runs a step that may take
- * long: to the local list, leases kept, when another worker of the replica is not in such a
- * step itself (it takes them at its next round, or at once when idle); else back to the
- * database, where any replica may claim them, so that nothing held here waits while
- * another replica could run it. Returns how many. */
-static int yield_others(orch_engine_t *e, slot_t *sl, int n, int keep)
+ * long: to the local list, leases kept, where another worker takes them at its next round
+ * (or at once when idle). But when the step was slow when it last ran here and no other
+ * worker of the replica is free of such a step, back to the database, where any replica
+ * may claim them, so that nothing held here waits while another replica could run it. A
+ * step not known yet (the first run of each step on a replica) only goes local: giving
+ * back costs a round trip and a claim, and most steps are fast. Returns how many. */
+static int yield_others(orch_engine_t *e, slot_t *sl, int n, int keep, bool known_slow)
 {
     int moved = 0;
-    bool local = e->nthreads - atomic_load(&e->slow) > 1;
+    bool local = !known_slow || e->nthreads - atomic_load(&e->slow) > 1;
     for (int i = 0; i < n; i++) {
         slot_t *x = &sl[i];
         if (i == keep || !x->used)
@@ -1115,8 +1119,8 @@ static int round_commit(orch_engine_t *e, slot_t *sl, int n)
  * one group commit for the round: the worker does not wait for one process's commit before
  * it runs another's step, and the batch grows with the load. A step whose own code took
  * FAST_STEP_US or more when it last ran (or that never ran here) does not keep the queued
- * commits waiting: they go before it runs, and the worker's other stretches go back to the
- * local list for the other workers. Takes j. */
+ * commits waiting: they go before it runs, and the worker's other stretches go to the other
+ * workers (yield_others). Takes j. */
 static void run_stretches(orch_engine_t *e, int wi, job_t *j)
 {
     int n = e->stretches, held = 0;
@@ -1136,6 +1140,7 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
             orch_error_t err;
             orch_err_t rc;
             bool slow;
+            int speed;
             if (!x->used)
                 continue;
             memset(p, 0, sizeof(*p));
@@ -1145,13 +1150,14 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
                 held--;
                 continue;
             }
-            slow = !step_known_fast(e, p->leaf);
+            speed = step_speed(e, p->leaf);
+            slow = speed != 1;
             if (slow && held > 1) {
                 /* It may take long: nothing waits for it. */
                 if (nq)
                     held -= round_commit(e, sl, n);
                 nq = 0;
-                held -= yield_others(e, sl, n, i);
+                held -= yield_others(e, sl, n, i, speed == 0);
             }
             if (slow)
                 atomic_fetch_add(&e->slow, 1);

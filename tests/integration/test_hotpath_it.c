@@ -673,10 +673,11 @@ static void slow_step_holds_no_other_process(void **state)
     harness_db_drop(s.dbname);
 }
 
-/* The same with one worker on replica A: no other worker of A is free to take what it
- * holds, so before the held step it gives those processes back to the database, where
- * replica B (which runs nothing else) claims and completes them. Kept in A's local list
- * under A's leases, they would wait the whole 6 s. */
+/* The same with one worker on replica A, on a step A has seen to be slow: no other worker
+ * of A is free to take what it holds, so before the step it gives those processes back to
+ * the database, where replica B (which runs nothing else) claims and completes them. Kept
+ * in A's local list under A's leases, they would wait the whole hold. A first process runs
+ * l30 once (held 3 s) so that A knows it is slow; a step never seen only goes local. */
 static void slow_step_gives_processes_to_other_replicas(void **state)
 {
     harness_server_t a, b;
@@ -686,9 +687,14 @@ static void slow_step_gives_processes_to_other_replicas(void **state)
 
     env_reset();
     setenv("ORCH_TEST_HOLD_STEP", "l30", 1);
-    setenv("ORCH_TEST_HOLD_MS", "6000", 1);
+    setenv("ORCH_TEST_HOLD_MS", "3000", 1);
     harness_server_start(&a, NULL, (const char *const[]){"--workers", "1", NULL});
     env_reset();
+    start(&a, "test_long_50", slow);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND step_key = 'l30'",
+             slow);
+    wait_scalar(a.dbname, 1, 20000, q);
     harness_server_start(&b, a.dbname,
                          (const char *const[]){"--workers", "2", "--poll-ms", "50", NULL});
     start(&a, "test_long_50", slow);
@@ -708,6 +714,158 @@ static void slow_step_gives_processes_to_other_replicas(void **state)
     assert_int_equal(harness_server_stop(&b), 0);
     assert_int_equal(harness_server_stop(&a), 0);
     harness_db_drop(a.dbname);
+}
+
+/* The set-based group commit (migration 0021) writes what orch_commit_part writes. Pairs of
+ * fresh processes, leased alike, get the same parts: one of each pair through the batch
+ * statement (isolate false), the other part by part (isolate true, each part in
+ * orch_commit_part). Their answers, process rows, audit rows and events must be equal but
+ * for ids and times (times: set or not alike, and within seconds of each other). The parts
+ * cover every mode (next, keep, release), a status change, a back-off, the end, a
+ * suspension, a lost fence, an error (which goes part by part in both) and a paused engine
+ * (where "next" becomes "release"). */
+#define CMP_TIMES                                                                                  \
+    "ARRAY['process_id', 'start_time', 'update_time', 'end_time', 'next_run_time', "               \
+    "'lease_expires_time', 'deadline_time']"
+#define CMP_NEAR(col) "cmp_near(pa." col ", pb." col ")"
+
+/* Commits the parts of the pairs chosen by where, in variant order, to side ("a" or "b")
+ * of each pair; the answers go to table ans_<side><round>, the number of orch_commit_part
+ * calls to calls_<side><round>. */
+static void commit_round(const char *db, const char *side, int round, bool isolate,
+                         const char *where)
+{
+    assert_true(scalar(db,
+                       "BEGIN; SET LOCAL track_functions = 'pl'; "
+                       "CREATE TABLE ans_%s%d AS SELECT row_number() OVER () AS i, r.* FROM "
+                       "orch_commit_steps((SELECT jsonb_agg(v.part || jsonb_build_object("
+                       "'pid', c.%s, 'tok', p.lease_token - CASE WHEN v.stale THEN 1 ELSE 0 "
+                       "END) ORDER BY c.v) FROM cmp_pairs c JOIN cmp_variants v USING (v) JOIN "
+                       "processes p ON p.process_id = c.%s WHERE %s), %s) r; "
+                       "CREATE TABLE calls_%s%d AS SELECT coalesce((SELECT calls FROM "
+                       "pg_stat_xact_user_functions WHERE funcname = 'orch_commit_part'), 0) "
+                       "AS n; COMMIT; SELECT count(*) FROM ans_%s%d",
+                       side, round, side, side, where, isolate ? "true" : "false", side, round,
+                       side, round) > 0);
+}
+
+/* Rows of the two rounds' answers that differ between the sides (a: set-based, b: part by
+ * part). */
+static long long answers_differ(const char *db, int round)
+{
+    return scalar(db,
+                  "SELECT count(*) FROM ans_a%d a FULL JOIN ans_b%d b USING (i) WHERE (a.ok, "
+                  "a.reason, a.event_sequence, a.paused, a.lease_token, a.step_started IS "
+                  "NULL) IS DISTINCT FROM (b.ok, b.reason, b.event_sequence, b.paused, "
+                  "b.lease_token, b.step_started IS NULL)",
+                  round, round);
+}
+
+static void set_based_commit_matches_per_part(void **state)
+{
+    harness_server_t s;
+    char id[64], db[64];
+    (void)state;
+
+    env_reset();
+    harness_server_start(&s, NULL, (const char *const[]){"--workers", "0", NULL});
+    for (int i = 0; i < 18; i++)
+        start(&s, "bench_noop_10", id);
+    assert_int_equal(harness_server_stop(&s), 0);
+    snprintf(db, sizeof(db), "%s", s.dbname);
+    assert_int_equal(
+        scalar(db, "CREATE TABLE cmp_pairs AS SELECT (rn - 1) / 2 AS v, "
+                   "max(process_id::text) FILTER (WHERE rn %% 2 = 1)::uuid AS a, "
+                   "max(process_id::text) FILTER (WHERE rn %% 2 = 0)::uuid AS b FROM (SELECT "
+                   "process_id, row_number() OVER (ORDER BY start_time, process_id) AS rn FROM "
+                   "processes) x GROUP BY 1; SELECT count(*) FROM cmp_pairs"),
+        9);
+    scalar(db, "UPDATE processes SET last_status = 'running', runnable = true, lease_owner = "
+               "'00000000-0000-0000-0000-000000000001', lease_expires_time = now() + "
+               "interval '1 hour', lease_token = lease_token + 1; SELECT 1");
+    /* Two times are alike when both are unset, or both set within seconds. */
+    scalar(db, "CREATE FUNCTION cmp_near(a timestamptz, b timestamptz) RETURNS boolean "
+               "LANGUAGE sql AS $$ SELECT (a IS NULL) = (b IS NULL) AND coalesce(abs(extract("
+               "epoch FROM a - b)) < 5, true) $$; SELECT 1");
+    /* v 0-6 commit with the engine running, v 7-8 with it paused. */
+    assert_int_equal(
+        scalar(db, "CREATE TABLE cmp_variants AS SELECT v, (jsonb_build_object('old_status', "
+                   "'running', 'name', 'No-op 1', 'key', 'n1', 'state', '{\"a\": 1}'::jsonb, "
+                   "'delta', '{\"a\": 1}'::jsonb, 'error', NULL, 'finished', false, 'delay_ms', 0, "
+                   "'retry', 0, 'by', 'r1', 'subs', '[]'::jsonb, 'lease_ms', 30000, 'start', "
+                   "'2026-01-01T00:00:00Z', 'next_key', 'n2', 'next_name', 'No-op 2', "
+                   "'next_timeout_ms', 60000) || x.o) AS part, v = 5 AS stale FROM (VALUES "
+                   "(0, '{\"status\": \"running\", \"step_status\": \"success\", \"runnable\": "
+                   "true, \"mode\": \"next\"}'::jsonb), "
+                   "(1, '{\"status\": \"running\", \"step_status\": \"success\", \"runnable\": "
+                   "true, \"mode\": \"keep\"}'), "
+                   "(2, '{\"status\": \"waiting\", \"step_status\": \"waiting\", \"runnable\": "
+                   "true, \"mode\": \"release\", \"delay_ms\": 500, \"retry\": 1}'), "
+                   "(3, '{\"status\": \"completed\", \"step_status\": \"complete\", \"runnable\": "
+                   "false, \"finished\": true, \"mode\": \"release\", \"next_key\": null}'), "
+                   "(4, '{\"status\": \"suspended\", \"step_status\": \"suspend\", \"runnable\": "
+                   "false, \"mode\": \"release\"}'), "
+                   "(5, '{\"status\": \"running\", \"step_status\": \"success\", \"runnable\": "
+                   "true, \"mode\": \"next\"}'), "
+                   "(6, '{\"status\": \"failed\", \"step_status\": \"failed\", \"runnable\": "
+                   "false, \"mode\": \"release\", \"error\": {\"message\": \"boom\", \"class\": "
+                   "\"X\"}}'), "
+                   "(7, '{\"status\": \"running\", \"step_status\": \"success\", \"runnable\": "
+                   "true, \"mode\": \"next\"}'), "
+                   "(8, '{\"status\": \"running\", \"step_status\": \"skipped\", \"runnable\": "
+                   "true, \"mode\": \"keep\"}')) x(v, o); SELECT count(*) FROM cmp_variants"),
+        9);
+    commit_round(db, "a", 1, false, "c.v <= 6");
+    commit_round(db, "b", 1, true, "c.v <= 6");
+    scalar(db, "UPDATE engine_settings SET paused = true; SELECT 1");
+    commit_round(db, "a", 2, false, "c.v >= 7");
+    commit_round(db, "b", 2, true, "c.v >= 7");
+    /* Set-based: only the lost fence (tried again part by part) and the error went through
+     * orch_commit_part; part by part: every one. */
+    assert_int_equal(scalar(db, "SELECT n FROM calls_a1"), 2);
+    assert_int_equal(scalar(db, "SELECT n FROM calls_b1"), 7);
+    assert_int_equal(scalar(db, "SELECT n FROM calls_a2"), 0);
+    assert_int_equal(scalar(db, "SELECT n FROM calls_b2"), 2);
+    /* The answers, in the parts' order. */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM ans_a1"), 7);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM ans_a1 WHERE reason = 'LEASE_LOST'"), 1);
+    assert_int_equal(answers_differ(db, 1), 0);
+    assert_int_equal(answers_differ(db, 2), 0);
+    /* The rows: the process rows, the audit rows and the events. */
+    assert_int_equal(
+        scalar(
+            db,
+            "SELECT count(*) FROM cmp_pairs c JOIN processes pa ON pa.process_id = c.a JOIN "
+            "processes pb ON pb.process_id = c.b WHERE (to_jsonb(pa) - " CMP_TIMES
+            ") IS DISTINCT FROM (to_jsonb(pb) - " CMP_TIMES
+            ") OR NOT (" CMP_NEAR("update_time") " AND " CMP_NEAR("end_time") " AND " CMP_NEAR(
+                "next_run_time") " AND " CMP_NEAR("lease_expires_time") " AND " CMP_NEAR("deadline_time") ")"),
+        0);
+    assert_int_equal(
+        scalar(db, "SELECT count(*) FROM cmp_pairs c WHERE (SELECT jsonb_agg(to_jsonb(x) - "
+                   "ARRAY['step_id', 'process_id', 'start_time', 'end_time'] ORDER BY "
+                   "x.sequence) FROM process_steps x WHERE x.process_id = c.a) IS DISTINCT "
+                   "FROM (SELECT jsonb_agg(to_jsonb(x) - ARRAY['step_id', 'process_id', "
+                   "'start_time', 'end_time'] ORDER BY x.sequence) FROM process_steps x WHERE "
+                   "x.process_id = c.b)"),
+        0);
+    assert_int_equal(
+        scalar(db, "SELECT count(*) FROM cmp_pairs c WHERE (SELECT jsonb_agg(to_jsonb(x) - "
+                   "ARRAY['event_id', 'tx_id', 'process_id', 'event_time'] ORDER BY "
+                   "x.sequence) FROM process_events x WHERE x.process_id = c.a) IS DISTINCT "
+                   "FROM (SELECT jsonb_agg(to_jsonb(x) - ARRAY['event_id', 'tx_id', "
+                   "'process_id', 'event_time'] ORDER BY x.sequence) FROM process_events x "
+                   "WHERE x.process_id = c.b)"),
+        0);
+    /* Something was written: the eight parts with their fence wrote an audit row each. */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps x JOIN cmp_pairs c ON "
+                                "x.process_id = c.a"),
+                     8);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM process_events x JOIN cmp_pairs c ON "
+                                "x.process_id = c.a"),
+                     scalar(db, "SELECT count(*) FROM process_events x JOIN cmp_pairs c ON "
+                                "x.process_id = c.b"));
+    harness_db_drop(db);
 }
 
 /* Every database round trip of the replica that runs the steps (claims, commits,
@@ -956,6 +1114,7 @@ int main(void)
         cmocka_unit_test(one_worker_commits_processes_together),
         cmocka_unit_test(slow_step_holds_no_other_process),
         cmocka_unit_test(slow_step_gives_processes_to_other_replicas),
+        cmocka_unit_test(set_based_commit_matches_per_part),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
