@@ -140,6 +140,11 @@ int cli_call_confirm(cli_ctx_t *ctx, const char *method, const ProtobufCMessage 
 /* --request-id for a request's request_id (borrowed from args), or the empty string when
  * it is not given. */
 char *cli_request_id(const cli_args_t *args);
+/* --version N, the version of a record that a change or delete expects (the server refuses it
+ * when someone changed the record since): 1 to INT64_MAX, 0 when not given. One parse for
+ * every command that takes it, so they accept and reject the same values. Returns 0 or
+ * CLI_EXIT_USAGE (reported). */
+int cli_args_version(const cli_args_t *args, long long *version);
 /* Frees a message unpacked with the default allocator; NULL does nothing. */
 void cli_msg_free(ProtobufCMessage *m);
 /* Sets a string / int32 / int64 field of a message by its .proto name (value borrowed). */
