@@ -252,13 +252,7 @@ int cli_cmd_product_get(cli_ctx_t *ctx, const cli_args_t *args)
 
     if (!*key)
         return cli_usage_error("product get wants a product name or id, not ''");
-    if (cli_is_uuid(key)) {
-        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_PRODUCT_ID;
-        req.product_id = (char *)cli_id(key, id); /* ids are lower-case on the wire */
-    } else {
-        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
-        req.name = (char *)key;
-    }
+    CLI_SET_KEY(req, ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY, PRODUCT_ID, product_id, key, id);
     if (cli_call_unary(cli_ctx_channel(ctx), GET_METHOD, &req.base,
                        &orchestrator__v1__product__descriptor, ctx->timeout_ms, &resp, &st) != 0) {
         err = cli_report_status(&st);
@@ -362,13 +356,8 @@ int cli_cmd_product_block_get(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__GetProductBlockRequest req =
         ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__INIT;
     char id[37];
-    if (cli_is_uuid(args->pos[0])) {
-        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_PRODUCT_BLOCK_ID;
-        req.product_block_id = (char *)cli_id(args->pos[0], id);
-    } else {
-        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_NAME;
-        req.name = (char *)args->pos[0];
-    }
+    CLI_SET_KEY(req, ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY, PRODUCT_BLOCK_ID,
+                product_block_id, args->pos[0], id);
     return cli_call_print(ctx, "/orchestrator.v1.ProductService/GetProductBlock", &req.base,
                           &orchestrator__v1__product_block__descriptor, print_block_msg);
 }
