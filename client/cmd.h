@@ -140,6 +140,11 @@ int cli_call_confirm(cli_ctx_t *ctx, const char *method, const ProtobufCMessage 
 /* --request-id for a request's request_id (borrowed from args), or the empty string when
  * it is not given. */
 char *cli_request_id(const cli_args_t *args);
+/* --version N, the version of a record that a change or delete expects (the server refuses it
+ * when someone changed the record since): 1 to INT64_MAX, 0 when not given. One parse for
+ * every command that takes it, so they accept and reject the same values. Returns 0 or
+ * CLI_EXIT_USAGE (reported). */
+int cli_args_version(const cli_args_t *args, long long *version);
 /* Frees a message unpacked with the default allocator; NULL does nothing. */
 void cli_msg_free(ProtobufCMessage *m);
 /* Sets a string / int32 / int64 field of a message by its .proto name (value borrowed). */
@@ -153,6 +158,21 @@ bool cli_is_uuid(const char *s);
 /* s lower-cased into buf (37 bytes) when it is UUID-shaped; otherwise s itself (the server
  * names the bad field). */
 const char *cli_id(const char *s, char *buf);
+/* Sets the key oneof of a request that names a thing by id or by name (GetWorkflow,
+ * GetWorkflowGraph, GetProduct, GetProductBlock): a UUID-shaped arg is the id, lower-cased
+ * into idbuf (37 bytes) as ids are on the wire; anything else is the name (borrowed). prefix
+ * is the oneof's case prefix (ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY), ID_CASE the id
+ * case's suffix (PRODUCT_ID) and id_member the id field (product_id). */
+#define CLI_SET_KEY(req, prefix, ID_CASE, id_member, arg, idbuf)                                   \
+    do {                                                                                           \
+        if (cli_is_uuid(arg)) {                                                                    \
+            (req).key_case = prefix##_##ID_CASE;                                                   \
+            (req).id_member = (char *)cli_id((arg), (idbuf));                                      \
+        } else {                                                                                   \
+            (req).key_case = prefix##_NAME;                                                        \
+            (req).name = (char *)(arg);                                                            \
+        }                                                                                          \
+    } while (0)
 
 /* ---- names and id prefixes (cmd_resolve.c) ---- */
 

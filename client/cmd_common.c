@@ -234,6 +234,13 @@ char *cli_request_id(const cli_args_t *args)
     return (char *)(rid ? rid : protobuf_c_empty_string);
 }
 
+int cli_args_version(const cli_args_t *args, long long *version)
+{
+    const char *s = cli_args_get(args, "version");
+    *version = 0;
+    return s ? cli_parse_int("--version", s, 1, INT64_MAX, version) : 0;
+}
+
 void cli_msg_free(ProtobufCMessage *m)
 {
     if (m)

@@ -338,7 +338,6 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__UpdateScheduleRequest req = ORCHESTRATOR__V1__UPDATE_SCHEDULE_REQUEST__INIT;
     Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
-    const char *version = cli_args_get(args, "version");
     const char *name = cli_args_get(args, "name");
     const char *workflow = cli_args_get(args, "workflow");
     bool enable = cli_args_get(args, "enable") != NULL;
@@ -350,13 +349,14 @@ int cli_cmd_schedule_update(cli_ctx_t *ctx, const cli_args_t *args)
     int err;
 
     sched_init(&p);
-    if (!version) {
+    if ((err = cli_args_version(args, &v)))
+        goto out;
+    if (!v) {
         err = cli_usage_error("schedule update wants --version N (see 'orchctl --json schedule "
                               "list')");
         goto out;
     }
-    if ((err = cli_parse_int("--version", version, 1, INT64_MAX, &v)) ||
-        (err = sched_trigger(args, &p)))
+    if ((err = sched_trigger(args, &p)))
         goto out;
     if (enable && disable) {
         err = cli_usage_error("--enable and --disable exclude each other");
@@ -401,11 +401,10 @@ out:
 int cli_cmd_schedule_delete(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__DeleteScheduleRequest req = ORCHESTRATOR__V1__DELETE_SCHEDULE_REQUEST__INIT;
-    const char *version = cli_args_get(args, "version");
     char id[37];
-    long long v = 0;
+    long long v;
     int err;
-    if (version && (err = cli_parse_int("--version", version, 1, INT64_MAX, &v)))
+    if ((err = cli_args_version(args, &v)))
         return err;
     req.schedule_id = (char *)cli_id(args->pos[0], id);
     req.version = v;

@@ -252,13 +252,7 @@ int cli_cmd_product_get(cli_ctx_t *ctx, const cli_args_t *args)
 
     if (!*key)
         return cli_usage_error("product get wants a product name or id, not ''");
-    if (cli_is_uuid(key)) {
-        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_PRODUCT_ID;
-        req.product_id = (char *)cli_id(key, id); /* ids are lower-case on the wire */
-    } else {
-        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
-        req.name = (char *)key;
-    }
+    CLI_SET_KEY(req, ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY, PRODUCT_ID, product_id, key, id);
     if (cli_call_unary(cli_ctx_channel(ctx), GET_METHOD, &req.base,
                        &orchestrator__v1__product__descriptor, ctx->timeout_ms, &resp, &st) != 0) {
         err = cli_report_status(&st);
@@ -292,11 +286,9 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
     Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
     const char *description = cli_args_get(args, "description");
     const char *status = cli_args_get(args, "status");
-    const char *request_id = cli_args_get(args, "request-id");
-    const char *key = args->pos[0];
+    const char *pid;
     char *paths[2];
     char id[37];
-    ProtobufCMessage *found = NULL;
     int err = 0, st_value = 0;
 
     if (!description && !status)
@@ -304,18 +296,10 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
     if (status && (err = cli_parse_enum("--status", &orchestrator__v1__product_status__descriptor,
                                         status, &st_value)))
         return err;
-    if (cli_is_uuid(key)) {
-        p.product_id = (char *)cli_id(key, id);
-    } else {
-        /* A name: find its id first. */
-        Orchestrator__V1__GetProductRequest g = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__INIT;
-        g.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
-        g.name = (char *)key;
-        if ((err = cli_call(ctx, GET_METHOD, &g.base, &orchestrator__v1__product__descriptor,
-                            &found)))
-            return err;
-        p.product_id = ((product_t *)found)->product_id;
-    }
+    /* UpdateProduct takes the id only: a name is looked up first. */
+    if ((err = cli_product_arg(ctx, args->pos[0], id, &pid)))
+        return err;
+    p.product_id = (char *)pid;
     if (description) {
         p.description = (char *)description;
         paths[mask.n_paths++] = "description";
@@ -327,13 +311,9 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
     mask.paths = paths;
     req.product = &p;
     req.update_mask = &mask;
-    if (request_id)
-        req.request_id = (char *)request_id;
-    err = cli_call_print(ctx, UPDATE_METHOD, &req.base, &orchestrator__v1__product__descriptor,
-                         print_product_msg);
-    if (found)
-        protobuf_c_message_free_unpacked(found, NULL);
-    return err;
+    req.request_id = cli_request_id(args);
+    return cli_call_print(ctx, UPDATE_METHOD, &req.base, &orchestrator__v1__product__descriptor,
+                          print_product_msg);
 }
 
 /* ---- product blocks and resource types ---- */
@@ -376,13 +356,8 @@ int cli_cmd_product_block_get(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__GetProductBlockRequest req =
         ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__INIT;
     char id[37];
-    if (cli_is_uuid(args->pos[0])) {
-        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_PRODUCT_BLOCK_ID;
-        req.product_block_id = (char *)cli_id(args->pos[0], id);
-    } else {
-        req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY_NAME;
-        req.name = (char *)args->pos[0];
-    }
+    CLI_SET_KEY(req, ORCHESTRATOR__V1__GET_PRODUCT_BLOCK_REQUEST__KEY, PRODUCT_BLOCK_ID,
+                product_block_id, args->pos[0], id);
     return cli_call_print(ctx, "/orchestrator.v1.ProductService/GetProductBlock", &req.base,
                           &orchestrator__v1__product_block__descriptor, print_block_msg);
 }

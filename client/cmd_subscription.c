@@ -253,13 +253,6 @@ int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
 
 /* ---- set-in-sync, metadata ---- */
 
-static int parse_version(const cli_args_t *args, long long *v)
-{
-    const char *s = cli_args_get(args, "version");
-    *v = 0;
-    return s ? cli_parse_int("--version", s, 1, INT64_MAX, v) : 0;
-}
-
 /* What a command that changes one subscription acts on: the subscription its first argument
  * names (see cli_subscription_arg; id may point into buf, so the struct stays where it was
  * filled) and the version it expects (--version, 0 when not given). */
@@ -272,7 +265,7 @@ typedef struct sub_target {
 /* --version, then the subscription. Returns 0 or an exit code (reported). */
 static int sub_target(cli_ctx_t *ctx, const cli_args_t *args, sub_target_t *t)
 {
-    int err = parse_version(args, &t->version);
+    int err = cli_args_version(args, &t->version);
     return err ? err : cli_subscription_arg(ctx, args->pos[0], t->buf, &t->id);
 }
 
@@ -319,7 +312,7 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
 
     if (!set)
         return cli_usage_error("subscription metadata wants --set FILE.json (the new metadata)");
-    if ((err = parse_version(args, &version)) || (err = cli_read_struct("--set", set, &md)))
+    if ((err = cli_args_version(args, &version)) || (err = cli_read_struct("--set", set, &md)))
         return err;
     if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
         return err;

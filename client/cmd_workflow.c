@@ -116,23 +116,12 @@ static void print_workflow(const ProtobufCMessage *m)
     }
 }
 
-/* A workflow key argument: a UUID is an id, anything else a name. */
-#define SET_KEY(req, prefix, arg, idbuf)                                                           \
-    do {                                                                                           \
-        if (cli_is_uuid(arg)) {                                                                    \
-            (req).key_case = prefix##_WORKFLOW_ID;                                                 \
-            (req).workflow_id = (char *)cli_id(arg, idbuf);                                        \
-        } else {                                                                                   \
-            (req).key_case = prefix##_NAME;                                                        \
-            (req).name = (char *)(arg);                                                            \
-        }                                                                                          \
-    } while (0)
-
 int cli_cmd_workflow_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetWorkflowRequest req = ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__INIT;
     char id[37];
-    SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY, args->pos[0], id);
+    CLI_SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY, WORKFLOW_ID, workflow_id,
+                args->pos[0], id);
     return cli_call_print(ctx, SVC "GetWorkflow", &req.base,
                           &orchestrator__v1__workflow__descriptor, print_workflow);
 }
@@ -459,7 +448,8 @@ static Orchestrator__V1__WorkflowVersion *fetch_version(cli_ctx_t *ctx, const ch
     char id[37];
     int rc;
     *resp = NULL;
-    SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY, key, id);
+    CLI_SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_REQUEST__KEY, WORKFLOW_ID, workflow_id, key,
+                id);
     rc = cli_call_unary(cli_ctx_channel(ctx), SVC "GetWorkflow", &req.base,
                         &orchestrator__v1__workflow__descriptor, ctx->timeout_ms, resp, &st);
     cli_status_cleanup(&st); /* silent: the picture is drawn without the conditions' text */
@@ -484,7 +474,8 @@ int cli_cmd_workflow_graph(cli_ctx_t *ctx, const cli_args_t *args)
     int err;
     if (version && (err = cli_parse_int("--version", version, 1, 2147483647, &v)))
         return err;
-    SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_GRAPH_REQUEST__KEY, args->pos[0], id);
+    CLI_SET_KEY(req, ORCHESTRATOR__V1__GET_WORKFLOW_GRAPH_REQUEST__KEY, WORKFLOW_ID, workflow_id,
+                args->pos[0], id);
     req.version = (int)v;
     if (svg && !*svg)
         return cli_usage_error("--svg needs a file name (or - for stdout)");

@@ -307,21 +307,36 @@ static orch_leaf_t *add_leaf(orch_workflow_t *w, const orch_step_def_t *def,
     return &w->leaves[w->nleaves++];
 }
 
+/* A declaration that cannot be registered: FAILED_PRECONDITION with reason, and a message
+ * that names the workflow and its version before what is wrong ("workflow NAME vN: ..."),
+ * as every check of a declaration does, so the start-up error says which one to fix. */
+static orch_err_t def_invalid(orch_error_t *err, const orch_workflow_def_t *d, const char *reason,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static orch_err_t def_invalid(orch_error_t *err, const orch_workflow_def_t *d, const char *reason,
+                              const char *fmt, ...)
+{
+    char what[sizeof(((orch_error_t *)0)->message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return orch_error_set(err, ORCH_FAILED_PRECONDITION, reason, "workflow %s v%d: %s", d->name,
+                          d->version, what);
+}
+
 static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t *s, bool nested,
                              orch_error_t *err)
 {
     if (!orch_key_valid(s->key))
-        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                              "workflow %s v%d: step key '%s' must be 1-100 of [a-z0-9_]", d->name,
-                              d->version, s->key ? s->key : "");
+        return def_invalid(err, d, "WORKFLOW_INVALID", "step key '%s' must be 1-100 of [a-z0-9_]",
+                           s->key ? s->key : "");
     if (!s->name || !*s->name)
-        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                              "workflow %s v%d: step %s has no name", d->name, d->version, s->key);
+        return def_invalid(err, d, "WORKFLOW_INVALID", "step %s has no name", s->key);
     if (s->required_role && (s->kind != ORCH_KIND_INPUT || !role_ok(s->required_role)))
-        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                              "workflow %s v%d: step %s: only an input step may require a "
-                              "role, named by 1-63 of [a-z0-9_.-] ('%s')",
-                              d->name, d->version, s->key, s->required_role);
+        return def_invalid(
+            err, d, "WORKFLOW_INVALID",
+            "step %s: only an input step may require a role, named by 1-63 of [a-z0-9_.-] ('%s')",
+            s->key, s->required_role);
     switch (s->kind) {
     case ORCH_KIND_STEP:
     case ORCH_KIND_RETRY:
@@ -332,60 +347,47 @@ static orch_err_t check_step(const orch_workflow_def_t *d, const orch_step_def_t
         if (!s->fn)
             goto nofn;
         if (!s->pred)
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                                  "workflow %s v%d: conditional step %s has no predicate", d->name,
-                                  d->version, s->key);
+            return def_invalid(err, d, "WORKFLOW_INVALID", "conditional step %s has no predicate",
+                               s->key);
         break;
     case ORCH_KIND_INPUT:
         if (!s->form)
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                                  "workflow %s v%d: input step %s has no form", d->name, d->version,
-                                  s->key);
+            return def_invalid(err, d, "WORKFLOW_INVALID", "input step %s has no form", s->key);
         break;
     case ORCH_KIND_CALLBACK:
         /* A remote step needs no function: without a fall-back it waits for a worker. */
         if (!s->fn && !s->task_type)
             goto nofn;
         if (s->task_type && (!*s->task_type || strlen(s->task_type) > 255))
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                                  "workflow %s v%d: remote step %s has an empty or too long "
-                                  "task type",
-                                  d->name, d->version, s->key);
+            return def_invalid(err, d, "WORKFLOW_INVALID",
+                               "remote step %s has an empty or too long task type", s->key);
         break;
     case ORCH_KIND_PARALLEL:
         if (nested)
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_NESTED",
-                                  "workflow %s v%d: parallel step %s cannot be inside a group "
-                                  "or a branch (parallel steps do not nest)",
-                                  d->name, d->version, s->key);
+            return def_invalid(err, d, "PARALLEL_NESTED",
+                               "parallel step %s cannot be inside a group or a branch "
+                               "(parallel steps do not nest)",
+                               s->key);
         if (!s->branches || !s->branches[0].name)
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCHES_MISSING",
-                                  "workflow %s v%d: parallel step %s needs at least one branch",
-                                  d->name, d->version, s->key);
+            return def_invalid(err, d, "PARALLEL_BRANCHES_MISSING",
+                               "parallel step %s needs at least one branch", s->key);
         break;
     case ORCH_KIND_GROUP:
         if (nested || !s->children || !s->children[0].key)
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                                  "workflow %s v%d: step group %s needs children (and groups "
-                                  "do not nest)",
-                                  d->name, d->version, s->key);
+            return def_invalid(err, d, "WORKFLOW_INVALID",
+                               "step group %s needs children (and groups do not nest)", s->key);
         break;
     case ORCH_KIND_DONE:
     case ORCH_KIND_ABORT:
         if (nested)
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                                  "workflow %s v%d: %s cannot be inside a group", d->name,
-                                  d->version, s->key);
+            return def_invalid(err, d, "WORKFLOW_INVALID", "%s cannot be inside a group", s->key);
         break;
     default:
-        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                              "workflow %s v%d: step %s has an unknown kind", d->name, d->version,
-                              s->key);
+        return def_invalid(err, d, "WORKFLOW_INVALID", "step %s has an unknown kind", s->key);
     }
     return ORCH_OK;
 nofn:
-    return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                          "workflow %s v%d: step %s has no function", d->name, d->version, s->key);
+    return def_invalid(err, d, "WORKFLOW_INVALID", "step %s has no function", s->key);
 }
 
 /* A parallel step's branches: names well formed and unique, steps present and of a kind a
@@ -396,36 +398,31 @@ static orch_err_t add_branches(orch_workflow_t *w, const orch_workflow_def_t *d,
 {
     for (const orch_branch_def_t *b = s->branches; b->name || b->steps; b++) {
         if (!orch_key_valid(b->name))
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_NAME",
-                                  "workflow %s v%d: parallel step %s: branch name '%s' must be "
-                                  "1-100 of [a-z0-9_]",
-                                  d->name, d->version, s->key, b->name ? b->name : "");
+            return def_invalid(err, d, "PARALLEL_BRANCH_NAME",
+                               "parallel step %s: branch name '%s' must be 1-100 of [a-z0-9_]",
+                               s->key, b->name ? b->name : "");
         for (const orch_branch_def_t *o = s->branches; o < b; o++)
             if (strcmp(o->name, b->name) == 0)
-                return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_NAME",
-                                      "workflow %s v%d: parallel step %s has two branches named "
-                                      "%s",
-                                      d->name, d->version, s->key, b->name);
+                return def_invalid(err, d, "PARALLEL_BRANCH_NAME",
+                                   "parallel step %s has two branches named %s", s->key, b->name);
         if (!b->steps || !(b->steps[0].key || b->steps[0].name))
-            return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_EMPTY",
-                                  "workflow %s v%d: branch %s of parallel step %s has no steps",
-                                  d->name, d->version, b->name, s->key);
+            return def_invalid(err, d, "PARALLEL_BRANCH_EMPTY",
+                               "branch %s of parallel step %s has no steps", b->name, s->key);
         for (const orch_step_def_t *c = b->steps; c->key || c->name; c++) {
             orch_leaf_t *l;
             orch_err_t rc;
             if (c->kind == ORCH_KIND_PARALLEL)
-                return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_NESTED",
-                                      "workflow %s v%d: branch %s of parallel step %s holds "
-                                      "parallel step %s (parallel steps do not nest)",
-                                      d->name, d->version, b->name, s->key, c->key ? c->key : "");
+                return def_invalid(err, d, "PARALLEL_NESTED",
+                                   "branch %s of parallel step %s holds parallel step %s "
+                                   "(parallel steps do not nest)",
+                                   b->name, s->key, c->key ? c->key : "");
             if (c->kind != ORCH_KIND_STEP && c->kind != ORCH_KIND_RETRY &&
                 c->kind != ORCH_KIND_CONDITIONAL)
-                return orch_error_set(err, ORCH_FAILED_PRECONDITION, "PARALLEL_BRANCH_STEP",
-                                      "workflow %s v%d: branch %s of parallel step %s: step %s "
-                                      "is a %s; branches hold plain, retry and conditional "
-                                      "steps only",
-                                      d->name, d->version, b->name, s->key, c->key ? c->key : "",
-                                      kind_name(c->kind));
+                return def_invalid(
+                    err, d, "PARALLEL_BRANCH_STEP",
+                    "branch %s of parallel step %s: step %s is a %s; branches hold plain, retry "
+                    "and conditional steps only",
+                    b->name, s->key, c->key ? c->key : "", kind_name(c->kind));
             rc = check_step(d, c, true, err);
             if (rc)
                 return rc;
@@ -454,10 +451,8 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
                               "workflow %s v%d is registered twice", d->name, d->version);
     /* (Checked again under the lock below: two threads may add one version at once.) */
     if (d->required_role && !role_ok(d->required_role))
-        return orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                              "workflow %s v%d: required role '%s' must be 1-63 of "
-                              "[a-z0-9_.-]",
-                              d->name, d->version, d->required_role);
+        return def_invalid(err, d, "WORKFLOW_INVALID",
+                           "required role '%s' must be 1-63 of [a-z0-9_.-]", d->required_role);
     w = orch_calloc(1, sizeof(*w));
     w->owned = expand_lifecycle(d);
     if (w->owned)
@@ -496,9 +491,8 @@ orch_err_t orch_registry_add(orch_registry_t *r, const orch_workflow_def_t *d, o
     for (size_t i = 0; i < w->nleaves; i++)
         for (size_t j = i + 1; j < w->nleaves; j++)
             if (strcmp(w->leaves[i].key, w->leaves[j].key) == 0) {
-                rc = orch_error_set(err, ORCH_FAILED_PRECONDITION, "WORKFLOW_INVALID",
-                                    "workflow %s v%d: step key %s is used twice", d->name,
-                                    d->version, w->leaves[i].key);
+                rc = def_invalid(err, d, "WORKFLOW_INVALID", "step key %s is used twice",
+                                 w->leaves[i].key);
                 goto out;
             }
     w->steps_json = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);

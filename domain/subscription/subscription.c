@@ -504,11 +504,17 @@ malformed:
                               "dots, such as saps[0].vlan");
 }
 
+/* Whether the declared name decl is the len bytes at name, all of it: a path segment is not
+ * NUL-terminated, and "vl" must not find the field "vlan". */
+static bool name_is(const char *decl, const char *name, size_t len)
+{
+    return strlen(decl) == len && strncmp(decl, name, len) == 0;
+}
+
 int orch__field_index(const orch_block_t *b, const char *name, size_t len)
 {
     for (size_t i = 0; i < b->nfields; i++)
-        if (strlen(b->def->fields[i].name) == len &&
-            strncmp(b->def->fields[i].name, name, len) == 0)
+        if (name_is(b->def->fields[i].name, name, len))
             return (int)i;
     return -1;
 }
@@ -516,8 +522,7 @@ int orch__field_index(const orch_block_t *b, const char *name, size_t len)
 int orch__child_index(const orch_block_t *b, const char *name, size_t len)
 {
     for (size_t i = 0; i < b->nchildren; i++)
-        if (strlen(b->def->children[i].name) == len &&
-            strncmp(b->def->children[i].name, name, len) == 0)
+        if (name_is(b->def->children[i].name, name, len))
             return (int)i;
     return -1;
 }
