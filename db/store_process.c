@@ -1188,9 +1188,7 @@ orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     rc = db_order_parse(qy->order_by, "start_time desc", sortable, "p.process_id", &order, err);
     if (rc)
         goto out;
-    rc = db__list_begin(
-        &l, orch_asprintf("processes|%s|%s", qy->filter ? qy->filter : "", order.canonical),
-        qy->page_token, err);
+    rc = db__list_begin(&l, "processes", qy->filter, order.canonical, qy->page_token, err);
     if (rc)
         goto out;
     db_sql_append(&l.q, "SELECT " PROCESS_COLS);
@@ -1590,7 +1588,7 @@ orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     *n = 0;
     *total = 0;
     *next_token = NULL;
-    rc = db__list_begin(&l, orch_asprintf("workflows|%s", filter ? filter : ""), page_token, err);
+    rc = db__list_begin(&l, "workflows", filter, NULL, page_token, err);
     if (rc)
         goto out;
     db_sql_append(&l.q, WF_COLS);
