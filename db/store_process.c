@@ -1508,25 +1508,22 @@ static const db_filter_column_t workflow_cols[] = {
     {NULL, NULL, 0, NULL, NULL},
 };
 
+/* A workflow's versions, newest first, each with the count of live replicas that run it. */
+// clang-format off
+#define WF_VERSIONS_SQL                                                                            \
+    "SELECT v.version, v.steps::text, " US("v.registered_time") ", (SELECT count(*) "              \
+    "FROM replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "                  \
+    "rv.workflow_id = v.workflow_id AND rv.version = v.version AND " ALIVE("r") ") "               \
+    "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC"
+// clang-format on
+
 static orch_err_t wf_fill(db_conn_t *c, orch_wf_info_t *w, bool all_versions, orch_error_t *err)
 {
     PGresult *res = NULL;
     const char *p[1] = {w->id};
-    // clang-format off
-    orch_err_t rc = db_execp(
-        c,
-        all_versions
-            ? "SELECT v.version, v.steps::text, " US("v.registered_time") ", (SELECT count(*) "
-              "FROM replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
-              "rv.workflow_id = v.workflow_id AND rv.version = v.version AND " ALIVE("r") ") "
-              "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC"
-            : "SELECT v.version, v.steps::text, " US("v.registered_time") ", (SELECT count(*) "
-              "FROM replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
-              "rv.workflow_id = v.workflow_id AND rv.version = v.version AND " ALIVE("r") ") "
-              "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC "
-              "LIMIT 1",
-        1, p, &res, err);
-    // clang-format on
+    /* A list shows only the latest version; one workflow shows them all. */
+    orch_err_t rc =
+        db_execp(c, all_versions ? WF_VERSIONS_SQL : WF_VERSIONS_SQL " LIMIT 1", 1, p, &res, err);
     if (rc)
         return rc;
     w->nversions = (size_t)PQntuples(res);
