@@ -114,9 +114,12 @@ typedef struct db_list {
     int take;        /* the rows of res that make the page */
     bool more;       /* there is a row past the page: the next token comes from row take - 1 */
 } db_list_t;
-/* Starts both statements empty, takes binding (owned by l from here on) and reads page_token
- * into pos (INVALID_ARGUMENT when it does not fit the binding). */
-orch_err_t db__list_begin(db_list_t *l, char *binding, const char *page_token, orch_error_t *err);
+/* Starts both statements empty and reads page_token into pos. A token is bound to the list
+ * (name), its filter (NULL: none) and, for a list in a client's order, that order's
+ * canonical text (NULL for a list in a fixed order): one that does not fit is refused with
+ * INVALID_ARGUMENT, so a token never pages another list, filter or order. */
+orch_err_t db__list_begin(db_list_t *l, const char *name, const char *filter, const char *order,
+                          const char *page_token, orch_error_t *err);
 /* Adds filter's conditions on cols to both statements. */
 orch_err_t db__list_filter(db_list_t *l, const char *filter, const db_filter_column_t *cols,
                            orch_error_t *err);

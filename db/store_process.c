@@ -1014,8 +1014,16 @@ out:
     return rc;
 }
 
-/* One audit row from columns step_id, sequence, step_key, name, status, state, state_delta,
- * error, start_us, end_us, executed_by, retry_count. */
+/* The process_steps columns fill_step reads, in its order, of the table as t ("s." or ""):
+ * a process's own steps and its branches' steps are read with this one list. */
+// clang-format off
+#define STEP_COLS(t)                                                                               \
+    t "step_id, " t "sequence, " t "step_key, " t "name, " t "status, " t "state, " t              \
+    "state_delta, " t "error, " US(t "start_time") ", " US(t "end_time") ", " t "executed_by, "    \
+    t "retry_count"
+// clang-format on
+
+/* One audit row from the columns STEP_COLS lists. */
 static void fill_step(PGresult *res, int r, orch_process_step_t *s)
 {
     snprintf(s->step_id, sizeof(s->step_id), "%s", PQgetvalue(res, r, 0));
@@ -1056,9 +1064,8 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
     PQclear(res);
     // clang-format off
     rc = db_execp(c,
-                  "SELECT step_id, sequence, step_key, name, status, state, state_delta, error, "
-                  US("start_time") ", " US("end_time") ", executed_by, retry_count "
-                  "FROM process_steps WHERE process_id = $1 ORDER BY sequence",
+                  "SELECT " STEP_COLS("") " FROM process_steps WHERE process_id = $1 "
+                  "ORDER BY sequence",
                   1, prm, &res, err);
     // clang-format on
     if (rc)
@@ -1073,9 +1080,7 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
     /* A top-level process: its parallel branches' audit rows too, in commit order. */
     // clang-format off
     rc = db_execp(c,
-                  "SELECT s.step_id, s.sequence, s.step_key, s.name, s.status, s.state, "
-                  "s.state_delta, s.error, " US("s.start_time") ", " US("s.end_time") ", "
-                  "s.executed_by, s.retry_count, split_part(b.branch_key, '/', 2) "
+                  "SELECT " STEP_COLS("s.") ", split_part(b.branch_key, '/', 2) "
                   "FROM processes b JOIN process_steps s ON s.process_id = b.process_id "
                   "WHERE b.parent_process_id = $1 ORDER BY s.end_time, s.step_id",
                   1, prm, &res, err);
@@ -1188,9 +1193,7 @@ orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     rc = db_order_parse(qy->order_by, "start_time desc", sortable, "p.process_id", &order, err);
     if (rc)
         goto out;
-    rc = db__list_begin(
-        &l, orch_asprintf("processes|%s|%s", qy->filter ? qy->filter : "", order.canonical),
-        qy->page_token, err);
+    rc = db__list_begin(&l, "processes", qy->filter, order.canonical, qy->page_token, err);
     if (rc)
         goto out;
     db_sql_append(&l.q, "SELECT " PROCESS_COLS);
@@ -1510,25 +1513,22 @@ static const db_filter_column_t workflow_cols[] = {
     {NULL, NULL, 0, NULL, NULL},
 };
 
+/* A workflow's versions, newest first, each with the count of live replicas that run it. */
+// clang-format off
+#define WF_VERSIONS_SQL                                                                            \
+    "SELECT v.version, v.steps::text, " US("v.registered_time") ", (SELECT count(*) "              \
+    "FROM replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "                  \
+    "rv.workflow_id = v.workflow_id AND rv.version = v.version AND " ALIVE("r") ") "               \
+    "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC"
+// clang-format on
+
 static orch_err_t wf_fill(db_conn_t *c, orch_wf_info_t *w, bool all_versions, orch_error_t *err)
 {
     PGresult *res = NULL;
     const char *p[1] = {w->id};
-    // clang-format off
-    orch_err_t rc = db_execp(
-        c,
-        all_versions
-            ? "SELECT v.version, v.steps::text, " US("v.registered_time") ", (SELECT count(*) "
-              "FROM replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
-              "rv.workflow_id = v.workflow_id AND rv.version = v.version AND " ALIVE("r") ") "
-              "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC"
-            : "SELECT v.version, v.steps::text, " US("v.registered_time") ", (SELECT count(*) "
-              "FROM replica_workflow_versions rv JOIN replicas r USING (replica_id) WHERE "
-              "rv.workflow_id = v.workflow_id AND rv.version = v.version AND " ALIVE("r") ") "
-              "FROM workflow_versions v WHERE v.workflow_id = $1 ORDER BY v.version DESC "
-              "LIMIT 1",
-        1, p, &res, err);
-    // clang-format on
+    /* A list shows only the latest version; one workflow shows them all. */
+    orch_err_t rc =
+        db_execp(c, all_versions ? WF_VERSIONS_SQL : WF_VERSIONS_SQL " LIMIT 1", 1, p, &res, err);
     if (rc)
         return rc;
     w->nversions = (size_t)PQntuples(res);
@@ -1590,7 +1590,7 @@ orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     *n = 0;
     *total = 0;
     *next_token = NULL;
-    rc = db__list_begin(&l, orch_asprintf("workflows|%s", filter ? filter : ""), page_token, err);
+    rc = db__list_begin(&l, "workflows", filter, NULL, page_token, err);
     if (rc)
         goto out;
     db_sql_append(&l.q, WF_COLS);

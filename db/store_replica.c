@@ -44,7 +44,7 @@ orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     snprintf(state_sql, sizeof(state_sql), REPLICA_STATE_FMT, s->replica_dead_ms);
     memcpy(replica_cols, replica_cols_template, sizeof(replica_cols));
     replica_cols[0].sql = state_sql;
-    rc = db__list_begin(&l, orch_asprintf("replicas|%s", filter ? filter : ""), page_token, err);
+    rc = db__list_begin(&l, "replicas", filter, NULL, page_token, err);
     if (rc)
         goto out;
     // clang-format off

@@ -284,8 +284,7 @@ orch_err_t db__schedule_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     orch_err_t rc;
 
     memset(out, 0, sizeof(*out));
-    rc = db__list_begin(&l, orch_asprintf("schedules|%s", qy->filter ? qy->filter : ""),
-                        qy->page_token, err);
+    rc = db__list_begin(&l, "schedules", qy->filter, NULL, qy->page_token, err);
     if (rc)
         goto out;
     db_sql_append(&l.q,

@@ -45,12 +45,14 @@ orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *to
     return rc ? rc : db__execq(c, q, res, err);
 }
 
-orch_err_t db__list_begin(db_list_t *l, char *binding, const char *page_token, orch_error_t *err)
+orch_err_t db__list_begin(db_list_t *l, const char *name, const char *filter, const char *order,
+                          const char *page_token, orch_error_t *err)
 {
     db_sql_init(&l->q);
     db_sql_init(&l->cq);
-    l->binding = binding;
-    return orch_page_token_parse(page_token, binding, &l->pos, err);
+    l->binding = order ? orch_asprintf("%s|%s|%s", name, filter ? filter : "", order)
+                       : orch_asprintf("%s|%s", name, filter ? filter : "");
+    return orch_page_token_parse(page_token, l->binding, &l->pos, err);
 }
 
 orch_err_t db__list_filter(db_list_t *l, const char *filter, const db_filter_column_t *cols,

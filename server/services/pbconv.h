@@ -1,4 +1,4 @@
-/* Conversions shared by the engine's services (processes.c, workflows.c). */
+/* Conversions shared by the services (processes.c, workflows.c, subscriptions.c). */
 #ifndef SRV_PBCONV_H
 #define SRV_PBCONV_H
 
@@ -10,6 +10,10 @@
 int srv_target_from_name(const char *name);
 /* A Process in the call's arena; full: with steps (log then pending) and current state. */
 Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p, bool full);
+/* A ProductRef (common.proto) in arena a, the strings copied (NULL -> ""). Workflows and
+ * subscriptions name their products with it; one builder keeps the two answers alike. */
+Orchestrator__V1__ProductRef *srv_product_ref_pb(orch_arena_t *a, const char *id, const char *name,
+                                                 const char *product_type, const char *tag);
 /* The first page of the form the input step step_key of p asks for (what a suspended
  * process waits for), in arena a; NULL when that step has no form. */
 struct srv_app;

@@ -12,6 +12,7 @@
 #include "orchestrator/v1/subscriptions.pb-c.h"
 #include "server/app.h"
 #include "server/rpc/codec.h"
+#include "server/services/pbconv.h"
 #include "server/services/services.h"
 #include "server/services/subpb.h"
 #include "server/services/ucall.h"
@@ -92,18 +93,13 @@ Orchestrator__V1__Subscription *srv_subscription_to_pb(orch_arena_t *a,
                                                        const orch_subscription_t *sub, bool full)
 {
     Orchestrator__V1__Subscription *pb = SRV_NEW(a, Orchestrator__V1__Subscription);
-    Orchestrator__V1__ProductRef *pr = SRV_NEW(a, Orchestrator__V1__ProductRef);
     orch_sub_link_t *deps;
     size_t ndeps = 0;
 
     orchestrator__v1__subscription__init(pb);
-    orchestrator__v1__product_ref__init(pr);
-    pr->product_id = s(a, sub->product->id);
-    pr->name = s(a, sub->product->def->name);
-    pr->product_type = s(a, sub->product->def->product_type);
-    pr->tag = s(a, sub->product->def->tag);
     pb->subscription_id = s(a, sub->id);
-    pb->product = pr;
+    pb->product = srv_product_ref_pb(a, sub->product->id, sub->product->def->name,
+                                     sub->product->def->product_type, sub->product->def->tag);
     pb->customer_id = s(a, sub->customer_id);
     pb->description = s(a, sub->description);
     pb->status = status_to_pb(sub->status);

@@ -1126,6 +1126,38 @@ static orch_err_t add_watcher(srv_call_t *call, watcher_t *w, const char *feed_i
     return ORCH_OK;
 }
 
+/* The start of a watch of one process or one subscription (WatchProcess,
+ * WatchSubscription): both take an id and an after_sequence that is 0 (begin with a
+ * snapshot at the last event) or a sequence of that stream seen before. The rules are
+ * written once so that a client meets the same answers on either stream. */
+static orch_err_t single_args_check(const char *id, const char *id_field, int64_t after,
+                                    orch_error_t *err)
+{
+    orch_err_t rc = orch_uuid_check(id, id_field, err);
+    if (rc)
+        return rc;
+    if (after < 0)
+        return orch_error_invalid(err, "after_sequence", "must be 0 or a sequence seen before");
+    return ORCH_OK;
+}
+
+/* A watcher of one stream ("process", "subscription": what the refusal names) whose last
+ * event is seq, starting after after (0: at seq); INVALID_ARGUMENT when after is past seq.
+ * *out: the caller's until add_watcher takes it. */
+static orch_err_t single_watcher_new(const char *what, int64_t after, int64_t seq, watcher_t **out,
+                                     orch_error_t *err)
+{
+    *out = NULL;
+    if (after > seq)
+        return orch_error_invalid(err, "after_sequence",
+                                  "%lld is past the last event of this %s (%lld)", (long long)after,
+                                  what, (long long)seq);
+    *out = orch_calloc(1, sizeof(**out));
+    (*out)->single = true;
+    (*out)->last_seq = (*out)->start_seq = after ? after : seq;
+    return ORCH_OK;
+}
+
 static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *reqm,
                                       orch_error_t *err)
 {
@@ -1136,24 +1168,16 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
     int64_t seq = 0;
     orch_err_t rc;
 
-    rc = orch_uuid_check(req->process_id, "process_id", err);
+    rc = single_args_check(req->process_id, "process_id", req->after_sequence, err);
     if (rc)
         return rc;
-    if (req->after_sequence < 0)
-        return orch_error_invalid(err, "after_sequence", "must be 0 or a sequence seen before");
     /* The snapshot and its sequence come from one consistent read. */
     rc = orch_uc_process_snapshot(&uc, srv_call_ctx(call), req->process_id, &seq, &p, err);
     if (rc)
         goto out;
-    if (req->after_sequence > seq) {
-        rc = orch_error_invalid(err, "after_sequence",
-                                "%lld is past the last event of this process (%lld)",
-                                (long long)req->after_sequence, (long long)seq);
+    rc = single_watcher_new("process", req->after_sequence, seq, &w, err);
+    if (rc)
         goto out;
-    }
-    w = orch_calloc(1, sizeof(*w));
-    w->single = true;
-    w->last_seq = w->start_seq = req->after_sequence ? req->after_sequence : seq;
     if (req->after_sequence == 0) {
         Orchestrator__V1__ProcessEvent ev = ORCHESTRATOR__V1__PROCESS_EVENT__INIT;
         Orchestrator__V1__ProcessSnapshot snap = ORCHESTRATOR__V1__PROCESS_SNAPSHOT__INIT;
@@ -1221,24 +1245,17 @@ static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMess
     watcher_t *w;
     orch_err_t rc;
 
-    rc = orch_uuid_check(req->subscription_id, "subscription_id", err);
+    rc = single_args_check(req->subscription_id, "subscription_id", req->after_sequence, err);
     if (rc)
         return rc;
-    if (req->after_sequence < 0)
-        return orch_error_invalid(err, "after_sequence", "must be 0 or a sequence seen before");
     rc = orch_uc_subscription_snapshot(&uc, srv_call_ctx(call), req->subscription_id,
                                        req->after_sequence == 0, &seq, &sub, err);
     if (rc)
         goto out;
-    if (req->after_sequence > seq) {
-        rc = orch_error_invalid(err, "after_sequence",
-                                "%lld is past the last event of this subscription (%lld)",
-                                (long long)req->after_sequence, (long long)seq);
+    rc = single_watcher_new("subscription", req->after_sequence, seq, &w, err);
+    if (rc)
         goto out;
-    }
-    w = orch_calloc(1, sizeof(*w));
-    w->single = w->subscription = true;
-    w->last_seq = w->start_seq = req->after_sequence ? req->after_sequence : seq;
+    w->subscription = true;
     if (sub) {
         Orchestrator__V1__SubscriptionEvent ev = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__INIT;
         ev.kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_SNAPSHOT;

@@ -23,6 +23,18 @@ int srv_target_from_name(const char *name)
     return 0;
 }
 
+Orchestrator__V1__ProductRef *srv_product_ref_pb(orch_arena_t *a, const char *id, const char *name,
+                                                 const char *product_type, const char *tag)
+{
+    Orchestrator__V1__ProductRef *r = SRV_NEW(a, Orchestrator__V1__ProductRef);
+    orchestrator__v1__product_ref__init(r);
+    r->product_id = orch_arena_strdup(a, id);
+    r->name = orch_arena_strdup(a, name);
+    r->product_type = orch_arena_strdup(a, product_type);
+    r->tag = orch_arena_strdup(a, tag);
+    return r;
+}
+
 static Orchestrator__V1__StepKind kind_from_name(const char *k)
 {
     static const struct {
@@ -122,15 +134,9 @@ static Orchestrator__V1__Workflow *workflow_pb(srv_call_t *call, const orch_wf_i
     }
     pb->n_products = w->nproducts;
     pb->products = SRV_NEWV(a, Orchestrator__V1__ProductRef, w->nproducts);
-    for (size_t i = 0; i < w->nproducts; i++) {
-        Orchestrator__V1__ProductRef *r = SRV_NEW(a, Orchestrator__V1__ProductRef);
-        orchestrator__v1__product_ref__init(r);
-        r->product_id = orch_arena_strdup(a, w->products[i].id);
-        r->name = orch_arena_strdup(a, w->products[i].name);
-        r->product_type = orch_arena_strdup(a, w->products[i].product_type);
-        r->tag = orch_arena_strdup(a, w->products[i].tag);
-        pb->products[i] = r;
-    }
+    for (size_t i = 0; i < w->nproducts; i++)
+        pb->products[i] = srv_product_ref_pb(a, w->products[i].id, w->products[i].name,
+                                             w->products[i].product_type, w->products[i].tag);
     return pb;
 }
 
