@@ -374,6 +374,30 @@ static orch_err_t connect_slot(db_pool_t *p, db_conn_t *c, orch_error_t *err)
     return ORCH_OK;
 }
 
+int db_pool_warm(db_pool_t *p, const char *sql)
+{
+    db_conn_t **held = orch_calloc((size_t)p->size, sizeof(*held));
+    orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 10000};
+    int n = 0;
+    orch_error_t err;
+
+    while (n < p->size) {
+        orch_error_init(&err);
+        if (db_pool_acquire(p, &ctx, 1000, &held[n], &err))
+            break;
+        n++;
+    }
+    for (int i = 0; i < n && sql; i++) {
+        orch_error_init(&err);
+        if (db_exec(held[i], sql, NULL, &err))
+            orch_warn("db", "warming a connection: %s", err.message);
+    }
+    for (int i = 0; i < n; i++)
+        db_pool_release(p, held[i]);
+    free(held);
+    return n;
+}
+
 orch_err_t db_pool_acquire(db_pool_t *p, const orch_ctx_t *ctx, int timeout_ms, db_conn_t **out,
                            orch_error_t *err)
 {

@@ -50,6 +50,13 @@ orch_err_t db_pool_acquire(db_pool_t *pool, const orch_ctx_t *ctx, int timeout_m
  * closed so the next acquire reconnects. */
 void db_pool_release(db_pool_t *pool, db_conn_t *conn);
 
+/* Opens every connection of the pool now, and runs sql (NULL: none) on each, so that the
+ * first calls under load neither wait for a new session nor pay for compiling and
+ * planning the statements that sql touched (a session does both once). Errors are
+ * logged, not returned: the pool still opens what it lacks on demand. Returns how many
+ * connections are open. */
+int db_pool_warm(db_pool_t *pool, const char *sql);
+
 const char *db_pool_conninfo(const db_pool_t *pool);
 
 /* Connections lent out right now, and the pool's size (metrics). */

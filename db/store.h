@@ -13,6 +13,11 @@ orch_store_t *db_store_new(db_pool_t *pool);
 /* The heartbeat age past which ListReplicas shows a replica as LOST: the takeover threshold
  * the scheduler uses (--replica-dead-ms). ORCH_REPLICA_DEAD_AFTER_MS until set. */
 void db_store_set_replica_dead_ms(orch_store_t *st, int ms);
+/* Opens every connection of the pool now and compiles the engine's step commit on each
+ * (db_pool_warm): a burst of work right after start, or on connections the pool never
+ * needed before, then waits neither for new sessions nor for PL/pgSQL compiling and
+ * planning orch_commit_steps, 10-20 ms a session. Returns the connections open. */
+int db_store_warm(orch_store_t *st);
 
 /* Told which subscriptions a unit of work changes: with changing = true when it first
  * touches one (a saved tree, its metadata or customer descriptions, or a subscription a

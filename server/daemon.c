@@ -458,6 +458,7 @@ static bool open_store(daemon_t *d)
         return false;
     }
     app->catalog = d->cat;
+    orch_info("main", "database: %d connections open", db_store_warm(app->store));
     atomic_store(&app->db_ok, 1);
     orch_info("main", "catalogue: %zu products, %zu product blocks", orch_catalog_nproducts(d->cat),
               orch_catalog_nblocks(d->cat));

@@ -638,36 +638,42 @@ static void one_worker_commits_processes_together(void **state)
     assert_true(alone == 1.0);
 }
 
+/* Starts test_long_50 on s (its l30 held by the hook) and, while it runs its first 29
+ * steps, 10-step processes beside it, so that its worker holds some when it reaches l30;
+ * then requires all of those to complete while l30 is still held. */
+static void others_finish_beside_held_step(harness_server_t *s)
+{
+    char slow[64], id[64], q[256];
+    long long started = 0;
+    start(s, "test_long_50", slow);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", slow);
+    while (started < 60 && (started < 4 || scalar(s->dbname, "%s", q) < 29)) {
+        start(s, "bench_noop_10", id);
+        started++;
+    }
+    wait_scalar(s->dbname, started, 20000,
+                "SELECT count(*) FROM processes WHERE workflow_id = (SELECT workflow_id FROM "
+                "workflows WHERE name = 'bench_noop_10') AND last_status = 'completed'");
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND step_key = 'l30'",
+             slow);
+    assert_int_equal(scalar(s->dbname, "%s", q), 0);
+    assert_steps_once(s->dbname);
+}
+
 /* A step that may take long holds no other process: before it runs (its speed unknown, or
  * slow when it last ran), its worker commits what it queued and gives the processes it
- * holds back to the local list, where the other worker runs them. test_long_50's l30 is
- * held 6 s before its commit; 10-step processes are started while it runs its first 29
- * steps, so both workers hold some when it reaches l30; they all complete while it is
- * held. */
+ * holds back to the local list, where the other worker runs them (l30 held 6 s). */
 static void slow_step_holds_no_other_process(void **state)
 {
     harness_server_t s;
-    char slow[64], id[64], q[256];
-    long long started = 0;
     (void)state;
 
     env_reset();
     setenv("ORCH_TEST_HOLD_STEP", "l30", 1);
     setenv("ORCH_TEST_HOLD_MS", "6000", 1);
     harness_server_start(&s, NULL, (const char *const[]){"--workers", "2", NULL});
-    start(&s, "test_long_50", slow);
-    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", slow);
-    while (started < 60 && (started < 4 || scalar(s.dbname, "%s", q) < 29)) {
-        start(&s, "bench_noop_10", id);
-        started++;
-    }
-    wait_scalar(s.dbname, started, 20000,
-                "SELECT count(*) FROM processes WHERE workflow_id = (SELECT workflow_id FROM "
-                "workflows WHERE name = 'bench_noop_10') AND last_status = 'completed'");
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND step_key = 'l30'",
-             slow);
-    assert_int_equal(scalar(s.dbname, "%s", q), 0);
+    others_finish_beside_held_step(&s);
     assert_int_equal(harness_server_stop(&s), 0);
     env_reset();
     harness_db_drop(s.dbname);
@@ -681,8 +687,7 @@ static void slow_step_holds_no_other_process(void **state)
 static void slow_step_gives_processes_to_other_replicas(void **state)
 {
     harness_server_t a, b;
-    char slow[64], id[64], q[256];
-    long long started = 0;
+    char first[64];
     (void)state;
 
     env_reset();
@@ -690,27 +695,11 @@ static void slow_step_gives_processes_to_other_replicas(void **state)
     setenv("ORCH_TEST_HOLD_MS", "3000", 1);
     harness_server_start(&a, NULL, (const char *const[]){"--workers", "1", NULL});
     env_reset();
-    start(&a, "test_long_50", slow);
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND step_key = 'l30'",
-             slow);
-    wait_scalar(a.dbname, 1, 20000, q);
+    start(&a, "test_long_50", first);
+    wait_scalar(a.dbname, 1, 20000, "SELECT count(*) FROM process_steps WHERE step_key = 'l30'");
     harness_server_start(&b, a.dbname,
                          (const char *const[]){"--workers", "2", "--poll-ms", "50", NULL});
-    start(&a, "test_long_50", slow);
-    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", slow);
-    while (started < 60 && (started < 4 || scalar(a.dbname, "%s", q) < 29)) {
-        start(&a, "bench_noop_10", id);
-        started++;
-    }
-    wait_scalar(a.dbname, started, 20000,
-                "SELECT count(*) FROM processes WHERE workflow_id = (SELECT workflow_id FROM "
-                "workflows WHERE name = 'bench_noop_10') AND last_status = 'completed'");
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND step_key = 'l30'",
-             slow);
-    assert_int_equal(scalar(a.dbname, "%s", q), 0);
-    assert_steps_once(a.dbname);
+    others_finish_beside_held_step(&a);
     assert_int_equal(harness_server_stop(&b), 0);
     assert_int_equal(harness_server_stop(&a), 0);
     harness_db_drop(a.dbname);

@@ -186,6 +186,36 @@ static void costly_statement_is_not_compiled(void **state)
     db_pool_free(p);
 }
 
+/* db_pool_warm opens every connection at once (not the one a lone caller would reuse) and
+ * runs its statement on each: the sessions exist before any load, each has run it. */
+static void warm_opens_every_connection(void **state)
+{
+    char ci[512];
+    db_pool_t *p;
+    db_conn_t *c[3] = {0};
+    orch_error_t err;
+    (void)state;
+    harness_conninfo(db, ci);
+    p = db_pool_new(ci, 3);
+    assert_int_equal(db_pool_warm(p, "SELECT set_config('application_name', 'warmed', false)"), 3);
+    assert_int_equal(harness_scalar(db, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                        "datname = current_database() AND application_name = "
+                                        "'warmed'"),
+                     3);
+    /* And they are the pool's: three acquires reuse them, opening nothing more. */
+    for (int i = 0; i < 3; i++) {
+        orch_error_init(&err);
+        assert_int_equal(db_pool_acquire(p, NULL, 5000, &c[i], &err), ORCH_OK);
+        assert_int_equal(one(c[i], "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                   "current_database() AND application_name = 'warmed' AND "
+                                   "pid = pg_backend_pid()"),
+                         1);
+    }
+    for (int i = 0; i < 3; i++)
+        db_pool_release(p, c[i]);
+    db_pool_free(p);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -207,6 +237,7 @@ int main(void)
         cmocka_unit_test(invalidated_statement_is_prepared_again),
         cmocka_unit_test(off_prepares_nothing),
         cmocka_unit_test(costly_statement_is_not_compiled),
+        cmocka_unit_test(warm_opens_every_connection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
