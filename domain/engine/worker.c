@@ -49,6 +49,11 @@
 /* A step whose own code ran under this many microseconds the last time is "fast": the other
  * stretches of its worker wait for it with their commits queued (run_stretches). */
 #define FAST_STEP_US 1000
+/* A step whose own code ran this long or longer the last time is "long": when no other
+ * worker of the replica is free, the processes its worker holds go back to the database
+ * before it runs (yield_others). Far above FAST_STEP_US, so that a fast step the machine
+ * delayed once is not taken for a network call. */
+#define LONG_STEP_US 100000
 /* The steps whose speed a replica remembers (a table keyed by the step's leaf). */
 #define STEP_SPEED_SLOTS 256
 
@@ -112,11 +117,11 @@ struct orch_engine {
      * without a round trip, when its type is not among them. Under served_mu. */
     pthread_mutex_t served_mu;
     json_t *served;
-    /* Whether each step's own code was fast when it last ran here (step_speed_note). */
+    /* How long each step's own code took when it last ran here (step_speed_note). */
     pthread_mutex_t speed_mu;
     struct {
         const orch_leaf_t *leaf; /* a key only: never dereferenced */
-        bool fast;
+        int64_t us;
     } speed[STEP_SPEED_SLOTS];
     orch_engine_hooks_t hooks;     /* the embedding program's (worker.h); zero: none */
     atomic_bool group_min_pending; /* hooks.group_min: the first batch has not formed yet */
@@ -955,29 +960,29 @@ static bool step_advance(stretch_t *s, step_t *p)
     return go_on;
 }
 
-/* Remembers whether the step's own code (its run and settle, not the commit) took under
- * FAST_STEP_US this time: the next time it runs, the worker's other stretches wait for it
- * with their commits queued only if it did. A collision forgets the other leaf (it then
- * counts as slow once). */
+/* Remembers how long the step's own code (its run and settle, not the commit) took this
+ * time: the next time it runs, the worker's other stretches wait for it with their commits
+ * queued only if it took under FAST_STEP_US. A collision forgets the other leaf (it is then
+ * not known until it runs again). */
 static void step_speed_note(orch_engine_t *e, const orch_leaf_t *leaf, int64_t us)
 {
     size_t i = ((uintptr_t)leaf >> 4) % STEP_SPEED_SLOTS;
     pthread_mutex_lock(&e->speed_mu);
     e->speed[i].leaf = leaf;
-    e->speed[i].fast = us < FAST_STEP_US;
+    e->speed[i].us = us;
     pthread_mutex_unlock(&e->speed_mu);
 }
 
-/* How the step ran when it last ran here: 1 fast, 0 slow, -1 not known. */
-static int step_speed(orch_engine_t *e, const orch_leaf_t *leaf)
+/* How long the step took when it last ran here, in microseconds; -1: not known. */
+static int64_t step_speed(orch_engine_t *e, const orch_leaf_t *leaf)
 {
     size_t i = ((uintptr_t)leaf >> 4) % STEP_SPEED_SLOTS;
-    int speed = -1;
+    int64_t us = -1;
     pthread_mutex_lock(&e->speed_mu);
     if (e->speed[i].leaf == leaf)
-        speed = e->speed[i].fast;
+        us = e->speed[i].us;
     pthread_mutex_unlock(&e->speed_mu);
-    return speed;
+    return us;
 }
 
 /* The step after its choice, up to its planned commit: shown running, run, its own writes
@@ -1057,15 +1062,16 @@ static job_t *take_another(orch_engine_t *e)
 
 /* Lets go of the worker's stretches but sl[keep] while sl[keep] runs a step that may take
  * long: to the local list, leases kept, where another worker takes them at its next round
- * (or at once when idle). But when the step was slow when it last ran here and no other
- * worker of the replica is free of such a step, back to the database, where any replica
- * may claim them, so that nothing held here waits while another replica could run it. A
- * step not known yet (the first run of each step on a replica) only goes local: giving
- * back costs a round trip and a claim, and most steps are fast. Returns how many. */
-static int yield_others(orch_engine_t *e, slot_t *sl, int n, int keep, bool known_slow)
+ * (or at once when idle). But when the step was long (LONG_STEP_US) when it last ran here
+ * and no other worker of the replica is free of such a step, back to the database, where
+ * any replica may claim them, so that nothing held here waits long while another replica
+ * could run it. A step not known yet (the first run of each step on a replica), or only a
+ * little slow, only goes local: giving back costs a round trip and a claim each, more than
+ * a short wait. Returns how many. */
+static int yield_others(orch_engine_t *e, slot_t *sl, int n, int keep, bool known_long)
 {
     int moved = 0;
-    bool local = !known_slow || e->nthreads - atomic_load(&e->slow) > 1;
+    bool local = !known_long || e->nthreads - atomic_load(&e->slow) > 1;
     for (int i = 0; i < n; i++) {
         slot_t *x = &sl[i];
         if (i == keep || !x->used)
@@ -1140,7 +1146,7 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
             orch_error_t err;
             orch_err_t rc;
             bool slow;
-            int speed;
+            int64_t us;
             if (!x->used)
                 continue;
             memset(p, 0, sizeof(*p));
@@ -1150,14 +1156,14 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
                 held--;
                 continue;
             }
-            speed = step_speed(e, p->leaf);
-            slow = speed != 1;
+            us = step_speed(e, p->leaf);
+            slow = us < 0 || us >= FAST_STEP_US;
             if (slow && held > 1) {
                 /* It may take long: nothing waits for it. */
                 if (nq)
                     held -= round_commit(e, sl, n);
                 nq = 0;
-                held -= yield_others(e, sl, n, i, speed == 0);
+                held -= yield_others(e, sl, n, i, us >= LONG_STEP_US);
             }
             if (slow)
                 atomic_fetch_add(&e->slow, 1);
