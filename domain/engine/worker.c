@@ -1090,10 +1090,10 @@ static int yield_others(orch_engine_t *e, slot_t *sl, int n, int keep, bool know
 }
 
 /* Sends the round's queued steps as one group commit and carries each stretch on (or ends
- * it). Returns how many stretches ended. */
-static int round_commit(orch_engine_t *e, slot_t *sl, int n)
+ * it). ws: room for n pointers, the caller's (allocated once per run_stretches, not per
+ * round). Returns how many stretches ended. */
+static int round_commit(orch_engine_t *e, slot_t *sl, gc_wait_t **ws, int n)
 {
-    gc_wait_t **ws = orch_calloc((size_t)n, sizeof(*ws));
     size_t nw = 0;
     int ended = 0;
     for (int i = 0; i < n; i++)
@@ -1104,7 +1104,6 @@ static int round_commit(orch_engine_t *e, slot_t *sl, int n)
         }
     if (nw)
         group_commit(e, ws, nw);
-    free(ws);
     for (int i = 0; i < n; i++) {
         slot_t *x = &sl[i];
         if (!x->used || !x->queued)
@@ -1131,6 +1130,7 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
 {
     int n = e->stretches, held = 0;
     slot_t *sl = orch_calloc((size_t)n, sizeof(*sl));
+    gc_wait_t **ws = orch_calloc((size_t)n, sizeof(*ws)); /* round_commit's */
     orch_store_t *st = e->cfg.store;
 
     atomic_fetch_add(&e->active, 1);
@@ -1145,7 +1145,7 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
             step_t *p = &x->p;
             orch_error_t err;
             orch_err_t rc;
-            bool slow;
+            bool slow, ready;
             int64_t us;
             if (!x->used)
                 continue;
@@ -1161,21 +1161,20 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
             if (slow && held > 1) {
                 /* It may take long: nothing waits for it. */
                 if (nq)
-                    held -= round_commit(e, sl, n);
+                    held -= round_commit(e, sl, ws, n);
                 nq = 0;
                 held -= yield_others(e, sl, n, i, us >= LONG_STEP_US);
             }
             if (slow)
                 atomic_fetch_add(&e->slow, 1);
-            if (!step_prepare(&x->s, p)) {
-                if (slow)
-                    atomic_fetch_sub(&e->slow, 1);
+            ready = step_prepare(&x->s, p);
+            if (slow)
+                atomic_fetch_sub(&e->slow, 1);
+            if (!ready) {
                 stretch_end(x);
                 held--;
                 continue;
             }
-            if (slow)
-                atomic_fetch_sub(&e->slow, 1);
             if (!st->uow->used(p->tx)) {
                 st->uow->rollback(p->tx); /* untouched: no round trip */
                 p->tx = NULL;
@@ -1191,9 +1190,10 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
             }
         }
         if (nq)
-            held -= round_commit(e, sl, n);
+            held -= round_commit(e, sl, ws, n);
     }
     atomic_fetch_sub(&e->active, 1);
+    free(ws);
     free(sl);
 }
 
