@@ -10,10 +10,8 @@
 #include "db/store_internal.h"
 #include "domain/forms/forms.h"
 
-#define LAST_STATE(pid)                                                                            \
-    "coalesce((SELECT state FROM process_steps x WHERE x.process_id = " pid " ORDER BY "           \
-    "sequence DESC LIMIT 1), (SELECT inputs FROM input_states i WHERE i.process_id = " pid         \
-    " AND input_type = 'initial_state' LIMIT 1), '{}'::jsonb)"
+/* The process's current state (0022: its row's, with the deltas of a stretch's steps). */
+#define LAST_STATE(pid) "coalesce(orch_process_state(" pid "), '{}'::jsonb)"
 
 static orch_err_t token_invalid(orch_error_t *err)
 {

@@ -196,9 +196,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
         "  process_steps x WHERE x.process_id = u.process_id), 0) + 1, "
         "  coalesce(u.running_step_key, 'unknown'), coalesce(u.running_step_name, 'unknown'), "
-        "  'failed', coalesce((SELECT state FROM process_steps x WHERE x.process_id = "
-        "  u.process_id ORDER BY sequence DESC LIMIT 1), (SELECT inputs FROM input_states i "
-        "  WHERE i.process_id = u.process_id AND input_type = 'initial_state' LIMIT 1), '{}'), "
+        "  'failed', coalesce(orch_process_state(u.process_id), '{}'), "
         "  jsonb_build_object('reason', 'STEP_TIMEOUT', 'message', u.failed_reason, "
         "  'details', '{}'::jsonb), 'engine' FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
@@ -327,7 +325,8 @@ static const char CLAIM_SQL[] =
     "    c.old_status <> 'running' THEN 1 ELSE 0 END "
     "FROM c WHERE p.ctid = c.tid "
     "RETURNING p.process_id, p.lease_token, (SELECT name FROM workflows w WHERE "
-    "  w.workflow_id = p.workflow_id), p.workflow_version, c.old_status, p.state::text, "
+    "  w.workflow_id = p.workflow_id), p.workflow_version, c.old_status, "
+    "  orch_state_of(p.process_id, p.state, p.state_lag)::text, "
     "  p.done_keys::text, p.retry_count, coalesce(p.parent_process_id::text, ''), "
     "  p.branch_key, CASE WHEN c.known THEN p.running_step_key END AS announced, "
     "  clock_timestamp()::text, p.last_event_sequence, c.known), "
@@ -682,12 +681,11 @@ static char *commit_text(const orch_step_commit_t *parts, size_t n)
         json_t *o;
         for (size_t k = 0; k < c->nsubscriptions; k++)
             json_array_append_new(subs, json_string(c->subscriptions[k]));
-        o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b, s:b, s:I, s:i, "
+        o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:O, s:O, s:b, s:b, s:I, s:i, "
                       "s:s, s:o, s:s, s:i}",
                       "pid", c->process_id, "tok", (json_int_t)c->lease_token, "old_status",
                       c->old_status, "status", c->process_status, "key", c->step_key, "name",
-                      c->step_name, "step_status", c->step_status, "state",
-                      c->state ? (json_t *)c->state : json_null(), "delta",
+                      c->step_name, "step_status", c->step_status, "delta",
                       c->delta ? (json_t *)c->delta : json_null(), "error",
                       c->error ? (json_t *)c->error : json_null(), "runnable", c->runnable,
                       "finished", c->finished, "delay_ms",
@@ -695,6 +693,9 @@ static char *commit_text(const orch_step_commit_t *parts, size_t n)
                       c->retry_count, "by", c->executed_by ? c->executed_by : "", "subs", subs,
                       "mode", commit_modes[c->mode], "lease_ms", c->lease_ms);
         orch_assert(o != NULL);
+        /* No state: a step in the middle of a stretch, written as its delta (0022). */
+        if (c->state)
+            json_object_set(o, "state", (json_t *)c->state);
         if (c->start_time && *c->start_time)
             json_object_set_new(o, "start", json_string(c->start_time));
         if (c->next_key) {
@@ -1023,8 +1024,10 @@ out:
     t "retry_count"
 // clang-format on
 
-/* One audit row from the columns STEP_COLS lists. */
-static void fill_step(PGresult *res, int r, orch_process_step_t *s)
+/* One audit row from the columns STEP_COLS lists. A row committed in the middle of a
+ * stretch holds its delta only (0022): its state is the one before (before, NULL for none)
+ * merged with it, shallow, as the engine merged it. */
+static void fill_step(PGresult *res, int r, orch_process_step_t *s, const json_t *before)
 {
     snprintf(s->step_id, sizeof(s->step_id), "%s", PQgetvalue(res, r, 0));
     s->sequence = (int)db__llv(res, r, 1);
@@ -1038,10 +1041,12 @@ static void fill_step(PGresult *res, int r, orch_process_step_t *s)
     s->end_us = db__llv(res, r, 9);
     s->executed_by = db__dupv(res, r, 10);
     s->retry_count = (int)db__llv(res, r, 11);
-    if (!s->state)
-        s->state = json_object();
     if (!s->delta)
         s->delta = json_object();
+    if (!s->state) {
+        s->state = json_is_object(before) ? json_copy((json_t *)before) : json_object();
+        json_object_update(s->state, s->delta);
+    }
 }
 
 static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
@@ -1073,7 +1078,7 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
     p->nsteps = (size_t)PQntuples(res);
     p->steps = orch_calloc(p->nsteps ? p->nsteps : 1, sizeof(*p->steps));
     for (size_t i = 0; i < p->nsteps; i++)
-        fill_step(res, (int)i, &p->steps[i]);
+        fill_step(res, (int)i, &p->steps[i], i ? p->steps[i - 1].state : p->initial_state);
     PQclear(res);
     if (p->branch_key)
         return ORCH_OK;
@@ -1090,7 +1095,7 @@ static orch_err_t load_steps(db_conn_t *c, orch_process_t *p, orch_error_t *err)
     p->nbranch_steps = (size_t)PQntuples(res);
     p->branch_steps = orch_calloc(p->nbranch_steps + 1, sizeof(*p->branch_steps));
     for (size_t i = 0; i < p->nbranch_steps; i++) {
-        fill_step(res, (int)i, &p->branch_steps[i]);
+        fill_step(res, (int)i, &p->branch_steps[i], NULL); /* a branch's rows are full */
         p->branch_steps[i].branch = db__dupv(res, (int)i, 12);
     }
     PQclear(res);
@@ -1349,9 +1354,7 @@ orch_err_t db__process_abort(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
         "  error, executed_by) SELECT $1, coalesce((SELECT max(sequence) FROM process_steps x "
         "  WHERE x.process_id = $1), 0) + 1, 'aborted_by', $3, 'abort', "
-        "  coalesce((SELECT state FROM process_steps x WHERE x.process_id = $1 ORDER BY "
-        "  sequence DESC LIMIT 1), (SELECT inputs FROM input_states i WHERE i.process_id = $1 "
-        "  AND input_type = 'initial_state' LIMIT 1), '{}'), jsonb_build_object('reason', "
+        "  coalesce(orch_process_state($1), '{}'), jsonb_build_object('reason', "
         "  'ABORTED', 'message', $2::text, 'details', '{}'::jsonb), $4 FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
         "SELECT process_id, last_event_sequence - 1, 'step_committed', jsonb_build_object("

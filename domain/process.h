@@ -101,9 +101,12 @@ typedef struct orch_step_commit {
     int64_t lease_token;
     const char *old_status; /* the status the claim saw */
     const char *step_key, *step_name, *step_status;
-    const json_t *state, *delta, *error; /* error may be NULL */
-    const char *start_time;              /* when the step began, as the database wrote it */
-    const char *process_status;          /* the process's new last_status */
+    /* state: the full state after the step; NULL (commit_steps, mode NEXT only) to write
+     * the delta alone, the state being the one before merged with it (the database reads
+     * it so, 0022). error may be NULL. */
+    const json_t *state, *delta, *error;
+    const char *start_time;     /* when the step began, as the database wrote it */
+    const char *process_status; /* the process's new last_status */
     bool runnable, finished;
     int64_t next_run_delay_ms;
     int retry_count;

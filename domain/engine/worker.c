@@ -839,7 +839,11 @@ static void step_plan_commit(stretch_t *s, step_t *p)
         .step_key = p->leaf->key,
         .step_name = p->leaf->def->name,
         .step_status = o->step_status,
-        .state = o->state,
+        /* In the middle of a stretch the state stays in memory and the step writes its
+         * delta; a part that goes part by part (an error, a link, a branch) carries it. */
+        .state = p->mode == ORCH_COMMIT_NEXT && !o->error && !p->sctx.nlinked && !c->branch_key
+                     ? NULL
+                     : o->state,
         .delta = o->delta,
         .error = o->error,
         .start_time = c->step_started,

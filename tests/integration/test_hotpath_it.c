@@ -857,6 +857,155 @@ static void set_based_commit_matches_per_part(void **state)
     harness_db_drop(db);
 }
 
+/* How many keys the JSON object a query gives has. */
+#define NKEYS(expr) "(SELECT count(*) FROM jsonb_object_keys(" expr "))"
+
+/* A step in the middle of a stretch writes its delta, not the whole state (0022): the
+ * process row keeps the state it had and lags, and the audit rows hold deltas. A replica
+ * killed in the middle of such a stretch leaves the process so; the replica that takes it
+ * over reads its state folded (the row's and the deltas after it) and finishes it with
+ * every step's kilobyte. GetProcess, before the kill, shows each step's state and the
+ * current state whole. Were the claim to read the row's state alone, the keys of the first
+ * 49 steps would be lost. */
+static void mid_stretch_state_survives_crash(void **state)
+{
+    harness_server_t a, b;
+    char id[64], q[512];
+    Orchestrator__V1__GetProcessRequest req = ORCHESTRATOR__V1__GET_PROCESS_REQUEST__INIT;
+    Orchestrator__V1__Process *p = NULL;
+    cli_status_t st = {0};
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "g50", 1);
+    harness_server_start(&a, NULL,
+                         (const char *const[]){"--workers", "1", "--lease-ms", "2000", NULL});
+    start(&a, "bench_grow_100", id);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", id);
+    wait_scalar(a.dbname, 49, 20000, q);
+    /* The 49 steps are committed; the row lags behind them. */
+    assert_int_equal(scalar(a.dbname,
+                            "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
+                            "state_lag AND " NKEYS("state") " < 49",
+                            id),
+                     1);
+    assert_true(scalar(a.dbname,
+                       "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND state "
+                       "IS NULL",
+                       id) > 0);
+    assert_int_equal(scalar(a.dbname, "SELECT " NKEYS("orch_process_state('%s')"), id), 49);
+    /* GetProcess, from the deltas: each step's state holds the keys of the steps up to it,
+     * and the current state those of all 49. */
+    req.process_id = id;
+    req.view = ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_FULL;
+    cli_call_unary(a.ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor, 10000,
+                   (ProtobufCMessage **)&p, &st);
+    if (st.code != 0)
+        fail_msg("GetProcess: %d %s", st.code, st.message ? st.message : "");
+    assert_non_null(p->current_state);
+    assert_int_equal(p->current_state->n_fields, 49);
+    {
+        size_t grow = 0;
+        for (size_t i = 0; i < p->n_steps; i++) {
+            const Orchestrator__V1__ProcessStep *ps = p->steps[i];
+            if (strncmp(ps->key, "g", 1) != 0 || !ps->step_id[0])
+                continue;
+            grow++;
+            assert_int_equal(ps->state->n_fields, atoi(ps->key + 1));
+            assert_int_equal(ps->state_delta->n_fields, 1);
+        }
+        assert_int_equal(grow, 49);
+    }
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    cli_status_cleanup(&st);
+    harness_server_kill(&a);
+
+    unsetenv("ORCH_TEST_HOLD_STEP");
+    harness_server_start(&b, a.dbname,
+                         (const char *const[]){"--workers", "1", "--lease-ms", "2000", NULL});
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             id);
+    wait_scalar(b.dbname, 1, 30000, q);
+    assert_steps_once(b.dbname);
+    /* The row's state at the end is whole: 99 keys of 1,000 characters each. */
+    assert_int_equal(scalar(b.dbname,
+                            "SELECT count(*) FROM processes p, jsonb_each_text(p.state) e WHERE "
+                            "p.process_id = '%s' AND NOT p.state_lag AND length(e.value) = 1000",
+                            id),
+                     99);
+    assert_int_equal(harness_server_stop(&b), 0);
+    harness_db_drop(b.dbname);
+}
+
+/* Parts without their state (what the engine sends in the middle of a stretch) read alike
+ * whichever way they are written: set-based, the row keeps its state and lags and the audit
+ * rows hold deltas; part by part (isolate), the state is folded from the row and written
+ * whole. Then a part without its state that releases (the engine was paused, so 'next'
+ * became 'release') writes the state whole on both sides. */
+static void stateless_parts_fold_alike(void **state)
+{
+    harness_server_t s;
+    char id[64], db[64];
+    static const char *const rounds[] = {"{\"k1\": 1}", "{\"k2\": 2}", "{\"k1\": 3}"};
+    (void)state;
+
+    env_reset();
+    harness_server_start(&s, NULL, (const char *const[]){"--workers", "0", NULL});
+    start(&s, "bench_noop_10", id);
+    start(&s, "bench_noop_10", id);
+    assert_int_equal(harness_server_stop(&s), 0);
+    snprintf(db, sizeof(db), "%s", s.dbname);
+    scalar(db, "UPDATE processes SET last_status = 'running', runnable = true, lease_owner = "
+               "'00000000-0000-0000-0000-000000000001', lease_expires_time = now() + "
+               "interval '1 hour', lease_token = lease_token + 1, state = '{\"base\": 0}'; "
+               "CREATE TABLE side AS SELECT process_id, row_number() OVER (ORDER BY "
+               "process_id) = 1 AS set_based FROM processes; SELECT 1");
+    for (int r = 0; r < 3; r++) {
+        if (r == 2)
+            scalar(db, "UPDATE engine_settings SET paused = true; SELECT 1");
+        for (int set_based = 1; set_based >= 0; set_based--)
+            assert_int_equal(
+                scalar(db,
+                       "SELECT count(*) FROM orch_commit_steps((SELECT jsonb_agg("
+                       "jsonb_build_object('pid', p.process_id, 'tok', p.lease_token, "
+                       "'old_status', 'running', 'status', 'running', 'key', 'n%d', 'name', "
+                       "'No-op', 'step_status', 'success', 'delta', '%s'::jsonb, 'runnable', "
+                       "true, 'finished', false, 'delay_ms', 0, 'retry', 0, 'by', 'r1', "
+                       "'subs', '[]'::jsonb, 'mode', 'next', 'lease_ms', 30000, 'next_key', "
+                       "'n%d', 'next_name', 'No-op', 'next_timeout_ms', 60000)) FROM "
+                       "processes p JOIN side USING (process_id) WHERE side.set_based = %s), "
+                       "%s) WHERE ok",
+                       r + 1, rounds[r], r + 2, set_based ? "true" : "false",
+                       set_based ? "false" : "true"),
+                1);
+        if (r == 1) {
+            /* Set-based: the row lags and two audit rows hold deltas only; part by part:
+             * whole. Both read {"base": 0, "k1": 1, "k2": 2}. */
+            assert_int_equal(scalar(db, "SELECT count(*) FROM processes JOIN side USING "
+                                        "(process_id) WHERE state_lag = set_based AND state = "
+                                        "CASE WHEN set_based THEN '{\"base\": 0}' ELSE "
+                                        "'{\"base\": 0, \"k1\": 1, \"k2\": 2}' END::jsonb"),
+                             2);
+            assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps JOIN side USING "
+                                        "(process_id) WHERE (state IS NULL) = set_based"),
+                             4);
+        }
+        assert_int_equal(scalar(db, "SELECT count(DISTINCT orch_process_state(process_id)) FROM "
+                                    "processes"),
+                         1);
+    }
+    /* The release wrote the state whole on both sides, merged in order (k1 last set to 3). */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM processes WHERE NOT state_lag AND state = "
+                                "'{\"base\": 0, \"k1\": 3, \"k2\": 2}' AND lease_owner IS NULL"),
+                     2);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM process_steps WHERE sequence = 3 AND "
+                                "state = '{\"base\": 0, \"k1\": 3, \"k2\": 2}'"),
+                     2);
+    harness_db_drop(db);
+}
+
 /* Every database round trip of the replica that runs the steps (claims, commits,
  * heartbeats, sweeps, the scheduler's ticks, the scrapes), divided by the steps it committed:
  * at most one for bench_noop_10 on one replica with two workers. The processes are started
@@ -1104,6 +1253,8 @@ int main(void)
         cmocka_unit_test(slow_step_holds_no_other_process),
         cmocka_unit_test(slow_step_gives_processes_to_other_replicas),
         cmocka_unit_test(set_based_commit_matches_per_part),
+        cmocka_unit_test(mid_stretch_state_survives_crash),
+        cmocka_unit_test(stateless_parts_fold_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
