@@ -177,20 +177,22 @@ const char *cli_id(const char *s, char *buf);
 /* ---- names and id prefixes (cmd_resolve.c) ---- */
 
 /* A product argument: an id (any case) as is, lower-cased into buf; a name is looked up
- * with GetProduct and its id written into buf. *id is buf or arg (borrowed). Returns 0, or
- * the exit code of the failed call (reported: NOT_FOUND for an unknown name). */
-int cli_product_arg(cli_ctx_t *ctx, const char *arg, char buf[37], const char **id);
+ * with GetProduct and its id written into buf. *id is buf or arg (borrowed), not const so
+ * that id may be a request's id field. Returns 0, or the exit code of the failed call
+ * (reported: NOT_FOUND for an unknown name). */
+int cli_product_arg(cli_ctx_t *ctx, const char *arg, char buf[37], char **id);
 /* A workflow argument: a name as is; an id (any case) is looked up with GetWorkflow. *name:
  * caller frees. Returns 0 or the exit code of the failed call (reported). */
 int cli_workflow_arg(cli_ctx_t *ctx, const char *arg, char **name);
 /* A subscription argument: an id (any case), or the start of one (at least 8 hex digits,
  * with the hyphens where the id has them) that exactly one subscription
  * has. The server resolves a start in one call (ListSubscriptions with the filter
- * `subscription_id = "<start>*"`). *id is buf or arg (borrowed). Returns 0; CLI_EXIT_USAGE
+ * `subscription_id = "<start>*"`). *id is buf or arg (borrowed), not const so that id may be
+ * a request's subscription_id field. Returns 0; CLI_EXIT_USAGE
  * when the start is shorter than 8 or several ids begin so (the candidates are listed on
  * stderr); CLI_EXIT_NOT_FOUND when none does. Anything that is neither is passed on as is,
  * so the server names the bad field. */
-int cli_subscription_arg(cli_ctx_t *ctx, const char *arg, char buf[37], const char **id);
+int cli_subscription_arg(cli_ctx_t *ctx, const char *arg, char buf[37], char **id);
 
 /* Parses an integer option value in [min, max]; on error prints a usage error naming the
  * option and returns CLI_EXIT_USAGE. */

@@ -329,7 +329,6 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
     const char *sub = cli_args_get(args, "subscription");
     const char *note = cli_args_get(args, "note");
     char pbuf[37], sbuf[37], *workflow = NULL;
-    const char *pid, *sid;
     ProtobufCMessage *resp = NULL;
     Google__Protobuf__Struct **inputs;
     size_t ninputs;
@@ -337,8 +336,8 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
 
     /* Names and starts of ids become what the API wants before anything is read. */
     if ((err = cli_workflow_arg(ctx, args->pos[0], &workflow)) ||
-        (product && (err = cli_product_arg(ctx, product, pbuf, &pid))) ||
-        (sub && (err = cli_subscription_arg(ctx, sub, sbuf, &sid)))) {
+        (product && (err = cli_product_arg(ctx, product, pbuf, &req.product_id))) ||
+        (sub && (err = cli_subscription_arg(ctx, sub, sbuf, &req.subscription_id)))) {
         free(workflow);
         return err;
     }
@@ -347,10 +346,6 @@ int cli_cmd_process_start(cli_ctx_t *ctx, const cli_args_t *args)
         return err;
     }
     req.workflow_name = workflow;
-    if (product)
-        req.product_id = (char *)pid;
-    if (sub)
-        req.subscription_id = (char *)sid;
     if (note)
         req.note = (char *)note;
     req.request_id = cli_request_id(args);

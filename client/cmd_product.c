@@ -286,7 +286,6 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
     Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
     const char *description = cli_args_get(args, "description");
     const char *status = cli_args_get(args, "status");
-    const char *pid;
     char *paths[2];
     char id[37];
     int err = 0, st_value = 0;
@@ -297,9 +296,8 @@ int cli_cmd_product_update(cli_ctx_t *ctx, const cli_args_t *args)
                                         status, &st_value)))
         return err;
     /* UpdateProduct takes the id only: a name is looked up first. */
-    if ((err = cli_product_arg(ctx, args->pos[0], id, &pid)))
+    if ((err = cli_product_arg(ctx, args->pos[0], id, &p.product_id)))
         return err;
-    p.product_id = (char *)pid;
     if (description) {
         p.description = (char *)description;
         paths[mask.n_paths++] = "description";

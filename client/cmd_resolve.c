@@ -19,13 +19,13 @@
 /* Candidates shown for an ambiguous start. */
 #define PREFIX_CANDIDATES 10
 
-int cli_product_arg(cli_ctx_t *ctx, const char *arg, char buf[37], const char **id)
+int cli_product_arg(cli_ctx_t *ctx, const char *arg, char buf[37], char **id)
 {
     Orchestrator__V1__GetProductRequest req = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     int err;
 
-    *id = cli_id(arg, buf);
+    *id = (char *)cli_id(arg, buf);
     if (cli_is_uuid(arg) || !*arg)
         return 0;
     req.key_case = ORCHESTRATOR__V1__GET_PRODUCT_REQUEST__KEY_NAME;
@@ -97,7 +97,7 @@ static void print_candidates(const Orchestrator__V1__ListSubscriptionsResponse *
         fprintf(stderr, "  ... and %d more\n", r->total_size - (int)r->n_subscriptions);
 }
 
-int cli_subscription_arg(cli_ctx_t *ctx, const char *arg, char buf[37], const char **id)
+int cli_subscription_arg(cli_ctx_t *ctx, const char *arg, char buf[37], char **id)
 {
     Orchestrator__V1__ListSubscriptionsRequest req =
         ORCHESTRATOR__V1__LIST_SUBSCRIPTIONS_REQUEST__INIT;
@@ -107,7 +107,7 @@ int cli_subscription_arg(cli_ctx_t *ctx, const char *arg, char buf[37], const ch
     size_t digits, i;
     int err;
 
-    *id = cli_id(arg, buf);
+    *id = (char *)cli_id(arg, buf);
     if (cli_is_uuid(arg) || !is_id_start(arg, &digits))
         return 0; /* a whole id, or not an id at all: the server names the bad field */
     if (digits < 8)

@@ -188,14 +188,12 @@ int cli_cmd_subscription_get(cli_ctx_t *ctx, const cli_args_t *args)
 {
     Orchestrator__V1__GetSubscriptionRequest req = ORCHESTRATOR__V1__GET_SUBSCRIPTION_REQUEST__INIT;
     char id[37];
-    const char *sid;
     int view, err;
     if ((err = parse_view(args, &view)))
         return err;
     req.view = (Orchestrator__V1__SubscriptionView)view;
-    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &req.subscription_id)))
         return err;
-    req.subscription_id = (char *)sid;
     return cli_call_print(ctx, SVC "GetSubscription", &req.base,
                           &orchestrator__v1__subscription__descriptor, print_subscription);
 }
@@ -241,11 +239,9 @@ int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__ListSubscriptionWorkflowsRequest req =
         ORCHESTRATOR__V1__LIST_SUBSCRIPTION_WORKFLOWS_REQUEST__INIT;
     char id[37];
-    const char *sid;
-    int err = cli_subscription_arg(ctx, args->pos[0], id, &sid);
+    int err = cli_subscription_arg(ctx, args->pos[0], id, &req.subscription_id);
     if (err)
         return err;
-    req.subscription_id = (char *)sid;
     return cli_list_run(ctx, args, &req.base, SVC "ListSubscriptionWorkflows",
                         &orchestrator__v1__list_subscription_workflows_response__descriptor,
                         "workflows", 5, subscription_workflows_headers, subscription_workflows_row);
@@ -258,7 +254,7 @@ int cli_cmd_subscription_workflows(cli_ctx_t *ctx, const cli_args_t *args)
  * filled) and the version it expects (--version, 0 when not given). */
 typedef struct sub_target {
     char buf[37];
-    const char *id;
+    char *id;
     long long version;
 } sub_target_t;
 
@@ -277,7 +273,7 @@ int cli_cmd_subscription_set_in_sync(cli_ctx_t *ctx, const cli_args_t *args)
     int err;
     if ((err = sub_target(ctx, args, &t)))
         return err;
-    req.subscription_id = (char *)t.id;
+    req.subscription_id = t.id;
     req.version = t.version;
     req.request_id = cli_request_id(args);
     return cli_call_print(ctx, SVC "SetSubscriptionInSync", &req.base,
@@ -306,7 +302,6 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
     const char *set = cli_args_get(args, "set");
     Google__Protobuf__Struct *md = NULL;
     char id[37];
-    const char *sid;
     long long version;
     int err;
 
@@ -314,9 +309,8 @@ int cli_cmd_subscription_metadata(cli_ctx_t *ctx, const cli_args_t *args)
         return cli_usage_error("subscription metadata wants --set FILE.json (the new metadata)");
     if ((err = cli_args_version(args, &version)) || (err = cli_read_struct("--set", set, &md)))
         return err;
-    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &req.subscription_id)))
         return err;
-    req.subscription_id = (char *)sid;
     if (!version && (err = current_version(ctx, req.subscription_id, &version)))
         goto out;
     req.version = version;
@@ -348,11 +342,9 @@ int cli_cmd_subscription_description_get(cli_ctx_t *ctx, const cli_args_t *args)
     Orchestrator__V1__GetCustomerDescriptionRequest req =
         ORCHESTRATOR__V1__GET_CUSTOMER_DESCRIPTION_REQUEST__INIT;
     char id[37];
-    const char *sid;
-    int err = cli_subscription_arg(ctx, args->pos[0], id, &sid);
+    int err = cli_subscription_arg(ctx, args->pos[0], id, &req.subscription_id);
     if (err)
         return err;
-    req.subscription_id = (char *)sid;
     req.customer_id = (char *)args->pos[1];
     return cli_call_print(ctx, SVC "GetCustomerDescription", &req.base,
                           &orchestrator__v1__customer_description__descriptor, print_description);
@@ -371,7 +363,7 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
         Orchestrator__V1__GetCustomerDescriptionRequest g =
             ORCHESTRATOR__V1__GET_CUSTOMER_DESCRIPTION_REQUEST__INIT;
         cli_status_t st = {0};
-        g.subscription_id = (char *)t.id;
+        g.subscription_id = t.id;
         g.customer_id = (char *)args->pos[1];
         int code = cli_call_unary(cli_ctx_channel(ctx), SVC "GetCustomerDescription", &g.base,
                                   &orchestrator__v1__customer_description__descriptor,
@@ -387,7 +379,7 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
         if (create) {
             Orchestrator__V1__CreateCustomerDescriptionRequest c =
                 ORCHESTRATOR__V1__CREATE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-            c.subscription_id = (char *)t.id;
+            c.subscription_id = t.id;
             c.customer_id = (char *)args->pos[1];
             c.description = (char *)args->pos[2];
             c.request_id = cli_request_id(args);
@@ -402,7 +394,7 @@ int cli_cmd_subscription_description_set(cli_ctx_t *ctx, const cli_args_t *args)
     }
     Orchestrator__V1__UpdateCustomerDescriptionRequest u =
         ORCHESTRATOR__V1__UPDATE_CUSTOMER_DESCRIPTION_REQUEST__INIT;
-    u.subscription_id = (char *)t.id;
+    u.subscription_id = t.id;
     u.customer_id = (char *)args->pos[1];
     u.description = (char *)args->pos[2];
     u.version = t.version;
@@ -431,7 +423,7 @@ int cli_cmd_subscription_description_delete(cli_ctx_t *ctx, const cli_args_t *ar
     int err;
     if ((err = sub_target(ctx, args, &t)))
         return err;
-    req.subscription_id = (char *)t.id;
+    req.subscription_id = t.id;
     req.customer_id = (char *)args->pos[1];
     req.version = t.version;
     req.request_id = cli_request_id(args);
@@ -496,14 +488,12 @@ int cli_cmd_subscription_watch(cli_ctx_t *ctx, const cli_args_t *args)
     const char *after = cli_args_get(args, "after-sequence");
     const char *method = SVC "WatchSubscription";
     char id[37];
-    const char *sid;
     long long seq = 0;
     int err;
     if (after && (err = cli_parse_int("--after-sequence", after, 0, INT64_MAX, &seq)))
         return err;
-    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &sid)))
+    if ((err = cli_subscription_arg(ctx, args->pos[0], id, &req.subscription_id)))
         return err;
-    req.subscription_id = (char *)sid;
     req.after_sequence = seq;
 
     cli_stream_t *s = cli_stream_open(cli_ctx_channel(ctx), method, &req.base, ctx->timeout_ms);
