@@ -955,17 +955,13 @@ static orch_err_t list_page_ids(db_conn_t *c, const db_sql_t *where, const db_or
     db_sql_append(&sql, " %s", where->text);
     for (int i = 0; i < where->nparams; i++) /* the same numbers: sql had none before */
         db_sql_param(&sql, where->params[i]);
-    if (pos) {
-        rc = db_order_after(&sql, order, pos, err);
-        if (rc)
-            goto out;
-    }
+    rc = db_order_page(&sql, order, pos, limit, err);
+    if (rc)
+        goto out;
     if (sql.overflow) {
         rc = orch_error_invalid(err, "filter", "has too many values");
         goto out;
     }
-    db_order_by(&sql, order);
-    db_sql_append(&sql, " LIMIT %d", limit + 1);
     rc = db_execp(c, sql.text, sql.nparams, (const char *const *)sql.params, &res, err);
     if (rc)
         goto out;
