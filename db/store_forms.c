@@ -348,12 +348,11 @@ orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     // clang-format on
     if (!rc && PQntuples(res) == 1) {
         json_t *pg = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-        *out =
-            json_pack("{s:s, s:I, s:I, s:o, s:s, s:I}", "step_key", PQgetvalue(res, 0, 0),
-                      "create_us", (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10),
-                      "expire_us", (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10), "progress",
-                      pg ? pg : json_object(), "progress_message", PQgetvalue(res, 0, 4),
-                      "progress_us", (json_int_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10));
+        *out = json_pack("{s:s, s:I, s:I, s:o, s:s, s:I}", "step_key", PQgetvalue(res, 0, 0),
+                         "create_us", (json_int_t)db__llv(res, 0, 1), "expire_us",
+                         (json_int_t)db__llv(res, 0, 2), "progress", pg ? pg : json_object(),
+                         "progress_message", PQgetvalue(res, 0, 4), "progress_us",
+                         (json_int_t)db__llv(res, 0, 5));
     }
     PQclear(res);
     return rc;

@@ -109,7 +109,7 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     if (!rc) {
         *connected = atoi(PQgetvalue(res, 0, 0)) > 0;
         *renewed = atoi(PQgetvalue(res, 0, 1));
-        *lease_expires_us = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        *lease_expires_us = db__llv(res, 0, 2);
         if (!*connected && *renewed == 0)
             rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKER_NOT_FOUND",
                                 "no worker %s is connected or holds a task; open StreamTasks "
@@ -184,8 +184,8 @@ orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
         snprintf(t->task_type, sizeof(t->task_type), "%s", PQgetvalue(res, i, 5));
         t->attempt = atoi(PQgetvalue(res, i, 6));
         snprintf(t->token, sizeof(t->token), "%s", PQgetvalue(res, i, 7));
-        t->deadline_us = strtoll(PQgetvalue(res, i, 9), NULL, 10);
-        t->lease_expires_us = strtoll(PQgetvalue(res, i, 10), NULL, 10);
+        t->deadline_us = db__llv(res, i, 9);
+        t->lease_expires_us = db__llv(res, i, 10);
         snprintf(t->workflow, sizeof(t->workflow), "%s", PQgetvalue(res, i, 11));
         t->state = json_loads(PQgetvalue(res, i, 12), 0, NULL);
         if (!json_is_object(t->state)) {
@@ -472,7 +472,7 @@ orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *outer, const orch_c
         free(les);
         if (!rc) {
             *will_retry = true;
-            *next_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            *next_us = db__llv(res, 0, 0);
         }
     } else {
         rc = fail_process(tx, a->task_id, a->executed_by, a->reason, a->message, a->details, err);
@@ -521,7 +521,7 @@ orch_err_t db__worker_task_progress(orch_store_t *st, orch_tx_t *outer, const or
         4, (const char *[]){a->task_id, message ? message : "", pg, DB_INT(lease_ms)}, &res, err);
     // clang-format on
     if (!rc && PQntuples(res) == 1)
-        *lease_expires_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *lease_expires_us = db__llv(res, 0, 0);
 out:
     if (tx) /* one exit: commits when every step went well, else rolls back */
         rc = db__tx_end(tx, rc, err);
@@ -615,16 +615,14 @@ orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_c
                   1, (const char *[]){process_id}, &res, err);
     // clang-format on
     if (!rc && PQntuples(res) == 1)
-        *out =
-            json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:i, s:s}", "task_type",
-                      PQgetvalue(res, 0, 0), "status", PQgetvalue(res, 0, 1), "attempt",
-                      atoi(PQgetvalue(res, 0, 2)), "worker", PQgetvalue(res, 0, 3), "create_us",
-                      (json_int_t)strtoll(PQgetvalue(res, 0, 4), NULL, 10), "deadline_us",
-                      (json_int_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10), "lease_us",
-                      (json_int_t)strtoll(PQgetvalue(res, 0, 6), NULL, 10), "progress_message",
-                      PQgetvalue(res, 0, 7), "served", PQgetvalue(res, 0, 8)[0] == 't', "step_key",
-                      PQgetvalue(res, 0, 9), "max_attempts", atoi(PQgetvalue(res, 0, 10)),
-                      "last_error", PQgetvalue(res, 0, 11));
+        *out = json_pack(
+            "{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:i, s:s}", "task_type",
+            PQgetvalue(res, 0, 0), "status", PQgetvalue(res, 0, 1), "attempt",
+            atoi(PQgetvalue(res, 0, 2)), "worker", PQgetvalue(res, 0, 3), "create_us",
+            (json_int_t)db__llv(res, 0, 4), "deadline_us", (json_int_t)db__llv(res, 0, 5),
+            "lease_us", (json_int_t)db__llv(res, 0, 6), "progress_message", PQgetvalue(res, 0, 7),
+            "served", PQgetvalue(res, 0, 8)[0] == 't', "step_key", PQgetvalue(res, 0, 9),
+            "max_attempts", atoi(PQgetvalue(res, 0, 10)), "last_error", PQgetvalue(res, 0, 11));
     PQclear(res);
     return rc;
 }
