@@ -206,7 +206,7 @@ orch_err_t db__callback_deliver(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         rc = token_invalid(err);
         goto out;
     }
-    if (PQgetvalue(res, 0, 1)[0] == 't') {
+    if (db__boolv(res, 0, 1)) {
         *already = true;
         goto out;
     }

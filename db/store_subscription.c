@@ -575,8 +575,8 @@ static orch_err_t save_row(db_conn_t *c, orch_subscription_t *sub, sub_before_t 
                               sub->id, (long long)sub->version);
     }
     snprintf(before->status, sizeof(before->status), "%s", PQgetvalue(res, 0, 5));
-    before->in_sync = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
-    before->attrs_changed = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+    before->in_sync = db__boolv(res, 0, 6);
+    before->attrs_changed = db__boolv(res, 0, 7);
     if (sub->version == 0) {
         char *meta = json_dumps(sub->metadata, JSON_COMPACT);
         const char *pm[2] = {sub->id, meta ? meta : "{}"};
@@ -591,11 +591,11 @@ static orch_err_t save_row(db_conn_t *c, orch_subscription_t *sub, sub_before_t 
         }
         sub->metadata_version = 1;
     }
-    sub->version = atoll(PQgetvalue(res, 0, 0));
-    sub->start_time_us = atoll(PQgetvalue(res, 0, 1));
-    sub->end_time_us = atoll(PQgetvalue(res, 0, 2));
-    sub->create_time_us = atoll(PQgetvalue(res, 0, 3));
-    sub->update_time_us = atoll(PQgetvalue(res, 0, 4));
+    sub->version = db__llv(res, 0, 0);
+    sub->start_time_us = db__llv(res, 0, 1);
+    sub->end_time_us = db__llv(res, 0, 2);
+    sub->create_time_us = db__llv(res, 0, 3);
+    sub->update_time_us = db__llv(res, 0, 4);
     PQclear(res);
     return ORCH_OK;
 }
@@ -779,7 +779,7 @@ static orch_err_t update_search_text(db_conn_t *c, const orch_subscription_t *su
                   1, p, &res, err);
     if (rc)
         return rc;
-    *changed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    *changed = db__boolv(res, 0, 0);
     PQclear(res);
     return ORCH_OK;
 }
@@ -1165,7 +1165,7 @@ orch_err_t db__sub_set_metadata(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
                             "again and retry",
                             subscription_id, (long long)*version);
     else
-        *version = atoll(PQgetvalue(res, 0, 0));
+        *version = db__llv(res, 0, 0);
     PQclear(res);
     return rc;
 }
@@ -1175,9 +1175,9 @@ static void cd_from_row(PGresult *res, orch_customer_description_t *out)
     snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
     out->customer_id = orch_strdup(PQgetvalue(res, 0, 1));
     out->description = orch_strdup(PQgetvalue(res, 0, 2));
-    out->version = atoll(PQgetvalue(res, 0, 3));
-    out->create_time_us = atoll(PQgetvalue(res, 0, 4));
-    out->update_time_us = atoll(PQgetvalue(res, 0, 5));
+    out->version = db__llv(res, 0, 3);
+    out->create_time_us = db__llv(res, 0, 4);
+    out->update_time_us = db__llv(res, 0, 5);
 }
 
 // clang-format off

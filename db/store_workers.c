@@ -195,7 +195,7 @@ orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
         (*n)++;
         /* Secret answers only for a step that declared it needs them; the stored state has
          * them masked. */
-        if (PQgetvalue(res, i, 8)[0] == 't') {
+        if (db__boolv(res, i, 8)) {
             orch_error_t e2;
             orch_error_init(&e2);
             if (db__process_secrets_get(st, NULL, ctx, t->process_id, &secrets, &e2) == ORCH_OK &&
@@ -615,14 +615,14 @@ orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_c
                   1, (const char *[]){process_id}, &res, err);
     // clang-format on
     if (!rc && PQntuples(res) == 1)
-        *out = json_pack(
-            "{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:i, s:s}", "task_type",
-            PQgetvalue(res, 0, 0), "status", PQgetvalue(res, 0, 1), "attempt",
-            atoi(PQgetvalue(res, 0, 2)), "worker", PQgetvalue(res, 0, 3), "create_us",
-            (json_int_t)db__llv(res, 0, 4), "deadline_us", (json_int_t)db__llv(res, 0, 5),
-            "lease_us", (json_int_t)db__llv(res, 0, 6), "progress_message", PQgetvalue(res, 0, 7),
-            "served", PQgetvalue(res, 0, 8)[0] == 't', "step_key", PQgetvalue(res, 0, 9),
-            "max_attempts", atoi(PQgetvalue(res, 0, 10)), "last_error", PQgetvalue(res, 0, 11));
+        *out = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:i, s:s}",
+                         "task_type", PQgetvalue(res, 0, 0), "status", PQgetvalue(res, 0, 1),
+                         "attempt", atoi(PQgetvalue(res, 0, 2)), "worker", PQgetvalue(res, 0, 3),
+                         "create_us", (json_int_t)db__llv(res, 0, 4), "deadline_us",
+                         (json_int_t)db__llv(res, 0, 5), "lease_us", (json_int_t)db__llv(res, 0, 6),
+                         "progress_message", PQgetvalue(res, 0, 7), "served", db__boolv(res, 0, 8),
+                         "step_key", PQgetvalue(res, 0, 9), "max_attempts",
+                         atoi(PQgetvalue(res, 0, 10)), "last_error", PQgetvalue(res, 0, 11));
     PQclear(res);
     return rc;
 }
