@@ -324,9 +324,18 @@ out:
     return rc;
 }
 
-orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                        const orch_catalog_t *cat, const char *subscription_id, bool for_update,
-                        orch_subscription_t **out, orch_error_t *err)
+/* The NOT_FOUND of a subscription id no row has. */
+static orch_err_t sub_not_found(orch_error_t *err, const char *subscription_id)
+{
+    return orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
+                          "no subscription has id %s", subscription_id);
+}
+
+/* One whole subscription (load_many for one id) on tx's connection or a borrowed one;
+ * NOT_FOUND when no row has the id. stamps: NULL, or one stamp filled for it. */
+static orch_err_t load_one(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const orch_catalog_t *cat, const char *subscription_id, bool for_update,
+                           orch_subscription_t **out, char (*stamps)[33], orch_error_t *err)
 {
     db_conn_ref_t r;
     const char *ids[1] = {subscription_id};
@@ -336,12 +345,18 @@ orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
     rc = db__conn_get(st, tx, ctx, &r, err);
     if (rc)
         return rc;
-    rc = load_many(r.c, cat, ids, 1, true, for_update, out, NULL, err);
+    rc = load_many(r.c, cat, ids, 1, true, for_update, out, stamps, err);
     db__conn_put(&r);
     if (!rc && !*out)
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                            "no subscription has id %s", subscription_id);
+        rc = sub_not_found(err, subscription_id);
     return rc;
+}
+
+orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        const orch_catalog_t *cat, const char *subscription_id, bool for_update,
+                        orch_subscription_t **out, orch_error_t *err)
+{
+    return load_one(st, tx, ctx, cat, subscription_id, for_update, out, NULL, err);
 }
 
 orch_err_t db__sub_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -349,21 +364,11 @@ orch_err_t db__sub_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                        orch_subscription_t **out, char stamp[33], orch_error_t *err)
 {
     db__no_tx(tx);
-    db_conn_ref_t r;
-    const char *ids[1] = {subscription_id};
     char stamps[1][33];
     orch_err_t rc;
 
-    *out = NULL;
     stamp[0] = '\0';
-    rc = db__conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
-    rc = load_many(r.c, cat, ids, 1, true, false, out, stamps, err);
-    db__conn_put(&r);
-    if (!rc && !*out)
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                            "no subscription has id %s", subscription_id);
+    rc = load_one(st, NULL, ctx, cat, subscription_id, false, out, stamps, err);
     if (!rc)
         memcpy(stamp, stamps[0], 33);
     return rc;
@@ -408,8 +413,7 @@ orch_err_t db__sub_stamp(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
     if (PQntuples(res) == 1)
         snprintf(stamp, 33, "%s", PQgetvalue(res, 0, 0));
     else
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                            "no subscription has id %s", subscription_id);
+        rc = sub_not_found(err, subscription_id);
     PQclear(res);
     return rc;
 }
@@ -1207,8 +1211,7 @@ orch_err_t db__cd_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                               "update it instead",
                               customer_id, subscription_id);
     if (rc == ORCH_FAILED_PRECONDITION)
-        return orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                              "no subscription has id %s", subscription_id);
+        return sub_not_found(err, subscription_id);
     if (rc)
         return rc;
     cd_from_row(res, out);
