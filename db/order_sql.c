@@ -194,6 +194,19 @@ void db_order_by(db_sql_t *q, const db_order_t *o)
     db_sql_append(q, "%s %s", o->id_sql, o->n && o->desc[0] ? "DESC" : "ASC");
 }
 
+orch_err_t db_order_page(db_sql_t *q, const db_order_t *o, const char *position, int limit,
+                         orch_error_t *err)
+{
+    if (position) {
+        orch_err_t rc = db_order_after(q, o, position, err);
+        if (rc)
+            return rc;
+    }
+    db_order_by(q, o);
+    db_sql_append(q, " LIMIT %d", limit + 1);
+    return ORCH_OK;
+}
+
 char *db_order_position(const db_order_t *o, const char *const *values, const char *id)
 {
     size_t cap = strlen(id) + 1, w = 0;

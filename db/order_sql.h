@@ -55,6 +55,12 @@ orch_err_t db_order_after(db_sql_t *q, const db_order_t *o, const char *position
 /* Appends " ORDER BY key1 DESC, key2 ASC, ..., id DESC". */
 void db_order_by(db_sql_t *q, const db_order_t *o);
 
+/* Ends a keyset page's statement: the rows after position (db_order_after; NULL from the
+ * start), in order, at most limit + 1 of them, the one more telling whether more follow.
+ * Errors as db_order_after. */
+orch_err_t db_order_page(db_sql_t *q, const db_order_t *o, const char *position, int limit,
+                         orch_error_t *err);
+
 /* The position after a row: its o->n key values (text, as db_order_select gave them) and
  * its id. Any byte may occur in a value. Caller frees. */
 char *db_order_position(const db_order_t *o, const char *const *values, const char *id);

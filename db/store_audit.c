@@ -56,8 +56,8 @@ orch_err_t db__admin_action_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx
         *out = orch_calloc(*n, sizeof(**out));
         for (size_t i = 0; i < *n; i++) {
             orch_admin_action_t *a = &(*out)[i];
-            a->id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
-            a->time_us = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+            a->id = db__llv(res, (int)i, 0);
+            a->time_us = db__llv(res, (int)i, 1);
             a->actor_kind = orch_strdup(PQgetvalue(res, (int)i, 2));
             a->actor_name = orch_strdup(PQgetvalue(res, (int)i, 3));
             a->method = orch_strdup(PQgetvalue(res, (int)i, 4));

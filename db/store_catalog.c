@@ -10,8 +10,26 @@
 #include "base/log.h"
 #include "db/store_internal.h"
 #include "domain/engine/lint.h"
+#include "domain/ids.h"
 
 #define SYNC_LOCK_KEY "7318004190002"
+
+/* The columns a block's or a product's upsert returns first: its id, status and creation
+ * time, and whether the statement inserted the row (xmax = 0) rather than updated it. */
+#define UPSERTED(id_col) "RETURNING " id_col ", status, " US("create_time") ", (xmax = 0)"
+
+/* Reads UPSERTED's columns of res's one row into the catalogue object's fields, and logs
+ * an object the database did not hold before. */
+static void read_upserted(PGresult *res, const char *what, const char *name,
+                          char id[ORCH_UUID_LEN + 1], orch_product_status_t *status,
+                          int64_t *create_time_us)
+{
+    snprintf(id, ORCH_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 0));
+    *status = orch_product_status_parse(PQgetvalue(res, 0, 1));
+    *create_time_us = db__llv(res, 0, 2);
+    if (db__boolv(res, 0, 3))
+        orch_info("catalog", "added %s '%s'", what, name);
+}
 
 static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
 {
@@ -27,17 +45,12 @@ static orch_err_t sync_block(db_conn_t *c, orch_block_t *b, orch_error_t *err)
     rc = db_execp(c,
              "INSERT INTO product_blocks (name, description, tag) VALUES ($1, $2, $3) "
              "ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, "
-             "tag = EXCLUDED.tag "
-             "RETURNING product_block_id, status, " US("create_time") ", (xmax = 0)",
+             "tag = EXCLUDED.tag " UPSERTED("product_block_id"),
              3, p, &res, err);
     // clang-format on
     if (rc)
         return rc;
-    snprintf(b->id, sizeof(b->id), "%s", PQgetvalue(res, 0, 0));
-    b->status = orch_product_status_parse(PQgetvalue(res, 0, 1));
-    b->create_time_us = atoll(PQgetvalue(res, 0, 2));
-    if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
-        orch_info("catalog", "added product block '%s'", d->name);
+    read_upserted(res, "product block", d->name, b->id, &b->status, &b->create_time_us);
     PQclear(res);
 
     for (size_t i = 0; i < b->nfields; i++) {
@@ -118,20 +131,15 @@ static orch_err_t sync_product(db_conn_t *c, orch_product_t *pr, orch_error_t *e
              "ON CONFLICT (name) DO UPDATE SET "
              "product_type = EXCLUDED.product_type, tag = EXCLUDED.tag, "
              "root_product_block_id = EXCLUDED.root_product_block_id "
-             "RETURNING product_id, status, " US("create_time") ", "
-             US("end_time") ", (xmax = 0), description",
+             UPSERTED("product_id") ", " US("end_time") ", description",
              6, p, &res, err);
     // clang-format on
     if (rc)
         return rc;
-    snprintf(pr->id, sizeof(pr->id), "%s", PQgetvalue(res, 0, 0));
-    pr->status = orch_product_status_parse(PQgetvalue(res, 0, 1));
-    pr->create_time_us = atoll(PQgetvalue(res, 0, 2));
-    pr->end_time_us = atoll(PQgetvalue(res, 0, 3));
+    read_upserted(res, "product", d->name, pr->id, &pr->status, &pr->create_time_us);
+    pr->end_time_us = db__llv(res, 0, 4);
     free(pr->description);
     pr->description = orch_strdup(PQgetvalue(res, 0, 5));
-    if (strcmp(PQgetvalue(res, 0, 4), "t") == 0)
-        orch_info("catalog", "added product '%s'", d->name);
     PQclear(res);
 
     for (size_t i = 0; i < pr->nfixed; i++) {

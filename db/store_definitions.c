@@ -45,7 +45,7 @@ orch_err_t db__wfdef_lock(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx
             *prev = orch_strdup(PQgetvalue(res, 0, 1));
             snprintf(prev_digest, 65, "%s", PQgetvalue(res, 0, 2));
         }
-        *in_code = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        *in_code = db__boolv(res, 0, 3);
     }
     PQclear(res);
     return ORCH_OK;

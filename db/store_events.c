@@ -26,9 +26,9 @@ static orch_err_t rows_to_events(PGresult *res, const db_filter_column_t *fields
     for (int i = 0; i < rows; i++) {
         orch_event_t *e = &(*out)[i];
         snprintf(e->process_id, sizeof(e->process_id), "%s", PQgetvalue(res, i, 0));
-        e->sequence = atoll(PQgetvalue(res, i, 1));
+        e->sequence = db__llv(res, i, 1);
         snprintf(e->kind, sizeof(e->kind), "%s", PQgetvalue(res, i, 2));
-        e->time_us = atoll(PQgetvalue(res, i, 3));
+        e->time_us = db__llv(res, i, 3);
         e->payload = json_loads(PQgetvalue(res, i, 4), 0, NULL);
         if (!e->payload)
             e->payload = json_object();
@@ -66,7 +66,7 @@ static orch_err_t last_seq(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ct
     if (!rc && PQntuples(res) != 1)
         rc = orch_error_set(err, ORCH_NOT_FOUND, reason, "no %s has id %s", what, id);
     if (!rc)
-        *seq = atoll(PQgetvalue(res, 0, 0));
+        *seq = db__llv(res, 0, 0);
     PQclear(res);
     return rc;
 }
@@ -156,7 +156,7 @@ orch_err_t db__events_global(orch_store_t *st, orch_tx_t *outer, const orch_ctx_
                      err);
         if (rc)
             goto out;
-        tx = atoll(PQgetvalue(res, 0, 0));
+        tx = db__llv(res, 0, 0);
         id = 9223372036854775807LL;
         PQclear(res);
         res = NULL;

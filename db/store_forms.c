@@ -7,11 +7,9 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "db/step_sql.h"
 #include "db/store_internal.h"
 #include "domain/forms/forms.h"
-
-/* The process's current state (0022: its row's, with the deltas of a stretch's steps). */
-#define LAST_STATE(pid) "coalesce(orch_process_state(" pid "), '{}'::jsonb)"
 
 static orch_err_t token_invalid(orch_error_t *err)
 {
@@ -80,6 +78,7 @@ orch_err_t db__process_resume_input(orch_store_t *store, orch_tx_t *tx, const or
                             step_key);
         goto out;
     }
+    // clang-format off
     rc = db_execp(
         tx->conn,
         "WITH u AS (UPDATE processes p SET last_status = 'resumed', runnable = true, "
@@ -91,9 +90,8 @@ orch_err_t db__process_resume_input(orch_store_t *store, orch_tx_t *tx, const or
         "i AS (INSERT INTO input_states (process_id, input_type, step_key, inputs, given_by) "
         "  SELECT $1, 'user_input', $2, $4::jsonb, $7 FROM u), "
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-        "  state_delta, executed_by) SELECT $1, coalesce((SELECT max(sequence) FROM "
-        "  process_steps x WHERE x.process_id = $1), 0) + 1, $2, $3, 'success', $5::jsonb, "
-        "  $6::jsonb, $7 FROM u) "
+        "  state_delta, executed_by) SELECT $1, " DB_NEXT_STEP_SEQ("$1") ", "
+        "  $2, $3, 'success', $5::jsonb, $6::jsonb, $7 FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
         "SELECT process_id, last_event_sequence - 1, 'step_committed', jsonb_build_object("
         "  'step_key', $2::text, 'name', $3::text, 'status', 'success', 'state_delta', "
@@ -101,6 +99,7 @@ orch_err_t db__process_resume_input(orch_store_t *store, orch_tx_t *tx, const or
         "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "  'old_status', 'suspended', 'new_status', 'resumed', 'actor', $7::text) FROM u",
         7, (const char *[]){process_id, step_key, step_name, in, st, dl, actor}, NULL, err);
+    // clang-format on
     if (!rc)
         rc = db_exec(tx->conn, "SELECT pg_notify('orch_engine', '')", NULL, err);
 out:
@@ -204,7 +203,7 @@ orch_err_t db__callback_deliver(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         rc = token_invalid(err);
         goto out;
     }
-    if (PQgetvalue(res, 0, 1)[0] == 't') {
+    if (db__boolv(res, 0, 1)) {
         *already = true;
         goto out;
     }
@@ -224,7 +223,7 @@ orch_err_t db__callback_deliver(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         "WITH c AS (UPDATE callbacks SET delivered_time = now(), result = $3::jsonb, "
         "  delivered_by = $4 WHERE process_id = $1 AND token_hash = " TOKEN_HASH("$2") " AND "
         "  delivered_time IS NULL RETURNING step_key), "
-        "st AS (SELECT " LAST_STATE("$1") " || $3::jsonb AS state), "
+        "st AS (SELECT " DB_LAST_STATE("$1") " || $3::jsonb AS state), "
         "u AS (UPDATE processes p SET last_status = 'resumed', runnable = true, "
         "  next_run_time = now(), lease_owner = NULL, lease_expires_time = NULL, "
         "  lease_token = p.lease_token + 1, deadline_time = NULL, last_step = $5, "
@@ -232,9 +231,8 @@ orch_err_t db__callback_deliver(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         "  last_event_sequence = p.last_event_sequence + 2 FROM c WHERE p.process_id = $1 "
         "  RETURNING p.process_id, p.last_event_sequence), "
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-        "  state_delta, executed_by) SELECT $1, coalesce((SELECT max(sequence) FROM "
-        "  process_steps x WHERE x.process_id = $1), 0) + 1, $6, $5, 'success', st.state, "
-        "  $3::jsonb, $4 FROM u, st) "
+        "  state_delta, executed_by) SELECT $1, " DB_NEXT_STEP_SEQ("$1") ", "
+        "  $6, $5, 'success', st.state, $3::jsonb, $4 FROM u, st) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
         "SELECT process_id, last_event_sequence - 1, 'step_committed', jsonb_build_object("
         "  'step_key', $6::text, 'name', $5::text, 'status', 'success', 'state_delta', "
@@ -314,9 +312,9 @@ orch_err_t db__callback_fail_expired(orch_store_t *st, orch_tx_t *tx, const orch
         "  RETURNING p.process_id, p.last_event_sequence, t.step_key, p.failed_reason, "
         "  p.failed_details, coalesce(p.last_step, t.step_key) AS name), "
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-        "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
-        "  process_steps x WHERE x.process_id = u.process_id), 0) + 1, u.step_key, u.name, "
-        "  'failed', " LAST_STATE("u.process_id") ", u.failed_details, 'engine' FROM u) "
+        "  error, executed_by) SELECT u.process_id, " DB_NEXT_STEP_SEQ("u.process_id") ", "
+        "  u.step_key, u.name, 'failed', " DB_LAST_STATE("u.process_id") ", u.failed_details, "
+        "  'engine' FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
         "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "  'old_status', 'awaiting_callback', 'new_status', 'failed', 'reason', "
@@ -346,12 +344,11 @@ orch_err_t db__callback_pending(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     // clang-format on
     if (!rc && PQntuples(res) == 1) {
         json_t *pg = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-        *out =
-            json_pack("{s:s, s:I, s:I, s:o, s:s, s:I}", "step_key", PQgetvalue(res, 0, 0),
-                      "create_us", (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10),
-                      "expire_us", (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10), "progress",
-                      pg ? pg : json_object(), "progress_message", PQgetvalue(res, 0, 4),
-                      "progress_us", (json_int_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10));
+        *out = json_pack("{s:s, s:I, s:I, s:o, s:s, s:I}", "step_key", PQgetvalue(res, 0, 0),
+                         "create_us", (json_int_t)db__llv(res, 0, 1), "expire_us",
+                         (json_int_t)db__llv(res, 0, 2), "progress", pg ? pg : json_object(),
+                         "progress_message", PQgetvalue(res, 0, 4), "progress_us",
+                         (json_int_t)db__llv(res, 0, 5));
     }
     PQclear(res);
     return rc;

@@ -230,7 +230,7 @@ static orch_err_t retry_was_done(orch_tx_t *tx, const char *process_id, bool *al
                   "f.payload->>'new_status' IN ('failed', 'api_unavailable', "
                   "'inconsistent_data')))",
                   1, (const char *[]){process_id}, &res, err);
-    if (!rc && PQgetvalue(res, 0, 0)[0] == 't')
+    if (!rc && db__boolv(res, 0, 0))
         *already = true;
     PQclear(res);
     return rc;
@@ -266,7 +266,7 @@ static orch_err_t retry_pick_branches(PGresult *res, const char *key, const char
     }
     all = orch_calloc((size_t)PQntuples(res) + 1, sizeof(*all));
     for (int j = 0; j < PQntuples(res); j++)
-        if (PQgetvalue(res, j, 1)[0] == 't')
+        if (db__boolv(res, j, 1))
             all[na++] = PQgetvalue(res, j, 0);
     *arr = db__array(all, na);
     free(all);

@@ -12,6 +12,7 @@
 #include "db/filter_sql.h"
 #include "db/order_sql.h"
 #include "db/sql.h"
+#include "db/step_sql.h"
 #include "db/store_internal.h"
 #include "domain/page.h"
 
@@ -193,10 +194,9 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
         "  RETURNING p.process_id, p.running_step_key, p.running_step_name, "
         "    p.last_event_sequence, p.failed_reason), "
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-        "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
-        "  process_steps x WHERE x.process_id = u.process_id), 0) + 1, "
+        "  error, executed_by) SELECT u.process_id, " DB_NEXT_STEP_SEQ("u.process_id") ", "
         "  coalesce(u.running_step_key, 'unknown'), coalesce(u.running_step_name, 'unknown'), "
-        "  'failed', coalesce(orch_process_state(u.process_id), '{}'), "
+        "  'failed', " DB_LAST_STATE("u.process_id") ", "
         "  jsonb_build_object('reason', 'STEP_TIMEOUT', 'message', u.failed_reason, "
         "  'details', '{}'::jsonb), 'engine' FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
@@ -1208,13 +1208,9 @@ orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     rc = db__list_filter(&l, qy->filter, process_cols, err);
     if (rc)
         goto out;
-    if (l.pos) {
-        rc = db_order_after(&l.q, &order, l.pos, err);
-        if (rc)
-            goto out;
-    }
-    db_order_by(&l.q, &order);
-    db_sql_append(&l.q, " LIMIT %d", qy->page_size + 1);
+    rc = db_order_page(&l.q, &order, l.pos, qy->page_size, err);
+    if (rc)
+        goto out;
     rc = db__list_run(&l, st, ctx, qy->page_size, err);
     page->total = l.total;
     if (rc)
@@ -1352,15 +1348,16 @@ orch_err_t db__process_abort(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
         "  last_event_sequence = p.last_event_sequence + 2 WHERE process_id = $1 "
         "  RETURNING process_id, last_event_sequence), "
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-        "  error, executed_by) SELECT $1, coalesce((SELECT max(sequence) FROM process_steps x "
-        "  WHERE x.process_id = $1), 0) + 1, 'aborted_by', $3, 'abort', "
-        "  coalesce(orch_process_state($1), '{}'), jsonb_build_object('reason', "
-        "  'ABORTED', 'message', $2::text, 'details', '{}'::jsonb), $4 FROM u) "
-        "INSERT INTO process_events (process_id, sequence, kind, payload) "
-        "SELECT process_id, last_event_sequence - 1, 'step_committed', jsonb_build_object("
-        "  'step_key', 'aborted_by', 'name', $3::text, 'status', 'abort') FROM u UNION ALL "
-        "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
-        "  'old_status', $5::text, 'new_status', 'aborted', 'actor', $4::text) FROM u",
+        "  error, executed_by) SELECT $1, " DB_NEXT_STEP_SEQ(
+            "$1") ", 'aborted_by', $3, 'abort', "
+                  "  " DB_LAST_STATE(
+                      "$1") ", jsonb_build_object('reason', "
+                            "  'ABORTED', 'message', $2::text, 'details', '{}'::jsonb), $4 FROM u) "
+                            "INSERT INTO process_events (process_id, sequence, kind, payload) "
+                            "SELECT process_id, last_event_sequence - 1, 'step_committed', jsonb_build_object("
+                            "  'step_key', 'aborted_by', 'name', $3::text, 'status', 'abort') FROM u UNION ALL "
+                            "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
+                            "  'old_status', $5::text, 'new_status', 'aborted', 'actor', $4::text) FROM u",
         5, (const char *[]){process_id, reason ? reason : "", name, actor, status}, NULL, err);
     /* Its unfinished parallel branches end with it (a running branch step's commit is
      * refused: the token moves on). */

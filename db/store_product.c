@@ -80,7 +80,7 @@ orch_err_t db__catalog_refresh(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
             const orch_product_t *p = orch_catalog_find_product_id(cat, PQgetvalue(res, i, 0));
             if (p)
                 orch_catalog_product_apply(cat, p, orch_product_status_parse(PQgetvalue(res, i, 1)),
-                                           PQgetvalue(res, i, 2), atoll(PQgetvalue(res, i, 3)));
+                                           PQgetvalue(res, i, 2), db__llv(res, i, 3));
         }
     }
     orch_catalog_change_unlock(cat);

@@ -48,7 +48,7 @@ static void row_to_schedule(PGresult *res, int i, orch_schedule_t *s)
     s->start_us = db__llv(res, i, 6);
     s->cron = db__dupv(res, i, 7);
     s->run_at_us = db__llv(res, i, 8);
-    s->enabled = PQgetvalue(res, i, 9)[0] == 't';
+    s->enabled = db__boolv(res, i, 9);
     s->next_run_us = db__llv(res, i, 10);
     s->last_run_us = db__llv(res, i, 11);
     snprintf(s->last_process_id, sizeof(s->last_process_id), "%s", PQgetvalue(res, i, 12));
@@ -353,7 +353,7 @@ orch_err_t db__schedule_claim_due(orch_store_t *st, orch_tx_t *tx, const orch_ct
     // clang-format on
     if (rc)
         return rc;
-    if (PQntuples(res) != 1 || PQgetvalue(res, 0, NSCHEDULE_COLS + 1)[0] == 't') {
+    if (PQntuples(res) != 1 || db__boolv(res, 0, NSCHEDULE_COLS + 1)) {
         PQclear(res);
         return ORCH_OK; /* nothing due, or paused: starts wait for ResumeEngine */
     }

@@ -324,9 +324,18 @@ out:
     return rc;
 }
 
-orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                        const orch_catalog_t *cat, const char *subscription_id, bool for_update,
-                        orch_subscription_t **out, orch_error_t *err)
+/* The NOT_FOUND of a subscription id no row has. */
+static orch_err_t sub_not_found(orch_error_t *err, const char *subscription_id)
+{
+    return orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
+                          "no subscription has id %s", subscription_id);
+}
+
+/* One whole subscription (load_many for one id) on tx's connection or a borrowed one;
+ * NOT_FOUND when no row has the id. stamps: NULL, or one stamp filled for it. */
+static orch_err_t load_one(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                           const orch_catalog_t *cat, const char *subscription_id, bool for_update,
+                           orch_subscription_t **out, char (*stamps)[33], orch_error_t *err)
 {
     db_conn_ref_t r;
     const char *ids[1] = {subscription_id};
@@ -336,12 +345,18 @@ orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
     rc = db__conn_get(st, tx, ctx, &r, err);
     if (rc)
         return rc;
-    rc = load_many(r.c, cat, ids, 1, true, for_update, out, NULL, err);
+    rc = load_many(r.c, cat, ids, 1, true, for_update, out, stamps, err);
     db__conn_put(&r);
     if (!rc && !*out)
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                            "no subscription has id %s", subscription_id);
+        rc = sub_not_found(err, subscription_id);
     return rc;
+}
+
+orch_err_t db__sub_load(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        const orch_catalog_t *cat, const char *subscription_id, bool for_update,
+                        orch_subscription_t **out, orch_error_t *err)
+{
+    return load_one(st, tx, ctx, cat, subscription_id, for_update, out, NULL, err);
 }
 
 orch_err_t db__sub_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -349,21 +364,11 @@ orch_err_t db__sub_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                        orch_subscription_t **out, char stamp[33], orch_error_t *err)
 {
     db__no_tx(tx);
-    db_conn_ref_t r;
-    const char *ids[1] = {subscription_id};
     char stamps[1][33];
     orch_err_t rc;
 
-    *out = NULL;
     stamp[0] = '\0';
-    rc = db__conn_get(st, NULL, ctx, &r, err);
-    if (rc)
-        return rc;
-    rc = load_many(r.c, cat, ids, 1, true, false, out, stamps, err);
-    db__conn_put(&r);
-    if (!rc && !*out)
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                            "no subscription has id %s", subscription_id);
+    rc = load_one(st, NULL, ctx, cat, subscription_id, false, out, stamps, err);
     if (!rc)
         memcpy(stamp, stamps[0], 33);
     return rc;
@@ -408,8 +413,7 @@ orch_err_t db__sub_stamp(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
     if (PQntuples(res) == 1)
         snprintf(stamp, 33, "%s", PQgetvalue(res, 0, 0));
     else
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                            "no subscription has id %s", subscription_id);
+        rc = sub_not_found(err, subscription_id);
     PQclear(res);
     return rc;
 }
@@ -575,8 +579,8 @@ static orch_err_t save_row(db_conn_t *c, orch_subscription_t *sub, sub_before_t 
                               sub->id, (long long)sub->version);
     }
     snprintf(before->status, sizeof(before->status), "%s", PQgetvalue(res, 0, 5));
-    before->in_sync = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
-    before->attrs_changed = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+    before->in_sync = db__boolv(res, 0, 6);
+    before->attrs_changed = db__boolv(res, 0, 7);
     if (sub->version == 0) {
         char *meta = json_dumps(sub->metadata, JSON_COMPACT);
         const char *pm[2] = {sub->id, meta ? meta : "{}"};
@@ -591,11 +595,11 @@ static orch_err_t save_row(db_conn_t *c, orch_subscription_t *sub, sub_before_t 
         }
         sub->metadata_version = 1;
     }
-    sub->version = atoll(PQgetvalue(res, 0, 0));
-    sub->start_time_us = atoll(PQgetvalue(res, 0, 1));
-    sub->end_time_us = atoll(PQgetvalue(res, 0, 2));
-    sub->create_time_us = atoll(PQgetvalue(res, 0, 3));
-    sub->update_time_us = atoll(PQgetvalue(res, 0, 4));
+    sub->version = db__llv(res, 0, 0);
+    sub->start_time_us = db__llv(res, 0, 1);
+    sub->end_time_us = db__llv(res, 0, 2);
+    sub->create_time_us = db__llv(res, 0, 3);
+    sub->update_time_us = db__llv(res, 0, 4);
     PQclear(res);
     return ORCH_OK;
 }
@@ -779,7 +783,7 @@ static orch_err_t update_search_text(db_conn_t *c, const orch_subscription_t *su
                   1, p, &res, err);
     if (rc)
         return rc;
-    *changed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    *changed = db__boolv(res, 0, 0);
     PQclear(res);
     return ORCH_OK;
 }
@@ -955,17 +959,13 @@ static orch_err_t list_page_ids(db_conn_t *c, const db_sql_t *where, const db_or
     db_sql_append(&sql, " %s", where->text);
     for (int i = 0; i < where->nparams; i++) /* the same numbers: sql had none before */
         db_sql_param(&sql, where->params[i]);
-    if (pos) {
-        rc = db_order_after(&sql, order, pos, err);
-        if (rc)
-            goto out;
-    }
+    rc = db_order_page(&sql, order, pos, limit, err);
+    if (rc)
+        goto out;
     if (sql.overflow) {
         rc = orch_error_invalid(err, "filter", "has too many values");
         goto out;
     }
-    db_order_by(&sql, order);
-    db_sql_append(&sql, " LIMIT %d", limit + 1);
     rc = db_execp(c, sql.text, sql.nparams, (const char *const *)sql.params, &res, err);
     if (rc)
         goto out;
@@ -1169,7 +1169,7 @@ orch_err_t db__sub_set_metadata(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
                             "again and retry",
                             subscription_id, (long long)*version);
     else
-        *version = atoll(PQgetvalue(res, 0, 0));
+        *version = db__llv(res, 0, 0);
     PQclear(res);
     return rc;
 }
@@ -1179,9 +1179,9 @@ static void cd_from_row(PGresult *res, orch_customer_description_t *out)
     snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
     out->customer_id = orch_strdup(PQgetvalue(res, 0, 1));
     out->description = orch_strdup(PQgetvalue(res, 0, 2));
-    out->version = atoll(PQgetvalue(res, 0, 3));
-    out->create_time_us = atoll(PQgetvalue(res, 0, 4));
-    out->update_time_us = atoll(PQgetvalue(res, 0, 5));
+    out->version = db__llv(res, 0, 3);
+    out->create_time_us = db__llv(res, 0, 4);
+    out->update_time_us = db__llv(res, 0, 5);
 }
 
 // clang-format off
@@ -1211,8 +1211,7 @@ orch_err_t db__cd_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                               "update it instead",
                               customer_id, subscription_id);
     if (rc == ORCH_FAILED_PRECONDITION)
-        return orch_error_set(err, ORCH_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
-                              "no subscription has id %s", subscription_id);
+        return sub_not_found(err, subscription_id);
     if (rc)
         return rc;
     cd_from_row(res, out);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "db/step_sql.h"
 #include "db/store_internal.h"
 #include "domain/forms/forms.h"
 
@@ -109,7 +110,7 @@ orch_err_t db__worker_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     if (!rc) {
         *connected = atoi(PQgetvalue(res, 0, 0)) > 0;
         *renewed = atoi(PQgetvalue(res, 0, 1));
-        *lease_expires_us = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        *lease_expires_us = db__llv(res, 0, 2);
         if (!*connected && *renewed == 0)
             rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKER_NOT_FOUND",
                                 "no worker %s is connected or holds a task; open StreamTasks "
@@ -185,8 +186,8 @@ orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
         snprintf(t->task_type, sizeof(t->task_type), "%s", PQgetvalue(res, i, 5));
         t->attempt = atoi(PQgetvalue(res, i, 6));
         snprintf(t->token, sizeof(t->token), "%s", PQgetvalue(res, i, 7));
-        t->deadline_us = strtoll(PQgetvalue(res, i, 9), NULL, 10);
-        t->lease_expires_us = strtoll(PQgetvalue(res, i, 10), NULL, 10);
+        t->deadline_us = db__llv(res, i, 9);
+        t->lease_expires_us = db__llv(res, i, 10);
         snprintf(t->workflow, sizeof(t->workflow), "%s", PQgetvalue(res, i, 11));
         t->state = json_loads(PQgetvalue(res, i, 12), 0, NULL);
         if (!json_is_object(t->state)) {
@@ -196,7 +197,7 @@ orch_err_t db__worker_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
         (*n)++;
         /* Secret answers only for a step that declared it needs them; the stored state has
          * them masked. */
-        if (PQgetvalue(res, i, 8)[0] == 't') {
+        if (db__boolv(res, i, 8)) {
             orch_error_t e2;
             orch_error_init(&e2);
             if (db__process_secrets_get(st, NULL, ctx, t->process_id, &secrets, &e2) == ORCH_OK &&
@@ -353,9 +354,8 @@ orch_err_t db__worker_task_complete(orch_store_t *st, orch_tx_t *outer, const or
         "  orch_state_of(p.process_id, p.state, p.state_lag) || $2::jsonb "
         "  AS state, t.step_key, t.step_name, t.executed_by), "
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-        "  state_delta, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
-        "  process_steps x WHERE x.process_id = u.process_id), 0) + 1, u.step_key, u.step_name, "
-        "  'success', u.state, $2::jsonb, u.executed_by FROM u) "
+        "  state_delta, executed_by) SELECT u.process_id, " DB_NEXT_STEP_SEQ("u.process_id") ", "
+        "  u.step_key, u.step_name, 'success', u.state, $2::jsonb, u.executed_by FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
         "SELECT process_id, last_event_sequence - 1, 'step_committed', jsonb_build_object("
         "  'step_key', step_key, 'name', step_name, 'status', 'success', 'state_delta', "
@@ -404,9 +404,8 @@ static orch_err_t fail_process(orch_tx_t *tx, const char *task_id, const char *a
         "  p.last_event_sequence, orch_state_of(p.process_id, p.state, p.state_lag) AS state, "
         "  t.step_key, t.step_name, t.executed_by), "
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-        "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
-        "  process_steps x WHERE x.process_id = u.process_id), 0) + 1, u.step_key, u.step_name, "
-        "  'failed', u.state, $4::jsonb, u.executed_by FROM u) "
+        "  error, executed_by) SELECT u.process_id, " DB_NEXT_STEP_SEQ("u.process_id") ", "
+        "  u.step_key, u.step_name, 'failed', u.state, $4::jsonb, u.executed_by FROM u) "
         "INSERT INTO process_events (process_id, sequence, kind, payload) "
         "SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "  'old_status', 'awaiting_callback', 'new_status', 'failed', 'reason', $5::text, "
@@ -462,9 +461,8 @@ orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *outer, const orch_c
             "  orch_state_of(p.process_id, p.state, p.state_lag) AS state, t.step_key, "
             "  t.step_name, t.executed_by), "
             "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-            "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
-            "  process_steps x WHERE x.process_id = u.process_id), 0) + 1, u.step_key, "
-            "  u.step_name, 'waiting', u.state, $2::jsonb, u.executed_by FROM u), "
+            "  error, executed_by) SELECT u.process_id, " DB_NEXT_STEP_SEQ("u.process_id") ", "
+            "  u.step_key, u.step_name, 'waiting', u.state, $2::jsonb, u.executed_by FROM u), "
             "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
             "  SELECT process_id, last_event_sequence, 'step_committed', jsonb_build_object("
             "  'step_key', step_key, 'name', step_name, 'status', 'waiting', 'state_delta', "
@@ -476,7 +474,7 @@ orch_err_t db__worker_task_fail(orch_store_t *st, orch_tx_t *outer, const orch_c
         free(les);
         if (!rc) {
             *will_retry = true;
-            *next_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            *next_us = db__llv(res, 0, 0);
         }
     } else {
         rc = fail_process(tx, a->task_id, a->executed_by, a->reason, a->message, a->details, err);
@@ -525,7 +523,7 @@ orch_err_t db__worker_task_progress(orch_store_t *st, orch_tx_t *outer, const or
         4, (const char *[]){a->task_id, message ? message : "", pg, DB_INT(lease_ms)}, &res, err);
     // clang-format on
     if (!rc && PQntuples(res) == 1)
-        *lease_expires_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *lease_expires_us = db__llv(res, 0, 0);
 out:
     if (tx) /* one exit: commits when every step went well, else rolls back */
         rc = db__tx_end(tx, rc, err);
@@ -581,9 +579,8 @@ orch_err_t db__worker_task_sweep(orch_store_t *st, orch_tx_t *tx, const orch_ctx
         "  p.last_event_sequence, orch_state_of(p.process_id, p.state, p.state_lag) AS state, "
         "  t.step_key, t.step_name, t.last_error, t.reason), "
         "s AS (INSERT INTO process_steps (process_id, sequence, step_key, name, status, state, "
-        "  error, executed_by) SELECT u.process_id, coalesce((SELECT max(sequence) FROM "
-        "  process_steps y WHERE y.process_id = u.process_id), 0) + 1, u.step_key, u.step_name, "
-        "  'failed', u.state, u.last_error, 'engine' FROM u), "
+        "  error, executed_by) SELECT u.process_id, " DB_NEXT_STEP_SEQ("u.process_id") ", "
+        "  u.step_key, u.step_name, 'failed', u.state, u.last_error, 'engine' FROM u), "
         "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
         "  SELECT process_id, last_event_sequence, 'status_changed', jsonb_build_object("
         "  'old_status', 'awaiting_callback', 'new_status', 'failed', 'reason', reason, "
@@ -620,16 +617,14 @@ orch_err_t db__worker_task_pending(orch_store_t *st, orch_tx_t *tx, const orch_c
                   1, (const char *[]){process_id}, &res, err);
     // clang-format on
     if (!rc && PQntuples(res) == 1)
-        *out =
-            json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:i, s:s}", "task_type",
-                      PQgetvalue(res, 0, 0), "status", PQgetvalue(res, 0, 1), "attempt",
-                      atoi(PQgetvalue(res, 0, 2)), "worker", PQgetvalue(res, 0, 3), "create_us",
-                      (json_int_t)strtoll(PQgetvalue(res, 0, 4), NULL, 10), "deadline_us",
-                      (json_int_t)strtoll(PQgetvalue(res, 0, 5), NULL, 10), "lease_us",
-                      (json_int_t)strtoll(PQgetvalue(res, 0, 6), NULL, 10), "progress_message",
-                      PQgetvalue(res, 0, 7), "served", PQgetvalue(res, 0, 8)[0] == 't', "step_key",
-                      PQgetvalue(res, 0, 9), "max_attempts", atoi(PQgetvalue(res, 0, 10)),
-                      "last_error", PQgetvalue(res, 0, 11));
+        *out = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:b, s:s, s:i, s:s}",
+                         "task_type", PQgetvalue(res, 0, 0), "status", PQgetvalue(res, 0, 1),
+                         "attempt", atoi(PQgetvalue(res, 0, 2)), "worker", PQgetvalue(res, 0, 3),
+                         "create_us", (json_int_t)db__llv(res, 0, 4), "deadline_us",
+                         (json_int_t)db__llv(res, 0, 5), "lease_us", (json_int_t)db__llv(res, 0, 6),
+                         "progress_message", PQgetvalue(res, 0, 7), "served", db__boolv(res, 0, 8),
+                         "step_key", PQgetvalue(res, 0, 9), "max_attempts",
+                         atoi(PQgetvalue(res, 0, 10)), "last_error", PQgetvalue(res, 0, 11));
     PQclear(res);
     return rc;
 }

@@ -39,6 +39,12 @@ static void emit_str(const orch_sub_model_sink_t *k, void *ud, const char *key, 
         k->null(ud);
 }
 
+static void emit_int(const orch_sub_model_sink_t *k, void *ud, const char *key, int64_t v)
+{
+    k->key(ud, key);
+    k->integer(ud, v);
+}
+
 static void emit_time(const orch_sub_model_sink_t *k, void *ud, const char *key, int64_t us)
 {
     char buf[48];
@@ -134,12 +140,10 @@ void orch_sub_model_walk(const orch_subscription_t *sub, const orch_sub_model_si
     emit_time(k, ud, "end_time", sub->end_time_us);
     emit_time(k, ud, "create_time", sub->create_time_us);
     emit_time(k, ud, "update_time", sub->update_time_us);
-    k->key(ud, "version");
-    k->integer(ud, sub->version);
+    emit_int(k, ud, "version", sub->version);
     k->key(ud, "metadata");
     k->json(ud, sub->metadata);
-    k->key(ud, "metadata_version");
-    k->integer(ud, sub->metadata_version);
+    emit_int(k, ud, "metadata_version", sub->metadata_version);
     k->key(ud, "customer_descriptions");
     k->begin_array(ud);
     for (size_t i = 0; i < sub->ncustomer_descriptions; i++) {
@@ -148,8 +152,7 @@ void orch_sub_model_walk(const orch_subscription_t *sub, const orch_sub_model_si
         emit_str(k, ud, "customer_description_id", cd->id);
         emit_str(k, ud, "customer_id", cd->customer_id);
         emit_str(k, ud, "description", cd->description);
-        k->key(ud, "version");
-        k->integer(ud, cd->version);
+        emit_int(k, ud, "version", cd->version);
         emit_time(k, ud, "create_time", cd->create_time_us);
         emit_time(k, ud, "update_time", cd->update_time_us);
         k->end_object(ud);

@@ -1,5 +1,5 @@
 /* Unit tests of the shared filter compiler (SQL text and parameters, value errors, the id
- * prefix range) and of the shared ordering (parsing, keyset SQL, positions). */
+ * prefix range) and of the shared ordering (parsing, keyset SQL, positions, page ends). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -204,6 +204,42 @@ static void keyset_follows_each_direction(void **state)
     free(pos);
 }
 
+static void page_ends_after_position_in_order(void **state)
+{
+    db_order_t o;
+    orch_error_t err;
+    db_sql_t q;
+    char *pos;
+    const char *vals[1] = {"active"};
+    (void)state;
+    orch_error_init(&err);
+    assert_int_equal(db_order_parse("status desc", NULL, sorts, "s.id", &o, &err), ORCH_OK);
+
+    /* The first page: order and one row more than asked, no position. */
+    db_sql_init(&q);
+    assert_int_equal(db_order_page(&q, &o, NULL, 20, &err), ORCH_OK);
+    assert_string_equal(q.text, " ORDER BY s.status DESC, s.id DESC LIMIT 21");
+    assert_int_equal(q.nparams, 0);
+    db_sql_cleanup(&q);
+
+    /* A later page: after the position first. */
+    pos = db_order_position(&o, vals, "7d1c0a4e-0000-4000-8000-000000000000");
+    db_sql_init(&q);
+    assert_int_equal(db_order_page(&q, &o, pos, 20, &err), ORCH_OK);
+    assert_string_equal(q.text, " AND ((s.status, s.id) < ($1::text, $2::uuid)) ORDER BY s.status "
+                                "DESC, s.id DESC LIMIT 21");
+    db_sql_cleanup(&q);
+
+    /* A position that does not fit stops it before the ORDER BY. */
+    assert_int_equal(db_order_parse("start_time, status", NULL, sorts, "s.id", &o, &err), ORCH_OK);
+    db_sql_init(&q);
+    assert_int_equal(db_order_page(&q, &o, pos, 20, &err), ORCH_INVALID_ARGUMENT);
+    assert_string_equal(err.violations[0].field, "page_token");
+    assert_null(strstr(q.text, "ORDER BY"));
+    db_sql_cleanup(&q);
+    free(pos);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +249,7 @@ int main(void)
         cmocka_unit_test(id_prefix_is_a_range),
         cmocka_unit_test(orderings_parse_to_one_normal_form),
         cmocka_unit_test(keyset_follows_each_direction),
+        cmocka_unit_test(page_ends_after_position_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
