@@ -916,6 +916,47 @@ orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
     return rc;
 }
 
+orch_err_t db_execp_batch(db_conn_t *c, const char *sql, int nparams,
+                          const char *const *const *params, int n, PGresult **res,
+                          orch_error_t *err)
+{
+    orch_err_t why = ORCH_OK, rc = ORCH_OK;
+    pipe_stmt_t *p = orch_calloc((size_t)n, sizeof(*p));
+    db_stmt_t *s;
+    int bad = -1;
+
+    orch_assert(n >= 1 && !c->begin_pending && !c->ended &&
+                PQtransactionStatus(c->pg) == PQTRANS_IDLE);
+    s = stmt_for(c, sql);
+    for (int i = 0; i < n; i++) {
+        /* Only the first may prepare the statement (its name must not be prepared twice in
+         * one pipeline); the others run it prepared when it already is, else unnamed. */
+        p[i] = (pipe_stmt_t){
+            .s = i == 0 || s->prepared ? s : NULL, .sql = sql, .n = nparams, .params = params[i]};
+    }
+    p[0].parts |= PIPE_BEGIN;
+    p[n - 1].parts |= PIPE_COMMIT;
+    (void)run_pipeline(c, p, n, &why);
+    if (!c->broken && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+        rollback_now(c, "ROLLBACK (after a failed batch)");
+    /* After the first error PostgreSQL skipped the rest: that one is the batch's error. */
+    for (int i = 0; i < n && bad < 0; i++)
+        if (!p[i].out || (PQresultStatus(p[i].out) != PGRES_TUPLES_OK &&
+                          PQresultStatus(p[i].out) != PGRES_COMMAND_OK))
+            bad = i;
+    if (bad >= 0) {
+        rc = check(c, p[bad].out, why, NULL, err);
+        p[bad].out = NULL; /* check cleared it */
+    }
+    for (int i = 0; i < n; i++) {
+        if (rc)
+            PQclear(p[i].out);
+        res[i] = rc ? NULL : p[i].out;
+    }
+    free(p);
+    return rc;
+}
+
 orch_err_t db_exec(db_conn_t *c, const char *sql, PGresult **res, orch_error_t *err)
 {
     orch_err_t why;

@@ -124,6 +124,15 @@ orch_err_t db_execp_then_generic(db_conn_t *c, const char *sql, int nparams,
                                  const char *sql2, int nparams2, const char *const *params2,
                                  PGresult **res2);
 
+/* The same statement n times (params[i] for the ith) in one transaction and one round
+ * trip: BEGIN, the n, COMMIT, as one pipeline. Outside a unit of work only. All or nothing:
+ * when one fails, PostgreSQL skips the rest and nothing is committed; the call returns the
+ * first one's error and every res[i] is NULL (the caller runs them alone to tell which).
+ * Else res[i] gets the ith result (caller PQclears each). */
+orch_err_t db_execp_batch(db_conn_t *c, const char *sql, int nparams,
+                          const char *const *const *params, int n, PGresult **res,
+                          orch_error_t *err);
+
 /* Translates a failed result (or a NULL one) into a project error: the single place where
  * SQLSTATE becomes orch_err_t. what: a few words naming the operation. */
 orch_err_t db_error_from_result(db_conn_t *c, PGresult *res, const char *what, orch_error_t *err);

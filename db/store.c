@@ -10,6 +10,7 @@
 
 static void store_free(orch_store_t *st)
 {
+    db__start_group_destroy(&((db_store_t *)st)->starts);
     free(st);
 }
 
@@ -98,6 +99,7 @@ static const orch_sub_store_t db_subs_store = {
 
 static const orch_process_store_t db_procs_store = {
     .create = db__process_create,
+    .create_grouped = db__process_create_grouped,
     .get = db__process_get,
     .list = db__process_list,
     .status_counts = db__process_status_counts,
@@ -155,6 +157,7 @@ orch_store_t *db_store_new(db_pool_t *pool)
     s->base.procs = &db_procs_store;
     s->base.engine = &db_engine_store;
     s->pool = pool;
+    db__start_group_init(&s->starts);
     s->replica_dead_ms = ORCH_REPLICA_DEAD_AFTER_MS;
     return &s->base;
 }

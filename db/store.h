@@ -19,6 +19,10 @@ void db_store_set_replica_dead_ms(orch_store_t *st, int ms);
  * planning orch_commit_steps, 10-20 ms a session. Returns the connections open. */
 int db_store_warm(orch_store_t *st);
 
+/* StartProcess's creates outside a unit of work (st->procs->create_grouped): transactions
+ * run and creates that shared one with others, since start (/metrics). */
+void db_store_start_stats(orch_store_t *st, unsigned long *batches, unsigned long *batched);
+
 /* Told which subscriptions a unit of work changes: with changing = true when it first
  * touches one (a saved tree, its metadata or customer descriptions, or a subscription a
  * saved tree uses, whose in_use_by changes), and with changing = false for all of them once

@@ -2,6 +2,10 @@
 #ifndef DB_STORE_INTERNAL_H
 #define DB_STORE_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "base/alloc.h"
 #include "db/filter_sql.h"
 #include "db/order_sql.h"
@@ -10,8 +14,22 @@
 #include "db/store.h"
 #include "domain/store.h"
 
+/* StartProcess's creates outside a unit of work, grouped (store_start.c). */
+typedef struct db_start_req db_start_req_t;
+typedef struct db_start_group {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    db_start_req_t *head, **tail; /* waiting, in arrival order */
+    bool leading;                 /* a caller runs a batch */
+    atomic_ulong batches;         /* transactions run (a create alone included) */
+    atomic_ulong batched;         /* creates that shared one with others */
+} db_start_group_t;
+void db__start_group_init(db_start_group_t *g);
+void db__start_group_destroy(db_start_group_t *g);
+
 typedef struct db_store {
     orch_store_t base; /* first: the domain sees only this */
+    db_start_group_t starts;
     db_pool_t *pool;
     int replica_dead_ms; /* ListReplicas shows LOST past it (db_store_set_replica_dead_ms) */
     db_sub_changed_fn sub_changed; /* db_store_on_sub_changed; NULL = none */
@@ -35,6 +53,38 @@ void db__tx_changed(orch_tx_t *tx, const char *subscription_id);
 void db__tx_changed_flush(orch_tx_t *tx);
 
 #define DB_ACQUIRE_TIMEOUT_MS 5000
+
+/* ---- a process's columns, as GetProcess, ListProcesses and the create read them
+ * (store_process.c, store_start.c) ---- */
+// clang-format off
+#define PROCESS_COLS_OWN                                                                       \
+    "p.process_id, p.workflow_id, w.name, w.target, p.workflow_version, p.is_task, "          \
+    "p.last_status, p.last_step, p.last_step_key, p.assignee, p.created_by, p.note, "          \
+    "p.failed_reason, p.failed_details, " US("p.start_time") ", " US("p.update_time") ", "     \
+    US("p.end_time") ", CASE WHEN p.runnable THEN " US("p.next_run_time") " END, "             \
+    "p.product_id, p.retry_count, v.top_level_steps, p.runnable, p.lease_token, "
+#define PROCESS_COLS_TAIL "coalesce(p.parent_process_id::text, ''), p.branch_key"
+#define PROCESS_COLS                                                                           \
+    PROCESS_COLS_OWN                                                                           \
+    "(SELECT string_agg(ps.subscription_id::text, ',' ORDER BY ps.create_time, "               \
+    "ps.subscription_id) FROM processes_subscriptions ps WHERE ps.process_id = p.process_id), " \
+    "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "        \
+    "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1), "  \
+    "(SELECT count(DISTINCT split_part(x.step_key, '.', 1)) FROM process_steps x WHERE "      \
+    "x.process_id = p.process_id AND x.status IN ('success', 'skipped', 'complete')), "    \
+    PROCESS_COLS_TAIL
+/* The same columns for a process the statement creates: it has no subscriptions and no
+ * steps yet, so the three looks at them are constants, not subqueries (a subquery's plan,
+ * kept by the session, read process_steps sequentially on stale statistics). */
+#define PROCESS_COLS_CREATED PROCESS_COLS_OWN "NULL, NULL, 0, " PROCESS_COLS_TAIL
+// clang-format on
+#define PROCESS_FROM                                                                               \
+    " FROM processes p JOIN workflows w ON w.workflow_id = p.workflow_id "                         \
+    "JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND v.version = "                   \
+    "p.workflow_version "
+#define NPROCESS_COLS 28
+/* A process from a row of PROCESS_COLS (or PROCESS_COLS_CREATED). Caller frees. */
+orch_process_t *db__row_to_process(PGresult *res, int i);
 
 /* The calling convention of domain/store/ (see domain/store.h), checked as the first line of
  * every op. An op that runs in the caller's unit of work needs one, of this store; its ctx is
@@ -272,6 +322,9 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
                                const orch_claim_t *c, orch_error_t *err);
 orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                               const orch_process_new_t *np, char *process_id, orch_error_t *err);
+orch_err_t db__process_create_grouped(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                      const orch_process_new_t *np, char *process_id,
+                                      orch_error_t *err);
 orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                            const char *process_id, bool full, orch_process_t **out,
                            orch_error_t *err);

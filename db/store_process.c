@@ -852,35 +852,7 @@ orch_err_t db__process_release(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
 
 /* ---- create and read ------------------------------------------------------------------------- */
 
-// clang-format off
-#define PROCESS_COLS_OWN                                                                       \
-    "p.process_id, p.workflow_id, w.name, w.target, p.workflow_version, p.is_task, "          \
-    "p.last_status, p.last_step, p.last_step_key, p.assignee, p.created_by, p.note, "          \
-    "p.failed_reason, p.failed_details, " US("p.start_time") ", " US("p.update_time") ", "     \
-    US("p.end_time") ", CASE WHEN p.runnable THEN " US("p.next_run_time") " END, "             \
-    "p.product_id, p.retry_count, v.top_level_steps, p.runnable, p.lease_token, "
-#define PROCESS_COLS_TAIL "coalesce(p.parent_process_id::text, ''), p.branch_key"
-#define PROCESS_COLS                                                                           \
-    PROCESS_COLS_OWN                                                                           \
-    "(SELECT string_agg(ps.subscription_id::text, ',' ORDER BY ps.create_time, "               \
-    "ps.subscription_id) FROM processes_subscriptions ps WHERE ps.process_id = p.process_id), " \
-    "(SELECT s.customer_id FROM processes_subscriptions ps JOIN subscriptions s USING "        \
-    "(subscription_id) WHERE ps.process_id = p.process_id ORDER BY ps.create_time LIMIT 1), "  \
-    "(SELECT count(DISTINCT split_part(x.step_key, '.', 1)) FROM process_steps x WHERE "      \
-    "x.process_id = p.process_id AND x.status IN ('success', 'skipped', 'complete')), "    \
-    PROCESS_COLS_TAIL
-/* The same columns for a process the statement creates: it has no subscriptions and no
- * steps yet, so the three looks at them are constants, not subqueries (a subquery's plan,
- * kept by the session, read process_steps sequentially on stale statistics). */
-#define PROCESS_COLS_CREATED PROCESS_COLS_OWN "NULL, NULL, 0, " PROCESS_COLS_TAIL
-// clang-format on
-#define PROCESS_FROM                                                                               \
-    " FROM processes p JOIN workflows w ON w.workflow_id = p.workflow_id "                         \
-    "JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND v.version = "                   \
-    "p.workflow_version "
-#define NPROCESS_COLS 28
-
-static orch_process_t *row_to_process(PGresult *res, int i)
+orch_process_t *db__row_to_process(PGresult *res, int i)
 {
     orch_process_t *p = orch_calloc(1, sizeof(*p));
     char *subs;
@@ -923,96 +895,6 @@ static orch_process_t *row_to_process(PGresult *res, int i)
     snprintf(p->parent_id, sizeof(p->parent_id), "%s", PQgetvalue(res, i, 26));
     p->branch_key = db__dupv(res, i, 27);
     return p;
-}
-
-orch_err_t db__process_create(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                              const orch_process_new_t *np, char *process_id, orch_error_t *err)
-{
-    db__in_tx(st, tx, ctx);
-    PGresult *res = NULL;
-    char lease_iv[64] = "", step_iv[64] = "";
-    char *input = json_text(np->initial_state);
-    orch_process_lease_t *l = np->lease;
-    const orch_process_lease_t *f = l ? l : np->first; /* the first step, when known */
-    orch_err_t rc;
-
-    process_id[0] = '\0';
-    db_rt_kind(DB_RT_START);
-    if (l) {
-        ms_interval(lease_iv, sizeof(lease_iv), l->lease_ms);
-        ms_interval(step_iv, sizeof(step_iv), l->timeout_ms);
-    }
-    /* One statement: the process (with its state on the row), its initial input and its
-     * first event. Leased ($7 set): created running its first step under a lease of this
-     * replica, exactly as a claim plus process_step_begin would leave it, so no other
-     * replica takes it and the creator hands it to a local worker at commit. Else runnable
-     * for anyone, and the workers are woken at commit. */
-    rc = db_execp(
-        tx->conn,
-        "WITH p AS (INSERT INTO processes (workflow_id, workflow_version, product_id, "
-        "  created_by, note, is_task, last_event_sequence, state, last_status, lease_owner, "
-        "  lease_token, lease_expires_time, next_run_time, claim_count, running_step_key, "
-        "  running_step_name, deadline_time, next_step_key, next_step_name, "
-        "  next_step_timeout_ms) "
-        "  SELECT w.workflow_id, $2, $3, $4, $5, w.is_task, CASE WHEN $7::uuid IS NULL THEN 1 "
-        "  ELSE 2 END, coalesce($6::jsonb, '{}'), CASE WHEN $7::uuid IS NULL THEN 'created' "
-        "  ELSE 'running' END, $7::uuid, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) END, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + least($8::interval, $11::interval) "
-        "  ELSE now() END, CASE WHEN $7::uuid IS NULL THEN 0 ELSE 1 END, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN $9 END, CASE WHEN $7::uuid IS NOT NULL THEN $10 "
-        "  END, "
-        "  CASE WHEN $7::uuid IS NOT NULL THEN now() + $11::interval END, $9, $10, $12::int "
-        "  FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.workflow_id AND "
-        "  v.version = $2 WHERE w.name = $1 AND NOT ($13::boolean AND (SELECT paused FROM "
-        "  engine_settings)) RETURNING *), "
-        "i AS (INSERT INTO input_states (process_id, input_type, inputs, given_by) "
-        "  SELECT process_id, 'initial_state', coalesce($6::jsonb, '{}'), $4 FROM p), "
-        "e AS (INSERT INTO process_events (process_id, sequence, kind, payload) "
-        "  SELECT process_id, 1, 'process_created', jsonb_build_object('workflow', $1::text, "
-        "  'version', $2::int) FROM p UNION ALL "
-        "  SELECT process_id, 2, 'status_changed', jsonb_build_object('old_status', 'created', "
-        "  'new_status', 'running', 'step_key', $9::text) FROM p WHERE $7::uuid IS NOT NULL) "
-        "SELECT " PROCESS_COLS_CREATED ", now()::text, CASE WHEN $7::uuid IS NULL AND "
-        "  p.process_id IS NOT NULL THEN pg_notify('orch_engine', '') END, g.paused "
-        "FROM engine_settings g LEFT JOIN p ON true LEFT JOIN workflows w ON w.workflow_id = "
-        "  p.workflow_id LEFT JOIN workflow_versions v ON v.workflow_id = p.workflow_id AND "
-        "  v.version = p.workflow_version",
-        13,
-        (const char *[]){np->workflow, DB_INT(np->version), np->product_id, np->created_by,
-                         np->note && *np->note ? np->note : NULL, input ? input : "{}",
-                         l ? l->owner : NULL, l ? lease_iv : NULL, f ? f->step_key : NULL,
-                         f ? f->step_name : NULL, l ? step_iv : NULL,
-                         f ? DB_INT(f->timeout_ms > 0 ? f->timeout_ms : 300000) : NULL,
-                         np->refuse_if_paused ? "true" : "false"},
-        &res, err);
-    if (rc)
-        goto out;
-    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0) && np->refuse_if_paused &&
-        db__boolv(res, 0, NPROCESS_COLS + 2)) {
-        rc = orch_error_set(err, ORCH_UNAVAILABLE, "ENGINE_PAUSED",
-                            "the engine is paused; start again after ResumeEngine");
-        goto out;
-    }
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        rc = orch_error_set(err, ORCH_NOT_FOUND, "WORKFLOW_VERSION_NOT_FOUND",
-                            "version %d of workflow %s is not registered", np->version,
-                            np->workflow);
-        goto out;
-    }
-    snprintf(process_id, 37, "%s", PQgetvalue(res, 0, 0));
-    if (l) {
-        l->token = db__llv(res, 0, 22); /* PROCESS_COLS' p.lease_token */
-        snprintf(l->step_started, sizeof(l->step_started), "%s", PQgetvalue(res, 0, NPROCESS_COLS));
-    }
-    if (np->out)
-        *np->out = row_to_process(res, 0);
-out:
-    if (rc)
-        process_id[0] = '\0';
-    PQclear(res);
-    free(input);
-    return rc;
 }
 
 /* The process_steps columns fill_step reads, in its order, of the table as t ("s." or ""):
@@ -1124,7 +1006,7 @@ orch_err_t db__process_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ct
                             process_id);
         goto out;
     }
-    p = row_to_process(res, 0);
+    p = db__row_to_process(res, 0);
     if (full) {
         rc = load_steps(r.c, p, err);
         if (rc)
@@ -1217,7 +1099,7 @@ orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
         goto out;
     page->items = orch_calloc(l.take ? (size_t)l.take : 1, sizeof(orch_process_t *));
     for (int i = 0; i < l.take; i++)
-        page->items[page->n++] = row_to_process(l.res, i);
+        page->items[page->n++] = db__row_to_process(l.res, i);
     if (l.more)
         page->next_token = db__order_token(l.res, l.take - 1, NPROCESS_COLS, &order,
                                            PQgetvalue(l.res, l.take - 1, 0), l.binding);

@@ -226,6 +226,12 @@ static void collect_processes(void *arg)
         }
     }
     free(counts);
+    {
+        unsigned long batches = 0, batched = 0;
+        db_store_start_stats(app->store, &batches, &batched);
+        orch_metrics_set("orch_start_batches_total", "", (double)batches);
+        orch_metrics_set("orch_start_batched_total", "", (double)batched);
+    }
     if (app->watch)
         orch_metrics_set("orch_watchers", "", srv_watch_count(app->watch));
 }
@@ -263,6 +269,12 @@ static void metrics_describe_all(void)
     orch_metrics_describe("orch_process_handoffs_total", ORCH_METRIC_COUNTER,
                           "New processes StartProcess handed to an idle local worker (also "
                           "counted in orch_process_claims_total)");
+    orch_metrics_describe("orch_start_batches_total", ORCH_METRIC_COUNTER,
+                          "Transactions that created the processes of StartProcess calls "
+                          "(several calls at the same moment share one)");
+    orch_metrics_describe("orch_start_batched_total", ORCH_METRIC_COUNTER,
+                          "Processes created in a transaction shared with other StartProcess "
+                          "calls");
     orch_metrics_describe("orch_claim_batches_total", ORCH_METRIC_COUNTER,
                           "Claim statements that returned at least one process");
     orch_metrics_describe("orch_group_commit_batches_total", ORCH_METRIC_COUNTER,

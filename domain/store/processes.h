@@ -28,28 +28,6 @@ typedef struct orch_process_store {
      * process_id: 37 bytes. */
     orch_err_t (*create)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                          const orch_process_new_t *p, char *process_id, orch_error_t *err);
-    /* Retry from the failed step (failed, api_unavailable, inconsistent_data, waiting), or
-     * run the callback step's action again (awaiting_callback: its undelivered tokens stop
-     * working): resumed and runnable now. FAILED_PRECONDITION PROCESS_NOT_RETRIABLE
-     * otherwise. */
-    orch_err_t (*retry)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                        const char *process_id, const char *actor, orch_error_t *err);
-    /* retry that tells a repeat: *already = true (nothing changed) when the process is
-     * no longer retriable because an earlier retry already resumed it after its last failure. */
-    orch_err_t (*retry_once)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                             const char *process_id, const char *actor, bool *already,
-                             orch_error_t *err);
-    /* RetryProcess of a process that failed at a parallel step, for the branches named
-     * (n = 0: every failed one): they run again from their failed step, the others are left
-     * as they are, the process waits for the join (running). *handled = false (nothing
-     * done) when the process did not fail at a parallel step. *already = true when every
-     * branch named was re-run already and has not failed again. INVALID_ARGUMENT naming
-     * "branches" for a name that is not a failed branch; FAILED_PRECONDITION
-     * PROCESS_NOT_RETRIABLE for a branch process (retry its parent). */
-    orch_err_t (*retry_branches)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
-                                 const char *process_id, const char *actor,
-                                 const char *const *names, size_t n, bool *handled, bool *already,
-                                 orch_error_t *err);
     /* Abort: aborted, lease token moved on (a running step's commit is refused), an "aborted
      * by" audit row. FAILED_PRECONDITION PROCESS_FINISHED for completed/aborted ones;
      * *already = true (no change) for an aborted one. */
@@ -134,6 +112,34 @@ typedef struct orch_process_store {
                              const char *process_id, int64_t *seq, orch_error_t *err);
 
     /* ---- On their own (tx NULL) ---- */
+    /* create as a transaction of its own, which it may share with the creates of other
+     * callers that run at the same moment (one COMMIT, one WAL flush for all): it returns
+     * once that transaction committed. A create that fails fails alone. NULL when the
+     * store does not group: the caller creates in a unit of work of its own. */
+    orch_err_t (*create_grouped)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const orch_process_new_t *p, char *process_id, orch_error_t *err);
+    /* Retry from the failed step (failed, api_unavailable, inconsistent_data, waiting), or
+     * run the callback step's action again (awaiting_callback: its undelivered tokens stop
+     * working): resumed and runnable now. FAILED_PRECONDITION PROCESS_NOT_RETRIABLE
+     * otherwise. */
+    orch_err_t (*retry)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                        const char *process_id, const char *actor, orch_error_t *err);
+    /* retry that tells a repeat: *already = true (nothing changed) when the process is
+     * no longer retriable because an earlier retry already resumed it after its last failure. */
+    orch_err_t (*retry_once)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                             const char *process_id, const char *actor, bool *already,
+                             orch_error_t *err);
+    /* RetryProcess of a process that failed at a parallel step, for the branches named
+     * (n = 0: every failed one): they run again from their failed step, the others are left
+     * as they are, the process waits for the join (running). *handled = false (nothing
+     * done) when the process did not fail at a parallel step. *already = true when every
+     * branch named was re-run already and has not failed again. INVALID_ARGUMENT naming
+     * "branches" for a name that is not a failed branch; FAILED_PRECONDITION
+     * PROCESS_NOT_RETRIABLE for a branch process (retry its parent). */
+    orch_err_t (*retry_branches)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
+                                 const char *process_id, const char *actor,
+                                 const char *const *names, size_t n, bool *handled, bool *already,
+                                 orch_error_t *err);
     /* ListProcesses (filter, order_by, keyset page token). page: caller cleans up. */
     orch_err_t (*list)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                        const orch_process_query_t *q, orch_process_page_t *page, orch_error_t *err);

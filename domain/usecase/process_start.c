@@ -252,9 +252,15 @@ static orch_err_t create(orch_uow_t *u, const orch_workflow_t *wf, const orch_st
     orch_err_t rc;
 
     first_lease(u->uc, wf, reserve, lease, &np);
-    if (own && !overlay && !sub)
-        orch_uow_last_write_next(u); /* one round trip for the create and its COMMIT */
-    rc = st->procs->create(st, u->tx, NULL, &np, id, err);
+    if (own && !overlay && !sub && st->procs->create_grouped && orch_uow_go_alone(u))
+        /* The create is the start's only write: it shares its transaction (and WAL flush)
+         * with the creates of other starts at the same moment. */
+        rc = st->procs->create_grouped(st, NULL, u->caller->ctx, &np, id, err);
+    else {
+        if (own && !overlay && !sub)
+            orch_uow_last_write_next(u); /* one round trip for the create and its COMMIT */
+        rc = st->procs->create(st, u->tx, NULL, &np, id, err);
+    }
     if (!rc && overlay)
         rc = st->procs->secrets_put(st, u->tx, NULL, id, "", overlay, err);
     json_decref(overlay);

@@ -96,6 +96,16 @@ void orch_uow_last_write_next(orch_uow_t *u)
         commit_with_next(u);
 }
 
+bool orch_uow_go_alone(orch_uow_t *u)
+{
+    if (!u->tx || commit_writes(u->caller))
+        return false;
+    u->uc->store->uow->rollback(u->tx);
+    u->tx = NULL;
+    u->alone = true;
+    return true;
+}
+
 orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err)
 {
     orch_store_t *st = u->uc->store;
@@ -106,7 +116,9 @@ orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err)
     orch_err_t rc = ORCH_OK;
 
     if (!tx)
-        return orch_error_set(err, ORCH_INTERNAL, NULL, "the unit of work has ended already");
+        return u->alone
+                   ? ORCH_OK
+                   : orch_error_set(err, ORCH_INTERNAL, NULL, "the unit of work has ended already");
     if (c->audit_method && !(c->request_id && *c->request_id && c->answer))
         commit_with_next(u); /* the admin action is the last write */
     u->tx = NULL;

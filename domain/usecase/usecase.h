@@ -75,6 +75,7 @@ typedef struct orch_uow {
     const orch_uc_t *uc;
     orch_caller_t *caller;
     orch_tx_t *tx; /* NULL after the end, or on a replay */
+    bool alone;    /* orch_uow_go_alone ended it: its one write ran on its own */
 } orch_uow_t;
 
 /* Opens the unit of work and claims caller->request_id: INVALID_ARGUMENT when it is not a
@@ -91,6 +92,13 @@ orch_err_t orch_uow_commit(orch_uow_t *u, orch_error_t *err);
  * COMMIT goes out with that statement, one round trip for both (st->uow->commit_with_next);
  * orch_uow_commit is still called after it, and abort still undoes a failed one. */
 void orch_uow_last_write_next(orch_uow_t *u);
+/* Called instead, before a use case's only write when that write can run on its own, in a
+ * transaction the store may share with other callers' (st->procs->create_grouped): when
+ * orch_uow_commit would write nothing of its own (no admin action, no answer to record),
+ * ends the unit of work (nothing written; what it read was read) and returns true, and the
+ * caller makes the write on its own; orch_uow_commit then has nothing left to do. False:
+ * the unit of work goes on, and the write goes in it. */
+bool orch_uow_go_alone(orch_uow_t *u);
 void orch_uow_abort(orch_uow_t *u);
 /* UNAVAILABLE ENGINE_PAUSED when the pause switch is on (read in u's transaction). */
 orch_err_t orch_uow_refuse_if_paused(orch_uow_t *u, orch_error_t *err);

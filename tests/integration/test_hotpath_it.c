@@ -6,6 +6,7 @@
  * round trip of the replica counted (/metrics). Counts, never times. */
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1006,6 +1007,114 @@ static void stateless_parts_fold_alike(void **state)
     harness_db_drop(db);
 }
 
+/* A StartProcess call on a channel of its own, from a thread: its status code. With boom,
+ * its input carries the key the test's trigger refuses. */
+typedef struct starter {
+    const char *addr;
+    bool boom;
+    int code;
+} starter_t;
+
+static void *start_thread(void *arg)
+{
+    starter_t *t = arg;
+    Orchestrator__V1__StartProcessRequest req = ORCHESTRATOR__V1__START_PROCESS_REQUEST__INIT;
+    Google__Protobuf__Struct in = GOOGLE__PROTOBUF__STRUCT__INIT;
+    Google__Protobuf__Struct__FieldsEntry f = GOOGLE__PROTOBUF__STRUCT__FIELDS_ENTRY__INIT;
+    Google__Protobuf__Struct__FieldsEntry *fp = &f;
+    Google__Protobuf__Struct *inputs[1] = {&in};
+    Google__Protobuf__Value v = GOOGLE__PROTOBUF__VALUE__INIT;
+    cli_channel_t *ch = cli_channel_new(t->addr, NULL);
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st = {0};
+
+    req.workflow_name = "bench_noop_3";
+    if (t->boom) {
+        v.kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
+        v.bool_value = true;
+        f.key = "boom";
+        f.value = &v;
+        in.n_fields = 1;
+        in.fields = &fp;
+        req.n_user_inputs = 1;
+        req.user_inputs = inputs;
+    }
+    cli_call_unary(ch, PS "StartProcess", &req.base,
+                   &orchestrator__v1__start_process_response__descriptor, 20000, &resp, &st);
+    t->code = st.code;
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    cli_status_cleanup(&st);
+    cli_channel_free(ch);
+    return NULL;
+}
+
+/* StartProcess calls at the same moment share one transaction for their creates (one WAL
+ * flush): while the first create waits on a lock the test holds, ten more calls queue in the
+ * server, and when it is let go they are created by one transaction, not ten; /metrics
+ * counts 2 transactions and 10 creates that shared one. One of the ten fails in PostgreSQL
+ * (a trigger of the test refuses its input): the shared transaction fails, each create runs
+ * again alone, and only that one fails, with its own error. */
+static void starts_share_a_transaction(void **state)
+{
+    harness_server_t s;
+    char addr[64], ci[512];
+    int mport = harness_free_port();
+    starter_t t[11];
+    pthread_t th[11];
+    PGconn *lock;
+    PGresult *r;
+    (void)state;
+
+    env_reset();
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", mport);
+    /* Threads enough for the eleven calls to be in their handlers at once. */
+    harness_server_start(
+        &s, NULL,
+        (const char *const[]){"--metrics-listen", addr, "--workers", "0", "--threads", "16", NULL});
+    scalar(s.dbname,
+           "CREATE FUNCTION test_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
+           "NEW.inputs ? 'boom' THEN RAISE EXCEPTION 'boom' USING ERRCODE = 'check_violation'; "
+           "END IF; RETURN NEW; END $$; CREATE TRIGGER test_boom BEFORE INSERT ON input_states "
+           "FOR EACH ROW EXECUTE FUNCTION test_boom(); SELECT 1");
+    /* Every create reads the pause switch: with its row locked, the first create waits. */
+    harness_conninfo(s.dbname, ci);
+    lock = PQconnectdb(ci);
+    assert_int_equal(PQstatus(lock), CONNECTION_OK);
+    r = PQexec(lock, "BEGIN; LOCK TABLE engine_settings IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    for (int i = 0; i < 11; i++) {
+        t[i] = (starter_t){.addr = s.addr, .boom = i == 5, .code = -1};
+        pthread_create(&th[i], NULL, start_thread, &t[i]);
+        if (i == 0)
+            wait_scalar(s.dbname, 1, 10000,
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query LIKE '%INSERT INTO processes%'");
+    }
+    /* The ten are in the server's queue, not in PostgreSQL: one create waits there. */
+    msleep(1000);
+    assert_int_equal(scalar(s.dbname, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                      "wait_event_type = 'Lock' AND query LIKE "
+                                      "'%%INSERT INTO processes%%'"),
+                     1);
+    r = PQexec(lock, "ROLLBACK");
+    PQclear(r);
+    PQfinish(lock);
+    for (int i = 0; i < 11; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 11; i++)
+        if (i == 5)
+            assert_int_not_equal(t[i].code, 0);
+        else
+            assert_int_equal(t[i].code, 0);
+    assert_int_equal(scalar(s.dbname, "SELECT count(*) FROM processes"), 10);
+    assert_int_equal((long long)metric(mport, "orch_start_batches_total"), 2);
+    assert_int_equal((long long)metric(mport, "orch_start_batched_total"), 10);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 /* Every database round trip of the replica that runs the steps (claims, commits,
  * heartbeats, sweeps, the scheduler's ticks, the scrapes), divided by the steps it committed:
  * at most one for bench_noop_10 on one replica with two workers. The processes are started
@@ -1255,6 +1364,7 @@ int main(void)
         cmocka_unit_test(set_based_commit_matches_per_part),
         cmocka_unit_test(mid_stretch_state_survives_crash),
         cmocka_unit_test(stateless_parts_fold_alike),
+        cmocka_unit_test(starts_share_a_transaction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
