@@ -930,9 +930,12 @@ orch_err_t db_execp_batch(db_conn_t *c, const char *sql, int nparams,
     s = stmt_for(c, sql);
     for (int i = 0; i < n; i++) {
         /* Only the first may prepare the statement (its name must not be prepared twice in
-         * one pipeline); the others run it prepared when it already is, else unnamed. */
-        p[i] = (pipe_stmt_t){
-            .s = i == 0 || s->prepared ? s : NULL, .sql = sql, .n = nparams, .params = params[i]};
+         * one pipeline); the others run it prepared when it already is, else unnamed; all
+         * unnamed when the pool prepares nothing (--db-prepare off: s is NULL). */
+        p[i] = (pipe_stmt_t){.s = s && (i == 0 || s->prepared) ? s : NULL,
+                             .sql = sql,
+                             .n = nparams,
+                             .params = params[i]};
     }
     p[0].parts |= PIPE_BEGIN;
     p[n - 1].parts |= PIPE_COMMIT;

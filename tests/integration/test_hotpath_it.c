@@ -1054,8 +1054,9 @@ static void *start_thread(void *arg)
  * server, and when it is let go they are created by one transaction, not ten; /metrics
  * counts 2 transactions and 10 creates that shared one. One of the ten fails in PostgreSQL
  * (a trigger of the test refuses its input): the shared transaction fails, each create runs
- * again alone, and only that one fails, with its own error. */
-static void starts_share_a_transaction(void **state)
+ * again alone, and only that one fails, with its own error. prepare: --db-prepare (off: for
+ * a pooler, no statement is prepared; the batch runs them unnamed). */
+static void starts_grouped(const char *prepare)
 {
     harness_server_t s;
     char addr[64], ci[512];
@@ -1064,14 +1065,13 @@ static void starts_share_a_transaction(void **state)
     pthread_t th[11];
     PGconn *lock;
     PGresult *r;
-    (void)state;
 
     env_reset();
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", mport);
     /* Threads enough for the eleven calls to be in their handlers at once. */
-    harness_server_start(
-        &s, NULL,
-        (const char *const[]){"--metrics-listen", addr, "--workers", "0", "--threads", "16", NULL});
+    harness_server_start(&s, NULL,
+                         (const char *const[]){"--metrics-listen", addr, "--workers", "0",
+                                               "--threads", "16", "--db-prepare", prepare, NULL});
     scalar(s.dbname,
            "CREATE FUNCTION test_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
            "NEW.inputs ? 'boom' THEN RAISE EXCEPTION 'boom' USING ERRCODE = 'check_violation'; "
@@ -1113,6 +1113,18 @@ static void starts_share_a_transaction(void **state)
     assert_int_equal((long long)metric(mport, "orch_start_batched_total"), 10);
     assert_int_equal(harness_server_stop(&s), 0);
     harness_db_drop(s.dbname);
+}
+
+static void starts_share_a_transaction(void **state)
+{
+    (void)state;
+    starts_grouped("on");
+}
+
+static void starts_share_a_transaction_unprepared(void **state)
+{
+    (void)state;
+    starts_grouped("off");
 }
 
 /* Every database round trip of the replica that runs the steps (claims, commits,
@@ -1365,6 +1377,7 @@ int main(void)
         cmocka_unit_test(mid_stretch_state_survives_crash),
         cmocka_unit_test(stateless_parts_fold_alike),
         cmocka_unit_test(starts_share_a_transaction),
+        cmocka_unit_test(starts_share_a_transaction_unprepared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
