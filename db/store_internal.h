@@ -118,6 +118,8 @@ extern const char *const db__workflow_targets[];
 char *db__dupv(PGresult *res, int row, int col);
 /* A column value as a number, 0 for SQL NULL. */
 long long db__llv(PGresult *res, int row, int col);
+/* "1500 milliseconds" for an interval parameter (a negative ms as 0). */
+void db__ms_interval(char *buf, size_t len, long long ms);
 /* A boolean column: true only for a non-NULL 't'. */
 bool db__boolv(PGresult *res, int row, int col);
 /* JSON as compact text for a parameter, "{}" for NULL. Caller frees. */

@@ -35,12 +35,6 @@ static char *json_text(const json_t *j)
     return j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
-/* "'1500 milliseconds'" for an interval parameter. */
-static void ms_interval(char *buf, size_t len, long long ms)
-{
-    snprintf(buf, len, "%lld milliseconds", ms < 0 ? 0 : ms);
-}
-
 /* ---- replicas and versions ------------------------------------------------------------------- */
 
 orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
@@ -139,7 +133,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     orch_err_t rc;
 
     *paused = false;
-    ms_interval(iv, sizeof(iv), lease_ms);
+    db__ms_interval(iv, sizeof(iv), lease_ms);
     {
         const char **v = orch_calloc(nheld + 1, sizeof(*v));
         for (size_t i = 0; i < nheld; i++)
@@ -376,7 +370,7 @@ orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     orch_err_t rc;
 
     *n = 0;
-    ms_interval(iv, sizeof(iv), lease_ms);
+    db__ms_interval(iv, sizeof(iv), lease_ms);
     db_rt_kind(DB_RT_CLAIM);
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
@@ -426,7 +420,7 @@ orch_err_t db__process_step_begin(orch_store_t *st, orch_tx_t *tx, const orch_ct
     orch_err_t rc;
 
     *paused = false;
-    ms_interval(iv, sizeof(iv), timeout_ms);
+    db__ms_interval(iv, sizeof(iv), timeout_ms);
     db_rt_kind(DB_RT_STEP_COMMIT);
     /* The pause switch is read in the same statement: a paused engine changes nothing. The
      * status change to running is an event of its own. */
@@ -485,7 +479,7 @@ static orch_err_t commit_process_row(orch_tx_t *tx, const orch_step_commit_t *c,
     const json_t *msg = c->error ? json_object_get(c->error, "message") : NULL;
     orch_err_t rc;
 
-    ms_interval(iv, sizeof(iv), c->next_run_delay_ms);
+    db__ms_interval(iv, sizeof(iv), c->next_run_delay_ms);
     {
         const char *p[12] = {c->process_id,
                              tok,
@@ -773,7 +767,7 @@ static orch_err_t commit_steps(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
         /* The claim for the workers whose stretch this batch ends, in the same round trip,
          * after the commit (a transaction of its own: it runs only when the commit
          * committed, and its failure fails no step). */
-        ms_interval(iv, sizeof(iv), cl->lease_ms);
+        db__ms_interval(iv, sizeof(iv), cl->lease_ms);
         rc = db_execp_then_generic(
             r.c,
             "SELECT ok, reason, event_sequence, paused, lease_token, step_started "

@@ -64,11 +64,6 @@ typedef struct create_args {
     const char *p[13];
 } create_args_t;
 
-static void ms_interval(char *buf, size_t len, long long ms)
-{
-    snprintf(buf, len, "%lld milliseconds", ms < 0 ? 0 : ms);
-}
-
 static void create_args_fill(create_args_t *a, const orch_process_new_t *np)
 {
     const orch_process_lease_t *l = np->lease;
@@ -77,8 +72,8 @@ static void create_args_fill(create_args_t *a, const orch_process_new_t *np)
     memset(a, 0, sizeof(*a));
     a->input = np->initial_state ? json_dumps(np->initial_state, JSON_COMPACT) : NULL;
     if (l) {
-        ms_interval(a->lease_iv, sizeof(a->lease_iv), l->lease_ms);
-        ms_interval(a->step_iv, sizeof(a->step_iv), l->timeout_ms);
+        db__ms_interval(a->lease_iv, sizeof(a->lease_iv), l->lease_ms);
+        db__ms_interval(a->step_iv, sizeof(a->step_iv), l->timeout_ms);
     }
     a->p[0] = np->workflow;
     a->p[1] = db_int_text(&a->version, np->version);

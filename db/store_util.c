@@ -1,5 +1,6 @@
 /* Small helpers every store_*.c file shares: reading column values, running a built
  * statement, and borrowing a connection for a call made outside a unit of work. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,4 +173,9 @@ orch_err_t db__query(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, con
         rc = db_execp(r.c, sql, n, params, res, err);
     db__conn_put(&r);
     return rc;
+}
+
+void db__ms_interval(char *buf, size_t len, long long ms)
+{
+    snprintf(buf, len, "%lld milliseconds", ms < 0 ? 0 : ms);
 }
