@@ -684,7 +684,9 @@ static void slow_step_holds_no_other_process(void **state)
  * of A is free to take what it holds, so before the step it gives those processes back to
  * the database, where replica B (which runs nothing else) claims and completes them. Kept
  * in A's local list under A's leases, they would wait the whole hold. A first process runs
- * l30 once (held 3 s) so that A knows it is slow; a step never seen only goes local. */
+ * l30 once (held 6 s, as in the test before: 3 s was once too short for the 60 others to
+ * finish under a parallel ctest on a cold cluster) so that A knows it is slow; a step never
+ * seen only goes local. */
 static void slow_step_gives_processes_to_other_replicas(void **state)
 {
     harness_server_t a, b;
@@ -693,7 +695,7 @@ static void slow_step_gives_processes_to_other_replicas(void **state)
 
     env_reset();
     setenv("ORCH_TEST_HOLD_STEP", "l30", 1);
-    setenv("ORCH_TEST_HOLD_MS", "3000", 1);
+    setenv("ORCH_TEST_HOLD_MS", "6000", 1);
     harness_server_start(&a, NULL, (const char *const[]){"--workers", "1", NULL});
     env_reset();
     start(&a, "test_long_50", first);
