@@ -8,12 +8,11 @@
 #include "domain/engine/engine.h"
 
 /* The first leaf of one line whose key is not in done: the main line when branch_key is NULL
- * (a branch's leaves are run by the branch processes), else the branch branch_key. */
-/* The first leaf of the line not in done. done is nearly always the line's leaves in
- * order, so each leaf is first compared with the done key after the last one matched: a
- * step costs O(leaves), not O(leaves x done), which grew with the process's length (12% of
- * the server's CPU in a 100-step workflow). A key out of that order is searched for in
- * all of done, as before. */
+ * (a branch's leaves are run by the branch processes), else the branch branch_key. done is
+ * nearly always the line's leaves in order, so each leaf is first compared with the done key
+ * after the last one matched: a step costs O(leaves), not O(leaves x done), which grew with
+ * the process's length (12% of the server's CPU in a 100-step workflow). A key out of that
+ * order is searched for in all of done, as before. */
 static const orch_leaf_t *first_not_done(const orch_workflow_t *wf, const char *branch_key,
                                          const char *const *done, size_t ndone)
 {
