@@ -220,27 +220,38 @@ static void print_log_tail(const char *path)
     fclose(f);
 }
 
-void harness_server_start(harness_server_t *s, const char *dbname, const char *const *extra)
+/* Does the file at path hold needle? */
+static bool log_has(const char *path, const char *needle)
 {
-    const char *logdir = getenv("ORCH_TEST_LOG_DIR");
+    char line[1024];
+    bool found = false;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* Spawns the server on a port free a moment ago and waits until it serves. True when it
+ * does; false when it exited because another process took the port in between (the test
+ * command's suites share the machine's ports: a concurrent one, or a test at -j2). Health
+ * alone cannot tell: the other process may be another test's orchestratord, which answers
+ * SERVING on that port while this one exits. The server's own "serving on" line can. */
+static bool server_spawn(harness_server_t *s, const char *logdir, const char *const *extra)
+{
     const char *argv[32];
     posix_spawn_file_actions_t fa;
+    char serving[96];
     int n = 0, status;
     struct timespec start, now;
 
-    memset(s, 0, sizeof(*s));
-    if (dbname)
-        snprintf(s->dbname, sizeof(s->dbname), "%s", dbname);
-    else
-        harness_db_create(s->dbname);
-    harness_conninfo(s->dbname, s->conninfo);
     s->port = harness_free_port();
     snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%d", s->port);
-    if (!logdir || !*logdir)
-        logdir = "/tmp";
-    mkdir(logdir, 0755);
     snprintf(s->log_path, sizeof(s->log_path), "%s/orchestratord-%s-%d.log", logdir, s->dbname,
              s->port);
+    snprintf(serving, sizeof(serving), "serving on %s", s->addr);
 
     argv[n++] = harness_server_bin();
     argv[n++] = "--listen";
@@ -266,21 +277,48 @@ void harness_server_start(harness_server_t *s, const char *dbname, const char *c
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-            print_log_tail(s->log_path);
             live_remove(s->pid);
             s->pid = 0;
+            cli_channel_free(s->ch);
+            s->ch = NULL;
+            if (log_has(s->log_path, "cannot listen on"))
+                return false;
+            print_log_tail(s->log_path);
             fail_msg("orchestratord exited during start-up (status %d)", status);
         }
         if (!s->ch && port_open(s->port))
             s->ch = cli_channel_new(s->addr, NULL);
-        if (s->ch && health_serving(s->ch))
-            return;
+        if (s->ch && health_serving(s->ch) && log_has(s->log_path, serving))
+            return true;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - start.tv_sec > 30) {
             print_log_tail(s->log_path);
             fail_msg("orchestratord did not become ready within 30 s");
         }
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+}
+
+void harness_server_start(harness_server_t *s, const char *dbname, const char *const *extra)
+{
+    const char *logdir = getenv("ORCH_TEST_LOG_DIR");
+
+    memset(s, 0, sizeof(*s));
+    if (dbname)
+        snprintf(s->dbname, sizeof(s->dbname), "%s", dbname);
+    else
+        harness_db_create(s->dbname);
+    harness_conninfo(s->dbname, s->conninfo);
+    if (!logdir || !*logdir)
+        logdir = "/tmp";
+    mkdir(logdir, 0755);
+    for (int attempt = 1; !server_spawn(s, logdir, extra); attempt++) {
+        if (attempt == 3) {
+            print_log_tail(s->log_path);
+            fail_msg("orchestratord found no free port in 3 attempts");
+        }
+        fprintf(stderr, "harness: port %d was taken before orchestratord bound it; again\n",
+                s->port);
     }
 }
 
