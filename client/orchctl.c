@@ -304,13 +304,15 @@ static const cli_command_t commands[] = {
     {
         .noun = "process",
         .verb = "get",
-        .usage = "ID [--view basic|full]",
+        .usage = "ID [--view basic|deltas|full]",
         .summary = "Show one process with its steps",
         .help = "The text view shows the attributes, the error, the pending form or callback, "
                 "and the\nsteps (the audit log, then the pending steps) as a table.",
         .min_args = 1,
         .max_args = 1,
-        .opts = {{"view", "VIEW", "full (default) or basic (no steps, no state)"}},
+        .opts = {{"view", "VIEW",
+                  "full (default), deltas (each step's delta, not its whole state: for long "
+                  "processes) or basic (no steps, no state)"}},
         .handler = cli_cmd_process_get,
     },
     {

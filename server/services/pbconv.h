@@ -8,8 +8,13 @@
 
 /* "CREATE" ... -> the WorkflowTarget number (0 when unknown). */
 int srv_target_from_name(const char *name);
-/* A Process in the call's arena; full: with steps (log then pending) and current state. */
-Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p, bool full);
+/* How much of a process srv_process_to_pb builds: the attributes; with the steps (log then
+ * pending), their deltas, the current state and what it waits for; and each step's whole
+ * state too (ProcessView BASIC, DELTAS, FULL). */
+typedef enum { SRV_PROCESS_BASIC, SRV_PROCESS_DELTAS, SRV_PROCESS_FULL } srv_process_view_t;
+/* A Process in the call's arena, as much of it as view says. */
+Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p,
+                                             srv_process_view_t view);
 /* A ProductRef (common.proto) in arena a, the strings copied (NULL -> ""). Workflows and
  * subscriptions name their products with it; one builder keeps the two answers alike. */
 Orchestrator__V1__ProductRef *srv_product_ref_pb(orch_arena_t *a, const char *id, const char *name,

@@ -74,7 +74,7 @@ static Orchestrator__V1__ProcessError *error_pb(orch_arena_t *a, const json_t *e
 }
 
 static Orchestrator__V1__ProcessStep *step_pb(orch_arena_t *a, const orch_workflow_t *wf,
-                                              const orch_process_step_t *s, bool full)
+                                              const orch_process_step_t *s, bool with_state)
 {
     Orchestrator__V1__ProcessStep *ps = SRV_NEW(a, Orchestrator__V1__ProcessStep);
     const orch_leaf_t *leaf = orch_workflow_leaf(wf, s->key);
@@ -84,7 +84,7 @@ static Orchestrator__V1__ProcessStep *step_pb(orch_arena_t *a, const orch_workfl
     ps->name = orch_arena_strdup(a, s->name);
     ps->status = step_status_to_pb(s->status);
     ps->state_delta = srv_codec_struct_from_json(a, s->delta);
-    if (full)
+    if (with_state)
         ps->state = srv_codec_struct_from_json(a, s->state);
     ps->start_time = srv_codec_timestamp(a, s->start_us);
     ps->end_time = srv_codec_timestamp(a, s->end_us);
@@ -129,21 +129,22 @@ Orchestrator__V1__FormPage *srv_process_form_pb(srv_app_t *app, orch_arena_t *a,
     return fp;
 }
 
-/* The steps of a full view: the process's own audit rows with its branches' rows merged in,
- * both in commit order, then the steps still to come (not for a finished process). */
+/* The steps of a DELTAS or FULL view (with_state: FULL): the process's own audit rows with
+ * its branches' rows merged in, both in commit order, then the steps still to come (not for
+ * a finished process). */
 static void steps_pb(orch_arena_t *a, const orch_workflow_t *wf, const orch_process_t *p,
-                     Orchestrator__V1__Process *pb)
+                     bool with_state, Orchestrator__V1__Process *pb)
 {
     size_t cap = p->nsteps + p->nbranch_steps + (wf ? wf->nleaves : 0), n = 0, bi = 0;
     bool finished = strcmp(p->status, "completed") == 0 || strcmp(p->status, "aborted") == 0;
     pb->steps = SRV_NEWV(a, Orchestrator__V1__ProcessStep, cap);
     for (size_t i = 0; i < p->nsteps; i++) {
         while (bi < p->nbranch_steps && p->branch_steps[bi].end_us <= p->steps[i].end_us)
-            pb->steps[n++] = step_pb(a, wf, &p->branch_steps[bi++], true);
-        pb->steps[n++] = step_pb(a, wf, &p->steps[i], true);
+            pb->steps[n++] = step_pb(a, wf, &p->branch_steps[bi++], with_state);
+        pb->steps[n++] = step_pb(a, wf, &p->steps[i], with_state);
     }
     while (bi < p->nbranch_steps)
-        pb->steps[n++] = step_pb(a, wf, &p->branch_steps[bi++], true);
+        pb->steps[n++] = step_pb(a, wf, &p->branch_steps[bi++], with_state);
     for (size_t i = 0; wf && !finished && i < wf->nleaves; i++) {
         const orch_leaf_t *l = &wf->leaves[i];
         Orchestrator__V1__ProcessStep *ps;
@@ -211,9 +212,10 @@ static Orchestrator__V1__PendingTask *task_pb(orch_arena_t *a, const json_t *t)
     return pt;
 }
 
-/* Builds a Process in the arena; full adds steps (log + pending), the current state, and
- * what a suspended or awaiting process waits for. */
-Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p, bool full)
+/* Builds a Process in the arena; DELTAS and FULL add steps (log + pending), the current
+ * state, and what a suspended or awaiting process waits for. */
+Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p,
+                                             srv_process_view_t view)
 {
     orch_arena_t *a = srv_call_arena(call);
     srv_app_t *app = srv_call_app(call);
@@ -252,9 +254,9 @@ Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_proces
     pb->customer_id = orch_arena_strdup(a, p->customer_id);
     pb->steps_done = p->steps_done;
     pb->steps_total = p->steps_total;
-    if (!full)
+    if (view == SRV_PROCESS_BASIC)
         return pb;
-    steps_pb(a, wf, p, pb);
+    steps_pb(a, wf, p, view == SRV_PROCESS_FULL, pb);
     pb->current_state = srv_codec_struct_from_json(a, orch_process_current_state(p));
     if (strcmp(p->status, "suspended") == 0 && p->last_step_key)
         pb->form = srv_process_form_pb(app, a, srv_call_ctx(call), p, p->last_step_key);
@@ -321,7 +323,7 @@ static ProtobufCMessage *page_or_process_pb(srv_call_t *call,
         return m;
     }
     *(Orchestrator__V1__Process **)srv_codec_oneof_field(m, "process") =
-        srv_process_to_pb(call, process, false);
+        srv_process_to_pb(call, process, SRV_PROCESS_BASIC);
     *(Orchestrator__V1__ActionOutcome *)srv_codec_field(m, "outcome") =
         ORCHESTRATOR__V1__ACTION_OUTCOME__ACTION_OUTCOME_APPLIED;
     return m;
@@ -442,15 +444,42 @@ SRV_UNARY_HANDLER(report_progress, Orchestrator__V1__ReportCallbackProgressReque
     return rc;
 }
 
+/* The request's view, dflt when unset; INVALID_ARGUMENT for a number the proto lacks (a
+ * newer client's view is not silently served as another). */
+static orch_err_t process_view(Orchestrator__V1__ProcessView v, srv_process_view_t dflt,
+                               srv_process_view_t *out, orch_error_t *err)
+{
+    switch (v) {
+    case ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_UNSPECIFIED:
+        *out = dflt;
+        return ORCH_OK;
+    case ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_BASIC:
+        *out = SRV_PROCESS_BASIC;
+        return ORCH_OK;
+    case ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_DELTAS:
+        *out = SRV_PROCESS_DELTAS;
+        return ORCH_OK;
+    case ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_FULL:
+        *out = SRV_PROCESS_FULL;
+        return ORCH_OK;
+    default:
+        return orch_error_invalid(err, "view", "must be BASIC, DELTAS or FULL (or unset)");
+    }
+}
+
 SRV_UNARY_HANDLER(get_process, Orchestrator__V1__GetProcessRequest)
 {
     orch_uc_t uc = srv_uc(call);
     orch_process_t *p = NULL;
-    bool full = req->view != ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_BASIC;
-    orch_err_t rc = orch_uc_process_get(&uc, srv_call_ctx(call), req->process_id, full, &p, err);
+    srv_process_view_t view = SRV_PROCESS_BASIC;
+    orch_err_t rc = process_view(req->view, SRV_PROCESS_FULL, &view, err);
     if (rc)
         return rc;
-    *respm = &srv_process_to_pb(call, p, full)->base;
+    rc = orch_uc_process_get(&uc, srv_call_ctx(call), req->process_id, view != SRV_PROCESS_BASIC,
+                             &p, err);
+    if (rc)
+        return rc;
+    *respm = &srv_process_to_pb(call, p, view)->base;
     orch_process_free(p);
     return ORCH_OK;
 }
@@ -462,18 +491,21 @@ SRV_UNARY_HANDLER(list_processes, Orchestrator__V1__ListProcessesRequest)
     ProtobufCMessage **items;
     orch_process_page_t page = {0};
     orch_process_query_t q = {req->filter, req->order_by, req->page_token, 0};
-    bool full = req->view == ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_FULL;
-    orch_err_t rc = orch_page_size(req->page_size, &q.page_size, err);
+    srv_process_view_t view = SRV_PROCESS_BASIC;
+    orch_err_t rc = process_view(req->view, SRV_PROCESS_BASIC, &view, err);
     if (rc)
         return rc;
-    if (full && q.page_size > 50)
-        q.page_size = 50; /* full views carry every state: keep pages small */
-    rc = orch_uc_process_list(&uc, srv_call_ctx(call), &q, full, &page, err);
+    rc = orch_page_size(req->page_size, &q.page_size, err);
+    if (rc)
+        return rc;
+    if (view != SRV_PROCESS_BASIC && q.page_size > 50)
+        q.page_size = 50; /* these views carry steps and states: keep pages small */
+    rc = orch_uc_process_list(&uc, srv_call_ctx(call), &q, view != SRV_PROCESS_BASIC, &page, err);
     if (rc)
         return rc;
     items = SRV_NEWV(a, ProtobufCMessage, page.n);
     for (size_t i = 0; i < page.n; i++)
-        items[i] = &srv_process_to_pb(call, page.items[i], full)->base;
+        items[i] = &srv_process_to_pb(call, page.items[i], view)->base;
     *respm =
         srv_codec_list_response(a, &orchestrator__v1__list_processes_response__descriptor,
                                 "processes", items, page.n, page.next_token, (int32_t)page.total);
@@ -489,7 +521,7 @@ static ProtobufCMessage *process_outcome_pb(srv_call_t *call,
 {
     ProtobufCMessage *m = srv_codec_message_new(srv_call_arena(call), desc);
     *(Orchestrator__V1__Process **)srv_codec_field(m, "process") =
-        srv_process_to_pb(call, res->process, false);
+        srv_process_to_pb(call, res->process, SRV_PROCESS_BASIC);
     *(Orchestrator__V1__ActionOutcome *)srv_codec_field(m, "outcome") = outcome_of(res->already);
     return m;
 }
@@ -547,7 +579,7 @@ SRV_UNARY_HANDLER(delete_process, Orchestrator__V1__DeleteProcessRequest)
 static ProtobufCMessage *note_pb(srv_call_t *call, void *resv)
 {
     const orch_action_res_t *res = resv;
-    return &srv_process_to_pb(call, res->process, false)->base;
+    return &srv_process_to_pb(call, res->process, SRV_PROCESS_BASIC)->base;
 }
 
 SRV_UNARY_HANDLER(update_note, Orchestrator__V1__UpdateProcessNoteRequest)

@@ -1181,7 +1181,7 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
     if (req->after_sequence == 0) {
         Orchestrator__V1__ProcessEvent ev = ORCHESTRATOR__V1__PROCESS_EVENT__INIT;
         Orchestrator__V1__ProcessSnapshot snap = ORCHESTRATOR__V1__PROCESS_SNAPSHOT__INIT;
-        snap.process = srv_process_to_pb(call, p, false);
+        snap.process = srv_process_to_pb(call, p, SRV_PROCESS_BASIC);
         ev.kind = ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT;
         /* The snapshot is as of the process's last change (PostgreSQL's clock). */
         ev.event_time = srv_codec_timestamp(srv_call_arena(call), p->update_us);

@@ -942,6 +942,88 @@ static void mid_stretch_state_survives_crash(void **state)
     harness_db_drop(b.dbname);
 }
 
+/* GetProcess of a long process: FULL repeats the whole state on every step (bench_grow_100:
+ * 100 steps, a kilobyte more each, ~5 MB, past a client's 4 MiB receive limit); the DELTAS
+ * view gives every step with its delta and no state, and the current state whole, in a
+ * fraction of that. A view number the proto lacks is refused, naming the field. */
+static void long_process_reads_in_deltas_view(void **state)
+{
+    harness_server_t s;
+    char id[64], q[256];
+    Orchestrator__V1__GetProcessRequest req = ORCHESTRATOR__V1__GET_PROCESS_REQUEST__INIT;
+    Orchestrator__V1__ListProcessesRequest lreq = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
+    Orchestrator__V1__Process *p = NULL;
+    Orchestrator__V1__ListProcessesResponse *l = NULL;
+    cli_status_t st = {0};
+    size_t grow = 0;
+    (void)state;
+
+    env_reset();
+    harness_server_start(&s, NULL, (const char *const[]){"--workers", "1", NULL});
+    start(&s, "bench_grow_100", id);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
+             "'completed'",
+             id);
+    wait_scalar(s.dbname, 1, 60000, q);
+
+    req.process_id = id;
+    req.view = ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_DELTAS;
+    cli_call_unary(s.ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor, 10000,
+                   (ProtobufCMessage **)&p, &st);
+    if (st.code != 0)
+        fail_msg("GetProcess DELTAS: %d %s", st.code, st.message ? st.message : "");
+    assert_int_equal(p->current_state->n_fields, 99);
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const Orchestrator__V1__ProcessStep *ps = p->steps[i];
+        assert_null(ps->state);
+        if (strncmp(ps->key, "g", 1) != 0)
+            continue;
+        grow++;
+        assert_int_equal(ps->state_delta->n_fields, 1);
+    }
+    assert_int_equal(grow, 99);
+    /* The whole answer is the 99 kilobytes of the state twice (the deltas and the current
+     * state) and the steps' attributes: well under FULL's ~5 MB. */
+    assert_true(protobuf_c_message_get_packed_size(&p->base) < 400 * 1024);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    p = NULL;
+    cli_status_cleanup(&st);
+
+    /* The same view in a listing. */
+    lreq.view = ORCHESTRATOR__V1__PROCESS_VIEW__PROCESS_VIEW_DELTAS;
+    cli_call_unary(s.ch, PS "ListProcesses", &lreq.base,
+                   &orchestrator__v1__list_processes_response__descriptor, 10000,
+                   (ProtobufCMessage **)&l, &st);
+    if (st.code != 0)
+        fail_msg("ListProcesses DELTAS: %d %s", st.code, st.message ? st.message : "");
+    assert_int_equal(l->n_processes, 1);
+    assert_true(l->processes[0]->n_steps >= 99);
+    assert_null(l->processes[0]->steps[0]->state);
+    assert_int_equal(l->processes[0]->current_state->n_fields, 99);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    cli_status_cleanup(&st);
+
+    /* A view this server does not know. */
+    req.view = (Orchestrator__V1__ProcessView)9;
+    cli_call_unary(s.ch, PS "GetProcess", &req.base, &orchestrator__v1__process__descriptor, 10000,
+                   (ProtobufCMessage **)&p, &st);
+    assert_int_equal(st.code, 3); /* INVALID_ARGUMENT */
+    assert_null(p);
+    assert_int_equal(st.nviolations, 1);
+    assert_string_equal(st.violations[0].field, "view");
+    cli_status_cleanup(&st);
+    lreq.view = (Orchestrator__V1__ProcessView)9;
+    cli_call_unary(s.ch, PS "ListProcesses", &lreq.base,
+                   &orchestrator__v1__list_processes_response__descriptor, 10000,
+                   (ProtobufCMessage **)&l, &st);
+    assert_int_equal(st.code, 3); /* INVALID_ARGUMENT */
+    cli_status_cleanup(&st);
+
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 /* Parts without their state (what the engine sends in the middle of a stretch) read alike
  * whichever way they are written: set-based, the row keeps its state and lags and the audit
  * rows hold deltas; part by part (isolate), the state is folded from the row and written
@@ -1377,6 +1459,7 @@ int main(void)
         cmocka_unit_test(slow_step_gives_processes_to_other_replicas),
         cmocka_unit_test(set_based_commit_matches_per_part),
         cmocka_unit_test(mid_stretch_state_survives_crash),
+        cmocka_unit_test(long_process_reads_in_deltas_view),
         cmocka_unit_test(stateless_parts_fold_alike),
         cmocka_unit_test(starts_share_a_transaction),
         cmocka_unit_test(starts_share_a_transaction_unprepared),
