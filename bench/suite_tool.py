@@ -430,6 +430,14 @@ def report(raw, out_json):
         row("1 transport", "h2load GetSubscription miss path req/s",
             h2["h2_get_subscription_miss"], "req/s", "pgbench tps (8 sessions)", pgb, 0.8,
             ">= 0.8x pgbench", note="h2load keeps %d x %d in flight" % (4, 8))
+    # The same pair with PostgreSQL on a CPU of its own (beside the goal's figure above).
+    pgb_split = g("pgbench_getsub_split", "tps")
+    for name, key in (("GetSubscription miss path req/s, split cores", "get_subscription_miss_split"),
+                      ("h2load GetSubscription miss path req/s, split cores",
+                       "h2_get_subscription_miss_split")):
+        if g(key, "rps") is not None:
+            row("1 transport", name, g(key, "rps"), "req/s", "pgbench tps, split cores", pgb_split,
+                None, note="PostgreSQL on CPU 0; the server, the load and pgbench's client on the others")
 
     # 2. commit ceiling
     for r in (1, 2, 3):
