@@ -571,6 +571,8 @@ def report(raw, out_json):
     # idle watcher, beside orch-echo's floor; <= 2 hub queries per event (one process).
     for n, label in [("watch_%d" % w, "%d WatchProcesses watcher%s" % (w, "s" if w > 1 else ""))
                      for w in (1, 100, 1000, 10000)] + [
+                         ("watch_%d_split" % w, "%d watchers, driver on its own CPU" % w)
+                         for w in (100, 1000, 10000)] + [
                          ("watch_process_1000", "1,000 WatchProcess watchers of one process"),
                          ("watch_mixed_1000", "mixed: 1,000 watchers of 100 processes + 10 filtered")]:
         if n not in R:

@@ -6,7 +6,7 @@
 # delivered event and the watch hub's queries per event.
 #
 #   bench/watch_delay.sh [--watchers "1 100 1000 10000"] [--processes N] [--gap-ms MS]
-#                        [--no-process] [--no-mixed] [--no-echo] [--driver-threads T]
+#                        [--no-process] [--no-mixed] [--no-echo] [--no-split] [--driver-threads T]
 #                        [--build-dir DIR] [--no-build] [--pg-dir DIR] [--pg-port PORT]
 #
 #   --watchers LIST  WatchProcesses rows: watcher counts, one run each on a fresh server
@@ -23,6 +23,10 @@
 #                    limit raised to 1,010 for that row)
 #   --no-echo        skip orch-echo holding as many idle streams as each WatchProcesses row
 #                    (headers sent, request and metadata let go: gRPC's floor)
+#   --no-split       skip each WatchProcesses row of 100 or more run again with the driver
+#                    on CPUs of its own (PostgreSQL and the server on CPU 0, the driver on
+#                    the others: as where watchers run on other machines), reported beside
+#                    the row (row name processes_N_split)
 #   --driver-threads T  the driver's poller threads (default 2); its CPU per delivery is
 #                    reported beside the server's: both share the same cores
 #   --no-build       use the binaries already in --build-dir
@@ -42,6 +46,7 @@ WATCHERS="1 100 1000 10000"
 DO_PROCESS=1
 DO_MIXED=1
 DO_ECHO=1
+DO_SPLIT=1
 PROCESSES=10
 GAP_MS=200
 DRIVER_THREADS=2
@@ -53,7 +58,7 @@ DBNAME=orchestrator_watch_bench
 
 die() { echo "watch_delay.sh: $*" >&2; exit 1; }
 say() { echo "== $*" >&2; }
-usage() { sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,40p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while (($#)); do
     case "$1" in
@@ -63,6 +68,7 @@ while (($#)); do
     --no-process) DO_PROCESS=0; shift ;;
     --no-mixed) DO_MIXED=0; shift ;;
     --no-echo) DO_ECHO=0; shift ;;
+    --no-split) DO_SPLIT=0; shift ;;
     --driver-threads) DRIVER_THREADS=${2:?}; shift 2 ;;
     --build-dir) BUILD=${2:?}; shift 2 ;;
     --no-build) NOBUILD=1; shift ;;
@@ -118,7 +124,7 @@ server_start() {
     local i
     ADDR=127.0.0.1:$(free_port)
     METRICS=127.0.0.1:$(free_port)
-    "$SERVER" --listen "$ADDR" --metrics-listen "$METRICS" --database-url "$DB" \
+    "${SRV_PIN[@]}" "$SERVER" --listen "$ADDR" --metrics-listen "$METRICS" --database-url "$DB" \
         --log-level warn "$@" >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for ((i = 0; i < 300; i++)); do
@@ -134,7 +140,21 @@ server_stop() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
 }
-trap server_stop EXIT
+# SRV_PIN, DRV_PIN: command prefixes (taskset) for the server and the driver in split rows;
+# pg_cpus LIST pins the cluster's postmaster and its processes (new backends inherit it).
+SRV_PIN=()
+DRV_PIN=()
+PG_PINNED=0
+pg_cpus() {
+    local pm p
+    pm=$(head -n 1 "$PGDIR/data/postmaster.pid")
+    for p in $pm $(pgrep -P "$pm"); do taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || true; done
+}
+on_exit() {
+    server_stop
+    ((PG_PINNED == 0)) || pg_cpus "0-$(($(nproc) - 1))"
+}
+trap on_exit EXIT
 
 # ---- runs -----------------------------------------------------------------------------------
 LINES=$RESULTS/watch_delay.lines
@@ -149,7 +169,7 @@ run() {
     shift
     load=$(load1)
     server_start "${sflags[@]}"
-    out=$("$DRIVER" --server "$ADDR" --conninfo "$DB" --server-pid "$SERVER_PID" \
+    out=$("${DRV_PIN[@]}" "$DRIVER" --server "$ADDR" --conninfo "$DB" --server-pid "$SERVER_PID" \
         --metrics "$METRICS" --threads "$DRIVER_THREADS" "$@") ||
         { echo "$out" >&2; die "the driver failed for $label (see above and $SERVER_LOG)"; }
     echo "$out row=$label load=$load" | tee -a "$LINES" >&2
@@ -188,6 +208,19 @@ for n in $WATCHERS; do
     say "$n WatchProcesses watcher(s) over $ch connection(s), $PROCESSES create_node processes"
     run "processes_$n" "${limit[@]}" -- --watchers "$n" --channels "$ch" \
         --processes "$PROCESSES" --gap-ms "$GAP_MS"
+    if ((DO_SPLIT)) && ((n >= 100)) && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+        say "the same, PostgreSQL and the server on CPU 0, the driver on CPUs 1-$(($(nproc) - 1))"
+        PG_PINNED=1
+        pg_cpus 0
+        SRV_PIN=(taskset -c 0)
+        DRV_PIN=(taskset -c "1-$(($(nproc) - 1))")
+        run "processes_${n}_split" "${limit[@]}" -- --watchers "$n" --channels "$ch" \
+            --processes "$PROCESSES" --gap-ms "$GAP_MS"
+        SRV_PIN=()
+        DRV_PIN=()
+        pg_cpus "0-$(($(nproc) - 1))"
+        PG_PINNED=0
+    fi
     if ((DO_ECHO)) && ((n >= 100)); then
         say "orch-echo holding $n idle streams over $ch connection(s)"
         echo_idle "$n" "$ch"
