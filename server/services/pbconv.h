@@ -15,6 +15,10 @@ typedef enum { SRV_PROCESS_BASIC, SRV_PROCESS_DELTAS, SRV_PROCESS_FULL } srv_pro
 /* A Process in the call's arena, as much of it as view says. */
 Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p,
                                              srv_process_view_t view);
+/* The BASIC view in arena a, which needs no call: a message packed at once can be built in an
+ * arena freed right after, not in the call's (a watch snapshot, so that an idle watcher does
+ * not keep it). */
+Orchestrator__V1__Process *srv_process_basic_pb(orch_arena_t *a, const orch_process_t *p);
 /* A ProductRef (common.proto) in arena a, the strings copied (NULL -> ""). Workflows and
  * subscriptions name their products with it; one builder keeps the two answers alike. */
 Orchestrator__V1__ProductRef *srv_product_ref_pb(orch_arena_t *a, const char *id, const char *name,

@@ -212,17 +212,10 @@ static Orchestrator__V1__PendingTask *task_pb(orch_arena_t *a, const json_t *t)
     return pt;
 }
 
-/* Builds a Process in the arena; DELTAS and FULL add steps (log + pending), the current
- * state, and what a suspended or awaiting process waits for. */
-Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p,
-                                             srv_process_view_t view)
+Orchestrator__V1__Process *srv_process_basic_pb(orch_arena_t *a, const orch_process_t *p)
 {
-    orch_arena_t *a = srv_call_arena(call);
-    srv_app_t *app = srv_call_app(call);
     Orchestrator__V1__Process *pb = SRV_NEW(a, Orchestrator__V1__Process);
     Orchestrator__V1__WorkflowRef *wr = SRV_NEW(a, Orchestrator__V1__WorkflowRef);
-    const orch_workflow_t *wf =
-        app->registry ? orch_registry_find(app->registry, p->workflow_name, p->version) : NULL;
 
     orchestrator__v1__process__init(pb);
     orchestrator__v1__workflow_ref__init(wr);
@@ -254,8 +247,22 @@ Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_proces
     pb->customer_id = orch_arena_strdup(a, p->customer_id);
     pb->steps_done = p->steps_done;
     pb->steps_total = p->steps_total;
+    return pb;
+}
+
+/* Builds a Process in the call's arena; DELTAS and FULL add steps (log + pending), the
+ * current state, and what a suspended or awaiting process waits for. */
+Orchestrator__V1__Process *srv_process_to_pb(srv_call_t *call, const orch_process_t *p,
+                                             srv_process_view_t view)
+{
+    orch_arena_t *a = srv_call_arena(call);
+    srv_app_t *app = srv_call_app(call);
+    Orchestrator__V1__Process *pb = srv_process_basic_pb(a, p);
+    const orch_workflow_t *wf;
+
     if (view == SRV_PROCESS_BASIC)
         return pb;
+    wf = app->registry ? orch_registry_find(app->registry, p->workflow_name, p->version) : NULL;
     steps_pb(a, wf, p, view == SRV_PROCESS_FULL, pb);
     pb->current_state = srv_codec_struct_from_json(a, orch_process_current_state(p));
     if (strcmp(p->status, "suspended") == 0 && p->last_step_key)

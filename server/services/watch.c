@@ -1179,12 +1179,15 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
     if (rc)
         goto out;
     if (req->after_sequence == 0) {
+        /* Built in an arena of its own and packed at once: the call's arena would keep the
+         * ~1 KiB message for as long as the watcher stays. */
+        orch_arena_t *scratch = orch_arena_new();
         Orchestrator__V1__ProcessEvent ev = ORCHESTRATOR__V1__PROCESS_EVENT__INIT;
         Orchestrator__V1__ProcessSnapshot snap = ORCHESTRATOR__V1__PROCESS_SNAPSHOT__INIT;
-        snap.process = srv_process_to_pb(call, p, SRV_PROCESS_BASIC);
+        snap.process = srv_process_basic_pb(scratch, p);
         ev.kind = ORCHESTRATOR__V1__PROCESS_EVENT_KIND__PROCESS_EVENT_KIND_SNAPSHOT;
         /* The snapshot is as of the process's last change (PostgreSQL's clock). */
-        ev.event_time = srv_codec_timestamp(srv_call_arena(call), p->update_us);
+        ev.event_time = srv_codec_timestamp(scratch, p->update_us);
         ev.process_id = (char *)req->process_id;
         ev.sequence = seq;
         ev.cursor = "";
@@ -1192,6 +1195,7 @@ static orch_err_t watch_process_start(srv_call_t *call, const ProtobufCMessage *
         ev.snapshot = &snap;
         w->queued_since_ms = orch_now_ms();
         srv_stream_send(call, &ev.base);
+        orch_arena_free(scratch);
     }
     /* A finished process with nothing after the point asked for: the stream is complete. */
     if ((strcmp(p->status, "completed") == 0 || strcmp(p->status, "aborted") == 0) &&
@@ -1257,16 +1261,19 @@ static orch_err_t watch_subscription_start(srv_call_t *call, const ProtobufCMess
         goto out;
     w->subscription = true;
     if (sub) {
+        /* As WatchProcess's snapshot: packed at once, its arena freed after. */
+        orch_arena_t *scratch = orch_arena_new();
         Orchestrator__V1__SubscriptionEvent ev = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__INIT;
         ev.kind = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT_KIND__SUBSCRIPTION_EVENT_KIND_SNAPSHOT;
-        ev.event_time = srv_codec_timestamp(srv_call_arena(call), sub->update_time_us);
+        ev.event_time = srv_codec_timestamp(scratch, sub->update_time_us);
         ev.subscription_id = (char *)req->subscription_id;
         ev.sequence = seq;
         ev.version = sub->version;
         ev.payload_case = ORCHESTRATOR__V1__SUBSCRIPTION_EVENT__PAYLOAD_SNAPSHOT;
-        ev.snapshot = srv_subscription_to_pb(srv_call_arena(call), sub, true);
+        ev.snapshot = srv_subscription_to_pb(scratch, sub, true);
         w->queued_since_ms = orch_now_ms();
         srv_stream_send(call, &ev.base);
+        orch_arena_free(scratch);
     }
     rc = add_watcher(call, w, req->subscription_id, err);
 out:
