@@ -119,6 +119,7 @@ struct srv_call {
     grpc_byte_buffer *inflight;
     srv_packed_t *inflight_packed;
     size_t inflight_bytes;
+    size_t hinted_bytes;  /* sent with the write-buffer hint since the last send without it */
     char last_label[64];  /* label of the last shared message whose send completed */
     int64_t last_sent_ms; /* when a message's send last completed (the reader took it) */
     bool sending, md_sent, status_queued, status_sent, started_stream;
@@ -425,6 +426,10 @@ static void status_op(srv_call_t *c, grpc_op *op, grpc_slice *details)
     op->data.send_status_from_server.trailing_metadata = c->trailing;
 }
 
+/* Bytes a stream may send with the write-buffer hint in a row (see pump_locked): several
+ * events of a burst in one write, and no more than that past a stalled reader's window. */
+#define SRV_HINTED_MAX 8192
+
 /* With c->mu held and no send in flight: starts the next send (a queued message, else the
  * queued status). Returns true if the queue is empty and nothing was started. */
 static bool pump_locked(srv_call_t *c)
@@ -457,9 +462,18 @@ static bool pump_locked(srv_call_t *c)
          * one, chttp2 may keep it buffered and complete the send at once; the last queued
          * message (or the status) carries no hint and writes them all. Never the hint on
          * the last one: nothing would flush it (GRPC-CORE-NOTES). 1,000 watchers:
-         * sendmsg 90,283 -> 33,326 per 150,000 deliveries (bench/README.md, issue 19). */
-        if (c->qhead && !c->status_queued)
+         * sendmsg 90,283 -> 33,326 per 150,000 deliveries (bench/README.md, issue 19).
+         * chttp2 completes a hinted send before the peer's flow-control window has room for
+         * it, so a reader that stopped would take a whole burst into gRPC's buffers, beside
+         * the queue the watch backlog bounds: at most SRV_HINTED_MAX bytes go hinted in a
+         * row, then a message without the hint waits for the window. */
+        if (c->qhead && !c->status_queued &&
+            c->hinted_bytes + c->inflight_bytes <= SRV_HINTED_MAX) {
             ops[n].flags = GRPC_WRITE_BUFFER_HINT;
+            c->hinted_bytes += c->inflight_bytes;
+        } else {
+            c->hinted_bytes = 0;
+        }
         n++;
         /* The last message and the status can share a batch (a unary reply is one). */
         if (!c->qhead && c->status_queued) {

@@ -323,7 +323,8 @@ def run_against_server(log, proto_dir, server_bin, tag, run, extra_modules=None,
     """What every interop test does around its own part: generate and import the Python code
     (plus extra_modules(), a dict of more modules), create a database on the test cluster,
     start the server on it (log in $ORCH_TEST_LOG_DIR/<tag>.<db>.log), call
-    run(mods, addr, channel, log_path), which returns True when its part passed, then stop
+    run(mods, addr, channel, log_path, conninfo) (conninfo: the database's, for a test that
+    writes to it beside the server), which returns True when its part passed, then stop
     the server (it must exit 0 on SIGTERM) and drop the database. Returns the exit code:
     0 passed, 1 failed, 2 not run (the test cluster is not configured: a failure, never a
     silent pass)."""
@@ -357,7 +358,7 @@ def run_against_server(log, proto_dir, server_bin, tag, run, extra_modules=None,
         log_path = os.path.join(log_dir, f"{tag}.{dbname}.log")
 
         proc, addr, channel = start_server(server_bin, conninfo, log_path, mods)
-        ok = run(mods, addr, channel, log_path)
+        ok = run(mods, addr, channel, log_path, conninfo)
 
         channel.close()
         channel = None
@@ -390,9 +391,9 @@ def run_against_server(log, proto_dir, server_bin, tag, run, extra_modules=None,
 
 def run_test_case(case, ctx):
     """A run() for run_against_server: the unittest TestCase case, with ctx (the module's
-    CTX dict) holding mods, channel and addr."""
-    def run(mods, addr, channel, log_path):
-        ctx.update(mods=mods, channel=channel, addr=addr)
+    CTX dict) holding mods, channel, addr and conninfo."""
+    def run(mods, addr, channel, log_path, conninfo):
+        ctx.update(mods=mods, channel=channel, addr=addr, conninfo=conninfo)
         suite = unittest.defaultTestLoader.loadTestsFromTestCase(case)
         return unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite).wasSuccessful()
     return run

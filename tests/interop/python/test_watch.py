@@ -153,6 +153,50 @@ class WatchProcessTest(unittest.TestCase):
         self.assertLess(got, 66, "the stalled watcher did not get everything buffered")
         slow_ch.close()
 
+    def test_burst_stays_out_of_a_stalled_readers_window(self):
+        """A burst of 400 events to a watcher that reads nothing: it is ended with
+        RESOURCE_EXHAUSTED, and what it receives is what its flow-control window and one
+        write-buffered run of the server let through, not the burst (the rest waited in the
+        server's bounded queue and was dropped; the cursor says where to resume). It took the
+        hub's whole page of 100 events when every queued message went write-buffered."""
+        import grpc
+        import subprocess
+        ppb = self.m["processes_pb2"]
+        pid = self.start_create_node("py-burst-1")
+        # Finished first, so that the stream below opens with its window empty: the burst
+        # is all it gets.
+        deadline = time.time() + WATCH_TIMEOUT
+        while self.proc.GetProcess(ppb.GetProcessRequest(process_id=pid, view=ppb.PROCESS_VIEW_BASIC),
+                                   timeout=RPC_TIMEOUT).status != ppb.PROCESS_STATUS_COMPLETED:
+            self.assertLess(time.time(), deadline, "create_node did not complete")
+            time.sleep(0.05)
+        slow_ch = grpc.insecure_channel(CTX["addr"], options=[
+            ("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0),
+            ("grpc.enable_http_proxy", 0)])
+        slow = self.m["processes_pb2_grpc"].ProcessServiceStub(slow_ch).WatchProcesses(
+            ppb.WatchProcessesRequest(filter='workflow = "create_node"'), timeout=120)
+        time.sleep(0.5)  # the stream is open: live events from here
+        # 400 events of the process in one statement (one NOTIFY, one burst for the hub).
+        sql = ("WITH u AS (UPDATE processes SET last_event_sequence = last_event_sequence + 400 "
+               f"WHERE process_id = '{pid}' RETURNING last_event_sequence) "
+               "INSERT INTO process_events (process_id, sequence, kind, payload) "
+               f"SELECT '{pid}'::uuid, u.last_event_sequence - 400 + g, 'callback_progress', "
+               "jsonb_build_object('step_key', 'x', 'message', repeat('x', 300)) "
+               "FROM u, generate_series(1, 400) g")
+        subprocess.run([tp.pg_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                        CTX["conninfo"], "-c", sql], check=True, capture_output=True)
+        time.sleep(3.5)  # past --watch-stall-ms
+        got = 0
+        with self.assertRaises(grpc.RpcError) as cm:
+            for _ in slow:
+                got += 1
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED,
+                         cm.exception.details())
+        self.assertIn("after_cursor", cm.exception.details())
+        log(f"the stalled watcher received {got} of the burst's 400 events")
+        self.assertLess(got, 66, "the burst went past the stalled reader's window")
+        slow_ch.close()
+
     def test_watch_unknown_process_not_found(self):
         import grpc
         ppb = self.m["processes_pb2"]
