@@ -45,7 +45,7 @@ def main():
 
     os.environ.pop("ORCH_SIM_CALLBACK_DIR", None)
 
-    def run(mods, addr, channel, log_path):
+    def run(mods, addr, channel, log_path, conninfo):
         # The Python code served only the start-up health probe; node does the rest.
         cmd = [args.node, os.path.join(HERE, "scenario.js"), addr]
         log(f"running {' '.join(cmd)}")
