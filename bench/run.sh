@@ -158,19 +158,13 @@ FSYNC=$(q "$ADMIN" "SHOW fsync")
 # ---- servers --------------------------------------------------------------------------------
 # Every process this script starts is in PIDS and stopped on exit.
 PIDS=()
-# pg_cpus LIST: the CPUs of the cluster's postmaster and its processes (new backends
-# inherit them); section 1's split-cores runs pin it to CPU 0, and cleanup frees it again.
-PG_PINNED=0
-pg_cpus() {
-    local pm p
-    pm=$(head -n 1 "$PGDIR/data/postmaster.pid")
-    for p in $pm $(pgrep -P "$pm"); do taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || true; done
-}
+# Section 1's split-cores runs pin the cluster (bench/pg_pin.sh); cleanup frees it again.
+. "$BENCH/pg_pin.sh"
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    ((PG_PINNED == 0)) || pg_cpus "0-$(($(nproc) - 1))"
+    pg_unpin
     q "$ADMIN" "ALTER DATABASE orch_suite_pgb RESET log_statement" >/dev/null 2>&1 || true
     q "$ADMIN" "ALTER DATABASE orch_suite RESET log_statement" >/dev/null 2>&1 || true
     if [[ ${DURABLE:-off} == on ]]; then
@@ -399,11 +393,10 @@ if want 1; then
     # from the database's cores while pgbench's client costs almost nothing; here the
     # database has the same CPU on both sides, as where replicas run on machines of their
     # own. Reported beside the goal's figure, not instead of it.
-    if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
-        say "1. transport: the miss path and pgbench again, PostgreSQL on CPU 0, the rest on CPUs 1-$(($(nproc) - 1))"
-        PG_PINNED=1
-        pg_cpus 0
-        PIN=(taskset -c "1-$(($(nproc) - 1))")
+    if split_ok; then
+        say "1. transport: the miss path and pgbench again, PostgreSQL on CPU 0, the rest on CPUs $OTHER_CPUS"
+        pg_pin "$PGDIR"
+        PIN=(taskset -c "$OTHER_CPUS")
         server_start "$DB" 0 --subscription-cache-mb 0
         "${PIN[@]}" "$LOADGEN" --server "$SADDR" --get-subscription "$SUB_ID" --connections "$CONNS" \
             --inflight $((8 / CONNS)) --warmup "$RPC_WARM" --duration "$RPC_DUR" >"$WORK/gs_miss_split.out"
@@ -415,8 +408,7 @@ if want 1; then
             { cat "$WORK/pgbench_getsub_split.out" >&2; die "pgbench failed (split cores)"; }
         record pgbench_getsub_split "tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench_getsub_split.out" | head -1)"
         PIN=()
-        pg_cpus "0-$(($(nproc) - 1))"
-        PG_PINNED=0
+        pg_unpin
     fi
 fi
 

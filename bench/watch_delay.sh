@@ -140,19 +140,14 @@ server_stop() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
 }
-# SRV_PIN, DRV_PIN: command prefixes (taskset) for the server and the driver in split rows;
-# pg_cpus LIST pins the cluster's postmaster and its processes (new backends inherit it).
+# SRV_PIN, DRV_PIN: command prefixes (taskset) for the server and the driver in split rows,
+# with the cluster pinned (bench/pg_pin.sh).
 SRV_PIN=()
 DRV_PIN=()
-PG_PINNED=0
-pg_cpus() {
-    local pm p
-    pm=$(head -n 1 "$PGDIR/data/postmaster.pid")
-    for p in $pm $(pgrep -P "$pm"); do taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || true; done
-}
+. "$BENCH/pg_pin.sh"
 on_exit() {
     server_stop
-    ((PG_PINNED == 0)) || pg_cpus "0-$(($(nproc) - 1))"
+    pg_unpin
 }
 trap on_exit EXIT
 
@@ -208,18 +203,16 @@ for n in $WATCHERS; do
     say "$n WatchProcesses watcher(s) over $ch connection(s), $PROCESSES create_node processes"
     run "processes_$n" "${limit[@]}" -- --watchers "$n" --channels "$ch" \
         --processes "$PROCESSES" --gap-ms "$GAP_MS"
-    if ((DO_SPLIT)) && ((n >= 100)) && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
-        say "the same, PostgreSQL and the server on CPU 0, the driver on CPUs 1-$(($(nproc) - 1))"
-        PG_PINNED=1
-        pg_cpus 0
+    if ((DO_SPLIT)) && ((n >= 100)) && split_ok; then
+        say "the same, PostgreSQL and the server on CPU 0, the driver on CPUs $OTHER_CPUS"
+        pg_pin "$PGDIR"
         SRV_PIN=(taskset -c 0)
-        DRV_PIN=(taskset -c "1-$(($(nproc) - 1))")
+        DRV_PIN=(taskset -c "$OTHER_CPUS")
         run "processes_${n}_split" "${limit[@]}" -- --watchers "$n" --channels "$ch" \
             --processes "$PROCESSES" --gap-ms "$GAP_MS"
         SRV_PIN=()
         DRV_PIN=()
-        pg_cpus "0-$(($(nproc) - 1))"
-        PG_PINNED=0
+        pg_unpin
     fi
     if ((DO_ECHO)) && ((n >= 100)); then
         say "orch-echo holding $n idle streams over $ch connection(s)"

@@ -118,19 +118,38 @@ class WatchProcessTest(unittest.TestCase):
         self.assertEqual(list(again), [])
         self.assertEqual(again.code(), grpc.StatusCode.OK)
 
+    def slow_watch(self):
+        """A WatchProcesses stream of create_node on a channel of its own with a tiny
+        flow-control window, so that the server's sends to a reader that reads nothing block.
+        Returns the channel (the caller closes it) and the stream."""
+        import grpc
+        ch = grpc.insecure_channel(CTX["addr"], options=[
+            ("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0),
+            ("grpc.enable_http_proxy", 0)])
+        return ch, self.m["processes_pb2_grpc"].ProcessServiceStub(ch).WatchProcesses(
+            self.m["processes_pb2"].WatchProcessesRequest(filter='workflow = "create_node"'),
+            timeout=120)
+
+    def read_until_too_slow(self, stream):
+        """Reads stream to its end, which must be RESOURCE_EXHAUSTED with the cursor to resume
+        after; returns how many events came before it."""
+        import grpc
+        got = 0
+        with self.assertRaises(grpc.RpcError) as cm:
+            for _ in stream:
+                got += 1
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED,
+                         cm.exception.details())
+        self.assertIn("after_cursor", cm.exception.details())
+        return got
+
     def test_stalled_watcher_is_ended_others_continue(self):
         """A watcher that never reads is ended with RESOURCE_EXHAUSTED and told where to resume,
         while another watcher of the same processes receives every completion."""
-        import grpc
         ppb = self.m["processes_pb2"]
-        # A tiny flow-control window so that the server's sends to the stalled reader block.
-        slow_ch = grpc.insecure_channel(CTX["addr"], options=[
-            ("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0),
-            ("grpc.enable_http_proxy", 0)])
-        slow_stub = self.m["processes_pb2_grpc"].ProcessServiceStub(slow_ch)
-        req = ppb.WatchProcessesRequest(filter='workflow = "create_node"')
-        slow = slow_stub.WatchProcesses(req, timeout=120)
-        fast = self.proc.WatchProcesses(req, timeout=120)
+        slow_ch, slow = self.slow_watch()
+        fast = self.proc.WatchProcesses(
+            ppb.WatchProcessesRequest(filter='workflow = "create_node"'), timeout=120)
         ids = [self.start_create_node(f"stall-{i}") for i in range(6)]
         done = set()
         completed = ppb.PROCESS_STATUS_COMPLETED
@@ -143,13 +162,7 @@ class WatchProcessTest(unittest.TestCase):
         fast.cancel()
         self.assertEqual(len(done), len(ids), "the reading watcher saw every completion")
         time.sleep(3.0)  # past --watch-stall-ms
-        got = 0
-        with self.assertRaises(grpc.RpcError) as cm:
-            for _ in slow:
-                got += 1
-        self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED,
-                         cm.exception.details())
-        self.assertIn("after_cursor", cm.exception.details())
+        got = self.read_until_too_slow(slow)
         self.assertLess(got, 66, "the stalled watcher did not get everything buffered")
         slow_ch.close()
 
@@ -159,7 +172,6 @@ class WatchProcessTest(unittest.TestCase):
         write-buffered run of the server let through, not the burst (the rest waited in the
         server's bounded queue and was dropped; the cursor says where to resume). It took the
         hub's whole page of 100 events when every queued message went write-buffered."""
-        import grpc
         import subprocess
         ppb = self.m["processes_pb2"]
         pid = self.start_create_node("py-burst-1")
@@ -170,11 +182,7 @@ class WatchProcessTest(unittest.TestCase):
                                    timeout=RPC_TIMEOUT).status != ppb.PROCESS_STATUS_COMPLETED:
             self.assertLess(time.time(), deadline, "create_node did not complete")
             time.sleep(0.05)
-        slow_ch = grpc.insecure_channel(CTX["addr"], options=[
-            ("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0),
-            ("grpc.enable_http_proxy", 0)])
-        slow = self.m["processes_pb2_grpc"].ProcessServiceStub(slow_ch).WatchProcesses(
-            ppb.WatchProcessesRequest(filter='workflow = "create_node"'), timeout=120)
+        slow_ch, slow = self.slow_watch()
         time.sleep(0.5)  # the stream is open: live events from here
         # 400 events of the process in one statement (one NOTIFY, one burst for the hub).
         sql = ("WITH u AS (UPDATE processes SET last_event_sequence = last_event_sequence + 400 "
@@ -186,13 +194,7 @@ class WatchProcessTest(unittest.TestCase):
         subprocess.run([tp.pg_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
                         CTX["conninfo"], "-c", sql], check=True, capture_output=True)
         time.sleep(3.5)  # past --watch-stall-ms
-        got = 0
-        with self.assertRaises(grpc.RpcError) as cm:
-            for _ in slow:
-                got += 1
-        self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED,
-                         cm.exception.details())
-        self.assertIn("after_cursor", cm.exception.details())
+        got = self.read_until_too_slow(slow)
         log(f"the stalled watcher received {got} of the burst's 400 events")
         self.assertLess(got, 66, "the burst went past the stalled reader's window")
         slow_ch.close()
