@@ -119,9 +119,11 @@ struct srv_call {
     grpc_byte_buffer *inflight;
     srv_packed_t *inflight_packed;
     size_t inflight_bytes;
-    size_t hinted_bytes;  /* sent with the write-buffer hint since the last send without it */
-    char last_label[64];  /* label of the last shared message whose send completed */
-    int64_t last_sent_ms; /* when a message's send last completed (the reader took it) */
+    size_t hinted_bytes; /* sent with the write-buffer hint since the last send without it */
+    char last_label[64]; /* label of the last shared message whose send completed */
+    /* when a message's send last completed: the reader took it (or, hinted, chttp2 did:
+     * at most SRV_HINTED_MAX past the reader's window) */
+    int64_t last_sent_ms;
     bool sending, md_sent, status_queued, status_sent, started_stream;
     /* NULL: OK. An orch_error_t is 6.8 KiB (its violations), so a call holds one only once it
      * ends with an error: ten thousand idle watch streams should not carry theirs. */
