@@ -110,6 +110,9 @@ struct srv_call {
     unsigned roles;
     const char *extra_roles; /* own role names, in the arena; NULL = none */
     int64_t start_ms;        /* for the latency histogram */
+    /* A started stream's x-request-id, kept when its request metadata was let go (see
+     * release_request); NULL: read it from md. */
+    const char *kept_request_id;
     /* A unary answer already encoded (srv_call_respond_encoded), in the arena; NULL = none. */
     const void *encoded;
     size_t encoded_len;
@@ -703,8 +706,21 @@ static void call_send_done(srv_call_t *c, bool ok)
 /* The caller's x-request-id (not the idempotency request_id), for log correlation. */
 static const char *correlation_id(srv_call_t *c)
 {
-    const char *id = srv_call_metadata(c, "x-request-id");
+    const char *id = c->kept_request_id ? c->kept_request_id : srv_call_metadata(c, "x-request-id");
     return id ? id : "-";
+}
+
+/* A stream may stay open for hours (a watcher): once it started, its request's bytes (already
+ * unpacked into the arena) and its metadata array go; the access log keeps x-request-id. */
+static void release_request(srv_call_t *c)
+{
+    c->kept_request_id = correlation_id(c);
+    grpc_metadata_array_destroy(&c->md);
+    grpc_metadata_array_init(&c->md);
+    if (c->payload) {
+        grpc_byte_buffer_destroy(c->payload);
+        c->payload = NULL;
+    }
 }
 
 /* One count per finished call by method and status, and its duration; one access-log line
@@ -870,6 +886,7 @@ static void call_handle(srv_call_t *c)
             registry_remove(c);
         } else {
             c->started_stream = true;
+            release_request(c);
             /* Headers go out at once, so a client sees the stream open even before the
              * first message (a watcher of quiet processes). */
             pthread_mutex_lock(&c->mu);
