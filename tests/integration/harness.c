@@ -220,12 +220,11 @@ static void print_log_tail(const char *path)
     fclose(f);
 }
 
-/* Does the file at path hold needle? */
-static bool log_has(const char *path, const char *needle)
+bool harness_log_has(const harness_server_t *s, const char *needle)
 {
-    char line[1024];
+    char line[4096];
     bool found = false;
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(s->log_path, "r");
     if (!f)
         return false;
     while (!found && fgets(line, sizeof(line), f))
@@ -281,14 +280,14 @@ static bool server_spawn(harness_server_t *s, const char *logdir, const char *co
             s->pid = 0;
             cli_channel_free(s->ch);
             s->ch = NULL;
-            if (log_has(s->log_path, "cannot listen on"))
+            if (harness_log_has(s, "cannot listen on"))
                 return false;
             print_log_tail(s->log_path);
             fail_msg("orchestratord exited during start-up (status %d)", status);
         }
         if (!s->ch && port_open(s->port))
             s->ch = cli_channel_new(s->addr, NULL);
-        if (s->ch && health_serving(s->ch) && log_has(s->log_path, serving))
+        if (s->ch && health_serving(s->ch) && harness_log_has(s, serving))
             return true;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - start.tv_sec > 30) {

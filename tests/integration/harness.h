@@ -38,6 +38,8 @@ void harness_server_start(harness_server_t *s, const char *dbname, const char *c
 /* SIGTERM, waits up to 20 s; returns the exit status (or -1 if killed / timed out). Closes
  * the channel. Keeps the database. */
 int harness_server_stop(harness_server_t *s);
+/* Does a line of the server's log (s->log_path) hold needle? */
+bool harness_log_has(const harness_server_t *s, const char *needle);
 
 /* SIGKILL (a crash, as a fault test injects it), reaped without printing its log. Closes
  * the channel. Keeps the database. */

@@ -162,19 +162,6 @@ static double metric_sum_reaching(int port, const char *name, const char *label,
     return v;
 }
 
-static bool log_contains(const harness_server_t *s, const char *needle)
-{
-    char line[4096];
-    bool found = false;
-    FILE *f = fopen(s->log_path, "r");
-    if (!f)
-        return false;
-    while (!found && fgets(line, sizeof(line), f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 static void assert_steps_once(const char *db)
 {
     assert_int_equal(scalar(db, "SELECT count(*) FROM (SELECT process_id, step_key FROM "
@@ -256,7 +243,7 @@ static void fence_lost_mid_stretch(void **state)
     /* The held commit comes and is refused. */
     {
         int64_t until = now_ms() + 10000;
-        while (!log_contains(&s, "step l10 not committed")) {
+        while (!harness_log_has(&s, "step l10 not committed")) {
             if (now_ms() > until)
                 fail_msg("the held step's commit was not refused");
             msleep(50);
@@ -419,7 +406,7 @@ static void pause_on_other_replica_stops_stretch(void **state)
                             "step_key = 'l06'",
                             id),
                      0);
-    assert_true(log_contains(&a, "the engine is paused; the stretch ends"));
+    assert_true(harness_log_has(&a, "the engine is paused; the stretch ends"));
     assert_int_equal(engine(&b, ES "ResumeEngine"), 0);
     snprintf(q, sizeof(q),
              "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
@@ -459,13 +446,13 @@ static void group_commit_one_fence_fails(void **state)
         int64_t until = now_ms() + 10000;
         for (;;) {
             snprintf(needle, sizeof(needle), "group commit of 2 steps: process %s", a);
-            if (log_contains(&s, needle)) {
+            if (harness_log_has(&s, needle)) {
                 failed = a;
                 other = b;
                 break;
             }
             snprintf(needle, sizeof(needle), "group commit of 2 steps: process %s", b);
-            if (log_contains(&s, needle)) {
+            if (harness_log_has(&s, needle)) {
                 failed = b;
                 other = a;
                 break;
@@ -483,7 +470,7 @@ static void group_commit_one_fence_fails(void **state)
     snprintf(needle, sizeof(needle), "process %s (bench_noop_3): step n1 not committed", failed);
     {
         int64_t until = now_ms() + 10000;
-        while (!log_contains(&s, needle)) {
+        while (!harness_log_has(&s, needle)) {
             if (now_ms() > until)
                 fail_msg("the failed part's worker did not see its fence fail");
             msleep(20);
@@ -534,10 +521,10 @@ static void group_commit_one_sql_error(void **state)
         int64_t until = now_ms() + 10000;
         while (!failed) {
             snprintf(needle, sizeof(needle), "process %s sent with an SQL error", a);
-            if (log_contains(&s, needle))
+            if (harness_log_has(&s, needle))
                 failed = a, other = b;
             snprintf(needle, sizeof(needle), "process %s sent with an SQL error", b);
-            if (!failed && log_contains(&s, needle))
+            if (!failed && harness_log_has(&s, needle))
                 failed = b, other = a;
             if (!failed && now_ms() > until)
                 fail_msg("no group commit of two steps");
@@ -549,9 +536,9 @@ static void group_commit_one_sql_error(void **state)
              "'completed'",
              other);
     wait_scalar(s.dbname, 1, 10000, q);
-    assert_true(log_contains(&s, "once more, each part contained"));
+    assert_true(harness_log_has(&s, "once more, each part contained"));
     snprintf(needle, sizeof(needle), "process %s: commit of step n1 failed", failed);
-    assert_true(log_contains(&s, needle));
+    assert_true(harness_log_has(&s, needle));
     snprintf(q, sizeof(q),
              "SELECT count(*) FROM processes WHERE process_id = '%s' AND last_status = "
              "'completed'",

@@ -146,26 +146,13 @@ static void assert_steps_once(const char *db)
                      0);
 }
 
-static bool log_contains(const harness_server_t *s, const char *needle)
-{
-    char line[2048];
-    bool found = false;
-    FILE *f = fopen(s->log_path, "r");
-    if (!f)
-        return false;
-    while (!found && fgets(line, sizeof(line), f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 /* Waits up to ms for a line of the server's log that contains needle. */
 static bool wait_log(const harness_server_t *s, const char *needle, int ms)
 {
     int64_t until = now_ms() + ms;
-    while (!log_contains(s, needle) && now_ms() < until)
+    while (!harness_log_has(s, needle) && now_ms() < until)
         msleep(20);
-    return log_contains(s, needle);
+    return harness_log_has(s, needle);
 }
 
 static char *replica_id_of(harness_server_t *s, char *out)
@@ -523,7 +510,7 @@ static void promised_worker_waits_for_handoff(void **state)
     pthread_join(th, NULL);
     assert_true(wait_log(&a, "holding step prepare", 10000));
     snprintf(held, sizeof(held), "holding step prepare of process %s", p1.id);
-    assert_true(log_contains(&a, held)); /* the worker ran P1, the process promised it */
+    assert_true(harness_log_has(&a, held)); /* the worker ran P1, the process promised it */
     assert_int_equal(
         scalar(db, "SELECT count(*) FROM processes WHERE process_id = '%s' AND lease_owner IS NULL",
                p2),
@@ -561,7 +548,7 @@ static void stale_commit_refused_after_sigstop(void **state)
     kill(a.pid, SIGCONT);
     /* A wakes up past its hold and tries to commit the step under its old token. */
     assert_true(wait_log(&a, "step prepare not committed", 8000));
-    assert_true(log_contains(&a, "was taken over"));
+    assert_true(harness_log_has(&a, "was taken over"));
     assert_steps_once(db);
     assert_int_equal(scalar(db,
                             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
