@@ -306,10 +306,10 @@ orch_err_t db__process_retry_branches(orch_store_t *st, orch_tx_t *tx, const orc
 orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                const char *hostname, const char *build, const char *address,
                                int workers, const orch_wf_reg_t *wfs, size_t nwfs, char *replica_id,
-                               orch_error_t *err);
+                               bool *tail_ok, orch_error_t *err);
 orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                 const char *replica_id, int lease_ms, const char (*held)[37],
-                                size_t nheld, bool *paused, orch_error_t *err);
+                                size_t nheld, bool *paused, bool *tail_ok, orch_error_t *err);
 orch_err_t db__engine_stop(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                            const char *replica_id, orch_error_t *err);
 orch_err_t db__process_claim(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,

@@ -80,6 +80,10 @@ struct orch_engine {
     char replica_id[37];
     atomic_int stopping;
     atomic_bool paused; /* the pause switch as NOTIFY and the heartbeat last told us */
+    /* May a step in the middle of a stretch be committed as its delta? Not while a replica
+     * of a release before the state tail is live (as registration and the heartbeat last
+     * read it): it would take the lagging row's state for the current one. */
+    atomic_bool tail_ok;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     unsigned wakeups;           /* bumped by orch_engine_wake, under mu */
@@ -841,7 +845,8 @@ static void step_plan_commit(stretch_t *s, step_t *p)
         .step_status = o->step_status,
         /* In the middle of a stretch the state stays in memory and the step writes its
          * delta; a part that goes part by part (an error, a link, a branch) carries it. */
-        .state = p->mode == ORCH_COMMIT_NEXT && !o->error && !p->sctx.nlinked && !c->branch_key
+        .state = p->mode == ORCH_COMMIT_NEXT && !o->error && !p->sctx.nlinked && !c->branch_key &&
+                         atomic_load(&e->tail_ok)
                      ? NULL
                      : o->state,
         .delta = o->delta,
@@ -1365,6 +1370,21 @@ static void nap(orch_engine_t *e, int ms)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* The heartbeat's answer to "may steps be written as deltas?", said in the log when it
+ * changes: an operator rolling out a release sees when the replicas of the one before are
+ * gone. */
+static void tail_switch(orch_engine_t *e, bool ok)
+{
+    if (atomic_exchange(&e->tail_ok, ok) == ok)
+        return;
+    if (ok)
+        orch_info("engine", "every live replica reads the state tail: steps in the middle of a "
+                            "stretch are written as deltas");
+    else
+        orch_info("engine", "a replica of an earlier release is live: every step writes its "
+                            "state whole until it is gone");
+}
+
 static void *heartbeat_main(void *arg)
 {
     orch_engine_t *e = arg;
@@ -1378,7 +1398,7 @@ static void *heartbeat_main(void *arg)
         orch_ctx_t ctx = {.deadline_ms = orch_now_ms() + 5000};
         char(*held)[37];
         size_t nheld = 0;
-        bool paused = false;
+        bool paused = false, tail_ok = false;
 
         /* What this replica holds in memory: the workers' processes and the local list. */
         pthread_mutex_lock(&e->mu);
@@ -1393,10 +1413,12 @@ static void *heartbeat_main(void *arg)
         orch_error_init(&err);
         if (e->cfg.store->engine->heartbeat(e->cfg.store, NULL, &ctx, e->replica_id,
                                             e->cfg.lease_ms, (const char(*)[37])held, nheld,
-                                            &paused, &err))
+                                            &paused, &tail_ok, &err)) {
             orch_warn("engine", "heartbeat failed: %s", err.message);
-        else
+        } else {
             atomic_store(&e->paused, paused); /* in case a notification was lost */
+            tail_switch(e, tail_ok);
+        }
         free(held);
         {
             int nfailed = 0;
@@ -1459,6 +1481,7 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     size_t n = orch_registry_count(cfg->registry);
     orch_wf_reg_t *regs = orch_calloc(n + 1, sizeof(*regs));
     pthread_condattr_t ca;
+    bool tail_ok = false;
     orch_err_t rc;
 
     *out = NULL;
@@ -1492,14 +1515,17 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
             w->def->is_task, w->def->version,     w->steps_json,
             w->digest};
     }
-    rc =
-        cfg->store->engine->register_replica(cfg->store, NULL, NULL, e->hostname, e->build,
-                                             e->address, cfg->workers, regs, n, e->replica_id, err);
+    rc = cfg->store->engine->register_replica(cfg->store, NULL, NULL, e->hostname, e->build,
+                                              e->address, cfg->workers, regs, n, e->replica_id,
+                                              &tail_ok, err);
     free(regs);
     if (rc) {
         engine_free(e);
         return rc;
     }
+    /* Quiet in the common case (every replica reads the tail); said when one does not. */
+    atomic_store(&e->tail_ok, true);
+    tail_switch(e, tail_ok);
     orch_info("engine", "replica %s: %zu workflow version%s, %d worker%s", e->replica_id, n,
               n == 1 ? "" : "s", cfg->workers, cfg->workers == 1 ? "" : "s");
     e->threads = orch_calloc((size_t)(cfg->workers > 0 ? cfg->workers : 1), sizeof(pthread_t));

@@ -84,19 +84,23 @@ typedef struct orch_engine_store {
     /* Registers this replica (hostname, pid, build, address, workers) and the workflow
      * versions it can run: workflows rows, workflow_versions (FAILED_PRECONDITION
      * WORKFLOW_VERSION_MISMATCH when a stored digest differs) and replica_workflow_versions.
-     * replica_id (37 bytes) gets the new replica's id. */
+     * replica_id (37 bytes) gets the new replica's id. *tail_ok: may a step in the middle of
+     * a stretch be committed without its state (as its delta)? Only while every live replica
+     * reads the state tail: a replica of a release before it would take the lagging row's
+     * state for the current one (0023; false until the store says so). */
     orch_err_t (*register_replica)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                    const char *hostname, const char *build, const char *address,
                                    int workers, const orch_wf_reg_t *wfs, size_t nwfs,
-                                   char *replica_id, orch_error_t *err);
+                                   char *replica_id, bool *tail_ok, orch_error_t *err);
     /* Heartbeat and housekeeping, every few seconds per replica: heartbeat_time, renews the
      * leases this replica holds (never past a step's deadline_time), fails processes whose
      * step overran its deadline and due processes whose version no live replica has.
      * held: the processes this replica's workers hold in memory (running or waiting in its
-     * local list); only their leases are renewed. *paused: the pause switch as read now. */
+     * local list); only their leases are renewed. *paused: the pause switch as read now;
+     * *tail_ok: as register_replica's, as read now. */
     orch_err_t (*heartbeat)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                             const char *replica_id, int lease_ms, const char (*held)[37],
-                            size_t nheld, bool *paused, orch_error_t *err);
+                            size_t nheld, bool *paused, bool *tail_ok, orch_error_t *err);
     /* Clean stop: draining/stop_time, releases every lease held, forgets its versions. */
     orch_err_t (*stop)(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                        const char *replica_id, orch_error_t *err);

@@ -929,6 +929,87 @@ static void mid_stretch_state_survives_crash(void **state)
     harness_db_drop(b.dbname);
 }
 
+/* A rolling upgrade across the state tail (0023). While a replica of a release before it is
+ * live (engine_protocol 0: a row as such a release inserts it), the others write every
+ * step's state whole; once it stopped, deltas again (both said in the log). A row that lags
+ * when such a replica takes it over (its claim reads processes.state, nothing else) is
+ * folded as its lease changes hands: it reads the whole state. */
+static void earlier_release_sees_whole_states(void **state)
+{
+    harness_server_t a;
+    char p1[64], p2[64], q[512], old[64];
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "g50", 1);
+    harness_server_start(&a, NULL,
+                         (const char *const[]){"--workers", "2", "--lease-ms", "2000", NULL});
+    /* A replica of the earlier release: it does not know engine_protocol (0). Its heartbeat
+     * is kept ahead of the clock so that it stays live for the whole test. */
+    snprintf(old, sizeof(old), "%s", "6f1d3a52-0000-4000-8000-000000000001");
+    assert_int_equal(scalar(a.dbname,
+                            "WITH i AS (INSERT INTO replicas (replica_id, hostname, "
+                            "build_version, heartbeat_time) VALUES ('%s', 'old', 'before-0023', "
+                            "now() + interval '1 hour') RETURNING 1) SELECT count(*) FROM i",
+                            old),
+                     1);
+    for (int i = 0; i < 500 && !harness_log_has(&a, "a replica of an earlier release is live"); i++)
+        msleep(20);
+    assert_true(harness_log_has(&a, "a replica of an earlier release is live"));
+
+    start(&a, "bench_grow_100", p1);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", p1);
+    wait_scalar(a.dbname, 49, 20000, q);
+    /* Whole states: every audit row holds its state, and the row has all 49 keys. */
+    assert_int_equal(scalar(a.dbname,
+                            "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
+                            "state IS NULL",
+                            p1),
+                     0);
+    assert_int_equal(scalar(a.dbname,
+                            "SELECT count(*) FROM processes WHERE process_id = '%s' AND NOT "
+                            "state_lag AND " NKEYS("state") " = 49",
+                            p1),
+                     1);
+
+    /* The earlier release is gone: deltas again. */
+    assert_int_equal(scalar(a.dbname,
+                            "WITH u AS (UPDATE replicas SET stop_time = now() WHERE "
+                            "replica_id = '%s' RETURNING 1) SELECT count(*) FROM u",
+                            old),
+                     1);
+    for (int i = 0; i < 500 && !harness_log_has(&a, "every live replica reads the state tail"); i++)
+        msleep(20);
+    assert_true(harness_log_has(&a, "every live replica reads the state tail"));
+    start(&a, "bench_grow_100", p2);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", p2);
+    wait_scalar(a.dbname, 49, 20000, q);
+    assert_int_equal(scalar(a.dbname,
+                            "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
+                            "state_lag AND " NKEYS("state") " < 49",
+                            p2),
+                     1);
+    assert_true(scalar(a.dbname,
+                       "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND state "
+                       "IS NULL",
+                       p2) > 0);
+    harness_server_kill(&a);
+
+    /* The earlier release's claim, as it was written: lease_owner and token set, and
+     * p.state read back as the current state. It reads all 49 keys, and the row no longer
+     * lags. */
+    assert_int_equal(scalar(a.dbname,
+                            "WITH u AS (UPDATE processes p SET lease_owner = '%s', "
+                            "lease_token = p.lease_token + 1 WHERE p.process_id = '%s' "
+                            "RETURNING p.state, p.state_lag) "
+                            "SELECT " NKEYS("u.state") " FROM u WHERE NOT u.state_lag",
+                            old, p2),
+                     49);
+    /* The audit log still reads as it did: the tail folds over the folded row alike. */
+    assert_int_equal(scalar(a.dbname, "SELECT " NKEYS("orch_process_state('%s')"), p2), 49);
+    harness_db_drop(a.dbname);
+}
+
 /* GetProcess of a long process: FULL repeats the whole state on every step (bench_grow_100:
  * 100 steps, a kilobyte more each, ~5 MB, past a client's 4 MiB receive limit); the DELTAS
  * view gives every step with its delta and no state, and the current state whole, in a
@@ -1446,6 +1527,7 @@ int main(void)
         cmocka_unit_test(slow_step_gives_processes_to_other_replicas),
         cmocka_unit_test(set_based_commit_matches_per_part),
         cmocka_unit_test(mid_stretch_state_survives_crash),
+        cmocka_unit_test(earlier_release_sees_whole_states),
         cmocka_unit_test(long_process_reads_in_deltas_view),
         cmocka_unit_test(stateless_parts_fold_alike),
         cmocka_unit_test(starts_share_a_transaction),
