@@ -13,9 +13,12 @@
 --    steps as deltas only while every live replica speaks 1; otherwise whole states, as
 --    before 0022 (db__engine_register, db__engine_heartbeat).
 -- 2. A lagging row whose lease changes hands (a claim, a takeover, a time-out sweep: every
---    release's) is folded first, so whoever takes it reads the whole state from the row.
+--    release's) is folded first, so whoever takes it reads the whole state from the row,
+--    and the newest audit row gets the state it stands for (it held its delta only): an
+--    earlier release reads the current state there when it fails or aborts a process.
 --    That covers the rows that lag when a replica of an earlier release appears (a roll-
---    back, a restarted old pod) before the others' next heartbeat sees it.
+--    back, a restarted old pod) before the others' next heartbeat sees it, and a process
+--    whose replica died in the middle of a stretch before a roll-back.
 
 ALTER TABLE replicas ADD COLUMN engine_protocol integer NOT NULL DEFAULT 0;
 COMMENT ON COLUMN replicas.engine_protocol IS
@@ -35,6 +38,12 @@ BEGIN
     END IF;
     NEW.state := NEW.state || orch_state_tail(NEW.process_id);
     NEW.state_lag := false;
+    -- The newest audit row's state is derived (NULL: the one before merged with its
+    -- delta); written out, it is this one, and the tail ends there as the row's state.
+    UPDATE process_steps s SET state = NEW.state
+     WHERE s.process_id = NEW.process_id AND s.state IS NULL
+       AND s.sequence = (SELECT max(x.sequence) FROM process_steps x
+                          WHERE x.process_id = NEW.process_id);
     RETURN NEW;
 END
 $$;
