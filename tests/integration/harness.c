@@ -233,6 +233,20 @@ bool harness_log_has(const harness_server_t *s, const char *needle)
     return found;
 }
 
+bool harness_wait_log(const harness_server_t *s, const char *needle, int ms)
+{
+    struct timespec start, now, tick = {0, 20 * 1000000L};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (harness_log_has(s, needle))
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= ms)
+            return false;
+        nanosleep(&tick, NULL);
+    }
+}
+
 /* Spawns the server on a port free a moment ago and waits until it serves. True when it
  * does; false when it exited because another process took the port in between (the test
  * command's suites share the machine's ports: a concurrent one, or a test at -j2). Health

@@ -40,6 +40,8 @@ void harness_server_start(harness_server_t *s, const char *dbname, const char *c
 int harness_server_stop(harness_server_t *s);
 /* Does a line of the server's log (s->log_path) hold needle? */
 bool harness_log_has(const harness_server_t *s, const char *needle);
+/* Waits up to ms for such a line; harness_log_has's answer at the end. */
+bool harness_wait_log(const harness_server_t *s, const char *needle, int ms);
 
 /* SIGKILL (a crash, as a fault test injects it), reaped without printing its log. Closes
  * the channel. Keeps the database. */

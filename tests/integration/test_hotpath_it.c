@@ -850,6 +850,16 @@ static void set_based_commit_matches_per_part(void **state)
 /* How many keys the JSON object a query gives has. */
 #define NKEYS(expr) "(SELECT count(*) FROM jsonb_object_keys(" expr "))"
 
+/* Starts bench_grow_100 on s (ORCH_TEST_HOLD_STEP=g50 set) and waits until its first 49
+ * steps are committed: held in the middle of its stretch. */
+static void grow_to_held_step(harness_server_t *s, char *id)
+{
+    char q[256];
+    start(s, "bench_grow_100", id);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", id);
+    wait_scalar(s->dbname, 49, 20000, q);
+}
+
 /* A step in the middle of a stretch writes its delta, not the whole state (0022): the
  * process row keeps the state it had and lags, and the audit rows hold deltas. A replica
  * killed in the middle of such a stretch leaves the process so; the replica that takes it
@@ -870,9 +880,7 @@ static void mid_stretch_state_survives_crash(void **state)
     setenv("ORCH_TEST_HOLD_STEP", "g50", 1);
     harness_server_start(&a, NULL,
                          (const char *const[]){"--workers", "1", "--lease-ms", "2000", NULL});
-    start(&a, "bench_grow_100", id);
-    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", id);
-    wait_scalar(a.dbname, 49, 20000, q);
+    grow_to_held_step(&a, id);
     /* The 49 steps are committed; the row lags behind them. */
     assert_int_equal(scalar(a.dbname,
                             "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
@@ -937,7 +945,7 @@ static void mid_stretch_state_survives_crash(void **state)
 static void earlier_release_sees_whole_states(void **state)
 {
     harness_server_t a;
-    char p1[64], p2[64], q[512], old[64];
+    char p1[64], p2[64], old[64];
     (void)state;
 
     env_reset();
@@ -953,13 +961,9 @@ static void earlier_release_sees_whole_states(void **state)
                             "now() + interval '1 hour') RETURNING 1) SELECT count(*) FROM i",
                             old),
                      1);
-    for (int i = 0; i < 500 && !harness_log_has(&a, "a replica of an earlier release is live"); i++)
-        msleep(20);
-    assert_true(harness_log_has(&a, "a replica of an earlier release is live"));
+    assert_true(harness_wait_log(&a, "a replica of an earlier release is live", 10000));
 
-    start(&a, "bench_grow_100", p1);
-    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", p1);
-    wait_scalar(a.dbname, 49, 20000, q);
+    grow_to_held_step(&a, p1);
     /* Whole states: every audit row holds its state, and the row has all 49 keys. */
     assert_int_equal(scalar(a.dbname,
                             "SELECT count(*) FROM process_steps WHERE process_id = '%s' AND "
@@ -978,12 +982,8 @@ static void earlier_release_sees_whole_states(void **state)
                             "replica_id = '%s' RETURNING 1) SELECT count(*) FROM u",
                             old),
                      1);
-    for (int i = 0; i < 500 && !harness_log_has(&a, "every live replica reads the state tail"); i++)
-        msleep(20);
-    assert_true(harness_log_has(&a, "every live replica reads the state tail"));
-    start(&a, "bench_grow_100", p2);
-    snprintf(q, sizeof(q), "SELECT count(*) FROM process_steps WHERE process_id = '%s'", p2);
-    wait_scalar(a.dbname, 49, 20000, q);
+    assert_true(harness_wait_log(&a, "every live replica reads the state tail", 10000));
+    grow_to_held_step(&a, p2);
     assert_int_equal(scalar(a.dbname,
                             "SELECT count(*) FROM processes WHERE process_id = '%s' AND "
                             "state_lag AND " NKEYS("state") " < 49",

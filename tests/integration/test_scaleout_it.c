@@ -146,15 +146,6 @@ static void assert_steps_once(const char *db)
                      0);
 }
 
-/* Waits up to ms for a line of the server's log that contains needle. */
-static bool wait_log(const harness_server_t *s, const char *needle, int ms)
-{
-    int64_t until = now_ms() + ms;
-    while (!harness_log_has(s, needle) && now_ms() < until)
-        msleep(20);
-    return harness_log_has(s, needle);
-}
-
 static char *replica_id_of(harness_server_t *s, char *out)
 {
     char q[256];
@@ -505,10 +496,10 @@ static void promised_worker_waits_for_handoff(void **state)
     msleep(300);
     p1.s = &a;
     pthread_create(&th, NULL, start_flaky_thread, &p1);
-    assert_true(wait_log(&a, "holding the hand-off", 10000));
+    assert_true(harness_wait_log(&a, "holding the hand-off", 10000));
     start_flaky(&a, 0, p2); /* while P1's hand-off is held */
     pthread_join(th, NULL);
-    assert_true(wait_log(&a, "holding step prepare", 10000));
+    assert_true(harness_wait_log(&a, "holding step prepare", 10000));
     snprintf(held, sizeof(held), "holding step prepare of process %s", p1.id);
     assert_true(harness_log_has(&a, held)); /* the worker ran P1, the process promised it */
     assert_int_equal(
@@ -547,7 +538,7 @@ static void stale_commit_refused_after_sigstop(void **state)
              "SELECT last_status = 'completed' FROM processes WHERE process_id = '%s'", id);
     kill(a.pid, SIGCONT);
     /* A wakes up past its hold and tries to commit the step under its old token. */
-    assert_true(wait_log(&a, "step prepare not committed", 8000));
+    assert_true(harness_wait_log(&a, "step prepare not committed", 8000));
     assert_true(harness_log_has(&a, "was taken over"));
     assert_steps_once(db);
     assert_int_equal(scalar(db,
