@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/metrics.h"
 #include "domain/engine/join.h"
+#include "domain/engine/step_speed.h"
 #include "domain/engine/worker.h"
 #include "domain/forms/forms.h"
 #include "domain/ids.h"
@@ -54,8 +55,9 @@
  * before it runs (yield_others). Far above FAST_STEP_US, so that a fast step the machine
  * delayed once is not taken for a network call. */
 #define LONG_STEP_US 100000
-/* The steps whose speed a replica remembers (a table keyed by the step's leaf). */
-#define STEP_SPEED_SLOTS 256
+/* Room in the step speed table beyond the leaves registered at start (workflows registered
+ * as data later). */
+#define STEP_SPEED_SPARE 256
 
 /* A process this replica holds under a lease, in the local list or in a worker's hands. */
 typedef struct job {
@@ -122,11 +124,7 @@ struct orch_engine {
     pthread_mutex_t served_mu;
     json_t *served;
     /* How long each step's own code took when it last ran here (step_speed_note). */
-    pthread_mutex_t speed_mu;
-    struct {
-        const orch_leaf_t *leaf; /* a key only: never dereferenced */
-        int64_t us;
-    } speed[STEP_SPEED_SLOTS];
+    orch_step_speeds_t *speeds;
     orch_engine_hooks_t hooks;     /* the embedding program's (worker.h); zero: none */
     atomic_bool group_min_pending; /* hooks.group_min: the first batch has not formed yet */
 };
@@ -971,27 +969,16 @@ static bool step_advance(stretch_t *s, step_t *p)
 
 /* Remembers how long the step's own code (its run and settle, not the commit) took this
  * time: the next time it runs, the worker's other stretches wait for it with their commits
- * queued only if it took under FAST_STEP_US. A collision forgets the other leaf (it is then
- * not known until it runs again). */
+ * queued only if it took under FAST_STEP_US. */
 static void step_speed_note(orch_engine_t *e, const orch_leaf_t *leaf, int64_t us)
 {
-    size_t i = ((uintptr_t)leaf >> 4) % STEP_SPEED_SLOTS;
-    pthread_mutex_lock(&e->speed_mu);
-    e->speed[i].leaf = leaf;
-    e->speed[i].us = us;
-    pthread_mutex_unlock(&e->speed_mu);
+    orch_step_speeds_note(e->speeds, leaf, us);
 }
 
 /* How long the step took when it last ran here, in microseconds; -1: not known. */
 static int64_t step_speed(orch_engine_t *e, const orch_leaf_t *leaf)
 {
-    size_t i = ((uintptr_t)leaf >> 4) % STEP_SPEED_SLOTS;
-    int64_t us = -1;
-    pthread_mutex_lock(&e->speed_mu);
-    if (e->speed[i].leaf == leaf)
-        us = e->speed[i].us;
-    pthread_mutex_unlock(&e->speed_mu);
-    return us;
+    return orch_step_speeds_get(e->speeds, leaf);
 }
 
 /* The step after its choice, up to its planned commit: shown running, run, its own writes
@@ -1461,7 +1448,7 @@ static void engine_free(orch_engine_t *e)
     pthread_mutex_destroy(&e->mu);
     pthread_mutex_destroy(&e->gc_mu);
     pthread_mutex_destroy(&e->served_mu);
-    pthread_mutex_destroy(&e->speed_mu);
+    orch_step_speeds_free(e->speeds);
     pthread_cond_destroy(&e->cv);
     pthread_cond_destroy(&e->gc_cv);
     json_decref(e->served);
@@ -1502,7 +1489,12 @@ orch_err_t orch_engine_start(const orch_engine_config_t *cfg, orch_engine_t **ou
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->gc_mu, NULL);
     pthread_mutex_init(&e->served_mu, NULL);
-    pthread_mutex_init(&e->speed_mu, NULL);
+    {
+        size_t nleaves = STEP_SPEED_SPARE;
+        for (size_t i = 0; i < n; i++)
+            nleaves += orch_registry_at(cfg->registry, i)->nleaves;
+        e->speeds = orch_step_speeds_new(nleaves);
+    }
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&e->cv, &ca);
