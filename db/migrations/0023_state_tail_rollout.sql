@@ -22,9 +22,9 @@
 
 ALTER TABLE replicas ADD COLUMN engine_protocol integer NOT NULL DEFAULT 0;
 COMMENT ON COLUMN replicas.engine_protocol IS
-    '0: a release before 0023, which reads processes.state as the current state; '
-    '1: reads orch_state_of (0022). Steps are written as deltas only while every live '
-    'replica speaks 1.';
+    '0: a release that does not know this column (before 0023; those before 0022 read '
+    'processes.state as the current state); 1: reads orch_state_of (0022). Steps are '
+    'written as deltas only while every live replica speaks 1.';
 
 -- The fold. Only a row that would still lag after the update: an update that writes the
 -- state (a commit that ends the stretch clears state_lag; orch_commit_part writes it whole)
