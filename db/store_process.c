@@ -40,12 +40,12 @@ static char *json_text(const json_t *j)
 /* The engine protocol this build speaks (replicas.engine_protocol, 0023): 1, it reads a
  * process's state through orch_state_of (the row's state and the deltas after it, 0022). */
 #define DB_ENGINE_PROTOCOL "1"
-/* May steps be committed as deltas? Only while no live replica (heartbeat within $N, the
- * takeover threshold; not stopped) speaks an earlier protocol: one of a release before the
- * state tail would resume, fail or abort a lagging process from a stale state. */
-#define TAIL_OK(dead_iv)                                                                           \
-    "NOT EXISTS (SELECT 1 FROM replicas o WHERE o.engine_protocol < " DB_ENGINE_PROTOCOL " "       \
-    "AND o.stop_time IS NULL AND o.heartbeat_time > now() - " dead_iv "::interval)"
+/* May steps be committed as deltas? Only while no live replica (ALIVE) speaks an earlier
+ * protocol: one of a release before the state tail would resume, fail or abort a lagging
+ * process from a stale state. */
+#define TAIL_OK                                                                                    \
+    "NOT EXISTS (SELECT 1 FROM replicas o WHERE o.engine_protocol < " DB_ENGINE_PROTOCOL           \
+    " AND " ALIVE("o") ")"
 
 orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx,
                                const char *hostname, const char *build, const char *address,
@@ -55,12 +55,10 @@ orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
-    char tail_iv[64];
     orch_err_t rc;
 
     replica_id[0] = '\0';
     *tail_ok = false;
-    db__ms_interval(tail_iv, sizeof(tail_iv), ((db_store_t *)st)->replica_dead_ms);
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         return rc;
@@ -68,13 +66,13 @@ orch_err_t db__engine_register(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t
     if (rc)
         goto out;
     {
-        const char *p[6] = {hostname, DB_INT(getpid()), build, address, DB_INT(workers), tail_iv};
+        const char *p[5] = {hostname, DB_INT(getpid()), build, address, DB_INT(workers)};
         rc = db_execp(
             r.c,
             "INSERT INTO replicas (hostname, pid, build_version, listen_address, "
             "worker_threads, engine_protocol) VALUES ($1, $2, $3, $4, $5, " DB_ENGINE_PROTOCOL
-            ") RETURNING replica_id, " TAIL_OK("$6"),
-            6, p, &res, err);
+            ") RETURNING replica_id, " TAIL_OK,
+            5, p, &res, err);
         if (rc)
             goto out;
         snprintf(replica_id, 37, "%s", PQgetvalue(res, 0, 0));
@@ -144,14 +142,13 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     db__no_tx(tx);
     db_conn_ref_t r;
     PGresult *res = NULL;
-    char iv[64], tail_iv[64];
+    char iv[64];
     char *ids = NULL;
     orch_err_t rc;
 
     *paused = false;
     *tail_ok = false;
     db__ms_interval(iv, sizeof(iv), lease_ms);
-    db__ms_interval(tail_iv, sizeof(tail_iv), ((db_store_t *)st)->replica_dead_ms);
     {
         const char **v = orch_calloc(nheld + 1, sizeof(*v));
         for (size_t i = 0; i < nheld; i++)
@@ -181,8 +178,8 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
                   "coalesce(p.deadline_time, 'infinity')), next_run_time = least(now() + "
                   "$2::interval, coalesce(p.deadline_time, 'infinity')) "
                   "FROM k WHERE p.process_id = k.process_id) "
-                  "SELECT paused, " TAIL_OK("$4") " FROM engine_settings",
-                  4, (const char *[]){replica_id, iv, ids, tail_iv}, &res, err);
+                  "SELECT paused, " TAIL_OK " FROM engine_settings",
+                  3, (const char *[]){replica_id, iv, ids}, &res, err);
     if (rc)
         goto out;
     *paused = PQntuples(res) == 1 && db__boolv(res, 0, 0);

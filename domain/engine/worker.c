@@ -123,7 +123,9 @@ struct orch_engine {
      * without a round trip, when its type is not among them. Under served_mu. */
     pthread_mutex_t served_mu;
     json_t *served;
-    /* How long each step's own code took when it last ran here (step_speed_note). */
+    /* How long each step's own code (its run and settle, not the commit) took when it last
+     * ran here: the next time, the worker's other stretches wait for it with their commits
+     * queued only if it took under FAST_STEP_US. */
     orch_step_speeds_t *speeds;
     orch_engine_hooks_t hooks;     /* the embedding program's (worker.h); zero: none */
     atomic_bool group_min_pending; /* hooks.group_min: the first batch has not formed yet */
@@ -967,20 +969,6 @@ static bool step_advance(stretch_t *s, step_t *p)
     return go_on;
 }
 
-/* Remembers how long the step's own code (its run and settle, not the commit) took this
- * time: the next time it runs, the worker's other stretches wait for it with their commits
- * queued only if it took under FAST_STEP_US. */
-static void step_speed_note(orch_engine_t *e, const orch_leaf_t *leaf, int64_t us)
-{
-    orch_step_speeds_note(e->speeds, leaf, us);
-}
-
-/* How long the step took when it last ran here, in microseconds; -1: not known. */
-static int64_t step_speed(orch_engine_t *e, const orch_leaf_t *leaf)
-{
-    return orch_step_speeds_get(e->speeds, leaf);
-}
-
 /* The step after its choice, up to its planned commit: shown running, run, its own writes
  * settled. False: the stretch ends. */
 static bool step_prepare(stretch_t *s, step_t *p)
@@ -993,8 +981,9 @@ static bool step_prepare(stretch_t *s, step_t *p)
     if (!step_settle(s, p))
         return false;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    step_speed_note(s->e, p->leaf,
-                    (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    orch_step_speeds_note(s->e->speeds, p->leaf,
+                          (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                              (t1.tv_nsec - t0.tv_nsec) / 1000);
     step_plan_commit(s, p);
     return true;
 }
@@ -1152,7 +1141,7 @@ static void run_stretches(orch_engine_t *e, int wi, job_t *j)
                 held--;
                 continue;
             }
-            us = step_speed(e, p->leaf);
+            us = orch_step_speeds_get(e->speeds, p->leaf);
             slow = us < 0 || us >= FAST_STEP_US;
             if (slow && held > 1) {
                 /* It may take long: nothing waits for it. */
