@@ -1249,13 +1249,14 @@ static void starts_grouped(const char *prepare)
         pthread_create(&th[i], NULL, start_thread, &t[i]);
         if (i == 0)
             wait_scalar(s.dbname, 1, 10000,
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND query LIKE '%INSERT INTO processes%'");
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO processes%'");
     }
     /* The ten are in the server's queue, not in PostgreSQL: one create waits there. */
     msleep(1000);
-    assert_int_equal(scalar(s.dbname, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                      "wait_event_type = 'Lock' AND query LIKE "
+    assert_int_equal(scalar(s.dbname, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                      "current_database() AND wait_event_type = 'Lock' AND "
+                                      "query LIKE "
                                       "'%%INSERT INTO processes%%'"),
                      1);
     r = PQexec(lock, "ROLLBACK");

@@ -257,8 +257,8 @@ static void deadline_reaches_the_database(void **state)
     ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     assert_true(ms < 4000);
     /* And nothing of ours still waits on the lock in PostgreSQL. */
-    r = PQexec(c, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                  "AND application_name = 'orchestratord'");
+    r = PQexec(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                  "AND wait_event_type = 'Lock' AND application_name = 'orchestratord'");
     assert_string_equal(PQgetvalue(r, 0, 0), "0");
     PQclear(r);
     sql(c, "ROLLBACK");
