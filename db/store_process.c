@@ -161,7 +161,9 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     if (rc)
         goto out;
     /* The heartbeat, the pause switch (refreshing the engine's memory of it even when a
-     * notification was lost), and the renewal of what we hold, in one round trip: never past
+     * notification was lost), the fold of the process status counts' deltas (migration 0024;
+     * one replica at a time, the others skip it), and the renewal of what we hold, in one
+     * round trip: never past
      * a step's deadline (a hung step loses its lease there), and only the processes our
      * workers hold in memory: a claim whose answer was lost with its connection (no worker
      * of ours knows it) must end with its first lease, not live as long as we do. A row
@@ -178,7 +180,7 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
                   "coalesce(p.deadline_time, 'infinity')), next_run_time = least(now() + "
                   "$2::interval, coalesce(p.deadline_time, 'infinity')) "
                   "FROM k WHERE p.process_id = k.process_id) "
-                  "SELECT paused, " TAIL_OK " FROM engine_settings",
+                  "SELECT paused, " TAIL_OK ", orch_process_status_fold() FROM engine_settings",
                   3, (const char *[]){replica_id, iv, ids}, &res, err);
     if (rc)
         goto out;
@@ -1140,12 +1142,18 @@ orch_err_t db__process_status_counts(orch_store_t *st, orch_tx_t *tx, const orch
     *out = NULL;
     *n = 0;
     db_sql_init(&q);
-    db_sql_append(&q, "SELECT p.is_task, p.last_status, count(*)" PROCESS_FROM
-                      "WHERE p.parent_process_id IS NULL");
-    rc = db_filter_compile(filter, process_cols, &q, err);
-    if (rc)
-        goto out;
-    db_sql_append(&q, " GROUP BY 1, 2 ORDER BY 1, 2");
+    if (!filter || !*filter) {
+        /* All of them: the counts the triggers of migration 0024 keep, a few rows however
+         * many processes there are. A filter needs the rows themselves. */
+        db_sql_append(&q, "SELECT is_task, status, n FROM process_status_totals ORDER BY 1, 2");
+    } else {
+        db_sql_append(&q, "SELECT p.is_task, p.last_status, count(*)" PROCESS_FROM
+                          "WHERE p.parent_process_id IS NULL");
+        rc = db_filter_compile(filter, process_cols, &q, err);
+        if (rc)
+            goto out;
+        db_sql_append(&q, " GROUP BY 1, 2 ORDER BY 1, 2");
+    }
     rc = db__conn_get(st, NULL, ctx, &r, err);
     if (rc)
         goto out;

@@ -739,6 +739,191 @@ static void sigkill_after_allocation(void **state)
     harness_db_drop(db);
 }
 
+/* GetProcessStatusCounts for (is_task, status), or 0 when it lists none; filter "" reads the
+ * counts migration 0024's triggers keep. */
+static long long rpc_count(harness_server_t *s, const char *filter, bool is_task,
+                           const char *status)
+{
+    Orchestrator__V1__GetProcessStatusCountsRequest req =
+        ORCHESTRATOR__V1__GET_PROCESS_STATUS_COUNTS_REQUEST__INIT;
+    Orchestrator__V1__GetProcessStatusCountsResponse *r = NULL;
+    cli_status_t st = {0};
+    long long n = 0;
+    char name[64];
+
+    snprintf(name, sizeof(name), "PROCESS_STATUS_%s", status);
+    for (char *c = name; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+    req.filter = (char *)filter;
+    assert_int_equal(action(s, PS "GetProcessStatusCounts", &req.base,
+                            &orchestrator__v1__get_process_status_counts_response__descriptor,
+                            (ProtobufCMessage **)&r, &st),
+                     0);
+    cli_status_cleanup(&st);
+    {
+        size_t m = is_task ? r->n_task_counts : r->n_process_counts;
+        Orchestrator__V1__ProcessStatusCount **c = is_task ? r->task_counts : r->process_counts;
+        for (size_t i = 0; i < m; i++) {
+            const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+                &orchestrator__v1__process_status__descriptor, (int)c[i]->status);
+            assert_non_null(v);
+            assert_true(c[i]->count > 0); /* statuses with no process are left out */
+            if (strcmp(v->name, name) == 0)
+                n = c[i]->count;
+        }
+    }
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return n;
+}
+
+/* Every (is_task, status) the unfiltered counts give equals a count of the rows (the
+ * filtered path counts the rows too); returns the number of processes counted. */
+static long long counts_match_rows(harness_server_t *s)
+{
+    static const char *const statuses[] = {
+        "created",           "running",   "suspended", "waiting",
+        "awaiting_callback", "aborted",   "failed",    "api_unavailable",
+        "inconsistent_data", "completed", "resumed",   NULL,
+    };
+    long long total = 0;
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; statuses[i]; i++) {
+            long long rows = scalar(s->dbname,
+                                    "SELECT count(*) FROM processes WHERE parent_process_id "
+                                    "IS NULL AND is_task = %s AND last_status = '%s'",
+                                    t ? "true" : "false", statuses[i]);
+            long long kept = rpc_count(s, "", t == 1, statuses[i]);
+            if (kept != rows)
+                fail_msg("is_task %d, %s: %lld counted, %lld rows", t, statuses[i], kept, rows);
+            assert_int_equal(
+                rpc_count(s, t ? "is_task = true" : "is_task = false", t == 1, statuses[i]), rows);
+            total += rows;
+        }
+    return total;
+}
+
+/* The unfiltered counts (GetProcessStatusCounts, /metrics) come from the counts that
+ * migration 0024's triggers keep, not from the processes table: through the engine's own
+ * changes (creates, batches of starts, claims, completions, failures, an abort while a step
+ * runs, parallel branches, which are not counted, a delete), through any other writer's
+ * (SQL here, in sets and rolled back), after the heartbeat folded the deltas, and from a
+ * database that held processes before the migration. */
+static void status_counts_kept_by_triggers(void **state)
+{
+    harness_server_t s;
+    cli_status_t st = {0};
+    char pid[64], id[64], held[64], db[64];
+    process_t *p;
+    (void)state;
+
+    env_reset();
+    setenv("ORCH_TEST_HOLD_STEP", "hold_v2", 1);
+    setenv("ORCH_TEST_HOLD_MS", "2500", 1);
+    harness_server_start(&s, NULL, NULL);
+    snprintf(db, sizeof(db), "%s", s.dbname);
+    product_id(&s, "node Nokia", pid);
+    assert_int_equal(start(&s, "create_node", node_inputs, pid, NULL, id, NULL, &st), 0);
+    cli_status_cleanup(&st);
+    p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL, 20000);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    assert_int_equal(start(&s, "test_timeout", NULL, NULL, NULL, id, NULL, &st), 0);
+    cli_status_cleanup(&st);
+    p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_FAILED, NULL, 15000);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    assert_int_equal(start(&s, "test_parallel", NULL, NULL, NULL, id, NULL, &st), 0);
+    cli_status_cleanup(&st);
+    p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL, 20000);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    assert_true(scalar(db, "SELECT count(*) FROM processes WHERE parent_process_id IS NOT NULL") >
+                0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(start(&s, "bench_noop_3", NULL, NULL, NULL, id, NULL, &st), 0);
+        cli_status_cleanup(&st);
+    }
+    p = wait_for(&s, id, ORCHESTRATOR__V1__PROCESS_STATUS__PROCESS_STATUS_COMPLETED, NULL, 15000);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    {
+        Orchestrator__V1__DeleteProcessRequest d = ORCHESTRATOR__V1__DELETE_PROCESS_REQUEST__INIT;
+        d.process_id = id;
+        assert_int_equal(action(&s, PS "DeleteProcess", &d.base,
+                                &orchestrator__v1__delete_process_response__descriptor, NULL, &st),
+                         0);
+        cli_status_cleanup(&st);
+    }
+    /* Aborted while its step runs (held, its commit refused after the abort). */
+    assert_int_equal(start(&s, "test_versioned", NULL, NULL, NULL, held, NULL, &st), 0);
+    cli_status_cleanup(&st);
+    p = wait_for(&s, held, 0, "second_v2", 10000);
+    protobuf_c_message_free_unpacked(&p->base, NULL);
+    assert_int_equal(counts_match_rows(&s), 6); /* one running, as the rows say */
+    {
+        Orchestrator__V1__AbortProcessRequest req = ORCHESTRATOR__V1__ABORT_PROCESS_REQUEST__INIT;
+        req.process_id = held;
+        req.reason = "counted";
+        assert_int_equal(action(&s, PS "AbortProcess", &req.base,
+                                &orchestrator__v1__abort_process_response__descriptor, NULL, &st),
+                         0);
+        cli_status_cleanup(&st);
+    }
+    msleep(3000); /* the held step tries to commit, and is refused */
+    assert_int_equal(counts_match_rows(&s), 6);
+    assert_int_equal(rpc_count(&s, "", true, "aborted"), 1);
+
+    /* Other writers: a set in one statement, a change, a delete, and a change rolled back. */
+    assert_int_equal(
+        scalar(db, "INSERT INTO processes (workflow_id, workflow_version, last_status, runnable, "
+                   "next_run_time) SELECT (SELECT workflow_id FROM workflows WHERE name = "
+                   "'create_node'), 1, 'suspended', false, NULL FROM generate_series(1, 5); "
+                   "UPDATE processes SET last_status = 'failed' WHERE process_id = (SELECT "
+                   "process_id FROM processes WHERE last_status = 'suspended' LIMIT 1); "
+                   "DELETE FROM processes WHERE process_id = (SELECT process_id FROM processes "
+                   "WHERE last_status = 'suspended' LIMIT 1); "
+                   "SELECT count(*) FROM processes WHERE last_status = 'suspended'"),
+        3);
+    /* (A string of statements is one transaction: the ROLLBACK gets its own.) */
+    assert_int_equal(scalar(db, "BEGIN; UPDATE processes SET last_status = 'aborted' WHERE "
+                                "last_status = 'suspended'; ROLLBACK; SELECT count(*) FROM "
+                                "processes WHERE last_status = 'suspended'"),
+                     3);
+    assert_int_equal(counts_match_rows(&s), 10);
+    assert_int_equal(rpc_count(&s, "", false, "suspended"), 3);
+
+    /* The heartbeat folds the deltas into the counts; the answer stays. */
+    {
+        int64_t until = (int64_t)time(NULL) * 1000 + 10000;
+        while (scalar(db, "SELECT count(*) FROM process_status_deltas") != 0) {
+            if ((int64_t)time(NULL) * 1000 > until)
+                fail_msg("the deltas were not folded within 10 s");
+            msleep(100);
+        }
+    }
+    assert_int_equal(scalar(db, "SELECT sum(n) FROM process_status_counts"), 10);
+    assert_int_equal(counts_match_rows(&s), 10);
+    /* The answer is the kept counts, not a count of the rows. */
+    scalar(db, "UPDATE process_status_counts SET n = n + 1000 WHERE is_task AND status = "
+               "'completed'; SELECT 1");
+    assert_int_equal(rpc_count(&s, "", true, "completed"),
+                     1000 + rpc_count(&s, "is_task = true", true, "completed"));
+    scalar(db, "UPDATE process_status_counts SET n = n - 1000 WHERE is_task AND status = "
+               "'completed'; SELECT 1");
+    assert_int_equal(harness_server_stop(&s), 0);
+
+    /* A database that held processes before the migration: its counts start from them. */
+    scalar(db, "DROP TRIGGER processes_count_status ON processes; DROP TRIGGER "
+               "processes_count_created ON processes; DROP TRIGGER processes_count_deleted ON "
+               "processes; DROP FUNCTION processes_count_status(), processes_count_created(), "
+               "processes_count_deleted(), orch_process_status_fold(); DROP VIEW "
+               "process_status_totals; DROP TABLE process_status_counts, process_status_deltas; "
+               "DELETE FROM schema_migrations WHERE version = 24; SELECT 1");
+    env_reset();
+    harness_server_start(&s, db, NULL);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM process_status_deltas"), 0);
+    assert_int_equal(scalar(db, "SELECT sum(n) FROM process_status_counts"), 10);
+    assert_int_equal(counts_match_rows(&s), 10);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -749,6 +934,7 @@ int main(void)
         cmocka_unit_test(pause_and_resume_with_work_in_flight),
         cmocka_unit_test(versions_across_restarts),
         cmocka_unit_test(sigkill_after_allocation),
+        cmocka_unit_test(status_counts_kept_by_triggers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
