@@ -139,10 +139,14 @@ typedef struct db_conn_ref {
 orch_err_t db__conn_get(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *ctx, db_conn_ref_t *r,
                         orch_error_t *err);
 void db__conn_put(db_conn_ref_t *r);
-/* A list's two statements on c: the count cq (*total) and then the page q (*res, the
- * caller clears it). */
-orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *total, PGresult **res,
-                          orch_error_t *err);
+/* The lists whose tables grow without bound (processes, subscriptions) count exactly up to
+ * this many matches, and give the planner's estimate past it (total_size_is_estimate). */
+#define DB_COUNT_EXACT_UP_TO 10000
+/* How many rows `rows` (a list's "FROM ... WHERE ...", with its parameters) gives: exactly
+ * when cap is 0; otherwise exactly up to cap and the planner's estimate past it (*estimate
+ * true), so that a count never reads a million rows to say "more than 10,000". */
+orch_err_t db__count(db_conn_t *c, const db_sql_t *rows, long cap, long long *total, bool *estimate,
+                     orch_error_t *err);
 /* Keyset pages ordered by (a time, a uuid) hold the position "<time>\x1f<uuid>" in their
  * token. db__keyset_token makes the next token from row of res (the time at column tcol,
  * the id at column 0); caller frees. db__list_keyset (below) pages a list so. */
@@ -157,14 +161,17 @@ char *db__order_token(PGresult *res, int row, int kcol, const db_order_t *o, con
  * connection. The lists differ in their columns, order and rows; this holds the paging they
  * share, so that it is written (and fixed) once. A zeroed db_list_t may be cleaned up. */
 typedef struct db_list {
-    db_sql_t q, cq;  /* the page (ending in LIMIT page_size + 1) and its count */
+    db_sql_t q;      /* the page (ending in LIMIT page_size + 1) */
+    db_sql_t cq;     /* the rows the count reads: the page's "FROM ... WHERE ..." */
+    long count_cap;  /* db__count's cap: 0 counts exactly (the short lists) */
     char *binding;   /* what the page token is bound to; owned */
     char *pos;       /* the position the page token holds; NULL on the first page */
     db_conn_ref_t r; /* borrowed by db__list_run until db__list_cleanup */
     PGresult *res;   /* the page's rows, from db__list_run */
-    long long total; /* the count, 0 when it failed */
-    int take;        /* the rows of res that make the page */
-    bool more;       /* there is a row past the page: the next token comes from row take - 1 */
+    long long total; /* the count (the page's length on a first and only page) */
+    bool total_is_estimate;
+    int take;  /* the rows of res that make the page */
+    bool more; /* there is a row past the page: the next token comes from row take - 1 */
 } db_list_t;
 /* Starts both statements empty and reads page_token into pos. A token is bound to the list
  * (name), its filter (NULL: none) and, for a list in a client's order, that order's

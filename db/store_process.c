@@ -1105,7 +1105,8 @@ orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
     db_sql_append(&l.q, "SELECT " PROCESS_COLS);
     db_order_select(&l.q, &order);
     db_sql_append(&l.q, PROCESS_FROM "WHERE p.parent_process_id IS NULL");
-    db_sql_append(&l.cq, "SELECT count(*)" PROCESS_FROM "WHERE p.parent_process_id IS NULL");
+    db_sql_append(&l.cq, PROCESS_FROM "WHERE p.parent_process_id IS NULL");
+    l.count_cap = DB_COUNT_EXACT_UP_TO;
     rc = db__list_filter(&l, qy->filter, process_cols, err);
     if (rc)
         goto out;
@@ -1114,6 +1115,7 @@ orch_err_t db__process_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
         goto out;
     rc = db__list_run(&l, st, ctx, qy->page_size, err);
     page->total = l.total;
+    page->total_is_estimate = l.total_is_estimate;
     if (rc)
         goto out;
     page->items = orch_calloc(l.take ? (size_t)l.take : 1, sizeof(orch_process_t *));
@@ -1501,7 +1503,7 @@ orch_err_t db__workflow_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
     if (rc)
         goto out;
     db_sql_append(&l.q, WF_COLS);
-    db_sql_append(&l.cq, "SELECT count(*) FROM workflows w WHERE w.delete_time IS NULL");
+    db_sql_append(&l.cq, "FROM workflows w WHERE w.delete_time IS NULL");
     rc = db__list_filter(&l, filter, workflow_cols, err);
     if (rc)
         goto out;

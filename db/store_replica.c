@@ -59,7 +59,7 @@ orch_err_t db__replica_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *c
                   "FROM replicas r WHERE true",
                   state_sql);
     // clang-format on
-    db_sql_append(&l.cq, "SELECT count(*) FROM replicas r WHERE true");
+    db_sql_append(&l.cq, "FROM replicas r WHERE true");
     if (dflt) {
         db_sql_append(&l.q, " AND r.heartbeat_time > now() - interval '24 hours'");
         db_sql_append(&l.cq, " AND r.heartbeat_time > now() - interval '24 hours'");

@@ -289,7 +289,7 @@ orch_err_t db__schedule_list(orch_store_t *st, orch_tx_t *tx, const orch_ctx_t *
         goto out;
     db_sql_append(&l.q,
                   "SELECT " SCHEDULE_COLS ", (" SORT_KEY ")::text" SCHEDULE_FROM "WHERE true");
-    db_sql_append(&l.cq, "SELECT count(*)" SCHEDULE_FROM "WHERE true");
+    db_sql_append(&l.cq, SCHEDULE_FROM "WHERE true");
     rc = db__list_filter(&l, qy->filter, schedule_cols, err);
     if (rc)
         goto out;

@@ -904,42 +904,6 @@ static orch_err_t list_where(const orch_sub_query_t *q, db_sql_t *where, orch_er
     return ORCH_OK;
 }
 
-/* How many subscriptions match: exactly up to 10,000, then the planner's estimate. */
-static orch_err_t list_count(db_conn_t *c, const db_sql_t *where, orch_sub_id_page_t *page,
-                             orch_error_t *err)
-{
-    db_sql_t sql;
-    PGresult *res = NULL;
-    orch_err_t rc;
-
-    db_sql_init(&sql);
-    db_sql_append(&sql, "SELECT count(*) FROM (SELECT 1 %s LIMIT 10001) t", where->text);
-    rc = db_execp(c, sql.text, where->nparams, (const char *const *)where->params, &res, err);
-    if (rc)
-        goto out;
-    page->total = atol(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
-    if (page->total <= 10000)
-        goto out;
-    db_sql_cleanup(&sql);
-    db_sql_init(&sql);
-    db_sql_append(&sql, "EXPLAIN (FORMAT JSON) SELECT 1 %s", where->text);
-    rc = db_execp(c, sql.text, where->nparams, (const char *const *)where->params, &res, err);
-    if (rc)
-        goto out;
-    {
-        const char *plan = strstr(PQgetvalue(res, 0, 0), "\"Plan Rows\":");
-        long est = plan ? atol(plan + 12) : 10001;
-        page->total = est > 10000 ? est : 10001;
-        page->total_is_estimate = true;
-    }
-out:
-    PQclear(res);
-    db_sql_cleanup(&sql);
-    return rc;
-}
-
 /* The ids of one page: keyset on (sort keys, id) after pos (NULL = from the start), one
  * more row than asked to know if more follow; then page->next_token (bound to binding).
  * page->ids gets page_size ids at most, page->n their number; *more whether more follow. */
@@ -1050,8 +1014,11 @@ static orch_err_t list_ids_on(db_conn_t *c, const orch_sub_query_t *q, bool with
         goto out;
     if (!pos && !more)
         page->total = (long)page->n;
-    else
-        rc = list_count(c, &where, page, err);
+    else {
+        long long total = 0;
+        rc = db__count(c, &where, DB_COUNT_EXACT_UP_TO, &total, &page->total_is_estimate, err);
+        page->total = (long)total;
+    }
     if (!rc && with_stamps)
         rc = list_stamps(c, page, err);
 out:

@@ -36,14 +36,43 @@ orch_err_t db__execq(db_conn_t *c, db_sql_t *q, PGresult **res, orch_error_t *er
     return db_execp(c, q->text, q->nparams, (const char *const *)q->params, res, err);
 }
 
-orch_err_t db__count_page(db_conn_t *c, db_sql_t *cq, db_sql_t *q, long long *total, PGresult **res,
-                          orch_error_t *err)
+orch_err_t db__count(db_conn_t *c, const db_sql_t *rows, long cap, long long *total, bool *estimate,
+                     orch_error_t *err)
 {
-    PGresult *cres = NULL;
-    orch_err_t rc = db__execq(c, cq, &cres, err);
-    *total = rc ? 0 : db__llv(cres, 0, 0);
-    PQclear(cres);
-    return rc ? rc : db__execq(c, q, res, err);
+    PGresult *res = NULL;
+    char *sql;
+    orch_err_t rc;
+
+    *total = 0;
+    *estimate = false;
+    if (rows->overflow)
+        return orch_error_invalid(err, "filter", "the filter has too many values");
+    sql = cap > 0
+              ? orch_asprintf("SELECT count(*) FROM (SELECT 1 %s LIMIT %ld) t", rows->text, cap + 1)
+              : orch_asprintf("SELECT count(*) %s", rows->text);
+    rc = db_execp(c, sql, rows->nparams, (const char *const *)rows->params, &res, err);
+    free(sql);
+    if (rc)
+        goto out;
+    *total = db__llv(res, 0, 0);
+    if (cap <= 0 || *total <= cap)
+        goto out;
+    PQclear(res);
+    res = NULL;
+    sql = orch_asprintf("EXPLAIN (FORMAT JSON) SELECT 1 %s", rows->text);
+    rc = db_execp(c, sql, rows->nparams, (const char *const *)rows->params, &res, err);
+    free(sql);
+    if (rc)
+        goto out;
+    {
+        const char *plan = strstr(PQgetvalue(res, 0, 0), "\"Plan Rows\":");
+        long long est = plan ? atoll(plan + 12) : 0;
+        *total = est > cap ? est : cap + 1;
+        *estimate = true;
+    }
+out:
+    PQclear(res);
+    return rc;
 }
 
 orch_err_t db__list_begin(db_list_t *l, const char *name, const char *filter, const char *order,
@@ -69,13 +98,18 @@ orch_err_t db__list_run(db_list_t *l, orch_store_t *st, const orch_ctx_t *ctx, i
     orch_err_t rc = db__conn_get(st, NULL, ctx, &l->r, err);
     if (rc)
         return rc;
-    rc = db__count_page(l->r.c, &l->cq, &l->q, &l->total, &l->res, err);
+    rc = db__execq(l->r.c, &l->q, &l->res, err);
     if (rc)
         return rc;
     int rows = PQntuples(l->res);
     l->take = rows > page_size ? page_size : rows;
     l->more = rows > page_size && l->take > 0;
-    return ORCH_OK;
+    /* A first page with nothing after it is the whole list: its length is the count. */
+    if (!l->pos && !l->more) {
+        l->total = l->take;
+        return ORCH_OK;
+    }
+    return db__count(l->r.c, &l->cq, l->count_cap, &l->total, &l->total_is_estimate, err);
 }
 
 void db__list_cleanup(db_list_t *l)

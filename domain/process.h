@@ -192,6 +192,7 @@ typedef struct orch_process_page {
     size_t n;
     char *next_token; /* NULL on the last page */
     long total;
+    bool total_is_estimate; /* total is the planner's estimate (past 10,000 matches) */
 } orch_process_page_t;
 void orch_process_page_cleanup(orch_process_page_t *p);
 

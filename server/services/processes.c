@@ -516,6 +516,8 @@ SRV_UNARY_HANDLER(list_processes, Orchestrator__V1__ListProcessesRequest)
     *respm =
         srv_codec_list_response(a, &orchestrator__v1__list_processes_response__descriptor,
                                 "processes", items, page.n, page.next_token, (int32_t)page.total);
+    ((Orchestrator__V1__ListProcessesResponse *)*respm)->total_size_is_estimate =
+        page.total_is_estimate;
     orch_process_page_cleanup(&page);
     return ORCH_OK;
 }

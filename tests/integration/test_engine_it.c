@@ -924,6 +924,83 @@ static void status_counts_kept_by_triggers(void **state)
     harness_db_drop(db);
 }
 
+/* One ListProcesses page of 20: its length, total_size and total_size_is_estimate in *total
+ * and *estimate; token (1024 bytes): the page token in, the next one out. */
+static size_t list_page(harness_server_t *s, const char *filter, char *token, long *total,
+                        bool *estimate)
+{
+    Orchestrator__V1__ListProcessesRequest req = ORCHESTRATOR__V1__LIST_PROCESSES_REQUEST__INIT;
+    Orchestrator__V1__ListProcessesResponse *r = NULL;
+    cli_status_t st = {0};
+    size_t n;
+    req.filter = (char *)filter;
+    req.page_size = 20;
+    req.page_token = token;
+    assert_int_equal(action(s, PS "ListProcesses", &req.base,
+                            &orchestrator__v1__list_processes_response__descriptor,
+                            (ProtobufCMessage **)&r, &st),
+                     0);
+    cli_status_cleanup(&st);
+    n = r->n_processes;
+    *total = r->total_size;
+    *estimate = r->total_size_is_estimate;
+    snprintf(token, 1024, "%s", r->next_page_token);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return n;
+}
+
+/* ListProcesses counts what its filter matches exactly up to 10,000 and says "estimate"
+ * past that (the contract's total_size_is_estimate): a count never reads a million rows for
+ * a page of 20. A first page that holds every match needs no count at all. */
+static void process_list_counts_past_ten_thousand(void **state)
+{
+    harness_server_t s;
+    char token[1024] = "";
+    long total;
+    bool estimate;
+    (void)state;
+
+    env_reset();
+    harness_server_start(&s, NULL, (const char *const[]){"--workers", "0", NULL});
+    assert_int_equal(scalar(s.dbname,
+                            "INSERT INTO processes (workflow_id, workflow_version, last_status, "
+                            "runnable, next_run_time, is_task, end_time) SELECT (SELECT "
+                            "workflow_id FROM workflows WHERE name = 'bench_noop_3'), 1, CASE "
+                            "WHEN g <= 30 THEN 'failed' ELSE 'completed' END, false, NULL, true, "
+                            "now() FROM generate_series(1, 10050) g; ANALYZE processes; SELECT "
+                            "count(*) FROM processes"),
+                     10050);
+    /* Past 10,000: the planner's estimate, on every page. */
+    assert_int_equal(list_page(&s, "", token, &total, &estimate), 20);
+    assert_true(estimate);
+    assert_true(total > 10000 && total < 20000);
+    assert_int_equal(list_page(&s, "", token, &total, &estimate), 20);
+    assert_true(estimate);
+    /* 30 failed: exact, on both pages. */
+    token[0] = '\0';
+    assert_int_equal(list_page(&s, "status = \"failed\"", token, &total, &estimate), 20);
+    assert_int_equal(total, 30);
+    assert_false(estimate);
+    assert_int_equal(list_page(&s, "status = \"failed\"", token, &total, &estimate), 10);
+    assert_int_equal(total, 30);
+    assert_false(estimate);
+    assert_string_equal(token, "");
+    /* One page holds them all: its length. */
+    token[0] = '\0';
+    assert_int_equal(
+        list_page(&s, "status = \"failed\" AND note : \"x\"", token, &total, &estimate), 0);
+    assert_int_equal(total, 0);
+    assert_false(estimate);
+    scalar(s.dbname, "UPDATE processes SET note = 'x' WHERE process_id IN (SELECT process_id FROM "
+                     "processes WHERE last_status = 'failed' LIMIT 5); SELECT 1");
+    assert_int_equal(
+        list_page(&s, "status = \"failed\" AND note : \"x\"", token, &total, &estimate), 5);
+    assert_int_equal(total, 5);
+    assert_false(estimate);
+    assert_int_equal(harness_server_stop(&s), 0);
+    harness_db_drop(s.dbname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -935,6 +1012,7 @@ int main(void)
         cmocka_unit_test(versions_across_restarts),
         cmocka_unit_test(sigkill_after_allocation),
         cmocka_unit_test(status_counts_kept_by_triggers),
+        cmocka_unit_test(process_list_counts_past_ten_thousand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
