@@ -1012,7 +1012,7 @@ static orch_err_t list_ids_on(db_conn_t *c, const orch_sub_query_t *q, bool with
     rc = list_page_ids(c, &where, &order, pos, binding, q->page_size, page, &more, err);
     if (rc)
         goto out;
-    if (!pos && !more)
+    if ((!pos && !more) || q->no_total)
         page->total = (long)page->n;
     else {
         long long total = 0;

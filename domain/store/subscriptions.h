@@ -33,6 +33,9 @@ typedef struct orch_sub_query {
      * the tree holds its blocks and references (so orch_sub_depends_on is right) but no
      * values; read fields only from a full load. */
     bool full;
+    /* true: the caller reads no total (a task that walks every page): no count is run, and
+     * total is the page's length. */
+    bool no_total;
 } orch_sub_query_t;
 
 /* One page of subscriptions. Caller frees with orch_sub_page_cleanup. */

@@ -10,10 +10,12 @@
 extern const orch_workflow_def_t orch_wf_task_resume_workflows;
 extern const orch_workflow_def_t orch_wf_task_clean_up_tasks;
 extern const orch_workflow_def_t orch_wf_task_validate_products;
-extern const orch_workflow_def_t orch_wf_task_validate_subscriptions;
+extern const orch_workflow_def_t orch_wf_task_validate_subscriptions;    /* version 1 */
+extern const orch_workflow_def_t orch_wf_task_validate_subscriptions_v2; /* its own time-out */
 extern const orch_workflow_def_t orch_wf_task_fail_timed_out_callbacks;
 
-/* The five, with their symbols ({0}-terminated). */
+/* The five, with their symbols ({0}-terminated; validate subscriptions twice, versions 1
+ * and 2). */
 extern const orch_wf_entry_t orch_wf_tasks_all[];
 
 /* Registers the five tasks. */
