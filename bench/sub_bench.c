@@ -16,7 +16,11 @@
  * desc", page size 50): list_first (no filter), list_deep (the page after --deep-pages pages,
  * walked once before timing with the page tokens), list_status_product, search_default (the
  * node's name, full text), list_field (field_value = the port's name), list_cd
- * (customer_description = --alias). They run when their arguments are given. --once walk
+ * (customer_description = --alias); and the orders a client may ask for (migration 0025):
+ * list_product_default (product alone), list_status_product_created (order_by "create_time
+ * desc"), list_order_status, list_order_end ("end_time desc"), list_order_update ("update_time
+ * desc") and list_order_description, the last two without an index of their own. They run
+ * when their arguments are given. --once walk
  * only walks and prints list_deep's page token; --deep-token TOKEN gives it instead.
  *
  * Two more modes, each instead of the cases:
@@ -342,7 +346,9 @@ static void usage(void)
                     "                 [--warmup N] [--only CASE] [--once CASE] [--timeout-ms N]\n"
                     "                 [--port-name NAME] [--alias TEXT] [--deep-pages N]\n"
                     "cases: list_customer list_product get_l2vpn get_port search list_first\n"
-                    "       list_deep list_status_product search_default list_field list_cd\n");
+                    "       list_deep list_status_product search_default list_field list_cd\n"
+                    "       list_product_default list_status_product_created list_order_status\n"
+                    "       list_order_end list_order_update list_order_description\n");
     exit(2);
 }
 
@@ -435,10 +441,10 @@ static void parse_args(int argc, char **argv, opts_t *o)
 
 /* The filters of the cases, built from the options (owned by whoever holds the cases). */
 typedef struct case_filters {
-    char customer[256], product[256], status_product[256], field[256], cd[256];
+    char customer[256], product[256], status_product[256], product_only[256], field[256], cd[256];
 } case_filters_t;
 
-enum { NCASES = 11, CASE_LIST_DEEP = 6 };
+enum { NCASES = 17, CASE_LIST_DEEP = 6 };
 
 static void make_cases(const opts_t *o, case_filters_t *f, bench_case_t cases[NCASES])
 {
@@ -448,6 +454,7 @@ static void make_cases(const opts_t *o, case_filters_t *f, bench_case_t cases[NC
              o->product);
     snprintf(f->status_product, sizeof(f->status_product),
              "status = \"active\" AND product = \"%s\"", o->product);
+    snprintf(f->product_only, sizeof(f->product_only), "product = \"%s\"", o->product);
     snprintf(f->field, sizeof(f->field), "field_value = \"%s\"", o->port_name ? o->port_name : "");
     snprintf(f->cd, sizeof(f->cd), "customer_description = \"%s\"", o->alias ? o->alias : "");
     const bench_case_t all[NCASES] = {
@@ -468,6 +475,16 @@ static void make_cases(const opts_t *o, case_filters_t *f, bench_case_t cases[NC
         {.name = "search_default", .kind = KIND_LIST, .query = o->node_name},
         {.name = "list_field", .kind = KIND_LIST, .filter = f->field},
         {.name = "list_cd", .kind = KIND_LIST, .filter = f->cd},
+        /* The orders a client may ask for, and a product alone (migration 0025). */
+        {.name = "list_product_default", .kind = KIND_LIST, .filter = f->product_only},
+        {.name = "list_status_product_created",
+         .kind = KIND_LIST,
+         .filter = f->status_product,
+         .order_by = "create_time desc"},
+        {.name = "list_order_status", .kind = KIND_LIST, .order_by = "status"},
+        {.name = "list_order_end", .kind = KIND_LIST, .order_by = "end_time desc"},
+        {.name = "list_order_update", .kind = KIND_LIST, .order_by = "update_time desc"},
+        {.name = "list_order_description", .kind = KIND_LIST, .order_by = "description"},
     };
     memcpy(cases, all, sizeof(all));
 }

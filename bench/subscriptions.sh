@@ -233,7 +233,9 @@ for c in "${CASES[@]}"; do
 done
 # The listings of issue 20: their statements, for EXPLAIN ANALYZE below (list_deep's page
 # token is walked to once, before).
-LIST_CASES=(list_first list_deep list_status_product search_default list_field list_cd)
+LIST_CASES=(list_first list_deep list_status_product search_default list_field list_cd
+    list_product_default list_status_product_created list_order_status list_order_end
+    list_order_update list_order_description)
 DEEP_TOKEN=$("$SUB_BENCH" --server "$ADDR" "${DRIVER_ARGS[@]}" --once walk)
 for c in "${LIST_CASES[@]}"; do
     off=$(stat -c %s "$PGLOG")
