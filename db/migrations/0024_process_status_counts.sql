@@ -63,33 +63,27 @@ CREATE TRIGGER processes_count_status
     EXECUTE FUNCTION processes_count_status();
 
 -- Creates and deletes come in sets (a batch of starts, a clean-up of tasks): one row per
--- status and statement.
-CREATE FUNCTION processes_count_created() RETURNS trigger
+-- status and statement. changed_rows is the statement's new rows for an INSERT, its old
+-- ones for a DELETE.
+CREATE FUNCTION processes_count_set() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO process_status_deltas (is_task, new_status, n)
-    SELECT r.is_task, r.last_status, count(*) FROM new_rows r
-     WHERE r.parent_process_id IS NULL GROUP BY 1, 2;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION processes_count_deleted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO process_status_deltas (is_task, old_status, n)
-    SELECT r.is_task, r.last_status, count(*) FROM old_rows r
-     WHERE r.parent_process_id IS NULL GROUP BY 1, 2;
+    INSERT INTO process_status_deltas (is_task, old_status, new_status, n)
+    SELECT r.is_task, CASE WHEN TG_OP = 'DELETE' THEN r.last_status END,
+           CASE WHEN TG_OP = 'INSERT' THEN r.last_status END, count(*)
+      FROM changed_rows r
+     WHERE r.parent_process_id IS NULL
+     GROUP BY 1, 2, 3;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER processes_count_created
-    AFTER INSERT ON processes REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION processes_count_created();
+    AFTER INSERT ON processes REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION processes_count_set();
 CREATE TRIGGER processes_count_deleted
-    AFTER DELETE ON processes REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION processes_count_deleted();
+    AFTER DELETE ON processes REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION processes_count_set();
 
 -- What a read sums. Statuses with no process are left out, as GetProcessStatusCounts says.
 CREATE VIEW process_status_totals AS

@@ -911,8 +911,8 @@ static void status_counts_kept_by_triggers(void **state)
     /* A database that held processes before the migration: its counts start from them. */
     scalar(db, "DROP TRIGGER processes_count_status ON processes; DROP TRIGGER "
                "processes_count_created ON processes; DROP TRIGGER processes_count_deleted ON "
-               "processes; DROP FUNCTION processes_count_status(), processes_count_created(), "
-               "processes_count_deleted(), orch_process_status_fold(); DROP VIEW "
+               "processes; DROP FUNCTION processes_count_status(), processes_count_set(), "
+               "orch_process_status_fold(); DROP VIEW "
                "process_status_totals; DROP TABLE process_status_counts, process_status_deltas; "
                "DELETE FROM schema_migrations WHERE version = 24; SELECT 1");
     env_reset();
