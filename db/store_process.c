@@ -161,16 +161,15 @@ orch_err_t db__engine_heartbeat(orch_store_t *st, orch_tx_t *tx, const orch_ctx_
     if (rc)
         goto out;
     /* The heartbeat, the pause switch (refreshing the engine's memory of it even when a
-     * notification was lost), the fold of the process status counts' deltas (migration 0024;
-     * one replica at a time, the others skip it), and the renewal of what we hold, in one
-     * round trip: never past
-     * a step's deadline (a hung step loses its lease there), and only the processes our
-     * workers hold in memory: a claim whose answer was lost with its connection (no worker
-     * of ours knows it) must end with its first lease, not live as long as we do. A row
-     * locked right now is skipped: it is one of ours being committed, and that commit renews
-     * or ends its lease itself. Waiting for it instead deadlocked against a group commit
-     * holding the same rows in another order (PostgreSQL's "deadlock detected", found only
-     * after deadlock_timeout, a second in which neither side moved). */
+     * notification was lost), the fold of the process status counts' deltas (migration 0024; one
+     * replica at a time, the others skip it), and the renewal of what we hold, in one round trip:
+     * never past a step's deadline (a hung step loses its lease there), and only the processes our
+     * workers hold in memory: a claim whose answer was lost with its connection (no worker of ours
+     * knows it) must end with its first lease, not live as long as we do. A row locked right now is
+     * skipped: it is one of ours being committed, and that commit renews or ends its lease itself.
+     * Waiting for it instead deadlocked against a group commit holding the same rows in another
+     * order (PostgreSQL's "deadlock detected", found only after deadlock_timeout, a second in which
+     * neither side moved). */
     rc = db_execp(r.c,
                   "WITH h AS (UPDATE replicas SET heartbeat_time = now() WHERE replica_id = $1), "
                   "k AS (SELECT process_id FROM processes WHERE lease_owner = $1 "
