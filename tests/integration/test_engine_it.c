@@ -3,6 +3,7 @@
  * collapsed; waits with back-off; abort while a step runs; idempotent start on two replicas
  * at once; pause / resume with work in flight; versions across restarts; step time-out; and
  * the SIGKILL crash test (exactly one committed row per step key, exactly one allocation). */
+#include <ctype.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -753,7 +754,7 @@ static long long rpc_count(harness_server_t *s, const char *filter, bool is_task
 
     snprintf(name, sizeof(name), "PROCESS_STATUS_%s", status);
     for (char *c = name; *c; c++)
-        *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+        *c = (char)toupper((unsigned char)*c);
     req.filter = (char *)filter;
     assert_int_equal(action(s, PS "GetProcessStatusCounts", &req.base,
                             &orchestrator__v1__get_process_status_counts_response__descriptor,
